@@ -1,0 +1,1 @@
+//! Instrumenter (in progress).

@@ -1,0 +1,6 @@
+//! noderec core: instrumentation, trace format, reader and writer.
+//! Knows nothing of napi; the binding crate wires it to JavaScript.
+
+pub mod error;
+pub mod instrument;
+pub mod trace;

@@ -1,0 +1,3 @@
+//! Trace format, writer and reader.
+
+pub mod value;

@@ -1,0 +1,1 @@
+//! Value codec (in progress).
