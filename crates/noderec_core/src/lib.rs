@@ -3,4 +3,6 @@
 
 pub mod error;
 pub mod instrument;
+#[cfg(noderec_assembled)]
+pub mod session;
 pub mod trace;

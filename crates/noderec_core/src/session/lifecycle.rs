@@ -1,0 +1,268 @@
+//! Start and finish of a recording session, shared by every JavaScript
+//! thread of the process (main thread, workers, the ESM loader thread).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use super::clock::Ticker;
+use super::filesystem::{create_trace_dir, iso8601, now_ms};
+use super::metadata::{status, Metadata};
+use crate::error::{Error, Result};
+use crate::trace::format::VERSION;
+use crate::trace::writer::{FuncDef, Msg, WriterCounters, WriterHandle};
+
+/// What the facade tells the core when recording starts.
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    /// Directory that receives trace directories.
+    pub out_dir: String,
+    /// Program name.
+    pub program: String,
+    /// `process.argv`.
+    pub argv: Vec<String>,
+    /// Working directory.
+    pub cwd: String,
+    /// Project root.
+    pub root: String,
+    /// `process.version`.
+    pub node_version: String,
+    /// Process id.
+    pub pid: u32,
+    /// Parent process id.
+    pub ppid: u32,
+    /// Run id shared with sibling processes.
+    pub run_id: String,
+    /// noderec version.
+    pub recorder_version: String,
+}
+
+/// One function definition handed to the registry.
+#[derive(Debug, Clone)]
+pub struct FnDef {
+    /// Qualified name.
+    pub name: String,
+    /// Kind name.
+    pub kind: &'static str,
+    /// 1-based line.
+    pub line: u32,
+    /// 0-based column.
+    pub col: u32,
+    /// bit 0 async, bit 1 generator.
+    pub flags: u8,
+    /// Parameter names.
+    pub params: Vec<String>,
+    /// Original source path when it differs from the module's (source maps).
+    pub source: Option<String>,
+}
+
+#[derive(Default)]
+struct Registry {
+    paths: HashMap<String, u32>,
+    next_fn: u32,
+}
+
+/// A running session.
+pub struct Session {
+    /// The trace directory.
+    pub dir: PathBuf,
+    /// Project root.
+    pub root: PathBuf,
+    start: Instant,
+    writer: Mutex<Option<WriterHandle>>,
+    ticker: Mutex<Option<Ticker>>,
+    registry: Mutex<Registry>,
+    meta: Mutex<Metadata>,
+    /// Writer counters.
+    pub counters: Arc<WriterCounters>,
+    /// Modules instrumented.
+    pub files: AtomicU64,
+    threads: AtomicU64,
+}
+
+static CURRENT: Mutex<Option<Arc<Session>>> = Mutex::new(None);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The running session, if any.
+pub fn current() -> Option<Arc<Session>> {
+    lock(&CURRENT).clone()
+}
+
+/// Creates the trace directory, writes metadata (`recording`), starts the
+/// writer and the clock.
+pub fn start(opts: &StartOptions) -> Result<Arc<Session>> {
+    let mut cur = lock(&CURRENT);
+    if cur.is_some() {
+        return Err(Error::AlreadyRecording);
+    }
+    let start_ms = now_ms();
+    let dir = create_trace_dir(Path::new(&opts.out_dir), &opts.program, start_ms, opts.pid)?;
+    let meta = Metadata {
+        format: VERSION,
+        recorder_version: opts.recorder_version.clone(),
+        program: opts.program.clone(),
+        argv: opts.argv.clone(),
+        cwd: opts.cwd.clone(),
+        root: opts.root.clone(),
+        node_version: opts.node_version.clone(),
+        pid: opts.pid,
+        ppid: opts.ppid,
+        run_id: opts.run_id.clone(),
+        start_time: iso8601(start_ms),
+        start_ms,
+        status: status::RECORDING.into(),
+        ..Metadata::default()
+    };
+    meta.save(&dir)?;
+    let writer = WriterHandle::spawn(&dir.join("trace.nrt"))?;
+    let start = Instant::now();
+    let ticker = Ticker::start(start).map_err(|e| Error::io("start clock thread", e))?;
+    let counters = Arc::clone(&writer.counters);
+    let s = Arc::new(Session {
+        dir,
+        root: PathBuf::from(&opts.root),
+        start,
+        writer: Mutex::new(Some(writer)),
+        ticker: Mutex::new(Some(ticker)),
+        registry: Mutex::new(Registry { paths: HashMap::new(), next_fn: 1 }),
+        meta: Mutex::new(meta),
+        counters,
+        files: AtomicU64::new(0),
+        threads: AtomicU64::new(0),
+    });
+    *cur = Some(Arc::clone(&s));
+    Ok(s)
+}
+
+impl Session {
+    fn send(&self, msg: Msg) -> Result<()> {
+        match lock(&self.writer).as_ref() {
+            Some(w) => w.send(msg),
+            None => Err(Error::Internal { message: "recording has finished".into() }),
+        }
+    }
+
+    /// The path as stored in the trace: relative to the root when inside it.
+    pub fn trace_path(&self, abs: &str) -> String {
+        let p = Path::new(abs);
+        match p.strip_prefix(&self.root) {
+            Ok(rel) if !self.root.as_os_str().is_empty() => rel.to_string_lossy().replace('\\', "/"),
+            _ => abs.to_string(),
+        }
+    }
+
+    fn path_id(&self, reg: &mut Registry, abs: &str) -> Result<u32> {
+        let rel = self.trace_path(abs);
+        if let Some(&id) = reg.paths.get(&rel) {
+            return Ok(id);
+        }
+        let id = reg.paths.len() as u32;
+        reg.paths.insert(rel.clone(), id);
+        self.send(Msg::Path { id, path: rel })?;
+        Ok(id)
+    }
+
+    /// Registers a module's function table; returns the base id
+    /// (function `i` of the table has id `base + i`).
+    pub fn register_functions(&self, abs_path: &str, fns: &[FnDef]) -> Result<u32> {
+        let mut reg = lock(&self.registry);
+        let path = self.path_id(&mut reg, abs_path)?;
+        let base = reg.next_fn;
+        reg.next_fn += fns.len() as u32;
+        for (i, f) in fns.iter().enumerate() {
+            let fpath = match &f.source {
+                Some(src) => self.path_id(&mut reg, src)?,
+                None => path,
+            };
+            self.send(Msg::Func(FuncDef {
+                id: base + i as u32,
+                path: fpath,
+                name: f.name.clone(),
+                kind: f.kind.to_string(),
+                line: f.line,
+                col: f.col,
+                flags: f.flags,
+                params: f.params.clone(),
+            }))?;
+        }
+        self.files.fetch_add(1, Ordering::Relaxed);
+        Ok(base)
+    }
+
+    /// Names a JavaScript thread.
+    pub fn register_thread(&self, id: u32, name: &str) -> Result<()> {
+        self.threads.fetch_add(1, Ordering::Relaxed);
+        self.send(Msg::Thread { id, name: name.to_string() })
+    }
+
+    /// Hands a batch of probe records to the writer (waits if it is behind).
+    pub fn submit(&self, thread: u32, words: Vec<i32>, arena: Vec<u8>) -> Result<()> {
+        self.send(Msg::Events { thread, words, arena })
+    }
+
+    /// Waits until everything submitted is in the file.
+    pub fn flush(&self) -> Result<()> {
+        match lock(&self.writer).as_ref() {
+            Some(w) => w.flush(),
+            None => Ok(()),
+        }
+    }
+
+    /// Microseconds since the session started.
+    pub fn elapsed_us(&self) -> u64 {
+        self.start.elapsed().as_micros() as u64
+    }
+
+    /// Records the error that ended recording (kept in metadata).
+    pub fn set_error(&self, err: serde_json::Value) {
+        lock(&self.meta).error = Some(err);
+    }
+
+    /// Marks the trace as cut at `max_events`.
+    pub fn set_truncated(&self) {
+        lock(&self.meta).truncated = true;
+    }
+
+    /// Finishes the writer and writes the final metadata. Idempotent: a second
+    /// call returns the metadata written by the first.
+    pub fn finish(&self, exit_code: Option<i32>, signal: Option<String>, final_status: &str) -> Result<Metadata> {
+        let writer = lock(&self.writer).take();
+        let result = match writer {
+            Some(w) => w.finish(),
+            None => return Ok(lock(&self.meta).clone()),
+        };
+        drop(lock(&self.ticker).take());
+        let mut meta = lock(&self.meta);
+        let end = now_ms();
+        meta.end_time = Some(iso8601(end));
+        meta.duration_ms = Some(self.start.elapsed().as_secs_f64() * 1000.0);
+        meta.exit_code = exit_code;
+        meta.signal = signal;
+        meta.status = if result.is_ok() { final_status.to_string() } else { status::PARTIAL.to_string() };
+        if let Err(e) = &result {
+            meta.error.get_or_insert_with(|| serde_json::json!({"code": e.code(), "message": e.to_string()}));
+        }
+        let c = &self.counters;
+        meta.events = c.events.load(Ordering::Relaxed);
+        meta.trace_bytes = c.file_bytes.load(Ordering::Relaxed);
+        meta.raw_bytes = c.raw_bytes.load(Ordering::Relaxed);
+        meta.chunks = c.chunks.load(Ordering::Relaxed);
+        meta.channel_waits = c.waits.load(Ordering::Relaxed);
+        meta.files_instrumented = self.files.load(Ordering::Relaxed);
+        meta.functions = u64::from(lock(&self.registry).next_fn.saturating_sub(1));
+        meta.threads = self.threads.load(Ordering::Relaxed) as u32;
+        meta.save(&self.dir)?;
+        let out = meta.clone();
+        drop(meta);
+        let mut cur = lock(&CURRENT);
+        if cur.as_ref().is_some_and(|s| std::ptr::eq(Arc::as_ptr(s), self)) {
+            *cur = None;
+        }
+        result.map(|()| out)
+    }
+}

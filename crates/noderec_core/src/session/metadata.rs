@@ -1,0 +1,106 @@
+//! `metadata.json`: what was recorded, by whom, and how it ended. Rewritten
+//! atomically at start (`recording`) and at the end.
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+use super::filesystem::write_atomic;
+use crate::error::{Error, Result};
+
+/// Status values.
+pub mod status {
+    /// The recorder is running, or the process died without finishing.
+    pub const RECORDING: &str = "recording";
+    /// Finished cleanly.
+    pub const COMPLETE: &str = "complete";
+    /// Finished after a recorder failure; holds what was recorded before it.
+    pub const PARTIAL: &str = "partial";
+    /// The recorder failed and kept nothing useful.
+    pub const FAILED: &str = "failed";
+}
+
+/// The content of `metadata.json`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Metadata {
+    /// Trace format version.
+    pub format: u32,
+    /// noderec version that recorded.
+    pub recorder_version: String,
+    /// Program name (the entry script's file name).
+    pub program: String,
+    /// `process.argv`.
+    pub argv: Vec<String>,
+    /// Working directory.
+    pub cwd: String,
+    /// Project root: paths in the trace are relative to it.
+    pub root: String,
+    /// `process.version`.
+    pub node_version: String,
+    /// Process id.
+    pub pid: u32,
+    /// Parent process id.
+    pub ppid: u32,
+    /// Id shared by every process of one `noderec record` run.
+    pub run_id: String,
+    /// UTC start time (ISO 8601).
+    pub start_time: String,
+    /// Start, ms since the Unix epoch.
+    pub start_ms: i64,
+    /// UTC end time.
+    pub end_time: Option<String>,
+    /// Wall time recorded, ms.
+    pub duration_ms: Option<f64>,
+    /// Exit code, when the process exited.
+    pub exit_code: Option<i32>,
+    /// Signal, when the process was ended by one.
+    pub signal: Option<String>,
+    /// `recording | complete | partial | failed`.
+    pub status: String,
+    /// Events written.
+    pub events: u64,
+    /// Size of trace.nrt in bytes.
+    pub trace_bytes: u64,
+    /// Uncompressed event payload bytes.
+    pub raw_bytes: u64,
+    /// Chunks written.
+    pub chunks: u64,
+    /// Times the probes waited on a full writer channel.
+    pub channel_waits: u64,
+    /// Modules instrumented.
+    pub files_instrumented: u64,
+    /// Functions known to the trace.
+    pub functions: u64,
+    /// JavaScript threads that recorded.
+    pub threads: u32,
+    /// Recording stopped at `max_events`.
+    pub truncated: bool,
+    /// The error that ended recording, if any.
+    pub error: Option<serde_json::Value>,
+}
+
+impl Metadata {
+    /// Writes `dir/metadata.json` atomically.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self).map_err(|e| Error::Internal { message: format!("metadata: {e}") })?;
+        write_atomic(&dir.join("metadata.json"), &json)
+    }
+
+    /// Reads `dir/metadata.json`.
+    pub fn load(dir: &Path) -> Result<Metadata> {
+        let p = dir.join("metadata.json");
+        let bytes = std::fs::read(&p).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::TraceMissing { path: dir.display().to_string() },
+            _ => Error::io(format!("read {}", p.display()), e),
+        })?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::TraceIncomplete { path: p.display().to_string(), message: e.to_string() })
+    }
+}
+
+/// A JSON value (re-exported so bindings need no serde_json of their own).
+pub type JsonValue = serde_json::Value;
+
+/// Parses JSON text; text that is not JSON becomes a JSON string.
+pub fn parse_json_lossy(text: &str) -> JsonValue {
+    serde_json::from_str(text).unwrap_or_else(|_| JsonValue::String(text.to_string()))
+}

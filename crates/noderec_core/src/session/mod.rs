@@ -1,0 +1,8 @@
+//! A recording session: the trace directory, its metadata, the shared clock
+//! the probes read, the registry of paths and functions, and the writer.
+
+pub mod clock;
+pub mod filesystem;
+pub mod lifecycle;
+pub mod metadata;
+pub mod modules;

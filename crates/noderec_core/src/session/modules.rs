@@ -1,0 +1,144 @@
+//! Loading a module into the session: instrument it (or take it from the
+//! on-disk cache), register its function table, and put the prologue in.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::filesystem::write_atomic;
+use super::lifecycle::{FnDef, Session};
+use crate::error::Result;
+use crate::instrument::{self, Decider, ModuleKind};
+
+#[derive(Serialize, Deserialize)]
+struct CachedFn {
+    name: String,
+    kind: String,
+    line: u32,
+    col: u32,
+    flags: u8,
+    params: Vec<String>,
+    source: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CacheEntry {
+    prologue_at: usize,
+    functions: Vec<CachedFn>,
+    code: String,
+}
+
+/// Where instrumented modules are cached: `NODEREC_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/noderec`, else `~/.cache/noderec`, else the temp dir.
+pub fn cache_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("NODEREC_CACHE_DIR") {
+        return PathBuf::from(d);
+    }
+    if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(d).join("noderec");
+    }
+    if let Some(h) = std::env::var_os("HOME") {
+        return PathBuf::from(h).join(".cache").join("noderec");
+    }
+    std::env::temp_dir().join("noderec-cache")
+}
+
+fn kind_name(k: instrument::FnKind) -> &'static str {
+    k.as_str()
+}
+
+fn cache_key(source: &str, path: &str, kind: ModuleKind, filter_hash: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    h.update([0, matches!(kind, ModuleKind::Module) as u8, 0]);
+    h.update(filter_hash.as_bytes());
+    h.update([0]);
+    h.update(path.as_bytes());
+    h.update([0]);
+    h.update(source.as_bytes());
+    let d = h.finalize();
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Instruments `source` for `session`. Returns `None` when the decider
+/// skips the whole file (the caller then runs the source untouched).
+pub fn load_module(
+    session: &Session,
+    source: &str,
+    path: &str,
+    kind: ModuleKind,
+    decider: &dyn Decider,
+    filter_hash: &str,
+    use_cache: bool,
+) -> Result<Option<String>> {
+    if !decider.record_file(path) {
+        return Ok(None);
+    }
+    let key = cache_key(source, path, kind, filter_hash);
+    let file = cache_dir().join(&key[..2]).join(&key[2..]);
+    let cached: Option<CacheEntry> =
+        if use_cache { std::fs::read(&file).ok().and_then(|b| serde_json::from_slice(&b).ok()) } else { None };
+    let entry = match cached {
+        Some(e) => e,
+        None => {
+            let out = instrument::instrument(source, path, kind, decider)?;
+            let e = CacheEntry {
+                prologue_at: out.prologue_at,
+                functions: out
+                    .functions
+                    .iter()
+                    .map(|f| CachedFn {
+                        name: f.name.clone(),
+                        kind: kind_name(f.kind).to_string(),
+                        line: f.line,
+                        col: f.col,
+                        flags: u8::from(f.is_async) | (u8::from(f.is_generator) << 1),
+                        params: f.params.clone(),
+                        source: f.source.clone(),
+                    })
+                    .collect(),
+                code: out.code,
+            };
+            if use_cache {
+                if let Ok(bytes) = serde_json::to_vec(&e) {
+                    if let Some(parent) = file.parent() {
+                        let _ = std::fs::create_dir_all(parent);
+                    }
+                    // A cache that cannot be written only costs speed.
+                    let _ = write_atomic(&file, &bytes);
+                }
+            }
+            e
+        }
+    };
+    if entry.functions.is_empty() {
+        return Ok(None);
+    }
+    let defs: Vec<FnDef> = entry
+        .functions
+        .into_iter()
+        .map(|f| FnDef {
+            name: f.name,
+            kind: static_kind(&f.kind),
+            line: f.line,
+            col: f.col,
+            flags: f.flags,
+            params: f.params,
+            source: f.source,
+        })
+        .collect();
+    let base = session.register_functions(path, &defs)?;
+    let mut code = entry.code;
+    let at = entry.prologue_at.min(code.len());
+    if code.is_char_boundary(at) {
+        code.insert_str(at, &instrument::prologue(base));
+    }
+    Ok(Some(code))
+}
+
+fn static_kind(k: &str) -> &'static str {
+    const KINDS: [&str; 11] =
+        ["module", "function", "arrow", "method", "getter", "setter", "constructor", "field", "static-block", "await", "yield"];
+    KINDS.iter().find(|x| **x == k).copied().unwrap_or("function")
+}

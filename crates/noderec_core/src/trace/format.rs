@@ -1,0 +1,156 @@
+//! The trace file format: constants and the small encoding pieces shared by
+//! the writer and the reader. `design-docs/trace-format.md` is the spec.
+
+/// First 8 bytes of every `trace.nrt`.
+pub const MAGIC: &[u8; 8] = b"NRTRACE\0";
+/// Format version written after the magic.
+pub const VERSION: u32 = 1;
+/// Header length: magic, version (u32 LE), reserved (u32 LE).
+pub const HEADER_LEN: usize = 16;
+/// Chunk header length: compressed length, crc32 of the compressed bytes,
+/// uncompressed length (three u32 LE).
+pub const CHUNK_HEADER_LEN: usize = 12;
+/// Largest chunk payload the reader accepts (uncompressed), 256 MiB.
+pub const MAX_CHUNK: usize = 256 << 20;
+
+/// Record types inside a chunk payload.
+pub mod record {
+    /// `varint id, str path`
+    pub const PATH: u8 = 1;
+    /// `varint id, varint path, str name, u8 kind, varint line, varint col, u8 flags, varint n, n x str param`
+    pub const FUNC: u8 = 2;
+    /// `varint thread, str name`
+    pub const THREAD: u8 = 3;
+    /// `varint thread, varint count, varint base_us, then count events`
+    pub const EVENTS: u8 = 4;
+    /// `varint total events` — written once, last, by a clean finish.
+    pub const END: u8 = 5;
+}
+
+/// Event kinds: the low 4 bits of an event head.
+pub mod kind {
+    /// A function activation starts (payload: function id).
+    pub const CALL: u8 = 1;
+    /// The top activation returns.
+    pub const RETURN: u8 = 2;
+    /// The top activation is left by an exception.
+    pub const THROW: u8 = 3;
+    /// The top activation suspends at an `await` (payload: site id).
+    pub const AWAIT: u8 = 4;
+    /// A suspended activation resumes (values: varint activation id).
+    pub const RESUME: u8 = 5;
+    /// The top activation suspends at a `yield` (payload: site id).
+    pub const YIELD: u8 = 6;
+    /// A `catch` clause of the top activation received an error (values: the error).
+    pub const CATCH: u8 = 7;
+
+    /// Name of a kind as it appears in exports.
+    pub fn name(k: u8) -> &'static str {
+        match k {
+            CALL => "call",
+            RETURN => "return",
+            THROW => "throw",
+            AWAIT => "await",
+            RESUME => "resume",
+            YIELD => "yield",
+            CATCH => "catch",
+            _ => "unknown",
+        }
+    }
+}
+
+/// Bit in the event head saying that a value blob follows.
+pub const HAS_VALUES: u32 = 1 << 4;
+/// Shift of the payload (function or site id) in the event head.
+pub const PAYLOAD_SHIFT: u32 = 5;
+
+/// Appends `v` as unsigned LEB128.
+#[inline]
+pub fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Appends a length-prefixed UTF-8 string.
+pub fn put_str(out: &mut Vec<u8>, s: &str) {
+    put_varint(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// A cursor over a decoded chunk payload.
+pub struct Cursor<'a> {
+    /// The bytes.
+    pub buf: &'a [u8],
+    /// Read position.
+    pub pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    /// A cursor at the start of `buf`.
+    pub fn new(buf: &'a [u8]) -> Self {
+        Cursor { buf, pos: 0 }
+    }
+    /// True when every byte was read.
+    pub fn done(&self) -> bool {
+        self.pos >= self.buf.len()
+    }
+    /// Reads one byte.
+    pub fn u8(&mut self) -> Option<u8> {
+        let b = *self.buf.get(self.pos)?;
+        self.pos += 1;
+        Some(b)
+    }
+    /// Reads an unsigned LEB128.
+    #[inline]
+    pub fn varint(&mut self) -> Option<u64> {
+        let mut shift = 0u32;
+        let mut v = 0u64;
+        loop {
+            let b = *self.buf.get(self.pos)?;
+            self.pos += 1;
+            if shift >= 64 {
+                return None;
+            }
+            v |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Some(v);
+            }
+            shift += 7;
+        }
+    }
+    /// Reads `n` bytes.
+    pub fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.pos.checked_add(n)?;
+        let s = self.buf.get(self.pos..end)?;
+        self.pos = end;
+        Some(s)
+    }
+    /// Reads a length-prefixed UTF-8 string (lossy).
+    pub fn str(&mut self) -> Option<String> {
+        let n = usize::try_from(self.varint()?).ok()?;
+        Some(String::from_utf8_lossy(self.bytes(n)?).into_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varints_round_trip() {
+        let mut out = Vec::new();
+        let values = [0u64, 1, 127, 128, 300, 1 << 35, u64::MAX];
+        for v in values {
+            put_varint(&mut out, v);
+        }
+        let mut c = Cursor::new(&out);
+        for v in values {
+            assert_eq!(c.varint(), Some(v));
+        }
+        assert!(c.done());
+        assert_eq!(Cursor::new(&[0x80]).varint(), None);
+    }
+}

@@ -1,0 +1,310 @@
+//! The trace writer: one thread that owns `trace.nrt`, fed over a bounded
+//! channel. Each batch of events becomes one checksummed zstd chunk, written
+//! straight to the file, so a process killed mid-run leaves every complete
+//! chunk readable.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use super::format::{self, kind, put_str, put_varint, record, HAS_VALUES, PAYLOAD_SHIFT};
+use super::value::{read_varint, skip_value};
+use crate::error::{Error, Result};
+
+/// A function (or await/yield site) definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FuncDef {
+    /// Global id (what CALL/AWAIT/YIELD events carry).
+    pub id: u32,
+    /// Id of its path record.
+    pub path: u32,
+    /// Qualified name.
+    pub name: String,
+    /// Kind name (`function`, `method`, `await`, ...).
+    pub kind: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 0-based column.
+    pub col: u32,
+    /// bit 0 async, bit 1 generator.
+    pub flags: u8,
+    /// Parameter names.
+    pub params: Vec<String>,
+}
+
+/// What the writer thread is asked to do.
+pub enum Msg {
+    /// Define a path id.
+    Path { id: u32, path: String },
+    /// Define a function.
+    Func(FuncDef),
+    /// Name a thread.
+    Thread { id: u32, name: String },
+    /// A batch of probe records: `words` holds two i32 per event (head, time
+    /// in µs mod 2^32), `arena` the value bytes in event order.
+    Events { thread: u32, words: Vec<i32>, arena: Vec<u8> },
+    /// Write everything pending, then answer.
+    Flush(SyncSender<()>),
+    /// Write the end record, close the file, then stop.
+    Finish,
+}
+
+/// Counters of a writer, readable while it runs.
+#[derive(Debug, Default)]
+pub struct WriterCounters {
+    /// Events written.
+    pub events: AtomicU64,
+    /// Uncompressed payload bytes.
+    pub raw_bytes: AtomicU64,
+    /// Bytes written to the file (header and chunk headers included).
+    pub file_bytes: AtomicU64,
+    /// Chunks written.
+    pub chunks: AtomicU64,
+    /// Times a sender found the channel full and had to wait.
+    pub waits: AtomicU64,
+    /// Batches received.
+    pub batches: AtomicU64,
+    /// Sum of nanoseconds spent encoding+compressing+writing batches.
+    pub busy_ns: AtomicU64,
+}
+
+/// The sending side of a running writer.
+pub struct WriterHandle {
+    tx: SyncSender<Msg>,
+    join: Option<JoinHandle<Result<()>>>,
+    /// Live counters.
+    pub counters: Arc<WriterCounters>,
+}
+
+/// Channel depth in batches: with 16k-event batches this bounds the memory
+/// queued behind a slow disk.
+const CHANNEL_DEPTH: usize = 16;
+/// A chunk is cut when the payload reaches this size.
+const CHUNK_TARGET: usize = 1 << 20;
+
+impl WriterHandle {
+    /// Creates `path` and starts the writer thread.
+    pub fn spawn(path: &Path) -> Result<WriterHandle> {
+        let mut file = File::create(path).map_err(|e| Error::io(format!("create {}", path.display()), e))?;
+        let mut header = Vec::with_capacity(format::HEADER_LEN);
+        header.extend_from_slice(format::MAGIC);
+        header.extend_from_slice(&format::VERSION.to_le_bytes());
+        header.extend_from_slice(&0u32.to_le_bytes());
+        file.write_all(&header).map_err(|e| Error::io("write trace header", e))?;
+        let counters = Arc::new(WriterCounters::default());
+        counters.file_bytes.store(header.len() as u64, Ordering::Relaxed);
+        let (tx, rx) = sync_channel(CHANNEL_DEPTH);
+        let c2 = Arc::clone(&counters);
+        let join = std::thread::Builder::new()
+            .name("noderec-writer".into())
+            .spawn(move || run(file, rx, &c2))
+            .map_err(|e| Error::io("start writer thread", e))?;
+        Ok(WriterHandle { tx, join: Some(join), counters })
+    }
+
+    /// Sends a message; waits when the channel is full (counted, never dropped).
+    pub fn send(&self, msg: Msg) -> Result<()> {
+        match self.tx.try_send(msg) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(msg)) => {
+                self.counters.waits.fetch_add(1, Ordering::Relaxed);
+                self.tx.send(msg).map_err(|_| writer_gone())
+            }
+            Err(TrySendError::Disconnected(_)) => Err(writer_gone()),
+        }
+    }
+
+    /// Waits until everything sent so far is in the file.
+    pub fn flush(&self) -> Result<()> {
+        let (ack_tx, ack_rx) = sync_channel(1);
+        self.send(Msg::Flush(ack_tx))?;
+        ack_rx.recv().map_err(|_| writer_gone())
+    }
+
+    /// Writes the end record and joins the thread.
+    pub fn finish(mut self) -> Result<()> {
+        self.send(Msg::Finish)?;
+        match self.join.take() {
+            Some(j) => j.join().map_err(|_| Error::Internal { message: "writer thread panicked".into() })?,
+            None => Ok(()),
+        }
+    }
+}
+
+fn writer_gone() -> Error {
+    Error::Internal { message: "the trace writer thread has stopped".into() }
+}
+
+struct ThreadClock {
+    last_us: u64,
+}
+
+struct Encoder {
+    file: File,
+    payload: Vec<u8>,
+    compressed: Vec<u8>,
+    zstd: zstd::bulk::Compressor<'static>,
+    clocks: std::collections::HashMap<u32, ThreadClock>,
+    events: u64,
+}
+
+fn run(file: File, rx: Receiver<Msg>, counters: &WriterCounters) -> Result<()> {
+    let zstd = zstd::bulk::Compressor::new(1).map_err(|e| Error::io("start zstd", e))?;
+    let mut enc = Encoder {
+        file,
+        payload: Vec::with_capacity(CHUNK_TARGET + (64 << 10)),
+        compressed: Vec::new(),
+        zstd,
+        clocks: std::collections::HashMap::new(),
+        events: 0,
+    };
+    while let Ok(msg) = rx.recv() {
+        match msg {
+            Msg::Path { id, path } => {
+                enc.payload.push(record::PATH);
+                put_varint(&mut enc.payload, u64::from(id));
+                put_str(&mut enc.payload, &path);
+            }
+            Msg::Func(f) => {
+                enc.payload.push(record::FUNC);
+                put_varint(&mut enc.payload, u64::from(f.id));
+                put_varint(&mut enc.payload, u64::from(f.path));
+                put_str(&mut enc.payload, &f.name);
+                put_str(&mut enc.payload, &f.kind);
+                put_varint(&mut enc.payload, u64::from(f.line));
+                put_varint(&mut enc.payload, u64::from(f.col));
+                enc.payload.push(f.flags);
+                put_varint(&mut enc.payload, f.params.len() as u64);
+                for p in &f.params {
+                    put_str(&mut enc.payload, p);
+                }
+            }
+            Msg::Thread { id, name } => {
+                enc.payload.push(record::THREAD);
+                put_varint(&mut enc.payload, u64::from(id));
+                put_str(&mut enc.payload, &name);
+            }
+            Msg::Events { thread, words, arena } => {
+                let t0 = Instant::now();
+                counters.batches.fetch_add(1, Ordering::Relaxed);
+                let n = enc.encode_events(thread, &words, &arena)?;
+                counters.events.fetch_add(n, Ordering::Relaxed);
+                if enc.payload.len() >= CHUNK_TARGET {
+                    enc.write_chunk(counters)?;
+                }
+                counters.busy_ns.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            }
+            Msg::Flush(ack) => {
+                enc.write_chunk(counters)?;
+                let _ = ack.send(());
+            }
+            Msg::Finish => {
+                enc.payload.push(record::END);
+                put_varint(&mut enc.payload, enc.events);
+                enc.write_chunk(counters)?;
+                return Ok(());
+            }
+        }
+    }
+    // Every sender is gone without a Finish: keep what we have.
+    enc.write_chunk(counters)
+}
+
+impl Encoder {
+    fn encode_events(&mut self, thread: u32, words: &[i32], arena: &[u8]) -> Result<u64> {
+        let count = words.len() / 2;
+        if count == 0 {
+            return Ok(0);
+        }
+        let clock = self.clocks.entry(thread).or_insert(ThreadClock { last_us: 0 });
+        let p = &mut self.payload;
+        p.reserve(count * 4 + arena.len() + 16);
+        p.push(record::EVENTS);
+        put_varint(p, u64::from(thread));
+        put_varint(p, count as u64);
+        let base = unwrap_us(clock.last_us, words[1] as u32);
+        put_varint(p, base);
+        let mut prev = base;
+        let mut apos = 0usize;
+        for ev in words.chunks_exact(2) {
+            let head = ev[0] as u32;
+            let t = unwrap_us(prev, ev[1] as u32);
+            put_varint(p, u64::from(head));
+            put_varint(p, t - prev);
+            prev = t;
+            if head & HAS_VALUES != 0 {
+                let start = apos;
+                let k = (head & 0xf) as u8;
+                skip_event_values(k, arena, &mut apos).map_err(|m| Error::Internal {
+                    message: format!("bad value bytes from probes at arena offset {start}: {m}"),
+                })?;
+                put_varint(p, (apos - start) as u64);
+                p.extend_from_slice(&arena[start..apos]);
+            }
+            let _ = head >> PAYLOAD_SHIFT;
+        }
+        clock.last_us = prev;
+        self.events += count as u64;
+        Ok(count as u64)
+    }
+
+    fn write_chunk(&mut self, counters: &WriterCounters) -> Result<()> {
+        if self.payload.is_empty() {
+            return Ok(());
+        }
+        let bound = zstd::zstd_safe::compress_bound(self.payload.len());
+        self.compressed.clear();
+        self.compressed.reserve(bound);
+        let n = self
+            .zstd
+            .compress_to_buffer(&self.payload, &mut self.compressed)
+            .map_err(|e| Error::io("compress chunk", e))?;
+        let body = &self.compressed[..n];
+        let mut header = [0u8; format::CHUNK_HEADER_LEN];
+        header[0..4].copy_from_slice(&(n as u32).to_le_bytes());
+        header[4..8].copy_from_slice(&crc32fast::hash(body).to_le_bytes());
+        header[8..12].copy_from_slice(&(self.payload.len() as u32).to_le_bytes());
+        // One write per chunk so a kill leaves either the whole chunk or a tail the reader rejects.
+        let mut out = Vec::with_capacity(header.len() + n);
+        out.extend_from_slice(&header);
+        out.extend_from_slice(body);
+        self.file.write_all(&out).map_err(|e| Error::io("write trace chunk", e))?;
+        counters.raw_bytes.fetch_add(self.payload.len() as u64, Ordering::Relaxed);
+        counters.file_bytes.fetch_add(out.len() as u64, Ordering::Relaxed);
+        counters.chunks.fetch_add(1, Ordering::Relaxed);
+        self.payload.clear();
+        Ok(())
+    }
+}
+
+/// Extends a 32-bit µs time to 64 bits, given the previous time of the
+/// same thread (times never go backwards).
+#[inline]
+pub fn unwrap_us(prev: u64, lo: u32) -> u64 {
+    let mut t = (prev & !0xffff_ffff) | u64::from(lo);
+    if t < prev {
+        t += 1 << 32;
+    }
+    t
+}
+
+/// Advances `pos` past the value blob of one event of kind `k`.
+pub fn skip_event_values(k: u8, arena: &[u8], pos: &mut usize) -> std::result::Result<(), String> {
+    match k {
+        kind::CALL => {
+            let n = read_varint(arena, pos).map_err(|e| e.to_string())?;
+            let count = (n >> 1) + (n & 1);
+            for _ in 0..count {
+                skip_value(arena, pos).map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        }
+        kind::RESUME => read_varint(arena, pos).map(|_| ()).map_err(|e| e.to_string()),
+        _ => skip_value(arena, pos).map_err(|e| e.to_string()),
+    }
+}

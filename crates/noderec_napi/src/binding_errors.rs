@@ -1,0 +1,27 @@
+//! Maps core errors to JavaScript errors carrying a stable code. The code
+//! travels as the napi status string, which napi-rs puts in `error.code`.
+
+use noderec_core::error::Error;
+
+/// napi result whose error carries a stable `ERR_*` code.
+pub type JsResult<T> = napi::Result<T, String>;
+
+/// Converts a core error.
+pub fn to_js(e: Error) -> napi::Error<String> {
+    napi::Error::new(e.code().to_string(), e.to_string())
+}
+
+/// Runs `f`, turning a panic into `ERR_INTERNAL` instead of unwinding into V8.
+pub fn guard<T>(what: &str, f: impl FnOnce() -> JsResult<T>) -> JsResult<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(napi::Error::new("ERR_INTERNAL".to_string(), format!("{what}: panic: {msg} (a bug in noderec)")))
+        }
+    }
+}

@@ -1,0 +1,76 @@
+// ESM (and, with module.registerHooks, CommonJS) hooks.
+// Node >= 22.15 / 23.5: in-thread module.registerHooks covers both formats.
+// Older Node (20): module.register runs esm-loader in the hooks thread for
+// ES modules; CommonJS goes through the _compile hook.
+import * as mod from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { native } from '../native';
+import { instrumentable } from './scope';
+
+interface LoadResult {
+  format?: string | null;
+  source?: string | ArrayBuffer | Uint8Array | null;
+  shortCircuit?: boolean;
+}
+type NextLoad = (url: string, context?: unknown) => LoadResult;
+type RegisterHooks = (hooks: { load: (url: string, context: unknown, next: NextLoad) => LoadResult }) => unknown;
+
+let active = true;
+
+export function hasInThreadHooks(): boolean {
+  return typeof (mod as unknown as { registerHooks?: unknown }).registerHooks === 'function';
+}
+
+function text(src: LoadResult['source']): string | null {
+  if (src === null || src === undefined) return null;
+  if (typeof src === 'string') return src;
+  return Buffer.from(src as Uint8Array).toString('utf8');
+}
+
+/** In-thread hooks for both module formats. */
+export function installInThreadHooks(onError: (e: unknown, filename: string) => void): void {
+  const registerHooks = (mod as unknown as { registerHooks: RegisterHooks }).registerHooks;
+  registerHooks({
+    load(url, context, nextLoad) {
+      const result = nextLoad(url, context);
+      if (!active || !url.startsWith('file:')) return result;
+      const format = result.format;
+      if (format !== 'module' && format !== 'commonjs') return result;
+      let filename: string;
+      try {
+        filename = fileURLToPath(url);
+      } catch {
+        return result;
+      }
+      if (!instrumentable(filename)) return result;
+      let source = text(result.source);
+      if (source === null) {
+        try {
+          source = fs.readFileSync(filename, 'utf8');
+        } catch {
+          return result;
+        }
+      }
+      try {
+        const out = native().instrument(source, filename, format === 'module');
+        if (out !== null) return { ...result, source: out };
+      } catch (e) {
+        onError(e, filename);
+      }
+      return result;
+    },
+  });
+}
+
+/** Off-thread hooks for ES modules (Node 20). */
+export function installLoaderThreadHooks(): void {
+  const loader = pathToFileURL(path.join(__dirname, 'esm-loader.js')).href;
+  (mod as unknown as { register: (s: string, opts?: unknown) => void }).register(loader);
+}
+
+export function deactivateEsmHooks(): void {
+  active = false;
+}

@@ -1,0 +1,356 @@
+// The probes that instrumented code calls (see design-docs/probes.md).
+//
+// Hot path rules: no allocation for an event without values, no closures,
+// module-local state only, one native call per full buffer. Each event is two
+// int32 words in `words`: head = kind | hasValues<<4 | payload<<5, and the
+// time in µs published by the native clock thread into `clock[0]`.
+import { arena, resetArena, writeValue, writeValueShallow, writeVarint } from './value-encoder';
+
+export const CALL = 1;
+export const RETURN = 2;
+export const THROW = 3;
+export const AWAIT = 4;
+export const RESUME = 5;
+export const YIELD = 6;
+export const CATCH = 7;
+const HAS = 16;
+/** CATCH payload meaning "reached the process as an uncaught exception". */
+export const UNCAUGHT = 1;
+
+const EVENTS_PER_BUFFER = 16384;
+const WORDS = EVENTS_PER_BUFFER * 2;
+const ARENA_FLUSH = 1 << 20;
+
+let words = new Int32Array(WORDS);
+let wp = 0;
+let clock = new Int32Array(1);
+let seq = 0;
+let stk = new Float64Array(4096);
+let sp = 0;
+let lastClosed = -1;
+let capture = true;
+let maxEvents = Infinity;
+let eventCount = 0;
+let suspended = new Set<number>();
+
+export interface Sink {
+  submit(words: Int32Array, count: number, arena: Uint8Array, arenaLen: number): void;
+  limitReached(): void;
+}
+let sink: Sink | null = null;
+
+/** Connects the probes to a sink (the tracer) and the native clock. */
+export function attach(s: Sink, clockBuffer: ArrayBuffer | null, captureValues: boolean, limit: number): void {
+  sink = s;
+  if (clockBuffer !== null) clock = new Int32Array(clockBuffer);
+  capture = captureValues;
+  maxEvents = limit > 0 ? limit : Infinity;
+  eventCount = 0;
+}
+
+/** Disconnects: the probes keep working but record nothing. */
+export function detach(): void {
+  flushEvents();
+  sink = null;
+}
+
+/** Hands the buffered events to the sink. */
+export function flushEvents(): void {
+  if (wp === 0 && arena.pos === 0) return;
+  const n = wp >> 1;
+  const s = sink;
+  eventCount += n;
+  if (s !== null && n > 0) {
+    if (eventCount > maxEvents) {
+      const keep = n - (eventCount - maxEvents);
+      if (keep > 0) s.submit(words, keep, arena.buf, arena.pos);
+      sink = null;
+      s.limitReached();
+    } else {
+      s.submit(words, n, arena.buf, arena.pos);
+    }
+  }
+  wp = 0;
+  resetArena();
+}
+
+function full(): void {
+  if (sink === null) {
+    wp = 0;
+    resetArena();
+    return;
+  }
+  flushEvents();
+}
+
+function push(a: number): void {
+  if (sp === stk.length) {
+    const n = new Float64Array(stk.length * 2);
+    n.set(stk);
+    stk = n;
+  }
+  stk[sp++] = a;
+}
+
+function ev(head: number): void {
+  const i = wp;
+  words[i] = head;
+  words[i + 1] = clock[0];
+  wp = i + 2;
+  if (wp === WORDS || arena.pos > ARENA_FLUSH) full();
+}
+
+// ---- calls ---------------------------------------------------------------
+
+function enter(id: number): number {
+  const a = ++seq;
+  push(a);
+  return a;
+}
+
+export function c(id: number): number {
+  const a = enter(id);
+  if (capture) {
+    writeVarint(0);
+    ev((id << 5) | HAS | CALL);
+  } else ev((id << 5) | CALL);
+  return a;
+}
+
+export function c1(id: number, x: unknown): number {
+  const a = enter(id);
+  if (capture) {
+    writeVarint(2);
+    writeValue(x);
+    ev((id << 5) | HAS | CALL);
+  } else ev((id << 5) | CALL);
+  return a;
+}
+
+export function c2(id: number, x: unknown, y: unknown): number {
+  const a = enter(id);
+  if (capture) {
+    writeVarint(4);
+    writeValue(x);
+    writeValue(y);
+    ev((id << 5) | HAS | CALL);
+  } else ev((id << 5) | CALL);
+  return a;
+}
+
+export function c3(id: number, x: unknown, y: unknown, z: unknown): number {
+  const a = enter(id);
+  if (capture) {
+    writeVarint(6);
+    writeValue(x);
+    writeValue(y);
+    writeValue(z);
+    ev((id << 5) | HAS | CALL);
+  } else ev((id << 5) | CALL);
+  return a;
+}
+
+export function cn(id: number, ...xs: unknown[]): number {
+  const a = enter(id);
+  if (capture) {
+    writeVarint(xs.length * 2);
+    for (let i = 0; i < xs.length; i++) writeValue(xs[i]);
+    ev((id << 5) | HAS | CALL);
+  } else ev((id << 5) | CALL);
+  return a;
+}
+
+export function m0(id: number, self: unknown): number {
+  const a = enter(id);
+  if (capture) {
+    writeVarint(1);
+    writeValueShallow(self);
+    ev((id << 5) | HAS | CALL);
+  } else ev((id << 5) | CALL);
+  return a;
+}
+
+export function m1(id: number, self: unknown, x: unknown): number {
+  const a = enter(id);
+  if (capture) {
+    writeVarint(3);
+    writeValueShallow(self);
+    writeValue(x);
+    ev((id << 5) | HAS | CALL);
+  } else ev((id << 5) | CALL);
+  return a;
+}
+
+export function m2(id: number, self: unknown, x: unknown, y: unknown): number {
+  const a = enter(id);
+  if (capture) {
+    writeVarint(5);
+    writeValueShallow(self);
+    writeValue(x);
+    writeValue(y);
+    ev((id << 5) | HAS | CALL);
+  } else ev((id << 5) | CALL);
+  return a;
+}
+
+export function m3(id: number, self: unknown, x: unknown, y: unknown, z: unknown): number {
+  const a = enter(id);
+  if (capture) {
+    writeVarint(7);
+    writeValueShallow(self);
+    writeValue(x);
+    writeValue(y);
+    writeValue(z);
+    ev((id << 5) | HAS | CALL);
+  } else ev((id << 5) | CALL);
+  return a;
+}
+
+export function mn(id: number, self: unknown, ...xs: unknown[]): number {
+  const a = enter(id);
+  if (capture) {
+    writeVarint(xs.length * 2 + 1);
+    writeValueShallow(self);
+    for (let i = 0; i < xs.length; i++) writeValue(xs[i]);
+    ev((id << 5) | HAS | CALL);
+  } else ev((id << 5) | CALL);
+  return a;
+}
+
+// ---- exits ---------------------------------------------------------------
+
+/** Makes `tok` the top of the stack: unwinds what is above it, or records
+ * the resumption of a suspended activation (an await that rejected). */
+function settle(tok: number): void {
+  let i = sp - 1;
+  while (i >= 0 && stk[i] !== tok) i--;
+  if (i >= 0) {
+    while (sp - 1 > i) {
+      sp--;
+      ev(THROW);
+    }
+  } else if (suspended.delete(tok)) {
+    resumeEvent(tok);
+  } else {
+    // Unknown to the stack (e.g. a generator closed while suspended); record
+    // it as resumed so that the exit that follows stays balanced.
+    resumeEvent(tok);
+  }
+}
+
+/** Return with a value. */
+export function r(tok: number, v: unknown): unknown {
+  if (sp === 0 || stk[sp - 1] !== tok) settle(tok);
+  sp--;
+  lastClosed = tok;
+  if (capture) {
+    writeValue(v);
+    ev(HAS | RETURN);
+  } else ev(RETURN);
+  return v;
+}
+
+/** Return from the top activation (class field initializers). */
+export function rt(v: unknown): unknown {
+  if (sp > 0) return r(stk[sp - 1], v);
+  return v;
+}
+
+/** `finally` of every instrumented function: an activation still open here
+ * is being left by an exception. */
+export function f(tok: number): void {
+  if (tok !== lastClosed) exitSlow(tok);
+}
+
+function exitSlow(tok: number): void {
+  let i = sp - 1;
+  while (i >= 0 && stk[i] !== tok) i--;
+  if (i >= 0) {
+    while (sp > i) {
+      sp--;
+      ev(THROW);
+    }
+  } else if (suspended.delete(tok)) {
+    // An await rejected and the exception leaves the function.
+    resumeEvent(tok);
+    sp--;
+    ev(THROW);
+  }
+  lastClosed = tok;
+}
+
+// ---- suspensions ---------------------------------------------------------
+
+function suspend(tok: number, site: number, kind: number): void {
+  if (sp === 0 || stk[sp - 1] !== tok) settle(tok);
+  sp--;
+  if (suspended.size > 100000) suspended.clear();
+  suspended.add(tok);
+  ev((site << 5) | kind);
+}
+
+function resumeEvent(tok: number): void {
+  push(tok);
+  writeVarint(tok);
+  ev(HAS | RESUME);
+}
+
+export function aw(tok: number, site: number, v: unknown): unknown {
+  suspend(tok, site, AWAIT);
+  return v;
+}
+
+export function yd(tok: number, site: number, v: unknown): unknown {
+  suspend(tok, site, YIELD);
+  return v;
+}
+
+export function rs(tok: number, v: unknown): unknown {
+  suspended.delete(tok);
+  resumeEvent(tok);
+  return v;
+}
+
+/** A `catch` clause in instrumented code received `e`. */
+export function k(tok: number, e?: unknown): void {
+  if (sp === 0 || stk[sp - 1] !== tok) settle(tok);
+  if (capture) {
+    writeValue(e);
+    ev(HAS | CATCH);
+  } else ev(CATCH);
+}
+
+/** The exception that ends the process: unwind everything, record it. */
+export function uncaught(e: unknown): void {
+  while (sp > 0) {
+    sp--;
+    ev(THROW);
+  }
+  writeValue(e);
+  ev((UNCAUGHT << 5) | HAS | CATCH);
+}
+
+/** Activations still open (for finalization). */
+export function openCount(): number {
+  return sp;
+}
+
+/** Closes every open activation as unwound (used at exit). */
+export function unwindAll(): void {
+  while (sp > 0) {
+    sp--;
+    ev(THROW);
+  }
+}
+
+/** Resets all state (a new recording in the same thread). */
+export function reset(): void {
+  wp = 0;
+  resetArena();
+  seq = 0;
+  sp = 0;
+  lastClosed = -1;
+  suspended = new Set<number>();
+  words = new Int32Array(WORDS);
+  stk = new Float64Array(4096);
+}
