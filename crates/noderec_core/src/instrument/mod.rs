@@ -1,1 +1,172 @@
-//! Instrumenter (in progress).
+//! The instrumenter: parses a module with oxc and inserts probe calls inside existing
+//! lines (never a newline, never a deletion), so every line keeps its number.
+//!
+//! The exact inserted text is specified in `design-docs/probes.md`. The walk collects
+//! insertions (`splice`), names functions (`names`), computes positions (`lines`) and
+//! maps them through an inline input source map (`source_map`).
+
+mod lines;
+mod names;
+mod source_map;
+mod splice;
+mod visitor;
+
+#[cfg(test)]
+mod tests;
+
+use oxc_allocator::Allocator;
+use oxc_parser::{ParseOptions, Parser};
+use oxc_span::{GetSpan, SourceType};
+
+use crate::error::Error;
+
+/// How a file is loaded: an ES module, or a CommonJS script (wrapped in a function by
+/// Node, so a top-level `return` is allowed, `import`/`export` are not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModuleKind {
+    Module,
+    CommonJs,
+}
+
+/// What an entry of the function table is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FnKind {
+    Module,
+    Function,
+    Arrow,
+    Method,
+    Getter,
+    Setter,
+    Constructor,
+    Field,
+    StaticBlock,
+    Await,
+    Yield,
+}
+
+impl FnKind {
+    /// The name used in traces (probes.md: `module`, `function`, ..., `static-block`, ...).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            FnKind::Module => "module",
+            FnKind::Function => "function",
+            FnKind::Arrow => "arrow",
+            FnKind::Method => "method",
+            FnKind::Getter => "getter",
+            FnKind::Setter => "setter",
+            FnKind::Constructor => "constructor",
+            FnKind::Field => "field",
+            FnKind::StaticBlock => "static-block",
+            FnKind::Await => "await",
+            FnKind::Yield => "yield",
+        }
+    }
+}
+
+/// One entry of a file's function table (a function, or an `await`/`yield` site).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FnInfo {
+    /// Qualified name (`Class.method`, `obj.x`, `<module>`, `<anonymous>`, ...).
+    pub name: String,
+    pub kind: FnKind,
+    /// 1-based line (of the original source when mapped through an input source map).
+    pub line: u32,
+    /// 0-based column in UTF-16 code units.
+    pub col: u32,
+    /// Parameter binding names in order, patterns flattened, rest element included.
+    pub params: Vec<String>,
+    pub is_async: bool,
+    pub is_generator: bool,
+    /// Original source path, when the position was mapped through an input source map.
+    pub source: Option<String>,
+}
+
+/// The result of instrumenting one file.
+#[derive(Debug, Clone)]
+pub struct Instrumented {
+    /// The instrumented code, without the prologue.
+    pub code: String,
+    /// Byte offset in `code` where the caller inserts [`prologue`].
+    pub prologue_at: usize,
+    /// The function table; index 0 is the module top level. Empty when the file is not
+    /// recorded (then `code` is the source unchanged and the caller adds no prologue).
+    pub functions: Vec<FnInfo>,
+}
+
+/// The seam for filters: asked once per file and once per function (not for `await`/`yield`
+/// sites, nor for the module entry).
+pub trait Decider {
+    /// Whether to instrument the file at all.
+    fn record_file(&self, _path: &str) -> bool {
+        true
+    }
+    /// Whether a function gets probes. A function that is not recorded keeps its table
+    /// entry (indices stay stable) and gets no probes; nested functions are decided on
+    /// their own.
+    fn record_function(&self, _info: &FnInfo) -> bool {
+        true
+    }
+}
+
+/// Records everything.
+pub struct RecordAll;
+
+impl Decider for RecordAll {}
+
+/// The text the caller inserts at [`Instrumented::prologue_at`], with the file's base id.
+pub fn prologue(base: u32) -> String {
+    format!("const __nr$=globalThis[Symbol.for(\"noderec.rt\")],__nr$b={base},$nr$a=__nr$.c(__nr$b);")
+}
+
+/// Instruments one file. `path` is used for the decider and error messages.
+///
+/// When `decider.record_file(path)` is false the source is returned unchanged with an
+/// empty function table and `prologue_at == 0`; the caller must then not insert the
+/// prologue. A syntax error gives [`Error::Instrument`] with `line:col: message`
+/// (1-based line and column) of the first error.
+pub fn instrument(source: &str, path: &str, kind: ModuleKind, decider: &dyn Decider) -> Result<Instrumented, Error> {
+    if !decider.record_file(path) {
+        return Ok(Instrumented { code: source.to_string(), prologue_at: 0, functions: Vec::new() });
+    }
+    if source.len() >= u32::MAX as usize {
+        return Err(Error::Instrument { path: path.to_string(), message: "file too large".to_string() });
+    }
+    let allocator = Allocator::default();
+    let (source_type, options) = match kind {
+        ModuleKind::Module => (SourceType::mjs(), ParseOptions::default()),
+        ModuleKind::CommonJs => {
+            (SourceType::script(), ParseOptions { allow_return_outside_function: true, ..ParseOptions::default() })
+        }
+    };
+    let parsed = Parser::new(&allocator, source, source_type).with_options(options).parse();
+    if parsed.panicked || parsed.diagnostics.has_errors() {
+        let mut lines = lines::LineIndex::new(source);
+        let message = match parsed.diagnostics.errors().next() {
+            Some(d) => {
+                let offset = d.labels.first().map_or(0, |l| l.offset()).min(source.len() as u32);
+                let offset = floor_char_boundary(source, offset as usize) as u32;
+                let (line, col) = lines.position(offset);
+                format!("{line}:{}: {}", col + 1, d.message)
+            }
+            None => "1:1: the parser gave up".to_string(),
+        };
+        return Err(Error::Instrument { path: path.to_string(), message });
+    }
+    if kind == ModuleKind::CommonJs {
+        // The parser leaves this check to semantic analysis; Node rejects it in CommonJS.
+        if let Some(stmt) = parsed.program.body.iter().find(|s| s.is_module_declaration()) {
+            let (line, col) = lines::LineIndex::new(source).position(stmt.span().start);
+            let message = format!("{line}:{}: import and export may only appear in an ES module", col + 1);
+            return Err(Error::Instrument { path: path.to_string(), message });
+        }
+    }
+    let (code, prologue_at, functions) = visitor::Instrumenter::run(source, &parsed.program, kind, decider);
+    Ok(Instrumented { code, prologue_at, functions })
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}

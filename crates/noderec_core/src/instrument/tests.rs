@@ -1,0 +1,467 @@
+//! Snapshot tests of the exact inserted text, plus structural checks (same line count,
+//! output re-parses) on every case and on real files from node_modules.
+
+use oxc_allocator::Allocator;
+use oxc_parser::{ParseOptions, Parser};
+use oxc_span::SourceType;
+
+use super::lines::LineIndex;
+use super::*;
+
+const ESM: ModuleKind = ModuleKind::Module;
+const CJS: ModuleKind = ModuleKind::CommonJs;
+
+/// Instruments with [`RecordAll`] and checks the invariants every output must keep.
+#[track_caller]
+fn run(src: &str, kind: ModuleKind) -> Instrumented {
+    let out = match instrument(src, "test.js", kind, &RecordAll) {
+        Ok(out) => out,
+        Err(e) => panic!("instrument failed: {e}"),
+    };
+    assert_invariants(src, &out, kind);
+    out
+}
+
+#[track_caller]
+fn assert_invariants(src: &str, out: &Instrumented, kind: ModuleKind) {
+    assert_eq!(LineIndex::new(&out.code).line_count(), LineIndex::new(src).line_count(), "line count changed");
+    assert!(out.code.is_char_boundary(out.prologue_at));
+    let full = with_prologue(out);
+    assert_parses(&full, kind);
+}
+
+fn with_prologue(out: &Instrumented) -> String {
+    let mut full = out.code.clone();
+    full.insert_str(out.prologue_at, &prologue(7));
+    full
+}
+
+#[track_caller]
+fn assert_parses(code: &str, kind: ModuleKind) {
+    let allocator = Allocator::default();
+    let (st, opts) = match kind {
+        ModuleKind::Module => (SourceType::mjs(), ParseOptions::default()),
+        ModuleKind::CommonJs => (SourceType::script(), ParseOptions { allow_return_outside_function: true, ..ParseOptions::default() }),
+    };
+    let ret = Parser::new(&allocator, code, st).with_options(opts).parse();
+    if ret.panicked || ret.diagnostics.has_errors() {
+        let msgs: Vec<String> = ret.diagnostics.iter().map(|d| d.message.to_string()).collect();
+        let shown: String = code.chars().take(3000).collect();
+        panic!("instrumented code does not parse: {msgs:?}\n{shown}");
+    }
+}
+
+/// Asserts the exact instrumented code (prologue not included).
+#[track_caller]
+fn snap(src: &str, kind: ModuleKind, expected: &str) -> Instrumented {
+    let out = run(src, kind);
+    assert_eq!(out.code, expected, "\n--- got:\n{}\n--- expected:\n{}\n", out.code, expected);
+    out
+}
+
+/// `(name, kind)` of every table entry.
+fn table(out: &Instrumented) -> Vec<(String, &'static str)> {
+    out.functions.iter().map(|f| (f.name.clone(), f.kind.as_str())).collect()
+}
+
+#[track_caller]
+fn names(src: &str, kind: ModuleKind) -> Vec<String> {
+    run(src, kind).functions.into_iter().map(|f| f.name).collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Function kinds
+
+#[test]
+fn function_declaration_with_return() {
+    let out = snap(
+        "function add(a, b) {\n  return a + b;\n}\n",
+        ESM,
+        "function add(a, b) {const $nr$a=__nr$.c2(__nr$b+1,a,b);try{\n  return __nr$.r($nr$a,a + b);\n;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}};__nr$.r($nr$a,void 0)\n",
+    );
+    assert_eq!(out.prologue_at, 0);
+    assert_eq!(table(&out), [("<module>".into(), "module"), ("add".into(), "function")]);
+    assert_eq!(out.functions[1].params, ["a", "b"]);
+    assert_eq!((out.functions[1].line, out.functions[1].col), (1, 0));
+}
+
+#[test]
+fn bare_return_and_sequence_return() {
+    snap(
+        "function f(x) { if (x) return; return x, 1 }",
+        ESM,
+        "function f(x) {const $nr$a=__nr$.c1(__nr$b+1,x);try{ if (x) return __nr$.r($nr$a,void 0); return __nr$.r($nr$a,(x, 1)) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}};__nr$.r($nr$a,void 0)",
+    );
+}
+
+#[test]
+fn function_expression_named_after_binding() {
+    let out = snap(
+        "const f = function () { return 1 };",
+        ESM,
+        "const f = function () {const $nr$a=__nr$.c(__nr$b+1);try{ return __nr$.r($nr$a,1) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}};;__nr$.r($nr$a,void 0)",
+    );
+    assert_eq!(table(&out)[1], ("f".into(), "function"));
+}
+
+#[test]
+fn arrow_with_block_body() {
+    let out = snap(
+        "const g = (x) => { return x };",
+        ESM,
+        "const g = (x) => {const $nr$a=__nr$.c1(__nr$b+1,x);try{ return __nr$.r($nr$a,x) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}};;__nr$.r($nr$a,void 0)",
+    );
+    assert_eq!(table(&out)[1], ("g".into(), "arrow"));
+}
+
+#[test]
+fn arrow_with_expression_body() {
+    let out = snap(
+        "const f = x => x * 2, g = async () => ({a: 1})",
+        ESM,
+        "const f = x => {const $nr$a=__nr$.c1(__nr$b+1,x);try{return __nr$.r($nr$a,x * 2)}finally{__nr$.f($nr$a)}}, g = async () => {const $nr$a=__nr$.c(__nr$b+2);try{return __nr$.r($nr$a,({a: 1}))}finally{__nr$.f($nr$a)}};__nr$.r($nr$a,void 0)",
+    );
+    assert_eq!(table(&out)[1..], [("f".into(), "arrow"), ("g".into(), "arrow")]);
+    assert!(out.functions[2].is_async);
+}
+
+#[test]
+fn object_methods_getters_setters_pass_this() {
+    let out = snap(
+        "const o = { m(a) {}, get x() { return 1 }, set x(v) {}, k: function () {} };",
+        ESM,
+        "const o = { m(a) {const $nr$a=__nr$.m1(__nr$b+1,this,a);try{;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}, \
+get x() {const $nr$a=__nr$.m0(__nr$b+2,this);try{ return __nr$.r($nr$a,1) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}, \
+set x(v) {const $nr$a=__nr$.m1(__nr$b+3,this,v);try{;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}, \
+k: function () {const $nr$a=__nr$.c(__nr$b+4);try{;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}} };;__nr$.r($nr$a,void 0)",
+    );
+    assert_eq!(
+        table(&out)[1..],
+        [("m".into(), "method"), ("x".into(), "getter"), ("x".into(), "setter"), ("k".into(), "function")]
+    );
+}
+
+#[test]
+fn class_method_getter_setter_constructor() {
+    let out = snap(
+        "class Cart extends Base {\n  constructor(items) { super(items); this.n = 0 }\n  add(a, b, c, d) { return this }\n  get total() { return 0 }\n  set total(v) {}\n}\n",
+        ESM,
+        "class Cart extends Base {\n  constructor(items) {const $nr$a=__nr$.c1(__nr$b+1,items);try{ super(items); this.n = 0 ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}\n  add(a, b, c, d) {const $nr$a=__nr$.mn(__nr$b+2,this,a,b,c,d);try{ return __nr$.r($nr$a,this) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}\n  get total() {const $nr$a=__nr$.m0(__nr$b+3,this);try{ return __nr$.r($nr$a,0) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}\n  set total(v) {const $nr$a=__nr$.m1(__nr$b+4,this,v);try{;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}\n};__nr$.r($nr$a,void 0)\n",
+    );
+    assert_eq!(
+        table(&out)[1..],
+        [
+            ("Cart.constructor".into(), "constructor"),
+            ("Cart.add".into(), "method"),
+            ("Cart.total".into(), "getter"),
+            ("Cart.total".into(), "setter"),
+        ]
+    );
+    assert_eq!((out.functions[2].line, out.functions[2].col), (3, 2));
+}
+
+#[test]
+fn class_fields_instance_static_private() {
+    let out = snap(
+        "class A { x = 1; static y = f(); #z = () => 2; w; }",
+        ESM,
+        "class A { x = (__nr$.m0(__nr$b+1,this),__nr$.rt(1)); static y = (__nr$.m0(__nr$b+2,this),__nr$.rt(f())); \
+#z = (__nr$.m0(__nr$b+3,this),__nr$.rt(() => {const $nr$a=__nr$.c(__nr$b+4);try{return __nr$.r($nr$a,2)}finally{__nr$.f($nr$a)}})); w; };__nr$.r($nr$a,void 0)",
+    );
+    assert_eq!(
+        table(&out)[1..],
+        [("A.x".into(), "field"), ("A.y".into(), "field"), ("A.#z".into(), "field"), ("A.#z".into(), "arrow")]
+    );
+}
+
+#[test]
+fn static_block() {
+    let out = snap(
+        "class A { static /* c */ { init() } }",
+        ESM,
+        "class A { static /* c */ {const $nr$a=__nr$.m0(__nr$b+1,this);try{ init() ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}} };__nr$.r($nr$a,void 0)",
+    );
+    assert_eq!(table(&out)[1], ("A.<static>".into(), "static-block"));
+}
+
+#[test]
+fn async_function_with_await_and_for_await() {
+    let out = snap(
+        "async function load(url) {\n  const r = await fetch(url);\n  for await (const x of r) {}\n  return await r.json();\n}",
+        ESM,
+        "async function load(url) {const $nr$a=__nr$.c1(__nr$b+1,url);try{\n  const r = __nr$.rs($nr$a,await __nr$.aw($nr$a,__nr$b+2,fetch(url)));\n  for await (const x of r) {}\n  return __nr$.r($nr$a,__nr$.rs($nr$a,await __nr$.aw($nr$a,__nr$b+3,r.json())));\n;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}};__nr$.r($nr$a,void 0)",
+    );
+    assert_eq!(table(&out)[1..], [("load".into(), "function"), ("load".into(), "await"), ("load".into(), "await")]);
+    let site = &out.functions[2];
+    assert_eq!((site.line, site.col, site.is_async), (2, 12, true));
+}
+
+#[test]
+fn generator_with_yields() {
+    let out = snap(
+        "function* g() { yield; const x = yield 1; yield* h() }",
+        ESM,
+        "function* g() {const $nr$a=__nr$.c(__nr$b+1);try{ __nr$.rs($nr$a,yield __nr$.yd($nr$a,__nr$b+2,void 0)); const x = __nr$.rs($nr$a,yield __nr$.yd($nr$a,__nr$b+3,1)); __nr$.rs($nr$a,yield* __nr$.yd($nr$a,__nr$b+4,h())) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}};__nr$.r($nr$a,void 0)",
+    );
+    assert!(out.functions[1].is_generator);
+    assert_eq!(table(&out)[2..], [("g".into(), "yield"), ("g".into(), "yield"), ("g".into(), "yield")]);
+    assert_eq!(out.functions[4].col, 42);
+}
+
+#[test]
+fn async_generator() {
+    let out = snap(
+        "async function* s() { yield await p }",
+        ESM,
+        "async function* s() {const $nr$a=__nr$.c(__nr$b+1);try{ __nr$.rs($nr$a,yield __nr$.yd($nr$a,__nr$b+2,__nr$.rs($nr$a,await __nr$.aw($nr$a,__nr$b+3,p)))) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}};__nr$.r($nr$a,void 0)",
+    );
+    let f = &out.functions[1];
+    assert!(f.is_async && f.is_generator);
+    assert_eq!(table(&out)[2..], [("s".into(), "yield"), ("s".into(), "await")]);
+}
+
+#[test]
+fn commonjs_top_level_return() {
+    let out = snap(
+        "if (done) return;\nmodule.exports = function () { return 1 }\nreturn 2",
+        CJS,
+        "if (done) return __nr$.r($nr$a,void 0);\nmodule.exports = function () {const $nr$a=__nr$.c(__nr$b+1);try{ return __nr$.r($nr$a,1) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}\nreturn __nr$.r($nr$a,2);__nr$.r($nr$a,void 0)",
+    );
+    assert_eq!(table(&out)[1], ("module.exports".into(), "function"));
+}
+
+#[test]
+fn esm_top_level_await() {
+    let out = snap(
+        "import x from 'x';\nawait x();\nexport const y = 1;\n",
+        ESM,
+        "import x from 'x';\n__nr$.rs($nr$a,await __nr$.aw($nr$a,__nr$b+1,x()));\nexport const y = 1;;__nr$.r($nr$a,void 0)\n",
+    );
+    assert_eq!(table(&out)[1], ("<module>".into(), "await"));
+    assert_eq!(out.functions[1].line, 2);
+}
+
+#[test]
+fn catch_clauses() {
+    snap(
+        "try { a() } catch (e) { b() }\ntry {} catch { }\ntry {} catch ({x}) {}",
+        ESM,
+        "try { a() } catch (e) {__nr$.k($nr$a,e); b() }\ntry {} catch {__nr$.k($nr$a); }\ntry {} catch ({x}) {__nr$.k($nr$a);};__nr$.r($nr$a,void 0)",
+    );
+}
+
+#[test]
+fn directive_prologue_stays_first() {
+    let out = snap(
+        "'use strict'\nfunction f() { \"use strict\"; return }\n",
+        CJS,
+        "'use strict';\nfunction f() { \"use strict\";const $nr$a=__nr$.c(__nr$b+1);try{ return __nr$.r($nr$a,void 0) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}};__nr$.r($nr$a,void 0)\n",
+    );
+    assert_eq!(out.prologue_at, "'use strict';".len());
+    assert!(with_prologue(&out).starts_with("'use strict';const __nr$=globalThis[Symbol.for(\"noderec.rt\")],__nr$b=7,$nr$a=__nr$.c(__nr$b);\n"));
+    let out = run("\"use strict\"; // c\n'use asm';\nx()", CJS);
+    assert_eq!(out.prologue_at, "\"use strict\"; // c\n'use asm';".len());
+}
+
+#[test]
+fn hashbang() {
+    let out = snap("#!/usr/bin/env node\r\nfoo()\n", CJS, "#!/usr/bin/env node\r\nfoo();__nr$.r($nr$a,void 0)\n");
+    assert_eq!(out.prologue_at, "#!/usr/bin/env node\r\n".len());
+    let out = run("#!/usr/bin/env node\n'use strict'\nfoo()", CJS);
+    assert_eq!(out.prologue_at, "#!/usr/bin/env node\n'use strict';".len());
+}
+
+#[test]
+fn module_end_before_trailing_comment_and_newline() {
+    snap("foo() // trailing", CJS, "foo();__nr$.r($nr$a,void 0) // trailing");
+    snap("foo()\n/* a */\n", CJS, "foo();__nr$.r($nr$a,void 0)\n/* a */\n");
+    snap("", CJS, ";__nr$.r($nr$a,void 0)");
+    snap("// only a comment", CJS, ";__nr$.r($nr$a,void 0)// only a comment");
+}
+
+#[test]
+fn insertions_at_one_offset_nest_properly() {
+    // Arrow body opener, then the await opener; inner closers first.
+    snap(
+        "const f = async x => await x",
+        ESM,
+        "const f = async x => {const $nr$a=__nr$.c1(__nr$b+1,x);try{return __nr$.r($nr$a,__nr$.rs($nr$a,await __nr$.aw($nr$a,__nr$b+2,x)))}finally{__nr$.f($nr$a)}};__nr$.r($nr$a,void 0)",
+    );
+}
+
+#[test]
+fn params_are_flattened() {
+    let out = run("function f({a, b: [c, d = 1]}, e = 2, ...rest) {}", ESM);
+    assert_eq!(out.functions[1].params, ["a", "c", "d", "e", "rest"]);
+    assert!(out.code.contains("__nr$.cn(__nr$b+1,a,c,d,e,rest)"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Decider
+
+struct Skip(&'static str);
+
+impl Decider for Skip {
+    fn record_file(&self, path: &str) -> bool {
+        path != "skip.js"
+    }
+    fn record_function(&self, info: &FnInfo) -> bool {
+        info.name != self.0
+    }
+}
+
+#[test]
+fn unrecorded_function_keeps_its_entry_and_nested_functions() {
+    let src = "async function outer() { try { await a } catch (e) {} return () => { return 1 } }";
+    let out = instrument(src, "a.js", ESM, &Skip("outer")).expect("instrument");
+    assert_invariants(src, &out, ESM);
+    assert_eq!(
+        out.code,
+        "async function outer() { try { await a } catch (e) {} return () => {const $nr$a=__nr$.c(__nr$b+3);try{ return __nr$.r($nr$a,1) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}} };__nr$.r($nr$a,void 0)"
+    );
+    assert_eq!(table(&out)[1..], [("outer".into(), "function"), ("outer".into(), "await"), ("<anonymous>".into(), "arrow")]);
+}
+
+#[test]
+fn unrecorded_file_is_unchanged() {
+    let out = instrument("syntax error (", "skip.js", ESM, &Skip("")).expect("not parsed");
+    assert_eq!((out.code.as_str(), out.prologue_at, out.functions.len()), ("syntax error (", 0, 0));
+}
+
+// ---------------------------------------------------------------------------------------
+// Names and positions
+
+#[test]
+fn qualified_names() {
+    let src = "function decl() {}
+const bound = function () {}, named = function inner() {};
+obj.x = () => {};
+a.b.c = function () {};
+this.y = () => {};
+exports.z ||= () => {};
+const o = { key: function () {}, 'str': () => {}, [Symbol.iterator]() {}, 1: () => {} };
+class C { static s() {} #p() {} [k]() {} }
+const D = class { m() {} };
+(function () {})();
+function withDefault(cb = () => {}) {}
+const { q = () => {} } = {};
+export default () => {};
+";
+    assert_eq!(
+        names(src, ESM),
+        [
+            "<module>", "decl", "bound", "inner", "obj.x", "a.b.c", "this.y", "exports.z", "key", "str",
+            "[Symbol.iterator]", "1", "C.s", "C.#p", "C.[k]", "D.m", "<anonymous>", "withDefault", "cb", "q",
+            "default",
+        ]
+    );
+    assert_eq!(names("export default function () {}", ESM), ["<module>", "default"]);
+    assert_eq!(names("export default class { m() {} }", ESM), ["<module>", "default.m"]);
+    assert_eq!(names("module.exports = class { constructor() {} }", CJS), ["<module>", "module.exports.constructor"]);
+}
+
+#[test]
+fn positions_count_utf16_units() {
+    // 'é' is one UTF-16 unit, '😀' two; the line is the third.
+    let src = "// x\n\nconst s = 'é😀'; const f = () => 1;\n";
+    let out = run(src, ESM);
+    let f = &out.functions[1];
+    assert_eq!((f.line, f.col), (3, 27));
+    let out = run("x\u{2028}const g = () => 1", ESM);
+    assert_eq!((out.functions[1].line, out.functions[1].col), (2, 10));
+}
+
+// ---------------------------------------------------------------------------------------
+// Errors
+
+#[test]
+fn parse_error_reports_line_and_column() {
+    match instrument("let a = 1;\nlet b = ;\n", "bad.js", ESM, &RecordAll) {
+        Err(Error::Instrument { path, message }) => {
+            assert_eq!(path, "bad.js");
+            assert!(message.starts_with("2:9: "), "{message}");
+        }
+        other => panic!("expected an error, got {other:?}"),
+    }
+    assert!(instrument("return 1", "m.mjs", ESM, &RecordAll).is_err());
+    assert!(instrument("import x from 'y'", "c.cjs", CJS, &RecordAll).is_err());
+}
+
+// ---------------------------------------------------------------------------------------
+// Input source maps
+
+/// Base64 of a JSON text, for building data URLs in tests.
+fn base64(input: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in input.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | (u32::from(b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn positions_are_mapped_through_an_inline_source_map() {
+    // Generated line 1 col 0 → src/a.ts line 10 col 2; generated line 2 col 0 → line 20 col 4.
+    let map = r#"{"version":3,"sources":["a.ts"],"sourceRoot":"src","names":[],"mappings":"AASE;AAUE"}"#;
+    for prefix in ["data:application/json;base64,", "data:application/json;charset=utf-8;base64,"] {
+        let src = format!("function f() {{}}\nfunction g() {{}}\n//# sourceMappingURL={prefix}{}\n", base64(map.as_bytes()));
+        let out = run(&src, ESM);
+        let (f, g) = (&out.functions[1], &out.functions[2]);
+        assert_eq!((f.line, f.col, f.source.as_deref()), (10, 2, Some("src/a.ts")));
+        assert_eq!((g.line, g.col, g.source.as_deref()), (20, 4, Some("src/a.ts")));
+    }
+    // A broken map is ignored.
+    let src = "function f() {}\n//# sourceMappingURL=data:application/json;base64,e30K!!\n";
+    let f = &run(src, ESM).functions[1];
+    assert_eq!((f.line, f.col, f.source.as_deref()), (1, 0, None));
+}
+
+// ---------------------------------------------------------------------------------------
+// Real files
+
+fn node_modules_file(rel: &str) -> Option<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../node_modules").join(rel);
+    std::fs::read_to_string(path).ok()
+}
+
+#[test]
+fn real_files_stay_valid() {
+    for (rel, kind) in [
+        ("acorn/dist/acorn.js", CJS),
+        ("acorn/dist/acorn.mjs", ESM),
+        ("marked/lib/marked.esm.js", ESM),
+        ("marked/lib/marked.umd.js", CJS),
+        ("magic-string/dist/magic-string.cjs.js", CJS),
+    ] {
+        let Some(src) = node_modules_file(rel) else { continue };
+        let out = run(&src, kind);
+        assert!(out.functions.len() > 10, "{rel}");
+    }
+}
+
+/// Throughput on typescript.js (~9 MB): `cargo test --release -p noderec_core instrument_throughput -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn instrument_throughput() {
+    let Some(src) = node_modules_file("typescript/lib/typescript.js") else { return };
+    let _ = instrument(&src, "typescript.js", CJS, &RecordAll).expect("instrument");
+    let start = std::time::Instant::now();
+    let runs = 5;
+    let mut out = None;
+    for _ in 0..runs {
+        out = Some(instrument(&src, "typescript.js", CJS, &RecordAll).expect("instrument"));
+    }
+    let secs = start.elapsed().as_secs_f64() / f64::from(runs);
+    let mb = src.len() as f64 / 1e6;
+    let out = out.expect("ran");
+    println!("typescript.js: {mb:.1} MB in {:.1} ms = {:.0} MB/s, {} table entries", secs * 1e3, mb / secs, out.functions.len());
+    assert_invariants(&src, &out, CJS);
+}
