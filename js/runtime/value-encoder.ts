@@ -1,0 +1,723 @@
+/**
+ * Value encoder: the hot path that runs inside the recorded program.
+ *
+ * Encodes captured values into a byte arena in the binary form described in
+ * `design-docs/values.md`. Reading a value never has a side effect: no
+ * getter runs, no Proxy trap fires, no user `toString`/`toJSON`/`valueOf`/
+ * `Symbol.iterator` is called. Every built-in that is called is captured at
+ * module load (primordials style), so a later monkey-patch of a prototype
+ * method cannot run during encoding.
+ *
+ * Written for the V8 JIT: all state is module-level, nothing is allocated
+ * per primitive value, and the functions are monomorphic in their
+ * arguments' shapes where possible.
+ */
+
+import * as util from 'util';
+
+// ---------------------------------------------------------------------------
+// Captured built-ins (taken once at module load).
+// ---------------------------------------------------------------------------
+
+type AnyFn = (...args: any[]) => any;
+type Uncurried<R> = (self: unknown, ...args: any[]) => R;
+
+const FunctionPrototypeCall = Function.prototype.call;
+const FunctionPrototypeBind = Function.prototype.bind;
+
+/** `uncurry(Map.prototype.entries)(m)` === `Map.prototype.entries.call(m)`,
+ *  immune to later changes of `Function.prototype.call`. */
+function uncurry<R>(fn: AnyFn): Uncurried<R> {
+  return FunctionPrototypeBind.call(FunctionPrototypeCall, fn) as Uncurried<R>;
+}
+
+const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+const ObjectGetPrototypeOf = Object.getPrototypeOf;
+const ObjectKeys = Object.keys;
+const ObjectPrototype = Object.prototype;
+const ObjectHasOwn = uncurry<boolean>(Object.prototype.hasOwnProperty);
+const ArrayIsArray = Array.isArray;
+const ArrayPrototype = Array.prototype;
+const MathFloor = Math.floor;
+const U8 = Uint8Array;
+
+function getter<R>(proto: object, key: PropertyKey): Uncurried<R> {
+  const d = ObjectGetOwnPropertyDescriptor(proto, key);
+  if (d === undefined || typeof d.get !== 'function') {
+    throw new Error(`noderec value-encoder: missing built-in getter ${String(key)}`);
+  }
+  return uncurry<R>(d.get);
+}
+
+function optionalGetter<R>(proto: object, key: PropertyKey): Uncurried<R> | undefined {
+  const d = ObjectGetOwnPropertyDescriptor(proto, key);
+  return d !== undefined && typeof d.get === 'function' ? uncurry<R>(d.get) : undefined;
+}
+
+const types = util.types;
+const isProxy = types.isProxy;
+const isNativeError = types.isNativeError;
+const isDate = types.isDate;
+const isRegExp = types.isRegExp;
+const isMap = types.isMap;
+const isSet = types.isSet;
+const isArrayBufferView = types.isArrayBufferView;
+const isTypedArray = types.isTypedArray;
+const isAnyArrayBuffer = types.isAnyArrayBuffer;
+const isSharedArrayBuffer = types.isSharedArrayBuffer;
+const isPromise = types.isPromise;
+const isWeakMap = types.isWeakMap;
+const isWeakSet = types.isWeakSet;
+const isBoxedPrimitive = types.isBoxedPrimitive;
+const isModuleNamespaceObject = types.isModuleNamespaceObject;
+const isExternal = types.isExternal;
+
+const MapPrototypeEntries = uncurry<Iterator<[unknown, unknown]>>(Map.prototype.entries);
+const MapPrototypeGetSize = getter<number>(Map.prototype, 'size');
+const MapIteratorNext = uncurry<IteratorResult<[unknown, unknown]>>(
+  ObjectGetPrototypeOf(new Map().entries()).next,
+);
+const SetPrototypeValues = uncurry<Iterator<unknown>>(Set.prototype.values);
+const SetPrototypeGetSize = getter<number>(Set.prototype, 'size');
+const SetIteratorNext = uncurry<IteratorResult<unknown>>(
+  ObjectGetPrototypeOf(new Set().values()).next,
+);
+const DatePrototypeGetTime = uncurry<number>(Date.prototype.getTime);
+const SymbolPrototypeGetDescription = getter<string | undefined>(Symbol.prototype, 'description');
+const BigIntPrototypeToString = uncurry<string>(BigInt.prototype.toString);
+const StringPrototypeSlice = uncurry<string>(String.prototype.slice);
+
+const RegExpPrototypeGetSource = getter<string>(RegExp.prototype, 'source');
+// `RegExp.prototype.flags` reads `this.global` etc. through ordinary [[Get]]
+// (a subclass getter would run), so the flags are rebuilt from the
+// individual built-in flag getters, which read the internal slot.
+const RegExpFlagGetters: Array<Uncurried<boolean> | undefined> = [
+  optionalGetter<boolean>(RegExp.prototype, 'hasIndices'),
+  optionalGetter<boolean>(RegExp.prototype, 'global'),
+  optionalGetter<boolean>(RegExp.prototype, 'ignoreCase'),
+  optionalGetter<boolean>(RegExp.prototype, 'multiline'),
+  optionalGetter<boolean>(RegExp.prototype, 'dotAll'),
+  optionalGetter<boolean>(RegExp.prototype, 'unicode'),
+  optionalGetter<boolean>(RegExp.prototype, 'unicodeSets'),
+  optionalGetter<boolean>(RegExp.prototype, 'sticky'),
+];
+const RegExpFlagChars = 'dgimsuvy';
+
+const TypedArrayPrototype = ObjectGetPrototypeOf(Uint8Array.prototype) as object;
+const TypedArrayGetBuffer = getter<ArrayBufferLike>(TypedArrayPrototype, 'buffer');
+const TypedArrayGetByteOffset = getter<number>(TypedArrayPrototype, 'byteOffset');
+const TypedArrayGetByteLength = getter<number>(TypedArrayPrototype, 'byteLength');
+const TypedArrayGetLength = getter<number>(TypedArrayPrototype, 'length');
+const TypedArraySet = uncurry<void>(Uint8Array.prototype.set as AnyFn);
+const TypedArraySubarray = uncurry<Uint8Array>(Uint8Array.prototype.subarray as AnyFn);
+const TypedArrayCopyWithin = uncurry<Uint8Array>(Uint8Array.prototype.copyWithin as AnyFn);
+const DataViewGetBuffer = getter<ArrayBufferLike>(DataView.prototype, 'buffer');
+const DataViewGetByteOffset = getter<number>(DataView.prototype, 'byteOffset');
+const DataViewGetByteLength = getter<number>(DataView.prototype, 'byteLength');
+const ArrayBufferGetByteLength = getter<number>(ArrayBuffer.prototype, 'byteLength');
+const SharedArrayBufferGetByteLength: Uncurried<number> | undefined =
+  typeof SharedArrayBuffer === 'function'
+    ? optionalGetter<number>(SharedArrayBuffer.prototype, 'byteLength')
+    : undefined;
+
+const textEncoder = new TextEncoder();
+const TextEncoderEncodeInto = uncurry<{ read: number; written: number }>(
+  TextEncoder.prototype.encodeInto as AnyFn,
+);
+
+const AsyncFunctionPrototype = ObjectGetPrototypeOf(async function () {}) as object;
+const GeneratorFunctionPrototype = ObjectGetPrototypeOf(function* () {}) as object;
+const AsyncGeneratorFunctionPrototype = ObjectGetPrototypeOf(async function* () {}) as object;
+const WeakRefPrototype: object | null =
+  typeof WeakRef === 'function' ? (WeakRef.prototype as object) : null;
+const FinalizationRegistryPrototype: object | null =
+  typeof FinalizationRegistry === 'function' ? (FinalizationRegistry.prototype as object) : null;
+
+// ---------------------------------------------------------------------------
+// Tags (design-docs/values.md).
+// ---------------------------------------------------------------------------
+
+const T_UNDEFINED = 0x00;
+const T_NULL = 0x01;
+const T_FALSE = 0x02;
+const T_TRUE = 0x03;
+const T_INT = 0x04;
+const T_FLOAT = 0x05;
+const T_STRING = 0x06;
+const T_BIGINT = 0x07;
+const T_SYMBOL = 0x08;
+const T_FUNCTION = 0x09;
+const T_ARRAY = 0x0a;
+const T_OBJECT = 0x0b;
+const T_MAP = 0x0c;
+const T_SET = 0x0d;
+const T_DATE = 0x0e;
+const T_ERROR = 0x0f;
+const T_HOLE = 0x10;
+const T_ACCESSOR = 0x11;
+const T_PROXY = 0x12;
+const T_CIRCULAR = 0x13;
+const T_BYTES = 0x14;
+const T_TRUNCATED = 0x15;
+const T_REGEXP = 0x17;
+const T_OPAQUE = 0x18;
+
+const FN_FUNCTION = 0;
+const FN_CLASS = 1;
+const FN_ASYNC = 2;
+const FN_GENERATOR = 3;
+const FN_ASYNC_GENERATOR = 4;
+const FN_OTHER = 5;
+
+// ---------------------------------------------------------------------------
+// Module state.
+// ---------------------------------------------------------------------------
+
+const INITIAL_ARENA = 64 * 1024;
+const MAX_DEPTH = 32;
+
+/** The byte arena. `pos` is the write position; `buf` may be replaced by a
+ *  larger copy when a write does not fit, so always re-read `arena.buf`. */
+const arenaState: { buf: Uint8Array; pos: number } = { buf: new U8(INITIAL_ARENA), pos: 0 };
+export { arenaState as arena };
+
+// Working copies of arenaState.buf / arenaState.pos, loaded and stored back by every
+// exported entry point.
+let buf: Uint8Array = arenaState.buf;
+let pos = 0;
+
+let depthBound = 3;
+let itemsBound = 32;
+let stringBound = 256;
+
+// Ancestor stack of the containers currently being encoded.
+let ancestors: unknown[] = new Array(4).fill(undefined);
+let level = 0;
+
+const f64 = new Float64Array(1);
+const f64Bytes = new U8(f64.buffer);
+
+/** Sets the bounds: container depth (default 3, clamped to 32), items per
+ *  container (default 32) and string length in UTF-16 units (default 256). */
+export function setBounds(depth: number, items: number, stringLen: number): void {
+  // Readers reject nesting deeper than 40 values (values.md).
+  depthBound = depth > 0 ? (depth < MAX_DEPTH ? depth | 0 : MAX_DEPTH) : 0;
+  itemsBound = items > 0 ? items | 0 : 0;
+  stringBound = stringLen > 0 ? stringLen | 0 : 0;
+  ancestors = new Array(depthBound + 1).fill(undefined);
+  level = 0;
+}
+
+/** Resets the arena write position to 0. */
+export function resetArena(): void {
+  arenaState.pos = 0;
+}
+
+// ---------------------------------------------------------------------------
+// Low-level writers (operate on the working copies buf/pos).
+// ---------------------------------------------------------------------------
+
+function grow(need: number): void {
+  let cap = buf.length * 2;
+  if (cap < 1024) cap = 1024;
+  while (cap < pos + need) cap *= 2;
+  const nb = new U8(cap);
+  TypedArraySet(nb, buf);
+  buf = nb;
+}
+
+function ensure(need: number): void {
+  if (pos + need > buf.length) grow(need);
+}
+
+/** Writes an unsigned LEB128 varint; capacity must already be ensured. */
+function putVarint(n: number): void {
+  while (n > 0xffffffff) {
+    buf[pos++] = (n & 0x7f) | 0x80;
+    n = MathFloor(n / 128);
+  }
+  while (n > 0x7f) {
+    buf[pos++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  buf[pos++] = n;
+}
+
+function varintSize(n: number): number {
+  let s = 1;
+  while (n > 0x7f) {
+    n = MathFloor(n / 128);
+    s++;
+  }
+  return s;
+}
+
+function putTag(t: number): void {
+  if (pos >= buf.length) grow(1);
+  buf[pos++] = t;
+}
+
+function putVarintChecked(n: number): void {
+  if (pos + 10 > buf.length) grow(10);
+  putVarint(n);
+}
+
+/** Writes a `str` body: byteLen, fullLen (UTF-16 units), UTF-8 bytes of
+ *  the kept prefix (at most `stringBound` units, never half a pair). */
+function putStr(s: string): void {
+  const len = s.length;
+  const keep = len < stringBound ? len : stringBound;
+  ensure(20 + keep * 3);
+  const start = pos;
+  putVarint(keep);
+  putVarint(len);
+  const b = buf;
+  let p = pos;
+  for (let i = 0; i < keep; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) {
+      pos = start;
+      putStrSlow(s, len, keep);
+      return;
+    }
+    b[p++] = c;
+  }
+  pos = p;
+}
+
+function putStrSlow(s: string, len: number, keep: number): void {
+  if (keep < len && keep > 0) {
+    const hi = s.charCodeAt(keep - 1);
+    if (hi >= 0xd800 && hi <= 0xdbff) {
+      const lo = s.charCodeAt(keep);
+      if (lo >= 0xdc00 && lo <= 0xdfff) keep--;
+    }
+  }
+  const part = keep < len ? StringPrototypeSlice(s, 0, keep) : s;
+  const maxBytes = keep * 3;
+  const hmax = varintSize(maxBytes) + varintSize(len);
+  ensure(hmax + maxBytes);
+  const dataAt = pos + hmax;
+  const written = TextEncoderEncodeInto(
+    textEncoder,
+    part,
+    TypedArraySubarray(buf, dataAt, dataAt + maxBytes),
+  ).written;
+  putVarint(written);
+  putVarint(len);
+  if (pos !== dataAt) TypedArrayCopyWithin(buf, pos, dataAt, dataAt + written);
+  pos += written;
+}
+
+function putNumber(x: number): void {
+  if ((x | 0) === x && (x !== 0 || 1 / x > 0)) {
+    ensure(6);
+    buf[pos++] = T_INT;
+    putVarint(((x << 1) ^ (x >> 31)) >>> 0);
+  } else {
+    ensure(9);
+    buf[pos++] = T_FLOAT;
+    putF64(x);
+  }
+}
+
+/** Writes 8 bytes float64 LE; capacity must already be ensured. */
+function putF64(x: number): void {
+  f64[0] = x;
+  const b = buf;
+  const bytes = f64Bytes;
+  b[pos] = bytes[0];
+  b[pos + 1] = bytes[1];
+  b[pos + 2] = bytes[2];
+  b[pos + 3] = bytes[3];
+  b[pos + 4] = bytes[4];
+  b[pos + 5] = bytes[5];
+  b[pos + 6] = bytes[6];
+  b[pos + 7] = bytes[7];
+  pos += 8;
+}
+
+// ---------------------------------------------------------------------------
+// Side-effect-free reads.
+// ---------------------------------------------------------------------------
+
+/** True when a descriptor (as returned by getOwnPropertyDescriptor) is an
+ *  accessor descriptor. Uses own-property checks only, so a polluted
+ *  `Object.prototype.get` cannot interfere. */
+function isAccessorDescriptor(d: PropertyDescriptor): boolean {
+  return ObjectHasOwn(d, 'get');
+}
+
+/** Class name: the `name` of the first `constructor` data property found on
+ *  the prototype chain (starting at `proto`), both read as data properties.
+ *  "null" for a null prototype, "Object" when nothing usable is found. */
+function className(proto: object | null): string {
+  if (proto === null) return 'null';
+  if (proto === ObjectPrototype) return 'Object';
+  if (proto === ArrayPrototype) return 'Array';
+  let p: object | null = proto;
+  for (let i = 0; i < 64 && p !== null; i++) {
+    if (isProxy(p)) return 'Object';
+    const d = ObjectGetOwnPropertyDescriptor(p, 'constructor');
+    if (d !== undefined) {
+      if (isAccessorDescriptor(d)) return 'Object';
+      const ctor: unknown = d.value;
+      if (typeof ctor !== 'function' || isProxy(ctor)) return 'Object';
+      const nd = ObjectGetOwnPropertyDescriptor(ctor, 'name');
+      if (nd === undefined || isAccessorDescriptor(nd)) return 'Object';
+      const name: unknown = nd.value;
+      return typeof name === 'string' ? name : 'Object';
+    }
+    p = ObjectGetPrototypeOf(p);
+  }
+  return 'Object';
+}
+
+function findAncestor(o: unknown): number {
+  for (let i = level - 1; i >= 0; i--) {
+    if (ancestors[i] === o) return level - i;
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------
+// Value encoding.
+// ---------------------------------------------------------------------------
+
+function enc(v: unknown): void {
+  switch (typeof v) {
+    case 'undefined':
+      putTag(T_UNDEFINED);
+      return;
+    case 'boolean':
+      putTag(v ? T_TRUE : T_FALSE);
+      return;
+    case 'number':
+      putNumber(v as number);
+      return;
+    case 'string':
+      putTag(T_STRING);
+      putStr(v as string);
+      return;
+    case 'bigint':
+      putTag(T_BIGINT);
+      putStr(BigIntPrototypeToString(v, 10));
+      return;
+    case 'symbol': {
+      putTag(T_SYMBOL);
+      const desc = SymbolPrototypeGetDescription(v);
+      if (typeof desc === 'string') {
+        putTag(T_STRING);
+        putStr(desc);
+      } else {
+        putTag(T_UNDEFINED);
+      }
+      return;
+    }
+    case 'function':
+      if (isProxy(v)) putTag(T_PROXY);
+      else encFunction(v as AnyFn);
+      return;
+    default:
+      if (v === null) putTag(T_NULL);
+      else if (isProxy(v)) putTag(T_PROXY);
+      else encObject(v as object);
+  }
+}
+
+function encFunction(fn: AnyFn): void {
+  putTag(T_FUNCTION);
+  const nd = ObjectGetOwnPropertyDescriptor(fn, 'name');
+  let name = '';
+  if (nd !== undefined && !isAccessorDescriptor(nd) && typeof nd.value === 'string') {
+    name = nd.value;
+  }
+  putStr(name);
+  let kind = FN_OTHER;
+  const proto = ObjectGetPrototypeOf(fn);
+  if (proto === AsyncFunctionPrototype) kind = FN_ASYNC;
+  else if (proto === GeneratorFunctionPrototype) kind = FN_GENERATOR;
+  else if (proto === AsyncGeneratorFunctionPrototype) kind = FN_ASYNC_GENERATOR;
+  else {
+    // Ordinary functions have a writable own `prototype`; class constructors
+    // (and built-in constructors) a non-writable one; arrows, methods and
+    // bound functions none.
+    const pd = ObjectGetOwnPropertyDescriptor(fn, 'prototype');
+    if (pd !== undefined && !isAccessorDescriptor(pd)) {
+      kind = pd.writable === true ? FN_FUNCTION : FN_CLASS;
+    }
+  }
+  putTag(kind);
+}
+
+function encObject(o: object): void {
+  if (ArrayIsArray(o)) {
+    encArray(o as unknown[]);
+    return;
+  }
+  const proto = ObjectGetPrototypeOf(o) as object | null;
+  if (proto === ObjectPrototype) {
+    encPlain(o, 'Object');
+    return;
+  }
+  if (proto === null) {
+    if (isModuleNamespaceObject(o)) encOpaque('Module');
+    else encPlain(o, 'null');
+    return;
+  }
+  if (isNativeError(o)) {
+    encError(o, proto);
+  } else if (isDate(o)) {
+    ensure(9);
+    buf[pos++] = T_DATE;
+    putF64(DatePrototypeGetTime(o));
+  } else if (isMap(o)) {
+    encMap(o);
+  } else if (isSet(o)) {
+    encSet(o);
+  } else if (isRegExp(o)) {
+    encRegExp(o);
+  } else if (isArrayBufferView(o) || isAnyArrayBuffer(o)) {
+    encBytes(o, proto);
+  } else if (
+    isPromise(o) ||
+    isWeakMap(o) ||
+    isWeakSet(o) ||
+    isBoxedPrimitive(o) ||
+    proto === WeakRefPrototype ||
+    proto === FinalizationRegistryPrototype
+  ) {
+    encOpaque(className(proto));
+  } else if (isModuleNamespaceObject(o)) {
+    encOpaque('Module');
+  } else if (isExternal(o)) {
+    encOpaque('External');
+  } else {
+    encPlain(o, className(proto));
+  }
+}
+
+function encOpaque(cls: string): void {
+  putTag(T_OPAQUE);
+  putStr(cls);
+}
+
+/** Emits `circular` or `truncated` when the container cannot be descended
+ *  into; returns true when it did. */
+function cutContainer(o: object, cls: string | null): boolean {
+  const d = findAncestor(o);
+  if (d !== 0) {
+    putTag(T_CIRCULAR);
+    putVarintChecked(d);
+    return true;
+  }
+  if (level >= depthBound) {
+    putTag(T_TRUNCATED);
+    putStr(cls !== null ? cls : className(ObjectGetPrototypeOf(o) as object | null));
+    return true;
+  }
+  return false;
+}
+
+function encArray(a: unknown[]): void {
+  if (cutContainer(a, null)) return;
+  const len = a.length;
+  const n = len < itemsBound ? len : itemsBound;
+  ensure(21);
+  buf[pos++] = T_ARRAY;
+  putVarint(len);
+  putVarint(n);
+  ancestors[level++] = a;
+  for (let i = 0; i < n; i++) {
+    const d = ObjectGetOwnPropertyDescriptor(a, i);
+    if (d === undefined) putTag(T_HOLE);
+    else if (isAccessorDescriptor(d)) encAccessor(d);
+    else enc(d.value);
+  }
+  ancestors[--level] = undefined;
+}
+
+function encAccessor(d: PropertyDescriptor): void {
+  ensure(2);
+  buf[pos++] = T_ACCESSOR;
+  buf[pos++] = (d.get !== undefined ? 1 : 0) | (d.set !== undefined ? 2 : 0);
+}
+
+function encPlain(o: object, cls: string): void {
+  if (cutContainer(o, cls)) return;
+  putTag(T_OBJECT);
+  putStr(cls);
+  const keys = ObjectKeys(o);
+  const total = keys.length;
+  const n = total < itemsBound ? total : itemsBound;
+  ensure(20);
+  putVarint(total);
+  putVarint(n);
+  ancestors[level++] = o;
+  for (let i = 0; i < n; i++) {
+    const k = keys[i];
+    putStr(k);
+    const d = ObjectGetOwnPropertyDescriptor(o, k);
+    if (d === undefined) putTag(T_UNDEFINED);
+    else if (isAccessorDescriptor(d)) encAccessor(d);
+    else enc(d.value);
+  }
+  ancestors[--level] = undefined;
+}
+
+function encMap(m: object): void {
+  if (cutContainer(m, null)) return;
+  const size = MapPrototypeGetSize(m);
+  const n = size < itemsBound ? size : itemsBound;
+  ensure(21);
+  buf[pos++] = T_MAP;
+  putVarint(size);
+  putVarint(n);
+  ancestors[level++] = m;
+  const it = MapPrototypeEntries(m);
+  for (let i = 0; i < n; i++) {
+    const r = MapIteratorNext(it);
+    if (r.done === true) {
+      putTag(T_UNDEFINED);
+      putTag(T_UNDEFINED);
+    } else {
+      const entry = r.value;
+      enc(entry[0]);
+      enc(entry[1]);
+    }
+  }
+  ancestors[--level] = undefined;
+}
+
+function encSet(s: object): void {
+  if (cutContainer(s, null)) return;
+  const size = SetPrototypeGetSize(s);
+  const n = size < itemsBound ? size : itemsBound;
+  ensure(21);
+  buf[pos++] = T_SET;
+  putVarint(size);
+  putVarint(n);
+  ancestors[level++] = s;
+  const it = SetPrototypeValues(s);
+  for (let i = 0; i < n; i++) {
+    const r = SetIteratorNext(it);
+    if (r.done === true) putTag(T_UNDEFINED);
+    else enc(r.value);
+  }
+  ancestors[--level] = undefined;
+}
+
+function encError(e: object, proto: object): void {
+  putTag(T_ERROR);
+  putStr(className(proto));
+  const md = ObjectGetOwnPropertyDescriptor(e, 'message');
+  let msg = '';
+  if (md !== undefined && !isAccessorDescriptor(md) && typeof md.value === 'string') {
+    msg = md.value;
+  }
+  putStr(msg);
+}
+
+function encRegExp(r: object): void {
+  putTag(T_REGEXP);
+  putStr(RegExpPrototypeGetSource(r));
+  let flags = '';
+  for (let i = 0; i < 8; i++) {
+    const g = RegExpFlagGetters[i];
+    if (g !== undefined && g(r) === true) flags += RegExpFlagChars[i];
+  }
+  putStr(flags);
+}
+
+function encBytes(o: object, proto: object): void {
+  let buffer: ArrayBufferLike | null = null;
+  let offset = 0;
+  let byteLen = 0;
+  let length = 0;
+  if (isTypedArray(o)) {
+    buffer = TypedArrayGetBuffer(o);
+    offset = TypedArrayGetByteOffset(o);
+    byteLen = TypedArrayGetByteLength(o);
+    length = TypedArrayGetLength(o);
+  } else if (isArrayBufferView(o)) {
+    // DataView: its getters throw on a detached buffer.
+    try {
+      buffer = DataViewGetBuffer(o);
+      offset = DataViewGetByteOffset(o);
+      byteLen = DataViewGetByteLength(o);
+    } catch {
+      buffer = null;
+      offset = 0;
+      byteLen = 0;
+    }
+    length = byteLen;
+  } else {
+    buffer = o as ArrayBufferLike;
+    if (isSharedArrayBuffer(o)) {
+      byteLen = SharedArrayBufferGetByteLength !== undefined ? SharedArrayBufferGetByteLength(o) : 0;
+    } else {
+      byteLen = ArrayBufferGetByteLength(o);
+    }
+    length = byteLen;
+  }
+  const n = byteLen < itemsBound ? byteLen : itemsBound;
+  putTag(T_BYTES);
+  putStr(className(proto));
+  ensure(20 + n);
+  putVarint(length);
+  if (n > 0 && buffer !== null) {
+    putVarint(n);
+    const view = new U8(buffer, offset, n);
+    const b = buf;
+    let p = pos;
+    for (let i = 0; i < n; i++) b[p++] = view[i];
+    pos = p;
+  } else {
+    putVarint(0);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Entry points.
+// ---------------------------------------------------------------------------
+
+function encTop(v: unknown): void {
+  buf = arenaState.buf;
+  pos = arenaState.pos;
+  const start = pos;
+  level = 0;
+  try {
+    enc(v);
+  } catch {
+    // Should not happen; never let the recorder throw into the program.
+    // The value is replaced by `opaque "?"`.
+    for (let i = 0; i < ancestors.length; i++) ancestors[i] = undefined;
+    level = 0;
+    pos = start;
+    encOpaque('?');
+  }
+  arenaState.buf = buf;
+  arenaState.pos = pos;
+}
+
+/** Appends an unsigned LEB128 varint (n an integer in 0..2^53) to the arenaState. */
+export function writeVarint(n: number): void {
+  buf = arenaState.buf;
+  pos = arenaState.pos;
+  putVarintChecked(n);
+  arenaState.buf = buf;
+  arenaState.pos = pos;
+}
+
+/** Appends one encoded value at `arenaState.pos`, growing `arenaState.buf` if needed. */
+export function writeValue(v: unknown): void {
+  encTop(v);
+}
+
+/** Like `writeValue` with a depth bound of 1 (used for `this`). */
+export function writeValueShallow(v: unknown): void {
+  const saved = depthBound;
+  depthBound = saved < 1 ? saved : 1;
+  encTop(v);
+  depthBound = saved;
+}

@@ -1,0 +1,788 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  arena,
+  resetArena,
+  setBounds,
+  writeValue,
+  writeValueShallow,
+  writeVarint,
+} from '../../js/runtime/value-encoder';
+
+// ---------------------------------------------------------------------------
+// A tiny decoder producing the JSON form of design-docs/values.md, except
+// that numbers stay JS numbers (so -0/NaN/Infinity compare with Object.is)
+// and dates keep their time value.
+// ---------------------------------------------------------------------------
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+class Reader {
+  pos = 0;
+  constructor(readonly b: Uint8Array, readonly end: number) {}
+  u8(): number {
+    if (this.pos >= this.end) throw new Error(`truncated at ${this.pos}`);
+    return this.b[this.pos++];
+  }
+  varint(): number {
+    let n = 0;
+    let mul = 1;
+    for (;;) {
+      const b = this.u8();
+      n += (b & 0x7f) * mul;
+      if ((b & 0x80) === 0) return n;
+      mul *= 128;
+    }
+  }
+  bytes(n: number): Uint8Array {
+    if (this.pos + n > this.end) throw new Error('truncated bytes');
+    const r = this.b.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return r;
+  }
+  f64(): number {
+    const b = this.bytes(8);
+    return new DataView(b.buffer, b.byteOffset, 8).getFloat64(0, true);
+  }
+  str(): { s: string; full: number; cut: boolean } {
+    const byteLen = this.varint();
+    const full = this.varint();
+    const s = utf8.decode(this.bytes(byteLen));
+    return { s, full, cut: full > s.length };
+  }
+  plain(): string {
+    return this.str().s;
+  }
+  value(): any {
+    const t = this.u8();
+    switch (t) {
+      case 0x00:
+        return { $: 'undefined' };
+      case 0x01:
+        return null;
+      case 0x02:
+        return false;
+      case 0x03:
+        return true;
+      case 0x04: {
+        const z = this.varint();
+        return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+      }
+      case 0x05:
+        return this.f64();
+      case 0x06: {
+        const { s, full, cut } = this.str();
+        return cut ? { $: 'string', v: s, length: full } : s;
+      }
+      case 0x07: {
+        const { s, full, cut } = this.str();
+        return cut ? { $: 'bigint', v: s, length: full } : { $: 'bigint', v: s };
+      }
+      case 0x08:
+        return { $: 'symbol', description: this.value() };
+      case 0x09: {
+        const name = this.plain();
+        const kind = ['function', 'class', 'async', 'generator', 'async-generator', 'other'][
+          this.u8()
+        ];
+        return { $: 'function', name, kind };
+      }
+      case 0x0a: {
+        const length = this.varint();
+        const n = this.varint();
+        const items = [];
+        for (let i = 0; i < n; i++) items.push(this.value());
+        return n < length ? { $: 'array', length, items } : items;
+      }
+      case 0x0b: {
+        const cls = this.plain();
+        const total = this.varint();
+        const n = this.varint();
+        const props: Record<string, unknown> = {};
+        for (let i = 0; i < n; i++) {
+          const k = this.plain();
+          props[k] = this.value();
+        }
+        const o: any = { $: 'object', class: cls, props };
+        if (n < total) o.total = total;
+        return o;
+      }
+      case 0x0c: {
+        const size = this.varint();
+        const n = this.varint();
+        const entries = [];
+        for (let i = 0; i < n; i++) entries.push([this.value(), this.value()]);
+        return { $: 'map', size, entries };
+      }
+      case 0x0d: {
+        const size = this.varint();
+        const n = this.varint();
+        const values = [];
+        for (let i = 0; i < n; i++) values.push(this.value());
+        return { $: 'set', size, values };
+      }
+      case 0x0e:
+        return { $: 'date', v: this.f64() };
+      case 0x0f:
+        return { $: 'error', class: this.plain(), message: this.plain() };
+      case 0x10:
+        return { $: 'hole' };
+      case 0x11: {
+        const f = this.u8();
+        return { $: 'accessor', get: (f & 1) !== 0, set: (f & 2) !== 0 };
+      }
+      case 0x12:
+        return { $: 'proxy' };
+      case 0x13:
+        return { $: 'circular', up: this.varint() };
+      case 0x14: {
+        const cls = this.plain();
+        const length = this.varint();
+        const n = this.varint();
+        const hex = Buffer.from(this.bytes(n)).toString('hex');
+        return { $: 'bytes', class: cls, length, hex };
+      }
+      case 0x15:
+        return { $: 'truncated', class: this.plain() };
+      case 0x16:
+        return { $: 'redacted', type: this.plain() };
+      case 0x17:
+        return { $: 'regexp', source: this.plain(), flags: this.plain() };
+      case 0x18:
+        return { $: 'opaque', class: this.plain() };
+      default:
+        throw new Error(`unknown tag ${t} at ${this.pos - 1}`);
+    }
+  }
+}
+
+/** Encodes v into a fresh arena and returns its bytes. */
+function bytesOf(v: unknown, shallow = false): number[] {
+  resetArena();
+  if (shallow) writeValueShallow(v);
+  else writeValue(v);
+  return Array.from(arena.buf.subarray(0, arena.pos));
+}
+
+/** Encodes v and decodes it; checks the value spans the whole output. */
+function roundTrip(v: unknown, shallow = false): any {
+  resetArena();
+  if (shallow) writeValueShallow(v);
+  else writeValue(v);
+  const r = new Reader(arena.buf, arena.pos);
+  const out = r.value();
+  expect(r.pos).toBe(arena.pos);
+  return out;
+}
+
+function f64le(x: number): number[] {
+  return Array.from(new Uint8Array(new Float64Array([x]).buffer));
+}
+
+beforeEach(() => {
+  setBounds(3, 32, 256);
+  resetArena();
+});
+afterEach(() => {
+  setBounds(3, 32, 256);
+  resetArena();
+});
+
+// ---------------------------------------------------------------------------
+
+describe('primitives', () => {
+  it('encodes the constant tags', () => {
+    expect(bytesOf(undefined)).toEqual([0x00]);
+    expect(bytesOf(null)).toEqual([0x01]);
+    expect(bytesOf(false)).toEqual([0x02]);
+    expect(bytesOf(true)).toEqual([0x03]);
+  });
+
+  it('encodes int32 as zigzag varints', () => {
+    expect(bytesOf(0)).toEqual([0x04, 0]);
+    expect(bytesOf(-1)).toEqual([0x04, 1]);
+    expect(bytesOf(1)).toEqual([0x04, 2]);
+    expect(bytesOf(63)).toEqual([0x04, 126]);
+    expect(bytesOf(64)).toEqual([0x04, 0x80, 0x01]);
+    expect(bytesOf(2147483647)).toEqual([0x04, 0xfe, 0xff, 0xff, 0xff, 0x0f]);
+    expect(bytesOf(-2147483648)).toEqual([0x04, 0xff, 0xff, 0xff, 0xff, 0x0f]);
+    for (const n of [5, -5, 1000, -123456, 2147483647, -2147483648]) {
+      expect(roundTrip(n)).toBe(n);
+    }
+  });
+
+  it('encodes other numbers as float64 LE', () => {
+    expect(bytesOf(-0)).toEqual([0x05, ...f64le(-0)]);
+    expect(bytesOf(1.5)).toEqual([0x05, ...f64le(1.5)]);
+    expect(bytesOf(2147483648)).toEqual([0x05, ...f64le(2147483648)]);
+    expect(bytesOf(-2147483649)).toEqual([0x05, ...f64le(-2147483649)]);
+    for (const x of [-0, NaN, Infinity, -Infinity, 0.1, 1e300, 2 ** 53, Number.MIN_VALUE]) {
+      expect(Object.is(roundTrip(x), x)).toBe(true);
+    }
+  });
+
+  it('writeVarint writes unsigned LEB128 up to 2^53', () => {
+    const check = (n: number, want: number[]) => {
+      resetArena();
+      writeVarint(n);
+      expect(Array.from(arena.buf.subarray(0, arena.pos))).toEqual(want);
+      const r = new Reader(arena.buf, arena.pos);
+      expect(r.varint()).toBe(n);
+    };
+    check(0, [0]);
+    check(127, [127]);
+    check(128, [0x80, 1]);
+    check(300, [0xac, 0x02]);
+    check(2 ** 32, [0x80, 0x80, 0x80, 0x80, 0x10]);
+    check(2 ** 53, [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10]);
+    check(2 ** 53 - 1, [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f]);
+  });
+
+  it('encodes bigint and symbol', () => {
+    expect(roundTrip(123n)).toEqual({ $: 'bigint', v: '123' });
+    expect(roundTrip(-(10n ** 30n))).toEqual({ $: 'bigint', v: '-1' + '0'.repeat(30) });
+    expect(roundTrip(Symbol('x'))).toEqual({ $: 'symbol', description: 'x' });
+    expect(roundTrip(Symbol())).toEqual({ $: 'symbol', description: { $: 'undefined' } });
+    expect(roundTrip(Symbol(''))).toEqual({ $: 'symbol', description: '' });
+    setBounds(3, 32, 4);
+    expect(roundTrip(123456789n)).toEqual({ $: 'bigint', v: '1234', length: 9 });
+  });
+});
+
+describe('strings', () => {
+  it('encodes ASCII with byte and full lengths', () => {
+    expect(bytesOf('ab')).toEqual([0x06, 2, 2, 0x61, 0x62]);
+    expect(bytesOf('')).toEqual([0x06, 0, 0]);
+  });
+
+  it('encodes non-ASCII as UTF-8', () => {
+    expect(bytesOf('é')).toEqual([0x06, 2, 1, 0xc3, 0xa9]);
+    expect(bytesOf('😀')).toEqual([0x06, 4, 2, 0xf0, 0x9f, 0x98, 0x80]);
+    expect(roundTrip('aé€😀 \n"\\')).toBe('aé€😀 \n"\\');
+  });
+
+  it('replaces lone surrogates with U+FFFD', () => {
+    expect(roundTrip('a\ud800b')).toBe('a\ufffdb');
+    expect(roundTrip('\udc00')).toBe('\ufffd');
+  });
+
+  it('truncates to the string bound and records the full length', () => {
+    setBounds(3, 32, 4);
+    expect(bytesOf('abcdefgh')).toEqual([0x06, 4, 8, 0x61, 0x62, 0x63, 0x64]);
+    expect(roundTrip('abcd')).toBe('abcd');
+    expect(roundTrip('ééééé')).toEqual({ $: 'string', v: 'éééé', length: 5 });
+    // A surrogate pair straddling the bound is dropped whole.
+    expect(roundTrip('abc😀d')).toEqual({ $: 'string', v: 'abc', length: 6 });
+    expect(roundTrip('ab😀d')).toEqual({ $: 'string', v: 'ab😀', length: 5 });
+    // Long non-ASCII string header sizes (varint widths differ).
+    setBounds(3, 32, 100);
+    const long = 'é'.repeat(300);
+    expect(roundTrip(long)).toEqual({ $: 'string', v: 'é'.repeat(100), length: 300 });
+    const b = bytesOf(long);
+    expect(b.slice(0, 5)).toEqual([0x06, 200, 1, 0xac, 0x02]);
+    expect(b.length).toBe(5 + 200);
+  });
+});
+
+describe('functions', () => {
+  it('records name and kind', () => {
+    function plain() {}
+    class Klass {}
+    class Sub extends Klass {}
+    async function af() {}
+    function* gen() {}
+    async function* agen() {}
+    const arrow = () => {};
+    const obj = { method() {} };
+    expect(roundTrip(plain)).toEqual({ $: 'function', name: 'plain', kind: 'function' });
+    expect(roundTrip(Klass)).toEqual({ $: 'function', name: 'Klass', kind: 'class' });
+    expect(roundTrip(Sub)).toEqual({ $: 'function', name: 'Sub', kind: 'class' });
+    expect(roundTrip(af)).toEqual({ $: 'function', name: 'af', kind: 'async' });
+    expect(roundTrip(gen)).toEqual({ $: 'function', name: 'gen', kind: 'generator' });
+    expect(roundTrip(agen)).toEqual({ $: 'function', name: 'agen', kind: 'async-generator' });
+    expect(roundTrip(arrow)).toEqual({ $: 'function', name: 'arrow', kind: 'other' });
+    expect(roundTrip(obj.method)).toEqual({ $: 'function', name: 'method', kind: 'other' });
+    expect(roundTrip(plain.bind(null))).toEqual({
+      $: 'function',
+      name: 'bound plain',
+      kind: 'other',
+    });
+    expect(roundTrip(Math.max)).toEqual({ $: 'function', name: 'max', kind: 'other' });
+    expect(roundTrip(Map)).toEqual({ $: 'function', name: 'Map', kind: 'class' });
+  });
+
+  it('does not invoke a name getter', () => {
+    let calls = 0;
+    function f() {}
+    Object.defineProperty(f, 'name', {
+      get() {
+        calls++;
+        return 'x';
+      },
+    });
+    expect(roundTrip(f)).toEqual({ $: 'function', name: '', kind: 'function' });
+    expect(calls).toBe(0);
+  });
+});
+
+describe('containers', () => {
+  it('encodes arrays with holes and cut items', () => {
+    expect(bytesOf([1, 'a'])).toEqual([0x0a, 2, 2, 0x04, 2, 0x06, 1, 1, 0x61]);
+    // eslint-disable-next-line no-sparse-arrays
+    expect(roundTrip([1, , 3])).toEqual([1, { $: 'hole' }, 3]);
+    expect(roundTrip(new Array(1000))).toEqual({
+      $: 'array',
+      length: 1000,
+      items: Array.from({ length: 32 }, () => ({ $: 'hole' })),
+    });
+    setBounds(3, 2, 256);
+    expect(roundTrip([1, 2, 3, 4])).toEqual({ $: 'array', length: 4, items: [1, 2] });
+    expect(roundTrip([1, 2])).toEqual([1, 2]);
+  });
+
+  it('encodes plain, null-prototype and class-instance objects', () => {
+    expect(bytesOf({ a: 1 })).toEqual([
+      0x0b, 6, 6, ...Buffer.from('Object'), 1, 1, 1, 1, 0x61, 0x04, 2,
+    ]);
+    const np = Object.create(null);
+    np.x = true;
+    expect(roundTrip(np)).toEqual({ $: 'object', class: 'null', props: { x: true } });
+    class Cart {
+      items = [1];
+      total = 2.5;
+    }
+    expect(roundTrip(new Cart())).toEqual({
+      $: 'object',
+      class: 'Cart',
+      props: { items: [1], total: 2.5 },
+    });
+    // Prototype without its own constructor: found further up the chain.
+    expect(roundTrip(Object.create({ inherited: 1 }))).toEqual({
+      $: 'object',
+      class: 'Object',
+      props: {},
+    });
+    class Base {}
+    class Derived extends Base {}
+    expect(roundTrip(new Derived()).class).toBe('Derived');
+  });
+
+  it('skips symbol keys and non-enumerable keys, records totals', () => {
+    const o: any = { a: 1, [Symbol('s')]: 2 };
+    Object.defineProperty(o, 'hidden', { value: 3, enumerable: false });
+    expect(roundTrip(o)).toEqual({ $: 'object', class: 'Object', props: { a: 1 } });
+    setBounds(3, 2, 256);
+    expect(roundTrip({ a: 1, b: 2, c: 3 })).toEqual({
+      $: 'object',
+      class: 'Object',
+      props: { a: 1, b: 2 },
+      total: 3,
+    });
+  });
+
+  it('encodes maps and sets', () => {
+    const m = new Map<unknown, unknown>([
+      ['a', 1],
+      [2, { b: null }],
+    ]);
+    expect(roundTrip(m)).toEqual({
+      $: 'map',
+      size: 2,
+      entries: [
+        ['a', 1],
+        [2, { $: 'object', class: 'Object', props: { b: null } }],
+      ],
+    });
+    expect(roundTrip(new Set([1, 'x']))).toEqual({ $: 'set', size: 2, values: [1, 'x'] });
+    setBounds(3, 1, 256);
+    expect(roundTrip(new Set([1, 2, 3]))).toEqual({ $: 'set', size: 3, values: [1] });
+    expect(roundTrip(m)).toEqual({ $: 'map', size: 2, entries: [['a', 1]] });
+  });
+
+  it('encodes dates, errors and regexps', () => {
+    expect(bytesOf(new Date(0))).toEqual([0x0e, ...f64le(0)]);
+    expect(roundTrip(new Date(1704067200000))).toEqual({ $: 'date', v: 1704067200000 });
+    expect(Number.isNaN(roundTrip(new Date('nope')).v)).toBe(true);
+    expect(roundTrip(new TypeError('bad'))).toEqual({
+      $: 'error',
+      class: 'TypeError',
+      message: 'bad',
+    });
+    class MyError extends Error {}
+    expect(roundTrip(new MyError('m'))).toEqual({ $: 'error', class: 'MyError', message: 'm' });
+    expect(roundTrip(new Error())).toEqual({ $: 'error', class: 'Error', message: '' });
+    expect(roundTrip(/a+\d/gimsuy)).toEqual({ $: 'regexp', source: 'a+\\d', flags: 'gimsuy' });
+    expect(roundTrip(/x/dv)).toEqual({ $: 'regexp', source: 'x', flags: 'dv' });
+  });
+
+  it('encodes binary data', () => {
+    expect(roundTrip(new Uint8Array([1, 2, 255]))).toEqual({
+      $: 'bytes',
+      class: 'Uint8Array',
+      length: 3,
+      hex: '0102ff',
+    });
+    expect(roundTrip(Buffer.from('hi'))).toEqual({
+      $: 'bytes',
+      class: 'Buffer',
+      length: 2,
+      hex: '6869',
+    });
+    expect(roundTrip(new Uint16Array([1, 0x0203]))).toEqual({
+      $: 'bytes',
+      class: 'Uint16Array',
+      length: 2,
+      hex: '01000302',
+    });
+    const big = new Float64Array(10);
+    const r = roundTrip(big);
+    expect(r.length).toBe(10);
+    expect(r.hex).toBe('00'.repeat(32));
+    const ab = new Uint8Array([9, 8, 7, 6, 5]).buffer;
+    expect(roundTrip(ab)).toEqual({ $: 'bytes', class: 'ArrayBuffer', length: 5, hex: '0908070605' });
+    expect(roundTrip(new Uint8Array(ab, 2, 2))).toEqual({
+      $: 'bytes',
+      class: 'Uint8Array',
+      length: 2,
+      hex: '0706',
+    });
+    expect(roundTrip(new DataView(ab, 1, 3))).toEqual({
+      $: 'bytes',
+      class: 'DataView',
+      length: 3,
+      hex: '080706',
+    });
+    const sab = new SharedArrayBuffer(2);
+    expect(roundTrip(sab)).toEqual({ $: 'bytes', class: 'SharedArrayBuffer', length: 2, hex: '0000' });
+    // Detached buffers and views over them.
+    const det = new ArrayBuffer(8);
+    const view = new Uint8Array(det);
+    const dv = new DataView(det);
+    structuredClone(det, { transfer: [det] });
+    expect(roundTrip(det)).toEqual({ $: 'bytes', class: 'ArrayBuffer', length: 0, hex: '' });
+    expect(roundTrip(view)).toEqual({ $: 'bytes', class: 'Uint8Array', length: 0, hex: '' });
+    expect(roundTrip(dv)).toEqual({ $: 'bytes', class: 'DataView', length: 0, hex: '' });
+  });
+
+  it('encodes opaque objects', () => {
+    const p = Promise.resolve(1);
+    expect(roundTrip(p)).toEqual({ $: 'opaque', class: 'Promise' });
+    expect(roundTrip(new WeakMap())).toEqual({ $: 'opaque', class: 'WeakMap' });
+    expect(roundTrip(new WeakSet())).toEqual({ $: 'opaque', class: 'WeakSet' });
+    expect(roundTrip(new WeakRef({}))).toEqual({ $: 'opaque', class: 'WeakRef' });
+    expect(roundTrip(new Number(1))).toEqual({ $: 'opaque', class: 'Number' });
+    expect(roundTrip(new String('s'))).toEqual({ $: 'opaque', class: 'String' });
+    expect(roundTrip(Object(Symbol('q')))).toEqual({ $: 'opaque', class: 'Symbol' });
+  });
+});
+
+describe('side-effect freedom', () => {
+  it('never invokes getters or setters', () => {
+    let calls = 0;
+    const o = {
+      get g() {
+        calls++;
+        return 1;
+      },
+      set s(_v: number) {
+        calls++;
+      },
+      plain: 1,
+    };
+    expect(roundTrip(o)).toEqual({
+      $: 'object',
+      class: 'Object',
+      props: {
+        g: { $: 'accessor', get: true, set: false },
+        s: { $: 'accessor', get: false, set: true },
+        plain: 1,
+      },
+    });
+    const arr: number[] = [1];
+    Object.defineProperty(arr, 1, {
+      get() {
+        calls++;
+        return 2;
+      },
+      enumerable: true,
+    });
+    expect(roundTrip(arr)).toEqual([1, { $: 'accessor', get: true, set: false }]);
+    // Error with accessor message and stack.
+    const e = new Error('x');
+    Object.defineProperty(e, 'message', {
+      get() {
+        calls++;
+        return 'm';
+      },
+    });
+    Object.defineProperty(e, 'stack', {
+      get() {
+        calls++;
+        return 's';
+      },
+    });
+    expect(roundTrip(e)).toEqual({ $: 'error', class: 'Error', message: '' });
+    // Getter-valued constructor on a prototype, and constructor.name getter.
+    const proto = {};
+    Object.defineProperty(proto, 'constructor', {
+      get() {
+        calls++;
+        return Object;
+      },
+    });
+    expect(roundTrip(Object.create(proto)).class).toBe('Object');
+    class Named {}
+    Object.defineProperty(Named, 'name', {
+      get() {
+        calls++;
+        return 'N';
+      },
+    });
+    expect(roundTrip(new Named()).class).toBe('Object');
+    expect(calls).toBe(0);
+  });
+
+  it('encodes a Proxy with throwing traps as proxy without touching it', () => {
+    let trapped = 0;
+    const handler = new Proxy(
+      {},
+      {
+        get() {
+          trapped++;
+          throw new Error('trap');
+        },
+      },
+    );
+    const p = new Proxy({ a: 1 }, handler);
+    const fp = new Proxy(function f() {}, handler);
+    const ap = new Proxy([1, 2], handler);
+    expect(bytesOf(p)).toEqual([0x12]);
+    expect(roundTrip(fp)).toEqual({ $: 'proxy' });
+    expect(roundTrip(ap)).toEqual({ $: 'proxy' });
+    expect(roundTrip({ inner: p, list: [fp] })).toEqual({
+      $: 'object',
+      class: 'Object',
+      props: { inner: { $: 'proxy' }, list: [{ $: 'proxy' }] },
+    });
+    // A Proxy as prototype is never asked for anything either.
+    const withProxyProto = Object.create(p);
+    Object.defineProperty(withProxyProto, 'own', { value: 1, enumerable: true });
+    expect(roundTrip(withProxyProto)).toEqual({
+      $: 'object',
+      class: 'Object',
+      props: { own: 1 },
+    });
+    const revocable = Proxy.revocable({}, {});
+    revocable.revoke();
+    expect(roundTrip(revocable.proxy)).toEqual({ $: 'proxy' });
+    expect(trapped).toBe(0);
+  });
+
+  it('never calls toJSON/toString/valueOf/Symbol.iterator/entries overrides', () => {
+    let calls = 0;
+    const bump = () => {
+      calls++;
+      throw new Error('called');
+    };
+    const m: any = new Map([['k', 'v']]);
+    m.toJSON = bump;
+    m.toString = bump;
+    m.valueOf = bump;
+    m[Symbol.iterator] = bump;
+    m.entries = bump;
+    m.forEach = bump;
+    Object.defineProperty(m, 'size', { get: bump });
+    expect(roundTrip(m)).toEqual({ $: 'map', size: 1, entries: [['k', 'v']] });
+
+    class MySet extends Set {
+      get size() {
+        return bump();
+      }
+      values(): any {
+        return bump();
+      }
+      [Symbol.iterator](): any {
+        return bump();
+      }
+    }
+    expect(roundTrip(new MySet([1]))).toEqual({ $: 'set', size: 1, values: [1] });
+
+    const d: any = new Date(5);
+    d.getTime = bump;
+    d.valueOf = bump;
+    d.toISOString = bump;
+    expect(roundTrip(d)).toEqual({ $: 'date', v: 5 });
+
+    class R extends RegExp {
+      get global(): boolean {
+        return bump();
+      }
+      get flags(): string {
+        return bump();
+      }
+      get source(): string {
+        return bump();
+      }
+    }
+    expect(roundTrip(new R('a', 'g'))).toEqual({ $: 'regexp', source: 'a', flags: 'g' });
+
+    class T extends Uint8Array {
+      get length(): number {
+        return bump();
+      }
+      get byteLength(): number {
+        return bump();
+      }
+      get buffer(): any {
+        return bump();
+      }
+    }
+    expect(roundTrip(new T([7]))).toEqual({ $: 'bytes', class: 'T', length: 1, hex: '07' });
+    expect(calls).toBe(0);
+  });
+
+  it('uses built-ins captured at load, not patched prototypes', () => {
+    let calls = 0;
+    const saved = {
+      entries: Map.prototype.entries,
+      values: Set.prototype.values,
+      getTime: Date.prototype.getTime,
+      keysCall: Function.prototype.call,
+    };
+    const bump = function () {
+      calls++;
+      throw new Error('patched');
+    };
+    let out: any;
+    try {
+      Map.prototype.entries = bump as any;
+      Set.prototype.values = bump as any;
+      Date.prototype.getTime = bump as any;
+      Function.prototype.call = bump as any;
+      resetArena();
+      writeValue([new Map([[1, 2]]), new Set([3]), new Date(7)]);
+    } finally {
+      Function.prototype.call = saved.keysCall;
+      Map.prototype.entries = saved.entries;
+      Set.prototype.values = saved.values;
+      Date.prototype.getTime = saved.getTime;
+    }
+    out = new Reader(arena.buf, arena.pos).value();
+    expect(out).toEqual([
+      { $: 'map', size: 1, entries: [[1, 2]] },
+      { $: 'set', size: 1, values: [3] },
+      { $: 'date', v: 7 },
+    ]);
+    expect(calls).toBe(0);
+  });
+});
+
+describe('cycles and bounds', () => {
+  it('emits circular references with the ancestor distance', () => {
+    const a: any = { name: 'a' };
+    a.self = a;
+    expect(roundTrip(a)).toEqual({
+      $: 'object',
+      class: 'Object',
+      props: { name: 'a', self: { $: 'circular', up: 1 } },
+    });
+    const b: any = { child: { back: null } };
+    b.child.back = b;
+    expect(roundTrip(b).props.child.props.back).toEqual({ $: 'circular', up: 2 });
+    const arr: any[] = [];
+    arr.push(arr);
+    expect(roundTrip(arr)).toEqual([{ $: 'circular', up: 1 }]);
+    const m = new Map<any, any>();
+    m.set(m, [m]);
+    expect(roundTrip(m)).toEqual({
+      $: 'map',
+      size: 1,
+      entries: [[{ $: 'circular', up: 1 }, [{ $: 'circular', up: 2 }]]],
+    });
+    // A shared (non-circular) reference is encoded twice.
+    const shared = { x: 1 };
+    expect(roundTrip([shared, shared])).toEqual([
+      { $: 'object', class: 'Object', props: { x: 1 } },
+      { $: 'object', class: 'Object', props: { x: 1 } },
+    ]);
+    // Deep cycles terminate even with a large depth bound.
+    setBounds(50, 32, 256);
+    const c: any = { n: { n: { n: {} } } };
+    c.n.n.n.n = c;
+    expect(roundTrip(c).props.n.props.n.props.n.props.n).toEqual({ $: 'circular', up: 4 });
+  });
+
+  it('cuts containers below the depth bound', () => {
+    class Deep {}
+    const v = { a: { b: { c: { d: 1 } }, m: new Map(), arr: [[new Deep()]] } };
+    expect(roundTrip(v)).toEqual({
+      $: 'object',
+      class: 'Object',
+      props: {
+        a: {
+          $: 'object',
+          class: 'Object',
+          props: {
+            b: {
+              $: 'object',
+              class: 'Object',
+              props: { c: { $: 'truncated', class: 'Object' } },
+            },
+            m: { $: 'map', size: 0, entries: [] },
+            arr: [{ $: 'truncated', class: 'Array' }],
+          },
+        },
+      },
+    });
+    setBounds(1, 32, 256);
+    expect(roundTrip([new Map(), new Set(), new Deep(), 1, new Date(0)])).toEqual([
+      { $: 'truncated', class: 'Map' },
+      { $: 'truncated', class: 'Set' },
+      { $: 'truncated', class: 'Deep' },
+      1,
+      { $: 'date', v: 0 },
+    ]);
+    setBounds(0, 32, 256);
+    expect(roundTrip({ a: 1 })).toEqual({ $: 'truncated', class: 'Object' });
+  });
+
+  it('writeValueShallow uses depth 1', () => {
+    const self = { x: 1, nested: { y: 2 } };
+    expect(roundTrip(self, true)).toEqual({
+      $: 'object',
+      class: 'Object',
+      props: { x: 1, nested: { $: 'truncated', class: 'Object' } },
+    });
+    // The bound is restored afterwards.
+    expect(roundTrip(self).props.nested.props).toEqual({ y: 2 });
+  });
+
+  it('grows the arena for a value bigger than the initial arena', () => {
+    const initial = arena.buf.length;
+    setBounds(3, 100000, 10 * initial);
+    resetArena();
+    writeValue('prefix');
+    const big = 'x'.repeat(3 * initial) + 'é';
+    writeValue(big);
+    writeValue(Array.from({ length: 50000 }, (_, i) => i));
+    expect(arena.buf.length).toBeGreaterThan(initial);
+    const r = new Reader(arena.buf, arena.pos);
+    expect(r.value()).toBe('prefix');
+    expect(r.value()).toBe(big);
+    const arr = r.value();
+    expect(arr.length).toBe(50000);
+    expect(arr[49999]).toBe(49999);
+    expect(r.pos).toBe(arena.pos);
+  });
+
+  it('appends values one after another at arena.pos', () => {
+    resetArena();
+    writeValue(1);
+    writeVarint(300);
+    writeValue('z');
+    expect(Array.from(arena.buf.subarray(0, arena.pos))).toEqual([
+      0x04, 2, 0xac, 0x02, 0x06, 1, 1, 0x7a,
+    ]);
+    resetArena();
+    expect(arena.pos).toBe(0);
+  });
+});
