@@ -7,6 +7,7 @@
 
 mod lines;
 mod names;
+mod scopes;
 mod source_map;
 mod splice;
 mod visitor;

@@ -87,9 +87,22 @@ impl Splicer {
                 continue;
             }
             let start = ins.text_start as usize;
-            out.push_str(&texts[start..start + ins.text_len as usize]);
+            let text = &texts[start..start + ins.text_len as usize];
+            // Minified code writes `return{...}` and `await(x)`: keep tokens apart.
+            if text.as_bytes().first().is_some_and(|&b| is_word_byte(b))
+                && out.as_bytes().last().is_some_and(|&b| is_word_byte(b))
+            {
+                out.push(' ');
+            }
+            out.push_str(text);
         }
         out.push_str(&source[copied..]);
         (out, prologue_at)
     }
+}
+
+/// Whether a byte may be part of an identifier or number (non-ASCII bytes count: they
+/// may belong to an identifier, and a space next to them is harmless).
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
 }

@@ -290,6 +290,34 @@ fn insertions_at_one_offset_nest_properly() {
 }
 
 #[test]
+fn minified_keywords_stay_separated() {
+    snap(
+        "async function*f(){return{a:1}}async function g(){await(x);return\"s\"}function*h(){yield[1];yield*x}",
+        ESM,
+        "async function*f(){const $nr$a=__nr$.c(__nr$b+1);try{return __nr$.r($nr$a,{a:1});__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}\
+async function g(){const $nr$a=__nr$.c(__nr$b+2);try{__nr$.rs($nr$a,await __nr$.aw($nr$a,__nr$b+3,(x)));return __nr$.r($nr$a,\"s\");__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}\
+function*h(){const $nr$a=__nr$.c(__nr$b+4);try{__nr$.rs($nr$a,yield __nr$.yd($nr$a,__nr$b+5,[1]));__nr$.rs($nr$a,yield*__nr$.yd($nr$a,__nr$b+6,x));__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}};__nr$.r($nr$a,void 0)",
+    );
+}
+
+#[test]
+fn bodies_that_cannot_become_blocks_get_no_probes() {
+    // A top-level function declaration is var-scoped in a body but lexical in a block.
+    for src in [
+        "function f() { var g; function g() {} return 1 }",
+        "function f() { function g() {} if (x) { for (var g in y) {} } }",
+        "function f() { function g() {} function g() {} }",
+        "class A { static { var g; function g() {} } }",
+    ] {
+        let out = run(src, CJS);
+        assert!(!out.code.contains("(__nr$b+1") && !out.code.contains("return __nr$"), "{}", out.code);
+        assert_eq!(out.functions[1].name, if src.starts_with("class") { "A.<static>" } else { "f" });
+    }
+    // A function declaration alone is fine.
+    assert!(run("function f() { function g() {} let h }", CJS).code.contains("__nr$.c(__nr$b+1)"));
+}
+
+#[test]
 fn params_are_flattened() {
     let out = run("function f({a, b: [c, d = 1]}, e = 2, ...rest) {}", ESM);
     assert_eq!(out.functions[1].params, ["a", "c", "d", "e", "rest"]);
@@ -464,4 +492,58 @@ fn instrument_throughput() {
     let out = out.expect("ran");
     println!("typescript.js: {mb:.1} MB in {:.1} ms = {:.0} MB/s, {} table entries", secs * 1e3, mb / secs, out.functions.len());
     assert_invariants(&src, &out, CJS);
+}
+
+/// Every parsable .js/.mjs/.cjs file under node_modules must give valid code with the same
+/// line count: `cargo test --release -p noderec_core instrument_corpus -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn instrument_corpus() {
+    fn walk(dir: &std::path::Path, files: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, files);
+            } else if p.extension().is_some_and(|x| x == "js" || x == "mjs" || x == "cjs") {
+                files.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../node_modules"), &mut files);
+    let (mut done, mut bytes) = (0, 0);
+    for path in files {
+        let Ok(src) = std::fs::read_to_string(&path) else { continue };
+        let kinds: &[ModuleKind] = match path.extension().and_then(|x| x.to_str()) {
+            Some("mjs") => &[ESM],
+            Some("cjs") => &[CJS],
+            _ => &[CJS, ESM],
+        };
+        for &kind in kinds {
+            if let Ok(out) = instrument(&src, "x.js", kind, &RecordAll) {
+                assert_eq!(
+                    LineIndex::new(&out.code).line_count(),
+                    LineIndex::new(&src).line_count(),
+                    "{}",
+                    path.display()
+                );
+                let full = with_prologue(&out);
+                if let Ok(dump) = std::env::var("NODEREC_DUMP_DIR") {
+                    let ext = if kind == ESM { "mjs" } else { "cjs" };
+                    let _ = std::fs::write(format!("{dump}/{done}.{ext}"), &full);
+                    let _ = std::fs::write(format!("{dump}/{done}.orig.{ext}"), &src);
+                }
+                let allocator = Allocator::default();
+                let st = if kind == ESM { SourceType::mjs() } else { SourceType::script() };
+                let opts = ParseOptions { allow_return_outside_function: kind == CJS, ..ParseOptions::default() };
+                let ret = Parser::new(&allocator, &full, st).with_options(opts).parse();
+                assert!(!ret.panicked && !ret.diagnostics.has_errors(), "{}: {:?}", path.display(), ret.diagnostics.first().map(|d| d.message.to_string()));
+                done += 1;
+                bytes += src.len();
+                break;
+            }
+        }
+    }
+    println!("{done} files, {:.1} MB instrumented and re-parsed", bytes as f64 / 1e6);
 }

@@ -15,6 +15,7 @@ use oxc_syntax::scope::ScopeFlags;
 
 use super::lines::LineIndex;
 use super::names::{self, ANONYMOUS, MODULE};
+use super::scopes;
 use super::source_map::InputMap;
 use super::splice::Splicer;
 use super::{Decider, FnInfo, FnKind, ModuleKind};
@@ -174,7 +175,8 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
         self.hint = None;
         let params = param_names(&f.params);
         let info = self.info(name, kind, offset, params, f.r#async, f.generator);
-        let (index, recorded) = self.add_function(info);
+        let (index, mut recorded) = self.add_function(info);
+        recorded &= f.body.as_ref().is_some_and(|b| !scopes::wrapping_breaks(&b.statements));
         self.frames.push(Frame { index, token: recorded, is_async: f.r#async, is_generator: f.generator });
         if let Some(id) = &f.id {
             self.visit_binding_identifier(id);
@@ -322,7 +324,10 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
         let name = self.take_hint(it.span.start).unwrap_or_else(|| ANONYMOUS.to_string());
         let params = param_names(&it.params);
         let info = self.info(name, FnKind::Arrow, it.span.start, params, it.r#async, false);
-        let (index, recorded) = self.add_function(info);
+        let (index, mut recorded) = self.add_function(info);
+        if let Some(body) = it.body.as_function_body() {
+            recorded &= !scopes::wrapping_breaks(&body.statements);
+        }
         self.frames.push(Frame { index, token: recorded, is_async: it.r#async, is_generator: false });
         self.visit_formal_parameters(&it.params);
         match it.body.as_expression() {
@@ -392,7 +397,8 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
     fn visit_static_block(&mut self, it: &StaticBlock<'a>) {
         let name = self.class_member_name("<static>");
         let info = self.info(name, FnKind::StaticBlock, it.span.start, Vec::new(), false, false);
-        let (index, recorded) = self.add_function(info);
+        let (index, mut recorded) = self.add_function(info);
+        recorded &= !scopes::wrapping_breaks(&it.body);
         if recorded {
             let brace = self.static_block_brace(it);
             self.emit_call(brace + 1, false, index, CallKind::WithThis);
