@@ -4,6 +4,16 @@
 //! The exact inserted text is specified in `design-docs/probes.md`. The walk collects
 //! insertions (`splice`), names functions (`names`), computes positions (`lines`) and
 //! maps them through an inline input source map (`source_map`).
+//!
+//! Beyond the exact texts of probes.md:
+//! * a directive without `;` (`"use strict"` then a newline) gets one, so that the
+//!   prologue or a body opener can follow it on the same line;
+//! * a space is put between an inserted text and a preceding identifier character
+//!   (minified `return{...}`, `await(x)`);
+//! * an unparenthesized sequence in `return a, b` is parenthesized inside `__nr$.r`;
+//! * a body whose top-level function declarations clash with its `var`s or with each
+//!   other (`var g; function g() {}`) cannot be moved into the `try` block; it keeps its
+//!   table entry and gets no probes (`scopes`).
 
 mod lines;
 mod names;
