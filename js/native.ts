@@ -40,12 +40,39 @@ export interface Native {
 
 let cached: Native | undefined;
 
+/** Moves the `ERR_*: ` prefix the binding puts in messages to `error.code`. */
+export function withCode(e: unknown): unknown {
+  if (e instanceof Error) {
+    const m = /^(ERR_[A-Z_]+): /.exec(e.message);
+    if (m !== null) {
+      (e as Error & { code?: string }).code = m[1];
+      e.message = e.message.slice(m[0].length);
+    }
+  }
+  return e;
+}
+
+function wrap(raw: Record<string, unknown>): Native {
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(raw)) {
+    if (typeof fn !== 'function') continue;
+    out[name] = function (this: unknown, ...args: unknown[]) {
+      try {
+        return (fn as (...a: unknown[]) => unknown)(...args);
+      } catch (e) {
+        throw withCode(e);
+      }
+    };
+  }
+  return out as unknown as Native;
+}
+
 /** The addon (loaded once per thread). */
 export function native(): Native {
   if (cached === undefined) {
     const file = path.join(__dirname, '..', 'native', 'noderec.node');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    cached = require(file) as Native;
+    cached = wrap(require(file) as Record<string, unknown>);
   }
   return cached;
 }

@@ -2,7 +2,7 @@
 // every way a process can end, and stop.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isMainThread, threadId } from 'node:worker_threads';
+import { isMainThread, parentPort, threadId } from 'node:worker_threads';
 
 import { native, FinishSummary } from './native';
 import { Policy, policyFromEnv } from './policy/env';
@@ -132,7 +132,9 @@ function connectThread(policy: Policy, name: string): void {
 
 /** Joins the session of the main thread from a worker thread. */
 export function joinFromWorker(): boolean {
-  if (isMainThread || native().currentDir() === null) return false;
+  // Node's module-hooks thread (module.register) also runs preloads; it has
+  // no parentPort, unlike every user worker. It records nothing.
+  if (isMainThread || parentPort === null || native().currentDir() === null) return false;
   let policy: Policy;
   try {
     policy = policyFromEnv();

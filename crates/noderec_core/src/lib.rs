@@ -3,6 +3,5 @@
 
 pub mod error;
 pub mod instrument;
-#[cfg(noderec_assembled)]
 pub mod session;
 pub mod trace;

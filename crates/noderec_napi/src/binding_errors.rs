@@ -1,14 +1,20 @@
 //! Maps core errors to JavaScript errors carrying a stable code. The code
-//! travels as the napi status string, which napi-rs puts in `error.code`.
+//! travels as a `ERR_*: ` prefix of the message; `js/native.ts` moves it to
+//! `error.code`.
 
 use noderec_core::error::Error;
 
 /// napi result whose error carries a stable `ERR_*` code.
-pub type JsResult<T> = napi::Result<T, String>;
+pub type JsResult<T> = napi::Result<T>;
 
 /// Converts a core error.
-pub fn to_js(e: Error) -> napi::Error<String> {
-    napi::Error::new(e.code().to_string(), e.to_string())
+pub fn to_js(e: Error) -> napi::Error {
+    coded(e.code(), &e.to_string())
+}
+
+/// An error with an explicit code.
+pub fn coded(code: &str, message: &str) -> napi::Error {
+    napi::Error::new(napi::Status::GenericFailure, format!("{code}: {message}"))
 }
 
 /// Runs `f`, turning a panic into `ERR_INTERNAL` instead of unwinding into V8.
@@ -21,7 +27,7 @@ pub fn guard<T>(what: &str, f: impl FnOnce() -> JsResult<T>) -> JsResult<T> {
                 .map(|s| (*s).to_string())
                 .or_else(|| p.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            Err(napi::Error::new("ERR_INTERNAL".to_string(), format!("{what}: panic: {msg} (a bug in noderec)")))
+            Err(coded("ERR_INTERNAL", &format!("{what}: panic: {msg} (a bug in noderec)")))
         }
     }
 }

@@ -80,11 +80,11 @@ pub fn current_dir() -> Option<String> {
 #[napi]
 pub fn clock_buffer(env: &Env) -> JsResult<ArrayBuffer<'_>> {
     let slot = clock::take_slot()
-        .ok_or_else(|| napi::Error::new("ERR_INTERNAL".to_string(), "no clock slot left".to_string()))?;
+        .ok_or_else(|| crate::binding_errors::coded("ERR_INTERNAL", "no clock slot left"))?;
     // SAFETY: the slot is static memory, never freed, and never handed to a
     // second ArrayBuffer (slots are not reused).
     unsafe { ArrayBuffer::from_external(env, clock::slot_ptr(slot), 4, (), |_, ()| {}) }
-        .map_err(|e| napi::Error::new("ERR_INTERNAL".to_string(), e.to_string()))
+        .map_err(|e| crate::binding_errors::coded("ERR_INTERNAL", &e.to_string()))
 }
 
 /// Instruments a module for the running session. Returns the code to run,

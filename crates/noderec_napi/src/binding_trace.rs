@@ -25,9 +25,7 @@ pub fn export_trace(dir: String, format: String, out: Option<String>) -> JsResul
         match format.as_str() {
             "jsonl" => export::write_jsonl(&t, &mut sink).map_err(to_js),
             "chrome" => export::write_chrome(&t, pid, &mut sink).map_err(to_js),
-            other => Err(napi::Error::new(
-                "ERR_INVALID_ARG".to_string(),
-                format!("unknown export format '{other}' (accepted: jsonl, chrome)"),
+            other => Err(crate::binding_errors::coded("ERR_INVALID_ARG", &format!("unknown export format '{other}' (accepted: jsonl, chrome)"),
             )),
         }
     })
