@@ -27,7 +27,7 @@ export interface Native {
   start(opts: StartOptions): string;
   currentDir(): string | null;
   clockBuffer(): ArrayBuffer;
-  instrument(source: string, path: string, isModule: boolean): string | null;
+  instrument(source: string, path: string, isModule: boolean, cacheSalt: string): string | null;
   registerThread(id: number, name: string): void;
   submit(thread: number, words: Int32Array, count: number, arena: Uint8Array, arenaLen: number): void;
   flush(): void;
@@ -39,6 +39,25 @@ export interface Native {
 }
 
 let cached: Native | undefined;
+let salt: string | undefined;
+
+function addonFile(): string {
+  return path.join(__dirname, '..', 'native', 'noderec.node');
+}
+
+/** Identifies this build of the addon in instrumentation cache keys. */
+export function buildSalt(): string {
+  if (salt === undefined) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const st = (require('node:fs') as typeof import('node:fs')).statSync(addonFile());
+      salt = `${st.size}-${st.mtimeMs}`;
+    } catch {
+      salt = String(Date.now());
+    }
+  }
+  return salt;
+}
 
 /** Moves the `ERR_*: ` prefix the binding puts in messages to `error.code`. */
 export function withCode(e: unknown): unknown {
@@ -70,9 +89,8 @@ function wrap(raw: Record<string, unknown>): Native {
 /** The addon (loaded once per thread). */
 export function native(): Native {
   if (cached === undefined) {
-    const file = path.join(__dirname, '..', 'native', 'noderec.node');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    cached = wrap(require(file) as Record<string, unknown>);
+    cached = wrap(require(addonFile()) as Record<string, unknown>);
   }
   return cached;
 }

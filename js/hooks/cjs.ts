@@ -10,7 +10,7 @@
 //   it, instruments that source.
 import Module from 'node:module';
 
-import { native } from '../native';
+import { buildSalt, native } from '../native';
 import { instrumentable } from './scope';
 
 type Wrap = (script: string) => string;
@@ -46,7 +46,7 @@ export function installCjsHook(onError: (e: unknown, filename: string) => void):
     pending = undefined;
     if (active && filename !== undefined && typeof script === 'string' && instrumentable(filename)) {
       try {
-        const out = native().instrument(script, filename, false);
+        const out = native().instrument(script, filename, false, buildSalt());
         if (out !== null) script = out;
       } catch (e) {
         onError(e, filename);

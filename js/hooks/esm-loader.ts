@@ -2,7 +2,7 @@
 // ES modules. The addon shares the session with the main thread.
 import { fileURLToPath } from 'node:url';
 
-import { native } from '../native';
+import { buildSalt, native } from '../native';
 import { instrumentable } from './scope';
 
 interface LoadResult {
@@ -24,7 +24,7 @@ export async function load(url: string, context: unknown, nextLoad: NextLoad): P
   if (!instrumentable(filename) || result.source === null || result.source === undefined) return result;
   const src = typeof result.source === 'string' ? result.source : Buffer.from(result.source as Uint8Array).toString('utf8');
   try {
-    const out = native().instrument(src, filename, true);
+    const out = native().instrument(src, filename, true, buildSalt());
     if (out !== null) return { ...result, source: out };
   } catch {
     // The main thread reports recorder errors; an ES module that cannot be

@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { native } from '../native';
+import { buildSalt, native } from '../native';
 import { instrumentable } from './scope';
 
 interface LoadResult {
@@ -55,7 +55,7 @@ export function installInThreadHooks(onError: (e: unknown, filename: string) => 
         }
       }
       try {
-        const out = native().instrument(source, filename, format === 'module');
+        const out = native().instrument(source, filename, format === 'module', buildSalt());
         if (out !== null) return { ...result, source: out };
       } catch (e) {
         onError(e, filename);

@@ -63,8 +63,10 @@ export declare function flush(): JsResult<undefined>
 /**
  * Instruments a module for the running session. Returns the code to run,
  * or null when the module is to run untouched (no session, or skipped).
+ * `cache_salt` identifies the addon build (and later the filter chain) in
+ * the instrumentation cache key.
  */
-export declare function instrument(source: string, path: string, isModule: boolean): JsResult<string | undefined | null>
+export declare function instrument(source: string, path: string, isModule: boolean, cacheSalt: string): JsResult<string | undefined | null>
 
 /** Names a JavaScript thread in the trace. */
 export declare function registerThread(id: number, name: string): JsResult<undefined>

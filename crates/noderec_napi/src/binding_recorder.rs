@@ -89,13 +89,15 @@ pub fn clock_buffer(env: &Env) -> JsResult<ArrayBuffer<'_>> {
 
 /// Instruments a module for the running session. Returns the code to run,
 /// or null when the module is to run untouched (no session, or skipped).
+/// `cache_salt` identifies the addon build (and later the filter chain) in
+/// the instrumentation cache key.
 #[napi]
-pub fn instrument(source: String, path: String, is_module: bool) -> JsResult<Option<String>> {
+pub fn instrument(source: String, path: String, is_module: bool, cache_salt: String) -> JsResult<Option<String>> {
     guard("instrument", || {
         let Some(s) = lifecycle::current() else { return Ok(None) };
         let kind = if is_module { ModuleKind::Module } else { ModuleKind::CommonJs };
         let use_cache = std::env::var("NODEREC_NO_CACHE").map_or(true, |v| v.is_empty() || v == "0");
-        modules::load_module(&s, &source, &path, kind, &RecordAll, "", use_cache).map_err(to_js)
+        modules::load_module(&s, &source, &path, kind, &RecordAll, &cache_salt, use_cache).map_err(to_js)
     })
 }
 

@@ -48,11 +48,11 @@ fn kind_name(k: instrument::FnKind) -> &'static str {
     k.as_str()
 }
 
-fn cache_key(source: &str, path: &str, kind: ModuleKind, filter_hash: &str) -> String {
+fn cache_key(source: &str, path: &str, kind: ModuleKind, salt: &str) -> String {
     let mut h = Sha256::new();
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
     h.update([0, matches!(kind, ModuleKind::Module) as u8, 0]);
-    h.update(filter_hash.as_bytes());
+    h.update(salt.as_bytes());
     h.update([0]);
     h.update(path.as_bytes());
     h.update([0]);
@@ -69,13 +69,13 @@ pub fn load_module(
     path: &str,
     kind: ModuleKind,
     decider: &dyn Decider,
-    filter_hash: &str,
+    salt: &str,
     use_cache: bool,
 ) -> Result<Option<String>> {
     if !decider.record_file(path) {
         return Ok(None);
     }
-    let key = cache_key(source, path, kind, filter_hash);
+    let key = cache_key(source, path, kind, salt);
     let file = cache_dir().join(&key[..2]).join(&key[2..]);
     let cached: Option<CacheEntry> =
         if use_cache { std::fs::read(&file).ok().and_then(|b| serde_json::from_slice(&b).ok()) } else { None };
