@@ -37,7 +37,8 @@ export function installInThreadHooks(onError: (e: unknown, filename: string) => 
     load(url, context, nextLoad) {
       const result = nextLoad(url, context);
       if (!active || !url.startsWith('file:')) return result;
-      const format = result.format;
+      // `require()` hands CommonJS over before its format is known (undefined).
+      const format = result.format ?? (url.endsWith('.mjs') ? 'module' : url.endsWith('.json') ? 'json' : 'commonjs');
       if (format !== 'module' && format !== 'commonjs') return result;
       let filename: string;
       try {
@@ -58,6 +59,16 @@ export function installInThreadHooks(onError: (e: unknown, filename: string) => 
         const out = native().instrument(source, filename, format === 'module', buildSalt());
         if (out !== null) return { ...result, source: out };
       } catch (e) {
+        // A file of unknown format that is not CommonJS may be an ES module
+        // loaded by require(esm).
+        if (result.format == null) {
+          try {
+            const out = native().instrument(source, filename, true, buildSalt());
+            if (out !== null) return { ...result, source: out };
+          } catch {
+            // fall through to the report below
+          }
+        }
         onError(e, filename);
       }
       return result;

@@ -84,6 +84,31 @@ pub struct Session {
 
 static CURRENT: Mutex<Option<Arc<Session>>> = Mutex::new(None);
 
+/// A source-map `sources` entry resolved against the generated file's
+/// directory (URLs and absolute paths are kept), normalized lexically.
+pub fn resolve_source(generated: &str, source: &str) -> String {
+    let src = source.strip_prefix("file://").unwrap_or(source);
+    if src.contains("://") {
+        return src.to_string();
+    }
+    let joined = if Path::new(src).is_absolute() {
+        PathBuf::from(src)
+    } else {
+        Path::new(generated).parent().map_or_else(|| PathBuf::from(src), |d| d.join(src))
+    };
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out.display().to_string()
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -176,7 +201,10 @@ impl Session {
         reg.next_fn += fns.len() as u32;
         for (i, f) in fns.iter().enumerate() {
             let fpath = match &f.source {
-                Some(src) => self.path_id(&mut reg, src)?,
+                Some(src) => {
+                    let resolved = resolve_source(abs_path, src);
+                    self.path_id(&mut reg, &resolved)?
+                }
                 None => path,
             };
             self.send(Msg::Func(FuncDef {

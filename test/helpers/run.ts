@@ -1,0 +1,159 @@
+// Spawns real node processes with the recorder preloaded and reads the
+// trace back through the reader (the native export), as a user would.
+import { spawnSync, SpawnSyncOptions, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const REGISTER = path.join(ROOT, 'js', 'dist', 'register.js');
+export const CLI = path.join(ROOT, 'js', 'bin', 'noderec.js');
+export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
+export const NODE22 = path.join(ROOT, 'node_modules', 'node22', 'bin', 'node');
+
+/** The machine's node (npm scripts put node_modules/.bin, which holds the
+ * Node 22 of the `node22` devDependency, first on PATH). */
+export const NODE = ((): string => {
+  for (const d of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (d.length === 0 || d.includes(`${path.sep}node_modules${path.sep}`)) continue;
+    const p = path.join(d, 'node');
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {
+      // not here
+    }
+  }
+  return process.execPath;
+})();
+
+export interface Event {
+  kind: string;
+  fn: string;
+  path: string;
+  line: number;
+  col: number;
+  t: number;
+  thread: number;
+  activation: number;
+  depth: number;
+  args?: unknown[];
+  this?: unknown;
+  value?: unknown;
+  error?: unknown;
+  [k: string]: unknown;
+}
+
+export interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  outDir: string;
+}
+
+export function tempDir(prefix = 'noderec-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Environment for a child: no inherited NODEREC_* or NODE_OPTIONS. */
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith('NODEREC_') && k !== 'NODE_OPTIONS' && !k.startsWith('VITEST') && k !== 'NODE_ENV') env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+export interface RunOptions {
+  preload?: 'require' | 'import' | 'none' | 'node-options';
+  node?: string;
+  env?: Record<string, string>;
+  cwd?: string;
+  input?: string | Buffer;
+  args?: string[];
+  outDir?: string;
+}
+
+/** Runs `node [preload] script args` synchronously. */
+export function runNode(script: string, opts: RunOptions = {}): Run {
+  const outDir = opts.outDir ?? tempDir();
+  const preload = opts.preload ?? 'require';
+  const nodeArgs: string[] = [];
+  const env = cleanEnv({ NODEREC_OUT_DIR: outDir, ...(opts.env ?? {}) });
+  if (preload === 'require') nodeArgs.push('--require', REGISTER);
+  if (preload === 'import') nodeArgs.push('--import', REGISTER);
+  if (preload === 'node-options') env.NODE_OPTIONS = `--require ${REGISTER}`;
+  const o: SpawnSyncOptions = { env, cwd: opts.cwd ?? path.dirname(script), input: opts.input, maxBuffer: 256 << 20 };
+  const r = spawnSync(opts.node ?? NODE, [...nodeArgs, script, ...(opts.args ?? [])], o);
+  return {
+    code: r.status,
+    signal: r.signal,
+    stdout: r.stdout.toString(),
+    stderr: r.stderr.toString(),
+    outDir,
+  };
+}
+
+/** Runs the `noderec` CLI. */
+export function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Run {
+  const outDir = opts.env?.NODEREC_OUT_DIR ?? tempDir();
+  const r = spawnSync(NODE, [CLI, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    env: cleanEnv({ NODEREC_OUT_DIR: outDir, ...(opts.env ?? {}) }),
+    maxBuffer: 256 << 20,
+  });
+  return { code: r.status, signal: r.signal, stdout: r.stdout.toString(), stderr: r.stderr.toString(), outDir };
+}
+
+export { spawn };
+
+/** Trace directories in `outDir`. */
+export function traceDirs(outDir: string): string[] {
+  if (!fs.existsSync(outDir)) return [];
+  return fs
+    .readdirSync(outDir)
+    .map((n) => path.join(outDir, n))
+    .filter((d) => fs.existsSync(path.join(d, 'metadata.json')));
+}
+
+/** The only trace directory in `outDir`. */
+export function onlyTrace(outDir: string): string {
+  const dirs = traceDirs(outDir);
+  if (dirs.length !== 1) throw new Error(`expected one trace in ${outDir}, found ${dirs.length}`);
+  return dirs[0];
+}
+
+export function metadata(dir: string): Record<string, any> {
+  return JSON.parse(fs.readFileSync(path.join(dir, 'metadata.json'), 'utf8'));
+}
+
+/** Events read back through the reader (`noderec export --format jsonl`). */
+export function events(dir: string): Event[] {
+  const r = spawnSync(NODE, [CLI, 'export', dir, '--format', 'jsonl'], { maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`export failed: ${r.stderr.toString()}`);
+  return r.stdout
+    .toString()
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as Event);
+}
+
+export function fixture(...p: string[]): string {
+  return path.join(FIXTURES, ...p);
+}
+
+/** Checks that every call on every thread ends in a return or throw, in stack order. */
+export function assertBalanced(evs: Event[]): void {
+  const stacks = new Map<number, number[]>();
+  for (const e of evs) {
+    const s = stacks.get(e.thread) ?? [];
+    stacks.set(e.thread, s);
+    if (e.kind === 'call' || e.kind === 'resume') s.push(e.activation);
+    else if (e.kind === 'return' || e.kind === 'throw' || e.kind === 'await' || e.kind === 'yield') {
+      const top = s.pop();
+      if (top !== e.activation) throw new Error(`unbalanced: ${e.kind} of activation ${e.activation} but top is ${top}`);
+    }
+  }
+  for (const [t, s] of stacks) if (s.length !== 0) throw new Error(`thread ${t} ends with ${s.length} open activations`);
+}

@@ -1,0 +1,337 @@
+// Recording core, end to end: real node processes with the preload, traces
+// read back through the reader.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+import {
+  assertBalanced,
+  cleanEnv,
+  events,
+  fixture,
+  metadata,
+  NODE,
+  NODE22,
+  onlyTrace,
+  REGISTER,
+  runCli,
+  runNode,
+  tempDir,
+  traceDirs,
+} from '../helpers/run';
+
+function fib(n: number): number {
+  return n < 2 ? n : fib(n - 1) + fib(n - 2);
+}
+
+describe('fib(10)', () => {
+  for (const preload of ['require', 'import', 'node-options'] as const) {
+    it(`records exactly 177 calls of fib with arguments and returns (--${preload})`, () => {
+      const r = runNode(fixture('fib', 'main.js'), { preload });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe('55\n');
+      expect(r.stderr).toBe('');
+      const dir = onlyTrace(r.outDir);
+      expect(metadata(dir).status).toBe('complete');
+      const evs = events(dir);
+      assertBalanced(evs);
+      const calls = evs.filter((e) => e.kind === 'call' && e.fn === 'fib');
+      expect(calls).toHaveLength(177);
+      const byAct = new Map<number, number>();
+      for (const c of calls) {
+        expect(c.path).toBe('test/fixtures/fib/main.js');
+        expect(c.line).toBe(1);
+        expect(c.args).toHaveLength(1);
+        byAct.set(c.activation, c.args![0] as number);
+      }
+      const returns = evs.filter((e) => e.kind === 'return' && e.fn === 'fib');
+      expect(returns).toHaveLength(177);
+      for (const ret of returns) expect(ret.value).toBe(fib(byAct.get(ret.activation)!));
+      expect(calls[0].args).toEqual([10]);
+    });
+  }
+
+  it('records the same under Node 22 (module.registerHooks)', () => {
+    if (!fs.existsSync(NODE22)) return;
+    for (const preload of ['require', 'import'] as const) {
+      const r = runNode(fixture('fib', 'main.js'), { node: NODE22, preload });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe('55\n');
+      const evs = events(onlyTrace(r.outDir));
+      assertBalanced(evs);
+      expect(evs.filter((e) => e.kind === 'call' && e.fn === 'fib')).toHaveLength(177);
+      expect(metadata(onlyTrace(r.outDir)).node_version).toMatch(/^v22\./);
+    }
+  });
+});
+
+describe('exceptions', () => {
+  it('a throw through three frames is balanced and carries the error', () => {
+    const r = runNode(fixture('throw3', 'main.js'));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('caught too big: 7\n');
+    const evs = events(onlyTrace(r.outDir));
+    assertBalanced(evs);
+    const throws = evs.filter((e) => e.kind === 'throw');
+    expect(throws.map((e) => e.fn)).toEqual(['inner', 'middle', 'outer']);
+    for (const t of throws) expect(t.error).toEqual({ $: 'error', class: 'RangeError', message: 'too big: 7' });
+    const caught = evs.find((e) => e.kind === 'catch');
+    expect(caught?.fn).toBe('main');
+    const mainRet = evs.find((e) => e.kind === 'return' && e.fn === 'main');
+    expect(mainRet?.value).toBe('done');
+  });
+
+  it('an uncaught exception is recorded as the throw that ended the program; output and exit code unchanged', () => {
+    const file = fixture('exits', 'uncaught.js');
+    const plain = runNode(file, { preload: 'none' });
+    const rec = runNode(file);
+    expect(rec.code).toBe(plain.code);
+    expect(rec.code).toBe(1);
+    expect(rec.stdout).toBe(plain.stdout);
+    // The location Node prints (file:line, source line, caret) is unchanged.
+    expect(rec.stderr.split('\n').slice(0, 4)).toEqual(plain.stderr.split('\n').slice(0, 4));
+    const dir = onlyTrace(rec.outDir);
+    expect(metadata(dir).status).toBe('complete');
+    expect(metadata(dir).exit_code).toBe(1);
+    const evs = events(dir);
+    assertBalanced(evs);
+    const last = evs[evs.length - 1];
+    expect(last.kind).toBe('uncaught');
+    expect(last.error).toEqual({ $: 'error', class: 'TypeError', message: 'bad input' });
+    expect(evs.filter((e) => e.kind === 'throw').map((e) => e.fn)).toEqual(['fail', 'run', '<module>']);
+  });
+
+  it('an unhandled rejection ends the program as without the recorder, trace complete', () => {
+    const file = fixture('exits', 'rejection.js');
+    const plain = runNode(file, { preload: 'none' });
+    const rec = runNode(file);
+    expect(rec.code).toBe(plain.code);
+    expect(rec.stdout).toBe(plain.stdout);
+    expect(rec.stderr.split('\n')[0]).toBe(plain.stderr.split('\n')[0]);
+    const dir = onlyTrace(rec.outDir);
+    expect(metadata(dir).status).toBe('complete');
+    const evs = events(dir);
+    expect(evs.some((e) => e.kind === 'uncaught')).toBe(true);
+  });
+});
+
+describe('async functions and generators', () => {
+  it('records each suspension and resumption, balanced per activation', () => {
+    const r = runNode(fixture('async-chain', 'main.js'));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('6 1,2 nope\n');
+    const evs = events(onlyTrace(r.outDir));
+    assertBalanced(evs);
+    // mid: call, await leaf, resume, await leaf, resume, return
+    const mid = evs.filter((e) => e.fn === 'mid').map((e) => `${e.kind}:${e.line}`);
+    expect(mid).toEqual(['call:8', 'await:9', 'resume:9', 'await:10', 'resume:10', 'return:8']);
+    const midRet = evs.find((e) => e.fn === 'mid' && e.kind === 'return');
+    expect(midRet?.value).toBe(6);
+    const gen = evs.filter((e) => e.fn === 'gen').map((e) => e.kind);
+    expect(gen).toEqual(['call', 'yield', 'resume', 'await', 'resume', 'yield', 'resume', 'return']);
+    // The rejected await resumes main in its catch clause.
+    const mainEvents = evs.filter((e) => e.fn === 'main').map((e) => e.kind);
+    expect(mainEvents.slice(-3)).toEqual(['resume', 'catch', 'return']);
+  });
+});
+
+describe('transparency', () => {
+  it('stdout, stderr and exit code are identical with and without the recorder', () => {
+    for (const f of [fixture('exits', 'exit-code.js'), fixture('throw3', 'main.js'), fixture('async-chain', 'main.js')]) {
+      const plain = runNode(f, { preload: 'none' });
+      const rec = runNode(f);
+      expect(rec.stdout).toBe(plain.stdout);
+      expect(rec.stderr).toBe(plain.stderr);
+      expect(rec.code).toBe(plain.code);
+    }
+    const r = runNode(fixture('exits', 'exit-code.js'));
+    expect(r.code).toBe(3);
+    expect(metadata(onlyTrace(r.outDir)).exit_code).toBe(3);
+  });
+
+  it('stack-trace line numbers are unchanged', () => {
+    const f = fixture('stack', 'main.js');
+    const plain = runNode(f, { preload: 'none' });
+    const rec = runNode(f);
+    expect(plain.stdout).toContain('c (');
+    expect(rec.stdout).toBe(plain.stdout);
+  });
+
+  it('adds no global names', () => {
+    const f = fixture('globals', 'main.js');
+    const plain = runNode(f, { preload: 'none' });
+    const rec = runNode(f);
+    expect(JSON.parse(rec.stdout)).toEqual(JSON.parse(plain.stdout));
+  });
+
+  it('third-party packages (acorn, marked, semver, yargs-parser) run unchanged and their traces read back', () => {
+    for (const [name, file] of [['acorn', 'acorn.js'], ['marked', 'marked.mjs'], ['semver', 'semver.js'], ['yargs-parser', 'yargs-parser.mjs']]) {
+      const f = fixture('third-party', file);
+      for (const node of [NODE, NODE22]) {
+      if (!fs.existsSync(node)) continue;
+      const plain = runNode(f, { preload: 'none', node });
+      const rec = runNode(f, { node });
+      expect(plain.code).toBe(0);
+      expect(rec.code).toBe(0);
+      expect(rec.stdout).toBe(plain.stdout);
+      expect(rec.stderr).toBe(plain.stderr);
+      const dir = onlyTrace(rec.outDir);
+      const evs = events(dir);
+      assertBalanced(evs);
+      expect(evs.some((e) => e.path.startsWith(`node_modules/${name}/`))).toBe(true);
+      expect(metadata(dir).events).toBe(evs.length);
+      }
+    }
+  });
+});
+
+describe('modules', () => {
+  it('records ESM and CommonJS required from ESM, on Node 20 and Node 22', () => {
+    for (const node of [NODE, NODE22]) {
+      if (!fs.existsSync(node)) continue;
+      const r = runNode(fixture('esm-cjs', 'main.mjs'), { node, preload: 'import' });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe('10 3\n');
+      const evs = events(onlyTrace(r.outDir));
+      assertBalanced(evs);
+      const fns = new Set(evs.filter((e) => e.kind === 'call').map((e) => `${path.basename(e.path)}:${e.fn}`));
+      expect(fns).toContain('main.mjs:both');
+      expect(fns).toContain('esm-lib.mjs:double');
+      expect(fns).toContain('cjs-lib.cjs:triple');
+    }
+  });
+
+  it('records ESM imported from CommonJS', () => {
+    for (const node of [NODE, NODE22]) {
+      if (!fs.existsSync(node)) continue;
+      const r = runNode(fixture('esm-cjs', 'from-cjs.cjs'), { node });
+      expect(r.stdout).toBe('double 42\n');
+      const evs = events(onlyTrace(r.outDir));
+      expect(evs.some((e) => e.kind === 'call' && e.fn === 'double' && (e.args as number[])[0] === 21)).toBe(true);
+    }
+  });
+
+  it('positions come from the original file when the source carries a source map', () => {
+    const r = runNode(fixture('sourcemap', 'main.js'));
+    expect(r.stdout).toBe('5\n');
+    const evs = events(onlyTrace(r.outDir));
+    const call = evs.find((e) => e.kind === 'call' && e.fn === 'norm');
+    expect(call?.path).toBe('test/fixtures/sourcemap/main.ts');
+    expect(call?.line).toBe(6);
+  });
+});
+
+describe('workers', () => {
+  it('records a worker thread into the same trace with its own thread id', () => {
+    const r = runNode(fixture('worker', 'main.js'));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('from worker 49 main 9\n');
+    const dirs = traceDirs(r.outDir);
+    expect(dirs).toHaveLength(1);
+    const evs = events(dirs[0]);
+    assertBalanced(evs);
+    const squares = evs.filter((e) => e.kind === 'call' && e.fn === 'square');
+    const threads = new Set(squares.map((e) => e.thread));
+    expect(threads.size).toBe(2);
+    expect(threads.has(0)).toBe(true);
+    const inWorker = squares.find((e) => e.thread !== 0);
+    expect(inWorker?.args).toEqual([7]);
+  });
+});
+
+describe('finalization', () => {
+  it('SIGINT finalizes the trace and the process still dies by SIGINT', async () => {
+    const outDir = tempDir();
+    const child = spawn(NODE, ['--require', REGISTER, fixture('longrun', 'idle.js')], {
+      env: cleanEnv({ NODEREC_OUT_DIR: outDir }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGINT');
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+      child.on('exit', (c, s) => resolve([c, s])),
+    );
+    expect(code).toBe(null);
+    expect(signal).toBe('SIGINT');
+    const dir = onlyTrace(outDir);
+    const m = metadata(dir);
+    expect(m.status).toBe('complete');
+    expect(m.signal).toBe('SIGINT');
+    const evs = events(dir);
+    expect(evs.filter((e) => e.fn === 'ping' && e.kind === 'call').length).toBeGreaterThan(1);
+  });
+
+  it('SIGTERM finalizes too', async () => {
+    const outDir = tempDir();
+    const child = spawn(NODE, ['--require', REGISTER, fixture('longrun', 'idle.js')], {
+      env: cleanEnv({ NODEREC_OUT_DIR: outDir }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    child.kill('SIGTERM');
+    const signal = await new Promise<string | null>((resolve) => child.on('exit', (_c, s) => resolve(s)));
+    expect(signal).toBe('SIGTERM');
+    expect(metadata(onlyTrace(outDir)).status).toBe('complete');
+  });
+
+  it('SIGKILL leaves a readable prefix and metadata says recording', async () => {
+    const outDir = tempDir();
+    const child = spawn(NODE, ['--require', REGISTER, fixture('longrun', 'main.js')], {
+      env: cleanEnv({ NODEREC_OUT_DIR: outDir }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.on('exit', resolve));
+    const dir = onlyTrace(outDir);
+    expect(metadata(dir).status).toBe('recording');
+    const evs = events(dir);
+    const steps = evs.filter((e) => e.fn === 'step' && e.kind === 'call');
+    expect(steps.length).toBeGreaterThanOrEqual(200000);
+    // Every step call read back is complete: arguments count up from 0.
+    steps.slice(0, 1000).forEach((e, i) => expect(e.args).toEqual([i]));
+  });
+});
+
+describe('noderec record', () => {
+  it('runs the program unchanged and prints one summary line on stderr', () => {
+    const f = fixture('fib', 'main.js');
+    for (const args of [['record', '--', NODE, f], ['record', f]]) {
+      const r = runCli(args);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe('55\n');
+      const lines = r.stderr.split('\n').filter((l) => l.length > 0);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^noderec: .*main\.js-\d{8}T\d{6}-\d+ — 356 events, \d+(\.\d+)? (B|KiB), [\d.]+ m?s$/);
+      const dir = onlyTrace(r.outDir);
+      expect(metadata(dir).run_id).not.toBe('');
+    }
+  });
+
+  it('passes the exit code through and lists traces with ls', () => {
+    const outDir = tempDir();
+    const r = runCli(['record', fixture('exits', 'exit-code.js')], { env: { NODEREC_OUT_DIR: outDir } });
+    expect(r.code).toBe(3);
+    const ls = runCli(['ls', outDir]);
+    expect(ls.stdout).toMatch(/exit-code\.js\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+[\d.]+ m?s\s+complete\s+\d+\s+/);
+  });
+
+  it('exports Chrome trace JSON with complete events', () => {
+    const outDir = tempDir();
+    runCli(['record', fixture('fib', 'main.js')], { env: { NODEREC_OUT_DIR: outDir } });
+    const out = path.join(outDir, 't.json');
+    const e = runCli(['export', onlyTrace(outDir), '--format', 'chrome', '-o', out]);
+    expect(e.code).toBe(0);
+    const doc = JSON.parse(fs.readFileSync(out, 'utf8'));
+    const xs = doc.traceEvents.filter((x: { ph: string }) => x.ph === 'X');
+    const fibs = xs.filter((x: { name: string }) => x.name === 'fib');
+    expect(fibs).toHaveLength(177);
+    const top = fibs.find((x: { args: { args: number[] } }) => x.args.args[0] === 10);
+    expect(top.args.return).toBe(55);
+    expect(top.dur).toBeGreaterThanOrEqual(0);
+    expect(typeof top.ts).toBe('number');
+  });
+});
