@@ -1,0 +1,10 @@
+//! Trace filters: TOML files that choose what is recorded (see
+//! `design-docs/filters.md`). `model` holds the types, `loader` turns TOML
+//! into them and composes the chain, `selector` parses and matches
+//! selectors (globs with picomatch's semantics via `glob`, JavaScript regular
+//! expressions via `jsregex`), `engine` makes the cached decisions for
+//! files, functions and values, and `summary` reports the chain and its
+//! statistics for `metadata.json`.
+
+pub mod glob;
+pub mod jsregex;
