@@ -6,6 +6,7 @@ import { isMainThread, parentPort, threadId } from 'node:worker_threads';
 
 import { native, FinishSummary } from './native';
 import { Policy, policyFromEnv } from './policy/env';
+import * as io from './runtime/io-capture';
 import * as probes from './runtime/probes';
 import { setBounds } from './runtime/value-encoder';
 
@@ -102,11 +103,17 @@ export function start(options: StartOptions = {}): string {
   });
   state = { dir, policy, finished: false, timer: null };
   connectThread(policy, 'main');
+  io.installCapture(policy.captureIo, options.captureIo !== undefined || (process.env.NODEREC_CAPTURE_IO ?? '') !== '');
   installHandlers();
   // Complete chunks reach the disk even if the process is killed.
-  state.timer = setInterval(probes.flushEvents, 250);
+  state.timer = setInterval(tick, 250);
   state.timer.unref();
   return dir;
+}
+
+function tick(): void {
+  io.ioTick();
+  probes.flushEvents();
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
@@ -142,12 +149,19 @@ export function joinFromWorker(): boolean {
     return false;
   }
   connectThread(policy, `worker ${threadId}`);
-  process.on('exit', () => probes.detach());
+  // Output written in a worker is captured there (its process.stdout posts
+  // to the main thread, which does not capture it again). No fd mirror.
+  io.installCapture(policy.captureIo === 'off' ? 'off' : 'proxies', (process.env.NODEREC_CAPTURE_IO ?? '') !== '');
+  process.on('exit', () => {
+    io.stopCapture();
+    probes.detach();
+  });
   return true;
 }
 
 /** Writes buffered events to the trace file. */
 export function flush(): void {
+  io.flushIo();
   probes.flushEvents();
   native().flush();
 }
@@ -161,6 +175,8 @@ function finalize(exitCode: number | null, signal: string | null, status: string
   if (state === null || state.finished) return null;
   state.finished = true;
   if (state.timer !== null) clearInterval(state.timer);
+  // Output first: it belongs to the activations still open.
+  io.stopCapture();
   probes.unwindAll();
   probes.detach();
   return native().finish(exitCode, signal, status);

@@ -13,6 +13,8 @@ export const AWAIT = 4;
 export const RESUME = 5;
 export const YIELD = 6;
 export const CATCH = 7;
+/** Bytes written or read: payload `stream | flags << 2`, blob `varint len, bytes`. */
+export const OUTPUT = 8;
 const HAS = 16;
 /** CATCH payload meaning "reached the process as an uncaught exception". */
 export const UNCAUGHT = 1;
@@ -32,6 +34,11 @@ let capture = true;
 let maxEvents = Infinity;
 let eventCount = 0;
 let suspended = new Set<number>();
+// IO capture (js/runtime/io-capture.ts): nonzero when output chunks wait to
+// be emitted; checked once at every boundary before anything is written.
+let ioFlag: Int32Array = new Int32Array(1);
+let ioBoundary: () => void = noop;
+function noop(): void {}
 
 export interface Sink {
   submit(words: Int32Array, count: number, arena: Uint8Array, arenaLen: number): void;
@@ -103,6 +110,7 @@ function ev(head: number): void {
 // ---- calls ---------------------------------------------------------------
 
 function enter(id: number): number {
+  if (ioFlag[0] !== 0) ioBoundary();
   const a = ++seq;
   push(a);
   return a;
@@ -240,6 +248,7 @@ function settle(tok: number): void {
 
 /** Return with a value. */
 export function r(tok: number, v: unknown): unknown {
+  if (ioFlag[0] !== 0) ioBoundary();
   if (sp === 0 || stk[sp - 1] !== tok) settle(tok);
   sp--;
   lastClosed = tok;
@@ -263,6 +272,7 @@ export function f(tok: number): void {
 }
 
 function exitSlow(tok: number): void {
+  if (ioFlag[0] !== 0) ioBoundary();
   let i = sp - 1;
   while (i >= 0 && stk[i] !== tok) i--;
   if (i >= 0) {
@@ -282,6 +292,7 @@ function exitSlow(tok: number): void {
 // ---- suspensions ---------------------------------------------------------
 
 function suspend(tok: number, site: number, kind: number): void {
+  if (ioFlag[0] !== 0) ioBoundary();
   if (sp === 0 || stk[sp - 1] !== tok) settle(tok);
   sp--;
   if (suspended.size > 100000) suspended.clear();
@@ -290,6 +301,7 @@ function suspend(tok: number, site: number, kind: number): void {
 }
 
 function resumeEvent(tok: number): void {
+  if (ioFlag[0] !== 0) ioBoundary();
   push(tok);
   writeVarint(tok);
   ev(HAS | RESUME);
@@ -313,6 +325,7 @@ export function rs(tok: number, v: unknown): unknown {
 
 /** A `catch` clause in instrumented code received `e`. */
 export function k(tok: number, e?: unknown): void {
+  if (ioFlag[0] !== 0) ioBoundary();
   if (sp === 0 || stk[sp - 1] !== tok) settle(tok);
   if (capture) {
     writeValue(e);
@@ -322,6 +335,7 @@ export function k(tok: number, e?: unknown): void {
 
 /** The exception that ends the process: unwind everything, record it. */
 export function uncaught(e: unknown): void {
+  if (ioFlag[0] !== 0) ioBoundary();
   while (sp > 0) {
     sp--;
     ev(THROW);
@@ -337,10 +351,53 @@ export function openCount(): number {
 
 /** Closes every open activation as unwound (used at exit). */
 export function unwindAll(): void {
+  if (ioFlag[0] !== 0) ioBoundary();
   while (sp > 0) {
     sp--;
     ev(THROW);
   }
+}
+
+// ---- IO ------------------------------------------------------------------
+
+/** Appends an OUTPUT event: `bytes[start, end)` of `stream` (0 stdin, 1
+ * stdout, 2 stderr) with `flags`, ordered with the calls and returns of this
+ * thread (it belongs to the top activation). Never runs the boundary hook. */
+export function output(stream: number, flags: number, bytes: Uint8Array, start: number, end: number): void {
+  const n = end - start;
+  writeVarint(n);
+  let p = arena.pos;
+  if (p + n > arena.buf.length) {
+    let cap = arena.buf.length * 2;
+    while (cap < p + n) cap *= 2;
+    const nb = new Uint8Array(cap);
+    nb.set(arena.buf.subarray(0, p));
+    arena.buf = nb;
+  }
+  if (n > 0) {
+    if (n < 64) {
+      const b = arena.buf;
+      for (let i = start; i < end; i++) b[p++] = bytes[i];
+    } else {
+      arena.buf.set(bytes.subarray(start, end), p);
+      p += n;
+    }
+  }
+  arena.pos = p;
+  ev((((flags << 2) | stream) << 5) | HAS | OUTPUT);
+}
+
+/** Installs the IO boundary hook: `flag[0] !== 0` makes the next call,
+ * return or other boundary run `hook` first (which emits pending chunks with
+ * `output` and clears the flag). `null` removes it. */
+export function setIoHook(flag: Int32Array | null, hook: (() => void) | null): void {
+  ioFlag = flag ?? new Int32Array(1);
+  ioBoundary = hook ?? noop;
+}
+
+/** The clock the probes read (µs since the session started, mod 2^32). */
+export function now(): number {
+  return clock[0];
 }
 
 /** Resets all state (a new recording in the same thread). */

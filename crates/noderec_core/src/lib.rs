@@ -4,5 +4,6 @@
 pub mod error;
 pub mod filter;
 pub mod instrument;
+pub mod io;
 pub mod session;
 pub mod trace;

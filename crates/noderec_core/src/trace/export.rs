@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 
 use super::format::kind;
+use crate::io::chunk;
 use super::reader::{Event, Func, Trace};
 use super::value::{read_varint, write_json};
 use super::walk::{walk, Step, CATCH_UNCAUGHT};
@@ -109,6 +110,7 @@ fn values_of(t: &Trace, s: &Step, e: &Event, steps: &[Step], line: &mut String) 
         kind::CALL if e.val_len > 0 => call_values(line, blob),
         kind::RETURN if e.val_len > 0 => one_value(line, "value", blob),
         kind::CATCH if e.val_len > 0 => one_value(line, "error", blob),
+        kind::OUTPUT => output_fields(line, e.payload, blob),
         kind::THROW => {
             if let Some(src) = s.error_from.and_then(|i| steps.get(i)).map(|st| &t.events[st.index]) {
                 one_value(line, "error", t.blob(src));
@@ -118,6 +120,35 @@ fn values_of(t: &Trace, s: &Step, e: &Event, steps: &[Step], line: &mut String) 
         }
         _ => {}
     }
+}
+
+/// Writes `,"stream":..,"text"|"base64":..,"flags":[..]` of an OUTPUT event.
+fn output_fields(out: &mut String, payload: u32, blob: &[u8]) {
+    let (st, flags) = chunk::split_payload(payload);
+    out.push_str(",\"stream\":\"");
+    out.push_str(chunk::stream::name(st));
+    out.push('"');
+    let bytes = chunk::blob_bytes(blob).unwrap_or_default();
+    match std::str::from_utf8(bytes) {
+        Ok(s) => {
+            out.push_str(",\"text\":");
+            json_str(out, s);
+        }
+        Err(_) => {
+            out.push_str(",\"base64\":\"");
+            out.push_str(&chunk::base64(bytes));
+            out.push('"');
+        }
+    }
+    let _ = write!(out, ",\"bytes\":{}", bytes.len());
+    out.push_str(",\"flags\":[");
+    for (i, n) in chunk::flag::names(flags).enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "\"{n}\"");
+    }
+    out.push(']');
 }
 
 struct Slice {
@@ -178,6 +209,21 @@ pub fn write_chrome(t: &Trace, pid: u32, w: &mut dyn Write) -> Result<()> {
                 }
                 sep(&mut out, &mut first);
                 emit_x(&mut out, pid, e.thread, &sl, s.t_ns);
+            }
+            kind::OUTPUT => {
+                // An instant event on the thread's track, inside the slice of
+                // the activation that printed it.
+                let (st, _) = chunk::split_payload(e.payload);
+                let mut args = String::new();
+                output_fields(&mut args, e.payload, t.blob(e));
+                let f = s.func.and_then(|f| t.funcs.get(&f));
+                args.push_str(",\"fn\":");
+                json_str(&mut args, f.map_or("<unknown>", |f| f.name.as_str()));
+                let _ = write!(args, ",\"activation\":{}", s.activation);
+                sep(&mut out, &mut first);
+                let _ = write!(out, "{{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"output\",\"name\":\"{}\",\"pid\":{pid},\"tid\":{},\"ts\":{:.3},\"args\":{{", chunk::stream::name(st), e.thread, s.t_ns as f64 / 1000.0);
+                out.push_str(args.strip_prefix(',').unwrap_or(&args));
+                out.push_str("}}");
             }
             _ => {}
         }

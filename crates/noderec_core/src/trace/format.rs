@@ -43,6 +43,9 @@ pub mod kind {
     pub const YIELD: u8 = 6;
     /// A `catch` clause of the top activation received an error (values: the error).
     pub const CATCH: u8 = 7;
+    /// Bytes the program wrote or read (payload: `stream | flags << 2`,
+    /// values: `varint len, len bytes`); belongs to the top activation.
+    pub const OUTPUT: u8 = 8;
 
     /// Name of a kind as it appears in exports.
     pub fn name(k: u8) -> &'static str {
@@ -54,6 +57,7 @@ pub mod kind {
             RESUME => "resume",
             YIELD => "yield",
             CATCH => "catch",
+            OUTPUT => "output",
             _ => "unknown",
         }
     }

@@ -21,6 +21,8 @@ pub fn summarize(dir: &Path) -> Result<String> {
     // Per function: calls, and inclusive time of synchronous stretches.
     let mut calls: HashMap<u32, (u64, u64)> = HashMap::new();
     let mut open: HashMap<u32, Vec<(u32, u64)>> = HashMap::new();
+    // Output bytes per stream name.
+    let mut output: HashMap<&'static str, u64> = HashMap::new();
     for s in &steps {
         let e = &t.events[s.index];
         *counts.entry(kind::name(e.kind)).or_default() += 1;
@@ -38,6 +40,11 @@ pub fn summarize(dir: &Path) -> Result<String> {
                 if let Some((f, t0)) = stack.pop() {
                     calls.entry(f).or_default().1 += s.t_ns.saturating_sub(t0);
                 }
+            }
+            kind::OUTPUT => {
+                let (st, _) = crate::io::chunk::split_payload(e.payload);
+                let n = crate::io::chunk::blob_bytes(t.blob(e)).map_or(0, <[u8]>::len);
+                *output.entry(crate::io::chunk::stream::name(st)).or_default() += n as u64;
             }
             _ => {}
         }
@@ -71,6 +78,7 @@ pub fn summarize(dir: &Path) -> Result<String> {
         },
         "threads": t.threads,
         "counts": counts,
+        "output_bytes": output,
         "functions": functions,
     });
     Ok(out.to_string())

@@ -90,6 +90,14 @@ pub fn walk(t: &Trace) -> Vec<Step> {
                     st.stack.push(Open { act, func: f });
                 }
             }
+            kind::OUTPUT => {
+                // Output belongs to the top activation; the stack is unchanged.
+                if let Some(top) = st.stack.last() {
+                    step.func = Some(top.func);
+                    step.activation = top.act;
+                    step.depth = st.stack.len().saturating_sub(1) as u32;
+                }
+            }
             kind::CATCH => {
                 if let Some(top) = st.stack.last() {
                     step.func = Some(top.func);

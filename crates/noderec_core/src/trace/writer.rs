@@ -305,6 +305,7 @@ pub fn skip_event_values(k: u8, arena: &[u8], pos: &mut usize) -> std::result::R
             Ok(())
         }
         kind::RESUME => read_varint(arena, pos).map(|_| ()).map_err(|e| e.to_string()),
+        kind::OUTPUT => crate::io::chunk::skip_blob(arena, pos),
         _ => skip_value(arena, pos).map_err(|e| e.to_string()),
     }
 }
