@@ -28,6 +28,7 @@ export interface Native {
   currentDir(): string | null;
   clockBuffer(): ArrayBuffer;
   instrument(source: string, path: string, isModule: boolean, cacheSalt: string): string | null;
+  instrumentSource(source: string, path: string, isModule: boolean): string;
   registerThread(id: number, name: string): void;
   submit(thread: number, words: Int32Array, count: number, arena: Uint8Array, arenaLen: number): void;
   flush(): void;

@@ -133,7 +133,7 @@ function connectThread(policy: Policy, name: string): void {
   }
   probes.reset();
   setBounds(policy.valueDepth, policy.valueItems, policy.valueString);
-  probes.attach(sink, clock, policy.captureValues, policy.maxEvents);
+  probes.attach(sink, clock, policy.captureValues, policy.maxEvents, policy.valueString);
   installRuntime();
 }
 

@@ -4,7 +4,8 @@
 // module-local state only, one native call per full buffer. Each event is two
 // int32 words in `words`: head = kind | hasValues<<4 | payload<<5, and the
 // time in µs published by the native clock thread into `clock[0]`.
-import { arena, resetArena, writeValue, writeValueShallow, writeVarint } from './value-encoder';
+import { arena, reserveArena, resetArena, writeValue, writeValueShallow, writeVarint } from './value-encoder';
+
 
 export const CALL = 1;
 export const RETURN = 2;
@@ -21,6 +22,9 @@ export const UNCAUGHT = 1;
 
 const EVENTS_PER_BUFFER = 16384;
 const WORDS = EVENTS_PER_BUFFER * 2;
+/** Headroom kept free in the arena after every event, so that the fast
+ * paths below can write primitives without a capacity check. */
+const ARENA_HEADROOM = 64 * 1024;
 const ARENA_FLUSH = 1 << 20;
 
 let words = new Int32Array(WORDS);
@@ -28,6 +32,7 @@ let wp = 0;
 let clock = new Int32Array(1);
 let seq = 0;
 let stk = new Float64Array(4096);
+let stkCap = 4096;
 let sp = 0;
 let lastClosed = -1;
 let capture = true;
@@ -39,6 +44,9 @@ let suspended = new Set<number>();
 let ioFlag: Int32Array = new Int32Array(1);
 let ioBoundary: () => void = noop;
 function noop(): void {}
+let strMax = 256;
+const A = arena;
+let arenaLimit = ARENA_FLUSH;
 
 export interface Sink {
   submit(words: Int32Array, count: number, arena: Uint8Array, arenaLen: number): void;
@@ -47,12 +55,15 @@ export interface Sink {
 let sink: Sink | null = null;
 
 /** Connects the probes to a sink (the tracer) and the native clock. */
-export function attach(s: Sink, clockBuffer: ArrayBuffer | null, captureValues: boolean, limit: number): void {
+export function attach(s: Sink, clockBuffer: ArrayBuffer | null, captureValues: boolean, limit: number, stringBound = 256): void {
   sink = s;
   if (clockBuffer !== null) clock = new Int32Array(clockBuffer);
   capture = captureValues;
   maxEvents = limit > 0 ? limit : Infinity;
   eventCount = 0;
+  strMax = stringBound;
+  reserveArena(ARENA_FLUSH + 2 * ARENA_HEADROOM);
+  arenaLimit = Math.min(ARENA_FLUSH, A.buf.length - ARENA_HEADROOM);
 }
 
 /** Disconnects: the probes keep working but record nothing. */
@@ -63,22 +74,24 @@ export function detach(): void {
 
 /** Hands the buffered events to the sink. */
 export function flushEvents(): void {
-  if (wp === 0 && arena.pos === 0) return;
+  if (wp === 0 && A.pos === 0) return;
   const n = wp >> 1;
   const s = sink;
   eventCount += n;
   if (s !== null && n > 0) {
     if (eventCount > maxEvents) {
       const keep = n - (eventCount - maxEvents);
-      if (keep > 0) s.submit(words, keep, arena.buf, arena.pos);
+      if (keep > 0) s.submit(words, keep, A.buf, A.pos);
       sink = null;
       s.limitReached();
     } else {
-      s.submit(words, n, arena.buf, arena.pos);
+      s.submit(words, n, A.buf, A.pos);
     }
   }
   wp = 0;
   resetArena();
+  // A value larger than the headroom may have grown the arena.
+  arenaLimit = Math.min(ARENA_FLUSH, A.buf.length - ARENA_HEADROOM);
 }
 
 function full(): void {
@@ -90,137 +103,218 @@ function full(): void {
   flushEvents();
 }
 
-function push(a: number): void {
-  if (sp === stk.length) {
-    const n = new Float64Array(stk.length * 2);
-    n.set(stk);
-    stk = n;
-  }
-  stk[sp++] = a;
+function grow(): void {
+  const n = new Float64Array(stkCap * 2);
+  n.set(stk);
+  stk = n;
+  stkCap *= 2;
 }
 
+/** Appends an event without values. */
 function ev(head: number): void {
   const i = wp;
   words[i] = head;
   words[i + 1] = clock[0];
   wp = i + 2;
-  if (wp === WORDS || arena.pos > ARENA_FLUSH) full();
+  if (wp === WORDS) full();
+}
+
+/** Appends an event whose values were just written to the arena. */
+function evv(head: number): void {
+  const i = wp;
+  words[i] = head | HAS;
+  words[i + 1] = clock[0];
+  wp = i + 2;
+  if (wp === WORDS || A.pos > arenaLimit) full();
+}
+
+/** Appends one value: primitives inline, the rest through the encoder. */
+function val(v: unknown): void {
+  if (typeof v === 'number') {
+    if ((v | 0) === v && (v !== 0 || 1 / v > 0)) {
+      const b = A.buf;
+      let p = A.pos;
+      b[p++] = 4;
+      let z = ((v << 1) ^ (v >> 31)) >>> 0;
+      while (z >= 0x80) {
+        b[p++] = (z & 0x7f) | 0x80;
+        z >>>= 7;
+      }
+      b[p++] = z;
+      A.pos = p;
+      return;
+    }
+  } else if (v === undefined) {
+    A.buf[A.pos++] = 0;
+    return;
+  } else if (typeof v === 'boolean') {
+    A.buf[A.pos++] = v ? 3 : 2;
+    return;
+  } else if (v === null) {
+    A.buf[A.pos++] = 1;
+    return;
+  } else if (typeof v === 'string' && v.length < 128 && v.length <= strMax) {
+    if (asciiString(v)) return;
+  }
+  writeValue(v);
+}
+
+/** Writes a short ASCII string; false (nothing written) if it is not ASCII. */
+function asciiString(s: string): boolean {
+  const b = A.buf;
+  const start = A.pos;
+  const n = s.length;
+  b[start] = 6;
+  b[start + 1] = n;
+  b[start + 2] = n;
+  let p = start + 3;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return false;
+    b[p++] = c;
+  }
+  A.pos = p;
+  return true;
+}
+
+function argc(n: number): void {
+  A.buf[A.pos++] = n;
 }
 
 // ---- calls ---------------------------------------------------------------
 
-function enter(id: number): number {
+export function c(id: number): number {
   if (ioFlag[0] !== 0) ioBoundary();
   const a = ++seq;
-  push(a);
-  return a;
-}
-
-export function c(id: number): number {
-  const a = enter(id);
-  if (capture) {
-    writeVarint(0);
-    ev((id << 5) | HAS | CALL);
-  } else ev((id << 5) | CALL);
+  if (sp === stkCap) grow();
+  stk[sp++] = a;
+  ev((id << 5) | CALL);
   return a;
 }
 
 export function c1(id: number, x: unknown): number {
-  const a = enter(id);
+  if (ioFlag[0] !== 0) ioBoundary();
+  const a = ++seq;
+  if (sp === stkCap) grow();
+  stk[sp++] = a;
   if (capture) {
-    writeVarint(2);
-    writeValue(x);
-    ev((id << 5) | HAS | CALL);
+    argc(2);
+    val(x);
+    evv((id << 5) | CALL);
   } else ev((id << 5) | CALL);
   return a;
 }
 
 export function c2(id: number, x: unknown, y: unknown): number {
-  const a = enter(id);
+  if (ioFlag[0] !== 0) ioBoundary();
+  const a = ++seq;
+  if (sp === stkCap) grow();
+  stk[sp++] = a;
   if (capture) {
-    writeVarint(4);
-    writeValue(x);
-    writeValue(y);
-    ev((id << 5) | HAS | CALL);
+    argc(4);
+    val(x);
+    val(y);
+    evv((id << 5) | CALL);
   } else ev((id << 5) | CALL);
   return a;
 }
 
 export function c3(id: number, x: unknown, y: unknown, z: unknown): number {
-  const a = enter(id);
+  if (ioFlag[0] !== 0) ioBoundary();
+  const a = ++seq;
+  if (sp === stkCap) grow();
+  stk[sp++] = a;
   if (capture) {
-    writeVarint(6);
-    writeValue(x);
-    writeValue(y);
-    writeValue(z);
-    ev((id << 5) | HAS | CALL);
+    argc(6);
+    val(x);
+    val(y);
+    val(z);
+    evv((id << 5) | CALL);
   } else ev((id << 5) | CALL);
   return a;
 }
 
 export function cn(id: number, ...xs: unknown[]): number {
-  const a = enter(id);
+  if (ioFlag[0] !== 0) ioBoundary();
+  const a = ++seq;
+  if (sp === stkCap) grow();
+  stk[sp++] = a;
   if (capture) {
     writeVarint(xs.length * 2);
-    for (let i = 0; i < xs.length; i++) writeValue(xs[i]);
-    ev((id << 5) | HAS | CALL);
+    for (let i = 0; i < xs.length; i++) val(xs[i]);
+    evv((id << 5) | CALL);
   } else ev((id << 5) | CALL);
   return a;
 }
 
 export function m0(id: number, self: unknown): number {
-  const a = enter(id);
+  if (ioFlag[0] !== 0) ioBoundary();
+  const a = ++seq;
+  if (sp === stkCap) grow();
+  stk[sp++] = a;
   if (capture) {
-    writeVarint(1);
+    argc(1);
     writeValueShallow(self);
-    ev((id << 5) | HAS | CALL);
+    evv((id << 5) | CALL);
   } else ev((id << 5) | CALL);
   return a;
 }
 
 export function m1(id: number, self: unknown, x: unknown): number {
-  const a = enter(id);
+  if (ioFlag[0] !== 0) ioBoundary();
+  const a = ++seq;
+  if (sp === stkCap) grow();
+  stk[sp++] = a;
   if (capture) {
-    writeVarint(3);
+    argc(3);
     writeValueShallow(self);
-    writeValue(x);
-    ev((id << 5) | HAS | CALL);
+    val(x);
+    evv((id << 5) | CALL);
   } else ev((id << 5) | CALL);
   return a;
 }
 
 export function m2(id: number, self: unknown, x: unknown, y: unknown): number {
-  const a = enter(id);
+  if (ioFlag[0] !== 0) ioBoundary();
+  const a = ++seq;
+  if (sp === stkCap) grow();
+  stk[sp++] = a;
   if (capture) {
-    writeVarint(5);
+    argc(5);
     writeValueShallow(self);
-    writeValue(x);
-    writeValue(y);
-    ev((id << 5) | HAS | CALL);
+    val(x);
+    val(y);
+    evv((id << 5) | CALL);
   } else ev((id << 5) | CALL);
   return a;
 }
 
 export function m3(id: number, self: unknown, x: unknown, y: unknown, z: unknown): number {
-  const a = enter(id);
+  if (ioFlag[0] !== 0) ioBoundary();
+  const a = ++seq;
+  if (sp === stkCap) grow();
+  stk[sp++] = a;
   if (capture) {
-    writeVarint(7);
+    argc(7);
     writeValueShallow(self);
-    writeValue(x);
-    writeValue(y);
-    writeValue(z);
-    ev((id << 5) | HAS | CALL);
+    val(x);
+    val(y);
+    val(z);
+    evv((id << 5) | CALL);
   } else ev((id << 5) | CALL);
   return a;
 }
 
 export function mn(id: number, self: unknown, ...xs: unknown[]): number {
-  const a = enter(id);
+  if (ioFlag[0] !== 0) ioBoundary();
+  const a = ++seq;
+  if (sp === stkCap) grow();
+  stk[sp++] = a;
   if (capture) {
     writeVarint(xs.length * 2 + 1);
     writeValueShallow(self);
-    for (let i = 0; i < xs.length; i++) writeValue(xs[i]);
-    ev((id << 5) | HAS | CALL);
+    for (let i = 0; i < xs.length; i++) val(xs[i]);
+    evv((id << 5) | CALL);
   } else ev((id << 5) | CALL);
   return a;
 }
@@ -253,8 +347,8 @@ export function r(tok: number, v: unknown): unknown {
   sp--;
   lastClosed = tok;
   if (capture) {
-    writeValue(v);
-    ev(HAS | RETURN);
+    val(v);
+    evv(RETURN);
   } else ev(RETURN);
   return v;
 }
@@ -302,9 +396,10 @@ function suspend(tok: number, site: number, kind: number): void {
 
 function resumeEvent(tok: number): void {
   if (ioFlag[0] !== 0) ioBoundary();
-  push(tok);
+  if (sp === stkCap) grow();
+  stk[sp++] = tok;
   writeVarint(tok);
-  ev(HAS | RESUME);
+  evv(RESUME);
 }
 
 export function aw(tok: number, site: number, v: unknown): unknown {
@@ -329,7 +424,7 @@ export function k(tok: number, e?: unknown): void {
   if (sp === 0 || stk[sp - 1] !== tok) settle(tok);
   if (capture) {
     writeValue(e);
-    ev(HAS | CATCH);
+    evv(CATCH);
   } else ev(CATCH);
 }
 
@@ -341,7 +436,7 @@ export function uncaught(e: unknown): void {
     ev(THROW);
   }
   writeValue(e);
-  ev((UNCAUGHT << 5) | HAS | CATCH);
+  evv((UNCAUGHT << 5) | CATCH);
 }
 
 /** Activations still open (for finalization). */
@@ -410,4 +505,5 @@ export function reset(): void {
   suspended = new Set<number>();
   words = new Int32Array(WORDS);
   stk = new Float64Array(4096);
+  stkCap = 4096;
 }

@@ -721,3 +721,12 @@ export function writeValueShallow(v: unknown): void {
   encTop(v);
   depthBound = saved;
 }
+
+/** Makes the arena at least `bytes` long (the probes keep headroom in it). */
+export function reserveArena(bytes: number): void {
+  if (arenaState.buf.length < bytes) {
+    const nb = new U8(bytes);
+    TypedArraySet(nb, arenaState.buf.subarray(0, arenaState.pos));
+    arenaState.buf = nb;
+  }
+}

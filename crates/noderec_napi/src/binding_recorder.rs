@@ -101,6 +101,23 @@ pub fn instrument(source: String, path: String, is_module: bool, cache_salt: Str
     })
 }
 
+/// Instruments a module without a session or cache (for benchmarks and
+/// `noderec instrument`): the code as it would run, with a prologue for base 1.
+#[napi]
+pub fn instrument_source(source: String, path: String, is_module: bool) -> JsResult<String> {
+    guard("instrumentSource", || {
+        let kind = if is_module { ModuleKind::Module } else { ModuleKind::CommonJs };
+        let out = noderec_core::instrument::instrument(&source, &path, kind, &RecordAll).map_err(to_js)?;
+        if out.functions.is_empty() {
+            return Ok(out.code);
+        }
+        let mut code = out.code;
+        let at = out.prologue_at.min(code.len());
+        code.insert_str(at, &noderec_core::instrument::prologue(1));
+        Ok(code)
+    })
+}
+
 /// Names a JavaScript thread in the trace.
 #[napi]
 pub fn register_thread(id: u32, name: String) -> JsResult<()> {

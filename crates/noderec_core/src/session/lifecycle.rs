@@ -281,6 +281,7 @@ impl Session {
         meta.raw_bytes = c.raw_bytes.load(Ordering::Relaxed);
         meta.chunks = c.chunks.load(Ordering::Relaxed);
         meta.channel_waits = c.waits.load(Ordering::Relaxed);
+        meta.writer_busy_ms = c.busy_ns.load(Ordering::Relaxed) as f64 / 1e6;
         meta.files_instrumented = self.files.load(Ordering::Relaxed);
         meta.functions = u64::from(lock(&self.registry).next_fn.saturating_sub(1));
         meta.threads = self.threads.load(Ordering::Relaxed) as u32;

@@ -67,6 +67,8 @@ pub struct Metadata {
     pub chunks: u64,
     /// Times the probes waited on a full writer channel.
     pub channel_waits: u64,
+    /// Time the writer thread spent encoding, compressing and writing, ms.
+    pub writer_busy_ms: f64,
     /// Modules instrumented.
     pub files_instrumented: u64,
     /// Functions known to the trace.
