@@ -95,7 +95,7 @@ fn a_cut_file_reads_back_every_complete_chunk() {
         let t = read_trace_bytes(&full[..len]).expect("cut trace");
         assert!(t.events.len() % 200 == 0, "whole batches only, got {}", t.events.len());
         assert!(!t.ended);
-        assert!(t.damage.is_some(), "a cut at {len} is reported");
+        assert!(t.damage.is_some() || t.bytes_read == len as u64, "a cut at {len} inside a chunk is reported");
         assert!(t.bytes_read <= len as u64);
         seen.insert(t.events.len());
     }
