@@ -171,6 +171,9 @@ function onWrite(stream: number, chunk: unknown, encoding: unknown, s: unknown):
   const p = pend[stream];
   const t = probes.now();
   if (p.len > 0 && t - p.last >= GAP_US) emit(stream, TIME_SPLIT, p.len);
+  // The other stream's partial chunk was written first: it keeps its place.
+  const other = 3 - stream;
+  if (pend[other].len > 0) emit(other, BOUNDARY, pend[other].len);
   const start = p.len;
   const n = append(p, chunk, encoding, s);
   if (n <= 0) return;
@@ -248,7 +251,14 @@ function emitEncoded(b: Buffer | null): void {
     const s = off + 5;
     const e = s + n;
     if (e > b.length) break;
-    probes.output(stream, MIRROR | (n > 0 && b[e - 1] === 10 ? NEWLINE : 0), b, s, e);
+    // One chunk per line, as for the proxies.
+    let from = s;
+    while (from < e) {
+      const nl = b.indexOf(10, from);
+      const to = nl < 0 || nl >= e ? e : nl + 1;
+      probes.output(stream, MIRROR | (b[to - 1] === 10 ? NEWLINE : 0), b, from, to);
+      from = to;
+    }
     off = e;
   }
 }
@@ -280,6 +290,9 @@ function wrapMethod(obj: Record<string, unknown>, key: string, make: (orig: AnyF
   const orig = obj[key];
   if (typeof orig !== 'function') return;
   const w = make(orig as AnyFn);
+  // Same name and arity as the original (Writable.prototype.write is anonymous).
+  Object.defineProperty(w, 'name', { value: orig.name, configurable: true });
+  Object.defineProperty(w, 'length', { value: orig.length, configurable: true });
   obj[key] = w;
   undo.push(() => {
     if (obj[key] !== w) return; // wrapped again by the program: stays, passes through
