@@ -83,6 +83,7 @@ pub fn fd_kind(fd: RawFd) -> FdKind {
 }
 
 /// Identity of what an fd refers to (same pipe, file or terminal).
+#[allow(clippy::unnecessary_cast)] // the field types differ between platforms
 fn identity(fd: RawFd) -> Option<(u64, u64, u64)> {
     let st = fstat(fd)?;
     Some((st.st_dev as u64, st.st_ino as u64, st.st_rdev as u64))
@@ -214,8 +215,14 @@ pub struct MirrorStats {
     pub forward_errors: AtomicU64,
 }
 
+/// Mirror-only runs `(stream, bytes)` waiting for JavaScript, and their total size.
+type PendingRuns = (Vec<(u8, Vec<u8>)>, usize);
+
+/// Streams grouped by destination identity.
+type Groups<'a> = Vec<((u64, u64, u64), Vec<&'a Target>)>;
+
 struct Shared {
-    pending: Mutex<(Vec<(u8, Vec<u8>)>, usize)>,
+    pending: Mutex<PendingRuns>,
     stats: MirrorStats,
     stop: AtomicBool,
 }
@@ -338,7 +345,7 @@ pub fn start(targets: &[Target]) -> Result<StartInfo, String> {
     }
     let mut info = StartInfo { streams: Vec::new() };
     // Group streams by destination.
-    let mut groups: Vec<((u64, u64, u64), Vec<&Target>)> = Vec::new();
+    let mut groups: Groups<'_> = Vec::new();
     for t in targets {
         let fd = RawFd::from(t.stream);
         let kind = fd_kind(fd);
