@@ -11,9 +11,21 @@ const ROOT = path.resolve(__dirname, '..');
 const REGISTER = path.join(ROOT, 'js', 'dist', 'register.js');
 const { native } = require(path.join(ROOT, 'js', 'dist', 'native.js'));
 const RUNS = Number(process.env.BENCH_RUNS || 5);
-// The workload file: big enough to matter, small enough to record fully.
-const BIG = process.env.BENCH_FILE || require.resolve('vite/dist/node/chunks/config.js', { paths: [ROOT] });
-const HUGE = require.resolve('typescript/lib/typescript.js', { paths: [ROOT] });
+// The workload file: big enough to matter, small enough to record fully:
+// acorn's own source, five times over, each copy in its own function.
+function bigFile() {
+  if (process.env.BENCH_FILE) return process.env.BENCH_FILE;
+  const dir = path.join(__dirname, '.data');
+  const file = path.join(dir, 'acorn-x5.js');
+  if (!fs.existsSync(file)) {
+    const src = fs.readFileSync(path.join(ROOT, 'node_modules', 'acorn', 'dist', 'acorn.js'), 'utf8');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(file, Array.from({ length: 5 }, () => `(function () {\n${src}\n})();\n`).join(''));
+  }
+  return file;
+}
+const BIG = bigFile();
+const HUGE = path.join(ROOT, 'node_modules', 'typescript', 'lib', 'typescript.js');
 
 // npm scripts put node_modules/.bin (with the Node 22 devDependency) first.
 function systemNode() {

@@ -8,7 +8,7 @@ import { native, FinishSummary } from './native';
 import { Policy, policyFromEnv } from './policy/env';
 import * as io from './runtime/io-capture';
 import * as probes from './runtime/probes';
-import { setBounds } from './runtime/value-encoder';
+import { setBounds, setThisDepth } from './runtime/value-encoder';
 
 const RT_KEY = Symbol.for('noderec.rt');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -133,6 +133,7 @@ function connectThread(policy: Policy, name: string): void {
   }
   probes.reset();
   setBounds(policy.valueDepth, policy.valueItems, policy.valueString);
+  setThisDepth(policy.valueThisDepth);
   probes.attach(sink, clock, policy.captureValues, policy.maxEvents, policy.valueString);
   installRuntime();
 }

@@ -14,6 +14,7 @@ export interface Policy {
   valueDepth: number;
   valueItems: number;
   valueString: number;
+  valueThisDepth: number;
   captureValues: boolean;
   logLevel: 'error' | 'warn' | 'info' | 'debug' | 'trace';
   logFile: string | null;
@@ -33,6 +34,7 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
   valueDepth: 3,
   valueItems: 32,
   valueString: 256,
+  valueThisDepth: 0,
   captureValues: true,
   logLevel: 'warn',
   logFile: null,
@@ -98,6 +100,8 @@ export function policyFromEnv(env: NodeJS.ProcessEnv = process.env): Policy {
   if ((v = get('NODEREC_VALUE_DEPTH')) !== undefined) p.valueDepth = parseInteger('NODEREC_VALUE_DEPTH', v, 0);
   if ((v = get('NODEREC_VALUE_ITEMS')) !== undefined) p.valueItems = parseInteger('NODEREC_VALUE_ITEMS', v, 0);
   if ((v = get('NODEREC_VALUE_STRING')) !== undefined) p.valueString = parseInteger('NODEREC_VALUE_STRING', v, 0);
+  if ((v = get('NODEREC_VALUE_THIS_DEPTH')) !== undefined)
+    p.valueThisDepth = parseInteger('NODEREC_VALUE_THIS_DEPTH', v, 0);
   if ((v = get('NODEREC_CAPTURE_VALUES')) !== undefined) p.captureValues = parseBool('NODEREC_CAPTURE_VALUES', v);
   if ((v = get('NODEREC_LOG_LEVEL')) !== undefined)
     p.logLevel = oneOf('NODEREC_LOG_LEVEL', v, ['error', 'warn', 'info', 'debug', 'trace'] as const);

@@ -714,10 +714,19 @@ export function writeValue(v: unknown): void {
   encTop(v);
 }
 
-/** Like `writeValue` with a depth bound of 1 (used for `this`). */
+let thisDepth = 0;
+
+/** Depth bound for `this` (default 0: the class name only). Recording the
+ *  receiver's properties at every method call costs more than everything
+ *  else together on object-heavy code, so it is opt-in. */
+export function setThisDepth(depth: number): void {
+  thisDepth = depth > 0 ? (depth < MAX_DEPTH ? depth | 0 : MAX_DEPTH) : 0;
+}
+
+/** Like `writeValue` with the `this` depth bound (default 0: class name only). */
 export function writeValueShallow(v: unknown): void {
   const saved = depthBound;
-  depthBound = saved < 1 ? saved : 1;
+  depthBound = saved < thisDepth ? saved : thisDepth;
   encTop(v);
   depthBound = saved;
 }
