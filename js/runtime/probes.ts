@@ -48,6 +48,29 @@ let strMax = 256;
 const A = arena;
 let arenaLimit = ARENA_FLUSH;
 
+// Events not recorded, by reason (counted per buffer, or per event only
+// while an activation window is set): max_events, recorder_error, stopped,
+// inactive.
+const dropped: Record<string, number> = { max_events: 0, recorder_error: 0, stopped: 0, inactive: 0 };
+let dropReason = 'stopped';
+
+// Activation window (NODEREC_ACTIVATION_PATH): while `gated`, every event
+// goes through gate(). WAITING drops everything until a CALL with an id in
+// [actLo, actHi) (the activation file's functions, announced by `act` when
+// the file loads); OPEN records everything except the exits, suspensions
+// and resumptions of activations begun before the window (their calls were
+// not recorded); DONE (the activation returned or threw) drops everything.
+const WAITING = 0;
+const OPEN = 1;
+const DONE = 2;
+let gated = false;
+let gateState = WAITING;
+let actLo = 0;
+let actHi = 0;
+let actTok = 0;
+/** Arena position where the current event's values begin while gated. */
+let gateMark = 0;
+
 export interface Sink {
   submit(words: Int32Array, count: number, arena: Uint8Array, arenaLen: number): void;
   limitReached(): void;
@@ -61,6 +84,7 @@ export function attach(s: Sink, clockBuffer: ArrayBuffer | null, captureValues: 
   capture = captureValues;
   maxEvents = limit > 0 ? limit : Infinity;
   eventCount = 0;
+  dropReason = 'stopped';
   strMax = stringBound;
   reserveArena(ARENA_FLUSH + 2 * ARENA_HEADROOM);
   arenaLimit = Math.min(ARENA_FLUSH, A.buf.length - ARENA_HEADROOM);
@@ -72,6 +96,86 @@ export function detach(): void {
   sink = null;
 }
 
+/** Detaches after a recorder failure: what is buffered is dropped, values
+ * are no longer encoded, and later events are only counted as dropped. */
+export function disable(reason = 'recorder_error'): void {
+  sink = null;
+  capture = false;
+  dropReason = reason;
+  dropBuffered();
+}
+
+function dropBuffered(): void {
+  dropped[dropReason] += wp >> 1;
+  wp = 0;
+  resetArena();
+  gateMark = 0;
+}
+
+/** Events not recorded, by reason. */
+export function droppedEvents(): Record<string, number> {
+  const pending = sink === null ? wp >> 1 : 0;
+  return { ...dropped, [dropReason]: dropped[dropReason] + pending };
+}
+
+/** Sets up (or, with false, removes) the activation window. */
+export function setActivation(on: boolean): void {
+  gated = on;
+  gateState = WAITING;
+  actLo = 0;
+  actHi = 0;
+  actTok = 0;
+  gateMark = A.pos;
+}
+
+/** Announced by the activation file when it loads: its call ids [lo, hi). */
+export function act(lo: number, hi: number): void {
+  if (gated && gateState === WAITING) {
+    actLo = lo;
+    actHi = hi;
+  }
+}
+
+/** The activation window's state: waiting, open or done (tests, logs). */
+export function activationState(): string {
+  return !gated ? 'off' : gateState === WAITING ? 'waiting' : gateState === OPEN ? 'open' : 'done';
+}
+
+/** Decides whether the event `head` (its values, if any, already in the
+ * arena) is dropped. */
+function gate(head: number): boolean {
+  const k = head & 15;
+  if (gateState === OPEN) {
+    let tok: number;
+    if (k === RETURN || k === THROW || k === AWAIT || k === YIELD) tok = stk[sp];
+    else if (k === RESUME || k === CATCH) tok = sp > 0 ? stk[sp - 1] : 0;
+    else {
+      gateMark = A.pos;
+      return false;
+    }
+    if (tok < actTok) {
+      A.pos = gateMark;
+      dropped.inactive++;
+      return true;
+    }
+    if (tok === actTok && (k === RETURN || k === THROW)) gateState = DONE;
+    gateMark = A.pos;
+    return false;
+  }
+  if (gateState === WAITING && k === CALL) {
+    const id = head >>> 5;
+    if (id >= actLo && id < actHi) {
+      gateState = OPEN;
+      actTok = stk[sp - 1];
+      gateMark = A.pos;
+      return false;
+    }
+  }
+  A.pos = gateMark;
+  dropped.inactive++;
+  return true;
+}
+
 /** Hands the buffered events to the sink. */
 export function flushEvents(): void {
   if (wp === 0 && A.pos === 0) return;
@@ -81,23 +185,27 @@ export function flushEvents(): void {
   if (s !== null && n > 0) {
     if (eventCount > maxEvents) {
       const keep = n - (eventCount - maxEvents);
-      if (keep > 0) s.submit(words, keep, A.buf, A.pos);
       sink = null;
+      dropReason = 'max_events';
+      dropped.max_events += keep > 0 ? n - keep : n;
+      if (keep > 0) s.submit(words, keep, A.buf, A.pos);
       s.limitReached();
     } else {
       s.submit(words, n, A.buf, A.pos);
     }
+  } else if (s === null) {
+    dropped[dropReason] += n;
   }
   wp = 0;
   resetArena();
+  gateMark = 0;
   // A value larger than the headroom may have grown the arena.
   arenaLimit = Math.min(ARENA_FLUSH, A.buf.length - ARENA_HEADROOM);
 }
 
 function full(): void {
   if (sink === null) {
-    wp = 0;
-    resetArena();
+    dropBuffered();
     return;
   }
   flushEvents();
@@ -112,6 +220,7 @@ function grow(): void {
 
 /** Appends an event without values. */
 function ev(head: number): void {
+  if (gated && gate(head)) return;
   const i = wp;
   words[i] = head;
   words[i + 1] = clock[0];
@@ -121,6 +230,7 @@ function ev(head: number): void {
 
 /** Appends an event whose values were just written to the arena. */
 function evv(head: number): void {
+  if (gated && gate(head | HAS)) return;
   const i = wp;
   words[i] = head | HAS;
   words[i + 1] = clock[0];
@@ -479,7 +589,8 @@ export function output(stream: number, flags: number, bytes: Uint8Array, start: 
     }
   }
   arena.pos = p;
-  ev((((flags << 2) | stream) << 5) | HAS | OUTPUT);
+  // evv: the arena may have grown past the headroom; flush if so.
+  evv((((flags << 2) | stream) << 5) | OUTPUT);
 }
 
 /** Installs the IO boundary hook: `flag[0] !== 0` makes the next call,
