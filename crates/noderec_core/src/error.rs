@@ -17,6 +17,10 @@ pub enum Error {
     Instrument { path: String, message: String },
     /// Recording is already running.
     AlreadyRecording,
+    /// A filter file is not valid TOML (or cannot be read).
+    FilterParse { path: String, line: u32, column: u32, message: String },
+    /// A filter file does not follow the schema.
+    FilterSchema { path: String, line: u32, column: u32, message: String },
     /// A bug in noderec.
     Internal { message: String },
 }
@@ -31,6 +35,8 @@ impl Error {
             Error::TraceIncomplete { .. } => "ERR_TRACE_INCOMPLETE",
             Error::Instrument { .. } => "ERR_INSTRUMENT",
             Error::AlreadyRecording => "ERR_ALREADY_RECORDING",
+            Error::FilterParse { .. } => "ERR_FILTER_PARSE",
+            Error::FilterSchema { .. } => "ERR_FILTER_SCHEMA",
             Error::Internal { .. } => "ERR_INTERNAL",
         }
     }
@@ -52,6 +58,9 @@ impl fmt::Display for Error {
             Error::TraceIncomplete { path, message } => write!(f, "trace {path} is incomplete: {message}"),
             Error::Instrument { path, message } => write!(f, "cannot instrument {path}: {message}"),
             Error::AlreadyRecording => write!(f, "noderec is already recording in this process"),
+            Error::FilterParse { path, line, column, message } | Error::FilterSchema { path, line, column, message } => {
+                write!(f, "{path}:{line}:{column}: {message}")
+            }
             Error::Internal { message } => write!(f, "internal error (a bug in noderec): {message}"),
         }
     }

@@ -31,6 +31,8 @@ pub struct BindingStartOptions {
     pub run_id: String,
     /// noderec version.
     pub recorder_version: String,
+    /// The filter chain (TOML paths, the built-in default first); absent: the built-in default.
+    pub filters: Option<Vec<String>>,
 }
 
 /// Final figures of a finished recording.
@@ -63,6 +65,7 @@ pub fn start(opts: BindingStartOptions) -> JsResult<String> {
             ppid: opts.ppid,
             run_id: opts.run_id,
             recorder_version: opts.recorder_version,
+            filters: opts.filters,
         };
         let s = lifecycle::start(&o).map_err(to_js)?;
         Ok(s.dir.display().to_string())
@@ -97,7 +100,17 @@ pub fn instrument(source: String, path: String, is_module: bool, cache_salt: Str
         let Some(s) = lifecycle::current() else { return Ok(None) };
         let kind = if is_module { ModuleKind::Module } else { ModuleKind::CommonJs };
         let use_cache = std::env::var("NODEREC_NO_CACHE").map_or(true, |v| v.is_empty() || v == "0");
-        modules::load_module(&s, &source, &path, kind, &RecordAll, &cache_salt, use_cache).map_err(to_js)
+        // The filters decide; the chain's hash is part of the cache key.
+        let file_decider = s.filter.as_ref().map(|f| f.file_decider(&path));
+        let decider: &dyn noderec_core::instrument::Decider = match &file_decider {
+            Some(d) => d,
+            None => &RecordAll,
+        };
+        let cache_salt = match &s.filter {
+            Some(f) => format!("{cache_salt}:{}", f.hash()),
+            None => cache_salt,
+        };
+        modules::load_module(&s, &source, &path, kind, decider, &cache_salt, use_cache).map_err(to_js)
     })
 }
 

@@ -18,9 +18,6 @@ const QMARK_NO_DOT: &str = "[^.\\/]";
 const STAR: &str = "[^/]*?";
 const MAX_LENGTH: usize = 65536;
 
-fn dots_slash() -> String {
-    format!("{DOT_LITERAL}{{1,2}}{END_ANCHOR}")
-}
 fn no_dot_slash() -> String {
     format!("(?!{DOT_LITERAL}{{0,1}}{END_ANCHOR})")
 }
@@ -184,7 +181,6 @@ enum ExtKind {
     Qmark,
     Plus,
     Star,
-    At,
 }
 
 struct Extglob {
@@ -618,7 +614,6 @@ impl P {
             ExtKind::Qmark => ")?".into(),
             ExtKind::Plus => ")+".into(),
             ExtKind::Star => ")*".into(),
-            ExtKind::At => ")".into(),
         };
         let open = if kind == ExtKind::Negate { "(?:(?!(?:" } else { "(?:" };
         let token = Extglob {
@@ -637,7 +632,6 @@ impl P {
             ExtKind::Qmark => T::Qmark,
             ExtKind::Plus => T::Plus,
             ExtKind::Star => T::Star,
-            ExtKind::At => T::At,
         };
         let out = if self.st.output.is_empty() { ONE_CHAR } else { "" };
         self.push(Tok::new(ty, value, Some(out.into())));

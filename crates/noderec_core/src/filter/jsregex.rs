@@ -84,14 +84,6 @@ fn is_word(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
 
-fn is_space(c: char) -> bool {
-    matches!(
-        c,
-        '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'..='\u{200a}'
-            | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}' | '\u{feff}'
-    )
-}
-
 // ---- parser ---------------------------------------------------------------
 
 #[derive(Debug, Clone)]
@@ -396,7 +388,6 @@ impl Parser<'_> {
             cl.negated = true;
             self.i += 1;
         }
-        let mut pending: Option<char> = None; // a single char that may start a range
         loop {
             let Some(c) = self.peek() else { return self.err("unterminated character class") };
             if c == ']' {
@@ -439,7 +430,6 @@ impl Parser<'_> {
                 Esc::Class(other) => push_class(&mut cl, &other),
                 Esc::WordB(_) => {}
             }
-            let _ = &mut pending;
         }
         Ok(Node::Class(cl))
     }

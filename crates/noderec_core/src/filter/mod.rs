@@ -8,3 +8,10 @@
 
 pub mod glob;
 pub mod jsregex;
+pub mod engine;
+pub mod loader;
+pub mod model;
+pub mod selector;
+pub mod summary;
+
+pub use engine::Engine;

@@ -104,8 +104,37 @@ pub struct Instrumented {
     pub functions: Vec<FnInfo>,
 }
 
+pub use crate::filter::model::Action;
+
+/// What a recorded function's probes keep of its values (filters' value rules).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValuePlan {
+    /// One action per parameter name (as in [`FnInfo::params`]).
+    pub params: Vec<Action>,
+    /// `this` (methods, accessors, fields, static blocks).
+    pub this: Action,
+    /// The return value (or a field's initial value).
+    pub ret: Action,
+    /// Errors received by `catch` clauses of the function.
+    pub caught: Action,
+    /// The function has `attr:` patterns: its return and caught values are
+    /// encoded with them (`ra`, `ka`, `rta` probes passing the function id).
+    pub attr: bool,
+}
+
+impl ValuePlan {
+    /// Everything allowed and no attr patterns: the plain probes.
+    pub fn is_plain(&self) -> bool {
+        !self.attr
+            && self.this == Action::Allow
+            && self.ret == Action::Allow
+            && self.caught == Action::Allow
+            && self.params.iter().all(|a| *a == Action::Allow)
+    }
+}
+
 /// The seam for filters: asked once per file and once per function (not for `await`/`yield`
-/// sites, nor for the module entry).
+/// sites, nor for the module entry; `value_plan` is also asked for the module entry).
 pub trait Decider {
     /// Whether to instrument the file at all.
     fn record_file(&self, _path: &str) -> bool {
@@ -117,6 +146,11 @@ pub trait Decider {
     fn record_function(&self, _info: &FnInfo) -> bool {
         true
     }
+    /// What the probes of a recorded function keep of its values; `None` keeps
+    /// everything with the plain probes.
+    fn value_plan(&self, _info: &FnInfo) -> Option<ValuePlan> {
+        None
+    }
 }
 
 /// Records everything.
@@ -127,6 +161,12 @@ impl Decider for RecordAll {}
 /// The text the caller inserts at [`Instrumented::prologue_at`], with the file's base id.
 pub fn prologue(base: u32) -> String {
     format!("const __nr$=globalThis[Symbol.for(\"noderec.rt\")],__nr$b={base},$nr$a=__nr$.c(__nr$b);")
+}
+
+/// The prologue with the file's `attr:` rule set ids registered before the module entry
+/// runs: `attr` is one id for every function (`7`) or a JavaScript array of ids.
+pub fn prologue_with_attr(base: u32, attr: &str) -> String {
+    format!("const __nr$=globalThis[Symbol.for(\"noderec.rt\")],__nr$b=__nr$.fa({base},{attr}),$nr$a=__nr$.c(__nr$b);")
 }
 
 /// Instruments one file. `path` is used for the decider and error messages.

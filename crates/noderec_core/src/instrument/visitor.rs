@@ -18,10 +18,8 @@ use super::names::{self, ANONYMOUS, MODULE};
 use super::scopes;
 use super::source_map::InputMap;
 use super::splice::Splicer;
-use super::{Decider, FnInfo, FnKind, ModuleKind};
+use super::{Action, Decider, FnInfo, FnKind, ModuleKind, ValuePlan};
 
-/// Body end of every function and static block.
-const BODY_END: &str = ";__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}";
 /// Module end.
 const MODULE_END: &str = ";__nr$.r($nr$a,void 0)";
 
@@ -35,6 +33,64 @@ struct Frame {
     token: bool,
     is_async: bool,
     is_generator: bool,
+    /// How the return value is recorded.
+    ret: Ret,
+    /// How errors caught by `catch` clauses are recorded.
+    caught: Action,
+    /// Values are encoded with the function's `attr:` patterns.
+    attr: bool,
+}
+
+impl Frame {
+    fn new(index: u32, token: bool, is_async: bool, is_generator: bool) -> Frame {
+        Frame { index, token, is_async, is_generator, ret: Ret::Plain, caught: Action::Allow, attr: false }
+    }
+
+    fn with_plan(mut self, plan: Option<&ValuePlan>) -> Frame {
+        if let Some(p) = plan {
+            self.ret = match p.ret {
+                Action::Allow if p.attr => Ret::Attr,
+                Action::Allow => Ret::Plain,
+                Action::Redact => Ret::Redact,
+                Action::Drop => Ret::Drop,
+            };
+            self.caught = p.caught;
+            self.attr = p.attr;
+        }
+        self
+    }
+
+    /// The text before a returned expression.
+    fn ret_open(&self) -> &'static str {
+        match self.ret {
+            Ret::Plain => "__nr$.r($nr$a,",
+            Ret::Redact => "__nr$.rr($nr$a,",
+            Ret::Drop => "__nr$.rx($nr$a,",
+            Ret::Attr => "__nr$.ra($nr$a,",
+        }
+    }
+
+    /// The text after a returned expression.
+    fn ret_close(&self) -> String {
+        match self.ret {
+            Ret::Attr => format!(",__nr$b+{})", self.index),
+            _ => ")".to_string(),
+        }
+    }
+
+    /// Body end of a function or static block.
+    fn body_end(&self) -> String {
+        format!(";{}void 0{}}}finally{{__nr$.f($nr$a)}}", self.ret_open(), self.ret_close())
+    }
+}
+
+/// The return probe of a function: `r`, or a variant from its value plan.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ret {
+    Plain,
+    Redact,
+    Drop,
+    Attr,
 }
 
 /// What kind of call probe a function gets: `c*` or `m*` (with `this`).
@@ -56,6 +112,8 @@ pub(crate) struct Instrumenter<'s, 'd> {
     classes: Vec<String>,
     /// The name the next function, arrow or class starting at this offset is bound to.
     hint: Option<(u32, String)>,
+    /// The value plan of the module top level (catch clauses there).
+    module_plan: Option<ValuePlan>,
 }
 
 impl<'s, 'd> Instrumenter<'s, 'd> {
@@ -76,8 +134,10 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
             frames: Vec::with_capacity(32),
             classes: Vec::new(),
             hint: None,
+            module_plan: None,
         };
         let module = this.info(MODULE.to_string(), FnKind::Module, 0, Vec::new(), kind == ModuleKind::Module, false);
+        this.module_plan = decider.value_plan(&module);
         this.functions.push(module);
         this.visit_program(program);
         let Instrumenter { out, functions, .. } = this;
@@ -99,12 +159,14 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
         FnInfo { name, kind, line, col, params, is_async, is_generator, source }
     }
 
-    /// Adds a function entry, asking the decider; returns its index and whether it is recorded.
-    fn add_function(&mut self, info: FnInfo) -> (u32, bool) {
+    /// Adds a function entry, asking the decider; returns its index, whether it is
+    /// recorded and its value plan (`None`: plain probes).
+    fn add_function(&mut self, info: FnInfo) -> (u32, bool, Option<ValuePlan>) {
         let recorded = self.decider.record_function(&info);
+        let plan = if recorded { self.decider.value_plan(&info) } else { None };
         let index = self.functions.len() as u32;
         self.functions.push(info);
-        (index, recorded)
+        (index, recorded, plan)
     }
 
     /// Adds an `await`/`yield` site of the innermost frame; returns its index and the frame.
@@ -123,7 +185,7 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
 
     fn frame(&self) -> Frame {
         // The module frame is pushed before anything else and popped last.
-        self.frames.last().copied().unwrap_or(Frame { index: 0, token: false, is_async: false, is_generator: false })
+        self.frames.last().copied().unwrap_or(Frame::new(0, false, false, false))
     }
 
     fn take_hint(&mut self, start: u32) -> Option<String> {
@@ -148,7 +210,7 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
 
     /// Writes `const $nr$a=__nr$.cK(__nr$b+i,...);try{` (a leading `;` when the body's last
     /// directive has none).
-    fn emit_call(&mut self, at: u32, semicolon: bool, index: u32, call: CallKind) {
+    fn emit_call(&mut self, at: u32, semicolon: bool, index: u32, call: CallKind, plan: Option<&ValuePlan>) {
         let Instrumenter { out, functions, .. } = self;
         let params = &functions[index as usize].params;
         out.insert_with(at, |t| {
@@ -156,7 +218,7 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
                 t.push(';');
             }
             t.push_str("const $nr$a=");
-            write_call(t, index, call, params);
+            write_call(t, index, call, params, plan);
             t.push_str(";try{");
         });
     }
@@ -175,27 +237,28 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
         self.hint = None;
         let params = param_names(&f.params);
         let info = self.info(name, kind, offset, params, f.r#async, f.generator);
-        let (index, mut recorded) = self.add_function(info);
+        let (index, mut recorded, plan) = self.add_function(info);
         recorded &= f.body.as_ref().is_some_and(|b| !scopes::wrapping_breaks(&b.statements));
-        self.frames.push(Frame { index, token: recorded, is_async: f.r#async, is_generator: f.generator });
+        let frame = Frame::new(index, recorded, f.r#async, f.generator).with_plan(plan.as_ref());
+        self.frames.push(frame);
         if let Some(id) = &f.id {
             self.visit_binding_identifier(id);
         }
         self.visit_formal_parameters(&f.params);
         if let Some(body) = &f.body {
-            self.instrumented_body(body, index, recorded, call);
+            self.instrumented_body(body, frame, call, plan.as_ref());
         }
         self.frames.pop();
     }
 
-    fn instrumented_body(&mut self, body: &FunctionBody<'_>, index: u32, recorded: bool, call: CallKind) {
-        if recorded {
+    fn instrumented_body(&mut self, body: &FunctionBody<'_>, frame: Frame, call: CallKind, plan: Option<&ValuePlan>) {
+        if frame.token {
             let (at, semicolon) = self.body_start(body.span.start, &body.directives);
-            self.emit_call(at, semicolon, index, call);
+            self.emit_call(at, semicolon, frame.index, call, plan);
         }
         self.visit_function_body(body);
-        if recorded {
-            self.out.insert(body.span.end - 1, BODY_END);
+        if frame.token {
+            self.out.insert(body.span.end - 1, &frame.body_end());
         }
     }
 
@@ -208,17 +271,33 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
         let Some(value) = value else { return };
         let name = self.class_member_name(&names::key_name(key, self.source));
         let info = self.info(name.clone(), FnKind::Field, key.span().start, Vec::new(), false, false);
-        let (index, recorded) = self.add_function(info);
+        let (index, recorded, plan) = self.add_function(info);
         let span = value.span();
+        let (this, ret, attr) = plan.as_ref().map_or((Action::Allow, Action::Allow, false), |p| (p.this, p.ret, p.attr));
         if recorded {
-            self.out.insert_fmt(span.start, format_args!("(__nr$.m0(__nr$b+{index},this),__nr$.rt("));
+            let call = match this {
+                Action::Allow => format!("__nr$.m0(__nr$b+{index},this)"),
+                Action::Redact => format!("__nr$.m0(__nr$b+{index},__nr$.xt(this))"),
+                Action::Drop => format!("__nr$.c(__nr$.dt(__nr$b+{index}))"),
+            };
+            let rt = match ret {
+                Action::Allow if attr => "rta",
+                Action::Allow => "rt",
+                Action::Redact => "rtr",
+                Action::Drop => "rtx",
+            };
+            self.out.insert_fmt(span.start, format_args!("({call},__nr$.{rt}("));
         }
-        self.frames.push(Frame { index, token: false, is_async: false, is_generator: false });
+        self.frames.push(Frame::new(index, false, false, false));
         self.set_hint(value, || Some(name));
         self.visit_expression(value);
         self.frames.pop();
         if recorded {
-            self.out.insert(span.end, "))");
+            if ret == Action::Allow && attr {
+                self.out.insert_fmt(span.end, format_args!(",__nr$b+{index}))"));
+            } else {
+                self.out.insert(span.end, "))");
+            }
         }
     }
 
@@ -250,9 +329,14 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
     }
 }
 
-/// Writes `__nr$.cK(__nr$b+i[,this],a,b,...)`.
-fn write_call(t: &mut String, index: u32, call: CallKind, params: &[String]) {
+/// Writes `__nr$.cK(__nr$b+i[,this],a,b,...)`, with the value plan's variants: a
+/// redacted value is passed as `__nr$.xa(a)` (`__nr$.xt(this)`), a dropped argument
+/// as `__nr$.xd()`, and a dropped `this` gives the plain probe with `__nr$.dt(id)`.
+fn write_call(t: &mut String, index: u32, call: CallKind, params: &[String], plan: Option<&ValuePlan>) {
     use std::fmt::Write as _;
+    let this = plan.map_or(Action::Allow, |p| p.this);
+    let call = if call == CallKind::WithThis && this == Action::Drop { CallKind::Plain } else { call };
+    let dropped_this = plan.is_some() && this == Action::Drop;
     let n = params.len();
     let k = match (call, n) {
         (CallKind::Plain, 0) => "c",
@@ -266,13 +350,25 @@ fn write_call(t: &mut String, index: u32, call: CallKind, params: &[String]) {
         (CallKind::WithThis, 3) => "m3",
         (CallKind::WithThis, _) => "mn",
     };
-    let _ = write!(t, "__nr$.{k}(__nr$b+{index}");
-    if call == CallKind::WithThis {
-        t.push_str(",this");
+    if dropped_this {
+        let _ = write!(t, "__nr$.{k}(__nr$.dt(__nr$b+{index})");
+    } else {
+        let _ = write!(t, "__nr$.{k}(__nr$b+{index}");
     }
-    for p in params {
+    if call == CallKind::WithThis {
+        t.push_str(if this == Action::Redact { ",__nr$.xt(this)" } else { ",this" });
+    }
+    for (i, p) in params.iter().enumerate() {
         t.push(',');
-        t.push_str(p);
+        match plan.and_then(|pl| pl.params.get(i)).copied().unwrap_or(Action::Allow) {
+            Action::Allow => t.push_str(p),
+            Action::Redact => {
+                t.push_str("__nr$.xa(");
+                t.push_str(p);
+                t.push(')');
+            }
+            Action::Drop => t.push_str("__nr$.xd()"),
+        }
     }
     t.push(')');
 }
@@ -290,7 +386,9 @@ fn param_names(params: &FormalParameters<'_>) -> Vec<String> {
 
 impl<'a> Visit<'a> for Instrumenter<'_, '_> {
     fn visit_program(&mut self, it: &Program<'a>) {
-        self.frames.push(Frame { index: 0, token: true, is_async: it.source_type.is_module(), is_generator: false });
+        let module = Frame::new(0, true, it.source_type.is_module(), false).with_plan(self.module_plan.as_ref());
+        // The module's own return probe stays plain (its value is always `undefined`).
+        self.frames.push(Frame { ret: Ret::Plain, ..module });
         let prologue_at = match it.directives.last() {
             Some(d) => {
                 let end = d.span.end;
@@ -324,16 +422,17 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
         let name = self.take_hint(it.span.start).unwrap_or_else(|| ANONYMOUS.to_string());
         let params = param_names(&it.params);
         let info = self.info(name, FnKind::Arrow, it.span.start, params, it.r#async, false);
-        let (index, mut recorded) = self.add_function(info);
+        let (index, mut recorded, plan) = self.add_function(info);
         if let Some(body) = it.body.as_function_body() {
             recorded &= !scopes::wrapping_breaks(&body.statements);
         }
-        self.frames.push(Frame { index, token: recorded, is_async: it.r#async, is_generator: false });
+        let frame = Frame::new(index, recorded, it.r#async, false).with_plan(plan.as_ref());
+        self.frames.push(frame);
         self.visit_formal_parameters(&it.params);
         match it.body.as_expression() {
             None => {
                 if let Some(body) = it.body.as_function_body() {
-                    self.instrumented_body(body, index, recorded, CallKind::Plain);
+                    self.instrumented_body(body, frame, CallKind::Plain, plan.as_ref());
                 }
             }
             Some(expr) => {
@@ -343,13 +442,15 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
                     let params = &functions[index as usize].params;
                     out.insert_with(span.start, |t| {
                         t.push_str("{const $nr$a=");
-                        write_call(t, index, CallKind::Plain, params);
-                        t.push_str(";try{return __nr$.r($nr$a,");
+                        write_call(t, index, CallKind::Plain, params, plan.as_ref());
+                        t.push_str(";try{return ");
+                        t.push_str(frame.ret_open());
                     });
                 }
                 self.visit_expression(expr);
                 if recorded {
-                    self.out.insert(span.end, ")}finally{__nr$.f($nr$a)}}");
+                    let close = frame.ret_close();
+                    self.out.insert(span.end, &format!("{close}}}finally{{__nr$.f($nr$a)}}}}"));
                 }
             }
         }
@@ -397,17 +498,18 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
     fn visit_static_block(&mut self, it: &StaticBlock<'a>) {
         let name = self.class_member_name("<static>");
         let info = self.info(name, FnKind::StaticBlock, it.span.start, Vec::new(), false, false);
-        let (index, mut recorded) = self.add_function(info);
+        let (index, mut recorded, plan) = self.add_function(info);
         recorded &= !scopes::wrapping_breaks(&it.body);
         if recorded {
             let brace = self.static_block_brace(it);
-            self.emit_call(brace + 1, false, index, CallKind::WithThis);
+            self.emit_call(brace + 1, false, index, CallKind::WithThis, plan.as_ref());
         }
-        self.frames.push(Frame { index, token: recorded, is_async: false, is_generator: false });
+        let frame = Frame::new(index, recorded, false, false).with_plan(plan.as_ref());
+        self.frames.push(frame);
         walk::walk_static_block(self, it);
         self.frames.pop();
         if recorded {
-            self.out.insert(it.span.end - 1, BODY_END);
+            self.out.insert(it.span.end - 1, &frame.body_end());
         }
     }
 
@@ -487,16 +589,23 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
                 let span = arg.span();
                 let sequence = matches!(arg, Expression::SequenceExpression(_));
                 if frame.token {
-                    self.out.insert(span.start, if sequence { "__nr$.r($nr$a,(" } else { "__nr$.r($nr$a," });
+                    let open = frame.ret_open();
+                    if sequence {
+                        self.out.insert(span.start, &format!("{open}("));
+                    } else {
+                        self.out.insert(span.start, open);
+                    }
                 }
                 self.visit_expression(arg);
                 if frame.token {
-                    self.out.insert(span.end, if sequence { "))" } else { ")" });
+                    let close = frame.ret_close();
+                    self.out.insert(span.end, &if sequence { format!("){close}") } else { close });
                 }
             }
             None => {
                 if frame.token {
-                    self.out.insert(it.span.start + "return".len() as u32, " __nr$.r($nr$a,void 0)");
+                    let text = format!(" {}void 0{}", frame.ret_open(), frame.ret_close());
+                    self.out.insert(it.span.start + "return".len() as u32, &text);
                 }
             }
         }
@@ -542,15 +651,28 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
     }
 
     fn visit_catch_clause(&mut self, it: &CatchClause<'a>) {
-        if self.frame().token {
+        let frame = self.frame();
+        if frame.token {
             let at = it.body.span.start + 1;
             match it.param.as_ref().map(|p| &p.pattern) {
                 Some(BindingPattern::BindingIdentifier(id)) => {
                     let name = id.name.as_str();
                     self.out.insert_with(at, |t| {
-                        t.push_str("__nr$.k($nr$a,");
-                        t.push_str(name);
-                        t.push_str(");");
+                        use std::fmt::Write as _;
+                        match frame.caught {
+                            Action::Allow if frame.attr => {
+                                let _ = write!(t, "__nr$.ka($nr$a,{name},__nr$b+{});", frame.index);
+                            }
+                            Action::Allow => {
+                                t.push_str("__nr$.k($nr$a,");
+                                t.push_str(name);
+                                t.push_str(");");
+                            }
+                            Action::Redact => {
+                                let _ = write!(t, "__nr$.kr($nr$a,{name});");
+                            }
+                            Action::Drop => t.push_str("__nr$.kx($nr$a);"),
+                        }
                     });
                 }
                 _ => self.out.insert(at, "__nr$.k($nr$a);"),

@@ -37,6 +37,9 @@ pub struct StartOptions {
     pub run_id: String,
     /// noderec version.
     pub recorder_version: String,
+    /// The filter chain: paths of the TOML files in order, the built-in default first;
+    /// `None` uses the compiled-in default alone.
+    pub filters: Option<Vec<String>>,
 }
 
 /// One function definition handed to the registry.
@@ -80,6 +83,8 @@ pub struct Session {
     /// Modules instrumented.
     pub files: AtomicU64,
     threads: AtomicU64,
+    /// The loaded filter chain.
+    pub filter: Option<Arc<crate::filter::Engine>>,
 }
 
 static CURRENT: Mutex<Option<Arc<Session>>> = Mutex::new(None);
@@ -125,6 +130,9 @@ pub fn start(opts: &StartOptions) -> Result<Arc<Session>> {
     if cur.is_some() {
         return Err(Error::AlreadyRecording);
     }
+    // A bad filter stops the start before anything is written.
+    let chain = crate::filter::loader::load_chain(opts.filters.as_deref().unwrap_or(&[]))?;
+    let filter = Arc::new(crate::filter::Engine::new(chain, Path::new(&opts.root)));
     let start_ms = now_ms();
     let dir = create_trace_dir(Path::new(&opts.out_dir), &opts.program, start_ms, opts.pid)?;
     let meta = Metadata {
@@ -141,6 +149,7 @@ pub fn start(opts: &StartOptions) -> Result<Arc<Session>> {
         start_time: iso8601(start_ms),
         start_ms,
         status: status::RECORDING.into(),
+        filter: Some(filter.summary()),
         ..Metadata::default()
     };
     meta.save(&dir)?;
@@ -159,6 +168,7 @@ pub fn start(opts: &StartOptions) -> Result<Arc<Session>> {
         counters,
         files: AtomicU64::new(0),
         threads: AtomicU64::new(0),
+        filter: Some(filter),
     });
     *cur = Some(Arc::clone(&s));
     Ok(s)
@@ -285,6 +295,7 @@ impl Session {
         meta.files_instrumented = self.files.load(Ordering::Relaxed);
         meta.functions = u64::from(lock(&self.registry).next_fn.saturating_sub(1));
         meta.threads = self.threads.load(Ordering::Relaxed) as u32;
+        meta.filter = self.filter.as_ref().map(|f| f.summary());
         meta.save(&self.dir)?;
         let out = meta.clone();
         drop(meta);

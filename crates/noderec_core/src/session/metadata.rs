@@ -79,6 +79,8 @@ pub struct Metadata {
     pub truncated: bool,
     /// The error that ended recording, if any.
     pub error: Option<serde_json::Value>,
+    /// The filter chain and what it did.
+    pub filter: Option<crate::filter::summary::FilterSummary>,
 }
 
 impl Metadata {

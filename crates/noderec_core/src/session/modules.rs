@@ -73,6 +73,9 @@ pub fn load_module(
     use_cache: bool,
 ) -> Result<Option<String>> {
     if !decider.record_file(path) {
+        if let Some(f) = &session.filter {
+            f.note_skipped_file(path);
+        }
         return Ok(None);
     }
     let key = cache_key(source, path, kind, salt);
@@ -115,6 +118,39 @@ pub fn load_module(
     if entry.functions.is_empty() {
         return Ok(None);
     }
+    // Filters: count the functions they skip, and register the `attr:` rule set of each
+    // function (session ids, so never in the cached code) in the prologue.
+    let mut attr_spec = None;
+    if let Some(f) = &session.filter {
+        let file = f.decide_file(path);
+        let mut skipped = 0u64;
+        let mut ids = Vec::with_capacity(entry.functions.len());
+        for (i, func) in entry.functions.iter().enumerate() {
+            // None: never runs a probe (an await/yield site, a skipped function).
+            let id = match func.kind.as_str() {
+                "await" | "yield" => None,
+                _ => {
+                    let d = f.decide_function(&file, &func.name, &func.params);
+                    if i > 0 && !d.record {
+                        skipped += 1;
+                    }
+                    d.record.then_some(d.attr)
+                }
+            };
+            ids.push(id);
+        }
+        f.note_instrumented_file(path, skipped);
+        if f.has_attr() {
+            let mut known = ids.iter().flatten();
+            let first = known.next().copied().unwrap_or(0);
+            attr_spec = Some(if known.all(|&x| x == first) {
+                first.to_string()
+            } else {
+                let list: Vec<String> = ids.iter().map(|x| x.unwrap_or(0).to_string()).collect();
+                format!("[{}]", list.join(","))
+            });
+        }
+    }
     let defs: Vec<FnDef> = entry
         .functions
         .into_iter()
@@ -128,11 +164,19 @@ pub fn load_module(
             source: f.source,
         })
         .collect();
+    let n_defs = defs.len() as u32;
     let base = session.register_functions(path, &defs)?;
     let mut code = entry.code;
     let at = entry.prologue_at.min(code.len());
     if code.is_char_boundary(at) {
-        code.insert_str(at, &instrument::prologue(base));
+        let prologue = match &attr_spec {
+            Some(spec) => instrument::prologue_with_attr(base, spec),
+            None => instrument::prologue(base),
+        };
+        code.insert_str(at, &prologue);
+        if super::activation::is_activation_file(path) {
+            code.insert_str(at, &super::activation::announce(base, n_defs));
+        }
     }
     Ok(Some(code))
 }
