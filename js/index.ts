@@ -1,5 +1,15 @@
 // Public API of noderec.
-export { start, stop, flush, isRecording, traceDir } from './tracer';
-export type { StartOptions } from './tracer';
-export { policyFromEnv, DEFAULT_POLICY, PolicyError } from './policy/env';
-export type { Policy } from './policy/env';
+export { start, stop, flush, isRecording, record, traceDir } from './tracer';
+export type { StartOptions, RecorderError } from './tracer';
+export {
+  configurePolicy,
+  configurePolicyFromEnv,
+  policySnapshot,
+  policyFromEnv,
+  DEFAULT_POLICY,
+  PolicyError,
+  SETTINGS,
+} from './policy/env';
+export type { Policy, Setting } from './policy/env';
+export { metricsSnapshot, onMetrics } from './logging/metrics';
+export type { Metrics } from './logging/metrics';

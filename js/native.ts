@@ -77,11 +77,16 @@ function wrap(raw: Record<string, unknown>): Native {
   for (const [name, fn] of Object.entries(raw)) {
     if (typeof fn !== 'function') continue;
     out[name] = function (this: unknown, ...args: unknown[]) {
+      let r: unknown;
       try {
-        return (fn as (...a: unknown[]) => unknown)(...args);
+        r = (fn as (...a: unknown[]) => unknown)(...args);
       } catch (e) {
         throw withCode(e);
       }
+      // A binding whose return type is an alias of napi::Result (JsResult)
+      // returns its error instead of throwing it.
+      if (r instanceof Error) throw withCode(r);
+      return r;
     };
   }
   return out as unknown as Native;

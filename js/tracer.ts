@@ -4,8 +4,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isMainThread, parentPort, threadId } from 'node:worker_threads';
 
+import * as crypto from 'node:crypto';
+
+import { deactivateCjsHook, installCjsHook } from './hooks/cjs';
+import { deactivateEsmHooks, hasInThreadHooks, installInThreadHooks, installLoaderThreadHooks } from './hooks/esm';
+import { Level, configureLogger, flushWaiting, logger, log, observeStderr, setLogContext, setStderrWriter } from './logging/logger';
+import * as metrics from './logging/metrics';
+import { emitTrailer, noteRunError, trailer } from './logging/trailer';
 import { native, FinishSummary } from './native';
-import { Policy, policyFromEnv } from './policy/env';
+import { Policy, PolicyError, policyFromEnv, resolvePolicy } from './policy/env';
 import * as io from './runtime/io-capture';
 import * as probes from './runtime/probes';
 import { setBounds, setThisDepth } from './runtime/value-encoder';
@@ -16,17 +23,55 @@ const VERSION: string = (require('../../package.json') as { version: string }).v
 
 interface State {
   dir: string;
+  traceId: string;
+  runId: string;
   policy: Policy;
   finished: boolean;
   timer: NodeJS.Timeout | null;
+  /** Finalization is running (failures are noted, not acted on). */
+  finalizing: boolean;
+  /** The first recorder failure. */
+  failure: RecorderError | null;
+  /** The error that makes the process fail (abort-mode failure, require_trace). */
+  fatal: RecorderError | null;
+  /** The trace directory was removed (a failure without keep_partial_trace). */
+  removed: boolean;
+}
+
+/** A recorder failure: `code` is the stable ERR_* code, `point` where it
+ * happened (instrument, write, flush, finish, panic, start, policy,
+ * require_trace). */
+export interface RecorderError extends Error {
+  code: string;
+  point: string;
 }
 
 let state: State | null = null;
 let handlersInstalled = false;
+let hooksInstalled = false;
+/** The process is running its 'exit' listeners. */
+let exiting = false;
+/** The error that made the last session fail (for the exit code). */
+let lastFatal: RecorderError | null = null;
+
+interface NativeExtra {
+  takeFailure(): { code: string; message: string; point: string } | null;
+  drainLogs(): { ts: number; level: string; target: string; code?: string | null; message: string; fields: string }[];
+  updateMetadata(dir: string, status: string, errorJson: string | null): void;
+}
+function nx(): NativeExtra {
+  return native() as unknown as NativeExtra;
+}
 
 const sink: probes.Sink = {
   submit(words, count, arena, arenaLen) {
-    native().submit(threadId, words, count, arena, arenaLen);
+    try {
+      native().submit(threadId, words, count, arena, arenaLen);
+    } catch (e) {
+      // Never into the program's code: the failure is handled by policy.
+      if (isMainThread) recorderFailed(e, 'write');
+      else workerFailed(e, 'write');
+    }
   },
   limitReached() {
     if (isMainThread) native().setTruncated();
@@ -53,6 +98,7 @@ function installRuntime(): void {
     yd: probes.yd,
     rs: probes.rs,
     k: probes.k,
+    act: probes.act,
   };
   Object.defineProperty(globalThis, RT_KEY, { value: rt, configurable: true, enumerable: false, writable: false });
 }
@@ -78,14 +124,32 @@ export interface StartOptions extends Partial<Policy> {
   runId?: string;
 }
 
-/** Starts recording in this process (main thread). Returns the trace directory. */
-export function start(options: StartOptions = {}): string {
+function coded(code: string, message: string, point = 'internal'): RecorderError {
+  const e = new Error(message) as RecorderError;
+  e.code = code;
+  e.point = point;
+  return e;
+}
+
+/** A run id for a process not started by `noderec record`. */
+function newRunId(): string {
+  return `${Date.now().toString(36)}-${crypto.randomBytes(4).toString('hex')}`;
+}
+
+/** Starts recording in this process (main thread). Returns the trace
+ * directory (null when the policy says `disabled`). Options beat
+ * `configurePolicy()`, which beats the environment. Throws
+ * ERR_ALREADY_RECORDING, ERR_INVALID_POLICY_VALUE, or the native error
+ * (ERR_TRACE_DIR_CREATE_FAILED, ...) with its code. */
+export function start(options: StartOptions = {}): string | null {
+  if (!isMainThread) throw coded('ERR_INTERNAL', 'noderec.start() runs in the main thread (worker threads join its recording)');
   if (state !== null && !state.finished) {
-    const e = new Error('noderec is already recording in this process') as Error & { code: string };
-    e.code = 'ERR_ALREADY_RECORDING';
-    throw e;
+    throw coded('ERR_ALREADY_RECORDING', `noderec is already recording in this process (into ${state.dir})`, 'start');
   }
-  const policy: Policy = { ...policyFromEnv(), ...stripUndefined(options) };
+  const policy: Policy = resolvePolicy(options, ['program', 'runId']);
+  configureLogger({ level: policy.logLevel, file: policy.logFile === null ? null : path.resolve(policy.logFile) });
+  if (policy.disabled) return null;
+  const runId = options.runId ?? (process.env.NODEREC_RUN_ID || newRunId());
   const entry = entryScript();
   const root = projectRoot(entry !== null ? path.dirname(entry) : process.cwd());
   const program = options.program ?? (entry !== null ? path.basename(entry) : 'node');
@@ -98,13 +162,27 @@ export function start(options: StartOptions = {}): string {
     nodeVersion: process.version,
     pid: process.pid,
     ppid: process.ppid,
-    runId: options.runId ?? process.env.NODEREC_RUN_ID ?? '',
+    runId,
     recorderVersion: VERSION,
-  });
-  state = { dir, policy, finished: false, timer: null };
-  connectThread(policy, 'main');
+    activationPath: policy.activationPath === null ? '' : path.resolve(policy.activationPath),
+  } as Parameters<ReturnType<typeof native>['start']>[0]);
+  state = { dir, traceId: path.basename(dir), runId, policy, finished: false, timer: null, finalizing: false, failure: null, fatal: null, removed: false };
+  lastFatal = null;
+  setLogContext({ runId, traceId: state.traceId });
+  logger.debug('noderec::tracer', 'recording started', { dir, pid: process.pid, ppid: process.ppid, activation_path: policy.activationPath });
+  try {
+    connectThread(policy, 'main');
+  } catch (e) {
+    recorderFailed(e, 'start');
+    return dir;
+  }
+  // The logger watches the program's stderr lines (under the IO capture's
+  // wrapper) and writes its own lines past the fd mirror.
+  observeStderr();
   io.installCapture(policy.captureIo, options.captureIo !== undefined || (process.env.NODEREC_CAPTURE_IO ?? '') !== '');
+  setStderrWriter((d) => io.recorderWrite(2, d));
   installHandlers();
+  installHooks();
   // Complete chunks reach the disk even if the process is killed.
   state.timer = setInterval(tick, 250);
   state.timer.unref();
@@ -114,12 +192,116 @@ export function start(options: StartOptions = {}): string {
 function tick(): void {
   io.ioTick();
   probes.flushEvents();
+  drainNativeLogs();
+  checkOtherThreads();
 }
 
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
+/** A failure reported by another thread (a worker, the module-hooks thread). */
+function checkOtherThreads(): void {
+  let f: { code: string; message: string; point: string } | null = null;
+  try {
+    f = nx().takeFailure();
+  } catch {
+    f = null;
+  }
+  if (f !== null) recorderFailed(coded(f.code, f.message, f.point), f.point);
+}
+
+/** Rust-side log records, written through the one log sink. */
+export function drainNativeLogs(): void {
+  let recs: ReturnType<NativeExtra['drainLogs']>;
+  try {
+    recs = nx().drainLogs();
+  } catch {
+    return;
+  }
+  for (const r of recs) {
+    let fields: Record<string, unknown> = {};
+    try {
+      fields = JSON.parse(r.fields) as Record<string, unknown>;
+    } catch {
+      fields = { raw: r.fields };
+    }
+    log(r.level as Level, r.target, r.message, fields, r.code ?? undefined, r.ts);
+  }
+}
+
+function asRecorderError(e: unknown, point: string): RecorderError {
+  const err = (e instanceof Error ? e : new Error(String(e))) as RecorderError;
+  if (typeof err.code !== 'string') err.code = 'ERR_INTERNAL';
+  // A Rust panic comes back as ERR_INTERNAL "<call>: panic: ...".
+  err.point = err.code === 'ERR_INTERNAL' && /: panic: /.test(err.message) ? 'panic' : point;
+  return err;
+}
+
+/** A recorder failure in the main thread. Recording stops at once (probes
+ * drop everything, hooks stop instrumenting); then, unless finalization is
+ * already running, `disable` finalizes the trace and lets the program
+ * carry on, and `abort` finalizes what it can and ends the process with a
+ * non-zero exit code. */
+function recorderFailed(e: unknown, point: string): void {
+  const st = state;
+  if (st === null || (st.finished && !st.finalizing) || st.failure !== null) return;
+  const err = asRecorderError(e, point);
+  st.failure = err;
+  try {
+    nx().takeFailure();
+  } catch {
+    // nothing pending
+  }
+  metrics.noteFailure();
+  probes.disable('recorder_error');
+  deactivateCjsHook();
+  deactivateEsmHooks();
+  drainNativeLogs();
+  const mode = st.policy.onRecorderError;
+  logger.error('noderec::recorder', `recorder failure at ${err.point}: ${err.message}`, { point: err.point, on_recorder_error: mode, trace_dir: st.dir }, err.code);
+  if (mode === 'disable') {
+    metrics.noteDetach({ reason: 'recorder_error', code: err.code, point: err.point });
+    logger.warn('noderec::recorder', 'recording disabled; the program continues unrecorded', { point: err.point }, err.code);
+  }
+  if (st.finalizing) return;
+  if (mode === 'disable') {
+    finalize(null, null);
+  } else {
+    finalize(exiting ? null : 1, null);
+    endProcess();
+  }
+}
+
+/** abort: the process ends non-zero (it is already ending when exiting). */
+function endProcess(): void {
+  if (exiting) return;
+  flushWaiting();
+  process.exit(1);
+}
+
+/** A failure in a worker thread: the worker stops recording; the binding
+ * has reported it to the main thread, which applies the policy. */
+function workerFailed(e: unknown, point: string): void {
+  probes.disable('recorder_error');
+  const err = asRecorderError(e, point);
+  logger.error('noderec::recorder', `recorder failure at ${err.point} in worker ${threadId}: ${err.message}`, { point: err.point, thread: threadId }, err.code);
+}
+
+function onInstrumentError(e: unknown, filename: string): void {
+  const err = asRecorderError(e, 'instrument');
+  if (isMainThread) {
+    err.message = `${err.message} (${filename})`;
+    recorderFailed(err, 'instrument');
+  } else workerFailed(err, 'instrument');
+}
+
+/** Installs the module hooks once (the preload, or the first start()). */
+export function installHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  if (hasInThreadHooks()) {
+    installInThreadHooks(onInstrumentError);
+  } else {
+    installCjsHook(onInstrumentError);
+    if (isMainThread) installLoaderThreadHooks();
+  }
 }
 
 function connectThread(policy: Policy, name: string): void {
@@ -135,6 +317,7 @@ function connectThread(policy: Policy, name: string): void {
   setBounds(policy.valueDepth, policy.valueItems, policy.valueString);
   setThisDepth(policy.valueThisDepth);
   probes.attach(sink, clock, policy.captureValues, policy.maxEvents, policy.valueString);
+  probes.setActivation(policy.activationPath !== null);
   installRuntime();
 }
 
@@ -149,7 +332,15 @@ export function joinFromWorker(): boolean {
   } catch {
     return false;
   }
-  connectThread(policy, `worker ${threadId}`);
+  if (policy.disabled) return false;
+  configureLogger({ level: policy.logLevel, file: policy.logFile === null ? null : path.resolve(policy.logFile) });
+  setLogContext({ runId: process.env.NODEREC_RUN_ID ?? '', traceId: path.basename(native().currentDir() ?? '') });
+  try {
+    connectThread(policy, `worker ${threadId}`);
+  } catch (e) {
+    workerFailed(e, 'start');
+    return false;
+  }
   // Output written in a worker is captured there (its process.stdout posts
   // to the main thread, which does not capture it again). No fd mirror.
   io.installCapture(policy.captureIo === 'off' ? 'off' : 'proxies', (process.env.NODEREC_CAPTURE_IO ?? '') !== '');
@@ -160,32 +351,218 @@ export function joinFromWorker(): boolean {
   return true;
 }
 
-/** Writes buffered events to the trace file. */
+/** Writes buffered events to the trace file (waits until they are there).
+ * A failure is a recorder failure at `flush`, handled by the policy. */
 export function flush(): void {
-  io.flushIo();
-  probes.flushEvents();
-  native().flush();
+  const st = state;
+  if (st === null || st.finished) return;
+  try {
+    io.flushIo();
+    probes.flushEvents();
+    if (st.failure === null) native().flush();
+  } catch (e) {
+    recorderFailed(e, 'flush');
+  }
+  drainNativeLogs();
 }
 
 export function isRecording(): boolean {
   return state !== null && !state.finished;
 }
 
-/** Finalizes: close open calls as unwound, flush, finish the writer, write metadata. */
-function finalize(exitCode: number | null, signal: string | null, status: string): FinishSummary | null {
-  if (state === null || state.finished) return null;
-  state.finished = true;
-  if (state.timer !== null) clearInterval(state.timer);
-  // Output first: it belongs to the activations still open.
-  io.stopCapture();
-  probes.unwindAll();
-  probes.detach();
-  return native().finish(exitCode, signal, status);
+/** Finalization, in this order (each step logs at debug level):
+ *  1. drain IO: pending output chunks become events, the stream wrappers
+ *     and the fd mirror are removed;
+ *  2. close open calls as unwound (a throw event for each open activation);
+ *  3. flush buffers: the probes hand their last buffer to the writer, which
+ *     writes everything received to the file;
+ *  4. finish the writer (end record, file closed);
+ *  5. write metadata: status, exit code or signal, counts, filter summary;
+ *  6. check require_trace (no event recorded: status failed, ERR_TRACE_MISSING).
+ * A failure at any step is noted and the later steps still run; after a
+ * failure the trace is kept as `partial` (keep_partial_trace) or removed. */
+function finalize(exitCode: number | null, signal: string | null): FinishSummary | null {
+  const st = state;
+  if (st === null || st.finished) return null;
+  st.finished = true;
+  st.finalizing = true;
+  if (st.timer !== null) clearInterval(st.timer);
+  const step = (name: string, point: string, fn: () => void): void => {
+    logger.debug('noderec::finalize', name, { step: name });
+    try {
+      fn();
+    } catch (e) {
+      recorderFailed(e, point);
+    }
+  };
+  // 1. Output first: it belongs to the activations still open.
+  step('drain io', 'write', () => io.stopCapture());
+  // 2.
+  step('close open calls', 'write', () => probes.unwindAll());
+  // 3.
+  step('flush buffers', 'flush', () => {
+    probes.detach();
+    if (st.failure === null) native().flush();
+  });
+  checkOtherThreads();
+  // 4 and 5 (the addon finishes the writer, then writes metadata.json).
+  let summary: FinishSummary | null = null;
+  step('finish writer and write metadata', 'finish', () => {
+    if (st.failure !== null) {
+      native().setError(JSON.stringify({ code: st.failure.code, message: st.failure.message, point: st.failure.point }));
+    }
+    summary = native().finish(exitCode, signal, st.failure !== null ? 'partial' : 'complete');
+  });
+  probes.disable('stopped');
+  // 6.
+  logger.debug('noderec::finalize', 'check require_trace', { step: 'check require_trace' });
+  const events = summary !== null ? (summary as FinishSummary).events : 0;
+  if (st.failure === null && st.policy.requireTrace && events === 0) {
+    const err = coded('ERR_TRACE_MISSING', `no event was recorded (require_trace) in ${st.dir}`, 'require_trace');
+    try {
+      nx().updateMetadata(st.dir, 'failed', JSON.stringify({ code: err.code, message: err.message, point: err.point }));
+    } catch {
+      // the metadata keeps status complete; the error still surfaces
+    }
+    logger.error('noderec::tracer', err.message, { trace_dir: st.dir }, err.code);
+    st.fatal = err;
+  }
+  drainNativeLogs();
+  if (st.failure !== null) {
+    if (st.policy.keepPartialTrace) {
+      logger.info('noderec::tracer', 'kept the partial trace', { trace_dir: st.dir });
+    } else {
+      try {
+        fs.rmSync(st.dir, { recursive: true, force: true });
+        st.removed = true;
+      } catch {
+        // left behind
+      }
+      logger.info('noderec::tracer', 'removed the partial trace (keep_partial_trace is off)', { trace_dir: st.dir });
+    }
+    const t = runErrorTrailer(st, st.failure);
+    if (st.policy.onRecorderError === 'abort') st.fatal = st.failure;
+    else noteRunError(t);
+  }
+  st.finalizing = false;
+  if (st.fatal !== null) {
+    lastFatal = st.fatal;
+    emitTrailer(runErrorTrailer(st, st.fatal), st.policy.jsonErrors);
+  }
+  logger.debug('noderec::finalize', 'done', { status: summary !== null ? (summary as FinishSummary).status : null });
+  return summary;
 }
 
-/** Stops recording and finalizes the trace. */
+function runErrorTrailer(st: State, err: RecorderError): ReturnType<typeof trailer> {
+  const fatal = err === st.fatal || st.policy.onRecorderError === 'abort' || err.point === 'require_trace';
+  return trailer(err.code, err.point, err.message, {
+    pid: process.pid,
+    trace_dir: st.removed ? null : st.dir,
+    trace_removed: st.removed,
+    on_recorder_error: st.policy.onRecorderError,
+    fatal,
+  }, { runId: st.runId, traceId: st.traceId });
+}
+
+/** Stops recording and finalizes the trace. Returns its summary (null when
+ * not recording). After a recorder failure under `abort`, or when
+ * require_trace finds no event, throws that error (the trace is finalized). */
 export function stop(): FinishSummary | null {
-  return finalize(null, null, 'complete');
+  const st = state;
+  if (st === null || st.finished) return null;
+  const summary = finalize(null, null);
+  if (st.fatal !== null) {
+    lastFatal = null;
+    throw st.fatal;
+  }
+  return summary;
+}
+
+/** Records while `fn` runs: start(options), fn(), stop() — for an async
+ * `fn`, stop() runs when its promise settles. Returns what fn returns.
+ * If fn throws (or rejects), recording stops and its error is passed on. */
+export function record<T>(options: StartOptions | (() => T), fn?: () => T): T {
+  const f = (typeof options === 'function' ? options : fn) as (() => T) | undefined;
+  const o = typeof options === 'function' ? {} : (options ?? {});
+  if (typeof f !== 'function') throw new TypeError('noderec.record(options, fn): fn must be a function');
+  start(o);
+  let r: T;
+  try {
+    r = f();
+  } catch (e) {
+    stopAfterError();
+    throw e;
+  }
+  if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function') {
+    return (r as unknown as PromiseLike<unknown>).then(
+      (v) => {
+        stop();
+        return v;
+      },
+      (e: unknown) => {
+        stopAfterError();
+        throw e;
+      },
+    ) as unknown as T;
+  }
+  stop();
+  return r;
+}
+
+function stopAfterError(): void {
+  try {
+    stop();
+  } catch {
+    // the program's error wins; the recorder's is in the log
+  }
+}
+
+/** The preload (`--require` / `--import noderec/register`) in the main
+ * thread: starts recording under the environment's policy. A bad policy
+ * value or a failed start is a recorder failure: logged, then `disable`
+ * lets the program run unrecorded and `abort` ends the process with exit
+ * code 1 before the program runs. */
+export function startFromPreload(): boolean {
+  let policy: Policy;
+  try {
+    policy = policyFromEnv();
+  } catch (e) {
+    preloadFailed(e, 'policy', lenientOnError());
+    return false;
+  }
+  configureLogger({ level: policy.logLevel, file: policy.logFile === null ? null : path.resolve(policy.logFile) });
+  // Disabled: nothing is loaded or changed; children inherit
+  // NODEREC_DISABLED and record nothing either.
+  if (policy.disabled) return false;
+  try {
+    return start() !== null && isRecording();
+  } catch (e) {
+    preloadFailed(e, 'start', policy.onRecorderError, policy.jsonErrors);
+    return false;
+  }
+}
+
+/** on_recorder_error as far as it can be read from a bad environment. */
+function lenientOnError(): 'abort' | 'disable' {
+  return (process.env.NODEREC_ON_RECORDER_ERROR ?? '').trim().toLowerCase() === 'disable' ? 'disable' : 'abort';
+}
+
+function preloadFailed(e: unknown, point: string, mode: 'abort' | 'disable', jsonErrors?: boolean): void {
+  const err = asRecorderError(e, point);
+  if (e instanceof PolicyError) err.point = 'policy';
+  const runId = process.env.NODEREC_RUN_ID ?? '';
+  setLogContext({ runId, traceId: '' });
+  logger.error('noderec::tracer', `cannot record: ${err.message}`, { point: err.point, on_recorder_error: mode }, err.code);
+  const json = jsonErrors ?? /^(1|true|yes|on)$/i.test((process.env.NODEREC_JSON_ERRORS ?? '').trim());
+  const t = trailer(err.code, err.point, err.message, { pid: process.pid, trace_dir: null, on_recorder_error: mode, fatal: mode === 'abort' }, { runId, traceId: '' });
+  if (mode === 'disable') {
+    metrics.noteDetach({ reason: 'recorder_error', code: err.code, point: err.point });
+    noteRunError(t);
+    return;
+  }
+  emitTrailer(t, json);
+  flushWaiting();
+  process.exit(1);
 }
 
 function exitCodeOf(code: unknown): number {
@@ -201,14 +578,19 @@ function installHandlers(): void {
     if (isRecording()) probes.uncaught(err);
   });
   process.on('exit', (code) => {
-    finalize(exitCodeOf(code), null, 'complete');
+    exiting = true;
+    finalize(exitCodeOf(code), null);
+    // A recorder failure (abort) or require_trace: the process fails.
+    if (lastFatal !== null && exitCodeOf(code) === 0) process.exitCode = 1;
+    flushWaiting();
   });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     const onSignal = (): void => {
       // Another listener means the program handles the signal itself.
       if (process.listenerCount(sig) > 1) return;
       process.removeListener(sig, onSignal);
-      finalize(null, sig, 'complete');
+      finalize(null, sig);
+      flushWaiting();
       process.kill(process.pid, sig);
     };
     process.on(sig, onSignal);

@@ -4,9 +4,23 @@ use napi::bindgen_prelude::{ArrayBuffer, Int32Array, Uint8Array};
 use napi::Env;
 use napi_derive::napi;
 use noderec_core::instrument::{ModuleKind, RecordAll};
-use noderec_core::session::{clock, lifecycle, modules};
+use noderec_core::session::{activation, clock, failure, lifecycle, modules};
 
-use crate::binding_errors::{guard, to_js, JsResult};
+use crate::binding_errors::{guard, to_js};
+// `Result` by name: the napi macro throws the error only for a return type
+// spelled `Result<..>` (an alias such as `JsResult` returns it as a value).
+use napi::Result;
+
+/// Counters of the running session, kept after it finishes (for `metrics()`).
+static LAST: std::sync::Mutex<Option<std::sync::Arc<noderec_core::trace::writer::WriterCounters>>> =
+    std::sync::Mutex::new(None);
+
+/// Reports a failure in the shared slot (seen by the main thread even when
+/// it happened in another thread) and hands the error on.
+fn reported(point: &str, e: noderec_core::error::Error) -> napi::Error {
+    failure::report(e.code(), &e.to_string(), point);
+    to_js(e)
+}
 
 /// What the facade knows about the process when recording starts.
 #[napi(object)]
@@ -33,6 +47,8 @@ pub struct BindingStartOptions {
     pub recorder_version: String,
     /// The filter chain (TOML paths, the built-in default first); absent: the built-in default.
     pub filters: Option<Vec<String>>,
+    /// Absolute path of the activation file (empty or absent: none).
+    pub activation_path: Option<String>,
 }
 
 /// Final figures of a finished recording.
@@ -52,7 +68,7 @@ pub struct BindingFinishSummary {
 
 /// Starts recording; returns the trace directory.
 #[napi]
-pub fn start(opts: BindingStartOptions) -> JsResult<String> {
+pub fn start(opts: BindingStartOptions) -> Result<String> {
     guard("start", || {
         let o = lifecycle::StartOptions {
             out_dir: opts.out_dir,
@@ -66,8 +82,13 @@ pub fn start(opts: BindingStartOptions) -> JsResult<String> {
             run_id: opts.run_id,
             recorder_version: opts.recorder_version,
             filters: opts.filters,
+            ..Default::default()
         };
+        activation::set(opts.activation_path.as_deref().unwrap_or(""));
         let s = lifecycle::start(&o).map_err(to_js)?;
+        failure::reset_handover();
+        *LAST.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(std::sync::Arc::clone(&s.counters));
+        failure::log("debug", "noderec_core::session", None, "trace started", serde_json_dir(&s.dir));
         Ok(s.dir.display().to_string())
     })
 }
@@ -81,7 +102,7 @@ pub fn current_dir() -> Option<String> {
 /// A fresh 4-byte ArrayBuffer over this thread's slot of the shared clock
 /// (µs since the session started, updated every 100 µs by a native thread).
 #[napi]
-pub fn clock_buffer(env: &Env) -> JsResult<ArrayBuffer<'_>> {
+pub fn clock_buffer(env: &Env) -> Result<ArrayBuffer<'_>> {
     let slot = clock::take_slot()
         .ok_or_else(|| crate::binding_errors::coded("ERR_INTERNAL", "no clock slot left"))?;
     // SAFETY: the slot is static memory, never freed, and never handed to a
@@ -95,7 +116,7 @@ pub fn clock_buffer(env: &Env) -> JsResult<ArrayBuffer<'_>> {
 /// `cache_salt` identifies the addon build (and later the filter chain) in
 /// the instrumentation cache key.
 #[napi]
-pub fn instrument(source: String, path: String, is_module: bool, cache_salt: String) -> JsResult<Option<String>> {
+pub fn instrument(source: String, path: String, is_module: bool, cache_salt: String) -> Result<Option<String>> {
     guard("instrument", || {
         let Some(s) = lifecycle::current() else { return Ok(None) };
         let kind = if is_module { ModuleKind::Module } else { ModuleKind::CommonJs };
@@ -110,14 +131,15 @@ pub fn instrument(source: String, path: String, is_module: bool, cache_salt: Str
             Some(f) => format!("{cache_salt}:{}", f.hash()),
             None => cache_salt,
         };
-        modules::load_module(&s, &source, &path, kind, decider, &cache_salt, use_cache).map_err(to_js)
+        failure::fail_point("instrument").map_err(|e| reported("instrument", e))?;
+        modules::load_module(&s, &source, &path, kind, decider, &cache_salt, use_cache).map_err(|e| reported("instrument", e))
     })
 }
 
 /// Instruments a module without a session or cache (for benchmarks and
 /// `noderec instrument`): the code as it would run, with a prologue for base 1.
 #[napi]
-pub fn instrument_source(source: String, path: String, is_module: bool) -> JsResult<String> {
+pub fn instrument_source(source: String, path: String, is_module: bool) -> Result<String> {
     guard("instrumentSource", || {
         let kind = if is_module { ModuleKind::Module } else { ModuleKind::CommonJs };
         let out = noderec_core::instrument::instrument(&source, &path, kind, &RecordAll).map_err(to_js)?;
@@ -133,7 +155,7 @@ pub fn instrument_source(source: String, path: String, is_module: bool) -> JsRes
 
 /// Names a JavaScript thread in the trace.
 #[napi]
-pub fn register_thread(id: u32, name: String) -> JsResult<()> {
+pub fn register_thread(id: u32, name: String) -> Result<()> {
     guard("registerThread", || match lifecycle::current() {
         Some(s) => s.register_thread(id, &name).map_err(to_js),
         None => Ok(()),
@@ -143,27 +165,35 @@ pub fn register_thread(id: u32, name: String) -> JsResult<()> {
 /// Hands the first `count` events (two i32 words each) and `arena_len` value
 /// bytes to the writer. The arrays are copied: JavaScript reuses them at once.
 #[napi]
-pub fn submit(thread: u32, words: Int32Array, count: u32, arena: Uint8Array, arena_len: u32) -> JsResult<()> {
+pub fn submit(thread: u32, words: Int32Array, count: u32, arena: Uint8Array, arena_len: u32) -> Result<()> {
     guard("submit", || {
         let Some(s) = lifecycle::current() else { return Ok(()) };
+        failure::fail_point("panic").map_err(to_js)?;
+        failure::fail_point("write").map_err(|e| reported("write", e))?;
+        let t0 = std::time::Instant::now();
         let n = (count as usize * 2).min(words.len());
         let a = (arena_len as usize).min(arena.len());
-        s.submit(thread, words[..n].to_vec(), arena[..a].to_vec()).map_err(to_js)
+        let r = s.submit(thread, words[..n].to_vec(), arena[..a].to_vec()).map_err(|e| reported("write", e));
+        failure::note_handover(t0.elapsed().as_micros() as u64);
+        r
     })
 }
 
 /// Waits until every submitted batch is in the file.
 #[napi]
-pub fn flush() -> JsResult<()> {
+pub fn flush() -> Result<()> {
     guard("flush", || match lifecycle::current() {
-        Some(s) => s.flush().map_err(to_js),
+        Some(s) => {
+            failure::fail_point("flush").map_err(|e| reported("flush", e))?;
+            s.flush().map_err(|e| reported("flush", e))
+        }
         None => Ok(()),
     })
 }
 
 /// Records, in metadata, the error that ended or disabled recording (JSON text).
 #[napi]
-pub fn set_error(json: String) -> JsResult<()> {
+pub fn set_error(json: String) -> Result<()> {
     guard("setError", || {
         if let Some(s) = lifecycle::current() {
             let v = serde_json_value(&json);
@@ -187,10 +217,17 @@ pub fn set_truncated() {
 
 /// Finishes the writer and writes the final metadata.
 #[napi]
-pub fn finish(exit_code: Option<i32>, signal: Option<String>, status: String) -> JsResult<Option<BindingFinishSummary>> {
+pub fn finish(exit_code: Option<i32>, signal: Option<String>, status: String) -> Result<Option<BindingFinishSummary>> {
     guard("finish", || {
         let Some(s) = lifecycle::current() else { return Ok(None) };
+        if let Err(e) = failure::fail_point("finish") {
+            // The writer still finishes and the metadata says what happened.
+            s.set_error(serde_json::json!({"code": e.code(), "message": e.to_string(), "point": "finish"}));
+            let _ = s.finish(exit_code, signal, noderec_core::session::metadata::status::PARTIAL);
+            return Err(to_js(e));
+        }
         let m = s.finish(exit_code, signal, &status).map_err(to_js)?;
+        failure::log("debug", "noderec_core::session", None, "trace finished", serde_json_dir(&s.dir));
         Ok(Some(BindingFinishSummary {
             dir: s.dir.display().to_string(),
             events: m.events as f64,
@@ -198,5 +235,93 @@ pub fn finish(exit_code: Option<i32>, signal: Option<String>, status: String) ->
             duration_ms: m.duration_ms.unwrap_or(0.0),
             status: m.status,
         }))
+    })
+}
+
+fn serde_json_dir(dir: &std::path::Path) -> serde_json::Value {
+    serde_json::json!({ "dir": dir.display().to_string() })
+}
+
+/// Counters of the running (or last) session.
+#[napi(object)]
+pub struct BindingMetrics {
+    /// Events written to the trace.
+    pub events: f64,
+    /// Uncompressed event payload bytes.
+    pub raw_bytes: f64,
+    /// Bytes of trace.nrt (compressed).
+    pub file_bytes: f64,
+    /// Chunks written.
+    pub chunks: f64,
+    /// Buffers handed from JavaScript to the writer.
+    pub buffers: f64,
+    /// Times a buffer waited on a full writer channel.
+    pub channel_waits: f64,
+    /// Time the writer thread spent on batches, ms.
+    pub writer_busy_ms: f64,
+    /// Handovers measured (buffers flushed from JavaScript to the writer).
+    pub flushes: f64,
+    /// Median handover time, µs (upper bound of a log2 bucket).
+    pub flush_p50_us: f64,
+    /// 99th percentile handover time, µs (upper bound of a log2 bucket).
+    pub flush_p99_us: f64,
+    /// Rust panics caught in this process.
+    pub panics: f64,
+    /// Rust log records dropped because the queue was full.
+    pub logs_dropped: f64,
+}
+
+/// The native counters (all zero before the first session).
+#[napi]
+pub fn metrics() -> BindingMetrics {
+    use std::sync::atomic::Ordering::Relaxed;
+    let c = LAST.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    let (n, p50, p99) = failure::handover_quantiles();
+    let get = |f: fn(&noderec_core::trace::writer::WriterCounters) -> u64| c.as_ref().map_or(0.0, |c| f(c) as f64);
+    BindingMetrics {
+        events: get(|c| c.events.load(Relaxed)),
+        raw_bytes: get(|c| c.raw_bytes.load(Relaxed)),
+        file_bytes: get(|c| c.file_bytes.load(Relaxed)),
+        chunks: get(|c| c.chunks.load(Relaxed)),
+        buffers: get(|c| c.batches.load(Relaxed)),
+        channel_waits: get(|c| c.waits.load(Relaxed)),
+        writer_busy_ms: get(|c| c.busy_ns.load(Relaxed)) / 1e6,
+        flushes: n as f64,
+        flush_p50_us: p50 as f64,
+        flush_p99_us: p99 as f64,
+        panics: failure::panics() as f64,
+        logs_dropped: failure::logs_dropped() as f64,
+    }
+}
+
+/// A failure reported by any thread since the last call.
+#[napi(object)]
+pub struct BindingFailure {
+    /// Stable code.
+    pub code: String,
+    /// Message.
+    pub message: String,
+    /// instrument | write | flush | finish | panic.
+    pub point: String,
+}
+
+/// Takes the failure reported (from any thread) since the last call.
+#[napi]
+pub fn take_failure() -> Option<BindingFailure> {
+    failure::take().map(|f| BindingFailure { code: f.code, message: f.message, point: f.point })
+}
+
+/// Rewrites a finished trace's status and error (the `require_trace` check
+/// runs after the final metadata is written).
+#[napi]
+pub fn update_metadata(dir: String, status: String, error_json: Option<String>) -> Result<()> {
+    guard("updateMetadata", || {
+        let p = std::path::Path::new(&dir);
+        let mut m = noderec_core::session::metadata::Metadata::load(p).map_err(to_js)?;
+        m.status = status;
+        if let Some(e) = error_json {
+            m.error = Some(noderec_core::session::metadata::parse_json_lossy(&e));
+        }
+        m.save(p).map_err(to_js)
     })
 }

@@ -6,12 +6,15 @@ use std::path::Path;
 use napi_derive::napi;
 use noderec_core::trace::{export, reader, summary};
 
-use crate::binding_errors::{guard, to_js, JsResult};
+use crate::binding_errors::{guard, to_js};
+// `Result` by name: the napi macro throws the error only for a return type
+// spelled `Result<..>` (an alias such as `JsResult` returns it as a value).
+use napi::Result;
 
 /// Exports a trace directory as `jsonl` or `chrome` to `out` (a file path)
 /// or, without `out`, to standard output.
 #[napi]
-pub fn export_trace(dir: String, format: String, out: Option<String>) -> JsResult<()> {
+pub fn export_trace(dir: String, format: String, out: Option<String>) -> Result<()> {
     guard("exportTrace", || {
         let t = reader::read_trace(&Path::new(&dir).join("trace.nrt")).map_err(to_js)?;
         let pid = noderec_core::session::metadata::Metadata::load(Path::new(&dir)).map_or(0, |m| m.pid);
@@ -34,6 +37,6 @@ pub fn export_trace(dir: String, format: String, out: Option<String>) -> JsResul
 /// A JSON summary of a trace directory: metadata, what the reader found
 /// (chunks, damage), counts per kind and the busiest functions.
 #[napi]
-pub fn trace_summary(dir: String) -> JsResult<String> {
+pub fn trace_summary(dir: String) -> Result<String> {
     guard("traceSummary", || summary::summarize(Path::new(&dir)).map_err(to_js))
 }

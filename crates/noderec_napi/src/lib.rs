@@ -6,14 +6,11 @@
 mod binding_errors;
 mod binding_filter;
 mod binding_io;
+mod binding_logging;
 mod binding_recorder;
 mod binding_trace;
 
 #[napi_derive::module_init]
 fn init() {
-    let prev = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        eprintln!("noderec: internal panic (this is a bug in noderec, please report it)");
-        prev(info);
-    }));
+    binding_logging::install_panic_hook();
 }

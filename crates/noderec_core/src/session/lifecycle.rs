@@ -170,9 +170,21 @@ pub fn start(opts: &StartOptions) -> Result<Arc<Session>> {
         threads: AtomicU64::new(0),
         filter: Some(filter),
     });
+    // Modules loaded by an earlier session of this process keep their ids
+    // (they are baked into running code): define them in this trace too.
+    s.replay_functions()?;
     *cur = Some(Arc::clone(&s));
     Ok(s)
 }
+
+/// Every module table registered in this process: function ids are
+/// process-wide, so a new session can still name functions loaded before it.
+struct Loaded {
+    next_fn: u32,
+    modules: Vec<(String, u32, Vec<FnDef>)>,
+}
+
+static LOADED: Mutex<Loaded> = Mutex::new(Loaded { next_fn: 1, modules: Vec::new() });
 
 impl Session {
     fn send(&self, msg: Msg) -> Result<()> {
@@ -205,10 +217,30 @@ impl Session {
     /// Registers a module's function table; returns the base id
     /// (function `i` of the table has id `base + i`).
     pub fn register_functions(&self, abs_path: &str, fns: &[FnDef]) -> Result<u32> {
+        let base = {
+            let mut all = lock(&LOADED);
+            let base = all.next_fn;
+            all.next_fn += fns.len() as u32;
+            all.modules.push((abs_path.to_string(), base, fns.to_vec()));
+            base
+        };
+        self.define_functions(abs_path, base, fns)?;
+        self.files.fetch_add(1, Ordering::Relaxed);
+        Ok(base)
+    }
+
+    fn replay_functions(&self) -> Result<()> {
+        let all = lock(&LOADED);
+        for (abs, base, fns) in &all.modules {
+            self.define_functions(abs, *base, fns)?;
+        }
+        Ok(())
+    }
+
+    fn define_functions(&self, abs_path: &str, base: u32, fns: &[FnDef]) -> Result<()> {
         let mut reg = lock(&self.registry);
         let path = self.path_id(&mut reg, abs_path)?;
-        let base = reg.next_fn;
-        reg.next_fn += fns.len() as u32;
+        reg.next_fn = reg.next_fn.max(base + fns.len() as u32);
         for (i, f) in fns.iter().enumerate() {
             let fpath = match &f.source {
                 Some(src) => {
@@ -228,8 +260,7 @@ impl Session {
                 params: f.params.clone(),
             }))?;
         }
-        self.files.fetch_add(1, Ordering::Relaxed);
-        Ok(base)
+        Ok(())
     }
 
     /// Names a JavaScript thread.

@@ -1,7 +1,9 @@
 //! A recording session: the trace directory, its metadata, the shared clock
 //! the probes read, the registry of paths and functions, and the writer.
 
+pub mod activation;
 pub mod clock;
+pub mod failure;
 pub mod filesystem;
 pub mod lifecycle;
 pub mod metadata;

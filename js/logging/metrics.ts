@@ -1,0 +1,104 @@
+// Recorder metrics: counters only, nothing per event. Native counters come
+// from the writer (`metrics()` of the addon); the facade adds drops,
+// detaches and failures.
+import { native } from '../native';
+import * as probes from '../runtime/probes';
+
+export interface Detach {
+  reason: string;
+  code: string;
+  point: string;
+}
+
+export interface Metrics {
+  /** Events written to the trace (running or last session). */
+  eventsRecorded: number;
+  /** Events not recorded, by reason: max_events, recorder_error, stopped, inactive. */
+  eventsDropped: Record<string, number>;
+  /** Uncompressed event bytes. */
+  bytesRaw: number;
+  /** Bytes of trace.nrt. */
+  bytesWritten: number;
+  chunks: number;
+  /** Buffers handed from JavaScript to the writer. */
+  buffersFlushed: number;
+  /** Time a buffer handover took (copy and send, waits included), µs,
+   * upper bounds of log2 buckets. */
+  flushLatencyUs: { p50: number; p99: number; count: number };
+  /** Handovers that found the writer channel full and waited. */
+  channelWaits: number;
+  writerBusyMs: number;
+  /** Recorder detaches (on_recorder_error=disable), with reason and code. */
+  detaches: Detach[];
+  /** Recorder failures seen (either mode). */
+  failures: number;
+  /** Rust panics caught. */
+  panics: number;
+  /** Rust log records lost because the queue overflowed. */
+  logsDropped: number;
+}
+
+const detaches: Detach[] = [];
+let failures = 0;
+
+export function noteDetach(d: Detach): void {
+  if (detaches.length < 100) detaches.push(d);
+}
+
+export function noteFailure(): void {
+  failures++;
+}
+
+interface NativeMetrics {
+  events: number;
+  rawBytes: number;
+  fileBytes: number;
+  chunks: number;
+  buffers: number;
+  channelWaits: number;
+  writerBusyMs: number;
+  flushes: number;
+  flushP50Us: number;
+  flushP99Us: number;
+  panics: number;
+  logsDropped: number;
+}
+
+function nativeMetrics(): NativeMetrics | null {
+  try {
+    return (native() as unknown as { metrics(): NativeMetrics }).metrics();
+  } catch {
+    return null;
+  }
+}
+
+/** The counters now. */
+export function metricsSnapshot(): Metrics {
+  const n = nativeMetrics();
+  return {
+    eventsRecorded: n?.events ?? 0,
+    eventsDropped: probes.droppedEvents(),
+    bytesRaw: n?.rawBytes ?? 0,
+    bytesWritten: n?.fileBytes ?? 0,
+    chunks: n?.chunks ?? 0,
+    buffersFlushed: n?.buffers ?? 0,
+    flushLatencyUs: { p50: n?.flushP50Us ?? 0, p99: n?.flushP99Us ?? 0, count: n?.flushes ?? 0 },
+    channelWaits: n?.channelWaits ?? 0,
+    writerBusyMs: n?.writerBusyMs ?? 0,
+    detaches: detaches.map((d) => ({ ...d })),
+    failures,
+    panics: n?.panics ?? 0,
+    logsDropped: n?.logsDropped ?? 0,
+  };
+}
+
+/** Calls `callback` with a snapshot every `intervalMs` (the timer does not
+ * keep the process alive). Returns a function that stops it. */
+export function onMetrics(callback: (m: Metrics) => void, intervalMs = 1000): () => void {
+  if (typeof callback !== 'function') throw new TypeError('onMetrics(callback, intervalMs): callback must be a function');
+  const ms = Number.isFinite(intervalMs) && intervalMs >= 10 ? intervalMs : 10;
+  // An exception thrown by the callback is the program's, as with any timer.
+  const t = setInterval(() => callback(metricsSnapshot()), ms);
+  t.unref();
+  return () => clearInterval(t);
+}
