@@ -13,6 +13,17 @@ export interface StartOptions {
   ppid: number;
   runId: string;
   recorderVersion: string;
+  /** The filter chain (TOML paths); absent: the built-in default. */
+  filters?: string[];
+}
+
+export interface FilterBenchResult {
+  rules: number;
+  loadMs: number;
+  cachedFilePerS: number;
+  cachedFnPerS: number;
+  uncachedFilePerS: number;
+  uncachedFnPerS: number;
 }
 
 export interface FinishSummary {
@@ -37,6 +48,11 @@ export interface Native {
   finish(exitCode: number | null | undefined, signal: string | null | undefined, status: string): FinishSummary | null;
   exportTrace(dir: string, format: string, out?: string | null): void;
   traceSummary(dir: string): string;
+  globMatch(pattern: string, path: string): boolean;
+  filterAttr(set: number, key: string): number;
+  filterStats(redacted: number[], dropped: number[]): void;
+  filterCheck(paths: string[]): string;
+  filterBench(paths: string[], files: string[], functions: string[], iterations: number): FilterBenchResult;
 }
 
 let cached: Native | undefined;

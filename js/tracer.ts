@@ -11,11 +11,12 @@ import { deactivateEsmHooks, hasInThreadHooks, installInThreadHooks, installLoad
 import { Level, configureLogger, flushWaiting, logger, log, observeStderr, setLogContext, setStderrWriter } from './logging/logger';
 import * as metrics from './logging/metrics';
 import { emitTrailer, noteRunError, trailer } from './logging/trailer';
+import { prepareFilters } from './filter/chain';
 import { native, FinishSummary } from './native';
 import { Policy, PolicyError, policyFromEnv, resolvePolicy } from './policy/env';
 import * as io from './runtime/io-capture';
 import * as probes from './runtime/probes';
-import { setBounds, setThisDepth } from './runtime/value-encoder';
+import { setAttrResolver, setBounds, setThisDepth } from './runtime/value-encoder';
 
 const RT_KEY = Symbol.for('noderec.rt');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -76,6 +77,13 @@ const sink: probes.Sink = {
   limitReached() {
     if (isMainThread) native().setTruncated();
   },
+  filterStats(redacted, dropped) {
+    try {
+      native().filterStats(redacted, dropped);
+    } catch {
+      // statistics only
+    }
+  },
 };
 
 /** The probe runtime object reached by instrumented code. */
@@ -98,6 +106,21 @@ function installRuntime(): void {
     yd: probes.yd,
     rs: probes.rs,
     k: probes.k,
+    // filters (design-docs/filters.md)
+    xa: probes.xa,
+    xd: probes.xd,
+    xt: probes.xt,
+    dt: probes.dt,
+    rr: probes.rr,
+    rx: probes.rx,
+    ra: probes.ra,
+    rtr: probes.rtr,
+    rtx: probes.rtx,
+    rta: probes.rta,
+    kr: probes.kr,
+    kx: probes.kx,
+    ka: probes.ka,
+    fa: probes.fa,
     act: probes.act,
   };
   Object.defineProperty(globalThis, RT_KEY, { value: rt, configurable: true, enumerable: false, writable: false });
@@ -153,6 +176,7 @@ export function start(options: StartOptions = {}): string | null {
   const entry = entryScript();
   const root = projectRoot(entry !== null ? path.dirname(entry) : process.cwd());
   const program = options.program ?? (entry !== null ? path.basename(entry) : 'node');
+  const filters = prepareFilters(entry !== null ? path.dirname(entry) : process.cwd(), options.traceFilter ?? []);
   const dir = native().start({
     outDir: path.resolve(policy.outDir),
     program,
@@ -164,6 +188,7 @@ export function start(options: StartOptions = {}): string | null {
     ppid: process.ppid,
     runId,
     recorderVersion: VERSION,
+    filters,
     activationPath: policy.activationPath === null ? '' : path.resolve(policy.activationPath),
   } as Parameters<ReturnType<typeof native>['start']>[0]);
   state = { dir, traceId: path.basename(dir), runId, policy, finished: false, timer: null, finalizing: false, failure: null, fatal: null, removed: false };
@@ -316,6 +341,7 @@ function connectThread(policy: Policy, name: string): void {
   probes.reset();
   setBounds(policy.valueDepth, policy.valueItems, policy.valueString);
   setThisDepth(policy.valueThisDepth);
+  setAttrResolver((set, key) => n.filterAttr(set, key));
   probes.attach(sink, clock, policy.captureValues, policy.maxEvents, policy.valueString);
   probes.setActivation(policy.activationPath !== null);
   installRuntime();

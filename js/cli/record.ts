@@ -34,6 +34,7 @@ const BOOL_FLAGS: Record<string, string> = {
 
 export function parseRecordArgs(argv: string[]): RecordArgs {
   const env: Record<string, string> = {};
+  const cliFilters: string[] = [];
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i];
@@ -53,10 +54,14 @@ export function parseRecordArgs(argv: string[]): RecordArgs {
     } else if (flag === '--filter') {
       const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
       if (v === undefined) throw new UsageError('--filter needs a file');
-      env.NODEREC_TRACE_FILTER = env.NODEREC_TRACE_FILTER ? `${env.NODEREC_TRACE_FILTER}::${path.resolve(v)}` : path.resolve(v);
+      cliFilters.push(path.resolve(v));
     } else {
       throw new UsageError(`unknown option ${flag} for 'noderec record'`);
     }
+  }
+  // CLI filters come last in the chain: after the user's NODEREC_TRACE_FILTER.
+  if (cliFilters.length > 0) {
+    env.NODEREC_TRACE_FILTER = [process.env.NODEREC_TRACE_FILTER ?? '', ...cliFilters].filter((f) => f.length > 0).join('::');
   }
   let command = argv.slice(i);
   if (command.length === 0) throw new UsageError("'noderec record' needs a command, e.g. noderec record -- node app.js");

@@ -5,6 +5,7 @@
 // int32 words in `words`: head = kind | hasValues<<4 | payload<<5, and the
 // time in µs published by the native clock thread into `clock[0]`.
 import { arena, reserveArena, resetArena, writeValue, writeValueShallow, writeVarint } from './value-encoder';
+import { attrFor, attrNone, attrOn, DROPPED, filterCounts, redactedMarker, registerAttr } from './value-encoder';
 
 
 export const CALL = 1;
@@ -74,6 +75,8 @@ let gateMark = 0;
 export interface Sink {
   submit(words: Int32Array, count: number, arena: Uint8Array, arenaLen: number): void;
   limitReached(): void;
+  /** Values redacted and dropped by filters ([arg, ret, this, attr] each), reported at detach. */
+  filterStats?(redacted: number[], dropped: number[]): void;
 }
 let sink: Sink | null = null;
 
@@ -93,6 +96,12 @@ export function attach(s: Sink, clockBuffer: ArrayBuffer | null, captureValues: 
 /** Disconnects: the probes keep working but record nothing. */
 export function detach(): void {
   flushEvents();
+  const s = sink;
+  if (s !== null && s.filterStats !== undefined) {
+    const c = filterCounts;
+    s.filterStats([c[0], c[1], c[2], c[3]], [c[4], c[5], c[6], c[7]]);
+  }
+  filterCounts.fill(0);
   sink = null;
 }
 
@@ -308,6 +317,8 @@ export function c1(id: number, x: unknown): number {
   if (sp === stkCap) grow();
   stk[sp++] = a;
   if (capture) {
+    if (attrOn) attrFor(id);
+    if (attrOn) attrFor(id);
     argc(2);
     val(x);
     evv((id << 5) | CALL);
@@ -321,6 +332,7 @@ export function c2(id: number, x: unknown, y: unknown): number {
   if (sp === stkCap) grow();
   stk[sp++] = a;
   if (capture) {
+    if (attrOn) attrFor(id);
     argc(4);
     val(x);
     val(y);
@@ -335,6 +347,7 @@ export function c3(id: number, x: unknown, y: unknown, z: unknown): number {
   if (sp === stkCap) grow();
   stk[sp++] = a;
   if (capture) {
+    if (attrOn) attrFor(id);
     argc(6);
     val(x);
     val(y);
@@ -350,6 +363,7 @@ export function cn(id: number, ...xs: unknown[]): number {
   if (sp === stkCap) grow();
   stk[sp++] = a;
   if (capture) {
+    if (attrOn) attrFor(id);
     writeVarint(xs.length * 2);
     for (let i = 0; i < xs.length; i++) val(xs[i]);
     evv((id << 5) | CALL);
@@ -363,6 +377,7 @@ export function m0(id: number, self: unknown): number {
   if (sp === stkCap) grow();
   stk[sp++] = a;
   if (capture) {
+    if (attrOn) attrFor(id);
     argc(1);
     writeValueShallow(self);
     evv((id << 5) | CALL);
@@ -376,6 +391,7 @@ export function m1(id: number, self: unknown, x: unknown): number {
   if (sp === stkCap) grow();
   stk[sp++] = a;
   if (capture) {
+    if (attrOn) attrFor(id);
     argc(3);
     writeValueShallow(self);
     val(x);
@@ -390,6 +406,7 @@ export function m2(id: number, self: unknown, x: unknown, y: unknown): number {
   if (sp === stkCap) grow();
   stk[sp++] = a;
   if (capture) {
+    if (attrOn) attrFor(id);
     argc(5);
     writeValueShallow(self);
     val(x);
@@ -405,6 +422,7 @@ export function m3(id: number, self: unknown, x: unknown, y: unknown, z: unknown
   if (sp === stkCap) grow();
   stk[sp++] = a;
   if (capture) {
+    if (attrOn) attrFor(id);
     argc(7);
     writeValueShallow(self);
     val(x);
@@ -421,6 +439,7 @@ export function mn(id: number, self: unknown, ...xs: unknown[]): number {
   if (sp === stkCap) grow();
   stk[sp++] = a;
   if (capture) {
+    if (attrOn) attrFor(id);
     writeVarint(xs.length * 2 + 1);
     writeValueShallow(self);
     for (let i = 0; i < xs.length; i++) val(xs[i]);
@@ -457,6 +476,7 @@ export function r(tok: number, v: unknown): unknown {
   sp--;
   lastClosed = tok;
   if (capture) {
+    if (attrOn) attrNone();
     val(v);
     evv(RETURN);
   } else ev(RETURN);
@@ -533,9 +553,109 @@ export function k(tok: number, e?: unknown): void {
   if (ioFlag[0] !== 0) ioBoundary();
   if (sp === 0 || stk[sp - 1] !== tok) settle(tok);
   if (capture) {
+    if (attrOn) attrNone();
     writeValue(e);
     evv(CATCH);
   } else ev(CATCH);
+}
+
+// ---- filters (design-docs/filters.md) ------------------------------------
+// Variants the instrumenter emits for functions whose values a filter
+// redacts or drops, or that have `attr:` rules; the plain probes above are
+// untouched by filters except for one `attrOn` check.
+
+/** A redacted argument: the marker with the argument's type. */
+export function xa(v: unknown): unknown {
+  if (capture) filterCounts[0]++;
+  return redactedMarker(v);
+}
+
+/** A dropped argument. */
+export function xd(): unknown {
+  if (capture) filterCounts[4]++;
+  return DROPPED;
+}
+
+/** A redacted `this`. */
+export function xt(v: unknown): unknown {
+  if (capture) filterCounts[2]++;
+  return redactedMarker(v);
+}
+
+/** A dropped `this` (the plain call probe is used): counts, returns `id`. */
+export function dt(id: number): number {
+  if (capture) filterCounts[6]++;
+  return id;
+}
+
+/** Return with the value redacted. */
+export function rr(tok: number, v: unknown): unknown {
+  if (capture) filterCounts[1]++;
+  r(tok, redactedMarker(v));
+  return v;
+}
+
+/** Return with the value dropped: the return still closes its call. */
+export function rx(tok: number, v: unknown): unknown {
+  if (ioFlag[0] !== 0) ioBoundary();
+  if (sp === 0 || stk[sp - 1] !== tok) settle(tok);
+  sp--;
+  lastClosed = tok;
+  if (capture) filterCounts[5]++;
+  ev(RETURN);
+  return v;
+}
+
+/** Return encoded with the `attr:` rules of function `id`. */
+export function ra(tok: number, v: unknown, id: number): unknown {
+  if (ioFlag[0] !== 0) ioBoundary();
+  if (sp === 0 || stk[sp - 1] !== tok) settle(tok);
+  sp--;
+  lastClosed = tok;
+  if (capture) {
+    attrFor(id);
+    val(v);
+    evv(RETURN);
+  } else ev(RETURN);
+  return v;
+}
+
+/** Field initializer variants of `rt`. */
+export function rtr(v: unknown): unknown {
+  if (sp > 0) rr(stk[sp - 1], v);
+  return v;
+}
+export function rtx(v: unknown): unknown {
+  if (sp > 0) rx(stk[sp - 1], v);
+  return v;
+}
+export function rta(v: unknown, id: number): unknown {
+  if (sp > 0) ra(stk[sp - 1], v, id);
+  return v;
+}
+
+/** `catch` variants: redacted, dropped, with `attr:` rules. */
+export function kr(tok: number, e: unknown): void {
+  k(tok, redactedMarker(e));
+}
+export function kx(tok: number): void {
+  if (ioFlag[0] !== 0) ioBoundary();
+  if (sp === 0 || stk[sp - 1] !== tok) settle(tok);
+  ev(CATCH);
+}
+export function ka(tok: number, e: unknown, id: number): void {
+  if (ioFlag[0] !== 0) ioBoundary();
+  if (sp === 0 || stk[sp - 1] !== tok) settle(tok);
+  if (capture) {
+    attrFor(id);
+    writeValue(e);
+    evv(CATCH);
+  } else ev(CATCH);
+}
+
+/** Prologue of a module with `attr:` rules: registers its functions' sets. */
+export function fa(base: number, spec: number | number[], count?: number): number {
+  return registerAttr(base, spec, count);
 }
 
 /** The exception that ends the process: unwind everything, record it. */

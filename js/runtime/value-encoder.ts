@@ -159,6 +159,7 @@ const T_PROXY = 0x12;
 const T_CIRCULAR = 0x13;
 const T_BYTES = 0x14;
 const T_TRUNCATED = 0x15;
+const T_REDACTED = 0x16;
 const T_REGEXP = 0x17;
 const T_OPAQUE = 0x18;
 
@@ -460,6 +461,11 @@ function encObject(o: object): void {
     encPlain(o, 'Object');
     return;
   }
+  if (proto === RedactedPrototype) {
+    putTag(T_REDACTED);
+    putStr((o as Redacted).type);
+    return;
+  }
   if (proto === null) {
     if (isModuleNamespaceObject(o)) encOpaque('Module');
     else encPlain(o, 'null');
@@ -548,6 +554,10 @@ function encPlain(o: object, cls: string): void {
   putTag(T_OBJECT);
   putStr(cls);
   const keys = ObjectKeys(o);
+  if (curAttr !== 0) {
+    encPlainFiltered(o, keys);
+    return;
+  }
   const total = keys.length;
   const n = total < itemsBound ? total : itemsBound;
   ensure(20);
@@ -561,6 +571,146 @@ function encPlain(o: object, cls: string): void {
     if (d === undefined) putTag(T_UNDEFINED);
     else if (isAccessorDescriptor(d)) encAccessor(d);
     else enc(d.value);
+  }
+  ancestors[--level] = undefined;
+}
+
+// ---------------------------------------------------------------------------
+// Filters (design-docs/filters.md): redaction markers and `attr:` rules.
+// ---------------------------------------------------------------------------
+
+/** What a probe passes instead of a redacted (or dropped: type '') value. */
+class Redacted {
+  constructor(readonly type: string) {}
+}
+const RedactedPrototype = Redacted.prototype;
+const redactedByType = new Map<string, Redacted>();
+/** The marker of a dropped argument (encoded as `redacted` with type ''). */
+export const DROPPED = new Redacted('');
+
+/** Counts: redacted arg, ret, this, attr; then dropped arg, ret, this, attr. */
+export const filterCounts = new Float64Array(8);
+
+/** The type name kept by `redact`: typeof for primitives, `null`, or the class name. */
+export function typeName(v: unknown): string {
+  const t = typeof v;
+  if (t === 'object') {
+    if (v === null) return 'null';
+    if (isProxy(v)) return 'Proxy';
+    if (ArrayIsArray(v)) return 'Array';
+    return className(ObjectGetPrototypeOf(v) as object | null);
+  }
+  if (t === 'function' && isProxy(v)) return 'Proxy';
+  return t;
+}
+
+/** The marker standing for `v` redacted. */
+export function redactedMarker(v: unknown): object {
+  const t = typeName(v);
+  let m = redactedByType.get(t);
+  if (m === undefined) {
+    m = new Redacted(t);
+    if (redactedByType.size < 4096) redactedByType.set(t, m);
+  }
+  return m;
+}
+
+// The `attr:` rule set of the function whose values are being encoded
+// (0: none). Rule sets are per function (registered by each module's
+// prologue); the decision for a key comes from Rust once and is cached.
+let curAttr = 0;
+/** True once a module registered attr rule sets: probes then select them. */
+export let attrOn = false;
+let fnAttr = new Int32Array(0);
+let attrCache: Array<Map<string, number> | undefined> = [];
+let attrResolver: (set: number, key: string) => number = () => 0;
+
+/** Installs the native decision for a key (`filterAttr`). */
+export function setAttrResolver(fn: (set: number, key: string) => number): void {
+  attrResolver = fn;
+  attrCache = [];
+}
+
+/** Prologue: the attr rule sets of the functions `base`, `base+1`, ...:
+ * `set` for `count` functions, or one per function (an array). Returns `base`. */
+export function registerAttr(base: number, spec: number | number[], count = 0): number {
+  const n = typeof spec === 'number' ? count : spec.length;
+  if (fnAttr.length < base + n) {
+    let cap = fnAttr.length === 0 ? 4096 : fnAttr.length;
+    while (cap < base + n) cap *= 2;
+    const nb = new Int32Array(cap);
+    nb.set(fnAttr);
+    fnAttr = nb;
+  }
+  if (typeof spec === 'number') fnAttr.fill(spec, base, base + n);
+  else for (let i = 0; i < n; i++) fnAttr[base + i] = spec[i];
+  attrOn = true;
+  return base;
+}
+
+/** Selects the attr rule set of function `id` (call probes). */
+export function attrFor(id: number): void {
+  curAttr = id < fnAttr.length ? fnAttr[id] : 0;
+}
+
+/** Selects no attr rules (probes of functions without them). */
+export function attrNone(): void {
+  curAttr = 0;
+}
+
+function keyAction(k: string): number {
+  let m = attrCache[curAttr];
+  if (m === undefined) {
+    m = new Map<string, number>();
+    attrCache[curAttr] = m;
+  }
+  let a = m.get(k);
+  if (a === undefined) {
+    try {
+      a = attrResolver(curAttr, k);
+    } catch {
+      a = 0;
+    }
+    if (m.size > 50000) m.clear();
+    m.set(k, a);
+  }
+  return a;
+}
+
+function putRedacted(v: unknown): void {
+  putTag(T_REDACTED);
+  putStr(typeName(v));
+}
+
+/** encPlain under attr rules: redacted keys keep the key and the type,
+ * dropped keys are left out (and out of `total`, for the kept prefix). */
+function encPlainFiltered(o: object, keys: string[]): void {
+  let total = keys.length;
+  let n = 0;
+  let end = 0;
+  for (; end < keys.length && n < itemsBound; end++) {
+    if (keyAction(keys[end]) === 2) total--;
+    else n++;
+  }
+  ensure(20);
+  putVarint(total);
+  putVarint(n);
+  ancestors[level++] = o;
+  for (let i = 0; i < end; i++) {
+    const k = keys[i];
+    const act = keyAction(k);
+    if (act === 2) {
+      filterCounts[7]++;
+      continue;
+    }
+    putStr(k);
+    const d = ObjectGetOwnPropertyDescriptor(o, k);
+    if (d === undefined) putTag(T_UNDEFINED);
+    else if (isAccessorDescriptor(d)) encAccessor(d);
+    else if (act === 1) {
+      filterCounts[3]++;
+      putRedacted(d.value);
+    } else enc(d.value);
   }
   ancestors[--level] = undefined;
 }
@@ -583,6 +733,22 @@ function encMap(m: object): void {
     } else {
       const entry = r.value;
       enc(entry[0]);
+      // attr rules apply to string keys; a dropped entry keeps its key and
+      // loses its value like a redacted one with no type (Map sizes stay).
+      if (curAttr !== 0 && typeof entry[0] === 'string') {
+        const act = keyAction(entry[0]);
+        if (act === 1) {
+          filterCounts[3]++;
+          putRedacted(entry[1]);
+          continue;
+        }
+        if (act === 2) {
+          filterCounts[7]++;
+          putTag(T_REDACTED);
+          putStr('');
+          continue;
+        }
+      }
       enc(entry[1]);
     }
   }

@@ -164,7 +164,7 @@ pub fn prologue(base: u32) -> String {
 }
 
 /// The prologue with the file's `attr:` rule set ids registered before the module entry
-/// runs: `attr` is one id for every function (`7`) or a JavaScript array of ids.
+/// runs: `attr` is one id and the table length (`7,120`) or a JavaScript array of ids.
 pub fn prologue_with_attr(base: u32, attr: &str) -> String {
     format!("const __nr$=globalThis[Symbol.for(\"noderec.rt\")],__nr$b=__nr$.fa({base},{attr}),$nr$a=__nr$.c(__nr$b);")
 }

@@ -144,7 +144,7 @@ pub fn load_module(
             let mut known = ids.iter().flatten();
             let first = known.next().copied().unwrap_or(0);
             attr_spec = Some(if known.all(|&x| x == first) {
-                first.to_string()
+                format!("{first},{}", ids.len())
             } else {
                 let list: Vec<String> = ids.iter().map(|x| x.unwrap_or(0).to_string()).collect();
                 format!("[{}]", list.join(","))
