@@ -3,6 +3,7 @@ import {
   arena,
   resetArena,
   setBounds,
+  setThisDepth,
   writeValue,
   writeValueShallow,
   writeVarint,
@@ -745,13 +746,16 @@ describe('cycles and bounds', () => {
     expect(roundTrip({ a: 1 })).toEqual({ $: 'truncated', class: 'Object' });
   });
 
-  it('writeValueShallow uses depth 1', () => {
+  it('writeValueShallow records the class only by default, and setThisDepth(1) one level', () => {
     const self = { x: 1, nested: { y: 2 } };
+    expect(roundTrip(self, true)).toEqual({ $: 'truncated', class: 'Object' });
+    setThisDepth(1);
     expect(roundTrip(self, true)).toEqual({
       $: 'object',
       class: 'Object',
       props: { x: 1, nested: { $: 'truncated', class: 'Object' } },
     });
+    setThisDepth(0);
     // The bound is restored afterwards.
     expect(roundTrip(self).props.nested.props).toEqual({ y: 2 });
   });
