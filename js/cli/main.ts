@@ -2,8 +2,9 @@
 import * as path from 'node:path';
 
 import { native } from '../native';
-import { record } from './record';
-import { humanBytes, humanMs, listTraces, resolveTrace, UsageError } from './traces';
+import { PolicyError, SETTINGS } from '../policy/model';
+import { record, usageTrailer } from './record';
+import { humanBytes, humanMs, listLooseTraces, listRuns, resolveTrace, TraceEntry, UsageError } from './traces';
 
 const USAGE = `usage: noderec <command> [options]
 
@@ -15,42 +16,71 @@ const USAGE = `usage: noderec <command> [options]
                                         export events (jsonl: one JSON object per line)
 
 A trace is a trace directory, a name inside the out dir, or 'latest' (default).
-record options: --out-dir DIR, --filter FILE, --on-recorder-error abort|disable,
-  --max-events N, --value-depth N, --value-items N, --value-string N, --no-values,
-  --require-trace, --keep-partial-trace, --json-errors, --log-level L, --log-file F
+record writes one run directory <out-dir>/<run-id>/ holding a trace directory
+per recorded node process. Exit code: 2 usage error, 1 recorder error,
+otherwise the command's own.
+
+record options (each beats its environment variable):
+${SETTINGS.map((s) => `  ${(s.flag + (s.kind.t === 'bool' ? '' : ' ' + (s.kind.t === 'int' ? 'N' : s.kind.t === 'enum' ? s.kind.values.join('|') : 'PATH'))).padEnd(38)} ${s.env}: ${s.doc}`).join('\n')}
+  (booleans also take --no-<flag> and --<flag>=true|false)
 `;
 
 function outDir(): string {
-  return path.resolve(process.env.NODEREC_OUT_DIR ?? './noderec-traces');
+  return path.resolve(process.env.NODEREC_OUT_DIR || './noderec-traces');
 }
 
 function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
 }
 
-function ls(args: string[]): number {
-  const dir = args[0] !== undefined ? path.resolve(args[0]) : outDir();
-  const traces = listTraces(dir);
-  if (traces.length === 0) {
-    process.stdout.write(`no traces in ${dir}\n`);
-    return 0;
-  }
-  const rows = [['PROGRAM', 'STARTED (UTC)', 'DURATION', 'STATUS', 'EVENTS', 'SIZE', 'RUN', 'TRACE']];
-  for (const t of traces) {
+function traceRows(traces: TraceEntry[], indent: string): string[][] {
+  return traces.map((t) => {
     const m = t.meta;
-    rows.push([
-      m.program,
+    return [
+      indent + m.program,
+      String(m.pid ?? ''),
+      String(m.ppid ?? ''),
       (m.start_time ?? '').replace('T', ' ').replace(/\.\d+Z$/, ''),
       humanMs(m.duration_ms),
       m.status + (m.truncated ? ' (truncated)' : ''),
       String(m.events ?? 0),
       humanBytes(m.trace_bytes ?? 0),
-      m.run_id || '-',
       path.basename(t.dir),
-    ]);
+    ];
+  });
+}
+
+/** Lists runs (each with its processes' traces) and traces recorded
+ * without `noderec record`, newest first. */
+function ls(args: string[]): number {
+  const dir = args[0] !== undefined ? path.resolve(args[0]) : outDir();
+  const runs = listRuns(dir);
+  const loose = listLooseTraces(dir);
+  if (runs.length === 0 && loose.length === 0) {
+    process.stdout.write(`no traces in ${dir}\n`);
+    return 0;
   }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  for (const r of rows) process.stdout.write(r.map((c, i) => pad(c, widths[i])).join('  ').trimEnd() + '\n');
+  const header = ['PROGRAM', 'PID', 'PPID', 'STARTED (UTC)', 'DURATION', 'STATUS', 'EVENTS', 'SIZE', 'TRACE'];
+  const blocks: { title: string | null; rows: string[][] }[] = [];
+  for (const r of runs) {
+    const i = r.info;
+    const end = i.signal ? `signal ${i.signal}` : i.exit_code === null || i.exit_code === undefined ? 'running' : `exit ${i.exit_code}`;
+    const full = Array.isArray(i.command) ? i.command.join(' ').replace(/\s+/g, ' ').trim() : '';
+    const cmd = full.length > 80 ? full.slice(0, 77) + '...' : full;
+    blocks.push({
+      title: `run ${r.runId}  ${(i.start_time ?? '').replace('T', ' ').replace(/\.\d+Z$/, '')}  ${end}  ${r.traces.length} trace${r.traces.length === 1 ? '' : 's'}  ${cmd}`,
+      rows: traceRows(r.traces, '  '),
+    });
+  }
+  if (loose.length > 0) blocks.push({ title: runs.length > 0 ? 'not in a run' : null, rows: traceRows(loose, runs.length > 0 ? '  ' : '') });
+  const all = [header, ...blocks.flatMap((b) => b.rows)];
+  const widths = header.map((_, k) => Math.max(...all.map((row) => row[k].length)));
+  const fmt = (row: string[]): string => row.map((c, k) => pad(c, widths[k])).join('  ').trimEnd() + '\n';
+  process.stdout.write(fmt(header));
+  for (const b of blocks) {
+    if (b.title !== null) process.stdout.write(b.title + '\n');
+    for (const row of b.rows) process.stdout.write(fmt(row));
+  }
   return 0;
 }
 
@@ -129,13 +159,24 @@ export function main(argv: string[]): void {
   }
 }
 
+function jsonErrorsAsked(): boolean {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--json-errors') || argv.includes('--json-errors=1') || argv.includes('--json-errors=true')) return true;
+  return /^(1|true|yes|on)$/i.test((process.env.NODEREC_JSON_ERRORS ?? '').trim());
+}
+
 function fail(e: unknown): void {
   const err = e as { code?: string; message?: string };
-  if (err instanceof UsageError) {
-    process.stderr.write(`noderec: ${err.message}\n\n${USAGE}`);
+  if (err instanceof UsageError || err instanceof PolicyError) {
+    process.stderr.write(err instanceof PolicyError ? `noderec: ${err.code}: ${err.message}\n` : `noderec: ${err.message}\n\n${USAGE}`);
+    if (jsonErrorsAsked()) process.stderr.write(JSON.stringify(usageTrailer(e)) + '\n');
     process.exitCode = 2;
     return;
   }
   process.stderr.write(`noderec: ${err.code ?? 'ERR_INTERNAL'}: ${err.message ?? String(e)}\n`);
+  if (jsonErrorsAsked()) {
+    const t = usageTrailer(e);
+    process.stderr.write(JSON.stringify({ ...t, error_kind: 'internal' }) + '\n');
+  }
   process.exitCode = 1;
 }

@@ -1,38 +1,47 @@
 // `noderec record [options] [--] <command...>`: runs a command with the
-// preload in NODE_OPTIONS, so every node process it starts is recorded.
+// preload in NODE_OPTIONS, so every node process it starts is recorded,
+// each into its own trace directory under one run directory:
+//
+//   <out>/<run-id>/run.json                      the command, times, exit
+//   <out>/<run-id>/errors.jsonl                  recorder errors of the run
+//   <out>/<run-id>/<program>-<stamp>-<pid>/      one per node process
+//
+// Exit code: 2 for a usage error (a bad flag or policy value), 1 when a
+// recorded process failed because of the recorder (on_recorder_error=abort,
+// require_trace), otherwise the command's own exit code.
 import { spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { Trailer, trailer } from '../logging/trailer';
+import { policyFromEnv } from '../policy/env';
+import { Policy, PolicyError, SETTING_BY_FLAG, Setting, parseBool, parseSetting } from '../policy/model';
 import { humanBytes, humanMs, listTraces, UsageError } from './traces';
 
 export interface RecordArgs {
   outDir: string;
   command: string[];
+  /** NODEREC_* variables the flags set (they beat the environment). */
   env: Record<string, string>;
+  /** The effective policy: flags, then the environment, then defaults. */
+  policy: Policy;
 }
 
-const VALUE_FLAGS: Record<string, string> = {
-  '--out-dir': 'NODEREC_OUT_DIR',
-  '--on-recorder-error': 'NODEREC_ON_RECORDER_ERROR',
-  '--max-events': 'NODEREC_MAX_EVENTS',
-  '--capture-io': 'NODEREC_CAPTURE_IO',
-  '--activation-path': 'NODEREC_ACTIVATION_PATH',
-  '--value-depth': 'NODEREC_VALUE_DEPTH',
-  '--value-items': 'NODEREC_VALUE_ITEMS',
-  '--value-string': 'NODEREC_VALUE_STRING',
-  '--log-level': 'NODEREC_LOG_LEVEL',
-  '--log-file': 'NODEREC_LOG_FILE',
-};
-const BOOL_FLAGS: Record<string, string> = {
-  '--require-trace': 'NODEREC_REQUIRE_TRACE',
-  '--keep-partial-trace': 'NODEREC_KEEP_PARTIAL_TRACE',
-  '--json-errors': 'NODEREC_JSON_ERRORS',
-  '--no-values': 'NODEREC_CAPTURE_VALUES',
-};
+/** Flags that name a path: resolved against the CLI's working directory
+ * (the recorded processes may run elsewhere). */
+const PATH_KEYS = new Set(['outDir', 'activationPath', 'logFile']);
 
-export function parseRecordArgs(argv: string[]): RecordArgs {
+function canonical(s: Setting, value: unknown): string {
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  if (Array.isArray(value)) return value.map((p: string) => path.resolve(p)).join('::');
+  if (typeof value === 'string' && PATH_KEYS.has(s.key)) return path.resolve(value);
+  return String(value);
+}
+
+/** Parses the options of `noderec record`. Throws UsageError or PolicyError
+ * (exit code 2), also for a bad NODEREC_* value in `baseEnv`. */
+export function parseRecordArgs(argv: string[], baseEnv: NodeJS.ProcessEnv = process.env): RecordArgs {
   const env: Record<string, string> = {};
   const cliFilters: string[] = [];
   let i = 0;
@@ -44,47 +53,178 @@ export function parseRecordArgs(argv: string[]): RecordArgs {
     }
     if (!a.startsWith('--')) break;
     const eq = a.indexOf('=');
-    const flag = eq > 0 ? a.slice(0, eq) : a;
-    if (flag in VALUE_FLAGS) {
-      const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
-      if (v === undefined) throw new UsageError(`${flag} needs a value`);
-      env[VALUE_FLAGS[flag]] = v;
-    } else if (flag in BOOL_FLAGS) {
-      env[BOOL_FLAGS[flag]] = flag === '--no-values' ? '0' : '1';
-    } else if (flag === '--filter') {
-      const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
-      if (v === undefined) throw new UsageError('--filter needs a file');
-      cliFilters.push(path.resolve(v));
-    } else {
-      throw new UsageError(`unknown option ${flag} for 'noderec record'`);
+    let flag = eq > 0 ? a.slice(0, eq) : a;
+    let negated = false;
+    let s = SETTING_BY_FLAG.get(flag);
+    if (s === undefined && flag.startsWith('--no-')) {
+      s = SETTING_BY_FLAG.get('--' + flag.slice(5));
+      negated = s !== undefined && s.kind.t === 'bool';
+      if (!negated) s = undefined;
     }
+    if (s === undefined) throw new UsageError(`unknown option ${flag} for 'noderec record'`);
+    if (s.kind.t === 'bool') {
+      if (negated && eq > 0) throw new UsageError(`${flag} takes no value`);
+      const v = negated ? false : eq > 0 ? parseBool(flag, a.slice(eq + 1)) : true;
+      env[s.env] = v ? '1' : '0';
+      continue;
+    }
+    const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
+    if (v === undefined) throw new UsageError(`${flag} needs a value`);
+    flag = s.flag;
+    const parsed = parseSetting(s, v, flag);
+    if (s.key === 'traceFilter') {
+      // The flag repeats; CLI filters come last in the chain, after the
+      // user's NODEREC_TRACE_FILTER.
+      for (const p of parsed as string[]) cliFilters.push(path.resolve(p));
+      continue;
+    }
+    env[s.env] = canonical(s, parsed);
   }
-  // CLI filters come last in the chain: after the user's NODEREC_TRACE_FILTER.
   if (cliFilters.length > 0) {
-    env.NODEREC_TRACE_FILTER = [process.env.NODEREC_TRACE_FILTER ?? '', ...cliFilters].filter((f) => f.length > 0).join('::');
+    env.NODEREC_TRACE_FILTER = [baseEnv.NODEREC_TRACE_FILTER ?? '', ...cliFilters].filter((f) => f.length > 0).join('::');
   }
+  // The environment is checked here too: a bad value is a usage error of
+  // this command, not a failure of every process it starts.
+  const policy = policyFromEnv({ ...baseEnv, ...env });
   let command = argv.slice(i);
   if (command.length === 0) throw new UsageError("'noderec record' needs a command, e.g. noderec record -- node app.js");
   // Short form: `noderec record app.js args...`
   if (/\.(c|m)?js$/.test(command[0]) && fs.existsSync(command[0])) command = [process.execPath, ...command];
-  const outDir = path.resolve(env.NODEREC_OUT_DIR ?? process.env.NODEREC_OUT_DIR ?? './noderec-traces');
+  const outDir = path.resolve(policy.outDir);
   env.NODEREC_OUT_DIR = outDir;
-  return { outDir, command, env };
+  return { outDir, command, env, policy };
 }
 
 function quoteForNodeOptions(p: string): string {
   return /[\s"\\]/.test(p) ? `"${p.replace(/(["\\])/g, '\\$1')}"` : p;
 }
 
+export function newRunId(): string {
+  return `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '')}-${crypto.randomBytes(3).toString('hex')}`;
+}
+
+function readErrors(file: string): Trailer[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const out: Trailer[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      out.push(JSON.parse(line) as Trailer);
+    } catch {
+      // a torn line from a killed process
+    }
+  }
+  return out;
+}
+
+/** The CLI's own failure (usage or policy) as the JSON trailer. */
+export function usageTrailer(e: unknown): Trailer {
+  const err = e as { code?: string; message?: string };
+  const kind = e instanceof PolicyError ? 'policy' : 'usage';
+  return trailer(err.code ?? 'ERR_USAGE', kind, err.message ?? String(e), { pid: process.pid }, { runId: '', traceId: '' });
+}
+
+/** Runs the command; resolves to the exit code of `noderec record`. */
 export function record(argv: string[]): Promise<number> {
   const args = parseRecordArgs(argv);
-  const runId = `${Date.now().toString(36)}-${crypto.randomBytes(4).toString('hex')}`;
+  const jsonErrors = args.policy.jsonErrors;
+  const started = Date.now();
+  if (args.policy.disabled) {
+    // NODEREC_DISABLED: run the command as is; nothing reaches its processes.
+    return run(args.command, { ...process.env, ...args.env }).then((r) => r.code ?? (r.signal !== null ? 128 : 0));
+  }
+  const runId = newRunId();
+  const runDir = path.join(args.outDir, runId);
+  try {
+    fs.mkdirSync(runDir, { recursive: true });
+  } catch (e) {
+    const err = new Error(`cannot create the run directory ${runDir}: ${(e as Error).message}`) as Error & { code: string };
+    err.code = 'ERR_TRACE_DIR_CREATE_FAILED';
+    throw err;
+  }
+  const errorsFile = path.join(runDir, 'errors.jsonl');
+  const runInfo: Record<string, unknown> = {
+    run_id: runId,
+    command: args.command,
+    cwd: process.cwd(),
+    pid: process.pid,
+    start_time: new Date(started).toISOString(),
+    start_ms: started,
+    end_time: null,
+    exit_code: null,
+    signal: null,
+  };
+  const writeRunInfo = (): void => {
+    try {
+      const tmp = path.join(runDir, `.run.json.${process.pid}`);
+      fs.writeFileSync(tmp, JSON.stringify(runInfo, null, 2));
+      fs.renameSync(tmp, path.join(runDir, 'run.json'));
+    } catch {
+      // the listing falls back to the traces' metadata
+    }
+  };
+  writeRunInfo();
   const register = path.resolve(__dirname, '..', 'register.js');
   const nodeOptions = [process.env.NODE_OPTIONS ?? '', `--require ${quoteForNodeOptions(register)}`].join(' ').trim();
-  const env = { ...process.env, ...args.env, NODEREC_RUN_ID: runId, NODE_OPTIONS: nodeOptions };
-  const started = Date.now();
+  const env = {
+    ...process.env,
+    ...args.env,
+    NODEREC_OUT_DIR: runDir,
+    NODEREC_RUN_ID: runId,
+    NODEREC_RUN_ERRORS: errorsFile,
+    NODE_OPTIONS: nodeOptions,
+  };
+  return run(args.command, env).then(({ code, signal }) => {
+    runInfo.end_time = new Date().toISOString();
+    runInfo.exit_code = code;
+    runInfo.signal = signal;
+    const traces = listTraces(runDir);
+    runInfo.traces = traces.map((t) => path.basename(t.dir));
+    writeRunInfo();
+    const errors = readErrors(errorsFile);
+    const fatal = errors.filter((e) => e.context?.fatal !== false);
+    if (traces.length === 0) {
+      process.stderr.write(`noderec: no trace was recorded (no node process started?) in ${humanMs(Date.now() - started)}\n`);
+    } else {
+      const events = traces.reduce((n, t) => n + (t.meta.events ?? 0), 0);
+      const bytes = traces.reduce((n, t) => n + (t.meta.trace_bytes ?? 0), 0);
+      const where = traces.length === 1 ? path.relative(process.cwd(), traces[0].dir) || '.' : `${traces.length} traces in ${path.relative(process.cwd(), runDir) || '.'}`;
+      const ms = traces.length === 1 ? traces[0].meta.duration_ms : Date.now() - started;
+      process.stderr.write(`noderec: ${where} — ${events} events, ${humanBytes(bytes)}, ${humanMs(ms)}\n`);
+    }
+    for (const e of errors) {
+      const kept = e.context?.trace_dir ? `trace kept as partial: ${String(e.context.trace_dir)}` : 'trace removed';
+      const what = e.context?.fatal === false ? 'recording disabled' : 'process failed';
+      process.stderr.write(`noderec: ${e.error_code} in pid ${String(e.context?.pid ?? '?')} (${e.error_kind}; ${what}; ${kept}): ${e.message}\n`);
+    }
+    if (signal !== null) {
+      process.kill(process.pid, signal);
+      return new Promise<number>((resolve) => setTimeout(() => resolve(128), 1000).unref());
+    }
+    if (fatal.length > 0) {
+      if (jsonErrors) {
+        const first = fatal[0];
+        const t: Trailer = {
+          ...first,
+          run_id: runId,
+          context: { ...first.context, run_dir: runDir, errors: errors.length, failed_processes: fatal.length, exit_code: code },
+        };
+        process.stderr.write(JSON.stringify(t) + '\n');
+      }
+      return 1;
+    }
+    return code ?? 0;
+  });
+}
+
+function run(command: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => {
-    const child = spawn(args.command[0], args.command.slice(1), { stdio: 'inherit', env });
+    const child = spawn(command[0], command.slice(1), { stdio: 'inherit', env });
     // The terminal sends SIGINT to the whole group; other signals are forwarded.
     const forward = (sig: NodeJS.Signals) => () => {
       if (sig !== 'SIGINT') child.kill(sig);
@@ -95,25 +235,13 @@ export function record(argv: string[]): Promise<number> {
     ]);
     for (const [s, h] of handlers) process.on(s, h);
     child.on('error', (e) => {
-      process.stderr.write(`noderec: cannot start ${args.command[0]}: ${e.message}\n`);
-      resolve(127);
+      for (const [s, h] of handlers) process.removeListener(s, h);
+      process.stderr.write(`noderec: cannot start ${command[0]}: ${e.message}\n`);
+      resolve({ code: 127, signal: null });
     });
     child.on('exit', (code, signal) => {
       for (const [s, h] of handlers) process.removeListener(s, h);
-      const traces = listTraces(args.outDir).filter((t) => t.meta.run_id === runId);
-      if (traces.length === 0) {
-        process.stderr.write(`noderec: no trace was recorded (no node process started?) in ${humanMs(Date.now() - started)}\n`);
-      } else {
-        const events = traces.reduce((n, t) => n + (t.meta.events ?? 0), 0);
-        const bytes = traces.reduce((n, t) => n + (t.meta.trace_bytes ?? 0), 0);
-        const where = traces.length === 1 ? path.relative(process.cwd(), traces[0].dir) || '.' : `${traces.length} traces in ${path.relative(process.cwd(), args.outDir) || '.'}`;
-        const ms = traces.length === 1 ? traces[0].meta.duration_ms : Date.now() - started;
-        process.stderr.write(`noderec: ${where} — ${events} events, ${humanBytes(bytes)}, ${humanMs(ms)}\n`);
-      }
-      if (signal !== null) {
-        process.kill(process.pid, signal);
-        setTimeout(() => resolve(128), 1000).unref();
-      } else resolve(code ?? 0);
+      resolve({ code, signal });
     });
   });
 }

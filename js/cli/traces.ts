@@ -34,22 +34,67 @@ export function readMetadata(dir: string): Metadata | null {
   }
 }
 
-/** Trace directories under `outDir`, newest first. */
-export function listTraces(outDir: string): TraceEntry[] {
+function tracesIn(dir: string): TraceEntry[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const out: TraceEntry[] = [];
+  for (const n of names) {
+    const d = path.join(dir, n);
+    const meta = readMetadata(d);
+    if (meta !== null) out.push({ dir: d, meta });
+  }
+  return out.sort(newestFirst);
+}
+
+function newestFirst(a: TraceEntry, b: TraceEntry): number {
+  return b.meta.start_ms - a.meta.start_ms || b.dir.localeCompare(a.dir);
+}
+
+/** A run of `noderec record`: `<out>/<run-id>/` with run.json and one trace
+ * directory per recorded process. */
+export interface RunEntry {
+  dir: string;
+  runId: string;
+  info: { command?: string[]; start_ms?: number; start_time?: string; exit_code?: number | null; signal?: string | null; [k: string]: unknown };
+  traces: TraceEntry[];
+}
+
+/** Runs under `outDir`, newest first. */
+export function listRuns(outDir: string): RunEntry[] {
   let names: string[];
   try {
     names = fs.readdirSync(outDir);
   } catch {
     return [];
   }
-  const out: TraceEntry[] = [];
+  const out: RunEntry[] = [];
   for (const n of names) {
     const dir = path.join(outDir, n);
-    const meta = readMetadata(dir);
-    if (meta !== null) out.push({ dir, meta });
+    let info: RunEntry['info'];
+    try {
+      info = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as RunEntry['info'];
+    } catch {
+      continue;
+    }
+    out.push({ dir, runId: String(info.run_id ?? n), info, traces: tracesIn(dir) });
   }
-  out.sort((a, b) => b.meta.start_ms - a.meta.start_ms || b.dir.localeCompare(a.dir));
-  return out;
+  return out.sort((a, b) => (b.info.start_ms ?? 0) - (a.info.start_ms ?? 0) || b.dir.localeCompare(a.dir));
+}
+
+/** Trace directories under `outDir` (and in its run directories), newest first. */
+export function listTraces(outDir: string): TraceEntry[] {
+  const all = tracesIn(outDir);
+  for (const r of listRuns(outDir)) all.push(...r.traces);
+  return all.sort(newestFirst);
+}
+
+/** Traces directly in `outDir` (recorded without `noderec record`), newest first. */
+export function listLooseTraces(outDir: string): TraceEntry[] {
+  return tracesIn(outDir);
 }
 
 export class UsageError extends Error {
@@ -62,6 +107,8 @@ export function resolveTrace(arg: string | undefined, outDir: string): string {
     if (fs.existsSync(path.join(arg, 'metadata.json')) || fs.existsSync(path.join(arg, 'trace.nrt'))) return path.resolve(arg);
     const inOut = path.join(outDir, arg);
     if (fs.existsSync(path.join(inOut, 'metadata.json'))) return inOut;
+    const inRun = listTraces(outDir).find((t) => path.basename(t.dir) === arg);
+    if (inRun !== undefined) return inRun.dir;
     const e = new Error(`no trace at ${arg} (give a trace directory, a name in ${outDir}, or 'latest')`) as Error & {
       code: string;
     };

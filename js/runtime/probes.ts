@@ -728,6 +728,7 @@ export function now(): number {
 
 /** Resets all state (a new recording in the same thread). */
 export function reset(): void {
+  if (sink === null) dropped[dropReason] += wp >> 1;
   wp = 0;
   resetArena();
   seq = 0;

@@ -111,10 +111,14 @@ export { spawn };
 /** Trace directories in `outDir`. */
 export function traceDirs(outDir: string): string[] {
   if (!fs.existsSync(outDir)) return [];
-  return fs
-    .readdirSync(outDir)
-    .map((n) => path.join(outDir, n))
-    .filter((d) => fs.existsSync(path.join(d, 'metadata.json')));
+  const out: string[] = [];
+  for (const n of fs.readdirSync(outDir)) {
+    const d = path.join(outDir, n);
+    if (fs.existsSync(path.join(d, 'metadata.json'))) out.push(d);
+    // A run directory of `noderec record`: one trace per recorded process.
+    else if (fs.existsSync(path.join(d, 'run.json'))) out.push(...traceDirs(d));
+  }
+  return out;
 }
 
 /** The only trace directory in `outDir`. */
