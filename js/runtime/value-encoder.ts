@@ -265,9 +265,21 @@ function putVarintChecked(n: number): void {
 
 /** Writes a `str` body: byteLen, fullLen (UTF-16 units), UTF-8 bytes of
  *  the kept prefix (at most `stringBound` units, never half a pair). */
+// Long strings go through Buffer#utf8Write (native, allocation-free) on a
+// Buffer view of the arena, kept in step with `buf`.
+const BufferUtf8Write = uncurry<number>((Buffer.prototype as unknown as { utf8Write: AnyFn }).utf8Write);
+const BufferFrom = Buffer.from;
+let bufView: Buffer | null = null;
+let bufViewOf: Uint8Array | null = null;
+const LONG_STRING = 24;
+
 function putStr(s: string): void {
   const len = s.length;
   const keep = len < stringBound ? len : stringBound;
+  if (keep > LONG_STRING) {
+    putStrLong(s, len, keep);
+    return;
+  }
   ensure(20 + keep * 3);
   const start = pos;
   putVarint(keep);
@@ -284,6 +296,38 @@ function putStr(s: string): void {
     b[p++] = c;
   }
   pos = p;
+}
+
+function putStrLong(s: string, len: number, keep: number): void {
+  if (keep < len) {
+    const hi = s.charCodeAt(keep - 1);
+    if (hi >= 0xd800 && hi <= 0xdbff) {
+      const lo = s.charCodeAt(keep);
+      if (lo >= 0xdc00 && lo <= 0xdfff) keep--;
+    }
+  }
+  const part = keep < len ? StringPrototypeSlice(s, 0, keep) : s;
+  const maxBytes = keep * 3;
+  // The byte length is written as a fixed-width (padded) varint, so the
+  // bytes can be written in place first.
+  const w = varintSize(maxBytes);
+  ensure(w + 10 + maxBytes);
+  if (bufViewOf !== buf) {
+    bufView = BufferFrom(buf.buffer, buf.byteOffset, buf.length);
+    bufViewOf = buf;
+  }
+  const lenAt = pos;
+  const dataAt = lenAt + w + varintSize(len);
+  const written = BufferUtf8Write(bufView, part, dataAt, maxBytes);
+  let v = written;
+  for (let i = 0; i < w - 1; i++) {
+    buf[lenAt + i] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[lenAt + w - 1] = v & 0x7f;
+  pos = lenAt + w;
+  putVarint(len);
+  pos = dataAt + written;
 }
 
 function putStrSlow(s: string, len: number, keep: number): void {
@@ -352,10 +396,25 @@ function isAccessorDescriptor(d: PropertyDescriptor): boolean {
 /** Class name: the `name` of the first `constructor` data property found on
  *  the prototype chain (starting at `proto`), both read as data properties.
  *  "null" for a null prototype, "Object" when nothing usable is found. */
+// Class names by prototype: the lookup below walks descriptors, which is the
+// most expensive part of encoding a small object. A prototype whose
+// `constructor` changes later keeps its first name (a rare, harmless skew).
+const classNames = new WeakMap<object, string>();
+const WeakMapGet = uncurry<string | undefined>(WeakMap.prototype.get);
+const WeakMapSet = uncurry<unknown>(WeakMap.prototype.set);
+
 function className(proto: object | null): string {
   if (proto === null) return 'null';
   if (proto === ObjectPrototype) return 'Object';
   if (proto === ArrayPrototype) return 'Array';
+  const known = WeakMapGet(classNames, proto);
+  if (known !== undefined) return known;
+  const name = lookupClassName(proto);
+  WeakMapSet(classNames, proto, name);
+  return name;
+}
+
+function lookupClassName(proto: object): string {
   let p: object | null = proto;
   for (let i = 0; i < 64 && p !== null; i++) {
     if (isProxy(p)) return 'Object';
