@@ -316,7 +316,7 @@ describe('noderec record', () => {
     const r = runCli(['record', fixture('exits', 'exit-code.js')], { env: { NODEREC_OUT_DIR: outDir } });
     expect(r.code).toBe(3);
     const ls = runCli(['ls', outDir]);
-    expect(ls.stdout).toMatch(/exit-code\.js\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+[\d.]+ m?s\s+complete\s+\d+\s+/);
+    expect(ls.stdout).toMatch(/exit-code\.js\s+\d+\s+\d+\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+[\d.]+ m?s\s+complete\s+\d+\s+/);
   });
 
   it('exports Chrome trace JSON with complete events', () => {
