@@ -70,10 +70,13 @@ pub struct FnDecision {
     pub attr: u32,
 }
 
+/// Cached function decisions with the same key hash: (file id, name, parameters, decision).
+type FnBucket = Vec<(u32, String, Vec<String>, Arc<FnDecision>)>;
+
 #[derive(Default)]
 struct State {
     files: HashMap<String, Arc<FileDecision>, FxBuild>,
-    fns: HashMap<u64, Vec<(u32, String, Vec<String>, Arc<FnDecision>)>, FxBuild>,
+    fns: HashMap<u64, FnBucket, FxBuild>,
     pkg_dirs: HashMap<PathBuf, Option<Arc<str>>, FxBuild>,
     attr_sets: Vec<Vec<(u32, u32)>>,
     attr_ids: HashMap<Vec<(u32, u32)>, u32>,

@@ -640,7 +640,9 @@ impl Regex {
             let input = std::mem::take(&mut sc.input);
             let n_looks = self.progs.len();
             sc.memo.clear();
-            sc.memo.resize(n_looks * (input.len() + 1), 0);
+            if n_looks > 1 {
+                sc.memo.resize(n_looks * (input.len() + 1), 0);
+            }
             let r = self.run(&mut sc, &input, 0, 0, false, 0);
             sc.input = input;
             r
@@ -657,11 +659,9 @@ impl Regex {
         let mut found = false;
         let mut pos = start;
         'outer: loop {
-            if !anchored || pos == start {
-                if self.add(sc, &mut lv, true, input, prog, 0, pos, depth) {
-                    found = true;
-                    break;
-                }
+            if (!anchored || pos == start) && self.add(sc, &mut lv, true, input, prog, 0, pos, depth) {
+                found = true;
+                break;
             }
             if lv.cur.is_empty() && (anchored || pos >= input.len()) {
                 break;
