@@ -1,0 +1,338 @@
+// The tracer lifecycle through real node processes: failure injection at
+// every point under abort and disable, the API, the activation path, the
+// finalization order, child processes under `noderec record`, metrics.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+import { assertBalanced, events, fixture, metadata, onlyTrace, ROOT, runCli, runNode, tempDir, traceDirs, NODE } from '../helpers/run';
+
+const INDEX = path.join(ROOT, 'js', 'dist', 'index.js');
+const FAIL = fixture('lifecycle-fail', 'main.js');
+
+interface LogLine {
+  ts: string;
+  level: string;
+  target: string;
+  run_id: string;
+  trace_id: string;
+  code?: string;
+  message: string;
+  fields: Record<string, unknown>;
+}
+
+function isLogLine(l: string): boolean {
+  if (!l.startsWith('{')) return false;
+  try {
+    const o = JSON.parse(l) as Record<string, unknown>;
+    return typeof o.target === 'string' && typeof o.level === 'string';
+  } catch {
+    return false;
+  }
+}
+
+/** Splits stderr into the recorder's log records and the program's text. */
+function splitStderr(stderr: string): { logs: LogLine[]; program: string } {
+  const logs: LogLine[] = [];
+  let program = '';
+  const parts = stderr.split('\n');
+  parts.forEach((l, i) => {
+    if (isLogLine(l)) logs.push(JSON.parse(l) as LogLine);
+    else program += l + (i < parts.length - 1 ? '\n' : '');
+  });
+  return { logs, program };
+}
+
+const POINTS: { at: string; code: string; kind: string; when: 'load' | 'tick' | 'end' }[] = [
+  { at: 'instrument', code: 'ERR_INSTRUMENT', kind: 'instrument', when: 'load' },
+  { at: 'write', code: 'ERR_IO', kind: 'write', when: 'tick' },
+  { at: 'flush', code: 'ERR_IO', kind: 'flush', when: 'end' },
+  { at: 'finish', code: 'ERR_IO', kind: 'finish', when: 'end' },
+  { at: 'panic', code: 'ERR_INTERNAL', kind: 'panic', when: 'tick' },
+];
+
+describe('failure injection', () => {
+  const baseline = runNode(FAIL, { preload: 'none' });
+
+  it('is ignored without the test guard', () => {
+    const r = runNode(FAIL, { env: { NODEREC_TEST_FAIL_AT: 'write' } });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(baseline.stderr);
+    expect(metadata(onlyTrace(r.outDir)).status).toBe('complete');
+  });
+
+  for (const p of POINTS) {
+    it(`${p.at} under abort: the error surfaces with its code, the process exits non-zero, the partial trace is removed`, () => {
+      const r = runNode(FAIL, { env: { NODEREC_TEST_GUARD: '1', NODEREC_TEST_FAIL_AT: p.at, NODEREC_JSON_ERRORS: '1' } });
+      expect(r.code).toBe(1);
+      const { logs } = splitStderr(r.stderr);
+      const err = logs.find((l) => l.level === 'error' && l.target === 'noderec::recorder');
+      expect(err?.code).toBe(p.code);
+      expect(err?.fields.point).toBe(p.kind);
+      if (p.at === 'panic') expect(logs.some((l) => l.target === 'noderec::panic' && l.code === 'ERR_INTERNAL')).toBe(true);
+      // What the program printed before the failure is untouched.
+      if (p.when === 'load') expect(r.stdout).toBe('');
+      if (p.when === 'tick') expect(r.stdout).toBe('before 9900\n');
+      if (p.when === 'end') expect(r.stdout).toBe(baseline.stdout);
+      // Exactly one trailer, and it is the last line.
+      const lines = r.stderr.trimEnd().split('\n');
+      const trailers = lines.filter((l) => l.includes('"error_code"'));
+      expect(trailers).toHaveLength(1);
+      const t = JSON.parse(lines[lines.length - 1]);
+      expect(Object.keys(t)).toEqual(['run_id', 'trace_id', 'error_code', 'error_kind', 'message', 'context']);
+      expect(t).toMatchObject({ error_code: p.code, error_kind: p.kind, context: { pid: expect.any(Number), trace_removed: true, on_recorder_error: 'abort' } });
+      expect(t.run_id).toBe(err?.run_id);
+      expect(t.trace_id).toMatch(/^main\.js-\d{8}T\d{6}-\d+/);
+      expect(traceDirs(r.outDir)).toEqual([]);
+    });
+
+    it(`${p.at} under disable: logged, recording stops, the program runs exactly as without the recorder`, () => {
+      const r = runNode(FAIL, { env: { NODEREC_TEST_GUARD: '1', NODEREC_TEST_FAIL_AT: p.at, NODEREC_ON_RECORDER_ERROR: 'disable', NODEREC_JSON_ERRORS: '1' } });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(baseline.stdout);
+      const { logs, program } = splitStderr(r.stderr);
+      // The program's stderr, including a line written in two parts, is whole.
+      expect(program).toBe(baseline.stderr);
+      expect(logs.find((l) => l.level === 'error')?.code).toBe(p.code);
+      expect(logs.some((l) => l.level === 'warn' && /disabled/.test(l.message))).toBe(true);
+      // Not a failing run: no trailer.
+      expect(r.stderr).not.toContain('"error_code"');
+      expect(traceDirs(r.outDir)).toEqual([]);
+    });
+
+    it(`${p.at} under disable with keep_partial_trace: the trace is kept as partial, with the error`, () => {
+      const r = runNode(FAIL, {
+        env: { NODEREC_TEST_GUARD: '1', NODEREC_TEST_FAIL_AT: p.at, NODEREC_ON_RECORDER_ERROR: 'disable', NODEREC_KEEP_PARTIAL_TRACE: '1' },
+      });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(baseline.stdout);
+      const m = metadata(onlyTrace(r.outDir));
+      expect(m.status).toBe('partial');
+      expect(m.error.code).toBe(p.code);
+      expect(m.error.point).toBe(p.kind);
+      // What was written reads back.
+      events(onlyTrace(r.outDir));
+    });
+  }
+
+  it('abort keeps a non-zero exit code of the program, and keep_partial_trace keeps the trace', () => {
+    const r = runNode(FAIL, { args: ['exit3'], env: { NODEREC_TEST_GUARD: '1', NODEREC_TEST_FAIL_AT: 'finish', NODEREC_KEEP_PARTIAL_TRACE: 'yes' } });
+    expect(r.code).toBe(3);
+    const m = metadata(onlyTrace(r.outDir));
+    expect(m.status).toBe('partial');
+    expect(m.exit_code).toBe(3);
+    expect(m.error.code).toBe('ERR_IO');
+  });
+
+  it('metrics count the failure and the detach', () => {
+    const script = path.join(tempDir(), 'm.js');
+    fs.writeFileSync(script, `const n = require(${JSON.stringify(INDEX)}); function f(){return 1}; f(); n.flush(); setTimeout(() => { const m = n.metricsSnapshot(); process.stdout.write(JSON.stringify(m)); }, 10);`);
+    const r = runNode(script, { env: { NODEREC_TEST_GUARD: '1', NODEREC_TEST_FAIL_AT: 'flush', NODEREC_ON_RECORDER_ERROR: 'disable' } });
+    expect(r.code).toBe(0);
+    const m = JSON.parse(r.stdout);
+    expect(m.failures).toBe(1);
+    expect(m.detaches).toEqual([{ reason: 'recorder_error', code: 'ERR_IO', point: 'flush' }]);
+  });
+});
+
+describe('lifecycle API', () => {
+  it('start/stop/flush/isRecording/record (sync and async), a second start, a restart into a new trace', () => {
+    const outDir = tempDir();
+    const r = runNode(fixture('lifecycle-api', 'main.js'), { preload: 'none', outDir, env: { NODEREC_INDEX: INDEX } });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.steps).toEqual([
+      ['recording before start', false],
+      ['recording after start', true],
+      ['second start', 'ERR_ALREADY_RECORDING'],
+      ['recording after stop', false],
+    ]);
+    expect(out.syncResult).toBe(25);
+    expect(out.asyncResult).toBe(8);
+    expect(out.thrown).toBe('from fn');
+    expect(out.bad.code).toBe('ERR_INVALID_POLICY_VALUE');
+    expect(out.bad.message).toContain('maxEvents (NODEREC_MAX_EVENTS)');
+    expect(out.recording).toBe(false);
+    expect(out.s1).toMatchObject({ status: 'complete', dir: out.dir1 });
+    const byProgram = new Map(traceDirs(outDir).map((d) => [metadata(d).program, d]));
+    expect([...byProgram.keys()].sort()).toEqual(['api-async', 'api-first', 'api-second', 'api-sync', 'api-throws']);
+    const calls = (p: string): string[] =>
+      events(byProgram.get(p)!)
+        .filter((e) => e.kind === 'call')
+        .map((e) => `${e.fn}(${JSON.stringify(e.args)})`);
+    expect(calls('api-first')).toEqual(['<module>(undefined)', 'square([3])']);
+    // Functions loaded by the first session keep their names in the second.
+    expect(calls('api-second')).toEqual(['square([4])']);
+    expect(calls('api-sync')).toEqual(['square([5])']);
+    expect(calls('api-async')).toEqual(['cube([2])', 'square([2])']);
+    expect(calls('api-throws')).toEqual([]);
+    for (const d of byProgram.values()) expect(metadata(d).status).toBe('complete');
+  });
+
+  it('under the preload a second start() is ERR_ALREADY_RECORDING', () => {
+    const script = path.join(tempDir(), 's.js');
+    fs.writeFileSync(script, `try { require(${JSON.stringify(INDEX)}).start(); } catch (e) { console.log(e.code); }`);
+    const r = runNode(script);
+    expect(r.stdout).toBe('ERR_ALREADY_RECORDING\n');
+  });
+
+  it('metrics: counters under the preload, onMetrics calls back', () => {
+    const r = runNode(fixture('lifecycle-order', 'metrics.js'), { env: { NODEREC_INDEX: INDEX, NODEREC_MAX_EVENTS: '1000' } });
+    expect(r.code).toBe(0);
+    const { s, ticks, m, recording } = JSON.parse(r.stdout);
+    expect(s).toBe(50000);
+    expect(recording).toBe(true);
+    expect(ticks).toBeGreaterThan(0);
+    expect(m.eventsRecorded).toBe(1000);
+    expect(m.eventsDropped.max_events).toBeGreaterThan(90000);
+    expect(m.buffersFlushed).toBeGreaterThan(0);
+    expect(m.flushLatencyUs.count).toBeGreaterThan(0);
+    expect(m.flushLatencyUs.p99).toBeGreaterThanOrEqual(m.flushLatencyUs.p50);
+    expect(m.bytesWritten).toBeGreaterThan(0);
+    expect(m.bytesRaw).toBeGreaterThan(0);
+    expect(m.panics).toBe(0);
+    const meta = metadata(onlyTrace(r.outDir));
+    expect(meta.truncated).toBe(true);
+    expect(meta.events).toBe(1000);
+  });
+});
+
+describe('activation path', () => {
+  for (const cli of [false, true]) {
+    it(`records from the first call into the file until that activation returns (${cli ? '--activation-path' : 'NODEREC_ACTIVATION_PATH'})`, () => {
+      const main = fixture('lifecycle-activation', 'main.js');
+      const target = fixture('lifecycle-activation', 'target.js');
+      const r = cli
+        ? runCli(['record', '--activation-path', target, '--', NODE, main])
+        : runNode(main, { env: { NODEREC_ACTIVATION_PATH: target } });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(runNode(main, { preload: 'none' }).stdout);
+      const evs = events(onlyTrace(r.outDir));
+      assertBalanced(evs.filter((e) => e.kind !== 'output'));
+      expect(evs[0]).toMatchObject({ kind: 'call', fn: 'entry', args: [3], depth: 0 });
+      expect(evs[evs.length - 1]).toMatchObject({ kind: 'return', fn: 'entry', value: 12 });
+      const calls = evs.filter((e) => e.kind === 'call').map((e) => e.fn);
+      expect(calls).toEqual(['entry', 'step', 'warmup', 'step', 'warmup', 'step', 'warmup']);
+      expect(evs.filter((e) => e.kind === 'output').map((e) => e.text)).toEqual(['inside 12\n']);
+    });
+  }
+
+  it('a file that is never called records nothing; require_trace then fails with ERR_TRACE_MISSING', () => {
+    const main = fixture('lifecycle-activation', 'main.js');
+    const r = runNode(main, { env: { NODEREC_ACTIVATION_PATH: path.join(path.dirname(main), 'nope.js'), NODEREC_REQUIRE_TRACE: '1', NODEREC_JSON_ERRORS: 'true' } });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe(runNode(main, { preload: 'none' }).stdout);
+    const m = metadata(onlyTrace(r.outDir));
+    expect(m.status).toBe('failed');
+    expect(m.events).toBe(0);
+    expect(m.error.code).toBe('ERR_TRACE_MISSING');
+    const last = JSON.parse(r.stderr.trimEnd().split('\n').pop()!);
+    expect(last).toMatchObject({ error_code: 'ERR_TRACE_MISSING', error_kind: 'require_trace' });
+  });
+});
+
+describe('finalization', () => {
+  it('runs in the documented order: drain IO, close open calls, flush, finish, metadata, require_trace', () => {
+    const logFile = path.join(tempDir(), 'log.jsonl');
+    const r = runNode(fixture('lifecycle-order', 'main.js'), { env: { NODEREC_LOG_LEVEL: 'debug', NODEREC_LOG_FILE: logFile, NODEREC_REQUIRE_TRACE: '1' } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('pending without newline');
+    expect(r.stderr).toBe('');
+    const logs = fs.readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as LogLine);
+    const steps = logs.filter((l) => l.target === 'noderec::finalize').map((l) => l.message);
+    expect(steps).toEqual(['drain io', 'close open calls', 'flush buffers', 'finish writer and write metadata', 'check require_trace', 'done']);
+    // Rust-side records come through the same sink, in the same format.
+    expect(logs.some((l) => l.target === 'noderec_core::session' && l.message === 'trace finished')).toBe(true);
+    for (const l of logs) expect(l.trace_id).toBe(path.basename(onlyTrace(r.outDir)));
+    // The pending output belongs to the innermost open call; the calls are
+    // then closed as unwound.
+    const evs = events(onlyTrace(r.outDir));
+    expect(evs.map((e) => `${e.kind} ${e.fn}`)).toEqual([
+      'call <module>',
+      'call outer',
+      'call inner',
+      'output inner',
+      'throw inner',
+      'throw outer',
+      'throw <module>',
+    ]);
+    const m = metadata(onlyTrace(r.outDir));
+    expect(m).toMatchObject({ status: 'complete', exit_code: 0, signal: null, events: 7 });
+  });
+
+  it('the preload alone writes nothing when all is well', () => {
+    const r = runNode(fixture('lifecycle-activation', 'main.js'));
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+  });
+});
+
+describe('noderec record with child processes', () => {
+  it('records a parent and two child node processes into one run directory; NODEREC_DISABLED=1 stops propagation', () => {
+    const outDir = tempDir();
+    const r = runCli(['record', '--', NODE, fixture('lifecycle-children', 'parent.js'), 'with-disabled'], { env: { NODEREC_OUT_DIR: outDir } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('child a pid-ok\nchild b pid-ok\nchild c pid-ok\n');
+    const runs = fs.readdirSync(outDir);
+    expect(runs).toHaveLength(1);
+    const runDir = path.join(outDir, runs[0]);
+    const run = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8'));
+    expect(run).toMatchObject({ run_id: runs[0], exit_code: 0 });
+    const traces = traceDirs(runDir).map((d) => ({ d, m: metadata(d) }));
+    expect(traces).toHaveLength(3);
+    for (const t of traces) {
+      expect(t.m.run_id).toBe(runs[0]);
+      expect(t.m.status).toBe('complete');
+    }
+    const parent = traces.find((t) => t.m.program === 'parent.js')!;
+    const children = traces.filter((t) => t.m.program === 'child.js');
+    expect(children).toHaveLength(2);
+    for (const c of children) {
+      expect(c.m.ppid).toBe(parent.m.pid);
+      const greets = events(c.d).filter((e) => e.kind === 'call' && e.fn === 'greet');
+      expect(greets).toHaveLength(1);
+    }
+    expect(children.map((c) => events(c.d).find((e) => e.fn === 'greet' && e.kind === 'call')!.args![0]).sort()).toEqual(['a', 'b']);
+    const ls = runCli(['ls', outDir]);
+    const lines = ls.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^PROGRAM\s+PID\s+PPID/);
+    expect(lines[1]).toMatch(new RegExp(`^run ${runs[0]} .* exit 0 {2}3 traces`));
+    expect(lines.slice(2).filter((l) => /^ {2}(parent|child)\.js/.test(l))).toHaveLength(3);
+  });
+
+  it('exits 2 on a bad flag or environment value, 1 on a recorder error, else with the program code', () => {
+    const f = fixture('lifecycle-fail', 'main.js');
+    const badFlag = runCli(['record', '--max-events', 'lots', '--', NODE, f]);
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toContain('ERR_INVALID_POLICY_VALUE');
+    expect(badFlag.stderr).toContain('--max-events="lots"');
+    expect(badFlag.stdout).toBe('');
+    const badEnv = runCli(['record', '--json-errors', '--', NODE, f], { env: { NODEREC_LOG_LEVEL: 'loud' } });
+    expect(badEnv.code).toBe(2);
+    const t = JSON.parse(badEnv.stderr.trimEnd().split('\n').pop()!);
+    expect(t).toMatchObject({ error_code: 'ERR_INVALID_POLICY_VALUE', error_kind: 'policy' });
+    expect(t.message).toContain('NODEREC_LOG_LEVEL');
+    expect(runCli(['record', '--bogus', NODE, f]).code).toBe(2);
+    const own = runCli(['record', '--', NODE, f, 'exit3']);
+    expect(own.code).toBe(3);
+    const failing = runCli(['record', '--json-errors', '--', NODE, f], { env: { NODEREC_TEST_GUARD: '1', NODEREC_TEST_FAIL_AT: 'flush' } });
+    expect(failing.code).toBe(1);
+    const lines = failing.stderr.trimEnd().split('\n');
+    expect(lines.filter((l) => l.includes('"error_code"'))).toHaveLength(1);
+    const trailer = JSON.parse(lines[lines.length - 1]);
+    expect(Object.keys(trailer)).toEqual(['run_id', 'trace_id', 'error_code', 'error_kind', 'message', 'context']);
+    expect(trailer).toMatchObject({ error_code: 'ERR_IO', error_kind: 'flush', context: { failed_processes: 1 } });
+    expect(trailer.run_id).toBe(fs.readdirSync(failing.outDir)[0]);
+    const disabled = runCli(['record', '--on-recorder-error', 'disable', '--', NODE, f], { env: { NODEREC_TEST_GUARD: '1', NODEREC_TEST_FAIL_AT: 'flush' } });
+    expect(disabled.code).toBe(0);
+    expect(disabled.stderr).toContain('recording disabled');
+  });
+
+  it('--disabled runs the command unrecorded', () => {
+    const r = runCli(['record', '--disabled', '--', NODE, fixture('lifecycle-children', 'parent.js')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('child a pid-ok\nchild b pid-ok\n');
+    expect(traceDirs(r.outDir)).toEqual([]);
+  });
+});
