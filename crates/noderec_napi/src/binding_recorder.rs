@@ -82,7 +82,6 @@ pub fn start(opts: BindingStartOptions) -> Result<String> {
             run_id: opts.run_id,
             recorder_version: opts.recorder_version,
             filters: opts.filters,
-            ..Default::default()
         };
         activation::set(opts.activation_path.as_deref().unwrap_or(""));
         let s = lifecycle::start(&o).map_err(to_js)?;
