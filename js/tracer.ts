@@ -205,6 +205,13 @@ export function start(options: StartOptions = {}): string | null {
   // wrapper) and writes its own lines past the fd mirror.
   observeStderr();
   io.installCapture(policy.captureIo, options.captureIo !== undefined || (process.env.NODEREC_CAPTURE_IO ?? '') !== '');
+  // The filter chain's [io] table; NODEREC_CAPTURE_IO / the CLI beat its `capture`.
+  try {
+    const ioTable = JSON.parse((native() as unknown as { filterIo(p: string[]): string }).filterIo(filters)) as io.IoFilter;
+    if (ioTable.capture !== undefined || ioTable.streams !== undefined) io.configureIo(ioTable);
+  } catch (e) {
+    logger.warn('noderec::filter', 'cannot read the [io] table of the filter chain', { error: String(e) });
+  }
   setStderrWriter((d) => io.recorderWrite(2, d));
   installHandlers();
   installHooks();

@@ -10,12 +10,13 @@ use noderec_core::filter::loader::load_chain;
 use noderec_core::filter::Engine;
 use noderec_core::session::lifecycle;
 
-use crate::binding_errors::{guard, to_js, JsResult};
+use napi::Result;
+use crate::binding_errors::{guard, to_js};
 
 /// `picomatch(pattern)(path)`, computed by the Rust engine (an invalid
 /// pattern matches nothing, as in picomatch; one picomatch rejects throws).
 #[napi]
-pub fn glob_match(pattern: String, path: String) -> JsResult<bool> {
+pub fn glob_match(pattern: String, path: String) -> Result<bool> {
     guard("globMatch", || {
         Glob::new_lenient(&pattern)
             .map(|g| g.is_match(&path))
@@ -49,11 +50,29 @@ pub fn filter_stats(redacted: Vec<f64>, dropped: Vec<f64>) {
 
 /// Loads a chain and returns its summary as JSON (validation without recording).
 #[napi]
-pub fn filter_check(paths: Vec<String>) -> JsResult<String> {
+pub fn filter_check(paths: Vec<String>) -> Result<String> {
     guard("filterCheck", || {
         let chain = load_chain(&paths).map_err(to_js)?;
         let e = Engine::new(chain, Path::new("/"));
         Ok(e.summary().to_json())
+    })
+}
+
+/// The chain's `[io]` table as JSON (`{"capture":bool?,"streams":[..]?}`),
+/// each key from the last file that sets it.
+#[napi]
+pub fn filter_io(paths: Vec<String>) -> Result<String> {
+    guard("filterIo", || {
+        let io = load_chain(&paths).map_err(to_js)?.io();
+        let mut parts = Vec::new();
+        if let Some(c) = io.capture {
+            parts.push(format!("\"capture\":{c}"));
+        }
+        if let Some(st) = io.streams {
+            let list: Vec<String> = st.iter().map(|s| format!("{s:?}")).collect();
+            parts.push(format!("\"streams\":[{}]", list.join(",")));
+        }
+        Ok(format!("{{{}}}", parts.join(",")))
     })
 }
 
@@ -77,7 +96,7 @@ pub struct FilterBenchResult {
 /// Times the engine on `paths` (a chain) with `files` and `functions` as
 /// the decided population, `iterations` decisions per measure.
 #[napi]
-pub fn filter_bench(paths: Vec<String>, files: Vec<String>, functions: Vec<String>, iterations: u32) -> JsResult<FilterBenchResult> {
+pub fn filter_bench(paths: Vec<String>, files: Vec<String>, functions: Vec<String>, iterations: u32) -> Result<FilterBenchResult> {
     guard("filterBench", || {
         let mut load_ms = f64::MAX;
         let mut chain = None;

@@ -4,7 +4,8 @@ use napi::bindgen_prelude::{ArrayBuffer, Buffer, Uint8Array};
 use napi::Env;
 use napi_derive::napi;
 
-use crate::binding_errors::{coded, JsResult};
+use napi::Result;
+use crate::binding_errors::coded;
 
 /// How a standard stream was set up by `ioMirrorStart`.
 #[napi(object)]
@@ -51,7 +52,7 @@ pub fn io_fd_kind(fd: i32) -> String {
 /// A 4-byte ArrayBuffer over the mirror's pending flag (the main thread
 /// checks it at call/return boundaries). Call once per process.
 #[napi]
-pub fn io_flag_buffer(env: &Env) -> JsResult<ArrayBuffer<'_>> {
+pub fn io_flag_buffer(env: &Env) -> Result<ArrayBuffer<'_>> {
     #[cfg(unix)]
     {
         let p = noderec_core::io::mirror::PENDING_FLAG.as_ptr().cast::<u8>();
@@ -68,7 +69,7 @@ pub fn io_flag_buffer(env: &Env) -> JsResult<ArrayBuffer<'_>> {
 /// Starts the fd mirror. `extra1`/`extra2` are the fds libuv writes stdout /
 /// stderr through when they differ from 1 and 2 (a reopened terminal).
 #[napi]
-pub fn io_mirror_start(streams: Vec<u32>, extra1: Vec<i32>, extra2: Vec<i32>) -> JsResult<Vec<BindingIoStream>> {
+pub fn io_mirror_start(streams: Vec<u32>, extra1: Vec<i32>, extra2: Vec<i32>) -> Result<Vec<BindingIoStream>> {
     #[cfg(unix)]
     {
         use noderec_core::io::mirror;

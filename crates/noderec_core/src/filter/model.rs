@@ -95,3 +95,19 @@ pub struct FilterFile {
 pub struct Chain {
     pub files: Vec<FilterFile>,
 }
+
+impl Chain {
+    /// The `[io]` settings in force: each key from the last file that sets it.
+    pub fn io(&self) -> Io {
+        let mut out = Io::default();
+        for f in &self.files {
+            if f.io.capture.is_some() {
+                out.capture = f.io.capture;
+            }
+            if f.io.streams.is_some() {
+                out.streams.clone_from(&f.io.streams);
+            }
+        }
+        out
+    }
+}

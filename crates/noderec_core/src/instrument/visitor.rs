@@ -686,8 +686,7 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
 /// source if there is none).
 fn after_line_terminator(source: &str, at: u32) -> u32 {
     let rest = &source[at as usize..];
-    let mut chars = rest.char_indices();
-    while let Some((i, c)) = chars.next() {
+    for (i, c) in rest.char_indices() {
         match c {
             '\n' | '\u{2028}' | '\u{2029}' => return at + (i + c.len_utf8()) as u32,
             '\r' => {
