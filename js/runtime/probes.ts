@@ -2,8 +2,9 @@
 //
 // Hot path rules: no allocation for an event without values, no closures,
 // module-local state only, one native call per full buffer. Each event is two
-// int32 words in `words`: head = kind | hasValues<<4 | payload<<5, and the
-// time in µs published by the native clock thread into `clock[0]`.
+// int32 words in `words`: head = kind | hasValues<<4 | payload<<5, the
+// time in µs published by the native clock thread into `clock[0]`, and (for
+// events with values) the arena position where the event's value bytes end.
 import { arena, reserveArena, resetArena, writeValue, writeValueShallow, writeVarint } from './value-encoder';
 import { attrFor, attrNone, attrOn, DROPPED, filterCounts, redactedMarker, registerAttr } from './value-encoder';
 
@@ -18,11 +19,15 @@ export const CATCH = 7;
 /** Bytes written or read: payload `stream | flags << 2`, blob `varint len, bytes`. */
 export const OUTPUT = 8;
 const HAS = 16;
+/** A return of `undefined` with values captured: payload 1, no value bytes. */
+const RETURN_UNDEFINED = (1 << 5) | 2;
 /** CATCH payload meaning "reached the process as an uncaught exception". */
 export const UNCAUGHT = 1;
 
 const EVENTS_PER_BUFFER = 16384;
-const WORDS = EVENTS_PER_BUFFER * 2;
+/** Words per event: head, time (µs), arena end (for events with values). */
+const W = 3;
+const WORDS = EVENTS_PER_BUFFER * W;
 /** Headroom kept free in the arena after every event, so that the fast
  * paths below can write primitives without a capacity check. */
 const ARENA_HEADROOM = 64 * 1024;
@@ -115,7 +120,7 @@ export function disable(reason = 'recorder_error'): void {
 }
 
 function dropBuffered(): void {
-  dropped[dropReason] += wp >> 1;
+  dropped[dropReason] += (wp / W) | 0;
   wp = 0;
   resetArena();
   gateMark = 0;
@@ -123,7 +128,7 @@ function dropBuffered(): void {
 
 /** Events not recorded, by reason. */
 export function droppedEvents(): Record<string, number> {
-  const pending = sink === null ? wp >> 1 : 0;
+  const pending = sink === null ? (wp / W) | 0 : 0;
   return { ...dropped, [dropReason]: dropped[dropReason] + pending };
 }
 
@@ -188,7 +193,7 @@ function gate(head: number): boolean {
 /** Hands the buffered events to the sink. */
 export function flushEvents(): void {
   if (wp === 0 && A.pos === 0) return;
-  const n = wp >> 1;
+  const n = (wp / W) | 0;
   const s = sink;
   eventCount += n;
   if (s !== null && n > 0) {
@@ -233,7 +238,7 @@ function ev(head: number): void {
   const i = wp;
   words[i] = head;
   words[i + 1] = clock[0];
-  wp = i + 2;
+  wp = i + W;
   if (wp === WORDS) full();
 }
 
@@ -243,8 +248,48 @@ function evv(head: number): void {
   const i = wp;
   words[i] = head | HAS;
   words[i + 1] = clock[0];
-  wp = i + 2;
+  words[i + 2] = A.pos;
+  wp = i + W;
   if (wp === WORDS || A.pos > arenaLimit) full();
+}
+
+/** Writes a small int, undefined, null or a boolean at `p` of `b`; returns
+ * the new position, or -1 (nothing written) for any other value. */
+function fv(b: Uint8Array, p: number, v: unknown): number {
+  if (typeof v === 'number') {
+    if ((v | 0) !== v || (v === 0 && 1 / v < 0)) return -1;
+    b[p++] = 4;
+    let z = ((v << 1) ^ (v >> 31)) >>> 0;
+    while (z >= 0x80) {
+      b[p++] = (z & 0x7f) | 0x80;
+      z >>>= 7;
+    }
+    b[p] = z;
+    return p + 1;
+  }
+  if (v === undefined) {
+    b[p] = 0;
+    return p + 1;
+  }
+  if (typeof v === 'boolean') {
+    b[p] = v ? 3 : 2;
+    return p + 1;
+  }
+  if (v === null) {
+    b[p] = 1;
+    return p + 1;
+  }
+  return -1;
+}
+
+/** Appends `v` at the arena position `p` (fast path, else the encoder);
+ * returns the new position. */
+function at(p: number, v: unknown): number {
+  const q = fv(A.buf, p, v);
+  if (q >= 0) return q;
+  A.pos = p;
+  val(v);
+  return A.pos;
 }
 
 /** Appends one value: primitives inline, the rest through the encoder. */
@@ -318,9 +363,9 @@ export function c1(id: number, x: unknown): number {
   stk[sp++] = a;
   if (capture) {
     if (attrOn) attrFor(id);
-    if (attrOn) attrFor(id);
-    argc(2);
-    val(x);
+    let p = A.pos;
+    A.buf[p++] = 2;
+    A.pos = at(p, x);
     evv((id << 5) | CALL);
   } else ev((id << 5) | CALL);
   return a;
@@ -333,9 +378,10 @@ export function c2(id: number, x: unknown, y: unknown): number {
   stk[sp++] = a;
   if (capture) {
     if (attrOn) attrFor(id);
-    argc(4);
-    val(x);
-    val(y);
+    let p = A.pos;
+    A.buf[p++] = 4;
+    p = at(p, x);
+    A.pos = at(p, y);
     evv((id << 5) | CALL);
   } else ev((id << 5) | CALL);
   return a;
@@ -348,10 +394,11 @@ export function c3(id: number, x: unknown, y: unknown, z: unknown): number {
   stk[sp++] = a;
   if (capture) {
     if (attrOn) attrFor(id);
-    argc(6);
-    val(x);
-    val(y);
-    val(z);
+    let p = A.pos;
+    A.buf[p++] = 6;
+    p = at(p, x);
+    p = at(p, y);
+    A.pos = at(p, z);
     evv((id << 5) | CALL);
   } else ev((id << 5) | CALL);
   return a;
@@ -476,9 +523,12 @@ export function r(tok: number, v: unknown): unknown {
   sp--;
   lastClosed = tok;
   if (capture) {
-    if (attrOn) attrNone();
-    val(v);
-    evv(RETURN);
+    if (v === undefined) ev(RETURN_UNDEFINED);
+    else {
+      if (attrOn) attrNone();
+      val(v);
+      evv(RETURN);
+    }
   } else ev(RETURN);
   return v;
 }
@@ -613,9 +663,12 @@ export function ra(tok: number, v: unknown, id: number): unknown {
   sp--;
   lastClosed = tok;
   if (capture) {
-    attrFor(id);
-    val(v);
-    evv(RETURN);
+    if (v === undefined) ev(RETURN_UNDEFINED);
+    else {
+      attrFor(id);
+      val(v);
+      evv(RETURN);
+    }
   } else ev(RETURN);
   return v;
 }
@@ -728,7 +781,7 @@ export function now(): number {
 
 /** Resets all state (a new recording in the same thread). */
 export function reset(): void {
-  if (sink === null) dropped[dropReason] += wp >> 1;
+  if (sink === null) dropped[dropReason] += (wp / W) | 0;
   wp = 0;
   resetArena();
   seq = 0;

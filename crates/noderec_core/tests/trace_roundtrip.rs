@@ -46,9 +46,9 @@ fn write_sample(path: &PathBuf, batches: usize) {
             // call fib(i): argc 1 => varint 2, then int(i)
             arena.push(2);
             arena.extend(int(i % 50));
-            words.extend([head(kind::CALL, 1, true), t]);
+            words.extend([head(kind::CALL, 1, true), t, arena.len() as i32]);
             arena.extend(int(i % 50 + 1));
-            words.extend([head(kind::RETURN, 0, true), t + 1]);
+            words.extend([head(kind::RETURN, 0, true), t + 1, arena.len() as i32]);
         }
         w.send(Msg::Events { thread: 0, words, arena }).expect("send");
         w.flush().expect("flush");
@@ -146,20 +146,25 @@ fn throws_take_the_error_of_the_catch_that_follows() {
     }
     // outer calls inner, inner throws, outer's catch clause receives the error (string "boom").
     let mut arena = Vec::new();
+    arena.extend([6, 4, 4]);
+    arena.extend(b"boom");
     let words = vec![
         head(kind::CALL, 1, false),
         0,
+        0,
         head(kind::CALL, 2, false),
+        0,
         0,
         head(kind::THROW, 0, false),
         1,
+        0,
         head(kind::CATCH, 0, true),
         1,
+        7,
         head(kind::RETURN, 0, false),
         2,
+        0,
     ];
-    arena.extend([6, 4, 4]);
-    arena.extend(b"boom");
     w.send(Msg::Events { thread: 0, words, arena }).expect("send");
     w.finish().expect("finish");
     let t = read_trace(&path).expect("read");

@@ -161,7 +161,7 @@ pub fn register_thread(id: u32, name: String) -> Result<()> {
     })
 }
 
-/// Hands the first `count` events (two i32 words each) and `arena_len` value
+/// Hands the first `count` events (three i32 words each: head, time, arena end) and `arena_len` value
 /// bytes to the writer. The arrays are copied: JavaScript reuses them at once.
 #[napi]
 pub fn submit(thread: u32, words: Int32Array, count: u32, arena: Uint8Array, arena_len: u32) -> Result<()> {
@@ -170,7 +170,7 @@ pub fn submit(thread: u32, words: Int32Array, count: u32, arena: Uint8Array, are
         failure::fail_point("panic").map_err(to_js)?;
         failure::fail_point("write").map_err(|e| reported("write", e))?;
         let t0 = std::time::Instant::now();
-        let n = (count as usize * 2).min(words.len());
+        let n = (count as usize * 3).min(words.len());
         let a = (arena_len as usize).min(arena.len());
         let r = s.submit(thread, words[..n].to_vec(), arena[..a].to_vec()).map_err(|e| reported("write", e));
         failure::note_handover(t0.elapsed().as_micros() as u64);

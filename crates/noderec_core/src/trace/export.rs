@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
-use super::format::kind;
+use super::format::{kind, RETURN_UNDEFINED};
 use crate::io::chunk;
 use super::reader::{Event, Func, Trace};
 use super::value::{read_varint, write_json};
@@ -109,6 +109,7 @@ fn values_of(t: &Trace, s: &Step, e: &Event, steps: &[Step], line: &mut String) 
     match e.kind {
         kind::CALL if e.val_len > 0 => call_values(line, blob),
         kind::RETURN if e.val_len > 0 => one_value(line, "value", blob),
+        kind::RETURN if e.payload == RETURN_UNDEFINED => line.push_str(",\"value\":{\"$\":\"undefined\"}"),
         kind::CATCH if e.val_len > 0 => one_value(line, "error", blob),
         kind::OUTPUT => output_fields(line, e.payload, blob),
         kind::THROW => {
@@ -197,6 +198,7 @@ pub fn write_chrome(t: &Trace, pid: u32, w: &mut dyn Write) -> Result<()> {
                 let Some(mut sl) = stack.pop() else { continue };
                 match e.kind {
                     kind::RETURN if e.val_len > 0 => one_value(&mut sl.args, "return", t.blob(e)),
+                    kind::RETURN if e.payload == RETURN_UNDEFINED => sl.args.push_str(",\"return\":{\"$\":\"undefined\"}"),
                     kind::THROW => {
                         sl.args.push_str(",\"threw\":true");
                         if let Some(src) = s.error_from.map(|i| &t.events[steps[i].index]) {

@@ -63,6 +63,10 @@ pub mod kind {
     }
 }
 
+/// RETURN payload: the function returned `undefined` (values were captured;
+/// the value needs no bytes).
+pub const RETURN_UNDEFINED: u32 = 1;
+
 /// Bit in the event head saying that a value blob follows.
 pub const HAS_VALUES: u32 = 1 << 4;
 /// Shift of the payload (function or site id) in the event head.

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use super::format::{self, kind, put_str, put_varint, record, HAS_VALUES, PAYLOAD_SHIFT};
+use super::format::{self, kind, put_str, put_varint, record, HAS_VALUES};
 use super::value::{read_varint, skip_value};
 use crate::error::{Error, Result};
 
@@ -45,8 +45,9 @@ pub enum Msg {
     Func(FuncDef),
     /// Name a thread.
     Thread { id: u32, name: String },
-    /// A batch of probe records: `words` holds two i32 per event (head, time
-    /// in µs mod 2^32), `arena` the value bytes in event order.
+    /// A batch of probe records: `words` holds three i32 per event (head, time
+    /// in µs mod 2^32, and for an event with values the arena offset where
+    /// its value bytes end), `arena` the value bytes in event order.
     Events { thread: u32, words: Vec<i32>, arena: Vec<u8> },
     /// Write everything pending, then answer.
     Flush(SyncSender<()>),
@@ -84,6 +85,9 @@ pub struct WriterHandle {
 /// Channel depth in batches: with 16k-event batches this bounds the memory
 /// queued behind a slow disk.
 const CHANNEL_DEPTH: usize = 16;
+/// zstd level: a fast negative level keeps the writer ahead of the probes
+/// (traces are highly repetitive, so the ratio stays high).
+const ZSTD_LEVEL: i32 = -3;
 /// A chunk is cut when the payload reaches this size.
 const CHUNK_TARGET: usize = 1 << 20;
 
@@ -154,7 +158,7 @@ struct Encoder {
 }
 
 fn run(file: File, rx: Receiver<Msg>, counters: &WriterCounters) -> Result<()> {
-    let zstd = zstd::bulk::Compressor::new(1).map_err(|e| Error::io("start zstd", e))?;
+    let zstd = zstd::bulk::Compressor::new(ZSTD_LEVEL).map_err(|e| Error::io("start zstd", e))?;
     let mut enc = Encoder {
         file,
         payload: Vec::with_capacity(CHUNK_TARGET + (64 << 10)),
@@ -217,7 +221,7 @@ fn run(file: File, rx: Receiver<Msg>, counters: &WriterCounters) -> Result<()> {
 
 impl Encoder {
     fn encode_events(&mut self, thread: u32, words: &[i32], arena: &[u8]) -> Result<u64> {
-        let count = words.len() / 2;
+        let count = words.len() / 3;
         if count == 0 {
             return Ok(0);
         }
@@ -231,22 +235,26 @@ impl Encoder {
         put_varint(p, base);
         let mut prev = base;
         let mut apos = 0usize;
-        for ev in words.chunks_exact(2) {
+        for ev in words.chunks_exact(3) {
             let head = ev[0] as u32;
             let t = unwrap_us(prev, ev[1] as u32);
             put_varint(p, u64::from(head));
             put_varint(p, t - prev);
             prev = t;
             if head & HAS_VALUES != 0 {
+                // The probes say where the event's value bytes end; they are
+                // copied without being parsed.
                 let start = apos;
-                let k = (head & 0xf) as u8;
-                skip_event_values(k, arena, &mut apos).map_err(|m| Error::Internal {
-                    message: format!("bad value bytes from probes at arena offset {start}: {m}"),
-                })?;
-                put_varint(p, (apos - start) as u64);
-                p.extend_from_slice(&arena[start..apos]);
+                let end = usize::try_from(ev[2]).unwrap_or(usize::MAX);
+                if end < start || end > arena.len() {
+                    return Err(Error::Internal {
+                        message: format!("bad value span from probes: {start}..{end} of {}", arena.len()),
+                    });
+                }
+                apos = end;
+                put_varint(p, (end - start) as u64);
+                p.extend_from_slice(&arena[start..end]);
             }
-            let _ = head >> PAYLOAD_SHIFT;
         }
         clock.last_us = prev;
         self.events += count as u64;
