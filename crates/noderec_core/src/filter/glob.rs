@@ -1431,6 +1431,26 @@ pub fn make_re_source(glob: &str) -> Result<String, String> {
 pub struct Glob {
     glob: String,
     re: Regex,
+    /// Literal text every match starts with (may be empty): a cheap exact
+    /// rejection before the regular expression runs.
+    prefix: String,
+}
+
+/// The literal start of a glob that any matching input must start with:
+/// plain characters up to the first one picomatch may treat specially.
+/// Globs starting with `.`, `/` or `!` get no prefix (picomatch gives those
+/// leading characters meaning of their own); trailing slashes are not part of
+/// it. The picomatch differential test covers this.
+fn literal_prefix(glob: &str) -> String {
+    if glob.starts_with(['.', '/', '!']) {
+        return String::new();
+    }
+    let p: String = glob
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | ':' | '<' | '>'))
+        .collect();
+    // A slash before `**` is optional (`src/**` matches `src`).
+    p.trim_end_matches('/').to_string()
 }
 
 impl Glob {
@@ -1440,14 +1460,14 @@ impl Glob {
     pub fn new(glob: &str) -> Result<Glob, String> {
         let source = make_re_source(glob)?;
         let re = Regex::new(&source).map_err(|e| format!("the glob compiles to an invalid regular expression ({e})"))?;
-        Ok(Glob { glob: glob.to_string(), re })
+        Ok(Glob { glob: glob.to_string(), re, prefix: literal_prefix(glob) })
     }
 
     /// Like picomatch: an invalid glob matches nothing (`/$^/`).
     pub fn new_lenient(glob: &str) -> Result<Glob, String> {
         let source = make_re_source(glob)?;
         let re = Regex::new(&source).unwrap_or_else(|_| Regex::never());
-        Ok(Glob { glob: glob.to_string(), re })
+        Ok(Glob { glob: glob.to_string(), re, prefix: literal_prefix(glob) })
     }
 
     /// `picomatch(glob)(input)`.
@@ -1455,7 +1475,13 @@ impl Glob {
         if input.is_empty() {
             return false;
         }
-        input == self.glob || self.re.is_match(input)
+        if input == self.glob {
+            return true;
+        }
+        if !input.starts_with(self.prefix.as_str()) {
+            return false;
+        }
+        self.re.is_match(input)
     }
 }
 
