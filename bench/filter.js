@@ -36,23 +36,7 @@ function fiftyRules(dir) {
   return file;
 }
 
-function systemNode() {
-  for (const d of (process.env.PATH || '').split(path.delimiter)) {
-    if (!d || d.includes(`${path.sep}node_modules${path.sep}`)) continue;
-    const p = path.join(d, 'node');
-    if (fs.existsSync(p)) return p;
-  }
-  return process.execPath;
-}
-const NODE = process.env.BENCH_NODE || systemNode();
-
-function cleanEnv(extra) {
-  const e = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('NODEREC_') && k !== 'NODE_OPTIONS') e[k] = v;
-  return { ...e, ...extra };
-}
-
-const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const { NODE, cleanEnv, median } = require('./common');
 
 /** The recording-core workload (acorn parsing acorn x5), plain and recorded
  * with a filter that instruments only the driver script. */

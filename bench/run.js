@@ -27,22 +27,7 @@ function bigFile() {
 const BIG = bigFile();
 const HUGE = path.join(ROOT, 'node_modules', 'typescript', 'lib', 'typescript.js');
 
-// npm scripts put node_modules/.bin (with the Node 22 devDependency) first.
-function systemNode() {
-  for (const d of (process.env.PATH || '').split(path.delimiter)) {
-    if (!d || d.includes(`${path.sep}node_modules${path.sep}`)) continue;
-    const p = path.join(d, 'node');
-    if (fs.existsSync(p)) return p;
-  }
-  return process.execPath;
-}
-const NODE = process.env.BENCH_NODE || systemNode();
-
-function env(extra) {
-  const e = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('NODEREC_') && k !== 'NODE_OPTIONS') e[k] = v;
-  return { ...e, ...extra };
-}
+const { NODE, cleanEnv: env, median } = require('./common');
 
 function run(args, extraEnv, recorded) {
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'noderec-bench-'));
@@ -61,10 +46,6 @@ function run(args, extraEnv, recorded) {
   return { out, meta, wallMs };
 }
 
-const median = (xs) => {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-};
 
 function micro(which, extraEnv) {
   const script = path.join(__dirname, 'workloads', 'micro.js');
