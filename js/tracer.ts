@@ -16,7 +16,7 @@ import { native, FinishSummary } from './native';
 import { Policy, PolicyError, policyFromEnv, resolvePolicy } from './policy/env';
 import * as io from './runtime/io-capture';
 import * as probes from './runtime/probes';
-import { setAttrResolver, setBounds, setThisDepth } from './runtime/value-encoder';
+import { setAttrResolver, setBounds, setThisDepth, setValueBudget } from './runtime/value-encoder';
 
 const RT_KEY = Symbol.for('noderec.rt');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -348,6 +348,7 @@ function connectThread(policy: Policy, name: string): void {
   probes.reset();
   setBounds(policy.valueDepth, policy.valueItems, policy.valueString);
   setThisDepth(policy.valueThisDepth);
+  setValueBudget(policy.valueBudget);
   setAttrResolver((set, key) => n.filterAttr(set, key));
   probes.attach(sink, clock, policy.captureValues, policy.maxEvents, policy.valueString);
   probes.setActivation(policy.activationPath !== null);

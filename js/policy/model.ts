@@ -21,6 +21,7 @@ export interface Policy {
   valueItems: number;
   valueString: number;
   valueThisDepth: number;
+  valueBudget: number;
   captureValues: boolean;
   logLevel: LogLevel;
   logFile: string | null;
@@ -41,6 +42,7 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
   valueItems: 32,
   valueString: 256,
   valueThisDepth: 0,
+  valueBudget: 1024,
   captureValues: true,
   logLevel: 'warn',
   logFile: null,
@@ -80,6 +82,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'valueItems', env: 'NODEREC_VALUE_ITEMS', flag: '--value-items', kind: { t: 'int', min: 0 }, doc: 'items kept per array, object, map or set' },
   { key: 'valueString', env: 'NODEREC_VALUE_STRING', flag: '--value-string', kind: { t: 'int', min: 0 }, doc: 'characters kept per string' },
   { key: 'valueThisDepth', env: 'NODEREC_VALUE_THIS_DEPTH', flag: '--value-this-depth', kind: { t: 'int', min: 0, max: 32 }, doc: 'depth of `this` (0: class name only)' },
+  { key: 'valueBudget', env: 'NODEREC_VALUE_BUDGET', flag: '--value-budget', kind: { t: 'int', min: 0 }, doc: 'entries one value may record across all its containers (0: no limit)' },
   { key: 'captureValues', env: 'NODEREC_CAPTURE_VALUES', flag: '--values', kind: { t: 'bool' }, doc: 'record argument and return values (`--no-values` turns them off)' },
   { key: 'logLevel', env: 'NODEREC_LOG_LEVEL', flag: '--log-level', kind: { t: 'enum', values: ['error', 'warn', 'info', 'debug', 'trace'] }, doc: 'the recorder log level' },
   { key: 'logFile', env: 'NODEREC_LOG_FILE', flag: '--log-file', kind: { t: 'path', nullable: true }, doc: 'write the recorder log here instead of stderr' },

@@ -189,6 +189,10 @@ let pos = 0;
 
 let depthBound = 3;
 let itemsBound = 32;
+// Entries (elements, properties, map/set entries, bytes) one top-level
+// value may spend in all its containers together; 0 = no limit.
+let budgetBound = 1024;
+let budget = 1024;
 let stringBound = 256;
 
 // Ancestor stack of the containers currently being encoded.
@@ -567,6 +571,15 @@ function encOpaque(cls: string): void {
   putStr(cls);
 }
 
+/** Entries kept of a container with `total` of them: the items bound, and
+ *  what is left of the value's budget (which it then spends). */
+function take(total: number): number {
+  let n = total < itemsBound ? total : itemsBound;
+  if (n > budget) n = budget;
+  budget -= n;
+  return n;
+}
+
 /** Emits `circular` or `truncated` when the container cannot be descended
  *  into; returns true when it did. */
 function cutContainer(o: object, cls: string | null): boolean {
@@ -576,7 +589,7 @@ function cutContainer(o: object, cls: string | null): boolean {
     putVarintChecked(d);
     return true;
   }
-  if (level >= depthBound) {
+  if (level >= depthBound || budget <= 0) {
     putTag(T_TRUNCATED);
     putStr(cls !== null ? cls : className(ObjectGetPrototypeOf(o) as object | null));
     return true;
@@ -587,7 +600,7 @@ function cutContainer(o: object, cls: string | null): boolean {
 function encArray(a: unknown[]): void {
   if (cutContainer(a, null)) return;
   const len = a.length;
-  const n = len < itemsBound ? len : itemsBound;
+  const n = take(len);
   ensure(21);
   buf[pos++] = T_ARRAY;
   putVarint(len);
@@ -618,7 +631,7 @@ function encPlain(o: object, cls: string): void {
     return;
   }
   const total = keys.length;
-  const n = total < itemsBound ? total : itemsBound;
+  const n = take(total);
   ensure(20);
   putVarint(total);
   putVarint(n);
@@ -747,10 +760,12 @@ function encPlainFiltered(o: object, keys: string[]): void {
   let total = keys.length;
   let n = 0;
   let end = 0;
-  for (; end < keys.length && n < itemsBound; end++) {
+  const limit = itemsBound < budget ? itemsBound : budget;
+  for (; end < keys.length && n < limit; end++) {
     if (keyAction(keys[end]) === 2) total--;
     else n++;
   }
+  budget -= n;
   ensure(20);
   putVarint(total);
   putVarint(n);
@@ -777,7 +792,7 @@ function encPlainFiltered(o: object, keys: string[]): void {
 function encMap(m: object): void {
   if (cutContainer(m, null)) return;
   const size = MapPrototypeGetSize(m);
-  const n = size < itemsBound ? size : itemsBound;
+  const n = take(size);
   ensure(21);
   buf[pos++] = T_MAP;
   putVarint(size);
@@ -817,7 +832,7 @@ function encMap(m: object): void {
 function encSet(s: object): void {
   if (cutContainer(s, null)) return;
   const size = SetPrototypeGetSize(s);
-  const n = size < itemsBound ? size : itemsBound;
+  const n = take(size);
   ensure(21);
   buf[pos++] = T_SET;
   putVarint(size);
@@ -909,6 +924,8 @@ function encBytes(o: object, proto: object): void {
 function encTop(v: unknown): void {
   buf = arenaState.buf;
   pos = arenaState.pos;
+  // A single container may always keep `itemsBound` entries.
+  budget = budgetBound > 0 ? (budgetBound > itemsBound ? budgetBound : itemsBound) : Infinity;
   const start = pos;
   level = 0;
   try {
@@ -940,6 +957,13 @@ export function writeValue(v: unknown): void {
 }
 
 let thisDepth = 0;
+
+/** Entries one value may spend across all its containers (default 1024,
+ *  never less than the items bound; 0 = no limit): bounds the cost of
+ *  recording a large object graph. */
+export function setValueBudget(entries: number): void {
+  budgetBound = entries > 0 ? entries | 0 : 0;
+}
 
 /** Depth bound for `this` (default 0: the class name only). Recording the
  *  receiver's properties at every method call costs more than everything

@@ -4,6 +4,7 @@ import {
   resetArena,
   setBounds,
   setThisDepth,
+  setValueBudget,
   writeValue,
   writeValueShallow,
   writeVarint,
@@ -744,6 +745,28 @@ describe('cycles and bounds', () => {
     ]);
     setBounds(0, 32, 256);
     expect(roundTrip({ a: 1 })).toEqual({ $: 'truncated', class: 'Object' });
+  });
+
+  it('a value spends at most the entry budget across all its containers', () => {
+    setBounds(3, 4, 256);
+    setValueBudget(10);
+    const v = { a: [1, 2, 3, 4, 5, 6], b: { x: 1, y: 2, z: 3 }, c: [7, 8] };
+    // The root keeps its 3 keys (7 left); a keeps 4 of 6 (items bound; 3 left); b keeps 3 (0 left); c is cut.
+    expect(roundTrip(v)).toEqual({
+      $: 'object',
+      class: 'Object',
+      props: {
+        a: { $: 'array', length: 6, items: [1, 2, 3, 4] },
+        b: { $: 'object', class: 'Object', props: { x: 1, y: 2, z: 3 } },
+        c: { $: 'truncated', class: 'Array' },
+      },
+    });
+    // Each top-level value has its own budget.
+    expect(roundTrip([1, 2, 3])).toEqual([1, 2, 3]);
+    setValueBudget(0);
+    expect(roundTrip(v).props.c).toEqual([7, 8]);
+    setValueBudget(1024);
+    setBounds(3, 32, 256);
   });
 
   it('writeValueShallow records the class only by default, and setThisDepth(1) one level', () => {
