@@ -39,6 +39,7 @@ const CASES: Record<string, { good: [string, unknown][]; bad: string[]; accepted
   NODEREC_VALUE_ITEMS: { good: [['5', 5]], bad: ['five'], accepted: /integer >= 0/ },
   NODEREC_VALUE_STRING: { good: [['1024', 1024]], bad: ['1k'], accepted: /integer >= 0/ },
   NODEREC_VALUE_THIS_DEPTH: { good: [['1', 1]], bad: ['x'], accepted: /integer from 0 to 32/ },
+  NODEREC_VALUE_BUDGET: { good: [['0', 0], ['4096', 4096]], bad: ['lots', '-1'], accepted: /integer >= 0/ },
   NODEREC_CAPTURE_VALUES: { good: [['on', true], ['false', false]], bad: ['none'], accepted: /1 true yes on/ },
   NODEREC_LOG_LEVEL: { good: [['debug', 'debug'], ['ERROR', 'error']], bad: ['verbose', 'warning'], accepted: /error \| warn \| info \| debug \| trace/ },
   NODEREC_LOG_FILE: { good: [['/tmp/log.jsonl', '/tmp/log.jsonl']], bad: ['\0'], accepted: /non-empty path/ },
