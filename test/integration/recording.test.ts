@@ -136,6 +136,27 @@ describe('async functions and generators', () => {
   });
 });
 
+describe('classes', () => {
+  it('records constructors, methods with this, getters, setters, field initializers and static blocks', () => {
+    const r = runNode(fixture('classes', 'main.js'));
+    expect(r.stdout).toBe('ada pays 13.5 EUR\n');
+    const evs = events(onlyTrace(r.outDir));
+    assertBalanced(evs);
+    const calls = evs.filter((e) => e.kind === 'call');
+    const byFn = (fn: string) => calls.filter((e) => e.fn === fn);
+    expect(byFn('Cart.<static>')).toHaveLength(1);
+    expect(byFn('Cart.items')).toHaveLength(1);
+    expect(byFn('Cart.constructor')[0].args).toEqual(['ada']);
+    const add = byFn('Cart.addItem');
+    expect(add.map((e) => e.args)).toEqual([['book', 12], ['pen', 3]]);
+    expect(add[0].this).toEqual({ $: 'truncated', class: 'Cart' });
+    expect(byFn('Cart.discount')[0].args).toEqual([10]);
+    const total = evs.find((e) => e.kind === 'return' && e.fn === 'Cart.total');
+    expect(total?.value).toBe(13.5);
+    expect(evs.find((e) => e.kind === 'return' && e.fn === 'Cart.items')?.value).toEqual([]);
+  });
+});
+
 describe('transparency', () => {
   it('stdout, stderr and exit code are identical with and without the recorder', () => {
     for (const f of [fixture('exits', 'exit-code.js'), fixture('throw3', 'main.js'), fixture('async-chain', 'main.js')]) {
