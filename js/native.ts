@@ -48,6 +48,7 @@ export interface Native {
   finish(exitCode: number | null | undefined, signal: string | null | undefined, status: string): FinishSummary | null;
   exportTrace(dir: string, format: string, out?: string | null): void;
   traceSummary(dir: string): string;
+  queryCalls(dir: string, fnGlob: string | null, minMs: number, limit: number): string[];
   globMatch(pattern: string, path: string): boolean;
   filterAttr(set: number, key: string): number;
   filterStats(redacted: number[], dropped: number[]): void;

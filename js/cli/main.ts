@@ -14,6 +14,8 @@ const USAGE = `usage: noderec <command> [options]
   show [trace]                          summary: status, time, counts, busiest functions
   export [trace] --format jsonl|chrome [-o file]
                                         export events (jsonl: one JSON object per line)
+  calls [trace] [--fn GLOB] [--min-ms N] [--limit N] [--json]
+                                        calls of matching functions that took at least N ms, slowest first
 
 A trace is a trace directory, a name inside the out dir, or 'latest' (default).
 record writes one run directory <out-dir>/<run-id>/ holding a trace directory
@@ -111,6 +113,69 @@ function show(args: string[]): number {
   return 0;
 }
 
+interface CallRow {
+  fn: string;
+  path: string;
+  line: number;
+  thread: number;
+  t: number;
+  dur: number;
+  args?: unknown[];
+  this?: unknown;
+  value?: unknown;
+  error?: unknown;
+  threw?: boolean;
+  finished?: boolean;
+}
+
+function short(v: unknown, max = 60): string {
+  const s = JSON.stringify(v) ?? 'undefined';
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+
+function callsCmd(args: string[]): number {
+  let fn: string | null = null;
+  let minMs = 0;
+  let limit = 50;
+  let json = false;
+  let trace: string | undefined;
+  const num = (flag: string, v: string | undefined): number => {
+    const n = Number(v);
+    if (v === undefined || !Number.isFinite(n) || n < 0) throw new UsageError(`${flag} needs a number >= 0, not '${v ?? ''}'`);
+    return n;
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--fn') fn = args[++i] ?? null;
+    else if (a.startsWith('--fn=')) fn = a.slice(5);
+    else if (a === '--min-ms') minMs = num(a, args[++i]);
+    else if (a.startsWith('--min-ms=')) minMs = num('--min-ms', a.slice(9));
+    else if (a === '--limit') limit = num(a, args[++i]);
+    else if (a.startsWith('--limit=')) limit = num('--limit', a.slice(8));
+    else if (a === '--json') json = true;
+    else if (a.startsWith('-')) throw new UsageError(`unknown option ${a} for 'noderec calls'`);
+    else trace = a;
+  }
+  if (fn === '') throw new UsageError('--fn needs a glob, e.g. --fn "handle*"');
+  const dir = resolveTrace(trace, outDir());
+  const rows = native().queryCalls(dir, fn, minMs, Math.floor(limit));
+  if (json) {
+    process.stdout.write(rows.map((r) => r + '\n').join(''));
+    return 0;
+  }
+  const out: string[] = [];
+  for (const line of rows) {
+    const r = JSON.parse(line) as CallRow;
+    const argText = r.args === undefined ? '' : r.args.map((a) => short(a, 40)).join(', ');
+    const result = r.finished === false ? '(unfinished)' : r.threw ? `threw ${short(r.error ?? '?')}` : `→ ${short(r.value)}`;
+    out.push(
+      `${(r.dur / 1e6).toFixed(3).padStart(10)} ms  ${r.fn}(${argText}) ${result}  ${r.path}:${r.line}${r.thread !== 0 ? ` [thread ${r.thread}]` : ''}`,
+    );
+  }
+  process.stdout.write(out.length === 0 ? 'no matching calls\n' : out.join('\n') + '\n');
+  return 0;
+}
+
 function exportCmd(args: string[]): number {
   let format = 'jsonl';
   let out: string | null = null;
@@ -145,6 +210,8 @@ export function main(argv: string[]): void {
         return done(show(rest));
       case 'export':
         return done(exportCmd(rest));
+      case 'calls':
+        return done(callsCmd(rest));
       case undefined:
       case '-h':
       case '--help':

@@ -340,6 +340,27 @@ describe('noderec record', () => {
     expect(ls.stdout).toMatch(/exit-code\.js\s+\d+\s+\d+\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+[\d.]+ m?s\s+complete\s+\d+\s+/);
   });
 
+  it('calls lists matching calls, slowest first, with arguments and results', () => {
+    const outDir = tempDir();
+    runCli(['record', fixture('throw3', 'main.js')], { env: { NODEREC_OUT_DIR: outDir } });
+    const dir = onlyTrace(outDir);
+    const rows = runCli(['calls', dir, '--fn', '{inner,middle,outer,main}', '--json', '--limit', '0'])
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(rows.map((r) => r.fn).sort()).toEqual(['inner', 'main', 'middle', 'outer']);
+    expect(rows[0].fn).toBe('main');
+    expect(rows[0].value).toBe('done');
+    const inner = rows.find((r) => r.fn === 'inner');
+    expect(inner.args).toEqual([7]);
+    expect(inner.threw).toBe(true);
+    expect(inner.error).toEqual({ $: 'error', class: 'RangeError', message: 'too big: 7' });
+    for (let i = 1; i < rows.length; i++) expect(rows[i - 1].dur).toBeGreaterThanOrEqual(rows[i].dur);
+    const text = runCli(['calls', dir, '--fn', 'inn*']).stdout;
+    expect(text).toMatch(/^ +[\d.]+ ms {2}inner\(7\) threw \{"\$":"error".*test\/fixtures\/throw3\/main\.js:1$/m);
+    expect(runCli(['calls', dir, '--min-ms', 'soon']).code).toBe(2);
+  });
+
   it('exports Chrome trace JSON with complete events', () => {
     const outDir = tempDir();
     runCli(['record', fixture('fib', 'main.js')], { env: { NODEREC_OUT_DIR: outDir } });

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use napi_derive::napi;
-use noderec_core::trace::{export, reader, summary};
+use noderec_core::trace::{export, query, reader, summary};
 
 use crate::binding_errors::{guard, to_js};
 // `Result` by name: the napi macro throws the error only for a return type
@@ -39,4 +39,16 @@ pub fn export_trace(dir: String, format: String, out: Option<String>) -> Result<
 #[napi]
 pub fn trace_summary(dir: String) -> Result<String> {
     guard("traceSummary", || summary::summarize(Path::new(&dir)).map_err(to_js))
+}
+
+/// The calls of functions whose qualified name matches `fn_glob` (picomatch;
+/// all when absent) that took at least `min_ms`, slowest first, at most
+/// `limit` (0 = all): one JSON object per call.
+#[napi]
+pub fn query_calls(dir: String, fn_glob: Option<String>, min_ms: f64, limit: u32) -> Result<Vec<String>> {
+    guard("queryCalls", || {
+        let t = reader::read_trace(&Path::new(&dir).join("trace.nrt")).map_err(to_js)?;
+        let q = query::CallQuery { fn_glob, min_ns: (min_ms.max(0.0) * 1e6) as u64, limit: limit as usize };
+        query::calls(&t, &q).map_err(|m| crate::binding_errors::coded("ERR_USAGE", &m))
+    })
 }
