@@ -119,10 +119,8 @@ pub fn calls(t: &Trace, q: &CallQuery) -> Result<Vec<String>, String> {
     for (i, s) in steps.iter().enumerate() {
         let e = &t.events[s.index];
         match e.kind {
-            kind::CALL => {
-                if name_ok(s.func) {
-                    open.insert((e.thread, s.activation), Open { index: i });
-                }
+            kind::CALL if name_ok(s.func) => {
+                open.insert((e.thread, s.activation), Open { index: i });
             }
             kind::RETURN | kind::THROW => {
                 if let Some(o) = open.remove(&(e.thread, s.activation)) {
@@ -138,7 +136,7 @@ pub fn calls(t: &Trace, q: &CallQuery) -> Result<Vec<String>, String> {
     for o in left {
         emit(o.index, end, None, &mut rows);
     }
-    rows.sort_by(|a, b| b.0.cmp(&a.0));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.0));
     if q.limit > 0 {
         rows.truncate(q.limit);
     }
