@@ -15,6 +15,7 @@ import {
   NODE22,
   onlyTrace,
   REGISTER,
+  ROOT,
   runCli,
   runNode,
   tempDir,
@@ -138,7 +139,7 @@ describe('async functions and generators', () => {
 
 describe('classes', () => {
   it('records constructors, methods with this, getters, setters, field initializers and static blocks', () => {
-    const r = runNode(fixture('classes', 'main.js'));
+    const r = runNode(path.join(ROOT, 'examples', 'classes.js'));
     expect(r.stdout).toBe('ada pays 13.5 EUR\n');
     const evs = events(onlyTrace(r.outDir));
     assertBalanced(evs);
