@@ -83,6 +83,16 @@ describe('exceptions', () => {
     expect(mainRet?.value).toBe('done');
   });
 
+  it('frames left by an exception caught outside instrumented code are closed as throws', () => {
+    const r = runNode(fixture('throw3', 'native-catch.js'));
+    expect(r.code).toBe(0);
+    const evs = events(onlyTrace(r.outDir)).filter((e) => e.kind !== 'output');
+    assertBalanced(evs);
+    expect(evs.filter((e) => e.kind === 'throw').map((e) => e.fn)).toEqual(['fail', 'executor']);
+    const after = evs.find((e) => e.kind === 'call' && e.fn === 'after');
+    expect(after?.depth).toBe(1);
+  });
+
   it('an uncaught exception is recorded as the throw that ended the program; output and exit code unchanged', () => {
     const file = fixture('exits', 'uncaught.js');
     const plain = runNode(file, { preload: 'none' });
@@ -92,6 +102,10 @@ describe('exceptions', () => {
     expect(rec.stdout).toBe(plain.stdout);
     // The location Node prints (file:line, source line, caret) is unchanged.
     expect(rec.stderr.split('\n').slice(0, 4)).toEqual(plain.stderr.split('\n').slice(0, 4));
+    // The whole stack is unchanged but for columns on lines with probes: no
+    // frame of the recorder appears and none is pushed out.
+    const lineOnly = (t: string) => t.replace(/:(\d+):\d+\)$/gm, ':$1)').replace(/:(\d+):\d+$/gm, ':$1');
+    expect(lineOnly(rec.stderr)).toBe(lineOnly(plain.stderr));
     const dir = onlyTrace(rec.outDir);
     expect(metadata(dir).status).toBe('complete');
     expect(metadata(dir).exit_code).toBe(1);
