@@ -789,15 +789,21 @@ function encPlainFiltered(o: object, keys: string[]): void {
   ancestors[--level] = undefined;
 }
 
-function encMap(m: object): void {
-  if (cutContainer(m, null)) return;
-  const size = MapPrototypeGetSize(m);
+/** Writes the header of a map or set (tag, size, kept count), makes `o` the
+ *  current ancestor, and returns how many entries to write. */
+function openSized(tag: number, size: number, o: object): number {
   const n = take(size);
   ensure(21);
-  buf[pos++] = T_MAP;
+  buf[pos++] = tag;
   putVarint(size);
   putVarint(n);
-  ancestors[level++] = m;
+  ancestors[level++] = o;
+  return n;
+}
+
+function encMap(m: object): void {
+  if (cutContainer(m, null)) return;
+  const n = openSized(T_MAP, MapPrototypeGetSize(m), m);
   const it = MapPrototypeEntries(m);
   for (let i = 0; i < n; i++) {
     const r = MapIteratorNext(it);
@@ -831,13 +837,7 @@ function encMap(m: object): void {
 
 function encSet(s: object): void {
   if (cutContainer(s, null)) return;
-  const size = SetPrototypeGetSize(s);
-  const n = take(size);
-  ensure(21);
-  buf[pos++] = T_SET;
-  putVarint(size);
-  putVarint(n);
-  ancestors[level++] = s;
+  const n = openSized(T_SET, SetPrototypeGetSize(s), s);
   const it = SetPrototypeValues(s);
   for (let i = 0; i < n; i++) {
     const r = SetIteratorNext(it);

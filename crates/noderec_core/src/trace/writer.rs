@@ -12,8 +12,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use super::format::{self, kind, put_str, put_varint, record, HAS_VALUES};
-use super::value::{read_varint, skip_value};
+use super::format::{self, put_str, put_varint, record, HAS_VALUES};
 use crate::error::{Error, Result};
 
 /// A function (or await/yield site) definition.
@@ -299,21 +298,4 @@ pub fn unwrap_us(prev: u64, lo: u32) -> u64 {
         t += 1 << 32;
     }
     t
-}
-
-/// Advances `pos` past the value blob of one event of kind `k`.
-pub fn skip_event_values(k: u8, arena: &[u8], pos: &mut usize) -> std::result::Result<(), String> {
-    match k {
-        kind::CALL => {
-            let n = read_varint(arena, pos).map_err(|e| e.to_string())?;
-            let count = (n >> 1) + (n & 1);
-            for _ in 0..count {
-                skip_value(arena, pos).map_err(|e| e.to_string())?;
-            }
-            Ok(())
-        }
-        kind::RESUME => read_varint(arena, pos).map(|_| ()).map_err(|e| e.to_string()),
-        kind::OUTPUT => crate::io::chunk::skip_blob(arena, pos),
-        _ => skip_value(arena, pos).map_err(|e| e.to_string()),
-    }
 }
