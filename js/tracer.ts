@@ -214,6 +214,7 @@ export function start(options: StartOptions = {}): string | null {
   }
   setStderrWriter((d) => io.recorderWrite(2, d));
   installHandlers();
+  installSignals();
   installHooks();
   // Complete chunks reach the disk even if the process is killed.
   state.timer = setInterval(tick, 250);
@@ -222,6 +223,8 @@ export function start(options: StartOptions = {}): string | null {
 }
 
 function tick(): void {
+  // The program removed its last listener of a signal: handle it again.
+  if (signalsInstalled) native().signalsRecheck();
   io.ioTick();
   probes.flushEvents();
   drainNativeLogs();
@@ -484,6 +487,9 @@ function finalize(exitCode: number | null, signal: string | null): FinishSummary
     emitTrailer(runErrorTrailer(st, st.fatal), st.policy.jsonErrors);
   }
   logger.debug('noderec::finalize', 'done', { status: summary !== null ? (summary as FinishSummary).status : null });
+  // Recording ended while the process goes on (stop(), a disabling
+  // failure): signals get the actions they had before noderec.
+  if (signal === null && !exiting) releaseSignals();
   return summary;
 }
 
@@ -613,22 +619,72 @@ function installHandlers(): void {
   });
   process.on('exit', (code) => {
     exiting = true;
-    finalize(exitCodeOf(code), null);
+    // A signal that arrived and was not handled yet (e.g. sent to itself
+    // by an ES module as its last act): the process ends by it.
+    const sig = isRecording() ? claimSignal() : null;
+    finalize(sig === null ? exitCodeOf(code) : null, sig);
     // A recorder failure (abort) or require_trace: the process fails.
     if (lastFatal !== null && exitCodeOf(code) === 0) process.exitCode = 1;
     flushWaiting();
+    if (sig !== null) reraiseSignal();
+    else releaseSignals();
   });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const onSignal = (): void => {
-      // Another listener means the program handles the signal itself.
-      if (process.listenerCount(sig) > 1) return;
-      process.removeListener(sig, onSignal);
-      finalize(null, sig);
-      flushWaiting();
-      process.kill(process.pid, sig);
-    };
-    process.on(sig, onSignal);
+}
+
+/** The signals noderec finalizes on. They are handled natively (no
+ * JavaScript listener the program could see): see design-docs/lifecycle.md. */
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+let signalsInstalled = false;
+
+function installSignals(): void {
+  const free = SIGNALS.filter((s) => process.listenerCount(s) === 0);
+  try {
+    native().signalsInstall(free, onNativeSignal);
+    signalsInstalled = true;
+  } catch (e) {
+    logger.warn('noderec::tracer', 'cannot handle signals natively; a signal ends the process without finalizing the trace', { error: String(e) });
   }
+}
+
+/** On the main thread, when a handled signal arrived. */
+function onNativeSignal(): void {
+  const sig = claimSignal();
+  if (sig === null) return;
+  finalize(null, sig);
+  flushWaiting();
+  reraiseSignal();
+}
+
+function claimSignal(): string | null {
+  if (!signalsInstalled) return null;
+  try {
+    return native().signalsClaim();
+  } catch {
+    return null;
+  }
+}
+
+/** Ends the process by the pending signal, with the action in force before noderec. */
+function reraiseSignal(): void {
+  try {
+    native().signalsReraise();
+  } catch {
+    // nothing pending
+  }
+}
+
+/** Puts the actions in force before noderec back (recording ended); a
+ * signal that arrived meanwhile still ends the process. */
+function releaseSignals(): void {
+  if (!signalsInstalled) return;
+  signalsInstalled = false;
+  let sig: string | null = null;
+  try {
+    sig = native().signalsUninstall();
+  } catch {
+    sig = null;
+  }
+  if (sig !== null) reraiseSignal();
 }
 
 /** The trace directory of the running session. */
