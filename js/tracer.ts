@@ -7,6 +7,7 @@ import { isMainThread, parentPort, threadId } from 'node:worker_threads';
 import * as crypto from 'node:crypto';
 
 import { deactivateCjsHook, installCjsHook } from './hooks/cjs';
+import { installRunnerIntegration } from './runners/integrate';
 import { deactivateEsmHooks, hasInThreadHooks, installInThreadHooks, installLoaderThreadHooks } from './hooks/esm';
 import { Level, configureLogger, flushWaiting, logger, log, observeStderr, setLogContext, setStderrWriter } from './logging/logger';
 import * as metrics from './logging/metrics';
@@ -86,6 +87,17 @@ const sink: probes.Sink = {
   },
 };
 
+/** The probe runtime object of this thread (see installRuntime). */
+let runtime: object | null = null;
+
+/** Makes the probe runtime reachable from code that runs with another global
+ * object (a vm context of a test runner), the way instrumented code looks for
+ * it. Objects created there belong to that context's realm. */
+export function exposeRuntime(global: object): void {
+  if (runtime === null || global === globalThis || Object.prototype.hasOwnProperty.call(global, RT_KEY)) return;
+  Object.defineProperty(global, RT_KEY, { value: runtime, configurable: true, enumerable: false, writable: false });
+}
+
 /** The probe runtime object reached by instrumented code. */
 function installRuntime(): void {
   const rt = {
@@ -123,6 +135,7 @@ function installRuntime(): void {
     fa: probes.fa,
     act: probes.act,
   };
+  runtime = rt;
   Object.defineProperty(globalThis, RT_KEY, { value: rt, configurable: true, enumerable: false, writable: false });
 }
 
@@ -135,6 +148,14 @@ export function projectRoot(from: string): string {
     if (up === dir) return from;
     dir = up;
   }
+}
+
+/** A bin or worker entry inside node_modules (a test runner's, npx's)
+ * belongs to the project that installed it: `<project>/node_modules/...`
+ * stands for `<project>/`. */
+function outsideNodeModules(entry: string): string {
+  const i = entry.indexOf(`${path.sep}node_modules${path.sep}`);
+  return i < 0 ? entry : path.join(entry.slice(0, i), 'package.json');
 }
 
 function entryScript(): string | null {
@@ -174,7 +195,7 @@ export function start(options: StartOptions = {}): string | null {
   if (policy.disabled) return null;
   const runId = options.runId ?? (process.env.NODEREC_RUN_ID || newRunId());
   const entry = entryScript();
-  const root = projectRoot(entry !== null ? path.dirname(entry) : process.cwd());
+  const root = projectRoot(entry !== null ? path.dirname(outsideNodeModules(entry)) : process.cwd());
   const program = options.program ?? (entry !== null ? path.basename(entry) : 'node');
   const filters = prepareFilters(entry !== null ? path.dirname(entry) : process.cwd(), options.traceFilter ?? []);
   const dir = native().start({
@@ -331,6 +352,8 @@ function onInstrumentError(e: unknown, filename: string): void {
 export function installHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
+  // jest and vitest load the code under test where the hooks never see it.
+  installRunnerIntegration(onInstrumentError, exposeRuntime, process.argv[1], !isMainThread);
   if (hasInThreadHooks()) {
     installInThreadHooks(onInstrumentError);
   } else {
