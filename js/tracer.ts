@@ -659,7 +659,19 @@ function installHandlers(): void {
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 let signalsInstalled = false;
 
+let watchingRemovals = false;
+
 function installSignals(): void {
+  if (!watchingRemovals) {
+    watchingRemovals = true;
+    // Runs after Node's own 'removeListener' listener, which has just put
+    // the default action back when the program removed its last listener.
+    process.on('removeListener', (name: unknown) => {
+      if (signalsInstalled && typeof name === 'string' && (SIGNALS as readonly string[]).includes(name) && process.listenerCount(name) === 0) {
+        native().signalsRecheck();
+      }
+    });
+  }
   const free = SIGNALS.filter((s) => process.listenerCount(s) === 0);
   try {
     native().signalsInstall(free, onNativeSignal);

@@ -17,6 +17,7 @@
 
 mod lines;
 mod names;
+mod reexport;
 mod scopes;
 mod source_map;
 mod splice;
