@@ -39,7 +39,8 @@ const CASES = [
   { name: 'mocha', dir: 'mocha', cmd: ['npx', 'mocha'], count: 'mocha', expect: { pass: 2, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.js', line: 4 } },
   { name: 'tape', dir: 'tape', cmd: ['npm', 'test'], count: 'tapSummary', expect: { pass: 2, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.js', line: 4 } },
   { name: 'tap', dir: 'tap', cmd: ['npx', 'tap'], count: 'tap', expect: { pass: 2, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.js', line: 4 } },
-  { name: 'jest (babel-jest, TypeScript)', dir: 'jest', cmd: ['npx', 'jest'], count: 'jest', expect: { pass: 4, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
+  // No timings cached: jest runs the two files in worker processes (one trace each).
+  { name: 'jest (babel-jest, TypeScript, 2 workers)', dir: 'jest', cmd: ['npx', 'jest', '--maxWorkers=2'], fresh: ['.jest-cache'], count: 'jest', expect: { pass: 4, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
   { name: 'vitest (TypeScript)', dir: 'vitest', cmd: ['npm', 'test'], count: 'vitest', expect: { pass: 4, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
   { name: 'program (vm, eval worker, own SIGTERM handler, #! bin)', dir: 'program', cmd: ['./main.js'], count: 'none', expect: { pass: null, fail: null }, code: { fn: 'lineTotal', file: 'main.js', line: 7 } },
 ];
@@ -65,6 +66,7 @@ function env(extra = {}) {
  * worker blocked for a minute misses its runner's heartbeats). */
 function run(c, recorded, outDir) {
   const cwd = path.join(__dirname, c.dir);
+  for (const f of c.fresh ?? []) fs.rmSync(path.join(cwd, f), { recursive: true, force: true });
   const argv = recorded ? [process.execPath, CLI, 'record', '--out-dir', outDir, '--', ...c.cmd] : c.cmd;
   const t0 = process.hrtime.bigint();
   return new Promise((resolve) => {

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { fixture, NODE, runCli, tempDir, traceDirs } from '../helpers/run';
+import { fixture, NODE, runCli, runNode, tempDir, traceDirs } from '../helpers/run';
 
 function lines(s: string): string[] {
   return s.split('\n').filter((l) => l.length > 0);
@@ -72,5 +72,27 @@ describe('noderec record: the summary', () => {
     const l = lines(r.stderr);
     expect(l).toHaveLength(1);
     expect(l[0]).toMatch(new RegExp(`^noderec: 3 processes recorded in ${outDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/\\d{8}T\\d{6}-[0-9a-f]+ — \\d+ events, [\\d.]+ (B|KiB|MiB), [\\d.]+ m?s$`));
+  });
+});
+
+describe('noderec record: a test runner it cannot integrate', () => {
+  const dir = fixture('runner-unsupported');
+  const bin = path.join(dir, 'node_modules', 'vitest', 'vitest.mjs');
+
+  it('says so in one line on stderr under noderec record', () => {
+    const r = runCli(['record', '--', NODE, bin], { cwd: dir, env: { NODEREC_OUT_DIR: tempDir() } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('fake vitest ran\n');
+    const l = lines(r.stderr);
+    expect(l).toHaveLength(2);
+    expect(l[0]).toBe('noderec: vitest: vitest 4.0.0 is not integrated (2 and 3 are): the code under test is not recorded');
+    expect(l[1]).toMatch(/^noderec: .*vitest\.mjs-\d{8}T\d{6}-\d+ — \d+ events/);
+  });
+
+  it('says nothing under the bare preload', () => {
+    const r = runNode(bin, { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('fake vitest ran\n');
+    expect(r.stderr).toBe('');
   });
 });
