@@ -36,7 +36,7 @@ export function detectRunner(argv1: string | undefined): 'jest' | 'vitest-worker
   if (typeof argv1 !== 'string') return null;
   const p = argv1.replace(/\\/g, '/');
   // vitest's forks pools start tinypool's child entry, which loads vitest's worker.
-  if (/\/vitest\/dist\/workers\/[\w]+\.js$|\/tinypool\/dist\/entry\/process\.js$/.test(p)) return 'vitest-worker';
+  if (/\/vitest\/dist\/workers\/[\w]+\.js$|\/tinypool\/dist\/entry\/(process|worker)\.js$/.test(p)) return 'vitest-worker';
   if (/\/vitest\/vitest\.mjs$|\/\.bin\/vitest$/.test(p)) return 'vitest';
   if (/\/jest-worker\/build\/|\/(jest|jest-cli)\/bin\/jest\.js$|\/\.bin\/jest$/.test(p)) return 'jest';
   return null;
@@ -44,12 +44,34 @@ export function detectRunner(argv1: string | undefined): 'jest' | 'vitest-worker
 
 let installed = false;
 
+type Kind = ReturnType<typeof detectRunner>;
+
+function runnerOfProcess(): Kind {
+  try {
+    const k = (native() as unknown as { runnerKind(): string }).runnerKind();
+    return k === 'jest' || k === 'vitest' || k === 'vitest-worker' ? k : null;
+  } catch {
+    return null;
+  }
+}
+
+function setRunnerOfProcess(kind: Kind): void {
+  try {
+    (native() as unknown as { setRunnerKind(k: string): void }).setRunnerKind(kind ?? '');
+  } catch {
+    // worker threads then run unintegrated
+  }
+}
+
 /** Installs the integration for the runner this process (or worker thread)
  * belongs to. `entry` is the entry script of the process; `inWorkerThread`
  * is true in a worker thread (vitest's threads pool, jest's workerThreads). */
 export function installRunnerIntegration(onError: OnError, expose: Expose, entry: string | undefined, inWorkerThread: boolean): void {
   if (installed) return;
-  let kind = detectRunner(entry);
+  // A worker thread does not see its entry script: the main thread's kind
+  // (shared through the addon) tells which runner started it.
+  let kind = inWorkerThread ? runnerOfProcess() : detectRunner(entry);
+  if (!inWorkerThread) setRunnerOfProcess(kind);
   if (kind === null) return;
   if (kind === 'vitest' && inWorkerThread) kind = 'vitest-worker';
   installed = true;

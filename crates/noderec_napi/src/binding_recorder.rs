@@ -324,3 +324,20 @@ pub fn update_metadata(dir: String, status: String, error_json: Option<String>) 
         m.save(p).map_err(to_js)
     })
 }
+
+/// The test runner the main thread's process belongs to (set by the main
+/// thread, read by worker threads, whose entry script is not visible to the
+/// preload).
+static RUNNER: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+/// Sets the test runner of this process (empty: none).
+#[napi]
+pub fn set_runner_kind(kind: String) {
+    *RUNNER.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = kind;
+}
+
+/// The test runner of this process, as set by the main thread (empty: none).
+#[napi]
+pub fn runner_kind() -> String {
+    RUNNER.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+}

@@ -15,10 +15,14 @@ use oxc_ast::ast::{Argument, CallExpression, Expression, Function, ObjectPropert
 /// `call`, if `call` is one.
 pub fn getter_start(call: &CallExpression<'_>) -> Option<u32> {
     let Expression::StaticMemberExpression(callee) = &call.callee else { return None };
-    if callee.property.name != "defineProperty" || !matches!(&callee.object, Expression::Identifier(o) if o.name == "Object") {
+    if callee.property.name != "defineProperty"
+        || !matches!(&callee.object, Expression::Identifier(o) if o.name == "Object")
+    {
         return None;
     }
-    let [target, Argument::StringLiteral(_), Argument::ObjectExpression(desc)] = call.arguments.as_slice() else { return None };
+    let [target, Argument::StringLiteral(_), Argument::ObjectExpression(desc)] = call.arguments.as_slice() else {
+        return None;
+    };
     if !is_exports(target) {
         return None;
     }
