@@ -101,16 +101,29 @@ interface LoadFn {
 function installJest(onError: OnError, expose: Expose): void {
   const M = Module as unknown as { _load: LoadFn; _resolveFilename(request: string, parent: unknown, isMain: boolean): string };
   const originalLoad = M._load;
-  const patched = new Map<unknown, unknown>();
-  M._load = function _load(this: unknown, request: string, parent: unknown, isMain: boolean): unknown {
+  let patched: { from: unknown; to: unknown } | null = null;
+  // A frame of ours sits under every require() while this wrapper is in
+  // place: it is removed as soon as @jest/transform has been seen (early in
+  // every jest process), and later requires of it get the patched copy from
+  // the module's own cache entry (see below).
+  const load = function _load(this: unknown, request: string, parent: unknown, isMain: boolean): unknown {
     const exports = originalLoad.call(this, request, parent, isMain);
     if (request !== '@jest/transform' || exports === null || typeof exports !== 'object') return exports;
-    const known = patched.get(exports);
-    if (known !== undefined) return known;
-    const out = patchJestTransform(exports as Record<string, unknown>, onError);
-    patched.set(exports, out);
-    return out;
+    if (patched !== null && patched.from === exports) return patched.to;
+    const to = patchJestTransform(exports as Record<string, unknown>, onError);
+    patched = { from: exports, to };
+    // Every later require() of the file returns the patched copy.
+    try {
+      const file = M._resolveFilename(request, parent, isMain);
+      const cached = (Module as unknown as { _cache: Record<string, { exports: unknown }> })._cache[file];
+      if (cached !== undefined && cached.exports === exports) cached.exports = to;
+      if (M._load === load) M._load = originalLoad;
+    } catch {
+      // keep the wrapper: it hands out the copy
+    }
+    return to;
   } as LoadFn;
+  M._load = load;
   const originalCreateContext = vm.createContext;
   vm.createContext = function createContext(this: unknown, ...args: unknown[]): vm.Context {
     const ctx = (originalCreateContext as (...a: unknown[]) => vm.Context).apply(this, args);
