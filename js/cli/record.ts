@@ -47,10 +47,12 @@ export function parseRecordArgs(argv: string[], baseEnv: NodeJS.ProcessEnv = pro
   const env: Record<string, string> = {};
   const cliFilters: string[] = [];
   let outDirGiven: string | null = null;
+  let separated = false;
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--') {
+      separated = true;
       i++;
       break;
     }
@@ -92,8 +94,9 @@ export function parseRecordArgs(argv: string[], baseEnv: NodeJS.ProcessEnv = pro
   const policy = policyFromEnv({ ...baseEnv, ...env });
   let command = argv.slice(i);
   if (command.length === 0) throw new UsageError("'noderec record' needs a command, e.g. noderec record -- node app.js");
-  // Short form: `noderec record app.js args...`
-  if (/\.(c|m)?js$/.test(command[0]) && fs.existsSync(command[0])) command = [process.execPath, ...command];
+  // Short form: `noderec record app.js args...`. After `--` the command runs
+  // as given (a `#!` script by its own interpreter, as a shell would).
+  if (!separated && /\.(c|m)?js$/.test(command[0]) && fs.existsSync(command[0])) command = [process.execPath, ...command];
   const outDir = path.resolve(policy.outDir);
   env.NODEREC_OUT_DIR = outDir;
   const outDirAbsolute = path.isAbsolute(outDirGiven ?? policy.outDir);

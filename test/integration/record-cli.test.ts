@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { fixture, NODE, runCli, runNode, tempDir, traceDirs } from '../helpers/run';
+import { fixture, NODE, NODE22, runCli, runNode, tempDir, traceDirs } from '../helpers/run';
 
 function lines(s: string): string[] {
   return s.split('\n').filter((l) => l.length > 0);
@@ -94,5 +94,23 @@ describe('noderec record: a test runner it cannot integrate', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('fake vitest ran\n');
     expect(r.stderr).toBe('');
+  });
+});
+
+describe('noderec record: the command after --', () => {
+  it('runs as given: a #! script by its own interpreter, not by the node running noderec', () => {
+    const dir = tempDir();
+    const script = path.join(dir, 'which.js');
+    // The interpreter is a node that says who it is before running the script.
+    const shim = path.join(dir, 'shim-node');
+    // Node 22: Node 20 cannot yet run a #! file under the preload (issue 8.1).
+    fs.writeFileSync(shim, `#!/bin/sh\necho "via shim"\nexec "${NODE22}" "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(script, `#!${shim}\nconsole.log('ran');\n`, { mode: 0o755 });
+    const r = runCli(['record', '--', script], { cwd: dir, env: { NODEREC_OUT_DIR: path.join(dir, 'out') } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('via shim\nran\n');
+    // Without `--`, the short form runs it with noderec's node.
+    const short = runCli(['record', script], { cwd: dir, env: { NODEREC_OUT_DIR: path.join(dir, 'out2') } });
+    expect(short.stdout).not.toContain('via shim');
   });
 });
