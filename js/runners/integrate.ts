@@ -66,7 +66,11 @@ function setRunnerOfProcess(kind: Kind): void {
 /** Installs the integration for the runner this process (or worker thread)
  * belongs to. `entry` is the entry script of the process; `inWorkerThread`
  * is true in a worker thread (vitest's threads pool, jest's workerThreads). */
+/** How the runtime is put on another global (set by the first install). */
+let exposeHook: Expose | null = null;
+
 export function installRunnerIntegration(onError: OnError, expose: Expose, entry: string | undefined, inWorkerThread: boolean): void {
+  exposeHook = expose;
   if (installed) return;
   // A worker thread does not see its entry script: the main thread's kind
   // (shared through the addon) tells which runner started it.
@@ -124,6 +128,14 @@ function installJest(onError: OnError, expose: Expose): void {
     return to;
   } as LoadFn;
   M._load = load;
+  wrapCreateContext(expose);
+}
+
+let contextsWrapped = false;
+
+function wrapCreateContext(expose: Expose): void {
+  if (contextsWrapped) return;
+  contextsWrapped = true;
   const originalCreateContext = vm.createContext;
   vm.createContext = function createContext(this: unknown, ...args: unknown[]): vm.Context {
     const ctx = (originalCreateContext as (...a: unknown[]) => vm.Context).apply(this, args);
@@ -185,26 +197,48 @@ function patchScriptTransformer(proto: Record<string, unknown>, onError: OnError
   return true;
 }
 
+/** Code that went through noderec/jest-transformer (not instrumented twice). */
+const fromTransformer = new Set<string>();
+
 function instrumentJestResult(r: TransformResult, filename: string, options: { isInternalModule?: boolean }, onError: OnError): TransformResult {
   if (options?.isInternalModule === true || r === null || typeof r !== 'object' || typeof r.code !== 'string') return r;
-  if (!/\.(c|m)?[jt]sx?$/.test(filename)) return r;
-  let source = r.code;
-  if (r.sourceMapPath !== null && !/\/\/[#@] sourceMappingURL=data:/.test(source)) {
+  if (fromTransformer.has(r.code)) return r;
+  let map: string | null = null;
+  if (r.sourceMapPath !== null) {
     try {
-      const map = fs.readFileSync(r.sourceMapPath, 'utf8');
-      source += `\n//# sourceMappingURL=data:application/json;charset=utf-8;base64,${Buffer.from(map).toString('base64')}`;
+      map = fs.readFileSync(r.sourceMapPath, 'utf8');
     } catch {
       // no map: positions are those of the transformed code
     }
   }
   try {
-    const out = native().instrument(source, filename, false, buildSalt());
-    if (out === null) return r;
-    return { ...r, code: out };
+    const out = instrumentJestOutput(r.code, map, filename);
+    return out === null ? r : { ...r, code: out };
   } catch (e) {
     onError(e, filename);
     return r;
   }
+}
+
+/** Instruments what a jest transformer produced (CommonJS), its source map
+ * appended inline; null when the file is not recorded. Throws the
+ * instrumenter's error. */
+export function instrumentJestOutput(code: string, map: unknown, filename: string): string | null {
+  if (!/\.(c|m)?[jt]sx?$/.test(filename)) return null;
+  let source = code;
+  if (map !== null && map !== undefined && !/\/\/[#@] sourceMappingURL=data:/.test(source)) {
+    const text = typeof map === 'string' ? map : JSON.stringify(map);
+    source += `\n//# sourceMappingURL=data:application/json;charset=utf-8;base64,${Buffer.from(text).toString('base64')}`;
+  }
+  const out = native().instrument(source, filename, false, buildSalt());
+  if (out !== null) fromTransformer.add(out);
+  return out;
+}
+
+/** For noderec/jest-transformer: the vm contexts jest creates reach the runtime. */
+export function installJestContexts(): void {
+  const expose = exposeHook;
+  if (expose !== null) wrapCreateContext(expose);
 }
 
 // ---------------------------------------------------------------- vitest

@@ -42,6 +42,8 @@ const CASES = [
   // No timings cached: jest runs the two files in worker processes (one trace each).
   { name: 'jest (babel-jest, TypeScript, 2 workers)', dir: 'jest', cmd: ['npx', 'jest', '--maxWorkers=2'], fresh: ['.jest-cache'], count: 'jest', expect: { pass: 4, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
   { name: 'vitest (TypeScript)', dir: 'vitest', cmd: ['npm', 'test'], count: 'vitest', expect: { pass: 4, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
+  // Not recognized as jest by its entry script: the project's config uses noderec/jest-transformer.
+  { name: 'jest from a script, noderec/jest-transformer', dir: 'jest-script', cmd: ['npm', 'test'], fresh: ['.jest-cache'], count: 'jest', expect: { pass: 3, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
   { name: 'jest in band', dir: 'jest', cmd: ['npx', 'jest', '--runInBand'], count: 'jest', expect: { pass: 4, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
   { name: 'vitest, threads pool', dir: 'vitest', cmd: ['npx', 'vitest', 'run', '--pool=threads'], count: 'vitest', expect: { pass: 4, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
   { name: 'vitest, vmForks pool', dir: 'vitest', cmd: ['npx', 'vitest', 'run', '--pool=vmForks'], count: 'vitest', expect: { pass: 4, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
