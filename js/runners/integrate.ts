@@ -80,7 +80,13 @@ export function installRunnerIntegration(onError: OnError, expose: Expose, entry
   if (kind === 'vitest' && inWorkerThread) kind = 'vitest-worker';
   installed = true;
   try {
-    if (kind === 'jest') installJest(onError, expose);
+    if (kind === 'jest') {
+      installJest(onError, expose);
+      const flags = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
+      if (flags.includes('--experimental-vm-modules')) {
+        notIntegrated('jest', 'its ES module mode (--experimental-vm-modules) is not integrated: test code jest loads as ES modules is not recorded');
+      }
+    }
     else if (kind === 'vitest-worker') installVitestWorker(onError, expose);
     else if (kind === 'vitest') checkVitestVersion(entry);
   } catch (e) {

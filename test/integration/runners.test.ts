@@ -1,9 +1,10 @@
 // What the test-runner integrations rely on beyond the corpus: values made in
 // another realm (jest runs test code in vm contexts) encode as those of the
 // main realm.
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { events, fixture, onlyTrace, runNode } from '../helpers/run';
+import { events, fixture, NODE22, onlyTrace, ROOT, runCli, runNode, tempDir } from '../helpers/run';
 
 describe('values from a vm context', () => {
   it('encode exactly as the same values made in the main realm', () => {
@@ -15,5 +16,18 @@ describe('values from a vm context', () => {
     expect(fromVm).toEqual(fromMain);
     expect(fromMain![0]).toEqual({ $: 'object', class: 'Object', props: { a: 1 } });
     expect(fromMain![1]).toEqual({ $: 'error', class: 'TypeError', message: 'boom' });
+  });
+});
+
+describe('jest in its ES module mode', () => {
+  it('is reported as not integrated, in one line under noderec record; its CommonJS tests still run and record', () => {
+    const dir = path.join(ROOT, 'test', 'corpus', 'jest');
+    const jest = path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js');
+    const outDir = tempDir();
+    const r = runCli(['record', '--', NODE22, jest, '--runInBand'], { cwd: dir, env: { NODEREC_OUT_DIR: outDir, NODE_OPTIONS: '--experimental-vm-modules' } });
+    expect(r.code).toBe(1);
+    const notes = r.stderr.split('\n').filter((l) => l.startsWith('noderec: jest: '));
+    expect(notes).toEqual(['noderec: jest: its ES module mode (--experimental-vm-modules) is not integrated: test code jest loads as ES modules is not recorded']);
+    expect(r.stderr).toMatch(/Tests: +1 failed, 4 passed, 5 total/);
   });
 });
