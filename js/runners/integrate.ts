@@ -26,6 +26,7 @@ import Module from 'node:module';
 import * as path from 'node:path';
 import vm from 'node:vm';
 
+import { logger } from '../logging/logger';
 import { buildSalt, native } from '../native';
 
 type OnError = (e: unknown, filename: string) => void;
@@ -203,6 +204,10 @@ function patchScriptTransformer(proto: Record<string, unknown>, onError: OnError
   return true;
 }
 
+function instrumentForRunner(source: string, filename: string, isModule: boolean, salt: string): string | null {
+  return (native() as unknown as { instrumentForRunner(s: string, f: string, m: boolean, salt: string): string | null }).instrumentForRunner(source, filename, isModule, salt);
+}
+
 /** Code that went through noderec/jest-transformer (not instrumented twice). */
 const fromTransformer = new Set<string>();
 
@@ -221,7 +226,7 @@ function instrumentJestResult(r: TransformResult, filename: string, options: { i
     const out = instrumentJestOutput(r.code, map, filename);
     return out === null ? r : { ...r, code: out };
   } catch (e) {
-    onError(e, filename);
+    runnerInstrumentError(e, filename, onError);
     return r;
   }
 }
@@ -236,7 +241,7 @@ export function instrumentJestOutput(code: string, map: unknown, filename: strin
     const text = typeof map === 'string' ? map : JSON.stringify(map);
     source += `\n//# sourceMappingURL=data:application/json;charset=utf-8;base64,${Buffer.from(text).toString('base64')}`;
   }
-  const out = native().instrument(source, filename, false, buildSalt());
+  const out = instrumentForRunner(source, filename, false, buildSalt());
   if (out !== null) fromTransformer.add(out);
   return out;
 }
@@ -259,10 +264,10 @@ function instrumentViteNodeModule(code: unknown, filename: unknown, onError: OnE
   if (m === null) return null;
   const body = code.slice(m[0].length, code.length - 3);
   try {
-    const out = native().instrument(body, filename, true, buildSalt());
+    const out = instrumentForRunner(body, filename, true, buildSalt());
     return out === null ? null : m[0] + out + '\n}}';
   } catch (e) {
-    onError(e, filename);
+    runnerInstrumentError(e, filename, onError);
     return null;
   }
 }
@@ -313,6 +318,18 @@ function checkVitestVersion(entry: string | undefined): void {
 }
 
 // ---------------------------------------------------------------- reporting
+
+/** Code the runner hands over that noderec cannot parse (ES module syntax
+ * jest did not transform, Flow, JSX) runs as the runner gave it: the runner
+ * reports its own syntax error, exactly as without the recorder. Any other
+ * error is a recorder failure. */
+function runnerInstrumentError(e: unknown, filename: string, onError: OnError): void {
+  if ((e as { code?: unknown })?.code === 'ERR_INSTRUMENT') {
+    logger.debug('noderec::runners', `left uninstrumented: ${String((e as Error).message)}`, { file: filename });
+    return;
+  }
+  onError(e, filename);
+}
 
 /** One line on stderr per runner and run, only under `noderec record`. */
 function notIntegrated(runner: string, why: string): void {

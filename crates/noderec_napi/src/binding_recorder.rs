@@ -135,6 +135,36 @@ pub fn instrument(source: String, path: String, is_module: bool, cache_salt: Str
     })
 }
 
+/// `instrument` for code a test runner hands over: a syntax error is only
+/// returned (`ERR_INSTRUMENT`), not reported as a recorder failure; the runner
+/// then runs the code as it is and reports its own error. Returns the code to run,
+/// or null when the module is to run untouched (no session, or skipped).
+/// `cache_salt` identifies the addon build (and later the filter chain) in
+/// the instrumentation cache key.
+#[napi]
+pub fn instrument_for_runner(source: String, path: String, is_module: bool, cache_salt: String) -> Result<Option<String>> {
+    guard("instrumentForRunner", || {
+        let Some(s) = lifecycle::current() else { return Ok(None) };
+        let kind = if is_module { ModuleKind::Module } else { ModuleKind::CommonJs };
+        let use_cache = std::env::var("NODEREC_NO_CACHE").map_or(true, |v| v.is_empty() || v == "0");
+        // The filters decide; the chain's hash is part of the cache key.
+        let file_decider = s.filter.as_ref().map(|f| f.file_decider(&path));
+        let decider: &dyn noderec_core::instrument::Decider = match &file_decider {
+            Some(d) => d,
+            None => &RecordAll,
+        };
+        let cache_salt = match &s.filter {
+            Some(f) => format!("{cache_salt}:{}", f.hash()),
+            None => cache_salt,
+        };
+        failure::fail_point("instrument").map_err(|e| reported("instrument", e))?;
+        modules::load_module(&s, &source, &path, kind, decider, &cache_salt, use_cache).map_err(|e| match e {
+            e @ noderec_core::error::Error::Instrument { .. } => to_js(e),
+            e => reported("instrument", e),
+        })
+    })
+}
+
 /// Instruments a module without a session or cache (for benchmarks and
 /// `noderec instrument`): the code as it would run, with a prologue for base 1.
 #[napi]
