@@ -98,6 +98,25 @@ export function exposeRuntime(global: object): void {
   Object.defineProperty(global, RT_KEY, { value: runtime, configurable: true, enumerable: false, writable: false });
 }
 
+/** `__nr$.reg(table)`, the prologue of code instrumented by another process
+ * (js/runners/vite-plugin.ts): registers its function table in this
+ * process's session and returns the base id. */
+function registerPortable(table: string): number {
+  let linked: { base: number; attr: string | null } | null = null;
+  try {
+    linked = (native() as unknown as { linkPortable(t: string): { base: number; attr: string | null } | null }).linkPortable(table);
+  } catch (e) {
+    if (isMainThread) recorderFailed(e, 'instrument');
+    else workerFailed(e, 'instrument');
+  }
+  if (linked === null) return 0;
+  const attr = linked.attr;
+  if (attr === null || attr === undefined) return linked.base;
+  if (attr.startsWith('[')) return probes.fa(linked.base, JSON.parse(attr) as number[]);
+  const [first, count] = attr.split(',').map(Number);
+  return probes.fa(linked.base, first, count);
+}
+
 /** The probe runtime object reached by instrumented code. */
 function installRuntime(): void {
   const rt = {
@@ -134,6 +153,8 @@ function installRuntime(): void {
     ka: probes.ka,
     fa: probes.fa,
     act: probes.act,
+    // code instrumented in another process (noderec/vite-plugin)
+    reg: registerPortable,
   };
   runtime = rt;
   Object.defineProperty(globalThis, RT_KEY, { value: rt, configurable: true, enumerable: false, writable: false });

@@ -73,6 +73,9 @@ let exposeHook: Expose | null = null;
 export function installRunnerIntegration(onError: OnError, expose: Expose, entry: string | undefined, inWorkerThread: boolean): void {
   exposeHook = expose;
   if (installed) return;
+  // Test-only: the integrations that need no config are off (to test the
+  // ones that do, noderec/jest-transformer and noderec/vite-plugin, alone).
+  if (process.env.NODEREC_TEST_GUARD === '1' && process.env.NODEREC_TEST_NO_RUNNER_PATCH === '1') return;
   // A worker thread does not see its entry script: the main thread's kind
   // (shared through the addon) tells which runner started it.
   let kind = inWorkerThread ? runnerOfProcess() : detectRunner(entry);
@@ -254,6 +257,9 @@ export function installJestContexts(): void {
 
 // ---------------------------------------------------------------- vitest
 
+/** What the prologue of code from noderec/vite-plugin contains. */
+export const PORTABLE_MARK = '__nr$.reg(';
+
 const VITE_NODE_WRAPPER = /^'use strict';async \([\w$,]*\)=>\{\{/;
 
 /** The module body inside vite-node's wrapper, instrumented as an ES module
@@ -261,7 +267,8 @@ const VITE_NODE_WRAPPER = /^'use strict';async \([\w$,]*\)=>\{\{/;
 function instrumentViteNodeModule(code: unknown, filename: unknown, onError: OnError): string | null {
   if (typeof code !== 'string' || typeof filename !== 'string' || !path.isAbsolute(filename) || !code.endsWith('\n}}')) return null;
   const m = VITE_NODE_WRAPPER.exec(code);
-  if (m === null) return null;
+  // Already instrumented by noderec/vite-plugin.
+  if (m === null || code.includes(PORTABLE_MARK)) return null;
   const body = code.slice(m[0].length, code.length - 3);
   try {
     const out = instrumentForRunner(body, filename, true, buildSalt());

@@ -45,6 +45,8 @@ const CASES = [
   // Not recognized as jest by its entry script: the project's config uses noderec/jest-transformer.
   { name: 'jest from a script, noderec/jest-transformer', dir: 'jest-script', cmd: ['npm', 'test'], fresh: ['.jest-cache'], count: 'jest', expect: { pass: 3, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
   { name: 'jest in band', dir: 'jest', cmd: ['npx', 'jest', '--runInBand'], count: 'jest', expect: { pass: 4, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
+  // Only the plugin in its config: the config-free integration is off (test-only switch).
+  { name: 'vitest with noderec/vite-plugin', dir: 'vitest-plugin', cmd: ['npm', 'test'], env: { NODEREC_TEST_GUARD: '1', NODEREC_TEST_NO_RUNNER_PATCH: '1' }, count: 'vitest', expect: { pass: 3, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
   { name: 'vitest, threads pool', dir: 'vitest', cmd: ['npx', 'vitest', 'run', '--pool=threads'], count: 'vitest', expect: { pass: 4, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
   { name: 'vitest, vmForks pool', dir: 'vitest', cmd: ['npx', 'vitest', 'run', '--pool=vmForks'], count: 'vitest', expect: { pass: 4, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
   { name: 'program (vm, eval worker, own SIGTERM handler, #! bin)', dir: 'program', cmd: ['./main.js'], count: 'none', expect: { pass: null, fail: null }, code: { fn: 'lineTotal', file: 'main.js', line: 7 } },
@@ -75,7 +77,7 @@ function run(c, recorded, outDir) {
   const argv = recorded ? [process.execPath, CLI, 'record', '--out-dir', outDir, '--', ...c.cmd] : c.cmd;
   const t0 = process.hrtime.bigint();
   return new Promise((resolve) => {
-    const child = spawn(argv[0], argv.slice(1), { cwd, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(argv[0], argv.slice(1), { cwd, env: env(c.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));

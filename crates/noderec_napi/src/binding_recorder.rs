@@ -371,3 +371,48 @@ pub fn set_runner_kind(kind: String) {
 pub fn runner_kind() -> String {
     RUNNER.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
 }
+
+/// `instrumentForRunner` for code that another process runs (a vite plugin:
+/// vite transforms in the main process, workers run the code). The function
+/// table travels in the code; the running process registers it (`linkPortable`).
+#[napi]
+pub fn instrument_portable(source: String, path: String, is_module: bool, cache_salt: String) -> Result<Option<String>> {
+    guard("instrumentPortable", || {
+        let Some(s) = lifecycle::current() else { return Ok(None) };
+        let kind = if is_module { ModuleKind::Module } else { ModuleKind::CommonJs };
+        let use_cache = std::env::var("NODEREC_NO_CACHE").map_or(true, |v| v.is_empty() || v == "0");
+        let file_decider = s.filter.as_ref().map(|f| f.file_decider(&path));
+        let decider: &dyn noderec_core::instrument::Decider = match &file_decider {
+            Some(d) => d,
+            None => &RecordAll,
+        };
+        let cache_salt = match &s.filter {
+            Some(f) => format!("{cache_salt}:{}", f.hash()),
+            None => cache_salt,
+        };
+        modules::load_module_portable(&s, &source, &path, kind, decider, &cache_salt, use_cache).map_err(|e| match e {
+            e @ noderec_core::error::Error::Instrument { .. } => to_js(e),
+            e => reported("instrument", e),
+        })
+    })
+}
+
+/// A function table registered by `linkPortable`.
+#[napi(object)]
+pub struct BindingLinked {
+    /// Base id of the table.
+    pub base: u32,
+    /// The `attr:` rule spec for the probes' `fa` (`"first,len"` or `"[ids]"`), if any.
+    pub attr: Option<String>,
+}
+
+/// Registers the function table carried by code from `instrumentPortable` in
+/// this process's session. Null when this process is not recording.
+#[napi]
+pub fn link_portable(table: String) -> Result<Option<BindingLinked>> {
+    guard("linkPortable", || {
+        let Some(s) = lifecycle::current() else { return Ok(None) };
+        let (base, attr) = modules::link_portable(&s, &table).map_err(|e| reported("instrument", e))?;
+        Ok(Some(BindingLinked { base, attr }))
+    })
+}
