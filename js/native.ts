@@ -54,6 +54,11 @@ export interface Native {
   filterStats(redacted: number[], dropped: number[]): void;
   filterCheck(paths: string[]): string;
   filterBench(paths: string[], files: string[], functions: string[], iterations: number): FilterBenchResult;
+  signalsInstall(names: string[], onSignal: (name: string) => void): string[];
+  signalsRecheck(): void;
+  signalsClaim(): string | null;
+  signalsReraise(): void;
+  signalsUninstall(): string | null;
 }
 
 let cached: Native | undefined;

@@ -7,6 +7,7 @@ import { isMainThread, parentPort, threadId } from 'node:worker_threads';
 import * as crypto from 'node:crypto';
 
 import { deactivateCjsHook, installCjsHook } from './hooks/cjs';
+import { installRunnerIntegration } from './runners/integrate';
 import { deactivateEsmHooks, hasInThreadHooks, installInThreadHooks, installLoaderThreadHooks } from './hooks/esm';
 import { Level, configureLogger, flushWaiting, logger, log, observeStderr, setLogContext, setStderrWriter } from './logging/logger';
 import * as metrics from './logging/metrics';
@@ -86,6 +87,36 @@ const sink: probes.Sink = {
   },
 };
 
+/** The probe runtime object of this thread (see installRuntime). */
+let runtime: object | null = null;
+
+/** Makes the probe runtime reachable from code that runs with another global
+ * object (a vm context of a test runner), the way instrumented code looks for
+ * it. Objects created there belong to that context's realm. */
+export function exposeRuntime(global: object): void {
+  if (runtime === null || global === globalThis || Object.prototype.hasOwnProperty.call(global, RT_KEY)) return;
+  Object.defineProperty(global, RT_KEY, { value: runtime, configurable: true, enumerable: false, writable: false });
+}
+
+/** `__nr$.reg(table)`, the prologue of code instrumented by another process
+ * (js/runners/vite-plugin.ts): registers its function table in this
+ * process's session and returns the base id. */
+function registerPortable(table: string): number {
+  let linked: { base: number; attr: string | null } | null = null;
+  try {
+    linked = (native() as unknown as { linkPortable(t: string): { base: number; attr: string | null } | null }).linkPortable(table);
+  } catch (e) {
+    if (isMainThread) recorderFailed(e, 'instrument');
+    else workerFailed(e, 'instrument');
+  }
+  if (linked === null) return 0;
+  const attr = linked.attr;
+  if (attr === null || attr === undefined) return linked.base;
+  if (attr.startsWith('[')) return probes.fa(linked.base, JSON.parse(attr) as number[]);
+  const [first, count] = attr.split(',').map(Number);
+  return probes.fa(linked.base, first, count);
+}
+
 /** The probe runtime object reached by instrumented code. */
 function installRuntime(): void {
   const rt = {
@@ -122,7 +153,10 @@ function installRuntime(): void {
     ka: probes.ka,
     fa: probes.fa,
     act: probes.act,
+    // code instrumented in another process (noderec/vite-plugin)
+    reg: registerPortable,
   };
+  runtime = rt;
   Object.defineProperty(globalThis, RT_KEY, { value: rt, configurable: true, enumerable: false, writable: false });
 }
 
@@ -135,6 +169,14 @@ export function projectRoot(from: string): string {
     if (up === dir) return from;
     dir = up;
   }
+}
+
+/** A bin or worker entry inside node_modules (a test runner's, npx's)
+ * belongs to the project that installed it: `<project>/node_modules/...`
+ * stands for `<project>/`. */
+function outsideNodeModules(entry: string): string {
+  const i = entry.indexOf(`${path.sep}node_modules${path.sep}`);
+  return i < 0 ? entry : path.join(entry.slice(0, i), 'package.json');
 }
 
 function entryScript(): string | null {
@@ -174,7 +216,7 @@ export function start(options: StartOptions = {}): string | null {
   if (policy.disabled) return null;
   const runId = options.runId ?? (process.env.NODEREC_RUN_ID || newRunId());
   const entry = entryScript();
-  const root = projectRoot(entry !== null ? path.dirname(entry) : process.cwd());
+  const root = projectRoot(entry !== null ? path.dirname(outsideNodeModules(entry)) : process.cwd());
   const program = options.program ?? (entry !== null ? path.basename(entry) : 'node');
   const filters = prepareFilters(entry !== null ? path.dirname(entry) : process.cwd(), options.traceFilter ?? []);
   const dir = native().start({
@@ -214,6 +256,7 @@ export function start(options: StartOptions = {}): string | null {
   }
   setStderrWriter((d) => io.recorderWrite(2, d));
   installHandlers();
+  installSignals();
   installHooks();
   // Complete chunks reach the disk even if the process is killed.
   state.timer = setInterval(tick, 250);
@@ -222,6 +265,8 @@ export function start(options: StartOptions = {}): string | null {
 }
 
 function tick(): void {
+  // The program removed its last listener of a signal: handle it again.
+  if (signalsInstalled) native().signalsRecheck();
   io.ioTick();
   probes.flushEvents();
   drainNativeLogs();
@@ -328,6 +373,8 @@ function onInstrumentError(e: unknown, filename: string): void {
 export function installHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
+  // jest and vitest load the code under test where the hooks never see it.
+  installRunnerIntegration(onInstrumentError, exposeRuntime, process.argv[1], !isMainThread);
   if (hasInThreadHooks()) {
     installInThreadHooks(onInstrumentError);
   } else {
@@ -484,6 +531,9 @@ function finalize(exitCode: number | null, signal: string | null): FinishSummary
     emitTrailer(runErrorTrailer(st, st.fatal), st.policy.jsonErrors);
   }
   logger.debug('noderec::finalize', 'done', { status: summary !== null ? (summary as FinishSummary).status : null });
+  // Recording ended while the process goes on (stop(), a disabling
+  // failure): signals get the actions they had before noderec.
+  if (signal === null && !exiting) releaseSignals();
   return summary;
 }
 
@@ -613,22 +663,84 @@ function installHandlers(): void {
   });
   process.on('exit', (code) => {
     exiting = true;
-    finalize(exitCodeOf(code), null);
+    // A signal that arrived and was not handled yet (e.g. sent to itself
+    // by an ES module as its last act): the process ends by it.
+    const sig = isRecording() ? claimSignal() : null;
+    finalize(sig === null ? exitCodeOf(code) : null, sig);
     // A recorder failure (abort) or require_trace: the process fails.
     if (lastFatal !== null && exitCodeOf(code) === 0) process.exitCode = 1;
     flushWaiting();
+    if (sig !== null) reraiseSignal();
+    else releaseSignals();
   });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const onSignal = (): void => {
-      // Another listener means the program handles the signal itself.
-      if (process.listenerCount(sig) > 1) return;
-      process.removeListener(sig, onSignal);
-      finalize(null, sig);
-      flushWaiting();
-      process.kill(process.pid, sig);
-    };
-    process.on(sig, onSignal);
+}
+
+/** The signals noderec finalizes on. They are handled natively (no
+ * JavaScript listener the program could see): see design-docs/lifecycle.md. */
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+let signalsInstalled = false;
+
+let watchingRemovals = false;
+
+function installSignals(): void {
+  if (!watchingRemovals) {
+    watchingRemovals = true;
+    // Runs after Node's own 'removeListener' listener, which has just put
+    // the default action back when the program removed its last listener.
+    process.on('removeListener', (name: unknown) => {
+      if (signalsInstalled && typeof name === 'string' && (SIGNALS as readonly string[]).includes(name) && process.listenerCount(name) === 0) {
+        native().signalsRecheck();
+      }
+    });
   }
+  const free = SIGNALS.filter((s) => process.listenerCount(s) === 0);
+  try {
+    native().signalsInstall(free, onNativeSignal);
+    signalsInstalled = true;
+  } catch (e) {
+    logger.warn('noderec::tracer', 'cannot handle signals natively; a signal ends the process without finalizing the trace', { error: String(e) });
+  }
+}
+
+/** On the main thread, when a handled signal arrived. */
+function onNativeSignal(): void {
+  const sig = claimSignal();
+  if (sig === null) return;
+  finalize(null, sig);
+  flushWaiting();
+  reraiseSignal();
+}
+
+function claimSignal(): string | null {
+  if (!signalsInstalled) return null;
+  try {
+    return native().signalsClaim();
+  } catch {
+    return null;
+  }
+}
+
+/** Ends the process by the pending signal, with the action in force before noderec. */
+function reraiseSignal(): void {
+  try {
+    native().signalsReraise();
+  } catch {
+    // nothing pending
+  }
+}
+
+/** Puts the actions in force before noderec back (recording ended); a
+ * signal that arrived meanwhile still ends the process. */
+function releaseSignals(): void {
+  if (!signalsInstalled) return;
+  signalsInstalled = false;
+  let sig: string | null = null;
+  try {
+    sig = native().signalsUninstall();
+  } catch {
+    sig = null;
+  }
+  if (sig !== null) reraiseSignal();
 }
 
 /** The trace directory of the running session. */

@@ -17,10 +17,12 @@ import * as path from 'node:path';
 import { Trailer, trailer } from '../logging/trailer';
 import { policyFromEnv } from '../policy/env';
 import { Policy, PolicyError, SETTING_BY_FLAG, Setting, parseBool, parseSetting } from '../policy/model';
-import { humanBytes, humanMs, listTraces, UsageError } from './traces';
+import { humanBytes, humanMs, listTraces, TraceEntry, UsageError } from './traces';
 
 export interface RecordArgs {
   outDir: string;
+  /** The out dir was given as an absolute path (summaries print absolute paths then). */
+  outDirAbsolute: boolean;
   command: string[];
   /** NODEREC_* variables the flags set (they beat the environment). */
   env: Record<string, string>;
@@ -44,10 +46,13 @@ function canonical(s: Setting, value: unknown): string {
 export function parseRecordArgs(argv: string[], baseEnv: NodeJS.ProcessEnv = process.env): RecordArgs {
   const env: Record<string, string> = {};
   const cliFilters: string[] = [];
+  let outDirGiven: string | null = null;
+  let separated = false;
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--') {
+      separated = true;
       i++;
       break;
     }
@@ -78,6 +83,7 @@ export function parseRecordArgs(argv: string[], baseEnv: NodeJS.ProcessEnv = pro
       for (const p of parsed as string[]) cliFilters.push(path.resolve(p));
       continue;
     }
+    if (s.key === 'outDir') outDirGiven = v;
     env[s.env] = canonical(s, parsed);
   }
   if (cliFilters.length > 0) {
@@ -88,11 +94,13 @@ export function parseRecordArgs(argv: string[], baseEnv: NodeJS.ProcessEnv = pro
   const policy = policyFromEnv({ ...baseEnv, ...env });
   let command = argv.slice(i);
   if (command.length === 0) throw new UsageError("'noderec record' needs a command, e.g. noderec record -- node app.js");
-  // Short form: `noderec record app.js args...`
-  if (/\.(c|m)?js$/.test(command[0]) && fs.existsSync(command[0])) command = [process.execPath, ...command];
+  // Short form: `noderec record app.js args...`. After `--` the command runs
+  // as given (a `#!` script by its own interpreter, as a shell would).
+  if (!separated && /\.(c|m)?js$/.test(command[0]) && fs.existsSync(command[0])) command = [process.execPath, ...command];
   const outDir = path.resolve(policy.outDir);
   env.NODEREC_OUT_DIR = outDir;
-  return { outDir, command, env, policy };
+  const outDirAbsolute = path.isAbsolute(outDirGiven ?? policy.outDir);
+  return { outDir, outDirAbsolute, command, env, policy };
 }
 
 function quoteForNodeOptions(p: string): string {
@@ -136,7 +144,10 @@ export function record(argv: string[]): Promise<number> {
   const started = Date.now();
   if (args.policy.disabled) {
     // NODEREC_DISABLED: run the command as is; nothing reaches its processes.
-    return run(args.command, { ...process.env, ...args.env }).then((r) => r.code ?? (r.signal !== null ? 128 : 0));
+    return run(args.command, { ...process.env, ...args.env }).then((r) => {
+      if (r.startError !== null) process.stderr.write(`noderec: cannot start ${args.command[0]}: ${r.startError}\n`);
+      return r.code ?? (r.signal !== null ? 128 : 0);
+    });
   }
   const runId = newRunId();
   const runDir = path.join(args.outDir, runId);
@@ -179,23 +190,21 @@ export function record(argv: string[]): Promise<number> {
     NODEREC_RUN_ERRORS: errorsFile,
     NODE_OPTIONS: nodeOptions,
   };
-  return run(args.command, env).then(({ code, signal }) => {
+  return run(args.command, env).then(({ code, signal, startError }) => {
     runInfo.end_time = new Date().toISOString();
     runInfo.exit_code = code;
     runInfo.signal = signal;
     const traces = listTraces(runDir);
     runInfo.traces = traces.map((t) => path.basename(t.dir));
+    if (startError !== null) runInfo.start_error = startError;
     writeRunInfo();
     const errors = readErrors(errorsFile);
     const fatal = errors.filter((e) => e.context?.fatal !== false);
-    if (traces.length === 0) {
-      process.stderr.write(`noderec: no trace was recorded (no node process started?) in ${humanMs(Date.now() - started)}\n`);
+    const shown = (p: string): string => (args.outDirAbsolute ? p : path.relative(process.cwd(), p) || '.');
+    if (startError !== null) {
+      process.stderr.write(`noderec: cannot start ${args.command[0]}: ${startError}; nothing was recorded\n`);
     } else {
-      const events = traces.reduce((n, t) => n + (t.meta.events ?? 0), 0);
-      const bytes = traces.reduce((n, t) => n + (t.meta.trace_bytes ?? 0), 0);
-      const where = traces.length === 1 ? path.relative(process.cwd(), traces[0].dir) || '.' : `${traces.length} traces in ${path.relative(process.cwd(), runDir) || '.'}`;
-      const ms = traces.length === 1 ? traces[0].meta.duration_ms : Date.now() - started;
-      process.stderr.write(`noderec: ${where} — ${events} events, ${humanBytes(bytes)}, ${humanMs(ms)}\n`);
+      process.stderr.write(`noderec: ${summaryLine(traces, shown(runDir), shown, Date.now() - started)}\n`);
     }
     for (const e of errors) {
       const kept = e.context?.trace_dir ? `trace kept as partial: ${String(e.context.trace_dir)}` : 'trace removed';
@@ -222,7 +231,46 @@ export function record(argv: string[]): Promise<number> {
   });
 }
 
-function run(command: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+function instrumented(t: TraceEntry): number {
+  return typeof t.meta.files_instrumented === 'number' ? t.meta.files_instrumented : 0;
+}
+
+/** The one summary line of a run (after "noderec: "). */
+function summaryLine(traces: TraceEntry[], runDir: string, shown: (p: string) => string, wallMs: number): string {
+  if (traces.length === 0) return `no node process was started, nothing was recorded (${humanMs(wallMs)})`;
+  const events = traces.reduce((n, t) => n + (t.meta.events ?? 0), 0);
+  const bytes = traces.reduce((n, t) => n + (t.meta.trace_bytes ?? 0), 0);
+  if (traces.length === 1) {
+    const t = traces[0];
+    const m = t.meta;
+    if (instrumented(t) === 0 && m.status !== 'recording') {
+      const how = m.signal ? `signal ${m.signal}` : `exit code ${String(m.exit_code ?? '?')}`;
+      return `${shown(t.dir)} — nothing of the program was recorded: the process ended (${how}) before any module loaded`;
+    }
+    return `${shown(t.dir)} — ${events} events, ${humanBytes(bytes)}, ${humanMs(t.meta.duration_ms)}`;
+  }
+  const empty = traces.filter((t) => instrumented(t) === 0).length;
+  const note = empty > 0 ? ` (${empty} of them recorded none of their program: ended before any module loaded)` : '';
+  return `${traces.length} processes recorded in ${runDir} — ${events} events, ${humanBytes(bytes)}, ${humanMs(wallMs)}${note}`;
+}
+
+/** What a shell says (and exits with) when a command cannot be started. */
+function startFailure(e: NodeJS.ErrnoException): { code: number; text: string } {
+  switch (e.code) {
+    case 'ENOENT':
+      return { code: 127, text: 'command not found (ENOENT)' };
+    case 'EACCES':
+      return { code: 126, text: 'permission denied (EACCES)' };
+    case 'ENOEXEC':
+      return { code: 126, text: 'not an executable format (ENOEXEC)' };
+    case 'EISDIR':
+      return { code: 126, text: 'is a directory (EISDIR)' };
+    default:
+      return { code: 126, text: `${e.message}${e.code ? ` (${e.code})` : ''}` };
+  }
+}
+
+function run(command: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; signal: NodeJS.Signals | null; startError: string | null }> {
   return new Promise((resolve) => {
     const child = spawn(command[0], command.slice(1), { stdio: 'inherit', env });
     // The terminal sends SIGINT to the whole group; other signals are forwarded.
@@ -236,12 +284,12 @@ function run(command: string[], env: NodeJS.ProcessEnv): Promise<{ code: number 
     for (const [s, h] of handlers) process.on(s, h);
     child.on('error', (e) => {
       for (const [s, h] of handlers) process.removeListener(s, h);
-      process.stderr.write(`noderec: cannot start ${command[0]}: ${e.message}\n`);
-      resolve({ code: 127, signal: null });
+      const f = startFailure(e);
+      resolve({ code: f.code, signal: null, startError: f.text });
     });
     child.on('exit', (code, signal) => {
       for (const [s, h] of handlers) process.removeListener(s, h);
-      resolve({ code, signal });
+      resolve({ code, signal, startError: null });
     });
   });
 }

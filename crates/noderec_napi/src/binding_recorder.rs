@@ -135,6 +135,36 @@ pub fn instrument(source: String, path: String, is_module: bool, cache_salt: Str
     })
 }
 
+/// `instrument` for code a test runner hands over: a syntax error is only
+/// returned (`ERR_INSTRUMENT`), not reported as a recorder failure; the runner
+/// then runs the code as it is and reports its own error. Returns the code to run,
+/// or null when the module is to run untouched (no session, or skipped).
+/// `cache_salt` identifies the addon build (and later the filter chain) in
+/// the instrumentation cache key.
+#[napi]
+pub fn instrument_for_runner(source: String, path: String, is_module: bool, cache_salt: String) -> Result<Option<String>> {
+    guard("instrumentForRunner", || {
+        let Some(s) = lifecycle::current() else { return Ok(None) };
+        let kind = if is_module { ModuleKind::Module } else { ModuleKind::CommonJs };
+        let use_cache = std::env::var("NODEREC_NO_CACHE").map_or(true, |v| v.is_empty() || v == "0");
+        // The filters decide; the chain's hash is part of the cache key.
+        let file_decider = s.filter.as_ref().map(|f| f.file_decider(&path));
+        let decider: &dyn noderec_core::instrument::Decider = match &file_decider {
+            Some(d) => d,
+            None => &RecordAll,
+        };
+        let cache_salt = match &s.filter {
+            Some(f) => format!("{cache_salt}:{}", f.hash()),
+            None => cache_salt,
+        };
+        failure::fail_point("instrument").map_err(|e| reported("instrument", e))?;
+        modules::load_module(&s, &source, &path, kind, decider, &cache_salt, use_cache).map_err(|e| match e {
+            e @ noderec_core::error::Error::Instrument { .. } => to_js(e),
+            e => reported("instrument", e),
+        })
+    })
+}
+
 /// Instruments a module without a session or cache (for benchmarks and
 /// `noderec instrument`): the code as it would run, with a prologue for base 1.
 #[napi]
@@ -322,5 +352,67 @@ pub fn update_metadata(dir: String, status: String, error_json: Option<String>) 
             m.error = Some(noderec_core::session::metadata::parse_json_lossy(&e));
         }
         m.save(p).map_err(to_js)
+    })
+}
+
+/// The test runner the main thread's process belongs to (set by the main
+/// thread, read by worker threads, whose entry script is not visible to the
+/// preload).
+static RUNNER: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+/// Sets the test runner of this process (empty: none).
+#[napi]
+pub fn set_runner_kind(kind: String) {
+    *RUNNER.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = kind;
+}
+
+/// The test runner of this process, as set by the main thread (empty: none).
+#[napi]
+pub fn runner_kind() -> String {
+    RUNNER.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+}
+
+/// `instrumentForRunner` for code that another process runs (a vite plugin:
+/// vite transforms in the main process, workers run the code). The function
+/// table travels in the code; the running process registers it (`linkPortable`).
+#[napi]
+pub fn instrument_portable(source: String, path: String, is_module: bool, cache_salt: String) -> Result<Option<String>> {
+    guard("instrumentPortable", || {
+        let Some(s) = lifecycle::current() else { return Ok(None) };
+        let kind = if is_module { ModuleKind::Module } else { ModuleKind::CommonJs };
+        let use_cache = std::env::var("NODEREC_NO_CACHE").map_or(true, |v| v.is_empty() || v == "0");
+        let file_decider = s.filter.as_ref().map(|f| f.file_decider(&path));
+        let decider: &dyn noderec_core::instrument::Decider = match &file_decider {
+            Some(d) => d,
+            None => &RecordAll,
+        };
+        let cache_salt = match &s.filter {
+            Some(f) => format!("{cache_salt}:{}", f.hash()),
+            None => cache_salt,
+        };
+        modules::load_module_portable(&s, &source, &path, kind, decider, &cache_salt, use_cache).map_err(|e| match e {
+            e @ noderec_core::error::Error::Instrument { .. } => to_js(e),
+            e => reported("instrument", e),
+        })
+    })
+}
+
+/// A function table registered by `linkPortable`.
+#[napi(object)]
+pub struct BindingLinked {
+    /// Base id of the table.
+    pub base: u32,
+    /// The `attr:` rule spec for the probes' `fa` (`"first,len"` or `"[ids]"`), if any.
+    pub attr: Option<String>,
+}
+
+/// Registers the function table carried by code from `instrumentPortable` in
+/// this process's session. Null when this process is not recording.
+#[napi]
+pub fn link_portable(table: String) -> Result<Option<BindingLinked>> {
+    guard("linkPortable", || {
+        let Some(s) = lifecycle::current() else { return Ok(None) };
+        let (base, attr) = modules::link_portable(&s, &table).map_err(|e| reported("instrument", e))?;
+        Ok(Some(BindingLinked { base, attr }))
     })
 }

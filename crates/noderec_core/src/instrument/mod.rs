@@ -17,6 +17,7 @@
 
 mod lines;
 mod names;
+mod reexport;
 mod scopes;
 mod source_map;
 mod splice;
@@ -161,6 +162,13 @@ impl Decider for RecordAll {}
 /// The text the caller inserts at [`Instrumented::prologue_at`], with the file's base id.
 pub fn prologue(base: u32) -> String {
     format!("const __nr$=globalThis[Symbol.for(\"noderec.rt\")],__nr$b={base},$nr$a=__nr$.c(__nr$b);")
+}
+
+/// The prologue of code instrumented in one process and run in another: the
+/// running process registers the function table (`table`, a JavaScript string
+/// literal holding its JSON) and gets the base id from the runtime's `reg`.
+pub fn prologue_registering(table: &str) -> String {
+    format!("const __nr$=globalThis[Symbol.for(\"noderec.rt\")],__nr$b=__nr$.reg({table}),$nr$a=__nr$.c(__nr$b);")
 }
 
 /// The prologue with the file's `attr:` rule set ids registered before the module entry

@@ -547,3 +547,15 @@ fn instrument_corpus() {
     }
     println!("{done} files, {:.1} MB instrumented and re-parsed", bytes as f64 / 1e6);
 }
+
+#[test]
+fn commonjs_reexport_getters_stay_visible_to_cjs_module_lexer() {
+    let src = "\"use strict\";\nvar m_1 = require(\"./m\");\nObject.defineProperty(exports, \"a\", { enumerable: true, get: function () { return m_1.a; } });\nObject.defineProperty(module.exports, \"b\", { enumerable: true, get: function () { return m_1.b.c; } });\nObject.defineProperty(exports, \"c\", { get: function () { console.log(1); return m_1.c; } });\n";
+    let out = run(src, ModuleKind::CommonJs);
+    assert!(out.code.contains("get: function () { return m_1.a; }"), "{}", out.code);
+    assert!(out.code.contains("get: function () { return m_1.b.c; }"), "{}", out.code);
+    // A getter of another shape is recorded as usual.
+    assert!(!out.code.contains("get: function () { console.log(1); return m_1.c; }"), "{}", out.code);
+    assert!(out.functions.iter().any(|f| f.name == "get"));
+    assert_invariants(src, &out, ModuleKind::CommonJs);
+}

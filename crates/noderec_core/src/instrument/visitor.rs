@@ -3,7 +3,7 @@
 //! Openers are emitted on entering a node, closers on leaving it (see `splice`).
 
 use oxc_ast::ast::{
-    ArrowFunctionExpression, AssignmentExpression, AssignmentPattern, AwaitExpression, CatchClause, Class,
+    ArrowFunctionExpression, AssignmentExpression, AssignmentPattern, AwaitExpression, CallExpression, CatchClause, Class,
     Directive, ExportDefaultDeclaration, ExportDefaultDeclarationKind, Expression, FormalParameter,
     FormalParameters, Function, FunctionBody, MethodDefinition, MethodDefinitionKind, ObjectProperty, Program,
     PropertyDefinition, PropertyKey, PropertyKind, ReturnStatement, StaticBlock, VariableDeclarator,
@@ -15,6 +15,7 @@ use oxc_syntax::scope::ScopeFlags;
 
 use super::lines::LineIndex;
 use super::names::{self, ANONYMOUS, MODULE};
+use super::reexport;
 use super::scopes;
 use super::source_map::InputMap;
 use super::splice::Splicer;
@@ -112,6 +113,8 @@ pub(crate) struct Instrumenter<'s, 'd> {
     classes: Vec<String>,
     /// The name the next function, arrow or class starting at this offset is bound to.
     hint: Option<(u32, String)>,
+    /// Start of a CommonJS re-export getter to leave without probes (see `reexport`).
+    plain_getter: Option<u32>,
     /// The value plan of the module top level (catch clauses there).
     module_plan: Option<ValuePlan>,
 }
@@ -134,6 +137,7 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
             frames: Vec::with_capacity(32),
             classes: Vec::new(),
             hint: None,
+            plain_getter: None,
             module_plan: None,
         };
         let module = this.info(MODULE.to_string(), FnKind::Module, 0, Vec::new(), kind == ModuleKind::Module, false);
@@ -235,6 +239,11 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
     /// A function with its own body: declaration, expression, method, accessor, constructor.
     fn function_like(&mut self, f: &Function<'_>, kind: FnKind, name: String, offset: u32, call: CallKind) {
         self.hint = None;
+        if self.plain_getter == Some(f.span.start) {
+            // Its body is `return a.b`: nothing inside to visit.
+            self.plain_getter = None;
+            return;
+        }
         let params = param_names(&f.params);
         let info = self.info(name, kind, offset, params, f.r#async, f.generator);
         let (index, mut recorded, plan) = self.add_function(info);
@@ -511,6 +520,13 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
         if recorded {
             self.out.insert(it.span.end - 1, &frame.body_end());
         }
+    }
+
+    fn visit_call_expression(&mut self, it: &CallExpression<'a>) {
+        if let Some(start) = reexport::getter_start(it) {
+            self.plain_getter = Some(start);
+        }
+        walk::walk_call_expression(self, it);
     }
 
     fn visit_object_property(&mut self, it: &ObjectProperty<'a>) {

@@ -83,6 +83,9 @@ pub struct Session {
     /// Modules instrumented.
     pub files: AtomicU64,
     threads: AtomicU64,
+    /// Finished by the signal thread while JavaScript still runs: late
+    /// batches are dropped quietly (the process is about to end).
+    finished_natively: std::sync::atomic::AtomicBool,
     /// The loaded filter chain.
     pub filter: Option<Arc<crate::filter::Engine>>,
 }
@@ -168,6 +171,7 @@ pub fn start(opts: &StartOptions) -> Result<Arc<Session>> {
         counters,
         files: AtomicU64::new(0),
         threads: AtomicU64::new(0),
+        finished_natively: std::sync::atomic::AtomicBool::new(false),
         filter: Some(filter),
     });
     // Modules loaded by an earlier session of this process keep their ids
@@ -190,6 +194,7 @@ impl Session {
     fn send(&self, msg: Msg) -> Result<()> {
         match lock(&self.writer).as_ref() {
             Some(w) => w.send(msg),
+            None if self.finished_natively.load(Ordering::SeqCst) => Ok(()),
             None => Err(Error::Internal { message: "recording has finished".into() }),
         }
     }
@@ -290,6 +295,12 @@ impl Session {
     /// Records the error that ended recording (kept in metadata).
     pub fn set_error(&self, err: serde_json::Value) {
         lock(&self.meta).error = Some(err);
+    }
+
+    /// Marks the trace as finished by the signal thread (see `signals`).
+    pub fn set_finalized_natively(&self) {
+        self.finished_natively.store(true, Ordering::SeqCst);
+        lock(&self.meta).finalized_natively = true;
     }
 
     /// Marks the trace as cut at `max_events`.

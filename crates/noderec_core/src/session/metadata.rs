@@ -77,6 +77,12 @@ pub struct Metadata {
     pub threads: u32,
     /// Recording stopped at `max_events`.
     pub truncated: bool,
+    /// A signal ended the process while the JavaScript main thread was busy:
+    /// the trace was finished natively, without the events the main thread
+    /// had not handed over yet (at most 250 ms) and without unwinding its
+    /// open calls.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub finalized_natively: bool,
     /// The error that ended recording, if any.
     pub error: Option<serde_json::Value>,
     /// The filter chain and what it did.

@@ -8,3 +8,4 @@ pub mod filesystem;
 pub mod lifecycle;
 pub mod metadata;
 pub mod modules;
+pub mod signals;

@@ -72,6 +72,63 @@ pub fn load_module(
     salt: &str,
     use_cache: bool,
 ) -> Result<Option<String>> {
+    match prepare(session, source, path, kind, decider, salt, use_cache)? {
+        Some(entry) => link(session, path, entry).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Instruments `source` for a process other than this one (a test runner
+/// that transforms in one process and runs the code in another): the
+/// function table travels in the code, and the process that runs it
+/// registers it with `__nr$.reg` ([`link_portable`]) for its own session.
+pub fn load_module_portable(
+    session: &Session,
+    source: &str,
+    path: &str,
+    kind: ModuleKind,
+    decider: &dyn Decider,
+    salt: &str,
+    use_cache: bool,
+) -> Result<Option<String>> {
+    let Some(entry) = prepare(session, source, path, kind, decider, salt, use_cache)? else { return Ok(None) };
+    let at = entry.prologue_at.min(entry.code.len());
+    let table = serde_json::to_string(&PortableTable { path: path.to_string(), functions: entry.functions })
+        .map_err(|e| crate::error::Error::Internal { message: format!("function table: {e}") })?;
+    let literal = serde_json::to_string(&table)
+        .map_err(|e| crate::error::Error::Internal { message: format!("function table: {e}") })?;
+    let mut code = entry.code;
+    if code.is_char_boundary(at) {
+        code.insert_str(at, &instrument::prologue_registering(&literal));
+    }
+    Ok(Some(code))
+}
+
+#[derive(Serialize, Deserialize)]
+struct PortableTable {
+    path: String,
+    functions: Vec<CachedFn>,
+}
+
+/// Registers a function table carried by code from [`load_module_portable`]
+/// in `session`. Returns the base id and the `attr:` rule spec for the
+/// probes (`"first,len"` or `"[ids]"`), if the filters have attr rules.
+pub fn link_portable(session: &Session, table_json: &str) -> Result<(u32, Option<String>)> {
+    let t: PortableTable = serde_json::from_str(table_json)
+        .map_err(|e| crate::error::Error::Internal { message: format!("function table: {e}") })?;
+    let (base, attr, _) = register(session, &t.path, t.functions)?;
+    Ok((base, attr))
+}
+
+fn prepare(
+    session: &Session,
+    source: &str,
+    path: &str,
+    kind: ModuleKind,
+    decider: &dyn Decider,
+    salt: &str,
+    use_cache: bool,
+) -> Result<Option<CacheEntry>> {
     if !decider.record_file(path) {
         if let Some(f) = &session.filter {
             f.note_skipped_file(path);
@@ -118,14 +175,37 @@ pub fn load_module(
     if entry.functions.is_empty() {
         return Ok(None);
     }
+    Ok(Some(entry))
+}
+
+/// Registers the entry's functions and inserts its prologue.
+fn link(session: &Session, path: &str, entry: CacheEntry) -> Result<String> {
+    let (base, attr_spec, n_defs) = register(session, path, entry.functions)?;
+    let mut code = entry.code;
+    let at = entry.prologue_at.min(code.len());
+    if code.is_char_boundary(at) {
+        let prologue = match &attr_spec {
+            Some(spec) => instrument::prologue_with_attr(base, spec),
+            None => instrument::prologue(base),
+        };
+        code.insert_str(at, &prologue);
+        if super::activation::is_activation_file(path) {
+            code.insert_str(at, &super::activation::announce(base, n_defs));
+        }
+    }
+    Ok(code)
+}
+
+/// Filter statistics and decisions, then the table: base id, `attr:` spec, count.
+fn register(session: &Session, path: &str, functions: Vec<CachedFn>) -> Result<(u32, Option<String>, u32)> {
     // Filters: count the functions they skip, and register the `attr:` rule set of each
     // function (session ids, so never in the cached code) in the prologue.
     let mut attr_spec = None;
     if let Some(f) = &session.filter {
         let file = f.decide_file(path);
         let mut skipped = 0u64;
-        let mut ids = Vec::with_capacity(entry.functions.len());
-        for (i, func) in entry.functions.iter().enumerate() {
+        let mut ids = Vec::with_capacity(functions.len());
+        for (i, func) in functions.iter().enumerate() {
             // None: never runs a probe (an await/yield site, a skipped function).
             let id = match func.kind.as_str() {
                 "await" | "yield" => None,
@@ -151,8 +231,7 @@ pub fn load_module(
             });
         }
     }
-    let defs: Vec<FnDef> = entry
-        .functions
+    let defs: Vec<FnDef> = functions
         .into_iter()
         .map(|f| FnDef {
             name: f.name,
@@ -166,19 +245,7 @@ pub fn load_module(
         .collect();
     let n_defs = defs.len() as u32;
     let base = session.register_functions(path, &defs)?;
-    let mut code = entry.code;
-    let at = entry.prologue_at.min(code.len());
-    if code.is_char_boundary(at) {
-        let prologue = match &attr_spec {
-            Some(spec) => instrument::prologue_with_attr(base, spec),
-            None => instrument::prologue(base),
-        };
-        code.insert_str(at, &prologue);
-        if super::activation::is_activation_file(path) {
-            code.insert_str(at, &super::activation::announce(base, n_defs));
-        }
-    }
-    Ok(Some(code))
+    Ok((base, attr_spec, n_defs))
 }
 
 fn static_kind(k: &str) -> &'static str {

@@ -1,0 +1,2 @@
+// Starts jest in this process, as create-react-app's scripts/test.js does.
+require('jest').run(['--runInBand']);
