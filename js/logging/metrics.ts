@@ -3,6 +3,7 @@
 // detaches and failures.
 import { native } from '../native';
 import * as probes from '../runtime/probes';
+import { encoderWork } from '../runtime/value-encoder';
 
 export interface Detach {
   reason: string;
@@ -36,6 +37,10 @@ export interface Metrics {
   panics: number;
   /** Rust log records lost because the queue overflowed. */
   logsDropped: number;
+  /** Value encoder work in this thread: own keys listed by key enumerations,
+   * own properties read (one descriptor each), values recorded as references
+   * to an earlier encoding. Bounded by the value bounds per captured value. */
+  valueWork: { keysListed: number; propsRead: number; refs: number };
 }
 
 const detaches: Detach[] = [];
@@ -89,6 +94,7 @@ export function metricsSnapshot(): Metrics {
     failures,
     panics: n?.panics ?? 0,
     logsDropped: n?.logsDropped ?? 0,
+    valueWork: { keysListed: encoderWork[0], propsRead: encoderWork[1], refs: encoderWork[2] },
   };
 }
 

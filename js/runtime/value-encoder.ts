@@ -199,6 +199,11 @@ let stringBound = 256;
 let ancestors: unknown[] = new Array(4).fill(undefined);
 let level = 0;
 
+/** Work done by the encoder, for the bounded-work guarantee (metrics):
+ * [0] keys listed by own-key enumerations, [1] own properties read (one
+ * descriptor each), [2] values encoded as references to an earlier encoding. */
+export const encoderWork = new Float64Array(3);
+
 const f64 = new Float64Array(1);
 const f64Bytes = new U8(f64.buffer);
 
@@ -606,6 +611,7 @@ function encArray(a: unknown[]): void {
   putVarint(len);
   putVarint(n);
   ancestors[level++] = a;
+  encoderWork[1] += n;
   for (let i = 0; i < n; i++) {
     const d = ObjectGetOwnPropertyDescriptor(a, i);
     if (d === undefined) putTag(T_HOLE);
@@ -626,6 +632,7 @@ function encPlain(o: object, cls: string): void {
   putTag(T_OBJECT);
   putStr(cls);
   const keys = ObjectKeys(o);
+  encoderWork[0] += keys.length;
   if (curAttr !== 0) {
     encPlainFiltered(o, keys);
     return;
@@ -636,6 +643,7 @@ function encPlain(o: object, cls: string): void {
   putVarint(total);
   putVarint(n);
   ancestors[level++] = o;
+  encoderWork[1] += n;
   for (let i = 0; i < n; i++) {
     const k = keys[i];
     putStr(k);
@@ -778,6 +786,7 @@ function encPlainFiltered(o: object, keys: string[]): void {
       continue;
     }
     putStr(k);
+    encoderWork[1]++;
     const d = ObjectGetOwnPropertyDescriptor(o, k);
     if (d === undefined) putTag(T_UNDEFINED);
     else if (isAccessorDescriptor(d)) encAccessor(d);
