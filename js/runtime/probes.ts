@@ -5,7 +5,7 @@
 // int32 words in `words`: head = kind | hasValues<<4 | payload<<5, the
 // time in µs published by the native clock thread into `clock[0]`, and (for
 // events with values) the arena position where the event's value bytes end.
-import { arena, reserveArena, resetArena, writeValue, writeValueShallow, writeVarint } from './value-encoder';
+import { arena, reserveArena, resetArena, rewindArena, writeValue, writeValueShallow, writeVarint } from './value-encoder';
 import { attrFor, attrNone, attrOn, DROPPED, filterCounts, redactedMarker, registerAttr } from './value-encoder';
 
 
@@ -168,7 +168,7 @@ function gate(head: number): boolean {
       return false;
     }
     if (tok < actTok) {
-      A.pos = gateMark;
+      rewindArena(gateMark);
       dropped.inactive++;
       return true;
     }
@@ -185,7 +185,7 @@ function gate(head: number): boolean {
       return false;
     }
   }
-  A.pos = gateMark;
+  rewindArena(gateMark);
   dropped.inactive++;
   return true;
 }
