@@ -57,6 +57,9 @@ pub struct Trace {
     pub events: Vec<Event>,
     /// All value blobs, concatenated.
     pub values: Vec<u8>,
+    /// Offset in `values` where the blobs of each EVENTS record begin (a
+    /// `ref` inside a value points back within its record).
+    pub value_records: Vec<u32>,
     /// Complete chunks read.
     pub chunks: u64,
     /// Bytes of the file that were read as complete chunks (header included).
@@ -74,6 +77,16 @@ impl Trace {
     pub fn blob(&self, e: &Event) -> &[u8] {
         let s = e.val_off as usize;
         &self.values[s..s + e.val_len as usize]
+    }
+
+    /// The value bytes of the event's EVENTS record up to the end of the
+    /// event's blob, and where the blob starts in them: what
+    /// `value::write_json` needs to resolve references.
+    pub fn value_span(&self, e: &Event) -> (&[u8], usize) {
+        let i = self.value_records.partition_point(|&b| b <= e.val_off);
+        let base = if i == 0 { 0 } else { self.value_records[i - 1] as usize };
+        let s = e.val_off as usize;
+        (&self.values[base..s + e.val_len as usize], s - base)
     }
 }
 
@@ -135,6 +148,7 @@ pub fn read_trace_bytes(data: &[u8]) -> std::result::Result<Trace, String> {
         if let Err(m) = decode_payload(&payload, &mut t) {
             t.events.truncate(ev_before);
             t.values.truncate(val_before);
+            t.value_records.retain(|&b| (b as usize) < val_before);
             t.damage = Some(format!("malformed chunk at byte {pos}: {m}"));
             break;
         }
@@ -181,6 +195,7 @@ fn decode_payload(payload: &[u8], t: &mut Trace) -> std::result::Result<(), &'st
                 let mut time = c.varint().ok_or("events base")?;
                 t.threads.entry(thread).or_insert_with(|| if thread == 0 { "main".into() } else { format!("worker {thread}") });
                 t.events.reserve(count.min(1 << 20));
+                t.value_records.push(t.values.len() as u32);
                 for _ in 0..count {
                     let head = c.varint().ok_or("event head")? as u32;
                     time += c.varint().ok_or("event time")?;

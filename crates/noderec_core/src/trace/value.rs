@@ -62,7 +62,14 @@ pub mod tag {
     pub const REGEXP: u8 = 0x17;
     /// Opaque object (Promise, WeakMap, ...): `str` class.
     pub const OPAQUE: u8 = 0x18;
+    /// Reference: `varint back`, the value is the one encoded `back` bytes
+    /// before this tag, in the value bytes of the same EVENTS record.
+    pub const REF: u8 = 0x19;
 }
+
+/// References one value may resolve (a hostile trace could otherwise nest
+/// references into an exponential expansion).
+pub const MAX_REFS: usize = 1 << 20;
 
 /// Readers refuse values nested deeper than this (containers and symbol
 /// descriptions), so hostile input cannot exhaust the stack. At most three
@@ -232,7 +239,7 @@ fn skip_inner(buf: &[u8], pos: &mut usize, depth: usize) -> Result<()> {
     let t = read_u8(buf, pos)?;
     match t {
         tag::UNDEFINED | tag::NULL | tag::FALSE | tag::TRUE | tag::HOLE | tag::PROXY => {}
-        tag::INT | tag::CIRCULAR => {
+        tag::INT | tag::CIRCULAR | tag::REF => {
             read_varint(buf, pos)?;
         }
         tag::FLOAT | tag::DATE => {
@@ -312,9 +319,15 @@ fn unknown_tag(at: usize, t: u8) -> ValueError {
 /// `*pos` to `out` and advances `*pos` past it.
 ///
 /// On error `out` is left as it was before the call.
+///
+/// `buf` holds the value bytes of the value's EVENTS record from its start
+/// (or at least from the earliest byte a `ref` in the value points to), so
+/// that references resolve: a `ref` is written as the JSON of the value it
+/// points to.
 pub fn write_json(buf: &[u8], pos: &mut usize, out: &mut String) -> Result<()> {
     let mark = out.len();
-    let r = json_inner(buf, pos, out, 0);
+    let mut refs = MAX_REFS;
+    let r = json_inner(buf, pos, out, 0, &mut refs);
     if r.is_err() {
         out.truncate(mark);
     }
@@ -325,7 +338,7 @@ pub fn write_json(buf: &[u8], pos: &mut usize, out: &mut String) -> Result<()> {
 const FUNCTION_KINDS: [&str; 6] =
     ["function", "class", "async", "generator", "async-generator", "other"];
 
-fn json_inner(buf: &[u8], pos: &mut usize, out: &mut String, depth: usize) -> Result<()> {
+fn json_inner(buf: &[u8], pos: &mut usize, out: &mut String, depth: usize, refs: &mut usize) -> Result<()> {
     let at = *pos;
     let t = read_u8(buf, pos)?;
     match t {
@@ -367,7 +380,7 @@ fn json_inner(buf: &[u8], pos: &mut usize, out: &mut String, depth: usize) -> Re
         tag::SYMBOL => {
             check_nesting(at, depth)?;
             out.push_str(r#"{"$":"symbol","description":"#);
-            json_inner(buf, pos, out, depth + 1)?;
+            json_inner(buf, pos, out, depth + 1, refs)?;
             out.push('}');
         }
         tag::FUNCTION => {
@@ -397,7 +410,7 @@ fn json_inner(buf: &[u8], pos: &mut usize, out: &mut String, depth: usize) -> Re
                 if i > 0 {
                     out.push(',');
                 }
-                json_inner(buf, pos, out, depth + 1)?;
+                json_inner(buf, pos, out, depth + 1, refs)?;
             }
             out.push(']');
             if cut {
@@ -418,7 +431,7 @@ fn json_inner(buf: &[u8], pos: &mut usize, out: &mut String, depth: usize) -> Re
                 let key = read_str(buf, pos)?;
                 write_json_string(out, key.text);
                 out.push(':');
-                json_inner(buf, pos, out, depth + 1)?;
+                json_inner(buf, pos, out, depth + 1, refs)?;
             }
             out.push('}');
             if (n as u64) < total {
@@ -435,9 +448,9 @@ fn json_inner(buf: &[u8], pos: &mut usize, out: &mut String, depth: usize) -> Re
             out.push_str(r#","entries":["#);
             for i in 0..n {
                 out.push_str(if i > 0 { ",[" } else { "[" });
-                json_inner(buf, pos, out, depth + 1)?;
+                json_inner(buf, pos, out, depth + 1, refs)?;
                 out.push(',');
-                json_inner(buf, pos, out, depth + 1)?;
+                json_inner(buf, pos, out, depth + 1, refs)?;
                 out.push(']');
             }
             out.push_str("]}");
@@ -452,7 +465,7 @@ fn json_inner(buf: &[u8], pos: &mut usize, out: &mut String, depth: usize) -> Re
                 if i > 0 {
                     out.push(',');
                 }
-                json_inner(buf, pos, out, depth + 1)?;
+                json_inner(buf, pos, out, depth + 1, refs)?;
             }
             out.push_str("]}");
         }
@@ -489,6 +502,21 @@ fn json_inner(buf: &[u8], pos: &mut usize, out: &mut String, depth: usize) -> Re
             out.push('}');
         }
         tag::PROXY => out.push_str(r#"{"$":"proxy"}"#),
+        tag::REF => {
+            let back = read_varint(buf, pos)?;
+            let target = usize::try_from(back).ok().filter(|&b| b > 0 && b <= at).map(|b| at - b);
+            let Some(mut tpos) = target else {
+                return Err(ValueError::new(at, format!("reference {back} bytes back from byte {at} is outside its record")));
+            };
+            if *refs == 0 {
+                return Err(ValueError::new(at, format!("more than {MAX_REFS} references in one value")));
+            }
+            *refs -= 1;
+            if !matches!(buf.get(tpos), Some(&(tag::ARRAY | tag::OBJECT))) {
+                return Err(ValueError::new(at, "reference to something other than an array or object"));
+            }
+            json_inner(buf, &mut tpos, out, depth, refs)?;
+        }
         tag::CIRCULAR => {
             let d = read_varint(buf, pos)?;
             out.push_str(r#"{"$":"circular","up":"#);
@@ -1076,5 +1104,65 @@ mod tests {
         }
         e.int(1);
         json(&e.done());
+    }
+}
+
+#[cfg(test)]
+mod ref_tests {
+    use super::*;
+
+    fn json_at(buf: &[u8], start: usize) -> std::result::Result<String, ValueError> {
+        let mut pos = start;
+        let mut out = String::new();
+        write_json(buf, &mut pos, &mut out)?;
+        let mut spos = start;
+        skip_value(buf, &mut spos)?;
+        assert_eq!(pos, spos, "skip_value and write_json disagree");
+        Ok(out)
+    }
+
+    /// `[1]` then an object `{a: ref -> [1]}` and a top-level ref to the object.
+    #[test]
+    fn references_resolve_to_the_earlier_encoding() {
+        let mut b = vec![tag::ARRAY, 1, 1, tag::INT, 2]; // [1] at 0
+        let obj = b.len(); // {"a": ref}
+        b.extend_from_slice(&[tag::OBJECT, 6, 6, b'O', b'b', b'j', b'e', b'c', b't', 1, 1, 1, 1, b'a']);
+        let r1 = b.len();
+        b.extend_from_slice(&[tag::REF, r1 as u8]);
+        let r2 = b.len();
+        b.extend_from_slice(&[tag::REF, (r2 - obj) as u8]);
+        assert_eq!(json_at(&b, obj).unwrap(), r#"{"$":"object","class":"Object","props":{"a":[1]}}"#);
+        assert_eq!(json_at(&b, r2).unwrap(), r#"{"$":"object","class":"Object","props":{"a":[1]}}"#);
+    }
+
+    #[test]
+    fn bad_references_are_errors() {
+        // Points before the record start.
+        assert!(json_at(&[tag::REF, 1], 0).unwrap_err().message.contains("outside its record"));
+        // Zero distance.
+        assert!(json_at(&[tag::REF, 0], 0).is_err());
+        // To something that is not an array or object.
+        assert!(json_at(&[tag::INT, 2, tag::REF, 2], 2).unwrap_err().message.contains("other than an array"));
+    }
+
+    #[test]
+    fn exponential_expansion_is_bounded() {
+        // a0 = [1]; a(i+1) = [ref a(i), ref a(i)]: 2^40 leaves if expanded.
+        let mut b = vec![tag::ARRAY, 1, 1, tag::INT, 2];
+        let mut prev = 0usize;
+        for _ in 0..40 {
+            let here = b.len();
+            b.extend_from_slice(&[tag::ARRAY, 2, 2]);
+            for _ in 0..2 {
+                let at = b.len();
+                let mut v = Vec::new();
+                crate::trace::format::put_varint(&mut v, (at - prev) as u64);
+                b.push(tag::REF);
+                b.extend_from_slice(&v);
+            }
+            prev = here;
+        }
+        let err = json_at(&b, prev).unwrap_err();
+        assert!(err.message.contains("references in one value") || err.message.contains("nested deeper"), "{}", err.message);
     }
 }
