@@ -352,6 +352,7 @@ function connectThread(policy: Policy, name: string): void {
   setRefs(policy.valueRefs);
   setAttrResolver((set, key) => n.filterAttr(set, key));
   probes.attach(sink, clock, policy.captureValues, policy.maxEvents, policy.valueString);
+  probes.setPreciseClock(policy.clock === 'precise' ? (n as unknown as { sessionNowUs(): number }).sessionNowUs() : null);
   probes.setActivation(policy.activationPath !== null);
   installRuntime();
 }

@@ -41,6 +41,8 @@ export interface Metrics {
    * own properties read (one descriptor each), values recorded as references
    * to an earlier encoding. Bounded by the value bounds per captured value. */
   valueWork: { keysListed: number; propsRead: number; refs: number };
+  /** Steps between publications of the clock thread (µs, log2 bucket upper bounds). */
+  clockStepUs: { p50: number; p90: number; p99: number; count: number };
 }
 
 const detaches: Detach[] = [];
@@ -67,6 +69,10 @@ interface NativeMetrics {
   flushP99Us: number;
   panics: number;
   logsDropped: number;
+  clockSteps?: number;
+  clockStepP50Us?: number;
+  clockStepP90Us?: number;
+  clockStepP99Us?: number;
 }
 
 function nativeMetrics(): NativeMetrics | null {
@@ -94,6 +100,7 @@ export function metricsSnapshot(): Metrics {
     failures,
     panics: n?.panics ?? 0,
     logsDropped: n?.logsDropped ?? 0,
+    clockStepUs: { p50: n?.clockStepP50Us ?? 0, p90: n?.clockStepP90Us ?? 0, p99: n?.clockStepP99Us ?? 0, count: n?.clockSteps ?? 0 },
     valueWork: { keysListed: encoderWork[0], propsRead: encoderWork[1], refs: encoderWork[2] },
   };
 }

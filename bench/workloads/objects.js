@@ -1,0 +1,28 @@
+// Object-heavy workload (issue 9): a parser returning AST nodes through deep
+// call chains (acorn parsing its own source) and a serializer/state machine
+// passing one large state object to every call (js-yaml dumping and loading a
+// document). Prints wall ms and peak RSS.
+const fs = require('node:fs');
+const path = require('node:path');
+const acorn = require('acorn');
+const yaml = require('js-yaml');
+
+const src = fs.readFileSync(path.join(path.dirname(require.resolve('acorn')), 'acorn.js'), 'utf8');
+const doc = {
+  service: 'noderec',
+  replicas: 3,
+  items: Array.from({ length: 1500 }, (_, i) => ({
+    id: i,
+    name: `item-${i}`,
+    price: i * 1.25,
+    tags: ['a', 'b', i % 2 ? 'odd' : 'even'],
+    dims: { w: i % 7, h: i % 5, unit: 'cm' },
+    active: i % 3 === 0,
+  })),
+};
+const t0 = process.hrtime.bigint();
+const ast = acorn.parse(src, { ecmaVersion: 'latest', sourceType: 'script' });
+const text = yaml.dump(doc);
+const back = yaml.load(text);
+const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+process.stdout.write(JSON.stringify({ ms, statements: ast.body.length, items: back.items.length, maxRssKb: process.resourceUsage().maxRSS }) + '\n');
