@@ -7,11 +7,14 @@ const path = require('node:path');
 const acorn = require('acorn');
 const yaml = require('js-yaml');
 
-const src = fs.readFileSync(path.join(path.dirname(require.resolve('acorn')), 'acorn.js'), 'utf8');
+// BENCH_SCALE (default 1) shrinks the inputs for quick profiles.
+const scale = Number(process.env.BENCH_SCALE || 1);
+const full = fs.readFileSync(path.join(path.dirname(require.resolve('acorn')), 'acorn.js'), 'utf8');
+const src = scale >= 1 ? full : fs.readFileSync(require.resolve('semver/classes/range.js'), 'utf8');
 const doc = {
   service: 'noderec',
   replicas: 3,
-  items: Array.from({ length: 1500 }, (_, i) => ({
+  items: Array.from({ length: Math.round(1500 * scale) }, (_, i) => ({
     id: i,
     name: `item-${i}`,
     price: i * 1.25,

@@ -399,10 +399,12 @@ function putF64(x: number): void {
 // ---------------------------------------------------------------------------
 
 /** True when a descriptor (as returned by getOwnPropertyDescriptor) is an
- *  accessor descriptor. Uses own-property checks only, so a polluted
+ *  accessor descriptor. `in` (no getter can run: a descriptor is an ordinary
+ *  object whose prototype is Object.prototype) answers false fast for a data
+ *  descriptor; the own-property check settles the rest, so a polluted
  *  `Object.prototype.get` cannot interfere. */
 function isAccessorDescriptor(d: PropertyDescriptor): boolean {
-  return ObjectHasOwn(d, 'get');
+  return 'get' in d && ObjectHasOwn(d, 'get');
 }
 
 /** Class name: the `name` of the first `constructor` data property found on
@@ -496,9 +498,12 @@ function enc(v: unknown): void {
         return;
       }
       const m = MemoGet(memos, v as object);
-      if (m !== undefined) encKnown(v as object, m);
+      if (m !== undefined && m !== SEEN) encKnown(v as object, m);
       else if (isProxy(v)) putTag(T_PROXY);
-      else encObject(v as object);
+      else {
+        seenFlag = m === SEEN;
+        encObject(v as object);
+      }
     }
   }
 }
@@ -685,7 +690,34 @@ class Memo {
   klist: string[] | null = null;
   ktotal = 0;
   kcredit = 0;
+  /** Checks that found it changed in a row, and encodings left before the
+   *  next check (an object that changes at every capture is not checked at
+   *  every capture: checking costs the same reads as encoding). */
+  misses = 0;
+  skip = 0;
   constructor(readonly kind: number) {}
+}
+
+/** The memo of an object met once: the second encoding makes a real memo,
+ *  so objects recorded once cost no memo. */
+const SEEN = new Memo(0);
+/** Set by enc() for encObject's container encoders: the object was met before. */
+let seenFlag = false;
+
+/** Whether to check `m` now (see Memo.misses). */
+function worthChecking(m: Memo): boolean {
+  if (m.skip === 0) return true;
+  m.skip--;
+  return false;
+}
+
+function checked(m: Memo, same: boolean): boolean {
+  if (same) m.misses = 0;
+  else {
+    if (m.misses < 6) m.misses++;
+    m.skip = (1 << m.misses) - 1;
+  }
+  return same;
 }
 
 const memos = new WeakMap<object, Memo>();
@@ -861,9 +893,20 @@ function closeMemo(m: Memo, off: number, spent: number, myLevel: number, ok: boo
 
 function encArray(a: unknown[], m: Memo | undefined): void {
   if (cutContainer(a, null)) return;
-  if (m !== undefined && refsOn && canRef(m) && sameArray(a, m)) {
+  const seen = seenFlag;
+  seenFlag = false;
+  if (m !== undefined && refsOn && canRef(m) && worthChecking(m) && checked(m, sameArray(a, m))) {
     putRef(m);
     return;
+  }
+  if (m === undefined && refsOn && !seen) {
+    MemoSet(memos, a, SEEN);
+    // Written without a memo: whatever contains it cannot be referred to.
+    okAcc = false;
+    m = undefined;
+  } else if (m === undefined && refsOn) {
+    m = new Memo(K_ARRAY);
+    MemoSet(memos, a, m);
   }
   const off = pos;
   const b0 = budget;
@@ -876,7 +919,7 @@ function encArray(a: unknown[], m: Memo | undefined): void {
   const myLevel = level;
   ancestors[level++] = a;
   encoderWork[1] += n;
-  if (!refsOn) {
+  if (m === undefined || !refsOn) {
     for (let i = 0; i < n; i++) {
       const d = ObjectGetOwnPropertyDescriptor(a, i);
       if (d === undefined) putTag(T_HOLE);
@@ -885,10 +928,6 @@ function encArray(a: unknown[], m: Memo | undefined): void {
     }
     ancestors[--level] = undefined;
     return;
-  }
-  if (m === undefined) {
-    m = new Memo(K_ARRAY);
-    MemoSet(memos, a, m);
   }
   const sOk = okAcc, sDeep = deepAcc, sH = hAcc, sC = circLow;
   okAcc = true;
@@ -943,7 +982,9 @@ function encAccessor(d: PropertyDescriptor): number {
  *  out (and out of `total`, for the scanned prefix). */
 function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefined): void {
   if (cutContainer(o, cls)) return;
-  if (m !== undefined && refsOn && canRef(m) && samePlain(o, m)) {
+  const seen = seenFlag;
+  seenFlag = false;
+  if (m !== undefined && refsOn && canRef(m) && worthChecking(m) && checked(m, samePlain(o, m))) {
     putRef(m);
     return;
   }
@@ -953,8 +994,12 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   putStr(cls);
   const keys = ownKeys(o, m);
   if (m === undefined && refsOn) {
+    // ownKeys makes a memo for a large object.
     m = MemoGet(memos, o);
-    if (m === undefined) {
+    if (m === undefined && !seen) {
+      MemoSet(memos, o, SEEN);
+      okAcc = false;
+    } else if (m === undefined || m === SEEN) {
       m = new Memo(K_OBJECT);
       MemoSet(memos, o, m);
     }
