@@ -28,4 +28,5 @@ const ast = acorn.parse(src, { ecmaVersion: 'latest', sourceType: 'script' });
 const text = yaml.dump(doc);
 const back = yaml.load(text);
 const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-process.stdout.write(JSON.stringify({ ms, statements: ast.body.length, items: back.items.length, maxRssKb: process.resourceUsage().maxRSS }) + '\n');
+const ru = process.resourceUsage();
+process.stdout.write(JSON.stringify({ ms, cpuMs: (ru.userCPUTime + ru.systemCPUTime) / 1000, statements: ast.body.length, items: back.items.length, maxRssKb: process.resourceUsage().maxRSS }) + '\n');
