@@ -998,10 +998,10 @@ mod tests {
 
     #[test]
     fn value_malformed() {
-        // Unknown tag.
-        let e = err(&[0x19]);
+        // Unknown tag (0x19 is `ref`).
+        let e = err(&[0x1a]);
         assert_eq!(e.offset, 0);
-        assert!(e.message.contains("0x19"), "{e}");
+        assert!(e.message.contains("0x1a"), "{e}");
         let e = err(&[tag::ARRAY, 1, 1, 0xee]);
         assert_eq!(e.offset, 3);
         // Empty buffer.
