@@ -218,6 +218,7 @@ export function setBounds(depth: number, items: number, stringLen: number): void
   ancestors = new Array(depthBound + 1).fill(undefined);
   level = 0;
   epoch++;
+  planGen++;
 }
 
 /** Resets the arena write position to 0. */
@@ -724,6 +725,9 @@ const memos = new WeakMap<object, Memo>();
 const MemoGet = uncurry<Memo | undefined>(WeakMap.prototype.get);
 const MemoSet = uncurry<unknown>(WeakMap.prototype.set);
 const ArrayPrototypeSlice = uncurry<string[]>(Array.prototype.slice);
+const TypedArraySlice = uncurry<Uint8Array>(Uint8Array.prototype.slice as AnyFn);
+const ArrayPrototypeUnshift = uncurry<number>(Array.prototype.unshift);
+const ArrayPrototypePop = uncurry<unknown>(Array.prototype.pop);
 
 let refsOn = true;
 /** Bumped whenever arena bytes are discarded (flush, rewind, bounds change). */
@@ -877,6 +881,77 @@ function ownKeys(o: object, m: Memo | undefined): string[] {
   return keys;
 }
 
+// ---------------------------------------------------------------------------
+// Plans: per prototype and key list, what the encoder decided for the keys
+// (the attr: action of each key, evaluated once per distinct key name, and
+// the encoded bytes of each key), so that objects of one shape cost pointer
+// comparisons instead of per-key decisions. A prototype keeps its 32 most
+// recent key lists (acorn's Node objects share one prototype, many shapes).
+// ---------------------------------------------------------------------------
+
+const PLAN_KEYS = 64;
+const PLANS_PER_PROTO = 32;
+class Plan {
+  constructor(
+    readonly keys: string[],
+    readonly attr: number,
+    readonly gen: number,
+    readonly acts: Uint8Array,
+    readonly kbytes: Uint8Array,
+    readonly koff: Int32Array,
+  ) {}
+}
+const plans = new WeakMap<object, Plan[]>();
+const PlansGet = uncurry<Plan[] | undefined>(WeakMap.prototype.get);
+const NULL_PROTO_KEY = {};
+/** Bumped when the string bound changes (key bytes depend on it). */
+let planGen = 0;
+
+function planFor(proto: object | null, keys: string[], total: number): Plan {
+  const pk = proto === null ? NULL_PROTO_KEY : proto;
+  let list = PlansGet(plans, pk);
+  if (list !== undefined) {
+    for (let j = 0; j < list.length; j++) {
+      const p = list[j];
+      const pkeys = p.keys;
+      if (pkeys.length !== total || p.attr !== curAttr || p.gen !== planGen) continue;
+      let i = 0;
+      while (i < total && pkeys[i] === keys[i]) i++;
+      if (i === total) return p;
+    }
+  } else {
+    list = [];
+    MemoSet(plans, pk, list);
+  }
+  const acts = new U8(total);
+  const koff = new Int32Array(total + 1);
+  const start = pos;
+  for (let i = 0; i < total; i++) {
+    acts[i] = curAttr !== 0 ? keyAction(keys[i]) : 0;
+    koff[i] = pos - start;
+    putStr(keys[i]);
+  }
+  koff[total] = pos - start;
+  const kbytes = TypedArraySlice(buf, start, pos);
+  pos = start;
+  const p = new Plan(ArrayPrototypeSlice(keys, 0, total), curAttr, planGen, acts, kbytes, koff);
+  if (list.length >= PLANS_PER_PROTO) ArrayPrototypePop(list);
+  ArrayPrototypeUnshift(list, p);
+  return p;
+}
+
+/** Writes key `i` of a plan (its `str` body). */
+function putPlanKey(p: Plan, i: number): void {
+  const a = p.koff[i];
+  const e = p.koff[i + 1];
+  ensure(e - a);
+  const kb = p.kbytes;
+  const b = buf;
+  let q = pos;
+  for (let j = a; j < e; j++) b[q++] = kb[j];
+  pos = q;
+}
+
 /** Records a fresh encoding in `m` and hands its facts to the enclosing
  *  container's accumulators (restored from the saved values). */
 function closeMemo(m: Memo, off: number, spent: number, myLevel: number, ok: boolean): void {
@@ -1006,13 +1081,14 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   }
   const known = keysTotal;
   const filtered = curAttr !== 0;
+  const plan = known <= PLAN_KEYS && known === keys.length ? planFor(proto, keys, known) : null;
   let total = known;
   let n = 0;
   let end = 0;
   const limit = itemsBound < budget ? itemsBound : budget;
   if (filtered) {
     for (; end < keys.length && n < limit; end++) {
-      if (keyAction(keys[end]) === 2) total--;
+      if ((plan !== null ? plan.acts[end] : keyAction(keys[end])) === 2) total--;
       else n++;
     }
   } else {
@@ -1029,12 +1105,13 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   if (!refsOn || m === undefined) {
     for (let i = 0; i < end; i++) {
       const k = keys[i];
-      const act = filtered ? keyAction(k) : 0;
+      const act = plan !== null ? plan.acts[i] : filtered ? keyAction(k) : 0;
       if (act === 2) {
         filterCounts[7]++;
         continue;
       }
-      putStr(k);
+      if (plan !== null) putPlanKey(plan, i);
+      else putStr(k);
       const d = ObjectGetOwnPropertyDescriptor(o, k);
       if (d === undefined) putTag(T_UNDEFINED);
       else if (isAccessorDescriptor(d)) encAccessor(d);
@@ -1056,14 +1133,15 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   for (let i = 0; i < end; i++) {
     const k = keys[i];
     mk[i] = k;
-    const act = filtered ? keyAction(k) : 0;
+    const act = plan !== null ? plan.acts[i] : filtered ? keyAction(k) : 0;
     if (act === 2) {
       filterCounts[7]++;
       vals[i] = DROPPED_ID;
       vers[i] = 0;
       continue;
     }
-    putStr(k);
+    if (plan !== null) putPlanKey(plan, i);
+    else putStr(k);
     const d = ObjectGetOwnPropertyDescriptor(o, k);
     verOut = 0;
     if (d === undefined) {
@@ -1155,6 +1233,7 @@ let attrResolver: (set: number, key: string) => number = () => 0;
 export function setAttrResolver(fn: (set: number, key: string) => number): void {
   attrResolver = fn;
   attrCache = [];
+  planGen++;
 }
 
 /** Prologue: the attr rule sets of the functions `base`, `base+1`, ...:
