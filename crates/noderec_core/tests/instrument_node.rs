@@ -98,8 +98,7 @@ fn instrumented_libraries_behave_like_the_originals() {
             ModuleKind::CommonJs => format!("require('{file}')"),
             ModuleKind::Module => format!("await import('file://{file}')"),
         };
-        let original =
-            format!("(async () => {{ const LIB = '{nm}'; const A = {};\n{body} }})()", load(&format!("{nm}/{rel}")));
+        let original = format!("(async () => {{ const LIB = '{nm}'; const A = {};\n{body} }})()", load(&format!("{nm}/{rel}")));
         let probed = format!(
             "require('./stub.cjs'); (async () => {{ const LIB = '{nm}'; const A = {};\n{body} }})()",
             load(&path.display().to_string())

@@ -36,7 +36,7 @@ pub fn json_str(out: &mut String, s: &str) {
 
 /// Writes the value at `*pos` of `rec` (the value bytes of its EVENTS record,
 /// ending with the event's blob), or an `unreadable` marker.
-pub(crate) fn value_or_marker(out: &mut String, rec: &[u8], pos: &mut usize) {
+fn value_or_marker(out: &mut String, rec: &[u8], pos: &mut usize) {
     let save = out.len();
     if write_json(rec, pos, out).is_err() {
         out.truncate(save);
@@ -47,7 +47,7 @@ pub(crate) fn value_or_marker(out: &mut String, rec: &[u8], pos: &mut usize) {
 
 /// Writes the call's arguments (and `this`) as `,"args":[..]` / `,"this":..`;
 /// the blob is `rec[start..]`.
-pub(crate) fn call_values(out: &mut String, (blob, start): (&[u8], usize)) {
+fn call_values(out: &mut String, (blob, start): (&[u8], usize)) {
     let mut pos = start;
     let Ok(n) = read_varint(blob, &mut pos) else { return };
     if n & 1 == 1 {
