@@ -775,9 +775,10 @@ export function rewindArena(p: number): void {
 
 function putRef(m: Memo): void {
   ensure(11);
-  const at = pos;
   buf[pos++] = T_REF;
-  putVarint(at - m.off);
+  // The offset from the start of the batch (not a distance back): the same
+  // object referred to many times gives the same bytes, which compress.
+  putVarint(m.off);
   budget -= m.spent;
   if (m.height > hAcc) hAcc = m.height;
   if (m.deep) deepAcc = true;

@@ -153,12 +153,12 @@ class Reader {
       case 0x18:
         return { $: 'opaque', class: this.plain() };
       case 0x19: {
-        // ref: the value encoded `back` bytes before this tag.
+        // ref: the value encoded at this offset of the arena batch.
         const at = this.pos - 1;
-        const back = this.varint();
-        if (back <= 0 || back > at) throw new Error(`bad ref ${back} at ${at}`);
+        const off = this.varint();
+        if (off >= at) throw new Error(`bad ref ${off} at ${at}`);
         const resume = this.pos;
-        this.pos = at - back;
+        this.pos = off;
         const v = this.value();
         this.pos = resume;
         return v;

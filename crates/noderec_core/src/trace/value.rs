@@ -62,8 +62,9 @@ pub mod tag {
     pub const REGEXP: u8 = 0x17;
     /// Opaque object (Promise, WeakMap, ...): `str` class.
     pub const OPAQUE: u8 = 0x18;
-    /// Reference: `varint back`, the value is the one encoded `back` bytes
-    /// before this tag, in the value bytes of the same EVENTS record.
+    /// Reference: `varint offset`, the value is the array or object encoded
+    /// at that offset of the value bytes of the same EVENTS record (before
+    /// this tag).
     pub const REF: u8 = 0x19;
 }
 
@@ -494,12 +495,12 @@ fn json_inner(buf: &[u8], pos: &mut usize, out: &mut String, depth: usize, refs:
         }
         tag::PROXY => out.push_str(r#"{"$":"proxy"}"#),
         tag::REF => {
-            let back = read_varint(buf, pos)?;
-            let target = usize::try_from(back).ok().filter(|&b| b > 0 && b <= at).map(|b| at - b);
+            let off = read_varint(buf, pos)?;
+            let target = usize::try_from(off).ok().filter(|&o| o < at);
             let Some(mut tpos) = target else {
                 return Err(ValueError::new(
                     at,
-                    format!("reference {back} bytes back from byte {at} is outside its record"),
+                    format!("reference to byte {off} of its record is not before it (byte {at})"),
                 ));
             };
             if *refs == 0 {
@@ -1098,22 +1099,20 @@ mod ref_tests {
         let mut b = vec![tag::ARRAY, 1, 1, tag::INT, 2]; // [1] at 0
         let obj = b.len(); // {"a": ref}
         b.extend_from_slice(&[tag::OBJECT, 6, 6, b'O', b'b', b'j', b'e', b'c', b't', 1, 1, 1, 1, b'a']);
-        let r1 = b.len();
-        b.extend_from_slice(&[tag::REF, r1 as u8]);
+        b.extend_from_slice(&[tag::REF, 0]);
         let r2 = b.len();
-        b.extend_from_slice(&[tag::REF, (r2 - obj) as u8]);
+        b.extend_from_slice(&[tag::REF, obj as u8]);
         assert_eq!(json_at(&b, obj).unwrap(), r#"{"$":"object","class":"Object","props":{"a":[1]}}"#);
         assert_eq!(json_at(&b, r2).unwrap(), r#"{"$":"object","class":"Object","props":{"a":[1]}}"#);
     }
 
     #[test]
     fn bad_references_are_errors() {
-        // Points before the record start.
-        assert!(json_at(&[tag::REF, 1], 0).unwrap_err().message.contains("outside its record"));
-        // Zero distance.
-        assert!(json_at(&[tag::REF, 0], 0).is_err());
+        // To itself or after itself.
+        assert!(json_at(&[tag::REF, 0], 0).unwrap_err().message.contains("not before it"));
+        assert!(json_at(&[tag::INT, 2, tag::REF, 9], 2).is_err());
         // To something that is not an array or object.
-        assert!(json_at(&[tag::INT, 2, tag::REF, 2], 2).unwrap_err().message.contains("other than an array"));
+        assert!(json_at(&[tag::INT, 2, tag::REF, 0], 2).unwrap_err().message.contains("other than an array"));
     }
 
     #[test]
@@ -1125,9 +1124,8 @@ mod ref_tests {
             let here = b.len();
             b.extend_from_slice(&[tag::ARRAY, 2, 2]);
             for _ in 0..2 {
-                let at = b.len();
                 let mut v = Vec::new();
-                crate::trace::format::put_varint(&mut v, (at - prev) as u64);
+                crate::trace::format::put_varint(&mut v, prev as u64);
                 b.push(tag::REF);
                 b.extend_from_slice(&v);
             }
