@@ -17,7 +17,7 @@ import { native, FinishSummary } from './native';
 import { Policy, PolicyError, policyFromEnv, resolvePolicy } from './policy/env';
 import * as io from './runtime/io-capture';
 import * as probes from './runtime/probes';
-import { setAttrResolver, setBounds, setThisDepth, setValueBudget } from './runtime/value-encoder';
+import { setAttrResolver, setBounds, setRefs, setThisDepth, setValueBudget } from './runtime/value-encoder';
 
 const RT_KEY = Symbol.for('noderec.rt');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -396,8 +396,10 @@ function connectThread(policy: Policy, name: string): void {
   setBounds(policy.valueDepth, policy.valueItems, policy.valueString);
   setThisDepth(policy.valueThisDepth);
   setValueBudget(policy.valueBudget);
+  setRefs(policy.valueRefs);
   setAttrResolver((set, key) => n.filterAttr(set, key));
   probes.attach(sink, clock, policy.captureValues, policy.maxEvents, policy.valueString);
+  probes.setPreciseClock(policy.clock === 'precise' ? (n as unknown as { sessionNowUs(): number }).sessionNowUs() : null);
   probes.setActivation(policy.activationPath !== null);
   installRuntime();
 }

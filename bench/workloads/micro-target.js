@@ -3,4 +3,7 @@ function noop() {}
 function add(a, b) {
   return a + b;
 }
-module.exports = { noop, add };
+function take5(o) {
+  return o.a;
+}
+module.exports = { noop, add, take5 };

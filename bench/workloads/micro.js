@@ -1,5 +1,8 @@
 // Calls a tiny function N times and prints nanoseconds per call (JSON).
-const { noop, add } = require('./micro-target.js');
+// noop(); add(i, 7); take5 with a fresh 5-property object per call (obj),
+// the same object changed before every call (objmut), the same object
+// unchanged (objsame).
+const { noop, add, take5 } = require('./micro-target.js');
 const which = process.argv[2];
 const n = Number(process.argv[3] || 2e7);
 function loopNoop(k) {
@@ -10,7 +13,26 @@ function loopAdd(k) {
   for (let i = 0; i < k; i++) s = add(i & 1023, 7) & 0xffff;
   return s;
 }
-const loop = which === 'add' ? loopAdd : loopNoop;
+function loopObj(k) {
+  let s = 0;
+  for (let i = 0; i < k; i++) s = (s + take5({ a: i & 1023, b: 'name', c: true, d: null, e: 2.5 })) & 0xffff;
+  return s;
+}
+const shared = { a: 1, b: 'name', c: true, d: null, e: 2.5 };
+function loopObjMut(k) {
+  let s = 0;
+  for (let i = 0; i < k; i++) {
+    shared.a = i & 1023;
+    s = (s + take5(shared)) & 0xffff;
+  }
+  return s;
+}
+function loopObjSame(k) {
+  let s = 0;
+  for (let i = 0; i < k; i++) s = (s + take5(shared)) & 0xffff;
+  return s;
+}
+const loop = { add: loopAdd, obj: loopObj, objmut: loopObjMut, objsame: loopObjSame }[which] || loopNoop;
 loop(1e5); // warm up
 const t0 = process.hrtime.bigint();
 loop(n);

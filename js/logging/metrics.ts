@@ -3,6 +3,7 @@
 // detaches and failures.
 import { native } from '../native';
 import * as probes from '../runtime/probes';
+import { encoderWork } from '../runtime/value-encoder';
 
 export interface Detach {
   reason: string;
@@ -36,6 +37,12 @@ export interface Metrics {
   panics: number;
   /** Rust log records lost because the queue overflowed. */
   logsDropped: number;
+  /** Value encoder work in this thread: own keys listed by key enumerations,
+   * own properties read (one descriptor each), values recorded as references
+   * to an earlier encoding. Bounded by the value bounds per captured value. */
+  valueWork: { keysListed: number; propsRead: number; refs: number };
+  /** Steps between publications of the clock thread (µs, log2 bucket upper bounds). */
+  clockStepUs: { p50: number; p90: number; p99: number; count: number };
 }
 
 const detaches: Detach[] = [];
@@ -62,6 +69,10 @@ interface NativeMetrics {
   flushP99Us: number;
   panics: number;
   logsDropped: number;
+  clockSteps?: number;
+  clockStepP50Us?: number;
+  clockStepP90Us?: number;
+  clockStepP99Us?: number;
 }
 
 function nativeMetrics(): NativeMetrics | null {
@@ -89,6 +100,8 @@ export function metricsSnapshot(): Metrics {
     failures,
     panics: n?.panics ?? 0,
     logsDropped: n?.logsDropped ?? 0,
+    clockStepUs: { p50: n?.clockStepP50Us ?? 0, p90: n?.clockStepP90Us ?? 0, p99: n?.clockStepP99Us ?? 0, count: n?.clockSteps ?? 0 },
+    valueWork: { keysListed: encoderWork[0], propsRead: encoderWork[1], refs: encoderWork[2] },
   };
 }
 

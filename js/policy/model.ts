@@ -4,6 +4,7 @@
 
 export type OnRecorderError = 'abort' | 'disable';
 export type CaptureIo = 'off' | 'proxies' | 'proxies+fd';
+export type ClockMode = 'published' | 'precise';
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
 export interface Policy {
@@ -22,7 +23,9 @@ export interface Policy {
   valueString: number;
   valueThisDepth: number;
   valueBudget: number;
+  valueRefs: boolean;
   captureValues: boolean;
+  clock: ClockMode;
   logLevel: LogLevel;
   logFile: string | null;
   jsonErrors: boolean;
@@ -43,7 +46,9 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
   valueString: 256,
   valueThisDepth: 0,
   valueBudget: 1024,
+  valueRefs: true,
   captureValues: true,
+  clock: 'published',
   logLevel: 'warn',
   logFile: null,
   jsonErrors: false,
@@ -83,7 +88,9 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'valueString', env: 'NODEREC_VALUE_STRING', flag: '--value-string', kind: { t: 'int', min: 0 }, doc: 'characters kept per string' },
   { key: 'valueThisDepth', env: 'NODEREC_VALUE_THIS_DEPTH', flag: '--value-this-depth', kind: { t: 'int', min: 0, max: 32 }, doc: 'depth of `this` (0: class name only)' },
   { key: 'valueBudget', env: 'NODEREC_VALUE_BUDGET', flag: '--value-budget', kind: { t: 'int', min: 0 }, doc: 'entries one value may record across all its containers (0: no limit)' },
+  { key: 'valueRefs', env: 'NODEREC_VALUE_REFS', flag: '--value-refs', kind: { t: 'bool' }, doc: 'record an unchanged object met again as a reference to its earlier encoding' },
   { key: 'captureValues', env: 'NODEREC_CAPTURE_VALUES', flag: '--values', kind: { t: 'bool' }, doc: 'record argument and return values (`--no-values` turns them off)' },
+  { key: 'clock', env: 'NODEREC_CLOCK', flag: '--clock', kind: { t: 'enum', values: ['published', 'precise'] }, doc: 'event times: the published clock (cheap) or a clock read per event' },
   { key: 'logLevel', env: 'NODEREC_LOG_LEVEL', flag: '--log-level', kind: { t: 'enum', values: ['error', 'warn', 'info', 'debug', 'trace'] }, doc: 'the recorder log level' },
   { key: 'logFile', env: 'NODEREC_LOG_FILE', flag: '--log-file', kind: { t: 'path', nullable: true }, doc: 'write the recorder log here instead of stderr' },
   { key: 'jsonErrors', env: 'NODEREC_JSON_ERRORS', flag: '--json-errors', kind: { t: 'bool' }, doc: 'a failing run ends with one JSON line on stderr' },

@@ -5,7 +5,7 @@
 // int32 words in `words`: head = kind | hasValues<<4 | payload<<5, the
 // time in µs published by the native clock thread into `clock[0]`, and (for
 // events with values) the arena position where the event's value bytes end.
-import { arena, reserveArena, resetArena, writeValue, writeValueShallow, writeVarint } from './value-encoder';
+import { arena, reserveArena, resetArena, rewindArena, writeValue, writeValueShallow, writeVarint } from './value-encoder';
 import { attrFor, attrNone, attrOn, DROPPED, filterCounts, redactedMarker, registerAttr } from './value-encoder';
 
 
@@ -168,7 +168,7 @@ function gate(head: number): boolean {
       return false;
     }
     if (tok < actTok) {
-      A.pos = gateMark;
+      rewindArena(gateMark);
       dropped.inactive++;
       return true;
     }
@@ -185,7 +185,7 @@ function gate(head: number): boolean {
       return false;
     }
   }
-  A.pos = gateMark;
+  rewindArena(gateMark);
   dropped.inactive++;
   return true;
 }
@@ -232,12 +232,25 @@ function grow(): void {
   stkCap *= 2;
 }
 
+// NODEREC_CLOCK=precise: a clock read per event (performance.now(), shifted
+// to the session clock) instead of the published value. The Int32Array store
+// keeps the µs modulo 2^32, as the published slot does.
+const perfNow = performance.now.bind(performance);
+let precise = false;
+let preciseOff = 0;
+
+/** Precise mode on (`sessionNowUs`: the native session clock read now) or off (null). */
+export function setPreciseClock(sessionNowUs: number | null): void {
+  precise = sessionNowUs !== null;
+  if (sessionNowUs !== null) preciseOff = sessionNowUs - perfNow() * 1000;
+}
+
 /** Appends an event without values. */
 function ev(head: number): void {
   if (gated && gate(head)) return;
   const i = wp;
   words[i] = head;
-  words[i + 1] = clock[0];
+  words[i + 1] = precise ? perfNow() * 1000 + preciseOff : clock[0];
   wp = i + W;
   if (wp === WORDS) full();
 }
@@ -247,7 +260,7 @@ function evv(head: number): void {
   if (gated && gate(head | HAS)) return;
   const i = wp;
   words[i] = head | HAS;
-  words[i + 1] = clock[0];
+  words[i + 1] = precise ? perfNow() * 1000 + preciseOff : clock[0];
   words[i + 2] = A.pos;
   wp = i + W;
   if (wp === WORDS || A.pos > arenaLimit) full();

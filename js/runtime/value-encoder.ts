@@ -162,6 +162,7 @@ const T_TRUNCATED = 0x15;
 const T_REDACTED = 0x16;
 const T_REGEXP = 0x17;
 const T_OPAQUE = 0x18;
+const T_REF = 0x19;
 
 const FN_FUNCTION = 0;
 const FN_CLASS = 1;
@@ -199,6 +200,11 @@ let stringBound = 256;
 let ancestors: unknown[] = new Array(4).fill(undefined);
 let level = 0;
 
+/** Work done by the encoder, for the bounded-work guarantee (metrics):
+ * [0] keys listed by own-key enumerations, [1] own properties read (one
+ * descriptor each), [2] values encoded as references to an earlier encoding. */
+export const encoderWork = new Float64Array(3);
+
 const f64 = new Float64Array(1);
 const f64Bytes = new U8(f64.buffer);
 
@@ -211,11 +217,14 @@ export function setBounds(depth: number, items: number, stringLen: number): void
   stringBound = stringLen > 0 ? stringLen | 0 : 0;
   ancestors = new Array(depthBound + 1).fill(undefined);
   level = 0;
+  epoch++;
+  planGen++;
 }
 
 /** Resets the arena write position to 0. */
 export function resetArena(): void {
   arenaState.pos = 0;
+  epoch++;
 }
 
 // ---------------------------------------------------------------------------
@@ -391,10 +400,12 @@ function putF64(x: number): void {
 // ---------------------------------------------------------------------------
 
 /** True when a descriptor (as returned by getOwnPropertyDescriptor) is an
- *  accessor descriptor. Uses own-property checks only, so a polluted
+ *  accessor descriptor. `in` (no getter can run: a descriptor is an ordinary
+ *  object whose prototype is Object.prototype) answers false fast for a data
+ *  descriptor; the own-property check settles the rest, so a polluted
  *  `Object.prototype.get` cannot interfere. */
 function isAccessorDescriptor(d: PropertyDescriptor): boolean {
-  return ObjectHasOwn(d, 'get');
+  return 'get' in d && ObjectHasOwn(d, 'get');
 }
 
 /** Class name: the `name` of the first `constructor` data property found on
@@ -482,10 +493,19 @@ function enc(v: unknown): void {
       if (isProxy(v)) putTag(T_PROXY);
       else encFunction(v as AnyFn);
       return;
-    default:
-      if (v === null) putTag(T_NULL);
+    default: {
+      if (v === null) {
+        putTag(T_NULL);
+        return;
+      }
+      const m = MemoGet(memos, v as object);
+      if (m !== undefined && m !== SEEN) encKnown(v as object, m);
       else if (isProxy(v)) putTag(T_PROXY);
-      else encObject(v as object);
+      else {
+        seenFlag = m === SEEN;
+        encObject(v as object);
+      }
+    }
   }
 }
 
@@ -516,12 +536,12 @@ function encFunction(fn: AnyFn): void {
 
 function encObject(o: object): void {
   if (ArrayIsArray(o)) {
-    encArray(o as unknown[]);
+    encArray(o as unknown[], undefined);
     return;
   }
   const proto = ObjectGetPrototypeOf(o) as object | null;
   if (proto === ObjectPrototype) {
-    encPlain(o, 'Object');
+    encPlain(o, 'Object', proto, undefined);
     return;
   }
   if (proto === RedactedPrototype) {
@@ -531,22 +551,27 @@ function encObject(o: object): void {
   }
   if (proto === null) {
     if (isModuleNamespaceObject(o)) encOpaque('Module');
-    else encPlain(o, 'null');
+    else encPlain(o, 'null', proto, undefined);
     return;
   }
   if (isNativeError(o)) {
+    okAcc = false; // the message can change
     encError(o, proto);
   } else if (isDate(o)) {
+    okAcc = false;
     ensure(9);
     buf[pos++] = T_DATE;
     putF64(DatePrototypeGetTime(o));
   } else if (isMap(o)) {
     encMap(o);
+    okAcc = false;
   } else if (isSet(o)) {
     encSet(o);
+    okAcc = false;
   } else if (isRegExp(o)) {
     encRegExp(o);
   } else if (isArrayBufferView(o) || isAnyArrayBuffer(o)) {
+    okAcc = false;
     encBytes(o, proto);
   } else if (
     isPromise(o) ||
@@ -562,8 +587,25 @@ function encObject(o: object): void {
   } else if (isExternal(o)) {
     encOpaque('External');
   } else {
-    encPlain(o, className(proto));
+    encPlain(o, className(proto), proto, undefined);
   }
+}
+
+/** An object met before (it has a memo): its kind is known, so the type
+ *  checks are skipped (internal slots never change; a memo is only made for
+ *  arrays and ordinary objects, never for a Proxy). */
+function encKnown(o: object, m: Memo): void {
+  if (m.kind === K_ARRAY) {
+    encArray(o as unknown[], m);
+    return;
+  }
+  const proto = ObjectGetPrototypeOf(o) as object | null;
+  if (proto === RedactedPrototype || proto === WeakRefPrototype || proto === FinalizationRegistryPrototype) {
+    // Its prototype was swapped for one the full classification treats apart.
+    encObject(o);
+    return;
+  }
+  encPlain(o, proto === m.proto && m.cls !== '' ? m.cls : className(proto), proto, m);
 }
 
 function encOpaque(cls: string): void {
@@ -587,9 +629,12 @@ function cutContainer(o: object, cls: string | null): boolean {
   if (d !== 0) {
     putTag(T_CIRCULAR);
     putVarintChecked(d);
+    if (level - d < circLow) circLow = level - d;
     return true;
   }
   if (level >= depthBound || budget <= 0) {
+    if (level >= depthBound) deepAcc = true;
+    else okAcc = false;
     putTag(T_TRUNCATED);
     putStr(cls !== null ? cls : className(ObjectGetPrototypeOf(o) as object | null));
     return true;
@@ -597,54 +642,542 @@ function cutContainer(o: object, cls: string | null): boolean {
   return false;
 }
 
-function encArray(a: unknown[]): void {
+// ---------------------------------------------------------------------------
+// Memos: what the encoder remembers of an array or ordinary object it wrote
+// (design-docs/values.md, "References"): where its encoding starts in the
+// arena, the identities it read (keys, values, accessor flags, and the
+// versions of the containers below it), and the context the encoding
+// depended on (remaining depth, budget spent, attr rule set). When the same
+// object comes again in the same arena batch and everything it showed is
+// still identical, a `ref` to the earlier bytes is written instead.
+// A memo also caches the key list of a large object (more than BIG_KEYS own
+// keys), so that capturing it costs the value bounds, not its size.
+// ---------------------------------------------------------------------------
+
+const K_OBJECT = 1;
+const K_ARRAY = 2;
+/** Objects with more own keys than this keep their key list in their memo. */
+const BIG_KEYS = 256;
+
+class Memo {
+  /** Arena batch of `off`; a memo of an older batch is never referred to. */
+  epoch = 0;
+  /** Arena offset of the encoding's tag byte. */
+  off = 0;
+  /** Changes at every new encoding of the object. */
+  ver = 0;
+  /** The encoding can be referred to (nothing mutable that is not checked). */
+  ok = false;
+  proto: object | null = null;
+  cls = '';
+  /** depthBound - level when encoded; container height; cut by depth inside. */
+  rem = 0;
+  height = 0;
+  deep = false;
+  /** Budget entries the encoding spent, and attr redactions/drops inside it. */
+  spent = 0;
+  red = 0;
+  drp = 0;
+  attr = 0;
+  /** Own enumerable keys (objects) or length (arrays) when encoded. */
+  total = 0;
+  /** Entries scanned: keys[0..scan), vals[0..scan), vers[0..scan). */
+  scan = 0;
+  keys: string[] = [];
+  vals: unknown[] = [];
+  vers: number[] = [];
+  /** Key list cache of a large object: a prefix, the count, and how many
+   *  more captures may use it before the keys are listed again. */
+  klist: string[] | null = null;
+  ktotal = 0;
+  kcredit = 0;
+  /** Checks that found it changed in a row, and encodings left before the
+   *  next check (an object that changes at every capture is not checked at
+   *  every capture: checking costs the same reads as encoding). */
+  misses = 0;
+  skip = 0;
+  constructor(readonly kind: number) {}
+}
+
+/** The memo of an object met once: the second encoding makes a real memo,
+ *  so objects recorded once cost no memo. */
+const SEEN = new Memo(0);
+/** Set by enc() for encObject's container encoders: the object was met before. */
+let seenFlag = false;
+
+/** Whether to check `m` now (see Memo.misses). */
+function worthChecking(m: Memo): boolean {
+  if (m.skip === 0) return true;
+  m.skip--;
+  return false;
+}
+
+function checked(m: Memo, same: boolean): boolean {
+  if (same) m.misses = 0;
+  else {
+    if (m.misses < 6) m.misses++;
+    m.skip = (1 << m.misses) - 1;
+  }
+  return same;
+}
+
+const memos = new WeakMap<object, Memo>();
+const MemoGet = uncurry<Memo | undefined>(WeakMap.prototype.get);
+const MemoSet = uncurry<unknown>(WeakMap.prototype.set);
+const ArrayPrototypeSlice = uncurry<string[]>(Array.prototype.slice);
+const TypedArraySlice = uncurry<Uint8Array>(Uint8Array.prototype.slice as AnyFn);
+const ArrayPrototypeUnshift = uncurry<number>(Array.prototype.unshift);
+const ArrayPrototypePop = uncurry<unknown>(Array.prototype.pop);
+
+let refsOn = true;
+/** Bumped whenever arena bytes are discarded (flush, rewind, bounds change). */
+let epoch = 1;
+let memoVer = 0;
+// Accumulators of the container being encoded (saved and restored around
+// each container on the JS stack):
+let okAcc = true; // everything written inside can be referred to
+let deepAcc = false; // a container inside was cut by the depth bound
+let hAcc = 0; // height of the highest container inside
+let circLow = 1 << 30; // lowest ancestor index a `circular` inside points to
+let verOut = 0; // version of the container just written, 0 if none usable
+
+/** Identities standing for what is not a data value. */
+const ACC: object[] = [{}, {}, {}, {}];
+const HOLE_ID = {};
+const MISSING_ID = {};
+const DROPPED_ID = {};
+
+/** References on (default) or off (`NODEREC_VALUE_REFS=0`). */
+export function setRefs(on: boolean): void {
+  refsOn = on;
+  epoch++;
+}
+
+/** Test hook: appends `v` encoded in full (no reference written, no memo
+ *  updated), leaving the references of other values as they are. */
+export function writeValueFull(v: unknown, shallow = false): void {
+  const saved = refsOn;
+  refsOn = false;
+  try {
+    if (shallow) writeValueShallow(v);
+    else encTop(v);
+  } finally {
+    refsOn = saved;
+  }
+}
+
+/** Discards arena bytes from `p` on (the probes drop an event): what was
+ *  written there can no longer be referred to. */
+export function rewindArena(p: number): void {
+  arenaState.pos = p;
+  epoch++;
+}
+
+function putRef(m: Memo): void {
+  ensure(11);
+  buf[pos++] = T_REF;
+  // The offset from the start of the batch (not a distance back): the same
+  // object referred to many times gives the same bytes, which compress.
+  putVarint(m.off);
+  budget -= m.spent;
+  if (m.height > hAcc) hAcc = m.height;
+  if (m.deep) deepAcc = true;
+  filterCounts[3] += m.red;
+  filterCounts[7] += m.drp;
+  verOut = m.ver;
+  encoderWork[2]++;
+}
+
+/** The memo's encoding fits the current context. */
+function canRef(m: Memo): boolean {
+  if (!m.ok || m.epoch !== epoch || m.attr !== curAttr || budget < m.spent) return false;
+  const rem = depthBound - level;
+  return m.deep ? rem === m.rem : rem >= m.height;
+}
+
+/** One entry read now (descriptor `d`) shows what the memo saw (`id`,
+ *  and for a container below, version `ver`). */
+function sameEntry(d: PropertyDescriptor | undefined, id: unknown, ver: number): boolean {
+  if (d === undefined) return id === HOLE_ID || id === MISSING_ID;
+  if (isAccessorDescriptor(d)) return id === ACC[(d.get !== undefined ? 1 : 0) | (d.set !== undefined ? 2 : 0)];
+  const v = d.value;
+  // NaN is the one value not === to itself.
+  if (v !== id) return v !== v && id !== id;
+  if (typeof v === 'object') {
+    if (v === null) return true;
+    // A container that is now an ancestor would be written `circular`.
+    if (findAncestor(v) !== 0) return false;
+    if (ver === 0) return true;
+    const cm = MemoGet(memos, v);
+    if (cm === undefined || cm.ver !== ver) return false;
+    return cm.kind === K_ARRAY ? sameArray(v as unknown[], cm) : samePlain(v, cm);
+  }
+  // -0 and 0 are === but encode differently.
+  return v !== 0 || 1 / (v as number) === 1 / (id as number);
+}
+
+function sameArray(a: unknown[], m: Memo): boolean {
+  if (a.length !== m.total) return false;
+  const n = m.scan;
+  encoderWork[1] += n;
+  for (let i = 0; i < n; i++) {
+    if (!sameEntry(ObjectGetOwnPropertyDescriptor(a, i), m.vals[i], m.vers[i])) return false;
+  }
+  return true;
+}
+
+function samePlain(o: object, m: Memo): boolean {
+  if (ObjectGetPrototypeOf(o) !== m.proto) return false;
+  const keys = ownKeys(o, m);
+  if (keysTotal !== m.total) return false;
+  const n = m.scan;
+  if (keys.length < n) return false;
+  const mk = m.keys;
+  for (let i = 0; i < n; i++) {
+    const k = keys[i];
+    if (k !== mk[i]) return false;
+    const id = m.vals[i];
+    if (id === DROPPED_ID) continue;
+    encoderWork[1]++;
+    if (!sameEntry(ObjectGetOwnPropertyDescriptor(o, k), id, m.vers[i])) return false;
+  }
+  return true;
+}
+
+/** Own enumerable keys of `o` (a prefix for a large object, see Memo.klist);
+ *  sets `keysTotal` to their count. */
+let keysTotal = 0;
+function ownKeys(o: object, m: Memo | undefined): string[] {
+  if (m !== undefined && m.klist !== null) {
+    if (m.kcredit > 0) {
+      const kl = m.klist;
+      const check = kl.length < itemsBound ? kl.length : itemsBound;
+      encoderWork[0] += check;
+      let i = 0;
+      while (i < check && ObjectHasOwn(o, kl[i])) i++;
+      if (i === check) {
+        m.kcredit--;
+        keysTotal = m.ktotal;
+        return kl;
+      }
+    }
+    m.klist = null;
+  }
+  const keys = ObjectKeys(o);
+  const total = keys.length;
+  encoderWork[0] += total;
+  keysTotal = total;
+  if (total > BIG_KEYS) {
+    if (m === undefined) {
+      m = new Memo(K_OBJECT);
+      MemoSet(memos, o, m);
+    }
+    // Listing the keys again after total/items captures keeps the average
+    // work per capture at about `items` keys.
+    const keep = 2 * itemsBound + 16;
+    m.klist = ArrayPrototypeSlice(keys, 0, keep);
+    m.ktotal = total;
+    m.kcredit = itemsBound > 0 ? MathFloor(total / itemsBound) : total;
+  }
+  return keys;
+}
+
+// ---------------------------------------------------------------------------
+// Plans: per prototype and key list, what the encoder decided for the keys
+// (the attr: action of each key, evaluated once per distinct key name, and
+// the encoded bytes of each key), so that objects of one shape cost pointer
+// comparisons instead of per-key decisions. A prototype keeps its 32 most
+// recent key lists (acorn's Node objects share one prototype, many shapes).
+// ---------------------------------------------------------------------------
+
+const PLAN_KEYS = 64;
+const PLANS_PER_PROTO = 32;
+class Plan {
+  constructor(
+    readonly keys: string[],
+    readonly attr: number,
+    readonly gen: number,
+    readonly acts: Uint8Array,
+    readonly kbytes: Uint8Array,
+    readonly koff: Int32Array,
+  ) {}
+}
+const plans = new WeakMap<object, Plan[]>();
+const PlansGet = uncurry<Plan[] | undefined>(WeakMap.prototype.get);
+const NULL_PROTO_KEY = {};
+/** Bumped when the string bound changes (key bytes depend on it). */
+let planGen = 0;
+
+function planFor(proto: object | null, keys: string[], total: number): Plan {
+  const pk = proto === null ? NULL_PROTO_KEY : proto;
+  let list = PlansGet(plans, pk);
+  if (list !== undefined) {
+    for (let j = 0; j < list.length; j++) {
+      const p = list[j];
+      const pkeys = p.keys;
+      if (pkeys.length !== total || p.attr !== curAttr || p.gen !== planGen) continue;
+      let i = 0;
+      while (i < total && pkeys[i] === keys[i]) i++;
+      if (i === total) return p;
+    }
+  } else {
+    list = [];
+    MemoSet(plans, pk, list);
+  }
+  const acts = new U8(total);
+  const koff = new Int32Array(total + 1);
+  const start = pos;
+  for (let i = 0; i < total; i++) {
+    acts[i] = curAttr !== 0 ? keyAction(keys[i]) : 0;
+    koff[i] = pos - start;
+    putStr(keys[i]);
+  }
+  koff[total] = pos - start;
+  const kbytes = TypedArraySlice(buf, start, pos);
+  pos = start;
+  const p = new Plan(ArrayPrototypeSlice(keys, 0, total), curAttr, planGen, acts, kbytes, koff);
+  if (list.length >= PLANS_PER_PROTO) ArrayPrototypePop(list);
+  ArrayPrototypeUnshift(list, p);
+  return p;
+}
+
+/** Writes key `i` of a plan (its `str` body). */
+function putPlanKey(p: Plan, i: number): void {
+  const a = p.koff[i];
+  const e = p.koff[i + 1];
+  ensure(e - a);
+  const kb = p.kbytes;
+  const b = buf;
+  let q = pos;
+  for (let j = a; j < e; j++) b[q++] = kb[j];
+  pos = q;
+}
+
+/** Records a fresh encoding in `m` and hands its facts to the enclosing
+ *  container's accumulators (restored from the saved values). */
+function closeMemo(m: Memo, off: number, spent: number, myLevel: number, ok: boolean): void {
+  m.ok = ok && okAcc && circLow >= myLevel;
+  m.epoch = epoch;
+  m.off = off;
+  m.ver = ++memoVer;
+  m.rem = depthBound - myLevel;
+  m.height = hAcc + 1;
+  m.deep = deepAcc;
+  m.spent = spent;
+  m.attr = curAttr;
+}
+
+function encArray(a: unknown[], m: Memo | undefined): void {
   if (cutContainer(a, null)) return;
+  const seen = seenFlag;
+  seenFlag = false;
+  if (m !== undefined && refsOn && canRef(m) && worthChecking(m) && checked(m, sameArray(a, m))) {
+    putRef(m);
+    return;
+  }
+  if (m === undefined && refsOn && !seen) {
+    MemoSet(memos, a, SEEN);
+    // Written without a memo: whatever contains it cannot be referred to.
+    okAcc = false;
+    m = undefined;
+  } else if (m === undefined && refsOn) {
+    m = new Memo(K_ARRAY);
+    MemoSet(memos, a, m);
+  }
+  const off = pos;
+  const b0 = budget;
   const len = a.length;
   const n = take(len);
   ensure(21);
   buf[pos++] = T_ARRAY;
   putVarint(len);
   putVarint(n);
+  const myLevel = level;
   ancestors[level++] = a;
-  for (let i = 0; i < n; i++) {
-    const d = ObjectGetOwnPropertyDescriptor(a, i);
-    if (d === undefined) putTag(T_HOLE);
-    else if (isAccessorDescriptor(d)) encAccessor(d);
-    else enc(d.value);
-  }
-  ancestors[--level] = undefined;
-}
-
-function encAccessor(d: PropertyDescriptor): void {
-  ensure(2);
-  buf[pos++] = T_ACCESSOR;
-  buf[pos++] = (d.get !== undefined ? 1 : 0) | (d.set !== undefined ? 2 : 0);
-}
-
-function encPlain(o: object, cls: string): void {
-  if (cutContainer(o, cls)) return;
-  putTag(T_OBJECT);
-  putStr(cls);
-  const keys = ObjectKeys(o);
-  if (curAttr !== 0) {
-    encPlainFiltered(o, keys);
+  encoderWork[1] += n;
+  if (m === undefined || !refsOn) {
+    for (let i = 0; i < n; i++) {
+      const d = ObjectGetOwnPropertyDescriptor(a, i);
+      if (d === undefined) putTag(T_HOLE);
+      else if (isAccessorDescriptor(d)) encAccessor(d);
+      else enc(d.value);
+    }
+    ancestors[--level] = undefined;
     return;
   }
-  const total = keys.length;
-  const n = take(total);
+  const sOk = okAcc, sDeep = deepAcc, sH = hAcc, sC = circLow;
+  okAcc = true;
+  deepAcc = false;
+  hAcc = 0;
+  circLow = 1 << 30;
+  const r0 = filterCounts[3], d0 = filterCounts[7];
+  const vals = m.vals, vers = m.vers;
+  for (let i = 0; i < n; i++) {
+    const d = ObjectGetOwnPropertyDescriptor(a, i);
+    verOut = 0;
+    if (d === undefined) {
+      putTag(T_HOLE);
+      vals[i] = HOLE_ID;
+    } else if (isAccessorDescriptor(d)) {
+      vals[i] = ACC[encAccessor(d)];
+    } else {
+      const v = d.value;
+      vals[i] = v;
+      enc(v);
+    }
+    vers[i] = verOut;
+  }
+  vals.length = n;
+  vers.length = n;
+  ancestors[--level] = undefined;
+  m.proto = null;
+  m.total = len;
+  m.scan = n;
+  m.red = filterCounts[3] - r0;
+  m.drp = filterCounts[7] - d0;
+  // Cut by the budget: a later context may have more of it.
+  closeMemo(m, off, b0 - budget, myLevel, n === len || n === itemsBound);
+  verOut = m.ok ? m.ver : 0;
+  okAcc = sOk && m.ok;
+  deepAcc = sDeep || deepAcc;
+  hAcc = sH > m.height ? sH : m.height;
+  circLow = sC < circLow ? sC : circLow;
+}
+
+/** Writes an accessor's flags; returns them. */
+function encAccessor(d: PropertyDescriptor): number {
+  ensure(2);
+  const f = (d.get !== undefined ? 1 : 0) | (d.set !== undefined ? 2 : 0);
+  buf[pos++] = T_ACCESSOR;
+  buf[pos++] = f;
+  return f;
+}
+
+/** An ordinary object (plain, class instance, null prototype). Under attr
+ *  rules, redacted keys keep the key and the type, dropped keys are left
+ *  out (and out of `total`, for the scanned prefix). */
+function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefined): void {
+  if (cutContainer(o, cls)) return;
+  const seen = seenFlag;
+  seenFlag = false;
+  if (m !== undefined && refsOn && canRef(m) && worthChecking(m) && checked(m, samePlain(o, m))) {
+    putRef(m);
+    return;
+  }
+  const off = pos;
+  const b0 = budget;
+  putTag(T_OBJECT);
+  putStr(cls);
+  const keys = ownKeys(o, m);
+  if (m === undefined && refsOn) {
+    // ownKeys makes a memo for a large object.
+    m = MemoGet(memos, o);
+    if (m === undefined && !seen) {
+      MemoSet(memos, o, SEEN);
+      okAcc = false;
+    } else if (m === undefined || m === SEEN) {
+      m = new Memo(K_OBJECT);
+      MemoSet(memos, o, m);
+    }
+  }
+  const known = keysTotal;
+  const filtered = curAttr !== 0;
+  const plan = known <= PLAN_KEYS && known === keys.length ? planFor(proto, keys, known) : null;
+  let total = known;
+  let n = 0;
+  let end = 0;
+  const limit = itemsBound < budget ? itemsBound : budget;
+  if (filtered) {
+    for (; end < keys.length && n < limit; end++) {
+      if ((plan !== null ? plan.acts[end] : keyAction(keys[end])) === 2) total--;
+      else n++;
+    }
+  } else {
+    n = known < limit ? known : limit;
+    end = n;
+  }
+  budget -= n;
   ensure(20);
   putVarint(total);
   putVarint(n);
+  const myLevel = level;
   ancestors[level++] = o;
-  for (let i = 0; i < n; i++) {
-    const k = keys[i];
-    putStr(k);
-    const d = ObjectGetOwnPropertyDescriptor(o, k);
-    if (d === undefined) putTag(T_UNDEFINED);
-    else if (isAccessorDescriptor(d)) encAccessor(d);
-    else enc(d.value);
+  encoderWork[1] += n;
+  if (!refsOn || m === undefined) {
+    for (let i = 0; i < end; i++) {
+      const k = keys[i];
+      const act = plan !== null ? plan.acts[i] : filtered ? keyAction(k) : 0;
+      if (act === 2) {
+        filterCounts[7]++;
+        continue;
+      }
+      if (plan !== null) putPlanKey(plan, i);
+      else putStr(k);
+      const d = ObjectGetOwnPropertyDescriptor(o, k);
+      if (d === undefined) putTag(T_UNDEFINED);
+      else if (isAccessorDescriptor(d)) encAccessor(d);
+      else if (act === 1) {
+        filterCounts[3]++;
+        putRedacted(d.value);
+      } else enc(d.value);
+    }
+    ancestors[--level] = undefined;
+    return;
   }
+  const sOk = okAcc, sDeep = deepAcc, sH = hAcc, sC = circLow;
+  okAcc = true;
+  deepAcc = false;
+  hAcc = 0;
+  circLow = 1 << 30;
+  const r0 = filterCounts[3], d0 = filterCounts[7];
+  const mk = m.keys, vals = m.vals, vers = m.vers;
+  for (let i = 0; i < end; i++) {
+    const k = keys[i];
+    mk[i] = k;
+    const act = plan !== null ? plan.acts[i] : filtered ? keyAction(k) : 0;
+    if (act === 2) {
+      filterCounts[7]++;
+      vals[i] = DROPPED_ID;
+      vers[i] = 0;
+      continue;
+    }
+    if (plan !== null) putPlanKey(plan, i);
+    else putStr(k);
+    const d = ObjectGetOwnPropertyDescriptor(o, k);
+    verOut = 0;
+    if (d === undefined) {
+      putTag(T_UNDEFINED);
+      vals[i] = MISSING_ID;
+      okAcc = false;
+    } else if (isAccessorDescriptor(d)) {
+      vals[i] = ACC[encAccessor(d)];
+    } else if (act === 1) {
+      filterCounts[3]++;
+      vals[i] = d.value;
+      putRedacted(d.value);
+    } else {
+      const v = d.value;
+      vals[i] = v;
+      enc(v);
+    }
+    vers[i] = verOut;
+  }
+  mk.length = end;
+  vals.length = end;
+  vers.length = end;
   ancestors[--level] = undefined;
+  m.proto = proto;
+  m.cls = cls;
+  m.total = known;
+  m.scan = end;
+  m.red = filterCounts[3] - r0;
+  m.drp = filterCounts[7] - d0;
+  closeMemo(m, off, b0 - budget, myLevel, n === total || n === itemsBound);
+  verOut = m.ok ? m.ver : 0;
+  okAcc = sOk && m.ok;
+  deepAcc = sDeep || deepAcc;
+  hAcc = sH > m.height ? sH : m.height;
+  circLow = sC < circLow ? sC : circLow;
 }
 
 // ---------------------------------------------------------------------------
@@ -701,6 +1234,7 @@ let attrResolver: (set: number, key: string) => number = () => 0;
 export function setAttrResolver(fn: (set: number, key: string) => number): void {
   attrResolver = fn;
   attrCache = [];
+  planGen++;
 }
 
 /** Prologue: the attr rule sets of the functions `base`, `base+1`, ...:
@@ -752,41 +1286,6 @@ function keyAction(k: string): number {
 function putRedacted(v: unknown): void {
   putTag(T_REDACTED);
   putStr(typeName(v));
-}
-
-/** encPlain under attr rules: redacted keys keep the key and the type,
- * dropped keys are left out (and out of `total`, for the kept prefix). */
-function encPlainFiltered(o: object, keys: string[]): void {
-  let total = keys.length;
-  let n = 0;
-  let end = 0;
-  const limit = itemsBound < budget ? itemsBound : budget;
-  for (; end < keys.length && n < limit; end++) {
-    if (keyAction(keys[end]) === 2) total--;
-    else n++;
-  }
-  budget -= n;
-  ensure(20);
-  putVarint(total);
-  putVarint(n);
-  ancestors[level++] = o;
-  for (let i = 0; i < end; i++) {
-    const k = keys[i];
-    const act = keyAction(k);
-    if (act === 2) {
-      filterCounts[7]++;
-      continue;
-    }
-    putStr(k);
-    const d = ObjectGetOwnPropertyDescriptor(o, k);
-    if (d === undefined) putTag(T_UNDEFINED);
-    else if (isAccessorDescriptor(d)) encAccessor(d);
-    else if (act === 1) {
-      filterCounts[3]++;
-      putRedacted(d.value);
-    } else enc(d.value);
-  }
-  ancestors[--level] = undefined;
 }
 
 /** Writes the header of a map or set (tag, size, kept count), makes `o` the
@@ -928,9 +1427,14 @@ function encTop(v: unknown): void {
   budget = budgetBound > 0 ? (budgetBound > itemsBound ? budgetBound : itemsBound) : Infinity;
   const start = pos;
   level = 0;
+  okAcc = true;
+  deepAcc = false;
+  hAcc = 0;
+  circLow = 1 << 30;
   try {
     enc(v);
   } catch {
+    epoch++;
     // Should not happen; never let the recorder throw into the program.
     // The value is replaced by `opaque "?"`.
     for (let i = 0; i < ancestors.length; i++) ancestors[i] = undefined;

@@ -89,7 +89,7 @@ describe('metrics', () => {
     const m = require('../../js/dist/logging/metrics.js') as typeof import('../../js/logging/metrics');
     const s = m.metricsSnapshot();
     expect(Object.keys(s).sort()).toEqual(
-      ['bytesRaw', 'bytesWritten', 'buffersFlushed', 'channelWaits', 'chunks', 'detaches', 'eventsDropped', 'eventsRecorded', 'failures', 'flushLatencyUs', 'logsDropped', 'panics', 'writerBusyMs'].sort(),
+      ['bytesRaw', 'bytesWritten', 'buffersFlushed', 'channelWaits', 'chunks', 'clockStepUs', 'detaches', 'eventsDropped', 'eventsRecorded', 'failures', 'flushLatencyUs', 'logsDropped', 'panics', 'valueWork', 'writerBusyMs'].sort(),
     );
     expect(Object.keys(s.eventsDropped).sort()).toEqual(['inactive', 'max_events', 'recorder_error', 'stopped']);
     expect(Object.keys(s.flushLatencyUs).sort()).toEqual(['count', 'p50', 'p99']);

@@ -6,6 +6,7 @@ import {
   setThisDepth,
   setValueBudget,
   writeValue,
+  writeValueFull,
   writeValueShallow,
   writeVarint,
 } from '../../js/runtime/value-encoder';
@@ -151,6 +152,17 @@ class Reader {
         return { $: 'regexp', source: this.plain(), flags: this.plain() };
       case 0x18:
         return { $: 'opaque', class: this.plain() };
+      case 0x19: {
+        // ref: the value encoded at this offset of the arena batch.
+        const at = this.pos - 1;
+        const off = this.varint();
+        if (off >= at) throw new Error(`bad ref ${off} at ${at}`);
+        const resume = this.pos;
+        this.pos = off;
+        const v = this.value();
+        this.pos = resume;
+        return v;
+      }
       default:
         throw new Error(`unknown tag ${t} at ${this.pos - 1}`);
     }
@@ -811,5 +823,172 @@ describe('cycles and bounds', () => {
     ]);
     resetArena();
     expect(arena.pos).toBe(0);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// References: an unchanged object met again in the same arena batch is
+// written as a `ref` (0x19) to its earlier encoding. Every check compares
+// the decoded value with a full encoding of the same value at the same time.
+// ---------------------------------------------------------------------------
+
+describe('references', () => {
+  /** Encodes `v` (references allowed), then again in full; returns both
+   * decodings and whether the first used a reference. */
+  function both(v: unknown, shallow = false): { ref: any; full: any; usedRef: boolean } {
+    const start = arena.pos;
+    if (shallow) writeValueShallow(v);
+    else writeValue(v);
+    const mid = arena.pos;
+    writeValueFull(v, shallow);
+    const r1 = new Reader(arena.buf, mid);
+    r1.pos = start;
+    const ref = r1.value();
+    expect(r1.pos).toBe(mid);
+    const r2 = new Reader(arena.buf, arena.pos);
+    r2.pos = mid;
+    const full = r2.value();
+    const usedRef = arena.buf.subarray(start, mid).includes(0x19) && (mid - start) < (arena.pos - mid);
+    return { ref, full, usedRef };
+  }
+
+  it('an unchanged object is written as a reference and decodes to the same value', () => {
+    const node = { type: 'Identifier', start: 1, end: 4, name: 'foo', loc: { line: 1, column: 2 } };
+    // The first encoding only marks the object as seen; the second makes its memo.
+    both(node);
+    both(node);
+    const second = both(node);
+    expect(second.usedRef).toBe(true);
+    expect(second.ref).toEqual(second.full);
+    const start = arena.pos;
+    writeValue(node);
+    expect(arena.pos - start).toBeLessThanOrEqual(3);
+    expect(arena.buf[start]).toBe(0x19);
+  });
+
+  it('a changed property, a changed nested property, an added or deleted key: written in full', () => {
+    const o: any = { a: 1, inner: { b: 2, list: [1, 2, 3] } };
+    both(o);
+    o.a = 2;
+    let r = both(o);
+    expect(r.ref).toEqual(r.full);
+    expect(r.ref.props.a).toBe(2);
+    o.inner.list.push(4);
+    r = both(o);
+    expect(r.ref).toEqual(r.full);
+    o.inner.b = 'x';
+    r = both(o);
+    expect(r.ref).toEqual(r.full);
+    o.c = true;
+    r = both(o);
+    expect(r.ref).toEqual(r.full);
+    delete o.a;
+    r = both(o);
+    expect(r.ref).toEqual(r.full);
+    expect(r.ref.props).not.toHaveProperty('a');
+  });
+
+  it('0 and -0, NaN, and a property turned into an accessor (no getter runs)', () => {
+    const o: any = { z: 0, n: NaN };
+    both(o);
+    o.z = -0;
+    let r = both(o);
+    expect(Object.is(r.ref.props.z, -0)).toBe(true);
+    let ran = 0;
+    Object.defineProperty(o, 'z', { get: () => ++ran, enumerable: true, configurable: true });
+    r = both(o);
+    expect(r.ref).toEqual(r.full);
+    expect(r.ref.props.z).toEqual({ $: 'accessor', get: true, set: false });
+    both(o);
+    r = both(o);
+    expect(r.usedRef).toBe(true);
+    expect(ran).toBe(0);
+  });
+
+  it('a prototype change, and an object that became an ancestor (circular now)', () => {
+    class A {}
+    class B {}
+    const o: any = new A();
+    o.x = 1;
+    both(o);
+    Object.setPrototypeOf(o, B.prototype);
+    let r = both(o);
+    expect(r.ref.class).toBe('B');
+    const child: any = { v: 1 };
+    const parent: any = { child };
+    both(child);
+    child.parent = parent; // child changed
+    both(child);
+    r = both(parent); // child.parent is now the ancestor: circular
+    expect(r.ref).toEqual(r.full);
+    expect(JSON.stringify(r.ref)).toContain('circular');
+  });
+
+  it('the same object at another depth is only referred to when the encoding would be the same', () => {
+    const leaf = { a: 1 };
+    const deep = { l1: { l2: { l3: { l4: 1 } } } };
+    both(deep);
+    both([leaf]);
+    let r = both({ x: { y: leaf } });
+    expect(r.ref).toEqual(r.full);
+    r = both({ wrap: deep });
+    expect(r.ref).toEqual(r.full);
+    r = both(deep, true);
+    expect(r.ref).toEqual(r.full);
+  });
+
+  it('no reference survives an arena reset', () => {
+    const o = { a: 1 };
+    writeValue(o);
+    resetArena();
+    const start = arena.pos;
+    writeValue(o);
+    expect(arena.buf[start]).toBe(0x0b);
+  });
+
+  it('differential: random object graphs mutated between captures decode the same with and without references', () => {
+    let seed = 12345;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    class Node {
+      constructor(public kind: string) {}
+    }
+    const pool: any[] = [];
+    for (let i = 0; i < 40; i++) {
+      const t = rnd(4);
+      pool.push(t === 0 ? [] : t === 1 ? new Node('n' + i) : t === 2 ? Object.create(null) : {});
+    }
+    const prim = (): unknown => [0, -0, 1, 'a', 'b', null, undefined, true, NaN, 1.5, 2 ** 40][rnd(11)];
+    const keys = ['a', 'b', 'c', 'password', 'type', 'value', 'next'];
+    let refs = 0;
+    for (let step = 0; step < 4000; step++) {
+      const o = pool[rnd(pool.length)];
+      const what = rnd(10);
+      if (Array.isArray(o)) {
+        if (what < 4) o.push(rnd(2) ? prim() : pool[rnd(pool.length)]);
+        else if (what < 6 && o.length > 0) o[rnd(o.length)] = rnd(2) ? prim() : pool[rnd(pool.length)];
+        else if (what < 7) o.length = rnd(o.length + 1);
+        else if (what < 8) o[o.length + rnd(3)] = 1; // holes
+      } else {
+        const k = keys[rnd(keys.length)];
+        const value = rnd(2) ? prim() : pool[rnd(pool.length)];
+        if (what < 5) Object.defineProperty(o, k, { value, writable: true, enumerable: true, configurable: true });
+        else if (what < 6) delete o[k];
+        else if (what < 7) Object.defineProperty(o, k, { get: () => 1, enumerable: true, configurable: true });
+        else if (what < 8) Object.setPrototypeOf(o, rnd(2) ? Node.prototype : Object.prototype);
+      }
+      if (step % 700 === 0) resetArena();
+      if (step % 1000 === 500) setBounds(1 + rnd(4), 2 + rnd(6), 256);
+      // Capture one to three pool objects, as a call's arguments would.
+      for (let c = 1 + rnd(3); c > 0; c--) {
+        const v = pool[rnd(pool.length)];
+        const r = both(v, rnd(5) === 0);
+        if (r.usedRef) refs++;
+        expect(r.ref).toEqual(r.full);
+      }
+    }
+    expect(refs).toBeGreaterThan(100);
   });
 });

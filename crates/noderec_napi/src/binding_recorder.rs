@@ -102,8 +102,7 @@ pub fn current_dir() -> Option<String> {
 /// (µs since the session started, updated every 100 µs by a native thread).
 #[napi]
 pub fn clock_buffer(env: &Env) -> Result<ArrayBuffer<'_>> {
-    let slot = clock::take_slot()
-        .ok_or_else(|| crate::binding_errors::coded("ERR_INTERNAL", "no clock slot left"))?;
+    let slot = clock::take_slot().ok_or_else(|| crate::binding_errors::coded("ERR_INTERNAL", "no clock slot left"))?;
     // SAFETY: the slot is static memory, never freed, and never handed to a
     // second ArrayBuffer (slots are not reused).
     unsafe { ArrayBuffer::from_external(env, clock::slot_ptr(slot), 4, (), |_, ()| {}) }
@@ -131,7 +130,8 @@ pub fn instrument(source: String, path: String, is_module: bool, cache_salt: Str
             None => cache_salt,
         };
         failure::fail_point("instrument").map_err(|e| reported("instrument", e))?;
-        modules::load_module(&s, &source, &path, kind, decider, &cache_salt, use_cache).map_err(|e| reported("instrument", e))
+        modules::load_module(&s, &source, &path, kind, decider, &cache_salt, use_cache)
+            .map_err(|e| reported("instrument", e))
     })
 }
 
@@ -298,6 +298,21 @@ pub struct BindingMetrics {
     pub panics: f64,
     /// Rust log records dropped because the queue was full.
     pub logs_dropped: f64,
+    /// Steps between clock publications (µs, log2 bucket upper bounds).
+    pub clock_steps: f64,
+    /// Median step.
+    pub clock_step_p50_us: f64,
+    /// 90th percentile step.
+    pub clock_step_p90_us: f64,
+    /// 99th percentile step.
+    pub clock_step_p99_us: f64,
+}
+
+/// Microseconds since the current session started, read now
+/// (`NODEREC_CLOCK=precise` aligns its per-event clock with it).
+#[napi]
+pub fn session_now_us() -> f64 {
+    clock::session_now_us()
 }
 
 /// The native counters (all zero before the first session).
@@ -306,6 +321,7 @@ pub fn metrics() -> BindingMetrics {
     use std::sync::atomic::Ordering::Relaxed;
     let c = LAST.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
     let (n, p50, p99) = failure::handover_quantiles();
+    let steps = clock::step_quantiles();
     let get = |f: fn(&noderec_core::trace::writer::WriterCounters) -> u64| c.as_ref().map_or(0.0, |c| f(c) as f64);
     BindingMetrics {
         events: get(|c| c.events.load(Relaxed)),
@@ -320,6 +336,10 @@ pub fn metrics() -> BindingMetrics {
         flush_p99_us: p99 as f64,
         panics: failure::panics() as f64,
         logs_dropped: failure::logs_dropped() as f64,
+        clock_steps: steps.0 as f64,
+        clock_step_p50_us: steps.1 as f64,
+        clock_step_p90_us: steps.2 as f64,
+        clock_step_p99_us: steps.3 as f64,
     }
 }
 

@@ -5,11 +5,11 @@ use std::fmt::Write as _;
 use std::io::Write;
 
 use super::format::{kind, RETURN_UNDEFINED};
-use crate::io::chunk;
 use super::reader::{Event, Func, Trace};
 use super::value::{read_varint, write_json};
 use super::walk::{walk, Step, CATCH_UNCAUGHT};
 use crate::error::{Error, Result};
+use crate::io::chunk;
 
 fn io(e: std::io::Error) -> Error {
     Error::io("write export", e)
@@ -34,18 +34,21 @@ pub fn json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
-fn value_or_marker(out: &mut String, blob: &[u8], pos: &mut usize) {
+/// Writes the value at `*pos` of `rec` (the value bytes of its EVENTS record,
+/// ending with the event's blob), or an `unreadable` marker.
+fn value_or_marker(out: &mut String, rec: &[u8], pos: &mut usize) {
     let save = out.len();
-    if write_json(blob, pos, out).is_err() {
+    if write_json(rec, pos, out).is_err() {
         out.truncate(save);
         out.push_str("{\"$\":\"unreadable\"}");
-        *pos = blob.len();
+        *pos = rec.len();
     }
 }
 
-/// Writes the call's arguments (and `this`) as `,"args":[..]` / `,"this":..`.
-fn call_values(out: &mut String, blob: &[u8]) {
-    let mut pos = 0;
+/// Writes the call's arguments (and `this`) as `,"args":[..]` / `,"this":..`;
+/// the blob is `rec[start..]`.
+fn call_values(out: &mut String, (blob, start): (&[u8], usize)) {
+    let mut pos = start;
     let Ok(n) = read_varint(blob, &mut pos) else { return };
     if n & 1 == 1 {
         out.push_str(",\"this\":");
@@ -61,10 +64,10 @@ fn call_values(out: &mut String, blob: &[u8]) {
     out.push(']');
 }
 
-fn one_value(out: &mut String, key: &str, blob: &[u8]) {
+fn one_value(out: &mut String, key: &str, (rec, start): (&[u8], usize)) {
     let _ = write!(out, ",\"{key}\":");
-    let mut pos = 0;
-    value_or_marker(out, blob, &mut pos);
+    let mut pos = start;
+    value_or_marker(out, rec, &mut pos);
 }
 
 fn place<'a>(t: &'a Trace, f: Option<&'a Func>) -> (&'a str, &'a str, u32, u32) {
@@ -96,7 +99,11 @@ pub fn write_jsonl(t: &Trace, w: &mut dyn Write) -> Result<()> {
         line.push_str(",\"path\":");
         json_str(&mut line, path);
         let (line_no, col) = if at.is_some() { (line_no, col) } else { (l, c) };
-        let _ = write!(line, ",\"line\":{line_no},\"col\":{col},\"t\":{},\"thread\":{},\"activation\":{},\"depth\":{}", s.t_ns, e.thread, s.activation, s.depth);
+        let _ = write!(
+            line,
+            ",\"line\":{line_no},\"col\":{col},\"t\":{},\"thread\":{},\"activation\":{},\"depth\":{}",
+            s.t_ns, e.thread, s.activation, s.depth
+        );
         values_of(t, s, e, &steps, &mut line);
         line.push_str("}\n");
         w.write_all(line.as_bytes()).map_err(io)?;
@@ -106,17 +113,18 @@ pub fn write_jsonl(t: &Trace, w: &mut dyn Write) -> Result<()> {
 
 fn values_of(t: &Trace, s: &Step, e: &Event, steps: &[Step], line: &mut String) {
     let blob = t.blob(e);
+    let span = t.value_span(e);
     match e.kind {
-        kind::CALL if e.val_len > 0 => call_values(line, blob),
-        kind::RETURN if e.val_len > 0 => one_value(line, "value", blob),
+        kind::CALL if e.val_len > 0 => call_values(line, span),
+        kind::RETURN if e.val_len > 0 => one_value(line, "value", span),
         kind::RETURN if e.payload == RETURN_UNDEFINED => line.push_str(",\"value\":{\"$\":\"undefined\"}"),
-        kind::CATCH if e.val_len > 0 => one_value(line, "error", blob),
+        kind::CATCH if e.val_len > 0 => one_value(line, "error", span),
         kind::OUTPUT => output_fields(line, e.payload, blob),
         kind::THROW => {
             if let Some(src) = s.error_from.and_then(|i| steps.get(i)).map(|st| &t.events[st.index]) {
-                one_value(line, "error", t.blob(src));
+                one_value(line, "error", t.value_span(src));
             } else if e.val_len > 0 {
-                one_value(line, "error", blob);
+                one_value(line, "error", span);
             }
         }
         _ => {}
@@ -182,11 +190,14 @@ pub fn write_chrome(t: &Trace, pid: u32, w: &mut dyn Write) -> Result<()> {
             kind::CALL | kind::RESUME => {
                 let mut args = String::new();
                 if e.kind == kind::CALL && e.val_len > 0 {
-                    call_values(&mut args, t.blob(e));
+                    call_values(&mut args, t.value_span(e));
                 }
                 if let Some(f) = f {
                     let _ = write!(args, ",\"at\":");
-                    json_str(&mut args, &format!("{}:{}:{}", t.paths.get(&f.path).map_or("", |p| p.as_str()), f.line, f.col + 1));
+                    json_str(
+                        &mut args,
+                        &format!("{}:{}:{}", t.paths.get(&f.path).map_or("", |p| p.as_str()), f.line, f.col + 1),
+                    );
                 }
                 let mut name = f.map_or_else(|| "<unknown>".to_string(), |f| f.name.clone());
                 if e.kind == kind::RESUME {
@@ -197,12 +208,14 @@ pub fn write_chrome(t: &Trace, pid: u32, w: &mut dyn Write) -> Result<()> {
             kind::RETURN | kind::THROW | kind::AWAIT | kind::YIELD => {
                 let Some(mut sl) = stack.pop() else { continue };
                 match e.kind {
-                    kind::RETURN if e.val_len > 0 => one_value(&mut sl.args, "return", t.blob(e)),
-                    kind::RETURN if e.payload == RETURN_UNDEFINED => sl.args.push_str(",\"return\":{\"$\":\"undefined\"}"),
+                    kind::RETURN if e.val_len > 0 => one_value(&mut sl.args, "return", t.value_span(e)),
+                    kind::RETURN if e.payload == RETURN_UNDEFINED => {
+                        sl.args.push_str(",\"return\":{\"$\":\"undefined\"}")
+                    }
                     kind::THROW => {
                         sl.args.push_str(",\"threw\":true");
                         if let Some(src) = s.error_from.map(|i| &t.events[steps[i].index]) {
-                            one_value(&mut sl.args, "error", t.blob(src));
+                            one_value(&mut sl.args, "error", t.value_span(src));
                         }
                     }
                     kind::AWAIT => sl.args.push_str(",\"suspended\":\"await\""),

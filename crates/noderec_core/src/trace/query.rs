@@ -75,8 +75,8 @@ pub fn calls(t: &Trace, q: &CallQuery) -> Result<Vec<String>, String> {
             dur
         );
         if ce.val_len > 0 {
-            let blob = t.blob(ce);
-            let mut pos = 0;
+            let (blob, start) = t.value_span(ce);
+            let mut pos = start;
             if let Ok(n) = read_varint(blob, &mut pos) {
                 if n & 1 == 1 {
                     o.push_str(",\"this\":");
@@ -99,7 +99,8 @@ pub fn calls(t: &Trace, q: &CallQuery) -> Result<Vec<String>, String> {
                 if ee.kind == kind::RETURN {
                     if ee.val_len > 0 {
                         o.push_str(",\"value\":");
-                        value_json(t.blob(ee), &mut 0, &mut o);
+                        let (rec, start) = t.value_span(ee);
+                        value_json(rec, &mut { start }, &mut o);
                     } else if ee.payload == super::format::RETURN_UNDEFINED {
                         o.push_str(",\"value\":{\"$\":\"undefined\"}");
                     }
@@ -107,7 +108,8 @@ pub fn calls(t: &Trace, q: &CallQuery) -> Result<Vec<String>, String> {
                     o.push_str(",\"threw\":true");
                     if let Some(src) = es.error_from {
                         o.push_str(",\"error\":");
-                        value_json(t.blob(&t.events[steps[src].index]), &mut 0, &mut o);
+                        let (rec, start) = t.value_span(&t.events[steps[src].index]);
+                        value_json(rec, &mut { start }, &mut o);
                     }
                 }
             }

@@ -57,6 +57,9 @@ pub struct Trace {
     pub events: Vec<Event>,
     /// All value blobs, concatenated.
     pub values: Vec<u8>,
+    /// Offset in `values` where the blobs of each EVENTS record begin (a
+    /// `ref` inside a value points back within its record).
+    pub value_records: Vec<u32>,
     /// Complete chunks read.
     pub chunks: u64,
     /// Bytes of the file that were read as complete chunks (header included).
@@ -74,6 +77,16 @@ impl Trace {
     pub fn blob(&self, e: &Event) -> &[u8] {
         let s = e.val_off as usize;
         &self.values[s..s + e.val_len as usize]
+    }
+
+    /// The value bytes of the event's EVENTS record up to the end of the
+    /// event's blob, and where the blob starts in them: what
+    /// `value::write_json` needs to resolve references.
+    pub fn value_span(&self, e: &Event) -> (&[u8], usize) {
+        let i = self.value_records.partition_point(|&b| b <= e.val_off);
+        let base = if i == 0 { 0 } else { self.value_records[i - 1] as usize };
+        let s = e.val_off as usize;
+        (&self.values[base..s + e.val_len as usize], s - base)
     }
 }
 
@@ -106,11 +119,13 @@ pub fn read_trace_bytes(data: &[u8]) -> std::result::Result<Trace, String> {
             t.damage = Some(format!("cut chunk header at byte {pos}"));
             break;
         }
-        let rd = |o: usize| u32::from_le_bytes([data[pos + o], data[pos + o + 1], data[pos + o + 2], data[pos + o + 3]]);
+        let rd =
+            |o: usize| u32::from_le_bytes([data[pos + o], data[pos + o + 1], data[pos + o + 2], data[pos + o + 3]]);
         let (clen, crc, ulen) = (rd(0) as usize, rd(4), rd(8) as usize);
         let body_start = pos + format::CHUNK_HEADER_LEN;
         if data.len() - body_start < clen {
-            t.damage = Some(format!("cut chunk at byte {pos}: {clen} bytes announced, {} present", data.len() - body_start));
+            t.damage =
+                Some(format!("cut chunk at byte {pos}: {clen} bytes announced, {} present", data.len() - body_start));
             break;
         }
         let body = &data[body_start..body_start + clen];
@@ -135,6 +150,7 @@ pub fn read_trace_bytes(data: &[u8]) -> std::result::Result<Trace, String> {
         if let Err(m) = decode_payload(&payload, &mut t) {
             t.events.truncate(ev_before);
             t.values.truncate(val_before);
+            t.value_records.retain(|&b| (b as usize) < val_before);
             t.damage = Some(format!("malformed chunk at byte {pos}: {m}"));
             break;
         }
@@ -179,8 +195,15 @@ fn decode_payload(payload: &[u8], t: &mut Trace) -> std::result::Result<(), &'st
                 let thread = c.varint().ok_or("events thread")? as u32;
                 let count = c.varint().ok_or("events count")? as usize;
                 let mut time = c.varint().ok_or("events base")?;
-                t.threads.entry(thread).or_insert_with(|| if thread == 0 { "main".into() } else { format!("worker {thread}") });
+                t.threads.entry(thread).or_insert_with(|| {
+                    if thread == 0 {
+                        "main".into()
+                    } else {
+                        format!("worker {thread}")
+                    }
+                });
                 t.events.reserve(count.min(1 << 20));
+                t.value_records.push(t.values.len() as u32);
                 for _ in 0..count {
                     let head = c.varint().ok_or("event head")? as u32;
                     time += c.varint().ok_or("event time")?;
@@ -192,7 +215,14 @@ fn decode_payload(payload: &[u8], t: &mut Trace) -> std::result::Result<(), &'st
                         val_len = n as u32;
                         t.values.extend_from_slice(b);
                     }
-                    t.events.push(Event { thread, kind: (head & 0xf) as u8, payload: head >> PAYLOAD_SHIFT, t_us: time, val_off, val_len });
+                    t.events.push(Event {
+                        thread,
+                        kind: (head & 0xf) as u8,
+                        payload: head >> PAYLOAD_SHIFT,
+                        t_us: time,
+                        val_off,
+                        val_len,
+                    });
                 }
             }
             record::END => {

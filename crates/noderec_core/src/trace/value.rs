@@ -62,7 +62,15 @@ pub mod tag {
     pub const REGEXP: u8 = 0x17;
     /// Opaque object (Promise, WeakMap, ...): `str` class.
     pub const OPAQUE: u8 = 0x18;
+    /// Reference: `varint offset`, the value is the array or object encoded
+    /// at that offset of the value bytes of the same EVENTS record (before
+    /// this tag).
+    pub const REF: u8 = 0x19;
 }
+
+/// References one value may resolve (a hostile trace could otherwise nest
+/// references into an exponential expansion).
+pub const MAX_REFS: usize = 1 << 20;
 
 /// Readers refuse values nested deeper than this (containers and symbol
 /// descriptions), so hostile input cannot exhaust the stack. At most three
@@ -150,10 +158,7 @@ fn take<'a>(buf: &'a [u8], pos: &mut usize, n: usize) -> Result<&'a [u8]> {
             *pos = end;
             Ok(&buf[start..end])
         }
-        _ => Err(ValueError::new(
-            start,
-            format!("need {n} bytes, {} left", buf.len().saturating_sub(start)),
-        )),
+        _ => Err(ValueError::new(start, format!("need {n} bytes, {} left", buf.len().saturating_sub(start)))),
     }
 }
 
@@ -175,11 +180,7 @@ struct Str<'a> {
 impl Str<'_> {
     /// True when the kept text is shorter than the original.
     fn is_cut(&self) -> bool {
-        let kept = if self.text.is_ascii() {
-            self.text.len() as u64
-        } else {
-            self.text.encode_utf16().count() as u64
-        };
+        let kept = if self.text.is_ascii() { self.text.len() as u64 } else { self.text.encode_utf16().count() as u64 };
         self.full_len > kept
     }
 }
@@ -189,9 +190,8 @@ fn read_str<'a>(buf: &'a [u8], pos: &mut usize) -> Result<Str<'a>> {
     let full_len = read_varint(buf, pos)?;
     let at = *pos;
     let bytes = take(buf, pos, byte_len)?;
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        ValueError::new(at + e.valid_up_to(), "invalid UTF-8 in string")
-    })?;
+    let text =
+        std::str::from_utf8(bytes).map_err(|e| ValueError::new(at + e.valid_up_to(), "invalid UTF-8 in string"))?;
     Ok(Str { text, full_len })
 }
 
@@ -232,7 +232,7 @@ fn skip_inner(buf: &[u8], pos: &mut usize, depth: usize) -> Result<()> {
     let t = read_u8(buf, pos)?;
     match t {
         tag::UNDEFINED | tag::NULL | tag::FALSE | tag::TRUE | tag::HOLE | tag::PROXY => {}
-        tag::INT | tag::CIRCULAR => {
+        tag::INT | tag::CIRCULAR | tag::REF => {
             read_varint(buf, pos)?;
         }
         tag::FLOAT | tag::DATE => {
@@ -312,9 +312,15 @@ fn unknown_tag(at: usize, t: u8) -> ValueError {
 /// `*pos` to `out` and advances `*pos` past it.
 ///
 /// On error `out` is left as it was before the call.
+///
+/// `buf` holds the value bytes of the value's EVENTS record from its start
+/// (or at least from the earliest byte a `ref` in the value points to), so
+/// that references resolve: a `ref` is written as the JSON of the value it
+/// points to.
 pub fn write_json(buf: &[u8], pos: &mut usize, out: &mut String) -> Result<()> {
     let mark = out.len();
-    let r = json_inner(buf, pos, out, 0);
+    let mut refs = MAX_REFS;
+    let r = json_inner(buf, pos, out, 0, &mut refs);
     if r.is_err() {
         out.truncate(mark);
     }
@@ -322,10 +328,9 @@ pub fn write_json(buf: &[u8], pos: &mut usize, out: &mut String) -> Result<()> {
 }
 
 /// JSON names of the function kinds (index = kind byte).
-const FUNCTION_KINDS: [&str; 6] =
-    ["function", "class", "async", "generator", "async-generator", "other"];
+const FUNCTION_KINDS: [&str; 6] = ["function", "class", "async", "generator", "async-generator", "other"];
 
-fn json_inner(buf: &[u8], pos: &mut usize, out: &mut String, depth: usize) -> Result<()> {
+fn json_inner(buf: &[u8], pos: &mut usize, out: &mut String, depth: usize, refs: &mut usize) -> Result<()> {
     let at = *pos;
     let t = read_u8(buf, pos)?;
     match t {
@@ -367,7 +372,7 @@ fn json_inner(buf: &[u8], pos: &mut usize, out: &mut String, depth: usize) -> Re
         tag::SYMBOL => {
             check_nesting(at, depth)?;
             out.push_str(r#"{"$":"symbol","description":"#);
-            json_inner(buf, pos, out, depth + 1)?;
+            json_inner(buf, pos, out, depth + 1, refs)?;
             out.push('}');
         }
         tag::FUNCTION => {
@@ -397,7 +402,7 @@ fn json_inner(buf: &[u8], pos: &mut usize, out: &mut String, depth: usize) -> Re
                 if i > 0 {
                     out.push(',');
                 }
-                json_inner(buf, pos, out, depth + 1)?;
+                json_inner(buf, pos, out, depth + 1, refs)?;
             }
             out.push(']');
             if cut {
@@ -418,7 +423,7 @@ fn json_inner(buf: &[u8], pos: &mut usize, out: &mut String, depth: usize) -> Re
                 let key = read_str(buf, pos)?;
                 write_json_string(out, key.text);
                 out.push(':');
-                json_inner(buf, pos, out, depth + 1)?;
+                json_inner(buf, pos, out, depth + 1, refs)?;
             }
             out.push('}');
             if (n as u64) < total {
@@ -435,9 +440,9 @@ fn json_inner(buf: &[u8], pos: &mut usize, out: &mut String, depth: usize) -> Re
             out.push_str(r#","entries":["#);
             for i in 0..n {
                 out.push_str(if i > 0 { ",[" } else { "[" });
-                json_inner(buf, pos, out, depth + 1)?;
+                json_inner(buf, pos, out, depth + 1, refs)?;
                 out.push(',');
-                json_inner(buf, pos, out, depth + 1)?;
+                json_inner(buf, pos, out, depth + 1, refs)?;
                 out.push(']');
             }
             out.push_str("]}");
@@ -452,7 +457,7 @@ fn json_inner(buf: &[u8], pos: &mut usize, out: &mut String, depth: usize) -> Re
                 if i > 0 {
                     out.push(',');
                 }
-                json_inner(buf, pos, out, depth + 1)?;
+                json_inner(buf, pos, out, depth + 1, refs)?;
             }
             out.push_str("]}");
         }
@@ -489,6 +494,24 @@ fn json_inner(buf: &[u8], pos: &mut usize, out: &mut String, depth: usize) -> Re
             out.push('}');
         }
         tag::PROXY => out.push_str(r#"{"$":"proxy"}"#),
+        tag::REF => {
+            let off = read_varint(buf, pos)?;
+            let target = usize::try_from(off).ok().filter(|&o| o < at);
+            let Some(mut tpos) = target else {
+                return Err(ValueError::new(
+                    at,
+                    format!("reference to byte {off} of its record is not before it (byte {at})"),
+                ));
+            };
+            if *refs == 0 {
+                return Err(ValueError::new(at, format!("more than {MAX_REFS} references in one value")));
+            }
+            *refs -= 1;
+            if !matches!(buf.get(tpos), Some(&(tag::ARRAY | tag::OBJECT))) {
+                return Err(ValueError::new(at, "reference to something other than an array or object"));
+            }
+            json_inner(buf, &mut tpos, out, depth, refs)?;
+        }
         tag::CIRCULAR => {
             let d = read_varint(buf, pos)?;
             out.push_str(r#"{"$":"circular","up":"#);
@@ -865,23 +888,13 @@ mod tests {
         assert_eq!(json(&b), r#"[1,{"$":"hole"},"x"]"#);
         let b = Enc::new().array(100, 2).int(1).int(2).done();
         assert_eq!(json(&b), r#"{"$":"array","length":100,"items":[1,2]}"#);
-        let b = Enc::new()
-            .object("Object", 2, 2)
-            .str_("a")
-            .int(1)
-            .str_("b\"")
-            .tag(tag::ACCESSOR)
-            .tag(3)
-            .done();
+        let b = Enc::new().object("Object", 2, 2).str_("a").int(1).str_("b\"").tag(tag::ACCESSOR).tag(3).done();
         assert_eq!(
             json(&b),
             r#"{"$":"object","class":"Object","props":{"a":1,"b\"":{"$":"accessor","get":true,"set":true}}}"#
         );
         let b = Enc::new().object("Cart", 40, 1).str_("items").array(1, 1).int(7).done();
-        assert_eq!(
-            json(&b),
-            r#"{"$":"object","class":"Cart","props":{"items":[7]},"total":40}"#
-        );
+        assert_eq!(json(&b), r#"{"$":"object","class":"Cart","props":{"items":[7]},"total":40}"#);
         let b = Enc::new().object("null", 0, 0).done();
         assert_eq!(json(&b), r#"{"$":"object","class":"null","props":{}}"#);
         // Nested with circular and truncated.
@@ -943,17 +956,11 @@ mod tests {
         let b = Enc::new().tag(tag::ERROR).str_("TypeError").str_("bad \"x\"").done();
         assert_eq!(json(&b), r#"{"$":"error","class":"TypeError","message":"bad \"x\""}"#);
         let b = Enc::new().tag(tag::ERROR).str_("Error").str_full("ab", Some(300)).done();
-        assert_eq!(
-            json(&b),
-            r#"{"$":"error","class":"Error","message":"ab","messageLength":300}"#
-        );
+        assert_eq!(json(&b), r#"{"$":"error","class":"Error","message":"ab","messageLength":300}"#);
         let mut e = Enc::new();
         e.tag(tag::BYTES).str_("Uint16Array").varint(4).varint(3);
         e.b.extend_from_slice(&[0x0a, 0x0b, 0xff]);
-        assert_eq!(
-            json(&e.done()),
-            r#"{"$":"bytes","class":"Uint16Array","length":4,"hex":"0a0bff"}"#
-        );
+        assert_eq!(json(&e.done()), r#"{"$":"bytes","class":"Uint16Array","length":4,"hex":"0a0bff"}"#);
         let b = Enc::new().tag(tag::BYTES).str_("ArrayBuffer").varint(0).varint(0).done();
         assert_eq!(json(&b), r#"{"$":"bytes","class":"ArrayBuffer","length":0,"hex":""}"#);
         let b = Enc::new().tag(tag::TRUNCATED).str_("Map").done();
@@ -973,14 +980,7 @@ mod tests {
     #[test]
     fn value_sequence_spans() {
         // Several values back to back: skip_value finds each span.
-        let b = Enc::new()
-            .int(5)
-            .string("abc")
-            .object("Object", 1, 1)
-            .str_("k")
-            .float(1.25)
-            .tag(tag::NULL)
-            .done();
+        let b = Enc::new().int(5).string("abc").object("Object", 1, 1).str_("k").float(1.25).tag(tag::NULL).done();
         let mut pos = 0;
         let mut ends = Vec::new();
         while pos < b.len() {
@@ -999,10 +999,10 @@ mod tests {
 
     #[test]
     fn value_malformed() {
-        // Unknown tag.
-        let e = err(&[0x19]);
+        // Unknown tag (0x19 is `ref`).
+        let e = err(&[0x1a]);
         assert_eq!(e.offset, 0);
-        assert!(e.message.contains("0x19"), "{e}");
+        assert!(e.message.contains("0x1a"), "{e}");
         let e = err(&[tag::ARRAY, 1, 1, 0xee]);
         assert_eq!(e.offset, 3);
         // Empty buffer.
@@ -1076,5 +1076,66 @@ mod tests {
         }
         e.int(1);
         json(&e.done());
+    }
+}
+
+#[cfg(test)]
+mod ref_tests {
+    use super::*;
+
+    fn json_at(buf: &[u8], start: usize) -> std::result::Result<String, ValueError> {
+        let mut pos = start;
+        let mut out = String::new();
+        write_json(buf, &mut pos, &mut out)?;
+        let mut spos = start;
+        skip_value(buf, &mut spos)?;
+        assert_eq!(pos, spos, "skip_value and write_json disagree");
+        Ok(out)
+    }
+
+    /// `[1]` then an object `{a: ref -> [1]}` and a top-level ref to the object.
+    #[test]
+    fn references_resolve_to_the_earlier_encoding() {
+        let mut b = vec![tag::ARRAY, 1, 1, tag::INT, 2]; // [1] at 0
+        let obj = b.len(); // {"a": ref}
+        b.extend_from_slice(&[tag::OBJECT, 6, 6, b'O', b'b', b'j', b'e', b'c', b't', 1, 1, 1, 1, b'a']);
+        b.extend_from_slice(&[tag::REF, 0]);
+        let r2 = b.len();
+        b.extend_from_slice(&[tag::REF, obj as u8]);
+        assert_eq!(json_at(&b, obj).unwrap(), r#"{"$":"object","class":"Object","props":{"a":[1]}}"#);
+        assert_eq!(json_at(&b, r2).unwrap(), r#"{"$":"object","class":"Object","props":{"a":[1]}}"#);
+    }
+
+    #[test]
+    fn bad_references_are_errors() {
+        // To itself or after itself.
+        assert!(json_at(&[tag::REF, 0], 0).unwrap_err().message.contains("not before it"));
+        assert!(json_at(&[tag::INT, 2, tag::REF, 9], 2).is_err());
+        // To something that is not an array or object.
+        assert!(json_at(&[tag::INT, 2, tag::REF, 0], 2).unwrap_err().message.contains("other than an array"));
+    }
+
+    #[test]
+    fn exponential_expansion_is_bounded() {
+        // a0 = [1]; a(i+1) = [ref a(i), ref a(i)]: 2^40 leaves if expanded.
+        let mut b = vec![tag::ARRAY, 1, 1, tag::INT, 2];
+        let mut prev = 0usize;
+        for _ in 0..40 {
+            let here = b.len();
+            b.extend_from_slice(&[tag::ARRAY, 2, 2]);
+            for _ in 0..2 {
+                let mut v = Vec::new();
+                crate::trace::format::put_varint(&mut v, prev as u64);
+                b.push(tag::REF);
+                b.extend_from_slice(&v);
+            }
+            prev = here;
+        }
+        let err = json_at(&b, prev).unwrap_err();
+        assert!(
+            err.message.contains("references in one value") || err.message.contains("nested deeper"),
+            "{}",
+            err.message
+        );
     }
 }

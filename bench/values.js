@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+// Values benchmarks (issue 9 and issue 8 defect 8): `node bench/values.js`,
+// also run by `npm run bench`. Ratios are alternating plain/recorded runs,
+// medians of BENCH_RUNS (default 5), wall and user+sys CPU. The object-heavy
+// workload runs at BENCH_VALUES_SCALE (default 0.25: a quarter-size YAML
+// document and a 15 kB source instead of acorn.js; 1 = full size).
+'use strict';
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { NODE, cleanEnv: env, median } = require('./common');
+
+const ROOT = path.resolve(__dirname, '..');
+const REGISTER = path.join(ROOT, 'js', 'dist', 'register.js');
+const RUNS = Number(process.env.BENCH_RUNS || 5);
+const SCALE = process.env.BENCH_VALUES_SCALE || '0.25';
+const W = (f) => path.join(__dirname, 'workloads', f);
+
+function run(args, extraEnv, recorded) {
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'noderec-bench-'));
+  const full = recorded ? ['--require', REGISTER, ...args] : args;
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(NODE, full, { env: env({ NODEREC_OUT_DIR: outDir, BENCH_SCALE: SCALE, ...extraEnv }), maxBuffer: 64 << 20 });
+  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
+  const out = JSON.parse(r.stdout.toString().trim().split('\n').pop());
+  let meta = null;
+  if (recorded) {
+    const dir = fs.readdirSync(outDir).map((n) => path.join(outDir, n))[0];
+    meta = JSON.parse(fs.readFileSync(path.join(dir, 'metadata.json'), 'utf8'));
+  }
+  fs.rmSync(outDir, { recursive: true, force: true });
+  return { out, meta, wallMs };
+}
+
+/** Alternating plain/recorded runs of the object-heavy workload. */
+function objects(configs) {
+  const res = { plain: { wall: [], cpu: [] } };
+  for (const c of Object.keys(configs)) res[c] = { wall: [], cpu: [], meta: null };
+  for (let i = 0; i < RUNS; i++) {
+    const p = run([W('objects.js')], {}, false);
+    res.plain.wall.push(p.wallMs);
+    res.plain.cpu.push(p.out.cpuMs);
+    for (const [c, e] of Object.entries(configs)) {
+      const r = run([W('objects.js')], e, true);
+      res[c].wall.push(r.wallMs);
+      res[c].cpu.push(r.out.cpuMs);
+      res[c].meta = r.meta;
+      res[c].rss = r.out.maxRssKb;
+    }
+  }
+  const out = {};
+  for (const [c, v] of Object.entries(res)) out[c] = { wall: median(v.wall), cpu: median(v.cpu), meta: v.meta, rss: v.rss };
+  return out;
+}
+
+function micro(which, extraEnv, n = 2e6) {
+  const plain = median(Array.from({ length: 3 }, () => run([W('micro.js'), which, String(n)], {}, false).out.ns));
+  const rec = median(Array.from({ length: 3 }, () => run([W('micro.js'), which, String(n)], extraEnv, true).out.ns));
+  return { plain, rec, cost: rec - plain };
+}
+
+function growth(which, n) {
+  const main = path.join(ROOT, 'test', 'fixtures', 'values-growth', 'main.js');
+  const p = run([main, which, String(n)], {}, false);
+  const r = run([main, which, String(n)], {}, true);
+  return { plain: p.wallMs, rec: r.wallMs };
+}
+
+const fmt = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : String(n));
+
+function main() {
+  console.error(`node ${NODE} (${spawnSync(NODE, ['-v']).stdout.toString().trim()}), ${os.cpus().length} cpus: ${os.cpus()[0].model}, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  const rows = [];
+  const row = (measure, value, target, ok) => rows.push([measure, value, target, ok === null ? '' : ok ? 'met' : 'MISSED']);
+
+  const o = objects({ refs: {}, norefs: { NODEREC_VALUE_REFS: '0' }, novalues: { NODEREC_CAPTURE_VALUES: '0' } });
+  const ratio = (c) => `${fmt(o[c].wall / o.plain.wall, 1)}x wall, ${fmt(o[c].cpu / o.plain.cpu, 1)}x CPU (${fmt(o.plain.wall, 0)} -> ${fmt(o[c].wall, 0)} ms)`;
+  row(`object-heavy workload (acorn + js-yaml, scale ${SCALE}), every call and value, ${o.refs.meta.events} events`, ratio('refs'), '<= 10x (stretch 5x)', o.refs.wall / o.plain.wall <= 10);
+  row('  same without references (NODEREC_VALUE_REFS=0)', ratio('norefs'), '', null);
+  row('  same, values off', ratio('novalues'), '<= 2x', o.novalues.wall / o.plain.wall <= 2);
+  const vb = (c) => (o[c].meta.raw_bytes - o.novalues.meta.raw_bytes) / o[c].meta.events;
+  row('value bytes per event, object-heavy, before compression', `${fmt(vb('refs'), 1)} B (without references ${fmt(vb('norefs'), 1)} B)`, '<= 40 B', vb('refs') <= 40);
+  row('  trace file bytes per event (zstd)', `${fmt(o.refs.meta.trace_bytes / o.refs.meta.events, 2)} B (without references ${fmt(o.norefs.meta.trace_bytes / o.norefs.meta.events, 2)} B)`, '', null);
+  row('  peak RSS, recorded with references', `${fmt(o.refs.rss / 1024, 0)} MiB (without ${fmt(o.norefs.rss / 1024, 0)} MiB)`, '', null);
+
+  const m5 = micro('obj', {});
+  row('call+return, a fresh 5-property object argument', `${fmt(m5.cost, 0)} ns`, '<= 100 ns', m5.cost <= 100);
+  const m5m = micro('objmut', {});
+  row('  the same object, changed before each call', `${fmt(m5m.cost, 0)} ns`, '', null);
+  const m5s = micro('objsame', {});
+  row('  the same object, unchanged (a reference)', `${fmt(m5s.cost, 0)} ns`, '', null);
+  const m2 = micro('add', {}, 2e7);
+  row('call+return, 2 int args and an int return', `${fmt(m2.cost, 0)} ns`, '<= 40 ns', m2.cost <= 40);
+  const mp = micro('noop', { NODEREC_CLOCK: 'precise' }, 1e7);
+  const mq = micro('noop', {}, 1e7);
+  row('NODEREC_CLOCK=precise, cost per event', `${fmt((mp.cost - mq.cost) / 2, 0)} ns (call+return ${fmt(mp.cost, 0)} ns vs ${fmt(mq.cost, 0)} ns published)`, 'stated', null);
+
+  const enc = JSON.parse(spawnSync(NODE, [W('encoder.js')], { env: env({}) }).stdout.toString());
+  const encF = JSON.parse(spawnSync(NODE, [W('encoder.js'), 'filtered'], { env: env({}) }).stdout.toString());
+  for (const [k, v] of Object.entries(enc)) {
+    row(`encoder throughput per CPU second, ${k}`, `${fmt(v.mbPerS, 0)} MB/s; ${fmt(encF[k].mbPerS, 0)} MB/s under attr: rules (${fmt(v.bytesPerValue, 0)} B/value)`, '>= 300 MB/s', v.mbPerS >= 300);
+  }
+
+  const cs = run([W('clock-steps.js'), '3000'], {}, true).out.clockStepUs;
+  row('published clock step under load (both cores busy), log2 buckets', `p50 <= ${cs.p50} us, p90 <= ${cs.p90} us, p99 <= ${cs.p99} us (${cs.count} steps)`, 'reported', null);
+
+  const g1 = growth('object', 20000);
+  row('20,000 calls with an object growing to 20,000 keys (issue 8 defect 8)', `${fmt(g1.plain, 0)} ms plain, ${fmt(g1.rec, 0)} ms recorded (was 42 s)`, '', null);
+  const g2 = growth('qs', 10000);
+  row('query-string parser, 10,000 parameters', `${fmt(g2.plain, 0)} ms plain, ${fmt(g2.rec, 0)} ms recorded (was 94 s)`, '', null);
+
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), ['measure', 'measured', 'target', ''][i].length));
+  const line = (r) => '| ' + r.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
+  console.log(line(['measure', 'measured', 'target', '']));
+  console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
+  for (const r of rows) console.log(line(r));
+}
+
+main();

@@ -1,0 +1,62 @@
+// Encoder throughput in encoded value bytes per second, in process (no
+// recording): each kind of value is encoded into the arena over and over,
+// with references off (every encoding is a full one). Rates are per CPU
+// second of the process.
+const path = require('node:path');
+const fs = require('node:fs');
+const enc = require('../../js/dist/runtime/value-encoder.js');
+const acorn = require('acorn');
+
+enc.setBounds(3, 32, 256);
+enc.setValueBudget(1024);
+enc.setRefs(false);
+// `filtered`: under an attr: rule set (as with the default filter, which
+// redacts secret-looking keys), every key needs a filter decision.
+if (process.argv[2] === 'filtered') {
+  const secret = /pass|token|secret/i;
+  enc.setAttrResolver((_set, key) => (secret.test(key) ? 1 : 0));
+  enc.registerAttr(0, 1, 1);
+  enc.attrFor(0);
+}
+
+const ast = acorn.parse(fs.readFileSync(require.resolve('semver/classes/range.js'), 'utf8'), { ecmaVersion: 'latest' });
+const nodes = [];
+(function walk(n) {
+  if (n && typeof n === 'object') {
+    if (typeof n.type === 'string') nodes.push(n);
+    for (const k of Object.keys(n)) walk(n[k]);
+  }
+})(ast);
+const kinds = {
+  'plain object of primitives': Array.from({ length: 64 }, (_, i) => ({ id: i, name: 'item-' + i, price: i * 1.5, active: i % 2 === 0, tag: null })),
+  'array of ints': Array.from({ length: 64 }, (_, i) => Array.from({ length: 16 }, (_, j) => i * j)),
+  'short strings': Array.from({ length: 64 }, (_, i) => 'identifier_' + i),
+  'AST nodes (acorn)': nodes,
+};
+const out = {};
+for (const [name, values] of Object.entries(kinds)) {
+  let bytes = 0;
+  const run = (rounds) => {
+    bytes = 0;
+    for (let r = 0; r < rounds; r++) {
+      for (let i = 0; i < values.length; i++) {
+        enc.writeValue(values[i]);
+        if (enc.arena.pos > 1 << 20) {
+          bytes += enc.arena.pos;
+          enc.resetArena();
+        }
+      }
+    }
+    bytes += enc.arena.pos;
+    enc.resetArena();
+  };
+  run(200);
+  // CPU time of this thread's process (less disturbed by a busy machine than wall time).
+  const c0 = process.cpuUsage();
+  const rounds = Math.max(1, Math.round(2e5 / values.length));
+  run(rounds);
+  const c = process.cpuUsage(c0);
+  const s = (c.user + c.system) / 1e6;
+  out[name] = { mbPerS: bytes / 1e6 / s, bytesPerValue: bytes / (rounds * values.length) };
+}
+process.stdout.write(JSON.stringify(out) + '\n');

@@ -1,0 +1,47 @@
+// Event times: the published clock (default) and NODEREC_CLOCK=precise (a
+// clock read per event). Both give per-thread times that never decrease and
+// durations that contain the time really spent.
+import { describe, expect, it } from 'vitest';
+import { events, fixture, onlyTrace, runNode } from '../helpers/run';
+
+const MAIN = fixture('clock', 'main.js');
+
+function spins(env: Record<string, string>): { durs: number[]; ts: number[] } {
+  const r = runNode(MAIN, { env });
+  expect(r.code).toBe(0);
+  expect(r.stdout).toBe('1000\n');
+  const evs = events(onlyTrace(r.outDir));
+  const ts = evs.map((e) => e.t);
+  const open = new Map<number, number>();
+  const durs: number[] = [];
+  for (const e of evs) {
+    if (e.fn !== 'spin') continue;
+    if (e.kind === 'call') open.set(e.activation, e.t);
+    else if (e.kind === 'return') durs.push(e.t - open.get(e.activation)!);
+  }
+  return { durs, ts };
+}
+
+describe('clock', () => {
+  for (const mode of ['published', 'precise']) {
+    it(`${mode}: times never decrease and a 3 ms call lasts at least 3 ms minus one tick`, () => {
+      const { durs, ts } = spins({ NODEREC_CLOCK: mode });
+      for (let i = 1; i < ts.length; i++) expect(ts[i]).toBeGreaterThanOrEqual(ts[i - 1]);
+      expect(durs).toHaveLength(5);
+      const slack = mode === 'precise' ? 10_000 : 1_000_000;
+      for (const d of durs) expect(d).toBeGreaterThanOrEqual(3_000_000 - slack);
+    });
+  }
+
+  it('precise: events between two clock ticks get distinct times', () => {
+    const { ts } = spins({ NODEREC_CLOCK: 'precise' });
+    expect(new Set(ts).size).toBeGreaterThan(ts.length / 2);
+  });
+
+  it('a bad NODEREC_CLOCK is ERR_INVALID_POLICY_VALUE', () => {
+    const r = runNode(MAIN, { env: { NODEREC_CLOCK: 'fast' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('ERR_INVALID_POLICY_VALUE');
+    expect(r.stderr).toContain('NODEREC_CLOCK');
+  });
+});

@@ -1,0 +1,71 @@
+// References (issue 9): values recorded with references read back exactly as
+// values recorded without them. Real workloads (acorn, js-yaml, a state
+// machine mutating its state between calls) are recorded both ways and every
+// exported value is compared.
+import { describe, expect, it } from 'vitest';
+import { events, fixture, metadata, onlyTrace, runCli, runNode, type Event } from '../helpers/run';
+
+const MAIN = fixture('values-refs', 'main.js');
+
+function valuesOf(evs: Event[]): unknown[] {
+  return evs.map((e) => [e.kind, e.fn, e.path, e.line, e.activation, e.depth, e.args, e.this, e.value, e.error]);
+}
+
+function recordWith(refs: string): { evs: Event[]; dir: string; stdout: string } {
+  const r = runNode(MAIN, { env: { NODEREC_VALUE_REFS: refs } });
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  const dir = onlyTrace(r.outDir);
+  return { evs: events(dir), dir, stdout: r.stdout };
+}
+
+describe('value references', () => {
+  it('acorn, js-yaml and a mutating state machine: every exported value is the same with and without references', () => {
+    const plain = runNode(MAIN, { preload: 'none' });
+    const on = recordWith('1');
+    const off = recordWith('0');
+    expect(on.stdout).toBe(plain.stdout);
+    expect(off.stdout).toBe(plain.stdout);
+    expect(on.evs.length).toBe(off.evs.length);
+    expect(on.evs.length).toBeGreaterThan(1000);
+    const a = valuesOf(on.evs);
+    const b = valuesOf(off.evs);
+    for (let i = 0; i < a.length; i++) {
+      if (JSON.stringify(a[i]) !== JSON.stringify(b[i])) expect(a[i]).toEqual(b[i]);
+    }
+    // References were used, and made the trace smaller.
+    expect(metadata(on.dir).raw_bytes).toBeLessThan(metadata(off.dir).raw_bytes);
+    // `noderec calls` resolves them too.
+    const calls = (dir: string): string => runCli(['calls', dir, '--fn', 'step', '--limit', '0', '--json']).stdout;
+    // Rows come slowest first: compare them in activation order, without times.
+    const rows = (s: string): unknown[] =>
+      s
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .sort((x, y) => x.activation - y.activation)
+        .map((o) => ({ ...o, t: 0, dur: 0 }));
+    expect(rows(calls(on.dir))).toEqual(rows(calls(off.dir)));
+  });
+
+  it('the state passed to every call shows each change, in the call where it happened', () => {
+    const { evs } = recordWith('1');
+    const steps = evs.filter((e) => e.kind === 'return' && e.fn === 'step').map((e) => e.value as any);
+    expect(steps).toHaveLength(60);
+    steps.forEach((s, i) => expect(s.props.count).toBe(i + 1));
+    expect(steps[2].props.extra).toEqual({ $: 'object', class: 'Object', props: { at: 3 } });
+    expect(steps[4].props).not.toHaveProperty('extra');
+    expect(steps[5].props.computed).toEqual({ $: 'accessor', get: true, set: false });
+    expect(steps[6].props.z).toEqual({ $: 'number', v: '-0' });
+  });
+
+  it('objects from another realm (vm.runInNewContext) encode like same-realm ones', () => {
+    const { evs } = recordWith('1');
+    const takes = evs.filter((e) => e.kind === 'call' && e.fn === 'take').map((e) => e.args![0]);
+    expect(takes.length).toBe(18);
+    for (let i = 0; i < takes.length; i += 2) expect(takes[i]).toEqual(takes[i + 1]);
+    expect(takes[0]).toMatchObject({ $: 'object', class: 'Object' });
+    expect(takes[4]).toEqual([1, 2, 3]);
+    expect(takes[6]).toEqual({ $: 'error', class: 'TypeError', message: 'bad' });
+  });
+});
