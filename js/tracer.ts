@@ -6,7 +6,7 @@ import { isMainThread, parentPort, threadId } from 'node:worker_threads';
 
 import * as crypto from 'node:crypto';
 
-import { deactivateCjsHook, installCjsHook } from './hooks/cjs';
+import { deactivateCjsHook, installCjsHook, takeCompiled } from './hooks/cjs';
 import { deactivateEsmHooks, hasInThreadHooks, installInThreadHooks, installLoaderThreadHooks } from './hooks/esm';
 import { Level, configureLogger, flushWaiting, logger, log, observeStderr, setLogContext, setStderrWriter } from './logging/logger';
 import * as metrics from './logging/metrics';
@@ -15,10 +15,10 @@ import { prepareFilters } from './filter/chain';
 import { native, FinishSummary } from './native';
 import { Policy, PolicyError, policyFromEnv, resolvePolicy } from './policy/env';
 import * as io from './runtime/io-capture';
+import { declareRuntime } from './runtime/global-binding';
 import * as probes from './runtime/probes';
 import { setAttrResolver, setBounds, setThisDepth, setValueBudget } from './runtime/value-encoder';
 
-const RT_KEY = Symbol.for('noderec.rt');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION: string = (require('../../package.json') as { version: string }).version;
 
@@ -86,8 +86,12 @@ const sink: probes.Sink = {
   },
 };
 
-/** The probe runtime object reached by instrumented code. */
+/** The probe runtime object reached by instrumented code (the global
+ * lexical binding `__nr$`, js/runtime/global-binding.ts), once per realm. */
+let runtimeInstalled = false;
 function installRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
   const rt = {
     c: probes.c,
     c1: probes.c1,
@@ -122,8 +126,10 @@ function installRuntime(): void {
     ka: probes.ka,
     fa: probes.fa,
     act: probes.act,
+    // the Node 20 CommonJS hook (js/hooks/cjs.ts)
+    cjs: takeCompiled,
   };
-  Object.defineProperty(globalThis, RT_KEY, { value: rt, configurable: true, enumerable: false, writable: false });
+  declareRuntime(rt);
 }
 
 /** The directory holding the nearest package.json or .noderec above `from`. */

@@ -124,3 +124,29 @@ describe('the global object', () => {
     }
   }
 });
+
+describe('module loading leaves no trace in the program', () => {
+  for (const node of NODES) {
+    it(`import() from a CommonJS module resolves relative to it, with no warning (${nodeName(node)})`, () => {
+      const f = fixture('hooks-misc', 'dynamic-import.js');
+      const plain = runNode(f, { node, preload: 'none' });
+      expect(plain.stdout).toBe('42 function\n');
+      const rec = runNode(f, { node });
+      expect(rec.stderr).toBe(plain.stderr);
+      expect(rec.stdout).toBe(plain.stdout);
+      expect(events(onlyTrace(rec.outDir)).some((e) => e.kind === 'call' && e.fn === 'answer')).toBe(true);
+    });
+
+    for (const preload of ['require', 'import'] as const) {
+      it(`the first microtasks run as without the recorder: no extra stack frame, no 'worker' event (${nodeName(node)}, --${preload})`, () => {
+        const f = fixture('hooks-misc', 'await-stack.js');
+        const plain = runNode(f, { node, preload: 'none' });
+        const rec = runNode(f, { node, preload });
+        // Columns move on lines with probes (README, known differences); the frames must not.
+        const frames = (s: string): string => s.replace(/:\d+\)$/gm, ')');
+        expect(frames(rec.stdout)).toBe(frames(plain.stdout));
+        expect(rec.stderr).toBe(plain.stderr);
+      });
+    }
+  }
+});

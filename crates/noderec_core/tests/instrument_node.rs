@@ -20,7 +20,9 @@ const rt = {
   // A field initializer's activation is the innermost one still open when it ends.
   rt(v) { fields++; const t = Math.max(...open); open.delete(t); closed++; return v; },
 };
-globalThis[Symbol.for('noderec.rt')] = rt;
+globalThis.__stubRt = rt;
+require('vm').runInThisContext('const __nr$ = this.__stubRt; let __nr$v;');
+delete globalThis.__stubRt;
 process.on('exit', () => {
   // Module tokens are never closed by `f`; everything else must be.
   const modules = [...open].length;
@@ -98,7 +100,8 @@ fn instrumented_libraries_behave_like_the_originals() {
             ModuleKind::CommonJs => format!("require('{file}')"),
             ModuleKind::Module => format!("await import('file://{file}')"),
         };
-        let original = format!("(async () => {{ const LIB = '{nm}'; const A = {};\n{body} }})()", load(&format!("{nm}/{rel}")));
+        let original =
+            format!("(async () => {{ const LIB = '{nm}'; const A = {};\n{body} }})()", load(&format!("{nm}/{rel}")));
         let probed = format!(
             "require('./stub.cjs'); (async () => {{ const LIB = '{nm}'; const A = {};\n{body} }})()",
             load(&path.display().to_string())

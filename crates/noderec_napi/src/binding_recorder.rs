@@ -102,8 +102,7 @@ pub fn current_dir() -> Option<String> {
 /// (µs since the session started, updated every 100 µs by a native thread).
 #[napi]
 pub fn clock_buffer(env: &Env) -> Result<ArrayBuffer<'_>> {
-    let slot = clock::take_slot()
-        .ok_or_else(|| crate::binding_errors::coded("ERR_INTERNAL", "no clock slot left"))?;
+    let slot = clock::take_slot().ok_or_else(|| crate::binding_errors::coded("ERR_INTERNAL", "no clock slot left"))?;
     // SAFETY: the slot is static memory, never freed, and never handed to a
     // second ArrayBuffer (slots are not reused).
     unsafe { ArrayBuffer::from_external(env, clock::slot_ptr(slot), 4, (), |_, ()| {}) }
@@ -131,7 +130,8 @@ pub fn instrument(source: String, path: String, is_module: bool, cache_salt: Str
             None => cache_salt,
         };
         failure::fail_point("instrument").map_err(|e| reported("instrument", e))?;
-        modules::load_module(&s, &source, &path, kind, decider, &cache_salt, use_cache).map_err(|e| reported("instrument", e))
+        modules::load_module(&s, &source, &path, kind, decider, &cache_salt, use_cache)
+            .map_err(|e| reported("instrument", e))
     })
 }
 

@@ -94,9 +94,9 @@ pub(crate) fn binding_name<'a>(pattern: &BindingPattern<'a>) -> Option<&'a str> 
 /// the name it is bound to; returns the start of that node.
 pub(crate) fn nameable_start(expr: &Expression<'_>) -> Option<u32> {
     match expr.without_parentheses() {
-        e @ (Expression::FunctionExpression(_) | Expression::ArrowFunctionExpression(_) | Expression::ClassExpression(_)) => {
-            Some(e.span().start)
-        }
+        e @ (Expression::FunctionExpression(_)
+        | Expression::ArrowFunctionExpression(_)
+        | Expression::ClassExpression(_)) => Some(e.span().start),
         _ => None,
     }
 }

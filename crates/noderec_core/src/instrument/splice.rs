@@ -29,7 +29,11 @@ pub(crate) struct Splicer {
 impl Splicer {
     pub(crate) fn with_source_len(len: usize) -> Self {
         // A rough guess: real code gets about one insertion per 60 bytes.
-        Splicer { insertions: Vec::with_capacity(len / 64 + 4), texts: String::with_capacity(len / 2 + 64), marker: None }
+        Splicer {
+            insertions: Vec::with_capacity(len / 64 + 4),
+            texts: String::with_capacity(len / 2 + 64),
+            marker: None,
+        }
     }
 
     /// Inserts a fixed text at `at`.

@@ -41,7 +41,9 @@ fn assert_parses(code: &str, kind: ModuleKind) {
     let allocator = Allocator::default();
     let (st, opts) = match kind {
         ModuleKind::Module => (SourceType::mjs(), ParseOptions::default()),
-        ModuleKind::CommonJs => (SourceType::script(), ParseOptions { allow_return_outside_function: true, ..ParseOptions::default() }),
+        ModuleKind::CommonJs => {
+            (SourceType::script(), ParseOptions { allow_return_outside_function: true, ..ParseOptions::default() })
+        }
     };
     let ret = Parser::new(&allocator, code, st).with_options(opts).parse();
     if ret.panicked || ret.diagnostics.has_errors() {
@@ -258,7 +260,7 @@ fn directive_prologue_stays_first() {
         "'use strict';\nfunction f() { \"use strict\";const $nr$a=__nr$.c(__nr$b+1);try{ return __nr$.r($nr$a,void 0) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}};__nr$.r($nr$a,void 0)\n",
     );
     assert_eq!(out.prologue_at, "'use strict';".len());
-    assert!(with_prologue(&out).starts_with("'use strict';const __nr$=globalThis[Symbol.for(\"noderec.rt\")],__nr$b=7,$nr$a=__nr$.c(__nr$b);\n"));
+    assert!(with_prologue(&out).starts_with("'use strict';const __nr$b=7,$nr$a=__nr$.c(__nr$b);\n"));
     let out = run("\"use strict\"; // c\n'use asm';\nx()", CJS);
     assert_eq!(out.prologue_at, "\"use strict\"; // c\n'use asm';".len());
 }
@@ -347,7 +349,10 @@ fn unrecorded_function_keeps_its_entry_and_nested_functions() {
         out.code,
         "async function outer() { try { await a } catch (e) {} return () => {const $nr$a=__nr$.c(__nr$b+3);try{ return __nr$.r($nr$a,1) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}} };__nr$.r($nr$a,void 0)"
     );
-    assert_eq!(table(&out)[1..], [("outer".into(), "function"), ("outer".into(), "await"), ("<anonymous>".into(), "arrow")]);
+    assert_eq!(
+        table(&out)[1..],
+        [("outer".into(), "function"), ("outer".into(), "await"), ("<anonymous>".into(), "arrow")]
+    );
 }
 
 #[test]
@@ -378,8 +383,26 @@ export default () => {};
     assert_eq!(
         names(src, ESM),
         [
-            "<module>", "decl", "bound", "inner", "obj.x", "a.b.c", "this.y", "exports.z", "key", "str",
-            "[Symbol.iterator]", "1", "C.s", "C.#p", "C.[k]", "D.m", "<anonymous>", "withDefault", "cb", "q",
+            "<module>",
+            "decl",
+            "bound",
+            "inner",
+            "obj.x",
+            "a.b.c",
+            "this.y",
+            "exports.z",
+            "key",
+            "str",
+            "[Symbol.iterator]",
+            "1",
+            "C.s",
+            "C.#p",
+            "C.[k]",
+            "D.m",
+            "<anonymous>",
+            "withDefault",
+            "cb",
+            "q",
             "default",
         ]
     );
@@ -440,7 +463,8 @@ fn positions_are_mapped_through_an_inline_source_map() {
     // Generated line 1 col 0 → src/a.ts line 10 col 2; generated line 2 col 0 → line 20 col 4.
     let map = r#"{"version":3,"sources":["a.ts"],"sourceRoot":"src","names":[],"mappings":"AASE;AAUE"}"#;
     for prefix in ["data:application/json;base64,", "data:application/json;charset=utf-8;base64,"] {
-        let src = format!("function f() {{}}\nfunction g() {{}}\n//# sourceMappingURL={prefix}{}\n", base64(map.as_bytes()));
+        let src =
+            format!("function f() {{}}\nfunction g() {{}}\n//# sourceMappingURL={prefix}{}\n", base64(map.as_bytes()));
         let out = run(&src, ESM);
         let (f, g) = (&out.functions[1], &out.functions[2]);
         assert_eq!((f.line, f.col, f.source.as_deref()), (10, 2, Some("src/a.ts")));
@@ -490,7 +514,12 @@ fn instrument_throughput() {
     let secs = start.elapsed().as_secs_f64() / f64::from(runs);
     let mb = src.len() as f64 / 1e6;
     let out = out.expect("ran");
-    println!("typescript.js: {mb:.1} MB in {:.1} ms = {:.0} MB/s, {} table entries", secs * 1e3, mb / secs, out.functions.len());
+    println!(
+        "typescript.js: {mb:.1} MB in {:.1} ms = {:.0} MB/s, {} table entries",
+        secs * 1e3,
+        mb / secs,
+        out.functions.len()
+    );
     assert_invariants(&src, &out, CJS);
 }
 
@@ -538,7 +567,12 @@ fn instrument_corpus() {
                 let st = if kind == ESM { SourceType::mjs() } else { SourceType::script() };
                 let opts = ParseOptions { allow_return_outside_function: kind == CJS, ..ParseOptions::default() };
                 let ret = Parser::new(&allocator, &full, st).with_options(opts).parse();
-                assert!(!ret.panicked && !ret.diagnostics.has_errors(), "{}: {:?}", path.display(), ret.diagnostics.first().map(|d| d.message.to_string()));
+                assert!(
+                    !ret.panicked && !ret.diagnostics.has_errors(),
+                    "{}: {:?}",
+                    path.display(),
+                    ret.diagnostics.first().map(|d| d.message.to_string())
+                );
                 done += 1;
                 bytes += src.len();
                 break;

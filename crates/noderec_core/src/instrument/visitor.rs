@@ -3,11 +3,11 @@
 //! Openers are emitted on entering a node, closers on leaving it (see `splice`).
 
 use oxc_ast::ast::{
-    ArrowFunctionExpression, AssignmentExpression, AssignmentPattern, AwaitExpression, CatchClause, Class,
-    Directive, ExportDefaultDeclaration, ExportDefaultDeclarationKind, Expression, FormalParameter,
-    FormalParameters, Function, FunctionBody, MethodDefinition, MethodDefinitionKind, ObjectProperty, Program,
-    PropertyDefinition, PropertyKey, PropertyKind, ReturnStatement, StaticBlock, VariableDeclarator,
-    YieldExpression, AccessorProperty, BindingPattern, Decorator,
+    AccessorProperty, ArrowFunctionExpression, AssignmentExpression, AssignmentPattern, AwaitExpression,
+    BindingPattern, CatchClause, Class, Decorator, Directive, ExportDefaultDeclaration, ExportDefaultDeclarationKind,
+    Expression, FormalParameter, FormalParameters, Function, FunctionBody, MethodDefinition, MethodDefinitionKind,
+    ObjectProperty, Program, PropertyDefinition, PropertyKey, PropertyKind, ReturnStatement, StaticBlock,
+    VariableDeclarator, YieldExpression,
 };
 use oxc_ast_visit::{walk, Visit};
 use oxc_span::GetSpan;
@@ -146,7 +146,15 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
     }
 
     /// Builds a table entry, its position mapped through the input source map if any.
-    fn info(&mut self, name: String, kind: FnKind, offset: u32, params: Vec<String>, is_async: bool, is_generator: bool) -> FnInfo {
+    fn info(
+        &mut self,
+        name: String,
+        kind: FnKind,
+        offset: u32,
+        params: Vec<String>,
+        is_async: bool,
+        is_generator: bool,
+    ) -> FnInfo {
         let (mut line, mut col) = self.lines.position(offset);
         let mut source = None;
         if let Some(map) = &self.map {
@@ -273,7 +281,8 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
         let info = self.info(name.clone(), FnKind::Field, key.span().start, Vec::new(), false, false);
         let (index, recorded, plan) = self.add_function(info);
         let span = value.span();
-        let (this, ret, attr) = plan.as_ref().map_or((Action::Allow, Action::Allow, false), |p| (p.this, p.ret, p.attr));
+        let (this, ret, attr) =
+            plan.as_ref().map_or((Action::Allow, Action::Allow, false), |p| (p.this, p.ret, p.attr));
         if recorded {
             let call = match this {
                 Action::Allow => format!("__nr$.m0(__nr$b+{index},this)"),

@@ -23,7 +23,11 @@ static USED: AtomicUsize = AtomicUsize::new(0);
 /// Takes a fresh slot; `None` when all are taken.
 pub fn take_slot() -> Option<usize> {
     let n = USED.fetch_add(1, Ordering::AcqRel);
-    if n < SLOTS { Some(n) } else { None }
+    if n < SLOTS {
+        Some(n)
+    } else {
+        None
+    }
 }
 
 /// Address of a slot's u32, for an external ArrayBuffer.

@@ -182,7 +182,18 @@ pub fn load_module(
 }
 
 fn static_kind(k: &str) -> &'static str {
-    const KINDS: [&str; 11] =
-        ["module", "function", "arrow", "method", "getter", "setter", "constructor", "field", "static-block", "await", "yield"];
+    const KINDS: [&str; 11] = [
+        "module",
+        "function",
+        "arrow",
+        "method",
+        "getter",
+        "setter",
+        "constructor",
+        "field",
+        "static-block",
+        "await",
+        "yield",
+    ];
     KINDS.iter().find(|x| **x == k).copied().unwrap_or("function")
 }

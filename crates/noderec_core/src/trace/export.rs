@@ -5,11 +5,11 @@ use std::fmt::Write as _;
 use std::io::Write;
 
 use super::format::{kind, RETURN_UNDEFINED};
-use crate::io::chunk;
 use super::reader::{Event, Func, Trace};
 use super::value::{read_varint, write_json};
 use super::walk::{walk, Step, CATCH_UNCAUGHT};
 use crate::error::{Error, Result};
+use crate::io::chunk;
 
 fn io(e: std::io::Error) -> Error {
     Error::io("write export", e)
@@ -96,7 +96,11 @@ pub fn write_jsonl(t: &Trace, w: &mut dyn Write) -> Result<()> {
         line.push_str(",\"path\":");
         json_str(&mut line, path);
         let (line_no, col) = if at.is_some() { (line_no, col) } else { (l, c) };
-        let _ = write!(line, ",\"line\":{line_no},\"col\":{col},\"t\":{},\"thread\":{},\"activation\":{},\"depth\":{}", s.t_ns, e.thread, s.activation, s.depth);
+        let _ = write!(
+            line,
+            ",\"line\":{line_no},\"col\":{col},\"t\":{},\"thread\":{},\"activation\":{},\"depth\":{}",
+            s.t_ns, e.thread, s.activation, s.depth
+        );
         values_of(t, s, e, &steps, &mut line);
         line.push_str("}\n");
         w.write_all(line.as_bytes()).map_err(io)?;
@@ -186,7 +190,10 @@ pub fn write_chrome(t: &Trace, pid: u32, w: &mut dyn Write) -> Result<()> {
                 }
                 if let Some(f) = f {
                     let _ = write!(args, ",\"at\":");
-                    json_str(&mut args, &format!("{}:{}:{}", t.paths.get(&f.path).map_or("", |p| p.as_str()), f.line, f.col + 1));
+                    json_str(
+                        &mut args,
+                        &format!("{}:{}:{}", t.paths.get(&f.path).map_or("", |p| p.as_str()), f.line, f.col + 1),
+                    );
                 }
                 let mut name = f.map_or_else(|| "<unknown>".to_string(), |f| f.name.clone());
                 if e.kind == kind::RESUME {
@@ -198,7 +205,9 @@ pub fn write_chrome(t: &Trace, pid: u32, w: &mut dyn Write) -> Result<()> {
                 let Some(mut sl) = stack.pop() else { continue };
                 match e.kind {
                     kind::RETURN if e.val_len > 0 => one_value(&mut sl.args, "return", t.blob(e)),
-                    kind::RETURN if e.payload == RETURN_UNDEFINED => sl.args.push_str(",\"return\":{\"$\":\"undefined\"}"),
+                    kind::RETURN if e.payload == RETURN_UNDEFINED => {
+                        sl.args.push_str(",\"return\":{\"$\":\"undefined\"}")
+                    }
                     kind::THROW => {
                         sl.args.push_str(",\"threw\":true");
                         if let Some(src) = s.error_from.map(|i| &t.events[steps[i].index]) {

@@ -106,11 +106,13 @@ pub fn read_trace_bytes(data: &[u8]) -> std::result::Result<Trace, String> {
             t.damage = Some(format!("cut chunk header at byte {pos}"));
             break;
         }
-        let rd = |o: usize| u32::from_le_bytes([data[pos + o], data[pos + o + 1], data[pos + o + 2], data[pos + o + 3]]);
+        let rd =
+            |o: usize| u32::from_le_bytes([data[pos + o], data[pos + o + 1], data[pos + o + 2], data[pos + o + 3]]);
         let (clen, crc, ulen) = (rd(0) as usize, rd(4), rd(8) as usize);
         let body_start = pos + format::CHUNK_HEADER_LEN;
         if data.len() - body_start < clen {
-            t.damage = Some(format!("cut chunk at byte {pos}: {clen} bytes announced, {} present", data.len() - body_start));
+            t.damage =
+                Some(format!("cut chunk at byte {pos}: {clen} bytes announced, {} present", data.len() - body_start));
             break;
         }
         let body = &data[body_start..body_start + clen];
@@ -179,7 +181,13 @@ fn decode_payload(payload: &[u8], t: &mut Trace) -> std::result::Result<(), &'st
                 let thread = c.varint().ok_or("events thread")? as u32;
                 let count = c.varint().ok_or("events count")? as usize;
                 let mut time = c.varint().ok_or("events base")?;
-                t.threads.entry(thread).or_insert_with(|| if thread == 0 { "main".into() } else { format!("worker {thread}") });
+                t.threads.entry(thread).or_insert_with(|| {
+                    if thread == 0 {
+                        "main".into()
+                    } else {
+                        format!("worker {thread}")
+                    }
+                });
                 t.events.reserve(count.min(1 << 20));
                 for _ in 0..count {
                     let head = c.varint().ok_or("event head")? as u32;
@@ -192,7 +200,14 @@ fn decode_payload(payload: &[u8], t: &mut Trace) -> std::result::Result<(), &'st
                         val_len = n as u32;
                         t.values.extend_from_slice(b);
                     }
-                    t.events.push(Event { thread, kind: (head & 0xf) as u8, payload: head >> PAYLOAD_SHIFT, t_us: time, val_off, val_len });
+                    t.events.push(Event {
+                        thread,
+                        kind: (head & 0xf) as u8,
+                        payload: head >> PAYLOAD_SHIFT,
+                        t_us: time,
+                        val_off,
+                        val_len,
+                    });
                 }
             }
             record::END => {

@@ -150,10 +150,7 @@ fn take<'a>(buf: &'a [u8], pos: &mut usize, n: usize) -> Result<&'a [u8]> {
             *pos = end;
             Ok(&buf[start..end])
         }
-        _ => Err(ValueError::new(
-            start,
-            format!("need {n} bytes, {} left", buf.len().saturating_sub(start)),
-        )),
+        _ => Err(ValueError::new(start, format!("need {n} bytes, {} left", buf.len().saturating_sub(start)))),
     }
 }
 
@@ -175,11 +172,7 @@ struct Str<'a> {
 impl Str<'_> {
     /// True when the kept text is shorter than the original.
     fn is_cut(&self) -> bool {
-        let kept = if self.text.is_ascii() {
-            self.text.len() as u64
-        } else {
-            self.text.encode_utf16().count() as u64
-        };
+        let kept = if self.text.is_ascii() { self.text.len() as u64 } else { self.text.encode_utf16().count() as u64 };
         self.full_len > kept
     }
 }
@@ -189,9 +182,8 @@ fn read_str<'a>(buf: &'a [u8], pos: &mut usize) -> Result<Str<'a>> {
     let full_len = read_varint(buf, pos)?;
     let at = *pos;
     let bytes = take(buf, pos, byte_len)?;
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        ValueError::new(at + e.valid_up_to(), "invalid UTF-8 in string")
-    })?;
+    let text =
+        std::str::from_utf8(bytes).map_err(|e| ValueError::new(at + e.valid_up_to(), "invalid UTF-8 in string"))?;
     Ok(Str { text, full_len })
 }
 
@@ -322,8 +314,7 @@ pub fn write_json(buf: &[u8], pos: &mut usize, out: &mut String) -> Result<()> {
 }
 
 /// JSON names of the function kinds (index = kind byte).
-const FUNCTION_KINDS: [&str; 6] =
-    ["function", "class", "async", "generator", "async-generator", "other"];
+const FUNCTION_KINDS: [&str; 6] = ["function", "class", "async", "generator", "async-generator", "other"];
 
 fn json_inner(buf: &[u8], pos: &mut usize, out: &mut String, depth: usize) -> Result<()> {
     let at = *pos;
@@ -865,23 +856,13 @@ mod tests {
         assert_eq!(json(&b), r#"[1,{"$":"hole"},"x"]"#);
         let b = Enc::new().array(100, 2).int(1).int(2).done();
         assert_eq!(json(&b), r#"{"$":"array","length":100,"items":[1,2]}"#);
-        let b = Enc::new()
-            .object("Object", 2, 2)
-            .str_("a")
-            .int(1)
-            .str_("b\"")
-            .tag(tag::ACCESSOR)
-            .tag(3)
-            .done();
+        let b = Enc::new().object("Object", 2, 2).str_("a").int(1).str_("b\"").tag(tag::ACCESSOR).tag(3).done();
         assert_eq!(
             json(&b),
             r#"{"$":"object","class":"Object","props":{"a":1,"b\"":{"$":"accessor","get":true,"set":true}}}"#
         );
         let b = Enc::new().object("Cart", 40, 1).str_("items").array(1, 1).int(7).done();
-        assert_eq!(
-            json(&b),
-            r#"{"$":"object","class":"Cart","props":{"items":[7]},"total":40}"#
-        );
+        assert_eq!(json(&b), r#"{"$":"object","class":"Cart","props":{"items":[7]},"total":40}"#);
         let b = Enc::new().object("null", 0, 0).done();
         assert_eq!(json(&b), r#"{"$":"object","class":"null","props":{}}"#);
         // Nested with circular and truncated.
@@ -943,17 +924,11 @@ mod tests {
         let b = Enc::new().tag(tag::ERROR).str_("TypeError").str_("bad \"x\"").done();
         assert_eq!(json(&b), r#"{"$":"error","class":"TypeError","message":"bad \"x\""}"#);
         let b = Enc::new().tag(tag::ERROR).str_("Error").str_full("ab", Some(300)).done();
-        assert_eq!(
-            json(&b),
-            r#"{"$":"error","class":"Error","message":"ab","messageLength":300}"#
-        );
+        assert_eq!(json(&b), r#"{"$":"error","class":"Error","message":"ab","messageLength":300}"#);
         let mut e = Enc::new();
         e.tag(tag::BYTES).str_("Uint16Array").varint(4).varint(3);
         e.b.extend_from_slice(&[0x0a, 0x0b, 0xff]);
-        assert_eq!(
-            json(&e.done()),
-            r#"{"$":"bytes","class":"Uint16Array","length":4,"hex":"0a0bff"}"#
-        );
+        assert_eq!(json(&e.done()), r#"{"$":"bytes","class":"Uint16Array","length":4,"hex":"0a0bff"}"#);
         let b = Enc::new().tag(tag::BYTES).str_("ArrayBuffer").varint(0).varint(0).done();
         assert_eq!(json(&b), r#"{"$":"bytes","class":"ArrayBuffer","length":0,"hex":""}"#);
         let b = Enc::new().tag(tag::TRUNCATED).str_("Map").done();
@@ -973,14 +948,7 @@ mod tests {
     #[test]
     fn value_sequence_spans() {
         // Several values back to back: skip_value finds each span.
-        let b = Enc::new()
-            .int(5)
-            .string("abc")
-            .object("Object", 1, 1)
-            .str_("k")
-            .float(1.25)
-            .tag(tag::NULL)
-            .done();
+        let b = Enc::new().int(5).string("abc").object("Object", 1, 1).str_("k").float(1.25).tag(tag::NULL).done();
         let mut pos = 0;
         let mut ends = Vec::new();
         while pos < b.len() {
