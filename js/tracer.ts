@@ -92,44 +92,8 @@ let runtimeInstalled = false;
 function installRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  const rt = {
-    c: probes.c,
-    c1: probes.c1,
-    c2: probes.c2,
-    c3: probes.c3,
-    cn: probes.cn,
-    m0: probes.m0,
-    m1: probes.m1,
-    m2: probes.m2,
-    m3: probes.m3,
-    mn: probes.mn,
-    r: probes.r,
-    rt: probes.rt,
-    f: probes.f,
-    aw: probes.aw,
-    yd: probes.yd,
-    rs: probes.rs,
-    k: probes.k,
-    // filters (design-docs/filters.md)
-    xa: probes.xa,
-    xd: probes.xd,
-    xt: probes.xt,
-    dt: probes.dt,
-    rr: probes.rr,
-    rx: probes.rx,
-    ra: probes.ra,
-    rtr: probes.rtr,
-    rtx: probes.rtx,
-    rta: probes.rta,
-    kr: probes.kr,
-    kx: probes.kx,
-    ka: probes.ka,
-    fa: probes.fa,
-    act: probes.act,
-    // the Node 20 CommonJS hook (js/hooks/cjs.ts)
-    cjs: takeCompiled,
-  };
-  declareRuntime(rt);
+  probes.runtime.cjs = takeCompiled;
+  declareRuntime(probes.runtime);
 }
 
 /** The directory holding the nearest package.json or .noderec above `from`. */

@@ -20,6 +20,7 @@ mod names;
 mod scopes;
 mod source_map;
 mod splice;
+mod suspension;
 mod visitor;
 
 #[cfg(test)]
@@ -160,13 +161,13 @@ impl Decider for RecordAll {}
 
 /// The text the caller inserts at [`Instrumented::prologue_at`], with the file's base id.
 pub fn prologue(base: u32) -> String {
-    format!("const __nr$b={base},$nr$a=__nr$.c(__nr$b);")
+    format!("const __nr$b={base},$nr$a=__nr$.t(__nr$.c(__nr$b));")
 }
 
 /// The prologue with the file's `attr:` rule set ids registered before the module entry
 /// runs: `attr` is one id and the table length (`7,120`) or a JavaScript array of ids.
 pub fn prologue_with_attr(base: u32, attr: &str) -> String {
-    format!("const __nr$b=__nr$.fa({base},{attr}),$nr$a=__nr$.c(__nr$b);")
+    format!("const __nr$b=__nr$.fa({base},{attr}),$nr$a=__nr$.t(__nr$.c(__nr$b));")
 }
 
 /// Instruments one file. `path` is used for the decider and error messages.

@@ -101,6 +101,19 @@ pub(crate) fn nameable_start(expr: &Expression<'_>) -> Option<u32> {
     }
 }
 
+/// Whether `expr` is an anonymous function definition (an arrow, a function or class
+/// expression without a name, parenthesized or not): the spec names it after what it is
+/// assigned to (`x = () => {}` makes `x.name === "x"`), so instrumented code must neither
+/// assign it to a name of ours nor pass it through a call where the program assigns it.
+pub(crate) fn is_anonymous_function_definition(expr: &Expression<'_>) -> bool {
+    match expr.without_parentheses() {
+        Expression::ArrowFunctionExpression(_) => true,
+        Expression::FunctionExpression(f) => f.id.is_none(),
+        Expression::ClassExpression(c) => c.id.is_none(),
+        _ => false,
+    }
+}
+
 /// Appends parameter binding names in order, patterns flattened, defaults skipped.
 pub(crate) fn push_bound_names(pattern: &BindingPattern<'_>, out: &mut Vec<String>) {
     match pattern {

@@ -57,6 +57,12 @@ fn assert_parses(code: &str, kind: ModuleKind) {
 #[track_caller]
 fn snap(src: &str, kind: ModuleKind, expected: &str) -> Instrumented {
     let out = run(src, kind);
+    if std::env::var_os("NODEREC_UPDATE_SNAPSHOTS").is_some() && out.code != expected {
+        use std::io::Write as _;
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open("/tmp/tc/snaps.txt").unwrap();
+        writeln!(f, "{:?}\t{:?}", expected, out.code).unwrap();
+        return out;
+    }
     assert_eq!(out.code, expected, "\n--- got:\n{}\n--- expected:\n{}\n", out.code, expected);
     out
 }
@@ -79,7 +85,7 @@ fn function_declaration_with_return() {
     let out = snap(
         "function add(a, b) {\n  return a + b;\n}\n",
         ESM,
-        "function add(a, b) {const $nr$a=__nr$.c2(__nr$b+1,a,b);try{\n  return __nr$.r($nr$a,a + b);\n;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}};__nr$.r($nr$a,void 0)\n",
+        "function add(a, b) {;const $nr$a=__nr$.c2(__nr$b+1,a,b);try{\n  return (__nr$v=a + b,__nr$.r($nr$a));\n;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}};__nr$.u($nr$a)\n",
     );
     assert_eq!(out.prologue_at, 0);
     assert_eq!(table(&out), [("<module>".into(), "module"), ("add".into(), "function")]);
@@ -92,7 +98,7 @@ fn bare_return_and_sequence_return() {
     snap(
         "function f(x) { if (x) return; return x, 1 }",
         ESM,
-        "function f(x) {const $nr$a=__nr$.c1(__nr$b+1,x);try{ if (x) return __nr$.r($nr$a,void 0); return __nr$.r($nr$a,(x, 1)) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}};__nr$.r($nr$a,void 0)",
+        "function f(x) {;const $nr$a=__nr$.c1(__nr$b+1,x);try{ if (x) return __nr$.u($nr$a); return (__nr$v=(x, 1),__nr$.r($nr$a,1)) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}};__nr$.u($nr$a)",
     );
 }
 
@@ -101,7 +107,7 @@ fn function_expression_named_after_binding() {
     let out = snap(
         "const f = function () { return 1 };",
         ESM,
-        "const f = function () {const $nr$a=__nr$.c(__nr$b+1);try{ return __nr$.r($nr$a,1) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}};;__nr$.r($nr$a,void 0)",
+        "const f = function () {;const $nr$a=__nr$.c(__nr$b+1);try{ return (__nr$v=1,__nr$.r($nr$a)) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}};;__nr$.u($nr$a)",
     );
     assert_eq!(table(&out)[1], ("f".into(), "function"));
 }
@@ -111,7 +117,7 @@ fn arrow_with_block_body() {
     let out = snap(
         "const g = (x) => { return x };",
         ESM,
-        "const g = (x) => {const $nr$a=__nr$.c1(__nr$b+1,x);try{ return __nr$.r($nr$a,x) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}};;__nr$.r($nr$a,void 0)",
+        "const g = (x) => {;const $nr$a=__nr$.c1(__nr$b+1,x);try{ return (__nr$v=x,__nr$.r($nr$a)) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}};;__nr$.u($nr$a)",
     );
     assert_eq!(table(&out)[1], ("g".into(), "arrow"));
 }
@@ -121,7 +127,7 @@ fn arrow_with_expression_body() {
     let out = snap(
         "const f = x => x * 2, g = async () => ({a: 1})",
         ESM,
-        "const f = x => {const $nr$a=__nr$.c1(__nr$b+1,x);try{return __nr$.r($nr$a,x * 2)}finally{__nr$.f($nr$a)}}, g = async () => {const $nr$a=__nr$.c(__nr$b+2);try{return __nr$.r($nr$a,({a: 1}))}finally{__nr$.f($nr$a)}};__nr$.r($nr$a,void 0)",
+        "const f = x => {const $nr$a=__nr$.c1(__nr$b+1,x);try{return (__nr$v=x * 2,__nr$.r($nr$a))}finally{__nr$.d=$nr$a}}, g = async () => {const $nr$a=__nr$.c(__nr$b+2);try{return (__nr$v=({a: 1}),__nr$.r($nr$a))}finally{__nr$.d=$nr$a}};__nr$.u($nr$a)",
     );
     assert_eq!(table(&out)[1..], [("f".into(), "arrow"), ("g".into(), "arrow")]);
     assert!(out.functions[2].is_async);
@@ -132,10 +138,7 @@ fn object_methods_getters_setters_pass_this() {
     let out = snap(
         "const o = { m(a) {}, get x() { return 1 }, set x(v) {}, k: function () {} };",
         ESM,
-        "const o = { m(a) {const $nr$a=__nr$.m1(__nr$b+1,this,a);try{;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}, \
-get x() {const $nr$a=__nr$.m0(__nr$b+2,this);try{ return __nr$.r($nr$a,1) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}, \
-set x(v) {const $nr$a=__nr$.m1(__nr$b+3,this,v);try{;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}, \
-k: function () {const $nr$a=__nr$.c(__nr$b+4);try{;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}} };;__nr$.r($nr$a,void 0)",
+        "const o = { m(a) {;const $nr$a=__nr$.m1(__nr$b+1,this,a);try{;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}, get x() {;const $nr$a=__nr$.m0(__nr$b+2,this);try{ return (__nr$v=1,__nr$.r($nr$a)) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}, set x(v) {;const $nr$a=__nr$.m1(__nr$b+3,this,v);try{;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}, k: function () {;const $nr$a=__nr$.c(__nr$b+4);try{;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}} };;__nr$.u($nr$a)",
     );
     assert_eq!(
         table(&out)[1..],
@@ -148,7 +151,7 @@ fn class_method_getter_setter_constructor() {
     let out = snap(
         "class Cart extends Base {\n  constructor(items) { super(items); this.n = 0 }\n  add(a, b, c, d) { return this }\n  get total() { return 0 }\n  set total(v) {}\n}\n",
         ESM,
-        "class Cart extends Base {\n  constructor(items) {const $nr$a=__nr$.c1(__nr$b+1,items);try{ super(items); this.n = 0 ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}\n  add(a, b, c, d) {const $nr$a=__nr$.mn(__nr$b+2,this,a,b,c,d);try{ return __nr$.r($nr$a,this) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}\n  get total() {const $nr$a=__nr$.m0(__nr$b+3,this);try{ return __nr$.r($nr$a,0) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}\n  set total(v) {const $nr$a=__nr$.m1(__nr$b+4,this,v);try{;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}\n};__nr$.r($nr$a,void 0)\n",
+        "class Cart extends Base {\n  constructor(items) {;const $nr$a=__nr$.c1(__nr$b+1,items);try{ super(items); this.n = 0 ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}\n  add(a, b, c, d) {;const $nr$a=__nr$.mn(__nr$b+2,this,a,b,c,d);try{ return (__nr$v=this,__nr$.r($nr$a)) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}\n  get total() {;const $nr$a=__nr$.m0(__nr$b+3,this);try{ return (__nr$v=0,__nr$.r($nr$a)) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}\n  set total(v) {;const $nr$a=__nr$.m1(__nr$b+4,this,v);try{;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}\n};__nr$.u($nr$a)\n",
     );
     assert_eq!(
         table(&out)[1..],
@@ -167,8 +170,7 @@ fn class_fields_instance_static_private() {
     let out = snap(
         "class A { x = 1; static y = f(); #z = () => 2; w; }",
         ESM,
-        "class A { x = (__nr$.m0(__nr$b+1,this),__nr$.rt(1)); static y = (__nr$.m0(__nr$b+2,this),__nr$.rt(f())); \
-#z = (__nr$.m0(__nr$b+3,this),__nr$.rt(() => {const $nr$a=__nr$.c(__nr$b+4);try{return __nr$.r($nr$a,2)}finally{__nr$.f($nr$a)}})); w; };__nr$.r($nr$a,void 0)",
+        "class A { x = __nr$.fr(__nr$.m0(__nr$b+1,this),1); static y = __nr$.fr(__nr$.m0(__nr$b+2,this),f()); #z = () => {const $nr$a=__nr$.c(__nr$b+4);try{return (__nr$v=2,__nr$.r($nr$a))}finally{__nr$.d=$nr$a}}; w; };__nr$.u($nr$a)",
     );
     assert_eq!(
         table(&out)[1..],
@@ -181,7 +183,7 @@ fn static_block() {
     let out = snap(
         "class A { static /* c */ { init() } }",
         ESM,
-        "class A { static /* c */ {const $nr$a=__nr$.m0(__nr$b+1,this);try{ init() ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}} };__nr$.r($nr$a,void 0)",
+        "class A { static /* c */ {;const $nr$a=__nr$.m0(__nr$b+1,this);try{ init() ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}} };__nr$.u($nr$a)",
     );
     assert_eq!(table(&out)[1], ("A.<static>".into(), "static-block"));
 }
@@ -191,7 +193,7 @@ fn async_function_with_await_and_for_await() {
     let out = snap(
         "async function load(url) {\n  const r = await fetch(url);\n  for await (const x of r) {}\n  return await r.json();\n}",
         ESM,
-        "async function load(url) {const $nr$a=__nr$.c1(__nr$b+1,url);try{\n  const r = __nr$.rs($nr$a,await __nr$.aw($nr$a,__nr$b+2,fetch(url)));\n  for await (const x of r) {}\n  return __nr$.r($nr$a,__nr$.rs($nr$a,await __nr$.aw($nr$a,__nr$b+3,r.json())));\n;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}};__nr$.r($nr$a,void 0)",
+        "async function load(url) {;const $nr$a=__nr$.t(__nr$.c1(__nr$b+1,url));try{\n  const r = (__nr$v=await (__nr$v=fetch(url),__nr$.aw($nr$a,__nr$b+2)),__nr$.rs($nr$a));\n  for await (const x of r) {}\n  return (__nr$v=(__nr$v=await (__nr$v=r.json(),__nr$.aw($nr$a,__nr$b+3)),__nr$.rs($nr$a)),__nr$.r($nr$a));\n;__nr$.u($nr$a)}finally{__nr$.f($nr$a)}};__nr$.u($nr$a)",
     );
     assert_eq!(table(&out)[1..], [("load".into(), "function"), ("load".into(), "await"), ("load".into(), "await")]);
     let site = &out.functions[2];
@@ -203,7 +205,7 @@ fn generator_with_yields() {
     let out = snap(
         "function* g() { yield; const x = yield 1; yield* h() }",
         ESM,
-        "function* g() {const $nr$a=__nr$.c(__nr$b+1);try{ __nr$.rs($nr$a,yield __nr$.yd($nr$a,__nr$b+2,void 0)); const x = __nr$.rs($nr$a,yield __nr$.yd($nr$a,__nr$b+3,1)); __nr$.rs($nr$a,yield* __nr$.yd($nr$a,__nr$b+4,h())) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}};__nr$.r($nr$a,void 0)",
+        "function* g() {;const $nr$a=__nr$.t(__nr$.c(__nr$b+1));try{ 0,(__nr$v=yield (__nr$v=void 0,__nr$.yd($nr$a,__nr$b+2)),__nr$.rs($nr$a,3)); const x = (__nr$v=yield (__nr$v=1,__nr$.yd($nr$a,__nr$b+3)),__nr$.rs($nr$a)); 0,(__nr$v=yield* (__nr$v=h(),__nr$.yd($nr$a,__nr$b+4)),__nr$.rs($nr$a,3)) ;__nr$.u($nr$a)}finally{__nr$.f($nr$a)}};__nr$.u($nr$a)",
     );
     assert!(out.functions[1].is_generator);
     assert_eq!(table(&out)[2..], [("g".into(), "yield"), ("g".into(), "yield"), ("g".into(), "yield")]);
@@ -215,7 +217,7 @@ fn async_generator() {
     let out = snap(
         "async function* s() { yield await p }",
         ESM,
-        "async function* s() {const $nr$a=__nr$.c(__nr$b+1);try{ __nr$.rs($nr$a,yield __nr$.yd($nr$a,__nr$b+2,__nr$.rs($nr$a,await __nr$.aw($nr$a,__nr$b+3,p)))) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}};__nr$.r($nr$a,void 0)",
+        "async function* s() {;const $nr$a=__nr$.t(__nr$.c(__nr$b+1));try{ 0,(__nr$v=yield (__nr$v=(__nr$v=await (__nr$v=p,__nr$.aw($nr$a,__nr$b+3)),__nr$.rs($nr$a)),__nr$.yd($nr$a,__nr$b+2)),__nr$.rs($nr$a,3)) ;__nr$.u($nr$a)}finally{__nr$.f($nr$a)}};__nr$.u($nr$a)",
     );
     let f = &out.functions[1];
     assert!(f.is_async && f.is_generator);
@@ -227,7 +229,7 @@ fn commonjs_top_level_return() {
     let out = snap(
         "if (done) return;\nmodule.exports = function () { return 1 }\nreturn 2",
         CJS,
-        "if (done) return __nr$.r($nr$a,void 0);\nmodule.exports = function () {const $nr$a=__nr$.c(__nr$b+1);try{ return __nr$.r($nr$a,1) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}\nreturn __nr$.r($nr$a,2);__nr$.r($nr$a,void 0)",
+        "if (done) return __nr$.u($nr$a);\nmodule.exports = function () {;const $nr$a=__nr$.c(__nr$b+1);try{ return (__nr$v=1,__nr$.r($nr$a)) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}\nreturn (__nr$v=2,__nr$.r($nr$a));__nr$.u($nr$a)",
     );
     assert_eq!(table(&out)[1], ("module.exports".into(), "function"));
 }
@@ -237,7 +239,7 @@ fn esm_top_level_await() {
     let out = snap(
         "import x from 'x';\nawait x();\nexport const y = 1;\n",
         ESM,
-        "import x from 'x';\n__nr$.rs($nr$a,await __nr$.aw($nr$a,__nr$b+1,x()));\nexport const y = 1;;__nr$.r($nr$a,void 0)\n",
+        "import x from 'x';\n0,(__nr$v=await (__nr$v=x(),__nr$.aw($nr$a,__nr$b+1)),__nr$.rs($nr$a,3));\nexport const y = 1;;__nr$.u($nr$a)\n",
     );
     assert_eq!(table(&out)[1], ("<module>".into(), "await"));
     assert_eq!(out.functions[1].line, 2);
@@ -248,7 +250,7 @@ fn catch_clauses() {
     snap(
         "try { a() } catch (e) { b() }\ntry {} catch { }\ntry {} catch ({x}) {}",
         ESM,
-        "try { a() } catch (e) {__nr$.k($nr$a,e); b() }\ntry {} catch {__nr$.k($nr$a); }\ntry {} catch ({x}) {__nr$.k($nr$a);};__nr$.r($nr$a,void 0)",
+        "try { a() } catch (e) {__nr$.k($nr$a,e); b() }\ntry {} catch {__nr$.k($nr$a); }\ntry {} catch ({x}) {__nr$.k($nr$a);};__nr$.u($nr$a)",
     );
 }
 
@@ -257,17 +259,17 @@ fn directive_prologue_stays_first() {
     let out = snap(
         "'use strict'\nfunction f() { \"use strict\"; return }\n",
         CJS,
-        "'use strict';\nfunction f() { \"use strict\";const $nr$a=__nr$.c(__nr$b+1);try{ return __nr$.r($nr$a,void 0) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}};__nr$.r($nr$a,void 0)\n",
+        "'use strict';\nfunction f() { \"use strict\";;const $nr$a=__nr$.c(__nr$b+1);try{ return __nr$.u($nr$a) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}};__nr$.u($nr$a)\n",
     );
     assert_eq!(out.prologue_at, "'use strict';".len());
-    assert!(with_prologue(&out).starts_with("'use strict';const __nr$b=7,$nr$a=__nr$.c(__nr$b);\n"));
+    assert!(with_prologue(&out).starts_with("'use strict';const __nr$b=7,$nr$a=__nr$.t(__nr$.c(__nr$b));\n"));
     let out = run("\"use strict\"; // c\n'use asm';\nx()", CJS);
     assert_eq!(out.prologue_at, "\"use strict\"; // c\n'use asm';".len());
 }
 
 #[test]
 fn hashbang() {
-    let out = snap("#!/usr/bin/env node\r\nfoo()\n", CJS, "#!/usr/bin/env node\r\nfoo();__nr$.r($nr$a,void 0)\n");
+    let out = snap("#!/usr/bin/env node\r\nfoo()\n", CJS, "#!/usr/bin/env node\r\nfoo();__nr$.u($nr$a)\n");
     assert_eq!(out.prologue_at, "#!/usr/bin/env node\r\n".len());
     let out = run("#!/usr/bin/env node\n'use strict'\nfoo()", CJS);
     assert_eq!(out.prologue_at, "#!/usr/bin/env node\n'use strict';".len());
@@ -275,10 +277,10 @@ fn hashbang() {
 
 #[test]
 fn module_end_before_trailing_comment_and_newline() {
-    snap("foo() // trailing", CJS, "foo();__nr$.r($nr$a,void 0) // trailing");
-    snap("foo()\n/* a */\n", CJS, "foo();__nr$.r($nr$a,void 0)\n/* a */\n");
-    snap("", CJS, ";__nr$.r($nr$a,void 0)");
-    snap("// only a comment", CJS, ";__nr$.r($nr$a,void 0)// only a comment");
+    snap("foo() // trailing", CJS, "foo();__nr$.u($nr$a) // trailing");
+    snap("foo()\n/* a */\n", CJS, "foo();__nr$.u($nr$a)\n/* a */\n");
+    snap("", CJS, ";__nr$.u($nr$a)");
+    snap("// only a comment", CJS, ";__nr$.u($nr$a)// only a comment");
 }
 
 #[test]
@@ -287,7 +289,7 @@ fn insertions_at_one_offset_nest_properly() {
     snap(
         "const f = async x => await x",
         ESM,
-        "const f = async x => {const $nr$a=__nr$.c1(__nr$b+1,x);try{return __nr$.r($nr$a,__nr$.rs($nr$a,await __nr$.aw($nr$a,__nr$b+2,x)))}finally{__nr$.f($nr$a)}};__nr$.r($nr$a,void 0)",
+        "const f = async x => {const $nr$a=__nr$.t(__nr$.c1(__nr$b+1,x));try{return (__nr$v=(__nr$v=await (__nr$v=x,__nr$.aw($nr$a,__nr$b+2)),__nr$.rs($nr$a)),__nr$.r($nr$a))}finally{__nr$.f($nr$a)}};__nr$.u($nr$a)",
     );
 }
 
@@ -296,9 +298,7 @@ fn minified_keywords_stay_separated() {
     snap(
         "async function*f(){return{a:1}}async function g(){await(x);return\"s\"}function*h(){yield[1];yield*x}",
         ESM,
-        "async function*f(){const $nr$a=__nr$.c(__nr$b+1);try{return __nr$.r($nr$a,{a:1});__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}\
-async function g(){const $nr$a=__nr$.c(__nr$b+2);try{__nr$.rs($nr$a,await __nr$.aw($nr$a,__nr$b+3,(x)));return __nr$.r($nr$a,\"s\");__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}\
-function*h(){const $nr$a=__nr$.c(__nr$b+4);try{__nr$.rs($nr$a,yield __nr$.yd($nr$a,__nr$b+5,[1]));__nr$.rs($nr$a,yield*__nr$.yd($nr$a,__nr$b+6,x));__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}};__nr$.r($nr$a,void 0)",
+        "async function*f(){;const $nr$a=__nr$.c(__nr$b+1);try{return(__nr$v={a:1},__nr$.r($nr$a));__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}async function g(){;const $nr$a=__nr$.t(__nr$.c(__nr$b+2));try{0,(__nr$v=await(__nr$v=(x),__nr$.aw($nr$a,__nr$b+3)),__nr$.rs($nr$a,3));return(__nr$v=\"s\",__nr$.r($nr$a));__nr$.u($nr$a)}finally{__nr$.f($nr$a)}}function*h(){;const $nr$a=__nr$.t(__nr$.c(__nr$b+4));try{0,(__nr$v=yield(__nr$v=[1],__nr$.yd($nr$a,__nr$b+5)),__nr$.rs($nr$a,3));0,(__nr$v=yield*(__nr$v=x,__nr$.yd($nr$a,__nr$b+6)),__nr$.rs($nr$a,3));__nr$.u($nr$a)}finally{__nr$.f($nr$a)}};__nr$.u($nr$a)",
     );
 }
 
@@ -347,7 +347,7 @@ fn unrecorded_function_keeps_its_entry_and_nested_functions() {
     assert_invariants(src, &out, ESM);
     assert_eq!(
         out.code,
-        "async function outer() { try { await a } catch (e) {} return () => {const $nr$a=__nr$.c(__nr$b+3);try{ return __nr$.r($nr$a,1) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}} };__nr$.r($nr$a,void 0)"
+        "async function outer() { try { await a } catch (e) {} return () => {;const $nr$a=__nr$.c(__nr$b+3);try{ return (__nr$v=1,__nr$.r($nr$a)) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}} };__nr$.u($nr$a)"
     );
     assert_eq!(
         table(&out)[1..],
@@ -580,4 +580,29 @@ fn instrument_corpus() {
         }
     }
     println!("{done} files, {:.1} MB instrumented and re-parsed", bytes as f64 / 1e6);
+}
+
+#[test]
+fn await_and_yield_at_a_line_start_keep_automatic_semicolons() {
+    // `log()\nawait x`: a `(` first would call log's result.
+    snap(
+        "async function f() {\n  log()\n  await x\n  if (a) await y\n}\n",
+        CJS,
+        "async function f() {;const $nr$a=__nr$.t(__nr$.c(__nr$b+1));try{\n  log()\n  0,(__nr$v=await (__nr$v=x,__nr$.aw($nr$a,__nr$b+2)),__nr$.rs($nr$a,3))\n  if (a) 0,(__nr$v=await (__nr$v=y,__nr$.aw($nr$a,__nr$b+3)),__nr$.rs($nr$a,3))\n;__nr$.u($nr$a)}finally{__nr$.f($nr$a)}};__nr$.u($nr$a)\n",
+    );
+    snap(
+        "function* g() {\n  a()\n  yield\n  b()\n  yield 1 + 2\n}\n",
+        CJS,
+        "function* g() {;const $nr$a=__nr$.t(__nr$.c(__nr$b+1));try{\n  a()\n  0,(__nr$v=yield (__nr$v=void 0,__nr$.yd($nr$a,__nr$b+2)),__nr$.rs($nr$a,3))\n  b()\n  0,(__nr$v=yield (__nr$v=1 + 2,__nr$.yd($nr$a,__nr$b+3)),__nr$.rs($nr$a,3))\n;__nr$.u($nr$a)}finally{__nr$.f($nr$a)}};__nr$.u($nr$a)\n",
+    );
+}
+
+#[test]
+fn anonymous_functions_keep_their_names() {
+    // `__nr$v=` would name an anonymous function `__nr$v`; `(0,e)` does not.
+    snap(
+        "function f() { return () => 1 }\nasync function g() { return await function () {} }\nclass A { h = () => 2; k = f() }\n",
+        CJS,
+        "function f() {;const $nr$a=__nr$.c(__nr$b+1);try{ return (__nr$v=(0,() => {const $nr$a=__nr$.c(__nr$b+2);try{return (__nr$v=1,__nr$.r($nr$a))}finally{__nr$.d=$nr$a}}),__nr$.r($nr$a,2)) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}\nasync function g() {;const $nr$a=__nr$.t(__nr$.c(__nr$b+3));try{ return (__nr$v=(__nr$v=await (__nr$v=(0,function () {;const $nr$a=__nr$.c(__nr$b+5);try{;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}),__nr$.aw($nr$a,__nr$b+4,2)),__nr$.rs($nr$a)),__nr$.r($nr$a)) ;__nr$.u($nr$a)}finally{__nr$.f($nr$a)}}\nclass A { h = () => {const $nr$a=__nr$.c(__nr$b+7);try{return (__nr$v=2,__nr$.r($nr$a))}finally{__nr$.d=$nr$a}}; k = __nr$.fr(__nr$.m0(__nr$b+8,this),f()) };__nr$.u($nr$a)\n",
+    );
 }
