@@ -15,6 +15,7 @@ import { prepareFilters } from './filter/chain';
 import { native, FinishSummary } from './native';
 import { Policy, PolicyError, policyFromEnv, resolvePolicy } from './policy/env';
 import * as io from './runtime/io-capture';
+import { installFunctionSource } from './runtime/function-source';
 import { declareRuntime } from './runtime/global-binding';
 import * as probes from './runtime/probes';
 import { setAttrResolver, setBounds, setThisDepth, setValueBudget } from './runtime/value-encoder';
@@ -94,6 +95,7 @@ function installRuntime(): void {
   runtimeInstalled = true;
   probes.runtime.cjs = takeCompiled;
   declareRuntime(probes.runtime);
+  installFunctionSource();
 }
 
 /** The directory holding the nearest package.json or .noderec above `from`. */

@@ -884,9 +884,9 @@ export function dt(id: number): number {
   return id;
 }
 
-/** Return with the value redacted. */
-export function rr(x: number): unknown {
-  const v = __nr$v;
+/** Return with the value redacted (`mark` 4: `return;`, no value). */
+export function rr(x: number, mark?: number): unknown {
+  const v = mark === 4 ? undefined : __nr$v;
   __nr$v = undefined;
   return leave(x, v, REDACT);
 }

@@ -152,6 +152,14 @@ pub fn instrument_source(source: String, path: String, is_module: bool) -> Resul
     })
 }
 
+/// The original text of an instrumented function, class or method, given the
+/// text `Function.prototype.toString` returns for it; null when the text holds
+/// no probe (or does not parse).
+#[napi]
+pub fn original_source(text: String) -> Result<Option<String>> {
+    guard("originalSource", || Ok(noderec_core::instrument::original_source(&text)))
+}
+
 /// Names a JavaScript thread in the trace.
 #[napi]
 pub fn register_thread(id: u32, name: String) -> Result<()> {

@@ -17,6 +17,7 @@
 
 mod lines;
 mod names;
+mod original;
 mod scopes;
 mod source_map;
 mod splice;
@@ -31,6 +32,8 @@ use oxc_parser::{ParseOptions, Parser};
 use oxc_span::{GetSpan, SourceType};
 
 use crate::error::Error;
+
+pub use original::original_source;
 
 /// How a file is loaded: an ES module, or a CommonJS script (wrapped in a function by
 /// Node, so a top-level `return` is allowed, `import`/`export` are not).

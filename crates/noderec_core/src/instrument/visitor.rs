@@ -89,7 +89,8 @@ impl Frame {
     fn ret_undefined(&self) -> &'static str {
         match self.ret {
             Ret::Plain => "__nr$.u($nr$a)",
-            Ret::Redact => "(__nr$v=void 0,__nr$.rr($nr$a))",
+            // `4`: no value (`original_source` tells it from `return void 0`).
+            Ret::Redact => "__nr$.rr($nr$a,4)",
             Ret::Drop => "__nr$.rx($nr$a)",
         }
     }
@@ -752,7 +753,7 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
                     let resume = if first { ",3" } else { "" };
                     self.out.insert_fmt(
                         keyword_end,
-                        format_args!(" (__nr$v=void 0,__nr$.yd($nr$a,__nr$b+{site})),__nr$.rs($nr$a{resume}))"),
+                        format_args!(" (__nr$v=void 0,__nr$.yd($nr$a,__nr$b+{site},4)),__nr$.rs($nr$a{resume}))"),
                     );
                 }
             }
