@@ -205,7 +205,7 @@ fn generator_with_yields() {
     let out = snap(
         "function* g() { yield; const x = yield 1; yield* h() }",
         ESM,
-        "function* g() {;const $nr$a=__nr$.t(__nr$.c(__nr$b+1));try{ 0,(__nr$v=yield (__nr$v=void 0,__nr$.yd($nr$a,__nr$b+2)),__nr$.rs($nr$a,3)); const x = (__nr$v=yield (__nr$v=1,__nr$.yd($nr$a,__nr$b+3)),__nr$.rs($nr$a)); 0,(__nr$v=yield* (__nr$v=h(),__nr$.yd($nr$a,__nr$b+4)),__nr$.rs($nr$a,3)) ;__nr$.u($nr$a)}finally{__nr$.f($nr$a)}};__nr$.u($nr$a)",
+        "function* g() {;const $nr$a=__nr$.t(__nr$.c(__nr$b+1));try{ 0,(__nr$v=yield (__nr$v=void 0,__nr$.yd($nr$a,__nr$b+2,4)),__nr$.rs($nr$a,3)); const x = (__nr$v=yield (__nr$v=1,__nr$.yd($nr$a,__nr$b+3)),__nr$.rs($nr$a)); 0,(__nr$v=yield* (__nr$v=h(),__nr$.yd($nr$a,__nr$b+4)),__nr$.rs($nr$a,3)) ;__nr$.u($nr$a)}finally{__nr$.f($nr$a)}};__nr$.u($nr$a)",
     );
     assert!(out.functions[1].is_generator);
     assert_eq!(table(&out)[2..], [("g".into(), "yield"), ("g".into(), "yield"), ("g".into(), "yield")]);
@@ -593,7 +593,7 @@ fn await_and_yield_at_a_line_start_keep_automatic_semicolons() {
     snap(
         "function* g() {\n  a()\n  yield\n  b()\n  yield 1 + 2\n}\n",
         CJS,
-        "function* g() {;const $nr$a=__nr$.t(__nr$.c(__nr$b+1));try{\n  a()\n  0,(__nr$v=yield (__nr$v=void 0,__nr$.yd($nr$a,__nr$b+2)),__nr$.rs($nr$a,3))\n  b()\n  0,(__nr$v=yield (__nr$v=1 + 2,__nr$.yd($nr$a,__nr$b+3)),__nr$.rs($nr$a,3))\n;__nr$.u($nr$a)}finally{__nr$.f($nr$a)}};__nr$.u($nr$a)\n",
+        "function* g() {;const $nr$a=__nr$.t(__nr$.c(__nr$b+1));try{\n  a()\n  0,(__nr$v=yield (__nr$v=void 0,__nr$.yd($nr$a,__nr$b+2,4)),__nr$.rs($nr$a,3))\n  b()\n  0,(__nr$v=yield (__nr$v=1 + 2,__nr$.yd($nr$a,__nr$b+3)),__nr$.rs($nr$a,3))\n;__nr$.u($nr$a)}finally{__nr$.f($nr$a)}};__nr$.u($nr$a)\n",
     );
 }
 
