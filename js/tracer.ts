@@ -15,6 +15,7 @@ import { prepareFilters } from './filter/chain';
 import { native, FinishSummary } from './native';
 import { Policy, PolicyError, policyFromEnv, resolvePolicy } from './policy/env';
 import * as io from './runtime/io-capture';
+import { noteUncaught } from './runtime/fatal-report';
 import { installFunctionSource } from './runtime/function-source';
 import { declareRuntime } from './runtime/global-binding';
 import * as probes from './runtime/probes';
@@ -581,7 +582,9 @@ function installHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
   process.on('uncaughtExceptionMonitor', (err) => {
+    const innermost = probes.innermostFunction();
     if (isRecording()) probes.uncaught(err);
+    noteUncaught(err, innermost);
   });
   process.on('exit', (code) => {
     exiting = true;

@@ -921,6 +921,12 @@ export function fa(base: number, spec: number | number[], count?: number): numbe
   return registerAttr(base, spec, count);
 }
 
+/** The function of the innermost activation (0: none), e.g. the one an
+ * uncaught exception came from, before uncaught() unwinds it. */
+export function innermostFunction(): number {
+  return hi > 0 ? fid[hi - 1] : 0;
+}
+
 /** The exception that ends the process: unwind everything, record it. */
 export function uncaught(e: unknown): void {
   if (ioFlag[0] !== 0) ioBoundary();

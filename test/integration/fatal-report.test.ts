@@ -13,9 +13,12 @@ import { fixture, NODE, NODE22, onlyTrace, metadata, runNode } from '../helpers/
 
 const NODES = [NODE, NODE22].filter((n) => fs.existsSync(n));
 
-/** Frames without columns: `at f (file:3:14)` -> `at f (file:3)`. */
+/** Frames without columns: `at f (file:3:14)` -> `at f (file:3)` (colours kept). */
 function withoutFrameColumns(s: string): string {
-  return s.replace(/^(\s+at .*?:\d+):\d+(\)?)$/gm, '$1$2');
+  return s
+    .split('\n')
+    .map((l) => (/^\s+at /.test(l) ? l.replace(/(:\d+):\d+(?=(?:\x1b\[\d+m)*\)?(?:\x1b\[\d+m)*$)/, '$1') : l))
+    .join('\n');
 }
 
 const CASES: [string, Record<string, string>?][] = [

@@ -160,6 +160,21 @@ pub fn original_source(text: String) -> Result<Option<String>> {
     guard("originalSource", || Ok(noderec_core::instrument::original_source(&text)))
 }
 
+/// For an instrumented file of this process: its source, if the file still holds
+/// the text that was instrumented, and the insertions per 0-based line as
+/// `[generated UTF-16 column, UTF-16 length]` (JSON); null otherwise. Used to
+/// print an uncaught error's source line as the program wrote it.
+#[napi]
+pub fn fatal_source_info(path: String) -> Result<Option<String>> {
+    guard("fatalSourceInfo", || Ok(modules::edit_map(&path)))
+}
+
+/// The file (absolute path) that defines function `id`, if it was loaded.
+#[napi]
+pub fn function_path(id: u32) -> Result<Option<String>> {
+    guard("functionPath", || Ok(lifecycle::function_path(id)))
+}
+
 /// Names a JavaScript thread in the trace.
 #[napi]
 pub fn register_thread(id: u32, name: String) -> Result<()> {

@@ -33,6 +33,7 @@ use oxc_span::{GetSpan, SourceType};
 
 use crate::error::Error;
 
+pub(crate) use lines::LineIndex;
 pub use original::original_source;
 
 /// How a file is loaded: an ES module, or a CommonJS script (wrapped in a function by
@@ -106,6 +107,10 @@ pub struct Instrumented {
     /// The function table; index 0 is the module top level. Empty when the file is not
     /// recorded (then `code` is the source unchanged and the caller adds no prologue).
     pub functions: Vec<FnInfo>,
+    /// What was inserted, in order: `(byte offset in the source, length in UTF-16 code
+    /// units)`; the prologue's place has length 0 (the caller inserts it). Used to map
+    /// positions in the running code back to the source (`runtime/fatal-report.ts`).
+    pub edits: Vec<(u32, u32)>,
 }
 
 pub use crate::filter::model::Action;
@@ -181,7 +186,7 @@ pub fn prologue_with_attr(base: u32, attr: &str) -> String {
 /// (1-based line and column) of the first error.
 pub fn instrument(source: &str, path: &str, kind: ModuleKind, decider: &dyn Decider) -> Result<Instrumented, Error> {
     if !decider.record_file(path) {
-        return Ok(Instrumented { code: source.to_string(), prologue_at: 0, functions: Vec::new() });
+        return Ok(Instrumented { code: source.to_string(), prologue_at: 0, functions: Vec::new(), edits: Vec::new() });
     }
     if source.len() >= u32::MAX as usize {
         return Err(Error::Instrument { path: path.to_string(), message: "file too large".to_string() });
@@ -215,8 +220,8 @@ pub fn instrument(source: &str, path: &str, kind: ModuleKind, decider: &dyn Deci
             return Err(Error::Instrument { path: path.to_string(), message });
         }
     }
-    let (code, prologue_at, functions) = visitor::Instrumenter::run(source, &parsed.program, kind, decider);
-    Ok(Instrumented { code, prologue_at, functions })
+    let (code, prologue_at, functions, edits) = visitor::Instrumenter::run(source, &parsed.program, kind, decider);
+    Ok(Instrumented { code, prologue_at, functions, edits })
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {

@@ -182,7 +182,7 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
         program: &Program<'_>,
         kind: ModuleKind,
         decider: &'d dyn Decider,
-    ) -> (String, usize, Vec<FnInfo>) {
+    ) -> (String, usize, Vec<FnInfo>, Vec<(u32, u32)>) {
         let mut this = Instrumenter {
             source,
             lines: LineIndex::new(source),
@@ -201,8 +201,8 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
         this.functions.push(module);
         this.visit_program(program);
         let Instrumenter { out, functions, .. } = this;
-        let (code, prologue_at) = out.apply(source);
-        (code, prologue_at, functions)
+        let (code, prologue_at, edits) = out.apply(source);
+        (code, prologue_at, functions, edits)
     }
 
     /// Builds a table entry, its position mapped through the input source map if any.
