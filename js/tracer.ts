@@ -196,6 +196,7 @@ export function start(options: StartOptions = {}): string | null {
 
 function tick(): void {
   io.ioTick();
+  probes.settle();
   probes.flushEvents();
   drainNativeLogs();
   checkOtherThreads();

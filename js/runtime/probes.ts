@@ -936,6 +936,13 @@ export function uncaught(e: unknown): void {
   evv((UNCAUGHT << 5) | CATCH, 0);
 }
 
+/** Records the throws of activations left by an exception since the last
+ * probe (the periodic tick: their time is then at most one tick late). */
+export function settle(): void {
+  const d = runtime.d;
+  if (d < hi) sync(d);
+}
+
 /** Activations still open (for finalization). */
 export function openCount(): number {
   return hi;
