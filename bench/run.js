@@ -157,7 +157,7 @@ function main() {
   console.log(line(['measure', 'measured', 'target', '']));
   console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
   for (const r of rows) console.log(line(r));
-  for (const extra of ['values.js', 'filter.js', 'io.js']) {
+  for (const extra of ['values.js', 'filter.js', 'io.js', 'stack-depth.js']) {
     const p = path.join(__dirname, extra);
     if (fs.existsSync(p)) {
       console.log(`\n${extra}:`);

@@ -40,6 +40,9 @@ export interface Native {
   clockBuffer(): ArrayBuffer;
   instrument(source: string, path: string, isModule: boolean, cacheSalt: string): string | null;
   instrumentSource(source: string, path: string, isModule: boolean): string;
+  originalSource(text: string): string | null;
+  fatalSourceInfo(path: string): string | null;
+  functionPath(id: number): string | null;
   registerThread(id: number, name: string): void;
   submit(thread: number, words: Int32Array, count: number, arena: Uint8Array, arenaLen: number): void;
   flush(): void;

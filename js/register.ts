@@ -4,14 +4,16 @@
 // well (recorder failures and a bad policy are logged: see js/tracer.ts).
 import { isMainThread } from 'node:worker_threads';
 
+import { runtimeDeclared } from './runtime/global-binding';
 import { installHooks, joinFromWorker, startFromPreload } from './tracer';
 
-const REGISTERED = Symbol.for('noderec.registered');
+let registered = false;
 
 function main(): void {
-  const g = globalThis as unknown as Record<symbol, unknown>;
-  if (g[REGISTERED] === true) return;
-  Object.defineProperty(globalThis, REGISTERED, { value: true, enumerable: false });
+  // Once per process (this module is cached), and not at all when another
+  // copy of noderec already recorded into this realm (it declared `__nr$`).
+  if (registered || runtimeDeclared()) return;
+  registered = true;
   // The main thread's start() installs the hooks; a worker installs its own.
   if (isMainThread) startFromPreload();
   else if (joinFromWorker()) installHooks();

@@ -2,11 +2,12 @@
 // every way a process can end, and stop.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type * as vm from 'node:vm';
 import { isMainThread, parentPort, threadId } from 'node:worker_threads';
 
 import * as crypto from 'node:crypto';
 
-import { deactivateCjsHook, installCjsHook } from './hooks/cjs';
+import { deactivateCjsHook, installCjsHook, takeCompiled } from './hooks/cjs';
 import { installRunnerIntegration } from './runners/integrate';
 import { deactivateEsmHooks, hasInThreadHooks, installInThreadHooks, installLoaderThreadHooks } from './hooks/esm';
 import { Level, configureLogger, flushWaiting, logger, log, observeStderr, setLogContext, setStderrWriter } from './logging/logger';
@@ -16,10 +17,12 @@ import { prepareFilters } from './filter/chain';
 import { native, FinishSummary } from './native';
 import { Policy, PolicyError, policyFromEnv, resolvePolicy } from './policy/env';
 import * as io from './runtime/io-capture';
+import { noteUncaught } from './runtime/fatal-report';
+import { installFunctionSource, installFunctionSourceIn } from './runtime/function-source';
+import { declareRuntime, declareRuntimeIn } from './runtime/global-binding';
 import * as probes from './runtime/probes';
 import { setAttrResolver, setBounds, setRefs, setThisDepth, setValueBudget } from './runtime/value-encoder';
 
-const RT_KEY = Symbol.for('noderec.rt');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION: string = (require('../../package.json') as { version: string }).version;
 
@@ -87,15 +90,14 @@ const sink: probes.Sink = {
   },
 };
 
-/** The probe runtime object of this thread (see installRuntime). */
-let runtime: object | null = null;
-
-/** Makes the probe runtime reachable from code that runs with another global
- * object (a vm context of a test runner), the way instrumented code looks for
- * it. Objects created there belong to that context's realm. */
-export function exposeRuntime(global: object): void {
-  if (runtime === null || global === globalThis || Object.prototype.hasOwnProperty.call(global, RT_KEY)) return;
-  Object.defineProperty(global, RT_KEY, { value: runtime, configurable: true, enumerable: false, writable: false });
+/** Makes the probe runtime reachable from code that runs in a vm context
+ * of a test runner (jest's environments, vitest's vm pools): the context
+ * gets its own `__nr$` and `__nr$v` bindings and Function.prototype.toString
+ * (js/runtime/global-binding.ts, design-docs/runners.md). Objects created
+ * there belong to the context's realm. */
+export function exposeRuntime(context: vm.Context): void {
+  if (!runtimeInstalled) return;
+  if (declareRuntimeIn(context, probes.runtime, probes.putValue)) installFunctionSourceIn(context);
 }
 
 /** `__nr$.reg(table)`, the prologue of code instrumented by another process
@@ -117,47 +119,17 @@ function registerPortable(table: string): number {
   return probes.fa(linked.base, first, count);
 }
 
-/** The probe runtime object reached by instrumented code. */
+/** The probe runtime object reached by instrumented code (the global
+ * lexical binding `__nr$`, js/runtime/global-binding.ts), once per realm. */
+let runtimeInstalled = false;
 function installRuntime(): void {
-  const rt = {
-    c: probes.c,
-    c1: probes.c1,
-    c2: probes.c2,
-    c3: probes.c3,
-    cn: probes.cn,
-    m0: probes.m0,
-    m1: probes.m1,
-    m2: probes.m2,
-    m3: probes.m3,
-    mn: probes.mn,
-    r: probes.r,
-    rt: probes.rt,
-    f: probes.f,
-    aw: probes.aw,
-    yd: probes.yd,
-    rs: probes.rs,
-    k: probes.k,
-    // filters (design-docs/filters.md)
-    xa: probes.xa,
-    xd: probes.xd,
-    xt: probes.xt,
-    dt: probes.dt,
-    rr: probes.rr,
-    rx: probes.rx,
-    ra: probes.ra,
-    rtr: probes.rtr,
-    rtx: probes.rtx,
-    rta: probes.rta,
-    kr: probes.kr,
-    kx: probes.kx,
-    ka: probes.ka,
-    fa: probes.fa,
-    act: probes.act,
-    // code instrumented in another process (noderec/vite-plugin)
-    reg: registerPortable,
-  };
-  runtime = rt;
-  Object.defineProperty(globalThis, RT_KEY, { value: rt, configurable: true, enumerable: false, writable: false });
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  probes.runtime.cjs = takeCompiled;
+  // code instrumented in another process (noderec/vite-plugin)
+  probes.runtime.reg = registerPortable;
+  declareRuntime(probes.runtime);
+  installFunctionSource();
 }
 
 /** The directory holding the nearest package.json or .noderec above `from`. */
@@ -268,6 +240,7 @@ function tick(): void {
   // The program removed its last listener of a signal: handle it again.
   if (signalsInstalled) native().signalsRecheck();
   io.ioTick();
+  probes.settle();
   probes.flushEvents();
   drainNativeLogs();
   checkOtherThreads();
@@ -661,7 +634,9 @@ function installHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
   process.on('uncaughtExceptionMonitor', (err) => {
+    const innermost = probes.innermostFunction();
     if (isRecording()) probes.uncaught(err);
+    noteUncaught(err, innermost);
   });
   process.on('exit', (code) => {
     exiting = true;

@@ -8,7 +8,16 @@
 //   returns the original function unchanged;
 // - Module.wrap, which Node calls to wrap the source right before compiling
 //   it, instruments that source.
+//
+// Once Module.wrap is replaced, Node compiles `Module.wrap(source)` as one
+// script, so the wrapper text would sit on line 1 of every file (a `#!` line
+// would no longer be first, and every column of line 1 would move). Instead,
+// wrap() compiles the module function itself with vm.compileFunction, exactly
+// as Node's own loader does (no wrapper text, `#!` allowed, `import()`
+// resolved by the default loader), and returns a one-call script that hands
+// that function to Node: `__nr$.cjs()` (design-docs/decisions.md).
 import Module from 'node:module';
+import * as vm from 'node:vm';
 
 import { buildSalt, native } from '../native';
 import { instrumentable } from './scope';
@@ -19,12 +28,58 @@ interface ModuleInternals {
   wrap: Wrap;
 }
 
+const PARAMS = ['exports', 'require', 'module', '__filename', '__dirname'];
+/** The script Node compiles instead of the wrapped source. */
+const TAKE = '__nr$.cjs()';
+/** The last `//# sourceMappingURL=` comment of a source (V8 keeps the last). */
+const SOURCE_MAP_COMMENT = /\/\/[#@][ \t]+sourceMappingURL=[^\s'"]*[ \t]*$/gm;
+
 let installed = false;
 let active = true;
+let compiled: ((...args: unknown[]) => unknown) | null = null;
+
+const DEFAULT_LOADER = (vm as unknown as { constants?: { USE_MAIN_CONTEXT_DEFAULT_LOADER?: symbol } }).constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
+
+/** Called by the script `__nr$.cjs()`: the module function compiled by wrap(). */
+export function takeCompiled(): unknown {
+  const f = compiled;
+  compiled = null;
+  return f;
+}
+
+function lastSourceMapComment(source: string): string {
+  if (!source.includes('sourceMappingURL')) return '';
+  const all = source.match(SOURCE_MAP_COMMENT);
+  return all === null ? '' : `\n${all[all.length - 1]}`;
+}
+
+/** Node 20 warns (once) the first time a function compiled with
+ * USE_MAIN_CONTEXT_DEFAULT_LOADER calls import(): "ExperimentalWarning:
+ * vm.USE_MAIN_CONTEXT_DEFAULT_LOADER is an experimental feature". Node's own
+ * loader uses the same loader without the warning, so the program would see
+ * a warning it never caused. Spend the once here, silently: an import that
+ * fails at resolution (no module is loaded), with emitWarning muted while
+ * Node notes the feature as warned. */
+function spendDefaultLoaderWarning(): void {
+  const emitWarning = process.emitWarning;
+  process.emitWarning = function muted(): void {} as typeof process.emitWarning;
+  try {
+    const probe = vm.compileFunction('return import("node:noderec-none")', [], {
+      filename: __filename,
+      importModuleDynamically: DEFAULT_LOADER as never,
+    }) as () => Promise<unknown>;
+    probe().catch(() => undefined);
+  } catch {
+    // nothing to spend
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+}
 
 export function installCjsHook(onError: (e: unknown, filename: string) => void): void {
   if (installed) return;
   installed = true;
+  if (DEFAULT_LOADER !== undefined) spendDefaultLoaderWarning();
   const M = Module as unknown as ModuleInternals;
   let compile = M.prototype._compile;
   let pending: string | undefined;
@@ -44,16 +99,34 @@ export function installCjsHook(onError: (e: unknown, filename: string) => void):
   M.wrap = function wrap(script: string): string {
     const filename = pending;
     pending = undefined;
-    if (active && filename !== undefined && typeof script === 'string' && instrumentable(filename)) {
+    if (filename === undefined || typeof script !== 'string') return previousWrap(script);
+    let code = script;
+    if (active && instrumentable(filename)) {
       try {
         const out = native().instrument(script, filename, false, buildSalt());
-        if (out !== null) script = out;
+        if (out !== null) code = out;
       } catch (e) {
         onError(e, filename);
       }
     }
-    return previousWrap(script);
+    if (DEFAULT_LOADER === undefined) return previousWrap(stripHashbang(code));
+    try {
+      compiled = vm.compileFunction(code, PARAMS, { filename, importModuleDynamically: DEFAULT_LOADER as never }) as typeof compiled;
+    } catch {
+      // A source Node cannot compile: let Node compile it and report its
+      // error the way it does for a patched wrapper.
+      compiled = null;
+      return previousWrap(stripHashbang(script));
+    }
+    // Node caches the source map of the script it compiled (when source maps
+    // are enabled): give it the original's comment.
+    return TAKE + lastSourceMapComment(script);
   };
+}
+
+/** `#!` is only allowed at position 0 of a script: keep the line, as a comment. */
+function stripHashbang(source: string): string {
+  return source.startsWith('#!') ? `//${source.slice(2)}` : source;
 }
 
 /** Stops instrumenting new modules (the recorder detached). */

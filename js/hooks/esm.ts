@@ -79,7 +79,37 @@ export function installInThreadHooks(onError: (e: unknown, filename: string) => 
 /** Off-thread hooks for ES modules (Node 20). */
 export function installLoaderThreadHooks(): void {
   const loader = pathToFileURL(path.join(__dirname, 'esm-loader.js')).href;
-  (mod as unknown as { register: (s: string, opts?: unknown) => void }).register(loader);
+  // register() starts Node's hooks worker, which queues process.nextTick
+  // callbacks (piping its stdio, and emitting process 'worker' for it). A
+  // tick still queued when the program's first microtasks run makes them run
+  // inside processTicksAndRejections, whose frame then shows up in their
+  // stack traces (below an async function's frame); and the program would
+  // see a 'worker' event for a worker it never created. So the callbacks run
+  // as microtasks instead, without the 'worker' event.
+  const deferred: [(...a: unknown[]) => void, unknown[]][] = [];
+  const nextTick = process.nextTick;
+  process.nextTick = function collect(cb: (...a: unknown[]) => void, ...args: unknown[]): void {
+    deferred.push([cb, args]);
+  } as typeof process.nextTick;
+  try {
+    (mod as unknown as { register: (s: string, opts?: unknown) => void }).register(loader);
+  } finally {
+    process.nextTick = nextTick;
+  }
+  for (const [cb, args] of deferred) queueMicrotask(() => runWithoutWorkerEvent(cb, args));
+}
+
+function runWithoutWorkerEvent(cb: (...a: unknown[]) => void, args: unknown[]): void {
+  const emit = process.emit;
+  process.emit = function emitExceptWorker(this: NodeJS.Process, name: string | symbol, ...rest: unknown[]): boolean {
+    if (name === 'worker') return false;
+    return (emit as (...a: unknown[]) => boolean).call(this, name, ...rest);
+  } as typeof process.emit;
+  try {
+    cb(...args);
+  } finally {
+    process.emit = emit;
+  }
 }
 
 export function deactivateEsmHooks(): void {

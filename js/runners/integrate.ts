@@ -30,7 +30,7 @@ import { logger } from '../logging/logger';
 import { buildSalt, native } from '../native';
 
 type OnError = (e: unknown, filename: string) => void;
-type Expose = (global: object) => void;
+type Expose = (context: vm.Context) => void;
 
 /** Which runner this process belongs to, from its entry script. */
 export function detectRunner(argv1: string | undefined): 'jest' | 'vitest-worker' | 'vitest' | null {
@@ -150,7 +150,7 @@ function wrapCreateContext(expose: Expose): void {
   vm.createContext = function createContext(this: unknown, ...args: unknown[]): vm.Context {
     const ctx = (originalCreateContext as (...a: unknown[]) => vm.Context).apply(this, args);
     try {
-      expose(vm.runInContext('this', ctx) as object);
+      expose(ctx);
     } catch {
       // a context the runtime cannot be put on: its code runs unrecorded
     }
@@ -295,7 +295,7 @@ function installVitestWorker(onError: OnError, expose: Expose): void {
     const out = instrumentViteNodeModule(code, filenameOf(options), onError);
     if (out !== null) {
       try {
-        expose((inContext as (c: string, x: vm.Context) => object)('this', context));
+        expose(context);
       } catch {
         // the module runs instrumented but cannot reach the runtime: it would throw
         return (inContext as (c: string, x: vm.Context, o?: unknown) => unknown).call(this, code, context, options);

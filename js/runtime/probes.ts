@@ -1,10 +1,21 @@
 // The probes that instrumented code calls (see design-docs/probes.md).
 //
 // Hot path rules: no allocation for an event without values, no closures,
-// module-local state only, one native call per full buffer. Each event is two
-// int32 words in `words`: head = kind | hasValues<<4 | payload<<5, the
+// module-local state only, one native call per full buffer. Each event is
+// three int32 words in `words`: head = kind | hasValues<<4 | payload<<5, the
 // time in µs published by the native clock thread into `clock[0]`, and (for
 // events with values) the arena position where the event's value bytes end.
+//
+// The activation stack. Each entry is an activation: its token (the n-th
+// call event of the thread has token n) and its function id. `runtime.d` is
+// the height the program's own frames agree on: a call probe pushes at `d`
+// and returns `d`, a return probe pops, and the `finally` of a synchronous
+// function restores `__nr$.d=$nr$a` without calling anything (so its frame
+// stays as small as V8 can make it). `hi` is the height the recorded events
+// agree on: entries in [d, hi) were left by an exception, and the next probe
+// records a throw for each. Async functions and generators leave the stack
+// at every await/yield, so their probes carry the token (negated) and their
+// `finally` calls f().
 import { arena, reserveArena, resetArena, rewindArena, writeValue, writeValueShallow, writeVarint } from './value-encoder';
 import { attrFor, attrNone, attrOn, DROPPED, filterCounts, redactedMarker, registerAttr } from './value-encoder';
 
@@ -38,13 +49,15 @@ let wp = 0;
 let clock = new Int32Array(1);
 let seq = 0;
 let stk = new Float64Array(4096);
+let fid = new Int32Array(4096);
 let stkCap = 4096;
-let sp = 0;
-let lastClosed = -1;
+/** Height of the recorded stack (see above). */
+let hi = 0;
 let capture = true;
 let maxEvents = Infinity;
 let eventCount = 0;
-let suspended = new Set<number>();
+/** Suspended activations (await, yield): token -> function id. */
+let suspended = new Map<number, number>();
 // IO capture (js/runtime/io-capture.ts): nonzero when output chunks wait to
 // be emitted; checked once at every boundary before anything is written.
 let ioFlag: Int32Array = new Int32Array(1);
@@ -53,6 +66,21 @@ function noop(): void {}
 let strMax = 256;
 const A = arena;
 let arenaLimit = ARENA_FLUSH;
+/** Where the last event's value bytes end: the next event's values start
+ * here, even when an exception (a stack overflow) cut a value short. */
+let lastEnd = 0;
+/** An event's values are being written (valuesStart() to the event's record).
+ * Still true at the next valuesStart(): an exception cut them short. */
+let valuesOpen = false;
+
+/** Starts an event's values at `lastEnd`. Bytes left past it by values cut
+ * short are discarded with rewindArena, so that no value reference can point
+ * at them once they are overwritten (value-encoder.ts). */
+function valuesStart(): void {
+  if (valuesOpen) rewindArena(lastEnd);
+  else A.pos = lastEnd;
+  valuesOpen = true;
+}
 
 // Events not recorded, by reason (counted per buffer, or per event only
 // while an activation window is set): max_events, recorder_error, stopped,
@@ -70,6 +98,9 @@ const WAITING = 0;
 const OPEN = 1;
 const DONE = 2;
 let gated = false;
+/** Every probe takes the general path: the activation window or the precise
+ * clock is on (the fast paths handle neither). */
+let detour = false;
 let gateState = WAITING;
 let actLo = 0;
 let actHi = 0;
@@ -124,6 +155,8 @@ function dropBuffered(): void {
   wp = 0;
   resetArena();
   gateMark = 0;
+  lastEnd = 0;
+  valuesOpen = false;
 }
 
 /** Events not recorded, by reason. */
@@ -135,6 +168,7 @@ export function droppedEvents(): Record<string, number> {
 /** Sets up (or, with false, removes) the activation window. */
 export function setActivation(on: boolean): void {
   gated = on;
+  detour = gated || precise;
   gateState = WAITING;
   actLo = 0;
   actHi = 0;
@@ -155,15 +189,12 @@ export function activationState(): string {
   return !gated ? 'off' : gateState === WAITING ? 'waiting' : gateState === OPEN ? 'open' : 'done';
 }
 
-/** Decides whether the event `head` (its values, if any, already in the
- * arena) is dropped. */
-function gate(head: number): boolean {
+/** Decides whether the event `head` of activation `tok` (its values, if
+ * any, already in the arena) is dropped. */
+function gate(head: number, tok: number): boolean {
   const k = head & 15;
   if (gateState === OPEN) {
-    let tok: number;
-    if (k === RETURN || k === THROW || k === AWAIT || k === YIELD) tok = stk[sp];
-    else if (k === RESUME || k === CATCH) tok = sp > 0 ? stk[sp - 1] : 0;
-    else {
+    if (k === CALL || k === OUTPUT) {
       gateMark = A.pos;
       return false;
     }
@@ -180,7 +211,7 @@ function gate(head: number): boolean {
     const id = head >>> 5;
     if (id >= actLo && id < actHi) {
       gateState = OPEN;
-      actTok = stk[sp - 1];
+      actTok = tok;
       gateMark = A.pos;
       return false;
     }
@@ -213,6 +244,8 @@ export function flushEvents(): void {
   wp = 0;
   resetArena();
   gateMark = 0;
+  lastEnd = 0;
+  valuesOpen = false;
   // A value larger than the headroom may have grown the arena.
   arenaLimit = Math.min(ARENA_FLUSH, A.buf.length - ARENA_HEADROOM);
 }
@@ -229,12 +262,17 @@ function grow(): void {
   const n = new Float64Array(stkCap * 2);
   n.set(stk);
   stk = n;
+  const f = new Int32Array(stkCap * 2);
+  f.set(fid);
+  fid = f;
   stkCap *= 2;
 }
 
 // NODEREC_CLOCK=precise: a clock read per event (performance.now(), shifted
 // to the session clock) instead of the published value. The Int32Array store
-// keeps the µs modulo 2^32, as the published slot does.
+// keeps the µs modulo 2^32, as the published slot does. The fast paths of the
+// probes write the published value only: in precise mode every probe takes
+// the general path (`detour`), which writes through ev/evv/callRecord.
 const perfNow = performance.now.bind(performance);
 let precise = false;
 let preciseOff = 0;
@@ -243,11 +281,12 @@ let preciseOff = 0;
 export function setPreciseClock(sessionNowUs: number | null): void {
   precise = sessionNowUs !== null;
   if (sessionNowUs !== null) preciseOff = sessionNowUs - perfNow() * 1000;
+  detour = gated || precise;
 }
 
-/** Appends an event without values. */
-function ev(head: number): void {
-  if (gated && gate(head)) return;
+/** Appends an event without values (of activation `tok`, for the gate). */
+function ev(head: number, tok: number): void {
+  if (gated && gate(head, tok)) return;
   const i = wp;
   words[i] = head;
   words[i + 1] = precise ? perfNow() * 1000 + preciseOff : clock[0];
@@ -256,12 +295,17 @@ function ev(head: number): void {
 }
 
 /** Appends an event whose values were just written to the arena. */
-function evv(head: number): void {
-  if (gated && gate(head | HAS)) return;
+function evv(head: number, tok: number): void {
+  if (gated && gate(head | HAS, tok)) {
+    lastEnd = A.pos;
+    valuesOpen = false;
+    return;
+  }
   const i = wp;
   words[i] = head | HAS;
   words[i + 1] = precise ? perfNow() * 1000 + preciseOff : clock[0];
-  words[i + 2] = A.pos;
+  words[i + 2] = lastEnd = A.pos;
+  valuesOpen = false;
   wp = i + W;
   if (wp === WORDS || A.pos > arenaLimit) full();
 }
@@ -358,274 +402,513 @@ function argc(n: number): void {
   A.buf[A.pos++] = n;
 }
 
+// ---- the runtime object --------------------------------------------------
+
+/** The value a `return` hands to r(): instrumented code writes
+ * `return (__nr$v=e,__nr$.r($nr$a))`, which keeps nothing of the returned
+ * expression in the function's frame while `e` is evaluated. A global lexical
+ * binding (js/runtime/global-binding.ts). */
+declare let __nr$v: unknown;
+
+/** What instrumented code reaches as `__nr$` (design-docs/probes.md). */
+export const runtime = {
+  /** The program's stack height (see the top of this file). */
+  d: 0,
+  c,
+  c1,
+  c2,
+  c3,
+  cn,
+  m0,
+  m1,
+  m2,
+  m3,
+  mn,
+  t,
+  r,
+  u,
+  f,
+  fr,
+  k,
+  aw,
+  yd,
+  rs,
+  // filters (design-docs/filters.md)
+  xa,
+  xd,
+  xt,
+  dt,
+  rr,
+  rx,
+  frr,
+  frx,
+  kr,
+  kx,
+  fa,
+  act,
+  /** The Node 20 CommonJS hook's hand-over (js/hooks/cjs.ts). */
+  cjs: noop as () => unknown,
+  /** Registers the function table of code instrumented in another process
+   * and returns its base id (noderec/vite-plugin; set by js/tracer.ts). */
+  reg: ((): number => 0) as (table: string) => number,
+};
+
+/** Sets this realm's `__nr$v`: the value-carrying probes of a vm context
+ * (js/runtime/global-binding.ts) hand over the value their own realm's
+ * binding holds before calling the probe. */
+export function putValue(v: unknown): void {
+  __nr$v = v;
+}
+
+// ---- the stack -------------------------------------------------------------
+
+/** Records a throw for every entry in [n, hi), innermost first; the
+ * height becomes n. */
+function unwindTo(n: number): void {
+  for (let i = hi - 1; i >= n; i--) ev(THROW, stk[i]);
+  hi = n;
+  runtime.d = n;
+}
+
+/** Makes the recorded height agree with the program's height `d` and
+ * returns it. Above `hi`, `d` is a frame from before reset(): ignored. */
+function sync(d: number): number {
+  if (d < hi) {
+    unwindTo(d);
+    return d;
+  }
+  runtime.d = hi;
+  return hi;
+}
+
+/** The index of the activation `x` (a height, or a negated token) after
+ * recording a throw for everything left above it; -1 if unknown. A
+ * suspended activation found here resumed by an exception (a rejected
+ * await, a generator thrown into or closed): its resumption is recorded. */
+function own(x: number): number {
+  const d = runtime.d;
+  if (d !== hi) sync(d);
+  let i: number;
+  if (x >= 0) {
+    i = x < hi ? x : -1;
+  } else {
+    const tok = -x;
+    i = hi - 1;
+    while (i >= 0 && stk[i] !== tok) i--;
+    if (i < 0) {
+      const id = suspended.get(tok);
+      if (id === undefined) return -1;
+      suspended.delete(tok);
+      resumeEntry(tok, id);
+      return hi - 1;
+    }
+  }
+  if (i >= 0 && i + 1 < hi) unwindTo(i + 1);
+  return i;
+}
+
+/** Writes a call event's record (its values, if any, already in the
+ * arena). enter() pushes the entry right after, and flushes only then:
+ * nothing may throw between the record and the push. */
+function callRecord(head: number, tok: number): void {
+  valuesOpen = false;
+  if (gated && gate(head, tok)) {
+    lastEnd = A.pos;
+    return;
+  }
+  const i = wp;
+  words[i] = head;
+  words[i + 1] = precise ? perfNow() * 1000 + preciseOff : clock[0];
+  words[i + 2] = lastEnd = A.pos;
+  wp = i + W;
+}
+
 // ---- calls ---------------------------------------------------------------
+// Each returns the new entry's index: the frame's `$nr$a` in a synchronous
+// function (t() turns it into a token for async functions and generators).
+//
+// Out of line on purpose. V8 inlines small functions into their callers,
+// and a probe inlined into an instrumented function makes that function's
+// frame larger (the probe's values need registers and spill slots there),
+// which every level of a recursion pays: recorded programs ran out of stack
+// at half the depth (issue 8). V8 does not inline a function of more than
+// 460 bytes of bytecode (--max-inlined-bytecode-size), so each probe that
+// instrumented code calls starts with a branch that never runs and only
+// makes it longer than that (`OUT_OF_LINE`). Inside, the common case
+// (nothing to reconcile, room in the buffer, small primitive values) is
+// handled without calling anything; the rest goes to enter() / leave().
+// bench/stack-depth.js measures the depth; design-docs/decisions.md has the
+// figures and the price (a call per probe, a few ns).
+
+/** Never true; see above. */
+let OUT_OF_LINE = false;
+/** Never called; see above. (Forty one-argument calls: about 560 bytes of
+ * bytecode that use three registers, so the padding does not enlarge the
+ * probes' own frames either.) */
+function outOfLine(k: number): number {
+  OUT_OF_LINE = false;
+  return k;
+}
+
+/** Room for one more event without a flush. */
+const LAST_FAST = WORDS - W;
+
+/** The general call probe: `n` arguments (x, y, z), or `xs` when n < 0;
+ * `self` for methods. */
+function enter(id: number, n: number, method: boolean, self: unknown, x: unknown, y: unknown, z: unknown, xs: unknown[] | null): number {
+  if (ioFlag[0] !== 0) ioBoundary();
+  let d = runtime.d;
+  if (d !== hi) d = sync(d);
+  if (d === stkCap) grow();
+  const a = seq + 1;
+  if (capture && (n !== 0 || method)) {
+    if (attrOn) attrFor(id);
+    valuesStart();
+    const count = n < 0 && xs !== null ? xs.length : n;
+    if (method) {
+      writeVarint(count * 2 + 1);
+      writeValueShallow(self);
+    } else if (n >= 0) {
+      argc(count * 2);
+    } else {
+      writeVarint(count * 2);
+    }
+    switch (n) {
+      case 0:
+        break;
+      case 1:
+        A.pos = at(A.pos, x);
+        break;
+      case 2:
+        A.pos = at(at(A.pos, x), y);
+        break;
+      case 3:
+        A.pos = at(at(at(A.pos, x), y), z);
+        break;
+      default:
+        if (xs !== null) for (let i = 0; i < xs.length; i++) val(xs[i]);
+    }
+    callRecord((id << 5) | CALL | HAS, a);
+  } else callRecord((id << 5) | CALL, a);
+  seq = a;
+  stk[d] = a;
+  fid[d] = id;
+  runtime.d = hi = d + 1;
+  if (wp === WORDS || A.pos > arenaLimit) full();
+  return d;
+}
 
 export function c(id: number): number {
-  if (ioFlag[0] !== 0) ioBoundary();
-  const a = ++seq;
-  if (sp === stkCap) grow();
-  stk[sp++] = a;
-  ev((id << 5) | CALL);
-  return a;
+  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  const d = runtime.d;
+  if (d !== hi || ioFlag[0] !== 0 || wp >= LAST_FAST || d >= stkCap || detour) return enter(id, 0, false, undefined, undefined, undefined, undefined, null);
+  const a = seq + 1;
+  const i = wp;
+  words[i] = (id << 5) | CALL;
+  words[i + 1] = clock[0];
+  words[i + 2] = lastEnd;
+  wp = i + W;
+  seq = a;
+  stk[d] = a;
+  fid[d] = id;
+  runtime.d = hi = d + 1;
+  return d;
 }
 
 export function c1(id: number, x: unknown): number {
-  if (ioFlag[0] !== 0) ioBoundary();
-  const a = ++seq;
-  if (sp === stkCap) grow();
-  stk[sp++] = a;
+  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  const d = runtime.d;
+  if (d !== hi || ioFlag[0] !== 0 || wp >= LAST_FAST || d >= stkCap || detour) return enter(id, 1, false, undefined, x, undefined, undefined, null);
+  let head = (id << 5) | CALL;
   if (capture) {
-    if (attrOn) attrFor(id);
-    let p = A.pos;
-    A.buf[p++] = 2;
-    A.pos = at(p, x);
-    evv((id << 5) | CALL);
-  } else ev((id << 5) | CALL);
-  return a;
+    const b = A.buf;
+    let p = lastEnd;
+    b[p++] = 2;
+    p = fv(b, p, x);
+    if (p < 0 || p > arenaLimit) return enter(id, 1, false, undefined, x, undefined, undefined, null);
+    A.pos = p;
+    head |= HAS;
+  }
+  const a = seq + 1;
+  const i = wp;
+  words[i] = head;
+  words[i + 1] = clock[0];
+  words[i + 2] = lastEnd = A.pos;
+  wp = i + W;
+  seq = a;
+  stk[d] = a;
+  fid[d] = id;
+  runtime.d = hi = d + 1;
+  return d;
 }
 
 export function c2(id: number, x: unknown, y: unknown): number {
-  if (ioFlag[0] !== 0) ioBoundary();
-  const a = ++seq;
-  if (sp === stkCap) grow();
-  stk[sp++] = a;
+  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  const d = runtime.d;
+  if (d !== hi || ioFlag[0] !== 0 || wp >= LAST_FAST || d >= stkCap || detour) return enter(id, 2, false, undefined, x, y, undefined, null);
+  let head = (id << 5) | CALL;
   if (capture) {
-    if (attrOn) attrFor(id);
-    let p = A.pos;
-    A.buf[p++] = 4;
-    p = at(p, x);
-    A.pos = at(p, y);
-    evv((id << 5) | CALL);
-  } else ev((id << 5) | CALL);
-  return a;
+    const b = A.buf;
+    let p = lastEnd;
+    b[p++] = 4;
+    p = fv(b, p, x);
+    if (p >= 0) p = fv(b, p, y);
+    if (p < 0 || p > arenaLimit) return enter(id, 2, false, undefined, x, y, undefined, null);
+    A.pos = p;
+    head |= HAS;
+  }
+  const a = seq + 1;
+  const i = wp;
+  words[i] = head;
+  words[i + 1] = clock[0];
+  words[i + 2] = lastEnd = A.pos;
+  wp = i + W;
+  seq = a;
+  stk[d] = a;
+  fid[d] = id;
+  runtime.d = hi = d + 1;
+  return d;
 }
 
 export function c3(id: number, x: unknown, y: unknown, z: unknown): number {
-  if (ioFlag[0] !== 0) ioBoundary();
-  const a = ++seq;
-  if (sp === stkCap) grow();
-  stk[sp++] = a;
+  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  const d = runtime.d;
+  if (d !== hi || ioFlag[0] !== 0 || wp >= LAST_FAST || d >= stkCap || detour) return enter(id, 3, false, undefined, x, y, z, null);
+  let head = (id << 5) | CALL;
   if (capture) {
-    if (attrOn) attrFor(id);
-    let p = A.pos;
-    A.buf[p++] = 6;
-    p = at(p, x);
-    p = at(p, y);
-    A.pos = at(p, z);
-    evv((id << 5) | CALL);
-  } else ev((id << 5) | CALL);
-  return a;
+    const b = A.buf;
+    let p = lastEnd;
+    b[p++] = 6;
+    p = fv(b, p, x);
+    if (p >= 0) p = fv(b, p, y);
+    if (p >= 0) p = fv(b, p, z);
+    if (p < 0 || p > arenaLimit) return enter(id, 3, false, undefined, x, y, z, null);
+    A.pos = p;
+    head |= HAS;
+  }
+  const a = seq + 1;
+  const i = wp;
+  words[i] = head;
+  words[i + 1] = clock[0];
+  words[i + 2] = lastEnd = A.pos;
+  wp = i + W;
+  seq = a;
+  stk[d] = a;
+  fid[d] = id;
+  runtime.d = hi = d + 1;
+  return d;
 }
 
 export function cn(id: number, ...xs: unknown[]): number {
-  if (ioFlag[0] !== 0) ioBoundary();
-  const a = ++seq;
-  if (sp === stkCap) grow();
-  stk[sp++] = a;
-  if (capture) {
-    if (attrOn) attrFor(id);
-    writeVarint(xs.length * 2);
-    for (let i = 0; i < xs.length; i++) val(xs[i]);
-    evv((id << 5) | CALL);
-  } else ev((id << 5) | CALL);
-  return a;
+  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  return enter(id, -1, false, undefined, undefined, undefined, undefined, xs);
 }
 
 export function m0(id: number, self: unknown): number {
-  if (ioFlag[0] !== 0) ioBoundary();
-  const a = ++seq;
-  if (sp === stkCap) grow();
-  stk[sp++] = a;
-  if (capture) {
-    if (attrOn) attrFor(id);
-    argc(1);
-    writeValueShallow(self);
-    evv((id << 5) | CALL);
-  } else ev((id << 5) | CALL);
-  return a;
+  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  return enter(id, 0, true, self, undefined, undefined, undefined, null);
 }
 
 export function m1(id: number, self: unknown, x: unknown): number {
-  if (ioFlag[0] !== 0) ioBoundary();
-  const a = ++seq;
-  if (sp === stkCap) grow();
-  stk[sp++] = a;
-  if (capture) {
-    if (attrOn) attrFor(id);
-    argc(3);
-    writeValueShallow(self);
-    val(x);
-    evv((id << 5) | CALL);
-  } else ev((id << 5) | CALL);
-  return a;
+  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  return enter(id, 1, true, self, x, undefined, undefined, null);
 }
 
 export function m2(id: number, self: unknown, x: unknown, y: unknown): number {
-  if (ioFlag[0] !== 0) ioBoundary();
-  const a = ++seq;
-  if (sp === stkCap) grow();
-  stk[sp++] = a;
-  if (capture) {
-    if (attrOn) attrFor(id);
-    argc(5);
-    writeValueShallow(self);
-    val(x);
-    val(y);
-    evv((id << 5) | CALL);
-  } else ev((id << 5) | CALL);
-  return a;
+  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  return enter(id, 2, true, self, x, y, undefined, null);
 }
 
 export function m3(id: number, self: unknown, x: unknown, y: unknown, z: unknown): number {
-  if (ioFlag[0] !== 0) ioBoundary();
-  const a = ++seq;
-  if (sp === stkCap) grow();
-  stk[sp++] = a;
-  if (capture) {
-    if (attrOn) attrFor(id);
-    argc(7);
-    writeValueShallow(self);
-    val(x);
-    val(y);
-    val(z);
-    evv((id << 5) | CALL);
-  } else ev((id << 5) | CALL);
-  return a;
+  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  return enter(id, 3, true, self, x, y, z, null);
 }
 
 export function mn(id: number, self: unknown, ...xs: unknown[]): number {
-  if (ioFlag[0] !== 0) ioBoundary();
-  const a = ++seq;
-  if (sp === stkCap) grow();
-  stk[sp++] = a;
-  if (capture) {
-    if (attrOn) attrFor(id);
-    writeVarint(xs.length * 2 + 1);
-    writeValueShallow(self);
-    for (let i = 0; i < xs.length; i++) val(xs[i]);
-    evv((id << 5) | CALL);
-  } else ev((id << 5) | CALL);
-  return a;
+  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  return enter(id, -1, true, self, undefined, undefined, undefined, xs);
+}
+
+/** The token of the entry a call probe just pushed, negated: the `$nr$a`
+ * of async functions, generators and module top levels. */
+export function t(d: number): number {
+  return -stk[d];
 }
 
 // ---- exits ---------------------------------------------------------------
 
-/** Makes `tok` the top of the stack: unwinds what is above it, or records
- * the resumption of a suspended activation (an await that rejected). */
-function settle(tok: number): void {
-  let i = sp - 1;
-  while (i >= 0 && stk[i] !== tok) i--;
-  if (i >= 0) {
-    while (sp - 1 > i) {
-      sp--;
-      ev(THROW);
-    }
-  } else if (suspended.delete(tok)) {
-    resumeEvent(tok);
+const PLAIN = 0;
+const REDACT = 1;
+const DROP = 2;
+
+/** The general exit probe: records the return of activation `x` (a height,
+ * or a negated token) with `v`, plain, redacted or dropped (a mode above),
+ * and pops it. */
+function leave(x: number, v: unknown, mode: number): unknown {
+  if (ioFlag[0] !== 0) ioBoundary();
+  const i = own(x);
+  if (i < 0) return v;
+  const tok = stk[i];
+  hi = runtime.d = i;
+  if (mode === DROP) {
+    if (capture) filterCounts[5]++;
+    ev(RETURN, tok);
+    return v;
+  }
+  let w = v;
+  if (mode === REDACT) {
+    if (capture) filterCounts[1]++;
+    w = redactedMarker(v);
+  }
+  if (!capture) {
+    ev(RETURN, tok);
+  } else if (w === undefined) {
+    ev(RETURN_UNDEFINED, tok);
   } else {
-    // Unknown to the stack (e.g. a generator closed while suspended); record
-    // it as resumed so that the exit that follows stays balanced.
-    resumeEvent(tok);
+    if (attrOn) attrFor(fid[i]);
+    valuesStart();
+    val(w);
+    evv(RETURN, tok);
   }
+  return v;
 }
 
-/** Return with a value. */
-export function r(tok: number, v: unknown): unknown {
-  if (ioFlag[0] !== 0) ioBoundary();
-  if (sp === 0 || stk[sp - 1] !== tok) settle(tok);
-  sp--;
-  lastClosed = tok;
+/** `return (__nr$v=e,__nr$.r($nr$a))`: records the return of the activation
+ * `x` with the value in __nr$v, pops it, and returns that value. */
+export function r(x: number): unknown {
+  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  const v = __nr$v;
+  __nr$v = undefined;
+  if (x < 0 || x + 1 !== hi || runtime.d !== hi || ioFlag[0] !== 0 || wp >= LAST_FAST || detour) return leave(x, v, PLAIN);
+  let head = RETURN;
   if (capture) {
-    if (v === undefined) ev(RETURN_UNDEFINED);
+    if (v === undefined) head = RETURN_UNDEFINED;
     else {
-      if (attrOn) attrNone();
-      val(v);
-      evv(RETURN);
+      const p = fv(A.buf, lastEnd, v);
+      if (p < 0 || p > arenaLimit) return leave(x, v, PLAIN);
+      A.pos = p;
+      head = RETURN | HAS;
     }
-  } else ev(RETURN);
-  return v;
-}
-
-/** Return from the top activation (class field initializers). */
-export function rt(v: unknown): unknown {
-  if (sp > 0) return r(stk[sp - 1], v);
-  return v;
-}
-
-/** `finally` of every instrumented function: an activation still open here
- * is being left by an exception. */
-export function f(tok: number): void {
-  if (tok !== lastClosed) exitSlow(tok);
-}
-
-function exitSlow(tok: number): void {
-  if (ioFlag[0] !== 0) ioBoundary();
-  let i = sp - 1;
-  while (i >= 0 && stk[i] !== tok) i--;
-  if (i >= 0) {
-    while (sp > i) {
-      sp--;
-      ev(THROW);
-    }
-  } else if (suspended.delete(tok)) {
-    // An await rejected and the exception leaves the function.
-    resumeEvent(tok);
-    sp--;
-    ev(THROW);
   }
-  lastClosed = tok;
+  const i = wp;
+  words[i] = head;
+  words[i + 1] = clock[0];
+  words[i + 2] = lastEnd = A.pos;
+  wp = i + W;
+  hi = runtime.d = x;
+  return v;
+}
+
+/** A return of `undefined` (`return;`, the end of a body). */
+export function u(x: number): undefined {
+  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  if (x < 0 || x + 1 !== hi || runtime.d !== hi || ioFlag[0] !== 0 || wp >= LAST_FAST || detour) {
+    leave(x, undefined, PLAIN);
+    return undefined;
+  }
+  const i = wp;
+  words[i] = capture ? RETURN_UNDEFINED : RETURN;
+  words[i + 1] = clock[0];
+  wp = i + W;
+  hi = runtime.d = x;
+  return undefined;
+}
+
+/** `finally` of an async function or generator: an activation still on
+ * the stack here is being left by an exception (a return popped it); one
+ * suspended is being left from its await or yield (a rejected await, a
+ * generator closed or thrown into). */
+export function f(x: number): void {
+  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  if (ioFlag[0] !== 0) ioBoundary();
+  const i = own(x);
+  if (i >= 0) unwindTo(i);
+}
+
+/** A class field initializer `x = __nr$.fr(__nr$.m0(id,this),e)`: records
+ * the field's return with `e` and pops it (a field has no `finally`). */
+export function fr(x: number, v: unknown): unknown {
+  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  return leave(x, v, PLAIN);
 }
 
 // ---- suspensions ---------------------------------------------------------
 
-function suspend(tok: number, site: number, kind: number): void {
+function suspend(x: number, site: number, kind: number): void {
   if (ioFlag[0] !== 0) ioBoundary();
-  if (sp === 0 || stk[sp - 1] !== tok) settle(tok);
-  sp--;
+  const i = own(x);
+  if (i < 0) return;
+  const tok = stk[i];
   if (suspended.size > 100000) suspended.clear();
-  suspended.add(tok);
-  ev((site << 5) | kind);
+  suspended.set(tok, fid[i]);
+  ev((site << 5) | kind, tok);
+  hi = runtime.d = i;
 }
 
-function resumeEvent(tok: number): void {
-  if (ioFlag[0] !== 0) ioBoundary();
-  if (sp === stkCap) grow();
-  stk[sp++] = tok;
+/** Pushes the activation `tok` back and records its resumption. */
+function resumeEntry(tok: number, id: number): void {
+  let d = runtime.d;
+  if (d !== hi) d = sync(d);
+  if (d === stkCap) grow();
+  stk[d] = tok;
+  fid[d] = id;
+  runtime.d = hi = d + 1;
+  valuesStart();
   writeVarint(tok);
-  evv(RESUME);
+  evv(RESUME, tok);
 }
 
-export function aw(tok: number, site: number, v: unknown): unknown {
-  suspend(tok, site, AWAIT);
+/** `(__nr$v=await (__nr$v=e,__nr$.aw($nr$a,site)),__nr$.rs($nr$a))`: the
+ * awaited value, computed before any probe is called (nothing of ours
+ * stays in the frame meanwhile), passes through __nr$v both ways. */
+export function aw(x: number, site: number): unknown {
+  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  const v = __nr$v;
+  __nr$v = undefined;
+  suspend(x, site, AWAIT);
   return v;
 }
 
-export function yd(tok: number, site: number, v: unknown): unknown {
-  suspend(tok, site, YIELD);
+/** `yield` as `await` above. */
+export function yd(x: number, site: number): unknown {
+  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  const v = __nr$v;
+  __nr$v = undefined;
+  suspend(x, site, YIELD);
   return v;
 }
 
-export function rs(tok: number, v: unknown): unknown {
+/** The resumption after an await or yield; returns the value it resumed with. */
+export function rs(x: number): unknown {
+  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  const v = __nr$v;
+  __nr$v = undefined;
+  if (ioFlag[0] !== 0) ioBoundary();
+  const tok = -x;
+  const id = suspended.get(tok);
   suspended.delete(tok);
-  resumeEvent(tok);
+  resumeEntry(tok, id ?? 0);
   return v;
 }
 
 /** A `catch` clause in instrumented code received `e`. */
-export function k(tok: number, e?: unknown): void {
+export function k(x: number, e?: unknown): void {
+  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   if (ioFlag[0] !== 0) ioBoundary();
-  if (sp === 0 || stk[sp - 1] !== tok) settle(tok);
+  const i = own(x);
+  if (i < 0) return;
   if (capture) {
-    if (attrOn) attrNone();
+    if (attrOn) attrFor(fid[i]);
+    valuesStart();
     writeValue(e);
-    evv(CATCH);
-  } else ev(CATCH);
+    evv(CATCH, stk[i]);
+  } else ev(CATCH, stk[i]);
 }
 
 // ---- filters (design-docs/filters.md) ------------------------------------
 // Variants the instrumenter emits for functions whose values a filter
-// redacts or drops, or that have `attr:` rules; the plain probes above are
-// untouched by filters except for one `attrOn` check.
+// redacts or drops; `attr:` rules need no variant (the probes know each
+// activation's function).
 
 /** A redacted argument: the marker with the argument's type. */
 export function xa(v: unknown): unknown {
@@ -651,72 +934,36 @@ export function dt(id: number): number {
   return id;
 }
 
-/** Return with the value redacted. */
-export function rr(tok: number, v: unknown): unknown {
-  if (capture) filterCounts[1]++;
-  r(tok, redactedMarker(v));
-  return v;
+/** Return with the value redacted (`mark` 4: `return;`, no value). */
+export function rr(x: number, mark?: number): unknown {
+  const v = mark === 4 ? undefined : __nr$v;
+  __nr$v = undefined;
+  return leave(x, v, REDACT);
 }
 
 /** Return with the value dropped: the return still closes its call. */
-export function rx(tok: number, v: unknown): unknown {
-  if (ioFlag[0] !== 0) ioBoundary();
-  if (sp === 0 || stk[sp - 1] !== tok) settle(tok);
-  sp--;
-  lastClosed = tok;
-  if (capture) filterCounts[5]++;
-  ev(RETURN);
-  return v;
+export function rx(x: number): unknown {
+  const v = __nr$v;
+  __nr$v = undefined;
+  return leave(x, v, DROP);
 }
 
-/** Return encoded with the `attr:` rules of function `id`. */
-export function ra(tok: number, v: unknown, id: number): unknown {
-  if (ioFlag[0] !== 0) ioBoundary();
-  if (sp === 0 || stk[sp - 1] !== tok) settle(tok);
-  sp--;
-  lastClosed = tok;
-  if (capture) {
-    if (v === undefined) ev(RETURN_UNDEFINED);
-    else {
-      attrFor(id);
-      val(v);
-      evv(RETURN);
-    }
-  } else ev(RETURN);
-  return v;
+/** Field initializer variants of `fr`. */
+export function frr(x: number, v: unknown): unknown {
+  return leave(x, v, REDACT);
+}
+export function frx(x: number, v: unknown): unknown {
+  return leave(x, v, DROP);
 }
 
-/** Field initializer variants of `rt`. */
-export function rtr(v: unknown): unknown {
-  if (sp > 0) rr(stk[sp - 1], v);
-  return v;
+/** `catch` variants: redacted, dropped. */
+export function kr(x: number, e: unknown): void {
+  k(x, redactedMarker(e));
 }
-export function rtx(v: unknown): unknown {
-  if (sp > 0) rx(stk[sp - 1], v);
-  return v;
-}
-export function rta(v: unknown, id: number): unknown {
-  if (sp > 0) ra(stk[sp - 1], v, id);
-  return v;
-}
-
-/** `catch` variants: redacted, dropped, with `attr:` rules. */
-export function kr(tok: number, e: unknown): void {
-  k(tok, redactedMarker(e));
-}
-export function kx(tok: number): void {
+export function kx(x: number): void {
   if (ioFlag[0] !== 0) ioBoundary();
-  if (sp === 0 || stk[sp - 1] !== tok) settle(tok);
-  ev(CATCH);
-}
-export function ka(tok: number, e: unknown, id: number): void {
-  if (ioFlag[0] !== 0) ioBoundary();
-  if (sp === 0 || stk[sp - 1] !== tok) settle(tok);
-  if (capture) {
-    attrFor(id);
-    writeValue(e);
-    evv(CATCH);
-  } else ev(CATCH);
+  const i = own(x);
+  if (i >= 0) ev(CATCH, stk[i]);
 }
 
 /** Prologue of a module with `attr:` rules: registers its functions' sets. */
@@ -724,29 +971,37 @@ export function fa(base: number, spec: number | number[], count?: number): numbe
   return registerAttr(base, spec, count);
 }
 
+/** The function of the innermost activation (0: none), e.g. the one an
+ * uncaught exception came from, before uncaught() unwinds it. */
+export function innermostFunction(): number {
+  return hi > 0 ? fid[hi - 1] : 0;
+}
+
 /** The exception that ends the process: unwind everything, record it. */
 export function uncaught(e: unknown): void {
   if (ioFlag[0] !== 0) ioBoundary();
-  while (sp > 0) {
-    sp--;
-    ev(THROW);
-  }
+  unwindTo(0);
+  valuesStart();
   writeValue(e);
-  evv((UNCAUGHT << 5) | CATCH);
+  evv((UNCAUGHT << 5) | CATCH, 0);
+}
+
+/** Records the throws of activations left by an exception since the last
+ * probe (the periodic tick: their time is then at most one tick late). */
+export function settle(): void {
+  const d = runtime.d;
+  if (d < hi) sync(d);
 }
 
 /** Activations still open (for finalization). */
 export function openCount(): number {
-  return sp;
+  return hi;
 }
 
 /** Closes every open activation as unwound (used at exit). */
 export function unwindAll(): void {
   if (ioFlag[0] !== 0) ioBoundary();
-  while (sp > 0) {
-    sp--;
-    ev(THROW);
-  }
+  unwindTo(0);
 }
 
 // ---- IO ------------------------------------------------------------------
@@ -756,6 +1011,7 @@ export function unwindAll(): void {
  * thread (it belongs to the top activation). Never runs the boundary hook. */
 export function output(stream: number, flags: number, bytes: Uint8Array, start: number, end: number): void {
   const n = end - start;
+  valuesStart();
   writeVarint(n);
   let p = arena.pos;
   if (p + n > arena.buf.length) {
@@ -776,7 +1032,7 @@ export function output(stream: number, flags: number, bytes: Uint8Array, start: 
   }
   arena.pos = p;
   // evv: the arena may have grown past the headroom; flush if so.
-  evv((((flags << 2) | stream) << 5) | OUTPUT);
+  evv((((flags << 2) | stream) << 5) | OUTPUT, hi > 0 ? stk[hi - 1] : 0);
 }
 
 /** Installs the IO boundary hook: `flag[0] !== 0` makes the next call,
@@ -797,11 +1053,14 @@ export function reset(): void {
   if (sink === null) dropped[dropReason] += (wp / W) | 0;
   wp = 0;
   resetArena();
+  lastEnd = 0;
+  valuesOpen = false;
   seq = 0;
-  sp = 0;
-  lastClosed = -1;
-  suspended = new Set<number>();
+  hi = 0;
+  runtime.d = 0;
+  suspended = new Map<number, number>();
   words = new Int32Array(WORDS);
   stk = new Float64Array(4096);
+  fid = new Int32Array(4096);
   stkCap = 4096;
 }

@@ -40,15 +40,15 @@ const CASES = [
   { name: 'tape', dir: 'tape', cmd: ['npm', 'test'], count: 'tapSummary', expect: { pass: 2, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.js', line: 4 } },
   { name: 'tap', dir: 'tap', cmd: ['npx', 'tap'], count: 'tap', expect: { pass: 2, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.js', line: 4 } },
   // No timings cached: jest runs the two files in worker processes (one trace each).
-  { name: 'jest (babel-jest, TypeScript, 2 workers)', dir: 'jest', cmd: ['npx', 'jest', '--maxWorkers=2'], fresh: ['.jest-cache'], count: 'jest', expect: { pass: 4, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
-  { name: 'vitest (TypeScript)', dir: 'vitest', cmd: ['npm', 'test'], count: 'vitest', expect: { pass: 4, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
+  { name: 'jest (babel-jest, TypeScript, 2 workers)', dir: 'jest', cmd: ['npx', 'jest', '--maxWorkers=2'], fresh: ['.jest-cache'], count: 'jest', expect: { pass: 7, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
+  { name: 'vitest (TypeScript)', dir: 'vitest', cmd: ['npm', 'test'], count: 'vitest', expect: { pass: 7, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
   // Not recognized as jest by its entry script: the project's config uses noderec/jest-transformer.
   { name: 'jest from a script, noderec/jest-transformer', dir: 'jest-script', cmd: ['npm', 'test'], fresh: ['.jest-cache'], count: 'jest', expect: { pass: 3, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
-  { name: 'jest in band', dir: 'jest', cmd: ['npx', 'jest', '--runInBand'], count: 'jest', expect: { pass: 4, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
+  { name: 'jest in band', dir: 'jest', cmd: ['npx', 'jest', '--runInBand'], count: 'jest', expect: { pass: 7, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
   // Only the plugin in its config: the config-free integration is off (test-only switch).
   { name: 'vitest with noderec/vite-plugin', dir: 'vitest-plugin', cmd: ['npm', 'test'], env: { NODEREC_TEST_GUARD: '1', NODEREC_TEST_NO_RUNNER_PATCH: '1' }, count: 'vitest', expect: { pass: 3, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
-  { name: 'vitest, threads pool', dir: 'vitest', cmd: ['npx', 'vitest', 'run', '--pool=threads'], count: 'vitest', expect: { pass: 4, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
-  { name: 'vitest, vmForks pool', dir: 'vitest', cmd: ['npx', 'vitest', 'run', '--pool=vmForks'], count: 'vitest', expect: { pass: 4, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
+  { name: 'vitest, threads pool', dir: 'vitest', cmd: ['npx', 'vitest', 'run', '--pool=threads'], count: 'vitest', expect: { pass: 7, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
+  { name: 'vitest, vmForks pool', dir: 'vitest', cmd: ['npx', 'vitest', 'run', '--pool=vmForks'], count: 'vitest', expect: { pass: 7, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
   { name: 'program (vm, eval worker, own SIGTERM handler, #! bin)', dir: 'program', cmd: ['./main.js'], count: 'none', expect: { pass: null, fail: null }, code: { fn: 'lineTotal', file: 'main.js', line: 7 } },
 ];
 

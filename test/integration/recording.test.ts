@@ -392,3 +392,32 @@ describe('noderec record', () => {
     expect(typeof top.ts).toBe('number');
   });
 });
+
+describe('activations left by exceptions', () => {
+  it('class fields, promise executors, then callbacks, generators closed or thrown into, and revivers close as throws, in order', () => {
+    for (const node of [NODE, NODE22]) {
+      if (!fs.existsSync(node)) continue;
+      const f = fixture('left-by-exception', 'main.js');
+      const plain = runNode(f, { node, preload: 'none' });
+      const r = runNode(f, { node });
+      expect(r.stdout).toBe(plain.stdout);
+      expect(r.code).toBe(0);
+      const evs = events(onlyTrace(r.outDir));
+      assertBalanced(evs);
+      const kinds = (fn: string): string[] => evs.filter((e) => e.fn === fn && e.kind !== 'output').map((e) => e.kind);
+      expect(kinds('measure')).toEqual(['call', 'throw']);
+      expect(kinds('Widget.size')).toEqual(['call', 'throw']);
+      expect(kinds('build')).toEqual(['call', 'catch', 'return']);
+      expect(kinds('executor')).toEqual(['call', 'throw']);
+      expect(kinds('thenCallback')).toEqual(['call', 'throw']);
+      expect(kinds('reviver').slice(-2)).toEqual(['call', 'throw']);
+      expect(kinds('tryFinally')).toEqual(['call', 'return']);
+      // The generator closed by return() and the one thrown into: resumed, then left.
+      expect(kinds('gen')).toEqual(['call', 'yield', 'resume', 'throw', 'call', 'yield', 'resume', 'throw']);
+      // The last cleanup() is called by main, resumed from the microtask queue
+      // (depth 0): nothing left above main by the exceptions before it.
+      const lastCleanup = evs.filter((e) => e.kind === 'call' && e.fn === 'cleanup').pop();
+      expect(lastCleanup?.depth).toBe(1);
+    }
+  });
+});

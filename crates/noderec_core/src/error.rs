@@ -58,7 +58,8 @@ impl fmt::Display for Error {
             Error::TraceIncomplete { path, message } => write!(f, "trace {path} is incomplete: {message}"),
             Error::Instrument { path, message } => write!(f, "cannot instrument {path}: {message}"),
             Error::AlreadyRecording => write!(f, "noderec is already recording in this process"),
-            Error::FilterParse { path, line, column, message } | Error::FilterSchema { path, line, column, message } => {
+            Error::FilterParse { path, line, column, message }
+            | Error::FilterSchema { path, line, column, message } => {
                 write!(f, "{path}:{line}:{column}: {message}")
             }
             Error::Internal { message } => write!(f, "internal error (a bug in noderec): {message}"),

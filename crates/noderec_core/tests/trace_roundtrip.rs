@@ -141,8 +141,17 @@ fn throws_take_the_error_of_the_catch_that_follows() {
     let w = WriterHandle::spawn(&path).expect("spawn");
     w.send(Msg::Path { id: 0, path: "a.js".into() }).expect("send");
     for (id, name) in [(1, "outer"), (2, "inner")] {
-        w.send(Msg::Func(FuncDef { id, path: 0, name: name.into(), kind: "function".into(), line: id, col: 0, flags: 0, params: vec![] }))
-            .expect("send");
+        w.send(Msg::Func(FuncDef {
+            id,
+            path: 0,
+            name: name.into(),
+            kind: "function".into(),
+            line: id,
+            col: 0,
+            flags: 0,
+            params: vec![],
+        }))
+        .expect("send");
     }
     // outer calls inner, inner throws, outer's catch clause receives the error (string "boom").
     let mut arena = Vec::new();

@@ -10,8 +10,8 @@ use noderec_core::filter::loader::load_chain;
 use noderec_core::filter::Engine;
 use noderec_core::session::lifecycle;
 
-use napi::Result;
 use crate::binding_errors::{guard, to_js};
+use napi::Result;
 
 /// `picomatch(pattern)(path)`, computed by the Rust engine (an invalid
 /// pattern matches nothing, as in picomatch; one picomatch rejects throws).
@@ -96,7 +96,12 @@ pub struct FilterBenchResult {
 /// Times the engine on `paths` (a chain) with `files` and `functions` as
 /// the decided population, `iterations` decisions per measure.
 #[napi]
-pub fn filter_bench(paths: Vec<String>, files: Vec<String>, functions: Vec<String>, iterations: u32) -> Result<FilterBenchResult> {
+pub fn filter_bench(
+    paths: Vec<String>,
+    files: Vec<String>,
+    functions: Vec<String>,
+    iterations: u32,
+) -> Result<FilterBenchResult> {
     guard("filterBench", || {
         let mut load_ms = f64::MAX;
         let mut chain = None;
@@ -130,7 +135,9 @@ pub fn filter_bench(paths: Vec<String>, files: Vec<String>, functions: Vec<Strin
         let t = Instant::now();
         for i in 0..n {
             let d = &decisions[i % decisions.len()];
-            keep += usize::from(engine.decide_function(d, &functions[(i / decisions.len()) % functions.len()], &params).record);
+            keep += usize::from(
+                engine.decide_function(d, &functions[(i / decisions.len()) % functions.len()], &params).record,
+            );
         }
         let cached_fn_per_s = per_s(t.elapsed().as_secs_f64());
         let t = Instant::now();
@@ -142,10 +149,19 @@ pub fn filter_bench(paths: Vec<String>, files: Vec<String>, functions: Vec<Strin
         let t = Instant::now();
         for i in 0..n {
             let d = &decisions[i % decisions.len()];
-            keep += usize::from(engine.evaluate_function(d, &functions[(i / decisions.len()) % functions.len()], &params).record);
+            keep += usize::from(
+                engine.evaluate_function(d, &functions[(i / decisions.len()) % functions.len()], &params).record,
+            );
         }
         let uncached_fn_per_s = per_s(t.elapsed().as_secs_f64());
         std::hint::black_box(keep);
-        Ok(FilterBenchResult { rules, load_ms, cached_file_per_s, cached_fn_per_s, uncached_file_per_s, uncached_fn_per_s })
+        Ok(FilterBenchResult {
+            rules,
+            load_ms,
+            cached_file_per_s,
+            cached_fn_per_s,
+            uncached_file_per_s,
+            uncached_fn_per_s,
+        })
     })
 }

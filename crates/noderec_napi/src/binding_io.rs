@@ -4,8 +4,8 @@ use napi::bindgen_prelude::{ArrayBuffer, Buffer, Uint8Array};
 use napi::Env;
 use napi_derive::napi;
 
-use napi::Result;
 use crate::binding_errors::coded;
+use napi::Result;
 
 /// How a standard stream was set up by `ioMirrorStart`.
 #[napi(object)]
@@ -57,7 +57,8 @@ pub fn io_flag_buffer(env: &Env) -> Result<ArrayBuffer<'_>> {
     {
         let p = noderec_core::io::mirror::PENDING_FLAG.as_ptr().cast::<u8>();
         // SAFETY: a static, never freed; handed out once per process by the facade.
-        unsafe { ArrayBuffer::from_external(env, p, 4, (), |_, ()| {}) }.map_err(|e| coded("ERR_INTERNAL", &e.to_string()))
+        unsafe { ArrayBuffer::from_external(env, p, 4, (), |_, ()| {}) }
+            .map_err(|e| coded("ERR_INTERNAL", &e.to_string()))
     }
     #[cfg(not(unix))]
     {

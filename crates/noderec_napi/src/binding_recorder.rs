@@ -142,7 +142,12 @@ pub fn instrument(source: String, path: String, is_module: bool, cache_salt: Str
 /// `cache_salt` identifies the addon build (and later the filter chain) in
 /// the instrumentation cache key.
 #[napi]
-pub fn instrument_for_runner(source: String, path: String, is_module: bool, cache_salt: String) -> Result<Option<String>> {
+pub fn instrument_for_runner(
+    source: String,
+    path: String,
+    is_module: bool,
+    cache_salt: String,
+) -> Result<Option<String>> {
     guard("instrumentForRunner", || {
         let Some(s) = lifecycle::current() else { return Ok(None) };
         let kind = if is_module { ModuleKind::Module } else { ModuleKind::CommonJs };
@@ -180,6 +185,29 @@ pub fn instrument_source(source: String, path: String, is_module: bool) -> Resul
         code.insert_str(at, &noderec_core::instrument::prologue(1));
         Ok(code)
     })
+}
+
+/// The original text of an instrumented function, class or method, given the
+/// text `Function.prototype.toString` returns for it; null when the text holds
+/// no probe (or does not parse).
+#[napi]
+pub fn original_source(text: String) -> Result<Option<String>> {
+    guard("originalSource", || Ok(noderec_core::instrument::original_source(&text)))
+}
+
+/// For an instrumented file of this process: its source, if the file still holds
+/// the text that was instrumented, and the insertions per 0-based line as
+/// `[generated UTF-16 column, UTF-16 length]` (JSON); null otherwise. Used to
+/// print an uncaught error's source line as the program wrote it.
+#[napi]
+pub fn fatal_source_info(path: String) -> Result<Option<String>> {
+    guard("fatalSourceInfo", || Ok(modules::edit_map(&path)))
+}
+
+/// The file (absolute path) that defines function `id`, if it was loaded.
+#[napi]
+pub fn function_path(id: u32) -> Result<Option<String>> {
+    guard("functionPath", || Ok(lifecycle::function_path(id)))
 }
 
 /// Names a JavaScript thread in the trace.
@@ -396,7 +424,12 @@ pub fn runner_kind() -> String {
 /// vite transforms in the main process, workers run the code). The function
 /// table travels in the code; the running process registers it (`linkPortable`).
 #[napi]
-pub fn instrument_portable(source: String, path: String, is_module: bool, cache_salt: String) -> Result<Option<String>> {
+pub fn instrument_portable(
+    source: String,
+    path: String,
+    is_module: bool,
+    cache_salt: String,
+) -> Result<Option<String>> {
     guard("instrumentPortable", || {
         let Some(s) = lifecycle::current() else { return Ok(None) };
         let kind = if is_module { ModuleKind::Module } else { ModuleKind::CommonJs };

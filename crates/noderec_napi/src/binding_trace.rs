@@ -21,14 +21,17 @@ pub fn export_trace(dir: String, format: String, out: Option<String>) -> Result<
         let mut sink: Box<dyn Write> = match &out {
             Some(p) => Box::new(std::io::BufWriter::with_capacity(
                 1 << 20,
-                std::fs::File::create(p).map_err(|e| to_js(noderec_core::error::Error::io(format!("create {p}"), e)))?,
+                std::fs::File::create(p)
+                    .map_err(|e| to_js(noderec_core::error::Error::io(format!("create {p}"), e)))?,
             )),
             None => Box::new(std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock())),
         };
         match format.as_str() {
             "jsonl" => export::write_jsonl(&t, &mut sink).map_err(to_js),
             "chrome" => export::write_chrome(&t, pid, &mut sink).map_err(to_js),
-            other => Err(crate::binding_errors::coded("ERR_INVALID_ARG", &format!("unknown export format '{other}' (accepted: jsonl, chrome)"),
+            other => Err(crate::binding_errors::coded(
+                "ERR_INVALID_ARG",
+                &format!("unknown export format '{other}' (accepted: jsonl, chrome)"),
             )),
         }
     })

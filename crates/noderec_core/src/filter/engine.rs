@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::model::{Action, Chain, Exec, Rule};
 use super::selector::Kind;
-use super::summary::{ChainEntry, FilterSummary, FilterStats, KindCounts};
+use super::summary::{ChainEntry, FilterStats, FilterSummary, KindCounts};
 use crate::instrument::{Decider, FnInfo, FnKind, ValuePlan};
 
 /// FxHash: a fast non-cryptographic hasher for the decision caches.
@@ -282,7 +282,12 @@ impl Engine {
             }
         }
         let d = Arc::new(self.evaluate_function(file, name, params));
-        lock(&self.state).fns.entry(key).or_default().push((file.id, name.to_string(), params.to_vec(), Arc::clone(&d)));
+        lock(&self.state).fns.entry(key).or_default().push((
+            file.id,
+            name.to_string(),
+            params.to_vec(),
+            Arc::clone(&d),
+        ));
         d
     }
 
@@ -422,7 +427,12 @@ impl Engine {
                 .chain
                 .files
                 .iter()
-                .map(|f| ChainEntry { path: f.path.clone(), sha256: f.sha256.clone(), name: f.name.clone(), version: f.version })
+                .map(|f| ChainEntry {
+                    path: f.path.clone(),
+                    sha256: f.sha256.clone(),
+                    name: f.name.clone(),
+                    version: f.version,
+                })
                 .collect(),
             stats: FilterStats {
                 files_instrumented: s.files_instrumented.load(Ordering::Relaxed),
@@ -497,10 +507,31 @@ mod tests {
         assert_eq!(d.plan.params, vec![Action::Allow, Action::Redact, Action::Redact]);
         assert_eq!(d.plan.ret, Action::Allow);
         assert!(d.attr != 0);
-        for k in ["password", "Authorization", "x-api-key", "set-cookie", "refresh_token", "clientSecret", "sessionId", "cvv", "ssn", "privateKey", "jwt", "iban", "bearer", "credentials", "passwd", "pwd", "access_token", "creditCard", "ssh_key", "x-auth-token"] {
+        for k in [
+            "password",
+            "Authorization",
+            "x-api-key",
+            "set-cookie",
+            "refresh_token",
+            "clientSecret",
+            "sessionId",
+            "cvv",
+            "ssn",
+            "privateKey",
+            "jwt",
+            "iban",
+            "bearer",
+            "credentials",
+            "passwd",
+            "pwd",
+            "access_token",
+            "creditCard",
+            "ssh_key",
+            "x-auth-token",
+        ] {
             assert_eq!(e.attr_action(d.attr, k), Action::Redact, "{k}");
         }
-        for k in ["author", "name", "user", "id", "amount", "passenger", "tokenizer_x" ] {
+        for k in ["author", "name", "user", "id", "amount", "passenger", "tokenizer_x"] {
             let want = if k.contains("token") { Action::Redact } else { Action::Allow };
             assert_eq!(e.attr_action(d.attr, k), want, "{k}");
         }
@@ -543,7 +574,9 @@ mod tests {
 
     #[test]
     fn skip_by_default_with_fn_trace_keeps_files_instrumented() {
-        let f = format!("{META}[scope]\ndefault_exec = \"skip\"\n[[scope.rules]]\nselector = \"fn:handle*\"\nexec = \"trace\"\n");
+        let f = format!(
+            "{META}[scope]\ndefault_exec = \"skip\"\n[[scope.rules]]\nselector = \"fn:handle*\"\nexec = \"trace\"\n"
+        );
         let e = engine(&[&f]);
         let fd = file(&e, "src/a.js", None);
         assert!(fd.record, "a later fn: trace rule may apply");

@@ -291,13 +291,10 @@ fn normalize_simple_branch(branch: &str) -> Option<String> {
     let mut value = js_trim(branch).to_string();
     loop {
         // /^@\([^\\()[\]{}|]+\)$/
-        let ok = value.starts_with("@(")
-            && value.ends_with(')')
-            && value.chars().count() > 3
-            && {
-                let inner: Vec<char> = value.chars().collect();
-                inner[2..inner.len() - 1].iter().all(|c| !matches!(c, '\\' | '(' | ')' | '[' | ']' | '{' | '}' | '|'))
-            };
+        let ok = value.starts_with("@(") && value.ends_with(')') && value.chars().count() > 3 && {
+            let inner: Vec<char> = value.chars().collect();
+            inner[2..inner.len() - 1].iter().all(|c| !matches!(c, '\\' | '(' | ')' | '[' | ']' | '{' | '}' | '|'))
+        };
         if !ok {
             break;
         }
@@ -525,7 +522,28 @@ struct P {
 
 fn re_non_special_prefix(rest: &[char]) -> usize {
     rest.iter()
-        .take_while(|c| !matches!(c, '@' | '!' | '[' | ']' | '.' | ',' | '$' | '*' | '+' | '?' | '^' | '{' | '}' | '(' | ')' | '|' | '\\' | '/'))
+        .take_while(|c| {
+            !matches!(
+                c,
+                '@' | '!'
+                    | '['
+                    | ']'
+                    | '.'
+                    | ','
+                    | '$'
+                    | '*'
+                    | '+'
+                    | '?'
+                    | '^'
+                    | '{'
+                    | '}'
+                    | '('
+                    | ')'
+                    | '|'
+                    | '\\'
+                    | '/'
+            )
+        })
         .count()
 }
 
@@ -647,12 +665,14 @@ impl P {
         let si = token.start_index.max(0) as usize;
         let ei = (self.st.index + 1).max(0) as usize;
         let literal: String = input[si..ei.min(input.len())].iter().collect();
-        let body: String = input[(si + 2).min(input.len())..(self.st.index.max(0) as usize).min(input.len()).max((si + 2).min(input.len()))]
+        let body: String = input[(si + 2).min(input.len())
+            ..(self.st.index.max(0) as usize).min(input.len()).max((si + 2).min(input.len()))]
             .iter()
             .collect();
         let analysis = analyze_repeated_extglob(&body);
         if (token.kind == ExtKind::Plus || token.kind == ExtKind::Star) && analysis.risky {
-            let safe = analysis.safe_output.map(|s| format!("{}{}", if token.output.is_empty() { ONE_CHAR } else { "" }, s));
+            let safe =
+                analysis.safe_output.map(|s| format!("{}{}", if token.output.is_empty() { ONE_CHAR } else { "" }, s));
             let open_id = self.tokens[token.tokens_index];
             {
                 let open = &mut self.all[open_id];
@@ -746,7 +766,10 @@ fn fastpaths(input: &str) -> Option<String> {
                 // the first `.` after which only word characters follow.
                 let mut found = None;
                 for (i, &c) in chars.iter().enumerate() {
-                    if c == '.' && i + 1 < chars.len() && chars[i + 1..].iter().all(|c| c.is_ascii_alphanumeric() || *c == '_') {
+                    if c == '.'
+                        && i + 1 < chars.len()
+                        && chars[i + 1..].iter().all(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    {
                         found = Some(i);
                         break;
                     }
@@ -808,7 +831,8 @@ fn parse(input: &str, fast: bool, depth: u32) -> Result<Parsed, String> {
     // Fast paths: /(^[*!]|[/()[\]{}"])/ absent.
     let inp = &p.st.input;
     let fast_ok = fast
-        && !(matches!(inp.first(), Some('*' | '!')) || inp.iter().any(|c| matches!(c, '/' | '(' | ')' | '[' | ']' | '{' | '}' | '"')));
+        && !(matches!(inp.first(), Some('*' | '!'))
+            || inp.iter().any(|c| matches!(c, '/' | '(' | ')' | '[' | ']' | '{' | '}' | '"')));
     if fast_ok {
         let mut backslashes = false;
         // input.replace(/(\\?)((\W)(\3*))/g, ...)
@@ -942,7 +966,9 @@ fn parse(input: &str, fast: bool, depth: u32) -> Result<Parsed, String> {
                             p.all[pid].value = format!("{pre}{px}");
                             p.st.backtrack = true;
                             p.advance();
-                            if p.all[0].output.as_deref().unwrap_or("").is_empty() && p.tokens.iter().position(|&t| t == pid) == Some(1) {
+                            if p.all[0].output.as_deref().unwrap_or("").is_empty()
+                                && p.tokens.iter().position(|&t| t == pid) == Some(1)
+                            {
                                 p.all[0].output = Some(ONE_CHAR.into());
                             }
                             continue;
@@ -1068,7 +1094,8 @@ fn parse(input: &str, fast: bool, depth: u32) -> Result<Parsed, String> {
             }
             if !p.all[brace].comma && !p.all[brace].dots {
                 let out = slice_to(&p.st.output, p.all[brace].output_index);
-                let toks: Vec<usize> = p.tokens.get(p.all[brace].tokens_index..).map(<[usize]>::to_vec).unwrap_or_default();
+                let toks: Vec<usize> =
+                    p.tokens.get(p.all[brace].tokens_index..).map(<[usize]>::to_vec).unwrap_or_default();
                 p.all[brace].value = "\\{".into();
                 p.all[brace].output = Some("\\{".into());
                 value = "\\}".into();
@@ -1200,7 +1227,9 @@ fn parse(input: &str, fast: bool, depth: u32) -> Result<Parsed, String> {
 
         // Exclamation
         if value == "!" {
-            if p.peek(1) == Some('(') && (p.peek(2) != Some('?') || !p.peek(3).is_some_and(|n| matches!(n, '!' | '=' | '<' | ':'))) {
+            if p.peek(1) == Some('(')
+                && (p.peek(2) != Some('?') || !p.peek(3).is_some_and(|n| matches!(n, '!' | '=' | '<' | ':')))
+            {
                 p.extglob_open(ExtKind::Negate, &value);
                 continue;
             }
@@ -1459,7 +1488,8 @@ impl Glob {
     /// matches nothing; a filter reports it).
     pub fn new(glob: &str) -> Result<Glob, String> {
         let source = make_re_source(glob)?;
-        let re = Regex::new(&source).map_err(|e| format!("the glob compiles to an invalid regular expression ({e})"))?;
+        let re =
+            Regex::new(&source).map_err(|e| format!("the glob compiles to an invalid regular expression ({e})"))?;
         Ok(Glob { glob: glob.to_string(), re, prefix: literal_prefix(glob) })
     }
 
@@ -1497,10 +1527,8 @@ mod tests {
     #[test]
     fn sources_match_picomatch() {
         // Sources printed by picomatch 4.0.7 (`picomatch.makeRe(g).source`).
-        let cases = [
-            ("*.js", "^(?:(?!\\.)(?=.)[^/]*?\\.js\\/?)$"),
-            ("**", "^(?:(?!\\.)(?:(?:(?!(?:^|\\/)\\.).)*?)\\/?)$"),
-        ];
+        let cases =
+            [("*.js", "^(?:(?!\\.)(?=.)[^/]*?\\.js\\/?)$"), ("**", "^(?:(?!\\.)(?:(?:(?!(?:^|\\/)\\.).)*?)\\/?)$")];
         for (g, want) in cases {
             assert_eq!(make_re_source(g).unwrap_or_default(), want, "{g}");
         }
@@ -1542,7 +1570,8 @@ mod differential {
         let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../test/fixtures/filter-glob/cases.json");
         let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{file}: {e}"));
         let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-        let paths: Vec<&str> = v["paths"].as_array().map(|a| a.iter().filter_map(|x| x.as_str()).collect()).unwrap_or_default();
+        let paths: Vec<&str> =
+            v["paths"].as_array().map(|a| a.iter().filter_map(|x| x.as_str()).collect()).unwrap_or_default();
         let mut pairs = 0;
         let mut failures = Vec::new();
         for case in v["cases"].as_array().into_iter().flatten() {

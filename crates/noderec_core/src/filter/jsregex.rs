@@ -261,7 +261,9 @@ impl Parser<'_> {
                         }
                         Some('<') => {
                             let mut j = self.i + 2;
-                            while j < self.s.len() && (self.s[j].is_alphanumeric() || self.s[j] == '_' || self.s[j] == '$') {
+                            while j < self.s.len()
+                                && (self.s[j].is_alphanumeric() || self.s[j] == '_' || self.s[j] == '$')
+                            {
                                 j += 1;
                             }
                             if j == self.i + 2 || self.s.get(j) != Some(&'>') {
@@ -697,7 +699,17 @@ impl Regex {
     /// Adds `pc` and its epsilon closure at `pos` to the current (`to_cur`)
     /// or next list. Returns true when `Match` is reached.
     #[allow(clippy::too_many_arguments)]
-    fn add(&self, sc: &mut Scratch, lv: &mut Level, to_cur: bool, input: &[char], prog: usize, pc: u32, pos: usize, depth: usize) -> bool {
+    fn add(
+        &self,
+        sc: &mut Scratch,
+        lv: &mut Level,
+        to_cur: bool,
+        input: &[char],
+        prog: usize,
+        pc: u32,
+        pos: usize,
+        depth: usize,
+    ) -> bool {
         let insts = &self.progs[prog];
         let mut stack = std::mem::take(&mut lv.stack);
         stack.clear();

@@ -119,7 +119,13 @@ impl Loc<'_> {
 }
 
 /// Reads the entries of a table, rejecting unknown keys.
-fn entries<'n>(loc: &Loc<'_>, node: &'n Node, span: &Option<Range<usize>>, what: &str, accepted: &[&str]) -> Result<&'n [Entry], Error> {
+fn entries<'n>(
+    loc: &Loc<'_>,
+    node: &'n Node,
+    span: &Option<Range<usize>>,
+    what: &str,
+    accepted: &[&str],
+) -> Result<&'n [Entry], Error> {
     let Node::Tab(es) = node else {
         return Err(loc.schema(span, format!("`{what}` must be a table, not {}", type_name(node))));
     };
@@ -127,7 +133,9 @@ fn entries<'n>(loc: &Loc<'_>, node: &'n Node, span: &Option<Range<usize>>, what:
         if !accepted.contains(&e.key.as_str()) {
             let full = if what.is_empty() { e.key.clone() } else { format!("{what}.{}", e.key) };
             let place = if what.is_empty() { "at the top level".to_string() } else { format!("in `{what}`") };
-            return Err(loc.schema(&e.key_span, format!("unknown key `{full}` {place}; accepted: {}", accepted.join(", "))));
+            return Err(
+                loc.schema(&e.key_span, format!("unknown key `{full}` {place}; accepted: {}", accepted.join(", ")))
+            );
         }
     }
     Ok(es)
@@ -147,10 +155,14 @@ fn string(loc: &Loc<'_>, e: &Entry, what: &str) -> Result<String, Error> {
 fn choice<T: Copy>(loc: &Loc<'_>, e: &Entry, what: &str, options: &[(&str, T)]) -> Result<T, Error> {
     let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
     match &e.value {
-        Node::Str(s) => options.iter().find(|(n, _)| n == s).map(|(_, v)| *v).ok_or_else(|| {
-            loc.schema(&e.span, format!("`{what}` is {s:?}; accepted: {}", names.join(" | ")))
-        }),
-        other => Err(loc.schema(&e.span, format!("`{what}` must be one of {}, not {}", names.join(" | "), type_name(other)))),
+        Node::Str(s) => options
+            .iter()
+            .find(|(n, _)| n == s)
+            .map(|(_, v)| *v)
+            .ok_or_else(|| loc.schema(&e.span, format!("`{what}` is {s:?}; accepted: {}", names.join(" | ")))),
+        other => {
+            Err(loc.schema(&e.span, format!("`{what}` must be one of {}, not {}", names.join(" | "), type_name(other))))
+        }
     }
 }
 
@@ -187,9 +199,13 @@ pub fn parse_str(text: &str, path: &str, first: bool) -> Result<FilterFile, Erro
     let version = match get(me, "version") {
         Some(e) => match &e.value {
             Node::Int(v) if *v >= 1 && *v <= i64::from(u32::MAX) => *v as u32,
-            Node::Int(v) => return Err(loc.schema(&e.span, format!("`meta.version` is {v}; accepted: an integer >= 1"))),
+            Node::Int(v) => {
+                return Err(loc.schema(&e.span, format!("`meta.version` is {v}; accepted: an integer >= 1")))
+            }
             other => {
-                return Err(loc.schema(&e.span, format!("`meta.version` must be an integer >= 1, not {}", type_name(other))))
+                return Err(
+                    loc.schema(&e.span, format!("`meta.version` must be an integer >= 1, not {}", type_name(other)))
+                )
             }
         },
         None => return Err(loc.schema(&meta.key_span, "`[meta]` requires `version` (an integer >= 1)".into())),
@@ -200,12 +216,17 @@ pub fn parse_str(text: &str, path: &str, first: bool) -> Result<FilterFile, Erro
             if first {
                 return Err(loc.schema(
                     &e.key_span,
-                    "`meta.inherit` is only allowed after the first file of a chain (there is nothing to inherit)".into(),
+                    "`meta.inherit` is only allowed after the first file of a chain (there is nothing to inherit)"
+                        .into(),
                 ));
             }
             match &e.value {
                 Node::Bool(b) => *b,
-                other => return Err(loc.schema(&e.span, format!("`meta.inherit` must be a boolean, not {}", type_name(other)))),
+                other => {
+                    return Err(
+                        loc.schema(&e.span, format!("`meta.inherit` must be a boolean, not {}", type_name(other)))
+                    )
+                }
             }
         }
         None => true,
@@ -223,7 +244,10 @@ pub fn parse_str(text: &str, path: &str, first: bool) -> Result<FilterFile, Erro
         }
         if let Some(e) = get(se, "rules") {
             let Node::Arr(items) = &e.value else {
-                return Err(loc.schema(&e.span, format!("`scope.rules` must be an array of tables ([[scope.rules]]), not {}", type_name(&e.value))));
+                return Err(loc.schema(
+                    &e.span,
+                    format!("`scope.rules` must be an array of tables ([[scope.rules]]), not {}", type_name(&e.value)),
+                ));
             };
             for (i, (item, span)) in items.iter().enumerate() {
                 scope.rules.push(rule(&loc, item, span, i)?);
@@ -238,19 +262,30 @@ pub fn parse_str(text: &str, path: &str, first: bool) -> Result<FilterFile, Erro
         if let Some(e) = get(ie, "capture") {
             match &e.value {
                 Node::Bool(b) => io.capture = Some(*b),
-                other => return Err(loc.schema(&e.span, format!("`io.capture` must be a boolean, not {}", type_name(other)))),
+                other => {
+                    return Err(loc.schema(&e.span, format!("`io.capture` must be a boolean, not {}", type_name(other))))
+                }
             }
         }
         if let Some(e) = get(ie, "streams") {
             let Node::Arr(items) = &e.value else {
-                return Err(loc.schema(&e.span, format!("`io.streams` must be an array of strings, not {}", type_name(&e.value))));
+                return Err(loc.schema(
+                    &e.span,
+                    format!("`io.streams` must be an array of strings, not {}", type_name(&e.value)),
+                ));
             };
             let mut streams = Vec::new();
             for (item, span) in items {
                 match item {
                     Node::Str(s) if s == "stdout" || s == "stderr" => streams.push(s.clone()),
-                    Node::Str(s) => return Err(loc.schema(span, format!("`io.streams` has {s:?}; accepted: stdout, stderr"))),
-                    other => return Err(loc.schema(span, format!("`io.streams` items must be strings, not {}", type_name(other)))),
+                    Node::Str(s) => {
+                        return Err(loc.schema(span, format!("`io.streams` has {s:?}; accepted: stdout, stderr")))
+                    }
+                    other => {
+                        return Err(
+                            loc.schema(span, format!("`io.streams` items must be strings, not {}", type_name(other)))
+                        )
+                    }
                 }
             }
             io.streams = Some(streams);
@@ -268,7 +303,8 @@ fn rule(loc: &Loc<'_>, node: &Node, span: &Option<Range<usize>>, index: usize) -
         return Err(loc.schema(span, format!("`{what}` requires `selector` (kind pkg, file or fn)")));
     };
     let text = string(loc, sel, &format!("{what}.selector"))?;
-    let selector = selector::parse(&text, true).map_err(|m| loc.schema(&sel.span, format!("`{what}.selector`: {m}")))?;
+    let selector =
+        selector::parse(&text, true).map_err(|m| loc.schema(&sel.span, format!("`{what}.selector`: {m}")))?;
     let line = sel.span.as_ref().map_or(1, |s| loc.pos(s.start).0);
     let exec = get(es, "exec").map(|e| choice(loc, e, &format!("{what}.exec"), EXEC)).transpose()?;
     let value_default =
@@ -277,7 +313,10 @@ fn rule(loc: &Loc<'_>, node: &Node, span: &Option<Range<usize>>, index: usize) -
     let mut value_patterns = Vec::new();
     if let Some(e) = get(es, "value_patterns") {
         let Node::Arr(items) = &e.value else {
-            return Err(loc.schema(&e.span, format!("`{what}.value_patterns` must be an array of tables, not {}", type_name(&e.value))));
+            return Err(loc.schema(
+                &e.span,
+                format!("`{what}.value_patterns` must be an array of tables, not {}", type_name(&e.value)),
+            ));
         };
         for (j, (item, pspan)) in items.iter().enumerate() {
             let pw = format!("{what}.value_patterns[{j}]");
@@ -286,7 +325,8 @@ fn rule(loc: &Loc<'_>, node: &Node, span: &Option<Range<usize>>, index: usize) -
                 return Err(loc.schema(pspan, format!("`{pw}` requires `selector` (kind arg, ret, this or attr)")));
             };
             let ptext = string(loc, ps, &format!("{pw}.selector"))?;
-            let psel = selector::parse(&ptext, false).map_err(|m| loc.schema(&ps.span, format!("`{pw}.selector`: {m}")))?;
+            let psel =
+                selector::parse(&ptext, false).map_err(|m| loc.schema(&ps.span, format!("`{pw}.selector`: {m}")))?;
             let Some(pa) = get(pe, "action") else {
                 return Err(loc.schema(pspan, format!("`{pw}` requires `action` (allow | redact | drop)")));
             };
@@ -296,7 +336,8 @@ fn rule(loc: &Loc<'_>, node: &Node, span: &Option<Range<usize>>, index: usize) -
         }
     }
     if exec.is_none() && value_default.is_none() && value_patterns.is_empty() {
-        return Err(loc.schema(&sel.key_span, format!("`{what}` does nothing: set `exec`, `value_default` or `value_patterns`")));
+        return Err(loc
+            .schema(&sel.key_span, format!("`{what}` does nothing: set `exec`, `value_default` or `value_patterns`")));
     }
     Ok(Rule { selector, exec, value_default, reason, value_patterns, line })
 }
@@ -355,7 +396,9 @@ mod tests {
     fn err(text: &str, first: bool) -> (String, u32, u32, String) {
         match parse_str(text, "f.toml", first) {
             Err(Error::FilterParse { line, column, message, .. }) => ("ERR_FILTER_PARSE".into(), line, column, message),
-            Err(Error::FilterSchema { line, column, message, .. }) => ("ERR_FILTER_SCHEMA".into(), line, column, message),
+            Err(Error::FilterSchema { line, column, message, .. }) => {
+                ("ERR_FILTER_SCHEMA".into(), line, column, message)
+            }
             Err(e) => panic!("unexpected {e}"),
             Ok(_) => panic!("accepted:\n{text}"),
         }

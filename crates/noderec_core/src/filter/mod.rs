@@ -6,9 +6,9 @@
 //! files, functions and values, and `summary` reports the chain and its
 //! statistics for `metadata.json`.
 
+pub mod engine;
 pub mod glob;
 pub mod jsregex;
-pub mod engine;
 pub mod loader;
 pub mod model;
 pub mod selector;

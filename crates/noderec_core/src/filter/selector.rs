@@ -110,7 +110,9 @@ pub fn parse(text: &str, scope: bool) -> Result<Selector, String> {
         return Err(format!("selector {text:?} has an empty pattern"));
     }
     let matcher = match how {
-        "glob" => Matcher::Glob(Box::new(Glob::new(pattern).map_err(|e| format!("invalid glob {pattern:?} in {text:?}: {e}"))?)),
+        "glob" => Matcher::Glob(Box::new(
+            Glob::new(pattern).map_err(|e| format!("invalid glob {pattern:?} in {text:?}: {e}"))?,
+        )),
         "regex" => Matcher::Regex(Box::new(
             Regex::new(pattern).map_err(|e| format!("invalid regex {pattern:?} in {text:?}: {e}"))?,
         )),

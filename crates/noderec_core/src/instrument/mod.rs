@@ -17,10 +17,12 @@
 
 mod lines;
 mod names;
+mod original;
 mod reexport;
 mod scopes;
 mod source_map;
 mod splice;
+mod suspension;
 mod visitor;
 
 #[cfg(test)]
@@ -31,6 +33,9 @@ use oxc_parser::{ParseOptions, Parser};
 use oxc_span::{GetSpan, SourceType};
 
 use crate::error::Error;
+
+pub(crate) use lines::LineIndex;
+pub use original::original_source;
 
 /// How a file is loaded: an ES module, or a CommonJS script (wrapped in a function by
 /// Node, so a top-level `return` is allowed, `import`/`export` are not).
@@ -103,6 +108,10 @@ pub struct Instrumented {
     /// The function table; index 0 is the module top level. Empty when the file is not
     /// recorded (then `code` is the source unchanged and the caller adds no prologue).
     pub functions: Vec<FnInfo>,
+    /// What was inserted, in order: `(byte offset in the source, length in UTF-16 code
+    /// units)`; the prologue's place has length 0 (the caller inserts it). Used to map
+    /// positions in the running code back to the source (`runtime/fatal-report.ts`).
+    pub edits: Vec<(u32, u32)>,
 }
 
 pub use crate::filter::model::Action;
@@ -161,20 +170,20 @@ impl Decider for RecordAll {}
 
 /// The text the caller inserts at [`Instrumented::prologue_at`], with the file's base id.
 pub fn prologue(base: u32) -> String {
-    format!("const __nr$=globalThis[Symbol.for(\"noderec.rt\")],__nr$b={base},$nr$a=__nr$.c(__nr$b);")
+    format!("const __nr$b={base},$nr$a=__nr$.t(__nr$.c(__nr$b));")
 }
 
 /// The prologue of code instrumented in one process and run in another: the
 /// running process registers the function table (`table`, a JavaScript string
 /// literal holding its JSON) and gets the base id from the runtime's `reg`.
 pub fn prologue_registering(table: &str) -> String {
-    format!("const __nr$=globalThis[Symbol.for(\"noderec.rt\")],__nr$b=__nr$.reg({table}),$nr$a=__nr$.c(__nr$b);")
+    format!("const __nr$b=__nr$.reg({table}),$nr$a=__nr$.t(__nr$.c(__nr$b));")
 }
 
 /// The prologue with the file's `attr:` rule set ids registered before the module entry
 /// runs: `attr` is one id and the table length (`7,120`) or a JavaScript array of ids.
 pub fn prologue_with_attr(base: u32, attr: &str) -> String {
-    format!("const __nr$=globalThis[Symbol.for(\"noderec.rt\")],__nr$b=__nr$.fa({base},{attr}),$nr$a=__nr$.c(__nr$b);")
+    format!("const __nr$b=__nr$.fa({base},{attr}),$nr$a=__nr$.t(__nr$.c(__nr$b));")
 }
 
 /// Instruments one file. `path` is used for the decider and error messages.
@@ -185,7 +194,7 @@ pub fn prologue_with_attr(base: u32, attr: &str) -> String {
 /// (1-based line and column) of the first error.
 pub fn instrument(source: &str, path: &str, kind: ModuleKind, decider: &dyn Decider) -> Result<Instrumented, Error> {
     if !decider.record_file(path) {
-        return Ok(Instrumented { code: source.to_string(), prologue_at: 0, functions: Vec::new() });
+        return Ok(Instrumented { code: source.to_string(), prologue_at: 0, functions: Vec::new(), edits: Vec::new() });
     }
     if source.len() >= u32::MAX as usize {
         return Err(Error::Instrument { path: path.to_string(), message: "file too large".to_string() });
@@ -219,8 +228,8 @@ pub fn instrument(source: &str, path: &str, kind: ModuleKind, decider: &dyn Deci
             return Err(Error::Instrument { path: path.to_string(), message });
         }
     }
-    let (code, prologue_at, functions) = visitor::Instrumenter::run(source, &parsed.program, kind, decider);
-    Ok(Instrumented { code, prologue_at, functions })
+    let (code, prologue_at, functions, edits) = visitor::Instrumenter::run(source, &parsed.program, kind, decider);
+    Ok(Instrumented { code, prologue_at, functions, edits })
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {

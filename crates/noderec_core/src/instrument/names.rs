@@ -94,10 +94,23 @@ pub(crate) fn binding_name<'a>(pattern: &BindingPattern<'a>) -> Option<&'a str> 
 /// the name it is bound to; returns the start of that node.
 pub(crate) fn nameable_start(expr: &Expression<'_>) -> Option<u32> {
     match expr.without_parentheses() {
-        e @ (Expression::FunctionExpression(_) | Expression::ArrowFunctionExpression(_) | Expression::ClassExpression(_)) => {
-            Some(e.span().start)
-        }
+        e @ (Expression::FunctionExpression(_)
+        | Expression::ArrowFunctionExpression(_)
+        | Expression::ClassExpression(_)) => Some(e.span().start),
         _ => None,
+    }
+}
+
+/// Whether `expr` is an anonymous function definition (an arrow, a function or class
+/// expression without a name, parenthesized or not): the spec names it after what it is
+/// assigned to (`x = () => {}` makes `x.name === "x"`), so instrumented code must neither
+/// assign it to a name of ours nor pass it through a call where the program assigns it.
+pub(crate) fn is_anonymous_function_definition(expr: &Expression<'_>) -> bool {
+    match expr.without_parentheses() {
+        Expression::ArrowFunctionExpression(_) => true,
+        Expression::FunctionExpression(f) => f.id.is_none(),
+        Expression::ClassExpression(c) => c.id.is_none(),
+        _ => false,
     }
 }
 

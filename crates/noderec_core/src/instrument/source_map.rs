@@ -167,7 +167,15 @@ mod tests {
 
     #[test]
     fn base64_round_trips_known_vectors() {
-        for (enc, dec) in [("", ""), ("Zg==", "f"), ("Zm8=", "fo"), ("Zm9v", "foo"), ("Zm9vYg", "foob"), ("Zm9vYmE=", "fooba"), ("Zm9vYmFy", "foobar")] {
+        for (enc, dec) in [
+            ("", ""),
+            ("Zg==", "f"),
+            ("Zm8=", "fo"),
+            ("Zm9v", "foo"),
+            ("Zm9vYg", "foob"),
+            ("Zm9vYmE=", "fooba"),
+            ("Zm9vYmFy", "foobar"),
+        ] {
             assert_eq!(decode_base64(enc.as_bytes()).as_deref(), Some(dec.as_bytes()), "{enc}");
         }
         assert_eq!(decode_base64(b"Zm9v!"), None);

@@ -29,7 +29,11 @@ pub(crate) struct Splicer {
 impl Splicer {
     pub(crate) fn with_source_len(len: usize) -> Self {
         // A rough guess: real code gets about one insertion per 60 bytes.
-        Splicer { insertions: Vec::with_capacity(len / 64 + 4), texts: String::with_capacity(len / 2 + 64), marker: None }
+        Splicer {
+            insertions: Vec::with_capacity(len / 64 + 4),
+            texts: String::with_capacity(len / 2 + 64),
+            marker: None,
+        }
     }
 
     /// Inserts a fixed text at `at`.
@@ -62,9 +66,10 @@ impl Splicer {
         self.insertions.push(Insertion { at, text_start: 0, text_len: 0 });
     }
 
-    /// Applies every insertion to `source`; returns the code and the output offset of the marker
-    /// (0 without a marker).
-    pub(crate) fn apply(self, source: &str) -> (String, usize) {
+    /// Applies every insertion to `source`; returns the code, the output offset of the marker
+    /// (0 without a marker), and what was inserted: `(source offset, UTF-16 length)` in
+    /// order, the marker's offset with length 0.
+    pub(crate) fn apply(self, source: &str) -> (String, usize, Vec<(u32, u32)>) {
         let Splicer { mut insertions, texts, marker } = self;
         // Tag the marker so it can be found after sorting: give it an impossible text range.
         if let Some(i) = marker {
@@ -74,6 +79,7 @@ impl Splicer {
         insertions.sort_by_key(|i| i.at);
         let extra: usize = insertions.iter().map(|i| i.text_len as usize).sum();
         let mut out = String::with_capacity(source.len() + extra);
+        let mut edits = Vec::with_capacity(insertions.len());
         let mut prologue_at = 0;
         let mut copied = 0usize;
         for ins in &insertions {
@@ -84,20 +90,24 @@ impl Splicer {
             }
             if ins.text_start == u32::MAX {
                 prologue_at = out.len();
+                edits.push((ins.at, 0));
                 continue;
             }
             let start = ins.text_start as usize;
             let text = &texts[start..start + ins.text_len as usize];
+            let mut len = text.encode_utf16().count() as u32;
             // Minified code writes `return{...}` and `await(x)`: keep tokens apart.
             if text.as_bytes().first().is_some_and(|&b| is_word_byte(b))
                 && out.as_bytes().last().is_some_and(|&b| is_word_byte(b))
             {
                 out.push(' ');
+                len += 1;
             }
             out.push_str(text);
+            edits.push((ins.at, len));
         }
         out.push_str(&source[copied..]);
-        (out, prologue_at)
+        (out, prologue_at, edits)
     }
 }
 

@@ -41,7 +41,9 @@ fn assert_parses(code: &str, kind: ModuleKind) {
     let allocator = Allocator::default();
     let (st, opts) = match kind {
         ModuleKind::Module => (SourceType::mjs(), ParseOptions::default()),
-        ModuleKind::CommonJs => (SourceType::script(), ParseOptions { allow_return_outside_function: true, ..ParseOptions::default() }),
+        ModuleKind::CommonJs => {
+            (SourceType::script(), ParseOptions { allow_return_outside_function: true, ..ParseOptions::default() })
+        }
     };
     let ret = Parser::new(&allocator, code, st).with_options(opts).parse();
     if ret.panicked || ret.diagnostics.has_errors() {
@@ -77,7 +79,7 @@ fn function_declaration_with_return() {
     let out = snap(
         "function add(a, b) {\n  return a + b;\n}\n",
         ESM,
-        "function add(a, b) {const $nr$a=__nr$.c2(__nr$b+1,a,b);try{\n  return __nr$.r($nr$a,a + b);\n;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}};__nr$.r($nr$a,void 0)\n",
+        "function add(a, b) {;const $nr$a=__nr$.c2(__nr$b+1,a,b);try{\n  return (__nr$v=a + b,__nr$.r($nr$a));\n;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}};__nr$.u($nr$a)\n",
     );
     assert_eq!(out.prologue_at, 0);
     assert_eq!(table(&out), [("<module>".into(), "module"), ("add".into(), "function")]);
@@ -90,7 +92,7 @@ fn bare_return_and_sequence_return() {
     snap(
         "function f(x) { if (x) return; return x, 1 }",
         ESM,
-        "function f(x) {const $nr$a=__nr$.c1(__nr$b+1,x);try{ if (x) return __nr$.r($nr$a,void 0); return __nr$.r($nr$a,(x, 1)) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}};__nr$.r($nr$a,void 0)",
+        "function f(x) {;const $nr$a=__nr$.c1(__nr$b+1,x);try{ if (x) return __nr$.u($nr$a); return (__nr$v=(x, 1),__nr$.r($nr$a,1)) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}};__nr$.u($nr$a)",
     );
 }
 
@@ -99,7 +101,7 @@ fn function_expression_named_after_binding() {
     let out = snap(
         "const f = function () { return 1 };",
         ESM,
-        "const f = function () {const $nr$a=__nr$.c(__nr$b+1);try{ return __nr$.r($nr$a,1) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}};;__nr$.r($nr$a,void 0)",
+        "const f = function () {;const $nr$a=__nr$.c(__nr$b+1);try{ return (__nr$v=1,__nr$.r($nr$a)) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}};;__nr$.u($nr$a)",
     );
     assert_eq!(table(&out)[1], ("f".into(), "function"));
 }
@@ -109,7 +111,7 @@ fn arrow_with_block_body() {
     let out = snap(
         "const g = (x) => { return x };",
         ESM,
-        "const g = (x) => {const $nr$a=__nr$.c1(__nr$b+1,x);try{ return __nr$.r($nr$a,x) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}};;__nr$.r($nr$a,void 0)",
+        "const g = (x) => {;const $nr$a=__nr$.c1(__nr$b+1,x);try{ return (__nr$v=x,__nr$.r($nr$a)) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}};;__nr$.u($nr$a)",
     );
     assert_eq!(table(&out)[1], ("g".into(), "arrow"));
 }
@@ -119,7 +121,7 @@ fn arrow_with_expression_body() {
     let out = snap(
         "const f = x => x * 2, g = async () => ({a: 1})",
         ESM,
-        "const f = x => {const $nr$a=__nr$.c1(__nr$b+1,x);try{return __nr$.r($nr$a,x * 2)}finally{__nr$.f($nr$a)}}, g = async () => {const $nr$a=__nr$.c(__nr$b+2);try{return __nr$.r($nr$a,({a: 1}))}finally{__nr$.f($nr$a)}};__nr$.r($nr$a,void 0)",
+        "const f = x => {const $nr$a=__nr$.c1(__nr$b+1,x);try{return (__nr$v=x * 2,__nr$.r($nr$a))}finally{__nr$.d=$nr$a}}, g = async () => {const $nr$a=__nr$.c(__nr$b+2);try{return (__nr$v=({a: 1}),__nr$.r($nr$a))}finally{__nr$.d=$nr$a}};__nr$.u($nr$a)",
     );
     assert_eq!(table(&out)[1..], [("f".into(), "arrow"), ("g".into(), "arrow")]);
     assert!(out.functions[2].is_async);
@@ -130,10 +132,7 @@ fn object_methods_getters_setters_pass_this() {
     let out = snap(
         "const o = { m(a) {}, get x() { return 1 }, set x(v) {}, k: function () {} };",
         ESM,
-        "const o = { m(a) {const $nr$a=__nr$.m1(__nr$b+1,this,a);try{;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}, \
-get x() {const $nr$a=__nr$.m0(__nr$b+2,this);try{ return __nr$.r($nr$a,1) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}, \
-set x(v) {const $nr$a=__nr$.m1(__nr$b+3,this,v);try{;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}, \
-k: function () {const $nr$a=__nr$.c(__nr$b+4);try{;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}} };;__nr$.r($nr$a,void 0)",
+        "const o = { m(a) {;const $nr$a=__nr$.m1(__nr$b+1,this,a);try{;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}, get x() {;const $nr$a=__nr$.m0(__nr$b+2,this);try{ return (__nr$v=1,__nr$.r($nr$a)) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}, set x(v) {;const $nr$a=__nr$.m1(__nr$b+3,this,v);try{;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}, k: function () {;const $nr$a=__nr$.c(__nr$b+4);try{;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}} };;__nr$.u($nr$a)",
     );
     assert_eq!(
         table(&out)[1..],
@@ -146,7 +145,7 @@ fn class_method_getter_setter_constructor() {
     let out = snap(
         "class Cart extends Base {\n  constructor(items) { super(items); this.n = 0 }\n  add(a, b, c, d) { return this }\n  get total() { return 0 }\n  set total(v) {}\n}\n",
         ESM,
-        "class Cart extends Base {\n  constructor(items) {const $nr$a=__nr$.c1(__nr$b+1,items);try{ super(items); this.n = 0 ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}\n  add(a, b, c, d) {const $nr$a=__nr$.mn(__nr$b+2,this,a,b,c,d);try{ return __nr$.r($nr$a,this) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}\n  get total() {const $nr$a=__nr$.m0(__nr$b+3,this);try{ return __nr$.r($nr$a,0) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}\n  set total(v) {const $nr$a=__nr$.m1(__nr$b+4,this,v);try{;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}\n};__nr$.r($nr$a,void 0)\n",
+        "class Cart extends Base {\n  constructor(items) {;const $nr$a=__nr$.c1(__nr$b+1,items);try{ super(items); this.n = 0 ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}\n  add(a, b, c, d) {;const $nr$a=__nr$.mn(__nr$b+2,this,a,b,c,d);try{ return (__nr$v=this,__nr$.r($nr$a)) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}\n  get total() {;const $nr$a=__nr$.m0(__nr$b+3,this);try{ return (__nr$v=0,__nr$.r($nr$a)) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}\n  set total(v) {;const $nr$a=__nr$.m1(__nr$b+4,this,v);try{;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}\n};__nr$.u($nr$a)\n",
     );
     assert_eq!(
         table(&out)[1..],
@@ -165,8 +164,7 @@ fn class_fields_instance_static_private() {
     let out = snap(
         "class A { x = 1; static y = f(); #z = () => 2; w; }",
         ESM,
-        "class A { x = (__nr$.m0(__nr$b+1,this),__nr$.rt(1)); static y = (__nr$.m0(__nr$b+2,this),__nr$.rt(f())); \
-#z = (__nr$.m0(__nr$b+3,this),__nr$.rt(() => {const $nr$a=__nr$.c(__nr$b+4);try{return __nr$.r($nr$a,2)}finally{__nr$.f($nr$a)}})); w; };__nr$.r($nr$a,void 0)",
+        "class A { x = __nr$.fr(__nr$.m0(__nr$b+1,this),1); static y = __nr$.fr(__nr$.m0(__nr$b+2,this),f()); #z = () => {const $nr$a=__nr$.c(__nr$b+4);try{return (__nr$v=2,__nr$.r($nr$a))}finally{__nr$.d=$nr$a}}; w; };__nr$.u($nr$a)",
     );
     assert_eq!(
         table(&out)[1..],
@@ -179,7 +177,7 @@ fn static_block() {
     let out = snap(
         "class A { static /* c */ { init() } }",
         ESM,
-        "class A { static /* c */ {const $nr$a=__nr$.m0(__nr$b+1,this);try{ init() ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}} };__nr$.r($nr$a,void 0)",
+        "class A { static /* c */ {;const $nr$a=__nr$.m0(__nr$b+1,this);try{ init() ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}} };__nr$.u($nr$a)",
     );
     assert_eq!(table(&out)[1], ("A.<static>".into(), "static-block"));
 }
@@ -189,7 +187,7 @@ fn async_function_with_await_and_for_await() {
     let out = snap(
         "async function load(url) {\n  const r = await fetch(url);\n  for await (const x of r) {}\n  return await r.json();\n}",
         ESM,
-        "async function load(url) {const $nr$a=__nr$.c1(__nr$b+1,url);try{\n  const r = __nr$.rs($nr$a,await __nr$.aw($nr$a,__nr$b+2,fetch(url)));\n  for await (const x of r) {}\n  return __nr$.r($nr$a,__nr$.rs($nr$a,await __nr$.aw($nr$a,__nr$b+3,r.json())));\n;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}};__nr$.r($nr$a,void 0)",
+        "async function load(url) {;const $nr$a=__nr$.t(__nr$.c1(__nr$b+1,url));try{\n  const r = (__nr$v=await (__nr$v=fetch(url),__nr$.aw($nr$a,__nr$b+2)),__nr$.rs($nr$a));\n  for await (const x of r) {}\n  return (__nr$v=(__nr$v=await (__nr$v=r.json(),__nr$.aw($nr$a,__nr$b+3)),__nr$.rs($nr$a)),__nr$.r($nr$a));\n;__nr$.u($nr$a)}finally{__nr$.f($nr$a)}};__nr$.u($nr$a)",
     );
     assert_eq!(table(&out)[1..], [("load".into(), "function"), ("load".into(), "await"), ("load".into(), "await")]);
     let site = &out.functions[2];
@@ -201,7 +199,7 @@ fn generator_with_yields() {
     let out = snap(
         "function* g() { yield; const x = yield 1; yield* h() }",
         ESM,
-        "function* g() {const $nr$a=__nr$.c(__nr$b+1);try{ __nr$.rs($nr$a,yield __nr$.yd($nr$a,__nr$b+2,void 0)); const x = __nr$.rs($nr$a,yield __nr$.yd($nr$a,__nr$b+3,1)); __nr$.rs($nr$a,yield* __nr$.yd($nr$a,__nr$b+4,h())) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}};__nr$.r($nr$a,void 0)",
+        "function* g() {;const $nr$a=__nr$.t(__nr$.c(__nr$b+1));try{ 0,(__nr$v=yield (__nr$v=void 0,__nr$.yd($nr$a,__nr$b+2,4)),__nr$.rs($nr$a,3)); const x = (__nr$v=yield (__nr$v=1,__nr$.yd($nr$a,__nr$b+3)),__nr$.rs($nr$a)); 0,(__nr$v=yield* (__nr$v=h(),__nr$.yd($nr$a,__nr$b+4)),__nr$.rs($nr$a,3)) ;__nr$.u($nr$a)}finally{__nr$.f($nr$a)}};__nr$.u($nr$a)",
     );
     assert!(out.functions[1].is_generator);
     assert_eq!(table(&out)[2..], [("g".into(), "yield"), ("g".into(), "yield"), ("g".into(), "yield")]);
@@ -213,7 +211,7 @@ fn async_generator() {
     let out = snap(
         "async function* s() { yield await p }",
         ESM,
-        "async function* s() {const $nr$a=__nr$.c(__nr$b+1);try{ __nr$.rs($nr$a,yield __nr$.yd($nr$a,__nr$b+2,__nr$.rs($nr$a,await __nr$.aw($nr$a,__nr$b+3,p)))) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}};__nr$.r($nr$a,void 0)",
+        "async function* s() {;const $nr$a=__nr$.t(__nr$.c(__nr$b+1));try{ 0,(__nr$v=yield (__nr$v=(__nr$v=await (__nr$v=p,__nr$.aw($nr$a,__nr$b+3)),__nr$.rs($nr$a)),__nr$.yd($nr$a,__nr$b+2)),__nr$.rs($nr$a,3)) ;__nr$.u($nr$a)}finally{__nr$.f($nr$a)}};__nr$.u($nr$a)",
     );
     let f = &out.functions[1];
     assert!(f.is_async && f.is_generator);
@@ -225,7 +223,7 @@ fn commonjs_top_level_return() {
     let out = snap(
         "if (done) return;\nmodule.exports = function () { return 1 }\nreturn 2",
         CJS,
-        "if (done) return __nr$.r($nr$a,void 0);\nmodule.exports = function () {const $nr$a=__nr$.c(__nr$b+1);try{ return __nr$.r($nr$a,1) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}\nreturn __nr$.r($nr$a,2);__nr$.r($nr$a,void 0)",
+        "if (done) return __nr$.u($nr$a);\nmodule.exports = function () {;const $nr$a=__nr$.c(__nr$b+1);try{ return (__nr$v=1,__nr$.r($nr$a)) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}\nreturn (__nr$v=2,__nr$.r($nr$a));__nr$.u($nr$a)",
     );
     assert_eq!(table(&out)[1], ("module.exports".into(), "function"));
 }
@@ -235,7 +233,7 @@ fn esm_top_level_await() {
     let out = snap(
         "import x from 'x';\nawait x();\nexport const y = 1;\n",
         ESM,
-        "import x from 'x';\n__nr$.rs($nr$a,await __nr$.aw($nr$a,__nr$b+1,x()));\nexport const y = 1;;__nr$.r($nr$a,void 0)\n",
+        "import x from 'x';\n0,(__nr$v=await (__nr$v=x(),__nr$.aw($nr$a,__nr$b+1)),__nr$.rs($nr$a,3));\nexport const y = 1;;__nr$.u($nr$a)\n",
     );
     assert_eq!(table(&out)[1], ("<module>".into(), "await"));
     assert_eq!(out.functions[1].line, 2);
@@ -246,7 +244,7 @@ fn catch_clauses() {
     snap(
         "try { a() } catch (e) { b() }\ntry {} catch { }\ntry {} catch ({x}) {}",
         ESM,
-        "try { a() } catch (e) {__nr$.k($nr$a,e); b() }\ntry {} catch {__nr$.k($nr$a); }\ntry {} catch ({x}) {__nr$.k($nr$a);};__nr$.r($nr$a,void 0)",
+        "try { a() } catch (e) {__nr$.k($nr$a,e); b() }\ntry {} catch {__nr$.k($nr$a); }\ntry {} catch ({x}) {__nr$.k($nr$a);};__nr$.u($nr$a)",
     );
 }
 
@@ -255,17 +253,17 @@ fn directive_prologue_stays_first() {
     let out = snap(
         "'use strict'\nfunction f() { \"use strict\"; return }\n",
         CJS,
-        "'use strict';\nfunction f() { \"use strict\";const $nr$a=__nr$.c(__nr$b+1);try{ return __nr$.r($nr$a,void 0) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}};__nr$.r($nr$a,void 0)\n",
+        "'use strict';\nfunction f() { \"use strict\";;const $nr$a=__nr$.c(__nr$b+1);try{ return __nr$.u($nr$a) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}};__nr$.u($nr$a)\n",
     );
     assert_eq!(out.prologue_at, "'use strict';".len());
-    assert!(with_prologue(&out).starts_with("'use strict';const __nr$=globalThis[Symbol.for(\"noderec.rt\")],__nr$b=7,$nr$a=__nr$.c(__nr$b);\n"));
+    assert!(with_prologue(&out).starts_with("'use strict';const __nr$b=7,$nr$a=__nr$.t(__nr$.c(__nr$b));\n"));
     let out = run("\"use strict\"; // c\n'use asm';\nx()", CJS);
     assert_eq!(out.prologue_at, "\"use strict\"; // c\n'use asm';".len());
 }
 
 #[test]
 fn hashbang() {
-    let out = snap("#!/usr/bin/env node\r\nfoo()\n", CJS, "#!/usr/bin/env node\r\nfoo();__nr$.r($nr$a,void 0)\n");
+    let out = snap("#!/usr/bin/env node\r\nfoo()\n", CJS, "#!/usr/bin/env node\r\nfoo();__nr$.u($nr$a)\n");
     assert_eq!(out.prologue_at, "#!/usr/bin/env node\r\n".len());
     let out = run("#!/usr/bin/env node\n'use strict'\nfoo()", CJS);
     assert_eq!(out.prologue_at, "#!/usr/bin/env node\n'use strict';".len());
@@ -273,10 +271,10 @@ fn hashbang() {
 
 #[test]
 fn module_end_before_trailing_comment_and_newline() {
-    snap("foo() // trailing", CJS, "foo();__nr$.r($nr$a,void 0) // trailing");
-    snap("foo()\n/* a */\n", CJS, "foo();__nr$.r($nr$a,void 0)\n/* a */\n");
-    snap("", CJS, ";__nr$.r($nr$a,void 0)");
-    snap("// only a comment", CJS, ";__nr$.r($nr$a,void 0)// only a comment");
+    snap("foo() // trailing", CJS, "foo();__nr$.u($nr$a) // trailing");
+    snap("foo()\n/* a */\n", CJS, "foo();__nr$.u($nr$a)\n/* a */\n");
+    snap("", CJS, ";__nr$.u($nr$a)");
+    snap("// only a comment", CJS, ";__nr$.u($nr$a)// only a comment");
 }
 
 #[test]
@@ -285,7 +283,7 @@ fn insertions_at_one_offset_nest_properly() {
     snap(
         "const f = async x => await x",
         ESM,
-        "const f = async x => {const $nr$a=__nr$.c1(__nr$b+1,x);try{return __nr$.r($nr$a,__nr$.rs($nr$a,await __nr$.aw($nr$a,__nr$b+2,x)))}finally{__nr$.f($nr$a)}};__nr$.r($nr$a,void 0)",
+        "const f = async x => {const $nr$a=__nr$.t(__nr$.c1(__nr$b+1,x));try{return (__nr$v=(__nr$v=await (__nr$v=x,__nr$.aw($nr$a,__nr$b+2)),__nr$.rs($nr$a)),__nr$.r($nr$a))}finally{__nr$.f($nr$a)}};__nr$.u($nr$a)",
     );
 }
 
@@ -294,9 +292,7 @@ fn minified_keywords_stay_separated() {
     snap(
         "async function*f(){return{a:1}}async function g(){await(x);return\"s\"}function*h(){yield[1];yield*x}",
         ESM,
-        "async function*f(){const $nr$a=__nr$.c(__nr$b+1);try{return __nr$.r($nr$a,{a:1});__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}\
-async function g(){const $nr$a=__nr$.c(__nr$b+2);try{__nr$.rs($nr$a,await __nr$.aw($nr$a,__nr$b+3,(x)));return __nr$.r($nr$a,\"s\");__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}}\
-function*h(){const $nr$a=__nr$.c(__nr$b+4);try{__nr$.rs($nr$a,yield __nr$.yd($nr$a,__nr$b+5,[1]));__nr$.rs($nr$a,yield*__nr$.yd($nr$a,__nr$b+6,x));__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}};__nr$.r($nr$a,void 0)",
+        "async function*f(){;const $nr$a=__nr$.c(__nr$b+1);try{return(__nr$v={a:1},__nr$.r($nr$a));__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}async function g(){;const $nr$a=__nr$.t(__nr$.c(__nr$b+2));try{0,(__nr$v=await(__nr$v=(x),__nr$.aw($nr$a,__nr$b+3)),__nr$.rs($nr$a,3));return(__nr$v=\"s\",__nr$.r($nr$a));__nr$.u($nr$a)}finally{__nr$.f($nr$a)}}function*h(){;const $nr$a=__nr$.t(__nr$.c(__nr$b+4));try{0,(__nr$v=yield(__nr$v=[1],__nr$.yd($nr$a,__nr$b+5)),__nr$.rs($nr$a,3));0,(__nr$v=yield*(__nr$v=x,__nr$.yd($nr$a,__nr$b+6)),__nr$.rs($nr$a,3));__nr$.u($nr$a)}finally{__nr$.f($nr$a)}};__nr$.u($nr$a)",
     );
 }
 
@@ -345,9 +341,12 @@ fn unrecorded_function_keeps_its_entry_and_nested_functions() {
     assert_invariants(src, &out, ESM);
     assert_eq!(
         out.code,
-        "async function outer() { try { await a } catch (e) {} return () => {const $nr$a=__nr$.c(__nr$b+3);try{ return __nr$.r($nr$a,1) ;__nr$.r($nr$a,void 0)}finally{__nr$.f($nr$a)}} };__nr$.r($nr$a,void 0)"
+        "async function outer() { try { await a } catch (e) {} return () => {;const $nr$a=__nr$.c(__nr$b+3);try{ return (__nr$v=1,__nr$.r($nr$a)) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}} };__nr$.u($nr$a)"
     );
-    assert_eq!(table(&out)[1..], [("outer".into(), "function"), ("outer".into(), "await"), ("<anonymous>".into(), "arrow")]);
+    assert_eq!(
+        table(&out)[1..],
+        [("outer".into(), "function"), ("outer".into(), "await"), ("<anonymous>".into(), "arrow")]
+    );
 }
 
 #[test]
@@ -378,8 +377,26 @@ export default () => {};
     assert_eq!(
         names(src, ESM),
         [
-            "<module>", "decl", "bound", "inner", "obj.x", "a.b.c", "this.y", "exports.z", "key", "str",
-            "[Symbol.iterator]", "1", "C.s", "C.#p", "C.[k]", "D.m", "<anonymous>", "withDefault", "cb", "q",
+            "<module>",
+            "decl",
+            "bound",
+            "inner",
+            "obj.x",
+            "a.b.c",
+            "this.y",
+            "exports.z",
+            "key",
+            "str",
+            "[Symbol.iterator]",
+            "1",
+            "C.s",
+            "C.#p",
+            "C.[k]",
+            "D.m",
+            "<anonymous>",
+            "withDefault",
+            "cb",
+            "q",
             "default",
         ]
     );
@@ -440,7 +457,8 @@ fn positions_are_mapped_through_an_inline_source_map() {
     // Generated line 1 col 0 → src/a.ts line 10 col 2; generated line 2 col 0 → line 20 col 4.
     let map = r#"{"version":3,"sources":["a.ts"],"sourceRoot":"src","names":[],"mappings":"AASE;AAUE"}"#;
     for prefix in ["data:application/json;base64,", "data:application/json;charset=utf-8;base64,"] {
-        let src = format!("function f() {{}}\nfunction g() {{}}\n//# sourceMappingURL={prefix}{}\n", base64(map.as_bytes()));
+        let src =
+            format!("function f() {{}}\nfunction g() {{}}\n//# sourceMappingURL={prefix}{}\n", base64(map.as_bytes()));
         let out = run(&src, ESM);
         let (f, g) = (&out.functions[1], &out.functions[2]);
         assert_eq!((f.line, f.col, f.source.as_deref()), (10, 2, Some("src/a.ts")));
@@ -490,7 +508,12 @@ fn instrument_throughput() {
     let secs = start.elapsed().as_secs_f64() / f64::from(runs);
     let mb = src.len() as f64 / 1e6;
     let out = out.expect("ran");
-    println!("typescript.js: {mb:.1} MB in {:.1} ms = {:.0} MB/s, {} table entries", secs * 1e3, mb / secs, out.functions.len());
+    println!(
+        "typescript.js: {mb:.1} MB in {:.1} ms = {:.0} MB/s, {} table entries",
+        secs * 1e3,
+        mb / secs,
+        out.functions.len()
+    );
     assert_invariants(&src, &out, CJS);
 }
 
@@ -538,7 +561,12 @@ fn instrument_corpus() {
                 let st = if kind == ESM { SourceType::mjs() } else { SourceType::script() };
                 let opts = ParseOptions { allow_return_outside_function: kind == CJS, ..ParseOptions::default() };
                 let ret = Parser::new(&allocator, &full, st).with_options(opts).parse();
-                assert!(!ret.panicked && !ret.diagnostics.has_errors(), "{}: {:?}", path.display(), ret.diagnostics.first().map(|d| d.message.to_string()));
+                assert!(
+                    !ret.panicked && !ret.diagnostics.has_errors(),
+                    "{}: {:?}",
+                    path.display(),
+                    ret.diagnostics.first().map(|d| d.message.to_string())
+                );
                 done += 1;
                 bytes += src.len();
                 break;
@@ -558,4 +586,29 @@ fn commonjs_reexport_getters_stay_visible_to_cjs_module_lexer() {
     assert!(!out.code.contains("get: function () { console.log(1); return m_1.c; }"), "{}", out.code);
     assert!(out.functions.iter().any(|f| f.name == "get"));
     assert_invariants(src, &out, ModuleKind::CommonJs);
+}
+
+#[test]
+fn await_and_yield_at_a_line_start_keep_automatic_semicolons() {
+    // `log()\nawait x`: a `(` first would call log's result.
+    snap(
+        "async function f() {\n  log()\n  await x\n  if (a) await y\n}\n",
+        CJS,
+        "async function f() {;const $nr$a=__nr$.t(__nr$.c(__nr$b+1));try{\n  log()\n  0,(__nr$v=await (__nr$v=x,__nr$.aw($nr$a,__nr$b+2)),__nr$.rs($nr$a,3))\n  if (a) 0,(__nr$v=await (__nr$v=y,__nr$.aw($nr$a,__nr$b+3)),__nr$.rs($nr$a,3))\n;__nr$.u($nr$a)}finally{__nr$.f($nr$a)}};__nr$.u($nr$a)\n",
+    );
+    snap(
+        "function* g() {\n  a()\n  yield\n  b()\n  yield 1 + 2\n}\n",
+        CJS,
+        "function* g() {;const $nr$a=__nr$.t(__nr$.c(__nr$b+1));try{\n  a()\n  0,(__nr$v=yield (__nr$v=void 0,__nr$.yd($nr$a,__nr$b+2,4)),__nr$.rs($nr$a,3))\n  b()\n  0,(__nr$v=yield (__nr$v=1 + 2,__nr$.yd($nr$a,__nr$b+3)),__nr$.rs($nr$a,3))\n;__nr$.u($nr$a)}finally{__nr$.f($nr$a)}};__nr$.u($nr$a)\n",
+    );
+}
+
+#[test]
+fn anonymous_functions_keep_their_names() {
+    // `__nr$v=` would name an anonymous function `__nr$v`; `(0,e)` does not.
+    snap(
+        "function f() { return () => 1 }\nasync function g() { return await function () {} }\nclass A { h = () => 2; k = f() }\n",
+        CJS,
+        "function f() {;const $nr$a=__nr$.c(__nr$b+1);try{ return (__nr$v=(0,() => {const $nr$a=__nr$.c(__nr$b+2);try{return (__nr$v=1,__nr$.r($nr$a))}finally{__nr$.d=$nr$a}}),__nr$.r($nr$a,2)) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}\nasync function g() {;const $nr$a=__nr$.t(__nr$.c(__nr$b+3));try{ return (__nr$v=(__nr$v=await (__nr$v=(0,function () {;const $nr$a=__nr$.c(__nr$b+5);try{;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}),__nr$.aw($nr$a,__nr$b+4,2)),__nr$.rs($nr$a)),__nr$.r($nr$a)) ;__nr$.u($nr$a)}finally{__nr$.f($nr$a)}}\nclass A { h = () => {const $nr$a=__nr$.c(__nr$b+7);try{return (__nr$v=2,__nr$.r($nr$a))}finally{__nr$.d=$nr$a}}; k = __nr$.fr(__nr$.m0(__nr$b+8,this),f()) };__nr$.u($nr$a)\n",
+    );
 }

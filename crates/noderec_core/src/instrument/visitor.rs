@@ -3,11 +3,11 @@
 //! Openers are emitted on entering a node, closers on leaving it (see `splice`).
 
 use oxc_ast::ast::{
-    ArrowFunctionExpression, AssignmentExpression, AssignmentPattern, AwaitExpression, CallExpression, CatchClause, Class,
-    Directive, ExportDefaultDeclaration, ExportDefaultDeclarationKind, Expression, FormalParameter,
-    FormalParameters, Function, FunctionBody, MethodDefinition, MethodDefinitionKind, ObjectProperty, Program,
-    PropertyDefinition, PropertyKey, PropertyKind, ReturnStatement, StaticBlock, VariableDeclarator,
-    YieldExpression, AccessorProperty, BindingPattern, Decorator,
+    AccessorProperty, ArrowFunctionExpression, AssignmentExpression, AssignmentPattern, AwaitExpression,
+    BindingPattern, CallExpression, CatchClause, Class, Decorator, Directive, ExportDefaultDeclaration,
+    ExportDefaultDeclarationKind, Expression, ExpressionStatement, FormalParameter, FormalParameters, Function,
+    FunctionBody, MethodDefinition, MethodDefinitionKind, ObjectProperty, Program, PropertyDefinition, PropertyKey,
+    PropertyKind, ReturnStatement, StaticBlock, VariableDeclarator, YieldExpression,
 };
 use oxc_ast_visit::{walk, Visit};
 use oxc_span::GetSpan;
@@ -19,10 +19,11 @@ use super::reexport;
 use super::scopes;
 use super::source_map::InputMap;
 use super::splice::Splicer;
+use super::suspension;
 use super::{Action, Decider, FnInfo, FnKind, ModuleKind, ValuePlan};
 
 /// Module end.
-const MODULE_END: &str = ";__nr$.r($nr$a,void 0)";
+const MODULE_END: &str = ";__nr$.u($nr$a)";
 
 /// A function-like scope being walked.
 #[derive(Clone, Copy)]
@@ -38,60 +39,116 @@ struct Frame {
     ret: Ret,
     /// How errors caught by `catch` clauses are recorded.
     caught: Action,
-    /// Values are encoded with the function's `attr:` patterns.
-    attr: bool,
+    /// The function suspends (`await`, `yield`, `for await` in its own body): its
+    /// `$nr$a` is a token and its `finally` calls `f` (probes.md: the two kinds of frame).
+    suspends: bool,
 }
 
 impl Frame {
     fn new(index: u32, token: bool, is_async: bool, is_generator: bool) -> Frame {
-        Frame { index, token, is_async, is_generator, ret: Ret::Plain, caught: Action::Allow, attr: false }
+        Frame { index, token, is_async, is_generator, ret: Ret::Plain, caught: Action::Allow, suspends: false }
     }
 
     fn with_plan(mut self, plan: Option<&ValuePlan>) -> Frame {
         if let Some(p) = plan {
             self.ret = match p.ret {
-                Action::Allow if p.attr => Ret::Attr,
                 Action::Allow => Ret::Plain,
                 Action::Redact => Ret::Redact,
                 Action::Drop => Ret::Drop,
             };
             self.caught = p.caught;
-            self.attr = p.attr;
         }
         self
     }
 
-    /// The text before a returned expression.
-    fn ret_open(&self) -> &'static str {
+    fn suspending(mut self, suspends: bool) -> Frame {
+        self.suspends = suspends;
+        self
+    }
+
+    /// The return probe: `r`, or a variant from the value plan.
+    fn ret_probe(&self) -> &'static str {
         match self.ret {
-            Ret::Plain => "__nr$.r($nr$a,",
-            Ret::Redact => "__nr$.rr($nr$a,",
-            Ret::Drop => "__nr$.rx($nr$a,",
-            Ret::Attr => "__nr$.ra($nr$a,",
+            Ret::Plain => "r",
+            Ret::Redact => "rr",
+            Ret::Drop => "rx",
         }
     }
 
-    /// The text after a returned expression.
-    fn ret_close(&self) -> String {
+    /// The text after a returned expression of the given [`Wrap`] (its extra argument tells
+    /// `original_source` what was added around the expression).
+    fn ret_close(&self, wrap: Wrap) -> String {
+        let probe = self.ret_probe();
+        match wrap {
+            Wrap::None => format!(",__nr$.{probe}($nr$a))"),
+            Wrap::Parens => format!("),__nr$.{probe}($nr$a,1))"),
+            Wrap::Comma => format!("),__nr$.{probe}($nr$a,2))"),
+        }
+    }
+
+    /// A return of `undefined`: `return;` and the end of a body.
+    fn ret_undefined(&self) -> &'static str {
         match self.ret {
-            Ret::Attr => format!(",__nr$b+{})", self.index),
-            _ => ")".to_string(),
+            Ret::Plain => "__nr$.u($nr$a)",
+            // `4`: no value (`original_source` tells it from `return void 0`).
+            Ret::Redact => "__nr$.rr($nr$a,4)",
+            Ret::Drop => "__nr$.rx($nr$a)",
+        }
+    }
+
+    /// The `finally` block's content.
+    fn finally(&self) -> &'static str {
+        if self.suspends {
+            "__nr$.f($nr$a)"
+        } else {
+            "__nr$.d=$nr$a"
         }
     }
 
     /// Body end of a function or static block.
     fn body_end(&self) -> String {
-        format!(";{}void 0{}}}finally{{__nr$.f($nr$a)}}", self.ret_open(), self.ret_close())
+        format!(";{}}}finally{{{}}}", self.ret_undefined(), self.finally())
     }
 }
 
-/// The return probe of a function: `r`, or a variant from its value plan.
+/// The return probe of a function: `r`, or a variant from its value plan (`attr:`
+/// patterns need none: the probes know each activation's function).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Ret {
     Plain,
     Redact,
     Drop,
-    Attr,
+}
+
+/// What a returned expression needs around it inside `(__nr$v=...)`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wrap {
+    None,
+    /// `(e)`: an unparenthesized sequence `return a, b`.
+    Parens,
+    /// `(0,e)`: an anonymous function definition, which `__nr$v=` would name `__nr$v`.
+    Comma,
+}
+
+impl Wrap {
+    fn of(expr: &Expression<'_>) -> Wrap {
+        if matches!(expr, Expression::SequenceExpression(_)) {
+            Wrap::Parens
+        } else if names::is_anonymous_function_definition(expr) {
+            Wrap::Comma
+        } else {
+            Wrap::None
+        }
+    }
+
+    /// The text before the returned expression.
+    fn open(self) -> &'static str {
+        match self {
+            Wrap::None => "(__nr$v=",
+            Wrap::Parens => "(__nr$v=(",
+            Wrap::Comma => "(__nr$v=(0,",
+        }
+    }
 }
 
 /// What kind of call probe a function gets: `c*` or `m*` (with `this`).
@@ -115,6 +172,8 @@ pub(crate) struct Instrumenter<'s, 'd> {
     hint: Option<(u32, String)>,
     /// Start of a CommonJS re-export getter to leave without probes (see `reexport`).
     plain_getter: Option<u32>,
+    /// Start offsets of the expression statements being walked, innermost last.
+    statements: Vec<u32>,
     /// The value plan of the module top level (catch clauses there).
     module_plan: Option<ValuePlan>,
 }
@@ -126,7 +185,7 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
         program: &Program<'_>,
         kind: ModuleKind,
         decider: &'d dyn Decider,
-    ) -> (String, usize, Vec<FnInfo>) {
+    ) -> (String, usize, Vec<FnInfo>, Vec<(u32, u32)>) {
         let mut this = Instrumenter {
             source,
             lines: LineIndex::new(source),
@@ -139,18 +198,27 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
             hint: None,
             plain_getter: None,
             module_plan: None,
+            statements: Vec::new(),
         };
         let module = this.info(MODULE.to_string(), FnKind::Module, 0, Vec::new(), kind == ModuleKind::Module, false);
         this.module_plan = decider.value_plan(&module);
         this.functions.push(module);
         this.visit_program(program);
         let Instrumenter { out, functions, .. } = this;
-        let (code, prologue_at) = out.apply(source);
-        (code, prologue_at, functions)
+        let (code, prologue_at, edits) = out.apply(source);
+        (code, prologue_at, functions, edits)
     }
 
     /// Builds a table entry, its position mapped through the input source map if any.
-    fn info(&mut self, name: String, kind: FnKind, offset: u32, params: Vec<String>, is_async: bool, is_generator: bool) -> FnInfo {
+    fn info(
+        &mut self,
+        name: String,
+        kind: FnKind,
+        offset: u32,
+        params: Vec<String>,
+        is_async: bool,
+        is_generator: bool,
+    ) -> FnInfo {
         let (mut line, mut col) = self.lines.position(offset);
         let mut source = None;
         if let Some(map) = &self.map {
@@ -212,27 +280,24 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
         format!("{class}.{member}")
     }
 
-    /// Writes `const $nr$a=__nr$.cK(__nr$b+i,...);try{` (a leading `;` when the body's last
-    /// directive has none).
-    fn emit_call(&mut self, at: u32, semicolon: bool, index: u32, call: CallKind, plan: Option<&ValuePlan>) {
+    /// Writes `;const $nr$a=__nr$.cK(__nr$b+i,...);try{` (`__nr$.t(...)` around the call in
+    /// a function that suspends). The leading `;` ends a directive written without one and
+    /// marks the text as inserted (probes.md, `original_source`).
+    fn emit_call(&mut self, at: u32, frame: Frame, call: CallKind, plan: Option<&ValuePlan>) {
         let Instrumenter { out, functions, .. } = self;
-        let params = &functions[index as usize].params;
+        let params = &functions[frame.index as usize].params;
         out.insert_with(at, |t| {
-            if semicolon {
-                t.push(';');
-            }
-            t.push_str("const $nr$a=");
-            write_call(t, index, call, params, plan);
+            t.push_str(";const $nr$a=");
+            write_opener_call(t, frame, call, params, plan);
             t.push_str(";try{");
         });
     }
 
-    /// Start of a body's statements (after `{` and its directives), and whether a `;` is
-    /// needed to end the last directive.
-    fn body_start(&self, open_brace: u32, directives: &[Directive<'_>]) -> (u32, bool) {
+    /// Start of a body's statements (after `{` and its directives).
+    fn body_start(open_brace: u32, directives: &[Directive<'_>]) -> u32 {
         match directives.last() {
-            Some(d) => (d.span.end, self.source.as_bytes()[d.span.end as usize - 1] != b';'),
-            None => (open_brace + 1, false),
+            Some(d) => d.span.end,
+            None => open_brace + 1,
         }
     }
 
@@ -248,7 +313,8 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
         let info = self.info(name, kind, offset, params, f.r#async, f.generator);
         let (index, mut recorded, plan) = self.add_function(info);
         recorded &= f.body.as_ref().is_some_and(|b| !scopes::wrapping_breaks(&b.statements));
-        let frame = Frame::new(index, recorded, f.r#async, f.generator).with_plan(plan.as_ref());
+        let suspends = f.body.as_ref().is_some_and(|b| suspension::suspends(b));
+        let frame = Frame::new(index, recorded, f.r#async, f.generator).with_plan(plan.as_ref()).suspending(suspends);
         self.frames.push(frame);
         if let Some(id) = &f.id {
             self.visit_binding_identifier(id);
@@ -262,8 +328,8 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
 
     fn instrumented_body(&mut self, body: &FunctionBody<'_>, frame: Frame, call: CallKind, plan: Option<&ValuePlan>) {
         if frame.token {
-            let (at, semicolon) = self.body_start(body.span.start, &body.directives);
-            self.emit_call(at, semicolon, frame.index, call, plan);
+            let at = Self::body_start(body.span.start, &body.directives);
+            self.emit_call(at, frame, call, plan);
         }
         self.visit_function_body(body);
         if frame.token {
@@ -271,7 +337,7 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
         }
     }
 
-    /// A class field or accessor with an initializer: `x = (__nr$.m0(__nr$b+i,this),__nr$.rt(e))`.
+    /// A class field or accessor with an initializer: `x = __nr$.fr(__nr$.m0(__nr$b+i,this),e)`.
     fn field(&mut self, key: &PropertyKey<'_>, value: Option<&Expression<'_>>, decorators: &[Decorator<'_>]) {
         for d in decorators {
             self.visit_decorator(d);
@@ -280,33 +346,67 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
         let Some(value) = value else { return };
         let name = self.class_member_name(&names::key_name(key, self.source));
         let info = self.info(name.clone(), FnKind::Field, key.span().start, Vec::new(), false, false);
-        let (index, recorded, plan) = self.add_function(info);
+        let (index, mut recorded, plan) = self.add_function(info);
+        // `handler = () => {}` names the arrow `handler`; wrapped in a probe call it would
+        // stay anonymous. Creating a function calls nothing: no probes then.
+        recorded &= !names::is_anonymous_function_definition(value);
         let span = value.span();
-        let (this, ret, attr) = plan.as_ref().map_or((Action::Allow, Action::Allow, false), |p| (p.this, p.ret, p.attr));
+        let (this, ret) = plan.as_ref().map_or((Action::Allow, Action::Allow), |p| (p.this, p.ret));
         if recorded {
             let call = match this {
                 Action::Allow => format!("__nr$.m0(__nr$b+{index},this)"),
                 Action::Redact => format!("__nr$.m0(__nr$b+{index},__nr$.xt(this))"),
                 Action::Drop => format!("__nr$.c(__nr$.dt(__nr$b+{index}))"),
             };
-            let rt = match ret {
-                Action::Allow if attr => "rta",
-                Action::Allow => "rt",
-                Action::Redact => "rtr",
-                Action::Drop => "rtx",
+            let fr = match ret {
+                Action::Allow => "fr",
+                Action::Redact => "frr",
+                Action::Drop => "frx",
             };
-            self.out.insert_fmt(span.start, format_args!("({call},__nr$.{rt}("));
+            self.out.insert_fmt(span.start, format_args!("__nr$.{fr}({call},"));
         }
         self.frames.push(Frame::new(index, false, false, false));
         self.set_hint(value, || Some(name));
         self.visit_expression(value);
         self.frames.pop();
         if recorded {
-            if ret == Action::Allow && attr {
-                self.out.insert_fmt(span.end, format_args!(",__nr$b+{index}))"));
-            } else {
-                self.out.insert(span.end, "))");
-            }
+            self.out.insert(span.end, ")");
+        }
+    }
+
+    /// An `await e` or `yield e` (`probe`: `aw` or `yd`) starting at `start`:
+    /// `(__nr$v=await (__nr$v=e,__nr$.aw($nr$a,__nr$b+s)),__nr$.rs($nr$a))`. The operand is
+    /// computed before any probe is called, so nothing of ours is live in the frame while it
+    /// runs; values cross in `__nr$v`. An anonymous function operand is written `(0,e)` (and
+    /// the probe gets an extra `2`) so that `__nr$v=` does not name it.
+    fn suspension(
+        &mut self,
+        start: u32,
+        arg: Option<&Expression<'_>>,
+        site: u32,
+        frame: Frame,
+        probe: &str,
+        visit: impl FnOnce(&mut Self),
+    ) {
+        let Some(arg) = arg else { return };
+        let span = arg.span();
+        let comma = names::is_anonymous_function_definition(arg);
+        // At the start of a statement, a `(` would continue the previous line when it has no
+        // `;` (`log()\nawait x` would call log's result): `0,` first (and `3` to the resumption
+        // probe, for `original_source`).
+        let first = self.statements.last() == Some(&start);
+        if frame.token {
+            self.out.insert(start, if first { "0,(__nr$v=" } else { "(__nr$v=" });
+            self.out.insert(span.start, if comma { "(__nr$v=(0," } else { "(__nr$v=" });
+        }
+        visit(self);
+        if frame.token {
+            let (close, mark) = if comma { (")", ",2") } else { ("", "") };
+            let resume = if first { ",3" } else { "" };
+            self.out.insert_fmt(
+                span.end,
+                format_args!("{close},__nr$.{probe}($nr$a,__nr$b+{site}{mark})),__nr$.rs($nr$a{resume}))"),
+            );
         }
     }
 
@@ -335,6 +435,18 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
         }
         // Unreachable for a parsed static block; fall back to its first byte after `static`.
         block.span.start + "static".len() as u32
+    }
+}
+
+/// Writes the call probe of a body opener: `__nr$.cK(...)`, or `__nr$.t(__nr$.cK(...))` in a
+/// function that suspends.
+fn write_opener_call(t: &mut String, frame: Frame, call: CallKind, params: &[String], plan: Option<&ValuePlan>) {
+    if frame.suspends {
+        t.push_str("__nr$.t(");
+        write_call(t, frame.index, call, params, plan);
+        t.push(')');
+    } else {
+        write_call(t, frame.index, call, params, plan);
     }
 }
 
@@ -395,7 +507,11 @@ fn param_names(params: &FormalParameters<'_>) -> Vec<String> {
 
 impl<'a> Visit<'a> for Instrumenter<'_, '_> {
     fn visit_program(&mut self, it: &Program<'a>) {
-        let module = Frame::new(0, true, it.source_type.is_module(), false).with_plan(self.module_plan.as_ref());
+        // The module's `$nr$a` is a token (prologue: `__nr$.t(__nr$.c(...))`): its body is
+        // not wrapped in `try`, and an ES module's top level may await.
+        let module = Frame::new(0, true, it.source_type.is_module(), false)
+            .with_plan(self.module_plan.as_ref())
+            .suspending(true);
         // The module's own return probe stays plain (its value is always `undefined`).
         self.frames.push(Frame { ret: Ret::Plain, ..module });
         let prologue_at = match it.directives.last() {
@@ -432,10 +548,14 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
         let params = param_names(&it.params);
         let info = self.info(name, FnKind::Arrow, it.span.start, params, it.r#async, false);
         let (index, mut recorded, plan) = self.add_function(info);
+        let suspends = match it.body.as_expression() {
+            Some(expr) => suspension::expression_suspends(expr),
+            None => it.body.as_function_body().is_some_and(|b| suspension::suspends(b)),
+        };
         if let Some(body) = it.body.as_function_body() {
             recorded &= !scopes::wrapping_breaks(&body.statements);
         }
-        let frame = Frame::new(index, recorded, it.r#async, false).with_plan(plan.as_ref());
+        let frame = Frame::new(index, recorded, it.r#async, false).with_plan(plan.as_ref()).suspending(suspends);
         self.frames.push(frame);
         self.visit_formal_parameters(&it.params);
         match it.body.as_expression() {
@@ -446,20 +566,21 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
             }
             Some(expr) => {
                 let span = expr.span();
+                let wrap = Wrap::of(expr);
                 if recorded {
                     let Instrumenter { out, functions, .. } = self;
                     let params = &functions[index as usize].params;
                     out.insert_with(span.start, |t| {
                         t.push_str("{const $nr$a=");
-                        write_call(t, index, CallKind::Plain, params, plan.as_ref());
+                        write_opener_call(t, frame, CallKind::Plain, params, plan.as_ref());
                         t.push_str(";try{return ");
-                        t.push_str(frame.ret_open());
+                        t.push_str(wrap.open());
                     });
                 }
                 self.visit_expression(expr);
                 if recorded {
-                    let close = frame.ret_close();
-                    self.out.insert(span.end, &format!("{close}}}finally{{__nr$.f($nr$a)}}}}"));
+                    let close = frame.ret_close(wrap);
+                    self.out.insert(span.end, &format!("{close}}}finally{{{}}}}}", frame.finally()));
                 }
             }
         }
@@ -509,11 +630,11 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
         let info = self.info(name, FnKind::StaticBlock, it.span.start, Vec::new(), false, false);
         let (index, mut recorded, plan) = self.add_function(info);
         recorded &= !scopes::wrapping_breaks(&it.body);
+        let frame = Frame::new(index, recorded, false, false).with_plan(plan.as_ref());
         if recorded {
             let brace = self.static_block_brace(it);
-            self.emit_call(brace + 1, false, index, CallKind::WithThis, plan.as_ref());
+            self.emit_call(brace + 1, frame, CallKind::WithThis, plan.as_ref());
         }
-        let frame = Frame::new(index, recorded, false, false).with_plan(plan.as_ref());
         self.frames.push(frame);
         walk::walk_static_block(self, it);
         self.frames.pop();
@@ -603,63 +724,52 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
         match &it.argument {
             Some(arg) => {
                 let span = arg.span();
-                let sequence = matches!(arg, Expression::SequenceExpression(_));
+                let wrap = Wrap::of(arg);
                 if frame.token {
-                    let open = frame.ret_open();
-                    if sequence {
-                        self.out.insert(span.start, &format!("{open}("));
-                    } else {
-                        self.out.insert(span.start, open);
-                    }
+                    self.out.insert(span.start, wrap.open());
                 }
                 self.visit_expression(arg);
                 if frame.token {
-                    let close = frame.ret_close();
-                    self.out.insert(span.end, &if sequence { format!("){close}") } else { close });
+                    self.out.insert(span.end, &frame.ret_close(wrap));
                 }
             }
             None => {
                 if frame.token {
-                    let text = format!(" {}void 0{}", frame.ret_open(), frame.ret_close());
-                    self.out.insert(it.span.start + "return".len() as u32, &text);
+                    self.out
+                        .insert_fmt(it.span.start + "return".len() as u32, format_args!(" {}", frame.ret_undefined()));
                 }
             }
         }
     }
 
+    fn visit_expression_statement(&mut self, it: &ExpressionStatement<'a>) {
+        self.statements.push(it.span.start);
+        walk::walk_expression_statement(self, it);
+        self.statements.pop();
+    }
+
     fn visit_await_expression(&mut self, it: &AwaitExpression<'a>) {
         let (site, frame) = self.add_site(FnKind::Await, it.span.start);
-        let arg = it.argument.span();
-        if frame.token {
-            self.out.insert(it.span.start, "__nr$.rs($nr$a,");
-            self.out.insert_fmt(arg.start, format_args!("__nr$.aw($nr$a,__nr$b+{site},"));
-        }
-        self.visit_expression(&it.argument);
-        if frame.token {
-            self.out.insert(arg.end, "))");
-        }
+        self.suspension(it.span.start, Some(&it.argument), site, frame, "aw", |this| {
+            this.visit_expression(&it.argument);
+        });
     }
 
     fn visit_yield_expression(&mut self, it: &YieldExpression<'a>) {
         let (site, frame) = self.add_site(FnKind::Yield, it.span.start);
         match &it.argument {
             Some(arg) => {
-                let span = arg.span();
-                if frame.token {
-                    self.out.insert(it.span.start, "__nr$.rs($nr$a,");
-                    self.out.insert_fmt(span.start, format_args!("__nr$.yd($nr$a,__nr$b+{site},"));
-                }
-                self.visit_expression(arg);
-                if frame.token {
-                    self.out.insert(span.end, "))");
-                }
+                self.suspension(it.span.start, Some(arg), site, frame, "yd", |this| this.visit_expression(arg))
             }
             None => {
                 if frame.token {
-                    self.out.insert(it.span.start, "__nr$.rs($nr$a,");
+                    let keyword_end = it.span.start + "yield".len() as u32;
+                    let first = self.statements.last() == Some(&it.span.start);
+                    self.out.insert(it.span.start, if first { "0,(__nr$v=" } else { "(__nr$v=" });
+                    let resume = if first { ",3" } else { "" };
                     self.out.insert_fmt(
-                        it.span.start + "yield".len() as u32,
-                        format_args!(" __nr$.yd($nr$a,__nr$b+{site},void 0))"),
+                        keyword_end,
+                        format_args!(" (__nr$v=void 0,__nr$.yd($nr$a,__nr$b+{site},4)),__nr$.rs($nr$a{resume}))"),
                     );
                 }
             }
@@ -676,9 +786,6 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
                     self.out.insert_with(at, |t| {
                         use std::fmt::Write as _;
                         match frame.caught {
-                            Action::Allow if frame.attr => {
-                                let _ = write!(t, "__nr$.ka($nr$a,{name},__nr$b+{});", frame.index);
-                            }
                             Action::Allow => {
                                 t.push_str("__nr$.k($nr$a,");
                                 t.push_str(name);

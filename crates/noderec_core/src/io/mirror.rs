@@ -356,7 +356,11 @@ pub fn start(targets: &[Target]) -> Result<StartInfo, String> {
             None => groups.push((id, vec![t])),
         }
     }
-    let shared = Arc::new(Shared { pending: Mutex::new((Vec::new(), 0)), stats: MirrorStats::default(), stop: AtomicBool::new(false) });
+    let shared = Arc::new(Shared {
+        pending: Mutex::new((Vec::new(), 0)),
+        stats: MirrorStats::default(),
+        stop: AtomicBool::new(false),
+    });
     let mut channels = Vec::new();
     for (gi, (id, ts)) in groups.iter().enumerate() {
         let primary = RawFd::from(ts[0].stream);

@@ -30,5 +30,5 @@ pub fn is_activation_file(path: &str) -> bool {
 /// The statement announcing the activation file's call ids `[lo, hi)` to the
 /// probes: every function of the file except its module top level.
 pub fn announce(base: u32, count: u32) -> String {
-    format!("globalThis[Symbol.for(\"noderec.rt\")].act({},{});", base + 1, base + count)
+    format!("__nr$.act({},{});", base + 1, base + count)
 }

@@ -57,7 +57,10 @@ pub fn fail_point(name: &str) -> Result<()> {
     let injected = || std::io::Error::other(format!("injected failure at '{name}' (NODEREC_TEST_FAIL_AT)"));
     match name {
         "panic" => panic!("injected panic (NODEREC_TEST_FAIL_AT=panic)"),
-        "instrument" => Err(Error::Instrument { path: "<injected>".into(), message: "injected failure (NODEREC_TEST_FAIL_AT)".into() }),
+        "instrument" => Err(Error::Instrument {
+            path: "<injected>".into(),
+            message: "injected failure (NODEREC_TEST_FAIL_AT)".into(),
+        }),
         "write" => Err(Error::io("write trace events", injected())),
         "flush" => Err(Error::io("flush trace", injected())),
         _ => Err(Error::io("finish trace", injected())),
@@ -122,7 +125,13 @@ static LOGS_DROPPED: AtomicU64 = AtomicU64::new(0);
 static PANICS: AtomicU64 = AtomicU64::new(0);
 
 /// Queues a log record (the oldest is dropped, and counted, past 1024).
-pub fn log(level: &'static str, target: &str, code: Option<&str>, message: impl Into<String>, fields: serde_json::Value) {
+pub fn log(
+    level: &'static str,
+    target: &str,
+    code: Option<&str>,
+    message: impl Into<String>,
+    fields: serde_json::Value,
+) {
     let rec = LogRecord {
         level,
         target: target.to_string(),

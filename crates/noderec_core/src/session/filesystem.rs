@@ -40,9 +40,7 @@ pub fn compact_stamp(ms: i64) -> String {
 
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Keeps a program name safe as a directory name component.
@@ -52,7 +50,11 @@ pub fn sanitize(name: &str) -> String {
         .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
         .take(64)
         .collect();
-    if s.is_empty() { "program".into() } else { s }
+    if s.is_empty() {
+        "program".into()
+    } else {
+        s
+    }
 }
 
 /// Creates `<out>/<program>-<UTC stamp>-<pid>/` (with a numeric suffix if taken).
@@ -68,7 +70,10 @@ pub fn create_trace_dir(out: &Path, program: &str, start_ms: i64, pid: u32) -> R
             Err(e) => return Err(Error::TraceDirCreate { path: dir.display().to_string(), source: e }),
         }
     }
-    Err(Error::TraceDirCreate { path: out.join(base).display().to_string(), source: std::io::Error::other("too many traces with the same name") })
+    Err(Error::TraceDirCreate {
+        path: out.join(base).display().to_string(),
+        source: std::io::Error::other("too many traces with the same name"),
+    })
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so readers

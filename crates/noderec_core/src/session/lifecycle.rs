@@ -190,6 +190,15 @@ struct Loaded {
 
 static LOADED: Mutex<Loaded> = Mutex::new(Loaded { next_fn: 1, modules: Vec::new() });
 
+/// The file (absolute path, as loaded) that defines function `id`.
+pub fn function_path(id: u32) -> Option<String> {
+    let all = lock(&LOADED);
+    // Modules are registered in increasing base order.
+    let i = all.modules.partition_point(|(_, base, _)| *base <= id);
+    let (path, base, fns) = all.modules.get(i.checked_sub(1)?)?;
+    (id < base + fns.len() as u32).then(|| path.clone())
+}
+
 impl Session {
     fn send(&self, msg: Msg) -> Result<()> {
         match lock(&self.writer).as_ref() {

@@ -92,7 +92,8 @@ pub struct Metadata {
 impl Metadata {
     /// Writes `dir/metadata.json` atomically.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        let json = serde_json::to_vec_pretty(self).map_err(|e| Error::Internal { message: format!("metadata: {e}") })?;
+        let json =
+            serde_json::to_vec_pretty(self).map_err(|e| Error::Internal { message: format!("metadata: {e}") })?;
         write_atomic(&dir.join("metadata.json"), &json)
     }
 
@@ -103,7 +104,8 @@ impl Metadata {
             std::io::ErrorKind::NotFound => Error::TraceMissing { path: dir.display().to_string() },
             _ => Error::io(format!("read {}", p.display()), e),
         })?;
-        serde_json::from_slice(&bytes).map_err(|e| Error::TraceIncomplete { path: p.display().to_string(), message: e.to_string() })
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Error::TraceIncomplete { path: p.display().to_string(), message: e.to_string() })
     }
 }
 

@@ -27,6 +27,67 @@ struct CacheEntry {
     prologue_at: usize,
     functions: Vec<CachedFn>,
     code: String,
+    #[serde(default)]
+    edits: Vec<(u32, u32)>,
+}
+
+/// What was inserted into a loaded file: enough to map a position in the running code
+/// back to the file (see [`edit_map`]). Kept for every instrumented file of the process.
+struct FileEdits {
+    /// SHA-256 of the source that was instrumented.
+    source_sha: [u8; 32],
+    /// `(byte offset in the source, UTF-16 length inserted there)`, in order.
+    edits: Vec<(u32, u32)>,
+}
+
+static EDITS: std::sync::Mutex<Option<std::collections::HashMap<String, FileEdits>>> = std::sync::Mutex::new(None);
+
+fn sha256(text: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(text.as_bytes());
+    h.finalize().into()
+}
+
+/// The comment that makes V8 note a source map URL for a file that has none, so that
+/// Node's report of an uncaught exception asks the source map machinery for the line
+/// to print (runtime/fatal-report.ts). `data:,` holds no map: with source maps enabled
+/// by the program, Node finds nothing there and changes nothing.
+const SOURCE_MAP_STUB: &str = "\n//# sourceMappingURL=data:,";
+
+/// For a file loaded in this process: its source (read again from disk, and only if it is
+/// still the text that was instrumented) and, per 0-based line, the insertions on it as
+/// `[generated UTF-16 column, UTF-16 length]`, as JSON `{"source":..,"lines":{"7":[[4,31]]}}`.
+pub fn edit_map(path: &str) -> Option<String> {
+    let (sha, edits) = {
+        let all = EDITS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let f = all.as_ref()?.get(path)?;
+        (f.source_sha, f.edits.clone())
+    };
+    let source = std::fs::read_to_string(path).ok()?;
+    if sha256(&source) != sha {
+        return None;
+    }
+    let mut lines: std::collections::BTreeMap<u32, Vec<(u32, u32)>> = std::collections::BTreeMap::new();
+    let mut index = crate::instrument::LineIndex::new(&source);
+    let mut shift_line = u32::MAX;
+    let mut shift = 0u32;
+    for (at, len) in edits {
+        if len == 0 {
+            continue;
+        }
+        let (line, col) = index.position(at);
+        if line != shift_line {
+            shift_line = line;
+            shift = 0;
+        }
+        lines.entry(line - 1).or_default().push((col + shift, len));
+        shift += len;
+    }
+    let lines: serde_json::Map<String, serde_json::Value> = lines
+        .into_iter()
+        .map(|(l, v)| (l.to_string(), serde_json::json!(v.iter().map(|(c, n)| [c, n]).collect::<Vec<_>>())))
+        .collect();
+    serde_json::to_string(&serde_json::json!({ "source": source, "lines": lines })).ok()
 }
 
 /// Where instrumented modules are cached: `NODEREC_CACHE_DIR`, else
@@ -73,7 +134,7 @@ pub fn load_module(
     use_cache: bool,
 ) -> Result<Option<String>> {
     match prepare(session, source, path, kind, decider, salt, use_cache)? {
-        Some(entry) => link(session, path, entry).map(Some),
+        Some(entry) => link(session, source, path, entry).map(Some),
         None => Ok(None),
     }
 }
@@ -159,6 +220,7 @@ fn prepare(
                     })
                     .collect(),
                 code: out.code,
+                edits: out.edits,
             };
             if use_cache {
                 if let Ok(bytes) = serde_json::to_vec(&e) {
@@ -178,21 +240,32 @@ fn prepare(
     Ok(Some(entry))
 }
 
-/// Registers the entry's functions and inserts its prologue.
-fn link(session: &Session, path: &str, entry: CacheEntry) -> Result<String> {
+/// Registers the entry's functions, inserts its prologue (and the source map stub), and
+/// keeps the file's insertions for the uncaught-error report ([`edit_map`]).
+fn link(session: &Session, source: &str, path: &str, entry: CacheEntry) -> Result<String> {
     let (base, attr_spec, n_defs) = register(session, path, entry.functions)?;
     let mut code = entry.code;
+    let mut edits = entry.edits;
     let at = entry.prologue_at.min(code.len());
     if code.is_char_boundary(at) {
-        let prologue = match &attr_spec {
+        let mut prologue = match &attr_spec {
             Some(spec) => instrument::prologue_with_attr(base, spec),
             None => instrument::prologue(base),
         };
-        code.insert_str(at, &prologue);
         if super::activation::is_activation_file(path) {
-            code.insert_str(at, &super::activation::announce(base, n_defs));
+            prologue.insert_str(0, &super::activation::announce(base, n_defs));
+        }
+        code.insert_str(at, &prologue);
+        // The prologue's place is the edit of length 0.
+        if let Some(e) = edits.iter_mut().find(|e| e.1 == 0) {
+            e.1 = prologue.len() as u32;
         }
     }
+    if !source.contains("sourceMappingURL") {
+        code.push_str(SOURCE_MAP_STUB);
+    }
+    let mut all = EDITS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    all.get_or_insert_with(Default::default).insert(path.to_string(), FileEdits { source_sha: sha256(source), edits });
     Ok(code)
 }
 
@@ -249,7 +322,18 @@ fn register(session: &Session, path: &str, functions: Vec<CachedFn>) -> Result<(
 }
 
 fn static_kind(k: &str) -> &'static str {
-    const KINDS: [&str; 11] =
-        ["module", "function", "arrow", "method", "getter", "setter", "constructor", "field", "static-block", "await", "yield"];
+    const KINDS: [&str; 11] = [
+        "module",
+        "function",
+        "arrow",
+        "method",
+        "getter",
+        "setter",
+        "constructor",
+        "field",
+        "static-block",
+        "await",
+        "yield",
+    ];
     KINDS.iter().find(|x| **x == k).copied().unwrap_or("function")
 }

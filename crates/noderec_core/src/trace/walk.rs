@@ -53,7 +53,8 @@ pub fn walk(t: &Trace) -> Vec<Step> {
     let mut steps: Vec<Step> = Vec::with_capacity(t.events.len());
     for (i, e) in t.events.iter().enumerate() {
         let st = threads.entry(e.thread).or_default();
-        let mut step = Step { index: i, func: None, site: None, activation: 0, depth: 0, t_ns: times[i], error_from: None };
+        let mut step =
+            Step { index: i, func: None, site: None, activation: 0, depth: 0, t_ns: times[i], error_from: None };
         match e.kind {
             kind::CALL => {
                 st.act_func.push(e.payload);

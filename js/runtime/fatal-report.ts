@@ -1,0 +1,259 @@
+// What Node prints for an uncaught exception (issue 8): `file:line`, the
+// source line, a caret under the throw, then the error. Node takes the line
+// from the code V8 runs, which for an instrumented file holds probes. It asks
+// Node's source map machinery instead when the script names a source map and
+// source maps are enabled, so:
+//
+// - every instrumented file ends with `//# sourceMappingURL=data:,` (no map:
+//   with source maps enabled by the program nothing changes), or keeps its own;
+// - when an exception is about to end the process (no handler; Node emits
+//   'exit' just before printing), the program's stack traces are formatted
+//   already, and only then: source maps are enabled, and for the files the
+//   exception went through, a map is registered (an eval'd script with
+//   `//# sourceURL` and an inline map: the way Node caches maps of eval'd
+//   code) whose source is the file as the program wrote it, with
+//   SourceMap#findEntry answering from the instrumenter's list of insertions;
+// - Node >= 22 then prints exactly what it prints without the recorder. Node
+//   20 formats that report with one more blank line; there, in the standard
+//   case (a native error, no --trace-uncaught and the like, no inspector),
+//   the report is printed here exactly as Node's C++ would, and the process
+//   exits as Node would (process.exitCode, else 1).
+//
+// Anything unexpected leaves Node's own report (with the instrumented line).
+import * as fs from 'node:fs';
+import Module from 'node:module';
+import * as path from 'node:path';
+import * as tty from 'node:tty';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as util from 'node:util';
+
+import { native } from '../native';
+
+interface Edits {
+  source: string;
+  /** Per 0-based line: [generated UTF-16 column, UTF-16 length] of each insertion. */
+  lines: Record<string, [number, number][]>;
+}
+
+interface Injected {
+  edits: Edits;
+  /** How Node names the script in messages: a path (CommonJS) or a file URL (ES module). */
+  resource: string;
+  /** The source split into lines as V8 counts them. */
+  sourceLines: string[];
+}
+
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+/** Captured at install: the program may replace it. */
+const evaluate = globalThis.eval;
+
+let pending: unknown = undefined;
+let candidates: Map<string, string> = new Map();
+const injected = new Map<string, Injected>();
+let patched = false;
+
+function hasFlag(flag: string): boolean {
+  return process.execArgv.includes(flag) || (process.env.NODE_OPTIONS ?? '').split(/\s+/).includes(flag);
+}
+
+/** Source maps on already (the program's choice): Node's machinery is the program's. */
+function sourceMapsOn(): boolean {
+  const p = process as unknown as { sourceMapsEnabled?: boolean };
+  if (typeof p.sourceMapsEnabled === 'boolean') return p.sourceMapsEnabled;
+  return hasFlag('--enable-source-maps');
+}
+
+/** Script names in a stack: `(file:line:col)` or `at file:line:col`. */
+function stackScripts(err: unknown, into: Map<string, string>): void {
+  if (!util.types.isNativeError(err)) return;
+  const stack = (err as Error).stack;
+  if (typeof stack !== 'string') return;
+  for (const m of stack.matchAll(/(?:\(|at )((?:file:\/\/)?\/[^():\n]*):\d+:\d+\)?$/gm)) {
+    const name = m[1];
+    const file = name.startsWith('file://') ? safePath(name) : name;
+    if (file !== null && !into.has(file)) into.set(file, name);
+  }
+}
+
+function safePath(url: string): string | null {
+  try {
+    return fileURLToPath(url);
+  } catch {
+    return null;
+  }
+}
+
+/** The uncaught exception `err` came from function `innermost` (0: unknown).
+ * Called from the uncaughtExceptionMonitor; arms the report when nothing
+ * will handle the exception. */
+export function noteUncaught(err: unknown, innermost: number): void {
+  if (process.listenerCount('uncaughtException') > 0 || process.hasUncaughtExceptionCaptureCallback()) return;
+  if (sourceMapsOn()) return;
+  pending = err;
+  candidates = new Map();
+  if (innermost > 0) {
+    try {
+      const file = native().functionPath(innermost);
+      if (file !== null) candidates.set(file, file.endsWith('.mjs') ? pathToFileURL(file).href : file);
+    } catch {
+      // no file known
+    }
+  }
+  stackScripts(err, candidates);
+  // After the program's own 'exit' listeners: Node emits 'exit' right before its report.
+  process.once('exit', prepare);
+}
+
+/** Formats the stacks of `err` and of the errors it holds, while source maps are off. */
+function formatStacks(err: unknown, depth: number): void {
+  if (depth > 8 || !util.types.isNativeError(err)) return;
+  void (err as Error).stack;
+  const e = err as { cause?: unknown; errors?: unknown };
+  const cause = Object.getOwnPropertyDescriptor(e, 'cause');
+  if (cause !== undefined && 'value' in cause) formatStacks(cause.value, depth + 1);
+  const errors = Object.getOwnPropertyDescriptor(e, 'errors');
+  if (errors !== undefined && Array.isArray(errors.value)) for (const x of errors.value) formatStacks(x, depth + 1);
+}
+
+function prepare(): void {
+  const err = pending;
+  pending = undefined;
+  try {
+    const found: [string, string, Edits][] = [];
+    for (const [file, resource] of candidates) {
+      const json = native().fatalSourceInfo(file);
+      if (json !== null) found.push([file, resource, JSON.parse(json) as Edits]);
+    }
+    if (found.length === 0) return;
+    formatStacks(err, 0);
+    process.setSourceMapsEnabled(true);
+    for (const [file, resource, edits] of found) register(file, resource, edits);
+    patchFindEntry(err);
+  } catch {
+    // Node prints its own report.
+  }
+}
+
+function register(file: string, resource: string, edits: Edits): void {
+  const url = pathToFileURL(file).href;
+  const payload = { version: 3, sources: [url], sourcesContent: [edits.source], names: [], mappings: 'AAAA' };
+  injected.set(url, { edits, resource, sourceLines: edits.source.split(/\r\n|\r|\n|\u2028|\u2029/) });
+  const map = Buffer.from(JSON.stringify(payload)).toString('base64');
+  evaluate(`//# sourceURL=${url}\n//# sourceMappingURL=data:application/json;base64,${map}`);
+}
+
+/** The source column of a column of the running code on `line`. */
+function originalColumn(edits: Edits, line: number, col: number): number {
+  const cuts = edits.lines[String(line)];
+  if (cuts === undefined) return col;
+  let shift = 0;
+  for (const [at, len] of cuts) {
+    if (col < at) break;
+    if (col < at + len) return at - shift;
+    shift += len;
+  }
+  return col - shift;
+}
+
+type FindEntry = (this: { payload?: { sources?: string[] } }, line: number, col: number) => unknown;
+
+function patchFindEntry(err: unknown): void {
+  if (patched) return;
+  const SourceMap = (Module as unknown as { SourceMap?: { prototype: { findEntry: FindEntry } } }).SourceMap;
+  if (SourceMap === undefined) return;
+  patched = true;
+  const findEntry = SourceMap.prototype.findEntry;
+  SourceMap.prototype.findEntry = function (this: { payload?: { sources?: string[] } }, line: number, col: number): unknown {
+    const url = this.payload?.sources?.[0];
+    const ours = url === undefined ? undefined : injected.get(url);
+    if (ours === undefined) return findEntry.call(this, line, col);
+    const column = originalColumn(ours.edits, line, col);
+    // Node 22 prints a path where it printed the URL of an ES module.
+    if (NODE_MAJOR < 22 || ours.resource.startsWith('file:')) reportAndExit(err, ours, line, column);
+    return { generatedLine: line, generatedColumn: col, originalSource: url, originalLine: line, originalColumn: column };
+  };
+}
+
+/** Prints the report as ReportFatalException does (node_errors.cc) and exits
+ * as TriggerUncaughtException does; returns (and leaves the report to Node)
+ * outside the standard case. */
+function reportAndExit(err: unknown, script: Injected, line: number, column: number): void {
+  if (hasFlag('--trace-uncaught') || hasFlag('--report-uncaught-exception') || hasFlag('--abort-on-uncaught-exception')) return;
+  if (err !== null && typeof err === 'object' && enhancedBeforeInspector(err)) return;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    if ((require('node:inspector') as typeof import('node:inspector')).url() !== undefined) return;
+  } catch {
+    return;
+  }
+  const text = script.sourceLines[line];
+  if (text === undefined) return;
+  const arrow = `${script.resource}:${line + 1}\n${text}\n${underline(text, column)}`;
+  let out: string;
+  if (util.types.isNativeError(err)) {
+    let trace: string;
+    try {
+      trace = inspectLikeNode(err);
+    } catch {
+      const stack = (err as Error).stack;
+      if (typeof stack !== 'string') return;
+      trace = stack;
+    }
+    if (trace.length === 0) return;
+    out = `${arrow}\n${trace}\n`;
+  } else if (err !== null && (typeof err === 'object' || typeof err === 'function')) {
+    // Not a native error: Node prints the source line at once, then the value.
+    out = `\n${arrow}${inspectLikeNode(err)}\n`;
+  } else {
+    const argv0 = path.basename(process.argv[0] || 'node', '.exe') || 'node';
+    out = `\n${arrow}${String(err)}\n(Use \`${argv0} --trace-uncaught ...\` to show where the exception was thrown)\n`;
+  }
+  if (!hasFlag('--no-extra-info-on-fatal-exception')) out += `\nNode.js ${process.version}\n`;
+  try {
+    fs.writeSync(2, out);
+  } catch {
+    // stderr closed: Node would print nothing either
+  }
+  const code = process.exitCode;
+  (process as unknown as { reallyExit(code: number): never }).reallyExit(typeof code === 'number' ? code : Number(code ?? 1) || 1);
+}
+
+/** fatalExceptionStackEnhancers.afterInspector (lib/internal/errors.js). */
+function inspectLikeNode(err: unknown): string {
+  return util.inspect(err, {
+    colors: shouldColorize(process.stderr) || util.inspect.defaultOptions.colors === true,
+    customInspect: false,
+    depth: Math.max(util.inspect.defaultOptions.depth ?? 2, 5),
+  });
+}
+
+/** The caret line as node_errors.cc writes it: one character per byte of
+ * the UTF-8 line before the column (a tab stays a tab), then `^`; no line
+ * when the column is past the line's end. Ends with a newline. */
+function underline(text: string, column: number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (column < 0 || column + 1 > bytes.length) return '';
+  let s = '';
+  for (let i = 0; i < column && i < 1020; i++) {
+    if (bytes[i] === 0) break;
+    s += bytes[i] === 9 ? '\t' : ' ';
+  }
+  if (bytes[column] !== 0) s += '^';
+  return `${s}\n`;
+}
+
+/** internal/util/colors shouldColorize. */
+function shouldColorize(stream: NodeJS.WriteStream): boolean {
+  if (process.env.FORCE_COLOR !== undefined) {
+    return (tty.WriteStream.prototype.getColorDepth as () => number).call(undefined) > 2;
+  }
+  return stream?.isTTY === true && (typeof stream.getColorDepth === 'function' ? stream.getColorDepth() > 2 : true);
+}
+
+/** Node's own errors that rewrite their stack before the report. */
+function enhancedBeforeInspector(err: object): boolean {
+  for (let o: object | null = err; o !== null; o = Object.getPrototypeOf(o) as object | null) {
+    for (const s of Object.getOwnPropertySymbols(o)) if (s.description === 'kEnhanceStackBeforeInspector') return true;
+  }
+  return false;
+}

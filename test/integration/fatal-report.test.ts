@@ -1,0 +1,62 @@
+// Issue 8, defect 6: what Node prints for an uncaught error or an unhandled
+// rejection is what it prints without the recorder: the file:line, the
+// program's own source line and caret, the error (colours, extra properties,
+// causes), the Node.js version line, and the exit code.
+//
+// Columns of stack frames on lines where a probe was inserted move (README,
+// known differences), so frames are compared without their column; the
+// source line and caret above the error are compared byte for byte.
+import * as fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+
+import { fixture, NODE, NODE22, onlyTrace, metadata, runNode } from '../helpers/run';
+
+const NODES = [NODE, NODE22].filter((n) => fs.existsSync(n));
+
+/** Frames without columns: `at f (file:3:14)` -> `at f (file:3)` (colours kept). */
+function withoutFrameColumns(s: string): string {
+  return s
+    .split('\n')
+    .map((l) => (/^\s+at /.test(l) ? l.replace(/(:\d+):\d+(?=(?:\x1b\[\d+m)*\)?(?:\x1b\[\d+m)*$)/, '$1') : l))
+    .join('\n');
+}
+
+const CASES: [string, Record<string, string>?][] = [
+  ['return-line.js'],
+  ['first-line.js'],
+  ['line-one.js'],
+  ['minified.js'],
+  ['module.mjs'],
+  ['rejection.js'],
+  ['extras.js'],
+  ['extras.js', { FORCE_COLOR: '1' }],
+  ['cause.js'],
+  ['aggregate.js'],
+  ['emitter.js'],
+  ['string.js'],
+  ['object.js'],
+];
+
+describe('uncaught errors print as without the recorder', () => {
+  for (const node of NODES) {
+    const name = node === NODE ? 'node 20' : 'node 22';
+    for (const [file, env] of CASES) {
+      const label = env ? `${file} with ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}` : file;
+      it(`${label} (${name})`, () => {
+        const f = fixture('fatal', file);
+        const plain = runNode(f, { node, preload: 'none', env });
+        expect(plain.code).not.toBe(0);
+        const rec = runNode(f, { node, env });
+        expect(rec.code).toBe(plain.code);
+        expect(rec.stdout).toBe(plain.stdout);
+        // The source line and caret: everything up to the first frame, exactly.
+        const head = (s: string): string => s.slice(0, s.search(/^\s+at /m) >>> 0);
+        expect(head(rec.stderr)).toBe(head(plain.stderr));
+        expect(withoutFrameColumns(rec.stderr)).toBe(withoutFrameColumns(plain.stderr));
+        const meta = metadata(onlyTrace(rec.outDir));
+        expect(meta.status).toBe('complete');
+        expect(meta.exit_code).toBe(plain.code);
+      });
+    }
+  }
+});
