@@ -10,7 +10,30 @@ const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'js', 'bin', 'noderec.js');
-const NODE22_BIN = path.join(ROOT, 'node_modules', 'node22', 'bin');
+const NODE22 = path.join(ROOT, 'node_modules', 'node22', 'bin', 'node');
+
+/** The machine's node: the first on PATH outside node_modules (npm scripts
+ * put node_modules/.bin, which holds the Node 22 of the `node22`
+ * devDependency, first). */
+function machineNode() {
+  for (const d of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (d.length === 0 || d.includes(`${path.sep}node_modules${path.sep}`)) continue;
+    const p = path.join(d, 'node');
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {
+      // not here
+    }
+  }
+  return process.execPath;
+}
+
+/** The Node versions the corpus runs on: the machine's (20) and Node 22. */
+const NODES = [
+  { name: `node ${spawnSync(machineNode(), ['-p', 'process.versions.node'], { encoding: 'utf8' }).stdout.trim().split('.')[0]}`, bin: machineNode() },
+  { name: 'node 22', bin: NODE22 },
+].filter((n) => fs.existsSync(n.bin));
 
 /** How to count passed and failed tests in a runner's output. */
 const counters = {
@@ -52,32 +75,45 @@ const CASES = [
   { name: 'program (vm, eval worker, own SIGTERM handler, #! bin)', dir: 'program', cmd: ['./main.js'], count: 'none', expect: { pass: null, fail: null }, code: { fn: 'lineTotal', file: 'main.js', line: 7 } },
 ];
 
-/** The environment of a run: no recorder settings inherited, the project's
- * bins and Node 22 first on PATH (Node 20 needs the `#!` fix of issue 8.1 for
- * `npx` and bins under the preload). */
-function env(extra = {}) {
+/** The environment of a run on `node` (one of NODES): no recorder settings
+ * inherited, that node and the project's bins first on PATH. */
+function env(extra = {}, node = NODES[NODES.length - 1]) {
   const out = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (k.startsWith('NODEREC_') || k === 'NODE_OPTIONS' || k.startsWith('VITEST') || k === 'NODE_ENV' || k.startsWith('JEST_') || k.startsWith('TAP')) continue;
     if (k.startsWith('npm_')) continue;
     out[k] = v;
   }
-  out.PATH = [NODE22_BIN, path.join(ROOT, 'node_modules', '.bin'), process.env.PATH ?? ''].join(path.delimiter);
+  out.PATH = [path.dirname(node.bin), path.join(ROOT, 'node_modules', '.bin'), process.env.PATH ?? ''].join(path.delimiter);
   out.FORCE_COLOR = '0';
   out.NO_COLOR = '1';
   out.CI = '1';
   return { ...out, ...extra };
 }
 
-/** Runs a case plain, or recorded into `outDir` (asynchronously: a test
- * worker blocked for a minute misses its runner's heartbeats). */
-function run(c, recorded, outDir) {
+/** Makes `node` the one npm scripts and `npx` run a project's bins with:
+ * they put the `node_modules/.bin` of the project and of every directory
+ * above it in front of PATH, and the repository's holds the `node22`
+ * devDependency's `node`. The project's own (gitignored) comes first. */
+function useNode(cwd, node) {
+  const bin = path.join(cwd, 'node_modules', '.bin');
+  fs.mkdirSync(bin, { recursive: true });
+  const link = path.join(bin, 'node');
+  fs.rmSync(link, { force: true });
+  fs.symlinkSync(node.bin, link);
+}
+
+/** Runs a case on `node` (one of NODES, default Node 22), plain, or
+ * recorded into `outDir` (asynchronously: a test worker blocked for a minute
+ * misses its runner's heartbeats). */
+function run(c, recorded, outDir, node = NODES[NODES.length - 1]) {
   const cwd = path.join(__dirname, c.dir);
   for (const f of c.fresh ?? []) fs.rmSync(path.join(cwd, f), { recursive: true, force: true });
-  const argv = recorded ? [process.execPath, CLI, 'record', '--out-dir', outDir, '--', ...c.cmd] : c.cmd;
+  useNode(cwd, node);
+  const argv = recorded ? [node.bin, CLI, 'record', '--out-dir', outDir, '--', ...c.cmd] : c.cmd;
   const t0 = process.hrtime.bigint();
   return new Promise((resolve) => {
-    const child = spawn(argv[0], argv.slice(1), { cwd, env: env(c.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(argv[0], argv.slice(1), { cwd, env: env(c.env ?? {}, node), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
@@ -87,6 +123,7 @@ function run(c, recorded, outDir) {
     child.on('error', (e) => (error = e));
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      fs.rmSync(path.join(cwd, 'node_modules', '.bin', 'node'), { force: true });
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       resolve({ code, signal, stdout, stderr, ms, counts: counters[c.count](`${stdout}\n${stderr}`), error });
     });
@@ -139,4 +176,4 @@ function tempDir() {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'noderec-corpus-'));
 }
 
-module.exports = { CASES, run, normalized, traces, callsOf, tempDir, env };
+module.exports = { CASES, NODES, run, normalized, traces, callsOf, tempDir, env };

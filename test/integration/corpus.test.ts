@@ -9,21 +9,22 @@ import { describe, expect, it } from 'vitest';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const corpus = require('../corpus/cases.js') as {
   CASES: { name: string; dir: string; cmd: string[]; expect: { pass: number | null; fail: number | null }; code: { fn: string; file: string; line: number } }[];
-  run(c: unknown, recorded: boolean, outDir?: string): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; counts: { pass: number | null; fail: number | null }; error?: Error }>;
+  NODES: { name: string; bin: string }[];
+  run(c: unknown, recorded: boolean, outDir?: string, node?: { name: string; bin: string }): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; counts: { pass: number | null; fail: number | null }; error?: Error }>;
   normalized(text: string): string[];
   traces(outDir: string): string[];
   callsOf(outDir: string, fn: string): { dir: string; fn: string; path: string; line: number; args: unknown[] }[];
   tempDir(): string;
 };
 
-describe('transparency corpus', () => {
+describe.each(corpus.NODES)('transparency corpus ($name)', (node) => {
   for (const c of corpus.CASES) {
     it(`${c.name}: \`${c.cmd.join(' ')}\` plain and recorded`, { timeout: 600_000 }, async () => {
-      const plain = await corpus.run(c, false);
+      const plain = await corpus.run(c, false, undefined, node);
       expect(plain.error).toBeUndefined();
       expect(plain.counts).toEqual(c.expect);
       const outDir = corpus.tempDir();
-      const rec = await corpus.run(c, true, outDir);
+      const rec = await corpus.run(c, true, outDir, node);
       expect(rec.error).toBeUndefined();
       expect({ code: rec.code, signal: rec.signal, counts: rec.counts }).toEqual({ code: plain.code, signal: plain.signal, counts: plain.counts });
       expect(corpus.normalized(rec.stdout)).toEqual(corpus.normalized(plain.stdout));
