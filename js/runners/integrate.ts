@@ -12,15 +12,18 @@
 //   through the instrumenter. Jest's disk cache keeps the uninstrumented
 //   code; its in-memory cache (one per process) the instrumented code.
 //   `vm.createContext` is wrapped so every context a jest environment creates
-//   reaches the recorder's runtime (`exposeRuntime`).
-// - vitest (2 and 3, pools forks and threads): `vm.runInThisContext` is
-//   wrapped in vitest worker processes and threads; the module body inside
-//   vite-node's `'use strict';async (…)=>{{…}}` wrapper is instrumented as an
-//   ES module body (vite's inline source map gives the original positions).
+//   gets the recorder's runtime bindings (`exposeRuntime`,
+//   design-docs/runners.md *vm contexts*).
+// - vitest (2 and 3, pools forks, threads, vmForks, vmThreads):
+//   `vm.runInThisContext` and `vm.runInContext` are wrapped in vitest worker
+//   processes and threads; the module body inside vite-node's
+//   `'use strict';async (…)=>{{…}}` wrapper is instrumented as an ES module
+//   body (vite's inline source map gives the original positions); a context
+//   gets the runtime bindings before its first instrumented module.
 //
-// Runners detected but not integrated (a vitest vm pool, vitest ≥ 4, a jest
-// without `createScriptTransformer`) are reported on stderr, once per run,
-// only under `noderec record`.
+// Runners detected but not integrated (vitest outside 2–3, a jest without
+// `createScriptTransformer`, jest's ES module mode) are reported on stderr,
+// once per run, only under `noderec record`.
 import * as fs from 'node:fs';
 import Module from 'node:module';
 import * as path from 'node:path';

@@ -68,12 +68,12 @@ const declaredIn = new WeakSet<object>();
 /** The never-taken branch that keeps a wrapper longer than V8 inlines. */
 const PAD = Array.from({ length: 40 }, (_, i) => `o$(${i})`).join('+');
 
-/** The declaration script of a vm context; `h` is `{ rt, put }`. */
-function contextScript(h: string): string {
+/** The function that makes a vm context's `__nr$` from `{ rt, put }`. */
+function contextRuntime(): string {
   const wrap = (name: string, params: string, read: string): string =>
     `o.${name}=function ${name}(${params}){if(OUT)${PAD};const v=${read};__nr$v=undefined;put(v);return p.${name}(${params})};`;
   return (
-    `let __nr$v;const ${RUNTIME_NAME}=(function(h){'use strict';` +
+    `(function(h){'use strict';` +
     `const rt=h.rt,put=h.put,p={r:rt.r,rr:rt.rr,rx:rt.rx,aw:rt.aw,yd:rt.yd,rs:rt.rs},o={};` +
     `let OUT=false;function o$(k){OUT=false;return k}` +
     `for(const k of Object.keys(rt))if(k!=='d')o[k]=rt[k];` +
@@ -84,23 +84,37 @@ function contextScript(h: string): string {
     wrap('aw', 'x,s', '__nr$v') +
     wrap('yd', 'x,s', '__nr$v') +
     wrap('rs', 'x', '__nr$v') +
-    `return o})(${h});`
+    `return o})`
   );
 }
 
 /** Declares `__nr$` and `__nr$v` in a vm context (once per context) for the
  * runtime `rt`; `put` sets this realm's `__nr$v`. False when the context
- * already has them. */
+ * already has them. As in this realm, `{ rt, put }` crosses through a
+ * transient property of the context's global object, or, when it cannot
+ * have one, `__nr$` is a `let` set by a function. */
 export function declareRuntimeIn(context: vm.Context, rt: object, put: (v: unknown) => void): boolean {
   if (declaredIn.has(context)) return false;
   declaredIn.add(context);
   if (vm.runInContext(`typeof ${RUNTIME_NAME}`, context) !== 'undefined') return false;
+  const h = { rt, put };
   const key = `noderec:runtime:${process.pid}`;
-  Object.defineProperty(context, key, { value: { rt, put }, configurable: true, enumerable: false, writable: false });
+  let viaProperty = true;
   try {
-    vm.runInContext(contextScript(`this[${JSON.stringify(key)}]`), context, { filename: 'noderec:runtime' });
+    Object.defineProperty(context, key, { value: h, configurable: true, enumerable: false, writable: false });
+  } catch {
+    viaProperty = false;
+  }
+  const options = { filename: 'noderec:runtime' };
+  try {
+    if (viaProperty) {
+      vm.runInContext(`let __nr$v;const ${RUNTIME_NAME}=${contextRuntime()}(this[${JSON.stringify(key)}]);`, context, options);
+    } else {
+      const set = vm.runInContext(`let ${RUNTIME_NAME},__nr$v;(function(h){${RUNTIME_NAME}=${contextRuntime()}(h)})`, context, options) as (x: object) => void;
+      set(h);
+    }
   } finally {
-    delete (context as Record<string, unknown>)[key];
+    if (viaProperty) delete (context as Record<string, unknown>)[key];
   }
   return true;
 }
