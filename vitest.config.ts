@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
     // The corpus projects' own tests run under their own runners (test/integration/corpus.test.ts).
     exclude: ['test/corpus/**', '**/node_modules/**'],
     testTimeout: 60_000,
