@@ -34,6 +34,14 @@ export interface FinishSummary {
   status: string;
 }
 
+export interface ExportOptions {
+  thread?: number;
+  fromNs?: number;
+  toNs?: number;
+  noValues?: boolean;
+  minDurationNs?: number;
+}
+
 export interface Native {
   start(opts: StartOptions): string;
   currentDir(): string | null;
@@ -50,6 +58,9 @@ export interface Native {
   setTruncated(): void;
   finish(exitCode: number | null | undefined, signal: string | null | undefined, status: string): FinishSummary | null;
   exportTrace(dir: string, format: string, out?: string | null): void;
+  exportTraceAsync(job: number, dir: string, format: string, out: string | null, options: ExportOptions): Promise<string>;
+  exportTraceSync(dir: string, format: string, out: string | null, options: ExportOptions): string;
+  exportProgress(job: number): number[] | null;
   traceSummary(dir: string): string;
   queryCalls(dir: string, fnGlob: string | null, minMs: number, limit: number): string[];
   globMatch(pattern: string, path: string): boolean;

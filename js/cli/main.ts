@@ -3,6 +3,7 @@ import * as path from 'node:path';
 
 import { native } from '../native';
 import { PolicyError, SETTINGS } from '../policy/model';
+import { EXPORT_USAGE, exportCmd } from './export';
 import { record, usageTrailer } from './record';
 import { humanBytes, humanMs, listLooseTraces, listRuns, resolveTrace, TraceEntry, UsageError } from './traces';
 
@@ -12,8 +13,7 @@ const USAGE = `usage: noderec <command> [options]
   record <script.js> [args...]          short form of: record -- node <script.js>
   ls [out-dir]                          list traces, newest first
   show [trace]                          summary: status, time, counts, busiest functions
-  export [trace] --format jsonl|chrome [-o file]
-                                        export events (jsonl: one JSON object per line)
+${EXPORT_USAGE}
   calls [trace] [--fn GLOB] [--min-ms N] [--limit N] [--json]
                                         calls of matching functions that took at least N ms, slowest first
 
@@ -176,24 +176,6 @@ function callsCmd(args: string[]): number {
   return 0;
 }
 
-function exportCmd(args: string[]): number {
-  let format = 'jsonl';
-  let out: string | null = null;
-  let trace: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '--format' || a === '-f') format = args[++i] ?? '';
-    else if (a.startsWith('--format=')) format = a.slice(9);
-    else if (a === '-o' || a === '--out') out = args[++i] ?? null;
-    else if (a.startsWith('-')) throw new UsageError(`unknown option ${a} for 'noderec export'`);
-    else trace = a;
-  }
-  if (format !== 'jsonl' && format !== 'chrome') throw new UsageError(`--format must be jsonl or chrome, not '${format}'`);
-  const dir = resolveTrace(trace, outDir());
-  native().exportTrace(dir, format, out);
-  return 0;
-}
-
 export function main(argv: string[]): void {
   const [cmd, ...rest] = argv;
   const done = (code: number) => {
@@ -209,7 +191,8 @@ export function main(argv: string[]): void {
       case 'show':
         return done(show(rest));
       case 'export':
-        return done(exportCmd(rest));
+        exportCmd(rest, outDir()).then(done, (e: unknown) => fail(e));
+        return;
       case 'calls':
         return done(callsCmd(rest));
       case undefined:

@@ -2,6 +2,7 @@
 //! Knows nothing of napi; the binding crate wires it to JavaScript.
 
 pub mod error;
+pub mod export;
 pub mod filter;
 pub mod instrument;
 pub mod io;

@@ -4,6 +4,7 @@
 #![allow(clippy::needless_pass_by_value)]
 
 mod binding_errors;
+mod binding_export;
 mod binding_filter;
 mod binding_io;
 mod binding_logging;

@@ -36,7 +36,7 @@ pub fn json_str(out: &mut String, s: &str) {
 
 /// Writes the value at `*pos` of `rec` (the value bytes of its EVENTS record,
 /// ending with the event's blob), or an `unreadable` marker.
-fn value_or_marker(out: &mut String, rec: &[u8], pos: &mut usize) {
+pub(crate) fn value_or_marker(out: &mut String, rec: &[u8], pos: &mut usize) {
     let save = out.len();
     if write_json(rec, pos, out).is_err() {
         out.truncate(save);
@@ -47,7 +47,7 @@ fn value_or_marker(out: &mut String, rec: &[u8], pos: &mut usize) {
 
 /// Writes the call's arguments (and `this`) as `,"args":[..]` / `,"this":..`;
 /// the blob is `rec[start..]`.
-fn call_values(out: &mut String, (blob, start): (&[u8], usize)) {
+pub(crate) fn call_values(out: &mut String, (blob, start): (&[u8], usize)) {
     let mut pos = start;
     let Ok(n) = read_varint(blob, &mut pos) else { return };
     if n & 1 == 1 {
@@ -64,7 +64,7 @@ fn call_values(out: &mut String, (blob, start): (&[u8], usize)) {
     out.push(']');
 }
 
-fn one_value(out: &mut String, key: &str, (rec, start): (&[u8], usize)) {
+pub(crate) fn one_value(out: &mut String, key: &str, (rec, start): (&[u8], usize)) {
     let _ = write!(out, ",\"{key}\":");
     let mut pos = start;
     value_or_marker(out, rec, &mut pos);
@@ -132,7 +132,7 @@ fn values_of(t: &Trace, s: &Step, e: &Event, steps: &[Step], line: &mut String) 
 }
 
 /// Writes `,"stream":..,"text"|"base64":..,"flags":[..]` of an OUTPUT event.
-fn output_fields(out: &mut String, payload: u32, blob: &[u8]) {
+pub(crate) fn output_fields(out: &mut String, payload: u32, blob: &[u8]) {
     let (st, flags) = chunk::split_payload(payload);
     out.push_str(",\"stream\":\"");
     out.push_str(chunk::stream::name(st));

@@ -1,0 +1,149 @@
+//! Streaming exports of a trace to other tools' formats: JSON lines,
+//! Chrome Trace Event JSON, speedscope, Perfetto protobuf, OTLP and
+//! Parquet. Every format reads the trace one chunk at a time
+//! ([`stream`]) and writes as it goes, so memory stays flat whatever the
+//! trace's size. README "Exporting" says how to open each.
+
+pub mod chrome;
+pub mod chunks;
+pub mod jsonl;
+pub mod pb;
+pub mod perfetto;
+pub mod speedscope;
+pub mod stream;
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::sync::atomic::AtomicU64;
+
+use crate::error::{Error, Result};
+use crate::session::metadata::Metadata;
+
+/// The formats `noderec export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One JSON object per event (the stable interface).
+    Jsonl,
+    /// Chrome Trace Event JSON.
+    Chrome,
+    /// speedscope's file format.
+    Speedscope,
+    /// Perfetto's protobuf trace.
+    Perfetto,
+}
+
+impl Format {
+    /// Every format's name, for messages.
+    pub const NAMES: &'static [&'static str] = &["jsonl", "chrome", "speedscope", "perfetto"];
+
+    /// The format called `name`.
+    pub fn parse(name: &str) -> Option<Format> {
+        Some(match name {
+            "jsonl" => Format::Jsonl,
+            "chrome" => Format::Chrome,
+            "speedscope" => Format::Speedscope,
+            "perfetto" => Format::Perfetto,
+            _ => return None,
+        })
+    }
+}
+
+/// What to export and how.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Only this thread.
+    pub thread: Option<u32>,
+    /// Only events at or after this time (ns since the session start).
+    pub from_ns: Option<u64>,
+    /// Only events at or before this time.
+    pub to_ns: Option<u64>,
+    /// Leave argument, return and error values out.
+    pub no_values: bool,
+    /// OTLP: only activations at least this long become spans.
+    pub min_duration_ns: u64,
+}
+
+/// Progress of an export, read from another thread.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Bytes of the trace file read.
+    pub read: AtomicU64,
+    /// Size of the trace file.
+    pub total: AtomicU64,
+    /// Events read.
+    pub events: AtomicU64,
+}
+
+/// Writes go through this; `io` turns its errors into ours.
+pub(crate) fn io(e: std::io::Error) -> Error {
+    Error::io("write export", e)
+}
+
+/// Creates (or replaces) an output file, readable by its owner only, never
+/// writing through a symlink.
+pub fn create_output(path: &Path) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| Error::io(format!("create {}", path.display()), e))
+}
+
+/// A scratch file that disappears when dropped (it is unlinked as soon as
+/// it is created): for exports that must write one part after another.
+pub fn scratch_file() -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    for _ in 0..16 {
+        let name = format!(".noderec-export-{}-{}-{nanos}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+        let p = dir.join(name);
+        match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&p)
+        {
+            Ok(f) => {
+                let _ = std::fs::remove_file(&p);
+                return Ok(f);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::io(format!("create scratch file in {}", dir.display()), e)),
+        }
+    }
+    Err(Error::Internal { message: "no free scratch file name".into() })
+}
+
+/// Exports the trace directory `dir` in `format` to `out` (a file; standard
+/// output when `None`).
+pub fn export_dir(
+    dir: &Path,
+    format: Format,
+    out: Option<&Path>,
+    opts: &Options,
+    progress: &Progress,
+) -> Result<stream::Outcome> {
+    let meta = Metadata::load(dir).unwrap_or_default();
+    let mut chunks = chunks::ChunkReader::open(&dir.join("trace.nrt"))?;
+    let sink_out: Box<dyn Write> = match out {
+        Some(p) => Box::new(BufWriter::with_capacity(1 << 20, create_output(p)?)),
+        None => Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout())),
+    };
+    let mut sink: Box<dyn stream::Sink> = match format {
+        Format::Jsonl => Box::new(jsonl::Jsonl::new(sink_out, opts)),
+        Format::Chrome => Box::new(chrome::Chrome::new(sink_out, meta.pid, opts)),
+        Format::Speedscope => Box::new(speedscope::Speedscope::new(sink_out, &meta)?),
+        Format::Perfetto => Box::new(perfetto::Perfetto::new(sink_out, &meta, opts)),
+    };
+    stream::run(&mut chunks, opts, progress, sink.as_mut())
+}

@@ -1,0 +1,490 @@
+//! Streams a trace to an export sink in constant memory: decodes one chunk
+//! at a time, replays each thread (activation, depth, interpolated time,
+//! the error a `throw` carried) the way `trace::walk` does for a whole
+//! trace, and hands every event, in file order, to a [`Sink`].
+//!
+//! An event is held back only until what it needs is known: its time needs
+//! the next event of its thread with a different clock value (events that
+//! share a tick are spread over the tick), and a `throw` needs the `catch`
+//! that receives it. At most [`MAX_HELD`] events are held; past that the
+//! oldest is resolved with what is known so far (its time as if the next
+//! tick came, a throw without its error), so memory stays bounded whatever
+//! the trace.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::io::Read;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+
+use super::chunks::ChunkReader;
+use super::{Options, Progress};
+use crate::error::Result;
+use crate::trace::format::{kind, record, Cursor, HAS_VALUES, PAYLOAD_SHIFT};
+use crate::trace::reader::Func;
+use crate::trace::walk::TICK_US;
+
+/// Most events held back at once (see the module comment).
+pub const MAX_HELD: usize = 1 << 18;
+
+/// The names a trace defines, as far as it was read.
+#[derive(Debug, Default)]
+pub struct Dict {
+    /// Path ids to paths.
+    pub paths: BTreeMap<u32, String>,
+    /// Function (and await/yield site) ids to definitions.
+    pub funcs: HashMap<u32, Func>,
+    /// Thread ids to names.
+    pub threads: BTreeMap<u32, String>,
+}
+
+impl Dict {
+    /// The path of a function, or "".
+    pub fn path_of(&self, f: &Func) -> &str {
+        self.paths.get(&f.path).map_or("", |s| s.as_str())
+    }
+
+    /// `name (path:line:col)`: a function's identity as one string (two
+    /// functions of one name in different places stay apart; the calls of
+    /// one function share it).
+    pub fn identity(&self, func: Option<u32>) -> String {
+        match func.and_then(|f| self.funcs.get(&f)) {
+            Some(f) => format!("{} ({}:{}:{})", f.name, self.path_of(f), f.line, f.col + 1),
+            None => "<unknown>".into(),
+        }
+    }
+}
+
+/// A value blob: a slice of the value bytes of one EVENTS record (kept
+/// whole so that references inside it resolve).
+#[derive(Debug, Clone)]
+pub struct Blob {
+    rec: Rc<Vec<u8>>,
+    off: u32,
+    len: u32,
+}
+
+impl Blob {
+    /// The record's value bytes up to the end of this blob, and where the
+    /// blob starts in them (what `value::write_json` needs).
+    pub fn span(&self) -> (&[u8], usize) {
+        (&self.rec[..(self.off + self.len) as usize], self.off as usize)
+    }
+    /// The blob's own bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.rec[self.off as usize..(self.off + self.len) as usize]
+    }
+}
+
+/// One event with its context resolved.
+#[derive(Debug, Clone)]
+pub struct Ev {
+    /// Thread id.
+    pub thread: u32,
+    /// Event kind (`format::kind`).
+    pub kind: u8,
+    /// Raw payload.
+    pub payload: u32,
+    /// Nanoseconds since the session started (interpolated within a tick).
+    pub t_ns: u64,
+    /// Function of the activation.
+    pub func: Option<u32>,
+    /// Await/yield site (await, yield, and the resume that follows).
+    pub site: Option<u32>,
+    /// Activation id (per thread, from 1).
+    pub activation: u64,
+    /// Depth of the activation (0 = called from the event loop).
+    pub depth: u32,
+    /// The event's value blob.
+    pub vals: Option<Blob>,
+    /// For a throw: the error, from the catch that received it.
+    pub error: Option<Blob>,
+}
+
+/// What an export does with the events.
+pub trait Sink {
+    /// One event (those that pass the filters), in file order.
+    fn event(&mut self, d: &Dict, ev: &Ev) -> Result<()>;
+    /// After the last event; `end_ns` is the time of the last event read.
+    fn finish(&mut self, d: &Dict, end_ns: u64) -> Result<()>;
+}
+
+/// What the stream read.
+#[derive(Debug, Default, Clone)]
+pub struct Outcome {
+    /// Events read from the trace.
+    pub events: u64,
+    /// Events given to the sink.
+    pub exported: u64,
+    /// Why reading stopped before the end of the file, if it did.
+    pub damage: Option<String>,
+    /// Events whose time or error had to be resolved early (memory bound).
+    pub forced: u64,
+}
+
+struct Slot {
+    ev: Ev,
+    t_us: u64,
+    need_time: bool,
+    need_err: bool,
+}
+
+#[derive(Default)]
+struct ThreadSt {
+    /// Open (running) activations: (activation, function).
+    stack: Vec<(u64, u32)>,
+    /// Calls so far.
+    calls: u64,
+    /// Suspended activations: activation → (function, site).
+    suspended: HashMap<u64, (u32, u32)>,
+    /// Sequence numbers of the held events that share `group_us`.
+    group: Vec<u64>,
+    group_us: u64,
+    /// Throws waiting for their catch.
+    throws: Vec<u64>,
+    /// Last time given out (times never go back, even after a forced
+    /// resolution).
+    last_ns: u64,
+}
+
+struct Walker<'a> {
+    opts: &'a Options,
+    threads: HashMap<u32, ThreadSt>,
+    held: VecDeque<Slot>,
+    /// Sequence number of `held[0]`.
+    base: u64,
+    out: Outcome,
+    last_ns: u64,
+}
+
+impl<'a> Walker<'a> {
+    fn slot(&mut self, seq: u64) -> Option<&mut Slot> {
+        let i = seq.checked_sub(self.base)? as usize;
+        self.held.get_mut(i)
+    }
+
+    /// Gives the events of `th`'s tick group their times, the next tick
+    /// being at `next_us`.
+    fn close_group(&mut self, th: u32, next_us: u64) {
+        let Some(st) = self.threads.get_mut(&th) else { return };
+        if st.group.is_empty() {
+            return;
+        }
+        let group = std::mem::take(&mut st.group);
+        let tu = st.group_us;
+        let span_ns = next_us.saturating_sub(tu).clamp(1, TICK_US) * 1000;
+        let n = group.len() as u64;
+        let mut last = st.last_ns;
+        for (k, &seq) in group.iter().enumerate() {
+            let t = (tu * 1000 + span_ns * k as u64 / n).max(last);
+            last = t;
+            if let Some(s) = self.slot(seq) {
+                s.ev.t_ns = t;
+                s.need_time = false;
+            }
+        }
+        if let Some(st) = self.threads.get_mut(&th) {
+            st.last_ns = last;
+            // Reuse the allocation.
+            let mut g = group;
+            g.clear();
+            st.group = g;
+        }
+    }
+
+    fn settle_throws(&mut self, th: u32, error: Option<&Blob>) {
+        let Some(st) = self.threads.get_mut(&th) else { return };
+        let throws = std::mem::take(&mut st.throws);
+        for &seq in &throws {
+            if let Some(s) = self.slot(seq) {
+                s.ev.error = error.cloned();
+                s.need_err = false;
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        thread: u32,
+        kind_: u8,
+        payload: u32,
+        t_us: u64,
+        vals: Option<Blob>,
+        sink: &mut dyn Sink,
+        d: &Dict,
+    ) -> Result<()> {
+        self.out.events += 1;
+        if self.opts.thread.is_some_and(|t| t != thread) {
+            return Ok(());
+        }
+        let seq = self.base + self.held.len() as u64;
+        let st = self.threads.entry(thread).or_default();
+        let regroup = !st.group.is_empty() && st.group_us != t_us;
+        if regroup {
+            self.close_group(thread, t_us);
+        }
+        let st = self.threads.entry(thread).or_default();
+        st.group_us = t_us;
+        st.group.push(seq);
+        let mut ev = Ev {
+            thread,
+            kind: kind_,
+            payload,
+            t_ns: 0,
+            func: None,
+            site: None,
+            activation: 0,
+            depth: 0,
+            vals,
+            error: None,
+        };
+        let mut need_err = false;
+        let mut settle: Option<Option<Blob>> = None;
+        match kind_ {
+            kind::CALL => {
+                st.calls += 1;
+                ev.depth = st.stack.len() as u32;
+                ev.activation = st.calls;
+                ev.func = Some(payload);
+                st.stack.push((st.calls, payload));
+                settle = Some(None);
+            }
+            kind::RETURN | kind::THROW | kind::AWAIT | kind::YIELD => {
+                if let Some((act, func)) = st.stack.pop() {
+                    ev.func = Some(func);
+                    ev.activation = act;
+                    ev.depth = st.stack.len() as u32;
+                    if kind_ == kind::AWAIT || kind_ == kind::YIELD {
+                        st.suspended.insert(act, (func, payload));
+                    }
+                }
+                match kind_ {
+                    kind::THROW => {
+                        st.throws.push(seq);
+                        need_err = true;
+                    }
+                    kind::RETURN => settle = Some(None),
+                    _ => ev.site = Some(payload),
+                }
+            }
+            kind::RESUME => {
+                let act = ev.vals.as_ref().map_or(0, |b| {
+                    let mut pos = 0;
+                    crate::trace::value::read_varint(b.bytes(), &mut pos).unwrap_or(0)
+                });
+                ev.depth = st.stack.len() as u32;
+                ev.activation = act;
+                if let Some((func, site)) = st.suspended.remove(&act) {
+                    ev.func = Some(func);
+                    ev.site = Some(site);
+                    st.stack.push((act, func));
+                }
+            }
+            kind::OUTPUT | kind::CATCH => {
+                if let Some(&(act, func)) = st.stack.last() {
+                    ev.func = Some(func);
+                    ev.activation = act;
+                    ev.depth = st.stack.len().saturating_sub(1) as u32;
+                }
+                if kind_ == kind::CATCH {
+                    settle = Some(ev.vals.clone());
+                }
+            }
+            _ => {}
+        }
+        if let Some(err) = settle {
+            self.settle_throws(thread, err.as_ref());
+        }
+        self.held.push_back(Slot { ev, t_us, need_time: true, need_err });
+        if self.held.len() > MAX_HELD {
+            if let Some(front) = self.held.front() {
+                let (th, tu) = (front.ev.thread, front.t_us);
+                if front.need_time || front.need_err {
+                    self.out.forced += 1;
+                }
+                self.close_group(th, tu + 1);
+                self.settle_throws(th, None);
+            }
+        }
+        self.drain(sink, d)
+    }
+
+    fn drain(&mut self, sink: &mut dyn Sink, d: &Dict) -> Result<()> {
+        while let Some(front) = self.held.front() {
+            if front.need_time || front.need_err {
+                break;
+            }
+            let Some(s) = self.held.pop_front() else { break };
+            self.base += 1;
+            self.last_ns = self.last_ns.max(s.ev.t_ns);
+            if self.opts.from_ns.is_some_and(|f| s.ev.t_ns < f) || self.opts.to_ns.is_some_and(|t| s.ev.t_ns > t) {
+                continue;
+            }
+            self.out.exported += 1;
+            sink.event(d, &s.ev)?;
+        }
+        Ok(())
+    }
+
+    fn flush_all(&mut self, sink: &mut dyn Sink, d: &Dict) -> Result<()> {
+        let ths: Vec<(u32, u64)> = self.threads.iter().map(|(&k, v)| (k, v.group_us)).collect();
+        for (th, tu) in ths {
+            self.close_group(th, tu + 1);
+            self.settle_throws(th, None);
+        }
+        self.drain(sink, d)
+    }
+}
+
+/// Streams the trace read by `chunks` into `sink`.
+pub fn run<R: Read>(
+    chunks: &mut ChunkReader<R>,
+    opts: &Options,
+    progress: &Progress,
+    sink: &mut dyn Sink,
+) -> Result<Outcome> {
+    let mut d = Dict::default();
+    let mut w =
+        Walker { opts, threads: HashMap::new(), held: VecDeque::new(), base: 0, out: Outcome::default(), last_ns: 0 };
+    progress.total.store(chunks.file_len, Ordering::Relaxed);
+    let mut damage = None;
+    while let Some(payload) = chunks.next_payload() {
+        // Copy out: the chunk reader reuses its buffer.
+        let payload = payload.to_vec();
+        // A malformed chunk adds nothing: check it whole first.
+        let checked = decode(&payload, &mut d, None, sink).and_then(|()| decode(&payload, &mut d, Some(&mut w), sink));
+        if let Err(m) = checked {
+            match m {
+                Stop::Sink(e) => return Err(e),
+                Stop::Malformed(m) => {
+                    damage = Some(format!("malformed chunk at byte {}: {m}", chunks.chunk_at));
+                    break;
+                }
+            }
+        }
+        progress.read.store(chunks.pos, Ordering::Relaxed);
+        progress.events.store(w.out.events, Ordering::Relaxed);
+    }
+    w.flush_all(sink, &d)?;
+    sink.finish(&d, w.last_ns)?;
+    w.out.damage = damage.or_else(|| chunks.damage.take());
+    progress.events.store(w.out.events, Ordering::Relaxed);
+    Ok(w.out)
+}
+
+enum Stop {
+    Sink(crate::error::Error),
+    Malformed(&'static str),
+}
+
+impl From<crate::error::Error> for Stop {
+    fn from(e: crate::error::Error) -> Self {
+        Stop::Sink(e)
+    }
+}
+
+fn m<T>(o: Option<T>, what: &'static str) -> std::result::Result<T, Stop> {
+    o.ok_or(Stop::Malformed(what))
+}
+
+/// Decodes a chunk payload; without a walker, only checks it.
+fn decode(
+    payload: &[u8],
+    d: &mut Dict,
+    mut w: Option<&mut Walker<'_>>,
+    sink: &mut dyn Sink,
+) -> std::result::Result<(), Stop> {
+    let dry = w.is_none();
+    let mut c = Cursor::new(payload);
+    while !c.done() {
+        let ty = m(c.u8(), "eof")?;
+        match ty {
+            record::PATH => {
+                let id = m(c.varint(), "path id")? as u32;
+                let p = m(c.str(), "path")?;
+                if !dry {
+                    d.paths.insert(id, p);
+                }
+            }
+            record::FUNC => {
+                let id = m(c.varint(), "func id")? as u32;
+                let path = m(c.varint(), "func path")? as u32;
+                let name = m(c.str(), "func name")?;
+                let kind_ = m(c.str(), "func kind")?;
+                let line = m(c.varint(), "func line")? as u32;
+                let col = m(c.varint(), "func col")? as u32;
+                let flags = m(c.u8(), "func flags")?;
+                let n = m(c.varint(), "func params")? as usize;
+                let mut params = Vec::with_capacity(n.min(64));
+                for _ in 0..n {
+                    params.push(m(c.str(), "param")?);
+                }
+                if !dry {
+                    d.funcs.insert(id, Func { path, name, kind: kind_, line, col, flags, params });
+                }
+            }
+            record::THREAD => {
+                let id = m(c.varint(), "thread id")? as u32;
+                let name = m(c.str(), "thread name")?;
+                if !dry {
+                    d.threads.insert(id, name);
+                }
+            }
+            record::EVENTS => {
+                let thread = m(c.varint(), "events thread")? as u32;
+                let count = m(c.varint(), "events count")? as usize;
+                let mut time = m(c.varint(), "events base")?;
+                if !dry {
+                    d.threads.entry(thread).or_insert_with(|| {
+                        if thread == 0 {
+                            "main".into()
+                        } else {
+                            format!("worker {thread}")
+                        }
+                    });
+                }
+                // First pass: the record's value bytes, so that every blob
+                // of the record can share them.
+                let start = c.pos;
+                let mut vals = Vec::new();
+                for _ in 0..count {
+                    let head = m(c.varint(), "event head")? as u32;
+                    m(c.varint(), "event time")?;
+                    if !(kind::CALL..=kind::OUTPUT).contains(&((head & 0xf) as u8)) {
+                        return Err(Stop::Malformed("unknown event kind"));
+                    }
+                    if head & HAS_VALUES != 0 {
+                        let n = usize::try_from(m(c.varint(), "value length")?)
+                            .map_err(|_| Stop::Malformed("value length"))?;
+                        vals.extend_from_slice(m(c.bytes(n), "value bytes")?);
+                    }
+                }
+                if vals.len() > u32::MAX as usize {
+                    return Err(Stop::Malformed("more than 4 GiB of values"));
+                }
+                let Some(w) = w.as_deref_mut() else { continue };
+                let rec = Rc::new(vals);
+                c.pos = start;
+                let mut off = 0u32;
+                for _ in 0..count {
+                    let head = m(c.varint(), "event head")? as u32;
+                    time += m(c.varint(), "event time")?;
+                    let kind_ = (head & 0xf) as u8;
+                    let mut blob = None;
+                    if head & HAS_VALUES != 0 {
+                        let n = m(c.varint(), "value length")? as u32;
+                        c.pos += n as usize;
+                        blob = Some(Blob { rec: rec.clone(), off, len: n });
+                        off += n;
+                    }
+                    w.push(thread, kind_, head >> PAYLOAD_SHIFT, time, blob, sink, d)?;
+                }
+            }
+            record::END => {
+                m(c.varint(), "end count")?;
+            }
+            _ => return Err(Stop::Malformed("unknown record type")),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! Streaming exports (`noderec export`), run off the JavaScript thread so
+//! the CLI can draw progress while they run.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use napi::bindgen_prelude::AsyncTask;
+use napi::{Env, Task};
+use napi_derive::napi;
+use noderec_core::export::{self, Format, Options, Progress};
+
+use crate::binding_errors::{coded, guard, to_js};
+use napi::Result;
+
+/// Options of an export (all optional).
+#[napi(object)]
+#[derive(Default)]
+pub struct ExportOptions {
+    /// Only this thread.
+    pub thread: Option<u32>,
+    /// Only events at or after this time (ns since the session start).
+    pub from_ns: Option<f64>,
+    /// Only events at or before this time.
+    pub to_ns: Option<f64>,
+    /// Leave values out.
+    pub no_values: Option<bool>,
+    /// OTLP: shortest activation exported as a span (ns).
+    pub min_duration_ns: Option<f64>,
+}
+
+fn ns(v: Option<f64>) -> Option<u64> {
+    v.filter(|x| x.is_finite()).map(|x| x.max(0.0) as u64)
+}
+
+impl From<&ExportOptions> for Options {
+    fn from(o: &ExportOptions) -> Self {
+        Options {
+            thread: o.thread,
+            from_ns: ns(o.from_ns),
+            to_ns: ns(o.to_ns),
+            no_values: o.no_values.unwrap_or(false),
+            min_duration_ns: ns(o.min_duration_ns).unwrap_or(0),
+        }
+    }
+}
+
+fn jobs() -> &'static Mutex<HashMap<u32, Arc<Progress>>> {
+    static JOBS: std::sync::OnceLock<Mutex<HashMap<u32, Arc<Progress>>>> = std::sync::OnceLock::new();
+    JOBS.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// The export running off the main thread.
+pub struct ExportTask {
+    job: u32,
+    dir: PathBuf,
+    format: Format,
+    out: Option<PathBuf>,
+    opts: Options,
+    progress: Arc<Progress>,
+}
+
+fn run(dir: &Path, format: Format, out: Option<&Path>, opts: &Options, progress: &Progress) -> Result<String> {
+    let o = export::export_dir(dir, format, out, opts, progress).map_err(to_js)?;
+    Ok(serde_json::json!({
+        "events": o.events,
+        "exported": o.exported,
+        "damage": o.damage,
+        "forced": o.forced,
+    })
+    .to_string())
+}
+
+impl Task for ExportTask {
+    type Output = String;
+    type JsValue = String;
+
+    fn compute(&mut self) -> Result<String> {
+        guard("exportTraceAsync", || run(&self.dir, self.format, self.out.as_deref(), &self.opts, &self.progress))
+    }
+
+    fn resolve(&mut self, _env: Env, output: String) -> Result<String> {
+        Ok(output)
+    }
+
+    fn finally(self, _env: Env) -> Result<()> {
+        if let Ok(mut j) = jobs().lock() {
+            j.remove(&self.job);
+        }
+        Ok(())
+    }
+}
+
+fn parse_format(format: &str) -> Result<Format> {
+    Format::parse(format).ok_or_else(|| {
+        coded("ERR_INVALID_ARG", &format!("unknown export format '{format}' (accepted: {})", Format::NAMES.join(", ")))
+    })
+}
+
+/// Exports the trace directory `dir` in `format` to `out` (standard output
+/// when absent) on a worker thread; resolves to a JSON summary (`events`,
+/// `exported`, `damage`). `job` names it for [`export_progress`].
+#[napi(ts_return_type = "Promise<string>")]
+pub fn export_trace_async(
+    job: u32,
+    dir: String,
+    format: String,
+    out: Option<String>,
+    options: Option<ExportOptions>,
+) -> Result<AsyncTask<ExportTask>> {
+    let format = parse_format(&format)?;
+    let progress = Arc::new(Progress::default());
+    if let Ok(mut j) = jobs().lock() {
+        j.insert(job, progress.clone());
+    }
+    let opts = Options::from(&options.unwrap_or_default());
+    Ok(AsyncTask::new(ExportTask { job, dir: PathBuf::from(dir), format, out: out.map(PathBuf::from), opts, progress }))
+}
+
+/// `[bytes read, trace bytes, events read]` of a running export, or `null`.
+#[napi]
+pub fn export_progress(job: u32) -> Option<Vec<f64>> {
+    let j = jobs().lock().ok()?;
+    let p = j.get(&job)?;
+    Some(vec![
+        p.read.load(Ordering::Relaxed) as f64,
+        p.total.load(Ordering::Relaxed) as f64,
+        p.events.load(Ordering::Relaxed) as f64,
+    ])
+}
+
+/// The synchronous form (same summary), for callers without an event loop.
+#[napi]
+pub fn export_trace_sync(
+    dir: String,
+    format: String,
+    out: Option<String>,
+    options: Option<ExportOptions>,
+) -> Result<String> {
+    guard("exportTraceSync", || {
+        let format = parse_format(&format)?;
+        let opts = Options::from(&options.unwrap_or_default());
+        run(Path::new(&dir), format, out.as_deref().map(Path::new), &opts, &Progress::default())
+    })
+}

@@ -1,0 +1,183 @@
+// `noderec export`: streams a trace to another tool's format, with a
+// progress bar on a terminal for exports that take more than a second.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { native, withCode } from '../native';
+import { listRuns, readMetadata, resolveTrace, UsageError } from './traces';
+
+export const EXPORT_FORMATS = ['jsonl', 'chrome', 'speedscope', 'perfetto'];
+
+export const EXPORT_USAGE = `  export [trace] --format ${EXPORT_FORMATS.join('|')} [-o file] [filters]
+                                        export events; filters: --thread N, --from T, --to T
+                                        (T: 12.5ms, 300us, 2s, 1500ns; a bare number is ms),
+                                        --run ID, --no-values; --progress / --no-progress`;
+
+interface ExportArgs {
+  format: string;
+  out: string | null;
+  trace: string | undefined;
+  run: string | null;
+  thread?: number;
+  fromNs?: number;
+  toNs?: number;
+  noValues: boolean;
+  minDurationNs?: number;
+  progress: boolean | null;
+}
+
+/** A time such as `12.5ms`, `300us`, `2s`, `1500ns` (a bare number is ms), in ns. */
+export function parseTime(flag: string, v: string | undefined): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s)?\s*$/.exec(v ?? '');
+  if (m === null) throw new UsageError(`${flag} needs a time such as 12.5ms, 300us, 2s or 1500ns, not '${v ?? ''}'`);
+  const mult = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9 }[(m[2] ?? 'ms') as 'ns'];
+  return Math.round(Number(m[1]) * mult);
+}
+
+export function parseExportArgs(args: string[]): ExportArgs {
+  const a: ExportArgs = { format: 'jsonl', out: null, trace: undefined, run: null, noValues: false, progress: null };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const eq = arg.indexOf('=');
+    const [flag, inline] = arg.startsWith('--') && eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
+    const value = (): string => {
+      const v = inline ?? args[++i];
+      if (v === undefined || v === '') throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--format':
+      case '-f':
+        a.format = value();
+        break;
+      case '-o':
+      case '--out':
+        a.out = value();
+        break;
+      case '--thread': {
+        const v = value();
+        if (!/^\d+$/.test(v)) throw new UsageError(`--thread needs a thread id (0 = main), not '${v}'`);
+        a.thread = Number(v);
+        break;
+      }
+      case '--from':
+        a.fromNs = parseTime(flag, value());
+        break;
+      case '--to':
+        a.toNs = parseTime(flag, value());
+        break;
+      case '--run':
+        a.run = value();
+        break;
+      case '--no-values':
+        a.noValues = true;
+        break;
+      case '--min-duration':
+        a.minDurationNs = parseTime(flag, value());
+        break;
+      case '--progress':
+        a.progress = true;
+        break;
+      case '--no-progress':
+        a.progress = false;
+        break;
+      default:
+        if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option ${arg} for 'noderec export'`);
+        a.trace = arg;
+    }
+  }
+  if (!EXPORT_FORMATS.includes(a.format)) throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}, not '${a.format}'`);
+  if (a.fromNs !== undefined && a.toNs !== undefined && a.toNs < a.fromNs) throw new UsageError('--to is before --from');
+  return a;
+}
+
+/** The trace to export: the argument, checked against `--run`, or the
+ * run's first process. */
+function pickTrace(a: ExportArgs, outDir: string): string {
+  if (a.run === null) return resolveTrace(a.trace, outDir);
+  if (a.trace !== undefined) {
+    const dir = resolveTrace(a.trace, outDir);
+    const m = readMetadata(dir);
+    if (m !== null && m.run_id !== a.run) throw new UsageError(`trace ${dir} belongs to run '${m.run_id}', not '${a.run}'`);
+    return dir;
+  }
+  const run = listRuns(outDir).find((r) => r.runId === a.run || path.basename(r.dir) === a.run);
+  if (run === undefined || run.traces.length === 0) {
+    const e = new Error(`no run '${a.run}' with traces in ${outDir}`) as Error & { code: string };
+    e.code = 'ERR_TRACE_MISSING';
+    throw e;
+  }
+  // The run's first process (the command itself), then its children.
+  return [...run.traces].sort((x, y) => x.meta.start_ms - y.meta.start_ms)[0].dir;
+}
+
+function fmtRate(n: number): string {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(0)}k` : n.toFixed(0);
+}
+
+function fmtSecs(s: number): string {
+  if (!Number.isFinite(s)) return '--';
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(0)}s`;
+}
+
+/** One line of the progress bar. */
+export function progressLine(read: number, total: number, events: number, elapsedS: number, width = 30): string {
+  const frac = total > 0 ? Math.min(1, read / total) : 0;
+  const fill = Math.round(frac * width);
+  const rate = elapsedS > 0 ? events / elapsedS : 0;
+  const eta = frac > 0 ? (elapsedS / frac) * (1 - frac) : Infinity;
+  return `[${'#'.repeat(fill)}${'-'.repeat(width - fill)}] ${(frac * 100).toFixed(0).padStart(3)}%  ${fmtRate(events)} events  ${fmtRate(rate)} events/s  ETA ${fmtSecs(eta)}`;
+}
+
+let jobCounter = 0;
+
+export async function exportCmd(args: string[], outDir: string): Promise<number> {
+  const a = parseExportArgs(args);
+  const dir = pickTrace(a, outDir);
+  if (a.out !== null) {
+    const parent = path.dirname(path.resolve(a.out));
+    if (!fs.existsSync(parent)) throw new UsageError(`the directory of -o ${a.out} does not exist`);
+  }
+  const stderr = process.stderr;
+  // The bar goes to stderr when it is a terminal; never when the export
+  // itself goes to a terminal (stdout) sharing it, unless asked.
+  const show = a.progress ?? (stderr.isTTY === true && (a.out !== null || process.stdout.isTTY !== true));
+  const job = ++jobCounter + process.pid * 1000;
+  const started = Date.now();
+  let drawn = false;
+  const timer = show
+    ? setInterval(() => {
+        const elapsed = (Date.now() - started) / 1000;
+        if (elapsed < 1) return;
+        const p = native().exportProgress(job);
+        if (p === null) return;
+        stderr.write(`\r${progressLine(p[0], p[1], p[2], elapsed)}`);
+        drawn = true;
+      }, 200)
+    : null;
+  let summary: { events: number; exported: number; damage: string | null; forced: number };
+  try {
+    summary = JSON.parse(
+      await native().exportTraceAsync(job, dir, a.format, a.out, {
+        thread: a.thread,
+        fromNs: a.fromNs,
+        toNs: a.toNs,
+        noValues: a.noValues,
+        minDurationNs: a.minDurationNs,
+      }),
+    ) as typeof summary;
+  } catch (e) {
+    throw withCode(e);
+  } finally {
+    if (timer !== null) clearInterval(timer);
+    if (drawn) stderr.write('\r\x1b[K');
+  }
+  if (show && drawn) {
+    const s = (Date.now() - started) / 1000;
+    stderr.write(`noderec: exported ${summary.exported} of ${summary.events} events in ${s.toFixed(1)} s (${fmtRate(summary.events / s)} events/s)\n`);
+  }
+  if (summary.damage !== null) {
+    stderr.write(`noderec: warning: the trace is damaged (${summary.damage}); everything before the damage was exported\n`);
+  }
+  return 0;
+}

@@ -1,0 +1,201 @@
+// Exports (issue 14): each format is read back by an independent reader —
+// speedscope's own importer (vendored), protobufjs with Perfetto's and
+// OTLP's published protos — and checked event by event against the JSON
+// lines export of the same trace.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { native } = require('../../js/dist/native') as typeof import('../../js/native');
+import { progressLine } from '../../js/cli/export';
+import { CLI, Event, events, fixture, NODE, onlyTrace, runCli, runNode, tempDir } from '../helpers/run';
+import { spawnSync } from 'node:child_process';
+import { importTraceEvents } from '../vendor/speedscope/import/trace-event';
+import { importSpeedscopeProfiles } from '../vendor/speedscope/lib/file-format';
+
+let dir: string;
+let evs: Event[];
+let work: string;
+
+function exportTo(format: string, extra: string[] = []): string {
+  const out = path.join(work, `${format}-${extra.join('_').replace(/[^\w]/g, '')}.out`);
+  const r = spawnSync(NODE, [CLI, 'export', dir, '--format', format, '-o', out, ...extra], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`export ${format} failed (${r.status}): ${r.stderr}`);
+  expect(r.stderr).toBe('');
+  return out;
+}
+
+/** Frames speedscope shows: name → most frames of that name in one profile. */
+function frameNames(group: { profiles: { forEachFrame(f: (fr: { name: string; file?: string; getTotalWeight(): number }) => void): void }[] }): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const p of group.profiles) {
+    const here = new Map<string, number>();
+    p.forEachFrame((f) => here.set(f.name, (here.get(f.name) ?? 0) + 1));
+    for (const [k, v] of here) m.set(k, Math.max(v, m.get(k) ?? 0));
+  }
+  return m;
+}
+
+beforeAll(() => {
+  const r = runNode(fixture('exports', 'main.js'));
+  expect(r.code).toBe(0);
+  dir = onlyTrace(r.outDir);
+  evs = events(dir);
+  work = tempDir('noderec-exports-');
+  // The fixture's shape, which the checks below rely on.
+  expect(evs.filter((e) => e.kind === 'call' && e.fn === 'deposit').length).toBeGreaterThan(10);
+  expect(new Set(evs.map((e) => e.thread)).size).toBe(2);
+  expect(evs.some((e) => e.kind === 'await')).toBe(true);
+  expect(evs.some((e) => e.kind === 'throw')).toBe(true);
+});
+
+describe('jsonl', () => {
+  it('the streaming export writes exactly what the whole-trace reader writes', () => {
+    const streamed = exportTo('jsonl');
+    const whole = path.join(work, 'whole.jsonl');
+    native().exportTrace(dir, 'jsonl', whole);
+    expect(fs.readFileSync(streamed, 'utf8')).toBe(fs.readFileSync(whole, 'utf8'));
+  });
+});
+
+describe('speedscope', () => {
+  it('opens in speedscope with one frame per function, one profile per thread', () => {
+    const file = JSON.parse(fs.readFileSync(exportTo('speedscope'), 'utf8'));
+    expect(file.$schema).toBe('https://www.speedscope.app/file-format-schema.json');
+    const group = importSpeedscopeProfiles(file);
+    expect(group.profiles.length).toBe(2);
+    const names = frameNames(group as never);
+    // Each function is one frame whatever its arguments.
+    for (const fn of ['deposit', 'audit', 'settle', 'ids']) expect(names.get(fn), fn).toBe(1);
+    expect(file.shared.frames.filter((f: { name: string }) => f.name === 'deposit').length).toBe(1);
+    // No values in the file.
+    expect(JSON.stringify(file)).not.toContain('ada');
+    // Per thread, the calls speedscope counts match the trace's stretches.
+    for (const [i, p] of file.profiles.entries()) {
+      const tid = Number(/thread (\d+)/.exec(p.name)![1]);
+      const opens = evs.filter((e) => e.thread === tid && (e.kind === 'call' || e.kind === 'resume')).length;
+      expect(p.events.filter((e: { type: string }) => e.type === 'O').length, `profile ${i}`).toBe(opens);
+      expect(p.events.filter((e: { type: string }) => e.type === 'C').length).toBe(opens);
+    }
+    // Total weight of deposit = the sum of its stretches in the trace.
+    let depositNs = 0;
+    const open = new Map<string, number>();
+    for (const e of evs) {
+      const k = `${e.thread}:${e.activation}`;
+      if (e.fn !== 'deposit') continue;
+      if (e.kind === 'call' || e.kind === 'resume') open.set(k, e.t);
+      else if (open.has(k)) {
+        depositNs += e.t - open.get(k)!;
+        open.delete(k);
+      }
+    }
+    let weight = 0;
+    for (const p of group.profiles) p.forEachFrame((f) => (f.name === 'deposit' ? (weight += f.getTotalWeight()) : 0));
+    expect(weight).toBe(depositNs);
+  });
+});
+
+describe('chrome', () => {
+  it('speedscope keys frames by function, not by values; values are on instant events', () => {
+    const file = JSON.parse(fs.readFileSync(exportTo('chrome'), 'utf8'));
+    const group = importTraceEvents(file);
+    const names = [...frameNames(group as never).keys()];
+    const deposits = names.filter((n) => n.startsWith('deposit'));
+    expect(deposits).toEqual(['deposit (test/fixtures/exports/main.js:6:1)']);
+    for (const n of names) expect(n).not.toContain('{');
+    // No args on the slices; the values of each deposit call on an instant event.
+    const slices = file.traceEvents.filter((e: { ph: string }) => e.ph === 'X');
+    for (const s of slices) expect(s.args).toBeUndefined();
+    const values = file.traceEvents.filter((e: { ph: string; cat: string }) => e.ph === 'i' && e.cat === 'values');
+    const depositCalls = evs.filter((e) => e.kind === 'call' && e.fn === 'deposit');
+    const depositValues = values.filter((v: { name: string }) => v.name.startsWith('deposit'));
+    expect(depositValues.length).toBe(depositCalls.length);
+    expect(depositValues.map((v: { args: { args: unknown[] } }) => v.args.args)).toEqual(depositCalls.map((c) => c.args));
+    const thrown = values.find((v: { args: { threw?: boolean } }) => v.args.threw === true);
+    expect(JSON.stringify(thrown.args.error)).toContain('over limit: 50');
+  });
+
+  it('--no-values leaves every value out', () => {
+    const text = fs.readFileSync(exportTo('chrome', ['--no-values']), 'utf8');
+    const file = JSON.parse(text);
+    expect(file.traceEvents.filter((e: { cat: string }) => e.cat === 'values')).toEqual([]);
+    expect(text).not.toContain('"ada"');
+    expect(file.traceEvents.filter((e: { ph: string }) => e.ph === 'X').length).toBeGreaterThan(10);
+  });
+});
+
+describe('filters', () => {
+  const jsonl = (extra: string[]): Event[] =>
+    fs
+      .readFileSync(exportTo('jsonl', extra), 'utf8')
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as Event);
+
+  it('--thread keeps one thread', () => {
+    expect(jsonl(['--thread', '1'])).toEqual(evs.filter((e) => e.thread === 1));
+    expect(jsonl(['--thread', '0'])).toEqual(evs.filter((e) => e.thread === 0));
+  });
+
+  it('--from/--to keep a time window (units ns, us, ms, s)', () => {
+    const ts = evs.map((e) => e.t).sort((a, b) => a - b);
+    const from = ts[Math.floor(ts.length / 3)];
+    const to = ts[Math.floor((2 * ts.length) / 3)];
+    const got = jsonl(['--from', `${from}ns`, `--to=${to / 1000}us`]);
+    expect(got).toEqual(evs.filter((e) => e.t >= from && e.t <= to));
+    expect(got.length).toBeGreaterThan(0);
+    // Slices cut by the window stay balanced in speedscope.
+    const ss = JSON.parse(fs.readFileSync(exportTo('speedscope', ['--from', `${from}ns`, '--to', `${to}ns`]), 'utf8'));
+    expect(() => importSpeedscopeProfiles(ss)).not.toThrow();
+  });
+
+  it('--run checks the trace belongs to the run', () => {
+    const r = spawnSync(NODE, [CLI, 'export', dir, '--format', 'jsonl', '--run', 'nope'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("not 'nope'");
+  });
+
+  it('bad filter values are usage errors naming the option', () => {
+    for (const [args, msg] of [
+      [['--from', 'soon'], '--from needs a time'],
+      [['--thread', 'x'], '--thread needs a thread id'],
+      [['--format', 'svg'], '--format must be one of'],
+      [['--from', '2ms', '--to', '1ms'], '--to is before --from'],
+    ] as const) {
+      const r = spawnSync(NODE, [CLI, 'export', dir, ...args], { encoding: 'utf8' });
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(msg);
+    }
+  });
+});
+
+describe('damaged traces', () => {
+  it('exports everything before the damage and says so', () => {
+    const cut = path.join(work, 'cut');
+    fs.mkdirSync(cut);
+    fs.copyFileSync(path.join(dir, 'metadata.json'), path.join(cut, 'metadata.json'));
+    const bytes = fs.readFileSync(path.join(dir, 'trace.nrt'));
+    fs.writeFileSync(path.join(cut, 'trace.nrt'), bytes.subarray(0, bytes.length - 7));
+    const whole = path.join(work, 'cut-whole.jsonl');
+    native().exportTrace(cut, 'jsonl', whole);
+    const out = path.join(work, 'cut.jsonl');
+    const r = spawnSync(NODE, [CLI, 'export', cut, '--format', 'jsonl', '-o', out], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('the trace is damaged (cut chunk');
+    expect(fs.readFileSync(out, 'utf8')).toBe(fs.readFileSync(whole, 'utf8'));
+  });
+});
+
+describe('progress', () => {
+  it('is quiet when stderr is not a terminal', () => {
+    const r = runCli(['export', dir, '--format', 'perfetto', '-o', path.join(work, 'quiet.pftrace')]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+  });
+
+  it('draws a bar with events/s and ETA', () => {
+    expect(progressLine(50, 100, 2_000_000, 2, 10)).toBe('[#####-----]  50%  2.0M events  1.0M events/s  ETA 2s');
+    expect(progressLine(0, 100, 0, 1, 4)).toBe('[----]   0%  0 events  0 events/s  ETA --');
+  });
+});
