@@ -11,6 +11,7 @@ const { native } = require('../../js/dist/native') as typeof import('../../js/na
 import { progressLine } from '../../js/cli/export';
 import { CLI, Event, events, fixture, NODE, onlyTrace, runCli, runNode, tempDir } from '../helpers/run';
 import { spawnSync } from 'node:child_process';
+import * as protobuf from 'protobufjs';
 import { importTraceEvents } from '../vendor/speedscope/import/trace-event';
 import { importSpeedscopeProfiles } from '../vendor/speedscope/lib/file-format';
 
@@ -122,6 +123,77 @@ describe('chrome', () => {
     expect(file.traceEvents.filter((e: { cat: string }) => e.cat === 'values')).toEqual([]);
     expect(text).not.toContain('"ada"');
     expect(file.traceEvents.filter((e: { ph: string }) => e.ph === 'X').length).toBeGreaterThan(10);
+  });
+});
+
+const VENDOR = path.join(__dirname, '..', 'vendor');
+
+/** Expected slice names per thread:activation, from the jsonl calls. */
+function identities(): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const e of evs) if (e.kind === 'call') m.set(`${e.thread}:${e.activation}`, `${e.fn} (${e.path}:${e.line}:${e.col})`);
+  return m;
+}
+
+describe('perfetto', () => {
+  it("decodes with Perfetto's published proto, every event as in the trace", () => {
+    const root = protobuf.loadSync(path.join(VENDOR, 'perfetto', 'perfetto_trace.proto'));
+    const Trace = root.lookupType('perfetto.protos.Trace');
+    const bytes = fs.readFileSync(exportTo('perfetto'));
+    const msg = Trace.decode(bytes);
+    // Nothing unknown or misnumbered: protobufjs skips unknown fields, so
+    // re-encoding what it understood must give back every byte.
+    expect(Trace.encode(msg).finish().length).toBe(bytes.length);
+    const packets = (Trace.toObject(msg, { longs: Number, enums: String }) as { packet: any[] }).packet;
+    const meta = JSON.parse(fs.readFileSync(path.join(dir, 'metadata.json'), 'utf8'));
+    expect(packets[0].trackDescriptor.process.pid).toBe(meta.pid);
+    const threads = packets.filter((p) => p.trackDescriptor?.thread).map((p) => p.trackDescriptor);
+    expect(threads.map((t) => t.name).sort()).toEqual(['main', expect.stringMatching(/worker|thread/)]);
+    const trackThread = new Map<number, number>(threads.map((t) => [t.uuid, t.thread.tid - meta.pid]));
+    // Interned names; the first packet that interns clears the state.
+    const names = new Map<number, string>();
+    let firstInterned = true;
+    for (const p of packets) {
+      if (p.internedData) {
+        expect(p.sequenceFlags).toBe(firstInterned ? 3 : 2);
+        firstInterned = false;
+        for (const n of p.internedData.eventNames ?? []) names.set(n.iid, n.name);
+      }
+    }
+    // Replay the slices per thread against the jsonl events.
+    const ids = identities();
+    const expected = new Map<number, { type: string; t: number; name?: string; args?: unknown; text?: string }[]>();
+    for (const e of evs) {
+      const list = expected.get(e.thread) ?? [];
+      expected.set(e.thread, list);
+      if (e.kind === 'call' || e.kind === 'resume')
+        list.push({ type: 'TYPE_SLICE_BEGIN', t: e.t, name: ids.get(`${e.thread}:${e.activation}`), args: e.kind === 'call' ? e.args : undefined });
+      else if (['return', 'throw', 'await', 'yield'].includes(e.kind)) list.push({ type: 'TYPE_SLICE_END', t: e.t });
+      else if (e.kind === 'output') list.push({ type: 'TYPE_INSTANT', t: e.t, name: e.stream as string, text: e.text as string });
+    }
+    const got = new Map<number, { type: string; t: number; name?: string; args?: unknown; text?: string }[]>();
+    const flows = new Map<number, number>();
+    for (const p of packets) {
+      const te = p.trackEvent;
+      if (!te) continue;
+      const tid = trackThread.get(te.trackUuid)!;
+      const list = got.get(tid) ?? [];
+      got.set(tid, list);
+      const ann = new Map<string, string>((te.debugAnnotations ?? []).map((a: any) => [a.name, a.stringValue]));
+      const ev: { type: string; t: number; name?: string; args?: unknown; text?: string } = { type: te.type, t: p.timestamp };
+      if (te.type !== 'TYPE_SLICE_END') ev.name = names.get(te.nameIid);
+      if (te.type === 'TYPE_SLICE_BEGIN') ev.args = ann.has('args') ? JSON.parse(ann.get('args')!) : undefined;
+      if (te.type === 'TYPE_INSTANT') ev.text = ann.get('text');
+      list.push(ev);
+      for (const f of te.flowIds ?? []) flows.set(f, (flows.get(f) ?? 0) + 1);
+    }
+    expect(got).toEqual(expected);
+    // Each async activation's stretches are joined by a flow: its id on every
+    // suspension's END and on the BEGIN of the stretch that resumes.
+    const resumes = evs.filter((e) => e.kind === 'resume').length;
+    expect(resumes).toBeGreaterThan(0);
+    const suspensions = evs.filter((e) => e.kind === 'await' || e.kind === 'yield').length;
+    expect([...flows.values()].reduce((a, b) => a + b, 0)).toBe(suspensions + resumes);
   });
 });
 

@@ -81,13 +81,13 @@ describe('proxies: output attached to the call that printed it', () => {
     const x = spawnSync(process.execPath, [path.join(ROOT, 'js', 'bin', 'noderec.js'), 'export', dir, '--format', 'chrome', '-o', outFile]);
     expect(x.status).toBe(0);
     const t = JSON.parse(fs.readFileSync(outFile, 'utf8')) as { traceEvents: Record<string, any>[] };
-    const inst = t.traceEvents.filter((e) => e.ph === 'i');
+    const inst = t.traceEvents.filter((e) => e.ph === 'i' && e.cat === 'output');
     expect(inst.length).toBe(6);
     const inner = inst.find((e) => String(e.args.text).startsWith('inner'))!;
     expect(inner.name).toBe('stdout');
     expect(inner.args.fn).toBe('inner');
     expect(inner.tid).toBe(0);
-    const slice = t.traceEvents.find((e) => e.ph === 'X' && e.name === 'inner')!;
+    const slice = t.traceEvents.find((e) => e.ph === 'X' && String(e.name).startsWith('inner ('))!;
     expect(inner.ts).toBeGreaterThanOrEqual(slice.ts);
     expect(inner.ts).toBeLessThanOrEqual(slice.ts + slice.dur);
   });

@@ -384,12 +384,18 @@ describe('noderec record', () => {
     expect(e.code).toBe(0);
     const doc = JSON.parse(fs.readFileSync(out, 'utf8'));
     const xs = doc.traceEvents.filter((x: { ph: string }) => x.ph === 'X');
-    const fibs = xs.filter((x: { name: string }) => x.name === 'fib');
+    // The function's identity is the name (so that speedscope aggregates);
+    // the values are on an instant event at the end of each slice.
+    const fibs = xs.filter((x: { name: string }) => /^fib \(.*main\.js:\d+:\d+\)$/.test(x.name));
     expect(fibs).toHaveLength(177);
-    const top = fibs.find((x: { args: { args: number[] } }) => x.args.args[0] === 10);
+    expect(new Set(fibs.map((x: { name: string }) => x.name)).size).toBe(1);
+    const vals = doc.traceEvents.filter((x: { ph: string; cat: string; name: string }) => x.ph === 'i' && x.cat === 'values' && x.name === fibs[0].name);
+    expect(vals).toHaveLength(177);
+    const top = vals.find((x: { args: { args: number[] } }) => x.args.args[0] === 10);
     expect(top.args.return).toBe(55);
-    expect(top.dur).toBeGreaterThanOrEqual(0);
-    expect(typeof top.ts).toBe('number');
+    const slice = fibs.find((x: { ts: number; dur: number }) => Math.abs(x.ts + x.dur - top.ts) < 0.01);
+    expect(slice.dur).toBeGreaterThanOrEqual(0);
+    expect(typeof slice.ts).toBe('number');
   });
 });
 

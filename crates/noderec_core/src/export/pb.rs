@@ -1,7 +1,7 @@
 //! A small protobuf encoder (wire format only), enough for Perfetto's
 //! TracePacket and OTLP: varints, fixed64/fixed32, and length-delimited
-//! fields whose length is patched in after the body is written, so nested
-//! messages are built in one buffer without copies.
+//! fields whose length is written after the body, so nested messages are
+//! built in one buffer.
 
 /// Wire types.
 const VARINT: u32 = 0;
@@ -30,8 +30,8 @@ pub fn varint(out: &mut Vec<u8>, mut v: u64) {
 #[must_use]
 pub struct Mark(usize);
 
-/// Bytes kept for a nested message's length: 4 varint bytes hold up to
-/// 256 MiB; longer bodies are moved to make room.
+/// Bytes kept for a nested message's length until its end: 4 varint bytes
+/// hold up to 256 MiB; a longer body is moved to make room.
 const LEN_RESERVE: usize = 4;
 
 impl Buf {
@@ -88,22 +88,27 @@ impl Buf {
         self.bytes.extend_from_slice(&[0x80, 0x80, 0x80, 0x00]);
         Mark(at)
     }
-    /// Ends the nested message started at `m`, writing its length.
+    /// Ends the nested message started at `m`, writing its length (as a
+    /// minimal varint: the body moves back over the unused reserve).
     pub fn end(&mut self, m: Mark) {
         let start = m.0;
         let body = self.bytes.len() - start - LEN_RESERVE;
-        if body < 1 << 28 {
-            // A padded 4-byte varint: valid protobuf (continuation bits on
-            // the first three bytes).
-            let v = body as u32;
-            self.bytes[start] = (v & 0x7f) as u8 | 0x80;
-            self.bytes[start + 1] = ((v >> 7) & 0x7f) as u8 | 0x80;
-            self.bytes[start + 2] = ((v >> 14) & 0x7f) as u8 | 0x80;
-            self.bytes[start + 3] = ((v >> 21) & 0x7f) as u8;
+        let mut len = [0u8; 10];
+        let mut n = 0;
+        let mut v = body as u64;
+        while v >= 0x80 {
+            len[n] = (v as u8) | 0x80;
+            v >>= 7;
+            n += 1;
+        }
+        len[n] = v as u8;
+        n += 1;
+        if n <= LEN_RESERVE {
+            self.bytes.copy_within(start + LEN_RESERVE.., start + n);
+            self.bytes.truncate(self.bytes.len() - (LEN_RESERVE - n));
+            self.bytes[start..start + n].copy_from_slice(&len[..n]);
         } else {
-            let mut len = Vec::new();
-            varint(&mut len, body as u64);
-            self.bytes.splice(start..start + LEN_RESERVE, len);
+            self.bytes.splice(start..start + LEN_RESERVE, len[..n].iter().copied());
         }
     }
 }
@@ -113,11 +118,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nested_lengths_are_padded_varints() {
+    fn nested_lengths_are_minimal_varints() {
         let mut b = Buf::new();
-        let m = b.begin(1);
+        let outer = b.begin(1);
+        let m = b.begin(2);
         b.uint(2, 300);
         b.end(m);
-        assert_eq!(b.bytes, vec![0x0a, 0x83, 0x80, 0x80, 0x00, 0x10, 0xac, 0x02]);
+        b.end(outer);
+        assert_eq!(b.bytes, vec![0x0a, 0x05, 0x12, 0x03, 0x10, 0xac, 0x02]);
+        // Long bodies: a 2-byte length.
+        let mut b = Buf::new();
+        let m = b.begin(1);
+        b.bytes(2, &[7u8; 200]);
+        b.end(m);
+        assert_eq!(&b.bytes[..3], &[0x0a, 203, 1]);
+        assert_eq!(b.bytes.len(), 3 + 203);
+        // Over 256 MiB the reserve is too short and the length grows.
+        let mut b = Buf::new();
+        let m = b.begin(1);
+        b.bytes.resize(b.bytes.len() + (1 << 28), 0);
+        b.end(m);
+        assert_eq!(&b.bytes[..6], &[0x0a, 0x80, 0x80, 0x80, 0x80, 0x01]);
+        assert_eq!(b.bytes.len(), 6 + (1 << 28));
     }
 }
