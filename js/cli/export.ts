@@ -1,17 +1,24 @@
 // `noderec export`: streams a trace to another tool's format, with a
 // progress bar on a terminal for exports that take more than a second.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { native, withCode } from '../native';
+import { postOtlp, tracesUrl } from './otlp';
 import { listRuns, readMetadata, resolveTrace, UsageError } from './traces';
 
-export const EXPORT_FORMATS = ['jsonl', 'chrome', 'speedscope', 'perfetto'];
+export const EXPORT_FORMATS = ['jsonl', 'chrome', 'speedscope', 'perfetto', 'otlp'];
+
+/** OTLP: activations shorter than this are not spans unless a longer callee needs them. */
+export const OTLP_MIN_DURATION_NS = 1e6;
 
 export const EXPORT_USAGE = `  export [trace] --format ${EXPORT_FORMATS.join('|')} [-o file] [filters]
                                         export events; filters: --thread N, --from T, --to T
                                         (T: 12.5ms, 300us, 2s, 1500ns; a bare number is ms),
-                                        --run ID, --no-values; --progress / --no-progress`;
+                                        --run ID, --no-values; --progress / --no-progress
+                                        otlp: -o file or --endpoint http://127.0.0.1:4318,
+                                        --min-duration T (default 1ms)`;
 
 interface ExportArgs {
   format: string;
@@ -23,6 +30,7 @@ interface ExportArgs {
   toNs?: number;
   noValues: boolean;
   minDurationNs?: number;
+  endpoint: string | null;
   progress: boolean | null;
 }
 
@@ -35,7 +43,7 @@ export function parseTime(flag: string, v: string | undefined): number {
 }
 
 export function parseExportArgs(args: string[]): ExportArgs {
-  const a: ExportArgs = { format: 'jsonl', out: null, trace: undefined, run: null, noValues: false, progress: null };
+  const a: ExportArgs = { format: 'jsonl', out: null, trace: undefined, run: null, noValues: false, endpoint: null, progress: null };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const eq = arg.indexOf('=');
@@ -75,6 +83,9 @@ export function parseExportArgs(args: string[]): ExportArgs {
       case '--min-duration':
         a.minDurationNs = parseTime(flag, value());
         break;
+      case '--endpoint':
+        a.endpoint = value();
+        break;
       case '--progress':
         a.progress = true;
         break;
@@ -88,6 +99,19 @@ export function parseExportArgs(args: string[]): ExportArgs {
   }
   if (!EXPORT_FORMATS.includes(a.format)) throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}, not '${a.format}'`);
   if (a.fromNs !== undefined && a.toNs !== undefined && a.toNs < a.fromNs) throw new UsageError('--to is before --from');
+  if (a.format === 'otlp') {
+    if ((a.out === null) === (a.endpoint === null)) throw new UsageError('--format otlp needs one of -o FILE or --endpoint URL');
+    if (a.endpoint !== null) {
+      try {
+        tracesUrl(a.endpoint);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    }
+    a.minDurationNs ??= OTLP_MIN_DURATION_NS;
+  } else if (a.endpoint !== null || a.minDurationNs !== undefined) {
+    throw new UsageError(`${a.endpoint !== null ? '--endpoint' : '--min-duration'} is for --format otlp`);
+  }
   return a;
 }
 
@@ -138,6 +162,20 @@ export async function exportCmd(args: string[], outDir: string): Promise<number>
     const parent = path.dirname(path.resolve(a.out));
     if (!fs.existsSync(parent)) throw new UsageError(`the directory of -o ${a.out} does not exist`);
   }
+  // --endpoint: write the requests to a private scratch file, then POST them.
+  let scratch: string | null = null;
+  if (a.endpoint !== null) {
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'noderec-otlp-'));
+    a.out = path.join(scratch, 'spans.otlp');
+  }
+  try {
+    return await exportTo(a, dir);
+  } finally {
+    if (scratch !== null) fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+async function exportTo(a: ExportArgs, dir: string): Promise<number> {
   const stderr = process.stderr;
   // The bar goes to stderr when it is a terminal; never when the export
   // itself goes to a terminal (stdout) sharing it, unless asked.
@@ -178,6 +216,10 @@ export async function exportCmd(args: string[], outDir: string): Promise<number>
   }
   if (summary.damage !== null) {
     stderr.write(`noderec: warning: the trace is damaged (${summary.damage}); everything before the damage was exported\n`);
+  }
+  if (a.endpoint !== null && a.out !== null) {
+    const r = await postOtlp(a.out, a.endpoint);
+    if (r.rejected > 0) stderr.write(`noderec: warning: the collector rejected ${r.rejected} spans\n`);
   }
   return 0;
 }

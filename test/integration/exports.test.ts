@@ -10,7 +10,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 const { native } = require('../../js/dist/native') as typeof import('../../js/native');
 import { progressLine } from '../../js/cli/export';
 import { CLI, Event, events, fixture, NODE, onlyTrace, runCli, runNode, tempDir } from '../helpers/run';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import * as http from 'node:http';
 import * as protobuf from 'protobufjs';
 import { importTraceEvents } from '../vendor/speedscope/import/trace-event';
 import { importSpeedscopeProfiles } from '../vendor/speedscope/lib/file-format';
@@ -194,6 +195,176 @@ describe('perfetto', () => {
     expect(resumes).toBeGreaterThan(0);
     const suspensions = evs.filter((e) => e.kind === 'await' || e.kind === 'yield').length;
     expect([...flows.values()].reduce((a, b) => a + b, 0)).toBe(suspensions + resumes);
+  });
+});
+
+function otlpTypes() {
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => path.join(VENDOR, 'otlp', target);
+  root.loadSync('opentelemetry/proto/collector/trace/v1/trace_service.proto');
+  return {
+    Request: root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest'),
+    Response: root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse'),
+  };
+}
+
+/** The varint-length-delimited requests of an OTLP file. */
+function delimited(buf: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let pos = 0;
+  while (pos < buf.length) {
+    let len = 0;
+    let mul = 1;
+    for (;;) {
+      const b = buf[pos++];
+      len += (b & 0x7f) * mul;
+      mul *= 128;
+      if (b < 0x80) break;
+    }
+    out.push(buf.subarray(pos, pos + len));
+    pos += len;
+  }
+  return out;
+}
+
+interface Span {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  startTimeUnixNano: number;
+  endTimeUnixNano: number;
+  attributes: { key: string; value: { stringValue?: string; intValue?: number; boolValue?: boolean } }[];
+  status?: { code: string; message: string };
+}
+
+function spansOf(bodies: Buffer[]): Span[] {
+  const { Request } = otlpTypes();
+  const spans: Span[] = [];
+  for (const b of bodies) {
+    const m = Request.decode(b);
+    expect(Request.encode(m).finish().length).toBe(b.length);
+    const o = Request.toObject(m, { longs: Number, enums: String, bytes: String }) as any;
+    expect(o.resourceSpans.length).toBe(1);
+    const attrs = Object.fromEntries(o.resourceSpans[0].resource.attributes.map((a: any) => [a.key, a.value]));
+    expect(attrs['service.name'].stringValue).toBe('main.js');
+    expect(o.resourceSpans[0].scopeSpans[0].scope.name).toBe('noderec');
+    spans.push(...o.resourceSpans[0].scopeSpans[0].spans);
+  }
+  return spans;
+}
+
+function attr(s: Span, key: string): unknown {
+  const a = s.attributes.find((x) => x.key === key);
+  return a === undefined ? undefined : (a.value.stringValue ?? a.value.intValue ?? a.value.boolValue);
+}
+
+function checkSpans(spans: Span[]): void {
+  const meta = JSON.parse(fs.readFileSync(path.join(dir, 'metadata.json'), 'utf8'));
+  const proc = spans.filter((s) => s.name === 'process main.js');
+  expect(proc.length).toBe(1);
+  expect(proc[0].parentSpanId ?? '').toBe('');
+  expect(attr(proc[0], 'process.pid')).toBe(meta.pid);
+  expect(new Set(spans.map((s) => s.traceId)).size).toBe(1);
+  const ids = new Set(spans.map((s) => s.spanId));
+  expect(ids.size).toBe(spans.length);
+  // With --min-duration 0 every activation is a span, and every parent exists.
+  const calls = evs.filter((e) => e.kind === 'call');
+  expect(spans.length).toBe(calls.length + 1);
+  for (const s of spans) if (s !== proc[0]) expect(ids.has(s.parentSpanId), s.name).toBe(true);
+  // Values and places, call by call.
+  const byAct = new Map(spans.map((s) => [`${attr(s, 'thread.id')}:${attr(s, 'noderec.activation')}`, s]));
+  for (const c of calls) {
+    const s = byAct.get(`${c.thread}:${c.activation}`)!;
+    expect(s.name).toBe(c.fn);
+    expect(attr(s, 'code.file.path')).toBe(c.path);
+    expect(attr(s, 'code.line.number')).toBe(c.line);
+    expect(s.startTimeUnixNano).toBe(meta.start_ms * 1e6 + c.t);
+    if (c.fn === 'deposit') expect(JSON.parse(attr(s, 'noderec.args') as string)).toEqual(c.args);
+  }
+  const audit = spans.filter((s) => s.name === 'audit' && s.status?.code === 'STATUS_CODE_ERROR');
+  expect(audit.length).toBe(1);
+  expect(audit[0].status!.message).toContain('over limit: 50');
+  // A caller is a parent: deposit calls made by settle hang from settle's span.
+  const settle = spans.find((s) => s.name === 'settle')!;
+  expect(spans.filter((s) => s.parentSpanId === settle.spanId).map((s) => s.name)).toEqual(['deposit', 'deposit', 'deposit']);
+}
+
+function cli(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(NODE, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    c.stderr.on('data', (d) => (stderr += d));
+    c.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+describe('otlp', () => {
+  it('a file of OTLP requests that decode with the official protos', () => {
+    const spans = spansOf(delimited(fs.readFileSync(exportTo('otlp', ['--min-duration', '0']))));
+    checkSpans(spans);
+  });
+
+  it('--min-duration keeps long activations and the callers they need', () => {
+    const all = spansOf(delimited(fs.readFileSync(exportTo('otlp', ['--min-duration', '0']))));
+    const long = spansOf(delimited(fs.readFileSync(exportTo('otlp', ['--min-duration', '100us']))));
+    expect(long.length).toBeLessThan(all.length);
+    const ids = new Set(long.map((s) => s.spanId));
+    for (const s of long) if (s.name !== 'process main.js') expect(ids.has(s.parentSpanId)).toBe(true);
+    const self = (s: Span) => s.endTimeUnixNano - s.startTimeUnixNano;
+    for (const s of long) {
+      if (s.name === 'process main.js' || self(s) >= 100_000) continue;
+      // A short span is there only as the parent of a long one.
+      expect(long.some((c) => c.parentSpanId === s.spanId), s.name).toBe(true);
+    }
+  });
+
+  it('POSTs to an OTLP/HTTP endpoint, retrying a 503', async () => {
+    const bodies: Buffer[] = [];
+    let seen = 0;
+    const { Response } = otlpTypes();
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        expect(req.method).toBe('POST');
+        expect(req.url).toBe('/v1/traces');
+        expect(req.headers['content-type']).toBe('application/x-protobuf');
+        if (seen++ === 0) {
+          res.writeHead(503, { 'retry-after': '0' }).end();
+          return;
+        }
+        bodies.push(Buffer.concat(chunks));
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(Response.encode(Response.create({})).finish());
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const r = await cli(['export', dir, '--format', 'otlp', '--endpoint', `http://127.0.0.1:${port}`, '--min-duration', '0']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    } finally {
+      server.close();
+    }
+    expect(seen).toBe(bodies.length + 1);
+    checkSpans(spansOf(bodies));
+  });
+
+  it('an unreachable endpoint is ERR_OTLP_EXPORT naming the URL', async () => {
+    const server = http.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    await new Promise((r) => server.close(r));
+    const r = await cli(['export', dir, '--format', 'otlp', '--endpoint', `http://127.0.0.1:${port}/`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`ERR_OTLP_EXPORT: cannot reach http://127.0.0.1:${port}/v1/traces`);
+  });
+
+  it('needs exactly one destination', () => {
+    const r = spawnSync(NODE, [CLI, 'export', dir, '--format', 'otlp'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--format otlp needs one of -o FILE or --endpoint URL');
   });
 });
 

@@ -7,6 +7,7 @@
 pub mod chrome;
 pub mod chunks;
 pub mod jsonl;
+pub mod otlp;
 pub mod pb;
 pub mod perfetto;
 pub mod speedscope;
@@ -31,11 +32,13 @@ pub enum Format {
     Speedscope,
     /// Perfetto's protobuf trace.
     Perfetto,
+    /// OpenTelemetry spans (OTLP/protobuf requests, length-delimited).
+    Otlp,
 }
 
 impl Format {
     /// Every format's name, for messages.
-    pub const NAMES: &'static [&'static str] = &["jsonl", "chrome", "speedscope", "perfetto"];
+    pub const NAMES: &'static [&'static str] = &["jsonl", "chrome", "speedscope", "perfetto", "otlp"];
 
     /// The format called `name`.
     pub fn parse(name: &str) -> Option<Format> {
@@ -44,6 +47,7 @@ impl Format {
             "chrome" => Format::Chrome,
             "speedscope" => Format::Speedscope,
             "perfetto" => Format::Perfetto,
+            "otlp" => Format::Otlp,
             _ => return None,
         })
     }
@@ -144,6 +148,7 @@ pub fn export_dir(
         Format::Chrome => Box::new(chrome::Chrome::new(sink_out, meta.pid, opts)),
         Format::Speedscope => Box::new(speedscope::Speedscope::new(sink_out, &meta)?),
         Format::Perfetto => Box::new(perfetto::Perfetto::new(sink_out, &meta, opts)),
+        Format::Otlp => Box::new(otlp::Otlp::new(sink_out, &meta, opts)),
     };
     stream::run(&mut chunks, opts, progress, sink.as_mut())
 }
