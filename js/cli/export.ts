@@ -8,7 +8,7 @@ import { native, withCode } from '../native';
 import { postOtlp, tracesUrl } from './otlp';
 import { listRuns, readMetadata, resolveTrace, UsageError } from './traces';
 
-export const EXPORT_FORMATS = ['jsonl', 'chrome', 'speedscope', 'perfetto', 'otlp'];
+export const EXPORT_FORMATS = ['jsonl', 'chrome', 'speedscope', 'perfetto', 'otlp', 'parquet'];
 
 /** OTLP: activations shorter than this are not spans unless a longer callee needs them. */
 export const OTLP_MIN_DURATION_NS = 1e6;
@@ -99,6 +99,7 @@ export function parseExportArgs(args: string[]): ExportArgs {
   }
   if (!EXPORT_FORMATS.includes(a.format)) throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}, not '${a.format}'`);
   if (a.fromNs !== undefined && a.toNs !== undefined && a.toNs < a.fromNs) throw new UsageError('--to is before --from');
+  if (a.format === 'parquet' && a.out === null) throw new UsageError('--format parquet needs -o FILE (a Parquet file cannot be streamed to stdout)');
   if (a.format === 'otlp') {
     if ((a.out === null) === (a.endpoint === null)) throw new UsageError('--format otlp needs one of -o FILE or --endpoint URL');
     if (a.endpoint !== null) {

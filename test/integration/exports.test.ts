@@ -232,9 +232,9 @@ interface Span {
   spanId: string;
   parentSpanId: string;
   name: string;
-  startTimeUnixNano: number;
-  endTimeUnixNano: number;
-  attributes: { key: string; value: { stringValue?: string; intValue?: number; boolValue?: boolean } }[];
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+  attributes: { key: string; value: { stringValue?: string; intValue?: string; boolValue?: boolean } }[];
   status?: { code: string; message: string };
 }
 
@@ -244,7 +244,7 @@ function spansOf(bodies: Buffer[]): Span[] {
   for (const b of bodies) {
     const m = Request.decode(b);
     expect(Request.encode(m).finish().length).toBe(b.length);
-    const o = Request.toObject(m, { longs: Number, enums: String, bytes: String }) as any;
+    const o = Request.toObject(m, { longs: String, enums: String, bytes: String }) as any;
     expect(o.resourceSpans.length).toBe(1);
     const attrs = Object.fromEntries(o.resourceSpans[0].resource.attributes.map((a: any) => [a.key, a.value]));
     expect(attrs['service.name'].stringValue).toBe('main.js');
@@ -256,7 +256,8 @@ function spansOf(bodies: Buffer[]): Span[] {
 
 function attr(s: Span, key: string): unknown {
   const a = s.attributes.find((x) => x.key === key);
-  return a === undefined ? undefined : (a.value.stringValue ?? a.value.intValue ?? a.value.boolValue);
+  if (a === undefined) return undefined;
+  return a.value.intValue !== undefined ? Number(a.value.intValue) : (a.value.stringValue ?? a.value.boolValue);
 }
 
 function checkSpans(spans: Span[]): void {
@@ -279,7 +280,7 @@ function checkSpans(spans: Span[]): void {
     expect(s.name).toBe(c.fn);
     expect(attr(s, 'code.file.path')).toBe(c.path);
     expect(attr(s, 'code.line.number')).toBe(c.line);
-    expect(s.startTimeUnixNano).toBe(meta.start_ms * 1e6 + c.t);
+    expect(BigInt(s.startTimeUnixNano)).toBe(BigInt(meta.start_ms) * 1_000_000n + BigInt(c.t));
     if (c.fn === 'deposit') expect(JSON.parse(attr(s, 'noderec.args') as string)).toEqual(c.args);
   }
   const audit = spans.filter((s) => s.name === 'audit' && s.status?.code === 'STATUS_CODE_ERROR');
@@ -311,7 +312,7 @@ describe('otlp', () => {
     expect(long.length).toBeLessThan(all.length);
     const ids = new Set(long.map((s) => s.spanId));
     for (const s of long) if (s.name !== 'process main.js') expect(ids.has(s.parentSpanId)).toBe(true);
-    const self = (s: Span) => s.endTimeUnixNano - s.startTimeUnixNano;
+    const self = (s: Span) => Number(BigInt(s.endTimeUnixNano) - BigInt(s.startTimeUnixNano));
     for (const s of long) {
       if (s.name === 'process main.js' || self(s) >= 100_000) continue;
       // A short span is there only as the parent of a long one.
@@ -365,6 +366,49 @@ describe('otlp', () => {
     const r = spawnSync(NODE, [CLI, 'export', dir, '--format', 'otlp'], { encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('--format otlp needs one of -o FILE or --endpoint URL');
+  });
+});
+
+describe('parquet', () => {
+  it('reads back in DuckDB: counts, a join of calls and returns, values as JSON', async () => {
+    const file = exportTo('parquet');
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const db = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', autoload_known_extensions: 'true' });
+    const con = await db.connect();
+    const q = async (sql: string) => (await con.runAndReadAll(sql.replaceAll('$F', `read_parquet('${file}')`))).getRowObjectsJS();
+    const meta = JSON.parse(fs.readFileSync(path.join(dir, 'metadata.json'), 'utf8'));
+    expect(await q('select count(*)::INT n, count(distinct run)::INT runs, min(run) run from $F')).toEqual([{ n: evs.length, runs: 1, run: meta.run_id }]);
+    const kinds = await q('select kind, count(*)::INT n from $F group by kind order by kind');
+    const want = new Map<string, number>();
+    for (const e of evs) want.set(e.kind, (want.get(e.kind) ?? 0) + 1);
+    expect(kinds).toEqual([...want].sort(([a], [b]) => a.localeCompare(b)).map(([kind, n]) => ({ kind, n })));
+    // Every row, in order, against the jsonl events.
+    const rows = await q('select thread, activation::INT activation, depth, fn, path, line, col, kind, t::BIGINT t, values::VARCHAR v from $F');
+    expect(rows.map((r: any) => [r.thread, r.activation, r.depth, r.fn, r.kind, Number(r.t), r.line, r.col])).toEqual(
+      evs.map((e) => [e.thread, e.activation, e.depth, e.fn, e.kind, e.t, e.line, e.col]),
+    );
+    // A join: each deposit call with its return, the return value from JSON.
+    const joined = await q(`select c.thread, c.activation::INT activation, json_extract(c.values, '$.args[1]')::INT amount,
+        json_extract(r.values, '$.value')::INT balance, r.dur::BIGINT dur
+      from $F c join $F r on c.thread = r.thread and c.activation = r.activation and r.kind = 'return'
+      where c.kind = 'call' and c.fn = 'deposit' order by c.thread, c.activation`);
+    const calls = evs.filter((e) => e.kind === 'call' && e.fn === 'deposit');
+    expect(joined.map((r: any) => [r.thread, r.activation, r.amount])).toEqual(
+      calls.map((c) => [c.thread, c.activation, (c.args as number[])[1]]).sort((a, b) => a[0] - b[0] || a[1] - b[1]),
+    );
+    for (const r of joined as any[]) {
+      const ret = evs.find((e) => e.kind === 'return' && e.thread === r.thread && e.activation === r.activation)!;
+      expect(r.balance).toBe(ret.value);
+      const call = evs.find((e) => e.kind === 'call' && e.thread === r.thread && e.activation === r.activation)!;
+      expect(Number(r.dur)).toBe(ret.t - call.t);
+    }
+    con.closeSync();
+  });
+
+  it('needs an output file', () => {
+    const r = spawnSync(NODE, [CLI, 'export', dir, '--format', 'parquet'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--format parquet needs -o FILE');
   });
 });
 

@@ -8,6 +8,7 @@ pub mod chrome;
 pub mod chunks;
 pub mod jsonl;
 pub mod otlp;
+pub mod parquet;
 pub mod pb;
 pub mod perfetto;
 pub mod speedscope;
@@ -34,11 +35,13 @@ pub enum Format {
     Perfetto,
     /// OpenTelemetry spans (OTLP/protobuf requests, length-delimited).
     Otlp,
+    /// One Parquet file, a row per event.
+    Parquet,
 }
 
 impl Format {
     /// Every format's name, for messages.
-    pub const NAMES: &'static [&'static str] = &["jsonl", "chrome", "speedscope", "perfetto", "otlp"];
+    pub const NAMES: &'static [&'static str] = &["jsonl", "chrome", "speedscope", "perfetto", "otlp", "parquet"];
 
     /// The format called `name`.
     pub fn parse(name: &str) -> Option<Format> {
@@ -48,6 +51,7 @@ impl Format {
             "speedscope" => Format::Speedscope,
             "perfetto" => Format::Perfetto,
             "otlp" => Format::Otlp,
+            "parquet" => Format::Parquet,
             _ => return None,
         })
     }
@@ -139,6 +143,14 @@ pub fn export_dir(
 ) -> Result<stream::Outcome> {
     let meta = Metadata::load(dir).unwrap_or_default();
     let mut chunks = chunks::ChunkReader::open(&dir.join("trace.nrt"))?;
+    if format == Format::Parquet {
+        // Parquet ends with a footer that points back into the file: a file only.
+        let Some(p) = out else {
+            return Err(Error::io("export parquet", std::io::Error::other("needs an output file (-o)")));
+        };
+        let mut sink = parquet::Parquet::new(create_output(p)?, &meta.run_id, opts)?;
+        return stream::run(&mut chunks, opts, progress, &mut sink);
+    }
     let sink_out: Box<dyn Write> = match out {
         Some(p) => Box::new(BufWriter::with_capacity(1 << 20, create_output(p)?)),
         None => Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout())),
@@ -149,6 +161,7 @@ pub fn export_dir(
         Format::Speedscope => Box::new(speedscope::Speedscope::new(sink_out, &meta)?),
         Format::Perfetto => Box::new(perfetto::Perfetto::new(sink_out, &meta, opts)),
         Format::Otlp => Box::new(otlp::Otlp::new(sink_out, &meta, opts)),
+        Format::Parquet => return Err(Error::Internal { message: "parquet handled above".into() }),
     };
     stream::run(&mut chunks, opts, progress, sink.as_mut())
 }

@@ -366,7 +366,9 @@ pub fn run<R: Read>(
         progress.events.store(w.out.events, Ordering::Relaxed);
     }
     w.flush_all(sink, &d)?;
-    sink.finish(&d, w.last_ns)?;
+    // Slices still open close at the end of the trace, or of the window.
+    let end = opts.to_ns.map_or(w.last_ns, |t| t.min(w.last_ns));
+    sink.finish(&d, end)?;
     w.out.damage = damage.or_else(|| chunks.damage.take());
     progress.events.store(w.out.events, Ordering::Relaxed);
     Ok(w.out)
