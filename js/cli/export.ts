@@ -1,5 +1,6 @@
 // `noderec export`: streams a trace to another tool's format, with a
 // progress bar on a terminal for exports that take more than a second.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -8,7 +9,12 @@ import { native, withCode } from '../native';
 import { postOtlp, tracesUrl } from './otlp';
 import { listRuns, readMetadata, resolveTrace, UsageError } from './traces';
 
-export const EXPORT_FORMATS = ['jsonl', 'chrome', 'speedscope', 'perfetto', 'otlp', 'parquet'];
+export const EXPORT_FORMATS = ['jsonl', 'chrome', 'speedscope', 'perfetto', 'otlp', 'parquet', 'codetracer'];
+
+/** The CodeTracer exporter, a separate binary built on demand (`npm run build:codetracer`). */
+export function codetracerBin(): string {
+  return process.env.NODEREC_CODETRACER_BIN || path.join(__dirname, '..', '..', 'crates', 'noderec_codetracer', 'target', 'release', 'noderec-codetracer');
+}
 
 /** OTLP: activations shorter than this are not spans unless a longer callee needs them. */
 export const OTLP_MIN_DURATION_NS = 1e6;
@@ -99,6 +105,10 @@ export function parseExportArgs(args: string[]): ExportArgs {
   }
   if (!EXPORT_FORMATS.includes(a.format)) throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}, not '${a.format}'`);
   if (a.fromNs !== undefined && a.toNs !== undefined && a.toNs < a.fromNs) throw new UsageError('--to is before --from');
+  if (a.format === 'codetracer') {
+    if (a.out === null) throw new UsageError('--format codetracer needs -o DIR (the CodeTracer trace directory to write)');
+    if (a.thread !== undefined || a.fromNs !== undefined || a.toNs !== undefined) throw new UsageError('--thread, --from and --to are not supported with --format codetracer yet');
+  }
   if (a.format === 'parquet' && a.out === null) throw new UsageError('--format parquet needs -o FILE (a Parquet file cannot be streamed to stdout)');
   if (a.format === 'otlp') {
     if ((a.out === null) === (a.endpoint === null)) throw new UsageError('--format otlp needs one of -o FILE or --endpoint URL');
@@ -176,7 +186,39 @@ export async function exportCmd(args: string[], outDir: string): Promise<number>
   }
 }
 
+class CodetracerError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function exportCodetracer(a: ExportArgs, dir: string): number {
+  const bin = codetracerBin();
+  if (!fs.existsSync(bin)) {
+    const root = path.resolve(__dirname, '..', '..');
+    throw new CodetracerError(
+      'ERR_CODETRACER_NOT_BUILT',
+      `the CodeTracer export is built on demand: run 'npm run build:codetracer' in ${root} (it needs the capnp compiler: apt-get install capnproto), or set NODEREC_CODETRACER_BIN`,
+    );
+  }
+  const r = spawnSync(bin, [dir, a.out as string, ...(a.noValues ? ['--no-values'] : [])], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  let res: { events?: number; code?: string; message?: string } = {};
+  try {
+    res = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as typeof res;
+  } catch {
+    // reported below
+  }
+  if (r.status !== 0 || res.events === undefined) {
+    throw new CodetracerError(res.code ?? 'ERR_INTERNAL', res.message ?? `${bin} failed (${r.status ?? r.signal}): ${r.stderr}`);
+  }
+  return 0;
+}
+
 async function exportTo(a: ExportArgs, dir: string): Promise<number> {
+  if (a.format === 'codetracer') return exportCodetracer(a, dir);
   const stderr = process.stderr;
   // The bar goes to stderr when it is a terminal; never when the export
   // itself goes to a terminal (stdout) sharing it, unless asked.

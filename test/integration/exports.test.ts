@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { native } = require('../../js/dist/native') as typeof import('../../js/native');
-import { progressLine } from '../../js/cli/export';
+import { codetracerBin, progressLine } from '../../js/cli/export';
 import { CLI, Event, events, fixture, NODE, onlyTrace, runCli, runNode, tempDir } from '../helpers/run';
 import { spawn, spawnSync } from 'node:child_process';
 import * as http from 'node:http';
@@ -409,6 +409,48 @@ describe('parquet', () => {
     const r = spawnSync(NODE, [CLI, 'export', dir, '--format', 'parquet'], { encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('--format parquet needs -o FILE');
+  });
+});
+
+describe('codetracer', () => {
+  const bin = codetracerBin();
+  it.skipIf(!fs.existsSync(bin))(
+    'writes a CodeTracer trace that runtime_tracing reads back (skipped unless `npm run build:codetracer` has run; it needs capnp)',
+    () => {
+      const out = path.join(work, 'ct');
+      const r = spawnSync(NODE, [CLI, 'export', dir, '--format', 'codetracer', '-o', out], { encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const back = spawnSync(bin, ['--read', out], { encoding: 'utf8', maxBuffer: 1 << 28 });
+      expect(back.status).toBe(0);
+      const got = JSON.parse(back.stdout) as { counts: Record<string, number>; functions: string[]; calls: string[]; output: string[]; json: any[] };
+      const ids = identities();
+      const opens = evs.filter((e) => e.kind === 'call' || e.kind === 'resume');
+      // Every stretch is a call (after the writer's own <toplevel>), in order.
+      expect(got.calls[0]).toBe('<toplevel>');
+      expect(got.calls.slice(1)).toEqual(opens.map((e) => ids.get(`${e.thread}:${e.activation}`)));
+      expect(got.counts.return).toBe(evs.filter((e) => ['return', 'throw', 'await', 'yield'].includes(e.kind)).length);
+      expect(got.functions.filter((f) => f.startsWith('deposit'))).toEqual(['deposit (test/fixtures/exports/main.js:6:1)']);
+      expect(got.output).toEqual(evs.filter((e) => e.kind === 'output').map((e) => e.text));
+      // Values with types: the first deposit's arguments by parameter name.
+      const values = got.json.filter((e) => e.Value !== undefined).map((e) => e.Value);
+      expect(values.some((v) => v.value.kind === 'Int' && v.value.i === 2)).toBe(true);
+      expect(got.json.some((e) => e.Return?.return_value?.kind === 'Error' && String(e.Return.return_value.msg).includes('over limit: 50'))).toBe(true);
+      // The sources, where CodeTracer looks for them.
+      const meta = JSON.parse(fs.readFileSync(path.join(dir, 'metadata.json'), 'utf8'));
+      expect(fs.existsSync(path.join(out, 'files', meta.root, 'test/fixtures/exports/main.js'))).toBe(true);
+      for (const f of ['trace_metadata.json', 'trace_paths.json', 'trace.bin']) expect(fs.existsSync(path.join(out, f)), f).toBe(true);
+    },
+  );
+
+  it('without the exporter built: ERR_CODETRACER_NOT_BUILT naming the command that builds it', () => {
+    const r = spawnSync(NODE, [CLI, 'export', dir, '--format', 'codetracer', '-o', path.join(work, 'ct-none')], {
+      encoding: 'utf8',
+      env: { ...process.env, NODEREC_CODETRACER_BIN: path.join(work, 'no-such-binary') },
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('ERR_CODETRACER_NOT_BUILT');
+    expect(r.stderr).toContain('npm run build:codetracer');
   });
 });
 
