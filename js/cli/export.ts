@@ -223,7 +223,7 @@ async function exportTo(a: ExportArgs, dir: string): Promise<number> {
   // The bar goes to stderr when it is a terminal; never when the export
   // itself goes to a terminal (stdout) sharing it, unless asked.
   const show = a.progress ?? (stderr.isTTY === true && (a.out !== null || process.stdout.isTTY !== true));
-  const job = ++jobCounter + process.pid * 1000;
+  const job = ++jobCounter;
   const started = Date.now();
   let drawn = false;
   const timer = show

@@ -490,3 +490,176 @@ fn decode(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::format::{put_str, put_varint, HEADER_LEN, MAGIC, VERSION};
+
+    /// (thread, kind, payload, t_us, value blob)
+    type Raw = (u32, u8, u32, u64, Option<Vec<u8>>);
+
+    fn events_record(out: &mut Vec<u8>, thread: u32, evs: &[Raw]) {
+        out.push(record::EVENTS);
+        put_varint(out, u64::from(thread));
+        put_varint(out, evs.len() as u64);
+        let base = evs.first().map_or(0, |e| e.3);
+        put_varint(out, base);
+        let mut prev = base;
+        for (_, k, p, t, v) in evs {
+            let head = u32::from(*k) | (p << PAYLOAD_SHIFT) | if v.is_some() { HAS_VALUES } else { 0 };
+            put_varint(out, u64::from(head));
+            put_varint(out, t - prev);
+            prev = *t;
+            if let Some(v) = v {
+                put_varint(out, v.len() as u64);
+                out.extend_from_slice(v);
+            }
+        }
+    }
+
+    fn chunk(file: &mut Vec<u8>, payload: &[u8]) {
+        let body = zstd::bulk::compress(payload, 1).unwrap_or_default();
+        file.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        file.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+        file.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        file.extend_from_slice(&body);
+    }
+
+    fn trace(chunks: &[Vec<u8>]) -> Vec<u8> {
+        let mut f = Vec::new();
+        f.extend_from_slice(MAGIC);
+        f.extend_from_slice(&VERSION.to_le_bytes());
+        f.extend_from_slice(&0u32.to_le_bytes());
+        assert_eq!(f.len(), HEADER_LEN);
+        for c in chunks {
+            chunk(&mut f, c);
+        }
+        f
+    }
+
+    fn defs() -> Vec<u8> {
+        let mut p = Vec::new();
+        p.push(record::PATH);
+        put_varint(&mut p, 1);
+        put_str(&mut p, "app.js");
+        for (id, name) in [(1u64, "f"), (2, "g")] {
+            p.push(record::FUNC);
+            put_varint(&mut p, id);
+            put_varint(&mut p, 1);
+            put_str(&mut p, name);
+            put_str(&mut p, "function");
+            put_varint(&mut p, id * 10);
+            put_varint(&mut p, 0);
+            p.push(0);
+            put_varint(&mut p, 0);
+        }
+        p
+    }
+
+    #[derive(Default)]
+    struct Collect {
+        evs: Vec<Ev>,
+    }
+
+    impl Sink for Collect {
+        fn event(&mut self, _d: &Dict, ev: &Ev) -> Result<()> {
+            self.evs.push(ev.clone());
+            Ok(())
+        }
+        fn finish(&mut self, _d: &Dict, _end: u64) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    fn run_on(bytes: &[u8], opts: &Options) -> (Outcome, Collect) {
+        let mut r = ChunkReader::new(bytes, bytes.len() as u64).unwrap_or_else(|e| panic!("{e}"));
+        let mut sink = Collect::default();
+        let out = run(&mut r, opts, &Progress::default(), &mut sink).unwrap_or_else(|e| panic!("{e}"));
+        (out, sink)
+    }
+
+    #[test]
+    fn a_throw_takes_the_error_of_the_catch_that_follows() {
+        let mut p = defs();
+        let err = vec![crate::trace::value::tag::INT, 84]; // 42, zigzag
+        events_record(
+            &mut p,
+            0,
+            &[
+                (0, kind::CALL, 1, 10, None),
+                (0, kind::CALL, 2, 10, None),
+                (0, kind::THROW, 0, 11, None),
+                (0, kind::CATCH, 0, 11, Some(err.clone())),
+                (0, kind::RETURN, 0, 12, None),
+            ],
+        );
+        let (out, c) = run_on(&trace(&[p]), &Options::default());
+        assert_eq!(out.events, 5);
+        assert_eq!(out.forced, 0);
+        let th = &c.evs[2];
+        assert_eq!((th.kind, th.activation, th.func), (kind::THROW, 2, Some(2)));
+        assert_eq!(th.error.as_ref().map(|b| b.bytes().to_vec()), Some(err));
+        // Times: events sharing a published value are spread over the time
+        // to the next one (here 1 µs).
+        let ts: Vec<u64> = c.evs.iter().map(|e| e.t_ns).collect();
+        assert_eq!(ts, vec![10_000, 10_500, 11_000, 11_500, 12_000]);
+    }
+
+    #[test]
+    fn an_idle_thread_cannot_hold_more_than_max_held_events() {
+        let mut p = defs();
+        // The worker calls once and then stays silent (its next event, at a
+        // new tick, comes last).
+        events_record(&mut p, 1, &[(1, kind::CALL, 1, 5, None)]);
+        let n = MAX_HELD as u64 + 1000;
+        let mut main = Vec::new();
+        for i in 0..n / 2 {
+            main.push((0, kind::CALL, 2, 10 + i, None));
+            main.push((0, kind::RETURN, 0, 10 + i, None));
+        }
+        events_record(&mut p, 0, &main);
+        let mut q = Vec::new();
+        events_record(&mut q, 1, &[(1, kind::RETURN, 0, 5, None)]);
+        let (out, c) = run_on(&trace(&[p, q]), &Options::default());
+        assert_eq!(out.events, n + 2);
+        assert_eq!(out.exported, n + 2);
+        assert!(out.forced >= 1, "the worker's call was resolved early");
+        // Per thread, times never go back, even across the forced resolution.
+        for th in [0, 1] {
+            let ts: Vec<u64> = c.evs.iter().filter(|e| e.thread == th).map(|e| e.t_ns).collect();
+            assert!(ts.windows(2).all(|w| w[0] <= w[1]), "thread {th}");
+        }
+        // The worker's events came out before the main thread's tail.
+        let first_worker = c.evs.iter().position(|e| e.thread == 1).unwrap_or(usize::MAX);
+        assert!(first_worker <= MAX_HELD + 1);
+    }
+
+    #[test]
+    fn a_malformed_chunk_adds_nothing_and_is_reported() {
+        let mut good = defs();
+        events_record(&mut good, 0, &[(0, kind::CALL, 1, 1, None), (0, kind::RETURN, 0, 2, None)]);
+        let mut bad = Vec::new();
+        events_record(&mut bad, 0, &[(0, kind::CALL, 1, 3, None)]);
+        bad.push(0x7f); // unknown record type after a valid record
+        let (out, c) = run_on(&trace(&[good, bad]), &Options::default());
+        assert_eq!(c.evs.len(), 2);
+        assert!(out.damage.as_deref().is_some_and(|d| d.contains("unknown record type")), "{:?}", out.damage);
+    }
+
+    #[test]
+    fn filters_keep_a_thread_and_a_window() {
+        let mut p = defs();
+        events_record(
+            &mut p,
+            0,
+            &[(0, kind::CALL, 1, 1, None), (0, kind::RETURN, 0, 2, None), (0, kind::CALL, 1, 3, None)],
+        );
+        events_record(&mut p, 1, &[(1, kind::CALL, 2, 1, None)]);
+        let opts = Options { thread: Some(0), from_ns: Some(2_000), to_ns: Some(2_500), ..Options::default() };
+        let (out, c) = run_on(&trace(&[p]), &opts);
+        assert_eq!(out.events, 4);
+        assert_eq!(c.evs.len(), 1);
+        assert_eq!((c.evs[0].kind, c.evs[0].t_ns, c.evs[0].activation), (kind::RETURN, 2_000, 1));
+    }
+}
