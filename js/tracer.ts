@@ -13,7 +13,7 @@ import * as metrics from './logging/metrics';
 import { emitTrailer, noteRunError, trailer } from './logging/trailer';
 import { prepareFilters } from './filter/chain';
 import { native, FinishSummary } from './native';
-import { Policy, PolicyError, policyFromEnv, resolvePolicy } from './policy/env';
+import { Policy, PolicyError, apiTraceFilter, policyFromEnv, resolvePolicy } from './policy/env';
 import * as io from './runtime/io-capture';
 import * as probes from './runtime/probes';
 import { setAttrResolver, setBounds, setThisDepth, setValueBudget } from './runtime/value-encoder';
@@ -176,7 +176,7 @@ export function start(options: StartOptions = {}): string | null {
   const entry = entryScript();
   const root = projectRoot(entry !== null ? path.dirname(entry) : process.cwd());
   const program = options.program ?? (entry !== null ? path.basename(entry) : 'node');
-  const filters = prepareFilters(entry !== null ? path.dirname(entry) : process.cwd(), options.traceFilter ?? []);
+  const filters = prepareFilters(entry !== null ? path.dirname(entry) : process.cwd(), apiTraceFilter(options));
   const dir = native().start({
     outDir: path.resolve(policy.outDir),
     program,
@@ -190,6 +190,8 @@ export function start(options: StartOptions = {}): string | null {
     recorderVersion: VERSION,
     filters,
     activationPath: policy.activationPath === null ? '' : path.resolve(policy.activationPath),
+    cacheDir: policy.cacheDir === null ? undefined : path.resolve(policy.cacheDir),
+    noCache: policy.noCache,
   } as Parameters<ReturnType<typeof native>['start']>[0]);
   state = { dir, traceId: path.basename(dir), runId, policy, finished: false, timer: null, finalizing: false, failure: null, fatal: null, removed: false };
   lastFatal = null;

@@ -14,7 +14,9 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { checkFilters } from '../filter/chain';
 import { Trailer, trailer } from '../logging/trailer';
+import { native } from '../native';
 import { policyFromEnv } from '../policy/env';
 import { Policy, PolicyError, SETTING_BY_FLAG, Setting, parseBool, parseSetting } from '../policy/model';
 import { humanBytes, humanMs, listTraces, UsageError } from './traces';
@@ -138,15 +140,12 @@ export function record(argv: string[]): Promise<number> {
     // NODEREC_DISABLED: run the command as is; nothing reaches its processes.
     return run(args.command, { ...process.env, ...args.env }).then((r) => r.code ?? (r.signal !== null ? 128 : 0));
   }
+  // A bad filter file is a usage error of this command (exit 2), found
+  // before anything runs.
+  checkFilters(args.policy.traceFilter);
   const runId = newRunId();
-  const runDir = path.join(args.outDir, runId);
-  try {
-    fs.mkdirSync(runDir, { recursive: true });
-  } catch (e) {
-    const err = new Error(`cannot create the run directory ${runDir}: ${(e as Error).message}`) as Error & { code: string };
-    err.code = 'ERR_TRACE_DIR_CREATE_FAILED';
-    throw err;
-  }
+  // 0700, in an out dir checked like the recorder checks it (ERR_UNSAFE_OUT_DIR).
+  const runDir = native().createRunDir(args.outDir, runId);
   const errorsFile = path.join(runDir, 'errors.jsonl');
   const runInfo: Record<string, unknown> = {
     run_id: runId,
@@ -162,7 +161,7 @@ export function record(argv: string[]): Promise<number> {
   const writeRunInfo = (): void => {
     try {
       const tmp = path.join(runDir, `.run.json.${process.pid}`);
-      fs.writeFileSync(tmp, JSON.stringify(runInfo, null, 2));
+      fs.writeFileSync(tmp, JSON.stringify(runInfo, null, 2), { mode: 0o600 });
       fs.renameSync(tmp, path.join(runDir, 'run.json'));
     } catch {
       // the listing falls back to the traces' metadata

@@ -6,12 +6,13 @@ use std::time::Instant;
 
 use napi_derive::napi;
 use noderec_core::filter::glob::Glob;
-use noderec_core::filter::loader::load_chain;
+use noderec_core::filter::loader::{load_chain, load_chain_uncached};
+use noderec_core::filter::summary::FilterSummary;
 use noderec_core::filter::Engine;
 use noderec_core::session::lifecycle;
 
-use napi::Result;
 use crate::binding_errors::{guard, to_js};
+use napi::Result;
 
 /// `picomatch(pattern)(path)`, computed by the Rust engine (an invalid
 /// pattern matches nothing, as in picomatch; one picomatch rejects throws).
@@ -53,8 +54,7 @@ pub fn filter_stats(redacted: Vec<f64>, dropped: Vec<f64>) {
 pub fn filter_check(paths: Vec<String>) -> Result<String> {
     guard("filterCheck", || {
         let chain = load_chain(&paths).map_err(to_js)?;
-        let e = Engine::new(chain, Path::new("/"));
-        Ok(e.summary().to_json())
+        Ok(FilterSummary::of_chain(&chain).to_json())
     })
 }
 
@@ -81,7 +81,8 @@ pub fn filter_io(paths: Vec<String>) -> Result<String> {
 pub struct FilterBenchResult {
     /// Rules in the chain.
     pub rules: u32,
-    /// Milliseconds to load (read, parse, compile) the chain, best of 5.
+    /// Milliseconds to load (read, parse, compile) the chain, best of 5
+    /// (without the cache that spares a second load of the same files).
     pub load_ms: f64,
     /// Cached file decisions per second.
     pub cached_file_per_s: f64,
@@ -96,13 +97,18 @@ pub struct FilterBenchResult {
 /// Times the engine on `paths` (a chain) with `files` and `functions` as
 /// the decided population, `iterations` decisions per measure.
 #[napi]
-pub fn filter_bench(paths: Vec<String>, files: Vec<String>, functions: Vec<String>, iterations: u32) -> Result<FilterBenchResult> {
+pub fn filter_bench(
+    paths: Vec<String>,
+    files: Vec<String>,
+    functions: Vec<String>,
+    iterations: u32,
+) -> Result<FilterBenchResult> {
     guard("filterBench", || {
         let mut load_ms = f64::MAX;
         let mut chain = None;
         for _ in 0..5 {
             let t = Instant::now();
-            let c = load_chain(&paths).map_err(to_js)?;
+            let c = load_chain_uncached(&paths).map_err(to_js)?;
             load_ms = load_ms.min(t.elapsed().as_secs_f64() * 1000.0);
             chain = Some(c);
         }
@@ -130,7 +136,9 @@ pub fn filter_bench(paths: Vec<String>, files: Vec<String>, functions: Vec<Strin
         let t = Instant::now();
         for i in 0..n {
             let d = &decisions[i % decisions.len()];
-            keep += usize::from(engine.decide_function(d, &functions[(i / decisions.len()) % functions.len()], &params).record);
+            keep += usize::from(
+                engine.decide_function(d, &functions[(i / decisions.len()) % functions.len()], &params).record,
+            );
         }
         let cached_fn_per_s = per_s(t.elapsed().as_secs_f64());
         let t = Instant::now();
@@ -142,10 +150,27 @@ pub fn filter_bench(paths: Vec<String>, files: Vec<String>, functions: Vec<Strin
         let t = Instant::now();
         for i in 0..n {
             let d = &decisions[i % decisions.len()];
-            keep += usize::from(engine.evaluate_function(d, &functions[(i / decisions.len()) % functions.len()], &params).record);
+            keep += usize::from(
+                engine.evaluate_function(d, &functions[(i / decisions.len()) % functions.len()], &params).record,
+            );
         }
         let uncached_fn_per_s = per_s(t.elapsed().as_secs_f64());
         std::hint::black_box(keep);
-        Ok(FilterBenchResult { rules, load_ms, cached_file_per_s, cached_fn_per_s, uncached_file_per_s, uncached_fn_per_s })
+        Ok(FilterBenchResult {
+            rules,
+            load_ms,
+            cached_file_per_s,
+            cached_fn_per_s,
+            uncached_file_per_s,
+            uncached_fn_per_s,
+        })
     })
+}
+
+/// `RegExp(source).test(input)` computed by the Rust engine (a leading
+/// `(?i)` stands for the `i` flag); null when the engine refuses the
+/// expression (for the differential test against JavaScript).
+#[napi]
+pub fn regex_match(source: String, input: String) -> Option<bool> {
+    noderec_core::filter::jsregex::Regex::new(&source).ok().map(|r| r.is_match(&input))
 }

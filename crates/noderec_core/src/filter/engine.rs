@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::model::{Action, Chain, Exec, Rule};
 use super::selector::Kind;
-use super::summary::{ChainEntry, FilterSummary, FilterStats, KindCounts};
+use super::summary::{FilterStats, FilterSummary, KindCounts};
 use crate::instrument::{Decider, FnInfo, FnKind, ValuePlan};
 
 /// FxHash: a fast non-cryptographic hasher for the decision caches.
@@ -97,8 +97,9 @@ pub struct Stats {
 
 /// A loaded chain, ready to decide.
 pub struct Engine {
-    chain: Chain,
-    rules: Vec<Rule>,
+    chain: Arc<Chain>,
+    /// The rules in force, in chain order, as (file, rule) indices into `chain`.
+    rules: Vec<(u32, u32)>,
     default_exec: Exec,
     default_value: Action,
     file_rules: Vec<u32>,
@@ -118,25 +119,27 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Engine {
     /// Builds the engine for `chain`; `root` is the project root (`file:`
     /// paths are relative to it).
-    pub fn new(chain: Chain, root: &Path) -> Engine {
+    pub fn new(chain: impl Into<Arc<Chain>>, root: &Path) -> Engine {
+        let chain: Arc<Chain> = chain.into();
         let start = chain.files.iter().rposition(|f| !f.inherit).unwrap_or(0);
         let mut default_exec = Exec::Trace;
         let mut default_value = Action::Allow;
         let mut rules = Vec::new();
-        for f in &chain.files[start..] {
+        for (fi, f) in chain.files.iter().enumerate().skip(start) {
             if let Some(e) = f.scope.default_exec {
                 default_exec = e;
             }
             if let Some(a) = f.scope.default_value_action {
                 default_value = a;
             }
-            rules.extend(f.scope.rules.iter().cloned());
+            rules.extend((0..f.scope.rules.len()).map(|ri| (fi as u32, ri as u32)));
         }
         let mut file_rules = Vec::new();
         let mut fn_rules = Vec::new();
         let mut last_fn_trace = None;
         let mut has_attr = false;
-        for (i, r) in rules.iter().enumerate() {
+        for (i, &(fi, ri)) in rules.iter().enumerate() {
+            let r = &chain.files[fi as usize].scope.rules[ri as usize];
             if r.selector.kind == Kind::Fn {
                 fn_rules.push(i as u32);
                 if r.exec == Some(Exec::Trace) {
@@ -164,6 +167,13 @@ impl Engine {
             state: Mutex::new(state),
             stats: Stats::default(),
         }
+    }
+
+    /// Rule `i` of the rules in force.
+    #[inline]
+    fn rule(&self, i: u32) -> &Rule {
+        let (f, r) = self.rules[i as usize];
+        &self.chain.files[f as usize].scope.rules[r as usize]
     }
 
     /// The chain's content hash (part of the instrumentation cache key).
@@ -196,7 +206,7 @@ impl Engine {
         let mut exec = self.default_exec;
         let mut last_exec = None;
         for &i in &self.file_rules {
-            let r = &self.rules[i as usize];
+            let r = self.rule(i);
             let hit = match r.selector.kind {
                 Kind::Pkg => pkg.is_some_and(|p| r.selector.is_match(p)),
                 _ => r.selector.is_match(rel),
@@ -282,7 +292,12 @@ impl Engine {
             }
         }
         let d = Arc::new(self.evaluate_function(file, name, params));
-        lock(&self.state).fns.entry(key).or_default().push((file.id, name.to_string(), params.to_vec(), Arc::clone(&d)));
+        lock(&self.state).fns.entry(key).or_default().push((
+            file.id,
+            name.to_string(),
+            params.to_vec(),
+            Arc::clone(&d),
+        ));
         d
     }
 
@@ -293,7 +308,7 @@ impl Engine {
         // Rules with value patterns, most recent first.
         let mut with_patterns: Vec<u32> = Vec::new();
         let mut apply = |i: u32, exec: &mut Exec, vd: &mut Action| {
-            let r = &self.rules[i as usize];
+            let r = self.rule(i);
             if let Some(e) = r.exec {
                 *exec = e;
             }
@@ -301,7 +316,7 @@ impl Engine {
                 *vd = a;
             }
             if !r.value_patterns.is_empty() {
-                with_patterns.insert(0, i);
+                with_patterns.push(i);
             }
         };
         let (mut a, mut b) = (0usize, 0usize);
@@ -309,7 +324,7 @@ impl Engine {
         let fr = &self.fn_rules;
         loop {
             // Next fn rule that matches.
-            while b < fr.len() && !self.rules[fr[b] as usize].selector.is_match(name) {
+            while b < fr.len() && !self.rule(fr[b]).selector.is_match(name) {
                 b += 1;
             }
             match (fm.get(a), fr.get(b)) {
@@ -328,9 +343,11 @@ impl Engine {
                 (None, None) => break,
             }
         }
+        // The most recently matching rule first.
+        with_patterns.reverse();
         let first = |kind: Kind, s: &str| -> Option<Action> {
             for &i in &with_patterns {
-                for p in &self.rules[i as usize].value_patterns {
+                for p in &self.rule(i).value_patterns {
                     if p.selector.kind == kind && p.selector.is_match(s) {
                         return Some(p.action);
                     }
@@ -347,7 +364,7 @@ impl Engine {
         };
         let mut attr_list = Vec::new();
         for &i in &with_patterns {
-            for (j, p) in self.rules[i as usize].value_patterns.iter().enumerate() {
+            for (j, p) in self.rule(i).value_patterns.iter().enumerate() {
                 if p.selector.kind == Kind::Attr {
                     attr_list.push((i, j as u32));
                 }
@@ -377,7 +394,7 @@ impl Engine {
             None => return Action::Allow,
         };
         for (i, j) in list {
-            let p = &self.rules[i as usize].value_patterns[j as usize];
+            let p = &self.rule(i).value_patterns[j as usize];
             if p.selector.is_match(key) {
                 return p.action;
             }
@@ -418,12 +435,7 @@ impl Engine {
             attr: a[3].load(Ordering::Relaxed),
         };
         FilterSummary {
-            chain: self
-                .chain
-                .files
-                .iter()
-                .map(|f| ChainEntry { path: f.path.clone(), sha256: f.sha256.clone(), name: f.name.clone(), version: f.version })
-                .collect(),
+            chain: self.chain.entries(),
             stats: FilterStats {
                 files_instrumented: s.files_instrumented.load(Ordering::Relaxed),
                 files_skipped: s.files_skipped.load(Ordering::Relaxed),
@@ -497,10 +509,31 @@ mod tests {
         assert_eq!(d.plan.params, vec![Action::Allow, Action::Redact, Action::Redact]);
         assert_eq!(d.plan.ret, Action::Allow);
         assert!(d.attr != 0);
-        for k in ["password", "Authorization", "x-api-key", "set-cookie", "refresh_token", "clientSecret", "sessionId", "cvv", "ssn", "privateKey", "jwt", "iban", "bearer", "credentials", "passwd", "pwd", "access_token", "creditCard", "ssh_key", "x-auth-token"] {
+        for k in [
+            "password",
+            "Authorization",
+            "x-api-key",
+            "set-cookie",
+            "refresh_token",
+            "clientSecret",
+            "sessionId",
+            "cvv",
+            "ssn",
+            "privateKey",
+            "jwt",
+            "iban",
+            "bearer",
+            "credentials",
+            "passwd",
+            "pwd",
+            "access_token",
+            "creditCard",
+            "ssh_key",
+            "x-auth-token",
+        ] {
             assert_eq!(e.attr_action(d.attr, k), Action::Redact, "{k}");
         }
-        for k in ["author", "name", "user", "id", "amount", "passenger", "tokenizer_x" ] {
+        for k in ["author", "name", "user", "id", "amount", "passenger", "tokenizer_x"] {
             let want = if k.contains("token") { Action::Redact } else { Action::Allow };
             assert_eq!(e.attr_action(d.attr, k), want, "{k}");
         }
@@ -543,7 +576,9 @@ mod tests {
 
     #[test]
     fn skip_by_default_with_fn_trace_keeps_files_instrumented() {
-        let f = format!("{META}[scope]\ndefault_exec = \"skip\"\n[[scope.rules]]\nselector = \"fn:handle*\"\nexec = \"trace\"\n");
+        let f = format!(
+            "{META}[scope]\ndefault_exec = \"skip\"\n[[scope.rules]]\nselector = \"fn:handle*\"\nexec = \"trace\"\n"
+        );
         let e = engine(&[&f]);
         let fd = file(&e, "src/a.js", None);
         assert!(fd.record, "a later fn: trace rule may apply");

@@ -1453,11 +1453,25 @@ fn literal_prefix(glob: &str) -> String {
     p.trim_end_matches('/').to_string()
 }
 
+/// A glob of characters picomatch never treats specially (`fn:handleRequest`,
+/// `arg:secret`, `pkg:lodash`, `foo.js`): its regular expression is the
+/// escaped text itself. The picomatch differential test covers this.
+fn is_plain(glob: &str) -> bool {
+    !glob.is_empty()
+        && !glob.starts_with('.')
+        && glob.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'-' | b'.' | b':' | b'<' | b'>'))
+}
+
 impl Glob {
     /// Compiles a glob. An error when picomatch would throw, or when the
     /// regular expression it builds is invalid (picomatch then silently
     /// matches nothing; a filter reports it).
     pub fn new(glob: &str) -> Result<Glob, String> {
+        if is_plain(glob) {
+            // picomatch matches such a glob against itself only (`is_match`
+            // compares before running the regex): nothing to compile.
+            return Ok(Glob { glob: glob.to_string(), re: Regex::never(), prefix: glob.to_string() });
+        }
         let source = make_re_source(glob)?;
         let re = Regex::new(&source).map_err(|e| format!("the glob compiles to an invalid regular expression ({e})"))?;
         Ok(Glob { glob: glob.to_string(), re, prefix: literal_prefix(glob) })

@@ -7,7 +7,8 @@
 //!
 //! `fail_point(name)` fails when, and only when, the process was started
 //! with `NODEREC_TEST_GUARD=1` and `NODEREC_TEST_FAIL_AT=<name>`. Names:
-//! `instrument`, `write`, `flush`, `finish`, `panic`. `NODEREC_TEST_FAIL_AFTER=N`
+//! `instrument`, `write`, `flush`, `finish`, `panic`, `disk-full` (the
+//! writer thread's next chunk write fails with ENOSPC). `NODEREC_TEST_FAIL_AFTER=N`
 //! lets the first `N` passes through the point succeed. Without the guard
 //! the variables are ignored. The environment is read once per process.
 
@@ -18,7 +19,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use crate::error::{Error, Result};
 
 /// Failure points that can be injected.
-pub const POINTS: [&str; 5] = ["instrument", "write", "flush", "finish", "panic"];
+pub const POINTS: [&str; 6] = ["instrument", "write", "flush", "finish", "panic", "disk-full"];
 
 struct Injection {
     at: String,
@@ -57,7 +58,10 @@ pub fn fail_point(name: &str) -> Result<()> {
     let injected = || std::io::Error::other(format!("injected failure at '{name}' (NODEREC_TEST_FAIL_AT)"));
     match name {
         "panic" => panic!("injected panic (NODEREC_TEST_FAIL_AT=panic)"),
-        "instrument" => Err(Error::Instrument { path: "<injected>".into(), message: "injected failure (NODEREC_TEST_FAIL_AT)".into() }),
+        "instrument" => Err(Error::Instrument {
+            path: "<injected>".into(),
+            message: "injected failure (NODEREC_TEST_FAIL_AT)".into(),
+        }),
         "write" => Err(Error::io("write trace events", injected())),
         "flush" => Err(Error::io("flush trace", injected())),
         _ => Err(Error::io("finish trace", injected())),
@@ -122,7 +126,13 @@ static LOGS_DROPPED: AtomicU64 = AtomicU64::new(0);
 static PANICS: AtomicU64 = AtomicU64::new(0);
 
 /// Queues a log record (the oldest is dropped, and counted, past 1024).
-pub fn log(level: &'static str, target: &str, code: Option<&str>, message: impl Into<String>, fields: serde_json::Value) {
+pub fn log(
+    level: &'static str,
+    target: &str,
+    code: Option<&str>,
+    message: impl Into<String>,
+    fields: serde_json::Value,
+) {
     let rec = LogRecord {
         level,
         target: target.to_string(),
