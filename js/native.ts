@@ -70,6 +70,7 @@ export interface Native {
   filterAttr(set: number, key: string): number;
   filterStats(redacted: number[], dropped: number[]): void;
   filterCheck(paths: string[]): string;
+  sessionSecrets(): string;
   filterBench(paths: string[], files: string[], functions: string[], iterations: number): FilterBenchResult;
 }
 

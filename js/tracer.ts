@@ -16,7 +16,8 @@ import { native, FinishSummary } from './native';
 import { Policy, PolicyError, apiTraceFilter, policyFromEnv, resolvePolicy } from './policy/env';
 import * as io from './runtime/io-capture';
 import * as probes from './runtime/probes';
-import { setAttrResolver, setBounds, setThisDepth, setValueBudget } from './runtime/value-encoder';
+import { currentKeyAction, setAttrResolver, setBounds, setThisDepth, setValueBudget } from './runtime/value-encoder';
+import { configureSecrets, setSecretsWindow } from './runtime/secrets';
 
 const RT_KEY = Symbol.for('noderec.rt');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -120,6 +121,9 @@ function installRuntime(): void {
     kr: probes.kr,
     kx: probes.kx,
     ka: probes.ka,
+    xv: probes.xv,
+    rv: probes.rv,
+    rtv: probes.rtv,
     fa: probes.fa,
     act: probes.act,
   };
@@ -352,6 +356,9 @@ function connectThread(policy: Policy, name: string): void {
   setThisDepth(policy.valueThisDepth);
   setValueBudget(policy.valueBudget);
   setAttrResolver((set, key) => n.filterAttr(set, key));
+  // [secrets] of the session's filter chain (filters/default.toml).
+  configureSecrets(JSON.parse(n.sessionSecrets()) as object, currentKeyAction);
+  setSecretsWindow(policy.valueString);
   probes.attach(sink, clock, policy.captureValues, policy.maxEvents, policy.valueString);
   probes.setActivation(policy.activationPath !== null);
   installRuntime();

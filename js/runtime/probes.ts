@@ -7,6 +7,7 @@
 // events with values) the arena position where the event's value bytes end.
 import { arena, reserveArena, resetArena, writeValue, writeValueShallow, writeVarint } from './value-encoder';
 import { attrFor, attrNone, attrOn, DROPPED, filterCounts, redactedMarker, registerAttr } from './value-encoder';
+import { scrubString } from './secrets';
 
 
 export const CALL = 1;
@@ -318,7 +319,8 @@ function val(v: unknown): void {
     A.buf[A.pos++] = 1;
     return;
   } else if (typeof v === 'string' && v.length < 128 && v.length <= strMax) {
-    if (asciiString(v)) return;
+    // A string holding a secret goes through the encoder, which redacts it.
+    if (scrubString(v) === v && asciiString(v)) return;
   }
   writeValue(v);
 }
@@ -704,6 +706,55 @@ export function ka(tok: number, e: unknown, id: number): void {
     writeValue(e);
     evv(CATCH);
   } else ev(CATCH);
+}
+
+// Value patterns limited to type classes (`types = [...]`): the masks say
+// which classes are redacted and dropped (bits as filter TYPES: undefined,
+// null, boolean, number, bigint, string, symbol, function, object).
+
+/** The type class bit of `v`. */
+function typeBit(v: unknown): number {
+  switch (typeof v) {
+    case 'undefined':
+      return 1;
+    case 'boolean':
+      return 4;
+    case 'number':
+      return 8;
+    case 'bigint':
+      return 16;
+    case 'string':
+      return 32;
+    case 'symbol':
+      return 64;
+    case 'function':
+      return 128;
+    default:
+      return v === null ? 2 : 256;
+  }
+}
+
+/** An argument redacted or dropped by its type class. */
+export function xv(v: unknown, redact: number, drop: number): unknown {
+  const b = typeBit(v);
+  if ((redact & b) !== 0) return xa(v);
+  if ((drop & b) !== 0) return xd();
+  return v;
+}
+
+/** Return redacted or dropped by the value's type class; otherwise encoded
+ * with the `attr:` rules of function `id`. */
+export function rv(tok: number, redact: number, drop: number, v: unknown, id: number): unknown {
+  const b = typeBit(v);
+  if ((redact & b) !== 0) return rr(tok, v);
+  if ((drop & b) !== 0) return rx(tok, v);
+  return ra(tok, v, id);
+}
+
+/** Field initializer variant of `rv`. */
+export function rtv(v: unknown, redact: number, drop: number, id: number): unknown {
+  if (sp > 0) rv(stk[sp - 1], redact, drop, v, id);
+  return v;
 }
 
 /** Prologue of a module with `attr:` rules: registers its functions' sets. */

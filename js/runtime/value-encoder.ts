@@ -15,6 +15,8 @@
 
 import * as util from 'util';
 
+import { envKeyAction, isEnvObject, isPairList, pairName, scrubString } from './secrets';
+
 // ---------------------------------------------------------------------------
 // Captured built-ins (taken once at module load).
 // ---------------------------------------------------------------------------
@@ -461,7 +463,7 @@ function enc(v: unknown): void {
       return;
     case 'string':
       putTag(T_STRING);
-      putStr(v as string);
+      putStr(scrubString(v as string));
       return;
     case 'bigint':
       putTag(T_BIGINT);
@@ -606,13 +608,28 @@ function encArray(a: unknown[]): void {
   putVarint(len);
   putVarint(n);
   ancestors[level++] = a;
+  // [name, value, ...] (rawHeaders) and [name, value] entries: values by name (secrets.ts).
+  const pairs = curAttr !== 0 && isPairList(a);
   for (let i = 0; i < n; i++) {
     const d = ObjectGetOwnPropertyDescriptor(a, i);
     if (d === undefined) putTag(T_HOLE);
     else if (isAccessorDescriptor(d)) encAccessor(d);
+    else if (pairs && (i & 1) === 1 && pairValue(a, i, d.value)) continue;
     else enc(d.value);
   }
   ancestors[--level] = undefined;
+}
+
+/** Element `i` of a pair list when the attr rules redact or drop its name
+ * (written as redacted; true), else false. */
+function pairValue(a: unknown[], i: number, v: unknown): boolean {
+  const name = pairName(a, i);
+  const act = name === null ? 0 : keyAction(name);
+  if (act === 0) return false;
+  filterCounts[act === 1 ? 3 : 7]++;
+  putTag(T_REDACTED);
+  putStr(act === 1 ? typeName(v) : '');
+  return true;
 }
 
 function encAccessor(d: PropertyDescriptor): void {
@@ -626,7 +643,7 @@ function encPlain(o: object, cls: string): void {
   putTag(T_OBJECT);
   putStr(cls);
   const keys = ObjectKeys(o);
-  if (curAttr !== 0) {
+  if (curAttr !== 0 || isEnvObject(o)) {
     encPlainFiltered(o, keys);
     return;
   }
@@ -731,6 +748,7 @@ export function attrNone(): void {
 }
 
 function keyAction(k: string): number {
+  if (curAttr === 0) return 0;
   let m = attrCache[curAttr];
   if (m === undefined) {
     m = new Map<string, number>();
@@ -749,6 +767,19 @@ function keyAction(k: string): number {
   return a;
 }
 
+/** The action for key `k` of `o`: the environment's allow-list for
+ * `process.env` (secrets.ts), else the attr rules. */
+function objectKeyAction(o: object, k: string): number {
+  const env = envKeyAction(o, k);
+  return env >= 0 ? env : keyAction(k);
+}
+
+/** The attr rules' action for a key under the current rule set (secrets.ts
+ * checks query parameter and header names with it). */
+export function currentKeyAction(k: string): number {
+  return keyAction(k);
+}
+
 function putRedacted(v: unknown): void {
   putTag(T_REDACTED);
   putStr(typeName(v));
@@ -762,7 +793,7 @@ function encPlainFiltered(o: object, keys: string[]): void {
   let end = 0;
   const limit = itemsBound < budget ? itemsBound : budget;
   for (; end < keys.length && n < limit; end++) {
-    if (keyAction(keys[end]) === 2) total--;
+    if (objectKeyAction(o, keys[end]) === 2) total--;
     else n++;
   }
   budget -= n;
@@ -772,7 +803,7 @@ function encPlainFiltered(o: object, keys: string[]): void {
   ancestors[level++] = o;
   for (let i = 0; i < end; i++) {
     const k = keys[i];
-    const act = keyAction(k);
+    const act = objectKeyAction(o, k);
     if (act === 2) {
       filterCounts[7]++;
       continue;
@@ -855,7 +886,7 @@ function encError(e: object, proto: object): void {
   if (md !== undefined && !isAccessorDescriptor(md) && typeof md.value === 'string') {
     msg = md.value;
   }
-  putStr(msg);
+  putStr(scrubString(msg));
 }
 
 function encRegExp(r: object): void {

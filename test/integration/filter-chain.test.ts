@@ -44,7 +44,9 @@ describe('the built-in default', () => {
     expect(meta.filter.chain[0]).toMatchObject({ name: 'noderec-default', version: 1 });
     expect(meta.filter.chain[0].path).toMatch(/filters[/\\]default\.toml$/);
     expect(meta.filter.chain[0].sha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(meta.filter.stats.values_redacted).toEqual({ arg: 1, ret: 0, this: 0, attr: 3 });
+    // getSecret()'s return: its name says it returns a secret.
+    expect(returns(evs, 'getSecret')[0].value).toEqual(REDACTED_STRING);
+    expect(meta.filter.stats.values_redacted).toEqual({ arg: 1, ret: 1, this: 0, attr: 3 });
     expect(meta.filter.stats.files_instrumented).toBe(2);
     expect(meta.filter.stats.files_skipped).toBe(0);
   });

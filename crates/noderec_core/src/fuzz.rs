@@ -75,7 +75,8 @@ pub fn filter_loader(data: &[u8]) -> Result<(), String> {
         Ok(f) => f,
         Err(e) => {
             return match e {
-                crate::error::Error::FilterParse { line, column, .. } | crate::error::Error::FilterSchema { line, column, .. } => {
+                crate::error::Error::FilterParse { line, column, .. }
+                | crate::error::Error::FilterSchema { line, column, .. } => {
                     if line == 0 || column == 0 || line > lines.max(1) {
                         Err(format!("error placed at {line}:{column} in a file of {lines} lines: {e}"))
                     } else {
@@ -151,7 +152,8 @@ pub fn glob(data: &[u8]) -> Result<(), String> {
 }
 
 fn is_plain(s: &str) -> bool {
-    !s.starts_with('.') && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'-' | b'.' | b':' | b'<' | b'>'))
+    !s.starts_with('.')
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'-' | b'.' | b':' | b'<' | b'>'))
 }
 
 /// Any regular expression: compiles or is refused; matching never panics
@@ -204,7 +206,9 @@ fn parses(code: &str, kind: ModuleKind) -> bool {
     let allocator = Allocator::default();
     let (st, opts) = match kind {
         ModuleKind::Module => (SourceType::mjs(), ParseOptions::default()),
-        ModuleKind::CommonJs => (SourceType::script(), ParseOptions { allow_return_outside_function: true, ..ParseOptions::default() }),
+        ModuleKind::CommonJs => {
+            (SourceType::script(), ParseOptions { allow_return_outside_function: true, ..ParseOptions::default() })
+        }
     };
     let ret = Parser::new(&allocator, code, st).with_options(opts).parse();
     !ret.panicked && !ret.diagnostics.has_errors()

@@ -174,3 +174,24 @@ pub fn filter_bench(
 pub fn regex_match(source: String, input: String) -> Option<bool> {
     noderec_core::filter::jsregex::Regex::new(&source).ok().map(|r| r.is_match(&input))
 }
+
+/// The `[secrets]` settings of the running session's filter chain as JSON:
+/// `{"strings":[...],"pairs":bool,"envAllow":[...]}`, each key only when
+/// some file of the chain sets it; `{}` without a session.
+#[napi]
+pub fn session_secrets() -> String {
+    let Some(s) = lifecycle::current() else { return "{}".into() };
+    let Some(f) = s.filter.as_ref() else { return "{}".into() };
+    let sec = f.chain().secrets();
+    let mut o = serde_json::Map::new();
+    if let Some(v) = sec.strings {
+        o.insert("strings".into(), v.into());
+    }
+    if let Some(v) = sec.pairs {
+        o.insert("pairs".into(), v.into());
+    }
+    if let Some(v) = sec.env_allow {
+        o.insert("envAllow".into(), v.into());
+    }
+    serde_json::Value::Object(o).to_string()
+}

@@ -16,10 +16,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::model::{Action, Chain, Exec, Rule};
+use super::model::{Action, Chain, Exec, Rule, ALL_TYPES, TYPES};
 use super::selector::Kind;
 use super::summary::{FilterStats, FilterSummary, KindCounts};
-use crate::instrument::{Decider, FnInfo, FnKind, ValuePlan};
+use crate::instrument::{Decider, FnInfo, FnKind, TypedAction, ValuePlan};
+
+/// The `object` type class.
+const OBJECT: u16 = 1 << 8;
 
 /// FxHash: a fast non-cryptographic hasher for the decision caches.
 #[derive(Default, Clone, Copy)]
@@ -345,23 +348,45 @@ impl Engine {
         }
         // The most recently matching rule first.
         with_patterns.reverse();
-        let first = |kind: Kind, s: &str| -> Option<Action> {
-            for &i in &with_patterns {
+        // Per type class, the action of the first pattern of `kind` that
+        // matches `s` and applies to the class (`types`), else `vd`.
+        let decide = |kind: Kind, s: &str| -> (Action, Option<TypedAction>) {
+            let mut per = [vd; TYPES.len()];
+            let mut left = ALL_TYPES;
+            'rules: for &i in &with_patterns {
                 for p in &self.rule(i).value_patterns {
-                    if p.selector.kind == kind && p.selector.is_match(s) {
-                        return Some(p.action);
+                    if p.selector.kind == kind && left & p.types != 0 && p.selector.is_match(s) {
+                        for (b, a) in per.iter_mut().enumerate() {
+                            if left & p.types & (1 << b) != 0 {
+                                *a = p.action;
+                            }
+                        }
+                        left &= !p.types;
+                        if left == 0 {
+                            break 'rules;
+                        }
                     }
                 }
             }
-            None
+            if per.iter().all(|a| *a == per[0]) {
+                return (per[0], None);
+            }
+            let mask =
+                |want: Action| per.iter().enumerate().filter(|(_, a)| **a == want).fold(0u16, |m, (b, _)| m | 1 << b);
+            (Action::Allow, Some(TypedAction { redact: mask(Action::Redact), drop: mask(Action::Drop) }))
         };
-        let plan = ValuePlan {
-            params: params.iter().map(|p| first(Kind::Arg, p).unwrap_or(vd)).collect(),
-            this: first(Kind::This, name).unwrap_or(vd),
-            ret: first(Kind::Ret, name).unwrap_or(vd),
-            caught: vd,
-            attr: false,
+        let (param_actions, params_typed): (Vec<Action>, Vec<Option<TypedAction>>) =
+            params.iter().map(|p| decide(Kind::Arg, p)).unzip();
+        let (ret, ret_typed) = decide(Kind::Ret, name);
+        // `this` is an object (or undefined in strict code): its class decides.
+        let this = match decide(Kind::This, name) {
+            (a, None) => a,
+            (_, Some(t)) if t.redact & OBJECT != 0 => Action::Redact,
+            (_, Some(t)) if t.drop & OBJECT != 0 => Action::Drop,
+            _ => Action::Allow,
         };
+        let params_typed = if params_typed.iter().any(Option::is_some) { params_typed } else { Vec::new() };
+        let plan = ValuePlan { params: param_actions, params_typed, ret_typed, this, ret, caught: vd, attr: false };
         let mut attr_list = Vec::new();
         for &i in &with_patterns {
             for (j, p) in self.rule(i).value_patterns.iter().enumerate() {
@@ -537,6 +562,35 @@ mod tests {
             let want = if k.contains("token") { Action::Redact } else { Action::Allow };
             assert_eq!(e.attr_action(d.attr, k), want, "{k}");
         }
+    }
+
+    #[test]
+    fn typed_patterns_decide_by_the_value_type_class() {
+        let f = format!(
+            "{META}[[scope.rules]]\nselector = \"file:**\"\n\
+             [[scope.rules.value_patterns]]\nselector = \"arg:tok\"\ntypes = [\"string\", \"object\"]\naction = \"redact\"\n\
+             [[scope.rules.value_patterns]]\nselector = \"arg:tok\"\ntypes = [\"bigint\"]\naction = \"drop\"\n\
+             [[scope.rules.value_patterns]]\nselector = \"ret:getIt\"\ntypes = [\"string\"]\naction = \"redact\"\n\
+             [[scope.rules.value_patterns]]\nselector = \"arg:plain\"\ntypes = [\"number\"]\naction = \"allow\"\n"
+        );
+        let e = engine(&[&f]);
+        let fd = file(&e, "src/a.js", None);
+        let d = e.evaluate_function(&fd, "getIt", &["tok".into(), "plain".into(), "x".into()]);
+        let string = 1 << 5;
+        let object = 1 << 8;
+        let bigint = 1 << 4;
+        assert_eq!(d.plan.params_typed[0], Some(TypedAction { redact: string | object, drop: bigint }));
+        // An allow limited to numbers over an allow default changes nothing.
+        assert_eq!(d.plan.params_typed[1], None);
+        assert_eq!(d.plan.params[1], Action::Allow);
+        assert_eq!(d.plan.params_typed[2], None);
+        assert_eq!(d.plan.ret_typed, Some(TypedAction { redact: string, drop: 0 }));
+        assert!(!d.plan.is_plain());
+        // The default's untyped patterns still apply to every type.
+        let d = e.evaluate_function(&fd, "other", &["password".into()]);
+        assert_eq!(d.plan.params, vec![Action::Redact]);
+        assert!(d.plan.params_typed.is_empty());
+        assert_eq!(d.plan.ret_typed, None);
     }
 
     #[test]

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use sha2::{Digest, Sha256};
 use toml_edit::{ImDocument, Item, Table, Value};
 
-use super::model::{Action, Chain, Exec, FilterFile, Io, Rule, Scope, ValuePattern};
+use super::model::{
+    Action, Chain, Exec, FilterFile, Io, Rule, Scope, Secrets, ValuePattern, ALL_TYPES, SECRET_DETECTORS, TYPES,
+};
 use super::selector;
 use crate::error::Error;
 
@@ -168,6 +170,25 @@ fn string(loc: &Loc<'_>, e: &Entry<'_>, what: What<'_>) -> Result<String, Error>
     str_of(loc, e, what).map(str::to_string)
 }
 
+/// An array of strings, each with its place.
+/// A string with its place in the file.
+type Placed = (String, Option<Range<usize>>);
+
+fn strings(loc: &Loc<'_>, e: &Entry<'_>, what: What<'_>) -> Result<Vec<Placed>, Error> {
+    let Node::Arr(items) = &e.value else {
+        return Err(
+            loc.schema(&e.span, format!("`{}` must be an array of strings, not {}", what(), type_name(&e.value)))
+        );
+    };
+    items
+        .iter()
+        .map(|(n, span)| match n {
+            Node::Str(s) => Ok(((*s).to_string(), span.clone())),
+            other => Err(loc.schema(span, format!("`{}` items must be strings, not {}", what(), type_name(other)))),
+        })
+        .collect()
+}
+
 fn str_of<'d>(loc: &Loc<'_>, e: &Entry<'d>, what: What<'_>) -> Result<&'d str, Error> {
     match &e.value {
         Node::Str(s) => Ok(s),
@@ -271,7 +292,7 @@ pub fn parse_str(text: &str, path: &str, first: bool) -> Result<FilterFile, Erro
     let root = conv_table(doc.as_table());
     let compiled = Precompiled::new(&root);
     let loc = Loc { compiled, ..loc };
-    let top = entries(&loc, &root, &None, &String::new, &["meta", "scope", "io"])?;
+    let top = entries(&loc, &root, &None, &String::new, &["meta", "scope", "io", "secrets"])?;
 
     // [meta]
     let Some(meta) = get(top, "meta") else {
@@ -401,8 +422,40 @@ pub fn parse_str(text: &str, path: &str, first: bool) -> Result<FilterFile, Erro
         }
     }
 
+    // [secrets]
+    let mut secrets = Secrets::default();
+    if let Some(s) = get(top, "secrets") {
+        let se = entries(&loc, &s.value, &s.key_span, &|| "secrets".into(), &["strings", "pairs", "env_allow"])?;
+        if let Some(e) = get(se, "strings") {
+            let names = strings(&loc, e, &|| "secrets.strings".into())?;
+            for (n, span) in &names {
+                if !SECRET_DETECTORS.contains(&n.as_str()) {
+                    return Err(loc.schema(
+                        span,
+                        format!("`secrets.strings` has {n:?}; accepted: {}", SECRET_DETECTORS.join(", ")),
+                    ));
+                }
+            }
+            secrets.strings = Some(names.into_iter().map(|(n, _)| n).collect());
+        }
+        if let Some(e) = get(se, "pairs") {
+            match &e.value {
+                Node::Bool(b) => secrets.pairs = Some(*b),
+                other => {
+                    return Err(
+                        loc.schema(&e.span, format!("`secrets.pairs` must be a boolean, not {}", type_name(other)))
+                    )
+                }
+            }
+        }
+        if let Some(e) = get(se, "env_allow") {
+            secrets.env_allow =
+                Some(strings(&loc, e, &|| "secrets.env_allow".into())?.into_iter().map(|(n, _)| n).collect());
+        }
+    }
+
     let sha256 = hex(&Sha256::digest(text.as_bytes()));
-    Ok(FilterFile { path: path.to_string(), sha256, name, version, description, inherit, scope, io })
+    Ok(FilterFile { path: path.to_string(), sha256, name, version, description, inherit, scope, io, secrets })
 }
 
 fn rule(loc: &Loc<'_>, node: &Node<'_>, span: &Option<Range<usize>>, index: usize) -> Result<Rule, Error> {
@@ -448,7 +501,7 @@ fn value_pattern(
     pspan: &Option<Range<usize>>,
     pw: What<'_>,
 ) -> Result<ValuePattern, Error> {
-    let pe = entries(loc, item, pspan, pw, &["selector", "action", "reason"])?;
+    let pe = entries(loc, item, pspan, pw, &["selector", "action", "reason", "types"])?;
     let Some(ps) = get(pe, "selector") else {
         return Err(loc.schema(pspan, format!("`{}` requires `selector` (kind arg, ret, this or attr)", pw())));
     };
@@ -459,7 +512,30 @@ fn value_pattern(
     };
     let action = choice(loc, pa, &|| format!("{}.action", pw()), ACTION)?;
     let reason = get(pe, "reason").map(|e| string(loc, e, &|| format!("{}.reason", pw()))).transpose()?;
-    Ok(ValuePattern { selector: psel, action, reason })
+    let mut types = ALL_TYPES;
+    if let Some(e) = get(pe, "types") {
+        if psel.kind == selector::Kind::Attr {
+            return Err(loc.schema(
+                &e.key_span,
+                format!("`{}.types` is accepted for arg:, ret: and this: patterns, not attr:", pw()),
+            ));
+        }
+        types = 0;
+        for (n, span) in strings(loc, e, &|| format!("{}.types", pw()))? {
+            match TYPES.iter().position(|t| *t == n) {
+                Some(i) => types |= 1 << i,
+                None => {
+                    return Err(loc.schema(&span, format!("`{}.types` has {n:?}; accepted: {}", pw(), TYPES.join(", "))))
+                }
+            }
+        }
+        if types == 0 {
+            return Err(
+                loc.schema(&e.span, format!("`{}.types` is empty; name at least one of {}", pw(), TYPES.join(", ")))
+            );
+        }
+    }
+    Ok(ValuePattern { selector: psel, action, reason, types })
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -595,7 +671,7 @@ mod tests {
         let f = parse_str(DEFAULT_TOML, DEFAULT_PATH, true).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(f.name, "noderec-default");
         assert_eq!(f.scope.rules.len(), 1);
-        assert_eq!(f.scope.rules[0].value_patterns.len(), 14);
+        assert_eq!(f.scope.rules[0].value_patterns.len(), 21);
     }
 
     #[test]
@@ -649,12 +725,36 @@ mod tests {
             (format!("{META}[[scope.rules]]\nselector = \"fn:x\"\n[[scope.rules.value_patterns]]\nselector = \"pkg:x\"\naction = \"drop\"\n"), true, "ERR_FILTER_SCHEMA", 7, 12, "accepted: arg, ret, this, attr"),
             (format!("{META}[io]\nstreams = [\"stdout\", \"stdin\"]\n"), true, "ERR_FILTER_SCHEMA", 5, 22, "accepted: stdout, stderr"),
             (format!("{META}[io]\ncapture = \"yes\"\n"), true, "ERR_FILTER_SCHEMA", 5, 11, "`io.capture` must be a boolean"),
+            (format!("{META}[secrets]\nstrings = [\"jwt\", \"ssn\"]\n"), true, "ERR_FILTER_SCHEMA", 5, 19, "`secrets.strings` has \"ssn\"; accepted: url-password,"),
+            (format!("{META}[secrets]\npairs = 1\n"), true, "ERR_FILTER_SCHEMA", 5, 9, "`secrets.pairs` must be a boolean"),
+            (format!("{META}[secrets]\nenv_allow = [1]\n"), true, "ERR_FILTER_SCHEMA", 5, 14, "`secrets.env_allow` items must be strings"),
+            (format!("{META}[secrets]\nenv = true\n"), true, "ERR_FILTER_SCHEMA", 5, 1, "unknown key `secrets.env`"),
+            (format!("{META}[[scope.rules]]\nselector = \"fn:x\"\n[[scope.rules.value_patterns]]\nselector = \"arg:x\"\naction = \"redact\"\ntypes = [\"string\", \"date\"]\n"), true, "ERR_FILTER_SCHEMA", 9, 20, "has \"date\"; accepted: undefined, null, boolean"),
+            (format!("{META}[[scope.rules]]\nselector = \"fn:x\"\n[[scope.rules.value_patterns]]\nselector = \"arg:x\"\naction = \"redact\"\ntypes = []\n"), true, "ERR_FILTER_SCHEMA", 9, 9, "is empty"),
+            (format!("{META}[[scope.rules]]\nselector = \"fn:x\"\n[[scope.rules.value_patterns]]\nselector = \"attr:x\"\naction = \"redact\"\ntypes = [\"string\"]\n"), true, "ERR_FILTER_SCHEMA", 9, 1, "not attr:"),
         ];
         for (text, first, code, line, col, msg) in cases {
             let (c, l, k, m) = err(&text, first);
             assert_eq!((c.as_str(), l, k), (code, line, col), "{text}\n→ {m}");
             assert!(m.contains(msg), "{m:?} should contain {msg:?}");
         }
+    }
+
+    #[test]
+    fn secrets_merge_like_io() {
+        let a = parse_str(
+            &format!("{META}[secrets]\nstrings = [\"jwt\"]\npairs = true\nenv_allow = [\"PATH\"]\n"),
+            "a",
+            true,
+        );
+        let b = parse_str(&format!("{META}[secrets]\npairs = false\n"), "b", false);
+        let chain = Chain { files: vec![a.unwrap_or_else(|e| panic!("{e}")), b.unwrap_or_else(|e| panic!("{e}"))] };
+        let s = chain.secrets();
+        assert_eq!(s.strings.as_deref(), Some(&["jwt".to_string()][..]));
+        assert_eq!(s.pairs, Some(false));
+        assert_eq!(s.env_allow.as_deref(), Some(&["PATH".to_string()][..]));
+        let d = parse_str(DEFAULT_TOML, DEFAULT_PATH, true).unwrap_or_else(|e| panic!("{e}"));
+        assert!(d.secrets.strings.is_some() && d.secrets.pairs == Some(true) && d.secrets.env_allow.is_some());
     }
 
     #[test]

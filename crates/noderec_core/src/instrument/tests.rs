@@ -350,6 +350,36 @@ fn unrecorded_function_keeps_its_entry_and_nested_functions() {
     assert_eq!(table(&out)[1..], [("outer".into(), "function"), ("outer".into(), "await"), ("<anonymous>".into(), "arrow")]);
 }
 
+/// Type-class plans (`types = [...]` value patterns): the argument through
+/// `xv`, returns through `rv` (with the function id for attr rules), a
+/// class field through `rtv`.
+struct Typed;
+
+impl Decider for Typed {
+    fn value_plan(&self, info: &FnInfo) -> Option<ValuePlan> {
+        let t = TypedAction { redact: 32, drop: 16 };
+        Some(ValuePlan {
+            params: vec![Action::Allow; info.params.len()],
+            params_typed: info.params.iter().map(|p| (p == "token").then_some(t)).collect(),
+            ret_typed: Some(t),
+            this: Action::Allow,
+            ret: Action::Allow,
+            caught: Action::Allow,
+            attr: false,
+        })
+    }
+}
+
+#[test]
+fn typed_plans_use_the_type_class_probes() {
+    let src = "function next(token, n) { return token }\nclass C { f = 1 }";
+    let out = instrument(src, "a.js", CJS, &Typed).expect("instrument");
+    assert_invariants(src, &out, CJS);
+    assert!(out.code.contains("__nr$.c2(__nr$b+1,__nr$.xv(token,32,16),n)"), "{}", out.code);
+    assert!(out.code.contains("return __nr$.rv($nr$a,32,16,token,__nr$b+1)"), "{}", out.code);
+    assert!(out.code.contains("__nr$.rtv(1,32,16,__nr$b+"), "{}", out.code);
+}
+
 #[test]
 fn unrecorded_file_is_unchanged() {
     let out = instrument("syntax error (", "skip.js", ESM, &Skip("")).expect("not parsed");

@@ -18,7 +18,7 @@ use super::names::{self, ANONYMOUS, MODULE};
 use super::scopes;
 use super::source_map::InputMap;
 use super::splice::Splicer;
-use super::{Action, Decider, FnInfo, FnKind, ModuleKind, ValuePlan};
+use super::{Action, Decider, FnInfo, FnKind, ModuleKind, TypedAction, ValuePlan};
 
 /// Module end.
 const MODULE_END: &str = ";__nr$.r($nr$a,void 0)";
@@ -48,11 +48,12 @@ impl Frame {
 
     fn with_plan(mut self, plan: Option<&ValuePlan>) -> Frame {
         if let Some(p) = plan {
-            self.ret = match p.ret {
-                Action::Allow if p.attr => Ret::Attr,
-                Action::Allow => Ret::Plain,
-                Action::Redact => Ret::Redact,
-                Action::Drop => Ret::Drop,
+            self.ret = match (p.ret_typed, p.ret) {
+                (Some(t), _) => Ret::Typed(t),
+                (None, Action::Allow) if p.attr => Ret::Attr,
+                (None, Action::Allow) => Ret::Plain,
+                (None, Action::Redact) => Ret::Redact,
+                (None, Action::Drop) => Ret::Drop,
             };
             self.caught = p.caught;
             self.attr = p.attr;
@@ -61,19 +62,20 @@ impl Frame {
     }
 
     /// The text before a returned expression.
-    fn ret_open(&self) -> &'static str {
+    fn ret_open(&self) -> std::borrow::Cow<'static, str> {
         match self.ret {
-            Ret::Plain => "__nr$.r($nr$a,",
-            Ret::Redact => "__nr$.rr($nr$a,",
-            Ret::Drop => "__nr$.rx($nr$a,",
-            Ret::Attr => "__nr$.ra($nr$a,",
+            Ret::Plain => "__nr$.r($nr$a,".into(),
+            Ret::Redact => "__nr$.rr($nr$a,".into(),
+            Ret::Drop => "__nr$.rx($nr$a,".into(),
+            Ret::Attr => "__nr$.ra($nr$a,".into(),
+            Ret::Typed(t) => format!("__nr$.rv($nr$a,{},{},", t.redact, t.drop).into(),
         }
     }
 
     /// The text after a returned expression.
     fn ret_close(&self) -> String {
         match self.ret {
-            Ret::Attr => format!(",__nr$b+{})", self.index),
+            Ret::Attr | Ret::Typed(_) => format!(",__nr$b+{})", self.index),
             _ => ")".to_string(),
         }
     }
@@ -91,6 +93,8 @@ enum Ret {
     Redact,
     Drop,
     Attr,
+    /// By the value's type class (`rv`).
+    Typed(TypedAction),
 }
 
 /// What kind of call probe a function gets: `c*` or `m*` (with `this`).
@@ -274,17 +278,19 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
         let (index, recorded, plan) = self.add_function(info);
         let span = value.span();
         let (this, ret, attr) = plan.as_ref().map_or((Action::Allow, Action::Allow, false), |p| (p.this, p.ret, p.attr));
+        let typed = plan.as_ref().and_then(|p| p.ret_typed);
         if recorded {
             let call = match this {
                 Action::Allow => format!("__nr$.m0(__nr$b+{index},this)"),
                 Action::Redact => format!("__nr$.m0(__nr$b+{index},__nr$.xt(this))"),
                 Action::Drop => format!("__nr$.c(__nr$.dt(__nr$b+{index}))"),
             };
-            let rt = match ret {
-                Action::Allow if attr => "rta",
-                Action::Allow => "rt",
-                Action::Redact => "rtr",
-                Action::Drop => "rtx",
+            let rt = match (typed, ret) {
+                (Some(_), _) => "rtv",
+                (None, Action::Allow) if attr => "rta",
+                (None, Action::Allow) => "rt",
+                (None, Action::Redact) => "rtr",
+                (None, Action::Drop) => "rtx",
             };
             self.out.insert_fmt(span.start, format_args!("({call},__nr$.{rt}("));
         }
@@ -293,7 +299,9 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
         self.visit_expression(value);
         self.frames.pop();
         if recorded {
-            if ret == Action::Allow && attr {
+            if let Some(t) = typed {
+                self.out.insert_fmt(span.end, format_args!(",{},{},__nr$b+{index}))", t.redact, t.drop));
+            } else if ret == Action::Allow && attr {
                 self.out.insert_fmt(span.end, format_args!(",__nr$b+{index}))"));
             } else {
                 self.out.insert(span.end, "))");
@@ -360,6 +368,10 @@ fn write_call(t: &mut String, index: u32, call: CallKind, params: &[String], pla
     }
     for (i, p) in params.iter().enumerate() {
         t.push(',');
+        if let Some(ty) = plan.and_then(|pl| pl.params_typed.get(i)).copied().flatten() {
+            let _ = write!(t, "__nr$.xv({p},{},{})", ty.redact, ty.drop);
+            continue;
+        }
         match plan.and_then(|pl| pl.params.get(i)).copied().unwrap_or(Action::Allow) {
             Action::Allow => t.push_str(p),
             Action::Redact => {
@@ -444,7 +456,7 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
                         t.push_str("{const $nr$a=");
                         write_call(t, index, CallKind::Plain, params, plan.as_ref());
                         t.push_str(";try{return ");
-                        t.push_str(frame.ret_open());
+                        t.push_str(&frame.ret_open());
                     });
                 }
                 self.visit_expression(expr);
@@ -593,7 +605,7 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
                     if sequence {
                         self.out.insert(span.start, &format!("{open}("));
                     } else {
-                        self.out.insert(span.start, open);
+                        self.out.insert(span.start, &open);
                     }
                 }
                 self.visit_expression(arg);

@@ -79,6 +79,9 @@ mod tests {
         assert_eq!(json("\x7f \u{9b}31m \u{85}"), r#""\u007f \u009b31m \u0085""#);
         assert_eq!(json("x\u{202e}y\u{2066}z\u{202a}"), r#""x\u202ey\u2066z\u202a""#);
         // Neighbours that are fine stay as they are (line separators too).
-        assert_eq!(json("\u{a0}\u{2028}\u{2029}\u{202f}\u{2065}\u{206a}"), "\"\u{a0}\u{2028}\u{2029}\u{202f}\u{2065}\u{206a}\"");
+        assert_eq!(
+            json("\u{a0}\u{2028}\u{2029}\u{202f}\u{2065}\u{206a}"),
+            "\"\u{a0}\u{2028}\u{2029}\u{202f}\u{2065}\u{206a}\""
+        );
     }
 }
