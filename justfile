@@ -40,6 +40,14 @@ fuzz SECONDS="300":
         cargo +nightly fuzz run -O "$t" -- -max_total_time={{SECONDS}} -rss_limit_mb=2048 -max_len=${LEN[$t]} -timeout=10 -print_final_stats=1
     done
 
-# Minimize the checked-in fuzz corpora (run after `just fuzz`)
+# Minimize the checked-in fuzz corpora by edge coverage (run after `just fuzz`, before committing them)
 fuzz-cmin:
-    cd fuzz && for t in trace_reader filter_loader selector glob jsregex instrument; do cargo +nightly fuzz cmin -O "$t"; done
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cd fuzz
+    for t in trace_reader filter_loader selector glob jsregex instrument; do
+        cargo +nightly fuzz build -O "$t"
+        rm -rf "corpus/$t.min" && mkdir "corpus/$t.min"
+        "target/x86_64-unknown-linux-gnu/release/$t" -merge=1 -use_counters=0 -rss_limit_mb=2048 -timeout=10 "corpus/$t.min" "corpus/$t"
+        rm -rf "corpus/$t" && mv "corpus/$t.min" "corpus/$t"
+    done

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 
 import { FilterError } from '../filter/chain';
 import { native, ReadResult } from '../native';
-import { PolicyError, SETTINGS } from '../policy/model';
+import { PolicyError, SETTING_BY_ENV, SETTINGS, parseSetting } from '../policy/model';
 import { record, usageTrailer } from './record';
 import { humanBytes, humanMs, listLooseTraces, listRuns, resolveTrace, TraceEntry, UsageError } from './traces';
 import { term } from './terminal';
@@ -31,8 +31,13 @@ ${SETTINGS.map((s) => `  ${(s.flag + (s.kind.t === 'bool' ? '' : ' ' + (s.kind.t
   (booleans also take --no-<flag> and --<flag>=true|false)
 `;
 
+/** NODEREC_OUT_DIR through the settings table (a bad value is
+ * ERR_INVALID_POLICY_VALUE, exit 2), else the default. */
 function outDir(): string {
-  return path.resolve(process.env.NODEREC_OUT_DIR || './noderec-traces');
+  const s = SETTING_BY_ENV.get('NODEREC_OUT_DIR');
+  const v = process.env.NODEREC_OUT_DIR;
+  const dir = s !== undefined && v !== undefined && v !== '' ? (parseSetting(s, v) as string) : './noderec-traces';
+  return path.resolve(dir);
 }
 
 function pad(s: string, n: number): string {

@@ -19,6 +19,7 @@ import { Trailer, trailer } from '../logging/trailer';
 import { native } from '../native';
 import { policyFromEnv } from '../policy/env';
 import { Policy, PolicyError, SETTING_BY_FLAG, Setting, parseBool, parseSetting } from '../policy/model';
+import { term } from './terminal';
 import { humanBytes, humanMs, listTraces, UsageError } from './traces';
 
 export interface RecordArgs {
@@ -194,12 +195,12 @@ export function record(argv: string[]): Promise<number> {
       const bytes = traces.reduce((n, t) => n + (t.meta.trace_bytes ?? 0), 0);
       const where = traces.length === 1 ? path.relative(process.cwd(), traces[0].dir) || '.' : `${traces.length} traces in ${path.relative(process.cwd(), runDir) || '.'}`;
       const ms = traces.length === 1 ? traces[0].meta.duration_ms : Date.now() - started;
-      process.stderr.write(`noderec: ${where} — ${events} events, ${humanBytes(bytes)}, ${humanMs(ms)}\n`);
+      process.stderr.write(term(`noderec: ${where} — ${events} events, ${humanBytes(bytes)}, ${humanMs(ms)}`) + '\n');
     }
     for (const e of errors) {
       const kept = e.context?.trace_dir ? `trace kept as partial: ${String(e.context.trace_dir)}` : 'trace removed';
       const what = e.context?.fatal === false ? 'recording disabled' : 'process failed';
-      process.stderr.write(`noderec: ${e.error_code} in pid ${String(e.context?.pid ?? '?')} (${e.error_kind}; ${what}; ${kept}): ${e.message}\n`);
+      process.stderr.write(term(`noderec: ${e.error_code} in pid ${String(e.context?.pid ?? '?')} (${e.error_kind}; ${what}; ${kept}): ${e.message}`) + '\n');
     }
     if (signal !== null) {
       process.kill(process.pid, signal);
@@ -235,7 +236,7 @@ function run(command: string[], env: NodeJS.ProcessEnv): Promise<{ code: number 
     for (const [s, h] of handlers) process.on(s, h);
     child.on('error', (e) => {
       for (const [s, h] of handlers) process.removeListener(s, h);
-      process.stderr.write(`noderec: cannot start ${command[0]}: ${e.message}\n`);
+      process.stderr.write(term(`noderec: cannot start ${command[0]}: ${e.message}`) + '\n');
       resolve({ code: 127, signal: null });
     });
     child.on('exit', (code, signal) => {

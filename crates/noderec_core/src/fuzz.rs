@@ -8,7 +8,7 @@
 use std::io::sink;
 use std::path::Path;
 
-use crate::filter::glob::{make_re_source, Glob};
+use crate::filter::glob::{is_plain, make_re_source, Glob};
 use crate::filter::jsregex::Regex;
 use crate::filter::loader::{parse_str, DEFAULT_PATH, DEFAULT_TOML};
 use crate::filter::model::Chain;
@@ -149,11 +149,6 @@ pub fn glob(data: &[u8]) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-fn is_plain(s: &str) -> bool {
-    !s.starts_with('.')
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'-' | b'.' | b':' | b'<' | b'>'))
 }
 
 /// Any regular expression: compiles or is refused; matching never panics

@@ -656,7 +656,11 @@ impl P {
         let analysis = analyze_repeated_extglob(&body);
         if (token.kind == ExtKind::Plus || token.kind == ExtKind::Star) && analysis.risky {
             let safe = analysis.safe_output.map(|s| format!("{}{}", if token.output.is_empty() { ONE_CHAR } else { "" }, s));
-            let open_id = self.tokens[token.tokens_index];
+            // picomatch throws a TypeError here when braces have dropped the
+            // extglob's opening token (found by the glob fuzz target): an error.
+            let Some(&open_id) = self.tokens.get(token.tokens_index) else {
+                return Err("an extglob inside braces that picomatch cannot compile".into());
+            };
             {
                 let open = &mut self.all[open_id];
                 open.ty = T::Text;
@@ -1458,11 +1462,13 @@ fn literal_prefix(glob: &str) -> String {
 
 /// A glob of characters picomatch never treats specially (`fn:handleRequest`,
 /// `arg:secret`, `pkg:lodash`, `foo.js`): its regular expression is the
-/// escaped text itself. The picomatch differential test covers this.
-fn is_plain(glob: &str) -> bool {
+/// escaped text itself. Not `$`: picomatch turns `$$` into `\$$`, which also
+/// matches `$` (found by the glob fuzz target). The picomatch differential
+/// tests cover this.
+pub(crate) fn is_plain(glob: &str) -> bool {
     !glob.is_empty()
         && !glob.starts_with('.')
-        && glob.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'-' | b'.' | b':' | b'<' | b'>'))
+        && glob.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':' | b'<' | b'>'))
 }
 
 impl Glob {
@@ -1510,6 +1516,21 @@ pub fn is_match(glob: &str, input: &str) -> Result<bool, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extglobs_that_picomatch_cannot_compile_are_errors() {
+        // picomatch 4.0.7 throws "Cannot set properties of undefined (setting 'type')".
+        for g in ["{(..{%**\u{15}**********2*(**\u{1})*******..***(.*.js||js.}a*)"] {
+            assert!(make_re_source(g).is_err(), "{g}");
+        }
+    }
+
+    #[test]
+    fn dollar_runs_match_as_in_picomatch() {
+        // picomatch("$$")("$") is true: `$$` becomes `\$$`.
+        assert!(is_match("$$", "$").unwrap_or(false));
+        assert!(Glob::new("$$").is_ok_and(|g| g.is_match("$") && g.is_match("$$")));
+    }
 
     #[test]
     fn backslash_runs_past_the_end_terminate() {
