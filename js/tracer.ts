@@ -15,13 +15,14 @@ import * as metrics from './logging/metrics';
 import { emitTrailer, noteRunError, trailer } from './logging/trailer';
 import { prepareFilters } from './filter/chain';
 import { native, FinishSummary } from './native';
-import { Policy, PolicyError, policyFromEnv, resolvePolicy } from './policy/env';
+import { Policy, PolicyError, apiTraceFilter, policyFromEnv, resolvePolicy } from './policy/env';
 import * as io from './runtime/io-capture';
 import { noteUncaught } from './runtime/fatal-report';
 import { installFunctionSource, installFunctionSourceIn } from './runtime/function-source';
 import { declareRuntime, declareRuntimeIn } from './runtime/global-binding';
 import * as probes from './runtime/probes';
-import { setAttrResolver, setBounds, setRefs, setThisDepth, setValueBudget } from './runtime/value-encoder';
+import { currentKeyAction, setAttrResolver, setBounds, setRefs, setThisDepth, setValueBudget } from './runtime/value-encoder';
+import { configureSecrets, setSecretsWindow } from './runtime/secrets';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION: string = (require('../../package.json') as { version: string }).version;
@@ -190,7 +191,7 @@ export function start(options: StartOptions = {}): string | null {
   const entry = entryScript();
   const root = projectRoot(entry !== null ? path.dirname(outsideNodeModules(entry)) : process.cwd());
   const program = options.program ?? (entry !== null ? path.basename(entry) : 'node');
-  const filters = prepareFilters(entry !== null ? path.dirname(entry) : process.cwd(), options.traceFilter ?? []);
+  const filters = prepareFilters(entry !== null ? path.dirname(entry) : process.cwd(), apiTraceFilter(options));
   const dir = native().start({
     outDir: path.resolve(policy.outDir),
     program,
@@ -204,6 +205,8 @@ export function start(options: StartOptions = {}): string | null {
     recorderVersion: VERSION,
     filters,
     activationPath: policy.activationPath === null ? '' : path.resolve(policy.activationPath),
+    cacheDir: policy.cacheDir === null ? undefined : path.resolve(policy.cacheDir),
+    noCache: policy.noCache,
   } as Parameters<ReturnType<typeof native>['start']>[0]);
   state = { dir, traceId: path.basename(dir), runId, policy, finished: false, timer: null, finalizing: false, failure: null, fatal: null, removed: false };
   lastFatal = null;
@@ -371,6 +374,9 @@ function connectThread(policy: Policy, name: string): void {
   setValueBudget(policy.valueBudget);
   setRefs(policy.valueRefs);
   setAttrResolver((set, key) => n.filterAttr(set, key));
+  // [secrets] of the session's filter chain (filters/default.toml).
+  configureSecrets(JSON.parse(n.sessionSecrets()) as object, currentKeyAction);
+  setSecretsWindow(policy.valueString);
   probes.attach(sink, clock, policy.captureValues, policy.maxEvents, policy.valueString);
   probes.setPreciseClock(policy.clock === 'precise' ? (n as unknown as { sessionNowUs(): number }).sessionNowUs() : null);
   probes.setActivation(policy.activationPath !== null);

@@ -15,6 +15,8 @@
 
 import * as util from 'util';
 
+import { envKeyAction, isEnvObject, isPairList, pairName, scrubString } from './secrets';
+
 // ---------------------------------------------------------------------------
 // Captured built-ins (taken once at module load).
 // ---------------------------------------------------------------------------
@@ -472,7 +474,7 @@ function enc(v: unknown): void {
       return;
     case 'string':
       putTag(T_STRING);
-      putStr(v as string);
+      putStr(scrubString(v as string));
       return;
     case 'bigint':
       putTag(T_BIGINT);
@@ -995,11 +997,14 @@ function encArray(a: unknown[], m: Memo | undefined): void {
   const myLevel = level;
   ancestors[level++] = a;
   encoderWork[1] += n;
+  // [name, value, ...] (rawHeaders) and [name, value] entries: values by name (secrets.ts).
+  const pairs = curAttr !== 0 && isPairList(a);
   if (m === undefined || !refsOn) {
     for (let i = 0; i < n; i++) {
       const d = ObjectGetOwnPropertyDescriptor(a, i);
       if (d === undefined) putTag(T_HOLE);
       else if (isAccessorDescriptor(d)) encAccessor(d);
+      else if (pairs && (i & 1) === 1 && pairValue(a, i, d.value)) continue;
       else enc(d.value);
     }
     ancestors[--level] = undefined;
@@ -1023,7 +1028,9 @@ function encArray(a: unknown[], m: Memo | undefined): void {
     } else {
       const v = d.value;
       vals[i] = v;
-      enc(v);
+      // A value redacted by its name (the element before, also in vals):
+      // the same name and value give the same bytes.
+      if (!(pairs && (i & 1) === 1 && pairValue(a, i, v))) enc(v);
     }
     vers[i] = verOut;
   }
@@ -1042,6 +1049,18 @@ function encArray(a: unknown[], m: Memo | undefined): void {
   deepAcc = sDeep || deepAcc;
   hAcc = sH > m.height ? sH : m.height;
   circLow = sC < circLow ? sC : circLow;
+}
+
+/** Element `i` of a pair list when the attr rules redact or drop its name
+ * (written as redacted; true), else false. */
+function pairValue(a: unknown[], i: number, v: unknown): boolean {
+  const name = pairName(a, i);
+  const act = name === null ? 0 : keyAction(name);
+  if (act === 0) return false;
+  filterCounts[act === 1 ? 3 : 7]++;
+  putTag(T_REDACTED);
+  putStr(act === 1 ? typeName(v) : '');
+  return true;
 }
 
 /** Writes an accessor's flags; returns them. */
@@ -1081,15 +1100,18 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
     }
   }
   const known = keysTotal;
-  const filtered = curAttr !== 0;
-  const plan = known <= PLAN_KEYS && known === keys.length ? planFor(proto, keys, known) : null;
+  // process.env: each variable by the [secrets] allow-list (secrets.ts); a
+  // plan is shared by every object of the shape, so none is used for it.
+  const env = isEnvObject(o);
+  const filtered = curAttr !== 0 || env;
+  const plan = !env && known <= PLAN_KEYS && known === keys.length ? planFor(proto, keys, known) : null;
   let total = known;
   let n = 0;
   let end = 0;
   const limit = itemsBound < budget ? itemsBound : budget;
   if (filtered) {
     for (; end < keys.length && n < limit; end++) {
-      if ((plan !== null ? plan.acts[end] : keyAction(keys[end])) === 2) total--;
+      if ((plan !== null ? plan.acts[end] : env ? objectKeyAction(o, keys[end]) : keyAction(keys[end])) === 2) total--;
       else n++;
     }
   } else {
@@ -1106,7 +1128,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   if (!refsOn || m === undefined) {
     for (let i = 0; i < end; i++) {
       const k = keys[i];
-      const act = plan !== null ? plan.acts[i] : filtered ? keyAction(k) : 0;
+      const act = plan !== null ? plan.acts[i] : env ? objectKeyAction(o, k) : filtered ? keyAction(k) : 0;
       if (act === 2) {
         filterCounts[7]++;
         continue;
@@ -1134,7 +1156,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   for (let i = 0; i < end; i++) {
     const k = keys[i];
     mk[i] = k;
-    const act = plan !== null ? plan.acts[i] : filtered ? keyAction(k) : 0;
+    const act = plan !== null ? plan.acts[i] : env ? objectKeyAction(o, k) : filtered ? keyAction(k) : 0;
     if (act === 2) {
       filterCounts[7]++;
       vals[i] = DROPPED_ID;
@@ -1265,6 +1287,7 @@ export function attrNone(): void {
 }
 
 function keyAction(k: string): number {
+  if (curAttr === 0) return 0;
   let m = attrCache[curAttr];
   if (m === undefined) {
     m = new Map<string, number>();
@@ -1281,6 +1304,19 @@ function keyAction(k: string): number {
     m.set(k, a);
   }
   return a;
+}
+
+/** The action for key `k` of `o`: the environment's allow-list for
+ * `process.env` (secrets.ts), else the attr rules. */
+function objectKeyAction(o: object, k: string): number {
+  const env = envKeyAction(o, k);
+  return env >= 0 ? env : keyAction(k);
+}
+
+/** The attr rules' action for a key under the current rule set (secrets.ts
+ * checks query parameter and header names with it). */
+export function currentKeyAction(k: string): number {
+  return keyAction(k);
 }
 
 function putRedacted(v: unknown): void {
@@ -1354,7 +1390,7 @@ function encError(e: object, proto: object): void {
   if (md !== undefined && !isAccessorDescriptor(md) && typeof md.value === 'string') {
     msg = md.value;
   }
-  putStr(msg);
+  putStr(scrubString(msg));
 }
 
 function encRegExp(r: object): void {

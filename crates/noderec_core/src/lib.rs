@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod filter;
+pub mod fuzz;
 pub mod instrument;
 pub mod io;
 pub mod session;
