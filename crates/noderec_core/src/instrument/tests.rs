@@ -371,7 +371,7 @@ impl Decider for Typed {
 
 #[test]
 fn typed_plans_use_the_type_class_probes() {
-    let src = "function next(token, n) { if (n) return; return token }\nconst g = (a) => a, h\nclass C { f = 1 }";
+    let src = "function next(token, n) { if (n) return; return token }\nlet g = (a) => a, h\nclass C { f = 1 }";
     let out = instrument(src, "a.js", CJS, &Typed(32, 16)).expect("instrument");
     assert_invariants(src, &out, CJS);
     assert!(out.code.contains("__nr$.c2(__nr$b+1,__nr$.xv(token,32,16),n)"), "{}", out.code);
