@@ -8,7 +8,8 @@
 // look: same name, length, property attributes and position, no prototype,
 // its own text is `function toString() { [native code] }`, and it throws the
 // builtin's own TypeError for a receiver that is not a function. It only
-// differs for texts that hold a probe (`$nr$a`): the original text is
+// differs for texts that hold a probe (`__nr$`; a class whose only probes
+// are field initializers has no `$nr$a`): the original text is
 // computed in Rust (instrument/original.rs) once per function.
 //
 // It is compiled in the realm whose Function.prototype it replaces (this
@@ -37,7 +38,7 @@ const INSTALL = `(function (original) {
     toString() {
       if (this === replacement) return ownText;
       const text = apply(nativeToString, this, []);
-      if (apply(indexOf, text, ['$nr$a']) === -1) return text;
+      if (apply(indexOf, text, ['__nr$']) === -1) return text;
       let o = apply(cacheGet, cache, [this]);
       if (o === undefined) {
         o = original(text);

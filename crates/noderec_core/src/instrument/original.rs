@@ -22,7 +22,8 @@ use oxc_span::{GetSpan, SourceType, Span};
 /// `Function.prototype.toString` gives it), or `None` when `text` holds no insertion of
 /// ours or cannot be parsed.
 pub fn original_source(text: &str) -> Option<String> {
-    if !text.contains("$nr$a") {
+    // `__nr$`: a class whose only insertions are field probes has no `$nr$a`.
+    if !text.contains("__nr$") {
         return None;
     }
     // A function, arrow or class is an expression; a method, getter or setter is a class
