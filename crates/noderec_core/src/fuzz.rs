@@ -163,7 +163,8 @@ pub fn jsregex(data: &[u8]) -> Result<(), String> {
 
 /// Any source that parses: the instrumented code parses too, keeps every
 /// line where it was (same line count), and opens exactly as many
-/// activations (`const $nr$a=__nr$.…`) as it closes (`finally{__nr$.f($nr$a)}`).
+/// activations (`const $nr$a=__nr$.…`) as it closes (`finally{__nr$.f($nr$a)}` or
+/// `finally{__nr$.d=$nr$a}`).
 pub fn instrument_check(data: &[u8]) -> Result<(), String> {
     let Ok(src) = std::str::from_utf8(data) else { return Ok(()) };
     for kind in [ModuleKind::CommonJs, ModuleKind::Module] {
@@ -186,7 +187,9 @@ pub fn instrument_check(data: &[u8]) -> Result<(), String> {
             return Err(format!("{kind:?}: {a} lines became {b}:\n{}", out.code));
         }
         let added = |pat: &str| out.code.matches(pat).count() as i64 - src.matches(pat).count() as i64;
-        let (opened, closed) = (added("const $nr$a=__nr$."), added("}finally{__nr$.f($nr$a)}"));
+        // A frame's `finally` (probes.md): `f` when the function suspends, else `d=`.
+        let opened = added("const $nr$a=__nr$.");
+        let closed = added("}finally{__nr$.f($nr$a)}") + added("}finally{__nr$.d=$nr$a}");
         if opened != closed {
             return Err(format!("{kind:?}: {opened} activations opened, {closed} closed:\n{}", out.code));
         }
