@@ -109,7 +109,9 @@ describe('every variable', () => {
 
   it("README's settings table lists exactly SETTINGS, in order, with their flags", () => {
     const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## Policy'));
+    // The Policy section only (other tables mention settings too).
+    const from = readme.indexOf('## Policy');
+    const section = readme.slice(from, readme.indexOf('\n## ', from + 1));
     const rows = section
       .split('\n')
       .filter((l) => l.startsWith('| `NODEREC_'))
