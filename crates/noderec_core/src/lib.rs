@@ -5,5 +5,6 @@ pub mod error;
 pub mod filter;
 pub mod instrument;
 pub mod io;
+pub mod query;
 pub mod session;
 pub mod trace;
