@@ -316,7 +316,7 @@ impl TraceIndex {
                     std::process::id(),
                     noderec_core::session::filesystem::now_ms()
                 ));
-                let mut b = IndexBuilder::new(&d, &out).map_err(to_js)?;
+                let mut b = IndexBuilder::new(&d, &out).map_err(to_js)?.provisional();
                 b.advance().map_err(to_js)?;
                 let ix = Index::open(&d, &out).map_err(to_js)?;
                 return Ok(TraceIndex { ix, live: Some(b), dir: d });
@@ -334,9 +334,10 @@ impl TraceIndex {
             let Some(mut b) = self.live.take() else { return Ok(0.0) };
             let n = b.advance().map_err(to_js)?;
             if b.at_end() || !recording(&self.dir) {
-                b.advance().map_err(to_js)?;
-                let p = b.finish(true).map_err(to_js)?;
-                self.ix = Index::open(&self.dir, &p).map_err(to_js)?;
+                // The recording ended: the final index is built afresh (exact times).
+                let _ = std::fs::remove_dir_all(b.out_dir());
+                drop(b);
+                self.ix = open_or_build(&self.dir).map_err(to_js)?;
                 return Ok(n as f64);
             }
             self.ix = Index::open(&self.dir, b.out_dir()).map_err(to_js)?;

@@ -86,6 +86,8 @@ pub struct IndexBuilder {
     stopped: bool,
     /// Records kept in memory per thread before the oldest are written.
     cap: usize,
+    /// Replay waiting events at every sync (see [`IndexBuilder::provisional`]).
+    provisional: bool,
 }
 
 fn io_err(what: &str, p: &Path, e: std::io::Error) -> Error {
@@ -148,7 +150,17 @@ impl IndexBuilder {
             seek,
             stopped: false,
             cap: WINDOW,
+            provisional: false,
         })
+    }
+
+    /// For a live view: each `advance` also replays the events still waiting
+    /// for the next clock value, timing them as if the value were the last
+    /// (off by at most one tick, 100 µs), so that the newest calls show at
+    /// once. The final index of the trace should be built afresh.
+    pub fn provisional(mut self) -> Self {
+        self.provisional = true;
+        self
     }
 
     /// Keeps at most `n` records per thread in memory (tests use small windows).
@@ -482,7 +494,7 @@ impl IndexBuilder {
     fn sync(&mut self, last: bool) -> Result<()> {
         let ids: Vec<u32> = self.threads.keys().copied().collect();
         for id in ids {
-            if last {
+            if last || self.provisional {
                 self.flush_group(id, None)?;
             }
             let Some(st) = self.threads.get_mut(&id) else { continue };
