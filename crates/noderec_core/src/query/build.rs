@@ -12,13 +12,12 @@ use std::io::{BufWriter, Write};
 use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use super::chunks::{read_chunk_at, ChunkRead};
+use super::chunks::{RawChunks, RawRead};
 use super::index::{
     flag, index_dir_of, Act, FnDef, FnStats, IndexMeta, Slow, ThreadInfo, ACT_REC, INDEX_VERSION, NO_EVENT,
 };
 use crate::error::{Error, Result};
-use crate::trace::format::{self, kind};
-use crate::trace::reader::Trace;
+use crate::trace::format::{self, kind, record, Cursor, HAS_VALUES, PAYLOAD_SHIFT};
 use crate::trace::value::read_varint;
 use crate::trace::walk::TICK_US;
 
@@ -50,7 +49,8 @@ struct Pending {
 struct ThreadState {
     info: ThreadInfo,
     stack: Vec<Frame>,
-    on_stack: HashMap<u32, u32>,
+    /// Activations of each function (by id) on the stack.
+    on_stack: Vec<u32>,
     suspended: HashMap<u32, u32>,
     pending_throws: Vec<u32>,
     seen: bool,
@@ -66,6 +66,45 @@ struct ThreadState {
     raw: File,
 }
 
+/// What every thread's replay updates.
+struct Shared {
+    /// Per function id (index); `id` is set once the function was called.
+    stats: Vec<FnStats>,
+    slowest: BinaryHeap<std::cmp::Reverse<Slow>>,
+    cap: usize,
+    counts: [u64; 16],
+    output: [u64; 4],
+    /// Where statistics of absurd function ids go (a damaged trace must not
+    /// make the table huge).
+    overflow: FnStats,
+}
+
+/// Function ids above this are not counted per function.
+const MAX_FUNC_ID: usize = 1 << 22;
+
+impl Shared {
+    fn stat(&mut self, f: u32) -> &mut FnStats {
+        let i = f as usize;
+        if i >= MAX_FUNC_ID {
+            return &mut self.overflow;
+        }
+        if i >= self.stats.len() {
+            self.stats.resize(i + 1, FnStats { id: u32::MAX, ..FnStats::default() });
+        }
+        let s = &mut self.stats[i];
+        s.id = f;
+        s
+    }
+}
+
+/// One event of a chunk, parsed.
+#[derive(Clone, Copy)]
+struct RawEvent {
+    thread_ix: usize,
+    t_us: u64,
+    p: Pending,
+}
+
 /// Builds (and keeps extending) the index of one trace.
 pub struct IndexBuilder {
     dir: PathBuf,
@@ -76,16 +115,16 @@ pub struct IndexBuilder {
     pub pos: u64,
     ev: u64,
     meta: IndexMeta,
-    threads: BTreeMap<u32, ThreadState>,
-    stats: HashMap<u32, FnStats>,
+    threads: Vec<ThreadState>,
+    thread_ix: HashMap<u32, usize>,
+    sh: Shared,
     funcs: BTreeMap<u32, FnDef>,
     paths: HashMap<u32, String>,
-    slowest: BinaryHeap<std::cmp::Reverse<Slow>>,
     seek: BufWriter<File>,
+    raw: RawChunks,
+    scratch: Vec<RawEvent>,
     /// Set when reading stopped at damage: nothing more will be read.
     stopped: bool,
-    /// Records kept in memory per thread before the oldest are written.
-    cap: usize,
     /// Replay waiting events at every sync (see [`IndexBuilder::provisional`]).
     provisional: bool,
 }
@@ -131,6 +170,13 @@ impl IndexBuilder {
                 message: "not a noderec trace (bad magic)".into(),
             });
         }
+        let version = u32::from_le_bytes([header[8], header[9], header[10], header[11]]);
+        if version != format::VERSION {
+            return Err(Error::TraceIncomplete {
+                path: tp.display().to_string(),
+                message: format!("unsupported trace format version {version} (this reader knows {})", format::VERSION),
+            });
+        }
         let _ = std::fs::remove_dir_all(out);
         std::fs::DirBuilder::new().mode(0o700).create(out).map_err(|e| io_err("create", out, e))?;
         let seek = BufWriter::new(create_private(&out.join("seek.bin"))?);
@@ -142,14 +188,22 @@ impl IndexBuilder {
             pos: format::HEADER_LEN as u64,
             ev: 0,
             meta: IndexMeta { version: INDEX_VERSION, ..IndexMeta::default() },
-            threads: BTreeMap::new(),
-            stats: HashMap::new(),
+            threads: Vec::new(),
+            thread_ix: HashMap::new(),
+            sh: Shared {
+                stats: Vec::new(),
+                slowest: BinaryHeap::new(),
+                cap: WINDOW,
+                counts: [0; 16],
+                output: [0; 4],
+                overflow: FnStats::default(),
+            },
             funcs: BTreeMap::new(),
             paths: HashMap::new(),
-            slowest: BinaryHeap::new(),
             seek,
+            raw: RawChunks::default(),
+            scratch: Vec::new(),
             stopped: false,
-            cap: WINDOW,
             provisional: false,
         })
     }
@@ -165,7 +219,7 @@ impl IndexBuilder {
 
     /// Keeps at most `n` records per thread in memory (tests use small windows).
     pub fn with_window(mut self, n: usize) -> Self {
-        self.cap = n.max(2);
+        self.sh.cap = n.max(2);
         self
     }
 
@@ -182,20 +236,24 @@ impl IndexBuilder {
         if !self.stopped {
             let len = self.trace.metadata().map_err(|e| io_err("stat", &self.dir, e))?.len();
             loop {
-                match read_chunk_at(&self.trace, self.pos, len) {
-                    ChunkRead::Chunk(t, next) => {
-                        self.add_chunk(&t)?;
+                match self.raw.read_at(&self.trace, self.pos, len) {
+                    RawRead::Payload(next) => {
+                        let payload = std::mem::take(&mut self.raw.payload);
+                        let r = self.add_payload(&payload);
+                        self.raw.payload = payload;
+                        if let Err(m) = r {
+                            self.meta.damage = Some(format!("malformed chunk at byte {}: {m}", self.pos));
+                            self.stopped = true;
+                            break;
+                        }
                         self.pos = next;
                     }
-                    ChunkRead::Short => {
-                        if self.pos < len {
-                            self.meta.damage = Some(format!("cut chunk at byte {} (or still being written)", self.pos));
-                        } else {
-                            self.meta.damage = None;
-                        }
+                    RawRead::Short => {
+                        self.meta.damage = (self.pos < len)
+                            .then(|| format!("cut chunk at byte {} (or still being written)", self.pos));
                         break;
                     }
-                    ChunkRead::Damaged(m) => {
+                    RawRead::Damaged(m) => {
                         self.meta.damage = Some(m);
                         self.stopped = true;
                         break;
@@ -227,289 +285,176 @@ impl IndexBuilder {
         Ok(self.final_dir.clone())
     }
 
-    fn add_chunk(&mut self, t: &Trace) -> Result<()> {
-        for (id, p) in &t.paths {
-            self.paths.insert(*id, p.clone());
+    /// Parses a chunk payload completely (a malformed one adds nothing),
+    /// then replays its events.
+    fn add_payload(&mut self, payload: &[u8]) -> std::result::Result<(), String> {
+        let mut c = Cursor::new(payload);
+        let mut defs_paths = Vec::new();
+        let mut defs_funcs = Vec::new();
+        let mut defs_threads = Vec::new();
+        let mut ended = false;
+        self.scratch.clear();
+        let mut ev = self.ev;
+        while !c.done() {
+            let ty = c.u8().ok_or("eof")?;
+            match ty {
+                record::PATH => {
+                    let id = c.varint().ok_or("path id")? as u32;
+                    defs_paths.push((id, c.str().ok_or("path")?));
+                }
+                record::FUNC => {
+                    let id = c.varint().ok_or("func id")? as u32;
+                    let path = c.varint().ok_or("func path")? as u32;
+                    let name = c.str().ok_or("func name")?;
+                    let kind = c.str().ok_or("func kind")?;
+                    let line = c.varint().ok_or("func line")? as u32;
+                    let col = c.varint().ok_or("func col")? as u32;
+                    c.u8().ok_or("func flags")?;
+                    let n = c.varint().ok_or("func params")? as usize;
+                    let mut params = Vec::with_capacity(n.min(64));
+                    for _ in 0..n {
+                        params.push(c.str().ok_or("param")?);
+                    }
+                    defs_funcs.push((path, FnDef { id, name, kind, path: String::new(), line, col, params }));
+                }
+                record::THREAD => {
+                    let id = c.varint().ok_or("thread id")? as u32;
+                    defs_threads.push((id, c.str().ok_or("thread name")?));
+                }
+                record::EVENTS => {
+                    let thread = c.varint().ok_or("events thread")? as u32;
+                    let count = c.varint().ok_or("events count")? as usize;
+                    let mut time = c.varint().ok_or("events base")?;
+                    let ti = self.thread(thread).map_err(|e| e.to_string())?;
+                    for _ in 0..count {
+                        let head = c.varint().ok_or("event head")? as u32;
+                        time += c.varint().ok_or("event time")?;
+                        let k = (head & 0xf) as u8;
+                        let blob: &[u8] = if head & HAS_VALUES != 0 {
+                            let n = usize::try_from(c.varint().ok_or("value length")?).map_err(|_| "value length")?;
+                            c.bytes(n).ok_or("value bytes")?
+                        } else {
+                            &[]
+                        };
+                        let resume_act = if k == kind::RESUME { read_varint(blob, &mut 0).unwrap_or(0) } else { 0 };
+                        let hash = if matches!(k, kind::RETURN | kind::CATCH) && !blob.is_empty() {
+                            hash_bytes(blob)
+                        } else {
+                            0
+                        };
+                        if k == kind::OUTPUT {
+                            let (stream, _) = crate::io::chunk::split_payload(head >> PAYLOAD_SHIFT);
+                            let n = crate::io::chunk::blob_bytes(blob).map_or(0, <[u8]>::len) as u64;
+                            self.sh.output[usize::from(stream.min(3))] += n;
+                        }
+                        let p = Pending {
+                            kind: k,
+                            payload: head >> PAYLOAD_SHIFT,
+                            ev,
+                            resume_act,
+                            hash,
+                            has_blob: !blob.is_empty(),
+                        };
+                        self.scratch.push(RawEvent { thread_ix: ti, t_us: time, p });
+                        ev += 1;
+                    }
+                }
+                record::END => {
+                    c.varint().ok_or("end count")?;
+                    ended = true;
+                }
+                _ => return Err("unknown record type".into()),
+            }
         }
-        for (id, f) in &t.funcs {
-            self.funcs.insert(
-                *id,
-                FnDef {
-                    id: *id,
-                    name: f.name.clone(),
-                    kind: f.kind.clone(),
-                    path: self.paths.get(&f.path).cloned().unwrap_or_default(),
-                    line: f.line,
-                    col: f.col,
-                    params: f.params.clone(),
-                },
-            );
+        // The chunk parsed: apply it.
+        for (id, p) in defs_paths {
+            self.paths.insert(id, p);
         }
-        for (id, name) in &t.threads {
-            let st = self.thread(*id)?;
-            st.info.name = name.clone();
+        for (path, mut f) in defs_funcs {
+            f.path = self.paths.get(&path).cloned().unwrap_or_default();
+            self.funcs.insert(f.id, f);
+        }
+        for (id, name) in defs_threads {
+            let ti = self.thread(id).map_err(|e| e.to_string())?;
+            self.threads[ti].info.name = name;
         }
         let mut rec = [0u8; 16];
         rec[..8].copy_from_slice(&self.pos.to_le_bytes());
         rec[8..].copy_from_slice(&self.ev.to_le_bytes());
-        self.seek.write_all(&rec).map_err(|e| io_err("write", &self.out, e))?;
-        if t.ended {
-            self.meta.ended = true;
-        }
+        self.seek.write_all(&rec).map_err(|e| e.to_string())?;
+        self.meta.ended |= ended;
         self.meta.chunks += 1;
-        for (i, e) in t.events.iter().enumerate() {
-            let ev = self.ev + i as u64;
-            let blob = t.blob(e);
-            let resume_act = if e.kind == kind::RESUME {
-                let mut p = 0;
-                read_varint(blob, &mut p).unwrap_or(0)
-            } else {
-                0
-            };
-            let hash = if matches!(e.kind, kind::RETURN | kind::CATCH) && e.val_len > 0 { hash_bytes(blob) } else { 0 };
-            if e.kind == kind::OUTPUT {
-                let (stream, _) = crate::io::chunk::split_payload(e.payload);
-                let n = crate::io::chunk::blob_bytes(blob).map_or(0, <[u8]>::len) as u64;
-                *self.meta.output_bytes.entry(crate::io::chunk::stream::name(stream).to_string()).or_default() += n;
-            }
-            *self.meta.counts.entry(kind::name(e.kind).to_string()).or_default() += 1;
-            let p = Pending { kind: e.kind, payload: e.payload, ev, resume_act, hash, has_blob: e.val_len > 0 };
-            self.push_event(e.thread, e.t_us, p)?;
-        }
-        self.ev += t.events.len() as u64;
-        self.meta.events = self.ev;
-        Ok(())
-    }
-
-    fn thread(&mut self, id: u32) -> Result<&mut ThreadState> {
-        if !self.threads.contains_key(&id) {
-            let p = self.out.join(format!("acts-{id}.bin"));
-            let raw = create_private(&p)?;
-            let file = BufWriter::with_capacity(1 << 18, raw.try_clone().map_err(|e| io_err("open", &p, e))?);
-            self.threads.insert(
-                id,
-                ThreadState {
-                    info: ThreadInfo {
-                        id,
-                        name: if id == 0 { "main".into() } else { format!("worker {id}") },
-                        ..ThreadInfo::default()
-                    },
-                    stack: Vec::new(),
-                    on_stack: HashMap::new(),
-                    suspended: HashMap::new(),
-                    pending_throws: Vec::new(),
-                    seen: false,
-                    group_us: 0,
-                    group: Vec::new(),
-                    window: VecDeque::new(),
-                    base: 0,
-                    spilled: HashMap::new(),
-                    file,
-                    raw,
-                },
-            );
-        }
-        self.threads.get_mut(&id).ok_or_else(|| Error::Internal { message: "thread state".into() })
-    }
-
-    fn push_event(&mut self, thread: u32, t_us: u64, p: Pending) -> Result<()> {
-        let st = self.thread(thread)?;
-        if !st.group.is_empty() && st.group_us != t_us {
-            let next = t_us;
-            self.flush_group(thread, Some(next))?;
-        }
-        let st = self.thread(thread)?;
-        if st.group.is_empty() {
-            st.group_us = t_us;
-        }
-        st.group.push(p);
-        Ok(())
-    }
-
-    /// Gives the waiting events of `thread` their times (spread over the time
-    /// to `next`, at most one tick) and replays them.
-    fn flush_group(&mut self, thread: u32, next: Option<u64>) -> Result<()> {
-        let Some(mut st) = self.threads.remove(&thread) else { return Ok(()) };
-        let tu = st.group_us;
-        let next = next.unwrap_or(tu + 1);
-        let span_ns = (next.saturating_sub(tu)).min(TICK_US) * 1000;
-        let group = std::mem::take(&mut st.group);
-        let n = group.len() as u64;
+        let scratch = std::mem::take(&mut self.scratch);
         let mut r = Ok(());
-        for (k, p) in group.iter().enumerate() {
-            let t_ns = tu * 1000 + span_ns * k as u64 / n;
-            if let Err(e) = self.replay(&mut st, p, t_ns) {
-                r = Err(e);
-                break;
+        for e in &scratch {
+            self.sh.counts[usize::from(e.p.kind & 0xf)] += 1;
+            let st = &mut self.threads[e.thread_ix];
+            if !st.group.is_empty() && st.group_us != e.t_us {
+                if let Err(x) = flush_group(st, &mut self.sh, Some(e.t_us)) {
+                    r = Err(x.to_string());
+                    break;
+                }
             }
+            if st.group.is_empty() {
+                st.group_us = e.t_us;
+            }
+            st.group.push(e.p);
         }
-        st.group = group;
-        st.group.clear();
-        self.threads.insert(thread, st);
+        self.scratch = scratch;
+        self.ev = ev;
+        self.meta.events = self.ev;
         r
     }
 
-    fn get_act(st: &mut ThreadState, n: u32) -> Option<&mut Act> {
-        let n = u64::from(n);
-        if n > st.base {
-            st.window.get_mut((n - st.base - 1) as usize)
-        } else {
-            st.spilled.get_mut(&(n as u32))
+    fn thread(&mut self, id: u32) -> Result<usize> {
+        if let Some(&i) = self.thread_ix.get(&id) {
+            return Ok(i);
         }
-    }
-
-    fn replay(&mut self, st: &mut ThreadState, p: &Pending, t: u64) -> Result<()> {
-        if !st.seen {
-            st.seen = true;
-            st.info.first_ns = t;
-        }
-        st.info.last_ns = t;
-        match p.kind {
-            kind::CALL => {
-                let n = st.base + st.window.len() as u64 + 1;
-                let n32 =
-                    u32::try_from(n).map_err(|_| Error::Internal { message: "more than 4G activations".into() })?;
-                let depth = st.stack.len();
-                st.info.max_depth = st.info.max_depth.max(depth as u32);
-                st.window.push_back(Act {
-                    start_ns: t,
-                    end_ns: t,
-                    call_ev: p.ev,
-                    end_ev: NO_EVENT,
-                    parent: st.stack.last().map_or(0, |f| f.act),
-                    func: p.payload,
-                    depth: depth.min(u16::MAX as usize) as u16,
-                    flags: 0,
-                });
-                st.stack.push(Frame { act: n32, func: p.payload, stretch_start: t, child_ns: 0 });
-                *st.on_stack.entry(p.payload).or_default() += 1;
-                self.stats.entry(p.payload).or_insert_with(|| FnStats { id: p.payload, ..FnStats::default() }).calls +=
-                    1;
-                st.pending_throws.clear();
-                if st.window.len() > self.cap {
-                    Self::write_front(st, self.cap / 2)?;
-                }
-            }
-            kind::RETURN | kind::THROW | kind::AWAIT | kind::YIELD => {
-                let Some(fr) = st.stack.pop() else { return Ok(()) };
-                let stretch = t.saturating_sub(fr.stretch_start);
-                let s = self.stats.entry(fr.func).or_insert_with(|| FnStats { id: fr.func, ..FnStats::default() });
-                s.self_ns += stretch.saturating_sub(fr.child_ns);
-                if let Some(c) = st.on_stack.get_mut(&fr.func) {
-                    *c = c.saturating_sub(1);
-                    if *c == 0 {
-                        s.incl_ns += stretch;
-                    }
-                }
-                match p.kind {
-                    kind::RETURN => s.ret_hash = s.ret_hash.wrapping_add(p.hash),
-                    kind::THROW => s.throws += 1,
-                    _ => {}
-                }
-                if let Some(parent) = st.stack.last_mut() {
-                    parent.child_ns += stretch;
-                }
-                let mut slow = None;
-                if let Some(a) = Self::get_act(st, fr.act) {
-                    a.end_ns = t;
-                    match p.kind {
-                        kind::RETURN | kind::THROW => {
-                            a.flags |= flag::FINISHED;
-                            a.end_ev = p.ev;
-                            if p.kind == kind::THROW {
-                                a.flags |= flag::THREW;
-                            }
-                            slow = Some(Slow { dur: a.dur(), thread: st.info.id, act: fr.act });
-                        }
-                        _ => a.flags |= flag::SUSPENDED,
-                    }
-                }
-                match p.kind {
-                    kind::THROW => st.pending_throws.push(fr.act),
-                    kind::RETURN => st.pending_throws.clear(),
-                    _ => {
-                        st.suspended.insert(fr.act, fr.func);
-                    }
-                }
-                if let Some(s) = slow {
-                    if self.slowest.len() < SLOWEST {
-                        self.slowest.push(std::cmp::Reverse(s));
-                    } else if self.slowest.peek().is_some_and(|m| m.0 < s) {
-                        self.slowest.pop();
-                        self.slowest.push(std::cmp::Reverse(s));
-                    }
-                }
-            }
-            kind::RESUME => {
-                let Ok(n) = u32::try_from(p.resume_act) else { return Ok(()) };
-                if let Some(func) = st.suspended.remove(&n) {
-                    st.stack.push(Frame { act: n, func, stretch_start: t, child_ns: 0 });
-                    *st.on_stack.entry(func).or_default() += 1;
-                }
-            }
-            kind::CATCH => {
-                if p.has_blob {
-                    let top_func = st.stack.last().map(|f| f.func);
-                    for i in 0..st.pending_throws.len() {
-                        let n = st.pending_throws[i];
-                        if let Some(a) = Self::get_act(st, n) {
-                            a.end_ev = p.ev;
-                            a.flags |= flag::ERROR_KNOWN;
-                            let f = a.func;
-                            let s = self.stats.entry(f).or_insert_with(|| FnStats { id: f, ..FnStats::default() });
-                            s.err_hash = s.err_hash.wrapping_add(p.hash);
-                        }
-                    }
-                    if let Some(f) = top_func {
-                        let s = self.stats.entry(f).or_insert_with(|| FnStats { id: f, ..FnStats::default() });
-                        s.err_hash = s.err_hash.wrapping_add(p.hash.rotate_left(17));
-                    }
-                }
-                st.pending_throws.clear();
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    /// Writes the `n` oldest records of the window; those that may still
-    /// change are kept in `spilled` and rewritten in place later.
-    fn write_front(st: &mut ThreadState, n: usize) -> Result<()> {
-        let mut b = [0u8; ACT_REC];
-        for _ in 0..n {
-            let Some(a) = st.window.pop_front() else { break };
-            st.base += 1;
-            a.encode(&mut b);
-            st.file.write_all(&b).map_err(|e| Error::io("write index", e))?;
-            if !a.finished() || (a.flags & flag::THREW != 0 && a.flags & flag::ERROR_KNOWN == 0) {
-                st.spilled.insert(st.base as u32, a);
-            }
-        }
-        Ok(())
+        let p = self.out.join(format!("acts-{id}.bin"));
+        let raw = create_private(&p)?;
+        let file = BufWriter::with_capacity(1 << 18, raw.try_clone().map_err(|e| io_err("open", &p, e))?);
+        self.threads.push(ThreadState {
+            info: ThreadInfo {
+                id,
+                name: if id == 0 { "main".into() } else { format!("worker {id}") },
+                ..ThreadInfo::default()
+            },
+            stack: Vec::new(),
+            on_stack: Vec::new(),
+            suspended: HashMap::new(),
+            pending_throws: Vec::new(),
+            seen: false,
+            group_us: 0,
+            group: Vec::new(),
+            window: VecDeque::new(),
+            base: 0,
+            spilled: HashMap::new(),
+            file,
+            raw,
+        });
+        let i = self.threads.len() - 1;
+        self.thread_ix.insert(id, i);
+        Ok(i)
     }
 
     /// Writes every record and the metadata so that the index on disk holds
     /// what was read. With `last`, events still waiting for their time are
     /// replayed first and open activations end at their thread's last time.
     fn sync(&mut self, last: bool) -> Result<()> {
-        let ids: Vec<u32> = self.threads.keys().copied().collect();
-        for id in ids {
+        for st in &mut self.threads {
             if last || self.provisional {
-                self.flush_group(id, None)?;
+                flush_group(st, &mut self.sh, None)?;
             }
-            let Some(st) = self.threads.get_mut(&id) else { continue };
             if last {
                 // Stretches still on the stack count up to the thread's last time.
                 let t = st.info.last_ns;
                 while let Some(fr) = st.stack.pop() {
                     let stretch = t.saturating_sub(fr.stretch_start);
-                    let s = self.stats.entry(fr.func).or_insert_with(|| FnStats { id: fr.func, ..FnStats::default() });
+                    let outer = leave(st, fr.func);
+                    let s = self.sh.stat(fr.func);
                     s.self_ns += stretch.saturating_sub(fr.child_ns);
-                    if let Some(c) = st.on_stack.get_mut(&fr.func) {
-                        *c = c.saturating_sub(1);
-                        if *c == 0 {
-                            s.incl_ns += stretch;
-                        }
+                    if outer {
+                        s.incl_ns += stretch;
                     }
                     if let Some(parent) = st.stack.last_mut() {
                         parent.child_ns += stretch;
@@ -521,12 +466,12 @@ impl IndexBuilder {
             let last_ns = st.info.last_ns;
             let open: Vec<u32> = st.stack.iter().map(|f| f.act).chain(st.suspended.keys().copied()).collect();
             for n in open {
-                if let Some(a) = Self::get_act(st, n) {
+                if let Some(a) = get_act(st, n) {
                     a.end_ns = a.end_ns.max(last_ns);
                 }
             }
             let n = st.window.len();
-            Self::write_front(st, n)?;
+            write_front(st, n)?;
             st.file.flush().map_err(|e| Error::io("write index", e))?;
             let mut b = [0u8; ACT_REC];
             let mut done = Vec::new();
@@ -551,12 +496,20 @@ impl IndexBuilder {
     }
 
     fn write_meta(&mut self) -> Result<()> {
-        self.meta.threads = self.threads.values().map(|t| t.info.clone()).collect();
+        let mut threads: Vec<ThreadInfo> = self.threads.iter().map(|t| t.info.clone()).collect();
+        threads.sort_by_key(|t| t.id);
+        self.meta.threads = threads;
         self.meta.funcs = self.funcs.values().cloned().collect();
-        let mut stats: Vec<FnStats> = self.stats.values().cloned().collect();
-        stats.sort_by_key(|s| s.id);
-        self.meta.stats = stats;
-        let mut slow: Vec<Slow> = self.slowest.iter().map(|r| r.0).collect();
+        self.meta.stats = self.sh.stats.iter().filter(|s| s.id != u32::MAX).cloned().collect();
+        self.meta.counts = (0u8..16)
+            .filter(|&k| self.sh.counts[usize::from(k)] > 0)
+            .map(|k| (kind::name(k).to_string(), self.sh.counts[usize::from(k)]))
+            .collect();
+        self.meta.output_bytes = (0u8..3)
+            .filter(|&s| self.sh.output[usize::from(s)] > 0)
+            .map(|s| (crate::io::chunk::stream::name(s).to_string(), self.sh.output[usize::from(s)]))
+            .collect();
+        let mut slow: Vec<Slow> = self.sh.slowest.iter().map(|r| r.0).collect();
         slow.sort_by(|a, b| b.cmp(a));
         self.meta.slowest = slow;
         let text = serde_json::to_vec(&self.meta).map_err(|e| Error::Internal { message: e.to_string() })?;
@@ -567,6 +520,188 @@ impl IndexBuilder {
         let fin = self.out.join("index.json");
         std::fs::rename(&tmp, &fin).map_err(|e| io_err("rename", &tmp, e))
     }
+}
+
+/// One activation of `func` leaves the stack: true when it was the outermost.
+fn leave(st: &mut ThreadState, func: u32) -> bool {
+    match st.on_stack.get_mut(func as usize) {
+        Some(c) => {
+            *c = c.saturating_sub(1);
+            *c == 0
+        }
+        None => true,
+    }
+}
+
+fn enter(st: &mut ThreadState, func: u32) {
+    let i = func as usize;
+    if i >= MAX_FUNC_ID {
+        return;
+    }
+    if i >= st.on_stack.len() {
+        st.on_stack.resize(i + 1, 0);
+    }
+    st.on_stack[i] += 1;
+}
+
+fn get_act(st: &mut ThreadState, n: u32) -> Option<&mut Act> {
+    let n = u64::from(n);
+    if n > st.base {
+        st.window.get_mut((n - st.base - 1) as usize)
+    } else {
+        st.spilled.get_mut(&(n as u32))
+    }
+}
+
+/// Gives the waiting events of `st` their times (spread over the time to
+/// `next`, at most one tick) and replays them.
+fn flush_group(st: &mut ThreadState, sh: &mut Shared, next: Option<u64>) -> Result<()> {
+    if st.group.is_empty() {
+        return Ok(());
+    }
+    let tu = st.group_us;
+    let next = next.unwrap_or(tu + 1);
+    let span_ns = (next.saturating_sub(tu)).min(TICK_US) * 1000;
+    let group = std::mem::take(&mut st.group);
+    let n = group.len() as u64;
+    let mut r = Ok(());
+    for (k, p) in group.iter().enumerate() {
+        let t_ns = tu * 1000 + span_ns * k as u64 / n;
+        if let Err(e) = replay(st, sh, p, t_ns) {
+            r = Err(e);
+            break;
+        }
+    }
+    st.group = group;
+    st.group.clear();
+    r
+}
+
+fn replay(st: &mut ThreadState, sh: &mut Shared, p: &Pending, t: u64) -> Result<()> {
+    if !st.seen {
+        st.seen = true;
+        st.info.first_ns = t;
+    }
+    st.info.last_ns = t;
+    match p.kind {
+        kind::CALL => {
+            let n = st.base + st.window.len() as u64 + 1;
+            let n32 = u32::try_from(n).map_err(|_| Error::Internal { message: "more than 4G activations".into() })?;
+            let depth = st.stack.len();
+            st.info.max_depth = st.info.max_depth.max(depth as u32);
+            st.window.push_back(Act {
+                start_ns: t,
+                end_ns: t,
+                call_ev: p.ev,
+                end_ev: NO_EVENT,
+                parent: st.stack.last().map_or(0, |f| f.act),
+                func: p.payload,
+                depth: depth.min(u16::MAX as usize) as u16,
+                flags: 0,
+            });
+            st.stack.push(Frame { act: n32, func: p.payload, stretch_start: t, child_ns: 0 });
+            enter(st, p.payload);
+            sh.stat(p.payload).calls += 1;
+            st.pending_throws.clear();
+            if st.window.len() > sh.cap {
+                write_front(st, sh.cap / 2)?;
+            }
+        }
+        kind::RETURN | kind::THROW | kind::AWAIT | kind::YIELD => {
+            let Some(fr) = st.stack.pop() else { return Ok(()) };
+            let stretch = t.saturating_sub(fr.stretch_start);
+            let outer = leave(st, fr.func);
+            let s = sh.stat(fr.func);
+            s.self_ns += stretch.saturating_sub(fr.child_ns);
+            if outer {
+                s.incl_ns += stretch;
+            }
+            match p.kind {
+                kind::RETURN => s.ret_hash = s.ret_hash.wrapping_add(p.hash),
+                kind::THROW => s.throws += 1,
+                _ => {}
+            }
+            if let Some(parent) = st.stack.last_mut() {
+                parent.child_ns += stretch;
+            }
+            let thread = st.info.id;
+            let mut slow = None;
+            if let Some(a) = get_act(st, fr.act) {
+                a.end_ns = t;
+                match p.kind {
+                    kind::RETURN | kind::THROW => {
+                        a.flags |= flag::FINISHED;
+                        a.end_ev = p.ev;
+                        if p.kind == kind::THROW {
+                            a.flags |= flag::THREW;
+                        }
+                        slow = Some(Slow { dur: a.dur(), thread, act: fr.act });
+                    }
+                    _ => a.flags |= flag::SUSPENDED,
+                }
+            }
+            match p.kind {
+                kind::THROW => st.pending_throws.push(fr.act),
+                kind::RETURN => st.pending_throws.clear(),
+                _ => {
+                    st.suspended.insert(fr.act, fr.func);
+                }
+            }
+            if let Some(s) = slow {
+                if sh.slowest.len() < SLOWEST {
+                    sh.slowest.push(std::cmp::Reverse(s));
+                } else if sh.slowest.peek().is_some_and(|m| m.0 < s) {
+                    sh.slowest.pop();
+                    sh.slowest.push(std::cmp::Reverse(s));
+                }
+            }
+        }
+        kind::RESUME => {
+            let Ok(n) = u32::try_from(p.resume_act) else { return Ok(()) };
+            if let Some(func) = st.suspended.remove(&n) {
+                st.stack.push(Frame { act: n, func, stretch_start: t, child_ns: 0 });
+                enter(st, func);
+            }
+        }
+        kind::CATCH => {
+            if p.has_blob {
+                let top_func = st.stack.last().map(|f| f.func);
+                for i in 0..st.pending_throws.len() {
+                    let n = st.pending_throws[i];
+                    if let Some(a) = get_act(st, n) {
+                        a.end_ev = p.ev;
+                        a.flags |= flag::ERROR_KNOWN;
+                        let f = a.func;
+                        let s = sh.stat(f);
+                        s.err_hash = s.err_hash.wrapping_add(p.hash);
+                    }
+                }
+                if let Some(f) = top_func {
+                    let s = sh.stat(f);
+                    s.err_hash = s.err_hash.wrapping_add(p.hash.rotate_left(17));
+                }
+            }
+            st.pending_throws.clear();
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Writes the `n` oldest records of the window; those that may still
+/// change are kept in `spilled` and rewritten in place later.
+fn write_front(st: &mut ThreadState, n: usize) -> Result<()> {
+    let mut b = [0u8; ACT_REC];
+    for _ in 0..n {
+        let Some(a) = st.window.pop_front() else { break };
+        st.base += 1;
+        a.encode(&mut b);
+        st.file.write_all(&b).map_err(|e| Error::io("write index", e))?;
+        if !a.finished() || (a.flags & flag::THREW != 0 && a.flags & flag::ERROR_KNOWN == 0) {
+            st.spilled.insert(st.base as u32, a);
+        }
+    }
+    Ok(())
 }
 
 /// Opens the index of the trace directory `dir`, building it first when
@@ -598,7 +733,10 @@ pub fn open_or_build(dir: &Path) -> Result<super::Index> {
         let _ = std::fs::remove_dir_all(&partial);
         let out = b.finish(false)?;
         std::fs::rename(&out, &partial).map_err(|e| io_err("rename", &out, e))?;
-        let mut ix = super::Index::open(dir, &partial)?;
+        let ix = super::Index::open(dir, &partial);
+        // The open index keeps its files; the directory need not stay.
+        let _ = std::fs::remove_dir_all(&partial);
+        let mut ix = ix?;
         ix.meta.complete = false;
         return Ok(ix);
     }

@@ -55,3 +55,66 @@ pub fn read_chunk_at(file: &File, off: u64, len: u64) -> ChunkRead {
         Err(m) => ChunkRead::Damaged(m),
     }
 }
+
+/// What reading a raw chunk gave.
+pub enum RawRead {
+    /// The chunk's payload is in [`RawChunks::payload`]; the offset after it.
+    Payload(u64),
+    /// The file ends at or inside this chunk.
+    Short,
+    /// The chunk is damaged: why.
+    Damaged(String),
+}
+
+/// Reads chunk payloads into buffers reused from chunk to chunk (the index
+/// build reads every chunk once).
+#[derive(Default)]
+pub struct RawChunks {
+    body: Vec<u8>,
+    /// The last payload read.
+    pub payload: Vec<u8>,
+    dctx: Option<zstd::bulk::Decompressor<'static>>,
+}
+
+impl RawChunks {
+    /// Reads, checks and decompresses the chunk at `off` of `file` (of `len` bytes).
+    pub fn read_at(&mut self, file: &File, off: u64, len: u64) -> RawRead {
+        let hl = format::CHUNK_HEADER_LEN as u64;
+        if len < off + hl {
+            return RawRead::Short;
+        }
+        let mut h = [0u8; format::CHUNK_HEADER_LEN];
+        if file.read_exact_at(&mut h, off).is_err() {
+            return RawRead::Short;
+        }
+        let clen = u64::from(u32::from_le_bytes([h[0], h[1], h[2], h[3]]));
+        let crc = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
+        let ulen = u32::from_le_bytes([h[8], h[9], h[10], h[11]]) as usize;
+        if ulen > format::MAX_CHUNK || clen > (format::MAX_CHUNK as u64) * 2 {
+            return RawRead::Damaged(format!("chunk at byte {off} announces {ulen} bytes, more than the limit"));
+        }
+        if len < off + hl + clen {
+            return RawRead::Short;
+        }
+        self.body.resize(clen as usize, 0);
+        if file.read_exact_at(&mut self.body, off + hl).is_err() {
+            return RawRead::Short;
+        }
+        if crc32fast::hash(&self.body) != crc {
+            return RawRead::Damaged(format!("checksum mismatch in chunk at byte {off}"));
+        }
+        if self.dctx.is_none() {
+            match zstd::bulk::Decompressor::new() {
+                Ok(d) => self.dctx = Some(d),
+                Err(e) => return RawRead::Damaged(format!("cannot start zstd: {e}")),
+            }
+        }
+        let Some(d) = self.dctx.as_mut() else { return RawRead::Damaged("no zstd".into()) };
+        self.payload.clear();
+        self.payload.reserve(ulen);
+        match d.decompress_to_buffer(&self.body, &mut self.payload) {
+            Ok(n) if n == ulen => RawRead::Payload(off + hl + clen),
+            _ => RawRead::Damaged(format!("chunk at byte {off} does not decompress")),
+        }
+    }
+}
