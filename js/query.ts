@@ -73,6 +73,8 @@ export interface TimelineQuery {
   to?: number;
   fn?: string;
   file?: string;
+  /** Function kind as recorded (`function`, `method`, `arrow`, …). */
+  kind?: string;
   status?: 'finished' | 'threw' | 'running';
   minDuration?: number;
   limit?: number;

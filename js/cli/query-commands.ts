@@ -11,7 +11,7 @@ import { humanMs, resolveTrace, UsageError } from './traces';
 export const QUERY_USAGE = `  traces [--program S] [--status S] [--run ID] [--limit N] [--json]
                                         list traces with their status
   info [trace] [--json]                 status, counts, threads, top functions (self and inclusive)
-  timeline [trace] [--thread N] [--fn GLOB] [--file GLOB] [--from-ms N] [--to-ms N] [--min-ms N]
+  timeline [trace] [--thread N] [--fn GLOB] [--file GLOB] [--kind K] [--from-ms N] [--to-ms N] [--min-ms N]
            [--limit N] [--cursor C] [--json]   activations in call order, with values
   tree [trace] [--thread N] [--activation N] [--json]
                                         the calls made by one activation (0: from the event loop)
@@ -121,7 +121,7 @@ function infoCmd(args: string[]): number {
 }
 
 function timelineCmd(args: string[]): number {
-  const p = parse(args, ['--thread', '--fn', '--file', '--from-ms', '--to-ms', '--min-ms', '--limit', '--cursor'], ['--json'], 'timeline');
+  const p = parse(args, ['--thread', '--fn', '--file', '--kind', '--from-ms', '--to-ms', '--min-ms', '--limit', '--cursor'], ['--json'], 'timeline');
   const dir = resolveTrace(p.pos[0], outDir());
   const t = getTrace(dir);
   const th = num(p, '--thread');
@@ -134,6 +134,7 @@ function timelineCmd(args: string[]): number {
     thread: th,
     fn: str(p, '--fn'),
     file: str(p, '--file'),
+    kind: str(p, '--kind'),
     from: ms('--from-ms'),
     to: ms('--to-ms'),
     minDuration: (num(p, '--min-ms') ?? 0) * 1e6,

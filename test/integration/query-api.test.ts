@@ -4,7 +4,7 @@ import * as path from 'node:path';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { fixture, runCli, runNode, tempDir, onlyTrace, traceDirs } from '../helpers/run';
+import { fixture, runCli, runNode, tempDir, onlyTrace, traceDirs, spawn, NODE, REGISTER, cleanEnv } from '../helpers/run';
 
 // The built package, as a user would `require('noderec')`.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -133,5 +133,39 @@ describe('noderec show and recursion', () => {
     };
     expect(ms('fib')).toBeLessThanOrEqual(ms('<module>'));
     expect(traceDirs(out).length).toBe(1);
+  });
+});
+
+describe('a trace still being recorded', () => {
+  it('shows the calls made so far while the program runs, then becomes complete', async () => {
+    const out = tempDir('noderec-growing-');
+    const child = spawn(NODE, ['--require', REGISTER, fixture('viewer', 'tick.js')], {
+      env: cleanEnv({ NODEREC_OUT_DIR: out }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let text = '';
+    child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    try {
+      // Wait until the program printed tick 5, then give the recorder 600 ms.
+      for (let i = 0; i < 300 && !text.includes('tick 5\n'); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(text).toContain('tick 5');
+      await new Promise((r) => setTimeout(r, 600));
+      expect(child.exitCode).toBeNull();
+      const dir = onlyTrace(out);
+      const t = api.getTrace(dir);
+      expect(t.status).toBe('recording');
+      expect(t.complete).toBe(false);
+      const ticks = api.timeline(dir, { fn: 'tick', values: true }).rows;
+      expect(ticks.length).toBeGreaterThanOrEqual(5);
+      expect(ticks.slice(0, 5).map((r) => r.values?.value)).toEqual([1, 2, 3, 4, 5]);
+    } finally {
+      expect(await exited).toBe(0);
+    }
+    const dir = onlyTrace(out);
+    // The final index: built afresh once the recording ended.
+    const done = api.getTrace(dir, { outDir: out });
+    expect(done.status).toBe('complete');
+    expect(api.timeline(dir, { fn: 'tick' }).rows.length).toBe(15);
   });
 });

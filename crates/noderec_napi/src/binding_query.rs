@@ -147,6 +147,8 @@ pub struct BindingTimelineQuery {
     pub r#fn: Option<String>,
     /// File glob.
     pub file: Option<String>,
+    /// Function kind (`function`, `method`, `arrow`, ...).
+    pub kind: Option<String>,
     /// `finished`, `threw` or `running`.
     pub status: Option<String>,
     /// Minimum duration (ns).
@@ -398,6 +400,7 @@ impl TraceIndex {
                 to_ns: ns(q.to),
                 fn_glob: q.r#fn,
                 file_glob: q.file,
+                fn_kind: q.kind,
                 status: q.status,
                 min_dur_ns: ns(q.min_duration).unwrap_or(0),
                 limit: q.limit.unwrap_or(100) as usize,

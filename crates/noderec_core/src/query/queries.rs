@@ -188,6 +188,8 @@ pub struct TimelineQuery {
     pub fn_glob: Option<String>,
     /// File glob.
     pub file_glob: Option<String>,
+    /// Function kind (`function`, `method`, `arrow`, ... as in the trace's FUNC records).
+    pub fn_kind: Option<String>,
     /// `finished`, `threw` or `running`.
     pub status: Option<String>,
     /// Minimum duration (ns).
@@ -217,8 +219,13 @@ fn compile(g: &Option<String>, what: &str) -> Result<Option<Glob>, String> {
 }
 
 /// Which functions match name and file globs (`None` = all).
-fn fn_filter(ix: &Index, name: &Option<Glob>, file: &Option<Glob>) -> Option<std::collections::HashSet<u32>> {
-    if name.is_none() && file.is_none() {
+fn fn_filter(
+    ix: &Index,
+    name: &Option<Glob>,
+    file: &Option<Glob>,
+    fkind: Option<&str>,
+) -> Option<std::collections::HashSet<u32>> {
+    if name.is_none() && file.is_none() && fkind.is_none() {
         return None;
     }
     Some(
@@ -237,7 +244,7 @@ fn fn_filter(ix: &Index, name: &Option<Glob>, file: &Option<Glob>) -> Option<std
 pub fn timeline(ix: &mut Index, q: &TimelineQuery) -> Result<TimelinePage, String> {
     let name = compile(&q.fn_glob, "fn")?;
     let file = compile(&q.file_glob, "file")?;
-    let only = fn_filter(ix, &name, &file);
+    let only = fn_filter(ix, &name, &file, q.fn_kind.as_deref().filter(|k| !k.is_empty()));
     let limit = if q.limit == 0 { 100 } else { q.limit };
     let (mut th0, mut n0) = (None, None);
     if let Some(c) = &q.cursor {
@@ -310,6 +317,7 @@ pub fn children(ix: &mut Index, thread: u32, act: u64, limit: usize, after: u64)
         if block.is_empty() {
             break;
         }
+        let mut skip_to = None;
         for a in &block {
             if a.start_ns > end || out.len() == limit {
                 return out;
@@ -317,8 +325,20 @@ pub fn children(ix: &mut Index, thread: u32, act: u64, limit: usize, after: u64)
             if u64::from(a.parent) == act {
                 let r = act_row(ix, thread, n, a, false);
                 out.push(r);
+                // A child that never suspended was on the stack from its call
+                // to its end: everything that started in between is below it.
+                if a.finished() && a.flags & flag::SUSPENDED == 0 {
+                    let next = ix.first_at(thread, a.end_ns);
+                    if next > n + 1 {
+                        skip_to = Some(next);
+                        break;
+                    }
+                }
             }
             n += 1;
+        }
+        if let Some(s) = skip_to {
+            n = s;
         }
     }
     out
