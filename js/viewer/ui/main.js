@@ -101,9 +101,12 @@ function Flame({ trace, thread, sel, onSelect, liveTick }) {
   const full = () => ({ from: th ? th.firstNs : 0, to: th ? Math.max(th.lastNs, th.firstNs + 1000) : 1000 });
   useEffect(() => setView(full()), [trace.id, thread]);
   // A live trace: keep following the end while the view shows it.
+  const lastEnd = useRef(0);
   useEffect(() => {
-    if (view && th && view.to >= th.lastNs - 1) setView({ from: view.from, to: Math.max(th.lastNs, view.from + 1000) });
-  }, [liveTick]);
+    const prev = lastEnd.current;
+    if (th) lastEnd.current = th.lastNs;
+    if (view && th && th.lastNs > prev && view.to >= prev - 1) setView({ from: view.from, to: Math.max(th.lastNs, view.from + 1000) });
+  }, [liveTick, trace.events]);
   useEffect(() => {
     if (!view || !ref.current) return;
     let cancelled = false;
