@@ -96,7 +96,9 @@ describe('query API', () => {
     const names = rows.map((r) => r.name);
     expect(names).toContain('unitPrice');
     expect(rows.find((r) => r.name === 'unitPrice')!.differs).toContain('returns');
-    expect(names).not.toContain('fib');
+    // fib behaves the same in both runs (only its time may differ on a busy machine).
+    const fib = rows.find((r) => r.name === 'fib')?.differs ?? [];
+    expect(fib.filter((d) => d !== 'duration')).toEqual([]);
     expect(api.compare(onlyTrace(a.outDir), onlyTrace(a.outDir))).toEqual([]);
   });
 
