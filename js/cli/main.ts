@@ -5,6 +5,7 @@ import { FilterError } from '../filter/chain';
 import { native, ReadResult } from '../native';
 import { PolicyError, SETTING_BY_ENV, SETTINGS, parseSetting } from '../policy/model';
 import { record, usageTrailer } from './record';
+import { QUERY_USAGE, queryCommand, recordWithView, wantsView } from './query-commands';
 import { humanBytes, humanMs, listLooseTraces, listRuns, resolveTrace, TraceEntry, UsageError } from './traces';
 import { term } from './terminal';
 
@@ -18,7 +19,7 @@ const USAGE = `usage: noderec <command> [options]
                                         export events (jsonl: one JSON object per line)
   calls [trace] [--fn GLOB] [--min-ms N] [--limit N] [--json] [--allow-partial]
                                         calls of matching functions that took at least N ms, slowest first
-
+${QUERY_USAGE}
 A trace is a trace directory, a name inside the out dir, or 'latest' (default).
 record writes one run directory <out-dir>/<run-id>/ holding a trace directory
 per recorded node process. Exit code: 2 usage error, 1 recorder error,
@@ -130,7 +131,7 @@ function show(args: string[]): number {
   out.push(`threads   ${Object.entries(s.threads).map(([id, n]) => `${id}:${n}`).join(', ')}`);
   out.push(`counts    ${Object.entries(s.counts).sort().map(([k, v]) => `${k} ${v}`).join(', ')}`);
   out.push('');
-  out.push('slowest functions (inclusive time of synchronous stretches):');
+  out.push('slowest functions (inclusive on-stack time, a recursive function counted once per outermost call):');
   for (const f of s.functions) {
     out.push(`  ${pad(f.total_ms.toFixed(3) + ' ms', 14)} ${pad(String(f.calls) + ' calls', 14)} ${f.fn}  ${f.path}:${f.line}`);
   }
@@ -264,7 +265,7 @@ export function main(argv: string[]): void {
   try {
     switch (cmd) {
       case 'record':
-        record(rest).then(done, (e: unknown) => fail(e));
+        (wantsView(rest) ? recordWithView(rest) : record(rest)).then(done, (e: unknown) => fail(e));
         return;
       case 'ls':
         return done(ls(rest));
@@ -280,8 +281,13 @@ export function main(argv: string[]): void {
       case 'help':
         write(USAGE);
         return done(cmd === undefined ? 2 : 0);
-      default:
-        throw new UsageError(`unknown command '${cmd}'`);
+      default: {
+        const r = queryCommand(cmd, rest);
+        if (r === undefined) throw new UsageError(`unknown command '${cmd}'`);
+        if (typeof r === 'number') return done(r);
+        r.then(done, (e: unknown) => fail(e));
+        return;
+      }
     }
   } catch (e) {
     fail(e);

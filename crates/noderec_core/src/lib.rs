@@ -6,5 +6,6 @@ pub mod filter;
 pub mod fuzz;
 pub mod instrument;
 pub mod io;
+pub mod query;
 pub mod session;
 pub mod trace;

@@ -7,10 +7,10 @@ use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::format::{self, put_str, put_varint, record, HAS_VALUES};
 use crate::error::{Error, Result};
@@ -199,6 +199,10 @@ struct Encoder {
     events: u64,
 }
 
+/// The longest events wait in the writer before they are written as a chunk
+/// (a quiet program's calls reach the disk, and a live viewer, this soon).
+const MAX_CHUNK_AGE: Duration = Duration::from_millis(250);
+
 fn run(file: File, path: &Path, rx: &Receiver<Msg>, counters: &WriterCounters) -> Result<()> {
     let zstd = zstd::bulk::Compressor::new(ZSTD_LEVEL).map_err(|e| Error::io("start zstd", e))?;
     let mut enc = Encoder {
@@ -211,7 +215,27 @@ fn run(file: File, path: &Path, rx: &Receiver<Msg>, counters: &WriterCounters) -
         clocks: std::collections::HashMap::new(),
         events: 0,
     };
-    while let Ok(msg) = rx.recv() {
+    // When the oldest record not yet written arrived.
+    let mut oldest: Option<Instant> = None;
+    loop {
+        let msg = match oldest {
+            Some(t) => match rx.recv_timeout(MAX_CHUNK_AGE.saturating_sub(t.elapsed())) {
+                Ok(m) => m,
+                Err(RecvTimeoutError::Timeout) => {
+                    enc.write_chunk(counters)?;
+                    oldest = None;
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            },
+            None => match rx.recv() {
+                Ok(m) => m,
+                Err(_) => break,
+            },
+        };
+        if oldest.is_none() && !matches!(msg, Msg::Flush(_) | Msg::Finish) {
+            oldest = Some(Instant::now());
+        }
         match msg {
             Msg::Path { id, path } => {
                 enc.payload.push(record::PATH);
@@ -244,11 +268,13 @@ fn run(file: File, path: &Path, rx: &Receiver<Msg>, counters: &WriterCounters) -
                 counters.events.fetch_add(n, Ordering::Relaxed);
                 if enc.payload.len() >= CHUNK_TARGET {
                     enc.write_chunk(counters)?;
+                    oldest = None;
                 }
                 counters.busy_ns.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
             }
             Msg::Flush(ack) => {
                 enc.write_chunk(counters)?;
+                oldest = None;
                 let _ = ack.send(());
             }
             Msg::Finish => {
