@@ -18,10 +18,11 @@ import { native, FinishSummary } from './native';
 import { Policy, PolicyError, policyFromEnv, resolvePolicy } from './policy/env';
 import * as io from './runtime/io-capture';
 import { noteUncaught } from './runtime/fatal-report';
+import { installDefiners, installDefinersIn } from './runtime/definers';
 import { installFunctionSource, installFunctionSourceIn } from './runtime/function-source';
 import { declareRuntime, declareRuntimeIn } from './runtime/global-binding';
 import * as probes from './runtime/probes';
-import { setAttrResolver, setBounds, setRefs, setThisDepth, setValueBudget } from './runtime/value-encoder';
+import { setAttrResolver, setBounds, setRefs, setThisDepth, setTrust, setValueBudget, untrust } from './runtime/value-encoder';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION: string = (require('../../package.json') as { version: string }).version;
@@ -97,7 +98,10 @@ const sink: probes.Sink = {
  * there belong to the context's realm. */
 export function exposeRuntime(context: vm.Context): void {
   if (!runtimeInstalled) return;
-  if (declareRuntimeIn(context, probes.runtime, probes.putValue)) installFunctionSourceIn(context);
+  if (declareRuntimeIn(context, probes.runtime, probes.putValue)) {
+    installDefinersIn(context, untrust);
+    installFunctionSourceIn(context);
+  }
 }
 
 /** `__nr$.reg(table)`, the prologue of code instrumented by another process
@@ -129,6 +133,9 @@ function installRuntime(): void {
   // code instrumented in another process (noderec/vite-plugin)
   probes.runtime.reg = registerPortable;
   declareRuntime(probes.runtime);
+  // The encoder trusts verified objects only while this realm's definers
+  // tell it about their targets (design-docs/values.md, "Trusted objects").
+  setTrust(installDefiners(untrust));
   installFunctionSource();
 }
 

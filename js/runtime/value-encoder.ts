@@ -202,8 +202,9 @@ let level = 0;
 
 /** Work done by the encoder, for the bounded-work guarantee (metrics):
  * [0] keys listed by own-key enumerations, [1] own properties read (one
- * descriptor each), [2] values encoded as references to an earlier encoding. */
-export const encoderWork = new Float64Array(3);
+ * descriptor each), [2] values encoded as references to an earlier encoding,
+ * [3] of [1], those read with a plain read (trusted objects). */
+export const encoderWork = new Float64Array(4);
 
 const f64 = new Float64Array(1);
 const f64Bytes = new U8(f64.buffer);
@@ -696,6 +697,10 @@ class Memo {
    *  every capture: checking costs the same reads as encoding). */
   misses = 0;
   skip = 0;
+  /** Verified to hold only own data properties (every own enumerable key
+   *  read with a descriptor, none an accessor) and not given to a definer
+   *  since (js/runtime/definers.ts): read with plain reads. */
+  trusted = false;
   constructor(readonly kind: number) {}
 }
 
@@ -800,7 +805,11 @@ function canRef(m: Memo): boolean {
 function sameEntry(d: PropertyDescriptor | undefined, id: unknown, ver: number): boolean {
   if (d === undefined) return id === HOLE_ID || id === MISSING_ID;
   if (isAccessorDescriptor(d)) return id === ACC[(d.get !== undefined ? 1 : 0) | (d.set !== undefined ? 2 : 0)];
-  const v = d.value;
+  return sameValue(d.value, id, ver);
+}
+
+/** A data value read now is what the memo saw. */
+function sameValue(v: unknown, id: unknown, ver: number): boolean {
   // NaN is the one value not === to itself.
   if (v !== id) return v !== v && id !== id;
   if (typeof v === 'object') {
@@ -820,8 +829,20 @@ function sameArray(a: unknown[], m: Memo): boolean {
   if (a.length !== m.total) return false;
   const n = m.scan;
   encoderWork[1] += n;
+  const vals = m.vals;
+  if (trustOn && m.trusted && trustedArray(a)) {
+    encoderWork[3] += n;
+    for (let i = 0; i < n; i++) {
+      const v = a[i];
+      // undefined may be a hole now: the descriptor tells.
+      if (v === undefined) {
+        if (!sameEntry(ObjectGetOwnPropertyDescriptor(a, i), vals[i], m.vers[i])) return false;
+      } else if (!sameValue(v, vals[i], m.vers[i])) return false;
+    }
+    return true;
+  }
   for (let i = 0; i < n; i++) {
-    if (!sameEntry(ObjectGetOwnPropertyDescriptor(a, i), m.vals[i], m.vers[i])) return false;
+    if (!sameEntry(ObjectGetOwnPropertyDescriptor(a, i), vals[i], m.vers[i])) return false;
   }
   return true;
 }
@@ -833,6 +854,17 @@ function samePlain(o: object, m: Memo): boolean {
   const n = m.scan;
   if (keys.length < n) return false;
   const mk = m.keys;
+  if (trustOn && m.trusted && m.klist === null) {
+    // Every key is an own data property (listed now, verified before).
+    const vals = m.vals, vers = m.vers;
+    encoderWork[1] += n;
+    encoderWork[3] += n;
+    for (let i = 0; i < n; i++) {
+      const k = keys[i];
+      if (k !== mk[i] || !sameValue((o as Record<string, unknown>)[k], vals[i], vers[i])) return false;
+    }
+    return true;
+  }
   for (let i = 0; i < n; i++) {
     const k = keys[i];
     if (k !== mk[i]) return false;
@@ -842,6 +874,69 @@ function samePlain(o: object, m: Memo): boolean {
     if (!sameEntry(ObjectGetOwnPropertyDescriptor(o, k), id, m.vers[i])) return false;
   }
   return true;
+}
+
+// ---------------------------------------------------------------------------
+// Trust (design-docs/values.md, "Trusted objects"): an object whose own
+// enumerable properties were all read with descriptors and found to be data
+// properties stays so until a definer is called on it (the wrappers of
+// js/runtime/definers.ts call untrust()): assignment, Object.assign, spread
+// and deletion never create an accessor. Its later captures and checks read
+// the keys that Object.keys lists (so, own) with plain reads. Only objects
+// of this realm (prototype chain ending at this Object.prototype, or null)
+// are trusted: another realm's definers are not wrapped.
+// ---------------------------------------------------------------------------
+
+/** Trust is on only while this realm's definers are wrapped. */
+let trustOn = false;
+/** An accessor was defined on Array.prototype or Object.prototype: a hole
+ *  read through them could run it, so arrays are no longer trusted. */
+let protoTaint = false;
+/** Per top-level value: 1 when Array.prototype's prototype is Object.prototype. */
+let arrChain = 0;
+
+/** Turns trust on (the definers are wrapped) or off (tests). */
+export function setTrust(on: boolean): void {
+  trustOn = on;
+  epoch++;
+}
+
+/** Called by the definer wrappers with their target. */
+export function untrust(o: object): void {
+  const m = MemoGet(memos, o);
+  if (m !== undefined) m.trusted = false;
+  if (o === ArrayPrototype || o === ObjectPrototype) protoTaint = true;
+}
+
+const realmOk = new WeakMap<object, boolean>();
+const RealmGet = uncurry<boolean | undefined>(WeakMap.prototype.get);
+
+/** The prototype chain from `proto` ends at this realm's Object.prototype
+ *  (no Proxy in it). */
+function ownRealm(proto: object | null): boolean {
+  if (proto === null || proto === ObjectPrototype || proto === ArrayPrototype) return true;
+  const known = RealmGet(realmOk, proto);
+  if (known !== undefined) return known;
+  let p: object | null = proto;
+  let ok = false;
+  for (let i = 0; i < 64 && p !== null; i++) {
+    if (isProxy(p)) break;
+    if (p === ObjectPrototype) {
+      ok = true;
+      break;
+    }
+    p = ObjectGetPrototypeOf(p) as object | null;
+  }
+  MemoSet(realmOk, proto, ok);
+  return ok;
+}
+
+/** A trusted array may be read with plain reads: its prototype is
+ *  Array.prototype, whose chain is untouched (a hole reads through it). */
+function trustedArray(a: unknown[]): boolean {
+  if (protoTaint || ObjectGetPrototypeOf(a) !== ArrayPrototype) return false;
+  if (arrChain === 0) arrChain = ObjectGetPrototypeOf(ArrayPrototype) === ObjectPrototype ? 1 : 2;
+  return arrChain === 1;
 }
 
 /** Own enumerable keys of `o` (a prefix for a large object, see Memo.klist);
@@ -1012,13 +1107,27 @@ function encArray(a: unknown[], m: Memo | undefined): void {
   circLow = 1 << 30;
   const r0 = filterCounts[3], d0 = filterCounts[7];
   const vals = m.vals, vers = m.vers;
+  const trusted = trustOn && m.trusted && trustedArray(a);
+  let allData = trustOn;
+  if (trusted) encoderWork[3] += n;
   for (let i = 0; i < n; i++) {
-    const d = ObjectGetOwnPropertyDescriptor(a, i);
     verOut = 0;
+    if (trusted) {
+      const v = a[i];
+      // undefined may be a hole: the descriptor tells.
+      if (v !== undefined) {
+        vals[i] = v;
+        enc(v);
+        vers[i] = verOut;
+        continue;
+      }
+    }
+    const d = ObjectGetOwnPropertyDescriptor(a, i);
     if (d === undefined) {
       putTag(T_HOLE);
       vals[i] = HOLE_ID;
     } else if (isAccessorDescriptor(d)) {
+      allData = false;
       vals[i] = ACC[encAccessor(d)];
     } else {
       const v = d.value;
@@ -1030,6 +1139,9 @@ function encArray(a: unknown[], m: Memo | undefined): void {
   vals.length = n;
   vers.length = n;
   ancestors[--level] = undefined;
+  // Verified: every element read and none an accessor (holes read through
+  // Array.prototype, which trustedArray() checks at each capture).
+  m.trusted = trusted || (allData && n === len && ObjectGetPrototypeOf(a) === ArrayPrototype);
   m.proto = null;
   m.total = len;
   m.scan = n;
@@ -1131,6 +1243,10 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   circLow = 1 << 30;
   const r0 = filterCounts[3], d0 = filterCounts[7];
   const mk = m.keys, vals = m.vals, vers = m.vers;
+  // Keys come from Object.keys (own); a trusted object's are data properties.
+  const trusted = trustOn && m.trusted && m.klist === null;
+  let allData = trustOn && !trusted && m.klist === null && end === keys.length;
+  if (trusted) encoderWork[3] += n;
   for (let i = 0; i < end; i++) {
     const k = keys[i];
     mk[i] = k;
@@ -1139,17 +1255,31 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
       filterCounts[7]++;
       vals[i] = DROPPED_ID;
       vers[i] = 0;
+      // Not read, so not verified.
+      allData = false;
       continue;
     }
     if (plan !== null) putPlanKey(plan, i);
     else putStr(k);
-    const d = ObjectGetOwnPropertyDescriptor(o, k);
     verOut = 0;
+    if (trusted) {
+      const v = (o as Record<string, unknown>)[k];
+      vals[i] = v;
+      if (act === 1) {
+        filterCounts[3]++;
+        putRedacted(v);
+      } else enc(v);
+      vers[i] = verOut;
+      continue;
+    }
+    const d = ObjectGetOwnPropertyDescriptor(o, k);
     if (d === undefined) {
       putTag(T_UNDEFINED);
       vals[i] = MISSING_ID;
       okAcc = false;
+      allData = false;
     } else if (isAccessorDescriptor(d)) {
+      allData = false;
       vals[i] = ACC[encAccessor(d)];
     } else if (act === 1) {
       filterCounts[3]++;
@@ -1166,6 +1296,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   vals.length = end;
   vers.length = end;
   ancestors[--level] = undefined;
+  if (!trusted) m.trusted = allData && ownRealm(proto);
   m.proto = proto;
   m.cls = cls;
   m.total = known;
@@ -1427,6 +1558,7 @@ function encTop(v: unknown): void {
   budget = budgetBound > 0 ? (budgetBound > itemsBound ? budgetBound : itemsBound) : Infinity;
   const start = pos;
   level = 0;
+  arrChain = 0;
   okAcc = true;
   deepAcc = false;
   hAcc = 0;
