@@ -16,7 +16,9 @@
 // `nativeTexts`. What shows: when the builtin throws (a non-object target, a
 // non-configurable property), the error's stack has one more frame, the
 // wrapper's (`at defineProperty (noderec:definers:1:…)`), under the builtin's
-// own `at Function.defineProperty (<anonymous>)`.
+// own `at Function.defineProperty (<anonymous>)`; and when such an error is
+// uncaught, Node's report shows the wrapper's source line instead of the
+// program's (the message location is that of the innermost script frame).
 //
 // Compiled in the realm whose builtins it replaces (this one, or a test
 // runner's vm context that the integration declares the runtime in), with
@@ -39,35 +41,39 @@ const INSTALL = `(function (untrust, texts) {
     dp(holder, key, { value: wrapper, writable: d.writable, enumerable: d.enumerable, configurable: true });
     return true;
   }
-  const defineProperty = O.defineProperty;
-  const defineProperties = O.defineProperties;
-  const reflectDefine = R.defineProperty;
-  const defineGetter = P.__defineGetter__;
-  const defineSetter = P.__defineSetter__;
+  // Called with the receiver the program used, so that the builtin's own
+  // frame in a stack trace reads as without the wrapper (\`Function.defineProperty\`);
+  // a bound call leaves no frame of its own.
+  const uncurry = (f) => typeof f === 'function' ? apply(Function.prototype.bind, Function.prototype.call, [f]) : undefined;
+  const defineProperty = uncurry(O.defineProperty);
+  const defineProperties = uncurry(O.defineProperties);
+  const reflectDefine = uncurry(R.defineProperty);
+  const defineGetter = uncurry(P.__defineGetter__);
+  const defineSetter = uncurry(P.__defineSetter__);
   let ok = true;
   ok = replace(O, 'defineProperty', {
     defineProperty(o, p, d) {
       if ((typeof o === 'object' && o !== null) || typeof o === 'function') untrust(o);
-      return defineProperty(o, p, d);
+      return defineProperty(this, o, p, d);
     },
   }.defineProperty) && ok;
   ok = replace(O, 'defineProperties', {
     defineProperties(o, props) {
       if ((typeof o === 'object' && o !== null) || typeof o === 'function') untrust(o);
-      return defineProperties(o, props);
+      return defineProperties(this, o, props);
     },
   }.defineProperties) && ok;
   ok = replace(R, 'defineProperty', {
     defineProperty(o, p, d) {
       if ((typeof o === 'object' && o !== null) || typeof o === 'function') untrust(o);
-      return reflectDefine(o, p, d);
+      return reflectDefine(this, o, p, d);
     },
   }.defineProperty) && ok;
   if (typeof defineGetter === 'function') {
     ok = replace(P, '__defineGetter__', {
       __defineGetter__(p, f) {
         if ((typeof this === 'object' && this !== null) || typeof this === 'function') untrust(this);
-        return apply(defineGetter, this, [p, f]);
+        return defineGetter(this, p, f);
       },
     }.__defineGetter__) && ok;
   }
@@ -75,7 +81,7 @@ const INSTALL = `(function (untrust, texts) {
     ok = replace(P, '__defineSetter__', {
       __defineSetter__(p, f) {
         if ((typeof this === 'object' && this !== null) || typeof this === 'function') untrust(this);
-        return apply(defineSetter, this, [p, f]);
+        return defineSetter(this, p, f);
       },
     }.__defineSetter__) && ok;
   }

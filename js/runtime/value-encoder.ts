@@ -701,6 +701,8 @@ class Memo {
    *  read with a descriptor, none an accessor) and not given to a definer
    *  since (js/runtime/definers.ts): read with plain reads. */
   trusted = false;
+  /** The plan of the keys when they were all scanned (objects), else null. */
+  plan: Plan | null = null;
   constructor(readonly kind: number) {}
 }
 
@@ -859,6 +861,11 @@ function samePlain(o: object, m: Memo): boolean {
     const vals = m.vals, vers = m.vers;
     encoderWork[1] += n;
     encoderWork[3] += n;
+    const p = m.plan;
+    if (p !== null && p.check !== null) {
+      for (let i = 0; i < n; i++) if (keys[i] !== mk[i]) return false;
+      return p.check(o, vals, vers, sameValue);
+    }
     for (let i = 0; i < n; i++) {
       const k = keys[i];
       if (k !== mk[i] || !sameValue((o as Record<string, unknown>)[k], vals[i], vers[i])) return false;
@@ -988,6 +995,14 @@ function ownKeys(o: object, m: Memo | undefined): string[] {
 const PLAN_KEYS = 64;
 const PLANS_PER_PROTO = 32;
 class Plan {
+  /** Encodings that used this plan, until its readers are compiled. */
+  uses = 0;
+  /** Compiled readers of the keys (named loads, monomorphic per shape):
+   *  `gather` copies the values into an array, `check` compares them with a
+   *  memo's; null until the plan is used GEN_AFTER times (or when code
+   *  generation is not allowed). Used only on trusted objects. */
+  gather: Gather | null = null;
+  check: Check | null = null;
   constructor(
     readonly keys: string[],
     readonly attr: number,
@@ -996,6 +1011,36 @@ class Plan {
     readonly kbytes: Uint8Array,
     readonly koff: Int32Array,
   ) {}
+}
+
+type Gather = (o: object, out: unknown[]) => void;
+type Check = (o: object, vals: unknown[], vers: number[], same: (v: unknown, id: unknown, ver: number) => boolean) => boolean;
+const GEN_AFTER = 16;
+/** Off when code generation from strings is not allowed (--disallow-code-generation-from-strings). */
+let genOk = true;
+const FunctionCtor = Function;
+const JSONStringify = JSON.stringify;
+
+/** Compiles a plan's readers: a key read as a named property load has an
+ *  inline cache of its own, where one keyed load for all keys of all shapes
+ *  is megamorphic (a descriptor search per read). Only for trusted objects,
+ *  whose listed keys are own data properties: a plain read runs nothing. */
+function compilePlan(p: Plan): void {
+  const ks = p.keys;
+  let g = '';
+  let c = '';
+  for (let i = 0; i < ks.length; i++) {
+    const q = JSONStringify(ks[i]);
+    g += `out[${i}]=o[${q}];`;
+    // Equal primitives other than 0 are the same; the rest asks same().
+    c += `v=o[${q}];if(v!==vals[${i}]||v===0||typeof v==='object'){if(!same(v,vals[${i}],vers[${i}]))return false}`;
+  }
+  try {
+    p.gather = new FunctionCtor('o', 'out', `'use strict';${g}`) as Gather;
+    p.check = new FunctionCtor('o', 'vals', 'vers', 'same', `'use strict';let v;${c}return true`) as Check;
+  } catch {
+    genOk = false;
+  }
 }
 const plans = new WeakMap<object, Plan[]>();
 const PlansGet = uncurry<Plan[] | undefined>(WeakMap.prototype.get);
@@ -1013,7 +1058,15 @@ function planFor(proto: object | null, keys: string[], total: number): Plan {
       if (pkeys.length !== total || p.attr !== curAttr || p.gen !== planGen) continue;
       let i = 0;
       while (i < total && pkeys[i] === keys[i]) i++;
-      if (i === total) return p;
+      if (i === total) {
+        // Most recently used first.
+        if (j > 0) {
+          list[j] = list[0];
+          list[0] = p;
+        }
+        if (p.check === null && genOk && ++p.uses === GEN_AFTER) compilePlan(p);
+        return p;
+      }
     }
   } else {
     list = [];
@@ -1246,7 +1299,11 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   // Keys come from Object.keys (own); a trusted object's are data properties.
   const trusted = trustOn && m.trusted && m.klist === null;
   let allData = trustOn && !trusted && m.klist === null && end === keys.length;
+  // All keys of a known plan: the compiled reader gathers the values.
+  const full = plan !== null && end === known;
+  const gathered = trusted && full && plan.gather !== null;
   if (trusted) encoderWork[3] += n;
+  if (gathered) plan.gather!(o, vals);
   for (let i = 0; i < end; i++) {
     const k = keys[i];
     mk[i] = k;
@@ -1263,7 +1320,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
     else putStr(k);
     verOut = 0;
     if (trusted) {
-      const v = (o as Record<string, unknown>)[k];
+      const v = gathered ? vals[i] : (o as Record<string, unknown>)[k];
       vals[i] = v;
       if (act === 1) {
         filterCounts[3]++;
@@ -1297,6 +1354,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   vers.length = end;
   ancestors[--level] = undefined;
   if (!trusted) m.trusted = allData && ownRealm(proto);
+  m.plan = full ? plan : null;
   m.proto = proto;
   m.cls = cls;
   m.total = known;

@@ -15,13 +15,19 @@ function argsOf(evs: Event[]): unknown[] {
 }
 
 describe('trusted objects', () => {
-  for (const node of [undefined, NODE22]) {
-    it(`no accessor made by any definer after verification runs; values equal the descriptor-read encoding; definers look like the builtins (node ${node ? 22 : 20})`, () => {
-      const plain = runNode(MAIN, { preload: 'none', node });
+  const cases: [string | undefined, Record<string, string>, string][] = [
+    [undefined, {}, 'node 20'],
+    [NODE22, {}, 'node 22'],
+    // no compiled readers (js/runtime/value-encoder.ts, compilePlan)
+    [undefined, { NODE_OPTIONS: '--disallow-code-generation-from-strings' }, 'node 20, no code generation from strings'],
+  ];
+  for (const [node, env, label] of cases) {
+    it(`no accessor made by any definer after verification runs; values equal the descriptor-read encoding; definers look like the builtins (${label})`, () => {
+      const plain = runNode(MAIN, { preload: 'none', node, env });
       expect(plain.code).toBe(0);
       expect(JSON.parse(plain.stdout).ran).toBe(0);
-      const on = runNode(MAIN, { node, env: { NODEREC_VALUE_REFS: '1' } });
-      const off = runNode(MAIN, { node, env: { NODEREC_VALUE_REFS: '0' } });
+      const on = runNode(MAIN, { node, env: { ...env, NODEREC_VALUE_REFS: '1' } });
+      const off = runNode(MAIN, { node, env: { ...env, NODEREC_VALUE_REFS: '0' } });
       expect(on.stderr).toBe('');
       expect(on.code).toBe(0);
       // No getter ran, and name, length, text, attributes, errors are the builtins'.
