@@ -1189,8 +1189,9 @@ function encArray(a: unknown[], m: Memo | undefined): void {
     }
     vers[i] = verOut;
   }
-  vals.length = n;
-  vers.length = n;
+  // (setting a length is a builtin call even when it does not change)
+  if (vals.length !== n) vals.length = n;
+  if (vers.length !== n) vers.length = n;
   ancestors[--level] = undefined;
   // Verified: every element read and none an accessor (holes read through
   // Array.prototype, which trustedArray() checks at each capture).
@@ -1349,9 +1350,9 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
     }
     vers[i] = verOut;
   }
-  mk.length = end;
-  vals.length = end;
-  vers.length = end;
+  if (mk.length !== end) mk.length = end;
+  if (vals.length !== end) vals.length = end;
+  if (vers.length !== end) vers.length = end;
   ancestors[--level] = undefined;
   if (!trusted) m.trusted = allData && ownRealm(proto);
   m.plan = full ? plan : null;
