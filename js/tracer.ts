@@ -99,7 +99,7 @@ const sink: probes.Sink = {
 export function exposeRuntime(context: vm.Context): void {
   if (!runtimeInstalled) return;
   if (declareRuntimeIn(context, probes.runtime, probes.putValue)) {
-    installDefinersIn(context, untrust);
+    if (definersWrapped) installDefinersIn(context, untrust);
     installFunctionSourceIn(context);
   }
 }
@@ -126,7 +126,9 @@ function registerPortable(table: string): number {
 /** The probe runtime object reached by instrumented code (the global
  * lexical binding `__nr$`, js/runtime/global-binding.ts), once per realm. */
 let runtimeInstalled = false;
-function installRuntime(): void {
+/** Whether the definers are wrapped (values with references are recorded). */
+let definersWrapped = false;
+function installRuntime(trust: boolean): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   probes.runtime.cjs = takeCompiled;
@@ -134,8 +136,12 @@ function installRuntime(): void {
   probes.runtime.reg = registerPortable;
   declareRuntime(probes.runtime);
   // The encoder trusts verified objects only while this realm's definers
-  // tell it about their targets (design-docs/values.md, "Trusted objects").
-  setTrust(installDefiners(untrust));
+  // tell it about their targets (design-docs/values.md, "Trusted objects");
+  // trust needs memos, which only references keep.
+  if (trust) {
+    definersWrapped = true;
+    setTrust(installDefiners(untrust));
+  }
   installFunctionSource();
 }
 
@@ -381,7 +387,7 @@ function connectThread(policy: Policy, name: string): void {
   probes.attach(sink, clock, policy.captureValues, policy.maxEvents, policy.valueString);
   probes.setPreciseClock(policy.clock === 'precise' ? (n as unknown as { sessionNowUs(): number }).sessionNowUs() : null);
   probes.setActivation(policy.activationPath !== null);
-  installRuntime();
+  installRuntime(policy.captureValues && policy.valueRefs);
 }
 
 /** Joins the session of the main thread from a worker thread. */

@@ -501,7 +501,8 @@ function enc(v: unknown): void {
       }
       const m = MemoGet(memos, v as object);
       if (m !== undefined && m !== SEEN) encKnown(v as object, m);
-      else if (isProxy(v)) putTag(T_PROXY);
+      // (an object marked SEEN went through encObject: not a Proxy)
+      else if (m === undefined && isProxy(v)) putTag(T_PROXY);
       else {
         seenFlag = m === SEEN;
         encObject(v as object);
