@@ -822,7 +822,7 @@ function sameValue(v: unknown, id: unknown, ver: number): boolean {
     if (ver === 0) return true;
     const cm = MemoGet(memos, v);
     if (cm === undefined || cm.ver !== ver) return false;
-    return cm.kind === K_ARRAY ? sameArray(v as unknown[], cm) : samePlain(v, cm);
+    return cm.kind === K_ARRAY ? sameArray(v as unknown[], cm) : samePlain(v, cm, ObjectGetPrototypeOf(v) as object | null);
   }
   // -0 and 0 are === but encode differently.
   return v !== 0 || 1 / (v as number) === 1 / (id as number);
@@ -850,8 +850,9 @@ function sameArray(a: unknown[], m: Memo): boolean {
   return true;
 }
 
-function samePlain(o: object, m: Memo): boolean {
-  if (ObjectGetPrototypeOf(o) !== m.proto) return false;
+/** `proto` is the prototype of `o`, read by the caller. */
+function samePlain(o: object, m: Memo, proto: object | null): boolean {
+  if (proto !== m.proto) return false;
   const keys = ownKeys(o, m);
   if (keysTotal !== m.total) return false;
   const n = m.scan;
@@ -1227,7 +1228,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   if (cutContainer(o, cls)) return;
   const seen = seenFlag;
   seenFlag = false;
-  if (m !== undefined && refsOn && canRef(m) && worthChecking(m) && checked(m, samePlain(o, m))) {
+  if (m !== undefined && refsOn && canRef(m) && worthChecking(m) && checked(m, samePlain(o, m, proto))) {
     putRef(m);
     return;
   }
