@@ -18,10 +18,11 @@ import { native, FinishSummary } from './native';
 import { Policy, PolicyError, apiTraceFilter, policyFromEnv, resolvePolicy } from './policy/env';
 import * as io from './runtime/io-capture';
 import { noteUncaught } from './runtime/fatal-report';
+import { installDefiners, installDefinersIn } from './runtime/definers';
 import { installFunctionSource, installFunctionSourceIn } from './runtime/function-source';
 import { declareRuntime, declareRuntimeIn } from './runtime/global-binding';
 import * as probes from './runtime/probes';
-import { currentKeyAction, setAttrResolver, setBounds, setRefs, setThisDepth, setValueBudget } from './runtime/value-encoder';
+import { currentKeyAction, setAttrResolver, setBounds, setRefs, setThisDepth, setTrust, setValueBudget, untrust } from './runtime/value-encoder';
 import { configureSecrets, setSecretsWindow } from './runtime/secrets';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -98,7 +99,10 @@ const sink: probes.Sink = {
  * there belong to the context's realm. */
 export function exposeRuntime(context: vm.Context): void {
   if (!runtimeInstalled) return;
-  if (declareRuntimeIn(context, probes.runtime, probes.putValue)) installFunctionSourceIn(context);
+  if (declareRuntimeIn(context, probes.runtime, probes.putValue)) {
+    if (definersWrapped) installDefinersIn(context, untrust);
+    installFunctionSourceIn(context);
+  }
 }
 
 /** `__nr$.reg(table)`, the prologue of code instrumented by another process
@@ -123,13 +127,22 @@ function registerPortable(table: string): number {
 /** The probe runtime object reached by instrumented code (the global
  * lexical binding `__nr$`, js/runtime/global-binding.ts), once per realm. */
 let runtimeInstalled = false;
-function installRuntime(): void {
+/** Whether the definers are wrapped (values with references are recorded). */
+let definersWrapped = false;
+function installRuntime(trust: boolean): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   probes.runtime.cjs = takeCompiled;
   // code instrumented in another process (noderec/vite-plugin)
   probes.runtime.reg = registerPortable;
   declareRuntime(probes.runtime);
+  // The encoder trusts verified objects only while this realm's definers
+  // tell it about their targets (design-docs/values.md, "Trusted objects");
+  // trust needs memos, which only references keep.
+  if (trust) {
+    definersWrapped = true;
+    setTrust(installDefiners(untrust));
+  }
   installFunctionSource();
 }
 
@@ -380,7 +393,7 @@ function connectThread(policy: Policy, name: string): void {
   probes.attach(sink, clock, policy.captureValues, policy.maxEvents, policy.valueString);
   probes.setPreciseClock(policy.clock === 'precise' ? (n as unknown as { sessionNowUs(): number }).sessionNowUs() : null);
   probes.setActivation(policy.activationPath !== null);
-  installRuntime();
+  installRuntime(policy.captureValues && policy.valueRefs);
 }
 
 /** Joins the session of the main thread from a worker thread. */
