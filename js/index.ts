@@ -13,3 +13,18 @@ export {
 export type { Policy, Setting } from './policy/env';
 export { metricsSnapshot, onMetrics } from './logging/metrics';
 export type { Metrics } from './logging/metrics';
+export { listTraces, getTrace, timeline, callTree, getCall, valueHistory, compare } from './query';
+export type {
+  TraceListEntry,
+  TraceInfo,
+  TraceStatus,
+  Activation,
+  CallValues,
+  CallDetail,
+  TimelineQuery,
+  TimelinePage,
+  HistoryEntry,
+  Change,
+  CompareRow,
+  FnStats,
+} from './query';

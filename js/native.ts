@@ -15,6 +15,22 @@ export interface StartOptions {
   recorderVersion: string;
   /** The filter chain (TOML paths); absent: the built-in default. */
   filters?: string[];
+  /** Absolute path of the activation file ('' or absent: none). */
+  activationPath?: string;
+  /** Instrumentation cache directory; absent: the default location. */
+  cacheDir?: string;
+  /** Do not use the instrumentation cache. */
+  noCache?: boolean;
+}
+
+/** What reading a trace found besides what it produced. */
+export interface ReadResult {
+  events: number;
+  /** Why reading stopped before the end of the file, with the byte position. */
+  damage?: string | null;
+  bytesRead: number;
+  /** The output's reader went away (EPIPE). */
+  closed: boolean;
 }
 
 export interface FilterBenchResult {
@@ -44,6 +60,7 @@ export interface ExportOptions {
 
 export interface Native {
   start(opts: StartOptions): string;
+  createRunDir(parent: string, name: string): string;
   currentDir(): string | null;
   clockBuffer(): ArrayBuffer;
   instrument(source: string, path: string, isModule: boolean, cacheSalt: string): string | null;
@@ -57,16 +74,17 @@ export interface Native {
   setError(json: string): void;
   setTruncated(): void;
   finish(exitCode: number | null | undefined, signal: string | null | undefined, status: string): FinishSummary | null;
-  exportTrace(dir: string, format: string, out?: string | null): void;
+  exportTrace(dir: string, format: string, out?: string | null): ReadResult;
   exportTraceAsync(job: number, dir: string, format: string, out: string | null, options: ExportOptions): Promise<string>;
   exportTraceSync(dir: string, format: string, out: string | null, options: ExportOptions): string;
   exportProgress(job: number): number[] | null;
   traceSummary(dir: string): string;
-  queryCalls(dir: string, fnGlob: string | null, minMs: number, limit: number): string[];
+  queryCalls(dir: string, fnGlob: string | null, minMs: number, limit: number): { rows: string[]; read: ReadResult };
   globMatch(pattern: string, path: string): boolean;
   filterAttr(set: number, key: string): number;
   filterStats(redacted: number[], dropped: number[]): void;
   filterCheck(paths: string[]): string;
+  sessionSecrets(): string;
   filterBench(paths: string[], files: string[], functions: string[], iterations: number): FilterBenchResult;
   signalsInstall(names: string[], onSignal: (name: string) => void): string[];
   signalsRecheck(): void;

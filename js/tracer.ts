@@ -15,13 +15,15 @@ import * as metrics from './logging/metrics';
 import { emitTrailer, noteRunError, trailer } from './logging/trailer';
 import { prepareFilters } from './filter/chain';
 import { native, FinishSummary } from './native';
-import { Policy, PolicyError, policyFromEnv, resolvePolicy } from './policy/env';
+import { Policy, PolicyError, apiTraceFilter, policyFromEnv, resolvePolicy } from './policy/env';
 import * as io from './runtime/io-capture';
 import { noteUncaught } from './runtime/fatal-report';
+import { installDefiners, installDefinersIn } from './runtime/definers';
 import { installFunctionSource, installFunctionSourceIn } from './runtime/function-source';
 import { declareRuntime, declareRuntimeIn } from './runtime/global-binding';
 import * as probes from './runtime/probes';
-import { setAttrResolver, setBounds, setRefs, setThisDepth, setValueBudget } from './runtime/value-encoder';
+import { currentKeyAction, setAttrResolver, setBounds, setRefs, setThisDepth, setTrust, setValueBudget, untrust } from './runtime/value-encoder';
+import { configureSecrets, setSecretsWindow } from './runtime/secrets';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION: string = (require('../../package.json') as { version: string }).version;
@@ -97,7 +99,10 @@ const sink: probes.Sink = {
  * there belong to the context's realm. */
 export function exposeRuntime(context: vm.Context): void {
   if (!runtimeInstalled) return;
-  if (declareRuntimeIn(context, probes.runtime, probes.putValue)) installFunctionSourceIn(context);
+  if (declareRuntimeIn(context, probes.runtime, probes.putValue)) {
+    if (definersWrapped) installDefinersIn(context, untrust);
+    installFunctionSourceIn(context);
+  }
 }
 
 /** `__nr$.reg(table)`, the prologue of code instrumented by another process
@@ -122,13 +127,22 @@ function registerPortable(table: string): number {
 /** The probe runtime object reached by instrumented code (the global
  * lexical binding `__nr$`, js/runtime/global-binding.ts), once per realm. */
 let runtimeInstalled = false;
-function installRuntime(): void {
+/** Whether the definers are wrapped (values with references are recorded). */
+let definersWrapped = false;
+function installRuntime(trust: boolean): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   probes.runtime.cjs = takeCompiled;
   // code instrumented in another process (noderec/vite-plugin)
   probes.runtime.reg = registerPortable;
   declareRuntime(probes.runtime);
+  // The encoder trusts verified objects only while this realm's definers
+  // tell it about their targets (design-docs/values.md, "Trusted objects");
+  // trust needs memos, which only references keep.
+  if (trust) {
+    definersWrapped = true;
+    setTrust(installDefiners(untrust));
+  }
   installFunctionSource();
 }
 
@@ -190,7 +204,7 @@ export function start(options: StartOptions = {}): string | null {
   const entry = entryScript();
   const root = projectRoot(entry !== null ? path.dirname(outsideNodeModules(entry)) : process.cwd());
   const program = options.program ?? (entry !== null ? path.basename(entry) : 'node');
-  const filters = prepareFilters(entry !== null ? path.dirname(entry) : process.cwd(), options.traceFilter ?? []);
+  const filters = prepareFilters(entry !== null ? path.dirname(entry) : process.cwd(), apiTraceFilter(options));
   const dir = native().start({
     outDir: path.resolve(policy.outDir),
     program,
@@ -204,6 +218,8 @@ export function start(options: StartOptions = {}): string | null {
     recorderVersion: VERSION,
     filters,
     activationPath: policy.activationPath === null ? '' : path.resolve(policy.activationPath),
+    cacheDir: policy.cacheDir === null ? undefined : path.resolve(policy.cacheDir),
+    noCache: policy.noCache,
   } as Parameters<ReturnType<typeof native>['start']>[0]);
   state = { dir, traceId: path.basename(dir), runId, policy, finished: false, timer: null, finalizing: false, failure: null, fatal: null, removed: false };
   lastFatal = null;
@@ -371,10 +387,13 @@ function connectThread(policy: Policy, name: string): void {
   setValueBudget(policy.valueBudget);
   setRefs(policy.valueRefs);
   setAttrResolver((set, key) => n.filterAttr(set, key));
+  // [secrets] of the session's filter chain (filters/default.toml).
+  configureSecrets(JSON.parse(n.sessionSecrets()) as object, currentKeyAction);
+  setSecretsWindow(policy.valueString);
   probes.attach(sink, clock, policy.captureValues, policy.maxEvents, policy.valueString);
   probes.setPreciseClock(policy.clock === 'precise' ? (n as unknown as { sessionNowUs(): number }).sessionNowUs() : null);
   probes.setActivation(policy.activationPath !== null);
-  installRuntime();
+  installRuntime(policy.captureValues && policy.valueRefs);
 }
 
 /** Joins the session of the main thread from a worker thread. */

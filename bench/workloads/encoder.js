@@ -9,10 +9,16 @@ const acorn = require('acorn');
 
 enc.setBounds(3, 32, 256);
 enc.setValueBudget(1024);
-enc.setRefs(false);
+// `trusted`: references on, the definers wrapped (as when recording), and
+// every value changed before each encoding: the full encoding of an object
+// verified before (read with plain reads). Otherwise references off: every
+// encoding is a first one (descriptor reads).
+const trusted = process.argv.includes('trusted');
+if (trusted) enc.setTrust(require('../../js/dist/runtime/definers.js').installDefiners(enc.untrust));
+else enc.setRefs(false);
 // `filtered`: under an attr: rule set (as with the default filter, which
 // redacts secret-looking keys), every key needs a filter decision.
-if (process.argv[2] === 'filtered') {
+if (process.argv.includes('filtered')) {
   const secret = /pass|token|secret/i;
   enc.setAttrResolver((_set, key) => (secret.test(key) ? 1 : 0));
   enc.registerAttr(0, 1, 1);
@@ -28,7 +34,7 @@ const nodes = [];
   }
 })(ast);
 const kinds = {
-  'plain object of primitives': Array.from({ length: 64 }, (_, i) => ({ id: i, name: 'item-' + i, price: i * 1.5, active: i % 2 === 0, tag: null })),
+  'plain object of primitives': Array.from({ length: 64 }, (_, i) => ({ id: i, name: 'item-' + i, price: i * 1.5, active: i % 2 === 0, tag: null, start: 0 })),
   'array of ints': Array.from({ length: 64 }, (_, i) => Array.from({ length: 16 }, (_, j) => i * j)),
   'short strings': Array.from({ length: 64 }, (_, i) => 'identifier_' + i),
   'AST nodes (acorn)': nodes,
@@ -40,7 +46,12 @@ for (const [name, values] of Object.entries(kinds)) {
     bytes = 0;
     for (let r = 0; r < rounds; r++) {
       for (let i = 0; i < values.length; i++) {
-        enc.writeValue(values[i]);
+        const v = values[i];
+        if (trusted && typeof v === 'object') {
+          if (Array.isArray(v)) v[0] = r & 1;
+          else v.start = r;
+        }
+        enc.writeValue(v);
         if (enc.arena.pos > 1 << 20) {
           bytes += enc.arena.pos;
           enc.resetArena();

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 
 import { native, withCode } from '../native';
 import { postOtlp, tracesUrl } from './otlp';
+import { damaged } from './main';
 import { listRuns, readMetadata, resolveTrace, UsageError } from './traces';
 
 export const EXPORT_FORMATS = ['jsonl', 'chrome', 'speedscope', 'perfetto', 'otlp', 'parquet', 'codetracer'];
@@ -22,7 +23,8 @@ export const OTLP_MIN_DURATION_NS = 1e6;
 export const EXPORT_USAGE = `  export [trace] --format ${EXPORT_FORMATS.join('|')} [-o file] [filters]
                                         export events; filters: --thread N, --from T, --to T
                                         (T: 12.5ms, 300us, 2s, 1500ns; a bare number is ms),
-                                        --run ID, --no-values; --progress / --no-progress
+                                        --run ID, --no-values; --progress / --no-progress;
+                                        --allow-partial (exit 0 on a damaged trace)
                                         otlp: -o file or --endpoint http://127.0.0.1:4318,
                                         --min-duration T (default 1ms)`;
 
@@ -38,6 +40,7 @@ interface ExportArgs {
   minDurationNs?: number;
   endpoint: string | null;
   progress: boolean | null;
+  allowPartial: boolean;
 }
 
 /** A time such as `12.5ms`, `300us`, `2s`, `1500ns` (a bare number is ms), in ns. */
@@ -49,7 +52,7 @@ export function parseTime(flag: string, v: string | undefined): number {
 }
 
 export function parseExportArgs(args: string[]): ExportArgs {
-  const a: ExportArgs = { format: 'jsonl', out: null, trace: undefined, run: null, noValues: false, endpoint: null, progress: null };
+  const a: ExportArgs = { format: 'jsonl', out: null, trace: undefined, run: null, noValues: false, endpoint: null, progress: null, allowPartial: false };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const eq = arg.indexOf('=');
@@ -97,6 +100,9 @@ export function parseExportArgs(args: string[]): ExportArgs {
         break;
       case '--no-progress':
         a.progress = false;
+        break;
+      case '--allow-partial':
+        a.allowPartial = true;
         break;
       default:
         if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option ${arg} for 'noderec export'`);
@@ -257,12 +263,12 @@ async function exportTo(a: ExportArgs, dir: string): Promise<number> {
     const s = (Date.now() - started) / 1000;
     stderr.write(`noderec: exported ${summary.exported} of ${summary.events} events in ${s.toFixed(1)} s (${fmtRate(summary.events / s)} events/s)\n`);
   }
-  if (summary.damage !== null) {
-    stderr.write(`noderec: warning: the trace is damaged (${summary.damage}); everything before the damage was exported\n`);
-  }
+  // A damaged or cut trace: told on stderr with where reading stopped; exit 1
+  // unless --allow-partial (the same rule as `noderec calls`).
+  const partial = summary.damage !== null ? damaged(dir, { events: summary.events, damage: summary.damage, bytesRead: 0, closed: false }, a.allowPartial, 'export') : 0;
   if (a.endpoint !== null && a.out !== null) {
     const r = await postOtlp(a.out, a.endpoint);
     if (r.rejected > 0) stderr.write(`noderec: warning: the collector rejected ${r.rejected} spans\n`);
   }
-  return 0;
+  return partial;
 }

@@ -1,11 +1,14 @@
 // The `noderec` command line.
 import * as path from 'node:path';
 
-import { native } from '../native';
-import { PolicyError, SETTINGS } from '../policy/model';
+import { FilterError } from '../filter/chain';
+import { native, ReadResult } from '../native';
+import { PolicyError, SETTING_BY_ENV, SETTINGS, parseSetting } from '../policy/model';
 import { EXPORT_USAGE, exportCmd } from './export';
 import { record, usageTrailer } from './record';
+import { QUERY_USAGE, queryCommand, recordWithView, wantsView } from './query-commands';
 import { humanBytes, humanMs, listLooseTraces, listRuns, resolveTrace, TraceEntry, UsageError } from './traces';
+import { term } from './terminal';
 
 const USAGE = `usage: noderec <command> [options]
 
@@ -14,21 +17,28 @@ const USAGE = `usage: noderec <command> [options]
   ls [out-dir]                          list traces, newest first
   show [trace]                          summary: status, time, counts, busiest functions
 ${EXPORT_USAGE}
-  calls [trace] [--fn GLOB] [--min-ms N] [--limit N] [--json]
+  calls [trace] [--fn GLOB] [--min-ms N] [--limit N] [--json] [--allow-partial]
                                         calls of matching functions that took at least N ms, slowest first
-
+${QUERY_USAGE}
 A trace is a trace directory, a name inside the out dir, or 'latest' (default).
 record writes one run directory <out-dir>/<run-id>/ holding a trace directory
 per recorded node process. Exit code: 2 usage error, 1 recorder error,
-otherwise the command's own.
+otherwise the command's own. export and calls on a damaged or cut trace
+give what precedes the damage, say where reading stopped on stderr and
+exit 1, or 0 with --allow-partial.
 
 record options (each beats its environment variable):
 ${SETTINGS.map((s) => `  ${(s.flag + (s.kind.t === 'bool' ? '' : ' ' + (s.kind.t === 'int' ? 'N' : s.kind.t === 'enum' ? s.kind.values.join('|') : 'PATH'))).padEnd(38)} ${s.env}: ${s.doc}`).join('\n')}
   (booleans also take --no-<flag> and --<flag>=true|false)
 `;
 
+/** NODEREC_OUT_DIR through the settings table (a bad value is
+ * ERR_INVALID_POLICY_VALUE, exit 2), else the default. */
 function outDir(): string {
-  return path.resolve(process.env.NODEREC_OUT_DIR || './noderec-traces');
+  const s = SETTING_BY_ENV.get('NODEREC_OUT_DIR');
+  const v = process.env.NODEREC_OUT_DIR;
+  const dir = s !== undefined && v !== undefined && v !== '' ? (parseSetting(s, v) as string) : './noderec-traces';
+  return path.resolve(dir);
 }
 
 function pad(s: string, n: number): string {
@@ -38,7 +48,7 @@ function pad(s: string, n: number): string {
 function traceRows(traces: TraceEntry[], indent: string): string[][] {
   return traces.map((t) => {
     const m = t.meta;
-    return [
+    const row = [
       indent + m.program,
       String(m.pid ?? ''),
       String(m.ppid ?? ''),
@@ -49,17 +59,31 @@ function traceRows(traces: TraceEntry[], indent: string): string[][] {
       humanBytes(m.trace_bytes ?? 0),
       path.basename(t.dir),
     ];
+    return row.map((c) => term(String(c)));
   });
 }
 
 /** Lists runs (each with its processes' traces) and traces recorded
  * without `noderec record`, newest first. */
+/** The positional arguments of `cmd` (at most `max`); options other than
+ * `known` (a flag and whether it takes a value) are usage errors. */
+function positionals(cmd: string, args: string[], max: number, what: string): string[] {
+  const out: string[] = [];
+  for (const a of args) {
+    if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a} for 'noderec ${cmd}'`);
+    out.push(a);
+  }
+  if (out.length > max) throw new UsageError(`'noderec ${cmd}' takes ${what}, not ${out.map((a) => JSON.stringify(a)).join(' ')}`);
+  return out;
+}
+
 function ls(args: string[]): number {
-  const dir = args[0] !== undefined ? path.resolve(args[0]) : outDir();
+  const [given] = positionals('ls', args, 1, 'one out dir');
+  const dir = given !== undefined ? path.resolve(given) : outDir();
   const runs = listRuns(dir);
   const loose = listLooseTraces(dir);
   if (runs.length === 0 && loose.length === 0) {
-    process.stdout.write(`no traces in ${dir}\n`);
+    write(`no traces in ${term(dir)}\n`);
     return 0;
   }
   const header = ['PROGRAM', 'PID', 'PPID', 'STARTED (UTC)', 'DURATION', 'STATUS', 'EVENTS', 'SIZE', 'TRACE'];
@@ -70,7 +94,7 @@ function ls(args: string[]): number {
     const full = Array.isArray(i.command) ? i.command.join(' ').replace(/\s+/g, ' ').trim() : '';
     const cmd = full.length > 80 ? full.slice(0, 77) + '...' : full;
     blocks.push({
-      title: `run ${r.runId}  ${(i.start_time ?? '').replace('T', ' ').replace(/\.\d+Z$/, '')}  ${end}  ${r.traces.length} trace${r.traces.length === 1 ? '' : 's'}  ${cmd}`,
+      title: term(`run ${r.runId}  ${String(i.start_time ?? '').replace('T', ' ').replace(/\.\d+Z$/, '')}  ${end}  ${r.traces.length} trace${r.traces.length === 1 ? '' : 's'}  ${cmd}`),
       rows: traceRows(r.traces, '  '),
     });
   }
@@ -78,16 +102,18 @@ function ls(args: string[]): number {
   const all = [header, ...blocks.flatMap((b) => b.rows)];
   const widths = header.map((_, k) => Math.max(...all.map((row) => row[k].length)));
   const fmt = (row: string[]): string => row.map((c, k) => pad(c, widths[k])).join('  ').trimEnd() + '\n';
-  process.stdout.write(fmt(header));
+  const text = [fmt(header)];
   for (const b of blocks) {
-    if (b.title !== null) process.stdout.write(b.title + '\n');
-    for (const row of b.rows) process.stdout.write(fmt(row));
+    if (b.title !== null) text.push(b.title + '\n');
+    for (const row of b.rows) text.push(fmt(row));
   }
+  write(text.join(''));
   return 0;
 }
 
 function show(args: string[]): number {
-  const dir = resolveTrace(args[0], outDir());
+  const [trace] = positionals('show', args, 1, 'one trace');
+  const dir = resolveTrace(trace, outDir());
   const s = JSON.parse(native().traceSummary(dir)) as {
     metadata: Record<string, unknown>;
     read: { chunks: number; events: number; ended: boolean; damage: string | null; bytes_read: number; file_len: number };
@@ -105,11 +131,11 @@ function show(args: string[]): number {
   out.push(`threads   ${Object.entries(s.threads).map(([id, n]) => `${id}:${n}`).join(', ')}`);
   out.push(`counts    ${Object.entries(s.counts).sort().map(([k, v]) => `${k} ${v}`).join(', ')}`);
   out.push('');
-  out.push('slowest functions (inclusive time of synchronous stretches):');
+  out.push('slowest functions (inclusive on-stack time, a recursive function counted once per outermost call):');
   for (const f of s.functions) {
     out.push(`  ${pad(f.total_ms.toFixed(3) + ' ms', 14)} ${pad(String(f.calls) + ' calls', 14)} ${f.fn}  ${f.path}:${f.line}`);
   }
-  process.stdout.write(out.join('\n') + '\n');
+  write(out.map((l) => term(l)).join('\n') + '\n');
   return 0;
 }
 
@@ -138,7 +164,8 @@ function callsCmd(args: string[]): number {
   let minMs = 0;
   let limit = 50;
   let json = false;
-  let trace: string | undefined;
+  let allowPartial = false;
+  const rest: string[] = [];
   const num = (flag: string, v: string | undefined): number => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n < 0) throw new UsageError(`${flag} needs a number >= 0, not '${v ?? ''}'`);
@@ -153,15 +180,16 @@ function callsCmd(args: string[]): number {
     else if (a === '--limit') limit = num(a, args[++i]);
     else if (a.startsWith('--limit=')) limit = num('--limit', a.slice(8));
     else if (a === '--json') json = true;
-    else if (a.startsWith('-')) throw new UsageError(`unknown option ${a} for 'noderec calls'`);
-    else trace = a;
+    else if (a === '--allow-partial') allowPartial = true;
+    else rest.push(a);
   }
+  const [trace] = positionals('calls', rest, 1, 'one trace');
   if (fn === '') throw new UsageError('--fn needs a glob, e.g. --fn "handle*"');
   const dir = resolveTrace(trace, outDir());
-  const rows = native().queryCalls(dir, fn, minMs, Math.floor(limit));
+  const { rows, read } = native().queryCalls(dir, fn, minMs, Math.floor(limit));
   if (json) {
-    process.stdout.write(rows.map((r) => r + '\n').join(''));
-    return 0;
+    write(rows.map((r) => r + '\n').join(''));
+    return damaged(dir, read, allowPartial, 'calls');
   }
   const out: string[] = [];
   for (const line of rows) {
@@ -169,14 +197,43 @@ function callsCmd(args: string[]): number {
     const argText = r.args === undefined ? '' : r.args.map((a) => short(a, 40)).join(', ');
     const result = r.finished === false ? '(unfinished)' : r.threw ? `threw ${short(r.error ?? '?')}` : `→ ${short(r.value)}`;
     out.push(
-      `${(r.dur / 1e6).toFixed(3).padStart(10)} ms  ${r.fn}(${argText}) ${result}  ${r.path}:${r.line}${r.thread !== 0 ? ` [thread ${r.thread}]` : ''}`,
+      term(`${(r.dur / 1e6).toFixed(3).padStart(10)} ms  ${r.fn}(${argText}) ${result}  ${r.path}:${r.line}${r.thread !== 0 ? ` [thread ${r.thread}]` : ''}`),
     );
   }
-  process.stdout.write(out.length === 0 ? 'no matching calls\n' : out.join('\n') + '\n');
-  return 0;
+  write(out.length === 0 ? 'no matching calls\n' : out.join('\n') + '\n');
+  return damaged(dir, read, allowPartial, 'calls');
+}
+
+/** After export or calls: a damaged or cut trace is told on stderr with the
+ * position where reading stopped; exit code 1 unless --allow-partial. */
+export function damaged(dir: string, read: ReadResult, allowPartial: boolean, what: string): number {
+  if (read.damage === null || read.damage === undefined) return 0;
+  const where = path.join(dir, 'trace.nrt');
+  const tail = allowPartial ? '' : ' (pass --allow-partial to accept a partial result)';
+  process.stderr.write(
+    term(`noderec: ERR_TRACE_INCOMPLETE: ${where}: reading stopped: ${read.damage}; the ${what} covers the ${read.events} events before it${tail}`) + '\n',
+  );
+  return allowPartial ? 0 : 1;
+}
+
+/** Writes to stdout (a closed pipe ends the process quietly: see main). */
+function write(text: string): void {
+  process.stdout.write(text);
+}
+
+/** `noderec ls | head -1`: when the reader of stdout (or stderr) goes away,
+ * the command ends quietly with the exit code it has so far. */
+function endQuietlyOnEpipe(): void {
+  for (const s of [process.stdout, process.stderr]) {
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+      throw e;
+    });
+  }
 }
 
 export function main(argv: string[]): void {
+  endQuietlyOnEpipe();
   const [cmd, ...rest] = argv;
   const done = (code: number) => {
     process.exitCode = code;
@@ -184,7 +241,7 @@ export function main(argv: string[]): void {
   try {
     switch (cmd) {
       case 'record':
-        record(rest).then(done, (e: unknown) => fail(e));
+        (wantsView(rest) ? recordWithView(rest) : record(rest)).then(done, (e: unknown) => fail(e));
         return;
       case 'ls':
         return done(ls(rest));
@@ -199,10 +256,15 @@ export function main(argv: string[]): void {
       case '-h':
       case '--help':
       case 'help':
-        process.stdout.write(USAGE);
+        write(USAGE);
         return done(cmd === undefined ? 2 : 0);
-      default:
-        throw new UsageError(`unknown command '${cmd}'`);
+      default: {
+        const r = queryCommand(cmd, rest);
+        if (r === undefined) throw new UsageError(`unknown command '${cmd}'`);
+        if (typeof r === 'number') return done(r);
+        r.then(done, (e: unknown) => fail(e));
+        return;
+      }
     }
   } catch (e) {
     fail(e);
@@ -217,13 +279,13 @@ function jsonErrorsAsked(): boolean {
 
 function fail(e: unknown): void {
   const err = e as { code?: string; message?: string };
-  if (err instanceof UsageError || err instanceof PolicyError) {
-    process.stderr.write(err instanceof PolicyError ? `noderec: ${err.code}: ${err.message}\n` : `noderec: ${err.message}\n\n${USAGE}`);
+  if (err instanceof UsageError || err instanceof PolicyError || err instanceof FilterError) {
+    process.stderr.write(err instanceof UsageError ? `noderec: ${term(err.message)}\n\n${USAGE}` : `noderec: ${err.code}: ${term(err.message)}\n`);
     if (jsonErrorsAsked()) process.stderr.write(JSON.stringify(usageTrailer(e)) + '\n');
     process.exitCode = 2;
     return;
   }
-  process.stderr.write(`noderec: ${err.code ?? 'ERR_INTERNAL'}: ${err.message ?? String(e)}\n`);
+  process.stderr.write(`noderec: ${err.code ?? 'ERR_INTERNAL'}: ${term(err.message ?? String(e))}\n`);
   if (jsonErrorsAsked()) {
     const t = usageTrailer(e);
     process.stderr.write(JSON.stringify({ ...t, error_kind: 'internal' }) + '\n');

@@ -14,9 +14,12 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { checkFilters } from '../filter/chain';
 import { Trailer, trailer } from '../logging/trailer';
+import { native } from '../native';
 import { policyFromEnv } from '../policy/env';
 import { Policy, PolicyError, SETTING_BY_FLAG, Setting, parseBool, parseSetting } from '../policy/model';
+import { term } from './terminal';
 import { humanBytes, humanMs, listTraces, TraceEntry, UsageError } from './traces';
 
 export interface RecordArgs {
@@ -145,19 +148,16 @@ export function record(argv: string[]): Promise<number> {
   if (args.policy.disabled) {
     // NODEREC_DISABLED: run the command as is; nothing reaches its processes.
     return run(args.command, { ...process.env, ...args.env }).then((r) => {
-      if (r.startError !== null) process.stderr.write(`noderec: cannot start ${args.command[0]}: ${r.startError}\n`);
+      if (r.startError !== null) process.stderr.write(term(`noderec: cannot start ${args.command[0]}: ${r.startError}`) + '\n');
       return r.code ?? (r.signal !== null ? 128 : 0);
     });
   }
+  // A bad filter file is a usage error of this command (exit 2), found
+  // before anything runs.
+  checkFilters(args.policy.traceFilter);
   const runId = newRunId();
-  const runDir = path.join(args.outDir, runId);
-  try {
-    fs.mkdirSync(runDir, { recursive: true });
-  } catch (e) {
-    const err = new Error(`cannot create the run directory ${runDir}: ${(e as Error).message}`) as Error & { code: string };
-    err.code = 'ERR_TRACE_DIR_CREATE_FAILED';
-    throw err;
-  }
+  // 0700, in an out dir checked like the recorder checks it (ERR_UNSAFE_OUT_DIR).
+  const runDir = native().createRunDir(args.outDir, runId);
   const errorsFile = path.join(runDir, 'errors.jsonl');
   const runInfo: Record<string, unknown> = {
     run_id: runId,
@@ -173,7 +173,7 @@ export function record(argv: string[]): Promise<number> {
   const writeRunInfo = (): void => {
     try {
       const tmp = path.join(runDir, `.run.json.${process.pid}`);
-      fs.writeFileSync(tmp, JSON.stringify(runInfo, null, 2));
+      fs.writeFileSync(tmp, JSON.stringify(runInfo, null, 2), { mode: 0o600 });
       fs.renameSync(tmp, path.join(runDir, 'run.json'));
     } catch {
       // the listing falls back to the traces' metadata
@@ -202,14 +202,14 @@ export function record(argv: string[]): Promise<number> {
     const fatal = errors.filter((e) => e.context?.fatal !== false);
     const shown = (p: string): string => (args.outDirAbsolute ? p : path.relative(process.cwd(), p) || '.');
     if (startError !== null) {
-      process.stderr.write(`noderec: cannot start ${args.command[0]}: ${startError}; nothing was recorded\n`);
+      process.stderr.write(term(`noderec: cannot start ${args.command[0]}: ${startError}; nothing was recorded`) + '\n');
     } else {
-      process.stderr.write(`noderec: ${summaryLine(traces, shown(runDir), shown, Date.now() - started)}\n`);
+      process.stderr.write(term(`noderec: ${summaryLine(traces, shown(runDir), shown, Date.now() - started)}`) + '\n');
     }
     for (const e of errors) {
       const kept = e.context?.trace_dir ? `trace kept as partial: ${String(e.context.trace_dir)}` : 'trace removed';
       const what = e.context?.fatal === false ? 'recording disabled' : 'process failed';
-      process.stderr.write(`noderec: ${e.error_code} in pid ${String(e.context?.pid ?? '?')} (${e.error_kind}; ${what}; ${kept}): ${e.message}\n`);
+      process.stderr.write(term(`noderec: ${e.error_code} in pid ${String(e.context?.pid ?? '?')} (${e.error_kind}; ${what}; ${kept}): ${e.message}`) + '\n');
     }
     if (signal !== null) {
       process.kill(process.pid, signal);

@@ -26,9 +26,32 @@ export interface TraceEntry {
   meta: Metadata;
 }
 
-export function readMetadata(dir: string): Metadata | null {
+/** Largest metadata.json / run.json read (as the native reader). */
+const MAX_JSON = 64 << 20;
+
+/** Reads a small regular file as text; null for anything else. A FIFO is
+ * opened without blocking and refused, and so are devices and huge files,
+ * so listing a directory someone else filled cannot hang or exhaust memory. */
+export function readSmallFile(file: string): string | null {
+  let fd = -1;
   try {
-    return JSON.parse(fs.readFileSync(path.join(dir, 'metadata.json'), 'utf8')) as Metadata;
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || st.size > MAX_JSON) return null;
+    return fs.readFileSync(fd, 'utf8');
+  } catch {
+    return null;
+  } finally {
+    if (fd >= 0) fs.closeSync(fd);
+  }
+}
+
+export function readMetadata(dir: string): Metadata | null {
+  const text = readSmallFile(path.join(dir, 'metadata.json'));
+  if (text === null) return null;
+  try {
+    const m = JSON.parse(text) as Metadata;
+    return m !== null && typeof m === 'object' ? m : null;
   } catch {
     return null;
   }
@@ -75,11 +98,14 @@ export function listRuns(outDir: string): RunEntry[] {
   for (const n of names) {
     const dir = path.join(outDir, n);
     let info: RunEntry['info'];
+    const text = readSmallFile(path.join(dir, 'run.json'));
+    if (text === null) continue;
     try {
-      info = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as RunEntry['info'];
+      info = JSON.parse(text) as RunEntry['info'];
     } catch {
       continue;
     }
+    if (info === null || typeof info !== 'object') continue;
     out.push({ dir, runId: String(info.run_id ?? n), info, traces: tracesIn(dir) });
   }
   return out.sort((a, b) => (b.info.start_ms ?? 0) - (a.info.start_ms ?? 0) || b.dir.localeCompare(a.dir));

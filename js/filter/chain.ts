@@ -48,3 +48,28 @@ export function prepareFilters(entryDir: string, api: readonly string[] = []): s
   native().filterCheck(chain);
   return chain;
 }
+
+/** A filter file that does not load, as `noderec record` reports it: a
+ * usage error (exit code 2) keeping the native code (ERR_FILTER_PARSE,
+ * ERR_FILTER_SCHEMA) and the `file:line:column:` message. */
+export class FilterError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'FilterError';
+  }
+}
+
+/** Validates the built-in default followed by `files` (for `noderec
+ * record`, before it runs anything). Throws FilterError. */
+export function checkFilters(files: readonly string[]): void {
+  try {
+    native().filterCheck([DEFAULT_FILTER, ...files.map((f) => path.resolve(f))]);
+  } catch (e) {
+    const err = e as { code?: string; message?: string };
+    if (err.code === 'ERR_FILTER_PARSE' || err.code === 'ERR_FILTER_SCHEMA') throw new FilterError(err.code, err.message ?? String(e));
+    throw e;
+  }
+}

@@ -126,7 +126,7 @@ export function writeLine(line: string): void {
   if (tap !== null) tap(line);
   if (logFile !== null) {
     try {
-      if (fileFd < 0) fileFd = fs.openSync(logFile, 'a');
+      if (fileFd < 0) fileFd = fs.openSync(logFile, 'a', 0o600);
       fs.writeSync(fileFd, line + '\n');
       return;
     } catch {

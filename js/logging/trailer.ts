@@ -39,7 +39,7 @@ export function emitTrailer(t: Trailer, jsonErrors: boolean, env: NodeJS.Process
   const runErrors = env.NODEREC_RUN_ERRORS;
   if (runErrors !== undefined && runErrors !== '') {
     try {
-      fs.appendFileSync(runErrors, line + '\n');
+      fs.appendFileSync(runErrors, line + '\n', { mode: 0o600 });
       return true;
     } catch {
       // fall back to stderr
@@ -60,7 +60,7 @@ export function noteRunError(t: Trailer, env: NodeJS.ProcessEnv = process.env): 
   const runErrors = env.NODEREC_RUN_ERRORS;
   if (runErrors === undefined || runErrors === '') return;
   try {
-    fs.appendFileSync(runErrors, JSON.stringify(t) + '\n');
+    fs.appendFileSync(runErrors, JSON.stringify(t) + '\n', { mode: 0o600 });
   } catch {
     // the run directory is gone
   }

@@ -1,7 +1,7 @@
 // Policy from the environment, and the process-wide policy: defaults, then
 // the environment, then `configurePolicy()` / API options (each later layer
 // wins). Every value goes through the one validator in ./model.
-import { DEFAULT_POLICY, Policy, PolicyError, SETTINGS, parseSetting, validatePartial } from './model';
+import { DEFAULT_POLICY, Policy, PolicyError, SETTINGS, parseSetting, validateOption, validatePartial } from './model';
 
 export {
   DEFAULT_POLICY,
@@ -69,6 +69,14 @@ export function policySnapshot(): Readonly<Policy> {
   const p: Policy = { ...DEFAULT_POLICY, traceFilter: [], ...env(), ...apiLayer };
   p.traceFilter = [...p.traceFilter];
   return Object.freeze(p);
+}
+
+/** The filter files given through the API (`start({ traceFilter })`, else
+ * `configurePolicy({ traceFilter })`); they come after the environment's
+ * in the chain. */
+export function apiTraceFilter(options: { traceFilter?: unknown } = {}): string[] {
+  if (options.traceFilter !== undefined) return validateOption('traceFilter', options.traceFilter) as string[];
+  return [...(apiLayer.traceFilter ?? [])];
 }
 
 /** The policy for one `start(options)`: the snapshot, then the options. */

@@ -29,6 +29,9 @@ export interface Policy {
   logLevel: LogLevel;
   logFile: string | null;
   jsonErrors: boolean;
+  /** null: `$XDG_CACHE_HOME/noderec` or `~/.cache/noderec`. */
+  cacheDir: string | null;
+  noCache: boolean;
 }
 
 export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
@@ -52,6 +55,8 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
   logLevel: 'warn',
   logFile: null,
   jsonErrors: false,
+  cacheDir: null,
+  noCache: false,
 } as Policy);
 
 export type PolicyKey = keyof Policy;
@@ -94,6 +99,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'logLevel', env: 'NODEREC_LOG_LEVEL', flag: '--log-level', kind: { t: 'enum', values: ['error', 'warn', 'info', 'debug', 'trace'] }, doc: 'the recorder log level' },
   { key: 'logFile', env: 'NODEREC_LOG_FILE', flag: '--log-file', kind: { t: 'path', nullable: true }, doc: 'write the recorder log here instead of stderr' },
   { key: 'jsonErrors', env: 'NODEREC_JSON_ERRORS', flag: '--json-errors', kind: { t: 'bool' }, doc: 'a failing run ends with one JSON line on stderr' },
+  { key: 'cacheDir', env: 'NODEREC_CACHE_DIR', flag: '--cache-dir', kind: { t: 'path', nullable: true }, doc: 'where instrumented modules are cached (0700; not used if another user owns it)' },
+  { key: 'noCache', env: 'NODEREC_NO_CACHE', flag: '--no-cache', kind: { t: 'bool' }, doc: 'do not use the instrumentation cache' },
 ];
 
 export const SETTING_BY_KEY: ReadonlyMap<PolicyKey, Setting> = new Map(SETTINGS.map((s) => [s.key, s]));

@@ -346,7 +346,7 @@ function notIntegrated(runner: string, why: string): void {
   const errors = process.env.NODEREC_RUN_ERRORS;
   if (errors === undefined || errors === '') return;
   try {
-    const fd = fs.openSync(path.join(path.dirname(errors), `.not-integrated-${runner}`), 'wx');
+    const fd = fs.openSync(path.join(path.dirname(errors), `.not-integrated-${runner}`), 'wx', 0o600);
     fs.closeSync(fd);
   } catch {
     return;

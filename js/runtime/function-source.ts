@@ -8,20 +8,24 @@
 // look: same name, length, property attributes and position, no prototype,
 // its own text is `function toString() { [native code] }`, and it throws the
 // builtin's own TypeError for a receiver that is not a function. It only
-// differs for texts that hold a probe (`$nr$a`): the original text is
+// differs for texts that hold a probe (`__nr$`; a class whose only probes
+// are field initializers has no `$nr$a`): the original text is
 // computed in Rust (instrument/original.rs) once per function.
 //
 // It is compiled in the realm whose Function.prototype it replaces (this
 // one, or a test runner's vm context, js/runtime/global-binding.ts), so that
 // it is a function of that realm, with that realm's builtins captured.
+// Functions of ours standing in for builtins (js/runtime/definers.ts) give
+// the builtin's text through `nativeTexts`.
 import * as vm from 'node:vm';
 
 import { native } from '../native';
+import { nativeTexts } from './definers';
 
 /** Installs the replacement in the realm that evaluates it, given the
  * function that computes an original text. Everything it uses is captured
  * when it runs: the program may replace any of it later. */
-const INSTALL = `(function (original) {
+const INSTALL = `(function (original, texts) {
   'use strict';
   const proto = Function.prototype;
   const desc = Object.getOwnPropertyDescriptor(proto, 'toString');
@@ -36,8 +40,10 @@ const INSTALL = `(function (original) {
   const replacement = {
     toString() {
       if (this === replacement) return ownText;
+      const t = apply(cacheGet, texts, [this]);
+      if (t !== undefined) return t;
       const text = apply(nativeToString, this, []);
-      if (apply(indexOf, text, ['$nr$a']) === -1) return text;
+      if (apply(indexOf, text, ['__nr$']) === -1) return text;
       let o = apply(cacheGet, cache, [this]);
       if (o === undefined) {
         o = original(text);
@@ -50,6 +56,8 @@ const INSTALL = `(function (original) {
 })`;
 
 const FILENAME = 'noderec:function-source';
+
+type Install = (o: typeof original, texts: WeakMap<object, string>) => void;
 
 /** The original text of an instrumented function's text (itself on error). */
 function original(text: string): string {
@@ -66,11 +74,11 @@ let installed = false;
 export function installFunctionSource(): void {
   if (installed) return;
   installed = true;
-  (vm.runInThisContext(INSTALL, { filename: FILENAME }) as (o: typeof original) => void)(original);
+  (vm.runInThisContext(INSTALL, { filename: FILENAME }) as Install)(original, nativeTexts);
 }
 
 /** Replaces Function.prototype.toString in a vm context (once per context:
  * the caller declares the runtime there first, which happens once). */
 export function installFunctionSourceIn(context: vm.Context): void {
-  (vm.runInContext(INSTALL, context, { filename: FILENAME }) as (o: typeof original) => void)(original);
+  (vm.runInContext(INSTALL, context, { filename: FILENAME }) as Install)(original, nativeTexts);
 }

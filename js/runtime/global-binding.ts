@@ -56,7 +56,7 @@ export function declareRuntime(rt: object): void {
 // vitest's vm pools) resolves `__nr$` and `__nr$v` in that context's realm.
 // The context gets both bindings from a declaration script run there:
 // `__nr$` is an object of that realm whose probes are this realm's, except
-// the six that read the value crossing in `__nr$v` (r, rr, rx, aw, yd, rs):
+// the seven that read the value crossing in `__nr$v` (r, rr, rx, rv, aw, yd, rs):
 // those are compiled in the context, read the context's `__nr$v` and hand it
 // to this realm's binding (`put`) before calling the probe. `d` is an
 // accessor for the runtime's `d`, so the call-free `finally` of a
@@ -74,13 +74,14 @@ function contextRuntime(): string {
     `o.${name}=function ${name}(${params}){if(OUT)${PAD};const v=${read};__nr$v=undefined;put(v);return p.${name}(${params})};`;
   return (
     `(function(h){'use strict';` +
-    `const rt=h.rt,put=h.put,p={r:rt.r,rr:rt.rr,rx:rt.rx,aw:rt.aw,yd:rt.yd,rs:rt.rs},o={};` +
+    `const rt=h.rt,put=h.put,p={r:rt.r,rr:rt.rr,rx:rt.rx,rv:rt.rv,aw:rt.aw,yd:rt.yd,rs:rt.rs},o={};` +
     `let OUT=false;function o$(k){OUT=false;return k}` +
     `for(const k of Object.keys(rt))if(k!=='d')o[k]=rt[k];` +
     `Object.defineProperty(o,'d',{get(){return rt.d},set(x){rt.d=x},enumerable:true});` +
     wrap('r', 'x', '__nr$v') +
     wrap('rr', 'x,m', 'm===4?undefined:__nr$v') +
     wrap('rx', 'x', '__nr$v') +
+    wrap('rv', 'x,a,b,m', '__nr$v') +
     wrap('aw', 'x,s', '__nr$v') +
     wrap('yd', 'x,s', '__nr$v') +
     wrap('rs', 'x', '__nr$v') +

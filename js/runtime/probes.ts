@@ -18,6 +18,7 @@
 // `finally` calls f().
 import { arena, reserveArena, resetArena, rewindArena, writeValue, writeValueShallow, writeVarint } from './value-encoder';
 import { attrFor, attrNone, attrOn, DROPPED, filterCounts, redactedMarker, registerAttr } from './value-encoder';
+import { scrubString } from './secrets';
 
 
 export const CALL = 1;
@@ -375,7 +376,8 @@ function val(v: unknown): void {
     A.buf[A.pos++] = 1;
     return;
   } else if (typeof v === 'string' && v.length < 128 && v.length <= strMax) {
-    if (asciiString(v)) return;
+    // A string holding a secret goes through the encoder, which redacts it.
+    if (scrubString(v) === v && asciiString(v)) return;
   }
   writeValue(v);
 }
@@ -444,6 +446,9 @@ export const runtime = {
   frx,
   kr,
   kx,
+  xv,
+  rv,
+  frv,
   fa,
   act,
   /** The Node 20 CommonJS hook's hand-over (js/hooks/cjs.ts). */
@@ -964,6 +969,60 @@ export function kx(x: number): void {
   if (ioFlag[0] !== 0) ioBoundary();
   const i = own(x);
   if (i >= 0) ev(CATCH, stk[i]);
+}
+
+// Value patterns limited to type classes (`types = [...]`): the masks say
+// which classes are redacted and dropped (bits as filter TYPES: undefined,
+// null, boolean, number, bigint, string, symbol, function, object).
+
+/** The type class bit of `v`. */
+function typeBit(v: unknown): number {
+  switch (typeof v) {
+    case 'undefined':
+      return 1;
+    case 'boolean':
+      return 4;
+    case 'number':
+      return 8;
+    case 'bigint':
+      return 16;
+    case 'string':
+      return 32;
+    case 'symbol':
+      return 64;
+    case 'function':
+      return 128;
+    default:
+      return v === null ? 2 : 256;
+  }
+}
+
+/** An argument redacted or dropped by its type class. */
+export function xv(v: unknown, redact: number, drop: number): unknown {
+  const b = typeBit(v);
+  if ((redact & b) !== 0) return xa(v);
+  if ((drop & b) !== 0) return xd();
+  return v;
+}
+
+/** The mode (PLAIN, REDACT, DROP) of a value by its type class. */
+function typedMode(v: unknown, redact: number, drop: number): number {
+  const b = typeBit(v);
+  return (redact & b) !== 0 ? REDACT : (drop & b) !== 0 ? DROP : PLAIN;
+}
+
+/** `return (__nr$v=e,__nr$.rv($nr$a,redact,drop[,m]))`: the return redacted
+ * or dropped by the value's type class (`attr:` rules of the activation's
+ * function apply to what is kept). */
+export function rv(x: number, redact: number, drop: number): unknown {
+  const v = __nr$v;
+  __nr$v = undefined;
+  return leave(x, v, typedMode(v, redact, drop));
+}
+
+/** Field initializer variant of `rv`: `__nr$.frv(__nr$.m0(id,this),e,redact,drop)`. */
+export function frv(x: number, v: unknown, redact: number, drop: number): unknown {
+  return leave(x, v, typedMode(v, redact, drop));
 }
 
 /** Prologue of a module with `attr:` rules: registers its functions' sets. */

@@ -15,6 +15,8 @@
 
 import * as util from 'util';
 
+import { envKeyAction, isEnvObject, isPairList, pairName, scrubString } from './secrets';
+
 // ---------------------------------------------------------------------------
 // Captured built-ins (taken once at module load).
 // ---------------------------------------------------------------------------
@@ -202,8 +204,9 @@ let level = 0;
 
 /** Work done by the encoder, for the bounded-work guarantee (metrics):
  * [0] keys listed by own-key enumerations, [1] own properties read (one
- * descriptor each), [2] values encoded as references to an earlier encoding. */
-export const encoderWork = new Float64Array(3);
+ * descriptor each), [2] values encoded as references to an earlier encoding,
+ * [3] of [1], those read with a plain read (trusted objects). */
+export const encoderWork = new Float64Array(4);
 
 const f64 = new Float64Array(1);
 const f64Bytes = new U8(f64.buffer);
@@ -472,7 +475,7 @@ function enc(v: unknown): void {
       return;
     case 'string':
       putTag(T_STRING);
-      putStr(v as string);
+      putStr(scrubString(v as string));
       return;
     case 'bigint':
       putTag(T_BIGINT);
@@ -500,7 +503,8 @@ function enc(v: unknown): void {
       }
       const m = MemoGet(memos, v as object);
       if (m !== undefined && m !== SEEN) encKnown(v as object, m);
-      else if (isProxy(v)) putTag(T_PROXY);
+      // (an object marked SEEN went through encObject: not a Proxy)
+      else if (m === undefined && isProxy(v)) putTag(T_PROXY);
       else {
         seenFlag = m === SEEN;
         encObject(v as object);
@@ -696,6 +700,12 @@ class Memo {
    *  every capture: checking costs the same reads as encoding). */
   misses = 0;
   skip = 0;
+  /** Verified to hold only own data properties (every own enumerable key
+   *  read with a descriptor, none an accessor) and not given to a definer
+   *  since (js/runtime/definers.ts): read with plain reads. */
+  trusted = false;
+  /** The plan of the keys when they were all scanned (objects), else null. */
+  plan: Plan | null = null;
   constructor(readonly kind: number) {}
 }
 
@@ -800,7 +810,11 @@ function canRef(m: Memo): boolean {
 function sameEntry(d: PropertyDescriptor | undefined, id: unknown, ver: number): boolean {
   if (d === undefined) return id === HOLE_ID || id === MISSING_ID;
   if (isAccessorDescriptor(d)) return id === ACC[(d.get !== undefined ? 1 : 0) | (d.set !== undefined ? 2 : 0)];
-  const v = d.value;
+  return sameValue(d.value, id, ver);
+}
+
+/** A data value read now is what the memo saw. */
+function sameValue(v: unknown, id: unknown, ver: number): boolean {
   // NaN is the one value not === to itself.
   if (v !== id) return v !== v && id !== id;
   if (typeof v === 'object') {
@@ -810,7 +824,7 @@ function sameEntry(d: PropertyDescriptor | undefined, id: unknown, ver: number):
     if (ver === 0) return true;
     const cm = MemoGet(memos, v);
     if (cm === undefined || cm.ver !== ver) return false;
-    return cm.kind === K_ARRAY ? sameArray(v as unknown[], cm) : samePlain(v, cm);
+    return cm.kind === K_ARRAY ? sameArray(v as unknown[], cm) : samePlain(v, cm, ObjectGetPrototypeOf(v) as object | null);
   }
   // -0 and 0 are === but encode differently.
   return v !== 0 || 1 / (v as number) === 1 / (id as number);
@@ -820,19 +834,48 @@ function sameArray(a: unknown[], m: Memo): boolean {
   if (a.length !== m.total) return false;
   const n = m.scan;
   encoderWork[1] += n;
+  const vals = m.vals;
+  if (trustOn && m.trusted && trustedArray(a)) {
+    encoderWork[3] += n;
+    for (let i = 0; i < n; i++) {
+      const v = a[i];
+      // undefined may be a hole now: the descriptor tells.
+      if (v === undefined) {
+        if (!sameEntry(ObjectGetOwnPropertyDescriptor(a, i), vals[i], m.vers[i])) return false;
+      } else if (!sameValue(v, vals[i], m.vers[i])) return false;
+    }
+    return true;
+  }
   for (let i = 0; i < n; i++) {
-    if (!sameEntry(ObjectGetOwnPropertyDescriptor(a, i), m.vals[i], m.vers[i])) return false;
+    if (!sameEntry(ObjectGetOwnPropertyDescriptor(a, i), vals[i], m.vers[i])) return false;
   }
   return true;
 }
 
-function samePlain(o: object, m: Memo): boolean {
-  if (ObjectGetPrototypeOf(o) !== m.proto) return false;
+/** `proto` is the prototype of `o`, read by the caller. */
+function samePlain(o: object, m: Memo, proto: object | null): boolean {
+  if (proto !== m.proto) return false;
   const keys = ownKeys(o, m);
   if (keysTotal !== m.total) return false;
   const n = m.scan;
   if (keys.length < n) return false;
   const mk = m.keys;
+  if (trustOn && m.trusted && m.klist === null) {
+    // Every key is an own data property (listed now, verified before).
+    const vals = m.vals, vers = m.vers;
+    encoderWork[1] += n;
+    encoderWork[3] += n;
+    const p = m.plan;
+    if (p !== null && p.check !== null) {
+      for (let i = 0; i < n; i++) if (keys[i] !== mk[i]) return false;
+      return p.check(o, vals, vers, sameValue);
+    }
+    for (let i = 0; i < n; i++) {
+      const k = keys[i];
+      if (k !== mk[i] || !sameValue((o as Record<string, unknown>)[k], vals[i], vers[i])) return false;
+    }
+    return true;
+  }
   for (let i = 0; i < n; i++) {
     const k = keys[i];
     if (k !== mk[i]) return false;
@@ -842,6 +885,69 @@ function samePlain(o: object, m: Memo): boolean {
     if (!sameEntry(ObjectGetOwnPropertyDescriptor(o, k), id, m.vers[i])) return false;
   }
   return true;
+}
+
+// ---------------------------------------------------------------------------
+// Trust (design-docs/values.md, "Trusted objects"): an object whose own
+// enumerable properties were all read with descriptors and found to be data
+// properties stays so until a definer is called on it (the wrappers of
+// js/runtime/definers.ts call untrust()): assignment, Object.assign, spread
+// and deletion never create an accessor. Its later captures and checks read
+// the keys that Object.keys lists (so, own) with plain reads. Only objects
+// of this realm (prototype chain ending at this Object.prototype, or null)
+// are trusted: another realm's definers are not wrapped.
+// ---------------------------------------------------------------------------
+
+/** Trust is on only while this realm's definers are wrapped. */
+let trustOn = false;
+/** An accessor was defined on Array.prototype or Object.prototype: a hole
+ *  read through them could run it, so arrays are no longer trusted. */
+let protoTaint = false;
+/** Per top-level value: 1 when Array.prototype's prototype is Object.prototype. */
+let arrChain = 0;
+
+/** Turns trust on (the definers are wrapped) or off (tests). */
+export function setTrust(on: boolean): void {
+  trustOn = on;
+  epoch++;
+}
+
+/** Called by the definer wrappers with their target. */
+export function untrust(o: object): void {
+  const m = MemoGet(memos, o);
+  if (m !== undefined) m.trusted = false;
+  if (o === ArrayPrototype || o === ObjectPrototype) protoTaint = true;
+}
+
+const realmOk = new WeakMap<object, boolean>();
+const RealmGet = uncurry<boolean | undefined>(WeakMap.prototype.get);
+
+/** The prototype chain from `proto` ends at this realm's Object.prototype
+ *  (no Proxy in it). */
+function ownRealm(proto: object | null): boolean {
+  if (proto === null || proto === ObjectPrototype || proto === ArrayPrototype) return true;
+  const known = RealmGet(realmOk, proto);
+  if (known !== undefined) return known;
+  let p: object | null = proto;
+  let ok = false;
+  for (let i = 0; i < 64 && p !== null; i++) {
+    if (isProxy(p)) break;
+    if (p === ObjectPrototype) {
+      ok = true;
+      break;
+    }
+    p = ObjectGetPrototypeOf(p) as object | null;
+  }
+  MemoSet(realmOk, proto, ok);
+  return ok;
+}
+
+/** A trusted array may be read with plain reads: its prototype is
+ *  Array.prototype, whose chain is untouched (a hole reads through it). */
+function trustedArray(a: unknown[]): boolean {
+  if (protoTaint || ObjectGetPrototypeOf(a) !== ArrayPrototype) return false;
+  if (arrChain === 0) arrChain = ObjectGetPrototypeOf(ArrayPrototype) === ObjectPrototype ? 1 : 2;
+  return arrChain === 1;
 }
 
 /** Own enumerable keys of `o` (a prefix for a large object, see Memo.klist);
@@ -893,6 +999,14 @@ function ownKeys(o: object, m: Memo | undefined): string[] {
 const PLAN_KEYS = 64;
 const PLANS_PER_PROTO = 32;
 class Plan {
+  /** Encodings that used this plan, until its readers are compiled. */
+  uses = 0;
+  /** Compiled readers of the keys (named loads, monomorphic per shape):
+   *  `gather` copies the values into an array, `check` compares them with a
+   *  memo's; null until the plan is used GEN_AFTER times (or when code
+   *  generation is not allowed). Used only on trusted objects. */
+  gather: Gather | null = null;
+  check: Check | null = null;
   constructor(
     readonly keys: string[],
     readonly attr: number,
@@ -901,6 +1015,36 @@ class Plan {
     readonly kbytes: Uint8Array,
     readonly koff: Int32Array,
   ) {}
+}
+
+type Gather = (o: object, out: unknown[]) => void;
+type Check = (o: object, vals: unknown[], vers: number[], same: (v: unknown, id: unknown, ver: number) => boolean) => boolean;
+const GEN_AFTER = 16;
+/** Off when code generation from strings is not allowed (--disallow-code-generation-from-strings). */
+let genOk = true;
+const FunctionCtor = Function;
+const JSONStringify = JSON.stringify;
+
+/** Compiles a plan's readers: a key read as a named property load has an
+ *  inline cache of its own, where one keyed load for all keys of all shapes
+ *  is megamorphic (a descriptor search per read). Only for trusted objects,
+ *  whose listed keys are own data properties: a plain read runs nothing. */
+function compilePlan(p: Plan): void {
+  const ks = p.keys;
+  let g = '';
+  let c = '';
+  for (let i = 0; i < ks.length; i++) {
+    const q = JSONStringify(ks[i]);
+    g += `out[${i}]=o[${q}];`;
+    // Equal primitives other than 0 are the same; the rest asks same().
+    c += `v=o[${q}];if(v!==vals[${i}]||v===0||typeof v==='object'){if(!same(v,vals[${i}],vers[${i}]))return false}`;
+  }
+  try {
+    p.gather = new FunctionCtor('o', 'out', `'use strict';${g}`) as Gather;
+    p.check = new FunctionCtor('o', 'vals', 'vers', 'same', `'use strict';let v;${c}return true`) as Check;
+  } catch {
+    genOk = false;
+  }
 }
 const plans = new WeakMap<object, Plan[]>();
 const PlansGet = uncurry<Plan[] | undefined>(WeakMap.prototype.get);
@@ -918,7 +1062,15 @@ function planFor(proto: object | null, keys: string[], total: number): Plan {
       if (pkeys.length !== total || p.attr !== curAttr || p.gen !== planGen) continue;
       let i = 0;
       while (i < total && pkeys[i] === keys[i]) i++;
-      if (i === total) return p;
+      if (i === total) {
+        // Most recently used first.
+        if (j > 0) {
+          list[j] = list[0];
+          list[0] = p;
+        }
+        if (p.check === null && genOk && ++p.uses === GEN_AFTER) compilePlan(p);
+        return p;
+      }
     }
   } else {
     list = [];
@@ -995,11 +1147,14 @@ function encArray(a: unknown[], m: Memo | undefined): void {
   const myLevel = level;
   ancestors[level++] = a;
   encoderWork[1] += n;
+  // [name, value, ...] (rawHeaders) and [name, value] entries: values by name (secrets.ts).
+  const pairs = curAttr !== 0 && isPairList(a);
   if (m === undefined || !refsOn) {
     for (let i = 0; i < n; i++) {
       const d = ObjectGetOwnPropertyDescriptor(a, i);
       if (d === undefined) putTag(T_HOLE);
       else if (isAccessorDescriptor(d)) encAccessor(d);
+      else if (pairs && (i & 1) === 1 && pairValue(a, i, d.value)) continue;
       else enc(d.value);
     }
     ancestors[--level] = undefined;
@@ -1012,24 +1167,44 @@ function encArray(a: unknown[], m: Memo | undefined): void {
   circLow = 1 << 30;
   const r0 = filterCounts[3], d0 = filterCounts[7];
   const vals = m.vals, vers = m.vers;
+  const trusted = trustOn && m.trusted && trustedArray(a);
+  let allData = trustOn;
+  if (trusted) encoderWork[3] += n;
   for (let i = 0; i < n; i++) {
-    const d = ObjectGetOwnPropertyDescriptor(a, i);
     verOut = 0;
+    if (trusted) {
+      const v = a[i];
+      // undefined may be a hole: the descriptor tells.
+      if (v !== undefined) {
+        vals[i] = v;
+        enc(v);
+        vers[i] = verOut;
+        continue;
+      }
+    }
+    const d = ObjectGetOwnPropertyDescriptor(a, i);
     if (d === undefined) {
       putTag(T_HOLE);
       vals[i] = HOLE_ID;
     } else if (isAccessorDescriptor(d)) {
+      allData = false;
       vals[i] = ACC[encAccessor(d)];
     } else {
       const v = d.value;
       vals[i] = v;
-      enc(v);
+      // A value redacted by its name (the element before, also in vals):
+      // the same name and value give the same bytes.
+      if (!(pairs && (i & 1) === 1 && pairValue(a, i, v))) enc(v);
     }
     vers[i] = verOut;
   }
-  vals.length = n;
-  vers.length = n;
+  // (setting a length is a builtin call even when it does not change)
+  if (vals.length !== n) vals.length = n;
+  if (vers.length !== n) vers.length = n;
   ancestors[--level] = undefined;
+  // Verified: every element read and none an accessor (holes read through
+  // Array.prototype, which trustedArray() checks at each capture).
+  m.trusted = trusted || (allData && n === len && ObjectGetPrototypeOf(a) === ArrayPrototype);
   m.proto = null;
   m.total = len;
   m.scan = n;
@@ -1042,6 +1217,18 @@ function encArray(a: unknown[], m: Memo | undefined): void {
   deepAcc = sDeep || deepAcc;
   hAcc = sH > m.height ? sH : m.height;
   circLow = sC < circLow ? sC : circLow;
+}
+
+/** Element `i` of a pair list when the attr rules redact or drop its name
+ * (written as redacted; true), else false. */
+function pairValue(a: unknown[], i: number, v: unknown): boolean {
+  const name = pairName(a, i);
+  const act = name === null ? 0 : keyAction(name);
+  if (act === 0) return false;
+  filterCounts[act === 1 ? 3 : 7]++;
+  putTag(T_REDACTED);
+  putStr(act === 1 ? typeName(v) : '');
+  return true;
 }
 
 /** Writes an accessor's flags; returns them. */
@@ -1060,7 +1247,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   if (cutContainer(o, cls)) return;
   const seen = seenFlag;
   seenFlag = false;
-  if (m !== undefined && refsOn && canRef(m) && worthChecking(m) && checked(m, samePlain(o, m))) {
+  if (m !== undefined && refsOn && canRef(m) && worthChecking(m) && checked(m, samePlain(o, m, proto))) {
     putRef(m);
     return;
   }
@@ -1081,15 +1268,18 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
     }
   }
   const known = keysTotal;
-  const filtered = curAttr !== 0;
-  const plan = known <= PLAN_KEYS && known === keys.length ? planFor(proto, keys, known) : null;
+  // process.env: each variable by the [secrets] allow-list (secrets.ts); a
+  // plan is shared by every object of the shape, so none is used for it.
+  const env = isEnvObject(o);
+  const filtered = curAttr !== 0 || env;
+  const plan = !env && known <= PLAN_KEYS && known === keys.length ? planFor(proto, keys, known) : null;
   let total = known;
   let n = 0;
   let end = 0;
   const limit = itemsBound < budget ? itemsBound : budget;
   if (filtered) {
     for (; end < keys.length && n < limit; end++) {
-      if ((plan !== null ? plan.acts[end] : keyAction(keys[end])) === 2) total--;
+      if ((plan !== null ? plan.acts[end] : env ? objectKeyAction(o, keys[end]) : keyAction(keys[end])) === 2) total--;
       else n++;
     }
   } else {
@@ -1106,7 +1296,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   if (!refsOn || m === undefined) {
     for (let i = 0; i < end; i++) {
       const k = keys[i];
-      const act = plan !== null ? plan.acts[i] : filtered ? keyAction(k) : 0;
+      const act = plan !== null ? plan.acts[i] : env ? objectKeyAction(o, k) : filtered ? keyAction(k) : 0;
       if (act === 2) {
         filterCounts[7]++;
         continue;
@@ -1131,25 +1321,47 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   circLow = 1 << 30;
   const r0 = filterCounts[3], d0 = filterCounts[7];
   const mk = m.keys, vals = m.vals, vers = m.vers;
+  // Keys come from Object.keys (own); a trusted object's are data properties.
+  const trusted = trustOn && m.trusted && m.klist === null;
+  let allData = trustOn && !trusted && m.klist === null && end === keys.length;
+  // All keys of a known plan: the compiled reader gathers the values.
+  const full = plan !== null && end === known;
+  const gathered = trusted && full && plan.gather !== null;
+  if (trusted) encoderWork[3] += n;
+  if (gathered) plan.gather!(o, vals);
   for (let i = 0; i < end; i++) {
     const k = keys[i];
     mk[i] = k;
-    const act = plan !== null ? plan.acts[i] : filtered ? keyAction(k) : 0;
+    const act = plan !== null ? plan.acts[i] : env ? objectKeyAction(o, k) : filtered ? keyAction(k) : 0;
     if (act === 2) {
       filterCounts[7]++;
       vals[i] = DROPPED_ID;
       vers[i] = 0;
+      // Not read, so not verified.
+      allData = false;
       continue;
     }
     if (plan !== null) putPlanKey(plan, i);
     else putStr(k);
-    const d = ObjectGetOwnPropertyDescriptor(o, k);
     verOut = 0;
+    if (trusted) {
+      const v = gathered ? vals[i] : (o as Record<string, unknown>)[k];
+      vals[i] = v;
+      if (act === 1) {
+        filterCounts[3]++;
+        putRedacted(v);
+      } else enc(v);
+      vers[i] = verOut;
+      continue;
+    }
+    const d = ObjectGetOwnPropertyDescriptor(o, k);
     if (d === undefined) {
       putTag(T_UNDEFINED);
       vals[i] = MISSING_ID;
       okAcc = false;
+      allData = false;
     } else if (isAccessorDescriptor(d)) {
+      allData = false;
       vals[i] = ACC[encAccessor(d)];
     } else if (act === 1) {
       filterCounts[3]++;
@@ -1162,10 +1374,12 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
     }
     vers[i] = verOut;
   }
-  mk.length = end;
-  vals.length = end;
-  vers.length = end;
+  if (mk.length !== end) mk.length = end;
+  if (vals.length !== end) vals.length = end;
+  if (vers.length !== end) vers.length = end;
   ancestors[--level] = undefined;
+  if (!trusted) m.trusted = allData && ownRealm(proto);
+  m.plan = full ? plan : null;
   m.proto = proto;
   m.cls = cls;
   m.total = known;
@@ -1265,6 +1479,7 @@ export function attrNone(): void {
 }
 
 function keyAction(k: string): number {
+  if (curAttr === 0) return 0;
   let m = attrCache[curAttr];
   if (m === undefined) {
     m = new Map<string, number>();
@@ -1281,6 +1496,19 @@ function keyAction(k: string): number {
     m.set(k, a);
   }
   return a;
+}
+
+/** The action for key `k` of `o`: the environment's allow-list for
+ * `process.env` (secrets.ts), else the attr rules. */
+function objectKeyAction(o: object, k: string): number {
+  const env = envKeyAction(o, k);
+  return env >= 0 ? env : keyAction(k);
+}
+
+/** The attr rules' action for a key under the current rule set (secrets.ts
+ * checks query parameter and header names with it). */
+export function currentKeyAction(k: string): number {
+  return keyAction(k);
 }
 
 function putRedacted(v: unknown): void {
@@ -1354,7 +1582,7 @@ function encError(e: object, proto: object): void {
   if (md !== undefined && !isAccessorDescriptor(md) && typeof md.value === 'string') {
     msg = md.value;
   }
-  putStr(msg);
+  putStr(scrubString(msg));
 }
 
 function encRegExp(r: object): void {
@@ -1427,6 +1655,7 @@ function encTop(v: unknown): void {
   budget = budgetBound > 0 ? (budgetBound > itemsBound ? budgetBound : itemsBound) : Infinity;
   const start = pos;
   level = 0;
+  arrChain = 0;
   okAcc = true;
   deepAcc = false;
   hAcc = 0;

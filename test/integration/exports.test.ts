@@ -510,9 +510,13 @@ describe('damaged traces', () => {
     native().exportTrace(cut, 'jsonl', whole);
     const out = path.join(work, 'cut.jsonl');
     const r = spawnSync(NODE, [CLI, 'export', cut, '--format', 'jsonl', '-o', out], { encoding: 'utf8' });
-    expect(r.status).toBe(0);
-    expect(r.stderr).toContain('the trace is damaged (cut chunk');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('ERR_TRACE_INCOMPLETE');
+    expect(r.stderr).toContain('reading stopped: cut chunk');
     expect(fs.readFileSync(out, 'utf8')).toBe(fs.readFileSync(whole, 'utf8'));
+    const ok = spawnSync(NODE, [CLI, 'export', cut, '--format', 'perfetto', '--allow-partial', '-o', out + '.pftrace'], { encoding: 'utf8' });
+    expect(ok.status).toBe(0);
+    expect(ok.stderr).toContain('ERR_TRACE_INCOMPLETE');
   });
 });
 

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { assertBalanced, events, fixture, metadata, onlyTrace, runCli, runNode, traceDirs } from '../helpers/run';
+import { assertBalanced, events, fixture, metadata, onlyTrace, runCli, runNode, tempDir, traceDirs } from '../helpers/run';
 
 const APP = fixture('filter-app', 'main.js');
 const F = (name: string): string => fixture('filter-app', 'filters', name);
@@ -44,7 +44,9 @@ describe('the built-in default', () => {
     expect(meta.filter.chain[0]).toMatchObject({ name: 'noderec-default', version: 1 });
     expect(meta.filter.chain[0].path).toMatch(/filters[/\\]default\.toml$/);
     expect(meta.filter.chain[0].sha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(meta.filter.stats.values_redacted).toEqual({ arg: 1, ret: 0, this: 0, attr: 3 });
+    // getSecret()'s return: its name says it returns a secret.
+    expect(returns(evs, 'getSecret')[0].value).toEqual(REDACTED_STRING);
+    expect(meta.filter.stats.values_redacted).toEqual({ arg: 1, ret: 1, this: 0, attr: 3 });
     expect(meta.filter.stats.files_instrumented).toBe(2);
     expect(meta.filter.stats.files_skipped).toBe(0);
   });
@@ -152,5 +154,27 @@ describe('a bad filter', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('ERR_FILTER_PARSE');
     expect(r.stderr).toContain('nope.toml:1:1: cannot read the filter file');
+  });
+});
+
+describe('loading large filters', () => {
+  it('logs its progress at debug level: each file with its rule count and time', () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'many.toml');
+    const rules = Array.from({ length: 3000 }, (_, i) => `[[scope.rules]]\nselector = "fn:generated${i}"\nexec = "skip"\n`);
+    fs.writeFileSync(file, `[meta]\nname = "many"\nversion = 1\n${rules.join('')}`);
+    const log = path.join(dir, 'log.jsonl');
+    const r = runNode(APP, { env: { NODEREC_TRACE_FILTER: file, NODEREC_LOG_LEVEL: 'debug', NODEREC_LOG_FILE: log } });
+    expect(r.code).toBe(0);
+    const lines = fs
+      .readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.target === 'noderec_core::filter');
+    const loaded = lines.find((l) => l.level === 'debug' && l.fields.path === file && l.fields.rules === 3000);
+    expect(loaded, JSON.stringify(lines)).toBeDefined();
+    expect(loaded.message).toContain('3000 rules');
+    expect(typeof loaded.fields.ms).toBe('number');
   });
 });

@@ -133,3 +133,57 @@ describe('settings reach the recorder', () => {
     expect(metadata(onlyTrace(envOnly.outDir)).events).toBe(40);
   });
 });
+
+describe('policy strictness', () => {
+  const INDEX = path.join(__dirname, '..', '..', 'js', 'dist', 'index.js');
+
+  it('NODEREC_NO_CACHE=x is a bad value (ERR_INVALID_POLICY_VALUE naming it)', () => {
+    const r = runNode(FIB, { env: { NODEREC_NO_CACHE: 'x' } });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('ERR_INVALID_POLICY_VALUE');
+    expect(r.stderr).toContain('NODEREC_NO_CACHE=\\"x\\"');
+  });
+
+  it('NODEREC_NO_CACHE=false uses the cache, =1 does not', () => {
+    const used = tempDir();
+    expect(runNode(FIB, { env: { NODEREC_NO_CACHE: 'false', NODEREC_CACHE_DIR: used } }).code).toBe(0);
+    expect(fs.readdirSync(used).length).toBeGreaterThan(0);
+    const unused = tempDir();
+    expect(runNode(FIB, { env: { NODEREC_NO_CACHE: '1', NODEREC_CACHE_DIR: unused } }).code).toBe(0);
+    expect(fs.readdirSync(unused)).toEqual([]);
+  });
+
+  it('configurePolicy({ traceFilter }) is applied by start()', () => {
+    const r = runNode(fixture('policy-api', 'main.js'), { preload: 'none', env: { NODEREC_INDEX: INDEX } });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('2 4\n');
+    const dir = onlyTrace(r.outDir);
+    const calls = events(dir).filter((e) => e.kind === 'call').map((e) => e.fn);
+    expect(calls).toContain('visible');
+    expect(calls).not.toContain('hidden');
+    expect(metadata(dir).filter.chain.map((c: { name: string }) => c.name)).toEqual(['noderec-default', 'skip-hidden']);
+  });
+
+  it('record --filter with a bad file is a usage error: exit 2, the file, line and column', () => {
+    const bad = path.join(tempDir(), 'bad.toml');
+    fs.writeFileSync(bad, '[meta]\nname = "x"\nversion = 0\n');
+    const r = runCli(['record', '--filter', bad, '--', NODE, FIB]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('ERR_FILTER_SCHEMA');
+    expect(r.stderr).toContain(`${bad}:3:11`);
+    expect(traceDirs(r.outDir)).toEqual([]);
+  });
+
+  it('unknown options of ls, show, export and calls are usage errors (exit 2), not trace names', () => {
+    for (const cmd of ['ls', 'show', 'export', 'calls']) {
+      const r = runCli([cmd, '--bogus']);
+      expect(r.code, cmd).toBe(2);
+      expect(r.stderr).toContain(`unknown option --bogus for 'noderec ${cmd}'`);
+    }
+    const two = runCli(['show', 'a', 'b']);
+    expect(two.code).toBe(2);
+    expect(two.stderr).toContain("'noderec show' takes one trace");
+  });
+});

@@ -80,13 +80,22 @@ describe('noderec record: a test runner it cannot integrate', () => {
   const bin = path.join(dir, 'node_modules', 'vitest', 'vitest.mjs');
 
   it('says so in one line on stderr under noderec record', () => {
-    const r = runCli(['record', '--', NODE, bin], { cwd: dir, env: { NODEREC_OUT_DIR: tempDir() } });
+    const out = tempDir();
+    const r = runCli(['record', '--', NODE, bin], { cwd: dir, env: { NODEREC_OUT_DIR: out } });
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('fake vitest ran\n');
     const l = lines(r.stderr);
     expect(l).toHaveLength(2);
     expect(l[0]).toBe('noderec: vitest: vitest 4.0.0 is not integrated (2 and 3 are): the code under test is not recorded');
     expect(l[1]).toMatch(/^noderec: .*vitest\.mjs-\d{8}T\d{6}-\d+ — \d+ events/);
+    // Everything in the run directory is private, the note's marker file included.
+    const [run] = fs.readdirSync(out);
+    const entries = fs.readdirSync(path.join(out, run), { recursive: true }).map((e) => path.join(out, run, String(e)));
+    expect(entries.some((p) => path.basename(p).startsWith('.not-integrated-'))).toBe(true);
+    for (const p of entries) {
+      const st = fs.statSync(p);
+      expect([p, st.mode & 0o777]).toEqual([p, st.isDirectory() ? 0o700 : 0o600]);
+    }
   });
 
   it('says nothing under the bare preload', () => {

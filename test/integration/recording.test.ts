@@ -219,7 +219,7 @@ describe('transparency', () => {
       expect(metadata(dir).events).toBe(evs.length);
       }
     }
-  });
+  }, 240_000);
 });
 
 describe('modules', () => {

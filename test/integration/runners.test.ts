@@ -30,7 +30,7 @@ describe('jest in its ES module mode', () => {
     const notes = r.stderr.split('\n').filter((l) => l.startsWith('noderec: jest: '));
     expect(notes).toEqual(['noderec: jest: its ES module mode (--experimental-vm-modules) is not integrated: test code jest loads as ES modules is not recorded']);
     expect(r.stderr).toMatch(/Tests: +1 failed, 7 passed, 8 total/);
-  });
+  }, 240_000);
 });
 
 describe('jest and code noderec cannot parse', () => {

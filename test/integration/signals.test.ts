@@ -2,6 +2,8 @@
 // with the trace finalized; a program that handles a signal keeps running;
 // the recorder adds no signal listener the program can see.
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { cleanEnv, events, fixture, metadata, NODE, NODE22, onlyTrace, REGISTER, runCli, tempDir } from '../helpers/run';
@@ -96,6 +98,12 @@ describe('a signal from outside', () => {
       expect(m.status).toBe('complete');
       // The main thread never answered: the native thread finished the trace.
       expect(m.finalized_natively).toBe(true);
+      // Through the same private files as every finalization: 0700/0600
+      // whatever the umask, and no temporary file left.
+      const dir = onlyTrace(outDir);
+      expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+      expect(fs.readdirSync(dir).sort()).toEqual(['metadata.json', 'trace.nrt']);
+      for (const f of ['metadata.json', 'trace.nrt']) expect(fs.statSync(path.join(dir, f)).mode & 0o777).toBe(0o600);
       // The buffers the probes handed over before the signal (full ones: the
       // loop never lets the 250 ms timer run) are in the trace and readable.
       expect(m.events).toBeGreaterThan(0);

@@ -1,5 +1,7 @@
 // The policy model: every variable, good and bad values, precedence, the
 // API options and the `noderec record` flags.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { parseRecordArgs } from '../../js/cli/record';
@@ -46,6 +48,8 @@ const CASES: Record<string, { good: [string, unknown][]; bad: string[]; accepted
   NODEREC_LOG_LEVEL: { good: [['debug', 'debug'], ['ERROR', 'error']], bad: ['verbose', 'warning'], accepted: /error \| warn \| info \| debug \| trace/ },
   NODEREC_LOG_FILE: { good: [['/tmp/log.jsonl', '/tmp/log.jsonl']], bad: ['\0'], accepted: /non-empty path/ },
   NODEREC_JSON_ERRORS: { good: [['1', true], ['no', false]], bad: ['json'], accepted: /1 true yes on/ },
+  NODEREC_CACHE_DIR: { good: [['/tmp/cache', '/tmp/cache']], bad: ['a\0b'], accepted: /non-empty path/ },
+  NODEREC_NO_CACHE: { good: [['1', true], ['false', false]], bad: ['x', 'maybe'], accepted: /1 true yes on/ },
 };
 
 afterEach(() => resetPolicy());
@@ -101,6 +105,19 @@ describe('every variable', () => {
       logFile: null,
       jsonErrors: false,
     });
+  });
+
+  it("README's settings table lists exactly SETTINGS, in order, with their flags", () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+    // The Policy section only (other tables mention settings too).
+    const from = readme.indexOf('## Policy');
+    const section = readme.slice(from, readme.indexOf('\n## ', from + 1));
+    const rows = section
+      .split('\n')
+      .filter((l) => l.startsWith('| `NODEREC_'))
+      .map((l) => l.split('|').map((c) => c.trim()));
+    expect(rows.map((r) => r[1].replace(/`/g, ''))).toEqual(SETTINGS.map((s) => s.env));
+    expect(rows.map((r) => r[2].split(' ')[0].replace(/`/g, ''))).toEqual(SETTINGS.map((s) => s.flag));
   });
 
   it('the environment layer holds only what is set', () => {

@@ -9,7 +9,11 @@ import {
   writeValueFull,
   writeValueShallow,
   writeVarint,
+  setTrust,
+  untrust,
+  encoderWork,
 } from '../../js/runtime/value-encoder';
+import { installDefiners } from '../../js/runtime/definers';
 
 // ---------------------------------------------------------------------------
 // A tiny decoder producing the JSON form of design-docs/values.md, except
@@ -946,7 +950,15 @@ describe('references', () => {
     expect(arena.buf[start]).toBe(0x0b);
   });
 
-  it('differential: random object graphs mutated between captures decode the same with and without references', () => {
+  for (const trust of [false, true]) it(`differential: random object graphs mutated between captures decode the same with and without references${trust ? ', trusted objects read with plain reads' : ''}`, () => {
+    // Trust: the definers of this realm are wrapped (js/runtime/definers.ts),
+    // as the preload does; every accessor defined below goes through them.
+    if (trust) expect(installDefiners(untrust)).toBe(true);
+    setTrust(trust);
+    const work0 = encoderWork[3];
+    let ran = 0;
+    const getter = (): number => ++ran;
+    const setter = (_: unknown): void => {};
     let seed = 12345;
     const rnd = (n: number): number => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -976,8 +988,21 @@ describe('references', () => {
         const value = rnd(2) ? prim() : pool[rnd(pool.length)];
         if (what < 5) Object.defineProperty(o, k, { value, writable: true, enumerable: true, configurable: true });
         else if (what < 6) delete o[k];
-        else if (what < 7) Object.defineProperty(o, k, { get: () => 1, enumerable: true, configurable: true });
-        else if (what < 8) Object.setPrototypeOf(o, rnd(2) ? Node.prototype : Object.prototype);
+        else if (what < 7) {
+          const how = rnd(5);
+          if (how === 0) Object.defineProperty(o, k, { get: getter, enumerable: true, configurable: true });
+          else if (how === 1) Object.defineProperties(o, { [k]: { get: getter, set: setter, enumerable: true, configurable: true } });
+          else if (how === 2) Reflect.defineProperty(o, k, { get: getter, enumerable: true, configurable: true });
+          else if (how === 3) Object.prototype.__defineGetter__.call(o, k, getter);
+          else Object.prototype.__defineSetter__.call(o, k, setter);
+        } else if (what < 8) Object.setPrototypeOf(o, rnd(2) ? Node.prototype : Object.prototype);
+        else if (what < 9) {
+          try {
+            Object.assign(o, { [k]: prim() }); // a setter, or a getter only: throws
+          } catch {
+            // the program's own error
+          }
+        }
       }
       if (step % 700 === 0) resetArena();
       if (step % 1000 === 500) setBounds(1 + rnd(4), 2 + rnd(6), 256);
@@ -990,5 +1015,9 @@ describe('references', () => {
       }
     }
     expect(refs).toBeGreaterThan(100);
+    expect(ran).toBe(0);
+    if (trust) expect(encoderWork[3] - work0).toBeGreaterThan(1000);
+    else expect(encoderWork[3]).toBe(work0);
+    setTrust(false);
   });
 });

@@ -21,6 +21,12 @@ pub enum Error {
     FilterParse { path: String, line: u32, column: u32, message: String },
     /// A filter file does not follow the schema.
     FilterSchema { path: String, line: u32, column: u32, message: String },
+    /// A directory noderec would write traces into is not safe: owned by
+    /// another user, or writable by others without the sticky bit.
+    UnsafeDir { path: String, message: String },
+    /// A file that must be a regular file (trace.nrt, metadata.json) is a
+    /// FIFO, a device, a socket or a directory.
+    NotRegularFile { path: String, message: String },
     /// A bug in noderec.
     Internal { message: String },
 }
@@ -37,6 +43,8 @@ impl Error {
             Error::AlreadyRecording => "ERR_ALREADY_RECORDING",
             Error::FilterParse { .. } => "ERR_FILTER_PARSE",
             Error::FilterSchema { .. } => "ERR_FILTER_SCHEMA",
+            Error::UnsafeDir { .. } => "ERR_UNSAFE_OUT_DIR",
+            Error::NotRegularFile { .. } => "ERR_NOT_REGULAR_FILE",
             Error::Internal { .. } => "ERR_INTERNAL",
         }
     }
@@ -50,7 +58,8 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Io { context, source } => write!(f, "{context}: {source}"),
+            // `No space left on device (write /x/trace.nrt)`: the cause first.
+            Error::Io { context, source } => write!(f, "{} ({context})", os_message(source)),
             Error::TraceDirCreate { path, source } => {
                 write!(f, "cannot create trace directory {path}: {source}")
             }
@@ -62,12 +71,23 @@ impl fmt::Display for Error {
             | Error::FilterSchema { path, line, column, message } => {
                 write!(f, "{path}:{line}:{column}: {message}")
             }
+            Error::UnsafeDir { path, message } => write!(f, "refusing to write traces into {path}: {message}"),
+            Error::NotRegularFile { path, message } => write!(f, "{path} {message}"),
             Error::Internal { message } => write!(f, "internal error (a bug in noderec): {message}"),
         }
     }
 }
 
 impl std::error::Error for Error {}
+
+/// The text of an IO error without its ` (os error N)` suffix.
+fn os_message(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match (e.raw_os_error(), s.rfind(" (os error ")) {
+        (Some(_), Some(i)) => s[..i].to_string(),
+        _ => s,
+    }
+}
 
 /// Result with the core error.
 pub type Result<T> = std::result::Result<T, Error>;

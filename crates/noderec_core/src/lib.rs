@@ -4,7 +4,9 @@
 pub mod error;
 pub mod export;
 pub mod filter;
+pub mod fuzz;
 pub mod instrument;
 pub mod io;
+pub mod query;
 pub mod session;
 pub mod trace;

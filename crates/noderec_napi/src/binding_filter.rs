@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use napi_derive::napi;
 use noderec_core::filter::glob::Glob;
-use noderec_core::filter::loader::load_chain;
+use noderec_core::filter::loader::{load_chain, load_chain_uncached};
+use noderec_core::filter::summary::FilterSummary;
 use noderec_core::filter::Engine;
 use noderec_core::session::lifecycle;
 
@@ -53,8 +54,7 @@ pub fn filter_stats(redacted: Vec<f64>, dropped: Vec<f64>) {
 pub fn filter_check(paths: Vec<String>) -> Result<String> {
     guard("filterCheck", || {
         let chain = load_chain(&paths).map_err(to_js)?;
-        let e = Engine::new(chain, Path::new("/"));
-        Ok(e.summary().to_json())
+        Ok(FilterSummary::of_chain(&chain).to_json())
     })
 }
 
@@ -81,7 +81,8 @@ pub fn filter_io(paths: Vec<String>) -> Result<String> {
 pub struct FilterBenchResult {
     /// Rules in the chain.
     pub rules: u32,
-    /// Milliseconds to load (read, parse, compile) the chain, best of 5.
+    /// Milliseconds to load (read, parse, compile) the chain, best of 5
+    /// (without the cache that spares a second load of the same files).
     pub load_ms: f64,
     /// Cached file decisions per second.
     pub cached_file_per_s: f64,
@@ -107,7 +108,7 @@ pub fn filter_bench(
         let mut chain = None;
         for _ in 0..5 {
             let t = Instant::now();
-            let c = load_chain(&paths).map_err(to_js)?;
+            let c = load_chain_uncached(&paths).map_err(to_js)?;
             load_ms = load_ms.min(t.elapsed().as_secs_f64() * 1000.0);
             chain = Some(c);
         }
@@ -164,4 +165,33 @@ pub fn filter_bench(
             uncached_fn_per_s,
         })
     })
+}
+
+/// `RegExp(source).test(input)` computed by the Rust engine (a leading
+/// `(?i)` stands for the `i` flag); null when the engine refuses the
+/// expression (for the differential test against JavaScript).
+#[napi]
+pub fn regex_match(source: String, input: String) -> Option<bool> {
+    noderec_core::filter::jsregex::Regex::new(&source).ok().map(|r| r.is_match(&input))
+}
+
+/// The `[secrets]` settings of the running session's filter chain as JSON:
+/// `{"strings":[...],"pairs":bool,"envAllow":[...]}`, each key only when
+/// some file of the chain sets it; `{}` without a session.
+#[napi]
+pub fn session_secrets() -> String {
+    let Some(s) = lifecycle::current() else { return "{}".into() };
+    let Some(f) = s.filter.as_ref() else { return "{}".into() };
+    let sec = f.chain().secrets();
+    let mut o = serde_json::Map::new();
+    if let Some(v) = sec.strings {
+        o.insert("strings".into(), v.into());
+    }
+    if let Some(v) = sec.pairs {
+        o.insert("pairs".into(), v.into());
+    }
+    if let Some(v) = sec.env_allow {
+        o.insert("envAllow".into(), v.into());
+    }
+    serde_json::Value::Object(o).to_string()
 }

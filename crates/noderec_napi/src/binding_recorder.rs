@@ -49,6 +49,10 @@ pub struct BindingStartOptions {
     pub filters: Option<Vec<String>>,
     /// Absolute path of the activation file (empty or absent: none).
     pub activation_path: Option<String>,
+    /// Instrumentation cache directory (`NODEREC_CACHE_DIR`); absent: the default.
+    pub cache_dir: Option<String>,
+    /// Do not use the instrumentation cache (`NODEREC_NO_CACHE`).
+    pub no_cache: Option<bool>,
 }
 
 /// Final figures of a finished recording.
@@ -82,6 +86,8 @@ pub fn start(opts: BindingStartOptions) -> Result<String> {
             run_id: opts.run_id,
             recorder_version: opts.recorder_version,
             filters: opts.filters,
+            cache_dir: opts.cache_dir,
+            no_cache: opts.no_cache.unwrap_or(false),
         };
         activation::set(opts.activation_path.as_deref().unwrap_or(""));
         let s = lifecycle::start(&o).map_err(to_js)?;
@@ -118,7 +124,6 @@ pub fn instrument(source: String, path: String, is_module: bool, cache_salt: Str
     guard("instrument", || {
         let Some(s) = lifecycle::current() else { return Ok(None) };
         let kind = if is_module { ModuleKind::Module } else { ModuleKind::CommonJs };
-        let use_cache = std::env::var("NODEREC_NO_CACHE").map_or(true, |v| v.is_empty() || v == "0");
         // The filters decide; the chain's hash is part of the cache key.
         let file_decider = s.filter.as_ref().map(|f| f.file_decider(&path));
         let decider: &dyn noderec_core::instrument::Decider = match &file_decider {
@@ -130,8 +135,7 @@ pub fn instrument(source: String, path: String, is_module: bool, cache_salt: Str
             None => cache_salt,
         };
         failure::fail_point("instrument").map_err(|e| reported("instrument", e))?;
-        modules::load_module(&s, &source, &path, kind, decider, &cache_salt, use_cache)
-            .map_err(|e| reported("instrument", e))
+        modules::load_module(&s, &source, &path, kind, decider, &cache_salt).map_err(|e| reported("instrument", e))
     })
 }
 
@@ -151,7 +155,6 @@ pub fn instrument_for_runner(
     guard("instrumentForRunner", || {
         let Some(s) = lifecycle::current() else { return Ok(None) };
         let kind = if is_module { ModuleKind::Module } else { ModuleKind::CommonJs };
-        let use_cache = std::env::var("NODEREC_NO_CACHE").map_or(true, |v| v.is_empty() || v == "0");
         // The filters decide; the chain's hash is part of the cache key.
         let file_decider = s.filter.as_ref().map(|f| f.file_decider(&path));
         let decider: &dyn noderec_core::instrument::Decider = match &file_decider {
@@ -163,7 +166,7 @@ pub fn instrument_for_runner(
             None => cache_salt,
         };
         failure::fail_point("instrument").map_err(|e| reported("instrument", e))?;
-        modules::load_module(&s, &source, &path, kind, decider, &cache_salt, use_cache).map_err(|e| match e {
+        modules::load_module(&s, &source, &path, kind, decider, &cache_salt).map_err(|e| match e {
             e @ noderec_core::error::Error::Instrument { .. } => to_js(e),
             e => reported("instrument", e),
         })
@@ -433,7 +436,6 @@ pub fn instrument_portable(
     guard("instrumentPortable", || {
         let Some(s) = lifecycle::current() else { return Ok(None) };
         let kind = if is_module { ModuleKind::Module } else { ModuleKind::CommonJs };
-        let use_cache = std::env::var("NODEREC_NO_CACHE").map_or(true, |v| v.is_empty() || v == "0");
         let file_decider = s.filter.as_ref().map(|f| f.file_decider(&path));
         let decider: &dyn noderec_core::instrument::Decider = match &file_decider {
             Some(d) => d,
@@ -443,7 +445,7 @@ pub fn instrument_portable(
             Some(f) => format!("{cache_salt}:{}", f.hash()),
             None => cache_salt,
         };
-        modules::load_module_portable(&s, &source, &path, kind, decider, &cache_salt, use_cache).map_err(|e| match e {
+        modules::load_module_portable(&s, &source, &path, kind, decider, &cache_salt).map_err(|e| match e {
             e @ noderec_core::error::Error::Instrument { .. } => to_js(e),
             e => reported("instrument", e),
         })
@@ -467,5 +469,21 @@ pub fn link_portable(table: String) -> Result<Option<BindingLinked>> {
         let Some(s) = lifecycle::current() else { return Ok(None) };
         let (base, attr) = modules::link_portable(&s, &table).map_err(|e| reported("instrument", e))?;
         Ok(Some(BindingLinked { base, attr }))
+    })
+}
+
+/// Creates `<parent>/<name>/` (mode 0700) for `noderec record`'s run
+/// directory, after checking `parent` as the out dir is checked (created
+/// 0700 when missing; `ERR_UNSAFE_OUT_DIR` when another user owns it or
+/// others may write to it without the sticky bit). Returns its path.
+#[napi]
+pub fn create_run_dir(parent: String, name: String) -> Result<String> {
+    guard("createRunDir", || {
+        let p = std::path::Path::new(&parent);
+        let out = noderec_core::session::filesystem::DirHandle::open_out_dir(p).map_err(to_js)?;
+        let d = out.create_dir(&name).map_err(|e| {
+            to_js(noderec_core::error::Error::TraceDirCreate { path: p.join(&name).display().to_string(), source: e })
+        })?;
+        Ok(d.path().display().to_string())
     })
 }

@@ -1,9 +1,11 @@
 //! Reading traces: exports and summaries.
 
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use napi_derive::napi;
+use noderec_core::error::Error;
 use noderec_core::trace::{export, query, reader, summary};
 
 use crate::binding_errors::{guard, to_js};
@@ -11,29 +13,94 @@ use crate::binding_errors::{guard, to_js};
 // spelled `Result<..>` (an alias such as `JsResult` returns it as a value).
 use napi::Result;
 
-/// Exports a trace directory as `jsonl` or `chrome` to `out` (a file path)
-/// or, without `out`, to standard output.
+/// What reading a trace found besides what it produced.
+#[napi(object)]
+pub struct BindingRead {
+    /// Events read (the readable prefix of a damaged trace).
+    pub events: f64,
+    /// Why reading stopped before the end of the file (a cut or damaged
+    /// chunk, an unknown record or event kind), with its byte position.
+    pub damage: Option<String>,
+    /// The byte offset up to which the trace was read (complete chunks).
+    pub bytes_read: f64,
+    /// The output's reader went away (EPIPE): the export stopped early.
+    pub closed: bool,
+}
+
+/// File descriptor 1, written with blocking semantics even when Node has
+/// made it non-blocking (it does for pipes once `process.stdout` is used):
+/// a full pipe is waited on with `poll`, not reported as `EAGAIN`.
+struct Stdout;
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        loop {
+            // SAFETY: writes from a valid buffer to fd 1.
+            let n = unsafe { libc::write(1, buf.as_ptr().cast(), buf.len()) };
+            if n >= 0 {
+                return Ok(n as usize);
+            }
+            let e = std::io::Error::last_os_error();
+            match e.kind() {
+                std::io::ErrorKind::Interrupted => {}
+                std::io::ErrorKind::WouldBlock => {
+                    let mut p = libc::pollfd { fd: 1, events: libc::POLLOUT, revents: 0 };
+                    // SAFETY: one valid pollfd.
+                    unsafe { libc::poll(&mut p, 1, -1) };
+                }
+                _ => return Err(e),
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn is_broken_pipe(e: &Error) -> bool {
+    matches!(e, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// Exports a trace directory as `jsonl` or `chrome` to `out` (a file path,
+/// created 0600) or, without `out`, to standard output.
 #[napi]
-pub fn export_trace(dir: String, format: String, out: Option<String>) -> Result<()> {
+pub fn export_trace(dir: String, format: String, out: Option<String>) -> Result<BindingRead> {
     guard("exportTrace", || {
+        if format != "jsonl" && format != "chrome" {
+            return Err(crate::binding_errors::coded(
+                "ERR_INVALID_ARG",
+                &format!("unknown export format '{format}' (accepted: jsonl, chrome)"),
+            ));
+        }
         let t = reader::read_trace(&Path::new(&dir).join("trace.nrt")).map_err(to_js)?;
         let pid = noderec_core::session::metadata::Metadata::load(Path::new(&dir)).map_or(0, |m| m.pid);
         let mut sink: Box<dyn Write> = match &out {
             Some(p) => Box::new(std::io::BufWriter::with_capacity(
                 1 << 20,
-                std::fs::File::create(p)
-                    .map_err(|e| to_js(noderec_core::error::Error::io(format!("create {p}"), e)))?,
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .mode(0o600)
+                    .open(p)
+                    .map_err(|e| to_js(Error::io(format!("create {p}"), e)))?,
             )),
-            None => Box::new(std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock())),
+            None => Box::new(std::io::BufWriter::with_capacity(1 << 20, Stdout)),
         };
-        match format.as_str() {
-            "jsonl" => export::write_jsonl(&t, &mut sink).map_err(to_js),
-            "chrome" => export::write_chrome(&t, pid, &mut sink).map_err(to_js),
-            other => Err(crate::binding_errors::coded(
-                "ERR_INVALID_ARG",
-                &format!("unknown export format '{other}' (accepted: jsonl, chrome)"),
-            )),
-        }
+        let written = match format.as_str() {
+            "jsonl" => export::write_jsonl(&t, &mut sink),
+            _ => export::write_chrome(&t, pid, &mut sink),
+        };
+        let closed = match written {
+            Ok(()) => false,
+            Err(e) if is_broken_pipe(&e) => true,
+            Err(e) => return Err(to_js(e)),
+        };
+        // A closed pipe is not an error of the export: the rest is dropped
+        // (the writer's flush on drop fails quietly too).
+        drop(sink);
+        Ok(BindingRead { events: t.events.len() as f64, damage: t.damage, bytes_read: t.bytes_read as f64, closed })
     })
 }
 
@@ -44,14 +111,30 @@ pub fn trace_summary(dir: String) -> Result<String> {
     guard("traceSummary", || summary::summarize(Path::new(&dir)).map_err(to_js))
 }
 
+/// The selected calls, and what reading the trace found.
+#[napi(object)]
+pub struct BindingCalls {
+    /// One JSON object per call, slowest first.
+    pub rows: Vec<String>,
+    /// What reading found (`closed` is always false).
+    pub read: BindingRead,
+}
+
 /// The calls of functions whose qualified name matches `fn_glob` (picomatch;
 /// all when absent) that took at least `min_ms`, slowest first, at most
 /// `limit` (0 = all): one JSON object per call.
 #[napi]
-pub fn query_calls(dir: String, fn_glob: Option<String>, min_ms: f64, limit: u32) -> Result<Vec<String>> {
+pub fn query_calls(dir: String, fn_glob: Option<String>, min_ms: f64, limit: u32) -> Result<BindingCalls> {
     guard("queryCalls", || {
         let t = reader::read_trace(&Path::new(&dir).join("trace.nrt")).map_err(to_js)?;
         let q = query::CallQuery { fn_glob, min_ns: (min_ms.max(0.0) * 1e6) as u64, limit: limit as usize };
-        query::calls(&t, &q).map_err(|m| crate::binding_errors::coded("ERR_USAGE", &m))
+        let rows = query::calls(&t, &q).map_err(|m| crate::binding_errors::coded("ERR_USAGE", &m))?;
+        let read = BindingRead {
+            events: t.events.len() as f64,
+            damage: t.damage,
+            bytes_read: t.bytes_read as f64,
+            closed: false,
+        };
+        Ok(BindingCalls { rows, read })
     })
 }

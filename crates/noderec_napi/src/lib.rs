@@ -8,6 +8,7 @@ mod binding_export;
 mod binding_filter;
 mod binding_io;
 mod binding_logging;
+mod binding_query;
 mod binding_recorder;
 mod binding_signals;
 mod binding_trace;

@@ -16,10 +16,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::model::{Action, Chain, Exec, Rule};
+use super::model::{Action, Chain, Exec, Rule, ALL_TYPES, TYPES};
 use super::selector::Kind;
-use super::summary::{ChainEntry, FilterStats, FilterSummary, KindCounts};
-use crate::instrument::{Decider, FnInfo, FnKind, ValuePlan};
+use super::summary::{FilterStats, FilterSummary, KindCounts};
+use crate::instrument::{Decider, FnInfo, FnKind, TypedAction, ValuePlan};
+
+/// The `object` type class.
+const OBJECT: u16 = 1 << 8;
 
 /// FxHash: a fast non-cryptographic hasher for the decision caches.
 #[derive(Default, Clone, Copy)]
@@ -97,8 +100,9 @@ pub struct Stats {
 
 /// A loaded chain, ready to decide.
 pub struct Engine {
-    chain: Chain,
-    rules: Vec<Rule>,
+    chain: Arc<Chain>,
+    /// The rules in force, in chain order, as (file, rule) indices into `chain`.
+    rules: Vec<(u32, u32)>,
     default_exec: Exec,
     default_value: Action,
     file_rules: Vec<u32>,
@@ -118,25 +122,27 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Engine {
     /// Builds the engine for `chain`; `root` is the project root (`file:`
     /// paths are relative to it).
-    pub fn new(chain: Chain, root: &Path) -> Engine {
+    pub fn new(chain: impl Into<Arc<Chain>>, root: &Path) -> Engine {
+        let chain: Arc<Chain> = chain.into();
         let start = chain.files.iter().rposition(|f| !f.inherit).unwrap_or(0);
         let mut default_exec = Exec::Trace;
         let mut default_value = Action::Allow;
         let mut rules = Vec::new();
-        for f in &chain.files[start..] {
+        for (fi, f) in chain.files.iter().enumerate().skip(start) {
             if let Some(e) = f.scope.default_exec {
                 default_exec = e;
             }
             if let Some(a) = f.scope.default_value_action {
                 default_value = a;
             }
-            rules.extend(f.scope.rules.iter().cloned());
+            rules.extend((0..f.scope.rules.len()).map(|ri| (fi as u32, ri as u32)));
         }
         let mut file_rules = Vec::new();
         let mut fn_rules = Vec::new();
         let mut last_fn_trace = None;
         let mut has_attr = false;
-        for (i, r) in rules.iter().enumerate() {
+        for (i, &(fi, ri)) in rules.iter().enumerate() {
+            let r = &chain.files[fi as usize].scope.rules[ri as usize];
             if r.selector.kind == Kind::Fn {
                 fn_rules.push(i as u32);
                 if r.exec == Some(Exec::Trace) {
@@ -164,6 +170,13 @@ impl Engine {
             state: Mutex::new(state),
             stats: Stats::default(),
         }
+    }
+
+    /// Rule `i` of the rules in force.
+    #[inline]
+    fn rule(&self, i: u32) -> &Rule {
+        let (f, r) = self.rules[i as usize];
+        &self.chain.files[f as usize].scope.rules[r as usize]
     }
 
     /// The chain's content hash (part of the instrumentation cache key).
@@ -196,7 +209,7 @@ impl Engine {
         let mut exec = self.default_exec;
         let mut last_exec = None;
         for &i in &self.file_rules {
-            let r = &self.rules[i as usize];
+            let r = self.rule(i);
             let hit = match r.selector.kind {
                 Kind::Pkg => pkg.is_some_and(|p| r.selector.is_match(p)),
                 _ => r.selector.is_match(rel),
@@ -298,7 +311,7 @@ impl Engine {
         // Rules with value patterns, most recent first.
         let mut with_patterns: Vec<u32> = Vec::new();
         let mut apply = |i: u32, exec: &mut Exec, vd: &mut Action| {
-            let r = &self.rules[i as usize];
+            let r = self.rule(i);
             if let Some(e) = r.exec {
                 *exec = e;
             }
@@ -306,7 +319,7 @@ impl Engine {
                 *vd = a;
             }
             if !r.value_patterns.is_empty() {
-                with_patterns.insert(0, i);
+                with_patterns.push(i);
             }
         };
         let (mut a, mut b) = (0usize, 0usize);
@@ -314,7 +327,7 @@ impl Engine {
         let fr = &self.fn_rules;
         loop {
             // Next fn rule that matches.
-            while b < fr.len() && !self.rules[fr[b] as usize].selector.is_match(name) {
+            while b < fr.len() && !self.rule(fr[b]).selector.is_match(name) {
                 b += 1;
             }
             match (fm.get(a), fr.get(b)) {
@@ -333,26 +346,50 @@ impl Engine {
                 (None, None) => break,
             }
         }
-        let first = |kind: Kind, s: &str| -> Option<Action> {
-            for &i in &with_patterns {
-                for p in &self.rules[i as usize].value_patterns {
-                    if p.selector.kind == kind && p.selector.is_match(s) {
-                        return Some(p.action);
+        // The most recently matching rule first.
+        with_patterns.reverse();
+        // Per type class, the action of the first pattern of `kind` that
+        // matches `s` and applies to the class (`types`), else `vd`.
+        let decide = |kind: Kind, s: &str| -> (Action, Option<TypedAction>) {
+            let mut per = [vd; TYPES.len()];
+            let mut left = ALL_TYPES;
+            'rules: for &i in &with_patterns {
+                for p in &self.rule(i).value_patterns {
+                    if p.selector.kind == kind && left & p.types != 0 && p.selector.is_match(s) {
+                        for (b, a) in per.iter_mut().enumerate() {
+                            if left & p.types & (1 << b) != 0 {
+                                *a = p.action;
+                            }
+                        }
+                        left &= !p.types;
+                        if left == 0 {
+                            break 'rules;
+                        }
                     }
                 }
             }
-            None
+            if per.iter().all(|a| *a == per[0]) {
+                return (per[0], None);
+            }
+            let mask =
+                |want: Action| per.iter().enumerate().filter(|(_, a)| **a == want).fold(0u16, |m, (b, _)| m | 1 << b);
+            (Action::Allow, Some(TypedAction { redact: mask(Action::Redact), drop: mask(Action::Drop) }))
         };
-        let plan = ValuePlan {
-            params: params.iter().map(|p| first(Kind::Arg, p).unwrap_or(vd)).collect(),
-            this: first(Kind::This, name).unwrap_or(vd),
-            ret: first(Kind::Ret, name).unwrap_or(vd),
-            caught: vd,
-            attr: false,
+        let (param_actions, params_typed): (Vec<Action>, Vec<Option<TypedAction>>) =
+            params.iter().map(|p| decide(Kind::Arg, p)).unzip();
+        let (ret, ret_typed) = decide(Kind::Ret, name);
+        // `this` is an object (or undefined in strict code): its class decides.
+        let this = match decide(Kind::This, name) {
+            (a, None) => a,
+            (_, Some(t)) if t.redact & OBJECT != 0 => Action::Redact,
+            (_, Some(t)) if t.drop & OBJECT != 0 => Action::Drop,
+            _ => Action::Allow,
         };
+        let params_typed = if params_typed.iter().any(Option::is_some) { params_typed } else { Vec::new() };
+        let plan = ValuePlan { params: param_actions, params_typed, ret_typed, this, ret, caught: vd, attr: false };
         let mut attr_list = Vec::new();
         for &i in &with_patterns {
-            for (j, p) in self.rules[i as usize].value_patterns.iter().enumerate() {
+            for (j, p) in self.rule(i).value_patterns.iter().enumerate() {
                 if p.selector.kind == Kind::Attr {
                     attr_list.push((i, j as u32));
                 }
@@ -382,7 +419,7 @@ impl Engine {
             None => return Action::Allow,
         };
         for (i, j) in list {
-            let p = &self.rules[i as usize].value_patterns[j as usize];
+            let p = &self.rule(i).value_patterns[j as usize];
             if p.selector.is_match(key) {
                 return p.action;
             }
@@ -423,17 +460,7 @@ impl Engine {
             attr: a[3].load(Ordering::Relaxed),
         };
         FilterSummary {
-            chain: self
-                .chain
-                .files
-                .iter()
-                .map(|f| ChainEntry {
-                    path: f.path.clone(),
-                    sha256: f.sha256.clone(),
-                    name: f.name.clone(),
-                    version: f.version,
-                })
-                .collect(),
+            chain: self.chain.entries(),
             stats: FilterStats {
                 files_instrumented: s.files_instrumented.load(Ordering::Relaxed),
                 files_skipped: s.files_skipped.load(Ordering::Relaxed),
@@ -535,6 +562,35 @@ mod tests {
             let want = if k.contains("token") { Action::Redact } else { Action::Allow };
             assert_eq!(e.attr_action(d.attr, k), want, "{k}");
         }
+    }
+
+    #[test]
+    fn typed_patterns_decide_by_the_value_type_class() {
+        let f = format!(
+            "{META}[[scope.rules]]\nselector = \"file:**\"\n\
+             [[scope.rules.value_patterns]]\nselector = \"arg:tok\"\ntypes = [\"string\", \"object\"]\naction = \"redact\"\n\
+             [[scope.rules.value_patterns]]\nselector = \"arg:tok\"\ntypes = [\"bigint\"]\naction = \"drop\"\n\
+             [[scope.rules.value_patterns]]\nselector = \"ret:getIt\"\ntypes = [\"string\"]\naction = \"redact\"\n\
+             [[scope.rules.value_patterns]]\nselector = \"arg:plain\"\ntypes = [\"number\"]\naction = \"allow\"\n"
+        );
+        let e = engine(&[&f]);
+        let fd = file(&e, "src/a.js", None);
+        let d = e.evaluate_function(&fd, "getIt", &["tok".into(), "plain".into(), "x".into()]);
+        let string = 1 << 5;
+        let object = 1 << 8;
+        let bigint = 1 << 4;
+        assert_eq!(d.plan.params_typed[0], Some(TypedAction { redact: string | object, drop: bigint }));
+        // An allow limited to numbers over an allow default changes nothing.
+        assert_eq!(d.plan.params_typed[1], None);
+        assert_eq!(d.plan.params[1], Action::Allow);
+        assert_eq!(d.plan.params_typed[2], None);
+        assert_eq!(d.plan.ret_typed, Some(TypedAction { redact: string, drop: 0 }));
+        assert!(!d.plan.is_plain());
+        // The default's untyped patterns still apply to every type.
+        let d = e.evaluate_function(&fd, "other", &["password".into()]);
+        assert_eq!(d.plan.params, vec![Action::Redact]);
+        assert!(d.plan.params_typed.is_empty());
+        assert_eq!(d.plan.ret_typed, None);
     }
 
     #[test]

@@ -105,6 +105,8 @@ struct Parser<'a> {
     s: &'a [char],
     i: usize,
     groups: u32,
+    /// Names of the named groups so far (JavaScript rejects a repeated name).
+    names: Vec<String>,
 }
 
 const MAX_REPEAT: u32 = 1000;
@@ -260,15 +262,27 @@ impl Parser<'_> {
                             return self.err("lookbehind is not supported");
                         }
                         Some('<') => {
+                            // A group name is an identifier: it starts with a
+                            // letter, `$` or `_` (the differential fuzz test found
+                            // `(?<3>` accepted here and refused by JavaScript).
                             let mut j = self.i + 2;
                             while j < self.s.len()
                                 && (self.s[j].is_alphanumeric() || self.s[j] == '_' || self.s[j] == '$')
                             {
                                 j += 1;
                             }
-                            if j == self.i + 2 || self.s.get(j) != Some(&'>') {
+                            let first = self.s.get(self.i + 2).copied().unwrap_or('0');
+                            if j == self.i + 2
+                                || self.s.get(j) != Some(&'>')
+                                || !(first.is_alphabetic() || first == '_' || first == '$')
+                            {
                                 return self.err("invalid group name");
                             }
+                            let name: String = self.s[self.i + 2..j].iter().collect();
+                            if self.names.contains(&name) {
+                                return self.err("duplicate group name");
+                            }
+                            self.names.push(name);
                             self.i = j + 1;
                             self.groups += 1;
                         }
@@ -602,7 +616,7 @@ impl Regex {
             None => (source, false),
         };
         let chars: Vec<char> = src.chars().collect();
-        let mut p = Parser { s: &chars, i: 0, groups: 0 };
+        let mut p = Parser { s: &chars, i: 0, groups: 0, names: Vec::new() };
         let node = p.alt(0)?;
         if p.i < chars.len() {
             return p.err("unmatched ')'");
@@ -872,11 +886,26 @@ mod tests {
         assert!(m("^\\x41\\u0042$", "AB"));
         assert!(m("^$", ""));
         assert!(m("(a*)*b", "aaab"));
+        assert!(m("^(?<year>\\d{4})-(?<_m>\\d\\d)$", "2024-05"));
     }
 
     #[test]
     fn errors() {
-        for bad in ["(", "a)", "*a", "a**", "[a", "\\1(a)", "(?<=a)b", "[z-a]", "a{3,2}", "\\"] {
+        for bad in [
+            "(",
+            "a)",
+            "*a",
+            "a**",
+            "[a",
+            "\\1(a)",
+            "(?<=a)b",
+            "[z-a]",
+            "a{3,2}",
+            "\\",
+            "(?<3>a)",
+            "(?<a>x)(?<a>y)",
+            "(?<>a)",
+        ] {
             assert!(Regex::new(bad).is_err(), "{bad} should be an error");
         }
     }

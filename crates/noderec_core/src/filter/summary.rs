@@ -42,7 +42,27 @@ pub struct FilterSummary {
     pub stats: FilterStats,
 }
 
+impl super::model::Chain {
+    /// The chain's files as metadata.json lists them.
+    pub fn entries(&self) -> Vec<ChainEntry> {
+        self.files
+            .iter()
+            .map(|f| ChainEntry {
+                path: f.path.clone(),
+                sha256: f.sha256.clone(),
+                name: f.name.clone(),
+                version: f.version,
+            })
+            .collect()
+    }
+}
+
 impl FilterSummary {
+    /// The summary of a chain before anything was recorded.
+    pub fn of_chain(chain: &super::model::Chain) -> FilterSummary {
+        FilterSummary { chain: chain.entries(), stats: FilterStats::default() }
+    }
+
     /// As JSON text.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()

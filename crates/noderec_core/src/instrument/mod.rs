@@ -116,11 +116,27 @@ pub struct Instrumented {
 
 pub use crate::filter::model::Action;
 
+/// An action that depends on the value's type class (value patterns with
+/// `types = [...]`): the classes (bits of `filter::model::TYPES`) that are
+/// redacted and dropped; the other classes are allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TypedAction {
+    /// Classes redacted.
+    pub redact: u16,
+    /// Classes dropped.
+    pub drop: u16,
+}
+
 /// What a recorded function's probes keep of its values (filters' value rules).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValuePlan {
     /// One action per parameter name (as in [`FnInfo::params`]).
     pub params: Vec<Action>,
+    /// Per parameter, an action by type class that replaces `params[i]`
+    /// (empty when no parameter has one).
+    pub params_typed: Vec<Option<TypedAction>>,
+    /// An action by type class for the return value, replacing `ret`.
+    pub ret_typed: Option<TypedAction>,
     /// `this` (methods, accessors, fields, static blocks).
     pub this: Action,
     /// The return value (or a field's initial value).
@@ -136,6 +152,8 @@ impl ValuePlan {
     /// Everything allowed and no attr patterns: the plain probes.
     pub fn is_plain(&self) -> bool {
         !self.attr
+            && self.ret_typed.is_none()
+            && self.params_typed.iter().all(Option::is_none)
             && self.this == Action::Allow
             && self.ret == Action::Allow
             && self.caught == Action::Allow

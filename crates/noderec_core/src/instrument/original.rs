@@ -22,7 +22,8 @@ use oxc_span::{GetSpan, SourceType, Span};
 /// `Function.prototype.toString` gives it), or `None` when `text` holds no insertion of
 /// ours or cannot be parsed.
 pub fn original_source(text: &str) -> Option<String> {
-    if !text.contains("$nr$a") {
+    // `__nr$`: a class whose only insertions are field probes has no `$nr$a`.
+    if !text.contains("__nr$") {
         return None;
     }
     // A function, arrow or class is an expression; a method, getter or setter is a class
@@ -152,8 +153,10 @@ impl Finder<'_> {
         }
         let x = &assign.right;
         match probe_name(probe) {
-            Some("r" | "rr" | "rx") => {
-                let (inner, open_end) = match mark(probe, 1) {
+            Some(name @ ("r" | "rr" | "rx" | "rv")) => {
+                // `rv($nr$a,redact,drop[,m])`: the type classes come before the mark.
+                let fixed = if name == "rv" { 3 } else { 1 };
+                let (inner, open_end) = match mark(probe, fixed) {
                     // `(e)`: a sequence parenthesized by us.
                     Some(1) => match x {
                         Expression::ParenthesizedExpression(q) => (q.expression.span(), "=("),
@@ -306,16 +309,18 @@ impl<'a> Visit<'a> for Finder<'_> {
 }
 
 impl Finder<'_> {
-    /// `x = __nr$.fr(__nr$.m0(__nr$b+i,this),e)`.
+    /// `x = __nr$.fr(__nr$.m0(__nr$b+i,this),e)` (`frv(...,e,redact,drop)`).
     fn field(&mut self, value: &Expression<'_>) {
         let Expression::CallExpression(call) = value else { return };
-        if !matches!(probe_name(call), Some("fr" | "frr" | "frx")) || call.arguments.len() != 2 {
-            return;
-        }
+        let typed = match probe_name(call) {
+            Some("fr" | "frr" | "frx") if call.arguments.len() == 2 => false,
+            Some("frv") if call.arguments.len() == 4 => true,
+            _ => return,
+        };
         let Some(e) = call.arguments[1].as_expression() else { return };
         let e = e.span();
         if self.cut(call.span.start, e.start, "__nr$.fr", ",") {
-            self.cut(e.end, call.span.end, ")", ")");
+            self.cut(e.end, call.span.end, if typed { "," } else { ")" }, ")");
         }
     }
 }

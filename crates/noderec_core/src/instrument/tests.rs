@@ -349,6 +349,60 @@ fn unrecorded_function_keeps_its_entry_and_nested_functions() {
     );
 }
 
+/// Type-class plans (`types = [...]` value patterns): the argument through
+/// `xv`, returns through `rv` (the value in `__nr$v`), a class field through
+/// `frv`; a return of `undefined` gets the probe its class calls for.
+struct Typed(u16, u16);
+
+impl Decider for Typed {
+    fn value_plan(&self, info: &FnInfo) -> Option<ValuePlan> {
+        let t = TypedAction { redact: self.0, drop: self.1 };
+        Some(ValuePlan {
+            params: vec![Action::Allow; info.params.len()],
+            params_typed: info.params.iter().map(|p| (p == "token").then_some(t)).collect(),
+            ret_typed: Some(t),
+            this: Action::Allow,
+            ret: Action::Allow,
+            caught: Action::Allow,
+            attr: false,
+        })
+    }
+}
+
+#[test]
+fn typed_plans_use_the_type_class_probes() {
+    let src = "function next(token, n) { if (n) return; return token }\nlet g = (a) => a, h\nclass C { f = 1 }";
+    let out = instrument(src, "a.js", CJS, &Typed(32, 16)).expect("instrument");
+    assert_invariants(src, &out, CJS);
+    assert!(out.code.contains("__nr$.c2(__nr$b+1,__nr$.xv(token,32,16),n)"), "{}", out.code);
+    assert!(out.code.contains("return (__nr$v=token,__nr$.rv($nr$a,32,16))"), "{}", out.code);
+    assert!(out.code.contains("return (__nr$v=a,__nr$.rv($nr$a,32,16))"), "{}", out.code);
+    assert!(out.code.contains("if (n) return __nr$.u($nr$a);"), "{}", out.code);
+    assert!(out.code.contains("__nr$.frv(__nr$.m0(__nr$b+"), "{}", out.code);
+    assert!(out.code.contains(",1,32,16)"), "{}", out.code);
+    // `undefined` redacted or dropped by class: the matching variant of `return;`.
+    let red = instrument(src, "a.js", CJS, &Typed(1, 0)).expect("instrument");
+    assert!(red.code.contains("if (n) return __nr$.rr($nr$a,4);"), "{}", red.code);
+    let dropped = instrument(src, "a.js", CJS, &Typed(0, 1)).expect("instrument");
+    assert!(dropped.code.contains("if (n) return __nr$.rx($nr$a);"), "{}", dropped.code);
+}
+
+#[test]
+fn typed_plans_keep_the_original_source() {
+    let src = "function next(token, n) { if (n) return; return token }";
+    for t in [Typed(32, 16), Typed(1, 0), Typed(0, 1)] {
+        let out = instrument(src, "a.js", CJS, &t).expect("instrument");
+        let start = out.code.find("function next").expect("function");
+        let end = out.code[start..].rfind('}').expect("end") + start + 1;
+        assert_eq!(crate::instrument::original_source(&out.code[start..end]).as_deref(), Some(src), "{}", out.code);
+    }
+    let cls = "class C { f = 1; g = x }";
+    let out = instrument(cls, "a.js", CJS, &Typed(32, 16)).expect("instrument");
+    let start = out.code.find("class C").expect("class");
+    let end = out.code[start..].rfind('}').expect("end") + start + 1;
+    assert_eq!(crate::instrument::original_source(&out.code[start..end]).as_deref(), Some(cls), "{}", out.code);
+}
+
 #[test]
 fn unrecorded_file_is_unchanged() {
     let out = instrument("syntax error (", "skip.js", ESM, &Skip("")).expect("not parsed");

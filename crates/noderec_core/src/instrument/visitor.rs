@@ -20,7 +20,7 @@ use super::scopes;
 use super::source_map::InputMap;
 use super::splice::Splicer;
 use super::suspension;
-use super::{Action, Decider, FnInfo, FnKind, ModuleKind, ValuePlan};
+use super::{Action, Decider, FnInfo, FnKind, ModuleKind, TypedAction, ValuePlan};
 
 /// Module end.
 const MODULE_END: &str = ";__nr$.u($nr$a)";
@@ -51,10 +51,11 @@ impl Frame {
 
     fn with_plan(mut self, plan: Option<&ValuePlan>) -> Frame {
         if let Some(p) = plan {
-            self.ret = match p.ret {
-                Action::Allow => Ret::Plain,
-                Action::Redact => Ret::Redact,
-                Action::Drop => Ret::Drop,
+            self.ret = match (p.ret_typed, p.ret) {
+                (Some(t), _) => Ret::Typed(t),
+                (None, Action::Allow) => Ret::Plain,
+                (None, Action::Redact) => Ret::Redact,
+                (None, Action::Drop) => Ret::Drop,
             };
             self.caught = p.caught;
         }
@@ -72,17 +73,22 @@ impl Frame {
             Ret::Plain => "r",
             Ret::Redact => "rr",
             Ret::Drop => "rx",
+            Ret::Typed(_) => "rv",
         }
     }
 
     /// The text after a returned expression of the given [`Wrap`] (its extra argument tells
-    /// `original_source` what was added around the expression).
+    /// `original_source` what was added around the expression). `rv` takes the type classes
+    /// it redacts and drops before that argument.
     fn ret_close(&self, wrap: Wrap) -> String {
-        let probe = self.ret_probe();
-        match wrap {
-            Wrap::None => format!(",__nr$.{probe}($nr$a))"),
-            Wrap::Parens => format!("),__nr$.{probe}($nr$a,1))"),
-            Wrap::Comma => format!("),__nr$.{probe}($nr$a,2))"),
+        let (close, mark) = match wrap {
+            Wrap::None => ("", ""),
+            Wrap::Parens => (")", ",1"),
+            Wrap::Comma => (")", ",2"),
+        };
+        match self.ret {
+            Ret::Typed(t) => format!("{close},__nr$.rv($nr$a,{},{}{mark}))", t.redact, t.drop),
+            _ => format!("{close},__nr$.{}($nr$a{mark}))", self.ret_probe()),
         }
     }
 
@@ -93,6 +99,10 @@ impl Frame {
             // `4`: no value (`original_source` tells it from `return void 0`).
             Ret::Redact => "__nr$.rr($nr$a,4)",
             Ret::Drop => "__nr$.rx($nr$a)",
+            // The type class of `undefined` is known here.
+            Ret::Typed(t) if t.redact & TYPE_UNDEFINED != 0 => "__nr$.rr($nr$a,4)",
+            Ret::Typed(t) if t.drop & TYPE_UNDEFINED != 0 => "__nr$.rx($nr$a)",
+            Ret::Typed(_) => "__nr$.u($nr$a)",
         }
     }
 
@@ -118,7 +128,12 @@ enum Ret {
     Plain,
     Redact,
     Drop,
+    /// By the value's type class (`rv`).
+    Typed(TypedAction),
 }
+
+/// The `undefined` type class (bit 0 of `filter::model::TYPES`).
+const TYPE_UNDEFINED: u16 = 1;
 
 /// What a returned expression needs around it inside `(__nr$v=...)`.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -337,7 +352,8 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
         }
     }
 
-    /// A class field or accessor with an initializer: `x = __nr$.fr(__nr$.m0(__nr$b+i,this),e)`.
+    /// A class field or accessor with an initializer: `x = __nr$.fr(__nr$.m0(__nr$b+i,this),e)`
+    /// (`frv(...,e,redact,drop)` by type class).
     fn field(&mut self, key: &PropertyKey<'_>, value: Option<&Expression<'_>>, decorators: &[Decorator<'_>]) {
         for d in decorators {
             self.visit_decorator(d);
@@ -352,16 +368,18 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
         recorded &= !names::is_anonymous_function_definition(value);
         let span = value.span();
         let (this, ret) = plan.as_ref().map_or((Action::Allow, Action::Allow), |p| (p.this, p.ret));
+        let typed = plan.as_ref().and_then(|p| p.ret_typed);
         if recorded {
             let call = match this {
                 Action::Allow => format!("__nr$.m0(__nr$b+{index},this)"),
                 Action::Redact => format!("__nr$.m0(__nr$b+{index},__nr$.xt(this))"),
                 Action::Drop => format!("__nr$.c(__nr$.dt(__nr$b+{index}))"),
             };
-            let fr = match ret {
-                Action::Allow => "fr",
-                Action::Redact => "frr",
-                Action::Drop => "frx",
+            let fr = match (typed, ret) {
+                (Some(_), _) => "frv",
+                (None, Action::Allow) => "fr",
+                (None, Action::Redact) => "frr",
+                (None, Action::Drop) => "frx",
             };
             self.out.insert_fmt(span.start, format_args!("__nr$.{fr}({call},"));
         }
@@ -370,7 +388,10 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
         self.visit_expression(value);
         self.frames.pop();
         if recorded {
-            self.out.insert(span.end, ")");
+            match typed {
+                Some(t) => self.out.insert_fmt(span.end, format_args!(",{},{})", t.redact, t.drop)),
+                None => self.out.insert(span.end, ")"),
+            }
         }
     }
 
@@ -481,6 +502,10 @@ fn write_call(t: &mut String, index: u32, call: CallKind, params: &[String], pla
     }
     for (i, p) in params.iter().enumerate() {
         t.push(',');
+        if let Some(ty) = plan.and_then(|pl| pl.params_typed.get(i)).copied().flatten() {
+            let _ = write!(t, "__nr$.xv({p},{},{})", ty.redact, ty.drop);
+            continue;
+        }
         match plan.and_then(|pl| pl.params.get(i)).copied().unwrap_or(Action::Allow) {
             Action::Allow => t.push_str(p),
             Action::Redact => {

@@ -7,7 +7,8 @@
 //!
 //! `fail_point(name)` fails when, and only when, the process was started
 //! with `NODEREC_TEST_GUARD=1` and `NODEREC_TEST_FAIL_AT=<name>`. Names:
-//! `instrument`, `write`, `flush`, `finish`, `panic`. `NODEREC_TEST_FAIL_AFTER=N`
+//! `instrument`, `write`, `flush`, `finish`, `panic`, `disk-full` (the
+//! writer thread's next chunk write fails with ENOSPC). `NODEREC_TEST_FAIL_AFTER=N`
 //! lets the first `N` passes through the point succeed. Without the guard
 //! the variables are ignored. The environment is read once per process.
 
@@ -18,7 +19,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use crate::error::{Error, Result};
 
 /// Failure points that can be injected.
-pub const POINTS: [&str; 5] = ["instrument", "write", "flush", "finish", "panic"];
+pub const POINTS: [&str; 6] = ["instrument", "write", "flush", "finish", "panic", "disk-full"];
 
 struct Injection {
     at: String,

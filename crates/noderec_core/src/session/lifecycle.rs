@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use super::clock::Ticker;
-use super::filesystem::{create_trace_dir, iso8601, now_ms};
+use super::filesystem::{create_trace_dir, iso8601, now_ms, DirHandle};
 use super::metadata::{status, Metadata};
 use crate::error::{Error, Result};
 use crate::trace::format::VERSION;
@@ -40,6 +40,11 @@ pub struct StartOptions {
     /// The filter chain: paths of the TOML files in order, the built-in default first;
     /// `None` uses the compiled-in default alone.
     pub filters: Option<Vec<String>>,
+    /// The instrumentation cache directory (`NODEREC_CACHE_DIR`); `None`:
+    /// the default location.
+    pub cache_dir: Option<String>,
+    /// Do not use the instrumentation cache (`NODEREC_NO_CACHE`).
+    pub no_cache: bool,
 }
 
 /// One function definition handed to the registry.
@@ -71,6 +76,8 @@ struct Registry {
 pub struct Session {
     /// The trace directory.
     pub dir: PathBuf,
+    /// The trace directory's handle: its files are written through it.
+    handle: DirHandle,
     /// Project root.
     pub root: PathBuf,
     start: Instant,
@@ -88,6 +95,10 @@ pub struct Session {
     finished_natively: std::sync::atomic::AtomicBool,
     /// The loaded filter chain.
     pub filter: Option<Arc<crate::filter::Engine>>,
+    /// The instrumentation cache directory; `None`: no cache.
+    cache_dir: Option<PathBuf>,
+    /// The cache directory, opened and checked on first use (`None`: not used).
+    cache: std::sync::OnceLock<Option<DirHandle>>,
 }
 
 static CURRENT: Mutex<Option<Arc<Session>>> = Mutex::new(None);
@@ -137,7 +148,8 @@ pub fn start(opts: &StartOptions) -> Result<Arc<Session>> {
     let chain = crate::filter::loader::load_chain(opts.filters.as_deref().unwrap_or(&[]))?;
     let filter = Arc::new(crate::filter::Engine::new(chain, Path::new(&opts.root)));
     let start_ms = now_ms();
-    let dir = create_trace_dir(Path::new(&opts.out_dir), &opts.program, start_ms, opts.pid)?;
+    let handle = create_trace_dir(Path::new(&opts.out_dir), &opts.program, start_ms, opts.pid)?;
+    let dir = handle.path().to_path_buf();
     let meta = Metadata {
         format: VERSION,
         recorder_version: opts.recorder_version.clone(),
@@ -155,13 +167,16 @@ pub fn start(opts: &StartOptions) -> Result<Arc<Session>> {
         filter: Some(filter.summary()),
         ..Metadata::default()
     };
-    meta.save(&dir)?;
-    let writer = WriterHandle::spawn(&dir.join("trace.nrt"))?;
+    meta.save_in(&handle)?;
+    let trace_path = dir.join("trace.nrt");
+    let file = handle.create_file("trace.nrt").map_err(|e| Error::io(format!("create {}", trace_path.display()), e))?;
+    let writer = WriterHandle::spawn(file, &trace_path)?;
     let start = Instant::now();
     let ticker = Ticker::start(start).map_err(|e| Error::io("start clock thread", e))?;
     let counters = Arc::clone(&writer.counters);
     let s = Arc::new(Session {
         dir,
+        handle,
         root: PathBuf::from(&opts.root),
         start,
         writer: Mutex::new(Some(writer)),
@@ -173,6 +188,12 @@ pub fn start(opts: &StartOptions) -> Result<Arc<Session>> {
         threads: AtomicU64::new(0),
         finished_natively: std::sync::atomic::AtomicBool::new(false),
         filter: Some(filter),
+        cache_dir: if opts.no_cache {
+            None
+        } else {
+            Some(opts.cache_dir.as_ref().map_or_else(super::modules::default_cache_dir, PathBuf::from))
+        },
+        cache: std::sync::OnceLock::new(),
     });
     // Modules loaded by an earlier session of this process keep their ids
     // (they are baked into running code): define them in this trace too.
@@ -206,6 +227,30 @@ impl Session {
             None if self.finished_natively.load(Ordering::SeqCst) => Ok(()),
             None => Err(Error::Internal { message: "recording has finished".into() }),
         }
+    }
+
+    /// The instrumentation cache, opened once. A directory owned by another
+    /// user or writable by others is not used (cached code runs in the
+    /// program): a warning is logged once and modules are instrumented anew.
+    pub fn cache(&self) -> Option<&DirHandle> {
+        self.cache
+            .get_or_init(|| {
+                let dir = self.cache_dir.as_ref()?;
+                match super::filesystem::open_private_dir(dir) {
+                    Ok(h) => Some(h),
+                    Err(why) => {
+                        super::failure::log(
+                            "warn",
+                            "noderec_core::cache",
+                            None,
+                            format!("not using the instrumentation cache {}: {why}", dir.display()),
+                            serde_json::json!({ "cache_dir": dir.display().to_string() }),
+                        );
+                        None
+                    }
+                }
+            })
+            .as_ref()
     }
 
     /// The path as stored in the trace: relative to the root when inside it.
@@ -337,7 +382,8 @@ impl Session {
             meta.error.get_or_insert_with(|| serde_json::json!({"code": e.code(), "message": e.to_string()}));
         }
         let c = &self.counters;
-        meta.events = c.events.load(Ordering::Relaxed);
+        // What is on disk: after a write failure, the events of complete chunks.
+        meta.events = c.events_written.load(Ordering::Relaxed);
         meta.trace_bytes = c.file_bytes.load(Ordering::Relaxed);
         meta.raw_bytes = c.raw_bytes.load(Ordering::Relaxed);
         meta.chunks = c.chunks.load(Ordering::Relaxed);
@@ -347,13 +393,14 @@ impl Session {
         meta.functions = u64::from(lock(&self.registry).next_fn.saturating_sub(1));
         meta.threads = self.threads.load(Ordering::Relaxed) as u32;
         meta.filter = self.filter.as_ref().map(|f| f.summary());
-        meta.save(&self.dir)?;
+        let saved = meta.save_in(&self.handle);
         let out = meta.clone();
         drop(meta);
         let mut cur = lock(&CURRENT);
         if cur.as_ref().is_some_and(|s| std::ptr::eq(Arc::as_ptr(s), self)) {
             *cur = None;
         }
-        result.map(|()| out)
+        // The writer's error (the cause) comes first; then a metadata failure.
+        result.and(saved).map(|()| out)
     }
 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-use super::filesystem::write_atomic;
+use super::filesystem::{read_regular, DirHandle};
 use crate::error::{Error, Result};
 
 /// Status values.
@@ -89,19 +89,34 @@ pub struct Metadata {
     pub filter: Option<crate::filter::summary::FilterSummary>,
 }
 
+/// Largest metadata.json the readers accept (argv and the filter chain are
+/// the only parts that grow).
+pub const MAX_METADATA: u64 = 64 << 20;
+
 impl Metadata {
-    /// Writes `dir/metadata.json` atomically.
-    pub fn save(&self, dir: &Path) -> Result<()> {
+    /// Writes `metadata.json` in the trace directory `dir` atomically (a
+    /// temporary file and a rename inside the directory's handle); on a full
+    /// disk the existing file is overwritten in place instead.
+    pub fn save_in(&self, dir: &DirHandle) -> Result<()> {
         let json =
             serde_json::to_vec_pretty(self).map_err(|e| Error::Internal { message: format!("metadata: {e}") })?;
-        write_atomic(&dir.join("metadata.json"), &json)
+        dir.write_replace("metadata.json", &json)
     }
 
-    /// Reads `dir/metadata.json`.
+    /// Writes `dir/metadata.json` of an existing trace directory (opened
+    /// without following a symlink, and only if it belongs to this user).
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        self.save_in(&DirHandle::open_trace_dir(dir)?)
+    }
+
+    /// Reads `dir/metadata.json` (a regular file of at most 64 MiB).
     pub fn load(dir: &Path) -> Result<Metadata> {
         let p = dir.join("metadata.json");
-        let bytes = std::fs::read(&p).map_err(|e| match e.kind() {
+        let bytes = read_regular(&p, MAX_METADATA).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::TraceMissing { path: dir.display().to_string() },
+            std::io::ErrorKind::InvalidInput => {
+                Error::NotRegularFile { path: p.display().to_string(), message: e.to_string() }
+            }
             _ => Error::io(format!("read {}", p.display()), e),
         })?;
         serde_json::from_slice(&bytes)

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::filesystem::write_atomic;
+use super::filesystem::DirHandle;
 use super::lifecycle::{FnDef, Session};
 use crate::error::Result;
 use crate::instrument::{self, Decider, ModuleKind};
@@ -90,19 +90,45 @@ pub fn edit_map(path: &str) -> Option<String> {
     serde_json::to_string(&serde_json::json!({ "source": source, "lines": lines })).ok()
 }
 
-/// Where instrumented modules are cached: `NODEREC_CACHE_DIR`, else
+/// Where instrumented modules are cached when the policy names no
+/// directory (`NODEREC_CACHE_DIR`, passed in as a start option):
 /// `$XDG_CACHE_HOME/noderec`, else `~/.cache/noderec`, else the temp dir.
-pub fn cache_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("NODEREC_CACHE_DIR") {
-        return PathBuf::from(d);
-    }
+pub fn default_cache_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
         return PathBuf::from(d).join("noderec");
     }
     if let Some(h) = std::env::var_os("HOME") {
         return PathBuf::from(h).join(".cache").join("noderec");
     }
-    std::env::temp_dir().join("noderec-cache")
+    // SAFETY: geteuid has no preconditions.
+    std::env::temp_dir().join(format!("noderec-cache-{}", unsafe { libc::geteuid() }))
+}
+
+/// Largest cache entry read back (a module's instrumented code and table).
+const MAX_CACHE_ENTRY: u64 = 512 << 20;
+
+/// Reads a cache entry: `<dir>/<key[..2]>/<key[2..]>`, each step opened
+/// without following symlinks and only if it belongs to this user.
+fn cache_read(dir: &DirHandle, key: &str) -> Option<CacheEntry> {
+    use std::io::Read as _;
+    let f = dir.open_own_dir(&key[..2]).ok()?.open_file(&key[2..]).ok()?;
+    let mut bytes = Vec::new();
+    f.take(MAX_CACHE_ENTRY).read_to_end(&mut bytes).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Writes a cache entry (0700 directory, 0600 file, temporary file and rename).
+fn cache_write(dir: &DirHandle, key: &str, bytes: &[u8]) {
+    let sub = match dir.create_dir(&key[..2]) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => match dir.open_own_dir(&key[..2]) {
+            Ok(d) => d,
+            Err(_) => return,
+        },
+        Err(_) => return,
+    };
+    // A cache that cannot be written only costs speed.
+    let _ = sub.write_atomic(&key[2..], bytes);
 }
 
 fn kind_name(k: instrument::FnKind) -> &'static str {
@@ -131,9 +157,8 @@ pub fn load_module(
     kind: ModuleKind,
     decider: &dyn Decider,
     salt: &str,
-    use_cache: bool,
 ) -> Result<Option<String>> {
-    match prepare(session, source, path, kind, decider, salt, use_cache)? {
+    match prepare(session, source, path, kind, decider, salt)? {
         Some(entry) => link(session, source, path, entry).map(Some),
         None => Ok(None),
     }
@@ -150,9 +175,8 @@ pub fn load_module_portable(
     kind: ModuleKind,
     decider: &dyn Decider,
     salt: &str,
-    use_cache: bool,
 ) -> Result<Option<String>> {
-    let Some(entry) = prepare(session, source, path, kind, decider, salt, use_cache)? else { return Ok(None) };
+    let Some(entry) = prepare(session, source, path, kind, decider, salt)? else { return Ok(None) };
     let at = entry.prologue_at.min(entry.code.len());
     let table = serde_json::to_string(&PortableTable { path: path.to_string(), functions: entry.functions })
         .map_err(|e| crate::error::Error::Internal { message: format!("function table: {e}") })?;
@@ -188,7 +212,6 @@ fn prepare(
     kind: ModuleKind,
     decider: &dyn Decider,
     salt: &str,
-    use_cache: bool,
 ) -> Result<Option<CacheEntry>> {
     if !decider.record_file(path) {
         if let Some(f) = &session.filter {
@@ -197,9 +220,8 @@ fn prepare(
         return Ok(None);
     }
     let key = cache_key(source, path, kind, salt);
-    let file = cache_dir().join(&key[..2]).join(&key[2..]);
-    let cached: Option<CacheEntry> =
-        if use_cache { std::fs::read(&file).ok().and_then(|b| serde_json::from_slice(&b).ok()) } else { None };
+    let cache = session.cache();
+    let cached: Option<CacheEntry> = cache.and_then(|d| cache_read(d, &key));
     let entry = match cached {
         Some(e) => e,
         None => {
@@ -222,13 +244,9 @@ fn prepare(
                 code: out.code,
                 edits: out.edits,
             };
-            if use_cache {
+            if let Some(d) = cache {
                 if let Ok(bytes) = serde_json::to_vec(&e) {
-                    if let Some(parent) = file.parent() {
-                        let _ = std::fs::create_dir_all(parent);
-                    }
-                    // A cache that cannot be written only costs speed.
-                    let _ = write_atomic(&file, &bytes);
+                    cache_write(d, &key, &bytes);
                 }
             }
             e

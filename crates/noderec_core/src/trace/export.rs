@@ -15,23 +15,10 @@ fn io(e: std::io::Error) -> Error {
     Error::io("write export", e)
 }
 
-/// Appends `s` as a JSON string literal.
+/// Appends `s` as a JSON string literal (control characters a terminal
+/// would obey escaped too; see [`super::json`]).
 pub fn json_str(out: &mut String, s: &str) {
-    out.push('"');
-    for ch in s.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    super::json::write_str(out, s);
 }
 
 /// Writes the value at `*pos` of `rec` (the value bytes of its EVENTS record,

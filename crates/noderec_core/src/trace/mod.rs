@@ -2,6 +2,7 @@
 
 pub mod export;
 pub mod format;
+pub mod json;
 pub mod query;
 pub mod reader;
 pub mod summary;

@@ -3,10 +3,12 @@
 //! much it read.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::Path;
 
 use super::format::{self, record, Cursor, HAS_VALUES, PAYLOAD_SHIFT};
 use crate::error::{Error, Result};
+use crate::session::filesystem::open_regular;
 
 /// A function or await/yield site, as defined in the trace.
 #[derive(Debug, Clone, Default)]
@@ -90,78 +92,196 @@ impl Trace {
     }
 }
 
-/// Reads a whole trace file. Damage after the header is not an error: the
-/// trace holds every complete chunk before it and `damage` says what stopped
-/// the reader.
+/// Reads a whole trace file, chunk by chunk (never the whole file at once).
+/// Damage after the header is not an error: the trace holds every complete
+/// chunk before it and `damage` says what stopped the reader. A path that is
+/// not a regular file (a FIFO, a device) is refused without blocking.
 pub fn read_trace(path: &Path) -> Result<Trace> {
-    let data = std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::TraceMissing { path: path.display().to_string() },
-        _ => Error::io(format!("read {}", path.display()), e),
-    })?;
-    read_trace_bytes(&data).map_err(|message| Error::TraceIncomplete { path: path.display().to_string(), message })
+    let mut chunks = ChunkReader::open(path)?;
+    let mut t = Trace { file_len: chunks.file_len, ..Trace::default() };
+    read_chunks(&mut chunks, &mut t, MAX_HELD_BYTES);
+    Ok(t)
 }
 
 /// Reads a trace from memory; errors only when the header itself is bad.
 pub fn read_trace_bytes(data: &[u8]) -> std::result::Result<Trace, String> {
+    read_trace_bytes_limited(data, MAX_HELD_BYTES)
+}
+
+/// Like [`read_trace_bytes`], holding at most `max_bytes` of decoded events
+/// and values in memory.
+pub fn read_trace_bytes_limited(data: &[u8], max_bytes: u64) -> std::result::Result<Trace, String> {
+    let mut chunks = ChunkReader::new(data, data.len() as u64)?;
     let mut t = Trace { file_len: data.len() as u64, ..Trace::default() };
-    if data.len() < format::HEADER_LEN || &data[..8] != format::MAGIC {
-        return Err("not a noderec trace (bad magic)".into());
-    }
-    let version = u32::from_le_bytes([data[8], data[9], data[10], data[11]]);
-    if version != format::VERSION {
-        return Err(format!("unsupported trace format version {version} (this reader knows {})", format::VERSION));
-    }
-    let mut pos = format::HEADER_LEN;
-    t.bytes_read = pos as u64;
-    let mut dctx = zstd::bulk::Decompressor::new().map_err(|e| e.to_string())?;
-    while pos < data.len() {
-        if data.len() - pos < format::CHUNK_HEADER_LEN {
-            t.damage = Some(format!("cut chunk header at byte {pos}"));
-            break;
-        }
-        let rd =
-            |o: usize| u32::from_le_bytes([data[pos + o], data[pos + o + 1], data[pos + o + 2], data[pos + o + 3]]);
-        let (clen, crc, ulen) = (rd(0) as usize, rd(4), rd(8) as usize);
-        let body_start = pos + format::CHUNK_HEADER_LEN;
-        if data.len() - body_start < clen {
-            t.damage =
-                Some(format!("cut chunk at byte {pos}: {clen} bytes announced, {} present", data.len() - body_start));
-            break;
-        }
-        let body = &data[body_start..body_start + clen];
-        if crc32fast::hash(body) != crc {
-            t.damage = Some(format!("checksum mismatch in chunk at byte {pos}"));
-            break;
-        }
-        if ulen > format::MAX_CHUNK {
-            t.damage = Some(format!("chunk at byte {pos} announces {ulen} bytes, more than the limit"));
-            break;
-        }
-        let payload = match dctx.decompress(body, ulen) {
-            Ok(p) if p.len() == ulen => p,
-            _ => {
-                t.damage = Some(format!("chunk at byte {pos} does not decompress"));
-                break;
-            }
-        };
-        // Decode into scratch state so a malformed chunk adds nothing.
-        let ev_before = t.events.len();
-        let val_before = t.values.len();
-        if let Err(m) = decode_payload(&payload, &mut t) {
-            t.events.truncate(ev_before);
-            t.values.truncate(val_before);
-            t.value_records.retain(|&b| (b as usize) < val_before);
-            t.damage = Some(format!("malformed chunk at byte {pos}: {m}"));
-            break;
-        }
-        pos = body_start + clen;
-        t.chunks += 1;
-        t.bytes_read = pos as u64;
-    }
+    read_chunks(&mut chunks, &mut t, max_bytes);
     Ok(t)
 }
 
-fn decode_payload(payload: &[u8], t: &mut Trace) -> std::result::Result<(), &'static str> {
+/// The most decoded events and value bytes a reader holds in memory (16 GiB):
+/// a few kilobytes of zstd can expand to gigabytes of events, so a trace
+/// past this is read up to the chunk that crosses it, and the rest is
+/// reported as not read, like damage.
+pub const MAX_HELD_BYTES: u64 = 16 << 30;
+
+impl Trace {
+    /// Memory held by the decoded events and values, in bytes.
+    pub fn held_bytes(&self) -> u64 {
+        (self.events.len() * std::mem::size_of::<Event>() + self.values.len()) as u64
+    }
+}
+
+fn read_chunks<R: Read>(chunks: &mut ChunkReader<R>, t: &mut Trace, max_bytes: u64) {
+    t.bytes_read = chunks.pos;
+    while let Some(payload) = chunks.next_payload() {
+        // A malformed chunk adds nothing.
+        let ev_before = t.events.len();
+        let val_before = t.values.len();
+        if let Err(m) = decode_payload(payload, t, max_bytes) {
+            t.events.truncate(ev_before);
+            t.values.truncate(val_before);
+            t.value_records.retain(|&b| (b as usize) < val_before);
+            chunks.damage = Some(if m == OVER_LIMIT {
+                format!(
+                    "stopped at the chunk at byte {}: the events before it fill the reader's memory limit ({} MiB); the rest is not read",
+                    chunks.chunk_at,
+                    max_bytes >> 20
+                )
+            } else {
+                format!("malformed chunk at byte {}: {m}", chunks.chunk_at)
+            });
+            break;
+        }
+        t.chunks += 1;
+        t.bytes_read = chunks.pos;
+    }
+    t.damage = chunks.damage.take();
+}
+
+/// Reads the chunks of a trace one at a time from any byte source, holding
+/// one chunk (at most [`format::MAX_CHUNK`] bytes decompressed) in memory.
+/// Stops at the first cut, damaged or oversized chunk and says why.
+pub struct ChunkReader<R> {
+    src: R,
+    /// Length of the trace (the file's size when it was opened: a trace still
+    /// being written is read up to there).
+    pub file_len: u64,
+    /// Offset after the last complete chunk.
+    pub pos: u64,
+    /// Offset of the chunk being decoded.
+    pub chunk_at: u64,
+    /// Why reading stopped before `file_len`, if it did.
+    pub damage: Option<String>,
+    body: Vec<u8>,
+    payload: Vec<u8>,
+    dctx: Option<zstd::bulk::Decompressor<'static>>,
+}
+
+impl ChunkReader<std::io::BufReader<std::fs::File>> {
+    /// Opens `path` (a regular file; see [`open_regular`]) and checks its header.
+    pub fn open(path: &Path) -> Result<Self> {
+        let (f, len) = open_regular(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::TraceMissing { path: path.display().to_string() },
+            std::io::ErrorKind::InvalidInput => {
+                Error::NotRegularFile { path: path.display().to_string(), message: e.to_string() }
+            }
+            _ => Error::io(format!("read {}", path.display()), e),
+        })?;
+        ChunkReader::new(std::io::BufReader::with_capacity(1 << 16, f), len)
+            .map_err(|message| Error::TraceIncomplete { path: path.display().to_string(), message })
+    }
+}
+
+impl<R: Read> ChunkReader<R> {
+    /// Reads the header from `src` (of `len` bytes in all).
+    pub fn new(mut src: R, len: u64) -> std::result::Result<Self, String> {
+        let mut header = [0u8; format::HEADER_LEN];
+        if len < format::HEADER_LEN as u64 || src.read_exact(&mut header).is_err() || &header[..8] != format::MAGIC {
+            return Err("not a noderec trace (bad magic)".into());
+        }
+        let version = u32::from_le_bytes([header[8], header[9], header[10], header[11]]);
+        if version != format::VERSION {
+            return Err(format!("unsupported trace format version {version} (this reader knows {})", format::VERSION));
+        }
+        Ok(ChunkReader {
+            src,
+            file_len: len,
+            pos: format::HEADER_LEN as u64,
+            chunk_at: format::HEADER_LEN as u64,
+            damage: None,
+            body: Vec::new(),
+            payload: Vec::new(),
+            dctx: None,
+        })
+    }
+
+    /// The next chunk's decompressed payload; `None` at the end of the
+    /// trace or at the first damage (then `damage` says what and where).
+    pub fn next_payload(&mut self) -> Option<&[u8]> {
+        if self.damage.is_some() || self.pos >= self.file_len {
+            return None;
+        }
+        let pos = self.pos;
+        self.chunk_at = pos;
+        let left = self.file_len - pos;
+        if left < format::CHUNK_HEADER_LEN as u64 {
+            self.damage = Some(format!("cut chunk header at byte {pos}"));
+            return None;
+        }
+        let mut h = [0u8; format::CHUNK_HEADER_LEN];
+        if self.src.read_exact(&mut h).is_err() {
+            self.damage = Some(format!("cut chunk header at byte {pos} (the file got shorter)"));
+            return None;
+        }
+        let rd = |o: usize| u32::from_le_bytes([h[o], h[o + 1], h[o + 2], h[o + 3]]);
+        let (clen, crc, ulen) = (u64::from(rd(0)), rd(4), rd(8) as usize);
+        let present = left - format::CHUNK_HEADER_LEN as u64;
+        if clen > present {
+            self.damage = Some(format!("cut chunk at byte {pos}: {clen} bytes announced, {present} present"));
+            return None;
+        }
+        if ulen > format::MAX_CHUNK || clen as usize > zstd::zstd_safe::compress_bound(format::MAX_CHUNK) {
+            self.damage = Some(format!("chunk at byte {pos} announces {ulen} bytes, more than the limit"));
+            return None;
+        }
+        self.body.resize(clen as usize, 0);
+        if self.src.read_exact(&mut self.body).is_err() {
+            self.damage = Some(format!("cut chunk at byte {pos} (the file got shorter)"));
+            return None;
+        }
+        if crc32fast::hash(&self.body) != crc {
+            self.damage = Some(format!("checksum mismatch in chunk at byte {pos}"));
+            return None;
+        }
+        if self.dctx.is_none() {
+            match zstd::bulk::Decompressor::new() {
+                Ok(d) => self.dctx = Some(d),
+                Err(e) => {
+                    self.damage = Some(format!("cannot start zstd: {e}"));
+                    return None;
+                }
+            }
+        }
+        let dctx = self.dctx.as_mut()?;
+        self.payload.clear();
+        self.payload.reserve(ulen);
+        match dctx.decompress_to_buffer(&self.body, &mut self.payload) {
+            Ok(n) if n == ulen => {}
+            _ => {
+                self.damage = Some(format!("chunk at byte {pos} does not decompress"));
+                return None;
+            }
+        }
+        self.pos = pos + format::CHUNK_HEADER_LEN as u64 + clen;
+        Some(&self.payload)
+    }
+}
+
+const OVER_LIMIT: &str = "over the memory limit";
+
+fn decode_payload(payload: &[u8], t: &mut Trace, max_bytes: u64) -> std::result::Result<(), &'static str> {
+    // Events this chunk may add before the memory limit is reached.
+    let room = max_bytes.saturating_sub(t.held_bytes()) / std::mem::size_of::<Event>() as u64;
+    let limit = t.events.len().saturating_add(usize::try_from(room).unwrap_or(usize::MAX));
     let mut c = Cursor::new(payload);
     while !c.done() {
         let ty = c.u8().ok_or("eof")?;
@@ -207,22 +327,25 @@ fn decode_payload(payload: &[u8], t: &mut Trace) -> std::result::Result<(), &'st
                 for _ in 0..count {
                     let head = c.varint().ok_or("event head")? as u32;
                     time += c.varint().ok_or("event time")?;
+                    let kind = (head & 0xf) as u8;
+                    if !(format::kind::CALL..=format::kind::OUTPUT).contains(&kind) {
+                        return Err("unknown event kind");
+                    }
                     let (mut val_off, mut val_len) = (0u32, 0u32);
+                    if t.events.len() >= limit {
+                        return Err(OVER_LIMIT);
+                    }
                     if head & HAS_VALUES != 0 {
-                        let n = c.varint().ok_or("value length")? as usize;
+                        let n = usize::try_from(c.varint().ok_or("value length")?).map_err(|_| "value length")?;
                         let b = c.bytes(n).ok_or("value bytes")?;
+                        if t.values.len() + n > u32::MAX as usize {
+                            return Err("more than 4 GiB of values");
+                        }
                         val_off = t.values.len() as u32;
                         val_len = n as u32;
                         t.values.extend_from_slice(b);
                     }
-                    t.events.push(Event {
-                        thread,
-                        kind: (head & 0xf) as u8,
-                        payload: head >> PAYLOAD_SHIFT,
-                        t_us: time,
-                        val_off,
-                        val_len,
-                    });
+                    t.events.push(Event { thread, kind, payload: head >> PAYLOAD_SHIFT, t_us: time, val_off, val_len });
                 }
             }
             record::END => {

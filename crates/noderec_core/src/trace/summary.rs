@@ -18,50 +18,30 @@ pub fn summarize(dir: &Path) -> Result<String> {
     let t = read_trace(&dir.join("trace.nrt"))?;
     let steps = walk(&t);
     let mut counts: HashMap<&'static str, u64> = HashMap::new();
-    // Per function: calls, and inclusive time of synchronous stretches.
-    let mut calls: HashMap<u32, (u64, u64)> = HashMap::new();
-    let mut open: HashMap<u32, Vec<(u32, u64)>> = HashMap::new();
     // Output bytes per stream name.
     let mut output: HashMap<&'static str, u64> = HashMap::new();
     for s in &steps {
         let e = &t.events[s.index];
         *counts.entry(kind::name(e.kind)).or_default() += 1;
-        let stack = open.entry(e.thread).or_default();
-        match e.kind {
-            kind::CALL | kind::RESUME => {
-                if let Some(f) = s.func {
-                    if e.kind == kind::CALL {
-                        calls.entry(f).or_default().0 += 1;
-                    }
-                    stack.push((f, s.t_ns));
-                }
-            }
-            kind::RETURN | kind::THROW | kind::AWAIT | kind::YIELD => {
-                if let Some((f, t0)) = stack.pop() {
-                    calls.entry(f).or_default().1 += s.t_ns.saturating_sub(t0);
-                }
-            }
-            kind::OUTPUT => {
-                let (st, _) = crate::io::chunk::split_payload(e.payload);
-                let n = crate::io::chunk::blob_bytes(t.blob(e)).map_or(0, <[u8]>::len);
-                *output.entry(crate::io::chunk::stream::name(st)).or_default() += n as u64;
-            }
-            _ => {}
+        if e.kind == kind::OUTPUT {
+            let (st, _) = crate::io::chunk::split_payload(e.payload);
+            let n = crate::io::chunk::blob_bytes(t.blob(e)).map_or(0, <[u8]>::len);
+            *output.entry(crate::io::chunk::stream::name(st)).or_default() += n as u64;
         }
     }
-    let mut top: Vec<(u32, (u64, u64))> = calls.into_iter().collect();
-    top.sort_by(|a, b| b.1 .1.cmp(&a.1 .1).then(b.1 .0.cmp(&a.1 .0)));
-    let functions: Vec<_> = top
-        .iter()
-        .take(15)
-        .map(|(id, (n, ns))| {
-            let f = t.funcs.get(id);
+    // Inclusive time from the index: a recursive function's nested
+    // activations do not add to it again.
+    let ix = crate::query::build::open_or_build(dir)?;
+    let functions: Vec<_> = crate::query::queries::top_functions(&ix, 15, false)
+        .into_iter()
+        .map(|f| {
             json!({
-                "fn": f.map_or("<unknown>", |f| f.name.as_str()),
-                "path": f.and_then(|f| t.paths.get(&f.path)).map_or("", |p| p.as_str()),
-                "line": f.map_or(0, |f| f.line),
-                "calls": n,
-                "total_ms": *ns as f64 / 1e6,
+                "fn": f.name,
+                "path": f.path,
+                "line": f.line,
+                "calls": f.calls,
+                "total_ms": f.incl_ns as f64 / 1e6,
+                "self_ms": f.self_ns as f64 / 1e6,
             })
         })
         .collect();

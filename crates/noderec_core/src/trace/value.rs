@@ -571,35 +571,9 @@ fn push_display(out: &mut String, v: impl fmt::Display) {
 }
 
 /// Writes a JSON string literal (quotes included), escaping `"`, `\` and
-/// control characters.
+/// control characters (those a terminal obeys too: see `trace/json.rs`).
 fn write_json_string(out: &mut String, s: &str) {
-    out.reserve(s.len() + 2);
-    out.push('"');
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let esc: &str = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0x00..=0x1f => "",
-            _ => continue,
-        };
-        // `i` is at an ASCII byte, hence a char boundary.
-        out.push_str(&s[start..i]);
-        if esc.is_empty() {
-            let _ = write!(out, "\\u{b:04x}");
-        } else {
-            out.push_str(esc);
-        }
-        start = i + 1;
-    }
-    out.push_str(&s[start..]);
-    out.push('"');
+    super::json::write_str(out, s);
 }
 
 /// Writes a float: finite non-(-0) numbers as a JSON number in the

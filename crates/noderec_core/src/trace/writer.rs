@@ -7,13 +7,14 @@ use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::format::{self, put_str, put_varint, record, HAS_VALUES};
 use crate::error::{Error, Result};
+use crate::session::failure;
 
 /// A function (or await/yield site) definition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,8 +58,10 @@ pub enum Msg {
 /// Counters of a writer, readable while it runs.
 #[derive(Debug, Default)]
 pub struct WriterCounters {
-    /// Events written.
+    /// Events accepted by the writer (encoded).
     pub events: AtomicU64,
+    /// Events in complete chunks on disk.
+    pub events_written: AtomicU64,
     /// Uncompressed payload bytes.
     pub raw_bytes: AtomicU64,
     /// Bytes written to the file (header and chunk headers included).
@@ -77,6 +80,9 @@ pub struct WriterCounters {
 pub struct WriterHandle {
     tx: SyncSender<Msg>,
     join: Option<JoinHandle<Result<()>>>,
+    /// The error that stopped the writer thread (set before it lets go of
+    /// the channel, so a sender that finds the channel closed finds it).
+    stopped: Arc<Mutex<Option<Error>>>,
     /// Live counters.
     pub counters: Arc<WriterCounters>,
 }
@@ -91,23 +97,41 @@ const ZSTD_LEVEL: i32 = -3;
 const CHUNK_TARGET: usize = 1 << 20;
 
 impl WriterHandle {
-    /// Creates `path` and starts the writer thread.
-    pub fn spawn(path: &Path) -> Result<WriterHandle> {
-        let mut file = File::create(path).map_err(|e| Error::io(format!("create {}", path.display()), e))?;
+    /// Writes the header to `file` (created by the caller at `path`) and
+    /// starts the writer thread.
+    pub fn spawn(mut file: File, path: &Path) -> Result<WriterHandle> {
         let mut header = Vec::with_capacity(format::HEADER_LEN);
         header.extend_from_slice(format::MAGIC);
         header.extend_from_slice(&format::VERSION.to_le_bytes());
         header.extend_from_slice(&0u32.to_le_bytes());
-        file.write_all(&header).map_err(|e| Error::io("write trace header", e))?;
+        file.write_all(&header).map_err(|e| Error::io(format!("write {}", path.display()), e))?;
         let counters = Arc::new(WriterCounters::default());
         counters.file_bytes.store(header.len() as u64, Ordering::Relaxed);
         let (tx, rx) = sync_channel(CHANNEL_DEPTH);
         let c2 = Arc::clone(&counters);
+        let stopped = Arc::new(Mutex::new(None));
+        let slot = Arc::clone(&stopped);
+        let path = path.to_path_buf();
         let join = std::thread::Builder::new()
             .name("noderec-writer".into())
-            .spawn(move || run(file, rx, &c2))
+            .spawn(move || {
+                let r = run(file, &path, &rx, &c2);
+                if let Err(e) = &r {
+                    *slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(copy_error(e));
+                }
+                drop(rx);
+                r
+            })
             .map_err(|e| Error::io("start writer thread", e))?;
-        Ok(WriterHandle { tx, join: Some(join), counters })
+        Ok(WriterHandle { tx, join: Some(join), stopped, counters })
+    }
+
+    /// Why the writer thread stopped (its own error, e.g. a full disk).
+    fn gone(&self) -> Error {
+        match self.stopped.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_ref() {
+            Some(e) => copy_error(e),
+            None => writer_gone(),
+        }
     }
 
     /// Sends a message; waits when the channel is full (counted, never dropped).
@@ -116,9 +140,9 @@ impl WriterHandle {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(msg)) => {
                 self.counters.waits.fetch_add(1, Ordering::Relaxed);
-                self.tx.send(msg).map_err(|_| writer_gone())
+                self.tx.send(msg).map_err(|_| self.gone())
             }
-            Err(TrySendError::Disconnected(_)) => Err(writer_gone()),
+            Err(TrySendError::Disconnected(_)) => Err(self.gone()),
         }
     }
 
@@ -126,16 +150,31 @@ impl WriterHandle {
     pub fn flush(&self) -> Result<()> {
         let (ack_tx, ack_rx) = sync_channel(1);
         self.send(Msg::Flush(ack_tx))?;
-        ack_rx.recv().map_err(|_| writer_gone())
+        ack_rx.recv().map_err(|_| self.gone())
     }
 
-    /// Writes the end record and joins the thread.
+    /// Writes the end record and joins the thread; the writer's own error
+    /// (the cause) when it had stopped.
     pub fn finish(mut self) -> Result<()> {
-        self.send(Msg::Finish)?;
+        let sent = self.send(Msg::Finish);
         match self.join.take() {
-            Some(j) => j.join().map_err(|_| Error::Internal { message: "writer thread panicked".into() })?,
-            None => Ok(()),
+            Some(j) => j.join().map_err(|_| Error::Internal { message: "writer thread panicked".into() })?.and(sent),
+            None => sent,
         }
+    }
+}
+
+/// A copy of a writer error (io errors keep their OS code and kind).
+fn copy_error(e: &Error) -> Error {
+    match e {
+        Error::Io { context, source } => Error::Io {
+            context: context.clone(),
+            source: source.raw_os_error().map_or_else(
+                || std::io::Error::new(source.kind(), source.to_string()),
+                std::io::Error::from_raw_os_error,
+            ),
+        },
+        other => Error::Internal { message: other.to_string() },
     }
 }
 
@@ -149,6 +188,10 @@ struct ThreadClock {
 
 struct Encoder {
     file: File,
+    /// For messages.
+    path: std::path::PathBuf,
+    /// Events encoded into `payload` and not yet in a written chunk.
+    pending: u64,
     payload: Vec<u8>,
     compressed: Vec<u8>,
     zstd: zstd::bulk::Compressor<'static>,
@@ -156,17 +199,43 @@ struct Encoder {
     events: u64,
 }
 
-fn run(file: File, rx: Receiver<Msg>, counters: &WriterCounters) -> Result<()> {
+/// The longest events wait in the writer before they are written as a chunk
+/// (a quiet program's calls reach the disk, and a live viewer, this soon).
+const MAX_CHUNK_AGE: Duration = Duration::from_millis(250);
+
+fn run(file: File, path: &Path, rx: &Receiver<Msg>, counters: &WriterCounters) -> Result<()> {
     let zstd = zstd::bulk::Compressor::new(ZSTD_LEVEL).map_err(|e| Error::io("start zstd", e))?;
     let mut enc = Encoder {
         file,
+        path: path.to_path_buf(),
+        pending: 0,
         payload: Vec::with_capacity(CHUNK_TARGET + (64 << 10)),
         compressed: Vec::new(),
         zstd,
         clocks: std::collections::HashMap::new(),
         events: 0,
     };
-    while let Ok(msg) = rx.recv() {
+    // When the oldest record not yet written arrived.
+    let mut oldest: Option<Instant> = None;
+    loop {
+        let msg = match oldest {
+            Some(t) => match rx.recv_timeout(MAX_CHUNK_AGE.saturating_sub(t.elapsed())) {
+                Ok(m) => m,
+                Err(RecvTimeoutError::Timeout) => {
+                    enc.write_chunk(counters)?;
+                    oldest = None;
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            },
+            None => match rx.recv() {
+                Ok(m) => m,
+                Err(_) => break,
+            },
+        };
+        if oldest.is_none() && !matches!(msg, Msg::Flush(_) | Msg::Finish) {
+            oldest = Some(Instant::now());
+        }
         match msg {
             Msg::Path { id, path } => {
                 enc.payload.push(record::PATH);
@@ -199,11 +268,13 @@ fn run(file: File, rx: Receiver<Msg>, counters: &WriterCounters) -> Result<()> {
                 counters.events.fetch_add(n, Ordering::Relaxed);
                 if enc.payload.len() >= CHUNK_TARGET {
                     enc.write_chunk(counters)?;
+                    oldest = None;
                 }
                 counters.busy_ns.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
             }
             Msg::Flush(ack) => {
                 enc.write_chunk(counters)?;
+                oldest = None;
                 let _ = ack.send(());
             }
             Msg::Finish => {
@@ -257,6 +328,7 @@ impl Encoder {
         }
         clock.last_us = prev;
         self.events += count as u64;
+        self.pending += count as u64;
         Ok(count as u64)
     }
 
@@ -280,7 +352,20 @@ impl Encoder {
         let mut out = Vec::with_capacity(header.len() + n);
         out.extend_from_slice(&header);
         out.extend_from_slice(body);
-        self.file.write_all(&out).map_err(|e| Error::io("write trace chunk", e))?;
+        // Test-only: `NODEREC_TEST_FAIL_AT=disk-full` makes this write fail with ENOSPC.
+        let written = if failure::fail_point("disk-full").is_err() {
+            Err(std::io::Error::from_raw_os_error(libc::ENOSPC))
+        } else {
+            self.file.write_all(&out)
+        };
+        if let Err(e) = written {
+            // A short write leaves a torn chunk: cut the file back to the last
+            // complete one (best effort), so it ends where the counts say.
+            let _ = self.file.set_len(counters.file_bytes.load(Ordering::Relaxed));
+            return Err(Error::io(format!("write {}", self.path.display()), e));
+        }
+        counters.events_written.fetch_add(self.pending, Ordering::Relaxed);
+        self.pending = 0;
         counters.raw_bytes.fetch_add(self.payload.len() as u64, Ordering::Relaxed);
         counters.file_bytes.fetch_add(out.len() as u64, Ordering::Relaxed);
         counters.chunks.fetch_add(1, Ordering::Relaxed);

@@ -1,0 +1,8 @@
+//! Fuzz target `filter_loader`: see `noderec_core::fuzz` for what it checks.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    if let Err(m) = noderec_core::fuzz::check("filter_loader", data) {
+        panic!("filter_loader: {m}");
+    }
+});

@@ -1,0 +1,363 @@
+// Typed query API over recorded traces (issue 12). Every question is
+// answered from the trace's index (<trace>/index/, built on first use by the
+// Rust core; design-docs/index-format.md).
+import * as path from 'node:path';
+
+import { withCode } from './native';
+import { listRuns, listTraces as listTraceDirs, readMetadata, resolveTrace, TraceEntry } from './cli/traces';
+
+/** JSON form of a recorded value (design-docs/values.md). */
+export type RecordedValue = unknown;
+
+export interface CallValues {
+  this?: RecordedValue;
+  args?: RecordedValue[];
+  value?: RecordedValue;
+  error?: RecordedValue;
+}
+
+export interface Activation {
+  thread: number;
+  activation: number;
+  parent: number;
+  depth: number;
+  fnId: number;
+  name: string;
+  path: string;
+  line: number;
+  startNs: number;
+  durNs: number;
+  finished: boolean;
+  threw: boolean;
+  suspended: boolean;
+  values?: CallValues;
+}
+
+export interface FnStats {
+  id: number;
+  name: string;
+  path: string;
+  line: number;
+  calls: number;
+  inclNs: number;
+  selfNs: number;
+  throws: number;
+}
+
+export interface ThreadInfo {
+  id: number;
+  name: string;
+  activations: number;
+  maxDepth: number;
+  firstNs: number;
+  lastNs: number;
+}
+
+export interface IndexInfo {
+  events: number;
+  chunks: number;
+  complete: boolean;
+  ended: boolean;
+  damage?: string;
+  counts: Record<string, number>;
+  outputBytes: Record<string, number>;
+  threads: ThreadInfo[];
+  topSelf: FnStats[];
+  topInclusive: FnStats[];
+  throws: number;
+}
+
+export interface TimelineQuery {
+  thread?: number;
+  from?: number;
+  to?: number;
+  fn?: string;
+  file?: string;
+  /** Function kind as recorded (`function`, `method`, `arrow`, …). */
+  kind?: string;
+  status?: 'finished' | 'threw' | 'running';
+  minDuration?: number;
+  limit?: number;
+  cursor?: string;
+  values?: boolean;
+}
+
+export interface TimelinePage {
+  rows: Activation[];
+  cursor?: string;
+}
+
+export interface FlameRect {
+  activation: number;
+  depth: number;
+  fnId: number;
+  startNs: number;
+  endNs: number;
+  count: number;
+  threw: boolean;
+}
+
+export interface CallDetail {
+  activation: Activation;
+  params: string[];
+  col: number;
+  output: { stream: string; text: string }[];
+}
+
+export interface Change {
+  path: string;
+  op: 'added' | 'removed' | 'changed';
+  before?: RecordedValue;
+  after?: RecordedValue;
+}
+
+export interface HistoryEntry {
+  thread: number;
+  activation: number;
+  startNs: number;
+  value?: RecordedValue;
+  changes: Change[];
+}
+
+export interface CompareRow {
+  name: string;
+  path: string;
+  line: number;
+  calls: number[];
+  inclNs: number[];
+  throws: number[];
+  differs: string[];
+}
+
+/** The napi class (crates/noderec_napi/src/binding_query.rs). */
+export interface NativeTraceIndex {
+  readonly live: boolean;
+  readonly indexDir: string;
+  refresh(): number;
+  info(): IndexInfo;
+  timeline(q: TimelineQuery): TimelinePage;
+  slowest(limit?: number): Activation[];
+  children(thread: number, activation: number, limit?: number, after?: number): Activation[];
+  flame(thread: number, from: number, to: number, px: number, maxRects?: number): FlameRect[];
+  functions(): Record<string, string>;
+  call(thread: number, activation: number, maxOutput?: number): CallDetail | null;
+  valueHistory(fn: string, path: string, limit?: number): HistoryEntry[];
+  compare(other: NativeTraceIndex): CompareRow[];
+  close(): void;
+}
+
+interface TraceIndexClass {
+  open(dir: string, live?: boolean): NativeTraceIndex;
+}
+
+function indexClass(): TraceIndexClass {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require(path.join(__dirname, '..', 'native', 'noderec.node')) as { TraceIndex: TraceIndexClass }).TraceIndex;
+}
+
+/** Calls `f`, moving the binding's `ERR_*: ` prefix to `error.code`. */
+function coded<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw withCode(e);
+  }
+}
+
+const open = new Map<string, NativeTraceIndex>();
+
+/** The index of a trace directory (kept open; a recording trace's index grows on `refresh`). */
+export function openIndex(dir: string, live = false): NativeTraceIndex {
+  let ix = open.get(dir);
+  if (ix === undefined) {
+    ix = coded(() => indexClass().open(dir, live));
+    open.set(dir, ix);
+  } else if (ix.live) {
+    const i = ix;
+    coded(() => i.refresh());
+  }
+  return ix;
+}
+
+/** Forgets an opened index (a live one removes its working directory). */
+export function closeIndex(dir: string): void {
+  const ix = open.get(dir);
+  if (ix !== undefined) {
+    ix.close();
+    open.delete(dir);
+  }
+}
+
+export interface Location {
+  /** The out dir (default: $NODEREC_OUT_DIR or ./noderec-traces). */
+  outDir?: string;
+}
+
+function outDirOf(o?: Location): string {
+  return path.resolve(o?.outDir ?? (process.env.NODEREC_OUT_DIR || './noderec-traces'));
+}
+
+/** A trace directory from an id (a name in the out dir, a path, or 'latest'). */
+export function traceDir(id: string | undefined, o?: Location): string {
+  return resolveTrace(id, outDirOf(o));
+}
+
+export type TraceStatus = 'recording' | 'complete' | 'failed' | 'partial';
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Status with a dead recorder noticed: a trace left `recording` by a killed process is `partial`. */
+export function statusOf(meta: { status: string; pid: number; exit_code?: number | null; signal?: string | null }): TraceStatus {
+  if (meta.status === 'recording') return pidAlive(meta.pid) ? 'recording' : 'partial';
+  if (meta.status === 'complete') return (meta.exit_code ?? 0) !== 0 || meta.signal ? 'failed' : 'complete';
+  return meta.status === 'partial' ? 'partial' : 'failed';
+}
+
+export interface TraceListEntry {
+  id: string;
+  dir: string;
+  run: string | null;
+  program: string;
+  argv: string[];
+  pid: number;
+  status: TraceStatus;
+  startMs: number;
+  startTime: string;
+  durationMs: number | null;
+  exitCode: number | null;
+  events: number;
+  traceBytes: number;
+}
+
+export interface ListOptions extends Location {
+  program?: string;
+  status?: TraceStatus;
+  since?: number | Date;
+  until?: number | Date;
+  run?: string;
+  limit?: number;
+  offset?: number;
+}
+
+function entry(t: TraceEntry, run: string | null): TraceListEntry {
+  const m = t.meta;
+  return {
+    id: path.basename(t.dir),
+    dir: t.dir,
+    run,
+    program: m.program,
+    argv: m.argv,
+    pid: m.pid,
+    status: statusOf(m),
+    startMs: m.start_ms,
+    startTime: m.start_time,
+    durationMs: m.duration_ms,
+    exitCode: m.exit_code,
+    events: m.events ?? 0,
+    traceBytes: m.trace_bytes ?? 0,
+  };
+}
+
+/** Traces in the out dir (and its run directories), newest first. */
+export function listTraces(o: ListOptions = {}): TraceListEntry[] {
+  const dir = outDirOf(o);
+  const runOf = new Map<string, string>();
+  for (const r of listRuns(dir)) for (const t of r.traces) runOf.set(t.dir, r.runId);
+  const ms = (d: number | Date | undefined): number | undefined => (d instanceof Date ? d.getTime() : d);
+  const since = ms(o.since);
+  const until = ms(o.until);
+  const all = listTraceDirs(dir)
+    .map((t) => entry(t, runOf.get(t.dir) ?? null))
+    .filter(
+      (t) =>
+        (o.program === undefined || t.program.includes(o.program)) &&
+        (o.status === undefined || t.status === o.status) &&
+        (o.run === undefined || t.run === o.run) &&
+        (since === undefined || t.startMs >= since) &&
+        (until === undefined || t.startMs <= until),
+    );
+  const off = o.offset ?? 0;
+  return all.slice(off, o.limit === undefined ? undefined : off + o.limit);
+}
+
+export interface TraceInfo extends IndexInfo {
+  id: string;
+  dir: string;
+  status: TraceStatus;
+  program: string;
+  argv: string[];
+  root: string;
+  start: string;
+  startMs: number;
+  end: string | null;
+  durationMs: number | null;
+  exitCode: number | null;
+  signal: string | null;
+  metadata: Record<string, unknown>;
+}
+
+/** Status, times, counts, threads and top functions of one trace. */
+export function getTrace(id?: string, o?: Location & { live?: boolean }): TraceInfo {
+  const dir = traceDir(id, o);
+  const meta = readMetadata(dir);
+  const status = meta === null ? 'partial' : statusOf(meta);
+  const ix = openIndex(dir, o?.live ?? status === 'recording');
+  const info = ix.info();
+  return {
+    ...info,
+    id: path.basename(dir),
+    dir,
+    status: status === 'recording' && !ix.live && info.complete ? 'recording' : status,
+    program: meta?.program ?? '',
+    argv: meta?.argv ?? [],
+    root: String(meta?.root ?? meta?.cwd ?? ''),
+    start: meta?.start_time ?? '',
+    startMs: meta?.start_ms ?? 0,
+    end: meta?.end_time ?? null,
+    durationMs: meta?.duration_ms ?? null,
+    exitCode: meta?.exit_code ?? null,
+    signal: meta?.signal ?? null,
+    metadata: (meta ?? {}) as Record<string, unknown>,
+  };
+}
+
+/** Pages of activations with their values. */
+export function timeline(id: string | undefined, q: TimelineQuery & Location = {}): TimelinePage {
+  const ix = openIndex(traceDir(id, q));
+  const { outDir: _o, ...rest } = q;
+  return coded(() => ix.timeline(rest));
+}
+
+/** Children of one activation (activation 0 = those called from the event loop), lazily. */
+export function callTree(
+  id: string | undefined,
+  q: { thread?: number; activation?: number; limit?: number; after?: number } & Location = {},
+): Activation[] {
+  const ix = openIndex(traceDir(id, q));
+  return ix.children(q.thread ?? 0, q.activation ?? 0, q.limit, q.after);
+}
+
+/** One activation with its values and the output printed during it. */
+export function getCall(id: string | undefined, q: { thread?: number; activation: number } & Location): CallDetail | null {
+  return openIndex(traceDir(id, q)).call(q.thread ?? 0, q.activation);
+}
+
+/** Successive values of an argument (`args.0.x`, or a parameter name), `this` field or `return` of one function, with diffs. */
+export function valueHistory(id: string | undefined, q: { fn: string; path: string; limit?: number } & Location): HistoryEntry[] {
+  const ix = openIndex(traceDir(id, q));
+  return coded(() => ix.valueHistory(q.fn, q.path, q.limit));
+}
+
+/** Functions whose call counts, durations, return values or thrown errors differ between two traces. */
+export function compare(idA: string, idB: string, o?: Location): CompareRow[] {
+  const a = openIndex(traceDir(idA, o));
+  const b = openIndex(traceDir(idB, o));
+  return a.compare(b);
+}
