@@ -29,11 +29,14 @@ pub struct ChunkReader<R> {
 impl ChunkReader<std::io::BufReader<std::fs::File>> {
     /// Opens `path` and checks its header.
     pub fn open(path: &Path) -> Result<Self> {
-        let f = std::fs::File::open(path).map_err(|e| match e.kind() {
+        // A regular file only (a FIFO would block, a device never ends).
+        let (f, len) = crate::session::filesystem::open_regular(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::TraceMissing { path: path.display().to_string() },
+            std::io::ErrorKind::InvalidInput => {
+                Error::NotRegularFile { path: path.display().to_string(), message: e.to_string() }
+            }
             _ => Error::io(format!("read {}", path.display()), e),
         })?;
-        let len = f.metadata().map_err(|e| Error::io(format!("stat {}", path.display()), e))?.len();
         ChunkReader::new(std::io::BufReader::with_capacity(1 << 16, f), len)
             .map_err(|message| Error::TraceIncomplete { path: path.display().to_string(), message })
     }

@@ -153,7 +153,7 @@ pub fn export_dir(
     }
     let sink_out: Box<dyn Write> = match out {
         Some(p) => Box::new(BufWriter::with_capacity(1 << 20, create_output(p)?)),
-        None => Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout())),
+        None => Box::new(BufWriter::with_capacity(1 << 20, BlockingStdout)),
     };
     let mut sink: Box<dyn stream::Sink> = match format {
         Format::Jsonl => Box::new(jsonl::Jsonl::new(sink_out, opts)),
@@ -164,4 +164,35 @@ pub fn export_dir(
         Format::Parquet => return Err(Error::Internal { message: "parquet handled above".into() }),
     };
     stream::run(&mut chunks, opts, progress, sink.as_mut())
+}
+
+/// File descriptor 1, written with blocking semantics even when Node has
+/// made it non-blocking (it does for pipes once `process.stdout` is used):
+/// a full pipe is waited on with `poll`, not reported as `EAGAIN`.
+pub struct BlockingStdout;
+
+impl Write for BlockingStdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        loop {
+            // SAFETY: writes from a valid buffer to fd 1.
+            let n = unsafe { libc::write(1, buf.as_ptr().cast(), buf.len()) };
+            if n >= 0 {
+                return Ok(n.unsigned_abs());
+            }
+            let e = std::io::Error::last_os_error();
+            match e.kind() {
+                std::io::ErrorKind::Interrupted => {}
+                std::io::ErrorKind::WouldBlock => {
+                    let mut p = libc::pollfd { fd: 1, events: libc::POLLOUT, revents: 0 };
+                    // SAFETY: one valid pollfd.
+                    unsafe { libc::poll(&mut p, 1, -1) };
+                }
+                _ => return Err(e),
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
