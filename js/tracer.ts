@@ -7,9 +7,9 @@ import { isMainThread, parentPort, threadId } from 'node:worker_threads';
 
 import * as crypto from 'node:crypto';
 
-import { deactivateCjsHook, installCjsHook, takeCompiled } from './hooks/cjs';
+import { deactivateCjsHook, installCjsHook, onTypeScriptExtension, takeCompiled } from './hooks/cjs';
 import { installRunnerIntegration } from './runners/integrate';
-import { deactivateEsmHooks, hasInThreadHooks, installInThreadHooks, installLoaderThreadHooks } from './hooks/esm';
+import { deactivateEsmHooks, hasInThreadHooks, installInThreadHooks, installLoaderThreadHooks, registerAfterOthers } from './hooks/esm';
 import { Level, configureLogger, flushWaiting, logger, log, observeStderr, setLogContext, setStderrWriter } from './logging/logger';
 import * as metrics from './logging/metrics';
 import { emitTrailer, noteRunError, trailer } from './logging/trailer';
@@ -143,12 +143,13 @@ export function projectRoot(from: string): string {
   }
 }
 
-/** A bin or worker entry inside node_modules (a test runner's, npx's)
- * belongs to the project that installed it: `<project>/node_modules/...`
- * stands for `<project>/`. */
-function outsideNodeModules(entry: string): string {
-  const i = entry.indexOf(`${path.sep}node_modules${path.sep}`);
-  return i < 0 ? entry : path.join(entry.slice(0, i), 'package.json');
+/** Where the project root is looked for: above the entry script, or, for
+ * a bin or worker entry inside node_modules (`npx mocha`, `npx jest`, an
+ * npm script's bin, npx's own cache), above the working directory: the
+ * project the user works in. */
+function projectStart(entry: string | null): string {
+  if (entry === null || entry.includes(`${path.sep}node_modules${path.sep}`)) return process.cwd();
+  return path.dirname(entry);
 }
 
 function entryScript(): string | null {
@@ -188,9 +189,10 @@ export function start(options: StartOptions = {}): string | null {
   if (policy.disabled) return null;
   const runId = options.runId ?? (process.env.NODEREC_RUN_ID || newRunId());
   const entry = entryScript();
-  const root = projectRoot(entry !== null ? path.dirname(outsideNodeModules(entry)) : process.cwd());
+  const root = projectRoot(projectStart(entry));
   const program = options.program ?? (entry !== null ? path.basename(entry) : 'node');
   const filters = prepareFilters(entry !== null ? path.dirname(entry) : process.cwd(), options.traceFilter ?? []);
+  (native() as unknown as { setScope(project: boolean): void }).setScope(policy.scope === 'project');
   const dir = native().start({
     outDir: path.resolve(policy.outDir),
     program,
@@ -350,10 +352,12 @@ export function installHooks(): void {
   installRunnerIntegration(onInstrumentError, exposeRuntime, process.argv[1], !isMainThread);
   if (hasInThreadHooks()) {
     installInThreadHooks(onInstrumentError);
+    onTypeScriptExtension(() => installCjsHook(onInstrumentError, true));
   } else {
     installCjsHook(onInstrumentError);
     if (isMainThread) installLoaderThreadHooks();
   }
+  if (isMainThread) registerAfterOthers();
 }
 
 function connectThread(policy: Policy, name: string): void {

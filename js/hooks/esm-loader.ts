@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 
 import { buildSalt, native } from '../native';
 import { instrumentable } from './scope';
+import { alreadyInstrumented, isTypeScript, rawTypeScript } from './typescript';
 
 interface LoadResult {
   format?: string | null;
@@ -12,9 +13,25 @@ interface LoadResult {
 }
 type NextLoad = (url: string, context?: unknown) => Promise<LoadResult>;
 
+/** True while this thread loads a module for itself (the modules of a
+ * loader registered after noderec's, their imports): such code runs here,
+ * in the hooks thread, where the probes' runtime does not exist. Modules
+ * loaded for the application arrive as messages from its thread and are
+ * loaded by the hooks chain directly; the thread's own imports go through
+ * its module loader (node:internal/modules/esm/loader, module_job), whose
+ * frames are then on the stack. */
+function loadingForThisThread(): boolean {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 200;
+  const stack = new Error().stack ?? '';
+  Error.stackTraceLimit = limit;
+  return stack.includes('node:internal/modules/esm/loader') || stack.includes('node:internal/modules/esm/module_job');
+}
+
 export async function load(url: string, context: unknown, nextLoad: NextLoad): Promise<LoadResult> {
+  const own = loadingForThisThread();
   const result = await nextLoad(url, context);
-  if (result.format !== 'module' || !url.startsWith('file:')) return result;
+  if (own || result.format !== 'module' || !url.startsWith('file:')) return result;
   let filename: string;
   try {
     filename = fileURLToPath(url);
@@ -23,6 +40,10 @@ export async function load(url: string, context: unknown, nextLoad: NextLoad): P
   }
   if (!instrumentable(filename) || result.source === null || result.source === undefined) return result;
   const src = typeof result.source === 'string' ? result.source : Buffer.from(result.source as Uint8Array).toString('utf8');
+  // Raw TypeScript is compiled by a loader after this one (tsx); a second
+  // registration of this loader, after that one, instruments its output
+  // (js/hooks/esm.ts, registerAfterOthers).
+  if (alreadyInstrumented(src) || (isTypeScript(filename) && rawTypeScript(filename, src))) return result;
   try {
     const out = native().instrument(src, filename, true, buildSalt());
     if (out !== null) return { ...result, source: out };
