@@ -600,7 +600,10 @@ export function startFromPreload(): boolean {
   try {
     return start() !== null && isRecording();
   } catch (e) {
-    preloadFailed(e, 'start', policy.onRecorderError, policy.jsonErrors);
+    // A missing addon never stops the program: it runs unrecorded, unless
+    // a trace is required.
+    const missing = (e as { code?: unknown } | null)?.code === 'ERR_NATIVE_MISSING';
+    preloadFailed(e, 'start', missing && !policy.requireTrace ? 'disable' : policy.onRecorderError, policy.jsonErrors);
     return false;
   }
 }
