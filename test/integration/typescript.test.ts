@@ -2,11 +2,11 @@
 // `--import tsx`), ts-node, and Node's own type stripping, launched as
 // people launch them, plain and recorded: same output and exit code, and the
 // trace shows the .ts functions at their .ts lines.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { cleanEnv, Event, events, fixture, NODE, NODE22, REGISTER, ROOT, runCli, tempDir, traceDirs } from '../helpers/run';
+import { cleanEnv, CLI, Event, events, fixture, NODE, NODE22, REGISTER, ROOT, tempDir, traceDirs } from '../helpers/run';
 
 const APP = fixture('typescript');
 const STRIP = fixture('typescript-strip');
@@ -18,18 +18,28 @@ interface Both {
   evs: Event[];
 }
 
+/** Runs a process without blocking this test worker (a long spawnSync
+ * starves vitest's worker RPC: "Timeout calling onTaskUpdate"). */
+function spawnAsync(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 /** Runs `node args` in `cwd` without and with the preload (NODE_OPTIONS, as
  * `noderec record` does), and reads every trace of the recorded run. */
-function both(node: string, args: string[], cwd: string): Both {
-  const plain = spawnSync(node, args, { cwd, env: cleanEnv(), encoding: 'utf8' });
+async function both(node: string, args: string[], cwd: string): Promise<Both> {
+  const plain = await spawnAsync(node, args, { cwd, env: cleanEnv() });
   const outDir = tempDir();
-  const recorded = spawnSync(node, args, {
-    cwd,
-    env: cleanEnv({ NODE_OPTIONS: `--require ${REGISTER}`, NODEREC_OUT_DIR: outDir }),
-    encoding: 'utf8',
-  });
+  const recorded = await spawnAsync(node, args, { cwd, env: cleanEnv({ NODE_OPTIONS: `--require ${REGISTER}`, NODEREC_OUT_DIR: outDir }) });
   const evs = traceDirs(outDir).flatMap((d) => events(d));
-  return { plain: { code: plain.status, stdout: plain.stdout, stderr: plain.stderr }, recorded: { code: recorded.status, stdout: recorded.stdout, stderr: recorded.stderr }, evs };
+  return { plain, recorded, evs };
 }
 
 function calls(evs: Event[]): string[] {
@@ -54,36 +64,36 @@ function expectApp(r: Both): void {
 }
 
 describe('TypeScript', () => {
-  it('tsx CLI (npx tsx app.ts)', () => {
+  it('tsx CLI (npx tsx app.ts)', async () => {
     // npx runs the bin with the node first on PATH: the repository's
     // node_modules/.bin holds the node22 devDependency's node.
-    const r = both(NODE, [TSX_CLI, 'app.ts'], APP);
+    const r = await both(NODE, [TSX_CLI, 'app.ts'], APP);
     expectApp(r);
   });
 
-  it('node --import tsx app.ts on Node 20 (tsx hooks in the hooks thread, after noderec`s)', () => {
-    expectApp(both(NODE, ['--import', 'tsx', 'app.ts'], APP));
+  it('node --import tsx app.ts on Node 20 (tsx hooks in the hooks thread, after noderec`s)', async () => {
+    expectApp(await both(NODE, ['--import', 'tsx', 'app.ts'], APP));
   });
 
-  it('node --import tsx app.ts on Node 22 (in-thread hooks and tsx`s hooks thread)', () => {
-    expectApp(both(NODE22, ['--import', 'tsx', 'app.ts'], APP));
+  it('node --import tsx app.ts on Node 22 (in-thread hooks and tsx`s hooks thread)', async () => {
+    expectApp(await both(NODE22, ['--import', 'tsx', 'app.ts'], APP));
   });
 
-  it('ts-node (node --require ts-node/register app.ts), Node 20 and 22', () => {
-    expectApp(both(NODE, ['--require', 'ts-node/register', 'app.ts'], APP));
-    expectApp(both(NODE22, ['--require', 'ts-node/register', 'app.ts'], APP));
+  it('ts-node (node --require ts-node/register app.ts), Node 20 and 22', async () => {
+    expectApp(await both(NODE, ['--require', 'ts-node/register', 'app.ts'], APP));
+    expectApp(await both(NODE22, ['--require', 'ts-node/register', 'app.ts'], APP));
   }, 240_000);
 
-  it("Node 22's type stripping (--experimental-strip-types), .ts and .mts", () => {
-    const r = both(NODE22, ['--experimental-strip-types', 'main.ts'], STRIP);
+  it("Node 22's type stripping (--experimental-strip-types), .ts and .mts", async () => {
+    const r = await both(NODE22, ['--experimental-strip-types', 'main.ts'], STRIP);
     expect(r.recorded.stdout).toBe('area 28 norm 5\n');
     expect(r.recorded).toEqual(r.plain);
     expect(calls(r.evs)).toEqual(['geometry.mts:1 <module>', 'geometry.mts:5 area', 'main.ts:1 <module>', 'main.ts:5 norm']);
   });
 
-  it('noderec record -- npx tsx app.ts', () => {
+  it('noderec record -- npx tsx app.ts', async () => {
     const outDir = tempDir();
-    const r = runCli(['record', '--', 'npx', 'tsx', 'app.ts'], { cwd: APP, env: { NODEREC_OUT_DIR: outDir } });
+    const r = await spawnAsync(NODE, [CLI, 'record', '--', 'npx', 'tsx', 'app.ts'], { cwd: APP, env: cleanEnv({ NODEREC_OUT_DIR: outDir }) });
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('total 13\nfib 55 [ 1, 2 ]\n');
     const seen = calls(traceDirs(outDir).flatMap((d) => events(d)));
