@@ -12,7 +12,9 @@ function valuesOf(evs: Event[]): unknown[] {
 }
 
 function recordWith(refs: string): { evs: Event[]; dir: string; stdout: string } {
-  const r = runNode(MAIN, { env: { NODEREC_VALUE_REFS: refs } });
+  // Every function of acorn and js-yaml, whose internals pass the same
+  // objects around (--scope all).
+  const r = runNode(MAIN, { env: { NODEREC_VALUE_REFS: refs, NODEREC_SCOPE: 'all' } });
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   const dir = onlyTrace(r.outDir);
