@@ -69,7 +69,8 @@ describe('#! lines', () => {
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
-  it('a bin run through npx and through an npm script, plain and recorded (NODE_OPTIONS and noderec record)', () => {
+  // Six npm/npx runs: over a minute on a loaded 2-core machine.
+  it('a bin run through npx and through an npm script, plain and recorded (NODE_OPTIONS and noderec record)', { timeout: 240_000 }, () => {
     const dir = binProject();
     const out = tempDir();
     for (const [cmd, args] of [['npx', ['hello', 'npx']], ['npm', ['test', '--silent']]] as const) {

@@ -22,7 +22,8 @@ function recordWith(refs: string): { evs: Event[]; dir: string; stdout: string }
 }
 
 describe('value references', () => {
-  it('acorn, js-yaml and a mutating state machine: every exported value is the same with and without references', () => {
+  // Three runs recording every function of acorn and js-yaml.
+  it('acorn, js-yaml and a mutating state machine: every exported value is the same with and without references', { timeout: 240_000 }, () => {
     const plain = runNode(MAIN, { preload: 'none' });
     const on = recordWith('1');
     const off = recordWith('0');
