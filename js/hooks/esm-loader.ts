@@ -6,12 +6,12 @@ import { buildSalt, native } from '../native';
 import { instrumentable } from './scope';
 import { alreadyInstrumented, isTypeScript, rawTypeScript } from './typescript';
 
-interface LoadResult {
+export interface LoadResult {
   format?: string | null;
   source?: string | ArrayBuffer | Uint8Array | null;
   shortCircuit?: boolean;
 }
-type NextLoad = (url: string, context?: unknown) => Promise<LoadResult>;
+export type NextLoad = (url: string, context?: unknown) => Promise<LoadResult>;
 
 /** True while this thread loads a module for itself (the modules of a
  * loader registered after noderec's, their imports): such code runs here,
@@ -28,10 +28,24 @@ function loadingForThisThread(): boolean {
   return stack.includes('node:internal/modules/esm/loader') || stack.includes('node:internal/modules/esm/module_job');
 }
 
-export async function load(url: string, context: unknown, nextLoad: NextLoad): Promise<LoadResult> {
-  const own = loadingForThisThread();
-  const result = await nextLoad(url, context);
-  if (own || result.format !== 'module' || !url.startsWith('file:')) return result;
+/** The load hook. `outer`: the instance registered again after another
+ * loader (js/hooks/esm.ts, registerAfterOthers), there for that loader's
+ * TypeScript output; it leaves node_modules alone, since a loader's hooks
+ * thread also loads its own packages' TypeScript through it (tap's
+ * `@tapjs/*`), which the frames on the stack do not always tell (Node 22). */
+export function createLoad(outer: boolean): (url: string, context: unknown, nextLoad: NextLoad) => Promise<LoadResult> {
+  return async function load(url: string, context: unknown, nextLoad: NextLoad): Promise<LoadResult> {
+    const own = loadingForThisThread() || (outer && url.includes('/node_modules/'));
+    const result = await nextLoad(url, context);
+    if (own) return result;
+    return instrumented(url, result);
+  };
+}
+
+export const load = createLoad(false);
+
+function instrumented(url: string, result: LoadResult): LoadResult {
+  if (result.format !== 'module' || !url.startsWith('file:')) return result;
   let filename: string;
   try {
     filename = fileURLToPath(url);

@@ -105,7 +105,7 @@ export function registerAfterOthers(): void {
   const original = m.register;
   if (typeof original !== 'function') return;
   registerPatched = true;
-  const ours = pathToFileURL(path.join(__dirname, 'esm-loader.js')).href;
+  const ours = pathToFileURL(path.join(__dirname, 'esm-loader-outer.js')).href;
   const patched = {
     register(specifier: string | URL, parentURL?: unknown, options?: unknown): void {
       // A plain call keeps Node's errors and their stack as they were.
