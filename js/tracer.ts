@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as vm from 'node:vm';
-import { isMainThread, parentPort, threadId } from 'node:worker_threads';
+import { isMainThread, MessagePort, parentPort, threadId } from 'node:worker_threads';
 
 import * as crypto from 'node:crypto';
 
@@ -408,7 +408,33 @@ export function joinFromWorker(): boolean {
     io.stopCapture();
     probes.detach();
   });
+  flushBeforePosting();
   return true;
+}
+
+/** A worker the main thread terminates (`worker.terminate()`: tinypool, so
+ * vitest's threads pool, after each test file) stops where it is: its
+ * 'exit' listeners never run and the events still in its buffer were lost
+ * (a worker that recorded little lost all of it). The main thread decides
+ * to terminate on a message from the worker, so the worker hands its buffer
+ * to the writer before each message it posts (`MessagePort.prototype
+ * .postMessage`: parentPort and every channel's port). Nothing to hand over
+ * costs a compare. What a worker records after its last message and before
+ * a termination is still lost. */
+function flushBeforePosting(): void {
+  const proto = MessagePort.prototype as unknown as { postMessage: (...args: unknown[]) => unknown };
+  const desc = Object.getOwnPropertyDescriptor(proto, 'postMessage');
+  if (desc === undefined || typeof desc.value !== 'function' || desc.writable !== true) return;
+  const post = desc.value as (...args: unknown[]) => unknown;
+  const apply = Reflect.apply;
+  // A method: no prototype, name `postMessage`, length 0 (as the builtin's).
+  const wrapped = {
+    postMessage(this: unknown, ...args: unknown[]): unknown {
+      probes.flushEvents();
+      return apply(post, this, args);
+    },
+  }.postMessage;
+  Object.defineProperty(proto, 'postMessage', { ...desc, value: wrapped });
 }
 
 /** Writes buffered events to the trace file (waits until they are there).
