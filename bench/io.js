@@ -29,7 +29,7 @@ require('fs').writeFileSync(process.env.BENCH_RESULT, String(ns));
 function env(extra) {
   const e = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('NODEREC_') && k !== 'NODE_OPTIONS') e[k] = v;
-  return { ...e, ...extra };
+  return { ...e, NODEREC_SCOPE: 'all', ...extra };
 }
 
 function once(dir, script, recorded, mode, dest) {

@@ -146,11 +146,45 @@ function wrap(raw: Record<string, unknown>): Native {
   return out as unknown as Native;
 }
 
-/** The addon (loaded once per thread). */
+/** The platform as napi-rs names its prebuilt packages: `linux-x64-gnu`,
+ * `darwin-arm64`, `win32-x64-msvc`, ... */
+export function platformName(): string {
+  let abi = '';
+  if (process.platform === 'linux') {
+    const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+    abi = header?.glibcVersionRuntime !== undefined ? '-gnu' : '-musl';
+  } else if (process.platform === 'win32') {
+    abi = '-msvc';
+  }
+  return `${process.platform}-${process.arch}${abi}`;
+}
+
+/** ERR_NATIVE_MISSING: the addon cannot be loaded on this platform. */
+function nativeMissing(cause: unknown): Error {
+  const platform = platformName();
+  const reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+  const e = new Error(
+    `the noderec native addon cannot be loaded on ${platform} (${reason}). ` +
+      `Fix: install the prebuilt package noderec-${platform} (npm installs it as an optional dependency of noderec: ` +
+      'reinstall without --omit=optional / --no-optional), or build the addon from source in the noderec package ' +
+      'with `npm run build:native` (needs Rust and cargo).',
+  ) as Error & { code: string };
+  e.code = 'ERR_NATIVE_MISSING';
+  return e;
+}
+
+/** The addon (loaded once per thread). Throws ERR_NATIVE_MISSING when it
+ * cannot be loaded. */
 export function native(): Native {
   if (cached === undefined) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    cached = wrap(require(addonFile()) as Record<string, unknown>);
+    let raw: Record<string, unknown>;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      raw = require(addonFile()) as Record<string, unknown>;
+    } catch (e) {
+      throw nativeMissing(e);
+    }
+    cached = wrap(raw);
   }
   return cached;
 }

@@ -3,13 +3,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as vm from 'node:vm';
-import { isMainThread, parentPort, threadId } from 'node:worker_threads';
+import { isMainThread, MessagePort, parentPort, threadId } from 'node:worker_threads';
 
 import * as crypto from 'node:crypto';
 
-import { deactivateCjsHook, installCjsHook, takeCompiled } from './hooks/cjs';
+import { deactivateCjsHook, installCjsHook, onTypeScriptExtension, takeCompiled } from './hooks/cjs';
 import { installRunnerIntegration } from './runners/integrate';
-import { deactivateEsmHooks, hasInThreadHooks, installInThreadHooks, installLoaderThreadHooks } from './hooks/esm';
+import { deactivateEsmHooks, hasInThreadHooks, installInThreadHooks, installLoaderThreadHooks, registerAfterOthers } from './hooks/esm';
 import { Level, configureLogger, flushWaiting, logger, log, observeStderr, setLogContext, setStderrWriter } from './logging/logger';
 import * as metrics from './logging/metrics';
 import { emitTrailer, noteRunError, trailer } from './logging/trailer';
@@ -157,12 +157,13 @@ export function projectRoot(from: string): string {
   }
 }
 
-/** A bin or worker entry inside node_modules (a test runner's, npx's)
- * belongs to the project that installed it: `<project>/node_modules/...`
- * stands for `<project>/`. */
-function outsideNodeModules(entry: string): string {
-  const i = entry.indexOf(`${path.sep}node_modules${path.sep}`);
-  return i < 0 ? entry : path.join(entry.slice(0, i), 'package.json');
+/** Where the project root is looked for: above the entry script, or, for
+ * a bin or worker entry inside node_modules (`npx mocha`, `npx jest`, an
+ * npm script's bin, npx's own cache), above the working directory: the
+ * project the user works in. */
+function projectStart(entry: string | null): string {
+  if (entry === null || entry.includes(`${path.sep}node_modules${path.sep}`)) return process.cwd();
+  return path.dirname(entry);
 }
 
 function entryScript(): string | null {
@@ -202,9 +203,10 @@ export function start(options: StartOptions = {}): string | null {
   if (policy.disabled) return null;
   const runId = options.runId ?? (process.env.NODEREC_RUN_ID || newRunId());
   const entry = entryScript();
-  const root = projectRoot(entry !== null ? path.dirname(outsideNodeModules(entry)) : process.cwd());
+  const root = projectRoot(projectStart(entry));
   const program = options.program ?? (entry !== null ? path.basename(entry) : 'node');
   const filters = prepareFilters(entry !== null ? path.dirname(entry) : process.cwd(), apiTraceFilter(options));
+  (native() as unknown as { setScope(project: boolean): void }).setScope(policy.scope === 'project');
   const dir = native().start({
     outDir: path.resolve(policy.outDir),
     program,
@@ -366,10 +368,12 @@ export function installHooks(): void {
   installRunnerIntegration(onInstrumentError, exposeRuntime, process.argv[1], !isMainThread);
   if (hasInThreadHooks()) {
     installInThreadHooks(onInstrumentError);
+    onTypeScriptExtension(() => installCjsHook(onInstrumentError, true));
   } else {
     installCjsHook(onInstrumentError);
     if (isMainThread) installLoaderThreadHooks();
   }
+  if (isMainThread) registerAfterOthers();
 }
 
 function connectThread(policy: Policy, name: string): void {
@@ -423,7 +427,33 @@ export function joinFromWorker(): boolean {
     io.stopCapture();
     probes.detach();
   });
+  flushBeforePosting();
   return true;
+}
+
+/** A worker the main thread terminates (`worker.terminate()`: tinypool, so
+ * vitest's threads pool, after each test file) stops where it is: its
+ * 'exit' listeners never run and the events still in its buffer were lost
+ * (a worker that recorded little lost all of it). The main thread decides
+ * to terminate on a message from the worker, so the worker hands its buffer
+ * to the writer before each message it posts (`MessagePort.prototype
+ * .postMessage`: parentPort and every channel's port). Nothing to hand over
+ * costs a compare. What a worker records after its last message and before
+ * a termination is still lost. */
+function flushBeforePosting(): void {
+  const proto = MessagePort.prototype as unknown as { postMessage: (...args: unknown[]) => unknown };
+  const desc = Object.getOwnPropertyDescriptor(proto, 'postMessage');
+  if (desc === undefined || typeof desc.value !== 'function' || desc.writable !== true) return;
+  const post = desc.value as (...args: unknown[]) => unknown;
+  const apply = Reflect.apply;
+  // A method: no prototype, name `postMessage`, length 0 (as the builtin's).
+  const wrapped = {
+    postMessage(this: unknown, ...args: unknown[]): unknown {
+      probes.flushEvents();
+      return apply(post, this, args);
+    },
+  }.postMessage;
+  Object.defineProperty(proto, 'postMessage', { ...desc, value: wrapped });
 }
 
 /** Writes buffered events to the trace file (waits until they are there).
@@ -615,7 +645,10 @@ export function startFromPreload(): boolean {
   try {
     return start() !== null && isRecording();
   } catch (e) {
-    preloadFailed(e, 'start', policy.onRecorderError, policy.jsonErrors);
+    // A missing addon never stops the program: it runs unrecorded, unless
+    // a trace is required.
+    const missing = (e as { code?: unknown } | null)?.code === 'ERR_NATIVE_MISSING';
+    preloadFailed(e, 'start', missing && !policy.requireTrace ? 'disable' : policy.onRecorderError, policy.jsonErrors);
     return false;
   }
 }

@@ -21,6 +21,7 @@ import * as vm from 'node:vm';
 
 import { buildSalt, native } from '../native';
 import { instrumentable } from './scope';
+import { alreadyInstrumented, isTypeScript } from './typescript';
 
 type Wrap = (script: string) => string;
 interface ModuleInternals {
@@ -35,6 +36,7 @@ const TAKE = '__nr$.cjs()';
 const SOURCE_MAP_COMMENT = /\/\/[#@][ \t]+sourceMappingURL=[^\s'"]*[ \t]*$/gm;
 
 let installed = false;
+let tsOnly = false;
 let active = true;
 let compiled: ((...args: unknown[]) => unknown) | null = null;
 
@@ -76,14 +78,19 @@ function spendDefaultLoaderWarning(): void {
   }
 }
 
-export function installCjsHook(onError: (e: unknown, filename: string) => void): void {
+/** Installs the hook. `typeScriptOnly`: only for what a TypeScript loader
+ * compiles through `module._compile` (Node >= 22.15, where module.registerHooks
+ * sees every other CommonJS source). */
+export function installCjsHook(onError: (e: unknown, filename: string) => void, typeScriptOnly = false): void {
   if (installed) return;
   installed = true;
+  tsOnly = typeScriptOnly;
   if (DEFAULT_LOADER !== undefined) spendDefaultLoaderWarning();
   const M = Module as unknown as ModuleInternals;
   let compile = M.prototype._compile;
   let pending: string | undefined;
-  Object.defineProperty(M.prototype, '_compile', {
+  const proto = M.prototype;
+  Object.defineProperty(proto, '_compile', {
     configurable: true,
     enumerable: false,
     get(this: { filename?: unknown } | undefined) {
@@ -91,8 +98,27 @@ export function installCjsHook(onError: (e: unknown, filename: string) => void):
       pending = typeof f === 'string' ? f : undefined;
       return compile;
     },
-    set(v: unknown) {
-      compile = v;
+    set(this: object, v: unknown) {
+      if (this === proto) {
+        compile = v;
+        return;
+      }
+      // `module._compile = f` on one module (ts-node, pirates) is that
+      // module's own property, as without the getter; it still notes the
+      // module when read.
+      let own = v;
+      Object.defineProperty(this, '_compile', {
+        configurable: true,
+        enumerable: true,
+        get(this: { filename?: unknown }) {
+          const f = this.filename;
+          pending = typeof f === 'string' ? f : undefined;
+          return own;
+        },
+        set(w: unknown) {
+          own = w;
+        },
+      });
     },
   });
   const previousWrap = M.wrap;
@@ -101,7 +127,7 @@ export function installCjsHook(onError: (e: unknown, filename: string) => void):
     pending = undefined;
     if (filename === undefined || typeof script !== 'string') return previousWrap(script);
     let code = script;
-    if (active && instrumentable(filename)) {
+    if (active && (!tsOnly || isTypeScript(filename)) && instrumentable(filename) && !alreadyInstrumented(script)) {
       try {
         const out = native().instrument(script, filename, false, buildSalt());
         if (out !== null) code = out;
@@ -132,4 +158,34 @@ function stripHashbang(source: string): string {
 /** Stops instrumenting new modules (the recorder detached). */
 export function deactivateCjsHook(): void {
   active = false;
+}
+
+const TS_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts'];
+
+/** Node >= 22.15: calls `install` once a TypeScript loader (tsx, ts-node, a
+ * program of its own) sets a `require.extensions` handler for a TypeScript
+ * extension: such a handler compiles the file itself and passes its output
+ * to `module._compile`, where module.registerHooks does not see it. Until
+ * then CommonJS compiles exactly as without the recorder. Each watched key
+ * is an accessor until it is set, then a plain property again; a key that
+ * was absent is not enumerable meanwhile, so Node's resolution (which tries
+ * `Object.keys(require.extensions)`) is unchanged. */
+export function onTypeScriptExtension(install: () => void): void {
+  const extensions = (Module as unknown as { _extensions: Record<string, unknown> })._extensions;
+  for (const ext of TS_EXTENSIONS) {
+    const d = Object.getOwnPropertyDescriptor(extensions, ext);
+    if (d !== undefined && (!d.configurable || !('value' in d))) continue;
+    const value = d?.value;
+    Object.defineProperty(extensions, ext, {
+      configurable: true,
+      enumerable: d?.enumerable ?? false,
+      get() {
+        return value;
+      },
+      set(v: unknown) {
+        install();
+        Object.defineProperty(extensions, ext, { configurable: true, enumerable: true, writable: true, value: v });
+      },
+    });
+  }
 }

@@ -3,12 +3,14 @@
 // Older Node (20): module.register runs esm-loader in the hooks thread for
 // ES modules; CommonJS goes through the _compile hook.
 import * as mod from 'node:module';
+import ModuleObject from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { buildSalt, native } from '../native';
 import { instrumentable } from './scope';
+import { alreadyInstrumented, isTypeScript, rawTypeScript, stripTypes } from './typescript';
 
 interface LoadResult {
   format?: string | null;
@@ -39,7 +41,7 @@ export function installInThreadHooks(onError: (e: unknown, filename: string) => 
       if (!active || !url.startsWith('file:')) return result;
       // `require()` hands CommonJS over before its format is known (undefined).
       const format = result.format ?? (url.endsWith('.mjs') ? 'module' : url.endsWith('.json') ? 'json' : 'commonjs');
-      if (format !== 'module' && format !== 'commonjs') return result;
+      if (format !== 'module' && format !== 'commonjs' && format !== 'module-typescript' && format !== 'commonjs-typescript') return result;
       let filename: string;
       try {
         filename = fileURLToPath(url);
@@ -55,8 +57,17 @@ export function installInThreadHooks(onError: (e: unknown, filename: string) => 
           return result;
         }
       }
+      if (isTypeScript(filename)) {
+        const js = stripTypes(format, source);
+        if (js !== null) source = js;
+        // TypeScript that a loader after this hook compiles (tsx's
+        // require.extensions handler or ES module hooks, ts-node): its
+        // output is instrumented where it appears (js/hooks/typescript.ts).
+        else if (rawTypeScript(filename, source)) return result;
+      }
+      if (alreadyInstrumented(source)) return result;
       try {
-        const out = native().instrument(source, filename, format === 'module', buildSalt());
+        const out = native().instrument(source, filename, format === 'module' || format === 'module-typescript', buildSalt());
         if (out !== null) return { ...result, source: out };
       } catch (e) {
         // A file of unknown format that is not CommonJS may be an ES module
@@ -76,6 +87,42 @@ export function installInThreadHooks(onError: (e: unknown, filename: string) => 
   });
 }
 
+type Register = (specifier: string | URL, parentURL?: unknown, options?: unknown) => void;
+
+let registerPatched = false;
+
+/** A loader registered with module.register() after noderec's hooks (tsx's,
+ * by `--import tsx` or `npx tsx`) runs before them, so they see its input
+ * (raw TypeScript), not its output. After each such registration, this one
+ * registers noderec's loader again, in front of it: that instance
+ * instruments the other loader's output (with its source map) and leaves
+ * what an inner instance, or Node >= 22.15's in-thread hooks, already
+ * instrumented. module.register of the ES module namespace `node:module`
+ * follows (syncBuiltinESMExports). */
+export function registerAfterOthers(): void {
+  if (registerPatched) return;
+  const m = ModuleObject as unknown as { register?: Register };
+  const original = m.register;
+  if (typeof original !== 'function') return;
+  registerPatched = true;
+  const ours = pathToFileURL(path.join(__dirname, 'esm-loader-outer.js')).href;
+  const patched = {
+    register(specifier: string | URL, parentURL?: unknown, options?: unknown): void {
+      // A plain call keeps Node's errors and their stack as they were.
+      Reflect.apply(original, m, arguments);
+      if (!active) return;
+      try {
+        deferTicks(() => Reflect.apply(original, m, [ours]));
+      } catch {
+        // the program's loader works unrecorded
+      }
+    },
+  }.register;
+  Object.defineProperty(patched, 'name', { value: 'register' });
+  m.register = patched;
+  ModuleObject.syncBuiltinESMExports();
+}
+
 /** Off-thread hooks for ES modules (Node 20). */
 export function installLoaderThreadHooks(): void {
   const loader = pathToFileURL(path.join(__dirname, 'esm-loader.js')).href;
@@ -86,13 +133,17 @@ export function installLoaderThreadHooks(): void {
   // stack traces (below an async function's frame); and the program would
   // see a 'worker' event for a worker it never created. So the callbacks run
   // as microtasks instead, without the 'worker' event.
+  deferTicks(() => (mod as unknown as { register: (s: string, opts?: unknown) => void }).register(loader));
+}
+
+function deferTicks(f: () => void): void {
   const deferred: [(...a: unknown[]) => void, unknown[]][] = [];
   const nextTick = process.nextTick;
   process.nextTick = function collect(cb: (...a: unknown[]) => void, ...args: unknown[]): void {
     deferred.push([cb, args]);
   } as typeof process.nextTick;
   try {
-    (mod as unknown as { register: (s: string, opts?: unknown) => void }).register(loader);
+    f();
   } finally {
     process.nextTick = nextTick;
   }

@@ -2,6 +2,10 @@
 // finer; this only keeps the recorder out of its own code.
 import * as path from 'node:path';
 
+/** JavaScript, and TypeScript as a loader (tsx, ts-node, Node's type
+ * stripping) hands it over. */
+const SCRIPT = /\.(?:[cm]?js|[cm]?ts|tsx)$/;
+
 const OWN_ROOT = path.resolve(__dirname, '..', '..') + path.sep;
 
 /** True for a file the hooks should instrument. */
@@ -11,5 +15,5 @@ export function instrumentable(filename: string): boolean {
       !filename.startsWith(OWN_ROOT + 'bench' + path.sep)) {
     return false;
   }
-  return /\.(c|m)?js$/.test(filename);
+  return SCRIPT.test(filename);
 }

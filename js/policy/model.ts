@@ -5,6 +5,7 @@
 export type OnRecorderError = 'abort' | 'disable';
 export type CaptureIo = 'off' | 'proxies' | 'proxies+fd';
 export type ClockMode = 'published' | 'precise';
+export type Scope = 'project' | 'all';
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
 export interface Policy {
@@ -26,6 +27,7 @@ export interface Policy {
   valueRefs: boolean;
   captureValues: boolean;
   clock: ClockMode;
+  scope: Scope;
   logLevel: LogLevel;
   logFile: string | null;
   jsonErrors: boolean;
@@ -52,6 +54,7 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
   valueRefs: true,
   captureValues: true,
   clock: 'published',
+  scope: 'project',
   logLevel: 'warn',
   logFile: null,
   jsonErrors: false,
@@ -96,6 +99,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'valueRefs', env: 'NODEREC_VALUE_REFS', flag: '--value-refs', kind: { t: 'bool' }, doc: 'record an unchanged object met again as a reference to its earlier encoding' },
   { key: 'captureValues', env: 'NODEREC_CAPTURE_VALUES', flag: '--values', kind: { t: 'bool' }, doc: 'record argument and return values (`--no-values` turns them off)' },
   { key: 'clock', env: 'NODEREC_CLOCK', flag: '--clock', kind: { t: 'enum', values: ['published', 'precise'] }, doc: 'event times: the published clock (cheap) or a clock read per event' },
+  { key: 'scope', env: 'NODEREC_SCOPE', flag: '--scope', kind: { t: 'enum', values: ['project', 'all'] }, doc: "what is recorded: the project's own code in full and node_modules only at the boundary (calls from the project into a package, their returns and throws), or everything" },
   { key: 'logLevel', env: 'NODEREC_LOG_LEVEL', flag: '--log-level', kind: { t: 'enum', values: ['error', 'warn', 'info', 'debug', 'trace'] }, doc: 'the recorder log level' },
   { key: 'logFile', env: 'NODEREC_LOG_FILE', flag: '--log-file', kind: { t: 'path', nullable: true }, doc: 'write the recorder log here instead of stderr' },
   { key: 'jsonErrors', env: 'NODEREC_JSON_ERRORS', flag: '--json-errors', kind: { t: 'bool' }, doc: 'a failing run ends with one JSON line on stderr' },

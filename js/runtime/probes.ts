@@ -451,6 +451,7 @@ export const runtime = {
   frv,
   fa,
   act,
+  bp,
   /** The Node 20 CommonJS hook's hand-over (js/hooks/cjs.ts). */
   cjs: noop as () => unknown,
   /** Registers the function table of code instrumented in another process
@@ -493,6 +494,7 @@ function sync(d: number): number {
 function own(x: number): number {
   const d = runtime.d;
   if (d !== hi) sync(d);
+  if (x === SKIP || x === -SKIP) return -1;
   let i: number;
   if (x >= 0) {
     i = x < hi ? x : -1;
@@ -564,6 +566,9 @@ function enter(id: number, n: number, method: boolean, self: unknown, x: unknown
   if (ioFlag[0] !== 0) ioBoundary();
   let d = runtime.d;
   if (d !== hi) d = sync(d);
+  // --scope project: a function of a package records its call only when
+  // the innermost recorded activation is the project's own code.
+  if (pkg[id] === 1 && (d === 0 || pkg[fid[d - 1]] === 1)) return SKIP;
   if (d === stkCap) grow();
   const a = seq + 1;
   if (capture && (n !== 0 || method)) {
@@ -606,7 +611,7 @@ function enter(id: number, n: number, method: boolean, self: unknown, x: unknown
 export function c(id: number): number {
   if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= LAST_FAST || d >= stkCap || detour) return enter(id, 0, false, undefined, undefined, undefined, undefined, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= LAST_FAST || d >= stkCap || detour || pkg[id] === 1) return enter(id, 0, false, undefined, undefined, undefined, undefined, null);
   const a = seq + 1;
   const i = wp;
   words[i] = (id << 5) | CALL;
@@ -623,7 +628,7 @@ export function c(id: number): number {
 export function c1(id: number, x: unknown): number {
   if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= LAST_FAST || d >= stkCap || detour) return enter(id, 1, false, undefined, x, undefined, undefined, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= LAST_FAST || d >= stkCap || detour || pkg[id] === 1) return enter(id, 1, false, undefined, x, undefined, undefined, null);
   let head = (id << 5) | CALL;
   if (capture) {
     const b = A.buf;
@@ -650,7 +655,7 @@ export function c1(id: number, x: unknown): number {
 export function c2(id: number, x: unknown, y: unknown): number {
   if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= LAST_FAST || d >= stkCap || detour) return enter(id, 2, false, undefined, x, y, undefined, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= LAST_FAST || d >= stkCap || detour || pkg[id] === 1) return enter(id, 2, false, undefined, x, y, undefined, null);
   let head = (id << 5) | CALL;
   if (capture) {
     const b = A.buf;
@@ -678,7 +683,7 @@ export function c2(id: number, x: unknown, y: unknown): number {
 export function c3(id: number, x: unknown, y: unknown, z: unknown): number {
   if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= LAST_FAST || d >= stkCap || detour) return enter(id, 3, false, undefined, x, y, z, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= LAST_FAST || d >= stkCap || detour || pkg[id] === 1) return enter(id, 3, false, undefined, x, y, z, null);
   let head = (id << 5) | CALL;
   if (capture) {
     const b = A.buf;
@@ -737,7 +742,33 @@ export function mn(id: number, self: unknown, ...xs: unknown[]): number {
 /** The token of the entry a call probe just pushed, negated: the `$nr$a`
  * of async functions, generators and module top levels. */
 export function t(d: number): number {
-  return -stk[d];
+  return d === SKIP ? -SKIP : -stk[d];
+}
+
+// ---- scope (design-docs/probes.md, *Scope*) --------------------------------
+
+/** What a call probe returns for a call it does not record (a package's
+ * internal call under `--scope project`): a height above any real one, so
+ * the exit probes find no activation (own() gives -1), and the `finally`
+ * that restores `__nr$.d` to it is ignored by sync(). A small integer, so
+ * `runtime.d` stays one. Negated (t()), the token of a suspending function
+ * that is not recorded. */
+const SKIP = 0x3fffffff;
+/** pkg[id] === 1: function `id` belongs to a package (node_modules) that
+ * `--scope project` records only at its boundary. Empty under `all`. */
+let pkg = new Uint8Array(0);
+
+/** Prologue of a package file under `--scope project`: marks its `count`
+ * functions from `base` as package code; returns `base`. */
+export function bp(base: number, count: number): number {
+  const end = base + count;
+  if (end > pkg.length) {
+    const next = new Uint8Array(Math.max(end, pkg.length * 2, 1024));
+    next.set(pkg);
+    pkg = next;
+  }
+  pkg.fill(1, base, end);
+  return base;
 }
 
 // ---- exits ---------------------------------------------------------------
@@ -888,6 +919,7 @@ export function rs(x: number): unknown {
   if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const v = __nr$v;
   __nr$v = undefined;
+  if (x === -SKIP) return v;
   if (ioFlag[0] !== 0) ioBoundary();
   const tok = -x;
   const id = suspended.get(tok);
@@ -1115,6 +1147,7 @@ export function reset(): void {
   lastEnd = 0;
   valuesOpen = false;
   seq = 0;
+  pkg = new Uint8Array(0);
   hi = 0;
   runtime.d = 0;
   suspended = new Map<number, number>();

@@ -274,6 +274,16 @@ describe('workers', () => {
     const inWorker = squares.find((e) => e.thread !== 0);
     expect(inWorker?.args).toEqual([7]);
   });
+
+  it('keeps what a worker recorded before the main thread terminates it (its exit listeners never run)', () => {
+    const r = runNode(fixture('worker', 'terminate.js'));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('from worker 49 main 9\n');
+    const evs = events(onlyTrace(r.outDir));
+    const inWorker = evs.filter((e) => e.kind === 'call' && e.thread !== 0).map((e) => [e.fn, e.args]);
+    expect(inWorker).toContainEqual(['answer', [7]]);
+    expect(inWorker).toContainEqual(['square', [7]]);
+  });
 });
 
 describe('finalization', () => {

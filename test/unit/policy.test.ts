@@ -45,6 +45,7 @@ const CASES: Record<string, { good: [string, unknown][]; bad: string[]; accepted
   NODEREC_VALUE_REFS: { good: [['0', false], ['yes', true]], bad: ['sometimes'], accepted: /1 true yes on/ },
   NODEREC_CAPTURE_VALUES: { good: [['on', true], ['false', false]], bad: ['none'], accepted: /1 true yes on/ },
   NODEREC_CLOCK: { good: [['precise', 'precise'], ['published', 'published']], bad: ['fast', 'PRECISE!'], accepted: /published/ },
+  NODEREC_SCOPE: { good: [['project', 'project'], ['ALL', 'all'], [' all ', 'all']], bad: ['mine', 'node_modules'], accepted: /project \| all/ },
   NODEREC_LOG_LEVEL: { good: [['debug', 'debug'], ['ERROR', 'error']], bad: ['verbose', 'warning'], accepted: /error \| warn \| info \| debug \| trace/ },
   NODEREC_LOG_FILE: { good: [['/tmp/log.jsonl', '/tmp/log.jsonl']], bad: ['\0'], accepted: /non-empty path/ },
   NODEREC_JSON_ERRORS: { good: [['1', true], ['no', false]], bad: ['json'], accepted: /1 true yes on/ },

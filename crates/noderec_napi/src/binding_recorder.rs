@@ -98,6 +98,13 @@ pub fn start(opts: BindingStartOptions) -> Result<String> {
     })
 }
 
+/// Sets the recording scope for the modules loaded from now on: `true` for
+/// `project` (packages recorded only at their boundary), `false` for `all`.
+#[napi]
+pub fn set_scope(project: bool) {
+    noderec_core::session::modules::set_project_scope(project);
+}
+
 /// The trace directory of the running session, if one is running.
 #[napi]
 pub fn current_dir() -> Option<String> {

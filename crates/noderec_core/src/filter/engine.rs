@@ -471,6 +471,13 @@ impl Engine {
         }
     }
 
+    /// Whether a `pkg:`/`file:` rule that sets `exec = "trace"` decides the
+    /// file (the last matching rule with an `exec`): a filter naming a
+    /// package records it in full under `--scope project`.
+    pub fn traced_explicitly(&self, file: &FileDecision) -> bool {
+        file.matched.iter().rev().find_map(|&i| self.rules[i as usize].exec) == Some(Exec::Trace)
+    }
+
     /// A decider for one file, for the instrumenter.
     pub fn file_decider(&self, abs: &str) -> FileDecider<'_> {
         FileDecider { engine: self, file: self.decide_file(abs) }

@@ -670,8 +670,10 @@ mod tests {
     fn the_default_loads() {
         let f = parse_str(DEFAULT_TOML, DEFAULT_PATH, true).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(f.name, "noderec-default");
-        assert_eq!(f.scope.rules.len(), 1);
+        assert_eq!(f.scope.rules.len(), 2);
         assert_eq!(f.scope.rules[0].value_patterns.len(), 21);
+        // TypeScript loaders and compilers are skipped.
+        assert!(f.scope.rules[1].value_patterns.is_empty());
     }
 
     #[test]

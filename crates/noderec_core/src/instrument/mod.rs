@@ -204,6 +204,17 @@ pub fn prologue_with_attr(base: u32, attr: &str) -> String {
     format!("const __nr$b=__nr$.fa({base},{attr}),$nr$a=__nr$.t(__nr$.c(__nr$b));")
 }
 
+/// A package file's prologue under `--scope project`: `prologue` (one of the above) with
+/// the base id passed through `__nr$.bp(<base>,<count>)`, which marks the file's `count`
+/// functions as package code whose calls are recorded only from the project's own code.
+pub fn prologue_boundary(prologue: &str, count: u32) -> String {
+    const HEAD: &str = "const __nr$b=";
+    match (prologue.strip_prefix(HEAD), prologue.find(",$nr$a=")) {
+        (Some(_), Some(end)) => format!("{HEAD}__nr$.bp({},{count}){}", &prologue[HEAD.len()..end], &prologue[end..]),
+        _ => prologue.to_string(),
+    }
+}
+
 /// Instruments one file. `path` is used for the decider and error messages.
 ///
 /// When `decider.record_file(path)` is false the source is returned unchanged with an

@@ -524,6 +524,23 @@ fn positions_are_mapped_through_an_inline_source_map() {
     assert_eq!((f.line, f.col, f.source.as_deref()), (1, 0, None));
 }
 
+#[test]
+fn functions_the_input_map_does_not_map_get_no_probes() {
+    // Line 1 (a loader's helper, as esbuild's `__export`) has no mapping; line 2 maps to
+    // a.ts line 3.
+    let map = r#"{"version":3,"sources":["a.ts"],"names":[],"mappings":";AAEA"}"#;
+    let src = format!(
+        "var __export = function (t, a) {{ return t; }};\nfunction g() {{ return 1; }}\n//# sourceMappingURL=data:application/json;base64,{}\n",
+        base64(map.as_bytes())
+    );
+    let out = run(&src, ESM);
+    assert_eq!(out.functions.len(), 3);
+    let helper_line = out.code.lines().next().unwrap_or_default();
+    assert!(!helper_line.contains("__nr$.c"), "the helper got probes: {helper_line}");
+    let g_line = out.code.lines().nth(1).unwrap_or_default();
+    assert!(g_line.contains("__nr$.c(__nr$b+2)"), "g lost its probes: {g_line}");
+}
+
 // ---------------------------------------------------------------------------------------
 // Real files
 

@@ -248,8 +248,11 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
 
     /// Adds a function entry, asking the decider; returns its index, whether it is
     /// recorded and its value plan (`None`: plain probes).
+    /// A function the input source map does not map (a helper a loader generated, such
+    /// as esbuild's `__export`) is not the program's: it keeps its entry, without probes.
     fn add_function(&mut self, info: FnInfo) -> (u32, bool, Option<ValuePlan>) {
-        let recorded = self.decider.record_function(&info);
+        let generated = self.map.is_some() && info.source.is_none();
+        let recorded = !generated && self.decider.record_function(&info);
         let plan = if recorded { self.decider.value_plan(&info) } else { None };
         let index = self.functions.len() as u32;
         self.functions.push(info);

@@ -40,6 +40,36 @@ struct FileEdits {
     edits: Vec<(u32, u32)>,
 }
 
+/// `--scope project` (the default): package files (under `node_modules` below the
+/// project root) are recorded only at their boundary (design-docs/probes.md, *Scope*).
+static PROJECT_SCOPE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Sets the scope for the files loaded from now on: `true` for `project`, `false` for
+/// `all`.
+pub fn set_project_scope(on: bool) {
+    PROJECT_SCOPE.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether `path` is package code recorded only at its boundary: `--scope project`, a
+/// `node_modules` directory below the project root on its path, and no filter rule
+/// that traces it explicitly.
+fn boundary_only(session: &Session, path: &str) -> bool {
+    if !PROJECT_SCOPE.load(std::sync::atomic::Ordering::Relaxed) {
+        return false;
+    }
+    let rel = match std::path::Path::new(path).strip_prefix(&session.root) {
+        Ok(rel) if !session.root.as_os_str().is_empty() => rel.to_path_buf(),
+        _ => PathBuf::from(path),
+    };
+    if !rel.components().any(|c| c.as_os_str() == "node_modules") {
+        return false;
+    }
+    match &session.filter {
+        Some(f) => !f.traced_explicitly(&f.decide_file(path)),
+        None => true,
+    }
+}
+
 static EDITS: std::sync::Mutex<Option<std::collections::HashMap<String, FileEdits>>> = std::sync::Mutex::new(None);
 
 fn sha256(text: &str) -> [u8; 32] {
@@ -270,6 +300,9 @@ fn link(session: &Session, source: &str, path: &str, entry: CacheEntry) -> Resul
             Some(spec) => instrument::prologue_with_attr(base, spec),
             None => instrument::prologue(base),
         };
+        if boundary_only(session, path) {
+            prologue = instrument::prologue_boundary(&prologue, n_defs);
+        }
         if super::activation::is_activation_file(path) {
             prologue.insert_str(0, &super::activation::announce(base, n_defs));
         }

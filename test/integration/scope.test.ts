@@ -1,0 +1,92 @@
+// --scope project (the default) / all (issue 15): the project's own code in
+// full, node_modules only at the boundary; filters still decide; the project
+// root of a bin that lives in node_modules is the project around the
+// working directory.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+import { assertBalanced, Event, events, fixture, NODE22, onlyTrace, runCli, runNode, tempDir } from '../helpers/run';
+
+const APP = fixture('scope', 'app.js');
+const OUTPUT = 'total 15\nvalid true negative price: -1\nstock 6\n';
+
+function calls(evs: Event[]): string[] {
+  return [...new Set(evs.filter((e) => e.kind === 'call').map((e) => `${e.path} ${e.fn}`))].sort();
+}
+
+const PROJECT = ['app.js <module>', 'app.js add', 'app.js main', 'app.js safeValidate', 'app.js total'];
+const BOUNDARY = [
+  'node_modules/shoplib/index.js <module>',
+  'node_modules/shoplib/index.js fetchStock',
+  'node_modules/shoplib/index.js forEachItem',
+  'node_modules/shoplib/index.js priceOf',
+  'node_modules/shoplib/index.js validate',
+];
+const INTERNAL = ['node_modules/shoplib/index.js check', 'node_modules/shoplib/index.js round', 'node_modules/shoplib/index.js taxOf'];
+
+describe('--scope', () => {
+  for (const [name, node] of [['Node 20', undefined], ['Node 22', NODE22]] as const) {
+    it(`project (the default): the project's functions, and packages only where the project calls them (${name})`, () => {
+      const r = runNode(APP, { node });
+      expect(r.stdout).toBe(OUTPUT);
+      expect(r.code).toBe(0);
+      const evs = events(onlyTrace(r.outDir));
+      assertBalanced(evs);
+      expect(calls(evs)).toEqual([...PROJECT, ...BOUNDARY].sort());
+      // Calls at the boundary keep their values, returns and throws.
+      const price = evs.find((e) => e.kind === 'call' && e.fn === 'priceOf');
+      expect(price?.args).toEqual([{ $: 'object', class: 'Object', props: { net: 10 } }]);
+      expect(evs.find((e) => e.kind === 'return' && e.activation === price?.activation)?.value).toBe(12);
+      const validate = evs.filter((e) => e.kind === 'call' && e.fn === 'validate');
+      expect(validate).toHaveLength(2);
+      expect(evs.find((e) => e.kind === 'throw' && e.activation === validate[1].activation)).toBeDefined();
+      const stock = evs.find((e) => e.kind === 'call' && e.fn === 'fetchStock');
+      expect(evs.filter((e) => e.activation === stock?.activation).map((e) => e.kind)).toEqual(['call', 'await', 'resume', 'return']);
+      // The project's callback, called by the package, is recorded, and so is
+      // its own call into the package.
+      const add = evs.filter((e) => e.kind === 'call' && e.fn === 'add');
+      expect(add).toHaveLength(2);
+      expect(evs.filter((e) => e.kind === 'call' && e.fn === 'priceOf')).toHaveLength(2);
+    });
+  }
+
+  it('all: every function of every package (NODEREC_SCOPE=all and --scope all)', () => {
+    const r = runNode(APP, { env: { NODEREC_SCOPE: 'all' } });
+    expect(r.stdout).toBe(OUTPUT);
+    const evs = events(onlyTrace(r.outDir));
+    assertBalanced(evs);
+    expect(calls(evs)).toEqual([...PROJECT, ...BOUNDARY, ...INTERNAL].sort());
+    const outDir = tempDir();
+    const c = runCli(['record', '--scope', 'all', APP], { env: { NODEREC_OUT_DIR: outDir } });
+    expect(c.code).toBe(0);
+    expect(calls(events(onlyTrace(outDir)))).toEqual([...PROJECT, ...BOUNDARY, ...INTERNAL].sort());
+  });
+
+  it('a filter that traces a package records it in full under project scope', () => {
+    const r = runNode(APP, { env: { NODEREC_TRACE_FILTER: fixture('scope', 'filter-trace-shoplib.toml') } });
+    expect(r.stdout).toBe(OUTPUT);
+    expect(calls(events(onlyTrace(r.outDir)))).toEqual([...PROJECT, ...BOUNDARY, ...INTERNAL].sort());
+  });
+
+  it('a bad scope is ERR_INVALID_POLICY_VALUE naming the variable and what is accepted', () => {
+    const r = runNode(APP, { env: { NODEREC_SCOPE: 'mine' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('ERR_INVALID_POLICY_VALUE');
+    expect(r.stderr).toContain('NODEREC_SCOPE');
+    expect(r.stderr).toContain('one of project | all');
+  });
+
+  it('the project root of a bin in a node_modules outside the project is the project around the working directory', () => {
+    // As `npx some-runner` from npx's cache: the bin requires the project's file.
+    const cache = tempDir();
+    const bin = path.join(cache, 'node_modules', 'runner', 'bin.js');
+    fs.mkdirSync(path.dirname(bin), { recursive: true });
+    fs.writeFileSync(bin, "require(require('node:path').resolve(process.cwd(), 'app.js'));\n");
+    const r = runNode(bin, { cwd: path.dirname(APP) });
+    expect(r.stdout).toBe(OUTPUT);
+    const dir = onlyTrace(r.outDir);
+    expect(calls(events(dir))).toEqual(expect.arrayContaining(PROJECT));
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'metadata.json'), 'utf8')).root).toBe(path.dirname(APP));
+  });
+});
