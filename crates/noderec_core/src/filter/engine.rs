@@ -475,7 +475,7 @@ impl Engine {
     /// file (the last matching rule with an `exec`): a filter naming a
     /// package records it in full under `--scope project`.
     pub fn traced_explicitly(&self, file: &FileDecision) -> bool {
-        file.matched.iter().rev().find_map(|&i| self.rules[i as usize].exec) == Some(Exec::Trace)
+        file.matched.iter().rev().find_map(|&i| self.rule(i).exec) == Some(Exec::Trace)
     }
 
     /// A decider for one file, for the instrumenter.
