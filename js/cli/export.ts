@@ -254,6 +254,12 @@ async function exportTo(a: ExportArgs, dir: string): Promise<number> {
       }),
     ) as typeof summary;
   } catch (e) {
+    // The reader of stdout went away (`noderec export | head -1`): the
+    // export ends quietly, as every command does on EPIPE.
+    if (a.out === null && /Broken pipe|EPIPE/.test(String((e as Error)?.message))) {
+      if (timer !== null) clearInterval(timer);
+      return 0;
+    }
     throw withCode(e);
   } finally {
     if (timer !== null) clearInterval(timer);
