@@ -154,10 +154,14 @@ export function record(argv: string[]): Promise<number> {
   }
   // A bad filter file is a usage error of this command (exit 2), found
   // before anything runs.
-  checkFilters(args.policy.traceFilter);
+  // Without the native addon (ERR_NATIVE_MISSING) the command still runs:
+  // its processes' preload says why nothing is recorded and runs them
+  // unrecorded; a missing binary never stops the user's program.
+  const hasNative = nativeLoads();
+  if (hasNative) checkFilters(args.policy.traceFilter);
   const runId = newRunId();
   // 0700, in an out dir checked like the recorder checks it (ERR_UNSAFE_OUT_DIR).
-  const runDir = native().createRunDir(args.outDir, runId);
+  const runDir = hasNative ? native().createRunDir(args.outDir, runId) : plainRunDir(args.outDir, runId);
   const errorsFile = path.join(runDir, 'errors.jsonl');
   const runInfo: Record<string, unknown> = {
     run_id: runId,
@@ -292,4 +296,23 @@ function run(command: string[], env: NodeJS.ProcessEnv): Promise<{ code: number 
       resolve({ code, signal, startError: null });
     });
   });
+}
+
+/** Whether the native addon loads here (false: ERR_NATIVE_MISSING). */
+function nativeLoads(): boolean {
+  try {
+    native();
+    return true;
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_NATIVE_MISSING') return false;
+    throw e;
+  }
+}
+
+/** The run directory when the addon is missing (nothing will be recorded in
+ * it but the processes' error lines): 0700, created without the addon. */
+function plainRunDir(outDir: string, runId: string): string {
+  const dir = path.join(path.resolve(outDir), runId);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
 }
