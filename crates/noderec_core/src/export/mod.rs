@@ -5,7 +5,6 @@
 //! trace's size. README "Exporting" says how to open each.
 
 pub mod chrome;
-pub mod chunks;
 pub mod jsonl;
 pub mod otlp;
 pub mod parquet;
@@ -142,7 +141,7 @@ pub fn export_dir(
     progress: &Progress,
 ) -> Result<stream::Outcome> {
     let meta = Metadata::load(dir).unwrap_or_default();
-    let mut chunks = chunks::ChunkReader::open(&dir.join("trace.nrt"))?;
+    let mut chunks = crate::trace::reader::ChunkReader::open(&dir.join("trace.nrt"))?;
     if format == Format::Parquet {
         // Parquet ends with a footer that points back into the file: a file only.
         let Some(p) = out else {

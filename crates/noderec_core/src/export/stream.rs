@@ -16,7 +16,7 @@ use std::io::Read;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 
-use super::chunks::ChunkReader;
+use crate::trace::reader::ChunkReader;
 use super::{Options, Progress};
 use crate::error::Result;
 use crate::trace::format::{kind, record, Cursor, HAS_VALUES, PAYLOAD_SHIFT};
