@@ -34,7 +34,7 @@ fs.rmSync(path.join(dir, 'index'), { recursive: true, force: true });
 
 // Build in a fresh process: time and peak RSS (and the RSS of node itself before it).
 const child = `
-const { TraceIndex } = require(${JSON.stringify(path.join(ROOT, 'js', 'native', 'noderec.node'))});
+const { TraceIndex } = require(${JSON.stringify(path.join(ROOT, 'js', 'native', 'binding.js'))});
 const before = process.resourceUsage().maxRSS;
 const t0 = process.hrtime.bigint();
 const ix = TraceIndex.open(${JSON.stringify(dir)});
@@ -48,7 +48,7 @@ const build = JSON.parse(b.stdout.toString());
 // Queries with the index built: through the public API (index kept open, as
 // the viewer does) and opening the index afresh for each query (as a CLI call does).
 const api = require(path.join(ROOT, 'js', 'dist', 'index.js'));
-const { TraceIndex } = require(path.join(ROOT, 'js', 'native', 'noderec.node'));
+const { TraceIndex } = require(path.join(ROOT, 'js', 'native', 'binding.js'));
 const N = 100;
 const time = (f) => {
   f();

@@ -96,8 +96,21 @@ export interface Native {
 let cached: Native | undefined;
 let salt: string | undefined;
 
-function addonFile(): string {
-  return path.join(__dirname, '..', 'native', 'noderec.node');
+const NATIVE_DIR = path.join(__dirname, '..', 'native');
+
+/** The file the addon is loaded from, as napi-rs's generated loader
+ * (js/native/binding.js) finds it: the build's own output next to the loader
+ * (a source build), else the prebuilt platform package `noderec-<platform>`. */
+export function addonFile(): string | null {
+  const local = path.join(NATIVE_DIR, `noderec.${platformName()}.node`);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const fs = require('node:fs') as typeof import('node:fs');
+  if (fs.existsSync(local)) return local;
+  try {
+    return require.resolve(`noderec-${platformName()}`);
+  } catch {
+    return null;
+  }
 }
 
 /** Identifies this build of the addon in instrumentation cache keys. */
@@ -105,7 +118,10 @@ export function buildSalt(): string {
   if (salt === undefined) {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const st = (require('node:fs') as typeof import('node:fs')).statSync(addonFile());
+      const file = addonFile();
+      if (file === null) throw new Error('no addon');
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const st = (require('node:fs') as typeof import('node:fs')).statSync(file);
       salt = `${st.size}-${st.mtimeMs}`;
     } catch {
       salt = String(Date.now());
@@ -173,18 +189,26 @@ function nativeMissing(cause: unknown): Error {
   return e;
 }
 
-/** The addon (loaded once per thread). Throws ERR_NATIVE_MISSING when it
- * cannot be loaded. */
-export function native(): Native {
-  if (cached === undefined) {
-    let raw: Record<string, unknown>;
+let rawBinding: Record<string, unknown> | undefined;
+
+/** The addon's exports as napi-rs's generated loader gives them (classes
+ * such as TraceIndex included). Throws ERR_NATIVE_MISSING when no build of
+ * the addon for this platform can be loaded. */
+export function binding(): Record<string, unknown> {
+  if (rawBinding === undefined) {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      raw = require(addonFile()) as Record<string, unknown>;
+      rawBinding = require(path.join(NATIVE_DIR, 'binding.js')) as Record<string, unknown>;
     } catch (e) {
       throw nativeMissing(e);
     }
-    cached = wrap(raw);
   }
+  return rawBinding;
+}
+
+/** The addon (loaded once per thread). Throws ERR_NATIVE_MISSING when it
+ * cannot be loaded. */
+export function native(): Native {
+  if (cached === undefined) cached = wrap(binding());
   return cached;
 }

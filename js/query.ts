@@ -3,7 +3,7 @@
 // Rust core; design-docs/index-format.md).
 import * as path from 'node:path';
 
-import { withCode } from './native';
+import { binding, withCode } from './native';
 import { listRuns, listTraces as listTraceDirs, readMetadata, resolveTrace, TraceEntry } from './cli/traces';
 
 /** JSON form of a recorded value (design-docs/values.md). */
@@ -151,8 +151,7 @@ interface TraceIndexClass {
 }
 
 function indexClass(): TraceIndexClass {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require(path.join(__dirname, '..', 'native', 'noderec.node')) as { TraceIndex: TraceIndexClass }).TraceIndex;
+  return (binding() as unknown as { TraceIndex: TraceIndexClass }).TraceIndex;
 }
 
 /** Calls `f`, moving the binding's `ERR_*: ` prefix to `error.code`. */

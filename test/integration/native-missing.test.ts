@@ -18,8 +18,10 @@ beforeAll(() => {
   fs.cpSync(path.join(ROOT, 'js', 'dist'), path.join(pkg, 'js', 'dist'), { recursive: true });
   fs.cpSync(path.join(ROOT, 'js', 'bin'), path.join(pkg, 'js', 'bin'), { recursive: true });
   fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(pkg, 'package.json'));
-  // js/native/ without noderec.node
+  // js/native/ with napi's loader but no addon, and no platform package:
+  // an install on a platform without a prebuilt binary.
   fs.mkdirSync(path.join(pkg, 'js', 'native'));
+  fs.copyFileSync(path.join(ROOT, 'js', 'native', 'binding.js'), path.join(pkg, 'js', 'native', 'binding.js'));
 });
 
 function run(env: Record<string, string>) {
