@@ -129,6 +129,24 @@ describe.skipIf(!hasPlatformPackage)('install from tarballs without Rust', () =>
   }, 240_000);
 });
 
+describe('prepare without cargo', () => {
+  it('a source install on a machine without Rust builds the TypeScript and says the addon was not built', async () => {
+    // A copy of the sources (node_modules linked): `prepare` there, as npm runs it for a folder or git install.
+    const src = path.join(tempDir('noderec-prepare-'), 'noderec');
+    fs.mkdirSync(src);
+    for (const f of ['package.json', 'tsconfig.json', 'scripts', 'js']) {
+      fs.cpSync(path.join(ROOT, f), path.join(src, f), { recursive: true, filter: (p) => !p.includes(`${path.sep}dist`) && !p.endsWith('.node') });
+    }
+    fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(src, 'node_modules'));
+    const env = cleanEnv({ PATH: pathWithoutRust() });
+    const r = await run('npm', ['run', 'prepare'], { cwd: src, env, maxBuffer: 16 << 20 });
+    expect(r.stderr).toContain('noderec: cargo is not on PATH');
+    expect(fs.existsSync(path.join(src, 'js', 'dist', 'register.js'))).toBe(true);
+    expect(fs.existsSync(path.join(src, 'js', 'dist', 'viewer', 'ui.js'))).toBe(true);
+    expect(fs.readdirSync(path.join(src, 'js', 'native')).filter((f) => f.endsWith('.node'))).toEqual([]);
+  }, 240_000);
+});
+
 describe('dependencies and the Node versions noderec supports', () => {
   it('no locked package declares an engines range that excludes this Node (npm would warn EBADENGINE)', () => {
     const lock = JSON.parse(fs.readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as {
