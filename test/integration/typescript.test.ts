@@ -10,6 +10,7 @@ import { cleanEnv, CLI, Event, events, fixture, NODE, NODE22, REGISTER, ROOT, te
 
 const APP = fixture('typescript');
 const STRIP = fixture('typescript-strip');
+const MORE = fixture('typescript-more');
 const TSX_CLI = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
 interface Both {
@@ -54,8 +55,10 @@ function expectApp(r: Both): void {
   expect(r.recorded).toEqual(r.plain);
   const seen = calls(r.evs);
   for (const c of APP_CALLS) expect(seen).toContain(c);
-  // Only the program's functions: not the loader's, not its generated helpers.
-  expect(seen.filter((c) => !c.startsWith('app.ts:') && !c.startsWith('shapes.ts:'))).toEqual([]);
+  // Only the program's functions: not the loader's, not its generated helpers
+  // (esbuild's export getters and `static { __name(this, ...) }` blocks, which
+  // its source map places in the .ts file too).
+  expect(seen.filter((c) => !APP_CALLS.includes(c) && !c.endsWith(' <module>'))).toEqual([]);
   const fib = r.evs.filter((e) => e.kind === 'call' && e.fn === 'fib');
   expect(fib).toHaveLength(177);
   expect(fib[0].args).toEqual([10]);
@@ -89,6 +92,31 @@ describe('TypeScript', () => {
     expect(r.recorded.stdout).toBe('area 28 norm 5\n');
     expect(r.recorded).toEqual(r.plain);
     expect(calls(r.evs)).toEqual(['geometry.mts:1 <module>', 'geometry.mts:5 area', 'main.ts:1 <module>', 'main.ts:5 norm']);
+  });
+
+  it('.tsx and .cts under tsx: the functions at their lines, no export getters', async () => {
+    const r = await both(NODE, [TSX_CLI, 'app.tsx'], MORE);
+    expect(r.recorded.stdout).toBe('<ul><li>2</li><li>3</li></ul>\n');
+    expect(r.recorded).toEqual(r.plain);
+    expect(calls(r.evs)).toEqual([
+      'app.tsx:1 <module>',
+      'app.tsx:5 Item',
+      'app.tsx:9 <anonymous>',
+      'calc.cts:1 <module>',
+      'calc.cts:1 add',
+      'jsx.ts:1 <module>',
+      'jsx.ts:4 h',
+      'jsx.ts:9 render',
+    ]);
+    const add = r.evs.find((e) => e.kind === 'call' && e.fn === 'add');
+    expect(add?.args).toEqual([1, 1]);
+  });
+
+  it("Node 22's type stripping, .cts", async () => {
+    const r = await both(NODE22, ['--experimental-strip-types', 'main.cts'], MORE);
+    expect(r.recorded.stdout).toBe('twice 42\n');
+    expect(r.recorded).toEqual(r.plain);
+    expect(calls(r.evs)).toEqual(['calc.cts:1 <module>', 'calc.cts:1 add', 'main.cts:1 <module>', 'main.cts:3 twice']);
   });
 
   it('noderec record -- npx tsx app.ts', async () => {

@@ -63,6 +63,27 @@ impl InputMap {
     }
 }
 
+impl InputMap {
+    /// Whether a function spanning generated `start..end` (0-based line, UTF-16 column)
+    /// is code the loader made up: the map is fine-grained on its first line (more than
+    /// one segment there) and no segment with a source starts inside the span. esbuild's
+    /// export getters (`h: () => h`) are such; a program's own function always has
+    /// segments inside (its statements, or its expression). A line-granular map (one
+    /// segment per line) says nothing about spans, so nothing is classed by it.
+    pub(crate) fn unmapped_span(&self, start: (u32, u32), end: (u32, u32)) -> bool {
+        let line_from = self.tokens.partition_point(|t| t.get_dst_line() < start.0);
+        let line_to = self.tokens.partition_point(|t| t.get_dst_line() <= start.0);
+        if line_to - line_from < 2 {
+            return false;
+        }
+        let from = self.tokens.partition_point(|t| (t.get_dst_line(), t.get_dst_col()) < start);
+        !self.tokens[from..]
+            .iter()
+            .take_while(|t| (t.get_dst_line(), t.get_dst_col()) < end)
+            .any(|t| t.get_source_id().is_some())
+    }
+}
+
 /// The data URL of a trailing `//# sourceMappingURL=data:...` comment (also `//@`).
 fn find_inline_url(source: &str) -> Option<&str> {
     const KEY: &str = "sourceMappingURL=data:";

@@ -541,6 +541,69 @@ fn functions_the_input_map_does_not_map_get_no_probes() {
     assert!(g_line.contains("__nr$.c(__nr$b+2)"), "g lost its probes: {g_line}");
 }
 
+/// One VLQ field of a source map segment.
+fn vlq(v: i64, out: &mut String) {
+    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut n = if v < 0 { ((-v) << 1) | 1 } else { v << 1 };
+    loop {
+        let mut digit = n & 31;
+        n >>= 5;
+        if n > 0 {
+            digit |= 32;
+        }
+        out.push(B64[digit as usize] as char);
+        if n == 0 {
+            break;
+        }
+    }
+}
+
+/// `mappings` for one generated line: segments (generated col, original line, original col).
+fn one_line_mappings(segments: &[(i64, i64, i64)]) -> String {
+    let (mut gc, mut ol, mut oc) = (0, 0, 0);
+    let mut out = String::new();
+    for (i, &(g, l, c)) in segments.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        vlq(g - gc, &mut out);
+        vlq(0, &mut out);
+        vlq(l - ol, &mut out);
+        vlq(c - oc, &mut out);
+        (gc, ol, oc) = (g, l, c);
+    }
+    out
+}
+
+#[test]
+fn a_function_with_no_segment_inside_its_span_is_a_loader_helper() {
+    // esbuild's CommonJS output of a TypeScript module: export getters (`h: () => h`)
+    // sit after a segment mapped to the file's start but have none of their own; the
+    // module's own function has segments inside.
+    let line = "var x = {}; __export(x, { h: () => h }); function h(a) { return a; }";
+    let col = |needle: &str| line.find(needle).unwrap_or_default() as i64;
+    let mappings =
+        one_line_mappings(&[(0, 0, 0), (col("function h"), 3, 0), (col("return a"), 4, 2), (col("a; }"), 4, 9)]);
+    let map = format!(r#"{{"version":3,"sources":["a.ts"],"names":[],"mappings":"{mappings}"}}"#);
+    let src = format!("{line}\n//# sourceMappingURL=data:application/json;base64,{}\n", base64(map.as_bytes()));
+    let out = run(&src, ESM);
+    let getter = out.functions.iter().find(|f| f.name == "h" && f.kind == FnKind::Arrow);
+    let own = out.functions.iter().find(|f| f.name == "h" && f.kind == FnKind::Function);
+    assert!(getter.is_some_and(|f| f.source.is_none()), "the getter is not classed as generated: {getter:?}");
+    assert!(own.is_some_and(|f| f.line == 4 && f.source.as_deref() == Some("a.ts")), "{own:?}");
+    // The getter has no probe; the function has.
+    let getter_text = &out.code[out.code.find("h: ").unwrap_or_default()..];
+    assert!(getter_text.starts_with("h: () => h"), "the getter got probes: {getter_text}");
+    assert!(out.code.contains("__nr$.c"), "the function lost its probes");
+
+    // A line-granular map (one segment per line) classes nothing by spans.
+    let mappings = one_line_mappings(&[(0, 0, 0)]);
+    let map = format!(r#"{{"version":3,"sources":["a.ts"],"names":[],"mappings":"{mappings}"}}"#);
+    let src = format!("{line}\n//# sourceMappingURL=data:application/json;base64,{}\n", base64(map.as_bytes()));
+    let out = run(&src, ESM);
+    assert!(out.functions.iter().filter(|f| f.name == "h").all(|f| f.source.as_deref() == Some("a.ts")));
+}
+
 // ---------------------------------------------------------------------------------------
 // Real files
 

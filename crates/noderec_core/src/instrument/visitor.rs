@@ -3,11 +3,11 @@
 //! Openers are emitted on entering a node, closers on leaving it (see `splice`).
 
 use oxc_ast::ast::{
-    AccessorProperty, ArrowFunctionExpression, AssignmentExpression, AssignmentPattern, AwaitExpression,
+    AccessorProperty, Argument, ArrowFunctionExpression, AssignmentExpression, AssignmentPattern, AwaitExpression,
     BindingPattern, CallExpression, CatchClause, Class, Decorator, Directive, ExportDefaultDeclaration,
     ExportDefaultDeclarationKind, Expression, ExpressionStatement, FormalParameter, FormalParameters, Function,
     FunctionBody, MethodDefinition, MethodDefinitionKind, ObjectProperty, Program, PropertyDefinition, PropertyKey,
-    PropertyKind, ReturnStatement, StaticBlock, VariableDeclarator, YieldExpression,
+    PropertyKind, ReturnStatement, Statement, StaticBlock, VariableDeclarator, YieldExpression,
 };
 use oxc_ast_visit::{walk, Visit};
 use oxc_span::GetSpan;
@@ -251,7 +251,23 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
     /// A function the input source map does not map (a helper a loader generated, such
     /// as esbuild's `__export`) is not the program's: it keeps its entry, without probes.
     fn add_function(&mut self, info: FnInfo) -> (u32, bool, Option<ValuePlan>) {
-        let generated = self.map.is_some() && info.source.is_none();
+        self.add_function_spanning(info, None)
+    }
+
+    /// [`Self::add_function`] for a function whose generated span is known: a span the
+    /// input map has no segment in is a loader's helper too ([`InputMap::unmapped_span`]).
+    fn add_function_spanning(&mut self, mut info: FnInfo, span: Option<(u32, u32)>) -> (u32, bool, Option<ValuePlan>) {
+        let mut generated = self.map.is_some() && info.source.is_none();
+        if let (Some((start, end)), false) = (span, generated) {
+            let (sl, sc) = self.lines.position(start);
+            let (el, ec) = self.lines.position(end);
+            generated = self.map.as_ref().is_some_and(|m| m.unmapped_span((sl - 1, sc), (el - 1, ec)));
+            // Back to the start: the cursor is fastest moving forward from there.
+            self.lines.position(start);
+            if generated {
+                info.source = None;
+            }
+        }
         let recorded = !generated && self.decider.record_function(&info);
         let plan = if recorded { self.decider.value_plan(&info) } else { None };
         let index = self.functions.len() as u32;
@@ -329,7 +345,7 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
         }
         let params = param_names(&f.params);
         let info = self.info(name, kind, offset, params, f.r#async, f.generator);
-        let (index, mut recorded, plan) = self.add_function(info);
+        let (index, mut recorded, plan) = self.add_function_spanning(info, Some((offset, f.span.end)));
         recorded &= f.body.as_ref().is_some_and(|b| !scopes::wrapping_breaks(&b.statements));
         let suspends = f.body.as_ref().is_some_and(|b| suspension::suspends(b));
         let frame = Frame::new(index, recorded, f.r#async, f.generator).with_plan(plan.as_ref()).suspending(suspends);
@@ -575,7 +591,7 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
         let name = self.take_hint(it.span.start).unwrap_or_else(|| ANONYMOUS.to_string());
         let params = param_names(&it.params);
         let info = self.info(name, FnKind::Arrow, it.span.start, params, it.r#async, false);
-        let (index, mut recorded, plan) = self.add_function(info);
+        let (index, mut recorded, plan) = self.add_function_spanning(info, Some((it.span.start, it.span.end)));
         let suspends = match it.body.as_expression() {
             Some(expr) => suspension::expression_suspends(expr),
             None => it.body.as_function_body().is_some_and(|b| suspension::suspends(b)),
@@ -655,8 +671,12 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
 
     fn visit_static_block(&mut self, it: &StaticBlock<'a>) {
         let name = self.class_member_name("<static>");
-        let info = self.info(name, FnKind::StaticBlock, it.span.start, Vec::new(), false, false);
-        let (index, mut recorded, plan) = self.add_function(info);
+        let mut info = self.info(name, FnKind::StaticBlock, it.span.start, Vec::new(), false, false);
+        if self.map.is_some() && keep_names_block(it) {
+            // esbuild's `static { __name(this, "C") }` (tsx, --keep-names): the loader's.
+            info.source = None;
+        }
+        let (index, mut recorded, plan) = self.add_function_spanning(info, Some((it.span.start, it.span.end)));
         recorded &= !scopes::wrapping_breaks(&it.body);
         let frame = Frame::new(index, recorded, false, false).with_plan(plan.as_ref());
         if recorded {
@@ -848,4 +868,20 @@ fn after_line_terminator(source: &str, at: u32) -> u32 {
         }
     }
     source.len() as u32
+}
+
+/// A static block made only of `__name(this, "...")` calls: what esbuild's `keepNames`
+/// (on in tsx) adds to every class.
+fn keep_names_block(block: &StaticBlock<'_>) -> bool {
+    !block.body.is_empty()
+        && block.body.iter().all(|s| match s {
+            Statement::ExpressionStatement(e) => match &e.expression {
+                Expression::CallExpression(call) => {
+                    matches!(&call.callee, Expression::Identifier(id) if id.name == "__name")
+                        && matches!(call.arguments.first(), Some(Argument::ThisExpression(_)))
+                }
+                _ => false,
+            },
+            _ => false,
+        })
 }
