@@ -14,7 +14,23 @@ export const EXPORT_FORMATS = ['jsonl', 'chrome', 'speedscope', 'perfetto', 'otl
 
 /** The CodeTracer exporter, a separate binary built on demand (`npm run build:codetracer`). */
 export function codetracerBin(): string {
-  return process.env.NODEREC_CODETRACER_BIN || path.join(__dirname, '..', '..', 'crates', 'noderec_codetracer', 'target', 'release', 'noderec-codetracer');
+  return process.env.NODEREC_CODETRACER_BIN || path.join(packageRoot(), 'crates', 'noderec_codetracer', 'target', 'release', 'noderec-codetracer');
+}
+
+/** The noderec package's folder (this file runs from js/cli in the sources
+ * and from js/dist/cli when built). */
+function packageRoot(): string {
+  let dir = __dirname;
+  for (;;) {
+    try {
+      if ((JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string }).name === 'noderec') return dir;
+    } catch {
+      // not here
+    }
+    const up = path.dirname(dir);
+    if (up === dir) return path.resolve(__dirname, '..', '..', '..');
+    dir = up;
+  }
 }
 
 /** OTLP: activations shorter than this are not spans unless a longer callee needs them. */
@@ -204,7 +220,7 @@ class CodetracerError extends Error {
 function exportCodetracer(a: ExportArgs, dir: string): number {
   const bin = codetracerBin();
   if (!fs.existsSync(bin)) {
-    const root = path.resolve(__dirname, '..', '..');
+    const root = packageRoot();
     throw new CodetracerError(
       'ERR_CODETRACER_NOT_BUILT',
       `the CodeTracer export is built on demand: run 'npm run build:codetracer' in ${root} (it needs the capnp compiler: apt-get install capnproto), or set NODEREC_CODETRACER_BIN`,

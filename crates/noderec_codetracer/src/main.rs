@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use noderec_core::export::chunks::ChunkReader;
+use noderec_core::trace::reader::ChunkReader;
 use noderec_core::export::stream::{self, Dict, Ev, Sink};
 use noderec_core::export::{Options, Progress};
 use noderec_core::io::chunk;
