@@ -312,6 +312,7 @@ impl TraceIndex {
     pub fn open(dir: String, live: Option<bool>) -> Result<TraceIndex> {
         guard("TraceIndex.open", || {
             let d = PathBuf::from(&dir);
+            noderec_core::query::build::remove_stale_live_indexes(&d);
             if live.unwrap_or(false) && recording(&d) {
                 let out = d.join(format!(
                     "index.live-{}-{}",

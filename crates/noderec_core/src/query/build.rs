@@ -745,6 +745,22 @@ pub fn open_or_build(dir: &Path) -> Result<super::Index> {
 }
 
 /// Whether process `pid` still runs (Linux: `/proc/<pid>` exists).
+/// Removes the `index.live-<pid>-<ms>` working directories of live viewers that
+/// are gone (killed before they could close their index). Only directories (never
+/// a symlink) whose process is not alive; the caller's own are kept.
+pub fn remove_stale_live_indexes(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("index.live-")) else { continue };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if pid == std::process::id() || pid_alive(pid) || !e.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let _ = std::fs::remove_dir_all(e.path());
+    }
+}
+
 pub fn pid_alive(pid: u32) -> bool {
     pid != 0 && Path::new(&format!("/proc/{pid}")).exists()
 }

@@ -592,3 +592,22 @@ fn compare_finds_changed_returns() {
     let _ = std::fs::remove_dir_all(&a);
     let _ = std::fs::remove_dir_all(&b);
 }
+
+#[test]
+fn live_index_folders_of_viewers_that_are_gone_are_removed() {
+    use super::build::remove_stale_live_indexes;
+    let dir = tmp("stale-live");
+    let dead = dir.join("index.live-999999999-1");
+    let own = dir.join(format!("index.live-{}-2", std::process::id()));
+    let other = dir.join("index");
+    for d in [&dead, &own, &other] {
+        std::fs::create_dir_all(d.join("sub")).unwrap();
+    }
+    // A file (not a folder) with the name is left alone.
+    std::fs::write(dir.join("index.live-999999998-3"), b"x").unwrap();
+    remove_stale_live_indexes(&dir);
+    assert!(!dead.exists());
+    assert!(own.exists() && other.exists());
+    assert!(dir.join("index.live-999999998-3").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
