@@ -202,8 +202,7 @@ const INSTALL = `(function (untrust, texts, isError, thrown) {
   if (typeof defineGetter === 'function') ok = replace(P, '__defineGetter__', wDefineGetter) && ok;
   if (typeof defineSetter === 'function') ok = replace(P, '__defineSetter__', wDefineSetter) && ok;
   return ok;
-})
-//# sourceMappingURL=data:,`;
+})`;
 
 /** The name of the wrappers' script in stack traces. */
 export const DEFINERS_FILENAME = 'noderec:definers';
