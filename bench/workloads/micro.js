@@ -34,7 +34,12 @@ function loopObjSame(k) {
 }
 const loop = { add: loopAdd, obj: loopObj, objmut: loopObjMut, objsame: loopObjSame }[which] || loopNoop;
 loop(1e5); // warm up
+const c0 = process.cpuUsage();
 const t0 = process.hrtime.bigint();
 loop(n);
 const ns = Number(process.hrtime.bigint() - t0) / n;
-process.stdout.write(JSON.stringify({ ns }) + '\n');
+const c = process.cpuUsage(c0);
+// CPU of the whole process (the recorder's writer and clock threads too):
+// steadier than wall time on a loaded machine.
+const cpuNs = ((c.user + c.system) * 1000) / n;
+process.stdout.write(JSON.stringify({ ns, cpuNs }) + '\n');

@@ -13,33 +13,123 @@
 // length and property attributes, not constructors, no `prototype`, and
 // Function.prototype.toString (js/runtime/function-source.ts) gives the
 // builtin's text (`function defineProperty() { [native code] }`) through
-// `nativeTexts`. What shows: when the builtin throws (a non-object target, a
-// non-configurable property), the error's stack has one more frame, the
-// wrapper's (`at defineProperty (noderec:definers:1:…)`), under the builtin's
-// own `at Function.defineProperty (<anonymous>)`; and when such an error is
-// uncaught, Node's report shows the wrapper's source line instead of the
-// program's (the message location is that of the innermost script frame).
+// `nativeTexts`. An error thrown through a wrapper (by the builtin, or by a
+// getter of the descriptor it reads) would have one more frame, the
+// wrapper's, and one fewer at the bottom; each wrapper catches it, gives it
+// the stack it has without the wrapper (hide() below), notes its frames in
+// `definerErrors` and rethrows it. A rethrow moves the location Node's
+// uncaught report shows to the wrapper's line (and Node ends a rejection
+// whose stack was formatted with its own line): js/runtime/fatal-report.ts
+// reports such an error at its first frame in a file instead.
 //
 // Compiled in the realm whose builtins it replaces (this one, or a test
 // runner's vm context that the integration declares the runtime in), with
 // that realm's builtins captured before any program code runs.
+import * as util from 'node:util';
 import * as vm from 'node:vm';
 
 /** Wrapper → the builtin text Function.prototype.toString gives for it. */
 export const nativeTexts = new WeakMap<object, string>();
 
-const INSTALL = `(function (untrust, texts) {
+const INSTALL = `(function (untrust, texts, isError, thrown) {
   'use strict';
-  const O = Object, R = Reflect, P = Object.prototype;
+  const O = Object, R = Reflect, P = Object.prototype, E = Error;
   const gopd = O.getOwnPropertyDescriptor, dp = O.defineProperty, apply = R.apply;
   const fnToString = Function.prototype.toString;
   const setText = WeakMap.prototype.set;
+  const capture = E.captureStackTrace;
+  const split = String.prototype.split, join = Array.prototype.join, slice = Array.prototype.slice;
+  const concat = Array.prototype.concat, filter = Array.prototype.filter, test = RegExp.prototype.test;
   function replace(holder, key, wrapper) {
     const d = gopd(holder, key);
     if (d === undefined || typeof d.value !== 'function' || d.configurable !== true) return false;
     apply(setText, texts, [wrapper, apply(fnToString, d.value, [])]);
     dp(holder, key, { value: wrapper, writable: d.writable, enumerable: d.enumerable, configurable: true });
     return true;
+  }
+  // An error thrown through a wrapper (by the builtin, or by a getter of the
+  // descriptor it reads) was captured with the wrapper's frame in its stack,
+  // and one frame fewer below it. Its stack is made what it would be without
+  // the wrapper: the frames above the wrapper, then the frames below it,
+  // captured again from here (without any wrapper's frame), as many as
+  // Error.stackTraceLimit gives. With the program's own Error.prepareStackTrace,
+  // it gets those call sites; else the text Node formats is edited.
+  const FRAME = /^    at /;
+  const OURS = /^    at (?:.* \\()?noderec:definers:\\d+:\\d+\\)?$/;
+  const isFrame = (l) => apply(test, FRAME, [l]);
+  const notOurs = (l) => !apply(test, OURS, [l]);
+  const oursSite = (c) => { try { return c.getFileName() === 'noderec:definers'; } catch { return false; } };
+  /** Call sites (asSites) or formatted frames below wrapper w, none of ours. */
+  function below(w, lim, asSites) {
+    const t = {};
+    const savedLimit = E.stackTraceLimit, savedPrepare = E.prepareStackTrace;
+    try {
+      E.stackTraceLimit = lim + 16;
+      if (asSites) E.prepareStackTrace = (_, sites) => sites;
+      capture(t, w);
+      const st = t.stack;
+      if (asSites) return typeof st === 'object' && st !== null ? apply(filter, st, [(c) => !oursSite(c)]) : null;
+      return typeof st === 'string' ? apply(filter, apply(split, st, ['\\n']), [(l) => isFrame(l) && notOurs(l)]) : null;
+    } finally {
+      E.stackTraceLimit = savedLimit;
+      if (asSites) E.prepareStackTrace = savedPrepare;
+    }
+  }
+  function hide(e, w) {
+    try {
+      if (!isError(e)) return;
+      const lim = E.stackTraceLimit;
+      if (typeof lim !== 'number' || !(lim > 0)) return;
+      const prep = E.prepareStackTrace;
+      if (typeof prep === 'function') {
+        // (Node's own is one.) The call sites below are captured first: V8
+        // formats no other stack while one is being prepared.
+        const rest = below(w, lim, true);
+        if (rest === null) return;
+        let fixed = null;
+        const intercept = function (err, sites) {
+          E.prepareStackTrace = prep;
+          if (err === e && sites !== null && typeof sites === 'object') {
+            let i = 0;
+            while (i < sites.length && !oursSite(sites[i])) i++;
+            if (i < sites.length) {
+              sites = apply(slice, apply(concat, apply(slice, sites, [0, i]), [rest]), [0, lim]);
+              fixed = sites;
+            }
+          }
+          return apply(prep, this, [err, sites]);
+        };
+        E.prepareStackTrace = intercept;
+        try {
+          void e.stack;
+        } finally {
+          if (E.prepareStackTrace === intercept) E.prepareStackTrace = prep;
+        }
+        if (fixed !== null) {
+          const frames = [];
+          for (let j = 0; j < fixed.length && j < 16; j++) frames[j] = '    at ' + fixed[j];
+          thrown(e, frames);
+        }
+        return;
+      }
+      const s = e.stack;
+      if (typeof s !== 'string') return;
+      const lines = apply(split, s, ['\\n']);
+      let i = 0, above = 0;
+      while (i < lines.length && notOurs(lines[i])) {
+        if (isFrame(lines[i])) above++;
+        i++;
+      }
+      if (i === lines.length) return;
+      const rest = below(w, lim, false);
+      if (rest === null) return;
+      const kept = apply(slice, rest, [0, lim > above ? lim - above : 0]);
+      const all = apply(concat, apply(slice, lines, [0, i]), [kept]);
+      e.stack = apply(join, all, ['\\n']);
+      thrown(e, apply(filter, all, [isFrame]));
+    } catch {
+      // left as it was
+    }
   }
   // Called with the receiver the program used, so that the builtin's own
   // frame in a stack trace reads as without the wrapper (\`Function.defineProperty\`);
@@ -50,47 +140,88 @@ const INSTALL = `(function (untrust, texts) {
   const reflectDefine = uncurry(R.defineProperty);
   const defineGetter = uncurry(P.__defineGetter__);
   const defineSetter = uncurry(P.__defineSetter__);
-  let ok = true;
-  ok = replace(O, 'defineProperty', {
+  const wDefineProperty = {
     defineProperty(o, p, d) {
       if ((typeof o === 'object' && o !== null) || typeof o === 'function') untrust(o);
-      return defineProperty(this, o, p, d);
+      try {
+        return defineProperty(this, o, p, d);
+      } catch (e) {
+        hide(e, wDefineProperty);
+        throw e;
+      }
     },
-  }.defineProperty) && ok;
-  ok = replace(O, 'defineProperties', {
+  }.defineProperty;
+  const wDefineProperties = {
     defineProperties(o, props) {
       if ((typeof o === 'object' && o !== null) || typeof o === 'function') untrust(o);
-      return defineProperties(this, o, props);
+      try {
+        return defineProperties(this, o, props);
+      } catch (e) {
+        hide(e, wDefineProperties);
+        throw e;
+      }
     },
-  }.defineProperties) && ok;
-  ok = replace(R, 'defineProperty', {
+  }.defineProperties;
+  const wReflectDefine = {
     defineProperty(o, p, d) {
       if ((typeof o === 'object' && o !== null) || typeof o === 'function') untrust(o);
-      return reflectDefine(this, o, p, d);
+      try {
+        return reflectDefine(this, o, p, d);
+      } catch (e) {
+        hide(e, wReflectDefine);
+        throw e;
+      }
     },
-  }.defineProperty) && ok;
-  if (typeof defineGetter === 'function') {
-    ok = replace(P, '__defineGetter__', {
-      __defineGetter__(p, f) {
-        if ((typeof this === 'object' && this !== null) || typeof this === 'function') untrust(this);
+  }.defineProperty;
+  const wDefineGetter = {
+    __defineGetter__(p, f) {
+      if ((typeof this === 'object' && this !== null) || typeof this === 'function') untrust(this);
+      try {
         return defineGetter(this, p, f);
-      },
-    }.__defineGetter__) && ok;
-  }
-  if (typeof defineSetter === 'function') {
-    ok = replace(P, '__defineSetter__', {
-      __defineSetter__(p, f) {
-        if ((typeof this === 'object' && this !== null) || typeof this === 'function') untrust(this);
+      } catch (e) {
+        hide(e, wDefineGetter);
+        throw e;
+      }
+    },
+  }.__defineGetter__;
+  const wDefineSetter = {
+    __defineSetter__(p, f) {
+      if ((typeof this === 'object' && this !== null) || typeof this === 'function') untrust(this);
+      try {
         return defineSetter(this, p, f);
-      },
-    }.__defineSetter__) && ok;
-  }
+      } catch (e) {
+        hide(e, wDefineSetter);
+        throw e;
+      }
+    },
+  }.__defineSetter__;
+  let ok = true;
+  ok = replace(O, 'defineProperty', wDefineProperty) && ok;
+  ok = replace(O, 'defineProperties', wDefineProperties) && ok;
+  ok = replace(R, 'defineProperty', wReflectDefine) && ok;
+  if (typeof defineGetter === 'function') ok = replace(P, '__defineGetter__', wDefineGetter) && ok;
+  if (typeof defineSetter === 'function') ok = replace(P, '__defineSetter__', wDefineSetter) && ok;
   return ok;
 })`;
 
-const FILENAME = 'noderec:definers';
+/** The name of the wrappers' script in stack traces. */
+export const DEFINERS_FILENAME = 'noderec:definers';
+const FILENAME = DEFINERS_FILENAME;
 
-type Install = (untrust: (o: object) => void, texts: WeakMap<object, string>) => boolean;
+type Install = (
+  untrust: (o: object) => void,
+  texts: WeakMap<object, string>,
+  isError: (e: unknown) => boolean,
+  thrown: (e: object, frames: string[]) => void,
+) => boolean;
+
+/** Errors thrown through a wrapper → their frames as without the wrapper
+ * (`    at f (file:3:10)`), for the report of an uncaught one
+ * (js/runtime/fatal-report.ts). */
+export const definerErrors = new WeakMap<object, string[]>();
+function thrown(e: object, frames: string[]): void {
+  definerErrors.set(e, frames);
+}
 
 /** Wraps the definers of this realm (once); true when all five are wrapped
  * (a frozen or non-configurable builtin leaves trust off). */
@@ -98,7 +229,7 @@ let installedHere: boolean | null = null;
 export function installDefiners(untrust: (o: object) => void): boolean {
   if (installedHere === null) {
     try {
-      installedHere = (vm.runInThisContext(INSTALL, { filename: FILENAME }) as Install)(untrust, nativeTexts);
+      installedHere = (vm.runInThisContext(INSTALL, { filename: FILENAME }) as Install)(untrust, nativeTexts, util.types.isNativeError, thrown);
     } catch {
       installedHere = false;
     }
@@ -110,7 +241,7 @@ export function installDefiners(untrust: (o: object) => void): boolean {
  * the runtime there first, which happens once). */
 export function installDefinersIn(context: vm.Context, untrust: (o: object) => void): boolean {
   try {
-    return (vm.runInContext(INSTALL, context, { filename: FILENAME }) as Install)(untrust, nativeTexts);
+    return (vm.runInContext(INSTALL, context, { filename: FILENAME }) as Install)(untrust, nativeTexts, util.types.isNativeError, thrown);
   } catch {
     return false;
   }

@@ -28,6 +28,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as util from 'node:util';
 
 import { native } from '../native';
+import { definerErrors } from './definers';
 
 interface Edits {
   source: string;
@@ -49,6 +50,9 @@ const evaluate = globalThis.eval;
 
 let pending: unknown = undefined;
 let candidates: Map<string, string> = new Map();
+/** Where a definer's error (js/runtime/definers.ts) was thrown, as the
+ * program sees it: the first frame of its stack in a file. */
+let definerAt: { file: string; resource: string; line: number; col: number } | null = null;
 const injected = new Map<string, Injected>();
 let patched = false;
 
@@ -88,7 +92,22 @@ function safePath(url: string): string | null {
  * will handle the exception. */
 export function noteUncaught(err: unknown, innermost: number): void {
   if (process.listenerCount('uncaughtException') > 0 || process.hasUncaughtExceptionCaptureCallback()) return;
-  if (sourceMapsOn()) return;
+  definerAt = null;
+  if (err !== null && typeof err === 'object') {
+    // An error that a wrapped definer rethrew: Node's report would show the
+    // wrapper's line (or Node's own, when it ends the process as a rejection,
+    // its stack having been formatted). It is reported here, at the first
+    // frame of its stack in a file (also when the program turned source maps
+    // on: a frame in a file of its own map names that file, read as it is).
+    for (const frame of definerErrors.get(err) ?? []) {
+      const m = /(?:\(|at )((?:file:\/\/)?\/[^():\n]*):(\d+):(\d+)\)?$/.exec(frame);
+      if (m === null) continue;
+      const file = m[1].startsWith('file://') ? safePath(m[1]) : m[1];
+      if (file !== null) definerAt = { file, resource: m[1], line: Number(m[2]) - 1, col: Number(m[3]) - 1 };
+      break;
+    }
+  }
+  if (sourceMapsOn() && definerAt === null) return;
   pending = err;
   candidates = new Map();
   if (innermost > 0) {
@@ -119,6 +138,13 @@ function prepare(): void {
   const err = pending;
   pending = undefined;
   try {
+    const at = definerAt;
+    definerAt = null;
+    if (at !== null) {
+      const json = native().fatalSourceInfo(at.file);
+      reportDefinerError(err, at, json === null ? undefined : (JSON.parse(json) as Edits));
+      return;
+    }
     const found: [string, string, Edits][] = [];
     for (const [file, resource] of candidates) {
       const json = native().fatalSourceInfo(file);
@@ -140,6 +166,21 @@ function register(file: string, resource: string, edits: Edits): void {
   injected.set(url, { edits, resource, sourceLines: edits.source.split(/\r\n|\r|\n|\u2028|\u2029/) });
   const map = Buffer.from(JSON.stringify(payload)).toString('base64');
   evaluate(`//# sourceURL=${url}\n//# sourceMappingURL=data:application/json;base64,${map}`);
+}
+
+/** Reports an error a definer threw at `at`, its top frame in a file (the
+ * program's call of the definer, or the throw in a descriptor's getter: the
+ * frame's column is that of the error's creation, moved to a \`throw\` just
+ * before it on the line). */
+function reportDefinerError(err: unknown, at: { file: string; resource: string; line: number; col: number }, edits: Edits | undefined): void {
+  const e: Edits = edits ?? { source: fs.readFileSync(at.file, 'utf8'), lines: {} };
+  const script: Injected = { edits: e, resource: at.resource, sourceLines: e.source.split(/\r\n|\r|\n|\u2028|\u2029/) };
+  const text = script.sourceLines[at.line];
+  if (text === undefined) return;
+  let column = originalColumn(e, at.line, at.col);
+  const before = /\bthrow\s+$/.exec(text.slice(0, column));
+  if (before !== null) column = before.index;
+  reportAndExit(err, script, at.line, column);
 }
 
 /** The source column of a column of the running code on `line`. */

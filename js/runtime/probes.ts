@@ -21,20 +21,20 @@ import { attrFor, attrNone, attrOn, DROPPED, filterCounts, redactedMarker, regis
 import { scrubString } from './secrets';
 
 
-export const CALL = 1;
-export const RETURN = 2;
-export const THROW = 3;
-export const AWAIT = 4;
-export const RESUME = 5;
-export const YIELD = 6;
-export const CATCH = 7;
+const CALL = 1;
+const RETURN = 2;
+const THROW = 3;
+const AWAIT = 4;
+const RESUME = 5;
+const YIELD = 6;
+const CATCH = 7;
 /** Bytes written or read: payload `stream | flags << 2`, blob `varint len, bytes`. */
-export const OUTPUT = 8;
+const OUTPUT = 8;
 const HAS = 16;
 /** A return of `undefined` with values captured: payload 1, no value bytes. */
 const RETURN_UNDEFINED = (1 << 5) | 2;
 /** CATCH payload meaning "reached the process as an uncaught exception". */
-export const UNCAUGHT = 1;
+const UNCAUGHT = 1;
 
 const EVENTS_PER_BUFFER = 16384;
 /** Words per event: head, time (µs), arena end (for events with values). */
@@ -45,16 +45,19 @@ const WORDS = EVENTS_PER_BUFFER * W;
 const ARENA_HEADROOM = 64 * 1024;
 const ARENA_FLUSH = 1 << 20;
 
-let words = new Int32Array(WORDS);
-let wp = 0;
-let clock = new Int32Array(1);
-let seq = 0;
-let stk = new Float64Array(4096);
-let fid = new Int32Array(4096);
-let stkCap = 4096;
+// The state the fast paths read is declared with `var`: V8 checks a `let`
+// read from an inner function for its temporal dead zone (a compare and a
+// branch per read), which cost about 5 ns per call+return (issue 9, third round).
+var words = new Int32Array(WORDS);
+var wp = 0;
+var clock = new Int32Array(1);
+var seq = 0;
+var stk = new Float64Array(4096);
+var fid = new Int32Array(4096);
+var stkCap = 4096;
 /** Height of the recorded stack (see above). */
-let hi = 0;
-let capture = true;
+var hi = 0;
+var capture = true;
 let maxEvents = Infinity;
 let eventCount = 0;
 /** Suspended activations (await, yield): token -> function id. */
@@ -66,13 +69,13 @@ let ioBoundary: () => void = noop;
 function noop(): void {}
 let strMax = 256;
 const A = arena;
-let arenaLimit = ARENA_FLUSH;
+var arenaLimit = ARENA_FLUSH;
 /** Where the last event's value bytes end: the next event's values start
  * here, even when an exception (a stack overflow) cut a value short. */
-let lastEnd = 0;
+var lastEnd = 0;
 /** An event's values are being written (valuesStart() to the event's record).
  * Still true at the next valuesStart(): an exception cut them short. */
-let valuesOpen = false;
+var valuesOpen = false;
 
 /** Starts an event's values at `lastEnd`. Bytes left past it by values cut
  * short are discarded with rewindArena, so that no value reference can point
@@ -98,10 +101,10 @@ let dropReason = 'stopped';
 const WAITING = 0;
 const OPEN = 1;
 const DONE = 2;
-let gated = false;
+var gated = false;
 /** Every probe takes the general path: the activation window or the precise
  * clock is on (the fast paths handle neither). */
-let detour = false;
+var detour = false;
 let gateState = WAITING;
 let actLo = 0;
 let actHi = 0;
@@ -275,7 +278,7 @@ function grow(): void {
 // probes write the published value only: in precise mode every probe takes
 // the general path (`detour`), which writes through ev/evv/callRecord.
 const perfNow = performance.now.bind(performance);
-let precise = false;
+var precise = false;
 let preciseOff = 0;
 
 /** Precise mode on (`sessionNowUs`: the native session clock read now) or off (null). */
@@ -413,7 +416,7 @@ function argc(n: number): void {
 declare let __nr$v: unknown;
 
 /** What instrumented code reaches as `__nr$` (design-docs/probes.md). */
-export const runtime = {
+const runtime = {
   /** The program's stack height (see the top of this file). */
   d: 0,
   c,
@@ -458,6 +461,10 @@ export const runtime = {
    * and returns its base id (noderec/vite-plugin; set by js/tracer.ts). */
   reg: ((): number => 0) as (table: string) => number,
 };
+// Exported by name here, not with `export const`: TypeScript's CommonJS
+// output turns every use of an `export const` into a load from `exports`,
+// which the probes would pay on every event.
+export { CALL, RETURN, THROW, AWAIT, RESUME, YIELD, CATCH, OUTPUT, UNCAUGHT, runtime };
 
 /** Sets this realm's `__nr$v`: the value-carrying probes of a vm context
  * (js/runtime/global-binding.ts) hand over the value their own realm's
@@ -548,7 +555,7 @@ function callRecord(head: number, tok: number): void {
 // figures and the price (a call per probe, a few ns).
 
 /** Never true; see above. */
-let OUT_OF_LINE = false;
+var OUT_OF_LINE = false;
 /** Never called; see above. (Forty one-argument calls: about 560 bytes of
  * bytecode that use three registers, so the padding does not enlarge the
  * probes' own frames either.) */
@@ -568,7 +575,7 @@ function enter(id: number, n: number, method: boolean, self: unknown, x: unknown
   if (d !== hi) d = sync(d);
   // --scope project: a function of a package records its call only when
   // the innermost recorded activation is the project's own code.
-  if (pkg[id] === 1 && (d === 0 || pkg[fid[d - 1]] === 1)) return SKIP;
+  if (inPkg(id) && (d === 0 || inPkg(fid[d - 1]))) return SKIP;
   if (d === stkCap) grow();
   const a = seq + 1;
   if (capture && (n !== 0 || method)) {
@@ -611,7 +618,7 @@ function enter(id: number, n: number, method: boolean, self: unknown, x: unknown
 export function c(id: number): number {
   if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= LAST_FAST || d >= stkCap || detour || pkg[id] === 1) return enter(id, 0, false, undefined, undefined, undefined, undefined, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= LAST_FAST || d >= stkCap || detour || (id < pkg.length && pkg[id] === 1)) return enter(id, 0, false, undefined, undefined, undefined, undefined, null);
   const a = seq + 1;
   const i = wp;
   words[i] = (id << 5) | CALL;
@@ -628,7 +635,7 @@ export function c(id: number): number {
 export function c1(id: number, x: unknown): number {
   if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= LAST_FAST || d >= stkCap || detour || pkg[id] === 1) return enter(id, 1, false, undefined, x, undefined, undefined, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= LAST_FAST || d >= stkCap || detour || (id < pkg.length && pkg[id] === 1)) return enter(id, 1, false, undefined, x, undefined, undefined, null);
   let head = (id << 5) | CALL;
   if (capture) {
     const b = A.buf;
@@ -655,7 +662,7 @@ export function c1(id: number, x: unknown): number {
 export function c2(id: number, x: unknown, y: unknown): number {
   if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= LAST_FAST || d >= stkCap || detour || pkg[id] === 1) return enter(id, 2, false, undefined, x, y, undefined, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= LAST_FAST || d >= stkCap || detour || (id < pkg.length && pkg[id] === 1)) return enter(id, 2, false, undefined, x, y, undefined, null);
   let head = (id << 5) | CALL;
   if (capture) {
     const b = A.buf;
@@ -683,7 +690,7 @@ export function c2(id: number, x: unknown, y: unknown): number {
 export function c3(id: number, x: unknown, y: unknown, z: unknown): number {
   if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= LAST_FAST || d >= stkCap || detour || pkg[id] === 1) return enter(id, 3, false, undefined, x, y, z, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= LAST_FAST || d >= stkCap || detour || (id < pkg.length && pkg[id] === 1)) return enter(id, 3, false, undefined, x, y, z, null);
   let head = (id << 5) | CALL;
   if (capture) {
     const b = A.buf;
@@ -756,7 +763,14 @@ export function t(d: number): number {
 const SKIP = 0x3fffffff;
 /** pkg[id] === 1: function `id` belongs to a package (node_modules) that
  * `--scope project` records only at its boundary. Empty under `all`. */
-let pkg = new Uint8Array(0);
+var pkg = new Uint8Array(0);
+
+/** Whether function `id` is package code. Guarded by the length: a read
+ * past the end of a typed array gives undefined, and one such read makes
+ * V8 compare with a generic (called) strict equality ever after. */
+function inPkg(id: number): boolean {
+  return id < pkg.length && pkg[id] === 1;
+}
 
 /** Prologue of a package file under `--scope project`: marks its `count`
  * functions from `base` as package code; returns `base`. */

@@ -95,8 +95,17 @@ let envObject: object | null = null;
  * 0 allow, 1 redact, 2 drop. */
 let keyAction: (key: string) => number = () => 0;
 
+/** Bumped whenever what scrubString() answers may change (settings, window):
+ * the encoder's cache of its answers (value-encoder.ts, scrubbed) is valid
+ * for one generation. */
+let generation = 0;
+export function secretsGeneration(): number {
+  return generation;
+}
+
 /** Installs the chain's settings and the encoder's key decision. */
 export function configureSecrets(cfg: SecretsConfig, decideKey: (key: string) => number): void {
+  generation++;
   detect = 0;
   for (const n of cfg.strings ?? []) detect |= DETECTORS[n] ?? 0;
   pairs = cfg.pairs === true;
@@ -107,6 +116,7 @@ export function configureSecrets(cfg: SecretsConfig, decideKey: (key: string) =>
 
 /** Turns everything off (tests, a stopped recorder). */
 export function resetSecrets(): void {
+  generation++;
   detect = 0;
   pairs = false;
   envAllow = null;
@@ -194,6 +204,7 @@ let window = 256 + MARGIN;
 
 /** The encoder's string bound (characters it keeps of a string). */
 export function setSecretsWindow(stringBound: number): void {
+  generation++;
   window = (stringBound > 0 ? stringBound : 0) + MARGIN;
 }
 

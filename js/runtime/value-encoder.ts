@@ -15,7 +15,7 @@
 
 import * as util from 'util';
 
-import { envKeyAction, isEnvObject, isPairList, pairName, scrubString } from './secrets';
+import { envKeyAction, isEnvObject, isPairList, pairName, scrubString, secretsGeneration } from './secrets';
 
 // ---------------------------------------------------------------------------
 // Captured built-ins (taken once at module load).
@@ -185,28 +185,33 @@ const MAX_DEPTH = 32;
 const arenaState: { buf: Uint8Array; pos: number } = { buf: new U8(INITIAL_ARENA), pos: 0 };
 export { arenaState as arena };
 
+// Module state is declared with `var` (a `let` read from a function costs a
+// temporal-dead-zone check each time), and what is exported is exported by
+// name at the end (TypeScript's CommonJS output turns each use of an
+// `export const` into a load from `exports`): js/runtime/probes.ts does the same.
+
 // Working copies of arenaState.buf / arenaState.pos, loaded and stored back by every
 // exported entry point.
-let buf: Uint8Array = arenaState.buf;
-let pos = 0;
+var buf: Uint8Array = arenaState.buf;
+var pos = 0;
 
-let depthBound = 3;
-let itemsBound = 32;
+var depthBound = 3;
+var itemsBound = 32;
 // Entries (elements, properties, map/set entries, bytes) one top-level
 // value may spend in all its containers together; 0 = no limit.
-let budgetBound = 1024;
-let budget = 1024;
-let stringBound = 256;
+var budgetBound = 1024;
+var budget = 1024;
+var stringBound = 256;
 
 // Ancestor stack of the containers currently being encoded.
-let ancestors: unknown[] = new Array(4).fill(undefined);
-let level = 0;
+var ancestors: unknown[] = new Array(4).fill(undefined);
+var level = 0;
 
 /** Work done by the encoder, for the bounded-work guarantee (metrics):
  * [0] keys listed by own-key enumerations, [1] own properties read (one
  * descriptor each), [2] values encoded as references to an earlier encoding,
  * [3] of [1], those read with a plain read (trusted objects). */
-export const encoderWork = new Float64Array(4);
+const encoderWork = new Float64Array(4);
 
 const f64 = new Float64Array(1);
 const f64Bytes = new U8(f64.buffer);
@@ -285,8 +290,8 @@ function putVarintChecked(n: number): void {
 // Buffer view of the arena, kept in step with `buf`.
 const BufferUtf8Write = uncurry<number>((Buffer.prototype as unknown as { utf8Write: AnyFn }).utf8Write);
 const BufferFrom = Buffer.from;
-let bufView: Buffer | null = null;
-let bufViewOf: Uint8Array | null = null;
+var bufView: Buffer | null = null;
+var bufViewOf: Uint8Array | null = null;
 const LONG_STRING = 24;
 
 function putStr(s: string): void {
@@ -462,6 +467,46 @@ function findAncestor(o: unknown): number {
 // Value encoding.
 // ---------------------------------------------------------------------------
 
+// Long strings recur: a serializer's output, a parser's input passed to
+// every call. Looking for secrets in them (secrets.ts, scrubString: a few
+// scans, and regular expressions when a string has a newline, `=` or `@`)
+// cost 8 % of the object-heavy workload; the answers for strings of at
+// least SCRUB_MIN characters are kept, per attr: context (an `attr:` rule
+// decides which header lines are redacted), for one generation of the
+// secrets settings, within SCRUB_CHARS characters of keys.
+const SCRUB_MIN = 256;
+const SCRUB_CHARS = 1 << 22;
+var scrubMaps: (Map<string, string> | undefined)[] = [];
+var scrubGen = -1;
+var scrubChars = 0;
+function scrubbed(s: string): string {
+  if (s.length < SCRUB_MIN) return scrubString(s);
+  const gen = secretsGeneration();
+  if (gen !== scrubGen) {
+    scrubMaps = [];
+    scrubChars = 0;
+    scrubGen = gen;
+  }
+  let m = scrubMaps[curAttr];
+  if (m === undefined) {
+    m = new Map<string, string>();
+    scrubMaps[curAttr] = m;
+  }
+  let r = m.get(s);
+  if (r === undefined) {
+    r = scrubString(s);
+    scrubChars += s.length;
+    if (scrubChars > SCRUB_CHARS) {
+      scrubMaps = [];
+      scrubChars = s.length;
+      m = new Map<string, string>();
+      scrubMaps[curAttr] = m;
+    }
+    m.set(s, r);
+  }
+  return r;
+}
+
 function enc(v: unknown): void {
   switch (typeof v) {
     case 'undefined':
@@ -475,7 +520,7 @@ function enc(v: unknown): void {
       return;
     case 'string':
       putTag(T_STRING);
-      putStr(scrubString(v as string));
+      putStr(scrubbed(v as string));
       return;
     case 'bigint':
       putTag(T_BIGINT);
@@ -713,7 +758,7 @@ class Memo {
  *  so objects recorded once cost no memo. */
 const SEEN = new Memo(0);
 /** Set by enc() for encObject's container encoders: the object was met before. */
-let seenFlag = false;
+var seenFlag = false;
 
 /** Whether to check `m` now (see Memo.misses). */
 function worthChecking(m: Memo): boolean {
@@ -739,17 +784,17 @@ const TypedArraySlice = uncurry<Uint8Array>(Uint8Array.prototype.slice as AnyFn)
 const ArrayPrototypeUnshift = uncurry<number>(Array.prototype.unshift);
 const ArrayPrototypePop = uncurry<unknown>(Array.prototype.pop);
 
-let refsOn = true;
+var refsOn = true;
 /** Bumped whenever arena bytes are discarded (flush, rewind, bounds change). */
-let epoch = 1;
-let memoVer = 0;
+var epoch = 1;
+var memoVer = 0;
 // Accumulators of the container being encoded (saved and restored around
 // each container on the JS stack):
-let okAcc = true; // everything written inside can be referred to
-let deepAcc = false; // a container inside was cut by the depth bound
-let hAcc = 0; // height of the highest container inside
-let circLow = 1 << 30; // lowest ancestor index a `circular` inside points to
-let verOut = 0; // version of the container just written, 0 if none usable
+var okAcc = true; // everything written inside can be referred to
+var deepAcc = false; // a container inside was cut by the depth bound
+var hAcc = 0; // height of the highest container inside
+var circLow = 1 << 30; // lowest ancestor index a `circular` inside points to
+var verOut = 0; // version of the container just written, 0 if none usable
 
 /** Identities standing for what is not a data value. */
 const ACC: object[] = [{}, {}, {}, {}];
@@ -899,12 +944,12 @@ function samePlain(o: object, m: Memo, proto: object | null): boolean {
 // ---------------------------------------------------------------------------
 
 /** Trust is on only while this realm's definers are wrapped. */
-let trustOn = false;
+var trustOn = false;
 /** An accessor was defined on Array.prototype or Object.prototype: a hole
  *  read through them could run it, so arrays are no longer trusted. */
-let protoTaint = false;
+var protoTaint = false;
 /** Per top-level value: 1 when Array.prototype's prototype is Object.prototype. */
-let arrChain = 0;
+var arrChain = 0;
 
 /** Turns trust on (the definers are wrapped) or off (tests). */
 export function setTrust(on: boolean): void {
@@ -952,7 +997,7 @@ function trustedArray(a: unknown[]): boolean {
 
 /** Own enumerable keys of `o` (a prefix for a large object, see Memo.klist);
  *  sets `keysTotal` to their count. */
-let keysTotal = 0;
+var keysTotal = 0;
 function ownKeys(o: object, m: Memo | undefined): string[] {
   if (m !== undefined && m.klist !== null) {
     if (m.kcredit > 0) {
@@ -1021,7 +1066,7 @@ type Gather = (o: object, out: unknown[]) => void;
 type Check = (o: object, vals: unknown[], vers: number[], same: (v: unknown, id: unknown, ver: number) => boolean) => boolean;
 const GEN_AFTER = 16;
 /** Off when code generation from strings is not allowed (--disallow-code-generation-from-strings). */
-let genOk = true;
+var genOk = true;
 const FunctionCtor = Function;
 const JSONStringify = JSON.stringify;
 
@@ -1050,7 +1095,7 @@ const plans = new WeakMap<object, Plan[]>();
 const PlansGet = uncurry<Plan[] | undefined>(WeakMap.prototype.get);
 const NULL_PROTO_KEY = {};
 /** Bumped when the string bound changes (key bytes depend on it). */
-let planGen = 0;
+var planGen = 0;
 
 function planFor(proto: object | null, keys: string[], total: number): Plan {
   const pk = proto === null ? NULL_PROTO_KEY : proto;
@@ -1405,10 +1450,10 @@ class Redacted {
 const RedactedPrototype = Redacted.prototype;
 const redactedByType = new Map<string, Redacted>();
 /** The marker of a dropped argument (encoded as `redacted` with type ''). */
-export const DROPPED = new Redacted('');
+const DROPPED = new Redacted('');
 
 /** Counts: redacted arg, ret, this, attr; then dropped arg, ret, this, attr. */
-export const filterCounts = new Float64Array(8);
+const filterCounts = new Float64Array(8);
 
 /** The type name kept by `redact`: typeof for primitives, `null`, or the class name. */
 export function typeName(v: unknown): string {
@@ -1437,18 +1482,19 @@ export function redactedMarker(v: unknown): object {
 // The `attr:` rule set of the function whose values are being encoded
 // (0: none). Rule sets are per function (registered by each module's
 // prologue); the decision for a key comes from Rust once and is cached.
-let curAttr = 0;
+var curAttr = 0;
 /** True once a module registered attr rule sets: probes then select them. */
 export let attrOn = false;
-let fnAttr = new Int32Array(0);
-let attrCache: Array<Map<string, number> | undefined> = [];
-let attrResolver: (set: number, key: string) => number = () => 0;
+var fnAttr = new Int32Array(0);
+var attrCache: Array<Map<string, number> | undefined> = [];
+var attrResolver: (set: number, key: string) => number = () => 0;
 
 /** Installs the native decision for a key (`filterAttr`). */
 export function setAttrResolver(fn: (set: number, key: string) => number): void {
   attrResolver = fn;
   attrCache = [];
   planGen++;
+  scrubGen = -1;
 }
 
 /** Prologue: the attr rule sets of the functions `base`, `base+1`, ...:
@@ -1689,7 +1735,7 @@ export function writeValue(v: unknown): void {
   encTop(v);
 }
 
-let thisDepth = 0;
+var thisDepth = 0;
 
 /** Entries one value may spend across all its containers (default 1024,
  *  never less than the items bound; 0 = no limit): bounds the cost of
@@ -1721,3 +1767,5 @@ export function reserveArena(bytes: number): void {
     arenaState.buf = nb;
   }
 }
+
+export { encoderWork, filterCounts, DROPPED };
