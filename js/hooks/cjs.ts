@@ -18,6 +18,7 @@
 // that function to Node: `__nr$.cjs()` (design-docs/decisions.md).
 import Module from 'node:module';
 import * as vm from 'node:vm';
+import { isMainThread } from 'node:worker_threads';
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -93,6 +94,7 @@ export function installCjsHook(onError: (e: unknown, filename: string) => void, 
   if (DEFAULT_LOADER !== undefined) spendDefaultLoaderWarning();
   const M = Module as unknown as ModuleInternals;
   let compile = M.prototype._compile;
+  nameForStackFrames(compile);
   let pending: string | undefined;
   let pendingModule: object | undefined;
   const proto = M.prototype;
@@ -225,6 +227,19 @@ function runAsModule(module: object, script: string, filename: string, compile: 
     Reflect.apply(compile as (...a: unknown[]) => unknown, module, [script, filename, 'module']);
   };
   return TAKE;
+}
+
+/** A stack frame of Node's `_compile` reads `at Module._compile`: V8 names
+ * it by the name it inferred when compiling `Module.prototype._compile =
+ * function (…)`, or, where it has none (Node 20's worker threads), by the
+ * receiver's property that holds the function, which the accessor hides
+ * (`at Module.<anonymous>`). In a worker the function gets the name V8
+ * would find. */
+function nameForStackFrames(compile: unknown): void {
+  if (isMainThread || typeof compile !== 'function' || compile.name !== '') return;
+  const d = Object.getOwnPropertyDescriptor(compile, 'name');
+  if (d === undefined || d.configurable !== true) return;
+  Object.defineProperty(compile, 'name', { ...d, value: '_compile' });
 }
 
 /** `#!` is only allowed at position 0 of a script: keep the line, as a comment. */
