@@ -206,6 +206,16 @@ export function events(dir: string): Event[] {
     .map((l) => JSON.parse(l) as Event);
 }
 
+/** events() without blocking the test worker. */
+export async function eventsAsync(dir: string): Promise<Event[]> {
+  const r = await spawnAsync(NODE, [CLI, 'export', dir, '--format', 'jsonl']);
+  if (r.code !== 0) throw new Error(`export failed: ${r.stderr}`);
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as Event);
+}
+
 export function fixture(...p: string[]): string {
   return path.join(FIXTURES, ...p);
 }
