@@ -149,34 +149,35 @@ export function installCjsHook(onError: (e: unknown, filename: string) => void, 
         else onError(e, filename);
       }
     }
+    /** The original does not compile: the program's syntax error, for
+     * Node to report (or an entry point Node runs as an ES module). */
+    const notCompiled = (syntaxError: Error): string => {
+      compiled = null;
+      if (module !== undefined && detectsModule(module, filename) && detectedAsModule(syntaxError, script, filename, buildSalt())) {
+        return runAsModule(module, script, filename, compile);
+      }
+      throw asNodeCompileError(syntaxError, wrap);
+    };
     if (parseFailure !== null) {
-      // The program's syntax error is Node's to report; code V8 compiles
-      // but the instrumenter cannot parse is a recorder failure.
+      // Code V8 compiles but the instrumenter cannot parse is a recorder failure.
       const syntaxError = commonJsSyntaxError(script, filename);
       if (syntaxError === null) onError(parseFailure, filename);
-      else if (DEFAULT_LOADER !== undefined) {
-        if (module !== undefined && detectsModule(module, filename) && detectedAsModule(syntaxError, script, filename, buildSalt())) {
-          return runAsModule(module, script, filename, compile);
-        }
-        compiled = null;
-        throw asNodeCompileError(syntaxError, wrap);
-      }
+      else if (DEFAULT_LOADER !== undefined) return notCompiled(syntaxError);
     }
     if (DEFAULT_LOADER === undefined) return previousWrap(stripHashbang(code));
     try {
       compiled = vm.compileFunction(code, PARAMS, { filename, importModuleDynamically: DEFAULT_LOADER as never }) as ModuleFunction;
     } catch (e) {
-      // Instrumented code that does not compile (the original compiled):
-      // run the original unrecorded.
       compiled = null;
-      if (code === script || !(e instanceof Error)) throw e;
+      if (!(e instanceof Error) || e.name !== 'SyntaxError') throw e;
+      // A source left as it was (a filter skipped it, the recorder stopped).
+      if (code === script) return notCompiled(e);
+      // Instrumented code that does not compile (the original compiled):
+      // a recorder failure; the original runs unrecorded.
       onError(e, filename);
-      try {
-        compiled = vm.compileFunction(script, PARAMS, { filename, importModuleDynamically: DEFAULT_LOADER as never }) as ModuleFunction;
-      } catch (e2) {
-        compiled = null;
-        throw e2 instanceof Error && e2.name === 'SyntaxError' ? asNodeCompileError(e2, wrap) : e2;
-      }
+      const syntaxError = commonJsSyntaxError(script, filename);
+      if (syntaxError !== null) return notCompiled(syntaxError);
+      compiled = vm.compileFunction(script, PARAMS, { filename, importModuleDynamically: DEFAULT_LOADER as never }) as ModuleFunction;
     }
     // Node caches the source map of the script it compiled (when source maps
     // are enabled): give it the original's comment.

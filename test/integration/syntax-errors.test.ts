@@ -59,6 +59,14 @@ describe('a syntax error in the program is reported by Node, as without the reco
       });
     }
 
+    it(`a file a filter leaves uninstrumented (${name})`, async () => {
+      const f = fixture('syntax-error', 'requires-bad.js');
+      const plain = await runNodeAsync(f, { node, preload: 'none' });
+      const rec = await runNodeAsync(f, { node, env: { NODEREC_TRACE_FILTER: fixture('syntax-error', 'skip-bad.toml') } });
+      expectSame(rec, plain);
+      expect(metadata(onlyTrace(rec.outDir)).status).toBe('complete');
+    });
+
     for (const file of ['catches.js', 'catches.mjs', 'esm-syntax.js']) {
       it(`${file} goes on and is recorded (${name})`, async () => {
         const f = fixture('syntax-error', file);
