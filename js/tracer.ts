@@ -18,7 +18,7 @@ import { native, FinishSummary } from './native';
 import { Policy, PolicyError, apiTraceFilter, policyFromEnv, resolvePolicy } from './policy/env';
 import * as io from './runtime/io-capture';
 import { noteUncaught } from './runtime/fatal-report';
-import { installDefiners, installDefinersIn } from './runtime/definers';
+import { installDefiners, installDefinersIn, nativeTexts } from './runtime/definers';
 import { installFunctionSource, installFunctionSourceIn } from './runtime/function-source';
 import { declareRuntime, declareRuntimeIn } from './runtime/global-binding';
 import * as probes from './runtime/probes';
@@ -436,24 +436,36 @@ export function joinFromWorker(): boolean {
  * 'exit' listeners never run and the events still in its buffer were lost
  * (a worker that recorded little lost all of it). The main thread decides
  * to terminate on a message from the worker, so the worker hands its buffer
- * to the writer before each message it posts (`MessagePort.prototype
- * .postMessage`: parentPort and every channel's port). Nothing to hand over
- * costs a compare. What a worker records after its last message and before
- * a termination is still lost. */
+ * to the writer before each message it posts. Nothing to hand over costs a
+ * compare. What a worker records after its last message and before a
+ * termination is still lost.
+ *
+ * `MessagePort.prototype.postMessage` (parentPort and every channel's port)
+ * becomes a Proxy of the builtin whose handler has no trap of its own but a
+ * getter for `apply`: V8 reads the trap when the proxy is called — after
+ * the program evaluated the arguments, so their events are flushed too —
+ * and the getter flushes and returns `Reflect.apply`, which calls the
+ * builtin. Nothing of ours is on the stack when the builtin throws (a
+ * DataCloneError has the stack, and uncaught the source line, it has
+ * without the recorder), and the function reads as the builtin: name,
+ * length, no prototype, same property attributes, and
+ * Function.prototype.toString gives the builtin's text (nativeTexts). What
+ * shows: `util.types.isProxy`. */
 function flushBeforePosting(): void {
-  const proto = MessagePort.prototype as unknown as { postMessage: (...args: unknown[]) => unknown };
+  const proto = MessagePort.prototype as unknown as { postMessage: unknown };
   const desc = Object.getOwnPropertyDescriptor(proto, 'postMessage');
-  if (desc === undefined || typeof desc.value !== 'function' || desc.writable !== true) return;
+  if (desc === undefined || typeof desc.value !== 'function' || desc.configurable !== true) return;
   const post = desc.value as (...args: unknown[]) => unknown;
-  const apply = Reflect.apply;
-  // A method: no prototype, name `postMessage`, length 0 (as the builtin's).
-  const wrapped = {
-    postMessage(this: unknown, ...args: unknown[]): unknown {
+  const reflectApply = Reflect.apply;
+  const handler = {
+    get apply(): typeof Reflect.apply {
       probes.flushEvents();
-      return apply(post, this, args);
+      return reflectApply;
     },
-  }.postMessage;
-  Object.defineProperty(proto, 'postMessage', { ...desc, value: wrapped });
+  };
+  const proxy = new Proxy(post, handler);
+  nativeTexts.set(proxy, Function.prototype.toString.call(post));
+  Object.defineProperty(proto, 'postMessage', { ...desc, value: proxy });
 }
 
 /** Writes buffered events to the trace file (waits until they are there).

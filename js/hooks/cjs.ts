@@ -18,9 +18,14 @@
 // that function to Node: `__nr$.cjs()` (design-docs/decisions.md).
 import Module from 'node:module';
 import * as vm from 'node:vm';
+import { isMainThread } from 'node:worker_threads';
 
-import { buildSalt, native } from '../native';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { buildSalt } from '../native';
 import { instrumentable } from './scope';
+import { asNodeCompileError, CJS_PARAMS, commonJsSyntaxError, detectedAsModule, instrumentModule, isParseFailure } from './syntax';
 import { alreadyInstrumented, isTypeScript } from './typescript';
 
 type Wrap = (script: string) => string;
@@ -29,7 +34,7 @@ interface ModuleInternals {
   wrap: Wrap;
 }
 
-const PARAMS = ['exports', 'require', 'module', '__filename', '__dirname'];
+const PARAMS = CJS_PARAMS;
 /** The script Node compiles instead of the wrapped source. */
 const TAKE = '__nr$.cjs()';
 /** The last `//# sourceMappingURL=` comment of a source (V8 keeps the last). */
@@ -38,7 +43,8 @@ const SOURCE_MAP_COMMENT = /\/\/[#@][ \t]+sourceMappingURL=[^\s'"]*[ \t]*$/gm;
 let installed = false;
 let tsOnly = false;
 let active = true;
-let compiled: ((...args: unknown[]) => unknown) | null = null;
+type ModuleFunction = (...args: unknown[]) => unknown;
+let compiled: ModuleFunction | null = null;
 
 const DEFAULT_LOADER = (vm as unknown as { constants?: { USE_MAIN_CONTEXT_DEFAULT_LOADER?: symbol } }).constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
 
@@ -88,7 +94,9 @@ export function installCjsHook(onError: (e: unknown, filename: string) => void, 
   if (DEFAULT_LOADER !== undefined) spendDefaultLoaderWarning();
   const M = Module as unknown as ModuleInternals;
   let compile = M.prototype._compile;
+  nameForStackFrames(compile);
   let pending: string | undefined;
+  let pendingModule: object | undefined;
   const proto = M.prototype;
   Object.defineProperty(proto, '_compile', {
     configurable: true,
@@ -96,6 +104,7 @@ export function installCjsHook(onError: (e: unknown, filename: string) => void, 
     get(this: { filename?: unknown } | undefined) {
       const f = this?.filename;
       pending = typeof f === 'string' ? f : undefined;
+      pendingModule = this;
       return compile;
     },
     set(this: object, v: unknown) {
@@ -113,6 +122,7 @@ export function installCjsHook(onError: (e: unknown, filename: string) => void, 
         get(this: { filename?: unknown }) {
           const f = this.filename;
           pending = typeof f === 'string' ? f : undefined;
+          pendingModule = this;
           return own;
         },
         set(w: unknown) {
@@ -124,30 +134,113 @@ export function installCjsHook(onError: (e: unknown, filename: string) => void, 
   const previousWrap = M.wrap;
   M.wrap = function wrap(script: string): string {
     const filename = pending;
+    const module = pendingModule;
     pending = undefined;
+    pendingModule = undefined;
     if (filename === undefined || typeof script !== 'string') return previousWrap(script);
     let code = script;
+    let parseFailure: unknown = null;
     if (active && (!tsOnly || isTypeScript(filename)) && instrumentable(filename) && !alreadyInstrumented(script)) {
       try {
-        const out = native().instrument(script, filename, false, buildSalt());
+        const out = instrumentModule(script, filename, false, buildSalt());
         if (out !== null) code = out;
       } catch (e) {
-        onError(e, filename);
+        if (isParseFailure(e)) parseFailure = e;
+        else onError(e, filename);
       }
+    }
+    /** The original does not compile: the program's syntax error, for
+     * Node to report (or an entry point Node runs as an ES module). */
+    const notCompiled = (syntaxError: Error): string => {
+      compiled = null;
+      if (module !== undefined && detectsModule(module, filename) && detectedAsModule(syntaxError, script, filename, buildSalt())) {
+        return runAsModule(module, script, filename, compile);
+      }
+      throw asNodeCompileError(syntaxError, wrap);
+    };
+    if (parseFailure !== null) {
+      // Code V8 compiles but the instrumenter cannot parse is a recorder failure.
+      const syntaxError = commonJsSyntaxError(script, filename);
+      if (syntaxError === null) onError(parseFailure, filename);
+      else if (DEFAULT_LOADER !== undefined) return notCompiled(syntaxError);
     }
     if (DEFAULT_LOADER === undefined) return previousWrap(stripHashbang(code));
     try {
-      compiled = vm.compileFunction(code, PARAMS, { filename, importModuleDynamically: DEFAULT_LOADER as never }) as typeof compiled;
-    } catch {
-      // A source Node cannot compile: let Node compile it and report its
-      // error the way it does for a patched wrapper.
+      compiled = vm.compileFunction(code, PARAMS, { filename, importModuleDynamically: DEFAULT_LOADER as never }) as ModuleFunction;
+    } catch (e) {
       compiled = null;
-      return previousWrap(stripHashbang(script));
+      if (!(e instanceof Error) || e.name !== 'SyntaxError') throw e;
+      // A source left as it was (a filter skipped it, the recorder stopped).
+      if (code === script) return notCompiled(e);
+      // Instrumented code that does not compile (the original compiled):
+      // a recorder failure; the original runs unrecorded.
+      onError(e, filename);
+      const syntaxError = commonJsSyntaxError(script, filename);
+      if (syntaxError !== null) return notCompiled(syntaxError);
+      compiled = vm.compileFunction(script, PARAMS, { filename, importModuleDynamically: DEFAULT_LOADER as never }) as ModuleFunction;
     }
     // Node caches the source map of the script it compiled (when source maps
     // are enabled): give it the original's comment.
     return TAKE + lastSourceMapComment(script);
   };
+}
+
+/** True when Node would detect the module format of this CommonJS module
+ * from its syntax (Node >= 20.19 / 22.7, wrapSafe): the entry point, in a
+ * `.js` file whose package scope has no "type", with detection left on.
+ * Once Module.wrap is replaced, Node 20 no longer detects (its patched
+ * path compiles the wrapper text as CommonJS), so the hook does. */
+function detectsModule(module: object, filename: string): boolean {
+  if (module !== process.mainModule || !filename.endsWith('.js')) return false;
+  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  if (flags.includes('--no-experimental-detect-module')) return false;
+  return packageType(path.dirname(filename)) === undefined;
+}
+
+/** The "type" of the nearest package.json (Node's package scope). */
+function packageType(dir: string): string | undefined {
+  for (let d = dir; ; d = path.dirname(d)) {
+    if (path.basename(d) === 'node_modules') return undefined;
+    let text: string;
+    try {
+      text = fs.readFileSync(path.join(d, 'package.json'), 'utf8');
+    } catch {
+      if (path.dirname(d) === d) return undefined;
+      continue;
+    }
+    try {
+      const t = (JSON.parse(text) as { type?: unknown }).type;
+      return typeof t === 'string' ? t : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** The entry point holds ES module syntax: it runs as Node runs it without
+ * the recorder, through Node's `_compile` with the format `module`
+ * (loadESMFromCJS: the ES module loader imports the entry, and noderec's ES
+ * module hooks instrument it). The function Node calls in place of the
+ * module function does just that; nothing of it stays on the stack once
+ * the ES module loader takes over. */
+function runAsModule(module: object, script: string, filename: string, compile: unknown): string {
+  compiled = function loadAsModule(): void {
+    Reflect.apply(compile as (...a: unknown[]) => unknown, module, [script, filename, 'module']);
+  };
+  return TAKE;
+}
+
+/** A stack frame of Node's `_compile` reads `at Module._compile`: V8 names
+ * it by the name it inferred when compiling `Module.prototype._compile =
+ * function (…)`, or, where it has none (Node 20's worker threads), by the
+ * receiver's property that holds the function, which the accessor hides
+ * (`at Module.<anonymous>`). In a worker the function gets the name V8
+ * would find. */
+function nameForStackFrames(compile: unknown): void {
+  if (isMainThread || typeof compile !== 'function' || compile.name !== '') return;
+  const d = Object.getOwnPropertyDescriptor(compile, 'name');
+  if (d === undefined || d.configurable !== true) return;
+  Object.defineProperty(compile, 'name', { ...d, value: '_compile' });
 }
 
 /** `#!` is only allowed at position 0 of a script: keep the line, as a comment. */

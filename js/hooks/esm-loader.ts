@@ -2,8 +2,9 @@
 // ES modules. The addon shares the session with the main thread.
 import { fileURLToPath } from 'node:url';
 
-import { buildSalt, native } from '../native';
+import { buildSalt } from '../native';
 import { instrumentable } from './scope';
+import { instrumentModule } from './syntax';
 import { alreadyInstrumented, isTypeScript, rawTypeScript } from './typescript';
 
 export interface LoadResult {
@@ -59,11 +60,12 @@ function instrumented(url: string, result: LoadResult): LoadResult {
   // (js/hooks/esm.ts, registerAfterOthers).
   if (alreadyInstrumented(src) || (isTypeScript(filename) && rawTypeScript(filename, src))) return result;
   try {
-    const out = native().instrument(src, filename, true, buildSalt());
+    const out = instrumentModule(src, filename, true, buildSalt());
     if (out !== null) return { ...result, source: out };
   } catch {
-    // The main thread reports recorder errors; an ES module that cannot be
-    // instrumented runs untouched.
+    // A recorder failure is reported by the addon (the main thread logs
+    // it); a module the instrumenter cannot parse goes to Node untouched,
+    // which reports the program's syntax error (js/hooks/syntax.ts).
   }
   return result;
 }

@@ -8,8 +8,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { buildSalt, native } from '../native';
+import { buildSalt } from '../native';
+import { logger } from '../logging/logger';
 import { instrumentable } from './scope';
+import { commonJsSyntaxError, instrumentModule, isParseFailure } from './syntax';
 import { alreadyInstrumented, isTypeScript, rawTypeScript, stripTypes } from './typescript';
 
 interface LoadResult {
@@ -66,21 +68,27 @@ export function installInThreadHooks(onError: (e: unknown, filename: string) => 
         else if (rawTypeScript(filename, source)) return result;
       }
       if (alreadyInstrumented(source)) return result;
+      const isModule = format === 'module' || format === 'module-typescript';
       try {
-        const out = native().instrument(source, filename, format === 'module' || format === 'module-typescript', buildSalt());
+        const out = instrumentModule(source, filename, isModule, buildSalt());
         if (out !== null) return { ...result, source: out };
       } catch (e) {
         // A file of unknown format that is not CommonJS may be an ES module
-        // loaded by require(esm).
+        // loaded by require(esm), or an entry point Node detects as one.
         if (result.format == null) {
           try {
-            const out = native().instrument(source, filename, true, buildSalt());
+            const out = instrumentModule(source, filename, true, buildSalt());
             if (out !== null) return { ...result, source: out };
           } catch {
             // fall through to the report below
           }
         }
-        onError(e, filename);
+        // The program's syntax error: Node reports it (js/hooks/syntax.ts).
+        if (!isParseFailure(e) || (!isModule && commonJsSyntaxError(source, filename) === null)) {
+          onError(e, filename);
+        } else {
+          logger.debug('noderec::hooks', `left to Node: ${String((e as Error).message)}`, { file: filename });
+        }
       }
       return result;
     },

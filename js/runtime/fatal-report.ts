@@ -67,11 +67,36 @@ function sourceMapsOn(): boolean {
   return hasFlag('--enable-source-maps');
 }
 
+/** V8's own getter of `stack` (Node >= 22; Node 20 has a data property). */
+const STACK_GETTER = Object.getOwnPropertyDescriptor(new Error(), 'stack')?.get;
+
+/** The stack V8 captured for an error or an error-like object (a
+ * DOMException, an object given to Error.captureStackTrace): its own `stack`
+ * property, formatted now. Calls no code of the program (no proxy trap, no
+ * getter but V8's). */
+function ownStack(err: unknown): string | undefined {
+  if (err === null || (typeof err !== 'object' && typeof err !== 'function') || util.types.isProxy(err)) return undefined;
+  let d: PropertyDescriptor | undefined;
+  try {
+    d = Object.getOwnPropertyDescriptor(err, 'stack');
+  } catch {
+    return undefined;
+  }
+  if (d === undefined) return undefined;
+  if ('value' in d) return typeof d.value === 'string' ? d.value : undefined;
+  if (d.get === undefined || d.get !== STACK_GETTER) return undefined;
+  try {
+    const s: unknown = Reflect.apply(d.get, err, []);
+    return typeof s === 'string' ? s : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Script names in a stack: `(file:line:col)` or `at file:line:col`. */
 function stackScripts(err: unknown, into: Map<string, string>): void {
-  if (!util.types.isNativeError(err)) return;
-  const stack = (err as Error).stack;
-  if (typeof stack !== 'string') return;
+  const stack = ownStack(err);
+  if (stack === undefined) return;
   for (const m of stack.matchAll(/(?:\(|at )((?:file:\/\/)?\/[^():\n]*):\d+:\d+\)?$/gm)) {
     const name = m[1];
     const file = name.startsWith('file://') ? safePath(name) : name;
@@ -125,8 +150,7 @@ export function noteUncaught(err: unknown, innermost: number): void {
 
 /** Formats the stacks of `err` and of the errors it holds, while source maps are off. */
 function formatStacks(err: unknown, depth: number): void {
-  if (depth > 8 || !util.types.isNativeError(err)) return;
-  void (err as Error).stack;
+  if (depth > 8 || ownStack(err) === undefined) return;
   const e = err as { cause?: unknown; errors?: unknown };
   const cause = Object.getOwnPropertyDescriptor(e, 'cause');
   if (cause !== undefined && 'value' in cause) formatStacks(cause.value, depth + 1);

@@ -75,8 +75,15 @@ export interface RunOptions {
   outDir?: string;
 }
 
-/** Runs `node [preload] script args` synchronously. */
-export function runNode(script: string, opts: RunOptions = {}): Run {
+interface NodeCommand {
+  file: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  outDir: string;
+}
+
+function nodeCommand(script: string, opts: RunOptions): NodeCommand {
   const outDir = opts.outDir ?? tempDir();
   const preload = opts.preload ?? 'require';
   const nodeArgs: string[] = [];
@@ -84,15 +91,30 @@ export function runNode(script: string, opts: RunOptions = {}): Run {
   if (preload === 'require') nodeArgs.push('--require', REGISTER);
   if (preload === 'import') nodeArgs.push('--import', REGISTER);
   if (preload === 'node-options') env.NODE_OPTIONS = `--require ${REGISTER}`;
-  const o: SpawnSyncOptions = { env, cwd: opts.cwd ?? path.dirname(script), input: opts.input, maxBuffer: 256 << 20 };
-  const r = spawnSync(opts.node ?? NODE, [...nodeArgs, script, ...(opts.args ?? [])], o);
+  return { file: opts.node ?? NODE, args: [...nodeArgs, script, ...(opts.args ?? [])], env, cwd: opts.cwd ?? path.dirname(script), outDir };
+}
+
+/** Runs `node [preload] script args` synchronously. Blocks the test
+ * worker: for runs longer than a second or two, use runNodeAsync (vitest's
+ * worker must answer its RPC while the child runs). */
+export function runNode(script: string, opts: RunOptions = {}): Run {
+  const c = nodeCommand(script, opts);
+  const o: SpawnSyncOptions = { env: c.env, cwd: c.cwd, input: opts.input, maxBuffer: 256 << 20 };
+  const r = spawnSync(c.file, c.args, o);
   return {
     code: r.status,
     signal: r.signal,
     stdout: r.stdout.toString(),
     stderr: r.stderr.toString(),
-    outDir,
+    outDir: c.outDir,
   };
+}
+
+/** runNode without blocking the test worker. */
+export async function runNodeAsync(script: string, opts: RunOptions = {}): Promise<Run> {
+  const c = nodeCommand(script, opts);
+  const r = await spawnAsync(c.file, c.args, { env: c.env, cwd: c.cwd, input: opts.input });
+  return { ...r, outDir: c.outDir };
 }
 
 /** Runs the `noderec` CLI. */
@@ -104,6 +126,47 @@ export function runCli(args: string[], opts: { cwd?: string; env?: Record<string
     maxBuffer: 256 << 20,
   });
   return { code: r.status, signal: r.signal, stdout: r.stdout.toString(), stderr: r.stderr.toString(), outDir };
+}
+
+/** runCli without blocking the test worker. */
+export async function runCliAsync(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<Run> {
+  const outDir = opts.env?.NODEREC_OUT_DIR ?? tempDir();
+  const r = await spawnAsync(NODE, [CLI, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    env: cleanEnv({ NODEREC_OUT_DIR: outDir, ...(opts.env ?? {}) }),
+  });
+  return { ...r, outDir };
+}
+
+export interface Spawned {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** spawnSync's result, without blocking: the exit code or signal and all of
+ * stdout and stderr (as UTF-8 text), once the child has exited and its
+ * pipes are closed. `input` is written to stdin, which is then closed (as
+ * spawnSync does). Rejects only when the command cannot be started. */
+export function spawnAsync(
+  file: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string | Buffer } = {},
+): Promise<Spawned> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { env: opts.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(opts.input);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      resolve({ code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+    });
+  });
 }
 
 export { spawn };
@@ -138,6 +201,16 @@ export function events(dir: string): Event[] {
   if (r.status !== 0) throw new Error(`export failed: ${r.stderr.toString()}`);
   return r.stdout
     .toString()
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as Event);
+}
+
+/** events() without blocking the test worker. */
+export async function eventsAsync(dir: string): Promise<Event[]> {
+  const r = await spawnAsync(NODE, [CLI, 'export', dir, '--format', 'jsonl']);
+  if (r.code !== 0) throw new Error(`export failed: ${r.stderr}`);
+  return r.stdout
     .split('\n')
     .filter((l) => l.length > 0)
     .map((l) => JSON.parse(l) as Event);

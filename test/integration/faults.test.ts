@@ -18,7 +18,11 @@ function smallDisk(): string | null {
   return r.status === 0 ? dir : null;
 }
 
-function checkPartial(dir: string, stderr: string): void {
+/** `someEvents`: the trace must hold events (a real disk fills only after
+ * many; the fault point can fail the third chunk written, and on a loaded
+ * machine the first two may be chunks the writer cut by age before the
+ * first events arrived: function tables and paths only). */
+function checkPartial(dir: string, stderr: string, someEvents = true): void {
   const meta = metadata(dir);
   expect(meta.status).toBe('partial');
   expect(meta.error.code).toBe('ERR_IO');
@@ -26,7 +30,7 @@ function checkPartial(dir: string, stderr: string): void {
   // What the metadata counts is what the reader finds on disk.
   const evs = events(dir);
   expect(evs.length).toBe(meta.events);
-  expect(meta.events).toBeGreaterThan(0);
+  if (someEvents) expect(meta.events).toBeGreaterThan(0);
   expect(fs.statSync(path.join(dir, 'trace.nrt')).size).toBe(meta.trace_bytes);
   // No temporary file left behind.
   expect(fs.readdirSync(dir).sort()).toEqual(['metadata.json', 'trace.nrt']);
@@ -79,7 +83,7 @@ describe('disk full', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(plain);
     const [dir] = traceDirs(r.outDir);
-    checkPartial(dir, r.stderr);
+    checkPartial(dir, r.stderr, false);
     expect(metadata(dir).chunks).toBe(2);
   });
 });

@@ -2,12 +2,11 @@
 // 1, 2 and the global-object part of 6): files starting with `#!`, bins run
 // through npx and npm scripts, programs that declare their own `Symbol`,
 // `globalThis`, `Object`, ..., and what the program sees of the global object.
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { assertBalanced, cleanEnv, CLI, events, fixture, NODE, NODE22, onlyTrace, REGISTER, runNode, tempDir, traceDirs } from '../helpers/run';
+import { assertBalanced, cleanEnv, CLI, eventsAsync, fixture, NODE, NODE22, onlyTrace, REGISTER, runNodeAsync, spawnAsync, Spawned, tempDir, traceDirs } from '../helpers/run';
 
 const NODES = [NODE, NODE22].filter((n) => fs.existsSync(n));
 const nodeName = (n: string): string => (n === NODE ? 'node 20' : 'node 22');
@@ -15,15 +14,15 @@ const nodeName = (n: string): string => (n === NODE ? 'node 20' : 'node 22');
 describe('#! lines', () => {
   for (const node of NODES) {
     for (const preload of ['require', 'import'] as const) {
-      it(`a required file starting with #!, instrumented and filter-skipped, runs as without the recorder (${nodeName(node)}, --${preload})`, () => {
+      it(`a required file starting with #!, instrumented and filter-skipped, runs as without the recorder (${nodeName(node)}, --${preload})`, async () => {
         const main = fixture('hashbang', 'main.js');
-        const plain = runNode(main, { node, preload: 'none' });
-        const rec = runNode(main, { node, preload });
+        const plain = await runNodeAsync(main, { node, preload: 'none' });
+        const rec = await runNodeAsync(main, { node, preload });
         expect(plain.stdout).toBe('hi from a hashbang file\nskipped ok\n42\n');
         expect(rec.stderr).toBe(plain.stderr);
         expect(rec.stdout).toBe(plain.stdout);
         expect(rec.code).toBe(0);
-        const evs = events(onlyTrace(rec.outDir));
+        const evs = await eventsAsync(onlyTrace(rec.outDir));
         assertBalanced(evs);
         expect(evs.some((e) => e.kind === 'call' && e.fn === 'twice')).toBe(true);
         expect(evs.some((e) => e.path.endsWith('bang.js') && e.fn === '<module>')).toBe(true);
@@ -31,15 +30,15 @@ describe('#! lines', () => {
       });
     }
 
-    it(`an entry script and an ES module starting with #! run as without the recorder (${nodeName(node)})`, () => {
+    it(`an entry script and an ES module starting with #! run as without the recorder (${nodeName(node)})`, async () => {
       for (const file of ['bang.js', 'bang.mjs']) {
         const f = fixture('hashbang', file);
-        const plain = runNode(f, { node, preload: 'none' });
-        const rec = runNode(f, { node });
+        const plain = await runNodeAsync(f, { node, preload: 'none' });
+        const rec = await runNodeAsync(f, { node });
         expect(rec.stderr).toBe(plain.stderr);
         expect(rec.stdout).toBe(plain.stdout);
         expect(rec.code).toBe(plain.code);
-        expect(events(onlyTrace(rec.outDir)).some((e) => e.kind === 'call' && e.fn === '<module>')).toBe(true);
+        expect((await eventsAsync(onlyTrace(rec.outDir))).some((e) => e.kind === 'call' && e.fn === '<module>')).toBe(true);
       }
     });
   }
@@ -62,32 +61,31 @@ describe('#! lines', () => {
     return dir;
   }
 
-  function run(cmd: string, args: string[], cwd: string, env: Record<string, string>): { code: number | null; stdout: string; stderr: string } {
+  function run(cmd: string, args: string[], cwd: string, env: Record<string, string>): Promise<Spawned> {
     // npm prefers the Node it runs under; put the machine's node first on PATH.
     const PATH = `${path.dirname(NODE)}${path.delimiter}${process.env.PATH ?? ''}`;
-    const r = spawnSync(cmd, args, { cwd, env: cleanEnv({ PATH, npm_config_update_notifier: 'false', ...env }), encoding: 'utf8' });
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+    return spawnAsync(cmd, args, { cwd, env: cleanEnv({ PATH, npm_config_update_notifier: 'false', ...env }) });
   }
 
   // Six npm/npx runs: over a minute on a loaded 2-core machine.
-  it('a bin run through npx and through an npm script, plain and recorded (NODE_OPTIONS and noderec record)', { timeout: 240_000 }, () => {
+  it('a bin run through npx and through an npm script, plain and recorded (NODE_OPTIONS and noderec record)', { timeout: 240_000 }, async () => {
     const dir = binProject();
     const out = tempDir();
     for (const [cmd, args] of [['npx', ['hello', 'npx']], ['npm', ['test', '--silent']]] as const) {
-      const plain = run(cmd, [...args], dir, {});
+      const plain = await run(cmd, [...args], dir, {});
       expect(plain.code).toBe(0);
       // The bin is a package's code: recorded in full with --scope all (under
       // the default, project, only calls from the project into it are).
-      const viaOptions = run(cmd, [...args], dir, { NODE_OPTIONS: `--require ${REGISTER}`, NODEREC_OUT_DIR: out, NODEREC_SCOPE: 'all' });
+      const viaOptions = await run(cmd, [...args], dir, { NODE_OPTIONS: `--require ${REGISTER}`, NODEREC_OUT_DIR: out, NODEREC_SCOPE: 'all' });
       expect(viaOptions.stderr).toBe(plain.stderr);
       expect(viaOptions.stdout).toBe(plain.stdout);
       expect(viaOptions.code).toBe(0);
-      const viaRecord = run(NODE, [CLI, 'record', '--scope', 'all', '--out-dir', out, '--', cmd, ...args], dir, {});
+      const viaRecord = await run(NODE, [CLI, 'record', '--scope', 'all', '--out-dir', out, '--', cmd, ...args], dir, {});
       expect(viaRecord.stdout).toBe(plain.stdout);
       expect(viaRecord.code).toBe(0);
     }
     // Every recorded node process; the bin's own code is in the traces of those that ran it.
-    const greets = traceDirs(out).flatMap((d) => events(d).filter((e) => e.kind === 'call' && e.fn === 'greet'));
+    const greets = (await Promise.all(traceDirs(out).map((d) => eventsAsync(d)))).flatMap((evs) => evs.filter((e) => e.kind === 'call' && e.fn === 'greet'));
     expect(greets.length).toBeGreaterThanOrEqual(4);
     for (const g of greets) expect(g.path).toMatch(/node_modules\/hello-bin\/lib\/greet\.js$/);
   });
@@ -96,16 +94,16 @@ describe('#! lines', () => {
 describe('names the program declares', () => {
   for (const node of NODES) {
     for (const file of ['sloppy.js', 'strict.js', 'module.mjs', 'local.js']) {
-      it(`${file}: a program with its own Symbol, globalThis, Object, Reflect, Array, Error, undefined, ... runs as without the recorder (${nodeName(node)})`, () => {
+      it(`${file}: a program with its own Symbol, globalThis, Object, Reflect, Array, Error, undefined, ... runs as without the recorder (${nodeName(node)})`, async () => {
         const f = fixture('shadow', file);
-        const plain = runNode(f, { node, preload: 'none' });
+        const plain = await runNodeAsync(f, { node, preload: 'none' });
         expect(plain.code).toBe(0);
         for (const preload of ['require', 'import'] as const) {
-          const rec = runNode(f, { node, preload });
+          const rec = await runNodeAsync(f, { node, preload });
           expect(rec.stderr).toBe(plain.stderr);
           expect(rec.stdout).toBe(plain.stdout);
           expect(rec.code).toBe(0);
-          const evs = events(onlyTrace(rec.outDir));
+          const evs = await eventsAsync(onlyTrace(rec.outDir));
           assertBalanced(evs);
           expect(evs.filter((e) => e.kind === 'call' && e.path === `test/fixtures/shadow/${file}`).length).toBeGreaterThan(2);
         }
@@ -117,10 +115,10 @@ describe('names the program declares', () => {
 describe('the global object', () => {
   for (const node of NODES) {
     for (const preload of ['require', 'import'] as const) {
-      it(`has the same own names and symbols as without the recorder (${nodeName(node)}, --${preload})`, () => {
+      it(`has the same own names and symbols as without the recorder (${nodeName(node)}, --${preload})`, async () => {
         const f = fixture('globals', 'symbols.js');
-        const plain = runNode(f, { node, preload: 'none' });
-        const rec = runNode(f, { node, preload });
+        const plain = await runNodeAsync(f, { node, preload: 'none' });
+        const rec = await runNodeAsync(f, { node, preload });
         expect(rec.code).toBe(0);
         expect(JSON.parse(rec.stdout)).toEqual(JSON.parse(plain.stdout));
       });
@@ -130,21 +128,21 @@ describe('the global object', () => {
 
 describe('module loading leaves no trace in the program', () => {
   for (const node of NODES) {
-    it(`import() from a CommonJS module resolves relative to it, with no warning (${nodeName(node)})`, () => {
+    it(`import() from a CommonJS module resolves relative to it, with no warning (${nodeName(node)})`, async () => {
       const f = fixture('hooks-misc', 'dynamic-import.js');
-      const plain = runNode(f, { node, preload: 'none' });
+      const plain = await runNodeAsync(f, { node, preload: 'none' });
       expect(plain.stdout).toBe('42 function\n');
-      const rec = runNode(f, { node });
+      const rec = await runNodeAsync(f, { node });
       expect(rec.stderr).toBe(plain.stderr);
       expect(rec.stdout).toBe(plain.stdout);
-      expect(events(onlyTrace(rec.outDir)).some((e) => e.kind === 'call' && e.fn === 'answer')).toBe(true);
+      expect((await eventsAsync(onlyTrace(rec.outDir))).some((e) => e.kind === 'call' && e.fn === 'answer')).toBe(true);
     });
 
     for (const preload of ['require', 'import'] as const) {
-      it(`the first microtasks run as without the recorder: no extra stack frame, no 'worker' event (${nodeName(node)}, --${preload})`, () => {
+      it(`the first microtasks run as without the recorder: no extra stack frame, no 'worker' event (${nodeName(node)}, --${preload})`, async () => {
         const f = fixture('hooks-misc', 'await-stack.js');
-        const plain = runNode(f, { node, preload: 'none' });
-        const rec = runNode(f, { node, preload });
+        const plain = await runNodeAsync(f, { node, preload: 'none' });
+        const rec = await runNodeAsync(f, { node, preload });
         // Columns move on lines with probes (README, known differences); the frames must not.
         const frames = (s: string): string => s.replace(/:\d+\)$/gm, ')');
         expect(frames(rec.stdout)).toBe(frames(plain.stdout));

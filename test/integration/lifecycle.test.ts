@@ -3,9 +3,9 @@
 // finalization order, child processes under `noderec record`, metrics.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
-import { assertBalanced, events, fixture, metadata, onlyTrace, ROOT, runCli, runNode, tempDir, traceDirs, NODE } from '../helpers/run';
+import { assertBalanced, eventsAsync, fixture, metadata, onlyTrace, ROOT, runCliAsync, runNodeAsync, tempDir, traceDirs, NODE } from '../helpers/run';
 
 const INDEX = path.join(ROOT, 'js', 'dist', 'index.js');
 const FAIL = fixture('lifecycle-fail', 'main.js');
@@ -52,18 +52,21 @@ const POINTS: { at: string; code: string; kind: string; when: 'load' | 'tick' | 
 ];
 
 describe('failure injection', () => {
-  const baseline = runNode(FAIL, { preload: 'none' });
+  let baseline = { code: null as number | null, stdout: '', stderr: '' };
+  beforeAll(async () => {
+    baseline = await runNodeAsync(FAIL, { preload: 'none' });
+  });
 
-  it('is ignored without the test guard', () => {
-    const r = runNode(FAIL, { env: { NODEREC_TEST_FAIL_AT: 'write' } });
+  it('is ignored without the test guard', async () => {
+    const r = await runNodeAsync(FAIL, { env: { NODEREC_TEST_FAIL_AT: 'write' } });
     expect(r.code).toBe(0);
     expect(r.stderr).toBe(baseline.stderr);
     expect(metadata(onlyTrace(r.outDir)).status).toBe('complete');
   });
 
   for (const p of POINTS) {
-    it(`${p.at} under abort: the error surfaces with its code, the process exits non-zero, the partial trace is removed`, () => {
-      const r = runNode(FAIL, { env: { NODEREC_TEST_GUARD: '1', NODEREC_TEST_FAIL_AT: p.at, NODEREC_JSON_ERRORS: '1' } });
+    it(`${p.at} under abort: the error surfaces with its code, the process exits non-zero, the partial trace is removed`, async () => {
+      const r = await runNodeAsync(FAIL, { env: { NODEREC_TEST_GUARD: '1', NODEREC_TEST_FAIL_AT: p.at, NODEREC_JSON_ERRORS: '1' } });
       expect(r.code).toBe(1);
       const { logs } = splitStderr(r.stderr);
       const err = logs.find((l) => l.level === 'error' && l.target === 'noderec::recorder');
@@ -86,8 +89,8 @@ describe('failure injection', () => {
       expect(traceDirs(r.outDir)).toEqual([]);
     });
 
-    it(`${p.at} under disable: logged, recording stops, the program runs exactly as without the recorder`, () => {
-      const r = runNode(FAIL, { env: { NODEREC_TEST_GUARD: '1', NODEREC_TEST_FAIL_AT: p.at, NODEREC_ON_RECORDER_ERROR: 'disable', NODEREC_JSON_ERRORS: '1' } });
+    it(`${p.at} under disable: logged, recording stops, the program runs exactly as without the recorder`, async () => {
+      const r = await runNodeAsync(FAIL, { env: { NODEREC_TEST_GUARD: '1', NODEREC_TEST_FAIL_AT: p.at, NODEREC_ON_RECORDER_ERROR: 'disable', NODEREC_JSON_ERRORS: '1' } });
       expect(r.code).toBe(0);
       expect(r.stdout).toBe(baseline.stdout);
       const { logs, program } = splitStderr(r.stderr);
@@ -100,8 +103,8 @@ describe('failure injection', () => {
       expect(traceDirs(r.outDir)).toEqual([]);
     });
 
-    it(`${p.at} under disable with keep_partial_trace: the trace is kept as partial, with the error`, () => {
-      const r = runNode(FAIL, {
+    it(`${p.at} under disable with keep_partial_trace: the trace is kept as partial, with the error`, async () => {
+      const r = await runNodeAsync(FAIL, {
         env: { NODEREC_TEST_GUARD: '1', NODEREC_TEST_FAIL_AT: p.at, NODEREC_ON_RECORDER_ERROR: 'disable', NODEREC_KEEP_PARTIAL_TRACE: '1' },
       });
       expect(r.code).toBe(0);
@@ -111,12 +114,12 @@ describe('failure injection', () => {
       expect(m.error.code).toBe(p.code);
       expect(m.error.point).toBe(p.kind);
       // What was written reads back.
-      events(onlyTrace(r.outDir));
+      await eventsAsync(onlyTrace(r.outDir));
     });
   }
 
-  it('abort keeps a non-zero exit code of the program, and keep_partial_trace keeps the trace', () => {
-    const r = runNode(FAIL, { args: ['exit3'], env: { NODEREC_TEST_GUARD: '1', NODEREC_TEST_FAIL_AT: 'finish', NODEREC_KEEP_PARTIAL_TRACE: 'yes' } });
+  it('abort keeps a non-zero exit code of the program, and keep_partial_trace keeps the trace', async () => {
+    const r = await runNodeAsync(FAIL, { args: ['exit3'], env: { NODEREC_TEST_GUARD: '1', NODEREC_TEST_FAIL_AT: 'finish', NODEREC_KEEP_PARTIAL_TRACE: 'yes' } });
     expect(r.code).toBe(3);
     const m = metadata(onlyTrace(r.outDir));
     expect(m.status).toBe('partial');
@@ -124,10 +127,10 @@ describe('failure injection', () => {
     expect(m.error.code).toBe('ERR_IO');
   });
 
-  it('metrics count the failure and the detach', () => {
+  it('metrics count the failure and the detach', async () => {
     const script = path.join(tempDir(), 'm.js');
     fs.writeFileSync(script, `const n = require(${JSON.stringify(INDEX)}); function f(){return 1}; f(); n.flush(); setTimeout(() => { const m = n.metricsSnapshot(); process.stdout.write(JSON.stringify(m)); }, 10);`);
-    const r = runNode(script, { env: { NODEREC_TEST_GUARD: '1', NODEREC_TEST_FAIL_AT: 'flush', NODEREC_ON_RECORDER_ERROR: 'disable' } });
+    const r = await runNodeAsync(script, { env: { NODEREC_TEST_GUARD: '1', NODEREC_TEST_FAIL_AT: 'flush', NODEREC_ON_RECORDER_ERROR: 'disable' } });
     expect(r.code).toBe(0);
     const m = JSON.parse(r.stdout);
     expect(m.failures).toBe(1);
@@ -136,9 +139,9 @@ describe('failure injection', () => {
 });
 
 describe('lifecycle API', () => {
-  it('start/stop/flush/isRecording/record (sync and async), a second start, a restart into a new trace', () => {
+  it('start/stop/flush/isRecording/record (sync and async), a second start, a restart into a new trace', async () => {
     const outDir = tempDir();
-    const r = runNode(fixture('lifecycle-api', 'main.js'), { preload: 'none', outDir, env: { NODEREC_INDEX: INDEX } });
+    const r = await runNodeAsync(fixture('lifecycle-api', 'main.js'), { preload: 'none', outDir, env: { NODEREC_INDEX: INDEX } });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
@@ -157,28 +160,28 @@ describe('lifecycle API', () => {
     expect(out.s1).toMatchObject({ status: 'complete', dir: out.dir1 });
     const byProgram = new Map(traceDirs(outDir).map((d) => [metadata(d).program, d]));
     expect([...byProgram.keys()].sort()).toEqual(['api-async', 'api-first', 'api-second', 'api-sync', 'api-throws']);
-    const calls = (p: string): string[] =>
-      events(byProgram.get(p)!)
+    const calls = async (p: string): Promise<string[]> =>
+      (await eventsAsync(byProgram.get(p)!))
         .filter((e) => e.kind === 'call')
         .map((e) => `${e.fn}(${JSON.stringify(e.args)})`);
-    expect(calls('api-first')).toEqual(['<module>(undefined)', 'square([3])']);
+    expect(await calls('api-first')).toEqual(['<module>(undefined)', 'square([3])']);
     // Functions loaded by the first session keep their names in the second.
-    expect(calls('api-second')).toEqual(['square([4])']);
-    expect(calls('api-sync')).toEqual(['square([5])']);
-    expect(calls('api-async')).toEqual(['cube([2])', 'square([2])']);
-    expect(calls('api-throws')).toEqual([]);
+    expect(await calls('api-second')).toEqual(['square([4])']);
+    expect(await calls('api-sync')).toEqual(['square([5])']);
+    expect(await calls('api-async')).toEqual(['cube([2])', 'square([2])']);
+    expect(await calls('api-throws')).toEqual([]);
     for (const d of byProgram.values()) expect(metadata(d).status).toBe('complete');
   });
 
-  it('under the preload a second start() is ERR_ALREADY_RECORDING', () => {
+  it('under the preload a second start() is ERR_ALREADY_RECORDING', async () => {
     const script = path.join(tempDir(), 's.js');
     fs.writeFileSync(script, `try { require(${JSON.stringify(INDEX)}).start(); } catch (e) { console.log(e.code); }`);
-    const r = runNode(script);
+    const r = await runNodeAsync(script);
     expect(r.stdout).toBe('ERR_ALREADY_RECORDING\n');
   });
 
-  it('metrics: counters under the preload, onMetrics calls back', () => {
-    const r = runNode(fixture('lifecycle-order', 'metrics.js'), { env: { NODEREC_INDEX: INDEX, NODEREC_MAX_EVENTS: '1000' } });
+  it('metrics: counters under the preload, onMetrics calls back', async () => {
+    const r = await runNodeAsync(fixture('lifecycle-order', 'metrics.js'), { env: { NODEREC_INDEX: INDEX, NODEREC_MAX_EVENTS: '1000' } });
     expect(r.code).toBe(0);
     const { s, ticks, m, recording } = JSON.parse(r.stdout);
     expect(s).toBe(50000);
@@ -200,15 +203,15 @@ describe('lifecycle API', () => {
 
 describe('activation path', () => {
   for (const cli of [false, true]) {
-    it(`records from the first call into the file until that activation returns (${cli ? '--activation-path' : 'NODEREC_ACTIVATION_PATH'})`, () => {
+    it(`records from the first call into the file until that activation returns (${cli ? '--activation-path' : 'NODEREC_ACTIVATION_PATH'})`, async () => {
       const main = fixture('lifecycle-activation', 'main.js');
       const target = fixture('lifecycle-activation', 'target.js');
       const r = cli
-        ? runCli(['record', '--activation-path', target, '--', NODE, main])
-        : runNode(main, { env: { NODEREC_ACTIVATION_PATH: target } });
+        ? await runCliAsync(['record', '--activation-path', target, '--', NODE, main])
+        : await runNodeAsync(main, { env: { NODEREC_ACTIVATION_PATH: target } });
       expect(r.code).toBe(0);
-      expect(r.stdout).toBe(runNode(main, { preload: 'none' }).stdout);
-      const evs = events(onlyTrace(r.outDir));
+      expect(r.stdout).toBe((await runNodeAsync(main, { preload: 'none' })).stdout);
+      const evs = await eventsAsync(onlyTrace(r.outDir));
       assertBalanced(evs.filter((e) => e.kind !== 'output'));
       expect(evs[0]).toMatchObject({ kind: 'call', fn: 'entry', args: [3], depth: 0 });
       expect(evs[evs.length - 1]).toMatchObject({ kind: 'return', fn: 'entry', value: 12 });
@@ -218,11 +221,11 @@ describe('activation path', () => {
     });
   }
 
-  it('a file that is never called records nothing; require_trace then fails with ERR_TRACE_MISSING', () => {
+  it('a file that is never called records nothing; require_trace then fails with ERR_TRACE_MISSING', async () => {
     const main = fixture('lifecycle-activation', 'main.js');
-    const r = runNode(main, { env: { NODEREC_ACTIVATION_PATH: path.join(path.dirname(main), 'nope.js'), NODEREC_REQUIRE_TRACE: '1', NODEREC_JSON_ERRORS: 'true' } });
+    const r = await runNodeAsync(main, { env: { NODEREC_ACTIVATION_PATH: path.join(path.dirname(main), 'nope.js'), NODEREC_REQUIRE_TRACE: '1', NODEREC_JSON_ERRORS: 'true' } });
     expect(r.code).toBe(1);
-    expect(r.stdout).toBe(runNode(main, { preload: 'none' }).stdout);
+    expect(r.stdout).toBe((await runNodeAsync(main, { preload: 'none' })).stdout);
     const m = metadata(onlyTrace(r.outDir));
     expect(m.status).toBe('failed');
     expect(m.events).toBe(0);
@@ -233,9 +236,9 @@ describe('activation path', () => {
 });
 
 describe('finalization', () => {
-  it('runs in the documented order: drain IO, close open calls, flush, finish, metadata, require_trace', () => {
+  it('runs in the documented order: drain IO, close open calls, flush, finish, metadata, require_trace', async () => {
     const logFile = path.join(tempDir(), 'log.jsonl');
-    const r = runNode(fixture('lifecycle-order', 'main.js'), { env: { NODEREC_LOG_LEVEL: 'debug', NODEREC_LOG_FILE: logFile, NODEREC_REQUIRE_TRACE: '1' } });
+    const r = await runNodeAsync(fixture('lifecycle-order', 'main.js'), { env: { NODEREC_LOG_LEVEL: 'debug', NODEREC_LOG_FILE: logFile, NODEREC_REQUIRE_TRACE: '1' } });
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('pending without newline');
     expect(r.stderr).toBe('');
@@ -247,7 +250,7 @@ describe('finalization', () => {
     for (const l of logs) expect(l.trace_id).toBe(path.basename(onlyTrace(r.outDir)));
     // The pending output belongs to the innermost open call; the calls are
     // then closed as unwound.
-    const evs = events(onlyTrace(r.outDir));
+    const evs = await eventsAsync(onlyTrace(r.outDir));
     expect(evs.map((e) => `${e.kind} ${e.fn}`)).toEqual([
       'call <module>',
       'call outer',
@@ -261,17 +264,17 @@ describe('finalization', () => {
     expect(m).toMatchObject({ status: 'complete', exit_code: 0, signal: null, events: 7 });
   });
 
-  it('the preload alone writes nothing when all is well', () => {
-    const r = runNode(fixture('lifecycle-activation', 'main.js'));
+  it('the preload alone writes nothing when all is well', async () => {
+    const r = await runNodeAsync(fixture('lifecycle-activation', 'main.js'));
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
   });
 });
 
 describe('noderec record with child processes', () => {
-  it('records a parent and two child node processes into one run directory; NODEREC_DISABLED=1 stops propagation', () => {
+  it('records a parent and two child node processes into one run directory; NODEREC_DISABLED=1 stops propagation', async () => {
     const outDir = tempDir();
-    const r = runCli(['record', '--', NODE, fixture('lifecycle-children', 'parent.js'), 'with-disabled'], { env: { NODEREC_OUT_DIR: outDir } });
+    const r = await runCliAsync(['record', '--', NODE, fixture('lifecycle-children', 'parent.js'), 'with-disabled'], { env: { NODEREC_OUT_DIR: outDir } });
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('child a pid-ok\nchild b pid-ok\nchild c pid-ok\n');
     const runs = fs.readdirSync(outDir);
@@ -290,33 +293,34 @@ describe('noderec record with child processes', () => {
     expect(children).toHaveLength(2);
     for (const c of children) {
       expect(c.m.ppid).toBe(parent.m.pid);
-      const greets = events(c.d).filter((e) => e.kind === 'call' && e.fn === 'greet');
+      const greets = (await eventsAsync(c.d)).filter((e) => e.kind === 'call' && e.fn === 'greet');
       expect(greets).toHaveLength(1);
     }
-    expect(children.map((c) => events(c.d).find((e) => e.fn === 'greet' && e.kind === 'call')!.args![0]).sort()).toEqual(['a', 'b']);
-    const ls = runCli(['ls', outDir]);
+    const firstArgs = await Promise.all(children.map(async (c) => (await eventsAsync(c.d)).find((e) => e.fn === 'greet' && e.kind === 'call')!.args![0]));
+    expect(firstArgs.sort()).toEqual(['a', 'b']);
+    const ls = await runCliAsync(['ls', outDir]);
     const lines = ls.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^PROGRAM\s+PID\s+PPID/);
     expect(lines[1]).toMatch(new RegExp(`^run ${runs[0]} .* exit 0 {2}3 traces`));
     expect(lines.slice(2).filter((l) => /^ {2}(parent|child)\.js/.test(l))).toHaveLength(3);
   });
 
-  it('exits 2 on a bad flag or environment value, 1 on a recorder error, else with the program code', () => {
+  it('exits 2 on a bad flag or environment value, 1 on a recorder error, else with the program code', async () => {
     const f = fixture('lifecycle-fail', 'main.js');
-    const badFlag = runCli(['record', '--max-events', 'lots', '--', NODE, f]);
+    const badFlag = await runCliAsync(['record', '--max-events', 'lots', '--', NODE, f]);
     expect(badFlag.code).toBe(2);
     expect(badFlag.stderr).toContain('ERR_INVALID_POLICY_VALUE');
     expect(badFlag.stderr).toContain('--max-events="lots"');
     expect(badFlag.stdout).toBe('');
-    const badEnv = runCli(['record', '--json-errors', '--', NODE, f], { env: { NODEREC_LOG_LEVEL: 'loud' } });
+    const badEnv = await runCliAsync(['record', '--json-errors', '--', NODE, f], { env: { NODEREC_LOG_LEVEL: 'loud' } });
     expect(badEnv.code).toBe(2);
     const t = JSON.parse(badEnv.stderr.trimEnd().split('\n').pop()!);
     expect(t).toMatchObject({ error_code: 'ERR_INVALID_POLICY_VALUE', error_kind: 'policy' });
     expect(t.message).toContain('NODEREC_LOG_LEVEL');
-    expect(runCli(['record', '--bogus', NODE, f]).code).toBe(2);
-    const own = runCli(['record', '--', NODE, f, 'exit3']);
+    expect((await runCliAsync(['record', '--bogus', NODE, f])).code).toBe(2);
+    const own = await runCliAsync(['record', '--', NODE, f, 'exit3']);
     expect(own.code).toBe(3);
-    const failing = runCli(['record', '--json-errors', '--', NODE, f], { env: { NODEREC_TEST_GUARD: '1', NODEREC_TEST_FAIL_AT: 'flush' } });
+    const failing = await runCliAsync(['record', '--json-errors', '--', NODE, f], { env: { NODEREC_TEST_GUARD: '1', NODEREC_TEST_FAIL_AT: 'flush' } });
     expect(failing.code).toBe(1);
     const lines = failing.stderr.trimEnd().split('\n');
     expect(lines.filter((l) => l.includes('"error_code"'))).toHaveLength(1);
@@ -324,13 +328,13 @@ describe('noderec record with child processes', () => {
     expect(Object.keys(trailer)).toEqual(['run_id', 'trace_id', 'error_code', 'error_kind', 'message', 'context']);
     expect(trailer).toMatchObject({ error_code: 'ERR_IO', error_kind: 'flush', context: { failed_processes: 1 } });
     expect(trailer.run_id).toBe(fs.readdirSync(failing.outDir)[0]);
-    const disabled = runCli(['record', '--on-recorder-error', 'disable', '--', NODE, f], { env: { NODEREC_TEST_GUARD: '1', NODEREC_TEST_FAIL_AT: 'flush' } });
+    const disabled = await runCliAsync(['record', '--on-recorder-error', 'disable', '--', NODE, f], { env: { NODEREC_TEST_GUARD: '1', NODEREC_TEST_FAIL_AT: 'flush' } });
     expect(disabled.code).toBe(0);
     expect(disabled.stderr).toContain('recording disabled');
   });
 
-  it('--disabled runs the command unrecorded', () => {
-    const r = runCli(['record', '--disabled', '--', NODE, fixture('lifecycle-children', 'parent.js')]);
+  it('--disabled runs the command unrecorded', async () => {
+    const r = await runCliAsync(['record', '--disabled', '--', NODE, fixture('lifecycle-children', 'parent.js')]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('child a pid-ok\nchild b pid-ok\n');
     expect(traceDirs(r.outDir)).toEqual([]);

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import {
   assertBalanced,
   cleanEnv,
-  events,
+  eventsAsync,
   fixture,
   metadata,
   NODE,
@@ -16,8 +16,8 @@ import {
   onlyTrace,
   REGISTER,
   ROOT,
-  runCli,
-  runNode,
+  runCliAsync,
+  runNodeAsync,
   tempDir,
   traceDirs,
 } from '../helpers/run';
@@ -28,14 +28,14 @@ function fib(n: number): number {
 
 describe('fib(10)', () => {
   for (const preload of ['require', 'import', 'node-options'] as const) {
-    it(`records exactly 177 calls of fib with arguments and returns (--${preload})`, () => {
-      const r = runNode(fixture('fib', 'main.js'), { preload });
+    it(`records exactly 177 calls of fib with arguments and returns (--${preload})`, async () => {
+      const r = await runNodeAsync(fixture('fib', 'main.js'), { preload });
       expect(r.code).toBe(0);
       expect(r.stdout).toBe('55\n');
       expect(r.stderr).toBe('');
       const dir = onlyTrace(r.outDir);
       expect(metadata(dir).status).toBe('complete');
-      const evs = events(dir);
+      const evs = await eventsAsync(dir);
       assertBalanced(evs);
       const calls = evs.filter((e) => e.kind === 'call' && e.fn === 'fib');
       expect(calls).toHaveLength(177);
@@ -53,13 +53,13 @@ describe('fib(10)', () => {
     });
   }
 
-  it('records the same under Node 22 (module.registerHooks)', () => {
+  it('records the same under Node 22 (module.registerHooks)', async () => {
     if (!fs.existsSync(NODE22)) return;
     for (const preload of ['require', 'import'] as const) {
-      const r = runNode(fixture('fib', 'main.js'), { node: NODE22, preload });
+      const r = await runNodeAsync(fixture('fib', 'main.js'), { node: NODE22, preload });
       expect(r.code).toBe(0);
       expect(r.stdout).toBe('55\n');
-      const evs = events(onlyTrace(r.outDir));
+      const evs = await eventsAsync(onlyTrace(r.outDir));
       assertBalanced(evs);
       expect(evs.filter((e) => e.kind === 'call' && e.fn === 'fib')).toHaveLength(177);
       expect(metadata(onlyTrace(r.outDir)).node_version).toMatch(/^v22\./);
@@ -68,11 +68,11 @@ describe('fib(10)', () => {
 });
 
 describe('exceptions', () => {
-  it('a throw through three frames is balanced and carries the error', () => {
-    const r = runNode(fixture('throw3', 'main.js'));
+  it('a throw through three frames is balanced and carries the error', async () => {
+    const r = await runNodeAsync(fixture('throw3', 'main.js'));
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('caught too big: 7\n');
-    const evs = events(onlyTrace(r.outDir));
+    const evs = await eventsAsync(onlyTrace(r.outDir));
     assertBalanced(evs);
     const throws = evs.filter((e) => e.kind === 'throw');
     expect(throws.map((e) => e.fn)).toEqual(['inner', 'middle', 'outer']);
@@ -83,20 +83,20 @@ describe('exceptions', () => {
     expect(mainRet?.value).toBe('done');
   });
 
-  it('frames left by an exception caught outside instrumented code are closed as throws', () => {
-    const r = runNode(fixture('throw3', 'native-catch.js'));
+  it('frames left by an exception caught outside instrumented code are closed as throws', async () => {
+    const r = await runNodeAsync(fixture('throw3', 'native-catch.js'));
     expect(r.code).toBe(0);
-    const evs = events(onlyTrace(r.outDir)).filter((e) => e.kind !== 'output');
+    const evs = (await eventsAsync(onlyTrace(r.outDir))).filter((e) => e.kind !== 'output');
     assertBalanced(evs);
     expect(evs.filter((e) => e.kind === 'throw').map((e) => e.fn)).toEqual(['fail', 'executor']);
     const after = evs.find((e) => e.kind === 'call' && e.fn === 'after');
     expect(after?.depth).toBe(1);
   });
 
-  it('an uncaught exception is recorded as the throw that ended the program; output and exit code unchanged', () => {
+  it('an uncaught exception is recorded as the throw that ended the program; output and exit code unchanged', async () => {
     const file = fixture('exits', 'uncaught.js');
-    const plain = runNode(file, { preload: 'none' });
-    const rec = runNode(file);
+    const plain = await runNodeAsync(file, { preload: 'none' });
+    const rec = await runNodeAsync(file);
     expect(rec.code).toBe(plain.code);
     expect(rec.code).toBe(1);
     expect(rec.stdout).toBe(plain.stdout);
@@ -109,7 +109,7 @@ describe('exceptions', () => {
     const dir = onlyTrace(rec.outDir);
     expect(metadata(dir).status).toBe('complete');
     expect(metadata(dir).exit_code).toBe(1);
-    const evs = events(dir);
+    const evs = await eventsAsync(dir);
     assertBalanced(evs);
     const last = evs[evs.length - 1];
     expect(last.kind).toBe('uncaught');
@@ -117,26 +117,26 @@ describe('exceptions', () => {
     expect(evs.filter((e) => e.kind === 'throw').map((e) => e.fn)).toEqual(['fail', 'run', '<module>']);
   });
 
-  it('an unhandled rejection ends the program as without the recorder, trace complete', () => {
+  it('an unhandled rejection ends the program as without the recorder, trace complete', async () => {
     const file = fixture('exits', 'rejection.js');
-    const plain = runNode(file, { preload: 'none' });
-    const rec = runNode(file);
+    const plain = await runNodeAsync(file, { preload: 'none' });
+    const rec = await runNodeAsync(file);
     expect(rec.code).toBe(plain.code);
     expect(rec.stdout).toBe(plain.stdout);
     expect(rec.stderr.split('\n')[0]).toBe(plain.stderr.split('\n')[0]);
     const dir = onlyTrace(rec.outDir);
     expect(metadata(dir).status).toBe('complete');
-    const evs = events(dir);
+    const evs = await eventsAsync(dir);
     expect(evs.some((e) => e.kind === 'uncaught')).toBe(true);
   });
 });
 
 describe('async functions and generators', () => {
-  it('records each suspension and resumption, balanced per activation', () => {
-    const r = runNode(fixture('async-chain', 'main.js'));
+  it('records each suspension and resumption, balanced per activation', async () => {
+    const r = await runNodeAsync(fixture('async-chain', 'main.js'));
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('6 1,2 nope\n');
-    const evs = events(onlyTrace(r.outDir));
+    const evs = await eventsAsync(onlyTrace(r.outDir));
     assertBalanced(evs);
     // mid: call, await leaf, resume, await leaf, resume, return
     const mid = evs.filter((e) => e.fn === 'mid').map((e) => `${e.kind}:${e.line}`);
@@ -152,10 +152,10 @@ describe('async functions and generators', () => {
 });
 
 describe('classes', () => {
-  it('records constructors, methods with this, getters, setters, field initializers and static blocks', () => {
-    const r = runNode(path.join(ROOT, 'examples', 'classes.js'));
+  it('records constructors, methods with this, getters, setters, field initializers and static blocks', async () => {
+    const r = await runNodeAsync(path.join(ROOT, 'examples', 'classes.js'));
     expect(r.stdout).toBe('ada pays 13.5 EUR\n');
-    const evs = events(onlyTrace(r.outDir));
+    const evs = await eventsAsync(onlyTrace(r.outDir));
     assertBalanced(evs);
     const calls = evs.filter((e) => e.kind === 'call');
     const byFn = (fn: string) => calls.filter((e) => e.fn === fn);
@@ -173,47 +173,47 @@ describe('classes', () => {
 });
 
 describe('transparency', () => {
-  it('stdout, stderr and exit code are identical with and without the recorder', () => {
+  it('stdout, stderr and exit code are identical with and without the recorder', async () => {
     for (const f of [fixture('exits', 'exit-code.js'), fixture('throw3', 'main.js'), fixture('async-chain', 'main.js')]) {
-      const plain = runNode(f, { preload: 'none' });
-      const rec = runNode(f);
+      const plain = await runNodeAsync(f, { preload: 'none' });
+      const rec = await runNodeAsync(f);
       expect(rec.stdout).toBe(plain.stdout);
       expect(rec.stderr).toBe(plain.stderr);
       expect(rec.code).toBe(plain.code);
     }
-    const r = runNode(fixture('exits', 'exit-code.js'));
+    const r = await runNodeAsync(fixture('exits', 'exit-code.js'));
     expect(r.code).toBe(3);
     expect(metadata(onlyTrace(r.outDir)).exit_code).toBe(3);
   });
 
-  it('stack-trace line numbers are unchanged', () => {
+  it('stack-trace line numbers are unchanged', async () => {
     const f = fixture('stack', 'main.js');
-    const plain = runNode(f, { preload: 'none' });
-    const rec = runNode(f);
+    const plain = await runNodeAsync(f, { preload: 'none' });
+    const rec = await runNodeAsync(f);
     expect(plain.stdout).toContain('c (');
     expect(rec.stdout).toBe(plain.stdout);
   });
 
-  it('adds no global names', () => {
+  it('adds no global names', async () => {
     const f = fixture('globals', 'main.js');
-    const plain = runNode(f, { preload: 'none' });
-    const rec = runNode(f);
+    const plain = await runNodeAsync(f, { preload: 'none' });
+    const rec = await runNodeAsync(f);
     expect(JSON.parse(rec.stdout)).toEqual(JSON.parse(plain.stdout));
   });
 
-  it('third-party packages (acorn, marked, semver, yargs-parser) run unchanged and their traces read back', () => {
+  it('third-party packages (acorn, marked, semver, yargs-parser) run unchanged and their traces read back', async () => {
     for (const [name, file] of [['acorn', 'acorn.js'], ['marked', 'marked.mjs'], ['semver', 'semver.js'], ['yargs-parser', 'yargs-parser.mjs']]) {
       const f = fixture('third-party', file);
       for (const node of [NODE, NODE22]) {
       if (!fs.existsSync(node)) continue;
-      const plain = runNode(f, { preload: 'none', node });
-      const rec = runNode(f, { node });
+      const plain = await runNodeAsync(f, { preload: 'none', node });
+      const rec = await runNodeAsync(f, { node });
       expect(plain.code).toBe(0);
       expect(rec.code).toBe(0);
       expect(rec.stdout).toBe(plain.stdout);
       expect(rec.stderr).toBe(plain.stderr);
       const dir = onlyTrace(rec.outDir);
-      const evs = events(dir);
+      const evs = await eventsAsync(dir);
       assertBalanced(evs);
       expect(evs.some((e) => e.path.startsWith(`node_modules/${name}/`))).toBe(true);
       expect(metadata(dir).events).toBe(evs.length);
@@ -223,13 +223,13 @@ describe('transparency', () => {
 });
 
 describe('modules', () => {
-  it('records ESM and CommonJS required from ESM, on Node 20 and Node 22', () => {
+  it('records ESM and CommonJS required from ESM, on Node 20 and Node 22', async () => {
     for (const node of [NODE, NODE22]) {
       if (!fs.existsSync(node)) continue;
-      const r = runNode(fixture('esm-cjs', 'main.mjs'), { node, preload: 'import' });
+      const r = await runNodeAsync(fixture('esm-cjs', 'main.mjs'), { node, preload: 'import' });
       expect(r.stderr).toBe('');
       expect(r.stdout).toBe('10 3\n');
-      const evs = events(onlyTrace(r.outDir));
+      const evs = await eventsAsync(onlyTrace(r.outDir));
       assertBalanced(evs);
       const fns = new Set(evs.filter((e) => e.kind === 'call').map((e) => `${path.basename(e.path)}:${e.fn}`));
       expect(fns).toContain('main.mjs:both');
@@ -238,20 +238,20 @@ describe('modules', () => {
     }
   });
 
-  it('records ESM imported from CommonJS', () => {
+  it('records ESM imported from CommonJS', async () => {
     for (const node of [NODE, NODE22]) {
       if (!fs.existsSync(node)) continue;
-      const r = runNode(fixture('esm-cjs', 'from-cjs.cjs'), { node });
+      const r = await runNodeAsync(fixture('esm-cjs', 'from-cjs.cjs'), { node });
       expect(r.stdout).toBe('double 42\n');
-      const evs = events(onlyTrace(r.outDir));
+      const evs = await eventsAsync(onlyTrace(r.outDir));
       expect(evs.some((e) => e.kind === 'call' && e.fn === 'double' && (e.args as number[])[0] === 21)).toBe(true);
     }
   });
 
-  it('positions come from the original file when the source carries a source map', () => {
-    const r = runNode(fixture('sourcemap', 'main.js'));
+  it('positions come from the original file when the source carries a source map', async () => {
+    const r = await runNodeAsync(fixture('sourcemap', 'main.js'));
     expect(r.stdout).toBe('5\n');
-    const evs = events(onlyTrace(r.outDir));
+    const evs = await eventsAsync(onlyTrace(r.outDir));
     const call = evs.find((e) => e.kind === 'call' && e.fn === 'norm');
     expect(call?.path).toBe('test/fixtures/sourcemap/main.ts');
     expect(call?.line).toBe(6);
@@ -259,13 +259,13 @@ describe('modules', () => {
 });
 
 describe('workers', () => {
-  it('records a worker thread into the same trace with its own thread id', () => {
-    const r = runNode(fixture('worker', 'main.js'));
+  it('records a worker thread into the same trace with its own thread id', async () => {
+    const r = await runNodeAsync(fixture('worker', 'main.js'));
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('from worker 49 main 9\n');
     const dirs = traceDirs(r.outDir);
     expect(dirs).toHaveLength(1);
-    const evs = events(dirs[0]);
+    const evs = await eventsAsync(dirs[0]);
     assertBalanced(evs);
     const squares = evs.filter((e) => e.kind === 'call' && e.fn === 'square');
     const threads = new Set(squares.map((e) => e.thread));
@@ -275,11 +275,11 @@ describe('workers', () => {
     expect(inWorker?.args).toEqual([7]);
   });
 
-  it('keeps what a worker recorded before the main thread terminates it (its exit listeners never run)', () => {
-    const r = runNode(fixture('worker', 'terminate.js'));
+  it('keeps what a worker recorded before the main thread terminates it (its exit listeners never run)', async () => {
+    const r = await runNodeAsync(fixture('worker', 'terminate.js'));
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('from worker 49 main 9\n');
-    const evs = events(onlyTrace(r.outDir));
+    const evs = await eventsAsync(onlyTrace(r.outDir));
     const inWorker = evs.filter((e) => e.kind === 'call' && e.thread !== 0).map((e) => [e.fn, e.args]);
     expect(inWorker).toContainEqual(['answer', [7]]);
     expect(inWorker).toContainEqual(['square', [7]]);
@@ -305,7 +305,7 @@ describe('finalization', () => {
     const m = metadata(dir);
     expect(m.status).toBe('complete');
     expect(m.signal).toBe('SIGINT');
-    const evs = events(dir);
+    const evs = await eventsAsync(dir);
     expect(evs.filter((e) => e.fn === 'ping' && e.kind === 'call').length).toBeGreaterThan(1);
   });
 
@@ -334,7 +334,7 @@ describe('finalization', () => {
     await new Promise((resolve) => child.on('exit', resolve));
     const dir = onlyTrace(outDir);
     expect(metadata(dir).status).toBe('recording');
-    const evs = events(dir);
+    const evs = await eventsAsync(dir);
     const steps = evs.filter((e) => e.fn === 'step' && e.kind === 'call');
     expect(steps.length).toBeGreaterThanOrEqual(100000);
     // Every step call read back is complete: arguments count up from 0.
@@ -343,10 +343,10 @@ describe('finalization', () => {
 });
 
 describe('noderec record', () => {
-  it('runs the program unchanged and prints one summary line on stderr', () => {
+  it('runs the program unchanged and prints one summary line on stderr', async () => {
     const f = fixture('fib', 'main.js');
     for (const args of [['record', '--', NODE, f], ['record', f]]) {
-      const r = runCli(args);
+      const r = await runCliAsync(args);
       expect(r.code).toBe(0);
       expect(r.stdout).toBe('55\n');
       const lines = r.stderr.split('\n').filter((l) => l.length > 0);
@@ -357,20 +357,20 @@ describe('noderec record', () => {
     }
   });
 
-  it('passes the exit code through and lists traces with ls', () => {
+  it('passes the exit code through and lists traces with ls', async () => {
     const outDir = tempDir();
-    const r = runCli(['record', fixture('exits', 'exit-code.js')], { env: { NODEREC_OUT_DIR: outDir } });
+    const r = await runCliAsync(['record', fixture('exits', 'exit-code.js')], { env: { NODEREC_OUT_DIR: outDir } });
     expect(r.code).toBe(3);
-    const ls = runCli(['ls', outDir]);
+    const ls = await runCliAsync(['ls', outDir]);
     expect(ls.stdout).toMatch(/exit-code\.js\s+\d+\s+\d+\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+[\d.]+ m?s\s+complete\s+\d+\s+/);
   });
 
-  it('calls lists matching calls, slowest first, with arguments and results', () => {
+  it('calls lists matching calls, slowest first, with arguments and results', async () => {
     const outDir = tempDir();
-    runCli(['record', fixture('throw3', 'main.js')], { env: { NODEREC_OUT_DIR: outDir } });
+    await runCliAsync(['record', fixture('throw3', 'main.js')], { env: { NODEREC_OUT_DIR: outDir } });
     const dir = onlyTrace(outDir);
-    const rows = runCli(['calls', dir, '--fn', '{inner,middle,outer,main}', '--json', '--limit', '0'])
-      .stdout.trim()
+    const rows = (await runCliAsync(['calls', dir, '--fn', '{inner,middle,outer,main}', '--json', '--limit', '0'])).stdout
+      .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
     expect(rows.map((r) => r.fn).sort()).toEqual(['inner', 'main', 'middle', 'outer']);
@@ -381,16 +381,16 @@ describe('noderec record', () => {
     expect(inner.threw).toBe(true);
     expect(inner.error).toEqual({ $: 'error', class: 'RangeError', message: 'too big: 7' });
     for (let i = 1; i < rows.length; i++) expect(rows[i - 1].dur).toBeGreaterThanOrEqual(rows[i].dur);
-    const text = runCli(['calls', dir, '--fn', 'inn*']).stdout;
+    const text = (await runCliAsync(['calls', dir, '--fn', 'inn*'])).stdout;
     expect(text).toMatch(/^ +[\d.]+ ms {2}inner\(7\) threw \{"\$":"error".*test\/fixtures\/throw3\/main\.js:1$/m);
-    expect(runCli(['calls', dir, '--min-ms', 'soon']).code).toBe(2);
+    expect((await runCliAsync(['calls', dir, '--min-ms', 'soon'])).code).toBe(2);
   });
 
-  it('exports Chrome trace JSON with complete events', () => {
+  it('exports Chrome trace JSON with complete events', async () => {
     const outDir = tempDir();
-    runCli(['record', fixture('fib', 'main.js')], { env: { NODEREC_OUT_DIR: outDir } });
+    await runCliAsync(['record', fixture('fib', 'main.js')], { env: { NODEREC_OUT_DIR: outDir } });
     const out = path.join(outDir, 't.json');
-    const e = runCli(['export', onlyTrace(outDir), '--format', 'chrome', '-o', out]);
+    const e = await runCliAsync(['export', onlyTrace(outDir), '--format', 'chrome', '-o', out]);
     expect(e.code).toBe(0);
     const doc = JSON.parse(fs.readFileSync(out, 'utf8'));
     const xs = doc.traceEvents.filter((x: { ph: string }) => x.ph === 'X');
@@ -410,15 +410,15 @@ describe('noderec record', () => {
 });
 
 describe('activations left by exceptions', () => {
-  it('class fields, promise executors, then callbacks, generators closed or thrown into, and revivers close as throws, in order', () => {
+  it('class fields, promise executors, then callbacks, generators closed or thrown into, and revivers close as throws, in order', async () => {
     for (const node of [NODE, NODE22]) {
       if (!fs.existsSync(node)) continue;
       const f = fixture('left-by-exception', 'main.js');
-      const plain = runNode(f, { node, preload: 'none' });
-      const r = runNode(f, { node });
+      const plain = await runNodeAsync(f, { node, preload: 'none' });
+      const r = await runNodeAsync(f, { node });
       expect(r.stdout).toBe(plain.stdout);
       expect(r.code).toBe(0);
-      const evs = events(onlyTrace(r.outDir));
+      const evs = await eventsAsync(onlyTrace(r.outDir));
       assertBalanced(evs);
       const kinds = (fn: string): string[] => evs.filter((e) => e.fn === fn && e.kind !== 'output').map((e) => e.kind);
       expect(kinds('measure')).toEqual(['call', 'throw']);

@@ -1,17 +1,16 @@
 // What the test-runner integrations rely on beyond the corpus: values made in
 // another realm (jest runs test code in vm contexts) encode as those of the
 // main realm.
-import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { cleanEnv, events, fixture, NODE22, onlyTrace, ROOT, runCli, runNode, tempDir } from '../helpers/run';
+import { cleanEnv, eventsAsync, spawnAsync, fixture, NODE22, onlyTrace, ROOT, runCliAsync, runNodeAsync, tempDir } from '../helpers/run';
 
 describe('values from a vm context', () => {
-  it('encode exactly as the same values made in the main realm', () => {
-    const r = runNode(fixture('realm', 'main.js'));
+  it('encode exactly as the same values made in the main realm', async () => {
+    const r = await runNodeAsync(fixture('realm', 'main.js'));
     expect(r.code).toBe(0);
-    const calls = events(onlyTrace(r.outDir)).filter((e) => e.kind === 'call' && e.fn === 'take');
+    const calls = (await eventsAsync(onlyTrace(r.outDir))).filter((e) => e.kind === 'call' && e.fn === 'take');
     expect(calls).toHaveLength(2);
     const [fromVm, fromMain] = calls.map((e) => e.args);
     expect(fromVm).toEqual(fromMain);
@@ -21,11 +20,11 @@ describe('values from a vm context', () => {
 });
 
 describe('jest in its ES module mode', () => {
-  it('is reported as not integrated, in one line under noderec record; its CommonJS tests still run and record', () => {
+  it('is reported as not integrated, in one line under noderec record; its CommonJS tests still run and record', async () => {
     const dir = path.join(ROOT, 'test', 'corpus', 'jest');
     const jest = path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js');
     const outDir = tempDir();
-    const r = runCli(['record', '--', NODE22, jest, '--runInBand'], { cwd: dir, env: { NODEREC_OUT_DIR: outDir, NODE_OPTIONS: '--experimental-vm-modules' } });
+    const r = await runCliAsync(['record', '--', NODE22, jest, '--runInBand'], { cwd: dir, env: { NODEREC_OUT_DIR: outDir, NODE_OPTIONS: '--experimental-vm-modules' } });
     expect(r.code).toBe(1);
     const notes = r.stderr.split('\n').filter((l) => l.startsWith('noderec: jest: '));
     expect(notes).toEqual(['noderec: jest: its ES module mode (--experimental-vm-modules) is not integrated: test code jest loads as ES modules is not recorded']);
@@ -34,15 +33,15 @@ describe('jest in its ES module mode', () => {
 });
 
 describe('jest and code noderec cannot parse', () => {
-  it('ES module syntax jest does not transform fails the test as without the recorder, no recorder failure', () => {
+  it('ES module syntax jest does not transform fails the test as without the recorder, no recorder failure', async () => {
     const dir = fixture('jest-esm-dep');
     const jest = path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js');
-    const plain = spawnSync(NODE22, [jest, '--runInBand', '--no-cache'], { cwd: dir, env: cleanEnv({ CI: '1' }), encoding: 'utf8' });
+    const plain = await spawnAsync(NODE22, [jest, '--runInBand', '--no-cache'], { cwd: dir, env: cleanEnv({ CI: '1' }) });
     const outDir = tempDir();
-    const rec = runCli(['record', '--', NODE22, jest, '--runInBand', '--no-cache'], { cwd: dir, env: { NODEREC_OUT_DIR: outDir, CI: '1' } });
-    expect(plain.status).toBe(1);
+    const rec = await runCliAsync(['record', '--', NODE22, jest, '--runInBand', '--no-cache'], { cwd: dir, env: { NODEREC_OUT_DIR: outDir, CI: '1' } });
+    expect(plain.code).toBe(1);
     expect(plain.stderr).toMatch(/Tests: +1 failed, 1 passed, 2 total/);
-    expect(rec.code).toBe(plain.status);
+    expect(rec.code).toBe(plain.code);
     const errs = (s: string): string[] => s.split('\n').filter((l) => /SyntaxError|Tests:|noderec::|ERR_/.test(l));
     expect(errs(rec.stderr)).toEqual(errs(plain.stderr));
   });

@@ -3,9 +3,9 @@
 // without the recorder, measured in the same test (bench/stack-depth.js
 // prints the figures per function shape).
 import * as fs from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
-import { assertBalanced, events, fixture, NODE, NODE22, onlyTrace, runNode } from '../helpers/run';
+import { assertBalanced, eventsAsync, fixture, NODE, NODE22, onlyTrace, runNodeAsync } from '../helpers/run';
 
 const NODES = [NODE, NODE22].filter((n) => fs.existsSync(n));
 const DESCENT = fixture('depth', 'descent.js');
@@ -13,36 +13,39 @@ const DESCENT = fixture('depth', 'descent.js');
 describe('stack depth', () => {
   for (const node of NODES) {
     const name = node === NODE ? 'node 20' : 'node 22';
-    const plain = runNode(DESCENT, { node, preload: 'none', args: ['probe'] });
-    const limits = JSON.parse(plain.stdout) as { cold: number; hot: number };
+    let limits = { cold: 0, hot: 0 };
+    beforeAll(async () => {
+      const plain = await runNodeAsync(DESCENT, { node, preload: 'none', args: ['probe'] });
+      limits = JSON.parse(plain.stdout) as { cold: number; hot: number };
+    });
 
-    it(`a recursive descent 72% as deep as the deepest that works plain works recorded, on its first run (${name})`, () => {
+    it(`a recursive descent 72% as deep as the deepest that works plain works recorded, on its first run (${name})`, async () => {
       const depth = Math.floor(limits.cold * 0.72);
-      const rec = runNode(DESCENT, { node, args: ['parse', String(depth)] });
+      const rec = await runNodeAsync(DESCENT, { node, args: ['parse', String(depth)] });
       expect(rec.stdout).toBe('3\n');
       expect(rec.code).toBe(0);
-      const evs = events(onlyTrace(rec.outDir));
+      const evs = await eventsAsync(onlyTrace(rec.outDir));
       assertBalanced(evs);
       expect(evs.filter((e) => e.kind === 'call' && e.fn === 'list')).toHaveLength(depth);
     });
 
     // How deep optimized code gets varies with what V8 inlines; the first-run
     // depth of the plain program is a stable bar it must clear.
-    it(`once optimized, a recursive descent as deep as the plain program's first run works recorded (${name})`, () => {
+    it(`once optimized, a recursive descent as deep as the plain program's first run works recorded (${name})`, async () => {
       const depth = limits.cold;
-      const rec = runNode(DESCENT, { node, args: ['parse', String(depth), 'hot'] });
+      const rec = await runNodeAsync(DESCENT, { node, args: ['parse', String(depth), 'hot'] });
       expect(rec.stdout).toBe('3\n');
       expect(rec.code).toBe(0);
     });
 
-    it(`a recursion too deep without the recorder is too deep with it (${name})`, () => {
+    it(`a recursion too deep without the recorder is too deep with it (${name})`, async () => {
       const depth = limits.hot * 4 + limits.cold * 4;
-      const p = runNode(DESCENT, { node, preload: 'none', args: ['parse', String(depth), 'hot'] });
-      const rec = runNode(DESCENT, { node, args: ['parse', String(depth), 'hot'] });
+      const p = await runNodeAsync(DESCENT, { node, preload: 'none', args: ['parse', String(depth), 'hot'] });
+      const rec = await runNodeAsync(DESCENT, { node, args: ['parse', String(depth), 'hot'] });
       expect(p.stdout).toBe('RangeError: Maximum call stack size exceeded\n');
       expect(rec.stdout).toBe(p.stdout);
       expect(rec.code).toBe(1);
-      assertBalanced(events(onlyTrace(rec.outDir)));
+      assertBalanced(await eventsAsync(onlyTrace(rec.outDir)));
     });
   }
 });

@@ -3,7 +3,7 @@
 // machine mutating its state between calls) are recorded both ways and every
 // exported value is compared.
 import { describe, expect, it } from 'vitest';
-import { events, fixture, metadata, onlyTrace, runCli, runNode, type Event } from '../helpers/run';
+import { eventsAsync, fixture, metadata, onlyTrace, runCliAsync, runNodeAsync, type Event } from '../helpers/run';
 
 const MAIN = fixture('values-refs', 'main.js');
 
@@ -11,22 +11,22 @@ function valuesOf(evs: Event[]): unknown[] {
   return evs.map((e) => [e.kind, e.fn, e.path, e.line, e.activation, e.depth, e.args, e.this, e.value, e.error]);
 }
 
-function recordWith(refs: string): { evs: Event[]; dir: string; stdout: string } {
+async function recordWith(refs: string): Promise<{ evs: Event[]; dir: string; stdout: string }> {
   // Every function of acorn and js-yaml, whose internals pass the same
   // objects around (--scope all).
-  const r = runNode(MAIN, { env: { NODEREC_VALUE_REFS: refs, NODEREC_SCOPE: 'all' } });
+  const r = await runNodeAsync(MAIN, { env: { NODEREC_VALUE_REFS: refs, NODEREC_SCOPE: 'all' } });
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   const dir = onlyTrace(r.outDir);
-  return { evs: events(dir), dir, stdout: r.stdout };
+  return { evs: await eventsAsync(dir), dir, stdout: r.stdout };
 }
 
 describe('value references', () => {
   // Three runs recording every function of acorn and js-yaml.
-  it('acorn, js-yaml and a mutating state machine: every exported value is the same with and without references', { timeout: 240_000 }, () => {
-    const plain = runNode(MAIN, { preload: 'none' });
-    const on = recordWith('1');
-    const off = recordWith('0');
+  it('acorn, js-yaml and a mutating state machine: every exported value is the same with and without references', { timeout: 240_000 }, async () => {
+    const plain = await runNodeAsync(MAIN, { preload: 'none' });
+    const on = await recordWith('1');
+    const off = await recordWith('0');
     expect(on.stdout).toBe(plain.stdout);
     expect(off.stdout).toBe(plain.stdout);
     expect(on.evs.length).toBe(off.evs.length);
@@ -39,7 +39,7 @@ describe('value references', () => {
     // References were used, and made the trace smaller.
     expect(metadata(on.dir).raw_bytes).toBeLessThan(metadata(off.dir).raw_bytes);
     // `noderec calls` resolves them too.
-    const calls = (dir: string): string => runCli(['calls', dir, '--fn', 'step', '--limit', '0', '--json']).stdout;
+    const calls = async (dir: string): Promise<string> => (await runCliAsync(['calls', dir, '--fn', 'step', '--limit', '0', '--json'])).stdout;
     // Rows come slowest first: compare them in activation order, without times.
     const rows = (s: string): unknown[] =>
       s
@@ -48,11 +48,11 @@ describe('value references', () => {
         .map((l) => JSON.parse(l))
         .sort((x, y) => x.activation - y.activation)
         .map((o) => ({ ...o, t: 0, dur: 0 }));
-    expect(rows(calls(on.dir))).toEqual(rows(calls(off.dir)));
+    expect(rows(await calls(on.dir))).toEqual(rows(await calls(off.dir)));
   });
 
-  it('the state passed to every call shows each change, in the call where it happened', () => {
-    const { evs } = recordWith('1');
+  it('the state passed to every call shows each change, in the call where it happened', async () => {
+    const { evs } = await recordWith('1');
     const steps = evs.filter((e) => e.kind === 'return' && e.fn === 'step').map((e) => e.value as any);
     expect(steps).toHaveLength(60);
     steps.forEach((s, i) => expect(s.props.count).toBe(i + 1));
@@ -62,8 +62,8 @@ describe('value references', () => {
     expect(steps[6].props.z).toEqual({ $: 'number', v: '-0' });
   });
 
-  it('objects from another realm (vm.runInNewContext) encode like same-realm ones', () => {
-    const { evs } = recordWith('1');
+  it('objects from another realm (vm.runInNewContext) encode like same-realm ones', async () => {
+    const { evs } = await recordWith('1');
     const takes = evs.filter((e) => e.kind === 'call' && e.fn === 'take').map((e) => e.args![0]);
     expect(takes.length).toBe(18);
     for (let i = 0; i < takes.length; i += 2) expect(takes[i]).toEqual(takes[i + 1]);
