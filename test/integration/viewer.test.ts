@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 
 import { fixture, runCli, tempDir, onlyTrace, NODE } from '../helpers/run';
@@ -205,7 +205,8 @@ describe.skipIf(!HAS_CHROMIUM)('viewer in headless Chromium', () => {
       const median = [...lags].sort((a, b) => a - b)[Math.floor(lags.length / 2)];
       expect(median, `lags ${lags.join(', ')} ms`).toBeLessThan(1000);
       await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'complete', null, { timeout: 15_000 });
-      expect(s.output()).toContain('the viewer stays at');
+      // The server says it after it tells the page: poll for it.
+      await vi.waitFor(() => expect(s.output()).toContain('the viewer stays at'), { timeout: 10_000, interval: 50 });
     } finally {
       await page.close();
       expect(await stopCli(s)).toBe(0);
