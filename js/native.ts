@@ -178,7 +178,12 @@ export function platformName(): string {
 /** ERR_NATIVE_MISSING: the addon cannot be loaded on this platform. */
 function nativeMissing(cause: unknown): Error {
   const platform = platformName();
-  const reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+  let reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+  // napi's loader found no build at all (its message blames npm and says to
+  // delete the lockfile, which is not the fix here): say where it looked.
+  if (reason.startsWith('Cannot find native binding')) {
+    reason = `neither js/native/noderec.${platform}.node (a build from source) nor the package noderec-${platform} is installed`;
+  }
   const e = new Error(
     `the noderec native addon cannot be loaded on ${platform} (${reason}). ` +
       `Fix: install the prebuilt package noderec-${platform} (npm installs it as an optional dependency of noderec: ` +

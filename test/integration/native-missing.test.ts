@@ -47,6 +47,9 @@ describe('native addon missing', () => {
     expect(rec.message).toContain(`${process.platform}-${process.arch}`);
     expect(rec.message).toContain('npm run build:native');
     expect(rec.message).toMatch(/noderec-linux-x64-(gnu|musl)/);
+    // Where it looked, not napi's advice to delete the lockfile.
+    expect(rec.message).toContain('nor the package noderec-');
+    expect(rec.message).not.toContain('package-lock.json');
     expect(fs.existsSync(r.out) ? fs.readdirSync(r.out) : []).toEqual([]);
   });
 
