@@ -16,10 +16,10 @@ use std::io::Read;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 
-use crate::trace::reader::ChunkReader;
 use super::{Options, Progress};
 use crate::error::Result;
 use crate::trace::format::{kind, record, Cursor, HAS_VALUES, PAYLOAD_SHIFT};
+use crate::trace::reader::ChunkReader;
 use crate::trace::reader::Func;
 use crate::trace::walk::TICK_US;
 

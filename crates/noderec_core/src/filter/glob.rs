@@ -1550,9 +1550,8 @@ mod tests {
     #[test]
     fn extglobs_that_picomatch_cannot_compile_are_errors() {
         // picomatch 4.0.7 throws "Cannot set properties of undefined (setting 'type')".
-        for g in ["{(..{%**\u{15}**********2*(**\u{1})*******..***(.*.js||js.}a*)"] {
-            assert!(make_re_source(g).is_err(), "{g}");
-        }
+        let g = "{(..{%**\u{15}**********2*(**\u{1})*******..***(.*.js||js.}a*)";
+        assert!(make_re_source(g).is_err(), "{g}");
     }
 
     #[test]
