@@ -15,6 +15,7 @@ import * as metrics from './logging/metrics';
 import { emitTrailer, noteRunError, trailer } from './logging/trailer';
 import { prepareFilters } from './filter/chain';
 import { native, FinishSummary } from './native';
+import type { BindingLinked, BindingLogRecord } from './native/binding';
 import { Policy, PolicyError, apiTraceFilter, policyFromEnv, resolvePolicy } from './policy/env';
 import * as io from './runtime/io-capture';
 import { noteUncaught } from './runtime/fatal-report';
@@ -61,15 +62,6 @@ let exiting = false;
 /** The error that made the last session fail (for the exit code). */
 let lastFatal: RecorderError | null = null;
 
-interface NativeExtra {
-  takeFailure(): { code: string; message: string; point: string } | null;
-  drainLogs(): { ts: number; level: string; target: string; code?: string | null; message: string; fields: string }[];
-  updateMetadata(dir: string, status: string, errorJson: string | null): void;
-}
-function nx(): NativeExtra {
-  return native() as unknown as NativeExtra;
-}
-
 const sink: probes.Sink = {
   submit(words, count, arena, arenaLen) {
     try {
@@ -109,9 +101,9 @@ export function exposeRuntime(context: vm.Context): void {
  * (js/runners/vite-plugin.ts): registers its function table in this
  * process's session and returns the base id. */
 function registerPortable(table: string): number {
-  let linked: { base: number; attr: string | null } | null = null;
+  let linked: BindingLinked | null = null;
   try {
-    linked = (native() as unknown as { linkPortable(t: string): { base: number; attr: string | null } | null }).linkPortable(table);
+    linked = native().linkPortable(table);
   } catch (e) {
     if (isMainThread) recorderFailed(e, 'instrument');
     else workerFailed(e, 'instrument');
@@ -206,7 +198,7 @@ export function start(options: StartOptions = {}): string | null {
   const root = projectRoot(projectStart(entry));
   const program = options.program ?? (entry !== null ? path.basename(entry) : 'node');
   const filters = prepareFilters(entry !== null ? path.dirname(entry) : process.cwd(), apiTraceFilter(options));
-  (native() as unknown as { setScope(project: boolean): void }).setScope(policy.scope === 'project');
+  native().setScope(policy.scope === 'project');
   const dir = native().start({
     outDir: path.resolve(policy.outDir),
     program,
@@ -222,7 +214,7 @@ export function start(options: StartOptions = {}): string | null {
     activationPath: policy.activationPath === null ? '' : path.resolve(policy.activationPath),
     cacheDir: policy.cacheDir === null ? undefined : path.resolve(policy.cacheDir),
     noCache: policy.noCache,
-  } as Parameters<ReturnType<typeof native>['start']>[0]);
+  });
   state = { dir, traceId: path.basename(dir), runId, policy, finished: false, timer: null, finalizing: false, failure: null, fatal: null, removed: false };
   lastFatal = null;
   setLogContext({ runId, traceId: state.traceId });
@@ -239,7 +231,7 @@ export function start(options: StartOptions = {}): string | null {
   io.installCapture(policy.captureIo, options.captureIo !== undefined || (process.env.NODEREC_CAPTURE_IO ?? '') !== '');
   // The filter chain's [io] table; NODEREC_CAPTURE_IO / the CLI beat its `capture`.
   try {
-    const ioTable = JSON.parse((native() as unknown as { filterIo(p: string[]): string }).filterIo(filters)) as io.IoFilter;
+    const ioTable: io.IoFilter = native().filterIo(filters);
     if (ioTable.capture !== undefined || ioTable.streams !== undefined) io.configureIo(ioTable);
   } catch (e) {
     logger.warn('noderec::filter', 'cannot read the [io] table of the filter chain', { error: String(e) });
@@ -268,7 +260,7 @@ function tick(): void {
 function checkOtherThreads(): void {
   let f: { code: string; message: string; point: string } | null = null;
   try {
-    f = nx().takeFailure();
+    f = native().takeFailure();
   } catch {
     f = null;
   }
@@ -277,9 +269,9 @@ function checkOtherThreads(): void {
 
 /** Rust-side log records, written through the one log sink. */
 export function drainNativeLogs(): void {
-  let recs: ReturnType<NativeExtra['drainLogs']>;
+  let recs: BindingLogRecord[];
   try {
-    recs = nx().drainLogs();
+    recs = native().drainLogs();
   } catch {
     return;
   }
@@ -313,7 +305,7 @@ function recorderFailed(e: unknown, point: string): void {
   const err = asRecorderError(e, point);
   st.failure = err;
   try {
-    nx().takeFailure();
+    native().takeFailure();
   } catch {
     // nothing pending
   }
@@ -395,7 +387,7 @@ function connectThread(policy: Policy, name: string): void {
   configureSecrets(JSON.parse(n.sessionSecrets()) as object, currentKeyAction);
   setSecretsWindow(policy.valueString);
   probes.attach(sink, clock, policy.captureValues, policy.maxEvents, policy.valueString);
-  probes.setPreciseClock(policy.clock === 'precise' ? (n as unknown as { sessionNowUs(): number }).sessionNowUs() : null);
+  probes.setPreciseClock(policy.clock === 'precise' ? n.sessionNowUs() : null);
   probes.setActivation(policy.activationPath !== null);
   installRuntime(policy.captureValues && policy.valueRefs);
 }
@@ -525,7 +517,7 @@ function finalize(exitCode: number | null, signal: string | null): FinishSummary
   if (st.failure === null && st.policy.requireTrace && events === 0) {
     const err = coded('ERR_TRACE_MISSING', `no event was recorded (require_trace) in ${st.dir}`, 'require_trace');
     try {
-      nx().updateMetadata(st.dir, 'failed', JSON.stringify({ code: err.code, message: err.message, point: err.point }));
+      native().updateMetadata(st.dir, 'failed', JSON.stringify({ code: err.code, message: err.message, point: err.point }));
     } catch {
       // the metadata keeps status complete; the error still surfaces
     }

@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { native, withCode } from '../native';
+import { native } from '../native';
+import type { BindingExportSummary } from '../native/binding';
 import { postOtlp, tracesUrl } from './otlp';
 import { damaged } from './main';
 import { listRuns, readMetadata, resolveTrace, UsageError } from './traces';
@@ -242,17 +243,15 @@ async function exportTo(a: ExportArgs, dir: string): Promise<number> {
         drawn = true;
       }, 200)
     : null;
-  let summary: { events: number; exported: number; damage: string | null; forced: number };
+  let summary: BindingExportSummary;
   try {
-    summary = JSON.parse(
-      await native().exportTraceAsync(job, dir, a.format, a.out, {
-        thread: a.thread,
-        fromNs: a.fromNs,
-        toNs: a.toNs,
-        noValues: a.noValues,
-        minDurationNs: a.minDurationNs,
-      }),
-    ) as typeof summary;
+    summary = await native().exportTraceAsync(job, dir, a.format, a.out, {
+      thread: a.thread,
+      fromNs: a.fromNs,
+      toNs: a.toNs,
+      noValues: a.noValues,
+      minDurationNs: a.minDurationNs,
+    });
   } catch (e) {
     // The reader of stdout went away (`noderec export | head -1`): the
     // export ends quietly, as every command does on EPIPE.
@@ -260,7 +259,7 @@ async function exportTo(a: ExportArgs, dir: string): Promise<number> {
       if (timer !== null) clearInterval(timer);
       return 0;
     }
-    throw withCode(e);
+    throw e;
   } finally {
     if (timer !== null) clearInterval(timer);
     if (drawn) stderr.write('\r\x1b[K');

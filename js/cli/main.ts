@@ -114,26 +114,20 @@ function ls(args: string[]): number {
 function show(args: string[]): number {
   const [trace] = positionals('show', args, 1, 'one trace');
   const dir = resolveTrace(trace, outDir());
-  const s = JSON.parse(native().traceSummary(dir)) as {
-    metadata: Record<string, unknown>;
-    read: { chunks: number; events: number; ended: boolean; damage: string | null; bytes_read: number; file_len: number };
-    counts: Record<string, number>;
-    functions: { fn: string; path: string; line: number; calls: number; total_ms: number }[];
-    threads: Record<string, string>;
-  };
+  const s = native().traceSummary(dir);
   const m = s.metadata;
   const out: string[] = [];
   out.push(`trace     ${dir}`);
   out.push(`program   ${String(m.program)}  (pid ${String(m.pid)}, node ${String(m.node_version)})`);
   out.push(`status    ${String(m.status)}${m.exit_code !== null ? `, exit code ${String(m.exit_code)}` : ''}${m.signal ? `, signal ${String(m.signal)}` : ''}`);
   out.push(`started   ${String(m.start_time)}   duration ${humanMs(m.duration_ms as number | null)}`);
-  out.push(`events    ${s.read.events} in ${s.read.chunks} chunks, ${humanBytes(s.read.file_len)}${s.read.damage ? `  (reader stopped: ${s.read.damage})` : ''}`);
+  out.push(`events    ${s.read.events} in ${s.read.chunks} chunks, ${humanBytes(s.read.fileLen)}${s.read.damage ? `  (reader stopped: ${s.read.damage})` : ''}`);
   out.push(`threads   ${Object.entries(s.threads).map(([id, n]) => `${id}:${n}`).join(', ')}`);
   out.push(`counts    ${Object.entries(s.counts).sort().map(([k, v]) => `${k} ${v}`).join(', ')}`);
   out.push('');
   out.push('slowest functions (inclusive on-stack time, a recursive function counted once per outermost call):');
   for (const f of s.functions) {
-    out.push(`  ${pad(f.total_ms.toFixed(3) + ' ms', 14)} ${pad(String(f.calls) + ' calls', 14)} ${f.fn}  ${f.path}:${f.line}`);
+    out.push(`  ${pad(f.totalMs.toFixed(3) + ' ms', 14)} ${pad(String(f.calls) + ' calls', 14)} ${f.name}  ${f.path}:${f.line}`);
   }
   write(out.map((l) => term(l)).join('\n') + '\n');
   return 0;
