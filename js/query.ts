@@ -4,6 +4,8 @@
 import * as path from 'node:path';
 
 import { native } from './native';
+import { envSetting } from './policy/env';
+import { DEFAULT_POLICY } from './policy/model';
 import type { TraceIndex } from './native/binding';
 import { listRuns, listTraces as listTraceDirs, readMetadata, resolveTrace, TraceEntry } from './cli/traces';
 
@@ -162,7 +164,7 @@ export interface Location {
 }
 
 function outDirOf(o?: Location): string {
-  return path.resolve(o?.outDir ?? (process.env.NODEREC_OUT_DIR || './noderec-traces'));
+  return path.resolve(o?.outDir ?? envSetting('outDir') ?? DEFAULT_POLICY.outDir);
 }
 
 /** A trace directory from an id (a name in the out dir, a path, or 'latest'). */

@@ -5,8 +5,6 @@ import * as path from 'node:path';
 import type * as vm from 'node:vm';
 import { isMainThread, MessagePort, parentPort, threadId } from 'node:worker_threads';
 
-import * as crypto from 'node:crypto';
-
 import { deactivateCjsHook, installCjsHook, onTypeScriptExtension, takeCompiled } from './hooks/cjs';
 import { installRunnerIntegration } from './runners/integrate';
 import { deactivateEsmHooks, hasInThreadHooks, installInThreadHooks, installLoaderThreadHooks, registerAfterOthers } from './hooks/esm';
@@ -15,8 +13,9 @@ import * as metrics from './logging/metrics';
 import { emitTrailer, noteRunError, trailer } from './logging/trailer';
 import { prepareFilters } from './filter/chain';
 import { native, FinishSummary } from './native';
+import { newRunId } from './run-id';
 import type { BindingLinked, BindingLogRecord } from './native/binding';
-import { Policy, PolicyError, apiTraceFilter, policyFromEnv, resolvePolicy } from './policy/env';
+import { Policy, PolicyError, apiTraceFilter, envSetting, envSettingLenient, policyFromEnv, resolvePolicy } from './policy/env';
 import * as io from './runtime/io-capture';
 import { noteUncaught } from './runtime/fatal-report';
 import { installDefiners, installDefinersIn } from './runtime/definers';
@@ -175,11 +174,6 @@ function coded(code: string, message: string, point = 'internal'): RecorderError
   return e;
 }
 
-/** A run id for a process not started by `noderec record`. */
-function newRunId(): string {
-  return `${Date.now().toString(36)}-${crypto.randomBytes(4).toString('hex')}`;
-}
-
 /** Starts recording in this process (main thread). Returns the trace
  * directory (null when the policy says `disabled`). Options beat
  * `configurePolicy()`, which beats the environment. Throws
@@ -197,7 +191,7 @@ export function start(options: StartOptions = {}): string | null {
   const entry = entryScript();
   const root = projectRoot(projectStart(entry));
   const program = options.program ?? (entry !== null ? path.basename(entry) : 'node');
-  const filters = prepareFilters(entry !== null ? path.dirname(entry) : process.cwd(), apiTraceFilter(options));
+  const filters = prepareFilters(entry !== null ? path.dirname(entry) : process.cwd(), envSetting('traceFilter') ?? [], apiTraceFilter(options));
   native().setScope(policy.scope === 'project');
   const dir = native().start({
     outDir: path.resolve(policy.outDir),
@@ -228,7 +222,7 @@ export function start(options: StartOptions = {}): string | null {
   // The logger watches the program's stderr lines (under the IO capture's
   // wrapper) and writes its own lines past the fd mirror.
   observeStderr();
-  io.installCapture(policy.captureIo, options.captureIo !== undefined || (process.env.NODEREC_CAPTURE_IO ?? '') !== '');
+  io.installCapture(policy.captureIo, options.captureIo !== undefined || envSetting('captureIo') !== undefined);
   // The filter chain's [io] table; NODEREC_CAPTURE_IO / the CLI beat its `capture`.
   try {
     const ioTable: io.IoFilter = native().filterIo(filters);
@@ -647,7 +641,7 @@ export function startFromPreload(): boolean {
 
 /** on_recorder_error as far as it can be read from a bad environment. */
 function lenientOnError(): 'abort' | 'disable' {
-  return (process.env.NODEREC_ON_RECORDER_ERROR ?? '').trim().toLowerCase() === 'disable' ? 'disable' : 'abort';
+  return envSettingLenient('onRecorderError') === 'disable' ? 'disable' : 'abort';
 }
 
 function preloadFailed(e: unknown, point: string, mode: 'abort' | 'disable', jsonErrors?: boolean): void {
@@ -656,7 +650,7 @@ function preloadFailed(e: unknown, point: string, mode: 'abort' | 'disable', jso
   const runId = process.env.NODEREC_RUN_ID ?? '';
   setLogContext({ runId, traceId: '' });
   logger.error('noderec::tracer', `cannot record: ${err.message}`, { point: err.point, on_recorder_error: mode }, err.code);
-  const json = jsonErrors ?? /^(1|true|yes|on)$/i.test((process.env.NODEREC_JSON_ERRORS ?? '').trim());
+  const json = jsonErrors ?? envSettingLenient('jsonErrors') === true;
   const t = trailer(err.code, err.point, err.message, { pid: process.pid, trace_dir: null, on_recorder_error: mode, fatal: mode === 'abort' }, { runId, traceId: '' });
   if (mode === 'disable') {
     metrics.noteDetach({ reason: 'recorder_error', code: err.code, point: err.point });

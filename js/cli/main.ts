@@ -3,7 +3,8 @@ import * as path from 'node:path';
 
 import { FilterError } from '../filter/chain';
 import { native, ReadResult } from '../native';
-import { PolicyError, SETTING_BY_ENV, SETTINGS, parseSetting } from '../policy/model';
+import { envSetting, envSettingLenient } from '../policy/env';
+import { DEFAULT_POLICY, PolicyError, SETTINGS } from '../policy/model';
 import { EXPORT_USAGE, exportCmd } from './export';
 import { record, usageTrailer } from './record';
 import { QUERY_USAGE, queryCommand, recordWithView, wantsView } from './query-commands';
@@ -34,11 +35,8 @@ ${SETTINGS.map((s) => `  ${(s.flag + (s.kind.t === 'bool' ? '' : ' ' + (s.kind.t
 
 /** NODEREC_OUT_DIR through the settings table (a bad value is
  * ERR_INVALID_POLICY_VALUE, exit 2), else the default. */
-function outDir(): string {
-  const s = SETTING_BY_ENV.get('NODEREC_OUT_DIR');
-  const v = process.env.NODEREC_OUT_DIR;
-  const dir = s !== undefined && v !== undefined && v !== '' ? (parseSetting(s, v) as string) : './noderec-traces';
-  return path.resolve(dir);
+export function outDir(): string {
+  return path.resolve(envSetting('outDir') ?? DEFAULT_POLICY.outDir);
 }
 
 function pad(s: string, n: number): string {
@@ -268,7 +266,7 @@ export function main(argv: string[]): void {
 function jsonErrorsAsked(): boolean {
   const argv = process.argv.slice(2);
   if (argv.includes('--json-errors') || argv.includes('--json-errors=1') || argv.includes('--json-errors=true')) return true;
-  return /^(1|true|yes|on)$/i.test((process.env.NODEREC_JSON_ERRORS ?? '').trim());
+  return envSettingLenient('jsonErrors') === true;
 }
 
 function fail(e: unknown): void {

@@ -5,6 +5,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { callTree, compare, getTrace, listTraces, timeline, valueHistory, Activation, TraceStatus } from '../query';
+import { envSetting } from '../policy/env';
+import { DEFAULT_POLICY } from '../policy/model';
 import { parseRecordArgs, record } from './record';
 import { humanMs, resolveTrace, UsageError } from './traces';
 
@@ -24,7 +26,7 @@ export const QUERY_USAGE = `  traces [--program S] [--status S] [--run ID] [--li
 `;
 
 function outDir(): string {
-  return path.resolve(process.env.NODEREC_OUT_DIR || './noderec-traces');
+  return path.resolve(envSetting('outDir') ?? DEFAULT_POLICY.outDir);
 }
 
 interface Parsed {

@@ -10,13 +10,13 @@
 // recorded process failed because of the recorder (on_recorder_error=abort,
 // require_trace), otherwise the command's own exit code.
 import { spawn } from 'node:child_process';
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { checkFilters } from '../filter/chain';
 import { Trailer, trailer } from '../logging/trailer';
 import { native } from '../native';
+import { newRunId } from '../run-id';
 import { policyFromEnv } from '../policy/env';
 import { Policy, PolicyError, SETTING_BY_FLAG, Setting, parseBool, parseSetting } from '../policy/model';
 import { term } from './terminal';
@@ -108,10 +108,6 @@ export function parseRecordArgs(argv: string[], baseEnv: NodeJS.ProcessEnv = pro
 
 function quoteForNodeOptions(p: string): string {
   return /[\s"\\]/.test(p) ? `"${p.replace(/(["\\])/g, '\\$1')}"` : p;
-}
-
-export function newRunId(): string {
-  return `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '')}-${crypto.randomBytes(3).toString('hex')}`;
 }
 
 function readErrors(file: string): Trailer[] {
