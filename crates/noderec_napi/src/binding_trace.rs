@@ -8,7 +8,8 @@ use std::path::Path;
 use napi::Env;
 use napi_derive::napi;
 use noderec_core::error::Error;
-use noderec_core::trace::{export, query, reader, summary};
+use noderec_core::query::summary;
+use noderec_core::trace::{export, query, reader};
 
 use crate::binding_errors::{guard, to_js};
 // `Result` by name: the napi macro throws the error only for a return type

@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::format::kind;
-use super::reader::read_trace;
-use super::walk::walk;
 use crate::error::Result;
 use crate::session::metadata::Metadata;
+use crate::trace::format::kind;
+use crate::trace::reader::read_trace;
+use crate::trace::walk::walk;
 
 /// What reading the trace found.
 #[derive(Debug, Clone)]
