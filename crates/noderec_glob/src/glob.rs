@@ -1494,7 +1494,7 @@ fn literal_prefix(glob: &str) -> String {
 /// escaped text itself. Not `$`: picomatch turns `$$` into `\$$`, which also
 /// matches `$` (found by the glob fuzz target). The picomatch differential
 /// tests cover this.
-pub(crate) fn is_plain(glob: &str) -> bool {
+pub fn is_plain(glob: &str) -> bool {
     !glob.is_empty()
         && !glob.starts_with('.')
         && glob.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':' | b'<' | b'>'))
