@@ -526,6 +526,22 @@ export interface BindingTraceSummary {
 }
 
 /**
+ * The wire constants of the trace format as the core defines them
+ * (design-docs/trace-format.md, values.md), for the test that checks the
+ * TypeScript side's copies against them.
+ */
+export interface BindingWire {
+  /** Event kinds by name (`call`: 1, ...). */
+  kinds: Record<string, number>
+  /** Value tags by name (`UNDEFINED`: 0, ...). */
+  tags: Record<string, number>
+  /** The event head's bit saying that a value blob follows. */
+  hasValues: number
+  /** Shift of the payload (function or site id) in the event head. */
+  payloadShift: number
+}
+
+/**
  * A fresh 4-byte ArrayBuffer over this thread's slot of the shared clock
  * (µs since the session started, updated every 100 µs by a native thread).
  */
@@ -825,3 +841,6 @@ export declare function traceSummary(dir: string): BindingTraceSummary
  * runs after the final metadata is written).
  */
 export declare function updateMetadata(dir: string, status: string, errorJson?: string | undefined | null): void
+
+/** The trace format's event kinds, value tags and head bits. */
+export declare function wireConstants(): BindingWire

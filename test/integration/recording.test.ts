@@ -343,15 +343,16 @@ describe('finalization', () => {
 });
 
 describe('noderec record', () => {
-  it('runs the program unchanged and prints one summary line on stderr', () => {
+  it('runs the program unchanged and prints one summary line on stderr, then the next step', () => {
     const f = fixture('fib', 'main.js');
     for (const args of [['record', '--', NODE, f], ['record', f]]) {
       const r = runCli(args);
       expect(r.code).toBe(0);
       expect(r.stdout).toBe('55\n');
       const lines = r.stderr.split('\n').filter((l) => l.length > 0);
-      expect(lines).toHaveLength(1);
+      expect(lines).toHaveLength(2);
       expect(lines[0]).toMatch(/^noderec: .*main\.js-\d{8}T\d{6}-\d+ — \d+ events, \d+(\.\d+)? (B|KiB), [\d.]+ m?s$/);
+      expect(lines[1]).toMatch(/^noderec: next: (npx )?noderec view \S+ --open /);
       const dir = onlyTrace(r.outDir);
       expect(metadata(dir).run_id).not.toBe('');
     }

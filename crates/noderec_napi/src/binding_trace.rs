@@ -229,3 +229,62 @@ pub fn query_calls(env: &Env, dir: String, fn_glob: Option<String>, min_ms: f64,
         Ok(BindingCalls { rows, read })
     })
 }
+
+/// The wire constants of the trace format as the core defines them
+/// (design-docs/trace-format.md, values.md), for the test that checks the
+/// TypeScript side's copies against them.
+#[napi(object)]
+pub struct BindingWire {
+    /// Event kinds by name (`call`: 1, ...).
+    pub kinds: HashMap<String, u32>,
+    /// Value tags by name (`UNDEFINED`: 0, ...).
+    pub tags: HashMap<String, u32>,
+    /// The event head's bit saying that a value blob follows.
+    pub has_values: u32,
+    /// Shift of the payload (function or site id) in the event head.
+    pub payload_shift: u32,
+}
+
+/// The trace format's event kinds, value tags and head bits.
+#[napi]
+pub fn wire_constants() -> BindingWire {
+    use noderec_core::trace::format::{kind, HAS_VALUES, PAYLOAD_SHIFT};
+    use noderec_core::trace::value::tag;
+    let kinds = (1..=u8::MAX)
+        .map(|k| (kind::name(k), k))
+        .take_while(|(n, _)| *n != "unknown")
+        .map(|(n, k)| (n.to_string(), u32::from(k)))
+        .collect();
+    let tags = [
+        ("UNDEFINED", tag::UNDEFINED),
+        ("NULL", tag::NULL),
+        ("FALSE", tag::FALSE),
+        ("TRUE", tag::TRUE),
+        ("INT", tag::INT),
+        ("FLOAT", tag::FLOAT),
+        ("STRING", tag::STRING),
+        ("BIGINT", tag::BIGINT),
+        ("SYMBOL", tag::SYMBOL),
+        ("FUNCTION", tag::FUNCTION),
+        ("ARRAY", tag::ARRAY),
+        ("OBJECT", tag::OBJECT),
+        ("MAP", tag::MAP),
+        ("SET", tag::SET),
+        ("DATE", tag::DATE),
+        ("ERROR", tag::ERROR),
+        ("HOLE", tag::HOLE),
+        ("ACCESSOR", tag::ACCESSOR),
+        ("PROXY", tag::PROXY),
+        ("CIRCULAR", tag::CIRCULAR),
+        ("BYTES", tag::BYTES),
+        ("TRUNCATED", tag::TRUNCATED),
+        ("REDACTED", tag::REDACTED),
+        ("REGEXP", tag::REGEXP),
+        ("OPAQUE", tag::OPAQUE),
+        ("REF", tag::REF),
+    ]
+    .into_iter()
+    .map(|(n, t)| (n.to_string(), u32::from(t)))
+    .collect();
+    BindingWire { kinds, tags, has_values: HAS_VALUES, payload_shift: PAYLOAD_SHIFT }
+}
