@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::filesystem::DirHandle;
 use super::lifecycle::{FnDef, Session};
 use crate::error::Result;
+use crate::host::filesystem::DirHandle;
 use crate::instrument::{self, Decider, ModuleKind};
 
 #[derive(Serialize, Deserialize)]
