@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { FilterError } from '../filter/chain';
 import { native, ReadResult } from '../native';
 import { envSetting, envSettingLenient } from '../policy/env';
-import { DEFAULT_POLICY, PolicyError, SETTINGS } from '../policy/model';
+import { DEFAULT_POLICY, PolicyError } from '../policy/model';
 import { COMMAND_BY_NAME, COMMANDS, CommandSpec, RECORD, commandHelp, helpAsked, parseCommand, recordHelp, recordTokens } from './args';
 import { exportCmd } from './export';
 import { record, usageTrailer } from './record';
