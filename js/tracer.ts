@@ -378,7 +378,7 @@ function connectThread(policy: Policy, name: string): void {
   setRefs(policy.valueRefs);
   setAttrResolver((set, key) => n.filterAttr(set, key));
   // [secrets] of the session's filter chain (filters/default.toml).
-  configureSecrets(JSON.parse(n.sessionSecrets()) as object, currentKeyAction);
+  configureSecrets(n.sessionSecrets(), currentKeyAction);
   setSecretsWindow(policy.valueString);
   probes.attach(sink, clock, policy.captureValues, policy.maxEvents, policy.valueString);
   probes.setPreciseClock(policy.clock === 'precise' ? n.sessionNowUs() : null);

@@ -150,6 +150,14 @@ export interface BindingCompareRow {
   differs: Array<string>
 }
 
+/** An instrumented file's source and its insertions (see `fatalSourceInfo`). */
+export interface BindingEditMap {
+  /** The file's source, as instrumented. */
+  source: string
+  /** Per 0-based line: `[generated UTF-16 column, UTF-16 length]` of each insertion. */
+  lines: Record<string, Array<[number, number]>>
+}
+
 /** What an export did. */
 export interface BindingExportSummary {
   /** Events read from the trace. */
@@ -409,6 +417,19 @@ export interface BindingRead {
   closed: boolean
 }
 
+/**
+ * The `[secrets]` settings of a filter chain, each key only when some file
+ * of the chain sets it.
+ */
+export interface BindingSecrets {
+  /** Detectors run on every string value. */
+  strings?: Array<string>
+  /** Arrays of name/value pairs are checked like object keys. */
+  pairs?: boolean
+  /** `process.env`: the variables that keep their value. */
+  envAllow?: Array<string>
+}
+
 /** What the facade knows about the process when recording starts. */
 export interface BindingStartOptions {
   /** Directory receiving trace directories. */
@@ -596,11 +617,10 @@ export declare function exportTraceSync(dir: string, format: string, out?: strin
 
 /**
  * For an instrumented file of this process: its source, if the file still holds
- * the text that was instrumented, and the insertions per 0-based line as
- * `[generated UTF-16 column, UTF-16 length]` (JSON); null otherwise. Used to
- * print an uncaught error's source line as the program wrote it.
+ * the text that was instrumented, and the insertions per 0-based line; null
+ * otherwise. Used to print an uncaught error's source line as the program wrote it.
  */
-export declare function fatalSourceInfo(path: string): string | null
+export declare function fatalSourceInfo(path: string): BindingEditMap | null
 
 /**
  * The action (0 allow, 1 redact, 2 drop) for object key `key` under the
@@ -764,11 +784,10 @@ export declare function runnerKind(): string
 export declare function sessionNowUs(): number
 
 /**
- * The `[secrets]` settings of the running session's filter chain as JSON:
- * `{"strings":[...],"pairs":bool,"envAllow":[...]}`, each key only when
- * some file of the chain sets it; `{}` without a session.
+ * The `[secrets]` settings of the running session's filter chain (none
+ * set without a session).
  */
-export declare function sessionSecrets(): string
+export declare function sessionSecrets(): BindingSecrets
 
 /** Records, in metadata, the error that ended or disabled recording (JSON text). */
 export declare function setError(json: string): void

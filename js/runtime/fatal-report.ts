@@ -28,12 +28,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as util from 'node:util';
 
 import { native } from '../native';
+import type { BindingEditMap } from '../native/binding';
 
-interface Edits {
-  source: string;
-  /** Per 0-based line: [generated UTF-16 column, UTF-16 length] of each insertion. */
-  lines: Record<string, [number, number][]>;
-}
+/** The file's source and, per 0-based line, [generated UTF-16 column, UTF-16 length] of each insertion. */
+type Edits = BindingEditMap;
 
 interface Injected {
   edits: Edits;
@@ -121,8 +119,8 @@ function prepare(): void {
   try {
     const found: [string, string, Edits][] = [];
     for (const [file, resource] of candidates) {
-      const json = native().fatalSourceInfo(file);
-      if (json !== null) found.push([file, resource, JSON.parse(json) as Edits]);
+      const edits = native().fatalSourceInfo(file);
+      if (edits !== null) found.push([file, resource, edits]);
     }
     if (found.length === 0) return;
     formatStacks(err, 0);

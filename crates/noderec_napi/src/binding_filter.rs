@@ -194,23 +194,25 @@ pub fn regex_match(source: String, input: String) -> Option<bool> {
     noderec_core::filter::jsregex::Regex::new(&source).ok().map(|r| r.is_match(&input))
 }
 
-/// The `[secrets]` settings of the running session's filter chain as JSON:
-/// `{"strings":[...],"pairs":bool,"envAllow":[...]}`, each key only when
-/// some file of the chain sets it; `{}` without a session.
+/// The `[secrets]` settings of a filter chain, each key only when some file
+/// of the chain sets it.
+#[napi(object)]
+#[derive(Default)]
+pub struct BindingSecrets {
+    /// Detectors run on every string value.
+    pub strings: Option<Vec<String>>,
+    /// Arrays of name/value pairs are checked like object keys.
+    pub pairs: Option<bool>,
+    /// `process.env`: the variables that keep their value.
+    pub env_allow: Option<Vec<String>>,
+}
+
+/// The `[secrets]` settings of the running session's filter chain (none
+/// set without a session).
 #[napi]
-pub fn session_secrets() -> String {
-    let Some(s) = lifecycle::current() else { return "{}".into() };
-    let Some(f) = s.filter.as_ref() else { return "{}".into() };
+pub fn session_secrets() -> BindingSecrets {
+    let Some(s) = lifecycle::current() else { return BindingSecrets::default() };
+    let Some(f) = s.filter.as_ref() else { return BindingSecrets::default() };
     let sec = f.chain().secrets();
-    let mut o = serde_json::Map::new();
-    if let Some(v) = sec.strings {
-        o.insert("strings".into(), v.into());
-    }
-    if let Some(v) = sec.pairs {
-        o.insert("pairs".into(), v.into());
-    }
-    if let Some(v) = sec.env_allow {
-        o.insert("envAllow".into(), v.into());
-    }
-    serde_json::Value::Object(o).to_string()
+    BindingSecrets { strings: sec.strings, pairs: sec.pairs, env_allow: sec.env_allow }
 }

@@ -213,13 +213,31 @@ pub fn original_source(env: &Env, text: String) -> Result<Option<String>> {
     guard(env, "originalSource", || Ok(noderec_core::instrument::original_source(&text)))
 }
 
+/// An instrumented file's source and its insertions (see `fatalSourceInfo`).
+#[napi(object)]
+pub struct BindingEditMap {
+    /// The file's source, as instrumented.
+    pub source: String,
+    /// Per 0-based line: `[generated UTF-16 column, UTF-16 length]` of each insertion.
+    #[napi(ts_type = "Record<string, Array<[number, number]>>")]
+    pub lines: std::collections::HashMap<String, Vec<Vec<u32>>>,
+}
+
 /// For an instrumented file of this process: its source, if the file still holds
-/// the text that was instrumented, and the insertions per 0-based line as
-/// `[generated UTF-16 column, UTF-16 length]` (JSON); null otherwise. Used to
-/// print an uncaught error's source line as the program wrote it.
+/// the text that was instrumented, and the insertions per 0-based line; null
+/// otherwise. Used to print an uncaught error's source line as the program wrote it.
 #[napi]
-pub fn fatal_source_info(env: &Env, path: String) -> Result<Option<String>> {
-    guard(env, "fatalSourceInfo", || Ok(modules::edit_map(&path)))
+pub fn fatal_source_info(env: &Env, path: String) -> Result<Option<BindingEditMap>> {
+    guard(env, "fatalSourceInfo", || {
+        Ok(modules::edit_map(&path).map(|m| BindingEditMap {
+            source: m.source,
+            lines: m
+                .lines
+                .into_iter()
+                .map(|(l, v)| (l.to_string(), v.into_iter().map(|(c, n)| vec![c, n]).collect()))
+                .collect(),
+        }))
+    })
 }
 
 /// The file (absolute path) that defines function `id`, if it was loaded.
