@@ -500,7 +500,7 @@ function finalize(exitCode: number | null, signal: string | null): FinishSummary
   let summary: FinishSummary | null = null;
   step('finish writer and write metadata', 'finish', () => {
     if (st.failure !== null) {
-      native().setError(JSON.stringify({ code: st.failure.code, message: st.failure.message, point: st.failure.point }));
+      native().setError({ code: st.failure.code, message: st.failure.message, point: st.failure.point });
     }
     summary = native().finish(exitCode, signal, st.failure !== null ? 'partial' : 'complete');
   });
@@ -511,7 +511,7 @@ function finalize(exitCode: number | null, signal: string | null): FinishSummary
   if (st.failure === null && st.policy.requireTrace && events === 0) {
     const err = coded('ERR_TRACE_MISSING', `no event was recorded (require_trace) in ${st.dir}`, 'require_trace');
     try {
-      native().updateMetadata(st.dir, 'failed', JSON.stringify({ code: err.code, message: err.message, point: err.point }));
+      native().updateMetadata(st.dir, 'failed', { code: err.code, message: err.message, point: err.point });
     } catch {
       // the metadata keeps status complete; the error still surfaces
     }

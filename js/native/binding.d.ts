@@ -417,6 +417,16 @@ export interface BindingRead {
   closed: boolean
 }
 
+/** A recorder failure as `metadata.json` keeps it (`error`). */
+export interface BindingRecorderError {
+  /** Stable `ERR_*` code. */
+  code: string
+  /** Message. */
+  message: string
+  /** Where it happened: instrument, write, flush, finish, panic, start, policy, require_trace. */
+  point: string
+}
+
 /**
  * The `[secrets]` settings of a filter chain, each key only when some file
  * of the chain sets it.
@@ -789,8 +799,8 @@ export declare function sessionNowUs(): number
  */
 export declare function sessionSecrets(): BindingSecrets
 
-/** Records, in metadata, the error that ended or disabled recording (JSON text). */
-export declare function setError(json: string): void
+/** Records, in metadata, the error that ended or disabled recording. */
+export declare function setError(error: BindingRecorderError): void
 
 /** Sets the test runner of this process (empty: none). */
 export declare function setRunnerKind(kind: string): void
@@ -859,7 +869,7 @@ export declare function traceSummary(dir: string): BindingTraceSummary
  * Rewrites a finished trace's status and error (the `require_trace` check
  * runs after the final metadata is written).
  */
-export declare function updateMetadata(dir: string, status: string, errorJson?: string | undefined | null): void
+export declare function updateMetadata(dir: string, status: string, error?: BindingRecorderError | undefined | null): void
 
 /** The trace format's event kinds, value tags and head bits. */
 export declare function wireConstants(): BindingWire

@@ -284,20 +284,32 @@ pub fn flush(env: &Env) -> Result<()> {
     })
 }
 
-/// Records, in metadata, the error that ended or disabled recording (JSON text).
+/// A recorder failure as `metadata.json` keeps it (`error`).
+#[napi(object)]
+pub struct BindingRecorderError {
+    /// Stable `ERR_*` code.
+    pub code: String,
+    /// Message.
+    pub message: String,
+    /// Where it happened: instrument, write, flush, finish, panic, start, policy, require_trace.
+    pub point: String,
+}
+
+impl BindingRecorderError {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({ "code": self.code, "message": self.message, "point": self.point })
+    }
+}
+
+/// Records, in metadata, the error that ended or disabled recording.
 #[napi]
-pub fn set_error(env: &Env, json: String) -> Result<()> {
+pub fn set_error(env: &Env, error: BindingRecorderError) -> Result<()> {
     guard(env, "setError", || {
         if let Some(s) = lifecycle::current() {
-            let v = serde_json_value(&json);
-            s.set_error(v);
+            s.set_error(error.to_json());
         }
         Ok(())
     })
-}
-
-fn serde_json_value(text: &str) -> noderec_core::session::metadata::JsonValue {
-    noderec_core::session::metadata::parse_json_lossy(text)
 }
 
 /// Marks the trace as cut at the event limit.
@@ -432,13 +444,13 @@ pub fn take_failure() -> Option<BindingFailure> {
 /// Rewrites a finished trace's status and error (the `require_trace` check
 /// runs after the final metadata is written).
 #[napi]
-pub fn update_metadata(env: &Env, dir: String, status: String, error_json: Option<String>) -> Result<()> {
+pub fn update_metadata(env: &Env, dir: String, status: String, error: Option<BindingRecorderError>) -> Result<()> {
     guard(env, "updateMetadata", || {
         let p = std::path::Path::new(&dir);
         let mut m = noderec_core::session::metadata::Metadata::load(p).map_err(to_js)?;
         m.status = status;
-        if let Some(e) = error_json {
-            m.error = Some(noderec_core::session::metadata::parse_json_lossy(&e));
+        if let Some(e) = error {
+            m.error = Some(e.to_json());
         }
         m.save(p).map_err(to_js)
     })
