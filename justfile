@@ -8,15 +8,15 @@ default:
 build:
     npm run build
 
-# Run every test: Rust unit tests, then vitest (unit + integration, spawning node)
+# The checks, then every test: Rust unit tests, then vitest (unit + integration, spawning node)
 test:
     npm test
 
-# Type-check TypeScript and run clippy with warnings as errors
+# The checks alone: cargo fmt --check, clippy (all targets, warnings as errors), tsc --noEmit
 lint:
-    npm run lint
+    npm run check
 
-# Format Rust and check formatting
+# Format Rust
 fmt:
     cargo fmt --all
 
@@ -24,9 +24,8 @@ fmt:
 bench:
     npm run bench
 
-# What CI runs: install (builds everything), then the test command
+# What CI runs (.ci/run: npm install, then this): fmt check, clippy -D warnings, tsc --noEmit, then the tests
 ready:
-    npm install
     npm test
 
 # Fuzz every target for SECONDS each (nightly + cargo-fuzz: `rustup toolchain install nightly`, `cargo install cargo-fuzz`).

@@ -1,96 +1,34 @@
-// Loads the Rust addon and gives it types. Errors thrown by the addon carry
-// a stable `code` (ERR_*), set by the binding.
+// Loads the Rust addon. Its types are the declarations napi generates from
+// the Rust binding (js/native/binding.d.ts, committed: the contract between
+// Rust and TypeScript; test/unit/binding-contract.test.ts fails when the
+// build generates something else). Errors the addon throws carry the stable
+// code in `error.code` and where it happened in `path`, `line`, `column`
+// (crates/noderec_napi/src/binding_errors.rs).
 import * as path from 'node:path';
 
-export interface StartOptions {
-  outDir: string;
-  program: string;
-  argv: string[];
-  cwd: string;
-  root: string;
-  nodeVersion: string;
-  pid: number;
-  ppid: number;
-  runId: string;
-  recorderVersion: string;
-  /** The filter chain (TOML paths); absent: the built-in default. */
-  filters?: string[];
-  /** Absolute path of the activation file ('' or absent: none). */
-  activationPath?: string;
-  /** Instrumentation cache directory; absent: the default location. */
-  cacheDir?: string;
-  /** Do not use the instrumentation cache. */
-  noCache?: boolean;
-}
+import type * as Binding from './native/binding';
 
-/** What reading a trace found besides what it produced. */
-export interface ReadResult {
-  events: number;
-  /** Why reading stopped before the end of the file, with the byte position. */
-  damage?: string | null;
-  bytesRead: number;
-  /** The output's reader went away (EPIPE). */
-  closed: boolean;
-}
+export type {
+  BindingFinishSummary as FinishSummary,
+  BindingRead as ReadResult,
+  BindingStartOptions as StartOptions,
+  ExportOptions,
+  FilterBenchResult,
+} from './native/binding';
 
-export interface FilterBenchResult {
-  rules: number;
-  loadMs: number;
-  cachedFilePerS: number;
-  cachedFnPerS: number;
-  uncachedFilePerS: number;
-  uncachedFnPerS: number;
-}
+/** The addon's exports, as generated. */
+export type Native = typeof Binding;
 
-export interface FinishSummary {
-  dir: string;
-  events: number;
-  bytes: number;
-  durationMs: number;
-  status: string;
-}
-
-export interface ExportOptions {
-  thread?: number;
-  fromNs?: number;
-  toNs?: number;
-  noValues?: boolean;
-  minDurationNs?: number;
-}
-
-export interface Native {
-  start(opts: StartOptions): string;
-  createRunDir(parent: string, name: string): string;
-  currentDir(): string | null;
-  clockBuffer(): ArrayBuffer;
-  instrument(source: string, path: string, isModule: boolean, cacheSalt: string): string | null;
-  instrumentSource(source: string, path: string, isModule: boolean): string;
-  originalSource(text: string): string | null;
-  fatalSourceInfo(path: string): string | null;
-  functionPath(id: number): string | null;
-  registerThread(id: number, name: string): void;
-  submit(thread: number, words: Int32Array, count: number, arena: Uint8Array, arenaLen: number): void;
-  flush(): void;
-  setError(json: string): void;
-  setTruncated(): void;
-  finish(exitCode: number | null | undefined, signal: string | null | undefined, status: string): FinishSummary | null;
-  exportTrace(dir: string, format: string, out?: string | null): ReadResult;
-  exportTraceAsync(job: number, dir: string, format: string, out: string | null, options: ExportOptions): Promise<string>;
-  exportTraceSync(dir: string, format: string, out: string | null, options: ExportOptions): string;
-  exportProgress(job: number): number[] | null;
-  traceSummary(dir: string): string;
-  queryCalls(dir: string, fnGlob: string | null, minMs: number, limit: number): { rows: string[]; read: ReadResult };
-  globMatch(pattern: string, path: string): boolean;
-  filterAttr(set: number, key: string): number;
-  filterStats(redacted: number[], dropped: number[]): void;
-  filterCheck(paths: string[]): string;
-  sessionSecrets(): string;
-  filterBench(paths: string[], files: string[], functions: string[], iterations: number): FilterBenchResult;
-  signalsInstall(names: string[], onSignal: (name: string) => void): string[];
-  signalsRecheck(): void;
-  signalsClaim(): string | null;
-  signalsReraise(): void;
-  signalsUninstall(): string | null;
+/** An error thrown by the addon. */
+export interface NativeError extends Error {
+  /** Stable ERR_* code. */
+  code: string;
+  /** The file or directory it is about. */
+  path?: string;
+  /** 1-based line in `path` (filter files). */
+  line?: number;
+  /** 1-based column in `line`. */
+  column?: number;
 }
 
 let cached: Native | undefined;
@@ -130,38 +68,6 @@ export function buildSalt(): string {
   return salt;
 }
 
-/** Moves the `ERR_*: ` prefix the binding puts in messages to `error.code`. */
-export function withCode(e: unknown): unknown {
-  if (e instanceof Error) {
-    const m = /^(ERR_[A-Z_]+): /.exec(e.message);
-    if (m !== null) {
-      (e as Error & { code?: string }).code = m[1];
-      e.message = e.message.slice(m[0].length);
-    }
-  }
-  return e;
-}
-
-function wrap(raw: Record<string, unknown>): Native {
-  const out: Record<string, unknown> = {};
-  for (const [name, fn] of Object.entries(raw)) {
-    if (typeof fn !== 'function') continue;
-    out[name] = function (this: unknown, ...args: unknown[]) {
-      let r: unknown;
-      try {
-        r = (fn as (...a: unknown[]) => unknown)(...args);
-      } catch (e) {
-        throw withCode(e);
-      }
-      // A binding whose return type is an alias of napi::Result (JsResult)
-      // returns its error instead of throwing it.
-      if (r instanceof Error) throw withCode(r);
-      return r;
-    };
-  }
-  return out as unknown as Native;
-}
-
 /** The platform as napi-rs names its prebuilt packages: `linux-x64-gnu`,
  * `darwin-arm64`, `win32-x64-msvc`, ... */
 export function platformName(): string {
@@ -194,26 +100,17 @@ function nativeMissing(cause: unknown): Error {
   return e;
 }
 
-let rawBinding: Record<string, unknown> | undefined;
-
-/** The addon's exports as napi-rs's generated loader gives them (classes
- * such as TraceIndex included). Throws ERR_NATIVE_MISSING when no build of
+/** The addon (loaded once per thread), through napi's generated platform
+ * loader (js/native/binding.js). Throws ERR_NATIVE_MISSING when no build of
  * the addon for this platform can be loaded. */
-export function binding(): Record<string, unknown> {
-  if (rawBinding === undefined) {
+export function native(): Native {
+  if (cached === undefined) {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      rawBinding = require(path.join(NATIVE_DIR, 'binding.js')) as Record<string, unknown>;
+      cached = require(path.join(NATIVE_DIR, 'binding.js')) as Native;
     } catch (e) {
       throw nativeMissing(e);
     }
   }
-  return rawBinding;
-}
-
-/** The addon (loaded once per thread). Throws ERR_NATIVE_MISSING when it
- * cannot be loaded. */
-export function native(): Native {
-  if (cached === undefined) cached = wrap(binding());
   return cached;
 }

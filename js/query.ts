@@ -3,7 +3,10 @@
 // Rust core; design-docs/index-format.md).
 import * as path from 'node:path';
 
-import { binding, withCode } from './native';
+import { native } from './native';
+import { envSetting } from './policy/env';
+import { DEFAULT_POLICY } from './policy/model';
+import type { TraceIndex } from './native/binding';
 import { listRuns, listTraces as listTraceDirs, readMetadata, resolveTrace, TraceEntry } from './cli/traces';
 
 /** JSON form of a recorded value (design-docs/values.md). */
@@ -129,39 +132,8 @@ export interface CompareRow {
   differs: string[];
 }
 
-/** The napi class (crates/noderec_napi/src/binding_query.rs). */
-export interface NativeTraceIndex {
-  readonly live: boolean;
-  readonly indexDir: string;
-  refresh(): number;
-  info(): IndexInfo;
-  timeline(q: TimelineQuery): TimelinePage;
-  slowest(limit?: number): Activation[];
-  children(thread: number, activation: number, limit?: number, after?: number): Activation[];
-  flame(thread: number, from: number, to: number, px: number, maxRects?: number): FlameRect[];
-  functions(): Record<string, string>;
-  call(thread: number, activation: number, maxOutput?: number): CallDetail | null;
-  valueHistory(fn: string, path: string, limit?: number): HistoryEntry[];
-  compare(other: NativeTraceIndex): CompareRow[];
-  close(): void;
-}
-
-interface TraceIndexClass {
-  open(dir: string, live?: boolean): NativeTraceIndex;
-}
-
-function indexClass(): TraceIndexClass {
-  return (binding() as unknown as { TraceIndex: TraceIndexClass }).TraceIndex;
-}
-
-/** Calls `f`, moving the binding's `ERR_*: ` prefix to `error.code`. */
-function coded<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    throw withCode(e);
-  }
-}
+/** The napi class (crates/noderec_napi/src/binding_query.rs), as generated. */
+export type NativeTraceIndex = TraceIndex;
 
 const open = new Map<string, NativeTraceIndex>();
 
@@ -169,11 +141,10 @@ const open = new Map<string, NativeTraceIndex>();
 export function openIndex(dir: string, live = false): NativeTraceIndex {
   let ix = open.get(dir);
   if (ix === undefined) {
-    ix = coded(() => indexClass().open(dir, live));
+    ix = native().TraceIndex.open(dir, live);
     open.set(dir, ix);
   } else if (ix.live) {
-    const i = ix;
-    coded(() => i.refresh());
+    ix.refresh();
   }
   return ix;
 }
@@ -193,7 +164,7 @@ export interface Location {
 }
 
 function outDirOf(o?: Location): string {
-  return path.resolve(o?.outDir ?? (process.env.NODEREC_OUT_DIR || './noderec-traces'));
+  return path.resolve(o?.outDir ?? envSetting('outDir') ?? DEFAULT_POLICY.outDir);
 }
 
 /** A trace directory from an id (a name in the out dir, a path, or 'latest'). */
@@ -331,7 +302,7 @@ export function getTrace(id?: string, o?: Location & { live?: boolean }): TraceI
 export function timeline(id: string | undefined, q: TimelineQuery & Location = {}): TimelinePage {
   const ix = openIndex(traceDir(id, q));
   const { outDir: _o, ...rest } = q;
-  return coded(() => ix.timeline(rest));
+  return ix.timeline(rest);
 }
 
 /** Children of one activation (activation 0 = those called from the event loop), lazily. */
@@ -351,7 +322,7 @@ export function getCall(id: string | undefined, q: { thread?: number; activation
 /** Successive values of an argument (`args.0.x`, or a parameter name), `this` field or `return` of one function, with diffs. */
 export function valueHistory(id: string | undefined, q: { fn: string; path: string; limit?: number } & Location): HistoryEntry[] {
   const ix = openIndex(traceDir(id, q));
-  return coded(() => ix.valueHistory(q.fn, q.path, q.limit));
+  return ix.valueHistory(q.fn, q.path, q.limit);
 }
 
 /** Functions whose call counts, durations, return values or thrown errors differ between two traces. */

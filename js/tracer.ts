@@ -5,8 +5,6 @@ import * as path from 'node:path';
 import type * as vm from 'node:vm';
 import { isMainThread, MessagePort, parentPort, threadId } from 'node:worker_threads';
 
-import * as crypto from 'node:crypto';
-
 import { deactivateCjsHook, installCjsHook, onTypeScriptExtension, takeCompiled } from './hooks/cjs';
 import { installRunnerIntegration } from './runners/integrate';
 import { deactivateEsmHooks, hasInThreadHooks, installInThreadHooks, installLoaderThreadHooks, registerAfterOthers } from './hooks/esm';
@@ -15,7 +13,9 @@ import * as metrics from './logging/metrics';
 import { emitTrailer, noteRunError, trailer } from './logging/trailer';
 import { prepareFilters } from './filter/chain';
 import { native, FinishSummary } from './native';
-import { Policy, PolicyError, apiTraceFilter, policyFromEnv, resolvePolicy } from './policy/env';
+import { newRunId } from './run-id';
+import type { BindingLinked, BindingLogRecord } from './native/binding';
+import { Policy, PolicyError, apiTraceFilter, envSetting, envSettingLenient, policyFromEnv, resolvePolicy } from './policy/env';
 import * as io from './runtime/io-capture';
 import { noteUncaught } from './runtime/fatal-report';
 import { installDefiners, installDefinersIn, nativeTexts } from './runtime/definers';
@@ -61,15 +61,6 @@ let exiting = false;
 /** The error that made the last session fail (for the exit code). */
 let lastFatal: RecorderError | null = null;
 
-interface NativeExtra {
-  takeFailure(): { code: string; message: string; point: string } | null;
-  drainLogs(): { ts: number; level: string; target: string; code?: string | null; message: string; fields: string }[];
-  updateMetadata(dir: string, status: string, errorJson: string | null): void;
-}
-function nx(): NativeExtra {
-  return native() as unknown as NativeExtra;
-}
-
 const sink: probes.Sink = {
   submit(words, count, arena, arenaLen) {
     try {
@@ -109,9 +100,9 @@ export function exposeRuntime(context: vm.Context): void {
  * (js/runners/vite-plugin.ts): registers its function table in this
  * process's session and returns the base id. */
 function registerPortable(table: string): number {
-  let linked: { base: number; attr: string | null } | null = null;
+  let linked: BindingLinked | null = null;
   try {
-    linked = (native() as unknown as { linkPortable(t: string): { base: number; attr: string | null } | null }).linkPortable(table);
+    linked = native().linkPortable(table);
   } catch (e) {
     if (isMainThread) recorderFailed(e, 'instrument');
     else workerFailed(e, 'instrument');
@@ -183,11 +174,6 @@ function coded(code: string, message: string, point = 'internal'): RecorderError
   return e;
 }
 
-/** A run id for a process not started by `noderec record`. */
-function newRunId(): string {
-  return `${Date.now().toString(36)}-${crypto.randomBytes(4).toString('hex')}`;
-}
-
 /** Starts recording in this process (main thread). Returns the trace
  * directory (null when the policy says `disabled`). Options beat
  * `configurePolicy()`, which beats the environment. Throws
@@ -205,8 +191,8 @@ export function start(options: StartOptions = {}): string | null {
   const entry = entryScript();
   const root = projectRoot(projectStart(entry));
   const program = options.program ?? (entry !== null ? path.basename(entry) : 'node');
-  const filters = prepareFilters(entry !== null ? path.dirname(entry) : process.cwd(), apiTraceFilter(options));
-  (native() as unknown as { setScope(project: boolean): void }).setScope(policy.scope === 'project');
+  const filters = prepareFilters(entry !== null ? path.dirname(entry) : process.cwd(), envSetting('traceFilter') ?? [], apiTraceFilter(options));
+  native().setScope(policy.scope === 'project');
   const dir = native().start({
     outDir: path.resolve(policy.outDir),
     program,
@@ -222,7 +208,7 @@ export function start(options: StartOptions = {}): string | null {
     activationPath: policy.activationPath === null ? '' : path.resolve(policy.activationPath),
     cacheDir: policy.cacheDir === null ? undefined : path.resolve(policy.cacheDir),
     noCache: policy.noCache,
-  } as Parameters<ReturnType<typeof native>['start']>[0]);
+  });
   state = { dir, traceId: path.basename(dir), runId, policy, finished: false, timer: null, finalizing: false, failure: null, fatal: null, removed: false };
   lastFatal = null;
   setLogContext({ runId, traceId: state.traceId });
@@ -236,10 +222,10 @@ export function start(options: StartOptions = {}): string | null {
   // The logger watches the program's stderr lines (under the IO capture's
   // wrapper) and writes its own lines past the fd mirror.
   observeStderr();
-  io.installCapture(policy.captureIo, options.captureIo !== undefined || (process.env.NODEREC_CAPTURE_IO ?? '') !== '');
+  io.installCapture(policy.captureIo, options.captureIo !== undefined || envSetting('captureIo') !== undefined);
   // The filter chain's [io] table; NODEREC_CAPTURE_IO / the CLI beat its `capture`.
   try {
-    const ioTable = JSON.parse((native() as unknown as { filterIo(p: string[]): string }).filterIo(filters)) as io.IoFilter;
+    const ioTable: io.IoFilter = native().filterIo(filters);
     if (ioTable.capture !== undefined || ioTable.streams !== undefined) io.configureIo(ioTable);
   } catch (e) {
     logger.warn('noderec::filter', 'cannot read the [io] table of the filter chain', { error: String(e) });
@@ -268,7 +254,7 @@ function tick(): void {
 function checkOtherThreads(): void {
   let f: { code: string; message: string; point: string } | null = null;
   try {
-    f = nx().takeFailure();
+    f = native().takeFailure();
   } catch {
     f = null;
   }
@@ -277,9 +263,9 @@ function checkOtherThreads(): void {
 
 /** Rust-side log records, written through the one log sink. */
 export function drainNativeLogs(): void {
-  let recs: ReturnType<NativeExtra['drainLogs']>;
+  let recs: BindingLogRecord[];
   try {
-    recs = nx().drainLogs();
+    recs = native().drainLogs();
   } catch {
     return;
   }
@@ -313,7 +299,7 @@ function recorderFailed(e: unknown, point: string): void {
   const err = asRecorderError(e, point);
   st.failure = err;
   try {
-    nx().takeFailure();
+    native().takeFailure();
   } catch {
     // nothing pending
   }
@@ -392,10 +378,10 @@ function connectThread(policy: Policy, name: string): void {
   setRefs(policy.valueRefs);
   setAttrResolver((set, key) => n.filterAttr(set, key));
   // [secrets] of the session's filter chain (filters/default.toml).
-  configureSecrets(JSON.parse(n.sessionSecrets()) as object, currentKeyAction);
+  configureSecrets(n.sessionSecrets(), currentKeyAction);
   setSecretsWindow(policy.valueString);
   probes.attach(sink, clock, policy.captureValues, policy.maxEvents, policy.valueString);
-  probes.setPreciseClock(policy.clock === 'precise' ? (n as unknown as { sessionNowUs(): number }).sessionNowUs() : null);
+  probes.setPreciseClock(policy.clock === 'precise' ? n.sessionNowUs() : null);
   probes.setActivation(policy.activationPath !== null);
   installRuntime(policy.captureValues && policy.valueRefs);
 }
@@ -526,7 +512,7 @@ function finalize(exitCode: number | null, signal: string | null): FinishSummary
   let summary: FinishSummary | null = null;
   step('finish writer and write metadata', 'finish', () => {
     if (st.failure !== null) {
-      native().setError(JSON.stringify({ code: st.failure.code, message: st.failure.message, point: st.failure.point }));
+      native().setError({ code: st.failure.code, message: st.failure.message, point: st.failure.point });
     }
     summary = native().finish(exitCode, signal, st.failure !== null ? 'partial' : 'complete');
   });
@@ -537,7 +523,7 @@ function finalize(exitCode: number | null, signal: string | null): FinishSummary
   if (st.failure === null && st.policy.requireTrace && events === 0) {
     const err = coded('ERR_TRACE_MISSING', `no event was recorded (require_trace) in ${st.dir}`, 'require_trace');
     try {
-      nx().updateMetadata(st.dir, 'failed', JSON.stringify({ code: err.code, message: err.message, point: err.point }));
+      native().updateMetadata(st.dir, 'failed', { code: err.code, message: err.message, point: err.point });
     } catch {
       // the metadata keeps status complete; the error still surfaces
     }
@@ -667,7 +653,7 @@ export function startFromPreload(): boolean {
 
 /** on_recorder_error as far as it can be read from a bad environment. */
 function lenientOnError(): 'abort' | 'disable' {
-  return (process.env.NODEREC_ON_RECORDER_ERROR ?? '').trim().toLowerCase() === 'disable' ? 'disable' : 'abort';
+  return envSettingLenient('onRecorderError') === 'disable' ? 'disable' : 'abort';
 }
 
 function preloadFailed(e: unknown, point: string, mode: 'abort' | 'disable', jsonErrors?: boolean): void {
@@ -676,7 +662,7 @@ function preloadFailed(e: unknown, point: string, mode: 'abort' | 'disable', jso
   const runId = process.env.NODEREC_RUN_ID ?? '';
   setLogContext({ runId, traceId: '' });
   logger.error('noderec::tracer', `cannot record: ${err.message}`, { point: err.point, on_recorder_error: mode }, err.code);
-  const json = jsonErrors ?? /^(1|true|yes|on)$/i.test((process.env.NODEREC_JSON_ERRORS ?? '').trim());
+  const json = jsonErrors ?? envSettingLenient('jsonErrors') === true;
   const t = trailer(err.code, err.point, err.message, { pid: process.pid, trace_dir: null, on_recorder_error: mode, fatal: mode === 'abort' }, { runId, traceId: '' });
   if (mode === 'disable') {
     metrics.noteDetach({ reason: 'recorder_error', code: err.code, point: err.point });

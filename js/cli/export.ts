@@ -5,7 +5,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { native, withCode } from '../native';
+import { native } from '../native';
+import type { BindingExportSummary } from '../native/binding';
+import { COMMAND_BY_NAME, parseCommand } from './args';
 import { postOtlp, tracesUrl } from './otlp';
 import { damaged } from './main';
 import { listRuns, readMetadata, resolveTrace, UsageError } from './traces';
@@ -36,14 +38,6 @@ function packageRoot(): string {
 /** OTLP: activations shorter than this are not spans unless a longer callee needs them. */
 export const OTLP_MIN_DURATION_NS = 1e6;
 
-export const EXPORT_USAGE = `  export [trace] --format ${EXPORT_FORMATS.join('|')} [-o file] [filters]
-                                        export events; filters: --thread N, --from T, --to T
-                                        (T: 12.5ms, 300us, 2s, 1500ns; a bare number is ms),
-                                        --run ID, --no-values; --progress / --no-progress;
-                                        --allow-partial (exit 0 on a damaged trace)
-                                        otlp: -o file or --endpoint http://127.0.0.1:4318,
-                                        --min-duration T (default 1ms)`;
-
 interface ExportArgs {
   format: string;
   out: string | null;
@@ -69,62 +63,35 @@ export function parseTime(flag: string, v: string | undefined): number {
 
 export function parseExportArgs(args: string[]): ExportArgs {
   const a: ExportArgs = { format: 'jsonl', out: null, trace: undefined, run: null, noValues: false, endpoint: null, progress: null, allowPartial: false };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const eq = arg.indexOf('=');
-    const [flag, inline] = arg.startsWith('--') && eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
-    const value = (): string => {
-      const v = inline ?? args[++i];
-      if (v === undefined || v === '') throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case '--format':
-      case '-f':
-        a.format = value();
-        break;
-      case '-o':
-      case '--out':
-        a.out = value();
-        break;
-      case '--thread': {
-        const v = value();
-        if (!/^\d+$/.test(v)) throw new UsageError(`--thread needs a thread id (0 = main), not '${v}'`);
-        a.thread = Number(v);
-        break;
-      }
-      case '--from':
-        a.fromNs = parseTime(flag, value());
-        break;
-      case '--to':
-        a.toNs = parseTime(flag, value());
-        break;
-      case '--run':
-        a.run = value();
-        break;
-      case '--no-values':
-        a.noValues = true;
-        break;
-      case '--min-duration':
-        a.minDurationNs = parseTime(flag, value());
-        break;
-      case '--endpoint':
-        a.endpoint = value();
-        break;
-      case '--progress':
-        a.progress = true;
-        break;
-      case '--no-progress':
-        a.progress = false;
-        break;
-      case '--allow-partial':
-        a.allowPartial = true;
-        break;
-      default:
-        if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option ${arg} for 'noderec export'`);
-        a.trace = arg;
-    }
+  const spec = COMMAND_BY_NAME.get('export');
+  if (spec === undefined) throw new UsageError("unknown command 'export'");
+  const p = parseCommand(spec, args);
+  const str = (name: string): string | undefined => {
+    const v = p.flags.get(name);
+    return typeof v === 'string' ? v : undefined;
+  };
+  a.trace = p.pos[0];
+  a.format = str('--format') ?? a.format;
+  a.out = str('--out') ?? null;
+  const thread = str('--thread');
+  if (thread !== undefined) {
+    if (!/^\d+$/.test(thread)) throw new UsageError(`--thread needs a thread id (0 = main), not '${thread}'`);
+    a.thread = Number(thread);
   }
+  for (const [flag, key] of [['--from', 'fromNs'], ['--to', 'toNs'], ['--min-duration', 'minDurationNs']] as const) {
+    const v = str(flag);
+    if (v !== undefined) a[key] = parseTime(flag, v);
+  }
+  a.run = str('--run') ?? null;
+  a.noValues = p.flags.has('--no-values');
+  a.endpoint = str('--endpoint') ?? null;
+  // The later of --progress / --no-progress wins.
+  for (const arg of args) {
+    if (arg === '--') break;
+    if (arg === '--progress') a.progress = true;
+    else if (arg === '--no-progress') a.progress = false;
+  }
+  a.allowPartial = p.flags.has('--allow-partial');
   if (!EXPORT_FORMATS.includes(a.format)) throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}, not '${a.format}'`);
   if (a.fromNs !== undefined && a.toNs !== undefined && a.toNs < a.fromNs) throw new UsageError('--to is before --from');
   if (a.format === 'codetracer') {
@@ -258,17 +225,15 @@ async function exportTo(a: ExportArgs, dir: string): Promise<number> {
         drawn = true;
       }, 200)
     : null;
-  let summary: { events: number; exported: number; damage: string | null; forced: number };
+  let summary: BindingExportSummary;
   try {
-    summary = JSON.parse(
-      await native().exportTraceAsync(job, dir, a.format, a.out, {
-        thread: a.thread,
-        fromNs: a.fromNs,
-        toNs: a.toNs,
-        noValues: a.noValues,
-        minDurationNs: a.minDurationNs,
-      }),
-    ) as typeof summary;
+    summary = await native().exportTraceAsync(job, dir, a.format, a.out, {
+      thread: a.thread,
+      fromNs: a.fromNs,
+      toNs: a.toNs,
+      noValues: a.noValues,
+      minDurationNs: a.minDurationNs,
+    });
   } catch (e) {
     // The reader of stdout went away (`noderec export | head -1`): the
     // export ends quietly, as every command does on EPIPE.
@@ -276,7 +241,7 @@ async function exportTo(a: ExportArgs, dir: string): Promise<number> {
       if (timer !== null) clearInterval(timer);
       return 0;
     }
-    throw withCode(e);
+    throw e;
   } finally {
     if (timer !== null) clearInterval(timer);
     if (drawn) stderr.write('\r\x1b[K');

@@ -3,42 +3,35 @@ import * as path from 'node:path';
 
 import { FilterError } from '../filter/chain';
 import { native, ReadResult } from '../native';
-import { PolicyError, SETTING_BY_ENV, SETTINGS, parseSetting } from '../policy/model';
-import { EXPORT_USAGE, exportCmd } from './export';
+import { envSetting, envSettingLenient } from '../policy/env';
+import { DEFAULT_POLICY, PolicyError } from '../policy/model';
+import { COMMAND_BY_NAME, COMMANDS, CommandSpec, RECORD, commandHelp, helpAsked, parseCommand, recordHelp, recordTokens } from './args';
+import { exportCmd } from './export';
 import { record, usageTrailer } from './record';
-import { QUERY_USAGE, queryCommand, recordWithView, wantsView } from './query-commands';
+import { queryCommand, recordWithView, wantsView } from './query-commands';
 import { humanBytes, humanMs, listLooseTraces, listRuns, resolveTrace, TraceEntry, UsageError } from './traces';
 import { term } from './terminal';
 
-const USAGE = `usage: noderec <command> [options]
+const USAGE = `usage: noderec <command> [options]       (noderec <command> --help: its options)
 
-  record [options] [--] <command...>   run a command and record every node process it starts
-  record <script.js> [args...]          short form of: record -- node <script.js>
-  ls [out-dir]                          list traces, newest first
-  show [trace]                          summary: status, time, counts, busiest functions
-${EXPORT_USAGE}
-  calls [trace] [--fn GLOB] [--min-ms N] [--limit N] [--json] [--allow-partial]
-                                        calls of matching functions that took at least N ms, slowest first
-${QUERY_USAGE}
+${[[RECORD.synopsis, RECORD.summary] as const, ['record <script.js> [args...]', 'short form of: record -- node <script.js>'] as const, ...COMMANDS.map((c) => [c.synopsis, c.summary] as const)]
+  .map(([syn, sum]) => (syn.length > 36 ? `  ${syn}\n  ${' '.repeat(38)}${sum}` : `  ${syn.padEnd(38)}${sum}`))
+  .join('\n')}
+  record --view [options] -- <cmd>      record and watch the run live in the viewer
+  --version                             the version of noderec
+
 A trace is a trace directory, a name inside the out dir, or 'latest' (default).
 record writes one run directory <out-dir>/<run-id>/ holding a trace directory
 per recorded node process. Exit code: 2 usage error, 1 recorder error,
 otherwise the command's own. export and calls on a damaged or cut trace
 give what precedes the damage, say where reading stopped on stderr and
 exit 1, or 0 with --allow-partial.
-
-record options (each beats its environment variable):
-${SETTINGS.map((s) => `  ${(s.flag + (s.kind.t === 'bool' ? '' : ' ' + (s.kind.t === 'int' ? 'N' : s.kind.t === 'enum' ? s.kind.values.join('|') : 'PATH'))).padEnd(38)} ${s.env}: ${s.doc}`).join('\n')}
-  (booleans also take --no-<flag> and --<flag>=true|false)
 `;
 
 /** NODEREC_OUT_DIR through the settings table (a bad value is
  * ERR_INVALID_POLICY_VALUE, exit 2), else the default. */
-function outDir(): string {
-  const s = SETTING_BY_ENV.get('NODEREC_OUT_DIR');
-  const v = process.env.NODEREC_OUT_DIR;
-  const dir = s !== undefined && v !== undefined && v !== '' ? (parseSetting(s, v) as string) : './noderec-traces';
-  return path.resolve(dir);
+export function outDir(): string {
+  return path.resolve(envSetting('outDir') ?? DEFAULT_POLICY.outDir);
 }
 
 function pad(s: string, n: number): string {
@@ -63,22 +56,8 @@ function traceRows(traces: TraceEntry[], indent: string): string[][] {
   });
 }
 
-/** Lists runs (each with its processes' traces) and traces recorded
- * without `noderec record`, newest first. */
-/** The positional arguments of `cmd` (at most `max`); options other than
- * `known` (a flag and whether it takes a value) are usage errors. */
-function positionals(cmd: string, args: string[], max: number, what: string): string[] {
-  const out: string[] = [];
-  for (const a of args) {
-    if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a} for 'noderec ${cmd}'`);
-    out.push(a);
-  }
-  if (out.length > max) throw new UsageError(`'noderec ${cmd}' takes ${what}, not ${out.map((a) => JSON.stringify(a)).join(' ')}`);
-  return out;
-}
-
 function ls(args: string[]): number {
-  const [given] = positionals('ls', args, 1, 'one out dir');
+  const [given] = parseCommand(command('ls'), args).pos;
   const dir = given !== undefined ? path.resolve(given) : outDir();
   const runs = listRuns(dir);
   const loose = listLooseTraces(dir);
@@ -112,28 +91,22 @@ function ls(args: string[]): number {
 }
 
 function show(args: string[]): number {
-  const [trace] = positionals('show', args, 1, 'one trace');
+  const [trace] = parseCommand(command('show'), args).pos;
   const dir = resolveTrace(trace, outDir());
-  const s = JSON.parse(native().traceSummary(dir)) as {
-    metadata: Record<string, unknown>;
-    read: { chunks: number; events: number; ended: boolean; damage: string | null; bytes_read: number; file_len: number };
-    counts: Record<string, number>;
-    functions: { fn: string; path: string; line: number; calls: number; total_ms: number }[];
-    threads: Record<string, string>;
-  };
+  const s = native().traceSummary(dir);
   const m = s.metadata;
   const out: string[] = [];
   out.push(`trace     ${dir}`);
   out.push(`program   ${String(m.program)}  (pid ${String(m.pid)}, node ${String(m.node_version)})`);
   out.push(`status    ${String(m.status)}${m.exit_code !== null ? `, exit code ${String(m.exit_code)}` : ''}${m.signal ? `, signal ${String(m.signal)}` : ''}`);
   out.push(`started   ${String(m.start_time)}   duration ${humanMs(m.duration_ms as number | null)}`);
-  out.push(`events    ${s.read.events} in ${s.read.chunks} chunks, ${humanBytes(s.read.file_len)}${s.read.damage ? `  (reader stopped: ${s.read.damage})` : ''}`);
+  out.push(`events    ${s.read.events} in ${s.read.chunks} chunks, ${humanBytes(s.read.fileLen)}${s.read.damage ? `  (reader stopped: ${s.read.damage})` : ''}`);
   out.push(`threads   ${Object.entries(s.threads).map(([id, n]) => `${id}:${n}`).join(', ')}`);
   out.push(`counts    ${Object.entries(s.counts).sort().map(([k, v]) => `${k} ${v}`).join(', ')}`);
   out.push('');
   out.push('slowest functions (inclusive on-stack time, a recursive function counted once per outermost call):');
   for (const f of s.functions) {
-    out.push(`  ${pad(f.total_ms.toFixed(3) + ' ms', 14)} ${pad(String(f.calls) + ' calls', 14)} ${f.fn}  ${f.path}:${f.line}`);
+    out.push(`  ${pad(f.totalMs.toFixed(3) + ' ms', 14)} ${pad(String(f.calls) + ' calls', 14)} ${f.name}  ${f.path}:${f.line}`);
   }
   write(out.map((l) => term(l)).join('\n') + '\n');
   return 0;
@@ -160,30 +133,21 @@ function short(v: unknown, max = 60): string {
 }
 
 function callsCmd(args: string[]): number {
-  let fn: string | null = null;
-  let minMs = 0;
-  let limit = 50;
-  let json = false;
-  let allowPartial = false;
-  const rest: string[] = [];
-  const num = (flag: string, v: string | undefined): number => {
+  const p = parseCommand(command('calls'), args);
+  const num = (flag: string, dflt: number): number => {
+    const v = p.flags.get(flag);
+    if (v === undefined) return dflt;
     const n = Number(v);
-    if (v === undefined || !Number.isFinite(n) || n < 0) throw new UsageError(`${flag} needs a number >= 0, not '${v ?? ''}'`);
+    if (typeof v !== 'string' || !Number.isFinite(n) || n < 0) throw new UsageError(`${flag} needs a number >= 0, not '${String(v)}'`);
     return n;
   };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '--fn') fn = args[++i] ?? null;
-    else if (a.startsWith('--fn=')) fn = a.slice(5);
-    else if (a === '--min-ms') minMs = num(a, args[++i]);
-    else if (a.startsWith('--min-ms=')) minMs = num('--min-ms', a.slice(9));
-    else if (a === '--limit') limit = num(a, args[++i]);
-    else if (a.startsWith('--limit=')) limit = num('--limit', a.slice(8));
-    else if (a === '--json') json = true;
-    else if (a === '--allow-partial') allowPartial = true;
-    else rest.push(a);
-  }
-  const [trace] = positionals('calls', rest, 1, 'one trace');
+  const fnFlag = p.flags.get('--fn');
+  const fn = typeof fnFlag === 'string' ? fnFlag : null;
+  const minMs = num('--min-ms', 0);
+  const limit = num('--limit', 50);
+  const json = p.flags.has('--json');
+  const allowPartial = p.flags.has('--allow-partial');
+  const [trace] = p.pos;
   if (fn === '') throw new UsageError('--fn needs a glob, e.g. --fn "handle*"');
   const dir = resolveTrace(trace, outDir());
   const { rows, read } = native().queryCalls(dir, fn, minMs, Math.floor(limit));
@@ -232,6 +196,18 @@ function endQuietlyOnEpipe(): void {
   }
 }
 
+/** The spec of a subcommand in the table. */
+function command(name: string): CommandSpec {
+  const c = COMMAND_BY_NAME.get(name);
+  if (c === undefined) throw new UsageError(`unknown command '${name}'`);
+  return c;
+}
+
+/** `noderec <cmd> --help`, `noderec help <cmd>`. */
+function help(cmd: string): string {
+  return cmd === 'record' ? recordHelp() : commandHelp(command(cmd));
+}
+
 export function main(argv: string[]): void {
   endQuietlyOnEpipe();
   const [cmd, ...rest] = argv;
@@ -239,6 +215,23 @@ export function main(argv: string[]): void {
     process.exitCode = code;
   };
   try {
+    if (cmd === '--version' || cmd === '-v') {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      write(`noderec ${(require('../../../package.json') as { version: string }).version}\n`);
+      return done(0);
+    }
+    if (cmd === 'help' && rest.length > 0) {
+      write(help(rest[0]));
+      return done(0);
+    }
+    // `--help` among the subcommand's own options (record: before its command).
+    if (cmd !== undefined && (cmd === 'record' || COMMAND_BY_NAME.has(cmd))) {
+      const own = cmd === 'record' ? rest.slice(0, recordTokens(rest).commandAt) : rest;
+      if (helpAsked(own)) {
+        write(help(cmd));
+        return done(0);
+      }
+    }
     switch (cmd) {
       case 'record':
         (wantsView(rest) ? recordWithView(rest) : record(rest)).then(done, (e: unknown) => fail(e));
@@ -274,7 +267,7 @@ export function main(argv: string[]): void {
 function jsonErrorsAsked(): boolean {
   const argv = process.argv.slice(2);
   if (argv.includes('--json-errors') || argv.includes('--json-errors=1') || argv.includes('--json-errors=true')) return true;
-  return /^(1|true|yes|on)$/i.test((process.env.NODEREC_JSON_ERRORS ?? '').trim());
+  return envSettingLenient('jsonErrors') === true;
 }
 
 function fail(e: unknown): void {

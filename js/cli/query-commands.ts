@@ -5,52 +5,21 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { callTree, compare, getTrace, listTraces, timeline, valueHistory, Activation, TraceStatus } from '../query';
+import { envSetting } from '../policy/env';
+import { DEFAULT_POLICY } from '../policy/model';
+import { COMMAND_BY_NAME, Parsed, parseCommand } from './args';
 import { parseRecordArgs, record } from './record';
 import { humanMs, resolveTrace, UsageError } from './traces';
 
-export const QUERY_USAGE = `  traces [--program S] [--status S] [--run ID] [--limit N] [--json]
-                                        list traces with their status
-  info [trace] [--json]                 status, counts, threads, top functions (self and inclusive)
-  timeline [trace] [--thread N] [--fn GLOB] [--file GLOB] [--kind K] [--from-ms N] [--to-ms N] [--min-ms N]
-           [--limit N] [--cursor C] [--json]   activations in call order, with values
-  tree [trace] [--thread N] [--activation N] [--json]
-                                        the calls made by one activation (0: from the event loop)
-  history [trace] --fn GLOB --path P [--limit N] [--json]
-                                        successive values of args.N.x / <param>.x / this.x / return, with diffs
-  compare <traceA> <traceB> [--json]    functions whose calls, durations, returns or errors differ
-  view [trace] [--open]                 local web viewer (127.0.0.1, token in the printed URL)
-  report [trace] -o report.html         one self-contained HTML file (at most 20000 activations)
-  record --view [options] -- <cmd>      record and watch the run live in the viewer
-`;
-
 function outDir(): string {
-  return path.resolve(process.env.NODEREC_OUT_DIR || './noderec-traces');
+  return path.resolve(envSetting('outDir') ?? DEFAULT_POLICY.outDir);
 }
 
-interface Parsed {
-  pos: string[];
-  flags: Map<string, string | true>;
-}
-
-function parse(args: string[], valued: string[], bools: string[], cmd: string): Parsed {
-  const pos: string[] = [];
-  const flags = new Map<string, string | true>();
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (!a.startsWith('-') || a === '-') {
-      pos.push(a);
-      continue;
-    }
-    const eq = a.indexOf('=');
-    const name = eq > 0 ? a.slice(0, eq) : a;
-    if (bools.includes(name)) flags.set(name, true);
-    else if (valued.includes(name)) {
-      const v = eq > 0 ? a.slice(eq + 1) : args[++i];
-      if (v === undefined) throw new UsageError(`${name} needs a value`);
-      flags.set(name, v);
-    } else throw new UsageError(`unknown option ${a} for 'noderec ${cmd}'`);
-  }
-  return { pos, flags };
+/** The arguments of subcommand `cmd`, read as its entry in the table says. */
+function parse(args: string[], cmd: string): Parsed {
+  const spec = COMMAND_BY_NAME.get(cmd);
+  if (spec === undefined) throw new UsageError(`unknown command '${cmd}'`);
+  return parseCommand(spec, args);
 }
 
 function num(p: Parsed, flag: string): number | undefined {
@@ -84,7 +53,7 @@ function actLine(a: Activation, t0: number): string {
 }
 
 function tracesCmd(args: string[]): number {
-  const p = parse(args, ['--program', '--status', '--run', '--limit', '--offset'], ['--json'], 'traces');
+  const p = parse(args, 'traces');
   const list = listTraces({
     outDir: p.pos[0] !== undefined ? path.resolve(p.pos[0]) : outDir(),
     program: str(p, '--program'),
@@ -101,7 +70,7 @@ function tracesCmd(args: string[]): number {
 }
 
 function infoCmd(args: string[]): number {
-  const p = parse(args, [], ['--json'], 'info');
+  const p = parse(args, 'info');
   const t = getTrace(resolveTrace(p.pos[0], outDir()));
   return out(p.flags.has('--json'), t, () => {
     const l: string[] = [];
@@ -121,7 +90,7 @@ function infoCmd(args: string[]): number {
 }
 
 function timelineCmd(args: string[]): number {
-  const p = parse(args, ['--thread', '--fn', '--file', '--kind', '--from-ms', '--to-ms', '--min-ms', '--limit', '--cursor'], ['--json'], 'timeline');
+  const p = parse(args, 'timeline');
   const dir = resolveTrace(p.pos[0], outDir());
   const t = getTrace(dir);
   const th = num(p, '--thread');
@@ -147,7 +116,7 @@ function timelineCmd(args: string[]): number {
 }
 
 function treeCmd(args: string[]): number {
-  const p = parse(args, ['--thread', '--activation', '--limit'], ['--json'], 'tree');
+  const p = parse(args, 'tree');
   const dir = resolveTrace(p.pos[0], outDir());
   const rows = callTree(dir, { thread: num(p, '--thread') ?? 0, activation: num(p, '--activation') ?? 0, limit: num(p, '--limit') });
   const t0 = getTrace(dir).threads[0]?.firstNs ?? 0;
@@ -155,7 +124,7 @@ function treeCmd(args: string[]): number {
 }
 
 function historyCmd(args: string[]): number {
-  const p = parse(args, ['--fn', '--path', '--limit'], ['--json'], 'history');
+  const p = parse(args, 'history');
   const fn = str(p, '--fn');
   const vpath = str(p, '--path');
   if (fn === undefined || vpath === undefined) throw new UsageError("'noderec history' needs --fn GLOB and --path (e.g. args.0.total, cart.items, return)");
@@ -173,7 +142,7 @@ function historyCmd(args: string[]): number {
 }
 
 function compareCmd(args: string[]): number {
-  const p = parse(args, [], ['--json'], 'compare');
+  const p = parse(args, 'compare');
   if (p.pos.length !== 2) throw new UsageError("'noderec compare' needs two traces");
   const rows = compare(resolveTrace(p.pos[0], outDir()), resolveTrace(p.pos[1], outDir()));
   return out(p.flags.has('--json'), rows, () =>
@@ -185,7 +154,7 @@ function compareCmd(args: string[]): number {
 
 /** Starts the viewer and serves until SIGINT/SIGTERM. */
 async function viewCmd(args: string[]): Promise<number> {
-  const p = parse(args, [], ['--open'], 'view');
+  const p = parse(args, 'view');
   const { startViewer, openBrowser } = await import('../viewer/server');
   let trace: string | undefined;
   let extra: string[] = [];
@@ -214,8 +183,8 @@ function waitForStop(close: () => Promise<void>): Promise<number> {
 }
 
 async function reportCmd(args: string[]): Promise<number> {
-  const p = parse(args, ['-o', '--out'], [], 'report');
-  const dest = str(p, '-o') ?? str(p, '--out');
+  const p = parse(args, 'report');
+  const dest = str(p, '--out');
   if (dest === undefined) throw new UsageError("'noderec report' needs -o <file.html>");
   const dir = resolveTrace(p.pos[0], outDir());
   const { reportHtml } = await import('../viewer/report');
@@ -245,7 +214,7 @@ export async function recordWithView(argv: string[]): Promise<number> {
   const s = await startViewer({ outDir: od });
   process.stderr.write(`noderec viewer: ${s.url}\n`);
   if (process.env.NODEREC_VIEW_OPEN === '1') openBrowser(s.url);
-  const code = await record(rest);
+  const code = await record(rest, false);
   process.stderr.write(`noderec: the command exited (${code}); the viewer stays at ${s.url} until Ctrl-C\n`);
   await waitForStop(s.close);
   return code;

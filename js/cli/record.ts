@@ -10,15 +10,16 @@
 // recorded process failed because of the recorder (on_recorder_error=abort,
 // require_trace), otherwise the command's own exit code.
 import { spawn } from 'node:child_process';
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { checkFilters } from '../filter/chain';
 import { Trailer, trailer } from '../logging/trailer';
 import { native } from '../native';
+import { newRunId } from '../run-id';
 import { policyFromEnv } from '../policy/env';
 import { Policy, PolicyError, SETTING_BY_FLAG, Setting, parseBool, parseSetting } from '../policy/model';
+import { recordTokens } from './args';
 import { term } from './terminal';
 import { humanBytes, humanMs, listTraces, TraceEntry, UsageError } from './traces';
 
@@ -50,33 +51,28 @@ export function parseRecordArgs(argv: string[], baseEnv: NodeJS.ProcessEnv = pro
   const env: Record<string, string> = {};
   const cliFilters: string[] = [];
   let outDirGiven: string | null = null;
-  let separated = false;
-  let i = 0;
-  for (; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--') {
-      separated = true;
-      i++;
-      break;
-    }
-    if (!a.startsWith('--')) break;
-    const eq = a.indexOf('=');
-    let flag = eq > 0 ? a.slice(0, eq) : a;
+  // util.parseArgs reads the options (the settings table's flags) up to the
+  // command; the values go through the table's parsers.
+  const { options, commandAt, separated } = recordTokens(argv);
+  for (const t of options) {
+    let flag = `--${t.name}`;
+    if (t.name === 'view') continue; // recordWithView's
+    if (t.name === 'help') throw new UsageError("--help: see 'noderec record --help'");
     let negated = false;
     let s = SETTING_BY_FLAG.get(flag);
-    if (s === undefined && flag.startsWith('--no-')) {
-      s = SETTING_BY_FLAG.get('--' + flag.slice(5));
+    if (s === undefined && t.name.startsWith('no-')) {
+      s = SETTING_BY_FLAG.get('--' + t.name.slice(3));
       negated = s !== undefined && s.kind.t === 'bool';
       if (!negated) s = undefined;
     }
-    if (s === undefined) throw new UsageError(`unknown option ${flag} for 'noderec record'`);
+    if (s === undefined) throw new UsageError(`unknown option ${t.rawName} for 'noderec record'`);
     if (s.kind.t === 'bool') {
-      if (negated && eq > 0) throw new UsageError(`${flag} takes no value`);
-      const v = negated ? false : eq > 0 ? parseBool(flag, a.slice(eq + 1)) : true;
+      if (negated && t.inline) throw new UsageError(`${flag} takes no value`);
+      const v = negated ? false : t.inline ? parseBool(flag, t.value ?? '') : true;
       env[s.env] = v ? '1' : '0';
       continue;
     }
-    const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
+    const v = t.value;
     if (v === undefined) throw new UsageError(`${flag} needs a value`);
     flag = s.flag;
     const parsed = parseSetting(s, v, flag);
@@ -95,7 +91,7 @@ export function parseRecordArgs(argv: string[], baseEnv: NodeJS.ProcessEnv = pro
   // The environment is checked here too: a bad value is a usage error of
   // this command, not a failure of every process it starts.
   const policy = policyFromEnv({ ...baseEnv, ...env });
-  let command = argv.slice(i);
+  let command = argv.slice(commandAt);
   if (command.length === 0) throw new UsageError("'noderec record' needs a command, e.g. noderec record -- node app.js");
   // Short form: `noderec record app.js args...`. After `--` the command runs
   // as given (a `#!` script by its own interpreter, as a shell would).
@@ -108,10 +104,6 @@ export function parseRecordArgs(argv: string[], baseEnv: NodeJS.ProcessEnv = pro
 
 function quoteForNodeOptions(p: string): string {
   return /[\s"\\]/.test(p) ? `"${p.replace(/(["\\])/g, '\\$1')}"` : p;
-}
-
-export function newRunId(): string {
-  return `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '')}-${crypto.randomBytes(3).toString('hex')}`;
 }
 
 function readErrors(file: string): Trailer[] {
@@ -140,8 +132,10 @@ export function usageTrailer(e: unknown): Trailer {
   return trailer(err.code ?? 'ERR_USAGE', kind, err.message ?? String(e), { pid: process.pid }, { runId: '', traceId: '' });
 }
 
-/** Runs the command; resolves to the exit code of `noderec record`. */
-export function record(argv: string[]): Promise<number> {
+/** Runs the command; resolves to the exit code of `noderec record`. With
+ * `nextStep`, the summary is followed by the commands that open and export
+ * what was recorded. */
+export function record(argv: string[], nextStep = true): Promise<number> {
   const args = parseRecordArgs(argv);
   const jsonErrors = args.policy.jsonErrors;
   const started = Date.now();
@@ -209,6 +203,8 @@ export function record(argv: string[]): Promise<number> {
       process.stderr.write(term(`noderec: cannot start ${args.command[0]}: ${startError}; nothing was recorded`) + '\n');
     } else {
       process.stderr.write(term(`noderec: ${summaryLine(traces, shown(runDir), shown, Date.now() - started)}`) + '\n');
+      const next = nextStep ? nextStepLine(traces, shown(runDir), shown) : null;
+      if (next !== null) process.stderr.write(term(`noderec: ${next}`) + '\n');
     }
     for (const e of errors) {
       const kept = e.context?.trace_dir ? `trace kept as partial: ${String(e.context.trace_dir)}` : 'trace removed';
@@ -256,6 +252,25 @@ function summaryLine(traces: TraceEntry[], runDir: string, shown: (p: string) =>
   const empty = traces.filter((t) => instrumented(t) === 0).length;
   const note = empty > 0 ? ` (${empty} of them recorded none of their program: ended before any module loaded)` : '';
   return `${traces.length} processes recorded in ${runDir} — ${events} events, ${humanBytes(bytes)}, ${humanMs(wallMs)}${note}`;
+}
+
+/** A path as a shell argument. */
+function shellArg(p: string): string {
+  return /^[\w./@%+=:,-]+$/.test(p) ? p : `'${p.replace(/'/g, "'\\''")}'`;
+}
+
+/** After the summary: the commands that open the trace in the viewer and
+ * export it (null when nothing was recorded). `npx` when noderec itself was
+ * started by npx. */
+function nextStepLine(traces: TraceEntry[], runDir: string, shown: (p: string) => string): string | null {
+  // Nothing to look at: no process, or one that ended before any module loaded.
+  if (traces.length === 0 || (traces.length === 1 && instrumented(traces[0]) === 0)) return null;
+  const bin = process.env.npm_command === 'exec' ? 'npx noderec' : 'noderec';
+  // The first process of the run (traces are listed newest first).
+  const t = shellArg(shown(traces[traces.length - 1].dir));
+  const look = `${bin} view ${t} --open   or   ${bin} export ${t} --format speedscope -o trace.speedscope.json`;
+  if (traces.length === 1) return `next: ${look}`;
+  return `next: ${bin} ls ${shellArg(runDir)} lists its ${traces.length} traces; the first process: ${look}`;
 }
 
 /** What a shell says (and exits with) when a command cannot be started. */

@@ -27,12 +27,12 @@ export function discoverFilter(from: string): string | null {
   }
 }
 
-/** The chain's files in order. `api` are files given to `start()`. */
-export function filterChain(entryDir: string, env: NodeJS.ProcessEnv = process.env, api: readonly string[] = []): string[] {
+/** The chain's files in order. `fromEnv` are NODEREC_TRACE_FILTER's files
+ * (read through the settings table), `api` the files given to `start()`. */
+export function filterChain(entryDir: string, fromEnv: readonly string[] = [], api: readonly string[] = []): string[] {
   const chain = [DEFAULT_FILTER];
   const found = discoverFilter(entryDir);
   if (found !== null) chain.push(found);
-  const fromEnv = (env.NODEREC_TRACE_FILTER ?? '').split('::').filter((s) => s.length > 0);
   for (const f of [...fromEnv, ...api]) chain.push(path.resolve(f));
   return chain;
 }
@@ -43,8 +43,8 @@ export function filterChain(entryDir: string, env: NodeJS.ProcessEnv = process.e
  * is recorded; the tracer's start-failure handling applies
  * NODEREC_ON_RECORDER_ERROR (abort: exit 1 before the program runs;
  * disable: the program runs unrecorded; both log the error). */
-export function prepareFilters(entryDir: string, api: readonly string[] = []): string[] {
-  const chain = filterChain(entryDir, process.env, api);
+export function prepareFilters(entryDir: string, fromEnv: readonly string[], api: readonly string[] = []): string[] {
+  const chain = filterChain(entryDir, fromEnv, api);
   native().filterCheck(chain);
   return chain;
 }

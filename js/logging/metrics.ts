@@ -2,6 +2,7 @@
 // from the writer (`metrics()` of the addon); the facade adds drops,
 // detaches and failures.
 import { native } from '../native';
+import type { BindingMetrics } from '../native/binding';
 import * as probes from '../runtime/probes';
 import { encoderWork } from '../runtime/value-encoder';
 
@@ -57,28 +58,9 @@ export function noteFailure(): void {
   failures++;
 }
 
-interface NativeMetrics {
-  events: number;
-  rawBytes: number;
-  fileBytes: number;
-  chunks: number;
-  buffers: number;
-  channelWaits: number;
-  writerBusyMs: number;
-  flushes: number;
-  flushP50Us: number;
-  flushP99Us: number;
-  panics: number;
-  logsDropped: number;
-  clockSteps?: number;
-  clockStepP50Us?: number;
-  clockStepP90Us?: number;
-  clockStepP99Us?: number;
-}
-
-function nativeMetrics(): NativeMetrics | null {
+function nativeMetrics(): BindingMetrics | null {
   try {
-    return (native() as unknown as { metrics(): NativeMetrics }).metrics();
+    return native().metrics();
   } catch {
     return null;
   }

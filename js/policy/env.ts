@@ -1,7 +1,7 @@
 // Policy from the environment, and the process-wide policy: defaults, then
 // the environment, then `configurePolicy()` / API options (each later layer
 // wins). Every value goes through the one validator in ./model.
-import { DEFAULT_POLICY, Policy, PolicyError, SETTINGS, parseSetting, validateOption, validatePartial } from './model';
+import { DEFAULT_POLICY, Policy, PolicyError, PolicyKey, SETTINGS, SETTING_BY_KEY, parseSetting, validateOption, validatePartial } from './model';
 
 export {
   DEFAULT_POLICY,
@@ -23,6 +23,27 @@ export function policyLayerFromEnv(env: NodeJS.ProcessEnv = process.env): Partia
     out[s.key] = parseSetting(s, v);
   }
   return out as Partial<Policy>;
+}
+
+/** One setting as the environment gives it, through the table: undefined
+ * when its variable is unset or empty. Throws PolicyError for a bad value of
+ * this variable only (the others are not read). */
+export function envSetting<K extends PolicyKey>(key: K, env: NodeJS.ProcessEnv = process.env): Policy[K] | undefined {
+  const s = SETTING_BY_KEY.get(key);
+  if (s === undefined) return undefined;
+  const v = env[s.env];
+  if (v === undefined || v === '') return undefined;
+  return parseSetting(s, v) as Policy[K];
+}
+
+/** `envSetting`, or undefined for a bad value too: what can still be read of
+ * an environment that is being reported as bad. */
+export function envSettingLenient<K extends PolicyKey>(key: K, env: NodeJS.ProcessEnv = process.env): Policy[K] | undefined {
+  try {
+    return envSetting(key, env);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Reads the policy from `env` over the defaults. Throws PolicyError. */

@@ -52,7 +52,7 @@ type Kind = ReturnType<typeof detectRunner>;
 
 function runnerOfProcess(): Kind {
   try {
-    const k = (native() as unknown as { runnerKind(): string }).runnerKind();
+    const k = native().runnerKind();
     return k === 'jest' || k === 'vitest' || k === 'vitest-worker' ? k : null;
   } catch {
     return null;
@@ -61,7 +61,7 @@ function runnerOfProcess(): Kind {
 
 function setRunnerOfProcess(kind: Kind): void {
   try {
-    (native() as unknown as { setRunnerKind(k: string): void }).setRunnerKind(kind ?? '');
+    native().setRunnerKind(kind ?? '');
   } catch {
     // worker threads then run unintegrated
   }
@@ -211,7 +211,7 @@ function patchScriptTransformer(proto: Record<string, unknown>, onError: OnError
 }
 
 function instrumentForRunner(source: string, filename: string, isModule: boolean, salt: string): string | null {
-  return (native() as unknown as { instrumentForRunner(s: string, f: string, m: boolean, salt: string): string | null }).instrumentForRunner(source, filename, isModule, salt);
+  return native().instrumentForRunner(source, filename, isModule, salt);
 }
 
 /** Code that went through noderec/jest-transformer (not instrumented twice). */

@@ -53,7 +53,7 @@ function noderec(): Plugin {
       }
       let out: string | null;
       try {
-        out = (native() as unknown as { instrumentPortable(s: string, f: string, m: boolean, salt: string): string | null }).instrumentPortable(source, file, true, buildSalt());
+        out = native().instrumentPortable(source, file, true, buildSalt());
       } catch {
         // code noderec cannot parse goes on as vite made it
         return null;

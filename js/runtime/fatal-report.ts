@@ -28,13 +28,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as util from 'node:util';
 
 import { native } from '../native';
+import type { BindingEditMap } from '../native/binding';
 import { definerErrors } from './definers';
 
-interface Edits {
-  source: string;
-  /** Per 0-based line: [generated UTF-16 column, UTF-16 length] of each insertion. */
-  lines: Record<string, [number, number][]>;
-}
+/** The file's source and, per 0-based line, [generated UTF-16 column, UTF-16 length] of each insertion. */
+type Edits = BindingEditMap;
 
 interface Injected {
   edits: Edits;
@@ -165,14 +163,14 @@ function prepare(): void {
     const at = definerAt;
     definerAt = null;
     if (at !== null) {
-      const json = native().fatalSourceInfo(at.file);
-      reportDefinerError(err, at, json === null ? undefined : (JSON.parse(json) as Edits));
+      const edits = native().fatalSourceInfo(at.file);
+      reportDefinerError(err, at, edits ?? undefined);
       return;
     }
     const found: [string, string, Edits][] = [];
     for (const [file, resource] of candidates) {
-      const json = native().fatalSourceInfo(file);
-      if (json !== null) found.push([file, resource, JSON.parse(json) as Edits]);
+      const edits = native().fatalSourceInfo(file);
+      if (edits !== null) found.push([file, resource, edits]);
     }
     if (found.length === 0) return;
     formatStacks(err, 0);

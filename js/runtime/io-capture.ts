@@ -19,7 +19,7 @@
 import * as fs from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 
-import { native } from '../native';
+import { native, Native } from '../native';
 import * as probes from './probes';
 
 export type IoMode = 'off' | 'proxies' | 'proxies+fd';
@@ -48,18 +48,8 @@ const MAX_CHUNK = 64 * 1024;
 /** A gap without writes that ends a chunk, µs. */
 const GAP_US = 5000;
 
-interface NativeIo {
-  ioFlagBuffer(): ArrayBuffer;
-  ioMirrorStart(streams: number[], extra1: number[], extra2: number[]): { stream: number; kind: string; mirrored: boolean }[];
-  ioExpect(stream: number, bytes: Uint8Array): void;
-  ioDrain(): Buffer | null;
-  ioOriginalFd(stream: number): number;
-  ioMirrorStop(): { bytes: number; mirrorOnly: number; dropped: number; lost: number; forwardErrors: number; chunks: Buffer | null } | null;
-  ioFdKind(fd: number): string;
-}
-
-function nio(): NativeIo {
-  return native() as unknown as NativeIo;
+function nio(): Native {
+  return native();
 }
 
 interface Pending {
@@ -242,8 +232,9 @@ function boundary(): void {
   if (mirror) drainMirror();
 }
 
-function emitEncoded(b: Buffer | null): void {
-  if (b === null) return;
+function emitEncoded(b: Buffer | null | undefined): void {
+  // `ioMirrorStop().chunks` is absent (undefined), `ioDrain()` null, when there is nothing.
+  if (b === null || b === undefined) return;
   let off = 0;
   while (off + 5 <= b.length) {
     const stream = b[off];

@@ -70,7 +70,9 @@ describe('noderec record: the summary', () => {
     const r = runCli(['record', '--', NODE, fixture('lifecycle-children', 'parent.js')], { env: { NODEREC_OUT_DIR: outDir } });
     expect(r.code).toBe(0);
     const l = lines(r.stderr);
-    expect(l).toHaveLength(1);
+    // The summary, then the next step.
+    expect(l).toHaveLength(2);
+    expect(l[1]).toMatch(/^noderec: next: (npx )?noderec ls \S+ lists its 3 traces; /);
     expect(l[0]).toMatch(new RegExp(`^noderec: 3 processes recorded in ${outDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/\\d{8}T\\d{6}-[0-9a-f]+ — \\d+ events, [\\d.]+ (B|KiB|MiB), [\\d.]+ m?s$`));
   });
 });
@@ -85,7 +87,8 @@ describe('noderec record: a test runner it cannot integrate', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('fake vitest ran\n');
     const l = lines(r.stderr);
-    expect(l).toHaveLength(2);
+    expect(l).toHaveLength(3);
+    expect(l[2]).toMatch(/^noderec: next: (npx )?noderec view \S+ --open /);
     expect(l[0]).toBe('noderec: vitest: vitest 4.0.0 is not integrated (2 and 3 are): the code under test is not recorded');
     expect(l[1]).toMatch(/^noderec: .*vitest\.mjs-\d{8}T\d{6}-\d+ — \d+ events/);
     // Everything in the run directory is private, the note's marker file included.

@@ -53,8 +53,8 @@ describe('fib(10)', () => {
     });
   }
 
-  it('records the same under Node 22 (module.registerHooks)', async () => {
-    if (!fs.existsSync(NODE22)) return;
+  // Skipped, and reported as skipped, when the node22 devDependency is not installed.
+  it.skipIf(!fs.existsSync(NODE22))('records the same under Node 22 (module.registerHooks)', async () => {
     for (const preload of ['require', 'import'] as const) {
       const r = await runNodeAsync(fixture('fib', 'main.js'), { node: NODE22, preload });
       expect(r.code).toBe(0);
@@ -343,15 +343,16 @@ describe('finalization', () => {
 });
 
 describe('noderec record', () => {
-  it('runs the program unchanged and prints one summary line on stderr', async () => {
+  it('runs the program unchanged and prints one summary line on stderr, then the next step', async () => {
     const f = fixture('fib', 'main.js');
     for (const args of [['record', '--', NODE, f], ['record', f]]) {
       const r = await runCliAsync(args);
       expect(r.code).toBe(0);
       expect(r.stdout).toBe('55\n');
       const lines = r.stderr.split('\n').filter((l) => l.length > 0);
-      expect(lines).toHaveLength(1);
+      expect(lines).toHaveLength(2);
       expect(lines[0]).toMatch(/^noderec: .*main\.js-\d{8}T\d{6}-\d+ — \d+ events, \d+(\.\d+)? (B|KiB), [\d.]+ m?s$/);
+      expect(lines[1]).toMatch(/^noderec: next: (npx )?noderec view \S+ --open /);
       const dir = onlyTrace(r.outDir);
       expect(metadata(dir).run_id).not.toBe('');
     }

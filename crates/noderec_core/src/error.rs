@@ -49,10 +49,39 @@ impl Error {
         }
     }
 
+    /// Where the error is, as structured fields (the binding sets them on
+    /// the JavaScript error): the file or directory, and for a filter file
+    /// the 1-based line and column.
+    pub fn location(&self) -> Location<'_> {
+        match self {
+            Error::TraceDirCreate { path, .. }
+            | Error::TraceMissing { path }
+            | Error::TraceIncomplete { path, .. }
+            | Error::Instrument { path, .. }
+            | Error::UnsafeDir { path, .. }
+            | Error::NotRegularFile { path, .. } => Location { path: Some(path), line: None, column: None },
+            Error::FilterParse { path, line, column, .. } | Error::FilterSchema { path, line, column, .. } => {
+                Location { path: Some(path), line: Some(*line), column: Some(*column) }
+            }
+            Error::Io { .. } | Error::AlreadyRecording | Error::Internal { .. } => Location::default(),
+        }
+    }
+
     /// Shorthand for an IO error with what was being done.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io { context: context.into(), source }
     }
+}
+
+/// Where an [`Error`] is ([`Error::location`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Location<'a> {
+    /// The file or directory the error is about.
+    pub path: Option<&'a str>,
+    /// 1-based line in that file.
+    pub line: Option<u32>,
+    /// 1-based column in that line.
+    pub column: Option<u32>,
 }
 
 impl fmt::Display for Error {

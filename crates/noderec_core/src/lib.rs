@@ -5,6 +5,7 @@ pub mod error;
 pub mod export;
 pub mod filter;
 pub mod fuzz;
+pub mod host;
 pub mod instrument;
 pub mod io;
 pub mod query;

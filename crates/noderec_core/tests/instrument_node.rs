@@ -1,6 +1,9 @@
 //! Runs instrumented real libraries in Node with a stub runtime and checks they behave
 //! exactly as the originals (skipped when `node` or the libraries are missing).
 
+// Test helpers may panic on setup failures.
+#![allow(clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

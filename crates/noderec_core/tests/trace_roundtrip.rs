@@ -1,6 +1,9 @@
 //! Write-then-read round trips of the trace format, and recovery from
 //! damaged files.
 
+// Test helpers may panic on setup failures.
+#![allow(clippy::expect_used)]
+
 use noderec_core::trace::format::{kind, HAS_VALUES, PAYLOAD_SHIFT};
 use noderec_core::trace::reader::{read_trace, read_trace_bytes};
 use noderec_core::trace::walk::walk;
@@ -93,7 +96,7 @@ fn a_cut_file_reads_back_every_complete_chunk() {
     let mut seen = std::collections::BTreeSet::new();
     for len in 17..full.len() {
         let t = read_trace_bytes(&full[..len]).expect("cut trace");
-        assert!(t.events.len() % 200 == 0, "whole batches only, got {}", t.events.len());
+        assert!(t.events.len().is_multiple_of(200), "whole batches only, got {}", t.events.len());
         assert!(!t.ended);
         assert!(t.damage.is_some() || t.bytes_read == len as u64, "a cut at {len} inside a chunk is reported");
         assert!(t.bytes_read <= len as u64);

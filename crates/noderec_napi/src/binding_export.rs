@@ -11,7 +11,7 @@ use napi::{Env, Task};
 use napi_derive::napi;
 use noderec_core::export::{self, Format, Options, Progress};
 
-use crate::binding_errors::{coded, guard, to_js};
+use crate::binding_errors::{catch, coded, guard, to_js, BindResult};
 use napi::Result;
 
 /// Options of an export (all optional).
@@ -61,27 +61,49 @@ pub struct ExportTask {
     progress: Arc<Progress>,
 }
 
-fn run(dir: &Path, format: Format, out: Option<&Path>, opts: &Options, progress: &Progress) -> Result<String> {
+/// What an export did.
+#[napi(object)]
+pub struct BindingExportSummary {
+    /// Events read from the trace.
+    pub events: f64,
+    /// Events written to the output.
+    pub exported: f64,
+    /// Why reading stopped before the end of the file, if it did.
+    pub damage: Option<String>,
+    /// Events whose time or error had to be resolved early (memory bound).
+    pub forced: f64,
+}
+
+fn run(
+    dir: &Path,
+    format: Format,
+    out: Option<&Path>,
+    opts: &Options,
+    progress: &Progress,
+) -> BindResult<BindingExportSummary> {
     let o = export::export_dir(dir, format, out, opts, progress).map_err(to_js)?;
-    Ok(serde_json::json!({
-        "events": o.events,
-        "exported": o.exported,
-        "damage": o.damage,
-        "forced": o.forced,
+    Ok(BindingExportSummary {
+        events: o.events as f64,
+        exported: o.exported as f64,
+        damage: o.damage,
+        forced: o.forced as f64,
     })
-    .to_string())
 }
 
 impl Task for ExportTask {
-    type Output = String;
-    type JsValue = String;
+    /// The failure is kept as data until `resolve`, where the env can turn
+    /// it into a JavaScript error with its code and location.
+    type Output = BindResult<BindingExportSummary>;
+    type JsValue = BindingExportSummary;
 
-    fn compute(&mut self) -> Result<String> {
-        guard("exportTraceAsync", || run(&self.dir, self.format, self.out.as_deref(), &self.opts, &self.progress))
+    fn compute(&mut self) -> Result<BindResult<BindingExportSummary>> {
+        let (dir, format, out, opts, progress) =
+            (&self.dir, self.format, self.out.as_deref(), &self.opts, &self.progress);
+        Ok(catch("exportTraceAsync", || run(dir, format, out, opts, progress)))
     }
 
-    fn resolve(&mut self, _env: Env, output: String) -> Result<String> {
-        Ok(output)
+    fn resolve(&mut self, env: Env, output: BindResult<BindingExportSummary>) -> Result<BindingExportSummary> {
+        output.map_err(|f| f.into_napi(&env))
     }
 
     fn finally(self, _env: Env) -> Result<()> {
@@ -92,24 +114,25 @@ impl Task for ExportTask {
     }
 }
 
-fn parse_format(format: &str) -> Result<Format> {
+fn parse_format(format: &str) -> BindResult<Format> {
     Format::parse(format).ok_or_else(|| {
         coded("ERR_INVALID_ARG", &format!("unknown export format '{format}' (accepted: {})", Format::NAMES.join(", ")))
     })
 }
 
 /// Exports the trace directory `dir` in `format` to `out` (standard output
-/// when absent) on a worker thread; resolves to a JSON summary (`events`,
-/// `exported`, `damage`). `job` names it for [`export_progress`].
-#[napi(ts_return_type = "Promise<string>")]
+/// when absent) on a worker thread; resolves to what it did (`events`,
+/// `exported`, `damage`, `forced`). `job` names it for [`export_progress`].
+#[napi(ts_return_type = "Promise<BindingExportSummary>")]
 pub fn export_trace_async(
+    env: &Env,
     job: u32,
     dir: String,
     format: String,
     out: Option<String>,
     options: Option<ExportOptions>,
 ) -> Result<AsyncTask<ExportTask>> {
-    let format = parse_format(&format)?;
+    let format = parse_format(&format).map_err(|f| f.into_napi(env))?;
     let progress = Arc::new(Progress::default());
     if let Ok(mut j) = jobs().lock() {
         j.insert(job, progress.clone());
@@ -133,12 +156,13 @@ pub fn export_progress(job: u32) -> Option<Vec<f64>> {
 /// The synchronous form (same summary), for callers without an event loop.
 #[napi]
 pub fn export_trace_sync(
+    env: &Env,
     dir: String,
     format: String,
     out: Option<String>,
     options: Option<ExportOptions>,
-) -> Result<String> {
-    guard("exportTraceSync", || {
+) -> Result<BindingExportSummary> {
+    guard(env, "exportTraceSync", || {
         let format = parse_format(&format)?;
         let opts = Options::from(&options.unwrap_or_default());
         run(Path::new(&dir), format, out.as_deref().map(Path::new), &opts, &Progress::default())

@@ -4,10 +4,10 @@
 use std::path::Path;
 use std::time::Instant;
 
+use napi::Env;
 use napi_derive::napi;
 use noderec_core::filter::glob::Glob;
 use noderec_core::filter::loader::{load_chain, load_chain_uncached};
-use noderec_core::filter::summary::FilterSummary;
 use noderec_core::filter::Engine;
 use noderec_core::session::lifecycle;
 
@@ -17,8 +17,8 @@ use napi::Result;
 /// `picomatch(pattern)(path)`, computed by the Rust engine (an invalid
 /// pattern matches nothing, as in picomatch; one picomatch rejects throws).
 #[napi]
-pub fn glob_match(pattern: String, path: String) -> Result<bool> {
-    guard("globMatch", || {
+pub fn glob_match(env: &Env, pattern: String, path: String) -> Result<bool> {
+    guard(env, "globMatch", || {
         Glob::new_lenient(&pattern)
             .map(|g| g.is_match(&path))
             .map_err(|e| crate::binding_errors::coded("ERR_FILTER_SCHEMA", &e))
@@ -49,30 +49,48 @@ pub fn filter_stats(redacted: Vec<f64>, dropped: Vec<f64>) {
     }
 }
 
-/// Loads a chain and returns its summary as JSON (validation without recording).
+/// Loads a chain (validation without recording) and returns its files.
 #[napi]
-pub fn filter_check(paths: Vec<String>) -> Result<String> {
-    guard("filterCheck", || {
-        let chain = load_chain(&paths).map_err(to_js)?;
-        Ok(FilterSummary::of_chain(&chain).to_json())
+pub fn filter_check(env: &Env, paths: Vec<String>) -> Result<Vec<BindingFilterFile>> {
+    guard(env, "filterCheck", || {
+        let chain = load_chain(&paths)?;
+        Ok(chain
+            .entries()
+            .into_iter()
+            .map(|e| BindingFilterFile { path: e.path, sha256: e.sha256, name: e.name, version: e.version })
+            .collect())
     })
 }
 
-/// The chain's `[io]` table as JSON (`{"capture":bool?,"streams":[..]?}`),
-/// each key from the last file that sets it.
+/// One file of a loaded filter chain.
+#[napi(object)]
+pub struct BindingFilterFile {
+    /// Where it was read from.
+    pub path: String,
+    /// SHA-256 of its text.
+    pub sha256: String,
+    /// `[meta] name`.
+    pub name: String,
+    /// `[meta] version`.
+    pub version: u32,
+}
+
+/// The chain's `[io]` table, each key from the last file that sets it.
+#[napi(object)]
+pub struct BindingIoFilter {
+    /// Whether output is captured.
+    pub capture: Option<bool>,
+    /// The streams captured.
+    #[napi(ts_type = "Array<'stdin' | 'stdout' | 'stderr'>")]
+    pub streams: Option<Vec<String>>,
+}
+
+/// The chain's `[io]` table, each key from the last file that sets it.
 #[napi]
-pub fn filter_io(paths: Vec<String>) -> Result<String> {
-    guard("filterIo", || {
-        let io = load_chain(&paths).map_err(to_js)?.io();
-        let mut parts = Vec::new();
-        if let Some(c) = io.capture {
-            parts.push(format!("\"capture\":{c}"));
-        }
-        if let Some(st) = io.streams {
-            let list: Vec<String> = st.iter().map(|s| format!("{s:?}")).collect();
-            parts.push(format!("\"streams\":[{}]", list.join(",")));
-        }
-        Ok(format!("{{{}}}", parts.join(",")))
+pub fn filter_io(env: &Env, paths: Vec<String>) -> Result<BindingIoFilter> {
+    guard(env, "filterIo", || {
+        let io = load_chain(&paths)?.io();
+        Ok(BindingIoFilter { capture: io.capture, streams: io.streams })
     })
 }
 
@@ -98,12 +116,13 @@ pub struct FilterBenchResult {
 /// the decided population, `iterations` decisions per measure.
 #[napi]
 pub fn filter_bench(
+    env: &Env,
     paths: Vec<String>,
     files: Vec<String>,
     functions: Vec<String>,
     iterations: u32,
 ) -> Result<FilterBenchResult> {
-    guard("filterBench", || {
+    guard(env, "filterBench", || {
         let mut load_ms = f64::MAX;
         let mut chain = None;
         for _ in 0..5 {
@@ -175,23 +194,25 @@ pub fn regex_match(source: String, input: String) -> Option<bool> {
     noderec_core::filter::jsregex::Regex::new(&source).ok().map(|r| r.is_match(&input))
 }
 
-/// The `[secrets]` settings of the running session's filter chain as JSON:
-/// `{"strings":[...],"pairs":bool,"envAllow":[...]}`, each key only when
-/// some file of the chain sets it; `{}` without a session.
+/// The `[secrets]` settings of a filter chain, each key only when some file
+/// of the chain sets it.
+#[napi(object)]
+#[derive(Default)]
+pub struct BindingSecrets {
+    /// Detectors run on every string value.
+    pub strings: Option<Vec<String>>,
+    /// Arrays of name/value pairs are checked like object keys.
+    pub pairs: Option<bool>,
+    /// `process.env`: the variables that keep their value.
+    pub env_allow: Option<Vec<String>>,
+}
+
+/// The `[secrets]` settings of the running session's filter chain (none
+/// set without a session).
 #[napi]
-pub fn session_secrets() -> String {
-    let Some(s) = lifecycle::current() else { return "{}".into() };
-    let Some(f) = s.filter.as_ref() else { return "{}".into() };
+pub fn session_secrets() -> BindingSecrets {
+    let Some(s) = lifecycle::current() else { return BindingSecrets::default() };
+    let Some(f) = s.filter.as_ref() else { return BindingSecrets::default() };
     let sec = f.chain().secrets();
-    let mut o = serde_json::Map::new();
-    if let Some(v) = sec.strings {
-        o.insert("strings".into(), v.into());
-    }
-    if let Some(v) = sec.pairs {
-        o.insert("pairs".into(), v.into());
-    }
-    if let Some(v) = sec.env_allow {
-        o.insert("envAllow".into(), v.into());
-    }
-    serde_json::Value::Object(o).to_string()
+    BindingSecrets { strings: sec.strings, pairs: sec.pairs, env_allow: sec.env_allow }
 }

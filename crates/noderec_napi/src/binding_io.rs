@@ -58,19 +58,23 @@ pub fn io_flag_buffer(env: &Env) -> Result<ArrayBuffer<'_>> {
         let p = noderec_core::io::mirror::PENDING_FLAG.as_ptr().cast::<u8>();
         // SAFETY: a static, never freed; handed out once per process by the facade.
         unsafe { ArrayBuffer::from_external(env, p, 4, (), |_, ()| {}) }
-            .map_err(|e| coded("ERR_INTERNAL", &e.to_string()))
+            .map_err(|e| coded("ERR_INTERNAL", &e.to_string()).into_napi(env))
     }
     #[cfg(not(unix))]
     {
-        let _ = env;
-        Err(coded("ERR_INTERNAL", "the fd mirror needs a POSIX system"))
+        Err(coded("ERR_INTERNAL", "the fd mirror needs a POSIX system").into_napi(env))
     }
 }
 
 /// Starts the fd mirror. `extra1`/`extra2` are the fds libuv writes stdout /
 /// stderr through when they differ from 1 and 2 (a reopened terminal).
 #[napi]
-pub fn io_mirror_start(streams: Vec<u32>, extra1: Vec<i32>, extra2: Vec<i32>) -> Result<Vec<BindingIoStream>> {
+pub fn io_mirror_start(
+    env: &Env,
+    streams: Vec<u32>,
+    extra1: Vec<i32>,
+    extra2: Vec<i32>,
+) -> Result<Vec<BindingIoStream>> {
     #[cfg(unix)]
     {
         use noderec_core::io::mirror;
@@ -79,7 +83,7 @@ pub fn io_mirror_start(streams: Vec<u32>, extra1: Vec<i32>, extra2: Vec<i32>) ->
             .filter(|&&s| s == 1 || s == 2)
             .map(|&s| mirror::Target { stream: s as u8, extra: if s == 1 { extra1.clone() } else { extra2.clone() } })
             .collect();
-        let info = mirror::start(&targets).map_err(|m| coded("ERR_IO", &m))?;
+        let info = mirror::start(&targets).map_err(|m| coded("ERR_IO", &m).into_napi(env))?;
         Ok(info
             .streams
             .into_iter()
@@ -89,7 +93,7 @@ pub fn io_mirror_start(streams: Vec<u32>, extra1: Vec<i32>, extra2: Vec<i32>) ->
     #[cfg(not(unix))]
     {
         let _ = (streams, extra1, extra2);
-        Err(coded("ERR_IO", "the fd mirror needs a POSIX system"))
+        Err(coded("ERR_IO", "the fd mirror needs a POSIX system").into_napi(env))
     }
 }
 

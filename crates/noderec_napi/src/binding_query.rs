@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use napi::Env;
 use napi_derive::napi;
 use noderec_core::query::build::{open_or_build, pid_alive, IndexBuilder};
 use noderec_core::query::index::index_dir_of;
@@ -208,6 +209,7 @@ pub struct BindingChange {
     /// Dotted path.
     pub path: String,
     /// added, removed or changed.
+    #[napi(ts_type = "'added' | 'removed' | 'changed'")]
     pub op: String,
     /// Before.
     pub before: Option<Value>,
@@ -309,8 +311,8 @@ impl TraceIndex {
     /// `live` and a trace still being recorded, keeps a builder that
     /// `refresh()` advances as chunks land.
     #[napi(factory)]
-    pub fn open(dir: String, live: Option<bool>) -> Result<TraceIndex> {
-        guard("TraceIndex.open", || {
+    pub fn open(env: &Env, dir: String, live: Option<bool>) -> Result<TraceIndex> {
+        guard(env, "TraceIndex.open", || {
             let d = PathBuf::from(&dir);
             noderec_core::query::build::remove_stale_live_indexes(&d);
             if live.unwrap_or(false) && recording(&d) {
@@ -332,8 +334,8 @@ impl TraceIndex {
     /// Reads what was added to a trace being recorded. Returns the number of
     /// new events; once the recording ends the index becomes final.
     #[napi]
-    pub fn refresh(&mut self) -> Result<f64> {
-        guard("TraceIndex.refresh", || {
+    pub fn refresh(&mut self, env: &Env) -> Result<f64> {
+        guard(env, "TraceIndex.refresh", || {
             let Some(mut b) = self.live.take() else { return Ok(0.0) };
             let n = b.advance().map_err(to_js)?;
             if b.at_end() || !recording(&self.dir) {
@@ -393,8 +395,8 @@ impl TraceIndex {
 
     /// Pages of activations.
     #[napi]
-    pub fn timeline(&mut self, q: BindingTimelineQuery) -> Result<BindingTimelinePage> {
-        guard("timeline", || {
+    pub fn timeline(&mut self, env: &Env, q: BindingTimelineQuery) -> Result<BindingTimelinePage> {
+        guard(env, "timeline", || {
             let tq = queries::TimelineQuery {
                 thread: q.thread,
                 from_ns: ns(q.from),
@@ -496,11 +498,12 @@ impl TraceIndex {
     #[napi]
     pub fn value_history(
         &mut self,
+        env: &Env,
         fn_glob: String,
         path: String,
         limit: Option<u32>,
     ) -> Result<Vec<BindingHistoryEntry>> {
-        guard("valueHistory", || {
+        guard(env, "valueHistory", || {
             let h = queries::value_history(&mut self.ix, &fn_glob, &path, limit.unwrap_or(200) as usize)
                 .map_err(|m| coded("ERR_USAGE", &m))?;
             Ok(h.into_iter()

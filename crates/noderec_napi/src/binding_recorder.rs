@@ -6,7 +6,7 @@ use napi_derive::napi;
 use noderec_core::instrument::{ModuleKind, RecordAll};
 use noderec_core::session::{activation, clock, failure, lifecycle, modules};
 
-use crate::binding_errors::{guard, to_js};
+use crate::binding_errors::{guard, to_js, Failure};
 // `Result` by name: the napi macro throws the error only for a return type
 // spelled `Result<..>` (an alias such as `JsResult` returns it as a value).
 use napi::Result;
@@ -17,7 +17,7 @@ static LAST: std::sync::Mutex<Option<std::sync::Arc<noderec_core::trace::writer:
 
 /// Reports a failure in the shared slot (seen by the main thread even when
 /// it happened in another thread) and hands the error on.
-fn reported(point: &str, e: noderec_core::error::Error) -> napi::Error {
+fn reported(point: &str, e: noderec_core::error::Error) -> Failure {
     failure::report(e.code(), &e.to_string(), point);
     to_js(e)
 }
@@ -72,8 +72,8 @@ pub struct BindingFinishSummary {
 
 /// Starts recording; returns the trace directory.
 #[napi]
-pub fn start(opts: BindingStartOptions) -> Result<String> {
-    guard("start", || {
+pub fn start(env: &Env, opts: BindingStartOptions) -> Result<String> {
+    guard(env, "start", || {
         let o = lifecycle::StartOptions {
             out_dir: opts.out_dir,
             program: opts.program,
@@ -115,11 +115,12 @@ pub fn current_dir() -> Option<String> {
 /// (µs since the session started, updated every 100 µs by a native thread).
 #[napi]
 pub fn clock_buffer(env: &Env) -> Result<ArrayBuffer<'_>> {
-    let slot = clock::take_slot().ok_or_else(|| crate::binding_errors::coded("ERR_INTERNAL", "no clock slot left"))?;
+    let slot = clock::take_slot()
+        .ok_or_else(|| crate::binding_errors::coded("ERR_INTERNAL", "no clock slot left").into_napi(env))?;
     // SAFETY: the slot is static memory, never freed, and never handed to a
     // second ArrayBuffer (slots are not reused).
     unsafe { ArrayBuffer::from_external(env, clock::slot_ptr(slot), 4, (), |_, ()| {}) }
-        .map_err(|e| crate::binding_errors::coded("ERR_INTERNAL", &e.to_string()))
+        .map_err(|e| crate::binding_errors::coded("ERR_INTERNAL", &e.to_string()).into_napi(env))
 }
 
 /// Instruments a module for the running session. Returns the code to run,
@@ -127,8 +128,14 @@ pub fn clock_buffer(env: &Env) -> Result<ArrayBuffer<'_>> {
 /// `cache_salt` identifies the addon build (and later the filter chain) in
 /// the instrumentation cache key.
 #[napi]
-pub fn instrument(source: String, path: String, is_module: bool, cache_salt: String) -> Result<Option<String>> {
-    guard("instrument", || {
+pub fn instrument(
+    env: &Env,
+    source: String,
+    path: String,
+    is_module: bool,
+    cache_salt: String,
+) -> Result<Option<String>> {
+    guard(env, "instrument", || {
         let Some(s) = lifecycle::current() else { return Ok(None) };
         let kind = if is_module { ModuleKind::Module } else { ModuleKind::CommonJs };
         // The filters decide; the chain's hash is part of the cache key.
@@ -154,12 +161,13 @@ pub fn instrument(source: String, path: String, is_module: bool, cache_salt: Str
 /// the instrumentation cache key.
 #[napi]
 pub fn instrument_for_runner(
+    env: &Env,
     source: String,
     path: String,
     is_module: bool,
     cache_salt: String,
 ) -> Result<Option<String>> {
-    guard("instrumentForRunner", || {
+    guard(env, "instrumentForRunner", || {
         let Some(s) = lifecycle::current() else { return Ok(None) };
         let kind = if is_module { ModuleKind::Module } else { ModuleKind::CommonJs };
         // The filters decide; the chain's hash is part of the cache key.
@@ -183,8 +191,8 @@ pub fn instrument_for_runner(
 /// Instruments a module without a session or cache (for benchmarks and
 /// `noderec instrument`): the code as it would run, with a prologue for base 1.
 #[napi]
-pub fn instrument_source(source: String, path: String, is_module: bool) -> Result<String> {
-    guard("instrumentSource", || {
+pub fn instrument_source(env: &Env, source: String, path: String, is_module: bool) -> Result<String> {
+    guard(env, "instrumentSource", || {
         let kind = if is_module { ModuleKind::Module } else { ModuleKind::CommonJs };
         let out = noderec_core::instrument::instrument(&source, &path, kind, &RecordAll).map_err(to_js)?;
         if out.functions.is_empty() {
@@ -201,29 +209,47 @@ pub fn instrument_source(source: String, path: String, is_module: bool) -> Resul
 /// text `Function.prototype.toString` returns for it; null when the text holds
 /// no probe (or does not parse).
 #[napi]
-pub fn original_source(text: String) -> Result<Option<String>> {
-    guard("originalSource", || Ok(noderec_core::instrument::original_source(&text)))
+pub fn original_source(env: &Env, text: String) -> Result<Option<String>> {
+    guard(env, "originalSource", || Ok(noderec_core::instrument::original_source(&text)))
+}
+
+/// An instrumented file's source and its insertions (see `fatalSourceInfo`).
+#[napi(object)]
+pub struct BindingEditMap {
+    /// The file's source, as instrumented.
+    pub source: String,
+    /// Per 0-based line: `[generated UTF-16 column, UTF-16 length]` of each insertion.
+    #[napi(ts_type = "Record<string, Array<[number, number]>>")]
+    pub lines: std::collections::HashMap<String, Vec<Vec<u32>>>,
 }
 
 /// For an instrumented file of this process: its source, if the file still holds
-/// the text that was instrumented, and the insertions per 0-based line as
-/// `[generated UTF-16 column, UTF-16 length]` (JSON); null otherwise. Used to
-/// print an uncaught error's source line as the program wrote it.
+/// the text that was instrumented, and the insertions per 0-based line; null
+/// otherwise. Used to print an uncaught error's source line as the program wrote it.
 #[napi]
-pub fn fatal_source_info(path: String) -> Result<Option<String>> {
-    guard("fatalSourceInfo", || Ok(modules::edit_map(&path)))
+pub fn fatal_source_info(env: &Env, path: String) -> Result<Option<BindingEditMap>> {
+    guard(env, "fatalSourceInfo", || {
+        Ok(modules::edit_map(&path).map(|m| BindingEditMap {
+            source: m.source,
+            lines: m
+                .lines
+                .into_iter()
+                .map(|(l, v)| (l.to_string(), v.into_iter().map(|(c, n)| vec![c, n]).collect()))
+                .collect(),
+        }))
+    })
 }
 
 /// The file (absolute path) that defines function `id`, if it was loaded.
 #[napi]
-pub fn function_path(id: u32) -> Result<Option<String>> {
-    guard("functionPath", || Ok(lifecycle::function_path(id)))
+pub fn function_path(env: &Env, id: u32) -> Result<Option<String>> {
+    guard(env, "functionPath", || Ok(lifecycle::function_path(id)))
 }
 
 /// Names a JavaScript thread in the trace.
 #[napi]
-pub fn register_thread(id: u32, name: String) -> Result<()> {
-    guard("registerThread", || match lifecycle::current() {
+pub fn register_thread(env: &Env, id: u32, name: String) -> Result<()> {
+    guard(env, "registerThread", || match lifecycle::current() {
         Some(s) => s.register_thread(id, &name).map_err(to_js),
         None => Ok(()),
     })
@@ -232,8 +258,8 @@ pub fn register_thread(id: u32, name: String) -> Result<()> {
 /// Hands the first `count` events (three i32 words each: head, time, arena end) and `arena_len` value
 /// bytes to the writer. The arrays are copied: JavaScript reuses them at once.
 #[napi]
-pub fn submit(thread: u32, words: Int32Array, count: u32, arena: Uint8Array, arena_len: u32) -> Result<()> {
-    guard("submit", || {
+pub fn submit(env: &Env, thread: u32, words: Int32Array, count: u32, arena: Uint8Array, arena_len: u32) -> Result<()> {
+    guard(env, "submit", || {
         let Some(s) = lifecycle::current() else { return Ok(()) };
         failure::fail_point("panic").map_err(to_js)?;
         failure::fail_point("write").map_err(|e| reported("write", e))?;
@@ -248,8 +274,8 @@ pub fn submit(thread: u32, words: Int32Array, count: u32, arena: Uint8Array, are
 
 /// Waits until every submitted batch is in the file.
 #[napi]
-pub fn flush() -> Result<()> {
-    guard("flush", || match lifecycle::current() {
+pub fn flush(env: &Env) -> Result<()> {
+    guard(env, "flush", || match lifecycle::current() {
         Some(s) => {
             failure::fail_point("flush").map_err(|e| reported("flush", e))?;
             s.flush().map_err(|e| reported("flush", e))
@@ -258,20 +284,32 @@ pub fn flush() -> Result<()> {
     })
 }
 
-/// Records, in metadata, the error that ended or disabled recording (JSON text).
+/// A recorder failure as `metadata.json` keeps it (`error`).
+#[napi(object)]
+pub struct BindingRecorderError {
+    /// Stable `ERR_*` code.
+    pub code: String,
+    /// Message.
+    pub message: String,
+    /// Where it happened: instrument, write, flush, finish, panic, start, policy, require_trace.
+    pub point: String,
+}
+
+impl BindingRecorderError {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({ "code": self.code, "message": self.message, "point": self.point })
+    }
+}
+
+/// Records, in metadata, the error that ended or disabled recording.
 #[napi]
-pub fn set_error(json: String) -> Result<()> {
-    guard("setError", || {
+pub fn set_error(env: &Env, error: BindingRecorderError) -> Result<()> {
+    guard(env, "setError", || {
         if let Some(s) = lifecycle::current() {
-            let v = serde_json_value(&json);
-            s.set_error(v);
+            s.set_error(error.to_json());
         }
         Ok(())
     })
-}
-
-fn serde_json_value(text: &str) -> noderec_core::session::metadata::JsonValue {
-    noderec_core::session::metadata::parse_json_lossy(text)
 }
 
 /// Marks the trace as cut at the event limit.
@@ -284,8 +322,13 @@ pub fn set_truncated() {
 
 /// Finishes the writer and writes the final metadata.
 #[napi]
-pub fn finish(exit_code: Option<i32>, signal: Option<String>, status: String) -> Result<Option<BindingFinishSummary>> {
-    guard("finish", || {
+pub fn finish(
+    env: &Env,
+    exit_code: Option<i32>,
+    signal: Option<String>,
+    status: String,
+) -> Result<Option<BindingFinishSummary>> {
+    guard(env, "finish", || {
         let Some(s) = lifecycle::current() else { return Ok(None) };
         if let Err(e) = failure::fail_point("finish") {
             // The writer still finishes and the metadata says what happened.
@@ -401,13 +444,13 @@ pub fn take_failure() -> Option<BindingFailure> {
 /// Rewrites a finished trace's status and error (the `require_trace` check
 /// runs after the final metadata is written).
 #[napi]
-pub fn update_metadata(dir: String, status: String, error_json: Option<String>) -> Result<()> {
-    guard("updateMetadata", || {
+pub fn update_metadata(env: &Env, dir: String, status: String, error: Option<BindingRecorderError>) -> Result<()> {
+    guard(env, "updateMetadata", || {
         let p = std::path::Path::new(&dir);
         let mut m = noderec_core::session::metadata::Metadata::load(p).map_err(to_js)?;
         m.status = status;
-        if let Some(e) = error_json {
-            m.error = Some(noderec_core::session::metadata::parse_json_lossy(&e));
+        if let Some(e) = error {
+            m.error = Some(e.to_json());
         }
         m.save(p).map_err(to_js)
     })
@@ -435,12 +478,13 @@ pub fn runner_kind() -> String {
 /// table travels in the code; the running process registers it (`linkPortable`).
 #[napi]
 pub fn instrument_portable(
+    env: &Env,
     source: String,
     path: String,
     is_module: bool,
     cache_salt: String,
 ) -> Result<Option<String>> {
-    guard("instrumentPortable", || {
+    guard(env, "instrumentPortable", || {
         let Some(s) = lifecycle::current() else { return Ok(None) };
         let kind = if is_module { ModuleKind::Module } else { ModuleKind::CommonJs };
         let file_decider = s.filter.as_ref().map(|f| f.file_decider(&path));
@@ -471,8 +515,8 @@ pub struct BindingLinked {
 /// Registers the function table carried by code from `instrumentPortable` in
 /// this process's session. Null when this process is not recording.
 #[napi]
-pub fn link_portable(table: String) -> Result<Option<BindingLinked>> {
-    guard("linkPortable", || {
+pub fn link_portable(env: &Env, table: String) -> Result<Option<BindingLinked>> {
+    guard(env, "linkPortable", || {
         let Some(s) = lifecycle::current() else { return Ok(None) };
         let (base, attr) = modules::link_portable(&s, &table).map_err(|e| reported("instrument", e))?;
         Ok(Some(BindingLinked { base, attr }))
@@ -484,8 +528,8 @@ pub fn link_portable(table: String) -> Result<Option<BindingLinked>> {
 /// 0700 when missing; `ERR_UNSAFE_OUT_DIR` when another user owns it or
 /// others may write to it without the sticky bit). Returns its path.
 #[napi]
-pub fn create_run_dir(parent: String, name: String) -> Result<String> {
-    guard("createRunDir", || {
+pub fn create_run_dir(env: &Env, parent: String, name: String) -> Result<String> {
+    guard(env, "createRunDir", || {
         let p = std::path::Path::new(&parent);
         let out = noderec_core::session::filesystem::DirHandle::open_out_dir(p).map_err(to_js)?;
         let d = out.create_dir(&name).map_err(|e| {

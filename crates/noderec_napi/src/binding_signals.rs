@@ -3,6 +3,7 @@
 
 use napi::bindgen_prelude::Function;
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
+use napi::Env;
 use napi_derive::napi;
 use noderec_core::session::signals;
 
@@ -14,8 +15,8 @@ use napi::Result;
 /// arrives; it does not keep the event loop alive. Returns the signals now
 /// handled.
 #[napi]
-pub fn signals_install(names: Vec<String>, on_signal: Function<String, ()>) -> Result<Vec<String>> {
-    guard("signalsInstall", || {
+pub fn signals_install(env: &Env, names: Vec<String>, on_signal: Function<String, ()>) -> Result<Vec<String>> {
+    guard(env, "signalsInstall", || {
         let tsfn = on_signal.build_threadsafe_function::<String>().callee_handled::<false>().weak::<true>().build()?;
         let which: Vec<i32> = names.iter().filter_map(|n| signals::number(n)).collect();
         let notify: signals::Notifier = Box::new(move |sig| {

@@ -1,12 +1,15 @@
 //! Reading traces: exports and summaries.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
+use napi::Env;
 use napi_derive::napi;
 use noderec_core::error::Error;
-use noderec_core::trace::{export, query, reader, summary};
+use noderec_core::query::summary;
+use noderec_core::trace::{export, query, reader};
 
 use crate::binding_errors::{guard, to_js};
 // `Result` by name: the napi macro throws the error only for a return type
@@ -65,8 +68,8 @@ fn is_broken_pipe(e: &Error) -> bool {
 /// Exports a trace directory as `jsonl` or `chrome` to `out` (a file path,
 /// created 0600) or, without `out`, to standard output.
 #[napi]
-pub fn export_trace(dir: String, format: String, out: Option<String>) -> Result<BindingRead> {
-    guard("exportTrace", || {
+pub fn export_trace(env: &Env, dir: String, format: String, out: Option<String>) -> Result<BindingRead> {
+    guard(env, "exportTrace", || {
         if format != "jsonl" && format != "chrome" {
             return Err(crate::binding_errors::coded(
                 "ERR_INVALID_ARG",
@@ -104,11 +107,99 @@ pub fn export_trace(dir: String, format: String, out: Option<String>) -> Result<
     })
 }
 
-/// A JSON summary of a trace directory: metadata, what the reader found
+/// What reading a trace for its summary found.
+#[napi(object)]
+pub struct BindingSummaryRead {
+    /// Chunks read.
+    pub chunks: f64,
+    /// Bytes up to which the trace was read (complete chunks).
+    pub bytes_read: f64,
+    /// Size of trace.nrt.
+    pub file_len: f64,
+    /// Events read.
+    pub events: f64,
+    /// The end record was read.
+    pub ended: bool,
+    /// Why reading stopped before the end, with the byte position.
+    pub damage: Option<String>,
+}
+
+/// One of the busiest functions of a trace.
+#[napi(object)]
+pub struct BindingFunctionSummary {
+    /// Qualified name.
+    pub name: String,
+    /// File (relative to the project root).
+    pub path: String,
+    /// Line.
+    pub line: u32,
+    /// Calls.
+    pub calls: f64,
+    /// Inclusive on-stack time, ms (a recursive function counted once per outermost call).
+    pub total_ms: f64,
+    /// Self time, ms.
+    pub self_ms: f64,
+}
+
+/// The summary of a trace directory.
+#[napi(object)]
+pub struct BindingTraceSummary {
+    /// The trace directory.
+    pub dir: String,
+    /// metadata.json (design-docs/lifecycle.md).
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub metadata: serde_json::Value,
+    /// What the reader found.
+    pub read: BindingSummaryRead,
+    /// Thread names by id.
+    pub threads: HashMap<String, String>,
+    /// Events per kind name.
+    pub counts: HashMap<String, f64>,
+    /// Output bytes per stream name.
+    pub output_bytes: HashMap<String, f64>,
+    /// The busiest functions by inclusive time (at most 15).
+    pub functions: Vec<BindingFunctionSummary>,
+}
+
+/// The summary of a trace directory: metadata, what the reader found
 /// (chunks, damage), counts per kind and the busiest functions.
 #[napi]
-pub fn trace_summary(dir: String) -> Result<String> {
-    guard("traceSummary", || summary::summarize(Path::new(&dir)).map_err(to_js))
+pub fn trace_summary(env: &Env, dir: String) -> Result<BindingTraceSummary> {
+    guard(env, "traceSummary", || {
+        let s = summary::summarize(Path::new(&dir))?;
+        let metadata = serde_json::to_value(&s.metadata)
+            .map_err(|e| crate::binding_errors::coded("ERR_INTERNAL", &format!("metadata: {e}")))?;
+        let n = |m: std::collections::BTreeMap<&'static str, u64>| -> HashMap<String, f64> {
+            m.into_iter().map(|(k, v)| (k.to_string(), v as f64)).collect()
+        };
+        Ok(BindingTraceSummary {
+            dir: s.dir,
+            metadata,
+            read: BindingSummaryRead {
+                chunks: s.read.chunks as f64,
+                bytes_read: s.read.bytes_read as f64,
+                file_len: s.read.file_len as f64,
+                events: s.read.events as f64,
+                ended: s.read.ended,
+                damage: s.read.damage,
+            },
+            threads: s.threads.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            counts: n(s.counts),
+            output_bytes: n(s.output_bytes),
+            functions: s
+                .functions
+                .into_iter()
+                .map(|f| BindingFunctionSummary {
+                    name: f.name,
+                    path: f.path,
+                    line: f.line,
+                    calls: f.calls as f64,
+                    total_ms: f.total_ms,
+                    self_ms: f.self_ms,
+                })
+                .collect(),
+        })
+    })
 }
 
 /// The selected calls, and what reading the trace found.
@@ -124,8 +215,8 @@ pub struct BindingCalls {
 /// all when absent) that took at least `min_ms`, slowest first, at most
 /// `limit` (0 = all): one JSON object per call.
 #[napi]
-pub fn query_calls(dir: String, fn_glob: Option<String>, min_ms: f64, limit: u32) -> Result<BindingCalls> {
-    guard("queryCalls", || {
+pub fn query_calls(env: &Env, dir: String, fn_glob: Option<String>, min_ms: f64, limit: u32) -> Result<BindingCalls> {
+    guard(env, "queryCalls", || {
         let t = reader::read_trace(&Path::new(&dir).join("trace.nrt")).map_err(to_js)?;
         let q = query::CallQuery { fn_glob, min_ns: (min_ms.max(0.0) * 1e6) as u64, limit: limit as usize };
         let rows = query::calls(&t, &q).map_err(|m| crate::binding_errors::coded("ERR_USAGE", &m))?;
@@ -137,4 +228,63 @@ pub fn query_calls(dir: String, fn_glob: Option<String>, min_ms: f64, limit: u32
         };
         Ok(BindingCalls { rows, read })
     })
+}
+
+/// The wire constants of the trace format as the core defines them
+/// (design-docs/trace-format.md, values.md), for the test that checks the
+/// TypeScript side's copies against them.
+#[napi(object)]
+pub struct BindingWire {
+    /// Event kinds by name (`call`: 1, ...).
+    pub kinds: HashMap<String, u32>,
+    /// Value tags by name (`UNDEFINED`: 0, ...).
+    pub tags: HashMap<String, u32>,
+    /// The event head's bit saying that a value blob follows.
+    pub has_values: u32,
+    /// Shift of the payload (function or site id) in the event head.
+    pub payload_shift: u32,
+}
+
+/// The trace format's event kinds, value tags and head bits.
+#[napi]
+pub fn wire_constants() -> BindingWire {
+    use noderec_core::trace::format::{kind, HAS_VALUES, PAYLOAD_SHIFT};
+    use noderec_core::trace::value::tag;
+    let kinds = (1..=u8::MAX)
+        .map(|k| (kind::name(k), k))
+        .take_while(|(n, _)| *n != "unknown")
+        .map(|(n, k)| (n.to_string(), u32::from(k)))
+        .collect();
+    let tags = [
+        ("UNDEFINED", tag::UNDEFINED),
+        ("NULL", tag::NULL),
+        ("FALSE", tag::FALSE),
+        ("TRUE", tag::TRUE),
+        ("INT", tag::INT),
+        ("FLOAT", tag::FLOAT),
+        ("STRING", tag::STRING),
+        ("BIGINT", tag::BIGINT),
+        ("SYMBOL", tag::SYMBOL),
+        ("FUNCTION", tag::FUNCTION),
+        ("ARRAY", tag::ARRAY),
+        ("OBJECT", tag::OBJECT),
+        ("MAP", tag::MAP),
+        ("SET", tag::SET),
+        ("DATE", tag::DATE),
+        ("ERROR", tag::ERROR),
+        ("HOLE", tag::HOLE),
+        ("ACCESSOR", tag::ACCESSOR),
+        ("PROXY", tag::PROXY),
+        ("CIRCULAR", tag::CIRCULAR),
+        ("BYTES", tag::BYTES),
+        ("TRUNCATED", tag::TRUNCATED),
+        ("REDACTED", tag::REDACTED),
+        ("REGEXP", tag::REGEXP),
+        ("OPAQUE", tag::OPAQUE),
+        ("REF", tag::REF),
+    ]
+    .into_iter()
+    .map(|(n, t)| (n.to_string(), u32::from(t)))
+    .collect();
+    BindingWire { kinds, tags, has_values: HAS_VALUES, payload_shift: PAYLOAD_SHIFT }
 }

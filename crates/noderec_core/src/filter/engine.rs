@@ -652,7 +652,7 @@ mod tests {
 
     #[test]
     fn inherit_false_drops_earlier_files() {
-        let f = format!("[meta]\nname = \"t\"\nversion = 1\ninherit = false\n");
+        let f = "[meta]\nname = \"t\"\nversion = 1\ninherit = false\n".to_string();
         let e = engine(&[&f]);
         let fd = file(&e, "src/a.js", None);
         let d = e.evaluate_function(&fd, "login", &["password".into()]);

@@ -372,7 +372,7 @@ pub fn parse_str(text: &str, path: &str, first: bool) -> Result<FilterFile, Erro
             scope.rules.reserve(items.len());
             for (i, (item, span)) in items.iter().enumerate() {
                 if i > 0 && i % PROGRESS_EVERY == 0 {
-                    crate::session::failure::log(
+                    crate::host::failure::log(
                         "debug",
                         "noderec_core::filter",
                         None,
@@ -549,13 +549,11 @@ pub fn load_file(path: &str, first: bool) -> Result<FilterFile, Error> {
 }
 
 fn read_filter(path: &str) -> Result<Vec<u8>, Error> {
-    crate::session::filesystem::read_regular(std::path::Path::new(path), MAX_FILTER_FILE).map_err(|e| {
-        Error::FilterParse {
-            path: path.to_string(),
-            line: 1,
-            column: 1,
-            message: format!("cannot read the filter file: {e}"),
-        }
+    crate::host::filesystem::read_regular(std::path::Path::new(path), MAX_FILTER_FILE).map_err(|e| Error::FilterParse {
+        path: path.to_string(),
+        line: 1,
+        column: 1,
+        message: format!("cannot read the filter file: {e}"),
     })
 }
 
@@ -571,7 +569,7 @@ fn parse_text(text: &[u8], path: &str, first: bool) -> Result<FilterFile, Error>
     let rules = f.scope.rules.len();
     let patterns: usize = f.scope.rules.iter().map(|r| r.value_patterns.len()).sum();
     let ms = t0.elapsed().as_secs_f64() * 1000.0;
-    crate::session::failure::log(
+    crate::host::failure::log(
         "debug",
         "noderec_core::filter",
         None,

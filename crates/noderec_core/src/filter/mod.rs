@@ -7,11 +7,11 @@
 //! statistics for `metadata.json`.
 
 pub mod engine;
-pub mod glob;
-pub mod jsregex;
 pub mod loader;
 pub mod model;
 pub mod selector;
 pub mod summary;
 
 pub use engine::Engine;
+/// The matchers live in their own crate (crates/noderec_glob).
+pub use noderec_glob::{glob, jsregex};

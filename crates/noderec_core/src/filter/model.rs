@@ -9,35 +9,9 @@ pub enum Exec {
     Skip,
 }
 
-/// What happens to a captured value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
-    /// Recorded as it is.
-    Allow,
-    /// Replaced by `redacted` with the value's type name.
-    Redact,
-    /// Nothing is kept.
-    Drop,
-}
-
-impl Action {
-    /// The name used in TOML.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Allow => "allow",
-            Action::Redact => "redact",
-            Action::Drop => "drop",
-        }
-    }
-    /// Small code used across the napi boundary: 0 allow, 1 redact, 2 drop.
-    pub fn code(self) -> u32 {
-        match self {
-            Action::Allow => 0,
-            Action::Redact => 1,
-            Action::Drop => 2,
-        }
-    }
-}
+/// What happens to a captured value (defined with the value plans it is
+/// part of, in `instrument`).
+pub use crate::instrument::Action;
 
 /// The type classes a value pattern can be limited to (`types = [...]`):
 /// `typeof` names, with `null` apart from `object`. Bit `i` of a mask is

@@ -114,7 +114,35 @@ pub struct Instrumented {
     pub edits: Vec<(u32, u32)>,
 }
 
-pub use crate::filter::model::Action;
+/// What happens to a captured value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Recorded as it is.
+    Allow,
+    /// Replaced by `redacted` with the value's type name.
+    Redact,
+    /// Nothing is kept.
+    Drop,
+}
+
+impl Action {
+    /// The name used in TOML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Allow => "allow",
+            Action::Redact => "redact",
+            Action::Drop => "drop",
+        }
+    }
+    /// Small code used across the napi boundary: 0 allow, 1 redact, 2 drop.
+    pub fn code(self) -> u32 {
+        match self {
+            Action::Allow => 0,
+            Action::Redact => 1,
+            Action::Drop => 2,
+        }
+    }
+}
 
 /// An action that depends on the value's type class (value patterns with
 /// `types = [...]`): the classes (bits of `filter::model::TYPES`) that are

@@ -7,6 +7,7 @@ pub mod chunks;
 pub mod diff;
 pub mod index;
 pub mod queries;
+pub mod summary;
 
 pub use build::IndexBuilder;
 pub use index::{Act, Index};

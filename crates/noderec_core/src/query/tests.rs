@@ -219,7 +219,10 @@ struct BruteAct {
 
 /// Activations per thread from the reader and `walk`, plus per-function
 /// inclusive time as the length of the union of on-stack intervals.
-fn brute(dir: &Path) -> (HashMap<(u32, u64), BruteAct>, HashMap<u32, (u64, u64, u64)>, u64) {
+/// Per function id: (calls, throws, inclusive ns as the union of on-stack intervals).
+type BruteFns = HashMap<u32, (u64, u64, u64)>;
+
+fn brute(dir: &Path) -> (HashMap<(u32, u64), BruteAct>, BruteFns, u64) {
     let t = read_trace(&dir.join("trace.nrt")).unwrap();
     let steps = walk(&t);
     let mut acts: HashMap<(u32, u64), BruteAct> = HashMap::new();
@@ -574,12 +577,12 @@ fn compare_finds_changed_returns() {
     let a = tmp("cmp-a");
     let b = tmp("cmp-b");
     let mk = |r: i64| {
-        let mut evs = Vec::new();
-        evs.push(Ev { thread: 0, head: head(kind::CALL, 1), t_us: 1, blob: Some(call_blob(&[int(1)])) });
-        evs.push(Ev { thread: 0, head: head(kind::CALL, 2), t_us: 2, blob: Some(call_blob(&[int(1)])) });
-        evs.push(Ev { thread: 0, head: head(kind::RETURN, 0), t_us: 3, blob: Some(int(r)) });
-        evs.push(Ev { thread: 0, head: head(kind::RETURN, 0), t_us: 4, blob: Some(int(5)) });
-        evs
+        vec![
+            Ev { thread: 0, head: head(kind::CALL, 1), t_us: 1, blob: Some(call_blob(&[int(1)])) },
+            Ev { thread: 0, head: head(kind::CALL, 2), t_us: 2, blob: Some(call_blob(&[int(1)])) },
+            Ev { thread: 0, head: head(kind::RETURN, 0), t_us: 3, blob: Some(int(r)) },
+            Ev { thread: 0, head: head(kind::RETURN, 0), t_us: 4, blob: Some(int(5)) },
+        ]
     };
     write_trace(&a.join("trace.nrt"), &["main", "price"], &mk(10), 100, true);
     write_trace(&b.join("trace.nrt"), &["main", "price"], &mk(11), 100, true);

@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use super::clock::Ticker;
-use super::filesystem::{create_trace_dir, iso8601, now_ms, DirHandle};
 use super::metadata::{status, Metadata};
 use crate::error::{Error, Result};
+use crate::host::filesystem::{create_trace_dir, iso8601, now_ms, DirHandle};
 use crate::trace::format::VERSION;
 use crate::trace::writer::{FuncDef, Msg, WriterCounters, WriterHandle};
 
@@ -236,10 +236,10 @@ impl Session {
         self.cache
             .get_or_init(|| {
                 let dir = self.cache_dir.as_ref()?;
-                match super::filesystem::open_private_dir(dir) {
+                match crate::host::filesystem::open_private_dir(dir) {
                     Ok(h) => Some(h),
                     Err(why) => {
-                        super::failure::log(
+                        crate::host::failure::log(
                             "warn",
                             "noderec_core::cache",
                             None,

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-use super::filesystem::{read_regular, DirHandle};
 use crate::error::{Error, Result};
+use crate::host::filesystem::{read_regular, DirHandle};
 
 /// Status values.
 pub mod status {

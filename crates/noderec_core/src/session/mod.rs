@@ -3,9 +3,10 @@
 
 pub mod activation;
 pub mod clock;
-pub mod failure;
-pub mod filesystem;
 pub mod lifecycle;
 pub mod metadata;
 pub mod modules;
 pub mod signals;
+
+/// Kept at their old paths for the binding and the tests.
+pub use crate::host::{failure, filesystem};

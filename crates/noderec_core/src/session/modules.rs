@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::filesystem::DirHandle;
 use super::lifecycle::{FnDef, Session};
 use crate::error::Result;
+use crate::host::filesystem::DirHandle;
 use crate::instrument::{self, Decider, ModuleKind};
 
 #[derive(Serialize, Deserialize)]
@@ -84,10 +84,18 @@ fn sha256(text: &str) -> [u8; 32] {
 /// by the program, Node finds nothing there and changes nothing.
 const SOURCE_MAP_STUB: &str = "\n//# sourceMappingURL=data:,";
 
+/// What the uncaught-error report needs to print a line as the program wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditMap {
+    /// The file's source, as instrumented.
+    pub source: String,
+    /// Per 0-based line, the insertions on it as `(generated UTF-16 column, UTF-16 length)`.
+    pub lines: std::collections::BTreeMap<u32, Vec<(u32, u32)>>,
+}
+
 /// For a file loaded in this process: its source (read again from disk, and only if it is
-/// still the text that was instrumented) and, per 0-based line, the insertions on it as
-/// `[generated UTF-16 column, UTF-16 length]`, as JSON `{"source":..,"lines":{"7":[[4,31]]}}`.
-pub fn edit_map(path: &str) -> Option<String> {
+/// still the text that was instrumented) and, per 0-based line, the insertions on it.
+pub fn edit_map(path: &str) -> Option<EditMap> {
     let (sha, edits) = {
         let all = EDITS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let f = all.as_ref()?.get(path)?;
@@ -113,11 +121,7 @@ pub fn edit_map(path: &str) -> Option<String> {
         lines.entry(line - 1).or_default().push((col + shift, len));
         shift += len;
     }
-    let lines: serde_json::Map<String, serde_json::Value> = lines
-        .into_iter()
-        .map(|(l, v)| (l.to_string(), serde_json::json!(v.iter().map(|(c, n)| [c, n]).collect::<Vec<_>>())))
-        .collect();
-    serde_json::to_string(&serde_json::json!({ "source": source, "lines": lines })).ok()
+    Some(EditMap { source, lines })
 }
 
 /// Where instrumented modules are cached when the policy names no

@@ -5,7 +5,6 @@ pub mod format;
 pub mod json;
 pub mod query;
 pub mod reader;
-pub mod summary;
 pub mod value;
 pub mod walk;
 pub mod writer;

@@ -9,7 +9,7 @@ use super::format::kind;
 use super::reader::Trace;
 use super::value::{read_varint, write_json};
 use super::walk::walk;
-use crate::filter::glob::Glob;
+use noderec_glob::glob::Glob;
 
 /// What to select.
 #[derive(Debug, Clone, Default)]

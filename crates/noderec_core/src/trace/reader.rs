@@ -8,7 +8,7 @@ use std::path::Path;
 
 use super::format::{self, record, Cursor, HAS_VALUES, PAYLOAD_SHIFT};
 use crate::error::{Error, Result};
-use crate::session::filesystem::open_regular;
+use crate::host::filesystem::open_regular;
 
 /// A function or await/yield site, as defined in the trace.
 #[derive(Debug, Clone, Default)]

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use super::format::{self, put_str, put_varint, record, HAS_VALUES};
 use crate::error::{Error, Result};
-use crate::session::failure;
+use crate::host::failure;
 
 /// A function (or await/yield site) definition.
 #[derive(Debug, Clone, PartialEq, Eq)]
