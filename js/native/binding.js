@@ -888,3 +888,4 @@ module.exports.submit = nativeBinding.submit
 module.exports.takeFailure = nativeBinding.takeFailure
 module.exports.traceSummary = nativeBinding.traceSummary
 module.exports.updateMetadata = nativeBinding.updateMetadata
+module.exports.wireConstants = nativeBinding.wireConstants

@@ -16,7 +16,7 @@ const GENERATED = path.join(ROOT, 'js', 'native', 'binding.generated.d.ts');
 const { native } = require('../../js/dist/native.js') as typeof import('../../js/native');
 
 function declared(text: string): string[] {
-  return [...text.matchAll(/^export declare (?:function|class|const enum|enum) (\w+)/gm)].map((m) => m[1]).sort();
+  return [...text.matchAll(/^export declare (?:function|class|const enum|enum|const) (\w+)/gm)].map((m) => m[1]).sort();
 }
 
 function caught(f: () => unknown): Record<string, unknown> {
