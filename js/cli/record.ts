@@ -202,7 +202,11 @@ export function record(argv: string[], nextStep = true): Promise<number> {
     if (startError !== null) {
       process.stderr.write(term(`noderec: cannot start ${args.command[0]}: ${startError}; nothing was recorded`) + '\n');
     } else {
-      process.stderr.write(term(`noderec: ${summaryLine(traces, shown(runDir), shown, Date.now() - started)}`) + '\n');
+      const line =
+        traces.length === 0 && errors.length > 0
+          ? `nothing was recorded: ${errors.length === 1 ? 'a process' : `${errors.length} processes`} ran unrecorded, as said below (${humanMs(Date.now() - started)})`
+          : summaryLine(traces, shown(runDir), shown, Date.now() - started);
+      process.stderr.write(term(`noderec: ${line}`) + '\n');
       const next = nextStep ? nextStepLine(traces, shown(runDir), shown) : null;
       if (next !== null) process.stderr.write(term(`noderec: ${next}`) + '\n');
     }

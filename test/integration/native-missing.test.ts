@@ -70,5 +70,8 @@ describe('native addon missing', () => {
     expect(r.stdout).toBe(plain.stdout);
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/noderec: ERR_NATIVE_MISSING in pid \d+ .*linux-x64/);
+    // The program ran: not "no node process was started".
+    expect(r.stderr).not.toContain('no node process was started');
+    expect(r.stderr).toContain('noderec: nothing was recorded: a process ran unrecorded');
   });
 });
