@@ -2,31 +2,35 @@
 // preload call the package's API; the trace is read back through
 // `noderec export --format jsonl`.
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
 import * as fs from 'node:fs';
 
-import { cleanEnv, Event, events, fixture, onlyTrace, ROOT, runCli, runNodeAsync, tempDir } from '../helpers/run';
+import { cleanEnv, Event, events, fixture, NODE, NODE22, onlyTrace, ROOT, runCli, runNodeAsync, spawnAsync, Spawned, tempDir } from '../helpers/run';
 
 const API = path.join(ROOT, 'js', 'dist', 'index.js');
 const env = { NODEREC_API: API };
 
-async function record(name: string): Promise<{ evs: Event[]; stdout: string; code: number | null; plain: string }> {
+async function record(
+  name: string,
+  node: string = NODE,
+): Promise<{ evs: Event[]; stdout: string; stderr: string; code: number | null; plain: Spawned }> {
   const script = fixture('runs', name);
-  const r = await runNodeAsync(script, { env });
-  const p = spawnSync(process.execPath, [script], { env: cleanEnv(env), cwd: path.dirname(script) });
-  expect(r.stderr).toBe('');
-  return { evs: events(onlyTrace(r.outDir)), stdout: r.stdout, code: r.code, plain: p.stdout.toString() };
+  const r = await runNodeAsync(script, { env, node });
+  const p = await spawnAsync(node, [script], { env: cleanEnv(env), cwd: path.dirname(script) });
+  return { evs: events(onlyTrace(r.outDir)), stdout: r.stdout, stderr: r.stderr, code: r.code, plain: p };
 }
 
 const nr = (e: Event): Record<string, any> => e.__noderec__ as Record<string, any>;
 
 describe('runs', () => {
-  it('100 concurrent runs (awaits, timers, ticks, immediates) each get exactly their own calls', async () => {
-    const { evs, stdout, code, plain } = await record('concurrent.js');
+  it.each([
+    ['node 20', NODE],
+    ['node 22', NODE22],
+  ])('%s: 100 concurrent runs (awaits, timers, ticks, immediates) each get exactly their own calls', async (_, node) => {
+    const { evs, stdout, code, plain } = await record('concurrent.js', node);
     expect(code).toBe(0);
-    expect(stdout).toBe(plain);
+    expect(stdout).toBe(plain.stdout);
     const starts = evs.filter((e) => e.kind === 'run' && nr(e).phase === 'start');
     expect(starts).toHaveLength(100);
     expect(new Set(starts.map((e) => e.runId)).size).toBe(100);
@@ -52,7 +56,7 @@ describe('runs', () => {
   it('a nested run links its parent; an empty run is listed; ids default to UUID v7', async () => {
     const { evs, code, stdout, plain } = await record('nested.js');
     expect(code).toBe(0);
-    expect(stdout).toBe(plain);
+    expect(stdout).toBe(plain.stdout);
     const starts = evs.filter((e) => e.kind === 'run' && nr(e).phase === 'start');
     expect(starts.map((e) => e.runId)).toEqual(['outer', expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/), 'empty']);
     const child = starts[1];
@@ -70,10 +74,24 @@ describe('runs', () => {
   it('a program that never calls run() has no mark events and its output is unchanged', async () => {
     const { evs, code, stdout, plain } = await record('none.js');
     expect(code).toBe(0);
-    expect(stdout).toBe(plain);
+    expect(stdout).toBe(plain.stdout);
     expect(evs.filter((e) => ['run', 'span', 'log', 'mark'].includes(e.kind))).toHaveLength(0);
     expect(evs.some((e) => e.run !== undefined)).toBe(false);
     expect(evs.filter((e) => e.kind === 'call' && e.fn === 'f')).toHaveLength(2);
+  }, 60_000);
+});
+
+describe('the recorded program behaves as without the recorder', () => {
+  it('a run whose promise rejects unhandled ends the process as it does plain (same stderr message, exit code)', async () => {
+    const { evs, code, stdout, stderr, plain } = await record('reject.js');
+    expect(code).toBe(plain.code);
+    expect(code).not.toBe(0);
+    expect(stdout).toBe(plain.stdout);
+    expect(stderr).toContain('Error: lost');
+    expect(stderr).toBe(plain.stderr);
+    expect(evs.some((e) => e.kind === 'run' && e.runId === 'r' && (e.__noderec__ as any).phase === 'end')).toBe(true);
+    // The function's value and exception are its own.
+    expect(evs.find((e) => e.kind === 'call' && e.fn === 'sync')!.run).toBe('s');
   }, 60_000);
 });
 
@@ -81,7 +99,7 @@ describe('spans and logs', () => {
   it('end on return, throw and rejection with a status; unfinished at trace end; user data apart from __noderec__', async () => {
     const { evs, code, stdout, plain } = await record('spans.js');
     expect(code).toBe(0);
-    expect(stdout).toBe(plain);
+    expect(stdout).toBe(plain.stdout);
     const spans = evs.filter((e) => e.kind === 'span');
     const ends = (name: string): Event | undefined => spans.find((e) => e.name === name && nr(e).phase === 'end');
     expect(nr(ends('sync-ok')!).status).toBe('ok');
