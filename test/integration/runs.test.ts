@@ -163,3 +163,21 @@ describe('marks in the other readers', () => {
     expect(show.stdout).not.toContain('reader stopped');
   }, 60_000);
 });
+
+describe('uuidv7', () => {
+  it('ids are RFC 9562 version 7, unique, and start with the time in ms', async () => {
+    const { uuidv7 } = await import(API);
+    const re = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    const ids = new Set<string>();
+    const t0 = Date.now();
+    for (let i = 0; i < 10_000; i++) {
+      const u: string = uuidv7();
+      expect(re.test(u), u).toBe(true);
+      ids.add(u);
+    }
+    expect(ids.size).toBe(10_000);
+    const ms = parseInt([...ids][0].replace(/-/g, '').slice(0, 12), 16);
+    expect(ms).toBeGreaterThanOrEqual(t0);
+    expect(ms).toBeLessThanOrEqual(Date.now());
+  });
+});
