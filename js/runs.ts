@@ -9,8 +9,7 @@
 // A program that never calls run() installs nothing.
 import { createHook, executionAsyncResource } from 'node:async_hooks';
 
-import { mark } from './runtime/probes';
-import { isRecording } from './tracer';
+import { attached as isRecording, mark } from './runtime/probes';
 
 const RUN_START = 1;
 const RUN_END = 2;
@@ -50,19 +49,29 @@ let hooked = false;
 
 function switchTo(r: RunCtx | null): void {
   current = r;
-  mark(RUN_SWITCH, r === null ? 0 : r.id, -1, 0, undefined, undefined);
+  if (isRecording()) mark(RUN_SWITCH, r === null ? 0 : r.id, -1, 0, undefined, undefined);
 }
 
 function install(): void {
   hooked = true;
   createHook({
+    // An exception in an async hook ends the process: neither may throw
+    // (a resource that refuses the property stays without a run).
     init(_id, _type, _trigger, resource: any) {
-      if (current !== null || RUN in resource) resource[RUN] = current;
+      try {
+        if (current !== null || RUN in resource) resource[RUN] = current;
+      } catch {
+        // not extensible
+      }
     },
     before() {
-      const res: any = executionAsyncResource();
-      const r: RunCtx | null = (res !== undefined && res !== null && res[RUN]) || null;
-      if (r !== current) switchTo(r);
+      try {
+        const res: any = executionAsyncResource();
+        const r: RunCtx | null = (res !== undefined && res !== null && res[RUN]) || null;
+        if (r !== current) switchTo(r);
+      } catch {
+        // the recorder failing must not end the program
+      }
     },
   }).enable();
 }
@@ -100,7 +109,7 @@ function settle<T>(fn: () => T, done: (ok: boolean) => void): T {
 
 /** Runs `fn` inside a run: every event recorded while its async context is
  * active belongs to it (design-docs/runs.md). Outside a recording it only
- * calls `fn`. */
+ * calls `fn` (in a worker: when the worker does not record). */
 export function run<T>(opts: RunOptions, fn: () => T): T {
   if (typeof fn !== 'function') {
     const e = new TypeError('noderec.run(opts, fn): fn must be a function') as TypeError & { code: string };

@@ -136,6 +136,11 @@ export function attach(s: Sink, clockBuffer: ArrayBuffer | null, captureValues: 
   arenaLimit = Math.min(ARENA_FLUSH, A.buf.length - ARENA_HEADROOM);
 }
 
+/** This thread's probes record into a sink (main thread or worker). */
+export function attached(): boolean {
+  return sink !== null;
+}
+
 /** Disconnects: the probes keep working but record nothing. */
 export function detach(): void {
   flushEvents();

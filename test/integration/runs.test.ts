@@ -53,6 +53,19 @@ describe('runs', () => {
     expect(evs.find((e) => e.kind === 'call' && e.fn === 'main')!.run).toBeUndefined();
   }, 60_000);
 
+  it('runs in a worker and in the main thread at once: each thread replays its own runs', async () => {
+    const { evs, code, stdout, plain } = await record('worker.js');
+    expect(code).toBe(0);
+    expect(stdout).toBe(plain.stdout);
+    const ticks = evs.filter((e) => e.kind === 'call' && e.fn === 'tick');
+    expect(ticks).toHaveLength(20);
+    for (const t of ticks) {
+      const tag = (t.args as string[])[0];
+      expect(t.run).toBe(tag);
+      expect(t.thread === 0).toBe(tag.startsWith('main'));
+    }
+  }, 60_000);
+
   it('a nested run links its parent; an empty run is listed; ids default to UUID v7', async () => {
     const { evs, code, stdout, plain } = await record('nested.js');
     expect(code).toBe(0);
