@@ -166,6 +166,7 @@ function main() {
     'stack-depth.js': {},
     'secrets.js': {},
     'scope.js': {},
+    'runs.js': {},
     'exports.js': { BENCH_EXPORT_EVENTS: process.env.BENCH_EXPORT_EVENTS || '1000000' },
   };
   for (const [extra, extraEnv] of Object.entries(extras)) {

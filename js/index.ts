@@ -11,6 +11,8 @@ export {
   SETTINGS,
 } from './policy/env';
 export type { Policy, Setting } from './policy/env';
+export { run, span, startSpan, log, uuidv7 } from './runs';
+export type { RunOptions, Span } from './runs';
 export { metricsSnapshot, onMetrics } from './logging/metrics';
 export type { Metrics } from './logging/metrics';
 export { listTraces, getTrace, timeline, callTree, getCall, valueHistory, compare } from './query';

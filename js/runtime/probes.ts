@@ -30,6 +30,9 @@ const YIELD = 6;
 const CATCH = 7;
 /** Bytes written or read: payload `stream | flags << 2`, blob `varint len, bytes`. */
 const OUTPUT = 8;
+/** A run, span or log mark (design-docs/runs.md): payload the mark type,
+ * blob `varint id`, then the type's fields. */
+const MARK = 9;
 const HAS = 16;
 /** A return of `undefined` with values captured: payload 1, no value bytes. */
 const RETURN_UNDEFINED = (1 << 5) | 2;
@@ -131,6 +134,11 @@ export function attach(s: Sink, clockBuffer: ArrayBuffer | null, captureValues: 
   strMax = stringBound;
   reserveArena(ARENA_FLUSH + 2 * ARENA_HEADROOM);
   arenaLimit = Math.min(ARENA_FLUSH, A.buf.length - ARENA_HEADROOM);
+}
+
+/** This thread's probes record into a sink (main thread or worker). */
+export function attached(): boolean {
+  return sink !== null;
 }
 
 /** Disconnects: the probes keep working but record nothing. */
@@ -1138,6 +1146,25 @@ export function output(stream: number, flags: number, bytes: Uint8Array, start: 
   arena.pos = p;
   // evv: the arena may have grown past the headroom; flush if so.
   evv((((flags << 2) | stream) << 5) | OUTPUT, hi > 0 ? stk[hi - 1] : 0);
+}
+
+/** Appends a MARK event of `type` (design-docs/runs.md): `varint id`, then
+ * `varint extra` when `extra >= 0`, then the first `n` (0-2) of `v1`, `v2`
+ * through the value encoder (its bounds and redaction apply). Like output,
+ * it belongs to the top activation and does not change the stack. */
+export function mark(type: number, id: number, extra: number, n: number, v1: unknown, v2: unknown): void {
+  if (ioFlag[0] !== 0) ioBoundary();
+  // Activations left by an exception since the last probe end first, so the
+  // mark lands in the activation that is really running.
+  const d = runtime.d;
+  if (d < hi) sync(d);
+  if (attrOn) attrNone();
+  valuesStart();
+  writeVarint(id);
+  if (extra >= 0) writeVarint(extra);
+  if (n > 0) writeValue(v1);
+  if (n > 1) writeValue(v2);
+  evv((type << 5) | MARK, hi > 0 ? stk[hi - 1] : 0);
 }
 
 /** Installs the IO boundary hook: `flag[0] !== 0` makes the next call,

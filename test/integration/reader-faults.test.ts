@@ -99,7 +99,7 @@ describe('unknown event kinds stop the reader like damage', () => {
   const unknown = chunk([
     ...record.events(0, 20, [
       [1, 1, [2, 4, 2]],
-      [9, 0],
+      [10, 0],
       [2, 0, [4, 4]],
     ]),
   ]);

@@ -109,6 +109,10 @@ impl Chrome {
 
 impl Sink for Chrome {
     fn event(&mut self, d: &Dict, e: &Ev) -> Result<()> {
+        if e.kind == kind::MARK {
+            // Runs, spans and logs: only the jsonl export shows them.
+            return Ok(());
+        }
         if let std::collections::hash_map::Entry::Vacant(v) = self.stacks.entry(e.thread) {
             v.insert(Vec::new());
             let pid = self.pid;

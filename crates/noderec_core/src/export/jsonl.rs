@@ -1,6 +1,7 @@
 //! JSON lines, streamed: the same objects as `trace::export::write_jsonl`
 //! (trace-format.md, README "Reading a trace").
 
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::io::Write;
 
@@ -8,7 +9,8 @@ use super::stream::{Dict, Ev, Sink};
 use super::{io, Options};
 use crate::error::Result;
 use crate::trace::export::{call_values, json_str, one_value, output_fields};
-use crate::trace::format::{kind, RETURN_UNDEFINED};
+use crate::trace::format::{kind, mark, RETURN_UNDEFINED};
+use crate::trace::value::{object_fields, read_varint, write_json};
 use crate::trace::walk::CATCH_UNCAUGHT;
 
 /// The JSON lines sink.
@@ -16,12 +18,153 @@ pub struct Jsonl {
     w: Box<dyn Write>,
     line: String,
     values: bool,
+    /// Runs started and not ended: (thread, id) → (start time, runId JSON).
+    runs: HashMap<(u32, u64), (u64, String)>,
+    /// Spans started and not ended: (thread, id) → the open span.
+    spans: BTreeMap<(u32, u64), OpenSpan>,
+}
+
+/// A span whose end was not seen yet.
+struct OpenSpan {
+    t_ns: u64,
+    /// `"name":..` and the start attributes, ready to write.
+    fields: String,
+    run: Option<std::rc::Rc<str>>,
 }
 
 impl Jsonl {
     /// Writes to `w`.
     pub fn new(w: Box<dyn Write>, opts: &Options) -> Self {
-        Jsonl { w, line: String::with_capacity(256), values: !opts.no_values }
+        Jsonl {
+            w,
+            line: String::with_capacity(256),
+            values: !opts.no_values,
+            runs: HashMap::new(),
+            spans: BTreeMap::new(),
+        }
+    }
+
+    fn mark(&mut self, d: &Dict, e: &Ev) -> Result<()> {
+        let Some(b) = &e.vals else { return Ok(()) };
+        let (rec, at) = b.span();
+        let mut pos = at;
+        let Ok(id) = read_varint(rec, &mut pos) else { return Ok(()) };
+        let line = &mut self.line;
+        line.clear();
+        let mut nr = String::new();
+        let mut user = String::new();
+        match e.payload {
+            mark::RUN_START => {
+                let parent = read_varint(rec, &mut pos).unwrap_or(0);
+                let fields = object_fields(rec, &mut pos).ok().flatten().unwrap_or_default();
+                let run_id =
+                    fields.iter().find(|(k, _)| k == "runId").map_or_else(|| "null".into(), |(_, v)| v.clone());
+                self.runs.insert((e.thread, id), (e.t_ns, run_id));
+                line.push_str("{\"kind\":\"run\"");
+                user_fields(&mut user, &fields);
+                let _ = write!(nr, "\"phase\":\"start\",\"id\":{id},\"parent\":{parent}");
+            }
+            mark::RUN_END => {
+                let Some((t0, run_id)) = self.runs.remove(&(e.thread, id)) else { return Ok(()) };
+                line.push_str("{\"kind\":\"run\",\"runId\":");
+                line.push_str(&run_id);
+                let _ = write!(
+                    nr,
+                    "\"phase\":\"end\",\"id\":{id},\"start\":{t0},\"durationNs\":{}",
+                    e.t_ns.saturating_sub(t0)
+                );
+            }
+            mark::SPAN_START => {
+                let mut name = String::new();
+                if write_json(rec, &mut pos, &mut name).is_err() {
+                    name.push_str("null");
+                }
+                let mut fields = String::from(",\"name\":");
+                fields.push_str(&name);
+                if let Ok(Some(f)) = object_fields(rec, &mut pos) {
+                    user_fields(&mut fields, &f);
+                }
+                line.push_str("{\"kind\":\"span\"");
+                user.push_str(&fields);
+                self.spans.insert((e.thread, id), OpenSpan { t_ns: e.t_ns, fields, run: e.run.clone() });
+                let _ = write!(nr, "\"phase\":\"start\",\"provisional\":true,\"id\":{id}");
+            }
+            mark::SPAN_END => {
+                let status = read_varint(rec, &mut pos).unwrap_or(0);
+                let Some(open) = self.spans.remove(&(e.thread, id)) else { return Ok(()) };
+                line.push_str("{\"kind\":\"span\"");
+                user.push_str(&open.fields);
+                if let Ok(Some(f)) = object_fields(rec, &mut pos) {
+                    user_fields(&mut user, &f);
+                }
+                let st = if status == mark::STATUS_OK { "ok" } else { "error" };
+                let _ = write!(
+                    nr,
+                    "\"phase\":\"end\",\"id\":{id},\"status\":\"{st}\",\"start\":{},\"durationNs\":{}",
+                    open.t_ns,
+                    e.t_ns.saturating_sub(open.t_ns)
+                );
+            }
+            mark::LOG => {
+                let mut event = String::new();
+                if write_json(rec, &mut pos, &mut event).is_err() {
+                    event.push_str("null");
+                }
+                line.push_str("{\"kind\":\"log\",\"event\":");
+                line.push_str(&event);
+                let mut p2 = pos;
+                match object_fields(rec, &mut pos) {
+                    Ok(Some(f)) => user_fields(&mut user, &f),
+                    Ok(None) => {
+                        user.push_str(",\"data\":");
+                        if write_json(rec, &mut p2, &mut user).is_err() {
+                            user.push_str("null");
+                        }
+                    }
+                    Err(_) => {}
+                }
+                nr.push_str("\"phase\":\"log\"");
+            }
+            // run-switch: only replayed (every event carries its run).
+            _ => return Ok(()),
+        }
+        line.push_str(&user);
+        line.push_str(",\"__noderec__\":{");
+        line.push_str(&nr);
+        context(line, d, e, e.run.as_deref());
+        line.push_str("}}\n");
+        self.w.write_all(line.as_bytes()).map_err(io)
+    }
+}
+
+/// Reserved top-level keys of mark lines: a user attribute of that name (or
+/// one that starts with `attr:`) is written as `attr:<key>`, so that user
+/// data never replaces what noderec writes.
+fn user_fields(out: &mut String, fields: &[(String, String)]) {
+    for (k, v) in fields {
+        out.push(',');
+        if matches!(k.as_str(), "kind" | "name" | "event" | "data" | "__noderec__") || k.starts_with("attr:") {
+            json_str(out, &format!("attr:{k}"));
+        } else {
+            json_str(out, k);
+        }
+        out.push(':');
+        out.push_str(v);
+    }
+}
+
+/// `,"t":..,"thread":..,"fn":..,"path":..,"line":..,"activation":..[,"run":..]`
+/// inside `__noderec__`.
+fn context(line: &mut String, d: &Dict, e: &Ev, run: Option<&str>) {
+    let (name, path, l, _) = place(d, e.func).unwrap_or(("<unknown>", "", 0, 0));
+    let _ = write!(line, ",\"t\":{},\"thread\":{},\"fn\":", e.t_ns, e.thread);
+    json_str(line, name);
+    line.push_str(",\"path\":");
+    json_str(line, path);
+    let _ = write!(line, ",\"line\":{l},\"activation\":{}", e.activation);
+    if let Some(r) = run {
+        line.push_str(",\"run\":");
+        json_str(line, r);
     }
 }
 
@@ -32,6 +175,9 @@ fn place(d: &Dict, f: Option<u32>) -> Option<(&str, &str, u32, u32)> {
 
 impl Sink for Jsonl {
     fn event(&mut self, d: &Dict, e: &Ev) -> Result<()> {
+        if e.kind == kind::MARK {
+            return self.mark(d, e);
+        }
         let line = &mut self.line;
         line.clear();
         let kname = if e.kind == kind::CATCH && e.payload == CATCH_UNCAUGHT { "uncaught" } else { kind::name(e.kind) };
@@ -57,6 +203,10 @@ impl Sink for Jsonl {
             ",\"line\":{line_no},\"col\":{col},\"t\":{},\"thread\":{},\"activation\":{},\"depth\":{}",
             e.t_ns, e.thread, e.activation, e.depth
         );
+        if let Some(r) = &e.run {
+            line.push_str(",\"run\":");
+            json_str(line, r);
+        }
         match e.kind {
             kind::OUTPUT => output_fields(line, e.payload, e.vals.as_ref().map_or(&[][..], |b| b.bytes())),
             _ if !self.values => {}
@@ -81,7 +231,26 @@ impl Sink for Jsonl {
         self.w.write_all(line.as_bytes()).map_err(io)
     }
 
-    fn finish(&mut self, _d: &Dict, _end: u64) -> Result<()> {
+    fn finish(&mut self, _d: &Dict, end: u64) -> Result<()> {
+        // A span never ended (the process exited, was killed, or the span
+        // was left open) is reported as unfinished at the end of the trace.
+        for ((thread, id), open) in std::mem::take(&mut self.spans) {
+            let line = &mut self.line;
+            line.clear();
+            line.push_str("{\"kind\":\"span\"");
+            line.push_str(&open.fields);
+            let _ = write!(
+                line,
+                ",\"__noderec__\":{{\"phase\":\"unfinished\",\"id\":{id},\"status\":\"unfinished\",\"start\":{},\"t\":{end},\"thread\":{thread}",
+                open.t_ns
+            );
+            if let Some(r) = &open.run {
+                line.push_str(",\"run\":");
+                json_str(line, r);
+            }
+            line.push_str("}}\n");
+            self.w.write_all(line.as_bytes()).map_err(io)?;
+        }
         self.w.flush().map_err(io)
     }
 }

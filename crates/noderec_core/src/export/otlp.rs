@@ -291,6 +291,10 @@ fn strip_key(s: &str, key: &str) -> String {
 
 impl Sink for Otlp {
     fn event(&mut self, d: &Dict, e: &Ev) -> Result<()> {
+        if e.kind == kind::MARK {
+            // Runs, spans and logs: only the jsonl export shows them.
+            return Ok(());
+        }
         let stack = self.stacks.entry(e.thread).or_default();
         match e.kind {
             kind::CALL => {

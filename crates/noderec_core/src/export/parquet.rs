@@ -150,6 +150,10 @@ impl Parquet {
 
 impl Sink for Parquet {
     fn event(&mut self, d: &Dict, e: &Ev) -> Result<()> {
+        if e.kind == kind::MARK {
+            // Runs, spans and logs: only the jsonl export shows them.
+            return Ok(());
+        }
         let starts = self.starts.entry(e.thread).or_default();
         let mut dur = None;
         match e.kind {

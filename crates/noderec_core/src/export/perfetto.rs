@@ -291,6 +291,10 @@ fn value_pair(key: &'static str, write: impl FnOnce(&mut String)) -> (&'static s
 
 impl Sink for Perfetto {
     fn event(&mut self, d: &Dict, e: &Ev) -> Result<()> {
+        if e.kind == kind::MARK {
+            // Runs, spans and logs: only the jsonl export shows them.
+            return Ok(());
+        }
         if !self.started {
             self.start()?;
         }

@@ -98,6 +98,9 @@ pub struct Ev {
     pub vals: Option<Blob>,
     /// For a throw: the error, from the catch that received it.
     pub error: Option<Blob>,
+    /// The run (its `runId`) the event belongs to, replayed from the
+    /// thread's `run-start` and `run-switch` marks; `None` outside runs.
+    pub run: Option<Rc<str>>,
 }
 
 /// What an export does with the events.
@@ -144,6 +147,10 @@ struct ThreadSt {
     /// Last time given out (times never go back, even after a forced
     /// resolution).
     last_ns: u64,
+    /// Run ids of this thread (mark id → `runId`).
+    runs: HashMap<u64, Rc<str>>,
+    /// The run the thread's events belong to now.
+    run: Option<Rc<str>>,
 }
 
 struct Walker<'a> {
@@ -237,6 +244,7 @@ impl<'a> Walker<'a> {
             depth: 0,
             vals,
             error: None,
+            run: None,
         };
         let mut need_err = false;
         let mut settle: Option<Option<Blob>> = None;
@@ -280,7 +288,10 @@ impl<'a> Walker<'a> {
                     st.stack.push((act, func));
                 }
             }
-            kind::OUTPUT | kind::CATCH => {
+            kind::OUTPUT | kind::CATCH | kind::MARK => {
+                if kind_ == kind::MARK {
+                    replay_run(st, payload, ev.vals.as_ref());
+                }
                 if let Some(&(act, func)) = st.stack.last() {
                     ev.func = Some(func);
                     ev.activation = act;
@@ -292,6 +303,7 @@ impl<'a> Walker<'a> {
             }
             _ => {}
         }
+        ev.run.clone_from(&st.run);
         if let Some(err) = settle {
             self.settle_throws(thread, err.as_ref());
         }
@@ -333,6 +345,34 @@ impl<'a> Walker<'a> {
             self.settle_throws(th, None);
         }
         self.drain(sink, d)
+    }
+}
+
+/// Follows a thread's current run through its marks: `run-start` enters the
+/// new run, `run-switch` names the run of the events that follow.
+fn replay_run(st: &mut ThreadSt, mark: u32, vals: Option<&Blob>) {
+    use crate::trace::format::mark as m;
+    let Some(b) = vals else { return };
+    let bytes = b.bytes();
+    let mut pos = 0;
+    let Ok(id) = crate::trace::value::read_varint(bytes, &mut pos) else { return };
+    match mark {
+        m::RUN_START => {
+            let _parent = crate::trace::value::read_varint(bytes, &mut pos);
+            let (rec, at) = b.span();
+            let mut p = at + pos;
+            let mut json = String::new();
+            let run_id = crate::trace::value::write_json(rec, &mut p, &mut json)
+                .ok()
+                .and_then(|()| serde_json::from_str::<serde_json::Value>(&json).ok())
+                .and_then(|v| v.pointer("/props/runId").and_then(|r| r.as_str()).map(str::to_owned))
+                .unwrap_or_else(|| format!("#{id}"));
+            let r: Rc<str> = Rc::from(run_id);
+            st.runs.insert(id, r.clone());
+            st.run = Some(r);
+        }
+        m::RUN_SWITCH => st.run = if id == 0 { None } else { st.runs.get(&id).cloned() },
+        _ => {}
     }
 }
 
@@ -452,7 +492,7 @@ fn decode(
                 for _ in 0..count {
                     let head = m(c.varint(), "event head")? as u32;
                     m(c.varint(), "event time")?;
-                    if !(kind::CALL..=kind::OUTPUT).contains(&((head & 0xf) as u8)) {
+                    if !(kind::CALL..=kind::LAST).contains(&((head & 0xf) as u8)) {
                         return Err(Stop::Malformed("unknown event kind"));
                     }
                     if head & HAS_VALUES != 0 {
@@ -661,5 +701,162 @@ mod tests {
         assert_eq!(out.events, 4);
         assert_eq!(c.evs.len(), 1);
         assert_eq!((c.evs[0].kind, c.evs[0].t_ns, c.evs[0].activation), (kind::RETURN, 2_000, 1));
+    }
+
+    /// A string value.
+    fn vstr(out: &mut Vec<u8>, s: &str) {
+        out.push(crate::trace::value::tag::STRING);
+        put_varint(out, s.len() as u64);
+        put_varint(out, s.len() as u64);
+        out.extend_from_slice(s.as_bytes());
+    }
+
+    /// A plain object of string values.
+    fn vobj(out: &mut Vec<u8>, pairs: &[(&str, &str)]) {
+        out.push(crate::trace::value::tag::OBJECT);
+        put_varint(out, 6);
+        put_varint(out, 6);
+        out.extend_from_slice(b"Object");
+        put_varint(out, pairs.len() as u64);
+        put_varint(out, pairs.len() as u64);
+        for (k, v) in pairs {
+            put_varint(out, k.len() as u64);
+            put_varint(out, k.len() as u64);
+            out.extend_from_slice(k.as_bytes());
+            vstr(out, v);
+        }
+    }
+
+    fn mark_blob(id: u64, rest: impl FnOnce(&mut Vec<u8>)) -> Option<Vec<u8>> {
+        let mut b = Vec::new();
+        put_varint(&mut b, id);
+        rest(&mut b);
+        Some(b)
+    }
+
+    #[derive(Clone, Default)]
+    struct Shared(Rc<std::cell::RefCell<Vec<u8>>>);
+
+    impl std::io::Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn marks_give_events_their_run_and_become_jsonl_lines() {
+        use crate::trace::format::mark as m;
+        let mut p = defs();
+        events_record(
+            &mut p,
+            0,
+            &[
+                (
+                    0,
+                    kind::MARK,
+                    m::RUN_START,
+                    10,
+                    mark_blob(1, |b| {
+                        put_varint(b, 0);
+                        vobj(b, &[("runId", "r-1"), ("domain", "batch")]);
+                    }),
+                ),
+                (0, kind::CALL, 1, 11, None),
+                (
+                    0,
+                    kind::MARK,
+                    m::SPAN_START,
+                    11,
+                    mark_blob(1, |b| {
+                        vstr(b, "load");
+                        vobj(b, &[("file", "a.txt"), ("kind", "mine"), ("__noderec__", "x")]);
+                    }),
+                ),
+                (
+                    0,
+                    kind::MARK,
+                    m::LOG,
+                    12,
+                    mark_blob(0, |b| {
+                        vstr(b, "progress");
+                        vobj(b, &[("step", "2")]);
+                    }),
+                ),
+                (
+                    0,
+                    kind::MARK,
+                    m::SPAN_END,
+                    15,
+                    mark_blob(1, |b| {
+                        put_varint(b, m::STATUS_ERROR);
+                        vobj(b, &[("rows", "3")]);
+                    }),
+                ),
+                (
+                    0,
+                    kind::MARK,
+                    m::SPAN_START,
+                    15,
+                    mark_blob(2, |b| {
+                        vstr(b, "never-ends");
+                        vobj(b, &[]);
+                    }),
+                ),
+                (0, kind::MARK, m::RUN_SWITCH, 16, mark_blob(0, |_| {})),
+                (0, kind::CALL, 2, 17, None),
+                (0, kind::MARK, m::RUN_SWITCH, 18, mark_blob(1, |_| {})),
+                (0, kind::RETURN, 0, 19, None),
+                (0, kind::MARK, m::RUN_END, 20, mark_blob(1, |_| {})),
+            ],
+        );
+        let bytes = trace(&[p]);
+        let (out, c) = run_on(&bytes, &Options::default());
+        assert_eq!(out.events, 11);
+        let runs: Vec<_> = c.evs.iter().map(|e| (e.kind, e.run.as_deref().map(str::to_owned))).collect();
+        assert_eq!(runs[1], (kind::CALL, Some("r-1".into())));
+        assert_eq!(runs[7], (kind::CALL, None));
+        assert_eq!(runs[9], (kind::RETURN, Some("r-1".into())));
+        // A mark does not change the stack: the return closes the call of f.
+        assert_eq!((c.evs[9].activation, c.evs[9].func), (2, Some(2)));
+        assert_eq!((c.evs[3].activation, c.evs[3].depth), (1, 0));
+
+        let buf = Shared::default();
+        let mut r = ChunkReader::new(&bytes[..], bytes.len() as u64).unwrap_or_else(|e| panic!("{e}"));
+        let mut sink = super::super::jsonl::Jsonl::new(Box::new(buf.clone()), &Options::default());
+        run(&mut r, &Options::default(), &Progress::default(), &mut sink).unwrap_or_else(|e| panic!("{e}"));
+        let text = String::from_utf8(buf.0.borrow().clone()).unwrap_or_default();
+        let lines: Vec<serde_json::Value> =
+            text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+        let kinds: Vec<&str> = lines.iter().filter_map(|l| l["kind"].as_str()).collect();
+        assert_eq!(kinds, ["run", "call", "span", "log", "span", "span", "call", "return", "run", "span"]);
+        assert_eq!(lines[0]["runId"], "r-1");
+        assert_eq!(lines[0]["domain"], "batch");
+        assert_eq!(lines[0]["__noderec__"]["phase"], "start");
+        assert_eq!(lines[1]["run"], "r-1");
+        assert!(lines[6].get("run").is_none());
+        // User attributes at the top level; reserved names moved aside.
+        assert_eq!(lines[2]["file"], "a.txt");
+        assert_eq!(lines[2]["kind"], "span");
+        assert_eq!(lines[2]["attr:kind"], "mine");
+        assert_eq!(lines[2]["attr:__noderec__"], "x");
+        assert_eq!(lines[2]["__noderec__"]["provisional"], true);
+        assert_eq!(lines[2]["__noderec__"]["run"], "r-1");
+        assert_eq!(lines[3]["event"], "progress");
+        assert_eq!(lines[3]["step"], "2");
+        assert_eq!(lines[3]["__noderec__"]["fn"], "f");
+        assert_eq!(lines[4]["name"], "load");
+        assert_eq!(lines[4]["file"], "a.txt");
+        assert_eq!(lines[4]["rows"], "3");
+        assert_eq!(lines[4]["__noderec__"]["status"], "error");
+        // 11.5 µs (two events share tick 11) to 15 µs.
+        assert_eq!(lines[4]["__noderec__"]["durationNs"], 3500);
+        assert_eq!(lines[8]["runId"], "r-1");
+        assert_eq!(lines[8]["__noderec__"]["phase"], "end");
+        assert_eq!(lines[9]["name"], "never-ends");
+        assert_eq!(lines[9]["__noderec__"]["phase"], "unfinished");
     }
 }

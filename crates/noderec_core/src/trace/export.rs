@@ -70,6 +70,10 @@ pub fn write_jsonl(t: &Trace, w: &mut dyn Write) -> Result<()> {
     let mut line = String::with_capacity(256);
     for s in &steps {
         let e = &t.events[s.index];
+        if e.kind == kind::MARK {
+            // Runs, spans and logs are in the streamed jsonl export.
+            continue;
+        }
         line.clear();
         let kname = if e.kind == kind::CATCH && e.payload == CATCH_UNCAUGHT { "uncaught" } else { kind::name(e.kind) };
         // Await, yield and resume point at the site; the rest at the function.

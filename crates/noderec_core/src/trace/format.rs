@@ -46,6 +46,12 @@ pub mod kind {
     /// Bytes the program wrote or read (payload: `stream | flags << 2`,
     /// values: `varint len, len bytes`); belongs to the top activation.
     pub const OUTPUT: u8 = 8;
+    /// A run, span or log mark (payload: the mark type, see [`super::mark`],
+    /// values: `varint id`, then the type's fields); belongs to the top
+    /// activation, does not change the stack.
+    pub const MARK: u8 = 9;
+    /// The highest kind this reader knows.
+    pub const LAST: u8 = MARK;
 
     /// Name of a kind as it appears in exports.
     pub fn name(k: u8) -> &'static str {
@@ -58,9 +64,32 @@ pub mod kind {
             YIELD => "yield",
             CATCH => "catch",
             OUTPUT => "output",
+            MARK => "mark",
             _ => "unknown",
         }
     }
+}
+
+/// MARK payloads (mark types) and span statuses (`design-docs/runs.md`).
+pub mod mark {
+    /// `varint id, varint parent id, value metadata` — a run starts (and is
+    /// the thread's current run from here on).
+    pub const RUN_START: u32 = 1;
+    /// `varint id` — a run's function settled.
+    pub const RUN_END: u32 = 2;
+    /// `varint id` — the following events of this thread belong to run `id`
+    /// (0 = none).
+    pub const RUN_SWITCH: u32 = 3;
+    /// `varint id, value name, value attributes`.
+    pub const SPAN_START: u32 = 4;
+    /// `varint id, varint status, value attributes`.
+    pub const SPAN_END: u32 = 5;
+    /// `varint 0, value event name, value data`.
+    pub const LOG: u32 = 6;
+    /// Span status: returned or resolved.
+    pub const STATUS_OK: u64 = 0;
+    /// Span status: threw or rejected.
+    pub const STATUS_ERROR: u64 = 1;
 }
 
 /// RETURN payload: the function returned `undefined` (values were captured;

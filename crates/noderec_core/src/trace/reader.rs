@@ -328,7 +328,7 @@ fn decode_payload(payload: &[u8], t: &mut Trace, max_bytes: u64) -> std::result:
                     let head = c.varint().ok_or("event head")? as u32;
                     time += c.varint().ok_or("event time")?;
                     let kind = (head & 0xf) as u8;
-                    if !(format::kind::CALL..=format::kind::OUTPUT).contains(&kind) {
+                    if !(format::kind::CALL..=format::kind::LAST).contains(&kind) {
                         return Err("unknown event kind");
                     }
                     let (mut val_off, mut val_len) = (0u32, 0u32);

@@ -327,6 +327,41 @@ pub fn write_json(buf: &[u8], pos: &mut usize, out: &mut String) -> Result<()> {
     r
 }
 
+/// The kept own properties of the object at `*pos` (following a `ref`), as
+/// `(key, JSON of the value)` in their recorded order, and advances `*pos`
+/// past the value; `None` (and `*pos` past the value) when it is not an
+/// object. Marks use it to write user attributes as fields of their line.
+pub fn object_fields(buf: &[u8], pos: &mut usize) -> Result<Option<Vec<(String, String)>>> {
+    let mut end = *pos;
+    skip_value(buf, &mut end)?;
+    let mut p = *pos;
+    if buf.get(p) == Some(&tag::REF) {
+        let at = p;
+        p += 1;
+        let off = read_varint(buf, &mut p)?;
+        p = usize::try_from(off).ok().filter(|&o| o < at).ok_or_else(|| {
+            ValueError::new(at, format!("reference to byte {off} of its record is not before it (byte {at})"))
+        })?;
+    }
+    if buf.get(p) != Some(&tag::OBJECT) {
+        *pos = end;
+        return Ok(None);
+    }
+    p += 1;
+    read_str(buf, &mut p)?;
+    let (_, n) = read_total_kept(buf, &mut p)?;
+    let mut fields = Vec::with_capacity(n.min(64));
+    let mut refs = MAX_REFS;
+    for _ in 0..n {
+        let key = read_str(buf, &mut p)?.text.to_string();
+        let mut v = String::new();
+        json_inner(buf, &mut p, &mut v, 1, &mut refs)?;
+        fields.push((key, v));
+    }
+    *pos = end;
+    Ok(Some(fields))
+}
+
 /// JSON names of the function kinds (index = kind byte).
 const FUNCTION_KINDS: [&str; 6] = ["function", "class", "async", "generator", "async-generator", "other"];
 

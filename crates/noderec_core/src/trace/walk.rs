@@ -91,8 +91,8 @@ pub fn walk(t: &Trace) -> Vec<Step> {
                     st.stack.push(Open { act, func: f });
                 }
             }
-            kind::OUTPUT => {
-                // Output belongs to the top activation; the stack is unchanged.
+            kind::OUTPUT | kind::MARK => {
+                // Output and marks belong to the top activation; the stack is unchanged.
                 if let Some(top) = st.stack.last() {
                     step.func = Some(top.func);
                     step.activation = top.act;

@@ -1,0 +1,72 @@
+// Measured by bench/runs.js: ns per operation, timed inside the process.
+// MODE: none (never calls run), hooked (one run() before, none active while
+// timing), inside (timing inside a run). Prints one JSON line.
+// nsPerAwait is an `await null` in a loop (events + async hooks).
+const noderec = require(process.env.NODEREC_API);
+const N = Number(process.env.N || 2e6);
+const M = Number(process.env.M || 1e5);
+
+function noop() {}
+
+function loop(n) {
+  for (let i = 0; i < n; i++) noop();
+}
+
+async function awaits(n) {
+  for (let i = 0; i < n; i++) await null;
+}
+
+function time(fn) {
+  const t0 = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t0);
+}
+
+async function main() {
+  const mode = process.env.MODE;
+  const out = { mode };
+  if (mode === 'hooked') noderec.run({}, () => 0);
+  loop(1e5); // warm-up
+  const body = () => {
+    out.nsPerCallReturn = time(() => loop(N)) / N;
+  };
+  if (mode === 'inside') noderec.run({}, body);
+  else body();
+  // Awaits: each resumes through a promise job (async hooks fire there).
+  const A = 2e5;
+  const asyncBody = async () => {
+    await awaits(1e4);
+    const t0 = process.hrtime.bigint();
+    await awaits(A);
+    out.nsPerAwait = Number(process.hrtime.bigint() - t0) / A;
+  };
+  if (mode === 'inside') await noderec.run({}, asyncBody);
+  else await asyncBody();
+  if (mode === 'none') {
+    const f = () => 0;
+    time(() => {
+      for (let i = 0; i < 1e4; i++) noderec.run({ runId: 'w' }, f);
+    });
+    out.nsPerRun = time(() => {
+      for (let i = 0; i < M; i++) noderec.run({ runId: 'r' }, f);
+    }) / M;
+    out.nsPerRunDefaultId = time(() => {
+      for (let i = 0; i < M; i++) noderec.run({}, f);
+    }) / M;
+    out.nsPerSpan = time(() => {
+      for (let i = 0; i < M; i++) noderec.span('s', { i }, f);
+    }) / M;
+    out.nsPerStartSpanEnd = time(() => {
+      for (let i = 0; i < M; i++) noderec.startSpan('s').end();
+    }) / M;
+    out.nsPerLog = time(() => {
+      for (let i = 0; i < M; i++) noderec.log('e', { i });
+    }) / M;
+    out.nsPerCallDirect = time(() => {
+      for (let i = 0; i < M; i++) f();
+    }) / M;
+  }
+  console.log(JSON.stringify(out));
+}
+
+main();

@@ -1,0 +1,218 @@
+// Runs, spans and log events (issue 13, design-docs/runs.md): marks in the
+// trace that give it the structure of the program's own units of work.
+//
+// The current run is a plain variable. Probes never look it up: the first
+// run() installs an async_hooks pair that stamps every async resource with
+// the run current when it was created (init) and, when a callback of a
+// resource starts (before), appends a `run-switch` mark if that resource's
+// run is not the current one. The reader replays the switches per thread.
+// A program that never calls run() installs nothing.
+import { createHook, executionAsyncResource } from 'node:async_hooks';
+
+import { attached as isRecording, mark } from './runtime/probes';
+
+const RUN_START = 1;
+const RUN_END = 2;
+const RUN_SWITCH = 3;
+const SPAN_START = 4;
+const SPAN_END = 5;
+const LOG = 6;
+const STATUS_OK = 0;
+const STATUS_ERROR = 1;
+
+/** What a run is (all optional; `runId` defaults to a UUID v7). */
+export interface RunOptions {
+  runId?: string;
+  domain?: string;
+  parentRunId?: string;
+  sampleId?: string | number;
+  iteration?: number;
+  level?: string | number;
+}
+
+/** A span started with startSpan(). */
+export interface Span {
+  /** Ends the span (status ok) with optional attributes; later calls do nothing. */
+  end(attrs?: Record<string, unknown>): void;
+}
+
+interface RunCtx {
+  id: number;
+  runId: string;
+}
+
+const RUN = Symbol('noderec.run');
+let current: RunCtx | null = null;
+let runSeq = 0;
+let spanSeq = 0;
+let hooked = false;
+
+function switchTo(r: RunCtx | null): void {
+  current = r;
+  if (isRecording()) mark(RUN_SWITCH, r === null ? 0 : r.id, -1, 0, undefined, undefined);
+}
+
+function install(): void {
+  hooked = true;
+  createHook({
+    // An exception in an async hook ends the process: neither may throw
+    // (a resource that refuses the property stays without a run).
+    init(_id, _type, _trigger, resource: any) {
+      try {
+        if (current !== null || RUN in resource) resource[RUN] = current;
+      } catch {
+        // not extensible
+      }
+    },
+    before() {
+      try {
+        const res: any = executionAsyncResource();
+        const r: RunCtx | null = (res !== undefined && res !== null && res[RUN]) || null;
+        if (r !== current) switchTo(r);
+      } catch {
+        // the recorder failing must not end the program
+      }
+    },
+  }).enable();
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as any).then === 'function';
+}
+
+/** `fn`'s result, with `done(ok)` called once it returns, throws or (for a
+ * promise) settles. A promise is returned as a derived promise that settles
+ * the same way, so an unhandled rejection stays unhandled. */
+function settle<T>(fn: () => T, done: (ok: boolean) => void): T {
+  let r: T;
+  try {
+    r = fn();
+  } catch (e) {
+    done(false);
+    throw e;
+  }
+  if (isThenable(r)) {
+    return (r as any).then(
+      (v: unknown) => {
+        done(true);
+        return v;
+      },
+      (e: unknown) => {
+        done(false);
+        throw e;
+      },
+    ) as T;
+  }
+  done(true);
+  return r;
+}
+
+/** Runs `fn` inside a run: every event recorded while its async context is
+ * active belongs to it (design-docs/runs.md). Outside a recording it only
+ * calls `fn` (in a worker: when the worker does not record). */
+export function run<T>(opts: RunOptions, fn: () => T): T {
+  if (typeof fn !== 'function') {
+    const e = new TypeError('noderec.run(opts, fn): fn must be a function') as TypeError & { code: string };
+    e.code = 'ERR_NODEREC_RUN_ARGS';
+    throw e;
+  }
+  if (!isRecording()) return fn();
+  if (!hooked) install();
+  const parent = current;
+  const o = opts ?? {};
+  const ctx: RunCtx = { id: ++runSeq, runId: typeof o.runId === 'string' && o.runId !== '' ? o.runId : uuidv7() };
+  const meta: Record<string, unknown> = { runId: ctx.runId };
+  if (o.domain !== undefined) meta.domain = o.domain;
+  const parentRunId = o.parentRunId ?? parent?.runId;
+  if (parentRunId !== undefined) meta.parentRunId = parentRunId;
+  if (o.sampleId !== undefined) meta.sampleId = o.sampleId;
+  if (o.iteration !== undefined) meta.iteration = o.iteration;
+  if (o.level !== undefined) meta.level = o.level;
+  mark(RUN_START, ctx.id, parent === null ? 0 : parent.id, 1, meta, undefined);
+  current = ctx;
+  try {
+    return settle(fn, () => mark(RUN_END, ctx.id, -1, 0, undefined, undefined));
+  } finally {
+    // Back in the caller's run (fn's awaits switch back to ctx when they resume).
+    if (current !== parent) switchTo(parent);
+  }
+}
+
+/** Starts a span now (a provisional start mark); end() writes its end. */
+export function startSpan(name: string, attrs?: Record<string, unknown>): Span {
+  if (!isRecording()) return { end() {} };
+  const id = ++spanSeq;
+  mark(SPAN_START, id, -1, 2, String(name), attrs ?? {});
+  let open = true;
+  const end = (status: number, a?: Record<string, unknown>): void => {
+    if (!open) return;
+    open = false;
+    if (isRecording()) mark(SPAN_END, id, status, 1, a ?? {}, undefined);
+  };
+  return { end: (a?: Record<string, unknown>) => end(STATUS_OK, a), [ENDS]: end } as Span;
+}
+
+const ENDS = Symbol('noderec.spanEnd');
+
+/** Runs `fn` inside a span: its end (status ok or error) is written when
+ * `fn` returns, throws, or its promise settles. */
+export function span<T>(name: string, attrs: Record<string, unknown> | undefined, fn: () => T): T {
+  if (typeof fn !== 'function') {
+    const e = new TypeError('noderec.span(name, attrs, fn): fn must be a function') as TypeError & { code: string };
+    e.code = 'ERR_NODEREC_SPAN_ARGS';
+    throw e;
+  }
+  const s = startSpan(name, attrs) as Span & { [ENDS]?: (status: number) => void };
+  const ends = s[ENDS];
+  if (ends === undefined) return fn();
+  return settle(fn, (ok) => ends(ok ? STATUS_OK : STATUS_ERROR));
+}
+
+/** A structured user event at the current position (call, run, span). */
+export function log(event: string, data?: unknown): void {
+  if (!isRecording()) return;
+  mark(LOG, 0, -1, 2, String(event), data === undefined ? {} : data);
+}
+
+const hex: string[] = [];
+for (let i = 0; i < 256; i++) hex.push((i + 0x100).toString(16).slice(1));
+/** Random bytes, drawn 4 KiB at a time (one getRandomValues per 409 ids). */
+const pool = new Uint8Array(4096);
+let poolPos = pool.length;
+
+/** A UUID v7 (RFC 9562): 48 bits of Unix time in ms, the version, then 74
+ * random bits (unique across processes and workers of one recording). */
+export function uuidv7(): string {
+  if (poolPos + 10 > pool.length) {
+    globalThis.crypto.getRandomValues(pool);
+    poolPos = 0;
+  }
+  const r = pool;
+  const p = poolPos;
+  poolPos += 10;
+  const ms = Date.now();
+  const hi = Math.floor(ms / 0x1000000);
+  const lo = ms % 0x1000000;
+  return (
+    hex[(hi >>> 16) & 255] +
+    hex[(hi >>> 8) & 255] +
+    hex[hi & 255] +
+    hex[(lo >>> 16) & 255] +
+    '-' +
+    hex[(lo >>> 8) & 255] +
+    hex[lo & 255] +
+    '-' +
+    hex[0x70 | (r[p] & 0x0f)] +
+    hex[r[p + 1]] +
+    '-' +
+    hex[0x80 | (r[p + 2] & 0x3f)] +
+    hex[r[p + 3]] +
+    '-' +
+    hex[r[p + 4]] +
+    hex[r[p + 5]] +
+    hex[r[p + 6]] +
+    hex[r[p + 7]] +
+    hex[r[p + 8]] +
+    hex[r[p + 9]]
+  );
+}

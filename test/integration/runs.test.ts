@@ -1,0 +1,196 @@
+// Runs, spans and log events (issue 13): real node processes with the
+// preload call the package's API; the trace is read back through
+// `noderec export --format jsonl`.
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+import * as fs from 'node:fs';
+
+import { cleanEnv, Event, events, fixture, NODE, NODE22, onlyTrace, ROOT, runCli, runNodeAsync, spawnAsync, Spawned, tempDir } from '../helpers/run';
+
+const API = path.join(ROOT, 'js', 'dist', 'index.js');
+const env = { NODEREC_API: API };
+
+async function record(
+  name: string,
+  node: string = NODE,
+): Promise<{ evs: Event[]; stdout: string; stderr: string; code: number | null; plain: Spawned }> {
+  const script = fixture('runs', name);
+  const r = await runNodeAsync(script, { env, node });
+  const p = await spawnAsync(node, [script], { env: cleanEnv(env), cwd: path.dirname(script) });
+  return { evs: events(onlyTrace(r.outDir)), stdout: r.stdout, stderr: r.stderr, code: r.code, plain: p };
+}
+
+const nr = (e: Event): Record<string, any> => e.__noderec__ as Record<string, any>;
+
+describe('runs', () => {
+  it.each([
+    ['node 20', NODE],
+    ['node 22', NODE22],
+  ])('%s: 100 concurrent runs (awaits, timers, ticks, immediates) each get exactly their own calls', async (_, node) => {
+    const { evs, stdout, code, plain } = await record('concurrent.js', node);
+    expect(code).toBe(0);
+    expect(stdout).toBe(plain.stdout);
+    const starts = evs.filter((e) => e.kind === 'run' && nr(e).phase === 'start');
+    expect(starts).toHaveLength(100);
+    expect(new Set(starts.map((e) => e.runId)).size).toBe(100);
+    expect(starts.every((e) => e.domain === 'batch' && typeof e.sampleId === 'number')).toBe(true);
+    expect(evs.filter((e) => e.kind === 'run' && nr(e).phase === 'end')).toHaveLength(100);
+    const calls = evs.filter((e) => e.kind === 'call' && (e.fn === 'step' || e.fn === 'work'));
+    expect(calls).toHaveLength(100 * 6);
+    for (const c of calls) {
+      const i = Number(String(c.run).slice('run-'.length));
+      expect(c.run, `${c.fn}(${JSON.stringify(c.args)})`).toMatch(/^run-\d+$/);
+      expect((c.args as unknown[])[0]).toBe(i);
+    }
+    // Each run got all six of its calls.
+    const per = new Map<string, number>();
+    for (const c of calls) per.set(c.run as string, (per.get(c.run as string) ?? 0) + 1);
+    expect([...per.values()].every((n) => n === 6)).toBe(true);
+    // Calls outside every run carry none.
+    const out = evs.find((e) => e.kind === 'call' && e.fn === 'outside')!;
+    expect(out.run).toBeUndefined();
+    expect(evs.find((e) => e.kind === 'call' && e.fn === 'main')!.run).toBeUndefined();
+  }, 60_000);
+
+  it('runs in a worker and in the main thread at once: each thread replays its own runs', async () => {
+    const { evs, code, stdout, plain } = await record('worker.js');
+    expect(code).toBe(0);
+    expect(stdout).toBe(plain.stdout);
+    const ticks = evs.filter((e) => e.kind === 'call' && e.fn === 'tick');
+    expect(ticks).toHaveLength(20);
+    for (const t of ticks) {
+      const tag = (t.args as string[])[0];
+      expect(t.run).toBe(tag);
+      expect(t.thread === 0).toBe(tag.startsWith('main'));
+    }
+  }, 60_000);
+
+  it('a nested run links its parent; an empty run is listed; ids default to UUID v7', async () => {
+    const { evs, code, stdout, plain } = await record('nested.js');
+    expect(code).toBe(0);
+    expect(stdout).toBe(plain.stdout);
+    const starts = evs.filter((e) => e.kind === 'run' && nr(e).phase === 'start');
+    expect(starts.map((e) => e.runId)).toEqual(['outer', expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/), 'empty']);
+    const child = starts[1];
+    expect(child.parentRunId).toBe('outer');
+    expect(starts[0].parentRunId).toBeUndefined();
+    expect(evs.find((e) => e.kind === 'call' && e.fn === 'inner')!.run).toBe(child.runId);
+    expect(evs.filter((e) => e.kind === 'call' && e.fn === 'outerWork').map((e) => e.run)).toEqual(['outer', 'outer']);
+    const empty = starts[2];
+    expect([empty.sampleId, empty.iteration]).toEqual([7, 3]);
+    // Only the run's own (empty) function is in it: its call and return.
+    expect(evs.filter((e) => e.run === 'empty' && e.kind !== 'run').map((e) => e.kind)).toEqual(['call', 'return']);
+    expect(evs.some((e) => e.kind === 'run' && e.runId === 'empty' && nr(e).phase === 'end')).toBe(true);
+  }, 60_000);
+
+  it('a program that never calls run() has no mark events and its output is unchanged', async () => {
+    const { evs, code, stdout, plain } = await record('none.js');
+    expect(code).toBe(0);
+    expect(stdout).toBe(plain.stdout);
+    expect(evs.filter((e) => ['run', 'span', 'log', 'mark'].includes(e.kind))).toHaveLength(0);
+    expect(evs.some((e) => e.run !== undefined)).toBe(false);
+    expect(evs.filter((e) => e.kind === 'call' && e.fn === 'f')).toHaveLength(2);
+  }, 60_000);
+});
+
+describe('the recorded program behaves as without the recorder', () => {
+  it('a run whose promise rejects unhandled ends the process as it does plain (same stderr message, exit code)', async () => {
+    const { evs, code, stdout, stderr, plain } = await record('reject.js');
+    expect(code).toBe(plain.code);
+    expect(code).not.toBe(0);
+    expect(stdout).toBe(plain.stdout);
+    expect(stderr).toContain('Error: lost');
+    expect(stderr).toBe(plain.stderr);
+    expect(evs.some((e) => e.kind === 'run' && e.runId === 'r' && (e.__noderec__ as any).phase === 'end')).toBe(true);
+    // The function's value and exception are its own.
+    expect(evs.find((e) => e.kind === 'call' && e.fn === 'sync')!.run).toBe('s');
+  }, 60_000);
+});
+
+describe('spans and logs', () => {
+  it('end on return, throw and rejection with a status; unfinished at trace end; user data apart from __noderec__', async () => {
+    const { evs, code, stdout, plain } = await record('spans.js');
+    expect(code).toBe(0);
+    expect(stdout).toBe(plain.stdout);
+    const spans = evs.filter((e) => e.kind === 'span');
+    const ends = (name: string): Event | undefined => spans.find((e) => e.name === name && nr(e).phase === 'end');
+    expect(nr(ends('sync-ok')!).status).toBe('ok');
+    expect(ends('sync-ok')!.a).toBe(1);
+    expect(nr(ends('sync-throw')!).status).toBe('error');
+    expect(nr(ends('async-reject')!).status).toBe('error');
+    // Every start is provisional and has its end.
+    for (const n of ['sync-ok', 'sync-throw', 'async-reject', 'manual']) {
+      const st = spans.filter((e) => e.name === n && nr(e).phase === 'start');
+      expect(st, n).toHaveLength(1);
+      expect(nr(st[0]).provisional).toBe(true);
+      expect(nr(ends(n)!).id).toBe(nr(st[0]).id);
+      expect(nr(ends(n)!).durationNs).toBeGreaterThanOrEqual(0);
+    }
+    // end() twice writes one end.
+    expect(spans.filter((e) => e.name === 'manual' && nr(e).phase === 'end')).toHaveLength(1);
+    const manual = ends('manual')!;
+    expect(manual.rows).toBe(5);
+    expect(manual.kind).toBe('span');
+    expect(manual['attr:kind']).toBe('user-kind');
+    expect(manual['attr:__noderec__']).toBe('user-value');
+    expect(manual.nested).toEqual({ $: 'object', class: 'Object', props: { deep: [1, 2] } });
+    expect(typeof nr(manual).t).toBe('number');
+    const open = spans.filter((e) => e.name === 'left-open');
+    expect(open.map((e) => nr(e).phase)).toEqual(['start', 'unfinished']);
+    expect(open[1].why).toBe('never ended');
+    const log = evs.find((e) => e.kind === 'log')!;
+    expect(log.event).toBe('progress');
+    expect(log.step).toBe(3);
+    expect(log['attr:__noderec__']).toBe('mine');
+    expect(log['attr:kind']).toBe('k');
+    expect(nr(log).fn).toBe('main');
+    // Marks do not disturb the activation stack: calls and returns pair up.
+    const boom = evs.filter((e) => e.fn === 'boom').map((e) => e.kind);
+    expect(boom).toEqual(['call', 'throw']);
+  }, 60_000);
+});
+
+describe('marks in the other readers', () => {
+  it('every other export format, calls and show read a trace with marks and leave them out', async () => {
+    const script = fixture('runs', 'spans.js');
+    const r = await runNodeAsync(script, { env });
+    const dir = onlyTrace(r.outDir);
+    const out = tempDir();
+    for (const format of ['chrome', 'perfetto', 'speedscope', 'parquet', 'otlp']) {
+      const file = path.join(out, `t.${format}`);
+      const x = runCli(['export', dir, '--format', format, '-o', file]);
+      expect(x.stderr, format).toBe('');
+      expect(x.code, format).toBe(0);
+      const body = fs.readFileSync(file);
+      expect(body.length, format).toBeGreaterThan(0);
+      expect(body.includes('"unknown"'), format).toBe(false);
+    }
+    const chrome = JSON.parse(fs.readFileSync(path.join(out, 't.chrome'), 'utf8'));
+    expect(chrome.traceEvents.some((e: any) => String(e.name).startsWith('boom ('))).toBe(true);
+    const calls = runCli(['calls', dir, '--json']);
+    expect(calls.code).toBe(0);
+    expect(calls.stdout).toContain('"boom"');
+    const show = runCli(['show', dir]);
+    expect(show.code).toBe(0);
+    expect(show.stdout).not.toContain('reader stopped');
+  }, 60_000);
+});
+
+describe('uuidv7', () => {
+  it('ids are RFC 9562 version 7, unique, and start with the time in ms', async () => {
+    const { uuidv7 } = await import(API);
+    const re = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    const ids = new Set<string>();
+    const t0 = Date.now();
+    for (let i = 0; i < 10_000; i++) {
+      const u: string = uuidv7();
+      expect(re.test(u), u).toBe(true);
+      ids.add(u);
+    }
+    expect(ids.size).toBe(10_000);
+    const ms = parseInt([...ids][0].replace(/-/g, '').slice(0, 12), 16);
+    expect(ms).toBeGreaterThanOrEqual(t0);
+    expect(ms).toBeLessThanOrEqual(Date.now());
+  });
+});
