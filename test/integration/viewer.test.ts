@@ -211,5 +211,5 @@ describe.skipIf(!HAS_CHROMIUM)('viewer in headless Chromium', () => {
       await page.close();
       expect(await stopCli(s)).toBe(0);
     }
-  });
+  }, 150_000); // its waits add up to ~95 s on a loaded machine (each is bounded)
 });
