@@ -176,6 +176,8 @@ export interface BindingExportSummary {
   damage?: string
   /** Events whose time or error had to be resolved early (memory bound). */
   forced: number
+  /** Runs started in the trace that `run`, `domain` and `level` select. */
+  runsMatched: number
 }
 
 /** A failure reported by any thread since the last call. */
@@ -612,6 +614,12 @@ export interface ExportOptions {
   noValues?: boolean
   /** OTLP: shortest activation exported as a span (ns). */
   minDurationNs?: number
+  /** Only events of the run with this `runId` and of the runs nested in it. */
+  run?: string
+  /** Only events of runs of this domain. */
+  domain?: string
+  /** Only events of runs of this level (compared as text). */
+  level?: string
 }
 
 /** `[bytes read, trace bytes, events read]` of a running export, or `null`. */

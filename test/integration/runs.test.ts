@@ -194,3 +194,46 @@ describe('uuidv7', () => {
     expect(ms).toBeLessThanOrEqual(Date.now());
   });
 });
+
+describe('filters by run', () => {
+  const lines = (s: string): Event[] =>
+    s
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as Event);
+
+  it('noderec export --run / --domain / --level keep the events of the selected runs (and of runs nested in them), in every format', async () => {
+    const r = await runNodeAsync(fixture('runs', 'concurrent.js'), { env });
+    expect(r.code).toBe(0);
+    const dir = onlyTrace(r.outDir);
+    const all = events(dir);
+
+    const one = runCli(['export', dir, '--run', 'run-7']);
+    expect(one.stderr).toBe('');
+    expect(one.code).toBe(0);
+    const evs = lines(one.stdout);
+    expect(evs.length).toBeGreaterThan(0);
+    expect(evs.every((e) => e.run === 'run-7' || (e.__noderec__ as Record<string, unknown>)?.run === 'run-7')).toBe(true);
+    expect(evs.filter((e) => e.kind === 'call' && (e.fn === 'step' || e.fn === 'work'))).toHaveLength(6);
+    expect(evs.filter((e) => e.kind === 'run').map((e) => (e.__noderec__ as Record<string, unknown>).phase)).toEqual(['start', 'end']);
+    // Exactly the events of the unfiltered export that belong to run-7.
+    expect(evs).toEqual(all.filter((e) => e.run === 'run-7' || (e.__noderec__ as Record<string, unknown> | undefined)?.run === 'run-7'));
+
+    const batch = lines(runCli(['export', dir, '--domain', 'batch']).stdout);
+    expect(batch.filter((e) => e.kind === 'run' && (e.__noderec__ as Record<string, unknown>).phase === 'start')).toHaveLength(100);
+    expect(batch.some((e) => e.kind === 'call' && (e.fn === 'outside' || e.fn === 'main'))).toBe(false);
+    expect(lines(runCli(['export', dir, '--domain', 'batch', '--level', '9']).stdout)).toHaveLength(0);
+
+    // The other formats leave the other runs' events out too.
+    const chromeAll = JSON.parse(runCli(['export', dir, '--format', 'chrome']).stdout) as { traceEvents: unknown[] };
+    const chromeOne = JSON.parse(runCli(['export', dir, '--format', 'chrome', '--run', 'run-7']).stdout) as { traceEvents: { name?: string }[] };
+    expect(chromeOne.traceEvents.length).toBeLessThan(chromeAll.traceEvents.length / 10);
+    expect(chromeOne.traceEvents.some((e) => e.name?.startsWith('step ') === true)).toBe(true);
+
+    // A run that is not in the trace: a clear error, with its code.
+    const none = runCli(['export', dir, '--run', 'nope']);
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toContain('ERR_RUN_MISSING');
+    expect(none.stderr).toContain("'nope'");
+  }, 60_000);
+});
