@@ -331,3 +331,50 @@ export function compare(idA: string, idB: string, o?: Location): CompareRow[] {
   const b = openIndex(traceDir(idB, o));
   return a.compare(b);
 }
+
+/** What `calls()` selects; the run filters select by the run a call was made in (`noderec.run`). */
+export interface CallsQuery extends Location {
+  /** Qualified function names to match (picomatch glob); all when absent. */
+  fn?: string;
+  /** Only calls that took at least this long (ms). */
+  minMs?: number;
+  /** At most this many calls, slowest first (default 50; 0: all). */
+  limit?: number;
+  /** Only calls inside the run with this `runId`, or a run nested in it. */
+  run?: string;
+  /** Only calls inside runs of this domain. */
+  domain?: string;
+  /** Only calls inside runs of this level (compared as text). */
+  level?: string | number;
+}
+
+/** One call of `calls()`. */
+export interface CallRow {
+  fn: string;
+  path: string;
+  line: number;
+  thread: number;
+  activation: number;
+  depth: number;
+  /** Start, ns since recording started. */
+  t: number;
+  /** Duration, ns (suspensions included). */
+  dur: number;
+  /** The `runId` it was called in (given when a run filter is). */
+  run?: string;
+  this?: RecordedValue;
+  args?: RecordedValue[];
+  value?: RecordedValue;
+  error?: RecordedValue;
+  threw?: boolean;
+  finished?: boolean;
+}
+
+/** The slowest calls matching `q`, read from the trace (not the index); a
+ * run filter that selects no run throws `ERR_RUN_MISSING`. */
+export function calls(id: string | undefined, q: CallsQuery = {}): CallRow[] {
+  const level = q.level === undefined ? undefined : String(q.level);
+  const runs = q.run !== undefined || q.domain !== undefined || level !== undefined ? { run: q.run, domain: q.domain, level } : undefined;
+  const { rows } = native().queryCalls(traceDir(id, q), q.fn ?? null, q.minMs ?? 0, Math.floor(q.limit ?? 50), runs);
+  return rows.map((r) => JSON.parse(r) as CallRow);
+}

@@ -76,12 +76,15 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'calls',
-    synopsis: 'calls [trace] [--fn GLOB] [--min-ms N] [--limit N] [--json]',
+    synopsis: 'calls [trace] [--fn GLOB] [--min-ms N] [--limit N] [--run ID] [--domain D] [--level L] [--json]',
     summary: 'calls of matching functions that took at least N ms, slowest first',
     options: [
       { name: 'fn', value: 'GLOB', doc: 'qualified function names to match (picomatch glob)' },
       { name: 'min-ms', value: 'N', doc: 'only calls that took at least N ms' },
       { name: 'limit', value: 'N', doc: 'at most N calls (default 50; 0: all)' },
+      { name: 'run', value: 'ID', doc: 'only calls inside the run with this runId (noderec.run) or a run nested in it' },
+      { name: 'domain', value: 'D', doc: 'only calls inside runs of domain D' },
+      { name: 'level', value: 'L', doc: 'only calls inside runs of level L' },
       { ...JSON_OPT, doc: 'one JSON object per call (JSON lines)' },
       PARTIAL_OPT,
     ],

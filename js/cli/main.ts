@@ -150,7 +150,14 @@ function callsCmd(args: string[]): number {
   const [trace] = p.pos;
   if (fn === '') throw new UsageError('--fn needs a glob, e.g. --fn "handle*"');
   const dir = resolveTrace(trace, outDir());
-  const { rows, read } = native().queryCalls(dir, fn, minMs, Math.floor(limit));
+  const filter: { run?: string; domain?: string; level?: string } = {};
+  for (const k of ['run', 'domain', 'level'] as const) {
+    const v = p.flags.get(`--${k}`);
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || v === '') throw new UsageError(`--${k} needs a value`);
+    filter[k] = v;
+  }
+  const { rows, read } = native().queryCalls(dir, fn, minMs, Math.floor(limit), Object.keys(filter).length > 0 ? filter : undefined);
   if (json) {
     write(rows.map((r) => r + '\n').join(''));
     return damaged(dir, read, allowPartial, 'calls');

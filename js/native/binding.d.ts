@@ -438,6 +438,19 @@ export interface BindingRecorderError {
 }
 
 /**
+ * Selects events by the run they belong to (`noderec.run`): fields left
+ * out select everything.
+ */
+export interface BindingRunFilter {
+  /** The run with this `runId`, and the runs nested in it. */
+  run?: string
+  /** Runs of this domain (a nested run without one has its parent's). */
+  domain?: string
+  /** Runs of this level (compared as text; inherited like the domain). */
+  level?: string
+}
+
+/**
  * The `[secrets]` settings of a filter chain, each key only when some file
  * of the chain sets it.
  */
@@ -786,9 +799,11 @@ export declare function originalSource(text: string): string | null
 /**
  * The calls of functions whose qualified name matches `fn_glob` (picomatch;
  * all when absent) that took at least `min_ms`, slowest first, at most
- * `limit` (0 = all): one JSON object per call.
+ * `limit` (0 = all): one JSON object per call. With `runs`, only the calls
+ * made inside the selected runs (each row then has `run`); a filter that
+ * selects no run fails with `ERR_RUN_MISSING`.
  */
-export declare function queryCalls(dir: string, fnGlob: string | undefined | null, minMs: number, limit: number): BindingCalls
+export declare function queryCalls(dir: string, fnGlob: string | undefined | null, minMs: number, limit: number, runs?: BindingRunFilter | undefined | null): BindingCalls
 
 /**
  * `RegExp(source).test(input)` computed by the Rust engine (a leading

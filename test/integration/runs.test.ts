@@ -236,4 +236,32 @@ describe('filters by run', () => {
     expect(none.stderr).toContain('ERR_RUN_MISSING');
     expect(none.stderr).toContain("'nope'");
   }, 60_000);
+
+  it('noderec calls --run / --domain / --level and the query API calls() keep the calls of the selected runs', async () => {
+    const r = await runNodeAsync(fixture('runs', 'concurrent.js'), { env });
+    expect(r.code).toBe(0);
+    const dir = onlyTrace(r.outDir);
+    const c = runCli(['calls', dir, '--run', 'run-7', '--fn', 'step', '--limit', '0', '--json']);
+    expect(c.stderr).toBe('');
+    expect(c.code).toBe(0);
+    const rows = lines(c.stdout);
+    expect(rows).toHaveLength(5);
+    expect(rows.every((x) => (x.args as number[])[0] === 7 && x.run === 'run-7')).toBe(true);
+    const all = lines(runCli(['calls', dir, '--domain', 'batch', '--limit', '0', '--json']).stdout);
+    expect(all.filter((x) => x.fn === 'step')).toHaveLength(500);
+    expect(all.some((x) => x.fn === 'outside' || x.fn === 'main')).toBe(false);
+    const text = runCli(['calls', dir, '--run', 'run-7', '--fn', 'work']);
+    expect(text.stdout).toMatch(/work\(7\)/);
+    const none = runCli(['calls', dir, '--level', '3']);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain("ERR_RUN_MISSING: no run of level '3'");
+
+    // The package's query API, the same filters.
+    const q = await spawnAsync(NODE, ['-e', `const n = require(${JSON.stringify(API)}); process.stdout.write(JSON.stringify(n.calls(${JSON.stringify(dir)}, { run: 'run-7', fn: 'st*' })))`], {
+      env: cleanEnv({}),
+    });
+    expect(q.stderr).toBe('');
+    const api = JSON.parse(q.stdout) as { fn: string; run: string; args: number[] }[];
+    expect(api.map((x) => [x.fn, x.run, x.args[0]])).toEqual(Array(5).fill(['step', 'run-7', 7]));
+  }, 60_000);
 });

@@ -211,14 +211,61 @@ pub struct BindingCalls {
     pub read: BindingRead,
 }
 
+/// Selects events by the run they belong to (`noderec.run`): fields left
+/// out select everything.
+#[napi(object)]
+#[derive(Default)]
+pub struct BindingRunFilter {
+    /// The run with this `runId`, and the runs nested in it.
+    pub run: Option<String>,
+    /// Runs of this domain (a nested run without one has its parent's).
+    pub domain: Option<String>,
+    /// Runs of this level (compared as text; inherited like the domain).
+    pub level: Option<String>,
+}
+
+/// The `ERR_RUN_MISSING` message for a filter that selects no run.
+fn no_run(f: &noderec_core::export::Options, dir: &str) -> String {
+    let mut what = vec![f.run.as_ref().map_or_else(|| "run".to_string(), |r| format!("run '{r}'"))];
+    if let Some(d) = &f.domain {
+        what.push(format!("of domain '{d}'"));
+    }
+    if let Some(l) = &f.level {
+        what.push(format!("of level '{l}'"));
+    }
+    format!("no {} in trace {dir}", what.join(" "))
+}
+
 /// The calls of functions whose qualified name matches `fn_glob` (picomatch;
 /// all when absent) that took at least `min_ms`, slowest first, at most
-/// `limit` (0 = all): one JSON object per call.
+/// `limit` (0 = all): one JSON object per call. With `runs`, only the calls
+/// made inside the selected runs (each row then has `run`); a filter that
+/// selects no run fails with `ERR_RUN_MISSING`.
 #[napi]
-pub fn query_calls(env: &Env, dir: String, fn_glob: Option<String>, min_ms: f64, limit: u32) -> Result<BindingCalls> {
+pub fn query_calls(
+    env: &Env,
+    dir: String,
+    fn_glob: Option<String>,
+    min_ms: f64,
+    limit: u32,
+    runs: Option<BindingRunFilter>,
+) -> Result<BindingCalls> {
     guard(env, "queryCalls", || {
-        let t = reader::read_trace(&Path::new(&dir).join("trace.nrt")).map_err(to_js)?;
-        let q = query::CallQuery { fn_glob, min_ns: (min_ms.max(0.0) * 1e6) as u64, limit: limit as usize };
+        let file = Path::new(&dir).join("trace.nrt");
+        let t = reader::read_trace(&file).map_err(to_js)?;
+        let f = runs.unwrap_or_default();
+        let opts = noderec_core::export::Options { run: f.run, domain: f.domain, level: f.level, ..Default::default() };
+        let only = if opts.by_run() {
+            let mut chunks = reader::ChunkReader::open(&file).map_err(to_js)?;
+            let (sel, matched) = noderec_core::export::stream::selected_calls(&mut chunks, &opts).map_err(to_js)?;
+            if matched == 0 && t.damage.is_none() {
+                return Err(crate::binding_errors::coded("ERR_RUN_MISSING", &no_run(&opts, &dir)));
+            }
+            Some(sel)
+        } else {
+            None
+        };
+        let q = query::CallQuery { fn_glob, min_ns: (min_ms.max(0.0) * 1e6) as u64, limit: limit as usize, only };
         let rows = query::calls(&t, &q).map_err(|m| crate::binding_errors::coded("ERR_USAGE", &m))?;
         let read = BindingRead {
             events: t.events.len() as f64,

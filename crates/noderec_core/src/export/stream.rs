@@ -455,6 +455,31 @@ pub fn run<R: Read>(
     Ok(w.out)
 }
 
+/// Calls by (thread, activation) → the `runId` of the run they were made in.
+pub type CallRuns = HashMap<(u32, u64), String>;
+
+/// The calls the run filters of `opts` select, and how many runs matched.
+/// Reads the whole trace once, keeping only that map.
+pub fn selected_calls<R: Read>(chunks: &mut ChunkReader<R>, opts: &Options) -> Result<(CallRuns, u64)> {
+    struct Calls(HashMap<(u32, u64), String>);
+    impl Sink for Calls {
+        fn event(&mut self, _d: &Dict, ev: &Ev) -> Result<()> {
+            if ev.kind == kind::CALL {
+                if let Some(r) = &ev.run {
+                    self.0.insert((ev.thread, ev.activation), r.to_string());
+                }
+            }
+            Ok(())
+        }
+        fn finish(&mut self, _d: &Dict, _end_ns: u64) -> Result<()> {
+            Ok(())
+        }
+    }
+    let mut sink = Calls(HashMap::new());
+    let out = run(chunks, opts, &Progress::default(), &mut sink)?;
+    Ok((sink.0, out.runs_matched))
+}
+
 enum Stop {
     Sink(crate::error::Error),
     Malformed(&'static str),
