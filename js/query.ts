@@ -378,3 +378,35 @@ export function calls(id: string | undefined, q: CallsQuery = {}): CallRow[] {
   const { rows } = native().queryCalls(traceDir(id, q), q.fn ?? null, q.minMs ?? 0, Math.floor(q.limit ?? 50), runs);
   return rows.map((r) => JSON.parse(r) as CallRow);
 }
+
+/** One run of a trace (`noderec.run`); its options as given, numbers as text. */
+export interface RunInfo {
+  runId: string;
+  domain?: string;
+  level?: string;
+  parentRunId?: string;
+  sampleId?: string;
+  iteration?: string;
+  /** The thread it started on (0 = main). */
+  thread: number;
+  /** When it started, ns since recording started. */
+  startNs: number;
+  /** Events recorded in it (its own run/span/log lines and its nested runs' events not counted). */
+  events: number;
+  /** Its end is in the trace. */
+  ended: boolean;
+}
+
+/** Every run of a trace, in the order they started (a run with nothing recorded has 0 events). */
+export function runs(id: string | undefined, o?: Location): RunInfo[] {
+  return native()
+    .traceRuns(traceDir(id, o))
+    .runs.map((r) => {
+      const out: RunInfo = { runId: r.runId, thread: r.thread, startNs: r.startNs, events: r.events, ended: r.ended };
+      for (const k of ['domain', 'level', 'parentRunId', 'sampleId', 'iteration'] as const) {
+        const v = r[k];
+        if (typeof v === 'string') out[k] = v;
+      }
+      return out;
+    });
+}

@@ -38,9 +38,9 @@ const TRACE = 'A trace is a trace directory, a name inside the out dir (NODEREC_
 export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'ls',
-    synopsis: 'ls [out-dir]',
+    synopsis: 'ls [out-dir] [--runs]',
     summary: 'list traces, newest first, grouped by run',
-    options: [],
+    options: [{ name: 'runs', doc: "also list each trace's runs (noderec.run: id, domain, events; reads each trace file)" }],
     positionals: { max: 1, what: 'one out dir' },
   },
   {

@@ -437,6 +437,30 @@ export interface BindingRecorderError {
   point: string
 }
 
+/** One run of a trace (`noderec.run`). */
+export interface BindingRun {
+  /** Its `runId`. */
+  runId: string
+  /** The run's options as given (numbers as text). */
+  domain?: string
+  /** See `domain`. */
+  level?: string
+  /** See `domain`. */
+  parentRunId?: string
+  /** See `domain`. */
+  sampleId?: string
+  /** See `domain`. */
+  iteration?: string
+  /** The thread it started on (0 = main). */
+  thread: number
+  /** When it started (ns since recording started). */
+  startNs: number
+  /** Events recorded in it (its marks and its nested runs' events not counted). */
+  events: number
+  /** Its end is in the trace. */
+  ended: boolean
+}
+
 /**
  * Selects events by the run they belong to (`noderec.run`): fields left
  * out select everything.
@@ -559,6 +583,14 @@ export interface BindingTimelineQuery {
   cursor?: string
   /** Include values (default true). */
   values?: boolean
+}
+
+/** The runs of a trace and what reading it found. */
+export interface BindingTraceRuns {
+  /** In the order they started; a run with nothing recorded has 0 events. */
+  runs: Array<BindingRun>
+  /** What reading found (`closed` is always false). */
+  read: BindingRead
 }
 
 /** The summary of a trace directory. */
@@ -889,6 +921,9 @@ export declare function submit(thread: number, words: Int32Array, count: number,
 
 /** Takes the failure reported (from any thread) since the last call. */
 export declare function takeFailure(): BindingFailure | null
+
+/** Every run of the trace directory `dir`, read from its trace file. */
+export declare function traceRuns(dir: string): BindingTraceRuns
 
 /**
  * The summary of a trace directory: metadata, what the reader found

@@ -264,4 +264,32 @@ describe('filters by run', () => {
     const api = JSON.parse(q.stdout) as { fn: string; run: string; args: number[] }[];
     expect(api.map((x) => [x.fn, x.run, x.args[0]])).toEqual(Array(5).fill(['step', 'run-7', 7]));
   }, 60_000);
+
+  it('noderec ls --runs lists each trace\'s runs (id, domain, events), an empty run too; the query API runs() the same', async () => {
+    const r = await runNodeAsync(fixture('runs', 'nested.js'), { env });
+    expect(r.code).toBe(0);
+    const dir = onlyTrace(r.outDir);
+    const ls = runCli(['ls', '--runs'], { env: { NODEREC_OUT_DIR: r.outDir } });
+    expect(ls.stderr).toBe('');
+    expect(ls.code).toBe(0);
+    const rows = ls.stdout.split('\n').filter((l) => /^\s+run /.test(l));
+    expect(rows).toHaveLength(3);
+    // The counts are those of the jsonl export's events carrying the run (its run/span/log lines aside).
+    const count = (id: string): number => events(dir).filter((e) => e.run === id && !['run', 'span', 'log'].includes(e.kind as string)).length;
+    expect(count('outer')).toBeGreaterThan(0);
+    expect(rows[0]).toMatch(new RegExp(`run outer\\s+domain d\\s+events ${count('outer')}$`));
+    expect(rows[1]).toMatch(/parent outer/);
+    // 'empty' runs only its () => {} (a call and a return).
+    expect(rows[2]).toMatch(/run empty\s+sample 7\s+iteration 3\s+events 2$/);
+    // Without --runs, ls reads only the metadata and lists no runs.
+    expect(runCli(['ls'], { env: { NODEREC_OUT_DIR: r.outDir } }).stdout).not.toMatch(/run outer/);
+
+    const q = await spawnAsync(NODE, ['-e', `const n = require(${JSON.stringify(API)}); process.stdout.write(JSON.stringify(n.runs(${JSON.stringify(dir)})))`], {
+      env: cleanEnv({}),
+    });
+    expect(q.stderr).toBe('');
+    const api = JSON.parse(q.stdout) as { runId: string; domain?: string; sampleId?: string; iteration?: string; events: number; ended: boolean }[];
+    expect(api.map((x) => x.runId)).toEqual(['outer', expect.any(String), 'empty']);
+    expect(api[2]).toMatchObject({ runId: 'empty', sampleId: '7', iteration: '3', events: 2, ended: true });
+  }, 60_000);
 });

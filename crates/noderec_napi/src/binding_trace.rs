@@ -335,3 +335,63 @@ pub fn wire_constants() -> BindingWire {
     .collect();
     BindingWire { kinds, tags, has_values: HAS_VALUES, payload_shift: PAYLOAD_SHIFT }
 }
+
+/// One run of a trace (`noderec.run`).
+#[napi(object)]
+pub struct BindingRun {
+    /// Its `runId`.
+    pub run_id: String,
+    /// The run's options as given (numbers as text).
+    pub domain: Option<String>,
+    /// See `domain`.
+    pub level: Option<String>,
+    /// See `domain`.
+    pub parent_run_id: Option<String>,
+    /// See `domain`.
+    pub sample_id: Option<String>,
+    /// See `domain`.
+    pub iteration: Option<String>,
+    /// The thread it started on (0 = main).
+    pub thread: u32,
+    /// When it started (ns since recording started).
+    pub start_ns: f64,
+    /// Events recorded in it (its marks and its nested runs' events not counted).
+    pub events: f64,
+    /// Its end is in the trace.
+    pub ended: bool,
+}
+
+/// The runs of a trace and what reading it found.
+#[napi(object)]
+pub struct BindingTraceRuns {
+    /// In the order they started; a run with nothing recorded has 0 events.
+    pub runs: Vec<BindingRun>,
+    /// What reading found (`closed` is always false).
+    pub read: BindingRead,
+}
+
+/// Every run of the trace directory `dir`, read from its trace file.
+#[napi]
+pub fn trace_runs(env: &Env, dir: String) -> Result<BindingTraceRuns> {
+    guard(env, "traceRuns", || {
+        let mut chunks = reader::ChunkReader::open(&Path::new(&dir).join("trace.nrt")).map_err(to_js)?;
+        let (rows, out) = noderec_core::export::stream::runs_of(&mut chunks).map_err(to_js)?;
+        let runs = rows
+            .into_iter()
+            .map(|r| BindingRun {
+                run_id: r.run_id,
+                domain: r.domain,
+                level: r.level,
+                parent_run_id: r.parent_run_id,
+                sample_id: r.sample_id,
+                iteration: r.iteration,
+                thread: r.thread,
+                start_ns: r.start_ns as f64,
+                events: r.events as f64,
+                ended: r.ended,
+            })
+            .collect();
+        let read = BindingRead { events: out.events as f64, damage: out.damage, bytes_read: 0.0, closed: false };
+        Ok(BindingTraceRuns { runs, read })
+    })
+}

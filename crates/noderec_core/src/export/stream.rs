@@ -368,6 +368,116 @@ impl<'a> Walker<'a> {
     }
 }
 
+/// The metadata object of a `run-start` mark whose value starts at `pos`
+/// of its blob (after the id and parent varints).
+fn run_meta(b: &Blob, pos: usize) -> Option<serde_json::Value> {
+    let (rec, at) = b.span();
+    let mut p = at + pos;
+    let mut json = String::new();
+    crate::trace::value::write_json(rec, &mut p, &mut json).ok()?;
+    serde_json::from_str::<serde_json::Value>(&json).ok()
+}
+
+/// A run metadata field as text (the value encoding gives an object as
+/// `{"$":"object","props":{…}}`).
+fn prop_text(meta: Option<&serde_json::Value>, k: &str) -> Option<String> {
+    match meta?.pointer(&format!("/props/{k}"))? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// One run of a trace, as `noderec ls --runs` lists it.
+#[derive(Debug, Clone)]
+pub struct RunRow {
+    /// Its `runId`.
+    pub run_id: String,
+    /// `domain`, `level`, `parentRunId`, `sampleId`, `iteration` as given.
+    pub domain: Option<String>,
+    /// See `domain`.
+    pub level: Option<String>,
+    /// See `domain`.
+    pub parent_run_id: Option<String>,
+    /// See `domain`.
+    pub sample_id: Option<String>,
+    /// See `domain`.
+    pub iteration: Option<String>,
+    /// The thread it started on.
+    pub thread: u32,
+    /// When it started (ns since the session start).
+    pub start_ns: u64,
+    /// Events recorded in it (its own marks not counted; a run started
+    /// inside it counts its events there, not here).
+    pub events: u64,
+    /// Its end mark is in the trace.
+    pub ended: bool,
+}
+
+/// Every run of a trace, in the order they started, with its event count:
+/// a run in which nothing was recorded is listed with 0 events.
+pub fn runs_of<R: Read>(chunks: &mut ChunkReader<R>) -> Result<(Vec<RunRow>, Outcome)> {
+    use crate::trace::format::mark as m;
+    #[derive(Default)]
+    struct Runs {
+        rows: Vec<RunRow>,
+        by_id: HashMap<String, usize>,
+    }
+    impl Sink for Runs {
+        fn event(&mut self, _d: &Dict, ev: &Ev) -> Result<()> {
+            let Some(run) = ev.run.as_deref() else { return Ok(()) };
+            if ev.kind != kind::MARK {
+                if let Some(&i) = self.by_id.get(run) {
+                    self.rows[i].events += 1;
+                }
+                return Ok(());
+            }
+            match ev.payload {
+                m::RUN_START => {
+                    let Some(b) = ev.vals.as_ref() else { return Ok(()) };
+                    let mut pos = 0;
+                    let bytes = b.bytes();
+                    let (Ok(_), Ok(_)) = (
+                        crate::trace::value::read_varint(bytes, &mut pos),
+                        crate::trace::value::read_varint(bytes, &mut pos),
+                    ) else {
+                        return Ok(());
+                    };
+                    let meta = run_meta(b, pos);
+                    let p = |k: &str| prop_text(meta.as_ref(), k);
+                    self.by_id.insert(run.to_owned(), self.rows.len());
+                    self.rows.push(RunRow {
+                        run_id: run.to_owned(),
+                        domain: p("domain"),
+                        level: p("level"),
+                        parent_run_id: p("parentRunId"),
+                        sample_id: p("sampleId"),
+                        iteration: p("iteration"),
+                        thread: ev.thread,
+                        start_ns: ev.t_ns,
+                        events: 0,
+                        ended: false,
+                    });
+                }
+                m::RUN_END => {
+                    if let Some(&i) = self.by_id.get(run) {
+                        self.rows[i].ended = true;
+                    }
+                }
+                _ => {}
+            }
+            Ok(())
+        }
+        fn finish(&mut self, _d: &Dict, _end_ns: u64) -> Result<()> {
+            Ok(())
+        }
+    }
+    let mut sink = Runs::default();
+    let out = run(chunks, &Options { no_values: false, ..Options::default() }, &Progress::default(), &mut sink)?;
+    Ok((sink.rows, out))
+}
+
 /// Follows a thread's current run through its marks: `run-start` enters the
 /// new run, `run-switch` names the run of the events that follow. True when
 /// the mark starts a run that the run filters select.
@@ -381,21 +491,8 @@ fn replay_run(st: &mut ThreadSt, mark: u32, vals: Option<&Blob>, opts: &Options)
         m::RUN_START => {
             let parent = crate::trace::value::read_varint(bytes, &mut pos).unwrap_or(0);
             let parent = st.runs.get(&parent).cloned();
-            let (rec, at) = b.span();
-            let mut p = at + pos;
-            let mut json = String::new();
-            let meta = crate::trace::value::write_json(rec, &mut p, &mut json)
-                .ok()
-                .and_then(|()| serde_json::from_str::<serde_json::Value>(&json).ok());
-            // The value encoding gives an object as `{"$":"object","props":{…}}`.
-            let prop = |k: &str| -> Option<String> {
-                match meta.as_ref()?.pointer(&format!("/props/{k}"))? {
-                    serde_json::Value::String(s) => Some(s.clone()),
-                    serde_json::Value::Number(n) => Some(n.to_string()),
-                    serde_json::Value::Bool(b) => Some(b.to_string()),
-                    _ => None,
-                }
-            };
+            let meta = run_meta(b, pos);
+            let prop = |k: &str| prop_text(meta.as_ref(), k);
             let run_id = prop("runId").unwrap_or_else(|| format!("#{id}"));
             let domain = prop("domain").or_else(|| parent.as_ref().and_then(|r| r.domain.clone()));
             let level = prop("level").or_else(|| parent.as_ref().and_then(|r| r.level.clone()));
@@ -978,5 +1075,53 @@ mod tests {
         let (out, got) = pick(Options { run: Some("nope".into()), ..Options::default() });
         assert!(got.is_empty());
         assert_eq!((out.runs_matched, out.events), (0, 14));
+    }
+
+    #[test]
+    fn runs_of_lists_every_run_with_its_events_even_an_empty_one() {
+        use crate::trace::format::mark as m;
+        let mut p = defs();
+        events_record(
+            &mut p,
+            0,
+            &[
+                (
+                    0,
+                    kind::MARK,
+                    m::RUN_START,
+                    10,
+                    mark_blob(1, |b| {
+                        put_varint(b, 0);
+                        vobj(b, &[("runId", "a"), ("domain", "http")]);
+                    }),
+                ),
+                (0, kind::CALL, 1, 11, None),
+                (0, kind::RETURN, 0, 12, None),
+                (0, kind::MARK, m::RUN_END, 13, mark_blob(1, |_| {})),
+                (0, kind::MARK, m::RUN_SWITCH, 13, mark_blob(0, |_| {})),
+                (
+                    0,
+                    kind::MARK,
+                    m::RUN_START,
+                    14,
+                    mark_blob(2, |b| {
+                        put_varint(b, 0);
+                        vobj(b, &[("runId", "empty"), ("level", "3")]);
+                    }),
+                ),
+                (0, kind::MARK, m::RUN_END, 15, mark_blob(2, |_| {})),
+                (0, kind::MARK, m::RUN_SWITCH, 15, mark_blob(0, |_| {})),
+                (0, kind::CALL, 1, 16, None),
+            ],
+        );
+        let bytes = trace(&[p]);
+        let mut r = ChunkReader::new(&bytes[..], bytes.len() as u64).unwrap_or_else(|e| panic!("{e}"));
+        let (runs, out) = runs_of(&mut r).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(out.events, 9);
+        let got: Vec<_> = runs
+            .iter()
+            .map(|r| (r.run_id.as_str(), r.domain.as_deref(), r.level.as_deref(), r.events, r.ended))
+            .collect();
+        assert_eq!(got, [("a", Some("http"), None, 2, true), ("empty", None, Some("3"), 0, true)]);
     }
 }
