@@ -293,3 +293,42 @@ describe('filters by run', () => {
     expect(api[2]).toMatchObject({ runId: 'empty', sampleId: '7', iteration: '3', events: 2, ended: true });
   }, 60_000);
 });
+
+describe('bridges', () => {
+  it.each([
+    ['node 20', NODE],
+    ['node 22', NODE22],
+  ])('%s: an http server with 50 concurrent loopback requests gives one span per request (method, url, status), with the handler\'s calls inside, without user code', async (_, node) => {
+    const script = fixture('runs', 'http-server.js');
+    const r = await runNodeAsync(script, { node });
+    const plain = await spawnAsync(node, [script], { env: cleanEnv({}), cwd: path.dirname(script) });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(plain.stdout);
+    const evs = events(onlyTrace(r.outDir));
+    const spans = evs.filter((e) => e.kind === 'span' && e.name === 'http.server');
+    const starts = spans.filter((e) => nr(e).phase === 'start');
+    const ends = spans.filter((e) => nr(e).phase === 'end');
+    expect(starts).toHaveLength(50);
+    expect(ends).toHaveLength(50);
+    expect(new Set(starts.map((e) => e.url)).size).toBe(50);
+    expect(starts.every((e) => e.method === 'GET')).toBe(true);
+    for (const e of ends) {
+      const n = Number(String(e.url).slice(1));
+      expect(e.statusCode, String(e.url)).toBe(n % 10 === 0 ? 404 : 200);
+      expect(nr(e).status).toBe('ok');
+    }
+    // Each handler call falls between its span's start and end, in the thread's order.
+    const at = (pred: (e: Event) => boolean): number => evs.findIndex(pred);
+    for (let n = 1; n <= 50; n++) {
+      const url = `/${n}`;
+      const s = at((e) => e.kind === 'span' && e.url === url && nr(e).phase === 'start');
+      const end = at((e) => e.kind === 'span' && e.url === url && nr(e).phase === 'end');
+      const h = at((e) => e.kind === 'call' && e.fn === 'handle' && (e.args as number[])[0] === n);
+      const f = at((e) => e.kind === 'call' && e.fn === 'finish' && (e.args as unknown[])[1] === n);
+      expect(s, url).toBeGreaterThanOrEqual(0);
+      expect([s < h, h < f, f < end], url).toEqual([true, true, true]);
+      expect(nr(evs[s]).id).toBe(nr(evs[end]).id);
+    }
+  }, 60_000);
+});
+
