@@ -315,6 +315,7 @@ describe('bridges', () => {
     for (const e of ends) {
       const n = Number(String(e.url).slice(1));
       expect(e.statusCode, String(e.url)).toBe(n % 10 === 0 ? 404 : 200);
+      // A 4xx is the client's error, not the server's.
       expect(nr(e).status).toBe('ok');
     }
     // Each handler call falls between its span's start and end, in the thread's order.
@@ -329,6 +330,25 @@ describe('bridges', () => {
       expect([s < h, h < f, f < end], url).toEqual([true, true, true]);
       expect(nr(evs[s]).id).toBe(nr(evs[end]).id);
     }
+  }, 60_000);
+
+  it('http.get and fetch requests become http.client spans (method, url, statusCode), node 20', async () => {
+    const script = fixture('runs', 'http-client.js');
+    const r = await runNodeAsync(script, {});
+    const plain = await spawnAsync(NODE, [script], { env: cleanEnv({}), cwd: path.dirname(script) });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(plain.stdout);
+    const evs = events(onlyTrace(r.outDir));
+    const client = evs.filter((e) => e.kind === 'span' && e.name === 'http.client');
+    const ends = client.filter((e) => nr(e).phase === 'end');
+    expect(client.filter((e) => nr(e).phase === 'start')).toHaveLength(10);
+    expect(ends).toHaveLength(10);
+    const got = ends.map((e) => `${e.method} ${String(e.url).replace(/:\d+\//, ':P/')} ${e.statusCode}`).sort();
+    const want = [1, 2, 3, 4, 5].flatMap((n) => ['get', 'fetch'].map((k) => `GET http://127.0.0.1:P/${k}/${n} ${n === 3 ? 500 : 200}`)).sort();
+    expect(got).toEqual(want);
+    expect(ends.filter((e) => nr(e).status === 'error').map((e) => String(e.url).replace(/^.*\//, ''))).toEqual(['3', '3']);
+    // The server side too: 10 http.server spans.
+    expect(evs.filter((e) => e.kind === 'span' && e.name === 'http.server' && nr(e).phase === 'end')).toHaveLength(10);
   }, 60_000);
 });
 
