@@ -133,21 +133,33 @@ function onUndiciTrailers(message: unknown): void {
   }
 }
 
+const SUBSCRIPTIONS: readonly (readonly [string, (message: unknown) => void])[] = [
+  ['http.server.request.start', onRequestStart],
+  ['http.server.response.finish', onResponseFinish],
+  ['http.client.request.start', onClientStart],
+  ['http.client.response.finish', onClientFinish],
+  ['http.client.request.error', onClientError],
+  ['undici:request:create', onUndiciCreate],
+  ['undici:request:headers', onUndiciHeaders],
+  ['undici:request:trailers', onUndiciTrailers],
+  ['undici:request:error', onClientError],
+];
+
 /** Subscribes this thread's bridges (once). */
 export function installBridges(): void {
   if (installed) return;
   installed = true;
   try {
-    dc.subscribe('http.server.request.start', onRequestStart);
-    dc.subscribe('http.server.response.finish', onResponseFinish);
-    dc.subscribe('http.client.request.start', onClientStart);
-    dc.subscribe('http.client.response.finish', onClientFinish);
-    dc.subscribe('http.client.request.error', onClientError);
-    dc.subscribe('undici:request:create', onUndiciCreate);
-    dc.subscribe('undici:request:headers', onUndiciHeaders);
-    dc.subscribe('undici:request:trailers', onUndiciTrailers);
-    dc.subscribe('undici:request:error', onClientError);
+    for (const [name, fn] of SUBSCRIPTIONS) dc.subscribe(name, fn);
   } catch {
     // A Node without these channels: no http spans.
   }
+}
+
+/** Unsubscribes this thread's bridges (for bench/http-bridge.js, which
+ * measures what they cost per request). */
+export function uninstallBridges(): void {
+  if (!installed) return;
+  installed = false;
+  for (const [name, fn] of SUBSCRIPTIONS) dc.unsubscribe(name, fn);
 }
