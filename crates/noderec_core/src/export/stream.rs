@@ -474,7 +474,7 @@ pub fn runs_of<R: Read>(chunks: &mut ChunkReader<R>) -> Result<(Vec<RunRow>, Out
         }
     }
     let mut sink = Runs::default();
-    let out = run(chunks, &Options { no_values: false, ..Options::default() }, &Progress::default(), &mut sink)?;
+    let out = run(chunks, &Options::default(), &Progress::default(), &mut sink)?;
     Ok((sink.rows, out))
 }
 
