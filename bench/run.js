@@ -167,6 +167,7 @@ function main() {
     'secrets.js': {},
     'scope.js': {},
     'runs.js': {},
+    'http-bridge.js': {},
     'exports.js': { BENCH_EXPORT_EVENTS: process.env.BENCH_EXPORT_EVENTS || '1000000' },
   };
   for (const [extra, extraEnv] of Object.entries(extras)) {

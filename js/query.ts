@@ -331,3 +331,82 @@ export function compare(idA: string, idB: string, o?: Location): CompareRow[] {
   const b = openIndex(traceDir(idB, o));
   return a.compare(b);
 }
+
+/** What `calls()` selects; the run filters select by the run a call was made in (`noderec.run`). */
+export interface CallsQuery extends Location {
+  /** Qualified function names to match (picomatch glob); all when absent. */
+  fn?: string;
+  /** Only calls that took at least this long (ms). */
+  minMs?: number;
+  /** At most this many calls, slowest first (default 50; 0: all). */
+  limit?: number;
+  /** Only calls inside the run with this `runId`, or a run nested in it. */
+  run?: string;
+  /** Only calls inside runs of this domain. */
+  domain?: string;
+  /** Only calls inside runs of this level (compared as text). */
+  level?: string | number;
+}
+
+/** One call of `calls()`. */
+export interface CallRow {
+  fn: string;
+  path: string;
+  line: number;
+  thread: number;
+  activation: number;
+  depth: number;
+  /** Start, ns since recording started. */
+  t: number;
+  /** Duration, ns (suspensions included). */
+  dur: number;
+  /** The `runId` it was called in (given when a run filter is). */
+  run?: string;
+  this?: RecordedValue;
+  args?: RecordedValue[];
+  value?: RecordedValue;
+  error?: RecordedValue;
+  threw?: boolean;
+  finished?: boolean;
+}
+
+/** The slowest calls matching `q`, read from the trace (not the index); a
+ * run filter that selects no run throws `ERR_RUN_MISSING`. */
+export function calls(id: string | undefined, q: CallsQuery = {}): CallRow[] {
+  const level = q.level === undefined ? undefined : String(q.level);
+  const runs = q.run !== undefined || q.domain !== undefined || level !== undefined ? { run: q.run, domain: q.domain, level } : undefined;
+  const { rows } = native().queryCalls(traceDir(id, q), q.fn ?? null, q.minMs ?? 0, Math.floor(q.limit ?? 50), runs);
+  return rows.map((r) => JSON.parse(r) as CallRow);
+}
+
+/** One run of a trace (`noderec.run`); its options as given, numbers as text. */
+export interface RunInfo {
+  runId: string;
+  domain?: string;
+  level?: string;
+  parentRunId?: string;
+  sampleId?: string;
+  iteration?: string;
+  /** The thread it started on (0 = main). */
+  thread: number;
+  /** When it started, ns since recording started. */
+  startNs: number;
+  /** Events recorded in it (its own run/span/log lines and its nested runs' events not counted). */
+  events: number;
+  /** Its end is in the trace. */
+  ended: boolean;
+}
+
+/** Every run of a trace, in the order they started (a run with nothing recorded has 0 events). */
+export function runs(id: string | undefined, o?: Location): RunInfo[] {
+  return native()
+    .traceRuns(traceDir(id, o))
+    .runs.map((r) => {
+      const out: RunInfo = { runId: r.runId, thread: r.thread, startNs: r.startNs, events: r.events, ended: r.ended };
+      for (const k of ['domain', 'level', 'parentRunId', 'sampleId', 'iteration'] as const) {
+        const v = r[k];
+        if (typeof v === 'string') out[k] = v;
+      }
+      return out;
+    });
+}

@@ -154,6 +154,13 @@ export function startSpan(name: string, attrs?: Record<string, unknown>): Span {
 
 const ENDS = Symbol('noderec.spanEnd');
 
+/** Ends a span started by startSpan() with status error when `error` is true
+ * (for the bridges, js/bridges.ts). */
+export function endSpan(s: Span, error: boolean, attrs?: Record<string, unknown>): void {
+  const ends = (s as Span & { [ENDS]?: (status: number, a?: Record<string, unknown>) => void })[ENDS];
+  if (ends !== undefined) ends(error ? STATUS_ERROR : STATUS_OK, attrs);
+}
+
 /** Runs `fn` inside a span: its end (status ok or error) is written when
  * `fn` returns, throws, or its promise settles. */
 export function span<T>(name: string, attrs: Record<string, unknown> | undefined, fn: () => T): T {

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import type * as vm from 'node:vm';
 import { isMainThread, MessagePort, parentPort, threadId } from 'node:worker_threads';
 
+import { installBridges } from './bridges';
 import { deactivateCjsHook, installCjsHook, onTypeScriptExtension, takeCompiled } from './hooks/cjs';
 import { installRunnerIntegration } from './runners/integrate';
 import { deactivateEsmHooks, hasInThreadHooks, installInThreadHooks, installLoaderThreadHooks, registerAfterOthers } from './hooks/esm';
@@ -384,6 +385,7 @@ function connectThread(policy: Policy, name: string): void {
   probes.setPreciseClock(policy.clock === 'precise' ? n.sessionNowUs() : null);
   probes.setActivation(policy.activationPath !== null);
   installRuntime(policy.captureValues && policy.valueRefs);
+  installBridges();
 }
 
 /** Joins the session of the main thread from a worker thread. */

@@ -38,9 +38,9 @@ const TRACE = 'A trace is a trace directory, a name inside the out dir (NODEREC_
 export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'ls',
-    synopsis: 'ls [out-dir]',
+    synopsis: 'ls [out-dir] [--runs]',
     summary: 'list traces, newest first, grouped by run',
-    options: [],
+    options: [{ name: 'runs', doc: "also list each trace's runs (noderec.run: id, domain, events; reads each trace file)" }],
     positionals: { max: 1, what: 'one out dir' },
   },
   {
@@ -61,7 +61,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'thread', value: 'N', doc: 'only thread N (0 = main)' },
       { name: 'from', value: 'T', doc: 'only events from T (12.5ms, 300us, 2s, 1500ns; a bare number is ms)' },
       { name: 'to', value: 'T', doc: 'only events up to T' },
-      { name: 'run', value: 'ID', doc: "the run's first process (or check that the trace belongs to it)" },
+      { name: 'run', value: 'ID', doc: "a noderec record run id: its first process; otherwise a runId inside the trace: only that run's events (and its nested runs')" },
+      { name: 'domain', value: 'D', doc: 'only events of runs of domain D (a nested run has its parent\'s unless it sets its own)' },
+      { name: 'level', value: 'L', doc: 'only events of runs of level L' },
       { name: 'no-values', doc: 'leave recorded values out' },
       { name: 'endpoint', value: 'URL', doc: 'otlp: send to this collector (http://127.0.0.1:4318) instead of -o' },
       { name: 'min-duration', value: 'T', doc: 'otlp: activations shorter than T are not spans (default 1ms)' },
@@ -74,12 +76,15 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'calls',
-    synopsis: 'calls [trace] [--fn GLOB] [--min-ms N] [--limit N] [--json]',
+    synopsis: 'calls [trace] [--fn GLOB] [--min-ms N] [--limit N] [--run ID] [--domain D] [--level L] [--json]',
     summary: 'calls of matching functions that took at least N ms, slowest first',
     options: [
       { name: 'fn', value: 'GLOB', doc: 'qualified function names to match (picomatch glob)' },
       { name: 'min-ms', value: 'N', doc: 'only calls that took at least N ms' },
       { name: 'limit', value: 'N', doc: 'at most N calls (default 50; 0: all)' },
+      { name: 'run', value: 'ID', doc: 'only calls inside the run with this runId (noderec.run) or a run nested in it' },
+      { name: 'domain', value: 'D', doc: 'only calls inside runs of domain D' },
+      { name: 'level', value: 'L', doc: 'only calls inside runs of level L' },
       { ...JSON_OPT, doc: 'one JSON object per call (JSON lines)' },
       PARTIAL_OPT,
     ],

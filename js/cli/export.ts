@@ -43,6 +43,10 @@ interface ExportArgs {
   out: string | null;
   trace: string | undefined;
   run: string | null;
+  /** In-trace run filters (noderec.run's runId, domain, level). */
+  runId?: string;
+  domain?: string;
+  level?: string;
   thread?: number;
   fromNs?: number;
   toNs?: number;
@@ -83,6 +87,11 @@ export function parseExportArgs(args: string[]): ExportArgs {
     if (v !== undefined) a[key] = parseTime(flag, v);
   }
   a.run = str('--run') ?? null;
+  a.domain = str('--domain');
+  a.level = str('--level');
+  for (const [flag, v] of [['--run', a.run], ['--domain', a.domain], ['--level', a.level]] as const) {
+    if (v === '') throw new UsageError(`${flag} needs a value`);
+  }
   a.noValues = p.flags.has('--no-values');
   a.endpoint = str('--endpoint') ?? null;
   // The later of --progress / --no-progress wins.
@@ -115,21 +124,22 @@ export function parseExportArgs(args: string[]): ExportArgs {
   return a;
 }
 
-/** The trace to export: the argument, checked against `--run`, or the
- * run's first process. */
+/** The trace to export: the argument, or, when `--run` names a `noderec
+ * record` run, that run's first process. Otherwise `--run` names a run
+ * inside the trace (`noderec.run`'s `runId`) and becomes a filter
+ * (`a.runId`). */
 function pickTrace(a: ExportArgs, outDir: string): string {
   if (a.run === null) return resolveTrace(a.trace, outDir);
   if (a.trace !== undefined) {
     const dir = resolveTrace(a.trace, outDir);
     const m = readMetadata(dir);
-    if (m !== null && m.run_id !== a.run) throw new UsageError(`trace ${dir} belongs to run '${m.run_id}', not '${a.run}'`);
+    if (m === null || m.run_id !== a.run) a.runId = a.run;
     return dir;
   }
   const run = listRuns(outDir).find((r) => r.runId === a.run || path.basename(r.dir) === a.run);
   if (run === undefined || run.traces.length === 0) {
-    const e = new Error(`no run '${a.run}' with traces in ${outDir}`) as Error & { code: string };
-    e.code = 'ERR_TRACE_MISSING';
-    throw e;
+    a.runId = a.run;
+    return resolveTrace(undefined, outDir);
   }
   // The run's first process (the command itself), then its children.
   return [...run.traces].sort((x, y) => x.meta.start_ms - y.meta.start_ms)[0].dir;
@@ -233,6 +243,9 @@ async function exportTo(a: ExportArgs, dir: string): Promise<number> {
       toNs: a.toNs,
       noValues: a.noValues,
       minDurationNs: a.minDurationNs,
+      run: a.runId,
+      domain: a.domain,
+      level: a.level,
     });
   } catch (e) {
     // The reader of stdout went away (`noderec export | head -1`): the
@@ -245,6 +258,14 @@ async function exportTo(a: ExportArgs, dir: string): Promise<number> {
   } finally {
     if (timer !== null) clearInterval(timer);
     if (drawn) stderr.write('\r\x1b[K');
+  }
+  if ((a.runId !== undefined || a.domain !== undefined || a.level !== undefined) && summary.runsMatched === 0 && !summary.damage) {
+    const what = [a.runId !== undefined ? `run '${a.runId}'` : 'run', a.domain !== undefined ? `of domain '${a.domain}'` : '', a.level !== undefined ? `of level '${a.level}'` : '']
+      .filter((x) => x !== '')
+      .join(' ');
+    const e = new Error(`no ${what} in trace ${dir}${a.runId !== undefined ? ` (nor a noderec record run of that id in ${path.dirname(dir)})` : ''}`) as Error & { code: string };
+    e.code = 'ERR_RUN_MISSING';
+    throw e;
   }
   if (show && drawn) {
     const s = (Date.now() - started) / 1000;

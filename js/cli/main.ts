@@ -56,8 +56,32 @@ function traceRows(traces: TraceEntry[], indent: string): string[][] {
   });
 }
 
+/** `noderec ls --runs`: one line per run of the trace (noderec.run), under its row. */
+function runLines(dir: string, indent: string): string[] {
+  let r;
+  try {
+    r = native().traceRuns(dir);
+  } catch (e) {
+    return [term(`${indent}runs unreadable: ${(e as { code?: string }).code ?? 'ERR_INTERNAL'}: ${(e as Error).message}`)];
+  }
+  const lines = r.runs.map((x) => {
+    const parts = [`run ${x.runId}`];
+    for (const [k, v] of [['domain', x.domain], ['level', x.level], ['parent', x.parentRunId], ['sample', x.sampleId], ['iteration', x.iteration]] as const) {
+      if (v !== undefined && v !== null) parts.push(`${k} ${v}`);
+    }
+    if (x.thread !== 0) parts.push(`thread ${x.thread}`);
+    parts.push(`events ${x.events}`);
+    if (!x.ended) parts.push('(not ended)');
+    return term(indent + parts.join('  '));
+  });
+  if (r.read.damage) lines.push(term(`${indent}(reader stopped: ${r.read.damage})`));
+  return lines;
+}
+
 function ls(args: string[]): number {
-  const [given] = parseCommand(command('ls'), args).pos;
+  const parsed = parseCommand(command('ls'), args);
+  const [given] = parsed.pos;
+  const withRuns = parsed.flags.has('--runs');
   const dir = given !== undefined ? path.resolve(given) : outDir();
   const runs = listRuns(dir);
   const loose = listLooseTraces(dir);
@@ -66,7 +90,7 @@ function ls(args: string[]): number {
     return 0;
   }
   const header = ['PROGRAM', 'PID', 'PPID', 'STARTED (UTC)', 'DURATION', 'STATUS', 'EVENTS', 'SIZE', 'TRACE'];
-  const blocks: { title: string | null; rows: string[][] }[] = [];
+  const blocks: { title: string | null; rows: string[][]; dirs: string[]; indent: string }[] = [];
   for (const r of runs) {
     const i = r.info;
     const end = i.signal ? `signal ${i.signal}` : i.exit_code === null || i.exit_code === undefined ? 'running' : `exit ${i.exit_code}`;
@@ -75,16 +99,24 @@ function ls(args: string[]): number {
     blocks.push({
       title: term(`run ${r.runId}  ${String(i.start_time ?? '').replace('T', ' ').replace(/\.\d+Z$/, '')}  ${end}  ${r.traces.length} trace${r.traces.length === 1 ? '' : 's'}  ${cmd}`),
       rows: traceRows(r.traces, '  '),
+      dirs: r.traces.map((t) => t.dir),
+      indent: '  ',
     });
   }
-  if (loose.length > 0) blocks.push({ title: runs.length > 0 ? 'not in a run' : null, rows: traceRows(loose, runs.length > 0 ? '  ' : '') });
+  if (loose.length > 0) {
+    const indent = runs.length > 0 ? '  ' : '';
+    blocks.push({ title: runs.length > 0 ? 'not in a run' : null, rows: traceRows(loose, indent), dirs: loose.map((t) => t.dir), indent });
+  }
   const all = [header, ...blocks.flatMap((b) => b.rows)];
   const widths = header.map((_, k) => Math.max(...all.map((row) => row[k].length)));
   const fmt = (row: string[]): string => row.map((c, k) => pad(c, widths[k])).join('  ').trimEnd() + '\n';
   const text = [fmt(header)];
   for (const b of blocks) {
     if (b.title !== null) text.push(b.title + '\n');
-    for (const row of b.rows) text.push(fmt(row));
+    b.rows.forEach((row, k) => {
+      text.push(fmt(row));
+      if (withRuns) for (const l of runLines(b.dirs[k], b.indent + '    ')) text.push(l + '\n');
+    });
   }
   write(text.join(''));
   return 0;
@@ -150,7 +182,14 @@ function callsCmd(args: string[]): number {
   const [trace] = p.pos;
   if (fn === '') throw new UsageError('--fn needs a glob, e.g. --fn "handle*"');
   const dir = resolveTrace(trace, outDir());
-  const { rows, read } = native().queryCalls(dir, fn, minMs, Math.floor(limit));
+  const filter: { run?: string; domain?: string; level?: string } = {};
+  for (const k of ['run', 'domain', 'level'] as const) {
+    const v = p.flags.get(`--${k}`);
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || v === '') throw new UsageError(`--${k} needs a value`);
+    filter[k] = v;
+  }
+  const { rows, read } = native().queryCalls(dir, fn, minMs, Math.floor(limit), Object.keys(filter).length > 0 ? filter : undefined);
   if (json) {
     write(rows.map((r) => r + '\n').join(''));
     return damaged(dir, read, allowPartial, 'calls');

@@ -176,6 +176,8 @@ export interface BindingExportSummary {
   damage?: string
   /** Events whose time or error had to be resolved early (memory bound). */
   forced: number
+  /** Runs started in the trace that `run`, `domain` and `level` select. */
+  runsMatched: number
 }
 
 /** A failure reported by any thread since the last call. */
@@ -435,6 +437,43 @@ export interface BindingRecorderError {
   point: string
 }
 
+/** One run of a trace (`noderec.run`). */
+export interface BindingRun {
+  /** Its `runId`. */
+  runId: string
+  /** The run's options as given (numbers as text). */
+  domain?: string
+  /** See `domain`. */
+  level?: string
+  /** See `domain`. */
+  parentRunId?: string
+  /** See `domain`. */
+  sampleId?: string
+  /** See `domain`. */
+  iteration?: string
+  /** The thread it started on (0 = main). */
+  thread: number
+  /** When it started (ns since recording started). */
+  startNs: number
+  /** Events recorded in it (its marks and its nested runs' events not counted). */
+  events: number
+  /** Its end is in the trace. */
+  ended: boolean
+}
+
+/**
+ * Selects events by the run they belong to (`noderec.run`): fields left
+ * out select everything.
+ */
+export interface BindingRunFilter {
+  /** The run with this `runId`, and the runs nested in it. */
+  run?: string
+  /** Runs of this domain (a nested run without one has its parent's). */
+  domain?: string
+  /** Runs of this level (compared as text; inherited like the domain). */
+  level?: string
+}
+
 /**
  * The `[secrets]` settings of a filter chain, each key only when some file
  * of the chain sets it.
@@ -546,6 +585,14 @@ export interface BindingTimelineQuery {
   values?: boolean
 }
 
+/** The runs of a trace and what reading it found. */
+export interface BindingTraceRuns {
+  /** In the order they started; a run with nothing recorded has 0 events. */
+  runs: Array<BindingRun>
+  /** What reading found (`closed` is always false). */
+  read: BindingRead
+}
+
 /** The summary of a trace directory. */
 export interface BindingTraceSummary {
   /** The trace directory. */
@@ -612,6 +659,12 @@ export interface ExportOptions {
   noValues?: boolean
   /** OTLP: shortest activation exported as a span (ns). */
   minDurationNs?: number
+  /** Only events of the run with this `runId` and of the runs nested in it. */
+  run?: string
+  /** Only events of runs of this domain. */
+  domain?: string
+  /** Only events of runs of this level (compared as text). */
+  level?: string
 }
 
 /** `[bytes read, trace bytes, events read]` of a running export, or `null`. */
@@ -778,9 +831,11 @@ export declare function originalSource(text: string): string | null
 /**
  * The calls of functions whose qualified name matches `fn_glob` (picomatch;
  * all when absent) that took at least `min_ms`, slowest first, at most
- * `limit` (0 = all): one JSON object per call.
+ * `limit` (0 = all): one JSON object per call. With `runs`, only the calls
+ * made inside the selected runs (each row then has `run`); a filter that
+ * selects no run fails with `ERR_RUN_MISSING`.
  */
-export declare function queryCalls(dir: string, fnGlob: string | undefined | null, minMs: number, limit: number): BindingCalls
+export declare function queryCalls(dir: string, fnGlob: string | undefined | null, minMs: number, limit: number, runs?: BindingRunFilter | undefined | null): BindingCalls
 
 /**
  * `RegExp(source).test(input)` computed by the Rust engine (a leading
@@ -866,6 +921,9 @@ export declare function submit(thread: number, words: Int32Array, count: number,
 
 /** Takes the failure reported (from any thread) since the last call. */
 export declare function takeFailure(): BindingFailure | null
+
+/** Every run of the trace directory `dir`, read from its trace file. */
+export declare function traceRuns(dir: string): BindingTraceRuns
 
 /**
  * The summary of a trace directory: metadata, what the reader found

@@ -886,6 +886,7 @@ module.exports.signalsUninstall = nativeBinding.signalsUninstall
 module.exports.start = nativeBinding.start
 module.exports.submit = nativeBinding.submit
 module.exports.takeFailure = nativeBinding.takeFailure
+module.exports.traceRuns = nativeBinding.traceRuns
 module.exports.traceSummary = nativeBinding.traceSummary
 module.exports.updateMetadata = nativeBinding.updateMetadata
 module.exports.wireConstants = nativeBinding.wireConstants

@@ -479,10 +479,11 @@ describe('filters', () => {
     expect(() => importSpeedscopeProfiles(ss)).not.toThrow();
   });
 
-  it('--run checks the trace belongs to the run', () => {
+  it('--run with an id that is neither the trace\'s noderec record run nor a run inside it: ERR_RUN_MISSING', () => {
     const r = spawnSync(NODE, [CLI, 'export', dir, '--format', 'jsonl', '--run', 'nope'], { encoding: 'utf8' });
-    expect(r.status).toBe(2);
-    expect(r.stderr).toContain("not 'nope'");
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("ERR_RUN_MISSING: no run 'nope' in trace");
+    expect(r.stdout).toBe('');
   });
 
   it('bad filter values are usage errors naming the option', () => {

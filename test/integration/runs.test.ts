@@ -194,3 +194,161 @@ describe('uuidv7', () => {
     expect(ms).toBeLessThanOrEqual(Date.now());
   });
 });
+
+describe('filters by run', () => {
+  const lines = (s: string): Event[] =>
+    s
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as Event);
+
+  it('noderec export --run / --domain / --level keep the events of the selected runs (and of runs nested in them), in every format', async () => {
+    const r = await runNodeAsync(fixture('runs', 'concurrent.js'), { env });
+    expect(r.code).toBe(0);
+    const dir = onlyTrace(r.outDir);
+    const all = events(dir);
+
+    const one = runCli(['export', dir, '--run', 'run-7']);
+    expect(one.stderr).toBe('');
+    expect(one.code).toBe(0);
+    const evs = lines(one.stdout);
+    expect(evs.length).toBeGreaterThan(0);
+    expect(evs.every((e) => e.run === 'run-7' || (e.__noderec__ as Record<string, unknown>)?.run === 'run-7')).toBe(true);
+    expect(evs.filter((e) => e.kind === 'call' && (e.fn === 'step' || e.fn === 'work'))).toHaveLength(6);
+    expect(evs.filter((e) => e.kind === 'run').map((e) => (e.__noderec__ as Record<string, unknown>).phase)).toEqual(['start', 'end']);
+    // Exactly the events of the unfiltered export that belong to run-7.
+    expect(evs).toEqual(all.filter((e) => e.run === 'run-7' || (e.__noderec__ as Record<string, unknown> | undefined)?.run === 'run-7'));
+
+    const batch = lines(runCli(['export', dir, '--domain', 'batch']).stdout);
+    expect(batch.filter((e) => e.kind === 'run' && (e.__noderec__ as Record<string, unknown>).phase === 'start')).toHaveLength(100);
+    expect(batch.some((e) => e.kind === 'call' && (e.fn === 'outside' || e.fn === 'main'))).toBe(false);
+    expect(lines(runCli(['export', dir, '--domain', 'batch', '--level', '9']).stdout)).toHaveLength(0);
+
+    // The other formats leave the other runs' events out too.
+    const chromeAll = JSON.parse(runCli(['export', dir, '--format', 'chrome']).stdout) as { traceEvents: unknown[] };
+    const chromeOne = JSON.parse(runCli(['export', dir, '--format', 'chrome', '--run', 'run-7']).stdout) as { traceEvents: { name?: string }[] };
+    expect(chromeOne.traceEvents.length).toBeLessThan(chromeAll.traceEvents.length / 10);
+    expect(chromeOne.traceEvents.some((e) => e.name?.startsWith('step ') === true)).toBe(true);
+
+    // A run that is not in the trace: a clear error, with its code.
+    const none = runCli(['export', dir, '--run', 'nope']);
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toContain('ERR_RUN_MISSING');
+    expect(none.stderr).toContain("'nope'");
+  }, 60_000);
+
+  it('noderec calls --run / --domain / --level and the query API calls() keep the calls of the selected runs', async () => {
+    const r = await runNodeAsync(fixture('runs', 'concurrent.js'), { env });
+    expect(r.code).toBe(0);
+    const dir = onlyTrace(r.outDir);
+    const c = runCli(['calls', dir, '--run', 'run-7', '--fn', 'step', '--limit', '0', '--json']);
+    expect(c.stderr).toBe('');
+    expect(c.code).toBe(0);
+    const rows = lines(c.stdout);
+    expect(rows).toHaveLength(5);
+    expect(rows.every((x) => (x.args as number[])[0] === 7 && x.run === 'run-7')).toBe(true);
+    const all = lines(runCli(['calls', dir, '--domain', 'batch', '--limit', '0', '--json']).stdout);
+    expect(all.filter((x) => x.fn === 'step')).toHaveLength(500);
+    expect(all.some((x) => x.fn === 'outside' || x.fn === 'main')).toBe(false);
+    const text = runCli(['calls', dir, '--run', 'run-7', '--fn', 'work']);
+    expect(text.stdout).toMatch(/work\(7\)/);
+    const none = runCli(['calls', dir, '--level', '3']);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain("ERR_RUN_MISSING: no run of level '3'");
+
+    // The package's query API, the same filters.
+    const q = await spawnAsync(NODE, ['-e', `const n = require(${JSON.stringify(API)}); process.stdout.write(JSON.stringify(n.calls(${JSON.stringify(dir)}, { run: 'run-7', fn: 'st*' })))`], {
+      env: cleanEnv({}),
+    });
+    expect(q.stderr).toBe('');
+    const api = JSON.parse(q.stdout) as { fn: string; run: string; args: number[] }[];
+    expect(api.map((x) => [x.fn, x.run, x.args[0]])).toEqual(Array(5).fill(['step', 'run-7', 7]));
+  }, 60_000);
+
+  it('noderec ls --runs lists each trace\'s runs (id, domain, events), an empty run too; the query API runs() the same', async () => {
+    const r = await runNodeAsync(fixture('runs', 'nested.js'), { env });
+    expect(r.code).toBe(0);
+    const dir = onlyTrace(r.outDir);
+    const ls = runCli(['ls', '--runs'], { env: { NODEREC_OUT_DIR: r.outDir } });
+    expect(ls.stderr).toBe('');
+    expect(ls.code).toBe(0);
+    const rows = ls.stdout.split('\n').filter((l) => /^\s+run /.test(l));
+    expect(rows).toHaveLength(3);
+    // The counts are those of the jsonl export's events carrying the run (its run/span/log lines aside).
+    const count = (id: string): number => events(dir).filter((e) => e.run === id && !['run', 'span', 'log'].includes(e.kind as string)).length;
+    expect(count('outer')).toBeGreaterThan(0);
+    expect(rows[0]).toMatch(new RegExp(`run outer\\s+domain d\\s+events ${count('outer')}$`));
+    expect(rows[1]).toMatch(/parent outer/);
+    // 'empty' runs only its () => {} (a call and a return).
+    expect(rows[2]).toMatch(/run empty\s+sample 7\s+iteration 3\s+events 2$/);
+    // Without --runs, ls reads only the metadata and lists no runs.
+    expect(runCli(['ls'], { env: { NODEREC_OUT_DIR: r.outDir } }).stdout).not.toMatch(/run outer/);
+
+    const q = await spawnAsync(NODE, ['-e', `const n = require(${JSON.stringify(API)}); process.stdout.write(JSON.stringify(n.runs(${JSON.stringify(dir)})))`], {
+      env: cleanEnv({}),
+    });
+    expect(q.stderr).toBe('');
+    const api = JSON.parse(q.stdout) as { runId: string; domain?: string; sampleId?: string; iteration?: string; events: number; ended: boolean }[];
+    expect(api.map((x) => x.runId)).toEqual(['outer', expect.any(String), 'empty']);
+    expect(api[2]).toMatchObject({ runId: 'empty', sampleId: '7', iteration: '3', events: 2, ended: true });
+  }, 60_000);
+});
+
+describe('bridges', () => {
+  it.each([
+    ['node 20', NODE],
+    ['node 22', NODE22],
+  ])('%s: an http server with 50 concurrent loopback requests gives one span per request (method, url, status), with the handler\'s calls inside, without user code', async (_, node) => {
+    const script = fixture('runs', 'http-server.js');
+    const r = await runNodeAsync(script, { node });
+    const plain = await spawnAsync(node, [script], { env: cleanEnv({}), cwd: path.dirname(script) });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(plain.stdout);
+    const evs = events(onlyTrace(r.outDir));
+    const spans = evs.filter((e) => e.kind === 'span' && e.name === 'http.server');
+    const starts = spans.filter((e) => nr(e).phase === 'start');
+    const ends = spans.filter((e) => nr(e).phase === 'end');
+    expect(starts).toHaveLength(50);
+    expect(ends).toHaveLength(50);
+    expect(new Set(starts.map((e) => e.url)).size).toBe(50);
+    expect(starts.every((e) => e.method === 'GET')).toBe(true);
+    for (const e of ends) {
+      const n = Number(String(e.url).slice(1));
+      expect(e.statusCode, String(e.url)).toBe(n % 10 === 0 ? 404 : 200);
+      // A 4xx is the client's error, not the server's.
+      expect(nr(e).status).toBe('ok');
+    }
+    // Each handler call falls between its span's start and end, in the thread's order.
+    const at = (pred: (e: Event) => boolean): number => evs.findIndex(pred);
+    for (let n = 1; n <= 50; n++) {
+      const url = `/${n}`;
+      const s = at((e) => e.kind === 'span' && e.url === url && nr(e).phase === 'start');
+      const end = at((e) => e.kind === 'span' && e.url === url && nr(e).phase === 'end');
+      const h = at((e) => e.kind === 'call' && e.fn === 'handle' && (e.args as number[])[0] === n);
+      const f = at((e) => e.kind === 'call' && e.fn === 'finish' && (e.args as unknown[])[1] === n);
+      expect(s, url).toBeGreaterThanOrEqual(0);
+      expect([s < h, h < f, f < end], url).toEqual([true, true, true]);
+      expect(nr(evs[s]).id).toBe(nr(evs[end]).id);
+    }
+  }, 60_000);
+
+  it('http.get and fetch requests become http.client spans (method, url, statusCode), node 20', async () => {
+    const script = fixture('runs', 'http-client.js');
+    const r = await runNodeAsync(script, {});
+    const plain = await spawnAsync(NODE, [script], { env: cleanEnv({}), cwd: path.dirname(script) });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(plain.stdout);
+    const evs = events(onlyTrace(r.outDir));
+    const client = evs.filter((e) => e.kind === 'span' && e.name === 'http.client');
+    const ends = client.filter((e) => nr(e).phase === 'end');
+    expect(client.filter((e) => nr(e).phase === 'start')).toHaveLength(10);
+    expect(ends).toHaveLength(10);
+    const got = ends.map((e) => `${e.method} ${String(e.url).replace(/:\d+\//, ':P/')} ${e.statusCode}`).sort();
+    const want = [1, 2, 3, 4, 5].flatMap((n) => ['get', 'fetch'].map((k) => `GET http://127.0.0.1:P/${k}/${n} ${n === 3 ? 500 : 200}`)).sort();
+    expect(got).toEqual(want);
+    expect(ends.filter((e) => nr(e).status === 'error').map((e) => String(e.url).replace(/^.*\//, ''))).toEqual(['3', '3']);
+    // The server side too: 10 http.server spans.
+    expect(evs.filter((e) => e.kind === 'span' && e.name === 'http.server' && nr(e).phase === 'end')).toHaveLength(10);
+  }, 60_000);
+});
+

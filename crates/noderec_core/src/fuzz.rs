@@ -60,7 +60,7 @@ pub fn trace_reader(data: &[u8]) -> Result<(), String> {
     }
     export::write_jsonl(&t, &mut sink()).map_err(|e| e.to_string())?;
     export::write_chrome(&t, 1, &mut sink()).map_err(|e| e.to_string())?;
-    let q = query::CallQuery { fn_glob: Some("*".into()), min_ns: 0, limit: 0 };
+    let q = query::CallQuery { fn_glob: Some("*".into()), min_ns: 0, limit: 0, only: None };
     query::calls(&t, &q)?;
     Ok(())
 }

@@ -28,6 +28,12 @@ pub struct ExportOptions {
     pub no_values: Option<bool>,
     /// OTLP: shortest activation exported as a span (ns).
     pub min_duration_ns: Option<f64>,
+    /// Only events of the run with this `runId` and of the runs nested in it.
+    pub run: Option<String>,
+    /// Only events of runs of this domain.
+    pub domain: Option<String>,
+    /// Only events of runs of this level (compared as text).
+    pub level: Option<String>,
 }
 
 fn ns(v: Option<f64>) -> Option<u64> {
@@ -42,6 +48,9 @@ impl From<&ExportOptions> for Options {
             to_ns: ns(o.to_ns),
             no_values: o.no_values.unwrap_or(false),
             min_duration_ns: ns(o.min_duration_ns).unwrap_or(0),
+            run: o.run.clone(),
+            domain: o.domain.clone(),
+            level: o.level.clone(),
         }
     }
 }
@@ -72,6 +81,8 @@ pub struct BindingExportSummary {
     pub damage: Option<String>,
     /// Events whose time or error had to be resolved early (memory bound).
     pub forced: f64,
+    /// Runs started in the trace that `run`, `domain` and `level` select.
+    pub runs_matched: f64,
 }
 
 fn run(
@@ -87,6 +98,7 @@ fn run(
         exported: o.exported as f64,
         damage: o.damage,
         forced: o.forced as f64,
+        runs_matched: o.runs_matched as f64,
     })
 }
 

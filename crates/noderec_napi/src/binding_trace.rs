@@ -211,14 +211,61 @@ pub struct BindingCalls {
     pub read: BindingRead,
 }
 
+/// Selects events by the run they belong to (`noderec.run`): fields left
+/// out select everything.
+#[napi(object)]
+#[derive(Default)]
+pub struct BindingRunFilter {
+    /// The run with this `runId`, and the runs nested in it.
+    pub run: Option<String>,
+    /// Runs of this domain (a nested run without one has its parent's).
+    pub domain: Option<String>,
+    /// Runs of this level (compared as text; inherited like the domain).
+    pub level: Option<String>,
+}
+
+/// The `ERR_RUN_MISSING` message for a filter that selects no run.
+fn no_run(f: &noderec_core::export::Options, dir: &str) -> String {
+    let mut what = vec![f.run.as_ref().map_or_else(|| "run".to_string(), |r| format!("run '{r}'"))];
+    if let Some(d) = &f.domain {
+        what.push(format!("of domain '{d}'"));
+    }
+    if let Some(l) = &f.level {
+        what.push(format!("of level '{l}'"));
+    }
+    format!("no {} in trace {dir}", what.join(" "))
+}
+
 /// The calls of functions whose qualified name matches `fn_glob` (picomatch;
 /// all when absent) that took at least `min_ms`, slowest first, at most
-/// `limit` (0 = all): one JSON object per call.
+/// `limit` (0 = all): one JSON object per call. With `runs`, only the calls
+/// made inside the selected runs (each row then has `run`); a filter that
+/// selects no run fails with `ERR_RUN_MISSING`.
 #[napi]
-pub fn query_calls(env: &Env, dir: String, fn_glob: Option<String>, min_ms: f64, limit: u32) -> Result<BindingCalls> {
+pub fn query_calls(
+    env: &Env,
+    dir: String,
+    fn_glob: Option<String>,
+    min_ms: f64,
+    limit: u32,
+    runs: Option<BindingRunFilter>,
+) -> Result<BindingCalls> {
     guard(env, "queryCalls", || {
-        let t = reader::read_trace(&Path::new(&dir).join("trace.nrt")).map_err(to_js)?;
-        let q = query::CallQuery { fn_glob, min_ns: (min_ms.max(0.0) * 1e6) as u64, limit: limit as usize };
+        let file = Path::new(&dir).join("trace.nrt");
+        let t = reader::read_trace(&file).map_err(to_js)?;
+        let f = runs.unwrap_or_default();
+        let opts = noderec_core::export::Options { run: f.run, domain: f.domain, level: f.level, ..Default::default() };
+        let only = if opts.by_run() {
+            let mut chunks = reader::ChunkReader::open(&file).map_err(to_js)?;
+            let (sel, matched) = noderec_core::export::stream::selected_calls(&mut chunks, &opts).map_err(to_js)?;
+            if matched == 0 && t.damage.is_none() {
+                return Err(crate::binding_errors::coded("ERR_RUN_MISSING", &no_run(&opts, &dir)));
+            }
+            Some(sel)
+        } else {
+            None
+        };
+        let q = query::CallQuery { fn_glob, min_ns: (min_ms.max(0.0) * 1e6) as u64, limit: limit as usize, only };
         let rows = query::calls(&t, &q).map_err(|m| crate::binding_errors::coded("ERR_USAGE", &m))?;
         let read = BindingRead {
             events: t.events.len() as f64,
@@ -287,4 +334,64 @@ pub fn wire_constants() -> BindingWire {
     .map(|(n, t)| (n.to_string(), u32::from(t)))
     .collect();
     BindingWire { kinds, tags, has_values: HAS_VALUES, payload_shift: PAYLOAD_SHIFT }
+}
+
+/// One run of a trace (`noderec.run`).
+#[napi(object)]
+pub struct BindingRun {
+    /// Its `runId`.
+    pub run_id: String,
+    /// The run's options as given (numbers as text).
+    pub domain: Option<String>,
+    /// See `domain`.
+    pub level: Option<String>,
+    /// See `domain`.
+    pub parent_run_id: Option<String>,
+    /// See `domain`.
+    pub sample_id: Option<String>,
+    /// See `domain`.
+    pub iteration: Option<String>,
+    /// The thread it started on (0 = main).
+    pub thread: u32,
+    /// When it started (ns since recording started).
+    pub start_ns: f64,
+    /// Events recorded in it (its marks and its nested runs' events not counted).
+    pub events: f64,
+    /// Its end is in the trace.
+    pub ended: bool,
+}
+
+/// The runs of a trace and what reading it found.
+#[napi(object)]
+pub struct BindingTraceRuns {
+    /// In the order they started; a run with nothing recorded has 0 events.
+    pub runs: Vec<BindingRun>,
+    /// What reading found (`closed` is always false).
+    pub read: BindingRead,
+}
+
+/// Every run of the trace directory `dir`, read from its trace file.
+#[napi]
+pub fn trace_runs(env: &Env, dir: String) -> Result<BindingTraceRuns> {
+    guard(env, "traceRuns", || {
+        let mut chunks = reader::ChunkReader::open(&Path::new(&dir).join("trace.nrt")).map_err(to_js)?;
+        let (rows, out) = noderec_core::export::stream::runs_of(&mut chunks).map_err(to_js)?;
+        let runs = rows
+            .into_iter()
+            .map(|r| BindingRun {
+                run_id: r.run_id,
+                domain: r.domain,
+                level: r.level,
+                parent_run_id: r.parent_run_id,
+                sample_id: r.sample_id,
+                iteration: r.iteration,
+                thread: r.thread,
+                start_ns: r.start_ns as f64,
+                events: r.events as f64,
+                ended: r.ended,
+            })
+            .collect();
+        let read = BindingRead { events: out.events as f64, damage: out.damage, bytes_read: 0.0, closed: false };
+        Ok(BindingTraceRuns { runs, read })
+    })
 }

@@ -69,6 +69,21 @@ pub struct Options {
     pub no_values: bool,
     /// OTLP: only activations at least this long become spans.
     pub min_duration_ns: u64,
+    /// Only events of the run with this `runId` and of the runs nested in it.
+    pub run: Option<String>,
+    /// Only events of runs of this domain (a nested run without its own
+    /// domain has its parent's).
+    pub domain: Option<String>,
+    /// Only events of runs of this level (compared as text; inherited like
+    /// the domain).
+    pub level: Option<String>,
+}
+
+impl Options {
+    /// Whether events are selected by their run.
+    pub fn by_run(&self) -> bool {
+        self.run.is_some() || self.domain.is_some() || self.level.is_some()
+    }
 }
 
 /// Progress of an export, read from another thread.

@@ -122,6 +122,8 @@ pub struct Outcome {
     pub damage: Option<String>,
     /// Events whose time or error had to be resolved early (memory bound).
     pub forced: u64,
+    /// Runs started in the trace that the run filters select.
+    pub runs_matched: u64,
 }
 
 struct Slot {
@@ -129,6 +131,20 @@ struct Slot {
     t_us: u64,
     need_time: bool,
     need_err: bool,
+    /// Selected by the run filters.
+    keep: bool,
+}
+
+/// A run met in the trace: its id and what the filters look at, inherited
+/// from the run it is nested in.
+struct RunInfo {
+    id: Rc<str>,
+    domain: Option<String>,
+    level: Option<String>,
+    /// The run filters select it (itself or the run it is nested in).
+    keep: bool,
+    /// `--run` selects it: it is that run or nested in it.
+    in_run: bool,
 }
 
 #[derive(Default)]
@@ -147,10 +163,10 @@ struct ThreadSt {
     /// Last time given out (times never go back, even after a forced
     /// resolution).
     last_ns: u64,
-    /// Run ids of this thread (mark id → `runId`).
-    runs: HashMap<u64, Rc<str>>,
+    /// Runs of this thread (mark id → run).
+    runs: HashMap<u64, Rc<RunInfo>>,
     /// The run the thread's events belong to now.
-    run: Option<Rc<str>>,
+    run: Option<Rc<RunInfo>>,
 }
 
 struct Walker<'a> {
@@ -289,8 +305,8 @@ impl<'a> Walker<'a> {
                 }
             }
             kind::OUTPUT | kind::CATCH | kind::MARK => {
-                if kind_ == kind::MARK {
-                    replay_run(st, payload, ev.vals.as_ref());
+                if kind_ == kind::MARK && replay_run(st, payload, ev.vals.as_ref(), self.opts) {
+                    self.out.runs_matched += 1;
                 }
                 if let Some(&(act, func)) = st.stack.last() {
                     ev.func = Some(func);
@@ -303,11 +319,12 @@ impl<'a> Walker<'a> {
             }
             _ => {}
         }
-        ev.run.clone_from(&st.run);
+        ev.run = st.run.as_ref().map(|r| r.id.clone());
+        let keep = !self.opts.by_run() || st.run.as_ref().is_some_and(|r| r.keep);
         if let Some(err) = settle {
             self.settle_throws(thread, err.as_ref());
         }
-        self.held.push_back(Slot { ev, t_us, need_time: true, need_err });
+        self.held.push_back(Slot { ev, t_us, need_time: true, need_err, keep });
         if self.held.len() > MAX_HELD {
             if let Some(front) = self.held.front() {
                 let (th, tu) = (front.ev.thread, front.t_us);
@@ -329,7 +346,10 @@ impl<'a> Walker<'a> {
             let Some(s) = self.held.pop_front() else { break };
             self.base += 1;
             self.last_ns = self.last_ns.max(s.ev.t_ns);
-            if self.opts.from_ns.is_some_and(|f| s.ev.t_ns < f) || self.opts.to_ns.is_some_and(|t| s.ev.t_ns > t) {
+            if !s.keep
+                || self.opts.from_ns.is_some_and(|f| s.ev.t_ns < f)
+                || self.opts.to_ns.is_some_and(|t| s.ev.t_ns > t)
+            {
                 continue;
             }
             self.out.exported += 1;
@@ -348,31 +368,149 @@ impl<'a> Walker<'a> {
     }
 }
 
-/// Follows a thread's current run through its marks: `run-start` enters the
-/// new run, `run-switch` names the run of the events that follow.
-fn replay_run(st: &mut ThreadSt, mark: u32, vals: Option<&Blob>) {
+/// The metadata object of a `run-start` mark whose value starts at `pos`
+/// of its blob (after the id and parent varints).
+fn run_meta(b: &Blob, pos: usize) -> Option<serde_json::Value> {
+    let (rec, at) = b.span();
+    let mut p = at + pos;
+    let mut json = String::new();
+    crate::trace::value::write_json(rec, &mut p, &mut json).ok()?;
+    serde_json::from_str::<serde_json::Value>(&json).ok()
+}
+
+/// A run metadata field as text (the value encoding gives an object as
+/// `{"$":"object","props":{…}}`).
+fn prop_text(meta: Option<&serde_json::Value>, k: &str) -> Option<String> {
+    match meta?.pointer(&format!("/props/{k}"))? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// One run of a trace, as `noderec ls --runs` lists it.
+#[derive(Debug, Clone)]
+pub struct RunRow {
+    /// Its `runId`.
+    pub run_id: String,
+    /// `domain`, `level`, `parentRunId`, `sampleId`, `iteration` as given.
+    pub domain: Option<String>,
+    /// See `domain`.
+    pub level: Option<String>,
+    /// See `domain`.
+    pub parent_run_id: Option<String>,
+    /// See `domain`.
+    pub sample_id: Option<String>,
+    /// See `domain`.
+    pub iteration: Option<String>,
+    /// The thread it started on.
+    pub thread: u32,
+    /// When it started (ns since the session start).
+    pub start_ns: u64,
+    /// Events recorded in it (its own marks not counted; a run started
+    /// inside it counts its events there, not here).
+    pub events: u64,
+    /// Its end mark is in the trace.
+    pub ended: bool,
+}
+
+/// Every run of a trace, in the order they started, with its event count:
+/// a run in which nothing was recorded is listed with 0 events.
+pub fn runs_of<R: Read>(chunks: &mut ChunkReader<R>) -> Result<(Vec<RunRow>, Outcome)> {
     use crate::trace::format::mark as m;
-    let Some(b) = vals else { return };
+    #[derive(Default)]
+    struct Runs {
+        rows: Vec<RunRow>,
+        by_id: HashMap<String, usize>,
+    }
+    impl Sink for Runs {
+        fn event(&mut self, _d: &Dict, ev: &Ev) -> Result<()> {
+            let Some(run) = ev.run.as_deref() else { return Ok(()) };
+            if ev.kind != kind::MARK {
+                if let Some(&i) = self.by_id.get(run) {
+                    self.rows[i].events += 1;
+                }
+                return Ok(());
+            }
+            match ev.payload {
+                m::RUN_START => {
+                    let Some(b) = ev.vals.as_ref() else { return Ok(()) };
+                    let mut pos = 0;
+                    let bytes = b.bytes();
+                    let (Ok(_), Ok(_)) = (
+                        crate::trace::value::read_varint(bytes, &mut pos),
+                        crate::trace::value::read_varint(bytes, &mut pos),
+                    ) else {
+                        return Ok(());
+                    };
+                    let meta = run_meta(b, pos);
+                    let p = |k: &str| prop_text(meta.as_ref(), k);
+                    self.by_id.insert(run.to_owned(), self.rows.len());
+                    self.rows.push(RunRow {
+                        run_id: run.to_owned(),
+                        domain: p("domain"),
+                        level: p("level"),
+                        parent_run_id: p("parentRunId"),
+                        sample_id: p("sampleId"),
+                        iteration: p("iteration"),
+                        thread: ev.thread,
+                        start_ns: ev.t_ns,
+                        events: 0,
+                        ended: false,
+                    });
+                }
+                m::RUN_END => {
+                    if let Some(&i) = self.by_id.get(run) {
+                        self.rows[i].ended = true;
+                    }
+                }
+                _ => {}
+            }
+            Ok(())
+        }
+        fn finish(&mut self, _d: &Dict, _end_ns: u64) -> Result<()> {
+            Ok(())
+        }
+    }
+    let mut sink = Runs::default();
+    let out = run(chunks, &Options::default(), &Progress::default(), &mut sink)?;
+    Ok((sink.rows, out))
+}
+
+/// Follows a thread's current run through its marks: `run-start` enters the
+/// new run, `run-switch` names the run of the events that follow. True when
+/// the mark starts a run that the run filters select.
+fn replay_run(st: &mut ThreadSt, mark: u32, vals: Option<&Blob>, opts: &Options) -> bool {
+    use crate::trace::format::mark as m;
+    let Some(b) = vals else { return false };
     let bytes = b.bytes();
     let mut pos = 0;
-    let Ok(id) = crate::trace::value::read_varint(bytes, &mut pos) else { return };
+    let Ok(id) = crate::trace::value::read_varint(bytes, &mut pos) else { return false };
     match mark {
         m::RUN_START => {
-            let _parent = crate::trace::value::read_varint(bytes, &mut pos);
-            let (rec, at) = b.span();
-            let mut p = at + pos;
-            let mut json = String::new();
-            let run_id = crate::trace::value::write_json(rec, &mut p, &mut json)
-                .ok()
-                .and_then(|()| serde_json::from_str::<serde_json::Value>(&json).ok())
-                .and_then(|v| v.pointer("/props/runId").and_then(|r| r.as_str()).map(str::to_owned))
-                .unwrap_or_else(|| format!("#{id}"));
-            let r: Rc<str> = Rc::from(run_id);
+            let parent = crate::trace::value::read_varint(bytes, &mut pos).unwrap_or(0);
+            let parent = st.runs.get(&parent).cloned();
+            let meta = run_meta(b, pos);
+            let prop = |k: &str| prop_text(meta.as_ref(), k);
+            let run_id = prop("runId").unwrap_or_else(|| format!("#{id}"));
+            let domain = prop("domain").or_else(|| parent.as_ref().and_then(|r| r.domain.clone()));
+            let level = prop("level").or_else(|| parent.as_ref().and_then(|r| r.level.clone()));
+            let in_run =
+                opts.run.as_deref().is_none_or(|want| want == run_id || parent.as_ref().is_some_and(|r| r.in_run));
+            let keep = in_run
+                && opts.domain.as_ref().is_none_or(|d| domain.as_ref() == Some(d))
+                && opts.level.as_ref().is_none_or(|l| level.as_ref() == Some(l));
+            let r = Rc::new(RunInfo { id: Rc::from(run_id), domain, level, keep, in_run });
             st.runs.insert(id, r.clone());
             st.run = Some(r);
+            keep && opts.by_run()
         }
-        m::RUN_SWITCH => st.run = if id == 0 { None } else { st.runs.get(&id).cloned() },
-        _ => {}
+        m::RUN_SWITCH => {
+            st.run = if id == 0 { None } else { st.runs.get(&id).cloned() };
+            false
+        }
+        _ => false,
     }
 }
 
@@ -412,6 +550,31 @@ pub fn run<R: Read>(
     w.out.damage = damage.or_else(|| chunks.damage.take());
     progress.events.store(w.out.events, Ordering::Relaxed);
     Ok(w.out)
+}
+
+/// Calls by (thread, activation) → the `runId` of the run they were made in.
+pub type CallRuns = HashMap<(u32, u64), String>;
+
+/// The calls the run filters of `opts` select, and how many runs matched.
+/// Reads the whole trace once, keeping only that map.
+pub fn selected_calls<R: Read>(chunks: &mut ChunkReader<R>, opts: &Options) -> Result<(CallRuns, u64)> {
+    struct Calls(HashMap<(u32, u64), String>);
+    impl Sink for Calls {
+        fn event(&mut self, _d: &Dict, ev: &Ev) -> Result<()> {
+            if ev.kind == kind::CALL {
+                if let Some(r) = &ev.run {
+                    self.0.insert((ev.thread, ev.activation), r.to_string());
+                }
+            }
+            Ok(())
+        }
+        fn finish(&mut self, _d: &Dict, _end_ns: u64) -> Result<()> {
+            Ok(())
+        }
+    }
+    let mut sink = Calls(HashMap::new());
+    let out = run(chunks, opts, &Progress::default(), &mut sink)?;
+    Ok((sink.0, out.runs_matched))
 }
 
 enum Stop {
@@ -858,5 +1021,107 @@ mod tests {
         assert_eq!(lines[8]["__noderec__"]["phase"], "end");
         assert_eq!(lines[9]["name"], "never-ends");
         assert_eq!(lines[9]["__noderec__"]["phase"], "unfinished");
+    }
+
+    #[test]
+    fn filters_keep_the_events_of_a_run_its_nested_runs_a_domain_or_a_level() {
+        use crate::trace::format::mark as m;
+        let start = |id: u64, parent: u64, pairs: &'static [(&'static str, &'static str)]| {
+            mark_blob(id, move |b| {
+                put_varint(b, parent);
+                vobj(b, pairs);
+            })
+        };
+        let mut p = defs();
+        events_record(
+            &mut p,
+            0,
+            &[
+                (0, kind::CALL, 1, 9, None),
+                (0, kind::MARK, m::RUN_START, 10, start(1, 0, &[("runId", "a"), ("domain", "http"), ("level", "2")])),
+                (0, kind::CALL, 2, 11, None),
+                (0, kind::MARK, m::RUN_START, 12, start(2, 1, &[("runId", "a.1")])),
+                (0, kind::RETURN, 0, 13, None),
+                (0, kind::MARK, m::RUN_SWITCH, 14, mark_blob(0, |_| {})),
+                (0, kind::MARK, m::RUN_START, 15, start(3, 0, &[("runId", "b"), ("domain", "batch")])),
+                (0, kind::CALL, 2, 16, None),
+                (0, kind::RETURN, 0, 17, None),
+                (0, kind::MARK, m::RUN_SWITCH, 18, mark_blob(2, |_| {})),
+                (0, kind::CALL, 2, 19, None),
+                (0, kind::RETURN, 0, 20, None),
+                (0, kind::MARK, m::RUN_SWITCH, 21, mark_blob(0, |_| {})),
+                (0, kind::RETURN, 0, 22, None),
+            ],
+        );
+        let bytes = trace(&[p]);
+        let pick = |o: Options| {
+            let (out, c) = run_on(&bytes, &o);
+            let got: Vec<(u8, u64, String)> =
+                c.evs.iter().map(|e| (e.kind, e.t_ns / 1000, e.run.as_deref().unwrap_or("-").to_owned())).collect();
+            (out, got)
+        };
+        let (out, got) = pick(Options { run: Some("a".into()), ..Options::default() });
+        let times: Vec<u64> = got.iter().map(|g| g.1).collect();
+        // Run a and its nested run a.1 (switched back to at 18).
+        assert_eq!(times, [10, 11, 12, 13, 18, 19, 20], "{got:?}");
+        assert_eq!(out.runs_matched, 2);
+        let (_, got) = pick(Options { run: Some("a.1".into()), ..Options::default() });
+        assert_eq!(got.iter().map(|g| g.1).collect::<Vec<_>>(), [12, 13, 18, 19, 20], "{got:?}");
+        let (_, got) = pick(Options { domain: Some("batch".into()), ..Options::default() });
+        assert_eq!(got.iter().map(|g| g.1).collect::<Vec<_>>(), [15, 16, 17], "{got:?}");
+        // a.1 inherits a's domain and level.
+        let (_, got) = pick(Options { domain: Some("http".into()), level: Some("2".into()), ..Options::default() });
+        assert_eq!(got.len(), 7, "{got:?}");
+        let (out, got) = pick(Options { run: Some("nope".into()), ..Options::default() });
+        assert!(got.is_empty());
+        assert_eq!((out.runs_matched, out.events), (0, 14));
+    }
+
+    #[test]
+    fn runs_of_lists_every_run_with_its_events_even_an_empty_one() {
+        use crate::trace::format::mark as m;
+        let mut p = defs();
+        events_record(
+            &mut p,
+            0,
+            &[
+                (
+                    0,
+                    kind::MARK,
+                    m::RUN_START,
+                    10,
+                    mark_blob(1, |b| {
+                        put_varint(b, 0);
+                        vobj(b, &[("runId", "a"), ("domain", "http")]);
+                    }),
+                ),
+                (0, kind::CALL, 1, 11, None),
+                (0, kind::RETURN, 0, 12, None),
+                (0, kind::MARK, m::RUN_END, 13, mark_blob(1, |_| {})),
+                (0, kind::MARK, m::RUN_SWITCH, 13, mark_blob(0, |_| {})),
+                (
+                    0,
+                    kind::MARK,
+                    m::RUN_START,
+                    14,
+                    mark_blob(2, |b| {
+                        put_varint(b, 0);
+                        vobj(b, &[("runId", "empty"), ("level", "3")]);
+                    }),
+                ),
+                (0, kind::MARK, m::RUN_END, 15, mark_blob(2, |_| {})),
+                (0, kind::MARK, m::RUN_SWITCH, 15, mark_blob(0, |_| {})),
+                (0, kind::CALL, 1, 16, None),
+            ],
+        );
+        let bytes = trace(&[p]);
+        let mut r = ChunkReader::new(&bytes[..], bytes.len() as u64).unwrap_or_else(|e| panic!("{e}"));
+        let (runs, out) = runs_of(&mut r).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(out.events, 9);
+        let got: Vec<_> = runs
+            .iter()
+            .map(|r| (r.run_id.as_str(), r.domain.as_deref(), r.level.as_deref(), r.events, r.ended))
+            .collect();
+        assert_eq!(got, [("a", Some("http"), None, 2, true), ("empty", None, Some("3"), 0, true)]);
     }
 }

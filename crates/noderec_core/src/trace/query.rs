@@ -20,6 +20,10 @@ pub struct CallQuery {
     pub min_ns: u64,
     /// At most this many rows (0 = no limit), slowest first.
     pub limit: usize,
+    /// Only these calls ((thread, activation) → the `runId` they ran in,
+    /// given in the row as `run`): the run filters' selection
+    /// (`export::stream::selected_calls`).
+    pub only: Option<HashMap<(u32, u64), String>>,
 }
 
 struct Open {
@@ -64,6 +68,10 @@ pub fn calls(t: &Trace, q: &CallQuery) -> Result<Vec<String>, String> {
         json_str(&mut o, f.map_or("<unknown>", |f| f.name.as_str()));
         o.push_str(",\"path\":");
         json_str(&mut o, f.and_then(|f| t.paths.get(&f.path)).map_or("", |p| p.as_str()));
+        if let Some(r) = q.only.as_ref().and_then(|m| m.get(&(ce.thread, cs.activation))) {
+            o.push_str(",\"run\":");
+            json_str(&mut o, r);
+        }
         let _ = write!(
             o,
             ",\"line\":{},\"thread\":{},\"activation\":{},\"depth\":{},\"t\":{},\"dur\":{}",
@@ -121,7 +129,9 @@ pub fn calls(t: &Trace, q: &CallQuery) -> Result<Vec<String>, String> {
     for (i, s) in steps.iter().enumerate() {
         let e = &t.events[s.index];
         match e.kind {
-            kind::CALL if name_ok(s.func) => {
+            kind::CALL
+                if name_ok(s.func) && q.only.as_ref().is_none_or(|m| m.contains_key(&(e.thread, s.activation))) =>
+            {
                 open.insert((e.thread, s.activation), Open { index: i });
             }
             kind::RETURN | kind::THROW => {

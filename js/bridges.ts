@@ -1,0 +1,165 @@
+// Bridges from what Node already publishes to spans (issue 13), through
+// node:diagnostics_channel, with no code in the program:
+// - `http.server.request.start` / `http.server.response.finish`: a span
+//   `http.server` per request (method, url; statusCode at its end; status
+//   error for 5xx);
+// - `http.client.request.start` / `http.client.response.finish` /
+//   `http.client.request.error` (http.get, http.request) and undici's
+//   `undici:request:create` / `:headers` / `:trailers` / `:error` (fetch):
+//   a span `http.client` per request (method, url; statusCode; status
+//   error for 4xx, 5xx or a failed request).
+// A program that never uses http pays nothing but the subscriptions (Node
+// builds the messages only for channels with subscribers). The spans are
+// marks at the position where Node publishes; they do not change any
+// object of the program.
+import * as dc from 'node:diagnostics_channel';
+
+import { endSpan, startSpan, type Span } from './runs';
+
+let installed = false;
+
+/** Open spans by response (a request's response object is its identity). */
+const open = new WeakMap<object, Span>();
+
+function onRequestStart(message: unknown): void {
+  try {
+    const m = message as { request?: { method?: unknown; url?: unknown }; response?: object };
+    if (m.response === undefined || m.request === undefined) return;
+    open.set(m.response, startSpan('http.server', { method: String(m.request.method), url: String(m.request.url) }));
+  } catch {
+    // A bridge never disturbs the program.
+  }
+}
+
+function onResponseFinish(message: unknown): void {
+  try {
+    const m = message as { response?: { statusCode?: unknown } & object };
+    if (m.response === undefined) return;
+    const s = open.get(m.response);
+    if (s === undefined) return;
+    open.delete(m.response);
+    const code = m.response.statusCode;
+    endSpan(s, typeof code === 'number' && code >= 500, { statusCode: code });
+  } catch {
+    // A bridge never disturbs the program.
+  }
+}
+
+interface ClientRequestLike {
+  method?: unknown;
+  protocol?: unknown;
+  host?: unknown;
+  path?: unknown;
+  origin?: unknown;
+  getHeader?: (name: string) => unknown;
+}
+
+/** Open client spans by request object (http's ClientRequest or undici's Request). */
+const client = new WeakMap<object, Span>();
+
+function startClient(req: ClientRequestLike, url: string): void {
+  client.set(req as object, startSpan('http.client', { method: String(req.method), url }));
+}
+
+function endClient(req: object | undefined, error: boolean, attrs: Record<string, unknown>): void {
+  if (req === undefined) return;
+  const s = client.get(req);
+  if (s === undefined) return;
+  client.delete(req);
+  endSpan(s, error, attrs);
+}
+
+function onClientStart(message: unknown): void {
+  try {
+    const req = (message as { request?: ClientRequestLike }).request;
+    if (req === undefined) return;
+    const hostHeader = typeof req.getHeader === 'function' ? req.getHeader('host') : undefined;
+    startClient(req, `${String(req.protocol ?? 'http:')}//${String(hostHeader ?? req.host)}${String(req.path)}`);
+  } catch {
+    // A bridge never disturbs the program.
+  }
+}
+
+function onClientFinish(message: unknown): void {
+  try {
+    const m = message as { request?: object; response?: { statusCode?: unknown } };
+    const code = m.response?.statusCode;
+    endClient(m.request, typeof code === 'number' && code >= 400, { statusCode: code });
+  } catch {
+    // A bridge never disturbs the program.
+  }
+}
+
+function onClientError(message: unknown): void {
+  try {
+    const m = message as { request?: object; error?: { message?: unknown; code?: unknown } };
+    endClient(m.request, true, { error: String(m.error?.code ?? m.error?.message ?? 'error') });
+  } catch {
+    // A bridge never disturbs the program.
+  }
+}
+
+/** undici requests: statusCode known at the headers, the span ends at the trailers (the body read). */
+const undiciStatus = new WeakMap<object, unknown>();
+
+function onUndiciCreate(message: unknown): void {
+  try {
+    const req = (message as { request?: ClientRequestLike }).request;
+    if (req === undefined) return;
+    startClient(req, `${String(req.origin)}${String(req.path)}`);
+  } catch {
+    // A bridge never disturbs the program.
+  }
+}
+
+function onUndiciHeaders(message: unknown): void {
+  try {
+    const m = message as { request?: object; response?: { statusCode?: unknown } };
+    if (m.request !== undefined) undiciStatus.set(m.request, m.response?.statusCode);
+  } catch {
+    // A bridge never disturbs the program.
+  }
+}
+
+function onUndiciTrailers(message: unknown): void {
+  try {
+    const req = (message as { request?: object }).request;
+    if (req === undefined) return;
+    const code = undiciStatus.get(req);
+    undiciStatus.delete(req);
+    endClient(req, typeof code === 'number' && code >= 400, { statusCode: code });
+  } catch {
+    // A bridge never disturbs the program.
+  }
+}
+
+const SUBSCRIPTIONS: readonly (readonly [string, (message: unknown) => void])[] = [
+  ['http.server.request.start', onRequestStart],
+  ['http.server.response.finish', onResponseFinish],
+  ['http.client.request.start', onClientStart],
+  ['http.client.response.finish', onClientFinish],
+  ['http.client.request.error', onClientError],
+  ['undici:request:create', onUndiciCreate],
+  ['undici:request:headers', onUndiciHeaders],
+  ['undici:request:trailers', onUndiciTrailers],
+  ['undici:request:error', onClientError],
+];
+
+/** Subscribes this thread's bridges (once). */
+export function installBridges(): void {
+  if (installed) return;
+  installed = true;
+  try {
+    for (const [name, fn] of SUBSCRIPTIONS) dc.subscribe(name, fn);
+  } catch {
+    // A Node without these channels: no http spans.
+  }
+}
+
+/** Unsubscribes this thread's bridges (for bench/http-bridge.js, which
+ * measures what they cost per request). */
+export function uninstallBridges(): void {
+  if (!installed) return;
+  installed = false;
+  for (const [name, fn] of SUBSCRIPTIONS) dc.unsubscribe(name, fn);
+}
