@@ -289,6 +289,19 @@ impl<'a> Visit<'a> for Finder<'_> {
                     self.cut(s.span.start, s.span.end, "__nr$.k", ");");
                 }
             }
+            // A synchronous function's catch by stores: `__nr$.q<0||__nr$.kf(),...,__nr$.d=-1;`.
+            if let Expression::SequenceExpression(seq) = &s.expression {
+                let flush = match seq.expressions.first() {
+                    Some(Expression::LogicalExpression(l)) => match &l.right {
+                        Expression::CallExpression(call) => probe_name(call) == Some("kf"),
+                        _ => false,
+                    },
+                    _ => false,
+                };
+                if flush && s.span.start == it.body.span.start + 1 {
+                    self.cut(s.span.start, s.span.end, "__nr$.q<0||__nr$.kf(),", ",__nr$.d=-1;");
+                }
+            }
         }
         walk::walk_catch_clause(self, it);
     }
@@ -476,7 +489,8 @@ mod tests {
             "function add(a, b) {\n  return a + b;\n}\nconst f = x => x * 2, g = async () => ({a: 1});\n\
              function none() { if (x) return; return }\nfunction seq(a) { return a, 1 }\n\
              function anon() { return () => 1 }\nfunction strict() { 'use strict'\n return 1 }\n\
-             function semi() { \"use strict\"; return 2; }\nfunction empty() {}\n",
+             function semi() { \"use strict\"; return 2; }\nfunction empty() {}\n\
+             function c() { try { a() } catch { b() } try {} catch ({x}) {} }\nasync function k() { try { await a } catch (e) {} }\n",
             ModuleKind::CommonJs,
         );
         round_trip(
