@@ -428,8 +428,8 @@ const runtime = {
   /** The program's stack height (see the top of this file). */
   d: 0,
   /** A catch clause of a synchronous function ran since the last probe: its
-   * activation's height (-1: none). Set by the instrumented code with `e`,
-   * turned into the catch event by the next probe (caught()). */
+   * activation's height (-1: none). Set through the setter `Q` (catchAt),
+   * with the error in `e`; the next probe records the catch (caught()). */
   q: -1,
   /** The error of the catch waiting in `q`. */
   e: undefined as unknown,
@@ -449,7 +449,6 @@ const runtime = {
   f,
   fr,
   k,
-  kf,
   aw,
   yd,
   rs,
@@ -995,18 +994,26 @@ export function k(x: number, e?: unknown): void {
   if (i >= 0) catchEvent(i, e);
 }
 
-/** A catch clause of a synchronous function records by stores, with no call
- * (a call there enlarges the frame of every such function, issue 8):
- * `__nr$.q<0||__nr$.kf(),__nr$.e=e,__nr$.q=$nr$a,__nr$.d=-1`. The next
- * probe records it (`d` is -1 or a lower height, never `hi`, so every probe
- * reconciles). kf() runs only when a catch is already waiting (two catches
- * with no probe between them, e.g. a try/catch around a builtin in a loop):
- * it records the waiting one and the throws since, and empties the slot. */
-export function kf(): void {
+/** A catch clause of a synchronous function records without a call of its
+ * own (a call there enlarges the frame of every such function, issue 8):
+ * `catch (e) {__nr$.Q=$nr$a,__nr$.e=e;` stores its activation's height
+ * through this setter and the error in `e`; the next probe records the
+ * catch (caught()). The setter sets `d` to -1, never `hi`, so that every
+ * probe reconciles (a `finally` may lower it since, never to `hi`). A catch
+ * already waiting (two catches with no probe between them, e.g. a
+ * try/catch around a builtin in a loop, or a catch that rethrows into
+ * another) is recorded first, with the throws since: its error is still in
+ * `e`, which the instrumented code overwrites only after this returns. */
+function catchAt(x: number): void {
   if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
-  if (ioFlag[0] !== 0) ioBoundary();
-  sync(runtime.d);
+  if (runtime.q !== -1) {
+    if (ioFlag[0] !== 0) ioBoundary();
+    sync(runtime.d);
+  }
+  runtime.q = x;
+  runtime.d = -1;
 }
+Object.defineProperty(runtime, 'Q', { set: catchAt, enumerable: false, configurable: false });
 
 // ---- filters (design-docs/filters.md) ------------------------------------
 // Variants the instrumenter emits for functions whose values a filter

@@ -449,7 +449,7 @@ describe('catches', () => {
     const r = await runNodeAsync(file);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(plain.stdout);
-    expect(r.stdout.split('\n')[0]).toBe('30 wrapped k 3');
+    expect(r.stdout.split('\n')[0]).toBe('30 wrapped k 3 inner 1,TypeError');
     const evs = (await eventsAsync(onlyTrace(r.outDir))).filter((e) => e.kind !== 'output');
     assertBalanced(evs);
     const msg = (e: { error?: unknown }) => (e.error as { message?: string } | undefined)?.message;
@@ -468,5 +468,11 @@ describe('catches', () => {
     expect(evs[i + 3].value).toBe('wrapped k');
     const bare = evs.filter((e) => e.kind === 'catch' && e.fn === 'noBinding');
     expect(bare).toHaveLength(3);
+    // A callee's throw, then two catches in its caller with no probe between.
+    const t = evs.findIndex((e) => e.kind === 'throw' && e.fn === 'inner');
+    expect(evs.slice(t, t + 4).map((e) => `${e.kind} ${e.fn}`)).toEqual(['throw inner', 'catch twice', 'catch twice', 'return twice']);
+    expect(msg(evs[t + 1])).toBe('inner 1');
+    expect((evs[t + 2].error as { class?: string }).class).toBe('TypeError');
+    expect(msg(evs[t + 2])).not.toBe('inner 1');
   });
 });

@@ -17,8 +17,8 @@ const suspended = new Set();
 let hi = 0;
 // Entries above the height the program restored (a synchronous function's finally) were
 // left: each counts as closed once.
-// A catch clause of a synchronous function stores its activation's height in q and sets
-// d to -1 (or a finally lowered d since): it is counted here, at the next probe.
+// A catch clause of a synchronous function stores its activation's height through Q (q,
+// and d to -1; a finally may lower d since): it is counted here, at the next probe.
 function sync() {
   if (rt.q !== -1) {
     const i = rt.q;
@@ -54,7 +54,7 @@ const rt = {
   },
   fr(x, v) { fields++; known(x); closed += hi - x; hi = rt.d = x; return v; },
   k(x, e) { catches++; known(x); },
-  kf() { sync(); },
+  set Q(x) { if (rt.q !== -1) sync(); rt.q = x; rt.d = -1; },
   aw(x, s) { const v = __nr$v; __nr$v = undefined; sites++; const i = find(x); suspended.add(-x); hi = rt.d = i; return v; },
   yd(x, s) { const v = __nr$v; __nr$v = undefined; sites++; const i = find(x); suspended.add(-x); hi = rt.d = i; return v; },
   rs(x) { const v = __nr$v; __nr$v = undefined; sync(); suspended.delete(-x); tok[rt.d] = -x; rt.d = hi = rt.d + 1; return v; },

@@ -289,17 +289,20 @@ impl<'a> Visit<'a> for Finder<'_> {
                     self.cut(s.span.start, s.span.end, "__nr$.k", ");");
                 }
             }
-            // A synchronous function's catch by stores: `__nr$.q<0||__nr$.kf(),...,__nr$.d=-1;`.
-            if let Expression::SequenceExpression(seq) = &s.expression {
-                let flush = match seq.expressions.first() {
-                    Some(Expression::LogicalExpression(l)) => match &l.right {
-                        Expression::CallExpression(call) => probe_name(call) == Some("kf"),
-                        _ => false,
-                    },
+            // A synchronous function's catch by stores: `__nr$.Q=$nr$a[,__nr$.e=e];`.
+            let first = match &s.expression {
+                Expression::SequenceExpression(seq) if seq.expressions.len() == 2 => seq.expressions.first(),
+                e => Some(e),
+            };
+            if let Some(Expression::AssignmentExpression(a)) = first {
+                let target = match &a.left {
+                    AssignmentTarget::StaticMemberExpression(m) => {
+                        matches!(&m.object, Expression::Identifier(o) if o.name == "__nr$") && m.property.name == "Q"
+                    }
                     _ => false,
                 };
-                if flush && s.span.start == it.body.span.start + 1 {
-                    self.cut(s.span.start, s.span.end, "__nr$.q<0||__nr$.kf(),", ",__nr$.d=-1;");
+                if target && s.span.start == it.body.span.start + 1 {
+                    self.cut(s.span.start, s.span.end, "__nr$.Q=$nr$a", ";");
                 }
             }
         }

@@ -242,8 +242,8 @@ fn esm_top_level_await() {
 #[test]
 fn catch_clauses_of_synchronous_functions_are_stores() {
     let out = run("function f() { try { a() } catch (e) { b() } try {} catch { } }\nasync function g() { try { await a } catch (e) {} }", ESM).code;
-    assert!(out.contains("catch (e) {__nr$.q<0||__nr$.kf(),__nr$.e=e,__nr$.q=$nr$a,__nr$.d=-1; b() }"), "{out}");
-    assert!(out.contains("catch {__nr$.q<0||__nr$.kf(),__nr$.q=$nr$a,__nr$.d=-1; }"), "{out}");
+    assert!(out.contains("catch (e) {__nr$.Q=$nr$a,__nr$.e=e; b() }"), "{out}");
+    assert!(out.contains("catch {__nr$.Q=$nr$a; }"), "{out}");
     // An async function's `$nr$a` is a token: its catch calls the probe.
     assert!(out.contains("catch (e) {__nr$.k($nr$a,e);}"), "{out}");
 }

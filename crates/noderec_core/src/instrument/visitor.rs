@@ -836,7 +836,7 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
                         match frame.caught {
                             // A synchronous frame records by stores (probes.md, *Catches*).
                             Action::Allow if !frame.suspends => {
-                                let _ = write!(t, "__nr$.q<0||__nr$.kf(),__nr$.e={name},__nr$.q=$nr$a,__nr$.d=-1;");
+                                let _ = write!(t, "__nr$.Q=$nr$a,__nr$.e={name};");
                             }
                             Action::Allow => {
                                 t.push_str("__nr$.k($nr$a,");
@@ -850,7 +850,7 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
                         }
                     });
                 }
-                _ if !frame.suspends => self.out.insert(at, "__nr$.q<0||__nr$.kf(),__nr$.q=$nr$a,__nr$.d=-1;"),
+                _ if !frame.suspends => self.out.insert(at, "__nr$.Q=$nr$a;"),
                 _ => self.out.insert(at, "__nr$.k($nr$a);"),
             }
         }
