@@ -478,7 +478,7 @@ const runtime = {
 // Exported by name here, not with `export const`: TypeScript's CommonJS
 // output turns every use of an `export const` into a load from `exports`,
 // which the probes would pay on every event.
-export { CALL, RETURN, THROW, AWAIT, RESUME, YIELD, CATCH, OUTPUT, UNCAUGHT, runtime };
+export { CALL, RETURN, THROW, AWAIT, RESUME, YIELD, CATCH, OUTPUT, MARK, UNCAUGHT, runtime };
 
 /** Sets this realm's `__nr$v`: the value-carrying probes of a vm context
  * (js/runtime/global-binding.ts) hand over the value their own realm's
