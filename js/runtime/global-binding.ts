@@ -58,9 +58,9 @@ export function declareRuntime(rt: object): void {
 // `__nr$` is an object of that realm whose probes are this realm's, except
 // the seven that read the value crossing in `__nr$v` (r, rr, rx, rv, aw, yd, rs):
 // those are compiled in the context, read the context's `__nr$v` and hand it
-// to this realm's binding (`put`) before calling the probe. `d` is an
-// accessor for the runtime's `d`, so the call-free `finally` of a
-// synchronous function still sets the one height the probes read. The
+// to this realm's binding (`put`) before calling the probe. `d`, `q`, `e`
+// and `Q` are accessors for the runtime's, so the call-free `finally` and
+// `catch` of a synchronous function still set the state the probes read. The
 // wrappers are padded out of line like the probes (js/runtime/probes.ts).
 
 const declaredIn = new WeakSet<object>();
@@ -76,8 +76,8 @@ function contextRuntime(): string {
     `(function(h){'use strict';` +
     `const rt=h.rt,put=h.put,p={r:rt.r,rr:rt.rr,rx:rt.rx,rv:rt.rv,aw:rt.aw,yd:rt.yd,rs:rt.rs},o={};` +
     `let OUT=false;function o$(k){OUT=false;return k}` +
-    `for(const k of Object.keys(rt))if(k!=='d')o[k]=rt[k];` +
-    `Object.defineProperty(o,'d',{get(){return rt.d},set(x){rt.d=x},enumerable:true});` +
+    `for(const k of Object.keys(rt))if(k!=='d'&&k!=='q'&&k!=='e')o[k]=rt[k];` +
+    `for(const k of ['d','q','e','Q'])Object.defineProperty(o,k,{get(){return rt[k]},set(x){rt[k]=x},enumerable:true});` +
     wrap('r', 'x', '__nr$v') +
     wrap('rr', 'x,m', 'm===4?undefined:__nr$v') +
     wrap('rx', 'x', '__nr$v') +

@@ -427,6 +427,12 @@ declare let __nr$v: unknown;
 const runtime = {
   /** The program's stack height (see the top of this file). */
   d: 0,
+  /** A catch clause of a synchronous function ran since the last probe: its
+   * activation's height (-1: none). Set through the setter `Q` (catchAt),
+   * with the error in `e`; the next probe records the catch (caught()). */
+  q: -1,
+  /** The error of the catch waiting in `q`. */
+  e: undefined as unknown,
   c,
   c1,
   c2,
@@ -494,12 +500,42 @@ function unwindTo(n: number): void {
 /** Makes the recorded height agree with the program's height `d` and
  * returns it. Above `hi`, `d` is a frame from before reset(): ignored. */
 function sync(d: number): number {
+  if (runtime.q !== -1) d = caught(d);
   if (d < hi) {
     unwindTo(d);
     return d;
   }
   runtime.d = hi;
   return hi;
+}
+
+/** Records the catch waiting in `runtime.q` (design-docs/probes.md,
+ * *Catches*): the throws of the activations above it first (they were left
+ * before the catch clause ran), then the catch with its error. Returns the
+ * program's height: `d`, or, when no `finally` ran since the catch (`d` is
+ * still the catch's -1), the catching activation's. */
+function caught(d: number): number {
+  const i = runtime.q;
+  const e = runtime.e;
+  runtime.q = -1;
+  runtime.e = undefined;
+  // Above `hi`: a package's activation that is not recorded (SKIP), or one
+  // from before reset().
+  if (i >= 0 && i < hi) {
+    if (i + 1 < hi) unwindTo(i + 1);
+    catchEvent(i, e);
+  }
+  return d < 0 ? hi : d;
+}
+
+/** Records the catch of the activation at index `i` with `e`. */
+function catchEvent(i: number, e: unknown): void {
+  if (capture) {
+    if (attrOn) attrFor(fid[i]);
+    valuesStart();
+    writeValue(e);
+    evv(CATCH, stk[i]);
+  } else ev(CATCH, stk[i]);
 }
 
 /** The index of the activation `x` (a height, or a negated token) after
@@ -955,14 +991,29 @@ export function k(x: number, e?: unknown): void {
   if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   if (ioFlag[0] !== 0) ioBoundary();
   const i = own(x);
-  if (i < 0) return;
-  if (capture) {
-    if (attrOn) attrFor(fid[i]);
-    valuesStart();
-    writeValue(e);
-    evv(CATCH, stk[i]);
-  } else ev(CATCH, stk[i]);
+  if (i >= 0) catchEvent(i, e);
 }
+
+/** A catch clause of a synchronous function records without a call of its
+ * own (a call there enlarges the frame of every such function, issue 8):
+ * `catch (e) {__nr$.Q=$nr$a,__nr$.e=e;` stores its activation's height
+ * through this setter and the error in `e`; the next probe records the
+ * catch (caught()). The setter sets `d` to -1, never `hi`, so that every
+ * probe reconciles (a `finally` may lower it since, never to `hi`). A catch
+ * already waiting (two catches with no probe between them, e.g. a
+ * try/catch around a builtin in a loop, or a catch that rethrows into
+ * another) is recorded first, with the throws since: its error is still in
+ * `e`, which the instrumented code overwrites only after this returns. */
+function catchAt(x: number): void {
+  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  if (runtime.q !== -1) {
+    if (ioFlag[0] !== 0) ioBoundary();
+    sync(runtime.d);
+  }
+  runtime.q = x;
+  runtime.d = -1;
+}
+Object.defineProperty(runtime, 'Q', { set: catchAt, enumerable: false, configurable: false });
 
 // ---- filters (design-docs/filters.md) ------------------------------------
 // Variants the instrumenter emits for functions whose values a filter
@@ -1093,6 +1144,7 @@ export function innermostFunction(): number {
 /** The exception that ends the process: unwind everything, record it. */
 export function uncaught(e: unknown): void {
   if (ioFlag[0] !== 0) ioBoundary();
+  if (runtime.q !== -1) caught(runtime.d);
   unwindTo(0);
   valuesStart();
   writeValue(e);
@@ -1114,6 +1166,7 @@ export function openCount(): number {
 /** Closes every open activation as unwound (used at exit). */
 export function unwindAll(): void {
   if (ioFlag[0] !== 0) ioBoundary();
+  if (runtime.q !== -1) caught(runtime.d);
   unwindTo(0);
 }
 
@@ -1191,6 +1244,8 @@ export function reset(): void {
   pkg = new Uint8Array(0);
   hi = 0;
   runtime.d = 0;
+  runtime.q = -1;
+  runtime.e = undefined;
   suspended = new Map<number, number>();
   words = new Int32Array(WORDS);
   stk = new Float64Array(4096);

@@ -438,3 +438,41 @@ describe('activations left by exceptions', () => {
     }
   });
 });
+
+describe('catches', () => {
+  // Issue 8: a catch clause records by stores that the next probe turns into
+  // the catch event; none may be lost when several happen with no probe in
+  // between, and the order with the throws around them is exact.
+  it('every catch of a loop of caught builtin errors is recorded, in order, with its error', async () => {
+    const file = fixture('catches', 'loop.js');
+    const plain = await runNodeAsync(file, { preload: 'none' });
+    const r = await runNodeAsync(file);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(plain.stdout);
+    expect(r.stdout.split('\n')[0]).toBe('30 wrapped k 3 inner 1,TypeError');
+    const evs = (await eventsAsync(onlyTrace(r.outDir))).filter((e) => e.kind !== 'output');
+    assertBalanced(evs);
+    const msg = (e: { error?: unknown }) => (e.error as { message?: string } | undefined)?.message;
+    const parse = evs.filter((e) => e.kind === 'catch' && e.fn === 'parseAll');
+    expect(parse).toHaveLength(30);
+    const expected = JSON.parse(r.stdout.split('\n')[1]) as string[];
+    expect(new Set(expected).size).toBe(30);
+    expect(parse.map(msg)).toEqual(expected);
+    for (const c of parse) expect((c.error as { class?: string }).class).toBe('SyntaxError');
+    // catch in rethrows, its throw, catch in outer, outer's return: in this order.
+    const i = evs.findIndex((e) => e.kind === 'catch' && e.fn === 'rethrows');
+    expect(evs.slice(i, i + 4).map((e) => `${e.kind} ${e.fn}`)).toEqual(['catch rethrows', 'throw rethrows', 'catch outer', 'return outer']);
+    expect((evs[i].error as { class?: string }).class).toBe('TypeError');
+    expect(msg(evs[i + 1])).toBe('wrapped k');
+    expect(msg(evs[i + 2])).toBe('wrapped k');
+    expect(evs[i + 3].value).toBe('wrapped k');
+    const bare = evs.filter((e) => e.kind === 'catch' && e.fn === 'noBinding');
+    expect(bare).toHaveLength(3);
+    // A callee's throw, then two catches in its caller with no probe between.
+    const t = evs.findIndex((e) => e.kind === 'throw' && e.fn === 'inner');
+    expect(evs.slice(t, t + 4).map((e) => `${e.kind} ${e.fn}`)).toEqual(['throw inner', 'catch twice', 'catch twice', 'return twice']);
+    expect(msg(evs[t + 1])).toBe('inner 1');
+    expect((evs[t + 2].error as { class?: string }).class).toBe('TypeError');
+    expect(msg(evs[t + 2])).not.toBe('inner 1');
+  });
+});

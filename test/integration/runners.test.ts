@@ -19,6 +19,19 @@ describe('values from a vm context', () => {
   });
 });
 
+describe('catches in a vm context', () => {
+  // A synchronous function's catch clause stores into the context's `__nr$`
+  // (design-docs/probes.md, *The activation stack, and throws*).
+  it('are recorded, each with its error, as in the main realm', async () => {
+    const r = await runNodeAsync(fixture('realm-catch', 'main.js'));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('1 SyntaxError 2 SyntaxError SyntaxError\n');
+    const evs = (await eventsAsync(onlyTrace(r.outDir))).filter((e) => e.fn === 'parseEach' && e.kind !== 'output');
+    expect(evs.map((e) => e.kind)).toEqual(['call', 'catch', 'catch', 'catch', 'return']);
+    for (const c of evs.filter((e) => e.kind === 'catch')) expect((c.error as { class?: string }).class).toBe('SyntaxError');
+  });
+});
+
 describe('jest in its ES module mode', () => {
   it('is reported as not integrated, in one line under noderec record; its CommonJS tests still run and record', async () => {
     const dir = path.join(ROOT, 'test', 'corpus', 'jest');

@@ -17,7 +17,17 @@ const suspended = new Set();
 let hi = 0;
 // Entries above the height the program restored (a synchronous function's finally) were
 // left: each counts as closed once.
+// A catch clause of a synchronous function stores its activation's height through Q (q,
+// and d to -1; a finally may lower d since): it is counted here, at the next probe.
 function sync() {
+  if (rt.q !== -1) {
+    const i = rt.q;
+    rt.q = -1; rt.e = undefined;
+    if (i >= hi) throw new Error('catch of unknown height ' + i);
+    catches++;
+    while (hi > i + 1) { hi--; closed++; }
+    if (rt.d < 0) rt.d = hi;
+  }
   if (rt.d > hi) throw new Error('height ' + rt.d + ' above the recorded stack ' + hi);
   while (hi > rt.d) { hi--; closed++; }
 }
@@ -31,7 +41,7 @@ function find(x) {
 }
 function known(x) { if (find(x) < 0) throw new Error('unknown activation ' + x); }
 const rt = {
-  d: 0,
+  d: 0, q: -1, e: undefined,
   c: call, c1: call, c2: call, c3: call, cn: call, m0: call, m1: call, m2: call, m3: call, mn: call,
   t(d) { return -tok[d]; },
   r(x) { const v = __nr$v; __nr$v = undefined; returns++; const i = find(x); if (i < 0) throw new Error('unknown ' + x); closed += hi - i; hi = rt.d = i; return v; },
@@ -44,6 +54,7 @@ const rt = {
   },
   fr(x, v) { fields++; known(x); closed += hi - x; hi = rt.d = x; return v; },
   k(x, e) { catches++; known(x); },
+  set Q(x) { if (rt.q !== -1) sync(); rt.q = x; rt.d = -1; },
   aw(x, s) { const v = __nr$v; __nr$v = undefined; sites++; const i = find(x); suspended.add(-x); hi = rt.d = i; return v; },
   yd(x, s) { const v = __nr$v; __nr$v = undefined; sites++; const i = find(x); suspended.add(-x); hi = rt.d = i; return v; },
   rs(x) { const v = __nr$v; __nr$v = undefined; sync(); suspended.delete(-x); tok[rt.d] = -x; rt.d = hi = rt.d + 1; return v; },

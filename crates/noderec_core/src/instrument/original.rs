@@ -289,6 +289,22 @@ impl<'a> Visit<'a> for Finder<'_> {
                     self.cut(s.span.start, s.span.end, "__nr$.k", ");");
                 }
             }
+            // A synchronous function's catch by stores: `__nr$.Q=$nr$a[,__nr$.e=e];`.
+            let first = match &s.expression {
+                Expression::SequenceExpression(seq) if seq.expressions.len() == 2 => seq.expressions.first(),
+                e => Some(e),
+            };
+            if let Some(Expression::AssignmentExpression(a)) = first {
+                let target = match &a.left {
+                    AssignmentTarget::StaticMemberExpression(m) => {
+                        matches!(&m.object, Expression::Identifier(o) if o.name == "__nr$") && m.property.name == "Q"
+                    }
+                    _ => false,
+                };
+                if target && s.span.start == it.body.span.start + 1 {
+                    self.cut(s.span.start, s.span.end, "__nr$.Q=$nr$a", ";");
+                }
+            }
         }
         walk::walk_catch_clause(self, it);
     }
@@ -476,7 +492,8 @@ mod tests {
             "function add(a, b) {\n  return a + b;\n}\nconst f = x => x * 2, g = async () => ({a: 1});\n\
              function none() { if (x) return; return }\nfunction seq(a) { return a, 1 }\n\
              function anon() { return () => 1 }\nfunction strict() { 'use strict'\n return 1 }\n\
-             function semi() { \"use strict\"; return 2; }\nfunction empty() {}\n",
+             function semi() { \"use strict\"; return 2; }\nfunction empty() {}\n\
+             function c() { try { a() } catch { b() } try {} catch ({x}) {} }\nasync function k() { try { await a } catch (e) {} }\n",
             ModuleKind::CommonJs,
         );
         round_trip(

@@ -240,6 +240,15 @@ fn esm_top_level_await() {
 }
 
 #[test]
+fn catch_clauses_of_synchronous_functions_are_stores() {
+    let out = run("function f() { try { a() } catch (e) { b() } try {} catch { } }\nasync function g() { try { await a } catch (e) {} }", ESM).code;
+    assert!(out.contains("catch (e) {__nr$.Q=$nr$a,__nr$.e=e; b() }"), "{out}");
+    assert!(out.contains("catch {__nr$.Q=$nr$a; }"), "{out}");
+    // An async function's `$nr$a` is a token: its catch calls the probe.
+    assert!(out.contains("catch (e) {__nr$.k($nr$a,e);}"), "{out}");
+}
+
+#[test]
 fn catch_clauses() {
     snap(
         "try { a() } catch (e) { b() }\ntry {} catch { }\ntry {} catch ({x}) {}",

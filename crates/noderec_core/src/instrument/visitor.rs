@@ -834,6 +834,10 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
                     self.out.insert_with(at, |t| {
                         use std::fmt::Write as _;
                         match frame.caught {
+                            // A synchronous frame records by stores (probes.md, *Catches*).
+                            Action::Allow if !frame.suspends => {
+                                let _ = write!(t, "__nr$.Q=$nr$a,__nr$.e={name};");
+                            }
                             Action::Allow => {
                                 t.push_str("__nr$.k($nr$a,");
                                 t.push_str(name);
@@ -846,6 +850,7 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
                         }
                     });
                 }
+                _ if !frame.suspends => self.out.insert(at, "__nr$.Q=$nr$a;"),
                 _ => self.out.insert(at, "__nr$.k($nr$a);"),
             }
         }
