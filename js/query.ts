@@ -216,7 +216,8 @@ export interface ListOptions extends Location {
   offset?: number;
 }
 
-function entry(t: TraceEntry, run: string | null): TraceListEntry {
+/** The listing row of a trace directory (its metadata as read). */
+export function traceListEntry(t: TraceEntry, run: string | null): TraceListEntry {
   const m = t.meta;
   return {
     id: path.basename(t.dir),
@@ -244,7 +245,7 @@ export function listTraces(o: ListOptions = {}): TraceListEntry[] {
   const since = ms(o.since);
   const until = ms(o.until);
   const all = listTraceDirs(dir)
-    .map((t) => entry(t, runOf.get(t.dir) ?? null))
+    .map((t) => traceListEntry(t, runOf.get(t.dir) ?? null))
     .filter(
       (t) =>
         (o.program === undefined || t.program.includes(o.program)) &&

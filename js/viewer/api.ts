@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { listTraces, openIndex, statusOf, TraceListEntry } from '../query';
+import { listTraces, openIndex, statusOf, TraceListEntry, traceListEntry } from '../query';
 import { readMetadata } from '../cli/traces';
 
 export class ViewerError extends Error {
@@ -35,21 +35,7 @@ export class Catalog {
       if (seen.has(d)) continue;
       const m = readMetadata(d);
       if (m === null) continue;
-      out.push({
-        id: path.basename(d),
-        dir: d,
-        run: null,
-        program: m.program,
-        argv: m.argv,
-        pid: m.pid,
-        status: statusOf(m),
-        startMs: m.start_ms,
-        startTime: m.start_time,
-        durationMs: m.duration_ms,
-        exitCode: m.exit_code,
-        events: m.events ?? 0,
-        traceBytes: m.trace_bytes ?? 0,
-      });
+      out.push(traceListEntry({ dir: d, meta: m }, null));
     }
     return out;
   }
