@@ -209,6 +209,7 @@ export function start(options: StartOptions = {}): string | null {
     activationPath: policy.activationPath === null ? '' : path.resolve(policy.activationPath),
     cacheDir: policy.cacheDir === null ? undefined : path.resolve(policy.cacheDir),
     noCache: policy.noCache,
+    preciseClock: policy.clock === 'precise',
   });
   state = { dir, traceId: path.basename(dir), runId, policy, finished: false, timer: null, finalizing: false, failure: null, fatal: null, removed: false };
   lastFatal = null;

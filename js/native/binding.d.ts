@@ -517,6 +517,8 @@ export interface BindingStartOptions {
   cacheDir?: string
   /** Do not use the instrumentation cache (`NODEREC_NO_CACHE`). */
   noCache?: boolean
+  /** A real clock read per event (`NODEREC_CLOCK=precise`). */
+  preciseClock?: boolean
 }
 
 /** What reading a trace for its summary found. */

@@ -27,7 +27,7 @@ fn int(n: i32) -> Vec<u8> {
 
 /// Writes `batches` batches of fib-like call/return pairs on thread 0.
 fn write_sample(path: &PathBuf, batches: usize) {
-    let w = WriterHandle::spawn(std::fs::File::create(path).expect("create"), path).expect("spawn writer");
+    let w = WriterHandle::spawn(std::fs::File::create(path).expect("create"), path, 0).expect("spawn writer");
     w.send(Msg::Path { id: 0, path: "src/app.js".into() }).expect("send");
     w.send(Msg::Func(FuncDef {
         id: 1,
@@ -141,7 +141,7 @@ fn the_header_is_checked() {
 #[test]
 fn throws_take_the_error_of_the_catch_that_follows() {
     let path = temp_file("throw");
-    let w = WriterHandle::spawn(std::fs::File::create(&path).expect("create"), &path).expect("spawn");
+    let w = WriterHandle::spawn(std::fs::File::create(&path).expect("create"), &path, 0).expect("spawn");
     w.send(Msg::Path { id: 0, path: "a.js".into() }).expect("send");
     for (id, name) in [(1, "outer"), (2, "inner")] {
         w.send(Msg::Func(FuncDef {

@@ -53,6 +53,8 @@ pub struct BindingStartOptions {
     pub cache_dir: Option<String>,
     /// Do not use the instrumentation cache (`NODEREC_NO_CACHE`).
     pub no_cache: Option<bool>,
+    /// A real clock read per event (`NODEREC_CLOCK=precise`).
+    pub precise_clock: Option<bool>,
 }
 
 /// Final figures of a finished recording.
@@ -88,6 +90,7 @@ pub fn start(env: &Env, opts: BindingStartOptions) -> Result<String> {
             filters: opts.filters,
             cache_dir: opts.cache_dir,
             no_cache: opts.no_cache.unwrap_or(false),
+            precise_clock: opts.precise_clock.unwrap_or(false),
         };
         activation::set(opts.activation_path.as_deref().unwrap_or(""));
         let s = lifecycle::start(&o).map_err(to_js)?;

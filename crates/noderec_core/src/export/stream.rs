@@ -177,6 +177,8 @@ struct Walker<'a> {
     base: u64,
     out: Outcome,
     last_ns: u64,
+    /// Longest spread of events sharing a time value (µs).
+    cap_us: u64,
 }
 
 impl<'a> Walker<'a> {
@@ -194,7 +196,7 @@ impl<'a> Walker<'a> {
         }
         let group = std::mem::take(&mut st.group);
         let tu = st.group_us;
-        let span_ns = next_us.saturating_sub(tu).clamp(1, TICK_US) * 1000;
+        let span_ns = next_us.saturating_sub(tu).clamp(1, self.cap_us) * 1000;
         let n = group.len() as u64;
         let mut last = st.last_ns;
         for (k, &seq) in group.iter().enumerate() {
@@ -522,8 +524,15 @@ pub fn run<R: Read>(
     sink: &mut dyn Sink,
 ) -> Result<Outcome> {
     let mut d = Dict::default();
-    let mut w =
-        Walker { opts, threads: HashMap::new(), held: VecDeque::new(), base: 0, out: Outcome::default(), last_ns: 0 };
+    let mut w = Walker {
+        opts,
+        threads: HashMap::new(),
+        held: VecDeque::new(),
+        base: 0,
+        out: Outcome::default(),
+        last_ns: 0,
+        cap_us: crate::trace::format::spread_cap_us(chunks.flags, TICK_US),
+    };
     progress.total.store(chunks.file_len, Ordering::Relaxed);
     let mut damage = None;
     while let Some(payload) = chunks.next_payload() {
@@ -730,10 +739,14 @@ mod tests {
     }
 
     fn trace(chunks: &[Vec<u8>]) -> Vec<u8> {
+        trace_flags(chunks, 0)
+    }
+
+    fn trace_flags(chunks: &[Vec<u8>], flags: u32) -> Vec<u8> {
         let mut f = Vec::new();
         f.extend_from_slice(MAGIC);
         f.extend_from_slice(&VERSION.to_le_bytes());
-        f.extend_from_slice(&0u32.to_le_bytes());
+        f.extend_from_slice(&flags.to_le_bytes());
         assert_eq!(f.len(), HEADER_LEN);
         for c in chunks {
             chunk(&mut f, c);
@@ -780,6 +793,31 @@ mod tests {
         let mut sink = Collect::default();
         let out = run(&mut r, opts, &Progress::default(), &mut sink).unwrap_or_else(|e| panic!("{e}"));
         (out, sink)
+    }
+
+    #[test]
+    fn events_sharing_a_precise_microsecond_are_not_spread_over_a_tick() {
+        // A return and the next call read the same microsecond; the call's
+        // return comes 3 ms later. With the published clock the two may have
+        // happened anywhere in the tick (spread over 100 µs); with the
+        // precise clock they happened within that microsecond.
+        let mut p = defs();
+        events_record(
+            &mut p,
+            0,
+            &[
+                (0, kind::CALL, 1, 10, None),
+                (0, kind::RETURN, 0, 20, None),
+                (0, kind::CALL, 2, 20, None),
+                (0, kind::RETURN, 0, 3020, None),
+            ],
+        );
+        let times = |flags: u32| -> Vec<u64> {
+            let (_, c) = run_on(&trace_flags(&[p.clone()], flags), &Options::default());
+            c.evs.iter().map(|e| e.t_ns).collect()
+        };
+        assert_eq!(times(0), vec![10_000, 20_000, 70_000, 3_020_000]);
+        assert_eq!(times(crate::trace::format::flags::PRECISE_CLOCK), vec![10_000, 20_000, 20_500, 3_020_000]);
     }
 
     #[test]

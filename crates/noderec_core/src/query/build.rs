@@ -77,6 +77,9 @@ struct Shared {
     /// Where statistics of absurd function ids go (a damaged trace must not
     /// make the table huge).
     overflow: FnStats,
+    /// Longest spread of events sharing a time value (µs; 1 for a trace
+    /// recorded with the precise clock).
+    spread_us: u64,
 }
 
 /// Function ids above this are not counted per function.
@@ -197,6 +200,7 @@ impl IndexBuilder {
                 counts: [0; 16],
                 output: [0; 4],
                 overflow: FnStats::default(),
+                spread_us: format::spread_cap_us(format::header_flags(&header), TICK_US),
             },
             funcs: BTreeMap::new(),
             paths: HashMap::new(),
@@ -561,7 +565,7 @@ fn flush_group(st: &mut ThreadState, sh: &mut Shared, next: Option<u64>) -> Resu
     }
     let tu = st.group_us;
     let next = next.unwrap_or(tu + 1);
-    let span_ns = (next.saturating_sub(tu)).min(TICK_US) * 1000;
+    let span_ns = (next.saturating_sub(tu)).min(sh.spread_us) * 1000;
     let group = std::mem::take(&mut st.group);
     let n = group.len() as u64;
     let mut r = Ok(());

@@ -45,6 +45,10 @@ pub struct StartOptions {
     pub cache_dir: Option<String>,
     /// Do not use the instrumentation cache (`NODEREC_NO_CACHE`).
     pub no_cache: bool,
+    /// The probes read a real clock per event (`NODEREC_CLOCK=precise`):
+    /// said in the trace header so that readers do not spread events that
+    /// share a microsecond over a publication step.
+    pub precise_clock: bool,
 }
 
 /// One function definition handed to the registry.
@@ -161,6 +165,7 @@ pub fn start(opts: &StartOptions) -> Result<Arc<Session>> {
         pid: opts.pid,
         ppid: opts.ppid,
         run_id: opts.run_id.clone(),
+        clock: if opts.precise_clock { "precise" } else { "published" }.into(),
         start_time: iso8601(start_ms),
         start_ms,
         status: status::RECORDING.into(),
@@ -170,7 +175,8 @@ pub fn start(opts: &StartOptions) -> Result<Arc<Session>> {
     meta.save_in(&handle)?;
     let trace_path = dir.join("trace.nrt");
     let file = handle.create_file("trace.nrt").map_err(|e| Error::io(format!("create {}", trace_path.display()), e))?;
-    let writer = WriterHandle::spawn(file, &trace_path)?;
+    let header_flags = if opts.precise_clock { crate::trace::format::flags::PRECISE_CLOCK } else { 0 };
+    let writer = WriterHandle::spawn(file, &trace_path, header_flags)?;
     let start = Instant::now();
     let ticker = Ticker::start(start).map_err(|e| Error::io("start clock thread", e))?;
     let counters = Arc::clone(&writer.counters);

@@ -43,6 +43,10 @@ pub struct Metadata {
     pub ppid: u32,
     /// Id shared by every process of one `noderec record` run.
     pub run_id: String,
+    /// The clock the events were stamped with: `published` (the default) or
+    /// `precise` (`NODEREC_CLOCK=precise`); absent in traces of older versions.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub clock: String,
     /// UTC start time (ISO 8601).
     pub start_time: String,
     /// Start, ms since the Unix epoch.

@@ -5,8 +5,33 @@
 pub const MAGIC: &[u8; 8] = b"NRTRACE\0";
 /// Format version written after the magic.
 pub const VERSION: u32 = 1;
-/// Header length: magic, version (u32 LE), reserved (u32 LE).
+/// Header length: magic, version (u32 LE), flags (u32 LE).
 pub const HEADER_LEN: usize = 16;
+
+/// Bits of the header's flags word (the fourth u32 of the header; 0 in
+/// traces written before flags existed, which read as the published clock).
+pub mod flags {
+    /// Every event's time is a real clock read (`NODEREC_CLOCK=precise`), not
+    /// the published value: events that share a microsecond happened within
+    /// that microsecond.
+    pub const PRECISE_CLOCK: u32 = 1;
+}
+
+/// Longest interval (µs) over which readers spread the events that share
+/// one time value: a publication step of the published clock, or 1 µs for a
+/// trace whose header says [`flags::PRECISE_CLOCK`].
+pub fn spread_cap_us(header_flags: u32, tick_us: u64) -> u64 {
+    if header_flags & flags::PRECISE_CLOCK != 0 {
+        1
+    } else {
+        tick_us
+    }
+}
+
+/// The flags word of a trace header (`header` at least [`HEADER_LEN`] bytes).
+pub fn header_flags(header: &[u8]) -> u32 {
+    u32::from_le_bytes([header[12], header[13], header[14], header[15]])
+}
 /// Chunk header length: compressed length, crc32 of the compressed bytes,
 /// uncompressed length (three u32 LE).
 pub const CHUNK_HEADER_LEN: usize = 12;

@@ -72,6 +72,8 @@ pub struct Trace {
     pub ended: bool,
     /// Why reading stopped early, if it did.
     pub damage: Option<String>,
+    /// The header's flags word ([`format::flags`]).
+    pub flags: u32,
 }
 
 impl Trace {
@@ -98,7 +100,7 @@ impl Trace {
 /// not a regular file (a FIFO, a device) is refused without blocking.
 pub fn read_trace(path: &Path) -> Result<Trace> {
     let mut chunks = ChunkReader::open(path)?;
-    let mut t = Trace { file_len: chunks.file_len, ..Trace::default() };
+    let mut t = Trace { file_len: chunks.file_len, flags: chunks.flags, ..Trace::default() };
     read_chunks(&mut chunks, &mut t, MAX_HELD_BYTES);
     Ok(t)
 }
@@ -112,7 +114,7 @@ pub fn read_trace_bytes(data: &[u8]) -> std::result::Result<Trace, String> {
 /// and values in memory.
 pub fn read_trace_bytes_limited(data: &[u8], max_bytes: u64) -> std::result::Result<Trace, String> {
     let mut chunks = ChunkReader::new(data, data.len() as u64)?;
-    let mut t = Trace { file_len: data.len() as u64, ..Trace::default() };
+    let mut t = Trace { file_len: data.len() as u64, flags: chunks.flags, ..Trace::default() };
     read_chunks(&mut chunks, &mut t, max_bytes);
     Ok(t)
 }
@@ -171,6 +173,8 @@ pub struct ChunkReader<R> {
     pub chunk_at: u64,
     /// Why reading stopped before `file_len`, if it did.
     pub damage: Option<String>,
+    /// The header's flags word ([`format::flags`]).
+    pub flags: u32,
     body: Vec<u8>,
     payload: Vec<u8>,
     dctx: Option<zstd::bulk::Decompressor<'static>>,
@@ -208,6 +212,7 @@ impl<R: Read> ChunkReader<R> {
             pos: format::HEADER_LEN as u64,
             chunk_at: format::HEADER_LEN as u64,
             damage: None,
+            flags: format::header_flags(&header),
             body: Vec::new(),
             payload: Vec::new(),
             dctx: None,

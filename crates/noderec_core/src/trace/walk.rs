@@ -131,6 +131,7 @@ fn resume_activation(t: &Trace, e: &super::reader::Event) -> u64 {
 /// spread evenly over the time to the next tick (at most one tick period).
 fn interpolate(t: &Trace) -> Vec<u64> {
     let mut out = vec![0u64; t.events.len()];
+    let cap = super::format::spread_cap_us(t.flags, TICK_US);
     let mut by_thread: HashMap<u32, Vec<usize>> = HashMap::new();
     for (i, e) in t.events.iter().enumerate() {
         by_thread.entry(e.thread).or_default().push(i);
@@ -144,7 +145,7 @@ fn interpolate(t: &Trace) -> Vec<u64> {
                 e += 1;
             }
             let next = if e < idx.len() { t.events[idx[e]].t_us } else { tu + 1 };
-            let span_ns = (next - tu).min(TICK_US) * 1000;
+            let span_ns = (next - tu).min(cap) * 1000;
             let n = (e - s) as u64;
             for (k, &ix) in idx[s..e].iter().enumerate() {
                 out[ix] = tu * 1000 + span_ns * k as u64 / n;
@@ -153,4 +154,21 @@ fn interpolate(t: &Trace) -> Vec<u64> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::format::{flags, kind};
+    use super::super::reader::{Event, Trace};
+    use super::interpolate;
+
+    #[test]
+    fn a_precise_trace_spreads_a_shared_microsecond_over_one_microsecond_only() {
+        let ev = |kind: u8, t_us: u64| Event { thread: 0, kind, payload: 1, t_us, val_off: 0, val_len: 0 };
+        let events = vec![ev(kind::RETURN, 20), ev(kind::CALL, 20), ev(kind::RETURN, 3020)];
+        let published = Trace { events: events.clone(), ..Trace::default() };
+        assert_eq!(interpolate(&published), vec![20_000, 70_000, 3_020_000]);
+        let precise = Trace { events, flags: flags::PRECISE_CLOCK, ..Trace::default() };
+        assert_eq!(interpolate(&precise), vec![20_000, 20_500, 3_020_000]);
+    }
 }

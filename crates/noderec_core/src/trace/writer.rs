@@ -97,13 +97,13 @@ const ZSTD_LEVEL: i32 = -3;
 const CHUNK_TARGET: usize = 1 << 20;
 
 impl WriterHandle {
-    /// Writes the header to `file` (created by the caller at `path`) and
-    /// starts the writer thread.
-    pub fn spawn(mut file: File, path: &Path) -> Result<WriterHandle> {
+    /// Writes the header (with `header_flags`, [`format::flags`]) to `file`
+    /// (created by the caller at `path`) and starts the writer thread.
+    pub fn spawn(mut file: File, path: &Path, header_flags: u32) -> Result<WriterHandle> {
         let mut header = Vec::with_capacity(format::HEADER_LEN);
         header.extend_from_slice(format::MAGIC);
         header.extend_from_slice(&format::VERSION.to_le_bytes());
-        header.extend_from_slice(&0u32.to_le_bytes());
+        header.extend_from_slice(&header_flags.to_le_bytes());
         file.write_all(&header).map_err(|e| Error::io(format!("write {}", path.display()), e))?;
         let counters = Arc::new(WriterCounters::default());
         counters.file_bytes.store(header.len() as u64, Ordering::Relaxed);
