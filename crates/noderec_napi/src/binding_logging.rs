@@ -1,10 +1,10 @@
 //! Rust-side log records reach JavaScript here: the core queues them
-//! (`noderec_core::session::failure::log`), the JavaScript logger drains the
+//! (`noderec_core::session::log::log`), the JavaScript logger drains the
 //! queue and writes them through its one sink, in its one format. Rust
 //! writes nothing to stderr itself; the panic hook only queues a record.
 
 use napi_derive::napi;
-use noderec_core::session::failure;
+use noderec_core::session::log;
 
 /// One log record produced in Rust.
 #[napi(object)]
@@ -26,7 +26,7 @@ pub struct BindingLogRecord {
 /// Takes every queued Rust log record, oldest first.
 #[napi]
 pub fn drain_logs() -> Vec<BindingLogRecord> {
-    failure::drain_logs()
+    log::drain_logs()
         .into_iter()
         .map(|r| BindingLogRecord {
             ts: r.ts_ms as f64,
@@ -51,6 +51,6 @@ pub fn install_panic_hook() {
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
         let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
-        failure::note_panic(&message, &location);
+        log::note_panic(&message, &location);
     }));
 }

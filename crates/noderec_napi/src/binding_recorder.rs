@@ -4,7 +4,7 @@ use napi::bindgen_prelude::{ArrayBuffer, Int32Array, Uint8Array};
 use napi::Env;
 use napi_derive::napi;
 use noderec_core::instrument::{ModuleKind, RecordAll};
-use noderec_core::session::{activation, clock, failure, lifecycle, modules};
+use noderec_core::session::{activation, clock, failure, faults, handover, lifecycle, log, modules};
 
 use crate::binding_errors::{guard, to_js, Failure};
 // `Result` by name: the napi macro throws the error only for a return type
@@ -94,9 +94,9 @@ pub fn start(env: &Env, opts: BindingStartOptions) -> Result<String> {
         };
         activation::set(opts.activation_path.as_deref().unwrap_or(""));
         let s = lifecycle::start(&o).map_err(to_js)?;
-        failure::reset_handover();
+        handover::reset_handover();
         *LAST.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(std::sync::Arc::clone(&s.counters));
-        failure::log("debug", "noderec_core::session", None, "trace started", serde_json_dir(&s.dir));
+        log::log("debug", "noderec_core::session", None, "trace started", serde_json_dir(&s.dir));
         Ok(s.dir.display().to_string())
     })
 }
@@ -151,7 +151,7 @@ pub fn instrument(
             Some(f) => format!("{cache_salt}:{}", f.hash()),
             None => cache_salt,
         };
-        failure::fail_point("instrument").map_err(|e| reported("instrument", e))?;
+        faults::fail_point("instrument").map_err(|e| reported("instrument", e))?;
         modules::load_module(&s, &source, &path, kind, decider, &cache_salt).map_err(|e| reported("instrument", e))
     })
 }
@@ -183,7 +183,7 @@ pub fn instrument_for_runner(
             Some(f) => format!("{cache_salt}:{}", f.hash()),
             None => cache_salt,
         };
-        failure::fail_point("instrument").map_err(|e| reported("instrument", e))?;
+        faults::fail_point("instrument").map_err(|e| reported("instrument", e))?;
         modules::load_module(&s, &source, &path, kind, decider, &cache_salt).map_err(|e| match e {
             e @ noderec_core::error::Error::Instrument { .. } => to_js(e),
             e => reported("instrument", e),
@@ -264,13 +264,13 @@ pub fn register_thread(env: &Env, id: u32, name: String) -> Result<()> {
 pub fn submit(env: &Env, thread: u32, words: Int32Array, count: u32, arena: Uint8Array, arena_len: u32) -> Result<()> {
     guard(env, "submit", || {
         let Some(s) = lifecycle::current() else { return Ok(()) };
-        failure::fail_point("panic").map_err(to_js)?;
-        failure::fail_point("write").map_err(|e| reported("write", e))?;
+        faults::fail_point("panic").map_err(to_js)?;
+        faults::fail_point("write").map_err(|e| reported("write", e))?;
         let t0 = std::time::Instant::now();
         let n = (count as usize * 3).min(words.len());
         let a = (arena_len as usize).min(arena.len());
         let r = s.submit(thread, words[..n].to_vec(), arena[..a].to_vec()).map_err(|e| reported("write", e));
-        failure::note_handover(t0.elapsed().as_micros() as u64);
+        handover::note_handover(t0.elapsed().as_micros() as u64);
         r
     })
 }
@@ -280,7 +280,7 @@ pub fn submit(env: &Env, thread: u32, words: Int32Array, count: u32, arena: Uint
 pub fn flush(env: &Env) -> Result<()> {
     guard(env, "flush", || match lifecycle::current() {
         Some(s) => {
-            failure::fail_point("flush").map_err(|e| reported("flush", e))?;
+            faults::fail_point("flush").map_err(|e| reported("flush", e))?;
             s.flush().map_err(|e| reported("flush", e))
         }
         None => Ok(()),
@@ -333,14 +333,14 @@ pub fn finish(
 ) -> Result<Option<BindingFinishSummary>> {
     guard(env, "finish", || {
         let Some(s) = lifecycle::current() else { return Ok(None) };
-        if let Err(e) = failure::fail_point("finish") {
+        if let Err(e) = faults::fail_point("finish") {
             // The writer still finishes and the metadata says what happened.
             s.set_error(serde_json::json!({"code": e.code(), "message": e.to_string(), "point": "finish"}));
             let _ = s.finish(exit_code, signal, noderec_core::session::metadata::status::PARTIAL);
             return Err(to_js(e));
         }
         let m = s.finish(exit_code, signal, &status).map_err(to_js)?;
-        failure::log("debug", "noderec_core::session", None, "trace finished", serde_json_dir(&s.dir));
+        log::log("debug", "noderec_core::session", None, "trace finished", serde_json_dir(&s.dir));
         Ok(Some(BindingFinishSummary {
             dir: s.dir.display().to_string(),
             events: m.events as f64,
@@ -404,7 +404,7 @@ pub fn session_now_us() -> f64 {
 pub fn metrics() -> BindingMetrics {
     use std::sync::atomic::Ordering::Relaxed;
     let c = LAST.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
-    let (n, p50, p99) = failure::handover_quantiles();
+    let (n, p50, p99) = handover::handover_quantiles();
     let steps = clock::step_quantiles();
     let get = |f: fn(&noderec_core::trace::writer::WriterCounters) -> u64| c.as_ref().map_or(0.0, |c| f(c) as f64);
     BindingMetrics {
@@ -418,8 +418,8 @@ pub fn metrics() -> BindingMetrics {
         flushes: n as f64,
         flush_p50_us: p50 as f64,
         flush_p99_us: p99 as f64,
-        panics: failure::panics() as f64,
-        logs_dropped: failure::logs_dropped() as f64,
+        panics: log::panics() as f64,
+        logs_dropped: log::logs_dropped() as f64,
         clock_steps: steps.0 as f64,
         clock_step_p50_us: steps.1 as f64,
         clock_step_p90_us: steps.2 as f64,

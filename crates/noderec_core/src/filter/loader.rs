@@ -372,7 +372,7 @@ pub fn parse_str(text: &str, path: &str, first: bool) -> Result<FilterFile, Erro
             scope.rules.reserve(items.len());
             for (i, (item, span)) in items.iter().enumerate() {
                 if i > 0 && i % PROGRESS_EVERY == 0 {
-                    crate::host::failure::log(
+                    crate::host::log::log(
                         "debug",
                         "noderec_core::filter",
                         None,
@@ -569,7 +569,7 @@ fn parse_text(text: &[u8], path: &str, first: bool) -> Result<FilterFile, Error>
     let rules = f.scope.rules.len();
     let patterns: usize = f.scope.rules.iter().map(|r| r.value_patterns.len()).sum();
     let ms = t0.elapsed().as_secs_f64() * 1000.0;
-    crate::host::failure::log(
+    crate::host::log::log(
         "debug",
         "noderec_core::filter",
         None,

@@ -245,7 +245,7 @@ impl Session {
                 match crate::host::filesystem::open_private_dir(dir) {
                     Ok(h) => Some(h),
                     Err(why) => {
-                        crate::host::failure::log(
+                        crate::host::log::log(
                             "warn",
                             "noderec_core::cache",
                             None,

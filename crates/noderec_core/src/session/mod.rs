@@ -9,4 +9,4 @@ pub mod modules;
 pub mod signals;
 
 /// Kept at their old paths for the binding and the tests.
-pub use crate::host::{failure, filesystem};
+pub use crate::host::{failure, faults, filesystem, handover, log};

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use super::format::{self, put_str, put_varint, record, HAS_VALUES};
 use crate::error::{Error, Result};
-use crate::host::failure;
+use crate::host::faults;
 
 /// A function (or await/yield site) definition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -353,7 +353,7 @@ impl Encoder {
         out.extend_from_slice(&header);
         out.extend_from_slice(body);
         // Test-only: `NODEREC_TEST_FAIL_AT=disk-full` makes this write fail with ENOSPC.
-        let written = if failure::fail_point("disk-full").is_err() {
+        let written = if faults::fail_point("disk-full").is_err() {
             Err(std::io::Error::from_raw_os_error(libc::ENOSPC))
         } else {
             self.file.write_all(&out)
