@@ -37,7 +37,9 @@ const NODES = [
 
 /** How to count passed and failed tests in a runner's output. */
 const counters = {
-  tapSummary: (out) => ({ pass: num(/^# pass\s+(\d+)$/m, out), fail: num(/^# fail\s+(\d+)$/m, out) }),
+  // `# pass N` (TAP: node --test on Node 20 and 22 without a terminal, tape)
+  // or `ℹ pass N` (the spec reporter, node --test's default from Node 23 on).
+  tapSummary: (out) => ({ pass: num(/^(?:#|ℹ) pass\s+(\d+)$/m, out), fail: num(/^(?:#|ℹ) fail\s+(\d+)$/m, out) }),
   mocha: (out) => ({ pass: num(/(\d+) passing/, out), fail: num(/(\d+) failing/, out) }),
   tap: (out) => {
     const m = /# \{ total: \d+, pass: (\d+), fail: (\d+)/.exec(out);
