@@ -165,6 +165,7 @@ const T_REDACTED = 0x16;
 const T_REGEXP = 0x17;
 const T_OPAQUE = 0x18;
 const T_REF = 0x19;
+const T_PATCH = 0x1a;
 
 const FN_FUNCTION = 0;
 const FN_CLASS = 1;
@@ -210,8 +211,9 @@ var level = 0;
 /** Work done by the encoder, for the bounded-work guarantee (metrics):
  * [0] keys listed by own-key enumerations, [1] own properties read (one
  * descriptor each), [2] values encoded as references to an earlier encoding,
- * [3] of [1], those read with a plain read (trusted objects). */
-const encoderWork = new Float64Array(4);
+ * [3] of [1], those read with a plain read (trusted objects), [4] values
+ * encoded as patches of an earlier encoding. */
+const encoderWork = new Float64Array(5);
 
 const f64 = new Float64Array(1);
 const f64Bytes = new U8(f64.buffer);
@@ -751,6 +753,17 @@ class Memo {
   trusted = false;
   /** The plan of the keys when they were all scanned (objects), else null. */
   plan: Plan | null = null;
+  /** Arena offset of the last full encoding when later ones may be written
+   *  as a `patch` of it (values.md, "Patches"), else -1; and the entries
+   *  written in patches since (bit i: entry i). */
+  pbase = -1;
+  pmask = 0;
+  /** Per entry of that encoding (or of the patch that wrote it since):
+   *  budget spent; height * 4 + 2 if cut by depth inside + 1 if referable;
+   *  redactions + drops * 2^24 inside. */
+  esp: number[] = [];
+  eh: number[] = [];
+  ered: number[] = [];
   constructor(readonly kind: number) {}
 }
 
@@ -834,6 +847,12 @@ function putRef(m: Memo): void {
   // The offset from the start of the batch (not a distance back): the same
   // object referred to many times gives the same bytes, which compress.
   putVarint(m.off);
+  refAccount(m);
+}
+
+/** What writing the memo's encoding again (a ref or a patch, which spends
+ *  and contains what the encoding did) tells the enclosing container. */
+function refAccount(m: Memo): void {
   budget -= m.spent;
   if (m.height > hAcc) hAcc = m.height;
   if (m.deep) deepAcc = true;
@@ -930,6 +949,189 @@ function samePlain(o: object, m: Memo, proto: object | null): boolean {
     if (!sameEntry(ObjectGetOwnPropertyDescriptor(o, k), id, m.vers[i])) return false;
   }
   return true;
+}
+
+// ---------------------------------------------------------------------------
+// Patches (design-docs/values.md, "Patches"): an object whose last full
+// encoding in this batch kept all its keys (one plan, none dropped) is
+// written, when its keys are the same and at most about half of its entries
+// differ, as a `patch` of that encoding: the indexes and values of the
+// entries that changed since (or were written in an earlier patch, or
+// cannot be checked: a map, an object met once). Each other entry is checked
+// unchanged as for a reference, so its bytes in the full encoding are what
+// it would encode to now; the patch's entries are encoded in place, in key
+// order, with the budget a full encoding would give them (the entries
+// between spend what they spent then), so a patch reads back as the full
+// encoding would.
+// ---------------------------------------------------------------------------
+
+/** Patches are for objects of at most this many keys (bits of Memo.pmask). */
+const PATCH_MAX_KEYS = 30;
+/** Values read by diffPlain. */
+const gvals: unknown[] = [];
+/** Entries diffPlain found changed, or not checkable. */
+var dmask = 0;
+
+/** A patch of `m`'s base may be written here (same batch, rule set and
+ *  remaining depth: an unchanged entry encodes as it did). */
+function canPatch(m: Memo): boolean {
+  return m.pbase >= 0 && m.epoch === epoch && m.attr === curAttr && depthBound - level === m.rem;
+}
+
+/** Compares `o` with its memo `m`: sets `dmask` to the entries that differ
+ *  from the memo's last encoding or cannot be checked (0: a ref to it would
+ *  do), or returns false when `o` needs a full encoding (other keys or
+ *  prototype, an entry now an accessor or missing). `proto` is the
+ *  prototype of `o`. */
+function diffPlain(o: object, m: Memo, proto: object | null): boolean {
+  if (proto !== m.proto) return false;
+  const keys = ownKeys(o, m);
+  const n = m.scan;
+  if (keysTotal !== m.total || keys.length !== n) return false;
+  const mk = m.keys, vals = m.vals, vers = m.vers, eh = m.eh;
+  for (let i = 0; i < n; i++) if (keys[i] !== mk[i]) return false;
+  encoderWork[1] += n;
+  let d = 0;
+  if (trustOn && m.trusted) {
+    encoderWork[3] += n;
+    const p = m.plan;
+    if (p !== null && p.gather !== null) p.gather(o, gvals);
+    else for (let i = 0; i < n; i++) gvals[i] = (o as Record<string, unknown>)[keys[i]];
+    for (let i = 0; i < n; i++) {
+      const v = gvals[i];
+      const id = vals[i];
+      if ((eh[i] & 1) === 0) d |= 1 << i;
+      else if (v === id && typeof v !== 'object' && v !== 0) continue;
+      else if (!sameValue(v, id, vers[i])) d |= 1 << i;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const pd = ObjectGetOwnPropertyDescriptor(o, keys[i]);
+      const id = vals[i];
+      if (pd === undefined) return false;
+      if (isAccessorDescriptor(pd)) {
+        if (id !== ACC[(pd.get !== undefined ? 1 : 0) | (pd.set !== undefined ? 2 : 0)]) return false;
+        gvals[i] = id;
+        continue;
+      }
+      const v = pd.value;
+      gvals[i] = v;
+      if ((eh[i] & 1) === 0 || !sameValue(v, id, vers[i])) {
+        // An accessor in the base is not patched (its flags are not a value).
+        if (typeof id === 'object' && id !== null && (id === ACC[0] || id === ACC[1] || id === ACC[2] || id === ACC[3])) return false;
+        d |= 1 << i;
+      }
+    }
+  }
+  dmask = d;
+  return true;
+}
+
+function popcount(x: number): number {
+  let c = 0;
+  while (x !== 0) {
+    x &= x - 1;
+    c++;
+  }
+  return c;
+}
+
+/** Writes `o` as a patch of its memo's base (after diffPlain), or returns
+ *  false with nothing written when a full encoding is needed. */
+function putPatch(o: object, m: Memo): boolean {
+  const n = m.scan;
+  const mask = m.pmask | dmask;
+  // A patch of more than about half the entries is hardly smaller.
+  if (2 * popcount(mask) > n + 2 || budget < n) return false;
+  const vals = m.vals, vers = m.vers, esp = m.esp, eh = m.eh, ered = m.ered;
+  const acts = m.plan !== null ? m.plan.acts : null;
+  // gvals is shared with the checks of the entries' own contents: copied first.
+  for (let i = 0; mask >>> i !== 0; i++) if (((mask >>> i) & 1) !== 0) vals[i] = gvals[i];
+  const start = pos;
+  const b0 = budget;
+  const sOk = okAcc, sDeep = deepAcc, sH = hAcc, sC = circLow;
+  ensure(22);
+  buf[pos++] = T_PATCH;
+  putVarint(m.pbase);
+  putVarint(popcount(mask));
+  budget -= n;
+  const myLevel = level;
+  ancestors[level++] = o;
+  let ok = true;
+  let deep = false;
+  let h = 0;
+  let cLow = 1 << 30;
+  let red = 0;
+  let drp = 0;
+  for (let i = 0; i < n; i++) {
+    if (((mask >>> i) & 1) === 0) {
+      // Unchanged: spends what it spent (enough budget left: not cut now).
+      if (budget < esp[i]) {
+        ancestors[--level] = undefined;
+        abortPatch(start, b0, sOk, sDeep, sH, sC);
+        return false;
+      }
+      budget -= esp[i];
+    } else {
+      putVarintChecked(i);
+      const v = vals[i];
+      const bb = budget;
+      const r0 = filterCounts[3], d0 = filterCounts[7];
+      okAcc = true;
+      deepAcc = false;
+      hAcc = 0;
+      circLow = 1 << 30;
+      verOut = 0;
+      if (acts !== null && acts[i] === 1) {
+        filterCounts[3]++;
+        putRedacted(v);
+      } else enc(v);
+      vers[i] = verOut;
+      esp[i] = bb - budget;
+      eh[i] = hAcc * 4 + (deepAcc ? 2 : 0) + (okAcc && circLow >= myLevel ? 1 : 0);
+      ered[i] = filterCounts[3] - r0 + (filterCounts[7] - d0) * 16777216;
+      if (circLow < cLow) cLow = circLow;
+    }
+    const e = eh[i];
+    if ((e & 1) === 0) ok = false;
+    if ((e & 2) !== 0) deep = true;
+    if (e >> 2 > h) h = e >> 2;
+    const rd = ered[i];
+    red += rd % 16777216;
+    drp += MathFloor(rd / 16777216);
+  }
+  ancestors[--level] = undefined;
+  // The encoding is now this patch; what a ref to it spends and shows.
+  m.pmask = mask;
+  m.off = start;
+  m.ver = ++memoVer;
+  m.ok = ok;
+  m.deep = deep;
+  m.height = h + 1;
+  m.spent = b0 - budget;
+  // (the patched entries' counts are in filterCounts already)
+  m.red = red;
+  m.drp = drp;
+  encoderWork[4]++;
+  verOut = ok ? m.ver : 0;
+  okAcc = sOk && ok;
+  deepAcc = sDeep || deep;
+  hAcc = sH > m.height ? sH : m.height;
+  circLow = sC < cLow ? sC : cLow;
+  return true;
+}
+
+/** A patch could not be finished (a budget cut a full encoding would not
+ *  make): its bytes are discarded, and so is every memo's claim to bytes
+ *  (the entries written may have recorded encodings inside them). */
+function abortPatch(start: number, b0: number, sOk: boolean, sDeep: boolean, sH: number, sC: number): void {
+  pos = start;
+  budget = b0;
+  epoch++;
+  okAcc = sOk;
+  deepAcc = sDeep;
+  hAcc = sH;
+  circLow = sC;
 }
 
 // ---------------------------------------------------------------------------
@@ -1292,9 +1494,21 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   if (cutContainer(o, cls)) return;
   const seen = seenFlag;
   seenFlag = false;
-  if (m !== undefined && refsOn && canRef(m) && worthChecking(m) && checked(m, samePlain(o, m, proto))) {
-    putRef(m);
-    return;
+  if (m !== undefined && refsOn) {
+    if (canPatch(m)) {
+      if (worthChecking(m)) {
+        const same = diffPlain(o, m, proto);
+        if (same && dmask === 0 && canRef(m)) {
+          checked(m, true);
+          putRef(m);
+          return;
+        }
+        if (checked(m, same && putPatch(o, m))) return;
+      }
+    } else if (canRef(m) && worthChecking(m) && checked(m, samePlain(o, m, proto))) {
+      putRef(m);
+      return;
+    }
   }
   const off = pos;
   const b0 = budget;
@@ -1372,6 +1586,11 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   // All keys of a known plan: the compiled reader gathers the values.
   const full = plan !== null && end === known;
   const gathered = trusted && full && plan.gather !== null;
+  // What each entry spent and showed, for patches of this encoding.
+  const track = full && n === known && end <= PATCH_MAX_KEYS;
+  const esp = m.esp, eh = m.eh, ered = m.ered;
+  let dropped = false;
+  let tOk = true, tDeep = false, tH = 0, tC = 1 << 30, bb = 0, rr = 0, dd = 0;
   if (trusted) encoderWork[3] += n;
   if (gathered) plan.gather!(o, vals);
   for (let i = 0; i < end; i++) {
@@ -1384,11 +1603,25 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
       vers[i] = 0;
       // Not read, so not verified.
       allData = false;
+      dropped = true;
       continue;
     }
     if (plan !== null) putPlanKey(plan, i);
     else putStr(k);
     verOut = 0;
+    if (track) {
+      tOk = okAcc;
+      tDeep = deepAcc;
+      tH = hAcc;
+      tC = circLow;
+      okAcc = true;
+      deepAcc = false;
+      hAcc = 0;
+      circLow = 1 << 30;
+      bb = budget;
+      rr = filterCounts[3];
+      dd = filterCounts[7];
+    }
     if (trusted) {
       const v = gathered ? vals[i] : (o as Record<string, unknown>)[k];
       vals[i] = v;
@@ -1396,28 +1629,36 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
         filterCounts[3]++;
         putRedacted(v);
       } else enc(v);
-      vers[i] = verOut;
-      continue;
-    }
-    const d = ObjectGetOwnPropertyDescriptor(o, k);
-    if (d === undefined) {
-      putTag(T_UNDEFINED);
-      vals[i] = MISSING_ID;
-      okAcc = false;
-      allData = false;
-    } else if (isAccessorDescriptor(d)) {
-      allData = false;
-      vals[i] = ACC[encAccessor(d)];
-    } else if (act === 1) {
-      filterCounts[3]++;
-      vals[i] = d.value;
-      putRedacted(d.value);
     } else {
-      const v = d.value;
-      vals[i] = v;
-      enc(v);
+      const d = ObjectGetOwnPropertyDescriptor(o, k);
+      if (d === undefined) {
+        putTag(T_UNDEFINED);
+        vals[i] = MISSING_ID;
+        okAcc = false;
+        allData = false;
+      } else if (isAccessorDescriptor(d)) {
+        allData = false;
+        vals[i] = ACC[encAccessor(d)];
+      } else if (act === 1) {
+        filterCounts[3]++;
+        vals[i] = d.value;
+        putRedacted(d.value);
+      } else {
+        const v = d.value;
+        vals[i] = v;
+        enc(v);
+      }
     }
     vers[i] = verOut;
+    if (track) {
+      esp[i] = bb - budget;
+      eh[i] = hAcc * 4 + (deepAcc ? 2 : 0) + (okAcc && circLow >= myLevel ? 1 : 0);
+      ered[i] = filterCounts[3] - rr + (filterCounts[7] - dd) * 16777216;
+      okAcc = tOk && okAcc;
+      deepAcc = tDeep || deepAcc;
+      if (tH > hAcc) hAcc = tH;
+      if (tC < circLow) circLow = tC;
+    }
   }
   if (mk.length !== end) mk.length = end;
   if (vals.length !== end) vals.length = end;
@@ -1425,6 +1666,8 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   ancestors[--level] = undefined;
   if (!trusted) m.trusted = allData && ownRealm(proto);
   m.plan = full ? plan : null;
+  m.pmask = 0;
+  m.pbase = track && !dropped ? off : -1;
   m.proto = proto;
   m.cls = cls;
   m.total = known;
