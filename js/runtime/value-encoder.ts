@@ -1162,7 +1162,13 @@ export function setTrust(on: boolean): void {
 /** Called by the definer wrappers with their target. */
 export function untrust(o: object): void {
   const m = MemoGet(memos, o);
-  if (m !== undefined) m.trusted = false;
+  if (m !== undefined && m !== SEEN) m.trusted = false;
+  else if (ArrayIsArray(o) && !isProxy(o)) {
+    // An array is read with plain reads from its first encoding on unless
+    // it was given to a definer (fresh arrays): this memo, untrusted, says
+    // it was, until an encoding reads every element with a descriptor.
+    MemoSet(memos, o, new Memo(K_ARRAY));
+  }
   if (o === ArrayPrototype || o === ObjectPrototype) protoTaint = true;
 }
 
@@ -1370,6 +1376,8 @@ function encArray(a: unknown[], m: Memo | undefined): void {
   if (cutContainer(a, null)) return;
   const seen = seenFlag;
   seenFlag = false;
+  // No memo: never given to a definer (untrust() gives such an array one).
+  const fresh = m === undefined || m.trusted;
   if (m !== undefined && refsOn && canRef(m) && worthChecking(m) && checked(m, sameArray(a, m))) {
     putRef(m);
     return;
@@ -1381,6 +1389,8 @@ function encArray(a: unknown[], m: Memo | undefined): void {
     m = undefined;
   } else if (m === undefined && refsOn) {
     m = new Memo(K_ARRAY);
+    // Never given to a definer (untrust() gives such an array a memo).
+    m.trusted = trustOn;
     MemoSet(memos, a, m);
   }
   const off = pos;
@@ -1397,6 +1407,20 @@ function encArray(a: unknown[], m: Memo | undefined): void {
   // [name, value, ...] (rawHeaders) and [name, value] entries: values by name (secrets.ts).
   const pairs = curAttr !== 0 && isPairList(a);
   if (m === undefined || !refsOn) {
+    // A fresh array (no memo: never given to a definer, values.md "Trusted
+    // objects") holds no accessor: plain reads, but undefined may be a hole.
+    if (trustOn && fresh && !pairs && trustedArray(a)) {
+      encoderWork[3] += n;
+      for (let i = 0; i < n; i++) {
+        const v = a[i];
+        if (typeof v === 'number') putNumber(v);
+        else if (v !== undefined) enc(v);
+        else if (ObjectHasOwn(a, i)) putTag(T_UNDEFINED);
+        else putTag(T_HOLE);
+      }
+      ancestors[--level] = undefined;
+      return;
+    }
     for (let i = 0; i < n; i++) {
       const d = ObjectGetOwnPropertyDescriptor(a, i);
       if (d === undefined) putTag(T_HOLE);

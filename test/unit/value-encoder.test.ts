@@ -10,6 +10,7 @@ import {
   writeValueShallow,
   writeVarint,
   setTrust,
+  setRefs,
   untrust,
   encoderWork,
 } from '../../js/runtime/value-encoder';
@@ -722,6 +723,55 @@ describe('side-effect freedom', () => {
       { $: 'date', v: 7 },
     ]);
     expect(calls).toBe(0);
+  });
+});
+
+describe('fresh arrays read with plain reads (definers wrapped)', () => {
+  for (const refs of [true, false]) it(`an accessor element made by any definer never runs, before or after a first capture; holes and undefined stay apart${refs ? '' : ' (references off)'}`, () => {
+    expect(installDefiners(untrust)).toBe(true);
+    setTrust(true);
+    setRefs(refs);
+    try {
+      const work0 = encoderWork[3];
+      let ran = 0;
+      const get = (): number => ++ran;
+      // eslint-disable-next-line no-sparse-arrays
+      const fresh = [1, -0, 2.5, undefined, , 'a', null, [3]];
+      const want = [1, -0, 2.5, { $: 'undefined' }, { $: 'hole' }, 'a', null, [3]];
+      expect(roundTrip(fresh)).toEqual(want);
+      expect(roundTrip(fresh)).toEqual(want);
+      expect(encoderWork[3] - work0).toBeGreaterThan(0);
+      const defs: Array<(a: unknown[]) => void> = [
+        (a) => Object.defineProperty(a, 1, { get, enumerable: true, configurable: true }),
+        (a) => Object.defineProperties(a, { 1: { get, enumerable: true, configurable: true } }),
+        (a) => Reflect.defineProperty(a, 1, { get, enumerable: true, configurable: true }),
+        (a) => Object.prototype.__defineGetter__.call(a, '1', get),
+        (a) => Object.prototype.__defineSetter__.call(a, '1', () => {}),
+      ];
+      for (const def of defs) {
+        for (const before of [0, 1, 2, 3]) {
+          const a = [1, 2, 3];
+          for (let c = 0; c < before; c++) roundTrip(a);
+          def(a);
+          const out = roundTrip(a);
+          expect(out[1].$).toBe('accessor');
+          expect(roundTrip(a)[1].$).toBe('accessor');
+          expect(roundTrip({ inside: a }).props.inside[1].$).toBe('accessor');
+        }
+      }
+      // A proxy of an array given to a definer, an array subclass, another realm.
+      const p = new Proxy([1, 2], {});
+      Object.defineProperty(p, 0, { get, enumerable: true, configurable: true });
+      expect(roundTrip(p)).toEqual({ $: 'proxy' });
+      class Sub extends Array {}
+      const sub = Sub.from([1, 2]);
+      Object.defineProperty(sub, 0, { get, enumerable: true, configurable: true });
+      expect(roundTrip(sub)).toMatchObject([{ $: 'accessor' }, 2]);
+      expect(ran).toBe(0);
+    } finally {
+      setRefs(true);
+      setTrust(false);
+    }
   });
 });
 
