@@ -614,11 +614,9 @@ function encObject(o: object): void {
     buf[pos++] = T_DATE;
     putF64(DatePrototypeGetTime(o));
   } else if (isMap(o)) {
-    encMap(o);
-    okAcc = false;
+    encMap(o, undefined);
   } else if (isSet(o)) {
-    encSet(o);
-    okAcc = false;
+    encSet(o, undefined);
   } else if (isRegExp(o)) {
     encRegExp(o);
   } else if (isArrayBufferView(o) || isAnyArrayBuffer(o)) {
@@ -646,8 +644,17 @@ function encObject(o: object): void {
  *  checks are skipped (internal slots never change; a memo is only made for
  *  arrays and ordinary objects, never for a Proxy). */
 function encKnown(o: object, m: Memo): void {
-  if (m.kind === K_ARRAY) {
+  const kind = m.kind;
+  if (kind === K_ARRAY) {
     encArray(o as unknown[], m);
+    return;
+  }
+  if (kind === K_MAP) {
+    encMap(o, m);
+    return;
+  }
+  if (kind === K_SET) {
+    encSet(o, m);
     return;
   }
   const proto = ObjectGetPrototypeOf(o) as object | null;
@@ -707,6 +714,8 @@ function cutContainer(o: object, cls: string | null): boolean {
 
 const K_OBJECT = 1;
 const K_ARRAY = 2;
+const K_MAP = 3;
+const K_SET = 4;
 /** Objects with more own keys than this keep their key list in their memo. */
 const BIG_KEYS = 256;
 
@@ -888,7 +897,10 @@ function sameValue(v: unknown, id: unknown, ver: number): boolean {
     if (ver === 0) return true;
     const cm = MemoGet(memos, v);
     if (cm === undefined || cm.ver !== ver) return false;
-    return cm.kind === K_ARRAY ? sameArray(v as unknown[], cm) : samePlain(v, cm, ObjectGetPrototypeOf(v) as object | null);
+    const kind = cm.kind;
+    if (kind === K_ARRAY) return sameArray(v as unknown[], cm);
+    if (kind === K_OBJECT) return samePlain(v, cm, ObjectGetPrototypeOf(v) as object | null);
+    return kind === K_MAP ? sameMap(v, cm) : sameSet(v, cm);
   }
   // -0 and 0 are === but encode differently.
   return v !== 0 || 1 / (v as number) === 1 / (id as number);
@@ -1448,7 +1460,8 @@ function encArray(a: unknown[], m: Memo | undefined): void {
       // undefined may be a hole: the descriptor tells.
       if (v !== undefined) {
         vals[i] = v;
-        enc(v);
+        // A value redacted by its name, as below.
+        if (!(pairs && (i & 1) === 1 && pairValue(a, i, v))) enc(v);
         vers[i] = verOut;
         continue;
       }
@@ -1841,50 +1854,217 @@ function openSized(tag: number, size: number, o: object): number {
   return n;
 }
 
-function encMap(m: object): void {
-  if (cutContainer(m, null)) return;
-  const n = openSized(T_MAP, MapPrototypeGetSize(m), m);
-  const it = MapPrototypeEntries(m);
+/** The kept entries of map `mp` are those its memo saw (keys and values
+ *  interleaved in vals; insertion order is iteration order). */
+function sameMap(mp: object, m: Memo): boolean {
+  if (MapPrototypeGetSize(mp) !== m.total) return false;
+  const n = m.scan;
+  const vals = m.vals, vers = m.vers;
+  encoderWork[1] += n;
+  const it = MapPrototypeEntries(mp);
+  for (let i = 0; i < n; i++) {
+    const r = MapIteratorNext(it);
+    if (r.done === true) return false;
+    const e = r.value;
+    if (!sameValue(e[0], vals[2 * i], vers[2 * i]) || !sameValue(e[1], vals[2 * i + 1], vers[2 * i + 1])) return false;
+  }
+  return true;
+}
+
+function sameSet(st: object, m: Memo): boolean {
+  if (SetPrototypeGetSize(st) !== m.total) return false;
+  const n = m.scan;
+  const vals = m.vals, vers = m.vers;
+  encoderWork[1] += n;
+  const it = SetPrototypeValues(st);
+  for (let i = 0; i < n; i++) {
+    const r = SetIteratorNext(it);
+    if (r.done === true || !sameValue(r.value, vals[i], vers[i])) return false;
+  }
+  return true;
+}
+
+/** Whether a map or set met before can be referred to, or gets a memo now
+ *  (met for the second time), as for arrays; returns the memo or undefined. */
+function sizedMemo(o: object, m: Memo | undefined, kind: number, seen: boolean): Memo | undefined {
+  if (!refsOn) return undefined;
+  if (m === undefined) {
+    if (!seen) {
+      MemoSet(memos, o, SEEN);
+      // Written without a memo: whatever contains it cannot be referred to.
+      okAcc = false;
+      return undefined;
+    }
+    m = new Memo(kind);
+    MemoSet(memos, o, m);
+  }
+  return m;
+}
+
+/** A map entry's value, by the attr rules on string keys: a dropped entry
+ *  keeps its key and loses its value like a redacted one with no type (Map
+ *  sizes stay). */
+function encMapValue(k: unknown, v: unknown): void {
+  if (curAttr !== 0 && typeof k === 'string') {
+    const act = keyAction(k);
+    if (act === 1) {
+      filterCounts[3]++;
+      putRedacted(v);
+      return;
+    }
+    if (act === 2) {
+      filterCounts[7]++;
+      putTag(T_REDACTED);
+      putStr('');
+      return;
+    }
+  }
+  enc(v);
+}
+
+function encMap(mp: object, m: Memo | undefined): void {
+  if (cutContainer(mp, null)) return;
+  const seen = seenFlag;
+  seenFlag = false;
+  if (m !== undefined && refsOn && canRef(m) && worthChecking(m) && checked(m, sameMap(mp, m))) {
+    putRef(m);
+    return;
+  }
+  m = sizedMemo(mp, m, K_MAP, seen);
+  const off = pos;
+  const b0 = budget;
+  const size = MapPrototypeGetSize(mp);
+  const myLevel = level;
+  const n = openSized(T_MAP, size, mp);
+  const it = MapPrototypeEntries(mp);
+  if (m === undefined) {
+    for (let i = 0; i < n; i++) {
+      const r = MapIteratorNext(it);
+      if (r.done === true) {
+        putTag(T_UNDEFINED);
+        putTag(T_UNDEFINED);
+      } else {
+        const entry = r.value;
+        enc(entry[0]);
+        encMapValue(entry[0], entry[1]);
+      }
+    }
+    ancestors[--level] = undefined;
+    return;
+  }
+  const sOk = okAcc, sDeep = deepAcc, sH = hAcc, sC = circLow;
+  okAcc = true;
+  deepAcc = false;
+  hAcc = 0;
+  circLow = 1 << 30;
+  const r0 = filterCounts[3], d0 = filterCounts[7];
+  const vals = m.vals, vers = m.vers;
   for (let i = 0; i < n; i++) {
     const r = MapIteratorNext(it);
     if (r.done === true) {
+      // (no program code runs while a map is read: not expected)
       putTag(T_UNDEFINED);
       putTag(T_UNDEFINED);
-    } else {
-      const entry = r.value;
-      enc(entry[0]);
-      // attr rules apply to string keys; a dropped entry keeps its key and
-      // loses its value like a redacted one with no type (Map sizes stay).
-      if (curAttr !== 0 && typeof entry[0] === 'string') {
-        const act = keyAction(entry[0]);
-        if (act === 1) {
-          filterCounts[3]++;
-          putRedacted(entry[1]);
-          continue;
-        }
-        if (act === 2) {
-          filterCounts[7]++;
-          putTag(T_REDACTED);
-          putStr('');
-          continue;
-        }
-      }
-      enc(entry[1]);
+      vals[2 * i] = MISSING_ID;
+      vals[2 * i + 1] = MISSING_ID;
+      vers[2 * i] = vers[2 * i + 1] = 0;
+      okAcc = false;
+      continue;
     }
+    const entry = r.value;
+    const k = entry[0], v = entry[1];
+    verOut = 0;
+    enc(k);
+    vals[2 * i] = k;
+    vers[2 * i] = verOut;
+    verOut = 0;
+    encMapValue(k, v);
+    vals[2 * i + 1] = v;
+    vers[2 * i + 1] = verOut;
   }
+  if (vals.length !== 2 * n) vals.length = 2 * n;
+  if (vers.length !== 2 * n) vers.length = 2 * n;
   ancestors[--level] = undefined;
+  closeSized(m, off, b0, myLevel, size, n, r0, d0, sOk, sDeep, sH, sC);
 }
 
-function encSet(s: object): void {
-  if (cutContainer(s, null)) return;
-  const n = openSized(T_SET, SetPrototypeGetSize(s), s);
-  const it = SetPrototypeValues(s);
+function encSet(st: object, m: Memo | undefined): void {
+  if (cutContainer(st, null)) return;
+  const seen = seenFlag;
+  seenFlag = false;
+  if (m !== undefined && refsOn && canRef(m) && worthChecking(m) && checked(m, sameSet(st, m))) {
+    putRef(m);
+    return;
+  }
+  m = sizedMemo(st, m, K_SET, seen);
+  const off = pos;
+  const b0 = budget;
+  const size = SetPrototypeGetSize(st);
+  const myLevel = level;
+  const n = openSized(T_SET, size, st);
+  const it = SetPrototypeValues(st);
+  if (m === undefined) {
+    for (let i = 0; i < n; i++) {
+      const r = SetIteratorNext(it);
+      if (r.done === true) putTag(T_UNDEFINED);
+      else enc(r.value);
+    }
+    ancestors[--level] = undefined;
+    return;
+  }
+  const sOk = okAcc, sDeep = deepAcc, sH = hAcc, sC = circLow;
+  okAcc = true;
+  deepAcc = false;
+  hAcc = 0;
+  circLow = 1 << 30;
+  const r0 = filterCounts[3], d0 = filterCounts[7];
+  const vals = m.vals, vers = m.vers;
   for (let i = 0; i < n; i++) {
     const r = SetIteratorNext(it);
-    if (r.done === true) putTag(T_UNDEFINED);
-    else enc(r.value);
+    verOut = 0;
+    if (r.done === true) {
+      putTag(T_UNDEFINED);
+      vals[i] = MISSING_ID;
+      okAcc = false;
+    } else {
+      const v = r.value;
+      enc(v);
+      vals[i] = v;
+    }
+    vers[i] = verOut;
   }
+  if (vals.length !== n) vals.length = n;
+  if (vers.length !== n) vers.length = n;
   ancestors[--level] = undefined;
+  closeSized(m, off, b0, myLevel, size, n, r0, d0, sOk, sDeep, sH, sC);
+}
+
+/** Closes the memo of a map or set encoding (as encArray does). */
+function closeSized(
+  m: Memo,
+  off: number,
+  b0: number,
+  myLevel: number,
+  size: number,
+  n: number,
+  r0: number,
+  d0: number,
+  sOk: boolean,
+  sDeep: boolean,
+  sH: number,
+  sC: number,
+): void {
+  m.proto = null;
+  m.total = size;
+  m.scan = n;
+  m.red = filterCounts[3] - r0;
+  m.drp = filterCounts[7] - d0;
+  closeMemo(m, off, b0 - budget, myLevel, n === size || n === itemsBound);
+  verOut = m.ok ? m.ver : 0;
+  okAcc = sOk && m.ok;
+  deepAcc = sDeep || deepAcc;
+  hAcc = sH > m.height ? sH : m.height;
+  circLow = sC < circLow ? sC : circLow;
 }
 
 function encError(e: object, proto: object): void {

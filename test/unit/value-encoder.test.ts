@@ -12,9 +12,14 @@ import {
   setTrust,
   setRefs,
   untrust,
+  setAttrResolver,
+  registerAttr,
+  attrFor,
+  attrNone,
   encoderWork,
 } from '../../js/runtime/value-encoder';
 import { installDefiners } from '../../js/runtime/definers';
+import { configureSecrets, resetSecrets } from '../../js/runtime/secrets';
 
 // ---------------------------------------------------------------------------
 // A tiny decoder producing the JSON form of design-docs/values.md, except
@@ -203,6 +208,17 @@ class Reader {
         throw new Error(`unknown tag ${t} at ${this.pos - 1}`);
     }
   }
+}
+
+/** Encodes v after what the arena holds (references to it allowed) and decodes it. */
+function roundTripKeep(v: unknown): any {
+  const start = arena.pos;
+  writeValue(v);
+  const r = new Reader(arena.buf, arena.pos);
+  r.pos = start;
+  const out = r.value();
+  expect(r.pos).toBe(arena.pos);
+  return out;
 }
 
 /** Encodes v into a fresh arena and returns its bytes. */
@@ -775,6 +791,32 @@ describe('fresh arrays read with plain reads (definers wrapped)', () => {
   });
 });
 
+describe('pair lists read with plain reads', () => {
+  it('a pair list captured again and again (memo, trusted, changed between captures) keeps its secret values redacted', () => {
+    expect(installDefiners(untrust)).toBe(true);
+    setTrust(true);
+    configureSecrets({ strings: [], pairs: true }, (k) => (/authorization|api-key/i.test(k) ? 1 : 0));
+    setAttrResolver((_set, k) => (/authorization|api-key/i.test(k) ? 1 : 0));
+    registerAttr(7, 1, 1);
+    attrFor(7);
+    try {
+      const raw = ['Authorization', 'sk_live_R3f5g7h9j1k3', 'Accept', 'json', 'X-Api-Key', 'k-123'];
+      for (let i = 0; i < 6; i++) {
+        raw[3] = 'json' + i;
+        const out = roundTripKeep(raw);
+        expect(out[1]).toEqual({ $: 'redacted', type: 'string' });
+        expect(out[3]).toBe('json' + i);
+        expect(out[5]).toEqual({ $: 'redacted', type: 'string' });
+      }
+    } finally {
+      attrNone();
+      setAttrResolver(() => 0);
+      resetSecrets();
+      setTrust(false);
+    }
+  });
+});
+
 describe('cycles and bounds', () => {
   it('emits circular references with the ancestor distance', () => {
     const a: any = { name: 'a' };
@@ -1083,6 +1125,44 @@ describe('references', () => {
     }
   });
 
+  it('maps and sets: referred to while unchanged, written again after any change', () => {
+    const inner = { v: 1 };
+    const m = new Map<unknown, unknown>([['a', 1], [inner, 'obj'], ['b', inner]]);
+    const st = new Set<unknown>([1, 'x', inner]);
+    const holder = { m, st, n: 0 };
+    both(holder);
+    both(holder);
+    let r = both(holder);
+    expect(r.usedRef).toBe(true);
+    expect(r.ref).toEqual(r.full);
+    const steps: Array<() => void> = [
+      () => m.set('a', 2),
+      () => m.set('c', 3),
+      () => m.delete('a'),
+      () => m.set('a', 1), // back, now last in iteration order
+      () => (inner.v = 2), // inside a key and a value
+      () => st.add(2),
+      () => st.delete('x'),
+      () => (holder.n = 1),
+      () => m.clear(),
+    ];
+    for (const step of steps) {
+      step();
+      r = both(holder);
+      expect(r.ref).toEqual(r.full);
+      r = both(holder);
+      expect(r.ref).toEqual(r.full);
+      expect(r.usedRef).toBe(true);
+    }
+    // A map that contains itself.
+    const self = new Map<unknown, unknown>();
+    self.set('me', self);
+    both(self);
+    both(self);
+    r = both(self);
+    expect(r.ref).toEqual(r.full);
+  });
+
   it('a patch whose entries hold patches of their own', () => {
     const y: any = { next: null, a: 'y', b: 2, c: 3 };
     const x: any = { next: y, a: 1, b: 'x', c: 4 };
@@ -1169,6 +1249,8 @@ describe('references', () => {
     }
     // Objects of primitives changed in place (patches).
     for (let i = 0; i < 10; i++) pool.push({ next: null, a: i, b: 'x' + i, c: true });
+    // Maps and sets (referable since the fourth round), at the end of the pool.
+    for (let i = 0; i < 6; i++) pool.push(i % 2 === 0 ? new Map<unknown, unknown>([['k', i]]) : new Set<unknown>([i]));
     const prim = (): unknown => [0, -0, 1, 'a', 'b', null, undefined, true, NaN, 1.5, 2 ** 40][rnd(11)];
     const keys = ['a', 'b', 'c', 'password', 'type', 'value', 'next'];
     let refs = 0;
@@ -1177,9 +1259,19 @@ describe('references', () => {
     for (let step = 0; step < 4000; step++) {
       const o = pool[rnd(pool.length)];
       const what = rnd(10);
-      if (pool.indexOf(o) >= 40) {
+      if (o instanceof Map) {
+        const key = rnd(2) ? keys[rnd(keys.length)] : pool[rnd(pool.length)];
+        if (what < 5) o.set(key, rnd(2) ? prim() : pool[rnd(pool.length)]);
+        else if (what < 7) o.delete(key);
+        else if (what < 8) o.clear();
+      } else if (o instanceof Set) {
+        const v = rnd(2) ? prim() : pool[rnd(pool.length)];
+        if (what < 5) o.add(v);
+        else if (what < 7) o.delete(v);
+        else if (what < 8) o.clear();
+      } else if (pool.indexOf(o) >= 40) {
         if (what < 5) o[keys[rnd(3)]] = prim();
-        else if (what < 6) o.next = pool[40 + rnd(10)];
+        else if (what < 6) o.next = pool[40 + rnd(16)];
         else if (what < 7) o.next = pool[rnd(pool.length)];
       } else if (Array.isArray(o)) {
         if (what < 4) o.push(rnd(2) ? prim() : pool[rnd(pool.length)]);

@@ -62,9 +62,9 @@ pub mod tag {
     pub const REGEXP: u8 = 0x17;
     /// Opaque object (Promise, WeakMap, ...): `str` class.
     pub const OPAQUE: u8 = 0x18;
-    /// Reference: `varint offset`, the value is the array or object encoded
-    /// at that offset of the value bytes of the same EVENTS record (before
-    /// this tag).
+    /// Reference: `varint offset`, the value is the array, object, patch,
+    /// map or set encoded at that offset of the value bytes of the same
+    /// EVENTS record (before this tag).
     pub const REF: u8 = 0x19;
     /// Patch: `varint offset` of an `object` encoding (tag 0x0B) earlier in
     /// the value bytes of the same EVENTS record, `varint k`, then `k` pairs
@@ -391,14 +391,14 @@ pub fn object_fields(buf: &[u8], pos: &mut usize) -> Result<Option<Vec<(String, 
 }
 
 /// The offset a `ref` at `at` points to, checked: before it, at an array,
-/// object or patch.
+/// object, patch, map or set.
 fn ref_target(buf: &[u8], at: usize, off: u64) -> Result<usize> {
     let target = usize::try_from(off).ok().filter(|&o| o < at);
     let Some(tpos) = target else {
         return Err(ValueError::new(at, format!("reference to byte {off} of its record is not before it (byte {at})")));
     };
-    if !matches!(buf.get(tpos), Some(&(tag::ARRAY | tag::OBJECT | tag::PATCH))) {
-        return Err(ValueError::new(at, "reference to something other than an array or object"));
+    if !matches!(buf.get(tpos), Some(&(tag::ARRAY | tag::OBJECT | tag::PATCH | tag::MAP | tag::SET))) {
+        return Err(ValueError::new(at, "reference to something other than an array, object, map or set"));
     }
     Ok(tpos)
 }
@@ -1219,6 +1219,13 @@ mod ref_tests {
         b.extend_from_slice(&[tag::REF, obj as u8]);
         assert_eq!(json_at(&b, obj).unwrap(), r#"{"$":"object","class":"Object","props":{"a":[1]}}"#);
         assert_eq!(json_at(&b, r2).unwrap(), r#"{"$":"object","class":"Object","props":{"a":[1]}}"#);
+    }
+
+    #[test]
+    fn references_to_maps_and_sets() {
+        let b = vec![tag::MAP, 1, 1, tag::INT, 2, tag::TRUE, tag::SET, 1, 1, tag::NULL, tag::REF, 0, tag::REF, 6];
+        assert_eq!(json_at(&b, 10).unwrap(), r#"{"$":"map","size":1,"entries":[[1,true]]}"#);
+        assert_eq!(json_at(&b, 12).unwrap(), r#"{"$":"set","size":1,"values":[null]}"#);
     }
 
     #[test]
