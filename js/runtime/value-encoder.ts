@@ -1425,8 +1425,19 @@ function encArray(a: unknown[], m: Memo | undefined): void {
       encoderWork[3] += n;
       for (let i = 0; i < n; i++) {
         const v = a[i];
-        if (typeof v === 'number') putNumber(v);
-        else if (v !== undefined) enc(v);
+        if (typeof v === 'number') {
+          // Small ints inline (the common element): tag and one or two bytes.
+          if ((v | 0) === v && v < 8192 && v > -8192 && (v !== 0 || 1 / v > 0)) {
+            if (pos + 3 > buf.length) grow(3);
+            const z = (v << 1) ^ (v >> 31);
+            buf[pos++] = T_INT;
+            if (z < 0x80) buf[pos++] = z;
+            else {
+              buf[pos++] = (z & 0x7f) | 0x80;
+              buf[pos++] = z >>> 7;
+            }
+          } else putNumber(v);
+        } else if (v !== undefined) enc(v);
         else if (ObjectHasOwn(a, i)) putTag(T_UNDEFINED);
         else putTag(T_HOLE);
       }
