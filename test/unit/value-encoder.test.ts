@@ -775,6 +775,11 @@ describe('fresh arrays read with plain reads (definers wrapped)', () => {
           expect(roundTrip({ inside: a }).props.inside[1].$).toBe('accessor');
         }
       }
+      // Numbers around the inline small-int path decode as they were.
+      const nums = [0, -0, -1, 1, 63, 64, -64, -65, 4095, 4096, 8191, 8192, -8191, -8192, -8193, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, 0.5, NaN, -Infinity];
+      const got = roundTrip(nums);
+      expect(got).toHaveLength(nums.length);
+      nums.forEach((x, i) => expect(Object.is(got[i], x)).toBe(true));
       // A proxy of an array given to a definer, an array subclass, another realm.
       const p = new Proxy([1, 2], {});
       Object.defineProperty(p, 0, { get, enumerable: true, configurable: true });
