@@ -69,6 +69,6 @@ for (const [name, values] of Object.entries(kinds)) {
   run(rounds);
   const c = process.cpuUsage(c0);
   const s = (c.user + c.system) / 1e6;
-  out[name] = { mbPerS: bytes / 1e6 / s, bytesPerValue: bytes / (rounds * values.length) };
+  out[name] = { mbPerS: bytes / 1e6 / s, bytesPerValue: bytes / (rounds * values.length), nsPerValue: (s * 1e9) / (rounds * values.length) };
 }
 process.stdout.write(JSON.stringify(out) + '\n');
