@@ -767,6 +767,8 @@ class Memo {
    *  written in patches since (bit i: entry i). */
   pbase = -1;
   pmask = 0;
+  /** Entries of the last encoding that cannot be checked (always patched). */
+  vmask = 0;
   /** Per entry of that encoding (or of the patch that wrote it since):
    *  budget spent; height * 4 + 2 if cut by depth inside + 1 if referable;
    *  redactions + drops * 2^24 inside. */
@@ -1007,6 +1009,11 @@ function diffPlain(o: object, m: Memo, proto: object | null): boolean {
   if (trustOn && m.trusted) {
     encoderWork[3] += n;
     const p = m.plan;
+    if (p !== null && p.diff !== null) {
+      // (an entry that cannot be checked compares as its identity; vmask adds it)
+      dmask = p.diff(o, gvals, vals, vers, sameValue) | m.vmask;
+      return true;
+    }
     if (p !== null && p.gather !== null) p.gather(o, gvals);
     else for (let i = 0; i < n; i++) gvals[i] = (o as Record<string, unknown>)[keys[i]];
     for (let i = 0; i < n; i++) {
@@ -1075,6 +1082,7 @@ function putPatch(o: object, m: Memo): boolean {
   let cLow = 1 << 30;
   let red = 0;
   let drp = 0;
+  let vm = 0;
   for (let i = 0; i < n; i++) {
     if (((mask >>> i) & 1) === 0) {
       // Unchanged: spends what it spent (enough budget left: not cut now).
@@ -1105,7 +1113,10 @@ function putPatch(o: object, m: Memo): boolean {
       if (circLow < cLow) cLow = circLow;
     }
     const e = eh[i];
-    if ((e & 1) === 0) ok = false;
+    if ((e & 1) === 0) {
+      ok = false;
+      vm |= 1 << i;
+    }
     if ((e & 2) !== 0) deep = true;
     if (e >> 2 > h) h = e >> 2;
     const rd = ered[i];
@@ -1115,6 +1126,7 @@ function putPatch(o: object, m: Memo): boolean {
   ancestors[--level] = undefined;
   // The encoding is now this patch; what a ref to it spends and shows.
   m.pmask = mask;
+  m.vmask = vm;
   m.off = start;
   m.ver = ++memoVer;
   m.ok = ok;
@@ -1272,6 +1284,9 @@ class Plan {
    *  generation is not allowed). Used only on trusted objects. */
   gather: Gather | null = null;
   check: Check | null = null;
+  /** Reads every key into `out` and returns the bits of the entries that
+   *  differ from a memo's (patches). */
+  diff: Diff | null = null;
   constructor(
     readonly keys: string[],
     readonly attr: number,
@@ -1284,6 +1299,7 @@ class Plan {
 
 type Gather = (o: object, out: unknown[]) => void;
 type Check = (o: object, vals: unknown[], vers: number[], same: (v: unknown, id: unknown, ver: number) => boolean) => boolean;
+type Diff = (o: object, out: unknown[], vals: unknown[], vers: number[], same: (v: unknown, id: unknown, ver: number) => boolean) => number;
 const GEN_AFTER = 16;
 /** Off when code generation from strings is not allowed (--disallow-code-generation-from-strings). */
 var genOk = true;
@@ -1298,15 +1314,18 @@ function compilePlan(p: Plan): void {
   const ks = p.keys;
   let g = '';
   let c = '';
+  let df = '';
   for (let i = 0; i < ks.length; i++) {
     const q = JSONStringify(ks[i]);
     g += `out[${i}]=o[${q}];`;
     // Equal primitives other than 0 are the same; the rest asks same().
     c += `v=o[${q}];if(v!==vals[${i}]||v===0||typeof v==='object'){if(!same(v,vals[${i}],vers[${i}]))return false}`;
+    if (i < PATCH_MAX_KEYS) df += `v=o[${q}];out[${i}]=v;if(v!==vals[${i}]||v===0||typeof v==='object'){if(!same(v,vals[${i}],vers[${i}]))d|=${1 << i}}`;
   }
   try {
     p.gather = new FunctionCtor('o', 'out', `'use strict';${g}`) as Gather;
     p.check = new FunctionCtor('o', 'vals', 'vers', 'same', `'use strict';let v;${c}return true`) as Check;
+    if (ks.length <= PATCH_MAX_KEYS) p.diff = new FunctionCtor('o', 'out', 'vals', 'vers', 'same', `'use strict';let v,d=0;${df}return d`) as Diff;
   } catch {
     genOk = false;
   }
@@ -1716,6 +1735,11 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   m.plan = full ? plan : null;
   m.pmask = 0;
   m.pbase = track && !dropped ? off : -1;
+  if (track) {
+    let vm = 0;
+    for (let i = 0; i < end; i++) if ((eh[i] & 1) === 0) vm |= 1 << i;
+    m.vmask = vm;
+  }
   m.proto = proto;
   m.cls = cls;
   m.total = known;
