@@ -1583,8 +1583,8 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   putStr(cls);
   const keys = ownKeys(o, m);
   if (m === undefined && refsOn) {
-    // ownKeys makes a memo for a large object.
-    m = MemoGet(memos, o);
+    // ownKeys makes a memo for a large object (only then is one there now).
+    if (keysTotal > BIG_KEYS) m = MemoGet(memos, o);
     if (m === undefined && !seen) {
       MemoSet(memos, o, SEEN);
       okAcc = false;
