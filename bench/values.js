@@ -101,7 +101,8 @@ function main() {
   const encF = JSON.parse(spawnSync(NODE, [W('encoder.js'), 'filtered'], { env: env({}) }).stdout.toString());
   const encT = JSON.parse(spawnSync(NODE, [W('encoder.js'), 'trusted', 'filtered'], { env: env({}) }).stdout.toString());
   for (const [k, v] of Object.entries(enc)) {
-    row(`encoder throughput per CPU second, ${k}`, `first encodings ${fmt(v.mbPerS, 0)} MB/s (${fmt(encF[k].mbPerS, 0)} MB/s under attr: rules); changed trusted objects under attr: rules ${fmt(encT[k].mbPerS, 0)} MB/s (${fmt(v.bytesPerValue, 0)} B/value)`, '>= 300 MB/s', Math.max(v.mbPerS, encT[k].mbPerS) >= 300);
+    // Changed objects are written as patches (a few bytes): their MB/s says little, their ns per value says what they cost.
+    row(`encoder throughput per CPU second, ${k}`, `first encodings ${fmt(v.mbPerS, 0)} MB/s, ${fmt(v.nsPerValue, 0)} ns/value (${fmt(encF[k].mbPerS, 0)} MB/s under attr: rules); changed trusted objects under attr: rules ${fmt(encT[k].mbPerS, 0)} MB/s, ${fmt(encT[k].nsPerValue, 0)} ns/value (${fmt(encT[k].bytesPerValue, 0)} B/value; first encodings ${fmt(v.bytesPerValue, 0)} B/value)`, '>= 300 MB/s', v.mbPerS >= 300);
   }
 
   const cs = run([W('clock-steps.js'), '3000'], {}, true).out.clockStepUs;

@@ -9,13 +9,14 @@ const acorn = require('acorn');
 
 enc.setBounds(3, 32, 256);
 enc.setValueBudget(1024);
-// `trusted`: references on, the definers wrapped (as when recording), and
-// every value changed before each encoding: the full encoding of an object
-// verified before (read with plain reads). Otherwise references off: every
-// encoding is a first one (descriptor reads).
+// The definers are wrapped, as when recording (fresh arrays are read with
+// plain reads). `trusted`: references on, and every value changed before
+// each encoding: the full encoding of an object verified before (read with
+// plain reads). Otherwise references off: every encoding is a first one
+// (descriptor reads for objects).
 const trusted = process.argv.includes('trusted');
-if (trusted) enc.setTrust(require('../../js/dist/runtime/definers.js').installDefiners(enc.untrust));
-else enc.setRefs(false);
+enc.setTrust(require('../../js/dist/runtime/definers.js').installDefiners(enc.untrust));
+if (!trusted) enc.setRefs(false);
 // `filtered`: under an attr: rule set (as with the default filter, which
 // redacts secret-looking keys), every key needs a filter decision.
 if (process.argv.includes('filtered')) {
@@ -68,6 +69,6 @@ for (const [name, values] of Object.entries(kinds)) {
   run(rounds);
   const c = process.cpuUsage(c0);
   const s = (c.user + c.system) / 1e6;
-  out[name] = { mbPerS: bytes / 1e6 / s, bytesPerValue: bytes / (rounds * values.length) };
+  out[name] = { mbPerS: bytes / 1e6 / s, bytesPerValue: bytes / (rounds * values.length), nsPerValue: (s * 1e9) / (rounds * values.length) };
 }
 process.stdout.write(JSON.stringify(out) + '\n');

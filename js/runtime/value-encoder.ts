@@ -165,6 +165,7 @@ const T_REDACTED = 0x16;
 const T_REGEXP = 0x17;
 const T_OPAQUE = 0x18;
 const T_REF = 0x19;
+const T_PATCH = 0x1a;
 
 const FN_FUNCTION = 0;
 const FN_CLASS = 1;
@@ -210,8 +211,9 @@ var level = 0;
 /** Work done by the encoder, for the bounded-work guarantee (metrics):
  * [0] keys listed by own-key enumerations, [1] own properties read (one
  * descriptor each), [2] values encoded as references to an earlier encoding,
- * [3] of [1], those read with a plain read (trusted objects). */
-const encoderWork = new Float64Array(4);
+ * [3] of [1], those read with a plain read (trusted objects), [4] values
+ * encoded as patches of an earlier encoding. */
+const encoderWork = new Float64Array(5);
 
 const f64 = new Float64Array(1);
 const f64Bytes = new U8(f64.buffer);
@@ -612,11 +614,9 @@ function encObject(o: object): void {
     buf[pos++] = T_DATE;
     putF64(DatePrototypeGetTime(o));
   } else if (isMap(o)) {
-    encMap(o);
-    okAcc = false;
+    encMap(o, undefined);
   } else if (isSet(o)) {
-    encSet(o);
-    okAcc = false;
+    encSet(o, undefined);
   } else if (isRegExp(o)) {
     encRegExp(o);
   } else if (isArrayBufferView(o) || isAnyArrayBuffer(o)) {
@@ -644,8 +644,17 @@ function encObject(o: object): void {
  *  checks are skipped (internal slots never change; a memo is only made for
  *  arrays and ordinary objects, never for a Proxy). */
 function encKnown(o: object, m: Memo): void {
-  if (m.kind === K_ARRAY) {
+  const kind = m.kind;
+  if (kind === K_ARRAY) {
     encArray(o as unknown[], m);
+    return;
+  }
+  if (kind === K_MAP) {
+    encMap(o, m);
+    return;
+  }
+  if (kind === K_SET) {
+    encSet(o, m);
     return;
   }
   const proto = ObjectGetPrototypeOf(o) as object | null;
@@ -705,6 +714,8 @@ function cutContainer(o: object, cls: string | null): boolean {
 
 const K_OBJECT = 1;
 const K_ARRAY = 2;
+const K_MAP = 3;
+const K_SET = 4;
 /** Objects with more own keys than this keep their key list in their memo. */
 const BIG_KEYS = 256;
 
@@ -751,6 +762,19 @@ class Memo {
   trusted = false;
   /** The plan of the keys when they were all scanned (objects), else null. */
   plan: Plan | null = null;
+  /** Arena offset of the last full encoding when later ones may be written
+   *  as a `patch` of it (values.md, "Patches"), else -1; and the entries
+   *  written in patches since (bit i: entry i). */
+  pbase = -1;
+  pmask = 0;
+  /** Entries of the last encoding that cannot be checked (always patched). */
+  vmask = 0;
+  /** Per entry of that encoding (or of the patch that wrote it since):
+   *  budget spent; height * 4 + 2 if cut by depth inside + 1 if referable;
+   *  redactions + drops * 2^24 inside. */
+  esp: number[] = [];
+  eh: number[] = [];
+  ered: number[] = [];
   constructor(readonly kind: number) {}
 }
 
@@ -834,6 +858,12 @@ function putRef(m: Memo): void {
   // The offset from the start of the batch (not a distance back): the same
   // object referred to many times gives the same bytes, which compress.
   putVarint(m.off);
+  refAccount(m);
+}
+
+/** What writing the memo's encoding again (a ref or a patch, which spends
+ *  and contains what the encoding did) tells the enclosing container. */
+function refAccount(m: Memo): void {
   budget -= m.spent;
   if (m.height > hAcc) hAcc = m.height;
   if (m.deep) deepAcc = true;
@@ -869,7 +899,10 @@ function sameValue(v: unknown, id: unknown, ver: number): boolean {
     if (ver === 0) return true;
     const cm = MemoGet(memos, v);
     if (cm === undefined || cm.ver !== ver) return false;
-    return cm.kind === K_ARRAY ? sameArray(v as unknown[], cm) : samePlain(v, cm, ObjectGetPrototypeOf(v) as object | null);
+    const kind = cm.kind;
+    if (kind === K_ARRAY) return sameArray(v as unknown[], cm);
+    if (kind === K_OBJECT) return samePlain(v, cm, ObjectGetPrototypeOf(v) as object | null);
+    return kind === K_MAP ? sameMap(v, cm) : sameSet(v, cm);
   }
   // -0 and 0 are === but encode differently.
   return v !== 0 || 1 / (v as number) === 1 / (id as number);
@@ -933,6 +966,199 @@ function samePlain(o: object, m: Memo, proto: object | null): boolean {
 }
 
 // ---------------------------------------------------------------------------
+// Patches (design-docs/values.md, "Patches"): an object whose last full
+// encoding in this batch kept all its keys (one plan, none dropped) is
+// written, when its keys are the same and at most about half of its entries
+// differ, as a `patch` of that encoding: the indexes and values of the
+// entries that changed since (or were written in an earlier patch, or
+// cannot be checked: a map, an object met once). Each other entry is checked
+// unchanged as for a reference, so its bytes in the full encoding are what
+// it would encode to now; the patch's entries are encoded in place, in key
+// order, with the budget a full encoding would give them (the entries
+// between spend what they spent then), so a patch reads back as the full
+// encoding would.
+// ---------------------------------------------------------------------------
+
+/** Patches are for objects of at most this many keys (bits of Memo.pmask). */
+const PATCH_MAX_KEYS = 30;
+/** Values read by diffPlain. */
+const gvals: unknown[] = [];
+/** Entries diffPlain found changed, or not checkable. */
+var dmask = 0;
+
+/** A patch of `m`'s base may be written here (same batch, rule set and
+ *  remaining depth: an unchanged entry encodes as it did). */
+function canPatch(m: Memo): boolean {
+  return m.pbase >= 0 && m.epoch === epoch && m.attr === curAttr && depthBound - level === m.rem;
+}
+
+/** Compares `o` with its memo `m`: sets `dmask` to the entries that differ
+ *  from the memo's last encoding or cannot be checked (0: a ref to it would
+ *  do), or returns false when `o` needs a full encoding (other keys or
+ *  prototype, an entry now an accessor or missing). `proto` is the
+ *  prototype of `o`. */
+function diffPlain(o: object, m: Memo, proto: object | null): boolean {
+  if (proto !== m.proto) return false;
+  const keys = ownKeys(o, m);
+  const n = m.scan;
+  if (keysTotal !== m.total || keys.length !== n) return false;
+  const mk = m.keys, vals = m.vals, vers = m.vers, eh = m.eh;
+  for (let i = 0; i < n; i++) if (keys[i] !== mk[i]) return false;
+  encoderWork[1] += n;
+  let d = 0;
+  if (trustOn && m.trusted) {
+    encoderWork[3] += n;
+    const p = m.plan;
+    if (p !== null && p.diff !== null) {
+      // (an entry that cannot be checked compares as its identity; vmask adds it)
+      dmask = p.diff(o, gvals, vals, vers, sameValue) | m.vmask;
+      return true;
+    }
+    if (p !== null && p.gather !== null) p.gather(o, gvals);
+    else for (let i = 0; i < n; i++) gvals[i] = (o as Record<string, unknown>)[keys[i]];
+    for (let i = 0; i < n; i++) {
+      const v = gvals[i];
+      const id = vals[i];
+      if ((eh[i] & 1) === 0) d |= 1 << i;
+      else if (v === id && typeof v !== 'object' && v !== 0) continue;
+      else if (!sameValue(v, id, vers[i])) d |= 1 << i;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const pd = ObjectGetOwnPropertyDescriptor(o, keys[i]);
+      const id = vals[i];
+      if (pd === undefined) return false;
+      if (isAccessorDescriptor(pd)) {
+        if (id !== ACC[(pd.get !== undefined ? 1 : 0) | (pd.set !== undefined ? 2 : 0)]) return false;
+        gvals[i] = id;
+        continue;
+      }
+      const v = pd.value;
+      gvals[i] = v;
+      if ((eh[i] & 1) === 0 || !sameValue(v, id, vers[i])) {
+        // An accessor in the base is not patched (its flags are not a value).
+        if (typeof id === 'object' && id !== null && (id === ACC[0] || id === ACC[1] || id === ACC[2] || id === ACC[3])) return false;
+        d |= 1 << i;
+      }
+    }
+  }
+  dmask = d;
+  return true;
+}
+
+function popcount(x: number): number {
+  let c = 0;
+  while (x !== 0) {
+    x &= x - 1;
+    c++;
+  }
+  return c;
+}
+
+/** Writes `o` as a patch of its memo's base (after diffPlain), or returns
+ *  false with nothing written when a full encoding is needed. */
+function putPatch(o: object, m: Memo): boolean {
+  const n = m.scan;
+  const mask = m.pmask | dmask;
+  // A patch of more than about half the entries is hardly smaller.
+  if (2 * popcount(mask) > n + 2 || budget < n) return false;
+  const vals = m.vals, vers = m.vers, esp = m.esp, eh = m.eh, ered = m.ered;
+  const acts = m.plan !== null ? m.plan.acts : null;
+  // gvals is shared with the checks of the entries' own contents: copied first.
+  for (let i = 0; mask >>> i !== 0; i++) if (((mask >>> i) & 1) !== 0) vals[i] = gvals[i];
+  const start = pos;
+  const b0 = budget;
+  const sOk = okAcc, sDeep = deepAcc, sH = hAcc, sC = circLow;
+  ensure(22);
+  buf[pos++] = T_PATCH;
+  putVarint(m.pbase);
+  putVarint(popcount(mask));
+  budget -= n;
+  const myLevel = level;
+  ancestors[level++] = o;
+  let ok = true;
+  let deep = false;
+  let h = 0;
+  let cLow = 1 << 30;
+  let red = 0;
+  let drp = 0;
+  let vm = 0;
+  for (let i = 0; i < n; i++) {
+    if (((mask >>> i) & 1) === 0) {
+      // Unchanged: spends what it spent (enough budget left: not cut now).
+      if (budget < esp[i]) {
+        ancestors[--level] = undefined;
+        abortPatch(start, b0, sOk, sDeep, sH, sC);
+        return false;
+      }
+      budget -= esp[i];
+    } else {
+      putVarintChecked(i);
+      const v = vals[i];
+      const bb = budget;
+      const r0 = filterCounts[3], d0 = filterCounts[7];
+      okAcc = true;
+      deepAcc = false;
+      hAcc = 0;
+      circLow = 1 << 30;
+      verOut = 0;
+      if (acts !== null && acts[i] === 1) {
+        filterCounts[3]++;
+        putRedacted(v);
+      } else enc(v);
+      vers[i] = verOut;
+      esp[i] = bb - budget;
+      eh[i] = hAcc * 4 + (deepAcc ? 2 : 0) + (okAcc && circLow >= myLevel ? 1 : 0);
+      ered[i] = filterCounts[3] - r0 + (filterCounts[7] - d0) * 16777216;
+      if (circLow < cLow) cLow = circLow;
+    }
+    const e = eh[i];
+    if ((e & 1) === 0) {
+      ok = false;
+      vm |= 1 << i;
+    }
+    if ((e & 2) !== 0) deep = true;
+    if (e >> 2 > h) h = e >> 2;
+    const rd = ered[i];
+    red += rd % 16777216;
+    drp += MathFloor(rd / 16777216);
+  }
+  ancestors[--level] = undefined;
+  // The encoding is now this patch; what a ref to it spends and shows.
+  m.pmask = mask;
+  m.vmask = vm;
+  m.off = start;
+  m.ver = ++memoVer;
+  m.ok = ok;
+  m.deep = deep;
+  m.height = h + 1;
+  m.spent = b0 - budget;
+  // (the patched entries' counts are in filterCounts already)
+  m.red = red;
+  m.drp = drp;
+  encoderWork[4]++;
+  verOut = ok ? m.ver : 0;
+  okAcc = sOk && ok;
+  deepAcc = sDeep || deep;
+  hAcc = sH > m.height ? sH : m.height;
+  circLow = sC < cLow ? sC : cLow;
+  return true;
+}
+
+/** A patch could not be finished (a budget cut a full encoding would not
+ *  make): its bytes are discarded, and so is every memo's claim to bytes
+ *  (the entries written may have recorded encodings inside them). */
+function abortPatch(start: number, b0: number, sOk: boolean, sDeep: boolean, sH: number, sC: number): void {
+  pos = start;
+  budget = b0;
+  epoch++;
+  okAcc = sOk;
+  deepAcc = sDeep;
+  hAcc = sH;
+  circLow = sC;
+}
+
+// ---------------------------------------------------------------------------
 // Trust (design-docs/values.md, "Trusted objects"): an object whose own
 // enumerable properties were all read with descriptors and found to be data
 // properties stays so until a definer is called on it (the wrappers of
@@ -960,7 +1186,13 @@ export function setTrust(on: boolean): void {
 /** Called by the definer wrappers with their target. */
 export function untrust(o: object): void {
   const m = MemoGet(memos, o);
-  if (m !== undefined) m.trusted = false;
+  if (m !== undefined && m !== SEEN) m.trusted = false;
+  else if (ArrayIsArray(o) && !isProxy(o)) {
+    // An array is read with plain reads from its first encoding on unless
+    // it was given to a definer (fresh arrays): this memo, untrusted, says
+    // it was, until an encoding reads every element with a descriptor.
+    MemoSet(memos, o, new Memo(K_ARRAY));
+  }
   if (o === ArrayPrototype || o === ObjectPrototype) protoTaint = true;
 }
 
@@ -1052,6 +1284,9 @@ class Plan {
    *  generation is not allowed). Used only on trusted objects. */
   gather: Gather | null = null;
   check: Check | null = null;
+  /** Reads every key into `out` and returns the bits of the entries that
+   *  differ from a memo's (patches). */
+  diff: Diff | null = null;
   constructor(
     readonly keys: string[],
     readonly attr: number,
@@ -1064,6 +1299,7 @@ class Plan {
 
 type Gather = (o: object, out: unknown[]) => void;
 type Check = (o: object, vals: unknown[], vers: number[], same: (v: unknown, id: unknown, ver: number) => boolean) => boolean;
+type Diff = (o: object, out: unknown[], vals: unknown[], vers: number[], same: (v: unknown, id: unknown, ver: number) => boolean) => number;
 const GEN_AFTER = 16;
 /** Off when code generation from strings is not allowed (--disallow-code-generation-from-strings). */
 var genOk = true;
@@ -1078,15 +1314,18 @@ function compilePlan(p: Plan): void {
   const ks = p.keys;
   let g = '';
   let c = '';
+  let df = '';
   for (let i = 0; i < ks.length; i++) {
     const q = JSONStringify(ks[i]);
     g += `out[${i}]=o[${q}];`;
     // Equal primitives other than 0 are the same; the rest asks same().
     c += `v=o[${q}];if(v!==vals[${i}]||v===0||typeof v==='object'){if(!same(v,vals[${i}],vers[${i}]))return false}`;
+    if (i < PATCH_MAX_KEYS) df += `v=o[${q}];out[${i}]=v;if(v!==vals[${i}]||v===0||typeof v==='object'){if(!same(v,vals[${i}],vers[${i}]))d|=${1 << i}}`;
   }
   try {
     p.gather = new FunctionCtor('o', 'out', `'use strict';${g}`) as Gather;
     p.check = new FunctionCtor('o', 'vals', 'vers', 'same', `'use strict';let v;${c}return true`) as Check;
+    if (ks.length <= PATCH_MAX_KEYS) p.diff = new FunctionCtor('o', 'out', 'vals', 'vers', 'same', `'use strict';let v,d=0;${df}return d`) as Diff;
   } catch {
     genOk = false;
   }
@@ -1168,6 +1407,8 @@ function encArray(a: unknown[], m: Memo | undefined): void {
   if (cutContainer(a, null)) return;
   const seen = seenFlag;
   seenFlag = false;
+  // No memo: never given to a definer (untrust() gives such an array one).
+  const fresh = m === undefined || m.trusted;
   if (m !== undefined && refsOn && canRef(m) && worthChecking(m) && checked(m, sameArray(a, m))) {
     putRef(m);
     return;
@@ -1179,6 +1420,8 @@ function encArray(a: unknown[], m: Memo | undefined): void {
     m = undefined;
   } else if (m === undefined && refsOn) {
     m = new Memo(K_ARRAY);
+    // Never given to a definer (untrust() gives such an array a memo).
+    m.trusted = trustOn;
     MemoSet(memos, a, m);
   }
   const off = pos;
@@ -1195,6 +1438,31 @@ function encArray(a: unknown[], m: Memo | undefined): void {
   // [name, value, ...] (rawHeaders) and [name, value] entries: values by name (secrets.ts).
   const pairs = curAttr !== 0 && isPairList(a);
   if (m === undefined || !refsOn) {
+    // A fresh array (no memo: never given to a definer, values.md "Trusted
+    // objects") holds no accessor: plain reads, but undefined may be a hole.
+    if (trustOn && fresh && !pairs && trustedArray(a)) {
+      encoderWork[3] += n;
+      for (let i = 0; i < n; i++) {
+        const v = a[i];
+        if (typeof v === 'number') {
+          // Small ints inline (the common element): tag and one or two bytes.
+          if ((v | 0) === v && v < 8192 && v > -8192 && (v !== 0 || 1 / v > 0)) {
+            if (pos + 3 > buf.length) grow(3);
+            const z = (v << 1) ^ (v >> 31);
+            buf[pos++] = T_INT;
+            if (z < 0x80) buf[pos++] = z;
+            else {
+              buf[pos++] = (z & 0x7f) | 0x80;
+              buf[pos++] = z >>> 7;
+            }
+          } else putNumber(v);
+        } else if (v !== undefined) enc(v);
+        else if (ObjectHasOwn(a, i)) putTag(T_UNDEFINED);
+        else putTag(T_HOLE);
+      }
+      ancestors[--level] = undefined;
+      return;
+    }
     for (let i = 0; i < n; i++) {
       const d = ObjectGetOwnPropertyDescriptor(a, i);
       if (d === undefined) putTag(T_HOLE);
@@ -1222,7 +1490,8 @@ function encArray(a: unknown[], m: Memo | undefined): void {
       // undefined may be a hole: the descriptor tells.
       if (v !== undefined) {
         vals[i] = v;
-        enc(v);
+        // A value redacted by its name, as below.
+        if (!(pairs && (i & 1) === 1 && pairValue(a, i, v))) enc(v);
         vers[i] = verOut;
         continue;
       }
@@ -1292,9 +1561,21 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   if (cutContainer(o, cls)) return;
   const seen = seenFlag;
   seenFlag = false;
-  if (m !== undefined && refsOn && canRef(m) && worthChecking(m) && checked(m, samePlain(o, m, proto))) {
-    putRef(m);
-    return;
+  if (m !== undefined && refsOn) {
+    if (canPatch(m)) {
+      if (worthChecking(m)) {
+        const same = diffPlain(o, m, proto);
+        if (same && dmask === 0 && canRef(m)) {
+          checked(m, true);
+          putRef(m);
+          return;
+        }
+        if (checked(m, same && putPatch(o, m))) return;
+      }
+    } else if (canRef(m) && worthChecking(m) && checked(m, samePlain(o, m, proto))) {
+      putRef(m);
+      return;
+    }
   }
   const off = pos;
   const b0 = budget;
@@ -1302,8 +1583,8 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   putStr(cls);
   const keys = ownKeys(o, m);
   if (m === undefined && refsOn) {
-    // ownKeys makes a memo for a large object.
-    m = MemoGet(memos, o);
+    // ownKeys makes a memo for a large object (only then is one there now).
+    if (keysTotal > BIG_KEYS) m = MemoGet(memos, o);
     if (m === undefined && !seen) {
       MemoSet(memos, o, SEEN);
       okAcc = false;
@@ -1372,6 +1653,11 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   // All keys of a known plan: the compiled reader gathers the values.
   const full = plan !== null && end === known;
   const gathered = trusted && full && plan.gather !== null;
+  // What each entry spent and showed, for patches of this encoding.
+  const track = full && n === known && end <= PATCH_MAX_KEYS;
+  const esp = m.esp, eh = m.eh, ered = m.ered;
+  let dropped = false;
+  let tOk = true, tDeep = false, tH = 0, tC = 1 << 30, bb = 0, rr = 0, dd = 0;
   if (trusted) encoderWork[3] += n;
   if (gathered) plan.gather!(o, vals);
   for (let i = 0; i < end; i++) {
@@ -1384,11 +1670,25 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
       vers[i] = 0;
       // Not read, so not verified.
       allData = false;
+      dropped = true;
       continue;
     }
     if (plan !== null) putPlanKey(plan, i);
     else putStr(k);
     verOut = 0;
+    if (track) {
+      tOk = okAcc;
+      tDeep = deepAcc;
+      tH = hAcc;
+      tC = circLow;
+      okAcc = true;
+      deepAcc = false;
+      hAcc = 0;
+      circLow = 1 << 30;
+      bb = budget;
+      rr = filterCounts[3];
+      dd = filterCounts[7];
+    }
     if (trusted) {
       const v = gathered ? vals[i] : (o as Record<string, unknown>)[k];
       vals[i] = v;
@@ -1396,28 +1696,36 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
         filterCounts[3]++;
         putRedacted(v);
       } else enc(v);
-      vers[i] = verOut;
-      continue;
-    }
-    const d = ObjectGetOwnPropertyDescriptor(o, k);
-    if (d === undefined) {
-      putTag(T_UNDEFINED);
-      vals[i] = MISSING_ID;
-      okAcc = false;
-      allData = false;
-    } else if (isAccessorDescriptor(d)) {
-      allData = false;
-      vals[i] = ACC[encAccessor(d)];
-    } else if (act === 1) {
-      filterCounts[3]++;
-      vals[i] = d.value;
-      putRedacted(d.value);
     } else {
-      const v = d.value;
-      vals[i] = v;
-      enc(v);
+      const d = ObjectGetOwnPropertyDescriptor(o, k);
+      if (d === undefined) {
+        putTag(T_UNDEFINED);
+        vals[i] = MISSING_ID;
+        okAcc = false;
+        allData = false;
+      } else if (isAccessorDescriptor(d)) {
+        allData = false;
+        vals[i] = ACC[encAccessor(d)];
+      } else if (act === 1) {
+        filterCounts[3]++;
+        vals[i] = d.value;
+        putRedacted(d.value);
+      } else {
+        const v = d.value;
+        vals[i] = v;
+        enc(v);
+      }
     }
     vers[i] = verOut;
+    if (track) {
+      esp[i] = bb - budget;
+      eh[i] = hAcc * 4 + (deepAcc ? 2 : 0) + (okAcc && circLow >= myLevel ? 1 : 0);
+      ered[i] = filterCounts[3] - rr + (filterCounts[7] - dd) * 16777216;
+      okAcc = tOk && okAcc;
+      deepAcc = tDeep || deepAcc;
+      if (tH > hAcc) hAcc = tH;
+      if (tC < circLow) circLow = tC;
+    }
   }
   if (mk.length !== end) mk.length = end;
   if (vals.length !== end) vals.length = end;
@@ -1425,6 +1733,13 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   ancestors[--level] = undefined;
   if (!trusted) m.trusted = allData && ownRealm(proto);
   m.plan = full ? plan : null;
+  m.pmask = 0;
+  m.pbase = track && !dropped ? off : -1;
+  if (track) {
+    let vm = 0;
+    for (let i = 0; i < end; i++) if ((eh[i] & 1) === 0) vm |= 1 << i;
+    m.vmask = vm;
+  }
   m.proto = proto;
   m.cls = cls;
   m.total = known;
@@ -1574,50 +1889,217 @@ function openSized(tag: number, size: number, o: object): number {
   return n;
 }
 
-function encMap(m: object): void {
-  if (cutContainer(m, null)) return;
-  const n = openSized(T_MAP, MapPrototypeGetSize(m), m);
-  const it = MapPrototypeEntries(m);
+/** The kept entries of map `mp` are those its memo saw (keys and values
+ *  interleaved in vals; insertion order is iteration order). */
+function sameMap(mp: object, m: Memo): boolean {
+  if (MapPrototypeGetSize(mp) !== m.total) return false;
+  const n = m.scan;
+  const vals = m.vals, vers = m.vers;
+  encoderWork[1] += n;
+  const it = MapPrototypeEntries(mp);
+  for (let i = 0; i < n; i++) {
+    const r = MapIteratorNext(it);
+    if (r.done === true) return false;
+    const e = r.value;
+    if (!sameValue(e[0], vals[2 * i], vers[2 * i]) || !sameValue(e[1], vals[2 * i + 1], vers[2 * i + 1])) return false;
+  }
+  return true;
+}
+
+function sameSet(st: object, m: Memo): boolean {
+  if (SetPrototypeGetSize(st) !== m.total) return false;
+  const n = m.scan;
+  const vals = m.vals, vers = m.vers;
+  encoderWork[1] += n;
+  const it = SetPrototypeValues(st);
+  for (let i = 0; i < n; i++) {
+    const r = SetIteratorNext(it);
+    if (r.done === true || !sameValue(r.value, vals[i], vers[i])) return false;
+  }
+  return true;
+}
+
+/** Whether a map or set met before can be referred to, or gets a memo now
+ *  (met for the second time), as for arrays; returns the memo or undefined. */
+function sizedMemo(o: object, m: Memo | undefined, kind: number, seen: boolean): Memo | undefined {
+  if (!refsOn) return undefined;
+  if (m === undefined) {
+    if (!seen) {
+      MemoSet(memos, o, SEEN);
+      // Written without a memo: whatever contains it cannot be referred to.
+      okAcc = false;
+      return undefined;
+    }
+    m = new Memo(kind);
+    MemoSet(memos, o, m);
+  }
+  return m;
+}
+
+/** A map entry's value, by the attr rules on string keys: a dropped entry
+ *  keeps its key and loses its value like a redacted one with no type (Map
+ *  sizes stay). */
+function encMapValue(k: unknown, v: unknown): void {
+  if (curAttr !== 0 && typeof k === 'string') {
+    const act = keyAction(k);
+    if (act === 1) {
+      filterCounts[3]++;
+      putRedacted(v);
+      return;
+    }
+    if (act === 2) {
+      filterCounts[7]++;
+      putTag(T_REDACTED);
+      putStr('');
+      return;
+    }
+  }
+  enc(v);
+}
+
+function encMap(mp: object, m: Memo | undefined): void {
+  if (cutContainer(mp, null)) return;
+  const seen = seenFlag;
+  seenFlag = false;
+  if (m !== undefined && refsOn && canRef(m) && worthChecking(m) && checked(m, sameMap(mp, m))) {
+    putRef(m);
+    return;
+  }
+  m = sizedMemo(mp, m, K_MAP, seen);
+  const off = pos;
+  const b0 = budget;
+  const size = MapPrototypeGetSize(mp);
+  const myLevel = level;
+  const n = openSized(T_MAP, size, mp);
+  const it = MapPrototypeEntries(mp);
+  if (m === undefined) {
+    for (let i = 0; i < n; i++) {
+      const r = MapIteratorNext(it);
+      if (r.done === true) {
+        putTag(T_UNDEFINED);
+        putTag(T_UNDEFINED);
+      } else {
+        const entry = r.value;
+        enc(entry[0]);
+        encMapValue(entry[0], entry[1]);
+      }
+    }
+    ancestors[--level] = undefined;
+    return;
+  }
+  const sOk = okAcc, sDeep = deepAcc, sH = hAcc, sC = circLow;
+  okAcc = true;
+  deepAcc = false;
+  hAcc = 0;
+  circLow = 1 << 30;
+  const r0 = filterCounts[3], d0 = filterCounts[7];
+  const vals = m.vals, vers = m.vers;
   for (let i = 0; i < n; i++) {
     const r = MapIteratorNext(it);
     if (r.done === true) {
+      // (no program code runs while a map is read: not expected)
       putTag(T_UNDEFINED);
       putTag(T_UNDEFINED);
-    } else {
-      const entry = r.value;
-      enc(entry[0]);
-      // attr rules apply to string keys; a dropped entry keeps its key and
-      // loses its value like a redacted one with no type (Map sizes stay).
-      if (curAttr !== 0 && typeof entry[0] === 'string') {
-        const act = keyAction(entry[0]);
-        if (act === 1) {
-          filterCounts[3]++;
-          putRedacted(entry[1]);
-          continue;
-        }
-        if (act === 2) {
-          filterCounts[7]++;
-          putTag(T_REDACTED);
-          putStr('');
-          continue;
-        }
-      }
-      enc(entry[1]);
+      vals[2 * i] = MISSING_ID;
+      vals[2 * i + 1] = MISSING_ID;
+      vers[2 * i] = vers[2 * i + 1] = 0;
+      okAcc = false;
+      continue;
     }
+    const entry = r.value;
+    const k = entry[0], v = entry[1];
+    verOut = 0;
+    enc(k);
+    vals[2 * i] = k;
+    vers[2 * i] = verOut;
+    verOut = 0;
+    encMapValue(k, v);
+    vals[2 * i + 1] = v;
+    vers[2 * i + 1] = verOut;
   }
+  if (vals.length !== 2 * n) vals.length = 2 * n;
+  if (vers.length !== 2 * n) vers.length = 2 * n;
   ancestors[--level] = undefined;
+  closeSized(m, off, b0, myLevel, size, n, r0, d0, sOk, sDeep, sH, sC);
 }
 
-function encSet(s: object): void {
-  if (cutContainer(s, null)) return;
-  const n = openSized(T_SET, SetPrototypeGetSize(s), s);
-  const it = SetPrototypeValues(s);
+function encSet(st: object, m: Memo | undefined): void {
+  if (cutContainer(st, null)) return;
+  const seen = seenFlag;
+  seenFlag = false;
+  if (m !== undefined && refsOn && canRef(m) && worthChecking(m) && checked(m, sameSet(st, m))) {
+    putRef(m);
+    return;
+  }
+  m = sizedMemo(st, m, K_SET, seen);
+  const off = pos;
+  const b0 = budget;
+  const size = SetPrototypeGetSize(st);
+  const myLevel = level;
+  const n = openSized(T_SET, size, st);
+  const it = SetPrototypeValues(st);
+  if (m === undefined) {
+    for (let i = 0; i < n; i++) {
+      const r = SetIteratorNext(it);
+      if (r.done === true) putTag(T_UNDEFINED);
+      else enc(r.value);
+    }
+    ancestors[--level] = undefined;
+    return;
+  }
+  const sOk = okAcc, sDeep = deepAcc, sH = hAcc, sC = circLow;
+  okAcc = true;
+  deepAcc = false;
+  hAcc = 0;
+  circLow = 1 << 30;
+  const r0 = filterCounts[3], d0 = filterCounts[7];
+  const vals = m.vals, vers = m.vers;
   for (let i = 0; i < n; i++) {
     const r = SetIteratorNext(it);
-    if (r.done === true) putTag(T_UNDEFINED);
-    else enc(r.value);
+    verOut = 0;
+    if (r.done === true) {
+      putTag(T_UNDEFINED);
+      vals[i] = MISSING_ID;
+      okAcc = false;
+    } else {
+      const v = r.value;
+      enc(v);
+      vals[i] = v;
+    }
+    vers[i] = verOut;
   }
+  if (vals.length !== n) vals.length = n;
+  if (vers.length !== n) vers.length = n;
   ancestors[--level] = undefined;
+  closeSized(m, off, b0, myLevel, size, n, r0, d0, sOk, sDeep, sH, sC);
+}
+
+/** Closes the memo of a map or set encoding (as encArray does). */
+function closeSized(
+  m: Memo,
+  off: number,
+  b0: number,
+  myLevel: number,
+  size: number,
+  n: number,
+  r0: number,
+  d0: number,
+  sOk: boolean,
+  sDeep: boolean,
+  sH: number,
+  sC: number,
+): void {
+  m.proto = null;
+  m.total = size;
+  m.scan = n;
+  m.red = filterCounts[3] - r0;
+  m.drp = filterCounts[7] - d0;
+  closeMemo(m, off, b0 - budget, myLevel, n === size || n === itemsBound);
+  verOut = m.ok ? m.ver : 0;
+  okAcc = sOk && m.ok;
+  deepAcc = sDeep || deepAcc;
+  hAcc = sH > m.height ? sH : m.height;
+  circLow = sC < circLow ? sC : circLow;
 }
 
 function encError(e: object, proto: object): void {

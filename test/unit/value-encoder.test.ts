@@ -10,10 +10,16 @@ import {
   writeValueShallow,
   writeVarint,
   setTrust,
+  setRefs,
   untrust,
+  setAttrResolver,
+  registerAttr,
+  attrFor,
+  attrNone,
   encoderWork,
 } from '../../js/runtime/value-encoder';
 import { installDefiners } from '../../js/runtime/definers';
+import { configureSecrets, resetSecrets } from '../../js/runtime/secrets';
 
 // ---------------------------------------------------------------------------
 // A tiny decoder producing the JSON form of design-docs/values.md, except
@@ -167,10 +173,52 @@ class Reader {
         this.pos = resume;
         return v;
       }
+      case 0x1a: {
+        // patch: the object encoded at this offset with some values replaced.
+        const at = this.pos - 1;
+        const off = this.varint();
+        if (off >= at || this.b[off] !== 0x0b) throw new Error(`bad patch base ${off} at ${at}`);
+        const k = this.varint();
+        const repl = new Map<number, unknown>();
+        let last = -1;
+        for (let i = 0; i < k; i++) {
+          const idx = this.varint();
+          if (idx <= last) throw new Error(`patch index ${idx} not ascending at ${at}`);
+          last = idx;
+          repl.set(idx, this.value());
+        }
+        const resume = this.pos;
+        this.pos = off + 1;
+        const cls = this.plain();
+        const total = this.varint();
+        const n = this.varint();
+        if (last >= n) throw new Error(`patch index ${last} beyond ${n} at ${at}`);
+        const props: Record<string, unknown> = {};
+        for (let i = 0; i < n; i++) {
+          const key = this.plain();
+          const v = this.value();
+          props[key] = repl.has(i) ? repl.get(i) : v;
+        }
+        this.pos = resume;
+        const o: any = { $: 'object', class: cls, props };
+        if (n < total) o.total = total;
+        return o;
+      }
       default:
         throw new Error(`unknown tag ${t} at ${this.pos - 1}`);
     }
   }
+}
+
+/** Encodes v after what the arena holds (references to it allowed) and decodes it. */
+function roundTripKeep(v: unknown): any {
+  const start = arena.pos;
+  writeValue(v);
+  const r = new Reader(arena.buf, arena.pos);
+  r.pos = start;
+  const out = r.value();
+  expect(r.pos).toBe(arena.pos);
+  return out;
 }
 
 /** Encodes v into a fresh arena and returns its bytes. */
@@ -694,6 +742,86 @@ describe('side-effect freedom', () => {
   });
 });
 
+describe('fresh arrays read with plain reads (definers wrapped)', () => {
+  for (const refs of [true, false]) it(`an accessor element made by any definer never runs, before or after a first capture; holes and undefined stay apart${refs ? '' : ' (references off)'}`, () => {
+    expect(installDefiners(untrust)).toBe(true);
+    setTrust(true);
+    setRefs(refs);
+    try {
+      const work0 = encoderWork[3];
+      let ran = 0;
+      const get = (): number => ++ran;
+      // eslint-disable-next-line no-sparse-arrays
+      const fresh = [1, -0, 2.5, undefined, , 'a', null, [3]];
+      const want = [1, -0, 2.5, { $: 'undefined' }, { $: 'hole' }, 'a', null, [3]];
+      expect(roundTrip(fresh)).toEqual(want);
+      expect(roundTrip(fresh)).toEqual(want);
+      expect(encoderWork[3] - work0).toBeGreaterThan(0);
+      const defs: Array<(a: unknown[]) => void> = [
+        (a) => Object.defineProperty(a, 1, { get, enumerable: true, configurable: true }),
+        (a) => Object.defineProperties(a, { 1: { get, enumerable: true, configurable: true } }),
+        (a) => Reflect.defineProperty(a, 1, { get, enumerable: true, configurable: true }),
+        (a) => Object.prototype.__defineGetter__.call(a, '1', get),
+        (a) => Object.prototype.__defineSetter__.call(a, '1', () => {}),
+      ];
+      for (const def of defs) {
+        for (const before of [0, 1, 2, 3]) {
+          const a = [1, 2, 3];
+          for (let c = 0; c < before; c++) roundTrip(a);
+          def(a);
+          const out = roundTrip(a);
+          expect(out[1].$).toBe('accessor');
+          expect(roundTrip(a)[1].$).toBe('accessor');
+          expect(roundTrip({ inside: a }).props.inside[1].$).toBe('accessor');
+        }
+      }
+      // Numbers around the inline small-int path decode as they were.
+      const nums = [0, -0, -1, 1, 63, 64, -64, -65, 4095, 4096, 8191, 8192, -8191, -8192, -8193, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, 0.5, NaN, -Infinity];
+      const got = roundTrip(nums);
+      expect(got).toHaveLength(nums.length);
+      nums.forEach((x, i) => expect(Object.is(got[i], x)).toBe(true));
+      // A proxy of an array given to a definer, an array subclass, another realm.
+      const p = new Proxy([1, 2], {});
+      Object.defineProperty(p, 0, { get, enumerable: true, configurable: true });
+      expect(roundTrip(p)).toEqual({ $: 'proxy' });
+      class Sub extends Array {}
+      const sub = Sub.from([1, 2]);
+      Object.defineProperty(sub, 0, { get, enumerable: true, configurable: true });
+      expect(roundTrip(sub)).toMatchObject([{ $: 'accessor' }, 2]);
+      expect(ran).toBe(0);
+    } finally {
+      setRefs(true);
+      setTrust(false);
+    }
+  });
+});
+
+describe('pair lists read with plain reads', () => {
+  it('a pair list captured again and again (memo, trusted, changed between captures) keeps its secret values redacted', () => {
+    expect(installDefiners(untrust)).toBe(true);
+    setTrust(true);
+    configureSecrets({ strings: [], pairs: true }, (k) => (/authorization|api-key/i.test(k) ? 1 : 0));
+    setAttrResolver((_set, k) => (/authorization|api-key/i.test(k) ? 1 : 0));
+    registerAttr(7, 1, 1);
+    attrFor(7);
+    try {
+      const raw = ['Authorization', 'sk_live_R3f5g7h9j1k3', 'Accept', 'json', 'X-Api-Key', 'k-123'];
+      for (let i = 0; i < 6; i++) {
+        raw[3] = 'json' + i;
+        const out = roundTripKeep(raw);
+        expect(out[1]).toEqual({ $: 'redacted', type: 'string' });
+        expect(out[3]).toBe('json' + i);
+        expect(out[5]).toEqual({ $: 'redacted', type: 'string' });
+      }
+    } finally {
+      attrNone();
+      setAttrResolver(() => 0);
+      resetSecrets();
+      setTrust(false);
+    }
+  });
+});
+
 describe('cycles and bounds', () => {
   it('emits circular references with the ancestor distance', () => {
     const a: any = { name: 'a' };
@@ -839,7 +967,7 @@ describe('cycles and bounds', () => {
 describe('references', () => {
   /** Encodes `v` (references allowed), then again in full; returns both
    * decodings and whether the first used a reference. */
-  function both(v: unknown, shallow = false): { ref: any; full: any; usedRef: boolean } {
+  function both(v: unknown, shallow = false): { ref: any; full: any; usedRef: boolean; top: number } {
     const start = arena.pos;
     if (shallow) writeValueShallow(v);
     else writeValue(v);
@@ -853,7 +981,7 @@ describe('references', () => {
     r2.pos = mid;
     const full = r2.value();
     const usedRef = arena.buf.subarray(start, mid).includes(0x19) && (mid - start) < (arena.pos - mid);
-    return { ref, full, usedRef };
+    return { ref, full, usedRef, top: arena.buf[start] };
   }
 
   it('an unchanged object is written as a reference and decodes to the same value', () => {
@@ -941,6 +1069,158 @@ describe('references', () => {
     expect(r.ref).toEqual(r.full);
   });
 
+  it('an object changed only in primitive properties is written as a patch of its last full encoding', () => {
+    const state: any = { input: 'x'.repeat(200), position: 0, line: 1, flag: true, kind: null, result: { a: 1 }, list: [1, 2] };
+    both(state);
+    both(state); // the memo and the patch base
+    for (let i = 1; i < 40; i++) {
+      state.position = i;
+      if (i % 5 === 0) state.line++;
+      if (i === 7) state.kind = 'scalar';
+      if (i === 9) state.flag = 0;
+      if (i === 11) state.position = -0;
+      if (i === 13) state.position = NaN;
+      if (i === 15) state.kind = Symbol('k');
+      if (i === 17) state.kind = 10n;
+      if (i === 19) state.kind = undefined;
+      if (i === 21) state.kind = function named() {};
+      const start = arena.pos;
+      writeValue(state);
+      const len = arena.pos - start;
+      expect(arena.buf[start]).toBe(0x1a);
+      // Far smaller than the 200-character string alone.
+      expect(len).toBeLessThan(40);
+      const r = new Reader(arena.buf, arena.pos);
+      r.pos = start;
+      const got = r.value();
+      const full = both(state).full;
+      expect(got).toEqual(full);
+    }
+    // A changed container, a new key: written in full (and a new base).
+    state.result = { a: 2 };
+    let r = both(state);
+    expect(r.ref).toEqual(r.full);
+    state.extra = 1;
+    r = both(state);
+    expect(r.ref).toEqual(r.full);
+    expect(r.ref.props.extra).toBe(1);
+    // Unchanged after a patch: a ref to the patch.
+    state.position = 1000;
+    both(state);
+    const start = arena.pos;
+    writeValue(state);
+    expect(arena.buf[start]).toBe(0x19);
+    const rd = new Reader(arena.buf, arena.pos);
+    rd.pos = start;
+    expect(rd.value().props.position).toBe(1000);
+  });
+
+  it('a patched object inside another object: the outer one is written again, not referred to with stale bytes', () => {
+    const inner: any = { n: 0, s: 'a' };
+    const outer: any = { inner, tag: 'o' };
+    both(outer);
+    both(outer);
+    for (let i = 1; i < 10; i++) {
+      inner.n = i;
+      const r = both(outer);
+      expect(r.ref).toEqual(r.full);
+      expect(r.ref.props.inner.props.n).toBe(i);
+      const r2 = both(inner);
+      expect(r2.ref).toEqual(r2.full);
+    }
+  });
+
+  it('maps and sets: referred to while unchanged, written again after any change', () => {
+    const inner = { v: 1 };
+    const m = new Map<unknown, unknown>([['a', 1], [inner, 'obj'], ['b', inner]]);
+    const st = new Set<unknown>([1, 'x', inner]);
+    const holder = { m, st, n: 0 };
+    both(holder);
+    both(holder);
+    let r = both(holder);
+    expect(r.usedRef).toBe(true);
+    expect(r.ref).toEqual(r.full);
+    const steps: Array<() => void> = [
+      () => m.set('a', 2),
+      () => m.set('c', 3),
+      () => m.delete('a'),
+      () => m.set('a', 1), // back, now last in iteration order
+      () => (inner.v = 2), // inside a key and a value
+      () => st.add(2),
+      () => st.delete('x'),
+      () => (holder.n = 1),
+      () => m.clear(),
+    ];
+    for (const step of steps) {
+      step();
+      r = both(holder);
+      expect(r.ref).toEqual(r.full);
+      r = both(holder);
+      expect(r.ref).toEqual(r.full);
+      expect(r.usedRef).toBe(true);
+    }
+    // A map that contains itself.
+    const self = new Map<unknown, unknown>();
+    self.set('me', self);
+    both(self);
+    both(self);
+    r = both(self);
+    expect(r.ref).toEqual(r.full);
+  });
+
+  it('a patch whose entries hold patches of their own', () => {
+    const y: any = { next: null, a: 'y', b: 2, c: 3 };
+    const x: any = { next: y, a: 1, b: 'x', c: 4 };
+    both(x);
+    both(x);
+    both(x);
+    const work = encoderWork[4];
+    for (let i = 0; i < 6; i++) {
+      y.a = 'y' + i;
+      x.a = i;
+      if (i === 3) x.next = { next: y, a: 0, b: 0, c: 0 };
+      const r = both(x);
+      expect(r.ref).toEqual(r.full);
+      expect(r.top).toBe(0x1a);
+    }
+    expect(encoderWork[4] - work).toBeGreaterThan(6);
+  });
+
+  it('a patch that the budget left would cut is written in full instead', () => {
+    // inner changes with a: written inside the patch that is discarded.
+    const x: any = { inner: { k: 1, z: 'z', q: true }, a: 1, list: Array.from({ length: 20 }, (_, i) => i), m: new Map([[1, 2]]) };
+    const w = [Array.from({ length: 30 }, (_, i) => 'p' + i), x];
+    setValueBudget(1024);
+    both(w);
+    both(w);
+    x.a = 2;
+    let r = both(w);
+    expect(r.ref).toEqual(r.full);
+    const work = encoderWork[4];
+    x.a = 3;
+    x.inner.k = 3;
+    r = both(w);
+    expect(r.ref).toEqual(r.full);
+    expect(encoderWork[4] - work).toBe(2); // x and inner, patched
+    setValueBudget(40);
+    try {
+      x.a = 4;
+      x.inner.k = 4;
+      r = both(w);
+      expect(r.ref).toEqual(r.full);
+      expect(r.ref[1].props.list.$).toBe('array'); // cut by the budget
+      x.a = 5;
+      r = both(w);
+      expect(r.ref).toEqual(r.full);
+    } finally {
+      setValueBudget(1024);
+    }
+    x.a = 6;
+    r = both(w);
+    expect(r.ref).toEqual(r.full);
+    expect(r.ref[1].props.list).toHaveLength(20);
+  });
+
   it('no reference survives an arena reset', () => {
     const o = { a: 1 };
     writeValue(o);
@@ -972,13 +1252,33 @@ describe('references', () => {
       const t = rnd(4);
       pool.push(t === 0 ? [] : t === 1 ? new Node('n' + i) : t === 2 ? Object.create(null) : {});
     }
+    // Objects of primitives changed in place (patches).
+    for (let i = 0; i < 10; i++) pool.push({ next: null, a: i, b: 'x' + i, c: true });
+    // Maps and sets (referable since the fourth round), at the end of the pool.
+    for (let i = 0; i < 6; i++) pool.push(i % 2 === 0 ? new Map<unknown, unknown>([['k', i]]) : new Set<unknown>([i]));
     const prim = (): unknown => [0, -0, 1, 'a', 'b', null, undefined, true, NaN, 1.5, 2 ** 40][rnd(11)];
     const keys = ['a', 'b', 'c', 'password', 'type', 'value', 'next'];
     let refs = 0;
+    let patches = 0;
+    const patches0 = encoderWork[4];
     for (let step = 0; step < 4000; step++) {
       const o = pool[rnd(pool.length)];
       const what = rnd(10);
-      if (Array.isArray(o)) {
+      if (o instanceof Map) {
+        const key = rnd(2) ? keys[rnd(keys.length)] : pool[rnd(pool.length)];
+        if (what < 5) o.set(key, rnd(2) ? prim() : pool[rnd(pool.length)]);
+        else if (what < 7) o.delete(key);
+        else if (what < 8) o.clear();
+      } else if (o instanceof Set) {
+        const v = rnd(2) ? prim() : pool[rnd(pool.length)];
+        if (what < 5) o.add(v);
+        else if (what < 7) o.delete(v);
+        else if (what < 8) o.clear();
+      } else if (pool.indexOf(o) >= 40) {
+        if (what < 5) o[keys[rnd(3)]] = prim();
+        else if (what < 6) o.next = pool[40 + rnd(16)];
+        else if (what < 7) o.next = pool[rnd(pool.length)];
+      } else if (Array.isArray(o)) {
         if (what < 4) o.push(rnd(2) ? prim() : pool[rnd(pool.length)]);
         else if (what < 6 && o.length > 0) o[rnd(o.length)] = rnd(2) ? prim() : pool[rnd(pool.length)];
         else if (what < 7) o.length = rnd(o.length + 1);
@@ -996,6 +1296,7 @@ describe('references', () => {
           else if (how === 3) Object.prototype.__defineGetter__.call(o, k, getter);
           else Object.prototype.__defineSetter__.call(o, k, setter);
         } else if (what < 8) Object.setPrototypeOf(o, rnd(2) ? Node.prototype : Object.prototype);
+        
         else if (what < 9) {
           try {
             Object.assign(o, { [k]: prim() }); // a setter, or a getter only: throws
@@ -1011,10 +1312,14 @@ describe('references', () => {
         const v = pool[rnd(pool.length)];
         const r = both(v, rnd(5) === 0);
         if (r.usedRef) refs++;
+        if (r.top === 0x1a) patches++;
         expect(r.ref).toEqual(r.full);
       }
     }
     expect(refs).toBeGreaterThan(100);
+    // Patches were written (at the top level and inside other values).
+    expect(patches).toBeGreaterThan(20);
+    expect(encoderWork[4] - patches0).toBeGreaterThan(20);
     expect(ran).toBe(0);
     if (trust) expect(encoderWork[3] - work0).toBeGreaterThan(1000);
     else expect(encoderWork[3]).toBe(work0);

@@ -329,6 +329,7 @@ pub fn wire_constants() -> BindingWire {
         ("REGEXP", tag::REGEXP),
         ("OPAQUE", tag::OPAQUE),
         ("REF", tag::REF),
+        ("PATCH", tag::PATCH),
     ]
     .into_iter()
     .map(|(n, t)| (n.to_string(), u32::from(t)))

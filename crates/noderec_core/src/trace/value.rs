@@ -62,10 +62,16 @@ pub mod tag {
     pub const REGEXP: u8 = 0x17;
     /// Opaque object (Promise, WeakMap, ...): `str` class.
     pub const OPAQUE: u8 = 0x18;
-    /// Reference: `varint offset`, the value is the array or object encoded
-    /// at that offset of the value bytes of the same EVENTS record (before
-    /// this tag).
+    /// Reference: `varint offset`, the value is the array, object, patch,
+    /// map or set encoded at that offset of the value bytes of the same
+    /// EVENTS record (before this tag).
     pub const REF: u8 = 0x19;
+    /// Patch: `varint offset` of an `object` encoding (tag 0x0B) earlier in
+    /// the value bytes of the same EVENTS record, `varint k`, then `k` pairs
+    /// `varint index` (ascending, below the object's kept count), value: the
+    /// value is that object with the values of the kept pairs at those
+    /// indexes replaced (keys, class and counts as there).
+    pub const PATCH: u8 = 0x1A;
 }
 
 /// References one value may resolve (a hostile trace could otherwise nest
@@ -235,6 +241,15 @@ fn skip_inner(buf: &[u8], pos: &mut usize, depth: usize) -> Result<()> {
         tag::INT | tag::CIRCULAR | tag::REF => {
             read_varint(buf, pos)?;
         }
+        tag::PATCH => {
+            check_nesting(at, depth)?;
+            read_varint(buf, pos)?;
+            let k = read_count(buf, pos)?;
+            for _ in 0..k {
+                read_varint(buf, pos)?;
+                skip_inner(buf, pos, depth + 1)?;
+            }
+        }
         tag::FLOAT | tag::DATE => {
             take(buf, pos, 8)?;
         }
@@ -339,9 +354,13 @@ pub fn object_fields(buf: &[u8], pos: &mut usize) -> Result<Option<Vec<(String, 
         let at = p;
         p += 1;
         let off = read_varint(buf, &mut p)?;
-        p = usize::try_from(off).ok().filter(|&o| o < at).ok_or_else(|| {
-            ValueError::new(at, format!("reference to byte {off} of its record is not before it (byte {at})"))
-        })?;
+        p = ref_target(buf, at, off)?;
+    }
+    let mut patches = Vec::new();
+    if buf.get(p) == Some(&tag::PATCH) {
+        let at = p;
+        p += 1;
+        p = read_patch(buf, at, &mut p, &mut patches)?;
     }
     if buf.get(p) != Some(&tag::OBJECT) {
         *pos = end;
@@ -350,16 +369,74 @@ pub fn object_fields(buf: &[u8], pos: &mut usize) -> Result<Option<Vec<(String, 
     p += 1;
     read_str(buf, &mut p)?;
     let (_, n) = read_total_kept(buf, &mut p)?;
+    check_patches(p, &patches, n)?;
     let mut fields = Vec::with_capacity(n.min(64));
     let mut refs = MAX_REFS;
-    for _ in 0..n {
+    let mut next = 0;
+    for i in 0..n {
         let key = read_str(buf, &mut p)?.text.to_string();
         let mut v = String::new();
-        json_inner(buf, &mut p, &mut v, 1, &mut refs)?;
+        if next < patches.len() && patches[next].0 == i {
+            let mut vp = patches[next].1;
+            next += 1;
+            json_inner(buf, &mut vp, &mut v, 1, &mut refs)?;
+            skip_inner(buf, &mut p, 1)?;
+        } else {
+            json_inner(buf, &mut p, &mut v, 1, &mut refs)?;
+        }
         fields.push((key, v));
     }
     *pos = end;
     Ok(Some(fields))
+}
+
+/// The offset a `ref` at `at` points to, checked: before it, at an array,
+/// object, patch, map or set.
+fn ref_target(buf: &[u8], at: usize, off: u64) -> Result<usize> {
+    let target = usize::try_from(off).ok().filter(|&o| o < at);
+    let Some(tpos) = target else {
+        return Err(ValueError::new(at, format!("reference to byte {off} of its record is not before it (byte {at})")));
+    };
+    if !matches!(buf.get(tpos), Some(&(tag::ARRAY | tag::OBJECT | tag::PATCH | tag::MAP | tag::SET))) {
+        return Err(ValueError::new(at, "reference to something other than an array, object, map or set"));
+    }
+    Ok(tpos)
+}
+
+/// Reads the body of a `patch` at `at` (after its tag): pushes `(index,
+/// position of the value)` pairs to `patches` and returns the position of
+/// the patched `object` (checked: before the patch, an `object` tag).
+fn read_patch(buf: &[u8], at: usize, pos: &mut usize, patches: &mut Vec<(usize, usize)>) -> Result<usize> {
+    let off = read_varint(buf, pos)?;
+    let base = usize::try_from(off).ok().filter(|&o| o < at).ok_or_else(|| {
+        ValueError::new(at, format!("patch of byte {off} of its record is not before it (byte {at})"))
+    })?;
+    if buf.get(base) != Some(&tag::OBJECT) {
+        return Err(ValueError::new(at, "patch of something other than an object"));
+    }
+    let k = read_count(buf, pos)?;
+    let mut last: Option<usize> = None;
+    for _ in 0..k {
+        let iat = *pos;
+        let idx = read_count(buf, pos)?;
+        if last.is_some_and(|l| idx <= l) {
+            return Err(ValueError::new(iat, format!("patch index {idx} not ascending")));
+        }
+        last = Some(idx);
+        patches.push((idx, *pos));
+        skip_inner(buf, pos, 1)?;
+    }
+    Ok(base)
+}
+
+/// The patch indexes are below the object's kept count `n`.
+fn check_patches(at: usize, patches: &[(usize, usize)], n: usize) -> Result<()> {
+    match patches.last() {
+        Some(&(idx, _)) if idx >= n => {
+            Err(ValueError::new(at, format!("patch index {idx} beyond the {n} kept properties of its object")))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// JSON names of the function kinds (index = kind byte).
@@ -531,21 +608,50 @@ fn json_inner(buf: &[u8], pos: &mut usize, out: &mut String, depth: usize, refs:
         tag::PROXY => out.push_str(r#"{"$":"proxy"}"#),
         tag::REF => {
             let off = read_varint(buf, pos)?;
-            let target = usize::try_from(off).ok().filter(|&o| o < at);
-            let Some(mut tpos) = target else {
-                return Err(ValueError::new(
-                    at,
-                    format!("reference to byte {off} of its record is not before it (byte {at})"),
-                ));
-            };
+            let mut tpos = ref_target(buf, at, off)?;
             if *refs == 0 {
                 return Err(ValueError::new(at, format!("more than {MAX_REFS} references in one value")));
             }
             *refs -= 1;
-            if !matches!(buf.get(tpos), Some(&(tag::ARRAY | tag::OBJECT))) {
-                return Err(ValueError::new(at, "reference to something other than an array or object"));
-            }
             json_inner(buf, &mut tpos, out, depth, refs)?;
+        }
+        tag::PATCH => {
+            check_nesting(at, depth)?;
+            if *refs == 0 {
+                return Err(ValueError::new(at, format!("more than {MAX_REFS} references in one value")));
+            }
+            *refs -= 1;
+            let mut patches = Vec::new();
+            let mut p = read_patch(buf, at, pos, &mut patches)? + 1;
+            let class = read_str(buf, &mut p)?;
+            let (total, n) = read_total_kept(buf, &mut p)?;
+            check_patches(at, &patches, n)?;
+            out.push_str(r#"{"$":"object","class":"#);
+            write_json_string(out, class.text);
+            out.push_str(r#","props":{"#);
+            let mut next = 0;
+            for i in 0..n {
+                if i > 0 {
+                    out.push(',');
+                }
+                let key = read_str(buf, &mut p)?;
+                write_json_string(out, key.text);
+                out.push(':');
+                if next < patches.len() && patches[next].0 == i {
+                    let mut vp = patches[next].1;
+                    next += 1;
+                    json_inner(buf, &mut vp, out, depth + 1, refs)?;
+                    skip_inner(buf, &mut p, depth + 1)?;
+                } else {
+                    json_inner(buf, &mut p, out, depth + 1, refs)?;
+                }
+            }
+            out.push('}');
+            if (n as u64) < total {
+                out.push_str(r#","total":"#);
+                push_display(out, total);
+            }
+            out.push('}');
         }
         tag::CIRCULAR => {
             let d = read_varint(buf, pos)?;
@@ -1008,10 +1114,10 @@ mod tests {
 
     #[test]
     fn value_malformed() {
-        // Unknown tag (0x19 is `ref`).
-        let e = err(&[0x1a]);
+        // Unknown tag (0x19 is `ref`, 0x1a `patch`).
+        let e = err(&[0x1b]);
         assert_eq!(e.offset, 0);
-        assert!(e.message.contains("0x1a"), "{e}");
+        assert!(e.message.contains("0x1b"), "{e}");
         let e = err(&[tag::ARRAY, 1, 1, 0xee]);
         assert_eq!(e.offset, 3);
         // Empty buffer.
@@ -1116,6 +1222,13 @@ mod ref_tests {
     }
 
     #[test]
+    fn references_to_maps_and_sets() {
+        let b = vec![tag::MAP, 1, 1, tag::INT, 2, tag::TRUE, tag::SET, 1, 1, tag::NULL, tag::REF, 0, tag::REF, 6];
+        assert_eq!(json_at(&b, 10).unwrap(), r#"{"$":"map","size":1,"entries":[[1,true]]}"#);
+        assert_eq!(json_at(&b, 12).unwrap(), r#"{"$":"set","size":1,"values":[null]}"#);
+    }
+
+    #[test]
     fn bad_references_are_errors() {
         // To itself or after itself.
         assert!(json_at(&[tag::REF, 0], 0).unwrap_err().message.contains("not before it"));
@@ -1146,5 +1259,49 @@ mod ref_tests {
             "{}",
             err.message
         );
+    }
+
+    /// `{a: 1, b: [1]}`, then a patch of it with `a` = 5, and a ref to the patch.
+    #[test]
+    fn patches_replace_values_of_the_earlier_object() {
+        let mut b = vec![tag::OBJECT, 6, 6, b'O', b'b', b'j', b'e', b'c', b't', 2, 2];
+        b.extend_from_slice(&[1, 1, b'a', tag::INT, 2, 1, 1, b'b', tag::ARRAY, 1, 1, tag::INT, 2]);
+        let p = b.len();
+        b.extend_from_slice(&[tag::PATCH, 0, 1, 0, tag::INT, 10]);
+        let r = b.len();
+        b.extend_from_slice(&[tag::REF, p as u8]);
+        let want = r#"{"$":"object","class":"Object","props":{"a":5,"b":[1]}}"#;
+        assert_eq!(json_at(&b, p).unwrap(), want);
+        assert_eq!(json_at(&b, r).unwrap(), want);
+        let mut pos = r;
+        let fields = object_fields(&b, &mut pos).unwrap().unwrap();
+        assert_eq!(fields, vec![("a".to_string(), "5".to_string()), ("b".to_string(), "[1]".to_string())]);
+        assert_eq!(pos, b.len());
+        // Both values replaced.
+        let p2 = b.len();
+        b.extend_from_slice(&[tag::PATCH, 0, 2, 0, tag::NULL, 1, tag::STRING, 1, 1, b'x']);
+        assert_eq!(json_at(&b, p2).unwrap(), r#"{"$":"object","class":"Object","props":{"a":null,"b":"x"}}"#);
+    }
+
+    #[test]
+    fn bad_patches_are_errors() {
+        let base = vec![tag::OBJECT, 1, 1, b'O', 1, 1, 1, 1, b'a', tag::INT, 2];
+        let at = base.len() as u8;
+        let bad = |tail: &[u8]| {
+            let mut b = base.clone();
+            b.extend_from_slice(tail);
+            json_at(&b, at as usize).unwrap_err().message
+        };
+        assert!(bad(&[tag::PATCH, at, 0]).contains("not before it"));
+        assert!(bad(&[tag::PATCH, 9, 0]).contains("before it") || bad(&[tag::PATCH, 9, 0]).contains("other than"));
+        assert!(bad(&[tag::PATCH, 0, 1, 1, tag::NULL]).contains("beyond"));
+        assert!(bad(&[tag::PATCH, 0, 2, 0, tag::NULL, 0, tag::NULL]).contains("not ascending"));
+        assert!(bad(&[tag::PATCH, 0, 1, 0]).contains("truncated") || !bad(&[tag::PATCH, 0, 1, 0]).is_empty());
+        // A patch of a patch.
+        let mut b = base.clone();
+        b.extend_from_slice(&[tag::PATCH, 0, 0]);
+        let p2 = b.len();
+        b.extend_from_slice(&[tag::PATCH, at, 0]);
+        assert!(json_at(&b, p2).unwrap_err().message.contains("other than an object"));
     }
 }
