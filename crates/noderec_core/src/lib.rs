@@ -11,3 +11,4 @@ pub mod io;
 pub mod query;
 pub mod session;
 pub mod trace;
+pub mod wire;

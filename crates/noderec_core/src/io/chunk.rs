@@ -3,7 +3,7 @@
 //! Head payload: `stream | flags << 2`. Value blob: `varint len, len bytes`
 //! (the exact bytes, binary-safe). See design-docs/io-capture.md.
 
-use crate::trace::value::read_varint;
+use crate::wire::format::read_varint;
 
 /// Stream numbers (the fd numbers of the standard streams).
 pub mod stream {
@@ -71,7 +71,7 @@ pub fn split_payload(p: u32) -> (u8, u32) {
 
 /// Appends the value blob of an OUTPUT event.
 pub fn put_blob(out: &mut Vec<u8>, bytes: &[u8]) {
-    crate::trace::format::put_varint(out, bytes.len() as u64);
+    crate::wire::format::put_varint(out, bytes.len() as u64);
     out.extend_from_slice(bytes);
 }
 

@@ -216,3 +216,49 @@ mod tests {
         assert_eq!(Cursor::new(&[0x80]).varint(), None);
     }
 }
+
+/// Error decoding an encoded value.
+#[derive(Debug)]
+pub struct ValueError {
+    /// Byte offset in the input buffer where decoding failed.
+    pub offset: usize,
+    /// What was wrong.
+    pub message: String,
+}
+
+impl ValueError {
+    pub(crate) fn new(offset: usize, message: impl Into<String>) -> Self {
+        ValueError { offset, message: message.into() }
+    }
+}
+
+impl std::fmt::Display for ValueError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "malformed value at byte {}: {}", self.offset, self.message)
+    }
+}
+
+impl std::error::Error for ValueError {}
+
+/// Reads one unsigned LEB128 varint at `*pos` and advances past it.
+///
+/// Fails on a truncated varint or one that does not fit in 64 bits.
+pub fn read_varint(buf: &[u8], pos: &mut usize) -> std::result::Result<u64, ValueError> {
+    let start = *pos;
+    let mut result: u64 = 0;
+    let mut shift: u32 = 0;
+    loop {
+        let Some(&b) = buf.get(*pos) else {
+            return Err(ValueError::new(*pos, "truncated varint"));
+        };
+        if shift == 63 && b > 1 {
+            return Err(ValueError::new(start, "varint overflows 64 bits"));
+        }
+        *pos += 1;
+        result |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Ok(result);
+        }
+        shift += 7;
+    }
+}
