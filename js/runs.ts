@@ -28,6 +28,11 @@ export interface RunOptions {
   sampleId?: string | number;
   iteration?: number;
   level?: string | number;
+  /** What leaves the run when it ends (design-docs/runs.md *Clear*):
+   * `'none'` (default) nothing, work it left behind still belongs to it;
+   * `'current'` the run is closed: work it left behind belongs to the run
+   * it started in; `'all'` the same for the runs nested in it still going. */
+  clear?: 'none' | 'current' | 'all';
 }
 
 /** A span started with startSpan(). */
@@ -39,7 +44,31 @@ export interface Span {
 interface RunCtx {
   id: number;
   runId: string;
+  /** The run it started in. */
+  parent: RunCtx | null;
+  /** Ended with clear 'current' or 'all' (or closed by an enclosing 'all'):
+   * its resources' callbacks run in its nearest open ancestor. */
+  closed: boolean;
+  /** Nested runs still going, kept only under a run with clear 'all' (or
+   * nested in one), for closing them when it ends. */
+  kids: Set<RunCtx> | null;
 }
+
+/** The run a resource stamped with `r` runs in: `r`, or its nearest open ancestor when closed. */
+function open(r: RunCtx | null): RunCtx | null {
+  while (r !== null && r.closed) r = r.parent;
+  return r;
+}
+
+function closeAll(r: RunCtx): void {
+  r.closed = true;
+  if (r.kids !== null) {
+    for (const k of r.kids) closeAll(k);
+    r.kids = null;
+  }
+}
+
+const CLEAR_MODES = ['none', 'current', 'all'];
 
 const RUN = Symbol('noderec.run');
 let current: RunCtx | null = null;
@@ -67,7 +96,7 @@ function install(): void {
     before() {
       try {
         const res: any = executionAsyncResource();
-        const r: RunCtx | null = (res !== undefined && res !== null && res[RUN]) || null;
+        const r = open((res !== undefined && res !== null && res[RUN]) || null);
         if (r !== current) switchTo(r);
       } catch {
         // the recorder failing must not end the program
@@ -116,11 +145,29 @@ export function run<T>(opts: RunOptions, fn: () => T): T {
     e.code = 'ERR_NODEREC_RUN_ARGS';
     throw e;
   }
+  const o = opts ?? {};
+  const clear = o.clear ?? 'none';
+  if (!CLEAR_MODES.includes(clear)) {
+    const e = new TypeError(`noderec.run(opts, fn): opts.clear must be 'none', 'current' or 'all', got ${typeof clear === 'string' ? `'${clear}'` : typeof clear}`) as TypeError & { code: string };
+    e.code = 'ERR_NODEREC_RUN_ARGS';
+    throw e;
+  }
   if (!isRecording()) return fn();
   if (!hooked) install();
   const parent = current;
-  const o = opts ?? {};
-  const ctx: RunCtx = { id: ++runSeq, runId: typeof o.runId === 'string' && o.runId !== '' ? o.runId : uuidv7() };
+  const ctx: RunCtx = {
+    id: ++runSeq,
+    runId: typeof o.runId === 'string' && o.runId !== '' ? o.runId : uuidv7(),
+    parent,
+    closed: false,
+    kids: clear === 'all' ? new Set() : null,
+  };
+  // Under a run with clear 'all', a nested run is known to it until it ends.
+  const holder = parent !== null && parent.kids !== null ? parent : null;
+  if (holder !== null) {
+    holder.kids!.add(ctx);
+    if (ctx.kids === null) ctx.kids = new Set();
+  }
   const meta: Record<string, unknown> = { runId: ctx.runId };
   if (o.domain !== undefined) meta.domain = o.domain;
   const parentRunId = o.parentRunId ?? parent?.runId;
@@ -128,10 +175,19 @@ export function run<T>(opts: RunOptions, fn: () => T): T {
   if (o.sampleId !== undefined) meta.sampleId = o.sampleId;
   if (o.iteration !== undefined) meta.iteration = o.iteration;
   if (o.level !== undefined) meta.level = o.level;
+  if (clear !== 'none') meta.clear = clear;
   mark(RUN_START, ctx.id, parent === null ? 0 : parent.id, 1, meta, undefined);
   current = ctx;
   try {
-    return settle(fn, () => mark(RUN_END, ctx.id, -1, 0, undefined, undefined));
+    return settle(fn, () => {
+      mark(RUN_END, ctx.id, -1, 0, undefined, undefined);
+      if (holder !== null) holder.kids?.delete(ctx);
+      if (clear === 'all') closeAll(ctx);
+      else if (clear === 'current') ctx.closed = true;
+      else ctx.kids = null;
+      // The run's own callback (a promise's settlement) goes on in the run it started in.
+      if (ctx.closed && current === ctx) switchTo(open(ctx));
+    });
   } finally {
     // Back in the caller's run (fn's awaits switch back to ctx when they resume).
     if (current !== parent) switchTo(parent);
