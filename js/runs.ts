@@ -72,6 +72,9 @@ const CLEAR_MODES = ['none', 'current', 'all'];
 
 const RUN = Symbol('noderec.run');
 let current: RunCtx | null = null;
+/** The thread's own run when it is a component (components.ts): the run of
+ * callbacks of resources created before it began. */
+let base: RunCtx | null = null;
 let runSeq = 0;
 let spanSeq = 0;
 let hooked = false;
@@ -96,7 +99,7 @@ function install(): void {
     before() {
       try {
         const res: any = executionAsyncResource();
-        const r = open((res !== undefined && res !== null && res[RUN]) || null);
+        const r = open((res !== undefined && res !== null && res[RUN]) || base);
         if (r !== current) switchTo(r);
       } catch {
         // the recorder failing must not end the program
@@ -192,6 +195,32 @@ export function run<T>(opts: RunOptions, fn: () => T): T {
     // Back in the caller's run (fn's awaits switch back to ctx when they resume).
     if (current !== parent) switchTo(parent);
   }
+}
+
+/** The runId of the run current on this thread, or null. */
+export function currentRunId(): string | null {
+  return current === null ? null : current.runId;
+}
+
+/** Begins the run of a component (a worker or a child process with settings
+ * of its own): everything the thread records from here belongs to it. */
+export function beginComponentRun(runId: string, component: string, parentRunId: string | undefined): void {
+  if (!isRecording() || base !== null) return;
+  if (!hooked) install();
+  const ctx: RunCtx = { id: ++runSeq, runId, parent: null, closed: false, kids: null };
+  const meta: Record<string, unknown> = { runId, component };
+  if (parentRunId !== undefined) meta.parentRunId = parentRunId;
+  mark(RUN_START, ctx.id, 0, 1, meta, undefined);
+  base = ctx;
+  current = ctx;
+}
+
+/** Ends the component's run (the thread stops recording). */
+export function endComponentRun(): void {
+  const b = base;
+  if (b === null) return;
+  base = null;
+  if (isRecording()) mark(RUN_END, b.id, -1, 0, undefined, undefined);
 }
 
 /** Starts a span now (a provisional start mark); end() writes its end. */
