@@ -92,7 +92,25 @@ pub fn export_trace(env: &Env, dir: String, format: String, out: Option<String>)
             None => Box::new(std::io::BufWriter::with_capacity(1 << 20, Stdout)),
         };
         let written = match format.as_str() {
-            "jsonl" => export::write_jsonl(&t, &mut sink),
+            // The streaming writer: runs, spans, logs and each event's run,
+            // exactly as `noderec export --format jsonl`.
+            "jsonl" => {
+                let opts = noderec_core::export::Options::default();
+                match reader::ChunkReader::open(&Path::new(&dir).join("trace.nrt")) {
+                    Ok(mut chunks) => {
+                        let mut jsonl = noderec_core::export::jsonl::Jsonl::new(sink, &opts);
+                        let r = noderec_core::export::stream::run(
+                            &mut chunks,
+                            &opts,
+                            &noderec_core::export::Progress::default(),
+                            &mut jsonl,
+                        );
+                        sink = Box::new(std::io::sink());
+                        r.map(|_| ())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
             _ => export::write_chrome(&t, pid, &mut sink),
         };
         let closed = match written {
@@ -222,6 +240,10 @@ pub struct BindingRunFilter {
     pub domain: Option<String>,
     /// Runs of this level (compared as text; inherited like the domain).
     pub level: Option<String>,
+    /// Runs of this `sampleId` (compared as text; inherited like the domain).
+    pub sample: Option<String>,
+    /// Runs of this `iteration` (compared as text; inherited like the domain).
+    pub iteration: Option<String>,
 }
 
 /// The `ERR_RUN_MISSING` message for a filter that selects no run.
@@ -232,6 +254,12 @@ fn no_run(f: &noderec_core::export::Options, dir: &str) -> String {
     }
     if let Some(l) = &f.level {
         what.push(format!("of level '{l}'"));
+    }
+    if let Some(x) = &f.sample {
+        what.push(format!("of sample '{x}'"));
+    }
+    if let Some(x) = &f.iteration {
+        what.push(format!("of iteration '{x}'"));
     }
     format!("no {} in trace {dir}", what.join(" "))
 }
@@ -254,7 +282,14 @@ pub fn query_calls(
         let file = Path::new(&dir).join("trace.nrt");
         let t = reader::read_trace(&file).map_err(to_js)?;
         let f = runs.unwrap_or_default();
-        let opts = noderec_core::export::Options { run: f.run, domain: f.domain, level: f.level, ..Default::default() };
+        let opts = noderec_core::export::Options {
+            run: f.run,
+            domain: f.domain,
+            level: f.level,
+            sample: f.sample,
+            iteration: f.iteration,
+            ..Default::default()
+        };
         let only = if opts.by_run() {
             let mut chunks = reader::ChunkReader::open(&file).map_err(to_js)?;
             let (sel, matched) = noderec_core::export::stream::selected_calls(&mut chunks, &opts).map_err(to_js)?;

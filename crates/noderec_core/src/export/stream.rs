@@ -141,6 +141,8 @@ struct RunInfo {
     id: Rc<str>,
     domain: Option<String>,
     level: Option<String>,
+    sample: Option<String>,
+    iteration: Option<String>,
     /// The run filters select it (itself or the run it is nested in).
     keep: bool,
     /// `--run` selects it: it is that run or nested in it.
@@ -496,12 +498,16 @@ fn replay_run(st: &mut ThreadSt, mark: u32, vals: Option<&Blob>, opts: &Options)
             let run_id = prop("runId").unwrap_or_else(|| format!("#{id}"));
             let domain = prop("domain").or_else(|| parent.as_ref().and_then(|r| r.domain.clone()));
             let level = prop("level").or_else(|| parent.as_ref().and_then(|r| r.level.clone()));
+            let sample = prop("sampleId").or_else(|| parent.as_ref().and_then(|r| r.sample.clone()));
+            let iteration = prop("iteration").or_else(|| parent.as_ref().and_then(|r| r.iteration.clone()));
             let in_run =
                 opts.run.as_deref().is_none_or(|want| want == run_id || parent.as_ref().is_some_and(|r| r.in_run));
             let keep = in_run
                 && opts.domain.as_ref().is_none_or(|d| domain.as_ref() == Some(d))
-                && opts.level.as_ref().is_none_or(|l| level.as_ref() == Some(l));
-            let r = Rc::new(RunInfo { id: Rc::from(run_id), domain, level, keep, in_run });
+                && opts.level.as_ref().is_none_or(|l| level.as_ref() == Some(l))
+                && opts.sample.as_ref().is_none_or(|x| sample.as_ref() == Some(x))
+                && opts.iteration.as_ref().is_none_or(|x| iteration.as_ref() == Some(x));
+            let r = Rc::new(RunInfo { id: Rc::from(run_id), domain, level, sample, iteration, keep, in_run });
             st.runs.insert(id, r.clone());
             st.run = Some(r);
             keep && opts.by_run()
@@ -1024,7 +1030,7 @@ mod tests {
     }
 
     #[test]
-    fn filters_keep_the_events_of_a_run_its_nested_runs_a_domain_or_a_level() {
+    fn filters_keep_the_events_of_a_run_its_nested_runs_a_domain_a_level_a_sample_or_an_iteration() {
         use crate::trace::format::mark as m;
         let start = |id: u64, parent: u64, pairs: &'static [(&'static str, &'static str)]| {
             mark_blob(id, move |b| {
@@ -1038,12 +1044,24 @@ mod tests {
             0,
             &[
                 (0, kind::CALL, 1, 9, None),
-                (0, kind::MARK, m::RUN_START, 10, start(1, 0, &[("runId", "a"), ("domain", "http"), ("level", "2")])),
+                (
+                    0,
+                    kind::MARK,
+                    m::RUN_START,
+                    10,
+                    start(1, 0, &[("runId", "a"), ("domain", "http"), ("level", "2"), ("sampleId", "3")]),
+                ),
                 (0, kind::CALL, 2, 11, None),
                 (0, kind::MARK, m::RUN_START, 12, start(2, 1, &[("runId", "a.1")])),
                 (0, kind::RETURN, 0, 13, None),
                 (0, kind::MARK, m::RUN_SWITCH, 14, mark_blob(0, |_| {})),
-                (0, kind::MARK, m::RUN_START, 15, start(3, 0, &[("runId", "b"), ("domain", "batch")])),
+                (
+                    0,
+                    kind::MARK,
+                    m::RUN_START,
+                    15,
+                    start(3, 0, &[("runId", "b"), ("domain", "batch"), ("sampleId", "7"), ("iteration", "1")]),
+                ),
                 (0, kind::CALL, 2, 16, None),
                 (0, kind::RETURN, 0, 17, None),
                 (0, kind::MARK, m::RUN_SWITCH, 18, mark_blob(2, |_| {})),
@@ -1072,6 +1090,14 @@ mod tests {
         // a.1 inherits a's domain and level.
         let (_, got) = pick(Options { domain: Some("http".into()), level: Some("2".into()), ..Options::default() });
         assert_eq!(got.len(), 7, "{got:?}");
+        // Samples and iterations: a.1 inherits a's sample.
+        let (_, got) = pick(Options { sample: Some("3".into()), ..Options::default() });
+        assert_eq!(got.len(), 7, "{got:?}");
+        let (_, got) = pick(Options { sample: Some("7".into()), iteration: Some("1".into()), ..Options::default() });
+        assert_eq!(got.iter().map(|g| g.1).collect::<Vec<_>>(), [15, 16, 17], "{got:?}");
+        let (out, got) = pick(Options { sample: Some("7".into()), iteration: Some("2".into()), ..Options::default() });
+        assert!(got.is_empty());
+        assert_eq!(out.runs_matched, 0);
         let (out, got) = pick(Options { run: Some("nope".into()), ..Options::default() });
         assert!(got.is_empty());
         assert_eq!((out.runs_matched, out.events), (0, 14));
