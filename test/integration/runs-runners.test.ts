@@ -83,9 +83,9 @@ describe('test names as spans', () => {
     check(spansOf(await allEvents(outDir)), ' ', 'jest');
   }, 120_000);
 
-  it('vitest: `noderec record -- npx vitest run` gives one span per test with its status and its calls inside', async () => {
+  it.each(['forks', 'vmThreads'])('vitest: `noderec record -- npx vitest run --pool=%s` gives one span per test with its status and its calls inside', async (pool) => {
     const dir = fixture('runs-vitest');
-    const cmd = ['npx', 'vitest', 'run'];
+    const cmd = ['npx', 'vitest', 'run', `--pool=${pool}`];
     const plain = await spawnAsync(cmd[0], cmd.slice(1), { cwd: dir, env: cleanEnv({ CI: '1' }) });
     const outDir = tempDir();
     const r = await runCliAsync(['record', '--', ...cmd], { cwd: dir, env: { NODEREC_OUT_DIR: outDir, CI: '1' } });
