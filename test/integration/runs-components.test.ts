@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { cleanEnv, Event, eventsAsync, fixture, NODE, ROOT, runNodeAsync, spawnAsync, tempDir, traceDirs } from '../helpers/run';
+import { cleanEnv, Event, eventsAsync, fixture, NODE, ROOT, runCli, runNodeAsync, spawnAsync, tempDir, traceDirs } from '../helpers/run';
 
 const API = path.join(ROOT, 'js', 'dist', 'index.js');
 const nr = (e: Event): Record<string, any> => e.__noderec__ as Record<string, any>;
@@ -38,6 +38,12 @@ describe('per-component settings', () => {
     expect(resizer.every((e) => e.run === 'job-1/resizer')).toBe(true);
     const start = evs.find((e) => e.kind === 'run' && e.runId === 'job-1/resizer' && nr(e).phase === 'start')!;
     expect([start.parentRunId, start.component]).toEqual(['job-1', 'resizer']);
+    // noderec export --run job-1 follows the parent run id to the worker's run.
+    const ex = runCli(['export', mine[0], '--run', 'job-1']);
+    expect(ex.stderr).toBe('');
+    const sel = ex.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Event);
+    expect(sel.filter((e) => e.kind === 'call' && e.fn === 'workerWork').map((e) => e.run)).toEqual(['job-1/resizer', 'job-1/resizer', 'job-1/resizer']);
+    expect(sel.some((e) => e.kind === 'call' && e.fn === 'parentWork')).toBe(true);
     // A component without a parent run: its run is its id.
     const limited = work('limited');
     expect(limited.length).toBeGreaterThan(0);
