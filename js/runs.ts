@@ -186,8 +186,12 @@ export function run<T>(opts: RunOptions, fn: () => T): T {
       mark(RUN_END, ctx.id, -1, 0, undefined, undefined);
       if (holder !== null) holder.kids?.delete(ctx);
       if (clear === 'all') closeAll(ctx);
-      else if (clear === 'current') ctx.closed = true;
-      else ctx.kids = null;
+      else {
+        if (clear === 'current') ctx.closed = true;
+        // Runs nested in it still going stay known to the 'all' run above.
+        if (ctx.kids !== null && holder !== null && holder.kids !== null) for (const k of ctx.kids) holder.kids.add(k);
+        ctx.kids = null;
+      }
       // The run's own callback (a promise's settlement) goes on in the run it started in.
       if (ctx.closed && current === ctx) switchTo(open(ctx));
     });
