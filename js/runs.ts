@@ -46,26 +46,22 @@ interface RunCtx {
   runId: string;
   /** The run it started in. */
   parent: RunCtx | null;
-  /** Ended with clear 'current' or 'all' (or closed by an enclosing 'all'):
-   * its resources' callbacks run in its nearest open ancestor. */
+  /** Ended with clear 'current' or 'all': callbacks of its resources run
+   * in its nearest open ancestor. */
   closed: boolean;
-  /** Nested runs still going, kept only under a run with clear 'all' (or
-   * nested in one), for closing them when it ends. */
-  kids: Set<RunCtx> | null;
+  /** Ended with clear 'all': the runs nested in it are closed too. */
+  tree: boolean;
 }
 
-/** The run a resource stamped with `r` runs in: `r`, or its nearest open ancestor when closed. */
+/** The run a resource stamped with `r` runs in: `r`, unless it is closed —
+ * it ended with clear 'current', or it or a run above it ended with clear
+ * 'all' — then its nearest ancestor that is not. One walk up the (short)
+ * chain of parents. */
 function open(r: RunCtx | null): RunCtx | null {
-  while (r !== null && r.closed) r = r.parent;
-  return r;
-}
-
-function closeAll(r: RunCtx): void {
-  r.closed = true;
-  if (r.kids !== null) {
-    for (const k of r.kids) closeAll(k);
-    r.kids = null;
-  }
+  let res = r;
+  for (let n = r; n !== null; n = n.parent) if (n.tree) res = n.parent;
+  while (res !== null && res.closed) res = res.parent;
+  return res;
 }
 
 const CLEAR_MODES = ['none', 'current', 'all'];
@@ -163,14 +159,8 @@ export function run<T>(opts: RunOptions, fn: () => T): T {
     runId: typeof o.runId === 'string' && o.runId !== '' ? o.runId : uuidv7(),
     parent,
     closed: false,
-    kids: clear === 'all' ? new Set() : null,
+    tree: false,
   };
-  // Under a run with clear 'all', a nested run is known to it until it ends.
-  const holder = parent !== null && parent.kids !== null ? parent : null;
-  if (holder !== null) {
-    holder.kids!.add(ctx);
-    if (ctx.kids === null) ctx.kids = new Set();
-  }
   const meta: Record<string, unknown> = { runId: ctx.runId };
   if (o.domain !== undefined) meta.domain = o.domain;
   const parentRunId = o.parentRunId ?? parent?.runId;
@@ -184,16 +174,13 @@ export function run<T>(opts: RunOptions, fn: () => T): T {
   try {
     return settle(fn, () => {
       mark(RUN_END, ctx.id, -1, 0, undefined, undefined);
-      if (holder !== null) holder.kids?.delete(ctx);
-      if (clear === 'all') closeAll(ctx);
-      else {
-        if (clear === 'current') ctx.closed = true;
-        // Runs nested in it still going stay known to the 'all' run above.
-        if (ctx.kids !== null && holder !== null && holder.kids !== null) for (const k of ctx.kids) holder.kids.add(k);
-        ctx.kids = null;
+      if (clear !== 'none') {
+        ctx.closed = true;
+        ctx.tree = clear === 'all';
+        // The run's own callback (a promise's settlement) goes on in the run it started in.
+        const to = open(current);
+        if (to !== current) switchTo(to);
       }
-      // The run's own callback (a promise's settlement) goes on in the run it started in.
-      if (ctx.closed && current === ctx) switchTo(open(ctx));
     });
   } finally {
     // Back in the caller's run (fn's awaits switch back to ctx when they resume).
@@ -211,7 +198,7 @@ export function currentRunId(): string | null {
 export function beginComponentRun(runId: string, component: string, parentRunId: string | undefined): void {
   if (!isRecording() || base !== null) return;
   if (!hooked) install();
-  const ctx: RunCtx = { id: ++runSeq, runId, parent: null, closed: false, kids: null };
+  const ctx: RunCtx = { id: ++runSeq, runId, parent: null, closed: false, tree: false };
   const meta: Record<string, unknown> = { runId, component };
   if (parentRunId !== undefined) meta.parentRunId = parentRunId;
   mark(RUN_START, ctx.id, 0, 1, meta, undefined);

@@ -36,8 +36,12 @@ describe('run clear modes', () => {
     expect(call('inner').run).toBe('inner');
     expect(call('outer-timer').run).toBe(timerRun);
     expect(call('inner-after').run).toBe(innerRun);
+    expect(call('deep-after').run).toBeUndefined();
     // Both runs still have their start and end in the trace.
-    expect(evs.filter((e) => e.kind === 'run').map((e) => `${e.runId}:${nr(e).phase}`)).toEqual(['outer:start', 'inner:start', 'outer:end', 'inner:end']);
+    expect(evs.filter((e) => e.kind === 'run').map((e) => `${e.runId}:${nr(e).phase}`)).toEqual([
+      'outer:start', 'inner:start', 'outer:end', 'inner:end',
+      'top:start', 'mid:start', 'deep:start', 'mid:end', 'top:end', 'deep:end',
+    ]);
     const start = evs.find((e) => e.kind === 'run' && e.runId === 'outer')!;
     expect(start.clear).toBe(mode === 'none' ? undefined : mode);
   }, 60_000);
