@@ -31,7 +31,7 @@ export interface RunOptions {
   /** What leaves the run when it ends (design-docs/runs.md *Clear*):
    * `'none'` (default) nothing, work it left behind still belongs to it;
    * `'current'` the run is closed: work it left behind belongs to the run
-   * it started in; `'all'` the same for the runs nested in it still going. */
+   * it started in; `'all'` the same for every run nested in it. */
   clear?: 'none' | 'current' | 'all';
 }
 
