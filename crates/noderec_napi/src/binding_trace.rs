@@ -77,50 +77,43 @@ pub fn export_trace(env: &Env, dir: String, format: String, out: Option<String>)
             ));
         }
         let t = reader::read_trace(&Path::new(&dir).join("trace.nrt")).map_err(to_js)?;
-        let pid = noderec_core::session::metadata::Metadata::load(Path::new(&dir)).map_or(0, |m| m.pid);
-        let mut sink: Box<dyn Write> = match &out {
-            Some(p) => Box::new(std::io::BufWriter::with_capacity(
-                1 << 20,
-                std::fs::OpenOptions::new()
-                    .write(true)
-                    .create(true)
-                    .truncate(true)
-                    .mode(0o600)
-                    .open(p)
-                    .map_err(|e| to_js(Error::io(format!("create {p}"), e)))?,
-            )),
-            None => Box::new(std::io::BufWriter::with_capacity(1 << 20, Stdout)),
-        };
-        let written = match format.as_str() {
+        let written = if format == "jsonl" {
             // The streaming writer: runs, spans, logs and each event's run,
             // exactly as `noderec export --format jsonl`.
-            "jsonl" => {
-                let opts = noderec_core::export::Options::default();
-                match reader::ChunkReader::open(&Path::new(&dir).join("trace.nrt")) {
-                    Ok(mut chunks) => {
-                        let mut jsonl = noderec_core::export::jsonl::Jsonl::new(sink, &opts);
-                        let r = noderec_core::export::stream::run(
-                            &mut chunks,
-                            &opts,
-                            &noderec_core::export::Progress::default(),
-                            &mut jsonl,
-                        );
-                        sink = Box::new(std::io::sink());
-                        r.map(|_| ())
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-            _ => export::write_chrome(&t, pid, &mut sink),
+            noderec_core::export::export_dir(
+                Path::new(&dir),
+                noderec_core::export::Format::Jsonl,
+                out.as_deref().map(Path::new),
+                &noderec_core::export::Options::default(),
+                &noderec_core::export::Progress::default(),
+            )
+            .map(|_| ())
+        } else {
+            let pid = noderec_core::session::metadata::Metadata::load(Path::new(&dir)).map_or(0, |m| m.pid);
+            let mut sink: Box<dyn Write> = match &out {
+                Some(p) => Box::new(std::io::BufWriter::with_capacity(
+                    1 << 20,
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .create(true)
+                        .truncate(true)
+                        .mode(0o600)
+                        .open(p)
+                        .map_err(|e| to_js(Error::io(format!("create {p}"), e)))?,
+                )),
+                None => Box::new(std::io::BufWriter::with_capacity(1 << 20, Stdout)),
+            };
+            let r = export::write_chrome(&t, pid, &mut sink);
+            // A closed pipe is not an error of the export: the rest is
+            // dropped (the writer's flush on drop fails quietly too).
+            drop(sink);
+            r
         };
         let closed = match written {
             Ok(()) => false,
             Err(e) if is_broken_pipe(&e) => true,
             Err(e) => return Err(to_js(e)),
         };
-        // A closed pipe is not an error of the export: the rest is dropped
-        // (the writer's flush on drop fails quietly too).
-        drop(sink);
         Ok(BindingRead { events: t.events.len() as f64, damage: t.damage, bytes_read: t.bytes_read as f64, closed })
     })
 }
