@@ -9,9 +9,9 @@
 //   the span, `test_done` / `test_skip` / `test_todo` end it.
 // - vitest (2, 3): its runner keeps the task running now in the worker
 //   state (`__vitest_worker__.current`); that property becomes an accessor,
-//   so a test becoming current starts its span and leaving it ends it with
-//   the test's result. Tests that never run (skip, todo) get a span when
-//   their suite starts.
+//   so a test becoming current starts its span, and the first change of
+//   `current` after its result is final (pass, fail, skip) ends it. Tests
+//   that never run (skip, todo) get a span when their suite starts.
 //
 // A span's name is the test's full name with its describe path (jest:
 // joined by ' ', as jest's fullName; vitest: by ' > ', as vitest prints
@@ -153,20 +153,29 @@ export function watchVitestState(state: unknown): void {
       } else if (isSuite(t) && (all || t.mode === 'skip' || t.mode === 'todo')) notRun(t, true);
     }
   };
-  const transition = (prev: unknown, next: unknown): void => {
-    if (isTest(prev) && prev !== next) {
-      const s = open.get(prev);
-      if (s !== undefined) {
-        open.delete(prev);
-        const r = prev.result;
-        const state = r?.state === 'fail' ? 'fail' : r?.state === 'skip' ? 'skip' : 'pass';
-        const errors = Array.isArray(r?.errors) ? r.errors : [];
-        if (state === 'fail') endSpan(s, true, errors.length > 0 ? { status: state, error: errorMessage(errors[0]) } : { status: state });
-        else endSpan(s, false, { status: state });
-      }
+  // Tests whose span is open. Concurrent tests (describe.concurrent) make
+  // `current` jump between tests still running, so a span ends when its
+  // test's result is final (set before onAfterRunTask moves `current`
+  // away), not when another test becomes current.
+  const running = new Set<VitestTask>();
+  const started = new WeakSet<object>();
+  const transition = (_prev: unknown, next: unknown): void => {
+    for (const t of running) {
+      const r = t.result;
+      if (r?.state !== 'pass' && r?.state !== 'fail' && r?.state !== 'skip') continue;
+      running.delete(t);
+      const s = open.get(t);
+      if (s === undefined) continue;
+      open.delete(t);
+      const errors = Array.isArray(r.errors) ? r.errors : [];
+      if (r.state === 'fail') endSpan(s, true, errors.length > 0 ? { status: 'fail', error: errorMessage(errors[0]) } : { status: 'fail' });
+      else endSpan(s, false, { status: r.state });
     }
-    if (isTest(next) && next !== prev && !open.has(next)) open.set(next, startSpan(vitestName(next), attrs(next)));
-    else if (isSuite(next) && !entered.has(next)) {
+    if (isTest(next) && !started.has(next)) {
+      started.add(next);
+      running.add(next);
+      open.set(next, startSpan(vitestName(next), attrs(next)));
+    } else if (isSuite(next) && !entered.has(next)) {
       entered.add(next);
       notRun(next, false);
     }

@@ -48,7 +48,14 @@ const WANT = {
   'second file': { status: 'pass', work: ['second'] },
 };
 
-function check(spans: Map<string, { start: Event; end: Event; work: string[] }>, sep: string, runner: string): void {
+function check(spans: Map<string, { start: Event; end: Event; work: string[] }>, sep: string, runner: string, extra: Record<string, { status: string; file: string }> = {}): void {
+  // Concurrent tests' spans overlap: their status and file only.
+  for (const [name, w] of Object.entries(extra)) {
+    const s = spans.get(name);
+    expect(s, name).toBeDefined();
+    expect([s!.end.status, s!.start.file, nr(s!.end).status]).toEqual([w.status, w.file, w.status === 'fail' ? 'error' : 'ok']);
+    spans.delete(name);
+  }
   const want = Object.fromEntries(Object.entries(WANT).map(([k, v]) => [k.split('/').join(sep), v]));
   expect([...spans.keys()].sort()).toEqual(Object.keys(want).sort());
   for (const [name, w] of Object.entries(want)) {
@@ -91,7 +98,11 @@ describe('test names as spans', () => {
     const r = await runCliAsync(['record', '--', ...cmd], { cwd: dir, env: { NODEREC_OUT_DIR: outDir, CI: '1' } });
     expect(r.code).toBe(plain.code);
     expect(r.code).toBe(1);
+    expect(summary(plain.stdout, /^\s+Tests\s.*$/m)).toContain('2 failed');
     expect(summary(r.stdout, /^\s+Tests\s.*$/m)).toBe(summary(plain.stdout, /^\s+Tests\s.*$/m));
-    check(spansOf(await allEvents(outDir)), ' > ', 'vitest');
+    check(spansOf(await allEvents(outDir)), ' > ', 'vitest', {
+      'conc > slow fails': { status: 'fail', file: 'test/c.test.js' },
+      'conc > quick passes': { status: 'pass', file: 'test/c.test.js' },
+    });
   }, 120_000);
 });
