@@ -77,10 +77,10 @@ const summary = (out: string, re: RegExp): string => {
 };
 
 describe('test names as spans', () => {
-  it('jest: `noderec record -- npx jest --runInBand` gives one span per test with its status and its calls inside', async () => {
+  it.each(['--runInBand', '--maxWorkers=2'])('jest: `noderec record -- npx jest %s` gives one span per test with its status and its calls inside', async (mode) => {
     const dir = fixture('runs-jest');
     const cache = tempDir();
-    const cmd = ['npx', 'jest', '--runInBand', '--cacheDirectory', cache];
+    const cmd = ['npx', 'jest', mode, '--cacheDirectory', cache];
     const plain = await spawnAsync(cmd[0], cmd.slice(1), { cwd: dir, env: cleanEnv({ CI: '1' }) });
     const outDir = tempDir();
     const r = await runCliAsync(['record', '--', ...cmd], { cwd: dir, env: { NODEREC_OUT_DIR: outDir, CI: '1' } });
