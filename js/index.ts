@@ -13,6 +13,8 @@ export {
 export type { Policy, Setting } from './policy/env';
 export { run, span, startSpan, log, uuidv7 } from './runs';
 export type { RunOptions, Span } from './runs';
+export { configure } from './components';
+export type { ComponentSettings } from './components';
 export { metricsSnapshot, onMetrics } from './logging/metrics';
 export type { Metrics } from './logging/metrics';
 export { listTraces, getTrace, timeline, callTree, getCall, valueHistory, compare, calls, runs } from './query';

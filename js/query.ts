@@ -347,6 +347,10 @@ export interface CallsQuery extends Location {
   domain?: string;
   /** Only calls inside runs of this level (compared as text). */
   level?: string | number;
+  /** Only calls inside runs of this `sampleId` (compared as text). */
+  sample?: string | number;
+  /** Only calls inside runs of this `iteration` (compared as text). */
+  iteration?: string | number;
 }
 
 /** One call of `calls()`. */
@@ -374,8 +378,9 @@ export interface CallRow {
 /** The slowest calls matching `q`, read from the trace (not the index); a
  * run filter that selects no run throws `ERR_RUN_MISSING`. */
 export function calls(id: string | undefined, q: CallsQuery = {}): CallRow[] {
-  const level = q.level === undefined ? undefined : String(q.level);
-  const runs = q.run !== undefined || q.domain !== undefined || level !== undefined ? { run: q.run, domain: q.domain, level } : undefined;
+  const text = (v: string | number | undefined): string | undefined => (v === undefined ? undefined : String(v));
+  const f = { run: q.run, domain: q.domain, level: text(q.level), sample: text(q.sample), iteration: text(q.iteration) };
+  const runs = Object.values(f).some((v) => v !== undefined) ? f : undefined;
   const { rows } = native().queryCalls(traceDir(id, q), q.fn ?? null, q.minMs ?? 0, Math.floor(q.limit ?? 50), runs);
   return rows.map((r) => JSON.parse(r) as CallRow);
 }

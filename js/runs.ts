@@ -28,6 +28,11 @@ export interface RunOptions {
   sampleId?: string | number;
   iteration?: number;
   level?: string | number;
+  /** What leaves the run when it ends (design-docs/runs.md *Clear*):
+   * `'none'` (default) nothing, work it left behind still belongs to it;
+   * `'current'` the run is closed: work it left behind belongs to the run
+   * it started in; `'all'` the same for every run nested in it. */
+  clear?: 'none' | 'current' | 'all';
 }
 
 /** A span started with startSpan(). */
@@ -39,10 +44,33 @@ export interface Span {
 interface RunCtx {
   id: number;
   runId: string;
+  /** The run it started in. */
+  parent: RunCtx | null;
+  /** Ended with clear 'current' or 'all': callbacks of its resources run
+   * in its nearest open ancestor. */
+  closed: boolean;
+  /** Ended with clear 'all': the runs nested in it are closed too. */
+  tree: boolean;
 }
+
+/** The run a resource stamped with `r` runs in: `r`, unless it is closed —
+ * it ended with clear 'current', or it or a run above it ended with clear
+ * 'all' — then its nearest ancestor that is not. One walk up the (short)
+ * chain of parents. */
+function open(r: RunCtx | null): RunCtx | null {
+  let res = r;
+  for (let n = r; n !== null; n = n.parent) if (n.tree) res = n.parent;
+  while (res !== null && res.closed) res = res.parent;
+  return res;
+}
+
+const CLEAR_MODES = ['none', 'current', 'all'];
 
 const RUN = Symbol('noderec.run');
 let current: RunCtx | null = null;
+/** The thread's own run when it is a component (components.ts): the run of
+ * callbacks of resources created before it began. */
+let base: RunCtx | null = null;
 let runSeq = 0;
 let spanSeq = 0;
 let hooked = false;
@@ -67,7 +95,7 @@ function install(): void {
     before() {
       try {
         const res: any = executionAsyncResource();
-        const r: RunCtx | null = (res !== undefined && res !== null && res[RUN]) || null;
+        const r = open((res !== undefined && res !== null && res[RUN]) || base);
         if (r !== current) switchTo(r);
       } catch {
         // the recorder failing must not end the program
@@ -116,11 +144,23 @@ export function run<T>(opts: RunOptions, fn: () => T): T {
     e.code = 'ERR_NODEREC_RUN_ARGS';
     throw e;
   }
+  const o = opts ?? {};
+  const clear = o.clear ?? 'none';
+  if (!CLEAR_MODES.includes(clear)) {
+    const e = new TypeError(`noderec.run(opts, fn): opts.clear must be 'none', 'current' or 'all', got ${typeof clear === 'string' ? `'${clear}'` : typeof clear}`) as TypeError & { code: string };
+    e.code = 'ERR_NODEREC_RUN_ARGS';
+    throw e;
+  }
   if (!isRecording()) return fn();
   if (!hooked) install();
   const parent = current;
-  const o = opts ?? {};
-  const ctx: RunCtx = { id: ++runSeq, runId: typeof o.runId === 'string' && o.runId !== '' ? o.runId : uuidv7() };
+  const ctx: RunCtx = {
+    id: ++runSeq,
+    runId: typeof o.runId === 'string' && o.runId !== '' ? o.runId : uuidv7(),
+    parent,
+    closed: false,
+    tree: false,
+  };
   const meta: Record<string, unknown> = { runId: ctx.runId };
   if (o.domain !== undefined) meta.domain = o.domain;
   const parentRunId = o.parentRunId ?? parent?.runId;
@@ -128,14 +168,50 @@ export function run<T>(opts: RunOptions, fn: () => T): T {
   if (o.sampleId !== undefined) meta.sampleId = o.sampleId;
   if (o.iteration !== undefined) meta.iteration = o.iteration;
   if (o.level !== undefined) meta.level = o.level;
+  if (clear !== 'none') meta.clear = clear;
   mark(RUN_START, ctx.id, parent === null ? 0 : parent.id, 1, meta, undefined);
   current = ctx;
   try {
-    return settle(fn, () => mark(RUN_END, ctx.id, -1, 0, undefined, undefined));
+    return settle(fn, () => {
+      mark(RUN_END, ctx.id, -1, 0, undefined, undefined);
+      if (clear !== 'none') {
+        ctx.closed = true;
+        ctx.tree = clear === 'all';
+        // The run's own callback (a promise's settlement) goes on in the run it started in.
+        const to = open(current);
+        if (to !== current) switchTo(to);
+      }
+    });
   } finally {
     // Back in the caller's run (fn's awaits switch back to ctx when they resume).
     if (current !== parent) switchTo(parent);
   }
+}
+
+/** The runId of the run current on this thread, or null. */
+export function currentRunId(): string | null {
+  return current === null ? null : current.runId;
+}
+
+/** Begins the run of a component (a worker or a child process with settings
+ * of its own): everything the thread records from here belongs to it. */
+export function beginComponentRun(runId: string, component: string, parentRunId: string | undefined): void {
+  if (!isRecording() || base !== null) return;
+  if (!hooked) install();
+  const ctx: RunCtx = { id: ++runSeq, runId, parent: null, closed: false, tree: false };
+  const meta: Record<string, unknown> = { runId, component };
+  if (parentRunId !== undefined) meta.parentRunId = parentRunId;
+  mark(RUN_START, ctx.id, 0, 1, meta, undefined);
+  base = ctx;
+  current = ctx;
+}
+
+/** Ends the component's run (the thread stops recording). */
+export function endComponentRun(): void {
+  const b = base;
+  if (b === null) return;
+  base = null;
+  if (isRecording()) mark(RUN_END, b.id, -1, 0, undefined, undefined);
 }
 
 /** Starts a span now (a provisional start mark); end() writes its end. */

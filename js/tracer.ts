@@ -3,9 +3,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as vm from 'node:vm';
-import { isMainThread, MessagePort, parentPort, threadId } from 'node:worker_threads';
+import { isMainThread, MessagePort, parentPort, threadId, workerData } from 'node:worker_threads';
 
 import { installBridges } from './bridges';
+import { Component, componentOf, componentRunId } from './components';
 import { deactivateCjsHook, installCjsHook, onTypeScriptExtension, takeCompiled } from './hooks/cjs';
 import { installRunnerIntegration } from './runners/integrate';
 import { deactivateEsmHooks, hasInThreadHooks, installInThreadHooks, installLoaderThreadHooks, registerAfterOthers } from './hooks/esm';
@@ -23,6 +24,7 @@ import { installDefiners, installDefinersIn, nativeTexts } from './runtime/defin
 import { installFunctionSource, installFunctionSourceIn } from './runtime/function-source';
 import { declareRuntime, declareRuntimeIn } from './runtime/global-binding';
 import * as probes from './runtime/probes';
+import { beginComponentRun, endComponentRun } from './runs';
 import { currentKeyAction, setAttrResolver, setBounds, setRefs, setThisDepth, setTrust, setValueBudget, untrust } from './runtime/value-encoder';
 import { configureSecrets, setSecretsWindow } from './runtime/secrets';
 
@@ -42,8 +44,10 @@ interface State {
   failure: RecorderError | null;
   /** The error that makes the process fail (abort-mode failure, require_trace). */
   fatal: RecorderError | null;
-  /** The trace directory was removed (a failure without keep_partial_trace). */
+  /** The trace directory was removed (a failure without keep_partial_trace, or a component with persist false). */
   removed: boolean;
+  /** false: the trace directory is removed when recording ends (a component's `persist`). */
+  persist: boolean;
 }
 
 /** A recorder failure: `code` is the stable ERR_* code, `point` where it
@@ -211,7 +215,7 @@ export function start(options: StartOptions = {}): string | null {
     noCache: policy.noCache,
     preciseClock: policy.clock === 'precise',
   });
-  state = { dir, traceId: path.basename(dir), runId, policy, finished: false, timer: null, finalizing: false, failure: null, fatal: null, removed: false };
+  state = { dir, traceId: path.basename(dir), runId, policy, finished: false, timer: null, finalizing: false, failure: null, fatal: null, removed: false, persist: true };
   lastFatal = null;
   setLogContext({ runId, traceId: state.traceId });
   logger.debug('noderec::tracer', 'recording started', { dir, pid: process.pid, ppid: process.ppid, activation_path: policy.activationPath });
@@ -403,8 +407,16 @@ export function joinFromWorker(): boolean {
   if (policy.disabled) return false;
   configureLogger({ level: policy.logLevel, file: policy.logFile === null ? null : path.resolve(policy.logFile) });
   setLogContext({ runId: process.env.NODEREC_RUN_ID ?? '', traceId: path.basename(native().currentDir() ?? '') });
+  // A component (workerData.__noderec__): its own settings. outDir and
+  // persist are a process's: a worker writes into its process's trace.
+  const comp = ownComponent(true);
+  if (comp !== null) {
+    if (comp.settings.enabled === false) return false;
+    if (comp.settings.maxEvents !== undefined) policy = { ...policy, maxEvents: comp.settings.maxEvents };
+  }
   try {
-    connectThread(policy, `worker ${threadId}`);
+    connectThread(policy, comp === null ? `worker ${threadId}` : `worker ${threadId} (${comp.id})`);
+    if (comp !== null) beginComponentRun(componentRunId(comp), comp.id, comp.settings.parentRunId);
   } catch (e) {
     workerFailed(e, 'start');
     return false;
@@ -414,6 +426,7 @@ export function joinFromWorker(): boolean {
   io.installCapture(policy.captureIo === 'off' ? 'off' : 'proxies', (process.env.NODEREC_CAPTURE_IO ?? '') !== '');
   process.on('exit', () => {
     io.stopCapture();
+    endComponentRun();
     probes.detach();
   });
   flushBeforePosting();
@@ -504,7 +517,11 @@ function finalize(exitCode: number | null, signal: string | null): FinishSummary
   // 1. Output first: it belongs to the activations still open.
   step('drain io', 'write', () => io.stopCapture());
   // 2.
-  step('close open calls', 'write', () => probes.unwindAll());
+  step('close open calls', 'write', () => {
+    // A component's run ends first (a mark in the activation still open).
+    endComponentRun();
+    probes.unwindAll();
+  });
   // 3.
   step('flush buffers', 'flush', () => {
     probes.detach();
@@ -549,6 +566,15 @@ function finalize(exitCode: number | null, signal: string | null): FinishSummary
     const t = runErrorTrailer(st, st.failure);
     if (st.policy.onRecorderError === 'abort') st.fatal = st.failure;
     else noteRunError(t);
+  }
+  if (!st.persist && !st.removed) {
+    try {
+      fs.rmSync(st.dir, { recursive: true, force: true });
+      st.removed = true;
+      logger.debug('noderec::tracer', 'removed the trace (the component does not persist)', { trace_dir: st.dir });
+    } catch {
+      // left behind
+    }
   }
   st.finalizing = false;
   if (st.fatal !== null) {
@@ -643,14 +669,35 @@ export function startFromPreload(): boolean {
   // Disabled: nothing is loaded or changed; children inherit
   // NODEREC_DISABLED and record nothing either.
   if (policy.disabled) return false;
+  const comp = ownComponent(false);
+  if (comp !== null && comp.settings.enabled === false) return false;
   try {
-    return start() !== null && isRecording();
+    if (comp === null) return start() !== null && isRecording();
+    const options: StartOptions = { program: componentRunId(comp).replace(/\//g, '.') };
+    if (comp.settings.maxEvents !== undefined) options.maxEvents = comp.settings.maxEvents;
+    if (comp.settings.outDir !== undefined) options.outDir = comp.settings.outDir;
+    if (start(options) === null || !isRecording()) return false;
+    if (state !== null && comp.settings.persist === false) state.persist = false;
+    beginComponentRun(componentRunId(comp), comp.id, comp.settings.parentRunId);
+    return true;
   } catch (e) {
     // A missing addon never stops the program: it runs unrecorded, unless
     // a trace is required.
     const missing = (e as { code?: unknown } | null)?.code === 'ERR_NATIVE_MISSING';
     preloadFailed(e, 'start', missing && !policy.requireTrace ? 'disable' : policy.onRecorderError, policy.jsonErrors);
     return false;
+  }
+}
+
+/** The component this thread or process is (components.ts); bad settings
+ * are logged (ERR_NODEREC_COMPONENT_SETTINGS) and the thread records as if
+ * it were none. */
+function ownComponent(inWorker: boolean): Component | null {
+  try {
+    return componentOf(inWorker, inWorker ? workerData : undefined);
+  } catch (e) {
+    logger.warn('noderec::components', String((e as Error).message), {}, (e as { code?: string }).code ?? 'ERR_NODEREC_COMPONENT_SETTINGS');
+    return null;
   }
 }
 

@@ -64,6 +64,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'run', value: 'ID', doc: "a noderec record run id: its first process; otherwise a runId inside the trace: only that run's events (and its nested runs')" },
       { name: 'domain', value: 'D', doc: 'only events of runs of domain D (a nested run has its parent\'s unless it sets its own)' },
       { name: 'level', value: 'L', doc: 'only events of runs of level L' },
+      { name: 'sample', value: 'S', doc: 'only events of runs of sampleId S (a nested run has its parent\'s unless it sets its own)' },
+      { name: 'iteration', value: 'I', doc: 'only events of runs of iteration I (inherited the same way)' },
+      { name: 'jsonl-top-time', doc: 'jsonl: run, span and log lines also carry their time at the top level, `t` (NODEREC_JSONL_TOP_TIME=1)' },
       { name: 'no-values', doc: 'leave recorded values out' },
       { name: 'endpoint', value: 'URL', doc: 'otlp: send to this collector (http://127.0.0.1:4318) instead of -o' },
       { name: 'min-duration', value: 'T', doc: 'otlp: activations shorter than T are not spans (default 1ms)' },
@@ -76,7 +79,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'calls',
-    synopsis: 'calls [trace] [--fn GLOB] [--min-ms N] [--limit N] [--run ID] [--domain D] [--level L] [--json]',
+    synopsis: 'calls [trace] [--fn GLOB] [--min-ms N] [--limit N] [--run ID] [--domain D] [--level L] [--sample S] [--iteration I] [--json]',
     summary: 'calls of matching functions that took at least N ms, slowest first',
     options: [
       { name: 'fn', value: 'GLOB', doc: 'qualified function names to match (picomatch glob)' },
@@ -85,6 +88,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'run', value: 'ID', doc: 'only calls inside the run with this runId (noderec.run) or a run nested in it' },
       { name: 'domain', value: 'D', doc: 'only calls inside runs of domain D' },
       { name: 'level', value: 'L', doc: 'only calls inside runs of level L' },
+      { name: 'sample', value: 'S', doc: 'only calls inside runs of sampleId S' },
+      { name: 'iteration', value: 'I', doc: 'only calls inside runs of iteration I' },
       { ...JSON_OPT, doc: 'one JSON object per call (JSON lines)' },
       PARTIAL_OPT,
     ],

@@ -11,6 +11,7 @@ import { COMMAND_BY_NAME, parseCommand } from './args';
 import { postOtlp, tracesUrl } from './otlp';
 import { damaged } from './main';
 import { listRuns, readMetadata, resolveTrace, UsageError } from './traces';
+import { envSetting } from '../policy/env';
 
 export const EXPORT_FORMATS = ['jsonl', 'chrome', 'speedscope', 'perfetto', 'otlp', 'parquet', 'codetracer'];
 
@@ -47,6 +48,10 @@ interface ExportArgs {
   runId?: string;
   domain?: string;
   level?: string;
+  sample?: string;
+  iteration?: string;
+  /** jsonl: run, span and log lines carry `t` at the top level too. */
+  topTime: boolean;
   thread?: number;
   fromNs?: number;
   toNs?: number;
@@ -66,7 +71,7 @@ export function parseTime(flag: string, v: string | undefined): number {
 }
 
 export function parseExportArgs(args: string[]): ExportArgs {
-  const a: ExportArgs = { format: 'jsonl', out: null, trace: undefined, run: null, noValues: false, endpoint: null, progress: null, allowPartial: false };
+  const a: ExportArgs = { format: 'jsonl', out: null, trace: undefined, run: null, noValues: false, topTime: false, endpoint: null, progress: null, allowPartial: false };
   const spec = COMMAND_BY_NAME.get('export');
   if (spec === undefined) throw new UsageError("unknown command 'export'");
   const p = parseCommand(spec, args);
@@ -89,9 +94,12 @@ export function parseExportArgs(args: string[]): ExportArgs {
   a.run = str('--run') ?? null;
   a.domain = str('--domain');
   a.level = str('--level');
-  for (const [flag, v] of [['--run', a.run], ['--domain', a.domain], ['--level', a.level]] as const) {
+  a.sample = str('--sample');
+  a.iteration = str('--iteration');
+  for (const [flag, v] of [['--run', a.run], ['--domain', a.domain], ['--level', a.level], ['--sample', a.sample], ['--iteration', a.iteration]] as const) {
     if (v === '') throw new UsageError(`${flag} needs a value`);
   }
+  a.topTime = p.flags.has('--jsonl-top-time') || envSetting('jsonlTopTime') === true;
   a.noValues = p.flags.has('--no-values');
   a.endpoint = str('--endpoint') ?? null;
   // The later of --progress / --no-progress wins.
@@ -246,6 +254,9 @@ async function exportTo(a: ExportArgs, dir: string): Promise<number> {
       run: a.runId,
       domain: a.domain,
       level: a.level,
+      sample: a.sample,
+      iteration: a.iteration,
+      topTime: a.topTime,
     });
   } catch (e) {
     // The reader of stdout went away (`noderec export | head -1`): the
@@ -259,8 +270,14 @@ async function exportTo(a: ExportArgs, dir: string): Promise<number> {
     if (timer !== null) clearInterval(timer);
     if (drawn) stderr.write('\r\x1b[K');
   }
-  if ((a.runId !== undefined || a.domain !== undefined || a.level !== undefined) && summary.runsMatched === 0 && !summary.damage) {
-    const what = [a.runId !== undefined ? `run '${a.runId}'` : 'run', a.domain !== undefined ? `of domain '${a.domain}'` : '', a.level !== undefined ? `of level '${a.level}'` : '']
+  if ((a.runId !== undefined || a.domain !== undefined || a.level !== undefined || a.sample !== undefined || a.iteration !== undefined) && summary.runsMatched === 0 && !summary.damage) {
+    const what = [
+      a.runId !== undefined ? `run '${a.runId}'` : 'run',
+      a.domain !== undefined ? `of domain '${a.domain}'` : '',
+      a.level !== undefined ? `of level '${a.level}'` : '',
+      a.sample !== undefined ? `of sample '${a.sample}'` : '',
+      a.iteration !== undefined ? `of iteration '${a.iteration}'` : '',
+    ]
       .filter((x) => x !== '')
       .join(' ');
     const e = new Error(`no ${what} in trace ${dir}${a.runId !== undefined ? ` (nor a noderec record run of that id in ${path.dirname(dir)})` : ''}`) as Error & { code: string };

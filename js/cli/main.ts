@@ -182,8 +182,8 @@ function callsCmd(args: string[]): number {
   const [trace] = p.pos;
   if (fn === '') throw new UsageError('--fn needs a glob, e.g. --fn "handle*"');
   const dir = resolveTrace(trace, outDir());
-  const filter: { run?: string; domain?: string; level?: string } = {};
-  for (const k of ['run', 'domain', 'level'] as const) {
+  const filter: { run?: string; domain?: string; level?: string; sample?: string; iteration?: string } = {};
+  for (const k of ['run', 'domain', 'level', 'sample', 'iteration'] as const) {
     const v = p.flags.get(`--${k}`);
     if (v === undefined) continue;
     if (typeof v !== 'string' || v === '') throw new UsageError(`--${k} needs a value`);

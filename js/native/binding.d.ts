@@ -176,7 +176,7 @@ export interface BindingExportSummary {
   damage?: string
   /** Events whose time or error had to be resolved early (memory bound). */
   forced: number
-  /** Runs started in the trace that `run`, `domain` and `level` select. */
+  /** Runs started in the trace that the run filters select. */
   runsMatched: number
 }
 
@@ -472,6 +472,10 @@ export interface BindingRunFilter {
   domain?: string
   /** Runs of this level (compared as text; inherited like the domain). */
   level?: string
+  /** Runs of this `sampleId` (compared as text; inherited like the domain). */
+  sample?: string
+  /** Runs of this `iteration` (compared as text; inherited like the domain). */
+  iteration?: string
 }
 
 /**
@@ -667,6 +671,12 @@ export interface ExportOptions {
   domain?: string
   /** Only events of runs of this level (compared as text). */
   level?: string
+  /** Only events of runs of this `sampleId` (compared as text). */
+  sample?: string
+  /** Only events of runs of this `iteration` (compared as text). */
+  iteration?: string
+  /** jsonl: run, span and log lines carry their time at the top level too. */
+  topTime?: boolean
 }
 
 /** `[bytes read, trace bytes, events read]` of a running export, or `null`. */

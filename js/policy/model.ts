@@ -34,6 +34,7 @@ export interface Policy {
   /** null: `$XDG_CACHE_HOME/noderec` or `~/.cache/noderec`. */
   cacheDir: string | null;
   noCache: boolean;
+  jsonlTopTime: boolean;
 }
 
 export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
@@ -60,6 +61,7 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
   jsonErrors: false,
   cacheDir: null,
   noCache: false,
+  jsonlTopTime: false,
 } as Policy);
 
 export type PolicyKey = keyof Policy;
@@ -105,6 +107,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'jsonErrors', env: 'NODEREC_JSON_ERRORS', flag: '--json-errors', kind: { t: 'bool' }, doc: 'a failing run ends with one JSON line on stderr' },
   { key: 'cacheDir', env: 'NODEREC_CACHE_DIR', flag: '--cache-dir', kind: { t: 'path', nullable: true }, doc: 'where instrumented modules are cached (0700; not used if another user owns it)' },
   { key: 'noCache', env: 'NODEREC_NO_CACHE', flag: '--no-cache', kind: { t: 'bool' }, doc: 'do not use the instrumentation cache' },
+  { key: 'jsonlTopTime', env: 'NODEREC_JSONL_TOP_TIME', flag: '--jsonl-top-time', kind: { t: 'bool' }, doc: 'jsonl exports: run, span and log lines also carry their time at the top level, `t` (compatibility; read by `noderec export`)' },
 ];
 
 export const SETTING_BY_KEY: ReadonlyMap<PolicyKey, Setting> = new Map(SETTINGS.map((s) => [s.key, s]));

@@ -31,6 +31,7 @@ import vm from 'node:vm';
 
 import { logger } from '../logging/logger';
 import { buildSalt, native } from '../native';
+import { watchVitestState, wrapJestFramework } from './test-spans';
 
 type OnError = (e: unknown, filename: string) => void;
 type Expose = (context: vm.Context) => void;
@@ -201,6 +202,15 @@ function patchScriptTransformer(proto: Record<string, unknown>, onError: OnError
     const r = (sync as BuildScript).call(this, filename, options, ...rest);
     return instrumentJestResult(r, filename, options, onError);
   };
+  // jest-runner loads the test framework (jest-circus) through it: its
+  // environment then reports test events, which become spans (test-spans.ts).
+  const requireAndTranspile = proto.requireAndTranspileModule;
+  if (typeof requireAndTranspile === 'function') {
+    proto.requireAndTranspileModule = async function requireAndTranspileModule(this: unknown, moduleName: unknown, ...rest: unknown[]): Promise<unknown> {
+      const m = await (requireAndTranspile as (...a: unknown[]) => Promise<unknown>).call(this, moduleName, ...rest);
+      return typeof moduleName === 'string' && /[\\/]jest-circus[\\/]/.test(moduleName) ? wrapJestFramework(m) : m;
+    };
+  }
   if (typeof asyncFn === 'function') {
     proto._transformAndBuildScriptAsync = async function _transformAndBuildScriptAsync(this: unknown, filename: string, options: { isInternalModule?: boolean }, ...rest: unknown[]): Promise<TransformResult> {
       const r = await (asyncFn as BuildScriptAsync).call(this, filename, options, ...rest);
@@ -290,6 +300,8 @@ function installVitestWorker(onError: OnError, expose: Expose): void {
   const inThis = vm.runInThisContext;
   vm.runInThisContext = function runInThisContext(this: unknown, code: string, options?: vm.RunningScriptOptions | string): unknown {
     const out = instrumentViteNodeModule(code, filenameOf(options), onError);
+    // By now the worker state exists: its tests become spans.
+    if (out !== null) watchVitestState((globalThis as { __vitest_worker__?: unknown }).__vitest_worker__);
     return (inThis as (c: string, o?: unknown) => unknown).call(this, out ?? code, options);
   } as typeof vm.runInThisContext;
   // The vm pools (vmThreads, vmForks) run modules in a context of their own.
@@ -297,6 +309,11 @@ function installVitestWorker(onError: OnError, expose: Expose): void {
   vm.runInContext = function runInContext(this: unknown, code: string, context: vm.Context, options?: vm.RunningScriptOptions | string): unknown {
     const out = instrumentViteNodeModule(code, filenameOf(options), onError);
     if (out !== null) {
+      try {
+        watchVitestState((context as { __vitest_worker__?: unknown }).__vitest_worker__);
+      } catch {
+        // no spans
+      }
       try {
         expose(context);
       } catch {

@@ -50,6 +50,12 @@ async function main() {
     out.nsPerRun = time(() => {
       for (let i = 0; i < M; i++) noderec.run({ runId: 'r' }, f);
     }) / M;
+    out.nsPerRunClearCurrent = time(() => {
+      for (let i = 0; i < M; i++) noderec.run({ runId: 'r', clear: 'current' }, f);
+    }) / M;
+    out.nsPerRunClearAll = time(() => {
+      for (let i = 0; i < M; i++) noderec.run({ runId: 'r', clear: 'all' }, f);
+    }) / M;
     out.nsPerRunDefaultId = time(() => {
       for (let i = 0; i < M; i++) noderec.run({}, f);
     }) / M;

@@ -34,6 +34,12 @@ pub struct ExportOptions {
     pub domain: Option<String>,
     /// Only events of runs of this level (compared as text).
     pub level: Option<String>,
+    /// Only events of runs of this `sampleId` (compared as text).
+    pub sample: Option<String>,
+    /// Only events of runs of this `iteration` (compared as text).
+    pub iteration: Option<String>,
+    /// jsonl: run, span and log lines carry their time at the top level too.
+    pub top_time: Option<bool>,
 }
 
 fn ns(v: Option<f64>) -> Option<u64> {
@@ -51,6 +57,9 @@ impl From<&ExportOptions> for Options {
             run: o.run.clone(),
             domain: o.domain.clone(),
             level: o.level.clone(),
+            sample: o.sample.clone(),
+            iteration: o.iteration.clone(),
+            top_time: o.top_time.unwrap_or(false),
         }
     }
 }
@@ -81,7 +90,7 @@ pub struct BindingExportSummary {
     pub damage: Option<String>,
     /// Events whose time or error had to be resolved early (memory bound).
     pub forced: f64,
-    /// Runs started in the trace that `run`, `domain` and `level` select.
+    /// Runs started in the trace that the run filters select.
     pub runs_matched: f64,
 }
 

@@ -77,32 +77,43 @@ pub fn export_trace(env: &Env, dir: String, format: String, out: Option<String>)
             ));
         }
         let t = reader::read_trace(&Path::new(&dir).join("trace.nrt")).map_err(to_js)?;
-        let pid = noderec_core::session::metadata::Metadata::load(Path::new(&dir)).map_or(0, |m| m.pid);
-        let mut sink: Box<dyn Write> = match &out {
-            Some(p) => Box::new(std::io::BufWriter::with_capacity(
-                1 << 20,
-                std::fs::OpenOptions::new()
-                    .write(true)
-                    .create(true)
-                    .truncate(true)
-                    .mode(0o600)
-                    .open(p)
-                    .map_err(|e| to_js(Error::io(format!("create {p}"), e)))?,
-            )),
-            None => Box::new(std::io::BufWriter::with_capacity(1 << 20, Stdout)),
-        };
-        let written = match format.as_str() {
-            "jsonl" => export::write_jsonl(&t, &mut sink),
-            _ => export::write_chrome(&t, pid, &mut sink),
+        let written = if format == "jsonl" {
+            // The streaming writer: runs, spans, logs and each event's run,
+            // exactly as `noderec export --format jsonl`.
+            noderec_core::export::export_dir(
+                Path::new(&dir),
+                noderec_core::export::Format::Jsonl,
+                out.as_deref().map(Path::new),
+                &noderec_core::export::Options::default(),
+                &noderec_core::export::Progress::default(),
+            )
+            .map(|_| ())
+        } else {
+            let pid = noderec_core::session::metadata::Metadata::load(Path::new(&dir)).map_or(0, |m| m.pid);
+            let mut sink: Box<dyn Write> = match &out {
+                Some(p) => Box::new(std::io::BufWriter::with_capacity(
+                    1 << 20,
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .create(true)
+                        .truncate(true)
+                        .mode(0o600)
+                        .open(p)
+                        .map_err(|e| to_js(Error::io(format!("create {p}"), e)))?,
+                )),
+                None => Box::new(std::io::BufWriter::with_capacity(1 << 20, Stdout)),
+            };
+            let r = export::write_chrome(&t, pid, &mut sink);
+            // A closed pipe is not an error of the export: the rest is
+            // dropped (the writer's flush on drop fails quietly too).
+            drop(sink);
+            r
         };
         let closed = match written {
             Ok(()) => false,
             Err(e) if is_broken_pipe(&e) => true,
             Err(e) => return Err(to_js(e)),
         };
-        // A closed pipe is not an error of the export: the rest is dropped
-        // (the writer's flush on drop fails quietly too).
-        drop(sink);
         Ok(BindingRead { events: t.events.len() as f64, damage: t.damage, bytes_read: t.bytes_read as f64, closed })
     })
 }
@@ -222,6 +233,10 @@ pub struct BindingRunFilter {
     pub domain: Option<String>,
     /// Runs of this level (compared as text; inherited like the domain).
     pub level: Option<String>,
+    /// Runs of this `sampleId` (compared as text; inherited like the domain).
+    pub sample: Option<String>,
+    /// Runs of this `iteration` (compared as text; inherited like the domain).
+    pub iteration: Option<String>,
 }
 
 /// The `ERR_RUN_MISSING` message for a filter that selects no run.
@@ -232,6 +247,12 @@ fn no_run(f: &noderec_core::export::Options, dir: &str) -> String {
     }
     if let Some(l) = &f.level {
         what.push(format!("of level '{l}'"));
+    }
+    if let Some(x) = &f.sample {
+        what.push(format!("of sample '{x}'"));
+    }
+    if let Some(x) = &f.iteration {
+        what.push(format!("of iteration '{x}'"));
     }
     format!("no {} in trace {dir}", what.join(" "))
 }
@@ -254,7 +275,14 @@ pub fn query_calls(
         let file = Path::new(&dir).join("trace.nrt");
         let t = reader::read_trace(&file).map_err(to_js)?;
         let f = runs.unwrap_or_default();
-        let opts = noderec_core::export::Options { run: f.run, domain: f.domain, level: f.level, ..Default::default() };
+        let opts = noderec_core::export::Options {
+            run: f.run,
+            domain: f.domain,
+            level: f.level,
+            sample: f.sample,
+            iteration: f.iteration,
+            ..Default::default()
+        };
         let only = if opts.by_run() {
             let mut chunks = reader::ChunkReader::open(&file).map_err(to_js)?;
             let (sel, matched) = noderec_core::export::stream::selected_calls(&mut chunks, &opts).map_err(to_js)?;

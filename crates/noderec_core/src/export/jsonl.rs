@@ -18,6 +18,8 @@ pub struct Jsonl {
     w: Box<dyn Write>,
     line: String,
     values: bool,
+    /// Run, span and log lines carry `t` at the top level too (Options::top_time).
+    top_time: bool,
     /// Runs started and not ended: (thread, id) → (start time, runId JSON).
     runs: HashMap<(u32, u64), (u64, String)>,
     /// Spans started and not ended: (thread, id) → the open span.
@@ -39,6 +41,7 @@ impl Jsonl {
             w,
             line: String::with_capacity(256),
             values: !opts.no_values,
+            top_time: opts.top_time,
             runs: HashMap::new(),
             spans: BTreeMap::new(),
         }
@@ -53,6 +56,7 @@ impl Jsonl {
         line.clear();
         let mut nr = String::new();
         let mut user = String::new();
+        let top = self.top_time;
         match e.payload {
             mark::RUN_START => {
                 let parent = read_varint(rec, &mut pos).unwrap_or(0);
@@ -61,7 +65,7 @@ impl Jsonl {
                     fields.iter().find(|(k, _)| k == "runId").map_or_else(|| "null".into(), |(_, v)| v.clone());
                 self.runs.insert((e.thread, id), (e.t_ns, run_id));
                 line.push_str("{\"kind\":\"run\"");
-                user_fields(&mut user, &fields);
+                user_fields(&mut user, &fields, top);
                 let _ = write!(nr, "\"phase\":\"start\",\"id\":{id},\"parent\":{parent}");
             }
             mark::RUN_END => {
@@ -82,7 +86,7 @@ impl Jsonl {
                 let mut fields = String::from(",\"name\":");
                 fields.push_str(&name);
                 if let Ok(Some(f)) = object_fields(rec, &mut pos) {
-                    user_fields(&mut fields, &f);
+                    user_fields(&mut fields, &f, top);
                 }
                 line.push_str("{\"kind\":\"span\"");
                 user.push_str(&fields);
@@ -95,7 +99,7 @@ impl Jsonl {
                 line.push_str("{\"kind\":\"span\"");
                 user.push_str(&open.fields);
                 if let Ok(Some(f)) = object_fields(rec, &mut pos) {
-                    user_fields(&mut user, &f);
+                    user_fields(&mut user, &f, top);
                 }
                 let st = if status == mark::STATUS_OK { "ok" } else { "error" };
                 let _ = write!(
@@ -114,7 +118,7 @@ impl Jsonl {
                 line.push_str(&event);
                 let mut p2 = pos;
                 match object_fields(rec, &mut pos) {
-                    Ok(Some(f)) => user_fields(&mut user, &f),
+                    Ok(Some(f)) => user_fields(&mut user, &f, top),
                     Ok(None) => {
                         user.push_str(",\"data\":");
                         if write_json(rec, &mut p2, &mut user).is_err() {
@@ -128,6 +132,9 @@ impl Jsonl {
             // run-switch: only replayed (every event carries its run).
             _ => return Ok(()),
         }
+        if top {
+            let _ = write!(line, ",\"t\":{}", e.t_ns);
+        }
         line.push_str(&user);
         line.push_str(",\"__noderec__\":{");
         line.push_str(&nr);
@@ -139,11 +146,14 @@ impl Jsonl {
 
 /// Reserved top-level keys of mark lines: a user attribute of that name (or
 /// one that starts with `attr:`) is written as `attr:<key>`, so that user
-/// data never replaces what noderec writes.
-fn user_fields(out: &mut String, fields: &[(String, String)]) {
+/// data never replaces what noderec writes. With `top_time`, `t` is reserved too.
+fn user_fields(out: &mut String, fields: &[(String, String)], top_time: bool) {
     for (k, v) in fields {
         out.push(',');
-        if matches!(k.as_str(), "kind" | "name" | "event" | "data" | "__noderec__") || k.starts_with("attr:") {
+        if matches!(k.as_str(), "kind" | "name" | "event" | "data" | "__noderec__")
+            || k.starts_with("attr:")
+            || (top_time && k == "t")
+        {
             json_str(out, &format!("attr:{k}"));
         } else {
             json_str(out, k);
@@ -238,6 +248,9 @@ impl Sink for Jsonl {
             let line = &mut self.line;
             line.clear();
             line.push_str("{\"kind\":\"span\"");
+            if self.top_time {
+                let _ = write!(line, ",\"t\":{end}");
+            }
             line.push_str(&open.fields);
             let _ = write!(
                 line,

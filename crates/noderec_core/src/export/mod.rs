@@ -77,12 +77,26 @@ pub struct Options {
     /// Only events of runs of this level (compared as text; inherited like
     /// the domain).
     pub level: Option<String>,
+    /// Only events of runs of this `sampleId` (compared as text; inherited
+    /// like the domain).
+    pub sample: Option<String>,
+    /// Only events of runs of this `iteration` (compared as text; inherited
+    /// like the domain).
+    pub iteration: Option<String>,
+    /// jsonl: run, span and log lines also carry their time at the top
+    /// level (`t`), for consumers that expect it there; a user attribute
+    /// named `t` is then written as `attr:t`.
+    pub top_time: bool,
 }
 
 impl Options {
     /// Whether events are selected by their run.
     pub fn by_run(&self) -> bool {
-        self.run.is_some() || self.domain.is_some() || self.level.is_some()
+        self.run.is_some()
+            || self.domain.is_some()
+            || self.level.is_some()
+            || self.sample.is_some()
+            || self.iteration.is_some()
     }
 }
 

@@ -11,7 +11,7 @@
 //! tick came, a throw without its error), so memory stays bounded whatever
 //! the trace.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::io::Read;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
@@ -141,6 +141,8 @@ struct RunInfo {
     id: Rc<str>,
     domain: Option<String>,
     level: Option<String>,
+    sample: Option<String>,
+    iteration: Option<String>,
     /// The run filters select it (itself or the run it is nested in).
     keep: bool,
     /// `--run` selects it: it is that run or nested in it.
@@ -179,6 +181,10 @@ struct Walker<'a> {
     last_ns: u64,
     /// Longest spread of events sharing a time value (µs).
     cap_us: u64,
+    /// `runId`s that `--run` selects, on any thread: the run itself and
+    /// every run nested in it, or naming one of them as its `parentRunId`
+    /// (a worker's component run, design-docs/runs.md *Components*).
+    in_run_ids: HashSet<Rc<str>>,
 }
 
 impl<'a> Walker<'a> {
@@ -307,7 +313,7 @@ impl<'a> Walker<'a> {
                 }
             }
             kind::OUTPUT | kind::CATCH | kind::MARK => {
-                if kind_ == kind::MARK && replay_run(st, payload, ev.vals.as_ref(), self.opts) {
+                if kind_ == kind::MARK && replay_run(st, payload, ev.vals.as_ref(), self.opts, &mut self.in_run_ids) {
                     self.out.runs_matched += 1;
                 }
                 if let Some(&(act, func)) = st.stack.last() {
@@ -483,7 +489,13 @@ pub fn runs_of<R: Read>(chunks: &mut ChunkReader<R>) -> Result<(Vec<RunRow>, Out
 /// Follows a thread's current run through its marks: `run-start` enters the
 /// new run, `run-switch` names the run of the events that follow. True when
 /// the mark starts a run that the run filters select.
-fn replay_run(st: &mut ThreadSt, mark: u32, vals: Option<&Blob>, opts: &Options) -> bool {
+fn replay_run(
+    st: &mut ThreadSt,
+    mark: u32,
+    vals: Option<&Blob>,
+    opts: &Options,
+    in_run_ids: &mut HashSet<Rc<str>>,
+) -> bool {
     use crate::trace::format::mark as m;
     let Some(b) = vals else { return false };
     let bytes = b.bytes();
@@ -498,12 +510,23 @@ fn replay_run(st: &mut ThreadSt, mark: u32, vals: Option<&Blob>, opts: &Options)
             let run_id = prop("runId").unwrap_or_else(|| format!("#{id}"));
             let domain = prop("domain").or_else(|| parent.as_ref().and_then(|r| r.domain.clone()));
             let level = prop("level").or_else(|| parent.as_ref().and_then(|r| r.level.clone()));
-            let in_run =
-                opts.run.as_deref().is_none_or(|want| want == run_id || parent.as_ref().is_some_and(|r| r.in_run));
+            let sample = prop("sampleId").or_else(|| parent.as_ref().and_then(|r| r.sample.clone()));
+            let iteration = prop("iteration").or_else(|| parent.as_ref().and_then(|r| r.iteration.clone()));
+            let in_run = opts.run.as_deref().is_none_or(|want| {
+                want == run_id
+                    || parent.as_ref().is_some_and(|r| r.in_run)
+                    || prop("parentRunId").is_some_and(|p| p == want || in_run_ids.contains(p.as_str()))
+            });
             let keep = in_run
                 && opts.domain.as_ref().is_none_or(|d| domain.as_ref() == Some(d))
-                && opts.level.as_ref().is_none_or(|l| level.as_ref() == Some(l));
-            let r = Rc::new(RunInfo { id: Rc::from(run_id), domain, level, keep, in_run });
+                && opts.level.as_ref().is_none_or(|l| level.as_ref() == Some(l))
+                && opts.sample.as_ref().is_none_or(|x| sample.as_ref() == Some(x))
+                && opts.iteration.as_ref().is_none_or(|x| iteration.as_ref() == Some(x));
+            let id_rc: Rc<str> = Rc::from(run_id);
+            if opts.run.is_some() && in_run {
+                in_run_ids.insert(id_rc.clone());
+            }
+            let r = Rc::new(RunInfo { id: id_rc, domain, level, sample, iteration, keep, in_run });
             st.runs.insert(id, r.clone());
             st.run = Some(r);
             keep && opts.by_run()
@@ -532,6 +555,7 @@ pub fn run<R: Read>(
         out: Outcome::default(),
         last_ns: 0,
         cap_us: crate::trace::format::spread_cap_us(chunks.flags, TICK_US),
+        in_run_ids: HashSet::new(),
     };
     progress.total.store(chunks.file_len, Ordering::Relaxed);
     let mut damage = None;
@@ -1062,7 +1086,7 @@ mod tests {
     }
 
     #[test]
-    fn filters_keep_the_events_of_a_run_its_nested_runs_a_domain_or_a_level() {
+    fn filters_keep_the_events_of_a_run_its_nested_runs_a_domain_a_level_a_sample_or_an_iteration() {
         use crate::trace::format::mark as m;
         let start = |id: u64, parent: u64, pairs: &'static [(&'static str, &'static str)]| {
             mark_blob(id, move |b| {
@@ -1076,12 +1100,24 @@ mod tests {
             0,
             &[
                 (0, kind::CALL, 1, 9, None),
-                (0, kind::MARK, m::RUN_START, 10, start(1, 0, &[("runId", "a"), ("domain", "http"), ("level", "2")])),
+                (
+                    0,
+                    kind::MARK,
+                    m::RUN_START,
+                    10,
+                    start(1, 0, &[("runId", "a"), ("domain", "http"), ("level", "2"), ("sampleId", "3")]),
+                ),
                 (0, kind::CALL, 2, 11, None),
                 (0, kind::MARK, m::RUN_START, 12, start(2, 1, &[("runId", "a.1")])),
                 (0, kind::RETURN, 0, 13, None),
                 (0, kind::MARK, m::RUN_SWITCH, 14, mark_blob(0, |_| {})),
-                (0, kind::MARK, m::RUN_START, 15, start(3, 0, &[("runId", "b"), ("domain", "batch")])),
+                (
+                    0,
+                    kind::MARK,
+                    m::RUN_START,
+                    15,
+                    start(3, 0, &[("runId", "b"), ("domain", "batch"), ("sampleId", "7"), ("iteration", "1")]),
+                ),
                 (0, kind::CALL, 2, 16, None),
                 (0, kind::RETURN, 0, 17, None),
                 (0, kind::MARK, m::RUN_SWITCH, 18, mark_blob(2, |_| {})),
@@ -1110,9 +1146,60 @@ mod tests {
         // a.1 inherits a's domain and level.
         let (_, got) = pick(Options { domain: Some("http".into()), level: Some("2".into()), ..Options::default() });
         assert_eq!(got.len(), 7, "{got:?}");
+        // Samples and iterations: a.1 inherits a's sample.
+        let (_, got) = pick(Options { sample: Some("3".into()), ..Options::default() });
+        assert_eq!(got.len(), 7, "{got:?}");
+        let (_, got) = pick(Options { sample: Some("7".into()), iteration: Some("1".into()), ..Options::default() });
+        assert_eq!(got.iter().map(|g| g.1).collect::<Vec<_>>(), [15, 16, 17], "{got:?}");
+        let (out, got) = pick(Options { sample: Some("7".into()), iteration: Some("2".into()), ..Options::default() });
+        assert!(got.is_empty());
+        assert_eq!(out.runs_matched, 0);
         let (out, got) = pick(Options { run: Some("nope".into()), ..Options::default() });
         assert!(got.is_empty());
         assert_eq!((out.runs_matched, out.events), (0, 14));
+    }
+
+    #[test]
+    fn run_filter_follows_a_parent_run_id_to_another_thread() {
+        use crate::trace::format::mark as m;
+        let start = |id: u64, pairs: &'static [(&'static str, &'static str)]| {
+            mark_blob(id, move |b| {
+                put_varint(b, 0);
+                vobj(b, pairs);
+            })
+        };
+        let mut p = defs();
+        events_record(
+            &mut p,
+            0,
+            &[
+                (0, kind::MARK, m::RUN_START, 10, start(1, &[("runId", "job")])),
+                (0, kind::CALL, 1, 11, None),
+                (0, kind::RETURN, 0, 12, None),
+                (0, kind::MARK, m::RUN_SWITCH, 13, mark_blob(0, |_| {})),
+            ],
+        );
+        // A worker's component run names `job` as its parent; its nested run comes with it.
+        events_record(
+            &mut p,
+            1,
+            &[
+                (0, kind::MARK, m::RUN_START, 20, start(1, &[("runId", "job/w"), ("parentRunId", "job")])),
+                (0, kind::CALL, 2, 21, None),
+                (0, kind::RETURN, 0, 22, None),
+                (0, kind::MARK, m::RUN_START, 23, start(2, &[("runId", "other"), ("parentRunId", "job/w")])),
+                (0, kind::CALL, 2, 24, None),
+                (0, kind::RETURN, 0, 25, None),
+                (0, kind::MARK, m::RUN_START, 26, start(3, &[("runId", "unrelated")])),
+                (0, kind::CALL, 2, 27, None),
+                (0, kind::RETURN, 0, 28, None),
+            ],
+        );
+        let bytes = trace(&[p]);
+        let (out, c) = run_on(&bytes, &Options { run: Some("job".into()), ..Options::default() });
+        let got: Vec<(u32, u64)> = c.evs.iter().map(|e| (e.thread, e.t_ns / 1000)).collect();
+        assert_eq!(got, [(0, 10), (0, 11), (0, 12), (1, 20), (1, 21), (1, 22), (1, 23), (1, 24), (1, 25)], "{got:?}");
+        assert_eq!(out.runs_matched, 3);
     }
 
     #[test]
