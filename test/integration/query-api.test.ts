@@ -1,5 +1,6 @@
 // The typed query API exported from `noderec` and its CLI subcommands
 // (--json), on traces recorded by real node processes.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -100,6 +101,22 @@ describe('query API', () => {
     const fib = rows.find((r) => r.name === 'fib')?.differs ?? [];
     expect(fib.filter((d) => d !== 'duration')).toEqual([]);
     expect(api.compare(onlyTrace(a.outDir), onlyTrace(a.outDir))).toEqual([]);
+  });
+
+  it('compare sees no difference between a value written in full and as a reference', () => {
+    const dir = tempDir('noderec-cmp-refs-');
+    const full = runNode(fixture('viewer', 'same-config.js'), { outDir: path.join(dir, 'full'), env: { NODEREC_VALUE_REFS: '0' } });
+    const refs = runNode(fixture('viewer', 'same-config.js'), { outDir: path.join(dir, 'refs') });
+    expect([full.code, refs.code]).toEqual([0, 0]);
+    // The two traces show the same return values...
+    const returns = (t: string) => api.timeline(t, { fn: 'getConfig' }).rows.map((r) => r.values?.value);
+    expect(returns(onlyTrace(refs.outDir))).toEqual(returns(onlyTrace(full.outDir)));
+    // ...but are stored differently (the recording with references is smaller).
+    const size = (t: string) => fs.statSync(path.join(t, 'trace.nrt')).size;
+    expect(size(onlyTrace(refs.outDir))).not.toBe(size(onlyTrace(full.outDir)));
+    const rows = api.compare(onlyTrace(full.outDir), onlyTrace(refs.outDir));
+    const differs = rows.flatMap((r) => r.differs.filter((d) => d !== 'duration').map((d) => `${r.name}: ${d}`));
+    expect(differs).toEqual([]);
   });
 
   it('CLI subcommands give the same answers with --json', () => {

@@ -123,6 +123,10 @@ pub struct IndexBuilder {
     seek: BufWriter<File>,
     raw: RawChunks,
     scratch: Vec<RawEvent>,
+    /// The value bytes of the EVENTS record being parsed.
+    rec_vals: Vec<u8>,
+    /// Scratch for the JSON form of a value being hashed.
+    json: String,
     /// Set when reading stopped at damage: nothing more will be read.
     stopped: bool,
     /// Replay waiting events at every sync (see [`IndexBuilder::provisional`]).
@@ -144,7 +148,22 @@ fn create_private(p: &Path) -> Result<File> {
         .map_err(|e| io_err("create", p, e))
 }
 
-/// FNV-1a of a value blob (mixed so that sums of hashes stay spread).
+/// Hash of the value starting at `at` of `rec` (the value bytes of its
+/// EVENTS record up to the end of the value): of its JSON form, in which a
+/// reference reads as the value it points to, so the same value hashes the
+/// same whether it was written in full or as a `ref`. A malformed value
+/// hashes its raw bytes.
+fn hash_value(rec: &[u8], at: usize, json: &mut String) -> u64 {
+    json.clear();
+    let mut pos = at;
+    if crate::trace::value::write_json(rec, &mut pos, json).is_ok() {
+        hash_bytes(json.as_bytes())
+    } else {
+        hash_bytes(&rec[at..])
+    }
+}
+
+/// FNV-1a of bytes (mixed so that sums of hashes stay spread).
 fn hash_bytes(b: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &x in b {
@@ -203,6 +222,8 @@ impl IndexBuilder {
             seek,
             raw: RawChunks::default(),
             scratch: Vec::new(),
+            rec_vals: Vec::new(),
+            json: String::new(),
             stopped: false,
             provisional: false,
         })
@@ -326,6 +347,10 @@ impl IndexBuilder {
                     let count = c.varint().ok_or("events count")? as usize;
                     let mut time = c.varint().ok_or("events base")?;
                     let ti = self.thread(thread).map_err(|e| e.to_string())?;
+                    // The value bytes of the record (its blobs in event order), so
+                    // that references inside a value resolve (values.md).
+                    let mut rec_vals = std::mem::take(&mut self.rec_vals);
+                    rec_vals.clear();
                     for _ in 0..count {
                         let head = c.varint().ok_or("event head")? as u32;
                         time += c.varint().ok_or("event time")?;
@@ -337,8 +362,10 @@ impl IndexBuilder {
                             &[]
                         };
                         let resume_act = if k == kind::RESUME { read_varint(blob, &mut 0).unwrap_or(0) } else { 0 };
+                        let at = rec_vals.len();
+                        rec_vals.extend_from_slice(blob);
                         let hash = if matches!(k, kind::RETURN | kind::CATCH) && !blob.is_empty() {
-                            hash_bytes(blob)
+                            hash_value(&rec_vals, at, &mut self.json)
                         } else {
                             0
                         };
@@ -358,6 +385,7 @@ impl IndexBuilder {
                         self.scratch.push(RawEvent { thread_ix: ti, t_us: time, p });
                         ev += 1;
                     }
+                    self.rec_vals = rec_vals;
                 }
                 record::END => {
                     c.varint().ok_or("end count")?;
