@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use super::chunks::{RawChunks, RawRead};
 use super::index::{
-    flag, index_dir_of, Act, FnDef, FnStats, IndexMeta, Slow, ThreadInfo, ACT_REC, INDEX_VERSION, NO_EVENT,
+    flag, index_dir_of, Act, FnDef, FnStats, IndexMeta, RunDef, Slow, ThreadInfo, ACT_REC, INDEX_VERSION, NO_EVENT,
 };
 use crate::error::{Error, Result};
 use crate::trace::format::{self, kind, record, Cursor, HAS_VALUES, PAYLOAD_SHIFT};
@@ -44,6 +44,8 @@ struct Pending {
     resume_act: u64,
     hash: u64,
     has_blob: bool,
+    /// Of a run mark: the run (1-based position in the runs table; 0 = none).
+    run: u32,
 }
 
 struct ThreadState {
@@ -53,6 +55,10 @@ struct ThreadState {
     on_stack: Vec<u32>,
     suspended: HashMap<u32, u32>,
     pending_throws: Vec<u32>,
+    /// The thread's runs: mark id → 1-based position in the runs table.
+    run_marks: HashMap<u64, u32>,
+    /// The run the thread's events belong to now (0 = none).
+    cur_run: u32,
     seen: bool,
     group_us: u64,
     group: Vec<Pending>,
@@ -77,6 +83,8 @@ struct Shared {
     /// Where statistics of absurd function ids go (a damaged trace must not
     /// make the table huge).
     overflow: FnStats,
+    /// Runs, in the order their start marks were read.
+    runs: Vec<RunDef>,
 }
 
 /// Function ids above this are not counted per function.
@@ -216,6 +224,7 @@ impl IndexBuilder {
                 counts: [0; 16],
                 output: [0; 4],
                 overflow: FnStats::default(),
+                runs: Vec::new(),
             },
             funcs: BTreeMap::new(),
             paths: HashMap::new(),
@@ -260,9 +269,12 @@ impl IndexBuilder {
                 match self.raw.read_at(&self.trace, self.pos, len) {
                     RawRead::Payload(next) => {
                         let payload = std::mem::take(&mut self.raw.payload);
+                        let runs_before = self.sh.runs.len();
                         let r = self.add_payload(&payload);
                         self.raw.payload = payload;
                         if let Err(m) = r {
+                            // A malformed chunk adds no run.
+                            self.sh.runs.truncate(runs_before);
                             self.meta.damage = Some(format!("malformed chunk at byte {}: {m}", self.pos));
                             self.stopped = true;
                             break;
@@ -369,6 +381,8 @@ impl IndexBuilder {
                         } else {
                             0
                         };
+                        let run =
+                            if k == kind::MARK { self.run_mark(ti, head >> PAYLOAD_SHIFT, &rec_vals, at) } else { 0 };
                         if k == kind::OUTPUT {
                             let (stream, _) = crate::io::chunk::split_payload(head >> PAYLOAD_SHIFT);
                             let n = crate::io::chunk::blob_bytes(blob).map_or(0, <[u8]>::len) as u64;
@@ -381,6 +395,7 @@ impl IndexBuilder {
                             resume_act,
                             hash,
                             has_blob: !blob.is_empty(),
+                            run,
                         };
                         self.scratch.push(RawEvent { thread_ix: ti, t_us: time, p });
                         ev += 1;
@@ -434,6 +449,44 @@ impl IndexBuilder {
         r
     }
 
+    /// A run mark of thread `ti` whose blob starts at `at` of `rec` (the value
+    /// bytes of its record): a `run-start` adds the run to the table. Returns
+    /// the run the mark names (1-based; 0 = none or unknown).
+    fn run_mark(&mut self, ti: usize, mark: u32, rec: &[u8], at: usize) -> u32 {
+        use crate::trace::format::mark as m;
+        let mut pos = at;
+        let Ok(id) = read_varint(rec, &mut pos) else { return 0 };
+        let st = &mut self.threads[ti];
+        match mark {
+            m::RUN_START => {
+                let parent = read_varint(rec, &mut pos).map_or(0, |p| st.run_marks.get(&p).copied().unwrap_or(0));
+                let mut json = String::new();
+                let meta = crate::trace::value::write_json(rec, &mut pos, &mut json)
+                    .ok()
+                    .and_then(|()| serde_json::from_str::<serde_json::Value>(&json).ok());
+                let prop = |k: &str| prop_text(meta.as_ref(), k);
+                let up = parent.checked_sub(1).and_then(|i| self.sh.runs.get(i as usize));
+                let def = RunDef {
+                    run_id: prop("runId").unwrap_or_else(|| format!("#{id}")),
+                    domain: prop("domain").or_else(|| up.and_then(|r| r.domain.clone())),
+                    level: prop("level").or_else(|| up.and_then(|r| r.level.clone())),
+                    sample_id: prop("sampleId"),
+                    iteration: prop("iteration"),
+                    parent_run_id: prop("parentRunId").or_else(|| up.map(|r| r.run_id.clone())),
+                    parent,
+                    thread: st.info.id,
+                    ..RunDef::default()
+                };
+                self.sh.runs.push(def);
+                let n = self.sh.runs.len() as u32;
+                st.run_marks.insert(id, n);
+                n
+            }
+            m::RUN_END | m::RUN_SWITCH => st.run_marks.get(&id).copied().unwrap_or(0),
+            _ => 0,
+        }
+    }
+
     fn thread(&mut self, id: u32) -> Result<usize> {
         if let Some(&i) = self.thread_ix.get(&id) {
             return Ok(i);
@@ -451,6 +504,8 @@ impl IndexBuilder {
             on_stack: Vec::new(),
             suspended: HashMap::new(),
             pending_throws: Vec::new(),
+            run_marks: HashMap::new(),
+            cur_run: 0,
             seen: false,
             group_us: 0,
             group: Vec::new(),
@@ -540,6 +595,7 @@ impl IndexBuilder {
         let mut slow: Vec<Slow> = self.sh.slowest.iter().map(|r| r.0).collect();
         slow.sort_by(|a, b| b.cmp(a));
         self.meta.slowest = slow;
+        self.meta.runs = self.sh.runs.clone();
         let text = serde_json::to_vec(&self.meta).map_err(|e| Error::Internal { message: e.to_string() })?;
         let tmp = self.out.join("index.json.tmp");
         let mut f = create_private(&tmp)?;
@@ -547,6 +603,17 @@ impl IndexBuilder {
         drop(f);
         let fin = self.out.join("index.json");
         std::fs::rename(&tmp, &fin).map_err(|e| io_err("rename", &tmp, e))
+    }
+}
+
+/// A run metadata field as text (the value encoding gives an object as
+/// `{"$":"object","props":{…}}`; numbers and booleans as their text).
+fn prop_text(meta: Option<&serde_json::Value>, k: &str) -> Option<String> {
+    match meta?.pointer(&format!("/props/{}", k.replace('~', "~0").replace('/', "~1")))? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
     }
 }
 
@@ -611,6 +678,34 @@ fn replay(st: &mut ThreadState, sh: &mut Shared, p: &Pending, t: u64) -> Result<
         st.info.first_ns = t;
     }
     st.info.last_ns = t;
+    if p.kind == kind::MARK {
+        use crate::trace::format::mark as m;
+        let run = p.run.checked_sub(1).and_then(|i| sh.runs.get_mut(i as usize));
+        match p.payload {
+            m::RUN_START => {
+                st.cur_run = p.run;
+                if let Some(r) = run {
+                    r.start_ns = t;
+                    r.end_ns = t;
+                }
+            }
+            m::RUN_SWITCH => st.cur_run = p.run,
+            m::RUN_END => {
+                if let Some(r) = run {
+                    r.ended = true;
+                    r.end_ns = t;
+                }
+            }
+            _ => {}
+        }
+        return Ok(());
+    }
+    if let Some(r) = st.cur_run.checked_sub(1).and_then(|i| sh.runs.get_mut(i as usize)) {
+        r.events += 1;
+        if p.kind == kind::CALL {
+            r.acts += 1;
+        }
+    }
     match p.kind {
         kind::CALL => {
             let n = st.base + st.window.len() as u64 + 1;
@@ -626,6 +721,7 @@ fn replay(st: &mut ThreadState, sh: &mut Shared, p: &Pending, t: u64) -> Result<
                 func: p.payload,
                 depth: depth.min(u16::MAX as usize) as u16,
                 flags: 0,
+                run: st.cur_run,
             });
             st.stack.push(Frame { act: n32, func: p.payload, stretch_start: t, child_ns: 0 });
             enter(st, p.payload);

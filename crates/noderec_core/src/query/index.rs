@@ -55,6 +55,8 @@ pub struct Act {
     pub depth: u16,
     /// `flag::*`.
     pub flags: u16,
+    /// The run it was called in: 1-based position in `IndexMeta::runs` (0 = none).
+    pub run: u32,
 }
 
 impl Act {
@@ -68,7 +70,7 @@ impl Act {
         out[36..40].copy_from_slice(&self.func.to_le_bytes());
         out[40..42].copy_from_slice(&self.depth.to_le_bytes());
         out[42..44].copy_from_slice(&self.flags.to_le_bytes());
-        out[44..48].fill(0);
+        out[44..48].copy_from_slice(&self.run.to_le_bytes());
     }
 
     /// Decodes a record.
@@ -88,6 +90,7 @@ impl Act {
             func: u32_at(36),
             depth: u16::from_le_bytes([b[40], b[41]]),
             flags: u16::from_le_bytes([b[42], b[43]]),
+            run: u32_at(44),
         }
     }
 
@@ -170,6 +173,37 @@ pub struct Slow {
     pub act: u32,
 }
 
+/// A run (`noderec.run`) met in the trace.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RunDef {
+    /// Its `runId` (`#<mark id>` when the metadata did not give one).
+    pub run_id: String,
+    /// `domain`, inherited from the run it is nested in when not given.
+    pub domain: Option<String>,
+    /// `level` (as text), inherited like `domain`.
+    pub level: Option<String>,
+    /// `sampleId` as given (as text).
+    pub sample_id: Option<String>,
+    /// `iteration` as given (as text).
+    pub iteration: Option<String>,
+    /// `parentRunId` as given, else the `runId` of the run it is nested in.
+    pub parent_run_id: Option<String>,
+    /// The run it is nested in on its thread: 1-based position in `runs` (0 = none).
+    pub parent: u32,
+    /// The thread it started on.
+    pub thread: u32,
+    /// When it started (ns).
+    pub start_ns: u64,
+    /// When it ended (ns; its start while not ended).
+    pub end_ns: u64,
+    /// Its end mark was read.
+    pub ended: bool,
+    /// Events recorded in it (marks and the events of runs nested in it not counted).
+    pub events: u64,
+    /// Activations called in it.
+    pub acts: u64,
+}
+
 /// `index.json`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct IndexMeta {
@@ -199,6 +233,9 @@ pub struct IndexMeta {
     pub stats: Vec<FnStats>,
     /// The slowest finished activations, slowest first.
     pub slowest: Vec<Slow>,
+    /// Runs, in the order their start marks were read.
+    #[serde(default)]
+    pub runs: Vec<RunDef>,
 }
 
 /// An opened index: queries read activation records from disk on demand.

@@ -534,7 +534,10 @@ fn children_flame_and_history() {
     }
     for (p, mut want) in kids.into_iter().take(200) {
         want.sort_unstable();
-        let got: Vec<u64> = queries::children(&mut ix, 0, p, 100_000, 0).iter().map(|r| u64::from(r.act)).collect();
+        let got: Vec<u64> = queries::children(&mut ix, 0, p, 100_000, 0, &Default::default())
+            .iter()
+            .map(|r| u64::from(r.act))
+            .collect();
         assert_eq!(got, want, "children of {p}");
     }
     // Flame chart: every activation at least a pixel wide is drawn once, and
@@ -562,7 +565,7 @@ fn children_flame_and_history() {
     }
     assert!(rects.len() < acts.len(), "clusters merge narrow activations ({} rects)", rects.len());
     // Value history of the first argument's `total` for function b.
-    let h = queries::value_history(&mut ix, "b", "cart.total", 50).unwrap();
+    let h = queries::value_history(&mut ix, "b", "cart.total", 50, &Default::default()).unwrap();
     assert!(!h.is_empty());
     for w in h.windows(2) {
         assert!(w[0].start_ns <= w[1].start_ns);
