@@ -188,24 +188,35 @@ function Row({ a, sel, onSelect, indent = 0, toggle, open }) {
   </div>`;
 }
 
-function TreeNode({ trace, a, sel, onSelect, depth }) {
+function TreeNode({ trace, a, sel, onSelect, depth, run }) {
   const [open, setOpen] = useState(false);
   const [kids, setKids] = useState(null);
   const toggle = async () => {
-    if (!open && kids === null) setKids(await api('children', { id: trace.id, thread: a.thread, act: a.activation }));
+    if (!open && kids === null) setKids(await api('children', { id: trace.id, thread: a.thread, act: a.activation, run }));
     setOpen(!open);
   };
   return html`<div>
     <${Row} a=${a} sel=${sel} onSelect=${onSelect} indent=${depth} toggle=${toggle} open=${open} />
-    ${open && kids && kids.map((k) => html`<${TreeNode} key=${k.activation} trace=${trace} a=${k} sel=${sel} onSelect=${onSelect} depth=${depth + 1} />`)}
+    ${open && kids && kids.map((k) => html`<${TreeNode} key=${k.activation} trace=${trace} a=${k} sel=${sel} onSelect=${onSelect} depth=${depth + 1} run=${run} />`)}
   </div>`;
 }
 
-function CallTree({ trace, thread, sel, onSelect, liveTick }) {
+function CallTree({ trace, thread, sel, onSelect, liveTick, run }) {
   const [roots, setRoots] = useState([]);
-  useEffect(() => { api('children', { id: trace.id, thread, act: 0, limit: 500 }).then(setRoots); }, [trace.id, thread, liveTick]);
-  if (roots.length === 0) return html`<div class="empty">no calls recorded on this thread</div>`;
-  return html`<div>${roots.map((a) => html`<${TreeNode} key=${a.activation} trace=${trace} a=${a} sel=${sel} onSelect=${onSelect} depth=${0} />`)}</div>`;
+  useEffect(() => { api('children', { id: trace.id, thread, act: 0, limit: 500, run }).then(setRoots); }, [trace.id, thread, liveTick, run]);
+  if (roots.length === 0) return html`<div class="empty">${run ? 'no calls of this run on this thread' : 'no calls recorded on this thread'}</div>`;
+  return html`<div key=${run || ''}>${roots.map((a) => html`<${TreeNode} key=${a.activation} trace=${trace} a=${a} sel=${sel} onSelect=${onSelect} depth=${0} run=${run} />`)}</div>`;
+}
+
+/** The runs of the trace (noderec.run): all calls, or those made in one run (and the runs nested in it). */
+function RunSelect({ trace, run, setRun }) {
+  const runs = trace.runs || [];
+  if (runs.length === 0) return null;
+  const label = (r) => [r.runId, r.domain, r.sampleId !== undefined && r.sampleId !== null ? `sample ${r.sampleId}` : '', r.iteration != null ? `iteration ${r.iteration}` : '', `${r.events} events`].filter(Boolean).join(' · ');
+  return html`<label class="runsel">run <select id="run-select" value=${run} onChange=${(e) => setRun(e.target.value)}>
+    <option value="">all calls</option>
+    ${runs.map((r) => html`<option value=${r.runId} title=${r.parentRunId ? `nested in ${r.parentRunId}` : ''}>${label(r)}</option>`)}
+  </select></label>`;
 }
 
 function List({ rows, sel, onSelect, empty }) {
@@ -216,13 +227,13 @@ function List({ rows, sel, onSelect, empty }) {
 
 // ---------------------------------------------------------------- details
 
-function History({ trace, fn, path, onSelect }) {
+function History({ trace, fn, path, onSelect, run }) {
   const [rows, setRows] = useState(null);
   const [err, setErr] = useState(null);
   useEffect(() => {
     setRows(null);
-    api('history', { id: trace.id, fn, path }).then(setRows, (e) => setErr(String(e.message || e)));
-  }, [trace.id, fn, path]);
+    api('history', { id: trace.id, fn, path, run }).then(setRows, (e) => setErr(String(e.message || e)));
+  }, [trace.id, fn, path, run]);
   if (err) return html`<div class="empty">${err}</div>`;
   if (rows === null) return html`<div class="empty">loading…</div>`;
   return html`<div class="hist">
@@ -248,7 +259,7 @@ function Details({ trace, sel, onSelect, onHistory }) {
   const args = v.args || [];
   return html`<div>
     <h3 class=${a.threw ? 'threw' : ''} id="call-name">${a.name}</h3>
-    <div class="loc">${a.path}:${a.line} · thread ${a.thread} · #${a.activation} · depth ${a.depth} · ${fmtNs(a.durNs)}${a.finished ? '' : ' (still running)'}${a.suspended ? ' · async' : ''}
+    <div class="loc">${a.path}:${a.line} · thread ${a.thread} · #${a.activation} · depth ${a.depth} · ${fmtNs(a.durNs)}${a.finished ? '' : ' (still running)'}${a.suspended ? ' · async' : ''}${a.run ? ` · run ${a.run}` : ''}
       ${a.parent ? html` · <a href="#" onClick=${(e) => (e.preventDefault(), onSelect({ thread: a.thread, act: a.parent }))}>caller</a>` : ''}</div>
     <div class="sec">arguments</div>
     <div id="call-args">
@@ -276,6 +287,7 @@ function App() {
   const [id, setId] = useState(boot.initial || new URLSearchParams(location.search).get('trace'));
   const [trace, setTrace] = useState(null);
   const [thread, setThread] = useState(0);
+  const [run, setRun] = useState('');
   const [sel, setSel] = useState(null);
   const [tab, setTab] = useState('tree');
   const [search, setSearch] = useState('');
@@ -289,7 +301,8 @@ function App() {
   const loadTraces = () => api('traces').then((t) => { setTraces(t); setId((cur) => cur || (t.length > 0 ? t[0].id : cur)); });
   useEffect(() => { loadTraces(); }, []);
   const loadTrace = () => id && api('trace', { id }).then((t) => { setTrace(t); setError(null); }, (e) => setError(String(e.message || e)));
-  useEffect(() => { setSel(null); setHist(null); setResults(null); setSlow(null); loadTrace(); }, [id]);
+  useEffect(() => { setSel(null); setHist(null); setResults(null); setSlow(null); setRun(''); loadTrace(); }, [id]);
+  useEffect(() => { setResults(null); }, [run]);
   useEffect(() => { if (trace && !trace.threads.some((t) => t.id === thread)) setThread(trace.threads.length ? trace.threads[0].id : 0); }, [trace]);
   useEffect(() => { if (trace && tab === 'slow') api('slowest', { id: trace.id, limit: 100 }).then(setSlow); }, [trace && trace.id, tab, liveTick]);
 
@@ -319,7 +332,7 @@ function App() {
   const doSearch = async (q) => {
     setTab('search');
     setResults(null);
-    const page = await api('timeline', { id: trace.id, fn: globOf(q), limit: 300, values: 0 });
+    const page = await api('timeline', { id: trace.id, fn: globOf(q), limit: 300, values: 0, run });
     setResults(page.rows);
   };
   const onHistory = (fn, path) => { setHist({ fn, path }); setTab('history'); };
@@ -376,13 +389,14 @@ function App() {
       </div>
       <div class="lower">
         <div class="panel">
+          <${RunSelect} trace=${trace} run=${run} setRun=${setRun} />
           <div class="tabs">
             ${[['tree', 'call tree'], ['slow', 'slowest'], ['search', 'search'], ['history', 'value history']].map(([k, n]) => html`<button class=${tab === k ? 'on' : ''} data-tab=${k} onClick=${() => setTab(k)}>${n}</button>`)}
           </div>
-          ${tab === 'tree' && html`<${CallTree} trace=${trace} thread=${thread} sel=${sel} onSelect=${setSel} liveTick=${liveTick} />`}
+          ${tab === 'tree' && html`<${CallTree} trace=${trace} thread=${thread} sel=${sel} onSelect=${setSel} liveTick=${liveTick} run=${run} />`}
           ${tab === 'slow' && html`<${List} rows=${slow} sel=${sel} onSelect=${setSel} empty="no finished calls" />`}
           ${tab === 'search' && html`<${List} rows=${results} sel=${sel} onSelect=${setSel} empty="no matching calls (type a name or glob above, then Enter)" />`}
-          ${tab === 'history' && (hist ? html`<${History} trace=${trace} fn=${hist.fn} path=${hist.path} onSelect=${setSel} />` : html`<div class="empty">Choose "history" next to an argument or return value of a call.</div>`)}
+          ${tab === 'history' && (hist ? html`<${History} trace=${trace} fn=${hist.fn} path=${hist.path} onSelect=${setSel} run=${run} />` : html`<div class="empty">Choose "history" next to an argument or return value of a call.</div>`)}
         </div>
         <div class="details" id="details"><${Details} trace=${trace} sel=${sel} onSelect=${setSel} onHistory=${onHistory} /></div>
       </div>
