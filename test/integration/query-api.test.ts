@@ -200,6 +200,22 @@ describe('query API', () => {
     expect(api.timeline(t, { run: rs[1].runId, limit: 100 }).rows.map((x) => x.name)).not.toContain('outerWork');
   });
 
+  it('a symlink where the index goes is refused with ERR_UNSAFE_INDEX, never followed', () => {
+    const dir = tempDir('noderec-ix-link-');
+    const r = runNode(fixture('viewer', 'price.js'), { args: ['a'], outDir: path.join(dir, 'out') });
+    expect(r.code).toBe(0);
+    const t = onlyTrace(r.outDir);
+    expect(runCli(['info', t]).code).toBe(0);
+    const elsewhere = path.join(dir, 'elsewhere');
+    fs.renameSync(path.join(t, 'index'), elsewhere);
+    fs.symlinkSync(elsewhere, path.join(t, 'index'));
+    const info = runCli(['info', t]);
+    expect(info.code).not.toBe(0);
+    expect(info.stderr).toContain('ERR_UNSAFE_INDEX');
+    expect(info.stderr).toContain(path.join(t, 'index'));
+    expect(fs.lstatSync(path.join(t, 'index')).isSymbolicLink()).toBe(true);
+  });
+
   it('CLI subcommands give the same answers with --json', () => {
     const env = { NODEREC_OUT_DIR: outDir };
     const traces = JSON.parse(runCli(['traces', '--json'], { env }).stdout) as { id: string }[];

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use super::chunks::{RawChunks, RawRead};
@@ -17,6 +17,7 @@ use super::index::{
     flag, index_dir_of, Act, FnDef, FnStats, IndexMeta, RunDef, Slow, ThreadInfo, ACT_REC, INDEX_VERSION, NO_EVENT,
 };
 use crate::error::{Error, Result};
+use crate::host::filesystem::DirHandle;
 use crate::trace::format::{self, kind, record, Cursor, HAS_VALUES, PAYLOAD_SHIFT};
 use crate::trace::value::read_varint;
 use crate::trace::walk::TICK_US;
@@ -117,6 +118,8 @@ struct RawEvent {
 pub struct IndexBuilder {
     dir: PathBuf,
     out: PathBuf,
+    /// The index directory being written (files are created relative to it).
+    out_dh: DirHandle,
     final_dir: PathBuf,
     trace: File,
     /// Offset of the next chunk to read.
@@ -145,15 +148,10 @@ fn io_err(what: &str, p: &Path, e: std::io::Error) -> Error {
     Error::io(format!("{what} {}", p.display()), e)
 }
 
-fn create_private(p: &Path) -> Result<File> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .read(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(p)
-        .map_err(|e| io_err("create", p, e))
+/// Creates the file `name` (0600, `O_EXCL | O_NOFOLLOW`) in the index
+/// directory being written.
+fn create_private(dh: &DirHandle, name: &str) -> Result<File> {
+    dh.create_file(name).map_err(|e| io_err("create", &dh.path().join(name), e))
 }
 
 /// Hash of the value starting at `at` of `rec` (the value bytes of its
@@ -184,10 +182,16 @@ fn hash_bytes(b: &[u8]) -> u64 {
 impl IndexBuilder {
     /// A builder for the trace directory `dir`, writing into `out` (a new
     /// directory; `finish` renames it to `<dir>/index` when the index is final).
+    /// The trace directory, `trace.nrt` and every file written are opened
+    /// through [`DirHandle`] without following symlinks.
     pub fn new(dir: &Path, out: &Path) -> Result<IndexBuilder> {
+        let td = DirHandle::open_trace_dir(dir)?;
         let tp = dir.join("trace.nrt");
-        let trace = File::open(&tp).map_err(|e| match e.kind() {
+        let trace = td.open_file("trace.nrt").map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::TraceMissing { path: tp.display().to_string() },
+            std::io::ErrorKind::InvalidData => {
+                Error::NotRegularFile { path: tp.display().to_string(), message: e.to_string() }
+            }
             _ => io_err("open", &tp, e),
         })?;
         let mut header = [0u8; format::HEADER_LEN];
@@ -204,12 +208,15 @@ impl IndexBuilder {
                 message: format!("unsupported trace format version {version} (this reader knows {})", format::VERSION),
             });
         }
+        let name = super::index::name_in(dir, out)?;
+        // An older build's folder (a symlink is removed, not followed).
         let _ = std::fs::remove_dir_all(out);
-        std::fs::DirBuilder::new().mode(0o700).create(out).map_err(|e| io_err("create", out, e))?;
-        let seek = BufWriter::new(create_private(&out.join("seek.bin"))?);
+        let out_dh = td.create_dir(&name).map_err(|e| io_err("create", out, e))?;
+        let seek = BufWriter::new(create_private(&out_dh, "seek.bin")?);
         Ok(IndexBuilder {
             dir: dir.to_path_buf(),
             out: out.to_path_buf(),
+            out_dh,
             final_dir: index_dir_of(dir),
             trace,
             pos: format::HEADER_LEN as u64,
@@ -491,8 +498,9 @@ impl IndexBuilder {
         if let Some(&i) = self.thread_ix.get(&id) {
             return Ok(i);
         }
-        let p = self.out.join(format!("acts-{id}.bin"));
-        let raw = create_private(&p)?;
+        let name = format!("acts-{id}.bin");
+        let p = self.out.join(&name);
+        let raw = create_private(&self.out_dh, &name)?;
         let file = BufWriter::with_capacity(1 << 18, raw.try_clone().map_err(|e| io_err("open", &p, e))?);
         self.threads.push(ThreadState {
             info: ThreadInfo {
@@ -597,12 +605,7 @@ impl IndexBuilder {
         self.meta.slowest = slow;
         self.meta.runs = self.sh.runs.clone();
         let text = serde_json::to_vec(&self.meta).map_err(|e| Error::Internal { message: e.to_string() })?;
-        let tmp = self.out.join("index.json.tmp");
-        let mut f = create_private(&tmp)?;
-        f.write_all(&text).map_err(|e| io_err("write", &tmp, e))?;
-        drop(f);
-        let fin = self.out.join("index.json");
-        std::fs::rename(&tmp, &fin).map_err(|e| io_err("rename", &tmp, e))
+        self.out_dh.write_atomic("index.json", &text)
     }
 }
 
@@ -842,10 +845,17 @@ pub fn open_or_build(dir: &Path) -> Result<super::Index> {
             _ => io_err("stat", &tp, e),
         })?
         .len();
-    if let Ok(ix) = super::Index::open(dir, &fin) {
-        if ix.meta.complete && (ix.meta.trace_bytes == len || ix.meta.ended || ix.meta.damage.is_some()) {
-            return Ok(ix);
+    match super::Index::open(dir, &fin) {
+        Ok(ix) => {
+            if ix.meta.complete && (ix.meta.trace_bytes == len || ix.meta.ended || ix.meta.damage.is_some()) {
+                return Ok(ix);
+            }
         }
+        // A symlink (or another user's folder) where the index goes: refused,
+        // never replaced or written through.
+        Err(e @ Error::UnsafeIndex { .. }) => return Err(e),
+        // Missing, of another version, damaged: built again.
+        Err(_) => {}
     }
     let recording =
         crate::session::metadata::Metadata::load(dir).is_ok_and(|m| m.status == "recording" && pid_alive(m.pid));

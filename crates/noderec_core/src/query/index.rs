@@ -263,11 +263,47 @@ fn io_err(what: &str, p: &Path, e: std::io::Error) -> Error {
     Error::io(format!("{what} {}", p.display()), e)
 }
 
+/// An index directory or file that could not be opened: a symlink, not a
+/// directory or regular file, or another user's is `ERR_UNSAFE_INDEX`;
+/// anything else (missing, unreadable) an IO error.
+pub(crate) fn index_open_err(p: &Path, e: std::io::Error) -> Error {
+    let unsafe_kind = matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR | libc::EMLINK))
+        || matches!(e.kind(), std::io::ErrorKind::InvalidData | std::io::ErrorKind::PermissionDenied);
+    if unsafe_kind {
+        let message = match e.raw_os_error() {
+            Some(libc::ELOOP | libc::EMLINK) => {
+                "it is a symbolic link (the index is never read or written through one)".to_string()
+            }
+            Some(libc::ENOTDIR) => "it is not a directory".to_string(),
+            _ => e.to_string(),
+        };
+        Error::UnsafeIndex { path: p.display().to_string(), message }
+    } else {
+        io_err("open", p, e)
+    }
+}
+
+/// The name of `index_dir` inside the trace directory `dir`.
+pub(crate) fn name_in(dir: &Path, index_dir: &Path) -> Result<String> {
+    match (index_dir.parent(), index_dir.file_name().and_then(|n| n.to_str())) {
+        (Some(p), Some(n)) if p == dir => Ok(n.to_string()),
+        _ => Err(Error::Internal { message: format!("index {} is not inside {}", index_dir.display(), dir.display()) }),
+    }
+}
+
 impl Index {
     /// Opens the index stored in `index_dir` for the trace directory `dir`.
+    /// The trace directory, the index directory and its files are opened
+    /// through [`DirHandle`](crate::host::filesystem::DirHandle) without
+    /// following symlinks (`ERR_UNSAFE_INDEX`).
     pub fn open(dir: &Path, index_dir: &Path) -> Result<Index> {
+        use std::io::Read as _;
+        let td = crate::host::filesystem::DirHandle::open_trace_dir(dir)?;
+        let ih = td.open_own_dir(&name_in(dir, index_dir)?).map_err(|e| index_open_err(index_dir, e))?;
+        let file = |name: &str| ih.open_file(name).map_err(|e| index_open_err(&index_dir.join(name), e));
         let mp = index_dir.join("index.json");
-        let text = std::fs::read_to_string(&mp).map_err(|e| io_err("read", &mp, e))?;
+        let mut text = String::new();
+        file("index.json")?.read_to_string(&mut text).map_err(|e| io_err("read", &mp, e))?;
         let meta: IndexMeta = serde_json::from_str(&text)
             .map_err(|e| Error::TraceIncomplete { path: mp.display().to_string(), message: e.to_string() })?;
         if meta.version != INDEX_VERSION {
@@ -277,7 +313,8 @@ impl Index {
             });
         }
         let sp = index_dir.join("seek.bin");
-        let raw = std::fs::read(&sp).map_err(|e| io_err("read", &sp, e))?;
+        let mut raw = Vec::new();
+        file("seek.bin")?.read_to_end(&mut raw).map_err(|e| io_err("read", &sp, e))?;
         let seeks = raw
             .chunks_exact(SEEK_REC)
             .map(|c| {
@@ -290,12 +327,14 @@ impl Index {
             .collect();
         let mut acts = BTreeMap::new();
         for th in &meta.threads {
-            let p = index_dir.join(format!("acts-{}.bin", th.id));
-            acts.insert(th.id, File::open(&p).map_err(|e| io_err("open", &p, e))?);
+            acts.insert(th.id, file(&format!("acts-{}.bin", th.id))?);
         }
         let tp = dir.join("trace.nrt");
-        let trace = File::open(&tp).map_err(|e| match e.kind() {
+        let trace = td.open_file("trace.nrt").map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::TraceMissing { path: tp.display().to_string() },
+            std::io::ErrorKind::InvalidData => {
+                Error::NotRegularFile { path: tp.display().to_string(), message: e.to_string() }
+            }
             _ => io_err("open", &tp, e),
         })?;
         let func_pos = meta.funcs.iter().enumerate().map(|(i, f)| (f.id, i)).collect();

@@ -617,3 +617,36 @@ fn live_index_folders_of_viewers_that_are_gone_are_removed() {
     assert!(dir.join("index.live-999999998-3").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_symlinked_index_folder_or_file_is_refused() {
+    let dir = tmp("symlinked");
+    let evs = random_events(5, 500, 1, 3);
+    write_trace(&dir.join("trace.nrt"), &["a", "b", "c"], &evs, 100, true);
+    let ix = build(&dir);
+    drop(ix);
+    // The index folder moved elsewhere and a symlink put in its place.
+    let elsewhere = tmp("symlinked-elsewhere");
+    let moved = elsewhere.join("index");
+    std::fs::rename(dir.join("index"), &moved).unwrap();
+    std::os::unix::fs::symlink(&moved, dir.join("index")).unwrap();
+    let e = open_or_build(&dir).err().expect("a symlinked index folder is refused");
+    assert_eq!(e.code(), "ERR_UNSAFE_INDEX", "{e}");
+    assert!(e.to_string().contains("index"), "{e}");
+    // Nothing was written through the link, and the link is still there.
+    assert!(std::fs::symlink_metadata(dir.join("index")).unwrap().file_type().is_symlink());
+    std::fs::remove_file(dir.join("index")).unwrap();
+    std::fs::rename(&moved, dir.join("index")).unwrap();
+    assert!(open_or_build(&dir).is_ok());
+    // A file of the index replaced by a symlink.
+    let acts = dir.join("index").join("acts-0.bin");
+    let copy = elsewhere.join("acts-0.bin");
+    std::fs::copy(&acts, &copy).unwrap();
+    std::fs::remove_file(&acts).unwrap();
+    std::os::unix::fs::symlink(&copy, &acts).unwrap();
+    let e = open_or_build(&dir).err().expect("a symlinked index file is refused");
+    assert_eq!(e.code(), "ERR_UNSAFE_INDEX", "{e}");
+    assert!(e.to_string().contains("acts-0.bin"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&elsewhere);
+}
