@@ -15,9 +15,11 @@ export { run, span, startSpan, log, uuidv7 } from './runs';
 export type { RunOptions, Span } from './runs';
 export { metricsSnapshot, onMetrics } from './logging/metrics';
 export type { Metrics } from './logging/metrics';
-export { listTraces, getTrace, timeline, callTree, getCall, valueHistory, compare, calls, runs } from './query';
+export { listTraces, getTrace, timeline, callTree, getCall, valueHistory, compare, calls, runs, spans } from './query';
 export type {
   RunInfo,
+  RunFilter,
+  SpanInfo,
   CallsQuery,
   CallRow,
   TraceListEntry,

@@ -349,6 +349,32 @@ export interface RunInfo {
   activations: number;
 }
 
+/** A user span (`span()`, `startSpan()`, the http bridges), one per start/end pair. */
+export interface SpanInfo {
+  thread: number;
+  name: string;
+  startNs: number;
+  /** End; for one not ended, the last time seen on its thread. */
+  endNs: number;
+  status: 'ok' | 'error' | 'unfinished';
+  ended: boolean;
+  /** The `runId` of the run it started in. */
+  run?: string;
+}
+
+/** The user spans of a trace from its index, in the order they started: of
+ * one thread (all when absent), overlapping `from`..`to` (ns), in the runs
+ * the run filter selects; at most `limit` (default 10,000). */
+export function spans(id: string | undefined, q: { thread?: number; from?: number; to?: number; limit?: number } & RunFilter & Location = {}): SpanInfo[] {
+  return openIndex(traceDir(id, q))
+    .spans(q.thread, q.from, q.to, runFilter(q), q.limit)
+    .map((s) => {
+      const out: SpanInfo = { thread: s.thread, name: s.name, startNs: s.startNs, endNs: s.endNs, status: s.status, ended: s.ended };
+      if (typeof s.run === 'string') out.run = s.run;
+      return out;
+    });
+}
+
 /** Every run of a trace, in the order they started, from its index (built
  * on first use); a run with nothing recorded is listed with 0 events. */
 export function runs(id: string | undefined, o?: Location): RunInfo[] {

@@ -65,6 +65,12 @@ export declare class TraceIndex {
    * run in which nothing was recorded is listed with 0 events.
    */
   runs(): Array<BindingIndexRun>
+  /**
+   * User spans of `thread` (all when absent) that overlap `from..to` (ns),
+   * in the runs `runs` selects, at most `limit` (default 10,000), in the
+   * order they started.
+   */
+  spans(thread?: number | undefined | null, from?: number | undefined | null, to?: number | undefined | null, runs?: BindingRunFilter | undefined | null, limit?: number | undefined | null): Array<BindingSpan>
   /** Removes a live index's working directory (the final index stays). */
   close(): void
 }
@@ -534,6 +540,24 @@ export interface BindingSecrets {
   pairs?: boolean
   /** `process.env`: the variables that keep their value. */
   envAllow?: Array<string>
+}
+
+/** A user span (`span()`, `startSpan()`, the http bridges). */
+export interface BindingSpan {
+  /** Thread. */
+  thread: number
+  /** Name. */
+  name: string
+  /** Start (ns). */
+  startNs: number
+  /** End (ns; the last time seen on its thread while not ended). */
+  endNs: number
+  /** ok, error or unfinished. */
+  status: 'ok' | 'error' | 'unfinished'
+  /** Ended (its end is in the trace). */
+  ended: boolean
+  /** The `runId` of the run it started in. */
+  run?: string
 }
 
 /** What the facade knows about the process when recording starts. */

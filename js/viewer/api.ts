@@ -123,6 +123,8 @@ export function answer(cat: Catalog, route: string, p: URLSearchParams): unknown
       });
     case 'children':
       return ix.children(num(p, 'thread', 0)!, num(p, 'act', 0)!, num(p, 'limit', 200), num(p, 'after', 0), runFilter(p));
+    case 'spans':
+      return ix.spans(num(p, 'thread'), num(p, 'from'), num(p, 'to'), runFilter(p), num(p, 'limit', 2000));
     case 'slowest':
       return ix.slowest(num(p, 'limit', 50));
     case 'call': {

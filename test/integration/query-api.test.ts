@@ -5,7 +5,7 @@ import * as path from 'node:path';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { fixture, runCli, runNode, tempDir, onlyTrace, traceDirs, spawn, NODE, REGISTER, cleanEnv } from '../helpers/run';
+import { events, fixture, runCli, runNode, tempDir, onlyTrace, traceDirs, spawn, NODE, REGISTER, cleanEnv } from '../helpers/run';
 
 // The built package, as a user would `require('noderec')`.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -214,6 +214,31 @@ describe('query API', () => {
     expect(info.stderr).toContain('ERR_UNSAFE_INDEX');
     expect(info.stderr).toContain(path.join(t, 'index'));
     expect(fs.lstatSync(path.join(t, 'index')).isSymbolicLink()).toBe(true);
+  });
+
+  it('user spans in the index: name, start, end, status, run; one per start/end pair; an unfinished one marked', () => {
+    const env = { NODEREC_API: path.join(__dirname, '..', '..', 'js', 'dist', 'index.js') };
+    const r = runNode(fixture('runs', 'otlp.js'), { env });
+    expect(r.code, r.stderr).toBe(0);
+    const t = onlyTrace(r.outDir);
+    const sp = api.spans(t, {});
+    expect(sp.map((s) => [s.name, s.status, s.ended, s.run])).toEqual([
+      ['outside', 'ok', true, undefined],
+      ['load', 'ok', true, 'job-1'],
+      ['parse', 'ok', true, 'job-1'],
+      ['fails', 'error', true, 'job-1'],
+      ['left-open', 'unfinished', false, undefined],
+    ]);
+    // Times as the jsonl export gives them.
+    const ends = events(t).filter((e) => e.kind === 'span' && (e.__noderec__ as { phase: string }).phase === 'end');
+    for (const e of ends) {
+      const n = e.__noderec__ as { start: number; t: number };
+      const s = sp.find((x) => x.name === e.name)!;
+      expect([s.startNs, s.endNs]).toEqual([n.start, n.t]);
+    }
+    expect(api.spans(t, { run: 'job-1' }).map((s) => s.name)).toEqual(['load', 'parse', 'fails']);
+    const load = sp[1];
+    expect(api.spans(t, { from: load.startNs, to: load.endNs }).map((s) => s.name)).toEqual(['load', 'parse']);
   });
 
   it('CLI subcommands give the same answers with --json', () => {

@@ -272,4 +272,38 @@ describe.skipIf(!HAS_CHROMIUM)('viewer: runs', () => {
       await browser.close();
     }
   }, 60_000);
+
+  it('shows user spans as a row above the flame chart (status by color), narrowed by the run selector, in the report too', async () => {
+    const outDir = tempDir('noderec-viewer-spans-');
+    const api = path.join(__dirname, '..', '..', 'js', 'dist', 'index.js');
+    const rec = runCli(['record', fixture('runs', 'otlp.js')], { env: { NODEREC_OUT_DIR: outDir, NODEREC_API: api } });
+    expect(rec.code, rec.stderr).toBe(0);
+    const browser = await launch();
+    const server = await startCli(['view', path.basename(onlyTrace(outDir))], { NODEREC_OUT_DIR: outDir });
+    const names = (page: Page) => page.locator('.spanrow .sp').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-name')}:${e.className.replace('sp ', '')}`));
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(server.url);
+      await expect.poll(() => names(page)).toEqual(['outside:ok', 'load:ok', 'parse:ok', 'fails:error', 'left-open:unfinished']);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'spans.png') });
+      await page.locator('#run-select').selectOption('job-1');
+      await expect.poll(() => names(page)).toEqual(['load:ok', 'parse:ok', 'fails:error']);
+      expect(errors).toEqual([]);
+      await page.close();
+      const out = path.join(outDir, 'report.html');
+      const r = runCli(['report', onlyTrace(outDir), '-o', out], { env: { NODEREC_OUT_DIR: outDir } });
+      expect(r.code, r.stderr).toBe(0);
+      const rp = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      await rp.goto('file://' + out);
+      await expect.poll(() => names(rp)).toEqual(['outside:ok', 'load:ok', 'parse:ok', 'fails:error', 'left-open:unfinished']);
+      await rp.locator('#run-select').selectOption('job-1');
+      await expect.poll(() => names(rp)).toEqual(['load:ok', 'parse:ok', 'fails:error']);
+      await rp.close();
+    } finally {
+      expect(await stopCli(server)).toBe(0);
+      await browser.close();
+    }
+  }, 60_000);
 });

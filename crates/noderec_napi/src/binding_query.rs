@@ -195,6 +195,26 @@ fn run_filter(f: Option<BindingRunFilter>) -> queries::RunFilter {
     queries::RunFilter { run: f.run, domain: f.domain, level: f.level, sample: f.sample, iteration: f.iteration }
 }
 
+/// A user span (`span()`, `startSpan()`, the http bridges).
+#[napi(object)]
+pub struct BindingSpan {
+    /// Thread.
+    pub thread: u32,
+    /// Name.
+    pub name: String,
+    /// Start (ns).
+    pub start_ns: f64,
+    /// End (ns; the last time seen on its thread while not ended).
+    pub end_ns: f64,
+    /// ok, error or unfinished.
+    #[napi(ts_type = "'ok' | 'error' | 'unfinished'")]
+    pub status: String,
+    /// Ended (its end is in the trace).
+    pub ended: bool,
+    /// The `runId` of the run it started in.
+    pub run: Option<String>,
+}
+
 /// A run (`noderec.run`) of the trace, from the index.
 #[napi(object)]
 pub struct BindingIndexRun {
@@ -637,6 +657,39 @@ impl TraceIndex {
                 activations: r.acts as f64,
             })
             .collect()
+    }
+
+    /// User spans of `thread` (all when absent) that overlap `from..to` (ns),
+    /// in the runs `runs` selects, at most `limit` (default 10,000), in the
+    /// order they started.
+    #[napi]
+    pub fn spans(
+        &self,
+        thread: Option<u32>,
+        from: Option<f64>,
+        to: Option<f64>,
+        runs: Option<BindingRunFilter>,
+        limit: Option<u32>,
+    ) -> Vec<BindingSpan> {
+        queries::spans(
+            &self.ix,
+            thread,
+            ns(from).unwrap_or(0),
+            ns(to).unwrap_or(u64::MAX),
+            &run_filter(runs),
+            limit.unwrap_or(0) as usize,
+        )
+        .into_iter()
+        .map(|s| BindingSpan {
+            thread: s.thread,
+            name: s.name,
+            start_ns: s.start_ns as f64,
+            end_ns: s.end_ns as f64,
+            ended: s.status != "unfinished",
+            status: s.status,
+            run: s.run,
+        })
+        .collect()
     }
 
     /// Removes a live index's working directory (the final index stays).

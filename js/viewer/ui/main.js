@@ -92,7 +92,33 @@ function Value({ name, v, open: open0 = false }) {
 
 // ---------------------------------------------------------------- flame
 
-function Flame({ trace, thread, sel, onSelect, liveTick }) {
+/** User spans (span(), startSpan(), the http bridges) of the thread in the view, as a row of lanes above the flame chart. */
+function SpanRow({ trace, thread, view, run }) {
+  const [spans, setSpans] = useState([]);
+  useEffect(() => {
+    if (!view) return;
+    let cancelled = false;
+    api('spans', { id: trace.id, thread, from: Math.floor(view.from), to: Math.ceil(view.to), run, limit: 2000 }).then((r) => { if (!cancelled) setSpans(r); }, () => {});
+    return () => { cancelled = true; };
+  }, [trace.id, thread, view && view.from, view && view.to, run, trace.events]);
+  if (!view || spans.length === 0) return null;
+  const span = Math.max(1, view.to - view.from);
+  const ends = [];
+  const placed = spans.map((s) => {
+    let lane = ends.findIndex((e) => e <= s.startNs);
+    if (lane < 0) lane = ends.length < 4 ? ends.length : ends.length - 1;
+    ends[lane] = Math.max(ends[lane] || 0, s.endNs);
+    return { s, lane };
+  });
+  const pct = (ns) => Math.min(100, Math.max(0, ((ns - view.from) / span) * 100));
+  return html`<div class="spanrow" style=${`height:${ends.length * 16}px`}>
+    ${placed.map(({ s, lane }, i) => html`<div key=${i} class=${'sp ' + s.status} data-name=${s.name}
+      style=${`left:${pct(s.startNs)}%;width:${Math.max(0.2, pct(s.endNs) - pct(s.startNs))}%;top:${lane * 16}px`}
+      title=${`${s.name} · ${s.status} · ${fmtNs(s.endNs - s.startNs)}${s.run ? ` · run ${s.run}` : ''}`}>${s.name}</div>`)}
+  </div>`;
+}
+
+function Flame({ trace, thread, sel, onSelect, liveTick, run }) {
   const ref = useRef(null);
   const [view, setView] = useState(null);
   const rects = useRef([]);
@@ -172,6 +198,7 @@ function Flame({ trace, thread, sel, onSelect, liveTick }) {
       <button onClick=${() => setView(full())} title="whole thread (0)">fit</button>
       <span style="margin-left:auto">wheel: zoom · drag: pan · click: select · ←↑→↓ move through calls</span>
     </div>
+    <${SpanRow} trace=${trace} thread=${thread} view=${view} run=${run} />
     <canvas class="flame" tabindex="0" ref=${ref} onWheel=${onWheel} onMouseDown=${onDown} onMouseMove=${onMove} onMouseUp=${onUp} onMouseLeave=${() => (drag.current = null)} onKeyDown=${onKey}></canvas>
   </div>`;
 }
@@ -385,7 +412,7 @@ function App() {
         ${trace.damage && html`<div class="banner">reader stopped: ${trace.damage}</div>`}
         ${boot.mode === 'report' && boot.data.truncated && html`<div class="banner">${boot.data.truncated}</div>`}
         ${trace.threads.length > 1 && html`<div class="tabs">${trace.threads.map((t) => html`<button class=${t.id === thread ? 'on' : ''} onClick=${() => setThread(t.id)}>${t.name}</button>`)}</div>`}
-        <${Flame} trace=${trace} thread=${thread} sel=${sel} onSelect=${setSel} liveTick=${liveTick} />
+        <${Flame} trace=${trace} thread=${thread} sel=${sel} onSelect=${setSel} liveTick=${liveTick} run=${run} />
       </div>
       <div class="lower">
         <div class="panel">

@@ -72,6 +72,12 @@ export function staticApi(data) {
     traces: () => data.traces,
     trace: () => data.trace,
     slowest: () => data.slowest,
+    spans: (p) => {
+      const runOk = (s) => !p.run || (s.run !== undefined && s.run !== null && inRun({ run: s.run }, p.run));
+      return (data.spans || []).filter(
+        (s) => (p.thread === undefined || s.thread === Number(p.thread)) && s.endNs >= Number(p.from || 0) && s.startNs <= Number(p.to ?? Infinity) && runOk(s),
+      );
+    },
     flame: (p) =>
       acts
         .filter((a) => a.thread === Number(p.thread) && a.startNs <= Number(p.to) && a.startNs + a.durNs >= Number(p.from))

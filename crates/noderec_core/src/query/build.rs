@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 
 use super::chunks::{RawChunks, RawRead};
 use super::index::{
-    flag, index_dir_of, Act, FnDef, FnStats, IndexMeta, RunDef, Slow, ThreadInfo, ACT_REC, INDEX_VERSION, NO_EVENT,
+    flag, index_dir_of, Act, FnDef, FnStats, IndexMeta, RunDef, Slow, SpanDef, ThreadInfo, ACT_REC, INDEX_VERSION,
+    MAX_SPANS, NO_EVENT,
 };
 use crate::error::{Error, Result};
 use crate::host::filesystem::DirHandle;
@@ -45,7 +46,8 @@ struct Pending {
     resume_act: u64,
     hash: u64,
     has_blob: bool,
-    /// Of a run mark: the run (1-based position in the runs table; 0 = none).
+    /// Of a run mark: the run (1-based position in the runs table; 0 = none);
+    /// of a span mark: the span (1-based position in the spans table; 0 = not kept).
     run: u32,
 }
 
@@ -58,6 +60,8 @@ struct ThreadState {
     pending_throws: Vec<u32>,
     /// The thread's runs: mark id → 1-based position in the runs table.
     run_marks: HashMap<u64, u32>,
+    /// The thread's open spans: mark id → 1-based position in the spans table.
+    span_marks: HashMap<u64, u32>,
     /// The run the thread's events belong to now (0 = none).
     cur_run: u32,
     seen: bool,
@@ -86,6 +90,9 @@ struct Shared {
     overflow: FnStats,
     /// Runs, in the order their start marks were read.
     runs: Vec<RunDef>,
+    /// User spans, in the order their start marks were read.
+    spans: Vec<SpanDef>,
+    spans_dropped: u64,
 }
 
 /// Function ids above this are not counted per function.
@@ -232,6 +239,8 @@ impl IndexBuilder {
                 output: [0; 4],
                 overflow: FnStats::default(),
                 runs: Vec::new(),
+                spans: Vec::new(),
+                spans_dropped: 0,
             },
             funcs: BTreeMap::new(),
             paths: HashMap::new(),
@@ -276,12 +285,14 @@ impl IndexBuilder {
                 match self.raw.read_at(&self.trace, self.pos, len) {
                     RawRead::Payload(next) => {
                         let payload = std::mem::take(&mut self.raw.payload);
-                        let runs_before = self.sh.runs.len();
+                        let runs_before = (self.sh.runs.len(), self.sh.spans.len(), self.sh.spans_dropped);
                         let r = self.add_payload(&payload);
                         self.raw.payload = payload;
                         if let Err(m) = r {
                             // A malformed chunk adds no run.
-                            self.sh.runs.truncate(runs_before);
+                            self.sh.runs.truncate(runs_before.0);
+                            self.sh.spans.truncate(runs_before.1);
+                            self.sh.spans_dropped = runs_before.2;
                             self.meta.damage = Some(format!("malformed chunk at byte {}: {m}", self.pos));
                             self.stopped = true;
                             break;
@@ -388,8 +399,11 @@ impl IndexBuilder {
                         } else {
                             0
                         };
-                        let run =
-                            if k == kind::MARK { self.run_mark(ti, head >> PAYLOAD_SHIFT, &rec_vals, at) } else { 0 };
+                        let (run, mark_aux) = if k == kind::MARK {
+                            self.run_mark(ti, head >> PAYLOAD_SHIFT, &rec_vals, at)
+                        } else {
+                            (0, 0)
+                        };
                         if k == kind::OUTPUT {
                             let (stream, _) = crate::io::chunk::split_payload(head >> PAYLOAD_SHIFT);
                             let n = crate::io::chunk::blob_bytes(blob).map_or(0, <[u8]>::len) as u64;
@@ -399,7 +413,8 @@ impl IndexBuilder {
                             kind: k,
                             payload: head >> PAYLOAD_SHIFT,
                             ev,
-                            resume_act,
+                            // Of a span end: its status.
+                            resume_act: resume_act | mark_aux,
                             hash,
                             has_blob: !blob.is_empty(),
                             run,
@@ -456,13 +471,15 @@ impl IndexBuilder {
         r
     }
 
-    /// A run mark of thread `ti` whose blob starts at `at` of `rec` (the value
-    /// bytes of its record): a `run-start` adds the run to the table. Returns
-    /// the run the mark names (1-based; 0 = none or unknown).
-    fn run_mark(&mut self, ti: usize, mark: u32, rec: &[u8], at: usize) -> u32 {
+    /// A mark of thread `ti` whose blob starts at `at` of `rec` (the value
+    /// bytes of its record): a `run-start` adds the run to the table, a
+    /// `span-start` the span. Returns the run or span the mark names
+    /// (1-based; 0 = none, unknown or not kept) and, for a `span-end`, its
+    /// status.
+    fn run_mark(&mut self, ti: usize, mark: u32, rec: &[u8], at: usize) -> (u32, u64) {
         use crate::trace::format::mark as m;
         let mut pos = at;
-        let Ok(id) = read_varint(rec, &mut pos) else { return 0 };
+        let Ok(id) = read_varint(rec, &mut pos) else { return (0, 0) };
         let st = &mut self.threads[ti];
         match mark {
             m::RUN_START => {
@@ -487,10 +504,38 @@ impl IndexBuilder {
                 self.sh.runs.push(def);
                 let n = self.sh.runs.len() as u32;
                 st.run_marks.insert(id, n);
-                n
+                (n, 0)
             }
-            m::RUN_END | m::RUN_SWITCH => st.run_marks.get(&id).copied().unwrap_or(0),
-            _ => 0,
+            m::RUN_END | m::RUN_SWITCH => (st.run_marks.get(&id).copied().unwrap_or(0), 0),
+            m::SPAN_START => {
+                if self.sh.spans.len() >= MAX_SPANS {
+                    self.sh.spans_dropped += 1;
+                    return (0, 0);
+                }
+                let mut json = String::new();
+                let name = crate::trace::value::write_json(rec, &mut pos, &mut json)
+                    .ok()
+                    .and_then(|()| serde_json::from_str::<serde_json::Value>(&json).ok())
+                    .and_then(|v| match v {
+                        serde_json::Value::String(s) => Some(s),
+                        v => v.get("v").and_then(|x| x.as_str()).map(str::to_owned),
+                    })
+                    .unwrap_or_else(|| "span".into());
+                self.sh.spans.push(SpanDef {
+                    thread: st.info.id,
+                    name,
+                    status: "unfinished".into(),
+                    ..SpanDef::default()
+                });
+                let n = self.sh.spans.len() as u32;
+                st.span_marks.insert(id, n);
+                (n, 0)
+            }
+            m::SPAN_END => {
+                let status = read_varint(rec, &mut pos).unwrap_or(0);
+                (st.span_marks.remove(&id).unwrap_or(0), status)
+            }
+            _ => (0, 0),
         }
     }
 
@@ -513,6 +558,7 @@ impl IndexBuilder {
             suspended: HashMap::new(),
             pending_throws: Vec::new(),
             run_marks: HashMap::new(),
+            span_marks: HashMap::new(),
             cur_run: 0,
             seen: false,
             group_us: 0,
@@ -604,6 +650,21 @@ impl IndexBuilder {
         slow.sort_by(|a, b| b.cmp(a));
         self.meta.slowest = slow;
         self.meta.runs = self.sh.runs.clone();
+        // Spans still open reach their thread's last time.
+        let last: HashMap<u32, u64> = self.threads.iter().map(|t| (t.info.id, t.info.last_ns)).collect();
+        self.meta.spans = self
+            .sh
+            .spans
+            .iter()
+            .map(|s| {
+                let mut s = s.clone();
+                if s.status == "unfinished" {
+                    s.end_ns = s.end_ns.max(last.get(&s.thread).copied().unwrap_or(0));
+                }
+                s
+            })
+            .collect();
+        self.meta.spans_dropped = self.sh.spans_dropped;
         let text = serde_json::to_vec(&self.meta).map_err(|e| Error::Internal { message: e.to_string() })?;
         self.out_dh.write_atomic("index.json", &text)
     }
@@ -693,6 +754,19 @@ fn replay(st: &mut ThreadState, sh: &mut Shared, p: &Pending, t: u64) -> Result<
                 }
             }
             m::RUN_SWITCH => st.cur_run = p.run,
+            m::SPAN_START => {
+                if let Some(s) = p.run.checked_sub(1).and_then(|i| sh.spans.get_mut(i as usize)) {
+                    s.start_ns = t;
+                    s.end_ns = t;
+                    s.run = st.cur_run;
+                }
+            }
+            m::SPAN_END => {
+                if let Some(s) = p.run.checked_sub(1).and_then(|i| sh.spans.get_mut(i as usize)) {
+                    s.end_ns = t;
+                    s.status = if p.resume_act == m::STATUS_ERROR { "error" } else { "ok" }.into();
+                }
+            }
             m::RUN_END => {
                 if let Some(r) = run {
                     r.ended = true;

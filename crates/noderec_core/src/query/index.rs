@@ -204,7 +204,28 @@ pub struct RunDef {
     pub acts: u64,
 }
 
-/// `index.json`.
+/// A user span (`span()`, `startSpan()`, the http bridges): one per
+/// start/end pair.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SpanDef {
+    /// Thread.
+    pub thread: u32,
+    /// Its name (`span` when unreadable).
+    pub name: String,
+    /// Start (ns).
+    pub start_ns: u64,
+    /// End (ns); while not ended, the last time seen on its thread.
+    pub end_ns: u64,
+    /// `ok`, `error`, or `unfinished` (no end mark read).
+    pub status: String,
+    /// The run it started in: 1-based position in `runs` (0 = none).
+    pub run: u32,
+}
+
+/// Most spans an index keeps (the first ones; the rest are counted).
+pub const MAX_SPANS: usize = 100_000;
+
+/// `index.json` (the metadata of an index).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct IndexMeta {
     /// `INDEX_VERSION`.
@@ -236,6 +257,12 @@ pub struct IndexMeta {
     /// Runs, in the order their start marks were read.
     #[serde(default)]
     pub runs: Vec<RunDef>,
+    /// User spans in the order they started (at most [`MAX_SPANS`]).
+    #[serde(default)]
+    pub spans: Vec<SpanDef>,
+    /// Spans past [`MAX_SPANS`], not kept.
+    #[serde(default)]
+    pub spans_dropped: u64,
 }
 
 /// An opened index: queries read activation records from disk on demand.

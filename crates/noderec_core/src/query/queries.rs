@@ -758,3 +758,47 @@ pub fn compare(a: &Index, b: &Index) -> Vec<CompareRow> {
     }
     out
 }
+
+/// A user span, as queries return it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpanRow {
+    /// Thread.
+    pub thread: u32,
+    /// Name.
+    pub name: String,
+    /// Start (ns).
+    pub start_ns: u64,
+    /// End (ns; the last time seen on its thread while not ended).
+    pub end_ns: u64,
+    /// `ok`, `error` or `unfinished`.
+    pub status: String,
+    /// The `runId` of the run it started in.
+    pub run: Option<String>,
+}
+
+/// The user spans (in the order they started) of `thread` (all when
+/// `None`) that overlap `from..=to` (ns), in the runs `runs` selects, at
+/// most `limit` (0: 10,000).
+pub fn spans(ix: &Index, thread: Option<u32>, from: u64, to: u64, runs: &RunFilter, limit: usize) -> Vec<SpanRow> {
+    let sel = runs.select(ix);
+    let limit = if limit == 0 { 10_000 } else { limit };
+    ix.meta
+        .spans
+        .iter()
+        .filter(|s| {
+            thread.is_none_or(|t| t == s.thread)
+                && s.end_ns >= from
+                && s.start_ns <= to
+                && sel.as_ref().is_none_or(|v| s.run.checked_sub(1).is_some_and(|i| v.get(i as usize) == Some(&true)))
+        })
+        .take(limit)
+        .map(|s| SpanRow {
+            thread: s.thread,
+            name: s.name.clone(),
+            start_ns: s.start_ns,
+            end_ns: s.end_ns,
+            status: s.status.clone(),
+            run: s.run.checked_sub(1).and_then(|i| ix.meta.runs.get(i as usize)).map(|r| r.run_id.clone()),
+        })
+        .collect()
+}
