@@ -143,8 +143,8 @@ pub struct IndexBuilder {
     scratch: Vec<RawEvent>,
     /// The value bytes of the EVENTS record being parsed.
     rec_vals: Vec<u8>,
-    /// Scratch for the JSON form of a value being hashed.
-    json: String,
+    /// Where the blobs of the EVENTS record being parsed are in its payload.
+    rec_blobs: Vec<(usize, usize)>,
     /// Set when reading stopped at damage: nothing more will be read.
     stopped: bool,
     /// Replay waiting events at every sync (see [`IndexBuilder::provisional`]).
@@ -161,28 +161,97 @@ fn create_private(dh: &DirHandle, name: &str) -> Result<File> {
     dh.create_file(name).map_err(|e| io_err("create", &dh.path().join(name), e))
 }
 
-/// Hash of the value starting at `at` of `rec` (the value bytes of its
-/// EVENTS record up to the end of the value): of its JSON form, in which a
-/// reference reads as the value it points to, so the same value hashes the
-/// same whether it was written in full or as a `ref`. A malformed value
-/// hashes its raw bytes.
-fn hash_value(rec: &[u8], at: usize, json: &mut String) -> u64 {
-    json.clear();
-    let mut pos = at;
-    if crate::trace::value::write_json(rec, &mut pos, json).is_ok() {
-        hash_bytes(json.as_bytes())
-    } else {
-        hash_bytes(&rec[at..])
-    }
-}
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 
-/// FNV-1a of bytes (mixed so that sums of hashes stay spread).
-fn hash_bytes(b: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+fn fnv(mut h: u64, b: &[u8]) -> u64 {
     for &x in b {
         h ^= u64::from(x);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
+    h
+}
+
+/// Hash of the value starting at `at` of `rec` (the value bytes of its
+/// EVENTS record up to the end of the value): of its bytes with every `ref`
+/// replaced by the encoding it points to (values.md), so the same value
+/// hashes the same whether it was written in full or as a reference. A
+/// value with no `ref` tag byte at all hashes its bytes as they are (the
+/// common case: no walk); a malformed one hashes its raw bytes.
+fn hash_value(rec: &[u8], at: usize) -> u64 {
+    use crate::trace::value::tag;
+    let blob = &rec[at..];
+    if !blob.contains(&tag::REF) {
+        return mix(fnv(FNV_OFFSET, blob));
+    }
+    let mut h = FNV_OFFSET;
+    let mut pos = at;
+    let mut refs = crate::trace::value::MAX_REFS;
+    match expand(rec, &mut pos, &mut h, 0, &mut refs) {
+        Ok(()) => mix(fnv(h, &rec[pos.min(rec.len())..])),
+        Err(()) => mix(fnv(FNV_OFFSET, blob)),
+    }
+}
+
+/// Feeds the value at `*pos` to the hash with its references expanded.
+fn expand(buf: &[u8], pos: &mut usize, h: &mut u64, depth: usize, refs: &mut usize) -> std::result::Result<(), ()> {
+    use crate::trace::value::{skip_value, tag, MAX_NESTING};
+    if depth > 2 * MAX_NESTING + 8 {
+        return Err(());
+    }
+    let start = *pos;
+    let var = |pos: &mut usize| read_varint(buf, pos).map_err(|_| ());
+    let skip_str = |pos: &mut usize| -> std::result::Result<(), ()> {
+        let n = usize::try_from(read_varint(buf, pos).map_err(|_| ())?).map_err(|_| ())?;
+        read_varint(buf, pos).map_err(|_| ())?;
+        *pos = pos.checked_add(n).filter(|&e| e <= buf.len()).ok_or(())?;
+        Ok(())
+    };
+    match *buf.get(start).ok_or(())? {
+        tag::REF => {
+            *pos += 1;
+            let off = usize::try_from(var(pos)?).map_err(|_| ())?;
+            if off >= start || *refs == 0 {
+                return Err(());
+            }
+            *refs -= 1;
+            let mut p = off;
+            expand(buf, &mut p, h, depth + 1, refs)
+        }
+        t @ (tag::ARRAY | tag::SET | tag::MAP | tag::OBJECT) => {
+            *pos += 1;
+            if t == tag::OBJECT {
+                skip_str(pos)?;
+            }
+            var(pos)?;
+            let n = var(pos)?;
+            *h = fnv(*h, &buf[start..*pos]);
+            for _ in 0..n {
+                if t == tag::OBJECT {
+                    let k = *pos;
+                    skip_str(pos)?;
+                    *h = fnv(*h, &buf[k..*pos]);
+                }
+                expand(buf, pos, h, depth + 1, refs)?;
+                if t == tag::MAP {
+                    expand(buf, pos, h, depth + 1, refs)?;
+                }
+            }
+            Ok(())
+        }
+        tag::SYMBOL => {
+            *pos += 1;
+            *h = fnv(*h, &buf[start..*pos]);
+            expand(buf, pos, h, depth + 1, refs)
+        }
+        _ => {
+            skip_value(buf, pos).map_err(|_| ())?;
+            *h = fnv(*h, &buf[start..*pos]);
+            Ok(())
+        }
+    }
+}
+
+fn mix(h: u64) -> u64 {
     h ^ (h >> 29)
 }
 
@@ -248,7 +317,7 @@ impl IndexBuilder {
             raw: RawChunks::default(),
             scratch: Vec::new(),
             rec_vals: Vec::new(),
-            json: String::new(),
+            rec_blobs: Vec::new(),
             stopped: false,
             provisional: false,
         })
@@ -378,9 +447,14 @@ impl IndexBuilder {
                     let mut time = c.varint().ok_or("events base")?;
                     let ti = self.thread(thread).map_err(|e| e.to_string())?;
                     // The value bytes of the record (its blobs in event order), so
-                    // that references inside a value resolve (values.md).
+                    // that references inside a value resolve (values.md): where
+                    // each blob is in the payload, copied into `rec_vals` only
+                    // when a value with a `ref` or a mark needs them.
                     let mut rec_vals = std::mem::take(&mut self.rec_vals);
                     rec_vals.clear();
+                    let mut blobs = std::mem::take(&mut self.rec_blobs);
+                    blobs.clear();
+                    let mut copied = 0;
                     for _ in 0..count {
                         let head = c.varint().ok_or("event head")? as u32;
                         time += c.varint().ok_or("event time")?;
@@ -392,12 +466,24 @@ impl IndexBuilder {
                             &[]
                         };
                         let resume_act = if k == kind::RESUME { read_varint(blob, &mut 0).unwrap_or(0) } else { 0 };
-                        let at = rec_vals.len();
-                        rec_vals.extend_from_slice(blob);
-                        let hash = if matches!(k, kind::RETURN | kind::CATCH) && !blob.is_empty() {
-                            hash_value(&rec_vals, at, &mut self.json)
-                        } else {
-                            0
+                        if !blob.is_empty() {
+                            blobs.push((blob.as_ptr() as usize - payload.as_ptr() as usize, blob.len()));
+                        }
+                        let needs_rec = k == kind::MARK
+                            || (matches!(k, kind::RETURN | kind::CATCH)
+                                && blob.contains(&crate::trace::value::tag::REF));
+                        if needs_rec {
+                            for &(o, n) in &blobs[copied..] {
+                                rec_vals.extend_from_slice(&payload[o..o + n]);
+                            }
+                            copied = blobs.len();
+                        }
+                        let at = rec_vals.len() - if needs_rec { blob.len() } else { 0 };
+                        let hash = match k {
+                            _ if blob.is_empty() => 0,
+                            kind::RETURN | kind::CATCH if needs_rec => hash_value(&rec_vals, at),
+                            kind::RETURN | kind::CATCH => mix(fnv(FNV_OFFSET, blob)),
+                            _ => 0,
                         };
                         let (run, mark_aux) = if k == kind::MARK {
                             self.run_mark(ti, head >> PAYLOAD_SHIFT, &rec_vals, at)
@@ -423,6 +509,7 @@ impl IndexBuilder {
                         ev += 1;
                     }
                     self.rec_vals = rec_vals;
+                    self.rec_blobs = blobs;
                 }
                 record::END => {
                     c.varint().ok_or("end count")?;
@@ -971,4 +1058,59 @@ pub fn remove_stale_live_indexes(dir: &Path) {
 
 pub fn pid_alive(pid: u32) -> bool {
     pid != 0 && Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[cfg(test)]
+mod hash_tests {
+    use super::hash_value;
+    use crate::trace::format::put_varint;
+    use crate::trace::value::tag;
+
+    fn s(b: &mut Vec<u8>, x: &str) {
+        put_varint(b, x.len() as u64);
+        put_varint(b, x.len() as u64);
+        b.extend_from_slice(x.as_bytes());
+    }
+
+    /// `{ k: [1, 2] }` as an object.
+    fn object(b: &mut Vec<u8>) {
+        b.push(tag::OBJECT);
+        s(b, "Object");
+        put_varint(b, 1);
+        put_varint(b, 1);
+        s(b, "k");
+        b.extend_from_slice(&[tag::ARRAY, 2, 2, tag::INT, 2, tag::INT, 4]);
+    }
+
+    #[test]
+    fn a_reference_hashes_as_the_value_it_points_to() {
+        // Record A: the object in full twice. Record B: in full, then a ref to it.
+        let mut a = Vec::new();
+        object(&mut a);
+        let second_a = a.len();
+        object(&mut a);
+        let mut b = Vec::new();
+        object(&mut b);
+        let second_b = b.len();
+        b.push(tag::REF);
+        put_varint(&mut b, 0);
+        assert_ne!(&a[second_a..], &b[second_b..]);
+        assert_eq!(hash_value(&a, second_a), hash_value(&b, second_b));
+        assert_eq!(hash_value(&a[..second_a], 0), hash_value(&a, second_a));
+        // Inside an array: [obj] and [ref].
+        let mut c = a[..second_a].to_vec();
+        let at_c = c.len();
+        c.extend_from_slice(&[tag::ARRAY, 1, 1]);
+        object(&mut c);
+        let mut d = b[..second_b].to_vec();
+        let at_d = d.len();
+        d.extend_from_slice(&[tag::ARRAY, 1, 1, tag::REF, 0]);
+        assert_eq!(hash_value(&c, at_c), hash_value(&d, at_d));
+        // A different value differs; a malformed ref falls back to the raw bytes.
+        let mut e = b[..second_b].to_vec();
+        e.extend_from_slice(&[tag::ARRAY, 1, 1, tag::INT, 2]);
+        assert_ne!(hash_value(&e, second_b), hash_value(&d, at_d));
+        let bad = [tag::REF, 9];
+        assert_eq!(hash_value(&bad, 0), super::mix(super::fnv(super::FNV_OFFSET, &bad)));
+    }
 }
