@@ -17,9 +17,11 @@ export { configure } from './components';
 export type { ComponentSettings } from './components';
 export { metricsSnapshot, onMetrics } from './logging/metrics';
 export type { Metrics } from './logging/metrics';
-export { listTraces, getTrace, timeline, callTree, getCall, valueHistory, compare, calls, runs } from './query';
+export { listTraces, getTrace, timeline, callTree, getCall, valueHistory, compare, calls, runs, spans } from './query';
 export type {
   RunInfo,
+  RunFilter,
+  SpanInfo,
   CallsQuery,
   CallRow,
   TraceListEntry,

@@ -33,6 +33,8 @@ export interface Activation {
   finished: boolean;
   threw: boolean;
   suspended: boolean;
+  /** The `runId` of the run it was called in (`noderec.run`). */
+  run?: string;
   values?: CallValues;
 }
 
@@ -70,7 +72,7 @@ export interface IndexInfo {
   throws: number;
 }
 
-export interface TimelineQuery {
+export interface TimelineQuery extends RunFilter {
   thread?: number;
   from?: number;
   to?: number;
@@ -302,17 +304,107 @@ export function getTrace(id?: string, o?: Location & { live?: boolean }): TraceI
 /** Pages of activations with their values. */
 export function timeline(id: string | undefined, q: TimelineQuery & Location = {}): TimelinePage {
   const ix = openIndex(traceDir(id, q));
-  const { outDir: _o, ...rest } = q;
-  return ix.timeline(rest);
+  const { outDir: _o, run: _r, domain: _d, level: _l, sample: _s, iteration: _i, ...rest } = q;
+  return ix.timeline({ ...rest, ...runFilter(q) });
+}
+
+/** Selects runs (`noderec.run`) in `timeline`, `callTree` and `valueHistory`:
+ * every given field must match; activations belong to the run they were
+ * called in, and with any field given, those called outside every run are left out. */
+export interface RunFilter {
+  /** The run with this `runId`, or a run nested in it. */
+  run?: string;
+  /** Runs of this domain (a nested run takes its parent's when it has none). */
+  domain?: string;
+  /** Runs of this level (compared as text; inherited like the domain). */
+  level?: string | number;
+  /** Runs with this `sampleId` (compared as text). */
+  sample?: string | number;
+  /** Runs with this `iteration` (compared as text). */
+  iteration?: string | number;
+}
+
+function runFilter(f: RunFilter): { run?: string; domain?: string; level?: string; sample?: string; iteration?: string } {
+  const text = (v: string | number | undefined): string | undefined => (v === undefined ? undefined : String(v));
+  return { run: f.run, domain: f.domain, level: text(f.level), sample: text(f.sample), iteration: text(f.iteration) };
+}
+
+/** One run of a trace (`noderec.run`), as its index holds it: its options as given (numbers as text). */
+export interface RunInfo {
+  runId: string;
+  domain?: string;
+  level?: string;
+  sampleId?: string;
+  iteration?: string;
+  /** `parentRunId` as given, else the run it is nested in. */
+  parentRunId?: string;
+  thread: number;
+  startNs: number;
+  /** End (ns); its start while it has not ended. */
+  endNs: number;
+  ended: boolean;
+  /** Events recorded in it (marks and nested runs' events not counted). */
+  events: number;
+  /** Activations called in it. */
+  activations: number;
+}
+
+/** A user span (`span()`, `startSpan()`, the http bridges), one per start/end pair. */
+export interface SpanInfo {
+  thread: number;
+  name: string;
+  startNs: number;
+  /** End; for one not ended, the last time seen on its thread. */
+  endNs: number;
+  status: 'ok' | 'error' | 'unfinished';
+  ended: boolean;
+  /** The `runId` of the run it started in. */
+  run?: string;
+}
+
+/** The user spans of a trace from its index, in the order they started: of
+ * one thread (all when absent), overlapping `from`..`to` (ns), in the runs
+ * the run filter selects; at most `limit` (default 10,000). */
+export function spans(id: string | undefined, q: { thread?: number; from?: number; to?: number; limit?: number } & RunFilter & Location = {}): SpanInfo[] {
+  return openIndex(traceDir(id, q))
+    .spans(q.thread, q.from, q.to, runFilter(q), q.limit)
+    .map((s) => {
+      const out: SpanInfo = { thread: s.thread, name: s.name, startNs: s.startNs, endNs: s.endNs, status: s.status, ended: s.ended };
+      if (typeof s.run === 'string') out.run = s.run;
+      return out;
+    });
+}
+
+/** Every run of a trace, in the order they started, from its index (built
+ * on first use); a run with nothing recorded is listed with 0 events. */
+export function runs(id: string | undefined, o?: Location): RunInfo[] {
+  return openIndex(traceDir(id, o))
+    .runs()
+    .map((r) => {
+      const out: RunInfo = {
+        runId: r.runId,
+        thread: r.thread,
+        startNs: r.startNs,
+        endNs: r.endNs,
+        ended: r.ended,
+        events: r.events,
+        activations: r.activations,
+      };
+      for (const k of ['domain', 'level', 'sampleId', 'iteration', 'parentRunId'] as const) {
+        const v = r[k];
+        if (typeof v === 'string') out[k] = v;
+      }
+      return out;
+    });
 }
 
 /** Children of one activation (activation 0 = those called from the event loop), lazily. */
 export function callTree(
   id: string | undefined,
-  q: { thread?: number; activation?: number; limit?: number; after?: number } & Location = {},
+  q: { thread?: number; activation?: number; limit?: number; after?: number } & RunFilter & Location = {},
 ): Activation[] {
   const ix = openIndex(traceDir(id, q));
-  return ix.children(q.thread ?? 0, q.activation ?? 0, q.limit, q.after);
+  return ix.children(q.thread ?? 0, q.activation ?? 0, q.limit, q.after, runFilter(q));
 }
 
 /** One activation with its values and the output printed during it. */
@@ -321,9 +413,9 @@ export function getCall(id: string | undefined, q: { thread?: number; activation
 }
 
 /** Successive values of an argument (`args.0.x`, or a parameter name), `this` field or `return` of one function, with diffs. */
-export function valueHistory(id: string | undefined, q: { fn: string; path: string; limit?: number } & Location): HistoryEntry[] {
+export function valueHistory(id: string | undefined, q: { fn: string; path: string; limit?: number } & RunFilter & Location): HistoryEntry[] {
   const ix = openIndex(traceDir(id, q));
-  return ix.valueHistory(q.fn, q.path, q.limit);
+  return ix.valueHistory(q.fn, q.path, q.limit, runFilter(q));
 }
 
 /** Functions whose call counts, durations, return values or thrown errors differ between two traces. */
@@ -385,34 +477,3 @@ export function calls(id: string | undefined, q: CallsQuery = {}): CallRow[] {
   return rows.map((r) => JSON.parse(r) as CallRow);
 }
 
-/** One run of a trace (`noderec.run`); its options as given, numbers as text. */
-export interface RunInfo {
-  runId: string;
-  domain?: string;
-  level?: string;
-  parentRunId?: string;
-  sampleId?: string;
-  iteration?: string;
-  /** The thread it started on (0 = main). */
-  thread: number;
-  /** When it started, ns since recording started. */
-  startNs: number;
-  /** Events recorded in it (its own run/span/log lines and its nested runs' events not counted). */
-  events: number;
-  /** Its end is in the trace. */
-  ended: boolean;
-}
-
-/** Every run of a trace, in the order they started (a run with nothing recorded has 0 events). */
-export function runs(id: string | undefined, o?: Location): RunInfo[] {
-  return native()
-    .traceRuns(traceDir(id, o))
-    .runs.map((r) => {
-      const out: RunInfo = { runId: r.runId, thread: r.thread, startNs: r.startNs, events: r.events, ended: r.ended };
-      for (const k of ['domain', 'level', 'parentRunId', 'sampleId', 'iteration'] as const) {
-        const v = r[k];
-        if (typeof v === 'string') out[k] = v;
-      }
-      return out;
-    });
-}

@@ -32,6 +32,14 @@ export interface CommandSpec {
 
 const JSON_OPT: OptionSpec = { name: 'json', doc: 'print JSON instead of text' };
 const PARTIAL_OPT: OptionSpec = { name: 'allow-partial', doc: 'exit 0 on a damaged or cut trace (what precedes the damage is given)' };
+/** Run filters of the index queries (timeline, tree, history): activations called in the selected runs. */
+const INDEX_RUN_OPTS: OptionSpec[] = [
+  { name: 'run', value: 'ID', doc: 'only calls made in the run with this runId (noderec.run) or a run nested in it' },
+  { name: 'domain', value: 'D', doc: 'only calls made in runs of domain D' },
+  { name: 'level', value: 'L', doc: 'only calls made in runs of level L' },
+  { name: 'sample', value: 'S', doc: 'only calls made in runs with sampleId S' },
+  { name: 'iteration', value: 'N', doc: 'only calls made in runs of iteration N' },
+];
 const TRACE = 'A trace is a trace directory, a name inside the out dir (NODEREC_OUT_DIR), or latest (default).';
 
 /** Every subcommand but `record` (whose options are the settings: RECORD). */
@@ -132,6 +140,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'min-ms', value: 'N', doc: 'only activations that took at least N ms' },
       { name: 'limit', value: 'N', doc: 'rows per page (default 50)' },
       { name: 'cursor', value: 'C', doc: 'the next page (printed at the end of a page)' },
+      ...INDEX_RUN_OPTS,
       JSON_OPT,
     ],
     positionals: { max: 1, what: 'one trace' },
@@ -145,6 +154,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'thread', value: 'N', doc: 'thread (0 = main, the default)' },
       { name: 'activation', value: 'N', doc: 'the activation whose calls are listed (0, the default: the event loop)' },
       { name: 'limit', value: 'N', doc: 'at most N calls' },
+      ...INDEX_RUN_OPTS,
       JSON_OPT,
     ],
     positionals: { max: 1, what: 'one trace' },
@@ -158,6 +168,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'fn', value: 'GLOB', doc: 'the functions whose calls are followed' },
       { name: 'path', value: 'P', doc: 'the value: args.0.total, cart.items, this.count, return' },
       { name: 'limit', value: 'N', doc: 'at most N calls (default 200)' },
+      ...INDEX_RUN_OPTS,
       JSON_OPT,
     ],
     positionals: { max: 1, what: 'one trace' },

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { callTree, compare, getTrace, listTraces, timeline, valueHistory, Activation, TraceStatus } from '../query';
+import { callTree, compare, getTrace, listTraces, timeline, valueHistory, Activation, RunFilter, TraceStatus } from '../query';
 import { envSetting } from '../policy/env';
 import { DEFAULT_POLICY } from '../policy/model';
 import { COMMAND_BY_NAME, Parsed, parseCommand } from './args';
@@ -35,6 +35,11 @@ function str(p: Parsed, flag: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/** The run filters given (--run, --domain, --level, --sample, --iteration). */
+function runOpts(p: Parsed): RunFilter {
+  return { run: str(p, '--run'), domain: str(p, '--domain'), level: str(p, '--level'), sample: str(p, '--sample'), iteration: str(p, '--iteration') };
+}
+
 function out(json: boolean, value: unknown, text: () => string): number {
   process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : text());
   return 0;
@@ -49,7 +54,7 @@ function actLine(a: Activation, t0: number): string {
   const v = a.values;
   const args = v?.args === undefined ? '' : v.args.map((x) => short(x, 30)).join(', ');
   const res = !a.finished ? '(running)' : a.threw ? `threw ${short(v?.error ?? '?')}` : v?.value !== undefined ? `→ ${short(v.value)}` : '';
-  return `${((a.startNs - t0) / 1e6).toFixed(3).padStart(10)} ms ${(a.durNs / 1e6).toFixed(3).padStart(10)} ms  ${'  '.repeat(Math.min(a.depth, 20))}${a.name}(${args}) ${res}  #${a.activation}${a.thread ? ` [thread ${a.thread}]` : ''}\n`;
+  return `${((a.startNs - t0) / 1e6).toFixed(3).padStart(10)} ms ${(a.durNs / 1e6).toFixed(3).padStart(10)} ms  ${'  '.repeat(Math.min(a.depth, 20))}${a.name}(${args}) ${res}  #${a.activation}${a.thread ? ` [thread ${a.thread}]` : ''}${a.run !== undefined ? `  run ${a.run}` : ''}\n`;
 }
 
 function tracesCmd(args: string[]): number {
@@ -109,6 +114,7 @@ function timelineCmd(args: string[]): number {
     minDuration: (num(p, '--min-ms') ?? 0) * 1e6,
     limit: num(p, '--limit') ?? 50,
     cursor: str(p, '--cursor'),
+    ...runOpts(p),
   });
   return out(p.flags.has('--json'), page, () =>
     page.rows.map((a) => actLine(a, t0)).join('') + (page.cursor !== undefined ? `(more: --cursor ${page.cursor})\n` : ''),
@@ -118,7 +124,7 @@ function timelineCmd(args: string[]): number {
 function treeCmd(args: string[]): number {
   const p = parse(args, 'tree');
   const dir = resolveTrace(p.pos[0], outDir());
-  const rows = callTree(dir, { thread: num(p, '--thread') ?? 0, activation: num(p, '--activation') ?? 0, limit: num(p, '--limit') });
+  const rows = callTree(dir, { thread: num(p, '--thread') ?? 0, activation: num(p, '--activation') ?? 0, limit: num(p, '--limit'), ...runOpts(p) });
   const t0 = getTrace(dir).threads[0]?.firstNs ?? 0;
   return out(p.flags.has('--json'), rows, () => (rows.length === 0 ? 'no calls\n' : rows.map((a) => actLine(a, t0)).join('')));
 }
@@ -129,7 +135,7 @@ function historyCmd(args: string[]): number {
   const vpath = str(p, '--path');
   if (fn === undefined || vpath === undefined) throw new UsageError("'noderec history' needs --fn GLOB and --path (e.g. args.0.total, cart.items, return)");
   const dir = resolveTrace(p.pos[0], outDir());
-  const h = valueHistory(dir, { fn, path: vpath, limit: num(p, '--limit') });
+  const h = valueHistory(dir, { fn, path: vpath, limit: num(p, '--limit'), ...runOpts(p) });
   return out(p.flags.has('--json'), h, () =>
     h
       .map(

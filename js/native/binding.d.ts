@@ -40,7 +40,7 @@ export declare class TraceIndex {
    * Children of an activation (`activation` 0: those called from the
    * event loop), after child activation number `after`, at most `limit`.
    */
-  children(thread: number, activation: number, limit?: number | undefined | null, after?: number | undefined | null): Array<BindingActivation>
+  children(thread: number, activation: number, limit?: number | undefined | null, after?: number | undefined | null, runs?: BindingRunFilter | undefined | null): Array<BindingActivation>
   /** Flame chart rectangles for `thread` between `from` and `to` (ns) at `px` pixels. */
   flame(thread: number, from: number, to: number, px: number, maxRects?: number | undefined | null): Array<BindingFlameRect>
   /** Names of function ids (for drawing). */
@@ -54,12 +54,23 @@ export declare class TraceIndex {
    * Successive values of `path` over the calls of functions matching
    * `fn_glob`, with the changes between consecutive calls.
    */
-  valueHistory(fnGlob: string, path: string, limit?: number | undefined | null): Array<BindingHistoryEntry>
+  valueHistory(fnGlob: string, path: string, limit?: number | undefined | null, runs?: BindingRunFilter | undefined | null): Array<BindingHistoryEntry>
   /**
    * Functions whose calls, durations, return values or errors differ
    * from those in `other`.
    */
   compare(other: TraceIndex): Array<BindingCompareRow>
+  /**
+   * The runs of the trace (`noderec.run`), in the order they started; a
+   * run in which nothing was recorded is listed with 0 events.
+   */
+  runs(): Array<BindingIndexRun>
+  /**
+   * User spans of `thread` (all when absent) that overlap `from..to` (ns),
+   * in the runs `runs` selects, at most `limit` (default 10,000), in the
+   * order they started.
+   */
+  spans(thread?: number | undefined | null, from?: number | undefined | null, to?: number | undefined | null, runs?: BindingRunFilter | undefined | null, limit?: number | undefined | null): Array<BindingSpan>
   /** Removes a live index's working directory (the final index stays). */
   close(): void
 }
@@ -92,6 +103,8 @@ export interface BindingActivation {
   threw: boolean
   /** Suspended at least once (await/yield). */
   suspended: boolean
+  /** The `runId` of the run it was called in (`noderec.run`). */
+  run?: string
   /** Values, when asked for. */
   values?: BindingCallValues
 }
@@ -310,6 +323,34 @@ export interface BindingIndexInfo {
   throws: number
 }
 
+/** A run (`noderec.run`) of the trace, from the index. */
+export interface BindingIndexRun {
+  /** Its `runId`. */
+  runId: string
+  /** Domain (inherited from the run it is nested in when not given). */
+  domain?: string
+  /** Level, as text (inherited like the domain). */
+  level?: string
+  /** `sampleId` as text. */
+  sampleId?: string
+  /** `iteration` as text. */
+  iteration?: string
+  /** `parentRunId` as given, else the run it is nested in. */
+  parentRunId?: string
+  /** The thread it started on. */
+  thread: number
+  /** Start (ns). */
+  startNs: number
+  /** End (ns; its start while not ended). */
+  endNs: number
+  /** Its end is in the trace. */
+  ended: boolean
+  /** Events recorded in it (marks and nested runs' events not counted). */
+  events: number
+  /** Activations called in it. */
+  activations: number
+}
+
 /** The chain's `[io]` table, each key from the last file that sets it. */
 export interface BindingIoFilter {
   /** Whether output is captured. */
@@ -461,6 +502,20 @@ export interface BindingRun {
   ended: boolean
 }
 
+/** Selects runs (`noderec.run`); every given field must match. */
+export interface BindingRunFilter {
+  /** The run with this `runId`, or one nested in it. */
+  run?: string
+  /** Runs of this domain. */
+  domain?: string
+  /** Runs of this level (as text). */
+  level?: string
+  /** Runs with this `sampleId` (as text). */
+  sample?: string
+  /** Runs with this `iteration` (as text). */
+  iteration?: string
+}
+
 /**
  * Selects events by the run they belong to (`noderec.run`): fields left
  * out select everything.
@@ -489,6 +544,24 @@ export interface BindingSecrets {
   pairs?: boolean
   /** `process.env`: the variables that keep their value. */
   envAllow?: Array<string>
+}
+
+/** A user span (`span()`, `startSpan()`, the http bridges). */
+export interface BindingSpan {
+  /** Thread. */
+  thread: number
+  /** Name. */
+  name: string
+  /** Start (ns). */
+  startNs: number
+  /** End (ns; the last time seen on its thread while not ended). */
+  endNs: number
+  /** ok, error or unfinished. */
+  status: 'ok' | 'error' | 'unfinished'
+  /** Ended (its end is in the trace). */
+  ended: boolean
+  /** The `runId` of the run it started in. */
+  run?: string
 }
 
 /** What the facade knows about the process when recording starts. */
@@ -589,6 +662,16 @@ export interface BindingTimelineQuery {
   cursor?: string
   /** Include values (default true). */
   values?: boolean
+  /** Only activations called in the run with this `runId` or one nested in it. */
+  run?: string
+  /** Only activations called in runs of this domain. */
+  domain?: string
+  /** Only activations called in runs of this level (as text). */
+  level?: string
+  /** Only activations called in runs with this `sampleId` (as text). */
+  sample?: string
+  /** Only activations called in runs with this `iteration` (as text). */
+  iteration?: string
 }
 
 /** The runs of a trace and what reading it found. */

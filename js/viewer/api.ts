@@ -74,6 +74,15 @@ function sourceAround(root: string, file: string, line: number, before = 3, afte
   }
 }
 
+/** The run filters of a request (`run`, `domain`, `level`, `sample`, `iteration`). */
+function runFilter(p: URLSearchParams): { run?: string; domain?: string; level?: string; sample?: string; iteration?: string } {
+  const v = (k: string): string | undefined => {
+    const x = p.get(k);
+    return x === null || x === '' ? undefined : x;
+  };
+  return { run: v('run'), domain: v('domain'), level: v('level'), sample: v('sample'), iteration: v('iteration') };
+}
+
 /** Answers one API route (`/api/<route>`). */
 export function answer(cat: Catalog, route: string, p: URLSearchParams): unknown {
   if (route === 'traces') return cat.list().map(({ dir: _d, ...t }) => t);
@@ -94,6 +103,7 @@ export function answer(cat: Catalog, route: string, p: URLSearchParams): unknown
         durationMs: meta?.duration_ms ?? null,
         exitCode: meta?.exit_code ?? null,
         functions: ix.functions(),
+        runs: ix.runs(),
       };
     }
     case 'flame':
@@ -109,9 +119,12 @@ export function answer(cat: Catalog, route: string, p: URLSearchParams): unknown
         limit: num(p, 'limit', 100),
         cursor: p.get('cursor') ?? undefined,
         values: p.get('values') !== '0',
+        ...runFilter(p),
       });
     case 'children':
-      return ix.children(num(p, 'thread', 0)!, num(p, 'act', 0)!, num(p, 'limit', 200), num(p, 'after', 0));
+      return ix.children(num(p, 'thread', 0)!, num(p, 'act', 0)!, num(p, 'limit', 200), num(p, 'after', 0), runFilter(p));
+    case 'spans':
+      return ix.spans(num(p, 'thread'), num(p, 'from'), num(p, 'to'), runFilter(p), num(p, 'limit', 2000));
     case 'slowest':
       return ix.slowest(num(p, 'limit', 50));
     case 'call': {
@@ -121,7 +134,7 @@ export function answer(cat: Catalog, route: string, p: URLSearchParams): unknown
       return { ...c, source: sourceAround(root, c.activation.path, c.activation.line) };
     }
     case 'history':
-      return ix.valueHistory(p.get('fn') ?? '*', p.get('path') ?? 'args.0', num(p, 'limit', 200));
+      return ix.valueHistory(p.get('fn') ?? '*', p.get('path') ?? 'args.0', num(p, 'limit', 200), runFilter(p));
     default:
       throw new ViewerError(404, 'ERR_USAGE', `no API route '${route}'`);
   }

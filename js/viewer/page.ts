@@ -40,7 +40,8 @@ canvas.flame{width:100%;height:270px;display:block;cursor:crosshair;outline:none
 .val .kids{padding-left:14px;border-left:1px dotted #cbd2dc;margin-left:3px}
 pre.out{background:#111827;color:#e5e7eb;padding:6px 8px;border-radius:4px;max-height:160px;overflow:auto;margin:0}pre.out .stderr{color:#fca5a5}
 pre.src{background:#f3f4f6;padding:6px 0;border-radius:4px;overflow:auto;margin:0;font-size:12px}pre.src span{display:block;padding:0 8px}pre.src span.hl{background:#fef3c7}pre.src i{color:#9ca3af;font-style:normal;display:inline-block;width:38px}
-button.small{font-size:11px;padding:0 6px;cursor:pointer}
+button.small{font-size:11px;padding:0 6px;cursor:pointer}.spanrow{position:relative;margin-bottom:2px;overflow:hidden}.spanrow .sp{position:absolute;height:14px;font-size:10px;line-height:14px;padding:0 3px;border-radius:3px;background:#c7d2fe;color:#1e1b4b;white-space:nowrap;overflow:hidden;box-sizing:border-box;min-width:2px}.spanrow .sp.error{background:#fecaca;color:#7f1d1d}.spanrow .sp.unfinished{background:repeating-linear-gradient(45deg,#e5e7eb,#e5e7eb 4px,#f3f4f6 4px,#f3f4f6 8px);color:#374151}
+.runsel{display:flex;gap:6px;align-items:center;font-size:12px;color:#4b5563;margin-bottom:6px}.runsel select{flex:1;min-width:0}
 .hist .h{border-bottom:1px solid #eef1f6;padding:4px 0}.chg{font-family:ui-monospace,monospace;font-size:12px}.chg.added{color:#047857}.chg.removed{color:#b91c1c}.chg.changed{color:#a16207}
 .empty{color:#6b7280;padding:12px}.banner{background:#fef3c7;padding:4px 10px;font-size:12px}
 `;

@@ -55,6 +55,6 @@ export function reportHtml(dir: string): string {
     details[`${a.thread}:${a.activation}`] = { params: c.params, col: c.col, output: c.output, source: sources.get(a.fnId) };
   }
   const traces = (answer(cat, 'traces', new URLSearchParams()) as { id: string }[]).filter((t) => t.id === id);
-  const data = { trace, traces, acts, details, slowest: ix.slowest(100), truncated: null };
+  const data = { trace, traces, acts, details, slowest: ix.slowest(100), spans: ix.spans(undefined, undefined, undefined, undefined, 10_000), truncated: null };
   return pageHtml({ mode: 'report', initial: id, data });
 }

@@ -234,11 +234,12 @@ interface Span {
   name: string;
   startTimeUnixNano: string;
   endTimeUnixNano: string;
-  attributes: { key: string; value: { stringValue?: string; intValue?: string; boolValue?: boolean } }[];
+  kind?: string;
+  attributes: { key: string; value: { stringValue?: string; intValue?: string; boolValue?: boolean; doubleValue?: number } }[];
   status?: { code: string; message: string };
 }
 
-function spansOf(bodies: Buffer[]): Span[] {
+function spansOf(bodies: Buffer[], service = 'main.js'): Span[] {
   const { Request } = otlpTypes();
   const spans: Span[] = [];
   for (const b of bodies) {
@@ -247,7 +248,7 @@ function spansOf(bodies: Buffer[]): Span[] {
     const o = Request.toObject(m, { longs: String, enums: String, bytes: String }) as any;
     expect(o.resourceSpans.length).toBe(1);
     const attrs = Object.fromEntries(o.resourceSpans[0].resource.attributes.map((a: any) => [a.key, a.value]));
-    expect(attrs['service.name'].stringValue).toBe('main.js');
+    expect(attrs['service.name'].stringValue).toBe(service);
     expect(o.resourceSpans[0].scopeSpans[0].scope.name).toBe('noderec');
     spans.push(...o.resourceSpans[0].scopeSpans[0].spans);
   }
@@ -257,7 +258,7 @@ function spansOf(bodies: Buffer[]): Span[] {
 function attr(s: Span, key: string): unknown {
   const a = s.attributes.find((x) => x.key === key);
   if (a === undefined) return undefined;
-  return a.value.intValue !== undefined ? Number(a.value.intValue) : (a.value.stringValue ?? a.value.boolValue);
+  return a.value.intValue !== undefined ? Number(a.value.intValue) : (a.value.stringValue ?? a.value.boolValue ?? a.value.doubleValue);
 }
 
 function checkSpans(spans: Span[]): void {
@@ -362,6 +363,84 @@ describe('otlp', () => {
     expect(r.stderr).toContain(`ERR_OTLP_EXPORT: cannot reach http://127.0.0.1:${port}/v1/traces`);
   });
 
+  it('runs and user spans are spans: run options as attributes, parent run, span attributes and status, innermost parent', async () => {
+    const r = runNode(fixture('runs', 'otlp.js'), { env: { NODEREC_API: path.join(__dirname, '..', '..', 'js', 'dist', 'index.js') } });
+    expect(r.code, r.stderr).toBe(0);
+    const t = onlyTrace(r.outDir);
+    const out = path.join(work, 'runs.otlp');
+    // A minimum duration no activation reaches: only the process, runs and user spans.
+    const x = spawnSync(NODE, [CLI, 'export', t, '--format', 'otlp', '-o', out, '--min-duration', '1000s'], { encoding: 'utf8' });
+    expect(x.stderr).toBe('');
+    expect(x.status).toBe(0);
+    const check = (spans: Span[]): void => {
+      const names = spans.map((s) => s.name).sort();
+      expect(names).toEqual(['fails', 'left-open', 'load', 'outside', 'parse', 'process otlp.js', 'run batch', 'run batch', 'run batch'].sort());
+      const ids = new Map(spans.map((s) => [s.spanId, s]));
+      expect(ids.size).toBe(spans.length);
+      const proc = spans.find((s) => s.name === 'process otlp.js')!;
+      const byRun = (id: string) => spans.find((s) => s.name.startsWith('run') && attr(s, 'noderec.run.id') === id)!;
+      const byName = (n: string) => spans.find((s) => s.name === n)!;
+      const [job1, job1a, job2] = [byRun('job-1'), byRun('job-1.a'), byRun('job-2')];
+      expect(job1.parentSpanId).toBe(proc.spanId);
+      expect(job1a.parentSpanId).toBe(job1.spanId);
+      expect(job2.parentSpanId).toBe(proc.spanId);
+      expect([attr(job1, 'noderec.run.domain'), attr(job1, 'noderec.run.level'), attr(job1, 'noderec.run.sample_id'), attr(job1, 'noderec.run.iteration')]).toEqual(['batch', '2', '7', '3']);
+      expect(attr(job1a, 'noderec.run.parent_id')).toBe('job-1');
+      expect(attr(job1a, 'noderec.run.domain')).toBe('batch');
+      // User spans: attributes as given (typed), parent = innermost open span, else the run, else the process.
+      const load = byName('load');
+      expect([attr(load, 'file'), attr(load, 'rows'), attr(load, 'ok'), attr(load, 'ratio')]).toEqual(['a.txt', 3, true, 0.5]);
+      expect(load.parentSpanId).toBe(job1.spanId);
+      expect(attr(load, 'noderec.run.id')).toBe('job-1');
+      expect(byName('parse').parentSpanId).toBe(load.spanId);
+      expect(byName('outside').parentSpanId).toBe(proc.spanId);
+      expect(attr(byName('outside'), 'where')).toBe('no run');
+      expect(byName('fails').status?.code).toBe('STATUS_CODE_ERROR');
+      expect(byName('fails').parentSpanId).toBe(job1.spanId);
+      expect(load.status?.code).toBe('STATUS_CODE_OK');
+      expect(attr(byName('left-open'), 'noderec.unfinished')).toBe(true);
+      // Children lie within their parents.
+      for (const s of spans) {
+        const p = ids.get(s.parentSpanId);
+        if (p === undefined || s.name === 'left-open') continue;
+        expect(BigInt(s.startTimeUnixNano) >= BigInt(p.startTimeUnixNano), s.name).toBe(true);
+        expect(BigInt(s.endTimeUnixNano) <= BigInt(p.endTimeUnixNano), s.name).toBe(true);
+      }
+    };
+    check(spansOf(delimited(fs.readFileSync(out)), 'otlp.js'));
+    // Activation spans name the run they were called in.
+    const all = path.join(work, 'runs-all.otlp');
+    expect(spawnSync(NODE, [CLI, 'export', t, '--format', 'otlp', '-o', all, '--min-duration', '0']).status).toBe(0);
+    const works = spansOf(delimited(fs.readFileSync(all)), 'otlp.js').filter((s) => s.name === 'work');
+    expect(works.map((s) => [JSON.parse(attr(s, 'noderec.args') as string)[0], attr(s, 'noderec.run.id')]).sort()).toEqual([
+      [1, undefined],
+      [2, 'job-1'],
+      [3, 'job-1.a'],
+      [4, 'job-1'],
+    ]);
+    // The same spans through a loopback OTLP/HTTP receiver.
+    const bodies: Buffer[] = [];
+    const { Response } = otlpTypes();
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        bodies.push(Buffer.concat(chunks));
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(Response.encode(Response.create({})).finish());
+      });
+    });
+    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const c = await cli(['export', t, '--format', 'otlp', '--endpoint', `http://127.0.0.1:${port}`, '--min-duration', '1000s']);
+      expect(c.stderr).toBe('');
+      expect(c.code).toBe(0);
+    } finally {
+      server.close();
+    }
+    check(spansOf(bodies, 'otlp.js'));
+  });
+
   it('needs exactly one destination', () => {
     const r = spawnSync(NODE, [CLI, 'export', dir, '--format', 'otlp'], { encoding: 'utf8' });
     expect(r.status).toBe(2);
@@ -402,6 +481,32 @@ describe('parquet', () => {
       const call = evs.find((e) => e.kind === 'call' && e.thread === r.thread && e.activation === r.activation)!;
       expect(Number(r.dur)).toBe(ret.t - call.t);
     }
+    con.closeSync();
+  });
+
+  it('a run_id column: the runId (noderec.run) each event belongs to, null outside runs', async () => {
+    const r = runNode(fixture('runs', 'concurrent.js'), { env: { NODEREC_API: path.join(__dirname, '..', '..', 'js', 'dist', 'index.js') } });
+    expect(r.code, r.stderr).toBe(0);
+    const t = onlyTrace(r.outDir);
+    const file = path.join(work, 'runs.parquet');
+    const x = spawnSync(NODE, [CLI, 'export', t, '--format', 'parquet', '-o', file], { encoding: 'utf8' });
+    expect(x.stderr).toBe('');
+    expect(x.status).toBe(0);
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const db = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', autoload_known_extensions: 'true' });
+    const con = await db.connect();
+    const q = async (sql: string) => (await con.runAndReadAll(sql.replaceAll('$F', `read_parquet('${file}')`))).getRowObjectsJS();
+    // Every step call is in its own run: 100 runs of 5 calls, each with its run's number as argument.
+    const perRun = await q(`select run_id, count(*)::INT n, count(distinct json_extract(values, '$.args[0]')::INT)::INT args,
+        min(json_extract(values, '$.args[0]')::INT) arg from $F where kind = 'call' and fn = 'step' group by run_id order by arg`);
+    expect(perRun).toEqual(Array.from({ length: 100 }, (_, i) => ({ run_id: `run-${i}`, n: 5, args: 1, arg: i })));
+    // What ran outside every run has no run_id.
+    expect(await q(`select run_id from $F where kind = 'call' and fn = 'outside'`)).toEqual([{ run_id: null }]);
+    // The same counts as the jsonl export's events carrying the run.
+    const want = new Map<string, number>();
+    for (const e of events(t)) if (typeof e.run === 'string' && !['run', 'span', 'log'].includes(e.kind as string)) want.set(e.run, (want.get(e.run) ?? 0) + 1);
+    const got = await q('select run_id, count(*)::INT n from $F where run_id is not null group by run_id order by run_id');
+    expect(got).toEqual([...want].sort(([a], [b]) => a.localeCompare(b)).map(([run_id, n]) => ({ run_id, n })));
     con.closeSync();
   });
 

@@ -1,14 +1,19 @@
 // The typed query API exported from `noderec` and its CLI subcommands
 // (--json), on traces recorded by real node processes.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { fixture, runCli, runNode, tempDir, onlyTrace, traceDirs, spawn, NODE, REGISTER, cleanEnv } from '../helpers/run';
+import { events, fixture, runCli, runNode, tempDir, onlyTrace, traceDirs, spawn, NODE, REGISTER, cleanEnv } from '../helpers/run';
 
 // The built package, as a user would `require('noderec')`.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const api = require('../../js/dist/index.js') as typeof import('../../js/index');
+
+// The runs of a trace as the streaming reader counts them (not the index).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const streamedRuns = (dir: string) => (require('../../js/dist/native.js') as typeof import('../../js/native')).native().traceRuns(dir).runs;
 
 describe('query API', () => {
   let outDir: string;
@@ -100,6 +105,140 @@ describe('query API', () => {
     const fib = rows.find((r) => r.name === 'fib')?.differs ?? [];
     expect(fib.filter((d) => d !== 'duration')).toEqual([]);
     expect(api.compare(onlyTrace(a.outDir), onlyTrace(a.outDir))).toEqual([]);
+  });
+
+  it('compare sees no difference between a value written in full and as a reference', () => {
+    const dir = tempDir('noderec-cmp-refs-');
+    const full = runNode(fixture('viewer', 'same-config.js'), { outDir: path.join(dir, 'full'), env: { NODEREC_VALUE_REFS: '0' } });
+    const refs = runNode(fixture('viewer', 'same-config.js'), { outDir: path.join(dir, 'refs') });
+    expect([full.code, refs.code]).toEqual([0, 0]);
+    // The two traces show the same return values...
+    const returns = (t: string) => api.timeline(t, { fn: 'getConfig' }).rows.map((r) => r.values?.value);
+    expect(returns(onlyTrace(refs.outDir))).toEqual(returns(onlyTrace(full.outDir)));
+    // ...but are stored differently (the recording with references is smaller).
+    const size = (t: string) => fs.statSync(path.join(t, 'trace.nrt')).size;
+    expect(size(onlyTrace(refs.outDir))).not.toBe(size(onlyTrace(full.outDir)));
+    const rows = api.compare(onlyTrace(full.outDir), onlyTrace(refs.outDir));
+    const differs = rows.flatMap((r) => r.differs.filter((d) => d !== 'duration').map((d) => `${r.name}: ${d}`));
+    expect(differs).toEqual([]);
+  });
+
+  it('runs in the index: timeline, callTree and valueHistory filter by run, domain, sample; runs() lists them, an empty one too', () => {
+    const env = { NODEREC_API: path.join(__dirname, '..', '..', 'js', 'dist', 'index.js') };
+    const r = runNode(fixture('runs', 'concurrent.js'), { env });
+    expect(r.code, r.stderr).toBe(0);
+    const t = onlyTrace(r.outDir);
+    // Each run's calls, as the streaming reader (calls(), not the index) sees them.
+    const streamed = (run: string) =>
+      api
+        .calls(t, { run, limit: 0 })
+        .map((c) => `${c.thread}:${c.activation}`)
+        .sort();
+    for (const i of [0, 7, 99]) {
+      const page = api.timeline(t, { run: `run-${i}`, limit: 1000, values: true });
+      expect(page.rows.map((x) => `${x.thread}:${x.activation}`).sort()).toEqual(streamed(`run-${i}`));
+      const steps = page.rows.filter((x) => x.name === 'step');
+      expect(steps.map((x) => x.values?.args?.[0])).toEqual([i, i, i, i, i]);
+      expect(page.rows.every((x) => x.run === `run-${i}`)).toBe(true);
+    }
+    // Outside every run: the <module>, main and outside() calls carry no run.
+    const all = api.timeline(t, { limit: 5000, values: false }).rows;
+    expect(all.find((x) => x.name === 'outside')!.run).toBeUndefined();
+    // A domain selects all 100 runs, but not what ran outside them.
+    const batch = api.timeline(t, { domain: 'batch', fn: 'outside', limit: 10 }).rows;
+    expect(batch).toEqual([]);
+    expect(api.timeline(t, { domain: 'batch', fn: 'work', limit: 1000 }).rows.length).toBe(100);
+    expect(api.timeline(t, { sample: 42, fn: 'work' }).rows.map((x) => x.run)).toEqual(['run-42']);
+    expect(api.timeline(t, { domain: 'nope' }).rows).toEqual([]);
+    // The call tree of one run: its roots are the run's outermost calls (the
+    // arrow given to run()), called from main() outside the run.
+    const roots = api.callTree(t, { run: 'run-3' });
+    expect(roots.map((x) => x.name)).toEqual(['<anonymous>']);
+    expect(roots[0].run).toBe('run-3');
+    const [job] = api.callTree(t, { activation: roots[0].activation, run: 'run-3' });
+    expect(job.name).toBe('job');
+    const kids = api.callTree(t, { activation: job.activation, run: 'run-3' }).map((x) => x.name);
+    expect(kids.filter((n) => n === 'work' || n === 'step')).toEqual(['work', 'step', 'step', 'step', 'step']);
+    // Another run's filter sees none of them.
+    expect(api.callTree(t, { activation: job.activation, run: 'run-4' })).toEqual([]);
+    // Value history within a run.
+    const h = api.valueHistory(t, { fn: 'step', path: 'k', run: 'run-5' });
+    expect(h.map((e) => e.value)).toEqual([0, 1, 2, 3, 4]);
+    // The CLI subcommands take the same filters.
+    const cli = runCli(['timeline', t, '--run', 'run-7', '--fn', 'step', '--json']);
+    expect(cli.stderr).toBe('');
+    const cliRows = (JSON.parse(cli.stdout) as { rows: { run?: string }[] }).rows;
+    expect(cliRows.map((x) => x.run)).toEqual(Array(5).fill('run-7'));
+    expect(runCli(['timeline', t, '--sample', '7', '--fn', 'work']).stdout).toMatch(/work\(7\) .*run run-7\n$/);
+    const hist = JSON.parse(runCli(['history', t, '--fn', 'step', '--path', 'k', '--domain', 'batch', '--limit', '1000', '--json']).stdout) as unknown[];
+    expect(hist.length).toBe(500);
+    const tree = JSON.parse(runCli(['tree', t, '--run', 'run-9', '--json']).stdout) as { run: string }[];
+    expect(tree.map((x) => x.run)).toEqual(['run-9']);
+    // runs() reads the index; the streaming reader (native traceRuns, read
+    // for `noderec ls --runs`) gives the same runs and event counts.
+    const ixRuns = api.runs(t);
+    expect(ixRuns.length).toBe(100);
+    expect(ixRuns.map((x) => [x.runId, x.domain, x.sampleId, x.events, x.ended])).toEqual(
+      streamedRuns(t).map((x) => [x.runId, x.domain, x.sampleId, x.events, x.ended]),
+    );
+  });
+
+  it('an empty run is listed by the index with 0 calls; a nested run names its parent', () => {
+    const env = { NODEREC_API: path.join(__dirname, '..', '..', 'js', 'dist', 'index.js') };
+    const r = runNode(fixture('runs', 'nested.js'), { env });
+    expect(r.code, r.stderr).toBe(0);
+    const t = onlyTrace(r.outDir);
+    const rs = api.runs(t);
+    expect(rs.map((x) => x.runId)).toEqual(['outer', expect.any(String), 'empty']);
+    expect(rs[1]).toMatchObject({ parentRunId: 'outer', domain: 'd' });
+    expect(rs[2]).toMatchObject({ runId: 'empty', sampleId: '7', iteration: '3', ended: true });
+    expect(rs.map((x) => x.events)).toEqual(streamedRuns(t).map((x) => x.events));
+    expect(rs[2].events).toBe(2);
+    // --run selects a run and the runs nested in it.
+    const names = api.timeline(t, { run: 'outer', limit: 100 }).rows.map((x) => x.name);
+    expect(names).toEqual(expect.arrayContaining(['outerWork', 'inner']));
+    expect(api.timeline(t, { run: rs[1].runId, limit: 100 }).rows.map((x) => x.name)).not.toContain('outerWork');
+  });
+
+  it('a symlink where the index goes is refused with ERR_UNSAFE_INDEX, never followed', () => {
+    const dir = tempDir('noderec-ix-link-');
+    const r = runNode(fixture('viewer', 'price.js'), { args: ['a'], outDir: path.join(dir, 'out') });
+    expect(r.code).toBe(0);
+    const t = onlyTrace(r.outDir);
+    expect(runCli(['info', t]).code).toBe(0);
+    const elsewhere = path.join(dir, 'elsewhere');
+    fs.renameSync(path.join(t, 'index'), elsewhere);
+    fs.symlinkSync(elsewhere, path.join(t, 'index'));
+    const info = runCli(['info', t]);
+    expect(info.code).not.toBe(0);
+    expect(info.stderr).toContain('ERR_UNSAFE_INDEX');
+    expect(info.stderr).toContain(path.join(t, 'index'));
+    expect(fs.lstatSync(path.join(t, 'index')).isSymbolicLink()).toBe(true);
+  });
+
+  it('user spans in the index: name, start, end, status, run; one per start/end pair; an unfinished one marked', () => {
+    const env = { NODEREC_API: path.join(__dirname, '..', '..', 'js', 'dist', 'index.js') };
+    const r = runNode(fixture('runs', 'otlp.js'), { env });
+    expect(r.code, r.stderr).toBe(0);
+    const t = onlyTrace(r.outDir);
+    const sp = api.spans(t, {});
+    expect(sp.map((s) => [s.name, s.status, s.ended, s.run])).toEqual([
+      ['outside', 'ok', true, undefined],
+      ['load', 'ok', true, 'job-1'],
+      ['parse', 'ok', true, 'job-1'],
+      ['fails', 'error', true, 'job-1'],
+      ['left-open', 'unfinished', false, undefined],
+    ]);
+    // Times as the jsonl export gives them.
+    const ends = events(t).filter((e) => e.kind === 'span' && (e.__noderec__ as { phase: string }).phase === 'end');
+    for (const e of ends) {
+      const n = e.__noderec__ as { start: number; t: number };
+      const s = sp.find((x) => x.name === e.name)!;
+      expect([s.startNs, s.endNs]).toEqual([n.start, n.t]);
+    }
+    expect(api.spans(t, { run: 'job-1' }).map((s) => s.name)).toEqual(['load', 'parse', 'fails']);
+    const load = sp[1];
+    expect(api.spans(t, { from: load.startNs, to: load.endNs }).map((s) => s.name)).toEqual(['load', 'parse']);
   });
 
   it('CLI subcommands give the same answers with --json', () => {

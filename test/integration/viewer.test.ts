@@ -213,3 +213,97 @@ describe.skipIf(!HAS_CHROMIUM)('viewer in headless Chromium', () => {
     }
   }, 150_000); // its waits add up to ~95 s on a loaded machine (each is bounded)
 });
+
+describe.skipIf(!HAS_CHROMIUM)('viewer: runs', () => {
+  it('lists the runs of a trace (an empty one too); choosing one filters the call tree and search', async () => {
+    const outDir = tempDir('noderec-viewer-runs-');
+    const api = path.join(__dirname, '..', '..', 'js', 'dist', 'index.js');
+    const rec = runCli(['record', fixture('runs', 'nested.js')], { env: { NODEREC_OUT_DIR: outDir, NODEREC_API: api } });
+    expect(rec.code, rec.stderr).toBe(0);
+    const browser = await launch();
+    const server = await startCli(['view', path.basename(onlyTrace(outDir))], { NODEREC_OUT_DIR: outDir });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(server.url);
+      const select = page.locator('#run-select');
+      await expect.poll(() => select.locator('option').count()).toBe(4);
+      const options = await select.locator('option').allTextContents();
+      expect(options[0]).toBe('all calls');
+      expect(options[1]).toMatch(/^outer · d · \d+ events$/);
+      expect(options[3]).toMatch(/^empty · sample 7 · iteration 3 · 2 events$/);
+      const rows = page.locator('.panel .row');
+      await expect.poll(() => rows.allTextContents()).toEqual([expect.stringMatching(/^▸<module>/)]);
+      // The empty run: its one call (the arrow given to run()).
+      await select.selectOption({ index: 3 });
+      await expect.poll(() => rows.allTextContents()).toEqual([expect.stringMatching(/^▸<anonymous>/)]);
+      // The outer run (with the run nested in it): search finds outerWork twice and inner once.
+      await select.selectOption({ index: 1 });
+      await page.locator('#search').fill('*er*');
+      await page.locator('#search').press('Enter');
+      await expect.poll(async () => (await rows.allTextContents()).map((t) => t.replace(/\d.*$/, '').trim()).sort()).toEqual(['inner', 'outerWork', 'outerWork']);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'runs.png') });
+      // The nested run alone: no outerWork.
+      await select.selectOption({ index: 2 });
+      await page.locator('#search').press('Enter');
+      await expect.poll(async () => (await rows.allTextContents()).map((t) => t.replace(/\d.*$/, '').trim())).toEqual(['inner']);
+      expect(errors).toEqual([]);
+      await page.close();
+      // The report (file://, its answers embedded) filters the same way.
+      const out = path.join(outDir, 'report.html');
+      const r = runCli(['report', onlyTrace(outDir), '-o', out], { env: { NODEREC_OUT_DIR: outDir } });
+      expect(r.code, r.stderr).toBe(0);
+      const rp = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      await rp.goto('file://' + out);
+      const rsel = rp.locator('#run-select');
+      await expect.poll(() => rsel.locator('option').count()).toBe(4);
+      const rrows = rp.locator('.panel .row');
+      await expect.poll(() => rrows.allTextContents()).toEqual([expect.stringMatching(/^▸<module>/)]);
+      await rsel.selectOption({ index: 3 });
+      await expect.poll(() => rrows.allTextContents()).toEqual([expect.stringMatching(/^▸<anonymous>/)]);
+      await rsel.selectOption({ index: 2 });
+      await rp.locator('#search').fill('*er*');
+      await rp.locator('#search').press('Enter');
+      await expect.poll(async () => (await rrows.allTextContents()).map((t) => t.replace(/\d.*$/, '').trim())).toEqual(['inner']);
+      await rp.close();
+    } finally {
+      expect(await stopCli(server)).toBe(0);
+      await browser.close();
+    }
+  }, 60_000);
+
+  it('shows user spans as a row above the flame chart (status by color), narrowed by the run selector, in the report too', async () => {
+    const outDir = tempDir('noderec-viewer-spans-');
+    const api = path.join(__dirname, '..', '..', 'js', 'dist', 'index.js');
+    const rec = runCli(['record', fixture('runs', 'otlp.js')], { env: { NODEREC_OUT_DIR: outDir, NODEREC_API: api } });
+    expect(rec.code, rec.stderr).toBe(0);
+    const browser = await launch();
+    const server = await startCli(['view', path.basename(onlyTrace(outDir))], { NODEREC_OUT_DIR: outDir });
+    const names = (page: Page) => page.locator('.spanrow .sp').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-name')}:${e.className.replace('sp ', '')}`));
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(server.url);
+      await expect.poll(() => names(page)).toEqual(['outside:ok', 'load:ok', 'parse:ok', 'fails:error', 'left-open:unfinished']);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'spans.png') });
+      await page.locator('#run-select').selectOption('job-1');
+      await expect.poll(() => names(page)).toEqual(['load:ok', 'parse:ok', 'fails:error']);
+      expect(errors).toEqual([]);
+      await page.close();
+      const out = path.join(outDir, 'report.html');
+      const r = runCli(['report', onlyTrace(outDir), '-o', out], { env: { NODEREC_OUT_DIR: outDir } });
+      expect(r.code, r.stderr).toBe(0);
+      const rp = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      await rp.goto('file://' + out);
+      await expect.poll(() => names(rp)).toEqual(['outside:ok', 'load:ok', 'parse:ok', 'fails:error', 'left-open:unfinished']);
+      await rp.locator('#run-select').selectOption('job-1');
+      await expect.poll(() => names(rp)).toEqual(['load:ok', 'parse:ok', 'fails:error']);
+      await rp.close();
+    } finally {
+      expect(await stopCli(server)).toBe(0);
+      await browser.close();
+    }
+  }, 60_000);
+});

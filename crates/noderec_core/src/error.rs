@@ -27,6 +27,9 @@ pub enum Error {
     /// A file that must be a regular file (trace.nrt, metadata.json) is a
     /// FIFO, a device, a socket or a directory.
     NotRegularFile { path: String, message: String },
+    /// A trace's index (`<trace>/index/`) or one of its files is a symlink,
+    /// not a directory or regular file, or belongs to another user.
+    UnsafeIndex { path: String, message: String },
     /// A bug in noderec.
     Internal { message: String },
 }
@@ -45,6 +48,7 @@ impl Error {
             Error::FilterSchema { .. } => "ERR_FILTER_SCHEMA",
             Error::UnsafeDir { .. } => "ERR_UNSAFE_OUT_DIR",
             Error::NotRegularFile { .. } => "ERR_NOT_REGULAR_FILE",
+            Error::UnsafeIndex { .. } => "ERR_UNSAFE_INDEX",
             Error::Internal { .. } => "ERR_INTERNAL",
         }
     }
@@ -59,7 +63,8 @@ impl Error {
             | Error::TraceIncomplete { path, .. }
             | Error::Instrument { path, .. }
             | Error::UnsafeDir { path, .. }
-            | Error::NotRegularFile { path, .. } => Location { path: Some(path), line: None, column: None },
+            | Error::NotRegularFile { path, .. }
+            | Error::UnsafeIndex { path, .. } => Location { path: Some(path), line: None, column: None },
             Error::FilterParse { path, line, column, .. } | Error::FilterSchema { path, line, column, .. } => {
                 Location { path: Some(path), line: Some(*line), column: Some(*column) }
             }
@@ -102,6 +107,7 @@ impl fmt::Display for Error {
             }
             Error::UnsafeDir { path, message } => write!(f, "refusing to write traces into {path}: {message}"),
             Error::NotRegularFile { path, message } => write!(f, "{path} {message}"),
+            Error::UnsafeIndex { path, message } => write!(f, "refusing to use the trace index at {path}: {message}"),
             Error::Internal { message } => write!(f, "internal error (a bug in noderec): {message}"),
         }
     }

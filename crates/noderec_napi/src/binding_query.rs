@@ -122,6 +122,8 @@ pub struct BindingActivation {
     pub threw: bool,
     /// Suspended at least once (await/yield).
     pub suspended: bool,
+    /// The `runId` of the run it was called in (`noderec.run`).
+    pub run: Option<String>,
     /// Values, when asked for.
     pub values: Option<BindingCallValues>,
 }
@@ -160,6 +162,86 @@ pub struct BindingTimelineQuery {
     pub cursor: Option<String>,
     /// Include values (default true).
     pub values: Option<bool>,
+    /// Only activations called in the run with this `runId` or one nested in it.
+    pub run: Option<String>,
+    /// Only activations called in runs of this domain.
+    pub domain: Option<String>,
+    /// Only activations called in runs of this level (as text).
+    pub level: Option<String>,
+    /// Only activations called in runs with this `sampleId` (as text).
+    pub sample: Option<String>,
+    /// Only activations called in runs with this `iteration` (as text).
+    pub iteration: Option<String>,
+}
+
+/// Selects runs (`noderec.run`); every given field must match.
+#[napi(object)]
+#[derive(Default)]
+pub struct BindingRunFilter {
+    /// The run with this `runId`, or one nested in it.
+    pub run: Option<String>,
+    /// Runs of this domain.
+    pub domain: Option<String>,
+    /// Runs of this level (as text).
+    pub level: Option<String>,
+    /// Runs with this `sampleId` (as text).
+    pub sample: Option<String>,
+    /// Runs with this `iteration` (as text).
+    pub iteration: Option<String>,
+}
+
+fn run_filter(f: Option<BindingRunFilter>) -> queries::RunFilter {
+    let f = f.unwrap_or_default();
+    queries::RunFilter { run: f.run, domain: f.domain, level: f.level, sample: f.sample, iteration: f.iteration }
+}
+
+/// A user span (`span()`, `startSpan()`, the http bridges).
+#[napi(object)]
+pub struct BindingSpan {
+    /// Thread.
+    pub thread: u32,
+    /// Name.
+    pub name: String,
+    /// Start (ns).
+    pub start_ns: f64,
+    /// End (ns; the last time seen on its thread while not ended).
+    pub end_ns: f64,
+    /// ok, error or unfinished.
+    #[napi(ts_type = "'ok' | 'error' | 'unfinished'")]
+    pub status: String,
+    /// Ended (its end is in the trace).
+    pub ended: bool,
+    /// The `runId` of the run it started in.
+    pub run: Option<String>,
+}
+
+/// A run (`noderec.run`) of the trace, from the index.
+#[napi(object)]
+pub struct BindingIndexRun {
+    /// Its `runId`.
+    pub run_id: String,
+    /// Domain (inherited from the run it is nested in when not given).
+    pub domain: Option<String>,
+    /// Level, as text (inherited like the domain).
+    pub level: Option<String>,
+    /// `sampleId` as text.
+    pub sample_id: Option<String>,
+    /// `iteration` as text.
+    pub iteration: Option<String>,
+    /// `parentRunId` as given, else the run it is nested in.
+    pub parent_run_id: Option<String>,
+    /// The thread it started on.
+    pub thread: u32,
+    /// Start (ns).
+    pub start_ns: f64,
+    /// End (ns; its start while not ended).
+    pub end_ns: f64,
+    /// Its end is in the trace.
+    pub ended: bool,
+    /// Events recorded in it (marks and nested runs' events not counted).
+    pub events: f64,
+    /// Activations called in it.
+    pub activations: f64,
 }
 
 /// A flame chart rectangle.
@@ -293,6 +375,7 @@ fn act(r: queries::ActRow) -> BindingActivation {
         finished: r.finished,
         threw: r.threw,
         suspended: r.suspended,
+        run: r.run,
         values: r.values.map(values),
     }
 }
@@ -409,6 +492,13 @@ impl TraceIndex {
                 limit: q.limit.unwrap_or(100) as usize,
                 cursor: q.cursor,
                 values: q.values.unwrap_or(true),
+                runs: queries::RunFilter {
+                    run: q.run,
+                    domain: q.domain,
+                    level: q.level,
+                    sample: q.sample,
+                    iteration: q.iteration,
+                },
             };
             let page = queries::timeline(&mut self.ix, &tq).map_err(|m| coded("ERR_USAGE", &m))?;
             Ok(BindingTimelinePage { rows: page.rows.into_iter().map(act).collect(), cursor: page.cursor })
@@ -436,6 +526,7 @@ impl TraceIndex {
         activation: u32,
         limit: Option<u32>,
         after: Option<u32>,
+        runs: Option<BindingRunFilter>,
     ) -> Vec<BindingActivation> {
         queries::children(
             &mut self.ix,
@@ -443,6 +534,7 @@ impl TraceIndex {
             u64::from(activation),
             limit.unwrap_or(200) as usize,
             u64::from(after.unwrap_or(0)),
+            &run_filter(runs),
         )
         .into_iter()
         .map(act)
@@ -502,9 +594,11 @@ impl TraceIndex {
         fn_glob: String,
         path: String,
         limit: Option<u32>,
+        runs: Option<BindingRunFilter>,
     ) -> Result<Vec<BindingHistoryEntry>> {
         guard(env, "valueHistory", || {
-            let h = queries::value_history(&mut self.ix, &fn_glob, &path, limit.unwrap_or(200) as usize)
+            let runs = run_filter(runs);
+            let h = queries::value_history(&mut self.ix, &fn_glob, &path, limit.unwrap_or(200) as usize, &runs)
                 .map_err(|m| coded("ERR_USAGE", &m))?;
             Ok(h.into_iter()
                 .map(|e| BindingHistoryEntry {
@@ -538,6 +632,64 @@ impl TraceIndex {
                 differs: r.differs.into_iter().map(str::to_string).collect(),
             })
             .collect()
+    }
+
+    /// The runs of the trace (`noderec.run`), in the order they started; a
+    /// run in which nothing was recorded is listed with 0 events.
+    #[napi]
+    pub fn runs(&self) -> Vec<BindingIndexRun> {
+        self.ix
+            .meta
+            .runs
+            .iter()
+            .map(|r| BindingIndexRun {
+                run_id: r.run_id.clone(),
+                domain: r.domain.clone(),
+                level: r.level.clone(),
+                sample_id: r.sample_id.clone(),
+                iteration: r.iteration.clone(),
+                parent_run_id: r.parent_run_id.clone(),
+                thread: r.thread,
+                start_ns: r.start_ns as f64,
+                end_ns: r.end_ns as f64,
+                ended: r.ended,
+                events: r.events as f64,
+                activations: r.acts as f64,
+            })
+            .collect()
+    }
+
+    /// User spans of `thread` (all when absent) that overlap `from..to` (ns),
+    /// in the runs `runs` selects, at most `limit` (default 10,000), in the
+    /// order they started.
+    #[napi]
+    pub fn spans(
+        &self,
+        thread: Option<u32>,
+        from: Option<f64>,
+        to: Option<f64>,
+        runs: Option<BindingRunFilter>,
+        limit: Option<u32>,
+    ) -> Vec<BindingSpan> {
+        queries::spans(
+            &self.ix,
+            thread,
+            ns(from).unwrap_or(0),
+            ns(to).unwrap_or(u64::MAX),
+            &run_filter(runs),
+            limit.unwrap_or(0) as usize,
+        )
+        .into_iter()
+        .map(|s| BindingSpan {
+            thread: s.thread,
+            name: s.name,
+            start_ns: s.start_ns as f64,
+            end_ns: s.end_ns as f64,
+            ended: s.status != "unfinished",
+            status: s.status,
+            run: s.run,
+        })
+        .collect()
     }
 
     /// Removes a live index's working directory (the final index stays).

@@ -92,7 +92,33 @@ function Value({ name, v, open: open0 = false }) {
 
 // ---------------------------------------------------------------- flame
 
-function Flame({ trace, thread, sel, onSelect, liveTick }) {
+/** User spans (span(), startSpan(), the http bridges) of the thread in the view, as a row of lanes above the flame chart. */
+function SpanRow({ trace, thread, view, run }) {
+  const [spans, setSpans] = useState([]);
+  useEffect(() => {
+    if (!view) return;
+    let cancelled = false;
+    api('spans', { id: trace.id, thread, from: Math.floor(view.from), to: Math.ceil(view.to), run, limit: 2000 }).then((r) => { if (!cancelled) setSpans(r); }, () => {});
+    return () => { cancelled = true; };
+  }, [trace.id, thread, view && view.from, view && view.to, run, trace.events]);
+  if (!view || spans.length === 0) return null;
+  const span = Math.max(1, view.to - view.from);
+  const ends = [];
+  const placed = spans.map((s) => {
+    let lane = ends.findIndex((e) => e <= s.startNs);
+    if (lane < 0) lane = ends.length < 4 ? ends.length : ends.length - 1;
+    ends[lane] = Math.max(ends[lane] || 0, s.endNs);
+    return { s, lane };
+  });
+  const pct = (ns) => Math.min(100, Math.max(0, ((ns - view.from) / span) * 100));
+  return html`<div class="spanrow" style=${`height:${ends.length * 16}px`}>
+    ${placed.map(({ s, lane }, i) => html`<div key=${i} class=${'sp ' + s.status} data-name=${s.name}
+      style=${`left:${pct(s.startNs)}%;width:${Math.max(0.2, pct(s.endNs) - pct(s.startNs))}%;top:${lane * 16}px`}
+      title=${`${s.name} · ${s.status} · ${fmtNs(s.endNs - s.startNs)}${s.run ? ` · run ${s.run}` : ''}`}>${s.name}</div>`)}
+  </div>`;
+}
+
+function Flame({ trace, thread, sel, onSelect, liveTick, run }) {
   const ref = useRef(null);
   const [view, setView] = useState(null);
   const rects = useRef([]);
@@ -172,6 +198,7 @@ function Flame({ trace, thread, sel, onSelect, liveTick }) {
       <button onClick=${() => setView(full())} title="whole thread (0)">fit</button>
       <span style="margin-left:auto">wheel: zoom · drag: pan · click: select · ←↑→↓ move through calls</span>
     </div>
+    <${SpanRow} trace=${trace} thread=${thread} view=${view} run=${run} />
     <canvas class="flame" tabindex="0" ref=${ref} onWheel=${onWheel} onMouseDown=${onDown} onMouseMove=${onMove} onMouseUp=${onUp} onMouseLeave=${() => (drag.current = null)} onKeyDown=${onKey}></canvas>
   </div>`;
 }
@@ -188,24 +215,35 @@ function Row({ a, sel, onSelect, indent = 0, toggle, open }) {
   </div>`;
 }
 
-function TreeNode({ trace, a, sel, onSelect, depth }) {
+function TreeNode({ trace, a, sel, onSelect, depth, run }) {
   const [open, setOpen] = useState(false);
   const [kids, setKids] = useState(null);
   const toggle = async () => {
-    if (!open && kids === null) setKids(await api('children', { id: trace.id, thread: a.thread, act: a.activation }));
+    if (!open && kids === null) setKids(await api('children', { id: trace.id, thread: a.thread, act: a.activation, run }));
     setOpen(!open);
   };
   return html`<div>
     <${Row} a=${a} sel=${sel} onSelect=${onSelect} indent=${depth} toggle=${toggle} open=${open} />
-    ${open && kids && kids.map((k) => html`<${TreeNode} key=${k.activation} trace=${trace} a=${k} sel=${sel} onSelect=${onSelect} depth=${depth + 1} />`)}
+    ${open && kids && kids.map((k) => html`<${TreeNode} key=${k.activation} trace=${trace} a=${k} sel=${sel} onSelect=${onSelect} depth=${depth + 1} run=${run} />`)}
   </div>`;
 }
 
-function CallTree({ trace, thread, sel, onSelect, liveTick }) {
+function CallTree({ trace, thread, sel, onSelect, liveTick, run }) {
   const [roots, setRoots] = useState([]);
-  useEffect(() => { api('children', { id: trace.id, thread, act: 0, limit: 500 }).then(setRoots); }, [trace.id, thread, liveTick]);
-  if (roots.length === 0) return html`<div class="empty">no calls recorded on this thread</div>`;
-  return html`<div>${roots.map((a) => html`<${TreeNode} key=${a.activation} trace=${trace} a=${a} sel=${sel} onSelect=${onSelect} depth=${0} />`)}</div>`;
+  useEffect(() => { api('children', { id: trace.id, thread, act: 0, limit: 500, run }).then(setRoots); }, [trace.id, thread, liveTick, run]);
+  if (roots.length === 0) return html`<div class="empty">${run ? 'no calls of this run on this thread' : 'no calls recorded on this thread'}</div>`;
+  return html`<div key=${run || ''}>${roots.map((a) => html`<${TreeNode} key=${a.activation} trace=${trace} a=${a} sel=${sel} onSelect=${onSelect} depth=${0} run=${run} />`)}</div>`;
+}
+
+/** The runs of the trace (noderec.run): all calls, or those made in one run (and the runs nested in it). */
+function RunSelect({ trace, run, setRun }) {
+  const runs = trace.runs || [];
+  if (runs.length === 0) return null;
+  const label = (r) => [r.runId, r.domain, r.sampleId !== undefined && r.sampleId !== null ? `sample ${r.sampleId}` : '', r.iteration != null ? `iteration ${r.iteration}` : '', `${r.events} events`].filter(Boolean).join(' · ');
+  return html`<label class="runsel">run <select id="run-select" value=${run} onChange=${(e) => setRun(e.target.value)}>
+    <option value="">all calls</option>
+    ${runs.map((r) => html`<option value=${r.runId} title=${r.parentRunId ? `nested in ${r.parentRunId}` : ''}>${label(r)}</option>`)}
+  </select></label>`;
 }
 
 function List({ rows, sel, onSelect, empty }) {
@@ -216,13 +254,13 @@ function List({ rows, sel, onSelect, empty }) {
 
 // ---------------------------------------------------------------- details
 
-function History({ trace, fn, path, onSelect }) {
+function History({ trace, fn, path, onSelect, run }) {
   const [rows, setRows] = useState(null);
   const [err, setErr] = useState(null);
   useEffect(() => {
     setRows(null);
-    api('history', { id: trace.id, fn, path }).then(setRows, (e) => setErr(String(e.message || e)));
-  }, [trace.id, fn, path]);
+    api('history', { id: trace.id, fn, path, run }).then(setRows, (e) => setErr(String(e.message || e)));
+  }, [trace.id, fn, path, run]);
   if (err) return html`<div class="empty">${err}</div>`;
   if (rows === null) return html`<div class="empty">loading…</div>`;
   return html`<div class="hist">
@@ -248,7 +286,7 @@ function Details({ trace, sel, onSelect, onHistory }) {
   const args = v.args || [];
   return html`<div>
     <h3 class=${a.threw ? 'threw' : ''} id="call-name">${a.name}</h3>
-    <div class="loc">${a.path}:${a.line} · thread ${a.thread} · #${a.activation} · depth ${a.depth} · ${fmtNs(a.durNs)}${a.finished ? '' : ' (still running)'}${a.suspended ? ' · async' : ''}
+    <div class="loc">${a.path}:${a.line} · thread ${a.thread} · #${a.activation} · depth ${a.depth} · ${fmtNs(a.durNs)}${a.finished ? '' : ' (still running)'}${a.suspended ? ' · async' : ''}${a.run ? ` · run ${a.run}` : ''}
       ${a.parent ? html` · <a href="#" onClick=${(e) => (e.preventDefault(), onSelect({ thread: a.thread, act: a.parent }))}>caller</a>` : ''}</div>
     <div class="sec">arguments</div>
     <div id="call-args">
@@ -276,6 +314,7 @@ function App() {
   const [id, setId] = useState(boot.initial || new URLSearchParams(location.search).get('trace'));
   const [trace, setTrace] = useState(null);
   const [thread, setThread] = useState(0);
+  const [run, setRun] = useState('');
   const [sel, setSel] = useState(null);
   const [tab, setTab] = useState('tree');
   const [search, setSearch] = useState('');
@@ -289,7 +328,8 @@ function App() {
   const loadTraces = () => api('traces').then((t) => { setTraces(t); setId((cur) => cur || (t.length > 0 ? t[0].id : cur)); });
   useEffect(() => { loadTraces(); }, []);
   const loadTrace = () => id && api('trace', { id }).then((t) => { setTrace(t); setError(null); }, (e) => setError(String(e.message || e)));
-  useEffect(() => { setSel(null); setHist(null); setResults(null); setSlow(null); loadTrace(); }, [id]);
+  useEffect(() => { setSel(null); setHist(null); setResults(null); setSlow(null); setRun(''); loadTrace(); }, [id]);
+  useEffect(() => { setResults(null); }, [run]);
   useEffect(() => { if (trace && !trace.threads.some((t) => t.id === thread)) setThread(trace.threads.length ? trace.threads[0].id : 0); }, [trace]);
   useEffect(() => { if (trace && tab === 'slow') api('slowest', { id: trace.id, limit: 100 }).then(setSlow); }, [trace && trace.id, tab, liveTick]);
 
@@ -319,7 +359,7 @@ function App() {
   const doSearch = async (q) => {
     setTab('search');
     setResults(null);
-    const page = await api('timeline', { id: trace.id, fn: globOf(q), limit: 300, values: 0 });
+    const page = await api('timeline', { id: trace.id, fn: globOf(q), limit: 300, values: 0, run });
     setResults(page.rows);
   };
   const onHistory = (fn, path) => { setHist({ fn, path }); setTab('history'); };
@@ -372,17 +412,18 @@ function App() {
         ${trace.damage && html`<div class="banner">reader stopped: ${trace.damage}</div>`}
         ${boot.mode === 'report' && boot.data.truncated && html`<div class="banner">${boot.data.truncated}</div>`}
         ${trace.threads.length > 1 && html`<div class="tabs">${trace.threads.map((t) => html`<button class=${t.id === thread ? 'on' : ''} onClick=${() => setThread(t.id)}>${t.name}</button>`)}</div>`}
-        <${Flame} trace=${trace} thread=${thread} sel=${sel} onSelect=${setSel} liveTick=${liveTick} />
+        <${Flame} trace=${trace} thread=${thread} sel=${sel} onSelect=${setSel} liveTick=${liveTick} run=${run} />
       </div>
       <div class="lower">
         <div class="panel">
+          <${RunSelect} trace=${trace} run=${run} setRun=${setRun} />
           <div class="tabs">
             ${[['tree', 'call tree'], ['slow', 'slowest'], ['search', 'search'], ['history', 'value history']].map(([k, n]) => html`<button class=${tab === k ? 'on' : ''} data-tab=${k} onClick=${() => setTab(k)}>${n}</button>`)}
           </div>
-          ${tab === 'tree' && html`<${CallTree} trace=${trace} thread=${thread} sel=${sel} onSelect=${setSel} liveTick=${liveTick} />`}
+          ${tab === 'tree' && html`<${CallTree} trace=${trace} thread=${thread} sel=${sel} onSelect=${setSel} liveTick=${liveTick} run=${run} />`}
           ${tab === 'slow' && html`<${List} rows=${slow} sel=${sel} onSelect=${setSel} empty="no finished calls" />`}
           ${tab === 'search' && html`<${List} rows=${results} sel=${sel} onSelect=${setSel} empty="no matching calls (type a name or glob above, then Enter)" />`}
-          ${tab === 'history' && (hist ? html`<${History} trace=${trace} fn=${hist.fn} path=${hist.path} onSelect=${setSel} />` : html`<div class="empty">Choose "history" next to an argument or return value of a call.</div>`)}
+          ${tab === 'history' && (hist ? html`<${History} trace=${trace} fn=${hist.fn} path=${hist.path} onSelect=${setSel} run=${run} />` : html`<div class="empty">Choose "history" next to an argument or return value of a call.</div>`)}
         </div>
         <div class="details" id="details"><${Details} trace=${trace} sel=${sel} onSelect=${setSel} onHistory=${onHistory} /></div>
       </div>

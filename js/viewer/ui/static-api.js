@@ -54,17 +54,43 @@ export function staticApi(data) {
   const key = (t, a) => `${t}:${a}`;
   const byKey = new Map(acts.map((a) => [key(a.thread, a.activation), a]));
   const strip = ({ values, ...rest }) => rest;
+  // Runs (noderec.run): a run filter keeps the calls made in the run or in a run nested in it.
+  const runs = (data.trace && data.trace.runs) || [];
+  const parentOf = new Map(runs.map((r) => [r.runId, r.parentRunId]));
+  const inRun = (a, want) => {
+    if (!want) return true;
+    let r = a.run;
+    for (let i = 0; r && i <= runs.length; i++, r = parentOf.get(r)) if (r === want) return true;
+    return false;
+  };
+  const outermost = (a, want) => {
+    if (a.parent === 0) return true;
+    const up = byKey.get(key(a.thread, a.parent));
+    return !up || !inRun(up, want);
+  };
   const routes = {
     traces: () => data.traces,
     trace: () => data.trace,
     slowest: () => data.slowest,
+    spans: (p) => {
+      const runOk = (s) => !p.run || (s.run !== undefined && s.run !== null && inRun({ run: s.run }, p.run));
+      return (data.spans || []).filter(
+        (s) => (p.thread === undefined || s.thread === Number(p.thread)) && s.endNs >= Number(p.from || 0) && s.startNs <= Number(p.to ?? Infinity) && runOk(s),
+      );
+    },
     flame: (p) =>
       acts
         .filter((a) => a.thread === Number(p.thread) && a.startNs <= Number(p.to) && a.startNs + a.durNs >= Number(p.from))
         .map((a) => ({ activation: a.activation, depth: a.depth, fnId: a.fnId, startNs: a.startNs, endNs: a.startNs + a.durNs, count: 1, threw: a.threw })),
     children: (p) =>
       acts
-        .filter((a) => a.thread === Number(p.thread || 0) && a.parent === Number(p.act || 0) && a.activation > Number(p.after || 0))
+        .filter(
+          (a) =>
+            a.thread === Number(p.thread || 0) &&
+            a.activation > Number(p.after || 0) &&
+            inRun(a, p.run) &&
+            (p.run && Number(p.act || 0) === 0 ? outermost(a, p.run) : a.parent === Number(p.act || 0)),
+        )
         .slice(0, Number(p.limit || 200))
         .map(strip),
     call: (p) => {
@@ -75,14 +101,14 @@ export function staticApi(data) {
     },
     timeline: (p) => {
       const re = p.fn ? globRe(p.fn) : null;
-      const rows = acts.filter((a) => !re || re.test(a.name)).slice(0, Number(p.limit || 100));
+      const rows = acts.filter((a) => (!re || re.test(a.name)) && inRun(a, p.run)).slice(0, Number(p.limit || 100));
       return { rows: p.values === 0 || p.values === '0' ? rows.map(strip) : rows };
     },
     history: (p) => {
       const re = globRe(p.fn || '*');
       const [head, ...rest] = String(p.path || 'args.0').split('.');
       const out = [];
-      for (const a of acts.filter((x) => re.test(x.name)).sort((x, y) => x.startNs - y.startNs).slice(0, Number(p.limit || 200))) {
+      for (const a of acts.filter((x) => re.test(x.name) && inRun(x, p.run)).sort((x, y) => x.startNs - y.startNs).slice(0, Number(p.limit || 200))) {
         const v = a.values || {};
         const params = (data.details[key(a.thread, a.activation)] || {}).params || [];
         let root;

@@ -11,9 +11,18 @@
 //! is its caller's span: a caller still running when a callee is exported
 //! is exported too, whatever its duration, so no exported span points at a
 //! missing parent; a callee that outlived its caller hangs from the process.
+//!
+//! Runs (`noderec.run`) and user spans (`span()`, `startSpan()`, the http
+//! bridges) are spans too, whatever `--min-duration`: a run's parent is the
+//! run it is nested in (on its thread, else the run its `parentRunId`
+//! names), else the process; a user span's parent is the innermost span
+//! still open on its thread in the same run, else that run, else the
+//! process. Those never ended are exported at the end, marked
+//! `noderec.unfinished`.
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::rc::Rc;
 
 use sha2::{Digest, Sha256};
 
@@ -23,7 +32,8 @@ use super::{io, Options};
 use crate::error::Result;
 use crate::session::metadata::Metadata;
 use crate::trace::export::{call_values, one_value};
-use crate::trace::format::{kind, RETURN_UNDEFINED};
+use crate::trace::format::{kind, mark, RETURN_UNDEFINED};
+use crate::trace::value::{read_varint, write_json};
 
 /// Most spans in one request (collectors limit request sizes).
 pub const BATCH_SPANS: usize = 2048;
@@ -50,6 +60,9 @@ const SP_END: u32 = 8;
 const SP_ATTRIBUTES: u32 = 9;
 const SP_STATUS: u32 = 15;
 const KIND_INTERNAL: u64 = 1;
+const KIND_SERVER: u64 = 2;
+const KIND_CLIENT: u64 = 3;
+const STATUS_OK: u64 = 1;
 const ST_MESSAGE: u32 = 2;
 const ST_CODE: u32 = 3;
 const STATUS_ERROR: u64 = 2;
@@ -59,6 +72,23 @@ const KV_VALUE: u32 = 2;
 const AV_STRING: u32 = 1;
 const AV_BOOL: u32 = 2;
 const AV_INT: u32 = 3;
+const AV_DOUBLE: u32 = 4;
+
+/// A run or a user span waiting for its end.
+struct OpenSpan {
+    span_id: u64,
+    parent: u64,
+    start_ns: u64,
+    name: String,
+    kind: u64,
+    /// Attributes: noderec's as text, the user's in the JSON form of values.md.
+    attrs: Vec<(String, serde_json::Value)>,
+    /// The run (its `runId`) it was started in (user spans).
+    run: Option<Rc<str>>,
+    /// Domain and level of a run (inherited by the runs nested in it).
+    domain: Option<String>,
+    level: Option<String>,
+}
 
 struct Live {
     start_ns: u64,
@@ -84,8 +114,71 @@ pub struct Otlp {
     req: Buf,
     open: Option<(super::pb::Mark, super::pb::Mark)>,
     in_batch: usize,
+    /// Open runs by (thread, mark id).
+    runs: HashMap<(u32, u64), OpenSpan>,
+    /// The span id of every run seen, by `runId`.
+    run_spans: HashMap<String, u64>,
+    /// Open user spans by (thread, mark id).
+    user: HashMap<(u32, u64), OpenSpan>,
     /// Spans written.
     pub spans: u64,
+}
+
+/// Run metadata / span attributes (the JSON form of an object value) as
+/// key-value pairs; a value that is not an object gives none.
+fn props(v: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+    match v.get("props") {
+        Some(serde_json::Value::Object(m)) if v.get("$").and_then(|t| t.as_str()) == Some("object") => {
+            m.iter().map(|(k, x)| (k.clone(), x.clone())).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A metadata value as text (numbers and booleans as their text).
+fn text(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        _ => v.get("v").and_then(|x| x.as_str()).map(str::to_owned),
+    }
+}
+
+/// The next value of a mark's blob (JSON form), advancing `pos` (relative to the blob).
+fn next_value(b: &super::stream::Blob, pos: &mut usize) -> Option<serde_json::Value> {
+    let (rec, at) = b.span();
+    let mut p = at + *pos;
+    let mut json = String::new();
+    write_json(rec, &mut p, &mut json).ok()?;
+    *pos = p - at;
+    serde_json::from_str(&json).ok()
+}
+
+/// One attribute with the AnyValue type that fits its JSON form: strings,
+/// integers, other numbers and booleans as themselves, anything else as
+/// its JSON text.
+fn kv_json(b: &mut Buf, field: u32, key: &str, v: &serde_json::Value) {
+    match v {
+        serde_json::Value::String(s) => kv_str(b, field, key, s),
+        serde_json::Value::Bool(x) => kv_bool(b, field, key, *x),
+        serde_json::Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => kv_int(b, field, key, i),
+            (None, Some(f)) => {
+                let kv = b.begin(field);
+                b.str(KV_KEY, key);
+                let av = b.begin(KV_VALUE);
+                b.double(AV_DOUBLE, f);
+                b.end(av);
+                b.end(kv);
+            }
+            _ => kv_str(b, field, key, &n.to_string()),
+        },
+        _ => match v.get("$").and_then(|t| t.as_str()) {
+            Some("string") => kv_str(b, field, key, v.get("v").and_then(|x| x.as_str()).unwrap_or("")),
+            _ => kv_str(b, field, key, &v.to_string()),
+        },
+    }
 }
 
 fn splitmix(mut z: u64) -> u64 {
@@ -148,8 +241,171 @@ impl Otlp {
             req: Buf::new(),
             open: None,
             in_batch: 0,
+            runs: HashMap::new(),
+            run_spans: HashMap::new(),
+            user: HashMap::new(),
             spans: 0,
         }
+    }
+
+    /// Span id of a run (`tag` 1) or a user span (`tag` 2): apart from activations'.
+    fn mark_span_id(&self, tag: u64, thread: u32, id: u64) -> u64 {
+        splitmix(self.seed ^ (tag << 62) ^ (u64::from(thread) << 40 | id))
+    }
+
+    /// A run or user span mark.
+    fn mark(&mut self, e: &Ev) -> Result<()> {
+        let Some(b) = e.vals.as_ref() else { return Ok(()) };
+        let bytes = b.bytes();
+        let mut pos = 0;
+        let Ok(id) = read_varint(bytes, &mut pos) else { return Ok(()) };
+        match e.payload {
+            mark::RUN_START => {
+                let parent_mark = read_varint(bytes, &mut pos).unwrap_or(0);
+                let meta = next_value(b, &mut pos).map(|v| props(&v)).unwrap_or_default();
+                let get = |k: &str| meta.iter().find(|(x, _)| x == k).and_then(|(_, v)| text(v));
+                let up = (parent_mark != 0).then(|| self.runs.get(&(e.thread, parent_mark))).flatten();
+                let run_id = get("runId").unwrap_or_else(|| format!("#{id}"));
+                let domain = get("domain").or_else(|| up.and_then(|u| u.domain.clone()));
+                let level = get("level").or_else(|| up.and_then(|u| u.level.clone()));
+                let parent_id = get("parentRunId").or_else(|| {
+                    up.and_then(|u| u.attrs.iter().find(|(k, _)| k == "noderec.run.id").and_then(|(_, v)| text(v)))
+                });
+                let parent = match (up, &parent_id) {
+                    (Some(u), _) => u.span_id,
+                    (None, Some(p)) => self.run_spans.get(p).copied().unwrap_or_else(|| self.process_span_id()),
+                    (None, None) => self.process_span_id(),
+                };
+                let span_id = self.mark_span_id(1, e.thread, id);
+                let mut attrs = vec![("noderec.run.id".to_string(), serde_json::Value::String(run_id.clone()))];
+                for (k, v) in [
+                    ("noderec.run.domain", &domain),
+                    ("noderec.run.level", &level),
+                    ("noderec.run.sample_id", &get("sampleId")),
+                    ("noderec.run.iteration", &get("iteration")),
+                    ("noderec.run.parent_id", &parent_id),
+                ] {
+                    if let Some(v) = v {
+                        attrs.push((k.to_string(), serde_json::Value::String(v.clone())));
+                    }
+                }
+                self.run_spans.insert(run_id, span_id);
+                let name = domain.as_ref().map_or_else(|| "run".to_string(), |d| format!("run {d}"));
+                self.runs.insert(
+                    (e.thread, id),
+                    OpenSpan {
+                        span_id,
+                        parent,
+                        start_ns: e.t_ns,
+                        name,
+                        kind: KIND_INTERNAL,
+                        attrs,
+                        run: None,
+                        domain,
+                        level,
+                    },
+                );
+            }
+            mark::RUN_END => {
+                if let Some(o) = self.runs.remove(&(e.thread, id)) {
+                    self.mark_span(e.thread, &o, e.t_ns, None, false)?;
+                }
+            }
+            mark::SPAN_START => {
+                let name = next_value(b, &mut pos).and_then(|v| text(&v)).unwrap_or_else(|| "span".into());
+                let attrs = next_value(b, &mut pos).map(|v| props(&v)).unwrap_or_default();
+                // The innermost span open on this thread in the same run, else the run, else the process.
+                let parent = self
+                    .user
+                    .iter()
+                    .filter(|((th, _), o)| *th == e.thread && o.run == e.run)
+                    .max_by_key(|((_, sid), _)| *sid)
+                    .map(|(_, o)| o.span_id)
+                    .or_else(|| e.run.as_deref().and_then(|r| self.run_spans.get(r).copied()))
+                    .unwrap_or_else(|| self.process_span_id());
+                let kind = match name.as_str() {
+                    "http.server" => KIND_SERVER,
+                    "http.client" => KIND_CLIENT,
+                    _ => KIND_INTERNAL,
+                };
+                let span_id = self.mark_span_id(2, e.thread, id);
+                self.user.insert(
+                    (e.thread, id),
+                    OpenSpan {
+                        span_id,
+                        parent,
+                        start_ns: e.t_ns,
+                        name,
+                        kind,
+                        attrs,
+                        run: e.run.clone(),
+                        domain: None,
+                        level: None,
+                    },
+                );
+            }
+            mark::SPAN_END => {
+                let status = read_varint(bytes, &mut pos).unwrap_or(0);
+                let end_attrs = next_value(b, &mut pos).map(|v| props(&v)).unwrap_or_default();
+                if let Some(mut o) = self.user.remove(&(e.thread, id)) {
+                    for (k, v) in end_attrs {
+                        match o.attrs.iter_mut().find(|(x, _)| *x == k) {
+                            Some(slot) => slot.1 = v,
+                            None => o.attrs.push((k, v)),
+                        }
+                    }
+                    let st = if status == mark::STATUS_ERROR { STATUS_ERROR } else { STATUS_OK };
+                    self.mark_span(e.thread, &o, e.t_ns, Some(st), false)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Writes a run or user span.
+    fn mark_span(
+        &mut self,
+        thread: u32,
+        o: &OpenSpan,
+        end_ns: u64,
+        status: Option<u64>,
+        unfinished: bool,
+    ) -> Result<()> {
+        if self.open.is_none() {
+            self.begin_request();
+        }
+        let b = &mut self.req;
+        let sp = b.begin(SS_SPANS);
+        b.bytes(SP_TRACE_ID, &self.trace_id);
+        b.bytes(SP_SPAN_ID, &o.span_id.to_be_bytes());
+        b.bytes(SP_PARENT, &o.parent.to_be_bytes());
+        b.str(SP_NAME, &o.name);
+        b.uint(SP_KIND, o.kind);
+        b.fixed64(SP_START, self.base_ns + o.start_ns);
+        b.fixed64(SP_END, self.base_ns + end_ns.max(o.start_ns));
+        for (k, v) in &o.attrs {
+            kv_json(b, SP_ATTRIBUTES, k, v);
+        }
+        if let Some(r) = &o.run {
+            kv_str(b, SP_ATTRIBUTES, "noderec.run.id", r);
+        }
+        kv_int(b, SP_ATTRIBUTES, "thread.id", i64::from(thread));
+        if unfinished {
+            kv_bool(b, SP_ATTRIBUTES, "noderec.unfinished", true);
+        }
+        if let Some(code) = status {
+            let st = b.begin(SP_STATUS);
+            b.uint(ST_CODE, code);
+            b.end(st);
+        }
+        b.end(sp);
+        self.spans += 1;
+        self.in_batch += 1;
+        if self.in_batch >= BATCH_SPANS || self.req.bytes.len() >= BATCH_BYTES {
+            self.end_request()?;
+        }
+        Ok(())
     }
 
     fn process_span_id(&self) -> u64 {
@@ -292,8 +548,8 @@ fn strip_key(s: &str, key: &str) -> String {
 impl Sink for Otlp {
     fn event(&mut self, d: &Dict, e: &Ev) -> Result<()> {
         if e.kind == kind::MARK {
-            // Runs, spans and logs: only the jsonl export shows them.
-            return Ok(());
+            // Runs and spans become spans; logs are left out.
+            return self.mark(e);
         }
         let stack = self.stacks.entry(e.thread).or_default();
         match e.kind {
@@ -301,6 +557,9 @@ impl Sink for Otlp {
                 let parent = stack.last().copied();
                 stack.push(e.activation);
                 let mut values = Vec::new();
+                if let Some(r) = &e.run {
+                    values.push(("noderec.run.id", r.to_string()));
+                }
                 if self.values {
                     if let Some(b) = &e.vals {
                         let mut s = String::new();
@@ -366,6 +625,12 @@ impl Sink for Otlp {
         left.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         for (th, act) in left {
             self.finish_activation(d, th, act, end_ns, &[], None, true)?;
+        }
+        // Runs and user spans never ended.
+        let mut open: Vec<((u32, u64), OpenSpan)> = self.user.drain().chain(self.runs.drain()).collect();
+        open.sort_by_key(|(k, o)| (o.start_ns, *k));
+        for ((th, _), o) in open {
+            self.mark_span(th, &o, end_ns, None, true)?;
         }
         // The process span, last: its end is known now.
         if self.open.is_none() {

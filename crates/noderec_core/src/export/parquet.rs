@@ -8,7 +8,9 @@
 //! (ns since the session start), dur (ns, on the event that ends a stretch:
 //! return, throw, await, yield) and values (JSON: `{"args":[..],"this":..}`
 //! on a call, `{"value":..}` on a return, `{"error":..}` on a throw or
-//! catch, `{"stream":..,"text":..}` on output).
+//! catch, `{"stream":..,"text":..}` on output), and run_id: the `runId` of
+//! the `noderec.run()` the event belongs to (null outside runs; `run` is the
+//! `noderec record` run of the whole trace).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -46,6 +48,7 @@ message event {
   required int64 t;
   optional int64 dur;
   optional binary values (JSON);
+  optional binary run_id (STRING);
 }";
 
 fn pq(e: parquet::errors::ParquetError) -> Error {
@@ -69,6 +72,8 @@ struct Columns {
     dur_def: Vec<i16>,
     values: Vec<ByteArray>,
     values_def: Vec<i16>,
+    run_id: Vec<ByteArray>,
+    run_id_def: Vec<i16>,
     value_bytes: usize,
 }
 
@@ -84,6 +89,8 @@ pub struct Parquet {
     names: HashMap<u32, (ByteArray, ByteArray)>,
     kinds: Vec<ByteArray>,
     scratch: String,
+    /// The last run id seen, as a Parquet string.
+    last_run: Option<(std::rc::Rc<str>, ByteArray)>,
     /// Rows written.
     pub rows: u64,
 }
@@ -109,6 +116,7 @@ impl Parquet {
             names: HashMap::new(),
             kinds,
             scratch: String::new(),
+            last_run: None,
             rows: 0,
         })
     }
@@ -136,7 +144,8 @@ impl Parquet {
                 8 => col.typed::<ByteArrayType>().write_batch(&c.kind, None, None),
                 9 => col.typed::<Int64Type>().write_batch(&c.t, None, None),
                 10 => col.typed::<Int64Type>().write_batch(&c.dur, Some(&c.dur_def), None),
-                _ => col.typed::<ByteArrayType>().write_batch(&c.values, Some(&c.values_def), None),
+                11 => col.typed::<ByteArrayType>().write_batch(&c.values, Some(&c.values_def), None),
+                _ => col.typed::<ByteArrayType>().write_batch(&c.run_id, Some(&c.run_id_def), None),
             }
             .map_err(pq)?;
             col.close().map_err(pq)?;
@@ -170,6 +179,22 @@ impl Sink for Parquet {
             kind::AWAIT | kind::YIELD | kind::RESUME => e.site.or(e.func),
             _ => e.func,
         };
+        match &e.run {
+            Some(r) => {
+                let hit = self.last_run.as_ref().filter(|(k, _)| std::rc::Rc::ptr_eq(k, r) || **k == **r);
+                let v = match hit {
+                    Some((_, v)) => v.clone(),
+                    None => {
+                        let v = ByteArray::from(&**r);
+                        self.last_run = Some((r.clone(), v.clone()));
+                        v
+                    }
+                };
+                self.c.run_id.push(v);
+                self.c.run_id_def.push(1);
+            }
+            None => self.c.run_id_def.push(0),
+        }
         let c = &mut self.c;
         c.thread.push(e.thread as i32);
         c.activation.push(e.activation as i64);

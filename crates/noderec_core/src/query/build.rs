@@ -9,14 +9,16 @@
 use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use super::chunks::{RawChunks, RawRead};
 use super::index::{
-    flag, index_dir_of, Act, FnDef, FnStats, IndexMeta, Slow, ThreadInfo, ACT_REC, INDEX_VERSION, NO_EVENT,
+    flag, index_dir_of, Act, FnDef, FnStats, IndexMeta, RunDef, Slow, SpanDef, ThreadInfo, ACT_REC, INDEX_VERSION,
+    MAX_SPANS, NO_EVENT,
 };
 use crate::error::{Error, Result};
+use crate::host::filesystem::DirHandle;
 use crate::trace::format::{self, kind, record, Cursor, HAS_VALUES, PAYLOAD_SHIFT};
 use crate::trace::value::read_varint;
 use crate::trace::walk::TICK_US;
@@ -44,6 +46,9 @@ struct Pending {
     resume_act: u64,
     hash: u64,
     has_blob: bool,
+    /// Of a run mark: the run (1-based position in the runs table; 0 = none);
+    /// of a span mark: the span (1-based position in the spans table; 0 = not kept).
+    run: u32,
 }
 
 struct ThreadState {
@@ -53,6 +58,12 @@ struct ThreadState {
     on_stack: Vec<u32>,
     suspended: HashMap<u32, u32>,
     pending_throws: Vec<u32>,
+    /// The thread's runs: mark id → 1-based position in the runs table.
+    run_marks: HashMap<u64, u32>,
+    /// The thread's open spans: mark id → 1-based position in the spans table.
+    span_marks: HashMap<u64, u32>,
+    /// The run the thread's events belong to now (0 = none).
+    cur_run: u32,
     seen: bool,
     group_us: u64,
     group: Vec<Pending>,
@@ -80,6 +91,11 @@ struct Shared {
     /// Longest spread of events sharing a time value (µs; 1 for a trace
     /// recorded with the precise clock).
     spread_us: u64,
+    /// Runs, in the order their start marks were read.
+    runs: Vec<RunDef>,
+    /// User spans, in the order their start marks were read.
+    spans: Vec<SpanDef>,
+    spans_dropped: u64,
 }
 
 /// Function ids above this are not counted per function.
@@ -112,6 +128,8 @@ struct RawEvent {
 pub struct IndexBuilder {
     dir: PathBuf,
     out: PathBuf,
+    /// The index directory being written (files are created relative to it).
+    out_dh: DirHandle,
     final_dir: PathBuf,
     trace: File,
     /// Offset of the next chunk to read.
@@ -126,6 +144,10 @@ pub struct IndexBuilder {
     seek: BufWriter<File>,
     raw: RawChunks,
     scratch: Vec<RawEvent>,
+    /// The value bytes of the EVENTS record being parsed.
+    rec_vals: Vec<u8>,
+    /// Where the blobs of the EVENTS record being parsed are in its payload.
+    rec_blobs: Vec<(usize, usize)>,
     /// Set when reading stopped at damage: nothing more will be read.
     stopped: bool,
     /// Replay waiting events at every sync (see [`IndexBuilder::provisional`]).
@@ -136,34 +158,119 @@ fn io_err(what: &str, p: &Path, e: std::io::Error) -> Error {
     Error::io(format!("{what} {}", p.display()), e)
 }
 
-fn create_private(p: &Path) -> Result<File> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .read(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(p)
-        .map_err(|e| io_err("create", p, e))
+/// Creates the file `name` (0600, `O_EXCL | O_NOFOLLOW`) in the index
+/// directory being written.
+fn create_private(dh: &DirHandle, name: &str) -> Result<File> {
+    dh.create_file(name).map_err(|e| io_err("create", &dh.path().join(name), e))
 }
 
-/// FNV-1a of a value blob (mixed so that sums of hashes stay spread).
-fn hash_bytes(b: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn fnv(mut h: u64, b: &[u8]) -> u64 {
     for &x in b {
         h ^= u64::from(x);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
+    h
+}
+
+/// Hash of the value starting at `at` of `rec` (the value bytes of its
+/// EVENTS record up to the end of the value): of its bytes with every `ref`
+/// replaced by the encoding it points to (values.md), so the same value
+/// hashes the same whether it was written in full or as a reference. A
+/// value with no `ref` tag byte at all hashes its bytes as they are (the
+/// common case: no walk); a malformed one hashes its raw bytes.
+fn hash_value(rec: &[u8], at: usize) -> u64 {
+    use crate::trace::value::tag;
+    let blob = &rec[at..];
+    if !blob.contains(&tag::REF) {
+        return mix(fnv(FNV_OFFSET, blob));
+    }
+    let mut h = FNV_OFFSET;
+    let mut pos = at;
+    let mut refs = crate::trace::value::MAX_REFS;
+    match expand(rec, &mut pos, &mut h, 0, &mut refs) {
+        Ok(()) => mix(fnv(h, &rec[pos.min(rec.len())..])),
+        Err(()) => mix(fnv(FNV_OFFSET, blob)),
+    }
+}
+
+/// Feeds the value at `*pos` to the hash with its references expanded.
+fn expand(buf: &[u8], pos: &mut usize, h: &mut u64, depth: usize, refs: &mut usize) -> std::result::Result<(), ()> {
+    use crate::trace::value::{skip_value, tag, MAX_NESTING};
+    if depth > 2 * MAX_NESTING + 8 {
+        return Err(());
+    }
+    let start = *pos;
+    let var = |pos: &mut usize| read_varint(buf, pos).map_err(|_| ());
+    let skip_str = |pos: &mut usize| -> std::result::Result<(), ()> {
+        let n = usize::try_from(read_varint(buf, pos).map_err(|_| ())?).map_err(|_| ())?;
+        read_varint(buf, pos).map_err(|_| ())?;
+        *pos = pos.checked_add(n).filter(|&e| e <= buf.len()).ok_or(())?;
+        Ok(())
+    };
+    match *buf.get(start).ok_or(())? {
+        tag::REF => {
+            *pos += 1;
+            let off = usize::try_from(var(pos)?).map_err(|_| ())?;
+            if off >= start || *refs == 0 {
+                return Err(());
+            }
+            *refs -= 1;
+            let mut p = off;
+            expand(buf, &mut p, h, depth + 1, refs)
+        }
+        t @ (tag::ARRAY | tag::SET | tag::MAP | tag::OBJECT) => {
+            *pos += 1;
+            if t == tag::OBJECT {
+                skip_str(pos)?;
+            }
+            var(pos)?;
+            let n = var(pos)?;
+            *h = fnv(*h, &buf[start..*pos]);
+            for _ in 0..n {
+                if t == tag::OBJECT {
+                    let k = *pos;
+                    skip_str(pos)?;
+                    *h = fnv(*h, &buf[k..*pos]);
+                }
+                expand(buf, pos, h, depth + 1, refs)?;
+                if t == tag::MAP {
+                    expand(buf, pos, h, depth + 1, refs)?;
+                }
+            }
+            Ok(())
+        }
+        tag::SYMBOL => {
+            *pos += 1;
+            *h = fnv(*h, &buf[start..*pos]);
+            expand(buf, pos, h, depth + 1, refs)
+        }
+        _ => {
+            skip_value(buf, pos).map_err(|_| ())?;
+            *h = fnv(*h, &buf[start..*pos]);
+            Ok(())
+        }
+    }
+}
+
+fn mix(h: u64) -> u64 {
     h ^ (h >> 29)
 }
 
 impl IndexBuilder {
     /// A builder for the trace directory `dir`, writing into `out` (a new
     /// directory; `finish` renames it to `<dir>/index` when the index is final).
+    /// The trace directory, `trace.nrt` and every file written are opened
+    /// through [`DirHandle`] without following symlinks.
     pub fn new(dir: &Path, out: &Path) -> Result<IndexBuilder> {
+        let td = DirHandle::open_trace_dir(dir)?;
         let tp = dir.join("trace.nrt");
-        let trace = File::open(&tp).map_err(|e| match e.kind() {
+        let trace = td.open_file("trace.nrt").map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::TraceMissing { path: tp.display().to_string() },
+            std::io::ErrorKind::InvalidData => {
+                Error::NotRegularFile { path: tp.display().to_string(), message: e.to_string() }
+            }
             _ => io_err("open", &tp, e),
         })?;
         let mut header = [0u8; format::HEADER_LEN];
@@ -180,12 +287,15 @@ impl IndexBuilder {
                 message: format!("unsupported trace format version {version} (this reader knows {})", format::VERSION),
             });
         }
+        let name = super::index::name_in(dir, out)?;
+        // An older build's folder (a symlink is removed, not followed).
         let _ = std::fs::remove_dir_all(out);
-        std::fs::DirBuilder::new().mode(0o700).create(out).map_err(|e| io_err("create", out, e))?;
-        let seek = BufWriter::new(create_private(&out.join("seek.bin"))?);
+        let out_dh = td.create_dir(&name).map_err(|e| io_err("create", out, e))?;
+        let seek = BufWriter::new(create_private(&out_dh, "seek.bin")?);
         Ok(IndexBuilder {
             dir: dir.to_path_buf(),
             out: out.to_path_buf(),
+            out_dh,
             final_dir: index_dir_of(dir),
             trace,
             pos: format::HEADER_LEN as u64,
@@ -201,12 +311,17 @@ impl IndexBuilder {
                 output: [0; 4],
                 overflow: FnStats::default(),
                 spread_us: format::spread_cap_us(format::header_flags(&header), TICK_US),
+                runs: Vec::new(),
+                spans: Vec::new(),
+                spans_dropped: 0,
             },
             funcs: BTreeMap::new(),
             paths: HashMap::new(),
             seek,
             raw: RawChunks::default(),
             scratch: Vec::new(),
+            rec_vals: Vec::new(),
+            rec_blobs: Vec::new(),
             stopped: false,
             provisional: false,
         })
@@ -243,9 +358,14 @@ impl IndexBuilder {
                 match self.raw.read_at(&self.trace, self.pos, len) {
                     RawRead::Payload(next) => {
                         let payload = std::mem::take(&mut self.raw.payload);
+                        let runs_before = (self.sh.runs.len(), self.sh.spans.len(), self.sh.spans_dropped);
                         let r = self.add_payload(&payload);
                         self.raw.payload = payload;
                         if let Err(m) = r {
+                            // A malformed chunk adds no run.
+                            self.sh.runs.truncate(runs_before.0);
+                            self.sh.spans.truncate(runs_before.1);
+                            self.sh.spans_dropped = runs_before.2;
                             self.meta.damage = Some(format!("malformed chunk at byte {}: {m}", self.pos));
                             self.stopped = true;
                             break;
@@ -330,6 +450,15 @@ impl IndexBuilder {
                     let count = c.varint().ok_or("events count")? as usize;
                     let mut time = c.varint().ok_or("events base")?;
                     let ti = self.thread(thread).map_err(|e| e.to_string())?;
+                    // The value bytes of the record (its blobs in event order), so
+                    // that references inside a value resolve (values.md): where
+                    // each blob is in the payload, copied into `rec_vals` only
+                    // when a value with a `ref` or a mark needs them.
+                    let mut rec_vals = std::mem::take(&mut self.rec_vals);
+                    rec_vals.clear();
+                    let mut blobs = std::mem::take(&mut self.rec_blobs);
+                    blobs.clear();
+                    let mut copied = 0;
                     for _ in 0..count {
                         let head = c.varint().ok_or("event head")? as u32;
                         time += c.varint().ok_or("event time")?;
@@ -341,10 +470,29 @@ impl IndexBuilder {
                             &[]
                         };
                         let resume_act = if k == kind::RESUME { read_varint(blob, &mut 0).unwrap_or(0) } else { 0 };
-                        let hash = if matches!(k, kind::RETURN | kind::CATCH) && !blob.is_empty() {
-                            hash_bytes(blob)
+                        if !blob.is_empty() {
+                            blobs.push((blob.as_ptr() as usize - payload.as_ptr() as usize, blob.len()));
+                        }
+                        let needs_rec = k == kind::MARK
+                            || (matches!(k, kind::RETURN | kind::CATCH)
+                                && blob.contains(&crate::trace::value::tag::REF));
+                        if needs_rec {
+                            for &(o, n) in &blobs[copied..] {
+                                rec_vals.extend_from_slice(&payload[o..o + n]);
+                            }
+                            copied = blobs.len();
+                        }
+                        let at = rec_vals.len() - if needs_rec { blob.len() } else { 0 };
+                        let hash = match k {
+                            _ if blob.is_empty() => 0,
+                            kind::RETURN | kind::CATCH if needs_rec => hash_value(&rec_vals, at),
+                            kind::RETURN | kind::CATCH => mix(fnv(FNV_OFFSET, blob)),
+                            _ => 0,
+                        };
+                        let (run, mark_aux) = if k == kind::MARK {
+                            self.run_mark(ti, head >> PAYLOAD_SHIFT, &rec_vals, at)
                         } else {
-                            0
+                            (0, 0)
                         };
                         if k == kind::OUTPUT {
                             let (stream, _) = crate::io::chunk::split_payload(head >> PAYLOAD_SHIFT);
@@ -355,13 +503,17 @@ impl IndexBuilder {
                             kind: k,
                             payload: head >> PAYLOAD_SHIFT,
                             ev,
-                            resume_act,
+                            // Of a span end: its status.
+                            resume_act: resume_act | mark_aux,
                             hash,
                             has_blob: !blob.is_empty(),
+                            run,
                         };
                         self.scratch.push(RawEvent { thread_ix: ti, t_us: time, p });
                         ev += 1;
                     }
+                    self.rec_vals = rec_vals;
+                    self.rec_blobs = blobs;
                 }
                 record::END => {
                     c.varint().ok_or("end count")?;
@@ -410,12 +562,81 @@ impl IndexBuilder {
         r
     }
 
+    /// A mark of thread `ti` whose blob starts at `at` of `rec` (the value
+    /// bytes of its record): a `run-start` adds the run to the table, a
+    /// `span-start` the span. Returns the run or span the mark names
+    /// (1-based; 0 = none, unknown or not kept) and, for a `span-end`, its
+    /// status.
+    fn run_mark(&mut self, ti: usize, mark: u32, rec: &[u8], at: usize) -> (u32, u64) {
+        use crate::trace::format::mark as m;
+        let mut pos = at;
+        let Ok(id) = read_varint(rec, &mut pos) else { return (0, 0) };
+        let st = &mut self.threads[ti];
+        match mark {
+            m::RUN_START => {
+                let parent = read_varint(rec, &mut pos).map_or(0, |p| st.run_marks.get(&p).copied().unwrap_or(0));
+                let mut json = String::new();
+                let meta = crate::trace::value::write_json(rec, &mut pos, &mut json)
+                    .ok()
+                    .and_then(|()| serde_json::from_str::<serde_json::Value>(&json).ok());
+                let prop = |k: &str| prop_text(meta.as_ref(), k);
+                let up = parent.checked_sub(1).and_then(|i| self.sh.runs.get(i as usize));
+                let def = RunDef {
+                    run_id: prop("runId").unwrap_or_else(|| format!("#{id}")),
+                    domain: prop("domain").or_else(|| up.and_then(|r| r.domain.clone())),
+                    level: prop("level").or_else(|| up.and_then(|r| r.level.clone())),
+                    sample_id: prop("sampleId"),
+                    iteration: prop("iteration"),
+                    parent_run_id: prop("parentRunId").or_else(|| up.map(|r| r.run_id.clone())),
+                    parent,
+                    thread: st.info.id,
+                    ..RunDef::default()
+                };
+                self.sh.runs.push(def);
+                let n = self.sh.runs.len() as u32;
+                st.run_marks.insert(id, n);
+                (n, 0)
+            }
+            m::RUN_END | m::RUN_SWITCH => (st.run_marks.get(&id).copied().unwrap_or(0), 0),
+            m::SPAN_START => {
+                if self.sh.spans.len() >= MAX_SPANS {
+                    self.sh.spans_dropped += 1;
+                    return (0, 0);
+                }
+                let mut json = String::new();
+                let name = crate::trace::value::write_json(rec, &mut pos, &mut json)
+                    .ok()
+                    .and_then(|()| serde_json::from_str::<serde_json::Value>(&json).ok())
+                    .and_then(|v| match v {
+                        serde_json::Value::String(s) => Some(s),
+                        v => v.get("v").and_then(|x| x.as_str()).map(str::to_owned),
+                    })
+                    .unwrap_or_else(|| "span".into());
+                self.sh.spans.push(SpanDef {
+                    thread: st.info.id,
+                    name,
+                    status: "unfinished".into(),
+                    ..SpanDef::default()
+                });
+                let n = self.sh.spans.len() as u32;
+                st.span_marks.insert(id, n);
+                (n, 0)
+            }
+            m::SPAN_END => {
+                let status = read_varint(rec, &mut pos).unwrap_or(0);
+                (st.span_marks.remove(&id).unwrap_or(0), status)
+            }
+            _ => (0, 0),
+        }
+    }
+
     fn thread(&mut self, id: u32) -> Result<usize> {
         if let Some(&i) = self.thread_ix.get(&id) {
             return Ok(i);
         }
-        let p = self.out.join(format!("acts-{id}.bin"));
-        let raw = create_private(&p)?;
+        let name = format!("acts-{id}.bin");
+        let p = self.out.join(&name);
+        let raw = create_private(&self.out_dh, &name)?;
         let file = BufWriter::with_capacity(1 << 18, raw.try_clone().map_err(|e| io_err("open", &p, e))?);
         self.threads.push(ThreadState {
             info: ThreadInfo {
@@ -427,6 +648,9 @@ impl IndexBuilder {
             on_stack: Vec::new(),
             suspended: HashMap::new(),
             pending_throws: Vec::new(),
+            run_marks: HashMap::new(),
+            span_marks: HashMap::new(),
+            cur_run: 0,
             seen: false,
             group_us: 0,
             group: Vec::new(),
@@ -516,13 +740,35 @@ impl IndexBuilder {
         let mut slow: Vec<Slow> = self.sh.slowest.iter().map(|r| r.0).collect();
         slow.sort_by(|a, b| b.cmp(a));
         self.meta.slowest = slow;
+        self.meta.runs = self.sh.runs.clone();
+        // Spans still open reach their thread's last time.
+        let last: HashMap<u32, u64> = self.threads.iter().map(|t| (t.info.id, t.info.last_ns)).collect();
+        self.meta.spans = self
+            .sh
+            .spans
+            .iter()
+            .map(|s| {
+                let mut s = s.clone();
+                if s.status == "unfinished" {
+                    s.end_ns = s.end_ns.max(last.get(&s.thread).copied().unwrap_or(0));
+                }
+                s
+            })
+            .collect();
+        self.meta.spans_dropped = self.sh.spans_dropped;
         let text = serde_json::to_vec(&self.meta).map_err(|e| Error::Internal { message: e.to_string() })?;
-        let tmp = self.out.join("index.json.tmp");
-        let mut f = create_private(&tmp)?;
-        f.write_all(&text).map_err(|e| io_err("write", &tmp, e))?;
-        drop(f);
-        let fin = self.out.join("index.json");
-        std::fs::rename(&tmp, &fin).map_err(|e| io_err("rename", &tmp, e))
+        self.out_dh.write_atomic("index.json", &text)
+    }
+}
+
+/// A run metadata field as text (the value encoding gives an object as
+/// `{"$":"object","props":{…}}`; numbers and booleans as their text).
+fn prop_text(meta: Option<&serde_json::Value>, k: &str) -> Option<String> {
+    match meta?.pointer(&format!("/props/{}", k.replace('~', "~0").replace('/', "~1")))? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
     }
 }
 
@@ -587,6 +833,47 @@ fn replay(st: &mut ThreadState, sh: &mut Shared, p: &Pending, t: u64) -> Result<
         st.info.first_ns = t;
     }
     st.info.last_ns = t;
+    if p.kind == kind::MARK {
+        use crate::trace::format::mark as m;
+        let run = p.run.checked_sub(1).and_then(|i| sh.runs.get_mut(i as usize));
+        match p.payload {
+            m::RUN_START => {
+                st.cur_run = p.run;
+                if let Some(r) = run {
+                    r.start_ns = t;
+                    r.end_ns = t;
+                }
+            }
+            m::RUN_SWITCH => st.cur_run = p.run,
+            m::SPAN_START => {
+                if let Some(s) = p.run.checked_sub(1).and_then(|i| sh.spans.get_mut(i as usize)) {
+                    s.start_ns = t;
+                    s.end_ns = t;
+                    s.run = st.cur_run;
+                }
+            }
+            m::SPAN_END => {
+                if let Some(s) = p.run.checked_sub(1).and_then(|i| sh.spans.get_mut(i as usize)) {
+                    s.end_ns = t;
+                    s.status = if p.resume_act == m::STATUS_ERROR { "error" } else { "ok" }.into();
+                }
+            }
+            m::RUN_END => {
+                if let Some(r) = run {
+                    r.ended = true;
+                    r.end_ns = t;
+                }
+            }
+            _ => {}
+        }
+        return Ok(());
+    }
+    if let Some(r) = st.cur_run.checked_sub(1).and_then(|i| sh.runs.get_mut(i as usize)) {
+        r.events += 1;
+        if p.kind == kind::CALL {
+            r.acts += 1;
+        }
+    }
     match p.kind {
         kind::CALL => {
             let n = st.base + st.window.len() as u64 + 1;
@@ -602,6 +889,7 @@ fn replay(st: &mut ThreadState, sh: &mut Shared, p: &Pending, t: u64) -> Result<
                 func: p.payload,
                 depth: depth.min(u16::MAX as usize) as u16,
                 flags: 0,
+                run: st.cur_run,
             });
             st.stack.push(Frame { act: n32, func: p.payload, stretch_start: t, child_ns: 0 });
             enter(st, p.payload);
@@ -722,10 +1010,17 @@ pub fn open_or_build(dir: &Path) -> Result<super::Index> {
             _ => io_err("stat", &tp, e),
         })?
         .len();
-    if let Ok(ix) = super::Index::open(dir, &fin) {
-        if ix.meta.complete && (ix.meta.trace_bytes == len || ix.meta.ended || ix.meta.damage.is_some()) {
-            return Ok(ix);
+    match super::Index::open(dir, &fin) {
+        Ok(ix) => {
+            if ix.meta.complete && (ix.meta.trace_bytes == len || ix.meta.ended || ix.meta.damage.is_some()) {
+                return Ok(ix);
+            }
         }
+        // A symlink (or another user's folder) where the index goes: refused,
+        // never replaced or written through.
+        Err(e @ Error::UnsafeIndex { .. }) => return Err(e),
+        // Missing, of another version, damaged: built again.
+        Err(_) => {}
     }
     let recording =
         crate::session::metadata::Metadata::load(dir).is_ok_and(|m| m.status == "recording" && pid_alive(m.pid));
@@ -767,4 +1062,59 @@ pub fn remove_stale_live_indexes(dir: &Path) {
 
 pub fn pid_alive(pid: u32) -> bool {
     pid != 0 && Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[cfg(test)]
+mod hash_tests {
+    use super::hash_value;
+    use crate::trace::format::put_varint;
+    use crate::trace::value::tag;
+
+    fn s(b: &mut Vec<u8>, x: &str) {
+        put_varint(b, x.len() as u64);
+        put_varint(b, x.len() as u64);
+        b.extend_from_slice(x.as_bytes());
+    }
+
+    /// `{ k: [1, 2] }` as an object.
+    fn object(b: &mut Vec<u8>) {
+        b.push(tag::OBJECT);
+        s(b, "Object");
+        put_varint(b, 1);
+        put_varint(b, 1);
+        s(b, "k");
+        b.extend_from_slice(&[tag::ARRAY, 2, 2, tag::INT, 2, tag::INT, 4]);
+    }
+
+    #[test]
+    fn a_reference_hashes_as_the_value_it_points_to() {
+        // Record A: the object in full twice. Record B: in full, then a ref to it.
+        let mut a = Vec::new();
+        object(&mut a);
+        let second_a = a.len();
+        object(&mut a);
+        let mut b = Vec::new();
+        object(&mut b);
+        let second_b = b.len();
+        b.push(tag::REF);
+        put_varint(&mut b, 0);
+        assert_ne!(&a[second_a..], &b[second_b..]);
+        assert_eq!(hash_value(&a, second_a), hash_value(&b, second_b));
+        assert_eq!(hash_value(&a[..second_a], 0), hash_value(&a, second_a));
+        // Inside an array: [obj] and [ref].
+        let mut c = a[..second_a].to_vec();
+        let at_c = c.len();
+        c.extend_from_slice(&[tag::ARRAY, 1, 1]);
+        object(&mut c);
+        let mut d = b[..second_b].to_vec();
+        let at_d = d.len();
+        d.extend_from_slice(&[tag::ARRAY, 1, 1, tag::REF, 0]);
+        assert_eq!(hash_value(&c, at_c), hash_value(&d, at_d));
+        // A different value differs; a malformed ref falls back to the raw bytes.
+        let mut e = b[..second_b].to_vec();
+        e.extend_from_slice(&[tag::ARRAY, 1, 1, tag::INT, 2]);
+        assert_ne!(hash_value(&e, second_b), hash_value(&d, at_d));
+        let bad = [tag::REF, 9];
+        assert_eq!(hash_value(&bad, 0), super::mix(super::fnv(super::FNV_OFFSET, &bad)));
+    }
 }

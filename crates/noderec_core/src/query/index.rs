@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::trace::reader::Trace;
 
 /// Version of the index layout; an index of another version is rebuilt.
-pub const INDEX_VERSION: u32 = 1;
+pub const INDEX_VERSION: u32 = 2;
 /// Bytes per activation record.
 pub const ACT_REC: usize = 48;
 /// Bytes per seek point.
@@ -55,6 +55,8 @@ pub struct Act {
     pub depth: u16,
     /// `flag::*`.
     pub flags: u16,
+    /// The run it was called in: 1-based position in `IndexMeta::runs` (0 = none).
+    pub run: u32,
 }
 
 impl Act {
@@ -68,7 +70,7 @@ impl Act {
         out[36..40].copy_from_slice(&self.func.to_le_bytes());
         out[40..42].copy_from_slice(&self.depth.to_le_bytes());
         out[42..44].copy_from_slice(&self.flags.to_le_bytes());
-        out[44..48].fill(0);
+        out[44..48].copy_from_slice(&self.run.to_le_bytes());
     }
 
     /// Decodes a record.
@@ -88,6 +90,7 @@ impl Act {
             func: u32_at(36),
             depth: u16::from_le_bytes([b[40], b[41]]),
             flags: u16::from_le_bytes([b[42], b[43]]),
+            run: u32_at(44),
         }
     }
 
@@ -170,7 +173,59 @@ pub struct Slow {
     pub act: u32,
 }
 
-/// `index.json`.
+/// A run (`noderec.run`) met in the trace.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RunDef {
+    /// Its `runId` (`#<mark id>` when the metadata did not give one).
+    pub run_id: String,
+    /// `domain`, inherited from the run it is nested in when not given.
+    pub domain: Option<String>,
+    /// `level` (as text), inherited like `domain`.
+    pub level: Option<String>,
+    /// `sampleId` as given (as text).
+    pub sample_id: Option<String>,
+    /// `iteration` as given (as text).
+    pub iteration: Option<String>,
+    /// `parentRunId` as given, else the `runId` of the run it is nested in.
+    pub parent_run_id: Option<String>,
+    /// The run it is nested in on its thread: 1-based position in `runs` (0 = none).
+    pub parent: u32,
+    /// The thread it started on.
+    pub thread: u32,
+    /// When it started (ns).
+    pub start_ns: u64,
+    /// When it ended (ns; its start while not ended).
+    pub end_ns: u64,
+    /// Its end mark was read.
+    pub ended: bool,
+    /// Events recorded in it (marks and the events of runs nested in it not counted).
+    pub events: u64,
+    /// Activations called in it.
+    pub acts: u64,
+}
+
+/// A user span (`span()`, `startSpan()`, the http bridges): one per
+/// start/end pair.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SpanDef {
+    /// Thread.
+    pub thread: u32,
+    /// Its name (`span` when unreadable).
+    pub name: String,
+    /// Start (ns).
+    pub start_ns: u64,
+    /// End (ns); while not ended, the last time seen on its thread.
+    pub end_ns: u64,
+    /// `ok`, `error`, or `unfinished` (no end mark read).
+    pub status: String,
+    /// The run it started in: 1-based position in `runs` (0 = none).
+    pub run: u32,
+}
+
+/// Most spans an index keeps (the first ones; the rest are counted).
+pub const MAX_SPANS: usize = 100_000;
+
+/// `index.json` (the metadata of an index).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct IndexMeta {
     /// `INDEX_VERSION`.
@@ -199,6 +254,15 @@ pub struct IndexMeta {
     pub stats: Vec<FnStats>,
     /// The slowest finished activations, slowest first.
     pub slowest: Vec<Slow>,
+    /// Runs, in the order their start marks were read.
+    #[serde(default)]
+    pub runs: Vec<RunDef>,
+    /// User spans in the order they started (at most [`MAX_SPANS`]).
+    #[serde(default)]
+    pub spans: Vec<SpanDef>,
+    /// Spans past [`MAX_SPANS`], not kept.
+    #[serde(default)]
+    pub spans_dropped: u64,
 }
 
 /// An opened index: queries read activation records from disk on demand.
@@ -226,11 +290,47 @@ fn io_err(what: &str, p: &Path, e: std::io::Error) -> Error {
     Error::io(format!("{what} {}", p.display()), e)
 }
 
+/// An index directory or file that could not be opened: a symlink, not a
+/// directory or regular file, or another user's is `ERR_UNSAFE_INDEX`;
+/// anything else (missing, unreadable) an IO error.
+pub(crate) fn index_open_err(p: &Path, e: std::io::Error) -> Error {
+    let unsafe_kind = matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR | libc::EMLINK))
+        || matches!(e.kind(), std::io::ErrorKind::InvalidData | std::io::ErrorKind::PermissionDenied);
+    if unsafe_kind {
+        let message = match e.raw_os_error() {
+            Some(libc::ELOOP | libc::EMLINK) => {
+                "it is a symbolic link (the index is never read or written through one)".to_string()
+            }
+            Some(libc::ENOTDIR) => "it is not a directory".to_string(),
+            _ => e.to_string(),
+        };
+        Error::UnsafeIndex { path: p.display().to_string(), message }
+    } else {
+        io_err("open", p, e)
+    }
+}
+
+/// The name of `index_dir` inside the trace directory `dir`.
+pub(crate) fn name_in(dir: &Path, index_dir: &Path) -> Result<String> {
+    match (index_dir.parent(), index_dir.file_name().and_then(|n| n.to_str())) {
+        (Some(p), Some(n)) if p == dir => Ok(n.to_string()),
+        _ => Err(Error::Internal { message: format!("index {} is not inside {}", index_dir.display(), dir.display()) }),
+    }
+}
+
 impl Index {
     /// Opens the index stored in `index_dir` for the trace directory `dir`.
+    /// The trace directory, the index directory and its files are opened
+    /// through [`DirHandle`](crate::host::filesystem::DirHandle) without
+    /// following symlinks (`ERR_UNSAFE_INDEX`).
     pub fn open(dir: &Path, index_dir: &Path) -> Result<Index> {
+        use std::io::Read as _;
+        let td = crate::host::filesystem::DirHandle::open_trace_dir(dir)?;
+        let ih = td.open_own_dir(&name_in(dir, index_dir)?).map_err(|e| index_open_err(index_dir, e))?;
+        let file = |name: &str| ih.open_file(name).map_err(|e| index_open_err(&index_dir.join(name), e));
         let mp = index_dir.join("index.json");
-        let text = std::fs::read_to_string(&mp).map_err(|e| io_err("read", &mp, e))?;
+        let mut text = String::new();
+        file("index.json")?.read_to_string(&mut text).map_err(|e| io_err("read", &mp, e))?;
         let meta: IndexMeta = serde_json::from_str(&text)
             .map_err(|e| Error::TraceIncomplete { path: mp.display().to_string(), message: e.to_string() })?;
         if meta.version != INDEX_VERSION {
@@ -240,7 +340,8 @@ impl Index {
             });
         }
         let sp = index_dir.join("seek.bin");
-        let raw = std::fs::read(&sp).map_err(|e| io_err("read", &sp, e))?;
+        let mut raw = Vec::new();
+        file("seek.bin")?.read_to_end(&mut raw).map_err(|e| io_err("read", &sp, e))?;
         let seeks = raw
             .chunks_exact(SEEK_REC)
             .map(|c| {
@@ -253,12 +354,14 @@ impl Index {
             .collect();
         let mut acts = BTreeMap::new();
         for th in &meta.threads {
-            let p = index_dir.join(format!("acts-{}.bin", th.id));
-            acts.insert(th.id, File::open(&p).map_err(|e| io_err("open", &p, e))?);
+            acts.insert(th.id, file(&format!("acts-{}.bin", th.id))?);
         }
         let tp = dir.join("trace.nrt");
-        let trace = File::open(&tp).map_err(|e| match e.kind() {
+        let trace = td.open_file("trace.nrt").map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::TraceMissing { path: tp.display().to_string() },
+            std::io::ErrorKind::InvalidData => {
+                Error::NotRegularFile { path: tp.display().to_string(), message: e.to_string() }
+            }
             _ => io_err("open", &tp, e),
         })?;
         let func_pos = meta.funcs.iter().enumerate().map(|(i, f)| (f.id, i)).collect();

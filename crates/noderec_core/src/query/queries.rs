@@ -148,6 +148,8 @@ pub struct ActRow {
     pub threw: bool,
     /// Suspended at least once (await/yield).
     pub suspended: bool,
+    /// The `runId` of the run it was called in.
+    pub run: Option<String>,
     /// Values, when asked for.
     pub values: Option<CallValues>,
 }
@@ -171,6 +173,7 @@ pub fn act_row(ix: &mut Index, thread: u32, n: u64, a: &Act, values: bool) -> Ac
         finished: a.finished(),
         threw: a.flags & flag::THREW != 0,
         suspended: a.flags & flag::SUSPENDED != 0,
+        run: a.run.checked_sub(1).and_then(|i| ix.meta.runs.get(i as usize)).map(|r| r.run_id.clone()),
         values: values.then(|| call_values(ix, a)),
     }
 }
@@ -200,6 +203,88 @@ pub struct TimelineQuery {
     pub cursor: Option<String>,
     /// Include values.
     pub values: bool,
+    /// Only activations called in the runs these filters select.
+    pub runs: RunFilter,
+}
+
+/// Selects runs (`noderec.run`): each given field must match. An activation
+/// belongs to the run it was called in; with any field given, activations
+/// called outside every run are left out.
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    /// The run with this `runId`, or a run nested in it (on its thread, or
+    /// naming it as `parentRunId`).
+    pub run: Option<String>,
+    /// Runs of this domain (inherited from the run nested in).
+    pub domain: Option<String>,
+    /// Runs of this level (as text; inherited like the domain).
+    pub level: Option<String>,
+    /// Runs with this `sampleId` (as text).
+    pub sample: Option<String>,
+    /// Runs with this `iteration` (as text).
+    pub iteration: Option<String>,
+}
+
+impl RunFilter {
+    /// True when no field is given.
+    pub fn is_empty(&self) -> bool {
+        self.run.is_none()
+            && self.domain.is_none()
+            && self.level.is_none()
+            && self.sample.is_none()
+            && self.iteration.is_none()
+    }
+
+    /// Per run of the index (by position), whether the filter selects it;
+    /// `None` when the filter is empty (everything is selected, also what
+    /// ran outside runs).
+    pub fn select(&self, ix: &Index) -> Option<Vec<bool>> {
+        if self.is_empty() {
+            return None;
+        }
+        let runs = &ix.meta.runs;
+        let by_id: HashMap<&str, usize> = runs.iter().enumerate().map(|(i, r)| (r.run_id.as_str(), i)).collect();
+        // Whether run i is `want` or nested in it: follow parents (on the
+        // thread, else by `parentRunId`), at most runs.len() steps.
+        let in_run = |mut i: usize, want: &str| {
+            for _ in 0..=runs.len() {
+                let r = &runs[i];
+                if r.run_id == want {
+                    return true;
+                }
+                let up = match r.parent.checked_sub(1) {
+                    Some(p) => Some(p as usize),
+                    None => r.parent_run_id.as_deref().and_then(|p| by_id.get(p).copied()),
+                };
+                match up {
+                    Some(p) if p != i && p < runs.len() => i = p,
+                    _ => return false,
+                }
+            }
+            false
+        };
+        let eq = |f: &Option<String>, v: &Option<String>| f.as_ref().is_none_or(|f| v.as_ref() == Some(f));
+        Some(
+            runs.iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    self.run.as_deref().is_none_or(|w| in_run(i, w))
+                        && eq(&self.domain, &r.domain)
+                        && eq(&self.level, &r.level)
+                        && eq(&self.sample, &r.sample_id)
+                        && eq(&self.iteration, &r.iteration)
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Whether activation `a` is in a selected run (`None`: no filter).
+fn run_kept(sel: &Option<Vec<bool>>, a: &Act) -> bool {
+    match sel {
+        None => true,
+        Some(s) => a.run.checked_sub(1).is_some_and(|i| s.get(i as usize).copied().unwrap_or(false)),
+    }
 }
 
 /// A page of activations.
@@ -245,6 +330,10 @@ pub fn timeline(ix: &mut Index, q: &TimelineQuery) -> Result<TimelinePage, Strin
     let name = compile(&q.fn_glob, "fn")?;
     let file = compile(&q.file_glob, "file")?;
     let only = fn_filter(ix, &name, &file, q.fn_kind.as_deref().filter(|k| !k.is_empty()));
+    let sel = q.runs.select(ix);
+    if sel.as_ref().is_some_and(|s| !s.contains(&true)) {
+        return Ok(TimelinePage { rows: Vec::new(), cursor: None });
+    }
     let limit = if q.limit == 0 { 100 } else { q.limit };
     let (mut th0, mut n0) = (None, None);
     if let Some(c) = &q.cursor {
@@ -277,6 +366,7 @@ pub fn timeline(ix: &mut Index, q: &TimelineQuery) -> Result<TimelinePage, Strin
                     break;
                 }
                 let keep = only.as_ref().is_none_or(|s| s.contains(&a.func))
+                    && run_kept(&sel, a)
                     && a.dur() >= q.min_dur_ns
                     && match q.status.as_deref() {
                         Some("threw") => a.flags & flag::THREW != 0,
@@ -300,9 +390,40 @@ pub fn timeline(ix: &mut Index, q: &TimelineQuery) -> Result<TimelinePage, Strin
 
 /// The children of activation `act` of `thread` (`act` 0: the activations
 /// called from the event loop), from child number `from` on, at most `limit`.
-pub fn children(ix: &mut Index, thread: u32, act: u64, limit: usize, after: u64) -> Vec<ActRow> {
+/// With a run filter, only children called in a selected run; the roots
+/// (`act` 0) are then the outermost activations of the selected runs: those
+/// whose caller is not in one (a scan of the thread's records).
+pub fn children(ix: &mut Index, thread: u32, act: u64, limit: usize, after: u64, runs: &RunFilter) -> Vec<ActRow> {
     let total = ix.thread(thread).map_or(0, |t| t.acts);
     let limit = if limit == 0 { 200 } else { limit };
+    let sel = runs.select(ix);
+    if let (Some(s), 0) = (&sel, act) {
+        let mut out = Vec::new();
+        if !s.contains(&true) {
+            return out;
+        }
+        let mut n = after + 1;
+        while n <= total && out.len() < limit {
+            let block = ix.acts(thread, n, BLOCK);
+            if block.is_empty() {
+                break;
+            }
+            for a in &block {
+                if out.len() == limit {
+                    break;
+                }
+                if run_kept(&sel, a) {
+                    let outer =
+                        a.parent == 0 || ix.act(thread, u64::from(a.parent)).is_none_or(|p| !run_kept(&sel, &p));
+                    if outer {
+                        out.push(act_row(ix, thread, n, a, false));
+                    }
+                }
+                n += 1;
+            }
+        }
+        return out;
+    }
     let (mut n, end) = if act == 0 {
         (after + 1, u64::MAX)
     } else {
@@ -323,8 +444,10 @@ pub fn children(ix: &mut Index, thread: u32, act: u64, limit: usize, after: u64)
                 return out;
             }
             if u64::from(a.parent) == act {
-                let r = act_row(ix, thread, n, a, false);
-                out.push(r);
+                if run_kept(&sel, a) {
+                    let r = act_row(ix, thread, n, a, false);
+                    out.push(r);
+                }
                 // A child that never suspended was on the stack from its call
                 // to its end: everything that started in between is below it.
                 if a.finished() && a.flags & flag::SUSPENDED == 0 {
@@ -501,8 +624,15 @@ pub struct HistoryEntry {
 /// Successive values of `path` (`args.0.x`, `this.count`, `return`, `error`,
 /// or a parameter name first: `cart.items`) over the calls of the functions
 /// matching `fn_glob`, in time order, at most `limit` calls.
-pub fn value_history(ix: &mut Index, fn_glob: &str, path: &str, limit: usize) -> Result<Vec<HistoryEntry>, String> {
+pub fn value_history(
+    ix: &mut Index,
+    fn_glob: &str,
+    path: &str,
+    limit: usize,
+    runs: &RunFilter,
+) -> Result<Vec<HistoryEntry>, String> {
     let g = Glob::new(fn_glob).map_err(|e| format!("fn {fn_glob:?}: {e}"))?;
+    let sel = runs.select(ix);
     let limit = if limit == 0 { 200 } else { limit };
     let fns: HashMap<u32, Vec<String>> =
         ix.meta.funcs.iter().filter(|f| g.is_match(&f.name)).map(|f| (f.id, f.params.clone())).collect();
@@ -521,7 +651,7 @@ pub fn value_history(ix: &mut Index, fn_glob: &str, path: &str, limit: usize) ->
                 break;
             }
             for a in &block {
-                if fns.contains_key(&a.func) && got < limit {
+                if fns.contains_key(&a.func) && run_kept(&sel, a) && got < limit {
                     calls.push((a.start_ns, th, n, *a));
                     got += 1;
                 }
@@ -627,4 +757,48 @@ pub fn compare(a: &Index, b: &Index) -> Vec<CompareRow> {
         }
     }
     out
+}
+
+/// A user span, as queries return it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpanRow {
+    /// Thread.
+    pub thread: u32,
+    /// Name.
+    pub name: String,
+    /// Start (ns).
+    pub start_ns: u64,
+    /// End (ns; the last time seen on its thread while not ended).
+    pub end_ns: u64,
+    /// `ok`, `error` or `unfinished`.
+    pub status: String,
+    /// The `runId` of the run it started in.
+    pub run: Option<String>,
+}
+
+/// The user spans (in the order they started) of `thread` (all when
+/// `None`) that overlap `from..=to` (ns), in the runs `runs` selects, at
+/// most `limit` (0: 10,000).
+pub fn spans(ix: &Index, thread: Option<u32>, from: u64, to: u64, runs: &RunFilter, limit: usize) -> Vec<SpanRow> {
+    let sel = runs.select(ix);
+    let limit = if limit == 0 { 10_000 } else { limit };
+    ix.meta
+        .spans
+        .iter()
+        .filter(|s| {
+            thread.is_none_or(|t| t == s.thread)
+                && s.end_ns >= from
+                && s.start_ns <= to
+                && sel.as_ref().is_none_or(|v| s.run.checked_sub(1).is_some_and(|i| v.get(i as usize) == Some(&true)))
+        })
+        .take(limit)
+        .map(|s| SpanRow {
+            thread: s.thread,
+            name: s.name.clone(),
+            start_ns: s.start_ns,
+            end_ns: s.end_ns,
+            status: s.status.clone(),
+            run: s.run.checked_sub(1).and_then(|i| ix.meta.runs.get(i as usize)).map(|r| r.run_id.clone()),
+        })
+        .collect()
 }

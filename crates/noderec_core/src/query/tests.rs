@@ -534,7 +534,10 @@ fn children_flame_and_history() {
     }
     for (p, mut want) in kids.into_iter().take(200) {
         want.sort_unstable();
-        let got: Vec<u64> = queries::children(&mut ix, 0, p, 100_000, 0).iter().map(|r| u64::from(r.act)).collect();
+        let got: Vec<u64> = queries::children(&mut ix, 0, p, 100_000, 0, &Default::default())
+            .iter()
+            .map(|r| u64::from(r.act))
+            .collect();
         assert_eq!(got, want, "children of {p}");
     }
     // Flame chart: every activation at least a pixel wide is drawn once, and
@@ -562,7 +565,7 @@ fn children_flame_and_history() {
     }
     assert!(rects.len() < acts.len(), "clusters merge narrow activations ({} rects)", rects.len());
     // Value history of the first argument's `total` for function b.
-    let h = queries::value_history(&mut ix, "b", "cart.total", 50).unwrap();
+    let h = queries::value_history(&mut ix, "b", "cart.total", 50, &Default::default()).unwrap();
     assert!(!h.is_empty());
     for w in h.windows(2) {
         assert!(w[0].start_ns <= w[1].start_ns);
@@ -612,5 +615,130 @@ fn live_index_folders_of_viewers_that_are_gone_are_removed() {
     assert!(!dead.exists());
     assert!(own.exists() && other.exists());
     assert!(dir.join("index.live-999999998-3").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_symlinked_index_folder_or_file_is_refused() {
+    let dir = tmp("symlinked");
+    let evs = random_events(5, 500, 1, 3);
+    write_trace(&dir.join("trace.nrt"), &["a", "b", "c"], &evs, 100, true);
+    let ix = build(&dir);
+    drop(ix);
+    // The index folder moved elsewhere and a symlink put in its place.
+    let elsewhere = tmp("symlinked-elsewhere");
+    let moved = elsewhere.join("index");
+    std::fs::rename(dir.join("index"), &moved).unwrap();
+    std::os::unix::fs::symlink(&moved, dir.join("index")).unwrap();
+    let e = open_or_build(&dir).err().expect("a symlinked index folder is refused");
+    assert_eq!(e.code(), "ERR_UNSAFE_INDEX", "{e}");
+    assert!(e.to_string().contains("index"), "{e}");
+    // Nothing was written through the link, and the link is still there.
+    assert!(std::fs::symlink_metadata(dir.join("index")).unwrap().file_type().is_symlink());
+    std::fs::remove_file(dir.join("index")).unwrap();
+    std::fs::rename(&moved, dir.join("index")).unwrap();
+    assert!(open_or_build(&dir).is_ok());
+    // A file of the index replaced by a symlink.
+    let acts = dir.join("index").join("acts-0.bin");
+    let copy = elsewhere.join("acts-0.bin");
+    std::fs::copy(&acts, &copy).unwrap();
+    std::fs::remove_file(&acts).unwrap();
+    std::os::unix::fs::symlink(&copy, &acts).unwrap();
+    let e = open_or_build(&dir).err().expect("a symlinked index file is refused");
+    assert_eq!(e.code(), "ERR_UNSAFE_INDEX", "{e}");
+    assert!(e.to_string().contains("acts-0.bin"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&elsewhere);
+}
+
+/// A string value.
+fn vstr(s: &str) -> Vec<u8> {
+    let mut b = vec![tag::STRING];
+    put_varint(&mut b, s.len() as u64);
+    put_varint(&mut b, s.len() as u64);
+    b.extend_from_slice(s.as_bytes());
+    b
+}
+
+fn run_start(id: u64, parent: u64, meta: &[(&str, &str)]) -> Option<Vec<u8>> {
+    let mut b = Vec::new();
+    put_varint(&mut b, id);
+    put_varint(&mut b, parent);
+    let props: Vec<(&str, Vec<u8>)> = meta.iter().map(|(k, v)| (*k, vstr(v))).collect();
+    b.extend_from_slice(&obj(&props));
+    Some(b)
+}
+
+fn mark_id(id: u64) -> Option<Vec<u8>> {
+    let mut b = Vec::new();
+    put_varint(&mut b, id);
+    Some(b)
+}
+
+#[test]
+fn runs_in_the_index_match_the_streaming_reader() {
+    use crate::trace::format::mark as m;
+    let dir = tmp("runs");
+    let mk = |thread, k, payload, t_us, blob| Ev { thread, head: head(k, payload), t_us, blob };
+    let evs = vec![
+        mk(0, kind::MARK, m::RUN_START, 10, run_start(1, 0, &[("runId", "a"), ("domain", "d")])),
+        mk(0, kind::CALL, 1, 11, None),
+        mk(0, kind::RETURN, 0, 12, None),
+        mk(0, kind::MARK, m::RUN_START, 13, run_start(2, 1, &[("runId", "a.1")])),
+        mk(0, kind::CALL, 2, 14, None),
+        mk(0, kind::MARK, m::RUN_SWITCH, 15, mark_id(0)),
+        mk(0, kind::CALL, 3, 16, None),
+        mk(0, kind::RETURN, 0, 17, None),
+        mk(1, kind::MARK, m::RUN_START, 10, run_start(1, 0, &[("runId", "b"), ("parentRunId", "a")])),
+        mk(1, kind::CALL, 1, 12, None),
+        mk(1, kind::RETURN, 0, 13, None),
+        mk(1, kind::MARK, m::RUN_END, 14, mark_id(1)),
+        mk(1, kind::MARK, m::RUN_SWITCH, 14, mark_id(0)),
+        mk(1, kind::MARK, m::RUN_START, 15, run_start(2, 0, &[("runId", "empty"), ("sampleId", "7")])),
+        mk(1, kind::MARK, m::RUN_END, 16, mark_id(2)),
+        mk(1, kind::MARK, m::RUN_SWITCH, 16, mark_id(0)),
+        mk(0, kind::MARK, m::RUN_SWITCH, 18, mark_id(2)),
+        mk(0, kind::RETURN, 0, 19, None),
+        mk(0, kind::MARK, m::RUN_END, 20, mark_id(2)),
+        mk(0, kind::MARK, m::RUN_END, 21, mark_id(1)),
+    ];
+    for per_chunk in [3, 100] {
+        write_trace(&dir.join("trace.nrt"), &["f", "g", "h"], &evs, per_chunk, true);
+        let mut ix = build(&dir);
+        // The streaming reader (noderec ls --runs) gives the same runs and counts.
+        let mut chunks = crate::trace::reader::ChunkReader::open(&dir.join("trace.nrt")).unwrap();
+        let (rows, _) = crate::export::stream::runs_of(&mut chunks).unwrap();
+        let got: Vec<_> = ix.meta.runs.iter().map(|r| (r.run_id.clone(), r.thread, r.events)).collect();
+        let want: Vec<_> = rows.iter().map(|r| (r.run_id.clone(), r.thread, r.events)).collect();
+        assert_eq!(got, want);
+        // A run-end mark names its run by id (`runs_of` takes the thread's
+        // current run instead, here a.1 when a ends).
+        assert!(ix.meta.runs.iter().all(|r| r.ended));
+        assert_eq!((ix.meta.runs[0].start_ns, ix.meta.runs[0].end_ns), (10_000, 21_000));
+        assert_eq!(ix.meta.runs[1].domain.as_deref(), Some("d"), "a nested run inherits its parent's domain");
+        assert_eq!(ix.meta.runs[1].parent_run_id.as_deref(), Some("a"));
+        assert_eq!(ix.meta.runs[3].sample_id.as_deref(), Some("7"));
+        // Each activation's run is the run at its call.
+        let runs_of_acts = |ix: &mut Index, f: queries::RunFilter| -> Vec<(u32, String, Option<String>)> {
+            let q = TimelineQuery { runs: f, limit: 100, ..TimelineQuery::default() };
+            queries::timeline(ix, &q).unwrap().rows.into_iter().map(|r| (r.thread, r.name, r.run)).collect()
+        };
+        assert_eq!(
+            runs_of_acts(&mut ix, queries::RunFilter::default()),
+            vec![
+                (0, "f".into(), Some("a".into())),
+                (0, "g".into(), Some("a.1".into())),
+                (0, "h".into(), None),
+                (1, "f".into(), Some("b".into())),
+            ]
+        );
+        // `run` follows nesting on the thread and `parentRunId` across threads.
+        let a = queries::RunFilter { run: Some("a".into()), ..Default::default() };
+        assert_eq!(runs_of_acts(&mut ix, a).iter().map(|r| r.1.as_str()).collect::<Vec<_>>(), ["f", "g", "f"]);
+        let d = queries::RunFilter { domain: Some("d".into()), ..Default::default() };
+        assert_eq!(runs_of_acts(&mut ix, d).len(), 2);
+        let none = queries::RunFilter { sample: Some("7".into()), ..Default::default() };
+        assert!(runs_of_acts(&mut ix, none).is_empty(), "the empty run has no calls");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
