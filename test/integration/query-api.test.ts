@@ -123,6 +123,19 @@ describe('query API', () => {
     expect(differs).toEqual([]);
   });
 
+  it('compare sees no difference between an object written in full and as a patch', () => {
+    const dir = tempDir('noderec-cmp-patch-');
+    const full = runNode(fixture('viewer', 'patched-state.js'), { outDir: path.join(dir, 'full'), env: { NODEREC_VALUE_REFS: '0' } });
+    const patched = runNode(fixture('viewer', 'patched-state.js'), { outDir: path.join(dir, 'patched') });
+    expect([full.code, patched.code]).toEqual([0, 0]);
+    const returns = (t: string) => api.timeline(t, { fn: 'step', limit: 1000 }).rows.map((r) => r.values?.value);
+    expect(returns(onlyTrace(patched.outDir))).toEqual(returns(onlyTrace(full.outDir)));
+    expect(returns(onlyTrace(full.outDir))).toHaveLength(300);
+    const rows = api.compare(onlyTrace(full.outDir), onlyTrace(patched.outDir));
+    const differs = rows.flatMap((r) => r.differs.filter((d) => d !== 'duration').map((d) => `${r.name}: ${d}`));
+    expect(differs).toEqual([]);
+  });
+
   it('runs in the index: timeline, callTree and valueHistory filter by run, domain, sample; runs() lists them, an empty one too', () => {
     const env = { NODEREC_API: path.join(__dirname, '..', '..', 'js', 'dist', 'index.js') };
     const r = runNode(fixture('runs', 'concurrent.js'), { env });

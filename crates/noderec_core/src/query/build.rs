@@ -176,14 +176,15 @@ fn fnv(mut h: u64, b: &[u8]) -> u64 {
 
 /// Hash of the value starting at `at` of `rec` (the value bytes of its
 /// EVENTS record up to the end of the value): of its bytes with every `ref`
-/// replaced by the encoding it points to (values.md), so the same value
-/// hashes the same whether it was written in full or as a reference. A
-/// value with no `ref` tag byte at all hashes its bytes as they are (the
-/// common case: no walk); a malformed one hashes its raw bytes.
+/// replaced by the encoding it points to and every `patch` by the full
+/// object it stands for (values.md), so the same value hashes the same
+/// whether it was written in full, as a reference or as a patch. A value
+/// with no `ref` or `patch` tag byte at all hashes its bytes as they are
+/// (the common case: no walk); a malformed one hashes its raw bytes.
 fn hash_value(rec: &[u8], at: usize) -> u64 {
     use crate::trace::value::tag;
     let blob = &rec[at..];
-    if !blob.contains(&tag::REF) {
+    if !blob.iter().any(|&b| b == tag::REF || b == tag::PATCH) {
         return mix(fnv(FNV_OFFSET, blob));
     }
     let mut h = FNV_OFFSET;
@@ -238,6 +239,45 @@ fn expand(buf: &[u8], pos: &mut usize, h: &mut u64, depth: usize, refs: &mut usi
                 if t == tag::MAP {
                     expand(buf, pos, h, depth + 1, refs)?;
                 }
+            }
+            Ok(())
+        }
+        tag::PATCH => {
+            // The object at `base` with the entries at the listed indexes
+            // replaced: hashed as that object's full encoding would be.
+            *pos += 1;
+            let base = usize::try_from(var(pos)?).map_err(|_| ())?;
+            let k = var(pos)?;
+            let mut entries = Vec::new();
+            for _ in 0..k {
+                let i = var(pos)?;
+                entries.push((i, *pos));
+                skip_value(buf, pos).map_err(|_| ())?;
+            }
+            if base >= start || *refs == 0 || buf.get(base) != Some(&tag::OBJECT) {
+                return Err(());
+            }
+            *refs -= 1;
+            let mut p = base + 1;
+            skip_str(&mut p)?;
+            var(&mut p)?;
+            let n = var(&mut p)?;
+            *h = fnv(*h, &buf[base..p]);
+            let mut next = entries.iter().peekable();
+            for i in 0..n {
+                let k = p;
+                skip_str(&mut p)?;
+                *h = fnv(*h, &buf[k..p]);
+                if let Some(&(_, at)) = next.next_if(|e| e.0 == i) {
+                    let mut vp = at;
+                    expand(buf, &mut vp, h, depth + 1, refs)?;
+                    skip_value(buf, &mut p).map_err(|_| ())?;
+                } else {
+                    expand(buf, &mut p, h, depth + 1, refs)?;
+                }
+            }
+            if next.next().is_some() {
+                return Err(());
             }
             Ok(())
         }
@@ -453,7 +493,7 @@ impl IndexBuilder {
                     // The value bytes of the record (its blobs in event order), so
                     // that references inside a value resolve (values.md): where
                     // each blob is in the payload, copied into `rec_vals` only
-                    // when a value with a `ref` or a mark needs them.
+                    // when a value with a `ref` or `patch`, or a mark, needs them.
                     let mut rec_vals = std::mem::take(&mut self.rec_vals);
                     rec_vals.clear();
                     let mut blobs = std::mem::take(&mut self.rec_blobs);
@@ -475,7 +515,9 @@ impl IndexBuilder {
                         }
                         let needs_rec = k == kind::MARK
                             || (matches!(k, kind::RETURN | kind::CATCH)
-                                && blob.contains(&crate::trace::value::tag::REF));
+                                && blob.iter().any(|&b| {
+                                    b == crate::trace::value::tag::REF || b == crate::trace::value::tag::PATCH
+                                }));
                         if needs_rec {
                             for &(o, n) in &blobs[copied..] {
                                 rec_vals.extend_from_slice(&payload[o..o + n]);
@@ -1116,5 +1158,38 @@ mod hash_tests {
         assert_ne!(hash_value(&e, second_b), hash_value(&d, at_d));
         let bad = [tag::REF, 9];
         assert_eq!(hash_value(&bad, 0), super::mix(super::fnv(super::FNV_OFFSET, &bad)));
+    }
+
+    /// `{ a: 1, b: x }` as an object.
+    fn pair(buf: &mut Vec<u8>, b: u8) {
+        buf.push(tag::OBJECT);
+        s(buf, "Object");
+        put_varint(buf, 2);
+        put_varint(buf, 2);
+        s(buf, "a");
+        buf.extend_from_slice(&[tag::INT, 2]);
+        s(buf, "b");
+        buf.extend_from_slice(&[tag::INT, b]);
+    }
+
+    #[test]
+    fn a_patch_hashes_as_the_object_it_stands_for() {
+        // Record A: {a:1,b:2} then {a:1,b:3} in full. Record B: {a:1,b:2},
+        // then a patch of it replacing entry 1 by 3.
+        let mut a = Vec::new();
+        pair(&mut a, 4);
+        let second_a = a.len();
+        pair(&mut a, 6);
+        let mut b = Vec::new();
+        pair(&mut b, 4);
+        let second_b = b.len();
+        b.extend_from_slice(&[tag::PATCH, 0, 1, 1, tag::INT, 6]);
+        assert_eq!(hash_value(&a, second_a), hash_value(&b, second_b));
+        // A patch to another value hashes differently; a patch of a non-object fails back to raw bytes.
+        let mut c = b[..second_b].to_vec();
+        c.extend_from_slice(&[tag::PATCH, 0, 1, 1, tag::INT, 8]);
+        assert_ne!(hash_value(&c, second_b), hash_value(&a, second_a));
+        let bad = [tag::INT, 2, tag::PATCH, 0, 0];
+        assert_eq!(hash_value(&bad, 2), super::mix(super::fnv(super::FNV_OFFSET, &bad[2..])));
     }
 }

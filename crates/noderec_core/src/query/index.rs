@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::trace::reader::Trace;
 
 /// Version of the index layout; an index of another version is rebuilt.
-pub const INDEX_VERSION: u32 = 2;
+pub const INDEX_VERSION: u32 = 3;
 /// Bytes per activation record.
 pub const ACT_REC: usize = 48;
 /// Bytes per seek point.
