@@ -14,7 +14,7 @@ use noderec_core::export::stream::{self, Dict, Ev, Sink};
 use noderec_core::export::{Options, Progress};
 use noderec_core::io::chunk;
 use noderec_core::session::metadata::Metadata;
-use noderec_core::trace::format::{kind, RETURN_UNDEFINED};
+use noderec_core::wire::format::{kind, RETURN_UNDEFINED};
 use runtime_tracing::{
     create_trace_reader, create_trace_writer, EventLogKind, FullValueRecord, FunctionId, Line, ThreadId,
     TraceEventsFileFormat, TraceLowLevelEvent, TraceWriter, TypeId, TypeKind, ValueRecord,
@@ -143,7 +143,7 @@ impl Sink for Ct {
                         // `varint n` (argc*2 + hasThis), then this, then the arguments.
                         let (rec, start) = b.span();
                         let mut pos = start;
-                        if let Ok(n) = noderec_core::trace::value::read_varint(rec, &mut pos) {
+                        if let Ok(n) = noderec_core::wire::format::read_varint(rec, &mut pos) {
                             let mut vals = Vec::new();
                             for _ in 0..(n >> 1) + (n & 1) {
                                 let mut s = String::new();

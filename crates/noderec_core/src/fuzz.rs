@@ -50,7 +50,7 @@ pub fn trace_reader(data: &[u8]) -> Result<(), String> {
         if u64::from(e.val_off) + u64::from(e.val_len) > t.values.len() as u64 {
             return Err("an event's values lie outside the value bytes".into());
         }
-        if !(crate::trace::format::kind::CALL..=crate::trace::format::kind::LAST).contains(&e.kind) {
+        if !(crate::wire::format::kind::CALL..=crate::wire::format::kind::LAST).contains(&e.kind) {
             return Err(format!("event kind {} passed the reader", e.kind));
         }
     }

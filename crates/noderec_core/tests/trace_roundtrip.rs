@@ -4,10 +4,10 @@
 // Test helpers may panic on setup failures.
 #![allow(clippy::expect_used)]
 
-use noderec_core::trace::format::{kind, HAS_VALUES, PAYLOAD_SHIFT};
 use noderec_core::trace::reader::{read_trace, read_trace_bytes};
 use noderec_core::trace::walk::walk;
 use noderec_core::trace::writer::{FuncDef, Msg, WriterHandle};
+use noderec_core::wire::format::{kind, HAS_VALUES, PAYLOAD_SHIFT};
 use std::path::PathBuf;
 
 fn temp_file(name: &str) -> PathBuf {

@@ -323,8 +323,8 @@ pub struct BindingWire {
 /// The trace format's event kinds, value tags and head bits.
 #[napi]
 pub fn wire_constants() -> BindingWire {
-    use noderec_core::trace::format::{kind, HAS_VALUES, PAYLOAD_SHIFT};
-    use noderec_core::trace::value::tag;
+    use noderec_core::wire::format::{kind, HAS_VALUES, PAYLOAD_SHIFT};
+    use noderec_core::wire::tag;
     let kinds = (1..=u8::MAX)
         .map(|k| (kind::name(k), k))
         .take_while(|(n, _)| *n != "unknown")

@@ -20,7 +20,7 @@ use super::{io, Options};
 use crate::error::Result;
 use crate::io::chunk;
 use crate::trace::export::{call_values, json_str, one_value, output_fields};
-use crate::trace::format::{kind, RETURN_UNDEFINED};
+use crate::wire::format::{kind, RETURN_UNDEFINED};
 
 struct Open {
     act: u64,

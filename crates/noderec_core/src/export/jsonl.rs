@@ -9,9 +9,10 @@ use super::stream::{Dict, Ev, Sink};
 use super::{io, Options};
 use crate::error::Result;
 use crate::trace::export::{call_values, json_str, one_value, output_fields};
-use crate::trace::format::{kind, mark, RETURN_UNDEFINED};
-use crate::trace::value::{object_fields, read_varint, write_json};
+use crate::trace::value::{object_fields, write_json};
 use crate::trace::walk::CATCH_UNCAUGHT;
+use crate::wire::format::read_varint;
+use crate::wire::format::{kind, mark, RETURN_UNDEFINED};
 
 /// The JSON lines sink.
 pub struct Jsonl {

@@ -32,8 +32,9 @@ use super::{io, Options};
 use crate::error::Result;
 use crate::session::metadata::Metadata;
 use crate::trace::export::{call_values, one_value};
-use crate::trace::format::{kind, mark, RETURN_UNDEFINED};
-use crate::trace::value::{read_varint, write_json};
+use crate::trace::value::write_json;
+use crate::wire::format::read_varint;
+use crate::wire::format::{kind, mark, RETURN_UNDEFINED};
 
 /// Most spans in one request (collectors limit request sizes).
 pub const BATCH_SPANS: usize = 2048;

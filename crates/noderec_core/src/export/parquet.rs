@@ -26,8 +26,8 @@ use super::stream::{Dict, Ev, Sink};
 use super::Options;
 use crate::error::{Error, Result};
 use crate::trace::export::{call_values, one_value, output_fields};
-use crate::trace::format::{kind, RETURN_UNDEFINED};
 use crate::trace::walk::CATCH_UNCAUGHT;
+use crate::wire::format::{kind, RETURN_UNDEFINED};
 
 /// Rows per row group.
 pub const GROUP_ROWS: usize = 1 << 17;

@@ -24,7 +24,7 @@ use crate::error::Result;
 use crate::io::chunk;
 use crate::session::metadata::Metadata;
 use crate::trace::export::{call_values, one_value};
-use crate::trace::format::{kind, RETURN_UNDEFINED};
+use crate::wire::format::{kind, RETURN_UNDEFINED};
 
 // TracePacket
 const P_TIMESTAMP: u32 = 8;

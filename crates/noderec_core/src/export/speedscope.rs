@@ -19,7 +19,7 @@ use super::{io, scratch_file};
 use crate::error::Result;
 use crate::session::metadata::Metadata;
 use crate::trace::export::json_str;
-use crate::trace::format::kind;
+use crate::wire::format::kind;
 
 struct Profile {
     spill: BufWriter<File>,

@@ -18,10 +18,10 @@ use std::sync::atomic::Ordering;
 
 use super::{Options, Progress};
 use crate::error::Result;
-use crate::trace::format::{kind, record, Cursor, HAS_VALUES, PAYLOAD_SHIFT};
 use crate::trace::reader::ChunkReader;
 use crate::trace::reader::Func;
 use crate::trace::walk::TICK_US;
+use crate::wire::format::{kind, record, Cursor, HAS_VALUES, PAYLOAD_SHIFT};
 
 /// Most events held back at once (see the module comment).
 pub const MAX_HELD: usize = 1 << 18;
@@ -302,7 +302,7 @@ impl<'a> Walker<'a> {
             kind::RESUME => {
                 let act = ev.vals.as_ref().map_or(0, |b| {
                     let mut pos = 0;
-                    crate::trace::value::read_varint(b.bytes(), &mut pos).unwrap_or(0)
+                    crate::wire::format::read_varint(b.bytes(), &mut pos).unwrap_or(0)
                 });
                 ev.depth = st.stack.len() as u32;
                 ev.activation = act;
@@ -426,7 +426,7 @@ pub struct RunRow {
 /// Every run of a trace, in the order they started, with its event count:
 /// a run in which nothing was recorded is listed with 0 events.
 pub fn runs_of<R: Read>(chunks: &mut ChunkReader<R>) -> Result<(Vec<RunRow>, Outcome)> {
-    use crate::trace::format::mark as m;
+    use crate::wire::format::mark as m;
     #[derive(Default)]
     struct Runs {
         rows: Vec<RunRow>,
@@ -447,8 +447,8 @@ pub fn runs_of<R: Read>(chunks: &mut ChunkReader<R>) -> Result<(Vec<RunRow>, Out
                     let mut pos = 0;
                     let bytes = b.bytes();
                     let (Ok(_), Ok(_)) = (
-                        crate::trace::value::read_varint(bytes, &mut pos),
-                        crate::trace::value::read_varint(bytes, &mut pos),
+                        crate::wire::format::read_varint(bytes, &mut pos),
+                        crate::wire::format::read_varint(bytes, &mut pos),
                     ) else {
                         return Ok(());
                     };
@@ -496,14 +496,14 @@ fn replay_run(
     opts: &Options,
     in_run_ids: &mut HashSet<Rc<str>>,
 ) -> bool {
-    use crate::trace::format::mark as m;
+    use crate::wire::format::mark as m;
     let Some(b) = vals else { return false };
     let bytes = b.bytes();
     let mut pos = 0;
-    let Ok(id) = crate::trace::value::read_varint(bytes, &mut pos) else { return false };
+    let Ok(id) = crate::wire::format::read_varint(bytes, &mut pos) else { return false };
     match mark {
         m::RUN_START => {
-            let parent = crate::trace::value::read_varint(bytes, &mut pos).unwrap_or(0);
+            let parent = crate::wire::format::read_varint(bytes, &mut pos).unwrap_or(0);
             let parent = st.runs.get(&parent).cloned();
             let meta = run_meta(b, pos);
             let prop = |k: &str| prop_text(meta.as_ref(), k);
@@ -554,7 +554,7 @@ pub fn run<R: Read>(
         base: 0,
         out: Outcome::default(),
         last_ns: 0,
-        cap_us: crate::trace::format::spread_cap_us(chunks.flags, TICK_US),
+        cap_us: crate::wire::format::spread_cap_us(chunks.flags, TICK_US),
         in_run_ids: HashSet::new(),
     };
     progress.total.store(chunks.file_len, Ordering::Relaxed);
@@ -730,7 +730,7 @@ fn decode(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::format::{put_str, put_varint, HEADER_LEN, MAGIC, VERSION};
+    use crate::wire::format::{put_str, put_varint, HEADER_LEN, MAGIC, VERSION};
 
     /// (thread, kind, payload, t_us, value blob)
     type Raw = (u32, u8, u32, u64, Option<Vec<u8>>);
@@ -841,13 +841,13 @@ mod tests {
             c.evs.iter().map(|e| e.t_ns).collect()
         };
         assert_eq!(times(0), vec![10_000, 20_000, 70_000, 3_020_000]);
-        assert_eq!(times(crate::trace::format::flags::PRECISE_CLOCK), vec![10_000, 20_000, 20_500, 3_020_000]);
+        assert_eq!(times(crate::wire::format::flags::PRECISE_CLOCK), vec![10_000, 20_000, 20_500, 3_020_000]);
     }
 
     #[test]
     fn a_throw_takes_the_error_of_the_catch_that_follows() {
         let mut p = defs();
-        let err = vec![crate::trace::value::tag::INT, 84]; // 42, zigzag
+        let err = vec![crate::wire::tag::INT, 84]; // 42, zigzag
         events_record(
             &mut p,
             0,
@@ -930,7 +930,7 @@ mod tests {
 
     /// A string value.
     fn vstr(out: &mut Vec<u8>, s: &str) {
-        out.push(crate::trace::value::tag::STRING);
+        out.push(crate::wire::tag::STRING);
         put_varint(out, s.len() as u64);
         put_varint(out, s.len() as u64);
         out.extend_from_slice(s.as_bytes());
@@ -938,7 +938,7 @@ mod tests {
 
     /// A plain object of string values.
     fn vobj(out: &mut Vec<u8>, pairs: &[(&str, &str)]) {
-        out.push(crate::trace::value::tag::OBJECT);
+        out.push(crate::wire::tag::OBJECT);
         put_varint(out, 6);
         put_varint(out, 6);
         out.extend_from_slice(b"Object");
@@ -974,7 +974,7 @@ mod tests {
 
     #[test]
     fn marks_give_events_their_run_and_become_jsonl_lines() {
-        use crate::trace::format::mark as m;
+        use crate::wire::format::mark as m;
         let mut p = defs();
         events_record(
             &mut p,
@@ -1087,7 +1087,7 @@ mod tests {
 
     #[test]
     fn filters_keep_the_events_of_a_run_its_nested_runs_a_domain_a_level_a_sample_or_an_iteration() {
-        use crate::trace::format::mark as m;
+        use crate::wire::format::mark as m;
         let start = |id: u64, parent: u64, pairs: &'static [(&'static str, &'static str)]| {
             mark_blob(id, move |b| {
                 put_varint(b, parent);
@@ -1161,7 +1161,7 @@ mod tests {
 
     #[test]
     fn run_filter_follows_a_parent_run_id_to_another_thread() {
-        use crate::trace::format::mark as m;
+        use crate::wire::format::mark as m;
         let start = |id: u64, pairs: &'static [(&'static str, &'static str)]| {
             mark_blob(id, move |b| {
                 put_varint(b, 0);
@@ -1204,7 +1204,7 @@ mod tests {
 
     #[test]
     fn runs_of_lists_every_run_with_its_events_even_an_empty_one() {
-        use crate::trace::format::mark as m;
+        use crate::wire::format::mark as m;
         let mut p = defs();
         events_record(
             &mut p,

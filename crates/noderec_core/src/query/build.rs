@@ -19,9 +19,9 @@ use super::index::{
 };
 use crate::error::{Error, Result};
 use crate::host::filesystem::DirHandle;
-use crate::trace::format::{self, kind, record, Cursor, HAS_VALUES, PAYLOAD_SHIFT};
-use crate::trace::value::read_varint;
 use crate::trace::walk::TICK_US;
+use crate::wire::format::read_varint;
+use crate::wire::format::{self, kind, record, Cursor, HAS_VALUES, PAYLOAD_SHIFT};
 
 /// Activation records kept in memory per thread before the oldest are written.
 const WINDOW: usize = 1 << 16;
@@ -182,7 +182,7 @@ fn fnv(mut h: u64, b: &[u8]) -> u64 {
 /// with no `ref` or `patch` tag byte at all hashes its bytes as they are
 /// (the common case: no walk); a malformed one hashes its raw bytes.
 fn hash_value(rec: &[u8], at: usize) -> u64 {
-    use crate::trace::value::tag;
+    use crate::wire::tag;
     let blob = &rec[at..];
     if !blob.iter().any(|&b| b == tag::REF || b == tag::PATCH) {
         return mix(fnv(FNV_OFFSET, blob));
@@ -198,7 +198,8 @@ fn hash_value(rec: &[u8], at: usize) -> u64 {
 
 /// Feeds the value at `*pos` to the hash with its references expanded.
 fn expand(buf: &[u8], pos: &mut usize, h: &mut u64, depth: usize, refs: &mut usize) -> std::result::Result<(), ()> {
-    use crate::trace::value::{skip_value, tag, MAX_NESTING};
+    use crate::trace::value::{skip_value, MAX_NESTING};
+    use crate::wire::tag;
     if depth > 2 * MAX_NESTING + 8 {
         return Err(());
     }
@@ -515,9 +516,7 @@ impl IndexBuilder {
                         }
                         let needs_rec = k == kind::MARK
                             || (matches!(k, kind::RETURN | kind::CATCH)
-                                && blob.iter().any(|&b| {
-                                    b == crate::trace::value::tag::REF || b == crate::trace::value::tag::PATCH
-                                }));
+                                && blob.iter().any(|&b| b == crate::wire::tag::REF || b == crate::wire::tag::PATCH));
                         if needs_rec {
                             for &(o, n) in &blobs[copied..] {
                                 rec_vals.extend_from_slice(&payload[o..o + n]);
@@ -610,7 +609,7 @@ impl IndexBuilder {
     /// (1-based; 0 = none, unknown or not kept) and, for a `span-end`, its
     /// status.
     fn run_mark(&mut self, ti: usize, mark: u32, rec: &[u8], at: usize) -> (u32, u64) {
-        use crate::trace::format::mark as m;
+        use crate::wire::format::mark as m;
         let mut pos = at;
         let Ok(id) = read_varint(rec, &mut pos) else { return (0, 0) };
         let st = &mut self.threads[ti];
@@ -876,7 +875,7 @@ fn replay(st: &mut ThreadState, sh: &mut Shared, p: &Pending, t: u64) -> Result<
     }
     st.info.last_ns = t;
     if p.kind == kind::MARK {
-        use crate::trace::format::mark as m;
+        use crate::wire::format::mark as m;
         let run = p.run.checked_sub(1).and_then(|i| sh.runs.get_mut(i as usize));
         match p.payload {
             m::RUN_START => {
@@ -1109,8 +1108,8 @@ pub fn pid_alive(pid: u32) -> bool {
 #[cfg(test)]
 mod hash_tests {
     use super::hash_value;
-    use crate::trace::format::put_varint;
-    use crate::trace::value::tag;
+    use crate::wire::format::put_varint;
+    use crate::wire::tag;
 
     fn s(b: &mut Vec<u8>, x: &str) {
         put_varint(b, x.len() as u64);

@@ -5,8 +5,8 @@
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
-use crate::trace::format;
 use crate::trace::reader::{read_trace_bytes, Trace};
+use crate::wire::format;
 
 /// What reading the chunk at an offset gave.
 pub enum ChunkRead {

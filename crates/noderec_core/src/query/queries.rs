@@ -10,8 +10,9 @@ use serde_json::Value;
 
 use super::diff::{diff, pick, Change};
 use super::index::{flag, Act, FnStats, Index, NO_EVENT};
-use crate::trace::format::{kind, RETURN_UNDEFINED};
-use crate::trace::value::{read_varint, write_json};
+use crate::trace::value::write_json;
+use crate::wire::format::read_varint;
+use crate::wire::format::{kind, RETURN_UNDEFINED};
 use noderec_glob::glob::Glob;
 
 /// Records read at once when scanning.

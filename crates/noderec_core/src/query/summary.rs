@@ -6,9 +6,9 @@ use std::path::Path;
 
 use crate::error::Result;
 use crate::session::metadata::Metadata;
-use crate::trace::format::kind;
 use crate::trace::reader::read_trace;
 use crate::trace::walk::walk;
+use crate::wire::format::kind;
 
 /// What reading the trace found.
 #[derive(Debug, Clone)]

@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use super::build::{open_or_build, IndexBuilder};
 use super::index::{flag, Index, NO_EVENT};
 use super::queries::{self, TimelineQuery};
-use crate::trace::format::{kind, put_str, put_varint, record, HAS_VALUES, MAGIC, PAYLOAD_SHIFT, VERSION};
 use crate::trace::reader::read_trace;
-use crate::trace::value::tag;
 use crate::trace::walk::walk;
+use crate::wire::format::{kind, put_str, put_varint, record, HAS_VALUES, MAGIC, PAYLOAD_SHIFT, VERSION};
+use crate::wire::tag;
 
 /// A tiny deterministic generator (xorshift).
 struct Rng(u64);
@@ -677,7 +677,7 @@ fn mark_id(id: u64) -> Option<Vec<u8>> {
 
 #[test]
 fn runs_in_the_index_match_the_streaming_reader() {
-    use crate::trace::format::mark as m;
+    use crate::wire::format::mark as m;
     let dir = tmp("runs");
     let mk = |thread, k, payload, t_us, blob| Ev { thread, head: head(k, payload), t_us, blob };
     let evs = vec![

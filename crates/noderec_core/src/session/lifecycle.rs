@@ -11,8 +11,8 @@ use super::clock::Ticker;
 use super::metadata::{status, Metadata};
 use crate::error::{Error, Result};
 use crate::host::filesystem::{create_trace_dir, iso8601, now_ms, DirHandle};
-use crate::trace::format::VERSION;
 use crate::trace::writer::{FuncDef, Msg, WriterCounters, WriterHandle};
+use crate::wire::format::VERSION;
 
 /// What the facade tells the core when recording starts.
 #[derive(Debug, Clone, Default)]
@@ -175,7 +175,7 @@ pub fn start(opts: &StartOptions) -> Result<Arc<Session>> {
     meta.save_in(&handle)?;
     let trace_path = dir.join("trace.nrt");
     let file = handle.create_file("trace.nrt").map_err(|e| Error::io(format!("create {}", trace_path.display()), e))?;
-    let header_flags = if opts.precise_clock { crate::trace::format::flags::PRECISE_CLOCK } else { 0 };
+    let header_flags = if opts.precise_clock { crate::wire::format::flags::PRECISE_CLOCK } else { 0 };
     let writer = WriterHandle::spawn(file, &trace_path, header_flags)?;
     let start = Instant::now();
     let ticker = Ticker::start(start).map_err(|e| Error::io("start clock thread", e))?;

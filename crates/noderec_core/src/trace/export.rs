@@ -4,21 +4,22 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
-use super::format::{kind, RETURN_UNDEFINED};
 use super::reader::{Event, Func, Trace};
-use super::value::{read_varint, write_json};
+use super::value::write_json;
 use super::walk::{walk, Step, CATCH_UNCAUGHT};
 use crate::error::{Error, Result};
 use crate::io::chunk;
+use crate::wire::format::read_varint;
+use crate::wire::format::{kind, RETURN_UNDEFINED};
 
 fn io(e: std::io::Error) -> Error {
     Error::io("write export", e)
 }
 
 /// Appends `s` as a JSON string literal (control characters a terminal
-/// would obey escaped too; see [`super::json`]).
+/// would obey escaped too; see [`crate::wire::json`]).
 pub fn json_str(out: &mut String, s: &str) {
-    super::json::write_str(out, s);
+    crate::wire::json::write_str(out, s);
 }
 
 /// Writes the value at `*pos` of `rec` (the value bytes of its EVENTS record,

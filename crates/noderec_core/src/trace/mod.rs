@@ -6,7 +6,3 @@ pub mod reader;
 pub mod value;
 pub mod walk;
 pub mod writer;
-
-// The format and JSON literals moved to `crate::wire`; their old paths stay
-// until every user says `crate::wire`.
-pub use crate::wire::{format, json};

@@ -5,10 +5,11 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::export::json_str;
-use super::format::kind;
 use super::reader::Trace;
-use super::value::{read_varint, write_json};
+use super::value::write_json;
 use super::walk::walk;
+use crate::wire::format::kind;
+use crate::wire::format::read_varint;
 use noderec_glob::glob::Glob;
 
 /// What to select.
@@ -109,7 +110,7 @@ pub fn calls(t: &Trace, q: &CallQuery) -> Result<Vec<String>, String> {
                         o.push_str(",\"value\":");
                         let (rec, start) = t.value_span(ee);
                         value_json(rec, &mut { start }, &mut o);
-                    } else if ee.payload == super::format::RETURN_UNDEFINED {
+                    } else if ee.payload == crate::wire::format::RETURN_UNDEFINED {
                         o.push_str(",\"value\":{\"$\":\"undefined\"}");
                     }
                 } else {

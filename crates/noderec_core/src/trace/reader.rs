@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
-use super::format::{self, record, Cursor, HAS_VALUES, PAYLOAD_SHIFT};
 use crate::error::{Error, Result};
 use crate::host::filesystem::open_regular;
+use crate::wire::format::{self, record, Cursor, HAS_VALUES, PAYLOAD_SHIFT};
 
 /// A function or await/yield site, as defined in the trace.
 #[derive(Debug, Clone, Default)]

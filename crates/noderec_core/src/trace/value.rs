@@ -9,8 +9,9 @@
 
 use std::fmt::{self, Write as _};
 
-pub use crate::wire::format::{read_varint, ValueError};
-pub use crate::wire::tag;
+use crate::wire::format::read_varint;
+pub use crate::wire::format::ValueError;
+use crate::wire::tag;
 
 /// References one value may resolve (a hostile trace could otherwise nest
 /// references into an exponential expansion).
@@ -604,9 +605,9 @@ fn push_display(out: &mut String, v: impl fmt::Display) {
 }
 
 /// Writes a JSON string literal (quotes included), escaping `"`, `\` and
-/// control characters (those a terminal obeys too: see `trace/json.rs`).
+/// control characters (those a terminal obeys too: see `wire/json.rs`).
 fn write_json_string(out: &mut String, s: &str) {
-    super::json::write_str(out, s);
+    crate::wire::json::write_str(out, s);
 }
 
 /// Writes a float: finite non-(-0) numbers as a JSON number in the
@@ -1139,7 +1140,7 @@ mod ref_tests {
             b.extend_from_slice(&[tag::ARRAY, 2, 2]);
             for _ in 0..2 {
                 let mut v = Vec::new();
-                crate::trace::format::put_varint(&mut v, prev as u64);
+                crate::wire::format::put_varint(&mut v, prev as u64);
                 b.push(tag::REF);
                 b.extend_from_slice(&v);
             }

@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
-use super::format::kind;
 use super::reader::Trace;
+use crate::wire::format::kind;
 
 /// Period of the clock the probes read, in µs (see trace-format.md).
 pub const TICK_US: u64 = 100;
@@ -124,14 +124,14 @@ pub fn walk(t: &Trace) -> Vec<Step> {
 fn resume_activation(t: &Trace, e: &super::reader::Event) -> u64 {
     let blob = t.blob(e);
     let mut pos = 0;
-    super::value::read_varint(blob, &mut pos).unwrap_or(0)
+    crate::wire::format::read_varint(blob, &mut pos).unwrap_or(0)
 }
 
 /// Nanosecond times: the published µs clock, with events that share a tick
 /// spread evenly over the time to the next tick (at most one tick period).
 fn interpolate(t: &Trace) -> Vec<u64> {
     let mut out = vec![0u64; t.events.len()];
-    let cap = super::format::spread_cap_us(t.flags, TICK_US);
+    let cap = crate::wire::format::spread_cap_us(t.flags, TICK_US);
     let mut by_thread: HashMap<u32, Vec<usize>> = HashMap::new();
     for (i, e) in t.events.iter().enumerate() {
         by_thread.entry(e.thread).or_default().push(i);
@@ -158,9 +158,9 @@ fn interpolate(t: &Trace) -> Vec<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::format::{flags, kind};
     use super::super::reader::{Event, Trace};
     use super::interpolate;
+    use crate::wire::format::{flags, kind};
 
     #[test]
     fn a_precise_trace_spreads_a_shared_microsecond_over_one_microsecond_only() {

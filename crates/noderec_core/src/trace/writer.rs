@@ -12,9 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::format::{self, put_str, put_varint, record, HAS_VALUES};
 use crate::error::{Error, Result};
 use crate::host::faults;
+use crate::wire::format::{self, put_str, put_varint, record, HAS_VALUES};
 
 /// A function (or await/yield site) definition.
 #[derive(Debug, Clone, PartialEq, Eq)]
