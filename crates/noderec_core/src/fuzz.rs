@@ -8,13 +8,15 @@
 use std::io::sink;
 use std::path::Path;
 
+use crate::export::{chrome::Chrome, jsonl::Jsonl, stream, Options, Progress};
 use crate::filter::glob::{is_plain, make_re_source, Glob};
 use crate::filter::jsregex::Regex;
 use crate::filter::loader::{parse_str, DEFAULT_PATH, DEFAULT_TOML};
 use crate::filter::model::Chain;
 use crate::filter::{selector, Engine};
 use crate::instrument::{instrument, prologue, ModuleKind, RecordAll};
-use crate::trace::{export, query, reader, walk};
+use crate::query::calls as query;
+use crate::trace::{reader, walk};
 
 /// The fuzz targets, by name (the directories of `fuzz/corpus/`).
 pub const TARGETS: [&str; 6] = ["trace_reader", "filter_loader", "selector", "glob", "jsregex", "instrument"];
@@ -37,7 +39,8 @@ const READER_LIMIT: u64 = 256 << 20;
 
 /// Any bytes: a coded error for a bad header, otherwise a readable prefix
 /// (every complete chunk before the first damage) that every consumer —
-/// the walk, both exports, the calls query — handles without panicking.
+/// the walk, the streaming jsonl and chrome exports, the calls query —
+/// handles without panicking.
 pub fn trace_reader(data: &[u8]) -> Result<(), String> {
     let Ok(t) = reader::read_trace_bytes_limited(data, READER_LIMIT) else { return Ok(()) };
     if t.bytes_read > data.len() as u64 {
@@ -58,8 +61,17 @@ pub fn trace_reader(data: &[u8]) -> Result<(), String> {
     if steps.len() != t.events.len() {
         return Err("the walk lost events".into());
     }
-    export::write_jsonl(&t, &mut sink()).map_err(|e| e.to_string())?;
-    export::write_chrome(&t, 1, &mut sink()).map_err(|e| e.to_string())?;
+    // The streaming exports read the same bytes chunk by chunk.
+    let opts = Options::default();
+    for chrome in [false, true] {
+        let mut chunks = reader::ChunkReader::new(data, data.len() as u64)?;
+        let mut out: Box<dyn stream::Sink> = if chrome {
+            Box::new(Chrome::new(Box::new(sink()), 1, &opts))
+        } else {
+            Box::new(Jsonl::new(Box::new(sink()), &opts))
+        };
+        stream::run(&mut chunks, &opts, &Progress::default(), out.as_mut()).map_err(|e| e.to_string())?;
+    }
     let q = query::CallQuery { fn_glob: Some("*".into()), min_ns: 0, limit: 0, only: None };
     query::calls(&t, &q)?;
     Ok(())

@@ -1,15 +1,14 @@
 //! Reading traces: exports and summaries.
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use napi::Env;
 use napi_derive::napi;
 use noderec_core::error::Error;
+use noderec_core::query::calls as query;
 use noderec_core::query::summary;
-use noderec_core::trace::{export, query, reader};
+use noderec_core::trace::reader;
 
 use crate::binding_errors::{guard, to_js};
 // `Result` by name: the napi macro throws the error only for a return type
@@ -30,37 +29,6 @@ pub struct BindingRead {
     pub closed: bool,
 }
 
-/// File descriptor 1, written with blocking semantics even when Node has
-/// made it non-blocking (it does for pipes once `process.stdout` is used):
-/// a full pipe is waited on with `poll`, not reported as `EAGAIN`.
-struct Stdout;
-
-impl Write for Stdout {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        loop {
-            // SAFETY: writes from a valid buffer to fd 1.
-            let n = unsafe { libc::write(1, buf.as_ptr().cast(), buf.len()) };
-            if n >= 0 {
-                return Ok(n as usize);
-            }
-            let e = std::io::Error::last_os_error();
-            match e.kind() {
-                std::io::ErrorKind::Interrupted => {}
-                std::io::ErrorKind::WouldBlock => {
-                    let mut p = libc::pollfd { fd: 1, events: libc::POLLOUT, revents: 0 };
-                    // SAFETY: one valid pollfd.
-                    unsafe { libc::poll(&mut p, 1, -1) };
-                }
-                _ => return Err(e),
-            }
-        }
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 fn is_broken_pipe(e: &Error) -> bool {
     matches!(e, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
 }
@@ -77,38 +45,18 @@ pub fn export_trace(env: &Env, dir: String, format: String, out: Option<String>)
             ));
         }
         let t = reader::read_trace(&Path::new(&dir).join("trace.nrt")).map_err(to_js)?;
-        let written = if format == "jsonl" {
-            // The streaming writer: runs, spans, logs and each event's run,
-            // exactly as `noderec export --format jsonl`.
-            noderec_core::export::export_dir(
-                Path::new(&dir),
-                noderec_core::export::Format::Jsonl,
-                out.as_deref().map(Path::new),
-                &noderec_core::export::Options::default(),
-                &noderec_core::export::Progress::default(),
-            )
-            .map(|_| ())
-        } else {
-            let pid = noderec_core::session::metadata::Metadata::load(Path::new(&dir)).map_or(0, |m| m.pid);
-            let mut sink: Box<dyn Write> = match &out {
-                Some(p) => Box::new(std::io::BufWriter::with_capacity(
-                    1 << 20,
-                    std::fs::OpenOptions::new()
-                        .write(true)
-                        .create(true)
-                        .truncate(true)
-                        .mode(0o600)
-                        .open(p)
-                        .map_err(|e| to_js(Error::io(format!("create {p}"), e)))?,
-                )),
-                None => Box::new(std::io::BufWriter::with_capacity(1 << 20, Stdout)),
-            };
-            let r = export::write_chrome(&t, pid, &mut sink);
-            // A closed pipe is not an error of the export: the rest is
-            // dropped (the writer's flush on drop fails quietly too).
-            drop(sink);
-            r
-        };
+        // The streaming writers, exactly as `noderec export --format jsonl|chrome`
+        // (jsonl: runs, spans, logs and each event's run).
+        let fmt =
+            if format == "jsonl" { noderec_core::export::Format::Jsonl } else { noderec_core::export::Format::Chrome };
+        let written = noderec_core::export::export_dir(
+            Path::new(&dir),
+            fmt,
+            out.as_deref().map(Path::new),
+            &noderec_core::export::Options::default(),
+            &noderec_core::export::Progress::default(),
+        )
+        .map(|_| ());
         let closed = match written {
             Ok(()) => false,
             Err(e) if is_broken_pipe(&e) => true,

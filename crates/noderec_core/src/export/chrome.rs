@@ -15,11 +15,11 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write;
 
+use super::fields::{call_values, json_str, one_value, output_fields};
 use super::stream::{Dict, Ev, Sink};
 use super::{io, Options};
 use crate::error::Result;
 use crate::io::chunk;
-use crate::trace::export::{call_values, json_str, one_value, output_fields};
 use crate::wire::format::{kind, RETURN_UNDEFINED};
 
 struct Open {

@@ -1,14 +1,14 @@
-//! JSON lines, streamed: the same objects as `trace::export::write_jsonl`
+//! JSON lines, streamed, one object per event
 //! (trace-format.md, README "Reading a trace").
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::io::Write;
 
+use super::fields::{call_values, json_str, one_value, output_fields};
 use super::stream::{Dict, Ev, Sink};
 use super::{io, Options};
 use crate::error::Result;
-use crate::trace::export::{call_values, json_str, one_value, output_fields};
 use crate::trace::value::{object_fields, write_json};
 use crate::trace::walk::CATCH_UNCAUGHT;
 use crate::wire::format::read_varint;

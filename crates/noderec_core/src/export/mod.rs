@@ -5,6 +5,7 @@
 //! trace's size. README "Exporting" says how to open each.
 
 pub mod chrome;
+pub mod fields;
 pub mod jsonl;
 pub mod otlp;
 pub mod parquet;

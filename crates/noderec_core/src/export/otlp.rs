@@ -26,12 +26,12 @@ use std::rc::Rc;
 
 use sha2::{Digest, Sha256};
 
+use super::fields::{call_values, one_value};
 use super::pb::{varint, Buf};
 use super::stream::{Dict, Ev, Sink};
 use super::{io, Options};
 use crate::error::Result;
 use crate::session::metadata::Metadata;
-use crate::trace::export::{call_values, one_value};
 use crate::trace::value::write_json;
 use crate::wire::format::read_varint;
 use crate::wire::format::{kind, mark, RETURN_UNDEFINED};

@@ -22,10 +22,10 @@ use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
 
+use super::fields::{call_values, one_value, output_fields};
 use super::stream::{Dict, Ev, Sink};
 use super::Options;
 use crate::error::{Error, Result};
-use crate::trace::export::{call_values, one_value, output_fields};
 use crate::trace::walk::CATCH_UNCAUGHT;
 use crate::wire::format::{kind, RETURN_UNDEFINED};
 

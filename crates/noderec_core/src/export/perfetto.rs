@@ -17,13 +17,13 @@
 use std::collections::HashMap;
 use std::io::Write;
 
+use super::fields::{call_values, one_value};
 use super::pb::Buf;
 use super::stream::{Dict, Ev, Sink};
 use super::{io, Options};
 use crate::error::Result;
 use crate::io::chunk;
 use crate::session::metadata::Metadata;
-use crate::trace::export::{call_values, one_value};
 use crate::wire::format::{kind, RETURN_UNDEFINED};
 
 // TracePacket

@@ -14,11 +14,11 @@ use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufWriter, Seek, Write};
 
+use super::fields::json_str;
 use super::stream::{Dict, Ev, Sink};
 use super::{io, scratch_file};
 use crate::error::Result;
 use crate::session::metadata::Metadata;
-use crate::trace::export::json_str;
 use crate::wire::format::kind;
 
 struct Profile {

@@ -3,6 +3,7 @@
 //! viewer answer from it.
 
 pub mod build;
+pub mod calls;
 pub mod chunks;
 pub mod diff;
 pub mod index;

@@ -468,9 +468,9 @@ fn timeline_and_values_match_the_calls_query() {
     write_trace(&dir.join("trace.nrt"), &["a", "b", "c", "handle", "handleX", "zed"], &evs, 333, true);
     let mut ix = build(&dir);
     let t = read_trace(&dir.join("trace.nrt")).unwrap();
-    let q = crate::trace::query::CallQuery { fn_glob: Some("handle*".into()), min_ns: 0, limit: 0, only: None };
+    let q = crate::query::calls::CallQuery { fn_glob: Some("handle*".into()), min_ns: 0, limit: 0, only: None };
     let mut want: Vec<serde_json::Value> =
-        crate::trace::query::calls(&t, &q).unwrap().iter().map(|s| serde_json::from_str(s).unwrap()).collect();
+        crate::query::calls::calls(&t, &q).unwrap().iter().map(|s| serde_json::from_str(s).unwrap()).collect();
     want.sort_by_key(|v| (v["thread"].as_u64(), v["activation"].as_u64()));
     // Page through with a small page size.
     let mut got = Vec::new();

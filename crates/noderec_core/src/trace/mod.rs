@@ -1,7 +1,7 @@
-//! Trace format, writer and reader. `design-docs/trace-format.md` is the spec.
+//! The trace file: its writer, its reader, the value codec and the walk that
+//! replays a whole trace. `design-docs/trace-format.md` is the spec (the
+//! bytes themselves are `crate::wire`).
 
-pub mod export;
-pub mod query;
 pub mod reader;
 pub mod value;
 pub mod walk;

@@ -4,12 +4,12 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use super::export::json_str;
-use super::reader::Trace;
-use super::value::write_json;
-use super::walk::walk;
+use crate::trace::reader::Trace;
+use crate::trace::value::write_json;
+use crate::trace::walk::walk;
 use crate::wire::format::kind;
 use crate::wire::format::read_varint;
+use crate::wire::json::write_str as json_str;
 use noderec_glob::glob::Glob;
 
 /// What to select.
