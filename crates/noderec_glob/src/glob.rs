@@ -745,6 +745,642 @@ impl P {
         self.st.start += 1;
         true
     }
+
+    /// One step of the main loop: handles the character `value` just read
+    /// (with what follows it, for escapes, classes, braces, extglobs and
+    /// globstars), as the body of picomatch's `while (!eos())` loop: each
+    /// kind of character in the order picomatch tries them.
+    fn step(&mut self, mut value: String, depth: u32) -> Result<(), String> {
+        if self.escape(&mut value)? {
+            return Ok(());
+        }
+        if self.in_class(&mut value)? {
+            return Ok(());
+        }
+        if self.quoted(&mut value)? {
+            return Ok(());
+        }
+        if self.paren(&mut value, depth)? {
+            return Ok(());
+        }
+        if self.bracket(&mut value)? {
+            return Ok(());
+        }
+        if self.brace(&mut value)? {
+            return Ok(());
+        }
+        if self.pipe(&mut value)? {
+            return Ok(());
+        }
+        if self.comma(&mut value)? {
+            return Ok(());
+        }
+        if self.slash(&mut value)? {
+            return Ok(());
+        }
+        if self.dot(&mut value)? {
+            return Ok(());
+        }
+        if self.qmark(&mut value)? {
+            return Ok(());
+        }
+        if self.bang(&mut value)? {
+            return Ok(());
+        }
+        if self.plus(&mut value)? {
+            return Ok(());
+        }
+        if self.at(&mut value)? {
+            return Ok(());
+        }
+        if self.text(&mut value)? {
+            return Ok(());
+        }
+        self.star(value)
+    }
+
+    /// The character is an escape: `\\` and what it escapes: `Ok(true)` when handled, else `value`
+    /// (perhaps rewritten) goes on to the next kind.
+    fn escape(&mut self, slot: &mut String) -> Result<bool, String> {
+        let mut value = std::mem::take(slot);
+        if value == "\\" {
+            let next = self.peek(1);
+            if next == Some('/') {
+                return Ok(true);
+            }
+            if next == Some('.') || next == Some(';') {
+                return Ok(true);
+            }
+            if next.is_none() {
+                value.push('\\');
+                self.push(Tok::new(T::Text, value, None));
+                return Ok(true);
+            }
+            let rem = self.remaining();
+            let run = rem.iter().take_while(|&&c| c == '\\').count();
+            if run > 2 {
+                self.st.index += run as isize;
+                if run % 2 != 0 {
+                    value.push('\\');
+                }
+            }
+            let a = self.advance();
+            value.push_str(&a);
+            if self.st.brackets == 0 {
+                self.push(Tok::new(T::Text, value, None));
+                return Ok(true);
+            }
+        }
+        *slot = value;
+        Ok(false)
+    }
+
+    /// The character is a character inside a bracket expression: `Ok(true)` when handled, else `value`
+    /// (perhaps rewritten) goes on to the next kind.
+    fn in_class(&mut self, slot: &mut String) -> Result<bool, String> {
+        let mut value = std::mem::take(slot);
+        let prevv = self.all[self.prev].value.clone();
+        if self.st.brackets > 0 && (value != "]" || prevv == "[" || prevv == "[^") {
+            if value == ":" {
+                let inner: String = prevv.chars().skip(1).collect();
+                if inner.contains('[') {
+                    let pid = self.prev;
+                    self.all[pid].posix = true;
+                    if inner.contains(':') {
+                        let pv: Vec<char> = prevv.chars().collect();
+                        let idx = pv.iter().rposition(|&c| c == '[').unwrap_or(0);
+                        let pre: String = pv[..idx].iter().collect();
+                        let rest: String = pv.get(idx + 2..).map(|r| r.iter().collect()).unwrap_or_default();
+                        if let Some(px) = posix_class(&rest) {
+                            self.all[pid].value = format!("{pre}{px}");
+                            self.st.backtrack = true;
+                            self.advance();
+                            if self.all[0].output.as_deref().unwrap_or("").is_empty()
+                                && self.tokens.iter().position(|&t| t == pid) == Some(1)
+                            {
+                                self.all[0].output = Some(ONE_CHAR.into());
+                            }
+                            return Ok(true);
+                        }
+                    }
+                }
+            }
+            if (value == "[" && self.peek(1) != Some(':')) || (value == "-" && self.peek(1) == Some(']')) {
+                value = format!("\\{value}");
+            }
+            if value == "]" && (prevv == "[" || prevv == "[^") {
+                value = format!("\\{value}");
+            }
+            let pid = self.prev;
+            self.all[pid].value.push_str(&value);
+            self.append_str(None, &value);
+            return Ok(true);
+        }
+        *slot = value;
+        Ok(false)
+    }
+
+    /// The character is a quoted string's characters and its quotes: `Ok(true)` when handled, else `value`
+    /// (perhaps rewritten) goes on to the next kind.
+    fn quoted(&mut self, slot: &mut String) -> Result<bool, String> {
+        let mut value = std::mem::take(slot);
+        if self.st.quotes == 1 && value != "\"" {
+            value = escape_regex(&value);
+            let pid = self.prev;
+            self.all[pid].value.push_str(&value);
+            self.append_str(None, &value);
+            return Ok(true);
+        }
+        if value == "\"" {
+            self.st.quotes = if self.st.quotes == 1 { 0 } else { 1 };
+            return Ok(true);
+        }
+        *slot = value;
+        Ok(false)
+    }
+
+    /// The character is `(` and `)`, which may close an extglob: `Ok(true)` when handled, else `value`
+    /// (perhaps rewritten) goes on to the next kind.
+    fn paren(&mut self, slot: &mut String, depth: u32) -> Result<bool, String> {
+        let value = std::mem::take(slot);
+        if value == "(" {
+            self.increment(Stack::Parens);
+            self.push(Tok::new(T::Paren, value, None));
+            return Ok(true);
+        }
+        if value == ")" {
+            let close = self.extglobs.last().is_some_and(|e| self.st.parens == e.parens + 1);
+            if close {
+                let e = self.extglobs.pop().ok_or("internal: extglob stack")?;
+                self.extglob_close(e, &value, depth)?;
+                return Ok(true);
+            }
+            let out = if self.st.parens != 0 { ")" } else { "\\)" };
+            self.push(Tok::new(T::Paren, value, Some(out.into())));
+            self.decrement(Stack::Parens);
+            return Ok(true);
+        }
+        *slot = value;
+        Ok(false)
+    }
+
+    /// The character is `[` and `]`: `Ok(true)` when handled, else `value`
+    /// (perhaps rewritten) goes on to the next kind.
+    fn bracket(&mut self, slot: &mut String) -> Result<bool, String> {
+        let mut value = std::mem::take(slot);
+        if value == "[" {
+            if !self.remaining().contains(&']') {
+                value = "\\[".into();
+            } else {
+                self.increment(Stack::Brackets);
+            }
+            self.push(Tok::new(T::Bracket, value, None));
+            return Ok(true);
+        }
+        if value == "]" {
+            let pr = &self.all[self.prev];
+            if pr.ty == T::Bracket && clen(&pr.value) == 1 {
+                self.push(Tok::new(T::Text, value.clone(), Some(format!("\\{value}"))));
+                return Ok(true);
+            }
+            if self.st.brackets == 0 {
+                self.push(Tok::new(T::Text, value.clone(), Some(format!("\\{value}"))));
+                return Ok(true);
+            }
+            self.decrement(Stack::Brackets);
+            let pid = self.prev;
+            let prev_value: String = self.all[pid].value.chars().skip(1).collect();
+            if !self.all[pid].posix && prev_value.starts_with('^') && !prev_value.contains('/') {
+                value = format!("/{value}");
+            }
+            self.all[pid].value.push_str(&value);
+            self.append_str(None, &value);
+            if has_regex_chars(&prev_value) {
+                return Ok(true);
+            }
+            let pv = self.all[pid].value.clone();
+            let escaped = escape_regex(&pv);
+            self.st.output = slice_neg(&self.st.output, clen(&pv));
+            let nv = format!("(?:{escaped}|{pv})");
+            self.all[pid].value = nv.clone();
+            self.st.output.push_str(&nv);
+            return Ok(true);
+        }
+        *slot = value;
+        Ok(false)
+    }
+
+    /// The character is `{` and `}` (ranges and alternatives): `Ok(true)` when handled, else `value`
+    /// (perhaps rewritten) goes on to the next kind.
+    fn brace(&mut self, slot: &mut String) -> Result<bool, String> {
+        let mut value = std::mem::take(slot);
+        if value == "{" {
+            self.increment(Stack::Braces);
+            let mut open = Tok::new(T::Brace, value, Some("(".into()));
+            open.output_index = clen(&self.st.output);
+            open.tokens_index = self.tokens.len();
+            let id = self.push(open);
+            self.braces.push(id);
+            return Ok(true);
+        }
+        if value == "}" {
+            let Some(&brace) = self.braces.last() else {
+                self.push(Tok::new(T::Text, value.clone(), Some(value)));
+                return Ok(true);
+            };
+            let mut output = ")".to_string();
+            if self.all[brace].dots {
+                let arr = self.tokens.clone();
+                let mut range: Vec<String> = Vec::new();
+                for i in (0..arr.len()).rev() {
+                    self.tokens.pop();
+                    let t = &self.all[arr[i]];
+                    if t.ty == T::Brace {
+                        break;
+                    }
+                    if t.ty != T::Dots {
+                        range.insert(0, t.value.clone());
+                    }
+                }
+                output = expand_range(range);
+                self.st.backtrack = true;
+            }
+            if !self.all[brace].comma && !self.all[brace].dots {
+                let out = slice_to(&self.st.output, self.all[brace].output_index);
+                let toks: Vec<usize> =
+                    self.tokens.get(self.all[brace].tokens_index..).map(<[usize]>::to_vec).unwrap_or_default();
+                self.all[brace].value = "\\{".into();
+                self.all[brace].output = Some("\\{".into());
+                value = "\\}".into();
+                output = "\\}".into();
+                self.st.output = out;
+                for t in toks {
+                    let tk = &self.all[t];
+                    let s = match &tk.output {
+                        Some(o) if !o.is_empty() => o.clone(),
+                        _ => tk.value.clone(),
+                    };
+                    self.st.output.push_str(&s);
+                }
+            }
+            self.push(Tok::new(T::Brace, value, Some(output)));
+            self.decrement(Stack::Braces);
+            self.braces.pop();
+            return Ok(true);
+        }
+        *slot = value;
+        Ok(false)
+    }
+
+    /// The character is `|`: `Ok(true)` when handled, else `value`
+    /// (perhaps rewritten) goes on to the next kind.
+    fn pipe(&mut self, slot: &mut String) -> Result<bool, String> {
+        let value = std::mem::take(slot);
+        if value == "|" {
+            self.push(Tok::new(T::Text, value, None));
+            return Ok(true);
+        }
+        *slot = value;
+        Ok(false)
+    }
+
+    /// The character is `,` (inside braces: an alternative): `Ok(true)` when handled, else `value`
+    /// (perhaps rewritten) goes on to the next kind.
+    fn comma(&mut self, slot: &mut String) -> Result<bool, String> {
+        let value = std::mem::take(slot);
+        if value == "," {
+            let mut output = value.clone();
+            if let Some(&brace) = self.braces.last() {
+                if self.stack.last() == Some(&Stack::Braces) {
+                    self.all[brace].comma = true;
+                    output = "|".into();
+                }
+            }
+            self.push(Tok::new(T::Comma, value, Some(output)));
+            return Ok(true);
+        }
+        *slot = value;
+        Ok(false)
+    }
+
+    /// The character is `/`: `Ok(true)` when handled, else `value`
+    /// (perhaps rewritten) goes on to the next kind.
+    fn slash(&mut self, slot: &mut String) -> Result<bool, String> {
+        let value = std::mem::take(slot);
+        if value == "/" {
+            if self.all[self.prev].ty == T::Dot && self.st.index == self.st.start + 1 {
+                self.st.start = self.st.index + 1;
+                self.st.output = String::new();
+                self.tokens.pop();
+                self.prev = 0;
+                return Ok(true);
+            }
+            self.push(Tok::new(T::Slash, value, Some(SLASH_LITERAL.into())));
+            return Ok(true);
+        }
+        *slot = value;
+        Ok(false)
+    }
+
+    /// The character is `.` (and `..` in braces): `Ok(true)` when handled, else `value`
+    /// (perhaps rewritten) goes on to the next kind.
+    fn dot(&mut self, slot: &mut String) -> Result<bool, String> {
+        let value = std::mem::take(slot);
+        if value == "." {
+            let pid = self.prev;
+            if self.st.braces > 0 && self.all[pid].ty == T::Dot {
+                if self.all[pid].value == "." {
+                    self.all[pid].output = Some(DOT_LITERAL.into());
+                }
+                if let Some(&b) = self.braces.last() {
+                    self.all[b].dots = true;
+                }
+                let t = &mut self.all[pid];
+                t.ty = T::Dots;
+                let o = format!("{}{}", t.output.clone().unwrap_or_default(), value);
+                t.output = Some(o);
+                t.value.push_str(&value);
+                return Ok(true);
+            }
+            if self.st.braces + self.st.parens == 0 && self.all[pid].ty != T::Bos && self.all[pid].ty != T::Slash {
+                self.push(Tok::new(T::Text, value, Some(DOT_LITERAL.into())));
+                return Ok(true);
+            }
+            self.push(Tok::new(T::Dot, value, Some(DOT_LITERAL.into())));
+            return Ok(true);
+        }
+        *slot = value;
+        Ok(false)
+    }
+
+    /// The character is `?` (one character, or an extglob `?(`): `Ok(true)` when handled, else `value`
+    /// (perhaps rewritten) goes on to the next kind.
+    fn qmark(&mut self, slot: &mut String) -> Result<bool, String> {
+        let value = std::mem::take(slot);
+        if value == "?" {
+            let is_group = self.all[self.prev].value == "(";
+            if !is_group && self.peek(1) == Some('(') && self.peek(2) != Some('?') {
+                self.extglob_open(ExtKind::Qmark, &value);
+                return Ok(true);
+            }
+            if self.all[self.prev].ty == T::Paren {
+                let next = self.peek(1);
+                let mut output = value.clone();
+                let rem = self.remaining();
+                let lt_ok = {
+                    // /<([!=]|\w+>)/.test(remaining())
+                    let mut ok = false;
+                    for (i, &c) in rem.iter().enumerate() {
+                        if c != '<' {
+                            continue;
+                        }
+                        match rem.get(i + 1) {
+                            Some('!' | '=') => ok = true,
+                            _ => {
+                                let mut k = i + 1;
+                                while k < rem.len() && (rem[k].is_ascii_alphanumeric() || rem[k] == '_') {
+                                    k += 1;
+                                }
+                                if k > i + 1 && rem.get(k) == Some(&'>') {
+                                    ok = true;
+                                }
+                            }
+                        }
+                        if ok {
+                            break;
+                        }
+                    }
+                    ok
+                };
+                if (self.all[self.prev].value == "(" && !next.is_some_and(|n| matches!(n, '!' | '=' | '<' | ':')))
+                    || (next == Some('<') && !lt_ok)
+                {
+                    output = format!("\\{value}");
+                }
+                self.push(Tok::new(T::Text, value, Some(output)));
+                return Ok(true);
+            }
+            if matches!(self.all[self.prev].ty, T::Slash | T::Bos) {
+                self.push(Tok::new(T::Qmark, value, Some(QMARK_NO_DOT.into())));
+                return Ok(true);
+            }
+            self.push(Tok::new(T::Qmark, value, Some(QMARK.into())));
+            return Ok(true);
+        }
+        *slot = value;
+        Ok(false)
+    }
+
+    /// The character is `!` (an extglob `!(`, or a negation): `Ok(true)` when handled, else `value`
+    /// (perhaps rewritten) goes on to the next kind.
+    fn bang(&mut self, slot: &mut String) -> Result<bool, String> {
+        let value = std::mem::take(slot);
+        if value == "!" {
+            if self.peek(1) == Some('(')
+                && (self.peek(2) != Some('?') || !self.peek(3).is_some_and(|n| matches!(n, '!' | '=' | '<' | ':')))
+            {
+                self.extglob_open(ExtKind::Negate, &value);
+                return Ok(true);
+            }
+            if self.st.index == 0 {
+                self.negate();
+                return Ok(true);
+            }
+        }
+        *slot = value;
+        Ok(false)
+    }
+
+    /// The character is `+` (an extglob `+(`, or a literal): `Ok(true)` when handled, else `value`
+    /// (perhaps rewritten) goes on to the next kind.
+    fn plus(&mut self, slot: &mut String) -> Result<bool, String> {
+        let value = std::mem::take(slot);
+        if value == "+" {
+            if self.peek(1) == Some('(') && self.peek(2) != Some('?') {
+                self.extglob_open(ExtKind::Plus, &value);
+                return Ok(true);
+            }
+            let pr = &self.all[self.prev];
+            if pr.value == "(" {
+                self.push(Tok::new(T::Plus, value, Some(PLUS_LITERAL.into())));
+                return Ok(true);
+            }
+            if matches!(pr.ty, T::Bracket | T::Paren | T::Brace) || self.st.parens > 0 {
+                self.push(Tok::new(T::Plus, value, None));
+                return Ok(true);
+            }
+            self.push(Tok::new(T::Plus, PLUS_LITERAL, None));
+            return Ok(true);
+        }
+        *slot = value;
+        Ok(false)
+    }
+
+    /// The character is `@` (an extglob `@(`, or a literal): `Ok(true)` when handled, else `value`
+    /// (perhaps rewritten) goes on to the next kind.
+    fn at(&mut self, slot: &mut String) -> Result<bool, String> {
+        let value = std::mem::take(slot);
+        if value == "@" {
+            if self.peek(1) == Some('(') && self.peek(2) != Some('?') {
+                let mut t = Tok::new(T::At, value, Some(String::new()));
+                t.extglob = true;
+                self.push(t);
+                return Ok(true);
+            }
+            self.push(Tok::new(T::Text, value, None));
+            return Ok(true);
+        }
+        *slot = value;
+        Ok(false)
+    }
+
+    /// The character is any other character but `*`: `Ok(true)` when handled, else `value`
+    /// (perhaps rewritten) goes on to the next kind.
+    fn text(&mut self, slot: &mut String) -> Result<bool, String> {
+        let mut value = std::mem::take(slot);
+        if value != "*" {
+            if value == "$" || value == "^" {
+                value = format!("\\{value}");
+            }
+            let rem = self.remaining();
+            let n = re_non_special_prefix(&rem);
+            if n > 0 {
+                value.extend(&rem[..n]);
+                self.st.index += n as isize;
+            }
+            self.push(Tok::new(T::Text, value, None));
+            return Ok(true);
+        }
+        *slot = value;
+        Ok(false)
+    }
+
+    /// The character is `*` and `**`.
+    fn star(&mut self, value: String) -> Result<(), String> {
+        let pid = self.prev;
+        if self.all[pid].ty == T::Globstar || self.all[pid].star {
+            let t = &mut self.all[pid];
+            t.ty = T::Star;
+            t.star = true;
+            t.value.push_str(&value);
+            t.output = Some(STAR.into());
+            self.st.backtrack = true;
+            return Ok(());
+        }
+        let mut rest = self.remaining();
+        if rest.first() == Some(&'(') && rest.get(1).is_some_and(|&c| c != '?') {
+            self.extglob_open(ExtKind::Star, &value);
+            return Ok(());
+        }
+        if self.all[pid].ty == T::Star {
+            let prior = self.all[pid].prev;
+            let before = self.all[prior].prev;
+            let prior_ty = self.all[prior].ty;
+            let is_start = prior_ty == T::Slash || prior_ty == T::Bos;
+            let after_star = prior_ty != T::Bos && matches!(self.all[before].ty, T::Star | T::Globstar);
+            let is_brace = self.st.braces > 0 && (prior_ty == T::Comma || prior_ty == T::Brace);
+            let is_extglob = !self.extglobs.is_empty() && prior_ty == T::Paren;
+            if !is_start && prior_ty != T::Paren && !is_brace && !is_extglob {
+                self.push(Tok::new(T::Star, value, Some(String::new())));
+                return Ok(());
+            }
+            // strip consecutive `/**/`
+            while rest.len() >= 3 && rest[..3] == ['/', '*', '*'] {
+                let after = self.st.input.get((self.st.index + 4) as usize).copied();
+                if after.is_some_and(|a| a != '/') {
+                    break;
+                }
+                rest.drain(..3);
+                self.st.index += 3;
+            }
+            let is_end = self.eos()
+                || (self.st.parens > 0
+                    && rest.len() == self.st.parens as usize
+                    && rest.iter().all(|&c| c == ')')
+                    && !self.extglobs.iter().any(|e| e.kind == ExtKind::Negate));
+            let prior_prev_ty = self.all[self.all[prior].prev].ty;
+            if prior_ty == T::Bos && self.eos() {
+                let t = &mut self.all[pid];
+                t.ty = T::Globstar;
+                t.value.push_str(&value);
+                t.output = Some(globstar());
+                self.st.output = globstar();
+                return Ok(());
+            }
+            if prior_ty == T::Slash && prior_prev_ty != T::Bos && !after_star && is_end {
+                let cut = clen(self.all[prior].out()) + clen(self.all[pid].out());
+                self.st.output = slice_neg(&self.st.output, cut);
+                let po = format!("(?:{}", self.all[prior].out());
+                self.all[prior].output = Some(po.clone());
+                let t = &mut self.all[pid];
+                t.ty = T::Globstar;
+                t.output = Some(format!("{}|$)", globstar()));
+                t.value.push_str(&value);
+                let to = t.output.clone().unwrap_or_default();
+                self.st.output.push_str(&po);
+                self.st.output.push_str(&to);
+                return Ok(());
+            }
+            if prior_ty == T::Slash && prior_prev_ty != T::Bos && rest.first() == Some(&'/') {
+                let end = if rest.get(1).is_some() { "|$" } else { "" };
+                let cut = clen(self.all[prior].out()) + clen(self.all[pid].out());
+                self.st.output = slice_neg(&self.st.output, cut);
+                let po = format!("(?:{}", self.all[prior].out());
+                self.all[prior].output = Some(po.clone());
+                let t = &mut self.all[pid];
+                t.ty = T::Globstar;
+                t.output = Some(format!("{}{SLASH_LITERAL}|{SLASH_LITERAL}{end})", globstar()));
+                t.value.push_str(&value);
+                let to = t.output.clone().unwrap_or_default();
+                self.st.output.push_str(&po);
+                self.st.output.push_str(&to);
+                self.advance();
+                self.push(Tok::new(T::Slash, "/", Some(String::new())));
+                return Ok(());
+            }
+            if prior_ty == T::Bos && rest.first() == Some(&'/') {
+                let t = &mut self.all[pid];
+                t.ty = T::Globstar;
+                t.value.push_str(&value);
+                let o = format!("(?:^|{SLASH_LITERAL}|{}{SLASH_LITERAL})", globstar());
+                t.output = Some(o.clone());
+                self.st.output = o;
+                self.advance();
+                self.push(Tok::new(T::Slash, "/", Some(String::new())));
+                return Ok(());
+            }
+            let plen = clen(self.all[pid].out());
+            self.st.output = slice_neg(&self.st.output, plen);
+            let t = &mut self.all[pid];
+            t.ty = T::Globstar;
+            t.output = Some(globstar());
+            t.value.push_str(&value);
+            self.st.output.push_str(&globstar());
+            return Ok(());
+        }
+
+        let token = Tok::new(T::Star, value, Some(STAR.into()));
+        let pty = self.all[pid].ty;
+        if self.st.index == self.st.start || pty == T::Slash || pty == T::Dot {
+            if pty == T::Dot {
+                let nds = no_dot_slash();
+                self.st.output.push_str(&nds);
+                let o = format!("{}{}", self.all[pid].out(), nds);
+                self.all[pid].output = Some(o);
+            } else {
+                self.st.output.push_str(NO_DOT);
+                let o = format!("{}{}", self.all[pid].out(), NO_DOT);
+                self.all[pid].output = Some(o);
+            }
+            if self.peek(1) != Some('*') {
+                self.st.output.push_str(ONE_CHAR);
+                let o = format!("{}{}", self.all[pid].out(), ONE_CHAR);
+                self.all[pid].output = Some(o);
+            }
+        }
+        self.push(token);
+        Ok(())
+    }
 }
 
 fn fastpaths(input: &str) -> Option<String> {
@@ -794,6 +1430,90 @@ fn fastpaths(input: &str) -> Option<String> {
     Some(format!("{source}{SLASH_LITERAL}?"))
 }
 
+/// picomatch's fast path for a glob with no slash, parenthesis, bracket,
+/// brace or quote and no leading `*` or `!`: each run of a non-word
+/// character becomes its expression (`?`, `.`, `*`, escapes), the rest is
+/// copied; the source between `^(?:` and `)$`.
+fn fast_source(inp: &[char]) -> String {
+    let mut backslashes = false;
+    // input.replace(/(\\?)((\W)(\3*))/g, ...)
+    let mut out = String::new();
+    let mut i = 0;
+    let is_w = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    while i < inp.len() {
+        let start = i;
+        let mut esc = false;
+        let mut j = i;
+        if inp[j] == '\\' && j + 1 < inp.len() && !is_w(inp[j + 1]) {
+            // `(\\?)` is greedy: take the backslash as esc if the next is \W.
+            esc = true;
+            j += 1;
+        }
+        if j < inp.len() && !is_w(inp[j]) {
+            let first = inp[j];
+            let mut k = j + 1;
+            while k < inp.len() && inp[k] == first {
+                k += 1;
+            }
+            let rest_len = k - j - 1;
+            let chars_len = k - j;
+            let m: String = inp[start..k].iter().collect();
+            let esc_s = if esc { "\\" } else { "" };
+            let rep = if first == '\\' {
+                backslashes = true;
+                m
+            } else if first == '?' {
+                if esc {
+                    format!("{esc_s}{first}{}", if rest_len > 0 { QMARK.repeat(rest_len) } else { String::new() })
+                } else if start == 0 {
+                    format!("{QMARK_NO_DOT}{}", if rest_len > 0 { QMARK.repeat(rest_len) } else { String::new() })
+                } else {
+                    QMARK.repeat(chars_len)
+                }
+            } else if first == '.' {
+                DOT_LITERAL.repeat(chars_len)
+            } else if first == '*' {
+                if esc {
+                    format!("{esc_s}{first}{}", if rest_len > 0 { STAR } else { "" })
+                } else {
+                    STAR.to_string()
+                }
+            } else if esc {
+                m
+            } else {
+                format!("\\{m}")
+            };
+            out.push_str(&rep);
+            i = k;
+        } else {
+            // `\` followed by a word char, or a word char: copied.
+            out.push(inp[i]);
+            i += 1;
+        }
+    }
+    if backslashes {
+        // output.replace(/\\+/g, m => m.length % 2 === 0 ? '\\\\' : (m ? '\\' : ''))
+        let cs: Vec<char> = out.chars().collect();
+        let mut o = String::new();
+        let mut i = 0;
+        while i < cs.len() {
+            if cs[i] == '\\' {
+                let mut k = i;
+                while k < cs.len() && cs[k] == '\\' {
+                    k += 1;
+                }
+                o.push_str(if (k - i) % 2 == 0 { "\\\\" } else { "\\" });
+                i = k;
+            } else {
+                o.push(cs[i]);
+                i += 1;
+            }
+        }
+        out = o;
+    }
+    out
+}
+
 /// `parse(input, options)` with default options (`fastpaths` as given).
 fn parse(input: &str, fast: bool, depth: u32) -> Result<Parsed, String> {
     if depth > 64 {
@@ -841,580 +1561,16 @@ fn parse(input: &str, fast: bool, depth: u32) -> Result<Parsed, String> {
         && !(matches!(inp.first(), Some('*' | '!'))
             || inp.iter().any(|c| matches!(c, '/' | '(' | ')' | '[' | ']' | '{' | '}' | '"')));
     if fast_ok {
-        let mut backslashes = false;
-        // input.replace(/(\\?)((\W)(\3*))/g, ...)
-        let mut out = String::new();
-        let mut i = 0;
-        let is_w = |c: char| c.is_ascii_alphanumeric() || c == '_';
-        while i < inp.len() {
-            let start = i;
-            let mut esc = false;
-            let mut j = i;
-            if inp[j] == '\\' && j + 1 < inp.len() && !is_w(inp[j + 1]) {
-                // `(\\?)` is greedy: take the backslash as esc if the next is \W.
-                esc = true;
-                j += 1;
-            }
-            if j < inp.len() && !is_w(inp[j]) {
-                let first = inp[j];
-                let mut k = j + 1;
-                while k < inp.len() && inp[k] == first {
-                    k += 1;
-                }
-                let rest_len = k - j - 1;
-                let chars_len = k - j;
-                let m: String = inp[start..k].iter().collect();
-                let esc_s = if esc { "\\" } else { "" };
-                let rep = if first == '\\' {
-                    backslashes = true;
-                    m
-                } else if first == '?' {
-                    if esc {
-                        format!("{esc_s}{first}{}", if rest_len > 0 { QMARK.repeat(rest_len) } else { String::new() })
-                    } else if start == 0 {
-                        format!("{QMARK_NO_DOT}{}", if rest_len > 0 { QMARK.repeat(rest_len) } else { String::new() })
-                    } else {
-                        QMARK.repeat(chars_len)
-                    }
-                } else if first == '.' {
-                    DOT_LITERAL.repeat(chars_len)
-                } else if first == '*' {
-                    if esc {
-                        format!("{esc_s}{first}{}", if rest_len > 0 { STAR } else { "" })
-                    } else {
-                        STAR.to_string()
-                    }
-                } else if esc {
-                    m
-                } else {
-                    format!("\\{m}")
-                };
-                out.push_str(&rep);
-                i = k;
-            } else {
-                // `\` followed by a word char, or a word char: copied.
-                out.push(inp[i]);
-                i += 1;
-            }
-        }
-        if backslashes {
-            // output.replace(/\\+/g, m => m.length % 2 === 0 ? '\\\\' : (m ? '\\' : ''))
-            let cs: Vec<char> = out.chars().collect();
-            let mut o = String::new();
-            let mut i = 0;
-            while i < cs.len() {
-                if cs[i] == '\\' {
-                    let mut k = i;
-                    while k < cs.len() && cs[k] == '\\' {
-                        k += 1;
-                    }
-                    o.push_str(if (k - i) % 2 == 0 { "\\\\" } else { "\\" });
-                    i = k;
-                } else {
-                    o.push(cs[i]);
-                    i += 1;
-                }
-            }
-            out = o;
-        }
+        let out = fast_source(inp);
         return Ok(Parsed { output: format!("^(?:{out})$"), negated: false });
     }
 
     while !p.eos() {
-        let mut value = p.advance();
+        let value = p.advance();
         if value == "\u{0}" {
             continue;
         }
-
-        // Escaped characters
-        if value == "\\" {
-            let next = p.peek(1);
-            if next == Some('/') {
-                continue;
-            }
-            if next == Some('.') || next == Some(';') {
-                continue;
-            }
-            if next.is_none() {
-                value.push('\\');
-                p.push(Tok::new(T::Text, value, None));
-                continue;
-            }
-            let rem = p.remaining();
-            let run = rem.iter().take_while(|&&c| c == '\\').count();
-            if run > 2 {
-                p.st.index += run as isize;
-                if run % 2 != 0 {
-                    value.push('\\');
-                }
-            }
-            let a = p.advance();
-            value.push_str(&a);
-            if p.st.brackets == 0 {
-                p.push(Tok::new(T::Text, value, None));
-                continue;
-            }
-        }
-
-        // Inside a character class.
-        let prevv = p.all[p.prev].value.clone();
-        if p.st.brackets > 0 && (value != "]" || prevv == "[" || prevv == "[^") {
-            if value == ":" {
-                let inner: String = prevv.chars().skip(1).collect();
-                if inner.contains('[') {
-                    let pid = p.prev;
-                    p.all[pid].posix = true;
-                    if inner.contains(':') {
-                        let pv: Vec<char> = prevv.chars().collect();
-                        let idx = pv.iter().rposition(|&c| c == '[').unwrap_or(0);
-                        let pre: String = pv[..idx].iter().collect();
-                        let rest: String = pv.get(idx + 2..).map(|r| r.iter().collect()).unwrap_or_default();
-                        if let Some(px) = posix_class(&rest) {
-                            p.all[pid].value = format!("{pre}{px}");
-                            p.st.backtrack = true;
-                            p.advance();
-                            if p.all[0].output.as_deref().unwrap_or("").is_empty()
-                                && p.tokens.iter().position(|&t| t == pid) == Some(1)
-                            {
-                                p.all[0].output = Some(ONE_CHAR.into());
-                            }
-                            continue;
-                        }
-                    }
-                }
-            }
-            if (value == "[" && p.peek(1) != Some(':')) || (value == "-" && p.peek(1) == Some(']')) {
-                value = format!("\\{value}");
-            }
-            if value == "]" && (prevv == "[" || prevv == "[^") {
-                value = format!("\\{value}");
-            }
-            let pid = p.prev;
-            p.all[pid].value.push_str(&value);
-            p.append_str(None, &value);
-            continue;
-        }
-
-        // Quoted strings
-        if p.st.quotes == 1 && value != "\"" {
-            value = escape_regex(&value);
-            let pid = p.prev;
-            p.all[pid].value.push_str(&value);
-            p.append_str(None, &value);
-            continue;
-        }
-        if value == "\"" {
-            p.st.quotes = if p.st.quotes == 1 { 0 } else { 1 };
-            continue;
-        }
-
-        // Parentheses
-        if value == "(" {
-            p.increment(Stack::Parens);
-            p.push(Tok::new(T::Paren, value, None));
-            continue;
-        }
-        if value == ")" {
-            let close = p.extglobs.last().is_some_and(|e| p.st.parens == e.parens + 1);
-            if close {
-                let e = p.extglobs.pop().ok_or("internal: extglob stack")?;
-                p.extglob_close(e, &value, depth)?;
-                continue;
-            }
-            let out = if p.st.parens != 0 { ")" } else { "\\)" };
-            p.push(Tok::new(T::Paren, value, Some(out.into())));
-            p.decrement(Stack::Parens);
-            continue;
-        }
-
-        // Square brackets
-        if value == "[" {
-            if !p.remaining().contains(&']') {
-                value = "\\[".into();
-            } else {
-                p.increment(Stack::Brackets);
-            }
-            p.push(Tok::new(T::Bracket, value, None));
-            continue;
-        }
-        if value == "]" {
-            let pr = &p.all[p.prev];
-            if pr.ty == T::Bracket && clen(&pr.value) == 1 {
-                p.push(Tok::new(T::Text, value.clone(), Some(format!("\\{value}"))));
-                continue;
-            }
-            if p.st.brackets == 0 {
-                p.push(Tok::new(T::Text, value.clone(), Some(format!("\\{value}"))));
-                continue;
-            }
-            p.decrement(Stack::Brackets);
-            let pid = p.prev;
-            let prev_value: String = p.all[pid].value.chars().skip(1).collect();
-            if !p.all[pid].posix && prev_value.starts_with('^') && !prev_value.contains('/') {
-                value = format!("/{value}");
-            }
-            p.all[pid].value.push_str(&value);
-            p.append_str(None, &value);
-            if has_regex_chars(&prev_value) {
-                continue;
-            }
-            let pv = p.all[pid].value.clone();
-            let escaped = escape_regex(&pv);
-            p.st.output = slice_neg(&p.st.output, clen(&pv));
-            let nv = format!("(?:{escaped}|{pv})");
-            p.all[pid].value = nv.clone();
-            p.st.output.push_str(&nv);
-            continue;
-        }
-
-        // Braces
-        if value == "{" {
-            p.increment(Stack::Braces);
-            let mut open = Tok::new(T::Brace, value, Some("(".into()));
-            open.output_index = clen(&p.st.output);
-            open.tokens_index = p.tokens.len();
-            let id = p.push(open);
-            p.braces.push(id);
-            continue;
-        }
-        if value == "}" {
-            let Some(&brace) = p.braces.last() else {
-                p.push(Tok::new(T::Text, value.clone(), Some(value)));
-                continue;
-            };
-            let mut output = ")".to_string();
-            if p.all[brace].dots {
-                let arr = p.tokens.clone();
-                let mut range: Vec<String> = Vec::new();
-                for i in (0..arr.len()).rev() {
-                    p.tokens.pop();
-                    let t = &p.all[arr[i]];
-                    if t.ty == T::Brace {
-                        break;
-                    }
-                    if t.ty != T::Dots {
-                        range.insert(0, t.value.clone());
-                    }
-                }
-                output = expand_range(range);
-                p.st.backtrack = true;
-            }
-            if !p.all[brace].comma && !p.all[brace].dots {
-                let out = slice_to(&p.st.output, p.all[brace].output_index);
-                let toks: Vec<usize> =
-                    p.tokens.get(p.all[brace].tokens_index..).map(<[usize]>::to_vec).unwrap_or_default();
-                p.all[brace].value = "\\{".into();
-                p.all[brace].output = Some("\\{".into());
-                value = "\\}".into();
-                output = "\\}".into();
-                p.st.output = out;
-                for t in toks {
-                    let tk = &p.all[t];
-                    let s = match &tk.output {
-                        Some(o) if !o.is_empty() => o.clone(),
-                        _ => tk.value.clone(),
-                    };
-                    p.st.output.push_str(&s);
-                }
-            }
-            p.push(Tok::new(T::Brace, value, Some(output)));
-            p.decrement(Stack::Braces);
-            p.braces.pop();
-            continue;
-        }
-
-        // Pipes
-        if value == "|" {
-            p.push(Tok::new(T::Text, value, None));
-            continue;
-        }
-
-        // Commas
-        if value == "," {
-            let mut output = value.clone();
-            if let Some(&brace) = p.braces.last() {
-                if p.stack.last() == Some(&Stack::Braces) {
-                    p.all[brace].comma = true;
-                    output = "|".into();
-                }
-            }
-            p.push(Tok::new(T::Comma, value, Some(output)));
-            continue;
-        }
-
-        // Slashes
-        if value == "/" {
-            if p.all[p.prev].ty == T::Dot && p.st.index == p.st.start + 1 {
-                p.st.start = p.st.index + 1;
-                p.st.output = String::new();
-                p.tokens.pop();
-                p.prev = 0;
-                continue;
-            }
-            p.push(Tok::new(T::Slash, value, Some(SLASH_LITERAL.into())));
-            continue;
-        }
-
-        // Dots
-        if value == "." {
-            let pid = p.prev;
-            if p.st.braces > 0 && p.all[pid].ty == T::Dot {
-                if p.all[pid].value == "." {
-                    p.all[pid].output = Some(DOT_LITERAL.into());
-                }
-                if let Some(&b) = p.braces.last() {
-                    p.all[b].dots = true;
-                }
-                let t = &mut p.all[pid];
-                t.ty = T::Dots;
-                let o = format!("{}{}", t.output.clone().unwrap_or_default(), value);
-                t.output = Some(o);
-                t.value.push_str(&value);
-                continue;
-            }
-            if p.st.braces + p.st.parens == 0 && p.all[pid].ty != T::Bos && p.all[pid].ty != T::Slash {
-                p.push(Tok::new(T::Text, value, Some(DOT_LITERAL.into())));
-                continue;
-            }
-            p.push(Tok::new(T::Dot, value, Some(DOT_LITERAL.into())));
-            continue;
-        }
-
-        // Question marks
-        if value == "?" {
-            let is_group = p.all[p.prev].value == "(";
-            if !is_group && p.peek(1) == Some('(') && p.peek(2) != Some('?') {
-                p.extglob_open(ExtKind::Qmark, &value);
-                continue;
-            }
-            if p.all[p.prev].ty == T::Paren {
-                let next = p.peek(1);
-                let mut output = value.clone();
-                let rem = p.remaining();
-                let lt_ok = {
-                    // /<([!=]|\w+>)/.test(remaining())
-                    let mut ok = false;
-                    for (i, &c) in rem.iter().enumerate() {
-                        if c != '<' {
-                            continue;
-                        }
-                        match rem.get(i + 1) {
-                            Some('!' | '=') => ok = true,
-                            _ => {
-                                let mut k = i + 1;
-                                while k < rem.len() && (rem[k].is_ascii_alphanumeric() || rem[k] == '_') {
-                                    k += 1;
-                                }
-                                if k > i + 1 && rem.get(k) == Some(&'>') {
-                                    ok = true;
-                                }
-                            }
-                        }
-                        if ok {
-                            break;
-                        }
-                    }
-                    ok
-                };
-                if (p.all[p.prev].value == "(" && !next.is_some_and(|n| matches!(n, '!' | '=' | '<' | ':')))
-                    || (next == Some('<') && !lt_ok)
-                {
-                    output = format!("\\{value}");
-                }
-                p.push(Tok::new(T::Text, value, Some(output)));
-                continue;
-            }
-            if matches!(p.all[p.prev].ty, T::Slash | T::Bos) {
-                p.push(Tok::new(T::Qmark, value, Some(QMARK_NO_DOT.into())));
-                continue;
-            }
-            p.push(Tok::new(T::Qmark, value, Some(QMARK.into())));
-            continue;
-        }
-
-        // Exclamation
-        if value == "!" {
-            if p.peek(1) == Some('(')
-                && (p.peek(2) != Some('?') || !p.peek(3).is_some_and(|n| matches!(n, '!' | '=' | '<' | ':')))
-            {
-                p.extglob_open(ExtKind::Negate, &value);
-                continue;
-            }
-            if p.st.index == 0 {
-                p.negate();
-                continue;
-            }
-        }
-
-        // Plus
-        if value == "+" {
-            if p.peek(1) == Some('(') && p.peek(2) != Some('?') {
-                p.extglob_open(ExtKind::Plus, &value);
-                continue;
-            }
-            let pr = &p.all[p.prev];
-            if pr.value == "(" {
-                p.push(Tok::new(T::Plus, value, Some(PLUS_LITERAL.into())));
-                continue;
-            }
-            if matches!(pr.ty, T::Bracket | T::Paren | T::Brace) || p.st.parens > 0 {
-                p.push(Tok::new(T::Plus, value, None));
-                continue;
-            }
-            p.push(Tok::new(T::Plus, PLUS_LITERAL, None));
-            continue;
-        }
-
-        // At
-        if value == "@" {
-            if p.peek(1) == Some('(') && p.peek(2) != Some('?') {
-                let mut t = Tok::new(T::At, value, Some(String::new()));
-                t.extglob = true;
-                p.push(t);
-                continue;
-            }
-            p.push(Tok::new(T::Text, value, None));
-            continue;
-        }
-
-        // Plain text
-        if value != "*" {
-            if value == "$" || value == "^" {
-                value = format!("\\{value}");
-            }
-            let rem = p.remaining();
-            let n = re_non_special_prefix(&rem);
-            if n > 0 {
-                value.extend(&rem[..n]);
-                p.st.index += n as isize;
-            }
-            p.push(Tok::new(T::Text, value, None));
-            continue;
-        }
-
-        // Stars
-        let pid = p.prev;
-        if p.all[pid].ty == T::Globstar || p.all[pid].star {
-            let t = &mut p.all[pid];
-            t.ty = T::Star;
-            t.star = true;
-            t.value.push_str(&value);
-            t.output = Some(STAR.into());
-            p.st.backtrack = true;
-            continue;
-        }
-        let mut rest = p.remaining();
-        if rest.first() == Some(&'(') && rest.get(1).is_some_and(|&c| c != '?') {
-            p.extglob_open(ExtKind::Star, &value);
-            continue;
-        }
-        if p.all[pid].ty == T::Star {
-            let prior = p.all[pid].prev;
-            let before = p.all[prior].prev;
-            let prior_ty = p.all[prior].ty;
-            let is_start = prior_ty == T::Slash || prior_ty == T::Bos;
-            let after_star = prior_ty != T::Bos && matches!(p.all[before].ty, T::Star | T::Globstar);
-            let is_brace = p.st.braces > 0 && (prior_ty == T::Comma || prior_ty == T::Brace);
-            let is_extglob = !p.extglobs.is_empty() && prior_ty == T::Paren;
-            if !is_start && prior_ty != T::Paren && !is_brace && !is_extglob {
-                p.push(Tok::new(T::Star, value, Some(String::new())));
-                continue;
-            }
-            // strip consecutive `/**/`
-            while rest.len() >= 3 && rest[..3] == ['/', '*', '*'] {
-                let after = p.st.input.get((p.st.index + 4) as usize).copied();
-                if after.is_some_and(|a| a != '/') {
-                    break;
-                }
-                rest.drain(..3);
-                p.st.index += 3;
-            }
-            let is_end = p.eos()
-                || (p.st.parens > 0
-                    && rest.len() == p.st.parens as usize
-                    && rest.iter().all(|&c| c == ')')
-                    && !p.extglobs.iter().any(|e| e.kind == ExtKind::Negate));
-            let prior_prev_ty = p.all[p.all[prior].prev].ty;
-            if prior_ty == T::Bos && p.eos() {
-                let t = &mut p.all[pid];
-                t.ty = T::Globstar;
-                t.value.push_str(&value);
-                t.output = Some(globstar());
-                p.st.output = globstar();
-                continue;
-            }
-            if prior_ty == T::Slash && prior_prev_ty != T::Bos && !after_star && is_end {
-                let cut = clen(p.all[prior].out()) + clen(p.all[pid].out());
-                p.st.output = slice_neg(&p.st.output, cut);
-                let po = format!("(?:{}", p.all[prior].out());
-                p.all[prior].output = Some(po.clone());
-                let t = &mut p.all[pid];
-                t.ty = T::Globstar;
-                t.output = Some(format!("{}|$)", globstar()));
-                t.value.push_str(&value);
-                let to = t.output.clone().unwrap_or_default();
-                p.st.output.push_str(&po);
-                p.st.output.push_str(&to);
-                continue;
-            }
-            if prior_ty == T::Slash && prior_prev_ty != T::Bos && rest.first() == Some(&'/') {
-                let end = if rest.get(1).is_some() { "|$" } else { "" };
-                let cut = clen(p.all[prior].out()) + clen(p.all[pid].out());
-                p.st.output = slice_neg(&p.st.output, cut);
-                let po = format!("(?:{}", p.all[prior].out());
-                p.all[prior].output = Some(po.clone());
-                let t = &mut p.all[pid];
-                t.ty = T::Globstar;
-                t.output = Some(format!("{}{SLASH_LITERAL}|{SLASH_LITERAL}{end})", globstar()));
-                t.value.push_str(&value);
-                let to = t.output.clone().unwrap_or_default();
-                p.st.output.push_str(&po);
-                p.st.output.push_str(&to);
-                p.advance();
-                p.push(Tok::new(T::Slash, "/", Some(String::new())));
-                continue;
-            }
-            if prior_ty == T::Bos && rest.first() == Some(&'/') {
-                let t = &mut p.all[pid];
-                t.ty = T::Globstar;
-                t.value.push_str(&value);
-                let o = format!("(?:^|{SLASH_LITERAL}|{}{SLASH_LITERAL})", globstar());
-                t.output = Some(o.clone());
-                p.st.output = o;
-                p.advance();
-                p.push(Tok::new(T::Slash, "/", Some(String::new())));
-                continue;
-            }
-            let plen = clen(p.all[pid].out());
-            p.st.output = slice_neg(&p.st.output, plen);
-            let t = &mut p.all[pid];
-            t.ty = T::Globstar;
-            t.output = Some(globstar());
-            t.value.push_str(&value);
-            p.st.output.push_str(&globstar());
-            continue;
-        }
-
-        let token = Tok::new(T::Star, value, Some(STAR.into()));
-        let pty = p.all[pid].ty;
-        if p.st.index == p.st.start || pty == T::Slash || pty == T::Dot {
-            if pty == T::Dot {
-                let nds = no_dot_slash();
-                p.st.output.push_str(&nds);
-                let o = format!("{}{}", p.all[pid].out(), nds);
-                p.all[pid].output = Some(o);
-            } else {
-                p.st.output.push_str(NO_DOT);
-                let o = format!("{}{}", p.all[pid].out(), NO_DOT);
-                p.all[pid].output = Some(o);
-            }
-            if p.peek(1) != Some('*') {
-                p.st.output.push_str(ONE_CHAR);
-                let o = format!("{}{}", p.all[pid].out(), ONE_CHAR);
-                p.all[pid].output = Some(o);
-            }
-        }
-        p.push(token);
+        p.step(value, depth)?;
     }
 
     while p.st.brackets > 0 {
