@@ -794,31 +794,6 @@ export declare function fatalSourceInfo(path: string): BindingEditMap | null
  */
 export declare function filterAttr(set: number, key: string): number
 
-/**
- * Times the engine on `paths` (a chain) with `files` and `functions` as
- * the decided population, `iterations` decisions per measure.
- */
-export declare function filterBench(paths: Array<string>, files: Array<string>, functions: Array<string>, iterations: number): FilterBenchResult
-
-/** Benchmark figures of the filter engine. */
-export interface FilterBenchResult {
-  /** Rules in the chain. */
-  rules: number
-  /**
-   * Milliseconds to load (read, parse, compile) the chain, best of 5
-   * (without the cache that spares a second load of the same files).
-   */
-  loadMs: number
-  /** Cached file decisions per second. */
-  cachedFilePerS: number
-  /** Cached function decisions per second. */
-  cachedFnPerS: number
-  /** Uncached file decisions per second. */
-  uncachedFilePerS: number
-  /** Uncached function decisions per second. */
-  uncachedFnPerS: number
-}
-
 /** Loads a chain (validation without recording) and returns its files. */
 export declare function filterCheck(paths: Array<string>): Array<BindingFilterFile>
 

@@ -846,7 +846,6 @@ module.exports.exportTraceAsync = nativeBinding.exportTraceAsync
 module.exports.exportTraceSync = nativeBinding.exportTraceSync
 module.exports.fatalSourceInfo = nativeBinding.fatalSourceInfo
 module.exports.filterAttr = nativeBinding.filterAttr
-module.exports.filterBench = nativeBinding.filterBench
 module.exports.filterCheck = nativeBinding.filterCheck
 module.exports.filterIo = nativeBinding.filterIo
 module.exports.filterStats = nativeBinding.filterStats

@@ -1,17 +1,14 @@
 //! Filters: attr decisions for the value encoder, value statistics, glob
-//! matching (for the picomatch differential test) and the benchmark.
-
-use std::path::Path;
-use std::time::Instant;
+//! matching (for the picomatch differential test). The engine's benchmark
+//! is `crates/noderec_core/examples/filter_bench.rs`, outside the addon.
 
 use napi::Env;
 use napi_derive::napi;
 use noderec_core::filter::glob::Glob;
-use noderec_core::filter::loader::{load_chain, load_chain_uncached};
-use noderec_core::filter::Engine;
+use noderec_core::filter::loader::load_chain;
 use noderec_core::session::lifecycle;
 
-use crate::binding_errors::{guard, to_js};
+use crate::binding_errors::guard;
 use napi::Result;
 
 /// `picomatch(pattern)(path)`, computed by the Rust engine (an invalid
@@ -91,98 +88,6 @@ pub fn filter_io(env: &Env, paths: Vec<String>) -> Result<BindingIoFilter> {
     guard(env, "filterIo", || {
         let io = load_chain(&paths)?.io();
         Ok(BindingIoFilter { capture: io.capture, streams: io.streams })
-    })
-}
-
-/// Benchmark figures of the filter engine.
-#[napi(object)]
-pub struct FilterBenchResult {
-    /// Rules in the chain.
-    pub rules: u32,
-    /// Milliseconds to load (read, parse, compile) the chain, best of 5
-    /// (without the cache that spares a second load of the same files).
-    pub load_ms: f64,
-    /// Cached file decisions per second.
-    pub cached_file_per_s: f64,
-    /// Cached function decisions per second.
-    pub cached_fn_per_s: f64,
-    /// Uncached file decisions per second.
-    pub uncached_file_per_s: f64,
-    /// Uncached function decisions per second.
-    pub uncached_fn_per_s: f64,
-}
-
-/// Times the engine on `paths` (a chain) with `files` and `functions` as
-/// the decided population, `iterations` decisions per measure.
-#[napi]
-pub fn filter_bench(
-    env: &Env,
-    paths: Vec<String>,
-    files: Vec<String>,
-    functions: Vec<String>,
-    iterations: u32,
-) -> Result<FilterBenchResult> {
-    guard(env, "filterBench", || {
-        let mut load_ms = f64::MAX;
-        let mut chain = None;
-        for _ in 0..5 {
-            let t = Instant::now();
-            let c = load_chain_uncached(&paths).map_err(to_js)?;
-            load_ms = load_ms.min(t.elapsed().as_secs_f64() * 1000.0);
-            chain = Some(c);
-        }
-        let Some(chain) = chain else { return Err(crate::binding_errors::coded("ERR_INTERNAL", "no chain")) };
-        let rules = chain.files.iter().map(|f| f.scope.rules.len() as u32).sum();
-        let root = "/bench/project";
-        let engine = Engine::new(chain, Path::new(root));
-        let abs: Vec<String> = files.iter().map(|f| format!("{root}/{f}")).collect();
-        let n = iterations.max(1) as usize;
-        let params = vec!["a".to_string(), "b".to_string()];
-        // Warm the caches (package lookups find no package.json under /bench).
-        let decisions: Vec<_> = abs.iter().map(|a| engine.decide_file(a)).collect();
-        for d in &decisions {
-            for f in &functions {
-                engine.decide_function(d, f, &params);
-            }
-        }
-        let per_s = |elapsed: f64| n as f64 / elapsed.max(1e-9);
-        let t = Instant::now();
-        let mut keep = 0usize;
-        for i in 0..n {
-            keep += usize::from(engine.decide_file(&abs[i % abs.len()]).record);
-        }
-        let cached_file_per_s = per_s(t.elapsed().as_secs_f64());
-        let t = Instant::now();
-        for i in 0..n {
-            let d = &decisions[i % decisions.len()];
-            keep += usize::from(
-                engine.decide_function(d, &functions[(i / decisions.len()) % functions.len()], &params).record,
-            );
-        }
-        let cached_fn_per_s = per_s(t.elapsed().as_secs_f64());
-        let t = Instant::now();
-        for i in 0..n {
-            let f = &files[i % files.len()];
-            keep += usize::from(engine.evaluate_file(f, Some("bench-pkg")).0);
-        }
-        let uncached_file_per_s = per_s(t.elapsed().as_secs_f64());
-        let t = Instant::now();
-        for i in 0..n {
-            let d = &decisions[i % decisions.len()];
-            keep += usize::from(
-                engine.evaluate_function(d, &functions[(i / decisions.len()) % functions.len()], &params).record,
-            );
-        }
-        let uncached_fn_per_s = per_s(t.elapsed().as_secs_f64());
-        std::hint::black_box(keep);
-        Ok(FilterBenchResult {
-            rules,
-            load_ms,
-            cached_file_per_s,
-            cached_fn_per_s,
-            uncached_file_per_s,
-            uncached_fn_per_s,
-        })
     })
 }
 
