@@ -13,7 +13,6 @@ export type {
   BindingRead as ReadResult,
   BindingStartOptions as StartOptions,
   ExportOptions,
-  FilterBenchResult,
 } from './native/binding';
 
 /** The addon's exports, as generated. */
