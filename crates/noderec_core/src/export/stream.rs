@@ -431,9 +431,20 @@ pub fn runs_of<R: Read>(chunks: &mut ChunkReader<R>) -> Result<(Vec<RunRow>, Out
     struct Runs {
         rows: Vec<RunRow>,
         by_id: HashMap<String, usize>,
+        /// (thread, the mark's run number) → row: a run-end mark names its
+        /// run by number, which need not be the thread's current run.
+        by_mark: HashMap<(u32, u64), usize>,
     }
     impl Sink for Runs {
         fn event(&mut self, _d: &Dict, ev: &Ev) -> Result<()> {
+            if ev.kind == kind::MARK && ev.payload == m::RUN_END {
+                // Named by its number, whatever run is current.
+                let id = ev.vals.as_ref().and_then(|b| crate::wire::format::read_varint(b.bytes(), &mut 0).ok());
+                if let Some(&i) = id.and_then(|id| self.by_mark.get(&(ev.thread, id))) {
+                    self.rows[i].ended = true;
+                }
+                return Ok(());
+            }
             let Some(run) = ev.run.as_deref() else { return Ok(()) };
             if ev.kind != kind::MARK {
                 if let Some(&i) = self.by_id.get(run) {
@@ -441,40 +452,33 @@ pub fn runs_of<R: Read>(chunks: &mut ChunkReader<R>) -> Result<(Vec<RunRow>, Out
                 }
                 return Ok(());
             }
-            match ev.payload {
-                m::RUN_START => {
-                    let Some(b) = ev.vals.as_ref() else { return Ok(()) };
-                    let mut pos = 0;
-                    let bytes = b.bytes();
-                    let (Ok(_), Ok(_)) = (
-                        crate::wire::format::read_varint(bytes, &mut pos),
-                        crate::wire::format::read_varint(bytes, &mut pos),
-                    ) else {
-                        return Ok(());
-                    };
-                    let meta = run_meta(b, pos);
-                    let p = |k: &str| prop_text(meta.as_ref(), k);
-                    self.by_id.insert(run.to_owned(), self.rows.len());
-                    self.rows.push(RunRow {
-                        run_id: run.to_owned(),
-                        domain: p("domain"),
-                        level: p("level"),
-                        parent_run_id: p("parentRunId"),
-                        sample_id: p("sampleId"),
-                        iteration: p("iteration"),
-                        thread: ev.thread,
-                        start_ns: ev.t_ns,
-                        events: 0,
-                        ended: false,
-                    });
-                }
-                m::RUN_END => {
-                    if let Some(&i) = self.by_id.get(run) {
-                        self.rows[i].ended = true;
-                    }
-                }
-                _ => {}
+            if ev.payload != m::RUN_START {
+                return Ok(());
             }
+            let Some(b) = ev.vals.as_ref() else { return Ok(()) };
+            let mut pos = 0;
+            let bytes = b.bytes();
+            let (Ok(id), Ok(_)) =
+                (crate::wire::format::read_varint(bytes, &mut pos), crate::wire::format::read_varint(bytes, &mut pos))
+            else {
+                return Ok(());
+            };
+            let meta = run_meta(b, pos);
+            let p = |k: &str| prop_text(meta.as_ref(), k);
+            self.by_id.insert(run.to_owned(), self.rows.len());
+            self.by_mark.insert((ev.thread, id), self.rows.len());
+            self.rows.push(RunRow {
+                run_id: run.to_owned(),
+                domain: p("domain"),
+                level: p("level"),
+                parent_run_id: p("parentRunId"),
+                sample_id: p("sampleId"),
+                iteration: p("iteration"),
+                thread: ev.thread,
+                start_ns: ev.t_ns,
+                events: 0,
+                ended: false,
+            });
             Ok(())
         }
         fn finish(&mut self, _d: &Dict, _end_ns: u64) -> Result<()> {
@@ -1248,5 +1252,34 @@ mod tests {
             .map(|r| (r.run_id.as_str(), r.domain.as_deref(), r.level.as_deref(), r.events, r.ended))
             .collect();
         assert_eq!(got, [("a", Some("http"), None, 2, true), ("empty", None, Some("3"), 0, true)]);
+    }
+
+    #[test]
+    fn runs_of_ends_the_run_a_run_end_mark_names_not_the_current_one() {
+        use crate::wire::format::mark as m;
+        // Run `inner` starts inside `outer` and is still current when
+        // `outer` ends (a run that left work behind, `clear: 'none'`).
+        let mut p = defs();
+        let start = |id: u64, parent: u64, run_id: &'static str| {
+            mark_blob(id, move |b| {
+                put_varint(b, parent);
+                vobj(b, &[("runId", run_id)]);
+            })
+        };
+        events_record(
+            &mut p,
+            0,
+            &[
+                (0, kind::MARK, m::RUN_START, 10, start(1, 0, "outer")),
+                (0, kind::MARK, m::RUN_START, 11, start(2, 1, "inner")),
+                (0, kind::MARK, m::RUN_END, 12, mark_blob(1, |_| {})),
+                (0, kind::CALL, 1, 13, None),
+            ],
+        );
+        let bytes = trace(&[p]);
+        let mut r = ChunkReader::new(&bytes[..], bytes.len() as u64).unwrap_or_else(|e| panic!("{e}"));
+        let (runs, _) = runs_of(&mut r).unwrap_or_else(|e| panic!("{e}"));
+        let got: Vec<_> = runs.iter().map(|r| (r.run_id.as_str(), r.ended)).collect();
+        assert_eq!(got, [("outer", true), ("inner", false)]);
     }
 }

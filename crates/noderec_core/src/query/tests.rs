@@ -711,8 +711,7 @@ fn runs_in_the_index_match_the_streaming_reader() {
         let got: Vec<_> = ix.meta.runs.iter().map(|r| (r.run_id.clone(), r.thread, r.events)).collect();
         let want: Vec<_> = rows.iter().map(|r| (r.run_id.clone(), r.thread, r.events)).collect();
         assert_eq!(got, want);
-        // A run-end mark names its run by id (`runs_of` takes the thread's
-        // current run instead, here a.1 when a ends).
+        // A run-end mark names its run by id, whatever run is current.
         assert!(ix.meta.runs.iter().all(|r| r.ended));
         assert_eq!((ix.meta.runs[0].start_ns, ix.meta.runs[0].end_ns), (10_000, 21_000));
         assert_eq!(ix.meta.runs[1].domain.as_deref(), Some("d"), "a nested run inherits its parent's domain");
