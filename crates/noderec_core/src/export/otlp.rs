@@ -401,12 +401,7 @@ impl Otlp {
             b.end(st);
         }
         b.end(sp);
-        self.spans += 1;
-        self.in_batch += 1;
-        if self.in_batch >= BATCH_SPANS || self.req.bytes.len() >= BATCH_BYTES {
-            self.end_request()?;
-        }
-        Ok(())
+        self.span_written()
     }
 
     fn process_span_id(&self) -> u64 {
@@ -440,6 +435,16 @@ impl Otlp {
         b.str(SCOPE_VERSION, env!("CARGO_PKG_VERSION"));
         b.end(scope);
         self.open = Some((rs, ss));
+    }
+
+    /// Counts the span just written; ends the request when it is full.
+    fn span_written(&mut self) -> Result<()> {
+        self.spans += 1;
+        self.in_batch += 1;
+        if self.in_batch >= BATCH_SPANS || self.req.bytes.len() >= BATCH_BYTES {
+            self.end_request()?;
+        }
+        Ok(())
     }
 
     fn end_request(&mut self) -> Result<()> {
@@ -506,12 +511,7 @@ impl Otlp {
             b.end(st);
         }
         b.end(sp);
-        self.spans += 1;
-        self.in_batch += 1;
-        if self.in_batch >= BATCH_SPANS || self.req.bytes.len() >= BATCH_BYTES {
-            self.end_request()?;
-        }
-        Ok(())
+        self.span_written()
     }
 
     /// The activation ended for good at `end_ns`: export it if it is long
