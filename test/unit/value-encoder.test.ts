@@ -1130,6 +1130,73 @@ describe('references', () => {
     }
   });
 
+  for (const trust of [false, true]) it(`a grandchild mutated between captures is noticed, through an unchanged child, a patched parent and a reference${trust ? ' (trusted objects, plain reads)' : ''}`, () => {
+    // The check of an unchanged child reaches the grandchild's memo through
+    // the child's memo: every kind of change to the grandchild must still
+    // make the parent's reference or patch read back as its full encoding.
+    if (trust) expect(installDefiners(untrust)).toBe(true);
+    setTrust(trust);
+    let ran = 0;
+    const getter = (): number => ++ran;
+    const g: any = { x: 1, s: 'a' };
+    const ga: any[] = [1, { y: 1 }, 'z'];
+    const gm = new Map<unknown, unknown>([['k', 1]]);
+    const gs = new Set<unknown>([1, 2]);
+    const child: any = { g, ga, gm, gs, n: 0 };
+    const sib: any = { g, v: 1 };
+    const top: any = { child, sib, pos: 0, t: 'top' };
+    const mutations: Array<() => void> = [
+      () => (g.x = 2),
+      () => (g.x = -0),
+      () => (g.x = NaN),
+      () => (g.s = 'b'),
+      () => (g.added = true),
+      () => delete g.added,
+      () => delete g.s,
+      () => (g.s = 'a'),
+      () => Object.defineProperty(g, 'x', { get: getter, enumerable: true, configurable: true }),
+      () => Object.defineProperty(g, 'x', { value: 3, writable: true, enumerable: true, configurable: true }),
+      () => Object.setPrototypeOf(g, null),
+      () => Object.setPrototypeOf(g, Object.prototype),
+      () => (ga[0] = 2),
+      () => ga.push(4),
+      () => (ga.length = 2),
+      () => (ga[5] = 1), // holes
+      () => (ga[1] = g),
+      () => (ga[1].x = 7),
+      () => gm.set('k', 2),
+      () => gm.set('k2', g),
+      () => gm.delete('k'),
+      () => gs.add(3),
+      () => gs.delete(1),
+      () => (child.g = { x: 1, s: 'a' }),
+      () => (child.g.x = 9),
+    ];
+    const capture = (v: unknown): void => {
+      const r = both(v);
+      expect(r.ref).toEqual(r.full);
+    };
+    // Memos for all (the first capture only marks objects as seen).
+    for (let i = 0; i < 3; i++) capture(top);
+    let refs = 0;
+    for (let i = 0; i < mutations.length; i++) {
+      for (const patchParent of [false, true]) {
+        if (patchParent) top.pos++;
+        mutations[i]();
+        capture(top);
+        // Unchanged since: a reference, which must still read back right.
+        const r = both(top);
+        if (r.usedRef) refs++;
+        expect(r.ref).toEqual(r.full);
+        capture(child);
+        capture(sib);
+      }
+    }
+    expect(refs).toBeGreaterThan(mutations.length);
+    expect(ran).toBe(0);
+    setTrust(false);
+  });
+
   it('maps and sets: referred to while unchanged, written again after any change', () => {
     const inner = { v: 1 };
     const m = new Map<unknown, unknown>([['a', 1], [inner, 'obj'], ['b', inner]]);
