@@ -1297,6 +1297,11 @@ class Plan {
   /** Reads every key into `out` and returns the bits of the entries that
    *  differ from a memo's (patches). */
   diff: Diff | null = null;
+  /** Objects of this plan marked as seen at their first encoding, those of
+   *  them met again, and first encodings not marked (see markSeen). */
+  marked = 0;
+  back = 0;
+  unmarked = 0;
   constructor(
     readonly keys: string[],
     readonly attr: number,
@@ -1386,6 +1391,29 @@ function planFor(proto: object | null, keys: string[], total: number): Plan {
   if (list.length >= PLANS_PER_PROTO) ArrayPrototypePop(list);
   ArrayPrototypeUnshift(list, p);
   return p;
+}
+
+/** Whether to mark an object of plan `p`, met for the first time, as seen
+ *  (so that its second encoding makes a memo and the third can be a
+ *  reference). The mark is a WeakMap insertion of a young object, the
+ *  dearest step of a first encoding (garbage-collector work on the
+ *  ephemeron table: decisions.md 14). Objects of a shape whose marked
+ *  objects almost never come back (fresh objects made per call) are marked
+ *  one in MARK_SAMPLE only: one that does come back is marked after a few
+ *  more encodings (each written in full, as without references), and once
+ *  one in MARK_BACK of the marked ones came back every object of the shape
+ *  is marked again. Only what is referred to changes, never what is
+ *  recorded. */
+const MARK_LEARN = 64;
+const MARK_BACK = 8;
+const MARK_SAMPLE = 16;
+function markSeen(p: Plan): boolean {
+  if (p.marked < MARK_LEARN || p.back * MARK_BACK >= p.marked || ++p.unmarked >= MARK_SAMPLE) {
+    p.unmarked = 0;
+    p.marked++;
+    return true;
+  }
+  return false;
 }
 
 /** Writes key `i` of a plan (its `str` body). */
@@ -1597,13 +1625,18 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   putTag(T_OBJECT);
   putStr(cls);
   const keys = ownKeys(o, m);
+  // Met for the first time: written without a memo, and marked as seen
+  // below (or not: see Plan.marked).
+  let first = false;
+  let second = false;
   if (m === undefined && refsOn) {
     // ownKeys makes a memo for a large object (only then is one there now).
     if (keysTotal > BIG_KEYS) m = MemoGet(memos, o);
     if (m === undefined && !seen) {
-      MemoSet(memos, o, SEEN);
+      first = true;
       okAcc = false;
     } else if (m === undefined || m === SEEN) {
+      second = seen;
       m = new Memo(K_OBJECT);
       MemoSet(memos, o, m);
     }
@@ -1614,6 +1647,9 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   const env = isEnvObject(o);
   const filtered = curAttr !== 0 || env;
   const plan = !env && known <= PLAN_KEYS && known === keys.length ? planFor(proto, keys, known) : null;
+  if (first) {
+    if (plan === null || markSeen(plan)) MemoSet(memos, o, SEEN);
+  } else if (second && plan !== null) plan.back++;
   let total = known;
   let n = 0;
   let end = 0;

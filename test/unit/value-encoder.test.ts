@@ -1197,6 +1197,39 @@ describe('references', () => {
     setTrust(false);
   });
 
+  it('objects of a shape met once each are not all marked as seen; one that comes back is still referred to after a few captures', () => {
+    // 500 fresh objects of one shape, each captured once: their marks almost
+    // never pay, so the encoder marks only some (Plan.marked).
+    for (let i = 0; i < 500; i++) {
+      const r = both({ fa: i, fb: 'x' });
+      expect(r.ref).toEqual(r.full);
+      expect(r.usedRef).toBe(false);
+    }
+    // One of that shape that comes back: written in full (as without
+    // references) until it is marked, then referred to.
+    const back = { fa: -1, fb: 'y' };
+    let firstRef = -1;
+    for (let i = 0; i < 40 && firstRef < 0; i++) {
+      const r = both(back);
+      expect(r.ref).toEqual(r.full);
+      if (r.usedRef) firstRef = i;
+    }
+    expect(firstRef).toBeGreaterThan(2);
+    expect(firstRef).toBeLessThan(20);
+    // Objects of the shape now come back: once enough of the marked ones
+    // did, every one is marked again.
+    let refs = 0;
+    for (let k = 0; k < 400; k++) {
+      const o = { fa: k, fb: 'z' };
+      both(o);
+      both(o);
+      const r = both(o);
+      expect(r.ref).toEqual(r.full);
+      if (k >= 300 && r.usedRef) refs++;
+    }
+    expect(refs).toBe(100);
+  });
+
   it('maps and sets: referred to while unchanged, written again after any change', () => {
     const inner = { v: 1 };
     const m = new Map<unknown, unknown>([['a', 1], [inner, 'obj'], ['b', inner]]);
