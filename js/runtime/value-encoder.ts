@@ -940,6 +940,16 @@ function sameArray(a: unknown[], m: Memo): boolean {
 /** `proto` is the prototype of `o`, read by the caller. */
 function samePlain(o: object, m: Memo, proto: object | null): boolean {
   if (proto !== m.proto) return false;
+  const p = m.plan;
+  if (p !== null && p.check !== null && trustOn && m.trusted && m.klist === null) {
+    // Every key is an own data property (listed by the check, verified
+    // before); a memo with a plan scanned all of them (scan = total).
+    const n = m.scan;
+    encoderWork[0] += n;
+    encoderWork[1] += n;
+    encoderWork[3] += n;
+    return p.check(o, ObjectKeys, m.vals, m.vers, m.mems, sameValue);
+  }
   const keys = ownKeys(o, m);
   if (keysTotal !== m.total) return false;
   const n = m.scan;
@@ -950,11 +960,6 @@ function samePlain(o: object, m: Memo, proto: object | null): boolean {
     const vals = m.vals, vers = m.vers, mems = m.mems;
     encoderWork[1] += n;
     encoderWork[3] += n;
-    const p = m.plan;
-    if (p !== null && p.check !== null) {
-      for (let i = 0; i < n; i++) if (keys[i] !== mk[i]) return false;
-      return p.check(o, vals, vers, mems, sameValue);
-    }
     for (let i = 0; i < n; i++) {
       const k = keys[i];
       if (k !== mk[i] || !sameValue((o as Record<string, unknown>)[k], vals[i], vers[i], mems[i])) return false;
@@ -1006,6 +1011,19 @@ function canPatch(m: Memo): boolean {
  *  prototype of `o`. */
 function diffPlain(o: object, m: Memo, proto: object | null): boolean {
   if (proto !== m.proto) return false;
+  const p = m.plan;
+  if (p !== null && p.diff !== null && trustOn && m.trusted && m.klist === null) {
+    // (as in samePlain; an entry that cannot be checked compares as its
+    // identity, vmask adds it)
+    const d = p.diff(o, ObjectKeys, gvals, m.vals, m.vers, m.mems, sameValue);
+    if (d < 0) return false;
+    const n = m.scan;
+    encoderWork[0] += n;
+    encoderWork[1] += n;
+    encoderWork[3] += n;
+    dmask = d | m.vmask;
+    return true;
+  }
   const keys = ownKeys(o, m);
   const n = m.scan;
   if (keysTotal !== m.total || keys.length !== n) return false;
@@ -1015,12 +1033,6 @@ function diffPlain(o: object, m: Memo, proto: object | null): boolean {
   let d = 0;
   if (trustOn && m.trusted) {
     encoderWork[3] += n;
-    const p = m.plan;
-    if (p !== null && p.diff !== null) {
-      // (an entry that cannot be checked compares as its identity; vmask adds it)
-      dmask = p.diff(o, gvals, vals, vers, mems, sameValue) | m.vmask;
-      return true;
-    }
     if (p !== null && p.gather !== null) p.gather(o, gvals);
     else for (let i = 0; i < n; i++) gvals[i] = (o as Record<string, unknown>)[keys[i]];
     for (let i = 0; i < n; i++) {
@@ -1314,8 +1326,13 @@ class Plan {
 
 type Gather = (o: object, out: unknown[]) => void;
 type Same = (v: unknown, id: unknown, ver: number, cm: Memo | null) => boolean;
-type Check = (o: object, vals: unknown[], vers: number[], mems: (Memo | null)[], same: Same) => boolean;
-type Diff = (o: object, out: unknown[], vals: unknown[], vers: number[], mems: (Memo | null)[], same: Same) => number;
+type Keys = (o: object) => string[];
+/** Lists the keys of `o` and compares them with the plan's, then compares
+ *  the values with a memo's. */
+type Check = (o: object, keys: Keys, vals: unknown[], vers: number[], mems: (Memo | null)[], same: Same) => boolean;
+/** As Check, but reads every value into `out` and returns the bits of the
+ *  entries that differ (patches), or -1 when the keys differ. */
+type Diff = (o: object, keys: Keys, out: unknown[], vals: unknown[], vers: number[], mems: (Memo | null)[], same: Same) => number;
 const GEN_AFTER = 16;
 /** Off when code generation from strings is not allowed (--disallow-code-generation-from-strings). */
 var genOk = true;
@@ -1331,6 +1348,11 @@ function compilePlan(p: Plan): void {
   let g = '';
   let c = '';
   let df = '';
+  // The key list, compared with the plan's keys as constants: the checks
+  // list the keys themselves (Object.keys: own keys only, so a deleted key
+  // is never read and a prototype getter of that name cannot run).
+  let kc = `const ks=keys(o);if(ks.length!==${ks.length}`;
+  for (let i = 0; i < ks.length; i++) kc += `||ks[${i}]!==${JSONStringify(ks[i])}`;
   for (let i = 0; i < ks.length; i++) {
     const q = JSONStringify(ks[i]);
     g += `out[${i}]=o[${q}];`;
@@ -1340,8 +1362,8 @@ function compilePlan(p: Plan): void {
   }
   try {
     p.gather = new FunctionCtor('o', 'out', `'use strict';${g}`) as Gather;
-    p.check = new FunctionCtor('o', 'vals', 'vers', 'mems', 'same', `'use strict';let v;${c}return true`) as Check;
-    if (ks.length <= PATCH_MAX_KEYS) p.diff = new FunctionCtor('o', 'out', 'vals', 'vers', 'mems', 'same', `'use strict';let v,d=0;${df}return d`) as Diff;
+    p.check = new FunctionCtor('o', 'keys', 'vals', 'vers', 'mems', 'same', `'use strict';${kc})return false;let v;${c}return true`) as Check;
+    if (ks.length <= PATCH_MAX_KEYS) p.diff = new FunctionCtor('o', 'keys', 'out', 'vals', 'vers', 'mems', 'same', `'use strict';${kc})return -1;let v,d=0;${df}return d`) as Diff;
   } catch {
     genOk = false;
   }

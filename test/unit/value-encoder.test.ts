@@ -1230,6 +1230,56 @@ describe('references', () => {
     expect(refs).toBe(100);
   });
 
+  it('compiled checks of a trusted shape: a deleted, added or reordered key is noticed before any value is read (no prototype getter runs)', () => {
+    expect(installDefiners(untrust)).toBe(true);
+    setTrust(true);
+    try {
+      let ran = 0;
+      class P {
+        a = 1;
+        b = 'x';
+        c: unknown = null;
+      }
+      // A getter on the prototype under an own key's name: reading the key
+      // after it was deleted from the object would run it.
+      Object.defineProperty(P.prototype, 'b', { get: () => ++ran, configurable: true });
+      const objs: any[] = [];
+      for (let i = 0; i < 40; i++) objs.push(new P());
+      const holder: any = { objs: objs.slice(0, 8), n: 0 };
+      const capture = (v: unknown): void => {
+        const r = both(v);
+        // (key order included)
+        expect(JSON.stringify(r.ref)).toBe(JSON.stringify(r.full));
+      };
+      // Memos, trust and compiled readers for the shape (more than 16 uses).
+      for (let k = 0; k < 4; k++) for (const o of objs) capture(o);
+      for (let k = 0; k < 3; k++) capture(holder);
+      const changes: Array<(o: any) => void> = [
+        (o) => delete o.b,
+        (o) => (o.b = 'back'), // re-added: now last
+        (o) => (o.z = 1),
+        (o) => delete o.z,
+        (o) => (o[0] = 'int key first'),
+        (o) => {
+          // Same key count, one key replaced by another.
+          delete o.b;
+          o.d = 2;
+        },
+      ];
+      for (let i = 0; i < changes.length; i++) {
+        const o = objs[i];
+        changes[i](o);
+        holder.n++;
+        capture(holder); // a patch: its objs entry checked element by element
+        capture(o); // a reference or a full encoding
+        capture(o);
+      }
+      expect(ran).toBe(0);
+    } finally {
+      setTrust(false);
+    }
+  });
+
   it('maps and sets: referred to while unchanged, written again after any change', () => {
     const inner = { v: 1 };
     const m = new Map<unknown, unknown>([['a', 1], [inner, 'obj'], ['b', inner]]);
