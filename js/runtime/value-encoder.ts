@@ -960,6 +960,9 @@ function samePlain(o: object, m: Memo, proto: object | null): boolean {
     const vals = m.vals, vers = m.vers, mems = m.mems;
     encoderWork[1] += n;
     encoderWork[3] += n;
+    // An object referred to again and again is not encoded again, which is
+    // where a plan counts its uses: checks count them too.
+    if (p !== null) usePlan(p);
     for (let i = 0; i < n; i++) {
       const k = keys[i];
       if (k !== mk[i] || !sameValue((o as Record<string, unknown>)[k], vals[i], vers[i], mems[i])) return false;
@@ -1033,6 +1036,8 @@ function diffPlain(o: object, m: Memo, proto: object | null): boolean {
   let d = 0;
   if (trustOn && m.trusted) {
     encoderWork[3] += n;
+    // (a patched object is not encoded again, where a plan counts its uses)
+    if (p !== null) usePlan(p);
     if (p !== null && p.gather !== null) p.gather(o, gvals);
     else for (let i = 0; i < n; i++) gvals[i] = (o as Record<string, unknown>)[keys[i]];
     for (let i = 0; i < n; i++) {
@@ -1368,6 +1373,10 @@ function compilePlan(p: Plan): void {
     genOk = false;
   }
 }
+/** Counts a use of plan `p`; compiles its readers at the GEN_AFTER-th. */
+function usePlan(p: Plan): void {
+  if (p.check === null && genOk && ++p.uses === GEN_AFTER) compilePlan(p);
+}
 const plans = new WeakMap<object, Plan[]>();
 const PlansGet = uncurry<Plan[] | undefined>(WeakMap.prototype.get);
 const NULL_PROTO_KEY = {};
@@ -1390,7 +1399,7 @@ function planFor(proto: object | null, keys: string[], total: number): Plan {
           list[j] = list[0];
           list[0] = p;
         }
-        if (p.check === null && genOk && ++p.uses === GEN_AFTER) compilePlan(p);
+        usePlan(p);
         return p;
       }
     }
