@@ -1230,7 +1230,7 @@ describe('references', () => {
     expect(refs).toBe(100);
   });
 
-  it('compiled checks of a trusted shape: a deleted, added or reordered key is noticed before any value is read (no prototype getter runs)', () => {
+  it('compiled checks of a trusted shape: a deleted, added or reordered key is noticed before any value is read (no prototype getter runs), and so is a prototype change', () => {
     expect(installDefiners(untrust)).toBe(true);
     setTrust(true);
     try {
@@ -1265,6 +1265,9 @@ describe('references', () => {
           delete o.b;
           o.d = 2;
         },
+        // Same keys, another prototype (another class name).
+        (o) => Object.setPrototypeOf(o, Object.prototype),
+        (o) => Object.setPrototypeOf(o, null),
       ];
       for (let i = 0; i < changes.length; i++) {
         const o = objs[i];
@@ -1275,6 +1278,38 @@ describe('references', () => {
         capture(o);
       }
       expect(ran).toBe(0);
+    } finally {
+      setTrust(false);
+    }
+  });
+
+  it('a prototype change of a trusted object with compiled readers, below an unchanged object, is noticed', () => {
+    expect(installDefiners(untrust)).toBe(true);
+    setTrust(true);
+    try {
+      class Q {
+        a = 1;
+        b = 'x';
+      }
+      // Memos, trust and compiled readers for the shape (more than 16 uses).
+      const warm: any[] = [];
+      for (let i = 0; i < 40; i++) warm.push(new Q());
+      for (let k = 0; k < 3; k++) for (const o of warm) both(o);
+      for (const proto of [Object.prototype, null, Q.prototype]) {
+        const g = warm[proto === null ? 1 : 0];
+        const child = { g, k: 1 };
+        const top = { child, n: 0 };
+        for (let i = 0; i < 4; i++) {
+          top.n++;
+          both(top);
+        }
+        Object.setPrototypeOf(g, proto);
+        top.n++;
+        const r = both(top);
+        expect(JSON.stringify(r.ref)).toBe(JSON.stringify(r.full));
+        const r2 = both({ child, n: -1 });
+        expect(JSON.stringify(r2.ref)).toBe(JSON.stringify(r2.full));
+      }
     } finally {
       setTrust(false);
     }
