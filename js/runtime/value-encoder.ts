@@ -746,6 +746,10 @@ class Memo {
   keys: string[] = [];
   vals: unknown[] = [];
   vers: number[] = [];
+  /** The memo of each container entry (vals[i]) at version vers[i], so a
+   *  check reaches it without a WeakMap lookup (null when vers[i] is 0).
+   *  An object's memo is never replaced once it has a version. */
+  mems: (Memo | null)[] = [];
   /** Key list cache of a large object: a prefix, the count, and how many
    *  more captures may use it before the keys are listed again. */
   klist: string[] | null = null;
@@ -819,6 +823,7 @@ var deepAcc = false; // a container inside was cut by the depth bound
 var hAcc = 0; // height of the highest container inside
 var circLow = 1 << 30; // lowest ancestor index a `circular` inside points to
 var verOut = 0; // version of the container just written, 0 if none usable
+var memOut: Memo | null = null; // its memo (set with verOut when verOut != 0)
 
 /** Identities standing for what is not a data value. */
 const ACC: object[] = [{}, {}, {}, {}];
@@ -870,6 +875,7 @@ function refAccount(m: Memo): void {
   filterCounts[3] += m.red;
   filterCounts[7] += m.drp;
   verOut = m.ver;
+  memOut = m;
   encoderWork[2]++;
 }
 
@@ -882,14 +888,14 @@ function canRef(m: Memo): boolean {
 
 /** One entry read now (descriptor `d`) shows what the memo saw (`id`,
  *  and for a container below, version `ver`). */
-function sameEntry(d: PropertyDescriptor | undefined, id: unknown, ver: number): boolean {
+function sameEntry(d: PropertyDescriptor | undefined, id: unknown, ver: number, cm: Memo | null): boolean {
   if (d === undefined) return id === HOLE_ID || id === MISSING_ID;
   if (isAccessorDescriptor(d)) return id === ACC[(d.get !== undefined ? 1 : 0) | (d.set !== undefined ? 2 : 0)];
-  return sameValue(d.value, id, ver);
+  return sameValue(d.value, id, ver, cm);
 }
 
 /** A data value read now is what the memo saw. */
-function sameValue(v: unknown, id: unknown, ver: number): boolean {
+function sameValue(v: unknown, id: unknown, ver: number, cm: Memo | null): boolean {
   // NaN is the one value not === to itself.
   if (v !== id) return v !== v && id !== id;
   if (typeof v === 'object') {
@@ -897,8 +903,9 @@ function sameValue(v: unknown, id: unknown, ver: number): boolean {
     // A container that is now an ancestor would be written `circular`.
     if (findAncestor(v) !== 0) return false;
     if (ver === 0) return true;
-    const cm = MemoGet(memos, v);
-    if (cm === undefined || cm.ver !== ver) return false;
+    // cm is v's memo (the one that wrote version ver): it is still at that
+    // version when v was not encoded again since.
+    if (cm === null || cm.ver !== ver) return false;
     const kind = cm.kind;
     if (kind === K_ARRAY) return sameArray(v as unknown[], cm);
     if (kind === K_OBJECT) return samePlain(v, cm, ObjectGetPrototypeOf(v) as object | null);
@@ -919,13 +926,13 @@ function sameArray(a: unknown[], m: Memo): boolean {
       const v = a[i];
       // undefined may be a hole now: the descriptor tells.
       if (v === undefined) {
-        if (!sameEntry(ObjectGetOwnPropertyDescriptor(a, i), vals[i], m.vers[i])) return false;
-      } else if (!sameValue(v, vals[i], m.vers[i])) return false;
+        if (!sameEntry(ObjectGetOwnPropertyDescriptor(a, i), vals[i], m.vers[i], m.mems[i])) return false;
+      } else if (!sameValue(v, vals[i], m.vers[i], m.mems[i])) return false;
     }
     return true;
   }
   for (let i = 0; i < n; i++) {
-    if (!sameEntry(ObjectGetOwnPropertyDescriptor(a, i), vals[i], m.vers[i])) return false;
+    if (!sameEntry(ObjectGetOwnPropertyDescriptor(a, i), vals[i], m.vers[i], m.mems[i])) return false;
   }
   return true;
 }
@@ -933,6 +940,16 @@ function sameArray(a: unknown[], m: Memo): boolean {
 /** `proto` is the prototype of `o`, read by the caller. */
 function samePlain(o: object, m: Memo, proto: object | null): boolean {
   if (proto !== m.proto) return false;
+  const p = m.plan;
+  if (p !== null && p.check !== null && trustOn && m.trusted && m.klist === null) {
+    // Every key is an own data property (listed by the check, verified
+    // before); a memo with a plan scanned all of them (scan = total).
+    const n = m.scan;
+    encoderWork[0] += n;
+    encoderWork[1] += n;
+    encoderWork[3] += n;
+    return p.check(o, ObjectKeys, m.vals, m.vers, m.mems, sameValue);
+  }
   const keys = ownKeys(o, m);
   if (keysTotal !== m.total) return false;
   const n = m.scan;
@@ -940,17 +957,15 @@ function samePlain(o: object, m: Memo, proto: object | null): boolean {
   const mk = m.keys;
   if (trustOn && m.trusted && m.klist === null) {
     // Every key is an own data property (listed now, verified before).
-    const vals = m.vals, vers = m.vers;
+    const vals = m.vals, vers = m.vers, mems = m.mems;
     encoderWork[1] += n;
     encoderWork[3] += n;
-    const p = m.plan;
-    if (p !== null && p.check !== null) {
-      for (let i = 0; i < n; i++) if (keys[i] !== mk[i]) return false;
-      return p.check(o, vals, vers, sameValue);
-    }
+    // An object referred to again and again is not encoded again, which is
+    // where a plan counts its uses: checks count them too.
+    if (p !== null) usePlan(p);
     for (let i = 0; i < n; i++) {
       const k = keys[i];
-      if (k !== mk[i] || !sameValue((o as Record<string, unknown>)[k], vals[i], vers[i])) return false;
+      if (k !== mk[i] || !sameValue((o as Record<string, unknown>)[k], vals[i], vers[i], mems[i])) return false;
     }
     return true;
   }
@@ -960,7 +975,7 @@ function samePlain(o: object, m: Memo, proto: object | null): boolean {
     const id = m.vals[i];
     if (id === DROPPED_ID) continue;
     encoderWork[1]++;
-    if (!sameEntry(ObjectGetOwnPropertyDescriptor(o, k), id, m.vers[i])) return false;
+    if (!sameEntry(ObjectGetOwnPropertyDescriptor(o, k), id, m.vers[i], m.mems[i])) return false;
   }
   return true;
 }
@@ -999,21 +1014,30 @@ function canPatch(m: Memo): boolean {
  *  prototype of `o`. */
 function diffPlain(o: object, m: Memo, proto: object | null): boolean {
   if (proto !== m.proto) return false;
+  const p = m.plan;
+  if (p !== null && p.diff !== null && trustOn && m.trusted && m.klist === null) {
+    // (as in samePlain; an entry that cannot be checked compares as its
+    // identity, vmask adds it)
+    const d = p.diff(o, ObjectKeys, gvals, m.vals, m.vers, m.mems, sameValue);
+    if (d < 0) return false;
+    const n = m.scan;
+    encoderWork[0] += n;
+    encoderWork[1] += n;
+    encoderWork[3] += n;
+    dmask = d | m.vmask;
+    return true;
+  }
   const keys = ownKeys(o, m);
   const n = m.scan;
   if (keysTotal !== m.total || keys.length !== n) return false;
-  const mk = m.keys, vals = m.vals, vers = m.vers, eh = m.eh;
+  const mk = m.keys, vals = m.vals, vers = m.vers, mems = m.mems, eh = m.eh;
   for (let i = 0; i < n; i++) if (keys[i] !== mk[i]) return false;
   encoderWork[1] += n;
   let d = 0;
   if (trustOn && m.trusted) {
     encoderWork[3] += n;
-    const p = m.plan;
-    if (p !== null && p.diff !== null) {
-      // (an entry that cannot be checked compares as its identity; vmask adds it)
-      dmask = p.diff(o, gvals, vals, vers, sameValue) | m.vmask;
-      return true;
-    }
+    // (a patched object is not encoded again, where a plan counts its uses)
+    if (p !== null) usePlan(p);
     if (p !== null && p.gather !== null) p.gather(o, gvals);
     else for (let i = 0; i < n; i++) gvals[i] = (o as Record<string, unknown>)[keys[i]];
     for (let i = 0; i < n; i++) {
@@ -1021,7 +1045,7 @@ function diffPlain(o: object, m: Memo, proto: object | null): boolean {
       const id = vals[i];
       if ((eh[i] & 1) === 0) d |= 1 << i;
       else if (v === id && typeof v !== 'object' && v !== 0) continue;
-      else if (!sameValue(v, id, vers[i])) d |= 1 << i;
+      else if (!sameValue(v, id, vers[i], mems[i])) d |= 1 << i;
     }
   } else {
     for (let i = 0; i < n; i++) {
@@ -1035,7 +1059,7 @@ function diffPlain(o: object, m: Memo, proto: object | null): boolean {
       }
       const v = pd.value;
       gvals[i] = v;
-      if ((eh[i] & 1) === 0 || !sameValue(v, id, vers[i])) {
+      if ((eh[i] & 1) === 0 || !sameValue(v, id, vers[i], mems[i])) {
         // An accessor in the base is not patched (its flags are not a value).
         if (typeof id === 'object' && id !== null && (id === ACC[0] || id === ACC[1] || id === ACC[2] || id === ACC[3])) return false;
         d |= 1 << i;
@@ -1062,7 +1086,7 @@ function putPatch(o: object, m: Memo): boolean {
   const mask = m.pmask | dmask;
   // A patch of more than about half the entries is hardly smaller.
   if (2 * popcount(mask) > n + 2 || budget < n) return false;
-  const vals = m.vals, vers = m.vers, esp = m.esp, eh = m.eh, ered = m.ered;
+  const vals = m.vals, vers = m.vers, mems = m.mems, esp = m.esp, eh = m.eh, ered = m.ered;
   const acts = m.plan !== null ? m.plan.acts : null;
   // gvals is shared with the checks of the entries' own contents: copied first.
   for (let i = 0; mask >>> i !== 0; i++) if (((mask >>> i) & 1) !== 0) vals[i] = gvals[i];
@@ -1102,11 +1126,13 @@ function putPatch(o: object, m: Memo): boolean {
       hAcc = 0;
       circLow = 1 << 30;
       verOut = 0;
+      memOut = null;
       if (acts !== null && acts[i] === 1) {
         filterCounts[3]++;
         putRedacted(v);
       } else enc(v);
       vers[i] = verOut;
+      mems[i] = verOut !== 0 ? memOut : null;
       esp[i] = bb - budget;
       eh[i] = hAcc * 4 + (deepAcc ? 2 : 0) + (okAcc && circLow >= myLevel ? 1 : 0);
       ered[i] = filterCounts[3] - r0 + (filterCounts[7] - d0) * 16777216;
@@ -1138,6 +1164,7 @@ function putPatch(o: object, m: Memo): boolean {
   m.drp = drp;
   encoderWork[4]++;
   verOut = ok ? m.ver : 0;
+  memOut = m;
   okAcc = sOk && ok;
   deepAcc = sDeep || deep;
   hAcc = sH > m.height ? sH : m.height;
@@ -1287,6 +1314,11 @@ class Plan {
   /** Reads every key into `out` and returns the bits of the entries that
    *  differ from a memo's (patches). */
   diff: Diff | null = null;
+  /** Objects of this plan marked as seen at their first encoding, those of
+   *  them met again, and first encodings not marked (see markSeen). */
+  marked = 0;
+  back = 0;
+  unmarked = 0;
   constructor(
     readonly keys: string[],
     readonly attr: number,
@@ -1298,8 +1330,14 @@ class Plan {
 }
 
 type Gather = (o: object, out: unknown[]) => void;
-type Check = (o: object, vals: unknown[], vers: number[], same: (v: unknown, id: unknown, ver: number) => boolean) => boolean;
-type Diff = (o: object, out: unknown[], vals: unknown[], vers: number[], same: (v: unknown, id: unknown, ver: number) => boolean) => number;
+type Same = (v: unknown, id: unknown, ver: number, cm: Memo | null) => boolean;
+type Keys = (o: object) => string[];
+/** Lists the keys of `o` and compares them with the plan's, then compares
+ *  the values with a memo's. */
+type Check = (o: object, keys: Keys, vals: unknown[], vers: number[], mems: (Memo | null)[], same: Same) => boolean;
+/** As Check, but reads every value into `out` and returns the bits of the
+ *  entries that differ (patches), or -1 when the keys differ. */
+type Diff = (o: object, keys: Keys, out: unknown[], vals: unknown[], vers: number[], mems: (Memo | null)[], same: Same) => number;
 const GEN_AFTER = 16;
 /** Off when code generation from strings is not allowed (--disallow-code-generation-from-strings). */
 var genOk = true;
@@ -1315,20 +1353,29 @@ function compilePlan(p: Plan): void {
   let g = '';
   let c = '';
   let df = '';
+  // The key list, compared with the plan's keys as constants: the checks
+  // list the keys themselves (Object.keys: own keys only, so a deleted key
+  // is never read and a prototype getter of that name cannot run).
+  let kc = `const ks=keys(o);if(ks.length!==${ks.length}`;
+  for (let i = 0; i < ks.length; i++) kc += `||ks[${i}]!==${JSONStringify(ks[i])}`;
   for (let i = 0; i < ks.length; i++) {
     const q = JSONStringify(ks[i]);
     g += `out[${i}]=o[${q}];`;
     // Equal primitives other than 0 are the same; the rest asks same().
-    c += `v=o[${q}];if(v!==vals[${i}]||v===0||typeof v==='object'){if(!same(v,vals[${i}],vers[${i}]))return false}`;
-    if (i < PATCH_MAX_KEYS) df += `v=o[${q}];out[${i}]=v;if(v!==vals[${i}]||v===0||typeof v==='object'){if(!same(v,vals[${i}],vers[${i}]))d|=${1 << i}}`;
+    c += `v=o[${q}];if(v!==vals[${i}]||v===0||typeof v==='object'){if(!same(v,vals[${i}],vers[${i}],mems[${i}]))return false}`;
+    if (i < PATCH_MAX_KEYS) df += `v=o[${q}];out[${i}]=v;if(v!==vals[${i}]||v===0||typeof v==='object'){if(!same(v,vals[${i}],vers[${i}],mems[${i}]))d|=${1 << i}}`;
   }
   try {
     p.gather = new FunctionCtor('o', 'out', `'use strict';${g}`) as Gather;
-    p.check = new FunctionCtor('o', 'vals', 'vers', 'same', `'use strict';let v;${c}return true`) as Check;
-    if (ks.length <= PATCH_MAX_KEYS) p.diff = new FunctionCtor('o', 'out', 'vals', 'vers', 'same', `'use strict';let v,d=0;${df}return d`) as Diff;
+    p.check = new FunctionCtor('o', 'keys', 'vals', 'vers', 'mems', 'same', `'use strict';${kc})return false;let v;${c}return true`) as Check;
+    if (ks.length <= PATCH_MAX_KEYS) p.diff = new FunctionCtor('o', 'keys', 'out', 'vals', 'vers', 'mems', 'same', `'use strict';${kc})return -1;let v,d=0;${df}return d`) as Diff;
   } catch {
     genOk = false;
   }
+}
+/** Counts a use of plan `p`; compiles its readers at the GEN_AFTER-th. */
+function usePlan(p: Plan): void {
+  if (p.check === null && genOk && ++p.uses === GEN_AFTER) compilePlan(p);
 }
 const plans = new WeakMap<object, Plan[]>();
 const PlansGet = uncurry<Plan[] | undefined>(WeakMap.prototype.get);
@@ -1352,7 +1399,7 @@ function planFor(proto: object | null, keys: string[], total: number): Plan {
           list[j] = list[0];
           list[0] = p;
         }
-        if (p.check === null && genOk && ++p.uses === GEN_AFTER) compilePlan(p);
+        usePlan(p);
         return p;
       }
     }
@@ -1375,6 +1422,29 @@ function planFor(proto: object | null, keys: string[], total: number): Plan {
   if (list.length >= PLANS_PER_PROTO) ArrayPrototypePop(list);
   ArrayPrototypeUnshift(list, p);
   return p;
+}
+
+/** Whether to mark an object of plan `p`, met for the first time, as seen
+ *  (so that its second encoding makes a memo and the third can be a
+ *  reference). The mark is a WeakMap insertion of a young object, the
+ *  dearest step of a first encoding (garbage-collector work on the
+ *  ephemeron table: decisions.md 14). Objects of a shape whose marked
+ *  objects almost never come back (fresh objects made per call) are marked
+ *  one in MARK_SAMPLE only: one that does come back is marked after a few
+ *  more encodings (each written in full, as without references), and once
+ *  one in MARK_BACK of the marked ones came back every object of the shape
+ *  is marked again. Only what is referred to changes, never what is
+ *  recorded. */
+const MARK_LEARN = 64;
+const MARK_BACK = 8;
+const MARK_SAMPLE = 16;
+function markSeen(p: Plan): boolean {
+  if (p.marked < MARK_LEARN || p.back * MARK_BACK >= p.marked || ++p.unmarked >= MARK_SAMPLE) {
+    p.unmarked = 0;
+    p.marked++;
+    return true;
+  }
+  return false;
 }
 
 /** Writes key `i` of a plan (its `str` body). */
@@ -1479,7 +1549,7 @@ function encArray(a: unknown[], m: Memo | undefined): void {
   hAcc = 0;
   circLow = 1 << 30;
   const r0 = filterCounts[3], d0 = filterCounts[7];
-  const vals = m.vals, vers = m.vers;
+  const vals = m.vals, vers = m.vers, mems = m.mems;
   const trusted = trustOn && m.trusted && trustedArray(a);
   let allData = trustOn;
   if (trusted) encoderWork[3] += n;
@@ -1493,6 +1563,7 @@ function encArray(a: unknown[], m: Memo | undefined): void {
         // A value redacted by its name, as below.
         if (!(pairs && (i & 1) === 1 && pairValue(a, i, v))) enc(v);
         vers[i] = verOut;
+        mems[i] = verOut !== 0 ? memOut : null;
         continue;
       }
     }
@@ -1511,10 +1582,12 @@ function encArray(a: unknown[], m: Memo | undefined): void {
       if (!(pairs && (i & 1) === 1 && pairValue(a, i, v))) enc(v);
     }
     vers[i] = verOut;
+    mems[i] = verOut !== 0 ? memOut : null;
   }
   // (setting a length is a builtin call even when it does not change)
   if (vals.length !== n) vals.length = n;
   if (vers.length !== n) vers.length = n;
+  if (mems.length !== n) mems.length = n;
   ancestors[--level] = undefined;
   // Verified: every element read and none an accessor (holes read through
   // Array.prototype, which trustedArray() checks at each capture).
@@ -1527,6 +1600,7 @@ function encArray(a: unknown[], m: Memo | undefined): void {
   // Cut by the budget: a later context may have more of it.
   closeMemo(m, off, b0 - budget, myLevel, n === len || n === itemsBound);
   verOut = m.ok ? m.ver : 0;
+  memOut = m;
   okAcc = sOk && m.ok;
   deepAcc = sDeep || deepAcc;
   hAcc = sH > m.height ? sH : m.height;
@@ -1582,13 +1656,18 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   putTag(T_OBJECT);
   putStr(cls);
   const keys = ownKeys(o, m);
+  // Met for the first time: written without a memo, and marked as seen
+  // below (or not: see Plan.marked).
+  let first = false;
+  let second = false;
   if (m === undefined && refsOn) {
     // ownKeys makes a memo for a large object (only then is one there now).
     if (keysTotal > BIG_KEYS) m = MemoGet(memos, o);
     if (m === undefined && !seen) {
-      MemoSet(memos, o, SEEN);
+      first = true;
       okAcc = false;
     } else if (m === undefined || m === SEEN) {
+      second = seen;
       m = new Memo(K_OBJECT);
       MemoSet(memos, o, m);
     }
@@ -1599,6 +1678,9 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   const env = isEnvObject(o);
   const filtered = curAttr !== 0 || env;
   const plan = !env && known <= PLAN_KEYS && known === keys.length ? planFor(proto, keys, known) : null;
+  if (first) {
+    if (plan === null || markSeen(plan)) MemoSet(memos, o, SEEN);
+  } else if (second && plan !== null) plan.back++;
   let total = known;
   let n = 0;
   let end = 0;
@@ -1646,7 +1728,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   hAcc = 0;
   circLow = 1 << 30;
   const r0 = filterCounts[3], d0 = filterCounts[7];
-  const mk = m.keys, vals = m.vals, vers = m.vers;
+  const mk = m.keys, vals = m.vals, vers = m.vers, mems = m.mems;
   // Keys come from Object.keys (own); a trusted object's are data properties.
   const trusted = trustOn && m.trusted && m.klist === null;
   let allData = trustOn && !trusted && m.klist === null && end === keys.length;
@@ -1668,6 +1750,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
       filterCounts[7]++;
       vals[i] = DROPPED_ID;
       vers[i] = 0;
+      mems[i] = null;
       // Not read, so not verified.
       allData = false;
       dropped = true;
@@ -1717,6 +1800,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
       }
     }
     vers[i] = verOut;
+    mems[i] = verOut !== 0 ? memOut : null;
     if (track) {
       esp[i] = bb - budget;
       eh[i] = hAcc * 4 + (deepAcc ? 2 : 0) + (okAcc && circLow >= myLevel ? 1 : 0);
@@ -1730,6 +1814,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   if (mk.length !== end) mk.length = end;
   if (vals.length !== end) vals.length = end;
   if (vers.length !== end) vers.length = end;
+  if (mems.length !== end) mems.length = end;
   ancestors[--level] = undefined;
   if (!trusted) m.trusted = allData && ownRealm(proto);
   m.plan = full ? plan : null;
@@ -1748,6 +1833,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   m.drp = filterCounts[7] - d0;
   closeMemo(m, off, b0 - budget, myLevel, n === total || n === itemsBound);
   verOut = m.ok ? m.ver : 0;
+  memOut = m;
   okAcc = sOk && m.ok;
   deepAcc = sDeep || deepAcc;
   hAcc = sH > m.height ? sH : m.height;
@@ -1894,14 +1980,14 @@ function openSized(tag: number, size: number, o: object): number {
 function sameMap(mp: object, m: Memo): boolean {
   if (MapPrototypeGetSize(mp) !== m.total) return false;
   const n = m.scan;
-  const vals = m.vals, vers = m.vers;
+  const vals = m.vals, vers = m.vers, mems = m.mems;
   encoderWork[1] += n;
   const it = MapPrototypeEntries(mp);
   for (let i = 0; i < n; i++) {
     const r = MapIteratorNext(it);
     if (r.done === true) return false;
     const e = r.value;
-    if (!sameValue(e[0], vals[2 * i], vers[2 * i]) || !sameValue(e[1], vals[2 * i + 1], vers[2 * i + 1])) return false;
+    if (!sameValue(e[0], vals[2 * i], vers[2 * i], mems[2 * i]) || !sameValue(e[1], vals[2 * i + 1], vers[2 * i + 1], mems[2 * i + 1])) return false;
   }
   return true;
 }
@@ -1909,12 +1995,12 @@ function sameMap(mp: object, m: Memo): boolean {
 function sameSet(st: object, m: Memo): boolean {
   if (SetPrototypeGetSize(st) !== m.total) return false;
   const n = m.scan;
-  const vals = m.vals, vers = m.vers;
+  const vals = m.vals, vers = m.vers, mems = m.mems;
   encoderWork[1] += n;
   const it = SetPrototypeValues(st);
   for (let i = 0; i < n; i++) {
     const r = SetIteratorNext(it);
-    if (r.done === true || !sameValue(r.value, vals[i], vers[i])) return false;
+    if (r.done === true || !sameValue(r.value, vals[i], vers[i], mems[i])) return false;
   }
   return true;
 }
@@ -1993,7 +2079,7 @@ function encMap(mp: object, m: Memo | undefined): void {
   hAcc = 0;
   circLow = 1 << 30;
   const r0 = filterCounts[3], d0 = filterCounts[7];
-  const vals = m.vals, vers = m.vers;
+  const vals = m.vals, vers = m.vers, mems = m.mems;
   for (let i = 0; i < n; i++) {
     const r = MapIteratorNext(it);
     if (r.done === true) {
@@ -2003,6 +2089,7 @@ function encMap(mp: object, m: Memo | undefined): void {
       vals[2 * i] = MISSING_ID;
       vals[2 * i + 1] = MISSING_ID;
       vers[2 * i] = vers[2 * i + 1] = 0;
+      mems[2 * i] = mems[2 * i + 1] = null;
       okAcc = false;
       continue;
     }
@@ -2012,13 +2099,16 @@ function encMap(mp: object, m: Memo | undefined): void {
     enc(k);
     vals[2 * i] = k;
     vers[2 * i] = verOut;
+    mems[2 * i] = verOut !== 0 ? memOut : null;
     verOut = 0;
     encMapValue(k, v);
     vals[2 * i + 1] = v;
     vers[2 * i + 1] = verOut;
+    mems[2 * i + 1] = verOut !== 0 ? memOut : null;
   }
   if (vals.length !== 2 * n) vals.length = 2 * n;
   if (vers.length !== 2 * n) vers.length = 2 * n;
+  if (mems.length !== 2 * n) mems.length = 2 * n;
   ancestors[--level] = undefined;
   closeSized(m, off, b0, myLevel, size, n, r0, d0, sOk, sDeep, sH, sC);
 }
@@ -2053,7 +2143,7 @@ function encSet(st: object, m: Memo | undefined): void {
   hAcc = 0;
   circLow = 1 << 30;
   const r0 = filterCounts[3], d0 = filterCounts[7];
-  const vals = m.vals, vers = m.vers;
+  const vals = m.vals, vers = m.vers, mems = m.mems;
   for (let i = 0; i < n; i++) {
     const r = SetIteratorNext(it);
     verOut = 0;
@@ -2067,9 +2157,11 @@ function encSet(st: object, m: Memo | undefined): void {
       vals[i] = v;
     }
     vers[i] = verOut;
+    mems[i] = verOut !== 0 ? memOut : null;
   }
   if (vals.length !== n) vals.length = n;
   if (vers.length !== n) vers.length = n;
+  if (mems.length !== n) mems.length = n;
   ancestors[--level] = undefined;
   closeSized(m, off, b0, myLevel, size, n, r0, d0, sOk, sDeep, sH, sC);
 }
@@ -2096,6 +2188,7 @@ function closeSized(
   m.drp = filterCounts[7] - d0;
   closeMemo(m, off, b0 - budget, myLevel, n === size || n === itemsBound);
   verOut = m.ok ? m.ver : 0;
+  memOut = m;
   okAcc = sOk && m.ok;
   deepAcc = sDeep || deepAcc;
   hAcc = sH > m.height ? sH : m.height;

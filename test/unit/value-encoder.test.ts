@@ -1130,6 +1130,191 @@ describe('references', () => {
     }
   });
 
+  for (const trust of [false, true]) it(`a grandchild mutated between captures is noticed, through an unchanged child, a patched parent and a reference${trust ? ' (trusted objects, plain reads)' : ''}`, () => {
+    // The check of an unchanged child reaches the grandchild's memo through
+    // the child's memo: every kind of change to the grandchild must still
+    // make the parent's reference or patch read back as its full encoding.
+    if (trust) expect(installDefiners(untrust)).toBe(true);
+    setTrust(trust);
+    let ran = 0;
+    const getter = (): number => ++ran;
+    const g: any = { x: 1, s: 'a' };
+    const ga: any[] = [1, { y: 1 }, 'z'];
+    const gm = new Map<unknown, unknown>([['k', 1]]);
+    const gs = new Set<unknown>([1, 2]);
+    const child: any = { g, ga, gm, gs, n: 0 };
+    const sib: any = { g, v: 1 };
+    const top: any = { child, sib, pos: 0, t: 'top' };
+    const mutations: Array<() => void> = [
+      () => (g.x = 2),
+      () => (g.x = -0),
+      () => (g.x = NaN),
+      () => (g.s = 'b'),
+      () => (g.added = true),
+      () => delete g.added,
+      () => delete g.s,
+      () => (g.s = 'a'),
+      () => Object.defineProperty(g, 'x', { get: getter, enumerable: true, configurable: true }),
+      () => Object.defineProperty(g, 'x', { value: 3, writable: true, enumerable: true, configurable: true }),
+      () => Object.setPrototypeOf(g, null),
+      () => Object.setPrototypeOf(g, Object.prototype),
+      () => (ga[0] = 2),
+      () => ga.push(4),
+      () => (ga.length = 2),
+      () => (ga[5] = 1), // holes
+      () => (ga[1] = g),
+      () => (ga[1].x = 7),
+      () => gm.set('k', 2),
+      () => gm.set('k2', g),
+      () => gm.delete('k'),
+      () => gs.add(3),
+      () => gs.delete(1),
+      () => (child.g = { x: 1, s: 'a' }),
+      () => (child.g.x = 9),
+    ];
+    const capture = (v: unknown): void => {
+      const r = both(v);
+      expect(r.ref).toEqual(r.full);
+    };
+    // Memos for all (the first capture only marks objects as seen).
+    for (let i = 0; i < 3; i++) capture(top);
+    let refs = 0;
+    for (let i = 0; i < mutations.length; i++) {
+      for (const patchParent of [false, true]) {
+        if (patchParent) top.pos++;
+        mutations[i]();
+        capture(top);
+        // Unchanged since: a reference, which must still read back right.
+        const r = both(top);
+        if (r.usedRef) refs++;
+        expect(r.ref).toEqual(r.full);
+        capture(child);
+        capture(sib);
+      }
+    }
+    expect(refs).toBeGreaterThan(mutations.length);
+    expect(ran).toBe(0);
+    setTrust(false);
+  });
+
+  it('objects of a shape met once each are not all marked as seen; one that comes back is still referred to after a few captures', () => {
+    // 500 fresh objects of one shape, each captured once: their marks almost
+    // never pay, so the encoder marks only some (Plan.marked).
+    for (let i = 0; i < 500; i++) {
+      const r = both({ fa: i, fb: 'x' });
+      expect(r.ref).toEqual(r.full);
+      expect(r.usedRef).toBe(false);
+    }
+    // One of that shape that comes back: written in full (as without
+    // references) until it is marked, then referred to.
+    const back = { fa: -1, fb: 'y' };
+    let firstRef = -1;
+    for (let i = 0; i < 40 && firstRef < 0; i++) {
+      const r = both(back);
+      expect(r.ref).toEqual(r.full);
+      if (r.usedRef) firstRef = i;
+    }
+    expect(firstRef).toBeGreaterThan(2);
+    expect(firstRef).toBeLessThan(20);
+    // Objects of the shape now come back: once enough of the marked ones
+    // did, every one is marked again.
+    let refs = 0;
+    for (let k = 0; k < 400; k++) {
+      const o = { fa: k, fb: 'z' };
+      both(o);
+      both(o);
+      const r = both(o);
+      expect(r.ref).toEqual(r.full);
+      if (k >= 300 && r.usedRef) refs++;
+    }
+    expect(refs).toBe(100);
+  });
+
+  it('compiled checks of a trusted shape: a deleted, added or reordered key is noticed before any value is read (no prototype getter runs), and so is a prototype change', () => {
+    expect(installDefiners(untrust)).toBe(true);
+    setTrust(true);
+    try {
+      let ran = 0;
+      class P {
+        a = 1;
+        b = 'x';
+        c: unknown = null;
+      }
+      // A getter on the prototype under an own key's name: reading the key
+      // after it was deleted from the object would run it.
+      Object.defineProperty(P.prototype, 'b', { get: () => ++ran, configurable: true });
+      const objs: any[] = [];
+      for (let i = 0; i < 40; i++) objs.push(new P());
+      const holder: any = { objs: objs.slice(0, 8), n: 0 };
+      const capture = (v: unknown): void => {
+        const r = both(v);
+        // (key order included)
+        expect(JSON.stringify(r.ref)).toBe(JSON.stringify(r.full));
+      };
+      // Memos, trust and compiled readers for the shape (more than 16 uses).
+      for (let k = 0; k < 4; k++) for (const o of objs) capture(o);
+      for (let k = 0; k < 3; k++) capture(holder);
+      const changes: Array<(o: any) => void> = [
+        (o) => delete o.b,
+        (o) => (o.b = 'back'), // re-added: now last
+        (o) => (o.z = 1),
+        (o) => delete o.z,
+        (o) => (o[0] = 'int key first'),
+        (o) => {
+          // Same key count, one key replaced by another.
+          delete o.b;
+          o.d = 2;
+        },
+        // Same keys, another prototype (another class name).
+        (o) => Object.setPrototypeOf(o, Object.prototype),
+        (o) => Object.setPrototypeOf(o, null),
+      ];
+      for (let i = 0; i < changes.length; i++) {
+        const o = objs[i];
+        changes[i](o);
+        holder.n++;
+        capture(holder); // a patch: its objs entry checked element by element
+        capture(o); // a reference or a full encoding
+        capture(o);
+      }
+      expect(ran).toBe(0);
+    } finally {
+      setTrust(false);
+    }
+  });
+
+  it('a prototype change of a trusted object with compiled readers, below an unchanged object, is noticed', () => {
+    expect(installDefiners(untrust)).toBe(true);
+    setTrust(true);
+    try {
+      class Q {
+        a = 1;
+        b = 'x';
+      }
+      // Memos, trust and compiled readers for the shape (more than 16 uses).
+      const warm: any[] = [];
+      for (let i = 0; i < 40; i++) warm.push(new Q());
+      for (let k = 0; k < 3; k++) for (const o of warm) both(o);
+      for (const proto of [Object.prototype, null, Q.prototype]) {
+        const g = warm[proto === null ? 1 : 0];
+        const child = { g, k: 1 };
+        const top = { child, n: 0 };
+        for (let i = 0; i < 4; i++) {
+          top.n++;
+          both(top);
+        }
+        Object.setPrototypeOf(g, proto);
+        top.n++;
+        const r = both(top);
+        expect(JSON.stringify(r.ref)).toBe(JSON.stringify(r.full));
+        const r2 = both({ child, n: -1 });
+        expect(JSON.stringify(r2.ref)).toBe(JSON.stringify(r2.full));
+      }
+    } finally {
+      setTrust(false);
+    }
+  });
+
   it('maps and sets: referred to while unchanged, written again after any change', () => {
     const inner = { v: 1 };
     const m = new Map<unknown, unknown>([['a', 1], [inner, 'obj'], ['b', inner]]);
