@@ -9,7 +9,7 @@
 // A program that never calls run() installs nothing.
 import { createHook, executionAsyncResource } from 'node:async_hooks';
 
-import { attached as isRecording, mark } from './runtime/probes';
+import { attached as isRecording, flushEvents, mark, pendingEvents } from './runtime/probes';
 
 const RUN_START = 1;
 const RUN_END = 2;
@@ -31,8 +31,14 @@ export interface RunOptions {
   /** What leaves the run when it ends (design-docs/runs.md *Clear*):
    * `'none'` (default) nothing, work it left behind still belongs to it;
    * `'current'` the run is closed: work it left behind belongs to the run
-   * it started in; `'all'` the same for every run nested in it. */
+   * it started in; `'all'` the same for every run nested in it. With
+   * 'current' the run's own events leave the trace when it ends (its
+   * start and end marks stay, with the count of events cleared); with
+   * 'all' also those of every run nested in it. */
   clear?: 'none' | 'current' | 'all';
+  /** A clearing run that throws or rejects is written in full (default
+   * true); false clears it like one that succeeds. */
+  keepFailed?: boolean;
 }
 
 /** A span started with startSpan(). */
@@ -51,6 +57,18 @@ interface RunCtx {
   closed: boolean;
   /** Ended with clear 'all': the runs nested in it are closed too. */
   tree: boolean;
+  /** Its events are held back until it ends (it clears, or it is nested
+   * in an 'all' run still going): its batches name it (`hold`). */
+  held: boolean;
+  /** The outermost 'all' run still going when it started, that decides
+   * the fate of its events; null: it decides (when held). */
+  under: RunCtx | null;
+  /** Of an 'all' run that decides: the numbers of the runs nested in it
+   * whose events it decides. */
+  deps: number[] | null;
+  /** Its clear mode and whether it ended. */
+  mode: string;
+  ended: boolean;
 }
 
 /** The run a resource stamped with `r` runs in: `r`, unless it is closed —
@@ -75,9 +93,61 @@ let runSeq = 0;
 let spanSeq = 0;
 let hooked = false;
 
+// Clearing runs (design-docs/runs.md *Clear*). While the probe buffer may
+// hold events of a run whose events are held back, it is handed over at
+// every change of the current run, so that each batch holds the events of
+// one run only (`segTag`, its number; 0: events that are written). The run
+// marks (start, end, switch) emitted at a change sit at the front of the
+// next batch (`segLead` of them) and are written whatever the run's fate.
+// A program without clearing runs never flushes here.
+let segTag = 0;
+let segLead = 0;
+let settler: ((runs: number[], keep: boolean) => void) | null = null;
+
+/** The run whose events the probe buffer holds (0: none held); the tracer
+ * passes it with each batch. */
+export function heldRun(): number {
+  return segTag;
+}
+
+/** The marks at the front of the batch being handed over (then 0). */
+export function takeLead(): number {
+  const l = segLead;
+  segLead = 0;
+  return l;
+}
+
+/** The tracer's call telling the writer that held runs ended. */
+export function setRunSettler(fn: ((runs: number[], keep: boolean) => void) | null): void {
+  settler = fn;
+}
+
+function tagOf(r: RunCtx | null): number {
+  return r !== null && r.held ? r.id : 0;
+}
+
+/** The events that follow belong to a run tagged `next`: ends the batch
+ * of held events in the buffer, if any (marks only stay as its lead). */
+function boundary(next: number): void {
+  if (segTag === 0 && next === 0) return;
+  if (pendingEvents() > (segTag === 0 ? 0 : segLead)) flushEvents();
+  segLead = pendingEvents();
+  segTag = next;
+}
+
+/** A run mark: a lead mark when nothing but marks precede it in the buffer. */
+function runMark(type: number, id: number, extra: number, n: number, v: unknown): void {
+  const lead = segTag !== 0 && pendingEvents() === segLead;
+  mark(type, id, extra, n, v, undefined);
+  if (lead && pendingEvents() === segLead + 1) segLead++;
+}
+
 function switchTo(r: RunCtx | null): void {
   current = r;
-  if (isRecording()) mark(RUN_SWITCH, r === null ? 0 : r.id, -1, 0, undefined, undefined);
+  if (isRecording()) {
+    boundary(tagOf(r));
+    runMark(RUN_SWITCH, r === null ? 0 : r.id, -1, 0, undefined);
+  }
 }
 
 function install(): void {
@@ -154,13 +224,22 @@ export function run<T>(opts: RunOptions, fn: () => T): T {
   if (!isRecording()) return fn();
   if (!hooked) install();
   const parent = current;
+  let under: RunCtx | null = null;
+  for (let n = parent; n !== null; n = n.parent) if (n.mode === 'all' && !n.ended) under = n;
   const ctx: RunCtx = {
     id: ++runSeq,
     runId: typeof o.runId === 'string' && o.runId !== '' ? o.runId : uuidv7(),
     parent,
     closed: false,
     tree: false,
+    held: clear !== 'none' || under !== null,
+    under,
+    deps: clear === 'all' && under === null ? [] : null,
+    mode: clear,
+    ended: false,
   };
+  if (under !== null) under.deps!.push(ctx.id);
+  const keepFailed = o.keepFailed !== false;
   const meta: Record<string, unknown> = { runId: ctx.runId };
   if (o.domain !== undefined) meta.domain = o.domain;
   const parentRunId = o.parentRunId ?? parent?.runId;
@@ -169,17 +248,28 @@ export function run<T>(opts: RunOptions, fn: () => T): T {
   if (o.iteration !== undefined) meta.iteration = o.iteration;
   if (o.level !== undefined) meta.level = o.level;
   if (clear !== 'none') meta.clear = clear;
-  mark(RUN_START, ctx.id, parent === null ? 0 : parent.id, 1, meta, undefined);
+  boundary(tagOf(ctx));
+  runMark(RUN_START, ctx.id, parent === null ? 0 : parent.id, 1, meta);
   current = ctx;
   try {
-    return settle(fn, () => {
-      mark(RUN_END, ctx.id, -1, 0, undefined, undefined);
+    return settle(fn, (ok) => {
+      ctx.ended = true;
       if (clear !== 'none') {
         ctx.closed = true;
         ctx.tree = clear === 'all';
-        // The run's own callback (a promise's settlement) goes on in the run it started in.
-        const to = open(current);
-        if (to !== current) switchTo(to);
+      }
+      // The run's own callback (a promise's settlement) goes on in the run it started in.
+      const to = clear !== 'none' ? open(current) : current;
+      if (!isRecording()) {
+        current = to;
+        return;
+      }
+      boundary(tagOf(to));
+      runMark(RUN_END, ctx.id, -1, 0, undefined);
+      if (to !== current) switchTo(to);
+      // Its held events (and those of the runs it decides for) are written or dropped.
+      if (ctx.held && ctx.under === null && settler !== null) {
+        settler(ctx.deps === null ? [ctx.id] : [ctx.id, ...ctx.deps], !ok && keepFailed);
       }
     });
   } finally {
@@ -198,10 +288,11 @@ export function currentRunId(): string | null {
 export function beginComponentRun(runId: string, component: string, parentRunId: string | undefined): void {
   if (!isRecording() || base !== null) return;
   if (!hooked) install();
-  const ctx: RunCtx = { id: ++runSeq, runId, parent: null, closed: false, tree: false };
+  const ctx: RunCtx = { id: ++runSeq, runId, parent: null, closed: false, tree: false, held: false, under: null, deps: null, mode: 'none', ended: false };
   const meta: Record<string, unknown> = { runId, component };
   if (parentRunId !== undefined) meta.parentRunId = parentRunId;
-  mark(RUN_START, ctx.id, 0, 1, meta, undefined);
+  boundary(0);
+  runMark(RUN_START, ctx.id, 0, 1, meta);
   base = ctx;
   current = ctx;
 }
@@ -211,7 +302,10 @@ export function endComponentRun(): void {
   const b = base;
   if (b === null) return;
   base = null;
-  if (isRecording()) mark(RUN_END, b.id, -1, 0, undefined, undefined);
+  if (isRecording()) {
+    boundary(0);
+    runMark(RUN_END, b.id, -1, 0, undefined);
+  }
 }
 
 /** Starts a span now (a provisional start mark); end() writes its end. */

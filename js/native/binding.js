@@ -876,6 +876,7 @@ module.exports.sessionSecrets = nativeBinding.sessionSecrets
 module.exports.setError = nativeBinding.setError
 module.exports.setRunnerKind = nativeBinding.setRunnerKind
 module.exports.setScope = nativeBinding.setScope
+module.exports.settleRuns = nativeBinding.settleRuns
 module.exports.setTruncated = nativeBinding.setTruncated
 module.exports.signalsClaim = nativeBinding.signalsClaim
 module.exports.signalsInstall = nativeBinding.signalsInstall

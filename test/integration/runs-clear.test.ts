@@ -3,10 +3,11 @@
 // it decides whether work the run left behind (timers, promises, nested
 // runs still going) still belongs to it, and the recorder keeps nothing per
 // run, so 10,000 sequential runs keep its memory flat in every mode.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { cleanEnv, Event, eventsAsync, fixture, NODE, onlyTrace, ROOT, runNodeAsync, spawnAsync } from '../helpers/run';
+import { assertBalanced, cleanEnv, Event, eventsAsync, fixture, metadata, NODE, onlyTrace, ROOT, runCliAsync, runNodeAsync, spawnAsync, tempDir } from '../helpers/run';
 
 const API = path.join(ROOT, 'js', 'dist', 'index.js');
 const nr = (e: Event): Record<string, any> => e.__noderec__ as Record<string, any>;
@@ -68,4 +69,58 @@ describe('run clear modes', () => {
       else expect(e.run).toBeUndefined();
     }
   }, 120_000);
+});
+
+/** A program in a fresh project directory (its own package.json). */
+function program(src: string): string {
+  const dir = tempDir('noderec-clear-');
+  fs.writeFileSync(path.join(dir, 'package.json'), '{"name":"clear-app","private":true}\n');
+  const file = path.join(dir, 'app.js');
+  fs.writeFileSync(file, `const noderec = require(process.env.NODEREC_API);\n${src}`);
+  return file;
+}
+
+/** Records `file` and runs it plain: same output and exit code; the trace's events and directory. */
+async function recordProgram(file: string, env: Record<string, string> = {}): Promise<{ evs: Event[]; dir: string; stdout: string; stderr: string; code: number | null }> {
+  const e = { NODEREC_API: API, ...env };
+  const r = await runNodeAsync(file, { env: e, node: NODE });
+  const plain = await spawnAsync(NODE, [file], { env: cleanEnv(e), cwd: path.dirname(file) });
+  expect(r.stdout).toBe(plain.stdout);
+  expect(r.code).toBe(plain.code);
+  const dir = onlyTrace(r.outDir);
+  return { evs: await eventsAsync(dir), dir, stdout: r.stdout, stderr: r.stderr, code: r.code };
+}
+
+const callArgs = (evs: Event[], fn: string): unknown[] => evs.filter((e) => e.kind === 'call' && e.fn === fn).map((e) => (e.args as unknown[])[0]);
+
+describe("clear: a run's events leave the trace", () => {
+  it('an async function called in a cleared run and resumed after it: its resume and return read back on its activation, at the right depth', async () => {
+    const file = program(`
+function work(x) { return x * 2; }
+async function slow(x) {
+  await new Promise((r) => setTimeout(r, 20));
+  return work(x) + 1;
+}
+async function main() {
+  let p;
+  await noderec.run({ runId: 'leave', clear: 'current' }, async () => {
+    work(1);
+    p = slow(7);
+  });
+  console.log(await p);
+}
+main();
+`);
+    const { evs } = await recordProgram(file);
+    // The calls of the run are gone; slow's resume after the run is kept.
+    expect(callArgs(evs, 'work')).toEqual([7]);
+    expect(callArgs(evs, 'slow')).toEqual([]);
+    assertBalanced(evs);
+    const resume = evs.find((e) => e.kind === 'resume' && e.activation !== evs.find((x) => x.fn === 'main')!.activation)!;
+    const inner = evs.find((e) => e.kind === 'call' && e.fn === 'work')!;
+    expect(inner.depth).toBe(resume.depth + 1);
+    const ret = evs.filter((e) => e.kind === 'return' && e.activation === resume.activation);
+    expect(ret).toHaveLength(1);
+    expect(ret[0].value).toBe(15);
+  }, 60_000);
 });

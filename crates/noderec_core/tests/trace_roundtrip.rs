@@ -53,7 +53,7 @@ fn write_sample(path: &PathBuf, batches: usize) {
             arena.extend(int(i % 50 + 1));
             words.extend([head(kind::RETURN, 0, true), t + 1, arena.len() as i32]);
         }
-        w.send(Msg::Events { thread: 0, words, arena }).expect("send");
+        w.send(Msg::Events { thread: 0, words, arena, hold: 0, lead: 0 }).expect("send");
         w.flush().expect("flush");
     }
     w.finish().expect("finish");
@@ -177,7 +177,7 @@ fn throws_take_the_error_of_the_catch_that_follows() {
         2,
         0,
     ];
-    w.send(Msg::Events { thread: 0, words, arena }).expect("send");
+    w.send(Msg::Events { thread: 0, words, arena, hold: 0, lead: 0 }).expect("send");
     w.finish().expect("finish");
     let t = read_trace(&path).expect("read");
     let steps = walk(&t);

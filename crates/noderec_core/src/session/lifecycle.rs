@@ -49,6 +49,9 @@ pub struct StartOptions {
     /// said in the trace header so that readers do not spread events that
     /// share a microsecond over a publication step.
     pub precise_clock: bool,
+    /// Bytes held for clearing runs before the oldest are written
+    /// (`NODEREC_CLEAR_HOLD_MB`; 0: the default).
+    pub clear_hold_bytes: u64,
 }
 
 /// One function definition handed to the registry.
@@ -177,6 +180,9 @@ pub fn start(opts: &StartOptions) -> Result<Arc<Session>> {
     let file = handle.create_file("trace.nrt").map_err(|e| Error::io(format!("create {}", trace_path.display()), e))?;
     let header_flags = if opts.precise_clock { crate::wire::format::flags::PRECISE_CLOCK } else { 0 };
     let writer = WriterHandle::spawn(file, &trace_path, header_flags)?;
+    if opts.clear_hold_bytes > 0 {
+        writer.send(Msg::HoldCap(usize::try_from(opts.clear_hold_bytes).unwrap_or(usize::MAX)))?;
+    }
     let start = Instant::now();
     let ticker = Ticker::start(start).map_err(|e| Error::io("start clock thread", e))?;
     let counters = Arc::clone(&writer.counters);
@@ -335,8 +341,15 @@ impl Session {
     }
 
     /// Hands a batch of probe records to the writer (waits if it is behind).
-    pub fn submit(&self, thread: u32, words: Vec<i32>, arena: Vec<u8>) -> Result<()> {
-        self.send(Msg::Events { thread, words, arena })
+    /// `hold` and `lead`: see [`Msg::Events`] (0 outside clearing runs).
+    pub fn submit(&self, thread: u32, words: Vec<i32>, arena: Vec<u8>, hold: u32, lead: u32) -> Result<()> {
+        self.send(Msg::Events { thread, words, arena, hold, lead })
+    }
+
+    /// The clearing runs `runs` of `thread` ended: their held events are
+    /// written (`keep`) or dropped (design-docs/runs.md *Clear*).
+    pub fn settle_runs(&self, thread: u32, runs: Vec<u32>, keep: bool) -> Result<()> {
+        self.send(Msg::Settle { thread, runs, keep })
     }
 
     /// Waits until everything submitted is in the file.
