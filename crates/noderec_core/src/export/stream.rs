@@ -1294,6 +1294,63 @@ mod tests {
     }
 
     #[test]
+    fn a_cleared_mark_keeps_activation_numbers_and_a_resume_of_a_cleared_call_keeps_its_depth() {
+        use crate::wire::format::mark as m;
+        let mut p = defs();
+        let start = mark_blob(1, |b| {
+            put_varint(b, 0);
+            vobj(b, &[("runId", "gone")]);
+        });
+        let resume = |act: u64| {
+            let mut b = Vec::new();
+            put_varint(&mut b, act);
+            Some(b)
+        };
+        events_record(
+            &mut p,
+            0,
+            &[
+                (0, kind::MARK, m::RUN_START, 10, start),
+                // Activations 1 and 2 were called in the events cleared (3 events, 2 calls);
+                // 2 suspended and is resumed after the run.
+                (
+                    0,
+                    kind::MARK,
+                    m::CLEARED,
+                    11,
+                    mark_blob(1, |b| {
+                        put_varint(b, 3);
+                        put_varint(b, 2);
+                    }),
+                ),
+                (0, kind::MARK, m::RUN_END, 12, mark_blob(1, |_| {})),
+                (0, kind::MARK, m::RUN_SWITCH, 12, mark_blob(0, |_| {})),
+                (0, kind::RESUME, 0, 13, resume(2)),
+                (0, kind::CALL, 1, 14, None),
+                (0, kind::RETURN, 0, 15, None),
+                (0, kind::RETURN, 0, 16, None),
+            ],
+        );
+        let bytes = trace(&[p]);
+        let (_, c) = run_on(&bytes, &Options::default());
+        let got: Vec<(u8, u64, u32, Option<u32>)> =
+            c.evs.iter().filter(|e| e.kind != kind::MARK).map(|e| (e.kind, e.activation, e.depth, e.func)).collect();
+        assert_eq!(
+            got,
+            [
+                (kind::RESUME, 2, 0, None),
+                (kind::CALL, 3, 1, Some(1)),
+                (kind::RETURN, 3, 1, Some(1)),
+                (kind::RETURN, 2, 0, None)
+            ],
+            "{got:?}"
+        );
+        let mut r = ChunkReader::new(&bytes[..], bytes.len() as u64).unwrap_or_else(|e| panic!("{e}"));
+        let (runs, _) = runs_of(&mut r).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((runs[0].run_id.as_str(), runs[0].events, runs[0].cleared, runs[0].ended), ("gone", 0, 3, true));
+    }
+
+    #[test]
     fn runs_of_ends_the_run_a_run_end_mark_names_not_the_current_one() {
         use crate::wire::format::mark as m;
         // Run `inner` starts inside `outer` and is still current when
