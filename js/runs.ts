@@ -130,16 +130,27 @@ function tagOf(r: RunCtx | null): number {
  * of held events in the buffer, if any (marks only stay as its lead). */
 function boundary(next: number): void {
   if (segTag === 0 && next === 0) return;
-  if (pendingEvents() > (segTag === 0 ? 0 : segLead)) flushEvents();
+  const n = pendingEvents();
+  // Events of no held run (a few, far from filling the buffer) stay: they
+  // lead the next batch, written whatever happens. Events of a held run
+  // end their batch here.
+  if (segTag === 0 ? n > LEAD_MAX : n > segLead) flushEvents();
   segLead = pendingEvents();
   segTag = next;
 }
 
-/** A run mark: a lead mark when nothing but marks precede it in the buffer. */
+/** At most this many events of no held run lead a batch of a held one. */
+const LEAD_MAX = 4096;
+
+/** A run mark: a lead mark when nothing but marks precede it in the buffer
+ * (counted before it is appended: a buffer it fills goes with it). */
 function runMark(type: number, id: number, extra: number, n: number, v: unknown): void {
-  const lead = segTag !== 0 && pendingEvents() === segLead;
+  const n0 = pendingEvents();
+  const lead = segTag !== 0 && n0 === segLead;
+  if (lead) segLead = n0 + 1;
   mark(type, id, extra, n, v, undefined);
-  if (lead && pendingEvents() === segLead + 1) segLead++;
+  // Not recorded (the activation window): nothing was appended.
+  if (lead && pendingEvents() === n0) segLead = n0;
 }
 
 function switchTo(r: RunCtx | null): void {

@@ -253,6 +253,11 @@ function tick(): void {
   io.ioTick();
   probes.settle();
   probes.flushEvents();
+  try {
+    native().sendHeld();
+  } catch (e) {
+    recorderFailed(e, 'write');
+  }
   drainNativeLogs();
   checkOtherThreads();
 }

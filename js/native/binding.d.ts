@@ -934,6 +934,12 @@ export declare function registerThread(id: number, name: string): void
 export declare function runnerKind(): string
 
 /**
+ * Hands what clearing runs handed over to the writer now (the recorder's periodic tick: a quiet
+ * program's runs reach the file as its other events do).
+ */
+export declare function sendHeld(): void
+
+/**
  * Microseconds since the current session started, read now
  * (`NODEREC_CLOCK=precise` aligns its per-event clock with it).
  */

@@ -871,6 +871,7 @@ module.exports.queryCalls = nativeBinding.queryCalls
 module.exports.regexMatch = nativeBinding.regexMatch
 module.exports.registerThread = nativeBinding.registerThread
 module.exports.runnerKind = nativeBinding.runnerKind
+module.exports.sendHeld = nativeBinding.sendHeld
 module.exports.sessionNowUs = nativeBinding.sessionNowUs
 module.exports.sessionSecrets = nativeBinding.sessionSecrets
 module.exports.setError = nativeBinding.setError

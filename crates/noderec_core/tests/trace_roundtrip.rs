@@ -189,3 +189,65 @@ fn throws_take_the_error_of_the_catch_that_follows() {
     assert_eq!(steps[4].func, Some(1));
     std::fs::remove_file(&path).ok();
 }
+
+#[test]
+fn a_cleared_run_leaves_its_lead_and_a_cleared_mark_and_activations_keep_their_numbers() {
+    use noderec_core::wire::format::mark;
+    let path = temp_file("cleared");
+    let w = WriterHandle::spawn(std::fs::File::create(&path).expect("create"), &path, 0).expect("spawn");
+    w.send(Msg::Path { id: 0, path: "a.js".into() }).expect("send");
+    w.send(Msg::Func(FuncDef {
+        id: 1,
+        path: 0,
+        name: "f".into(),
+        kind: "function".into(),
+        line: 1,
+        col: 0,
+        flags: 0,
+        params: vec![],
+    }))
+    .expect("send");
+    // Run 1 (held): its run-switch lead mark (blob: id 1), then f called twice.
+    let words = vec![
+        head(kind::MARK, mark::RUN_SWITCH, true),
+        1,
+        1,
+        head(kind::CALL, 1, false),
+        2,
+        0,
+        head(kind::RETURN, 0, false),
+        3,
+        0,
+        head(kind::CALL, 1, false),
+        4,
+        0,
+        head(kind::RETURN, 0, false),
+        5,
+        0,
+    ];
+    w.send(Msg::Many(vec![
+        Msg::Events { thread: 0, words, arena: vec![1], hold: 1, lead: 1 },
+        // Not held, but behind run 1: waits for it.
+        Msg::Events {
+            thread: 0,
+            words: vec![head(kind::CALL, 1, false), 6, 0, head(kind::RETURN, 0, false), 7, 0],
+            arena: vec![],
+            hold: 0,
+            lead: 0,
+        },
+        Msg::Settle { thread: 0, runs: vec![1], keep: false },
+    ]))
+    .expect("send");
+    w.finish().expect("finish");
+    let t = read_trace(&path).expect("read");
+    let kinds: Vec<(u8, u32)> = t.events.iter().map(|e| (e.kind, e.payload)).collect();
+    assert_eq!(
+        kinds,
+        [(kind::MARK, mark::RUN_SWITCH), (kind::MARK, mark::CLEARED), (kind::CALL, 1), (kind::RETURN, 0)]
+    );
+    // run 1, 4 events, 2 calls
+    assert_eq!(t.blob(&t.events[1]), &[1, 4, 2]);
+    let steps = walk(&t);
+    assert_eq!(steps[2].activation, 3, "the calls cleared keep their numbers");
+    std::fs::remove_file(&path).ok();
+}

@@ -303,6 +303,16 @@ pub fn settle_runs(env: &Env, thread: u32, runs: Vec<u32>, keep: bool) -> Result
     })
 }
 
+/// Hands what clearing runs handed over to the writer now (the recorder's periodic tick: a quiet
+/// program's runs reach the file as its other events do).
+#[napi]
+pub fn send_held(env: &Env) -> Result<()> {
+    guard(env, "sendHeld", || match lifecycle::current() {
+        Some(s) => s.send_held().map_err(|e| reported("write", e)),
+        None => Ok(()),
+    })
+}
+
 /// Waits until every submitted batch is in the file.
 #[napi]
 pub fn flush(env: &Env) -> Result<()> {

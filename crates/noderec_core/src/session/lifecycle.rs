@@ -79,6 +79,17 @@ struct Registry {
     next_fn: u32,
 }
 
+/// Messages of clearing runs not yet sent to the writer (`Session::submit`).
+#[derive(Default)]
+struct Outbox {
+    msgs: Vec<Msg>,
+    bytes: usize,
+}
+
+/// The outbox is sent when it holds this many messages or bytes.
+const OUTBOX_MSGS: usize = 64;
+const OUTBOX_BYTES: usize = 1 << 20;
+
 /// A running session.
 pub struct Session {
     /// The trace directory.
@@ -89,6 +100,8 @@ pub struct Session {
     pub root: PathBuf,
     start: Instant,
     writer: Mutex<Option<WriterHandle>>,
+    /// Messages of clearing runs waiting to go to the writer together.
+    outbox: Mutex<Outbox>,
     ticker: Mutex<Option<Ticker>>,
     registry: Mutex<Registry>,
     meta: Mutex<Metadata>,
@@ -192,6 +205,7 @@ pub fn start(opts: &StartOptions) -> Result<Arc<Session>> {
         root: PathBuf::from(&opts.root),
         start,
         writer: Mutex::new(Some(writer)),
+        outbox: Mutex::new(Outbox::default()),
         ticker: Mutex::new(Some(ticker)),
         registry: Mutex::new(Registry { paths: HashMap::new(), next_fn: 1 }),
         meta: Mutex::new(meta),
@@ -342,18 +356,46 @@ impl Session {
 
     /// Hands a batch of probe records to the writer (waits if it is behind).
     /// `hold` and `lead`: see [`Msg::Events`] (0 outside clearing runs).
+    /// Batches of clearing runs (`hold` ≠ 0, many small ones: one per
+    /// change of run) wait in the outbox and go to the writer together.
     pub fn submit(&self, thread: u32, words: Vec<i32>, arena: Vec<u8>, hold: u32, lead: u32) -> Result<()> {
-        self.send(Msg::Events { thread, words, arena, hold, lead })
+        let mut ob = lock(&self.outbox);
+        if hold == 0 && ob.msgs.is_empty() {
+            drop(ob);
+            return self.send(Msg::Events { thread, words, arena, hold, lead });
+        }
+        ob.bytes += words.len() * 4 + arena.len();
+        ob.msgs.push(Msg::Events { thread, words, arena, hold, lead });
+        self.send_outbox(ob, false)
     }
 
     /// The clearing runs `runs` of `thread` ended: their held events are
     /// written (`keep`) or dropped (design-docs/runs.md *Clear*).
     pub fn settle_runs(&self, thread: u32, runs: Vec<u32>, keep: bool) -> Result<()> {
-        self.send(Msg::Settle { thread, runs, keep })
+        let mut ob = lock(&self.outbox);
+        ob.msgs.push(Msg::Settle { thread, runs, keep });
+        self.send_outbox(ob, false)
+    }
+
+    /// Hands the outbox to the writer (the recorder's periodic tick, a
+    /// flush, the end).
+    pub fn send_held(&self) -> Result<()> {
+        self.send_outbox(lock(&self.outbox), true)
+    }
+
+    fn send_outbox(&self, mut ob: std::sync::MutexGuard<'_, Outbox>, all: bool) -> Result<()> {
+        if ob.msgs.is_empty() || (!all && ob.msgs.len() < OUTBOX_MSGS && ob.bytes < OUTBOX_BYTES) {
+            return Ok(());
+        }
+        let msgs = std::mem::take(&mut ob.msgs);
+        ob.bytes = 0;
+        // Sent while the outbox is locked: a later direct send cannot overtake it.
+        self.send(Msg::Many(msgs))
     }
 
     /// Waits until everything submitted is in the file.
     pub fn flush(&self) -> Result<()> {
+        self.send_held()?;
         match lock(&self.writer).as_ref() {
             Some(w) => w.flush(),
             None => Ok(()),
@@ -384,9 +426,11 @@ impl Session {
     /// Finishes the writer and writes the final metadata. Idempotent: a second
     /// call returns the metadata written by the first.
     pub fn finish(&self, exit_code: Option<i32>, signal: Option<String>, final_status: &str) -> Result<Metadata> {
+        // What clearing runs handed over goes first (the writer then writes what is still held).
+        let held = self.send_held();
         let writer = lock(&self.writer).take();
         let result = match writer {
-            Some(w) => w.finish(),
+            Some(w) => held.and(w.finish()),
             None => return Ok(lock(&self.meta).clone()),
         };
         drop(lock(&self.ticker).take());

@@ -58,6 +58,8 @@ pub enum Msg {
     Settle { thread: u32, runs: Vec<u32>, keep: bool },
     /// The cap on bytes held for clearing runs.
     HoldCap(usize),
+    /// `Events` and `Settle` messages of clearing runs, sent together.
+    Many(Vec<Msg>),
     /// Write everything pending, then answer.
     Flush(SyncSender<()>),
     /// Write the end record, close the file, then stop.
@@ -275,29 +277,14 @@ fn run(file: File, path: &Path, rx: &Receiver<Msg>, counters: &WriterCounters) -
                 put_varint(&mut enc.payload, u64::from(id));
                 put_str(&mut enc.payload, &name);
             }
-            Msg::Events { thread, words, arena, hold, lead } => {
+            Msg::Events { .. } | Msg::Settle { .. } | Msg::Many(_) => {
                 let t0 = Instant::now();
-                counters.batches.fetch_add(1, Ordering::Relaxed);
-                if hold == 0 && !holder.holds(thread) {
-                    let n = enc.encode_events(thread, &words, &arena)?;
-                    counters.events.fetch_add(n, Ordering::Relaxed);
-                } else {
-                    holder.push(Batch { thread, words, arena, hold, lead }, &mut outs);
-                    enc.encode_outs(&mut outs, counters)?;
-                }
+                take(msg, &mut enc, &mut holder, &mut outs, counters)?;
                 if enc.payload.len() >= CHUNK_TARGET {
                     enc.write_chunk(counters)?;
                     oldest = None;
                 }
                 counters.busy_ns.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
-            }
-            Msg::Settle { thread, runs, keep } => {
-                holder.settle(thread, &runs, keep, &mut outs);
-                enc.encode_outs(&mut outs, counters)?;
-                if enc.payload.len() >= CHUNK_TARGET {
-                    enc.write_chunk(counters)?;
-                    oldest = None;
-                }
             }
             Msg::HoldCap(cap) => holder.set_cap(cap),
             Msg::Flush(ack) => {
@@ -319,6 +306,40 @@ fn run(file: File, path: &Path, rx: &Receiver<Msg>, counters: &WriterCounters) -
     holder.release_all(&mut outs);
     enc.encode_outs(&mut outs, counters)?;
     enc.write_chunk(counters)
+}
+
+/// Encodes a batch of events (through the holder while clearing runs hold
+/// batches of its thread), or applies the end of clearing runs.
+fn take(
+    msg: Msg,
+    enc: &mut Encoder,
+    holder: &mut Holder,
+    outs: &mut Vec<Out>,
+    counters: &WriterCounters,
+) -> Result<()> {
+    match msg {
+        Msg::Events { thread, words, arena, hold, lead } => {
+            counters.batches.fetch_add(1, Ordering::Relaxed);
+            if hold == 0 && !holder.holds(thread) {
+                let n = enc.encode_events(thread, &words, &arena)?;
+                counters.events.fetch_add(n, Ordering::Relaxed);
+                return Ok(());
+            }
+            holder.push(Batch { thread, words, arena, hold, lead }, outs);
+            enc.encode_outs(outs, counters)
+        }
+        Msg::Settle { thread, runs, keep } => {
+            holder.settle(thread, &runs, keep, outs);
+            enc.encode_outs(outs, counters)
+        }
+        Msg::Many(msgs) => {
+            for m in msgs {
+                take(m, enc, holder, outs, counters)?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 impl Encoder {
