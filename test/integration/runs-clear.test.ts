@@ -316,4 +316,30 @@ main();
     // The index (timeline / calls of the query API) has none of its calls either.
     expect(api.calls(dir, { limit: 0 }).map((c) => c.fn).sort()).toEqual(['<anonymous>', '<module>', 'main', 'tag']);
   }, 60_000);
+
+  it('a worker and the main thread clearing runs at the same time: each thread keeps only its failed run', async () => {
+    const file = program(`
+const { Worker, isMainThread } = require('node:worker_threads');
+function tag(x) { return x; }
+async function loop(who) {
+  for (let i = 0; i < 200; i++) {
+    await noderec.run({ runId: who + i, clear: 'current' }, async () => {
+      tag(who + i);
+      await null;
+      if (i === 5) throw new Error('x');
+    }).catch(() => {});
+  }
+  tag(who + '-done');
+}
+if (isMainThread) { new Worker(__filename); loop('m'); } else loop('w');
+`);
+    const { evs, dir } = await recordProgram(file);
+    assertBalanced(evs);
+    const tags = evs.filter((e) => e.kind === 'call' && e.fn === 'tag').map((e) => `${e.thread === 0 ? 'main' : 'worker'}:${(e.args as string[])[0]}:${e.run}`);
+    expect(tags.sort()).toEqual(['main:m-done:undefined', 'main:m5:m5', 'worker:w-done:undefined', 'worker:w5:w5']);
+    const rows = api.runs(dir);
+    expect(rows).toHaveLength(400);
+    expect(rows.filter((r) => r.kept === 'failed').map((r) => r.runId).sort()).toEqual(['m5', 'w5']);
+    expect(rows.filter((r) => r.cleared > 0)).toHaveLength(398);
+  }, 60_000);
 });
