@@ -268,6 +268,7 @@ main();
   it.each([
     ['process.exit', 'tag("in-run"); process.exit(3);', 3],
     ['a fatal error', 'tag("in-run"); setTimeout(() => { throw new Error("fatal in run"); }, 0); await new Promise((r) => setTimeout(r, 200));', 1],
+    ['SIGTERM', 'tag("in-run"); process.kill(process.pid, "SIGTERM"); await new Promise((r) => setTimeout(r, 2000));', null],
   ])('a process that ends by %s inside a clearing run keeps the run\'s events (kept: unended)', async (_how, body, code) => {
     const file = program(`
 function tag(x) { return x; }
