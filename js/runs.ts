@@ -232,6 +232,11 @@ export function run<T>(opts: RunOptions, fn: () => T): T {
     e.code = 'ERR_NODEREC_RUN_ARGS';
     throw e;
   }
+  if (o.keepFailed !== undefined && typeof o.keepFailed !== 'boolean') {
+    const e = new TypeError(`noderec.run(opts, fn): opts.keepFailed must be a boolean, got ${typeof o.keepFailed}`) as TypeError & { code: string };
+    e.code = 'ERR_NODEREC_RUN_ARGS';
+    throw e;
+  }
   if (!isRecording()) return fn();
   if (!hooked) install();
   const parent = current;

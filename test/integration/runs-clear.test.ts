@@ -343,4 +343,16 @@ if (isMainThread) { new Worker(__filename); loop('m'); } else loop('w');
     expect(rows.filter((r) => r.kept === 'failed').map((r) => r.runId).sort()).toEqual(['m5', 'w5']);
     expect(rows.filter((r) => r.cleared > 0)).toHaveLength(398);
   }, 60_000);
+
+  it('keepFailed that is not a boolean is ERR_NODEREC_RUN_ARGS naming the option and what it got, with or without the recorder', async () => {
+    const file = program(`
+try {
+  noderec.run({ clear: 'current', keepFailed: 'yes' }, () => 1);
+} catch (e) {
+  console.log(e.code, e.message);
+}
+`);
+    const { stdout } = await recordProgram(file);
+    expect(stdout).toBe("ERR_NODEREC_RUN_ARGS noderec.run(opts, fn): opts.keepFailed must be a boolean, got string\n");
+  }, 60_000);
 });
