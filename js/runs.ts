@@ -63,9 +63,6 @@ interface RunCtx {
   /** The outermost 'all' run still going when it started, that decides
    * the fate of its events; null: it decides (when held). */
   under: RunCtx | null;
-  /** Of an 'all' run that decides: the numbers of the runs nested in it
-   * whose events it decides. */
-  deps: number[] | null;
   /** Its clear mode and whether it ended. */
   mode: string;
   ended: boolean;
@@ -96,17 +93,25 @@ let hooked = false;
 // Clearing runs (design-docs/runs.md *Clear*). While the probe buffer may
 // hold events of a run whose events are held back, it is handed over at
 // every change of the current run, so that each batch holds the events of
-// one run only (`segTag`, its number; 0: events that are written). The run
-// marks (start, end, switch) emitted at a change sit at the front of the
-// next batch (`segLead` of them) and are written whatever the run's fate.
-// A program without clearing runs never flushes here.
+// one run only (`segTag`, its number; 0: events that are written), and
+// names the run that decides their fate (`segHold`: the run, or the
+// outermost 'all' run it is nested in). The run marks (start, end, switch)
+// emitted at a change sit at the front of the next batch (`segLead` of
+// them) and are written whatever the run's fate. A program without
+// clearing runs never flushes here.
 let segTag = 0;
+let segHold = 0;
 let segLead = 0;
 let settler: ((runs: number[], keep: boolean) => void) | null = null;
 
-/** The run whose events the probe buffer holds (0: none held); the tracer
- * passes it with each batch. */
+/** The run that decides the fate of the events in the probe buffer (0:
+ * none held); the tracer passes it with each batch. */
 export function heldRun(): number {
+  return segHold;
+}
+
+/** The run whose events the probe buffer holds (0: none held). */
+export function heldOwnRun(): number {
   return segTag;
 }
 
@@ -126,9 +131,10 @@ function tagOf(r: RunCtx | null): number {
   return r !== null && r.held ? r.id : 0;
 }
 
-/** The events that follow belong to a run tagged `next`: ends the batch
- * of held events in the buffer, if any (marks only stay as its lead). */
-function boundary(next: number): void {
+/** The events that follow belong to run `r`: ends the batch of held
+ * events in the buffer, if any (marks only stay as its lead). */
+function boundary(r: RunCtx | null): void {
+  const next = tagOf(r);
   if (segTag === 0 && next === 0) return;
   const n = pendingEvents();
   // Events of no held run (a few, far from filling the buffer) stay: they
@@ -137,6 +143,7 @@ function boundary(next: number): void {
   if (segTag === 0 ? n > LEAD_MAX : n > segLead) flushEvents();
   segLead = pendingEvents();
   segTag = next;
+  segHold = next === 0 ? 0 : (r!.under ?? r!).id;
 }
 
 /** At most this many events of no held run lead a batch of a held one. */
@@ -156,7 +163,7 @@ function runMark(type: number, id: number, extra: number, n: number, v: unknown)
 function switchTo(r: RunCtx | null): void {
   current = r;
   if (isRecording()) {
-    boundary(tagOf(r));
+    boundary(r);
     runMark(RUN_SWITCH, r === null ? 0 : r.id, -1, 0, undefined);
   }
 }
@@ -250,11 +257,9 @@ export function run<T>(opts: RunOptions, fn: () => T): T {
     tree: false,
     held: clear !== 'none' || under !== null,
     under,
-    deps: clear === 'all' && under === null ? [] : null,
     mode: clear,
     ended: false,
   };
-  if (under !== null) under.deps!.push(ctx.id);
   const keepFailed = o.keepFailed !== false;
   const meta: Record<string, unknown> = { runId: ctx.runId };
   if (o.domain !== undefined) meta.domain = o.domain;
@@ -264,7 +269,7 @@ export function run<T>(opts: RunOptions, fn: () => T): T {
   if (o.iteration !== undefined) meta.iteration = o.iteration;
   if (o.level !== undefined) meta.level = o.level;
   if (clear !== 'none') meta.clear = clear;
-  boundary(tagOf(ctx));
+  boundary(ctx);
   runMark(RUN_START, ctx.id, parent === null ? 0 : parent.id, 1, meta);
   current = ctx;
   try {
@@ -280,13 +285,11 @@ export function run<T>(opts: RunOptions, fn: () => T): T {
         current = to;
         return;
       }
-      boundary(tagOf(to));
+      boundary(to);
       runMark(RUN_END, ctx.id, -1, 0, undefined);
       if (to !== current) switchTo(to);
-      // Its held events (and those of the runs it decides for) are written or dropped.
-      if (ctx.held && ctx.under === null && settler !== null) {
-        settler(ctx.deps === null ? [ctx.id] : [ctx.id, ...ctx.deps], !ok && keepFailed);
-      }
+      // Its held events (and those of the runs nested in it it decides for) are written or dropped.
+      if (ctx.held && ctx.under === null && settler !== null) settler([ctx.id], !ok && keepFailed);
     });
   } finally {
     // Back in the caller's run (fn's awaits switch back to ctx when they resume).
@@ -304,10 +307,10 @@ export function currentRunId(): string | null {
 export function beginComponentRun(runId: string, component: string, parentRunId: string | undefined): void {
   if (!isRecording() || base !== null) return;
   if (!hooked) install();
-  const ctx: RunCtx = { id: ++runSeq, runId, parent: null, closed: false, tree: false, held: false, under: null, deps: null, mode: 'none', ended: false };
+  const ctx: RunCtx = { id: ++runSeq, runId, parent: null, closed: false, tree: false, held: false, under: null, mode: 'none', ended: false };
   const meta: Record<string, unknown> = { runId, component };
   if (parentRunId !== undefined) meta.parentRunId = parentRunId;
-  boundary(0);
+  boundary(null);
   runMark(RUN_START, ctx.id, 0, 1, meta);
   base = ctx;
   current = ctx;
@@ -319,7 +322,7 @@ export function endComponentRun(): void {
   if (b === null) return;
   base = null;
   if (isRecording()) {
-    boundary(0);
+    boundary(null);
     runMark(RUN_END, b.id, -1, 0, undefined);
   }
 }

@@ -24,7 +24,7 @@ import { installDefiners, installDefinersIn, nativeTexts } from './runtime/defin
 import { installFunctionSource, installFunctionSourceIn } from './runtime/function-source';
 import { declareRuntime, declareRuntimeIn } from './runtime/global-binding';
 import * as probes from './runtime/probes';
-import { beginComponentRun, endComponentRun, heldRun, setRunSettler, takeLead } from './runs';
+import { beginComponentRun, endComponentRun, heldOwnRun, heldRun, setRunSettler, takeLead } from './runs';
 import { currentKeyAction, setAttrResolver, setBounds, setRefs, setThisDepth, setTrust, setValueBudget, untrust } from './runtime/value-encoder';
 import { configureSecrets, setSecretsWindow } from './runtime/secrets';
 
@@ -69,7 +69,7 @@ let lastFatal: RecorderError | null = null;
 const sink: probes.Sink = {
   submit(words, count, arena, arenaLen) {
     try {
-      native().submit(threadId, words, count, arena, arenaLen, heldRun(), takeLead());
+      native().submit(threadId, words, count, arena, arenaLen, heldRun(), takeLead(), heldOwnRun());
     } catch (e) {
       // Never into the program's code: the failure is handled by policy.
       if (isMainThread) recorderFailed(e, 'write');

@@ -1011,10 +1011,10 @@ export declare function start(opts: BindingStartOptions): string
 /**
  * Hands the first `count` events (three i32 words each: head, time, arena end) and `arena_len` value
  * bytes to the writer. The arrays are copied: JavaScript reuses them at once. While a clearing run is
- * open on the thread, `hold` names the run whose events the batch holds and `lead` how many events at
- * its front are always written (design-docs/runs.md *Clear*).
+ * open on the thread, `hold` names the run that decides the batch's fate, `run` the run whose events it
+ * holds and `lead` how many events at its front are always written (design-docs/runs.md *Clear*).
  */
-export declare function submit(thread: number, words: Int32Array, count: number, arena: Uint8Array, arenaLen: number, hold?: number | undefined | null, lead?: number | undefined | null): void
+export declare function submit(thread: number, words: Int32Array, count: number, arena: Uint8Array, arenaLen: number, hold?: number | undefined | null, lead?: number | undefined | null, run?: number | undefined | null): void
 
 /** Takes the failure reported (from any thread) since the last call. */
 export declare function takeFailure(): BindingFailure | null

@@ -53,7 +53,7 @@ fn write_sample(path: &PathBuf, batches: usize) {
             arena.extend(int(i % 50 + 1));
             words.extend([head(kind::RETURN, 0, true), t + 1, arena.len() as i32]);
         }
-        w.send(Msg::Events { thread: 0, words, arena, hold: 0, lead: 0 }).expect("send");
+        w.send(Msg::Events { thread: 0, words, arena, hold: 0, run: 0, lead: 0 }).expect("send");
         w.flush().expect("flush");
     }
     w.finish().expect("finish");
@@ -177,7 +177,7 @@ fn throws_take_the_error_of_the_catch_that_follows() {
         2,
         0,
     ];
-    w.send(Msg::Events { thread: 0, words, arena, hold: 0, lead: 0 }).expect("send");
+    w.send(Msg::Events { thread: 0, words, arena, hold: 0, run: 0, lead: 0 }).expect("send");
     w.finish().expect("finish");
     let t = read_trace(&path).expect("read");
     let steps = walk(&t);
@@ -226,13 +226,14 @@ fn a_cleared_run_leaves_its_lead_and_a_cleared_mark_and_activations_keep_their_n
         0,
     ];
     w.send(Msg::Many(vec![
-        Msg::Events { thread: 0, words, arena: vec![1], hold: 1, lead: 1 },
+        Msg::Events { thread: 0, words, arena: vec![1], hold: 1, run: 1, lead: 1 },
         // Not held, but behind run 1: waits for it.
         Msg::Events {
             thread: 0,
             words: vec![head(kind::CALL, 1, false), 6, 0, head(kind::RETURN, 0, false), 7, 0],
             arena: vec![],
             hold: 0,
+            run: 0,
             lead: 0,
         },
         Msg::Settle { thread: 0, runs: vec![1], keep: false },

@@ -264,8 +264,8 @@ pub fn register_thread(env: &Env, id: u32, name: String) -> Result<()> {
 
 /// Hands the first `count` events (three i32 words each: head, time, arena end) and `arena_len` value
 /// bytes to the writer. The arrays are copied: JavaScript reuses them at once. While a clearing run is
-/// open on the thread, `hold` names the run whose events the batch holds and `lead` how many events at
-/// its front are always written (design-docs/runs.md *Clear*).
+/// open on the thread, `hold` names the run that decides the batch's fate, `run` the run whose events it
+/// holds and `lead` how many events at its front are always written (design-docs/runs.md *Clear*).
 #[napi]
 #[allow(clippy::too_many_arguments)]
 pub fn submit(
@@ -277,6 +277,7 @@ pub fn submit(
     arena_len: u32,
     hold: Option<u32>,
     lead: Option<u32>,
+    run: Option<u32>,
 ) -> Result<()> {
     guard(env, "submit", || {
         let Some(s) = lifecycle::current() else { return Ok(()) };
@@ -286,7 +287,14 @@ pub fn submit(
         let n = (count as usize * 3).min(words.len());
         let a = (arena_len as usize).min(arena.len());
         let r = s
-            .submit(thread, words[..n].to_vec(), arena[..a].to_vec(), hold.unwrap_or(0), lead.unwrap_or(0))
+            .submit(
+                thread,
+                words[..n].to_vec(),
+                arena[..a].to_vec(),
+                hold.unwrap_or(0),
+                run.unwrap_or(0),
+                lead.unwrap_or(0),
+            )
             .map_err(|e| reported("write", e));
         handover::note_handover(t0.elapsed().as_micros() as u64);
         r

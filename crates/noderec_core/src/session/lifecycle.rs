@@ -355,17 +355,17 @@ impl Session {
     }
 
     /// Hands a batch of probe records to the writer (waits if it is behind).
-    /// `hold` and `lead`: see [`Msg::Events`] (0 outside clearing runs).
+    /// `hold`, `run` and `lead`: see [`Msg::Events`] (0 outside clearing runs).
     /// Batches of clearing runs (`hold` ≠ 0, many small ones: one per
     /// change of run) wait in the outbox and go to the writer together.
-    pub fn submit(&self, thread: u32, words: Vec<i32>, arena: Vec<u8>, hold: u32, lead: u32) -> Result<()> {
+    pub fn submit(&self, thread: u32, words: Vec<i32>, arena: Vec<u8>, hold: u32, run: u32, lead: u32) -> Result<()> {
         let mut ob = lock(&self.outbox);
         if hold == 0 && ob.msgs.is_empty() {
             drop(ob);
-            return self.send(Msg::Events { thread, words, arena, hold, lead });
+            return self.send(Msg::Events { thread, words, arena, hold, run, lead });
         }
         ob.bytes += words.len() * 4 + arena.len();
-        ob.msgs.push(Msg::Events { thread, words, arena, hold, lead });
+        ob.msgs.push(Msg::Events { thread, words, arena, hold, run, lead });
         self.send_outbox(ob, false)
     }
 

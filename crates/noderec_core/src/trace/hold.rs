@@ -1,7 +1,9 @@
 //! Held batches of clearing runs (`run({ clear })`, design-docs/runs.md
 //! *Clear*). The probes hand over a batch holding the events of one run
-//! only while a clearing run is open on their thread; such a batch names its
-//! run (`hold`, the run's number on that thread) and how many events at its
+//! only while a clearing run is open on their thread; such a batch names the
+//! run that decides its fate (`hold`, a number on that thread: the run, or
+//! the outermost `'all'` run it is nested in), its own run (`run`, which the
+//! `cleared` mark names) and how many events at its
 //! front are marks that stay whatever happens (`lead`: run-start, run-end,
 //! run-switch). Per thread, batches wait in order behind the oldest batch of
 //! a run not yet decided; when the run ends, its batches are dropped (their
@@ -29,8 +31,10 @@ pub struct Batch {
     pub thread: u32,
     pub words: Vec<i32>,
     pub arena: Vec<u8>,
-    /// The run whose events it holds (0: not held).
+    /// The run that decides its fate (0: not held).
     pub hold: u32,
+    /// The run whose events it holds (0: as `hold`).
+    pub run: u32,
     /// Events at its front that are always written.
     pub lead: u32,
 }
@@ -140,8 +144,8 @@ impl Holder {
         }
     }
 
-    /// The runs `runs` of `thread` ended: their batches are written (`keep`,
-    /// with reason [`reason::FAILED`]) or dropped.
+    /// The runs `runs` of `thread` ended: the batches they decide are
+    /// written (`keep`, with reason [`reason::FAILED`]) or dropped.
     pub fn settle(&mut self, thread: u32, runs: &[u32], keep: bool, out: &mut Vec<Out>) {
         for &run in runs {
             if let Some(r) = self.runs.get_mut(&(thread, run)) {
@@ -241,12 +245,12 @@ fn cut(b: Batch) -> (Batch, u64) {
     if n > 0 {
         // The mark takes the time of the last event dropped (times never go back).
         let t = dropped[dropped.len() - 2];
-        put_varint(&mut arena, u64::from(b.hold));
+        put_varint(&mut arena, u64::from(if b.run != 0 { b.run } else { b.hold }));
         put_varint(&mut arena, n);
         put_varint(&mut arena, calls);
         words.extend_from_slice(&[mark_head(mark::CLEARED), t, arena.len() as i32]);
     }
-    (Batch { thread: b.thread, words, arena, hold: 0, lead: 0 }, n)
+    (Batch { thread: b.thread, words, arena, hold: 0, run: 0, lead: 0 }, n)
 }
 
 /// A `kept` mark (`varint run`, `varint reason`) at the time of the last event of `b`.
@@ -256,7 +260,7 @@ fn kept_mark(b: &Batch, why: u64) -> Batch {
     put_varint(&mut arena, u64::from(b.hold));
     put_varint(&mut arena, why);
     let words = vec![mark_head(mark::KEPT), t, arena.len() as i32];
-    Batch { thread: b.thread, words, arena, hold: 0, lead: 0 }
+    Batch { thread: b.thread, words, arena, hold: 0, run: 0, lead: 0 }
 }
 
 fn mark_head(t: u32) -> i32 {
@@ -272,7 +276,7 @@ mod tests {
 
     fn batch(thread: u32, hold: u32, lead: u32, heads: &[i32]) -> Batch {
         let words = heads.iter().enumerate().flat_map(|(i, &h)| [h, i as i32, 0]).collect();
-        Batch { thread, words, arena: Vec::new(), hold, lead }
+        Batch { thread, words, arena: Vec::new(), hold, run: 0, lead }
     }
 
     fn heads(out: &[Out]) -> Vec<Vec<i32>> {
@@ -333,6 +337,28 @@ mod tests {
         h.settle(0, &[2], false, &mut out);
         // Run 2 dropped; run 1 written although it asked to be cleared.
         assert_eq!(heads(&out), vec![vec![mark_head(mark::CLEARED)], vec![RET]]);
+    }
+
+    #[test]
+    fn runs_nested_in_an_all_run_go_with_it_and_their_cleared_marks_name_them() {
+        let mut h = Holder::new(1 << 20);
+        let mut out = Vec::new();
+        // Run 1 ('all') and run 2 nested in it: both decided by run 1.
+        h.push(batch(0, 1, 1, &[100, CALL]), &mut out);
+        let mut nested = batch(0, 1, 1, &[100, CALL, RET]);
+        nested.run = 2;
+        h.push(nested, &mut out);
+        assert!(out.is_empty());
+        h.settle(0, &[1], false, &mut out);
+        let marks: Vec<Vec<u8>> = out
+            .iter()
+            .map(|o| match o {
+                Out::Cleared(b) => b.arena.clone(),
+                _ => panic!("cleared"),
+            })
+            .collect();
+        // (run, events, calls)
+        assert_eq!(marks, vec![vec![1, 1, 1], vec![2, 2, 1]]);
     }
 
     #[test]

@@ -49,10 +49,11 @@ pub enum Msg {
     /// A batch of probe records: `words` holds three i32 per event (head, time
     /// in µs mod 2^32, and for an event with values the arena offset where
     /// its value bytes end), `arena` the value bytes in event order.
-    /// `hold` names the run whose events it holds while a clearing run is
-    /// open on the thread (0: none), `lead` how many events at its front
-    /// are written whatever the run's fate (`trace::hold`).
-    Events { thread: u32, words: Vec<i32>, arena: Vec<u8>, hold: u32, lead: u32 },
+    /// While a clearing run is open on the thread: `hold` names the run
+    /// that decides the batch's fate (0: not held), `run` the run whose
+    /// events it holds, `lead` how many events at its front are written
+    /// whatever happens (`trace::hold`).
+    Events { thread: u32, words: Vec<i32>, arena: Vec<u8>, hold: u32, run: u32, lead: u32 },
     /// The runs `runs` of `thread` ended: their held events are written
     /// (`keep`) or dropped.
     Settle { thread: u32, runs: Vec<u32>, keep: bool },
@@ -318,14 +319,14 @@ fn take(
     counters: &WriterCounters,
 ) -> Result<()> {
     match msg {
-        Msg::Events { thread, words, arena, hold, lead } => {
+        Msg::Events { thread, words, arena, hold, run, lead } => {
             counters.batches.fetch_add(1, Ordering::Relaxed);
             if hold == 0 && !holder.holds(thread) {
                 let n = enc.encode_events(thread, &words, &arena)?;
                 counters.events.fetch_add(n, Ordering::Relaxed);
                 return Ok(());
             }
-            holder.push(Batch { thread, words, arena, hold, lead }, outs);
+            holder.push(Batch { thread, words, arena, hold, run, lead }, outs);
             enc.encode_outs(outs, counters)
         }
         Msg::Settle { thread, runs, keep } => {
