@@ -85,7 +85,7 @@ impl Jsonl {
                     let _ = write!(nr, ",\"cleared\":{cleared}");
                 }
                 if let Some(k) = kept {
-                    let _ = write!(nr, ",\"kept\":\"{}\"", kept_reason(k));
+                    let _ = write!(nr, ",\"kept\":\"{}\"", crate::trace::hold::reason::name(k));
                 }
             }
             mark::CLEARED => {
@@ -177,16 +177,6 @@ struct OpenRun {
     cleared: u64,
     /// The reason of its `kept` mark.
     kept: Option<u64>,
-}
-
-/// The reason of a `kept` mark, as jsonl and `ls --runs` name it.
-pub fn kept_reason(k: u64) -> &'static str {
-    match k {
-        crate::trace::hold::reason::FAILED => "failed",
-        crate::trace::hold::reason::HOLD_CAP => "hold-cap",
-        crate::trace::hold::reason::UNENDED => "unended",
-        _ => "unknown",
-    }
 }
 
 /// Reserved top-level keys of mark lines: a user attribute of that name (or

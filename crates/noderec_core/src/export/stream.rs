@@ -477,7 +477,7 @@ pub fn runs_of<R: Read>(chunks: &mut ChunkReader<R>) -> Result<(Vec<RunRow>, Out
                     match ev.payload {
                         m::RUN_END => row.ended = true,
                         m::CLEARED => row.cleared += n,
-                        _ => row.kept = Some(crate::export::jsonl::kept_reason(n)),
+                        _ => row.kept = Some(crate::trace::hold::reason::name(n)),
                     }
                 }
                 return Ok(());

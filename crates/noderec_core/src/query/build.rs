@@ -648,7 +648,7 @@ impl IndexBuilder {
                 let def = run.checked_sub(1).and_then(|i| self.sh.runs.get_mut(i as usize));
                 if mark == m::KEPT {
                     if let Some(r) = def {
-                        r.kept = Some(crate::export::jsonl::kept_reason(n).into());
+                        r.kept = Some(crate::trace::hold::reason::name(n).into());
                     }
                     return (0, 0);
                 }

@@ -24,6 +24,16 @@ pub mod reason {
     pub const HOLD_CAP: u64 = 2;
     /// The recording ended before the run did (exit, fatal error, signal).
     pub const UNENDED: u64 = 3;
+
+    /// The reason as jsonl, `ls --runs` and the index name it.
+    pub fn name(k: u64) -> &'static str {
+        match k {
+            FAILED => "failed",
+            HOLD_CAP => "hold-cap",
+            UNENDED => "unended",
+            _ => "unknown",
+        }
+    }
 }
 
 /// A batch of one thread's events, as the probes handed it over.
