@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs and spans (issue 13): the cost of run(), span(), startSpan().end()
-// and log() per call, and the probes' cost per call+return pair with no run
+// and log() per call, of a clearing run and of its per-switch flush, and the probes' cost per call+return pair with no run
 // ever started, with the run-switch hooks installed but no run active, and
 // inside a run. Figures are medians of BENCH_RUNS (default 5) processes.
 'use strict';
@@ -43,7 +43,9 @@ for (const [k, v] of Object.entries(res)) console.log(`${k.padEnd(32)} ${v.toFix
 // Memory over 10,000 sequential runs (test/fixtures/runs/many.js: each run
 // awaits, leaves a timer behind and passes a fresh object through an
 // instrumented function), per clear mode: heap and RSS after a GC at run
-// 1,000 and at the end, and the trace's size. One process per mode.
+// 1,000 and at the end, and the trace's size (with 'current' and 'all' the
+// runs' own events are cleared; the leftover timers' calls, outside the
+// runs, stay). One process per mode.
 const many = path.join(ROOT, 'test', 'fixtures', 'runs', 'many.js');
 const dirSize = (d) => fs.readdirSync(d, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? dirSize(path.join(d, e.name)) : fs.statSync(path.join(d, e.name)).size), 0);
 for (const clear of ['none', 'current', 'all']) {

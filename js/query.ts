@@ -347,6 +347,10 @@ export interface RunInfo {
   events: number;
   /** Activations called in it. */
   activations: number;
+  /** Events it cleared (`clear`: not in the trace). */
+  cleared: number;
+  /** Why a clearing run was written in full: `failed`, `hold-cap` or `unended`. */
+  kept?: string;
 }
 
 /** A user span (`span()`, `startSpan()`, the http bridges), one per start/end pair. */
@@ -389,7 +393,9 @@ export function runs(id: string | undefined, o?: Location): RunInfo[] {
         ended: r.ended,
         events: r.events,
         activations: r.activations,
+        cleared: r.cleared,
       };
+      if (typeof r.kept === 'string') out.kept = r.kept;
       for (const k of ['domain', 'level', 'sampleId', 'iteration', 'parentRunId'] as const) {
         const v = r[k];
         if (typeof v === 'string') out[k] = v;

@@ -9,7 +9,7 @@
 // A program that never calls run() installs nothing.
 import { createHook, executionAsyncResource } from 'node:async_hooks';
 
-import { attached as isRecording, mark } from './runtime/probes';
+import { attached as isRecording, flushEvents, mark, pendingEvents } from './runtime/probes';
 
 const RUN_START = 1;
 const RUN_END = 2;
@@ -31,8 +31,14 @@ export interface RunOptions {
   /** What leaves the run when it ends (design-docs/runs.md *Clear*):
    * `'none'` (default) nothing, work it left behind still belongs to it;
    * `'current'` the run is closed: work it left behind belongs to the run
-   * it started in; `'all'` the same for every run nested in it. */
+   * it started in; `'all'` the same for every run nested in it. With
+   * 'current' the run's own events leave the trace when it ends (its
+   * start and end marks stay, with the count of events cleared); with
+   * 'all' also those of every run nested in it. */
   clear?: 'none' | 'current' | 'all';
+  /** A clearing run that throws or rejects is written in full (default
+   * true); false clears it like one that succeeds. */
+  keepFailed?: boolean;
 }
 
 /** A span started with startSpan(). */
@@ -51,6 +57,15 @@ interface RunCtx {
   closed: boolean;
   /** Ended with clear 'all': the runs nested in it are closed too. */
   tree: boolean;
+  /** Its events are held back until it ends (it clears, or it is nested
+   * in an 'all' run still going): its batches name it (`hold`). */
+  held: boolean;
+  /** The outermost 'all' run still going when it started, that decides
+   * the fate of its events; null: it decides (when held). */
+  under: RunCtx | null;
+  /** Its clear mode and whether it ended. */
+  mode: string;
+  ended: boolean;
 }
 
 /** The run a resource stamped with `r` runs in: `r`, unless it is closed —
@@ -75,9 +90,82 @@ let runSeq = 0;
 let spanSeq = 0;
 let hooked = false;
 
+// Clearing runs (design-docs/runs.md *Clear*). While the probe buffer may
+// hold events of a run whose events are held back, it is handed over at
+// every change of the current run, so that each batch holds the events of
+// one run only (`segTag`, its number; 0: events that are written), and
+// names the run that decides their fate (`segHold`: the run, or the
+// outermost 'all' run it is nested in). The run marks (start, end, switch)
+// emitted at a change sit at the front of the next batch (`segLead` of
+// them) and are written whatever the run's fate. A program without
+// clearing runs never flushes here.
+let segTag = 0;
+let segHold = 0;
+let segLead = 0;
+let settler: ((runs: number[], keep: boolean) => void) | null = null;
+
+/** The run that decides the fate of the events in the probe buffer (0:
+ * none held); the tracer passes it with each batch. */
+export function heldRun(): number {
+  return segHold;
+}
+
+/** The run whose events the probe buffer holds (0: none held). */
+export function heldOwnRun(): number {
+  return segTag;
+}
+
+/** The marks at the front of the batch being handed over (then 0). */
+export function takeLead(): number {
+  const l = segLead;
+  segLead = 0;
+  return l;
+}
+
+/** The tracer's call telling the writer that held runs ended. */
+export function setRunSettler(fn: ((runs: number[], keep: boolean) => void) | null): void {
+  settler = fn;
+}
+
+function tagOf(r: RunCtx | null): number {
+  return r !== null && r.held ? r.id : 0;
+}
+
+/** The events that follow belong to run `r`: ends the batch of held
+ * events in the buffer, if any (marks only stay as its lead). */
+function boundary(r: RunCtx | null): void {
+  const next = tagOf(r);
+  if (segTag === 0 && next === 0) return;
+  const n = pendingEvents();
+  // Events of no held run (a few, far from filling the buffer) stay: they
+  // lead the next batch, written whatever happens. Events of a held run
+  // end their batch here.
+  if (segTag === 0 ? n > LEAD_MAX : n > segLead) flushEvents();
+  segLead = pendingEvents();
+  segTag = next;
+  segHold = next === 0 ? 0 : (r!.under ?? r!).id;
+}
+
+/** At most this many events of no held run lead a batch of a held one. */
+const LEAD_MAX = 4096;
+
+/** A run mark: a lead mark when nothing but marks precede it in the buffer
+ * (counted before it is appended: a buffer it fills goes with it). */
+function runMark(type: number, id: number, extra: number, n: number, v: unknown): void {
+  const n0 = pendingEvents();
+  const lead = segTag !== 0 && n0 === segLead;
+  if (lead) segLead = n0 + 1;
+  mark(type, id, extra, n, v, undefined);
+  // Not recorded (the activation window): nothing was appended.
+  if (lead && pendingEvents() === n0) segLead = n0;
+}
+
 function switchTo(r: RunCtx | null): void {
   current = r;
-  if (isRecording()) mark(RUN_SWITCH, r === null ? 0 : r.id, -1, 0, undefined, undefined);
+  if (isRecording()) {
+    boundary(r);
+    runMark(RUN_SWITCH, r === null ? 0 : r.id, -1, 0, undefined);
+  }
 }
 
 function install(): void {
@@ -151,16 +239,28 @@ export function run<T>(opts: RunOptions, fn: () => T): T {
     e.code = 'ERR_NODEREC_RUN_ARGS';
     throw e;
   }
+  if (o.keepFailed !== undefined && typeof o.keepFailed !== 'boolean') {
+    const e = new TypeError(`noderec.run(opts, fn): opts.keepFailed must be a boolean, got ${typeof o.keepFailed}`) as TypeError & { code: string };
+    e.code = 'ERR_NODEREC_RUN_ARGS';
+    throw e;
+  }
   if (!isRecording()) return fn();
   if (!hooked) install();
   const parent = current;
+  let under: RunCtx | null = null;
+  for (let n = parent; n !== null; n = n.parent) if (n.mode === 'all' && !n.ended) under = n;
   const ctx: RunCtx = {
     id: ++runSeq,
     runId: typeof o.runId === 'string' && o.runId !== '' ? o.runId : uuidv7(),
     parent,
     closed: false,
     tree: false,
+    held: clear !== 'none' || under !== null,
+    under,
+    mode: clear,
+    ended: false,
   };
+  const keepFailed = o.keepFailed !== false;
   const meta: Record<string, unknown> = { runId: ctx.runId };
   if (o.domain !== undefined) meta.domain = o.domain;
   const parentRunId = o.parentRunId ?? parent?.runId;
@@ -169,18 +269,27 @@ export function run<T>(opts: RunOptions, fn: () => T): T {
   if (o.iteration !== undefined) meta.iteration = o.iteration;
   if (o.level !== undefined) meta.level = o.level;
   if (clear !== 'none') meta.clear = clear;
-  mark(RUN_START, ctx.id, parent === null ? 0 : parent.id, 1, meta, undefined);
+  boundary(ctx);
+  runMark(RUN_START, ctx.id, parent === null ? 0 : parent.id, 1, meta);
   current = ctx;
   try {
-    return settle(fn, () => {
-      mark(RUN_END, ctx.id, -1, 0, undefined, undefined);
+    return settle(fn, (ok) => {
+      ctx.ended = true;
       if (clear !== 'none') {
         ctx.closed = true;
         ctx.tree = clear === 'all';
-        // The run's own callback (a promise's settlement) goes on in the run it started in.
-        const to = open(current);
-        if (to !== current) switchTo(to);
       }
+      // The run's own callback (a promise's settlement) goes on in the run it started in.
+      const to = clear !== 'none' ? open(current) : current;
+      if (!isRecording()) {
+        current = to;
+        return;
+      }
+      boundary(to);
+      runMark(RUN_END, ctx.id, -1, 0, undefined);
+      if (to !== current) switchTo(to);
+      // Its held events (and those of the runs nested in it it decides for) are written or dropped.
+      if (ctx.held && ctx.under === null && settler !== null) settler([ctx.id], !ok && keepFailed);
     });
   } finally {
     // Back in the caller's run (fn's awaits switch back to ctx when they resume).
@@ -198,10 +307,11 @@ export function currentRunId(): string | null {
 export function beginComponentRun(runId: string, component: string, parentRunId: string | undefined): void {
   if (!isRecording() || base !== null) return;
   if (!hooked) install();
-  const ctx: RunCtx = { id: ++runSeq, runId, parent: null, closed: false, tree: false };
+  const ctx: RunCtx = { id: ++runSeq, runId, parent: null, closed: false, tree: false, held: false, under: null, mode: 'none', ended: false };
   const meta: Record<string, unknown> = { runId, component };
   if (parentRunId !== undefined) meta.parentRunId = parentRunId;
-  mark(RUN_START, ctx.id, 0, 1, meta, undefined);
+  boundary(null);
+  runMark(RUN_START, ctx.id, 0, 1, meta);
   base = ctx;
   current = ctx;
 }
@@ -211,7 +321,10 @@ export function endComponentRun(): void {
   const b = base;
   if (b === null) return;
   base = null;
-  if (isRecording()) mark(RUN_END, b.id, -1, 0, undefined, undefined);
+  if (isRecording()) {
+    boundary(null);
+    runMark(RUN_END, b.id, -1, 0, undefined);
+  }
 }
 
 /** Starts a span now (a provisional start mark); end() writes its end. */

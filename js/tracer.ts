@@ -24,7 +24,7 @@ import { installDefiners, installDefinersIn, nativeTexts } from './runtime/defin
 import { installFunctionSource, installFunctionSourceIn } from './runtime/function-source';
 import { declareRuntime, declareRuntimeIn } from './runtime/global-binding';
 import * as probes from './runtime/probes';
-import { beginComponentRun, endComponentRun } from './runs';
+import { beginComponentRun, endComponentRun, heldOwnRun, heldRun, setRunSettler, takeLead } from './runs';
 import { currentKeyAction, setAttrResolver, setBounds, setRefs, setThisDepth, setTrust, setValueBudget, untrust } from './runtime/value-encoder';
 import { configureSecrets, setSecretsWindow } from './runtime/secrets';
 
@@ -69,7 +69,7 @@ let lastFatal: RecorderError | null = null;
 const sink: probes.Sink = {
   submit(words, count, arena, arenaLen) {
     try {
-      native().submit(threadId, words, count, arena, arenaLen);
+      native().submit(threadId, words, count, arena, arenaLen, heldRun(), takeLead(), heldOwnRun());
     } catch (e) {
       // Never into the program's code: the failure is handled by policy.
       if (isMainThread) recorderFailed(e, 'write');
@@ -214,6 +214,7 @@ export function start(options: StartOptions = {}): string | null {
     cacheDir: policy.cacheDir === null ? undefined : path.resolve(policy.cacheDir),
     noCache: policy.noCache,
     preciseClock: policy.clock === 'precise',
+    clearHoldMb: policy.clearHoldMb,
   });
   state = { dir, traceId: path.basename(dir), runId, policy, finished: false, timer: null, finalizing: false, failure: null, fatal: null, removed: false, persist: true };
   lastFatal = null;
@@ -252,6 +253,11 @@ function tick(): void {
   io.ioTick();
   probes.settle();
   probes.flushEvents();
+  try {
+    native().sendHeld();
+  } catch (e) {
+    recorderFailed(e, 'write');
+  }
   drainNativeLogs();
   checkOtherThreads();
 }
@@ -387,6 +393,14 @@ function connectThread(policy: Policy, name: string): void {
   configureSecrets(n.sessionSecrets(), currentKeyAction);
   setSecretsWindow(policy.valueString);
   probes.attach(sink, clock, policy.captureValues, policy.maxEvents, policy.valueString);
+  setRunSettler((runs, keep) => {
+    try {
+      n.settleRuns(threadId, runs, keep);
+    } catch (e) {
+      if (isMainThread) recorderFailed(e, 'write');
+      else workerFailed(e, 'write');
+    }
+  });
   probes.setPreciseClock(policy.clock === 'precise' ? n.sessionNowUs() : null);
   probes.setActivation(policy.activationPath !== null);
   installRuntime(policy.captureValues && policy.valueRefs);

@@ -71,6 +71,8 @@ function runLines(dir: string, indent: string): string[] {
     }
     if (x.thread !== 0) parts.push(`thread ${x.thread}`);
     parts.push(`events ${x.events}`);
+    if (x.cleared > 0) parts.push(`cleared ${x.cleared}`);
+    if (x.kept !== undefined && x.kept !== null) parts.push(`kept (${x.kept})`);
     if (!x.ended) parts.push('(not ended)');
     return term(indent + parts.join('  '));
   });

@@ -349,6 +349,10 @@ export interface BindingIndexRun {
   events: number
   /** Activations called in it. */
   activations: number
+  /** Events it cleared (`clear`; not in the trace). */
+  cleared: number
+  /** Why a clearing run was written in full: `failed`, `hold-cap`, `unended`. */
+  kept?: string
 }
 
 /** The chain's `[io]` table, each key from the last file that sets it. */
@@ -500,6 +504,10 @@ export interface BindingRun {
   events: number
   /** Its end is in the trace. */
   ended: boolean
+  /** Events it cleared (`clear`; not in the trace). */
+  cleared: number
+  /** Why a clearing run was written in full: `failed`, `hold-cap`, `unended`. */
+  kept?: string
 }
 
 /** Selects runs (`noderec.run`); every given field must match. */
@@ -596,6 +604,11 @@ export interface BindingStartOptions {
   noCache?: boolean
   /** A real clock read per event (`NODEREC_CLOCK=precise`). */
   preciseClock?: boolean
+  /**
+   * MiB held for clearing runs before the oldest are written
+   * (`NODEREC_CLEAR_HOLD_MB`); absent: 64.
+   */
+  clearHoldMb?: number
 }
 
 /** What reading a trace for its summary found. */
@@ -921,6 +934,12 @@ export declare function registerThread(id: number, name: string): void
 export declare function runnerKind(): string
 
 /**
+ * Hands what clearing runs handed over to the writer now (the recorder's periodic tick: a quiet
+ * program's runs reach the file as its other events do).
+ */
+export declare function sendHeld(): void
+
+/**
  * Microseconds since the current session started, read now
  * (`NODEREC_CLOCK=precise` aligns its per-event clock with it).
  */
@@ -943,6 +962,12 @@ export declare function setRunnerKind(kind: string): void
  * `project` (packages recorded only at their boundary), `false` for `all`.
  */
 export declare function setScope(project: boolean): void
+
+/**
+ * The clearing runs `runs` (numbers of `thread`) ended: their held events are written (`keep`: the
+ * run failed) or dropped.
+ */
+export declare function settleRuns(thread: number, runs: Array<number>, keep: boolean): void
 
 /** Marks the trace as cut at the event limit. */
 export declare function setTruncated(): void
@@ -985,9 +1010,11 @@ export declare function start(opts: BindingStartOptions): string
 
 /**
  * Hands the first `count` events (three i32 words each: head, time, arena end) and `arena_len` value
- * bytes to the writer. The arrays are copied: JavaScript reuses them at once.
+ * bytes to the writer. The arrays are copied: JavaScript reuses them at once. While a clearing run is
+ * open on the thread, `hold` names the run that decides the batch's fate, `run` the run whose events it
+ * holds and `lead` how many events at its front are always written (design-docs/runs.md *Clear*).
  */
-export declare function submit(thread: number, words: Int32Array, count: number, arena: Uint8Array, arenaLen: number): void
+export declare function submit(thread: number, words: Int32Array, count: number, arena: Uint8Array, arenaLen: number, hold?: number | undefined | null, lead?: number | undefined | null, run?: number | undefined | null): void
 
 /** Takes the failure reported (from any thread) since the last call. */
 export declare function takeFailure(): BindingFailure | null

@@ -35,6 +35,8 @@ export interface Policy {
   cacheDir: string | null;
   noCache: boolean;
   jsonlTopTime: boolean;
+  /** MiB of events held for clearing runs before the oldest are written. */
+  clearHoldMb: number;
 }
 
 export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
@@ -62,6 +64,7 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
   cacheDir: null,
   noCache: false,
   jsonlTopTime: false,
+  clearHoldMb: 64,
 } as Policy);
 
 export type PolicyKey = keyof Policy;
@@ -107,6 +110,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'jsonErrors', env: 'NODEREC_JSON_ERRORS', flag: '--json-errors', kind: { t: 'bool' }, doc: 'a failing run ends with one JSON line on stderr' },
   { key: 'cacheDir', env: 'NODEREC_CACHE_DIR', flag: '--cache-dir', kind: { t: 'path', nullable: true }, doc: 'where instrumented modules are cached (0700; not used if another user owns it)' },
   { key: 'noCache', env: 'NODEREC_NO_CACHE', flag: '--no-cache', kind: { t: 'bool' }, doc: 'do not use the instrumentation cache' },
+  { key: 'clearHoldMb', env: 'NODEREC_CLEAR_HOLD_MB', flag: '--clear-hold-mb', kind: { t: 'int', min: 1 }, doc: 'MiB of events held back for runs with `clear` until they end; past it the oldest are written (their run is kept)' },
   { key: 'jsonlTopTime', env: 'NODEREC_JSONL_TOP_TIME', flag: '--jsonl-top-time', kind: { t: 'bool' }, doc: 'jsonl exports: run, span and log lines also carry their time at the top level, `t` (compatibility; read by `noderec export`)' },
 ];
 

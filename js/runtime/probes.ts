@@ -233,6 +233,12 @@ function gate(head: number, tok: number): boolean {
   return true;
 }
 
+/** Events in the buffer, not yet handed to the sink (runs.ts: the marks
+ * at the front of a batch of a clearing run). */
+export function pendingEvents(): number {
+  return (wp / W) | 0;
+}
+
 /** Hands the buffered events to the sink. */
 export function flushEvents(): void {
   if (wp === 0 && A.pos === 0) return;

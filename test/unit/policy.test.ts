@@ -51,6 +51,7 @@ const CASES: Record<string, { good: [string, unknown][]; bad: string[]; accepted
   NODEREC_JSON_ERRORS: { good: [['1', true], ['no', false]], bad: ['json'], accepted: /1 true yes on/ },
   NODEREC_CACHE_DIR: { good: [['/tmp/cache', '/tmp/cache']], bad: ['a\0b'], accepted: /non-empty path/ },
   NODEREC_NO_CACHE: { good: [['1', true], ['false', false]], bad: ['x', 'maybe'], accepted: /1 true yes on/ },
+  NODEREC_CLEAR_HOLD_MB: { good: [['1', 1], ['64', 64]], bad: ['0', '-1', '1.5', 'lots'], accepted: /integer >= 1/ },
   NODEREC_JSONL_TOP_TIME: { good: [['1', true], ['off', false]], bad: ['t'], accepted: /1 true yes on/ },
 };
 

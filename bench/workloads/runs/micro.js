@@ -2,11 +2,18 @@
 // MODE: none (never calls run), hooked (one run() before, none active while
 // timing), inside (timing inside a run). Prints one JSON line.
 // nsPerAwait is an `await null` in a loop (events + async hooks).
+// nsPerRunHandler(Clear): a run calling 8 functions, with clear 'none' /
+// 'current'; nsPerSwitchingAwait(Clearing): an await of two runs resuming in
+// turn (a run switch each), neither / one of them clearing.
 const noderec = require(process.env.NODEREC_API);
 const N = Number(process.env.N || 2e6);
 const M = Number(process.env.M || 1e5);
 
 function noop() {}
+
+function handler() {
+  for (let i = 0; i < 8; i++) noop();
+}
 
 function loop(n) {
   for (let i = 0; i < n; i++) noop();
@@ -56,6 +63,15 @@ async function main() {
     out.nsPerRunClearAll = time(() => {
       for (let i = 0; i < M; i++) noderec.run({ runId: 'r', clear: 'all' }, f);
     }) / M;
+    // A run whose function calls 8 instrumented functions (18 events):
+    // written, or held and dropped at its end (clear 'current': one flush
+    // of the probe buffer per run, the writer's queue).
+    out.nsPerRunHandler = time(() => {
+      for (let i = 0; i < M; i++) noderec.run({ runId: 'r' }, handler);
+    }) / M;
+    out.nsPerRunHandlerClear = time(() => {
+      for (let i = 0; i < M; i++) noderec.run({ runId: 'r', clear: 'current' }, handler);
+    }) / M;
     out.nsPerRunDefaultId = time(() => {
       for (let i = 0; i < M; i++) noderec.run({}, f);
     }) / M;
@@ -71,6 +87,20 @@ async function main() {
     out.nsPerCallDirect = time(() => {
       for (let i = 0; i < M; i++) f();
     }) / M;
+  }
+  if (mode === 'none') {
+    // Two runs awaiting in turn: every resume switches the thread's run.
+    // With one of them clearing, each switch also hands the probe buffer
+    // over (the per-switch flush of clearing runs).
+    const K = 5e4;
+    const interleaved = async (clear) => {
+      const t0 = process.hrtime.bigint();
+      await Promise.all([noderec.run({ runId: 'a', clear }, () => awaits(K)), noderec.run({ runId: 'b' }, () => awaits(K))]);
+      return Number(process.hrtime.bigint() - t0) / (2 * K);
+    };
+    await interleaved(undefined);
+    out.nsPerSwitchingAwait = await interleaved(undefined);
+    out.nsPerSwitchingAwaitClearing = await interleaved('current');
   }
   console.log(JSON.stringify(out));
 }

@@ -53,7 +53,7 @@ fn write_sample(path: &PathBuf, batches: usize) {
             arena.extend(int(i % 50 + 1));
             words.extend([head(kind::RETURN, 0, true), t + 1, arena.len() as i32]);
         }
-        w.send(Msg::Events { thread: 0, words, arena }).expect("send");
+        w.send(Msg::Events { thread: 0, words, arena, hold: 0, run: 0, lead: 0 }).expect("send");
         w.flush().expect("flush");
     }
     w.finish().expect("finish");
@@ -177,7 +177,7 @@ fn throws_take_the_error_of_the_catch_that_follows() {
         2,
         0,
     ];
-    w.send(Msg::Events { thread: 0, words, arena }).expect("send");
+    w.send(Msg::Events { thread: 0, words, arena, hold: 0, run: 0, lead: 0 }).expect("send");
     w.finish().expect("finish");
     let t = read_trace(&path).expect("read");
     let steps = walk(&t);
@@ -187,5 +187,68 @@ fn throws_take_the_error_of_the_catch_that_follows() {
     assert_eq!(t.blob(&t.events[src]), &[6, 4, 4, b'b', b'o', b'o', b'm']);
     assert_eq!(steps[3].func, Some(1), "the catch belongs to outer");
     assert_eq!(steps[4].func, Some(1));
+    std::fs::remove_file(&path).ok();
+}
+
+#[test]
+fn a_cleared_run_leaves_its_lead_and_a_cleared_mark_and_activations_keep_their_numbers() {
+    use noderec_core::wire::format::mark;
+    let path = temp_file("cleared");
+    let w = WriterHandle::spawn(std::fs::File::create(&path).expect("create"), &path, 0).expect("spawn");
+    w.send(Msg::Path { id: 0, path: "a.js".into() }).expect("send");
+    w.send(Msg::Func(FuncDef {
+        id: 1,
+        path: 0,
+        name: "f".into(),
+        kind: "function".into(),
+        line: 1,
+        col: 0,
+        flags: 0,
+        params: vec![],
+    }))
+    .expect("send");
+    // Run 1 (held): its run-switch lead mark (blob: id 1), then f called twice.
+    let words = vec![
+        head(kind::MARK, mark::RUN_SWITCH, true),
+        1,
+        1,
+        head(kind::CALL, 1, false),
+        2,
+        0,
+        head(kind::RETURN, 0, false),
+        3,
+        0,
+        head(kind::CALL, 1, false),
+        4,
+        0,
+        head(kind::RETURN, 0, false),
+        5,
+        0,
+    ];
+    w.send(Msg::Many(vec![
+        Msg::Events { thread: 0, words, arena: vec![1], hold: 1, run: 1, lead: 1 },
+        // Not held, but behind run 1: waits for it.
+        Msg::Events {
+            thread: 0,
+            words: vec![head(kind::CALL, 1, false), 6, 0, head(kind::RETURN, 0, false), 7, 0],
+            arena: vec![],
+            hold: 0,
+            run: 0,
+            lead: 0,
+        },
+        Msg::Settle { thread: 0, runs: vec![1], keep: false },
+    ]))
+    .expect("send");
+    w.finish().expect("finish");
+    let t = read_trace(&path).expect("read");
+    let kinds: Vec<(u8, u32)> = t.events.iter().map(|e| (e.kind, e.payload)).collect();
+    assert_eq!(
+        kinds,
+        [(kind::MARK, mark::RUN_SWITCH), (kind::MARK, mark::CLEARED), (kind::CALL, 1), (kind::RETURN, 0)]
+    );
+    // run 1, 4 events, 2 calls
+    assert_eq!(t.blob(&t.events[1]), &[1, 4, 2]);
+    let steps = walk(&t);
+    assert_eq!(steps[2].activation, 3, "the calls cleared keep their numbers");
     std::fs::remove_file(&path).ok();
 }

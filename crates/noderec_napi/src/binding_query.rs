@@ -242,6 +242,10 @@ pub struct BindingIndexRun {
     pub events: f64,
     /// Activations called in it.
     pub activations: f64,
+    /// Events it cleared (`clear`; not in the trace).
+    pub cleared: f64,
+    /// Why a clearing run was written in full: `failed`, `hold-cap`, `unended`.
+    pub kept: Option<String>,
 }
 
 /// A flame chart rectangle.
@@ -655,6 +659,8 @@ impl TraceIndex {
                 ended: r.ended,
                 events: r.events as f64,
                 activations: r.acts as f64,
+                cleared: r.cleared as f64,
+                kept: r.kept.clone(),
             })
             .collect()
     }

@@ -55,6 +55,9 @@ pub struct BindingStartOptions {
     pub no_cache: Option<bool>,
     /// A real clock read per event (`NODEREC_CLOCK=precise`).
     pub precise_clock: Option<bool>,
+    /// MiB held for clearing runs before the oldest are written
+    /// (`NODEREC_CLEAR_HOLD_MB`); absent: 64.
+    pub clear_hold_mb: Option<u32>,
 }
 
 /// Final figures of a finished recording.
@@ -91,6 +94,7 @@ pub fn start(env: &Env, opts: BindingStartOptions) -> Result<String> {
             cache_dir: opts.cache_dir,
             no_cache: opts.no_cache.unwrap_or(false),
             precise_clock: opts.precise_clock.unwrap_or(false),
+            clear_hold_bytes: opts.clear_hold_mb.map_or(0, |mb| u64::from(mb.max(1)) << 20),
         };
         activation::set(opts.activation_path.as_deref().unwrap_or(""));
         let s = lifecycle::start(&o).map_err(to_js)?;
@@ -259,9 +263,22 @@ pub fn register_thread(env: &Env, id: u32, name: String) -> Result<()> {
 }
 
 /// Hands the first `count` events (three i32 words each: head, time, arena end) and `arena_len` value
-/// bytes to the writer. The arrays are copied: JavaScript reuses them at once.
+/// bytes to the writer. The arrays are copied: JavaScript reuses them at once. While a clearing run is
+/// open on the thread, `hold` names the run that decides the batch's fate, `run` the run whose events it
+/// holds and `lead` how many events at its front are always written (design-docs/runs.md *Clear*).
 #[napi]
-pub fn submit(env: &Env, thread: u32, words: Int32Array, count: u32, arena: Uint8Array, arena_len: u32) -> Result<()> {
+#[allow(clippy::too_many_arguments)]
+pub fn submit(
+    env: &Env,
+    thread: u32,
+    words: Int32Array,
+    count: u32,
+    arena: Uint8Array,
+    arena_len: u32,
+    hold: Option<u32>,
+    lead: Option<u32>,
+    run: Option<u32>,
+) -> Result<()> {
     guard(env, "submit", || {
         let Some(s) = lifecycle::current() else { return Ok(()) };
         faults::fail_point("panic").map_err(to_js)?;
@@ -269,9 +286,38 @@ pub fn submit(env: &Env, thread: u32, words: Int32Array, count: u32, arena: Uint
         let t0 = std::time::Instant::now();
         let n = (count as usize * 3).min(words.len());
         let a = (arena_len as usize).min(arena.len());
-        let r = s.submit(thread, words[..n].to_vec(), arena[..a].to_vec()).map_err(|e| reported("write", e));
+        let r = s
+            .submit(
+                thread,
+                words[..n].to_vec(),
+                arena[..a].to_vec(),
+                hold.unwrap_or(0),
+                run.unwrap_or(0),
+                lead.unwrap_or(0),
+            )
+            .map_err(|e| reported("write", e));
         handover::note_handover(t0.elapsed().as_micros() as u64);
         r
+    })
+}
+
+/// The clearing runs `runs` (numbers of `thread`) ended: their held events are written (`keep`: the
+/// run failed) or dropped.
+#[napi]
+pub fn settle_runs(env: &Env, thread: u32, runs: Vec<u32>, keep: bool) -> Result<()> {
+    guard(env, "settleRuns", || match lifecycle::current() {
+        Some(s) => s.settle_runs(thread, runs, keep).map_err(|e| reported("write", e)),
+        None => Ok(()),
+    })
+}
+
+/// Hands what clearing runs handed over to the writer now (the recorder's periodic tick: a quiet
+/// program's runs reach the file as its other events do).
+#[napi]
+pub fn send_held(env: &Env) -> Result<()> {
+    guard(env, "sendHeld", || match lifecycle::current() {
+        Some(s) => s.send_held().map_err(|e| reported("write", e)),
+        None => Ok(()),
     })
 }
 

@@ -336,6 +336,10 @@ pub struct BindingRun {
     pub events: f64,
     /// Its end is in the trace.
     pub ended: bool,
+    /// Events it cleared (`clear`; not in the trace).
+    pub cleared: f64,
+    /// Why a clearing run was written in full: `failed`, `hold-cap`, `unended`.
+    pub kept: Option<String>,
 }
 
 /// The runs of a trace and what reading it found.
@@ -366,6 +370,8 @@ pub fn trace_runs(env: &Env, dir: String) -> Result<BindingTraceRuns> {
                 start_ns: r.start_ns as f64,
                 events: r.events as f64,
                 ended: r.ended,
+                cleared: r.cleared as f64,
+                kept: r.kept.map(str::to_owned),
             })
             .collect();
         let read = BindingRead { events: out.events as f64, damage: out.damage, bytes_read: 0.0, closed: false };

@@ -22,7 +22,8 @@ pub struct Jsonl {
     /// Run, span and log lines carry `t` at the top level too (Options::top_time).
     top_time: bool,
     /// Runs started and not ended: (thread, id) → (start time, runId JSON).
-    runs: HashMap<(u32, u64), (u64, String)>,
+    /// Open runs: (thread, run number) → the run.
+    runs: HashMap<(u32, u64), OpenRun>,
     /// Spans started and not ended: (thread, id) → the open span.
     spans: BTreeMap<(u32, u64), OpenSpan>,
 }
@@ -64,13 +65,15 @@ impl Jsonl {
                 let fields = object_fields(rec, &mut pos).ok().flatten().unwrap_or_default();
                 let run_id =
                     fields.iter().find(|(k, _)| k == "runId").map_or_else(|| "null".into(), |(_, v)| v.clone());
-                self.runs.insert((e.thread, id), (e.t_ns, run_id));
+                self.runs.insert((e.thread, id), OpenRun { t_ns: e.t_ns, run_id, cleared: 0, kept: None });
                 line.push_str("{\"kind\":\"run\"");
                 user_fields(&mut user, &fields, top);
                 let _ = write!(nr, "\"phase\":\"start\",\"id\":{id},\"parent\":{parent}");
             }
             mark::RUN_END => {
-                let Some((t0, run_id)) = self.runs.remove(&(e.thread, id)) else { return Ok(()) };
+                let Some(OpenRun { t_ns: t0, run_id, cleared, kept }) = self.runs.remove(&(e.thread, id)) else {
+                    return Ok(());
+                };
                 line.push_str("{\"kind\":\"run\",\"runId\":");
                 line.push_str(&run_id);
                 let _ = write!(
@@ -78,6 +81,26 @@ impl Jsonl {
                     "\"phase\":\"end\",\"id\":{id},\"start\":{t0},\"durationNs\":{}",
                     e.t_ns.saturating_sub(t0)
                 );
+                if cleared > 0 {
+                    let _ = write!(nr, ",\"cleared\":{cleared}");
+                }
+                if let Some(k) = kept {
+                    let _ = write!(nr, ",\"kept\":\"{}\"", crate::trace::hold::reason::name(k));
+                }
+            }
+            mark::CLEARED => {
+                let n = read_varint(rec, &mut pos).unwrap_or(0);
+                if let Some(r) = self.runs.get_mut(&(e.thread, id)) {
+                    r.cleared += n;
+                }
+                return Ok(());
+            }
+            mark::KEPT => {
+                let why = read_varint(rec, &mut pos).unwrap_or(0);
+                if let Some(r) = self.runs.get_mut(&(e.thread, id)) {
+                    r.kept = Some(why);
+                }
+                return Ok(());
             }
             mark::SPAN_START => {
                 let mut name = String::new();
@@ -143,6 +166,17 @@ impl Jsonl {
         line.push_str("}}\n");
         self.w.write_all(line.as_bytes()).map_err(io)
     }
+}
+
+/// A run whose end line is still to come.
+struct OpenRun {
+    t_ns: u64,
+    /// Its `runId` as JSON.
+    run_id: String,
+    /// Events it cleared so far (`cleared` marks).
+    cleared: u64,
+    /// The reason of its `kept` mark.
+    kept: Option<u64>,
 }
 
 /// Reserved top-level keys of mark lines: a user attribute of that name (or

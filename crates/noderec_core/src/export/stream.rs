@@ -283,7 +283,7 @@ impl<'a> Walker<'a> {
             }
             kind::RETURN | kind::THROW | kind::AWAIT | kind::YIELD => {
                 if let Some((act, func)) = st.stack.pop() {
-                    ev.func = Some(func);
+                    ev.func = known(func);
                     ev.activation = act;
                     ev.depth = st.stack.len() as u32;
                     if kind_ == kind::AWAIT || kind_ == kind::YIELD {
@@ -307,17 +307,25 @@ impl<'a> Walker<'a> {
                 ev.depth = st.stack.len() as u32;
                 ev.activation = act;
                 if let Some((func, site)) = st.suspended.remove(&act) {
-                    ev.func = Some(func);
+                    ev.func = known(func);
                     ev.site = Some(site);
                     st.stack.push((act, func));
+                } else if act > 0 && act <= st.calls {
+                    // Called in events a run cleared: on the stack until it
+                    // suspends or ends, so what it calls keeps its depth.
+                    st.stack.push((act, CLEARED_FN));
                 }
             }
             kind::OUTPUT | kind::CATCH | kind::MARK => {
+                if kind_ == kind::MARK && payload == crate::wire::format::mark::CLEARED {
+                    // The activations called in the events cleared keep their numbers.
+                    st.calls += cleared_calls(ev.vals.as_ref());
+                }
                 if kind_ == kind::MARK && replay_run(st, payload, ev.vals.as_ref(), self.opts, &mut self.in_run_ids) {
                     self.out.runs_matched += 1;
                 }
                 if let Some(&(act, func)) = st.stack.last() {
-                    ev.func = Some(func);
+                    ev.func = known(func);
                     ev.activation = act;
                     ev.depth = st.stack.len().saturating_sub(1) as u32;
                 }
@@ -376,6 +384,23 @@ impl<'a> Walker<'a> {
     }
 }
 
+/// The function of an activation whose call a run cleared (unknown).
+const CLEARED_FN: u32 = u32::MAX;
+
+fn known(func: u32) -> Option<u32> {
+    (func != CLEARED_FN).then_some(func)
+}
+
+/// The calls counted by a `cleared` mark (`varint run, varint events, varint calls`).
+pub(crate) fn cleared_calls(vals: Option<&Blob>) -> u64 {
+    let Some(b) = vals else { return 0 };
+    let mut pos = 0;
+    let bytes = b.bytes();
+    let mut next = || crate::wire::format::read_varint(bytes, &mut pos).unwrap_or(0);
+    let (_run, _events) = (next(), next());
+    next()
+}
+
 /// The metadata object of a `run-start` mark whose value starts at `pos`
 /// of its blob (after the id and parent varints).
 fn run_meta(b: &Blob, pos: usize) -> Option<serde_json::Value> {
@@ -421,6 +446,10 @@ pub struct RunRow {
     pub events: u64,
     /// Its end mark is in the trace.
     pub ended: bool,
+    /// Events it cleared (`clear`: not in the trace).
+    pub cleared: u64,
+    /// Why a clearing run was written in full (`failed`, `hold-cap`, `unended`).
+    pub kept: Option<&'static str>,
 }
 
 /// Every run of a trace, in the order they started, with its event count:
@@ -437,11 +466,19 @@ pub fn runs_of<R: Read>(chunks: &mut ChunkReader<R>) -> Result<(Vec<RunRow>, Out
     }
     impl Sink for Runs {
         fn event(&mut self, _d: &Dict, ev: &Ev) -> Result<()> {
-            if ev.kind == kind::MARK && ev.payload == m::RUN_END {
+            if ev.kind == kind::MARK && matches!(ev.payload, m::RUN_END | m::CLEARED | m::KEPT) {
                 // Named by its number, whatever run is current.
-                let id = ev.vals.as_ref().and_then(|b| crate::wire::format::read_varint(b.bytes(), &mut 0).ok());
+                let mut pos = 0;
+                let bytes = ev.vals.as_ref().map_or(&[][..], |b| b.bytes());
+                let id = crate::wire::format::read_varint(bytes, &mut pos).ok();
                 if let Some(&i) = id.and_then(|id| self.by_mark.get(&(ev.thread, id))) {
-                    self.rows[i].ended = true;
+                    let n = crate::wire::format::read_varint(bytes, &mut pos).unwrap_or(0);
+                    let row = &mut self.rows[i];
+                    match ev.payload {
+                        m::RUN_END => row.ended = true,
+                        m::CLEARED => row.cleared += n,
+                        _ => row.kept = Some(crate::trace::hold::reason::name(n)),
+                    }
                 }
                 return Ok(());
             }
@@ -478,6 +515,8 @@ pub fn runs_of<R: Read>(chunks: &mut ChunkReader<R>) -> Result<(Vec<RunRow>, Out
                 start_ns: ev.t_ns,
                 events: 0,
                 ended: false,
+                cleared: 0,
+                kept: None,
             });
             Ok(())
         }
@@ -1252,6 +1291,63 @@ mod tests {
             .map(|r| (r.run_id.as_str(), r.domain.as_deref(), r.level.as_deref(), r.events, r.ended))
             .collect();
         assert_eq!(got, [("a", Some("http"), None, 2, true), ("empty", None, Some("3"), 0, true)]);
+    }
+
+    #[test]
+    fn a_cleared_mark_keeps_activation_numbers_and_a_resume_of_a_cleared_call_keeps_its_depth() {
+        use crate::wire::format::mark as m;
+        let mut p = defs();
+        let start = mark_blob(1, |b| {
+            put_varint(b, 0);
+            vobj(b, &[("runId", "gone")]);
+        });
+        let resume = |act: u64| {
+            let mut b = Vec::new();
+            put_varint(&mut b, act);
+            Some(b)
+        };
+        events_record(
+            &mut p,
+            0,
+            &[
+                (0, kind::MARK, m::RUN_START, 10, start),
+                // Activations 1 and 2 were called in the events cleared (3 events, 2 calls);
+                // 2 suspended and is resumed after the run.
+                (
+                    0,
+                    kind::MARK,
+                    m::CLEARED,
+                    11,
+                    mark_blob(1, |b| {
+                        put_varint(b, 3);
+                        put_varint(b, 2);
+                    }),
+                ),
+                (0, kind::MARK, m::RUN_END, 12, mark_blob(1, |_| {})),
+                (0, kind::MARK, m::RUN_SWITCH, 12, mark_blob(0, |_| {})),
+                (0, kind::RESUME, 0, 13, resume(2)),
+                (0, kind::CALL, 1, 14, None),
+                (0, kind::RETURN, 0, 15, None),
+                (0, kind::RETURN, 0, 16, None),
+            ],
+        );
+        let bytes = trace(&[p]);
+        let (_, c) = run_on(&bytes, &Options::default());
+        let got: Vec<(u8, u64, u32, Option<u32>)> =
+            c.evs.iter().filter(|e| e.kind != kind::MARK).map(|e| (e.kind, e.activation, e.depth, e.func)).collect();
+        assert_eq!(
+            got,
+            [
+                (kind::RESUME, 2, 0, None),
+                (kind::CALL, 3, 1, Some(1)),
+                (kind::RETURN, 3, 1, Some(1)),
+                (kind::RETURN, 2, 0, None)
+            ],
+            "{got:?}"
+        );
+        let mut r = ChunkReader::new(&bytes[..], bytes.len() as u64).unwrap_or_else(|e| panic!("{e}"));
+        let (runs, _) = runs_of(&mut r).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((runs[0].run_id.as_str(), runs[0].events, runs[0].cleared, runs[0].ended), ("gone", 0, 3, true));
     }
 
     #[test]

@@ -100,6 +100,8 @@ struct Shared {
 
 /// Function ids above this are not counted per function.
 const MAX_FUNC_ID: usize = 1 << 22;
+/// The function of an activation whose call a run cleared (unknown).
+const CLEARED_FN: u32 = u32::MAX;
 
 impl Shared {
     fn stat(&mut self, f: u32) -> &mut FnStats {
@@ -639,6 +641,23 @@ impl IndexBuilder {
                 (n, 0)
             }
             m::RUN_END | m::RUN_SWITCH => (st.run_marks.get(&id).copied().unwrap_or(0), 0),
+            m::CLEARED | m::KEPT => {
+                let run = st.run_marks.get(&id).copied().unwrap_or(0);
+                let n = read_varint(rec, &mut pos).unwrap_or(0);
+                let calls = read_varint(rec, &mut pos).unwrap_or(0);
+                let def = run.checked_sub(1).and_then(|i| self.sh.runs.get_mut(i as usize));
+                if mark == m::KEPT {
+                    if let Some(r) = def {
+                        r.kept = Some(crate::trace::hold::reason::name(n).into());
+                    }
+                    return (0, 0);
+                }
+                if let Some(r) = def {
+                    r.cleared += n;
+                }
+                // Replayed: the activations called in the events cleared keep their numbers.
+                (run, calls)
+            }
             m::SPAN_START => {
                 if self.sh.spans.len() >= MAX_SPANS {
                     self.sh.spans_dropped += 1;
@@ -886,6 +905,24 @@ fn replay(st: &mut ThreadState, sh: &mut Shared, p: &Pending, t: u64) -> Result<
                 }
             }
             m::RUN_SWITCH => st.cur_run = p.run,
+            m::CLEARED => {
+                for _ in 0..p.resume_act {
+                    st.window.push_back(Act {
+                        start_ns: t,
+                        end_ns: t,
+                        call_ev: p.ev,
+                        end_ev: p.ev,
+                        parent: 0,
+                        func: CLEARED_FN,
+                        depth: 0,
+                        flags: flag::FINISHED | flag::CLEARED,
+                        run: p.run,
+                    });
+                    if st.window.len() > sh.cap {
+                        write_front(st, sh.cap / 2)?;
+                    }
+                }
+            }
             m::SPAN_START => {
                 if let Some(s) = p.run.checked_sub(1).and_then(|i| sh.spans.get_mut(i as usize)) {
                     s.start_ns = t;
@@ -944,15 +981,18 @@ fn replay(st: &mut ThreadState, sh: &mut Shared, p: &Pending, t: u64) -> Result<
             let Some(fr) = st.stack.pop() else { return Ok(()) };
             let stretch = t.saturating_sub(fr.stretch_start);
             let outer = leave(st, fr.func);
-            let s = sh.stat(fr.func);
-            s.self_ns += stretch.saturating_sub(fr.child_ns);
-            if outer {
-                s.incl_ns += stretch;
-            }
-            match p.kind {
-                kind::RETURN => s.ret_hash = s.ret_hash.wrapping_add(p.hash),
-                kind::THROW => s.throws += 1,
-                _ => {}
+            // An activation whose call a run cleared has no function to count for.
+            if fr.func != CLEARED_FN {
+                let s = sh.stat(fr.func);
+                s.self_ns += stretch.saturating_sub(fr.child_ns);
+                if outer {
+                    s.incl_ns += stretch;
+                }
+                match p.kind {
+                    kind::RETURN => s.ret_hash = s.ret_hash.wrapping_add(p.hash),
+                    kind::THROW => s.throws += 1,
+                    _ => {}
+                }
             }
             if let Some(parent) = st.stack.last_mut() {
                 parent.child_ns += stretch;
@@ -994,6 +1034,11 @@ fn replay(st: &mut ThreadState, sh: &mut Shared, p: &Pending, t: u64) -> Result<
             if let Some(func) = st.suspended.remove(&n) {
                 st.stack.push(Frame { act: n, func, stretch_start: t, child_ns: 0 });
                 enter(st, func);
+            } else if n > 0 && u64::from(n) <= st.base + st.window.len() as u64 {
+                // Called in events a run cleared (or not suspended as far as
+                // the trace says): on the stack until it suspends or ends, so
+                // that what it calls and its end keep their depth.
+                st.stack.push(Frame { act: n, func: CLEARED_FN, stretch_start: t, child_ns: 0 });
             }
         }
         kind::CATCH => {

@@ -33,6 +33,9 @@ pub mod flag {
     pub const SUSPENDED: u16 = 4;
     /// `end_ev` is the `catch` that received the exception (else the `throw`).
     pub const ERROR_KNOWN: u16 = 8;
+    /// Not in the trace: its call was in events a run cleared (`clear`); it
+    /// only holds its number (queries skip it).
+    pub const CLEARED: u16 = 16;
 }
 
 /// One activation (a call of a function, until it returns or throws).
@@ -202,6 +205,16 @@ pub struct RunDef {
     pub events: u64,
     /// Activations called in it.
     pub acts: u64,
+    /// Events it cleared (`clear`: not in the trace).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cleared: u64,
+    /// Why a clearing run was written in full (`failed`, `hold-cap`, `unended`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A user span (`span()`, `startSpan()`, the http bridges): one per

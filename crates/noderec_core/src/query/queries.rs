@@ -282,6 +282,9 @@ impl RunFilter {
 
 /// Whether activation `a` is in a selected run (`None`: no filter).
 fn run_kept(sel: &Option<Vec<bool>>, a: &Act) -> bool {
+    if a.flags & flag::CLEARED != 0 {
+        return false;
+    }
     match sel {
         None => true,
         Some(s) => a.run.checked_sub(1).is_some_and(|i| s.get(i as usize).copied().unwrap_or(false)),
@@ -527,6 +530,10 @@ pub fn flame(ix: &Index, thread: u32, from: u64, to: u64, px: u32, max_rects: us
         for a in &block {
             if a.start_ns > to {
                 return out;
+            }
+            if a.flags & flag::CLEARED != 0 {
+                n += 1;
+                continue;
             }
             if a.dur() >= ns_px {
                 out.push(rect(n, a, 1));

@@ -49,6 +49,9 @@ pub struct StartOptions {
     /// said in the trace header so that readers do not spread events that
     /// share a microsecond over a publication step.
     pub precise_clock: bool,
+    /// Bytes held for clearing runs before the oldest are written
+    /// (`NODEREC_CLEAR_HOLD_MB`; 0: the default).
+    pub clear_hold_bytes: u64,
 }
 
 /// One function definition handed to the registry.
@@ -76,6 +79,17 @@ struct Registry {
     next_fn: u32,
 }
 
+/// Messages of clearing runs not yet sent to the writer (`Session::submit`).
+#[derive(Default)]
+struct Outbox {
+    msgs: Vec<Msg>,
+    bytes: usize,
+}
+
+/// The outbox is sent when it holds this many messages or bytes.
+const OUTBOX_MSGS: usize = 64;
+const OUTBOX_BYTES: usize = 1 << 20;
+
 /// A running session.
 pub struct Session {
     /// The trace directory.
@@ -86,6 +100,8 @@ pub struct Session {
     pub root: PathBuf,
     start: Instant,
     writer: Mutex<Option<WriterHandle>>,
+    /// Messages of clearing runs waiting to go to the writer together.
+    outbox: Mutex<Outbox>,
     ticker: Mutex<Option<Ticker>>,
     registry: Mutex<Registry>,
     meta: Mutex<Metadata>,
@@ -177,6 +193,9 @@ pub fn start(opts: &StartOptions) -> Result<Arc<Session>> {
     let file = handle.create_file("trace.nrt").map_err(|e| Error::io(format!("create {}", trace_path.display()), e))?;
     let header_flags = if opts.precise_clock { crate::wire::format::flags::PRECISE_CLOCK } else { 0 };
     let writer = WriterHandle::spawn(file, &trace_path, header_flags)?;
+    if opts.clear_hold_bytes > 0 {
+        writer.send(Msg::HoldCap(usize::try_from(opts.clear_hold_bytes).unwrap_or(usize::MAX)))?;
+    }
     let start = Instant::now();
     let ticker = Ticker::start(start).map_err(|e| Error::io("start clock thread", e))?;
     let counters = Arc::clone(&writer.counters);
@@ -186,6 +205,7 @@ pub fn start(opts: &StartOptions) -> Result<Arc<Session>> {
         root: PathBuf::from(&opts.root),
         start,
         writer: Mutex::new(Some(writer)),
+        outbox: Mutex::new(Outbox::default()),
         ticker: Mutex::new(Some(ticker)),
         registry: Mutex::new(Registry { paths: HashMap::new(), next_fn: 1 }),
         meta: Mutex::new(meta),
@@ -335,12 +355,47 @@ impl Session {
     }
 
     /// Hands a batch of probe records to the writer (waits if it is behind).
-    pub fn submit(&self, thread: u32, words: Vec<i32>, arena: Vec<u8>) -> Result<()> {
-        self.send(Msg::Events { thread, words, arena })
+    /// `hold`, `run` and `lead`: see [`Msg::Events`] (0 outside clearing runs).
+    /// Batches of clearing runs (`hold` ≠ 0, many small ones: one per
+    /// change of run) wait in the outbox and go to the writer together.
+    pub fn submit(&self, thread: u32, words: Vec<i32>, arena: Vec<u8>, hold: u32, run: u32, lead: u32) -> Result<()> {
+        let mut ob = lock(&self.outbox);
+        if hold == 0 && ob.msgs.is_empty() {
+            drop(ob);
+            return self.send(Msg::Events { thread, words, arena, hold, run, lead });
+        }
+        ob.bytes += words.len() * 4 + arena.len();
+        ob.msgs.push(Msg::Events { thread, words, arena, hold, run, lead });
+        self.send_outbox(ob, false)
+    }
+
+    /// The clearing runs `runs` of `thread` ended: their held events are
+    /// written (`keep`) or dropped (design-docs/runs.md *Clear*).
+    pub fn settle_runs(&self, thread: u32, runs: Vec<u32>, keep: bool) -> Result<()> {
+        let mut ob = lock(&self.outbox);
+        ob.msgs.push(Msg::Settle { thread, runs, keep });
+        self.send_outbox(ob, false)
+    }
+
+    /// Hands the outbox to the writer (the recorder's periodic tick, a
+    /// flush, the end).
+    pub fn send_held(&self) -> Result<()> {
+        self.send_outbox(lock(&self.outbox), true)
+    }
+
+    fn send_outbox(&self, mut ob: std::sync::MutexGuard<'_, Outbox>, all: bool) -> Result<()> {
+        if ob.msgs.is_empty() || (!all && ob.msgs.len() < OUTBOX_MSGS && ob.bytes < OUTBOX_BYTES) {
+            return Ok(());
+        }
+        let msgs = std::mem::take(&mut ob.msgs);
+        ob.bytes = 0;
+        // Sent while the outbox is locked: a later direct send cannot overtake it.
+        self.send(Msg::Many(msgs))
     }
 
     /// Waits until everything submitted is in the file.
     pub fn flush(&self) -> Result<()> {
+        self.send_held()?;
         match lock(&self.writer).as_ref() {
             Some(w) => w.flush(),
             None => Ok(()),
@@ -371,9 +426,11 @@ impl Session {
     /// Finishes the writer and writes the final metadata. Idempotent: a second
     /// call returns the metadata written by the first.
     pub fn finish(&self, exit_code: Option<i32>, signal: Option<String>, final_status: &str) -> Result<Metadata> {
+        // What clearing runs handed over goes first (the writer then writes what is still held).
+        let held = self.send_held();
         let writer = lock(&self.writer).take();
         let result = match writer {
-            Some(w) => w.finish(),
+            Some(w) => held.and(w.finish()),
             None => return Ok(lock(&self.meta).clone()),
         };
         drop(lock(&self.ticker).take());

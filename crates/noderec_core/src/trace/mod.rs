@@ -2,6 +2,7 @@
 //! replays a whole trace. `design-docs/trace-format.md` is the spec (the
 //! bytes themselves are `crate::wire`).
 
+pub mod hold;
 pub mod reader;
 pub mod value;
 pub mod walk;

@@ -67,7 +67,7 @@ pub fn walk(t: &Trace) -> Vec<Step> {
             }
             kind::RETURN | kind::THROW | kind::AWAIT | kind::YIELD => {
                 if let Some(top) = st.stack.pop() {
-                    step.func = Some(top.func);
+                    step.func = Some(top.func).filter(|&f| f != CLEARED_FN);
                     step.activation = top.act;
                     step.depth = st.stack.len() as u32;
                 }
@@ -82,26 +82,39 @@ pub fn walk(t: &Trace) -> Vec<Step> {
             }
             kind::RESUME => {
                 let act = resume_activation(t, e);
-                let func = act.checked_sub(1).and_then(|a| st.act_func.get(a as usize)).copied();
+                let func =
+                    act.checked_sub(1).and_then(|a| st.act_func.get(a as usize)).copied().filter(|&f| f != CLEARED_FN);
                 step.depth = st.stack.len() as u32;
                 step.activation = act;
                 step.func = func;
                 step.site = st.act_site.get(&act).copied();
                 if let Some(f) = func {
                     st.stack.push(Open { act, func: f });
+                } else if act > 0 && act <= st.act_func.len() as u64 {
+                    // Called in events a run cleared: on the stack until it suspends or ends.
+                    st.stack.push(Open { act, func: CLEARED_FN });
                 }
             }
             kind::OUTPUT | kind::MARK => {
+                if e.kind == kind::MARK && e.payload == crate::wire::format::mark::CLEARED {
+                    // The activations called in the events cleared keep their numbers.
+                    let blob = t.blob(e);
+                    let mut pos = 0;
+                    let mut next = || crate::wire::format::read_varint(blob, &mut pos).unwrap_or(0);
+                    let (_run, _events, calls) = (next(), next(), next());
+                    let len = st.act_func.len() + usize::try_from(calls).unwrap_or(0);
+                    st.act_func.resize(len, CLEARED_FN);
+                }
                 // Output and marks belong to the top activation; the stack is unchanged.
                 if let Some(top) = st.stack.last() {
-                    step.func = Some(top.func);
+                    step.func = Some(top.func).filter(|&f| f != CLEARED_FN);
                     step.activation = top.act;
                     step.depth = st.stack.len().saturating_sub(1) as u32;
                 }
             }
             kind::CATCH => {
                 if let Some(top) = st.stack.last() {
-                    step.func = Some(top.func);
+                    step.func = Some(top.func).filter(|&f| f != CLEARED_FN);
                     step.activation = top.act;
                     step.depth = st.stack.len().saturating_sub(1) as u32;
                 }
@@ -120,6 +133,9 @@ pub fn walk(t: &Trace) -> Vec<Step> {
     }
     steps
 }
+
+/// The function of an activation whose call a run cleared (unknown).
+const CLEARED_FN: u32 = u32::MAX;
 
 fn resume_activation(t: &Trace, e: &super::reader::Event) -> u64 {
     let blob = t.blob(e);

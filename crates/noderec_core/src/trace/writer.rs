@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::host::faults;
+use crate::trace::hold::{Batch, Holder, Out};
 use crate::wire::format::{self, put_str, put_varint, record, HAS_VALUES};
 
 /// A function (or await/yield site) definition.
@@ -48,7 +49,18 @@ pub enum Msg {
     /// A batch of probe records: `words` holds three i32 per event (head, time
     /// in µs mod 2^32, and for an event with values the arena offset where
     /// its value bytes end), `arena` the value bytes in event order.
-    Events { thread: u32, words: Vec<i32>, arena: Vec<u8> },
+    /// While a clearing run is open on the thread: `hold` names the run
+    /// that decides the batch's fate (0: not held), `run` the run whose
+    /// events it holds, `lead` how many events at its front are written
+    /// whatever happens (`trace::hold`).
+    Events { thread: u32, words: Vec<i32>, arena: Vec<u8>, hold: u32, run: u32, lead: u32 },
+    /// The runs `runs` of `thread` ended: their held events are written
+    /// (`keep`) or dropped.
+    Settle { thread: u32, runs: Vec<u32>, keep: bool },
+    /// The cap on bytes held for clearing runs.
+    HoldCap(usize),
+    /// `Events` and `Settle` messages of clearing runs, sent together.
+    Many(Vec<Msg>),
     /// Write everything pending, then answer.
     Flush(SyncSender<()>),
     /// Write the end record, close the file, then stop.
@@ -95,6 +107,9 @@ const CHANNEL_DEPTH: usize = 16;
 const ZSTD_LEVEL: i32 = -3;
 /// A chunk is cut when the payload reaches this size.
 const CHUNK_TARGET: usize = 1 << 20;
+/// Bytes held for clearing runs before the oldest are written (the
+/// default of `NODEREC_CLEAR_HOLD_MB`).
+pub const DEFAULT_HOLD_CAP: usize = 64 << 20;
 
 impl WriterHandle {
     /// Writes the header (with `header_flags`, [`format::flags`]) to `file`
@@ -215,6 +230,8 @@ fn run(file: File, path: &Path, rx: &Receiver<Msg>, counters: &WriterCounters) -
         clocks: std::collections::HashMap::new(),
         events: 0,
     };
+    let mut holder = Holder::new(DEFAULT_HOLD_CAP);
+    let mut outs: Vec<Out> = Vec::new();
     // When the oldest record not yet written arrived.
     let mut oldest: Option<Instant> = None;
     loop {
@@ -261,23 +278,24 @@ fn run(file: File, path: &Path, rx: &Receiver<Msg>, counters: &WriterCounters) -
                 put_varint(&mut enc.payload, u64::from(id));
                 put_str(&mut enc.payload, &name);
             }
-            Msg::Events { thread, words, arena } => {
+            Msg::Events { .. } | Msg::Settle { .. } | Msg::Many(_) => {
                 let t0 = Instant::now();
-                counters.batches.fetch_add(1, Ordering::Relaxed);
-                let n = enc.encode_events(thread, &words, &arena)?;
-                counters.events.fetch_add(n, Ordering::Relaxed);
+                take(msg, &mut enc, &mut holder, &mut outs, counters)?;
                 if enc.payload.len() >= CHUNK_TARGET {
                     enc.write_chunk(counters)?;
                     oldest = None;
                 }
                 counters.busy_ns.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
             }
+            Msg::HoldCap(cap) => holder.set_cap(cap),
             Msg::Flush(ack) => {
                 enc.write_chunk(counters)?;
                 oldest = None;
                 let _ = ack.send(());
             }
             Msg::Finish => {
+                holder.release_all(&mut outs);
+                enc.encode_outs(&mut outs, counters)?;
                 enc.payload.push(record::END);
                 put_varint(&mut enc.payload, enc.events);
                 enc.write_chunk(counters)?;
@@ -286,10 +304,61 @@ fn run(file: File, path: &Path, rx: &Receiver<Msg>, counters: &WriterCounters) -
         }
     }
     // Every sender is gone without a Finish: keep what we have.
+    holder.release_all(&mut outs);
+    enc.encode_outs(&mut outs, counters)?;
     enc.write_chunk(counters)
 }
 
+/// Encodes a batch of events (through the holder while clearing runs hold
+/// batches of its thread), or applies the end of clearing runs.
+fn take(
+    msg: Msg,
+    enc: &mut Encoder,
+    holder: &mut Holder,
+    outs: &mut Vec<Out>,
+    counters: &WriterCounters,
+) -> Result<()> {
+    match msg {
+        Msg::Events { thread, words, arena, hold, run, lead } => {
+            counters.batches.fetch_add(1, Ordering::Relaxed);
+            if hold == 0 && !holder.holds(thread) {
+                let n = enc.encode_events(thread, &words, &arena)?;
+                counters.events.fetch_add(n, Ordering::Relaxed);
+                return Ok(());
+            }
+            holder.push(Batch { thread, words, arena, hold, run, lead }, outs);
+            enc.encode_outs(outs, counters)
+        }
+        Msg::Settle { thread, runs, keep } => {
+            holder.settle(thread, &runs, keep, outs);
+            enc.encode_outs(outs, counters)
+        }
+        Msg::Many(msgs) => {
+            for m in msgs {
+                take(m, enc, holder, outs, counters)?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
 impl Encoder {
+    /// Encodes what the holder let go, in order.
+    fn encode_outs(&mut self, outs: &mut Vec<Out>, counters: &WriterCounters) -> Result<()> {
+        for o in outs.drain(..) {
+            let n = match o {
+                Out::Write(b) | Out::Cleared(b) => self.encode_events(b.thread, &b.words, &b.arena)?,
+                Out::WriteKept(b, m) => {
+                    self.encode_events(b.thread, &b.words, &b.arena)?
+                        + self.encode_events(m.thread, &m.words, &m.arena)?
+                }
+            };
+            counters.events.fetch_add(n, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
     fn encode_events(&mut self, thread: u32, words: &[i32], arena: &[u8]) -> Result<u64> {
         let count = words.len() / 3;
         if count == 0 {

@@ -111,6 +111,13 @@ pub mod mark {
     pub const SPAN_END: u32 = 5;
     /// `varint 0, value event name, value data`.
     pub const LOG: u32 = 6;
+    /// `varint run id, varint events, varint calls` — written by the writer
+    /// in place of events of a run that ended with `clear` (they are not in
+    /// the trace; a reader adds `calls` to the thread's activation counter).
+    pub const CLEARED: u32 = 7;
+    /// `varint run id, varint reason` — a clearing run was written in full
+    /// (1 it failed, 2 the hold cap, 3 the recording ended first).
+    pub const KEPT: u32 = 8;
     /// Span status: returned or resolved.
     pub const STATUS_OK: u64 = 0;
     /// Span status: threw or rejected.
