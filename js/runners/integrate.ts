@@ -31,6 +31,7 @@ import vm from 'node:vm';
 
 import { logger } from '../logging/logger';
 import { buildSalt, native } from '../native';
+import { isNodeTestProcess, watchNodeTest } from './node-test';
 import { watchVitestState, wrapJestFramework } from './test-spans';
 
 type OnError = (e: unknown, filename: string) => void;
@@ -82,6 +83,9 @@ export function installRunnerIntegration(onError: OnError, expose: Expose, entry
   if (process.env.NODEREC_TEST_GUARD === '1' && process.env.NODEREC_TEST_NO_RUNNER_PATCH === '1') return;
   // A worker thread does not see its entry script: the main thread's kind
   // (shared through the addon) tells which runner started it.
+  // node:test's tests become spans (node-test.ts); other processes that
+  // use it are found by their modules' source (js/hooks/).
+  if (isNodeTestProcess()) watchNodeTest();
   let kind = inWorkerThread ? runnerOfProcess() : detectRunner(entry);
   if (!inWorkerThread) setRunnerOfProcess(kind);
   if (kind === null) return;
