@@ -114,4 +114,17 @@ describe.each(NODES)('node:test test names as spans ($name)', (node) => {
     expect(output(r.stdout)).toBe(output(plain.stdout));
     check(await spansIn(outDir), [file]);
   }, 60_000);
+
+  it.each(['--require', '--import'])('node:test looks the same to the program (preload %s): identities, names, lengths, source text, keys, the context\'s methods, a failure\'s stack', async (preload) => {
+    const plain = await spawnAsync(node.bin, ['surface.mjs'], { cwd: DIR, env: cleanEnv() });
+    expect(plain.code).toBe(1);
+    expect(plain.stdout).toContain('"same":true');
+    const outDir = tempDir();
+    const r = await spawnAsync(node.bin, [preload, REGISTER, 'surface.mjs'], { cwd: DIR, env: cleanEnv({ NODEREC_OUT_DIR: outDir }) });
+    expect(r.code).toBe(plain.code);
+    expect(r.stderr).toBe(plain.stderr);
+    expect(output(r.stdout)).toBe(output(plain.stdout));
+    const spans = await spansIn(outDir);
+    expect([...spans.keys()]).toEqual(['surface.mjs: context']);
+  }, 60_000);
 });
