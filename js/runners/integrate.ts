@@ -32,7 +32,7 @@ import vm from 'node:vm';
 import { logger } from '../logging/logger';
 import { buildSalt, native } from '../native';
 import { isNodeTestProcess, watchNodeTest } from './node-test';
-import { watchVitestState, wrapJestFramework } from './test-spans';
+import { watchVitestState, wrapJasmineFramework, wrapJestFramework } from './test-spans';
 
 type OnError = (e: unknown, filename: string) => void;
 type Expose = (context: vm.Context) => void;
@@ -206,13 +206,16 @@ function patchScriptTransformer(proto: Record<string, unknown>, onError: OnError
     const r = (sync as BuildScript).call(this, filename, options, ...rest);
     return instrumentJestResult(r, filename, options, onError);
   };
-  // jest-runner loads the test framework (jest-circus) through it: its
-  // environment then reports test events, which become spans (test-spans.ts).
+  // jest-runner loads the test framework (jest-circus, jest-jasmine2)
+  // through it: its test events become spans (test-spans.ts).
   const requireAndTranspile = proto.requireAndTranspileModule;
   if (typeof requireAndTranspile === 'function') {
     proto.requireAndTranspileModule = async function requireAndTranspileModule(this: unknown, moduleName: unknown, ...rest: unknown[]): Promise<unknown> {
       const m = await (requireAndTranspile as (...a: unknown[]) => Promise<unknown>).call(this, moduleName, ...rest);
-      return typeof moduleName === 'string' && /[\\/]jest-circus[\\/]/.test(moduleName) ? wrapJestFramework(m) : m;
+      if (typeof moduleName !== 'string') return m;
+      if (/[\\/]jest-circus[\\/]/.test(moduleName)) return wrapJestFramework(m);
+      if (/[\\/]jest-jasmine2[\\/]/.test(moduleName)) return wrapJasmineFramework(m);
+      return m;
     };
   }
   if (typeof asyncFn === 'function') {
