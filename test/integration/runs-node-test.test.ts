@@ -115,6 +115,11 @@ describe.each(NODES)('node:test test names as spans ($name)', (node) => {
     check(await spansIn(outDir), [file]);
   }, 60_000);
 
+  it.each(['--require', '--import'])('a program that does not use node:test does not load it (preload %s)', async (preload) => {
+    const r = await spawnAsync(node.bin, [preload, REGISTER, 'no-tests.js'], { cwd: DIR, env: cleanEnv({ NODEREC_OUT_DIR: tempDir() }) });
+    expect([r.code, r.stdout]).toEqual([0, '[]\n']);
+  });
+
   it.each(['--require', '--import'])('node:test looks the same to the program (preload %s): identities, names, lengths, source text, keys, the context\'s methods, a failure\'s stack', async (preload) => {
     const plain = await spawnAsync(node.bin, ['surface.mjs'], { cwd: DIR, env: cleanEnv() });
     expect(plain.code).toBe(1);
