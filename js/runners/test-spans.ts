@@ -1,12 +1,15 @@
 // Test names as spans (issue 13, design-docs/runners.md *Test spans*): in a
 // jest or vitest process the integration (integrate.ts) turns each test into
-// a span, with no code or config in the project.
+// a span, with no code or config in the project (node:test: node-test.ts).
 //
 // - jest (circus): the test framework function jest-runner loads (through
 //   ScriptTransformer.requireAndTranspileModule) is wrapped; before it runs,
 //   the test environment gets a `handleTestEvent` (chained to its own, if it
 //   has one), which jest-circus subscribes to its events: `test_start` starts
 //   the span, `test_done` / `test_skip` / `test_todo` end it.
+// - jest (jasmine2): the jest-jasmine2 framework function is wrapped the
+//   same way; the jasmine it puts on the environment's global gets a
+//   reporter: `specStarted` starts the span, `specDone` ends it.
 // - vitest (2, 3): its runner keeps the task running now in the worker
 //   state (`__vitest_worker__.current`); that property becomes an accessor,
 //   so a test becoming current starts its span, and the first change of
