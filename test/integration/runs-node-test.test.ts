@@ -99,6 +99,17 @@ describe.each(NODES)('node:test test names as spans ($name)', (node) => {
     check(await spansIn(outDir), ['test/a.test.cjs', 'test/b.test.mjs']);
   }, 120_000);
 
+  it.runIf(node.name === 'node 22')('`noderec record -- node --test --experimental-test-isolation=none` (every file in the --test process itself): one span per test', async () => {
+    const args = ['--test', '--experimental-test-isolation=none'];
+    const plain = await spawnAsync(node.bin, args, { cwd: DIR, env: cleanEnv() });
+    expect(plain.stdout).toMatch(/^# fail 6$/m);
+    const outDir = tempDir();
+    const r = await runCliAsync(['record', '--', node.bin, ...args], { cwd: DIR, env: { NODEREC_OUT_DIR: outDir } });
+    expect(r.code).toBe(plain.code);
+    expect(output(r.stdout)).toBe(output(plain.stdout));
+    check(await spansIn(outDir), ['test/a.test.cjs', 'test/b.test.mjs']);
+  }, 120_000);
+
   it.each([
     ['test/a.test.cjs', '--require'],
     ['test/b.test.mjs', '--import'],
