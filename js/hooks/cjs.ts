@@ -142,7 +142,7 @@ export function installCjsHook(onError: (e: unknown, filename: string) => void, 
     let code = script;
     let parseFailure: unknown = null;
     // A test file of node:test: its tests become spans (runners/node-test.ts).
-    if (active && usesNodeTest(script)) watchNodeTest();
+    if (active && instrumentable(filename) && usesNodeTest(script)) watchNodeTest();
     if (active && (!tsOnly || isTypeScript(filename)) && instrumentable(filename) && !alreadyInstrumented(script)) {
       try {
         const out = instrumentModule(script, filename, false, buildSalt());
