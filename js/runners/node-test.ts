@@ -70,14 +70,15 @@ export function watchNodeTest(): void {
     const h = createHook({
       init(_id: number, type: string, _trigger: number, resource: object): void {
         if (type !== 'Test' || patched) return;
+        // Once, whatever the outcome: a node:test without the methods
+        // (another version) gets no spans and no lasting hook.
+        patched = true;
+        hook = null;
         try {
-          if (patchTestClass(resource)) {
-            patched = true;
-            hook = null;
-            h.disable();
-          }
+          h.disable();
+          patchTestClass(resource);
         } catch {
-          // no spans; the hook stays until a Test that can be patched
+          // no spans
         }
       },
     });
