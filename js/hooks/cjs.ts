@@ -24,6 +24,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { buildSalt } from '../native';
+import { usesNodeTest, watchNodeTest } from '../runners/node-test';
 import { instrumentable } from './scope';
 import { asNodeCompileError, CJS_PARAMS, commonJsSyntaxError, detectedAsModule, instrumentModule, isParseFailure } from './syntax';
 import { alreadyInstrumented, isTypeScript } from './typescript';
@@ -140,6 +141,8 @@ export function installCjsHook(onError: (e: unknown, filename: string) => void, 
     if (filename === undefined || typeof script !== 'string') return previousWrap(script);
     let code = script;
     let parseFailure: unknown = null;
+    // A test file of node:test: its tests become spans (runners/node-test.ts).
+    if (active && instrumentable(filename) && usesNodeTest(script)) watchNodeTest();
     if (active && (!tsOnly || isTypeScript(filename)) && instrumentable(filename) && !alreadyInstrumented(script)) {
       try {
         const out = instrumentModule(script, filename, false, buildSalt());

@@ -1,6 +1,7 @@
 // Runs in Node's module-hooks thread (module.register, Node 20): instruments
 // ES modules. The addon shares the session with the main thread.
-import { fileURLToPath } from 'node:url';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { buildSalt } from '../native';
 import { instrumentable } from './scope';
@@ -61,11 +62,27 @@ function instrumented(url: string, result: LoadResult): LoadResult {
   if (alreadyInstrumented(src) || (isTypeScript(filename) && rawTypeScript(filename, src))) return result;
   try {
     const out = instrumentModule(src, filename, true, buildSalt());
-    if (out !== null) return { ...result, source: out };
+    if (out !== null) return { ...result, source: usesNodeTest(src) ? importingNodeTestWatch(out) : out };
   } catch {
     // A recorder failure is reported by the addon (the main thread logs
     // it); a module the instrumenter cannot parse goes to Node untouched,
     // which reports the program's syntax error (js/hooks/syntax.ts).
   }
   return result;
+}
+
+const NODE_TEST_WATCH = JSON.stringify(pathToFileURL(path.join(__dirname, '..', 'runners', 'node-test-watch.js')).href);
+
+/** True for the source of a module that loads node:test (as runners/node-test.ts's usesNodeTest). */
+function usesNodeTest(source: string): boolean {
+  return source.includes('node:test') && /['"`]node:test['"`]/.test(source);
+}
+
+/** A module that uses node:test imports runners/node-test-watch.js first:
+ * this thread is not the program's, whose node:test tests become spans
+ * (runners/node-test.ts). The import goes in front of the prologue, on its
+ * line (after a `#!` line and the directives), so no line moves. */
+function importingNodeTestWatch(out: string): string {
+  const i = out.indexOf('const __nr$b=');
+  return i < 0 ? out : `${out.slice(0, i)}import ${NODE_TEST_WATCH};${out.slice(i)}`;
 }

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { buildSalt } from '../native';
+import { usesNodeTest, watchNodeTest } from '../runners/node-test';
 import { logger } from '../logging/logger';
 import { instrumentable } from './scope';
 import { commonJsSyntaxError, instrumentModule, isParseFailure } from './syntax';
@@ -59,6 +60,8 @@ export function installInThreadHooks(onError: (e: unknown, filename: string) => 
           return result;
         }
       }
+      // A test file of node:test: its tests become spans (runners/node-test.ts).
+      if (usesNodeTest(source)) watchNodeTest();
       if (isTypeScript(filename)) {
         const js = stripTypes(format, source);
         if (js !== null) source = js;

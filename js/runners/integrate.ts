@@ -31,7 +31,8 @@ import vm from 'node:vm';
 
 import { logger } from '../logging/logger';
 import { buildSalt, native } from '../native';
-import { watchVitestState, wrapJestFramework } from './test-spans';
+import { isNodeTestProcess, watchNodeTest } from './node-test';
+import { watchVitestState, wrapJasmineFramework, wrapJestFramework } from './test-spans';
 
 type OnError = (e: unknown, filename: string) => void;
 type Expose = (context: vm.Context) => void;
@@ -82,6 +83,9 @@ export function installRunnerIntegration(onError: OnError, expose: Expose, entry
   if (process.env.NODEREC_TEST_GUARD === '1' && process.env.NODEREC_TEST_NO_RUNNER_PATCH === '1') return;
   // A worker thread does not see its entry script: the main thread's kind
   // (shared through the addon) tells which runner started it.
+  // node:test's tests become spans (node-test.ts); other processes that
+  // use it are found by their modules' source (js/hooks/).
+  if (isNodeTestProcess()) watchNodeTest();
   let kind = inWorkerThread ? runnerOfProcess() : detectRunner(entry);
   if (!inWorkerThread) setRunnerOfProcess(kind);
   if (kind === null) return;
@@ -202,13 +206,13 @@ function patchScriptTransformer(proto: Record<string, unknown>, onError: OnError
     const r = (sync as BuildScript).call(this, filename, options, ...rest);
     return instrumentJestResult(r, filename, options, onError);
   };
-  // jest-runner loads the test framework (jest-circus) through it: its
-  // environment then reports test events, which become spans (test-spans.ts).
+  // jest-runner loads the test framework (jest-circus, jest-jasmine2)
+  // through it: its test events become spans (test-spans.ts).
   const requireAndTranspile = proto.requireAndTranspileModule;
   if (typeof requireAndTranspile === 'function') {
     proto.requireAndTranspileModule = async function requireAndTranspileModule(this: unknown, moduleName: unknown, ...rest: unknown[]): Promise<unknown> {
       const m = await (requireAndTranspile as (...a: unknown[]) => Promise<unknown>).call(this, moduleName, ...rest);
-      return typeof moduleName === 'string' && /[\\/]jest-circus[\\/]/.test(moduleName) ? wrapJestFramework(m) : m;
+      return typeof moduleName === 'string' ? wrapFramework(moduleName, m) : m;
     };
   }
   if (typeof asyncFn === 'function') {
@@ -260,6 +264,44 @@ export function instrumentJestOutput(code: string, map: unknown, filename: strin
   const out = instrumentForRunner(source, filename, false, buildSalt());
   if (out !== null) fromTransformer.add(out);
   return out;
+}
+
+/** The test framework's function (jest-circus's jestAdapter, jest-jasmine2's
+ * jasmine2), wrapped so its tests become spans; others unchanged. */
+function wrapFramework(file: string, fn: unknown): unknown {
+  if (/[\\/]jest-circus[\\/]/.test(file)) return wrapJestFramework(fn);
+  if (/[\\/]jest-jasmine2[\\/]/.test(file)) return wrapJasmineFramework(fn);
+  return fn;
+}
+
+let frameworkWatched = false;
+
+/** For noderec/jest-transformer (jest started by a script of the project,
+ * where the ScriptTransformer is not patched): jest loads its transformers
+ * before the test framework, which jest-util's requireOrImportModule then
+ * requires by its path. `Module._load` is wrapped until that require: the
+ * module's `default` export (the framework's function) is replaced in its
+ * exports object, which every later require of it returns. */
+export function watchJestFramework(): void {
+  if (frameworkWatched) return;
+  frameworkWatched = true;
+  const M = Module as unknown as { _load: LoadFn };
+  const originalLoad = M._load;
+  const load = function _load(this: unknown, request: string, parent: unknown, isMain: boolean): unknown {
+    const exports = originalLoad.call(this, request, parent, isMain);
+    if (typeof request !== 'string' || !/[\\/](jest-circus|jest-jasmine2)[\\/]/.test(request) || !path.isAbsolute(request)) return exports;
+    try {
+      const d = exports !== null && typeof exports === 'object' ? Object.getOwnPropertyDescriptor(exports, 'default') : undefined;
+      if (d !== undefined && 'value' in d && d.writable === true && typeof d.value === 'function') {
+        (exports as { default: unknown }).default = wrapFramework(request, d.value);
+        if (M._load === load) M._load = originalLoad;
+      }
+    } catch {
+      // no spans
+    }
+    return exports;
+  } as LoadFn;
+  M._load = load;
 }
 
 /** For noderec/jest-transformer: the vm contexts jest creates reach the runtime. */

@@ -15,7 +15,7 @@
 import * as crypto from 'node:crypto';
 
 import { native } from '../native';
-import { instrumentJestOutput, installJestContexts } from './integrate';
+import { instrumentJestOutput, installJestContexts, watchJestFramework } from './integrate';
 
 interface TransformOptions {
   config: { rootDir: string };
@@ -48,8 +48,12 @@ function createTransformer(config: Config = {}): Transformer {
   const name = config.transformer ?? 'babel-jest';
   const innerOptions = config.options ?? {};
   let inner: Transformer | null = null;
-  // The vm contexts jest creates must reach the recorder's runtime.
-  if (recordingDir() !== null) installJestContexts();
+  // The vm contexts jest creates must reach the recorder's runtime, and
+  // the test framework jest loads next reports its tests as spans.
+  if (recordingDir() !== null) {
+    installJestContexts();
+    watchJestFramework();
+  }
   const get = (rootDir: string): Transformer => {
     if (inner !== null) return inner;
     // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -1,12 +1,15 @@
 // Test names as spans (issue 13, design-docs/runners.md *Test spans*): in a
 // jest or vitest process the integration (integrate.ts) turns each test into
-// a span, with no code or config in the project.
+// a span, with no code or config in the project (node:test: node-test.ts).
 //
 // - jest (circus): the test framework function jest-runner loads (through
 //   ScriptTransformer.requireAndTranspileModule) is wrapped; before it runs,
 //   the test environment gets a `handleTestEvent` (chained to its own, if it
 //   has one), which jest-circus subscribes to its events: `test_start` starts
 //   the span, `test_done` / `test_skip` / `test_todo` end it.
+// - jest (jasmine2): the jest-jasmine2 framework function is wrapped the
+//   same way; the jasmine it puts on the environment's global gets a
+//   reporter: `specStarted` starts the span, `specDone` ends it.
 // - vitest (2, 3): its runner keeps the task running now in the worker
 //   state (`__vitest_worker__.current`); that property becomes an accessor,
 //   so a test becoming current starts its span, and the first change of
@@ -109,6 +112,81 @@ function addTestEvents(env: Record<string, unknown>, file: string): void {
       // a span lost, the test unchanged
     }
     return typeof own === 'function' ? (own as (e: unknown, s: unknown) => unknown).call(this, event, state) : undefined;
+  };
+}
+
+// ---------------------------------------------------------------- jest-jasmine2
+
+interface JasmineResult {
+  id?: unknown;
+  fullName?: unknown;
+  status?: unknown;
+  failedExpectations?: { message?: unknown }[];
+}
+
+/** The jest-jasmine2 test framework function, wrapped so its jasmine reports spec events. */
+export function wrapJasmineFramework(fn: unknown): unknown {
+  if (typeof fn !== 'function') return fn;
+  const known = wrappedFrameworks.get(fn);
+  if (known !== undefined) return known;
+  const wrapped = function jasmine2(this: unknown, globalConfig: unknown, config: { rootDir?: unknown } | undefined, environment: unknown, ...rest: unknown[]): unknown {
+    try {
+      const global = (environment as { global?: unknown } | null)?.global;
+      if (typeof global === 'object' && global !== null) onJasmine(global as Record<string, unknown>, relFile(config?.rootDir, rest[1]));
+    } catch {
+      // no spans for this file
+    }
+    return (fn as (...a: unknown[]) => unknown).call(this, globalConfig, config, environment, ...rest);
+  };
+  wrappedFrameworks.set(fn, wrapped);
+  wrappedFrameworks.set(wrapped, wrapped);
+  return wrapped;
+}
+
+/** jest-jasmine2 puts its jasmine on the environment's global
+ * (`Object.assign(environment.global, jasmineInterface)`) before the test
+ * file runs: `jasmine` is an accessor until then, and a plain property
+ * again from the assignment on, whose env gets a reporter of ours. */
+function onJasmine(global: Record<string, unknown>, file: string): void {
+  if (Object.getOwnPropertyDescriptor(global, 'jasmine') !== undefined) return;
+  Object.defineProperty(global, 'jasmine', {
+    configurable: true,
+    enumerable: false,
+    get: () => undefined,
+    set(v: unknown) {
+      Object.defineProperty(global, 'jasmine', { configurable: true, enumerable: true, writable: true, value: v });
+      try {
+        const env = (v as { getEnv?: () => { addReporter?: (r: object) => void } }).getEnv?.();
+        env?.addReporter?.(jasmineReporter(file));
+      } catch {
+        // no spans for this file
+      }
+    },
+  });
+}
+
+function jasmineReporter(file: string): object {
+  const open = new Map<unknown, Span>();
+  const name = (r: JasmineResult): string => String(r.fullName);
+  return {
+    specStarted(r: JasmineResult): void {
+      try {
+        open.set(r.id, startSpan(name(r), { runner: 'jest', file }));
+      } catch {
+        // a span lost
+      }
+    },
+    specDone(r: JasmineResult): void {
+      try {
+        const s = open.get(r.id) ?? startSpan(name(r), { runner: 'jest', file });
+        open.delete(r.id);
+        const failed = Array.isArray(r.failedExpectations) ? r.failedExpectations : [];
+        if (r.status === 'failed') endSpan(s, true, failed.length > 0 ? { status: 'fail', error: errorMessage(failed[0]) } : { status: 'fail' });
+        else endSpan(s, false, { status: r.status === 'todo' ? 'todo' : r.status === 'passed' ? 'pass' : 'skip' });
+      } catch {
+        // a span lost
+      }
+    },
   };
 }
 

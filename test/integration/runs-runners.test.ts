@@ -90,6 +90,34 @@ describe('test names as spans', () => {
     check(spansOf(await allEvents(outDir)), ' ', 'jest');
   }, 120_000);
 
+  it.each([['--runInBand'], ['--maxWorkers=2']])('jest-jasmine2: `noderec record -- npx jest --testRunner=jest-jasmine2 %s` gives one span per test with its status and its calls inside', async (mode) => {
+    const dir = fixture('runs-jest');
+    const cache = tempDir();
+    const cmd = ['npx', 'jest', '--testRunner=jest-jasmine2', mode, '--cacheDirectory', cache];
+    const plain = await spawnAsync(cmd[0], cmd.slice(1), { cwd: dir, env: cleanEnv({ CI: '1' }) });
+    const outDir = tempDir();
+    const r = await runCliAsync(['record', '--', ...cmd], { cwd: dir, env: { NODEREC_OUT_DIR: outDir, CI: '1' } });
+    expect(r.code).toBe(plain.code);
+    expect(r.code).toBe(1);
+    expect(summary(plain.stderr, /^Tests:.*$/m)).toContain('1 failed');
+    expect(summary(r.stderr, /^Tests:.*$/m)).toBe(summary(plain.stderr, /^Tests:.*$/m));
+    check(spansOf(await allEvents(outDir)), ' ', 'jest');
+  }, 120_000);
+
+  it.each([[''], ['--testRunner=jest-jasmine2']])('jest started by a project script, noderec/jest-transformer in its config: `noderec record -- npm test -- %s` gives one span per test with its status and its calls inside', async (runner) => {
+    const dir = fixture('runs-jest-script');
+    const cache = tempDir();
+    const cmd = ['npm', 'test', '--', '--cacheDirectory', cache, ...(runner === '' ? [] : [runner])];
+    const plain = await spawnAsync(cmd[0], cmd.slice(1), { cwd: dir, env: cleanEnv({ CI: '1' }) });
+    const outDir = tempDir();
+    const r = await runCliAsync(['record', '--', ...cmd], { cwd: dir, env: { NODEREC_OUT_DIR: outDir, CI: '1' } });
+    expect(r.code).toBe(plain.code);
+    expect(r.code).toBe(1);
+    expect(summary(plain.stderr, /^Tests:.*$/m)).toContain('1 failed');
+    expect(summary(r.stderr, /^Tests:.*$/m)).toBe(summary(plain.stderr, /^Tests:.*$/m));
+    check(spansOf(await allEvents(outDir)), ' ', 'jest');
+  }, 120_000);
+
   it.each(['forks', 'vmThreads'])('vitest: `noderec record -- npx vitest run --pool=%s` gives one span per test with its status and its calls inside', async (pool) => {
     const dir = fixture('runs-vitest');
     const cmd = ['npx', 'vitest', 'run', `--pool=${pool}`];
