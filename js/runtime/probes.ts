@@ -83,7 +83,7 @@ let suspended = new Map<number, number>();
 var ioFlag: Int32Array = new Int32Array(1);
 var ioBoundary: () => void = noop;
 function noop(): void {}
-let strMax = 256;
+var strMax = 256;
 var A = arena;
 var arenaLimit = ARENA_FLUSH;
 /** Where the last event's value bytes end: the next event's values start
@@ -335,12 +335,20 @@ function evv(head: number, tok: number): void {
   if (wp === WORDS || A.pos > arenaLimit) full();
 }
 
-/** Writes a small int, undefined, null or a boolean at `p` of `b`; returns
- * the new position, or -1 (nothing written) for any other value. */
-function fv(b: Uint8Array, p: number, v: unknown): number {
+/** The bytes of a float64 (little-endian, as the encoder writes them). */
+var f64 = new Float64Array(1);
+var f64b = new Uint8Array(f64.buffer);
+
+/** Writes a primitive at `p` of `b` as the encoder would: a number, undefined,
+ * null, a boolean, or a short ASCII string without a secret (as val()); returns
+ * the new position, or -1 (what was written is not part of the event) for
+ * any other value. `id`: the function whose `attr:` rules apply to a
+ * string, or -1 - i for the function of the activation at index i (returns).
+ */
+function fv(b: Uint8Array, p: number, v: unknown, id: number): number {
   if (typeof v === 'number') {
-    if ((v | 0) !== v || (v === 0 && 1 / v < 0)) return -1;
-    let z = ((v << 1) ^ (v >> 31)) >>> 0;
+    if ((v | 0) !== v || (v === 0 && 1 / v < 0)) return fd(b, p, v);
+    const z = ((v << 1) ^ (v >> 31)) >>> 0;
     b[p] = 4;
     // One or two bytes (|v| < 8192) without the loop: V8 checks the stack
     // and reloads the array at every iteration of a loop.
@@ -353,13 +361,7 @@ function fv(b: Uint8Array, p: number, v: unknown): number {
       b[p + 2] = z >>> 7;
       return p + 3;
     }
-    p++;
-    while (z >= 0x80) {
-      b[p++] = (z & 0x7f) | 0x80;
-      z >>>= 7;
-    }
-    b[p] = z;
-    return p + 1;
+    return fz(b, p + 1, z);
   }
   if (v === undefined) {
     b[p] = 0;
@@ -373,13 +375,67 @@ function fv(b: Uint8Array, p: number, v: unknown): number {
     b[p] = 1;
     return p + 1;
   }
+  if (typeof v === 'string') return fs(b, p, v, id);
   return -1;
+}
+
+// fz(), fd() and fs() are out of fv() so that fv stays small enough for V8
+// to inline it into every probe (three times in c3); an int of 8192 or more
+// in magnitude, a double or a string costs one more call.
+
+/** The varint `z` (3 to 5 bytes) at `p`. */
+function fz(b: Uint8Array, p: number, z: number): number {
+  while (z >= 0x80) {
+    b[p++] = (z & 0x7f) | 0x80;
+    z >>>= 7;
+  }
+  b[p] = z;
+  return p + 1;
+}
+
+/** Any number that is not a small int: tag 5 and the float64, as the
+ * encoder writes it (value-encoder.ts putNumber). */
+function fd(b: Uint8Array, p: number, v: number): number {
+  f64[0] = v;
+  const c = f64b;
+  b[p] = 5;
+  b[p + 1] = c[0];
+  b[p + 2] = c[1];
+  b[p + 3] = c[2];
+  b[p + 4] = c[3];
+  b[p + 5] = c[4];
+  b[p + 6] = c[5];
+  b[p + 7] = c[6];
+  b[p + 8] = c[7];
+  return p + 9;
+}
+
+/** A string as val() writes it: under 128 characters and the string bound,
+ * ASCII, and unchanged by the secrets scan (a string holding a secret goes
+ * through the encoder, which redacts it); else -1. The scan of query
+ * strings and header lines asks the `attr:` rules of the probe's function
+ * `id`, selected first as the general path does. */
+function fs(b: Uint8Array, p: number, v: string, id: number): number {
+  const n = v.length;
+  if (n >= 128 || n > strMax) return -1;
+  if (attrOn) attrFor(id >= 0 ? id : fid[-1 - id]);
+  if (scrubString(v) !== v) return -1;
+  b[p] = 6;
+  b[p + 1] = n;
+  b[p + 2] = n;
+  let q = p + 3;
+  for (let i = 0; i < n; i++) {
+    const c = v.charCodeAt(i);
+    if (c >= 0x80) return -1;
+    b[q++] = c;
+  }
+  return q;
 }
 
 /** Appends `v` at the arena position `p` (fast path, else the encoder);
  * returns the new position. */
-function at(p: number, v: unknown): number {
-  const q = fv(A.buf, p, v);
+function at(p: number, v: unknown, id: number): number {
+  const q = fv(A.buf, p, v, id);
   if (q >= 0) return q;
   A.pos = p;
   val(v);
@@ -661,13 +717,13 @@ function enter(id: number, n: number, method: boolean, self: unknown, x: unknown
       case 0:
         break;
       case 1:
-        A.pos = at(A.pos, x);
+        A.pos = at(A.pos, x, id);
         break;
       case 2:
-        A.pos = at(at(A.pos, x), y);
+        A.pos = at(at(A.pos, x, id), y, id);
         break;
       case 3:
-        A.pos = at(at(at(A.pos, x), y), z);
+        A.pos = at(at(at(A.pos, x, id), y, id), z, id);
         break;
       default:
         if (xs !== null) for (let i = 0; i < xs.length; i++) val(xs[i]);
@@ -708,7 +764,7 @@ export function c1(id: number, x: unknown): number {
     const b = A.buf;
     let p = lastEnd;
     b[p++] = 2;
-    p = fv(b, p, x);
+    p = fv(b, p, x, id);
     if (p < 0 || p > arenaLimit) return enter(id, 1, false, undefined, x, undefined, undefined, null);
     A.pos = p;
     head |= F.HAS;
@@ -735,8 +791,8 @@ export function c2(id: number, x: unknown, y: unknown): number {
     const b = A.buf;
     let p = lastEnd;
     b[p++] = 4;
-    p = fv(b, p, x);
-    if (p >= 0) p = fv(b, p, y);
+    p = fv(b, p, x, id);
+    if (p >= 0) p = fv(b, p, y, id);
     if (p < 0 || p > arenaLimit) return enter(id, 2, false, undefined, x, y, undefined, null);
     A.pos = p;
     head |= F.HAS;
@@ -763,9 +819,9 @@ export function c3(id: number, x: unknown, y: unknown, z: unknown): number {
     const b = A.buf;
     let p = lastEnd;
     b[p++] = 6;
-    p = fv(b, p, x);
-    if (p >= 0) p = fv(b, p, y);
-    if (p >= 0) p = fv(b, p, z);
+    p = fv(b, p, x, id);
+    if (p >= 0) p = fv(b, p, y, id);
+    if (p >= 0) p = fv(b, p, z, id);
     if (p < 0 || p > arenaLimit) return enter(id, 3, false, undefined, x, y, z, null);
     A.pos = p;
     head |= F.HAS;
@@ -901,7 +957,7 @@ export function r(x: number): unknown {
   if (capture === true) {
     if (v === undefined) head = F.RETURN_UNDEFINED;
     else {
-      const p = fv(A.buf, lastEnd, v);
+      const p = fv(A.buf, lastEnd, v, -1 - x);
       if (p < 0 || p > arenaLimit) return leave(x, v, PLAIN);
       A.pos = p;
       head = F.RETURN | F.HAS;
