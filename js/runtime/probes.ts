@@ -140,7 +140,8 @@ let sink: Sink | null = null;
 export function attach(s: Sink, clockBuffer: ArrayBuffer | null, captureValues: boolean, limit: number, stringBound = 256): void {
   sink = s;
   if (clockBuffer !== null) clock = new Int32Array(clockBuffer);
-  capture = captureValues;
+  // A boolean: the fast paths compare it with `=== true`.
+  capture = Boolean(captureValues);
   maxEvents = limit > 0 ? limit : Infinity;
   eventCount = 0;
   dropReason = 'stopped';
