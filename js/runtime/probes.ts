@@ -34,14 +34,27 @@ const OUTPUT = 8;
  * blob `varint id`, then the type's fields. */
 const MARK = 9;
 const HAS = 16;
+/** The constants of the fast paths, inlined by TypeScript as literals: a
+ * module `const` read from a function is a context load with a
+ * temporal-dead-zone check (a compare and a branch), as a `let` is. */
+const enum F {
+  CALL = 1,
+  RETURN = 2,
+  HAS = 16,
+  RETURN_UNDEFINED = (1 << 5) | 2,
+  EVENTS_PER_BUFFER = 16384,
+  /** Words per event: head, time (µs), arena end (for events with values). */
+  W = 3,
+  /** Room for one more event without a flush. */
+  LAST_FAST = EVENTS_PER_BUFFER * W - W,
+}
 /** A return of `undefined` with values captured: payload 1, no value bytes. */
 const RETURN_UNDEFINED = (1 << 5) | 2;
 /** CATCH payload meaning "reached the process as an uncaught exception". */
 const UNCAUGHT = 1;
 
-const EVENTS_PER_BUFFER = 16384;
-/** Words per event: head, time (µs), arena end (for events with values). */
-const W = 3;
+const EVENTS_PER_BUFFER = F.EVENTS_PER_BUFFER;
+const W = F.W;
 const WORDS = EVENTS_PER_BUFFER * W;
 /** Headroom kept free in the arena after every event, so that the fast
  * paths below can write primitives without a capacity check. */
@@ -67,11 +80,11 @@ let eventCount = 0;
 let suspended = new Map<number, number>();
 // IO capture (js/runtime/io-capture.ts): nonzero when output chunks wait to
 // be emitted; checked once at every boundary before anything is written.
-let ioFlag: Int32Array = new Int32Array(1);
-let ioBoundary: () => void = noop;
+var ioFlag: Int32Array = new Int32Array(1);
+var ioBoundary: () => void = noop;
 function noop(): void {}
-let strMax = 256;
-const A = arena;
+var strMax = 256;
+var A = arena;
 var arenaLimit = ARENA_FLUSH;
 /** Where the last event's value bytes end: the next event's values start
  * here, even when an exception (a stack overflow) cut a value short. */
@@ -127,7 +140,8 @@ let sink: Sink | null = null;
 export function attach(s: Sink, clockBuffer: ArrayBuffer | null, captureValues: boolean, limit: number, stringBound = 256): void {
   sink = s;
   if (clockBuffer !== null) clock = new Int32Array(clockBuffer);
-  capture = captureValues;
+  // A boolean: the fast paths compare it with `=== true`.
+  capture = Boolean(captureValues);
   maxEvents = limit > 0 ? limit : Infinity;
   eventCount = 0;
   dropReason = 'stopped';
@@ -328,19 +342,33 @@ function evv(head: number, tok: number): void {
   if (wp === WORDS || A.pos > arenaLimit) full();
 }
 
-/** Writes a small int, undefined, null or a boolean at `p` of `b`; returns
- * the new position, or -1 (nothing written) for any other value. */
-function fv(b: Uint8Array, p: number, v: unknown): number {
+/** The bytes of a float64 (little-endian, as the encoder writes them). */
+var f64 = new Float64Array(1);
+var f64b = new Uint8Array(f64.buffer);
+
+/** Writes a primitive at `p` of `b` as the encoder would: a number, undefined,
+ * null, a boolean, or a short ASCII string without a secret (as val()); returns
+ * the new position, or -1 (what was written is not part of the event) for
+ * any other value. `id`: the function whose `attr:` rules apply to a
+ * string, or -1 - i for the function of the activation at index i (returns).
+ */
+function fv(b: Uint8Array, p: number, v: unknown, id: number): number {
   if (typeof v === 'number') {
-    if ((v | 0) !== v || (v === 0 && 1 / v < 0)) return -1;
-    b[p++] = 4;
-    let z = ((v << 1) ^ (v >> 31)) >>> 0;
-    while (z >= 0x80) {
-      b[p++] = (z & 0x7f) | 0x80;
-      z >>>= 7;
+    if ((v | 0) !== v || (v === 0 && 1 / v < 0)) return fd(b, p, v);
+    const z = ((v << 1) ^ (v >> 31)) >>> 0;
+    b[p] = 4;
+    // One or two bytes (|v| < 8192) without the loop: V8 checks the stack
+    // and reloads the array at every iteration of a loop.
+    if (z < 0x80) {
+      b[p + 1] = z;
+      return p + 2;
     }
-    b[p] = z;
-    return p + 1;
+    if (z < 0x4000) {
+      b[p + 1] = (z & 0x7f) | 0x80;
+      b[p + 2] = z >>> 7;
+      return p + 3;
+    }
+    return fz(b, p + 1, z);
   }
   if (v === undefined) {
     b[p] = 0;
@@ -354,13 +382,67 @@ function fv(b: Uint8Array, p: number, v: unknown): number {
     b[p] = 1;
     return p + 1;
   }
+  if (typeof v === 'string') return fs(b, p, v, id);
   return -1;
+}
+
+// fz(), fd() and fs() are out of fv() so that fv stays small enough for V8
+// to inline it into every probe (three times in c3); an int of 8192 or more
+// in magnitude, a double or a string costs one more call.
+
+/** The varint `z` (3 to 5 bytes) at `p`. */
+function fz(b: Uint8Array, p: number, z: number): number {
+  while (z >= 0x80) {
+    b[p++] = (z & 0x7f) | 0x80;
+    z >>>= 7;
+  }
+  b[p] = z;
+  return p + 1;
+}
+
+/** Any number that is not a small int: tag 5 and the float64, as the
+ * encoder writes it (value-encoder.ts putNumber). */
+function fd(b: Uint8Array, p: number, v: number): number {
+  f64[0] = v;
+  const c = f64b;
+  b[p] = 5;
+  b[p + 1] = c[0];
+  b[p + 2] = c[1];
+  b[p + 3] = c[2];
+  b[p + 4] = c[3];
+  b[p + 5] = c[4];
+  b[p + 6] = c[5];
+  b[p + 7] = c[6];
+  b[p + 8] = c[7];
+  return p + 9;
+}
+
+/** A string as val() writes it: under 128 characters and the string bound,
+ * ASCII, and unchanged by the secrets scan (a string holding a secret goes
+ * through the encoder, which redacts it); else -1. The scan of query
+ * strings and header lines asks the `attr:` rules of the probe's function
+ * `id`, selected first as the general path does. */
+function fs(b: Uint8Array, p: number, v: string, id: number): number {
+  const n = v.length;
+  if (n >= 128 || n > strMax) return -1;
+  if (attrOn) attrFor(id >= 0 ? id : fid[-1 - id]);
+  if (scrubString(v) !== v) return -1;
+  b[p] = 6;
+  b[p + 1] = n;
+  b[p + 2] = n;
+  let q = p + 3;
+  for (let i = 0; i < n; i++) {
+    const c = v.charCodeAt(i);
+    if (c >= 0x80) return -1;
+    b[q++] = c;
+  }
+  return q;
 }
 
 /** Appends `v` at the arena position `p` (fast path, else the encoder);
  * returns the new position. */
-function at(p: number, v: unknown): number {
-  const q = fv(A.buf, p, v);
+function at(p: number, v: unknown, id: number): number {
+  const q = fv(A.buf, p, v, id);
   if (q >= 0) return q;
   A.pos = p;
   val(v);
@@ -430,7 +512,7 @@ function argc(n: number): void {
 declare let __nr$v: unknown;
 
 /** What instrumented code reaches as `__nr$` (design-docs/probes.md). */
-const runtime = {
+var runtime = {
   /** The program's stack height (see the top of this file). */
   d: 0,
   /** A catch clause of a synchronous function ran since the last probe: its
@@ -614,8 +696,6 @@ function outOfLine(k: number): number {
   return k;
 }
 
-/** Room for one more event without a flush. */
-const LAST_FAST = WORDS - W;
 
 /** The general call probe: `n` arguments (x, y, z), or `xs` when n < 0;
  * `self` for methods. */
@@ -644,13 +724,13 @@ function enter(id: number, n: number, method: boolean, self: unknown, x: unknown
       case 0:
         break;
       case 1:
-        A.pos = at(A.pos, x);
+        A.pos = at(A.pos, x, id);
         break;
       case 2:
-        A.pos = at(at(A.pos, x), y);
+        A.pos = at(at(A.pos, x, id), y, id);
         break;
       case 3:
-        A.pos = at(at(at(A.pos, x), y), z);
+        A.pos = at(at(at(A.pos, x, id), y, id), z, id);
         break;
       default:
         if (xs !== null) for (let i = 0; i < xs.length; i++) val(xs[i]);
@@ -666,15 +746,15 @@ function enter(id: number, n: number, method: boolean, self: unknown, x: unknown
 }
 
 export function c(id: number): number {
-  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= LAST_FAST || d >= stkCap || detour || (id < pkg.length && pkg[id] === 1)) return enter(id, 0, false, undefined, undefined, undefined, undefined, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 0, false, undefined, undefined, undefined, undefined, null);
   const a = seq + 1;
   const i = wp;
-  words[i] = (id << 5) | CALL;
+  words[i] = (id << 5) | F.CALL;
   words[i + 1] = clock[0];
   words[i + 2] = lastEnd;
-  wp = i + W;
+  wp = i + F.W;
   seq = a;
   stk[d] = a;
   fid[d] = id;
@@ -683,25 +763,25 @@ export function c(id: number): number {
 }
 
 export function c1(id: number, x: unknown): number {
-  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= LAST_FAST || d >= stkCap || detour || (id < pkg.length && pkg[id] === 1)) return enter(id, 1, false, undefined, x, undefined, undefined, null);
-  let head = (id << 5) | CALL;
-  if (capture) {
+  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 1, false, undefined, x, undefined, undefined, null);
+  let head = (id << 5) | F.CALL;
+  if (capture === true) {
     const b = A.buf;
     let p = lastEnd;
     b[p++] = 2;
-    p = fv(b, p, x);
+    p = fv(b, p, x, id);
     if (p < 0 || p > arenaLimit) return enter(id, 1, false, undefined, x, undefined, undefined, null);
     A.pos = p;
-    head |= HAS;
+    head |= F.HAS;
   }
   const a = seq + 1;
   const i = wp;
   words[i] = head;
   words[i + 1] = clock[0];
   words[i + 2] = lastEnd = A.pos;
-  wp = i + W;
+  wp = i + F.W;
   seq = a;
   stk[d] = a;
   fid[d] = id;
@@ -710,26 +790,26 @@ export function c1(id: number, x: unknown): number {
 }
 
 export function c2(id: number, x: unknown, y: unknown): number {
-  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= LAST_FAST || d >= stkCap || detour || (id < pkg.length && pkg[id] === 1)) return enter(id, 2, false, undefined, x, y, undefined, null);
-  let head = (id << 5) | CALL;
-  if (capture) {
+  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 2, false, undefined, x, y, undefined, null);
+  let head = (id << 5) | F.CALL;
+  if (capture === true) {
     const b = A.buf;
     let p = lastEnd;
     b[p++] = 4;
-    p = fv(b, p, x);
-    if (p >= 0) p = fv(b, p, y);
+    p = fv(b, p, x, id);
+    if (p >= 0) p = fv(b, p, y, id);
     if (p < 0 || p > arenaLimit) return enter(id, 2, false, undefined, x, y, undefined, null);
     A.pos = p;
-    head |= HAS;
+    head |= F.HAS;
   }
   const a = seq + 1;
   const i = wp;
   words[i] = head;
   words[i + 1] = clock[0];
   words[i + 2] = lastEnd = A.pos;
-  wp = i + W;
+  wp = i + F.W;
   seq = a;
   stk[d] = a;
   fid[d] = id;
@@ -738,27 +818,27 @@ export function c2(id: number, x: unknown, y: unknown): number {
 }
 
 export function c3(id: number, x: unknown, y: unknown, z: unknown): number {
-  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= LAST_FAST || d >= stkCap || detour || (id < pkg.length && pkg[id] === 1)) return enter(id, 3, false, undefined, x, y, z, null);
-  let head = (id << 5) | CALL;
-  if (capture) {
+  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 3, false, undefined, x, y, z, null);
+  let head = (id << 5) | F.CALL;
+  if (capture === true) {
     const b = A.buf;
     let p = lastEnd;
     b[p++] = 6;
-    p = fv(b, p, x);
-    if (p >= 0) p = fv(b, p, y);
-    if (p >= 0) p = fv(b, p, z);
+    p = fv(b, p, x, id);
+    if (p >= 0) p = fv(b, p, y, id);
+    if (p >= 0) p = fv(b, p, z, id);
     if (p < 0 || p > arenaLimit) return enter(id, 3, false, undefined, x, y, z, null);
     A.pos = p;
-    head |= HAS;
+    head |= F.HAS;
   }
   const a = seq + 1;
   const i = wp;
   words[i] = head;
   words[i + 1] = clock[0];
   words[i + 2] = lastEnd = A.pos;
-  wp = i + W;
+  wp = i + F.W;
   seq = a;
   stk[d] = a;
   fid[d] = id;
@@ -767,32 +847,32 @@ export function c3(id: number, x: unknown, y: unknown, z: unknown): number {
 }
 
 export function cn(id: number, ...xs: unknown[]): number {
-  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   return enter(id, -1, false, undefined, undefined, undefined, undefined, xs);
 }
 
 export function m0(id: number, self: unknown): number {
-  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   return enter(id, 0, true, self, undefined, undefined, undefined, null);
 }
 
 export function m1(id: number, self: unknown, x: unknown): number {
-  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   return enter(id, 1, true, self, x, undefined, undefined, null);
 }
 
 export function m2(id: number, self: unknown, x: unknown, y: unknown): number {
-  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   return enter(id, 2, true, self, x, y, undefined, null);
 }
 
 export function m3(id: number, self: unknown, x: unknown, y: unknown, z: unknown): number {
-  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   return enter(id, 3, true, self, x, y, z, null);
 }
 
 export function mn(id: number, self: unknown, ...xs: unknown[]): number {
-  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   return enter(id, -1, true, self, undefined, undefined, undefined, xs);
 }
 
@@ -876,40 +956,40 @@ function leave(x: number, v: unknown, mode: number): unknown {
 /** `return (__nr$v=e,__nr$.r($nr$a))`: records the return of the activation
  * `x` with the value in __nr$v, pops it, and returns that value. */
 export function r(x: number): unknown {
-  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const v = __nr$v;
   __nr$v = undefined;
-  if (x < 0 || x + 1 !== hi || runtime.d !== hi || ioFlag[0] !== 0 || wp >= LAST_FAST || detour) return leave(x, v, PLAIN);
-  let head = RETURN;
-  if (capture) {
-    if (v === undefined) head = RETURN_UNDEFINED;
+  if (x < 0 || x + 1 !== hi || runtime.d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || detour === true) return leave(x, v, PLAIN);
+  let head = F.RETURN;
+  if (capture === true) {
+    if (v === undefined) head = F.RETURN_UNDEFINED;
     else {
-      const p = fv(A.buf, lastEnd, v);
+      const p = fv(A.buf, lastEnd, v, -1 - x);
       if (p < 0 || p > arenaLimit) return leave(x, v, PLAIN);
       A.pos = p;
-      head = RETURN | HAS;
+      head = F.RETURN | F.HAS;
     }
   }
   const i = wp;
   words[i] = head;
   words[i + 1] = clock[0];
   words[i + 2] = lastEnd = A.pos;
-  wp = i + W;
+  wp = i + F.W;
   hi = runtime.d = x;
   return v;
 }
 
 /** A return of `undefined` (`return;`, the end of a body). */
 export function u(x: number): undefined {
-  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
-  if (x < 0 || x + 1 !== hi || runtime.d !== hi || ioFlag[0] !== 0 || wp >= LAST_FAST || detour) {
+  if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  if (x < 0 || x + 1 !== hi || runtime.d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || detour === true) {
     leave(x, undefined, PLAIN);
     return undefined;
   }
   const i = wp;
-  words[i] = capture ? RETURN_UNDEFINED : RETURN;
+  words[i] = capture === true ? F.RETURN_UNDEFINED : F.RETURN;
   words[i + 1] = clock[0];
-  wp = i + W;
+  wp = i + F.W;
   hi = runtime.d = x;
   return undefined;
 }
@@ -919,7 +999,7 @@ export function u(x: number): undefined {
  * suspended is being left from its await or yield (a rejected await, a
  * generator closed or thrown into). */
 export function f(x: number): void {
-  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   if (ioFlag[0] !== 0) ioBoundary();
   const i = own(x);
   if (i >= 0) unwindTo(i);
@@ -928,7 +1008,7 @@ export function f(x: number): void {
 /** A class field initializer `x = __nr$.fr(__nr$.m0(id,this),e)`: records
  * the field's return with `e` and pops it (a field has no `finally`). */
 export function fr(x: number, v: unknown): unknown {
-  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   return leave(x, v, PLAIN);
 }
 
@@ -962,7 +1042,7 @@ function resumeEntry(tok: number, id: number): void {
  * awaited value, computed before any probe is called (nothing of ours
  * stays in the frame meanwhile), passes through __nr$v both ways. */
 export function aw(x: number, site: number): unknown {
-  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const v = __nr$v;
   __nr$v = undefined;
   suspend(x, site, AWAIT);
@@ -971,7 +1051,7 @@ export function aw(x: number, site: number): unknown {
 
 /** `yield` as `await` above. */
 export function yd(x: number, site: number): unknown {
-  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const v = __nr$v;
   __nr$v = undefined;
   suspend(x, site, YIELD);
@@ -980,7 +1060,7 @@ export function yd(x: number, site: number): unknown {
 
 /** The resumption after an await or yield; returns the value it resumed with. */
 export function rs(x: number): unknown {
-  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const v = __nr$v;
   __nr$v = undefined;
   if (x === -SKIP) return v;
@@ -994,7 +1074,7 @@ export function rs(x: number): unknown {
 
 /** A `catch` clause in instrumented code received `e`. */
 export function k(x: number, e?: unknown): void {
-  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   if (ioFlag[0] !== 0) ioBoundary();
   const i = own(x);
   if (i >= 0) catchEvent(i, e);
@@ -1011,7 +1091,7 @@ export function k(x: number, e?: unknown): void {
  * another) is recorded first, with the throws since: its error is still in
  * `e`, which the instrumented code overwrites only after this returns. */
 function catchAt(x: number): void {
-  if (OUT_OF_LINE) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   if (runtime.q !== -1) {
     if (ioFlag[0] !== 0) ioBoundary();
     sync(runtime.d);

@@ -1,0 +1,73 @@
+// The probes' fast paths write primitive arguments and returns themselves
+// (js/runtime/probes.ts `fv`, issue 9): every value must read back exactly
+// as the encoder writes it, at every varint length boundary, once the probes
+// run optimized: ints at every varint length, doubles, -0, strings (short,
+// long, not ASCII, holding a secret) and the other primitives.
+import { describe, expect, it } from 'vitest';
+import { events, fixture, onlyTrace, runNode } from '../helpers/run';
+
+const VALUES: unknown[] = [
+  0, -0, 1, -1, 63, -64, 64, -65, 127, 128, 4095, -4096, 4096, -4097, 8191, -8192, 8192, -8193, 16383, 16384,
+  2 ** 20, -(2 ** 20), 2 ** 27 - 1, 2 ** 27, 2 ** 30, -(2 ** 30), 2 ** 31 - 1, -(2 ** 31), 2 ** 31, -(2 ** 31) - 1,
+  2 ** 32, 0.5, -2.5, 0.1, -1 / 3, NaN, Infinity, -Infinity, 2 ** 53, true, false, null, undefined, '', 'ab', 'a longer name', 'caf\u00e9', 'x'.repeat(127), 'y'.repeat(128), 'AKIAIOSFODNN7EXAMPLE', 10n,
+];
+const ROUNDS = 200;
+/** A secret (an AWS key id): redacted by the encoder, never written as is. */
+const SECRET = 'AKIAIOSFODNN7EXAMPLE';
+
+/** A value as the jsonl export prints it (a secret: as the encoder redacts it). */
+function json(v: unknown): unknown {
+  if (v === SECRET) return '[redacted]';
+  if (typeof v === 'number' && (Object.is(v, -0) || !Number.isFinite(v))) return { $: 'number', v: Object.is(v, -0) ? '-0' : String(v) };
+  if (v === undefined) return { $: 'undefined' };
+  if (typeof v === 'bigint') return { $: 'bigint', v: String(v) };
+  return v;
+}
+
+describe('primitive values through the probes fast paths', () => {
+  it('ints at every varint length, -0, non-ints and other primitives read back exactly (1, 2 and 3 arguments, returns)', () => {
+    const r = runNode(fixture('probe-primitives', 'main.js'), { args: [String(ROUNDS)] });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    // NaN !== NaN: one call per shape per round does not count.
+    expect(r.stdout).toBe(`${ROUNDS * (VALUES.length - 1) * 3}\n`);
+    const evs = events(onlyTrace(r.outDir));
+    const n = VALUES.length;
+    const byFn = (fn: string, kind: string) => evs.filter((e) => e.fn === fn && e.kind === kind);
+    const calls = { one: byFn('one', 'call'), two: byFn('two', 'call'), three: byFn('three', 'call') };
+    const rets = { one: byFn('one', 'return'), two: byFn('two', 'return'), three: byFn('three', 'return') };
+    for (const k of ['one', 'two', 'three'] as const) {
+      expect(calls[k]).toHaveLength(ROUNDS * n);
+      expect(rets[k]).toHaveLength(ROUNDS * n);
+    }
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let i = 0; i < n; i++) {
+        const j = round * n + i;
+        const v = json(VALUES[i]);
+        const w = json(VALUES[(i + 1) % n]);
+        expect(calls.one[j].args).toEqual([v]);
+        expect(calls.two[j].args).toEqual([w, v]);
+        expect(calls.three[j].args).toEqual([w, w, v]);
+        for (const k of ['one', 'two', 'three'] as const) expect(rets[k][j].value, `${k} round ${round} value ${String(VALUES[i])}`).toEqual(v);
+      }
+    }
+  });
+
+  it("a string's secrets scan uses the attr: rules of the function it is passed to or returned from", () => {
+    const n = 2000;
+    const r = runNode(fixture('probe-primitives', 'attr.js'), {
+      args: [String(n)],
+      env: { NODEREC_TRACE_FILTER: fixture('probe-primitives', 'attr.toml') },
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(`${2 * n}\n`);
+    const evs = events(onlyTrace(r.outDir));
+    const of = (fn: string, kind: string) => evs.filter((e) => e.fn === fn && e.kind === kind);
+    expect(of('withRule', 'call')).toHaveLength(n);
+    expect(of('without', 'call')).toHaveLength(n);
+    for (const [i, e] of of('withRule', 'call').entries()) expect(e.args, `call ${i}`).toEqual(['?page=[redacted]&x=1', i]);
+    for (const [i, e] of of('withRule', 'return').entries()) expect(e.value, `return ${i}`).toBe('?page=[redacted]&x=1');
+    for (const [i, e] of of('without', 'call').entries()) expect(e.args, `call ${i}`).toEqual(['?page=7&x=1', i]);
+    for (const [i, e] of of('without', 'return').entries()) expect(e.value, `return ${i}`).toBe('?page=7&x=1');
+  });
+});
