@@ -8,6 +8,14 @@
 //   `undici:request:create` / `:headers` / `:trailers` / `:error` (fetch):
 //   a span `http.client` per request (method, url; statusCode; status
 //   error for 4xx, 5xx or a failed request).
+// - every TracingChannel named in `NODEREC_SPAN_CHANNELS` (a library's own
+//   `diagnostics_channel.tracingChannel(name)`: Node offers no way to list
+//   channels, so they are named): a span per traced operation, named after
+//   the channel, its context object (what the library passed) as the start
+//   attributes; it ends at `end` for `traceSync` (the context then holds
+//   `result` or `error`) and at `asyncEnd` for `tracePromise` and
+//   `traceCallback`, status error (and the error's message) when the
+//   context holds an `error`.
 // A program that never uses http pays nothing but the subscriptions (Node
 // builds the messages only for channels with subscribers). The spans are
 // marks at the position where Node publishes; they do not change any
@@ -133,6 +141,65 @@ function onUndiciTrailers(message: unknown): void {
   }
 }
 
+/** Open spans of TracingChannel operations, by context object. */
+const traced = new WeakMap<object, Span>();
+
+/** The value of an own data property, without running a getter (undefined if absent or an accessor). */
+function own(o: object, key: string): { value: unknown } | undefined {
+  const d = Object.getOwnPropertyDescriptor(o, key);
+  return d !== undefined && 'value' in d ? { value: d.value } : undefined;
+}
+
+function endTraced(ctx: object): void {
+  const s = traced.get(ctx);
+  if (s === undefined) return;
+  traced.delete(ctx);
+  const err = own(ctx, 'error');
+  if (err === undefined) {
+    endSpan(s, false, {});
+    return;
+  }
+  const e = err.value;
+  let message: unknown = e;
+  if (typeof e === 'object' && e !== null) message = own(e, 'message')?.value ?? Object.prototype.toString.call(e);
+  endSpan(s, true, { error: String(message) });
+}
+
+/** Handlers of one TracingChannel: a span per traced operation. */
+function tracingHandlers(name: string): dc.TracingChannelSubscribers<object> {
+  return {
+    start(ctx: unknown): void {
+      try {
+        if (typeof ctx !== 'object' || ctx === null) return;
+        traced.set(ctx, startSpan(name, ctx as Record<string, unknown>));
+      } catch {
+        // A bridge never disturbs the program.
+      }
+    },
+    end(ctx: unknown): void {
+      try {
+        // traceSync sets `result` or `error` before `end`; tracePromise and
+        // traceCallback end at `asyncEnd` (unless the call threw at once).
+        if (typeof ctx === 'object' && ctx !== null && (own(ctx, 'result') !== undefined || own(ctx, 'error') !== undefined)) endTraced(ctx);
+      } catch {
+        // A bridge never disturbs the program.
+      }
+    },
+    asyncStart(): void {},
+    asyncEnd(ctx: unknown): void {
+      try {
+        if (typeof ctx === 'object' && ctx !== null) endTraced(ctx);
+      } catch {
+        // A bridge never disturbs the program.
+      }
+    },
+    error(): void {},
+  };
+}
+
+/** TracingChannels subscribed by this thread, with their handlers. */
+const tracing: [dc.TracingChannel<unknown, object>, dc.TracingChannelSubscribers<object>][] = [];
+
 const SUBSCRIPTIONS: readonly (readonly [string, (message: unknown) => void])[] = [
   ['http.server.request.start', onRequestStart],
   ['http.server.response.finish', onResponseFinish],
@@ -145,14 +212,25 @@ const SUBSCRIPTIONS: readonly (readonly [string, (message: unknown) => void])[] 
   ['undici:request:error', onClientError],
 ];
 
-/** Subscribes this thread's bridges (once). */
-export function installBridges(): void {
+/** Subscribes this thread's bridges (once); `channels`: the TracingChannel
+ * names of `NODEREC_SPAN_CHANNELS`. */
+export function installBridges(channels: readonly string[] = []): void {
   if (installed) return;
   installed = true;
   try {
     for (const [name, fn] of SUBSCRIPTIONS) dc.subscribe(name, fn);
   } catch {
     // A Node without these channels: no http spans.
+  }
+  for (const name of channels) {
+    try {
+      const tc = dc.tracingChannel<unknown, object>(name);
+      const h = tracingHandlers(name);
+      tc.subscribe(h);
+      tracing.push([tc, h]);
+    } catch {
+      // A Node without TracingChannel: no spans for it.
+    }
   }
 }
 
@@ -162,4 +240,5 @@ export function uninstallBridges(): void {
   if (!installed) return;
   installed = false;
   for (const [name, fn] of SUBSCRIPTIONS) dc.unsubscribe(name, fn);
+  for (const [tc, h] of tracing.splice(0)) tc.unsubscribe(h);
 }

@@ -404,7 +404,7 @@ function connectThread(policy: Policy, name: string): void {
   probes.setPreciseClock(policy.clock === 'precise' ? n.sessionNowUs() : null);
   probes.setActivation(policy.activationPath !== null);
   installRuntime(policy.captureValues && policy.valueRefs);
-  installBridges();
+  installBridges(policy.spanChannels);
 }
 
 /** Joins the session of the main thread from a worker thread. */

@@ -40,6 +40,7 @@ const PATH_KEYS = new Set(['outDir', 'activationPath', 'logFile']);
 
 function canonical(s: Setting, value: unknown): string {
   if (typeof value === 'boolean') return value ? '1' : '0';
+  if (Array.isArray(value) && s.kind.t === 'names') return value.join(',');
   if (Array.isArray(value)) return value.map((p: string) => path.resolve(p)).join('::');
   if (typeof value === 'string' && PATH_KEYS.has(s.key)) return path.resolve(value);
   return String(value);

@@ -35,6 +35,8 @@ export interface Policy {
   cacheDir: string | null;
   noCache: boolean;
   jsonlTopTime: boolean;
+  /** TracingChannel names whose operations become spans (js/bridges.ts). */
+  spanChannels: string[];
   /** MiB of events held for clearing runs before the oldest are written. */
   clearHoldMb: number;
 }
@@ -64,6 +66,7 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
   cacheDir: null,
   noCache: false,
   jsonlTopTime: false,
+  spanChannels: [],
   clearHoldMb: 64,
 } as Policy);
 
@@ -74,7 +77,8 @@ type Kind =
   | { t: 'int'; min: number; max?: number }
   | { t: 'enum'; values: readonly string[] }
   | { t: 'path'; nullable: boolean }
-  | { t: 'paths' };
+  | { t: 'paths' }
+  | { t: 'names' };
 
 export interface Setting {
   key: PolicyKey;
@@ -112,6 +116,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'noCache', env: 'NODEREC_NO_CACHE', flag: '--no-cache', kind: { t: 'bool' }, doc: 'do not use the instrumentation cache' },
   { key: 'clearHoldMb', env: 'NODEREC_CLEAR_HOLD_MB', flag: '--clear-hold-mb', kind: { t: 'int', min: 1 }, doc: 'MiB of events held back for runs with `clear` until they end; past it the oldest are written (their run is kept)' },
   { key: 'jsonlTopTime', env: 'NODEREC_JSONL_TOP_TIME', flag: '--jsonl-top-time', kind: { t: 'bool' }, doc: 'jsonl exports: run, span and log lines also carry their time at the top level, `t` (compatibility; read by `noderec export`)' },
+  { key: 'spanChannels', env: 'NODEREC_SPAN_CHANNELS', flag: '--span-channels', kind: { t: 'names' }, doc: 'TracingChannel names, comma-separated: each operation a library publishes on one (`traceSync`, `tracePromise`, `traceCallback`) becomes a span named after the channel, its context object as the start attributes, status error when it throws or rejects' },
 ];
 
 export const SETTING_BY_KEY: ReadonlyMap<PolicyKey, Setting> = new Map(SETTINGS.map((s) => [s.key, s]));
@@ -161,6 +166,9 @@ export function oneOf<T extends string>(variable: string, value: string, accepte
   throw new PolicyError(variable, value, `one of ${accepted.join(' | ')}`);
 }
 
+/** One name of a `names` setting: printable, no space, no comma. */
+const NAME = /^[\x21-\x2b\x2d-\x7e]+$/;
+
 /** What a setting accepts, in words. */
 export function accepted(s: Setting): string {
   const k = s.kind;
@@ -175,6 +183,8 @@ export function accepted(s: Setting): string {
       return 'a non-empty path';
     case 'paths':
       return 'paths separated by ::';
+    case 'names':
+      return 'names separated by commas (no spaces)';
   }
 }
 
@@ -195,6 +205,11 @@ export function parseSetting(s: Setting, text: string, name: string = s.env): un
     case 'paths': {
       const parts = text.split('::').filter((p) => p.length > 0);
       if (parts.some((p) => p.includes('\0'))) throw new PolicyError(name, text, accepted(s));
+      return parts;
+    }
+    case 'names': {
+      const parts = text.split(',');
+      if (parts.some((p) => !NAME.test(p))) throw new PolicyError(name, text, accepted(s));
       return parts;
     }
   }
@@ -231,6 +246,8 @@ export function validateOption(key: string, value: unknown): unknown {
       return Array.isArray(value) && value.every((p) => typeof p === 'string' && p.length > 0 && !p.includes('\0'))
         ? [...(value as string[])]
         : bad();
+    case 'names':
+      return Array.isArray(value) && value.every((p) => typeof p === 'string' && NAME.test(p)) ? [...(value as string[])] : bad();
   }
 }
 

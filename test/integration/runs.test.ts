@@ -350,5 +350,52 @@ describe('bridges', () => {
     // The server side too: 10 http.server spans.
     expect(evs.filter((e) => e.kind === 'span' && e.name === 'http.server' && nr(e).phase === 'end')).toHaveLength(10);
   }, 60_000);
+
+  it.each([
+    ['node 20', NODE],
+    ['node 22', NODE22],
+  ])('%s: operations a library publishes on a TracingChannel named in NODEREC_SPAN_CHANNELS become spans (sync, promise, callback; errors), with their calls inside; other channels do not', async (_, node) => {
+    const script = fixture('runs', 'tracing-channel.js');
+    const r = await runNodeAsync(script, { node, env: { NODEREC_SPAN_CHANNELS: 'mylib.query' } });
+    const plain = await spawnAsync(node, [script], { env: cleanEnv({}), cwd: path.dirname(script) });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(plain.stdout);
+    const evs = events(onlyTrace(r.outDir));
+    const spans = evs.filter((e) => e.kind === 'span');
+    expect(spans.every((e) => e.name === 'mylib.query')).toBe(true);
+    const starts = spans.filter((e) => nr(e).phase === 'start');
+    const ends = spans.filter((e) => nr(e).phase === 'end');
+    expect(starts.map((e) => `${e.mode} ${e.sql}`)).toEqual([
+      'sync select 1', 'sync bad', 'promise select 22', 'promise bad', 'callback select 333', 'callback bad',
+    ]);
+    expect(ends).toHaveLength(6);
+    const byId = new Map(starts.map((e) => [nr(e).id, e]));
+    const got = ends.map((e) => `${byId.get(nr(e).id)!.mode} ${byId.get(nr(e).id)!.sql}: ${nr(e).status}${e.error ? ' ' + e.error : ''}`).sort();
+    expect(got).toEqual([
+      'callback bad: error refused',
+      'callback select 333: ok',
+      'promise bad: error timeout',
+      'promise select 22: ok',
+      'sync bad: error syntax error',
+      'sync select 1: ok',
+    ]);
+    // Each operation's own call (runQuery / runQueryAsync / runQueryCallback) lies inside its span.
+    const at = (pred: (e: Event) => boolean): number => evs.findIndex(pred);
+    for (const s of starts) {
+      const id = nr(s).id;
+      const i = evs.indexOf(s);
+      const j = at((e) => e.kind === 'span' && nr(e).phase === 'end' && nr(e).id === id);
+      const fn = s.mode === 'sync' ? 'runQuery' : s.mode === 'promise' ? 'runQueryAsync' : 'runQueryCallback';
+      const c = evs.findIndex((e, k) => k > i && e.kind === 'call' && e.fn === fn && (e.args as unknown[])[0] === s.sql);
+      expect([i < c, c < j], `${s.mode} ${s.sql}`).toEqual([true, true]);
+    }
+  }, 60_000);
+
+  it('NODEREC_SPAN_CHANNELS with a bad name is a clear error naming the setting', async () => {
+    const script = fixture('runs', 'tracing-channel.js');
+    const r = await runNodeAsync(script, { env: { NODEREC_SPAN_CHANNELS: 'mylib.query,,x y' } });
+    expect(r.stderr).toMatch(/NODEREC_SPAN_CHANNELS/);
+    expect(r.stderr).toMatch(/ERR_NODEREC_POLICY|ERR_/);
+  }, 60_000);
 });
 

@@ -53,6 +53,7 @@ const CASES: Record<string, { good: [string, unknown][]; bad: string[]; accepted
   NODEREC_NO_CACHE: { good: [['1', true], ['false', false]], bad: ['x', 'maybe'], accepted: /1 true yes on/ },
   NODEREC_CLEAR_HOLD_MB: { good: [['1', 1], ['64', 64]], bad: ['0', '-1', '1.5', 'lots'], accepted: /integer >= 1/ },
   NODEREC_JSONL_TOP_TIME: { good: [['1', true], ['off', false]], bad: ['t'], accepted: /1 true yes on/ },
+  NODEREC_SPAN_CHANNELS: { good: [['mylib.query', ['mylib.query']], ['a:b,fastify.request.handler', ['a:b', 'fastify.request.handler']]], bad: [',', 'a,,b', 'a b', 'a,'], accepted: /names separated by commas/ },
 };
 
 afterEach(() => resetPolicy());
@@ -228,6 +229,12 @@ describe('noderec record flags', () => {
     expect(a.policy.maxEvents).toBe(7);
     expect(a.policy.requireTrace).toBe(false);
     expect(a.policy.disabled).toBe(true);
+  });
+
+  it('--span-channels passes the names to the program as written (not as paths)', () => {
+    const a = parseRecordArgs(['--span-channels', 'mylib.query,pg:query', 'node', 'x.js'], base);
+    expect(a.env.NODEREC_SPAN_CHANNELS).toBe('mylib.query,pg:query');
+    expect(a.policy.spanChannels).toEqual(['mylib.query', 'pg:query']);
   });
 
   it('a bad flag value is ERR_INVALID_POLICY_VALUE naming the flag', () => {
