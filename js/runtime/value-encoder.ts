@@ -231,6 +231,7 @@ export function setBounds(depth: number, items: number, stringLen: number): void
   planGen++;
   // (a class name longer than the string bound is cut)
   clearThisCache();
+  thisCacheUpdate();
 }
 
 /** Resets the arena write position to 0. */
@@ -839,6 +840,7 @@ export function setRefs(on: boolean): void {
   refsOn = on;
   epoch++;
   clearThisCache();
+  thisCacheUpdate();
 }
 
 /** Test hook: appends `v` encoded in full (no reference written, no memo
@@ -2328,6 +2330,7 @@ export function setValueBudget(entries: number): void {
  *  else together on object-heavy code, so it is opt-in. */
 export function setThisDepth(depth: number): void {
   thisDepth = depth > 0 ? (depth < MAX_DEPTH ? depth | 0 : MAX_DEPTH) : 0;
+  thisCacheUpdate();
 }
 
 // Receivers recorded at depth 0 (issue 9). A method call's `this` at depth
@@ -2345,16 +2348,24 @@ export function setThisDepth(depth: number): void {
 // and are off with references (NODEREC_VALUE_REFS=0, the differential
 // tests' baseline).
 const THIS_SLOTS = 4;
-var thisObjs: unknown[] = new Array(THIS_SLOTS).fill(undefined);
+/** An empty slot (never a receiver). */
+const NO_THIS = {};
+var thisObjs: unknown[] = new Array(THIS_SLOTS).fill(NO_THIS);
 var thisProtos: unknown[] = new Array(THIS_SLOTS).fill(undefined);
 var thisBytes: Uint8Array[] = new Array(THIS_SLOTS).fill(new U8(0));
 var thisNext = 0;
 var lastProto: unknown = undefined;
 var lastBytes: Uint8Array = new U8(0);
+/** The effective `this` depth is 0 and references are on (see thisFast). */
+var thisCacheOn = true;
+
+function thisCacheUpdate(): void {
+  thisCacheOn = refsOn && (depthBound < thisDepth ? depthBound : thisDepth) === 0;
+}
 
 function clearThisCache(): void {
   for (let i = 0; i < THIS_SLOTS; i++) {
-    thisObjs[i] = undefined;
+    thisObjs[i] = NO_THIS;
     thisProtos[i] = undefined;
   }
   lastProto = undefined;
@@ -2376,6 +2387,25 @@ function thisHit(o: object): boolean {
   arenaState.buf = b;
   arenaState.pos = p;
   return true;
+}
+
+/** The method probes' fast path (probes.ts, m0..m3): writes the cached
+ *  depth-0 encoding of receiver `o` at `p` of the arena `b` and returns
+ *  the end, or -1 when `o` is not one of the cached receivers with the
+ *  same prototype (the probe then takes the general path, which encodes
+ *  it and keeps it). At most 1024 bytes (the probes' arena headroom is
+ *  64 KiB). */
+export function thisFast(b: Uint8Array, p: number, o: unknown): number {
+  if (thisCacheOn !== true) return -1;
+  let i = 0;
+  for (; i < THIS_SLOTS; i++) if (thisObjs[i] === o) break;
+  // A kept receiver is an object and not a Proxy: no trap.
+  if (i === THIS_SLOTS || ObjectGetPrototypeOf(o) !== thisProtos[i]) return -1;
+  const bytes = thisBytes[i];
+  const n = bytes.length;
+  if (n > 1024) return -1;
+  for (let j = 0; j < n; j++) b[p++] = bytes[j];
+  return p;
 }
 
 /** Keeps receiver `o` whose depth-0 encoding was just written at `start`. */

@@ -43,6 +43,18 @@ describe('`this` at depth 0', () => {
     expect(thisValues.some((s) => s.includes('changed'))).toBe(true);
     // The Proxy is a proxy each time.
     expect(thisValues.filter((s) => s.includes('proxy')).length).toBe(2);
+    // m0, m2, m3: the receiver and the arguments, in order.
+    const arity = on.evs.filter((e) => e.kind === 'call' && /a[023]$/.test(e.fn ?? '')).map((e) => [e.fn?.slice(-2), e.args, e.this]);
+    const ar = cls('Arity');
+    // (the prototype made with Object.create(Arity.prototype) has no own
+    // constructor: the class name is found on its prototype)
+    expect(arity).toEqual(
+      [0, 1, 2, 3].flatMap((i) => [
+        ['a0', [], ar],
+        ['a2', [i, `str${i}`], ar],
+        ['a3', [i, { $: 'object', class: 'Object', props: { o: i } }, 2.5], ar],
+      ]),
+    );
     // Enough method calls were recorded for the cache to be exercised.
     expect(thisValues.length).toBeGreaterThan(50);
   });
