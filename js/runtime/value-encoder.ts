@@ -2358,6 +2358,14 @@ var lastProto: unknown = undefined;
 var lastBytes: Uint8Array = new U8(0);
 /** The effective `this` depth is 0 and references are on (see thisFast). */
 var thisCacheOn = true;
+// Receivers kept since the last hit, and receivers left to encode without
+// looking at the cache: a program whose method calls go to ever other
+// receivers (the cache only misses) stops keeping them for THIS_REST
+// receivers after THIS_MISSES misses in a row.
+const THIS_MISSES = 16;
+const THIS_REST = 64;
+var thisMisses = 0;
+var thisRest = 0;
 
 function thisCacheUpdate(): void {
   thisCacheOn = refsOn && (depthBound < thisDepth ? depthBound : thisDepth) === 0;
@@ -2369,6 +2377,8 @@ function clearThisCache(): void {
     thisProtos[i] = undefined;
   }
   lastProto = undefined;
+  thisMisses = 0;
+  thisRest = 0;
 }
 
 /** Writes the cached encoding of receiver `o` at depth 0; false on a miss. */
@@ -2376,6 +2386,7 @@ function thisHit(o: object): boolean {
   let i = 0;
   for (; i < THIS_SLOTS; i++) if (thisObjs[i] === o) break;
   if (i === THIS_SLOTS || ObjectGetPrototypeOf(o) !== thisProtos[i]) return false;
+  thisMisses = 0;
   const bytes = thisBytes[i];
   const n = bytes.length;
   buf = arenaState.buf;
@@ -2404,6 +2415,7 @@ export function thisFast(b: Uint8Array, p: number, o: unknown): number {
   const bytes = thisBytes[i];
   const n = bytes.length;
   if (n > 1024) return -1;
+  thisMisses = 0;
   for (let j = 0; j < n; j++) b[p++] = bytes[j];
   return p;
 }
@@ -2414,6 +2426,10 @@ function thisFill(o: object, start: number): void {
   // Only `truncated` (a container: its class name): a Proxy, an error, a
   // date and the other kinds written in full are encoded at every call.
   if (b[start] !== T_TRUNCATED) return;
+  if (++thisMisses >= THIS_MISSES) {
+    thisMisses = 0;
+    thisRest = THIS_REST;
+  }
   // Not a Proxy (that is written `proxy`): no trap.
   const proto = ObjectGetPrototypeOf(o);
   let bytes: Uint8Array;
@@ -2435,6 +2451,13 @@ export function writeValueShallow(v: unknown): void {
   const saved = depthBound;
   const d = saved < thisDepth ? saved : thisDepth;
   if (d === 0 && refsOn && typeof v === 'object' && v !== null) {
+    if (thisRest !== 0) {
+      thisRest--;
+      depthBound = 0;
+      encTop(v);
+      depthBound = saved;
+      return;
+    }
     if (thisHit(v)) return;
     const start = arenaState.pos;
     depthBound = 0;
