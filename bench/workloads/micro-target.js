@@ -6,4 +6,15 @@ function add(a, b) {
 function take5(o) {
   return o.a;
 }
-module.exports = { noop, add, take5 };
+function one(x) {
+  return x;
+}
+class Counter {
+  constructor() {
+    this.n = 0;
+  }
+  step(x) {
+    return x;
+  }
+}
+module.exports = { noop, add, take5, one, Counter };

@@ -1,8 +1,10 @@
 // Calls a tiny function N times and prints nanoseconds per call (JSON).
 // noop(); add(i, 7); take5 with a fresh 5-property object per call (obj),
 // the same object changed before every call (objmut), the same object
-// unchanged (objsame).
-const { noop, add, take5 } = require('./micro-target.js');
+// unchanged (objsame); one(i) (one int argument, no receiver), the method
+// c.step(i) on one receiver (method) and on 64 receivers in turn
+// (methods: a receiver is recorded as its class name, `this` at depth 0).
+const { noop, add, take5, one, Counter } = require('./micro-target.js');
 const which = process.argv[2];
 const n = Number(process.argv[3] || 2e7);
 function loopNoop(k) {
@@ -32,7 +34,27 @@ function loopObjSame(k) {
   for (let i = 0; i < k; i++) s = (s + take5(shared)) & 0xffff;
   return s;
 }
-const loop = { add: loopAdd, obj: loopObj, objmut: loopObjMut, objsame: loopObjSame }[which] || loopNoop;
+function loopOne(k) {
+  let s = 0;
+  for (let i = 0; i < k; i++) s = (s + one(i & 1023)) & 0xffff;
+  return s;
+}
+const counter = new Counter();
+function loopMethod(k) {
+  let s = 0;
+  for (let i = 0; i < k; i++) s = (s + counter.step(i & 1023)) & 0xffff;
+  return s;
+}
+const counters = Array.from({ length: 64 }, () => new Counter());
+function loopMethods(k) {
+  let s = 0;
+  for (let i = 0; i < k; i++) s = (s + counters[i & 63].step(i & 1023)) & 0xffff;
+  return s;
+}
+const loop =
+  { add: loopAdd, obj: loopObj, objmut: loopObjMut, objsame: loopObjSame, one: loopOne, method: loopMethod, methods: loopMethods }[
+    which
+  ] || loopNoop;
 // CPU time of the main thread alone (Linux: /proc schedstat, ns on CPU),
 // without the recorder's writer and clock threads; null elsewhere.
 function mainThreadNs() {

@@ -16,7 +16,7 @@
 // records a throw for each. Async functions and generators leave the stack
 // at every await/yield, so their probes carry the token (negated) and their
 // `finally` calls f().
-import { arena, reserveArena, resetArena, rewindArena, writeValue, writeValueShallow, writeVarint } from './value-encoder';
+import { arena, reserveArena, resetArena, rewindArena, thisFast, writeValue, writeValueShallow, writeVarint } from './value-encoder';
 import { attrFor, attrNone, attrOn, DROPPED, filterCounts, redactedMarker, registerAttr } from './value-encoder';
 import { scrubString } from './secrets';
 
@@ -853,22 +853,116 @@ export function cn(id: number, ...xs: unknown[]): number {
 
 export function m0(id: number, self: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
-  return enter(id, 0, true, self, undefined, undefined, undefined, null);
+  const d = runtime.d;
+  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 0, true, self, undefined, undefined, undefined, null);
+  let head = (id << 5) | F.CALL;
+  if (capture === true) {
+    const b = A.buf;
+    let p = lastEnd;
+    b[p++] = 1;
+    p = thisFast(b, p, self);
+    if (p < 0 || p > arenaLimit) return enter(id, 0, true, self, undefined, undefined, undefined, null);
+    A.pos = p;
+    head |= F.HAS;
+  }
+  const a = seq + 1;
+  const i = wp;
+  words[i] = head;
+  words[i + 1] = clock[0];
+  words[i + 2] = lastEnd = A.pos;
+  wp = i + F.W;
+  seq = a;
+  stk[d] = a;
+  fid[d] = id;
+  runtime.d = hi = d + 1;
+  return d;
 }
 
 export function m1(id: number, self: unknown, x: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
-  return enter(id, 1, true, self, x, undefined, undefined, null);
+  const d = runtime.d;
+  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 1, true, self, x, undefined, undefined, null);
+  let head = (id << 5) | F.CALL;
+  if (capture === true) {
+    const b = A.buf;
+    let p = lastEnd;
+    b[p++] = 3;
+    p = thisFast(b, p, self);
+    if (p >= 0) p = fv(b, p, x, id);
+    if (p < 0 || p > arenaLimit) return enter(id, 1, true, self, x, undefined, undefined, null);
+    A.pos = p;
+    head |= F.HAS;
+  }
+  const a = seq + 1;
+  const i = wp;
+  words[i] = head;
+  words[i + 1] = clock[0];
+  words[i + 2] = lastEnd = A.pos;
+  wp = i + F.W;
+  seq = a;
+  stk[d] = a;
+  fid[d] = id;
+  runtime.d = hi = d + 1;
+  return d;
 }
 
 export function m2(id: number, self: unknown, x: unknown, y: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
-  return enter(id, 2, true, self, x, y, undefined, null);
+  const d = runtime.d;
+  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 2, true, self, x, y, undefined, null);
+  let head = (id << 5) | F.CALL;
+  if (capture === true) {
+    const b = A.buf;
+    let p = lastEnd;
+    b[p++] = 5;
+    p = thisFast(b, p, self);
+    if (p >= 0) p = fv(b, p, x, id);
+    if (p >= 0) p = fv(b, p, y, id);
+    if (p < 0 || p > arenaLimit) return enter(id, 2, true, self, x, y, undefined, null);
+    A.pos = p;
+    head |= F.HAS;
+  }
+  const a = seq + 1;
+  const i = wp;
+  words[i] = head;
+  words[i + 1] = clock[0];
+  words[i + 2] = lastEnd = A.pos;
+  wp = i + F.W;
+  seq = a;
+  stk[d] = a;
+  fid[d] = id;
+  runtime.d = hi = d + 1;
+  return d;
 }
 
 export function m3(id: number, self: unknown, x: unknown, y: unknown, z: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
-  return enter(id, 3, true, self, x, y, z, null);
+  const d = runtime.d;
+  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 3, true, self, x, y, z, null);
+  let head = (id << 5) | F.CALL;
+  if (capture === true) {
+    const b = A.buf;
+    let p = lastEnd;
+    b[p++] = 7;
+    p = thisFast(b, p, self);
+    if (p >= 0) p = fv(b, p, x, id);
+    if (p >= 0) p = fv(b, p, y, id);
+    if (p >= 0) p = fv(b, p, z, id);
+    if (p < 0 || p > arenaLimit) return enter(id, 3, true, self, x, y, z, null);
+    A.pos = p;
+    head |= F.HAS;
+  }
+  const a = seq + 1;
+  const i = wp;
+  words[i] = head;
+  words[i + 1] = clock[0];
+  words[i + 2] = lastEnd = A.pos;
+  wp = i + F.W;
+  seq = a;
+  stk[d] = a;
+  fid[d] = id;
+  runtime.d = hi = d + 1;
+  return d;
 }
 
 export function mn(id: number, self: unknown, ...xs: unknown[]): number {

@@ -229,12 +229,16 @@ export function setBounds(depth: number, items: number, stringLen: number): void
   level = 0;
   epoch++;
   planGen++;
+  // (a class name longer than the string bound is cut)
+  clearThisCache();
+  thisCacheUpdate();
 }
 
 /** Resets the arena write position to 0. */
 export function resetArena(): void {
   arenaState.pos = 0;
   epoch++;
+  clearThisCache();
 }
 
 // ---------------------------------------------------------------------------
@@ -835,6 +839,8 @@ const DROPPED_ID = {};
 export function setRefs(on: boolean): void {
   refsOn = on;
   epoch++;
+  clearThisCache();
+  thisCacheUpdate();
 }
 
 /** Test hook: appends `v` encoded in full (no reference written, no memo
@@ -2324,12 +2330,143 @@ export function setValueBudget(entries: number): void {
  *  else together on object-heavy code, so it is opt-in. */
 export function setThisDepth(depth: number): void {
   thisDepth = depth > 0 ? (depth < MAX_DEPTH ? depth | 0 : MAX_DEPTH) : 0;
+  thisCacheUpdate();
+}
+
+// Receivers recorded at depth 0 (issue 9). A method call's `this` at depth
+// 0 is `truncated` with its class name, or, for an object of a built-in
+// kind (error, date, regexp, binary data, opaque), that kind's own
+// encoding; classifying it costs a dozen util.types calls, which made a
+// method call ten times as dear as a function call. The last THIS_SLOTS
+// receivers whose encoding was `truncated` are kept with their prototype
+// and those bytes: an object's kind and whether it is a Proxy never change,
+// and the class name is a function of the prototype (className caches it
+// per prototype), so the same object with the same prototype encodes to the
+// same bytes. Each call reads the prototype again (no trap: not a Proxy);
+// another prototype is a miss and goes through the full encoder. The slots
+// hold strong references only until the batch is handed over (resetArena),
+// and are off with references (NODEREC_VALUE_REFS=0, the differential
+// tests' baseline).
+const THIS_SLOTS = 4;
+/** An empty slot (never a receiver). */
+const NO_THIS = {};
+var thisObjs: unknown[] = new Array(THIS_SLOTS).fill(NO_THIS);
+var thisProtos: unknown[] = new Array(THIS_SLOTS).fill(undefined);
+var thisBytes: Uint8Array[] = new Array(THIS_SLOTS).fill(new U8(0));
+var thisNext = 0;
+var lastProto: unknown = undefined;
+var lastBytes: Uint8Array = new U8(0);
+/** The effective `this` depth is 0 and references are on (see thisFast). */
+var thisCacheOn = true;
+// Receivers kept since the last hit, and receivers left to encode without
+// looking at the cache: a program whose method calls go to ever other
+// receivers (the cache only misses) stops keeping them for THIS_REST
+// receivers after THIS_MISSES misses in a row.
+const THIS_MISSES = 16;
+const THIS_REST = 64;
+var thisMisses = 0;
+var thisRest = 0;
+
+function thisCacheUpdate(): void {
+  thisCacheOn = refsOn && (depthBound < thisDepth ? depthBound : thisDepth) === 0;
+}
+
+function clearThisCache(): void {
+  for (let i = 0; i < THIS_SLOTS; i++) {
+    thisObjs[i] = NO_THIS;
+    thisProtos[i] = undefined;
+  }
+  lastProto = undefined;
+  thisMisses = 0;
+  thisRest = 0;
+}
+
+/** Writes the cached encoding of receiver `o` at depth 0; false on a miss. */
+function thisHit(o: object): boolean {
+  let i = 0;
+  for (; i < THIS_SLOTS; i++) if (thisObjs[i] === o) break;
+  if (i === THIS_SLOTS || ObjectGetPrototypeOf(o) !== thisProtos[i]) return false;
+  thisMisses = 0;
+  const bytes = thisBytes[i];
+  const n = bytes.length;
+  buf = arenaState.buf;
+  pos = arenaState.pos;
+  ensure(n);
+  const b = buf;
+  let p = pos;
+  for (let j = 0; j < n; j++) b[p++] = bytes[j];
+  arenaState.buf = b;
+  arenaState.pos = p;
+  return true;
+}
+
+/** The method probes' fast path (probes.ts, m0..m3): writes the cached
+ *  depth-0 encoding of receiver `o` at `p` of the arena `b` and returns
+ *  the end, or -1 when `o` is not one of the cached receivers with the
+ *  same prototype (the probe then takes the general path, which encodes
+ *  it and keeps it). At most 1024 bytes (the probes' arena headroom is
+ *  64 KiB). */
+export function thisFast(b: Uint8Array, p: number, o: unknown): number {
+  if (thisCacheOn !== true) return -1;
+  let i = 0;
+  for (; i < THIS_SLOTS; i++) if (thisObjs[i] === o) break;
+  // A kept receiver is an object and not a Proxy: no trap.
+  if (i === THIS_SLOTS || ObjectGetPrototypeOf(o) !== thisProtos[i]) return -1;
+  const bytes = thisBytes[i];
+  const n = bytes.length;
+  if (n > 1024) return -1;
+  thisMisses = 0;
+  for (let j = 0; j < n; j++) b[p++] = bytes[j];
+  return p;
+}
+
+/** Keeps receiver `o` whose depth-0 encoding was just written at `start`. */
+function thisFill(o: object, start: number): void {
+  const b = arenaState.buf;
+  // Only `truncated` (a container: its class name): a Proxy, an error, a
+  // date and the other kinds written in full are encoded at every call.
+  if (b[start] !== T_TRUNCATED) return;
+  if (++thisMisses >= THIS_MISSES) {
+    thisMisses = 0;
+    thisRest = THIS_REST;
+  }
+  // Not a Proxy (that is written `proxy`): no trap.
+  const proto = ObjectGetPrototypeOf(o);
+  let bytes: Uint8Array;
+  if (proto === lastProto) bytes = lastBytes;
+  else {
+    bytes = TypedArraySlice(b, start, arenaState.pos);
+    lastProto = proto;
+    lastBytes = bytes;
+  }
+  const i = thisNext;
+  thisNext = i + 1 === THIS_SLOTS ? 0 : i + 1;
+  thisObjs[i] = o;
+  thisProtos[i] = proto;
+  thisBytes[i] = bytes;
 }
 
 /** Like `writeValue` with the `this` depth bound (default 0: class name only). */
 export function writeValueShallow(v: unknown): void {
   const saved = depthBound;
-  depthBound = saved < thisDepth ? saved : thisDepth;
+  const d = saved < thisDepth ? saved : thisDepth;
+  if (d === 0 && refsOn && typeof v === 'object' && v !== null) {
+    if (thisRest !== 0) {
+      thisRest--;
+      depthBound = 0;
+      encTop(v);
+      depthBound = saved;
+      return;
+    }
+    if (thisHit(v)) return;
+    const start = arenaState.pos;
+    depthBound = 0;
+    encTop(v);
+    depthBound = saved;
+    thisFill(v, start);
+    return;
+  }
+  depthBound = d;
   encTop(v);
   depthBound = saved;
 }
