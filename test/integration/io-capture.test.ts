@@ -116,6 +116,25 @@ describe('proxies: output attached to the call that printed it', () => {
   });
 });
 
+describe('the idle cut is invisible to the program (issue 8)', () => {
+  // Columns shift on instrumented lines (README, Known differences): compare file:line.
+  const lines = (s: string): string => s.replace(/:(\d+):\d+(\)?)$/gm, ':$1$2');
+  for (const mode of MODES) {
+    it(`a timer due with the 5 ms cut keeps its promise reactions' stacks (${mode})`, () => {
+      const script = fixture('io-timer-stack', 'main.js');
+      const p = plain(script);
+      const r = runNode(script, { env: { NODEREC_CAPTURE_IO: mode } });
+      expect(r.code).toBe(0);
+      expect(lines(r.stdout)).toBe(lines(p.stdout.toString()));
+      expect(r.stdout).not.toContain('listOnTimeout');
+      // The partial line is still a chunk of its own, before what the reaction printed.
+      const out = outputs(events(onlyTrace(r.outDir)), 'stdout');
+      expect(out[0].text).toBe('partial ');
+      expect(out[1].text).toMatch(/^reaction: Error: where\n/);
+    });
+  }
+});
+
 describe('binary data', () => {
   for (const mode of MODES) {
     it(`Buffer, Uint8Array and encoded string writes come back byte-exact (${mode})`, () => {
