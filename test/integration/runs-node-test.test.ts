@@ -75,14 +75,6 @@ function check(spans: Map<string, TestSpan>, files: string[]): void {
  * column moves in instrumented code; lines never do). */
 const output = (s: string): string => s.replace(/duration_ms:? [\d.]+/g, 'duration_ms').replace(/(:\d+):\d+([')]|$)/gm, '$1:C$2');
 
-/** output() without stack frames. Under `node --test` the IO capture's 5 ms
- * timer (armed by the reporter's unterminated output) can fall due with the
- * test's own `setTimeout(r, 5)`, and Node then runs the test's continuation
- * from runNextTicks between the two timers: a failure's stack shows timer
- * frames in place of async ones (not the test spans' doing: README *Known
- * differences*, js/runtime/io-capture.ts). */
-const noFrames = (s: string): string => output(s).replace(/^ +(async )?\S+ \([^)\n]*\)\n/gm, '');
-
 const NODES = [
   { name: 'node 20', bin: NODE },
   { name: 'node 22', bin: NODE22 },
@@ -96,7 +88,7 @@ describe.each(NODES)('node:test test names as spans ($name)', (node) => {
     const outDir = tempDir();
     const r = await runCliAsync(['record', '--', node.bin, '--test'], { cwd: DIR, env: { NODEREC_OUT_DIR: outDir } });
     expect(r.code).toBe(plain.code);
-    expect(noFrames(r.stdout)).toBe(noFrames(plain.stdout));
+    expect(output(r.stdout)).toBe(output(plain.stdout));
     check(await spansIn(outDir), ['test/a.test.cjs', 'test/b.test.mjs']);
   }, 120_000);
 
@@ -107,7 +99,7 @@ describe.each(NODES)('node:test test names as spans ($name)', (node) => {
     const outDir = tempDir();
     const r = await runCliAsync(['record', '--', node.bin, ...args], { cwd: DIR, env: { NODEREC_OUT_DIR: outDir } });
     expect(r.code).toBe(plain.code);
-    expect(noFrames(r.stdout)).toBe(noFrames(plain.stdout));
+    expect(output(r.stdout)).toBe(output(plain.stdout));
     check(await spansIn(outDir), ['test/a.test.cjs', 'test/b.test.mjs']);
   }, 120_000);
 
