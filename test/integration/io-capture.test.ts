@@ -335,4 +335,23 @@ describe('workers', () => {
       expect(outputs(evs).find((e) => e.text === 'main done\n')!.fn).toBe('done');
     });
   }
+
+  it('each thread has its own 5 ms idle cut; workers that exit with it armed do not stop the main thread\'s', () => {
+    const script = fixture('io-worker-idle', 'main.js');
+    const r = runNode(script);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    const out = outputs(events(onlyTrace(r.outDir)), 'stdout');
+    for (const i of [0, 2]) {
+      const idle = out.filter((e) => e.text === `idle-${i}-`);
+      expect(idle).toHaveLength(1);
+      expect(idle[0].flags).toEqual(['time_split']);
+      expect(idle[0].thread).toBeGreaterThan(0);
+    }
+    for (const i of [1, 3]) expect(out.filter((e) => e.text === `armed-${i}-`)).toHaveLength(1);
+    const main = out.filter((e) => e.text === 'main-idle-');
+    expect(main).toHaveLength(1);
+    expect(main[0].flags).toEqual(['time_split']);
+    expect(main[0].thread).toBe(0);
+  });
 });
