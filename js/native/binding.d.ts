@@ -880,6 +880,20 @@ export declare function ioFdKind(fd: number): string
  */
 export declare function ioFlagBuffer(): ArrayBuffer
 
+/** Arms timer `id` to call its `onIdle` once, `delayUs` microseconds from now. */
+export declare function ioIdleArm(id: number, delayUs: number): void
+
+/**
+ * Registers this thread's output idle timer: `onIdle` is called on this
+ * thread (through a threadsafe function, in the poll phase, never between
+ * two of the program's timers) when an armed delay has passed. It does not
+ * keep the event loop alive. Returns the timer's id.
+ */
+export declare function ioIdleRegister(onIdle: (arg: number) => void): number
+
+/** Removes timer `id` (capture uninstalled). */
+export declare function ioIdleUnregister(id: number): void
+
 /**
  * Starts the fd mirror. `extra1`/`extra2` are the fds libuv writes stdout /
  * stderr through when they differ from 1 and 2 (a reopened terminal).

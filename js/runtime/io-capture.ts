@@ -15,7 +15,11 @@
 //
 // Chunks are batched per stream and emitted (as OUTPUT events, in order with
 // calls and returns) on a newline, an explicit flush, a 5 ms gap, or the
-// next call/return boundary of the thread.
+// next call/return boundary of the thread. The 5 ms gap is timed natively
+// (crates/noderec_core/src/io/idle.rs) and reported through a threadsafe
+// function, not by a `setTimeout`: a timer of ours falling due with one of
+// the program's would make Node run the program's promise reactions between
+// the two, with timer frames in their stacks (issue 8).
 import * as fs from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 
@@ -77,6 +81,9 @@ let filter: IoFilter | null = null;
 let flag: Int32Array = new Int32Array(1);
 let mirror = false;
 let nativeFlag: Int32Array | null = null;
+/** This thread's native idle timer (`ioIdleRegister`), or null. */
+let idleId: number | null = null;
+/** The fallback when the native timer cannot be had. */
 let timer: NodeJS.Timeout | null = null;
 let armed = false;
 /** The chunk a worker's stdio pipe is writing into the main thread's stream. */
@@ -203,6 +210,15 @@ function announce(stream: number, chunk: unknown, encoding: unknown): void {
 function arm(): void {
   if (armed) return;
   armed = true;
+  if (idleId !== null) {
+    try {
+      nio().ioIdleArm(idleId, GAP_US);
+      return;
+    } catch (e) {
+      lastError = e instanceof Error ? e.message : String(e);
+      idleId = null;
+    }
+  }
   if (timer === null) {
     timer = setTimeout(onTimer, 5);
     timer.unref();
@@ -212,6 +228,7 @@ function arm(): void {
 }
 
 function onTimer(): void {
+  if (!installed) return;
   armed = false;
   const t = probes.now();
   for (let s = STDOUT; s <= STDERR; s++) {
@@ -392,6 +409,13 @@ function apply(): void {
   if (installed || want === 'off') return;
   installed = true;
   mode = want;
+  try {
+    // Created here, before the program runs: its hooks never see it made.
+    idleId = nio().ioIdleRegister(onTimer);
+  } catch (e) {
+    lastError = e instanceof Error ? e.message : String(e);
+    idleId = null;
+  }
   flag = new Int32Array(1);
   probes.setIoHook(flag, boundary);
   onStream('stdout', (s: NodeJS.WriteStream) => installWrite(s, STDOUT));
@@ -459,6 +483,10 @@ function uninstall(): void {
   }
   while (undo.length > 0) undo.pop()!();
   probes.setIoHook(null, null);
+  if (idleId !== null) {
+    nio().ioIdleUnregister(idleId);
+    idleId = null;
+  }
   if (timer !== null) {
     clearTimeout(timer);
     timer = null;

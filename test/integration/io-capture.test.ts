@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { cleanEnv, Event, events, fixture, onlyTrace, REGISTER, ROOT, runNode, tempDir } from '../helpers/run';
+import { cleanEnv, Event, events, fixture, NODE, NODE22, onlyTrace, REGISTER, ROOT, runNode, tempDir } from '../helpers/run';
 
 type Mode = 'proxies' | 'proxies+fd';
 const MODES: Mode[] = ['proxies', 'proxies+fd'];
@@ -114,6 +114,25 @@ describe('proxies: output attached to the call that printed it', () => {
     expect(r.stderr).toBe('own=false proto=true\n');
     expect(outputs(events(onlyTrace(r.outDir)))).toHaveLength(0);
   });
+});
+
+describe('the idle cut is invisible to the program (issue 8)', () => {
+  // Columns shift on instrumented lines (README, Known differences): compare file:line.
+  const lines = (s: string): string => s.replace(/:(\d+):\d+(\)?)$/gm, ':$1$2');
+  for (const [name, node, mode] of [['node 20', NODE, 'proxies'], ['node 20', NODE, 'proxies+fd'], ['node 22', NODE22, 'proxies']] as const) {
+    it(`a timer due with the 5 ms cut keeps its promise reactions' stacks (${name}, ${mode})`, () => {
+      const script = fixture('io-timer-stack', 'main.js');
+      const p = spawnSync(node, [script], { env: cleanEnv(), cwd: path.dirname(script) });
+      const r = runNode(script, { node, env: { NODEREC_CAPTURE_IO: mode } });
+      expect(r.code).toBe(0);
+      expect(lines(r.stdout)).toBe(lines(p.stdout.toString()));
+      expect(r.stdout).not.toContain('listOnTimeout');
+      // The partial line is still a chunk of its own, before what the reaction printed.
+      const out = outputs(events(onlyTrace(r.outDir)), 'stdout');
+      expect(out[0].text).toBe('partial ');
+      expect(out[1].text).toMatch(/^reaction: Error: where\n/);
+    });
+  }
 });
 
 describe('binary data', () => {
@@ -316,4 +335,23 @@ describe('workers', () => {
       expect(outputs(evs).find((e) => e.text === 'main done\n')!.fn).toBe('done');
     });
   }
+
+  it('each thread has its own 5 ms idle cut; workers that exit with it armed do not stop the main thread\'s', () => {
+    const script = fixture('io-worker-idle', 'main.js');
+    const r = runNode(script);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    const out = outputs(events(onlyTrace(r.outDir)), 'stdout');
+    for (const i of [0, 2]) {
+      const idle = out.filter((e) => e.text === `idle-${i}-`);
+      expect(idle).toHaveLength(1);
+      expect(idle[0].flags).toEqual(['time_split']);
+      expect(idle[0].thread).toBeGreaterThan(0);
+    }
+    for (const i of [1, 3]) expect(out.filter((e) => e.text === `armed-${i}-`)).toHaveLength(1);
+    const main = out.filter((e) => e.text === 'main-idle-');
+    expect(main).toHaveLength(1);
+    expect(main[0].flags).toEqual(['time_split']);
+    expect(main[0].thread).toBe(0);
+  });
 });

@@ -75,12 +75,13 @@ function check(spans: Map<string, TestSpan>, files: string[]): void {
  * column moves in instrumented code; lines never do). */
 const output = (s: string): string => s.replace(/duration_ms:? [\d.]+/g, 'duration_ms').replace(/(:\d+):\d+([')]|$)/gm, '$1:C$2');
 
-/** output() without stack frames. Under `node --test` the IO capture's 5 ms
- * timer (armed by the reporter's unterminated output) can fall due with the
- * test's own `setTimeout(r, 5)`, and Node then runs the test's continuation
- * from runNextTicks between the two timers: a failure's stack shows timer
- * frames in place of async ones (not the test spans' doing: README *Known
- * differences*, js/runtime/io-capture.ts). */
+/** output() without stack frames. The recorder's flush tick (js/tracer.ts,
+ * `setInterval(tick, 250)`) is a timer in the program's timer lists: when it
+ * falls due in the same `processTimers` pass as a test's own timer (seen
+ * under load), Node runs the test's continuation from runNextTicks between
+ * the two lists, and a failure's stack shows `runNextTicks`/`processTimers`
+ * frames in place of async ones (README *Known differences*). The output
+ * capture's 5 ms cut no longer does this (it is timed natively). */
 const noFrames = (s: string): string => output(s).replace(/^ +(async )?\S+ \([^)\n]*\)\n/gm, '');
 
 const NODES = [

@@ -1,7 +1,11 @@
 //! IO capture: the fd mirror of `proxies+fd` and its pending-output flag.
 
-use napi::bindgen_prelude::{ArrayBuffer, Buffer, Uint8Array};
-use napi::Env;
+use std::sync::Arc;
+use std::time::Duration;
+
+use napi::bindgen_prelude::{ArrayBuffer, Buffer, Function, Uint8Array};
+use napi::threadsafe_function::ThreadsafeFunctionCallMode;
+use napi::{Env, Status};
 use napi_derive::napi;
 
 use crate::binding_errors::coded;
@@ -166,4 +170,34 @@ pub fn io_mirror_stop() -> Option<BindingIoStop> {
     {
         None
     }
+}
+
+/// Registers this thread's output idle timer: `onIdle` is called on this
+/// thread (through a threadsafe function, in the poll phase, never between
+/// two of the program's timers) when an armed delay has passed. It does not
+/// keep the event loop alive. Returns the timer's id.
+#[napi]
+pub fn io_idle_register(env: &Env, on_idle: Function<u32, ()>) -> Result<u32> {
+    let tsfn = on_idle
+        .build_threadsafe_function::<u32>()
+        .callee_handled::<false>()
+        .weak::<true>()
+        .build()
+        .map_err(|e| coded("ERR_INTERNAL", &format!("cannot create the output idle timer: {e}")).into_napi(env))?;
+    // A closed thread (a worker that ended) answers Closing: the entry goes away.
+    let fire = Arc::new(move || tsfn.call(0, ThreadsafeFunctionCallMode::NonBlocking) == Status::Ok);
+    Ok(noderec_core::io::idle::register(fire))
+}
+
+/// Arms timer `id` to call its `onIdle` once, `delayUs` microseconds from now.
+#[napi]
+pub fn io_idle_arm(env: &Env, id: u32, delay_us: u32) -> Result<()> {
+    noderec_core::io::idle::arm(id, Duration::from_micros(u64::from(delay_us)))
+        .map_err(|m| coded("ERR_INTERNAL", &m).into_napi(env))
+}
+
+/// Removes timer `id` (capture uninstalled).
+#[napi]
+pub fn io_idle_unregister(id: u32) {
+    noderec_core::io::idle::unregister(id);
 }

@@ -3,5 +3,6 @@
 
 pub mod chunk;
 pub mod dedup;
+pub mod idle;
 #[cfg(unix)]
 pub mod mirror;
