@@ -242,9 +242,36 @@ export function start(options: StartOptions = {}): string | null {
   installSignals();
   installHooks();
   // Complete chunks reach the disk even if the process is killed.
-  state.timer = setInterval(tick, 250);
-  state.timer.unref();
+  startTick();
   return dir;
+}
+
+/** Period of the flush tick, µs. */
+const TICK_US = 250_000;
+
+/** The flush tick, timed natively (io/idle.rs, as the output capture's idle
+ * cut): a timer in the program's timer lists, due in the same timers phase
+ * as one of the program's, would run the program's promise reactions from
+ * `runNextTicks` and change their stacks (issue 8). It never keeps the
+ * process alive. Falls back to an unref'd `setInterval`. */
+function startTick(): void {
+  try {
+    const n = native();
+    const id = n.ioIdleRegister(() => {
+      try {
+        tick();
+      } finally {
+        n.ioIdleArm(id, TICK_US);
+      }
+    });
+    n.ioIdleArm(id, TICK_US);
+    return;
+  } catch (e) {
+    logger.debug('noderec::tracer', 'native tick timer unavailable; using setInterval', { error: String(e) });
+  }
+  const timer = setInterval(tick, 250);
+  timer.unref();
+  if (state !== null) state.timer = timer;
 }
 
 function tick(): void {

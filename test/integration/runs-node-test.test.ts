@@ -75,15 +75,6 @@ function check(spans: Map<string, TestSpan>, files: string[]): void {
  * column moves in instrumented code; lines never do). */
 const output = (s: string): string => s.replace(/duration_ms:? [\d.]+/g, 'duration_ms').replace(/(:\d+):\d+([')]|$)/gm, '$1:C$2');
 
-/** output() without stack frames. The recorder's flush tick (js/tracer.ts,
- * `setInterval(tick, 250)`) is a timer in the program's timer lists: when it
- * falls due in the same `processTimers` pass as a test's own timer (seen
- * under load), Node runs the test's continuation from runNextTicks between
- * the two lists, and a failure's stack shows `runNextTicks`/`processTimers`
- * frames in place of async ones (README *Known differences*). The output
- * capture's 5 ms cut no longer does this (it is timed natively). */
-const noFrames = (s: string): string => output(s).replace(/^ +(async )?\S+ \([^)\n]*\)\n/gm, '');
-
 const NODES = [
   { name: 'node 20', bin: NODE },
   { name: 'node 22', bin: NODE22 },
@@ -97,7 +88,7 @@ describe.each(NODES)('node:test test names as spans ($name)', (node) => {
     const outDir = tempDir();
     const r = await runCliAsync(['record', '--', node.bin, '--test'], { cwd: DIR, env: { NODEREC_OUT_DIR: outDir } });
     expect(r.code).toBe(plain.code);
-    expect(noFrames(r.stdout)).toBe(noFrames(plain.stdout));
+    expect(output(r.stdout)).toBe(output(plain.stdout));
     check(await spansIn(outDir), ['test/a.test.cjs', 'test/b.test.mjs']);
   }, 120_000);
 
@@ -108,7 +99,7 @@ describe.each(NODES)('node:test test names as spans ($name)', (node) => {
     const outDir = tempDir();
     const r = await runCliAsync(['record', '--', node.bin, ...args], { cwd: DIR, env: { NODEREC_OUT_DIR: outDir } });
     expect(r.code).toBe(plain.code);
-    expect(noFrames(r.stdout)).toBe(noFrames(plain.stdout));
+    expect(output(r.stdout)).toBe(output(plain.stdout));
     check(await spansIn(outDir), ['test/a.test.cjs', 'test/b.test.mjs']);
   }, 120_000);
 
