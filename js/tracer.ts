@@ -396,7 +396,9 @@ export function installHooks(): void {
     onTypeScriptExtension(() => installCjsHook(onInstrumentError, true));
   } else {
     installCjsHook(onInstrumentError);
-    if (isMainThread) installLoaderThreadHooks();
+    // Each thread has its own ES module loader: a worker registers its own
+    // hooks thread too, or its ES modules would run unrecorded.
+    installLoaderThreadHooks();
   }
   if (isMainThread) registerAfterOthers();
 }

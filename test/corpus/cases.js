@@ -47,6 +47,8 @@ const counters = {
   },
   jest: (out) => ({ pass: num(/^Tests:.*?(\d+) passed/m, out), fail: num(/^Tests:.*?(\d+) failed/m, out) }),
   vitest: (out) => ({ pass: num(/^\s+Tests\s.*?(\d+) passed/m, out), fail: num(/^\s+Tests\s.*?(\d+) failed/m, out) }),
+  // ava: a line per test, `✔ name` or `✘ [fail]: name`.
+  ava: (out) => ({ pass: (out.match(/^\s*✔ /gm) ?? []).length, fail: (out.match(/^\s*✘ /gm) ?? []).length }),
   none: () => ({ pass: null, fail: null }),
 };
 
@@ -74,6 +76,8 @@ const CASES = [
   { name: 'vitest with noderec/vite-plugin', dir: 'vitest-plugin', cmd: ['npm', 'test'], env: { NODEREC_TEST_GUARD: '1', NODEREC_TEST_NO_RUNNER_PATCH: '1' }, count: 'vitest', expect: { pass: 3, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
   { name: 'vitest, threads pool', dir: 'vitest', cmd: ['npx', 'vitest', 'run', '--pool=threads'], count: 'vitest', expect: { pass: 7, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
   { name: 'vitest, vmForks pool', dir: 'vitest', cmd: ['npx', 'vitest', 'run', '--pool=vmForks'], count: 'vitest', expect: { pass: 7, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
+  // An ES module project; ava runs each test file in a worker thread.
+  { name: 'ava (ES modules, worker threads)', dir: 'ava', cmd: ['npx', 'ava'], count: 'ava', expect: { pass: 3, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.js', line: 4 } },
   { name: 'program (vm, eval worker, own SIGTERM handler, #! bin)', dir: 'program', cmd: ['./main.js'], count: 'none', expect: { pass: null, fail: null }, code: { fn: 'lineTotal', file: 'main.js', line: 7 } },
 ];
 
@@ -97,12 +101,21 @@ function env(extra = {}, node = NODES[NODES.length - 1]) {
  * they put the `node_modules/.bin` of the project and of every directory
  * above it in front of PATH, and the repository's holds the `node22`
  * devDependency's `node`. The project's own (gitignored) comes first. */
-function useNode(cwd, node) {
+function useNode(cwd, node, cmd) {
   const bin = path.join(cwd, 'node_modules', '.bin');
   fs.mkdirSync(bin, { recursive: true });
   const link = path.join(bin, 'node');
   fs.rmSync(link, { force: true });
   fs.symlinkSync(node.bin, link);
+  // `npx <bin>` of a bin the project does not hold itself runs it with the
+  // .bin of the directory that holds it first on PATH: the repository's,
+  // whose `node` is Node 22. A link in the project's own .bin keeps `node`
+  // the one chosen above.
+  if (cmd[0] === 'npx') {
+    const runner = path.join(bin, cmd[1]);
+    fs.rmSync(runner, { force: true });
+    fs.symlinkSync(path.join(ROOT, 'node_modules', '.bin', cmd[1]), runner);
+  }
 }
 
 /** Runs a case on `node` (one of NODES, default Node 22), plain, or
@@ -111,7 +124,7 @@ function useNode(cwd, node) {
 function run(c, recorded, outDir, node = NODES[NODES.length - 1]) {
   const cwd = path.join(__dirname, c.dir);
   for (const f of c.fresh ?? []) fs.rmSync(path.join(cwd, f), { recursive: true, force: true });
-  useNode(cwd, node);
+  useNode(cwd, node, c.cmd);
   const argv = recorded ? [node.bin, CLI, 'record', '--out-dir', outDir, '--', ...c.cmd] : c.cmd;
   const t0 = process.hrtime.bigint();
   return new Promise((resolve) => {
@@ -126,6 +139,7 @@ function run(c, recorded, outDir, node = NODES[NODES.length - 1]) {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       fs.rmSync(path.join(cwd, 'node_modules', '.bin', 'node'), { force: true });
+      if (c.cmd[0] === 'npx') fs.rmSync(path.join(cwd, 'node_modules', '.bin', c.cmd[1]), { force: true });
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       resolve({ code, signal, stdout, stderr, ms, counts: counters[c.count](`${stdout}\n${stderr}`), error });
     });

@@ -275,6 +275,24 @@ describe('workers', () => {
     expect(inWorker?.args).toEqual([7]);
   });
 
+  for (const [label, node] of [['node 20', NODE], ['node 22', NODE22]] as const) {
+    for (const entry of ['main.mjs', 'main.cjs']) {
+      it(`records an ES module worker's own code and what it imports (${entry}, ${label})`, async () => {
+        const r = await runNodeAsync(fixture('worker-esm', entry), { node });
+        expect(r.code).toBe(0);
+        expect(r.stdout).toBe('HI WORKER! MAIN!\n');
+        expect(r.stderr).toBe('');
+        const evs = await eventsAsync(onlyTrace(r.outDir));
+        assertBalanced(evs);
+        const inWorker = evs.filter((e) => e.kind === 'call' && e.thread !== 0).map((e) => [e.fn, e.path, e.args]);
+        expect(inWorker).toContainEqual(['greet', 'test/fixtures/worker-esm/worker.mjs', ['worker']]);
+        expect(inWorker).toContainEqual(['shout', 'test/fixtures/worker-esm/lib.mjs', ['hi worker']]);
+        const inMain = evs.filter((e) => e.kind === 'call' && e.thread === 0 && e.fn === 'shout').map((e) => e.args);
+        expect(inMain).toEqual([['main']]);
+      });
+    }
+  }
+
   it('keeps what a worker recorded before the main thread terminates it (its exit listeners never run)', async () => {
     const r = await runNodeAsync(fixture('worker', 'terminate.js'));
     expect(r.code).toBe(0);
