@@ -26,3 +26,16 @@ if (cargo.status === 0) {
 }
 run('build:ts');
 run('build:viewer');
+
+// The transparency corpus's vitest 4 project has its own dependencies (the
+// repository's own tests run on vitest 3): installed here, from its lockfile,
+// when the tests are part of this checkout.
+const fs = require('node:fs');
+const path = require('node:path');
+const vitest4 = path.join(__dirname, '..', 'test', 'corpus', 'vitest4');
+if (fs.existsSync(path.join(vitest4, 'package-lock.json')) && !fs.existsSync(path.join(vitest4, 'node_modules', 'vitest', 'package.json'))) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('npm_')) env[k] = v;
+  const r = spawnSync('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: vitest4, stdio: 'inherit', env, shell: process.platform === 'win32' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}

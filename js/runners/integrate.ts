@@ -14,14 +14,15 @@
 //   `vm.createContext` is wrapped so every context a jest environment creates
 //   gets the recorder's runtime bindings (`exposeRuntime`,
 //   design-docs/runners.md *vm contexts*).
-// - vitest (2 and 3, pools forks, threads, vmForks, vmThreads):
+// - vitest (2 to 4, pools forks, threads, vmForks, vmThreads; 4 runs modules
+//   with vite's module runner, in the same wrapper):
 //   `vm.runInThisContext` and `vm.runInContext` are wrapped in vitest worker
 //   processes and threads; the module body inside vite-node's
 //   `'use strict';async (…)=>{{…}}` wrapper is instrumented as an ES module
 //   body (vite's inline source map gives the original positions); a context
 //   gets the runtime bindings before its first instrumented module.
 //
-// Runners detected but not integrated (vitest outside 2–3, a jest without
+// Runners detected but not integrated (vitest outside 2–4, a jest without
 // `createScriptTransformer`, jest's ES module mode) are reported on stderr,
 // once per run, only under `noderec record`.
 import * as fs from 'node:fs';
@@ -378,7 +379,7 @@ function checkVitestVersion(entry: string | undefined): void {
       const p = JSON.parse(fs.readFileSync(pj, 'utf8')) as { name?: string; version?: string };
       if (p.name === 'vitest') {
         const major = Number((p.version ?? '0').split('.')[0]);
-        if (major < 2 || major > 3) notIntegrated('vitest', `vitest ${p.version ?? '?'} is not integrated (2 and 3 are): the code under test is not recorded`);
+        if (major < 2 || major > 4) notIntegrated('vitest', `vitest ${p.version ?? '?'} is not integrated (2 to 4 are): the code under test is not recorded`);
         return;
       }
     }

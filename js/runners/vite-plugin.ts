@@ -1,6 +1,6 @@
 // A vite plugin that instruments modules for noderec after every other
 // transform (enforce: 'post'), with vite's combined source map, so positions
-// are those of the original file. vitest 2 and 3 are integrated without it
+// are those of the original file. vitest 2 to 4 are integrated without it
 // (js/runners/integrate.ts); it is for projects that want the integration in
 // their config (and for runners noderec does not recognize):
 //

@@ -75,6 +75,9 @@ const CASES = [
   // Only the plugin in its config: the config-free integration is off (test-only switch).
   { name: 'vitest with noderec/vite-plugin', dir: 'vitest-plugin', cmd: ['npm', 'test'], env: { NODEREC_TEST_GUARD: '1', NODEREC_TEST_NO_RUNNER_PATCH: '1' }, count: 'vitest', expect: { pass: 3, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
   { name: 'vitest, threads pool', dir: 'vitest', cmd: ['npx', 'vitest', 'run', '--pool=threads'], count: 'vitest', expect: { pass: 7, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
+  // vitest 4 (its own node_modules, see scripts/prepare.js): vite's module runner.
+  { name: 'vitest 4 (TypeScript)', dir: 'vitest4', cmd: ['npm', 'test'], count: 'vitest', expect: { pass: 7, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
+  { name: 'vitest 4, vmThreads pool', dir: 'vitest4', cmd: ['npx', 'vitest', 'run', '--pool=vmThreads'], count: 'vitest', expect: { pass: 7, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
   { name: 'vitest, vmForks pool', dir: 'vitest', cmd: ['npx', 'vitest', 'run', '--pool=vmForks'], count: 'vitest', expect: { pass: 7, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.ts', line: 8 } },
   // An ES module project; ava runs each test file in a worker thread.
   { name: 'ava (ES modules, worker threads)', dir: 'ava', cmd: ['npx', 'ava'], count: 'ava', expect: { pass: 3, fail: 1 }, code: { fn: 'lineTotal', file: 'src/calc.js', line: 4 } },
@@ -111,11 +114,12 @@ function useNode(cwd, node, cmd) {
   // .bin of the directory that holds it first on PATH: the repository's,
   // whose `node` is Node 22. A link in the project's own .bin keeps `node`
   // the one chosen above.
-  if (cmd[0] === 'npx') {
-    const runner = path.join(bin, cmd[1]);
-    fs.rmSync(runner, { force: true });
-    fs.symlinkSync(path.join(ROOT, 'node_modules', '.bin', cmd[1]), runner);
+  // A project with its own runner (vitest4) keeps it.
+  if (cmd[0] === 'npx' && !fs.existsSync(path.join(bin, cmd[1]))) {
+    fs.symlinkSync(path.join(ROOT, 'node_modules', '.bin', cmd[1]), path.join(bin, cmd[1]));
+    return true;
   }
+  return false;
 }
 
 /** Runs a case on `node` (one of NODES, default Node 22), plain, or
@@ -124,7 +128,7 @@ function useNode(cwd, node, cmd) {
 function run(c, recorded, outDir, node = NODES[NODES.length - 1]) {
   const cwd = path.join(__dirname, c.dir);
   for (const f of c.fresh ?? []) fs.rmSync(path.join(cwd, f), { recursive: true, force: true });
-  useNode(cwd, node, c.cmd);
+  const linked = useNode(cwd, node, c.cmd);
   const argv = recorded ? [node.bin, CLI, 'record', '--out-dir', outDir, '--', ...c.cmd] : c.cmd;
   const t0 = process.hrtime.bigint();
   return new Promise((resolve) => {
@@ -139,7 +143,7 @@ function run(c, recorded, outDir, node = NODES[NODES.length - 1]) {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       fs.rmSync(path.join(cwd, 'node_modules', '.bin', 'node'), { force: true });
-      if (c.cmd[0] === 'npx') fs.rmSync(path.join(cwd, 'node_modules', '.bin', c.cmd[1]), { force: true });
+      if (linked) fs.rmSync(path.join(cwd, 'node_modules', '.bin', c.cmd[1]), { force: true });
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       resolve({ code, signal, stdout, stderr, ms, counts: counters[c.count](`${stdout}\n${stderr}`), error });
     });

@@ -89,7 +89,7 @@ describe('noderec record: a test runner it cannot integrate', () => {
     const l = lines(r.stderr);
     expect(l).toHaveLength(3);
     expect(l[2]).toMatch(/^noderec: next: (npx )?noderec view \S+ --open /);
-    expect(l[0]).toBe('noderec: vitest: vitest 4.0.0 is not integrated (2 and 3 are): the code under test is not recorded');
+    expect(l[0]).toBe('noderec: vitest: vitest 5.0.0 is not integrated (2 to 4 are): the code under test is not recorded');
     expect(l[1]).toMatch(/^noderec: .*vitest\.mjs-\d{8}T\d{6}-\d+ — \d+ events/);
     // Everything in the run directory is private, the note's marker file included.
     const [run] = fs.readdirSync(out);

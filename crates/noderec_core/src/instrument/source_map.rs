@@ -100,8 +100,13 @@ fn find_inline_url(source: &str) -> Option<&str> {
     }
     let url = &source[at + KEY.len() - "data:".len()..];
     let end = url.find(|c: char| c.is_whitespace()).unwrap_or(url.len());
-    // Nothing but blanks may follow the comment.
-    if !url[end..].trim().is_empty() {
+    // Nothing but blanks and other line comments may follow it (vitest 4
+    // appends `//# vitestCache=...` after vite's map; V8 and Node take the
+    // last sourceMappingURL comment wherever other comments are).
+    if !url[end..].lines().all(|l| {
+        let l = l.trim();
+        l.is_empty() || l.starts_with("//")
+    }) {
         return None;
     }
     Some(&url[..end])
@@ -209,6 +214,9 @@ mod tests {
         assert_eq!(find_inline_url("x //# sourceMappingURL=data:a,b\n"), None);
         assert_eq!(find_inline_url("//# sourceMappingURL=data:a,b\nfoo()"), None);
         assert_eq!(find_inline_url("//# sourceMappingURL=x.js.map\n"), None);
+        // Line comments after it (vitest 4's module runner), but no code.
+        assert_eq!(find_inline_url("x\n//# sourceMappingURL=data:a,b\n\n//# vitestCache=W3s\n"), Some("data:a,b"));
+        assert_eq!(find_inline_url("x\n//# sourceMappingURL=data:a,b\n// c\nfoo()\n"), None);
     }
 
     #[test]
