@@ -164,6 +164,7 @@ function main() {
     'filter.js': {},
     'io.js': {},
     'stack-depth.js': {},
+    'idle.js': {},
     'secrets.js': {},
     'scope.js': {},
     'runs.js': {},

@@ -10,13 +10,26 @@
 //! it. It counts the steps between its publications in log2 buckets
 //! ([`step_quantiles`]). `NODEREC_CLOCK=precise` makes the probes read a real
 //! clock per event instead ([`session_now_us`] gives them the session time).
+//!
+//! When no JavaScript thread has run for `IDLE_AFTER` (their CPU clocks did
+//! not move: each is blocked in its event loop, so no probe can read the
+//! clock), the period becomes `IDLE_TICK` until one runs again: an idle
+//! recorded process no longer wakes 10 000 times a second. The cost is that
+//! the first events after such a pause may carry a time up to `IDLE_TICK`
+//! old (README, *Time*).
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Publication period.
 pub const TICK: Duration = Duration::from_micros(100);
+/// Publication period while every JavaScript thread is idle.
+pub const IDLE_TICK: Duration = Duration::from_millis(1);
+/// How long the JavaScript threads must have used no CPU to count as idle.
+pub const IDLE_AFTER: Duration = Duration::from_millis(2);
+/// How often the JavaScript threads' CPU clocks are read while busy.
+const CHECK_EVERY: Duration = Duration::from_millis(1);
 /// Slots available (one per JavaScript thread; never reused, because V8
 /// forbids two ArrayBuffers over the same memory).
 pub const SLOTS: usize = 1024;
@@ -28,6 +41,12 @@ struct Slot(AtomicU32, [u32; 3]);
 const EMPTY: Slot = Slot(AtomicU32::new(0), [0; 3]);
 static CLOCK: [Slot; SLOTS] = [EMPTY; SLOTS];
 static USED: AtomicUsize = AtomicUsize::new(0);
+/// Per slot, the CPU clock of the thread that took it (`clockid_t`), or
+/// `NO_CPU_CLOCK`.
+#[allow(clippy::declare_interior_mutable_const)]
+const NO_CLOCK: AtomicI64 = AtomicI64::new(NO_CPU_CLOCK);
+const NO_CPU_CLOCK: i64 = i64::MIN;
+static CPU_CLOCKS: [AtomicI64; SLOTS] = [NO_CLOCK; SLOTS];
 
 /// Steps between publications: bucket `i` counts steps of `[2^i, 2^(i+1))` µs.
 #[allow(clippy::declare_interior_mutable_const)]
@@ -38,13 +57,95 @@ static STEPS: [AtomicU64; 32] = [ZERO; 32];
 static BASE: OnceLock<Instant> = OnceLock::new();
 static START_NS: AtomicU64 = AtomicU64::new(0);
 
-/// Takes a fresh slot; `None` when all are taken.
+/// Takes a fresh slot for the calling (JavaScript) thread; `None` when all
+/// are taken.
 pub fn take_slot() -> Option<usize> {
     let n = USED.fetch_add(1, Ordering::AcqRel);
     if n < SLOTS {
+        CPU_CLOCKS[n].store(own_cpu_clock(), Ordering::Release);
         Some(n)
     } else {
         None
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn own_cpu_clock() -> i64 {
+    let mut id: libc::clockid_t = 0;
+    // SAFETY: the calling thread's own pthread_t and a valid out pointer.
+    let r = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut id) };
+    if r == 0 {
+        i64::from(id)
+    } else {
+        NO_CPU_CLOCK
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn own_cpu_clock() -> i64 {
+    NO_CPU_CLOCK
+}
+
+/// The summed CPU time (ns) of the JavaScript threads whose clocks can be
+/// read, or `None` when none can (then the publisher never idles).
+#[cfg(target_os = "linux")]
+fn js_cpu_ns() -> Option<u64> {
+    let n = USED.load(Ordering::Acquire).min(SLOTS);
+    let mut sum = 0u64;
+    let mut any = false;
+    for c in &CPU_CLOCKS[..n] {
+        let id = c.load(Ordering::Acquire);
+        if id == NO_CPU_CLOCK {
+            continue;
+        }
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: a valid out pointer; a clock id of a thread that has ended
+        // gives EINVAL, which is skipped (an ended thread runs no probe).
+        if unsafe { libc::clock_gettime(id as libc::clockid_t, &mut ts) } == 0 {
+            any = true;
+            sum = sum.wrapping_add((ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64));
+        }
+    }
+    any.then_some(sum)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn js_cpu_ns() -> Option<u64> {
+    None
+}
+
+/// Idle detection for the publisher: reads the JavaScript threads' CPU time
+/// at most every `CHECK_EVERY` while busy (every publication while idle).
+struct Activity {
+    last_cpu: Option<u64>,
+    last_check: Instant,
+    still_since: Option<Instant>,
+    idle: bool,
+}
+
+impl Activity {
+    fn new(now: Instant) -> Activity {
+        Activity { last_cpu: js_cpu_ns(), last_check: now, still_since: None, idle: false }
+    }
+
+    /// Updates the state at `now`; true while every JavaScript thread is idle.
+    fn idle(&mut self, now: Instant) -> bool {
+        if !self.idle && now.duration_since(self.last_check) < CHECK_EVERY {
+            return false;
+        }
+        self.last_check = now;
+        let cpu = js_cpu_ns();
+        let still = cpu.is_some() && cpu == self.last_cpu;
+        self.last_cpu = cpu;
+        if !still {
+            self.still_since = None;
+            self.idle = false;
+        } else {
+            let since = *self.still_since.get_or_insert(now);
+            // The CPU clock last moved before the previous check: count from there.
+            self.idle = now.duration_since(since) + CHECK_EVERY >= IDLE_AFTER;
+        }
+        self.idle
     }
 }
 
@@ -96,19 +197,31 @@ impl Ticker {
             steady_thread();
             let mut last = publish(start);
             let mut deadline = Instant::now();
+            let mut activity = Activity::new(deadline);
+            let mut was_idle = false;
             while !s2.load(Ordering::Relaxed) {
-                deadline += TICK;
+                let period = if was_idle { IDLE_TICK } else { TICK };
+                deadline += period;
                 let now = Instant::now();
                 if deadline < now {
                     // Too late for that tick: aim at the next one from now.
-                    deadline = now + TICK;
+                    deadline = now + period;
                 }
                 sleep_until(deadline);
                 let us = publish(start);
-                let step = u64::from(us.wrapping_sub(last)).max(1);
-                let b = (63 - step.leading_zeros()) as usize;
-                STEPS[b.min(31)].fetch_add(1, Ordering::Relaxed);
+                // Steps while idle are IDLE_TICK by design: only busy ones count.
+                if !was_idle {
+                    let step = u64::from(us.wrapping_sub(last)).max(1);
+                    let b = (63 - step.leading_zeros()) as usize;
+                    STEPS[b.min(31)].fetch_add(1, Ordering::Relaxed);
+                }
                 last = us;
+                let idle = activity.idle(Instant::now());
+                if was_idle && !idle {
+                    // A thread ran: the next publication comes at the busy period.
+                    deadline = Instant::now();
+                }
+                was_idle = idle;
             }
         })?;
         publish(start);
@@ -159,6 +272,49 @@ impl Drop for Ticker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn idles_only_while_the_js_threads_use_no_cpu() {
+        use std::sync::mpsc;
+        // A thread standing for a JavaScript thread: it takes a slot, then
+        // spins (runs) or blocks (an idle event loop) on command.
+        let (go, orders) = mpsc::channel::<u64>();
+        let (ready, acks) = mpsc::channel::<()>();
+        let js = std::thread::spawn(move || {
+            let _slot = take_slot().expect("slot");
+            ready.send(()).expect("ack");
+            while let Ok(spin_ms) = orders.recv() {
+                let t = Instant::now();
+                while t.elapsed() < Duration::from_millis(spin_ms) {}
+                ready.send(()).expect("ack");
+            }
+        });
+        acks.recv().expect("slot taken");
+        let t0 = Instant::now();
+        let mut a = Activity::new(t0);
+        let mut now = t0;
+        // Busy: it uses CPU between checks.
+        for _ in 0..3 {
+            go.send(2).expect("order");
+            acks.recv().expect("ack");
+            now += CHECK_EVERY;
+            assert!(!a.idle(now), "busy thread seen idle");
+        }
+        // Blocked: idle once IDLE_AFTER has passed without CPU.
+        let mut checks = 0;
+        while !a.idle(now) {
+            now += CHECK_EVERY;
+            checks += 1;
+            assert!(checks <= 4, "still not idle after {checks} checks");
+        }
+        assert!(CHECK_EVERY * (checks + 1) >= IDLE_AFTER, "idle after {checks} checks");
+        // Running again: busy at the next check.
+        go.send(2).expect("order");
+        acks.recv().expect("ack");
+        assert!(!a.idle(now + Duration::from_micros(10)), "running thread seen idle");
+        drop(go);
+        js.join().expect("join");
+    }
 
     #[test]
     fn publishes_and_counts_steps() {
