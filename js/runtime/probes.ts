@@ -1190,6 +1190,12 @@ function catchAt(x: number): void {
     if (ioFlag[0] !== 0) ioBoundary();
     sync(runtime.d);
   }
+  // A package's activation that is not recorded: nothing to record for the
+  // catch, and the height the `finally`s of the frames it caught from left
+  // in `d` must stay (the next probe records their throws). Setting -1 lost
+  // it: a project callback thrown through and caught there (express's
+  // router) stayed open, and every later call became its child.
+  if (x === SKIP) return;
   runtime.q = x;
   runtime.d = -1;
 }

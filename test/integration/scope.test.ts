@@ -90,3 +90,27 @@ describe('--scope', () => {
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'metadata.json'), 'utf8')).root).toBe(path.dirname(APP));
   });
 });
+
+describe('--scope project: a package catches what a callback of the project throws', () => {
+  it('records the throw when the package catches it, so later calls are not children of the callback', () => {
+    const r = runNode(fixture('scope-catch', 'app.js'));
+    expect(r.stdout).toBe('caught boom 2\n');
+    expect(r.code).toBe(0);
+    const evs = events(onlyTrace(r.outDir)).filter((e) => e.kind !== 'output');
+    assertBalanced(evs);
+    const seq = evs.filter((e) => e.path === 'app.js' && e.fn !== '<module>').map((e) => `${e.kind} ${e.fn} ${e.depth}`);
+    expect(seq).toEqual([
+      'call thrower 0',
+      'throw thrower 0',
+      'call done 0',
+      'call after 1',
+      'return after 1',
+      'return done 0',
+      'call tick 0',
+      'call after 1',
+      'return after 1',
+      'return tick 0',
+    ]);
+  });
+});
+
