@@ -589,6 +589,9 @@ function unwindTo(n: number): void {
  * returns it. Above `hi`, `d` is a frame from before reset(): ignored. */
 function sync(d: number): number {
   if (runtime.q !== -1) d = caught(d);
+  // Left by the `finally` of a package's activation that is not recorded:
+  // the height it was called at, which is the program's again.
+  if (d >= SKIP_AT) d -= SKIP_AT;
   if (d < hi) {
     unwindTo(d);
     return d;
@@ -633,7 +636,7 @@ function catchEvent(i: number, e: unknown): void {
 function own(x: number): number {
   const d = runtime.d;
   if (d !== hi) sync(d);
-  if (x === SKIP || x === -SKIP) return -1;
+  if (x >= SKIP_AT || x === -SKIP) return -1;
   let i: number;
   if (x >= 0) {
     i = x < hi ? x : -1;
@@ -705,7 +708,7 @@ function enter(id: number, n: number, method: boolean, self: unknown, x: unknown
   if (d !== hi) d = sync(d);
   // --scope project: a function of a package records its call only when
   // the innermost recorded activation is the project's own code.
-  if (inPkg(id) && (d === 0 || inPkg(fid[d - 1]))) return SKIP;
+  if (inPkg(id) && (d === 0 || inPkg(fid[d - 1]))) return SKIP_AT + d;
   if (d === stkCap) grow();
   const a = seq + 1;
   if (capture && (n !== 0 || method)) {
@@ -973,17 +976,21 @@ export function mn(id: number, self: unknown, ...xs: unknown[]): number {
 /** The token of the entry a call probe just pushed, negated: the `$nr$a`
  * of async functions, generators and module top levels. */
 export function t(d: number): number {
-  return d === SKIP ? -SKIP : -stk[d];
+  return d >= SKIP_AT ? -SKIP : -stk[d];
 }
 
 // ---- scope (design-docs/probes.md, *Scope*) --------------------------------
 
 /** What a call probe returns for a call it does not record (a package's
- * internal call under `--scope project`): a height above any real one, so
- * the exit probes find no activation (own() gives -1), and the `finally`
- * that restores `__nr$.d` to it is ignored by sync(). A small integer, so
- * `runtime.d` stays one. Negated (t()), the token of a suspending function
- * that is not recorded. */
+ * internal call under `--scope project`): `SKIP_AT` plus the program's
+ * height at the call, above any real height, so the exit probes find no
+ * activation (own() gives -1), while the `finally` that restores `__nr$.d`
+ * to it leaves that height (sync() subtracts `SKIP_AT`): the frames of the
+ * project it was called above, if an exception left them, are still seen
+ * to have left. Small integers, so `runtime.d` stays one. `SKIP` is above
+ * every such value; negated (t()), the token of a suspending function that
+ * is not recorded. */
+const SKIP_AT = 0x20000000;
 const SKIP = 0x3fffffff;
 /** pkg[id] === 1: function `id` belongs to a package (node_modules) that
  * `--scope project` records only at its boundary. Empty under `all`. */
@@ -1191,11 +1198,14 @@ function catchAt(x: number): void {
     sync(runtime.d);
   }
   // A package's activation that is not recorded: nothing to record for the
-  // catch, and the height the `finally`s of the frames it caught from left
-  // in `d` must stay (the next probe records their throws). Setting -1 lost
-  // it: a project callback thrown through and caught there (express's
+  // catch; the program's height is the one it was called at (the frames it
+  // caught from are gone: the next probe records their throws). Setting -1
+  // lost it: a project callback thrown through and caught there (express's
   // router) stayed open, and every later call became its child.
-  if (x === SKIP) return;
+  if (x >= SKIP_AT) {
+    runtime.d = x;
+    return;
+  }
   runtime.q = x;
   runtime.d = -1;
 }

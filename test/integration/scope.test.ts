@@ -112,5 +112,26 @@ describe('--scope project: a package catches what a callback of the project thro
       'return tick 0',
     ]);
   });
+
+  it('and when it leaves the project through a package frame with no catch first (mocha `this.skip()`)', () => {
+    const r = runNode(fixture('scope-catch', 'app2.js'));
+    expect(r.stdout).toBe('caught skipped 2\n');
+    expect(r.code).toBe(0);
+    const evs = events(onlyTrace(r.outDir)).filter((e) => e.kind !== 'output');
+    assertBalanced(evs);
+    const seq = evs.filter((e) => e.fn !== '<module>').map((e) => `${e.kind} ${e.fn} ${e.depth}`);
+    expect(seq).toEqual([
+      'call later2 1',
+      'return later2 1',
+      'call test 0',
+      'call skip 1',
+      'throw skip 1',
+      'throw test 0',
+      'call done 0',
+      'call after 1',
+      'return after 1',
+      'return done 0',
+    ]);
+  });
 });
 
