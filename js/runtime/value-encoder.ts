@@ -1325,6 +1325,12 @@ class Plan {
   marked = 0;
   back = 0;
   unmarked = 0;
+  /** Keys dropped by the plan's attr: actions. */
+  drops = 0;
+  /** The bytes of a complete encoding's head (tag, class name `hcls`, total
+   *  and kept count: every key not dropped kept), made at its first use. */
+  hcls = '';
+  head: Uint8Array | null = null;
   constructor(
     readonly keys: string[],
     readonly attr: number,
@@ -1416,8 +1422,11 @@ function planFor(proto: object | null, keys: string[], total: number): Plan {
   const acts = new U8(total);
   const koff = new Int32Array(total + 1);
   const start = pos;
+  let drops = 0;
   for (let i = 0; i < total; i++) {
-    acts[i] = curAttr !== 0 ? keyAction(keys[i]) : 0;
+    const act = curAttr !== 0 ? keyAction(keys[i]) : 0;
+    acts[i] = act;
+    if (act === 2) drops++;
     koff[i] = pos - start;
     putStr(keys[i]);
   }
@@ -1425,6 +1434,7 @@ function planFor(proto: object | null, keys: string[], total: number): Plan {
   const kbytes = TypedArraySlice(buf, start, pos);
   pos = start;
   const p = new Plan(ArrayPrototypeSlice(keys, 0, total), curAttr, planGen, acts, kbytes, koff);
+  p.drops = drops;
   if (list.length >= PLANS_PER_PROTO) ArrayPrototypePop(list);
   ArrayPrototypeUnshift(list, p);
   return p;
@@ -1659,8 +1669,6 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   }
   const off = pos;
   const b0 = budget;
-  putTag(T_OBJECT);
-  putStr(cls);
   const keys = ownKeys(o, m);
   // Met for the first time: written without a memo, and marked as seen
   // below (or not: see Plan.marked).
@@ -1687,10 +1695,16 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   if (first) {
     if (plan === null || markSeen(plan)) MemoSet(memos, o, SEEN);
   } else if (second && plan !== null) plan.back++;
+  const limit = itemsBound < budget ? itemsBound : budget;
+  if (plan !== null && known <= limit && (!refsOn || m === undefined)) {
+    encFresh(o, plan, cls, known);
+    return;
+  }
+  putTag(T_OBJECT);
+  putStr(cls);
   let total = known;
   let n = 0;
   let end = 0;
-  const limit = itemsBound < budget ? itemsBound : budget;
   if (filtered) {
     for (; end < keys.length && n < limit; end++) {
       if ((plan !== null ? plan.acts[end] : env ? objectKeyAction(o, keys[end]) : keyAction(keys[end])) === 2) total--;
@@ -1844,6 +1858,61 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   deepAcc = sDeep || deepAcc;
   hAcc = sH > m.height ? sH : m.height;
   circLow = sC < circLow ? sC : circLow;
+}
+
+/** An object written without a memo (met for the first time, or references
+ *  off) whose keys all fit (`total` of them, plan `p`): the head and the
+ *  keys are the plan's bytes, and each value is read with its descriptor. */
+function encFresh(o: object, p: Plan, cls: string, total: number): void {
+  let head = p.head;
+  if (head === null || p.hcls !== cls) head = planHead(p, cls, total - p.drops);
+  const kb = p.kbytes, koff = p.koff, acts = p.acts, keys = p.keys;
+  const hl = head.length;
+  ensure(hl);
+  let b = buf;
+  let q = pos;
+  for (let j = 0; j < hl; j++) b[q++] = head[j];
+  pos = q;
+  const n = total - p.drops;
+  budget -= n;
+  encoderWork[1] += n;
+  ancestors[level++] = o;
+  for (let i = 0; i < total; i++) {
+    const act = acts[i];
+    if (act === 2) {
+      filterCounts[7]++;
+      continue;
+    }
+    const a = koff[i], e = koff[i + 1];
+    if (pos + e - a > buf.length) grow(e - a);
+    b = buf;
+    q = pos;
+    for (let j = a; j < e; j++) b[q++] = kb[j];
+    pos = q;
+    const d = ObjectGetOwnPropertyDescriptor(o, keys[i]);
+    if (d === undefined) putTag(T_UNDEFINED);
+    else if (isAccessorDescriptor(d)) encAccessor(d);
+    else if (act === 1) {
+      filterCounts[3]++;
+      putRedacted(d.value);
+    } else enc(d.value);
+  }
+  ancestors[--level] = undefined;
+}
+
+/** Makes (and keeps in the plan) the head of a complete encoding of class `cls`. */
+function planHead(p: Plan, cls: string, n: number): Uint8Array {
+  const start = pos;
+  putTag(T_OBJECT);
+  putStr(cls);
+  ensure(20);
+  putVarint(n);
+  putVarint(n);
+  const head = TypedArraySlice(buf, start, pos);
+  pos = start;
+  p.head = head;
+  p.hcls = cls;
+  return head;
 }
 
 // ---------------------------------------------------------------------------

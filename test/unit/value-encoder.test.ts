@@ -822,6 +822,86 @@ describe('pair lists read with plain reads', () => {
   });
 });
 
+describe('fresh objects written from their shape plan', () => {
+  // A first encoding of an object whose keys all fit writes the plan's
+  // head (tag, class, counts) and key bytes; each value is still read with
+  // its descriptor.
+  const obj = (props: Record<string, unknown>, cls = 'Object', total?: number) =>
+    total === undefined ? { $: 'object', class: cls, props } : { $: 'object', class: cls, props, total };
+
+  it('objects of one key list with data values, accessors, a missing key and other classes decode as themselves', () => {
+    let calls = 0;
+    const make = [
+      (i: number) => ({ a: i, b: 'n' + i, c: null }),
+      () => ({
+        get a() {
+          calls++;
+          return 1;
+        },
+        b: 'x',
+        set c(_v: unknown) {
+          calls++;
+        },
+      }),
+    ];
+    class Point {
+      a = 1;
+      b = 'p';
+      c = true;
+    }
+    for (let r = 0; r < 40; r++) {
+      expect(roundTripKeep(make[0](r))).toEqual(obj({ a: r, b: 'n' + r, c: null }));
+      expect(roundTripKeep(make[1]())).toEqual(
+        obj({ a: { $: 'accessor', get: true, set: false }, b: 'x', c: { $: 'accessor', get: false, set: true } }),
+      );
+      expect(roundTripKeep(new Point())).toEqual(obj({ a: 1, b: 'p', c: true }, 'Point'));
+      const np = Object.assign(Object.create(null), { a: r, b: 'q', c: false });
+      expect(roundTripKeep(np)).toEqual(obj({ a: r, b: 'q', c: false }, 'null'));
+      // Nested fresh objects of the same key list.
+      expect(roundTripKeep({ a: { a: 1, b: 'i', c: null }, b: [r], c: { a: 2, b: 'j', c: null } })).toEqual(
+        obj({ a: obj({ a: 1, b: 'i', c: null }), b: [r], c: obj({ a: 2, b: 'j', c: null }) }),
+      );
+    }
+    expect(calls).toBe(0);
+  });
+
+  it('a changed string bound, items bound or budget gives the shape a head of its own', () => {
+    const v = () => ({ alpha: 1, beta: 'bb', gamma: 3 });
+    for (let r = 0; r < 20; r++) expect(roundTripKeep(v())).toEqual(obj({ alpha: 1, beta: 'bb', gamma: 3 }));
+    setBounds(3, 32, 3);
+    for (let r = 0; r < 20; r++) expect(roundTrip(v()).props).toEqual({ alp: 1, bet: 'bb', gam: 3 });
+    setBounds(3, 2, 256);
+    for (let r = 0; r < 20; r++) expect(roundTrip(v())).toEqual(obj({ alpha: 1, beta: 'bb' }, 'Object', 3));
+    // (the budget is never less than the items bound)
+    setBounds(3, 3, 256);
+    setValueBudget(4);
+    for (let r = 0; r < 20; r++) {
+      expect(roundTrip({ x: v(), y: v() })).toEqual(
+        obj({ x: obj({ alpha: 1, beta: 'bb' }, 'Object', 3), y: { $: 'truncated', class: 'Object' } }),
+      );
+    }
+    setValueBudget(1024);
+  });
+
+  it('under attr: rules, a redacted key keeps its type and a dropped key leaves the count', () => {
+    setAttrResolver((_set, k) => (k === 'password' ? 1 : k === 'internal' ? 2 : 0));
+    registerAttr(11, 1, 1);
+    attrFor(11);
+    try {
+      for (let r = 0; r < 40; r++) {
+        expect(roundTripKeep({ user: 'u' + r, password: 'p', internal: 7, n: r })).toEqual(
+          obj({ user: 'u' + r, password: { $: 'redacted', type: 'string' }, n: r }),
+        );
+      }
+      attrNone();
+      expect(roundTripKeep({ user: 'u', password: 'p', internal: 7, n: 1 })).toEqual(obj({ user: 'u', password: 'p', internal: 7, n: 1 }));
+    } finally {
+      attrNone();
+      setAttrResolver(() => 0);
+    }
+  });
+});
+
 describe('cycles and bounds', () => {
   it('emits circular references with the ancestor distance', () => {
     const a: any = { name: 'a' };
