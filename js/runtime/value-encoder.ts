@@ -1453,7 +1453,7 @@ function planFor(proto: object | null, keys: string[], total: number): Plan {
  *  recorded. */
 const MARK_LEARN = 64;
 const MARK_BACK = 8;
-const MARK_SAMPLE = 16;
+const MARK_SAMPLE = 64;
 function markSeen(p: Plan): boolean {
   if (p.marked < MARK_LEARN || p.back * MARK_BACK >= p.marked || ++p.unmarked >= MARK_SAMPLE) {
     p.unmarked = 0;
