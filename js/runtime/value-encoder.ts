@@ -928,12 +928,20 @@ function sameArray(a: unknown[], m: Memo): boolean {
   const vals = m.vals;
   if (trustOn && m.trusted && trustedArray(a)) {
     encoderWork[3] += n;
+    const vers = m.vers, mems = m.mems;
     for (let i = 0; i < n; i++) {
       const v = a[i];
       // undefined may be a hole now: the descriptor tells.
       if (v === undefined) {
-        if (!sameEntry(ObjectGetOwnPropertyDescriptor(a, i), vals[i], m.vers[i], m.mems[i])) return false;
-      } else if (!sameValue(v, vals[i], m.vers[i], m.mems[i])) return false;
+        if (!sameEntry(ObjectGetOwnPropertyDescriptor(a, i), vals[i], vers[i], mems[i])) return false;
+      } else if (typeof v === 'object' && v === vals[i] && v !== null) {
+        // An element object (js-yaml keeps its events so): its compiled
+        // check is called from here, without sameValue and samePlain.
+        const cm = mems[i];
+        if (cm === null || cm.ver !== vers[i] || findAncestor(v) !== 0) {
+          if (!sameValue(v, vals[i], vers[i], cm)) return false;
+        } else if (!sameKnown(v, cm)) return false;
+      } else if (!sameValue(v, vals[i], vers[i], mems[i])) return false;
     }
     return true;
   }
@@ -941,6 +949,26 @@ function sameArray(a: unknown[], m: Memo): boolean {
     if (!sameEntry(ObjectGetOwnPropertyDescriptor(a, i), vals[i], m.vers[i], m.mems[i])) return false;
   }
   return true;
+}
+
+/** A container that is no ancestor, with its memo `cm` at the version the
+ *  parent's memo saw: unchanged since (sameValue without its first checks). */
+function sameKnown(v: object, cm: Memo): boolean {
+  const kind = cm.kind;
+  if (kind === K_OBJECT) {
+    const p = cm.plan;
+    if (p !== null && p.check !== null && trustOn && cm.trusted && cm.klist === null) {
+      if (ObjectGetPrototypeOf(v) !== cm.proto) return false;
+      const n = cm.scan;
+      encoderWork[0] += n;
+      encoderWork[1] += n;
+      encoderWork[3] += n;
+      return p.check(v, ObjectKeys, cm.vals, cm.vers, cm.mems, sameValue);
+    }
+    return samePlain(v, cm, ObjectGetPrototypeOf(v) as object | null);
+  }
+  if (kind === K_ARRAY) return sameArray(v as unknown[], cm);
+  return kind === K_MAP ? sameMap(v, cm) : sameSet(v, cm);
 }
 
 /** `proto` is the prototype of `o`, read by the caller. */
@@ -1378,9 +1406,10 @@ function compilePlan(p: Plan): void {
     if (i < PATCH_MAX_KEYS) df += `v=o[${q}];out[${i}]=v;if(v!==vals[${i}]||v===0||typeof v==='object'){if(!same(v,vals[${i}],vers[${i}],mems[${i}]))d|=${1 << i}}`;
   }
   try {
-    p.gather = new FunctionCtor('o', 'out', `'use strict';${g}`) as Gather;
-    p.check = new FunctionCtor('o', 'keys', 'vals', 'vers', 'mems', 'same', `'use strict';${kc})return false;let v;${c}return true`) as Check;
-    if (ks.length <= PATCH_MAX_KEYS) p.diff = new FunctionCtor('o', 'keys', 'out', 'vals', 'vers', 'mems', 'same', `'use strict';${kc})return -1;let v,d=0;${df}return d`) as Diff;
+    // (named for CPU profiles: noderec:plan-gather, -check, -diff)
+    p.gather = new FunctionCtor('o', 'out', `'use strict';${g}\n//# sourceURL=noderec:plan-gather`) as Gather;
+    p.check = new FunctionCtor('o', 'keys', 'vals', 'vers', 'mems', 'same', `'use strict';${kc})return false;let v;${c}return true\n//# sourceURL=noderec:plan-check`) as Check;
+    if (ks.length <= PATCH_MAX_KEYS) p.diff = new FunctionCtor('o', 'keys', 'out', 'vals', 'vers', 'mems', 'same', `'use strict';${kc})return -1;let v,d=0;${df}return d\n//# sourceURL=noderec:plan-diff`) as Diff;
   } catch {
     genOk = false;
   }
