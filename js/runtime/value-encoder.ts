@@ -1913,18 +1913,45 @@ function encFresh(o: object, p: Plan, cls: string, total: number): void {
       continue;
     }
     const a = koff[i], e = koff[i + 1];
-    if (pos + e - a > buf.length) grow(e - a);
+    // The key, and room for a primitive value (at most 9 bytes).
+    if (pos + e - a + 9 > buf.length) grow(e - a + 9);
     b = buf;
     q = pos;
     for (let j = a; j < e; j++) b[q++] = kb[j];
-    pos = q;
     const d = ObjectGetOwnPropertyDescriptor(o, keys[i]);
-    if (d === undefined) putTag(T_UNDEFINED);
-    else if (isAccessorDescriptor(d)) encAccessor(d);
+    if (d === undefined) {
+      b[q++] = T_UNDEFINED;
+      pos = q;
+      continue;
+    }
+    pos = q;
+    if (isAccessorDescriptor(d)) encAccessor(d);
     else if (act === 1) {
       filterCounts[3]++;
       putRedacted(d.value);
-    } else enc(d.value);
+    } else {
+      // Primitives other than strings are written here (as enc() does).
+      const v = d.value;
+      if (typeof v === 'number') {
+        if ((v | 0) === v && (v !== 0 || 1 / v > 0)) {
+          b[q++] = T_INT;
+          let z = ((v << 1) ^ (v >> 31)) >>> 0;
+          while (z >= 0x80) {
+            b[q++] = (z & 0x7f) | 0x80;
+            z >>>= 7;
+          }
+          b[q++] = z;
+          pos = q;
+        } else {
+          b[pos++] = T_FLOAT;
+          putF64(v);
+        }
+      } else if (v === null) b[pos++] = T_NULL;
+      else if (v === true) b[pos++] = T_TRUE;
+      else if (v === false) b[pos++] = T_FALSE;
+      else if (v === undefined) b[pos++] = T_UNDEFINED;
+      else enc(v);
+    }
   }
   ancestors[--level] = undefined;
 }
