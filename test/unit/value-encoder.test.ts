@@ -865,6 +865,18 @@ describe('fresh objects written from their shape plan', () => {
     expect(calls).toBe(0);
   });
 
+  it('numbers, booleans, null and undefined written by the fresh path read back exactly', () => {
+    const nums = [0, -0, 1, -1, 63, 64, -65, 8191, 8192, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, 0.5, NaN, Infinity, -Infinity, 1e300];
+    for (const x of nums) {
+      for (const y of [true, false, null, undefined]) {
+        const out = roundTripKeep({ x, y, z: 's' });
+        expect(Object.is(out.props.x, x)).toBe(true);
+        expect(out.props.y).toEqual(y === undefined ? { $: 'undefined' } : y);
+        expect(out.props.z).toBe('s');
+      }
+    }
+  });
+
   it('a changed string bound, items bound or budget gives the shape a head of its own', () => {
     const v = () => ({ alpha: 1, beta: 'bb', gamma: 3 });
     for (let r = 0; r < 20; r++) expect(roundTripKeep(v())).toEqual(obj({ alpha: 1, beta: 'bb', gamma: 3 }));
