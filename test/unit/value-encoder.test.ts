@@ -1375,6 +1375,110 @@ describe('references', () => {
     }
   });
 
+  it('compiled checks of plain and null-prototype shapes (keys listed by for-in): key changes, integer keys and enumerable keys or getters on Object.prototype are noticed, no getter runs', () => {
+    expect(installDefiners(untrust)).toBe(true);
+    setTrust(true);
+    // Getter calls counted while the encoder runs (the test's own
+    // assertions may read the enumerable getter below).
+    let ran = 0;
+    let encoding = false;
+    const hit = (): number => (encoding ? ++ran : 0);
+    // A getter on Object.prototype under an own key's name: reading the key
+    // after it was deleted from a plain object would run it.
+    // (its setter defines an own property, as an assignment would without
+    // it: the test's reader assigns decoded keys)
+    Object.defineProperty(Object.prototype, 'b', {
+      get: hit,
+      set(this: object, v: unknown) {
+        Object.defineProperty(this, 'b', { value: v, writable: true, enumerable: true, configurable: true });
+      },
+      configurable: true,
+    });
+    try {
+      for (const make of [() => ({ a: 1, b: 'x', c: null as unknown }), () => Object.assign(Object.create(null), { a: 1, b: 'x', c: null })]) {
+        const objs: any[] = [];
+        for (let i = 0; i < 40; i++) objs.push(make());
+        const holder: any = { objs: objs.slice(0, 12), n: 0 };
+        const capture = (v: unknown): void => {
+          const start = arena.pos;
+          encoding = true;
+          writeValue(v);
+          const mid = arena.pos;
+          writeValueFull(v);
+          encoding = false;
+          const r1 = new Reader(arena.buf, mid);
+          r1.pos = start;
+          const ref = JSON.stringify(r1.value());
+          const r2 = new Reader(arena.buf, arena.pos);
+          r2.pos = mid;
+          expect(ref).toBe(JSON.stringify(r2.value()));
+        };
+        for (let k = 0; k < 4; k++) for (const o of objs) capture(o);
+        for (let k = 0; k < 3; k++) capture(holder);
+        const changes: Array<(o: any) => void> = [
+          (o) => delete o.b,
+          // re-added, now last (a plain assignment would reach the getter's prototype)
+          (o) => Object.defineProperty(o, 'b', { value: 'back', writable: true, enumerable: true, configurable: true }),
+          (o) => (o.z = 1),
+          (o) => delete o.z,
+          (o) => (o[0] = 'int key first'),
+          (o) => {
+            delete o.b;
+            o.d = 2;
+          },
+          (o) => {
+            // Same keys, another order.
+            const c = o.c;
+            delete o.c;
+            delete o.a;
+            o.c = c;
+            o.a = 1;
+          },
+          (o) => (o.a = { inner: true }),
+        ];
+        for (let i = 0; i < changes.length; i++) {
+          const o = objs[i];
+          changes[i](o);
+          holder.n++;
+          capture(holder);
+          capture(o);
+          capture(o);
+        }
+        // Enumerable keys on Object.prototype: for-in lists them after the
+        // own keys (a plain object's check fails, and it is written in full
+        // with its own keys only); then gone again.
+        (Object.prototype as any).zz = 1;
+        Object.defineProperty(Object.prototype, 'zg', {
+          get: hit,
+          set(this: object, v: unknown) {
+            Object.defineProperty(this, 'zg', { value: v, writable: true, enumerable: true, configurable: true });
+          },
+          enumerable: true,
+          configurable: true,
+        });
+        try {
+          for (let k = 0; k < 3; k++) {
+            holder.n++;
+            capture(holder);
+            for (const o of objs.slice(20, 30)) capture(o);
+          }
+        } finally {
+          delete (Object.prototype as any).zz;
+          delete (Object.prototype as any).zg;
+        }
+        for (let k = 0; k < 3; k++) {
+          holder.n++;
+          capture(holder);
+          for (const o of objs.slice(20, 30)) capture(o);
+        }
+      }
+      expect(ran).toBe(0);
+    } finally {
+      delete (Object.prototype as any).b;
+      setTrust(false);
+    }
+  });
+
   it('a prototype change of a trusted object with compiled readers, below an unchanged object, is noticed', () => {
     expect(installDefiners(untrust)).toBe(true);
     setTrust(true);
