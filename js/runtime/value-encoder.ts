@@ -928,12 +928,20 @@ function sameArray(a: unknown[], m: Memo): boolean {
   const vals = m.vals;
   if (trustOn && m.trusted && trustedArray(a)) {
     encoderWork[3] += n;
+    const vers = m.vers, mems = m.mems;
     for (let i = 0; i < n; i++) {
       const v = a[i];
       // undefined may be a hole now: the descriptor tells.
       if (v === undefined) {
-        if (!sameEntry(ObjectGetOwnPropertyDescriptor(a, i), vals[i], m.vers[i], m.mems[i])) return false;
-      } else if (!sameValue(v, vals[i], m.vers[i], m.mems[i])) return false;
+        if (!sameEntry(ObjectGetOwnPropertyDescriptor(a, i), vals[i], vers[i], mems[i])) return false;
+      } else if (typeof v === 'object' && v === vals[i] && v !== null) {
+        // An element object (js-yaml keeps its events so): its compiled
+        // check is called from here, without sameValue and samePlain.
+        const cm = mems[i];
+        if (cm === null || cm.ver !== vers[i] || findAncestor(v) !== 0) {
+          if (!sameValue(v, vals[i], vers[i], cm)) return false;
+        } else if (!sameKnown(v, cm)) return false;
+      } else if (!sameValue(v, vals[i], vers[i], mems[i])) return false;
     }
     return true;
   }
@@ -941,6 +949,26 @@ function sameArray(a: unknown[], m: Memo): boolean {
     if (!sameEntry(ObjectGetOwnPropertyDescriptor(a, i), vals[i], m.vers[i], m.mems[i])) return false;
   }
   return true;
+}
+
+/** A container that is no ancestor, with its memo `cm` at the version the
+ *  parent's memo saw: unchanged since (sameValue without its first checks). */
+function sameKnown(v: object, cm: Memo): boolean {
+  const kind = cm.kind;
+  if (kind === K_OBJECT) {
+    const p = cm.plan;
+    if (p !== null && p.check !== null && trustOn && cm.trusted && cm.klist === null) {
+      if (ObjectGetPrototypeOf(v) !== cm.proto) return false;
+      const n = cm.scan;
+      encoderWork[0] += n;
+      encoderWork[1] += n;
+      encoderWork[3] += n;
+      return p.check(v, ObjectKeys, cm.vals, cm.vers, cm.mems, sameValue);
+    }
+    return samePlain(v, cm, ObjectGetPrototypeOf(v) as object | null);
+  }
+  if (kind === K_ARRAY) return sameArray(v as unknown[], cm);
+  return kind === K_MAP ? sameMap(v, cm) : sameSet(v, cm);
 }
 
 /** `proto` is the prototype of `o`, read by the caller. */
@@ -1325,6 +1353,12 @@ class Plan {
   marked = 0;
   back = 0;
   unmarked = 0;
+  /** Keys dropped by the plan's attr: actions. */
+  drops = 0;
+  /** The bytes of a complete encoding's head (tag, class name `hcls`, total
+   *  and kept count: every key not dropped kept), made at its first use. */
+  hcls = '';
+  head: Uint8Array | null = null;
   constructor(
     readonly keys: string[],
     readonly attr: number,
@@ -1372,9 +1406,10 @@ function compilePlan(p: Plan): void {
     if (i < PATCH_MAX_KEYS) df += `v=o[${q}];out[${i}]=v;if(v!==vals[${i}]||v===0||typeof v==='object'){if(!same(v,vals[${i}],vers[${i}],mems[${i}]))d|=${1 << i}}`;
   }
   try {
-    p.gather = new FunctionCtor('o', 'out', `'use strict';${g}`) as Gather;
-    p.check = new FunctionCtor('o', 'keys', 'vals', 'vers', 'mems', 'same', `'use strict';${kc})return false;let v;${c}return true`) as Check;
-    if (ks.length <= PATCH_MAX_KEYS) p.diff = new FunctionCtor('o', 'keys', 'out', 'vals', 'vers', 'mems', 'same', `'use strict';${kc})return -1;let v,d=0;${df}return d`) as Diff;
+    // (named for CPU profiles: noderec:plan-gather, -check, -diff)
+    p.gather = new FunctionCtor('o', 'out', `'use strict';${g}\n//# sourceURL=noderec:plan-gather`) as Gather;
+    p.check = new FunctionCtor('o', 'keys', 'vals', 'vers', 'mems', 'same', `'use strict';${kc})return false;let v;${c}return true\n//# sourceURL=noderec:plan-check`) as Check;
+    if (ks.length <= PATCH_MAX_KEYS) p.diff = new FunctionCtor('o', 'keys', 'out', 'vals', 'vers', 'mems', 'same', `'use strict';${kc})return -1;let v,d=0;${df}return d\n//# sourceURL=noderec:plan-diff`) as Diff;
   } catch {
     genOk = false;
   }
@@ -1416,8 +1451,11 @@ function planFor(proto: object | null, keys: string[], total: number): Plan {
   const acts = new U8(total);
   const koff = new Int32Array(total + 1);
   const start = pos;
+  let drops = 0;
   for (let i = 0; i < total; i++) {
-    acts[i] = curAttr !== 0 ? keyAction(keys[i]) : 0;
+    const act = curAttr !== 0 ? keyAction(keys[i]) : 0;
+    acts[i] = act;
+    if (act === 2) drops++;
     koff[i] = pos - start;
     putStr(keys[i]);
   }
@@ -1425,6 +1463,7 @@ function planFor(proto: object | null, keys: string[], total: number): Plan {
   const kbytes = TypedArraySlice(buf, start, pos);
   pos = start;
   const p = new Plan(ArrayPrototypeSlice(keys, 0, total), curAttr, planGen, acts, kbytes, koff);
+  p.drops = drops;
   if (list.length >= PLANS_PER_PROTO) ArrayPrototypePop(list);
   ArrayPrototypeUnshift(list, p);
   return p;
@@ -1443,7 +1482,7 @@ function planFor(proto: object | null, keys: string[], total: number): Plan {
  *  recorded. */
 const MARK_LEARN = 64;
 const MARK_BACK = 8;
-const MARK_SAMPLE = 16;
+const MARK_SAMPLE = 64;
 function markSeen(p: Plan): boolean {
   if (p.marked < MARK_LEARN || p.back * MARK_BACK >= p.marked || ++p.unmarked >= MARK_SAMPLE) {
     p.unmarked = 0;
@@ -1659,8 +1698,6 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   }
   const off = pos;
   const b0 = budget;
-  putTag(T_OBJECT);
-  putStr(cls);
   const keys = ownKeys(o, m);
   // Met for the first time: written without a memo, and marked as seen
   // below (or not: see Plan.marked).
@@ -1687,10 +1724,16 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   if (first) {
     if (plan === null || markSeen(plan)) MemoSet(memos, o, SEEN);
   } else if (second && plan !== null) plan.back++;
+  const limit = itemsBound < budget ? itemsBound : budget;
+  if (plan !== null && known <= limit && (!refsOn || m === undefined)) {
+    encFresh(o, plan, cls, known);
+    return;
+  }
+  putTag(T_OBJECT);
+  putStr(cls);
   let total = known;
   let n = 0;
   let end = 0;
-  const limit = itemsBound < budget ? itemsBound : budget;
   if (filtered) {
     for (; end < keys.length && n < limit; end++) {
       if ((plan !== null ? plan.acts[end] : env ? objectKeyAction(o, keys[end]) : keyAction(keys[end])) === 2) total--;
@@ -1844,6 +1887,88 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   deepAcc = sDeep || deepAcc;
   hAcc = sH > m.height ? sH : m.height;
   circLow = sC < circLow ? sC : circLow;
+}
+
+/** An object written without a memo (met for the first time, or references
+ *  off) whose keys all fit (`total` of them, plan `p`): the head and the
+ *  keys are the plan's bytes, and each value is read with its descriptor. */
+function encFresh(o: object, p: Plan, cls: string, total: number): void {
+  let head = p.head;
+  if (head === null || p.hcls !== cls) head = planHead(p, cls, total - p.drops);
+  const kb = p.kbytes, koff = p.koff, acts = p.acts, keys = p.keys;
+  const hl = head.length;
+  ensure(hl);
+  let b = buf;
+  let q = pos;
+  for (let j = 0; j < hl; j++) b[q++] = head[j];
+  pos = q;
+  const n = total - p.drops;
+  budget -= n;
+  encoderWork[1] += n;
+  ancestors[level++] = o;
+  for (let i = 0; i < total; i++) {
+    const act = acts[i];
+    if (act === 2) {
+      filterCounts[7]++;
+      continue;
+    }
+    const a = koff[i], e = koff[i + 1];
+    // The key, and room for a primitive value (at most 9 bytes).
+    if (pos + e - a + 9 > buf.length) grow(e - a + 9);
+    b = buf;
+    q = pos;
+    for (let j = a; j < e; j++) b[q++] = kb[j];
+    const d = ObjectGetOwnPropertyDescriptor(o, keys[i]);
+    if (d === undefined) {
+      b[q++] = T_UNDEFINED;
+      pos = q;
+      continue;
+    }
+    pos = q;
+    if (isAccessorDescriptor(d)) encAccessor(d);
+    else if (act === 1) {
+      filterCounts[3]++;
+      putRedacted(d.value);
+    } else {
+      // Primitives other than strings are written here (as enc() does).
+      const v = d.value;
+      if (typeof v === 'number') {
+        if ((v | 0) === v && (v !== 0 || 1 / v > 0)) {
+          b[q++] = T_INT;
+          let z = ((v << 1) ^ (v >> 31)) >>> 0;
+          while (z >= 0x80) {
+            b[q++] = (z & 0x7f) | 0x80;
+            z >>>= 7;
+          }
+          b[q++] = z;
+          pos = q;
+        } else {
+          b[pos++] = T_FLOAT;
+          putF64(v);
+        }
+      } else if (v === null) b[pos++] = T_NULL;
+      else if (v === true) b[pos++] = T_TRUE;
+      else if (v === false) b[pos++] = T_FALSE;
+      else if (v === undefined) b[pos++] = T_UNDEFINED;
+      else enc(v);
+    }
+  }
+  ancestors[--level] = undefined;
+}
+
+/** Makes (and keeps in the plan) the head of a complete encoding of class `cls`. */
+function planHead(p: Plan, cls: string, n: number): Uint8Array {
+  const start = pos;
+  putTag(T_OBJECT);
+  putStr(cls);
+  ensure(20);
+  putVarint(n);
+  putVarint(n);
+  const head = TypedArraySlice(buf, start, pos);
+  pos = start;
+  p.head = head;
+  p.hcls = cls;
+  return head;
 }
 
 // ---------------------------------------------------------------------------

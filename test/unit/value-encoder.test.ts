@@ -822,6 +822,98 @@ describe('pair lists read with plain reads', () => {
   });
 });
 
+describe('fresh objects written from their shape plan', () => {
+  // A first encoding of an object whose keys all fit writes the plan's
+  // head (tag, class, counts) and key bytes; each value is still read with
+  // its descriptor.
+  const obj = (props: Record<string, unknown>, cls = 'Object', total?: number) =>
+    total === undefined ? { $: 'object', class: cls, props } : { $: 'object', class: cls, props, total };
+
+  it('objects of one key list with data values, accessors, a missing key and other classes decode as themselves', () => {
+    let calls = 0;
+    const make = [
+      (i: number) => ({ a: i, b: 'n' + i, c: null }),
+      () => ({
+        get a() {
+          calls++;
+          return 1;
+        },
+        b: 'x',
+        set c(_v: unknown) {
+          calls++;
+        },
+      }),
+    ];
+    class Point {
+      a = 1;
+      b = 'p';
+      c = true;
+    }
+    for (let r = 0; r < 40; r++) {
+      expect(roundTripKeep(make[0](r))).toEqual(obj({ a: r, b: 'n' + r, c: null }));
+      expect(roundTripKeep(make[1]())).toEqual(
+        obj({ a: { $: 'accessor', get: true, set: false }, b: 'x', c: { $: 'accessor', get: false, set: true } }),
+      );
+      expect(roundTripKeep(new Point())).toEqual(obj({ a: 1, b: 'p', c: true }, 'Point'));
+      const np = Object.assign(Object.create(null), { a: r, b: 'q', c: false });
+      expect(roundTripKeep(np)).toEqual(obj({ a: r, b: 'q', c: false }, 'null'));
+      // Nested fresh objects of the same key list.
+      expect(roundTripKeep({ a: { a: 1, b: 'i', c: null }, b: [r], c: { a: 2, b: 'j', c: null } })).toEqual(
+        obj({ a: obj({ a: 1, b: 'i', c: null }), b: [r], c: obj({ a: 2, b: 'j', c: null }) }),
+      );
+    }
+    expect(calls).toBe(0);
+  });
+
+  it('numbers, booleans, null and undefined written by the fresh path read back exactly', () => {
+    const nums = [0, -0, 1, -1, 63, 64, -65, 8191, 8192, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, 0.5, NaN, Infinity, -Infinity, 1e300];
+    for (const x of nums) {
+      for (const y of [true, false, null, undefined]) {
+        const out = roundTripKeep({ x, y, z: 's' });
+        expect(Object.is(out.props.x, x)).toBe(true);
+        expect(out.props.y).toEqual(y === undefined ? { $: 'undefined' } : y);
+        expect(out.props.z).toBe('s');
+      }
+    }
+  });
+
+  it('a changed string bound, items bound or budget gives the shape a head of its own', () => {
+    const v = () => ({ alpha: 1, beta: 'bb', gamma: 3 });
+    for (let r = 0; r < 20; r++) expect(roundTripKeep(v())).toEqual(obj({ alpha: 1, beta: 'bb', gamma: 3 }));
+    setBounds(3, 32, 3);
+    for (let r = 0; r < 20; r++) expect(roundTrip(v()).props).toEqual({ alp: 1, bet: 'bb', gam: 3 });
+    setBounds(3, 2, 256);
+    for (let r = 0; r < 20; r++) expect(roundTrip(v())).toEqual(obj({ alpha: 1, beta: 'bb' }, 'Object', 3));
+    // (the budget is never less than the items bound)
+    setBounds(3, 3, 256);
+    setValueBudget(4);
+    for (let r = 0; r < 20; r++) {
+      expect(roundTrip({ x: v(), y: v() })).toEqual(
+        obj({ x: obj({ alpha: 1, beta: 'bb' }, 'Object', 3), y: { $: 'truncated', class: 'Object' } }),
+      );
+    }
+    setValueBudget(1024);
+  });
+
+  it('under attr: rules, a redacted key keeps its type and a dropped key leaves the count', () => {
+    setAttrResolver((_set, k) => (k === 'password' ? 1 : k === 'internal' ? 2 : 0));
+    registerAttr(11, 1, 1);
+    attrFor(11);
+    try {
+      for (let r = 0; r < 40; r++) {
+        expect(roundTripKeep({ user: 'u' + r, password: 'p', internal: 7, n: r })).toEqual(
+          obj({ user: 'u' + r, password: { $: 'redacted', type: 'string' }, n: r }),
+        );
+      }
+      attrNone();
+      expect(roundTripKeep({ user: 'u', password: 'p', internal: 7, n: 1 })).toEqual(obj({ user: 'u', password: 'p', internal: 7, n: 1 }));
+    } finally {
+      attrNone();
+      setAttrResolver(() => 0);
+    }
+  });
+});
+
 describe('cycles and bounds', () => {
   it('emits circular references with the ancestor distance', () => {
     const a: any = { name: 'a' };
@@ -1279,6 +1371,110 @@ describe('references', () => {
       }
       expect(ran).toBe(0);
     } finally {
+      setTrust(false);
+    }
+  });
+
+  it('compiled checks of plain and null-prototype shapes (keys listed by for-in): key changes, integer keys and enumerable keys or getters on Object.prototype are noticed, no getter runs', () => {
+    expect(installDefiners(untrust)).toBe(true);
+    setTrust(true);
+    // Getter calls counted while the encoder runs (the test's own
+    // assertions may read the enumerable getter below).
+    let ran = 0;
+    let encoding = false;
+    const hit = (): number => (encoding ? ++ran : 0);
+    // A getter on Object.prototype under an own key's name: reading the key
+    // after it was deleted from a plain object would run it.
+    // (its setter defines an own property, as an assignment would without
+    // it: the test's reader assigns decoded keys)
+    Object.defineProperty(Object.prototype, 'b', {
+      get: hit,
+      set(this: object, v: unknown) {
+        Object.defineProperty(this, 'b', { value: v, writable: true, enumerable: true, configurable: true });
+      },
+      configurable: true,
+    });
+    try {
+      for (const make of [() => ({ a: 1, b: 'x', c: null as unknown }), () => Object.assign(Object.create(null), { a: 1, b: 'x', c: null })]) {
+        const objs: any[] = [];
+        for (let i = 0; i < 40; i++) objs.push(make());
+        const holder: any = { objs: objs.slice(0, 12), n: 0 };
+        const capture = (v: unknown): void => {
+          const start = arena.pos;
+          encoding = true;
+          writeValue(v);
+          const mid = arena.pos;
+          writeValueFull(v);
+          encoding = false;
+          const r1 = new Reader(arena.buf, mid);
+          r1.pos = start;
+          const ref = JSON.stringify(r1.value());
+          const r2 = new Reader(arena.buf, arena.pos);
+          r2.pos = mid;
+          expect(ref).toBe(JSON.stringify(r2.value()));
+        };
+        for (let k = 0; k < 4; k++) for (const o of objs) capture(o);
+        for (let k = 0; k < 3; k++) capture(holder);
+        const changes: Array<(o: any) => void> = [
+          (o) => delete o.b,
+          // re-added, now last (a plain assignment would reach the getter's prototype)
+          (o) => Object.defineProperty(o, 'b', { value: 'back', writable: true, enumerable: true, configurable: true }),
+          (o) => (o.z = 1),
+          (o) => delete o.z,
+          (o) => (o[0] = 'int key first'),
+          (o) => {
+            delete o.b;
+            o.d = 2;
+          },
+          (o) => {
+            // Same keys, another order.
+            const c = o.c;
+            delete o.c;
+            delete o.a;
+            o.c = c;
+            o.a = 1;
+          },
+          (o) => (o.a = { inner: true }),
+        ];
+        for (let i = 0; i < changes.length; i++) {
+          const o = objs[i];
+          changes[i](o);
+          holder.n++;
+          capture(holder);
+          capture(o);
+          capture(o);
+        }
+        // Enumerable keys on Object.prototype: for-in lists them after the
+        // own keys (a plain object's check fails, and it is written in full
+        // with its own keys only); then gone again.
+        (Object.prototype as any).zz = 1;
+        Object.defineProperty(Object.prototype, 'zg', {
+          get: hit,
+          set(this: object, v: unknown) {
+            Object.defineProperty(this, 'zg', { value: v, writable: true, enumerable: true, configurable: true });
+          },
+          enumerable: true,
+          configurable: true,
+        });
+        try {
+          for (let k = 0; k < 3; k++) {
+            holder.n++;
+            capture(holder);
+            for (const o of objs.slice(20, 30)) capture(o);
+          }
+        } finally {
+          delete (Object.prototype as any).zz;
+          delete (Object.prototype as any).zg;
+        }
+        for (let k = 0; k < 3; k++) {
+          holder.n++;
+          capture(holder);
+          for (const o of objs.slice(20, 30)) capture(o);
+        }
+      }
+      expect(ran).toBe(0);
+    } finally {
+      delete (Object.prototype as any).b;
       setTrust(false);
     }
   });
