@@ -832,6 +832,15 @@ export declare function functionPath(id: number): string | null
 export declare function globMatch(pattern: string, path: string): boolean
 
 /**
+ * Hands the first `count` events (three i32 words each) and `arena_len` value bytes to the writer,
+ * as `submit`; when `words` and `arena` are pair `index` of the thread's buffers (`lendBuffers`)
+ * the pair itself goes, without a copy. Returns the pair the probes write into next: `index`
+ * again when the batch was copied, another free pair, or -1 (none is free: lend one, or use
+ * buffers of their own). Waits only when all of the thread's pairs are with the writer.
+ */
+export declare function handOver(thread: number, index: number, words: Int32Array, count: number, arena: Uint8Array, arenaLen: number, hold?: number | undefined | null, lead?: number | undefined | null, run?: number | undefined | null): number
+
+/**
  * Instruments a module for the running session. Returns the code to run,
  * or null when the module is to run untouched (no session, or skipped).
  * `cache_salt` identifies the addon build (and later the filter chain) in
@@ -908,6 +917,15 @@ export declare function ioMirrorStop(): BindingIoStop | null
  * mirror runs (write recorder log lines there), else -1.
  */
 export declare function ioOriginalFd(stream: number): number
+
+/**
+ * A new buffer pair for the probes of `thread` (design-docs/trace-format.md, *Hand-off*):
+ * `{ index, words, arena }`, `words` an ArrayBuffer of `words_len` i32 and `arena` one of
+ * `arena_len` bytes, both over native memory that `handOver` passes to the writer without a copy.
+ * Null when no session runs, the thread has its most pairs, or the runtime does not allow
+ * ArrayBuffers over native memory.
+ */
+export declare function lendBuffers(thread: number, wordsLen: number, arenaLen: number): object | null
 
 /**
  * Registers the function table carried by code from `instrumentPortable` in

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, Result};
 use crate::host::faults;
 use crate::trace::hold::{Batch, Holder, Out};
+use crate::trace::pool::Lease;
 use crate::wire::format::{self, put_str, put_varint, record, HAS_VALUES};
 
 /// A function (or await/yield site) definition.
@@ -54,6 +55,12 @@ pub enum Msg {
     /// events it holds, `lead` how many events at its front are written
     /// whatever happens (`trace::hold`).
     Events { thread: u32, words: Vec<i32>, arena: Vec<u8>, hold: u32, run: u32, lead: u32 },
+    /// A batch of probe records in a pair of the thread's pool, handed over
+    /// instead of copied (`trace::pool`); dropping the lease gives the pair
+    /// back. Never held for clearing runs by the sender (those batches are
+    /// copied); when the holder holds batches of the thread, the writer
+    /// copies it into an `Events` batch and gives the pair back at once.
+    Lent { thread: u32, lease: Lease },
     /// The runs `runs` of `thread` ended: their held events are written
     /// (`keep`) or dropped.
     Settle { thread: u32, runs: Vec<u32>, keep: bool },
@@ -278,7 +285,7 @@ fn run(file: File, path: &Path, rx: &Receiver<Msg>, counters: &WriterCounters) -
                 put_varint(&mut enc.payload, u64::from(id));
                 put_str(&mut enc.payload, &name);
             }
-            Msg::Events { .. } | Msg::Settle { .. } | Msg::Many(_) => {
+            Msg::Events { .. } | Msg::Lent { .. } | Msg::Settle { .. } | Msg::Many(_) => {
                 let t0 = Instant::now();
                 take(msg, &mut enc, &mut holder, &mut outs, counters)?;
                 if enc.payload.len() >= CHUNK_TARGET {
@@ -327,6 +334,18 @@ fn take(
                 return Ok(());
             }
             holder.push(Batch { thread, words, arena, hold, run, lead }, outs);
+            enc.encode_outs(outs, counters)
+        }
+        Msg::Lent { thread, lease } => {
+            counters.batches.fetch_add(1, Ordering::Relaxed);
+            if !holder.holds(thread) {
+                let n = enc.encode_events(thread, lease.words(), lease.arena())?;
+                counters.events.fetch_add(n, Ordering::Relaxed);
+                return Ok(());
+            }
+            let b = Batch { thread, words: lease.words().to_vec(), arena: lease.arena().to_vec(), hold: 0, run: 0, lead: 0 };
+            drop(lease);
+            holder.push(b, outs);
             enc.encode_outs(outs, counters)
         }
         Msg::Settle { thread, runs, keep } => {
