@@ -322,7 +322,8 @@ pub fn lend_buffers(env: &Env, thread: u32, words_len: u32, arena_len: u32) -> R
             // pair's memory is given to one ArrayBuffer only.
             unsafe { ArrayBuffer::from_external(env, p, n, hint, |_, h| drop(h)) }
         };
-        let words = keep(env, wp.cast(), wn * 4).map_err(|e| crate::binding_errors::coded("ERR_INTERNAL", &e.to_string()))?;
+        let words =
+            keep(env, wp.cast(), wn * 4).map_err(|e| crate::binding_errors::coded("ERR_INTERNAL", &e.to_string()))?;
         let arena = keep(env, ap, an).map_err(|e| crate::binding_errors::coded("ERR_INTERNAL", &e.to_string()))?;
         // Where external buffers are not allowed, napi-rs copies the memory: such a buffer is no
         // pair (JavaScript's writes would not reach it), so the probes keep their own buffers.

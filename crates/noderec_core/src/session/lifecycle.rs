@@ -378,7 +378,12 @@ impl Session {
     /// probes of `thread` (design-docs/trace-format.md, *Hand-off*): its
     /// pool (to keep alive as long as JavaScript can reach the pair), its
     /// index and its memory. `None` when the thread has its most pairs.
-    pub fn lend_buffers(&self, thread: u32, words_len: usize, arena_len: usize) -> Option<(Arc<Pool>, usize, Arc<Slot>)> {
+    pub fn lend_buffers(
+        &self,
+        thread: u32,
+        words_len: usize,
+        arena_len: usize,
+    ) -> Option<(Arc<Pool>, usize, Arc<Slot>)> {
         let mut pools = lock(&self.pools);
         let pool = match pools.get(&thread).and_then(std::sync::Weak::upgrade) {
             Some(p) => p,
@@ -530,6 +535,7 @@ impl Session {
         meta.raw_bytes = c.raw_bytes.load(Ordering::Relaxed);
         meta.chunks = c.chunks.load(Ordering::Relaxed);
         meta.channel_waits = c.waits.load(Ordering::Relaxed);
+        meta.batches_lent = c.lent.load(Ordering::Relaxed);
         meta.writer_busy_ms = c.busy_ns.load(Ordering::Relaxed) as f64 / 1e6;
         meta.files_instrumented = self.files.load(Ordering::Relaxed);
         meta.functions = u64::from(lock(&self.registry).next_fn.saturating_sub(1));

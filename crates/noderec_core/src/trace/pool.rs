@@ -142,9 +142,9 @@ impl Pool {
     /// The pair `index` if its memory is `words` / `arena` and it is free.
     pub fn owns(&self, index: usize, words: *const i32, arena: *const u8) -> bool {
         let st = lock(&self.state);
-        st.slots.get(index).is_some_and(|s| {
-            std::ptr::eq(s.words, words) && std::ptr::eq(s.arena, arena) && !st.busy[index]
-        })
+        st.slots
+            .get(index)
+            .is_some_and(|s| std::ptr::eq(s.words, words) && std::ptr::eq(s.arena, arena) && !st.busy[index])
     }
 
     /// Whether `index` is a free pair of this pool.

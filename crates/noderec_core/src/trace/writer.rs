@@ -91,6 +91,8 @@ pub struct WriterCounters {
     pub waits: AtomicU64,
     /// Batches received.
     pub batches: AtomicU64,
+    /// Of those, batches lent (in a buffer pair of the probes, not copied).
+    pub lent: AtomicU64,
     /// Sum of nanoseconds spent encoding+compressing+writing batches.
     pub busy_ns: AtomicU64,
 }
@@ -338,12 +340,20 @@ fn take(
         }
         Msg::Lent { thread, lease } => {
             counters.batches.fetch_add(1, Ordering::Relaxed);
+            counters.lent.fetch_add(1, Ordering::Relaxed);
             if !holder.holds(thread) {
                 let n = enc.encode_events(thread, lease.words(), lease.arena())?;
                 counters.events.fetch_add(n, Ordering::Relaxed);
                 return Ok(());
             }
-            let b = Batch { thread, words: lease.words().to_vec(), arena: lease.arena().to_vec(), hold: 0, run: 0, lead: 0 };
+            let b = Batch {
+                thread,
+                words: lease.words().to_vec(),
+                arena: lease.arena().to_vec(),
+                hold: 0,
+                run: 0,
+                lead: 0,
+            };
             drop(lease);
             holder.push(b, outs);
             enc.encode_outs(outs, counters)
