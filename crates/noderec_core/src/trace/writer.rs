@@ -388,6 +388,11 @@ impl Encoder {
         Ok(())
     }
 
+    /// Appends one EVENTS record. Written straight into the payload's spare
+    /// capacity, reserved once for the whole batch (a bound: the record's
+    /// head, at most 25 bytes of varints per event, the value bytes, and 16
+    /// bytes of slack), without a capacity check or a `memcpy` call per
+    /// event: short value spans (most events) are copied as 16 fixed bytes.
     fn encode_events(&mut self, thread: u32, words: &[i32], arena: &[u8]) -> Result<u64> {
         let count = words.len() / 3;
         if count == 0 {
@@ -395,19 +400,23 @@ impl Encoder {
         }
         let clock = self.clocks.entry(thread).or_insert(ThreadClock { last_us: 0 });
         let p = &mut self.payload;
-        p.reserve(count * 4 + arena.len() + 16);
-        p.push(record::EVENTS);
-        put_varint(p, u64::from(thread));
-        put_varint(p, count as u64);
+        let bound = 1 + 3 * 10 + count * 25 + arena.len() + SHORT_SPAN;
+        p.reserve(bound);
+        let out = &mut p.spare_capacity_mut()[..bound];
+        let mut n = 0usize;
+        out[0].write(record::EVENTS);
+        n += 1;
+        put_varint_at(out, &mut n, u64::from(thread));
+        put_varint_at(out, &mut n, count as u64);
         let base = unwrap_us(clock.last_us, words[1] as u32);
-        put_varint(p, base);
+        put_varint_at(out, &mut n, base);
         let mut prev = base;
         let mut apos = 0usize;
         for ev in words.chunks_exact(3) {
             let head = ev[0] as u32;
             let t = unwrap_us(prev, ev[1] as u32);
-            put_varint(p, u64::from(head));
-            put_varint(p, t - prev);
+            put_varint_at(out, &mut n, u64::from(head));
+            put_varint_at(out, &mut n, t - prev);
             prev = t;
             if head & HAS_VALUES != 0 {
                 // The probes say where the event's value bytes end; they are
@@ -420,10 +429,27 @@ impl Encoder {
                     });
                 }
                 apos = end;
-                put_varint(p, (end - start) as u64);
-                p.extend_from_slice(&arena[start..end]);
+                let len = end - start;
+                put_varint_at(out, &mut n, len as u64);
+                if len <= SHORT_SPAN && start + SHORT_SPAN <= arena.len() {
+                    // Fixed-size: two moves, no call; the bytes past `len` are
+                    // overwritten by what follows (or cut by the final length).
+                    for (d, s) in out[n..n + SHORT_SPAN].iter_mut().zip(&arena[start..start + SHORT_SPAN]) {
+                        d.write(*s);
+                    }
+                } else {
+                    for (d, s) in out[n..n + len].iter_mut().zip(&arena[start..end]) {
+                        d.write(*s);
+                    }
+                }
+                n += len;
             }
         }
+        let written = p.len() + n;
+        // SAFETY: `out` is the spare capacity starting at `p.len()`, and its
+        // first `n` bytes were all written above (each write advanced `n`
+        // past the bytes it wrote; slack bytes past `n` are not included).
+        unsafe { p.set_len(written) };
         clock.last_us = prev;
         self.events += count as u64;
         self.pending += count as u64;
@@ -470,6 +496,21 @@ impl Encoder {
         self.payload.clear();
         Ok(())
     }
+}
+
+/// Value spans up to this long are copied as this many fixed bytes.
+const SHORT_SPAN: usize = 16;
+
+/// `put_varint` into reserved, unchecked-for-capacity room at `*n`.
+#[inline(always)]
+fn put_varint_at(out: &mut [std::mem::MaybeUninit<u8>], n: &mut usize, mut v: u64) {
+    while v >= 0x80 {
+        out[*n].write((v as u8) | 0x80);
+        *n += 1;
+        v >>= 7;
+    }
+    out[*n].write(v as u8);
+    *n += 1;
 }
 
 /// Extends a 32-bit µs time to 64 bits, given the previous time of the
