@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { cleanEnv, Event, eventsAsync, metadata, NODE, onlyTrace, REGISTER, runNodeAsync, tempDir } from '../helpers/run';
+import { cleanEnv, Event, eventsAsync, metadata, NODE, NODE22, onlyTrace, REGISTER, runNodeAsync, tempDir } from '../helpers/run';
 
 /** Calls per thread: 2 events each, 16384 events a buffer: 20 full buffers. */
 const N = 20 * 8192;
@@ -49,11 +49,14 @@ function checkThread(evs: Event[], thread: number, tag: string): number {
 }
 
 describe('buffers handed over without a copy', () => {
-  it('many full buffers from the main thread and a worker read back in order, every value intact', async () => {
+  it.each([
+    ['Node 20', NODE],
+    ['Node 22', NODE22],
+  ])('%s: many full buffers from the main thread and a worker read back in order, every value intact', async (_name, node) => {
     const dir = tempDir();
     const file = path.join(dir, 'many.js');
     fs.writeFileSync(file, PROGRAM);
-    const r = await runNodeAsync(file, { cwd: dir });
+    const r = await runNodeAsync(file, { cwd: dir, node });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('worker exit 0\n');
