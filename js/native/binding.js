@@ -890,7 +890,6 @@ module.exports.signalsRecheck = nativeBinding.signalsRecheck
 module.exports.signalsReraise = nativeBinding.signalsReraise
 module.exports.signalsUninstall = nativeBinding.signalsUninstall
 module.exports.start = nativeBinding.start
-module.exports.submit = nativeBinding.submit
 module.exports.takeFailure = nativeBinding.takeFailure
 module.exports.traceRuns = nativeBinding.traceRuns
 module.exports.traceSummary = nativeBinding.traceSummary

@@ -262,45 +262,6 @@ pub fn register_thread(env: &Env, id: u32, name: String) -> Result<()> {
     })
 }
 
-/// Hands the first `count` events (three i32 words each: head, time, arena end) and `arena_len` value
-/// bytes to the writer. The arrays are copied: JavaScript reuses them at once. While a clearing run is
-/// open on the thread, `hold` names the run that decides the batch's fate, `run` the run whose events it
-/// holds and `lead` how many events at its front are always written (design-docs/runs.md *Clear*).
-#[napi]
-#[allow(clippy::too_many_arguments)]
-pub fn submit(
-    env: &Env,
-    thread: u32,
-    words: Int32Array,
-    count: u32,
-    arena: Uint8Array,
-    arena_len: u32,
-    hold: Option<u32>,
-    lead: Option<u32>,
-    run: Option<u32>,
-) -> Result<()> {
-    guard(env, "submit", || {
-        let Some(s) = lifecycle::current() else { return Ok(()) };
-        faults::fail_point("panic").map_err(to_js)?;
-        faults::fail_point("write").map_err(|e| reported("write", e))?;
-        let t0 = std::time::Instant::now();
-        let n = (count as usize * 3).min(words.len());
-        let a = (arena_len as usize).min(arena.len());
-        let r = s
-            .submit(
-                thread,
-                words[..n].to_vec(),
-                arena[..a].to_vec(),
-                hold.unwrap_or(0),
-                run.unwrap_or(0),
-                lead.unwrap_or(0),
-            )
-            .map_err(|e| reported("write", e));
-        handover::note_handover(t0.elapsed().as_micros() as u64);
-        r
-    })
-}
-
 /// A new buffer pair for the probes of `thread` (design-docs/trace-format.md, *Hand-off*):
 /// `{ index, words, arena }`, `words` an ArrayBuffer of `words_len` i32 and `arena` one of
 /// `arena_len` bytes, both over native memory that `handOver` passes to the writer without a copy.
@@ -341,9 +302,12 @@ pub fn lend_buffers(env: &Env, thread: u32, words_len: u32, arena_len: u32) -> R
     })
 }
 
-/// Hands the first `count` events (three i32 words each) and `arena_len` value bytes to the writer,
-/// as `submit`; when `words` and `arena` are pair `index` of the thread's buffers (`lendBuffers`)
-/// the pair itself goes, without a copy. Returns the pair the probes write into next: `index`
+/// Hands the first `count` events (three i32 words each: head, time, arena end) and `arena_len` value
+/// bytes to the writer. When `words` and `arena` are pair `index` of the thread's buffers
+/// (`lendBuffers`) and no clearing run holds the batch, the pair itself goes, without a copy;
+/// otherwise they are copied. While a clearing run is open on the thread, `hold` names the run that
+/// decides the batch's fate, `run` the run whose events it holds and `lead` how many events at its
+/// front are always written (design-docs/runs.md *Clear*). Returns the pair the probes write into next: `index`
 /// again when the batch was copied, another free pair, or -1 (none is free: lend one, or use
 /// buffers of their own). Waits only when all of the thread's pairs are with the writer.
 #[napi]
