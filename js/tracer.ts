@@ -66,11 +66,68 @@ let exiting = false;
 /** The error that made the last session fail (for the exit code). */
 let lastFatal: RecorderError | null = null;
 
+// The probes' buffers are handed to the writer, not copied
+// (design-docs/trace-format.md, *Hand-off*): this thread's buffer pairs are
+// native memory seen through ArrayBuffers (`lendBuffers`); `handOver` passes
+// the pair the probes filled to the writer and names the free pair they
+// write into next (-1: none is free, lend another; the native side waits
+// when the thread has all of its pairs with the writer). Without pairs (a
+// runtime that does not allow ArrayBuffers over native memory) the probes
+// keep their own buffers and every batch is copied.
+interface Pair {
+  words: Int32Array<ArrayBuffer>;
+  arena: Uint8Array;
+}
+let pairs: Pair[] = [];
+/** The pair the probes write into (-1: buffers of their own). */
+let pairAt = -1;
+/** Pairs can be lent (false after a refusal: the probes keep their own buffers). */
+let lendable = true;
+
+/** A new pair for this thread's probes; its index, or -1. */
+function lendPair(): number {
+  if (!lendable) return -1;
+  const b = native().lendBuffers(threadId, probes.BUFFER_WORDS, probes.BUFFER_ARENA) as
+    | { index: number; words: ArrayBuffer; arena: ArrayBuffer }
+    | null;
+  if (b === null) {
+    lendable = false;
+    return -1;
+  }
+  pairs[b.index] = { words: new Int32Array(b.words), arena: new Uint8Array(b.arena) };
+  return b.index;
+}
+
+/** The probes write into pair `i` (or, when -1, a new pair or buffers of their own). */
+function usePair(i: number): void {
+  if (i < 0) i = lendPair();
+  if (i < 0 || pairs[i] === undefined) {
+    // The pair just handed over must not be written again.
+    if (pairAt >= 0) probes.useBuffers(new Int32Array(probes.BUFFER_WORDS), new Uint8Array(probes.BUFFER_ARENA));
+    pairAt = -1;
+    return;
+  }
+  pairAt = i;
+  probes.useBuffers(pairs[i].words, pairs[i].arena);
+}
+
+/** A new session: this thread's probes start on a new pair. */
+function resetPairs(): void {
+  pairs = [];
+  pairAt = -1;
+  lendable = true;
+  usePair(-1);
+}
+
 const sink: probes.Sink = {
   submit(words, count, arena, arenaLen) {
     try {
-      native().submit(threadId, words, count, arena, arenaLen, heldRun(), takeLead(), heldOwnRun());
+      usePair(native().handOver(threadId, pairAt, words, count, arena, arenaLen, heldRun(), takeLead(), heldOwnRun()));
     } catch (e) {
+      // The pair may be with the writer: the probes go on in buffers of their own.
+      pairs = [];
+      lendable = false;
+      usePair(-1);
       // Never into the program's code: the failure is handled by policy.
       if (isMainThread) recorderFailed(e, 'write');
       else workerFailed(e, 'write');
@@ -422,6 +479,7 @@ function connectThread(policy: Policy, name: string): void {
   configureSecrets(n.sessionSecrets(), currentKeyAction);
   setSecretsWindow(policy.valueString);
   probes.attach(sink, clock, policy.captureValues, policy.maxEvents, policy.valueString);
+  resetPairs();
   setRunSettler((runs, keep) => {
     try {
       n.settleRuns(threadId, runs, keep);

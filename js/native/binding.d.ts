@@ -832,6 +832,18 @@ export declare function functionPath(id: number): string | null
 export declare function globMatch(pattern: string, path: string): boolean
 
 /**
+ * Hands the first `count` events (three i32 words each: head, time, arena end) and `arena_len` value
+ * bytes to the writer. When `words` and `arena` are pair `index` of the thread's buffers
+ * (`lendBuffers`) and no clearing run holds the batch, the pair itself goes, without a copy;
+ * otherwise they are copied. While a clearing run is open on the thread, `hold` names the run that
+ * decides the batch's fate, `run` the run whose events it holds and `lead` how many events at its
+ * front are always written (design-docs/runs.md *Clear*). Returns the pair the probes write into next: `index`
+ * again when the batch was copied, another free pair, or -1 (none is free: lend one, or use
+ * buffers of their own). Waits only when all of the thread's pairs are with the writer.
+ */
+export declare function handOver(thread: number, index: number, words: Int32Array, count: number, arena: Uint8Array, arenaLen: number, hold?: number | undefined | null, lead?: number | undefined | null, run?: number | undefined | null): number
+
+/**
  * Instruments a module for the running session. Returns the code to run,
  * or null when the module is to run untouched (no session, or skipped).
  * `cache_salt` identifies the addon build (and later the filter chain) in
@@ -908,6 +920,15 @@ export declare function ioMirrorStop(): BindingIoStop | null
  * mirror runs (write recorder log lines there), else -1.
  */
 export declare function ioOriginalFd(stream: number): number
+
+/**
+ * A new buffer pair for the probes of `thread` (design-docs/trace-format.md, *Hand-off*):
+ * `{ index, words, arena }`, `words` an ArrayBuffer of `words_len` i32 and `arena` one of
+ * `arena_len` bytes, both over native memory that `handOver` passes to the writer without a copy.
+ * Null when no session runs, the thread has its most pairs, or the runtime does not allow
+ * ArrayBuffers over native memory.
+ */
+export declare function lendBuffers(thread: number, wordsLen: number, arenaLen: number): object | null
 
 /**
  * Registers the function table carried by code from `instrumentPortable` in
@@ -1021,14 +1042,6 @@ export declare function signalsUninstall(): string | null
 
 /** Starts recording; returns the trace directory. */
 export declare function start(opts: BindingStartOptions): string
-
-/**
- * Hands the first `count` events (three i32 words each: head, time, arena end) and `arena_len` value
- * bytes to the writer. The arrays are copied: JavaScript reuses them at once. While a clearing run is
- * open on the thread, `hold` names the run that decides the batch's fate, `run` the run whose events it
- * holds and `lead` how many events at its front are always written (design-docs/runs.md *Clear*).
- */
-export declare function submit(thread: number, words: Int32Array, count: number, arena: Uint8Array, arenaLen: number, hold?: number | undefined | null, lead?: number | undefined | null, run?: number | undefined | null): void
 
 /** Takes the failure reported (from any thread) since the last call. */
 export declare function takeFailure(): BindingFailure | null

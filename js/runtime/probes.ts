@@ -282,6 +282,22 @@ export function flushEvents(): void {
   arenaLimit = Math.min(ARENA_FLUSH, A.buf.length - ARENA_HEADROOM);
 }
 
+/** Sizes of the buffers the probes write: event words (int32) and value
+ * arena (bytes). A sink that hands them over instead of copying them
+ * (js/tracer.ts, design-docs/trace-format.md *Hand-off*) gives buffers of
+ * these sizes to `useBuffers`. */
+export const BUFFER_WORDS = WORDS;
+export const BUFFER_ARENA = ARENA_FLUSH + 2 * ARENA_HEADROOM;
+
+/** The probes write into `w` and `a` from now on: called by the sink's
+ * `submit` (the buffers it was given went to the writer; `flushEvents`
+ * starts the new ones empty) or when nothing is buffered. */
+export function useBuffers(w: Int32Array<ArrayBuffer>, a: Uint8Array): void {
+  if (w.length < WORDS || a.length < BUFFER_ARENA) return;
+  words = w;
+  A.buf = a;
+}
+
 function full(): void {
   if (sink === null) {
     dropBuffered();

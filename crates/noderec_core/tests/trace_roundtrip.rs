@@ -252,3 +252,39 @@ fn a_cleared_run_leaves_its_lead_and_a_cleared_mark_and_activations_keep_their_n
     assert_eq!(steps[2].activation, 3, "the calls cleared keep their numbers");
     std::fs::remove_file(&path).ok();
 }
+
+/// The writer copies value spans of every length, short ones as fixed
+/// 16-byte moves: spans of 0 to 40 bytes and a long one, events without
+/// values between them, the last span ending at the arena's end, read back
+/// byte for byte.
+#[test]
+fn value_spans_of_every_length_read_back() {
+    let path = temp_file("spans");
+    let w = WriterHandle::spawn(std::fs::File::create(&path).expect("create"), &path, 0).expect("spawn writer");
+    w.send(Msg::Thread { id: 0, name: "main".into() }).expect("send");
+    let mut lens: Vec<usize> = (0..=40).collect();
+    lens.push(300);
+    lens.extend([3, 1]);
+    let mut words = Vec::new();
+    let mut arena = Vec::new();
+    let mut want = Vec::new();
+    for (i, &len) in lens.iter().enumerate() {
+        let blob: Vec<u8> = (0..len).map(|k| (i * 31 + k * 7) as u8).collect();
+        arena.extend(&blob);
+        words.extend([head(kind::OUTPUT, 1, true), i as i32, arena.len() as i32]);
+        want.push(Some(blob));
+        words.extend([head(kind::THROW, 0, false), i as i32, 0]);
+        want.push(None);
+    }
+    w.send(Msg::Events { thread: 0, words, arena, hold: 0, run: 0, lead: 0 }).expect("send");
+    w.finish().expect("finish");
+    let t = read_trace(&path).expect("read");
+    assert!(t.damage.is_none());
+    assert_eq!(t.events.len(), want.len());
+    for (e, w) in t.events.iter().zip(&want) {
+        match w {
+            Some(b) => assert_eq!(t.blob(e), b.as_slice()),
+            None => assert_eq!(e.kind, kind::THROW),
+        }
+    }
+}

@@ -1,6 +1,6 @@
 //! Recording: session start/finish, module instrumentation, event batches.
 
-use napi::bindgen_prelude::{ArrayBuffer, Int32Array, Uint8Array};
+use napi::bindgen_prelude::{ArrayBuffer, Int32Array, Object, Uint8Array};
 use napi::Env;
 use napi_derive::napi;
 use noderec_core::instrument::{ModuleKind, RecordAll};
@@ -262,15 +262,60 @@ pub fn register_thread(env: &Env, id: u32, name: String) -> Result<()> {
     })
 }
 
+/// A new buffer pair for the probes of `thread` (design-docs/trace-format.md, *Hand-off*):
+/// `{ index, words, arena }`, `words` an ArrayBuffer of `words_len` i32 and `arena` one of
+/// `arena_len` bytes, both over native memory that `handOver` passes to the writer without a copy.
+/// Null when no session runs, the thread has its most pairs, or the runtime does not allow
+/// ArrayBuffers over native memory.
+#[napi]
+pub fn lend_buffers(env: &Env, thread: u32, words_len: u32, arena_len: u32) -> Result<Option<Object<'_>>> {
+    guard(env, "lendBuffers", || {
+        let Some(s) = lifecycle::current() else { return Ok(None) };
+        let Some((pool, index, slot)) = s.lend_buffers(thread, words_len as usize, arena_len as usize) else {
+            return Ok(None);
+        };
+        let (wp, wn) = slot.words_ptr();
+        let (ap, an) = slot.arena_ptr();
+        let keep = |env: &Env, p: *mut u8, n: usize| {
+            let hint = std::sync::Arc::clone(&pool);
+            // SAFETY: the memory is the pair's, freed only when the pool is dropped, and the
+            // finalizer keeps the pool (so the memory) alive while the ArrayBuffer lives. Each
+            // pair's memory is given to one ArrayBuffer only.
+            unsafe { ArrayBuffer::from_external(env, p, n, hint, |_, h| drop(h)) }
+        };
+        let words =
+            keep(env, wp.cast(), wn * 4).map_err(|e| crate::binding_errors::coded("ERR_INTERNAL", &e.to_string()))?;
+        let arena = keep(env, ap, an).map_err(|e| crate::binding_errors::coded("ERR_INTERNAL", &e.to_string()))?;
+        // Where external buffers are not allowed, napi-rs copies the memory: such a buffer is no
+        // pair (JavaScript's writes would not reach it), so the probes keep their own buffers.
+        if !std::ptr::eq(words.as_ptr(), wp.cast::<u8>()) || !std::ptr::eq(arena.as_ptr(), ap) {
+            return Ok(None);
+        }
+        let mut o = Object::new(env).map_err(|e| crate::binding_errors::coded("ERR_INTERNAL", &e.to_string()))?;
+        let set = |o: &mut Object<'_>, k: &str, v: ArrayBuffer<'_>| {
+            o.set(k, v).map_err(|e| crate::binding_errors::coded("ERR_INTERNAL", &e.to_string()))
+        };
+        o.set("index", index as u32).map_err(|e| crate::binding_errors::coded("ERR_INTERNAL", &e.to_string()))?;
+        set(&mut o, "words", words)?;
+        set(&mut o, "arena", arena)?;
+        Ok(Some(o))
+    })
+}
+
 /// Hands the first `count` events (three i32 words each: head, time, arena end) and `arena_len` value
-/// bytes to the writer. The arrays are copied: JavaScript reuses them at once. While a clearing run is
-/// open on the thread, `hold` names the run that decides the batch's fate, `run` the run whose events it
-/// holds and `lead` how many events at its front are always written (design-docs/runs.md *Clear*).
+/// bytes to the writer. When `words` and `arena` are pair `index` of the thread's buffers
+/// (`lendBuffers`) and no clearing run holds the batch, the pair itself goes, without a copy;
+/// otherwise they are copied. While a clearing run is open on the thread, `hold` names the run that
+/// decides the batch's fate, `run` the run whose events it holds and `lead` how many events at its
+/// front are always written (design-docs/runs.md *Clear*). Returns the pair the probes write into next: `index`
+/// again when the batch was copied, another free pair, or -1 (none is free: lend one, or use
+/// buffers of their own). Waits only when all of the thread's pairs are with the writer.
 #[napi]
 #[allow(clippy::too_many_arguments)]
-pub fn submit(
+pub fn hand_over(
     env: &Env,
     thread: u32,
+    index: i32,
     words: Int32Array,
     count: u32,
     arena: Uint8Array,
@@ -278,22 +323,26 @@ pub fn submit(
     hold: Option<u32>,
     lead: Option<u32>,
     run: Option<u32>,
-) -> Result<()> {
-    guard(env, "submit", || {
-        let Some(s) = lifecycle::current() else { return Ok(()) };
+) -> Result<i32> {
+    guard(env, "handOver", || {
+        let Some(s) = lifecycle::current() else { return Ok(index) };
         faults::fail_point("panic").map_err(to_js)?;
         faults::fail_point("write").map_err(|e| reported("write", e))?;
         let t0 = std::time::Instant::now();
         let n = (count as usize * 3).min(words.len());
         let a = (arena_len as usize).min(arena.len());
         let r = s
-            .submit(
+            .hand_over(
                 thread,
-                words[..n].to_vec(),
-                arena[..a].to_vec(),
+                index,
+                words.as_ptr(),
+                n / 3,
+                arena.as_ptr(),
+                a,
                 hold.unwrap_or(0),
                 run.unwrap_or(0),
                 lead.unwrap_or(0),
+                || (words[..n].to_vec(), arena[..a].to_vec()),
             )
             .map_err(|e| reported("write", e));
         handover::note_handover(t0.elapsed().as_micros() as u64);

@@ -11,6 +11,7 @@ use super::clock::Ticker;
 use super::metadata::{status, Metadata};
 use crate::error::{Error, Result};
 use crate::host::filesystem::{create_trace_dir, iso8601, now_ms, DirHandle};
+use crate::trace::pool::{Next, Pool, Slot};
 use crate::trace::writer::{FuncDef, Msg, WriterCounters, WriterHandle};
 use crate::wire::format::VERSION;
 
@@ -102,6 +103,9 @@ pub struct Session {
     writer: Mutex<Option<WriterHandle>>,
     /// Messages of clearing runs waiting to go to the writer together.
     outbox: Mutex<Outbox>,
+    /// The buffer pairs of each JavaScript thread (`trace::pool`), kept
+    /// alive by the thread's ArrayBuffers and the writer's leases.
+    pools: Mutex<HashMap<u32, std::sync::Weak<Pool>>>,
     ticker: Mutex<Option<Ticker>>,
     registry: Mutex<Registry>,
     meta: Mutex<Metadata>,
@@ -206,6 +210,7 @@ pub fn start(opts: &StartOptions) -> Result<Arc<Session>> {
         start,
         writer: Mutex::new(Some(writer)),
         outbox: Mutex::new(Outbox::default()),
+        pools: Mutex::new(HashMap::new()),
         ticker: Mutex::new(Some(ticker)),
         registry: Mutex::new(Registry { paths: HashMap::new(), next_fn: 1 }),
         meta: Mutex::new(meta),
@@ -369,6 +374,85 @@ impl Session {
         self.send_outbox(ob, false)
     }
 
+    /// A new buffer pair of `words_len` i32 and `arena_len` bytes for the
+    /// probes of `thread` (design-docs/trace-format.md, *Hand-off*): its
+    /// pool (to keep alive as long as JavaScript can reach the pair), its
+    /// index and its memory. `None` when the thread has its most pairs.
+    pub fn lend_buffers(
+        &self,
+        thread: u32,
+        words_len: usize,
+        arena_len: usize,
+    ) -> Option<(Arc<Pool>, usize, Arc<Slot>)> {
+        let mut pools = lock(&self.pools);
+        let pool = match pools.get(&thread).and_then(std::sync::Weak::upgrade) {
+            Some(p) => p,
+            None => {
+                pools.retain(|_, w| w.strong_count() > 0);
+                let p = Pool::new();
+                pools.insert(thread, Arc::downgrade(&p));
+                p
+            }
+        };
+        drop(pools);
+        let (index, slot) = pool.add(words_len, arena_len)?;
+        Some((pool, index, slot))
+    }
+
+    /// Hands the first `count` events and `len` value bytes of the probes'
+    /// buffers to the writer. When they are pair `index` of the thread's
+    /// pool (`words` and `arena` point at its memory) and no clearing run
+    /// holds the batch, the pair itself goes (no copy) and the probes must
+    /// switch to the pair this returns (`-1`: none is free, make one with
+    /// `lend_buffers`); this waits only when all of the thread's pairs are
+    /// with the writer. Otherwise the batch is copied (`copy`) and the
+    /// probes keep their buffers: this returns `index` (or `-1` when they
+    /// are not a pair of the pool).
+    #[allow(clippy::too_many_arguments)]
+    pub fn hand_over(
+        &self,
+        thread: u32,
+        index: i32,
+        words: *const i32,
+        count: usize,
+        arena: *const u8,
+        len: usize,
+        hold: u32,
+        run: u32,
+        lead: u32,
+        copy: impl FnOnce() -> (Vec<i32>, Vec<u8>),
+    ) -> Result<i32> {
+        let pool = lock(&self.pools).get(&thread).and_then(std::sync::Weak::upgrade);
+        let at = usize::try_from(index).ok();
+        let (Some(pool), Some(at)) = (pool, at) else {
+            let (w, a) = copy();
+            self.submit(thread, w, a, hold, run, lead)?;
+            return Ok(-1);
+        };
+        let ob = lock(&self.outbox);
+        let lease = if hold == 0 && ob.msgs.is_empty() && pool.owns(at, words, arena) {
+            pool.lend(at, count, len)
+        } else {
+            None
+        };
+        drop(ob);
+        let Some(lease) = lease else {
+            let (w, a) = copy();
+            self.submit(thread, w, a, hold, run, lead)?;
+            return Ok(if pool.is_free(at) { index } else { -1 });
+        };
+        self.send(Msg::Lent { thread, lease })?;
+        let mut waited = false;
+        let next = pool.next(at, &mut waited);
+        if waited {
+            self.counters.waits.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(match next {
+            Next::Free(i) => i as i32,
+            Next::Grow => -1,
+        })
+    }
+
     /// The clearing runs `runs` of `thread` ended: their held events are
     /// written (`keep`) or dropped (design-docs/runs.md *Clear*).
     pub fn settle_runs(&self, thread: u32, runs: Vec<u32>, keep: bool) -> Result<()> {
@@ -451,6 +535,7 @@ impl Session {
         meta.raw_bytes = c.raw_bytes.load(Ordering::Relaxed);
         meta.chunks = c.chunks.load(Ordering::Relaxed);
         meta.channel_waits = c.waits.load(Ordering::Relaxed);
+        meta.batches_lent = c.lent.load(Ordering::Relaxed);
         meta.writer_busy_ms = c.busy_ns.load(Ordering::Relaxed) as f64 / 1e6;
         meta.files_instrumented = self.files.load(Ordering::Relaxed);
         meta.functions = u64::from(lock(&self.registry).next_fn.saturating_sub(1));

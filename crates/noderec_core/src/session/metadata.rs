@@ -71,6 +71,8 @@ pub struct Metadata {
     pub chunks: u64,
     /// Times the probes waited on a full writer channel.
     pub channel_waits: u64,
+    /// Batches the probes handed to the writer in their own buffers, without a copy.
+    pub batches_lent: u64,
     /// Time the writer thread spent encoding, compressing and writing, ms.
     pub writer_busy_ms: f64,
     /// Modules instrumented.

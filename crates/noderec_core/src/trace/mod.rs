@@ -3,6 +3,7 @@
 //! bytes themselves are `crate::wire`).
 
 pub mod hold;
+pub mod pool;
 pub mod reader;
 pub mod value;
 pub mod walk;

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, Result};
 use crate::host::faults;
 use crate::trace::hold::{Batch, Holder, Out};
+use crate::trace::pool::Lease;
 use crate::wire::format::{self, put_str, put_varint, record, HAS_VALUES};
 
 /// A function (or await/yield site) definition.
@@ -54,6 +55,12 @@ pub enum Msg {
     /// events it holds, `lead` how many events at its front are written
     /// whatever happens (`trace::hold`).
     Events { thread: u32, words: Vec<i32>, arena: Vec<u8>, hold: u32, run: u32, lead: u32 },
+    /// A batch of probe records in a pair of the thread's pool, handed over
+    /// instead of copied (`trace::pool`); dropping the lease gives the pair
+    /// back. Never held for clearing runs by the sender (those batches are
+    /// copied); when the holder holds batches of the thread, the writer
+    /// copies it into an `Events` batch and gives the pair back at once.
+    Lent { thread: u32, lease: Lease },
     /// The runs `runs` of `thread` ended: their held events are written
     /// (`keep`) or dropped.
     Settle { thread: u32, runs: Vec<u32>, keep: bool },
@@ -84,6 +91,8 @@ pub struct WriterCounters {
     pub waits: AtomicU64,
     /// Batches received.
     pub batches: AtomicU64,
+    /// Of those, batches lent (in a buffer pair of the probes, not copied).
+    pub lent: AtomicU64,
     /// Sum of nanoseconds spent encoding+compressing+writing batches.
     pub busy_ns: AtomicU64,
 }
@@ -278,7 +287,7 @@ fn run(file: File, path: &Path, rx: &Receiver<Msg>, counters: &WriterCounters) -
                 put_varint(&mut enc.payload, u64::from(id));
                 put_str(&mut enc.payload, &name);
             }
-            Msg::Events { .. } | Msg::Settle { .. } | Msg::Many(_) => {
+            Msg::Events { .. } | Msg::Lent { .. } | Msg::Settle { .. } | Msg::Many(_) => {
                 let t0 = Instant::now();
                 take(msg, &mut enc, &mut holder, &mut outs, counters)?;
                 if enc.payload.len() >= CHUNK_TARGET {
@@ -329,6 +338,26 @@ fn take(
             holder.push(Batch { thread, words, arena, hold, run, lead }, outs);
             enc.encode_outs(outs, counters)
         }
+        Msg::Lent { thread, lease } => {
+            counters.batches.fetch_add(1, Ordering::Relaxed);
+            counters.lent.fetch_add(1, Ordering::Relaxed);
+            if !holder.holds(thread) {
+                let n = enc.encode_events(thread, lease.words(), lease.arena())?;
+                counters.events.fetch_add(n, Ordering::Relaxed);
+                return Ok(());
+            }
+            let b = Batch {
+                thread,
+                words: lease.words().to_vec(),
+                arena: lease.arena().to_vec(),
+                hold: 0,
+                run: 0,
+                lead: 0,
+            };
+            drop(lease);
+            holder.push(b, outs);
+            enc.encode_outs(outs, counters)
+        }
         Msg::Settle { thread, runs, keep } => {
             holder.settle(thread, &runs, keep, outs);
             enc.encode_outs(outs, counters)
@@ -359,6 +388,11 @@ impl Encoder {
         Ok(())
     }
 
+    /// Appends one EVENTS record. Written straight into the payload's spare
+    /// capacity, reserved once for the whole batch (a bound: the record's
+    /// head, at most 25 bytes of varints per event, the value bytes, and 16
+    /// bytes of slack), without a capacity check or a `memcpy` call per
+    /// event: short value spans (most events) are copied as 16 fixed bytes.
     fn encode_events(&mut self, thread: u32, words: &[i32], arena: &[u8]) -> Result<u64> {
         let count = words.len() / 3;
         if count == 0 {
@@ -366,19 +400,23 @@ impl Encoder {
         }
         let clock = self.clocks.entry(thread).or_insert(ThreadClock { last_us: 0 });
         let p = &mut self.payload;
-        p.reserve(count * 4 + arena.len() + 16);
-        p.push(record::EVENTS);
-        put_varint(p, u64::from(thread));
-        put_varint(p, count as u64);
+        let bound = 1 + 3 * 10 + count * 25 + arena.len() + SHORT_SPAN;
+        p.reserve(bound);
+        let out = &mut p.spare_capacity_mut()[..bound];
+        let mut n = 0usize;
+        out[0].write(record::EVENTS);
+        n += 1;
+        put_varint_at(out, &mut n, u64::from(thread));
+        put_varint_at(out, &mut n, count as u64);
         let base = unwrap_us(clock.last_us, words[1] as u32);
-        put_varint(p, base);
+        put_varint_at(out, &mut n, base);
         let mut prev = base;
         let mut apos = 0usize;
         for ev in words.chunks_exact(3) {
             let head = ev[0] as u32;
             let t = unwrap_us(prev, ev[1] as u32);
-            put_varint(p, u64::from(head));
-            put_varint(p, t - prev);
+            put_varint_at(out, &mut n, u64::from(head));
+            put_varint_at(out, &mut n, t - prev);
             prev = t;
             if head & HAS_VALUES != 0 {
                 // The probes say where the event's value bytes end; they are
@@ -391,10 +429,27 @@ impl Encoder {
                     });
                 }
                 apos = end;
-                put_varint(p, (end - start) as u64);
-                p.extend_from_slice(&arena[start..end]);
+                let len = end - start;
+                put_varint_at(out, &mut n, len as u64);
+                if len <= SHORT_SPAN && start + SHORT_SPAN <= arena.len() {
+                    // Fixed-size: two moves, no call; the bytes past `len` are
+                    // overwritten by what follows (or cut by the final length).
+                    for (d, s) in out[n..n + SHORT_SPAN].iter_mut().zip(&arena[start..start + SHORT_SPAN]) {
+                        d.write(*s);
+                    }
+                } else {
+                    for (d, s) in out[n..n + len].iter_mut().zip(&arena[start..end]) {
+                        d.write(*s);
+                    }
+                }
+                n += len;
             }
         }
+        let written = p.len() + n;
+        // SAFETY: `out` is the spare capacity starting at `p.len()`, and its
+        // first `n` bytes were all written above (each write advanced `n`
+        // past the bytes it wrote; slack bytes past `n` are not included).
+        unsafe { p.set_len(written) };
         clock.last_us = prev;
         self.events += count as u64;
         self.pending += count as u64;
@@ -441,6 +496,21 @@ impl Encoder {
         self.payload.clear();
         Ok(())
     }
+}
+
+/// Value spans up to this long are copied as this many fixed bytes.
+const SHORT_SPAN: usize = 16;
+
+/// `put_varint` into reserved, unchecked-for-capacity room at `*n`.
+#[inline(always)]
+fn put_varint_at(out: &mut [std::mem::MaybeUninit<u8>], n: &mut usize, mut v: u64) {
+    while v >= 0x80 {
+        out[*n].write((v as u8) | 0x80);
+        *n += 1;
+        v >>= 7;
+    }
+    out[*n].write(v as u8);
+    *n += 1;
 }
 
 /// Extends a 32-bit µs time to 64 bits, given the previous time of the
