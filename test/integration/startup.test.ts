@@ -52,11 +52,16 @@ describe("start-up: Node's module-hooks thread", () => {
       expect(rec.stderr).toBe('');
       expect(rec.stdout).toBe('loaded 8\n');
       const dist = path.join(ROOT, 'js', 'dist') + path.sep;
-      const loaded = (JSON.parse(fs.readFileSync(out, 'utf8')) as string[]).filter((p) => p.startsWith(dist)).map((p) => p.slice(dist.length));
+      const seen = JSON.parse(fs.readFileSync(out, 'utf8')) as { files: string[]; builtins: string[] };
+      const loaded = seen.files.filter((p) => p.startsWith(dist)).map((p) => p.slice(dist.length));
       // The preload ran in that thread (it is the test's premise) ...
       expect(loaded).toContain('register.js');
       // ... and stopped there: the lifecycle, probes and encoder are the main thread's.
       expect(loaded.filter((p) => !/^(register|native|hooks\/[\w-]+)\.js$/.test(p))).toEqual([]);
+      // noderec's loaders are registered as ES modules that require their
+      // CommonJS code: imported as CommonJS, each cost a run of Node's
+      // CommonJS export lexer in this thread (~5 ms, waited for).
+      expect(seen.builtins.filter((m) => m.includes('cjs-module-lexer'))).toEqual([]);
       const evs = await eventsAsync(onlyTrace(rec.outDir));
       expect(evs.some((e) => e.kind === 'call' && e.fn === 'fromEsm')).toBe(true);
     });
