@@ -55,6 +55,23 @@ function objects(configs) {
   return out;
 }
 
+/** The fixed cost: an empty script, alternating plain/recorded runs (wall). */
+function startup() {
+  const plain = [];
+  const rec = [];
+  for (let i = 0; i < Math.max(RUNS, 7); i++) {
+    for (const [recorded, out] of [[false, plain], [true, rec]]) {
+      const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'noderec-bench-'));
+      const t0 = process.hrtime.bigint();
+      const r = spawnSync(NODE, recorded ? ['--require', REGISTER, W('empty.js')] : [W('empty.js')], { env: env({ NODEREC_OUT_DIR: outDir, NODEREC_CAPTURE_VALUES: '0' }) });
+      out.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      fs.rmSync(outDir, { recursive: true, force: true });
+      if (r.status !== 0) throw new Error(`empty.js failed: ${r.stderr}`);
+    }
+  }
+  return { plain: median(plain), rec: median(rec) };
+}
+
 function micro(which, extraEnv, n = 2e6) {
   const plain = median(Array.from({ length: 3 }, () => run([W('micro.js'), which, String(n)], {}, false).out.ns));
   const rec = median(Array.from({ length: 3 }, () => run([W('micro.js'), which, String(n)], extraEnv, true).out.ns));
@@ -80,6 +97,8 @@ function main() {
   row(`object-heavy workload (acorn + js-yaml, scale ${SCALE}), every call and value, ${o.refs.meta.events} events`, ratio('refs'), '<= 10x (stretch 5x)', o.refs.wall / o.plain.wall <= 10);
   row('  same without references (NODEREC_VALUE_REFS=0)', ratio('norefs'), '', null);
   row('  same, values off', ratio('novalues'), '<= 2x', o.novalues.wall / o.plain.wall <= 2);
+  const st = startup();
+  row('  of which the fixed start and exit: an empty script', `${fmt(st.plain, 0)} -> ${fmt(st.rec, 0)} ms (+${fmt(st.rec - st.plain, 0)} ms)`, '', null);
   const vb = (c) => (o[c].meta.raw_bytes - o.novalues.meta.raw_bytes) / o[c].meta.events;
   row('value bytes per event, object-heavy, before compression', `${fmt(vb('refs'), 1)} B (without references ${fmt(vb('norefs'), 1)} B)`, '<= 40 B', vb('refs') <= 40);
   row('  trace file bytes per event (zstd)', `${fmt(o.refs.meta.trace_bytes / o.refs.meta.events, 2)} B (without references ${fmt(o.norefs.meta.trace_bytes / o.norefs.meta.events, 2)} B)`, '', null);

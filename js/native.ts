@@ -67,17 +67,58 @@ export function buildSalt(): string {
   return salt;
 }
 
+let platform: string | undefined;
+
 /** The platform as napi-rs names its prebuilt packages: `linux-x64-gnu`,
- * `darwin-arm64`, `win32-x64-msvc`, ... */
+ * `linux-x64-musl`, `darwin-arm64`, `win32-x64-msvc`, ... On Linux, glibc
+ * or musl is told as napi's generated loader (js/native/binding.js,
+ * `isMusl`) tells it, in the same order, so that both name the same binary:
+ * the text of `/usr/bin/ldd` (a glibc script, or musl's, which names
+ * `ld-musl-*`); only when that file cannot be read, `process.report` (its
+ * `glibcVersionRuntime`, ~14 ms: it collects a whole diagnostic report). */
 export function platformName(): string {
-  let abi = '';
-  if (process.platform === 'linux') {
-    const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
-    abi = header?.glibcVersionRuntime !== undefined ? '-gnu' : '-musl';
-  } else if (process.platform === 'win32') {
-    abi = '-msvc';
+  if (platform === undefined) {
+    let abi = '';
+    if (process.platform === 'linux') abi = isMusl() ? '-musl' : '-gnu';
+    else if (process.platform === 'win32') abi = '-msvc';
+    platform = `${process.platform}-${process.arch}${abi}`;
   }
-  return `${process.platform}-${process.arch}${abi}`;
+  return platform;
+}
+
+function isMusl(): boolean {
+  let ldd: string | null = null;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    ldd = (require('node:fs') as typeof import('node:fs')).readFileSync('/usr/bin/ldd', 'utf8');
+  } catch {
+    ldd = null;
+  }
+  return muslFrom(ldd, () => process.report?.getReport() as ReportLike | undefined);
+}
+
+interface ReportLike {
+  header?: { glibcVersionRuntime?: string };
+  sharedObjects?: unknown;
+}
+
+/** musl or not, from the text of /usr/bin/ldd (null: unreadable), else
+ * from a diagnostic report (binding.js's `isMuslFromFilesystem`, then
+ * `isMuslFromReport`; its last resort, running `ldd --version`, is left out:
+ * without ldd and a report, glibc, as that fallback also assumes when the
+ * command fails). Exported for tests. */
+export function muslFrom(ldd: string | null, report: () => ReportLike | undefined): boolean {
+  if (ldd !== null) return ldd.includes('musl');
+  let r: ReportLike | undefined;
+  try {
+    r = report();
+  } catch {
+    r = undefined;
+  }
+  if (r === undefined || r === null) return false;
+  if (r.header?.glibcVersionRuntime !== undefined) return false;
+  const objs = r.sharedObjects;
+  return Array.isArray(objs) && objs.some((f) => typeof f === 'string' && (f.includes('libc.musl-') || f.includes('ld-musl-')));
 }
 
 /** ERR_NATIVE_MISSING: the addon cannot be loaded on this platform. */

@@ -2,21 +2,27 @@
 // Starts recording in the main thread, joins it in worker threads, and
 // installs the module hooks. Writes nothing to stdout or stderr when all is
 // well (recorder failures and a bad policy are logged: see js/tracer.ts).
-import { isMainThread } from 'node:worker_threads';
-
-import { runtimeDeclared } from './runtime/global-binding';
-import { installHooks, joinFromWorker, startFromPreload } from './tracer';
+import { isMainThread, parentPort } from 'node:worker_threads';
 
 let registered = false;
 
 function main(): void {
+  // Node's module-hooks thread (module.register, Node 20) runs the preloads
+  // too, and the main thread's register() waits until it has: it records
+  // nothing, so it loads nothing more (js/tracer.ts and what it imports cost
+  // that thread ~35 ms). It is the one worker without a parentPort.
+  if (!isMainThread && parentPort === null) return;
   // Once per process (this module is cached), and not at all when another
   // copy of noderec already recorded into this realm (it declared `__nr$`).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { runtimeDeclared } = require('./runtime/global-binding') as typeof import('./runtime/global-binding');
   if (registered || runtimeDeclared()) return;
   registered = true;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const tracer = require('./tracer') as typeof import('./tracer');
   // The main thread's start() installs the hooks; a worker installs its own.
-  if (isMainThread) startFromPreload();
-  else if (joinFromWorker()) installHooks();
+  if (isMainThread) tracer.startFromPreload();
+  else if (tracer.joinFromWorker()) tracer.installHooks();
 }
 
 main();
