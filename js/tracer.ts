@@ -81,8 +81,15 @@ interface Pair {
 let pairs: Pair[] = [];
 /** The pair the probes write into (-1: buffers of their own). */
 let pairAt = -1;
-/** Pairs can be lent (false after a refusal: the probes keep their own buffers). */
-let lendable = true;
+/** Whether pairs are lent at all. Off: measured on Node 20 (2-vCPU AMD EPYC,
+ * load 1), the 2-int call+return cost 64-97 ns of main-thread CPU writing
+ * into lent pairs against 45-49 into the probes' own buffers, in most runs
+ * (bench/README.md, *Seventh round: hand-off*). Until the cause is found
+ * (the writer reading a pair the probes write again later is suspected),
+ * batches are copied; a test-only switch keeps the lending path tested. */
+const LEND = process.env.NODEREC_TEST_GUARD === '1' && process.env.NODEREC_TEST_LEND === '1';
+/** Pairs can be lent (false when off, or after a refusal: the probes keep their own buffers). */
+let lendable = LEND;
 
 /** A new pair for this thread's probes; its index, or -1. */
 function lendPair(): number {
@@ -115,7 +122,7 @@ function usePair(i: number): void {
 function resetPairs(): void {
   pairs = [];
   pairAt = -1;
-  lendable = true;
+  lendable = LEND;
   usePair(-1);
 }
 

@@ -11,6 +11,10 @@ import { describe, expect, it } from 'vitest';
 
 import { cleanEnv, Event, eventsAsync, metadata, NODE, NODE22, onlyTrace, REGISTER, runNodeAsync, tempDir } from '../helpers/run';
 
+/** Lending is off by default (js/tracer.ts, LEND: measured slower); this
+ * test-only switch turns it on. */
+const LEND = { NODEREC_TEST_GUARD: '1', NODEREC_TEST_LEND: '1' };
+
 /** Calls per thread: 2 events each, 16384 events a buffer: 20 full buffers. */
 const N = 20 * 8192;
 
@@ -50,21 +54,23 @@ function checkThread(evs: Event[], thread: number, tag: string): number {
 
 describe('buffers handed over without a copy', () => {
   it.each([
-    ['Node 20', NODE],
-    ['Node 22', NODE22],
-  ])('%s: many full buffers from the main thread and a worker read back in order, every value intact', async (_name, node) => {
+    ['Node 20, lent', NODE, true],
+    ['Node 22, lent', NODE22, true],
+    ['Node 20, copied (the default)', NODE, false],
+  ])('%s: many full buffers from the main thread and a worker read back in order, every value intact', async (_name, node, lend) => {
     const dir = tempDir();
     const file = path.join(dir, 'many.js');
     fs.writeFileSync(file, PROGRAM);
-    const r = await runNodeAsync(file, { cwd: dir, node });
+    const r = await runNodeAsync(file, { cwd: dir, node, env: lend ? LEND : {} });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('worker exit 0\n');
     const trace = onlyTrace(r.outDir);
     const meta = metadata(trace);
     expect(meta.status).toBe('complete');
-    // The batches went in the probes' own buffers (at least the 20 full ones of each thread).
-    expect(meta.batches_lent).toBeGreaterThanOrEqual(40);
+    // Lent: the batches went in the probes' own buffers (at least the 20 full ones of each thread).
+    if (lend) expect(meta.batches_lent).toBeGreaterThanOrEqual(40);
+    else expect(meta.batches_lent).toBe(0);
     const evs = await eventsAsync(trace);
     const worker = evs.find((e) => e.thread !== 0)?.thread ?? -1;
     expect(worker).toBeGreaterThan(0);
@@ -72,7 +78,7 @@ describe('buffers handed over without a copy', () => {
     expect(checkThread(evs, worker, 'w')).toBe(N);
   }, 120_000);
 
-  it('a SIGKILL mid-run leaves complete batches, every value intact', async () => {
+  it('a SIGKILL mid-run leaves complete batches, every value intact (lent)', async () => {
     const dir = tempDir();
     const file = path.join(dir, 'killed.js');
     fs.writeFileSync(
@@ -89,7 +95,7 @@ for (;;) { f(i, 'k' + i); i++; }
     const outDir = tempDir();
     const child = spawn(NODE, ['--require', REGISTER, file], {
       cwd: dir,
-      env: cleanEnv({ NODEREC_OUT_DIR: outDir }),
+      env: cleanEnv({ NODEREC_OUT_DIR: outDir, ...LEND }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
