@@ -124,26 +124,33 @@ interface LoadFn {
 function installJest(onError: OnError, expose: Expose): void {
   const M = Module as unknown as { _load: LoadFn; _resolveFilename(request: string, parent: unknown, isMain: boolean): string };
   const originalLoad = M._load;
-  let patched: { from: unknown; to: unknown } | null = null;
+  // Each copy of @jest/transform loaded (npm nests one per jest package when
+  // it cannot dedupe them, e.g. next to a babel-jest of another major) gets
+  // its own patched exports.
+  const patched = new Map<unknown, unknown>();
   // A frame of ours sits under every require() while this wrapper is in
-  // place: it is removed as soon as @jest/transform has been seen (early in
-  // every jest process), and later requires of it get the patched copy from
-  // the module's own cache entry (see below).
+  // place: it is removed once the copy jest-runner requires (the one whose
+  // ScriptTransformer transforms the code under test) is patched, early in
+  // every jest process; later requires of a patched file get the patched
+  // exports from the module's own cache entry (see below).
   const load = function _load(this: unknown, request: string, parent: unknown, isMain: boolean): unknown {
     const exports = originalLoad.call(this, request, parent, isMain);
     if (request !== '@jest/transform' || exports === null || typeof exports !== 'object') return exports;
-    if (patched !== null && patched.from === exports) return patched.to;
-    const to = patchJestTransform(exports as Record<string, unknown>, onError);
-    patched = { from: exports, to };
-    // Every later require() of the file returns the patched copy.
-    try {
-      const file = M._resolveFilename(request, parent, isMain);
-      const cached = (Module as unknown as { _cache: Record<string, { exports: unknown }> })._cache[file];
-      if (cached !== undefined && cached.exports === exports) cached.exports = to;
-      if (M._load === load) M._load = originalLoad;
-    } catch {
-      // keep the wrapper: it hands out the copy
+    let to = patched.get(exports);
+    if (to === undefined) {
+      to = patchJestTransform(exports as Record<string, unknown>, onError);
+      patched.set(exports, to);
+      // Every later require() of the file returns the patched copy.
+      try {
+        const file = M._resolveFilename(request, parent, isMain);
+        const cached = (Module as unknown as { _cache: Record<string, { exports: unknown }> })._cache[file];
+        if (cached !== undefined && cached.exports === exports) cached.exports = to;
+      } catch {
+        // the wrapper hands out the copy
+      }
     }
+    const from = (parent as { filename?: unknown } | null)?.filename;
+    if (typeof from === 'string' && /[\\/]jest-runner[\\/]/.test(from) && M._load === load) M._load = originalLoad;
     return to;
   } as LoadFn;
   M._load = load;

@@ -1,6 +1,7 @@
 // What the test-runner integrations rely on beyond the corpus: values made in
 // another realm (jest runs test code in vm contexts) encode as those of the
 // main realm.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -59,3 +60,30 @@ describe('jest and code noderec cannot parse', () => {
     expect(errs(rec.stderr)).toEqual(errs(plain.stderr));
   });
 });
+
+describe('jest with more than one copy of @jest/transform', () => {
+  // npm nests a copy of @jest/transform under each jest package when a
+  // babel-jest of another major is hoisted (moment/luxon: jest 29, babel-jest
+  // 28): the copy jest-runner uses is not the first one loaded.
+  it('records the code under test through the copy jest-runner uses', async () => {
+    const dir = fixture('jest-transform-copies');
+    const copy = path.join(dir, 'node_modules', '@jest', 'transform');
+    fs.rmSync(copy, { recursive: true, force: true });
+    fs.cpSync(path.join(ROOT, 'node_modules', '@jest', 'transform'), copy, { recursive: true });
+    fs.rmSync(path.join(dir, '.jest-cache'), { recursive: true, force: true });
+    const jest = path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js');
+    const outDir = tempDir();
+    const r = await runCliAsync(['record', '--', NODE22, jest, '--runInBand'], { cwd: dir, env: { NODEREC_OUT_DIR: outDir, CI: '1' } });
+    expect(r.stderr).toMatch(/Tests: +1 passed, 1 total/);
+    expect(r.code).toBe(0);
+    const calls = [];
+    for (const run of fs.readdirSync(outDir)) {
+      for (const t of fs.readdirSync(path.join(outDir, run))) {
+        if (!fs.existsSync(path.join(outDir, run, t, 'metadata.json'))) continue;
+        calls.push(...(await eventsAsync(path.join(outDir, run, t))).filter((e) => e.kind === 'call' && e.fn === 'lineTotal'));
+      }
+    }
+    expect(calls.map((e) => [e.path, e.line, e.args])).toEqual([['src/calc.js', 1, [{ $: 'object', class: 'Object', props: { qty: 3, price: 1.5 } }]]]);
+  }, 120_000);
+});
+
