@@ -100,10 +100,14 @@ fn js_cpu_ns() -> Option<u64> {
         }
         let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
         // SAFETY: a valid out pointer; a clock id of a thread that has ended
-        // gives EINVAL, which is skipped (an ended thread runs no probe).
+        // gives EINVAL (an ended thread runs no probe): its slot is not read
+        // again, so a process that went through many workers pays nothing
+        // for them.
         if unsafe { libc::clock_gettime(id as libc::clockid_t, &mut ts) } == 0 {
             any = true;
             sum = sum.wrapping_add((ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64));
+        } else {
+            c.store(NO_CPU_CLOCK, Ordering::Release);
         }
     }
     any.then_some(sum)
@@ -314,6 +318,16 @@ mod tests {
         assert!(!a.idle(now + Duration::from_micros(10)), "running thread seen idle");
         drop(go);
         js.join().expect("join");
+        // The thread has ended: its clock is no longer read.
+        let readable = || {
+            CPU_CLOCKS[..USED.load(Ordering::Acquire).min(SLOTS)]
+                .iter()
+                .filter(|c| c.load(Ordering::Acquire) != NO_CPU_CLOCK)
+                .count()
+        };
+        let before = readable();
+        let _ = js_cpu_ns();
+        assert!(readable() < before, "an ended thread's clock is still read");
     }
 
     #[test]
