@@ -16,6 +16,7 @@ import { emitTrailer, noteRunError, trailer } from './logging/trailer';
 import { prepareFilters } from './filter/chain';
 import { native, FinishSummary } from './native';
 import { newRunId } from './run-id';
+import { growStack } from './stack-room';
 import type { BindingLinked, BindingLogRecord } from './native/binding';
 import { Policy, PolicyError, apiTraceFilter, envSetting, envSettingLenient, policyFromEnv, resolvePolicy } from './policy/env';
 import * as io from './runtime/io-capture';
@@ -283,6 +284,7 @@ export function start(options: StartOptions = {}): string | null {
   state = { dir, traceId: path.basename(dir), runId, policy, finished: false, timer: null, finalizing: false, failure: null, fatal: null, removed: false, persist: true };
   lastFatal = null;
   setLogContext({ runId, traceId: state.traceId });
+  growStack(policy.stackRoom);
   logger.debug('noderec::tracer', 'recording started', { dir, pid: process.pid, ppid: process.ppid, activation_path: policy.activationPath });
   try {
     connectThread(policy, 'main');

@@ -1040,6 +1040,24 @@ export declare function signalsReraise(): void
  */
 export declare function signalsUninstall(): string | null
 
+/**
+ * Moves V8's stack limit on the main thread so that the program has
+ * `percent`% of the room V8's `--stack-size` (`stackSizeKib`) gives it.
+ */
+export declare function stackGrow(stackSizeKib: number, percent: number): StackRoom
+
+/**
+ * What `stackGrow` did: the room between the top of the main thread's
+ * stack and V8's limit, in KiB, before (estimated) and after; or why it
+ * left the limit alone.
+ */
+export interface StackRoom {
+  beforeKib: number
+  afterKib: number
+  /** Why the limit did not move (null: it moved). */
+  unchanged?: string
+}
+
 /** Starts recording; returns the trace directory. */
 export declare function start(opts: BindingStartOptions): string
 

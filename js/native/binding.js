@@ -889,6 +889,7 @@ module.exports.signalsInstall = nativeBinding.signalsInstall
 module.exports.signalsRecheck = nativeBinding.signalsRecheck
 module.exports.signalsReraise = nativeBinding.signalsReraise
 module.exports.signalsUninstall = nativeBinding.signalsUninstall
+module.exports.stackGrow = nativeBinding.stackGrow
 module.exports.start = nativeBinding.start
 module.exports.takeFailure = nativeBinding.takeFailure
 module.exports.traceRuns = nativeBinding.traceRuns

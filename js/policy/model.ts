@@ -27,6 +27,8 @@ export interface Policy {
   valueRefs: boolean;
   captureValues: boolean;
   clock: ClockMode;
+  /** Percent of V8's stack room the recorded main thread gets (100: unchanged). */
+  stackRoom: number;
   scope: Scope;
   logLevel: LogLevel;
   logFile: string | null;
@@ -59,6 +61,7 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
   valueRefs: true,
   captureValues: true,
   clock: 'published',
+  stackRoom: 140,
   scope: 'project',
   logLevel: 'warn',
   logFile: null,
@@ -108,6 +111,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'valueRefs', env: 'NODEREC_VALUE_REFS', flag: '--value-refs', kind: { t: 'bool' }, doc: 'record an unchanged object met again as a reference to its earlier encoding' },
   { key: 'captureValues', env: 'NODEREC_CAPTURE_VALUES', flag: '--values', kind: { t: 'bool' }, doc: 'record argument and return values (`--no-values` turns them off)' },
   { key: 'clock', env: 'NODEREC_CLOCK', flag: '--clock', kind: { t: 'enum', values: ['published', 'precise'] }, doc: 'event times: the published clock (cheap) or a clock read per event' },
+  { key: 'stackRoom', env: 'NODEREC_STACK_ROOM', flag: '--stack-room', kind: { t: 'int', min: 100, max: 1000 }, doc: "room for recursion on the main thread, percent of V8's `--stack-size`: instrumented frames are larger, so the recorder moves V8's stack limit to keep the recursion that works plain working (100: V8's limit unchanged)" },
   { key: 'scope', env: 'NODEREC_SCOPE', flag: '--scope', kind: { t: 'enum', values: ['project', 'all'] }, doc: "what is recorded: the project's own code in full and node_modules only at the boundary (calls from the project into a package, their returns and throws), or everything" },
   { key: 'logLevel', env: 'NODEREC_LOG_LEVEL', flag: '--log-level', kind: { t: 'enum', values: ['error', 'warn', 'info', 'debug', 'trace'] }, doc: 'the recorder log level' },
   { key: 'logFile', env: 'NODEREC_LOG_FILE', flag: '--log-file', kind: { t: 'path', nullable: true }, doc: 'write the recorder log here instead of stderr' },

@@ -72,6 +72,8 @@ export interface RunOptions {
   cwd?: string;
   input?: string | Buffer;
   args?: string[];
+  /** Options for node itself, before the preload (`--stack-size=500`). */
+  nodeArgs?: string[];
   outDir?: string;
 }
 
@@ -86,7 +88,7 @@ interface NodeCommand {
 function nodeCommand(script: string, opts: RunOptions): NodeCommand {
   const outDir = opts.outDir ?? tempDir();
   const preload = opts.preload ?? 'require';
-  const nodeArgs: string[] = [];
+  const nodeArgs: string[] = [...(opts.nodeArgs ?? [])];
   const env = cleanEnv({ NODEREC_OUT_DIR: outDir, ...(opts.env ?? {}) });
   if (preload === 'require') nodeArgs.push('--require', REGISTER);
   if (preload === 'import') nodeArgs.push('--import', REGISTER);

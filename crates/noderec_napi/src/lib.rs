@@ -15,6 +15,7 @@ mod binding_logging;
 mod binding_query;
 mod binding_recorder;
 mod binding_signals;
+mod binding_stack;
 mod binding_trace;
 
 #[napi_derive::module_init]

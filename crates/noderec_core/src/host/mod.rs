@@ -2,13 +2,15 @@
 //! all of them: files and directories opened safely (`filesystem`), the
 //! failure a thread reports for the main thread (`failure`), the log queue
 //! to the JavaScript logger (`log`), the handover histogram (`handover`) and
-//! injected test faults (`faults`).
+//! injected test faults (`faults`), and the main thread's stack room for the
+//! recorded program (`stack`).
 
 pub mod failure;
 pub mod faults;
 pub mod filesystem;
 pub mod handover;
 pub mod log;
+pub mod stack;
 
 use std::sync::{Mutex, MutexGuard};
 
