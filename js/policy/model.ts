@@ -25,6 +25,8 @@ export interface Policy {
   valueThisDepth: number;
   valueBudget: number;
   valueRefs: boolean;
+  /** KiB of memos kept for references (values.md, "Memo budget"). */
+  valueMemoKib: number;
   captureValues: boolean;
   clock: ClockMode;
   scope: Scope;
@@ -57,6 +59,7 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
   valueThisDepth: 0,
   valueBudget: 1024,
   valueRefs: true,
+  valueMemoKib: 1024,
   captureValues: true,
   clock: 'published',
   scope: 'project',
@@ -106,6 +109,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'valueThisDepth', env: 'NODEREC_VALUE_THIS_DEPTH', flag: '--value-this-depth', kind: { t: 'int', min: 0, max: 32 }, doc: 'depth of `this` (0: class name only)' },
   { key: 'valueBudget', env: 'NODEREC_VALUE_BUDGET', flag: '--value-budget', kind: { t: 'int', min: 0 }, doc: 'entries one value may record across all its containers (0: no limit)' },
   { key: 'valueRefs', env: 'NODEREC_VALUE_REFS', flag: '--value-refs', kind: { t: 'bool' }, doc: 'record an unchanged object met again as a reference to its earlier encoding' },
+  { key: 'valueMemoKib', env: 'NODEREC_VALUE_MEMO_KIB', flag: '--value-memo-kib', kind: { t: 'int', min: 0 }, doc: 'KiB of memory (estimated) the encoder keeps about recorded objects for references; past it they are all forgotten and met again as new (0: forgotten after every value)' },
   { key: 'captureValues', env: 'NODEREC_CAPTURE_VALUES', flag: '--values', kind: { t: 'bool' }, doc: 'record argument and return values (`--no-values` turns them off)' },
   { key: 'clock', env: 'NODEREC_CLOCK', flag: '--clock', kind: { t: 'enum', values: ['published', 'precise'] }, doc: 'event times: the published clock (cheap) or a clock read per event' },
   { key: 'scope', env: 'NODEREC_SCOPE', flag: '--scope', kind: { t: 'enum', values: ['project', 'all'] }, doc: "what is recorded: the project's own code in full and node_modules only at the boundary (calls from the project into a package, their returns and throws), or everything" },
