@@ -59,7 +59,7 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
   valueThisDepth: 0,
   valueBudget: 1024,
   valueRefs: true,
-  valueMemoKib: 1024,
+  valueMemoKib: 512,
   captureValues: true,
   clock: 'published',
   scope: 'project',

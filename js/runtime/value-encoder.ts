@@ -788,7 +788,7 @@ class Memo {
   /** `n`: the entries it is expected to hold (its arrays are made that
    *  long: grown one by one, a V8 array's store would be 17 or more). */
   constructor(
-    readonly kind: number,
+    public kind: number,
     n: number,
   ) {
     this.keys = kind === K_OBJECT ? new ArrayCtor(n) : NO_KEYS;
@@ -796,6 +796,49 @@ class Memo {
     this.vers = new ArrayCtor(n);
     this.mems = new ArrayCtor(n);
   }
+}
+
+/** Makes a memo of a dropped generation new again for another object (its
+ *  arrays are kept: they were cleared when the generation was dropped). */
+function renewMemo(m: Memo, kind: number): void {
+  m.kind = kind;
+  if (kind === K_OBJECT && m.keys === NO_KEYS) m.keys = [];
+  m.epoch = 0;
+  m.off = 0;
+  m.ver = 0;
+  m.ok = false;
+  m.proto = null;
+  m.cls = '';
+  m.rem = 0;
+  m.height = 0;
+  m.deep = false;
+  m.spent = 0;
+  m.red = 0;
+  m.drp = 0;
+  m.attr = 0;
+  m.total = 0;
+  m.scan = 0;
+  m.klist = null;
+  m.ktotal = 0;
+  m.kcredit = 0;
+  m.misses = 0;
+  m.skip = 0;
+  m.trusted = false;
+  m.plan = null;
+  m.pbase = -1;
+  m.pmask = 0;
+  m.vmask = 0;
+}
+
+/** What a memo of a dropped generation holds of the program is let go
+ *  (the memo itself waits in the pool). */
+function clearMemo(m: Memo): void {
+  m.proto = null;
+  m.plan = null;
+  m.klist = null;
+  const vals = m.vals, mems = m.mems;
+  for (let i = 0; i < vals.length; i++) vals[i] = undefined;
+  for (let i = 0; i < mems.length; i++) mems[i] = null;
 }
 /** Shared empty arrays of memos (never written: see Memo.esp, keys). */
 const NO_NUMS: number[] = [];
@@ -847,7 +890,7 @@ const ArrayPrototypePop = uncurry<unknown>(Array.prototype.pop);
 /** Estimated bytes of a seen mark (an ephemeron table entry) and of a memo
  *  (the object, its arrays and the table entry) plus per scanned entry. */
 const SEEN_BYTES = 48;
-var memoBudget = 1 << 20;
+var memoBudget = 512 << 10;
 var memoUsed = 0;
 /** Arrays given to a definer (untrust) and not verified since: kept apart
  *  from the memos, which a new generation drops (a fresh array is read with
@@ -864,8 +907,17 @@ export function setMemoBudget(bytes: number): void {
   memoBudget = bytes > 0 ? bytes : 0;
 }
 
+/** The memos made so far: those of the current generation are
+ *  pool[0..poolNext), the rest wait to be used again (a memo that became
+ *  garbage at every new generation would fill V8's old space, which the
+ *  garbage collector then lets grow to several times the live heap). */
+const pool: Memo[] = [];
+var poolNext = 0;
+
 /** Drops every memo and seen mark (at a top-level value, none in use). */
 function newGeneration(): void {
+  for (let i = 0; i < poolNext; i++) clearMemo(pool[i]);
+  poolNext = 0;
   memos = new WeakMap<object, Memo>();
   memoUsed = 0;
   epoch++;
@@ -880,7 +932,14 @@ function putSeen(o: object): void {
 
 /** A new memo of `kind` for `o`, expected to hold `n` entries. */
 function putMemo(o: object, kind: number, n: number): Memo {
-  const m = new Memo(kind, n);
+  let m: Memo;
+  if (poolNext < pool.length) {
+    m = pool[poolNext++];
+    renewMemo(m, kind);
+  } else {
+    m = new Memo(kind, n);
+    pool[poolNext++] = m;
+  }
   MemoSet(memos, o, m);
   memoUsed += MEMO_BYTES + (kind === K_OBJECT ? 4 : 3) * SLOT_BYTES * n;
   return m;

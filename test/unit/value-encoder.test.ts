@@ -792,7 +792,7 @@ describe('fresh arrays read with plain reads (definers wrapped)', () => {
       expect(roundTrip(sub)).toMatchObject([{ $: 'accessor' }, 2]);
       expect(ran).toBe(0);
     } finally {
-      setMemoBudget(1 << 20);
+      setMemoBudget(512 << 10);
       setRefs(true);
       setTrust(false);
     }
@@ -1702,7 +1702,7 @@ describe('references', () => {
         expect(r.ref).toEqual(r.full);
       }
     }
-    setMemoBudget(1 << 20);
+    setMemoBudget(512 << 10);
     if (memoKib < 1024) {
       // Dropped many times, and references and patches still written
       // between the drops.
