@@ -4,6 +4,9 @@
 // medians of BENCH_RUNS (default 5), wall and user+sys CPU. The object-heavy
 // workload runs at BENCH_VALUES_SCALE (default 0.25: a quarter-size YAML
 // document and a 15 kB source instead of acorn.js; 1 = full size).
+// `node bench/values.js memory` prints only the memory rows: peak RSS of
+// acorn parsing acorn-x5.js (bench/run.js's workload; its AST stays alive)
+// with every value recorded, minus plain, and with references or values off.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -85,12 +88,35 @@ function growth(which, n) {
   return { plain: p.wallMs, rec: r.wallMs };
 }
 
+/** Peak RSS (MiB, medians) of the acorn workload: plain and recorded
+ *  (every value, with references; without; values off), interleaved. */
+function acornMemory() {
+  const big = path.join(__dirname, '.data', 'acorn-x5.js');
+  if (!fs.existsSync(big)) {
+    const src = fs.readFileSync(path.join(ROOT, 'node_modules', 'acorn', 'dist', 'acorn.js'), 'utf8');
+    fs.mkdirSync(path.dirname(big), { recursive: true });
+    fs.writeFileSync(big, Array.from({ length: 5 }, () => `(function () {\n${src}\n})();\n`).join(''));
+  }
+  const configs = { plain: null, refs: {}, norefs: { NODEREC_VALUE_REFS: '0' }, novalues: { NODEREC_CAPTURE_VALUES: '0' } };
+  const rss = {};
+  for (let i = 0; i < Math.min(RUNS, 3); i++) {
+    for (const [c, e] of Object.entries(configs)) (rss[c] ||= []).push(run([W('acorn.js'), big], e || {}, e !== null).out.maxRssKb / 1024);
+  }
+  const out = {};
+  for (const [c, v] of Object.entries(rss)) out[c] = median(v);
+  return out;
+}
+
 const fmt = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : String(n));
 
 function main() {
   console.error(`node ${NODE} (${spawnSync(NODE, ['-v']).stdout.toString().trim()}), ${os.cpus().length} cpus: ${os.cpus()[0].model}, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   const rows = [];
   const row = (measure, value, target, ok) => rows.push([measure, value, target, ok === null ? '' : ok ? 'met' : 'MISSED']);
+  const mem = acornMemory();
+  const over = (c) => mem[c] - mem.plain;
+  row('peak RSS recorded minus plain, acorn-x5.js, every value (NODEREC_VALUE_MEMO_KIB default)', `${fmt(over('refs'), 0)} MiB (plain ${fmt(mem.plain, 0)} MiB; without references +${fmt(over('norefs'), 0)}, values off +${fmt(over('novalues'), 0)})`, '<= 64 MiB', over('refs') <= 64);
+  if (process.argv.includes('memory')) return printRows(rows);
 
   const o = objects({ refs: {}, norefs: { NODEREC_VALUE_REFS: '0' }, novalues: { NODEREC_CAPTURE_VALUES: '0' } });
   const ratio = (c) => `${fmt(o[c].wall / o.plain.wall, 1)}x wall, ${fmt(o[c].cpu / o.plain.cpu, 1)}x CPU (${fmt(o.plain.wall, 0)} -> ${fmt(o[c].wall, 0)} ms)`;
@@ -135,6 +161,10 @@ function main() {
   const g2 = growth('qs', 10000);
   row('query-string parser, 10,000 parameters', `${fmt(g2.plain, 0)} ms plain, ${fmt(g2.rec, 0)} ms recorded (was 94 s)`, '', null);
 
+  printRows(rows);
+}
+
+function printRows(rows) {
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), ['measure', 'measured', 'target', ''][i].length));
   const line = (r) => '| ' + r.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
   console.log(line(['measure', 'measured', 'target', '']));

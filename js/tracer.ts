@@ -26,7 +26,7 @@ import { installFunctionSource, installFunctionSourceIn } from './runtime/functi
 import { declareRuntime, declareRuntimeIn } from './runtime/global-binding';
 import * as probes from './runtime/probes';
 import { beginComponentRun, endComponentRun, heldOwnRun, heldRun, setRunSettler, takeLead } from './runs';
-import { currentKeyAction, setAttrResolver, setBounds, setRefs, setThisDepth, setTrust, setValueBudget, untrust } from './runtime/value-encoder';
+import { currentKeyAction, setAttrResolver, setBounds, setMemoBudget, setRefs, setThisDepth, setTrust, setValueBudget, untrust } from './runtime/value-encoder';
 import { configureSecrets, setSecretsWindow } from './runtime/secrets';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -483,6 +483,7 @@ function connectThread(policy: Policy, name: string): void {
   setThisDepth(policy.valueThisDepth);
   setValueBudget(policy.valueBudget);
   setRefs(policy.valueRefs);
+  setMemoBudget(policy.valueMemoKib * 1024);
   setAttrResolver((set, key) => n.filterAttr(set, key));
   // [secrets] of the session's filter chain (filters/default.toml).
   configureSecrets(n.sessionSecrets(), currentKeyAction);

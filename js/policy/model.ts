@@ -25,6 +25,8 @@ export interface Policy {
   valueThisDepth: number;
   valueBudget: number;
   valueRefs: boolean;
+  /** KiB of memos kept for references (values.md, "Memo budget"). */
+  valueMemoKib: number;
   captureValues: boolean;
   clock: ClockMode;
   /** Percent of V8's stack room the recorded main thread gets (100: unchanged). */
@@ -59,6 +61,7 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
   valueThisDepth: 0,
   valueBudget: 1024,
   valueRefs: true,
+  valueMemoKib: 512,
   captureValues: true,
   clock: 'published',
   stackRoom: 140,
@@ -109,6 +112,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'valueThisDepth', env: 'NODEREC_VALUE_THIS_DEPTH', flag: '--value-this-depth', kind: { t: 'int', min: 0, max: 32 }, doc: 'depth of `this` (0: class name only)' },
   { key: 'valueBudget', env: 'NODEREC_VALUE_BUDGET', flag: '--value-budget', kind: { t: 'int', min: 0 }, doc: 'entries one value may record across all its containers (0: no limit)' },
   { key: 'valueRefs', env: 'NODEREC_VALUE_REFS', flag: '--value-refs', kind: { t: 'bool' }, doc: 'record an unchanged object met again as a reference to its earlier encoding' },
+  { key: 'valueMemoKib', env: 'NODEREC_VALUE_MEMO_KIB', flag: '--value-memo-kib', kind: { t: 'int', min: 0 }, doc: 'KiB of memory (estimated) the encoder keeps about recorded objects for references; past it they are all forgotten and met again as new (0: forgotten after every value)' },
   { key: 'captureValues', env: 'NODEREC_CAPTURE_VALUES', flag: '--values', kind: { t: 'bool' }, doc: 'record argument and return values (`--no-values` turns them off)' },
   { key: 'clock', env: 'NODEREC_CLOCK', flag: '--clock', kind: { t: 'enum', values: ['published', 'precise'] }, doc: 'event times: the published clock (cheap) or a clock read per event' },
   { key: 'stackRoom', env: 'NODEREC_STACK_ROOM', flag: '--stack-room', kind: { t: 'int', min: 100, max: 1000 }, doc: "room for recursion on the main thread, percent of V8's `--stack-size`: instrumented frames are larger, so the recorder moves V8's stack limit to keep the recursion that works plain working (100: V8's limit unchanged)" },

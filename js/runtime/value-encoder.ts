@@ -212,8 +212,9 @@ var level = 0;
  * [0] keys listed by own-key enumerations, [1] own properties read (one
  * descriptor each), [2] values encoded as references to an earlier encoding,
  * [3] of [1], those read with a plain read (trusted objects), [4] values
- * encoded as patches of an earlier encoding. */
-const encoderWork = new Float64Array(5);
+ * encoded as patches of an earlier encoding, [5] memo generations dropped
+ * (the memo budget). */
+const encoderWork = new Float64Array(6);
 
 const f64 = new Float64Array(1);
 const f64Bytes = new U8(f64.buffer);
@@ -747,13 +748,13 @@ class Memo {
   total = 0;
   /** Entries scanned: keys[0..scan), vals[0..scan), vers[0..scan). */
   scan = 0;
-  keys: string[] = [];
-  vals: unknown[] = [];
-  vers: number[] = [];
+  keys: string[];
+  vals: unknown[];
+  vers: number[];
   /** The memo of each container entry (vals[i]) at version vers[i], so a
    *  check reaches it without a WeakMap lookup (null when vers[i] is 0).
    *  An object's memo is never replaced once it has a version. */
-  mems: (Memo | null)[] = [];
+  mems: (Memo | null)[];
   /** Key list cache of a large object: a prefix, the count, and how many
    *  more captures may use it before the keys are listed again. */
   klist: string[] | null = null;
@@ -779,16 +780,78 @@ class Memo {
   vmask = 0;
   /** Per entry of that encoding (or of the patch that wrote it since):
    *  budget spent; height * 4 + 2 if cut by depth inside + 1 if referable;
-   *  redactions + drops * 2^24 inside. */
-  esp: number[] = [];
-  eh: number[] = [];
-  ered: number[] = [];
-  constructor(readonly kind: number) {}
+   *  redactions + drops * 2^24 inside. Allocated when first used (a
+   *  shared empty array until then: never written). */
+  esp: number[] = NO_NUMS;
+  eh: number[] = NO_NUMS;
+  ered: number[] = NO_NUMS;
+  /** `n`: the entries it is expected to hold (its arrays are made that
+   *  long: grown one by one, a V8 array's store would be 17 or more). */
+  constructor(
+    public kind: number,
+    n: number,
+  ) {
+    this.keys = kind === K_OBJECT ? new ArrayCtor(n) : NO_KEYS;
+    this.vals = new ArrayCtor(n);
+    this.vers = new ArrayCtor(n);
+    this.mems = new ArrayCtor(n);
+  }
 }
+
+/** Makes a memo of a dropped generation new again for another object (its
+ *  arrays are kept: they were cleared when the generation was dropped). */
+function renewMemo(m: Memo, kind: number): void {
+  m.kind = kind;
+  if (kind === K_OBJECT && m.keys === NO_KEYS) m.keys = [];
+  m.epoch = 0;
+  m.off = 0;
+  m.ver = 0;
+  m.ok = false;
+  m.proto = null;
+  m.cls = '';
+  m.rem = 0;
+  m.height = 0;
+  m.deep = false;
+  m.spent = 0;
+  m.red = 0;
+  m.drp = 0;
+  m.attr = 0;
+  m.total = 0;
+  m.scan = 0;
+  m.klist = null;
+  m.ktotal = 0;
+  m.kcredit = 0;
+  m.misses = 0;
+  m.skip = 0;
+  m.trusted = false;
+  m.plan = null;
+  m.pbase = -1;
+  m.pmask = 0;
+  m.vmask = 0;
+}
+
+/** What a memo of a dropped generation holds of the program is let go
+ *  (the memo itself waits in the pool). */
+function clearMemo(m: Memo): void {
+  m.proto = null;
+  m.plan = null;
+  m.klist = null;
+  const vals = m.vals, mems = m.mems;
+  for (let i = 0; i < vals.length; i++) vals[i] = undefined;
+  for (let i = 0; i < mems.length; i++) mems[i] = null;
+}
+/** Shared empty arrays of memos (never written: see Memo.esp, keys). */
+const NO_NUMS: number[] = [];
+const NO_KEYS: string[] = [];
+const ArrayCtor = Array;
+/** Estimated bytes of a memo: the object, its arrays' headers and the
+ *  table entry, and per slot of its arrays. */
+const MEMO_BYTES = 600;
+const SLOT_BYTES = 8;
 
 /** The memo of an object met once: the second encoding makes a real memo,
  *  so objects recorded once cost no memo. */
-const SEEN = new Memo(0);
+const SEEN = new Memo(0, 0);
 /** Set by enc() for encObject's container encoders: the object was met before. */
 var seenFlag = false;
 
@@ -808,13 +871,84 @@ function checked(m: Memo, same: boolean): boolean {
   return same;
 }
 
-const memos = new WeakMap<object, Memo>();
+/** The memos and seen marks of the current generation (see newGeneration). */
+var memos = new WeakMap<object, Memo>();
 const MemoGet = uncurry<Memo | undefined>(WeakMap.prototype.get);
 const MemoSet = uncurry<unknown>(WeakMap.prototype.set);
 const ArrayPrototypeSlice = uncurry<string[]>(Array.prototype.slice);
 const TypedArraySlice = uncurry<Uint8Array>(Uint8Array.prototype.slice as AnyFn);
 const ArrayPrototypeUnshift = uncurry<number>(Array.prototype.unshift);
 const ArrayPrototypePop = uncurry<unknown>(Array.prototype.pop);
+
+// The memory of references is bounded (values.md, "Memo budget"): each
+// seen mark and memo adds its estimated size to memoUsed, and when that
+// passes memoBudget the next top-level value starts a new generation: the
+// WeakMap of memos and marks is dropped whole (no memo outlives it, and no
+// memo of a generation points to one of another: a memo's children are
+// memos met while it was encoded) and nothing written before is referred to
+// (epoch). Losing a memo only costs a full encoding later.
+/** Estimated bytes of a seen mark (an ephemeron table entry) and of a memo
+ *  (the object, its arrays and the table entry) plus per scanned entry. */
+const SEEN_BYTES = 48;
+var memoBudget = 512 << 10;
+var memoUsed = 0;
+/** Arrays given to a definer (untrust) and not verified since: kept apart
+ *  from the memos, which a new generation drops (a fresh array is read with
+ *  plain reads). */
+const definedArrays = new WeakSet<object>();
+const DefinedHas = uncurry<boolean>(WeakSet.prototype.has);
+const DefinedAdd = uncurry<unknown>(WeakSet.prototype.add);
+const DefinedDelete = uncurry<boolean>(WeakSet.prototype.delete);
+var definedAny = false;
+
+/** Bytes of memos and seen marks (estimated) after which a new generation
+ *  starts (NODEREC_VALUE_MEMO_KIB; 0: at every top-level value). */
+export function setMemoBudget(bytes: number): void {
+  memoBudget = bytes > 0 ? bytes : 0;
+}
+
+/** The memos made so far: those of the current generation are
+ *  pool[0..poolNext), the rest wait to be used again (a memo that became
+ *  garbage at every new generation would fill V8's old space, which the
+ *  garbage collector then lets grow to several times the live heap). */
+const pool: Memo[] = [];
+var poolNext = 0;
+
+/** Drops every memo and seen mark (at a top-level value, none in use). */
+function newGeneration(): void {
+  for (let i = 0; i < poolNext; i++) clearMemo(pool[i]);
+  poolNext = 0;
+  memos = new WeakMap<object, Memo>();
+  memoUsed = 0;
+  epoch++;
+  encoderWork[5]++;
+}
+
+/** Marks `o` as met once. */
+function putSeen(o: object): void {
+  MemoSet(memos, o, SEEN);
+  memoUsed += SEEN_BYTES;
+}
+
+/** A new memo of `kind` for `o`, expected to hold `n` entries. */
+function putMemo(o: object, kind: number, n: number): Memo {
+  let m: Memo;
+  if (poolNext < pool.length) {
+    m = pool[poolNext++];
+    renewMemo(m, kind);
+  } else {
+    m = new Memo(kind, n);
+    pool[poolNext++] = m;
+  }
+  MemoSet(memos, o, m);
+  memoUsed += MEMO_BYTES + (kind === K_OBJECT ? 4 : 3) * SLOT_BYTES * n;
+  return m;
+}
+
+/** Whether array `a` (no memo) was given to a definer and not verified since. */
+function definedArray(a: object): boolean {
+  return definedAny && DefinedHas(definedArrays, a);
+}
 
 var refsOn = true;
 /** Bumped whenever arena bytes are discarded (flush, rewind, bounds change). */
@@ -1248,11 +1382,13 @@ export function setTrust(on: boolean): void {
 export function untrust(o: object): void {
   const m = MemoGet(memos, o);
   if (m !== undefined && m !== SEEN) m.trusted = false;
-  else if (ArrayIsArray(o) && !isProxy(o)) {
+  if (ArrayIsArray(o) && !isProxy(o)) {
     // An array is read with plain reads from its first encoding on unless
-    // it was given to a definer (fresh arrays): this memo, untrusted, says
-    // it was, until an encoding reads every element with a descriptor.
-    MemoSet(memos, o, new Memo(K_ARRAY));
+    // it was given to a definer (fresh arrays): this mark says it was, until
+    // an encoding reads every element with a descriptor. Apart from the
+    // memos, which a new generation drops.
+    DefinedAdd(definedArrays, o);
+    definedAny = true;
   }
   if (o === ArrayPrototype || o === ObjectPrototype) protoTaint = true;
 }
@@ -1312,14 +1448,12 @@ function ownKeys(o: object, m: Memo | undefined): string[] {
   encoderWork[0] += total;
   keysTotal = total;
   if (total > BIG_KEYS) {
-    if (m === undefined) {
-      m = new Memo(K_OBJECT);
-      MemoSet(memos, o, m);
-    }
+    if (m === undefined) m = putMemo(o, K_OBJECT, 0);
     // Listing the keys again after total/items captures keeps the average
     // work per capture at about `items` keys.
     const keep = 2 * itemsBound + 16;
     m.klist = ArrayPrototypeSlice(keys, 0, keep);
+    memoUsed += keep * 8;
     m.ktotal = total;
     m.kcredit = itemsBound > 0 ? MathFloor(total / itemsBound) : total;
   }
@@ -1522,22 +1656,20 @@ function encArray(a: unknown[], m: Memo | undefined): void {
   if (cutContainer(a, null)) return;
   const seen = seenFlag;
   seenFlag = false;
-  // No memo: never given to a definer (untrust() gives such an array one).
-  const fresh = m === undefined || m.trusted;
+  // Never given to a definer (or verified since): see definedArray.
+  const fresh = m === undefined ? !definedArray(a) : m.trusted;
   if (m !== undefined && refsOn && canRef(m) && worthChecking(m) && checked(m, sameArray(a, m))) {
     putRef(m);
     return;
   }
   if (m === undefined && refsOn && !seen) {
-    MemoSet(memos, a, SEEN);
+    putSeen(a);
     // Written without a memo: whatever contains it cannot be referred to.
     okAcc = false;
     m = undefined;
   } else if (m === undefined && refsOn) {
-    m = new Memo(K_ARRAY);
-    // Never given to a definer (untrust() gives such an array a memo).
-    m.trusted = trustOn;
-    MemoSet(memos, a, m);
+    m = putMemo(a, K_ARRAY, a.length < itemsBound ? a.length : itemsBound);
+    m.trusted = trustOn && fresh;
   }
   const off = pos;
   const b0 = budget;
@@ -1637,6 +1769,8 @@ function encArray(a: unknown[], m: Memo | undefined): void {
   // Verified: every element read and none an accessor (holes read through
   // Array.prototype, which trustedArray() checks at each capture).
   m.trusted = trusted || (allData && n === len && ObjectGetPrototypeOf(a) === ArrayPrototype);
+  // Verified: no longer marked as given to a definer (a memo may be dropped).
+  if (m.trusted && !trusted && definedAny) DefinedDelete(definedArrays, a);
   m.proto = null;
   m.total = len;
   m.scan = n;
@@ -1711,8 +1845,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
       okAcc = false;
     } else if (m === undefined || m === SEEN) {
       second = seen;
-      m = new Memo(K_OBJECT);
-      MemoSet(memos, o, m);
+      m = putMemo(o, K_OBJECT, keysTotal < itemsBound ? keysTotal : itemsBound);
     }
   }
   const known = keysTotal;
@@ -1722,7 +1855,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   const filtered = curAttr !== 0 || env;
   const plan = !env && known <= PLAN_KEYS && known === keys.length ? planFor(proto, keys, known) : null;
   if (first) {
-    if (plan === null || markSeen(plan)) MemoSet(memos, o, SEEN);
+    if (plan === null || markSeen(plan)) putSeen(o);
   } else if (second && plan !== null) plan.back++;
   const limit = itemsBound < budget ? itemsBound : budget;
   if (plan !== null && known <= limit && (!refsOn || m === undefined)) {
@@ -1786,6 +1919,12 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   const gathered = trusted && full && plan.gather !== null;
   // What each entry spent and showed, for patches of this encoding.
   const track = full && n === known && end <= PATCH_MAX_KEYS;
+  if (track && m.esp.length < end) {
+    m.esp = new ArrayCtor(end);
+    m.eh = new ArrayCtor(end);
+    m.ered = new ArrayCtor(end);
+    memoUsed += 3 * (SLOT_BYTES * end + 32);
+  }
   const esp = m.esp, eh = m.eh, ered = m.ered;
   let dropped = false;
   let tOk = true, tDeep = false, tH = 0, tC = 1 << 30, bb = 0, rr = 0, dd = 0;
@@ -2142,13 +2281,13 @@ function sizedMemo(o: object, m: Memo | undefined, kind: number, seen: boolean):
   if (!refsOn) return undefined;
   if (m === undefined) {
     if (!seen) {
-      MemoSet(memos, o, SEEN);
+      putSeen(o);
       // Written without a memo: whatever contains it cannot be referred to.
       okAcc = false;
       return undefined;
     }
-    m = new Memo(kind);
-    MemoSet(memos, o, m);
+    const size = kind === K_MAP ? MapPrototypeGetSize(o) : SetPrototypeGetSize(o);
+    m = putMemo(o, kind, (kind === K_MAP ? 2 : 1) * (size < itemsBound ? size : itemsBound));
   }
   return m;
 }
@@ -2408,6 +2547,7 @@ function encTop(v: unknown): void {
   const start = pos;
   level = 0;
   arrChain = 0;
+  if (memoUsed > memoBudget) newGeneration();
   okAcc = true;
   deepAcc = false;
   hAcc = 0;

@@ -2,8 +2,10 @@
 // values recorded without them. Real workloads (acorn, js-yaml, a state
 // machine mutating its state between calls) are recorded both ways and every
 // exported value is compared.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { eventsAsync, fixture, metadata, onlyTrace, runCliAsync, runNodeAsync, type Event } from '../helpers/run';
+import { eventsAsync, fixture, metadata, onlyTrace, ROOT, runCliAsync, runNodeAsync, tempDir, type Event } from '../helpers/run';
 
 const MAIN = fixture('values-refs', 'main.js');
 
@@ -11,14 +13,17 @@ function valuesOf(evs: Event[]): unknown[] {
   return evs.map((e) => [e.kind, e.fn, e.path, e.line, e.activation, e.depth, e.args, e.this, e.value, e.error]);
 }
 
-async function recordWith(refs: string): Promise<{ evs: Event[]; dir: string; stdout: string }> {
+async function recordWith(refs: string, env: Record<string, string> = {}): Promise<{ evs: Event[]; dir: string; stdout: string; work: Record<string, number> }> {
   // Every function of acorn and js-yaml, whose internals pass the same
   // objects around (--scope all).
-  const r = await runNodeAsync(MAIN, { env: { NODEREC_VALUE_REFS: refs, NODEREC_SCOPE: 'all' } });
+  const workOut = path.join(tempDir(), 'work.json');
+  const r = await runNodeAsync(MAIN, {
+    env: { NODEREC_VALUE_REFS: refs, NODEREC_SCOPE: 'all', NODEREC_INDEX: path.join(ROOT, 'js', 'dist', 'index.js'), VALUES_WORK_OUT: workOut, ...env },
+  });
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   const dir = onlyTrace(r.outDir);
-  return { evs: await eventsAsync(dir), dir, stdout: r.stdout };
+  return { evs: await eventsAsync(dir), dir, stdout: r.stdout, work: JSON.parse(fs.readFileSync(workOut, 'utf8')) };
 }
 
 describe('value references', () => {
@@ -49,6 +54,27 @@ describe('value references', () => {
         .sort((x, y) => x.activation - y.activation)
         .map((o) => ({ ...o, t: 0, dur: 0 }));
     expect(rows(await calls(on.dir))).toEqual(rows(await calls(off.dir)));
+  });
+
+  it('with a memo budget of a few KiB (memos dropped again and again), every exported value is the same as without references', { timeout: 240_000 }, async () => {
+    const plain = await runNodeAsync(MAIN, { preload: 'none' });
+    const [small, none, off] = await Promise.all([recordWith('1', { NODEREC_VALUE_MEMO_KIB: '3' }), recordWith('1', { NODEREC_VALUE_MEMO_KIB: '0' }), recordWith('0')]);
+    for (const r of [small, none]) {
+      expect(r.stdout).toBe(plain.stdout);
+      expect(r.evs.length).toBe(off.evs.length);
+      const a = valuesOf(r.evs);
+      const b = valuesOf(off.evs);
+      for (let i = 0; i < a.length; i++) {
+        if (JSON.stringify(a[i]) !== JSON.stringify(b[i])) expect(a[i]).toEqual(b[i]);
+      }
+    }
+    // The memos were dropped many times, and references were still written
+    // between the drops (with 0, none outlives its value).
+    expect(small.work.memoGenerations).toBeGreaterThan(100);
+    expect(small.work.refs).toBeGreaterThan(100);
+    expect(none.work.memoGenerations).toBeGreaterThan(small.work.memoGenerations);
+    expect(off.work.memoGenerations).toBe(0);
+    expect(metadata(small.dir).raw_bytes).toBeLessThan(metadata(off.dir).raw_bytes);
   });
 
   it('the state passed to every call shows each change, in the call where it happened', async () => {

@@ -20,6 +20,9 @@ describe('trusted objects', () => {
     [NODE22, {}, 'node 22'],
     // no compiled readers (js/runtime/value-encoder.ts, compilePlan)
     [undefined, { NODE_OPTIONS: '--disallow-code-generation-from-strings' }, 'node 20, no code generation from strings'],
+    // memos (and what they know of trust) dropped at every value and every few values
+    [undefined, { NODEREC_VALUE_MEMO_KIB: '0' }, 'node 20, memos dropped at every value'],
+    [undefined, { NODEREC_VALUE_MEMO_KIB: '2' }, 'node 20, a 2 KiB memo budget'],
   ];
   for (const [node, env, label] of cases) {
     it(`no accessor made by any definer after verification runs; values equal the descriptor-read encoding; definers look like the builtins (${label})`, () => {

@@ -42,6 +42,7 @@ const CASES: Record<string, { good: [string, unknown][]; bad: string[]; accepted
   NODEREC_VALUE_STRING: { good: [['1024', 1024]], bad: ['1k'], accepted: /integer >= 0/ },
   NODEREC_VALUE_THIS_DEPTH: { good: [['1', 1]], bad: ['x'], accepted: /integer from 0 to 32/ },
   NODEREC_VALUE_BUDGET: { good: [['0', 0], ['4096', 4096]], bad: ['lots', '-1'], accepted: /integer >= 0/ },
+  NODEREC_VALUE_MEMO_KIB: { good: [['0', 0], ['1024', 1024]], bad: ['big', '-1'], accepted: /integer >= 0/ },
   NODEREC_VALUE_REFS: { good: [['0', false], ['yes', true]], bad: ['sometimes'], accepted: /1 true yes on/ },
   NODEREC_CAPTURE_VALUES: { good: [['on', true], ['false', false]], bad: ['none'], accepted: /1 true yes on/ },
   NODEREC_CLOCK: { good: [['precise', 'precise'], ['published', 'published']], bad: ['fast', 'PRECISE!'], accepted: /published/ },

@@ -17,6 +17,7 @@ import {
   attrFor,
   attrNone,
   encoderWork,
+  setMemoBudget,
 } from '../../js/runtime/value-encoder';
 import { installDefiners } from '../../js/runtime/definers';
 import { configureSecrets, resetSecrets } from '../../js/runtime/secrets';
@@ -743,10 +744,11 @@ describe('side-effect freedom', () => {
 });
 
 describe('fresh arrays read with plain reads (definers wrapped)', () => {
-  for (const refs of [true, false]) it(`an accessor element made by any definer never runs, before or after a first capture; holes and undefined stay apart${refs ? '' : ' (references off)'}`, () => {
+  for (const [refs, memoKib] of [[true, 1024], [false, 1024], [true, 0]] as const) it(`an accessor element made by any definer never runs, before or after a first capture; holes and undefined stay apart${refs ? '' : ' (references off)'}${memoKib === 0 ? ' (memos dropped at every value)' : ''}`, () => {
     expect(installDefiners(untrust)).toBe(true);
     setTrust(true);
     setRefs(refs);
+    setMemoBudget(memoKib * 1024);
     try {
       const work0 = encoderWork[3];
       let ran = 0;
@@ -790,6 +792,7 @@ describe('fresh arrays read with plain reads (definers wrapped)', () => {
       expect(roundTrip(sub)).toMatchObject([{ $: 'accessor' }, 2]);
       expect(ran).toBe(0);
     } finally {
+      setMemoBudget(512 << 10);
       setRefs(true);
       setTrust(false);
     }
@@ -1611,11 +1614,13 @@ describe('references', () => {
     expect(arena.buf[start]).toBe(0x0b);
   });
 
-  for (const trust of [false, true]) it(`differential: random object graphs mutated between captures decode the same with and without references${trust ? ', trusted objects read with plain reads' : ''}`, () => {
+  for (const [trust, memoKib] of [[false, 1024], [true, 1024], [false, 4], [true, 4]] as const) it(`differential: random object graphs mutated between captures decode the same with and without references${trust ? ', trusted objects read with plain reads' : ''}${memoKib < 1024 ? `, a ${memoKib} KiB memo budget (memos dropped again and again)` : ''}`, () => {
     // Trust: the definers of this realm are wrapped (js/runtime/definers.ts),
     // as the preload does; every accessor defined below goes through them.
     if (trust) expect(installDefiners(untrust)).toBe(true);
     setTrust(trust);
+    setMemoBudget(memoKib * 1024);
+    const gens0 = encoderWork[5];
     const work0 = encoderWork[3];
     let ran = 0;
     const getter = (): number => ++ran;
@@ -1697,10 +1702,20 @@ describe('references', () => {
         expect(r.ref).toEqual(r.full);
       }
     }
-    expect(refs).toBeGreaterThan(100);
-    // Patches were written (at the top level and inside other values).
-    expect(patches).toBeGreaterThan(20);
-    expect(encoderWork[4] - patches0).toBeGreaterThan(20);
+    setMemoBudget(512 << 10);
+    if (memoKib < 1024) {
+      // Dropped many times, and references and patches still written
+      // between the drops.
+      expect(encoderWork[5] - gens0).toBeGreaterThan(200);
+      expect(refs).toBeGreaterThan(50);
+      expect(patches).toBeGreaterThan(5);
+    } else {
+      expect(encoderWork[5] - gens0).toBe(0);
+      expect(refs).toBeGreaterThan(100);
+      // Patches were written (at the top level and inside other values).
+      expect(patches).toBeGreaterThan(20);
+      expect(encoderWork[4] - patches0).toBeGreaterThan(20);
+    }
     expect(ran).toBe(0);
     if (trust) expect(encoderWork[3] - work0).toBeGreaterThan(1000);
     else expect(encoderWork[3]).toBe(work0);
