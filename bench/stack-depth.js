@@ -3,7 +3,8 @@
 // recursion that works, per function shape, on the machine's Node and on
 // Node 22. `first run`: the first descent of a fresh function (interpreter
 // and baseline frames); `optimized`: after a warm-up (optimized frames).
-// Target: recorded >= 90% of plain.
+// Target: recorded >= 90% of plain. BENCH_STACK_ROOM sets NODEREC_STACK_ROOM
+// (100: the frames alone).
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -21,7 +22,8 @@ function depths(node, recorded) {
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'noderec-bench-depth-'));
   const args = recorded ? ['--require', REGISTER, WORKLOAD] : [WORKLOAD];
   // The async shape makes Node print "Exception in PromiseRejectCallback" at the overflow.
-  const r = spawnSync(node, args, { env: cleanEnv({ NODEREC_OUT_DIR: outDir }), maxBuffer: 64 << 20 });
+  const room = process.env.BENCH_STACK_ROOM ? { NODEREC_STACK_ROOM: process.env.BENCH_STACK_ROOM } : {};
+  const r = spawnSync(node, args, { env: cleanEnv({ NODEREC_OUT_DIR: outDir, ...room }), maxBuffer: 64 << 20 });
   fs.rmSync(outDir, { recursive: true, force: true });
   if (r.status !== 0) throw new Error(`${node} ${args.join(' ')}: exit ${r.status}`);
   return JSON.parse(r.stdout.toString().trim().split('\n').pop());

@@ -2,7 +2,7 @@
 // defect 5; design-docs/decisions.md 9). Instrumented frames are larger
 // than the originals (the activation value, the `try/finally` that closes
 // an activation when it throws), so with V8's stack limit unchanged the
-// deepest recursion that works recorded is 73-90% of the plain one. The
+// deepest recursion that works recorded is 64-90% of the plain one. The
 // frames cannot shrink further without losing what the trace needs; the
 // recorder gives the stack the room they take instead:
 // `NODEREC_STACK_ROOM` percent of V8's `--stack-size` (host/stack.rs moves
@@ -13,16 +13,15 @@ import { native } from './native';
 /** V8's default `--stack-size` on 64-bit platforms, KiB. */
 const V8_STACK_KIB = 984;
 
-/** The `--stack-size` node was started with (the last one given wins; it
- * is not accepted in NODE_OPTIONS), else V8's default. */
+/** The `--stack-size=N` node was started with (the last one given wins;
+ * node accepts no other spelling, and none in NODE_OPTIONS), else V8's
+ * default. */
 export function v8StackSizeKib(execArgv: readonly string[] = process.execArgv): number {
   let kib = V8_STACK_KIB;
-  for (let i = 0; i < execArgv.length; i++) {
-    const a = execArgv[i];
-    let v: string | undefined;
-    if (a.startsWith('--stack-size=') || a.startsWith('--stack_size=')) v = a.slice(13);
-    else if ((a === '--stack-size' || a === '--stack_size') && i + 1 < execArgv.length) v = execArgv[++i];
-    if (v !== undefined && /^\d+$/.test(v)) kib = Number(v);
+  for (const a of execArgv) {
+    if (!a.startsWith('--stack-size=') && !a.startsWith('--stack_size=')) continue;
+    const v = a.slice(13);
+    if (/^\d+$/.test(v)) kib = Number(v);
   }
   return kib;
 }

@@ -34,6 +34,27 @@ function guarded(n) {
   }
 }
 
+// No argument at all: the smallest plain frame, so the largest share for
+// what instrumentation adds (a fixed size per frame, not a percentage).
+let walked = 0;
+let walkTo = 0;
+function walk() {
+  walked++;
+  if (walked > max) max = walked;
+  if (walked < walkTo) walk();
+}
+function noArgs(n) {
+  walked = 0;
+  walkTo = n;
+  walk();
+  return walked;
+}
+
+const arrow = (n) => {
+  if (n < low) low = n;
+  return n === 0 ? 0 : arrow(n - 1) + 1;
+};
+
 async function asyncFn(n) {
   if (n < low) low = n;
   return n === 0 ? 0 : (await asyncFn(n - 1)) + 1;
@@ -97,14 +118,14 @@ async function ok(fn, n) {
 }
 
 async function main() {
-  const shapes = { tiny, method, 'try/catch': guarded, async: asyncFn, 'recursive descent': descent };
+  const shapes = { tiny, 'no arguments': noArgs, arrow, method, 'try/catch': guarded, async: asyncFn, 'recursive descent': descent };
   const out = {};
   for (const [name, fn] of Object.entries(shapes)) {
     max = 0;
     low = Infinity;
     const top = 1e6;
     await ok(fn, top);
-    const cold = fn === descent ? max : top - low + 1;
+    const cold = fn === descent || fn === noArgs ? max : top - low + 1;
     for (let i = 0; i < 200; i++) await ok(fn, 1000);
     let lo = 1;
     let hi = cold * 3;

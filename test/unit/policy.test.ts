@@ -46,7 +46,7 @@ const CASES: Record<string, { good: [string, unknown][]; bad: string[]; accepted
   NODEREC_VALUE_REFS: { good: [['0', false], ['yes', true]], bad: ['sometimes'], accepted: /1 true yes on/ },
   NODEREC_CAPTURE_VALUES: { good: [['on', true], ['false', false]], bad: ['none'], accepted: /1 true yes on/ },
   NODEREC_CLOCK: { good: [['precise', 'precise'], ['published', 'published']], bad: ['fast', 'PRECISE!'], accepted: /published/ },
-  NODEREC_STACK_ROOM: { good: [['100', 100], ['140', 140], ['1000', 1000]], bad: ['99', '1001', '1.5', 'big'], accepted: /integer from 100 to 1000/ },
+  NODEREC_STACK_ROOM: { good: [['100', 100], ['160', 160], ['400', 400]], bad: ['99', '401', '1.5', 'big'], accepted: /integer from 100 to 400/ },
   NODEREC_SCOPE: { good: [['project', 'project'], ['ALL', 'all'], [' all ', 'all']], bad: ['mine', 'node_modules'], accepted: /project \| all/ },
   NODEREC_LOG_LEVEL: { good: [['debug', 'debug'], ['ERROR', 'error']], bad: ['verbose', 'warning'], accepted: /error \| warn \| info \| debug \| trace/ },
   NODEREC_LOG_FILE: { good: [['/tmp/log.jsonl', '/tmp/log.jsonl']], bad: ['\0'], accepted: /non-empty path/ },

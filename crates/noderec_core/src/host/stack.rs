@@ -10,7 +10,7 @@
 //! cannot shrink further without losing what the trace needs, so the
 //! recorder gives the stack back the room its frames take: it moves V8's
 //! stack limit down by the same proportion (`NODEREC_STACK_ROOM`, percent of
-//! V8's `--stack-size`).
+//! V8's `--stack-size`, 160 by default).
 //!
 //! V8's limit is an address: the isolate was created with
 //! `limit = (stack position then) - stack_size KiB`, and only the public
@@ -23,11 +23,18 @@
 //!
 //! The new limit stays at least [`NATIVE_HEADROOM`] above the lowest address
 //! the thread's stack may grow to (its `RLIMIT_STACK`), so native code called
-//! from the deepest JavaScript frame (the writer, a regular expression, JSON)
-//! keeps room, as it has without the recorder.
+//! from the deepest JavaScript frame (the writer, a regular expression, JSON,
+//! another addon) keeps megabytes of room, as it has without the recorder
+//! (about 7 MiB with the usual 8 MiB stack; 6.5 MiB after the default room).
+//! A smaller stack is left as it is. The limit moves once per process, and
+//! only down.
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Bytes kept between the new limit and the end of the thread's stack.
-pub const NATIVE_HEADROOM: usize = 1 << 20;
+pub const NATIVE_HEADROOM: usize = 4 << 20;
+
+static MOVED: AtomicBool = AtomicBool::new(false);
 
 /// What [`grow`] did, in KiB of room between the top of the stack and V8's
 /// limit (`before` estimated from the V8 stack size given).
@@ -47,8 +54,11 @@ pub enum Unchanged {
     /// `v8::Isolate::GetCurrent` / `SetStackLimit` are not exported by this
     /// process (or no isolate is entered on this thread).
     NoV8Symbols,
-    /// The thread's stack (its rlimit) has no more room than V8 already uses.
+    /// The thread's stack (its rlimit) has no more room than V8 already uses
+    /// and the native headroom.
     NoRoom,
+    /// The limit was moved already in this process.
+    Moved,
 }
 
 impl Unchanged {
@@ -57,7 +67,8 @@ impl Unchanged {
             Unchanged::NotMainThread => "not the main thread",
             Unchanged::Unsupported => "the stack's bounds are unknown on this platform",
             Unchanged::NoV8Symbols => "this node does not export v8::Isolate::SetStackLimit",
-            Unchanged::NoRoom => "the thread's stack has no room beyond V8's limit",
+            Unchanged::NoRoom => "the thread's stack has no room beyond V8's limit and 4 MiB for native code",
+            Unchanged::Moved => "the limit was moved already",
         }
     }
 }
@@ -79,7 +90,12 @@ pub fn plan(stack_size_kib: u32, percent: u32, stack_bytes: usize, used_bytes: u
 /// `percent`% of the room `stack_size_kib` gives. Call it from JavaScript
 /// (the isolate must be entered on this thread).
 pub fn grow(stack_size_kib: u32, percent: u32) -> Result<Room, Unchanged> {
-    imp::grow(stack_size_kib, percent)
+    if MOVED.load(Ordering::Acquire) {
+        return Err(Unchanged::Moved);
+    }
+    let r = imp::grow(stack_size_kib, percent)?;
+    MOVED.store(true, Ordering::Release);
+    Ok(r)
 }
 
 #[cfg(any(target_os = "linux", target_os = "macos"))]
@@ -192,15 +208,15 @@ mod tests {
 
     #[test]
     fn plan_scales_v8s_room_and_keeps_the_used_part() {
-        // 984 KiB at 140%, 8 MiB stack, 20 KiB in use.
-        let after = plan(984, 140, 8 << 20, 20 << 10).unwrap();
-        assert_eq!(after, 984 * 1024 * 140 / 100 + (20 << 10));
+        // 984 KiB at 160%, 8 MiB stack, 20 KiB in use.
+        let after = plan(984, 160, 8 << 20, 20 << 10).unwrap();
+        assert_eq!(after, 984 * 1024 * 160 / 100 + (20 << 10));
     }
 
     #[test]
     fn plan_is_bounded_by_the_stack_less_the_native_headroom() {
-        let after = plan(984, 400, 2 << 20, 0).unwrap();
-        assert_eq!(after, (2 << 20) - NATIVE_HEADROOM);
+        let after = plan(984, 1000, 8 << 20, 0).unwrap();
+        assert_eq!(after, (8 << 20) - NATIVE_HEADROOM);
     }
 
     #[test]
@@ -209,6 +225,9 @@ mod tests {
         assert_eq!(plan(984, 90, 8 << 20, 0), None);
         // A stack smaller than V8's room plus the headroom: nothing to give.
         assert_eq!(plan(984, 140, 1 << 20, 0), None);
-        assert_eq!(plan(984, 140, 1900 << 10, 0), None);
+        assert_eq!(plan(984, 160, 2 << 20, 0), None);
+        assert_eq!(plan(984, 160, (4 << 20) + (900 << 10), 0), None);
+        // 5 MiB: 1 MiB past the headroom, a little more than V8 has.
+        assert_eq!(plan(984, 160, 5 << 20, 0), Some(1 << 20));
     }
 }
