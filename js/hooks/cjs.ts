@@ -67,11 +67,17 @@ function lastSourceMapComment(source: string): string {
  * vm.USE_MAIN_CONTEXT_DEFAULT_LOADER is an experimental feature". Node's own
  * loader uses the same loader without the warning, so the program would see
  * a warning it never caused. Spend the once here, silently: an import that
- * fails at resolution (no module is loaded), with emitWarning muted while
- * Node notes the feature as warned. */
+ * fails at resolution (no module is loaded), with that warning muted while
+ * Node notes the feature as warned. Only that one: the import may be the
+ * first of the process, and Node's ES module loader, created by it, warns
+ * about `--experimental-loader` (mocha --loader=ts-node/esm), which the
+ * program must still see. */
 function spendDefaultLoaderWarning(): void {
   const emitWarning = process.emitWarning;
-  process.emitWarning = function muted(): void {} as typeof process.emitWarning;
+  process.emitWarning = function emitWarning(this: unknown, warning: unknown, ...rest: unknown[]): void {
+    if (String(warning instanceof Error ? warning.message : warning).includes('USE_MAIN_CONTEXT_DEFAULT_LOADER')) return;
+    Reflect.apply(emitWarning, this, [warning, ...rest]);
+  } as typeof process.emitWarning;
   try {
     const probe = vm.compileFunction('return import("node:noderec-none")', [], {
       filename: __filename,

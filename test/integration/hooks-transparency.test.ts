@@ -138,6 +138,23 @@ describe('module loading leaves no trace in the program', () => {
       expect((await eventsAsync(onlyTrace(rec.outDir))).some((e) => e.kind === 'call' && e.fn === 'answer')).toBe(true);
     });
 
+    it(`a program run with --loader gets Node's warning about it, as without the recorder (${nodeName(node)})`, async () => {
+      // mocha --loader=ts-node/esm: the warning went missing when recorded.
+      const dir = fixture('hooks-misc');
+      const args = ['--loader=./pass-loader.mjs', 'loader-warning.js'];
+      const pid = (s: string): string => s.replace(/\(node:\d+\)/g, '(node:PID)');
+      const plain = await spawnAsync(node, args, { cwd: dir, env: cleanEnv() });
+      expect(plain.stdout).toBe('42\n');
+      expect(plain.stderr).toContain('ExperimentalWarning: `--experimental-loader` may be removed');
+      for (const env of [{ NODE_OPTIONS: `--require ${REGISTER}` }, { NODE_OPTIONS: `--import ${REGISTER}` }]) {
+        const outDir = tempDir();
+        const rec = await spawnAsync(node, args, { cwd: dir, env: cleanEnv({ ...env, NODEREC_OUT_DIR: outDir }) });
+        expect(pid(rec.stderr)).toBe(pid(plain.stderr));
+        expect(rec.stdout).toBe(plain.stdout);
+        expect((await eventsAsync(onlyTrace(outDir))).some((e) => e.kind === 'call' && e.fn === 'answer')).toBe(true);
+      }
+    });
+
     for (const preload of ['require', 'import'] as const) {
       it(`the first microtasks run as without the recorder: no extra stack frame, no 'worker' event (${nodeName(node)}, --${preload})`, async () => {
         const f = fixture('hooks-misc', 'await-stack.js');
