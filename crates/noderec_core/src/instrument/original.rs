@@ -110,14 +110,16 @@ impl Finder<'_> {
         if decl.start == 0 || self.text(decl.start - 1, decl.start) != ";" {
             return;
         }
-        // The end probe: the block's last statement, right after a `;` of ours.
-        let Some(last) = tr.block.body.last() else { return };
-        let Statement::ExpressionStatement(end) = last else { return };
-        if !is_end_probe(&end.expression) || end.span.start == 0 {
-            return;
-        }
+        // The end probe: the block's last statement, right after a `;` of ours;
+        // none when the body cannot reach its end (completion.rs).
+        let end = match tr.block.body.last() {
+            Some(Statement::ExpressionStatement(end)) if is_end_probe(&end.expression) && end.span.start > 0 => {
+                (end.span.start - 1, ";__nr$.")
+            }
+            _ => (tr.block.span.end - 1, "}finally{"),
+        };
         if self.cut(decl.start - 1, block_open, ";const $nr$a=__nr$.", ";try{") {
-            self.cut(end.span.start - 1, tr.span.end, ";__nr$.", "}");
+            self.cut(end.0, tr.span.end, end.1, "}");
         }
     }
 

@@ -13,6 +13,7 @@ use oxc_ast_visit::{walk, Visit};
 use oxc_span::GetSpan;
 use oxc_syntax::scope::ScopeFlags;
 
+use super::completion;
 use super::lines::LineIndex;
 use super::names::{self, ANONYMOUS, MODULE};
 use super::reexport;
@@ -115,9 +116,15 @@ impl Frame {
         }
     }
 
-    /// Body end of a function or static block.
-    fn body_end(&self) -> String {
-        format!(";{}}}finally{{{}}}", self.ret_undefined(), self.finally())
+    /// Body end of a function or static block. Without the end-of-body probe
+    /// when the body cannot reach its end (completion.rs): unreachable code
+    /// shows as not run in coverage reports.
+    fn body_end(&self, reachable: bool) -> String {
+        if reachable {
+            format!(";{}}}finally{{{}}}", self.ret_undefined(), self.finally())
+        } else {
+            format!("}}finally{{{}}}", self.finally())
+        }
     }
 }
 
@@ -367,7 +374,7 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
         }
         self.visit_function_body(body);
         if frame.token {
-            self.out.insert(body.span.end - 1, &frame.body_end());
+            self.out.insert(body.span.end - 1, &frame.body_end(!completion::ends_abruptly(&body.statements)));
         }
     }
 
@@ -687,13 +694,24 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
         walk::walk_static_block(self, it);
         self.frames.pop();
         if recorded {
-            self.out.insert(it.span.end - 1, &frame.body_end());
+            self.out.insert(it.span.end - 1, &frame.body_end(!completion::ends_abruptly(&it.body)));
         }
     }
 
     fn visit_call_expression(&mut self, it: &CallExpression<'a>) {
         if let Some(start) = reexport::getter_start(it) {
             self.plain_getter = Some(start);
+        }
+        // esbuild's keepNames (tsx): `const f = __name((x) => {...}, "f")`; the
+        // function is named by the second argument, as `__name` names it.
+        if let (Expression::Identifier(callee), [f, Argument::StringLiteral(name)]) =
+            (&it.callee, it.arguments.as_slice())
+        {
+            if callee.name == "__name" {
+                if let Some(f) = f.as_expression() {
+                    self.set_hint(f, || Some(name.value.to_string()));
+                }
+            }
         }
         walk::walk_call_expression(self, it);
     }
