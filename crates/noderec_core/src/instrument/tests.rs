@@ -118,7 +118,11 @@ fn unreachable_body_end_has_no_probe() {
         ("function f(p) { try { return g(p) } catch { h() } }", true),
         ("function f(p) { a: { if (p) break a; return 1 } }", true),
         ("function f(p) { switch (p) { default: return 1 } }", true),
-        ("function f(p) { while (true) { return 1 } }", true),
+        ("function f(p) { while (true) { try { return g() } catch { continue } } }", false),
+        ("function f(p) { for (;;) { if (g()) return 1 } }", false),
+        ("function f(p) { while (true) { if (g()) break; } }", true),
+        ("function f(p) { for (;;) { for (const x of p) { if (x) break } return 1 } }", true),
+        ("function f(p) { while (p) { return 1 } }", true),
         ("function f(p) { g() }", true),
     ];
     for (src, probe) in cases {
