@@ -19,7 +19,7 @@ describe('coverage of recorded code', () => {
     it(`c8 reports the same coverage plain and recorded: TypeScript through tsx, and CommonJS (${nodeName(node)})`, async () => {
       const dir = fixture('coverage');
       const c8 = (env: Record<string, string>): Promise<{ stdout: string; stderr: string; code: number | null }> =>
-        spawnAsync(node, [C8, '--reporter=text', '-t', tempDir('noderec-c8-'), node, '--import', 'tsx', 'main.ts'], { cwd: dir, env: cleanEnv(env) });
+        spawnAsync(node, [C8, '--reporter=text', `--temp-directory=${tempDir('noderec-c8-')}`, `--reports-dir=${tempDir('noderec-c8-')}`, node, '--import', 'tsx', 'main.ts'], { cwd: dir, env: cleanEnv(env) });
       const plain = await c8({});
       expect(plain.code).toBe(0);
       expect(plain.stdout).toContain('All files |     100 |      100 |     100 |     100 |');
