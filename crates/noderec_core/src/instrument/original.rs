@@ -281,6 +281,17 @@ impl<'a> Visit<'a> for Finder<'_> {
                 return;
             }
         }
+        // An anonymous function definition: `return (__nr$.fr($nr$a,e))`.
+        if let Some(Expression::ParenthesizedExpression(p)) = &it.argument {
+            if let Expression::CallExpression(call) = &p.expression {
+                if matches!(call.arguments.first(), Some(Argument::Identifier(id)) if id.name == "$nr$a")
+                    && self.field(&p.expression)
+                {
+                    self.cut(p.span.start, p.span.start + 1, "(", "");
+                    self.cut(p.span.end - 1, p.span.end, ")", "");
+                }
+            }
+        }
         walk::walk_return_statement(self, it);
     }
 
@@ -313,14 +324,14 @@ impl<'a> Visit<'a> for Finder<'_> {
 
     fn visit_property_definition(&mut self, it: &PropertyDefinition<'a>) {
         if let Some(v) = &it.value {
-            self.field(v);
+            let _ = self.field(v);
         }
         walk::walk_property_definition(self, it);
     }
 
     fn visit_accessor_property(&mut self, it: &AccessorProperty<'a>) {
         if let Some(v) = &it.value {
-            self.field(v);
+            let _ = self.field(v);
         }
         walk::walk_accessor_property(self, it);
     }
@@ -328,18 +339,18 @@ impl<'a> Visit<'a> for Finder<'_> {
 
 impl Finder<'_> {
     /// `x = __nr$.fr(__nr$.m0(__nr$b+i,this),e)` (`frv(...,e,redact,drop)`).
-    fn field(&mut self, value: &Expression<'_>) {
-        let Expression::CallExpression(call) = value else { return };
+    /// Also `return (__nr$.fr($nr$a,e))` (an anonymous function definition): true when cut.
+    fn field(&mut self, value: &Expression<'_>) -> bool {
+        let Expression::CallExpression(call) = value else { return false };
         let typed = match probe_name(call) {
             Some("fr" | "frr" | "frx") if call.arguments.len() == 2 => false,
             Some("frv") if call.arguments.len() == 4 => true,
-            _ => return,
+            _ => return false,
         };
-        let Some(e) = call.arguments[1].as_expression() else { return };
+        let Some(e) = call.arguments[1].as_expression() else { return false };
         let e = e.span();
-        if self.cut(call.span.start, e.start, "__nr$.fr", ",") {
-            self.cut(e.end, call.span.end, if typed { "," } else { ")" }, ")");
-        }
+        self.cut(call.span.start, e.start, "__nr$.fr", ",")
+            && self.cut(e.end, call.span.end, if typed { "," } else { ")" }, ")")
     }
 }
 

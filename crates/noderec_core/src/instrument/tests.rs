@@ -787,10 +787,11 @@ fn await_and_yield_at_a_line_start_keep_automatic_semicolons() {
 
 #[test]
 fn anonymous_functions_keep_their_names() {
-    // `__nr$v=` would name an anonymous function `__nr$v`; `(0,e)` does not.
+    // `__nr$v=` would name an anonymous function `__nr$v`; `(0,e)` does not, but V8
+    // still infers `__nr$v` for stack traces: a returned one goes through a call.
     snap(
         "function f() { return () => 1 }\nasync function g() { return await function () {} }\nclass A { h = () => 2; k = f() }\n",
         CJS,
-        "function f() {;const $nr$a=__nr$.c(__nr$b+1);try{ return (__nr$v=(0,() => {const $nr$a=__nr$.c(__nr$b+2);try{return (__nr$v=1,__nr$.r($nr$a))}finally{__nr$.d=$nr$a}}),__nr$.r($nr$a,2)) }finally{__nr$.d=$nr$a}}\nasync function g() {;const $nr$a=__nr$.t(__nr$.c(__nr$b+3));try{ return (__nr$v=(__nr$v=await (__nr$v=(0,function () {;const $nr$a=__nr$.c(__nr$b+5);try{;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}),__nr$.aw($nr$a,__nr$b+4,2)),__nr$.rs($nr$a)),__nr$.r($nr$a)) }finally{__nr$.f($nr$a)}}\nclass A { h = () => {const $nr$a=__nr$.c(__nr$b+7);try{return (__nr$v=2,__nr$.r($nr$a))}finally{__nr$.d=$nr$a}}; k = __nr$.fr(__nr$.m0(__nr$b+8,this),f()) };__nr$.u($nr$a)\n",
+        "function f() {;const $nr$a=__nr$.c(__nr$b+1);try{ return (__nr$.fr($nr$a,() => {const $nr$a=__nr$.c(__nr$b+2);try{return (__nr$v=1,__nr$.r($nr$a))}finally{__nr$.d=$nr$a}})) }finally{__nr$.d=$nr$a}}\nasync function g() {;const $nr$a=__nr$.t(__nr$.c(__nr$b+3));try{ return (__nr$v=(__nr$v=await (__nr$v=(0,function () {;const $nr$a=__nr$.c(__nr$b+5);try{;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}),__nr$.aw($nr$a,__nr$b+4,2)),__nr$.rs($nr$a)),__nr$.r($nr$a)) }finally{__nr$.f($nr$a)}}\nclass A { h = () => {const $nr$a=__nr$.c(__nr$b+7);try{return (__nr$v=2,__nr$.r($nr$a))}finally{__nr$.d=$nr$a}}; k = __nr$.fr(__nr$.m0(__nr$b+8,this),f()) };__nr$.u($nr$a)\n",
     );
 }
