@@ -27,7 +27,7 @@ import { buildSalt } from '../native';
 import { usesNodeTest, watchNodeTest } from '../runners/node-test';
 import { instrumentable } from './scope';
 import { asNodeCompileError, CJS_PARAMS, commonJsSyntaxError, detectedAsModule, instrumentModule, isParseFailure } from './syntax';
-import { alreadyInstrumented, isTypeScript } from './typescript';
+import { alreadyInstrumented } from './typescript';
 
 type Wrap = (script: string) => string;
 interface ModuleInternals {
@@ -42,7 +42,6 @@ const TAKE = '__nr$.cjs()';
 const SOURCE_MAP_COMMENT = /\/\/[#@][ \t]+sourceMappingURL=[^\s'"]*[ \t]*$/gm;
 
 let installed = false;
-let tsOnly = false;
 let active = true;
 type ModuleFunction = (...args: unknown[]) => unknown;
 let compiled: ModuleFunction | null = null;
@@ -67,11 +66,17 @@ function lastSourceMapComment(source: string): string {
  * vm.USE_MAIN_CONTEXT_DEFAULT_LOADER is an experimental feature". Node's own
  * loader uses the same loader without the warning, so the program would see
  * a warning it never caused. Spend the once here, silently: an import that
- * fails at resolution (no module is loaded), with emitWarning muted while
- * Node notes the feature as warned. */
+ * fails at resolution (no module is loaded), with that warning muted while
+ * Node notes the feature as warned. Only that one: the import may be the
+ * first of the process, and Node's ES module loader, created by it, warns
+ * about `--experimental-loader` (mocha --loader=ts-node/esm), which the
+ * program must still see. */
 function spendDefaultLoaderWarning(): void {
   const emitWarning = process.emitWarning;
-  process.emitWarning = function muted(): void {} as typeof process.emitWarning;
+  process.emitWarning = function emitWarning(this: unknown, warning: unknown, ...rest: unknown[]): void {
+    if (String(warning instanceof Error ? warning.message : warning).includes('USE_MAIN_CONTEXT_DEFAULT_LOADER')) return;
+    Reflect.apply(emitWarning, this, [warning, ...rest]);
+  } as typeof process.emitWarning;
   try {
     const probe = vm.compileFunction('return import("node:noderec-none")', [], {
       filename: __filename,
@@ -85,13 +90,16 @@ function spendDefaultLoaderWarning(): void {
   }
 }
 
-/** Installs the hook. `typeScriptOnly`: only for what a TypeScript loader
- * compiles through `module._compile` (Node >= 22.15, where module.registerHooks
- * sees every other CommonJS source). */
-export function installCjsHook(onError: (e: unknown, filename: string) => void, typeScriptOnly = false): void {
+/** Installs the hook. `_behindInThreadHooks` (Node >= 22.15, installed once a
+ * TypeScript loader sets a `require.extensions` handler): module.registerHooks
+ * sees the CommonJS sources Node reads, so the hook is there for what the
+ * loader compiles itself: its TypeScript, and the `.js`/`.cjs` files its
+ * handlers read from disk (tsx's, for a CommonJS file an ES module imports),
+ * which the in-thread hooks never see. Either way a source the in-thread
+ * hooks instrumented is left as it is. */
+export function installCjsHook(onError: (e: unknown, filename: string) => void, _behindInThreadHooks = false): void {
   if (installed) return;
   installed = true;
-  tsOnly = typeScriptOnly;
   if (DEFAULT_LOADER !== undefined) spendDefaultLoaderWarning();
   const M = Module as unknown as ModuleInternals;
   let compile = M.prototype._compile;
@@ -143,7 +151,9 @@ export function installCjsHook(onError: (e: unknown, filename: string) => void, 
     let parseFailure: unknown = null;
     // A test file of node:test: its tests become spans (runners/node-test.ts).
     if (active && instrumentable(filename) && usesNodeTest(script)) watchNodeTest();
-    if (active && (!tsOnly || isTypeScript(filename)) && instrumentable(filename) && !alreadyInstrumented(script)) {
+    // Behind the in-thread hooks, a source of theirs is either instrumented
+    // (left alone here) or one their filters skipped: asked again, they skip it.
+    if (active && instrumentable(filename) && !alreadyInstrumented(script)) {
       try {
         const out = instrumentModule(script, filename, false, buildSalt());
         if (out !== null) code = out;

@@ -35,11 +35,20 @@ function text(src: LoadResult['source']): string | null {
   return Buffer.from(src as Uint8Array).toString('utf8');
 }
 
-/** In-thread hooks for both module formats. */
+/** In-thread hooks for both module formats. Also registered again after
+ * each in-thread registration of another loader (registerHooksAfterOthers). */
 export function installInThreadHooks(onError: (e: unknown, filename: string) => void): void {
   const registerHooks = (mod as unknown as { registerHooks: RegisterHooks }).registerHooks;
-  registerHooks({
-    load(url, context, nextLoad) {
+  registerHooks({ load: inThreadLoad(onError) });
+  registerHooksAfterOthers(registerHooks, onError);
+}
+
+type LoadHook = (url: string, context: unknown, nextLoad: NextLoad) => LoadResult;
+
+/** The in-thread load hook. */
+function inThreadLoad(onError: (e: unknown, filename: string) => void): LoadHook {
+  return {
+    load(url: string, context: unknown, nextLoad: NextLoad): LoadResult {
       const result = nextLoad(url, context);
       if (!active || !url.startsWith('file:')) return result;
       // `require()` hands CommonJS over before its format is known (undefined).
@@ -95,7 +104,39 @@ export function installInThreadHooks(onError: (e: unknown, filename: string) => 
       }
       return result;
     },
-  });
+  }.load;
+}
+
+/** In-thread hooks registered later run first: a loader that registers
+ * them after noderec's (tsx >= 4.20 on Node >= 22.15, `--import tsx` or
+ * `npx tsx`) hands noderec raw TypeScript, which it leaves alone, and
+ * compiles it afterwards: nothing of the program was recorded. After each
+ * such registration, noderec's load hook registers again, in front of it:
+ * that instance instruments the other loader's output (with its source map)
+ * and leaves what the first instance already instrumented (the prologue
+ * tells). `node:module`'s ES module namespace follows
+ * (syncBuiltinESMExports). */
+function registerHooksAfterOthers(original: RegisterHooks, onError: (e: unknown, filename: string) => void): void {
+  const m = ModuleObject as unknown as { registerHooks?: RegisterHooks };
+  if (m.registerHooks !== original) return;
+  const load = inThreadLoad(onError);
+  const patched = {
+    registerHooks(hooks: Parameters<RegisterHooks>[0]): unknown {
+      // A plain call keeps Node's errors and their stack as they were.
+      const handle = Reflect.apply(original, m, arguments);
+      if (active && typeof hooks?.load === 'function') {
+        try {
+          original.call(m, { load });
+        } catch {
+          // the program's loader works unrecorded
+        }
+      }
+      return handle;
+    },
+  }.registerHooks;
+  Object.defineProperty(patched, 'name', { value: 'registerHooks' });
+  m.registerHooks = patched;
+  ModuleObject.syncBuiltinESMExports();
 }
 
 type Register = (specifier: string | URL, parentURL?: unknown, options?: unknown) => void;

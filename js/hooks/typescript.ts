@@ -53,8 +53,11 @@ export function stripTypes(format: string | null | undefined, source: string): s
   if (typeof strip !== 'function') return null;
   const emit = process.emitWarning;
   // stripTypeScriptTypes() warns that it is experimental: the program would
-  // see a warning it did not cause.
-  process.emitWarning = function muted(): void {} as typeof process.emitWarning;
+  // see a warning it did not cause. Only that warning is muted.
+  process.emitWarning = function emitWarning(this: unknown, warning: unknown, ...rest: unknown[]): void {
+    if (String(warning instanceof Error ? warning.message : warning).includes('stripTypeScriptTypes')) return;
+    Reflect.apply(emit, this, [warning, ...rest]);
+  } as typeof process.emitWarning;
   try {
     return strip(source, { mode: 'strip' });
   } catch {

@@ -11,6 +11,8 @@ import { cleanEnv, CLI, Event, events, fixture, NODE, NODE22, REGISTER, ROOT, te
 const APP = fixture('typescript');
 const STRIP = fixture('typescript-strip');
 const MORE = fixture('typescript-more');
+// The same program in a `"type": "module"` project.
+const APP_ESM = fixture('typescript-esm');
 const TSX_CLI = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
 interface Both {
@@ -80,6 +82,13 @@ describe('TypeScript', () => {
 
   it('node --import tsx app.ts on Node 22 (in-thread hooks and tsx`s hooks thread)', async () => {
     expectApp(await both(NODE22, ['--import', 'tsx', 'app.ts'], APP));
+  });
+
+  it('node --import tsx app.ts in an ES module project, Node 20 and 22 (tsx >= 4.20 uses in-thread hooks where Node has them)', async () => {
+    // tsx registers with module.registerHooks on Node 22.15+: its hooks ran
+    // before noderec's, which saw raw TypeScript, and nothing was recorded.
+    expectApp(await both(NODE, ['--import', 'tsx', 'app.ts'], APP_ESM));
+    expectApp(await both(NODE22, ['--import', 'tsx', 'app.ts'], APP_ESM));
   });
 
   it('ts-node (node --require ts-node/register app.ts), Node 20 and 22', async () => {

@@ -15,6 +15,7 @@
 //!   other (`var g; function g() {}`) cannot be moved into the `try` block; it keeps its
 //!   table entry and gets no probes (`scopes`).
 
+mod completion;
 mod lines;
 mod names;
 mod original;

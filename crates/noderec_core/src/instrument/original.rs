@@ -110,14 +110,16 @@ impl Finder<'_> {
         if decl.start == 0 || self.text(decl.start - 1, decl.start) != ";" {
             return;
         }
-        // The end probe: the block's last statement, right after a `;` of ours.
-        let Some(last) = tr.block.body.last() else { return };
-        let Statement::ExpressionStatement(end) = last else { return };
-        if !is_end_probe(&end.expression) || end.span.start == 0 {
-            return;
-        }
+        // The end probe: the block's last statement, right after a `;` of ours;
+        // none when the body cannot reach its end (completion.rs).
+        let end = match tr.block.body.last() {
+            Some(Statement::ExpressionStatement(end)) if is_end_probe(&end.expression) && end.span.start > 0 => {
+                (end.span.start - 1, ";__nr$.")
+            }
+            _ => (tr.block.span.end - 1, "}finally{"),
+        };
         if self.cut(decl.start - 1, block_open, ";const $nr$a=__nr$.", ";try{") {
-            self.cut(end.span.start - 1, tr.span.end, ";__nr$.", "}");
+            self.cut(end.0, tr.span.end, end.1, "}");
         }
     }
 
@@ -279,6 +281,17 @@ impl<'a> Visit<'a> for Finder<'_> {
                 return;
             }
         }
+        // An anonymous function definition: `return (__nr$.fr($nr$a,e))`.
+        if let Some(Expression::ParenthesizedExpression(p)) = &it.argument {
+            if let Expression::CallExpression(call) = &p.expression {
+                if matches!(call.arguments.first(), Some(Argument::Identifier(id)) if id.name == "$nr$a")
+                    && self.field(&p.expression)
+                {
+                    self.cut(p.span.start, p.span.start + 1, "(", "");
+                    self.cut(p.span.end - 1, p.span.end, ")", "");
+                }
+            }
+        }
         walk::walk_return_statement(self, it);
     }
 
@@ -311,14 +324,14 @@ impl<'a> Visit<'a> for Finder<'_> {
 
     fn visit_property_definition(&mut self, it: &PropertyDefinition<'a>) {
         if let Some(v) = &it.value {
-            self.field(v);
+            let _ = self.field(v);
         }
         walk::walk_property_definition(self, it);
     }
 
     fn visit_accessor_property(&mut self, it: &AccessorProperty<'a>) {
         if let Some(v) = &it.value {
-            self.field(v);
+            let _ = self.field(v);
         }
         walk::walk_accessor_property(self, it);
     }
@@ -326,18 +339,18 @@ impl<'a> Visit<'a> for Finder<'_> {
 
 impl Finder<'_> {
     /// `x = __nr$.fr(__nr$.m0(__nr$b+i,this),e)` (`frv(...,e,redact,drop)`).
-    fn field(&mut self, value: &Expression<'_>) {
-        let Expression::CallExpression(call) = value else { return };
+    /// Also `return (__nr$.fr($nr$a,e))` (an anonymous function definition): true when cut.
+    fn field(&mut self, value: &Expression<'_>) -> bool {
+        let Expression::CallExpression(call) = value else { return false };
         let typed = match probe_name(call) {
             Some("fr" | "frr" | "frx") if call.arguments.len() == 2 => false,
             Some("frv") if call.arguments.len() == 4 => true,
-            _ => return,
+            _ => return false,
         };
-        let Some(e) = call.arguments[1].as_expression() else { return };
+        let Some(e) = call.arguments[1].as_expression() else { return false };
         let e = e.span();
-        if self.cut(call.span.start, e.start, "__nr$.fr", ",") {
-            self.cut(e.end, call.span.end, if typed { "," } else { ")" }, ")");
-        }
+        self.cut(call.span.start, e.start, "__nr$.fr", ",")
+            && self.cut(e.end, call.span.end, if typed { "," } else { ")" }, ")")
     }
 }
 

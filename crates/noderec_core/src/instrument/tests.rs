@@ -79,7 +79,7 @@ fn function_declaration_with_return() {
     let out = snap(
         "function add(a, b) {\n  return a + b;\n}\n",
         ESM,
-        "function add(a, b) {;const $nr$a=__nr$.c2(__nr$b+1,a,b);try{\n  return (__nr$v=a + b,__nr$.r($nr$a));\n;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}};__nr$.u($nr$a)\n",
+        "function add(a, b) {;const $nr$a=__nr$.c2(__nr$b+1,a,b);try{\n  return (__nr$v=a + b,__nr$.r($nr$a));\n}finally{__nr$.d=$nr$a}};__nr$.u($nr$a)\n",
     );
     assert_eq!(out.prologue_at, 0);
     assert_eq!(table(&out), [("<module>".into(), "module"), ("add".into(), "function")]);
@@ -92,8 +92,47 @@ fn bare_return_and_sequence_return() {
     snap(
         "function f(x) { if (x) return; return x, 1 }",
         ESM,
-        "function f(x) {;const $nr$a=__nr$.c1(__nr$b+1,x);try{ if (x) return __nr$.u($nr$a); return (__nr$v=(x, 1),__nr$.r($nr$a,1)) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}};__nr$.u($nr$a)",
+        "function f(x) {;const $nr$a=__nr$.c1(__nr$b+1,x);try{ if (x) return __nr$.u($nr$a); return (__nr$v=(x, 1),__nr$.r($nr$a,1)) }finally{__nr$.d=$nr$a}};__nr$.u($nr$a)",
     );
+}
+
+/// A body that cannot reach its end gets no end-of-body probe: coverage tools would
+/// report that unreachable code as not run (completion.rs). Only when sure.
+/// esbuild's keepNames output (tsx): the name is `__name`'s second argument.
+#[test]
+fn esbuild_keep_names_wrapper_names_the_function() {
+    let src = "const isDirSync = /* @__PURE__ */ __name((p) => {\n  return !!p;\n}, \"isDirSync\");\nconst g = __name(function () {}, \"g\");\n";
+    assert_eq!(names(src, ESM), ["<module>", "isDirSync", "g"]);
+}
+
+#[test]
+fn unreachable_body_end_has_no_probe() {
+    let end = ";__nr$.u($nr$a)}finally";
+    let cases = [
+        ("function f(p) { try { return g(p) } catch { return false } }", false),
+        ("function f(p) { if (p) { return 1 } else { throw new Error() } }", false),
+        ("function f(p) { try { g() } finally { return 2 } }", false),
+        ("function f(p) { { return 1 } }", false),
+        ("class A { static { throw 1 } }", false),
+        ("function f(p) { if (p) return 1 }", true),
+        ("function f(p) { try { return g(p) } catch { h() } }", true),
+        ("function f(p) { a: { if (p) break a; return 1 } }", true),
+        ("function f(p) { switch (p) { default: return 1 } }", true),
+        ("function f(p) { while (true) { try { return g() } catch { continue } } }", false),
+        ("function f(p) { for (;;) { if (g()) return 1 } }", false),
+        ("function f(p) { while (true) { if (g()) break; } }", true),
+        ("function f(p) { for (;;) { for (const x of p) { if (x) break } return 1 } }", true),
+        ("function f(p) { while (p) { return 1 } }", true),
+        ("function f(p) { g() }", true),
+    ];
+    for (src, probe) in cases {
+        let out = run(src, ESM);
+        let body = &out.code[..out.code.rfind(";__nr$.u($nr$a)").expect("module end")];
+        assert_eq!(body.contains(end), probe, "{src}\n{}", out.code);
+        // The source text of the function is the original either way.
+        let start = body.find(if src.starts_with("class") { "class" } else { "function" }).expect("start");
+        assert_eq!(crate::instrument::original_source(&body[start..]).as_deref(), Some(src), "{}", out.code);
+    }
 }
 
 #[test]
@@ -101,7 +140,7 @@ fn function_expression_named_after_binding() {
     let out = snap(
         "const f = function () { return 1 };",
         ESM,
-        "const f = function () {;const $nr$a=__nr$.c(__nr$b+1);try{ return (__nr$v=1,__nr$.r($nr$a)) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}};;__nr$.u($nr$a)",
+        "const f = function () {;const $nr$a=__nr$.c(__nr$b+1);try{ return (__nr$v=1,__nr$.r($nr$a)) }finally{__nr$.d=$nr$a}};;__nr$.u($nr$a)",
     );
     assert_eq!(table(&out)[1], ("f".into(), "function"));
 }
@@ -111,7 +150,7 @@ fn arrow_with_block_body() {
     let out = snap(
         "const g = (x) => { return x };",
         ESM,
-        "const g = (x) => {;const $nr$a=__nr$.c1(__nr$b+1,x);try{ return (__nr$v=x,__nr$.r($nr$a)) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}};;__nr$.u($nr$a)",
+        "const g = (x) => {;const $nr$a=__nr$.c1(__nr$b+1,x);try{ return (__nr$v=x,__nr$.r($nr$a)) }finally{__nr$.d=$nr$a}};;__nr$.u($nr$a)",
     );
     assert_eq!(table(&out)[1], ("g".into(), "arrow"));
 }
@@ -132,7 +171,7 @@ fn object_methods_getters_setters_pass_this() {
     let out = snap(
         "const o = { m(a) {}, get x() { return 1 }, set x(v) {}, k: function () {} };",
         ESM,
-        "const o = { m(a) {;const $nr$a=__nr$.m1(__nr$b+1,this,a);try{;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}, get x() {;const $nr$a=__nr$.m0(__nr$b+2,this);try{ return (__nr$v=1,__nr$.r($nr$a)) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}, set x(v) {;const $nr$a=__nr$.m1(__nr$b+3,this,v);try{;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}, k: function () {;const $nr$a=__nr$.c(__nr$b+4);try{;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}} };;__nr$.u($nr$a)",
+        "const o = { m(a) {;const $nr$a=__nr$.m1(__nr$b+1,this,a);try{;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}, get x() {;const $nr$a=__nr$.m0(__nr$b+2,this);try{ return (__nr$v=1,__nr$.r($nr$a)) }finally{__nr$.d=$nr$a}}, set x(v) {;const $nr$a=__nr$.m1(__nr$b+3,this,v);try{;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}, k: function () {;const $nr$a=__nr$.c(__nr$b+4);try{;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}} };;__nr$.u($nr$a)",
     );
     assert_eq!(
         table(&out)[1..],
@@ -145,7 +184,7 @@ fn class_method_getter_setter_constructor() {
     let out = snap(
         "class Cart extends Base {\n  constructor(items) { super(items); this.n = 0 }\n  add(a, b, c, d) { return this }\n  get total() { return 0 }\n  set total(v) {}\n}\n",
         ESM,
-        "class Cart extends Base {\n  constructor(items) {;const $nr$a=__nr$.c1(__nr$b+1,items);try{ super(items); this.n = 0 ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}\n  add(a, b, c, d) {;const $nr$a=__nr$.mn(__nr$b+2,this,a,b,c,d);try{ return (__nr$v=this,__nr$.r($nr$a)) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}\n  get total() {;const $nr$a=__nr$.m0(__nr$b+3,this);try{ return (__nr$v=0,__nr$.r($nr$a)) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}\n  set total(v) {;const $nr$a=__nr$.m1(__nr$b+4,this,v);try{;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}\n};__nr$.u($nr$a)\n",
+        "class Cart extends Base {\n  constructor(items) {;const $nr$a=__nr$.c1(__nr$b+1,items);try{ super(items); this.n = 0 ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}\n  add(a, b, c, d) {;const $nr$a=__nr$.mn(__nr$b+2,this,a,b,c,d);try{ return (__nr$v=this,__nr$.r($nr$a)) }finally{__nr$.d=$nr$a}}\n  get total() {;const $nr$a=__nr$.m0(__nr$b+3,this);try{ return (__nr$v=0,__nr$.r($nr$a)) }finally{__nr$.d=$nr$a}}\n  set total(v) {;const $nr$a=__nr$.m1(__nr$b+4,this,v);try{;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}\n};__nr$.u($nr$a)\n",
     );
     assert_eq!(
         table(&out)[1..],
@@ -187,7 +226,7 @@ fn async_function_with_await_and_for_await() {
     let out = snap(
         "async function load(url) {\n  const r = await fetch(url);\n  for await (const x of r) {}\n  return await r.json();\n}",
         ESM,
-        "async function load(url) {;const $nr$a=__nr$.t(__nr$.c1(__nr$b+1,url));try{\n  const r = (__nr$v=await (__nr$v=fetch(url),__nr$.aw($nr$a,__nr$b+2)),__nr$.rs($nr$a));\n  for await (const x of r) {}\n  return (__nr$v=(__nr$v=await (__nr$v=r.json(),__nr$.aw($nr$a,__nr$b+3)),__nr$.rs($nr$a)),__nr$.r($nr$a));\n;__nr$.u($nr$a)}finally{__nr$.f($nr$a)}};__nr$.u($nr$a)",
+        "async function load(url) {;const $nr$a=__nr$.t(__nr$.c1(__nr$b+1,url));try{\n  const r = (__nr$v=await (__nr$v=fetch(url),__nr$.aw($nr$a,__nr$b+2)),__nr$.rs($nr$a));\n  for await (const x of r) {}\n  return (__nr$v=(__nr$v=await (__nr$v=r.json(),__nr$.aw($nr$a,__nr$b+3)),__nr$.rs($nr$a)),__nr$.r($nr$a));\n}finally{__nr$.f($nr$a)}};__nr$.u($nr$a)",
     );
     assert_eq!(table(&out)[1..], [("load".into(), "function"), ("load".into(), "await"), ("load".into(), "await")]);
     let site = &out.functions[2];
@@ -223,7 +262,7 @@ fn commonjs_top_level_return() {
     let out = snap(
         "if (done) return;\nmodule.exports = function () { return 1 }\nreturn 2",
         CJS,
-        "if (done) return __nr$.u($nr$a);\nmodule.exports = function () {;const $nr$a=__nr$.c(__nr$b+1);try{ return (__nr$v=1,__nr$.r($nr$a)) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}\nreturn (__nr$v=2,__nr$.r($nr$a));__nr$.u($nr$a)",
+        "if (done) return __nr$.u($nr$a);\nmodule.exports = function () {;const $nr$a=__nr$.c(__nr$b+1);try{ return (__nr$v=1,__nr$.r($nr$a)) }finally{__nr$.d=$nr$a}}\nreturn (__nr$v=2,__nr$.r($nr$a));__nr$.u($nr$a)",
     );
     assert_eq!(table(&out)[1], ("module.exports".into(), "function"));
 }
@@ -262,7 +301,7 @@ fn directive_prologue_stays_first() {
     let out = snap(
         "'use strict'\nfunction f() { \"use strict\"; return }\n",
         CJS,
-        "'use strict';\nfunction f() { \"use strict\";;const $nr$a=__nr$.c(__nr$b+1);try{ return __nr$.u($nr$a) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}};__nr$.u($nr$a)\n",
+        "'use strict';\nfunction f() { \"use strict\";;const $nr$a=__nr$.c(__nr$b+1);try{ return __nr$.u($nr$a) }finally{__nr$.d=$nr$a}};__nr$.u($nr$a)\n",
     );
     assert_eq!(out.prologue_at, "'use strict';".len());
     assert!(with_prologue(&out).starts_with("'use strict';const __nr$b=7,$nr$a=__nr$.t(__nr$.c(__nr$b));\n"));
@@ -301,7 +340,7 @@ fn minified_keywords_stay_separated() {
     snap(
         "async function*f(){return{a:1}}async function g(){await(x);return\"s\"}function*h(){yield[1];yield*x}",
         ESM,
-        "async function*f(){;const $nr$a=__nr$.c(__nr$b+1);try{return(__nr$v={a:1},__nr$.r($nr$a));__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}async function g(){;const $nr$a=__nr$.t(__nr$.c(__nr$b+2));try{0,(__nr$v=await(__nr$v=(x),__nr$.aw($nr$a,__nr$b+3)),__nr$.rs($nr$a,3));return(__nr$v=\"s\",__nr$.r($nr$a));__nr$.u($nr$a)}finally{__nr$.f($nr$a)}}function*h(){;const $nr$a=__nr$.t(__nr$.c(__nr$b+4));try{0,(__nr$v=yield(__nr$v=[1],__nr$.yd($nr$a,__nr$b+5)),__nr$.rs($nr$a,3));0,(__nr$v=yield*(__nr$v=x,__nr$.yd($nr$a,__nr$b+6)),__nr$.rs($nr$a,3));__nr$.u($nr$a)}finally{__nr$.f($nr$a)}};__nr$.u($nr$a)",
+        "async function*f(){;const $nr$a=__nr$.c(__nr$b+1);try{return(__nr$v={a:1},__nr$.r($nr$a))}finally{__nr$.d=$nr$a}}async function g(){;const $nr$a=__nr$.t(__nr$.c(__nr$b+2));try{0,(__nr$v=await(__nr$v=(x),__nr$.aw($nr$a,__nr$b+3)),__nr$.rs($nr$a,3));return(__nr$v=\"s\",__nr$.r($nr$a))}finally{__nr$.f($nr$a)}}function*h(){;const $nr$a=__nr$.t(__nr$.c(__nr$b+4));try{0,(__nr$v=yield(__nr$v=[1],__nr$.yd($nr$a,__nr$b+5)),__nr$.rs($nr$a,3));0,(__nr$v=yield*(__nr$v=x,__nr$.yd($nr$a,__nr$b+6)),__nr$.rs($nr$a,3));__nr$.u($nr$a)}finally{__nr$.f($nr$a)}};__nr$.u($nr$a)",
     );
 }
 
@@ -350,7 +389,7 @@ fn unrecorded_function_keeps_its_entry_and_nested_functions() {
     assert_invariants(src, &out, ESM);
     assert_eq!(
         out.code,
-        "async function outer() { try { await a } catch (e) {} return () => {;const $nr$a=__nr$.c(__nr$b+3);try{ return (__nr$v=1,__nr$.r($nr$a)) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}} };__nr$.u($nr$a)"
+        "async function outer() { try { await a } catch (e) {} return () => {;const $nr$a=__nr$.c(__nr$b+3);try{ return (__nr$v=1,__nr$.r($nr$a)) }finally{__nr$.d=$nr$a}} };__nr$.u($nr$a)"
     );
     assert_eq!(
         table(&out)[1..],
@@ -748,10 +787,11 @@ fn await_and_yield_at_a_line_start_keep_automatic_semicolons() {
 
 #[test]
 fn anonymous_functions_keep_their_names() {
-    // `__nr$v=` would name an anonymous function `__nr$v`; `(0,e)` does not.
+    // `__nr$v=` would name an anonymous function `__nr$v`; `(0,e)` does not, but V8
+    // still infers `__nr$v` for stack traces: a returned one goes through a call.
     snap(
         "function f() { return () => 1 }\nasync function g() { return await function () {} }\nclass A { h = () => 2; k = f() }\n",
         CJS,
-        "function f() {;const $nr$a=__nr$.c(__nr$b+1);try{ return (__nr$v=(0,() => {const $nr$a=__nr$.c(__nr$b+2);try{return (__nr$v=1,__nr$.r($nr$a))}finally{__nr$.d=$nr$a}}),__nr$.r($nr$a,2)) ;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}\nasync function g() {;const $nr$a=__nr$.t(__nr$.c(__nr$b+3));try{ return (__nr$v=(__nr$v=await (__nr$v=(0,function () {;const $nr$a=__nr$.c(__nr$b+5);try{;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}),__nr$.aw($nr$a,__nr$b+4,2)),__nr$.rs($nr$a)),__nr$.r($nr$a)) ;__nr$.u($nr$a)}finally{__nr$.f($nr$a)}}\nclass A { h = () => {const $nr$a=__nr$.c(__nr$b+7);try{return (__nr$v=2,__nr$.r($nr$a))}finally{__nr$.d=$nr$a}}; k = __nr$.fr(__nr$.m0(__nr$b+8,this),f()) };__nr$.u($nr$a)\n",
+        "function f() {;const $nr$a=__nr$.c(__nr$b+1);try{ return (__nr$.fr($nr$a,() => {const $nr$a=__nr$.c(__nr$b+2);try{return (__nr$v=1,__nr$.r($nr$a))}finally{__nr$.d=$nr$a}})) }finally{__nr$.d=$nr$a}}\nasync function g() {;const $nr$a=__nr$.t(__nr$.c(__nr$b+3));try{ return (__nr$v=(__nr$v=await (__nr$v=(0,function () {;const $nr$a=__nr$.c(__nr$b+5);try{;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}),__nr$.aw($nr$a,__nr$b+4,2)),__nr$.rs($nr$a)),__nr$.r($nr$a)) }finally{__nr$.f($nr$a)}}\nclass A { h = () => {const $nr$a=__nr$.c(__nr$b+7);try{return (__nr$v=2,__nr$.r($nr$a))}finally{__nr$.d=$nr$a}}; k = __nr$.fr(__nr$.m0(__nr$b+8,this),f()) };__nr$.u($nr$a)\n",
     );
 }

@@ -13,6 +13,7 @@ use oxc_ast_visit::{walk, Visit};
 use oxc_span::GetSpan;
 use oxc_syntax::scope::ScopeFlags;
 
+use super::completion;
 use super::lines::LineIndex;
 use super::names::{self, ANONYMOUS, MODULE};
 use super::reexport;
@@ -84,11 +85,31 @@ impl Frame {
         let (close, mark) = match wrap {
             Wrap::None => ("", ""),
             Wrap::Parens => (")", ",1"),
-            Wrap::Comma => (")", ",2"),
+            Wrap::Call => {
+                return match self.ret {
+                    Ret::Typed(t) => format!(",{},{}))", t.redact, t.drop),
+                    _ => "))".to_string(),
+                };
+            }
         };
         match self.ret {
             Ret::Typed(t) => format!("{close},__nr$.rv($nr$a,{},{}{mark}))", t.redact, t.drop),
             _ => format!("{close},__nr$.{}($nr$a{mark}))", self.ret_probe()),
+        }
+    }
+
+    /// The text before a returned expression: `(__nr$v=` and the [`Wrap`]'s opener, or
+    /// for an anonymous function definition the field initializer's probe, which takes
+    /// the value as an argument (`(__nr$.fr($nr$a,`; `frr`, `frx`, `frv` by plan; in
+    /// parentheses, so that `return(` of minified code needs no space).
+    fn ret_open(&self, wrap: Wrap) -> &'static str {
+        match (wrap, self.ret) {
+            (Wrap::None, _) => "(__nr$v=",
+            (Wrap::Parens, _) => "(__nr$v=(",
+            (Wrap::Call, Ret::Plain) => "(__nr$.fr($nr$a,",
+            (Wrap::Call, Ret::Redact) => "(__nr$.frr($nr$a,",
+            (Wrap::Call, Ret::Drop) => "(__nr$.frx($nr$a,",
+            (Wrap::Call, Ret::Typed(_)) => "(__nr$.frv($nr$a,",
         }
     }
 
@@ -115,9 +136,15 @@ impl Frame {
         }
     }
 
-    /// Body end of a function or static block.
-    fn body_end(&self) -> String {
-        format!(";{}}}finally{{{}}}", self.ret_undefined(), self.finally())
+    /// Body end of a function or static block. Without the end-of-body probe
+    /// when the body cannot reach its end (completion.rs): unreachable code
+    /// shows as not run in coverage reports.
+    fn body_end(&self, reachable: bool) -> String {
+        if reachable {
+            format!(";{}}}finally{{{}}}", self.ret_undefined(), self.finally())
+        } else {
+            format!("}}finally{{{}}}", self.finally())
+        }
     }
 }
 
@@ -141,8 +168,10 @@ enum Wrap {
     None,
     /// `(e)`: an unparenthesized sequence `return a, b`.
     Parens,
-    /// `(0,e)`: an anonymous function definition, which `__nr$v=` would name `__nr$v`.
-    Comma,
+    /// `(__nr$.fr($nr$a,e))`: an anonymous function definition. Assigned to `__nr$v` it
+    /// would be named `__nr$v` (`(0,e)` keeps its `name` empty, but V8 still infers
+    /// `__nr$v` for stack traces and coverage); a call argument gets no name.
+    Call,
 }
 
 impl Wrap {
@@ -150,18 +179,9 @@ impl Wrap {
         if matches!(expr, Expression::SequenceExpression(_)) {
             Wrap::Parens
         } else if names::is_anonymous_function_definition(expr) {
-            Wrap::Comma
+            Wrap::Call
         } else {
             Wrap::None
-        }
-    }
-
-    /// The text before the returned expression.
-    fn open(self) -> &'static str {
-        match self {
-            Wrap::None => "(__nr$v=",
-            Wrap::Parens => "(__nr$v=(",
-            Wrap::Comma => "(__nr$v=(0,",
         }
     }
 }
@@ -367,7 +387,7 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
         }
         self.visit_function_body(body);
         if frame.token {
-            self.out.insert(body.span.end - 1, &frame.body_end());
+            self.out.insert(body.span.end - 1, &frame.body_end(!completion::ends_abruptly(&body.statements)));
         }
     }
 
@@ -618,7 +638,7 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
                         t.push_str("{const $nr$a=");
                         write_opener_call(t, frame, CallKind::Plain, params, plan.as_ref());
                         t.push_str(";try{return ");
-                        t.push_str(wrap.open());
+                        t.push_str(frame.ret_open(wrap));
                     });
                 }
                 self.visit_expression(expr);
@@ -687,13 +707,24 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
         walk::walk_static_block(self, it);
         self.frames.pop();
         if recorded {
-            self.out.insert(it.span.end - 1, &frame.body_end());
+            self.out.insert(it.span.end - 1, &frame.body_end(!completion::ends_abruptly(&it.body)));
         }
     }
 
     fn visit_call_expression(&mut self, it: &CallExpression<'a>) {
         if let Some(start) = reexport::getter_start(it) {
             self.plain_getter = Some(start);
+        }
+        // esbuild's keepNames (tsx): `const f = __name((x) => {...}, "f")`; the
+        // function is named by the second argument, as `__name` names it.
+        if let (Expression::Identifier(callee), [f, Argument::StringLiteral(name)]) =
+            (&it.callee, it.arguments.as_slice())
+        {
+            if callee.name == "__name" {
+                if let Some(f) = f.as_expression() {
+                    self.set_hint(f, || Some(name.value.to_string()));
+                }
+            }
         }
         walk::walk_call_expression(self, it);
     }
@@ -774,7 +805,7 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
                 let span = arg.span();
                 let wrap = Wrap::of(arg);
                 if frame.token {
-                    self.out.insert(span.start, wrap.open());
+                    self.out.insert(span.start, frame.ret_open(wrap));
                 }
                 self.visit_expression(arg);
                 if frame.token {
