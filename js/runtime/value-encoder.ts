@@ -1540,10 +1540,15 @@ function compilePlan(p: Plan): void {
     if (i < PATCH_MAX_KEYS) df += `v=o[${q}];out[${i}]=v;if(v!==vals[${i}]||v===0||typeof v==='object'){if(!same(v,vals[${i}],vers[${i}],mems[${i}]))d|=${1 << i}}`;
   }
   try {
-    // (named for CPU profiles: noderec:plan-gather, -check, -diff)
-    p.gather = new FunctionCtor('o', 'out', `'use strict';${g}\n//# sourceURL=noderec:plan-gather`) as Gather;
-    p.check = new FunctionCtor('o', 'keys', 'vals', 'vers', 'mems', 'same', `'use strict';${kc})return false;let v;${c}return true\n//# sourceURL=noderec:plan-check`) as Check;
-    if (ks.length <= PATCH_MAX_KEYS) p.diff = new FunctionCtor('o', 'keys', 'out', 'vals', 'vers', 'mems', 'same', `'use strict';${kc})return -1;let v,d=0;${df}return d\n//# sourceURL=noderec:plan-diff`) as Diff;
+    // Named for CPU profiles (noderec://plan-gather, -check, -diff). The
+    // name has a scheme: with source maps enabled (tsx, --enable-source-maps)
+    // or NODE_V8_COVERAGE, Node looks at the sourceURL of every `new
+    // Function`, and resolves one without a scheme as a path through
+    // process.cwd, which the program may have replaced (graceful-fs): its
+    // code would run inside an encoding (test/integration/values-reentry).
+    p.gather = new FunctionCtor('o', 'out', `'use strict';${g}\n//# sourceURL=noderec://plan-gather`) as Gather;
+    p.check = new FunctionCtor('o', 'keys', 'vals', 'vers', 'mems', 'same', `'use strict';${kc})return false;let v;${c}return true\n//# sourceURL=noderec://plan-check`) as Check;
+    if (ks.length <= PATCH_MAX_KEYS) p.diff = new FunctionCtor('o', 'keys', 'out', 'vals', 'vers', 'mems', 'same', `'use strict';${kc})return -1;let v,d=0;${df}return d\n//# sourceURL=noderec://plan-diff`) as Diff;
   } catch {
     genOk = false;
   }
