@@ -1873,7 +1873,8 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   if (m !== undefined && refsOn) {
     if (canPatch(m)) {
       // Found unchanged earlier in this value (see checkedNow): a reference.
-      if (checkedNow(m) && canRef(m)) {
+      // (Never at depth 0: nothing of the value was checked yet.)
+      if (level > 0 && checkedNow(m) && canRef(m)) {
         putRef(m);
         return;
       }
