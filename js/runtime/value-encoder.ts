@@ -207,6 +207,23 @@ var stringBound = 256;
 // Ancestor stack of the containers currently being encoded.
 var ancestors: unknown[] = new Array(4).fill(undefined);
 var level = 0;
+// Checks within one top-level value (values.md, "Checks within a value"):
+// `tick` grows at every top-level value and every push on the ancestor
+// stack; pushedAt[i] is the tick at which ancestors[i] was pushed, topTick
+// the tick of the current top-level value. A memo found unchanged at tick t
+// (Memo.chk) is unchanged again at a later check of the same top-level value
+// when no container now on the stack was pushed after t: no program code
+// runs inside one value, and the stack is then a subset of what it was.
+var tick = 0;
+var topTick = 0;
+var pushedAt: number[] = new Array(4).fill(0);
+// A top-level object's diff (before a patch): the checks of its entries run
+// before it is pushed, and a patch pushes it with the value's tick (so that
+// they stand for its entries, which it writes again: `pmask`) only when none
+// of them reached the object itself, which is then an ancestor.
+var selfObj: unknown = null;
+var selfHit = false;
+var selfOk = false;
 
 /** Work done by the encoder, for the bounded-work guarantee (metrics):
  * [0] keys listed by own-key enumerations, [1] own properties read (one
@@ -227,6 +244,7 @@ export function setBounds(depth: number, items: number, stringLen: number): void
   itemsBound = items > 0 ? items | 0 : 0;
   stringBound = stringLen > 0 ? stringLen | 0 : 0;
   ancestors = new Array(depthBound + 1).fill(undefined);
+  pushedAt = new Array(depthBound + 1).fill(0);
   level = 0;
   epoch++;
   planGen++;
@@ -464,6 +482,8 @@ function lookupClassName(proto: object): string {
 }
 
 function findAncestor(o: unknown): number {
+  // (every container a check reaches comes here: see selfObj)
+  if (o === selfObj) selfHit = true;
   for (let i = level - 1; i >= 0; i--) {
     if (ancestors[i] === o) return level - i;
   }
@@ -765,6 +785,8 @@ class Memo {
    *  every capture: checking costs the same reads as encoding). */
   misses = 0;
   skip = 0;
+  /** The tick at which a check last found it unchanged (see checkedNow). */
+  chk = 0;
   /** Verified to hold only own data properties (every own enumerable key
    *  read with a descriptor, none an accessor) and not given to a definer
    *  since (js/runtime/definers.ts): read with plain reads. */
@@ -823,6 +845,7 @@ function renewMemo(m: Memo, kind: number): void {
   m.kcredit = 0;
   m.misses = 0;
   m.skip = 0;
+  m.chk = 0;
   m.trusted = false;
   m.plan = null;
   m.pbase = -1;
@@ -1055,7 +1078,20 @@ function sameValue(v: unknown, id: unknown, ver: number, cm: Memo | null): boole
   return v !== 0 || 1 / (v as number) === 1 / (id as number);
 }
 
+/** Memo `m` was found unchanged earlier in this top-level value and no
+ *  container on the stack now was pushed since (see `tick`): so it still is. */
+function checkedNow(m: Memo): boolean {
+  return m.chk >= (level > 0 ? pushedAt[level - 1] : topTick);
+}
+
 function sameArray(a: unknown[], m: Memo): boolean {
+  if (checkedNow(m)) return true;
+  if (!readArray(a, m)) return false;
+  m.chk = tick;
+  return true;
+}
+
+function readArray(a: unknown[], m: Memo): boolean {
   if (a.length !== m.total) return false;
   const n = m.scan;
   encoderWork[1] += n;
@@ -1092,12 +1128,15 @@ function sameKnown(v: object, cm: Memo): boolean {
   if (kind === K_OBJECT) {
     const p = cm.plan;
     if (p !== null && p.check !== null && trustOn && cm.trusted && cm.klist === null) {
+      if (checkedNow(cm)) return true;
       if (ObjectGetPrototypeOf(v) !== cm.proto) return false;
       const n = cm.scan;
       encoderWork[0] += n;
       encoderWork[1] += n;
       encoderWork[3] += n;
-      return p.check(v, ObjectKeys, cm.vals, cm.vers, cm.mems, sameValue);
+      if (!p.check(v, ObjectKeys, cm.vals, cm.vers, cm.mems, sameValue)) return false;
+      cm.chk = tick;
+      return true;
     }
     return samePlain(v, cm, ObjectGetPrototypeOf(v) as object | null);
   }
@@ -1107,6 +1146,13 @@ function sameKnown(v: object, cm: Memo): boolean {
 
 /** `proto` is the prototype of `o`, read by the caller. */
 function samePlain(o: object, m: Memo, proto: object | null): boolean {
+  if (checkedNow(m)) return true;
+  if (!readPlain(o, m, proto)) return false;
+  m.chk = tick;
+  return true;
+}
+
+function readPlain(o: object, m: Memo, proto: object | null): boolean {
   if (proto !== m.proto) return false;
   const p = m.plan;
   if (p !== null && p.check !== null && trustOn && m.trusted && m.klist === null) {
@@ -1193,6 +1239,7 @@ function diffPlain(o: object, m: Memo, proto: object | null): boolean {
     encoderWork[1] += n;
     encoderWork[3] += n;
     dmask = d | m.vmask;
+    if (dmask === 0) m.chk = tick;
     return true;
   }
   const keys = ownKeys(o, m);
@@ -1235,6 +1282,7 @@ function diffPlain(o: object, m: Memo, proto: object | null): boolean {
     }
   }
   dmask = d;
+  if (d === 0) m.chk = tick;
   return true;
 }
 
@@ -1253,7 +1301,10 @@ function putPatch(o: object, m: Memo): boolean {
   const n = m.scan;
   const mask = m.pmask | dmask;
   // A patch of more than about half the entries is hardly smaller.
-  if (2 * popcount(mask) > n + 2 || budget < n) return false;
+  if (2 * popcount(mask) > n + 2 || budget < n) {
+    selfOk = false;
+    return false;
+  }
   const vals = m.vals, vers = m.vers, mems = m.mems, esp = m.esp, eh = m.eh, ered = m.ered;
   const acts = m.plan !== null ? m.plan.acts : null;
   // gvals is shared with the checks of the entries' own contents: copied first.
@@ -1267,6 +1318,10 @@ function putPatch(o: object, m: Memo): boolean {
   putVarint(popcount(mask));
   budget -= n;
   const myLevel = level;
+  // At depth 0 right after its diff (encPlain), when no check reached `o`:
+  // the checks of the diff stand with `o` on the stack (see selfObj).
+  pushedAt[level] = selfOk && level === 0 ? topTick : ++tick;
+  selfOk = false;
   ancestors[level++] = o;
   let ok = true;
   let deep = false;
@@ -1685,6 +1740,7 @@ function encArray(a: unknown[], m: Memo | undefined): void {
   putVarint(len);
   putVarint(n);
   const myLevel = level;
+  pushedAt[level] = ++tick;
   ancestors[level++] = a;
   encoderWork[1] += n;
   // [name, value, ...] (rawHeaders) and [name, value] entries: values by name (secrets.ts).
@@ -1821,8 +1877,20 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   seenFlag = false;
   if (m !== undefined && refsOn) {
     if (canPatch(m)) {
+      // Found unchanged earlier in this value (see checkedNow): a reference.
+      // (Never at depth 0: nothing of the value was checked yet.)
+      if (level > 0 && checkedNow(m) && canRef(m)) {
+        putRef(m);
+        return;
+      }
       if (worthChecking(m)) {
+        if (level === 0) {
+          selfObj = o;
+          selfHit = false;
+        }
         const same = diffPlain(o, m, proto);
+        selfOk = level === 0 && !selfHit;
+        selfObj = null;
         if (same && dmask === 0 && canRef(m)) {
           checked(m, true);
           putRef(m);
@@ -1886,6 +1954,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   putVarint(total);
   putVarint(n);
   const myLevel = level;
+  pushedAt[level] = ++tick;
   ancestors[level++] = o;
   encoderWork[1] += n;
   if (!refsOn || m === undefined) {
@@ -2049,6 +2118,7 @@ function encFresh(o: object, p: Plan, cls: string, total: number): void {
   const n = total - p.drops;
   budget -= n;
   encoderWork[1] += n;
+  pushedAt[level] = ++tick;
   ancestors[level++] = o;
   for (let i = 0; i < total; i++) {
     const act = acts[i];
@@ -2246,6 +2316,7 @@ function openSized(tag: number, size: number, o: object): number {
   buf[pos++] = tag;
   putVarint(size);
   putVarint(n);
+  pushedAt[level] = ++tick;
   ancestors[level++] = o;
   return n;
 }
@@ -2253,6 +2324,13 @@ function openSized(tag: number, size: number, o: object): number {
 /** The kept entries of map `mp` are those its memo saw (keys and values
  *  interleaved in vals; insertion order is iteration order). */
 function sameMap(mp: object, m: Memo): boolean {
+  if (checkedNow(m)) return true;
+  if (!readMap(mp, m)) return false;
+  m.chk = tick;
+  return true;
+}
+
+function readMap(mp: object, m: Memo): boolean {
   if (MapPrototypeGetSize(mp) !== m.total) return false;
   const n = m.scan;
   const vals = m.vals, vers = m.vers, mems = m.mems;
@@ -2268,6 +2346,13 @@ function sameMap(mp: object, m: Memo): boolean {
 }
 
 function sameSet(st: object, m: Memo): boolean {
+  if (checkedNow(m)) return true;
+  if (!readSet(st, m)) return false;
+  m.chk = tick;
+  return true;
+}
+
+function readSet(st: object, m: Memo): boolean {
   if (SetPrototypeGetSize(st) !== m.total) return false;
   const n = m.scan;
   const vals = m.vals, vers = m.vers, mems = m.mems;
@@ -2551,6 +2636,8 @@ function encTop(v: unknown): void {
   budget = budgetBound > 0 ? (budgetBound > itemsBound ? budgetBound : itemsBound) : Infinity;
   const start = pos;
   level = 0;
+  topTick = ++tick;
+  selfOk = false;
   arrChain = 0;
   if (memoUsed > memoBudget) newGeneration();
   okAcc = true;
