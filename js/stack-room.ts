@@ -26,14 +26,12 @@ export function v8StackSizeKib(execArgv: readonly string[] = process.execArgv): 
   return kib;
 }
 
-let grown = false;
-
-/** Gives the main thread `percent`% of V8's stack room, once per process.
- * Never fails the recording: a platform or a node where the limit cannot
- * move keeps V8's (logged at debug). */
+/** Gives the main thread `percent`% of V8's stack room (once per process:
+ * host/stack.rs moves the limit only the first time). Never fails the
+ * recording: a platform or a node where the limit cannot move keeps V8's
+ * (logged at debug). */
 export function growStack(percent: number): void {
-  if (grown || percent <= 100) return;
-  grown = true;
+  if (percent <= 100) return;
   const kib = v8StackSizeKib();
   try {
     const r = native().stackGrow(kib, percent);
