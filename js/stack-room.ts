@@ -91,24 +91,24 @@ export function growWorkerStacks(joins: (options: Record<string, unknown>) => nu
     const wt = require('node:worker_threads') as typeof import('node:worker_threads') & Record<string, unknown>;
     const Worker = wt.Worker as unknown as new (...args: unknown[]) => object;
     const exportDesc = Object.getOwnPropertyDescriptor(wt, 'Worker');
-    const ctorDesc = Object.getOwnPropertyDescriptor(Worker.prototype, 'constructor');
     const limitsDesc = Object.getOwnPropertyDescriptor(Worker.prototype, 'resourceLimits');
     if (exportDesc === undefined || !('value' in exportDesc) || exportDesc.configurable !== true) return;
-    if (ctorDesc === undefined || ctorDesc.value !== Worker || ctorDesc.configurable !== true) return;
     if (limitsDesc === undefined || typeof limitsDesc.get !== 'function' || limitsDesc.configurable !== true) return;
     const getLimits = limitsDesc.get;
     const construct = Reflect.construct;
     const proxy = new Proxy(Worker, {
       construct(target: new (...args: unknown[]) => object, args: unknown[], newTarget: Function): object {
         const plan = roomFor(args[1], joins);
-        if (plan === null) return construct(target, args, newTarget);
+        if (plan === null) return construct(target, args, newTarget === proxy ? target : newTarget);
         const given = args.slice();
         given[1] = plan.options;
         native().workerStackNote(plan.mb, plan.seen);
         // An error the constructor throws (bad options) goes through as it
         // is: caught and thrown again here, V8 would report it at this line.
         // Its stack has this frame (README, Known differences).
-        const w = construct(target, given, newTarget);
+        // `new Worker(...)`: the object made as by the class itself (V8
+        // names a receiver in stack frames by the new.target it was made with).
+        const w = construct(target, given, newTarget === proxy ? target : newTarget);
         seenOf.set(w, plan.seen);
         return w;
       },
@@ -125,7 +125,8 @@ export function growWorkerStacks(joins: (options: Record<string, unknown>) => nu
     texts.set(proxy, Function.prototype.toString.call(Worker));
     texts.set(get, Function.prototype.toString.call(getLimits));
     Object.defineProperty(Worker.prototype, 'resourceLimits', { ...limitsDesc, get });
-    Object.defineProperty(Worker.prototype, 'constructor', { ...ctorDesc, value: proxy });
+    // Worker.prototype.constructor stays the class: V8 names a worker in
+    // stack frames (`Worker.<anonymous>`) by it only if it is a function.
     Object.defineProperty(wt, 'Worker', { ...exportDesc, value: proxy });
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     (require('node:module') as typeof import('node:module')).syncBuiltinESMExports();

@@ -106,7 +106,7 @@ describe('stack depth', () => {
         const rec = await runNodeAsync(WORKER, { node, args: [mb, 'view'] });
         expect(rec.code).toBe(0);
         expect(noCols(rec.stdout)).toBe(noCols(plain.stdout));
-        expect(JSON.parse(rec.stdout)).toMatchObject({ identity: { ctor: true, instance: true, proto: true } });
+        expect(JSON.parse(rec.stdout)).toMatchObject({ identity: { ctor: 'Worker', ctorProto: true, instance: true, proto: true } });
       });
     }
 
