@@ -5,7 +5,9 @@
 import * as fs from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { assertBalanced, eventsAsync, fixture, NODE, NODE22, onlyTrace, runNodeAsync } from '../helpers/run';
+import { assertBalanced, eventsAsync, fixture, metadata, NODE, NODE22, onlyTrace, runNodeAsync } from '../helpers/run';
+
+const metadataOf = (outDir: string): Record<string, unknown> => metadata(onlyTrace(outDir));
 
 const NODES = [NODE, NODE22].filter((n) => fs.existsSync(n));
 const DESCENT = fixture('depth', 'descent.js');
@@ -115,6 +117,35 @@ describe('stack depth', () => {
       const cold = (JSON.parse(plain.stdout) as { cold: number }).cold;
       const rec = await runNodeAsync(WORKER, { node, env: { NODEREC_STACK_ROOM: '100' }, args: ['-', 'parse', String(cold)] });
       expect(rec.stdout).toBe('RangeError: Maximum call stack size exceeded\n');
+    });
+  }
+});
+
+describe('the stack running out inside the recorder', () => {
+  for (const node of NODES) {
+    const name = node === NODE ? 'node 20' : 'node 22';
+    it(`an overflow while a value is encoded leaves the recording whole and the program as it is (${name})`, async () => {
+      const f = fixture('depth', 'encoder-overflow.js');
+      const plain = await runNodeAsync(f, { node, preload: 'none' });
+      const rec = await runNodeAsync(f, { node });
+      expect(plain.stdout.split('\n')[0]).toBe('RangeError: Maximum call stack size exceeded');
+      expect(rec.stdout).toBe(plain.stdout);
+      expect(rec.code).toBe(0);
+      expect(rec.stderr).toMatch(/value-encoder\.js/);
+      expect(metadataOf(rec.outDir).status).toBe('complete');
+      const evs = await eventsAsync(onlyTrace(rec.outDir));
+      assertBalanced(evs);
+      // Every walk call that is recorded has its value whole, as `after`'s
+      // (the same object): the calls whose encoding ran out of stack are not
+      // recorded (they throw before they begin), none has a value cut short.
+      const after = evs.filter((e) => e.fn === 'after');
+      expect(after.map((e) => e.kind)).toEqual(['call', 'return']);
+      expect(after[0].args?.[0]).toBe(41);
+      const whole = JSON.stringify(after[0].args?.[1]);
+      expect(whole).toContain('"a"');
+      const walks = evs.filter((e) => e.kind === 'call' && e.fn === 'walk');
+      expect(walks.length).toBeGreaterThan(1000);
+      for (const w of walks) expect(JSON.stringify(w.args?.[1])).toBe(whole);
     });
   }
 });
