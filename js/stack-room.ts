@@ -1,5 +1,5 @@
-// Room for the recorded program's recursion on the main thread (issue 8,
-// defect 5; design-docs/decisions.md 9). Instrumented frames are larger
+// Room for the recorded program's recursion on the main thread and in
+// worker threads (issue 8, defect 5; design-docs/decisions.md 9, 18, 21). Instrumented frames are larger
 // than the originals (the activation value, the `try/finally` that closes
 // an activation when it throws), so with V8's stack limit unchanged the
 // deepest recursion that works recorded is 64-90% of the plain one. The
@@ -51,7 +51,7 @@ export function growStack(percent: number): void {
 // the program sees the limits it gave: `worker.resourceLimits` outside, and
 // `require('node:worker_threads').resourceLimits` inside (the worker's
 // recorder sets it back; the two threads share host/stack.rs's table of the
-// sizes given). design-docs/decisions.md 23.
+// sizes given). design-docs/decisions.md 21.
 
 /** Node's kStackBufferSize (src/node_worker.cc): room kept under V8's limit, MiB. */
 const WORKER_BUFFER_MB = 192 / 1024;

@@ -83,7 +83,7 @@ describe('stack depth', () => {
 
   // A worker's stack is a thread of resourceLimits.stackSizeMb: the recorder
   // in the thread that creates it gives it the same room, and the program
-  // sees the limits it gave (decisions.md 23).
+  // sees the limits it gave (decisions.md 21).
   for (const node of NODES) {
     const name = node === NODE ? 'node 20' : 'node 22';
     for (const mb of ['-', '2']) {

@@ -19,7 +19,9 @@
 //! their (Itanium ABI) names at run time; if they are not there (another
 //! ABI, a Node built without exported V8 symbols), nothing changes. Only the
 //! main thread: a worker's stack is an allocation of fixed size whose limit
-//! Node derives from `resourceLimits.stackSizeMb`.
+//! Node derives from `resourceLimits.stackSizeMb`; the thread creating a
+//! worker asks for a larger one instead (js/stack-room.ts), and the table
+//! below lets the worker show the program the size it gave.
 //!
 //! The new limit stays at least [`NATIVE_HEADROOM`] above the lowest address
 //! the thread's stack may grow to (its `RLIMIT_STACK`), so native code called
@@ -98,7 +100,7 @@ pub fn grow(stack_size_kib: u32, percent: u32) -> Result<Room, Unchanged> {
     Ok(r)
 }
 
-/// Worker threads' stack room (decisions.md 23). A worker's stack is a
+/// Worker threads' stack room (decisions.md 21). A worker's stack is a
 /// thread of `resourceLimits.stackSizeMb` that the recorder in the thread
 /// creating the worker enlarges; the worker's own recorder shows the program
 /// the value it would see without the recorder. The two threads share this
