@@ -98,7 +98,14 @@ export function growWorkerStacks(joins: (options: Record<string, unknown>) => nu
     const construct = Reflect.construct;
     const proxy = new Proxy(Worker, {
       construct(target: new (...args: unknown[]) => object, args: unknown[], newTarget: Function): object {
-        const plan = roomFor(args[1], joins);
+        let plan: ReturnType<typeof roomFor> = null;
+        try {
+          plan = roomFor(args[1], joins);
+        } catch {
+          // (a getter of the program's options that throws: Node's own read
+          // throws it again, as without the recorder)
+          plan = null;
+        }
         if (plan === null) return construct(target, args, newTarget === proxy ? target : newTarget);
         const given = args.slice();
         given[1] = plan.options;
