@@ -4,7 +4,8 @@
 // Node 22. `first run`: the first descent of a fresh function (interpreter
 // and baseline frames); `optimized`: after a warm-up (optimized frames).
 // Target: recorded >= 90% of plain. BENCH_STACK_ROOM sets NODEREC_STACK_ROOM
-// (100: the frames alone).
+// (100: the frames alone). The `worker:` rows run the same shapes in a
+// worker thread created with default options (its own 4 MiB stack).
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -16,11 +17,13 @@ const { NODE, cleanEnv } = require('./common');
 const ROOT = path.resolve(__dirname, '..');
 const REGISTER = path.join(ROOT, 'js', 'dist', 'register.js');
 const WORKLOAD = path.join(__dirname, 'workloads', 'stack-depth.js');
+const IN_WORKER = path.join(__dirname, 'workloads', 'in-worker.js');
 const NODE22 = path.join(ROOT, 'node_modules', 'node22', 'bin', 'node');
 
-function depths(node, recorded) {
+function depths(node, recorded, inWorker) {
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'noderec-bench-depth-'));
-  const args = recorded ? ['--require', REGISTER, WORKLOAD] : [WORKLOAD];
+  const script = inWorker ? [IN_WORKER, WORKLOAD] : [WORKLOAD];
+  const args = recorded ? ['--require', REGISTER, ...script] : script;
   // The async shape makes Node print "Exception in PromiseRejectCallback" at the overflow.
   const room = process.env.BENCH_STACK_ROOM ? { NODEREC_STACK_ROOM: process.env.BENCH_STACK_ROOM } : {};
   const r = spawnSync(node, args, { env: cleanEnv({ NODEREC_OUT_DIR: outDir, ...room }), maxBuffer: 64 << 20 });
@@ -36,12 +39,15 @@ function main() {
   for (const node of [NODE, NODE22]) {
     if (!fs.existsSync(node)) continue;
     const version = spawnSync(node, ['-v']).stdout.toString().trim();
-    const plain = depths(node, false);
-    const rec = depths(node, true);
-    for (const shape of Object.keys(plain)) {
-      const p = plain[shape];
-      const q = rec[shape];
-      rows.push([version, shape, String(p.cold), String(q.cold), pct(q.cold, p.cold), String(p.hot), String(q.hot), pct(q.hot, p.hot)]);
+    for (const inWorker of [false, true]) {
+      const plain = depths(node, false, inWorker);
+      const rec = depths(node, true, inWorker);
+      for (const shape of Object.keys(plain)) {
+        const p = plain[shape];
+        const q = rec[shape];
+        const name = inWorker ? `worker: ${shape}` : shape;
+        rows.push([version, name, String(p.cold), String(q.cold), pct(q.cold, p.cold), String(p.hot), String(q.hot), pct(q.hot, p.hot)]);
+      }
     }
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));

@@ -16,7 +16,7 @@ import { emitTrailer, noteRunError, trailer } from './logging/trailer';
 import { prepareFilters } from './filter/chain';
 import { native, FinishSummary } from './native';
 import { newRunId } from './run-id';
-import { growStack } from './stack-room';
+import { growStack, growWorkerStacks, showWorkerStack } from './stack-room';
 import type { BindingLinked, BindingLogRecord } from './native/binding';
 import { Policy, PolicyError, apiTraceFilter, envSetting, envSettingLenient, policyFromEnv, resolvePolicy } from './policy/env';
 import * as io from './runtime/io-capture';
@@ -285,6 +285,7 @@ export function start(options: StartOptions = {}): string | null {
   lastFatal = null;
   setLogContext({ runId, traceId: state.traceId });
   growStack(policy.stackRoom);
+  growWorkers(policy.stackRoom);
   logger.debug('noderec::tracer', 'recording started', { dir, pid: process.pid, ppid: process.ppid, activation_path: policy.activationPath });
   try {
     connectThread(policy, 'main');
@@ -504,6 +505,33 @@ function connectThread(policy: Policy, name: string): void {
   installBridges(policy.spanChannels);
 }
 
+const REGISTER_JS = path.join(__dirname, 'register.js');
+
+/** Workers created from now on that will join the recording get the stack
+ * room of `percent` (js/stack-room.ts), or their own environment's. */
+function growWorkers(percent: number): void {
+  if (percent <= 100) return;
+  const mentions = (s: unknown): boolean => typeof s === 'string' && (s.includes(REGISTER_JS) || /noderec\/register\b/.test(s));
+  growWorkerStacks((o) => {
+    // What joinFromWorker will find in the worker: the preload (its execArgv,
+    // else this thread's, or NODE_OPTIONS of its environment), a recording,
+    // its environment's settings, its component's.
+    if (native().currentDir() === null) return null;
+    const own = o.env !== null && typeof o.env === 'object' ? (o.env as NodeJS.ProcessEnv) : null;
+    const env = own ?? process.env;
+    const execArgv: unknown[] = Array.isArray(o.execArgv) ? o.execArgv : process.execArgv;
+    if (!execArgv.some(mentions) && !mentions(env.NODE_OPTIONS)) return null;
+    try {
+      const p = policyFromEnv(env);
+      if (p.disabled) return null;
+      if (componentOf(true, o.workerData)?.settings.enabled === false) return null;
+      return own === null ? percent : p.stackRoom;
+    } catch {
+      return null;
+    }
+  }, nativeTexts);
+}
+
 /** Joins the session of the main thread from a worker thread. */
 export function joinFromWorker(): boolean {
   // Node's module-hooks thread (module.register) also runs preloads; it has
@@ -532,6 +560,8 @@ export function joinFromWorker(): boolean {
     workerFailed(e, 'start');
     return false;
   }
+  showWorkerStack();
+  growWorkers(policy.stackRoom);
   // Output written in a worker is captured there (its process.stdout posts
   // to the main thread, which does not capture it again). No fd mirror.
   io.installCapture(policy.captureIo === 'off' ? 'off' : 'proxies', (process.env.NODEREC_CAPTURE_IO ?? '') !== '');

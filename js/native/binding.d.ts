@@ -1081,3 +1081,15 @@ export declare function updateMetadata(dir: string, status: string, error?: Bind
 
 /** The trace format's event kinds, value tags and head bits. */
 export declare function wireConstants(): BindingWire
+
+/**
+ * Notes that a worker gets `givenMb` MiB of stack (`resourceLimits.stackSizeMb`)
+ * where the program gave or would get `seenMb` (host::stack, worker threads).
+ */
+export declare function workerStackNote(givenMb: number, seenMb: number): void
+
+/**
+ * The `stackSizeMb` the program sees for a worker given `givenMb` by the
+ * recorder; null when the recorder did not change it.
+ */
+export declare function workerStackView(givenMb: number): number | null

@@ -896,3 +896,5 @@ module.exports.traceRuns = nativeBinding.traceRuns
 module.exports.traceSummary = nativeBinding.traceSummary
 module.exports.updateMetadata = nativeBinding.updateMetadata
 module.exports.wireConstants = nativeBinding.wireConstants
+module.exports.workerStackNote = nativeBinding.workerStackNote
+module.exports.workerStackView = nativeBinding.workerStackView

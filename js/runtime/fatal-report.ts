@@ -51,6 +51,10 @@ let candidates: Map<string, string> = new Map();
 /** Where a definer's error (js/runtime/definers.ts) was thrown, as the
  * program sees it: the first frame of its stack in a file. */
 let definerAt: { file: string; resource: string; line: number; col: number } | null = null;
+/** Where an error raised inside the recorder (a stack overflow in a probe)
+ * was, as the program sees it: the first frame of its stack that is not the
+ * recorder's. */
+let recorderTopAt: { file: string; resource: string; line: number; col: number } | null = null;
 const injected = new Map<string, Injected>();
 let patched = false;
 
@@ -130,6 +134,7 @@ export function noteUncaught(err: unknown, innermost: number): void {
       break;
     }
   }
+  recorderTopAt = definerAt === null && !sourceMapsOn() ? stripRecorderTop(err) : null;
   if (sourceMapsOn() && definerAt === null) return;
   pending = err;
   candidates = new Map();
@@ -160,6 +165,12 @@ function prepare(): void {
   const err = pending;
   pending = undefined;
   try {
+    const top = recorderTopAt;
+    recorderTopAt = null;
+    if (top !== null) {
+      reportRecorderTop(err, top, native().fatalSourceInfo(top.file) ?? undefined);
+      return;
+    }
     const at = definerAt;
     definerAt = null;
     if (at !== null) {
@@ -203,6 +214,69 @@ function reportDefinerError(err: unknown, at: { file: string; resource: string; 
   const before = /\bthrow\s+$/.exec(text.slice(0, column));
   if (before !== null) column = before.index;
   reportAndExit(err, script, at.line, column);
+}
+
+/** The recorder's own code: its compiled files, and the value encoder's
+ * readers (named `noderec://plan-…`). */
+const RECORDER_DIR = path.dirname(__dirname) + path.sep;
+const FRAME_AT = /^\s+at (?:.*\()?((?:file:\/\/)?\/[^():\n]*|noderec:\/\/[^():\n]*):(\d+):(\d+)\)?$/;
+
+/** An error whose stack starts in the recorder (a stack overflow raised
+ * inside a probe: its frame, or the encoder's under it): its `stack` loses
+ * those frames, as the program is ending (the report prints it), and the
+ * first frame left is returned, where the report puts the source line and
+ * caret. Null (nothing changed) for any other error. */
+function stripRecorderTop(err: unknown): { file: string; resource: string; line: number; col: number } | null {
+  if (!util.types.isNativeError(err)) return null;
+  const stack = ownStack(err);
+  if (stack === undefined) return null;
+  const lines = stack.split('\n');
+  const first = lines.findIndex((l) => /^\s+at /.test(l));
+  if (first < 0) return null;
+  let i = first;
+  for (; i < lines.length; i++) {
+    const m = FRAME_AT.exec(lines[i]);
+    if (m === null || !(m[1].startsWith('noderec://') || (m[1].startsWith('file://') ? safePath(m[1]) ?? '' : m[1]).startsWith(RECORDER_DIR))) break;
+  }
+  if (i === first || i === lines.length) return null;
+  const m = FRAME_AT.exec(lines[i]);
+  if (m === null) return null;
+  const file = m[1].startsWith('file://') ? safePath(m[1]) : m[1];
+  if (file === null) return null;
+  try {
+    (err as Error).stack = [...lines.slice(0, first), ...lines.slice(i)].join('\n');
+  } catch {
+    return null;
+  }
+  return { file, resource: m[1], line: Number(m[2]) - 1, col: Number(m[3]) - 1 };
+}
+
+/** Reports an error raised in the recorder at the program's frame `at`: a
+ * position inside an insertion (the probe's call) is moved to what follows
+ * it in the source, past blanks (a function's first statement: where V8
+ * reports the overflow of a function's entry without the recorder). */
+function reportRecorderTop(err: unknown, at: { file: string; resource: string; line: number; col: number }, edits: Edits | undefined): void {
+  const e: Edits = edits ?? { source: fs.readFileSync(at.file, 'utf8'), lines: {} };
+  const script: Injected = { edits: e, resource: at.resource, sourceLines: e.source.split(/\r\n|\r|\n|\u2028|\u2029/) };
+  let line = at.line;
+  let column = originalColumn(e, line, at.col);
+  if (insideInsertion(e, line, at.col)) {
+    while (line < script.sourceLines.length) {
+      const text = script.sourceLines[line];
+      while (column < text.length && /\s/.test(text[column])) column++;
+      if (column < text.length) break;
+      line++;
+      column = 0;
+    }
+  }
+  if (script.sourceLines[line] === undefined) return;
+  reportAndExit(err, script, line, column);
+}
+
+/** Whether a column of the running code on `line` is inside an insertion. */
+function insideInsertion(edits: Edits, line: number, col: number): boolean {
+  for (const [at, len] of edits.lines[String(line)] ?? []) if (col >= at && col < at + len) return true;
+  return false;
 }
 
 /** The source column of a column of the running code on `line`. */

@@ -60,3 +60,34 @@ describe('uncaught errors print as without the recorder', () => {
     }
   }
 });
+
+// An overflow of the stack can be raised inside a probe (the recorder's
+// frames at the top of the error's stack). Node's report is then fixed at
+// the last moment: the source line and caret plain Node prints (the first
+// frame that is the program's), and the stack without the recorder's
+// frames. Frames are fewer than plain's (V8 captured ten, the recorder's
+// among them) and the first one is the probe's call, on the function's
+// first line: only the frames' functions and files are compared.
+describe('an overflow of the stack inside a probe reports as without the recorder', () => {
+  const frames = (s: string): string[] => [...s.matchAll(/^\s+at (\S+) \((.*?):\d+:\d+\)$/gm)].map((m) => `${m[1]} ${m[2]}`);
+  for (const node of NODES) {
+    const name = node === NODE ? 'node 20' : 'node 22';
+    for (const file of ['overflow.js', 'overflow.mjs', 'overflow-min.js']) {
+      it(`${file} (${name})`, () => {
+        const f = fixture('fatal', file);
+        const plain = runNode(f, { node, preload: 'none' });
+        expect(plain.stderr).toContain('RangeError: Maximum call stack size exceeded');
+        const rec = runNode(f, { node });
+        expect(rec.code).toBe(plain.code);
+        const head = (s: string): string => s.slice(0, s.search(/^\s+at /m) >>> 0);
+        expect(head(rec.stderr)).toBe(head(plain.stderr));
+        expect(rec.stderr).not.toContain('js/dist');
+        const got = frames(rec.stderr);
+        expect(got.length).toBeGreaterThan(3);
+        expect(new Set(got)).toEqual(new Set(frames(plain.stderr)));
+        expect(rec.stderr.slice(rec.stderr.lastIndexOf('\n    at '))).toMatch(/\n\nNode\.js v[\d.]+\n$/);
+        expect(metadata(onlyTrace(rec.outDir)).status).toBe('complete');
+      });
+    }
+  }
+});

@@ -27,3 +27,17 @@ pub fn stack_grow(stack_size_kib: u32, percent: u32) -> StackRoom {
         },
     }
 }
+
+/// Notes that a worker gets `givenMb` MiB of stack (`resourceLimits.stackSizeMb`)
+/// where the program gave or would get `seenMb` (host::stack, worker threads).
+#[napi]
+pub fn worker_stack_note(given_mb: f64, seen_mb: f64) {
+    stack::note_worker_stack(given_mb, seen_mb);
+}
+
+/// The `stackSizeMb` the program sees for a worker given `givenMb` by the
+/// recorder; null when the recorder did not change it.
+#[napi]
+pub fn worker_stack_view(given_mb: f64) -> Option<f64> {
+    stack::worker_stack_view(given_mb)
+}

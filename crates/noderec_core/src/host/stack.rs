@@ -19,7 +19,9 @@
 //! their (Itanium ABI) names at run time; if they are not there (another
 //! ABI, a Node built without exported V8 symbols), nothing changes. Only the
 //! main thread: a worker's stack is an allocation of fixed size whose limit
-//! Node derives from `resourceLimits.stackSizeMb`.
+//! Node derives from `resourceLimits.stackSizeMb`; the thread creating a
+//! worker asks for a larger one instead (js/stack-room.ts), and the table
+//! below lets the worker show the program the size it gave.
 //!
 //! The new limit stays at least [`NATIVE_HEADROOM`] above the lowest address
 //! the thread's stack may grow to (its `RLIMIT_STACK`), so native code called
@@ -96,6 +98,33 @@ pub fn grow(stack_size_kib: u32, percent: u32) -> Result<Room, Unchanged> {
     let r = imp::grow(stack_size_kib, percent)?;
     MOVED.store(true, Ordering::Release);
     Ok(r)
+}
+
+/// Worker threads' stack room (decisions.md 21). A worker's stack is a
+/// thread of `resourceLimits.stackSizeMb` that the recorder in the thread
+/// creating the worker enlarges; the worker's own recorder shows the program
+/// the value it would see without the recorder. The two threads share this
+/// process-wide table: the `stackSizeMb` given to node (its bits) -> the
+/// value the program sees. Filled before the worker starts, so its preload
+/// always finds its entry; one entry per distinct value, so it stays small.
+static WORKER_VIEWS: std::sync::Mutex<Vec<(u64, f64)>> = std::sync::Mutex::new(Vec::new());
+
+/// Notes that a worker is created with `given` MiB of stack where the
+/// program would have had `seen` (what `resourceLimits.stackSizeMb` shows it).
+pub fn note_worker_stack(given: f64, seen: f64) {
+    let mut v = WORKER_VIEWS.lock().unwrap_or_else(|e| e.into_inner());
+    let key = given.to_bits();
+    match v.iter_mut().find(|(k, _)| *k == key) {
+        Some(e) => e.1 = seen,
+        None => v.push((key, seen)),
+    }
+}
+
+/// What the program sees for a worker given `given` MiB of stack by the
+/// recorder (None: the recorder did not change it).
+pub fn worker_stack_view(given: f64) -> Option<f64> {
+    let v = WORKER_VIEWS.lock().unwrap_or_else(|e| e.into_inner());
+    v.iter().find(|(k, _)| *k == given.to_bits()).map(|e| e.1)
 }
 
 #[cfg(any(target_os = "linux", target_os = "macos"))]
@@ -205,6 +234,16 @@ mod imp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn worker_views_are_found_by_the_given_size() {
+        note_worker_stack(6.2875, 4.0);
+        note_worker_stack(1.5, 1.25);
+        note_worker_stack(6.2875, 4.0);
+        assert_eq!(worker_stack_view(6.2875), Some(4.0));
+        assert_eq!(worker_stack_view(1.5), Some(1.25));
+        assert_eq!(worker_stack_view(4.0), None);
+    }
 
     #[test]
     fn plan_scales_v8s_room_and_keeps_the_used_part() {
