@@ -1191,10 +1191,10 @@ mod tests {
 
     #[test]
     fn value_malformed() {
-        // Unknown tag (0x19 is `ref`, 0x1a `patch`).
-        let e = err(&[0x1b]);
+        // Unknown tag (0x19 is `ref`, 0x1a `patch`, 0x1b `grow`).
+        let e = err(&[0x1c]);
         assert_eq!(e.offset, 0);
-        assert!(e.message.contains("0x1b"), "{e}");
+        assert!(e.message.contains("0x1c"), "{e}");
         let e = err(&[tag::ARRAY, 1, 1, 0xee]);
         assert_eq!(e.offset, 3);
         // Empty buffer.
