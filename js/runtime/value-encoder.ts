@@ -231,8 +231,9 @@ var selfOk = false;
  * descriptor each), [2] values encoded as references to an earlier encoding,
  * [3] of [1], those read with a plain read (trusted objects), [4] values
  * encoded as patches of an earlier encoding, [5] memo generations dropped
- * (the memo budget). */
-const encoderWork = new Float64Array(6);
+ * (the memo budget), [6] arrays, maps and sets written as a grow of an
+ * earlier encoding. */
+const encoderWork = new Float64Array(7);
 
 const f64 = new Float64Array(1);
 const f64Bytes = new U8(f64.buffer);
@@ -1792,6 +1793,7 @@ function growPrefix(m: Memo, keep: number): number {
  *  the full form) keeping `keep` of `n` entries of `total`. */
 function putGrowHead(kind: number, m: Memo, total: number, keep: number, n: number): void {
   ensure(40);
+  encoderWork[6]++;
   buf[pos++] = T_GROW;
   buf[pos++] = kind;
   putVarint(m.off);
