@@ -813,6 +813,9 @@ class Memo {
    *  the encoding at `off` stands on (0: a full encoding); the per-entry
    *  arrays above are then kept for every entry (pair, for a map). */
   glen = 0;
+  /** The array's last encoding was of a pair list (secrets.ts): its
+   *  redactions depend on its length and first element, so not grown. */
+  gpair = false;
   /** `n`: the entries it is expected to hold (its arrays are made that
    *  long: grown one by one, a V8 array's store would be 17 or more). */
   constructor(
@@ -858,6 +861,7 @@ function renewMemo(m: Memo, kind: number): void {
   m.pmask = 0;
   m.vmask = 0;
   m.glen = 0;
+  m.gpair = false;
 }
 
 /** What a memo of a dropped generation holds of the program is let go
@@ -1819,9 +1823,11 @@ function encArray(a: unknown[], m: Memo | undefined): void {
   // Never given to a definer (or verified since): see definedArray.
   const fresh = m === undefined ? !definedArray(a) : m.trusted;
   let keep = 0;
+  // [name, value, ...] (rawHeaders) and [name, value] entries: values by name (secrets.ts).
+  const pairs = curAttr !== 0 && isPairList(a);
   if (m !== undefined && refsOn) {
-    // (under attr rules a pair list's redactions depend on its length)
-    if (curAttr === 0 && canGrow(m)) {
+    // (a pair list's redactions depend on its length: never grown)
+    if (!pairs && !m.gpair && canGrow(m)) {
       if (checkedNow(m) && canRef(m)) {
         putRef(m);
         return;
@@ -1868,8 +1874,6 @@ function encArray(a: unknown[], m: Memo | undefined): void {
   pushedAt[level] = ++tick;
   ancestors[level++] = a;
   encoderWork[1] += n - keep;
-  // [name, value, ...] (rawHeaders) and [name, value] entries: values by name (secrets.ts).
-  const pairs = curAttr !== 0 && isPairList(a);
   if (m === undefined || !refsOn) {
     // A fresh array (no memo: never given to a definer, values.md "Trusted
     // objects") holds no accessor: plain reads, but undefined may be a hole.
@@ -1971,6 +1975,7 @@ function encArray(a: unknown[], m: Memo | undefined): void {
     if (m.trusted && !trusted && definedAny) DefinedDelete(definedArrays, a);
   } else m.trusted = trusted;
   m.glen = keep > 0 ? m.glen + 1 : 0;
+  m.gpair = pairs;
   m.proto = null;
   m.total = len;
   m.scan = n;
