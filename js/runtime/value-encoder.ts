@@ -1808,7 +1808,8 @@ function putGrowHead(kind: number, m: Memo, total: number, keep: number, n: numb
 
 /** The per-entry arrays of a container memo (Memo.esp, eh, ered). */
 function entryArrays(m: Memo, n: number): void {
-  if (m.esp === NO_NUMS) {
+  // (a pooled memo may hold shorter ones; NO_NUMS, empty, is never written)
+  if (m.esp.length < n) {
     m.esp = new ArrayCtor(n);
     m.eh = new ArrayCtor(n);
     m.ered = new ArrayCtor(n);
