@@ -536,7 +536,9 @@ impl IndexBuilder {
                         let needs_rec = k == kind::MARK
                             || (matches!(k, kind::RETURN | kind::CATCH)
                                 && blob.iter().any(|&b| {
-                                    b == crate::wire::tag::REF || b == crate::wire::tag::PATCH || b == crate::wire::tag::GROW
+                                    b == crate::wire::tag::REF
+                                        || b == crate::wire::tag::PATCH
+                                        || b == crate::wire::tag::GROW
                                 }));
                         if needs_rec {
                             for &(o, n) in &blobs[copied..] {

@@ -394,7 +394,10 @@ pub fn read_grow(buf: &[u8], at: usize, pos: &mut usize, refs: &mut usize) -> Re
         *refs -= 1;
         let off = read_varint(buf, &mut p)?;
         let Some(b) = usize::try_from(off).ok().filter(|&o| o < cur) else {
-            return Err(ValueError::new(cur, format!("grow of byte {off} of its record is not before it (byte {cur})")));
+            return Err(ValueError::new(
+                cur,
+                format!("grow of byte {off} of its record is not before it (byte {cur})"),
+            ));
         };
         chain.push(p);
         if chain.len() > MAX_GROW_CHAIN {
