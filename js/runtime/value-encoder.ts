@@ -166,7 +166,6 @@ const T_REGEXP = 0x17;
 const T_OPAQUE = 0x18;
 const T_REF = 0x19;
 const T_PATCH = 0x1a;
-const T_GROW = 0x1b;
 
 const FN_FUNCTION = 0;
 const FN_CLASS = 1;
@@ -231,9 +230,8 @@ var selfOk = false;
  * descriptor each), [2] values encoded as references to an earlier encoding,
  * [3] of [1], those read with a plain read (trusted objects), [4] values
  * encoded as patches of an earlier encoding, [5] memo generations dropped
- * (the memo budget), [6] arrays, maps and sets written as a grow of an
- * earlier encoding. */
-const encoderWork = new Float64Array(7);
+ * (the memo budget). */
+const encoderWork = new Float64Array(6);
 
 const f64 = new Float64Array(1);
 const f64Bytes = new U8(f64.buffer);
@@ -809,13 +807,6 @@ class Memo {
   esp: number[] = NO_NUMS;
   eh: number[] = NO_NUMS;
   ered: number[] = NO_NUMS;
-  /** Arrays, maps and sets (values.md, "Grown containers"): the grows
-   *  the encoding at `off` stands on (0: a full encoding); the per-entry
-   *  arrays above are then kept for every entry (pair, for a map). */
-  glen = 0;
-  /** The array's last encoding was of a pair list (secrets.ts): its
-   *  redactions depend on its length and first element, so not grown. */
-  gpair = false;
   /** `n`: the entries it is expected to hold (its arrays are made that
    *  long: grown one by one, a V8 array's store would be 17 or more). */
   constructor(
@@ -860,8 +851,6 @@ function renewMemo(m: Memo, kind: number): void {
   m.pbase = -1;
   m.pmask = 0;
   m.vmask = 0;
-  m.glen = 0;
-  m.gpair = false;
 }
 
 /** What a memo of a dropped generation holds of the program is let go
@@ -1723,131 +1712,15 @@ function closeMemo(m: Memo, off: number, spent: number, myLevel: number, ok: boo
   m.attr = curAttr;
 }
 
-/** Grows a chain may hold before the next full encoding (the readers
- *  refuse chains longer than 64). */
-const GROW_CHAIN = 32;
-
-/** The memo's last encoding (an array, map or set, full or grown) may be
- *  the base of a `grow` here: same batch, rule set and remaining depth, so
- *  an unchanged entry encodes as it did (values.md, "Grown containers"). */
-function canGrow(m: Memo): boolean {
-  return m.epoch === epoch && m.attr === curAttr && depthBound - level === m.rem && m.glen < GROW_CHAIN && m.scan > 0;
-}
-
-/** How many leading kept entries of array `a` are what its memo saw (the
- *  same checks as readArray) and were written so that they can be written
- *  again as they were (Memo.eh bit 1). */
-function prefixArray(a: unknown[], m: Memo): number {
-  const len = a.length;
-  const n = m.scan < len ? m.scan : len;
-  const vals = m.vals, vers = m.vers, mems = m.mems, eh = m.eh;
-  const trusted = trustOn && m.trusted && trustedArray(a);
-  let i = 0;
-  for (; i < n; i++) {
-    if ((eh[i] & 1) === 0) break;
-    if (trusted) {
-      const v = a[i];
-      if (v === undefined) {
-        if (!sameEntry(ObjectGetOwnPropertyDescriptor(a, i), vals[i], vers[i], mems[i])) break;
-      } else if (typeof v === 'object' && v === vals[i] && v !== null) {
-        const cm = mems[i];
-        if (cm === null || cm.ver !== vers[i] || findAncestor(v) !== 0) {
-          if (!sameValue(v, vals[i], vers[i], cm)) break;
-        } else if (!sameKnown(v, cm)) break;
-      } else if (!sameValue(v, vals[i], vers[i], mems[i])) break;
-    } else if (!sameEntry(ObjectGetOwnPropertyDescriptor(a, i), vals[i], vers[i], mems[i])) break;
-  }
-  const read = i < n ? i + 1 : n;
-  encoderWork[1] += read;
-  if (trusted) encoderWork[3] += read;
-  return i;
-}
-
-/** Accumulated over the entries a grow keeps (growPrefix). */
-var gDeep = false;
-var gH = 0;
-
-/** Spends the budget of the first `keep` entries of `m`'s encoding as they
- *  spent it (after the container's own take), stopping before the first
- *  that would not fit now (a full encoding would cut it); returns how many
- *  are kept, with their heights in gH/gDeep and their filter counts added. */
-function growPrefix(m: Memo, keep: number): number {
-  const esp = m.esp, eh = m.eh, ered = m.ered;
-  gDeep = false;
-  gH = 0;
-  let red = 0;
-  let drp = 0;
-  let i = 0;
-  for (; i < keep; i++) {
-    if (budget < esp[i]) break;
-    budget -= esp[i];
-    const e = eh[i];
-    if ((e & 2) !== 0) gDeep = true;
-    if (e >> 2 > gH) gH = e >> 2;
-    const rd = ered[i];
-    red += rd % 16777216;
-    drp += MathFloor(rd / 16777216);
-  }
-  filterCounts[3] += red;
-  filterCounts[7] += drp;
-  return i;
-}
-
-/** Writes the head of a `grow` of `m`'s last encoding (kind: the tag of
- *  the full form) keeping `keep` of `n` entries of `total`. */
-function putGrowHead(kind: number, m: Memo, total: number, keep: number, n: number): void {
-  ensure(40);
-  encoderWork[6]++;
-  buf[pos++] = T_GROW;
-  buf[pos++] = kind;
-  putVarint(m.off);
-  putVarint(total);
-  putVarint(keep);
-  putVarint(n - keep);
-}
-
-/** The per-entry arrays of a container memo (Memo.esp, eh, ered). */
-function entryArrays(m: Memo, n: number): void {
-  // (a pooled memo may hold shorter ones; NO_NUMS, empty, is never written)
-  if (m.esp.length < n) {
-    m.esp = new ArrayCtor(n);
-    m.eh = new ArrayCtor(n);
-    m.ered = new ArrayCtor(n);
-    memoUsed += 3 * SLOT_BYTES * n;
-  }
-}
-
 function encArray(a: unknown[], m: Memo | undefined): void {
   if (cutContainer(a, null)) return;
   const seen = seenFlag;
   seenFlag = false;
   // Never given to a definer (or verified since): see definedArray.
   const fresh = m === undefined ? !definedArray(a) : m.trusted;
-  let keep = 0;
-  // [name, value, ...] (rawHeaders) and [name, value] entries: values by name (secrets.ts).
-  const pairs = curAttr !== 0 && isPairList(a);
-  if (m !== undefined && refsOn) {
-    // (a pair list's redactions depend on its length: never grown)
-    if (!pairs && !m.gpair && canGrow(m)) {
-      if (checkedNow(m) && canRef(m)) {
-        putRef(m);
-        return;
-      }
-      if (worthChecking(m)) {
-        // One walk decides: all unchanged is a ref, a prefix a grow.
-        keep = prefixArray(a, m);
-        const same = keep === m.scan && a.length === m.total;
-        if (same && m.ok) m.chk = tick;
-        checked(m, keep > 0);
-        if (same && canRef(m)) {
-          putRef(m);
-          return;
-        }
-      }
-    } else if (canRef(m) && worthChecking(m) && checked(m, sameArray(a, m))) {
-      putRef(m);
-      return;
-    }
+  if (m !== undefined && refsOn && canRef(m) && worthChecking(m) && checked(m, sameArray(a, m))) {
+    putRef(m);
+    return;
   }
   if (m === undefined && refsOn && !seen) {
     putSeen(a);
@@ -1862,19 +1735,16 @@ function encArray(a: unknown[], m: Memo | undefined): void {
   const b0 = budget;
   const len = a.length;
   const n = take(len);
-  const r0 = filterCounts[3], d0 = filterCounts[7];
-  if (keep > 0) keep = growPrefix(m as Memo, keep < n ? keep : n);
-  if (keep > 0) putGrowHead(T_ARRAY, m as Memo, len, keep, n);
-  else {
-    ensure(21);
-    buf[pos++] = T_ARRAY;
-    putVarint(len);
-    putVarint(n);
-  }
+  ensure(21);
+  buf[pos++] = T_ARRAY;
+  putVarint(len);
+  putVarint(n);
   const myLevel = level;
   pushedAt[level] = ++tick;
   ancestors[level++] = a;
-  encoderWork[1] += n - keep;
+  encoderWork[1] += n;
+  // [name, value, ...] (rawHeaders) and [name, value] entries: values by name (secrets.ts).
+  const pairs = curAttr !== 0 && isPairList(a);
   if (m === undefined || !refsOn) {
     // A fresh array (no memo: never given to a definer, values.md "Trusted
     // objects") holds no accessor: plain reads, but undefined may be a hole.
@@ -1912,80 +1782,61 @@ function encArray(a: unknown[], m: Memo | undefined): void {
     return;
   }
   const sOk = okAcc, sDeep = deepAcc, sH = hAcc, sC = circLow;
-  entryArrays(m, n);
-  const vals = m.vals, vers = m.vers, mems = m.mems, esp = m.esp, eh = m.eh, ered = m.ered;
+  okAcc = true;
+  deepAcc = false;
+  hAcc = 0;
+  circLow = 1 << 30;
+  const r0 = filterCounts[3], d0 = filterCounts[7];
+  const vals = m.vals, vers = m.vers, mems = m.mems;
   const trusted = trustOn && m.trusted && trustedArray(a);
   let allData = trustOn;
-  // The kept prefix of a grow can be referred to (Memo.eh) and holds no
-  // `circular` pointing above the array.
-  let ok = true;
-  let deep = keep > 0 && gDeep;
-  let h = keep > 0 ? gH : 0;
-  let cLow = 1 << 30;
-  if (trusted) encoderWork[3] += n - keep;
-  for (let i = keep; i < n; i++) {
-    const bb = budget, re = filterCounts[3], de = filterCounts[7];
-    okAcc = true;
-    deepAcc = false;
-    hAcc = 0;
-    circLow = 1 << 30;
+  if (trusted) encoderWork[3] += n;
+  for (let i = 0; i < n; i++) {
     verOut = 0;
-    const v = trusted ? a[i] : undefined;
-    if (v !== undefined) {
-      vals[i] = v;
-      // A value redacted by its name, as below.
-      if (!(pairs && (i & 1) === 1 && pairValue(a, i, v))) enc(v);
-    } else {
-      // (undefined read with a plain read may be a hole: the descriptor tells)
-      const d = ObjectGetOwnPropertyDescriptor(a, i);
-      if (d === undefined) {
-        putTag(T_HOLE);
-        vals[i] = HOLE_ID;
-      } else if (isAccessorDescriptor(d)) {
-        allData = false;
-        vals[i] = ACC[encAccessor(d)];
-      } else {
-        const dv = d.value;
-        vals[i] = dv;
-        // A value redacted by its name (the element before, also in vals):
-        // the same name and value give the same bytes.
-        if (!(pairs && (i & 1) === 1 && pairValue(a, i, dv))) enc(dv);
+    if (trusted) {
+      const v = a[i];
+      // undefined may be a hole: the descriptor tells.
+      if (v !== undefined) {
+        vals[i] = v;
+        // A value redacted by its name, as below.
+        if (!(pairs && (i & 1) === 1 && pairValue(a, i, v))) enc(v);
+        vers[i] = verOut;
+        mems[i] = verOut !== 0 ? memOut : null;
+        continue;
       }
+    }
+    const d = ObjectGetOwnPropertyDescriptor(a, i);
+    if (d === undefined) {
+      putTag(T_HOLE);
+      vals[i] = HOLE_ID;
+    } else if (isAccessorDescriptor(d)) {
+      allData = false;
+      vals[i] = ACC[encAccessor(d)];
+    } else {
+      const v = d.value;
+      vals[i] = v;
+      // A value redacted by its name (the element before, also in vals):
+      // the same name and value give the same bytes.
+      if (!(pairs && (i & 1) === 1 && pairValue(a, i, v))) enc(v);
     }
     vers[i] = verOut;
     mems[i] = verOut !== 0 ? memOut : null;
-    const eok = okAcc && circLow >= myLevel;
-    esp[i] = bb - budget;
-    eh[i] = hAcc * 4 + (deepAcc ? 2 : 0) + (eok ? 1 : 0);
-    ered[i] = filterCounts[3] - re + (filterCounts[7] - de) * 16777216;
-    if (!okAcc) ok = false;
-    if (deepAcc) deep = true;
-    if (hAcc > h) h = hAcc;
-    if (circLow < cLow) cLow = circLow;
   }
   // (setting a length is a builtin call even when it does not change)
   if (vals.length !== n) vals.length = n;
   if (vers.length !== n) vers.length = n;
   if (mems.length !== n) mems.length = n;
   ancestors[--level] = undefined;
-  if (keep === 0) {
-    // Verified: every element read and none an accessor (holes read through
-    // Array.prototype, which trustedArray() checks at each capture).
-    m.trusted = trusted || (allData && n === len && ObjectGetPrototypeOf(a) === ArrayPrototype);
-    // Verified: no longer marked as given to a definer (a memo may be dropped).
-    if (m.trusted && !trusted && definedAny) DefinedDelete(definedArrays, a);
-  } else m.trusted = trusted;
-  m.glen = keep > 0 ? m.glen + 1 : 0;
-  m.gpair = pairs;
+  // Verified: every element read and none an accessor (holes read through
+  // Array.prototype, which trustedArray() checks at each capture).
+  m.trusted = trusted || (allData && n === len && ObjectGetPrototypeOf(a) === ArrayPrototype);
+  // Verified: no longer marked as given to a definer (a memo may be dropped).
+  if (m.trusted && !trusted && definedAny) DefinedDelete(definedArrays, a);
   m.proto = null;
   m.total = len;
   m.scan = n;
   m.red = filterCounts[3] - r0;
   m.drp = filterCounts[7] - d0;
-  okAcc = ok;
-  deepAcc = deep;
-  hAcc = h;
-  circLow = cLow;
   // Cut by the budget: a later context may have more of it.
   closeMemo(m, off, b0 - budget, myLevel, n === len || n === itemsBound);
   verOut = m.ok ? m.ver : 0;
@@ -2557,96 +2408,22 @@ function encMapValue(k: unknown, v: unknown): void {
   enc(v);
 }
 
-/** How many leading kept entries of map or set `o` (kind K_MAP or K_SET)
- *  are what its memo saw (as readMap, readSet) and can be written again as
- *  they were (Memo.eh bit 1). */
-function prefixSized(o: object, m: Memo, kind: number): number {
-  const size = kind === K_MAP ? MapPrototypeGetSize(o) : SetPrototypeGetSize(o);
-  const n = m.scan < size ? m.scan : size;
-  const vals = m.vals, vers = m.vers, mems = m.mems, eh = m.eh;
-  let i = 0;
-  if (kind === K_MAP) {
-    const it = MapPrototypeEntries(o);
-    for (; i < n; i++) {
-      if ((eh[i] & 1) === 0) break;
-      const r = MapIteratorNext(it);
-      if (r.done === true) break;
-      const e = r.value;
-      if (!sameValue(e[0], vals[2 * i], vers[2 * i], mems[2 * i]) || !sameValue(e[1], vals[2 * i + 1], vers[2 * i + 1], mems[2 * i + 1])) break;
-    }
-  } else {
-    const it = SetPrototypeValues(o);
-    for (; i < n; i++) {
-      if ((eh[i] & 1) === 0) break;
-      const r = SetIteratorNext(it);
-      if (r.done === true || !sameValue(r.value, vals[i], vers[i], mems[i])) break;
-    }
-  }
-  encoderWork[1] += i < n ? i + 1 : n;
-  return i;
-}
-
-/** Whether map or set `o` with memo `m` is written as a ref (done, true);
- *  else sets sizedKeep to the prefix a grow of it keeps (0: a full
- *  encoding). As encArray's first step. */
-var sizedKeep = 0;
-function sizedRefOrGrow(o: object, m: Memo, kind: number): boolean {
-  sizedKeep = 0;
-  if (canGrow(m)) {
-    if (checkedNow(m) && canRef(m)) {
-      putRef(m);
-      return true;
-    }
-    if (!worthChecking(m)) return false;
-    const keep = prefixSized(o, m, kind);
-    const same = keep === m.scan && (kind === K_MAP ? MapPrototypeGetSize(o) : SetPrototypeGetSize(o)) === m.total;
-    if (same && m.ok) m.chk = tick;
-    checked(m, keep > 0);
-    if (same && canRef(m)) {
-      putRef(m);
-      return true;
-    }
-    sizedKeep = keep;
-    return false;
-  }
-  if (canRef(m) && worthChecking(m) && checked(m, kind === K_MAP ? sameMap(o, m) : sameSet(o, m))) {
-    putRef(m);
-    return true;
-  }
-  return false;
-}
-
-/** Opens a map or set with memo `m` (after its take): the head of a grow
- *  keeping `keep` entries when that many still fit, else a full head;
- *  returns the entries kept. */
-function openGrown(tag: number, m: Memo, size: number, n: number, keep: number, o: object): number {
-  if (keep > 0) keep = growPrefix(m, keep < n ? keep : n);
-  if (keep > 0) putGrowHead(tag, m, size, keep, n);
-  else {
-    ensure(21);
-    buf[pos++] = tag;
-    putVarint(size);
-    putVarint(n);
-  }
-  pushedAt[level] = ++tick;
-  ancestors[level++] = o;
-  return keep;
-}
-
 function encMap(mp: object, m: Memo | undefined): void {
   if (cutContainer(mp, null)) return;
   const seen = seenFlag;
   seenFlag = false;
-  if (m !== undefined && refsOn && sizedRefOrGrow(mp, m, K_MAP)) return;
-  const keep0 = m !== undefined && refsOn ? sizedKeep : 0;
+  if (m !== undefined && refsOn && canRef(m) && worthChecking(m) && checked(m, sameMap(mp, m))) {
+    putRef(m);
+    return;
+  }
   m = sizedMemo(mp, m, K_MAP, seen);
   const off = pos;
   const b0 = budget;
   const size = MapPrototypeGetSize(mp);
   const myLevel = level;
+  const n = openSized(T_MAP, size, mp);
   const it = MapPrototypeEntries(mp);
   if (m === undefined) {
-    const n = openSized(T_MAP, size, mp);
     for (let i = 0; i < n; i++) {
       const r = MapIteratorNext(it);
       if (r.done === true) {
@@ -2661,24 +2438,14 @@ function encMap(mp: object, m: Memo | undefined): void {
     ancestors[--level] = undefined;
     return;
   }
-  const n = take(size);
-  const r0 = filterCounts[3], d0 = filterCounts[7];
-  const keep = openGrown(T_MAP, m, size, n, keep0, mp);
   const sOk = okAcc, sDeep = deepAcc, sH = hAcc, sC = circLow;
-  entryArrays(m, n);
-  const vals = m.vals, vers = m.vers, mems = m.mems, esp = m.esp, eh = m.eh, ered = m.ered;
-  let ok = true;
-  let deep = keep > 0 && gDeep;
-  let h = keep > 0 ? gH : 0;
-  let cLow = 1 << 30;
-  for (let i = 0; i < keep; i++) MapIteratorNext(it);
-  encoderWork[1] += n - keep;
-  for (let i = keep; i < n; i++) {
-    const bb = budget, re = filterCounts[3], de = filterCounts[7];
-    okAcc = true;
-    deepAcc = false;
-    hAcc = 0;
-    circLow = 1 << 30;
+  okAcc = true;
+  deepAcc = false;
+  hAcc = 0;
+  circLow = 1 << 30;
+  const r0 = filterCounts[3], d0 = filterCounts[7];
+  const vals = m.vals, vers = m.vers, mems = m.mems;
+  for (let i = 0; i < n; i++) {
     const r = MapIteratorNext(it);
     if (r.done === true) {
       // (no program code runs while a map is read: not expected)
@@ -2689,38 +2456,25 @@ function encMap(mp: object, m: Memo | undefined): void {
       vers[2 * i] = vers[2 * i + 1] = 0;
       mems[2 * i] = mems[2 * i + 1] = null;
       okAcc = false;
-    } else {
-      const entry = r.value;
-      const k = entry[0], v = entry[1];
-      verOut = 0;
-      enc(k);
-      vals[2 * i] = k;
-      vers[2 * i] = verOut;
-      mems[2 * i] = verOut !== 0 ? memOut : null;
-      verOut = 0;
-      encMapValue(k, v);
-      vals[2 * i + 1] = v;
-      vers[2 * i + 1] = verOut;
-      mems[2 * i + 1] = verOut !== 0 ? memOut : null;
+      continue;
     }
-    const eok = okAcc && circLow >= myLevel;
-    esp[i] = bb - budget;
-    eh[i] = hAcc * 4 + (deepAcc ? 2 : 0) + (eok ? 1 : 0);
-    ered[i] = filterCounts[3] - re + (filterCounts[7] - de) * 16777216;
-    if (!okAcc) ok = false;
-    if (deepAcc) deep = true;
-    if (hAcc > h) h = hAcc;
-    if (circLow < cLow) cLow = circLow;
+    const entry = r.value;
+    const k = entry[0], v = entry[1];
+    verOut = 0;
+    enc(k);
+    vals[2 * i] = k;
+    vers[2 * i] = verOut;
+    mems[2 * i] = verOut !== 0 ? memOut : null;
+    verOut = 0;
+    encMapValue(k, v);
+    vals[2 * i + 1] = v;
+    vers[2 * i + 1] = verOut;
+    mems[2 * i + 1] = verOut !== 0 ? memOut : null;
   }
   if (vals.length !== 2 * n) vals.length = 2 * n;
   if (vers.length !== 2 * n) vers.length = 2 * n;
   if (mems.length !== 2 * n) mems.length = 2 * n;
   ancestors[--level] = undefined;
-  okAcc = ok;
-  deepAcc = deep;
-  hAcc = h;
-  circLow = cLow;
-  m.glen = keep > 0 ? m.glen + 1 : 0;
   closeSized(m, off, b0, myLevel, size, n, r0, d0, sOk, sDeep, sH, sC);
 }
 
@@ -2728,16 +2482,18 @@ function encSet(st: object, m: Memo | undefined): void {
   if (cutContainer(st, null)) return;
   const seen = seenFlag;
   seenFlag = false;
-  if (m !== undefined && refsOn && sizedRefOrGrow(st, m, K_SET)) return;
-  const keep0 = m !== undefined && refsOn ? sizedKeep : 0;
+  if (m !== undefined && refsOn && canRef(m) && worthChecking(m) && checked(m, sameSet(st, m))) {
+    putRef(m);
+    return;
+  }
   m = sizedMemo(st, m, K_SET, seen);
   const off = pos;
   const b0 = budget;
   const size = SetPrototypeGetSize(st);
   const myLevel = level;
+  const n = openSized(T_SET, size, st);
   const it = SetPrototypeValues(st);
   if (m === undefined) {
-    const n = openSized(T_SET, size, st);
     for (let i = 0; i < n; i++) {
       const r = SetIteratorNext(it);
       if (r.done === true) putTag(T_UNDEFINED);
@@ -2746,24 +2502,14 @@ function encSet(st: object, m: Memo | undefined): void {
     ancestors[--level] = undefined;
     return;
   }
-  const n = take(size);
-  const r0 = filterCounts[3], d0 = filterCounts[7];
-  const keep = openGrown(T_SET, m, size, n, keep0, st);
   const sOk = okAcc, sDeep = deepAcc, sH = hAcc, sC = circLow;
-  entryArrays(m, n);
-  const vals = m.vals, vers = m.vers, mems = m.mems, esp = m.esp, eh = m.eh, ered = m.ered;
-  let ok = true;
-  let deep = keep > 0 && gDeep;
-  let h = keep > 0 ? gH : 0;
-  let cLow = 1 << 30;
-  for (let i = 0; i < keep; i++) SetIteratorNext(it);
-  encoderWork[1] += n - keep;
-  for (let i = keep; i < n; i++) {
-    const bb = budget, re = filterCounts[3], de = filterCounts[7];
-    okAcc = true;
-    deepAcc = false;
-    hAcc = 0;
-    circLow = 1 << 30;
+  okAcc = true;
+  deepAcc = false;
+  hAcc = 0;
+  circLow = 1 << 30;
+  const r0 = filterCounts[3], d0 = filterCounts[7];
+  const vals = m.vals, vers = m.vers, mems = m.mems;
+  for (let i = 0; i < n; i++) {
     const r = SetIteratorNext(it);
     verOut = 0;
     if (r.done === true) {
@@ -2777,24 +2523,11 @@ function encSet(st: object, m: Memo | undefined): void {
     }
     vers[i] = verOut;
     mems[i] = verOut !== 0 ? memOut : null;
-    const eok = okAcc && circLow >= myLevel;
-    esp[i] = bb - budget;
-    eh[i] = hAcc * 4 + (deepAcc ? 2 : 0) + (eok ? 1 : 0);
-    ered[i] = filterCounts[3] - re + (filterCounts[7] - de) * 16777216;
-    if (!okAcc) ok = false;
-    if (deepAcc) deep = true;
-    if (hAcc > h) h = hAcc;
-    if (circLow < cLow) cLow = circLow;
   }
   if (vals.length !== n) vals.length = n;
   if (vers.length !== n) vers.length = n;
   if (mems.length !== n) mems.length = n;
   ancestors[--level] = undefined;
-  okAcc = ok;
-  deepAcc = deep;
-  hAcc = h;
-  circLow = cLow;
-  m.glen = keep > 0 ? m.glen + 1 : 0;
   closeSized(m, off, b0, myLevel, size, n, r0, d0, sOk, sDeep, sH, sC);
 }
 

@@ -41,9 +41,7 @@ describe('value references', () => {
     for (let i = 0; i < a.length; i++) {
       if (JSON.stringify(a[i]) !== JSON.stringify(b[i])) expect(a[i]).toEqual(b[i]);
     }
-    // References and grows were used, and made the trace smaller.
-    expect(on.work.grows).toBeGreaterThan(100);
-    expect(off.work.grows).toBe(0);
+    // References were used, and made the trace smaller.
     expect(metadata(on.dir).raw_bytes).toBeLessThan(metadata(off.dir).raw_bytes);
     // `noderec calls` resolves them too.
     const calls = async (dir: string): Promise<string> => (await runCliAsync(['calls', dir, '--fn', 'step', '--limit', '0', '--json'])).stdout;
@@ -74,8 +72,6 @@ describe('value references', () => {
     // between the drops (with 0, none outlives its value).
     expect(small.work.memoGenerations).toBeGreaterThan(100);
     expect(small.work.refs).toBeGreaterThan(100);
-    // (a grow needs the container's memo to outlive a value: at 3 KiB a
-    // generation lasts about one, so none is written)
     expect(none.work.memoGenerations).toBeGreaterThan(small.work.memoGenerations);
     expect(off.work.memoGenerations).toBe(0);
     expect(metadata(small.dir).raw_bytes).toBeLessThan(metadata(off.dir).raw_bytes);

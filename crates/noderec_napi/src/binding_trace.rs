@@ -306,7 +306,6 @@ pub fn wire_constants() -> BindingWire {
         ("OPAQUE", tag::OPAQUE),
         ("REF", tag::REF),
         ("PATCH", tag::PATCH),
-        ("GROW", tag::GROW),
     ]
     .into_iter()
     .map(|(n, t)| (n.to_string(), u32::from(t)))

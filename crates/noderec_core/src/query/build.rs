@@ -186,7 +186,7 @@ fn fnv(mut h: u64, b: &[u8]) -> u64 {
 fn hash_value(rec: &[u8], at: usize) -> u64 {
     use crate::wire::tag;
     let blob = &rec[at..];
-    if !blob.iter().any(|&b| b == tag::REF || b == tag::PATCH || b == tag::GROW) {
+    if !blob.iter().any(|&b| b == tag::REF || b == tag::PATCH) {
         return mix(fnv(FNV_OFFSET, blob));
     }
     let mut h = FNV_OFFSET;
@@ -281,23 +281,6 @@ fn expand(buf: &[u8], pos: &mut usize, h: &mut u64, depth: usize, refs: &mut usi
             }
             if next.next().is_some() {
                 return Err(());
-            }
-            Ok(())
-        }
-        tag::GROW => {
-            // Hashed as the full encoding of the container it stands for.
-            *pos += 1;
-            let g = crate::trace::value::read_grow(buf, start, pos, refs).map_err(|_| ())?;
-            let mut head = vec![g.kind];
-            crate::wire::format::put_varint(&mut head, g.total);
-            crate::wire::format::put_varint(&mut head, g.entries.len() as u64);
-            *h = fnv(*h, &head);
-            for &e in &g.entries {
-                let mut p = e;
-                expand(buf, &mut p, h, depth + 1, refs)?;
-                if g.kind == tag::MAP {
-                    expand(buf, &mut p, h, depth + 1, refs)?;
-                }
             }
             Ok(())
         }
@@ -535,11 +518,7 @@ impl IndexBuilder {
                         }
                         let needs_rec = k == kind::MARK
                             || (matches!(k, kind::RETURN | kind::CATCH)
-                                && blob.iter().any(|&b| {
-                                    b == crate::wire::tag::REF
-                                        || b == crate::wire::tag::PATCH
-                                        || b == crate::wire::tag::GROW
-                                }));
+                                && blob.iter().any(|&b| b == crate::wire::tag::REF || b == crate::wire::tag::PATCH));
                         if needs_rec {
                             for &(o, n) in &blobs[copied..] {
                                 rec_vals.extend_from_slice(&payload[o..o + n]);
@@ -1256,15 +1235,5 @@ mod hash_tests {
         assert_ne!(hash_value(&c, second_b), hash_value(&a, second_a));
         let bad = [tag::INT, 2, tag::PATCH, 0, 0];
         assert_eq!(hash_value(&bad, 2), super::mix(super::fnv(super::FNV_OFFSET, &bad[2..])));
-    }
-
-    #[test]
-    fn a_grow_hashes_as_the_container_it_stands_for() {
-        // Record A: [1] then [1, 2] in full. Record B: [1], then a grow of it.
-        let a = [tag::ARRAY, 1, 1, tag::INT, 2, tag::ARRAY, 2, 2, tag::INT, 2, tag::INT, 4];
-        let b = [tag::ARRAY, 1, 1, tag::INT, 2, tag::GROW, tag::ARRAY, 0, 2, 1, 1, tag::INT, 4];
-        assert_eq!(hash_value(&a, 5), hash_value(&b, 5));
-        let c = [tag::ARRAY, 1, 1, tag::INT, 2, tag::GROW, tag::ARRAY, 0, 2, 1, 1, tag::INT, 6];
-        assert_ne!(hash_value(&c, 5), hash_value(&a, 5));
     }
 }

@@ -23,11 +23,6 @@ pub const MAX_REFS: usize = 1 << 20;
 /// limit of common JSON parsers (serde_json).
 pub const MAX_NESTING: usize = 40;
 
-/// Grows one `grow` may stand on (a grow of a grow of ...; the encoder
-/// writes a full encoding before its chains pass 32): a longer chain is
-/// malformed, so resolving one costs a bounded walk.
-pub const MAX_GROW_CHAIN: usize = 64;
-
 type Result<T> = std::result::Result<T, ValueError>;
 
 // ---------------------------------------------------------------------------
@@ -146,18 +141,6 @@ fn skip_inner(buf: &[u8], pos: &mut usize, depth: usize) -> Result<()> {
             for _ in 0..k {
                 read_varint(buf, pos)?;
                 skip_inner(buf, pos, depth + 1)?;
-            }
-        }
-        tag::GROW => {
-            check_nesting(at, depth)?;
-            let kind = read_grow_kind(buf, at, pos)?;
-            read_varint(buf, pos)?;
-            let (_, _, k) = read_grow_counts(buf, pos)?;
-            for _ in 0..k {
-                skip_inner(buf, pos, depth + 1)?;
-                if kind == tag::MAP {
-                    skip_inner(buf, pos, depth + 1)?;
-                }
             }
         }
         tag::FLOAT | tag::DATE => {
@@ -307,7 +290,7 @@ fn ref_target(buf: &[u8], at: usize, off: u64) -> Result<usize> {
     let Some(tpos) = target else {
         return Err(ValueError::new(at, format!("reference to byte {off} of its record is not before it (byte {at})")));
     };
-    if !matches!(buf.get(tpos), Some(&(tag::ARRAY | tag::OBJECT | tag::PATCH | tag::MAP | tag::SET | tag::GROW))) {
+    if !matches!(buf.get(tpos), Some(&(tag::ARRAY | tag::OBJECT | tag::PATCH | tag::MAP | tag::SET))) {
         return Err(ValueError::new(at, "reference to something other than an array, object, map or set"));
     }
     Ok(tpos)
@@ -337,117 +320,6 @@ fn read_patch(buf: &[u8], at: usize, pos: &mut usize, patches: &mut Vec<(usize, 
         skip_inner(buf, pos, 1)?;
     }
     Ok(base)
-}
-
-/// The kind byte of a `grow` at `at` (`*pos` after its tag): the tag of an
-/// array, map or set.
-fn read_grow_kind(buf: &[u8], at: usize, pos: &mut usize) -> Result<u8> {
-    let kind = read_u8(buf, pos)?;
-    if !matches!(kind, tag::ARRAY | tag::MAP | tag::SET) {
-        return Err(ValueError::new(at, format!("grow of kind 0x{kind:02x}, not an array, map or set")));
-    }
-    Ok(kind)
-}
-
-/// `varint total`, `varint keep`, `varint k` of a `grow` (after its offset),
-/// checked: `keep + k <= total`.
-fn read_grow_counts(buf: &[u8], pos: &mut usize) -> Result<(u64, usize, usize)> {
-    let total = read_varint(buf, pos)?;
-    let keep = read_count(buf, pos)?;
-    let at = *pos;
-    let k = read_count(buf, pos)?;
-    if (keep as u64).saturating_add(k as u64) > total {
-        return Err(ValueError::new(at, format!("grow keeps {keep} and adds {k} entries of {total}")));
-    }
-    Ok((total, keep, k))
-}
-
-/// A container written as a `grow` (values.md, *Grown containers*),
-/// resolved: its kind (the tag of its full form), its total, and the
-/// positions of its kept entries (of each pair's key for a map).
-#[derive(Debug)]
-pub struct Grown {
-    /// `tag::ARRAY`, `tag::MAP` or `tag::SET`.
-    pub kind: u8,
-    /// Length or size.
-    pub total: u64,
-    /// Where each kept entry starts, in order.
-    pub entries: Vec<usize>,
-}
-
-/// Resolves the `grow` whose tag is at `at` (`*pos` just after the tag) and
-/// advances `*pos` past it. The chain of grows it stands on is followed back
-/// to a full encoding (each checked: before the one that points to it, of
-/// the same kind, at most [`MAX_GROW_CHAIN`] of them, each costing one of
-/// `refs`), then replayed forward: each keeps a prefix of the entries so far
-/// and appends its own.
-pub fn read_grow(buf: &[u8], at: usize, pos: &mut usize, refs: &mut usize) -> Result<Grown> {
-    let kind = read_grow_kind(buf, at, pos)?;
-    // The chain, newest first: (position of the grow's counts, its tag's position).
-    let mut chain: Vec<usize> = Vec::new();
-    let mut cur = at;
-    let mut p = *pos;
-    let base = loop {
-        if *refs == 0 {
-            return Err(ValueError::new(at, format!("more than {MAX_REFS} references in one value")));
-        }
-        *refs -= 1;
-        let off = read_varint(buf, &mut p)?;
-        let Some(b) = usize::try_from(off).ok().filter(|&o| o < cur) else {
-            return Err(ValueError::new(
-                cur,
-                format!("grow of byte {off} of its record is not before it (byte {cur})"),
-            ));
-        };
-        chain.push(p);
-        if chain.len() > MAX_GROW_CHAIN {
-            return Err(ValueError::new(at, format!("grow chain longer than {MAX_GROW_CHAIN}")));
-        }
-        match buf.get(b) {
-            Some(&t) if t == kind => break b,
-            Some(&tag::GROW) => {
-                let mut q = b + 1;
-                if read_grow_kind(buf, b, &mut q)? != kind {
-                    return Err(ValueError::new(cur, "grow of a container of another kind"));
-                }
-                cur = b;
-                p = q;
-            }
-            _ => return Err(ValueError::new(cur, "grow of a container of another kind")),
-        }
-    };
-    let pairs = kind == tag::MAP;
-    let mut q = base + 1;
-    let (_, n) = read_total_kept(buf, &mut q)?;
-    let mut entries = Vec::with_capacity(n.min(1024));
-    for _ in 0..n {
-        entries.push(q);
-        skip_inner(buf, &mut q, 1)?;
-        if pairs {
-            skip_inner(buf, &mut q, 1)?;
-        }
-    }
-    let mut total = 0;
-    for &c in chain.iter().rev() {
-        let mut q = c;
-        let (t, keep, k) = read_grow_counts(buf, &mut q)?;
-        if keep > entries.len() {
-            return Err(ValueError::new(c, format!("grow keeps {keep} entries of {}", entries.len())));
-        }
-        entries.truncate(keep);
-        for _ in 0..k {
-            entries.push(q);
-            skip_inner(buf, &mut q, 1)?;
-            if pairs {
-                skip_inner(buf, &mut q, 1)?;
-            }
-        }
-        total = t;
-        if c == chain[0] {
-            *pos = q;
-        }
-    }
-    Ok(Grown { kind, total, entries })
 }
 
 /// The patch indexes are below the object's kept count `n`.
@@ -520,11 +392,6 @@ fn json_inner(buf: &[u8], pos: &mut usize, out: &mut String, depth: usize, refs:
             out.push_str(r#","kind":""#);
             out.push_str(kind_name);
             out.push_str("\"}");
-        }
-        tag::GROW => {
-            check_nesting(at, depth)?;
-            let g = read_grow(buf, at, pos, refs)?;
-            json_container(buf, g.kind, g.total, &g.entries, out, depth, refs)?;
         }
         tag::ARRAY => {
             check_nesting(at, depth)?;
@@ -727,60 +594,6 @@ fn json_inner(buf: &[u8], pos: &mut usize, out: &mut String, depth: usize, refs:
             out.push('}');
         }
         other => return Err(unknown_tag(at, other)),
-    }
-    Ok(())
-}
-
-/// Writes the JSON of an array, map or set (`kind`: its tag) of `total`
-/// entries whose kept ones start at `entries` (a resolved `grow`), exactly
-/// as its full encoding is written.
-fn json_container(
-    buf: &[u8],
-    kind: u8,
-    total: u64,
-    entries: &[usize],
-    out: &mut String,
-    depth: usize,
-    refs: &mut usize,
-) -> Result<()> {
-    let n = entries.len();
-    let cut = (n as u64) < total;
-    match kind {
-        tag::ARRAY if cut => {
-            out.push_str(r#"{"$":"array","length":"#);
-            push_display(out, total);
-            out.push_str(r#","items":["#);
-        }
-        tag::ARRAY => out.push('['),
-        tag::MAP => {
-            out.push_str(r#"{"$":"map","size":"#);
-            push_display(out, total);
-            out.push_str(r#","entries":["#);
-        }
-        _ => {
-            out.push_str(r#"{"$":"set","size":"#);
-            push_display(out, total);
-            out.push_str(r#","values":["#);
-        }
-    }
-    for (i, &e) in entries.iter().enumerate() {
-        let mut p = e;
-        if kind == tag::MAP {
-            out.push_str(if i > 0 { ",[" } else { "[" });
-            json_inner(buf, &mut p, out, depth + 1, refs)?;
-            out.push(',');
-            json_inner(buf, &mut p, out, depth + 1, refs)?;
-            out.push(']');
-        } else {
-            if i > 0 {
-                out.push(',');
-            }
-            json_inner(buf, &mut p, out, depth + 1, refs)?;
-        }
-    }
-    out.push(']');
-    if kind != tag::ARRAY || cut {
-        out.push('}');
     }
     Ok(())
 }
@@ -1194,10 +1007,10 @@ mod tests {
 
     #[test]
     fn value_malformed() {
-        // Unknown tag (0x19 is `ref`, 0x1a `patch`, 0x1b `grow`).
-        let e = err(&[0x1c]);
+        // Unknown tag (0x19 is `ref`, 0x1a `patch`).
+        let e = err(&[0x1b]);
         assert_eq!(e.offset, 0);
-        assert!(e.message.contains("0x1c"), "{e}");
+        assert!(e.message.contains("0x1b"), "{e}");
         let e = err(&[tag::ARRAY, 1, 1, 0xee]);
         assert_eq!(e.offset, 3);
         // Empty buffer.
@@ -1383,56 +1196,5 @@ mod ref_tests {
         let p2 = b.len();
         b.extend_from_slice(&[tag::PATCH, at, 0]);
         assert!(json_at(&b, p2).unwrap_err().message.contains("other than an object"));
-    }
-
-    #[test]
-    fn grows_read_back_as_the_full_encoding() {
-        // [1, 2] at 0; grow: length 3, keep 2, add [3]; then a grow of the
-        // grow: length 40, keep 1, add [4] (cut: 2 kept of 40).
-        let mut b = vec![tag::ARRAY, 2, 2, tag::INT, 2, tag::INT, 4];
-        let g1 = b.len();
-        b.extend_from_slice(&[tag::GROW, tag::ARRAY, 0, 3, 2, 1, tag::INT, 6]);
-        let g2 = b.len();
-        b.extend_from_slice(&[tag::GROW, tag::ARRAY, g1 as u8, 40, 1, 1, tag::INT, 8]);
-        let r = b.len();
-        b.extend_from_slice(&[tag::REF, g2 as u8]);
-        assert_eq!(json_at(&b, g1).unwrap(), "[1,2,3]");
-        assert_eq!(json_at(&b, g2).unwrap(), r#"{"$":"array","length":40,"items":[1,4]}"#);
-        assert_eq!(json_at(&b, r).unwrap(), r#"{"$":"array","length":40,"items":[1,4]}"#);
-        // Maps (pairs) and sets; only the total changed (keep all, add none).
-        let mut b = vec![tag::MAP, 1, 1, tag::INT, 2, tag::TRUE];
-        let gm = b.len();
-        b.extend_from_slice(&[tag::GROW, tag::MAP, 0, 2, 1, 1, tag::INT, 4, tag::FALSE]);
-        let s0 = b.len();
-        b.extend_from_slice(&[tag::SET, 1, 1, tag::NULL]);
-        let gs = b.len();
-        b.extend_from_slice(&[tag::GROW, tag::SET, s0 as u8, 9, 1, 0]);
-        assert_eq!(json_at(&b, gm).unwrap(), r#"{"$":"map","size":2,"entries":[[1,true],[2,false]]}"#);
-        assert_eq!(json_at(&b, gs).unwrap(), r#"{"$":"set","size":9,"values":[null]}"#);
-    }
-
-    #[test]
-    fn bad_grows_are_errors() {
-        let bad = |b: &[u8], at: usize| json_at(b, at).unwrap_err().message;
-        let arr = [tag::ARRAY, 1, 1, tag::INT, 2];
-        let with = |tail: &[u8]| [&arr[..], tail].concat();
-        assert!(bad(&with(&[tag::GROW, tag::OBJECT, 0, 1, 1, 0]), 5).contains("not an array"));
-        assert!(bad(&with(&[tag::GROW, tag::MAP, 0, 1, 1, 0]), 5).contains("another kind"));
-        assert!(bad(&with(&[tag::GROW, tag::ARRAY, 5, 1, 1, 0]), 5).contains("not before it"));
-        assert!(bad(&with(&[tag::GROW, tag::ARRAY, 0, 2, 2, 0]), 5).contains("keeps 2 entries of 1"));
-        assert!(bad(&with(&[tag::GROW, tag::ARRAY, 0, 1, 1, 1, tag::NULL]), 5).contains("adds"));
-        assert!(bad(&with(&[tag::GROW, tag::ARRAY, 3, 1, 1, 0]), 5).contains("another kind"));
-        // A chain longer than the bound.
-        let mut b = arr.to_vec();
-        let mut prev = 0usize;
-        for _ in 0..=MAX_GROW_CHAIN {
-            let at = b.len();
-            b.push(tag::GROW);
-            b.push(tag::ARRAY);
-            crate::wire::format::put_varint(&mut b, prev as u64);
-            b.extend_from_slice(&[1, 1, 0]);
-            prev = at;
-        }
-        assert!(bad(&b, prev).contains("chain longer"));
     }
 }

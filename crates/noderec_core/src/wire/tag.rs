@@ -62,11 +62,3 @@ pub const REF: u8 = 0x19;
 /// value is that object with the values of the kept pairs at those
 /// indexes replaced (keys, class and counts as there).
 pub const PATCH: u8 = 0x1A;
-/// Grown container: `u8 kind` (the tag of an array, map or set), `varint
-/// offset` of an encoding of that kind or a `grow` of it earlier in the
-/// value bytes of the same EVENTS record, `varint total` (length or size),
-/// `varint keep` (at most the kept count of what the offset points to),
-/// `varint k`, then `k` values (`k` key, value pairs for a map): the
-/// container with that total whose kept entries are the first `keep` of the
-/// earlier one followed by the `k`.
-pub const GROW: u8 = 0x1B;
