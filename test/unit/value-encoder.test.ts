@@ -1060,6 +1060,28 @@ describe('cycles and bounds', () => {
 // ---------------------------------------------------------------------------
 
 describe('references', () => {
+  it('an object found unchanged where too little budget is left to refer to it is not a miss: its next captures are references again', () => {
+    setValueBudget(40);
+    try {
+      const t = { a: 1, b: 2, c: 3, d: 4, e: 5 };
+      const filler = Array.from({ length: 32 }, (_, i) => i);
+      const small = [1, 2];
+      // (always one level down, where its memo was made: a patch base)
+      for (let i = 0; i < 3; i++) writeValue([t]);
+      for (let round = 0; round < 4; round++) {
+        // 40 - 3 (the outer array) - 32 - 2: 3 left for t, which spent 5.
+        writeValue([filler, small, t]);
+        writeValue([t]); // the cut encoding above is not referable: in full
+        const start = arena.pos;
+        writeValue([t]);
+        // (a miss made the encoder skip this check: a full encoding again)
+        expect(arena.buf[start + 3]).toBe(0x19);
+      }
+    } finally {
+      setValueBudget(1024);
+    }
+  });
+
   /** Encodes `v` (references allowed), then again in full; returns both
    * decodings and whether the first used a reference. */
   function both(v: unknown, shallow = false): { ref: any; full: any; usedRef: boolean; top: number } {
