@@ -1896,7 +1896,12 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
           putRef(m);
           return;
         }
-        if (checked(m, same && putPatch(o, m))) return;
+        // Found unchanged but not referable here (the budget left, an
+        // encoding cut by it): not a miss, or the object would be encoded
+        // in full, with a new version, at the next captures unchecked.
+        const patched = same && putPatch(o, m);
+        checked(m, patched || (same && dmask === 0));
+        if (patched) return;
       }
     } else if (canRef(m) && worthChecking(m) && checked(m, samePlain(o, m, proto))) {
       putRef(m);

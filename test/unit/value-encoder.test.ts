@@ -1060,6 +1060,28 @@ describe('cycles and bounds', () => {
 // ---------------------------------------------------------------------------
 
 describe('references', () => {
+  it('an object found unchanged where too little budget is left to refer to it is not a miss: its next captures are references again', () => {
+    setValueBudget(40);
+    try {
+      const t = { a: 1, b: 2, c: 3, d: 4, e: 5 };
+      const filler = Array.from({ length: 32 }, (_, i) => i);
+      const small = [1, 2];
+      // (always one level down, where its memo was made: a patch base)
+      for (let i = 0; i < 3; i++) writeValue([t]);
+      for (let round = 0; round < 4; round++) {
+        // 40 - 3 (the outer array) - 32 - 2: 3 left for t, which spent 5.
+        writeValue([filler, small, t]);
+        writeValue([t]); // the cut encoding above is not referable: in full
+        const start = arena.pos;
+        writeValue([t]);
+        // (a miss made the encoder skip this check: a full encoding again)
+        expect(arena.buf[start + 3]).toBe(0x19);
+      }
+    } finally {
+      setValueBudget(1024);
+    }
+  });
+
   /** Encodes `v` (references allowed), then again in full; returns both
    * decodings and whether the first used a reference. */
   function both(v: unknown, shallow = false): { ref: any; full: any; usedRef: boolean; top: number } {
@@ -1790,5 +1812,104 @@ describe('references', () => {
     if (trust) expect(encoderWork[3] - work0).toBeGreaterThan(1000);
     else expect(encoderWork[3]).toBe(work0);
     setTrust(false);
+  });
+
+  for (const [trust, memoKib] of [[false, 1024], [true, 1024], [true, 4]] as const) it(`differential: arrays, maps and sets that grow, shrink and change between captures decode as their full encodings${trust ? ', trusted objects' : ''}${memoKib < 1024 ? `, a ${memoKib} KiB memo budget` : ''}`, () => {
+    if (trust) expect(installDefiners(untrust)).toBe(true);
+    setTrust(trust);
+    setMemoBudget(memoKib * 1024);
+    let seed = 4242;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    // Entry objects: changed in place now and then (a check must notice).
+    const objs: any[] = [];
+    for (let i = 0; i < 12; i++) objs.push(i % 3 === 0 ? { id: i } : i % 3 === 1 ? [i] : new Map<unknown, unknown>([[i, i]]));
+    const arrays: any[][] = [];
+    const maps: Map<unknown, unknown>[] = [];
+    const sets: Set<unknown>[] = [];
+    for (let i = 0; i < 6; i++) {
+      arrays.push([]);
+      maps.push(new Map());
+      sets.push(new Set());
+    }
+    const holders = arrays.map((a, i) => ({ list: a, tags: maps[i], seen: sets[i], n: 0 }));
+    // The same array twice in one value, and a cycle through a holder.
+    const pairsOf = arrays.map((a, i) => [a, holders[i], a]);
+    arrays[0].push(holders[0]);
+    const val = (): unknown => {
+      const t = rnd(14);
+      if (t < 4) return [0, -0, 1, 'a', 'b', null, undefined, true, NaN, 1.5, 2 ** 40][rnd(11)];
+      if (t < 7) return objs[rnd(objs.length)];
+      if (t < 8) return arrays[rnd(6)];
+      if (t < 9) return maps[rnd(6)];
+      if (t < 10) return { fresh: rnd(5) }; // met once
+      if (t < 11) return new Date(rnd(3)); // never checkable
+      if (t < 12) return holders[rnd(6)];
+      return 'k' + rnd(50);
+    };
+    let refs = 0;
+    for (let step = 0; step < 3000; step++) {
+      const which = rnd(3);
+      const i = rnd(6);
+      const what = rnd(24);
+      if (which === 0) {
+        const a = holders[i].list;
+        if (what < 11) a.push(val());
+        else if (what < 12) a.pop();
+        else if (what < 13 && a.length > 0) a[rnd(a.length)] = val(); // in place
+        else if (what < 14) a.length = rnd(a.length + 1); // shrink
+        else if (what < 15) a[a.length + rnd(3)] = val(); // sparse: holes
+        else if (what < 16 && a.length > 0) delete a[rnd(a.length)]; // a hole
+        else if (what < 17) (a as any)['p' + rnd(3)] = val(); // not an index
+        else if (what < 18) a.shift();
+        else if (what < 19) a.unshift(val());
+        else if (what < 20) {
+          // replaced: the holder now holds a copy (another array)
+          holders[i].list = a.slice();
+          arrays[i] = holders[i].list;
+          pairsOf[i] = [arrays[i], holders[i], arrays[i]];
+        }
+      } else if (which === 1) {
+        const m = maps[i];
+        const keys = [...m.keys()];
+        if (what < 11) m.set(rnd(3) === 0 ? { key: rnd(9) } : rnd(2) ? objs[rnd(objs.length)] : 'k' + rnd(40), val());
+        else if (what < 13 && keys.length > 0) m.set(keys[rnd(keys.length)], val()); // in place
+        else if (what < 15 && keys.length > 0) m.delete(keys[rnd(keys.length)]);
+        else if (what < 16) m.clear();
+      } else {
+        const st = sets[i];
+        if (what < 12) st.add(val());
+        else if (what < 14) st.delete([...st][rnd(st.size + 1)]);
+        else if (what < 15) st.clear();
+      }
+      if (rnd(4) === 0) {
+        // An entry changed in place.
+        const o = objs[rnd(objs.length)];
+        if (Array.isArray(o)) o.push(rnd(3));
+        else if (o instanceof Map) o.set(rnd(4), rnd(4));
+        else o.id = rnd(6);
+      }
+      holders[i].n = step;
+      if (step % 500 === 499) resetArena();
+      if (step % 700 === 350) setBounds(1 + rnd(4), 2 + rnd(40), 256);
+      // The value budget: kept prefixes that no longer fit are cut as a full
+      // encoding cuts them.
+      if (step % 300 === 150) setValueBudget(rnd(3) === 0 ? 1024 : 4 + rnd(60));
+      for (let c = 1 + rnd(3); c > 0; c--) {
+        const t = rnd(6);
+        const k = rnd(6);
+        // (last: after a sibling that spends more or less of the budget)
+        const v = t === 0 ? arrays[k] : t === 1 ? maps[k] : t === 2 ? sets[k] : t === 3 ? holders[k] : t === 4 ? pairsOf[k] : [arrays[rnd(6)], arrays[k], maps[k], sets[k]];
+        const r = both(v);
+        if (r.usedRef) refs++;
+        expect(r.ref).toEqual(r.full);
+      }
+    }
+    setMemoBudget(512 << 10);
+    setValueBudget(1024);
+    setTrust(false);
+    expect(refs).toBeGreaterThan(50);
   });
 });
