@@ -11,13 +11,15 @@
 //! one. So `return c ? () => {} : 0` leaves the arrow in the list, unnamed,
 //! and `__nr$v = c ? () => {} : 0` names it `__nr$v`.
 //!
-//! A value that may leave a function in the list therefore crosses into a
-//! probe through `(__nr$).prototype = e` instead: a parenthesized object
-//! pushes no name, and V8 pushes none for a property called `prototype`, so
-//! the functions are named with the names the context already has — none in
-//! a `return`, `f` in `const f = await e`: what the program's own enclosing
-//! assignment would have given them. The runtime's `prototype` is a setter
-//! that stores into `__nr$v`.
+//! A value that may leave a function in the list crosses into a probe by
+//! context ([`Crossing`]): through `(__nr$).prototype = e` where the program
+//! assigns it or a property or field in it names a function (a parenthesized
+//! object pushes no name, and V8 pushes none for a property called
+//! `prototype`: the functions get the names the context already has, `f` in
+//! `const f = await e`); through `__nr$.V(e)`, an identity call that removes
+//! it from the list, elsewhere (a `return`, where nothing of the program
+//! would name it). The runtime's `prototype` is a setter that stores into
+//! `__nr$v`. probes.md, *Names V8 infers*.
 
 use oxc_ast::ast::{
     ArrayExpressionElement, ArrowFunctionExpression, Class, Expression, Function, ObjectExpression, ObjectProperty,
