@@ -152,14 +152,14 @@ impl Crossing {
 /// Adds to `out` the start of every `await` and `yield` whose value reaches the end of
 /// `e` with nothing V8 treats as a call or a naming in between: the functions they carry
 /// are named after what `e` is assigned to.
-pub(crate) fn flowing_suspensions(e: &Expression<'_>, out: &mut Vec<u32>) {
+pub(crate) fn flowing_suspensions(e: &Expression<'_>, out: &mut std::collections::HashSet<u32>) {
     match e {
         Expression::AwaitExpression(a) => {
-            out.push(a.span.start);
+            out.insert(a.span.start);
             flowing_suspensions(&a.argument, out);
         }
         Expression::YieldExpression(y) => {
-            out.push(y.span.start);
+            out.insert(y.span.start);
             if let Some(arg) = &y.argument {
                 flowing_suspensions(arg, out);
             }

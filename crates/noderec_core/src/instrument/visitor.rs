@@ -220,7 +220,7 @@ pub(crate) struct Instrumenter<'s, 'd> {
     module_plan: Option<ValuePlan>,
     /// Starts of the `await`/`yield` expressions whose value the program assigns, declares
     /// or puts in a property without a call between (`inference::flowing_suspensions`).
-    flows: Vec<u32>,
+    flows: std::collections::HashSet<u32>,
 }
 
 impl<'s, 'd> Instrumenter<'s, 'd> {
@@ -244,7 +244,7 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
             plain_getter: None,
             module_plan: None,
             statements: Vec::new(),
-            flows: Vec::new(),
+            flows: std::collections::HashSet::new(),
         };
         let module = this.info(MODULE.to_string(), FnKind::Module, 0, Vec::new(), kind == ModuleKind::Module, false);
         this.module_plan = decider.value_plan(&module);
