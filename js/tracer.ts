@@ -232,6 +232,14 @@ function entryScript(): string | null {
   return typeof a === 'string' && a.length > 0 ? path.resolve(a) : null;
 }
 
+/** The name a trace is listed by: the entry script's, or `node --test` for
+ * node's test runner process (argv[1] is only the first of its files; each
+ * file runs in a child named after it; the children have no `--test`). */
+function programName(entry: string | null): string {
+  if (process.execArgv.includes('--test') && process.env.NODE_TEST_CONTEXT === undefined) return 'node --test';
+  return entry !== null ? path.basename(entry) : 'node';
+}
+
 export interface StartOptions extends Partial<Policy> {
   program?: string;
   runId?: string;
@@ -260,7 +268,7 @@ export function start(options: StartOptions = {}): string | null {
   const runId = options.runId ?? (process.env.NODEREC_RUN_ID || newRunId());
   const entry = entryScript();
   const root = projectRoot(projectStart(entry));
-  const program = options.program ?? (entry !== null ? path.basename(entry) : 'node');
+  const program = options.program ?? programName(entry);
   const filters = prepareFilters(entry !== null ? path.dirname(entry) : process.cwd(), envSetting('traceFilter') ?? [], apiTraceFilter(options));
   native().setScope(policy.scope === 'project');
   const dir = native().start({

@@ -58,7 +58,8 @@ export function declareRuntime(rt: object): void {
 // `__nr$` is an object of that realm whose probes are this realm's, except
 // the seven that read the value crossing in `__nr$v` (r, rr, rx, rv, aw, yd, rs):
 // those are compiled in the context, read the context's `__nr$v` and hand it
-// to this realm's binding (`put`) before calling the probe. `d`, `q`, `e`
+// to this realm's binding (`put`) before calling the probe; the setter
+// `prototype` sets the context's `__nr$v` too. `d`, `q`, `e`
 // and `Q` are accessors for the runtime's, so the call-free `finally` and
 // `catch` of a synchronous function still set the state the probes read. The
 // wrappers are padded out of line like the probes (js/runtime/probes.ts).
@@ -78,6 +79,8 @@ function contextRuntime(): string {
     `let OUT=false;function o$(k){OUT=false;return k}` +
     `for(const k of Object.keys(rt))if(k!=='d'&&k!=='q'&&k!=='e')o[k]=rt[k];` +
     `for(const k of ['d','q','e','Q'])Object.defineProperty(o,k,{get(){return rt[k]},set(x){rt[k]=x},enumerable:true});` +
+    // `(__nr$).prototype=e` (probes.md, *Names V8 infers*): this context's `__nr$v`.
+    `Object.defineProperty(o,'prototype',{set(x){__nr$v=x}});` +
     wrap('r', 'x', '__nr$v') +
     wrap('rr', 'x,m', 'm===4?undefined:__nr$v') +
     wrap('rx', 'x', '__nr$v') +

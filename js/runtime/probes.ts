@@ -552,6 +552,7 @@ var runtime = {
   u,
   f,
   fr,
+  frt,
   k,
   aw,
   yd,
@@ -573,12 +574,25 @@ var runtime = {
   fa,
   act,
   bp,
+  /** `__nr$v=__nr$.V(e)`: an identity, so that V8 infers no name for a
+   * function `e` carries (instrument/inference.rs). */
+  V: (v: unknown): unknown => v,
   /** The Node 20 CommonJS hook's hand-over (js/hooks/cjs.ts). */
   cjs: noop as () => unknown,
   /** Registers the function table of code instrumented in another process
    * and returns its base id (noderec/vite-plugin; set by js/tracer.ts). */
   reg: ((): number => 0) as (table: string) => number,
 };
+// `(__nr$).prototype=e`: a value that may carry a function V8 has not named
+// yet crosses into `__nr$v` through this setter, from which V8 infers no name
+// (instrument/inference.rs; probes.md, *Names V8 infers*). Not enumerable:
+// a vm context's `__nr$` copies the enumerable ones and defines its own.
+Object.defineProperty(runtime, 'prototype', {
+  set(v: unknown) {
+    __nr$v = v;
+  },
+  enumerable: false,
+});
 // Exported by name here, not with `export const`: TypeScript's CommonJS
 // output turns every use of an `export const` into a load from `exports`,
 // which the probes would pay on every event.
@@ -1127,6 +1141,13 @@ export function f(x: number): void {
 export function fr(x: number, v: unknown): unknown {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   return leave(x, v, PLAIN);
+}
+
+/** `x = __nr$.frt`${__nr$.m0(id,this)}${e}``: `fr` for a value that may
+ * carry a function V8 names after the field, which a call's argument would
+ * not be (instrument/inference.rs). */
+export function frt(_strings: unknown, x: number, v: unknown): unknown {
+  return fr(x, v);
 }
 
 // ---- suspensions ---------------------------------------------------------

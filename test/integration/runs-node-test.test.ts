@@ -5,6 +5,8 @@
 // `fullName`; attributes: runner, file, status pass/fail/skip/todo, the
 // error's message on fail), the test's own calls between its span's start
 // and end; the run's output and exit code as without the recorder.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { cleanEnv, Event, eventsAsync, fixture, NODE, NODE22, REGISTER, runCliAsync, spawnAsync, tempDir, traceDirs } from '../helpers/run';
@@ -90,6 +92,16 @@ describe.each(NODES)('node:test test names as spans ($name)', (node) => {
     expect(r.code).toBe(plain.code);
     expect(output(r.stdout)).toBe(output(plain.stdout));
     check(await spansIn(outDir), ['test/a.test.cjs', 'test/b.test.mjs']);
+  }, 120_000);
+
+  it('`noderec record -- node --test a b`: the runner process is named `node --test`, each test file\'s process after its file', async () => {
+    // It was named after the first file given, as if it ran only that one.
+    const outDir = tempDir();
+    const files = ['test/a.test.cjs', 'test/b.test.mjs'];
+    const r = await runCliAsync(['record', '--', node.bin, '--test', ...files], { cwd: DIR, env: { NODEREC_OUT_DIR: outDir } });
+    expect(r.code).toBe(1);
+    const programs = traceDirs(outDir).map((d) => (JSON.parse(fs.readFileSync(path.join(d, 'metadata.json'), 'utf8')) as { program: string }).program);
+    expect(programs.sort()).toEqual(['a.test.cjs', 'b.test.mjs', 'node --test']);
   }, 120_000);
 
   it.runIf(node.name === 'node 22')('`noderec record -- node --test --experimental-test-isolation=none` (every file in the --test process itself): one span per test', async () => {

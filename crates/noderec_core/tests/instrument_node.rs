@@ -53,6 +53,9 @@ const rt = {
     else if (suspended.delete(-x)) closed++;
   },
   fr(x, v) { fields++; known(x); closed += hi - x; hi = rt.d = x; return v; },
+  frt(_s, x, v) { return rt.fr(x, v); },
+  V(v) { return v; },
+  set prototype(v) { __nr$v = v; },
   k(x, e) { catches++; known(x); },
   set Q(x) { if (rt.q !== -1) sync(); rt.q = x; rt.d = -1; },
   aw(x, s) { const v = __nr$v; __nr$v = undefined; sites++; const i = find(x); suspended.add(-x); hi = rt.d = i; return v; },

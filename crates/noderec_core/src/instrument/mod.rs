@@ -16,6 +16,7 @@
 //!   table entry and gets no probes (`scopes`).
 
 mod completion;
+mod inference;
 mod lines;
 mod names;
 mod original;

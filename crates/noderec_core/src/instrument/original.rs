@@ -150,10 +150,13 @@ impl Finder<'_> {
         else {
             return;
         };
-        if !assigns_value(&assign.left) {
-            return;
-        }
+        let Some(v) = value_target(&assign.left) else { return };
         let x = &assign.right;
+        // `__nr$.V(e)` (inference.rs).
+        let (x, id) = match identity_arg(x) {
+            Some(e) => (e, "V("),
+            None => (x, ""),
+        };
         match probe_name(probe) {
             Some(name @ ("r" | "rr" | "rx" | "rv")) => {
                 // `rv($nr$a,redact,drop[,m])`: the type classes come before the mark.
@@ -161,27 +164,31 @@ impl Finder<'_> {
                 let (inner, open_end) = match mark(probe, fixed) {
                     // `(e)`: a sequence parenthesized by us.
                     Some(1) => match x {
-                        Expression::ParenthesizedExpression(q) => (q.expression.span(), "=("),
+                        Expression::ParenthesizedExpression(q) => {
+                            (q.expression.span(), if id.is_empty() { "=(" } else { "V((" })
+                        }
                         _ => return,
                     },
                     // `(0,e)`: an anonymous function kept anonymous.
-                    Some(2) => match zero_comma(x) {
+                    Some(2) if id.is_empty() => match zero_comma(x) {
                         Some(e) => (e, "(0,"),
                         None => return,
                     },
-                    None => (x.span(), "="),
+                    None => (x.span(), if id.is_empty() { "=" } else { "V(" }),
                     _ => return,
                 };
-                if self.cut(p.span.start, inner.start, "(__nr$v", open_end) {
+                if self.cut(p.span.start, inner.start, &format!("({v}"), open_end) {
                     self.cut(inner.end, p.span.end, "", "))");
                 }
             }
-            Some("rs") => self.suspension(p, x, mark(probe, 1)),
+            Some("rs") => self.suspension(p, v, x, mark(probe, 1)),
             _ => {}
         }
     }
 
-    fn suspension(&mut self, p: &ParenthesizedExpression<'_>, x: &Expression<'_>, resume_mark: Option<u32>) {
+    /// The inside of `(v=await (w=x,__nr$.aw(...)),__nr$.rs(...))` (`v`, `w`: `__nr$v` or
+    /// `(__nr$).prototype`).
+    fn suspension(&mut self, p: &ParenthesizedExpression<'_>, v: &str, x: &Expression<'_>, resume_mark: Option<u32>) {
         let (keyword_end, arg) = match x {
             Expression::AwaitExpression(a) => (a.span.start + 5, Some(&a.argument)),
             Expression::YieldExpression(y) => (y.span.start + if y.delegate { 6 } else { 5 }, y.argument.as_ref()),
@@ -193,7 +200,8 @@ impl Finder<'_> {
         else {
             return;
         };
-        if !assigns_value(&assign.left) || !matches!(probe_name(probe), Some("aw" | "yd")) {
+        let Some(w) = value_target(&assign.left) else { return };
+        if !matches!(probe_name(probe), Some("aw" | "yd")) {
             return;
         }
         let start = x.span().start;
@@ -202,15 +210,16 @@ impl Finder<'_> {
         if prefix > 0 && self.text(p.span.start.saturating_sub(2), p.span.start) != "0," {
             return;
         }
-        if !self.cut(p.span.start - prefix, start, if prefix > 0 { "0,(" } else { "(" }, "__nr$v=") {
+        if !self.cut(p.span.start - prefix, start, if prefix > 0 { "0,(" } else { "(" }, &format!("{v}=")) {
             return;
         }
         match mark(probe, 2) {
             // A bare `yield`.
-            Some(4) => {
+            Some(4) if w == PLAIN => {
                 self.cut(keyword_end, p.span.end, " (__nr$v=void 0,__nr$.yd(", "))");
             }
-            Some(2) => {
+            // `(0,e)`: an anonymous function, until the neutral target replaced it.
+            Some(2) if w == PLAIN => {
                 if let Some(e) = zero_comma(&assign.right) {
                     if self.cut(q.span.start, e.start, "(__nr$v=", "(0,") {
                         self.cut(e.end, p.span.end, "),__nr$.", "))");
@@ -218,9 +227,12 @@ impl Finder<'_> {
                 }
             }
             None => {
-                let e = assign.right.span();
-                if self.cut(q.span.start, e.start, "(__nr$v=", "=") {
-                    self.cut(e.end, p.span.end, ",__nr$.", "))");
+                let (e, open_end, close_start) = match identity_arg(&assign.right) {
+                    Some(e) => (e.span(), "V(", "),__nr$."),
+                    None => (assign.right.span(), "=", ",__nr$."),
+                };
+                if self.cut(q.span.start, e.start, &format!("({w}="), open_end) {
+                    self.cut(e.end, p.span.end, close_start, "))");
                 }
             }
             _ => {}
@@ -341,6 +353,21 @@ impl Finder<'_> {
     /// `x = __nr$.fr(__nr$.m0(__nr$b+i,this),e)` (`frv(...,e,redact,drop)`).
     /// Also `return (__nr$.fr($nr$a,e))` (an anonymous function definition): true when cut.
     fn field(&mut self, value: &Expression<'_>) -> bool {
+        if let Expression::TaggedTemplateExpression(t) = value {
+            // `__nr$.frt`${call}${e}`` (inference.rs).
+            let tag = match &t.tag {
+                Expression::StaticMemberExpression(m) => {
+                    matches!(&m.object, Expression::Identifier(o) if o.name == "__nr$") && m.property.name == "frt"
+                }
+                _ => false,
+            };
+            let [_, e] = t.quasi.expressions.as_slice() else { return false };
+            if !tag || t.quasi.quasis.iter().any(|q| !q.value.raw.is_empty()) {
+                return false;
+            }
+            let e = e.span();
+            return self.cut(t.span.start, e.start, "__nr$.frt`${", "}${") && self.cut(e.end, t.span.end, "}`", "}`");
+        }
         let Expression::CallExpression(call) = value else { return false };
         let typed = match probe_name(call) {
             Some("fr" | "frr" | "frx") if call.arguments.len() == 2 => false,
@@ -394,9 +421,33 @@ fn mark(call: &CallExpression<'_>, fixed: usize) -> Option<u32> {
     }
 }
 
-/// The target `__nr$v`.
-fn assigns_value(t: &AssignmentTarget<'_>) -> bool {
-    matches!(t, AssignmentTarget::AssignmentTargetIdentifier(id) if id.name == "__nr$v")
+const PLAIN: &str = "__nr$v";
+
+/// The text of a target values cross through: `__nr$v` or `(__nr$).prototype`
+/// (inference.rs).
+fn value_target(t: &AssignmentTarget<'_>) -> Option<&'static str> {
+    match t {
+        AssignmentTarget::AssignmentTargetIdentifier(id) if id.name == PLAIN => Some(PLAIN),
+        AssignmentTarget::StaticMemberExpression(m) if m.property.name == "prototype" => match &m.object {
+            Expression::ParenthesizedExpression(o) => {
+                matches!(&o.expression, Expression::Identifier(r) if r.name == "__nr$").then_some("(__nr$).prototype")
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `__nr$.V(e)`: `e`.
+fn identity_arg<'a, 'b>(x: &'a Expression<'b>) -> Option<&'a Expression<'b>> {
+    let Expression::CallExpression(call) = x else { return None };
+    if probe_name(call) != Some("V") {
+        return None;
+    }
+    match call.arguments.as_slice() {
+        [a] => a.as_expression(),
+        _ => None,
+    }
 }
 
 /// `(0,e)`: the span of `e`.
@@ -524,6 +575,19 @@ mod tests {
         );
         round_trip(
             "export async function top() { return import.meta.url }\nawait top();\nexport default class { m() { return 1 } }\n",
+            ModuleKind::Module,
+        );
+        // Values that may carry a function V8 has not named (inference.rs).
+        round_trip(
+            "async function a(c) { const f = await (c ? () => 1 : 0); g(await (() => 2)); await (x || function () {}); return f }\n\
+             function* y(c) { yield () => 1; const h = yield c && (() => 2); yield* [() => 3] }\n\
+             function r(c) { return c ? () => 1 : 0 }\nfunction s(c) { return c, () => 1 }\nconst t = (c) => c || (() => 1);\n\
+             function o(c) { return { k: c ? () => 1 : 0 } }\nfunction k() { return class { static x = c ? () => 1 : 0; y = null || function () {} } }\n\
+             class F { a = c ? () => 1 : 0; b = (0, () => 2) }\n",
+            ModuleKind::CommonJs,
+        );
+        round_trip(
+            "const t = await (() => 1);\nlet u; u = await (c ? function () {} : 0);\nawait (() => 2);\n",
             ModuleKind::Module,
         );
         // Minified.

@@ -787,11 +787,23 @@ fn await_and_yield_at_a_line_start_keep_automatic_semicolons() {
 
 #[test]
 fn anonymous_functions_keep_their_names() {
-    // `__nr$v=` would name an anonymous function `__nr$v`; `(0,e)` does not, but V8
-    // still infers `__nr$v` for stack traces: a returned one goes through a call.
+    // `__nr$v=` would name an anonymous function `__nr$v` (V8's inferred name, in stack
+    // traces): a returned or awaited one goes through a call (inference.rs).
     snap(
         "function f() { return () => 1 }\nasync function g() { return await function () {} }\nclass A { h = () => 2; k = f() }\n",
         CJS,
-        "function f() {;const $nr$a=__nr$.c(__nr$b+1);try{ return (__nr$.fr($nr$a,() => {const $nr$a=__nr$.c(__nr$b+2);try{return (__nr$v=1,__nr$.r($nr$a))}finally{__nr$.d=$nr$a}})) }finally{__nr$.d=$nr$a}}\nasync function g() {;const $nr$a=__nr$.t(__nr$.c(__nr$b+3));try{ return (__nr$v=(__nr$v=await (__nr$v=(0,function () {;const $nr$a=__nr$.c(__nr$b+5);try{;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}),__nr$.aw($nr$a,__nr$b+4,2)),__nr$.rs($nr$a)),__nr$.r($nr$a)) }finally{__nr$.f($nr$a)}}\nclass A { h = () => {const $nr$a=__nr$.c(__nr$b+7);try{return (__nr$v=2,__nr$.r($nr$a))}finally{__nr$.d=$nr$a}}; k = __nr$.fr(__nr$.m0(__nr$b+8,this),f()) };__nr$.u($nr$a)\n",
+        "function f() {;const $nr$a=__nr$.c(__nr$b+1);try{ return (__nr$.fr($nr$a,() => {const $nr$a=__nr$.c(__nr$b+2);try{return (__nr$v=1,__nr$.r($nr$a))}finally{__nr$.d=$nr$a}})) }finally{__nr$.d=$nr$a}}\nasync function g() {;const $nr$a=__nr$.t(__nr$.c(__nr$b+3));try{ return (__nr$v=(__nr$v=await (__nr$v=__nr$.V(function () {;const $nr$a=__nr$.c(__nr$b+5);try{;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}}),__nr$.aw($nr$a,__nr$b+4)),__nr$.rs($nr$a)),__nr$.r($nr$a)) }finally{__nr$.f($nr$a)}}\nclass A { h = () => {const $nr$a=__nr$.c(__nr$b+7);try{return (__nr$v=2,__nr$.r($nr$a))}finally{__nr$.d=$nr$a}}; k = __nr$.fr(__nr$.m0(__nr$b+8,this),f()) };__nr$.u($nr$a)\n",
+    );
+}
+
+#[test]
+fn functions_named_by_the_program_keep_the_names_v8_infers() {
+    // `const f = await e`, an object property and a class field name a function `e`
+    // carries plain: the value crosses through `(__nr$).prototype=`, which pushes no name
+    // (inference.rs); a field's value is a tagged template's substitution, not an argument.
+    snap(
+        "async function g(c) { const f = await (c ? () => 1 : 0); return { k: c || function () {} } }\nclass A { h = c ? () => 2 : 0 }\n",
+        CJS,
+        "async function g(c) {;const $nr$a=__nr$.t(__nr$.c1(__nr$b+1,c));try{ const f = ((__nr$).prototype=await ((__nr$).prototype=(c ? () => {const $nr$a=__nr$.c(__nr$b+3);try{return (__nr$v=1,__nr$.r($nr$a))}finally{__nr$.d=$nr$a}} : 0),__nr$.aw($nr$a,__nr$b+2)),__nr$.rs($nr$a)); return ((__nr$).prototype={ k: c || function () {;const $nr$a=__nr$.c(__nr$b+4);try{;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}} },__nr$.r($nr$a)) }finally{__nr$.f($nr$a)}}\nclass A { h = __nr$.frt`${__nr$.m0(__nr$b+5,this)}${c ? () => {const $nr$a=__nr$.c(__nr$b+6);try{return (__nr$v=2,__nr$.r($nr$a))}finally{__nr$.d=$nr$a}} : 0}` };__nr$.u($nr$a)\n",
     );
 }

@@ -14,6 +14,7 @@ use oxc_span::GetSpan;
 use oxc_syntax::scope::ScopeFlags;
 
 use super::completion;
+use super::inference::{self, Crossing};
 use super::lines::LineIndex;
 use super::names::{self, ANONYMOUS, MODULE};
 use super::reexport;
@@ -81,11 +82,13 @@ impl Frame {
     /// The text after a returned expression of the given [`Wrap`] (its extra argument tells
     /// `original_source` what was added around the expression). `rv` takes the type classes
     /// it redacts and drops before that argument.
-    fn ret_close(&self, wrap: Wrap) -> String {
-        let (close, mark) = match wrap {
-            Wrap::None => ("", ""),
-            Wrap::Parens => (")", ",1"),
-            Wrap::Call => {
+    fn ret_close(&self, wrap: Wrap, crossing: Crossing) -> String {
+        let (close, mark) = match (wrap, crossing) {
+            (Wrap::None, Crossing::Identity) => (")", ""),
+            (Wrap::None, _) => ("", ""),
+            (Wrap::Parens, Crossing::Identity) => ("))", ",1"),
+            (Wrap::Parens, _) => (")", ",1"),
+            (Wrap::Call, _) => {
                 return match self.ret {
                     Ret::Typed(t) => format!(",{},{}))", t.redact, t.drop),
                     _ => "))".to_string(),
@@ -98,18 +101,20 @@ impl Frame {
         }
     }
 
-    /// The text before a returned expression: `(__nr$v=` and the [`Wrap`]'s opener, or
+    /// The text before a returned expression: `(__nr$v=` (or `((__nr$).prototype=` when
+    /// it may carry functions V8 has not named: inference.rs) and the [`Wrap`]'s opener, or
     /// for an anonymous function definition the field initializer's probe, which takes
     /// the value as an argument (`(__nr$.fr($nr$a,`; `frr`, `frx`, `frv` by plan; in
     /// parentheses, so that `return(` of minified code needs no space).
-    fn ret_open(&self, wrap: Wrap) -> &'static str {
+    fn ret_open(&self, wrap: Wrap, crossing: Crossing) -> String {
+        let (target, id) = (crossing.target(), if crossing == Crossing::Identity { inference::IDENTITY } else { "" });
         match (wrap, self.ret) {
-            (Wrap::None, _) => "(__nr$v=",
-            (Wrap::Parens, _) => "(__nr$v=(",
-            (Wrap::Call, Ret::Plain) => "(__nr$.fr($nr$a,",
-            (Wrap::Call, Ret::Redact) => "(__nr$.frr($nr$a,",
-            (Wrap::Call, Ret::Drop) => "(__nr$.frx($nr$a,",
-            (Wrap::Call, Ret::Typed(_)) => "(__nr$.frv($nr$a,",
+            (Wrap::None, _) => format!("({target}={id}"),
+            (Wrap::Parens, _) => format!("({target}={id}("),
+            (Wrap::Call, Ret::Plain) => "(__nr$.fr($nr$a,".to_string(),
+            (Wrap::Call, Ret::Redact) => "(__nr$.frr($nr$a,".to_string(),
+            (Wrap::Call, Ret::Drop) => "(__nr$.frx($nr$a,".to_string(),
+            (Wrap::Call, Ret::Typed(_)) => "(__nr$.frv($nr$a,".to_string(),
         }
     }
 
@@ -175,10 +180,12 @@ enum Wrap {
 }
 
 impl Wrap {
-    fn of(expr: &Expression<'_>) -> Wrap {
+    /// A class with a field that names a function goes through the neutral target: the
+    /// call's names would come before the field's (inference.rs).
+    fn of(expr: &Expression<'_>, crossing: Crossing) -> Wrap {
         if matches!(expr, Expression::SequenceExpression(_)) {
             Wrap::Parens
-        } else if names::is_anonymous_function_definition(expr) {
+        } else if names::is_anonymous_function_definition(expr) && crossing != Crossing::Neutral {
             Wrap::Call
         } else {
             Wrap::None
@@ -211,6 +218,9 @@ pub(crate) struct Instrumenter<'s, 'd> {
     statements: Vec<u32>,
     /// The value plan of the module top level (catch clauses there).
     module_plan: Option<ValuePlan>,
+    /// Starts of the `await`/`yield` expressions whose value the program assigns, declares
+    /// or puts in a property without a call between (`inference::flowing_suspensions`).
+    flows: std::collections::HashSet<u32>,
 }
 
 impl<'s, 'd> Instrumenter<'s, 'd> {
@@ -234,6 +244,7 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
             plain_getter: None,
             module_plan: None,
             statements: Vec::new(),
+            flows: std::collections::HashSet::new(),
         };
         let module = this.info(MODULE.to_string(), FnKind::Module, 0, Vec::new(), kind == ModuleKind::Module, false);
         this.module_plan = decider.value_plan(&module);
@@ -408,6 +419,10 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
         let span = value.span();
         let (this, ret) = plan.as_ref().map_or((Action::Allow, Action::Allow), |p| (p.this, p.ret));
         let typed = plan.as_ref().and_then(|p| p.ret_typed);
+        // A value that may carry functions V8 names after the field (`x = c ? () => {} : 0`)
+        // goes to the probe as a tagged template's substitution, which V8 does not treat as
+        // a call: `__nr$.frt`${call}${e}`` (inference.rs). Plain plans only.
+        let tagged = typed.is_none() && ret == Action::Allow && Crossing::of(value, true) == Crossing::Neutral;
         if recorded {
             let call = match this {
                 Action::Allow => format!("__nr$.m0(__nr$b+{index},this)"),
@@ -420,7 +435,11 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
                 (None, Action::Redact) => "frr",
                 (None, Action::Drop) => "frx",
             };
-            self.out.insert_fmt(span.start, format_args!("__nr$.{fr}({call},"));
+            if tagged {
+                self.out.insert_fmt(span.start, format_args!("__nr$.frt`${{{call}}}${{"));
+            } else {
+                self.out.insert_fmt(span.start, format_args!("__nr$.{fr}({call},"));
+            }
         }
         self.frames.push(Frame::new(index, false, false, false));
         self.set_hint(value, || Some(name));
@@ -429,6 +448,7 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
         if recorded {
             match typed {
                 Some(t) => self.out.insert_fmt(span.end, format_args!(",{},{})", t.redact, t.drop)),
+                None if tagged => self.out.insert(span.end, "}`"),
                 None => self.out.insert(span.end, ")"),
             }
         }
@@ -437,8 +457,9 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
     /// An `await e` or `yield e` (`probe`: `aw` or `yd`) starting at `start`:
     /// `(__nr$v=await (__nr$v=e,__nr$.aw($nr$a,__nr$b+s)),__nr$.rs($nr$a))`. The operand is
     /// computed before any probe is called, so nothing of ours is live in the frame while it
-    /// runs; values cross in `__nr$v`. An anonymous function operand is written `(0,e)` (and
-    /// the probe gets an extra `2`) so that `__nr$v=` does not name it.
+    /// runs; values cross in `__nr$v`. An operand that may carry a function V8 has not named
+    /// yet crosses through `(__nr$).prototype=` both ways, which names it as the context
+    /// would (inference.rs), where `__nr$v=` would name it `__nr$v`.
     fn suspension(
         &mut self,
         start: u32,
@@ -450,22 +471,23 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
     ) {
         let Some(arg) = arg else { return };
         let span = arg.span();
-        let comma = names::is_anonymous_function_definition(arg);
+        let crossing = Crossing::of(arg, self.flows.contains(&start));
+        let (target, id) = (crossing.target(), if crossing == Crossing::Identity { inference::IDENTITY } else { "" });
         // At the start of a statement, a `(` would continue the previous line when it has no
         // `;` (`log()\nawait x` would call log's result): `0,` first (and `3` to the resumption
         // probe, for `original_source`).
         let first = self.statements.last() == Some(&start);
         if frame.token {
-            self.out.insert(start, if first { "0,(__nr$v=" } else { "(__nr$v=" });
-            self.out.insert(span.start, if comma { "(__nr$v=(0," } else { "(__nr$v=" });
+            self.out.insert_fmt(start, format_args!("{}({target}=", if first { "0," } else { "" }));
+            self.out.insert_fmt(span.start, format_args!("({target}={id}"));
         }
         visit(self);
         if frame.token {
-            let (close, mark) = if comma { (")", ",2") } else { ("", "") };
             let resume = if first { ",3" } else { "" };
+            let close = if id.is_empty() { "" } else { ")" };
             self.out.insert_fmt(
                 span.end,
-                format_args!("{close},__nr$.{probe}($nr$a,__nr$b+{site}{mark})),__nr$.rs($nr$a{resume}))"),
+                format_args!("{close},__nr$.{probe}($nr$a,__nr$b+{site})),__nr$.rs($nr$a{resume}))"),
             );
         }
     }
@@ -630,7 +652,8 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
             }
             Some(expr) => {
                 let span = expr.span();
-                let wrap = Wrap::of(expr);
+                let crossing = Crossing::of(expr, false);
+                let wrap = Wrap::of(expr, crossing);
                 if recorded {
                     let Instrumenter { out, functions, .. } = self;
                     let params = &functions[index as usize].params;
@@ -638,12 +661,12 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
                         t.push_str("{const $nr$a=");
                         write_opener_call(t, frame, CallKind::Plain, params, plan.as_ref());
                         t.push_str(";try{return ");
-                        t.push_str(frame.ret_open(wrap));
+                        t.push_str(&frame.ret_open(wrap, crossing));
                     });
                 }
                 self.visit_expression(expr);
                 if recorded {
-                    let close = frame.ret_close(wrap);
+                    let close = frame.ret_close(wrap, crossing);
                     self.out.insert(span.end, &format!("{close}}}finally{{{}}}}}", frame.finally()));
                 }
             }
@@ -747,6 +770,7 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
                 if !it.shorthand {
                     let source = self.source;
                     self.set_hint(&it.value, || Some(names::key_name(&it.key, source)));
+                    inference::flowing_suspensions(&it.value, &mut self.flows);
                 }
                 self.visit_expression(&it.value);
             }
@@ -757,6 +781,9 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
         self.visit_binding_pattern(&it.id);
         if let Some(init) = &it.init {
             self.set_hint(init, || names::binding_name(&it.id).map(str::to_string));
+            if matches!(it.id, BindingPattern::BindingIdentifier(_)) {
+                inference::flowing_suspensions(init, &mut self.flows);
+            }
             self.visit_expression(init);
         }
     }
@@ -765,6 +792,7 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
         self.visit_assignment_target(&it.left);
         if it.operator.is_assign() || it.operator.is_logical() {
             self.set_hint(&it.right, || names::target_name(&it.left));
+            inference::flowing_suspensions(&it.right, &mut self.flows);
         }
         self.visit_expression(&it.right);
     }
@@ -772,6 +800,7 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
     fn visit_assignment_pattern(&mut self, it: &AssignmentPattern<'a>) {
         self.visit_binding_pattern(&it.left);
         self.set_hint(&it.right, || names::binding_name(&it.left).map(str::to_string));
+        inference::flowing_suspensions(&it.right, &mut self.flows);
         self.visit_expression(&it.right);
     }
 
@@ -782,6 +811,7 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
         self.visit_binding_pattern(&it.pattern);
         if let Some(init) = &it.initializer {
             self.set_hint(init, || names::binding_name(&it.pattern).map(str::to_string));
+            inference::flowing_suspensions(init, &mut self.flows);
             self.visit_expression(init);
         }
     }
@@ -803,13 +833,14 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
         match &it.argument {
             Some(arg) => {
                 let span = arg.span();
-                let wrap = Wrap::of(arg);
+                let crossing = Crossing::of(arg, false);
+                let wrap = Wrap::of(arg, crossing);
                 if frame.token {
-                    self.out.insert(span.start, frame.ret_open(wrap));
+                    self.out.insert(span.start, &frame.ret_open(wrap, crossing));
                 }
                 self.visit_expression(arg);
                 if frame.token {
-                    self.out.insert(span.end, &frame.ret_close(wrap));
+                    self.out.insert(span.end, &frame.ret_close(wrap, crossing));
                 }
             }
             None => {
