@@ -795,11 +795,13 @@ class Memo {
   plan: Plan | null = null;
   /** Arena offset of the last full encoding when later ones may be written
    *  as a `patch` of it (values.md, "Patches"), else -1; and the entries
-   *  written in patches since (bit i: entry i). */
+   *  written in patches since (bit i: entry i; pmaskHi bit i: entry 30 + i). */
   pbase = -1;
   pmask = 0;
+  pmaskHi = 0;
   /** Entries of the last encoding that cannot be checked (always patched). */
   vmask = 0;
+  vmaskHi = 0;
   /** Per entry of that encoding (or of the patch that wrote it since):
    *  budget spent; height * 4 + 2 if cut by depth inside + 1 if referable;
    *  redactions + drops * 2^24 inside. Allocated when first used (a
@@ -850,7 +852,9 @@ function renewMemo(m: Memo, kind: number): void {
   m.plan = null;
   m.pbase = -1;
   m.pmask = 0;
+  m.pmaskHi = 0;
   m.vmask = 0;
+  m.vmaskHi = 0;
 }
 
 /** What a memo of a dropped generation holds of the program is let go
@@ -1196,7 +1200,8 @@ function readPlain(o: object, m: Memo, proto: object | null): boolean {
 
 // ---------------------------------------------------------------------------
 // Patches (design-docs/values.md, "Patches"): an object whose last full
-// encoding in this batch kept all its keys (one plan, none dropped) is
+// encoding in this batch kept all its keys, or a prefix of them cut by the
+// items bound (one plan, none dropped, at most PATCH_MAX_KEYS kept) is
 // written, when its keys are the same and at most about half of its entries
 // differ, as a `patch` of that encoding: the indexes and values of the
 // entries that changed since (or were written in an earlier patch, or
@@ -1208,12 +1213,23 @@ function readPlain(o: object, m: Memo, proto: object | null): boolean {
 // encoding would.
 // ---------------------------------------------------------------------------
 
-/** Patches are for objects of at most this many keys (bits of Memo.pmask). */
-const PATCH_MAX_KEYS = 30;
+/** Patches are for encodings of at most this many kept entries: bits of
+ *  two masks of MASK_BITS each (Memo.pmask/pmaskHi; 30 bits, so that the
+ *  compiled diff can return -1 for other keys). */
+const MASK_BITS = 30;
+const PATCH_MAX_KEYS = 2 * MASK_BITS;
 /** Values read by diffPlain. */
 const gvals: unknown[] = [];
-/** Entries diffPlain found changed, or not checkable. */
+/** Entries diffPlain found changed, or not checkable (entries 0..29, 30..59). */
 var dmask = 0;
+var dmaskHi = 0;
+/** The compiled diff's bits of entries 30..59. */
+const diffHi = new Int32Array(1);
+
+/** Bit i of the mask pair (lo: entries 0..29, hi: 30..59). */
+function maskBit(lo: number, hi: number, i: number): boolean {
+  return (i < MASK_BITS ? (lo >>> i) & 1 : (hi >>> (i - MASK_BITS)) & 1) !== 0;
+}
 
 /** A patch of `m`'s base may be written here (same batch, rule set and
  *  remaining depth: an unchanged entry encodes as it did). */
@@ -1232,23 +1248,28 @@ function diffPlain(o: object, m: Memo, proto: object | null): boolean {
   if (p !== null && p.diff !== null && trustOn && m.trusted && m.klist === null) {
     // (as in samePlain; an entry that cannot be checked compares as its
     // identity, vmask adds it)
-    const d = p.diff(o, ObjectKeys, gvals, m.vals, m.vers, m.mems, sameValue);
+    diffHi[0] = 0;
+    const d = p.diff(o, ObjectKeys, gvals, m.vals, m.vers, m.mems, sameValue, diffHi);
     if (d < 0) return false;
     const n = m.scan;
     encoderWork[0] += n;
     encoderWork[1] += n;
     encoderWork[3] += n;
     dmask = d | m.vmask;
-    if (dmask === 0) m.chk = tick;
+    dmaskHi = diffHi[0] | m.vmaskHi;
+    if (dmask === 0 && dmaskHi === 0) m.chk = tick;
     return true;
   }
   const keys = ownKeys(o, m);
   const n = m.scan;
-  if (keysTotal !== m.total || keys.length !== n) return false;
+  // The same key count and kept prefix (keys cut by the items bound are
+  // not written: the same count cuts them the same way).
+  if (keysTotal !== m.total || keys.length < n) return false;
   const mk = m.keys, vals = m.vals, vers = m.vers, mems = m.mems, eh = m.eh;
   for (let i = 0; i < n; i++) if (keys[i] !== mk[i]) return false;
   encoderWork[1] += n;
   let d = 0;
+  let dh = 0;
   if (trustOn && m.trusted) {
     encoderWork[3] += n;
     // (a patched object is not encoded again, where a plan counts its uses)
@@ -1258,9 +1279,11 @@ function diffPlain(o: object, m: Memo, proto: object | null): boolean {
     for (let i = 0; i < n; i++) {
       const v = gvals[i];
       const id = vals[i];
-      if ((eh[i] & 1) === 0) d |= 1 << i;
-      else if (v === id && typeof v !== 'object' && v !== 0) continue;
-      else if (!sameValue(v, id, vers[i], mems[i])) d |= 1 << i;
+      if (v === id && typeof v !== 'object' && v !== 0 && (eh[i] & 1) !== 0) continue;
+      if ((eh[i] & 1) === 0 || !sameValue(v, id, vers[i], mems[i])) {
+        if (i < MASK_BITS) d |= 1 << i;
+        else dh |= 1 << (i - MASK_BITS);
+      }
     }
   } else {
     for (let i = 0; i < n; i++) {
@@ -1277,12 +1300,14 @@ function diffPlain(o: object, m: Memo, proto: object | null): boolean {
       if ((eh[i] & 1) === 0 || !sameValue(v, id, vers[i], mems[i])) {
         // An accessor in the base is not patched (its flags are not a value).
         if (typeof id === 'object' && id !== null && (id === ACC[0] || id === ACC[1] || id === ACC[2] || id === ACC[3])) return false;
-        d |= 1 << i;
+        if (i < MASK_BITS) d |= 1 << i;
+        else dh |= 1 << (i - MASK_BITS);
       }
     }
   }
   dmask = d;
-  if (d === 0) m.chk = tick;
+  dmaskHi = dh;
+  if (d === 0 && dh === 0) m.chk = tick;
   return true;
 }
 
@@ -1300,8 +1325,11 @@ function popcount(x: number): number {
 function putPatch(o: object, m: Memo): boolean {
   const n = m.scan;
   const mask = m.pmask | dmask;
-  // A patch of more than about half the entries is hardly smaller.
-  if (2 * popcount(mask) > n + 2 || budget < n) {
+  const maskHi = m.pmaskHi | dmaskHi;
+  const k = popcount(mask) + popcount(maskHi);
+  // A patch of more than about half the entries is hardly smaller. (The
+  // budget left gives the same kept count: n, the items bound, or all keys.)
+  if (2 * k > n + 2 || budget < n) {
     selfOk = false;
     return false;
   }
@@ -1309,13 +1337,14 @@ function putPatch(o: object, m: Memo): boolean {
   const acts = m.plan !== null ? m.plan.acts : null;
   // gvals is shared with the checks of the entries' own contents: copied first.
   for (let i = 0; mask >>> i !== 0; i++) if (((mask >>> i) & 1) !== 0) vals[i] = gvals[i];
+  for (let i = 0; maskHi >>> i !== 0; i++) if (((maskHi >>> i) & 1) !== 0) vals[MASK_BITS + i] = gvals[MASK_BITS + i];
   const start = pos;
   const b0 = budget;
   const sOk = okAcc, sDeep = deepAcc, sH = hAcc, sC = circLow;
   ensure(22);
   buf[pos++] = T_PATCH;
   putVarint(m.pbase);
-  putVarint(popcount(mask));
+  putVarint(k);
   budget -= n;
   const myLevel = level;
   // At depth 0 right after its diff (encPlain), when no check reached `o`:
@@ -1330,8 +1359,9 @@ function putPatch(o: object, m: Memo): boolean {
   let red = 0;
   let drp = 0;
   let vm = 0;
+  let vmHi = 0;
   for (let i = 0; i < n; i++) {
-    if (((mask >>> i) & 1) === 0) {
+    if (!maskBit(mask, maskHi, i)) {
       // Unchanged: spends what it spent (enough budget left: not cut now).
       if (budget < esp[i]) {
         ancestors[--level] = undefined;
@@ -1350,7 +1380,8 @@ function putPatch(o: object, m: Memo): boolean {
       circLow = 1 << 30;
       verOut = 0;
       memOut = null;
-      if (acts !== null && acts[i] === 1) {
+      // (an object cut by the items bound has no plan: its keys' actions)
+      if (acts !== null ? acts[i] === 1 : curAttr !== 0 && keyAction(m.keys[i]) === 1) {
         filterCounts[3]++;
         putRedacted(v);
       } else enc(v);
@@ -1364,7 +1395,8 @@ function putPatch(o: object, m: Memo): boolean {
     const e = eh[i];
     if ((e & 1) === 0) {
       ok = false;
-      vm |= 1 << i;
+      if (i < MASK_BITS) vm |= 1 << i;
+      else vmHi |= 1 << (i - MASK_BITS);
     }
     if ((e & 2) !== 0) deep = true;
     if (e >> 2 > h) h = e >> 2;
@@ -1375,7 +1407,9 @@ function putPatch(o: object, m: Memo): boolean {
   ancestors[--level] = undefined;
   // The encoding is now this patch; what a ref to it spends and shows.
   m.pmask = mask;
+  m.pmaskHi = maskHi;
   m.vmask = vm;
+  m.vmaskHi = vmHi;
   m.off = start;
   m.ver = ++memoVer;
   m.ok = ok;
@@ -1566,7 +1600,7 @@ type Keys = (o: object) => string[];
 type Check = (o: object, keys: Keys, vals: unknown[], vers: number[], mems: (Memo | null)[], same: Same) => boolean;
 /** As Check, but reads every value into `out` and returns the bits of the
  *  entries that differ (patches), or -1 when the keys differ. */
-type Diff = (o: object, keys: Keys, out: unknown[], vals: unknown[], vers: number[], mems: (Memo | null)[], same: Same) => number;
+type Diff = (o: object, keys: Keys, out: unknown[], vals: unknown[], vers: number[], mems: (Memo | null)[], same: Same, hi: Int32Array) => number;
 const GEN_AFTER = 16;
 /** Off when code generation from strings is not allowed (--disallow-code-generation-from-strings). */
 var genOk = true;
@@ -1592,7 +1626,8 @@ function compilePlan(p: Plan): void {
     g += `out[${i}]=o[${q}];`;
     // Equal primitives other than 0 are the same; the rest asks same().
     c += `v=o[${q}];if(v!==vals[${i}]||v===0||typeof v==='object'){if(!same(v,vals[${i}],vers[${i}],mems[${i}]))return false}`;
-    if (i < PATCH_MAX_KEYS) df += `v=o[${q}];out[${i}]=v;if(v!==vals[${i}]||v===0||typeof v==='object'){if(!same(v,vals[${i}],vers[${i}],mems[${i}]))d|=${1 << i}}`;
+    const bit = i < MASK_BITS ? `d|=${1 << i}` : `h|=${1 << (i - MASK_BITS)}`;
+    if (i < PATCH_MAX_KEYS) df += `v=o[${q}];out[${i}]=v;if(v!==vals[${i}]||v===0||typeof v==='object'){if(!same(v,vals[${i}],vers[${i}],mems[${i}]))${bit}}`;
   }
   try {
     // Named for CPU profiles (noderec://plan-gather, -check, -diff). The
@@ -1603,7 +1638,8 @@ function compilePlan(p: Plan): void {
     // code would run inside an encoding (test/integration/values-reentry).
     p.gather = new FunctionCtor('o', 'out', `'use strict';${g}\n//# sourceURL=noderec://plan-gather`) as Gather;
     p.check = new FunctionCtor('o', 'keys', 'vals', 'vers', 'mems', 'same', `'use strict';${kc})return false;let v;${c}return true\n//# sourceURL=noderec://plan-check`) as Check;
-    if (ks.length <= PATCH_MAX_KEYS) p.diff = new FunctionCtor('o', 'keys', 'out', 'vals', 'vers', 'mems', 'same', `'use strict';${kc})return -1;let v,d=0;${df}return d\n//# sourceURL=noderec://plan-diff`) as Diff;
+    const hi = ks.length > MASK_BITS ? 'hi[0]=h;' : '';
+    if (ks.length <= PATCH_MAX_KEYS) p.diff = new FunctionCtor('o', 'keys', 'out', 'vals', 'vers', 'mems', 'same', 'hi', `'use strict';${kc})return -1;let v,d=0,h=0;${df}${hi}return d\n//# sourceURL=noderec://plan-diff`) as Diff;
   } catch {
     genOk = false;
   }
@@ -1891,7 +1927,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
         const same = diffPlain(o, m, proto);
         selfOk = level === 0 && !selfHit;
         selfObj = null;
-        if (same && dmask === 0 && canRef(m)) {
+        if (same && dmask === 0 && dmaskHi === 0 && canRef(m)) {
           checked(m, true);
           putRef(m);
           return;
@@ -1900,7 +1936,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
         // encoding cut by it): not a miss, or the object would be encoded
         // in full, with a new version, at the next captures unchecked.
         const patched = same && putPatch(o, m);
-        checked(m, patched || (same && dmask === 0));
+        checked(m, patched || (same && dmask === 0 && dmaskHi === 0));
         if (patched) return;
       }
     } else if (canRef(m) && worthChecking(m) && checked(m, samePlain(o, m, proto))) {
@@ -1996,8 +2032,10 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   // All keys of a known plan: the compiled reader gathers the values.
   const full = plan !== null && end === known;
   const gathered = trusted && full && plan.gather !== null;
-  // What each entry spent and showed, for patches of this encoding.
-  const track = full && n === known && end <= PATCH_MAX_KEYS;
+  // What each entry spent and showed, for patches of this encoding: all
+  // keys kept, or a prefix cut by the items bound (not by the budget left,
+  // which differs between captures).
+  const track = !env && end <= PATCH_MAX_KEYS && n === end && (n === known || n === itemsBound);
   if (track && m.esp.length < end) {
     m.esp = new ArrayCtor(end);
     m.eh = new ArrayCtor(end);
@@ -2087,10 +2125,17 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   m.plan = full ? plan : null;
   m.pmask = 0;
   m.pbase = track && !dropped ? off : -1;
+  m.pmaskHi = 0;
   if (track) {
     let vm = 0;
-    for (let i = 0; i < end; i++) if ((eh[i] & 1) === 0) vm |= 1 << i;
+    let vmHi = 0;
+    for (let i = 0; i < end; i++) {
+      if ((eh[i] & 1) !== 0) continue;
+      if (i < MASK_BITS) vm |= 1 << i;
+      else vmHi |= 1 << (i - MASK_BITS);
+    }
     m.vmask = vm;
+    m.vmaskHi = vmHi;
   }
   m.proto = proto;
   m.cls = cls;

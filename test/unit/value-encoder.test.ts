@@ -1912,4 +1912,121 @@ describe('references', () => {
     setTrust(false);
     expect(refs).toBeGreaterThan(50);
   });
+  it('a parser state of 35 keys (acorn), cut by the items bound, is written as a patch that reads back with its count of keys not shown', () => {
+    class Parser {
+      [k: string]: unknown;
+      constructor() {
+        for (let i = 0; i < 35; i++) this['p' + i] = i;
+        this.input = 'y'.repeat(100);
+      }
+    }
+    const st = new Parser();
+    for (let i = 0; i < 20; i++) both(st);
+    for (let i = 1; i < 20; i++) {
+      st.p3 = i;
+      if (i % 3 === 0) st.p33 = 'cut' + i; // a cut key: not written
+      const start = arena.pos;
+      writeValue(st);
+      expect(arena.buf[start]).toBe(0x1a);
+      expect(arena.pos - start).toBeLessThan(12);
+      const r = new Reader(arena.buf, arena.pos);
+      r.pos = start;
+      const got = r.value();
+      const full = both(st).full;
+      expect(got).toEqual(full);
+      expect(JSON.stringify(got)).toContain('"total":36');
+    }
+  });
+
+  it('under attr: rules, a patch of an object cut by the items bound (no shape plan) writes a redacted key redacted', () => {
+    setAttrResolver((_set, k) => (k === 'k5' ? 1 : 0));
+    registerAttr(9, 1, 1);
+    attrFor(9);
+    try {
+      const o: any = {};
+      for (let j = 0; j < 50; j++) o['k' + j] = j;
+      both(o);
+      both(o);
+      for (let i = 0; i < 4; i++) {
+        o.k5 = 'sk_live_' + i;
+        const start = arena.pos;
+        writeValue(o);
+        expect(arena.buf[start]).toBe(0x1a);
+        const r = new Reader(arena.buf, arena.pos);
+        r.pos = start;
+        const got = r.value();
+        expect(got.props.k5).toEqual({ $: 'redacted', type: 'string' });
+        expect(got).toEqual(both(o).full);
+      }
+    } finally {
+      attrNone();
+      setAttrResolver(() => 0);
+    }
+  });
+
+  for (const trust of [false, true]) it(`differential: objects of 31 to 80 keys, cut by the items bound or the budget, changed in kept and cut keys, decode as their full encodings${trust ? ', trusted objects' : ''}`, () => {
+    if (trust) expect(installDefiners(untrust)).toBe(true);
+    setTrust(trust);
+    setAttrResolver((_set, k) => (k === 'k5' ? 1 : 0));
+    registerAttr(9, 1, 1);
+    let seed = 4242;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    class Wide {}
+    const wides: any[] = [];
+    for (let i = 0; i < 8; i++) {
+      const o: any = i % 2 === 0 ? {} : new Wide();
+      const n = 31 + rnd(50);
+      for (let j = 0; j < n; j++) o['k' + j] = j % 7 === 0 ? { x: j } : j;
+      wides.push(o);
+    }
+    const prim = (): unknown => [0, -0, 1, 'a', null, undefined, true, NaN, 2 ** 40][rnd(9)];
+    let patches = 0;
+    let cutPatches = 0;
+    try {
+      for (let step = 0; step < 3000; step++) {
+        const o = wides[rnd(wides.length)];
+        const n = Object.keys(o).length;
+        const what = rnd(10);
+        // in a kept key (below 32), or anywhere (cut keys too)
+        const j = what < 6 ? rnd(32) : rnd(n);
+        if (what < 8) o['k' + j] = rnd(4) === 0 ? { x: rnd(3) } : prim();
+        else if (what < 9 && rnd(4) === 0) {
+          const inner = o['k' + j];
+          if (typeof inner === 'object' && inner !== null) inner.x = prim();
+        } else if (rnd(30) === 0) {
+          // a key added or removed (other count, other keys)
+          if (rnd(2)) o['extra' + rnd(3)] = 1;
+          else delete o['k' + (n - 1)];
+        }
+        if (step % 600 === 0) resetArena();
+        if (step % 500 === 250) setBounds(2 + rnd(3), [16, 32, 40, 64, 100][rnd(5)], 256);
+        if (step % 400 === 100) setValueBudget([20, 40, 70, 1024][rnd(4)]);
+        if (step % 300 === 0) {
+          if (rnd(2)) attrFor(9);
+          else attrNone();
+        }
+        for (let c = 1 + rnd(2); c > 0; c--) {
+          const t = rnd(4);
+          const v = t === 0 ? [wides[rnd(8)], o] : t === 1 ? { a: o } : o;
+          const p0 = encoderWork[4];
+          const r = both(v);
+          if (encoderWork[4] > p0) {
+            patches++;
+            if (Object.keys(o).length > 40) cutPatches++;
+          }
+          expect(r.ref).toEqual(r.full);
+        }
+      }
+    } finally {
+      attrNone();
+      setAttrResolver(() => 0);
+      setValueBudget(1024);
+      setTrust(false);
+    }
+    expect(patches).toBeGreaterThan(50);
+    expect(cutPatches).toBeGreaterThan(10);
+  });
 });
