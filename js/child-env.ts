@@ -5,7 +5,7 @@
 // Node publishes each new ChildProcess on the `child_process` diagnostics
 // channel from its constructor, before `child.spawn(options)` runs with the
 // child's environment in `options.envPairs` (lib/child_process.js spawn(),
-// which fork, exec and execFile use too; Node 20, 22, 24). The subscriber
+// which fork, exec and execFile use too; checked on Node 20 and 22). The subscriber
 // puts a `spawn` of its own on that one instance, which removes itself at its
 // first call, before anything of the program runs again.
 //
