@@ -21,8 +21,13 @@ function main(): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const tracer = require('./tracer') as typeof import('./tracer');
   // The main thread's start() installs the hooks; a worker installs its own.
-  if (isMainThread) tracer.startFromPreload();
-  else if (tracer.joinFromWorker()) tracer.installHooks();
+  let recording: boolean;
+  if (isMainThread) recording = tracer.startFromPreload();
+  else if ((recording = tracer.joinFromWorker())) tracer.installHooks();
+  // Under `noderec record`: a child whose NODE_OPTIONS the program replaced
+  // still gets the preload (js/child-env.ts).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  if (recording) (require('./child-env') as typeof import('./child-env')).keepChildrenInRun();
 }
 
 main();

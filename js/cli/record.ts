@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { quoteForNodeOptions } from '../child-env';
 import { checkFilters } from '../filter/chain';
 import { Trailer, trailer } from '../logging/trailer';
 import { native } from '../native';
@@ -101,10 +102,6 @@ export function parseRecordArgs(argv: string[], baseEnv: NodeJS.ProcessEnv = pro
   env.NODEREC_OUT_DIR = outDir;
   const outDirAbsolute = path.isAbsolute(outDirGiven ?? policy.outDir);
   return { outDir, outDirAbsolute, command, env, policy };
-}
-
-function quoteForNodeOptions(p: string): string {
-  return /[\s"\\]/.test(p) ? `"${p.replace(/(["\\])/g, '\\$1')}"` : p;
 }
 
 function readErrors(file: string): Trailer[] {
