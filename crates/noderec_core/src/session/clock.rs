@@ -3,11 +3,11 @@
 //! slot per JavaScript thread, every `TICK` (see trace-format.md, "Time").
 //!
 //! The publisher is made to keep its period on a busy machine: it sleeps to
-//! absolute deadlines (a late wake-up does not push the next one back), asks
-//! for a 1 ns timer slack instead of the default 50 µs, and asks (best
-//! effort, without privileges it is refused and nothing changes) for the
-//! lowest real-time priority, so that runnable program threads do not delay
-//! it. It counts the steps between its publications in log2 buckets
+//! absolute deadlines (a late wake-up does not push the next one back) and
+//! asks for a 1 ns timer slack instead of the default 50 µs. It does not ask
+//! for a real-time priority: that kept its steps shorter as root, but
+//! starved the program's own threads when several recorded processes ran
+//! at once (decisions.md, section 4). It counts the steps between its publications in log2 buckets
 //! ([`step_quantiles`]). `NODEREC_CLOCK=precise` makes the probes read a real
 //! clock per event instead ([`session_now_us`] gives them the session time).
 //!
@@ -245,12 +245,14 @@ pub fn publish(start: Instant) -> u32 {
 
 #[cfg(target_os = "linux")]
 fn steady_thread() {
-    // SAFETY: plain syscalls on the calling thread with valid arguments;
-    // failures (no privilege for SCHED_FIFO) leave the thread as it was.
+    // No real-time priority (decisions.md, section 4): a SCHED_FIFO thread
+    // waking every 100 µs in each of several recorded processes starved
+    // their program threads (issue 8: CLIs spawned together ran 30 times
+    // slower, looking hung).
+    // SAFETY: a plain syscall on the calling thread with valid arguments;
+    // a failure leaves the thread as it was.
     unsafe {
         libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0);
-        let p = libc::sched_param { sched_priority: 1 };
-        libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_FIFO, &p);
     }
 }
 
