@@ -219,6 +219,7 @@ function reportDefinerError(err: unknown, at: { file: string; resource: string; 
 /** The recorder's own code: its compiled files, and the value encoder's
  * readers (named `noderec://plan-…`). */
 const RECORDER_DIR = path.dirname(__dirname) + path.sep;
+const BUILTIN_AT = /^\s+at [^\n]*\((?:<anonymous>|native)\)$|^\s+at [^(\n]*<anonymous>$/;
 const FRAME_AT = /^\s+at (?:.*\()?((?:file:\/\/)?\/[^():\n]*|noderec:\/\/[^():\n]*):(\d+):(\d+)\)?$/;
 
 /** An error whose stack starts in the recorder (a stack overflow raised
@@ -233,18 +234,24 @@ function stripRecorderTop(err: unknown): { file: string; resource: string; line:
   const lines = stack.split('\n');
   const first = lines.findIndex((l) => /^\s+at /.test(l));
   if (first < 0) return null;
+  // The recorder's frames, and V8's builtins it called (a `get length` or
+  // `join` the overflow happened in: `(<anonymous>)`, `(native)`), up to
+  // the last frame of the recorder's.
   let i = first;
+  let last = -1;
   for (; i < lines.length; i++) {
+    if (BUILTIN_AT.test(lines[i])) continue;
     const m = FRAME_AT.exec(lines[i]);
     if (m === null || !(m[1].startsWith('noderec://') || (m[1].startsWith('file://') ? safePath(m[1]) ?? '' : m[1]).startsWith(RECORDER_DIR))) break;
+    last = i;
   }
-  if (i === first || i === lines.length) return null;
+  if (last < 0 || i === lines.length) return null;
   const m = FRAME_AT.exec(lines[i]);
   if (m === null) return null;
   const file = m[1].startsWith('file://') ? safePath(m[1]) : m[1];
   if (file === null) return null;
   try {
-    (err as Error).stack = [...lines.slice(0, first), ...lines.slice(i)].join('\n');
+    (err as Error).stack = [...lines.slice(0, first), ...lines.slice(last + 1)].join('\n');
   } catch {
     return null;
   }
