@@ -8,12 +8,13 @@ import { events, fixture, onlyTrace, runNode } from '../helpers/run';
 
 const MAIN = fixture('clock', 'main.js');
 
-function spins(env: Record<string, string>): { durs: number[]; ts: number[]; clock: unknown } {
+function spins(env: Record<string, string>): { durs: number[]; ts: number[]; clock: unknown; maxStep: unknown } {
   const r = runNode(MAIN, { env });
   expect(r.code).toBe(0);
   expect(r.stdout).toBe('1000\n');
   const dir = onlyTrace(r.outDir);
-  const clock = JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8')).clock;
+  const meta = JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8'));
+  const clock = meta.clock;
   const evs = events(dir);
   const ts = evs.map((e) => e.t);
   const open = new Map<number, number>();
@@ -23,19 +24,31 @@ function spins(env: Record<string, string>): { durs: number[]; ts: number[]; clo
     if (e.kind === 'call') open.set(e.activation, e.t);
     else if (e.kind === 'return') durs.push(e.t - open.get(e.activation)!);
   }
-  return { durs, ts, clock };
+  return { durs, ts, clock, maxStep: meta.clock_max_step_us };
 }
 
 describe('clock', () => {
   for (const mode of ['published', 'precise']) {
-    it(`${mode}: times never decrease and a 3 ms call lasts at least 3 ms minus one tick`, () => {
-      const { durs, ts, clock } = spins({ NODEREC_CLOCK: mode });
+    it(`${mode}: times never decrease and a 3 ms call lasts at least 3 ms minus the longest clock step`, () => {
+      const { durs, ts, clock, maxStep } = spins({ NODEREC_CLOCK: mode });
       // The trace says which clock stamped it: readers spread events that
       // share a value over a publication step only for the published clock.
       expect(clock).toBe(mode);
       for (let i = 1; i < ts.length; i++) expect(ts[i]).toBeGreaterThanOrEqual(ts[i - 1]);
       expect(durs).toHaveLength(5);
-      const slack = mode === 'precise' ? 10_000 : 1_000_000;
+      // The published clock is an ordinary thread (decisions.md, section 4):
+      // on a loaded machine it can step late, by more than a tick. The trace
+      // says by how much at most (clock_max_step_us): a time read was never
+      // older than that, so no duration is short by more (CI on 2 cores saw
+      // a 3 ms call read as 1.8 ms with a fixed one-tick slack).
+      let slack = 10_000;
+      if (mode === 'published') {
+        expect(typeof maxStep).toBe('number');
+        expect(maxStep as number).toBeGreaterThanOrEqual(100);
+        slack = (maxStep as number) * 1000;
+      } else {
+        expect(maxStep).toBeUndefined();
+      }
       for (const d of durs) expect(d).toBeGreaterThanOrEqual(3_000_000 - slack);
     });
   }

@@ -187,6 +187,7 @@ pub fn step_quantiles() -> (u64, u64, u64, u64) {
 /// The publishing thread; stops when dropped.
 pub struct Ticker {
     stop: Arc<AtomicBool>,
+    max_step: Arc<AtomicU64>,
     join: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -197,6 +198,8 @@ impl Ticker {
         START_NS.store(start.saturating_duration_since(base).as_nanos() as u64, Ordering::Relaxed);
         let stop = Arc::new(AtomicBool::new(false));
         let s2 = Arc::clone(&stop);
+        let max_step = Arc::new(AtomicU64::new(0));
+        let m2 = Arc::clone(&max_step);
         let join = std::thread::Builder::new().name("noderec-clock".into()).spawn(move || {
             steady_thread();
             let mut last = publish(start);
@@ -218,6 +221,7 @@ impl Ticker {
                     let step = u64::from(us.wrapping_sub(last)).max(1);
                     let b = (63 - step.leading_zeros()) as usize;
                     STEPS[b.min(31)].fetch_add(1, Ordering::Relaxed);
+                    m2.fetch_max(step, Ordering::Relaxed);
                 }
                 last = us;
                 let idle = activity.idle(Instant::now());
@@ -229,7 +233,14 @@ impl Ticker {
             }
         })?;
         publish(start);
-        Ok(Ticker { stop, join: Some(join) })
+        Ok(Ticker { stop, max_step, join: Some(join) })
+    }
+
+    /// The longest step (µs) between two publications of this ticker while
+    /// a JavaScript thread ran: no published time read then was older than
+    /// that, so a duration measured with it is short by less.
+    pub fn max_step_us(&self) -> u64 {
+        self.max_step.load(Ordering::Relaxed)
     }
 }
 

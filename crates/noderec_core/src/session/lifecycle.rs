@@ -186,6 +186,7 @@ pub fn start(opts: &StartOptions) -> Result<Arc<Session>> {
         ppid: opts.ppid,
         run_id: opts.run_id.clone(),
         clock: if opts.precise_clock { "precise" } else { "published" }.into(),
+        clock_max_step_us: None,
         start_time: iso8601(start_ms),
         start_ms,
         status: status::RECORDING.into(),
@@ -517,8 +518,11 @@ impl Session {
             Some(w) => held.and(w.finish()),
             None => return Ok(lock(&self.meta).clone()),
         };
-        drop(lock(&self.ticker).take());
+        let max_step = lock(&self.ticker).take().map(|t| t.max_step_us());
         let mut meta = lock(&self.meta);
+        if meta.clock == "published" {
+            meta.clock_max_step_us = max_step;
+        }
         let end = now_ms();
         meta.end_time = Some(iso8601(end));
         meta.duration_ms = Some(self.start.elapsed().as_secs_f64() * 1000.0);

@@ -47,6 +47,10 @@ pub struct Metadata {
     /// `precise` (`NODEREC_CLOCK=precise`); absent in traces of older versions.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub clock: String,
+    /// Published clock: the longest step (µs) between two publications while
+    /// the program ran (a published time read was never older than that).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_max_step_us: Option<u64>,
     /// UTC start time (ISO 8601).
     pub start_time: String,
     /// Start, ms since the Unix epoch.
