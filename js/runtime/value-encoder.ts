@@ -791,6 +791,12 @@ class Memo {
    *  read with a descriptor, none an accessor) and not given to a definer
    *  since (js/runtime/definers.ts): read with plain reads. */
   trusted = false;
+  /** Trusted for the kept keys only (values.md, "Trusted objects"): it was
+   *  verified when cut by the items bound, so only the keys named
+   *  keys[0..scan), at those places, are known to be data properties (a cut
+   *  key was never read: it may be an accessor, and a deletion can bring it
+   *  into the kept prefix). */
+  tcut = false;
   /** The plan of the keys when they were all scanned (objects), else null. */
   plan: Plan | null = null;
   /** Arena offset of the last full encoding when later ones may be written
@@ -849,6 +855,7 @@ function renewMemo(m: Memo, kind: number): void {
   m.skip = 0;
   m.chk = 0;
   m.trusted = false;
+  m.tcut = false;
   m.plan = null;
   m.pbase = -1;
   m.pmask = 0;
@@ -2026,9 +2033,18 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   circLow = 1 << 30;
   const r0 = filterCounts[3], d0 = filterCounts[7];
   const mk = m.keys, vals = m.vals, vers = m.vers, mems = m.mems;
-  // Keys come from Object.keys (own); a trusted object's are data properties.
-  const trusted = trustOn && m.trusted && m.klist === null;
-  let allData = trustOn && !trusted && m.klist === null && end === keys.length;
+  // Keys come from Object.keys (own); a trusted object's are data properties
+  // (trusted up to a cut: those of the kept names at their places only).
+  let trusted = trustOn && m.trusted && m.klist === null;
+  if (trusted && m.tcut) {
+    if (end > m.scan) trusted = false;
+    else for (let i = 0; i < end; i++) if (keys[i] !== mk[i]) {
+      trusted = false;
+      break;
+    }
+  }
+  // Verified by this encoding: every key read (or the kept ones, tcut).
+  let allData = trustOn && !trusted && m.klist === null;
   // All keys of a known plan: the compiled reader gathers the values.
   const full = plan !== null && end === known;
   const gathered = trusted && full && plan.gather !== null;
@@ -2121,7 +2137,10 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   if (vers.length !== end) vers.length = end;
   if (mems.length !== end) mems.length = end;
   ancestors[--level] = undefined;
-  if (!trusted) m.trusted = allData && ownRealm(proto);
+  if (!trusted) {
+    m.trusted = allData && ownRealm(proto);
+    m.tcut = end < keys.length;
+  }
   m.plan = full ? plan : null;
   m.pmask = 0;
   m.pbase = track && !dropped ? off : -1;
