@@ -799,6 +799,10 @@ class Memo {
   tcut = false;
   /** The plan of the keys when they were all scanned (objects), else null. */
   plan: Plan | null = null;
+  /** The plan of all the keys when a prefix of them was scanned (cut by the
+   *  items bound or the budget), else null: its kept-prefix readers
+   *  (Plan.pcheck, pdiff) serve a trusted memo that scanned Plan.pn keys. */
+  cplan: Plan | null = null;
   /** Arena offset of the last full encoding when later ones may be written
    *  as a `patch` of it (values.md, "Patches"), else -1; and the entries
    *  written in patches since (bit i: entry i; pmaskHi bit i: entry 30 + i). */
@@ -857,6 +861,7 @@ function renewMemo(m: Memo, kind: number): void {
   m.trusted = false;
   m.tcut = false;
   m.plan = null;
+  m.cplan = null;
   m.pbase = -1;
   m.pmask = 0;
   m.pmaskHi = 0;
@@ -869,6 +874,7 @@ function renewMemo(m: Memo, kind: number): void {
 function clearMemo(m: Memo): void {
   m.proto = null;
   m.plan = null;
+  m.cplan = null;
   m.klist = null;
   const vals = m.vals, mems = m.mems;
   for (let i = 0; i < vals.length; i++) vals[i] = undefined;
@@ -1175,6 +1181,16 @@ function readPlain(o: object, m: Memo, proto: object | null): boolean {
     encoderWork[3] += n;
     return p.check(o, ObjectKeys, m.vals, m.vers, m.mems, sameValue);
   }
+  const cp = m.cplan;
+  if (cp !== null && cp.pcheck !== null && cp.pn === m.scan && trustOn && m.trusted && m.klist === null) {
+    // Trusted up to its kept keys, whose names the check compares (with the
+    // key count) before it reads any value; the cut keys are not read.
+    const n = m.scan;
+    encoderWork[0] += n;
+    encoderWork[1] += n;
+    encoderWork[3] += n;
+    return cp.pcheck(o, ObjectKeys, m.vals, m.vers, m.mems, sameValue);
+  }
   const keys = ownKeys(o, m);
   if (keysTotal !== m.total) return false;
   const n = m.scan;
@@ -1188,6 +1204,7 @@ function readPlain(o: object, m: Memo, proto: object | null): boolean {
     // An object referred to again and again is not encoded again, which is
     // where a plan counts its uses: checks count them too.
     if (p !== null) usePlan(p);
+    else if (cp !== null) useCut(cp, n);
     for (let i = 0; i < n; i++) {
       const k = keys[i];
       if (k !== mk[i] || !sameValue((o as Record<string, unknown>)[k], vals[i], vers[i], mems[i])) return false;
@@ -1267,6 +1284,21 @@ function diffPlain(o: object, m: Memo, proto: object | null): boolean {
     if (dmask === 0 && dmaskHi === 0) m.chk = tick;
     return true;
   }
+  const cp = m.cplan;
+  if (cp !== null && cp.pdiff !== null && cp.pn === m.scan && trustOn && m.trusted && m.klist === null) {
+    // (trusted up to its kept keys: as above, for them only)
+    diffHi[0] = 0;
+    const d = cp.pdiff(o, ObjectKeys, gvals, m.vals, m.vers, m.mems, sameValue, diffHi);
+    if (d < 0) return false;
+    const n = m.scan;
+    encoderWork[0] += n;
+    encoderWork[1] += n;
+    encoderWork[3] += n;
+    dmask = d | m.vmask;
+    dmaskHi = diffHi[0] | m.vmaskHi;
+    if (dmask === 0 && dmaskHi === 0) m.chk = tick;
+    return true;
+  }
   const keys = ownKeys(o, m);
   const n = m.scan;
   // The same key count and kept prefix (keys cut by the items bound are
@@ -1281,6 +1313,7 @@ function diffPlain(o: object, m: Memo, proto: object | null): boolean {
     encoderWork[3] += n;
     // (a patched object is not encoded again, where a plan counts its uses)
     if (p !== null) usePlan(p);
+    else if (cp !== null) useCut(cp, n);
     if (p !== null && p.gather !== null) p.gather(o, gvals);
     else for (let i = 0; i < n; i++) gvals[i] = (o as Record<string, unknown>)[keys[i]];
     for (let i = 0; i < n; i++) {
@@ -1578,6 +1611,15 @@ class Plan {
   /** Reads every key into `out` and returns the bits of the entries that
    *  differ from a memo's (patches). */
   diff: Diff | null = null;
+  /** The same readers for the first `pn` keys only (objects of these keys
+   *  cut by the items bound, trusted up to their kept keys: values.md,
+   *  "Trusted objects"); the check and the diff compare the key count and
+   *  the first pn keys, and read no other key. */
+  pn = 0;
+  puses = 0;
+  pgather: Gather | null = null;
+  pcheck: Check | null = null;
+  pdiff: Diff | null = null;
   /** Objects of this plan marked as seen at their first encoding, those of
    *  them met again, and first encodings not marked (see markSeen). */
   marked = 0;
@@ -1619,16 +1661,26 @@ const JSONStringify = JSON.stringify;
  *  is megamorphic (a descriptor search per read). Only for trusted objects,
  *  whose listed keys are own data properties: a plain read runs nothing. */
 function compilePlan(p: Plan): void {
-  const ks = p.keys;
+  const r = compileReaders(p.keys, p.keys.length);
+  if (r === null) return;
+  p.gather = r[0];
+  p.check = r[1];
+  p.diff = r[2];
+}
+
+/** The readers of the first `n` of the keys `ks` (all of them, or the kept
+ *  prefix of a cut object), or null when code generation is not allowed. */
+function compileReaders(ks: string[], n: number): [Gather, Check, Diff | null] | null {
   let g = '';
   let c = '';
   let df = '';
   // The key list, compared with the plan's keys as constants: the checks
   // list the keys themselves (Object.keys: own keys only, so a deleted key
-  // is never read and a prototype getter of that name cannot run).
+  // is never read and a prototype getter of that name cannot run). Only
+  // the first n keys are compared and read; the count is compared in full.
   let kc = `const ks=keys(o);if(ks.length!==${ks.length}`;
-  for (let i = 0; i < ks.length; i++) kc += `||ks[${i}]!==${JSONStringify(ks[i])}`;
-  for (let i = 0; i < ks.length; i++) {
+  for (let i = 0; i < n; i++) kc += `||ks[${i}]!==${JSONStringify(ks[i])}`;
+  for (let i = 0; i < n; i++) {
     const q = JSONStringify(ks[i]);
     g += `out[${i}]=o[${q}];`;
     // Equal primitives other than 0 are the same; the rest asks same().
@@ -1643,12 +1695,33 @@ function compilePlan(p: Plan): void {
     // Function`, and resolves one without a scheme as a path through
     // process.cwd, which the program may have replaced (graceful-fs): its
     // code would run inside an encoding (test/integration/values-reentry).
-    p.gather = new FunctionCtor('o', 'out', `'use strict';${g}\n//# sourceURL=noderec://plan-gather`) as Gather;
-    p.check = new FunctionCtor('o', 'keys', 'vals', 'vers', 'mems', 'same', `'use strict';${kc})return false;let v;${c}return true\n//# sourceURL=noderec://plan-check`) as Check;
-    const hi = ks.length > MASK_BITS ? 'hi[0]=h;' : '';
-    if (ks.length <= PATCH_MAX_KEYS) p.diff = new FunctionCtor('o', 'keys', 'out', 'vals', 'vers', 'mems', 'same', 'hi', `'use strict';${kc})return -1;let v,d=0,h=0;${df}${hi}return d\n//# sourceURL=noderec://plan-diff`) as Diff;
+    const gather = new FunctionCtor('o', 'out', `'use strict';${g}\n//# sourceURL=noderec://plan-gather`) as Gather;
+    const check = new FunctionCtor('o', 'keys', 'vals', 'vers', 'mems', 'same', `'use strict';${kc})return false;let v;${c}return true\n//# sourceURL=noderec://plan-check`) as Check;
+    const hi = n > MASK_BITS ? 'hi[0]=h;' : '';
+    const diff = n <= PATCH_MAX_KEYS ? (new FunctionCtor('o', 'keys', 'out', 'vals', 'vers', 'mems', 'same', 'hi', `'use strict';${kc})return -1;let v,d=0,h=0;${df}${hi}return d\n//# sourceURL=noderec://plan-diff`) as Diff) : null;
+    return [gather, check, diff];
   } catch {
     genOk = false;
+    return null;
+  }
+}
+
+/** Counts a use of plan `p`'s first `n` keys (a cut object); compiles
+ *  their readers at the GEN_AFTER-th (again when the kept count changed). */
+function useCut(p: Plan, n: number): void {
+  if (p.pn !== n) {
+    p.pn = n;
+    p.puses = 0;
+    p.pgather = null;
+    p.pcheck = null;
+    p.pdiff = null;
+  }
+  if (p.pcheck === null && genOk && ++p.puses === GEN_AFTER) {
+    const r = compileReaders(p.keys, n);
+    if (r === null) return;
+    p.pgather = r[0];
+    p.pcheck = r[1];
+    p.pdiff = r[2];
   }
 }
 /** Counts a use of plan `p`; compiles its readers at the GEN_AFTER-th. */
@@ -2047,7 +2120,8 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   let allData = trustOn && !trusted && m.klist === null;
   // All keys of a known plan: the compiled reader gathers the values.
   const full = plan !== null && end === known;
-  const gathered = trusted && full && plan.gather !== null;
+  // A cut one (trusted up to its kept keys): the prefix reader.
+  const gathered = trusted && (full ? plan.gather !== null : plan !== null && plan.pn === end && plan.pgather !== null);
   // What each entry spent and showed, for patches of this encoding: all
   // keys kept, or a prefix cut by the items bound (not by the budget left,
   // which differs between captures).
@@ -2062,7 +2136,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   let dropped = false;
   let tOk = true, tDeep = false, tH = 0, tC = 1 << 30, bb = 0, rr = 0, dd = 0;
   if (trusted) encoderWork[3] += n;
-  if (gathered) plan.gather!(o, vals);
+  if (gathered) (full ? plan!.gather! : plan!.pgather!)(o, vals);
   for (let i = 0; i < end; i++) {
     const k = keys[i];
     mk[i] = k;
@@ -2142,6 +2216,8 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
     m.tcut = end < keys.length;
   }
   m.plan = full ? plan : null;
+  // (a cut object: its keys' plan, for the kept-prefix readers)
+  m.cplan = !full && plan !== null && n === end ? plan : null;
   m.pmask = 0;
   m.pbase = track && !dropped ? off : -1;
   m.pmaskHi = 0;
