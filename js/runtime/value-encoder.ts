@@ -1172,24 +1172,20 @@ function samePlain(o: object, m: Memo, proto: object | null): boolean {
 function readPlain(o: object, m: Memo, proto: object | null): boolean {
   if (proto !== m.proto) return false;
   const p = m.plan;
-  if (p !== null && p.check !== null && trustOn && m.trusted && m.klist === null) {
-    // Every key is an own data property (listed by the check, verified
-    // before); a memo with a plan scanned all of them (scan = total).
-    const n = m.scan;
-    encoderWork[0] += n;
-    encoderWork[1] += n;
-    encoderWork[3] += n;
-    return p.check(o, ObjectKeys, m.vals, m.vers, m.mems, sameValue);
-  }
   const cp = m.cplan;
-  if (cp !== null && cp.pcheck !== null && cp.pn === m.scan && trustOn && m.trusted && m.klist === null) {
-    // Trusted up to its kept keys, whose names the check compares (with the
-    // key count) before it reads any value; the cut keys are not read.
+  // A memo with a plan scanned all the keys (scan = total); one cut by the
+  // items bound, trusted up to its kept keys, has its keys' plan in cplan,
+  // whose prefix check compares the count and the kept names, reads no
+  // other key.
+  const check = p !== null ? p.check : cp !== null && cp.pn === m.scan ? cp.pcheck : null;
+  if (check !== null && trustOn && m.trusted && m.klist === null) {
+    // Every key is an own data property (listed by the check, verified
+    // before).
     const n = m.scan;
     encoderWork[0] += n;
     encoderWork[1] += n;
     encoderWork[3] += n;
-    return cp.pcheck(o, ObjectKeys, m.vals, m.vers, m.mems, sameValue);
+    return check(o, ObjectKeys, m.vals, m.vers, m.mems, sameValue);
   }
   const keys = ownKeys(o, m);
   if (keysTotal !== m.total) return false;
@@ -1269,26 +1265,14 @@ function canPatch(m: Memo): boolean {
 function diffPlain(o: object, m: Memo, proto: object | null): boolean {
   if (proto !== m.proto) return false;
   const p = m.plan;
-  if (p !== null && p.diff !== null && trustOn && m.trusted && m.klist === null) {
+  const cp = m.cplan;
+  // (as in readPlain, also for the kept prefix of a cut object)
+  const diff = p !== null ? p.diff : cp !== null && cp.pn === m.scan ? cp.pdiff : null;
+  if (diff !== null && trustOn && m.trusted && m.klist === null) {
     // (as in samePlain; an entry that cannot be checked compares as its
     // identity, vmask adds it)
     diffHi[0] = 0;
-    const d = p.diff(o, ObjectKeys, gvals, m.vals, m.vers, m.mems, sameValue, diffHi);
-    if (d < 0) return false;
-    const n = m.scan;
-    encoderWork[0] += n;
-    encoderWork[1] += n;
-    encoderWork[3] += n;
-    dmask = d | m.vmask;
-    dmaskHi = diffHi[0] | m.vmaskHi;
-    if (dmask === 0 && dmaskHi === 0) m.chk = tick;
-    return true;
-  }
-  const cp = m.cplan;
-  if (cp !== null && cp.pdiff !== null && cp.pn === m.scan && trustOn && m.trusted && m.klist === null) {
-    // (trusted up to its kept keys: as above, for them only)
-    diffHi[0] = 0;
-    const d = cp.pdiff(o, ObjectKeys, gvals, m.vals, m.vers, m.mems, sameValue, diffHi);
+    const d = diff(o, ObjectKeys, gvals, m.vals, m.vers, m.mems, sameValue, diffHi);
     if (d < 0) return false;
     const n = m.scan;
     encoderWork[0] += n;
@@ -1814,6 +1798,15 @@ function putPlanKey(p: Plan, i: number): void {
   pos = q;
 }
 
+/** The `end` keys an encoding keeps are, at their places, the kept keys of
+ *  the verification of memo `m` (trusted up to a cut, Memo.tcut). */
+function keptAsVerified(keys: string[], m: Memo, end: number): boolean {
+  if (end > m.scan) return false;
+  const mk = m.keys;
+  for (let i = 0; i < end; i++) if (keys[i] !== mk[i]) return false;
+  return true;
+}
+
 /** Records a fresh encoding in `m` and hands its facts to the enclosing
  *  container's accumulators (restored from the saved values). */
 function closeMemo(m: Memo, off: number, spent: number, myLevel: number, ok: boolean): void {
@@ -2108,14 +2101,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   const mk = m.keys, vals = m.vals, vers = m.vers, mems = m.mems;
   // Keys come from Object.keys (own); a trusted object's are data properties
   // (trusted up to a cut: those of the kept names at their places only).
-  let trusted = trustOn && m.trusted && m.klist === null;
-  if (trusted && m.tcut) {
-    if (end > m.scan) trusted = false;
-    else for (let i = 0; i < end; i++) if (keys[i] !== mk[i]) {
-      trusted = false;
-      break;
-    }
-  }
+  const trusted = trustOn && m.trusted && m.klist === null && (!m.tcut || keptAsVerified(keys, m, end));
   // Verified by this encoding: every key read (or the kept ones, tcut).
   let allData = trustOn && !trusted && m.klist === null;
   // All keys of a known plan: the compiled reader gathers the values.
