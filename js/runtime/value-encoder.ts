@@ -791,8 +791,18 @@ class Memo {
    *  read with a descriptor, none an accessor) and not given to a definer
    *  since (js/runtime/definers.ts): read with plain reads. */
   trusted = false;
+  /** Trusted for the kept keys only (values.md, "Trusted objects"): it was
+   *  verified when cut by the items bound, so only the keys named
+   *  keys[0..scan), at those places, are known to be data properties (a cut
+   *  key was never read: it may be an accessor, and a deletion can bring it
+   *  into the kept prefix). */
+  tcut = false;
   /** The plan of the keys when they were all scanned (objects), else null. */
   plan: Plan | null = null;
+  /** The plan of all the keys when a prefix of them was scanned (cut by the
+   *  items bound or the budget), else null: its kept-prefix readers
+   *  (Plan.pcheck, pdiff) serve a trusted memo that scanned Plan.pn keys. */
+  cplan: Plan | null = null;
   /** Arena offset of the last full encoding when later ones may be written
    *  as a `patch` of it (values.md, "Patches"), else -1; and the entries
    *  written in patches since (bit i: entry i; pmaskHi bit i: entry 30 + i). */
@@ -849,7 +859,9 @@ function renewMemo(m: Memo, kind: number): void {
   m.skip = 0;
   m.chk = 0;
   m.trusted = false;
+  m.tcut = false;
   m.plan = null;
+  m.cplan = null;
   m.pbase = -1;
   m.pmask = 0;
   m.pmaskHi = 0;
@@ -862,6 +874,7 @@ function renewMemo(m: Memo, kind: number): void {
 function clearMemo(m: Memo): void {
   m.proto = null;
   m.plan = null;
+  m.cplan = null;
   m.klist = null;
   const vals = m.vals, mems = m.mems;
   for (let i = 0; i < vals.length; i++) vals[i] = undefined;
@@ -1159,14 +1172,20 @@ function samePlain(o: object, m: Memo, proto: object | null): boolean {
 function readPlain(o: object, m: Memo, proto: object | null): boolean {
   if (proto !== m.proto) return false;
   const p = m.plan;
-  if (p !== null && p.check !== null && trustOn && m.trusted && m.klist === null) {
+  const cp = m.cplan;
+  // A memo with a plan scanned all the keys (scan = total); one cut by the
+  // items bound, trusted up to its kept keys, has its keys' plan in cplan,
+  // whose prefix check compares the count and the kept names, reads no
+  // other key.
+  const check = p !== null ? p.check : cp !== null && cp.pn === m.scan ? cp.pcheck : null;
+  if (check !== null && trustOn && m.trusted && m.klist === null) {
     // Every key is an own data property (listed by the check, verified
-    // before); a memo with a plan scanned all of them (scan = total).
+    // before).
     const n = m.scan;
     encoderWork[0] += n;
     encoderWork[1] += n;
     encoderWork[3] += n;
-    return p.check(o, ObjectKeys, m.vals, m.vers, m.mems, sameValue);
+    return check(o, ObjectKeys, m.vals, m.vers, m.mems, sameValue);
   }
   const keys = ownKeys(o, m);
   if (keysTotal !== m.total) return false;
@@ -1181,6 +1200,7 @@ function readPlain(o: object, m: Memo, proto: object | null): boolean {
     // An object referred to again and again is not encoded again, which is
     // where a plan counts its uses: checks count them too.
     if (p !== null) usePlan(p);
+    else if (cp !== null) useCut(cp, n);
     for (let i = 0; i < n; i++) {
       const k = keys[i];
       if (k !== mk[i] || !sameValue((o as Record<string, unknown>)[k], vals[i], vers[i], mems[i])) return false;
@@ -1245,11 +1265,14 @@ function canPatch(m: Memo): boolean {
 function diffPlain(o: object, m: Memo, proto: object | null): boolean {
   if (proto !== m.proto) return false;
   const p = m.plan;
-  if (p !== null && p.diff !== null && trustOn && m.trusted && m.klist === null) {
+  const cp = m.cplan;
+  // (as in readPlain, also for the kept prefix of a cut object)
+  const diff = p !== null ? p.diff : cp !== null && cp.pn === m.scan ? cp.pdiff : null;
+  if (diff !== null && trustOn && m.trusted && m.klist === null) {
     // (as in samePlain; an entry that cannot be checked compares as its
     // identity, vmask adds it)
     diffHi[0] = 0;
-    const d = p.diff(o, ObjectKeys, gvals, m.vals, m.vers, m.mems, sameValue, diffHi);
+    const d = diff(o, ObjectKeys, gvals, m.vals, m.vers, m.mems, sameValue, diffHi);
     if (d < 0) return false;
     const n = m.scan;
     encoderWork[0] += n;
@@ -1274,6 +1297,7 @@ function diffPlain(o: object, m: Memo, proto: object | null): boolean {
     encoderWork[3] += n;
     // (a patched object is not encoded again, where a plan counts its uses)
     if (p !== null) usePlan(p);
+    else if (cp !== null) useCut(cp, n);
     if (p !== null && p.gather !== null) p.gather(o, gvals);
     else for (let i = 0; i < n; i++) gvals[i] = (o as Record<string, unknown>)[keys[i]];
     for (let i = 0; i < n; i++) {
@@ -1571,6 +1595,15 @@ class Plan {
   /** Reads every key into `out` and returns the bits of the entries that
    *  differ from a memo's (patches). */
   diff: Diff | null = null;
+  /** The same readers for the first `pn` keys only (objects of these keys
+   *  cut by the items bound, trusted up to their kept keys: values.md,
+   *  "Trusted objects"); the check and the diff compare the key count and
+   *  the first pn keys, and read no other key. */
+  pn = 0;
+  puses = 0;
+  pgather: Gather | null = null;
+  pcheck: Check | null = null;
+  pdiff: Diff | null = null;
   /** Objects of this plan marked as seen at their first encoding, those of
    *  them met again, and first encodings not marked (see markSeen). */
   marked = 0;
@@ -1612,16 +1645,26 @@ const JSONStringify = JSON.stringify;
  *  is megamorphic (a descriptor search per read). Only for trusted objects,
  *  whose listed keys are own data properties: a plain read runs nothing. */
 function compilePlan(p: Plan): void {
-  const ks = p.keys;
+  const r = compileReaders(p.keys, p.keys.length);
+  if (r === null) return;
+  p.gather = r[0];
+  p.check = r[1];
+  p.diff = r[2];
+}
+
+/** The readers of the first `n` of the keys `ks` (all of them, or the kept
+ *  prefix of a cut object), or null when code generation is not allowed. */
+function compileReaders(ks: string[], n: number): [Gather, Check, Diff | null] | null {
   let g = '';
   let c = '';
   let df = '';
   // The key list, compared with the plan's keys as constants: the checks
   // list the keys themselves (Object.keys: own keys only, so a deleted key
-  // is never read and a prototype getter of that name cannot run).
+  // is never read and a prototype getter of that name cannot run). Only
+  // the first n keys are compared and read; the count is compared in full.
   let kc = `const ks=keys(o);if(ks.length!==${ks.length}`;
-  for (let i = 0; i < ks.length; i++) kc += `||ks[${i}]!==${JSONStringify(ks[i])}`;
-  for (let i = 0; i < ks.length; i++) {
+  for (let i = 0; i < n; i++) kc += `||ks[${i}]!==${JSONStringify(ks[i])}`;
+  for (let i = 0; i < n; i++) {
     const q = JSONStringify(ks[i]);
     g += `out[${i}]=o[${q}];`;
     // Equal primitives other than 0 are the same; the rest asks same().
@@ -1636,12 +1679,33 @@ function compilePlan(p: Plan): void {
     // Function`, and resolves one without a scheme as a path through
     // process.cwd, which the program may have replaced (graceful-fs): its
     // code would run inside an encoding (test/integration/values-reentry).
-    p.gather = new FunctionCtor('o', 'out', `'use strict';${g}\n//# sourceURL=noderec://plan-gather`) as Gather;
-    p.check = new FunctionCtor('o', 'keys', 'vals', 'vers', 'mems', 'same', `'use strict';${kc})return false;let v;${c}return true\n//# sourceURL=noderec://plan-check`) as Check;
-    const hi = ks.length > MASK_BITS ? 'hi[0]=h;' : '';
-    if (ks.length <= PATCH_MAX_KEYS) p.diff = new FunctionCtor('o', 'keys', 'out', 'vals', 'vers', 'mems', 'same', 'hi', `'use strict';${kc})return -1;let v,d=0,h=0;${df}${hi}return d\n//# sourceURL=noderec://plan-diff`) as Diff;
+    const gather = new FunctionCtor('o', 'out', `'use strict';${g}\n//# sourceURL=noderec://plan-gather`) as Gather;
+    const check = new FunctionCtor('o', 'keys', 'vals', 'vers', 'mems', 'same', `'use strict';${kc})return false;let v;${c}return true\n//# sourceURL=noderec://plan-check`) as Check;
+    const hi = n > MASK_BITS ? 'hi[0]=h;' : '';
+    const diff = n <= PATCH_MAX_KEYS ? (new FunctionCtor('o', 'keys', 'out', 'vals', 'vers', 'mems', 'same', 'hi', `'use strict';${kc})return -1;let v,d=0,h=0;${df}${hi}return d\n//# sourceURL=noderec://plan-diff`) as Diff) : null;
+    return [gather, check, diff];
   } catch {
     genOk = false;
+    return null;
+  }
+}
+
+/** Counts a use of plan `p`'s first `n` keys (a cut object); compiles
+ *  their readers at the GEN_AFTER-th (again when the kept count changed). */
+function useCut(p: Plan, n: number): void {
+  if (p.pn !== n) {
+    p.pn = n;
+    p.puses = 0;
+    p.pgather = null;
+    p.pcheck = null;
+    p.pdiff = null;
+  }
+  if (p.pcheck === null && genOk && ++p.puses === GEN_AFTER) {
+    const r = compileReaders(p.keys, n);
+    if (r === null) return;
+    p.pgather = r[0];
+    p.pcheck = r[1];
+    p.pdiff = r[2];
   }
 }
 /** Counts a use of plan `p`; compiles its readers at the GEN_AFTER-th. */
@@ -1732,6 +1796,15 @@ function putPlanKey(p: Plan, i: number): void {
   let q = pos;
   for (let j = a; j < e; j++) b[q++] = kb[j];
   pos = q;
+}
+
+/** The `end` keys an encoding keeps are, at their places, the kept keys of
+ *  the verification of memo `m` (trusted up to a cut, Memo.tcut). */
+function keptAsVerified(keys: string[], m: Memo, end: number): boolean {
+  if (end > m.scan) return false;
+  const mk = m.keys;
+  for (let i = 0; i < end; i++) if (keys[i] !== mk[i]) return false;
+  return true;
 }
 
 /** Records a fresh encoding in `m` and hands its facts to the enclosing
@@ -2026,12 +2099,15 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   circLow = 1 << 30;
   const r0 = filterCounts[3], d0 = filterCounts[7];
   const mk = m.keys, vals = m.vals, vers = m.vers, mems = m.mems;
-  // Keys come from Object.keys (own); a trusted object's are data properties.
-  const trusted = trustOn && m.trusted && m.klist === null;
-  let allData = trustOn && !trusted && m.klist === null && end === keys.length;
+  // Keys come from Object.keys (own); a trusted object's are data properties
+  // (trusted up to a cut: those of the kept names at their places only).
+  const trusted = trustOn && m.trusted && m.klist === null && (!m.tcut || keptAsVerified(keys, m, end));
+  // Verified by this encoding: every key read (or the kept ones, tcut).
+  let allData = trustOn && !trusted && m.klist === null;
   // All keys of a known plan: the compiled reader gathers the values.
   const full = plan !== null && end === known;
-  const gathered = trusted && full && plan.gather !== null;
+  // A cut one (trusted up to its kept keys): the prefix reader.
+  const gathered = trusted && (full ? plan.gather !== null : plan !== null && plan.pn === end && plan.pgather !== null);
   // What each entry spent and showed, for patches of this encoding: all
   // keys kept, or a prefix cut by the items bound (not by the budget left,
   // which differs between captures).
@@ -2046,7 +2122,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   let dropped = false;
   let tOk = true, tDeep = false, tH = 0, tC = 1 << 30, bb = 0, rr = 0, dd = 0;
   if (trusted) encoderWork[3] += n;
-  if (gathered) plan.gather!(o, vals);
+  if (gathered) (full ? plan!.gather! : plan!.pgather!)(o, vals);
   for (let i = 0; i < end; i++) {
     const k = keys[i];
     mk[i] = k;
@@ -2121,8 +2197,13 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   if (vers.length !== end) vers.length = end;
   if (mems.length !== end) mems.length = end;
   ancestors[--level] = undefined;
-  if (!trusted) m.trusted = allData && ownRealm(proto);
+  if (!trusted) {
+    m.trusted = allData && ownRealm(proto);
+    m.tcut = end < keys.length;
+  }
   m.plan = full ? plan : null;
+  // (a cut object: its keys' plan, for the kept-prefix readers)
+  m.cplan = !full && plan !== null && n === end ? plan : null;
   m.pmask = 0;
   m.pbase = track && !dropped ? off : -1;
   m.pmaskHi = 0;

@@ -1938,6 +1938,80 @@ describe('references', () => {
     }
   });
 
+  it('an object cut by the items bound is trusted up to its kept keys: its checks and patches read them with plain reads', () => {
+    expect(installDefiners(untrust)).toBe(true);
+    setTrust(true);
+    try {
+      class Parser {
+        [k: string]: unknown;
+        constructor() {
+          for (let i = 0; i < 35; i++) this['p' + i] = i;
+        }
+      }
+      const st = new Parser();
+      for (let i = 0; i < 3; i++) both(st);
+      const plain0 = encoderWork[3];
+      for (let i = 0; i < 40; i++) {
+        st.p3 = i; // a patch
+        const r = both(st);
+        expect(r.top).toBe(0x1a);
+        expect(r.ref).toEqual(r.full);
+        const s = both(st); // unchanged: a reference
+        expect(s.usedRef).toBe(true);
+        expect(s.ref).toEqual(s.full);
+      }
+      // Every kept entry of every diff and check read with a plain read
+      // (80 captures of 32 kept keys).
+      expect(encoderWork[3] - plain0).toBeGreaterThanOrEqual(80 * 32);
+    } finally {
+      setTrust(false);
+    }
+  });
+
+  for (const how of ['a kept key deleted', 'two kept keys deleted', 'an integer key added and two kept keys deleted', 'the items bound raised', 'a kept key deleted and another added'] as const) it(`an accessor among the keys cut when an object was trusted is never read with a plain read once it is kept: ${how}`, () => {
+    expect(installDefiners(untrust)).toBe(true);
+    setTrust(true);
+    let ran = 0;
+    try {
+      const o: any = {};
+      for (let i = 0; i < 36; i++) {
+        // Defined before the object was ever captured (no memo to untrust):
+        // cut by the items bound (32), so never read when it was trusted.
+        if (i === 32 || i === 33) Object.defineProperty(o, 'k' + i, { get: () => ++ran, set: () => {}, enumerable: true, configurable: true });
+        else o['k' + i] = i;
+      }
+      const holder = { o, n: 0 };
+      for (let i = 0; i < 20; i++) {
+        o.k1 = i;
+        holder.n = i;
+        expect(both(o).ref).toEqual(both(o).full);
+        expect(both(holder).ref).toEqual(both(holder).full);
+      }
+      if (how === 'a kept key deleted') delete o.k0;
+      else if (how === 'two kept keys deleted') {
+        delete o.k0;
+        delete o.k5;
+      } else if (how === 'an integer key added') o[7] = 'first';
+      else if (how === 'the items bound raised') setBounds(3, 34, 256);
+      else {
+        delete o.k2;
+        o.extra = 1; // same count: the accessor is now kept, the count unchanged
+      }
+      for (let i = 0; i < 4; i++) {
+        o.k1 = 100 + i;
+        holder.n++;
+        const r = both(o);
+        expect(r.ref).toEqual(r.full);
+        expect(JSON.stringify(r.full)).toContain('accessor');
+        const h = both(holder);
+        expect(h.ref).toEqual(h.full);
+      }
+      expect(ran).toBe(0);
+    } finally {
+      setTrust(false);
+    }
+  });
+
   it('under attr: rules, a patch of an object cut by the items bound (no shape plan) writes a redacted key redacted', () => {
     setAttrResolver((_set, k) => (k === 'k5' ? 1 : 0));
     registerAttr(9, 1, 1);
@@ -1964,7 +2038,7 @@ describe('references', () => {
     }
   });
 
-  for (const trust of [false, true]) it(`differential: objects of 31 to 80 keys, cut by the items bound or the budget, changed in kept and cut keys, decode as their full encodings${trust ? ', trusted objects' : ''}`, () => {
+  for (const trust of [false, true]) it(`differential: objects of 31 to 80 keys, cut by the items bound or the budget, changed in kept and cut keys, with accessors among the cut keys that deletions bring into the kept ones, decode as their full encodings${trust ? ', trusted objects (up to their kept keys)' : ''}`, () => {
     if (trust) expect(installDefiners(untrust)).toBe(true);
     setTrust(trust);
     setAttrResolver((_set, k) => (k === 'k5' ? 1 : 0));
@@ -1975,11 +2049,20 @@ describe('references', () => {
       return seed % n;
     };
     class Wide {}
+    let ran = 0;
+    const acc = { get: () => ++ran, set: (_: unknown) => {}, enumerable: true, configurable: true };
     const wides: any[] = [];
     for (let i = 0; i < 8; i++) {
       const o: any = i % 2 === 0 ? {} : new Wide();
       const n = 31 + rnd(50);
-      for (let j = 0; j < n; j++) o['k' + j] = j % 7 === 0 ? { x: j } : j;
+      // Accessors defined before the first capture (no memo to untrust),
+      // some among the keys cut by the items bound: a trusted object must
+      // never read them with a plain read once a deletion brings them into
+      // the kept keys.
+      for (let j = 0; j < n; j++) {
+        if (j >= 30 && rnd(6) === 0) Object.defineProperty(o, 'k' + j, acc);
+        else o['k' + j] = j % 7 === 0 ? { x: j } : j;
+      }
       wides.push(o);
     }
     const prim = (): unknown => [0, -0, 1, 'a', null, undefined, true, NaN, 2 ** 40][rnd(9)];
@@ -1994,13 +2077,17 @@ describe('references', () => {
         const j = what < 6 ? rnd(32) : rnd(n);
         if (what < 8) o['k' + j] = rnd(4) === 0 ? { x: rnd(3) } : prim();
         else if (what < 9 && rnd(4) === 0) {
-          const inner = o['k' + j];
+          const inner = Object.getOwnPropertyDescriptor(o, 'k' + j)?.value; // (no getter run here)
           if (typeof inner === 'object' && inner !== null) inner.x = prim();
         } else if (rnd(30) === 0) {
           // a key added or removed (other count, other keys)
           if (rnd(2)) o['extra' + rnd(3)] = 1;
           else delete o['k' + (n - 1)];
-        }
+        } else if (rnd(12) === 0) {
+          // a kept key deleted: the keys after it move up (a cut accessor
+          // may become kept); re-added later by an assignment, last
+          delete o['k' + rnd(32)];
+        } else if (rnd(40) === 0) Object.defineProperty(o, 'k' + rnd(n), acc); // through a definer
         if (step % 600 === 0) resetArena();
         if (step % 500 === 250) setBounds(2 + rnd(3), [16, 32, 40, 64, 100][rnd(5)], 256);
         if (step % 400 === 100) setValueBudget([20, 40, 70, 1024][rnd(4)]);
@@ -2028,5 +2115,6 @@ describe('references', () => {
     }
     expect(patches).toBeGreaterThan(50);
     expect(cutPatches).toBeGreaterThan(10);
+    expect(ran).toBe(0);
   });
 });
