@@ -230,8 +230,13 @@ var selfOk = false;
  * descriptor each), [2] values encoded as references to an earlier encoding,
  * [3] of [1], those read with a plain read (trusted objects), [4] values
  * encoded as patches of an earlier encoding, [5] memo generations dropped
- * (the memo budget). */
-const encoderWork = new Float64Array(6);
+ * (the memo budget); per container: [6] memo lookups (WeakMap), [7]
+ * containers checked against a memo (a check or diff run, not one found
+ * unchanged earlier in the value), [8] of [7], by a compiled check or diff,
+ * [9] key listings (Object.keys calls), [10] prototype reads, [11]
+ * objects met again reached from their parent's memo slot instead of a
+ * memo lookup (encSlot). */
+const encoderWork = new Float64Array(12);
 
 const f64 = new Float64Array(1);
 const f64Bytes = new U8(f64.buffer);
@@ -574,6 +579,7 @@ function enc(v: unknown): void {
         return;
       }
       const m = MemoGet(memos, v as object);
+      encoderWork[6]++;
       if (m !== undefined && m !== SEEN) encKnown(v as object, m);
       // (an object marked SEEN went through encObject: not a Proxy)
       else if (m === undefined && isProxy(v)) putTag(T_PROXY);
@@ -616,6 +622,7 @@ function encObject(o: object): void {
     return;
   }
   const proto = ObjectGetPrototypeOf(o) as object | null;
+  encoderWork[10]++;
   if (proto === ObjectPrototype) {
     encPlain(o, 'Object', proto, undefined);
     return;
@@ -683,12 +690,27 @@ function encKnown(o: object, m: Memo): void {
     return;
   }
   const proto = ObjectGetPrototypeOf(o) as object | null;
+  encoderWork[10]++;
   if (proto === RedactedPrototype || proto === WeakRefPrototype || proto === FinalizationRegistryPrototype) {
     // Its prototype was swapped for one the full classification treats apart.
     encObject(o);
     return;
   }
   encPlain(o, proto === m.proto && m.cls !== '' ? m.cls : className(proto), proto, m);
+}
+
+/** Encodes `v`, the new value of a container entry whose memo slot held
+ *  identity `id` and child memo `cm` (Memo.vals, Memo.mems): the same object
+ *  reaches its memo from the slot, without the WeakMap lookup of enc(). A
+ *  slot's memo is that of the object written there (memOut is only handed
+ *  on with the version of the container just written: see verOut), an
+ *  object's memo is never replaced within a generation, and a new
+ *  generation clears every slot (clearMemo). */
+function encSlot(v: unknown, id: unknown, cm: Memo | null | undefined): void {
+  if (v === id && cm !== null && cm !== undefined) {
+    encoderWork[11]++;
+    encKnown(v as object, cm);
+  } else enc(v);
 }
 
 function encOpaque(cls: string): void {
@@ -1088,7 +1110,10 @@ function sameValue(v: unknown, id: unknown, ver: number, cm: Memo | null): boole
     if (cm === null || cm.ver !== ver) return false;
     const kind = cm.kind;
     if (kind === K_ARRAY) return sameArray(v as unknown[], cm);
-    if (kind === K_OBJECT) return samePlain(v, cm, ObjectGetPrototypeOf(v) as object | null);
+    if (kind === K_OBJECT) {
+      encoderWork[10]++;
+      return samePlain(v, cm, ObjectGetPrototypeOf(v) as object | null);
+    }
     return kind === K_MAP ? sameMap(v, cm) : sameSet(v, cm);
   }
   // -0 and 0 are === but encode differently.
@@ -1109,6 +1134,7 @@ function sameArray(a: unknown[], m: Memo): boolean {
 }
 
 function readArray(a: unknown[], m: Memo): boolean {
+  encoderWork[7]++;
   if (a.length !== m.total) return false;
   const n = m.scan;
   encoderWork[1] += n;
@@ -1146,8 +1172,12 @@ function sameKnown(v: object, cm: Memo): boolean {
     const p = cm.plan;
     if (p !== null && p.check !== null && trustOn && cm.trusted && cm.klist === null) {
       if (checkedNow(cm)) return true;
+      encoderWork[10]++;
       if (ObjectGetPrototypeOf(v) !== cm.proto) return false;
       const n = cm.scan;
+      encoderWork[7]++;
+      encoderWork[8]++;
+      encoderWork[9]++;
       encoderWork[0] += n;
       encoderWork[1] += n;
       encoderWork[3] += n;
@@ -1155,6 +1185,7 @@ function sameKnown(v: object, cm: Memo): boolean {
       cm.chk = tick;
       return true;
     }
+    encoderWork[10]++;
     return samePlain(v, cm, ObjectGetPrototypeOf(v) as object | null);
   }
   if (kind === K_ARRAY) return sameArray(v as unknown[], cm);
@@ -1170,6 +1201,7 @@ function samePlain(o: object, m: Memo, proto: object | null): boolean {
 }
 
 function readPlain(o: object, m: Memo, proto: object | null): boolean {
+  encoderWork[7]++;
   if (proto !== m.proto) return false;
   const p = m.plan;
   const cp = m.cplan;
@@ -1185,6 +1217,8 @@ function readPlain(o: object, m: Memo, proto: object | null): boolean {
     encoderWork[0] += n;
     encoderWork[1] += n;
     encoderWork[3] += n;
+    encoderWork[8]++;
+    encoderWork[9]++;
     return check(o, ObjectKeys, m.vals, m.vers, m.mems, sameValue);
   }
   const keys = ownKeys(o, m);
@@ -1240,6 +1274,8 @@ const MASK_BITS = 30;
 const PATCH_MAX_KEYS = 2 * MASK_BITS;
 /** Values read by diffPlain. */
 const gvals: unknown[] = [];
+/** Values gathered by encPlain, per level (cleared after use). */
+const gscratch: unknown[][] = [];
 /** Entries diffPlain found changed, or not checkable (entries 0..29, 30..59). */
 var dmask = 0;
 var dmaskHi = 0;
@@ -1263,6 +1299,7 @@ function canPatch(m: Memo): boolean {
  *  prototype, an entry now an accessor or missing). `proto` is the
  *  prototype of `o`. */
 function diffPlain(o: object, m: Memo, proto: object | null): boolean {
+  encoderWork[7]++;
   if (proto !== m.proto) return false;
   const p = m.plan;
   const cp = m.cplan;
@@ -1272,6 +1309,8 @@ function diffPlain(o: object, m: Memo, proto: object | null): boolean {
     // (as in samePlain; an entry that cannot be checked compares as its
     // identity, vmask adds it)
     diffHi[0] = 0;
+    encoderWork[8]++;
+    encoderWork[9]++;
     const d = diff(o, ObjectKeys, gvals, m.vals, m.vers, m.mems, sameValue, diffHi);
     if (d < 0) return false;
     const n = m.scan;
@@ -1360,8 +1399,20 @@ function putPatch(o: object, m: Memo): boolean {
   const vals = m.vals, vers = m.vers, mems = m.mems, esp = m.esp, eh = m.eh, ered = m.ered;
   const acts = m.plan !== null ? m.plan.acts : null;
   // gvals is shared with the checks of the entries' own contents: copied first.
-  for (let i = 0; mask >>> i !== 0; i++) if (((mask >>> i) & 1) !== 0) vals[i] = gvals[i];
-  for (let i = 0; maskHi >>> i !== 0; i++) if (((maskHi >>> i) & 1) !== 0) vals[MASK_BITS + i] = gvals[MASK_BITS + i];
+  // (a slot's memo stays for the same object only: see encSlot)
+  for (let i = 0; mask >>> i !== 0; i++) {
+    if (((mask >>> i) & 1) !== 0) {
+      if (vals[i] !== gvals[i]) mems[i] = null;
+      vals[i] = gvals[i];
+    }
+  }
+  for (let i = 0; maskHi >>> i !== 0; i++) {
+    if (((maskHi >>> i) & 1) !== 0) {
+      const j = MASK_BITS + i;
+      if (vals[j] !== gvals[j]) mems[j] = null;
+      vals[j] = gvals[j];
+    }
+  }
   const start = pos;
   const b0 = budget;
   const sOk = okAcc, sDeep = deepAcc, sH = hAcc, sC = circLow;
@@ -1408,7 +1459,7 @@ function putPatch(o: object, m: Memo): boolean {
       if (acts !== null ? acts[i] === 1 : curAttr !== 0 && keyAction(m.keys[i]) === 1) {
         filterCounts[3]++;
         putRedacted(v);
-      } else enc(v);
+      } else encSlot(v, v, mems[i]);
       vers[i] = verOut;
       mems[i] = verOut !== 0 ? memOut : null;
       esp[i] = bb - budget;
@@ -1532,6 +1583,7 @@ function ownRealm(proto: object | null): boolean {
 /** A trusted array may be read with plain reads: its prototype is
  *  Array.prototype, whose chain is untouched (a hole reads through it). */
 function trustedArray(a: unknown[]): boolean {
+  encoderWork[10]++;
   if (protoTaint || ObjectGetPrototypeOf(a) !== ArrayPrototype) return false;
   if (arrChain === 0) arrChain = ObjectGetPrototypeOf(ArrayPrototype) === ObjectPrototype ? 1 : 2;
   return arrChain === 1;
@@ -1559,6 +1611,7 @@ function ownKeys(o: object, m: Memo | undefined): string[] {
   const keys = ObjectKeys(o);
   const total = keys.length;
   encoderWork[0] += total;
+  encoderWork[9]++;
   keysTotal = total;
   if (total > BIG_KEYS) {
     if (m === undefined) m = putMemo(o, K_OBJECT, 0);
@@ -1878,6 +1931,7 @@ function encArray(a: unknown[], m: Memo | undefined): void {
         else putTag(T_HOLE);
       }
       ancestors[--level] = undefined;
+      verOut = 0;
       return;
     }
     for (let i = 0; i < n; i++) {
@@ -1888,6 +1942,7 @@ function encArray(a: unknown[], m: Memo | undefined): void {
       else enc(d.value);
     }
     ancestors[--level] = undefined;
+    verOut = 0;
     return;
   }
   const sOk = okAcc, sDeep = deepAcc, sH = hAcc, sC = circLow;
@@ -1906,9 +1961,10 @@ function encArray(a: unknown[], m: Memo | undefined): void {
       const v = a[i];
       // undefined may be a hole: the descriptor tells.
       if (v !== undefined) {
+        const id = vals[i];
         vals[i] = v;
         // A value redacted by its name, as below.
-        if (!(pairs && (i & 1) === 1 && pairValue(a, i, v))) enc(v);
+        if (!(pairs && (i & 1) === 1 && pairValue(a, i, v))) encSlot(v, id, mems[i]);
         vers[i] = verOut;
         mems[i] = verOut !== 0 ? memOut : null;
         continue;
@@ -1923,10 +1979,11 @@ function encArray(a: unknown[], m: Memo | undefined): void {
       vals[i] = ACC[encAccessor(d)];
     } else {
       const v = d.value;
+      const id = vals[i];
       vals[i] = v;
       // A value redacted by its name (the element before, also in vals):
       // the same name and value give the same bytes.
-      if (!(pairs && (i & 1) === 1 && pairValue(a, i, v))) enc(v);
+      if (!(pairs && (i & 1) === 1 && pairValue(a, i, v))) encSlot(v, id, mems[i]);
     }
     vers[i] = verOut;
     mems[i] = verOut !== 0 ? memOut : null;
@@ -2090,6 +2147,8 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
       } else enc(d.value);
     }
     ancestors[--level] = undefined;
+    // (no memo: a container inside must not pass for this one)
+    verOut = 0;
     return;
   }
   const sOk = okAcc, sDeep = deepAcc, sH = hAcc, sC = circLow;
@@ -2122,7 +2181,14 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   let dropped = false;
   let tOk = true, tDeep = false, tH = 0, tC = 1 << 30, bb = 0, rr = 0, dd = 0;
   if (trusted) encoderWork[3] += n;
-  if (gathered) (full ? plan!.gather! : plan!.pgather!)(o, vals);
+  // Gathered into this level's scratch: the slots' identities and memos are
+  // compared first (encSlot).
+  let gv: unknown[] | null = null;
+  if (gathered) {
+    gv = gscratch[myLevel];
+    if (gv === undefined) gv = gscratch[myLevel] = [];
+    (full ? plan!.gather! : plan!.pgather!)(o, gv);
+  }
   for (let i = 0; i < end; i++) {
     const k = keys[i];
     mk[i] = k;
@@ -2154,12 +2220,13 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
       dd = filterCounts[7];
     }
     if (trusted) {
-      const v = gathered ? vals[i] : (o as Record<string, unknown>)[k];
+      const v = gv !== null ? gv[i] : (o as Record<string, unknown>)[k];
+      const id = vals[i];
       vals[i] = v;
       if (act === 1) {
         filterCounts[3]++;
         putRedacted(v);
-      } else enc(v);
+      } else encSlot(v, id, mems[i]);
     } else {
       const d = ObjectGetOwnPropertyDescriptor(o, k);
       if (d === undefined) {
@@ -2176,8 +2243,9 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
         putRedacted(d.value);
       } else {
         const v = d.value;
+        const id = vals[i];
         vals[i] = v;
-        enc(v);
+        encSlot(v, id, mems[i]);
       }
     }
     vers[i] = verOut;
@@ -2196,6 +2264,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   if (vals.length !== end) vals.length = end;
   if (vers.length !== end) vers.length = end;
   if (mems.length !== end) mems.length = end;
+  if (gv !== null) for (let i = 0; i < end; i++) gv[i] = undefined;
   ancestors[--level] = undefined;
   if (!trusted) {
     m.trusted = allData && ownRealm(proto);
@@ -2299,6 +2368,8 @@ function encFresh(o: object, p: Plan, cls: string, total: number): void {
     }
   }
   ancestors[--level] = undefined;
+  // (no memo: a container inside must not pass for this one)
+  verOut = 0;
 }
 
 /** Makes (and keeps in the plan) the head of a complete encoding of class `cls`. */
@@ -2462,6 +2533,7 @@ function sameMap(mp: object, m: Memo): boolean {
 }
 
 function readMap(mp: object, m: Memo): boolean {
+  encoderWork[7]++;
   if (MapPrototypeGetSize(mp) !== m.total) return false;
   const n = m.scan;
   const vals = m.vals, vers = m.vers, mems = m.mems;
@@ -2484,6 +2556,7 @@ function sameSet(st: object, m: Memo): boolean {
 }
 
 function readSet(st: object, m: Memo): boolean {
+  encoderWork[7]++;
   if (SetPrototypeGetSize(st) !== m.total) return false;
   const n = m.scan;
   const vals = m.vals, vers = m.vers, mems = m.mems;
@@ -2562,6 +2635,7 @@ function encMap(mp: object, m: Memo | undefined): void {
       }
     }
     ancestors[--level] = undefined;
+    verOut = 0;
     return;
   }
   const sOk = okAcc, sDeep = deepAcc, sH = hAcc, sC = circLow;
