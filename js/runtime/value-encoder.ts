@@ -1111,6 +1111,8 @@ function sameValue(v: unknown, id: unknown, ver: number, cm: Memo | null): boole
     const kind = cm.kind;
     if (kind === K_ARRAY) return sameArray(v as unknown[], cm);
     if (kind === K_OBJECT) {
+      // (found unchanged earlier in this value: its prototype is not read)
+      if (checkedNow(cm)) return true;
       encoderWork[10]++;
       return samePlain(v, cm, ObjectGetPrototypeOf(v) as object | null);
     }
@@ -1185,6 +1187,7 @@ function sameKnown(v: object, cm: Memo): boolean {
       cm.chk = tick;
       return true;
     }
+    if (checkedNow(cm)) return true;
     encoderWork[10]++;
     return samePlain(v, cm, ObjectGetPrototypeOf(v) as object | null);
   }
