@@ -230,13 +230,12 @@ var selfOk = false;
  * descriptor each), [2] values encoded as references to an earlier encoding,
  * [3] of [1], those read with a plain read (trusted objects), [4] values
  * encoded as patches of an earlier encoding, [5] memo generations dropped
- * (the memo budget); per container: [6] memo lookups (WeakMap), [7]
- * containers checked against a memo (a check or diff run, not one found
- * unchanged earlier in the value), [8] of [7], by a compiled check or diff,
- * [9] key listings (Object.keys calls), [10] prototype reads, [11]
- * objects met again reached from their parent's memo slot instead of a
- * memo lookup (encSlot). */
-const encoderWork = new Float64Array(12);
+ * (the memo budget), [6] memo lookups (WeakMap, objects met), [7] objects
+ * met again reached from their parent's memo slot instead (encSlot).
+ * (Counters of the checks themselves — containers checked, compiled checks,
+ * key listings, prototype reads — cost a few % of a check: measured with a
+ * counting build, bench/README.md, thirteenth round of values.) */
+const encoderWork = new Float64Array(8);
 
 const f64 = new Float64Array(1);
 const f64Bytes = new U8(f64.buffer);
@@ -622,7 +621,6 @@ function encObject(o: object): void {
     return;
   }
   const proto = ObjectGetPrototypeOf(o) as object | null;
-  encoderWork[10]++;
   if (proto === ObjectPrototype) {
     encPlain(o, 'Object', proto, undefined);
     return;
@@ -690,7 +688,6 @@ function encKnown(o: object, m: Memo): void {
     return;
   }
   const proto = ObjectGetPrototypeOf(o) as object | null;
-  encoderWork[10]++;
   if (proto === RedactedPrototype || proto === WeakRefPrototype || proto === FinalizationRegistryPrototype) {
     // Its prototype was swapped for one the full classification treats apart.
     encObject(o);
@@ -708,7 +705,7 @@ function encKnown(o: object, m: Memo): void {
  *  generation clears every slot (clearMemo). */
 function encSlot(v: unknown, id: unknown, cm: Memo | null | undefined): void {
   if (v === id && cm !== null && cm !== undefined) {
-    encoderWork[11]++;
+    encoderWork[7]++;
     encKnown(v as object, cm);
   } else enc(v);
 }
@@ -1113,7 +1110,6 @@ function sameValue(v: unknown, id: unknown, ver: number, cm: Memo | null): boole
     if (kind === K_OBJECT) {
       // (found unchanged earlier in this value: its prototype is not read)
       if (checkedNow(cm)) return true;
-      encoderWork[10]++;
       return samePlain(v, cm, ObjectGetPrototypeOf(v) as object | null);
     }
     return kind === K_MAP ? sameMap(v, cm) : sameSet(v, cm);
@@ -1136,7 +1132,6 @@ function sameArray(a: unknown[], m: Memo): boolean {
 }
 
 function readArray(a: unknown[], m: Memo): boolean {
-  encoderWork[7]++;
   if (a.length !== m.total) return false;
   const n = m.scan;
   encoderWork[1] += n;
@@ -1174,12 +1169,8 @@ function sameKnown(v: object, cm: Memo): boolean {
     const p = cm.plan;
     if (p !== null && p.check !== null && trustOn && cm.trusted && cm.klist === null) {
       if (checkedNow(cm)) return true;
-      encoderWork[10]++;
       if (ObjectGetPrototypeOf(v) !== cm.proto) return false;
       const n = cm.scan;
-      encoderWork[7]++;
-      encoderWork[8]++;
-      encoderWork[9]++;
       encoderWork[0] += n;
       encoderWork[1] += n;
       encoderWork[3] += n;
@@ -1188,7 +1179,6 @@ function sameKnown(v: object, cm: Memo): boolean {
       return true;
     }
     if (checkedNow(cm)) return true;
-    encoderWork[10]++;
     return samePlain(v, cm, ObjectGetPrototypeOf(v) as object | null);
   }
   if (kind === K_ARRAY) return sameArray(v as unknown[], cm);
@@ -1204,7 +1194,6 @@ function samePlain(o: object, m: Memo, proto: object | null): boolean {
 }
 
 function readPlain(o: object, m: Memo, proto: object | null): boolean {
-  encoderWork[7]++;
   if (proto !== m.proto) return false;
   const p = m.plan;
   const cp = m.cplan;
@@ -1220,8 +1209,6 @@ function readPlain(o: object, m: Memo, proto: object | null): boolean {
     encoderWork[0] += n;
     encoderWork[1] += n;
     encoderWork[3] += n;
-    encoderWork[8]++;
-    encoderWork[9]++;
     return check(o, ObjectKeys, m.vals, m.vers, m.mems, sameValue);
   }
   const keys = ownKeys(o, m);
@@ -1302,7 +1289,6 @@ function canPatch(m: Memo): boolean {
  *  prototype, an entry now an accessor or missing). `proto` is the
  *  prototype of `o`. */
 function diffPlain(o: object, m: Memo, proto: object | null): boolean {
-  encoderWork[7]++;
   if (proto !== m.proto) return false;
   const p = m.plan;
   const cp = m.cplan;
@@ -1312,8 +1298,6 @@ function diffPlain(o: object, m: Memo, proto: object | null): boolean {
     // (as in samePlain; an entry that cannot be checked compares as its
     // identity, vmask adds it)
     diffHi[0] = 0;
-    encoderWork[8]++;
-    encoderWork[9]++;
     const d = diff(o, ObjectKeys, gvals, m.vals, m.vers, m.mems, sameValue, diffHi);
     if (d < 0) return false;
     const n = m.scan;
@@ -1586,7 +1570,6 @@ function ownRealm(proto: object | null): boolean {
 /** A trusted array may be read with plain reads: its prototype is
  *  Array.prototype, whose chain is untouched (a hole reads through it). */
 function trustedArray(a: unknown[]): boolean {
-  encoderWork[10]++;
   if (protoTaint || ObjectGetPrototypeOf(a) !== ArrayPrototype) return false;
   if (arrChain === 0) arrChain = ObjectGetPrototypeOf(ArrayPrototype) === ObjectPrototype ? 1 : 2;
   return arrChain === 1;
@@ -1614,7 +1597,6 @@ function ownKeys(o: object, m: Memo | undefined): string[] {
   const keys = ObjectKeys(o);
   const total = keys.length;
   encoderWork[0] += total;
-  encoderWork[9]++;
   keysTotal = total;
   if (total > BIG_KEYS) {
     if (m === undefined) m = putMemo(o, K_OBJECT, 0);
@@ -2536,7 +2518,6 @@ function sameMap(mp: object, m: Memo): boolean {
 }
 
 function readMap(mp: object, m: Memo): boolean {
-  encoderWork[7]++;
   if (MapPrototypeGetSize(mp) !== m.total) return false;
   const n = m.scan;
   const vals = m.vals, vers = m.vers, mems = m.mems;
@@ -2559,7 +2540,6 @@ function sameSet(st: object, m: Memo): boolean {
 }
 
 function readSet(st: object, m: Memo): boolean {
-  encoderWork[7]++;
   if (SetPrototypeGetSize(st) !== m.total) return false;
   const n = m.scan;
   const vals = m.vals, vers = m.vers, mems = m.mems;
