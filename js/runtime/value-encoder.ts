@@ -230,12 +230,11 @@ var selfOk = false;
  * descriptor each), [2] values encoded as references to an earlier encoding,
  * [3] of [1], those read with a plain read (trusted objects), [4] values
  * encoded as patches of an earlier encoding, [5] memo generations dropped
- * (the memo budget), [6] memo lookups (WeakMap, objects met), [7] objects
- * met again reached from their parent's memo slot instead (encSlot).
- * (Counters of the checks themselves — containers checked, compiled checks,
- * key listings, prototype reads — cost a few % of a check: measured with a
- * counting build, bench/README.md, thirteenth round of values.) */
-const encoderWork = new Float64Array(8);
+ * (the memo budget), [6] memo lookups (WeakMap, objects met). (Counters
+ * of the checks themselves — containers checked, compiled checks, key
+ * listings, prototype reads — were counted in a measuring build: commit
+ * 78e46d2, branch enc14-slots; bench/README.md, thirteenth round.) */
+const encoderWork = new Float64Array(7);
 
 const f64 = new Float64Array(1);
 const f64Bytes = new U8(f64.buffer);
@@ -696,20 +695,6 @@ function encKnown(o: object, m: Memo): void {
   encPlain(o, proto === m.proto && m.cls !== '' ? m.cls : className(proto), proto, m);
 }
 
-/** Encodes `v`, the new value of a container entry whose memo slot held
- *  identity `id` and child memo `cm` (Memo.vals, Memo.mems): the same object
- *  reaches its memo from the slot, without the WeakMap lookup of enc(). A
- *  slot's memo is that of the object written there (memOut is only handed
- *  on with the version of the container just written: see verOut), an
- *  object's memo is never replaced within a generation, and a new
- *  generation clears every slot (clearMemo). */
-function encSlot(v: unknown, id: unknown, cm: Memo | null | undefined): void {
-  if (v === id && cm !== null && cm !== undefined) {
-    encoderWork[7]++;
-    encKnown(v as object, cm);
-  } else enc(v);
-}
-
 function encOpaque(cls: string): void {
   putTag(T_OPAQUE);
   putStr(cls);
@@ -1019,7 +1004,10 @@ var okAcc = true; // everything written inside can be referred to
 var deepAcc = false; // a container inside was cut by the depth bound
 var hAcc = 0; // height of the highest container inside
 var circLow = 1 << 30; // lowest ancestor index a `circular` inside points to
-var verOut = 0; // version of the container just written, 0 if none usable
+// version of the container just written, 0 if none usable (also after a
+// container written without a memo: a version left by a container inside
+// it would be recorded against it)
+var verOut = 0;
 var memOut: Memo | null = null; // its memo (set with verOut when verOut != 0)
 
 /** Identities standing for what is not a data value. */
@@ -1264,8 +1252,6 @@ const MASK_BITS = 30;
 const PATCH_MAX_KEYS = 2 * MASK_BITS;
 /** Values read by diffPlain. */
 const gvals: unknown[] = [];
-/** Values gathered by encPlain, per level (cleared after use). */
-const gscratch: unknown[][] = [];
 /** Entries diffPlain found changed, or not checkable (entries 0..29, 30..59). */
 var dmask = 0;
 var dmaskHi = 0;
@@ -1386,20 +1372,8 @@ function putPatch(o: object, m: Memo): boolean {
   const vals = m.vals, vers = m.vers, mems = m.mems, esp = m.esp, eh = m.eh, ered = m.ered;
   const acts = m.plan !== null ? m.plan.acts : null;
   // gvals is shared with the checks of the entries' own contents: copied first.
-  // (a slot's memo stays for the same object only: see encSlot)
-  for (let i = 0; mask >>> i !== 0; i++) {
-    if (((mask >>> i) & 1) !== 0) {
-      if (vals[i] !== gvals[i]) mems[i] = null;
-      vals[i] = gvals[i];
-    }
-  }
-  for (let i = 0; maskHi >>> i !== 0; i++) {
-    if (((maskHi >>> i) & 1) !== 0) {
-      const j = MASK_BITS + i;
-      if (vals[j] !== gvals[j]) mems[j] = null;
-      vals[j] = gvals[j];
-    }
-  }
+  for (let i = 0; mask >>> i !== 0; i++) if (((mask >>> i) & 1) !== 0) vals[i] = gvals[i];
+  for (let i = 0; maskHi >>> i !== 0; i++) if (((maskHi >>> i) & 1) !== 0) vals[MASK_BITS + i] = gvals[MASK_BITS + i];
   const start = pos;
   const b0 = budget;
   const sOk = okAcc, sDeep = deepAcc, sH = hAcc, sC = circLow;
@@ -1446,7 +1420,7 @@ function putPatch(o: object, m: Memo): boolean {
       if (acts !== null ? acts[i] === 1 : curAttr !== 0 && keyAction(m.keys[i]) === 1) {
         filterCounts[3]++;
         putRedacted(v);
-      } else encSlot(v, v, mems[i]);
+      } else enc(v);
       vers[i] = verOut;
       mems[i] = verOut !== 0 ? memOut : null;
       esp[i] = bb - budget;
@@ -1946,10 +1920,9 @@ function encArray(a: unknown[], m: Memo | undefined): void {
       const v = a[i];
       // undefined may be a hole: the descriptor tells.
       if (v !== undefined) {
-        const id = vals[i];
         vals[i] = v;
         // A value redacted by its name, as below.
-        if (!(pairs && (i & 1) === 1 && pairValue(a, i, v))) encSlot(v, id, mems[i]);
+        if (!(pairs && (i & 1) === 1 && pairValue(a, i, v))) enc(v);
         vers[i] = verOut;
         mems[i] = verOut !== 0 ? memOut : null;
         continue;
@@ -1964,11 +1937,10 @@ function encArray(a: unknown[], m: Memo | undefined): void {
       vals[i] = ACC[encAccessor(d)];
     } else {
       const v = d.value;
-      const id = vals[i];
       vals[i] = v;
       // A value redacted by its name (the element before, also in vals):
       // the same name and value give the same bytes.
-      if (!(pairs && (i & 1) === 1 && pairValue(a, i, v))) encSlot(v, id, mems[i]);
+      if (!(pairs && (i & 1) === 1 && pairValue(a, i, v))) enc(v);
     }
     vers[i] = verOut;
     mems[i] = verOut !== 0 ? memOut : null;
@@ -2166,14 +2138,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   let dropped = false;
   let tOk = true, tDeep = false, tH = 0, tC = 1 << 30, bb = 0, rr = 0, dd = 0;
   if (trusted) encoderWork[3] += n;
-  // Gathered into this level's scratch: the slots' identities and memos are
-  // compared first (encSlot).
-  let gv: unknown[] | null = null;
-  if (gathered) {
-    gv = gscratch[myLevel];
-    if (gv === undefined) gv = gscratch[myLevel] = [];
-    (full ? plan!.gather! : plan!.pgather!)(o, gv);
-  }
+  if (gathered) (full ? plan!.gather! : plan!.pgather!)(o, vals);
   for (let i = 0; i < end; i++) {
     const k = keys[i];
     mk[i] = k;
@@ -2205,13 +2170,12 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
       dd = filterCounts[7];
     }
     if (trusted) {
-      const v = gv !== null ? gv[i] : (o as Record<string, unknown>)[k];
-      const id = vals[i];
+      const v = gathered ? vals[i] : (o as Record<string, unknown>)[k];
       vals[i] = v;
       if (act === 1) {
         filterCounts[3]++;
         putRedacted(v);
-      } else encSlot(v, id, mems[i]);
+      } else enc(v);
     } else {
       const d = ObjectGetOwnPropertyDescriptor(o, k);
       if (d === undefined) {
@@ -2228,9 +2192,8 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
         putRedacted(d.value);
       } else {
         const v = d.value;
-        const id = vals[i];
         vals[i] = v;
-        encSlot(v, id, mems[i]);
+        enc(v);
       }
     }
     vers[i] = verOut;
@@ -2249,7 +2212,6 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   if (vals.length !== end) vals.length = end;
   if (vers.length !== end) vers.length = end;
   if (mems.length !== end) mems.length = end;
-  if (gv !== null) for (let i = 0; i < end; i++) gv[i] = undefined;
   ancestors[--level] = undefined;
   if (!trusted) {
     m.trusted = allData && ownRealm(proto);
