@@ -41,7 +41,9 @@ export interface Metrics {
   /** Value encoder work in this thread: own keys listed by key enumerations,
    * own properties read (one descriptor each), values recorded as references
    * to an earlier encoding, and of the properties read, those read with a
-   * plain read (trusted objects). Bounded by the value bounds per captured value. */
+   * plain read (trusted objects). Bounded by the value bounds per captured value.
+   * Also: patches written, memo generations dropped, and memo lookups
+   * (WeakMap) of objects met. */
   valueWork: { keysListed: number; propsRead: number; refs: number; plainReads: number; patches: number; memoGenerations: number; memoLookups: number };
   /** Steps between publications of the clock thread (µs, log2 bucket upper bounds). */
   clockStepUs: { p50: number; p90: number; p99: number; count: number };
