@@ -41,8 +41,10 @@ export interface Metrics {
   /** Value encoder work in this thread: own keys listed by key enumerations,
    * own properties read (one descriptor each), values recorded as references
    * to an earlier encoding, and of the properties read, those read with a
-   * plain read (trusted objects). Bounded by the value bounds per captured value. */
-  valueWork: { keysListed: number; propsRead: number; refs: number; plainReads: number; patches: number; memoGenerations: number };
+   * plain read (trusted objects). Bounded by the value bounds per captured value.
+   * Also: patches written, memo generations dropped, and memo lookups
+   * (WeakMap) of objects met. */
+  valueWork: { keysListed: number; propsRead: number; refs: number; plainReads: number; patches: number; memoGenerations: number; memoLookups: number };
   /** Steps between publications of the clock thread (µs, log2 bucket upper bounds). */
   clockStepUs: { p50: number; p90: number; p99: number; count: number };
 }
@@ -84,7 +86,7 @@ export function metricsSnapshot(): Metrics {
     panics: n?.panics ?? 0,
     logsDropped: n?.logsDropped ?? 0,
     clockStepUs: { p50: n?.clockStepP50Us ?? 0, p90: n?.clockStepP90Us ?? 0, p99: n?.clockStepP99Us ?? 0, count: n?.clockSteps ?? 0 },
-    valueWork: { keysListed: encoderWork[0], propsRead: encoderWork[1], refs: encoderWork[2], plainReads: encoderWork[3], patches: encoderWork[4], memoGenerations: encoderWork[5] },
+    valueWork: { keysListed: encoderWork[0], propsRead: encoderWork[1], refs: encoderWork[2], plainReads: encoderWork[3], patches: encoderWork[4], memoGenerations: encoderWork[5], memoLookups: encoderWork[6] },
   };
 }
 

@@ -230,8 +230,11 @@ var selfOk = false;
  * descriptor each), [2] values encoded as references to an earlier encoding,
  * [3] of [1], those read with a plain read (trusted objects), [4] values
  * encoded as patches of an earlier encoding, [5] memo generations dropped
- * (the memo budget). */
-const encoderWork = new Float64Array(6);
+ * (the memo budget), [6] memo lookups (WeakMap, objects met). (Counters
+ * of the checks themselves — containers checked, compiled checks, key
+ * listings, prototype reads — were counted in a measuring build: commit
+ * 78e46d2, branch enc14-slots; bench/README.md, thirteenth round.) */
+const encoderWork = new Float64Array(7);
 
 const f64 = new Float64Array(1);
 const f64Bytes = new U8(f64.buffer);
@@ -574,6 +577,7 @@ function enc(v: unknown): void {
         return;
       }
       const m = MemoGet(memos, v as object);
+      encoderWork[6]++;
       if (m !== undefined && m !== SEEN) encKnown(v as object, m);
       // (an object marked SEEN went through encObject: not a Proxy)
       else if (m === undefined && isProxy(v)) putTag(T_PROXY);
@@ -1000,7 +1004,10 @@ var okAcc = true; // everything written inside can be referred to
 var deepAcc = false; // a container inside was cut by the depth bound
 var hAcc = 0; // height of the highest container inside
 var circLow = 1 << 30; // lowest ancestor index a `circular` inside points to
-var verOut = 0; // version of the container just written, 0 if none usable
+// version of the container just written, 0 if none usable (also after a
+// container written without a memo: a version left by a container inside
+// it would be recorded against it)
+var verOut = 0;
 var memOut: Memo | null = null; // its memo (set with verOut when verOut != 0)
 
 /** Identities standing for what is not a data value. */
@@ -1088,7 +1095,11 @@ function sameValue(v: unknown, id: unknown, ver: number, cm: Memo | null): boole
     if (cm === null || cm.ver !== ver) return false;
     const kind = cm.kind;
     if (kind === K_ARRAY) return sameArray(v as unknown[], cm);
-    if (kind === K_OBJECT) return samePlain(v, cm, ObjectGetPrototypeOf(v) as object | null);
+    if (kind === K_OBJECT) {
+      // (found unchanged earlier in this value: its prototype is not read)
+      if (checkedNow(cm)) return true;
+      return samePlain(v, cm, ObjectGetPrototypeOf(v) as object | null);
+    }
     return kind === K_MAP ? sameMap(v, cm) : sameSet(v, cm);
   }
   // -0 and 0 are === but encode differently.
@@ -1155,6 +1166,7 @@ function sameKnown(v: object, cm: Memo): boolean {
       cm.chk = tick;
       return true;
     }
+    if (checkedNow(cm)) return true;
     return samePlain(v, cm, ObjectGetPrototypeOf(v) as object | null);
   }
   if (kind === K_ARRAY) return sameArray(v as unknown[], cm);
@@ -1878,6 +1890,7 @@ function encArray(a: unknown[], m: Memo | undefined): void {
         else putTag(T_HOLE);
       }
       ancestors[--level] = undefined;
+      verOut = 0;
       return;
     }
     for (let i = 0; i < n; i++) {
@@ -1888,6 +1901,7 @@ function encArray(a: unknown[], m: Memo | undefined): void {
       else enc(d.value);
     }
     ancestors[--level] = undefined;
+    verOut = 0;
     return;
   }
   const sOk = okAcc, sDeep = deepAcc, sH = hAcc, sC = circLow;
@@ -2090,6 +2104,8 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
       } else enc(d.value);
     }
     ancestors[--level] = undefined;
+    // (no memo: a container inside must not pass for this one)
+    verOut = 0;
     return;
   }
   const sOk = okAcc, sDeep = deepAcc, sH = hAcc, sC = circLow;
@@ -2299,6 +2315,8 @@ function encFresh(o: object, p: Plan, cls: string, total: number): void {
     }
   }
   ancestors[--level] = undefined;
+  // (no memo: a container inside must not pass for this one)
+  verOut = 0;
 }
 
 /** Makes (and keeps in the plan) the head of a complete encoding of class `cls`. */
@@ -2562,6 +2580,7 @@ function encMap(mp: object, m: Memo | undefined): void {
       }
     }
     ancestors[--level] = undefined;
+    verOut = 0;
     return;
   }
   const sOk = okAcc, sDeep = deepAcc, sH = hAcc, sC = circLow;

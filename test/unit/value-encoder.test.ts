@@ -1814,6 +1814,73 @@ describe('references', () => {
     setTrust(false);
   });
 
+  for (const [trust, memoKib] of [[false, 1024], [true, 1024], [true, 4]] as const) it(`differential: children mutated while their parents are not, shared by two parents, replaced by one of the same shape, and fresh objects holding known children, decode as their full encodings${trust ? ', trusted objects' : ''}${memoKib < 1024 ? `, a ${memoKib} KiB memo budget` : ''}`, () => {
+    if (trust) expect(installDefiners(untrust)).toBe(true);
+    setTrust(trust);
+    setMemoBudget(memoKib * 1024);
+    const gens0 = encoderWork[5];
+    let ran = 0;
+    const getter = (): number => ++ran;
+    let seed = 777;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const prim = (): unknown => [0, -0, 1, 'a', null, undefined, true, NaN, 2.5][rnd(9)];
+    // Children of a few shapes, shared between parents of one shape (so that
+    // the parents' and the children's compiled readers are made and used).
+    const kid = (i: number): any => (i % 3 === 0 ? [i, 'k' + i, { deep: i }] : { x: i, y: 'k' + i, z: { deep: i } });
+    const kids: any[] = Array.from({ length: 12 }, (_, i) => kid(i));
+    const parents: any[] = Array.from({ length: 8 }, (_, i) => ({ id: i, a: kids[i], b: kids[(i + 3) % 12], tag: 't', c: kids[(i * 5) % 12] }));
+    let hits = 0;
+    for (let step = 0; step < 3000; step++) {
+      // (one step in four changes something: most captures find the
+      // parents as they were, or changed in one entry: patches)
+      const what = rnd(36);
+      const p = parents[rnd(parents.length)];
+      const k = kids[rnd(kids.length)];
+      if (what === 0) p.id = prim(); // the parent changes, its children do not
+      else if (what === 1) p[['a', 'b', 'c'][rnd(3)]] = kids[rnd(kids.length)]; // another child (maybe under two parents)
+      else if (what === 2) p[['a', 'b', 'c'][rnd(3)]] = kid(rnd(12)); // replaced by a fresh child of the same shape
+      else if (what === 3) {
+        // a fresh object holding a known child: met once, then again
+        p.c = { fresh: kids[rnd(kids.length)], n: step };
+      } else if (what === 4) {
+        if (Array.isArray(k)) k[rnd(3)] = prim();
+        else k[['x', 'y'][rnd(2)]] = prim(); // a child changes, its parents do not
+      } else if (what === 5) {
+        if (Array.isArray(k)) k.push(prim());
+        else if (rnd(2)) k.w = prim(); // a key added
+        else delete k.x; // a key deleted
+      } else if (what === 6) {
+        if (Array.isArray(k)) k.length = rnd(4);
+        else if (rnd(2)) Object.defineProperty(k, 'y', { get: getter, enumerable: true, configurable: true });
+        else Object.prototype.__defineGetter__.call(k, 'x', getter);
+      } else if (what === 7) {
+        const z = Array.isArray(k) ? k[2] : k.z;
+        if (z !== null && typeof z === 'object') z.deep = prim(); // a grandchild changes
+      } else if (what === 8) {
+        if (rnd(2)) p.a.z = kids[rnd(kids.length)];
+        else if (rnd(4) === 0) p.a = p; // a circle through the parent
+      }
+      // (nothing written before can be referred to: parents met again are
+      // encoded in full through their memos, reaching their children's)
+      if (step % 60 === 0) resetArena();
+      // Capture one or two parents (or a parent and a child), as a call's arguments would.
+      for (let c = 1 + rnd(2); c > 0; c--) {
+        const v = rnd(4) === 0 ? kids[rnd(kids.length)] : parents[rnd(parents.length)];
+        const r = both(v);
+        if (r.usedRef) hits++;
+        expect(r.ref).toEqual(r.full);
+      }
+    }
+    setMemoBudget(512 << 10);
+    expect(ran).toBe(0);
+    expect(hits).toBeGreaterThan(100);
+    if (memoKib < 1024) expect(encoderWork[5] - gens0).toBeGreaterThan(3);
+    setTrust(false);
+  });
+
   for (const [trust, memoKib] of [[false, 1024], [true, 1024], [true, 4]] as const) it(`differential: arrays, maps and sets that grow, shrink and change between captures decode as their full encodings${trust ? ', trusted objects' : ''}${memoKib < 1024 ? `, a ${memoKib} KiB memo budget` : ''}`, () => {
     if (trust) expect(installDefiners(untrust)).toBe(true);
     setTrust(trust);
