@@ -135,3 +135,21 @@ describe("start-up: on Node 20 the recorder loads while Node's module-hooks thre
     });
   }
 });
+
+describe('start-up: what the preload does not load', () => {
+  it('node:crypto (the run id reads /dev/urandom) and perf_hooks (only NODEREC_CLOCK=precise needs it)', async () => {
+    const f = fixture('startup', 'builtins.js');
+    const plain = await runNodeAsync(f, { preload: 'none' });
+    expect(plain.stdout).toBe('[]\n');
+    const rec = await runNodeAsync(f);
+    expect(rec.code).toBe(0);
+    expect(rec.stdout).toBe(plain.stdout);
+    expect(metadataRunId(rec.outDir)).toMatch(/^\d{8}T\d{6}-[0-9a-f]{6}$/);
+    const precise = await runNodeAsync(f, { env: { NODEREC_CLOCK: 'precise' } });
+    expect(precise.stdout).toBe('["NativeModule perf_hooks"]\n');
+  });
+});
+
+function metadataRunId(outDir: string): string {
+  return (JSON.parse(fs.readFileSync(path.join(onlyTrace(outDir), 'metadata.json'), 'utf8')) as { run_id: string }).run_id;
+}
