@@ -93,6 +93,9 @@ function withTicks(f: () => void): void {
   try {
     f();
   } finally {
+    // What the work left there (its own wrapper, if it set one) is what
+    // deferTicks restores.
+    realNextTick = process.nextTick;
     process.nextTick = collecting;
   }
 }
@@ -106,16 +109,15 @@ function withTicks(f: () => void): void {
  * program would see a 'worker' event for a worker it never created. */
 export function deferTicks(f: () => void): void {
   const deferred: [(...a: unknown[]) => void, unknown[]][] = [];
-  const nextTick = process.nextTick;
   const outer = realNextTick;
-  realNextTick = nextTick;
+  realNextTick = process.nextTick;
   process.nextTick = function collect(cb: (...a: unknown[]) => void, ...args: unknown[]): void {
     deferred.push([cb, args]);
   } as typeof process.nextTick;
   try {
     f();
   } finally {
-    process.nextTick = nextTick;
+    process.nextTick = realNextTick;
     realNextTick = outer;
   }
   for (const [cb, args] of deferred) queueMicrotask(() => runWithoutWorkerEvent(cb, args));
