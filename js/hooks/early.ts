@@ -48,6 +48,7 @@ export function claimLoaderSlot(url: string): boolean {
  * registration. */
 export function registerEarly(work: () => void): void {
   const register = (mod as unknown as { register: Register }).register;
+  claimed = null;
   let done = false;
   let failed = false;
   let failure: unknown;
@@ -73,12 +74,18 @@ export function registerEarly(work: () => void): void {
       return claimed ?? NO_HOOKS;
     },
   };
-  deferTicks(() => register(specifier));
-  // A register() that stringified without creating the worker first, or
-  // did not stringify at all (it threw): the work still runs, unoverlapped.
+  try {
+    deferTicks(() => register(specifier));
+  } catch (e) {
+    // Thrown after the work ran: register()'s own failure, as before.
+    if (done) throw e;
+  }
+  // A register() that threw before it stringified: the work still runs,
+  // then the loader it claimed is registered, one after the other.
   if (!done) {
     runWork();
-    if (claimed !== null) deferTicks(() => register(claimed));
+    const url = claimed;
+    if (url !== null) deferTicks(() => register(url));
   }
   if (failed) throw failure;
 }

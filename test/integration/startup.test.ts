@@ -153,3 +153,20 @@ describe('start-up: what the preload does not load', () => {
 function metadataRunId(outDir: string): string {
   return (JSON.parse(fs.readFileSync(path.join(onlyTrace(outDir), 'metadata.json'), 'utf8')) as { run_id: string }).run_id;
 }
+
+describe('start-up: the early registration in any order register() takes', () => {
+  it('runs the work once, registers the loader the work claimed (or a module without hooks), and rethrows after registering', async () => {
+    const early = path.join(ROOT, 'js', 'dist', 'hooks', 'early.js');
+    const r = await runNodeAsync(fixture('startup', 'early-orders.js'), { preload: 'none', args: [early] });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({
+      'worker first': ['worker', 'work', 'claimed true', 'register data:loader', 'returned'],
+      'string first': ['work', 'claimed true', 'worker', 'register data:loader', 'returned'],
+      twice: ['work', 'claimed true', 'register data:loader data:loader', 'returned'],
+      'throws first': ['work', 'claimed true', 'register data:loader', 'returned'],
+      'no claim': ['work', 'register data:text/javascript,', 'returned'],
+      'work throws': ['work', 'register data:text/javascript,', 'threw boom'],
+      'claim outside': false,
+    });
+  });
+});
