@@ -18,16 +18,42 @@ function main(): void {
   const { runtimeDeclared } = require('./runtime/global-binding') as typeof import('./runtime/global-binding');
   if (registered || runtimeDeclared()) return;
   registered = true;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const tracer = require('./tracer') as typeof import('./tracer');
-  // The main thread's start() installs the hooks; a worker installs its own.
-  let recording: boolean;
-  if (isMainThread) recording = tracer.startFromPreload();
-  else if ((recording = tracer.joinFromWorker())) tracer.installHooks();
+  let recording = false;
+  if (isMainThread && earlyHooksThread()) {
+    // Node 20: the facade loads and the session starts while Node's
+    // module-hooks thread boots (js/hooks/early.ts).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const early = require('./hooks/early') as typeof import('./hooks/early');
+    early.spendDefaultLoaderWarning();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    early.registerEarly(() => (recording = (require('./tracer') as typeof import('./tracer')).startFromPreload()));
+  } else {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const tracer = require('./tracer') as typeof import('./tracer');
+    // The main thread's start() installs the hooks; a worker installs its own.
+    if (isMainThread) recording = tracer.startFromPreload();
+    else if ((recording = tracer.joinFromWorker())) tracer.installHooks();
+  }
   // Under `noderec record`: a child whose NODE_OPTIONS the program replaced
   // still gets the preload (js/child-env.ts).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   if (recording) (require('./child-env') as typeof import('./child-env')).keepChildrenInRun();
+}
+
+/** Whether the main thread registers Node's module-hooks thread before the
+ * facade loads: a Node with that thread (< 22.15), and a run the policy
+ * records. Only the environment's `disabled` is read here (a bad policy is
+ * start()'s to report); a run that then records nothing (a failed start, a
+ * component with `enabled = false`) registers a module without hooks. */
+function earlyHooksThread(): boolean {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  if (!(require('./hooks/early') as typeof import('./hooks/early')).hooksThreadNode()) return false;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return !(require('./policy/env') as typeof import('./policy/env')).policyFromEnv().disabled;
+  } catch {
+    return false;
+  }
 }
 
 main();

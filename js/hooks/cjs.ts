@@ -24,6 +24,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { buildSalt } from '../native';
+import { spendDefaultLoaderWarning } from './early';
 import { usesNodeTest, watchNodeTest } from '../runners/node-test';
 import { instrumentable } from './scope';
 import { asNodeCompileError, CJS_PARAMS, commonJsSyntaxError, detectedAsModule, instrumentModule, isParseFailure } from './syntax';
@@ -61,35 +62,6 @@ function lastSourceMapComment(source: string): string {
   return all === null ? '' : `\n${all[all.length - 1]}`;
 }
 
-/** Node 20 warns (once) the first time a function compiled with
- * USE_MAIN_CONTEXT_DEFAULT_LOADER calls import(): "ExperimentalWarning:
- * vm.USE_MAIN_CONTEXT_DEFAULT_LOADER is an experimental feature". Node's own
- * loader uses the same loader without the warning, so the program would see
- * a warning it never caused. Spend the once here, silently: an import that
- * fails at resolution (no module is loaded), with that warning muted while
- * Node notes the feature as warned. Only that one: the import may be the
- * first of the process, and Node's ES module loader, created by it, warns
- * about `--experimental-loader` (mocha --loader=ts-node/esm), which the
- * program must still see. */
-function spendDefaultLoaderWarning(): void {
-  const emitWarning = process.emitWarning;
-  process.emitWarning = function emitWarning(this: unknown, warning: unknown, ...rest: unknown[]): void {
-    if (String(warning instanceof Error ? warning.message : warning).includes('USE_MAIN_CONTEXT_DEFAULT_LOADER')) return;
-    Reflect.apply(emitWarning, this, [warning, ...rest]);
-  } as typeof process.emitWarning;
-  try {
-    const probe = vm.compileFunction('return import("node:noderec-none")', [], {
-      filename: __filename,
-      importModuleDynamically: DEFAULT_LOADER as never,
-    }) as () => Promise<unknown>;
-    probe().catch(() => undefined);
-  } catch {
-    // nothing to spend
-  } finally {
-    process.emitWarning = emitWarning;
-  }
-}
-
 /** Installs the hook. `_behindInThreadHooks` (Node >= 22.15, installed once a
  * TypeScript loader sets a `require.extensions` handler): module.registerHooks
  * sees the CommonJS sources Node reads, so the hook is there for what the
@@ -100,7 +72,7 @@ function spendDefaultLoaderWarning(): void {
 export function installCjsHook(onError: (e: unknown, filename: string) => void, _behindInThreadHooks = false): void {
   if (installed) return;
   installed = true;
-  if (DEFAULT_LOADER !== undefined) spendDefaultLoaderWarning();
+  spendDefaultLoaderWarning();
   const M = Module as unknown as ModuleInternals;
   let compile = M.prototype._compile;
   nameForStackFrames(compile);

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { buildSalt } from '../native';
+import { claimLoaderSlot, deferTicks } from './early';
 import { usesNodeTest, watchNodeTest } from '../runners/node-test';
 import { logger } from '../logging/logger';
 import { instrumentable } from './scope';
@@ -191,41 +192,11 @@ function loaderEntry(file: string): string {
 /** Off-thread hooks for ES modules (Node 20). */
 export function installLoaderThreadHooks(): void {
   const loader = loaderEntry('esm-loader.js');
-  // register() starts Node's hooks worker, which queues process.nextTick
-  // callbacks (piping its stdio, and emitting process 'worker' for it). A
-  // tick still queued when the program's first microtasks run makes them run
-  // inside processTicksAndRejections, whose frame then shows up in their
-  // stack traces (below an async function's frame); and the program would
-  // see a 'worker' event for a worker it never created. So the callbacks run
-  // as microtasks instead, without the 'worker' event.
+  // The preload's early registration (js/hooks/early.ts) registers it when
+  // start() returns; its worker has booted meanwhile.
+  if (claimLoaderSlot(loader)) return;
+  // The worker's ticks run as microtasks, without the 'worker' event (early.ts).
   deferTicks(() => (mod as unknown as { register: (s: string, opts?: unknown) => void }).register(loader));
-}
-
-function deferTicks(f: () => void): void {
-  const deferred: [(...a: unknown[]) => void, unknown[]][] = [];
-  const nextTick = process.nextTick;
-  process.nextTick = function collect(cb: (...a: unknown[]) => void, ...args: unknown[]): void {
-    deferred.push([cb, args]);
-  } as typeof process.nextTick;
-  try {
-    f();
-  } finally {
-    process.nextTick = nextTick;
-  }
-  for (const [cb, args] of deferred) queueMicrotask(() => runWithoutWorkerEvent(cb, args));
-}
-
-function runWithoutWorkerEvent(cb: (...a: unknown[]) => void, args: unknown[]): void {
-  const emit = process.emit;
-  process.emit = function emitExceptWorker(this: NodeJS.Process, name: string | symbol, ...rest: unknown[]): boolean {
-    if (name === 'worker') return false;
-    return (emit as (...a: unknown[]) => boolean).call(this, name, ...rest);
-  } as typeof process.emit;
-  try {
-    cb(...args);
-  } finally {
-    process.emit = emit;
-  }
 }
 
 export function deactivateEsmHooks(): void {

@@ -6,6 +6,7 @@
 // (design-docs/lifecycle.md, "Start-up"), and these tests fail when a
 // deferred registration misses one.
 import * as fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -66,4 +67,106 @@ describe("start-up: Node's module-hooks thread", () => {
       expect(evs.some((e) => e.kind === 'call' && e.fn === 'fromEsm')).toBe(true);
     });
   }
+});
+
+/** Node >= 22.15 has in-thread hooks (module.registerHooks): no hooks thread. */
+function hasHooksThread(node: string): boolean {
+  const r = spawnSync(node, ['-p', "typeof require('node:module').registerHooks !== 'function'"]);
+  return r.stdout.toString().trim() === 'true';
+}
+
+/** The lines of stderr that say Node created its module-hooks worker
+ * (NODE_DEBUG=worker), the tracer's 'recording started' line
+ * (NODEREC_LOG_LEVEL=debug), and the loaders Node's hooks thread was asked
+ * to register (NODE_DEBUG=esm), in the order they were written. */
+function startupLines(stderr: string): string[] {
+  const out: string[] = [];
+  let posted = false;
+  for (const line of stderr.split('\n')) {
+    if (/^WORKER \d+: \[0\] created Worker/.test(line)) out.push('worker created');
+    else if (line.includes('"recording started"')) out.push('recording started');
+    else if (/^ESM \d+: /.test(line)) posted = /post sync message to worker/.test(line);
+    else if (posted && /^\s+"data:text\/javascript,/.test(line)) {
+      out.push(line.includes('esm-loader.js') ? 'register loader' : `register ${line.trim()}`);
+      posted = false;
+    }
+  }
+  return out;
+}
+
+describe("start-up: on Node 20 the recorder loads while Node's module-hooks thread boots", () => {
+  for (const node of NODES) {
+    it(`the worker is created before the recorder starts, and only noderec's loader is registered (${nodeName(node)})`, async () => {
+      const f = fixture('startup', 'early.js');
+      const plain = await runNodeAsync(f, { node, preload: 'none' });
+      expect(plain.stdout).toBe('esm 10\n');
+      const rec = await runNodeAsync(f, { node, env: { NODE_DEBUG: 'worker,esm', NODEREC_LOG_LEVEL: 'debug' } });
+      expect(rec.code).toBe(0);
+      expect(rec.stdout).toBe(plain.stdout);
+      if (hasHooksThread(node)) {
+        expect(startupLines(rec.stderr)).toEqual(['worker created', 'recording started', 'register loader']);
+      } else {
+        expect(startupLines(rec.stderr)).toEqual(['recording started']);
+      }
+      const evs = await eventsAsync(onlyTrace(rec.outDir));
+      assertBalanced(evs);
+      expect(evs.filter((e) => e.kind === 'call' && e.fn === 'fromEsm').map((e) => e.args)).toEqual([[5]]);
+    });
+
+    it(`NODEREC_DISABLED=1 starts no hooks thread (${nodeName(node)})`, async () => {
+      const f = fixture('startup', 'early.js');
+      const rec = await runNodeAsync(f, { node, env: { NODE_DEBUG: 'worker', NODEREC_DISABLED: '1' } });
+      expect(rec.code).toBe(0);
+      expect(rec.stdout).toBe('esm 10\n');
+      expect(startupLines(rec.stderr)).toEqual([]);
+    });
+
+    it(`a start that fails under on_recorder_error=disable registers no loader and the program runs as without the recorder (${nodeName(node)})`, async () => {
+      const f = fixture('startup', 'early.js');
+      const rec = await runNodeAsync(f, {
+        node,
+        env: { NODE_DEBUG: 'esm', NODEREC_ON_RECORDER_ERROR: 'disable', NODEREC_TRACE_FILTER: path.join(tempDir(), 'missing.toml') },
+      });
+      expect(rec.code).toBe(0);
+      expect(rec.stdout).toBe('esm 10\n');
+      expect(rec.stderr).toContain('cannot record');
+      expect(startupLines(rec.stderr).filter((l) => l === 'register loader')).toEqual([]);
+      expect(fs.existsSync(rec.outDir) ? fs.readdirSync(rec.outDir) : []).toEqual([]);
+    });
+  }
+});
+
+describe('start-up: what the preload does not load', () => {
+  it('node:crypto (the run id reads /dev/urandom) and perf_hooks (only NODEREC_CLOCK=precise needs it)', async () => {
+    const f = fixture('startup', 'builtins.js');
+    const plain = await runNodeAsync(f, { preload: 'none' });
+    expect(plain.stdout).toBe('[]\n');
+    const rec = await runNodeAsync(f);
+    expect(rec.code).toBe(0);
+    expect(rec.stdout).toBe(plain.stdout);
+    expect(metadataRunId(rec.outDir)).toMatch(/^\d{8}T\d{6}-[0-9a-f]{6}$/);
+    const precise = await runNodeAsync(f, { env: { NODEREC_CLOCK: 'precise' } });
+    expect(precise.stdout).toBe('["NativeModule perf_hooks"]\n');
+  });
+});
+
+function metadataRunId(outDir: string): string {
+  return (JSON.parse(fs.readFileSync(path.join(onlyTrace(outDir), 'metadata.json'), 'utf8')) as { run_id: string }).run_id;
+}
+
+describe('start-up: the early registration in any order register() takes', () => {
+  it('runs the work once, registers the loader the work claimed (or a module without hooks), and rethrows after registering', async () => {
+    const early = path.join(ROOT, 'js', 'dist', 'hooks', 'early.js');
+    const r = await runNodeAsync(fixture('startup', 'early-orders.js'), { preload: 'none', args: [early] });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({
+      'worker first': ['worker', 'work', 'claimed true', 'register data:loader', 'returned'],
+      'string first': ['work', 'claimed true', 'worker', 'register data:loader', 'returned'],
+      twice: ['work', 'claimed true', 'register data:loader data:loader', 'returned'],
+      'throws first': ['work', 'claimed true', 'register data:loader', 'returned'],
+      'no claim': ['work', 'register data:text/javascript,', 'returned'],
+      'work throws': ['work', 'register data:text/javascript,', 'threw boom'],
+      'claim outside': false,
+    });
+  });
 });
