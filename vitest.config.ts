@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
+    setupFiles: ['test/setup-yield.ts'],
     // The corpus projects' own tests run under their own runners (test/integration/corpus.test.ts).
     exclude: ['test/corpus/**', '**/node_modules/**'],
     testTimeout: 60_000,

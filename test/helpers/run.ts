@@ -173,6 +173,47 @@ export function spawnAsync(
 
 export { spawn };
 
+/** Polls `done` every `everyMs` until it is true; rejects with `what` after
+ * `timeoutMs`. For waiting on an event a child shows (its output, its
+ * trace) instead of sleeping a fixed time that a loaded machine can
+ * overrun. */
+export async function until(done: () => boolean, what: string, timeoutMs = 60_000, everyMs = 20): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > end) throw new Error(`waited ${timeoutMs} ms for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Events the trace in `dir` holds so far, as the reader's live index
+ * counts them on a trace still being recorded (0 before the file exists). */
+export function eventsWritten(dir: string): number {
+  if (!fs.existsSync(path.join(dir, 'trace.nrt'))) return 0;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const q = require('../../js/dist/query.js') as typeof import('../../js/query');
+  return q.openIndex(dir, true).info().events;
+}
+
+/** Waits until the only trace in `outDir` holds at least `n` events (the
+ * writer lags the program on a busy machine: a fixed sleep is not enough). */
+export async function untilEventsWritten(outDir: string, n: number, timeoutMs = 120_000): Promise<void> {
+  let seen = 0;
+  await until(
+    () => {
+      const dirs = traceDirs(outDir);
+      seen = dirs.length === 1 ? eventsWritten(dirs[0]) : 0;
+      return seen >= n;
+    },
+    `${n} events in the trace (last count ${seen})`,
+    timeoutMs,
+    100,
+  ).finally(() => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const q = require('../../js/dist/query.js') as typeof import('../../js/query');
+    for (const d of traceDirs(outDir)) q.closeIndex(d);
+  });
+}
+
 /** Trace directories in `outDir`. */
 export function traceDirs(outDir: string): string[] {
   if (!fs.existsSync(outDir)) return [];

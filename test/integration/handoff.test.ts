@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { cleanEnv, Event, eventsAsync, metadata, NODE, NODE22, onlyTrace, REGISTER, runNodeAsync, tempDir } from '../helpers/run';
+import { cleanEnv, Event, eventsAsync, metadata, NODE, NODE22, onlyTrace, REGISTER, runNodeAsync, tempDir, untilEventsWritten } from '../helpers/run';
 
 /** Lending is off by default (js/tracer.ts, LEND: measured slower); this
  * test-only switch turns it on. */
@@ -99,7 +99,9 @@ for (;;) { f(i, 'k' + i); i++; }
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
-    await new Promise((res) => setTimeout(res, 300));
+    // The writer lags the program on a busy machine: kill once the file holds
+    // the 100,000 calls before 'go' and their returns (not after a fixed sleep).
+    await untilEventsWritten(outDir, 200_010);
     child.kill('SIGKILL');
     await new Promise((resolve) => child.on('exit', resolve));
     const trace = onlyTrace(outDir);

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { events, fixture, runCli, runNode, tempDir, onlyTrace, traceDirs, spawn, NODE, REGISTER, cleanEnv } from '../helpers/run';
+import { events, fixture, runCli, runNode, tempDir, onlyTrace, traceDirs, spawn, NODE, REGISTER, cleanEnv, until } from '../helpers/run';
 
 // The built package, as a user would `require('noderec')`.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -301,16 +301,28 @@ describe('a trace still being recorded', () => {
     child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
     try {
-      // Wait until the program printed tick 5, then give the recorder 600 ms.
-      for (let i = 0; i < 300 && !text.includes('tick 5\n'); i++) await new Promise((r) => setTimeout(r, 50));
-      expect(text).toContain('tick 5');
-      await new Promise((r) => setTimeout(r, 600));
-      expect(child.exitCode).toBeNull();
+      // Wait until the program printed tick 5, then until the trace being
+      // recorded shows five calls: the writer lags on a loaded machine (a
+      // fixed 600 ms was not always enough), but must catch up while the
+      // program still runs (10 more ticks, 2 s at least).
+      await until(() => text.includes('tick 5\n'), 'tick 5', 15_000, 50);
       const dir = onlyTrace(out);
-      const t = api.getTrace(dir);
+      let t = api.getTrace(dir);
+      let ticks: ReturnType<typeof api.timeline>['rows'] = [];
+      await until(
+        () => {
+          if (child.exitCode !== null) return true;
+          t = api.getTrace(dir);
+          ticks = api.timeline(dir, { fn: 'tick', values: true }).rows;
+          return ticks.length >= 5;
+        },
+        'five tick calls in the trace while the program runs',
+        30_000,
+        50,
+      );
+      expect(child.exitCode).toBeNull();
       expect(t.status).toBe('recording');
       expect(t.complete).toBe(false);
-      const ticks = api.timeline(dir, { fn: 'tick', values: true }).rows;
       expect(ticks.length).toBeGreaterThanOrEqual(5);
       expect(ticks.slice(0, 5).map((r) => r.values?.value)).toEqual([1, 2, 3, 4, 5]);
     } finally {

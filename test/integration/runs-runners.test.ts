@@ -89,7 +89,7 @@ describe('test names as spans', () => {
     expect(r.code).toBe(1);
     expect(summary(r.stderr, /^Tests:.*$/m)).toBe(summary(plain.stderr, /^Tests:.*$/m));
     check(spansOf(await allEvents(outDir)), ' ', 'jest');
-  }, 120_000);
+  }, 240_000); // real runners under noderec record: up to 72 s each at load 12 on 2 cores
 
   it.each([['--runInBand'], ['--maxWorkers=2']])('jest-jasmine2: `noderec record -- npx jest --testRunner=jest-jasmine2 %s` gives one span per test with its status and its calls inside', async (mode) => {
     const dir = fixture('runs-jest');
@@ -103,7 +103,7 @@ describe('test names as spans', () => {
     expect(summary(plain.stderr, /^Tests:.*$/m)).toContain('1 failed');
     expect(summary(r.stderr, /^Tests:.*$/m)).toBe(summary(plain.stderr, /^Tests:.*$/m));
     check(spansOf(await allEvents(outDir)), ' ', 'jest');
-  }, 120_000);
+  }, 240_000); // real runners under noderec record: up to 72 s each at load 12 on 2 cores
 
   it.each([[''], ['--testRunner=jest-jasmine2']])('jest started by a project script, noderec/jest-transformer in its config: `noderec record -- npm test -- %s` gives one span per test with its status and its calls inside', async (runner) => {
     const dir = fixture('runs-jest-script');
@@ -117,7 +117,7 @@ describe('test names as spans', () => {
     expect(summary(plain.stderr, /^Tests:.*$/m)).toContain('1 failed');
     expect(summary(r.stderr, /^Tests:.*$/m)).toBe(summary(plain.stderr, /^Tests:.*$/m));
     check(spansOf(await allEvents(outDir)), ' ', 'jest');
-  }, 120_000);
+  }, 240_000); // real runners under noderec record: up to 72 s each at load 12 on 2 cores
 
   /** `npx vitest run --pool=<pool>` in `dir`, plain and recorded: the same
    * counts and exit code, one span per test with its status and its calls. */
@@ -140,7 +140,7 @@ describe('test names as spans', () => {
 
   it.each(['forks', 'vmThreads'])('vitest: `noderec record -- npx vitest run --pool=%s` gives one span per test with its status and its calls inside', async (pool) => {
     await vitestSpans(fixture('runs-vitest'), pool, 3);
-  }, 120_000);
+  }, 240_000); // real runners under noderec record: up to 72 s each at load 12 on 2 cores
 
   // vitest 4 (vite's module runner): the same project, with the vitest 4 the
   // corpus installs (test/corpus/vitest4, scripts/prepare.js) as its node_modules.
@@ -149,5 +149,5 @@ describe('test names as spans', () => {
     fs.cpSync(fixture('runs-vitest'), dir, { recursive: true, filter: (src) => !src.includes('node_modules') });
     fs.symlinkSync(path.resolve(__dirname, '..', 'corpus', 'vitest4', 'node_modules'), path.join(dir, 'node_modules'));
     await vitestSpans(dir, pool, 4);
-  }, 120_000);
+  }, 240_000); // real runners under noderec record: up to 72 s each at load 12 on 2 cores
 });

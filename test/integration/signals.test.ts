@@ -3,10 +3,11 @@
 // the recorder adds no signal listener the program can see.
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { cleanEnv, events, fixture, metadata, NODE, NODE22, onlyTrace, REGISTER, runCli, tempDir } from '../helpers/run';
+import { cleanEnv, events, eventsAsync, fixture, metadata, NODE, NODE22, onlyTrace, REGISTER, runCli, spawnAsync, tempDir, until } from '../helpers/run';
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 const NODES = [
@@ -27,7 +28,7 @@ function runSync(node: string, args: string[], recorded: boolean, outDir: string
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
-function start(node: string, args: string[], recorded: boolean, outDir: string): { child: ChildProcess; ended: Promise<Ended>; ready: Promise<void> } {
+function start(node: string, args: string[], recorded: boolean, outDir: string): { child: ChildProcess; ended: Promise<Ended>; ready: Promise<void>; output: () => string } {
   const pre = recorded ? ['--require', REGISTER] : [];
   const child = spawn(node, [...pre, ...args], { env: cleanEnv({ NODEREC_OUT_DIR: outDir }), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -46,7 +47,7 @@ function start(node: string, args: string[], recorded: boolean, outDir: string):
       resolve({ code, signal, stdout, stderr });
     }),
   );
-  return { child, ended, ready };
+  return { child, ended, ready, output: () => stdout };
 }
 
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -80,6 +81,34 @@ describe('a program that sends itself a signal as its last act', () => {
   }
 });
 
+// The main thread answers a signal from its event loop; on a loaded machine
+// it may wait long for a CPU. That time is not its "100 ms to answer" (CI on
+// 2 busy cores: a self-kill trace lost the program's last calls).
+describe.runIf(process.platform === 'linux' && fs.existsSync('/usr/bin/taskset'))('a signal while the main thread waits for a CPU', () => {
+  it('the main thread, starved of CPU (not busy), still finalizes: the trace has its last calls', async () => {
+    const cpu = String(Math.max(0, (os.availableParallelism?.() ?? 1) - 1));
+    const busy = spawn('taskset', ['-c', cpu, NODE, '-e', 'for(;;){}'], { stdio: 'ignore' });
+    try {
+      const plain = await spawnAsync('taskset', ['-c', cpu, NODE, fixture('signals', 'starved.mjs'), 'SIGTERM'], { env: cleanEnv() });
+      expect(plain.signal).toBe('SIGTERM');
+      const outDir = tempDir();
+      const rec = await spawnAsync('taskset', ['-c', cpu, NODE, '--require', REGISTER, fixture('signals', 'starved.mjs'), 'SIGTERM'], {
+        env: cleanEnv({ NODEREC_OUT_DIR: outDir }),
+      });
+      expect({ signal: rec.signal, stdout: rec.stdout, stderr: rec.stderr }).toEqual({ signal: 'SIGTERM', stdout: plain.stdout, stderr: plain.stderr });
+      const dir = onlyTrace(outDir);
+      const m = metadata(dir);
+      expect(m.status).toBe('complete');
+      expect(m.signal).toBe('SIGTERM');
+      expect(m.finalized_natively ?? false).toBe(false);
+      const work = (await eventsAsync(dir)).filter((e) => e.fn === 'work');
+      expect(work.map((e) => e.kind)).toEqual(['call', 'return']);
+    } finally {
+      busy.kill('SIGKILL');
+    }
+  });
+});
+
 describe('a signal from outside', () => {
   for (const sig of SIGNALS) {
     it(`${sig} during a busy loop: the process dies by ${sig} promptly, the trace is finalized with the signal`, async () => {
@@ -92,7 +121,11 @@ describe('a signal from outside', () => {
       const r = await ended;
       const took = Date.now() - t0;
       expect(r.signal).toBe(sig);
-      expect(took).toBeLessThan(2000);
+      // Promptly: the native thread waits for the busy main thread 100 ms of
+      // its own CPU time, at most JS_WAIT_MAX (5 s) on a machine so loaded it
+      // gets little; not the 10 s wait for a finalization that JavaScript
+      // claimed, nor the test's 15 s guard.
+      expect(took).toBeLessThan(8000);
       const m = metadata(onlyTrace(outDir));
       expect(m.signal).toBe(sig);
       expect(m.status).toBe('complete');
@@ -114,9 +147,13 @@ describe('a signal from outside', () => {
 
     it(`${sig} while idle in a timer: dies by ${sig}, every call so far is in the trace`, async () => {
       const outDir = tempDir();
-      const { child, ended, ready } = start(NODE, [fixture('longrun', 'idle.js')], true, outDir);
+      const { child, ended, ready, output } = start(NODE, [fixture('longrun', 'idle.js')], true, outDir);
       await ready;
-      await delay(150);
+      // Each ping prints its number: wait for three (a fixed sleep can be
+      // overrun on a loaded machine); every ping seen must be in the trace.
+      const pinged = (): number => output().split('\n').filter((l) => l.startsWith('ping ')).length;
+      await until(() => pinged() >= 3, 'three pings');
+      const seen = pinged();
       child.kill(sig);
       const r = await ended;
       expect(r.signal).toBe(sig);
@@ -125,7 +162,7 @@ describe('a signal from outside', () => {
       expect(m.status).toBe('complete');
       expect(m.signal).toBe(sig);
       const pings = events(dir).filter((e) => e.fn === 'ping');
-      expect(pings.filter((e) => e.kind === 'call').length).toBeGreaterThan(2);
+      expect(pings.filter((e) => e.kind === 'call').length).toBeGreaterThanOrEqual(seen);
       expect(pings.filter((e) => e.kind === 'return').length).toBe(pings.filter((e) => e.kind === 'call').length);
     });
   }

@@ -4,7 +4,7 @@
 // (NODEREC_VALUE_REFS=0) does, also from a trace cut by SIGKILL.
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { NODE, REGISTER, cleanEnv, eventsAsync, fixture, metadata, onlyTrace, runNodeAsync, tempDir, type Event } from '../helpers/run';
+import { NODE, REGISTER, cleanEnv, eventsAsync, fixture, metadata, onlyTrace, runNodeAsync, tempDir, untilEventsWritten, type Event } from '../helpers/run';
 
 const MAIN = fixture('values-patches', 'main.js');
 
@@ -33,14 +33,15 @@ describe('patches', () => {
     const outDir = tempDir();
     const child = spawn(NODE, ['--require', REGISTER, MAIN], { env: cleanEnv({ NODEREC_OUT_DIR: outDir }), stdio: ['ignore', 'pipe', 'pipe'] });
     await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
-    await new Promise((r) => setTimeout(r, 200));
+    // Killed once the file holds 81,000 events (the writer lags the program on
+    // a busy machine: a fixed sleep was not enough), several EVENTS records.
+    await untilEventsWritten(outDir, 81_000);
     child.kill('SIGKILL');
     await new Promise((resolve) => child.on('exit', resolve));
     const dir = onlyTrace(outDir);
     expect(metadata(dir).status).toBe('recording');
     const cut = states(await eventsAsync(dir));
-    // (what the writer had written when killed: on a busy machine it lags the
-    // program, so half of what ran, several EVENTS records)
+    // (at least what the file held before the kill: 20,000 steps of 4 events)
     expect(cut.length).toBeGreaterThanOrEqual(20000);
     for (let i = 0; i < Math.min(cut.length, b.length); i++) {
       if (JSON.stringify(cut[i]) !== JSON.stringify(b[i])) expect([i, cut[i]]).toEqual([i, b[i]]);

@@ -93,12 +93,19 @@ describe('metrics', () => {
     );
     expect(Object.keys(s.eventsDropped).sort()).toEqual(['inactive', 'max_events', 'recorder_error', 'stopped']);
     expect(Object.keys(s.flushLatencyUs).sort()).toEqual(['count', 'p50', 'p99']);
+    // Waits for the third call rather than for a fixed time: on a loaded
+    // machine an 80 ms wait could see one call of a 10 ms interval.
     let calls = 0;
-    const stop = m.onMetrics(() => calls++, 10);
-    await new Promise((r) => setTimeout(r, 80));
+    let third: () => void = () => {};
+    const thrice = new Promise<void>((r) => (third = r));
+    const stop = m.onMetrics(() => {
+      calls++;
+      if (calls === 3) third();
+    }, 10);
+    await thrice;
     stop();
     const seen = calls;
-    expect(seen).toBeGreaterThan(1);
+    expect(seen).toBe(3);
     await new Promise((r) => setTimeout(r, 50));
     expect(calls).toBe(seen);
   });

@@ -17,7 +17,7 @@
 //! sets the default action, and [`recheck`] (called from the main thread,
 //! never concurrently with libuv) installs the handler again.
 
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU8, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -25,8 +25,17 @@ use std::time::{Duration, Instant};
 pub const SIGNALS: [i32; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
 /// How long the native thread waits for the JavaScript main thread to claim
-/// a signal before finishing the trace itself.
+/// a signal before finishing the trace itself: time the main thread had to
+/// answer (running, or blocked), not time it waited for a CPU on a loaded
+/// machine ([`Answerer`]).
 pub const JS_WAIT: Duration = Duration::from_millis(100);
+
+/// The longest wall time the native thread waits for the main thread,
+/// however starved of CPU it is.
+pub const JS_WAIT_MAX: Duration = Duration::from_secs(5);
+
+/// How often the native thread looks at the main thread while it waits.
+const WAIT_POLL: Duration = Duration::from_millis(5);
 
 /// How long the native thread waits for a claimed finalization to end
 /// before raising the signal anyway.
@@ -44,6 +53,13 @@ static CLAIM: AtomicU8 = AtomicU8::new(FREE);
 static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
 /// The native thread was started (once per process).
 static THREAD: AtomicBool = AtomicBool::new(false);
+/// The thread that answers a signal (the one that installed the handler,
+/// JavaScript's main thread): its kernel id and CPU clock (`clockid_t`), or
+/// `NO_THREAD` / `NO_CLOCK`.
+static ANSWER_TID: AtomicI32 = AtomicI32::new(NO_THREAD);
+static ANSWER_CLOCK: AtomicI64 = AtomicI64::new(NO_CLOCK);
+const NO_THREAD: i32 = -1;
+const NO_CLOCK: i64 = i64::MIN;
 
 /// Asks JavaScript to finalize for a signal (called from the native thread).
 pub type Notifier = Box<dyn Fn(i32) + Send>;
@@ -169,6 +185,7 @@ fn ensure_thread(notify: Notifier) -> std::io::Result<()> {
 /// arrives. Returns the signals now handled.
 pub fn install(which: &[i32], notify: Notifier) -> std::io::Result<Vec<i32>> {
     ensure_thread(notify)?;
+    note_answering_thread();
     let mut sh = shared();
     let mut done = Vec::new();
     for &sig in which {
@@ -296,18 +313,107 @@ fn waker(read_fd: i32) {
     }
 }
 
-/// Waits until someone claimed the pending signal, or `until`.
-fn wait_claim(until: Instant) {
+/// Records the calling thread as the one that answers signals.
+#[cfg(target_os = "linux")]
+fn note_answering_thread() {
+    let mut id: libc::clockid_t = 0;
+    // SAFETY: the calling thread's own pthread_t and a valid out pointer.
+    let clock = if unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut id) } == 0 {
+        i64::from(id)
+    } else {
+        NO_CLOCK
+    };
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    ANSWER_CLOCK.store(clock, Ordering::SeqCst);
+    ANSWER_TID.store(tid, Ordering::SeqCst);
+}
+
+#[cfg(not(target_os = "linux"))]
+fn note_answering_thread() {}
+
+/// What the answering thread did between two looks: how much of that time
+/// it had to answer. While it is runnable (state `R`: running, or waiting
+/// for a CPU) only the CPU time it got counts; while it is blocked (in its
+/// own system call, not answering) the whole time counts. Where the thread
+/// cannot be seen (not Linux, no /proc), the whole time counts.
+struct Answerer {
+    tid: i32,
+    clock: i64,
+    cpu: Option<u64>,
+}
+
+impl Answerer {
+    fn new() -> Answerer {
+        let mut a =
+            Answerer { tid: ANSWER_TID.load(Ordering::SeqCst), clock: ANSWER_CLOCK.load(Ordering::SeqCst), cpu: None };
+        a.cpu = a.cpu_ns();
+        a
+    }
+
+    #[cfg(target_os = "linux")]
+    fn cpu_ns(&self) -> Option<u64> {
+        if self.clock == NO_CLOCK {
+            return None;
+        }
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: a valid out pointer; a clock of a thread that ended gives EINVAL.
+        let ok = unsafe { libc::clock_gettime(self.clock as libc::clockid_t, &mut ts) } == 0;
+        ok.then(|| (ts.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec as u64))
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn cpu_ns(&self) -> Option<u64> {
+        None
+    }
+
+    /// Whether the thread is runnable (`R`); `None` when it cannot be read.
+    fn runnable(&self) -> Option<bool> {
+        if self.tid == NO_THREAD {
+            return None;
+        }
+        let stat = std::fs::read(format!("/proc/self/task/{}/stat", self.tid)).ok()?;
+        // "tid (comm) S ...": the state follows the last ')'.
+        let at = stat.iter().rposition(|&b| b == b')')?;
+        stat.get(at + 2).map(|&c| c == b'R')
+    }
+
+    /// Of `wall` just passed, the time the thread had to answer.
+    fn had(&mut self, wall: Duration) -> Duration {
+        let cpu = self.cpu_ns();
+        let ran = match (self.cpu, cpu) {
+            (Some(a), Some(b)) => Some(Duration::from_nanos(b.saturating_sub(a))),
+            _ => None,
+        };
+        self.cpu = cpu;
+        match (self.runnable(), ran) {
+            (Some(true), Some(ran)) => ran.min(wall),
+            _ => wall,
+        }
+    }
+}
+
+/// Waits until someone claimed the pending signal, or the main thread had
+/// [`JS_WAIT`] to do it (see [`Answerer`]), or [`JS_WAIT_MAX`] passed.
+fn wait_claim_js() {
+    let start = Instant::now();
+    let mut answerer = Answerer::new();
+    let mut had = Duration::ZERO;
+    let mut last = start;
     let mut g = CLAIM_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     loop {
         if CLAIM.load(Ordering::SeqCst) != FREE {
             return;
         }
         let now = Instant::now();
-        if now >= until {
+        had += answerer.had(now - last);
+        last = now;
+        let waited = now - start;
+        if had >= JS_WAIT || waited >= JS_WAIT_MAX {
             return;
         }
-        g = match CLAIMED.wait_timeout(g, until - now) {
+        let step = (JS_WAIT - had).min(WAIT_POLL).min(JS_WAIT_MAX - waited);
+        g = match CLAIMED.wait_timeout(g, step) {
             Ok((g, _)) => g,
             Err(p) => p.into_inner().0,
         };
@@ -326,7 +432,7 @@ fn on_pending(sig: i32) {
         }
     };
     if notified {
-        wait_claim(Instant::now() + JS_WAIT);
+        wait_claim_js();
     }
     if claim(BY_NATIVE).is_some() {
         finish_natively(sig);
