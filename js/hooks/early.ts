@@ -15,6 +15,7 @@
 // runs the same steps one after the other, as before.
 import * as mod from 'node:module';
 import * as vm from 'node:vm';
+import { withoutWarning } from './quiet-warning';
 
 type Register = (specifier: unknown, parentURL?: unknown, options?: unknown) => void;
 
@@ -160,20 +161,15 @@ let spent = false;
 export function spendDefaultLoaderWarning(): void {
   if (spent || DEFAULT_LOADER === undefined) return;
   spent = true;
-  const emitWarning = process.emitWarning;
-  process.emitWarning = function emitWarning(this: unknown, warning: unknown, ...rest: unknown[]): void {
-    if (String(warning instanceof Error ? warning.message : warning).includes('USE_MAIN_CONTEXT_DEFAULT_LOADER')) return;
-    Reflect.apply(emitWarning, this, [warning, ...rest]);
-  } as typeof process.emitWarning;
-  try {
-    const probe = vm.compileFunction('return import("node:noderec-none")', [], {
-      filename: __filename,
-      importModuleDynamically: DEFAULT_LOADER as never,
-    }) as () => Promise<unknown>;
-    probe().catch(() => undefined);
-  } catch {
-    // nothing to spend
-  } finally {
-    process.emitWarning = emitWarning;
-  }
+  withoutWarning('USE_MAIN_CONTEXT_DEFAULT_LOADER', () => {
+    try {
+      const probe = vm.compileFunction('return import("node:noderec-none")', [], {
+        filename: __filename,
+        importModuleDynamically: DEFAULT_LOADER as never,
+      }) as () => Promise<unknown>;
+      probe().catch(() => undefined);
+    } catch {
+      // nothing to spend
+    }
+  });
 }

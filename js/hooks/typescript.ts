@@ -13,6 +13,7 @@
 // - compiled, by a loader that ran before the hook: instrumented.
 import * as fs from 'node:fs';
 import * as mod from 'node:module';
+import { withoutWarning } from './quiet-warning';
 
 const TS = /\.(?:[cm]?ts|tsx)$/;
 
@@ -51,18 +52,13 @@ export function stripTypes(format: string | null | undefined, source: string): s
   if (format !== 'module-typescript' && format !== 'commonjs-typescript') return null;
   const strip = (mod as unknown as { stripTypeScriptTypes?: Strip }).stripTypeScriptTypes;
   if (typeof strip !== 'function') return null;
-  const emit = process.emitWarning;
   // stripTypeScriptTypes() warns that it is experimental: the program would
   // see a warning it did not cause. Only that warning is muted.
-  process.emitWarning = function emitWarning(this: unknown, warning: unknown, ...rest: unknown[]): void {
-    if (String(warning instanceof Error ? warning.message : warning).includes('stripTypeScriptTypes')) return;
-    Reflect.apply(emit, this, [warning, ...rest]);
-  } as typeof process.emitWarning;
-  try {
-    return strip(source, { mode: 'strip' });
-  } catch {
-    return null;
-  } finally {
-    process.emitWarning = emit;
-  }
+  return withoutWarning('stripTypeScriptTypes', () => {
+    try {
+      return strip(source, { mode: 'strip' });
+    } catch {
+      return null;
+    }
+  });
 }
