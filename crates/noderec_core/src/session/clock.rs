@@ -45,7 +45,7 @@ static USED: AtomicUsize = AtomicUsize::new(0);
 /// `NO_CPU_CLOCK`.
 #[allow(clippy::declare_interior_mutable_const)]
 const NO_CLOCK: AtomicI64 = AtomicI64::new(NO_CPU_CLOCK);
-const NO_CPU_CLOCK: i64 = i64::MIN;
+pub(crate) const NO_CPU_CLOCK: i64 = i64::MIN;
 static CPU_CLOCKS: [AtomicI64; SLOTS] = [NO_CLOCK; SLOTS];
 
 /// Steps between publications: bucket `i` counts steps of `[2^i, 2^(i+1))` µs.
@@ -69,8 +69,9 @@ pub fn take_slot() -> Option<usize> {
     }
 }
 
+/// The calling thread's CPU clock (`clockid_t`), or `NO_CPU_CLOCK`.
 #[cfg(target_os = "linux")]
-fn own_cpu_clock() -> i64 {
+pub(crate) fn own_cpu_clock() -> i64 {
     let mut id: libc::clockid_t = 0;
     // SAFETY: the calling thread's own pthread_t and a valid out pointer.
     let r = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut id) };
@@ -82,8 +83,27 @@ fn own_cpu_clock() -> i64 {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn own_cpu_clock() -> i64 {
+pub(crate) fn own_cpu_clock() -> i64 {
     NO_CPU_CLOCK
+}
+
+/// CPU time (ns) read from a thread's clock taken by [`own_cpu_clock`];
+/// `None` for `NO_CPU_CLOCK` or a thread that has ended (EINVAL).
+#[cfg(target_os = "linux")]
+pub(crate) fn cpu_clock_ns(clock: i64) -> Option<u64> {
+    if clock == NO_CPU_CLOCK {
+        return None;
+    }
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: a valid out pointer; a clock id of a thread that has ended
+    // gives EINVAL.
+    let ok = unsafe { libc::clock_gettime(clock as libc::clockid_t, &mut ts) } == 0;
+    ok.then(|| (ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64))
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn cpu_clock_ns(_clock: i64) -> Option<u64> {
+    None
 }
 
 /// The summed CPU time (ns) of the JavaScript threads whose clocks can be
@@ -98,16 +118,14 @@ fn js_cpu_ns() -> Option<u64> {
         if id == NO_CPU_CLOCK {
             continue;
         }
-        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-        // SAFETY: a valid out pointer; a clock id of a thread that has ended
-        // gives EINVAL (an ended thread runs no probe): its slot is not read
-        // again, so a process that went through many workers pays nothing
-        // for them.
-        if unsafe { libc::clock_gettime(id as libc::clockid_t, &mut ts) } == 0 {
-            any = true;
-            sum = sum.wrapping_add((ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64));
-        } else {
-            c.store(NO_CPU_CLOCK, Ordering::Release);
+        // An ended thread runs no probe: its slot is not read again, so a
+        // process that went through many workers pays nothing for them.
+        match cpu_clock_ns(id) {
+            Some(ns) => {
+                any = true;
+                sum = sum.wrapping_add(ns);
+            }
+            None => c.store(NO_CPU_CLOCK, Ordering::Release),
         }
     }
     any.then_some(sum)

@@ -59,7 +59,7 @@ static THREAD: AtomicBool = AtomicBool::new(false);
 static ANSWER_TID: AtomicI32 = AtomicI32::new(NO_THREAD);
 static ANSWER_CLOCK: AtomicI64 = AtomicI64::new(NO_CLOCK);
 const NO_THREAD: i32 = -1;
-const NO_CLOCK: i64 = i64::MIN;
+const NO_CLOCK: i64 = super::clock::NO_CPU_CLOCK;
 
 /// Asks JavaScript to finalize for a signal (called from the native thread).
 pub type Notifier = Box<dyn Fn(i32) + Send>;
@@ -314,23 +314,21 @@ fn waker(read_fd: i32) {
 }
 
 /// Records the calling thread as the one that answers signals.
-#[cfg(target_os = "linux")]
 fn note_answering_thread() {
-    let mut id: libc::clockid_t = 0;
-    // SAFETY: the calling thread's own pthread_t and a valid out pointer.
-    let clock = if unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut id) } == 0 {
-        i64::from(id)
-    } else {
-        NO_CLOCK
-    };
+    ANSWER_CLOCK.store(super::clock::own_cpu_clock(), Ordering::SeqCst);
+    ANSWER_TID.store(own_tid(), Ordering::SeqCst);
+}
+
+#[cfg(target_os = "linux")]
+fn own_tid() -> i32 {
     // SAFETY: gettid has no preconditions.
-    let tid = unsafe { libc::gettid() };
-    ANSWER_CLOCK.store(clock, Ordering::SeqCst);
-    ANSWER_TID.store(tid, Ordering::SeqCst);
+    unsafe { libc::gettid() }
 }
 
 #[cfg(not(target_os = "linux"))]
-fn note_answering_thread() {}
+fn own_tid() -> i32 {
+    NO_THREAD
+}
 
 /// What the answering thread did between two looks: how much of that time
 /// it had to answer. While it is runnable (state `R`: running, or waiting
@@ -351,20 +349,8 @@ impl Answerer {
         a
     }
 
-    #[cfg(target_os = "linux")]
     fn cpu_ns(&self) -> Option<u64> {
-        if self.clock == NO_CLOCK {
-            return None;
-        }
-        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-        // SAFETY: a valid out pointer; a clock of a thread that ended gives EINVAL.
-        let ok = unsafe { libc::clock_gettime(self.clock as libc::clockid_t, &mut ts) } == 0;
-        ok.then(|| (ts.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec as u64))
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    fn cpu_ns(&self) -> Option<u64> {
-        None
+        super::clock::cpu_clock_ns(self.clock)
     }
 
     /// Whether the thread is runnable (`R`); `None` when it cannot be read.
