@@ -4,9 +4,10 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { events, fixture, onlyTrace, runNode } from '../helpers/run';
+import { events, fixture, onlyTrace, runNode, runNodeAsync } from '../helpers/run';
 
 const MAIN = fixture('clock', 'main.js');
+const PAUSE = fixture('clock', 'pause.js');
 
 function spins(env: Record<string, string>): { durs: number[]; ts: number[]; clock: unknown; maxStep: unknown } {
   const r = runNode(MAIN, { env });
@@ -53,6 +54,54 @@ describe('clock', () => {
         expect(maxStep).toBeUndefined();
       }
       for (const d of durs) expect(d).toBeGreaterThanOrEqual(3_000_000 - slack);
+    });
+  }
+
+  // Issue 9: while every JavaScript thread waits, the clock thread does not
+  // wake at all (it parks); the first probe after the pause reads the
+  // session clock itself. So the first event after a pause carries the time
+  // it happened, not a time up to a publication period old, and no event
+  // carries the parked marker.
+  for (const mode of ['published', 'precise']) {
+    it(`${mode}: the first event after a pause carries its own time, in the main thread and a worker`, async () => {
+      const t0 = Date.now();
+      const r = await runNodeAsync(PAUSE, { env: { NODEREC_CLOCK: mode }, args: ['worker'] });
+      const wallNs = (Date.now() - t0) * 1e6;
+      expect(r.code).toBe(0);
+      const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { thread: number; waits: number[] });
+      expect(lines).toHaveLength(2);
+      expect(lines[0].thread).toBe(0);
+      const dir = onlyTrace(r.outDir);
+      const meta = JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8'));
+      const evs = events(dir);
+      for (const { thread, waits } of lines) {
+        const mine = evs.filter((e) => e.thread === thread);
+        // Never the marker (0xFFFFFFFF µs would read as 71 minutes), never backwards.
+        for (let i = 0; i < mine.length; i++) {
+          expect(mine[i].t).toBeLessThanOrEqual(wallNs);
+          if (i > 0) expect(mine[i].t).toBeGreaterThanOrEqual(mine[i - 1].t);
+        }
+        // step() calls: the first ends before the first pause, each other
+        // one is the first event after a pause.
+        const calls = mine.flatMap((e, i) => (e.fn === 'step' && e.kind === 'call' ? [i] : []));
+        expect(calls).toHaveLength(waits.length + 1);
+        calls.slice(1).forEach((i, k) => {
+          // The previous step() returned before the wait measured began,
+          // and carries at most its own time (the reader may move it up to
+          // one 100 µs tick later when it shares its value with earlier
+          // events). The first event after the pause must carry its own
+          // time: the gap is at least the wait measured.
+          let w = i - 1;
+          while (!(mine[w].fn === 'step' && mine[w].kind === 'return')) w--;
+          const gap = mine[i].t - mine[w].t;
+          expect(gap, `${mode}, thread ${thread}, pause ${k}: ${gap} ns for a ${waits[k]} ms wait`).toBeGreaterThanOrEqual(waits[k] * 1e6 - 150_000);
+        });
+      }
+      if (mode === 'published') {
+        // The parked time is not a step of the clock: no event read a time that old.
+        expect(meta.clock_max_step_us).toBeGreaterThanOrEqual(1);
+        expect(meta.clock_max_step_us).toBeLessThan(100_000);
+      }
     });
   }
 
