@@ -498,6 +498,7 @@ function connectThread(policy: Policy, name: string): void {
   configureSecrets(n.sessionSecrets(), currentKeyAction);
   setSecretsWindow(policy.valueString);
   probes.attach(sink, clock, policy.captureValues, policy.maxEvents, policy.valueString);
+  probes.setClockWake(n.clockWake);
   resetPairs();
   setRunSettler((runs, keep) => {
     try {

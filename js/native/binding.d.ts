@@ -736,6 +736,14 @@ export interface BindingWire {
 export declare function clockBuffer(): ArrayBuffer
 
 /**
+ * The probes' slow path when this thread's clock slot holds the parked
+ * marker (-1 as an Int32Array reads it: the clock thread stopped while every
+ * JavaScript thread waited): publishes the session time now into the
+ * slot, wakes the clock thread, and returns the time the slot holds.
+ */
+export declare function clockWake(): number
+
+/**
  * Creates `<parent>/<name>/` (mode 0700) for `noderec record`'s run
  * directory, after checking `parent` as the out dir is checked (created
  * 0700 when missing; `ERR_UNSAFE_OUT_DIR` when another user owns it or

@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.TraceIndex = nativeBinding.TraceIndex
 module.exports.clockBuffer = nativeBinding.clockBuffer
+module.exports.clockWake = nativeBinding.clockWake
 module.exports.createRunDir = nativeBinding.createRunDir
 module.exports.currentDir = nativeBinding.currentDir
 module.exports.drainLogs = nativeBinding.drainLogs

@@ -330,6 +330,27 @@ function noClock(): number {
 var precise = false;
 let preciseOff = 0;
 
+// The published clock stops while every JavaScript thread waits: the clock
+// thread writes -1 (0xFFFFFFFF, never a time) into the slots and parks
+// (session/clock.rs). A probe that reads -1 takes the general path, whose
+// time() asks the native side for the time now: it publishes that into this
+// thread's slot, wakes the clock thread, and returns it. So the fast paths
+// pay one compare of the value they load anyway, and the first event after
+// a pause carries its own time. Every read of `clock` goes through time()
+// or that compare: no event records -1.
+var wake: () => number = noClock;
+
+/** The native call time() makes when the clock is parked. */
+export function setClockWake(fn: (() => number) | null): void {
+  wake = fn ?? noClock;
+}
+
+/** The published time, or the time now when the clock thread is parked. */
+function time(): number {
+  const t = clock[0];
+  return t !== -1 ? t : wake() | 0;
+}
+
 /** Precise mode on (`sessionNowUs`: the native session clock read now) or off (null). */
 export function setPreciseClock(sessionNowUs: number | null): void {
   precise = sessionNowUs !== null;
@@ -343,7 +364,7 @@ function ev(head: number, tok: number): void {
   if (gated && gate(head, tok)) return;
   const i = wp;
   words[i] = head;
-  words[i + 1] = precise ? perfNow() * 1000 + preciseOff : clock[0];
+  words[i + 1] = precise ? perfNow() * 1000 + preciseOff : time();
   wp = i + W;
   if (wp === WORDS) full();
 }
@@ -357,7 +378,7 @@ function evv(head: number, tok: number): void {
   }
   const i = wp;
   words[i] = head | HAS;
-  words[i + 1] = precise ? perfNow() * 1000 + preciseOff : clock[0];
+  words[i + 1] = precise ? perfNow() * 1000 + preciseOff : time();
   words[i + 2] = lastEnd = A.pos;
   valuesOpen = false;
   wp = i + W;
@@ -703,7 +724,7 @@ function callRecord(head: number, tok: number): void {
   }
   const i = wp;
   words[i] = head;
-  words[i + 1] = precise ? perfNow() * 1000 + preciseOff : clock[0];
+  words[i + 1] = precise ? perfNow() * 1000 + preciseOff : time();
   words[i + 2] = lastEnd = A.pos;
   wp = i + W;
 }
@@ -787,11 +808,12 @@ function enter(id: number, n: number, method: boolean, self: unknown, x: unknown
 export function c(id: number): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 0, false, undefined, undefined, undefined, undefined, null);
+  const t = clock[0];
+  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || t === -1 || (id < pkg.length && pkg[id] === 1)) return enter(id, 0, false, undefined, undefined, undefined, undefined, null);
   const a = seq + 1;
   const i = wp;
   words[i] = (id << 5) | F.CALL;
-  words[i + 1] = clock[0];
+  words[i + 1] = t;
   words[i + 2] = lastEnd;
   wp = i + F.W;
   seq = a;
@@ -804,7 +826,8 @@ export function c(id: number): number {
 export function c1(id: number, x: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 1, false, undefined, x, undefined, undefined, null);
+  const t = clock[0];
+  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || t === -1 || (id < pkg.length && pkg[id] === 1)) return enter(id, 1, false, undefined, x, undefined, undefined, null);
   let head = (id << 5) | F.CALL;
   if (capture === true) {
     const b = A.buf;
@@ -818,7 +841,7 @@ export function c1(id: number, x: unknown): number {
   const a = seq + 1;
   const i = wp;
   words[i] = head;
-  words[i + 1] = clock[0];
+  words[i + 1] = t;
   words[i + 2] = lastEnd = A.pos;
   wp = i + F.W;
   seq = a;
@@ -831,7 +854,8 @@ export function c1(id: number, x: unknown): number {
 export function c2(id: number, x: unknown, y: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 2, false, undefined, x, y, undefined, null);
+  const t = clock[0];
+  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || t === -1 || (id < pkg.length && pkg[id] === 1)) return enter(id, 2, false, undefined, x, y, undefined, null);
   let head = (id << 5) | F.CALL;
   if (capture === true) {
     const b = A.buf;
@@ -846,7 +870,7 @@ export function c2(id: number, x: unknown, y: unknown): number {
   const a = seq + 1;
   const i = wp;
   words[i] = head;
-  words[i + 1] = clock[0];
+  words[i + 1] = t;
   words[i + 2] = lastEnd = A.pos;
   wp = i + F.W;
   seq = a;
@@ -859,7 +883,8 @@ export function c2(id: number, x: unknown, y: unknown): number {
 export function c3(id: number, x: unknown, y: unknown, z: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 3, false, undefined, x, y, z, null);
+  const t = clock[0];
+  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || t === -1 || (id < pkg.length && pkg[id] === 1)) return enter(id, 3, false, undefined, x, y, z, null);
   let head = (id << 5) | F.CALL;
   if (capture === true) {
     const b = A.buf;
@@ -875,7 +900,7 @@ export function c3(id: number, x: unknown, y: unknown, z: unknown): number {
   const a = seq + 1;
   const i = wp;
   words[i] = head;
-  words[i + 1] = clock[0];
+  words[i + 1] = t;
   words[i + 2] = lastEnd = A.pos;
   wp = i + F.W;
   seq = a;
@@ -893,7 +918,8 @@ export function cn(id: number, ...xs: unknown[]): number {
 export function m0(id: number, self: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 0, true, self, undefined, undefined, undefined, null);
+  const t = clock[0];
+  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || t === -1 || (id < pkg.length && pkg[id] === 1)) return enter(id, 0, true, self, undefined, undefined, undefined, null);
   let head = (id << 5) | F.CALL;
   if (capture === true) {
     const b = A.buf;
@@ -907,7 +933,7 @@ export function m0(id: number, self: unknown): number {
   const a = seq + 1;
   const i = wp;
   words[i] = head;
-  words[i + 1] = clock[0];
+  words[i + 1] = t;
   words[i + 2] = lastEnd = A.pos;
   wp = i + F.W;
   seq = a;
@@ -920,7 +946,8 @@ export function m0(id: number, self: unknown): number {
 export function m1(id: number, self: unknown, x: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 1, true, self, x, undefined, undefined, null);
+  const t = clock[0];
+  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || t === -1 || (id < pkg.length && pkg[id] === 1)) return enter(id, 1, true, self, x, undefined, undefined, null);
   let head = (id << 5) | F.CALL;
   if (capture === true) {
     const b = A.buf;
@@ -935,7 +962,7 @@ export function m1(id: number, self: unknown, x: unknown): number {
   const a = seq + 1;
   const i = wp;
   words[i] = head;
-  words[i + 1] = clock[0];
+  words[i + 1] = t;
   words[i + 2] = lastEnd = A.pos;
   wp = i + F.W;
   seq = a;
@@ -948,7 +975,8 @@ export function m1(id: number, self: unknown, x: unknown): number {
 export function m2(id: number, self: unknown, x: unknown, y: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 2, true, self, x, y, undefined, null);
+  const t = clock[0];
+  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || t === -1 || (id < pkg.length && pkg[id] === 1)) return enter(id, 2, true, self, x, y, undefined, null);
   let head = (id << 5) | F.CALL;
   if (capture === true) {
     const b = A.buf;
@@ -964,7 +992,7 @@ export function m2(id: number, self: unknown, x: unknown, y: unknown): number {
   const a = seq + 1;
   const i = wp;
   words[i] = head;
-  words[i + 1] = clock[0];
+  words[i + 1] = t;
   words[i + 2] = lastEnd = A.pos;
   wp = i + F.W;
   seq = a;
@@ -977,7 +1005,8 @@ export function m2(id: number, self: unknown, x: unknown, y: unknown): number {
 export function m3(id: number, self: unknown, x: unknown, y: unknown, z: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 3, true, self, x, y, z, null);
+  const t = clock[0];
+  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || t === -1 || (id < pkg.length && pkg[id] === 1)) return enter(id, 3, true, self, x, y, z, null);
   let head = (id << 5) | F.CALL;
   if (capture === true) {
     const b = A.buf;
@@ -994,7 +1023,7 @@ export function m3(id: number, self: unknown, x: unknown, y: unknown, z: unknown
   const a = seq + 1;
   const i = wp;
   words[i] = head;
-  words[i + 1] = clock[0];
+  words[i + 1] = t;
   words[i + 2] = lastEnd = A.pos;
   wp = i + F.W;
   seq = a;
@@ -1096,7 +1125,8 @@ export function r(x: number): unknown {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const v = __nr$v;
   __nr$v = undefined;
-  if (x < 0 || x + 1 !== hi || runtime.d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || detour === true) return leave(x, v, PLAIN);
+  const t = clock[0];
+  if (x < 0 || x + 1 !== hi || runtime.d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || detour === true || t === -1) return leave(x, v, PLAIN);
   let head = F.RETURN;
   if (capture === true) {
     if (v === undefined) head = F.RETURN_UNDEFINED;
@@ -1109,7 +1139,7 @@ export function r(x: number): unknown {
   }
   const i = wp;
   words[i] = head;
-  words[i + 1] = clock[0];
+  words[i + 1] = t;
   words[i + 2] = lastEnd = A.pos;
   wp = i + F.W;
   hi = runtime.d = x;
@@ -1119,13 +1149,14 @@ export function r(x: number): unknown {
 /** A return of `undefined` (`return;`, the end of a body). */
 export function u(x: number): undefined {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
-  if (x < 0 || x + 1 !== hi || runtime.d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || detour === true) {
+  const t = clock[0];
+  if (x < 0 || x + 1 !== hi || runtime.d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || detour === true || t === -1) {
     leave(x, undefined, PLAIN);
     return undefined;
   }
   const i = wp;
   words[i] = capture === true ? F.RETURN_UNDEFINED : F.RETURN;
-  words[i + 1] = clock[0];
+  words[i + 1] = t;
   wp = i + F.W;
   hi = runtime.d = x;
   return undefined;
@@ -1469,7 +1500,7 @@ export function setIoHook(flag: Int32Array | null, hook: (() => void) | null): v
 
 /** The clock the probes read (µs since the session started, mod 2^32). */
 export function now(): number {
-  return clock[0];
+  return time();
 }
 
 /** Resets all state (a new recording in the same thread). */

@@ -130,6 +130,15 @@ pub fn clock_buffer(env: &Env) -> Result<ArrayBuffer<'_>> {
         .map_err(|e| crate::binding_errors::coded("ERR_INTERNAL", &e.to_string()).into_napi(env))
 }
 
+/// The probes' slow path when this thread's clock slot holds the parked
+/// marker (-1 as an Int32Array reads it: the clock thread stopped while every
+/// JavaScript thread waited): publishes the session time now into the
+/// slot, wakes the clock thread, and returns the time the slot holds.
+#[napi]
+pub fn clock_wake() -> u32 {
+    clock::wake()
+}
+
 /// Instruments a module for the running session. Returns the code to run,
 /// or null when the module is to run untouched (no session, or skipped).
 /// `cache_salt` identifies the addon build (and later the filter chain) in

@@ -12,20 +12,26 @@
 //! clock per event instead ([`session_now_us`] gives them the session time).
 //!
 //! When no JavaScript thread has run for `IDLE_AFTER` (their CPU clocks did
-//! not move: each is blocked in its event loop, so no probe can read the
-//! clock), the period becomes `IDLE_TICK` until one runs again: an idle
-//! recorded process no longer wakes 10 000 times a second. The cost is that
-//! the first events after such a pause may carry a time up to `IDLE_TICK`
-//! old (README, *Time*).
+//! not move: each is blocked in its event loop, so no probe reads the
+//! clock), the publisher writes [`PARKED`] into every slot and parks with no
+//! timeout: an idle recorded process does not wake it at all. A probe that
+//! reads `PARKED` takes its slow path, [`wake`]: it reads the session clock
+//! itself (so the first event after a pause carries the time it happened),
+//! publishes that into its own slot and unparks the publisher, which
+//! publishes again from its next tick. A time is never `PARKED` (the µs
+//! value `u32::MAX`, once every 71 minutes, is published as `u32::MAX - 1`),
+//! and a slot never goes back: the publisher does not overwrite a later time
+//! a wake published (decisions.md, section 31).
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Publication period.
 pub const TICK: Duration = Duration::from_micros(100);
-/// Publication period while every JavaScript thread is idle.
-pub const IDLE_TICK: Duration = Duration::from_millis(1);
+/// What a slot holds while the publisher is parked: never a time.
+pub const PARKED: u32 = u32::MAX;
 /// How long the JavaScript threads must have used no CPU to count as idle.
 pub const IDLE_AFTER: Duration = Duration::from_millis(2);
 /// How often the JavaScript threads' CPU clocks are read while busy.
@@ -57,16 +63,70 @@ static STEPS: [AtomicU64; 32] = [ZERO; 32];
 static BASE: OnceLock<Instant> = OnceLock::new();
 static START_NS: AtomicU64 = AtomicU64::new(0);
 
+/// The running publisher, for [`wake`] to unpark.
+static PUBLISHER: Mutex<Option<std::thread::Thread>> = Mutex::new(None);
+/// 1 + the time the first [`wake`] since the publisher parked published
+/// (0: none yet): the publisher counts the step from it to its own next
+/// publication, the longest a woken thread read that time.
+static WOKEN_AT: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// The slot the calling thread took last (its probes read that one).
+    static MY_SLOT: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
 /// Takes a fresh slot for the calling (JavaScript) thread; `None` when all
-/// are taken.
+/// are taken. The slot starts `PARKED`: the thread's first probe reads the
+/// time itself, whether or not the publisher runs.
 pub fn take_slot() -> Option<usize> {
     let n = USED.fetch_add(1, Ordering::AcqRel);
     if n < SLOTS {
         CPU_CLOCKS[n].store(own_cpu_clock(), Ordering::Release);
+        CLOCK[n].0.store(PARKED, Ordering::SeqCst);
+        MY_SLOT.with(|c| c.set(n));
         Some(n)
     } else {
         None
     }
+}
+
+/// The slow path of a probe that read `PARKED` in its slot: publishes the
+/// session time now into the calling thread's slot and unparks the
+/// publisher. Returns the time the slot then holds (the one the probe
+/// records): this one, or a time the publisher wrote first.
+pub fn wake() -> u32 {
+    let us = session_time_u32();
+    let slot = MY_SLOT.with(Cell::get);
+    if slot >= SLOTS {
+        return us;
+    }
+    match CLOCK[slot].0.compare_exchange(PARKED, us, Ordering::SeqCst, Ordering::SeqCst) {
+        Ok(_) => {
+            let _ = WOKEN_AT.compare_exchange(0, u64::from(us) + 1, Ordering::SeqCst, Ordering::SeqCst);
+            if let Some(t) = PUBLISHER.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+                t.unpark();
+            }
+            us
+        }
+        Err(now) => now,
+    }
+}
+
+/// A µs time as published: mod 2^32, never `PARKED`.
+fn as_published(us: u128) -> u32 {
+    let v = us as u32;
+    if v == PARKED {
+        PARKED - 1
+    } else {
+        v
+    }
+}
+
+/// The current session's time now, as the publisher would publish it.
+fn session_time_u32() -> u32 {
+    let base = *BASE.get_or_init(Instant::now);
+    let ns = base.elapsed().as_nanos().saturating_sub(u128::from(START_NS.load(Ordering::Relaxed)));
+    as_published(ns / 1000)
 }
 
 /// The calling thread's CPU clock (`clockid_t`), or `NO_CPU_CLOCK`.
@@ -137,7 +197,7 @@ fn js_cpu_ns() -> Option<u64> {
 }
 
 /// Idle detection for the publisher: reads the JavaScript threads' CPU time
-/// at most every `CHECK_EVERY` while busy (every publication while idle).
+/// at most every `CHECK_EVERY`.
 struct Activity {
     last_cpu: Option<u64>,
     last_check: Instant,
@@ -152,8 +212,8 @@ impl Activity {
 
     /// Updates the state at `now`; true while every JavaScript thread is idle.
     fn idle(&mut self, now: Instant) -> bool {
-        if !self.idle && now.duration_since(self.last_check) < CHECK_EVERY {
-            return false;
+        if now.duration_since(self.last_check) < CHECK_EVERY {
+            return self.idle;
         }
         self.last_check = now;
         let cpu = js_cpu_ns();
@@ -218,39 +278,47 @@ impl Ticker {
         let s2 = Arc::clone(&stop);
         let max_step = Arc::new(AtomicU64::new(0));
         let m2 = Arc::clone(&max_step);
+        force_publish(start);
         let join = std::thread::Builder::new().name("noderec-clock".into()).spawn(move || {
             steady_thread();
             let mut last = publish(start);
             let mut deadline = Instant::now();
             let mut activity = Activity::new(deadline);
-            let mut was_idle = false;
             while !s2.load(Ordering::Relaxed) {
-                let period = if was_idle { IDLE_TICK } else { TICK };
-                deadline += period;
+                deadline += TICK;
                 let now = Instant::now();
                 if deadline < now {
                     // Too late for that tick: aim at the next one from now.
-                    deadline = now + period;
+                    deadline = now + TICK;
                 }
                 sleep_until(deadline);
                 let us = publish(start);
-                // Steps while idle are IDLE_TICK by design: only busy ones count.
-                if !was_idle {
-                    let step = u64::from(us.wrapping_sub(last)).max(1);
-                    let b = (63 - step.leading_zeros()) as usize;
-                    STEPS[b.min(31)].fetch_add(1, Ordering::Relaxed);
-                    m2.fetch_max(step, Ordering::Relaxed);
-                }
+                count_step(&m2, us.wrapping_sub(last));
                 last = us;
-                let idle = activity.idle(Instant::now());
-                if was_idle && !idle {
-                    // A thread ran: the next publication comes at the busy period.
-                    deadline = Instant::now();
+                if !activity.idle(Instant::now()) {
+                    continue;
                 }
-                was_idle = idle;
+                // Every JavaScript thread waits: park until a probe wakes us.
+                WOKEN_AT.store(0, Ordering::SeqCst);
+                let n = USED.load(Ordering::Acquire).min(SLOTS);
+                for s in &CLOCK[..n.max(1)] {
+                    s.0.store(PARKED, Ordering::SeqCst);
+                }
+                while !s2.load(Ordering::SeqCst) && WOKEN_AT.load(Ordering::SeqCst) == 0 {
+                    std::thread::park();
+                }
+                let woken = WOKEN_AT.load(Ordering::SeqCst);
+                last = publish(start);
+                // The woken thread read the time its wake published until
+                // this publication: that is a step. The parked time is not.
+                if woken != 0 {
+                    count_step(&m2, last.wrapping_sub((woken - 1) as u32));
+                }
+                deadline = Instant::now();
+                activity = Activity::new(deadline);
             }
         })?;
-        publish(start);
+        *PUBLISHER.lock().unwrap_or_else(PoisonError::into_inner) = Some(join.thread().clone());
         Ok(Ticker { stop, max_step, join: Some(join) })
     }
 
@@ -262,14 +330,45 @@ impl Ticker {
     }
 }
 
-/// Writes the current time into every slot in use; returns it.
+/// Counts a step between two publications (µs, mod 2^32).
+fn count_step(max_step: &AtomicU64, step: u32) {
+    let step = u64::from(step).max(1);
+    let b = (63 - step.leading_zeros()) as usize;
+    STEPS[b.min(31)].fetch_add(1, Ordering::Relaxed);
+    max_step.fetch_max(step, Ordering::Relaxed);
+}
+
+/// True when `a` is a later time than `b` (both µs mod 2^32, less than
+/// 2^31 µs apart).
+fn later(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) > 0
+}
+
+/// Writes the current time into every slot in use; returns it. A slot
+/// keeps a later time a [`wake`] wrote there after this one was read.
 pub fn publish(start: Instant) -> u32 {
-    let us = start.elapsed().as_micros() as u32;
+    let us = as_published(start.elapsed().as_micros());
     let n = USED.load(Ordering::Acquire).min(SLOTS);
     for s in &CLOCK[..n.max(1)] {
-        s.0.store(us, Ordering::Relaxed);
+        let mut cur = s.0.load(Ordering::Relaxed);
+        while cur == PARKED || later(us, cur) {
+            match s.0.compare_exchange_weak(cur, us, Ordering::SeqCst, Ordering::Relaxed) {
+                Ok(_) => break,
+                Err(c) => cur = c,
+            }
+        }
     }
     us
+}
+
+/// A session's first publication: every slot, whatever it held (a
+/// previous session's times are later).
+fn force_publish(start: Instant) {
+    let us = as_published(start.elapsed().as_micros());
+    let n = USED.load(Ordering::Acquire).min(SLOTS);
+    for s in &CLOCK[..n.max(1)] {
+        s.0.store(us, Ordering::SeqCst);
+    }
 }
 
 #[cfg(target_os = "linux")]
@@ -297,10 +396,12 @@ fn sleep_until(deadline: Instant) {
 
 impl Drop for Ticker {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.stop.store(true, Ordering::SeqCst);
         if let Some(j) = self.join.take() {
+            j.thread().unpark();
             let _ = j.join();
         }
+        *PUBLISHER.lock().unwrap_or_else(PoisonError::into_inner) = None;
     }
 }
 
@@ -308,9 +409,90 @@ impl Drop for Ticker {
 mod tests {
     use super::*;
 
+    /// The publisher and its counters are process-wide: one test at a time
+    /// runs a ticker or a stand-in JavaScript thread.
+    static SERIAL: Mutex<()> = Mutex::new(());
+
+    fn serial() -> std::sync::MutexGuard<'static, ()> {
+        SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits up to 20 s (a loaded machine wakes threads late) for `f`.
+    fn until(what: &str, f: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !f() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn a_time_is_never_the_parked_marker_and_a_slot_never_goes_back() {
+        assert_eq!(as_published(u128::from(u32::MAX)), PARKED - 1);
+        assert_eq!(as_published(u128::from(u32::MAX) + 1), 0);
+        assert!(later(5, 3) && !later(3, 5) && !later(3, 3));
+        // Across the wrap of the µs counter (every 71 minutes).
+        assert!(later(2, u32::MAX - 2));
+        let _serial = serial();
+        let slot = take_slot().expect("slot");
+        assert_eq!(CLOCK[slot].0.load(Ordering::SeqCst), PARKED, "a fresh slot is parked");
+        // A publication replaces the marker, not a later time a wake wrote.
+        let start = Instant::now();
+        assert!(publish(start) < 1_000_000);
+        assert_ne!(CLOCK[slot].0.load(Ordering::SeqCst), PARKED);
+        CLOCK[slot].0.store(5_000_000, Ordering::SeqCst);
+        publish(start);
+        assert_eq!(CLOCK[slot].0.load(Ordering::SeqCst), 5_000_000);
+    }
+
+    #[test]
+    fn parks_while_the_js_threads_wait_and_a_probe_wakes_it() {
+        use std::sync::mpsc;
+        let _serial = serial();
+        // A thread standing for a JavaScript thread: takes a slot, blocks
+        // (an idle event loop); on an order it does what a probe that reads
+        // the slot does (wake() on the marker), then runs for 5 ms.
+        let (go, orders) = mpsc::channel::<()>();
+        let (ready, acks) = mpsc::channel::<(u32, u32)>();
+        let js = std::thread::spawn(move || {
+            let slot = take_slot().expect("slot");
+            ready.send((slot as u32, 0)).expect("ack");
+            while orders.recv().is_ok() {
+                let seen = CLOCK[slot].0.load(Ordering::SeqCst);
+                let t = if seen == PARKED { wake() } else { seen };
+                ready.send((seen, t)).expect("ack");
+                let t0 = Instant::now();
+                while t0.elapsed() < Duration::from_millis(5) {}
+            }
+        });
+        let slot = acks.recv().expect("slot").0 as usize;
+        let start = Instant::now();
+        let ticker = Ticker::start(start).expect("ticker");
+        let read = || CLOCK[slot].0.load(Ordering::SeqCst);
+        until("the publisher to park", || read() == PARKED);
+        // Parked: no publication at all while the thread waits.
+        let steps = step_quantiles().0;
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(read(), PARKED);
+        assert_eq!(step_quantiles().0, steps, "the parked publisher published");
+        // The probe's wake gives the time now, not the time the publisher parked.
+        go.send(()).expect("order");
+        let (seen, woke) = acks.recv().expect("ack");
+        assert_eq!(seen, PARKED);
+        assert!(woke != PARKED && woke >= 200_000, "woke at {woke} µs");
+        // The publisher runs again: the slot moves on from the woken time.
+        until("a publication after the wake", || later(read(), woke));
+        drop(go);
+        js.join().expect("join");
+        // The parked 200 ms were not a step: only the wake's time to the
+        // next publication was.
+        assert!(ticker.max_step_us() < 200_000, "max step {} µs", ticker.max_step_us());
+    }
+
     #[test]
     fn idles_only_while_the_js_threads_use_no_cpu() {
         use std::sync::mpsc;
+        let _serial = serial();
         // A thread standing for a JavaScript thread: it takes a slot, then
         // spins (runs) or blocks (an idle event loop) on command.
         let (go, orders) = mpsc::channel::<u64>();
@@ -346,7 +528,7 @@ mod tests {
         // Running again: busy at the next check.
         go.send(2).expect("order");
         acks.recv().expect("ack");
-        assert!(!a.idle(now + Duration::from_micros(10)), "running thread seen idle");
+        assert!(!a.idle(now + CHECK_EVERY), "running thread seen idle");
         drop(go);
         js.join().expect("join");
         // The thread has ended: its clock is no longer read.
@@ -363,6 +545,7 @@ mod tests {
 
     #[test]
     fn publishes_and_counts_steps() {
+        let _serial = serial();
         let start = Instant::now();
         let t = Ticker::start(start).expect("ticker");
         // Waits for the steps, not a fixed 30 ms: the publisher is an
