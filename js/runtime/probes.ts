@@ -808,8 +808,9 @@ function enter(id: number, n: number, method: boolean, self: unknown, x: unknown
 export function c(id: number): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
+  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 0, false, undefined, undefined, undefined, undefined, null);
   const t = clock[0];
-  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || t === -1 || (id < pkg.length && pkg[id] === 1)) return enter(id, 0, false, undefined, undefined, undefined, undefined, null);
+  if (t === -1) return enter(id, 0, false, undefined, undefined, undefined, undefined, null);
   const a = seq + 1;
   const i = wp;
   words[i] = (id << 5) | F.CALL;
@@ -826,8 +827,7 @@ export function c(id: number): number {
 export function c1(id: number, x: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  const t = clock[0];
-  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || t === -1 || (id < pkg.length && pkg[id] === 1)) return enter(id, 1, false, undefined, x, undefined, undefined, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 1, false, undefined, x, undefined, undefined, null);
   let head = (id << 5) | F.CALL;
   if (capture === true) {
     const b = A.buf;
@@ -838,6 +838,8 @@ export function c1(id: number, x: unknown): number {
     A.pos = p;
     head |= F.HAS;
   }
+  const t = clock[0];
+  if (t === -1) return enter(id, 1, false, undefined, x, undefined, undefined, null);
   const a = seq + 1;
   const i = wp;
   words[i] = head;
@@ -854,8 +856,7 @@ export function c1(id: number, x: unknown): number {
 export function c2(id: number, x: unknown, y: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  const t = clock[0];
-  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || t === -1 || (id < pkg.length && pkg[id] === 1)) return enter(id, 2, false, undefined, x, y, undefined, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 2, false, undefined, x, y, undefined, null);
   let head = (id << 5) | F.CALL;
   if (capture === true) {
     const b = A.buf;
@@ -867,6 +868,8 @@ export function c2(id: number, x: unknown, y: unknown): number {
     A.pos = p;
     head |= F.HAS;
   }
+  const t = clock[0];
+  if (t === -1) return enter(id, 2, false, undefined, x, y, undefined, null);
   const a = seq + 1;
   const i = wp;
   words[i] = head;
@@ -883,8 +886,7 @@ export function c2(id: number, x: unknown, y: unknown): number {
 export function c3(id: number, x: unknown, y: unknown, z: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  const t = clock[0];
-  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || t === -1 || (id < pkg.length && pkg[id] === 1)) return enter(id, 3, false, undefined, x, y, z, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 3, false, undefined, x, y, z, null);
   let head = (id << 5) | F.CALL;
   if (capture === true) {
     const b = A.buf;
@@ -897,6 +899,8 @@ export function c3(id: number, x: unknown, y: unknown, z: unknown): number {
     A.pos = p;
     head |= F.HAS;
   }
+  const t = clock[0];
+  if (t === -1) return enter(id, 3, false, undefined, x, y, z, null);
   const a = seq + 1;
   const i = wp;
   words[i] = head;
@@ -918,8 +922,7 @@ export function cn(id: number, ...xs: unknown[]): number {
 export function m0(id: number, self: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  const t = clock[0];
-  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || t === -1 || (id < pkg.length && pkg[id] === 1)) return enter(id, 0, true, self, undefined, undefined, undefined, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 0, true, self, undefined, undefined, undefined, null);
   let head = (id << 5) | F.CALL;
   if (capture === true) {
     const b = A.buf;
@@ -930,6 +933,8 @@ export function m0(id: number, self: unknown): number {
     A.pos = p;
     head |= F.HAS;
   }
+  const t = clock[0];
+  if (t === -1) return enter(id, 0, true, self, undefined, undefined, undefined, null);
   const a = seq + 1;
   const i = wp;
   words[i] = head;
@@ -946,8 +951,7 @@ export function m0(id: number, self: unknown): number {
 export function m1(id: number, self: unknown, x: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  const t = clock[0];
-  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || t === -1 || (id < pkg.length && pkg[id] === 1)) return enter(id, 1, true, self, x, undefined, undefined, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 1, true, self, x, undefined, undefined, null);
   let head = (id << 5) | F.CALL;
   if (capture === true) {
     const b = A.buf;
@@ -959,6 +963,8 @@ export function m1(id: number, self: unknown, x: unknown): number {
     A.pos = p;
     head |= F.HAS;
   }
+  const t = clock[0];
+  if (t === -1) return enter(id, 1, true, self, x, undefined, undefined, null);
   const a = seq + 1;
   const i = wp;
   words[i] = head;
@@ -975,8 +981,7 @@ export function m1(id: number, self: unknown, x: unknown): number {
 export function m2(id: number, self: unknown, x: unknown, y: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  const t = clock[0];
-  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || t === -1 || (id < pkg.length && pkg[id] === 1)) return enter(id, 2, true, self, x, y, undefined, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 2, true, self, x, y, undefined, null);
   let head = (id << 5) | F.CALL;
   if (capture === true) {
     const b = A.buf;
@@ -989,6 +994,8 @@ export function m2(id: number, self: unknown, x: unknown, y: unknown): number {
     A.pos = p;
     head |= F.HAS;
   }
+  const t = clock[0];
+  if (t === -1) return enter(id, 2, true, self, x, y, undefined, null);
   const a = seq + 1;
   const i = wp;
   words[i] = head;
@@ -1005,8 +1012,7 @@ export function m2(id: number, self: unknown, x: unknown, y: unknown): number {
 export function m3(id: number, self: unknown, x: unknown, y: unknown, z: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  const t = clock[0];
-  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || t === -1 || (id < pkg.length && pkg[id] === 1)) return enter(id, 3, true, self, x, y, z, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 3, true, self, x, y, z, null);
   let head = (id << 5) | F.CALL;
   if (capture === true) {
     const b = A.buf;
@@ -1020,6 +1026,8 @@ export function m3(id: number, self: unknown, x: unknown, y: unknown, z: unknown
     A.pos = p;
     head |= F.HAS;
   }
+  const t = clock[0];
+  if (t === -1) return enter(id, 3, true, self, x, y, z, null);
   const a = seq + 1;
   const i = wp;
   words[i] = head;
@@ -1125,8 +1133,7 @@ export function r(x: number): unknown {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const v = __nr$v;
   __nr$v = undefined;
-  const t = clock[0];
-  if (x < 0 || x + 1 !== hi || runtime.d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || detour === true || t === -1) return leave(x, v, PLAIN);
+  if (x < 0 || x + 1 !== hi || runtime.d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || detour === true) return leave(x, v, PLAIN);
   let head = F.RETURN;
   if (capture === true) {
     if (v === undefined) head = F.RETURN_UNDEFINED;
@@ -1137,6 +1144,8 @@ export function r(x: number): unknown {
       head = F.RETURN | F.HAS;
     }
   }
+  const t = clock[0];
+  if (t === -1) return leave(x, v, PLAIN);
   const i = wp;
   words[i] = head;
   words[i + 1] = t;
@@ -1149,8 +1158,12 @@ export function r(x: number): unknown {
 /** A return of `undefined` (`return;`, the end of a body). */
 export function u(x: number): undefined {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  if (x < 0 || x + 1 !== hi || runtime.d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || detour === true) {
+    leave(x, undefined, PLAIN);
+    return undefined;
+  }
   const t = clock[0];
-  if (x < 0 || x + 1 !== hi || runtime.d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || detour === true || t === -1) {
+  if (t === -1) {
     leave(x, undefined, PLAIN);
     return undefined;
   }
