@@ -120,6 +120,14 @@ describe('clock', () => {
     expect(JSON.parse(r.stdout)).toEqual([0]);
   });
 
+  // Precise events read a clock of their own: no thread wakes 10 000 times a
+  // second to publish one (decisions.md 31).
+  it.runIf(process.platform === 'linux')('precise: no clock thread runs', () => {
+    const r = runNode(fixture('clock', 'policy.js'), { env: { NODEREC_CLOCK: 'precise' } });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([]);
+  });
+
   it('a bad NODEREC_CLOCK is ERR_INVALID_POLICY_VALUE', () => {
     const r = runNode(MAIN, { env: { NODEREC_CLOCK: 'fast' } });
     expect(r.code).toBe(1);

@@ -9,7 +9,8 @@
 //! starved the program's own threads when several recorded processes ran
 //! at once (decisions.md, section 4). It counts the steps between its publications in log2 buckets
 //! ([`step_quantiles`]). `NODEREC_CLOCK=precise` makes the probes read a real
-//! clock per event instead ([`session_now_us`] gives them the session time).
+//! clock per event instead ([`session_now_us`] gives them the session time),
+//! and the session then runs no publisher at all ([`Ticker::parked`]).
 //!
 //! When no JavaScript thread has run for `IDLE_AFTER` (their CPU clocks did
 //! not move: each is blocked in its event loop, so no probe reads the
@@ -65,6 +66,10 @@ static START_NS: AtomicU64 = AtomicU64::new(0);
 
 /// The running publisher, for [`wake`] to unpark.
 static PUBLISHER: Mutex<Option<std::thread::Thread>> = Mutex::new(None);
+/// False while the session has no publisher (`NODEREC_CLOCK=precise`, whose
+/// events never read the slots): [`wake`] then answers without storing, so
+/// the slots stay marked and every read of one asks for the time.
+static PUBLISHING: AtomicBool = AtomicBool::new(false);
 /// 1 + the time the first [`wake`] since the publisher parked published
 /// (0: none yet): the publisher counts the step from it to its own next
 /// publication, the longest a woken thread read that time.
@@ -97,7 +102,7 @@ pub fn take_slot() -> Option<usize> {
 pub fn wake() -> u32 {
     let us = session_time_u32();
     let slot = MY_SLOT.with(Cell::get);
-    if slot >= SLOTS {
+    if slot >= SLOTS || !PUBLISHING.load(Ordering::SeqCst) {
         return us;
     }
     match CLOCK[slot].0.compare_exchange(PARKED, us, Ordering::SeqCst, Ordering::SeqCst) {
@@ -270,10 +275,24 @@ pub struct Ticker {
 }
 
 impl Ticker {
+    /// A session clock without a publisher (`NODEREC_CLOCK=precise`): the
+    /// slots hold `PARKED`, so a read of one (the IO capture's `now()`)
+    /// asks [`wake`] for the time, and no thread wakes 10 000 times a
+    /// second for events that read a clock of their own.
+    pub fn parked(start: Instant) -> Ticker {
+        set_start(start);
+        PUBLISHING.store(false, Ordering::SeqCst);
+        let n = USED.load(Ordering::Acquire).min(SLOTS);
+        for s in &CLOCK[..n.max(1)] {
+            s.0.store(PARKED, Ordering::SeqCst);
+        }
+        Ticker { stop: Arc::new(AtomicBool::new(true)), max_step: Arc::new(AtomicU64::new(0)), join: None }
+    }
+
     /// Starts publishing `start.elapsed()` in µs.
     pub fn start(start: Instant) -> std::io::Result<Ticker> {
-        let base = *BASE.get_or_init(|| start);
-        START_NS.store(start.saturating_duration_since(base).as_nanos() as u64, Ordering::Relaxed);
+        set_start(start);
+        PUBLISHING.store(true, Ordering::SeqCst);
         let stop = Arc::new(AtomicBool::new(false));
         let s2 = Arc::clone(&stop);
         let max_step = Arc::new(AtomicU64::new(0));
@@ -328,6 +347,12 @@ impl Ticker {
     pub fn max_step_us(&self) -> u64 {
         self.max_step.load(Ordering::Relaxed)
     }
+}
+
+/// Makes `start` the current session's start.
+fn set_start(start: Instant) {
+    let base = *BASE.get_or_init(|| start);
+    START_NS.store(start.saturating_duration_since(base).as_nanos() as u64, Ordering::Relaxed);
 }
 
 /// Counts a step between two publications (µs, mod 2^32).
@@ -443,6 +468,20 @@ mod tests {
         CLOCK[slot].0.store(5_000_000, Ordering::SeqCst);
         publish(start);
         assert_eq!(CLOCK[slot].0.load(Ordering::SeqCst), 5_000_000);
+    }
+
+    #[test]
+    fn without_a_publisher_a_wake_answers_and_the_slot_stays_marked() {
+        let _serial = serial();
+        let slot = take_slot().expect("slot");
+        let t = Ticker::parked(Instant::now());
+        std::thread::sleep(Duration::from_millis(2));
+        let a = wake();
+        std::thread::sleep(Duration::from_millis(2));
+        let b = wake();
+        assert!(a >= 2000 && later(b, a) && b != PARKED, "{a} then {b}");
+        assert_eq!(CLOCK[slot].0.load(Ordering::SeqCst), PARKED);
+        drop(t);
     }
 
     #[test]

@@ -202,7 +202,12 @@ pub fn start(opts: &StartOptions) -> Result<Arc<Session>> {
         writer.send(Msg::HoldCap(usize::try_from(opts.clear_hold_bytes).unwrap_or(usize::MAX)))?;
     }
     let start = Instant::now();
-    let ticker = Ticker::start(start).map_err(|e| Error::io("start clock thread", e))?;
+    // Precise events read a clock of their own: no publisher (decisions.md 31).
+    let ticker = if opts.precise_clock {
+        Ticker::parked(start)
+    } else {
+        Ticker::start(start).map_err(|e| Error::io("start clock thread", e))?
+    };
     let counters = Arc::clone(&writer.counters);
     let s = Arc::new(Session {
         dir,
