@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The clock thread's own cost while the program is busy: runs the
 // object-heavy workload recorded (every call and value, BENCH_SCALE default
-// 0.25) and reads the `noderec-clock` thread's CPU time and wake-ups
+// 0.25; BENCH_WORKLOAD another file of bench/workloads, BENCH_SCOPE the
+// recorder's scope, default all) and reads the `noderec-clock` thread's CPU time and wake-ups
 // (voluntary context switches) from /proc/<pid>/task/* every 20 ms until
 // the process ends; prints them per second of the run (median of
 // BENCH_RUNS, default 5). Linux only.
@@ -14,6 +15,7 @@ const { NODE, cleanEnv, median } = require('./common');
 
 const REGISTER = path.join(__dirname, '..', 'js', 'dist', 'register.js');
 const WORKLOAD = path.join(__dirname, 'workloads', process.env.BENCH_WORKLOAD || 'objects.js');
+const SCOPE = process.env.BENCH_SCOPE || 'all';
 const RUNS = Number(process.env.BENCH_RUNS || 5);
 const TICKS = 100; // USER_HZ: /proc's stat times are in 1/100 s
 
@@ -46,7 +48,7 @@ function once() {
     const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'noderec-bench-clock-'));
     const t0 = process.hrtime.bigint();
     const child = spawn(NODE, ['--require', REGISTER, WORKLOAD], {
-      env: cleanEnv({ NODEREC_OUT_DIR: outDir, BENCH_SCALE: process.env.BENCH_SCALE || '0.25' }),
+      env: cleanEnv({ NODEREC_OUT_DIR: outDir, BENCH_SCALE: process.env.BENCH_SCALE || '0.25', NODEREC_SCOPE: process.env.BENCH_SCOPE || 'all' }),
       stdio: 'ignore',
     });
     let last = [0, 0];
@@ -69,7 +71,7 @@ function once() {
   for (let i = 0; i < RUNS; i++) rs.push(await once());
   const load = os.loadavg()[0].toFixed(1);
   const m = (k) => median(rs.map((r) => r[k]));
-  console.log(`| measure (${path.basename(WORKLOAD)}, median of ${RUNS}, load ${load}) | value |`);
+  console.log(`| measure (${path.basename(WORKLOAD)}, scope ${SCOPE}, median of ${RUNS}, load ${load}) | value |`);
   console.log(`|---|---|`);
   console.log(`| wall of a run, s | ${m('wallS').toFixed(2)} |`);
   console.log(`| clock thread CPU, ms per second of the run | ${m('cpuMsPerS').toFixed(1)} |`);

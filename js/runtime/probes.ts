@@ -330,14 +330,16 @@ function noClock(): number {
 var precise = false;
 let preciseOff = 0;
 
-// The published clock stops while every JavaScript thread waits: the clock
-// thread writes -1 (0xFFFFFFFF, never a time) into the slots and parks
+// The published clock stops while no probe reads it: every 1 ms the clock
+// thread writes -1 (0xFFFFFFFF, never a time) into the slots instead of the
+// time, and parks once two such marks in a row were left unread
 // (session/clock.rs). A probe that reads -1 takes the general path, whose
-// time() asks the native side for the time now: it publishes that into this
-// thread's slot, wakes the clock thread, and returns it. So the fast paths
-// pay one compare of the value they load anyway, and the first event after
-// a pause carries its own time. Every read of `clock` goes through time()
-// or that compare: no event records -1.
+// time() asks the native side for the time now: it stores that into this
+// thread's slot, wakes the clock thread if it sleeps, and returns it. So
+// the fast paths pay one compare of the value they load anyway (and the
+// general path about once per ms), and the first event after a pause
+// carries its own time. Every read of `clock` goes through time() or that
+// compare: no event records -1.
 var wake: () => number = noClock;
 
 /** The native call time() makes when the clock is parked. */

@@ -12,20 +12,23 @@
 //! clock per event instead ([`session_now_us`] gives them the session time),
 //! and the session then runs no publisher at all ([`Ticker::parked`]).
 //!
-//! When no JavaScript thread has run for `IDLE_AFTER` (their CPU clocks did
-//! not move: each is blocked in its event loop, so no probe reads the
-//! clock), the publisher writes [`PARKED`] into every slot and parks with no
-//! timeout: an idle recorded process does not wake it at all. A probe that
-//! reads `PARKED` takes its slow path, [`wake`]: it reads the session clock
-//! itself (so the first event after a pause carries the time it happened),
-//! publishes that into its own slot and unparks the publisher, which
-//! publishes again from its next tick. A time is never `PARKED` (the µs
-//! value `u32::MAX`, once every 71 minutes, is published as `u32::MAX - 1`),
-//! and a slot never goes back: the publisher does not overwrite a later time
-//! a wake published (decisions.md, section 31).
+//! The publisher stops while no probe reads the clock. Every `SAMPLE_EVERY`
+//! ticks (1 ms) it writes [`PARKED`] into every slot instead of the time, and
+//! leaves that mark in place until a probe reads it: a probe that reads
+//! `PARKED` takes its slow path, [`wake`], which reads the session clock
+//! itself, stores that into its own slot (the publisher's later times then
+//! replace it as usual) and unparks the publisher if it sleeps. When
+//! `PARK_AFTER` samples in a row found every mark still in place, no probe
+//! ran for that long (every JavaScript thread waits in its event loop, or
+//! runs only code without probes): the publisher parks with no timeout, so
+//! an idle recorded process does not wake it at all, and the first event
+//! after the pause carries the time it happened. A time is never `PARKED`
+//! (the µs value `u32::MAX`, once every 71 minutes, is published as
+//! `u32::MAX - 1`), and a slot never goes back: the publisher does not
+//! overwrite a later time a wake stored (decisions.md, section 31).
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -33,10 +36,11 @@ use std::time::{Duration, Instant};
 pub const TICK: Duration = Duration::from_micros(100);
 /// What a slot holds while the publisher is parked: never a time.
 pub const PARKED: u32 = u32::MAX;
-/// How long the JavaScript threads must have used no CPU to count as idle.
-pub const IDLE_AFTER: Duration = Duration::from_millis(2);
-/// How often the JavaScript threads' CPU clocks are read while busy.
-const CHECK_EVERY: Duration = Duration::from_millis(1);
+/// Every this many ticks the publisher marks the slots `PARKED` (a sample
+/// of whether a probe reads the clock).
+const SAMPLE_EVERY: u32 = 10;
+/// Samples in a row with no mark read after which the publisher parks.
+const PARK_AFTER: u32 = 2;
 /// Slots available (one per JavaScript thread; never reused, because V8
 /// forbids two ArrayBuffers over the same memory).
 pub const SLOTS: usize = 1024;
@@ -48,12 +52,8 @@ struct Slot(AtomicU32, [u32; 3]);
 const EMPTY: Slot = Slot(AtomicU32::new(0), [0; 3]);
 static CLOCK: [Slot; SLOTS] = [EMPTY; SLOTS];
 static USED: AtomicUsize = AtomicUsize::new(0);
-/// Per slot, the CPU clock of the thread that took it (`clockid_t`), or
-/// `NO_CPU_CLOCK`.
-#[allow(clippy::declare_interior_mutable_const)]
-const NO_CLOCK: AtomicI64 = AtomicI64::new(NO_CPU_CLOCK);
+/// A thread CPU clock that cannot be read (see [`own_cpu_clock`]).
 pub(crate) const NO_CPU_CLOCK: i64 = i64::MIN;
-static CPU_CLOCKS: [AtomicI64; SLOTS] = [NO_CLOCK; SLOTS];
 
 /// Steps between publications: bucket `i` counts steps of `[2^i, 2^(i+1))` µs.
 #[allow(clippy::declare_interior_mutable_const)]
@@ -70,6 +70,9 @@ static PUBLISHER: Mutex<Option<std::thread::Thread>> = Mutex::new(None);
 /// events never read the slots): [`wake`] then answers without storing, so
 /// the slots stay marked and every read of one asks for the time.
 static PUBLISHING: AtomicBool = AtomicBool::new(false);
+/// True while the publisher is parked or about to park: a [`wake`] then
+/// unparks it.
+static SLEEPING: AtomicBool = AtomicBool::new(false);
 /// 1 + the time the first [`wake`] since the publisher parked published
 /// (0: none yet): the publisher counts the step from it to its own next
 /// publication, the longest a woken thread read that time.
@@ -86,7 +89,6 @@ thread_local! {
 pub fn take_slot() -> Option<usize> {
     let n = USED.fetch_add(1, Ordering::AcqRel);
     if n < SLOTS {
-        CPU_CLOCKS[n].store(own_cpu_clock(), Ordering::Release);
         CLOCK[n].0.store(PARKED, Ordering::SeqCst);
         MY_SLOT.with(|c| c.set(n));
         Some(n)
@@ -95,10 +97,10 @@ pub fn take_slot() -> Option<usize> {
     }
 }
 
-/// The slow path of a probe that read `PARKED` in its slot: publishes the
+/// The slow path of a probe that read `PARKED` in its slot: stores the
 /// session time now into the calling thread's slot and unparks the
-/// publisher. Returns the time the slot then holds (the one the probe
-/// records): this one, or a time the publisher wrote first.
+/// publisher if it sleeps. Returns the time the slot then holds (the one
+/// the probe records): this one, or a time stored there first.
 pub fn wake() -> u32 {
     let us = session_time_u32();
     let slot = MY_SLOT.with(Cell::get);
@@ -108,8 +110,12 @@ pub fn wake() -> u32 {
     match CLOCK[slot].0.compare_exchange(PARKED, us, Ordering::SeqCst, Ordering::SeqCst) {
         Ok(_) => {
             let _ = WOKEN_AT.compare_exchange(0, u64::from(us) + 1, Ordering::SeqCst, Ordering::SeqCst);
-            if let Some(t) = PUBLISHER.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
-                t.unpark();
+            // Read after the store above: either the publisher sees the slot
+            // read before it parks, or this sees it sleeping (decisions 31).
+            if SLEEPING.load(Ordering::SeqCst) {
+                if let Some(t) = PUBLISHER.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+                    t.unpark();
+                }
             }
             us
         }
@@ -171,71 +177,6 @@ pub(crate) fn cpu_clock_ns(_clock: i64) -> Option<u64> {
     None
 }
 
-/// The summed CPU time (ns) of the JavaScript threads whose clocks can be
-/// read, or `None` when none can (then the publisher never idles).
-#[cfg(target_os = "linux")]
-fn js_cpu_ns() -> Option<u64> {
-    let n = USED.load(Ordering::Acquire).min(SLOTS);
-    let mut sum = 0u64;
-    let mut any = false;
-    for c in &CPU_CLOCKS[..n] {
-        let id = c.load(Ordering::Acquire);
-        if id == NO_CPU_CLOCK {
-            continue;
-        }
-        // An ended thread runs no probe: its slot is not read again, so a
-        // process that went through many workers pays nothing for them.
-        match cpu_clock_ns(id) {
-            Some(ns) => {
-                any = true;
-                sum = sum.wrapping_add(ns);
-            }
-            None => c.store(NO_CPU_CLOCK, Ordering::Release),
-        }
-    }
-    any.then_some(sum)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn js_cpu_ns() -> Option<u64> {
-    None
-}
-
-/// Idle detection for the publisher: reads the JavaScript threads' CPU time
-/// at most every `CHECK_EVERY`.
-struct Activity {
-    last_cpu: Option<u64>,
-    last_check: Instant,
-    still_since: Option<Instant>,
-    idle: bool,
-}
-
-impl Activity {
-    fn new(now: Instant) -> Activity {
-        Activity { last_cpu: js_cpu_ns(), last_check: now, still_since: None, idle: false }
-    }
-
-    /// Updates the state at `now`; true while every JavaScript thread is idle.
-    fn idle(&mut self, now: Instant) -> bool {
-        if now.duration_since(self.last_check) < CHECK_EVERY {
-            return self.idle;
-        }
-        self.last_check = now;
-        let cpu = js_cpu_ns();
-        let still = cpu.is_some() && cpu == self.last_cpu;
-        self.last_cpu = cpu;
-        if !still {
-            self.still_since = None;
-            self.idle = false;
-        } else {
-            let since = *self.still_since.get_or_insert(now);
-            // The CPU clock last moved before the previous check: count from there.
-            self.idle = now.duration_since(since) + CHECK_EVERY >= IDLE_AFTER;
-        }
-        self.idle
-    }
-}
-
 /// Address of a slot's u32, for an external ArrayBuffer.
 pub fn slot_ptr(slot: usize) -> *mut u8 {
     CLOCK[slot].0.as_ptr().cast()
@@ -282,10 +223,7 @@ impl Ticker {
     pub fn parked(start: Instant) -> Ticker {
         set_start(start);
         PUBLISHING.store(false, Ordering::SeqCst);
-        let n = USED.load(Ordering::Acquire).min(SLOTS);
-        for s in &CLOCK[..n.max(1)] {
-            s.0.store(PARKED, Ordering::SeqCst);
-        }
+        mark_all();
         Ticker { stop: Arc::new(AtomicBool::new(true)), max_step: Arc::new(AtomicU64::new(0)), join: None }
     }
 
@@ -302,7 +240,8 @@ impl Ticker {
             steady_thread();
             let mut last = publish(start);
             let mut deadline = Instant::now();
-            let mut activity = Activity::new(deadline);
+            let mut ticks = 0u32;
+            let mut unread = 0u32;
             while !s2.load(Ordering::Relaxed) {
                 deadline += TICK;
                 let now = Instant::now();
@@ -314,27 +253,37 @@ impl Ticker {
                 let us = publish(start);
                 count_step(&m2, us.wrapping_sub(last));
                 last = us;
-                if !activity.idle(Instant::now()) {
+                ticks += 1;
+                if ticks % SAMPLE_EVERY != 0 {
                     continue;
                 }
-                // Every JavaScript thread waits: park until a probe wakes us.
+                // A sample: was a mark read since the last one?
+                unread = if all_marked() { unread + 1 } else { 0 };
+                if unread < PARK_AFTER {
+                    mark_all();
+                    continue;
+                }
+                // No probe read the clock for PARK_AFTER samples: park until
+                // one does. Every slot is marked; a wake from now on sees
+                // SLEEPING, or the check below sees its slot read.
                 WOKEN_AT.store(0, Ordering::SeqCst);
-                let n = USED.load(Ordering::Acquire).min(SLOTS);
-                for s in &CLOCK[..n.max(1)] {
-                    s.0.store(PARKED, Ordering::SeqCst);
+                SLEEPING.store(true, Ordering::SeqCst);
+                if all_marked() {
+                    while !s2.load(Ordering::SeqCst) && WOKEN_AT.load(Ordering::SeqCst) == 0 {
+                        std::thread::park();
+                    }
                 }
-                while !s2.load(Ordering::SeqCst) && WOKEN_AT.load(Ordering::SeqCst) == 0 {
-                    std::thread::park();
-                }
+                SLEEPING.store(false, Ordering::SeqCst);
                 let woken = WOKEN_AT.load(Ordering::SeqCst);
                 last = publish(start);
-                // The woken thread read the time its wake published until
-                // this publication: that is a step. The parked time is not.
+                // The woken thread read the time its wake stored until this
+                // publication: that is a step. The parked time is not.
                 if woken != 0 {
                     count_step(&m2, last.wrapping_sub((woken - 1) as u32));
                 }
                 deadline = Instant::now();
-                activity = Activity::new(deadline);
+                ticks = 0;
+                unread = 0;
             }
         })?;
         *PUBLISHER.lock().unwrap_or_else(PoisonError::into_inner) = Some(join.thread().clone());
@@ -369,14 +318,15 @@ fn later(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) > 0
 }
 
-/// Writes the current time into every slot in use; returns it. A slot
-/// keeps a later time a [`wake`] wrote there after this one was read.
+/// Writes the current time into every slot in use but a marked one (its
+/// thread's next probe reads the time itself); returns it. A slot keeps a
+/// later time a [`wake`] stored there after this one was read.
 pub fn publish(start: Instant) -> u32 {
     let us = as_published(start.elapsed().as_micros());
     let n = USED.load(Ordering::Acquire).min(SLOTS);
     for s in &CLOCK[..n.max(1)] {
         let mut cur = s.0.load(Ordering::Relaxed);
-        while cur == PARKED || later(us, cur) {
+        while cur != PARKED && later(us, cur) {
             match s.0.compare_exchange_weak(cur, us, Ordering::SeqCst, Ordering::Relaxed) {
                 Ok(_) => break,
                 Err(c) => cur = c,
@@ -384,6 +334,24 @@ pub fn publish(start: Instant) -> u32 {
         }
     }
     us
+}
+
+/// The slots in use (at least slot 0, which `publish` writes too).
+fn in_use() -> &'static [Slot] {
+    &CLOCK[..USED.load(Ordering::Acquire).clamp(1, SLOTS)]
+}
+
+/// True when every slot in use still holds the mark: no probe read one.
+fn all_marked() -> bool {
+    in_use().iter().all(|s| s.0.load(Ordering::SeqCst) == PARKED)
+}
+
+/// Marks every slot in use: the next probe of each thread reads the time
+/// itself, which tells the publisher that a probe ran.
+fn mark_all() {
+    for s in in_use() {
+        s.0.store(PARKED, Ordering::SeqCst);
+    }
 }
 
 /// A session's first publication: every slot, whatever it held (a
@@ -461,10 +429,14 @@ mod tests {
         let _serial = serial();
         let slot = take_slot().expect("slot");
         assert_eq!(CLOCK[slot].0.load(Ordering::SeqCst), PARKED, "a fresh slot is parked");
-        // A publication replaces the marker, not a later time a wake wrote.
+        // A publication leaves the mark (the thread's next probe reads the
+        // time itself), replaces an earlier time, not a later one a wake stored.
         let start = Instant::now();
         assert!(publish(start) < 1_000_000);
-        assert_ne!(CLOCK[slot].0.load(Ordering::SeqCst), PARKED);
+        assert_eq!(CLOCK[slot].0.load(Ordering::SeqCst), PARKED);
+        CLOCK[slot].0.store(0, Ordering::SeqCst);
+        let t = publish(start);
+        assert_eq!(CLOCK[slot].0.load(Ordering::SeqCst), t);
         CLOCK[slot].0.store(5_000_000, Ordering::SeqCst);
         publish(start);
         assert_eq!(CLOCK[slot].0.load(Ordering::SeqCst), 5_000_000);
@@ -508,7 +480,7 @@ mod tests {
         let start = Instant::now();
         let ticker = Ticker::start(start).expect("ticker");
         let read = || CLOCK[slot].0.load(Ordering::SeqCst);
-        until("the publisher to park", || read() == PARKED);
+        until("the publisher to park", || SLEEPING.load(Ordering::SeqCst));
         // Parked: no publication at all while the thread waits.
         let steps = step_quantiles().0;
         std::thread::sleep(Duration::from_millis(200));
@@ -529,57 +501,49 @@ mod tests {
     }
 
     #[test]
-    fn idles_only_while_the_js_threads_use_no_cpu() {
+    fn runs_while_a_probe_reads_the_clock_and_parks_when_none_does() {
         use std::sync::mpsc;
         let _serial = serial();
-        // A thread standing for a JavaScript thread: it takes a slot, then
-        // spins (runs) or blocks (an idle event loop) on command.
-        let (go, orders) = mpsc::channel::<u64>();
-        let (ready, acks) = mpsc::channel::<()>();
+        // A thread standing for a JavaScript thread busy in code with probes:
+        // it reads its slot as a probe does (the slow path on the mark),
+        // every 50 µs, until told to stop; then it blocks.
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = Arc::clone(&stop);
+        let (ready, acks) = mpsc::channel::<(usize, u32, u32)>();
+        let ticker = Ticker::start(Instant::now()).expect("ticker");
         let js = std::thread::spawn(move || {
-            let _slot = take_slot().expect("slot");
-            ready.send(()).expect("ack");
-            while let Ok(spin_ms) = orders.recv() {
-                let t = Instant::now();
-                while t.elapsed() < Duration::from_millis(spin_ms) {}
-                ready.send(()).expect("ack");
+            let slot = take_slot().expect("slot");
+            ready.send((slot, 0, 0)).expect("ack");
+            let (mut reads, mut wakes, mut last) = (0u32, 0u32, 0u32);
+            while !stop2.load(Ordering::SeqCst) {
+                let mut t = CLOCK[slot].0.load(Ordering::SeqCst);
+                if t == PARKED {
+                    t = wake();
+                    wakes += 1;
+                }
+                assert!(t != PARKED && !later(last, t), "{t} after {last}");
+                last = t;
+                reads += 1;
+                let t0 = Instant::now();
+                while t0.elapsed() < Duration::from_micros(50) {}
             }
+            ready.send((slot, reads, wakes)).expect("ack");
         });
-        acks.recv().expect("slot taken");
-        let t0 = Instant::now();
-        let mut a = Activity::new(t0);
-        let mut now = t0;
-        // Busy: it uses CPU between checks.
-        for _ in 0..3 {
-            go.send(2).expect("order");
-            acks.recv().expect("ack");
-            now += CHECK_EVERY;
-            assert!(!a.idle(now), "busy thread seen idle");
-        }
-        // Blocked: idle once IDLE_AFTER has passed without CPU.
-        let mut checks = 0;
-        while !a.idle(now) {
-            now += CHECK_EVERY;
-            checks += 1;
-            assert!(checks <= 4, "still not idle after {checks} checks");
-        }
-        assert!(CHECK_EVERY * (checks + 1) >= IDLE_AFTER, "idle after {checks} checks");
-        // Running again: busy at the next check.
-        go.send(2).expect("order");
-        acks.recv().expect("ack");
-        assert!(!a.idle(now + CHECK_EVERY), "running thread seen idle");
-        drop(go);
+        let slot = acks.recv().expect("slot").0;
+        // While it reads: the publisher runs, and the reader takes the slow
+        // path about once per sample (1 ms), not once per read.
+        let steps = step_quantiles().0;
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!SLEEPING.load(Ordering::SeqCst), "parked while a probe reads");
+        assert!(step_quantiles().0 > steps + 10, "no publications while a probe reads");
+        stop.store(true, Ordering::SeqCst);
+        let (_, reads, wakes) = acks.recv().expect("ack");
         js.join().expect("join");
-        // The thread has ended: its clock is no longer read.
-        let readable = || {
-            CPU_CLOCKS[..USED.load(Ordering::Acquire).min(SLOTS)]
-                .iter()
-                .filter(|c| c.load(Ordering::Acquire) != NO_CPU_CLOCK)
-                .count()
-        };
-        let before = readable();
-        let _ = js_cpu_ns();
-        assert!(readable() < before, "an ended thread's clock is still read");
+        assert!(reads > 100 && wakes * 4 < reads, "{wakes} slow paths of {reads} reads");
+        // No more reads: it parks, its slot marked.
+        until("the publisher to park", || SLEEPING.load(Ordering::SeqCst));
+        assert_eq!(CLOCK[slot].0.load(Ordering::SeqCst), PARKED);
+        drop(ticker);
     }
 
     #[test]
