@@ -254,7 +254,7 @@ impl Ticker {
                 count_step(&m2, us.wrapping_sub(last));
                 last = us;
                 ticks += 1;
-                if ticks % SAMPLE_EVERY != 0 {
+                if !ticks.is_multiple_of(SAMPLE_EVERY) {
                     continue;
                 }
                 // A sample: was a mark read since the last one?
