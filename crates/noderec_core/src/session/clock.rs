@@ -34,7 +34,8 @@ use std::time::{Duration, Instant};
 
 /// Publication period.
 pub const TICK: Duration = Duration::from_micros(100);
-/// What a slot holds while the publisher is parked: never a time.
+/// The mark: a slot holds it from a sample or a new slot until its thread's
+/// next probe reads the time itself ([`wake`]); never a time.
 pub const PARKED: u32 = u32::MAX;
 /// Every this many ticks the publisher marks the slots `PARKED` (a sample
 /// of whether a probe reads the clock).
@@ -73,7 +74,7 @@ static PUBLISHING: AtomicBool = AtomicBool::new(false);
 /// True while the publisher is parked or about to park: a [`wake`] then
 /// unparks it.
 static SLEEPING: AtomicBool = AtomicBool::new(false);
-/// 1 + the time the first [`wake`] since the publisher parked published
+/// 1 + the time the first [`wake`] since the publisher parked stored
 /// (0: none yet): the publisher counts the step from it to its own next
 /// publication, the longest a woken thread read that time.
 static WOKEN_AT: AtomicU64 = AtomicU64::new(0);
