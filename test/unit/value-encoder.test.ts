@@ -1616,10 +1616,38 @@ describe('references', () => {
           expect(JSON.stringify(r.ref)).toBe(JSON.stringify(r.full));
           const r2 = both({ child, n: -1 });
           expect(JSON.stringify(r2.ref)).toBe(JSON.stringify(r2.full));
+          // Met at the top level: its compiled diff compares the prototype.
+          const g2 = warm.pop();
+          for (let i = 0; i < 3; i++) both(g2);
+          Object.setPrototypeOf(g2, proto);
+          const r3 = both(g2);
+          expect(JSON.stringify(r3.ref)).toBe(JSON.stringify(r3.full));
         }
       }
     } finally {
       setTrust(false);
+    }
+  });
+
+  it('a known object whose prototype becomes WeakRef.prototype or FinalizationRegistry.prototype is written opaque, at the top and where it would be cut', () => {
+    for (const P of [WeakRef.prototype, FinalizationRegistry.prototype]) {
+      const cls = P === WeakRef.prototype ? 'WeakRef' : 'FinalizationRegistry';
+      const o = { a: 1, b: 'x' };
+      const nested = { l1: { l2: { o } } };
+      // Memos (met more than twice), at the top and below the depth bound.
+      for (let i = 0; i < 20; i++) {
+        both(o);
+        both(nested);
+      }
+      Object.setPrototypeOf(o, P);
+      const top = both(o);
+      expect(top.ref).toEqual({ $: 'opaque', class: cls });
+      expect(top.full).toEqual({ $: 'opaque', class: cls });
+      // (depth 3: o is the fourth level, where a container is truncated;
+      // met there in new containers, which are written in full)
+      const r = both({ l1: { l2: { o } } });
+      expect(r.ref.props.l1.props.l2.props.o).toEqual({ $: 'opaque', class: cls });
+      expect(JSON.stringify(r.ref)).toBe(JSON.stringify(r.full));
     }
   });
 
