@@ -686,13 +686,25 @@ function encKnown(o: object, m: Memo): void {
     encSet(o, m);
     return;
   }
+  // The prototype is read by encPlain only when it writes the object in
+  // full or cut (a reference or a patch follows a check or a diff, which
+  // compares it with the memo's: see knownProto).
+  encPlain(o, '', UNREAD, m);
+}
+
+/** The prototype of `o` (met before, memo `m`) when encPlain was given
+ *  UNREAD, and its class name in `knownCls`; null after writing `o` through
+ *  encObject when its prototype was swapped for one the full
+ *  classification treats apart (then `o` is written). */
+var knownCls = '';
+function knownProto(o: object, m: Memo): object | null | typeof UNREAD {
   const proto = ObjectGetPrototypeOf(o) as object | null;
   if (proto === RedactedPrototype || proto === WeakRefPrototype || proto === FinalizationRegistryPrototype) {
-    // Its prototype was swapped for one the full classification treats apart.
     encObject(o);
-    return;
+    return UNREAD;
   }
-  encPlain(o, proto === m.proto && m.cls !== '' ? m.cls : className(proto), proto, m);
+  knownCls = proto === m.proto && m.cls !== '' ? m.cls : className(proto);
+  return proto;
 }
 
 function encOpaque(cls: string): void {
@@ -1098,7 +1110,7 @@ function sameValue(v: unknown, id: unknown, ver: number, cm: Memo | null): boole
     if (kind === K_OBJECT) {
       // (found unchanged earlier in this value: its prototype is not read)
       if (checkedNow(cm)) return true;
-      return samePlain(v, cm, ObjectGetPrototypeOf(v) as object | null);
+      return samePlain(v, cm, UNREAD);
     }
     return kind === K_MAP ? sameMap(v, cm) : sameSet(v, cm);
   }
@@ -1157,23 +1169,23 @@ function sameKnown(v: object, cm: Memo): boolean {
     const p = cm.plan;
     if (p !== null && p.check !== null && trustOn && cm.trusted && cm.klist === null) {
       if (checkedNow(cm)) return true;
-      if (ObjectGetPrototypeOf(v) !== cm.proto) return false;
       const n = cm.scan;
       encoderWork[0] += n;
       encoderWork[1] += n;
       encoderWork[3] += n;
-      if (!p.check(v, ObjectKeys, cm.vals, cm.vers, cm.mems, sameValue)) return false;
+      // (the check compares the prototype: see compileReaders)
+      if (!p.check(v, ObjectKeys, cm.vals, cm.vers, cm.mems, sameValue, cm.proto)) return false;
       cm.chk = tick;
       return true;
     }
     if (checkedNow(cm)) return true;
-    return samePlain(v, cm, ObjectGetPrototypeOf(v) as object | null);
+    return samePlain(v, cm, UNREAD);
   }
   if (kind === K_ARRAY) return sameArray(v as unknown[], cm);
   return kind === K_MAP ? sameMap(v, cm) : sameSet(v, cm);
 }
 
-/** `proto` is the prototype of `o`, read by the caller. */
+/** `proto` is the prototype of `o`, read by the caller, or UNREAD. */
 function samePlain(o: object, m: Memo, proto: object | null): boolean {
   if (checkedNow(m)) return true;
   if (!readPlain(o, m, proto)) return false;
@@ -1182,7 +1194,7 @@ function samePlain(o: object, m: Memo, proto: object | null): boolean {
 }
 
 function readPlain(o: object, m: Memo, proto: object | null): boolean {
-  if (proto !== m.proto) return false;
+  if (proto !== m.proto && proto !== UNREAD) return false;
   const p = m.plan;
   const cp = m.cplan;
   // A memo with a plan scanned all the keys (scan = total); one cut by the
@@ -1197,8 +1209,9 @@ function readPlain(o: object, m: Memo, proto: object | null): boolean {
     encoderWork[0] += n;
     encoderWork[1] += n;
     encoderWork[3] += n;
-    return check(o, ObjectKeys, m.vals, m.vers, m.mems, sameValue);
+    return check(o, ObjectKeys, m.vals, m.vers, m.mems, sameValue, m.proto);
   }
+  if (proto === UNREAD && ObjectGetPrototypeOf(o) !== m.proto) return false;
   const keys = ownKeys(o, m);
   if (keysTotal !== m.total) return false;
   const n = m.scan;
@@ -1275,7 +1288,7 @@ function canPatch(m: Memo): boolean {
  *  prototype, an entry now an accessor or missing). `proto` is the
  *  prototype of `o`. */
 function diffPlain(o: object, m: Memo, proto: object | null): boolean {
-  if (proto !== m.proto) return false;
+  if (proto !== m.proto && proto !== UNREAD) return false;
   const p = m.plan;
   const cp = m.cplan;
   // (as in readPlain, also for the kept prefix of a cut object)
@@ -1284,7 +1297,8 @@ function diffPlain(o: object, m: Memo, proto: object | null): boolean {
     // (as in samePlain; an entry that cannot be checked compares as its
     // identity, vmask adds it)
     diffHi[0] = 0;
-    const d = diff(o, ObjectKeys, gvals, m.vals, m.vers, m.mems, sameValue, diffHi);
+    // (the diff compares the prototype, as the check does)
+    const d = diff(o, ObjectKeys, gvals, m.vals, m.vers, m.mems, sameValue, diffHi, m.proto);
     if (d < 0) return false;
     const n = m.scan;
     encoderWork[0] += n;
@@ -1295,6 +1309,7 @@ function diffPlain(o: object, m: Memo, proto: object | null): boolean {
     if (dmask === 0 && dmaskHi === 0) m.chk = tick;
     return true;
   }
+  if (proto === UNREAD && ObjectGetPrototypeOf(o) !== m.proto) return false;
   const keys = ownKeys(o, m);
   const n = m.scan;
   // The same key count and kept prefix (keys cut by the items bound are
@@ -1642,11 +1657,14 @@ type Same = (v: unknown, id: unknown, ver: number, cm: Memo | null) => boolean;
 type Keys = (o: object) => string[];
 /** Lists the keys of `o` and compares them with the plan's, then compares
  *  the values with a memo's. */
-type Check = (o: object, keys: Keys, vals: unknown[], vers: number[], mems: (Memo | null)[], same: Same) => boolean;
+type Check = (o: object, keys: Keys, vals: unknown[], vers: number[], mems: (Memo | null)[], same: Same, proto: object | null) => boolean;
 /** As Check, but reads every value into `out` and returns the bits of the
  *  entries that differ (patches), or -1 when the keys differ. */
-type Diff = (o: object, keys: Keys, out: unknown[], vals: unknown[], vers: number[], mems: (Memo | null)[], same: Same, hi: Int32Array) => number;
+type Diff = (o: object, keys: Keys, out: unknown[], vals: unknown[], vers: number[], mems: (Memo | null)[], same: Same, hi: Int32Array, proto: object | null) => number;
 const GEN_AFTER = 16;
+/** samePlain's `proto` when the caller did not read it (a compiled check
+ *  compares it itself). */
+const UNREAD = {} as object;
 /** Off when code generation from strings is not allowed (--disallow-code-generation-from-strings). */
 var genOk = true;
 const FunctionCtor = Function;
@@ -1679,10 +1697,16 @@ function compileReaders(ks: string[], n: number): [Gather, Check, Diff | null] |
   for (let i = 0; i < n; i++) {
     const q = JSONStringify(ks[i]);
     g += `out[${i}]=o[${q}];`;
+    // The prototype is compared right after the first named load: V8
+    // then knows the object's map there (an inline cache per shape) and
+    // reads the prototype from it, where Object.getPrototypeOf called on
+    // objects of many shapes is a call into the runtime.
+    if (i === 0) c += `v=o[${q}];if(G(o)!==proto)return false;`;
+    else c += `v=o[${q}];`;
     // Equal primitives other than 0 are the same; the rest asks same().
-    c += `v=o[${q}];if(v!==vals[${i}]||v===0||typeof v==='object'){if(!same(v,vals[${i}],vers[${i}],mems[${i}]))return false}`;
+    c += `if(v!==vals[${i}]||v===0||typeof v==='object'){if(!same(v,vals[${i}],vers[${i}],mems[${i}]))return false}`;
     const bit = i < MASK_BITS ? `d|=${1 << i}` : `h|=${1 << (i - MASK_BITS)}`;
-    if (i < PATCH_MAX_KEYS) df += `v=o[${q}];out[${i}]=v;if(v!==vals[${i}]||v===0||typeof v==='object'){if(!same(v,vals[${i}],vers[${i}],mems[${i}]))${bit}}`;
+    if (i < PATCH_MAX_KEYS) df += `v=o[${q}];${i === 0 ? 'if(G(o)!==proto)return -1;' : ''}out[${i}]=v;if(v!==vals[${i}]||v===0||typeof v==='object'){if(!same(v,vals[${i}],vers[${i}],mems[${i}]))${bit}}`;
   }
   try {
     // Named for CPU profiles (noderec://plan-gather, -check, -diff). The
@@ -1692,9 +1716,17 @@ function compileReaders(ks: string[], n: number): [Gather, Check, Diff | null] |
     // process.cwd, which the program may have replaced (graceful-fs): its
     // code would run inside an encoding (test/integration/values-reentry).
     const gather = new FunctionCtor('o', 'out', `'use strict';${g}\n//# sourceURL=noderec://plan-gather`) as Gather;
-    const check = new FunctionCtor('o', 'keys', 'vals', 'vers', 'mems', 'same', `'use strict';${kc})return false;let v;${c}return true\n//# sourceURL=noderec://plan-check`) as Check;
+    // Object.getPrototypeOf reaches the check as a constant of the closure
+    // (a program's replacement of the global is never called), which V8
+    // folds; a check of no key compares it at the end.
+    const tail = n === 0 ? 'return G(o)===proto' : 'return true';
+    const check = (new FunctionCtor('G', `'use strict';const g=G;return function(o,keys,vals,vers,mems,same,proto){const G=g;${kc})return false;let v;${c}${tail}}\n//# sourceURL=noderec://plan-check`) as (gp: typeof ObjectGetPrototypeOf) => Check)(ObjectGetPrototypeOf);
     const hi = n > MASK_BITS ? 'hi[0]=h;' : '';
-    const diff = n <= PATCH_MAX_KEYS ? (new FunctionCtor('o', 'keys', 'out', 'vals', 'vers', 'mems', 'same', 'hi', `'use strict';${kc})return -1;let v,d=0,h=0;${df}${hi}return d\n//# sourceURL=noderec://plan-diff`) as Diff) : null;
+    const dtail = n === 0 ? 'if(G(o)!==proto)return -1;' : '';
+    const diff =
+      n <= PATCH_MAX_KEYS
+        ? (new FunctionCtor('G', `'use strict';const g=G;return function(o,keys,out,vals,vers,mems,same,hi,proto){const G=g;${kc})return -1;let v,d=0,h=0;${df}${dtail}${hi}return d}\n//# sourceURL=noderec://plan-diff`) as (gp: typeof ObjectGetPrototypeOf) => Diff)(ObjectGetPrototypeOf)
+        : null;
     return [gather, check, diff];
   } catch {
     genOk = false;
@@ -1995,6 +2027,12 @@ function encAccessor(d: PropertyDescriptor): number {
  *  rules, redacted keys keep the key and the type, dropped keys are left
  *  out (and out of `total`, for the scanned prefix). */
 function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefined): void {
+  if (proto === UNREAD && (level >= depthBound || budget <= 0) && findAncestor(o) === 0) {
+    // Cut here (truncated, with its class name): read now (encKnown).
+    proto = knownProto(o, m!);
+    if (proto === UNREAD) return;
+    cls = knownCls;
+  }
   if (cutContainer(o, cls)) return;
   const seen = seenFlag;
   seenFlag = false;
@@ -2030,6 +2068,12 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
       putRef(m);
       return;
     }
+  }
+  if (proto === UNREAD) {
+    // Written in full (encKnown): the prototype and class name now.
+    proto = knownProto(o, m!);
+    if (proto === UNREAD) return;
+    cls = knownCls;
   }
   const off = pos;
   const b0 = budget;

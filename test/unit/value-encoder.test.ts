@@ -1504,7 +1504,89 @@ describe('references', () => {
     }
   });
 
-  it('a prototype change of a trusted object with compiled readers, below an unchanged object, is noticed', () => {
+  it('a key deleted from a plain object while Object.prototype has an enumerable key of that name is noticed, and its getter never runs', () => {
+    // A key check that lists keys by for-in sees Object.prototype's
+    // enumerable keys after the own ones: an own key deleted from the end
+    // of the key list comes back from the prototype under the same name and
+    // place, and a plain read would read the prototype's value (or run its
+    // getter). Object.keys lists own keys only.
+    expect(installDefiners(untrust)).toBe(true);
+    setTrust(true);
+    let ran = 0;
+    let encoding = false;
+    const hit = (): number => (encoding ? ++ran : 7);
+    const proto = Object.prototype as any;
+    try {
+      const withC: any[] = [];
+      const withD: any[] = [];
+      for (let i = 0; i < 40; i++) {
+        withC.push({ a: i, b: 'x', c: null });
+        withD.push({ a: i, b: 'y', d: 7 });
+      }
+      const holder: any = { c: withC.slice(0, 8), d: withD.slice(0, 8), n: 0 };
+      // (getter calls counted while encoding only: the reader's own
+      // assignments go through the setter)
+      const capture = (v: unknown): void => {
+        const start = arena.pos;
+        encoding = true;
+        writeValue(v);
+        const mid = arena.pos;
+        writeValueFull(v);
+        encoding = false;
+        const r1 = new Reader(arena.buf, mid);
+        r1.pos = start;
+        const r2 = new Reader(arena.buf, arena.pos);
+        r2.pos = mid;
+        expect(JSON.stringify(r1.value())).toBe(JSON.stringify(r2.value()));
+      };
+      // Memos, trust and the shapes' compiled readers (more than 16 uses).
+      for (let k = 0; k < 4; k++) for (const o of [...withC, ...withD]) capture(o);
+      for (let k = 0; k < 3; k++) {
+        holder.n++;
+        capture(holder);
+      }
+      // One enumerable key on Object.prototype at a time (with two, for-in
+      // would list one more key than the shape has): first a data key by
+      // assignment (no definer is called) holding the value the deleted own
+      // key had, then an enumerable getter (through a definer on
+      // Object.prototype, not on the objects).
+      const after = (): void => {
+        for (let k = 0; k < 3; k++) {
+          holder.n++;
+          capture(holder);
+          for (const i of [0, 3, 20]) {
+            capture(withC[i]);
+            capture(withD[i]);
+          }
+        }
+      };
+      proto.c = null;
+      for (const i of [0, 3, 20]) delete withC[i].c;
+      after();
+      delete proto.c;
+      for (const i of [0, 3, 20]) withC[i].c = null;
+      after();
+      // (its setter defines an own property, as an assignment would: the
+      // test's reader assigns decoded keys)
+      Object.defineProperty(Object.prototype, 'd', {
+        get: hit,
+        set(this: object, v: unknown) {
+          Object.defineProperty(this, 'd', { value: v, writable: true, enumerable: true, configurable: true });
+        },
+        enumerable: true,
+        configurable: true,
+      });
+      for (const i of [0, 3, 20]) delete withD[i].d;
+      after();
+      expect(ran).toBe(0);
+    } finally {
+      delete proto.c;
+      delete proto.d;
+      setTrust(false);
+    }
+  });
+
+  it('a prototype change of a trusted object with compiled readers, below an unchanged object, is noticed (with keys, and with none)', () => {
     expect(installDefiners(untrust)).toBe(true);
     setTrust(true);
     try {
@@ -1512,27 +1594,60 @@ describe('references', () => {
         a = 1;
         b = 'x';
       }
-      // Memos, trust and compiled readers for the shape (more than 16 uses).
-      const warm: any[] = [];
-      for (let i = 0; i < 40; i++) warm.push(new Q());
-      for (let k = 0; k < 3; k++) for (const o of warm) both(o);
-      for (const proto of [Object.prototype, null, Q.prototype]) {
-        const g = warm[proto === null ? 1 : 0];
-        const child = { g, k: 1 };
-        const top = { child, n: 0 };
-        for (let i = 0; i < 4; i++) {
+      // (no own key: the compiled check compares the prototype at its end)
+      class E {}
+      for (const make of [() => new Q(), () => new E(), () => ({})]) {
+        const Proto = Object.getPrototypeOf(make());
+        // Memos, trust and compiled readers for the shape (more than 16 uses).
+        const warm: any[] = [];
+        for (let i = 0; i < 40; i++) warm.push(make());
+        for (let k = 0; k < 3; k++) for (const o of warm) both(o);
+        for (const proto of [Object.prototype, null, Q.prototype, Proto]) {
+          const g = warm.pop();
+          const child = { g, k: 1 };
+          const top = { child, n: 0 };
+          for (let i = 0; i < 4; i++) {
+            top.n++;
+            both(top);
+          }
+          Object.setPrototypeOf(g, proto);
           top.n++;
-          both(top);
+          const r = both(top);
+          expect(JSON.stringify(r.ref)).toBe(JSON.stringify(r.full));
+          const r2 = both({ child, n: -1 });
+          expect(JSON.stringify(r2.ref)).toBe(JSON.stringify(r2.full));
+          // Met at the top level: its compiled diff compares the prototype.
+          const g2 = warm.pop();
+          for (let i = 0; i < 3; i++) both(g2);
+          Object.setPrototypeOf(g2, proto);
+          const r3 = both(g2);
+          expect(JSON.stringify(r3.ref)).toBe(JSON.stringify(r3.full));
         }
-        Object.setPrototypeOf(g, proto);
-        top.n++;
-        const r = both(top);
-        expect(JSON.stringify(r.ref)).toBe(JSON.stringify(r.full));
-        const r2 = both({ child, n: -1 });
-        expect(JSON.stringify(r2.ref)).toBe(JSON.stringify(r2.full));
       }
     } finally {
       setTrust(false);
+    }
+  });
+
+  it('a known object whose prototype becomes WeakRef.prototype or FinalizationRegistry.prototype is written opaque, at the top and where it would be cut', () => {
+    for (const P of [WeakRef.prototype, FinalizationRegistry.prototype]) {
+      const cls = P === WeakRef.prototype ? 'WeakRef' : 'FinalizationRegistry';
+      const o = { a: 1, b: 'x' };
+      const nested = { l1: { l2: { o } } };
+      // Memos (met more than twice), at the top and below the depth bound.
+      for (let i = 0; i < 20; i++) {
+        both(o);
+        both(nested);
+      }
+      Object.setPrototypeOf(o, P);
+      const top = both(o);
+      expect(top.ref).toEqual({ $: 'opaque', class: cls });
+      expect(top.full).toEqual({ $: 'opaque', class: cls });
+      // (depth 3: o is the fourth level, where a container is truncated;
+      // met there in new containers, which are written in full)
+      const r = both({ l1: { l2: { o } } });
+      expect(r.ref.props.l1.props.l2.props.o).toEqual({ $: 'opaque', class: cls });
+      expect(JSON.stringify(r.ref)).toBe(JSON.stringify(r.full));
     }
   });
 
