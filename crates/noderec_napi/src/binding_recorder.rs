@@ -131,8 +131,8 @@ pub fn clock_buffer(env: &Env) -> Result<ArrayBuffer<'_>> {
 }
 
 /// The probes' slow path when this thread's clock slot holds the parked
-/// marker (-1 as an Int32Array reads it: the clock thread stopped while every
-/// JavaScript thread waited): publishes the session time now into the
+/// marker (-1 as an Int32Array reads it: the clock thread's sample mark, written every
+/// 1 ms, or its parked state after no probe read two marks): publishes the session time now into the
 /// slot, wakes the clock thread, and returns the time the slot holds.
 #[napi]
 pub fn clock_wake() -> u32 {

@@ -103,11 +103,18 @@ pub fn take_slot() -> Option<usize> {
 /// publisher if it sleeps. Returns the time the slot then holds (the one
 /// the probe records): this one, or a time stored there first.
 pub fn wake() -> u32 {
-    let us = session_time_u32();
     let slot = MY_SLOT.with(Cell::get);
     if slot >= SLOTS || !PUBLISHING.load(Ordering::SeqCst) {
-        return us;
+        return session_time_u32();
     }
+    // The mark is read before the session's start (Acquire in
+    // `session_time_u32`): a mark of a later session is never paired with
+    // an earlier session's start on a weakly ordered CPU.
+    let seen = CLOCK[slot].0.load(Ordering::SeqCst);
+    if seen != PARKED {
+        return seen;
+    }
+    let us = session_time_u32();
     match CLOCK[slot].0.compare_exchange(PARKED, us, Ordering::SeqCst, Ordering::SeqCst) {
         Ok(_) => {
             let _ = WOKEN_AT.compare_exchange(0, u64::from(us) + 1, Ordering::SeqCst, Ordering::SeqCst);
@@ -137,7 +144,7 @@ fn as_published(us: u128) -> u32 {
 /// The current session's time now, as the publisher would publish it.
 fn session_time_u32() -> u32 {
     let base = *BASE.get_or_init(Instant::now);
-    let ns = base.elapsed().as_nanos().saturating_sub(u128::from(START_NS.load(Ordering::Relaxed)));
+    let ns = base.elapsed().as_nanos().saturating_sub(u128::from(START_NS.load(Ordering::Acquire)));
     as_published(ns / 1000)
 }
 
@@ -238,6 +245,9 @@ impl Ticker {
         let m2 = Arc::clone(&max_step);
         force_publish(start);
         let join = std::thread::Builder::new().name("noderec-clock".into()).spawn(move || {
+            // Registered before it can park: a wake that finds SLEEPING
+            // always finds the thread to unpark.
+            *PUBLISHER.lock().unwrap_or_else(PoisonError::into_inner) = Some(std::thread::current());
             steady_thread();
             let mut last = publish(start);
             let mut deadline = Instant::now();
@@ -287,13 +297,14 @@ impl Ticker {
                 unread = 0;
             }
         })?;
-        *PUBLISHER.lock().unwrap_or_else(PoisonError::into_inner) = Some(join.thread().clone());
         Ok(Ticker { stop, max_step, join: Some(join) })
     }
 
     /// The longest step (µs) between two publications of this ticker while
-    /// a JavaScript thread ran: no published time read then was older than
-    /// that, so a duration measured with it is short by less.
+    /// it ran (the unread samples before a park included, the parked time
+    /// not; a wake's step to the next publication included): no published
+    /// time a probe read was older than that, so a duration measured with it
+    /// is short by less. It can overstate, never understate.
     pub fn max_step_us(&self) -> u64 {
         self.max_step.load(Ordering::Relaxed)
     }
@@ -302,7 +313,7 @@ impl Ticker {
 /// Makes `start` the current session's start.
 fn set_start(start: Instant) {
     let base = *BASE.get_or_init(|| start);
-    START_NS.store(start.saturating_duration_since(base).as_nanos() as u64, Ordering::Relaxed);
+    START_NS.store(start.saturating_duration_since(base).as_nanos() as u64, Ordering::Release);
 }
 
 /// Counts a step between two publications (µs, mod 2^32).
