@@ -1,0 +1,200 @@
+// A V8 code cache of noderec's own modules (issue 9, start-up fourteenth
+// round; design-docs/decisions.md 33). Loaded by register.js before anything
+// else of noderec's, so it imports only Node's modules.
+//
+// Loading the facade (js/dist/tracer.js and the ~35 modules it imports) is
+// mostly V8 compiling them: each top-level, then each function the start
+// runs. `npm run build` writes, for the Node that built it, the code V8
+// compiled in a recorded run (scripts/code-cache.js): one file per Node
+// version, architecture and V8 version, in js/dist/.code-cache/. While the
+// preload loads noderec's modules, a `.js` handler of its own compiles those
+// (and only those: files under js/) with that code; it is removed before the
+// preload returns, so the program's modules load as without it.
+//
+// The cache is code that runs, so it is trusted exactly as far as the
+// modules themselves: it is read only when it is owned by the user who owns
+// js/dist/register.js and is writable by no one else. V8 checks that the
+// cache belongs to its own version and flags, and rejects it otherwise (a
+// rejected module compiles as without the cache); it checks a source only
+// by its length, so each entry also holds the size and modification time of
+// the file it was made from, and an entry whose file changed is not used.
+// Without a cache file for this Node, or with source maps on (Node maps the
+// frames of modules it compiles itself), nothing changes.
+import * as fs from 'node:fs';
+import Module from 'node:module';
+import * as path from 'node:path';
+import * as vm from 'node:vm';
+
+/** js/ (js/dist/.. ): the files the handler compiles. */
+const OWN_ROOT = path.resolve(__dirname, '..') + path.sep;
+const CACHE_DIR = path.join(__dirname, '.code-cache');
+const FORMAT = 'noderec-code-cache-1';
+
+/** Node's CommonJS wrapper (Module.wrapper), as Node wrapped a module before
+ * it compiled modules as functions. */
+const WRAP_HEAD = '(function (exports, require, module, __filename, __dirname) { ';
+const WRAP_TAIL = '\n});';
+
+interface Entry {
+  size: number;
+  /** Whole milliseconds: a copy that keeps times (cp -p) may lose the rest. */
+  mtimeMs: number;
+  at: number;
+  len: number;
+}
+interface Header {
+  format: string;
+  node: string;
+  v8: string;
+  arch: string;
+  files: Record<string, Entry>;
+}
+
+type JsHandler = (module: NodeModule, filename: string) => void;
+interface ModuleInternals {
+  _extensions: Record<string, JsHandler>;
+}
+
+/** What this process did with the cache (tests, the debug log). */
+export interface CodeCacheStats {
+  /** Why the cache was not used (null: it was). */
+  off: string | null;
+  /** Modules compiled with cached code that V8 took. */
+  hits: number;
+  /** Modules whose cached code V8 rejected. */
+  rejected: number;
+  /** Modules of ours compiled without cached code (no entry, or a changed file). */
+  missing: number;
+}
+
+const stats: CodeCacheStats = { off: null, hits: 0, rejected: 0, missing: 0 };
+
+/** The scripts of this process's modules, kept only while producing a cache. */
+let producing: Map<string, { script: vm.Script; size: number; mtimeMs: number }> | null = null;
+
+export function codeCacheStats(): CodeCacheStats {
+  return { ...stats };
+}
+
+/** The cache file of this Node: its version, architecture and V8 version. */
+export function codeCacheFile(): string {
+  return path.join(CACHE_DIR, `${process.version}-${process.arch}-v8-${process.versions.v8}.bin`);
+}
+
+function sourceMapsOn(): boolean {
+  return (process as unknown as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true || process.execArgv.some((a) => a.startsWith('--enable-source-maps'));
+}
+
+/** The cache file's header and contents, or why it is not used. */
+function readCache(): { header: Header; data: Buffer } | string {
+  const file = codeCacheFile();
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return 'no cache file for this Node';
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    const own = fs.statSync(path.join(__dirname, 'register.js'));
+    // Trusted as far as the modules are: their owner's, writable by no one else.
+    if (!st.isFile() || st.uid !== own.uid || (st.mode & 0o022) !== 0) return 'cache file not owned as the modules are';
+    const data = Buffer.allocUnsafe(st.size);
+    let got = 0;
+    while (got < st.size) {
+      const n = fs.readSync(fd, data, got, st.size - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    if (got !== st.size || got < 4) return 'cache file truncated';
+    const headerLen = data.readUInt32LE(0);
+    if (4 + headerLen > got) return 'cache file truncated';
+    const header = JSON.parse(data.toString('utf8', 4, 4 + headerLen)) as Header;
+    if (header.format !== FORMAT || header.node !== process.version || header.v8 !== process.versions.v8 || header.arch !== process.arch) {
+      return 'cache file of another Node';
+    }
+    return { header, data: data.subarray(4 + headerLen) };
+  } catch {
+    return 'cache file unreadable';
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Runs `load` (which requires noderec's modules) with those modules
+ * compiled from the cache; the program's modules, and ours loaded after
+ * `load` returns, compile as without it. */
+export function withCodeCache<T>(load: () => T): T {
+  const extensions = (Module as unknown as ModuleInternals)._extensions;
+  let cache: { header: Header; data: Buffer } | null = null;
+  if (producing === null) {
+    const c = sourceMapsOn() ? 'source maps on' : readCache();
+    if (typeof c === 'string') {
+      stats.off = c;
+      return load();
+    }
+    cache = c;
+  }
+  const previous = extensions['.js'];
+  const handler: JsHandler = function (this: unknown, module: NodeModule, filename: string): void {
+    if (!filename.startsWith(OWN_ROOT) || filename.includes(`${path.sep}node_modules${path.sep}`, OWN_ROOT.length - 1)) {
+      previous.call(this, module, filename);
+      return;
+    }
+    compileOwn(module, filename, cache);
+  };
+  extensions['.js'] = handler;
+  try {
+    return load();
+  } finally {
+    if (extensions['.js'] === handler) extensions['.js'] = previous;
+  }
+}
+
+function compileOwn(module: NodeModule, filename: string, cache: { header: Header; data: Buffer } | null): void {
+  const st = fs.statSync(filename);
+  const source = fs.readFileSync(filename, 'utf8');
+  const rel = path.relative(__dirname, filename);
+  const e = cache?.header.files[rel];
+  let cachedData: Buffer | undefined;
+  if (cache !== null && e !== undefined && e.size === st.size && e.mtimeMs === Math.trunc(st.mtimeMs)) cachedData = cache.data.subarray(e.at, e.at + e.len);
+  const script = new vm.Script(WRAP_HEAD + source + WRAP_TAIL, { filename, cachedData });
+  if (cachedData === undefined) stats.missing++;
+  else if (script.cachedDataRejected === true) stats.rejected++;
+  else stats.hits++;
+  if (producing !== null) producing.set(rel, { script, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) });
+  const fn = script.runInThisContext({ displayErrors: true }) as (...a: unknown[]) => void;
+  const require = Module.createRequire(filename);
+  fn.call(module.exports, module.exports, require, module, filename, path.dirname(filename));
+}
+
+/** scripts/code-cache.js: this process keeps its modules' scripts, to write
+ * them with writeCodeCache() once the run has compiled what a start runs.
+ * Called before register.js is loaded. */
+export function produceCodeCache(): void {
+  producing = new Map();
+}
+
+/** Writes this process's cache file (see produceCodeCache); returns its path. */
+export function writeCodeCache(): string {
+  if (producing === null) throw new Error('produceCodeCache() was not called');
+  const files: Record<string, Entry> = {};
+  const blobs: Buffer[] = [];
+  let at = 0;
+  for (const [rel, { script, size, mtimeMs }] of producing) {
+    const blob = script.createCachedData();
+    files[rel] = { size, mtimeMs, at, len: blob.length };
+    blobs.push(blob);
+    at += blob.length;
+  }
+  const header: Header = { format: FORMAT, node: process.version, v8: process.versions.v8, arch: process.arch, files };
+  const head = Buffer.from(JSON.stringify(header), 'utf8');
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(head.length, 0);
+  const file = codeCacheFile();
+  fs.mkdirSync(CACHE_DIR, { recursive: true, mode: 0o755 });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, Buffer.concat([len, head, ...blobs]), { mode: 0o644 });
+  fs.renameSync(tmp, file);
+  return file;
+}
