@@ -37,6 +37,8 @@ const program = `
 const cc = require(${JSON.stringify(path.join(DIST, 'code-cache.js'))});
 cc.produceCodeCache();
 require(${JSON.stringify(path.join(DIST, 'register.js'))});
+// Node 20's module-hooks thread loads noderec's ES module loader, which the main thread does not.
+cc.withCodeCache(() => require(${JSON.stringify(path.join(DIST, 'hooks', 'esm-loader.js'))}));
 process.on('exit', () => { process.stdout.write(cc.writeCodeCache() + '\\n'); });
 `;
 

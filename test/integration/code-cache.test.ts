@@ -18,6 +18,7 @@ interface Stats {
   hits: number;
   rejected: number;
   missing: number;
+  direct: number;
 }
 
 /** Prints what the preload of `pkg` did with the cache, the `.js` handler
@@ -27,10 +28,15 @@ const cc = require(process.env.PKG + '/js/dist/code-cache.js');
 const noderec = require(process.env.PKG + '/js/dist/index.js');
 function f(a) { return a + 1; }
 f(1);
-console.log(JSON.stringify({ stats: cc.codeCacheStats(), js: require.extensions['.js'].toString().length, recording: noderec.isRecording() }));
+// noderec's modules as Node's loader makes them: cached by filename, loaded,
+// with the lookup paths of their directory, among their parent's children.
+const Module = require('node:module');
+const own = Object.values(require.cache).filter((m) => m.filename.startsWith(process.env.PKG + '/js/'));
+const odd = own.filter((m) => m.id !== m.filename || !m.loaded || JSON.stringify(m.paths) !== JSON.stringify(Module._nodeModulePaths(require('node:path').dirname(m.filename))) || (m.parent && !m.parent.children.includes(m)));
+console.log(JSON.stringify({ stats: cc.codeCacheStats(), js: require.extensions['.js'].toString().length, recording: noderec.isRecording(), own: own.length, odd: odd.map((m) => m.filename) }));
 `;
 
-function run(node: string, pkg: string, nodeArgs: string[] = []): { stats: Stats; js: number; recording: boolean } {
+function run(node: string, pkg: string, nodeArgs: string[] = []): { stats: Stats; js: number; recording: boolean; own: number; odd: string[] } {
   const dir = tempDir();
   const prog = path.join(dir, 'prog.js');
   fs.writeFileSync(prog, PROGRAM);
@@ -89,13 +95,19 @@ describe('code cache: the build writes one for each Node it built with', () => {
       expect(out.stats.missing).toBe(0);
       // The handler is gone once the preload returns.
       expect(out.js).toBe(plainHandlerLength(node));
+      // The facade's modules load one another without Node's resolution,
+      // and are in require.cache as Node's loader would have put them.
+      expect(out.stats.direct).toBeGreaterThanOrEqual(20);
+      expect(out.own).toBeGreaterThanOrEqual(30);
+      expect(out.odd).toEqual([]);
     });
   }
 
   it('is not used with source maps on (Node maps the frames of the modules it compiles)', () => {
     const out = run(NODE, ROOT, ['--enable-source-maps']);
     expect(out.recording).toBe(true);
-    expect(out.stats).toEqual({ off: 'source maps on', hits: 0, rejected: 0, missing: 0 });
+    expect(out.stats).toEqual({ off: 'source maps on', hits: 0, rejected: 0, missing: 0, direct: 0 });
+    expect(out.odd).toEqual([]);
   });
 });
 
@@ -107,7 +119,7 @@ describe('code cache: trusted as far as the modules, and only for the files it w
     fs.chmodSync(file, 0o666);
     const out = run(NODE, pkg);
     expect(out.recording).toBe(true);
-    expect(out.stats).toEqual({ off: 'cache file not owned as the modules are', hits: 0, rejected: 0, missing: 0 });
+    expect(out.stats).toEqual({ off: 'cache file not owned as the modules are', hits: 0, rejected: 0, missing: 0, direct: 0 });
   });
 
   it('a changed module compiles from its file, not from the cache, even at the same length', () => {
