@@ -18,8 +18,9 @@
 // rejected module compiles as without the cache); it checks a source only
 // by its length, so each entry also holds the size and modification time of
 // the file it was made from, and an entry whose file changed is not used.
-// Without a cache file for this Node, or with source maps on (Node maps the
-// frames of modules it compiles itself), nothing changes.
+// Without a cache file for this Node nothing changes. (noderec's files carry
+// no source map, so compiling them here loses nothing Node would have noted
+// for `--enable-source-maps`.)
 import * as fs from 'node:fs';
 import Module from 'node:module';
 import * as path from 'node:path';
@@ -83,10 +84,6 @@ export function codeCacheFile(): string {
   return path.join(CACHE_DIR, `${process.version}-${process.arch}-v8-${process.versions.v8}.bin`);
 }
 
-function sourceMapsOn(): boolean {
-  return (process as unknown as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true || process.execArgv.some((a) => a.startsWith('--enable-source-maps'));
-}
-
 /** The cache file's header and contents, or why it is not used. */
 function readCache(): Cache | string {
   const file = codeCacheFile();
@@ -132,7 +129,7 @@ export function withCodeCache<T>(load: () => T): T {
   const extensions = (Module as unknown as ModuleInternals)._extensions;
   let cache: Cache | null = null;
   if (producing === null) {
-    const c = sourceMapsOn() ? 'source maps on' : readCache();
+    const c = readCache();
     if (typeof c === 'string') {
       stats.off = c;
       return load();

@@ -103,10 +103,14 @@ describe('code cache: the build writes one for each Node it built with', () => {
     });
   }
 
-  it('is not used with source maps on (Node maps the frames of the modules it compiles)', () => {
+  it('is used with source maps on too (noderec\'s files carry no source map for Node to note)', () => {
+    for (const f of ['tracer.js', 'code-cache.js', 'runtime/probes.js']) {
+      expect(fs.readFileSync(path.join(ROOT, 'js', 'dist', f), 'utf8')).not.toMatch(/sourceMappingURL/);
+    }
     const out = run(NODE, ROOT, ['--enable-source-maps']);
     expect(out.recording).toBe(true);
-    expect(out.stats).toEqual({ off: 'source maps on', hits: 0, rejected: 0, missing: 0, direct: 0 });
+    expect(out.stats.off).toBeNull();
+    expect(out.stats.hits).toBeGreaterThanOrEqual(25);
     expect(out.odd).toEqual([]);
   });
 });
