@@ -113,7 +113,8 @@ function readCache(): Cache | string {
       return 'cache file of another Node';
     }
     const known = new Set<string>();
-    for (const rel of Object.keys(header.files)) known.add(path.join(__dirname, rel));
+    // (path.join only for the files outside js/dist: ~0.7 ms for all of them.)
+    for (const rel of Object.keys(header.files)) known.add(rel.startsWith('..') ? path.join(__dirname, rel) : __dirname + path.sep + rel);
     return { header, data: data.subarray(4 + headerLen), known };
   } catch {
     return 'cache file unreadable';
