@@ -84,8 +84,22 @@ export function codeCacheFile(): string {
   return path.join(CACHE_DIR, `${process.version}-${process.arch}-v8-${process.versions.v8}.bin`);
 }
 
-/** The cache file's header and contents, or why it is not used. */
-function readCache(): Cache | string {
+/** Reads exactly `len` bytes at `at` (null: the file is shorter). */
+function readAt(fd: number, len: number, at: number): Buffer | null {
+  const b = Buffer.allocUnsafe(len);
+  let got = 0;
+  while (got < len) {
+    const n = fs.readSync(fd, b, got, len - got, at + got);
+    if (n === 0) return null;
+    got += n;
+  }
+  return b;
+}
+
+/** The cache file's header, open for the entries to be read as their
+ * modules load (Node 20's hooks thread uses 5 of ~34), or why it is not
+ * used. */
+function openCache(): Cache | string {
   const file = codeCacheFile();
   let fd: number;
   try {
@@ -93,33 +107,30 @@ function readCache(): Cache | string {
   } catch {
     return 'no cache file for this Node';
   }
+  let ok = false;
   try {
     const st = fs.fstatSync(fd);
     const own = fs.statSync(path.join(__dirname, 'register.js'));
     // Trusted as far as the modules are: their owner's, writable by no one else.
     if (!st.isFile() || st.uid !== own.uid || (st.mode & 0o022) !== 0) return 'cache file not owned as the modules are';
-    const data = Buffer.allocUnsafe(st.size);
-    let got = 0;
-    while (got < st.size) {
-      const n = fs.readSync(fd, data, got, st.size - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    if (got !== st.size || got < 4) return 'cache file truncated';
-    const headerLen = data.readUInt32LE(0);
-    if (4 + headerLen > got) return 'cache file truncated';
-    const header = JSON.parse(data.toString('utf8', 4, 4 + headerLen)) as Header;
+    const len = readAt(fd, 4, 0);
+    if (len === null) return 'cache file truncated';
+    const headerLen = len.readUInt32LE(0);
+    const head = headerLen <= st.size - 4 ? readAt(fd, headerLen, 4) : null;
+    if (head === null) return 'cache file truncated';
+    const header = JSON.parse(head.toString('utf8')) as Header;
     if (header.format !== FORMAT || header.node !== process.version || header.v8 !== process.versions.v8 || header.arch !== process.arch) {
       return 'cache file of another Node';
     }
     const known = new Set<string>();
     // (path.join only for the files outside js/dist: ~0.7 ms for all of them.)
     for (const rel of Object.keys(header.files)) known.add(rel.startsWith('..') ? path.join(__dirname, rel) : __dirname + path.sep + rel);
-    return { header, data: data.subarray(4 + headerLen), known };
+    ok = true;
+    return { header, fd, base: 4 + headerLen, known };
   } catch {
     return 'cache file unreadable';
   } finally {
-    fs.closeSync(fd);
+    if (!ok) fs.closeSync(fd);
   }
 }
 
@@ -130,7 +141,7 @@ export function withCodeCache<T>(load: () => T): T {
   const extensions = (Module as unknown as ModuleInternals)._extensions;
   let cache: Cache | null = null;
   if (producing === null) {
-    const c = readCache();
+    const c = openCache();
     if (typeof c === 'string') {
       stats.off = c;
       return load();
@@ -150,12 +161,19 @@ export function withCodeCache<T>(load: () => T): T {
     return load();
   } finally {
     if (extensions['.js'] === handler) extensions['.js'] = previous;
+    if (cache !== null) {
+      fs.closeSync(cache.fd);
+      cache.fd = -1;
+    }
   }
 }
 
 interface Cache {
   header: Header;
-  data: Buffer;
+  /** The cache file, open while the preload loads (-1 once closed). */
+  fd: number;
+  /** Where the entries start in it. */
+  base: number;
   /** The absolute paths of the files the cache was made from. */
   known: Set<string>;
 }
@@ -170,7 +188,9 @@ function compileOwn(module: NodeModule, filename: string, cache: Cache | null): 
   const rel = path.relative(__dirname, filename);
   const e = cache?.header.files[rel];
   let cachedData: Buffer | undefined;
-  if (cache !== null && e !== undefined && e.size === st.size && e.mtimeMs === Math.trunc(st.mtimeMs)) cachedData = cache.data.subarray(e.at, e.at + e.len);
+  if (cache !== null && cache.fd >= 0 && e !== undefined && e.size === st.size && e.mtimeMs === Math.trunc(st.mtimeMs)) {
+    cachedData = readAt(cache.fd, e.len, cache.base + e.at) ?? undefined;
+  }
   const script = new vm.Script(WRAP_HEAD + source + WRAP_TAIL, { filename, cachedData });
   if (cachedData === undefined) stats.missing++;
   else if (script.cachedDataRejected === true) stats.rejected++;

@@ -126,6 +126,24 @@ describe('code cache: trusted as far as the modules, and only for the files it w
     expect(out.stats).toEqual({ off: 'cache file not owned as the modules are', hits: 0, rejected: 0, missing: 0, direct: 0 });
   });
 
+  it('a cut cache file: the entries it still holds are used, the others compile from their files', () => {
+    const pkg = packageCopy();
+    const file = cacheFileOf(pkg, NODE);
+    const data = fs.readFileSync(file);
+    const headerLen = data.readUInt32LE(0);
+    fs.writeFileSync(file, data.subarray(0, 4 + headerLen + Math.floor((data.length - 4 - headerLen) / 2)));
+    const out = run(NODE, pkg);
+    expect(out.recording).toBe(true);
+    expect(out.stats.off).toBeNull();
+    expect(out.stats.hits).toBeGreaterThan(0);
+    expect(out.stats.missing).toBeGreaterThan(0);
+    expect(out.stats.rejected).toBe(0);
+    expect(out.odd).toEqual([]);
+    // Cut inside its header: not used at all.
+    fs.writeFileSync(file, data.subarray(0, 4 + Math.floor(headerLen / 2)));
+    expect(run(NODE, pkg).stats).toEqual({ off: 'cache file truncated', hits: 0, rejected: 0, missing: 0, direct: 0 });
+  });
+
   it('a changed module compiles from its file, not from the cache, even at the same length', () => {
     const pkg = packageCopy();
     const file = path.join(pkg, 'js', 'dist', 'run-id.js');
