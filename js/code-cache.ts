@@ -84,14 +84,20 @@ export function codeCacheFile(): string {
   return path.join(CACHE_DIR, `${process.version}-${process.arch}-v8-${process.versions.v8}.bin`);
 }
 
-/** Reads exactly `len` bytes at `at` (null: the file is shorter). */
+/** Reads exactly `len` bytes at `at` (null: the file is shorter, or the
+ * header's numbers are not offsets: the module then compiles from its file). */
 function readAt(fd: number, len: number, at: number): Buffer | null {
+  if (!Number.isSafeInteger(len) || !Number.isSafeInteger(at) || len < 0 || at < 0 || len > 1 << 28) return null;
   const b = Buffer.allocUnsafe(len);
   let got = 0;
-  while (got < len) {
-    const n = fs.readSync(fd, b, got, len - got, at + got);
-    if (n === 0) return null;
-    got += n;
+  try {
+    while (got < len) {
+      const n = fs.readSync(fd, b, got, len - got, at + got);
+      if (n === 0) return null;
+      got += n;
+    }
+  } catch {
+    return null;
   }
   return b;
 }

@@ -144,6 +144,26 @@ describe('code cache: trusted as far as the modules, and only for the files it w
     expect(run(NODE, pkg).stats).toEqual({ off: 'cache file truncated', hits: 0, rejected: 0, missing: 0, direct: 0 });
   });
 
+  it('entries whose offsets are not offsets compile from their files', () => {
+    const pkg = packageCopy();
+    const file = cacheFileOf(pkg, NODE);
+    const data = fs.readFileSync(file);
+    const headerLen = data.readUInt32LE(0);
+    const header = JSON.parse(data.toString('utf8', 4, 4 + headerLen)) as { files: Record<string, { at: number; len: number }> };
+    header.files['tracer.js'].len = -1;
+    header.files['runs.js'].at = 1e30;
+    header.files['native.js'].len = 'x' as unknown as number;
+    const head = Buffer.from(JSON.stringify(header));
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(head.length, 0);
+    fs.writeFileSync(file, Buffer.concat([len, head, data.subarray(4 + headerLen)]));
+    const out = run(NODE, pkg);
+    expect(out.recording).toBe(true);
+    expect(out.stats.missing).toBe(3);
+    expect(out.stats.rejected).toBe(0);
+    expect(out.stats.hits).toBeGreaterThanOrEqual(25);
+  });
+
   it('a changed module compiles from its file, not from the cache, even at the same length', () => {
     const pkg = packageCopy();
     const file = path.join(pkg, 'js', 'dist', 'run-id.js');
