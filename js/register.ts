@@ -11,7 +11,14 @@ function main(): void {
   // too, and the main thread's register() waits until it has: it records
   // nothing, so it loads nothing more (js/tracer.ts and what it imports cost
   // that thread ~35 ms). It is the one worker without a parentPort.
-  if (!isMainThread && parentPort === null) return;
+  if ((!isMainThread && parentPort === null) || registered) return;
+  // noderec's own modules compile from the V8 code cache the build wrote,
+  // while this preload loads them (js/code-cache.ts).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  (require('./code-cache') as typeof import('./code-cache')).withCodeCache(load);
+}
+
+function load(): void {
   // Once per process (this module is cached), and not at all when another
   // copy of noderec already recorded into this realm (it declared `__nr$`).
   // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -183,9 +183,12 @@ export function registerAfterOthers(): void {
  * thread, which register() waits for). */
 function loaderEntry(file: string): string {
   const filename = path.join(__dirname, file);
+  // Its modules compile from noderec's code cache there too (js/code-cache.ts).
+  const codeCache = path.join(__dirname, '..', 'code-cache.js');
   const src =
     `import { createRequire } from 'node:module';` +
-    `export const { load } = createRequire(${JSON.stringify(pathToFileURL(filename).href)})(${JSON.stringify(filename)});`;
+    `const require = createRequire(${JSON.stringify(pathToFileURL(filename).href)});` +
+    `export const { load } = require(${JSON.stringify(codeCache)}).withCodeCache(() => require(${JSON.stringify(filename)}));`;
   return `data:text/javascript,${encodeURIComponent(src)}`;
 }
 

@@ -53,16 +53,22 @@ describe("start-up: Node's module-hooks thread", () => {
       expect(rec.stderr).toBe('');
       expect(rec.stdout).toBe('loaded 8\n');
       const dist = path.join(ROOT, 'js', 'dist') + path.sep;
-      const seen = JSON.parse(fs.readFileSync(out, 'utf8')) as { files: string[]; builtins: string[] };
+      const seen = JSON.parse(fs.readFileSync(out, 'utf8')) as { files: string[]; builtins: string[]; codeCacheStats: { off: string | null; hits: number; rejected: number; missing: number } | null };
       const loaded = seen.files.filter((p) => p.startsWith(dist)).map((p) => p.slice(dist.length));
       // The preload ran in that thread (it is the test's premise) ...
       expect(loaded).toContain('register.js');
       // ... and stopped there: the lifecycle, probes and encoder are the main thread's.
-      expect(loaded.filter((p) => !/^(register|native|hooks\/[\w-]+)\.js$/.test(p))).toEqual([]);
+      expect(loaded.filter((p) => !/^(register|native|code-cache|hooks\/[\w-]+)\.js$/.test(p))).toEqual([]);
       // noderec's loaders are registered as ES modules that require their
       // CommonJS code: imported as CommonJS, each cost a run of Node's
       // CommonJS export lexer in this thread (~5 ms, waited for).
       expect(seen.builtins.filter((m) => m.includes('cjs-module-lexer'))).toEqual([]);
+      // Node 20 (noderec's loader runs there): its modules compiled from
+      // noderec's code cache (js/code-cache.ts).
+      if (hasHooksThread(node)) {
+        expect(seen.codeCacheStats).toMatchObject({ off: null, rejected: 0, missing: 0 });
+        expect(seen.codeCacheStats!.hits).toBeGreaterThanOrEqual(4);
+      }
       const evs = await eventsAsync(onlyTrace(rec.outDir));
       expect(evs.some((e) => e.kind === 'call' && e.fn === 'fromEsm')).toBe(true);
     });
