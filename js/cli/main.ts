@@ -1,8 +1,10 @@
 // The `noderec` command line.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { FilterError } from '../filter/chain';
 import { native, ReadResult } from '../native';
+import { statusOf } from '../query';
 import { envSetting, envSettingLenient } from '../policy/env';
 import { DEFAULT_POLICY, PolicyError } from '../policy/model';
 import { COMMAND_BY_NAME, COMMANDS, CommandSpec, RECORD, commandHelp, helpAsked, parseCommand, recordHelp, recordTokens } from './args';
@@ -214,11 +216,32 @@ function callsCmd(args: string[]): number {
 export function damaged(dir: string, read: ReadResult, allowPartial: boolean, what: string): number {
   if (read.damage === null || read.damage === undefined) return 0;
   const where = path.join(dir, 'trace.nrt');
+  if (killedMidWrite(dir, read.damage)) {
+    // SIGKILL inside the writer's write of a chunk: the cut is where the
+    // process died, not damage; what precedes it is the whole trace.
+    process.stderr.write(
+      term(`noderec: note: ${where}: the process was killed while its last chunk was being written (${read.damage}); the ${what} covers the ${read.events} events before it`) + '\n',
+    );
+    return 0;
+  }
   const tail = allowPartial ? '' : ' (pass --allow-partial to accept a partial result)';
   process.stderr.write(
     term(`noderec: ERR_TRACE_INCOMPLETE: ${where}: reading stopped: ${read.damage}; the ${what} covers the ${read.events} events before it${tail}`) + '\n',
   );
   return allowPartial ? 0 : 1;
+}
+
+/** A cut at the end of the file (not a checksum mismatch or an unknown
+ * record) in a trace whose process was killed (metadata.json still
+ * `recording`, its pid gone): the write the kill interrupted. */
+function killedMidWrite(dir: string, damage: string): boolean {
+  if (!damage.startsWith('cut chunk')) return false;
+  try {
+    const meta = JSON.parse(fs.readFileSync(path.join(dir, 'metadata.json'), 'utf8')) as { status: string; pid: number };
+    return typeof meta.pid === 'number' && statusOf(meta) === 'partial' && meta.status === 'recording';
+  } catch {
+    return false;
+  }
 }
 
 /** Writes to stdout (a closed pipe ends the process quietly: see main). */

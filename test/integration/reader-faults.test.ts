@@ -94,6 +94,50 @@ describe('damaged traces are not read silently', () => {
   });
 });
 
+describe('a process killed while the writer wrote a chunk', () => {
+  // SIGKILL can land inside the writer's write of a chunk: the trace's last
+  // chunk is cut and metadata.json still says `recording` with a pid that no
+  // longer runs. That cut is the kill, not damage: the events before it are
+  // the whole readable trace and the commands succeed, with a note.
+  const out = tempDir();
+  const deadPid = spawnSync(NODE, ['-e', '0']).pid as number;
+  const good = traceBytes([sampleChunk(), sampleChunk()]);
+  const firstEnd = traceBytes([sampleChunk()]).length;
+  const killed = writeTraceDir(out, 'killed-cut', good.subarray(0, good.length - 40), { status: 'recording', pid: deadPid });
+
+  it('export: the events before the cut, a note naming the position, exit code 0', () => {
+    const r = cli(['export', killed], out);
+    expect(lines(r.stdout)).toHaveLength(4);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`at byte ${firstEnd}`);
+    expect(r.stderr).toContain('killed');
+    expect(r.stderr).not.toContain('ERR_TRACE_INCOMPLETE');
+  });
+
+  it('calls: the same', () => {
+    const r = cli(['calls', killed, '--json'], out);
+    expect(lines(r.stdout)).toHaveLength(2);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`at byte ${firstEnd}`);
+  });
+
+  it('a checksum mismatch in a killed trace is still damage', () => {
+    const bad = Buffer.from(good);
+    bad[firstEnd + 20] ^= 0xff;
+    const dir = writeTraceDir(out, 'killed-crc', bad, { status: 'recording', pid: deadPid });
+    const r = cli(['export', dir], out);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('ERR_TRACE_INCOMPLETE');
+  });
+
+  it('a cut trace whose process finished (status complete) is still damage', () => {
+    const dir = writeTraceDir(out, 'complete-cut', good.subarray(0, good.length - 40), { status: 'complete' });
+    const r = cli(['export', dir], out);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('ERR_TRACE_INCOMPLETE');
+  });
+});
+
 describe('unknown event kinds stop the reader like damage', () => {
   const out = tempDir();
   const unknown = chunk([
