@@ -28,10 +28,12 @@
 import * as util from 'node:util';
 import * as vm from 'node:vm';
 
+import { protoMoved, setProtoWatch } from './value-encoder';
+
 /** Wrapper → the builtin text Function.prototype.toString gives for it. */
 export const nativeTexts = new WeakMap<object, string>();
 
-const INSTALL = `(function (untrust, texts, isError, thrown) {
+const INSTALL = `(function (untrust, texts, isError, thrown, moved, isProxy) {
   'use strict';
   const O = Object, R = Reflect, P = Object.prototype, E = Error;
   const gopd = O.getOwnPropertyDescriptor, dp = O.defineProperty, apply = R.apply;
@@ -45,6 +47,14 @@ const INSTALL = `(function (untrust, texts, isError, thrown) {
     if (d === undefined || typeof d.value !== 'function' || d.configurable !== true) return false;
     apply(setText, texts, [wrapper, apply(fnToString, d.value, [])]);
     dp(holder, key, { value: wrapper, writable: d.writable, enumerable: d.enumerable, configurable: true });
+    return true;
+  }
+  /** Replaces the setter of accessor holder[key] (the getter stays). */
+  function replaceSetter(holder, key, wrapper) {
+    const d = gopd(holder, key);
+    if (d === undefined || typeof d.set !== 'function' || d.configurable !== true) return false;
+    apply(setText, texts, [wrapper, apply(fnToString, d.set, [])]);
+    dp(holder, key, { get: d.get, set: wrapper, enumerable: d.enumerable, configurable: true });
     return true;
   }
   // An error thrown through a wrapper (by the builtin, or by a getter of the
@@ -195,25 +205,90 @@ const INSTALL = `(function (untrust, texts, isError, thrown) {
       }
     },
   }.__defineSetter__;
+  // The prototype setters: an existing object's prototype changes only
+  // through them (and a Proxy's default [[SetPrototypeOf]], reached through
+  // them). The value encoder is told after each call that may have changed
+  // one (moved(): a non-function object whose prototype was not already the
+  // one given, or a Proxy, whose prototype is not read here: a trap would
+  // run), so that a container it wrote as \`truncated\` with its class name
+  // is compared again (js/runtime/value-encoder.ts, truncMark).
+  const getProto = O.getPrototypeOf;
+  const mayMove = (o, p) => typeof o === 'object' && o !== null && (isProxy(o) || getProto(o) !== p);
+  const setProto = uncurry(O.setPrototypeOf);
+  const reflectSetProto = uncurry(R.setPrototypeOf);
+  const protoDesc = gopd(P, '__proto__');
+  const protoSet = protoDesc !== undefined ? uncurry(protoDesc.set) : undefined;
+  const wSetProto = {
+    setPrototypeOf(o, p) {
+      const mv = mayMove(o, p);
+      try {
+        return setProto(this, o, p);
+      } catch (e) {
+        hide(e, wSetProto);
+        throw e;
+      } finally {
+        if (mv) moved();
+      }
+    },
+  }.setPrototypeOf;
+  const wReflectSetProto = {
+    setPrototypeOf(o, p) {
+      const mv = mayMove(o, p);
+      try {
+        return reflectSetProto(this, o, p);
+      } catch (e) {
+        hide(e, wReflectSetProto);
+        throw e;
+      } finally {
+        if (mv) moved();
+      }
+    },
+  }.setPrototypeOf;
+  const wProtoSet = gopd(
+    {
+      set __proto__(p) {
+        const mv = mayMove(this, p);
+        try {
+          return protoSet(this, p);
+        } catch (e) {
+          hide(e, wProtoSet);
+          throw e;
+        } finally {
+          if (mv) moved();
+        }
+      },
+    },
+    '__proto__',
+  ).set;
+  let protoOk = typeof setProto === 'function' && typeof reflectSetProto === 'function' && typeof protoSet === 'function';
+  if (protoOk) {
+    protoOk = replace(O, 'setPrototypeOf', wSetProto) && protoOk;
+    protoOk = replace(R, 'setPrototypeOf', wReflectSetProto) && protoOk;
+    protoOk = replaceSetter(P, '__proto__', wProtoSet) && protoOk;
+  }
   let ok = true;
   ok = replace(O, 'defineProperty', wDefineProperty) && ok;
   ok = replace(O, 'defineProperties', wDefineProperties) && ok;
   ok = replace(R, 'defineProperty', wReflectDefine) && ok;
   if (typeof defineGetter === 'function') ok = replace(P, '__defineGetter__', wDefineGetter) && ok;
   if (typeof defineSetter === 'function') ok = replace(P, '__defineSetter__', wDefineSetter) && ok;
-  return ok;
+  return (ok ? 1 : 0) | (protoOk ? 2 : 0);
 })`;
 
 /** The name of the wrappers' script in stack traces. */
 export const DEFINERS_FILENAME = 'noderec:definers';
 const FILENAME = DEFINERS_FILENAME;
 
+/** Returns 1 when the five definers are wrapped, | 2 when the three
+ * prototype setters are. */
 type Install = (
   untrust: (o: object) => void,
   texts: WeakMap<object, string>,
   isError: (e: unknown) => boolean,
   thrown: (e: object, frames: string[]) => void,
-) => boolean;
+  moved: () => void,
+  isProxy: (o: unknown) => boolean,
+) => number;
 
 /** Errors thrown through a wrapper → their frames as without the wrapper
  * (`    at f (file:3:10)`), for the report of an uncaught one
@@ -223,25 +298,30 @@ function thrown(e: object, frames: string[]): void {
   definerErrors.set(e, frames);
 }
 
-/** Wraps the definers of this realm (once); true when all five are wrapped
- * (a frozen or non-configurable builtin leaves trust off). */
+/** Wraps the definers and the prototype setters of this realm (once); true
+ * when all five definers are wrapped (a frozen or non-configurable builtin
+ * leaves trust off). The value encoder is told whether the three prototype
+ * setters are (setProtoWatch). */
 let installedHere: boolean | null = null;
 export function installDefiners(untrust: (o: object) => void): boolean {
   if (installedHere === null) {
+    let r = 0;
     try {
-      installedHere = (vm.runInThisContext(INSTALL, { filename: FILENAME }) as Install)(untrust, nativeTexts, util.types.isNativeError, thrown);
+      r = (vm.runInThisContext(INSTALL, { filename: FILENAME }) as Install)(untrust, nativeTexts, util.types.isNativeError, thrown, protoMoved, util.types.isProxy);
     } catch {
-      installedHere = false;
+      r = 0;
     }
+    installedHere = (r & 1) !== 0;
+    setProtoWatch((r & 2) !== 0);
   }
   return installedHere;
 }
 
-/** Wraps the definers of a vm context (once per context: the caller declares
- * the runtime there first, which happens once). */
+/** Wraps the definers and prototype setters of a vm context (once per
+ * context: the caller declares the runtime there first, which happens once). */
 export function installDefinersIn(context: vm.Context, untrust: (o: object) => void): boolean {
   try {
-    return (vm.runInContext(INSTALL, context, { filename: FILENAME }) as Install)(untrust, nativeTexts, util.types.isNativeError, thrown);
+    return ((vm.runInContext(INSTALL, context, { filename: FILENAME }) as Install)(untrust, nativeTexts, util.types.isNativeError, thrown, protoMoved, util.types.isProxy) & 1) !== 0;
   } catch {
     return false;
   }

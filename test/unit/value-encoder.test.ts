@@ -18,6 +18,7 @@ import {
   attrNone,
   encoderWork,
   setMemoBudget,
+  setProtoWatch,
 } from '../../js/runtime/value-encoder';
 import { installDefiners } from '../../js/runtime/definers';
 import { configureSecrets, resetSecrets } from '../../js/runtime/secrets';
@@ -1648,6 +1649,59 @@ describe('references', () => {
       const r = both({ l1: { l2: { o } } });
       expect(r.ref.props.l1.props.l2.props.o).toEqual({ $: 'opaque', class: cls });
       expect(JSON.stringify(r.ref)).toBe(JSON.stringify(r.full));
+    }
+  });
+
+  it('a container cut by the depth bound whose prototype changed is written with its new class name, in a reference and in a patch (every way to change a prototype; the wrapped setters watched and not)', () => {
+    class Foo {}
+    class Bar extends Array {}
+    class MyMap extends Map {}
+    class MySet extends Set {}
+    // The prototype setters are wrapped with the definers (js/runtime/definers.ts).
+    expect(installDefiners(untrust)).toBe(true);
+    const ways: [string, (o: object, p: object) => void][] = [
+      ['Object.setPrototypeOf', (o, p) => Object.setPrototypeOf(o, p)],
+      ['Reflect.setPrototypeOf', (o, p) => expect(Reflect.setPrototypeOf(o, p)).toBe(true)],
+      ['__proto__ assignment', (o, p) => ((o as any).__proto__ = p)],
+      ['Reflect.set __proto__', (o, p) => expect(Reflect.set(o, '__proto__', p)).toBe(true)],
+      ['Object.assign with an own __proto__', (o, p) => Object.assign(o, Object.defineProperty({}, '__proto__', { value: p, enumerable: true }))],
+      ['a saved __proto__ setter', (o, p) => Object.getOwnPropertyDescriptor(Object.prototype, '__proto__')!.set!.call(o, p)],
+    ];
+    const kinds: [string, () => object, object, string][] = [
+      ['object', () => ({ a: 1 }), Foo.prototype, 'Foo'],
+      ['array', () => [1, 2], Bar.prototype, 'Bar'],
+      ['map', () => new Map([[1, 2]]), MyMap.prototype, 'MyMap'],
+      ['set', () => new Set([1]), MySet.prototype, 'MySet'],
+    ];
+    try {
+      for (const watched of [true, false]) {
+        setProtoWatch(watched);
+        for (const [way, set] of ways) {
+          for (const [kind, make, proto, cls] of kinds) {
+            for (const patched of [false, true]) {
+              const o = make();
+              // (depth 3: o is the fourth level, where a container is truncated)
+              const l2 = { o, n: 0 };
+              const nested = { l1: { l2 } };
+              for (let i = 0; i < 10; i++) both(nested);
+              expect(both(nested).usedRef).toBe(true);
+              set(o, proto);
+              if (patched) l2.n++;
+              const r = both(nested);
+              const label = `${way}, ${kind}${patched ? ', patched' : ''}${watched ? '' : ', not watched'}`;
+              expect(r.full.props.l1.props.l2.props.o, label).toEqual({ $: 'truncated', class: cls });
+              expect(JSON.stringify(r.ref), label).toBe(JSON.stringify(r.full));
+              // and referred to again afterwards
+              for (let i = 0; i < 3; i++) both(nested);
+              const again = both(nested);
+              expect(again.usedRef, label).toBe(true);
+              expect(JSON.stringify(again.ref), label).toBe(JSON.stringify(again.full));
+            }
+          }
+        }
+      }
+    } finally {
+      setProtoWatch(true);
     }
   });
 
