@@ -42,6 +42,8 @@ const INSTALL = `(function (untrust, texts, isError, thrown, moved, isProxy) {
   const capture = E.captureStackTrace;
   const split = String.prototype.split, join = Array.prototype.join, slice = Array.prototype.slice;
   const concat = Array.prototype.concat, filter = Array.prototype.filter, test = RegExp.prototype.test;
+  const indexOf = String.prototype.indexOf, sliceStr = String.prototype.slice;
+  const create = O.create, ownNames = O.getOwnPropertyNames;
   function replace(holder, key, wrapper) {
     const d = gopd(holder, key);
     if (d === undefined || typeof d.value !== 'function' || d.configurable !== true) return false;
@@ -102,6 +104,11 @@ const INSTALL = `(function (untrust, texts, isError, thrown, moved, isProxy) {
           if (err === e && sites !== null && typeof sites === 'object') {
             let i = 0;
             while (i < sites.length && !oursSite(sites[i])) i++;
+            // (the builtin's frame: just above ours, or the last one kept)
+            if (w === wProtoSet && i > 0) {
+              sites = apply(slice, sites, [0]);
+              sites[i - 1] = setterSite(sites[i - 1]);
+            }
             if (i < sites.length) {
               sites = apply(slice, apply(concat, apply(slice, sites, [0, i]), [rest]), [0, lim]);
               fixed = sites;
@@ -130,6 +137,13 @@ const INSTALL = `(function (untrust, texts, isError, thrown, moved, isProxy) {
         if (isFrame(lines[i])) above++;
         i++;
       }
+      if (w === wProtoSet && i > 0 && isFrame(lines[i - 1])) {
+        const t = setterText(lines[i - 1]);
+        if (t !== lines[i - 1]) {
+          lines[i - 1] = t;
+          if (i === lines.length) e.stack = apply(join, lines, ['\\n']);
+        }
+      }
       if (i === lines.length) return;
       const rest = below(w, lim, false);
       if (rest === null) return;
@@ -139,6 +153,44 @@ const INSTALL = `(function (untrust, texts, isError, thrown, moved, isProxy) {
       thrown(e, apply(filter, all, [isFrame]));
     } catch {
       // left as it was
+    }
+  }
+  // The builtin __proto__ setter's own frame: V8 names it \`set __proto__
+  // [as __proto__]\` when it finds it on the receiver's prototype chain,
+  // where the wrapper now is: the name it had (setterMethod, read once from
+  // a frame of the builtin before it is replaced) is put back.
+  // Its method name, and what its text has between \`set __proto__\` and
+  // \` (\` (\` [as __proto__]\` in Node 20; none in Node 22).
+  let setterMethod = null;
+  let setterAs = '';
+  const SETTER_NAME = 'set __proto__';
+  function setterText(t) {
+    if (typeof t !== 'string' || setterAs === '') return t;
+    const at = apply(indexOf, t, [SETTER_NAME + ' (']);
+    if (at < 0) return t;
+    const end = at + SETTER_NAME.length;
+    return apply(sliceStr, t, [0, end]) + setterAs + apply(sliceStr, t, [end]);
+  }
+  /** Call site \`c\` of the builtin setter, with its method name put back. */
+  function setterSite(c) {
+    try {
+      if (setterMethod === null || c.getFunctionName() !== SETTER_NAME || c.getFileName() != null || c.getMethodName() !== null) return c;
+      const proto = getProto(c);
+      const d = create(proto);
+      const names = ownNames(proto);
+      for (let j = 0; j < names.length; j++) {
+        const f = proto[names[j]];
+        if (names[j] !== 'constructor' && typeof f === 'function') {
+          dp(d, names[j], { value: function () { return apply(f, c, arguments); }, writable: true, configurable: true });
+        }
+      }
+      const m = setterMethod;
+      const toText = proto.toString;
+      dp(d, 'getMethodName', { value: () => m, writable: true, configurable: true });
+      dp(d, 'toString', { value: () => setterText(apply(toText, c, [])), writable: true, configurable: true });
+      return d;
+    } catch {
+      return c;
     }
   }
   // Called with the receiver the program used, so that the builtin's own
@@ -260,6 +312,32 @@ const INSTALL = `(function (untrust, texts, isError, thrown, moved, isProxy) {
     },
     '__proto__',
   ).set;
+  if (typeof protoSet === 'function') {
+    const savedLimit = E.stackTraceLimit, savedPrepare = E.prepareStackTrace;
+    try {
+      E.stackTraceLimit = 1;
+      E.prepareStackTrace = (_, sites) => sites;
+      protoSet(O.preventExtensions({}), {});
+    } catch (e) {
+      try {
+        const st = e.stack;
+        const c = typeof st === 'object' && st !== null && st.length > 0 ? st[0] : null;
+        const m = c !== null ? c.getMethodName() : null;
+        if (typeof m === 'string') {
+          setterMethod = m;
+          const t = '' + c;
+          const at = apply(indexOf, t, [SETTER_NAME]);
+          const to = apply(indexOf, t, [' (', at]);
+          if (at >= 0 && to > at) setterAs = apply(sliceStr, t, [at + SETTER_NAME.length, to]);
+        }
+      } catch {
+        // left as V8 names it
+      }
+    } finally {
+      E.stackTraceLimit = savedLimit;
+      E.prepareStackTrace = savedPrepare;
+    }
+  }
   let protoOk = typeof setProto === 'function' && typeof reflectSetProto === 'function' && typeof protoSet === 'function';
   if (protoOk) {
     protoOk = replace(O, 'setPrototypeOf', wSetProto) && protoOk;

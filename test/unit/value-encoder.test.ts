@@ -1894,6 +1894,17 @@ describe('references', () => {
     class Node {
       constructor(public kind: string) {}
     }
+    class MyArray extends Array {}
+    class MyMap extends Map {}
+    class MySet extends Set {}
+    // A prototype change, by one of the three setters (a container cut by
+    // the depth bound is written with its class name).
+    const setProto = (o: object, p: object): void => {
+      const how = rnd(3);
+      if (how === 0) Object.setPrototypeOf(o, p);
+      else if (how === 1) Reflect.setPrototypeOf(o, p);
+      else (o as any).__proto__ = p;
+    };
     const pool: any[] = [];
     for (let i = 0; i < 40; i++) {
       const t = rnd(4);
@@ -1916,11 +1927,13 @@ describe('references', () => {
         if (what < 5) o.set(key, rnd(2) ? prim() : pool[rnd(pool.length)]);
         else if (what < 7) o.delete(key);
         else if (what < 8) o.clear();
+        else if (what < 9) setProto(o, rnd(2) ? MyMap.prototype : Map.prototype);
       } else if (o instanceof Set) {
         const v = rnd(2) ? prim() : pool[rnd(pool.length)];
         if (what < 5) o.add(v);
         else if (what < 7) o.delete(v);
         else if (what < 8) o.clear();
+        else if (what < 9) setProto(o, rnd(2) ? MySet.prototype : Set.prototype);
       } else if (pool.indexOf(o) >= 40) {
         if (what < 5) o[keys[rnd(3)]] = prim();
         else if (what < 6) o.next = pool[40 + rnd(16)];
@@ -1930,6 +1943,7 @@ describe('references', () => {
         else if (what < 6 && o.length > 0) o[rnd(o.length)] = rnd(2) ? prim() : pool[rnd(pool.length)];
         else if (what < 7) o.length = rnd(o.length + 1);
         else if (what < 8) o[o.length + rnd(3)] = 1; // holes
+        else if (what < 9) setProto(o, rnd(2) ? MyArray.prototype : Array.prototype);
       } else {
         const k = keys[rnd(keys.length)];
         const value = rnd(2) ? prim() : pool[rnd(pool.length)];
@@ -1942,9 +1956,11 @@ describe('references', () => {
           else if (how === 2) Reflect.defineProperty(o, k, { get: getter, enumerable: true, configurable: true });
           else if (how === 3) Object.prototype.__defineGetter__.call(o, k, getter);
           else Object.prototype.__defineSetter__.call(o, k, setter);
-        } else if (what < 8) Object.setPrototypeOf(o, rnd(2) ? Node.prototype : Object.prototype);
-        
-        else if (what < 9) {
+        } else if (what < 8) {
+          // (a null-prototype object gets no __proto__ setter: an own key)
+          if (Object.getPrototypeOf(o) === null) Object.setPrototypeOf(o, rnd(2) ? Node.prototype : null);
+          else setProto(o, rnd(2) ? Node.prototype : Object.prototype);
+        } else if (what < 9) {
           try {
             Object.assign(o, { [k]: prim() }); // a setter, or a getter only: throws
           } catch {
