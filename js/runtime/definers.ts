@@ -28,10 +28,12 @@
 import * as util from 'node:util';
 import * as vm from 'node:vm';
 
+import { protoMoved, setProtoWatch } from './value-encoder';
+
 /** Wrapper → the builtin text Function.prototype.toString gives for it. */
 export const nativeTexts = new WeakMap<object, string>();
 
-const INSTALL = `(function (untrust, texts, isError, thrown) {
+const INSTALL = `(function (untrust, texts, isError, thrown, moved, isProxy) {
   'use strict';
   const O = Object, R = Reflect, P = Object.prototype, E = Error;
   const gopd = O.getOwnPropertyDescriptor, dp = O.defineProperty, apply = R.apply;
@@ -40,11 +42,21 @@ const INSTALL = `(function (untrust, texts, isError, thrown) {
   const capture = E.captureStackTrace;
   const split = String.prototype.split, join = Array.prototype.join, slice = Array.prototype.slice;
   const concat = Array.prototype.concat, filter = Array.prototype.filter, test = RegExp.prototype.test;
+  const indexOf = String.prototype.indexOf, sliceStr = String.prototype.slice;
+  const create = O.create, ownNames = O.getOwnPropertyNames;
   function replace(holder, key, wrapper) {
     const d = gopd(holder, key);
     if (d === undefined || typeof d.value !== 'function' || d.configurable !== true) return false;
     apply(setText, texts, [wrapper, apply(fnToString, d.value, [])]);
     dp(holder, key, { value: wrapper, writable: d.writable, enumerable: d.enumerable, configurable: true });
+    return true;
+  }
+  /** Replaces the setter of accessor holder[key] (the getter stays). */
+  function replaceSetter(holder, key, wrapper) {
+    const d = gopd(holder, key);
+    if (d === undefined || typeof d.set !== 'function' || d.configurable !== true) return false;
+    apply(setText, texts, [wrapper, apply(fnToString, d.set, [])]);
+    dp(holder, key, { get: d.get, set: wrapper, enumerable: d.enumerable, configurable: true });
     return true;
   }
   // An error thrown through a wrapper (by the builtin, or by a getter of the
@@ -92,6 +104,11 @@ const INSTALL = `(function (untrust, texts, isError, thrown) {
           if (err === e && sites !== null && typeof sites === 'object') {
             let i = 0;
             while (i < sites.length && !oursSite(sites[i])) i++;
+            // (the builtin's frame: just above ours, or the last one kept)
+            if (w === wProtoSet && i > 0) {
+              sites = apply(slice, sites, [0]);
+              sites[i - 1] = setterSite(sites[i - 1]);
+            }
             if (i < sites.length) {
               sites = apply(slice, apply(concat, apply(slice, sites, [0, i]), [rest]), [0, lim]);
               fixed = sites;
@@ -120,6 +137,13 @@ const INSTALL = `(function (untrust, texts, isError, thrown) {
         if (isFrame(lines[i])) above++;
         i++;
       }
+      if (w === wProtoSet && i > 0 && isFrame(lines[i - 1])) {
+        const t = setterText(lines[i - 1]);
+        if (t !== lines[i - 1]) {
+          lines[i - 1] = t;
+          if (i === lines.length) e.stack = apply(join, lines, ['\\n']);
+        }
+      }
       if (i === lines.length) return;
       const rest = below(w, lim, false);
       if (rest === null) return;
@@ -129,6 +153,44 @@ const INSTALL = `(function (untrust, texts, isError, thrown) {
       thrown(e, apply(filter, all, [isFrame]));
     } catch {
       // left as it was
+    }
+  }
+  // The builtin __proto__ setter's own frame: V8 names it \`set __proto__
+  // [as __proto__]\` when it finds it on the receiver's prototype chain,
+  // where the wrapper now is: the name it had (setterMethod, read once from
+  // a frame of the builtin before it is replaced) is put back.
+  // Its method name, and what its text has between \`set __proto__\` and
+  // \` (\` (\` [as __proto__]\` in Node 20; none in Node 22).
+  let setterMethod = null;
+  let setterAs = '';
+  const SETTER_NAME = 'set __proto__';
+  function setterText(t) {
+    if (typeof t !== 'string' || setterAs === '') return t;
+    const at = apply(indexOf, t, [SETTER_NAME + ' (']);
+    if (at < 0) return t;
+    const end = at + SETTER_NAME.length;
+    return apply(sliceStr, t, [0, end]) + setterAs + apply(sliceStr, t, [end]);
+  }
+  /** Call site \`c\` of the builtin setter, with its method name put back. */
+  function setterSite(c) {
+    try {
+      if (setterMethod === null || c.getFunctionName() !== SETTER_NAME || c.getFileName() != null || c.getMethodName() !== null) return c;
+      const proto = getProto(c);
+      const d = create(proto);
+      const names = ownNames(proto);
+      for (let j = 0; j < names.length; j++) {
+        const f = proto[names[j]];
+        if (names[j] !== 'constructor' && typeof f === 'function') {
+          dp(d, names[j], { value: function () { return apply(f, c, arguments); }, writable: true, configurable: true });
+        }
+      }
+      const m = setterMethod;
+      const toText = proto.toString;
+      dp(d, 'getMethodName', { value: () => m, writable: true, configurable: true });
+      dp(d, 'toString', { value: () => setterText(apply(toText, c, [])), writable: true, configurable: true });
+      return d;
+    } catch {
+      return c;
     }
   }
   // Called with the receiver the program used, so that the builtin's own
@@ -195,25 +257,116 @@ const INSTALL = `(function (untrust, texts, isError, thrown) {
       }
     },
   }.__defineSetter__;
+  // The prototype setters: an existing object's prototype changes only
+  // through them (and a Proxy's default [[SetPrototypeOf]], reached through
+  // them). The value encoder is told after each call that may have changed
+  // one (moved(): a non-function object whose prototype was not already the
+  // one given, or a Proxy, whose prototype is not read here: a trap would
+  // run), so that a container it wrote as \`truncated\` with its class name
+  // is compared again (js/runtime/value-encoder.ts, truncMark).
+  const getProto = O.getPrototypeOf;
+  const mayMove = (o, p) => typeof o === 'object' && o !== null && (isProxy(o) || getProto(o) !== p);
+  const setProto = uncurry(O.setPrototypeOf);
+  const reflectSetProto = uncurry(R.setPrototypeOf);
+  const protoDesc = gopd(P, '__proto__');
+  const protoSet = protoDesc !== undefined ? uncurry(protoDesc.set) : undefined;
+  const wSetProto = {
+    setPrototypeOf(o, p) {
+      const mv = mayMove(o, p);
+      try {
+        return setProto(this, o, p);
+      } catch (e) {
+        hide(e, wSetProto);
+        throw e;
+      } finally {
+        if (mv) moved();
+      }
+    },
+  }.setPrototypeOf;
+  const wReflectSetProto = {
+    setPrototypeOf(o, p) {
+      const mv = mayMove(o, p);
+      try {
+        return reflectSetProto(this, o, p);
+      } catch (e) {
+        hide(e, wReflectSetProto);
+        throw e;
+      } finally {
+        if (mv) moved();
+      }
+    },
+  }.setPrototypeOf;
+  const wProtoSet = gopd(
+    {
+      set __proto__(p) {
+        const mv = mayMove(this, p);
+        try {
+          return protoSet(this, p);
+        } catch (e) {
+          hide(e, wProtoSet);
+          throw e;
+        } finally {
+          if (mv) moved();
+        }
+      },
+    },
+    '__proto__',
+  ).set;
+  if (typeof protoSet === 'function') {
+    const savedLimit = E.stackTraceLimit, savedPrepare = E.prepareStackTrace;
+    try {
+      E.stackTraceLimit = 1;
+      E.prepareStackTrace = (_, sites) => sites;
+      protoSet(O.preventExtensions({}), {});
+    } catch (e) {
+      try {
+        const st = e.stack;
+        const c = typeof st === 'object' && st !== null && st.length > 0 ? st[0] : null;
+        const m = c !== null ? c.getMethodName() : null;
+        if (typeof m === 'string') {
+          setterMethod = m;
+          const t = '' + c;
+          const at = apply(indexOf, t, [SETTER_NAME]);
+          const to = apply(indexOf, t, [' (', at]);
+          if (at >= 0 && to > at) setterAs = apply(sliceStr, t, [at + SETTER_NAME.length, to]);
+        }
+      } catch {
+        // left as V8 names it
+      }
+    } finally {
+      E.stackTraceLimit = savedLimit;
+      E.prepareStackTrace = savedPrepare;
+    }
+  }
+  let protoOk = typeof setProto === 'function' && typeof reflectSetProto === 'function' && typeof protoSet === 'function';
+  if (protoOk) {
+    protoOk = replace(O, 'setPrototypeOf', wSetProto) && protoOk;
+    protoOk = replace(R, 'setPrototypeOf', wReflectSetProto) && protoOk;
+    protoOk = replaceSetter(P, '__proto__', wProtoSet) && protoOk;
+  }
   let ok = true;
   ok = replace(O, 'defineProperty', wDefineProperty) && ok;
   ok = replace(O, 'defineProperties', wDefineProperties) && ok;
   ok = replace(R, 'defineProperty', wReflectDefine) && ok;
   if (typeof defineGetter === 'function') ok = replace(P, '__defineGetter__', wDefineGetter) && ok;
   if (typeof defineSetter === 'function') ok = replace(P, '__defineSetter__', wDefineSetter) && ok;
-  return ok;
+  return (ok ? 1 : 0) | (protoOk ? 2 : 0);
 })`;
 
 /** The name of the wrappers' script in stack traces. */
 export const DEFINERS_FILENAME = 'noderec:definers';
 const FILENAME = DEFINERS_FILENAME;
 
+/** Returns 1 when the five definers are wrapped, | 2 when the three
+ * prototype setters are. */
 type Install = (
   untrust: (o: object) => void,
   texts: WeakMap<object, string>,
   isError: (e: unknown) => boolean,
   thrown: (e: object, frames: string[]) => void,
-) => boolean;
+  moved: () => void,
+  isProxy: (o: unknown) => boolean,
+) => number;
 
 /** Errors thrown through a wrapper → their frames as without the wrapper
  * (`    at f (file:3:10)`), for the report of an uncaught one
@@ -223,25 +376,30 @@ function thrown(e: object, frames: string[]): void {
   definerErrors.set(e, frames);
 }
 
-/** Wraps the definers of this realm (once); true when all five are wrapped
- * (a frozen or non-configurable builtin leaves trust off). */
+/** Wraps the definers and the prototype setters of this realm (once); true
+ * when all five definers are wrapped (a frozen or non-configurable builtin
+ * leaves trust off). The value encoder is told whether the three prototype
+ * setters are (setProtoWatch). */
 let installedHere: boolean | null = null;
 export function installDefiners(untrust: (o: object) => void): boolean {
   if (installedHere === null) {
+    let r = 0;
     try {
-      installedHere = (vm.runInThisContext(INSTALL, { filename: FILENAME }) as Install)(untrust, nativeTexts, util.types.isNativeError, thrown);
+      r = (vm.runInThisContext(INSTALL, { filename: FILENAME }) as Install)(untrust, nativeTexts, util.types.isNativeError, thrown, protoMoved, util.types.isProxy);
     } catch {
-      installedHere = false;
+      r = 0;
     }
+    installedHere = (r & 1) !== 0;
+    setProtoWatch((r & 2) !== 0);
   }
   return installedHere;
 }
 
-/** Wraps the definers of a vm context (once per context: the caller declares
- * the runtime there first, which happens once). */
+/** Wraps the definers and prototype setters of a vm context (once per
+ * context: the caller declares the runtime there first, which happens once). */
 export function installDefinersIn(context: vm.Context, untrust: (o: object) => void): boolean {
   try {
-    return (vm.runInContext(INSTALL, context, { filename: FILENAME }) as Install)(untrust, nativeTexts, util.types.isNativeError, thrown);
+    return ((vm.runInContext(INSTALL, context, { filename: FILENAME }) as Install)(untrust, nativeTexts, util.types.isNativeError, thrown, protoMoved, util.types.isProxy) & 1) !== 0;
   } catch {
     return false;
   }

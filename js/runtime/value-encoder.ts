@@ -722,8 +722,9 @@ function take(total: number): number {
 }
 
 /** Emits `circular` or `truncated` when the container cannot be descended
- *  into; returns true when it did. */
-function cutContainer(o: object, cls: string | null): boolean {
+ *  into; returns true when it did. `proto`: the prototype of `o` when the
+ *  caller read it, else UNREAD. */
+function cutContainer(o: object, cls: string | null, proto: object | null): boolean {
   const d = findAncestor(o);
   if (d !== 0) {
     putTag(T_CIRCULAR);
@@ -732,13 +733,86 @@ function cutContainer(o: object, cls: string | null): boolean {
     return true;
   }
   if (level >= depthBound || budget <= 0) {
-    if (level >= depthBound) deepAcc = true;
-    else okAcc = false;
+    const p = proto !== UNREAD ? proto : (ObjectGetPrototypeOf(o) as object | null);
     putTag(T_TRUNCATED);
-    putStr(cls !== null ? cls : className(ObjectGetPrototypeOf(o) as object | null));
+    putStr(cls !== null ? cls : className(p));
+    if (level >= depthBound) {
+      deepAcc = true;
+      // The class name written is a function of the prototype, which can
+      // change: the parent's memo keeps it (see truncMark).
+      if (level > 0) {
+        verOut = TRUNC_VER;
+        memOut = truncMark(p);
+      }
+    } else okAcc = false;
     return true;
   }
   return false;
+}
+
+// A container cut by the depth bound is written `truncated` with the class
+// name of its prototype; its parent's memo records it with version
+// TRUNC_VER and, in its memo slot, a marker of that prototype (`proto`) made
+// when `protoMoves` had the value in its `spent`. An existing object's
+// prototype changes only through Object.setPrototypeOf,
+// Reflect.setPrototypeOf and the Object.prototype.__proto__ setter, which
+// js/runtime/definers.ts wraps: each call that may change one bumps
+// protoMoves (protoMoved). So a check finds the child unchanged by identity
+// while protoMoves has not moved since the marker was made, and compares
+// its prototype with the marker's after (one runtime call: 4.5 % of the
+// object-heavy workload's instructions when done at every check,
+// decisions.md 32). Without the wrappers (setProtoWatch(false)) the markers
+// never match protoMoves: the prototype is compared at every check.
+const TRUNC_VER = -1;
+/** Prototype changes that the wrapped setters may have made (0 before any). */
+var protoMoves = 0;
+/** The wrapped setters report every change (this realm's are wrapped). */
+var protoWatch = false;
+/** The markers made since protoMoves last moved (at marksAt), per prototype. */
+var truncMarks = new WeakMap<object, Memo>();
+var marksAt = -1;
+var objMark: Memo | null = null;
+var arrMark: Memo | null = null;
+var nullMark: Memo | null = null;
+
+/** Called by the wrapped prototype setters (js/runtime/definers.ts) after a
+ *  call that may have changed an existing object's prototype. */
+export function protoMoved(): void {
+  protoMoves++;
+}
+
+/** The prototype setters of this realm are wrapped (on) or not (off: every
+ *  check of a truncated container compares its prototype). */
+export function setProtoWatch(on: boolean): void {
+  protoWatch = on;
+  protoMoves++;
+}
+
+function newMark(proto: object | null): Memo {
+  const mk = new Memo(0, 0);
+  // (never a version: readArray's shortcut does not take it for a memo)
+  mk.ver = -2;
+  mk.proto = proto;
+  mk.spent = protoWatch ? protoMoves : -1;
+  return mk;
+}
+
+/** The marker of prototype `proto` for the parent's memo slot. */
+function truncMark(proto: object | null): Memo {
+  if (marksAt !== protoMoves) {
+    truncMarks = new WeakMap<object, Memo>();
+    objMark = arrMark = nullMark = null;
+    marksAt = protoMoves;
+  }
+  if (proto === ObjectPrototype) return objMark !== null ? objMark : (objMark = newMark(proto));
+  if (proto === ArrayPrototype) return arrMark !== null ? arrMark : (arrMark = newMark(proto));
+  if (proto === null) return nullMark !== null ? nullMark : (nullMark = newMark(proto));
+  let mk = MemoGet(truncMarks, proto);
+  if (mk === undefined) {
+    mk = newMark(proto);
+    MemoSet(truncMarks, proto, mk);
+  }
+  return mk;
 }
 
 // ---------------------------------------------------------------------------
@@ -1102,6 +1176,9 @@ function sameValue(v: unknown, id: unknown, ver: number, cm: Memo | null): boole
     // A container that is now an ancestor would be written `circular`.
     if (findAncestor(v) !== 0) return false;
     if (ver === 0) return true;
+    // Cut by the depth bound: written as the class name of its prototype,
+    // the one cm marks unless a prototype may have changed since.
+    if (ver === TRUNC_VER) return cm!.spent === protoMoves || ObjectGetPrototypeOf(v) === cm!.proto;
     // cm is v's memo (the one that wrote version ver): it is still at that
     // version when v was not encoded again since.
     if (cm === null || cm.ver !== ver) return false;
@@ -1866,7 +1943,7 @@ function closeMemo(m: Memo, off: number, spent: number, myLevel: number, ok: boo
 }
 
 function encArray(a: unknown[], m: Memo | undefined): void {
-  if (cutContainer(a, null)) return;
+  if (cutContainer(a, null, UNREAD)) return;
   const seen = seenFlag;
   seenFlag = false;
   // Never given to a definer (or verified since): see definedArray.
@@ -2033,7 +2110,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
     if (proto === UNREAD) return;
     cls = knownCls;
   }
-  if (cutContainer(o, cls)) return;
+  if (cutContainer(o, cls, proto)) return;
   const seen = seenFlag;
   seenFlag = false;
   if (m !== undefined && refsOn) {
@@ -2597,7 +2674,7 @@ function encMapValue(k: unknown, v: unknown): void {
 }
 
 function encMap(mp: object, m: Memo | undefined): void {
-  if (cutContainer(mp, null)) return;
+  if (cutContainer(mp, null, UNREAD)) return;
   const seen = seenFlag;
   seenFlag = false;
   if (m !== undefined && refsOn && canRef(m) && worthChecking(m) && checked(m, sameMap(mp, m))) {
@@ -2668,7 +2745,7 @@ function encMap(mp: object, m: Memo | undefined): void {
 }
 
 function encSet(st: object, m: Memo | undefined): void {
-  if (cutContainer(st, null)) return;
+  if (cutContainer(st, null, UNREAD)) return;
   const seen = seenFlag;
   seenFlag = false;
   if (m !== undefined && refsOn && canRef(m) && worthChecking(m) && checked(m, sameSet(st, m))) {

@@ -46,6 +46,9 @@ describe('errors thrown by the wrapped definers look as without the recorder', (
       ['uncaught-getter.js', ['reflect']],
       ['uncaught-getter.js', ['getter']],
       ['uncaught-getter.js', ['setter']],
+      ['uncaught-getter.js', ['setPrototypeOf']],
+      ['uncaught-getter.js', ['reflectSetPrototypeOf']],
+      ['uncaught-getter.js', ['protoSetter']],
       ['uncaught-getter.js', ['descriptor']],
     ];
     for (const [file, args, env] of uncaught) {

@@ -18,6 +18,7 @@ import {
   attrNone,
   encoderWork,
   setMemoBudget,
+  setProtoWatch,
 } from '../../js/runtime/value-encoder';
 import { installDefiners } from '../../js/runtime/definers';
 import { configureSecrets, resetSecrets } from '../../js/runtime/secrets';
@@ -1651,6 +1652,59 @@ describe('references', () => {
     }
   });
 
+  it('a container cut by the depth bound whose prototype changed is written with its new class name, in a reference and in a patch (every way to change a prototype; the wrapped setters watched and not)', () => {
+    class Foo {}
+    class Bar extends Array {}
+    class MyMap extends Map {}
+    class MySet extends Set {}
+    // The prototype setters are wrapped with the definers (js/runtime/definers.ts).
+    expect(installDefiners(untrust)).toBe(true);
+    const ways: [string, (o: object, p: object) => void][] = [
+      ['Object.setPrototypeOf', (o, p) => Object.setPrototypeOf(o, p)],
+      ['Reflect.setPrototypeOf', (o, p) => expect(Reflect.setPrototypeOf(o, p)).toBe(true)],
+      ['__proto__ assignment', (o, p) => ((o as any).__proto__ = p)],
+      ['Reflect.set __proto__', (o, p) => expect(Reflect.set(o, '__proto__', p)).toBe(true)],
+      ['Object.assign with an own __proto__', (o, p) => Object.assign(o, Object.defineProperty({}, '__proto__', { value: p, enumerable: true }))],
+      ['a saved __proto__ setter', (o, p) => Object.getOwnPropertyDescriptor(Object.prototype, '__proto__')!.set!.call(o, p)],
+    ];
+    const kinds: [string, () => object, object, string][] = [
+      ['object', () => ({ a: 1 }), Foo.prototype, 'Foo'],
+      ['array', () => [1, 2], Bar.prototype, 'Bar'],
+      ['map', () => new Map([[1, 2]]), MyMap.prototype, 'MyMap'],
+      ['set', () => new Set([1]), MySet.prototype, 'MySet'],
+    ];
+    try {
+      for (const watched of [true, false]) {
+        setProtoWatch(watched);
+        for (const [way, set] of ways) {
+          for (const [kind, make, proto, cls] of kinds) {
+            for (const patched of [false, true]) {
+              const o = make();
+              // (depth 3: o is the fourth level, where a container is truncated)
+              const l2 = { o, n: 0 };
+              const nested = { l1: { l2 } };
+              for (let i = 0; i < 10; i++) both(nested);
+              expect(both(nested).usedRef).toBe(true);
+              set(o, proto);
+              if (patched) l2.n++;
+              const r = both(nested);
+              const label = `${way}, ${kind}${patched ? ', patched' : ''}${watched ? '' : ', not watched'}`;
+              expect(r.full.props.l1.props.l2.props.o, label).toEqual({ $: 'truncated', class: cls });
+              expect(JSON.stringify(r.ref), label).toBe(JSON.stringify(r.full));
+              // and referred to again afterwards
+              for (let i = 0; i < 3; i++) both(nested);
+              const again = both(nested);
+              expect(again.usedRef, label).toBe(true);
+              expect(JSON.stringify(again.ref), label).toBe(JSON.stringify(again.full));
+            }
+          }
+        }
+      }
+    } finally {
+      setProtoWatch(true);
+    }
+  });
+
   it('maps and sets: referred to while unchanged, written again after any change', () => {
     const inner = { v: 1 };
     const m = new Map<unknown, unknown>([['a', 1], [inner, 'obj'], ['b', inner]]);
@@ -1840,6 +1894,17 @@ describe('references', () => {
     class Node {
       constructor(public kind: string) {}
     }
+    class MyArray extends Array {}
+    class MyMap extends Map {}
+    class MySet extends Set {}
+    // A prototype change, by one of the three setters (a container cut by
+    // the depth bound is written with its class name).
+    const setProto = (o: object, p: object): void => {
+      const how = rnd(3);
+      if (how === 0) Object.setPrototypeOf(o, p);
+      else if (how === 1) Reflect.setPrototypeOf(o, p);
+      else (o as any).__proto__ = p;
+    };
     const pool: any[] = [];
     for (let i = 0; i < 40; i++) {
       const t = rnd(4);
@@ -1862,11 +1927,13 @@ describe('references', () => {
         if (what < 5) o.set(key, rnd(2) ? prim() : pool[rnd(pool.length)]);
         else if (what < 7) o.delete(key);
         else if (what < 8) o.clear();
+        else if (what < 9) setProto(o, rnd(2) ? MyMap.prototype : Map.prototype);
       } else if (o instanceof Set) {
         const v = rnd(2) ? prim() : pool[rnd(pool.length)];
         if (what < 5) o.add(v);
         else if (what < 7) o.delete(v);
         else if (what < 8) o.clear();
+        else if (what < 9) setProto(o, rnd(2) ? MySet.prototype : Set.prototype);
       } else if (pool.indexOf(o) >= 40) {
         if (what < 5) o[keys[rnd(3)]] = prim();
         else if (what < 6) o.next = pool[40 + rnd(16)];
@@ -1876,6 +1943,7 @@ describe('references', () => {
         else if (what < 6 && o.length > 0) o[rnd(o.length)] = rnd(2) ? prim() : pool[rnd(pool.length)];
         else if (what < 7) o.length = rnd(o.length + 1);
         else if (what < 8) o[o.length + rnd(3)] = 1; // holes
+        else if (what < 9) setProto(o, rnd(2) ? MyArray.prototype : Array.prototype);
       } else {
         const k = keys[rnd(keys.length)];
         const value = rnd(2) ? prim() : pool[rnd(pool.length)];
@@ -1888,9 +1956,11 @@ describe('references', () => {
           else if (how === 2) Reflect.defineProperty(o, k, { get: getter, enumerable: true, configurable: true });
           else if (how === 3) Object.prototype.__defineGetter__.call(o, k, getter);
           else Object.prototype.__defineSetter__.call(o, k, setter);
-        } else if (what < 8) Object.setPrototypeOf(o, rnd(2) ? Node.prototype : Object.prototype);
-        
-        else if (what < 9) {
+        } else if (what < 8) {
+          // (a null-prototype object gets no __proto__ setter: an own key)
+          if (Object.getPrototypeOf(o) === null) Object.setPrototypeOf(o, rnd(2) ? Node.prototype : null);
+          else setProto(o, rnd(2) ? Node.prototype : Object.prototype);
+        } else if (what < 9) {
           try {
             Object.assign(o, { [k]: prim() }); // a setter, or a getter only: throws
           } catch {
