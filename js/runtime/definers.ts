@@ -270,32 +270,26 @@ const INSTALL = `(function (untrust, texts, isError, thrown, moved, isProxy) {
   const reflectSetProto = uncurry(R.setPrototypeOf);
   const protoDesc = gopd(P, '__proto__');
   const protoSet = protoDesc !== undefined ? uncurry(protoDesc.set) : undefined;
-  const wSetProto = {
-    setPrototypeOf(o, p) {
-      const mv = mayMove(o, p);
-      try {
-        return setProto(this, o, p);
-      } catch (e) {
-        hide(e, wSetProto);
-        throw e;
-      } finally {
-        if (mv) moved();
-      }
-    },
-  }.setPrototypeOf;
-  const wReflectSetProto = {
-    setPrototypeOf(o, p) {
-      const mv = mayMove(o, p);
-      try {
-        return reflectSetProto(this, o, p);
-      } catch (e) {
-        hide(e, wReflectSetProto);
-        throw e;
-      } finally {
-        if (mv) moved();
-      }
-    },
-  }.setPrototypeOf;
+  // Object.setPrototypeOf and Reflect.setPrototypeOf: the same wrapper
+  // around each builtin (both are named setPrototypeOf, length 2).
+  const protoSetter = (builtin) => {
+    const w = {
+      setPrototypeOf(o, p) {
+        const mv = mayMove(o, p);
+        try {
+          return builtin(this, o, p);
+        } catch (e) {
+          hide(e, w);
+          throw e;
+        } finally {
+          if (mv) moved();
+        }
+      },
+    }.setPrototypeOf;
+    return w;
+  };
+  const wSetProto = protoSetter(setProto);
+  const wReflectSetProto = protoSetter(reflectSetProto);
   const wProtoSet = gopd(
     {
       set __proto__(p) {
