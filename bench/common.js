@@ -4,16 +4,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-/** The machine's node: npm scripts put node_modules/.bin (which holds the
- * Node 22 of the `node22` devDependency) first on PATH. */
-function systemNode() {
-  for (const d of (process.env.PATH || '').split(path.delimiter)) {
-    if (!d || d.includes(`${path.sep}node_modules${path.sep}`)) continue;
-    const p = path.join(d, 'node');
-    if (fs.existsSync(p)) return p;
-  }
-  return process.execPath;
-}
+const { systemNode } = require('../scripts/system-node');
 
 /** The node the benchmarks run: BENCH_NODE, else the machine's. */
 const NODE = process.env.BENCH_NODE || systemNode();

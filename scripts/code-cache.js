@@ -19,14 +19,7 @@ const ROOT = path.join(__dirname, '..');
 const DIST = path.join(ROOT, 'js', 'dist');
 const CACHE_DIR = path.join(DIST, '.code-cache');
 
-function systemNode() {
-  for (const d of (process.env.PATH || '').split(path.delimiter)) {
-    if (!d || d.includes(`${path.sep}node_modules${path.sep}`)) continue;
-    const p = path.join(d, 'node');
-    if (fs.existsSync(p)) return p;
-  }
-  return process.execPath;
-}
+const { systemNode } = require('./system-node');
 
 const nodes = process.argv.length > 2 ? process.argv.slice(2) : [systemNode(), path.join(ROOT, 'node_modules', 'node22', 'bin', 'node')].filter((n) => fs.existsSync(n));
 

@@ -71,7 +71,7 @@ function packageCopy(): string {
   // Its own cache, written as the build writes one (a copy's times may
   // differ from the originals' by a rounding).
   fs.mkdirSync(path.join(pkg, 'scripts'));
-  fs.copyFileSync(path.join(ROOT, 'scripts', 'code-cache.js'), path.join(pkg, 'scripts', 'code-cache.js'));
+  for (const f of ['code-cache.js', 'system-node.js']) fs.copyFileSync(path.join(ROOT, 'scripts', f), path.join(pkg, 'scripts', f));
   const r = spawnSync(NODE, [path.join(pkg, 'scripts', 'code-cache.js'), NODE], { env: cleanEnv() });
   expect(r.status).toBe(0);
   return pkg;
