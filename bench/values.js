@@ -3,7 +3,8 @@
 // also run by `npm run bench`. Ratios are alternating plain/recorded runs,
 // medians of BENCH_RUNS (default 5), wall and user+sys CPU. The object-heavy
 // workload runs at BENCH_VALUES_SCALE (default 0.25: a quarter-size YAML
-// document and a 15 kB source instead of acorn.js; 1 = full size).
+// document and a 15 kB source instead of acorn.js; 1 = full size), and
+// once more at full size (at most 3 runs; BENCH_VALUES_FULL=0 skips it).
 // `node bench/values.js memory` prints only the memory rows: peak RSS of
 // acorn parsing acorn-x5.js (bench/run.js's workload; its AST stays alive)
 // with every value recorded, minus plain, and with references or values off.
@@ -38,23 +39,26 @@ function run(args, extraEnv, recorded) {
 }
 
 /** Alternating plain/recorded runs of the object-heavy workload. */
-function objects(configs) {
-  const res = { plain: { wall: [], cpu: [] } };
-  for (const c of Object.keys(configs)) res[c] = { wall: [], cpu: [], meta: null };
-  for (let i = 0; i < RUNS; i++) {
-    const p = run([W('objects.js')], {}, false);
+function objects(configs, runs = RUNS, scaleEnv = {}) {
+  const res = { plain: { wall: [], cpu: [], own: [] } };
+  for (const c of Object.keys(configs)) res[c] = { wall: [], cpu: [], own: [], meta: null };
+  for (let i = 0; i < runs; i++) {
+    const p = run([W('objects.js')], scaleEnv, false);
     res.plain.wall.push(p.wallMs);
     res.plain.cpu.push(p.out.cpuMs);
+    res.plain.own.push(p.out.ms);
     for (const [c, e] of Object.entries(configs)) {
-      const r = run([W('objects.js')], e, true);
+      const r = run([W('objects.js')], { ...scaleEnv, ...e }, true);
       res[c].wall.push(r.wallMs);
       res[c].cpu.push(r.out.cpuMs);
+      // The workload's own wall time, without the process's start and exit.
+      res[c].own.push(r.out.ms);
       res[c].meta = r.meta;
       res[c].rss = r.out.maxRssKb;
     }
   }
   const out = {};
-  for (const [c, v] of Object.entries(res)) out[c] = { wall: median(v.wall), cpu: median(v.cpu), meta: v.meta, rss: v.rss };
+  for (const [c, v] of Object.entries(res)) out[c] = { wall: median(v.wall), cpu: median(v.cpu), own: median(v.own), meta: v.meta, rss: v.rss };
   return out;
 }
 
@@ -121,8 +125,19 @@ function main() {
   const o = objects({ refs: {}, norefs: { NODEREC_VALUE_REFS: '0' }, novalues: { NODEREC_CAPTURE_VALUES: '0' } });
   const ratio = (c) => `${fmt(o[c].wall / o.plain.wall, 1)}x wall, ${fmt(o[c].cpu / o.plain.cpu, 1)}x CPU (${fmt(o.plain.wall, 0)} -> ${fmt(o[c].wall, 0)} ms)`;
   row(`object-heavy workload (acorn + js-yaml, scale ${SCALE}), every call and value, ${o.refs.meta.events} events`, ratio('refs'), '<= 10x (stretch 5x)', o.refs.wall / o.plain.wall <= 10);
+  const own = (r, c) => `${fmt(r[c].own / r.plain.own, 1)}x (${fmt(r.plain.own, 0)} -> ${fmt(r[c].own, 0)} ms)`;
+  row('  the same, the workload\'s own time (without the process\'s start and exit)', own(o, 'refs'), '', null);
   row('  same without references (NODEREC_VALUE_REFS=0)', ratio('norefs'), '', null);
   row('  same, values off', ratio('novalues'), '<= 2x', o.novalues.wall / o.plain.wall <= 2);
+  // The full-size inputs (acorn.js and a 1500-item document): the plain run
+  // is then past V8's warm-up, so the ratio is the engine's own (a quarter
+  // of the size is the default above because a full run takes ~15 s).
+  // BENCH_VALUES_FULL=0 skips it.
+  if (process.env.BENCH_VALUES_FULL !== '0') {
+    const f = objects({ refs: {}, novalues: { NODEREC_CAPTURE_VALUES: '0' } }, Math.min(RUNS, 3), { BENCH_SCALE: '1' });
+    row(`object-heavy at full size (scale 1), ${f.refs.meta.events} events: the workload's own time / process wall / CPU`, `${own(f, 'refs')} / ${fmt(f.refs.wall / f.plain.wall, 1)}x / ${fmt(f.refs.cpu / f.plain.cpu, 1)}x`, '<= 10x', f.refs.own / f.plain.own <= 10);
+    row('  same, values off', `${own(f, 'novalues')} / ${fmt(f.novalues.wall / f.plain.wall, 1)}x / ${fmt(f.novalues.cpu / f.plain.cpu, 1)}x`, '<= 2x', f.novalues.own / f.plain.own <= 2);
+  }
   const st = startup();
   row('  of which the fixed start and exit: an empty script', `${fmt(st.plain, 0)} -> ${fmt(st.rec, 0)} ms (+${fmt(st.rec - st.plain, 0)} ms)`, '', null);
   const vb = (c) => (o[c].meta.raw_bytes - o.novalues.meta.raw_bytes) / o[c].meta.events;
