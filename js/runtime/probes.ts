@@ -330,27 +330,60 @@ function noClock(): number {
 var precise = false;
 let preciseOff = 0;
 
-// The published clock stops while no probe reads it: every 1 ms the clock
-// thread writes -1 (0xFFFFFFFF, never a time) into the slots instead of the
-// time, and parks once two such marks in a row were left unread
-// (session/clock.rs). A probe that reads -1 takes the general path, whose
-// time() asks the native side for the time now: it stores that into this
-// thread's slot, wakes the clock thread if it sleeps, and returns it. So
-// the fast paths pay one compare of the value they load anyway (and the
-// general path about once per ms), and the first event after a pause
-// carries its own time. Every read of `clock` goes through time() or that
-// compare: no event records -1.
+// The clock (session/clock.rs, decisions.md 31 and 35). This thread's slot,
+// `clock[0]`, holds the time its probes stamp: the time of this thread's
+// last exact read, or -1 (0xFFFFFFFF, never a time), the mark. The clock
+// thread writes the mark over the time once a millisecond, and parks once
+// two such marks in a row were left unread. The probes drive the clock
+// while they run: `left` counts down the events until the next exact read,
+// one decrement folded into the fast paths' compare of the value they load
+// anyway (`t === -1 || --left < 0`). Either way the general path's time()
+// calls exact(): the native `clockWake()` stores the session time now into
+// the slot and returns it (waking the clock thread if it sleeps), and
+// `left` is re-armed from the events and time since the last exact read,
+// so that exact reads come about every `EXACT_US` of this thread's events.
+// So a dense run of events pays a decrement per event and a native call
+// per few dozen events, a sparse one a native call per event at most, a
+// stamp is at most one re-armed count or one mark old, and the first event
+// after a pause carries its own time. Every read of `clock` goes through
+// time() or that compare: no event records -1.
 var wake: () => number = noClock;
+/** Events until the next exact read (below 0: read now). */
+let left = 0;
+/** The count `left` was last armed with, and the time of that exact read. */
+let armed = 0;
+let lastExact = 0;
+/** The interval aimed at between two exact reads of a thread (µs). */
+const EXACT_US = 50;
+/** Bounds of the count (a rate that drops is caught by the 1 ms mark). */
+const LEFT_MAX = 4096;
 
 /** The native call time() makes when the clock is parked. */
 export function setClockWake(fn: (() => number) | null): void {
   wake = fn ?? noClock;
+  left = armed = lastExact = 0;
 }
 
-/** The published time, or the time now when the clock thread is parked. */
+/** The time an event stamps: the slot's, or an exact read when the slot
+ * holds the mark or the count ran out. */
 function time(): number {
   const t = clock[0];
-  return t !== -1 ? t : wake() | 0;
+  return t !== -1 && --left >= 0 ? t : exact();
+}
+
+/** An exact read: the session time now (stored into the slot); re-arms the
+ * count of events until the next one. */
+function exact(): number {
+  const now = wake() | 0;
+  const dt = (now - lastExact) | 0;
+  // Events since the last exact read (the fast path and time() both
+  // decrement on the way here: one too many at most).
+  const n = armed - left;
+  let k = dt > 1 ? ((n * EXACT_US) / dt) | 0 : n * EXACT_US;
+  k = k < 1 ? 1 : k > LEFT_MAX ? LEFT_MAX : k;
+  armed = left = k;
+  lastExact = now;
+  return now;
 }
 
 /** Precise mode on (`sessionNowUs`: the native session clock read now) or off (null). */
@@ -812,7 +845,7 @@ export function c(id: number): number {
   const d = runtime.d;
   if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 0, false, undefined, undefined, undefined, undefined, null);
   const t = clock[0];
-  if (t === -1) return enter(id, 0, false, undefined, undefined, undefined, undefined, null);
+  if (t === -1 || --left < 0) return enter(id, 0, false, undefined, undefined, undefined, undefined, null);
   const a = seq + 1;
   const i = wp;
   words[i] = (id << 5) | F.CALL;
@@ -841,7 +874,7 @@ export function c1(id: number, x: unknown): number {
     head |= F.HAS;
   }
   const t = clock[0];
-  if (t === -1) return enter(id, 1, false, undefined, x, undefined, undefined, null);
+  if (t === -1 || --left < 0) return enter(id, 1, false, undefined, x, undefined, undefined, null);
   const a = seq + 1;
   const i = wp;
   words[i] = head;
@@ -871,7 +904,7 @@ export function c2(id: number, x: unknown, y: unknown): number {
     head |= F.HAS;
   }
   const t = clock[0];
-  if (t === -1) return enter(id, 2, false, undefined, x, y, undefined, null);
+  if (t === -1 || --left < 0) return enter(id, 2, false, undefined, x, y, undefined, null);
   const a = seq + 1;
   const i = wp;
   words[i] = head;
@@ -902,7 +935,7 @@ export function c3(id: number, x: unknown, y: unknown, z: unknown): number {
     head |= F.HAS;
   }
   const t = clock[0];
-  if (t === -1) return enter(id, 3, false, undefined, x, y, z, null);
+  if (t === -1 || --left < 0) return enter(id, 3, false, undefined, x, y, z, null);
   const a = seq + 1;
   const i = wp;
   words[i] = head;
@@ -936,7 +969,7 @@ export function m0(id: number, self: unknown): number {
     head |= F.HAS;
   }
   const t = clock[0];
-  if (t === -1) return enter(id, 0, true, self, undefined, undefined, undefined, null);
+  if (t === -1 || --left < 0) return enter(id, 0, true, self, undefined, undefined, undefined, null);
   const a = seq + 1;
   const i = wp;
   words[i] = head;
@@ -966,7 +999,7 @@ export function m1(id: number, self: unknown, x: unknown): number {
     head |= F.HAS;
   }
   const t = clock[0];
-  if (t === -1) return enter(id, 1, true, self, x, undefined, undefined, null);
+  if (t === -1 || --left < 0) return enter(id, 1, true, self, x, undefined, undefined, null);
   const a = seq + 1;
   const i = wp;
   words[i] = head;
@@ -997,7 +1030,7 @@ export function m2(id: number, self: unknown, x: unknown, y: unknown): number {
     head |= F.HAS;
   }
   const t = clock[0];
-  if (t === -1) return enter(id, 2, true, self, x, y, undefined, null);
+  if (t === -1 || --left < 0) return enter(id, 2, true, self, x, y, undefined, null);
   const a = seq + 1;
   const i = wp;
   words[i] = head;
@@ -1029,7 +1062,7 @@ export function m3(id: number, self: unknown, x: unknown, y: unknown, z: unknown
     head |= F.HAS;
   }
   const t = clock[0];
-  if (t === -1) return enter(id, 3, true, self, x, y, z, null);
+  if (t === -1 || --left < 0) return enter(id, 3, true, self, x, y, z, null);
   const a = seq + 1;
   const i = wp;
   words[i] = head;
@@ -1147,7 +1180,7 @@ export function r(x: number): unknown {
     }
   }
   const t = clock[0];
-  if (t === -1) return leave(x, v, PLAIN);
+  if (t === -1 || --left < 0) return leave(x, v, PLAIN);
   const i = wp;
   words[i] = head;
   words[i + 1] = t;
@@ -1165,7 +1198,7 @@ export function u(x: number): undefined {
     return undefined;
   }
   const t = clock[0];
-  if (t === -1) {
+  if (t === -1 || --left < 0) {
     leave(x, undefined, PLAIN);
     return undefined;
   }
