@@ -1,31 +1,40 @@
-//! The clock the probes read instead of calling a timer per event: one
-//! thread publishes the microseconds since the session started into a small
-//! slot per JavaScript thread, every `TICK` (see trace-format.md, "Time").
+//! The clock the probes stamp events with instead of calling a timer per
+//! event: a small slot per JavaScript thread holding a session time in µs
+//! (see trace-format.md, "Time", and decisions.md, sections 31 and 35).
+//!
+//! While probes run, they drive it: a thread's slot holds the time of its
+//! last exact read ([`wake`]: the session time now, stored into the slot),
+//! and its probes stamp that time until they read again. They read again
+//! when their count of events since the last read runs out (re-armed at each
+//! read so that reads come about every 50 µs of the thread's events;
+//! js/runtime/probes.ts), or when the slot holds the mark [`PARKED`].
+//!
+//! One thread, the publisher, only catches a thread that stopped making
+//! events: every `TICK` (1 ms) it writes the mark over every slot that holds
+//! a time, noting when (`Slot.1`), and leaves it in place until a probe reads
+//! it. So no stamp is older than its thread's last count or the tick after
+//! it, and the first event after a pause carries the time it happened. When
+//! `PARK_AFTER` ticks in a row found every mark still in place, no probe ran
+//! for that long (every JavaScript thread waits in its event loop, or runs
+//! only code without probes): the publisher parks with no timeout, so an
+//! idle recorded process does not wake it at all, until a [`wake`] that
+//! found a mark unparks it. A time is never `PARKED` (the µs value
+//! `u32::MAX`, once every 71 minutes, is stored as `u32::MAX - 1`), and a
+//! slot never goes back: only its own thread stores times there.
+//!
+//! Each [`wake`] counts how stale the time it replaces could have been when
+//! an event stamped it (until now, or until the tick that marked over it):
+//! [`step_quantiles`] (log2 buckets) and [`Ticker::max_step_us`].
 //!
 //! The publisher is made to keep its period on a busy machine: it sleeps to
 //! absolute deadlines (a late wake-up does not push the next one back) and
 //! asks for a 1 ns timer slack instead of the default 50 µs. It does not ask
 //! for a real-time priority: that kept its steps shorter as root, but
 //! starved the program's own threads when several recorded processes ran
-//! at once (decisions.md, section 4). It counts the steps between its publications in log2 buckets
-//! ([`step_quantiles`]). `NODEREC_CLOCK=precise` makes the probes read a real
-//! clock per event instead ([`session_now_us`] gives them the session time),
-//! and the session then runs no publisher at all ([`Ticker::parked`]).
-//!
-//! The publisher stops while no probe reads the clock. Every `SAMPLE_EVERY`
-//! ticks (1 ms) it writes [`PARKED`] into every slot instead of the time, and
-//! leaves that mark in place until a probe reads it: a probe that reads
-//! `PARKED` takes its slow path, [`wake`], which reads the session clock
-//! itself, stores that into its own slot (the publisher's later times then
-//! replace it as usual) and unparks the publisher if it sleeps. When
-//! `PARK_AFTER` samples in a row found every mark still in place, no probe
-//! ran for that long (every JavaScript thread waits in its event loop, or
-//! runs only code without probes): the publisher parks with no timeout, so
-//! an idle recorded process does not wake it at all, and the first event
-//! after the pause carries the time it happened. A time is never `PARKED`
-//! (the µs value `u32::MAX`, once every 71 minutes, is published as
-//! `u32::MAX - 1`), and a slot never goes back: the publisher does not
-//! overwrite a later time a wake stored (decisions.md, section 31).
+//! at once (decisions.md, section 4). `NODEREC_CLOCK=precise` makes the
+//! probes read a real clock per event instead ([`session_now_us`] gives them
+//! the session time), and the session then runs no publisher at all
+//! ([`Ticker::parked`]).
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
