@@ -488,7 +488,9 @@ pub struct BindingMetrics {
     pub panics: f64,
     /// Rust log records dropped because the queue was full.
     pub logs_dropped: f64,
-    /// Steps between clock publications (µs, log2 bucket upper bounds).
+    /// Staleness bounds of the clock: intervals between two exact clock reads
+    /// of a thread, cut at the tick that marked over it (µs, log2 bucket
+    /// upper bounds; session/clock.rs).
     pub clock_steps: f64,
     /// Median step.
     pub clock_step_p50_us: f64,
