@@ -156,7 +156,7 @@ describe('clock', () => {
   // five recorded CLIs started together took 90 s instead of 3 each. The
   // publisher must stay an ordinary thread whatever the privileges.
   it.runIf(process.platform === 'linux')('the clock thread runs at the ordinary scheduling policy', () => {
-    const r = runNode(fixture('clock', 'policy.js'));
+    const r = runNode(fixture('clock', 'policy.js'), { args: ['wait'] });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual([0]);
   });
