@@ -45,7 +45,9 @@ export interface Metrics {
    * Also: patches written, memo generations dropped, and memo lookups
    * (WeakMap) of objects met. */
   valueWork: { keysListed: number; propsRead: number; refs: number; plainReads: number; patches: number; memoGenerations: number; memoLookups: number };
-  /** Steps between publications of the clock thread (µs, log2 bucket upper bounds). */
+  /** How stale an event's clock time could be: the intervals between two exact
+   * clock reads of a thread, each cut at the clock tick that marked over it
+   * (µs, log2 bucket upper bounds; README *Timing*, decisions.md 35). */
   clockStepUs: { p50: number; p90: number; p99: number; count: number };
 }
 

@@ -234,7 +234,7 @@ function onTimer(): void {
   for (let s = STDOUT; s <= STDERR; s++) {
     const p = pend[s];
     if (p.len === 0) continue;
-    // The clock is published every 100-200 µs: allow for its lag.
+    // A stamp can lag by about a clock tick (1 ms; README *Timing*): allow for it.
     if (t - p.last >= GAP_US - 1000) emit(s, TIME_SPLIT, p.len);
     else arm();
   }

@@ -178,6 +178,7 @@ export function disable(reason = 'recorder_error'): void {
 
 function dropBuffered(): void {
   dropped[dropReason] += (wp / W) | 0;
+  rebaseClock();
   wp = 0;
   resetArena();
   gateMark = 0;
@@ -273,6 +274,7 @@ export function flushEvents(): void {
   } else if (s === null) {
     dropped[dropReason] += n;
   }
+  rebaseClock();
   wp = 0;
   resetArena();
   gateMark = 0;
@@ -330,27 +332,72 @@ function noClock(): number {
 var precise = false;
 let preciseOff = 0;
 
-// The published clock stops while no probe reads it: every 1 ms the clock
-// thread writes -1 (0xFFFFFFFF, never a time) into the slots instead of the
-// time, and parks once two such marks in a row were left unread
-// (session/clock.rs). A probe that reads -1 takes the general path, whose
-// time() asks the native side for the time now: it stores that into this
-// thread's slot, wakes the clock thread if it sleeps, and returns it. So
-// the fast paths pay one compare of the value they load anyway (and the
-// general path about once per ms), and the first event after a pause
-// carries its own time. Every read of `clock` goes through time() or that
-// compare: no event records -1.
+// The clock (session/clock.rs, decisions.md 31 and 35). This thread's slot,
+// `clock[0]`, holds the time its probes stamp: the time of this thread's
+// last exact read, or -1 (0xFFFFFFFF, never a time), the mark. The clock
+// thread writes the mark over the time once a millisecond, and parks once
+// two such marks in a row were left unread. The probes drive the clock
+// while they run: the next exact read is due when the buffer position `wp`
+// reaches `exactAt`, and the fast paths' guard compares `wp` with
+// `lastFast` (the lower of that and the buffer's last fast slot) where it
+// compared it with the constant before: one load more per event, no store.
+// The mark (the fast paths compare the time they load with -1) and a due
+// read both take the general path, whose time() calls exact(): the native
+// `clockWake()` stores the session time now into the slot and returns it
+// (waking the clock thread if it sleeps), and the next read is set from the
+// events and time since the last one, so that exact reads come about every
+// `EXACT_US` of this thread's events. So a dense run of events pays a
+// native call per few dozen events or more, a sparse one a native call
+// per event at most, a stamp is at most one count or one mark old, and the
+// first event after a pause carries its own time. Every read of `clock`
+// goes through time() or that compare: no event records -1.
 var wake: () => number = noClock;
+/** `wp` at which the next exact read is due (past the buffer: a later one). */
+var exactAt = 0;
+/** The fast paths' bound on `wp`: min(F.LAST_FAST, exactAt). */
+var lastFast = 0;
+/** `wp` and the time at the last exact read (`wp` rebased at each flush). */
+var exactWp = 0;
+var lastExact = 0;
+/** The interval aimed at between two exact reads of a thread (µs). */
+const EXACT_US = 50;
+/** Most events between two exact reads (a rate that drops is caught by the 1 ms mark). */
+const EXACT_MAX = 4096;
 
 /** The native call time() makes when the clock is parked. */
 export function setClockWake(fn: (() => number) | null): void {
   wake = fn ?? noClock;
+  exactAt = lastFast = exactWp = lastExact = 0;
 }
 
-/** The published time, or the time now when the clock thread is parked. */
+/** The buffer was handed off or dropped: `wp` goes back to 0. */
+function rebaseClock(): void {
+  exactAt -= wp;
+  exactWp -= wp;
+  lastFast = exactAt < F.LAST_FAST ? exactAt : F.LAST_FAST;
+}
+
+/** The time an event written at `wp` stamps: the slot's, or an exact read
+ * when the slot holds the mark or one is due. */
 function time(): number {
   const t = clock[0];
-  return t !== -1 ? t : wake() | 0;
+  return t !== -1 && wp < exactAt ? t : exact();
+}
+
+/** An exact read: the session time now (stored into the slot); sets when
+ * the next one is due. */
+function exact(): number {
+  const now = wake() | 0;
+  const dt = (now - lastExact) | 0;
+  // Events since the last exact read, this one included.
+  const n = ((wp - exactWp) / W + 1) | 0;
+  let k = dt > 1 ? ((n * EXACT_US) / dt) | 0 : n * EXACT_US;
+  k = k < 1 ? 1 : k > EXACT_MAX ? EXACT_MAX : k;
+  exactWp = wp;
+  exactAt = wp + k * W;
+  lastFast = exactAt < F.LAST_FAST ? exactAt : F.LAST_FAST;
+  lastExact = now;
+  return now;
 }
 
 /** Precise mode on (`sessionNowUs`: the native session clock read now) or off (null). */
@@ -810,7 +857,7 @@ function enter(id: number, n: number, method: boolean, self: unknown, x: unknown
 export function c(id: number): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 0, false, undefined, undefined, undefined, undefined, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= lastFast || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 0, false, undefined, undefined, undefined, undefined, null);
   const t = clock[0];
   if (t === -1) return enter(id, 0, false, undefined, undefined, undefined, undefined, null);
   const a = seq + 1;
@@ -829,7 +876,7 @@ export function c(id: number): number {
 export function c1(id: number, x: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 1, false, undefined, x, undefined, undefined, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= lastFast || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 1, false, undefined, x, undefined, undefined, null);
   let head = (id << 5) | F.CALL;
   if (capture === true) {
     const b = A.buf;
@@ -858,7 +905,7 @@ export function c1(id: number, x: unknown): number {
 export function c2(id: number, x: unknown, y: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 2, false, undefined, x, y, undefined, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= lastFast || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 2, false, undefined, x, y, undefined, null);
   let head = (id << 5) | F.CALL;
   if (capture === true) {
     const b = A.buf;
@@ -888,7 +935,7 @@ export function c2(id: number, x: unknown, y: unknown): number {
 export function c3(id: number, x: unknown, y: unknown, z: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 3, false, undefined, x, y, z, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= lastFast || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 3, false, undefined, x, y, z, null);
   let head = (id << 5) | F.CALL;
   if (capture === true) {
     const b = A.buf;
@@ -924,7 +971,7 @@ export function cn(id: number, ...xs: unknown[]): number {
 export function m0(id: number, self: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 0, true, self, undefined, undefined, undefined, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= lastFast || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 0, true, self, undefined, undefined, undefined, null);
   let head = (id << 5) | F.CALL;
   if (capture === true) {
     const b = A.buf;
@@ -953,7 +1000,7 @@ export function m0(id: number, self: unknown): number {
 export function m1(id: number, self: unknown, x: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 1, true, self, x, undefined, undefined, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= lastFast || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 1, true, self, x, undefined, undefined, null);
   let head = (id << 5) | F.CALL;
   if (capture === true) {
     const b = A.buf;
@@ -983,7 +1030,7 @@ export function m1(id: number, self: unknown, x: unknown): number {
 export function m2(id: number, self: unknown, x: unknown, y: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 2, true, self, x, y, undefined, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= lastFast || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 2, true, self, x, y, undefined, null);
   let head = (id << 5) | F.CALL;
   if (capture === true) {
     const b = A.buf;
@@ -1014,7 +1061,7 @@ export function m2(id: number, self: unknown, x: unknown, y: unknown): number {
 export function m3(id: number, self: unknown, x: unknown, y: unknown, z: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 3, true, self, x, y, z, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= lastFast || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 3, true, self, x, y, z, null);
   let head = (id << 5) | F.CALL;
   if (capture === true) {
     const b = A.buf;
@@ -1135,7 +1182,7 @@ export function r(x: number): unknown {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const v = __nr$v;
   __nr$v = undefined;
-  if (x < 0 || x + 1 !== hi || runtime.d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || detour === true) return leave(x, v, PLAIN);
+  if (x < 0 || x + 1 !== hi || runtime.d !== hi || ioFlag[0] !== 0 || wp >= lastFast || detour === true) return leave(x, v, PLAIN);
   let head = F.RETURN;
   if (capture === true) {
     if (v === undefined) head = F.RETURN_UNDEFINED;
@@ -1160,7 +1207,7 @@ export function r(x: number): unknown {
 /** A return of `undefined` (`return;`, the end of a body). */
 export function u(x: number): undefined {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
-  if (x < 0 || x + 1 !== hi || runtime.d !== hi || ioFlag[0] !== 0 || wp >= F.LAST_FAST || detour === true) {
+  if (x < 0 || x + 1 !== hi || runtime.d !== hi || ioFlag[0] !== 0 || wp >= lastFast || detour === true) {
     leave(x, undefined, PLAIN);
     return undefined;
   }
@@ -1522,6 +1569,7 @@ export function now(): number {
 export function reset(): void {
   if (sink === null) dropped[dropReason] += (wp / W) | 0;
   wp = 0;
+  exactAt = lastFast = exactWp = 0;
   resetArena();
   lastEnd = 0;
   valuesOpen = false;

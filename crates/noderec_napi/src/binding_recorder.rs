@@ -119,7 +119,8 @@ pub fn current_dir() -> Option<String> {
 }
 
 /// A fresh 4-byte ArrayBuffer over this thread's slot of the shared clock
-/// (µs since the session started, updated every 100 µs by a native thread).
+/// (µs since the session started: the time of its last exact read, or the
+/// mark; session/clock.rs).
 #[napi]
 pub fn clock_buffer(env: &Env) -> Result<ArrayBuffer<'_>> {
     let slot = clock::take_slot()
@@ -130,10 +131,11 @@ pub fn clock_buffer(env: &Env) -> Result<ArrayBuffer<'_>> {
         .map_err(|e| crate::binding_errors::coded("ERR_INTERNAL", &e.to_string()).into_napi(env))
 }
 
-/// The probes' slow path when this thread's clock slot holds the parked
-/// marker (-1 as an Int32Array reads it: the clock thread's sample mark, written every
-/// 1 ms, or its parked state after no probe read two marks): publishes the session time now into the
-/// slot, wakes the clock thread, and returns the time the slot holds.
+/// The probes' exact read (session/clock.rs, `wake`): the session time now,
+/// stored into this thread's clock slot and returned. The probes call it
+/// when the slot holds the mark (-1 as an Int32Array reads it: the clock
+/// thread's 1 ms tick, or a new slot), and when their count of events since
+/// the last exact read runs out; on a mark it also wakes the clock thread.
 #[napi]
 pub fn clock_wake() -> u32 {
     clock::wake()
@@ -486,7 +488,9 @@ pub struct BindingMetrics {
     pub panics: f64,
     /// Rust log records dropped because the queue was full.
     pub logs_dropped: f64,
-    /// Steps between clock publications (µs, log2 bucket upper bounds).
+    /// Staleness bounds of the clock: intervals between two exact clock reads
+    /// of a thread, cut at the tick that marked over it (µs, log2 bucket
+    /// upper bounds; session/clock.rs).
     pub clock_steps: f64,
     /// Median step.
     pub clock_step_p50_us: f64,

@@ -47,8 +47,9 @@ pub struct Metadata {
     /// `precise` (`NODEREC_CLOCK=precise`); absent in traces of older versions.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub clock: String,
-    /// Published clock: the longest step (µs) between two publications while
-    /// the program ran (a published time read was never older than that).
+    /// Published clock: the longest interval (µs) over which a thread stamped
+    /// one exact clock read, cut at the tick that marked over it (no event's
+    /// time was older than that; session/clock.rs, decisions.md 35).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock_max_step_us: Option<u64>,
     /// UTC start time (ISO 8601).
