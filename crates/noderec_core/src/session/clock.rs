@@ -597,6 +597,63 @@ mod tests {
         drop(ticker);
     }
 
+    /// review35: the events a thread stamps after its last exact read, up
+    /// to the tick that marks over it, are never counted when no exact read
+    /// follows (the thread's last events, a thread that waits past the end
+    /// of the session): clock_max_step_us then says less than the stamps lag.
+    #[test]
+    fn review35_the_last_stretch_of_a_thread_is_counted() {
+        let _serial = serial();
+        let ticker = Ticker::start(Instant::now()).expect("ticker");
+        let js = std::thread::spawn(|| {
+            let slot = take_slot().expect("slot");
+            let _ = probe(slot, true);
+            spin(Duration::from_micros(20));
+            let a = probe(slot, true);
+            let t_a = Instant::now();
+            // Events every ~10 µs that stamp `a`; the thread stops (its last
+            // event) right before the tick that marks its slot.
+            let mut last = t_a;
+            while CLOCK[slot].0.load(Ordering::SeqCst) == a {
+                last = Instant::now();
+                spin(Duration::from_micros(10));
+            }
+            last.duration_since(t_a).as_micros() as u64
+        });
+        let stale = js.join().expect("join");
+        std::thread::sleep(Duration::from_millis(5));
+        let max = ticker.max_step_us();
+        drop(ticker);
+        assert!(max >= stale, "events stamped a time {stale} µs old, clock_max_step_us {max}");
+    }
+
+    /// review35: the tick notes the time it read before its loop over the
+    /// slots; a publisher preempted between that read and its compare-and-
+    /// swap (here: 3 ms) makes the next exact read count the interval only
+    /// up to the noted time, while the thread stamped its time until the mark.
+    #[test]
+    fn review35_a_late_mark_is_not_counted_short() {
+        let _serial = serial();
+        // A publishing session without a running publisher: this test is
+        // the publisher.
+        drop(Ticker::start(Instant::now()).expect("ticker"));
+        MAX_STEP.store(0, Ordering::SeqCst);
+        let slot = take_slot().expect("slot");
+        let _ = probe(slot, true);
+        spin(Duration::from_micros(20));
+        let a = probe(slot, true);
+        let t_a = Instant::now();
+        spin(Duration::from_micros(100));
+        let noted = session_time_u32(); // the tick reads the time ...
+        spin(Duration::from_millis(3)); // ... is preempted; the thread stamps `a`
+        assert_eq!(probe(slot, false), a);
+        let stale = t_a.elapsed().as_micros() as u64;
+        mark_all(noted); // ... and marks
+        let _ = probe(slot, false); // the next event: exact read, counts
+        let max = MAX_STEP.load(Ordering::SeqCst);
+        assert!(max >= stale, "events stamped a time {stale} µs old, clock_max_step_us {max}");
+    }
+
     #[test]
     fn counts_steps() {
         let _serial = serial();
