@@ -142,10 +142,7 @@ pub fn wake() -> u32 {
     if was == PARKED {
         // Read after the swap: a mark written over a time is preceded by
         // its `.1` (the tick's time); a later tick's time only overstates.
-        let marked = s.1.load(Ordering::SeqCst);
-        if prev != PARKED && marked != PARKED && later(marked, prev) {
-            count_step(if later(us, marked) { marked } else { us }.wrapping_sub(prev));
-        }
+        // review35: the tick that wrote the mark counted the interval.
         WOKEN.store(true, Ordering::SeqCst);
         // Read after the swap above: either the publisher sees the slot
         // read before it parks, or this sees it sleeping (decisions 31).
@@ -365,7 +362,16 @@ fn mark_all(us: u32) {
         s.1.store(us, Ordering::SeqCst);
         // Only the slot's own thread replaces a mark; if it stored a newer
         // time meanwhile, the next tick marks that one.
-        let _ = s.0.compare_exchange(cur, PARKED, Ordering::SeqCst, Ordering::SeqCst);
+        if s.0.compare_exchange(cur, PARKED, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+            // review35: events stamped `cur` until this compare-and-swap:
+            // count that interval here, with the time read after it (a
+            // publisher preempted since `us` was read is not counted short,
+            // and a thread that makes no event after the mark is counted).
+            let after = session_time_u32();
+            if later(after, cur) {
+                count_step(after.wrapping_sub(cur));
+            }
+        }
     }
 }
 
