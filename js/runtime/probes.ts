@@ -66,7 +66,10 @@ const ARENA_FLUSH = 1 << 20;
 // branch per read), which cost about 5 ns per call+return (issue 9, third round).
 var words = new Int32Array(WORDS);
 var wp = 0;
-var clock = new Int32Array(1);
+// Holds the mark until attach() gives this thread a slot: a thread
+// without one (all SLOTS taken) reads the time at every event instead of
+// stamping 0 between its exact reads.
+var clock = new Int32Array([-1]);
 var seq = 0;
 var stk = new Float64Array(4096);
 var fid = new Int32Array(4096);

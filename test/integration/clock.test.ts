@@ -4,7 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { events, fixture, onlyTrace, runNode, runNodeAsync } from '../helpers/run';
+import { events, fixture, onlyTrace, REGISTER, ROOT, runNode, runNodeAsync, tempDir } from '../helpers/run';
+
+const INDEX = join(ROOT, 'js', 'dist', 'index.js');
 
 const MAIN = fixture('clock', 'main.js');
 const PAUSE = fixture('clock', 'pause.js');
@@ -145,6 +147,29 @@ describe('clock', () => {
       expect(windows.size, `thread ${thread}: ${windows.size} 50-µs windows in ${ms} ms (${cpuMs} ms CPU)`).toBeGreaterThanOrEqual(ran * 6);
     }
   });
+
+  // Review of decision 35: a thread without a clock slot (all 1024 taken:
+  // API restarts and workers take one each, never reused) kept the zeroed
+  // placeholder, so its events stamped 0 between its exact reads, and the
+  // reader took each drop to 0 for a wrap: a 1 s session's worker spanned
+  // 37 days. It now starts with the mark: it reads the time at every event.
+  it('a worker that gets no clock slot stamps real times, never backwards', async () => {
+    const outDir = tempDir();
+    const r = await runNodeAsync(fixture('clock', 'no-slot.js'), {
+      preload: 'none',
+      outDir,
+      args: [tempDir()],
+      env: { NODEREC_INDEX: INDEX, NODEREC_REGISTER: REGISTER },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('done\n');
+    const dir = onlyTrace(outDir);
+    const meta = JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8'));
+    const mine = events(dir).filter((e) => e.fn === 'tiny');
+    expect(mine.length).toBeGreaterThan(1000);
+    const bad = mine.findIndex((e, i) => e.t > meta.duration_ms * 1e6 || (i > 0 && e.t < mine[i - 1].t));
+    expect(bad, bad < 0 ? '' : `event ${bad} at ${mine[bad].t} ns after ${mine[bad - 1]?.t}, session ${meta.duration_ms} ms`).toBe(-1);
+  }, 60_000);
 
   it('precise: events between two clock ticks get distinct times', () => {
     const { ts } = spins({ NODEREC_CLOCK: 'precise' });

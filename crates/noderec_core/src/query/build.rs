@@ -372,7 +372,7 @@ impl IndexBuilder {
 
     /// For a live view: each `advance` also replays the events still waiting
     /// for the next clock value, timing them as if the value were the last
-    /// (off by at most one tick, 100 µs), so that the newest calls show at
+    /// (off by at most the spread of a stamped time, 100 µs), so that the newest calls show at
     /// once. The final index of the trace should be built afresh.
     pub fn provisional(mut self) -> Self {
         self.provisional = true;

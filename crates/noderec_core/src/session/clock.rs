@@ -22,9 +22,13 @@
 //! `u32::MAX`, once every 71 minutes, is stored as `u32::MAX - 1`), and a
 //! slot never goes back: only its own thread stores times there.
 //!
-//! Each [`wake`] counts how stale the time it replaces could have been when
-//! an event stamped it (until now, or until the tick that marked over it):
-//! [`step_quantiles`] (log2 buckets) and [`Ticker::max_step_us`].
+//! How stale a stamped time could have been is counted once per time: by
+//! the [`wake`] that replaces it (a count that ran out: until now), or by
+//! the tick whose mark replaced it (until the moment its compare-and-swap
+//! succeeded, read after it, so a publisher preempted mid-tick is not
+//! counted short, and a thread whose last events stamped it is counted
+//! without a later read): [`step_quantiles`] (log2 buckets) and
+//! [`Ticker::max_step_us`].
 //!
 //! The publisher is made to keep its period on a busy machine: it sleeps to
 //! absolute deadlines (a late wake-up does not push the next one back) and
@@ -120,9 +124,9 @@ pub fn take_slot() -> Option<usize> {
 /// the next one, its events stamp this time. On a mark, it unparks the
 /// publisher if it sleeps.
 ///
-/// It also counts how stale the previous exact time could have been when
-/// an event stamped it: events stamped it until now, or, when the slot
-/// held a mark, until the publisher marked over it.
+/// When the slot held a time (its count ran out), it also counts how stale
+/// that time could have been when an event stamped it: until now. A time
+/// the publisher marked over was counted by that tick (`mark_all`).
 pub fn wake() -> u32 {
     let slot = MY_SLOT.with(Cell::get);
     if slot >= SLOTS || !PUBLISHING.load(Ordering::SeqCst) {
@@ -140,9 +144,7 @@ pub fn wake() -> u32 {
     let was = s.0.swap(us, Ordering::SeqCst);
     let prev = MY_EXACT.with(|c| c.replace(us));
     if was == PARKED {
-        // Read after the swap: a mark written over a time is preceded by
-        // its `.1` (the tick's time); a later tick's time only overstates.
-        // review35: the tick that wrote the mark counted the interval.
+        // The tick that wrote the mark counted the time it marked over.
         WOKEN.store(true, Ordering::SeqCst);
         // Read after the swap above: either the publisher sees the slot
         // read before it parks, or this sees it sleeping (decisions 31).
@@ -363,8 +365,8 @@ fn mark_all(us: u32) {
         // Only the slot's own thread replaces a mark; if it stored a newer
         // time meanwhile, the next tick marks that one.
         if s.0.compare_exchange(cur, PARKED, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
-            // review35: events stamped `cur` until this compare-and-swap:
-            // count that interval here, with the time read after it (a
+            // Events stamped `cur` until this compare-and-swap: that
+            // interval is counted here, with the time read after it (a
             // publisher preempted since `us` was read is not counted short,
             // and a thread that makes no event after the mark is counted).
             let after = session_time_u32();
@@ -603,12 +605,12 @@ mod tests {
         drop(ticker);
     }
 
-    /// review35: the events a thread stamps after its last exact read, up
+    /// The events a thread stamps after its last exact read, up
     /// to the tick that marks over it, are never counted when no exact read
     /// follows (the thread's last events, a thread that waits past the end
     /// of the session): clock_max_step_us then says less than the stamps lag.
     #[test]
-    fn review35_the_last_stretch_of_a_thread_is_counted() {
+    fn the_last_stretch_of_a_thread_is_counted() {
         let _serial = serial();
         let ticker = Ticker::start(Instant::now()).expect("ticker");
         let js = std::thread::spawn(|| {
@@ -633,12 +635,12 @@ mod tests {
         assert!(max >= stale, "events stamped a time {stale} µs old, clock_max_step_us {max}");
     }
 
-    /// review35: the tick notes the time it read before its loop over the
+    /// The tick notes the time it read before its loop over the
     /// slots; a publisher preempted between that read and its compare-and-
     /// swap (here: 3 ms) makes the next exact read count the interval only
     /// up to the noted time, while the thread stamped its time until the mark.
     #[test]
-    fn review35_a_late_mark_is_not_counted_short() {
+    fn a_late_mark_is_not_counted_short() {
         let _serial = serial();
         // A publishing session without a running publisher: this test is
         // the publisher.

@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use super::reader::Trace;
 use crate::wire::format::kind;
 
-/// Period of the clock the probes read, in µs (see trace-format.md).
+/// The longest span (µs) over which events that share a stamped time are
+/// spread (see trace-format.md *Time*; the published clock's period before
+/// decision 35, about its exact reads' interval since).
 pub const TICK_US: u64 = 100;
 /// CATCH payload meaning the error was not caught by the program.
 pub const CATCH_UNCAUGHT: u32 = 1;
