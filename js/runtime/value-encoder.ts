@@ -1238,6 +1238,21 @@ function readArray(a: unknown[], m: Memo): boolean {
   return true;
 }
 
+/** The value a compiled check stopped at (see Check). */
+const cell: unknown[] = [undefined];
+
+/** Runs compiled check `check` of `o` against its memo `m`: the values it
+ *  stops at are compared here, one call site of sameValue for every plan. */
+function runCheck(check: Check, o: object, m: Memo): boolean {
+  const vals = m.vals;
+  let i = check(o, ObjectKeys, vals, 0, m.proto, cell);
+  while (i >= 0) {
+    if (!sameValue(cell[0], vals[i], m.vers[i], m.mems[i])) return false;
+    i = check(o, ObjectKeys, vals, i + 1, m.proto, cell);
+  }
+  return i === -2;
+}
+
 /** A container that is no ancestor, with its memo `cm` at the version the
  *  parent's memo saw: unchanged since (sameValue without its first checks). */
 function sameKnown(v: object, cm: Memo): boolean {
@@ -1251,7 +1266,7 @@ function sameKnown(v: object, cm: Memo): boolean {
       encoderWork[1] += n;
       encoderWork[3] += n;
       // (the check compares the prototype: see compileReaders)
-      if (!p.check(v, ObjectKeys, cm.vals, cm.vers, cm.mems, sameValue, cm.proto)) return false;
+      if (!runCheck(p.check, v, cm)) return false;
       cm.chk = tick;
       return true;
     }
@@ -1286,7 +1301,7 @@ function readPlain(o: object, m: Memo, proto: object | null): boolean {
     encoderWork[0] += n;
     encoderWork[1] += n;
     encoderWork[3] += n;
-    return check(o, ObjectKeys, m.vals, m.vers, m.mems, sameValue, m.proto);
+    return runCheck(check, o, m);
   }
   if (proto === UNREAD && ObjectGetPrototypeOf(o) !== m.proto) return false;
   const keys = ownKeys(o, m);
@@ -1345,8 +1360,6 @@ const gvals: unknown[] = [];
 /** Entries diffPlain found changed, or not checkable (entries 0..29, 30..59). */
 var dmask = 0;
 var dmaskHi = 0;
-/** The compiled diff's bits of entries 30..59. */
-const diffHi = new Int32Array(1);
 
 /** Bit i of the mask pair (lo: entries 0..29, hi: 30..59). */
 function maskBit(lo: number, hi: number, i: number): boolean {
@@ -1373,16 +1386,26 @@ function diffPlain(o: object, m: Memo, proto: object | null): boolean {
   if (diff !== null && trustOn && m.trusted && m.klist === null) {
     // (as in samePlain; an entry that cannot be checked compares as its
     // identity, vmask adds it)
-    diffHi[0] = 0;
-    // (the diff compares the prototype, as the check does)
-    const d = diff(o, ObjectKeys, gvals, m.vals, m.vers, m.mems, sameValue, diffHi, m.proto);
-    if (d < 0) return false;
+    // (the diff compares the prototype, as the check does; the values it
+    // stops at are compared here, as in runCheck)
+    const vals = m.vals, vers = m.vers, mems = m.mems, mp = m.proto;
+    let d = 0;
+    let dh = 0;
+    let i = diff(o, ObjectKeys, gvals, vals, 0, mp);
+    while (i >= 0) {
+      if (!sameValue(gvals[i], vals[i], vers[i], mems[i])) {
+        if (i < MASK_BITS) d |= 1 << i;
+        else dh |= 1 << (i - MASK_BITS);
+      }
+      i = diff(o, ObjectKeys, gvals, vals, i + 1, mp);
+    }
+    if (i === -1) return false;
     const n = m.scan;
     encoderWork[0] += n;
     encoderWork[1] += n;
     encoderWork[3] += n;
     dmask = d | m.vmask;
-    dmaskHi = diffHi[0] | m.vmaskHi;
+    dmaskHi = dh | m.vmaskHi;
     if (dmask === 0 && dmaskHi === 0) m.chk = tick;
     return true;
   }
@@ -1730,14 +1753,16 @@ class Plan {
 }
 
 type Gather = (o: object, out: unknown[]) => void;
-type Same = (v: unknown, id: unknown, ver: number, cm: Memo | null) => boolean;
 type Keys = (o: object) => string[];
-/** Lists the keys of `o` and compares them with the plan's, then compares
- *  the values with a memo's. */
-type Check = (o: object, keys: Keys, vals: unknown[], vers: number[], mems: (Memo | null)[], same: Same, proto: object | null) => boolean;
-/** As Check, but reads every value into `out` and returns the bits of the
- *  entries that differ (patches), or -1 when the keys differ. */
-type Diff = (o: object, keys: Keys, out: unknown[], vals: unknown[], vers: number[], mems: (Memo | null)[], same: Same, hi: Int32Array, proto: object | null) => number;
+/** From key `i` on (0: first lists the keys of `o`, compares them with the
+ *  plan's and the prototype with `proto`), compares the values with a
+ *  memo's `vals`: returns the index of the first value that needs
+ *  sameValue (put in cell[0]), -2 when none is left, -1 when the keys or
+ *  the prototype differ (see compileReaders; runCheck calls it). */
+type Check = (o: object, keys: Keys, vals: unknown[], i: number, proto: object | null, cell: unknown[]) => number;
+/** As Check, but reads every value from key `i` on into `out` (patches:
+ *  diffPlain calls it). */
+type Diff = (o: object, keys: Keys, out: unknown[], vals: unknown[], i: number, proto: object | null) => number;
 const GEN_AFTER = 16;
 /** samePlain's `proto` when the caller did not read it (a compiled check
  *  compares it itself). */
@@ -1769,21 +1794,30 @@ function compileReaders(ks: string[], n: number): [Gather, Check, Diff | null] |
   // list the keys themselves (Object.keys: own keys only, so a deleted key
   // is never read and a prototype getter of that name cannot run). Only
   // the first n keys are compared and read; the count is compared in full.
-  let kc = `const ks=keys(o);if(ks.length!==${ks.length}`;
+  let kc = `if(ks.length!==${ks.length}`;
   for (let i = 0; i < n; i++) kc += `||ks[${i}]!==${JSONStringify(ks[i])}`;
+  // One case per key: a call resumes at key `i` (0: the first call, which
+  // lists the keys and compares the prototype), falls through the keys
+  // whose value is an equal primitive other than 0 (or null), and returns
+  // the index of the first other one, its value in cell[0] (the diff: in
+  // out[]), for the caller to compare with sameValue (runCheck, diffPlain)
+  // and call again from the next key; -2 when no key is left, -1 when the
+  // keys or the prototype differ. sameValue stays out of the generated
+  // code: TurboFan inlined it into each reader, with its own callees
+  // (readArray, samePlain), which made every reader as dear to compile as
+  // a big function of the encoder (decisions.md 36).
   for (let i = 0; i < n; i++) {
     const q = JSONStringify(ks[i]);
     g += `out[${i}]=o[${q}];`;
+    const slow = `v!==vals[${i}]||v===0||typeof v==='object'&&v!==null`;
     // The prototype is compared right after the first named load: V8
     // then knows the object's map there (an inline cache per shape) and
     // reads the prototype from it, where Object.getPrototypeOf called on
     // objects of many shapes is a call into the runtime.
-    if (i === 0) c += `v=o[${q}];if(G(o)!==proto)return false;`;
-    else c += `v=o[${q}];`;
-    // Equal primitives other than 0 are the same; the rest asks same().
-    c += `if(v!==vals[${i}]||v===0||typeof v==='object'){if(!same(v,vals[${i}],vers[${i}],mems[${i}]))return false}`;
-    const bit = i < MASK_BITS ? `d|=${1 << i}` : `h|=${1 << (i - MASK_BITS)}`;
-    if (i < PATCH_MAX_KEYS) df += `v=o[${q}];${i === 0 ? 'if(G(o)!==proto)return -1;' : ''}out[${i}]=v;if(v!==vals[${i}]||v===0||typeof v==='object'){if(!same(v,vals[${i}],vers[${i}],mems[${i}]))${bit}}`;
+    const head = i === 0 ? `ks=keys(o);${kc})return -1;` : '';
+    const load = `v=o[${q}];${i === 0 ? 'if(G(o)!==proto)return -1;' : ''}`;
+    c += `case ${i}:${head}${load}if(${slow}){cell[0]=v;return ${i}}`;
+    if (i < PATCH_MAX_KEYS) df += `case ${i}:${head}${load}out[${i}]=v;if(${slow})return ${i};`;
   }
   try {
     // Named for CPU profiles (noderec://plan-gather, -check, -diff). The
@@ -1793,16 +1827,15 @@ function compileReaders(ks: string[], n: number): [Gather, Check, Diff | null] |
     // process.cwd, which the program may have replaced (graceful-fs): its
     // code would run inside an encoding (test/integration/values-reentry).
     const gather = new FunctionCtor('o', 'out', `'use strict';${g}\n//# sourceURL=noderec://plan-gather`) as Gather;
-    // Object.getPrototypeOf reaches the check as a constant of the closure
-    // (a program's replacement of the global is never called), which V8
-    // folds; a check of no key compares it at the end.
-    const tail = n === 0 ? 'return G(o)===proto' : 'return true';
-    const check = (new FunctionCtor('G', `'use strict';const g=G;return function(o,keys,vals,vers,mems,same,proto){const G=g;${kc})return false;let v;${c}${tail}}\n//# sourceURL=noderec://plan-check`) as (gp: typeof ObjectGetPrototypeOf) => Check)(ObjectGetPrototypeOf);
-    const hi = n > MASK_BITS ? 'hi[0]=h;' : '';
-    const dtail = n === 0 ? 'if(G(o)!==proto)return -1;' : '';
+    // Object.getPrototypeOf reaches the readers as a constant of the
+    // closure (a program's replacement of the global is never called),
+    // which V8 folds; a reader of no key compares it after the keys.
+    const body = n === 0 ? `ks=keys(o);${kc})return -1;return G(o)===proto?-2:-1` : `switch(i){${c}default:return -2}`;
+    const check = (new FunctionCtor('G', `'use strict';const g=G;return function(o,keys,vals,i,proto,cell){const G=g;let v,ks;${body}}\n//# sourceURL=noderec://plan-check`) as (gp: typeof ObjectGetPrototypeOf) => Check)(ObjectGetPrototypeOf);
+    const dbody = n === 0 ? body : `switch(i){${df}default:return -2}`;
     const diff =
       n <= PATCH_MAX_KEYS
-        ? (new FunctionCtor('G', `'use strict';const g=G;return function(o,keys,out,vals,vers,mems,same,hi,proto){const G=g;${kc})return -1;let v,d=0,h=0;${df}${dtail}${hi}return d}\n//# sourceURL=noderec://plan-diff`) as (gp: typeof ObjectGetPrototypeOf) => Diff)(ObjectGetPrototypeOf)
+        ? (new FunctionCtor('G', `'use strict';const g=G;return function(o,keys,out,vals,i,proto){const G=g;let v,ks;${dbody}}\n//# sourceURL=noderec://plan-diff`) as (gp: typeof ObjectGetPrototypeOf) => Diff)(ObjectGetPrototypeOf)
         : null;
     return [gather, check, diff];
   } catch {
