@@ -1540,7 +1540,7 @@ function putPatch(o: object, m: Memo): boolean {
       mems[i] = verOut !== 0 ? memOut : null;
       esp[i] = bb - budget;
       eh[i] = hAcc * 4 + (deepAcc ? 2 : 0) + (okAcc && circLow >= myLevel ? 1 : 0);
-      ered[i] = filterCounts[3] - r0 + (filterCounts[7] - d0) * 16777216;
+      ered[i] = ((filterCounts[3] - r0) | 0) + ((filterCounts[7] - d0) | 0) * 16777216;
       if (circLow < cLow) cLow = circLow;
     }
     const e = eh[i];
@@ -1568,8 +1568,8 @@ function putPatch(o: object, m: Memo): boolean {
   m.height = h + 1;
   m.spent = b0 - budget;
   // (the patched entries' counts are in filterCounts already)
-  m.red = red;
-  m.drp = drp;
+  m.red = red | 0;
+  m.drp = drp | 0;
   encoderWork[4]++;
   verOut = ok ? m.ver : 0;
   memOut = m;
@@ -1751,6 +1751,28 @@ class Plan {
     readonly koff: Int32Array,
   ) {}
 }
+
+/** Writes every field of a throwaway memo and plan once more, with another
+ *  value of the same kind, when the module loads. V8 treats a field written
+ *  once as constant and lets optimized code rely on that; the first later
+ *  write (a plan's first cut readers, a memo's first key list cache...)
+ *  then deoptimizes every function that did, in the middle of a run
+ *  (decisions.md 36). The plan's constructor parameters stay constant (they
+ *  are never written again). */
+function settleShapes(): void {
+  const m = new Memo(K_OBJECT, 1) as unknown as Record<string, unknown>;
+  const p = new Plan(NO_KEYS, 0, 0, new U8(0), new U8(0), new Int32Array(1)) as unknown as Record<string, unknown>;
+  const fixed = ['keys', 'attr', 'gen', 'acts', 'kbytes', 'koff'];
+  for (const o of [m, p]) {
+    for (const k of ObjectKeys(o)) {
+      if (o === p && fixed.includes(k)) continue;
+      const v = o[k];
+      // (the same representation: small integers stay small integers)
+      o[k] = typeof v === 'number' ? v + 1 : typeof v === 'boolean' ? !v : typeof v === 'string' ? v + '-' : ArrayIsArray(v) ? [] : v === null ? NO_KEYS : null;
+    }
+  }
+}
+settleShapes();
 
 type Gather = (o: object, out: unknown[]) => void;
 type Keys = (o: object) => string[];
@@ -2100,8 +2122,8 @@ function encArray(a: unknown[], m: Memo | undefined): void {
   m.proto = null;
   m.total = len;
   m.scan = n;
-  m.red = filterCounts[3] - r0;
-  m.drp = filterCounts[7] - d0;
+  m.red = (filterCounts[3] - r0) | 0;
+  m.drp = (filterCounts[7] - d0) | 0;
   // Cut by the budget: a later context may have more of it.
   closeMemo(m, off, b0 - budget, myLevel, n === len || n === itemsBound);
   verOut = m.ok ? m.ver : 0;
@@ -2355,7 +2377,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
     if (track) {
       esp[i] = bb - budget;
       eh[i] = hAcc * 4 + (deepAcc ? 2 : 0) + (okAcc && circLow >= myLevel ? 1 : 0);
-      ered[i] = filterCounts[3] - rr + (filterCounts[7] - dd) * 16777216;
+      ered[i] = ((filterCounts[3] - rr) | 0) + ((filterCounts[7] - dd) | 0) * 16777216;
       okAcc = tOk && okAcc;
       deepAcc = tDeep || deepAcc;
       if (tH > hAcc) hAcc = tH;
@@ -2392,8 +2414,8 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   m.cls = cls;
   m.total = known;
   m.scan = end;
-  m.red = filterCounts[3] - r0;
-  m.drp = filterCounts[7] - d0;
+  m.red = (filterCounts[3] - r0) | 0;
+  m.drp = (filterCounts[7] - d0) | 0;
   closeMemo(m, off, b0 - budget, myLevel, n === total || n === itemsBound);
   verOut = m.ok ? m.ver : 0;
   memOut = m;
@@ -2848,8 +2870,8 @@ function closeSized(
   m.proto = null;
   m.total = size;
   m.scan = n;
-  m.red = filterCounts[3] - r0;
-  m.drp = filterCounts[7] - d0;
+  m.red = (filterCounts[3] - r0) | 0;
+  m.drp = (filterCounts[7] - d0) | 0;
   closeMemo(m, off, b0 - budget, myLevel, n === size || n === itemsBound);
   verOut = m.ok ? m.ver : 0;
   memOut = m;
