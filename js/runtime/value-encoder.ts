@@ -911,10 +911,12 @@ class Memo {
   ered: number[] = NO_NUMS;
   /** `n`: the entries it is expected to hold (its arrays are made that
    *  long: grown one by one, a V8 array's store would be 17 or more). */
-  constructor(
-    public kind: number,
-    n: number,
-  ) {
+  /** K_OBJECT, K_ARRAY, K_MAP or K_SET. (A field with a number from its
+   *  definition: a parameter property is defined as undefined first, and the
+   *  field then holds any value, never known to be a small integer.) */
+  kind = 0;
+  constructor(kind: number, n: number) {
+    this.kind = kind;
     this.keys = kind === K_OBJECT ? new ArrayCtor(n) : NO_KEYS;
     this.vals = new ArrayCtor(n);
     this.vers = new ArrayCtor(n);
@@ -1742,14 +1744,21 @@ class Plan {
    *  and kept count: every key not dropped kept), made at its first use. */
   hcls = '';
   head: Uint8Array | null = null;
+  /** The attr: rule set and the string bound's generation it was made
+   *  with (number fields from their definition, as Memo.kind). */
+  readonly attr: number = 0;
+  readonly gen: number = 0;
   constructor(
     readonly keys: string[],
-    readonly attr: number,
-    readonly gen: number,
+    attr: number,
+    gen: number,
     readonly acts: Uint8Array,
     readonly kbytes: Uint8Array,
     readonly koff: Int32Array,
-  ) {}
+  ) {
+    this.attr = attr;
+    this.gen = gen;
+  }
 }
 
 /** Writes every field of a throwaway memo and plan once more, with another
