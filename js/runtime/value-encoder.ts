@@ -1240,19 +1240,35 @@ function readArray(a: unknown[], m: Memo): boolean {
   return true;
 }
 
-/** The value a compiled check stopped at (see Check). */
-const cell: unknown[] = [undefined];
+/** Per nesting of compiled checks (a check's sameValue can run the check
+ *  of a container inside): the values a check found needing sameValue, and
+ *  their indexes (see Check). */
+const routs: unknown[][] = [];
+const ridxs: Int32Array[] = [];
+var rdepth = 0;
 
-/** Runs compiled check `check` of `o` against its memo `m`: the values it
- *  stops at are compared here, one call site of sameValue for every plan. */
+/** Runs compiled check `check` of `o` against its memo `m`: compares the
+ *  values it listed with sameValue (one call site for every plan). */
 function runCheck(check: Check, o: object, m: Memo): boolean {
-  const vals = m.vals;
-  let i = check(o, ObjectKeys, vals, 0, m.proto, cell);
-  while (i >= 0) {
-    if (!sameValue(cell[0], vals[i], m.vers[i], m.mems[i])) return false;
-    i = check(o, ObjectKeys, vals, i + 1, m.proto, cell);
+  const r = rdepth;
+  if (r === routs.length) {
+    routs[r] = [];
+    ridxs[r] = new Int32Array(PLAN_KEYS);
   }
-  return i === -2;
+  const out = routs[r], idx = ridxs[r];
+  const c = check(o, ObjectKeys, out, idx, m.vals, m.proto);
+  if (c <= 0) return c === 0;
+  const vals = m.vals, vers = m.vers, mems = m.mems;
+  rdepth = r + 1;
+  for (let j = 0; j < c; j++) {
+    const i = idx[j];
+    if (!sameValue(out[j], vals[i], vers[i], mems[i])) {
+      rdepth = r;
+      return false;
+    }
+  }
+  rdepth = r;
+  return true;
 }
 
 /** A container that is no ancestor, with its memo `cm` at the version the
@@ -1353,12 +1369,14 @@ function readPlain(o: object, m: Memo, proto: object | null): boolean {
 // ---------------------------------------------------------------------------
 
 /** Patches are for encodings of at most this many kept entries: bits of
- *  two masks of MASK_BITS each (Memo.pmask/pmaskHi; 30 bits, so that the
- *  compiled diff can return -1 for other keys). */
+ *  two masks of MASK_BITS each (Memo.pmask/pmaskHi; 30 bits: a mask is
+ *  a small integer). */
 const MASK_BITS = 30;
 const PATCH_MAX_KEYS = 2 * MASK_BITS;
-/** Values read by diffPlain. */
+/** Values read by diffPlain, and the indexes of those its compiled diff
+ *  found needing sameValue. */
 const gvals: unknown[] = [];
+const didx = new Int32Array(PATCH_MAX_KEYS);
 /** Entries diffPlain found changed, or not checkable (entries 0..29, 30..59). */
 var dmask = 0;
 var dmaskHi = 0;
@@ -1389,19 +1407,19 @@ function diffPlain(o: object, m: Memo, proto: object | null): boolean {
     // (as in samePlain; an entry that cannot be checked compares as its
     // identity, vmask adds it)
     // (the diff compares the prototype, as the check does; the values it
-    // stops at are compared here, as in runCheck)
-    const vals = m.vals, vers = m.vers, mems = m.mems, mp = m.proto;
+    // lists are compared here, as in runCheck)
+    const c = diff(o, ObjectKeys, gvals, didx, m.vals, m.proto);
+    if (c < 0) return false;
+    const vals = m.vals, vers = m.vers, mems = m.mems;
     let d = 0;
     let dh = 0;
-    let i = diff(o, ObjectKeys, gvals, vals, 0, mp);
-    while (i >= 0) {
+    for (let j = 0; j < c; j++) {
+      const i = didx[j];
       if (!sameValue(gvals[i], vals[i], vers[i], mems[i])) {
         if (i < MASK_BITS) d |= 1 << i;
         else dh |= 1 << (i - MASK_BITS);
       }
-      i = diff(o, ObjectKeys, gvals, vals, i + 1, mp);
     }
-    if (i === -1) return false;
     const n = m.scan;
     encoderWork[0] += n;
     encoderWork[1] += n;
@@ -1785,15 +1803,14 @@ settleShapes();
 
 type Gather = (o: object, out: unknown[]) => void;
 type Keys = (o: object) => string[];
-/** From key `i` on (0: first lists the keys of `o`, compares them with the
- *  plan's and the prototype with `proto`), compares the values with a
- *  memo's `vals`: returns the index of the first value that needs
- *  sameValue (put in cell[0]), -2 when none is left, -1 when the keys or
- *  the prototype differ (see compileReaders; runCheck calls it). */
-type Check = (o: object, keys: Keys, vals: unknown[], i: number, proto: object | null, cell: unknown[]) => number;
-/** As Check, but reads every value from key `i` on into `out` (patches:
- *  diffPlain calls it). */
-type Diff = (o: object, keys: Keys, out: unknown[], vals: unknown[], i: number, proto: object | null) => number;
+/** Lists the keys of `o` and compares them with the plan's, and the
+ *  prototype with `proto` (-1 when either differs), then reads the values:
+ *  each one that is not the memo's (`vals`) same primitive goes in
+ *  out[c] with its index in idx[c], for the caller to compare with
+ *  sameValue (runCheck); returns the count c. */
+type Check = (o: object, keys: Keys, out: unknown[], idx: Int32Array, vals: unknown[], proto: object | null) => number;
+/** As Check, but puts every value in out[i] (patches: diffPlain). */
+type Diff = Check;
 const GEN_AFTER = 16;
 /** samePlain's `proto` when the caller did not read it (a compiled check
  *  compares it itself). */
@@ -1827,16 +1844,11 @@ function compileReaders(ks: string[], n: number): [Gather, Check, Diff | null] |
   // the first n keys are compared and read; the count is compared in full.
   let kc = `if(ks.length!==${ks.length}`;
   for (let i = 0; i < n; i++) kc += `||ks[${i}]!==${JSONStringify(ks[i])}`;
-  // One case per key: a call resumes at key `i` (0: the first call, which
-  // lists the keys and compares the prototype), falls through the keys
-  // whose value is an equal primitive other than 0 (or null), and returns
-  // the index of the first other one, its value in cell[0] (the diff: in
-  // out[]), for the caller to compare with sameValue (runCheck, diffPlain)
-  // and call again from the next key; -2 when no key is left, -1 when the
-  // keys or the prototype differ. sameValue stays out of the generated
-  // code: TurboFan inlined it into each reader, with its own callees
-  // (readArray, samePlain), which made every reader as dear to compile as
-  // a big function of the encoder (decisions.md 36).
+  // Straight-line code that calls nothing (sameValue stays out: TurboFan
+  // inlined it into every reader that called it, with its own callees,
+  // readArray and samePlain, which made each reader as dear to compile as
+  // a big function of the encoder; decisions.md 36). An equal primitive
+  // other than 0 is the same; every other value is listed for sameValue.
   for (let i = 0; i < n; i++) {
     const q = JSONStringify(ks[i]);
     g += `out[${i}]=o[${q}];`;
@@ -1845,10 +1857,9 @@ function compileReaders(ks: string[], n: number): [Gather, Check, Diff | null] |
     // then knows the object's map there (an inline cache per shape) and
     // reads the prototype from it, where Object.getPrototypeOf called on
     // objects of many shapes is a call into the runtime.
-    const head = i === 0 ? `ks=keys(o);${kc})return -1;` : '';
     const load = `v=o[${q}];${i === 0 ? 'if(G(o)!==proto)return -1;' : ''}`;
-    c += `case ${i}:${head}${load}if(${slow}){cell[0]=v;return ${i}}`;
-    if (i < PATCH_MAX_KEYS) df += `case ${i}:${head}${load}out[${i}]=v;if(${slow})return ${i};`;
+    c += `${load}if(${slow}){out[c]=v;idx[c++]=${i}}`;
+    if (i < PATCH_MAX_KEYS) df += `${load}out[${i}]=v;if(${slow})idx[c++]=${i};`;
   }
   try {
     // Named for CPU profiles (noderec://plan-gather, -check, -diff). The
@@ -1861,12 +1872,12 @@ function compileReaders(ks: string[], n: number): [Gather, Check, Diff | null] |
     // Object.getPrototypeOf reaches the readers as a constant of the
     // closure (a program's replacement of the global is never called),
     // which V8 folds; a reader of no key compares it after the keys.
-    const body = n === 0 ? `ks=keys(o);${kc})return -1;return G(o)===proto?-2:-1` : `switch(i){${c}default:return -2}`;
-    const check = (new FunctionCtor('G', `'use strict';const g=G;return function(o,keys,vals,i,proto,cell){const G=g;let v,ks;${body}}\n//# sourceURL=noderec://plan-check`) as (gp: typeof ObjectGetPrototypeOf) => Check)(ObjectGetPrototypeOf);
-    const dbody = n === 0 ? body : `switch(i){${df}default:return -2}`;
+    const head = `'use strict';const g=G;return function(o,keys,out,idx,vals,proto){const G=g;const ks=keys(o);${kc})return -1;`;
+    const tail = n === 0 ? 'return G(o)===proto?0:-1}' : 'return c}';
+    const check = (new FunctionCtor('G', `${head}let v,c=0;${c}${tail}\n//# sourceURL=noderec://plan-check`) as (gp: typeof ObjectGetPrototypeOf) => Check)(ObjectGetPrototypeOf);
     const diff =
       n <= PATCH_MAX_KEYS
-        ? (new FunctionCtor('G', `'use strict';const g=G;return function(o,keys,out,vals,i,proto){const G=g;let v,ks;${dbody}}\n//# sourceURL=noderec://plan-diff`) as (gp: typeof ObjectGetPrototypeOf) => Diff)(ObjectGetPrototypeOf)
+        ? (new FunctionCtor('G', `${head}let v,c=0;${df}${tail}\n//# sourceURL=noderec://plan-diff`) as (gp: typeof ObjectGetPrototypeOf) => Diff)(ObjectGetPrototypeOf)
         : null;
     return [gather, check, diff];
   } catch {
