@@ -2998,6 +2998,7 @@ function encTop(v: unknown): void {
     // The value is replaced by `opaque "?"`.
     for (let i = 0; i < ancestors.length; i++) ancestors[i] = undefined;
     level = 0;
+    rdepth = 0;
     pos = start;
     encOpaque('?');
   }
