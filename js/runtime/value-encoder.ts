@@ -1262,7 +1262,7 @@ function runCheck(check: Check, o: object, m: Memo): boolean {
   rdepth = r + 1;
   for (let j = 0; j < c; j++) {
     const i = idx[j];
-    if (!sameValue(out[j], vals[i], vers[i], mems[i])) {
+    if (!sameValue(out[i], vals[i], vers[i], mems[i])) {
       rdepth = r;
       return false;
     }
@@ -1806,10 +1806,13 @@ type Keys = (o: object) => string[];
 /** Lists the keys of `o` and compares them with the plan's, and the
  *  prototype with `proto` (-1 when either differs), then reads the values:
  *  each one that is not the memo's (`vals`) same primitive goes in
- *  out[c] with its index in idx[c], for the caller to compare with
+ *  out[i], its index i in idx[c], for the caller to compare with
  *  sameValue (runCheck); returns the count c. */
 type Check = (o: object, keys: Keys, out: unknown[], idx: Int32Array, vals: unknown[], proto: object | null) => number;
-/** As Check, but puts every value in out[i] (patches: diffPlain). */
+/** As Check, but puts every value in out[i] (patches: diffPlain). A plan
+ *  of at most PATCH_MAX_KEYS keys has one function for both: its check is
+ *  its diff (one compilation, where two cost a third more of V8's compile
+ *  work on the object-heavy workload). */
 type Diff = Check;
 const GEN_AFTER = 16;
 /** samePlain's `proto` when the caller did not read it (a compiled check
@@ -1858,8 +1861,9 @@ function compileReaders(ks: string[], n: number): [Gather, Check, Diff | null] |
     // reads the prototype from it, where Object.getPrototypeOf called on
     // objects of many shapes is a call into the runtime.
     const load = `v=o[${q}];${i === 0 ? 'if(G(o)!==proto)return -1;' : ''}`;
-    c += `${load}if(${slow}){out[c]=v;idx[c++]=${i}}`;
-    if (i < PATCH_MAX_KEYS) df += `${load}out[${i}]=v;if(${slow})idx[c++]=${i};`;
+    // (a plan of more keys than a diff reads has a check of its own)
+    if (n > PATCH_MAX_KEYS) c += `${load}if(${slow}){out[${i}]=v;idx[c++]=${i}}`;
+    else df += `${load}out[${i}]=v;if(${slow})idx[c++]=${i};`;
   }
   try {
     // Named for CPU profiles (noderec://plan-gather, -check, -diff). The
@@ -1874,11 +1878,11 @@ function compileReaders(ks: string[], n: number): [Gather, Check, Diff | null] |
     // which V8 folds; a reader of no key compares it after the keys.
     const head = `'use strict';const g=G;return function(o,keys,out,idx,vals,proto){const G=g;const ks=keys(o);${kc})return -1;`;
     const tail = n === 0 ? 'return G(o)===proto?0:-1}' : 'return c}';
-    const check = (new FunctionCtor('G', `${head}let v,c=0;${c}${tail}\n//# sourceURL=noderec://plan-check`) as (gp: typeof ObjectGetPrototypeOf) => Check)(ObjectGetPrototypeOf);
     const diff =
       n <= PATCH_MAX_KEYS
         ? (new FunctionCtor('G', `${head}let v,c=0;${df}${tail}\n//# sourceURL=noderec://plan-diff`) as (gp: typeof ObjectGetPrototypeOf) => Diff)(ObjectGetPrototypeOf)
         : null;
+    const check = diff !== null ? diff : (new FunctionCtor('G', `${head}let v,c=0;${c}${tail}\n//# sourceURL=noderec://plan-check`) as (gp: typeof ObjectGetPrototypeOf) => Check)(ObjectGetPrototypeOf);
     return [gather, check, diff];
   } catch {
     genOk = false;
