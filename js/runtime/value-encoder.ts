@@ -911,10 +911,12 @@ class Memo {
   ered: number[] = NO_NUMS;
   /** `n`: the entries it is expected to hold (its arrays are made that
    *  long: grown one by one, a V8 array's store would be 17 or more). */
-  constructor(
-    public kind: number,
-    n: number,
-  ) {
+  /** K_OBJECT, K_ARRAY, K_MAP or K_SET. (A field with a number from its
+   *  definition: a parameter property is defined as undefined first, and the
+   *  field then holds any value, never known to be a small integer.) */
+  kind = 0;
+  constructor(kind: number, n: number) {
+    this.kind = kind;
     this.keys = kind === K_OBJECT ? new ArrayCtor(n) : NO_KEYS;
     this.vals = new ArrayCtor(n);
     this.vers = new ArrayCtor(n);
@@ -1238,6 +1240,37 @@ function readArray(a: unknown[], m: Memo): boolean {
   return true;
 }
 
+/** Per nesting of compiled checks (a check's sameValue can run the check
+ *  of a container inside): the values a check found needing sameValue, and
+ *  their indexes (see Check). */
+const routs: unknown[][] = [];
+const ridxs: Int32Array[] = [];
+var rdepth = 0;
+
+/** Runs compiled check `check` of `o` against its memo `m`: compares the
+ *  values it listed with sameValue (one call site for every plan). */
+function runCheck(check: Check, o: object, m: Memo): boolean {
+  const r = rdepth;
+  if (r === routs.length) {
+    routs[r] = [];
+    ridxs[r] = new Int32Array(PLAN_KEYS);
+  }
+  const out = routs[r], idx = ridxs[r];
+  const c = check(o, ObjectKeys, out, idx, m.vals, m.proto);
+  if (c <= 0) return c === 0;
+  const vals = m.vals, vers = m.vers, mems = m.mems;
+  rdepth = r + 1;
+  for (let j = 0; j < c; j++) {
+    const i = idx[j];
+    if (!sameValue(out[i], vals[i], vers[i], mems[i])) {
+      rdepth = r;
+      return false;
+    }
+  }
+  rdepth = r;
+  return true;
+}
+
 /** A container that is no ancestor, with its memo `cm` at the version the
  *  parent's memo saw: unchanged since (sameValue without its first checks). */
 function sameKnown(v: object, cm: Memo): boolean {
@@ -1251,7 +1284,7 @@ function sameKnown(v: object, cm: Memo): boolean {
       encoderWork[1] += n;
       encoderWork[3] += n;
       // (the check compares the prototype: see compileReaders)
-      if (!p.check(v, ObjectKeys, cm.vals, cm.vers, cm.mems, sameValue, cm.proto)) return false;
+      if (!runCheck(p.check, v, cm)) return false;
       cm.chk = tick;
       return true;
     }
@@ -1286,7 +1319,7 @@ function readPlain(o: object, m: Memo, proto: object | null): boolean {
     encoderWork[0] += n;
     encoderWork[1] += n;
     encoderWork[3] += n;
-    return check(o, ObjectKeys, m.vals, m.vers, m.mems, sameValue, m.proto);
+    return runCheck(check, o, m);
   }
   if (proto === UNREAD && ObjectGetPrototypeOf(o) !== m.proto) return false;
   const keys = ownKeys(o, m);
@@ -1336,17 +1369,17 @@ function readPlain(o: object, m: Memo, proto: object | null): boolean {
 // ---------------------------------------------------------------------------
 
 /** Patches are for encodings of at most this many kept entries: bits of
- *  two masks of MASK_BITS each (Memo.pmask/pmaskHi; 30 bits, so that the
- *  compiled diff can return -1 for other keys). */
+ *  two masks of MASK_BITS each (Memo.pmask/pmaskHi; 30 bits: a mask is
+ *  a small integer). */
 const MASK_BITS = 30;
 const PATCH_MAX_KEYS = 2 * MASK_BITS;
-/** Values read by diffPlain. */
+/** Values read by diffPlain, and the indexes of those its compiled diff
+ *  found needing sameValue. */
 const gvals: unknown[] = [];
+const didx = new Int32Array(PATCH_MAX_KEYS);
 /** Entries diffPlain found changed, or not checkable (entries 0..29, 30..59). */
 var dmask = 0;
 var dmaskHi = 0;
-/** The compiled diff's bits of entries 30..59. */
-const diffHi = new Int32Array(1);
 
 /** Bit i of the mask pair (lo: entries 0..29, hi: 30..59). */
 function maskBit(lo: number, hi: number, i: number): boolean {
@@ -1373,16 +1406,26 @@ function diffPlain(o: object, m: Memo, proto: object | null): boolean {
   if (diff !== null && trustOn && m.trusted && m.klist === null) {
     // (as in samePlain; an entry that cannot be checked compares as its
     // identity, vmask adds it)
-    diffHi[0] = 0;
-    // (the diff compares the prototype, as the check does)
-    const d = diff(o, ObjectKeys, gvals, m.vals, m.vers, m.mems, sameValue, diffHi, m.proto);
-    if (d < 0) return false;
+    // (the diff compares the prototype, as the check does; the values it
+    // lists are compared here, as in runCheck)
+    const c = diff(o, ObjectKeys, gvals, didx, m.vals, m.proto);
+    if (c < 0) return false;
+    const vals = m.vals, vers = m.vers, mems = m.mems;
+    let d = 0;
+    let dh = 0;
+    for (let j = 0; j < c; j++) {
+      const i = didx[j];
+      if (!sameValue(gvals[i], vals[i], vers[i], mems[i])) {
+        if (i < MASK_BITS) d |= 1 << i;
+        else dh |= 1 << (i - MASK_BITS);
+      }
+    }
     const n = m.scan;
     encoderWork[0] += n;
     encoderWork[1] += n;
     encoderWork[3] += n;
     dmask = d | m.vmask;
-    dmaskHi = diffHi[0] | m.vmaskHi;
+    dmaskHi = dh | m.vmaskHi;
     if (dmask === 0 && dmaskHi === 0) m.chk = tick;
     return true;
   }
@@ -1517,7 +1560,7 @@ function putPatch(o: object, m: Memo): boolean {
       mems[i] = verOut !== 0 ? memOut : null;
       esp[i] = bb - budget;
       eh[i] = hAcc * 4 + (deepAcc ? 2 : 0) + (okAcc && circLow >= myLevel ? 1 : 0);
-      ered[i] = filterCounts[3] - r0 + (filterCounts[7] - d0) * 16777216;
+      ered[i] = ((filterCounts[3] - r0) | 0) + ((filterCounts[7] - d0) | 0) * 16777216;
       if (circLow < cLow) cLow = circLow;
     }
     const e = eh[i];
@@ -1545,8 +1588,8 @@ function putPatch(o: object, m: Memo): boolean {
   m.height = h + 1;
   m.spent = b0 - budget;
   // (the patched entries' counts are in filterCounts already)
-  m.red = red;
-  m.drp = drp;
+  m.red = red | 0;
+  m.drp = drp | 0;
   encoderWork[4]++;
   verOut = ok ? m.ver : 0;
   memOut = m;
@@ -1719,25 +1762,58 @@ class Plan {
    *  and kept count: every key not dropped kept), made at its first use. */
   hcls = '';
   head: Uint8Array | null = null;
+  /** The attr: rule set and the string bound's generation it was made
+   *  with (number fields from their definition, as Memo.kind). */
+  readonly attr: number = 0;
+  readonly gen: number = 0;
   constructor(
     readonly keys: string[],
-    readonly attr: number,
-    readonly gen: number,
+    attr: number,
+    gen: number,
     readonly acts: Uint8Array,
     readonly kbytes: Uint8Array,
     readonly koff: Int32Array,
-  ) {}
+  ) {
+    this.attr = attr;
+    this.gen = gen;
+  }
 }
 
+/** Writes every field of a throwaway memo and plan once more, with another
+ *  value of the same kind, when the module loads. V8 treats a field written
+ *  once as constant and lets optimized code rely on that; the first later
+ *  write (a plan's first cut readers, a memo's first key list cache...)
+ *  then deoptimizes every function that did, in the middle of a run
+ *  (decisions.md 36). The plan's constructor parameters stay constant (they
+ *  are never written again). */
+function settleShapes(): void {
+  const m = new Memo(K_OBJECT, 1) as unknown as Record<string, unknown>;
+  const p = new Plan(NO_KEYS, 0, 0, new U8(0), new U8(0), new Int32Array(1)) as unknown as Record<string, unknown>;
+  const fixed = ['keys', 'attr', 'gen', 'acts', 'kbytes', 'koff'];
+  for (const o of [m, p]) {
+    for (const k of ObjectKeys(o)) {
+      if (o === p && fixed.includes(k)) continue;
+      const v = o[k];
+      // (the same representation: small integers stay small integers)
+      o[k] = typeof v === 'number' ? v + 1 : typeof v === 'boolean' ? !v : typeof v === 'string' ? v + '-' : ArrayIsArray(v) ? [] : v === null ? NO_KEYS : null;
+    }
+  }
+}
+settleShapes();
+
 type Gather = (o: object, out: unknown[]) => void;
-type Same = (v: unknown, id: unknown, ver: number, cm: Memo | null) => boolean;
 type Keys = (o: object) => string[];
-/** Lists the keys of `o` and compares them with the plan's, then compares
- *  the values with a memo's. */
-type Check = (o: object, keys: Keys, vals: unknown[], vers: number[], mems: (Memo | null)[], same: Same, proto: object | null) => boolean;
-/** As Check, but reads every value into `out` and returns the bits of the
- *  entries that differ (patches), or -1 when the keys differ. */
-type Diff = (o: object, keys: Keys, out: unknown[], vals: unknown[], vers: number[], mems: (Memo | null)[], same: Same, hi: Int32Array, proto: object | null) => number;
+/** Lists the keys of `o` and compares them with the plan's, and the
+ *  prototype with `proto` (-1 when either differs), then reads the values:
+ *  each one that is not the memo's (`vals`) same primitive goes in
+ *  out[i], its index i in idx[c], for the caller to compare with
+ *  sameValue (runCheck); returns the count c. */
+type Check = (o: object, keys: Keys, out: unknown[], idx: Int32Array, vals: unknown[], proto: object | null) => number;
+/** As Check, but puts every value in out[i] (patches: diffPlain). A plan
+ *  of at most PATCH_MAX_KEYS keys has one function for both: its check is
+ *  its diff (one compilation, where two cost a third more of V8's compile
+ *  work on the object-heavy workload). */
+type Diff = Check;
 const GEN_AFTER = 16;
 /** samePlain's `proto` when the caller did not read it (a compiled check
  *  compares it itself). */
@@ -1769,21 +1845,25 @@ function compileReaders(ks: string[], n: number): [Gather, Check, Diff | null] |
   // list the keys themselves (Object.keys: own keys only, so a deleted key
   // is never read and a prototype getter of that name cannot run). Only
   // the first n keys are compared and read; the count is compared in full.
-  let kc = `const ks=keys(o);if(ks.length!==${ks.length}`;
+  let kc = `if(ks.length!==${ks.length}`;
   for (let i = 0; i < n; i++) kc += `||ks[${i}]!==${JSONStringify(ks[i])}`;
+  // Straight-line code that calls nothing (sameValue stays out: TurboFan
+  // inlined it into every reader that called it, with its own callees,
+  // readArray and samePlain, which made each reader as dear to compile as
+  // a big function of the encoder; decisions.md 36). An equal primitive
+  // other than 0 is the same; every other value is listed for sameValue.
   for (let i = 0; i < n; i++) {
     const q = JSONStringify(ks[i]);
     g += `out[${i}]=o[${q}];`;
+    const slow = `v!==vals[${i}]||v===0||typeof v==='object'&&v!==null`;
     // The prototype is compared right after the first named load: V8
     // then knows the object's map there (an inline cache per shape) and
     // reads the prototype from it, where Object.getPrototypeOf called on
     // objects of many shapes is a call into the runtime.
-    if (i === 0) c += `v=o[${q}];if(G(o)!==proto)return false;`;
-    else c += `v=o[${q}];`;
-    // Equal primitives other than 0 are the same; the rest asks same().
-    c += `if(v!==vals[${i}]||v===0||typeof v==='object'){if(!same(v,vals[${i}],vers[${i}],mems[${i}]))return false}`;
-    const bit = i < MASK_BITS ? `d|=${1 << i}` : `h|=${1 << (i - MASK_BITS)}`;
-    if (i < PATCH_MAX_KEYS) df += `v=o[${q}];${i === 0 ? 'if(G(o)!==proto)return -1;' : ''}out[${i}]=v;if(v!==vals[${i}]||v===0||typeof v==='object'){if(!same(v,vals[${i}],vers[${i}],mems[${i}]))${bit}}`;
+    const load = `v=o[${q}];${i === 0 ? 'if(G(o)!==proto)return -1;' : ''}`;
+    // (a plan of more keys than a diff reads has a check of its own)
+    if (n > PATCH_MAX_KEYS) c += `${load}if(${slow}){out[${i}]=v;idx[c++]=${i}}`;
+    else df += `${load}out[${i}]=v;if(${slow})idx[c++]=${i};`;
   }
   try {
     // Named for CPU profiles (noderec://plan-gather, -check, -diff). The
@@ -1793,17 +1873,16 @@ function compileReaders(ks: string[], n: number): [Gather, Check, Diff | null] |
     // process.cwd, which the program may have replaced (graceful-fs): its
     // code would run inside an encoding (test/integration/values-reentry).
     const gather = new FunctionCtor('o', 'out', `'use strict';${g}\n//# sourceURL=noderec://plan-gather`) as Gather;
-    // Object.getPrototypeOf reaches the check as a constant of the closure
-    // (a program's replacement of the global is never called), which V8
-    // folds; a check of no key compares it at the end.
-    const tail = n === 0 ? 'return G(o)===proto' : 'return true';
-    const check = (new FunctionCtor('G', `'use strict';const g=G;return function(o,keys,vals,vers,mems,same,proto){const G=g;${kc})return false;let v;${c}${tail}}\n//# sourceURL=noderec://plan-check`) as (gp: typeof ObjectGetPrototypeOf) => Check)(ObjectGetPrototypeOf);
-    const hi = n > MASK_BITS ? 'hi[0]=h;' : '';
-    const dtail = n === 0 ? 'if(G(o)!==proto)return -1;' : '';
+    // Object.getPrototypeOf reaches the readers as a constant of the
+    // closure (a program's replacement of the global is never called),
+    // which V8 folds; a reader of no key compares it after the keys.
+    const head = `'use strict';const g=G;return function(o,keys,out,idx,vals,proto){const G=g;const ks=keys(o);${kc})return -1;`;
+    const tail = n === 0 ? 'return G(o)===proto?0:-1}' : 'return c}';
     const diff =
       n <= PATCH_MAX_KEYS
-        ? (new FunctionCtor('G', `'use strict';const g=G;return function(o,keys,out,vals,vers,mems,same,hi,proto){const G=g;${kc})return -1;let v,d=0,h=0;${df}${dtail}${hi}return d}\n//# sourceURL=noderec://plan-diff`) as (gp: typeof ObjectGetPrototypeOf) => Diff)(ObjectGetPrototypeOf)
+        ? (new FunctionCtor('G', `${head}let v,c=0;${df}${tail}\n//# sourceURL=noderec://plan-diff`) as (gp: typeof ObjectGetPrototypeOf) => Diff)(ObjectGetPrototypeOf)
         : null;
+    const check = diff !== null ? diff : (new FunctionCtor('G', `${head}let v,c=0;${c}${tail}\n//# sourceURL=noderec://plan-check`) as (gp: typeof ObjectGetPrototypeOf) => Check)(ObjectGetPrototypeOf);
     return [gather, check, diff];
   } catch {
     genOk = false;
@@ -2067,8 +2146,8 @@ function encArray(a: unknown[], m: Memo | undefined): void {
   m.proto = null;
   m.total = len;
   m.scan = n;
-  m.red = filterCounts[3] - r0;
-  m.drp = filterCounts[7] - d0;
+  m.red = (filterCounts[3] - r0) | 0;
+  m.drp = (filterCounts[7] - d0) | 0;
   // Cut by the budget: a later context may have more of it.
   closeMemo(m, off, b0 - budget, myLevel, n === len || n === itemsBound);
   verOut = m.ok ? m.ver : 0;
@@ -2322,7 +2401,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
     if (track) {
       esp[i] = bb - budget;
       eh[i] = hAcc * 4 + (deepAcc ? 2 : 0) + (okAcc && circLow >= myLevel ? 1 : 0);
-      ered[i] = filterCounts[3] - rr + (filterCounts[7] - dd) * 16777216;
+      ered[i] = ((filterCounts[3] - rr) | 0) + ((filterCounts[7] - dd) | 0) * 16777216;
       okAcc = tOk && okAcc;
       deepAcc = tDeep || deepAcc;
       if (tH > hAcc) hAcc = tH;
@@ -2359,8 +2438,8 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   m.cls = cls;
   m.total = known;
   m.scan = end;
-  m.red = filterCounts[3] - r0;
-  m.drp = filterCounts[7] - d0;
+  m.red = (filterCounts[3] - r0) | 0;
+  m.drp = (filterCounts[7] - d0) | 0;
   closeMemo(m, off, b0 - budget, myLevel, n === total || n === itemsBound);
   verOut = m.ok ? m.ver : 0;
   memOut = m;
@@ -2815,8 +2894,8 @@ function closeSized(
   m.proto = null;
   m.total = size;
   m.scan = n;
-  m.red = filterCounts[3] - r0;
-  m.drp = filterCounts[7] - d0;
+  m.red = (filterCounts[3] - r0) | 0;
+  m.drp = (filterCounts[7] - d0) | 0;
   closeMemo(m, off, b0 - budget, myLevel, n === size || n === itemsBound);
   verOut = m.ok ? m.ver : 0;
   memOut = m;
@@ -2923,6 +3002,7 @@ function encTop(v: unknown): void {
     // The value is replaced by `opaque "?"`.
     for (let i = 0; i < ancestors.length; i++) ancestors[i] = undefined;
     level = 0;
+    rdepth = 0;
     pos = start;
     encOpaque('?');
   }
