@@ -2414,6 +2414,12 @@ const WIT_MISSES = 64;
 const INDEX_KEY = /^(?:0|[1-9][0-9]*)$/;
 const RegExpTest = uncurry<boolean>(RegExp.prototype.test);
 
+/** Fresh objects read with plain reads because of a witness (tests). */
+var witnessHits = 0;
+export function shapeWitnessHits(): number {
+  return witnessHits;
+}
+
 /** Turns shape witnesses on (when V8's natives can be compiled) or off;
  *  returns whether they are on. */
 export function setShapeWitness(on: boolean): boolean {
@@ -2562,6 +2568,7 @@ function encFresh(o: object, p: Plan, cls: string, total: number): void {
     direct = witnessed || haveSameMap!(o, w);
     witnessed = false;
     if (direct) {
+      witnessHits++;
       lastWit = p;
       if (p.gather !== null) p.gather(o, wvals);
       else for (let i = 0; i < total; i++) wvals[i] = (o as Record<string, unknown>)[keys[i]];
