@@ -2630,10 +2630,7 @@ function encFresh(o: object, p: Plan, cls: string, total: number): void {
       else if (v === true) b[pos++] = T_TRUE;
       else if (v === false) b[pos++] = T_FALSE;
       else if (v === undefined) b[pos++] = T_UNDEFINED;
-      else if (typeof v === 'string') {
-        b[pos++] = T_STRING;
-        putStr(scrubbed(v));
-      } else enc(v);
+      else enc(v);
     }
   }
   ancestors[--level] = undefined;
