@@ -1731,6 +1731,7 @@ class Plan {
   witOk = 0;
   witBuilds = 0;
   witMiss = 0;
+  witHits = 0;
   constructor(
     readonly keys: string[],
     readonly attr: number,
@@ -2480,6 +2481,7 @@ function witnessKeys(p: Plan): boolean {
 function buildWitness(p: Plan, o: object, vals: unknown[]): void {
   p.witBuilds++;
   p.witMiss = 0;
+  p.witHits = 0;
   p.wit = null;
   let mk = p.witMk;
   if (mk === null) {
@@ -2569,10 +2571,24 @@ function encFresh(o: object, p: Plan, cls: string, total: number): void {
     witnessed = false;
     if (direct) {
       witnessHits++;
+      p.witHits++;
       lastWit = p;
       if (p.gather !== null) p.gather(o, wvals);
       else for (let i = 0; i < total; i++) wvals[i] = (o as Record<string, unknown>)[keys[i]];
-    } else want = ++p.witMiss >= WIT_MISSES && p.witBuilds < WIT_BUILDS;
+    } else if (++p.witMiss >= WIT_MISSES) {
+      if (p.witBuilds < WIT_BUILDS) want = true;
+      else {
+        // Made as often as allowed, and still missed more than it matched
+        // (objects of these keys made another way: assigned one by one, by
+        // spread): no longer compared.
+        if (p.witHits < p.witMiss) {
+          p.wit = null;
+          if (lastWit === p) lastWit = null;
+        }
+        p.witMiss = 0;
+        p.witHits = 0;
+      }
+    }
   } else want = witnessOn && p.witBuilds < WIT_BUILDS && p.drops === 0 && ObjectGetPrototypeOf(o) === ObjectPrototype && witnessKeys(p);
   for (let i = 0; i < total; i++) {
     const act = acts[i];
