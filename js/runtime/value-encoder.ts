@@ -2461,7 +2461,7 @@ function compileNatives(): void {
 }
 
 /** Whether plan `p`'s keys allow a witness: no array index, no `__proto__`
- *  (a literal's `__proto__:` sets the prototype), at most PLAN_KEYS. */
+ *  (a literal's `__proto__:` sets the prototype). */
 function witnessKeys(p: Plan): boolean {
   if (p.witOk === 0) {
     let ok = p.keys.length > 0 && genOk;
@@ -2540,7 +2540,8 @@ function encWitnessed(o: object, p: Plan): void {
 
 /** An object written without a memo (met for the first time, or references
  *  off) whose keys all fit (`total` of them, plan `p`): the head and the
- *  keys are the plan's bytes, and each value is read with its descriptor. */
+ *  keys are the plan's bytes, and each value is read with its descriptor
+ *  (with a plain read when the object has the map of the plan's witness). */
 function encFresh(o: object, p: Plan, cls: string, total: number): void {
   let head = p.head;
   if (head === null || p.hcls !== cls) head = planHead(p, cls, total - p.drops);
