@@ -26,7 +26,7 @@ import { installFunctionSource, installFunctionSourceIn } from './runtime/functi
 import { declareRuntime, declareRuntimeIn } from './runtime/global-binding';
 import * as probes from './runtime/probes';
 import { beginComponentRun, endComponentRun, heldOwnRun, heldRun, setRunSettler, takeLead } from './runs';
-import { currentKeyAction, setAttrResolver, setBounds, setMemoBudget, setRefs, setThisDepth, setTrust, setValueBudget, untrust } from './runtime/value-encoder';
+import { currentKeyAction, setAttrResolver, setBounds, setMemoBudget, setRefs, setShapeWitness, setThisDepth, setTrust, setValueBudget, untrust } from './runtime/value-encoder';
 import { configureSecrets, setSecretsWindow } from './runtime/secrets';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -493,6 +493,9 @@ function connectThread(policy: Policy, name: string): void {
   setValueBudget(policy.valueBudget);
   setRefs(policy.valueRefs);
   setMemoBudget(policy.valueMemoKib * 1024);
+  // (main thread only: turning the process-wide natives flag on while
+  // another thread compiles would let that compilation parse `%X()`)
+  setShapeWitness(policy.valueShapeWitness && isMainThread);
   setAttrResolver((set, key) => n.filterAttr(set, key));
   // [secrets] of the session's filter chain (filters/default.toml).
   configureSecrets(n.sessionSecrets(), currentKeyAction);

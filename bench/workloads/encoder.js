@@ -17,6 +17,8 @@ enc.setValueBudget(1024);
 const trusted = process.argv.includes('trusted');
 enc.setTrust(require('../../js/dist/runtime/definers.js').installDefiners(enc.untrust));
 if (!trusted) enc.setRefs(false);
+// `witness`: shape witnesses on (NODEREC_VALUE_SHAPE_WITNESS, decisions.md 37).
+if (process.argv.includes('witness') && !enc.setShapeWitness(true)) throw new Error('shape witnesses unavailable');
 // `filtered`: under an attr: rule set (as with the default filter, which
 // redacts secret-looking keys), every key needs a filter decision.
 if (process.argv.includes('filtered')) {

@@ -27,6 +27,8 @@ export interface Policy {
   valueRefs: boolean;
   /** KiB of memos kept for references (values.md, "Memo budget"). */
   valueMemoKib: number;
+  /** Experimental, off: fresh objects trusted by V8 shape witnesses (decisions.md 37). */
+  valueShapeWitness: boolean;
   captureValues: boolean;
   clock: ClockMode;
   /** Percent of V8's stack room the recorded main thread gets (100: unchanged). */
@@ -62,6 +64,7 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
   valueBudget: 1024,
   valueRefs: true,
   valueMemoKib: 512,
+  valueShapeWitness: false,
   captureValues: true,
   clock: 'published',
   stackRoom: 160,
@@ -113,6 +116,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'valueBudget', env: 'NODEREC_VALUE_BUDGET', flag: '--value-budget', kind: { t: 'int', min: 0 }, doc: 'entries one value may record across all its containers (0: no limit)' },
   { key: 'valueRefs', env: 'NODEREC_VALUE_REFS', flag: '--value-refs', kind: { t: 'bool' }, doc: 'record an unchanged object met again as a reference to its earlier encoding' },
   { key: 'valueMemoKib', env: 'NODEREC_VALUE_MEMO_KIB', flag: '--value-memo-kib', kind: { t: 'int', min: 0 }, doc: 'KiB of memory (estimated) the encoder keeps about recorded objects for references; past it they are all forgotten and met again as new (0: forgotten after every value)' },
+  { key: 'valueShapeWitness', env: 'NODEREC_VALUE_SHAPE_WITNESS', flag: '--value-shape-witness', kind: { t: 'bool' }, doc: "experimental: read a fresh object's properties with plain reads when V8 shows it has the map of a private object of the same keys (turns V8's process-wide --allow-natives-syntax on for one compilation at start-up)" },
   { key: 'captureValues', env: 'NODEREC_CAPTURE_VALUES', flag: '--values', kind: { t: 'bool' }, doc: 'record argument and return values (`--no-values` turns them off)' },
   { key: 'clock', env: 'NODEREC_CLOCK', flag: '--clock', kind: { t: 'enum', values: ['published', 'precise'] }, doc: 'event times: the published clock (cheap) or a clock read per event' },
   { key: 'stackRoom', env: 'NODEREC_STACK_ROOM', flag: '--stack-room', kind: { t: 'int', min: 100, max: 400 }, doc: "room for recursion, percent of V8's `--stack-size` on the main thread and of a worker's `resourceLimits.stackSizeMb`: instrumented frames are larger, so the recorder moves V8's stack limit (main thread) and creates recorded workers with a larger stack to keep the recursion that works plain working (100: both unchanged)" },

@@ -14,6 +14,7 @@
  */
 
 import * as util from 'util';
+import * as v8 from 'v8';
 
 import { envKeyAction, isEnvObject, isPairList, pairName, scrubString, secretsGeneration } from './secrets';
 
@@ -579,6 +580,8 @@ function enc(v: unknown): void {
       const m = MemoGet(memos, v as object);
       encoderWork[6]++;
       if (m !== undefined && m !== SEEN) encKnown(v as object, m);
+      // (a shape witness's map: a plain object of its plan's keys, see encWitnessed)
+      else if (m === undefined && witnessOn && lastWit !== null && haveSameMap!(v as object, lastWit.wit!)) encWitnessed(v as object, lastWit);
       // (an object marked SEEN went through encObject: not a Proxy)
       else if (m === undefined && isProxy(v)) putTag(T_PROXY);
       else {
@@ -1766,6 +1769,16 @@ class Plan {
    *  with (number fields from their definition, as Memo.kind). */
   readonly attr: number = 0;
   readonly gen: number = 0;
+  /** Shape witness (decisions.md 37, off by default): a private object of
+   *  this plan's keys, all data properties, made by `witMk`; a fresh object
+   *  with its map has only these own named properties, all data. */
+  wit: object | null = null;
+  witMk: ((v: unknown[]) => object) | null = null;
+  /** 0 not decided, 1 the keys allow a witness, 2 they do not. */
+  witOk = 0;
+  witBuilds = 0;
+  witMiss = 0;
+  witHits = 0;
   constructor(
     readonly keys: string[],
     attr: number,
@@ -1918,9 +1931,11 @@ const NULL_PROTO_KEY = {};
 /** Bumped when the string bound changes (key bytes depend on it). */
 var planGen = 0;
 
+/** The plan list of Object.prototype (looked up once, not per object). */
+var objPlans: Plan[] | undefined = undefined;
 function planFor(proto: object | null, keys: string[], total: number): Plan {
   const pk = proto === null ? NULL_PROTO_KEY : proto;
-  let list = PlansGet(plans, pk);
+  let list = pk === ObjectPrototype && objPlans !== undefined ? objPlans : PlansGet(plans, pk);
   if (list !== undefined) {
     for (let j = 0; j < list.length; j++) {
       const p = list[j];
@@ -1941,6 +1956,7 @@ function planFor(proto: object | null, keys: string[], total: number): Plan {
   } else {
     list = [];
     MemoSet(plans, pk, list);
+    if (pk === ObjectPrototype) objPlans = list;
   }
   const acts = new U8(total);
   const koff = new Int32Array(total + 1);
@@ -2449,9 +2465,162 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   circLow = sC < circLow ? sC : circLow;
 }
 
+// ---------------------------------------------------------------------------
+// Shape witnesses (decisions.md 37; NODEREC_VALUE_SHAPE_WITNESS, off by
+// default). V8 keeps a fast-mode object's own named properties, with their
+// kind (data or accessor), in its map: an object with the same map as a
+// private object made by the encoder from an object literal of the plan's
+// keys has exactly those own named properties, all data properties, and its
+// values can be read with plain reads. The map says nothing of elements, so
+// plans with an array-index key get no witness (an enumerable element would
+// be among the keys). The comparison is a V8 runtime function, compiled
+// once with --allow-natives-syntax turned on for that compilation only.
+// ---------------------------------------------------------------------------
+
+type SameMapFn = (a: object, b: object) => boolean;
+var haveSameMap: SameMapFn | null = null;
+var hasFastProps: ((o: object) => boolean) | null = null;
+var witnessOn = false;
+/** The values a witness-checked object's reader gathers, per level (a
+ *  value that is an object is encoded before its siblings are written). */
+const wvalsAt: unknown[][] = [];
+const NO_VALS: unknown[] = [];
+/** The plan whose witness matched last (its `wit` is not null). */
+var lastWit: Plan | null = null;
+/** encFresh's object has the map of its plan's witness (encWitnessed). */
+var witnessed = false;
+const WIT_BUILDS = 4;
+const WIT_MISSES = 64;
+const INDEX_KEY = /^(?:0|[1-9][0-9]*)$/;
+const RegExpTest = uncurry<boolean>(RegExp.prototype.test);
+
+/** Fresh objects read with plain reads because of a witness (tests). */
+var witnessHits = 0;
+export function shapeWitnessHits(): number {
+  return witnessHits;
+}
+
+/** Turns shape witnesses on (when V8's natives can be compiled) or off;
+ *  returns whether they are on. */
+export function setShapeWitness(on: boolean): boolean {
+  if (on && haveSameMap === null) compileNatives();
+  witnessOn = on && haveSameMap !== null && hasFastProps !== null;
+  return witnessOn;
+}
+
+function compileNatives(): void {
+  const src1 = 'return %HaveSameMap(a,b)';
+  const src2 = 'return %HasFastProperties(o)';
+  let already = true;
+  try {
+    new FunctionCtor('a', 'b', src1);
+  } catch {
+    already = false;
+  }
+  try {
+    // The flag is process-wide: on only while these two compile (the
+    // program's own code parses as before once it is off again), and left
+    // on when the process was started with it.
+    if (!already) v8.setFlagsFromString('--allow-natives-syntax');
+    try {
+      const f = new FunctionCtor('a', 'b', src1) as SameMapFn;
+      const g = new FunctionCtor('o', src2) as (o: object) => boolean;
+      const x = { a: 1 };
+      if (f(x, { a: 2 }) === true && f(x, { b: 1 }) === false && g(x) === true) {
+        haveSameMap = f;
+        hasFastProps = g;
+      }
+    } finally {
+      if (!already) v8.setFlagsFromString('--no-allow-natives-syntax');
+    }
+  } catch {
+    haveSameMap = null;
+    hasFastProps = null;
+  }
+}
+
+/** Whether plan `p`'s keys allow a witness: no array index, no `__proto__`
+ *  (a literal's `__proto__:` sets the prototype). */
+function witnessKeys(p: Plan): boolean {
+  if (p.witOk === 0) {
+    let ok = p.keys.length > 0 && genOk;
+    for (let i = 0; ok && i < p.keys.length; i++) {
+      const k = p.keys[i];
+      if (k === '__proto__' || RegExpTest(INDEX_KEY, k)) ok = false;
+    }
+    p.witOk = ok ? 1 : 2;
+  }
+  return p.witOk === 1;
+}
+
+/** Makes plan `p`'s witness from the values of `o` (verified: all data
+ *  properties, prototype Object.prototype) in `vals`; kept only if it has
+ *  fast properties and the map of `o`. A value that is an object is not
+ *  kept (the witness would keep it alive): null stands for it. */
+function buildWitness(p: Plan, o: object, vals: unknown[]): void {
+  p.witBuilds++;
+  p.witMiss = 0;
+  p.witHits = 0;
+  p.wit = null;
+  let mk = p.witMk;
+  if (mk === null) {
+    let src = "'use strict';return {";
+    for (let i = 0; i < p.keys.length; i++) src += `${JSONStringify(p.keys[i])}:v[${i}],`;
+    try {
+      mk = new FunctionCtor('v', `${src}}\n//# sourceURL=noderec://plan-witness`) as (v: unknown[]) => object;
+    } catch {
+      p.witOk = 2;
+      return;
+    }
+    p.witMk = mk;
+  }
+  for (let i = 0; i < vals.length; i++) {
+    const v = vals[i];
+    if ((typeof v === 'object' && v !== null) || typeof v === 'function' || typeof v === 'symbol') vals[i] = null;
+  }
+  const w = mk(vals);
+  if (hasFastProps!(w) && haveSameMap!(w, o)) {
+    p.wit = w;
+    lastWit = p;
+  } else if (lastWit === p) lastWit = null;
+}
+
+/** A fresh object (no memo) with the map of plan `p`'s witness, met in
+ *  enc(): not a Proxy, not an array, prototype Object.prototype, own named
+ *  properties the plan's keys, all data. What encObject and encPlain do for
+ *  such an object, without the type checks and the plan lookup; anything
+ *  else goes the general way. */
+function encWitnessed(o: object, p: Plan): void {
+  seenFlag = false;
+  if (p.attr !== curAttr || p.gen !== planGen) {
+    encPlain(o, 'Object', ObjectPrototype, undefined);
+    return;
+  }
+  if (cutContainer(o, 'Object', ObjectPrototype)) return;
+  const total = p.keys.length;
+  // Object.keys lists enumerable elements too, which the map does not
+  // describe: the same count means there is none, and the keys are the plan's.
+  const n = ObjectKeys(o).length;
+  encoderWork[0] += n;
+  keysTotal = n;
+  const limit = itemsBound < budget ? itemsBound : budget;
+  if (n !== total || total > limit) {
+    encPlain(o, 'Object', ObjectPrototype, undefined);
+    return;
+  }
+  usePlan(p);
+  if (refsOn) {
+    okAcc = false;
+    if (markSeen(p)) putSeen(o);
+  }
+  witnessed = true;
+  encFresh(o, p, 'Object', total);
+}
+
 /** An object written without a memo (met for the first time, or references
  *  off) whose keys all fit (`total` of them, plan `p`): the head and the
- *  keys are the plan's bytes, and each value is read with its descriptor. */
+ *  keys are the plan's bytes, and each value is read with its descriptor
+ *  (with a plain read when the object has the map of the plan's witness). */
 function encFresh(o: object, p: Plan, cls: string, total: number): void {
   let head = p.head;
   if (head === null || p.hcls !== cls) head = planHead(p, cls, total - p.drops);
@@ -2467,6 +2636,40 @@ function encFresh(o: object, p: Plan, cls: string, total: number): void {
   encoderWork[1] += n;
   pushedAt[level] = ++tick;
   ancestors[level++] = o;
+  // A shape witness of the plan with the map of `o`: plain reads (through
+  // the compiled reader when there is one).
+  let direct = false;
+  let want = false;
+  const w = p.wit;
+  let wvals = NO_VALS;
+  if (witnessOn) {
+    wvals = wvalsAt[level - 1];
+    if (wvals === undefined) wvals = wvalsAt[level - 1] = [];
+  }
+  if (witnessOn && w !== null) {
+    direct = witnessed || haveSameMap!(o, w);
+    witnessed = false;
+    if (direct) {
+      witnessHits++;
+      p.witHits++;
+      lastWit = p;
+      if (p.gather !== null) p.gather(o, wvals);
+      else for (let i = 0; i < total; i++) wvals[i] = (o as Record<string, unknown>)[keys[i]];
+    } else if (++p.witMiss >= WIT_MISSES) {
+      if (p.witBuilds < WIT_BUILDS) want = true;
+      else {
+        // Made as often as allowed, and still missed more than it matched
+        // (objects of these keys made another way: assigned one by one, by
+        // spread): no longer compared.
+        if (p.witHits < p.witMiss) {
+          p.wit = null;
+          if (lastWit === p) lastWit = null;
+        }
+        p.witMiss = 0;
+        p.witHits = 0;
+      }
+    }
+  } else want = witnessOn && p.witBuilds < WIT_BUILDS && p.drops === 0 && ObjectGetPrototypeOf(o) === ObjectPrototype && witnessKeys(p);
   for (let i = 0; i < total; i++) {
     const act = acts[i];
     if (act === 2) {
@@ -2479,20 +2682,32 @@ function encFresh(o: object, p: Plan, cls: string, total: number): void {
     b = buf;
     q = pos;
     for (let j = a; j < e; j++) b[q++] = kb[j];
-    const d = ObjectGetOwnPropertyDescriptor(o, keys[i]);
-    if (d === undefined) {
-      b[q++] = T_UNDEFINED;
+    let v: unknown;
+    if (direct) {
+      v = wvals[i];
       pos = q;
-      continue;
+    } else {
+      const d = ObjectGetOwnPropertyDescriptor(o, keys[i]);
+      if (d === undefined) {
+        b[q++] = T_UNDEFINED;
+        pos = q;
+        want = false;
+        continue;
+      }
+      pos = q;
+      if (isAccessorDescriptor(d)) {
+        encAccessor(d);
+        want = false;
+        continue;
+      }
+      v = d.value;
+      if (want) wvals[i] = v;
     }
-    pos = q;
-    if (isAccessorDescriptor(d)) encAccessor(d);
-    else if (act === 1) {
+    if (act === 1) {
       filterCounts[3]++;
-      putRedacted(d.value);
+      putRedacted(v);
     } else {
       // Primitives other than strings are written here (as enc() does).
-      const v = d.value;
       if (typeof v === 'number') {
         if ((v | 0) === v && (v !== 0 || 1 / v > 0)) {
           b[q++] = T_INT;
@@ -2515,6 +2730,12 @@ function encFresh(o: object, p: Plan, cls: string, total: number): void {
     }
   }
   ancestors[--level] = undefined;
+  if (want) {
+    wvals.length = total;
+    buildWitness(p, o, wvals);
+  }
+  // (the program's values are not kept alive here)
+  if (direct || want) for (let i = 0; i < total; i++) wvals[i] = undefined;
   // (no memo: a container inside must not pass for this one)
   verOut = 0;
 }

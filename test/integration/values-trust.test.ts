@@ -23,6 +23,8 @@ describe('trusted objects', () => {
     // memos (and what they know of trust) dropped at every value and every few values
     [undefined, { NODEREC_VALUE_MEMO_KIB: '0' }, 'node 20, memos dropped at every value'],
     [undefined, { NODEREC_VALUE_MEMO_KIB: '2' }, 'node 20, a 2 KiB memo budget'],
+    // fresh objects read with plain reads by shape witnesses (decisions.md 37)
+    [undefined, { NODEREC_VALUE_SHAPE_WITNESS: '1' }, 'node 20, shape witnesses'],
   ];
   for (const [node, env, label] of cases) {
     it(`no accessor made by any definer after verification runs; values equal the descriptor-read encoding; definers look like the builtins (${label})`, () => {

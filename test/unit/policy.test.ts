@@ -44,6 +44,7 @@ const CASES: Record<string, { good: [string, unknown][]; bad: string[]; accepted
   NODEREC_VALUE_BUDGET: { good: [['0', 0], ['4096', 4096]], bad: ['lots', '-1'], accepted: /integer >= 0/ },
   NODEREC_VALUE_MEMO_KIB: { good: [['0', 0], ['1024', 1024]], bad: ['big', '-1'], accepted: /integer >= 0/ },
   NODEREC_VALUE_REFS: { good: [['0', false], ['yes', true]], bad: ['sometimes'], accepted: /1 true yes on/ },
+  NODEREC_VALUE_SHAPE_WITNESS: { good: [['1', true], ['off', false]], bad: ['maybe'], accepted: /1 true yes on/ },
   NODEREC_CAPTURE_VALUES: { good: [['on', true], ['false', false]], bad: ['none'], accepted: /1 true yes on/ },
   NODEREC_CLOCK: { good: [['precise', 'precise'], ['published', 'published']], bad: ['fast', 'PRECISE!'], accepted: /published/ },
   NODEREC_STACK_ROOM: { good: [['100', 100], ['160', 160], ['400', 400]], bad: ['99', '401', '1.5', 'big'], accepted: /integer from 100 to 400/ },

@@ -19,6 +19,8 @@ import {
   encoderWork,
   setMemoBudget,
   setProtoWatch,
+  setShapeWitness,
+  shapeWitnessHits,
 } from '../../js/runtime/value-encoder';
 import { installDefiners } from '../../js/runtime/definers';
 import { configureSecrets, resetSecrets } from '../../js/runtime/secrets';
@@ -2368,5 +2370,117 @@ describe('references', () => {
     expect(patches).toBeGreaterThan(50);
     expect(cutPatches).toBeGreaterThan(10);
     expect(ran).toBe(0);
+  });
+});
+
+describe('shape witnesses (NODEREC_VALUE_SHAPE_WITNESS, off by default)', () => {
+  it('compiles its two V8 natives and leaves --allow-natives-syntax off for the program', () => {
+    expect(setShapeWitness(true)).toBe(true);
+    try {
+      expect(() => new Function('a', 'b', 'return %HaveSameMap(a,b)')).toThrow(SyntaxError);
+    } finally {
+      setShapeWitness(false);
+    }
+  });
+
+  it('fresh objects of a witnessed shape encode as with descriptor reads; getters, setters and traps never run', () => {
+    expect(installDefiners(untrust)).toBe(true);
+    setTrust(true);
+    let ran = 0;
+    const get = (): number => ++ran;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const vm = require('node:vm') as typeof import('node:vm');
+    const other = vm.createContext({});
+    const otherDefine = vm.runInContext('Object.defineProperty', other) as typeof Object.defineProperty;
+    const plain = (i: number): Record<string, unknown> => ({ a: i & 1023, b: 'name', c: true, d: null, e: 2.5 });
+    class K {
+      a = 1;
+      b = 'name';
+      c = true;
+      d = null;
+      e = 2.5;
+    }
+    const acc = (o: Record<string, unknown>, k: string): Record<string, unknown> => {
+      Object.defineProperty(o, k, { get, enumerable: true, configurable: true });
+      return o;
+    };
+    const cases: Array<[string, () => unknown]> = [
+      ['plain', () => plain(7)],
+      ['a getter in the literal', () => ({ get a() { return ++ran; }, b: 'name', c: true, d: null, e: 2.5 })],
+      ['a setter in the literal', () => ({ a: 1, b: 'name', c: true, d: null, set e(_v: unknown) { ran++; } })],
+      ['defineProperty on a fresh object', () => acc(plain(1), 'c')],
+      ['__defineGetter__ on a fresh object', () => {
+        const o = plain(1);
+        Object.prototype.__defineGetter__.call(o, 'e', get);
+        return o;
+      }],
+      ["another realm's defineProperty (not wrapped)", () => {
+        const o = plain(1);
+        otherDefine(o, 'b', { get, enumerable: true, configurable: true });
+        return o;
+      }],
+      ['deleted and added again (dictionary mode on Node 22+)', () => {
+        const o = plain(1);
+        delete o.e;
+        o.e = 2.5;
+        return o;
+      }],
+      ['deleted, added again, then an accessor', () => {
+        const o = plain(1);
+        delete o.e;
+        o.e = 2.5;
+        return acc(o, 'a');
+      }],
+      ['frozen', () => Object.freeze(plain(2))],
+      ['sealed', () => Object.seal(plain(2))],
+      ['not extensible', () => Object.preventExtensions(plain(2))],
+      ['an element', () => {
+        const o = plain(3);
+        o[0] = 'x';
+        return o;
+      }],
+      ['an accessor element', () => acc(plain(3), '0')],
+      ['a non-enumerable accessor element', () => {
+        const o = plain(3);
+        Object.defineProperty(o, '1', { get, enumerable: false, configurable: true });
+        return o;
+      }],
+      ['a double where the witness has an int', () => ({ a: 1.5, b: 'name', c: true, d: null, e: 2.5 })],
+      ['an object value', () => ({ a: { x: 1 }, b: 'name', c: true, d: null, e: 2.5 })],
+      ['a class instance', () => new K()],
+      ['a null prototype', () => Object.assign(Object.create(null), plain(4))],
+      ['another prototype', () => Object.setPrototypeOf(plain(4), { get a() { return ++ran; } })],
+      ['a Proxy of a fresh object', () => new Proxy(plain(5), { get: get, getOwnPropertyDescriptor: get, ownKeys: get, getPrototypeOf: get } as ProxyHandler<object>)],
+      ['another realm', () => vm.runInContext('({ a: 1, b: "name", c: true, d: null, e: 2.5 })', other)],
+      ["another realm's getter literal", () => vm.runInContext('({ get a() { return 1; }, b: "name", c: true, d: null, e: 2.5 })', other)],
+      ['an index key (no witness for such keys)', () => ({ 0: 'x', a: 1 })],
+      ['an index key, an accessor element', () => acc({ 0: 'x', a: 1 }, '0')],
+      ['inside an array', () => [plain(6), acc(plain(6), 'd'), plain(6)]],
+      ['inside a fresh object of the same shape', () => ({ a: acc(plain(6), 'a'), b: plain(6), c: true, d: null, e: 2.5 })],
+    ];
+    try {
+      const want = cases.map(([, mk]) => bytesOf(mk()));
+      expect(ran).toBe(0);
+      expect(setShapeWitness(true)).toBe(true);
+      const hits0 = shapeWitnessHits();
+      for (let i = 0; i < 200; i++) {
+        bytesOf(plain(i));
+        bytesOf({ 0: 'x', a: i });
+      }
+      // (the witness is made and used)
+      expect(shapeWitnessHits() - hits0).toBeGreaterThan(150);
+      for (let round = 0; round < 3; round++) {
+        cases.forEach(([name, mk], i) => {
+          expect([name, bytesOf(mk())]).toEqual([name, want[i]]);
+          // (and right after a witnessed object, which makes it the last one)
+          bytesOf(plain(i));
+          expect([name, bytesOf(mk())]).toEqual([name, want[i]]);
+        });
+      }
+      expect(ran).toBe(0);
+    } finally {
+      setShapeWitness(false);
+      setTrust(false);
+    }
   });
 });
