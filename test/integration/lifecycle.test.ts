@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { assertBalanced, eventsAsync, fixture, metadata, onlyTrace, ROOT, runCliAsync, runNodeAsync, tempDir, traceDirs, NODE } from '../helpers/run';
+import { assertBalanced, Event, eventsAsync, fixture, metadata, onlyTrace, ROOT, runCliAsync, runNodeAsync, tempDir, traceDirs, NODE } from '../helpers/run';
 
 const INDEX = path.join(ROOT, 'js', 'dist', 'index.js');
 const FAIL = fixture('lifecycle-fail', 'main.js');
@@ -172,6 +172,38 @@ describe('lifecycle API', () => {
     expect(await calls('api-throws')).toEqual([]);
     for (const d of byProgram.values()) expect(metadata(d).status).toBe('complete');
   });
+
+  // A worker keeps running through an API stop() and start(): its events of
+  // session 1 are never written into trace 2, its events after the restart
+  // are, with trace 2's times, and no hand-over racing the stop is a
+  // recorder failure (it was: ERR_INTERNAL, and trace 2 was removed).
+  for (const gap of ['0', '5']) {
+    it(`a running worker across stop() and start() (gap ${gap} ms): trace 2 is kept, holds only its events, with its times`, async () => {
+      const outDir = tempDir();
+      const r = await runNodeAsync(fixture('lifecycle-api', 'worker-restart.js'), { preload: 'none', outDir, env: { NODEREC_INDEX: INDEX, NODEREC_OUT_DIR: outDir, GAP_MS: gap } });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const { dir1, dir2 } = JSON.parse(r.stdout) as { dir1: string; dir2: string };
+      for (const d of [dir1, dir2]) {
+        expect(fs.existsSync(d)).toBe(true);
+        expect(metadata(d).status).toBe('complete');
+      }
+      const steps = async (d: string): Promise<Event[]> => (await eventsAsync(d)).filter((e) => e.kind === 'call' && e.fn === 'step');
+      const one = await steps(dir1);
+      const two = await steps(dir2);
+      // The worker recorded in both (it runs 200 ms in each).
+      expect(one.length).toBeGreaterThan(0);
+      expect(two.length).toBeGreaterThan(0);
+      expect(new Set(one.map((e) => (e.args as number[])[1]))).toEqual(new Set([1]));
+      expect(new Set(two.map((e) => (e.args as number[])[1]))).toEqual(new Set([2]));
+      // Times of trace 2: from its start, within its duration.
+      const dur = Number(metadata(dir2).duration_ms) * 1000;
+      for (const e of two) {
+        expect(e.t).toBeGreaterThanOrEqual(0);
+        expect(e.t).toBeLessThanOrEqual(dur);
+      }
+    });
+  }
 
   it('under the preload a second start() is ERR_ALREADY_RECORDING', async () => {
     const script = path.join(tempDir(), 's.js');
