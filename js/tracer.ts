@@ -127,10 +127,51 @@ function resetPairs(): void {
   usePair(-1);
 }
 
+/** What `handOver` returns when the session this worker joined has
+ * finished (the batch was dropped): lifecycle.rs, SESSION_ENDED. */
+const SESSION_ENDED = -2;
+/** A worker's: the session its probes record into (`sessionId`), named
+ * in every hand-over; undefined in the main thread (its own stop() and
+ * start() reconnect its probes). */
+let joined: number | undefined;
+/** The name this thread registered under, and whether its probes read the precise clock. */
+let threadName = '';
+let threadPrecise = false;
+
+/** A worker's hand-over found the session it joined finished (the main
+ * thread's API stop(), maybe a start() since): the batch was dropped (its
+ * events were recorded before this worker knew). When a session runs now,
+ * the worker joins it: it is named in the new trace, its probes' next event
+ * reads the clock (of the new session) and they start on a pair of its own.
+ * The probes' other state goes on (design-docs/lifecycle.md, *Workers
+ * across stop and start*). */
+function rejoin(): void {
+  const n = native();
+  const id = n.sessionId();
+  if (id === null) {
+    // No session: nothing to lend from; buffers of their own until one starts.
+    if (pairAt >= 0) probes.useBuffers(new Int32Array(probes.BUFFER_WORDS), new Uint8Array(probes.BUFFER_ARENA));
+    pairs = [];
+    pairAt = -1;
+    return;
+  }
+  // The pairs were the ended session's (pairAt still says whether the
+  // probes write into one: usePair then gives them other buffers).
+  pairs = [];
+  lendable = LEND;
+  joined = id;
+  n.registerThread(threadId, threadName);
+  probes.setClockWake(n.clockWake);
+  probes.setPreciseClock(threadPrecise ? n.sessionNowUs() : null);
+  usePair(-1);
+}
+
 const sink: probes.Sink = {
   submit(words, count, arena, arenaLen) {
     try {
-      usePair(native().handOver(threadId, pairAt, words, count, arena, arenaLen, heldRun(), takeLead(), heldOwnRun()));
+      const next = native().handOver(threadId, pairAt, words, count, arena, arenaLen, heldRun(), takeLead(), heldOwnRun(), joined);
+      if (next === SESSION_ENDED) rejoin();
+      else usePair(next);
     } catch (e) {
       // The pair may be with the writer: the probes go on in buffers of their own.
       pairs = [];
@@ -480,6 +521,9 @@ export function installHooks(): void {
 
 function connectThread(policy: Policy, name: string): void {
   const n = native();
+  if (!isMainThread) joined = n.sessionId() ?? undefined;
+  threadName = name;
+  threadPrecise = policy.clock === 'precise';
   n.registerThread(threadId, name);
   let clock: ArrayBuffer | null = null;
   try {

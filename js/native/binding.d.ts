@@ -854,8 +854,10 @@ export declare function globMatch(pattern: string, path: string): boolean
  * front are always written (design-docs/runs.md *Clear*). Returns the pair the probes write into next: `index`
  * again when the batch was copied, another free pair, or -1 (none is free: lend one, or use
  * buffers of their own). Waits only when all of the thread's pairs are with the writer.
+ * `session` (a worker's): the session the thread joined (`sessionId`); when that session has
+ * finished (an API `stop()`, maybe a `start()` since), the batch is dropped and this returns -2.
  */
-export declare function handOver(thread: number, index: number, words: Int32Array, count: number, arena: Uint8Array, arenaLen: number, hold?: number | undefined | null, lead?: number | undefined | null, run?: number | undefined | null): number
+export declare function handOver(thread: number, index: number, words: Int32Array, count: number, arena: Uint8Array, arenaLen: number, hold?: number | undefined | null, lead?: number | undefined | null, run?: number | undefined | null, session?: number | undefined | null): number
 
 /**
  * Instruments a module for the running session. Returns the code to run,
@@ -987,6 +989,12 @@ export declare function runnerKind(): string
  * program's runs reach the file as its other events do).
  */
 export declare function sendHeld(): void
+
+/**
+ * The number of the running session in this process (1, 2, ...), if one is running: what a
+ * worker's `handOver` names.
+ */
+export declare function sessionId(): number | null
 
 /**
  * Microseconds since the current session started, read now

@@ -878,6 +878,7 @@ module.exports.regexMatch = nativeBinding.regexMatch
 module.exports.registerThread = nativeBinding.registerThread
 module.exports.runnerKind = nativeBinding.runnerKind
 module.exports.sendHeld = nativeBinding.sendHeld
+module.exports.sessionId = nativeBinding.sessionId
 module.exports.sessionNowUs = nativeBinding.sessionNowUs
 module.exports.sessionSecrets = nativeBinding.sessionSecrets
 module.exports.setError = nativeBinding.setError

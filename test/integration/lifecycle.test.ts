@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { assertBalanced, eventsAsync, fixture, metadata, onlyTrace, ROOT, runCliAsync, runNodeAsync, tempDir, traceDirs, NODE } from '../helpers/run';
+import { assertBalanced, Event, eventsAsync, fixture, metadata, onlyTrace, ROOT, runCliAsync, runNodeAsync, tempDir, traceDirs, NODE } from '../helpers/run';
 
 const INDEX = path.join(ROOT, 'js', 'dist', 'index.js');
 const FAIL = fixture('lifecycle-fail', 'main.js');
@@ -171,6 +171,56 @@ describe('lifecycle API', () => {
     expect(await calls('api-async')).toEqual(['cube([2])', 'square([2])']);
     expect(await calls('api-throws')).toEqual([]);
     for (const d of byProgram.values()) expect(metadata(d).status).toBe('complete');
+  });
+
+  // A worker keeps running through an API stop() and start(): its events of
+  // session 1 are never written into trace 2, its events after the restart
+  // are, with trace 2's times, and no hand-over racing the stop is a
+  // recorder failure (it was: ERR_INTERNAL, and trace 2 was removed).
+  for (const gap of ['0', '5']) {
+    it(`a running worker across stop() and start() (gap ${gap} ms): trace 2 is kept, holds only its events, with its times`, async () => {
+      const outDir = tempDir();
+      const r = await runNodeAsync(fixture('lifecycle-api', 'worker-restart.js'), { preload: 'none', outDir, env: { NODEREC_INDEX: INDEX, NODEREC_OUT_DIR: outDir, GAP_MS: gap } });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const { dir1, dir2 } = JSON.parse(r.stdout) as { dir1: string; dir2: string };
+      for (const d of [dir1, dir2]) {
+        expect(fs.existsSync(d)).toBe(true);
+        expect(metadata(d).status).toBe('complete');
+      }
+      const steps = async (d: string): Promise<Event[]> => (await eventsAsync(d)).filter((e) => e.kind === 'call' && e.fn === 'step');
+      const one = await steps(dir1);
+      const two = await steps(dir2);
+      // The worker recorded in both (it runs 200 ms in each).
+      expect(one.length).toBeGreaterThan(0);
+      expect(two.length).toBeGreaterThan(0);
+      // Phases (the fixture's flag): 1 before stop(), 0 in it, 3 between
+      // stop() and start(), 4 in start(), 2 after it.
+      const phases = (evs: Event[]): number[] => [...new Set(evs.map((e) => (e.args as number[])[1]))].sort();
+      expect(phases(one)).toContain(1);
+      for (const p of phases(one)) expect([0, 1]).toContain(p);
+      expect(phases(two)).toContain(2);
+      for (const p of phases(two)) expect([2, 4]).toContain(p);
+      // Times of trace 2 count from its start (ns): the wall time of each
+      // call less the trace's start, within 100 ms (the first session
+      // started 200 ms earlier). Within the trace's duration.
+      const meta2 = metadata(dir2);
+      const durNs = Number(meta2.duration_ms) * 1e6;
+      const off = two.filter((e) => e.t < 0 || e.t > durNs || Math.abs(e.t / 1e6 - ((e.args as number[])[2] - Number(meta2.start_ms))) >= 100);
+      expect(off.slice(0, 3)).toEqual([]);
+    });
+  }
+
+  it('a stop() while a worker hands full buffers over is no recorder failure (4 runs: the race is hit in about 1 of 4)', async () => {
+    for (let i = 0; i < 4; i++) {
+      const outDir = tempDir();
+      const r = await runNodeAsync(fixture('lifecycle-api', 'worker-restart.js'), { preload: 'none', outDir, env: { NODEREC_INDEX: INDEX, NODEREC_OUT_DIR: outDir, RACE: '1' } });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const { dir1, dir2 } = JSON.parse(r.stdout) as { dir1: string; dir2: string };
+      expect(traceDirs(outDir).sort()).toEqual([dir1, dir2].sort());
+      for (const d of [dir1, dir2]) expect(metadata(d).status).toBe('complete');
+    }
   });
 
   it('under the preload a second start() is ERR_ALREADY_RECORDING', async () => {

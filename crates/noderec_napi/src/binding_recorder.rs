@@ -118,6 +118,13 @@ pub fn current_dir() -> Option<String> {
     lifecycle::current().map(|s| s.dir.display().to_string())
 }
 
+/// The number of the running session in this process (1, 2, ...), if one is running: what a
+/// worker's `handOver` names.
+#[napi]
+pub fn session_id() -> Option<u32> {
+    lifecycle::current().map(|s| s.id)
+}
+
 /// A fresh 4-byte ArrayBuffer over this thread's slot of the shared clock
 /// (µs since the session started: the time of its last exact read, or the
 /// mark; session/clock.rs).
@@ -321,6 +328,8 @@ pub fn lend_buffers(env: &Env, thread: u32, words_len: u32, arena_len: u32) -> R
 /// front are always written (design-docs/runs.md *Clear*). Returns the pair the probes write into next: `index`
 /// again when the batch was copied, another free pair, or -1 (none is free: lend one, or use
 /// buffers of their own). Waits only when all of the thread's pairs are with the writer.
+/// `session` (a worker's): the session the thread joined (`sessionId`); when that session has
+/// finished (an API `stop()`, maybe a `start()` since), the batch is dropped and this returns -2.
 #[napi]
 #[allow(clippy::too_many_arguments)]
 pub fn hand_over(
@@ -334,9 +343,15 @@ pub fn hand_over(
     hold: Option<u32>,
     lead: Option<u32>,
     run: Option<u32>,
+    session: Option<u32>,
 ) -> Result<i32> {
     guard(env, "handOver", || {
-        let Some(s) = lifecycle::current() else { return Ok(index) };
+        let Some(s) = lifecycle::current() else {
+            return Ok(if session.is_some() { lifecycle::SESSION_ENDED } else { index });
+        };
+        if session.is_some_and(|id| id != s.id) {
+            return Ok(lifecycle::SESSION_ENDED);
+        }
         faults::fail_point("panic").map_err(to_js)?;
         faults::fail_point("write").map_err(|e| reported("write", e))?;
         let t0 = std::time::Instant::now();

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -91,8 +91,21 @@ struct Outbox {
 const OUTBOX_MSGS: usize = 64;
 const OUTBOX_BYTES: usize = 1 << 20;
 
+/// What [`Session::hand_over`] returns when the session has finished (an
+/// API `stop()` while a worker runs): the batch is dropped, and the worker
+/// joins the session running now, if any (design-docs/lifecycle.md,
+/// *Workers across stop and start*).
+pub const SESSION_ENDED: i32 = -2;
+
+/// The number of the next session of this process.
+static NEXT_SESSION: AtomicU32 = AtomicU32::new(1);
+
 /// A running session.
 pub struct Session {
+    /// This session's number in the process (1, 2, ...): a worker's
+    /// hand-over names the session it joined, and a batch for another one
+    /// is dropped.
+    pub id: u32,
     /// The trace directory.
     pub dir: PathBuf,
     /// The trace directory's handle: its files are written through it.
@@ -210,6 +223,7 @@ pub fn start(opts: &StartOptions) -> Result<Arc<Session>> {
     };
     let counters = Arc::clone(&writer.counters);
     let s = Arc::new(Session {
+        id: NEXT_SESSION.fetch_add(1, Ordering::Relaxed),
         dir,
         handle,
         root: PathBuf::from(&opts.root),
@@ -259,10 +273,19 @@ pub fn function_path(id: u32) -> Option<String> {
 
 impl Session {
     fn send(&self, msg: Msg) -> Result<()> {
+        if self.send_unless_ended(msg)? || self.finished_natively.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        Err(Error::Internal { message: "recording has finished".into() })
+    }
+
+    /// Sends `msg` to the writer; `false` (the message dropped) when the
+    /// session has finished: a worker's batch racing the main thread's
+    /// `stop()`, which is no failure.
+    fn send_unless_ended(&self, msg: Msg) -> Result<bool> {
         match lock(&self.writer).as_ref() {
-            Some(w) => w.send(msg),
-            None if self.finished_natively.load(Ordering::SeqCst) => Ok(()),
-            None => Err(Error::Internal { message: "recording has finished".into() }),
+            Some(w) => w.send(msg).map(|()| true),
+            None => Ok(false),
         }
     }
 
@@ -360,9 +383,11 @@ impl Session {
     }
 
     /// Names a JavaScript thread.
+    /// A worker may join a session that is just finishing: nothing is sent
+    /// then (its next hand-over finds the session ended).
     pub fn register_thread(&self, id: u32, name: &str) -> Result<()> {
         self.threads.fetch_add(1, Ordering::Relaxed);
-        self.send(Msg::Thread { id, name: name.to_string() })
+        self.send_unless_ended(Msg::Thread { id, name: name.to_string() }).map(|_| ())
     }
 
     /// Hands a batch of probe records to the writer (waits if it is behind).
@@ -370,14 +395,32 @@ impl Session {
     /// Batches of clearing runs (`hold` ≠ 0, many small ones: one per
     /// change of run) wait in the outbox and go to the writer together.
     pub fn submit(&self, thread: u32, words: Vec<i32>, arena: Vec<u8>, hold: u32, run: u32, lead: u32) -> Result<()> {
+        if self.submit_unless_ended(thread, words, arena, hold, run, lead)?
+            || self.finished_natively.load(Ordering::SeqCst)
+        {
+            return Ok(());
+        }
+        Err(Error::Internal { message: "recording has finished".into() })
+    }
+
+    /// [`Session::submit`]; `false` (the batch dropped) when the session has finished.
+    fn submit_unless_ended(
+        &self,
+        thread: u32,
+        words: Vec<i32>,
+        arena: Vec<u8>,
+        hold: u32,
+        run: u32,
+        lead: u32,
+    ) -> Result<bool> {
         let mut ob = lock(&self.outbox);
         if hold == 0 && ob.msgs.is_empty() {
             drop(ob);
-            return self.send(Msg::Events { thread, words, arena, hold, run, lead });
+            return self.send_unless_ended(Msg::Events { thread, words, arena, hold, run, lead });
         }
         ob.bytes += words.len() * 4 + arena.len();
         ob.msgs.push(Msg::Events { thread, words, arena, hold, run, lead });
-        self.send_outbox(ob, false)
+        self.send_outbox_unless_ended(ob, false)
     }
 
     /// A new buffer pair of `words_len` i32 and `arena_len` bytes for the
@@ -413,7 +456,9 @@ impl Session {
     /// `lend_buffers`); this waits only when all of the thread's pairs are
     /// with the writer. Otherwise the batch is copied (`copy`) and the
     /// probes keep their buffers: this returns `index` (or `-1` when they
-    /// are not a pair of the pool).
+    /// are not a pair of the pool). [`SESSION_ENDED`] when the session has
+    /// finished meanwhile (a worker racing the main thread's `stop()`): the
+    /// batch is dropped.
     #[allow(clippy::too_many_arguments)]
     pub fn hand_over(
         &self,
@@ -432,8 +477,7 @@ impl Session {
         let at = usize::try_from(index).ok();
         let (Some(pool), Some(at)) = (pool, at) else {
             let (w, a) = copy();
-            self.submit(thread, w, a, hold, run, lead)?;
-            return Ok(-1);
+            return Ok(if self.submit_unless_ended(thread, w, a, hold, run, lead)? { -1 } else { SESSION_ENDED });
         };
         let ob = lock(&self.outbox);
         let lease = if hold == 0 && ob.msgs.is_empty() && pool.owns(at, words, arena) {
@@ -444,10 +488,14 @@ impl Session {
         drop(ob);
         let Some(lease) = lease else {
             let (w, a) = copy();
-            self.submit(thread, w, a, hold, run, lead)?;
+            if !self.submit_unless_ended(thread, w, a, hold, run, lead)? {
+                return Ok(SESSION_ENDED);
+            }
             return Ok(if pool.is_free(at) { index } else { -1 });
         };
-        self.send(Msg::Lent { thread, lease })?;
+        if !self.send_unless_ended(Msg::Lent { thread, lease })? {
+            return Ok(SESSION_ENDED);
+        }
         let mut waited = false;
         let next = pool.next(at, &mut waited);
         if waited {
@@ -464,7 +512,8 @@ impl Session {
     pub fn settle_runs(&self, thread: u32, runs: Vec<u32>, keep: bool) -> Result<()> {
         let mut ob = lock(&self.outbox);
         ob.msgs.push(Msg::Settle { thread, runs, keep });
-        self.send_outbox(ob, false)
+        // A worker's runs settled as the session finishes are dropped with it.
+        self.send_outbox_unless_ended(ob, false).map(|_| ())
     }
 
     /// Hands the outbox to the writer (the recorder's periodic tick, a
@@ -473,14 +522,23 @@ impl Session {
         self.send_outbox(lock(&self.outbox), true)
     }
 
-    fn send_outbox(&self, mut ob: std::sync::MutexGuard<'_, Outbox>, all: bool) -> Result<()> {
-        if ob.msgs.is_empty() || (!all && ob.msgs.len() < OUTBOX_MSGS && ob.bytes < OUTBOX_BYTES) {
+    fn send_outbox(&self, ob: std::sync::MutexGuard<'_, Outbox>, all: bool) -> Result<()> {
+        if self.send_outbox_unless_ended(ob, all)? || self.finished_natively.load(Ordering::SeqCst) {
             return Ok(());
+        }
+        Err(Error::Internal { message: "recording has finished".into() })
+    }
+
+    /// [`Session::send_outbox`]; `false` when the session has finished (what
+    /// the outbox held is dropped with it).
+    fn send_outbox_unless_ended(&self, mut ob: std::sync::MutexGuard<'_, Outbox>, all: bool) -> Result<bool> {
+        if ob.msgs.is_empty() || (!all && ob.msgs.len() < OUTBOX_MSGS && ob.bytes < OUTBOX_BYTES) {
+            return Ok(true);
         }
         let msgs = std::mem::take(&mut ob.msgs);
         ob.bytes = 0;
         // Sent while the outbox is locked: a later direct send cannot overtake it.
-        self.send(Msg::Many(msgs))
+        self.send_unless_ended(Msg::Many(msgs))
     }
 
     /// Waits until everything submitted is in the file.
