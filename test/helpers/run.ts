@@ -277,3 +277,24 @@ export function assertBalanced(evs: Event[]): void {
   }
   for (const [t, s] of stacks) if (s.length !== 0) throw new Error(`thread ${t} ends with ${s.length} open activations`);
 }
+
+/** Runs `script` plain (no preload), then recorded twice with `env` plus
+ * `onEnv` / `offEnv` (a setting on and off), and returns the three runs and
+ * the recorded arguments of every call of the script's `take` in each
+ * recording: the values tests compare an encoding path with another. */
+export function plainAndTwoRecordings(
+  script: string,
+  node: string | undefined,
+  env: Record<string, string>,
+  onEnv: Record<string, string>,
+  offEnv: Record<string, string>,
+): { plain: Run; on: Run; off: Run; a: unknown[]; b: unknown[] } {
+  const plain = runNode(script, { preload: 'none', node, env });
+  const on = runNode(script, { node, env: { ...env, ...onEnv } });
+  const off = runNode(script, { node, env: { ...env, ...offEnv } });
+  const takeArgs = (r: Run) =>
+    events(onlyTrace(r.outDir))
+      .filter((e) => e.kind === 'call' && e.fn === 'take')
+      .map((e) => e.args);
+  return { plain, on, off, a: takeArgs(on), b: takeArgs(off) };
+}

@@ -6,13 +6,9 @@
 // (NODEREC_VALUE_REFS=0 keeps no memos, so trusts nothing), and the wrapped
 // definers must look like the builtins.
 import { describe, expect, it } from 'vitest';
-import { NODE22, events, fixture, onlyTrace, runNode, type Event } from '../helpers/run';
+import { NODE22, fixture, plainAndTwoRecordings } from '../helpers/run';
 
 const MAIN = fixture('values-trust', 'main.js');
-
-function argsOf(evs: Event[]): unknown[] {
-  return evs.filter((e) => e.kind === 'call' && e.fn === 'take').map((e) => e.args);
-}
 
 describe('trusted objects', () => {
   const cases: [string | undefined, Record<string, string>, string][] = [
@@ -28,18 +24,14 @@ describe('trusted objects', () => {
   ];
   for (const [node, env, label] of cases) {
     it(`no accessor made by any definer after verification runs; values equal the descriptor-read encoding; definers look like the builtins (${label})`, () => {
-      const plain = runNode(MAIN, { preload: 'none', node, env });
+      const { plain, on, off, a, b } = plainAndTwoRecordings(MAIN, node, env, { NODEREC_VALUE_REFS: '1' }, { NODEREC_VALUE_REFS: '0' });
       expect(plain.code).toBe(0);
       expect(JSON.parse(plain.stdout).ran).toBe(0);
-      const on = runNode(MAIN, { node, env: { ...env, NODEREC_VALUE_REFS: '1' } });
-      const off = runNode(MAIN, { node, env: { ...env, NODEREC_VALUE_REFS: '0' } });
       expect(on.stderr).toBe('');
       expect(on.code).toBe(0);
       // No getter ran, and name, length, text, attributes, errors are the builtins'.
       expect(on.stdout).toBe(plain.stdout);
       expect(off.stdout).toBe(plain.stdout);
-      const a = argsOf(events(onlyTrace(on.outDir)));
-      const b = argsOf(events(onlyTrace(off.outDir)));
       expect(a.length).toBe(b.length);
       expect(a.length).toBeGreaterThan(80);
       expect(a).toEqual(b);

@@ -4,29 +4,20 @@
 // the descriptor-read encoding, no getter or trap may run, and the program
 // must see what it sees without the recorder (its `%` syntax included).
 import { describe, expect, it } from 'vitest';
-import { NODE22, events, fixture, onlyTrace, runNode, type Event } from '../helpers/run';
+import { NODE22, fixture, plainAndTwoRecordings } from '../helpers/run';
 
 const MAIN = fixture('values-witness', 'main.js');
-
-function argsOf(evs: Event[]): unknown[] {
-  return evs.filter((e) => e.kind === 'call' && e.fn === 'take').map((e) => e.args);
-}
 
 describe('shape witnesses', () => {
   for (const [node, label] of [[undefined, 'node 20'], [NODE22, 'node 22']] as const) {
     it(`fresh objects record as with descriptor reads; no getter or trap runs; process.env by its allow-list; % stays a syntax error (${label})`, () => {
-      const plain = runNode(MAIN, { preload: 'none', node });
+      const { plain, on, off, a, b } = plainAndTwoRecordings(MAIN, node, { NODEREC_SCOPE: 'all' }, { NODEREC_VALUE_SHAPE_WITNESS: '1' }, { NODEREC_VALUE_SHAPE_WITNESS: '0' });
       expect(plain.code).toBe(0);
       expect(JSON.parse(plain.stdout)).toMatchObject({ ran: 0, natives: 'SyntaxError' });
-      const env = { NODEREC_SCOPE: 'all' };
-      const on = runNode(MAIN, { node, env: { ...env, NODEREC_VALUE_SHAPE_WITNESS: '1' } });
-      const off = runNode(MAIN, { node, env: { ...env, NODEREC_VALUE_SHAPE_WITNESS: '0' } });
       expect(on.stderr).toBe('');
       expect(on.code).toBe(0);
       expect(on.stdout).toBe(plain.stdout);
       expect(off.stdout).toBe(plain.stdout);
-      const a = argsOf(events(onlyTrace(on.outDir)));
-      const b = argsOf(events(onlyTrace(off.outDir)));
       expect(a.length).toBe(40 * 62 + 1);
       expect(a).toEqual(b);
       const text = JSON.stringify(a);
