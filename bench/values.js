@@ -40,25 +40,31 @@ function run(args, extraEnv, recorded) {
 
 /** Alternating plain/recorded runs of the object-heavy workload. */
 function objects(configs, runs = RUNS, scaleEnv = {}) {
-  const res = { plain: { wall: [], cpu: [], own: [] } };
-  for (const c of Object.keys(configs)) res[c] = { wall: [], cpu: [], own: [], meta: null };
+  const res = { plain: { wall: [], cpu: [], own: [], phases: [] } };
+  for (const c of Object.keys(configs)) res[c] = { wall: [], cpu: [], own: [], phases: [], meta: null };
   for (let i = 0; i < runs; i++) {
     const p = run([W('objects.js')], scaleEnv, false);
     res.plain.wall.push(p.wallMs);
     res.plain.cpu.push(p.out.cpuMs);
     res.plain.own.push(p.out.ms);
+    res.plain.phases.push(p.out.phases);
     for (const [c, e] of Object.entries(configs)) {
       const r = run([W('objects.js')], { ...scaleEnv, ...e }, true);
       res[c].wall.push(r.wallMs);
       res[c].cpu.push(r.out.cpuMs);
       // The workload's own wall time, without the process's start and exit.
       res[c].own.push(r.out.ms);
+      res[c].phases.push(r.out.phases);
       res[c].meta = r.meta;
       res[c].rss = r.out.maxRssKb;
     }
   }
   const out = {};
-  for (const [c, v] of Object.entries(res)) out[c] = { wall: median(v.wall), cpu: median(v.cpu), own: median(v.own), meta: v.meta, rss: v.rss };
+  for (const [c, v] of Object.entries(res)) {
+    const phases = {};
+    for (const k of Object.keys(v.phases[0])) phases[k] = median(v.phases.map((ph) => ph[k]));
+    out[c] = { wall: median(v.wall), cpu: median(v.cpu), own: median(v.own), phases, meta: v.meta, rss: v.rss };
+  }
   return out;
 }
 
@@ -136,6 +142,8 @@ function main() {
   if (process.env.BENCH_VALUES_FULL !== '0') {
     const f = objects({ refs: {}, novalues: { NODEREC_CAPTURE_VALUES: '0' } }, Math.min(RUNS, 3), { BENCH_SCALE: '1' });
     row(`object-heavy at full size (scale 1), ${f.refs.meta.events} events: the workload's own time / process wall / CPU`, `${own(f, 'refs')} / ${fmt(f.refs.wall / f.plain.wall, 1)}x / ${fmt(f.refs.cpu / f.plain.cpu, 1)}x`, '<= 10x', f.refs.own / f.plain.own <= 10);
+    const ph = (c) => Object.keys(f.plain.phases).map((k) => `${k} ${fmt(f[c].phases[k] / f.plain.phases[k], 1)}x (${fmt(f.plain.phases[k], 0)} -> ${fmt(f[c].phases[k], 0)} ms)`).join(', ');
+    row('  per phase: acorn.parse / yaml.dump / yaml.load', ph('refs'), '', null);
     row('  same, values off', `${own(f, 'novalues')} / ${fmt(f.novalues.wall / f.plain.wall, 1)}x / ${fmt(f.novalues.cpu / f.plain.cpu, 1)}x`, '<= 2x', f.novalues.own / f.plain.own <= 2);
   }
   const st = startup();
