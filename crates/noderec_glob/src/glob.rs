@@ -1667,8 +1667,11 @@ impl Glob {
             return Ok(Glob { glob: glob.to_string(), re: Regex::never(), prefix: glob.to_string() });
         }
         let source = make_re_source(glob)?;
-        let re =
-            Regex::new(&source).map_err(|e| format!("the glob compiles to an invalid regular expression ({e})"))?;
+        // Compiled at the first path that gets past the prefix: a filter of
+        // many globs under folders loads without compiling the programs of
+        // folders no file is in (the source is still checked here).
+        let re = Regex::new_deferred(&source)
+            .map_err(|e| format!("the glob compiles to an invalid regular expression ({e})"))?;
         Ok(Glob { glob: glob.to_string(), re, prefix: literal_prefix(glob) })
     }
 

@@ -48,7 +48,18 @@ pub struct Regex {
 enum Engine {
     Linear(regex_lite::Regex),
     Ecma(Box<regress::Regex>),
+    /// An `Ecma` program compiled at its first use (see [`Regex::new_deferred`]).
+    Deferred(Box<Deferred>),
     Never,
+}
+
+/// The printed source of a program for `regress`, compiled once, by the
+/// first match that gets past the prefix.
+#[derive(Debug, Clone)]
+struct Deferred {
+    source: String,
+    icase: bool,
+    compiled: std::sync::OnceLock<Option<regress::Regex>>,
 }
 
 /// Deepest nesting of groups and classes accepted: the parsers recurse per
@@ -81,6 +92,22 @@ const JS_SPACE: &[(u32, u32)] = &[
 impl Regex {
     /// Compiles JavaScript regular-expression source.
     pub fn new(source: &str) -> Result<Regex, String> {
+        Regex::build(source, false)
+    }
+
+    /// Like [`Regex::new`] (the source is parsed and checked now, with the
+    /// same errors), but a program for the `regress` engine is compiled at
+    /// the first match that passes the literal prefix, not here. For
+    /// sources the recorder prints itself (the globs: a filter of 100,000
+    /// `file:` globs under folders was mostly `regress` compiles of
+    /// programs no path ever reached). Should `regress` refuse a source
+    /// the parser accepted, the pattern matches nothing, as picomatch's
+    /// invalid expressions do.
+    pub fn new_deferred(source: &str) -> Result<Regex, String> {
+        Regex::build(source, true)
+    }
+
+    fn build(source: &str, defer: bool) -> Result<Regex, String> {
         let (src, icase) = match source.strip_prefix("(?i)") {
             Some(rest) => (rest, true),
             None => (source, false),
@@ -110,8 +137,11 @@ impl Regex {
         }
         let mut out = String::with_capacity(src.len() * 4);
         print_ecma_disjunction(&pattern.body, &mut out);
-        let flags = regress::Flags { icase, ..regress::Flags::default() };
-        let r = regress::Regex::with_flags(&out, flags).map_err(|e| e.to_string())?;
+        if defer {
+            let d = Deferred { source: out, icase, compiled: std::sync::OnceLock::new() };
+            return Ok(Regex { engine: Engine::Deferred(Box::new(d)), exact: None, prefix });
+        }
+        let r = ecma(&out, icase).map_err(|e| e.to_string())?;
         Ok(Regex { engine: Engine::Ecma(Box::new(r)), exact: None, prefix })
     }
 
@@ -131,7 +161,19 @@ impl Regex {
         match &self.engine {
             Engine::Linear(r) => r.is_match(s),
             Engine::Ecma(r) => r.find(s).is_some(),
+            Engine::Deferred(d) => {
+                d.compiled.get_or_init(|| ecma(&d.source, d.icase).ok()).as_ref().is_some_and(|r| r.find(s).is_some())
+            }
             Engine::Never => false,
+        }
+    }
+
+    /// Whether a deferred program has been compiled (tests).
+    #[cfg(test)]
+    fn compiled(&self) -> bool {
+        match &self.engine {
+            Engine::Deferred(d) => d.compiled.get().is_some(),
+            _ => true,
         }
     }
 
@@ -140,6 +182,10 @@ impl Regex {
     pub fn is_linear(&self) -> bool {
         self.exact.is_some() || matches!(self.engine, Engine::Linear(_))
     }
+}
+
+fn ecma(source: &str, icase: bool) -> Result<regress::Regex, regress::Error> {
+    regress::Regex::with_flags(source, regress::Flags { icase, ..regress::Flags::default() })
 }
 
 /// The literal a match must start with (after a leading `^`, through groups
@@ -540,6 +586,24 @@ mod tests {
 
     fn m(re: &str, s: &str) -> bool {
         Regex::new(re).unwrap_or_else(|e| panic!("{re}: {e}")).is_match(s)
+    }
+
+    #[test]
+    fn a_deferred_program_is_compiled_by_the_first_match_past_its_prefix_and_matches_the_same() {
+        // What `src/m1/**/*.js` compiles to: lookaheads, so `regress`.
+        let src = r"^(?:src\/m1(?:\/(?!\.)(?:(?:(?!(?:^|\/)\.).)*?)\/|\/|$)(?!\.)(?=.)[^/]*?\.js)$";
+        let eager = Regex::new(src).unwrap_or_else(|e| panic!("{e}"));
+        let lazy = Regex::new_deferred(src).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!lazy.compiled());
+        assert!(!lazy.is_match("lib/a.js"));
+        assert!(!lazy.compiled(), "an input refused by the prefix compiles nothing");
+        for s in ["src/m1/a.js", "src/m1/x/y/b.js", "src/m1/.hidden.js", "src/m1/a.ts", "src/m10/a.js"] {
+            assert_eq!(lazy.is_match(s), eager.is_match(s), "{s}");
+        }
+        assert!(lazy.compiled());
+        assert!(eager.is_match("src/m1/x/y/b.js") && !eager.is_match("src/m1/.hidden.js"));
+        // The source is still checked when it is made.
+        assert!(Regex::new_deferred("(?<=a").is_err());
     }
 
     #[test]
