@@ -211,6 +211,43 @@ describe('lifecycle API', () => {
     });
   }
 
+  // Decision 41: the batches dropped because their session ended are
+  // counted in metadata (events_dropped_after_stop: they reached their
+  // session while it finished; events_dropped_before_join: they reached no
+  // session that could still count them, counted by the next one to
+  // finish). The worker counts its step() calls: those in the two traces
+  // and those dropped account for all of them (each call is two events,
+  // call and return, and busy(), loop() and the message handlers add a
+  // few per 20 ms).
+  async function droppedAccountFor(env: Record<string, string>): Promise<{ dropped: number; missing: number }> {
+    const outDir = tempDir();
+    const r = await runNodeAsync(fixture('lifecycle-api', 'worker-restart.js'), { preload: 'none', outDir, env: { NODEREC_INDEX: INDEX, NODEREC_OUT_DIR: outDir, ...env } });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const { dir1, dir2, steps } = JSON.parse(r.stdout) as { dir1: string; dir2: string; steps: number };
+    expect(steps).toBeGreaterThan(0);
+    let recorded = 0;
+    let dropped = 0;
+    for (const d of [dir1, dir2]) {
+      const m = metadata(d);
+      expect(m.status).toBe('complete');
+      recorded += (await eventsAsync(d)).filter((e) => e.kind === 'call' && e.fn === 'step').length;
+      dropped += Number(m.events_dropped_after_stop ?? 0) + Number(m.events_dropped_before_join ?? 0);
+    }
+    const missing = steps - recorded;
+    expect(missing).toBeGreaterThanOrEqual(0);
+    expect(dropped).toBeGreaterThanOrEqual(2 * missing);
+    expect(dropped).toBeLessThanOrEqual(2 * missing + 400);
+    return { dropped, missing };
+  }
+
+  it('the events a worker recorded across stop() and start() that were dropped are counted in metadata', async () => {
+    // The batch handed over at the second pong was the first session's: dropped, and counted.
+    const { dropped, missing } = await droppedAccountFor({ GAP_MS: '5' });
+    expect(missing).toBeGreaterThan(0);
+    expect(dropped).toBeGreaterThan(0);
+  });
+
   it('a stop() while a worker hands full buffers over is no recorder failure (4 runs: the race is hit in about 1 of 4)', async () => {
     for (let i = 0; i < 4; i++) {
       const outDir = tempDir();
@@ -221,6 +258,8 @@ describe('lifecycle API', () => {
       expect(traceDirs(outDir).sort()).toEqual([dir1, dir2].sort());
       for (const d of [dir1, dir2]) expect(metadata(d).status).toBe('complete');
     }
+    // Drops racing the stop are counted too.
+    await droppedAccountFor({ RACE: '1' });
   });
 
   it('under the preload a second start() is ERR_ALREADY_RECORDING', async () => {

@@ -100,6 +100,18 @@ pub const SESSION_ENDED: i32 = -2;
 /// The number of the next session of this process.
 static NEXT_SESSION: AtomicU32 = AtomicU32::new(1);
 
+/// Events of batches dropped when no session could count them any more
+/// (their session's metadata was written, or no session runs): the next
+/// session to finish counts them (`events_dropped_before_join`).
+static DROPPED_UNCLAIMED: AtomicU64 = AtomicU64::new(0);
+
+/// A worker's batch of `events` events was dropped because the session it
+/// joined is no longer the running one: counted by the next session to
+/// finish (decisions.md 41).
+pub fn note_dropped_unclaimed(events: u64) {
+    DROPPED_UNCLAIMED.fetch_add(events, Ordering::Relaxed);
+}
+
 /// A running session.
 pub struct Session {
     /// This session's number in the process (1, 2, ...): a worker's
@@ -283,9 +295,30 @@ impl Session {
     /// session has finished: a worker's batch racing the main thread's
     /// `stop()`, which is no failure.
     fn send_unless_ended(&self, msg: Msg) -> Result<bool> {
-        match lock(&self.writer).as_ref() {
+        let w = lock(&self.writer);
+        match w.as_ref() {
             Some(w) => w.send(msg).map(|()| true),
-            None => Ok(false),
+            None => {
+                drop(w);
+                self.note_dropped(msg.events());
+                Ok(false)
+            }
+        }
+    }
+
+    /// `events` events handed over after this session's writer was taken
+    /// were dropped: counted in its metadata while it is still being
+    /// finished (`events_dropped_after_stop`), else left for the next
+    /// session to count.
+    fn note_dropped(&self, events: u64) {
+        if events == 0 {
+            return;
+        }
+        let mut meta = lock(&self.meta);
+        if meta.status == status::RECORDING {
+            meta.events_dropped_after_stop += events;
+        } else {
+            note_dropped_unclaimed(events);
         }
     }
 
@@ -583,6 +616,8 @@ impl Session {
         };
         let max_step = lock(&self.ticker).take().map(|t| t.max_step_us());
         let mut meta = lock(&self.meta);
+        // Under the lock: a batch dropped from now on is counted by the next session.
+        meta.events_dropped_before_join += DROPPED_UNCLAIMED.swap(0, Ordering::Relaxed);
         if meta.clock == "published" {
             meta.clock_max_step_us = max_step;
         }
