@@ -262,6 +262,23 @@ describe('lifecycle API', () => {
     await droppedAccountFor({ RACE: '1' });
   });
 
+  // Decision 41: a worker instrumenting a module while the main thread's
+  // stop() finishes the session got `ERR_INTERNAL recording has finished`
+  // (registering the module's functions in a session whose writer was
+  // gone), which then failed the main thread's next session.
+  it('a worker loading modules while the main thread stops and starts again: the modules load and run, no recorder failure, every trace kept', async () => {
+    const outDir = tempDir();
+    const r = await runNodeAsync(fixture('lifecycle-api', 'worker-instrument.js'), { preload: 'none', outDir, env: { NODEREC_INDEX: INDEX, NODEREC_OUT_DIR: outDir, NODEREC_NO_CACHE: '1' } });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { sum: number; expected: number; sessions: number };
+    expect(out.sum).toBe(out.expected);
+    expect(out.sessions).toBeGreaterThan(1);
+    const dirs = traceDirs(outDir);
+    expect(dirs).toHaveLength(out.sessions);
+    for (const d of dirs) expect(metadata(d).status).toBe('complete');
+  });
+
   it('under the preload a second start() is ERR_ALREADY_RECORDING', async () => {
     const script = path.join(tempDir(), 's.js');
     fs.writeFileSync(script, `try { require(${JSON.stringify(INDEX)}).start(); } catch (e) { console.log(e.code); }`);
