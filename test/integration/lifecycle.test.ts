@@ -248,6 +248,28 @@ describe('lifecycle API', () => {
     expect(dropped).toBeGreaterThan(0);
   });
 
+  // Decision 41: a worker component's run (design-docs/runs.md,
+  // *Components*) is the thread's base run: nothing the thread records is
+  // outside it. Across an API stop() and start() the worker's events in the
+  // new trace are in its run too: the run begins again there.
+  const nrOf = (e: Event): { phase?: string; thread?: number } => (e.__noderec__ ?? {}) as { phase?: string; thread?: number };
+  it('a worker component across stop() and start(): its run begins again in the new trace and holds its events there', async () => {
+    const outDir = tempDir();
+    const r = await runNodeAsync(fixture('lifecycle-api', 'worker-restart.js'), { preload: 'none', outDir, env: { NODEREC_INDEX: INDEX, NODEREC_OUT_DIR: outDir, GAP_MS: '5', COMPONENT: '1' } });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const { dir1, dir2 } = JSON.parse(r.stdout) as { dir1: string; dir2: string };
+    for (const d of [dir1, dir2]) {
+      const evs = await eventsAsync(d);
+      const steps = evs.filter((e) => e.kind === 'call' && e.fn === 'step');
+      expect(steps.length, d).toBeGreaterThan(0);
+      expect([...new Set(steps.map((e) => e.run))], d).toEqual(['job-1/cruncher']);
+      const starts = evs.filter((e) => e.kind === 'run' && e.runId === 'job-1/cruncher' && nrOf(e).phase === 'start');
+      expect(starts, d).toHaveLength(1);
+      expect([starts[0].parentRunId, starts[0].component, nrOf(starts[0]).thread]).toEqual(['job-1', 'cruncher', steps[0].thread]);
+    }
+  });
+
   it('a stop() while a worker hands full buffers over is no recorder failure (4 runs: the race is hit in about 1 of 4)', async () => {
     for (let i = 0; i < 4; i++) {
       const outDir = tempDir();
