@@ -317,6 +317,11 @@ export function beginComponentRun(runId: string, component: string, parentRunId:
   current = ctx;
 }
 
+/** Whether this thread is a component with its run begun. */
+export function inComponentRun(): boolean {
+  return base !== null;
+}
+
 /** The component run's start value (beginComponentRun). */
 let baseMeta: Record<string, unknown> = {};
 

@@ -25,7 +25,7 @@ import { installDefiners, installDefinersIn, nativeTexts } from './runtime/defin
 import { installFunctionSource, installFunctionSourceIn } from './runtime/function-source';
 import { declareRuntime, declareRuntimeIn } from './runtime/global-binding';
 import * as probes from './runtime/probes';
-import { beginComponentRun, endComponentRun, heldOwnRun, heldRun, rebeginComponentRun, setRunSettler, takeLead } from './runs';
+import { beginComponentRun, endComponentRun, heldOwnRun, heldRun, inComponentRun, rebeginComponentRun, setRunSettler, takeLead } from './runs';
 import { currentKeyAction, setAttrResolver, setBounds, setMemoBudget, setRefs, setShapeWitness, setThisDepth, setTrust, setValueBudget, untrust } from './runtime/value-encoder';
 import { configureSecrets, setSecretsWindow } from './runtime/secrets';
 
@@ -167,7 +167,9 @@ function rejoin(): void {
   // A component's run begins again in the new trace. Not here: this runs
   // inside the probes' hand-over, whose buffer is emptied after it. At
   // once after the hand-over when this thread's code asked for it (a
-  // message posted), else when the current JavaScript turn ends.
+  // message posted), else when the current JavaScript turn ends (a
+  // microtask: only in a component, whose run already installs async hooks).
+  if (!inComponentRun()) return;
   runToBegin = true;
   queueMicrotask(beginRunAgain);
 }
