@@ -313,7 +313,28 @@ export function beginComponentRun(runId: string, component: string, parentRunId:
   boundary(null);
   runMark(RUN_START, ctx.id, 0, 1, meta);
   base = ctx;
+  baseMeta = meta;
   current = ctx;
+}
+
+/** Whether this thread is a component with its run begun. */
+export function inComponentRun(): boolean {
+  return base !== null;
+}
+
+/** The component run's start value (beginComponentRun). */
+let baseMeta: Record<string, unknown> = {};
+
+/** The thread now records into a new session (a worker across an API stop()
+ * and start(), tracer.ts `rejoin`): the component's run begins again in the
+ * new trace (same run, same start value), and the run current on the thread
+ * stays current (design-docs/lifecycle.md, *Workers across stop and start*). */
+export function rebeginComponentRun(): void {
+  const b = base;
+  if (b === null || !isRecording()) return;
+  boundary(null);
+  runMark(RUN_START, b.id, 0, 1, baseMeta);
+  if (current !== b) switchTo(current);
 }
 
 /** Ends the component's run (the thread stops recording). */

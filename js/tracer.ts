@@ -25,7 +25,7 @@ import { installDefiners, installDefinersIn, nativeTexts } from './runtime/defin
 import { installFunctionSource, installFunctionSourceIn } from './runtime/function-source';
 import { declareRuntime, declareRuntimeIn } from './runtime/global-binding';
 import * as probes from './runtime/probes';
-import { beginComponentRun, endComponentRun, heldOwnRun, heldRun, setRunSettler, takeLead } from './runs';
+import { beginComponentRun, endComponentRun, heldOwnRun, heldRun, inComponentRun, rebeginComponentRun, setRunSettler, takeLead } from './runs';
 import { currentKeyAction, setAttrResolver, setBounds, setMemoBudget, setRefs, setShapeWitness, setThisDepth, setTrust, setValueBudget, untrust } from './runtime/value-encoder';
 import { configureSecrets, setSecretsWindow } from './runtime/secrets';
 
@@ -164,6 +164,22 @@ function rejoin(): void {
   probes.setClockWake(n.clockWake);
   probes.setPreciseClock(threadPrecise ? n.sessionNowUs() : null);
   usePair(-1);
+  // A component's run begins again in the new trace. Not here: this runs
+  // inside the probes' hand-over, whose buffer is emptied after it. At
+  // once after the hand-over when this thread's code asked for it (a
+  // message posted), else when the current JavaScript turn ends (a
+  // microtask: only in a component, whose run already installs async hooks).
+  if (!inComponentRun()) return;
+  runToBegin = true;
+  queueMicrotask(beginRunAgain);
+}
+
+/** The component run is to begin again in the session this worker joined (rejoin). */
+let runToBegin = false;
+function beginRunAgain(): void {
+  if (!runToBegin) return;
+  runToBegin = false;
+  rebeginComponentRun();
 }
 
 const sink: probes.Sink = {
@@ -659,6 +675,7 @@ function flushBeforePosting(): void {
   const handler = {
     get apply(): typeof Reflect.apply {
       probes.flushEvents();
+      beginRunAgain();
       return reflectApply;
     },
   };

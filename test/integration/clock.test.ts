@@ -73,13 +73,14 @@ describe('clock', () => {
       const r = await runNodeAsync(PAUSE, { env: { NODEREC_CLOCK: mode }, args: ['worker'] });
       const wallNs = (Date.now() - t0) * 1e6;
       expect(r.code).toBe(0);
-      const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { thread: number; waits: number[] });
+      const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { thread: number; waits: number[]; sleeps: (number | null)[] });
       expect(lines).toHaveLength(2);
+      let checked = 0;
       expect(lines[0].thread).toBe(0);
       const dir = onlyTrace(r.outDir);
       const meta = JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8'));
       const evs = events(dir);
-      for (const { thread, waits } of lines) {
+      for (const { thread, waits, sleeps } of lines) {
         const mine = evs.filter((e) => e.thread === thread);
         // Never the marker (0xFFFFFFFF µs would read as 71 minutes), never backwards.
         for (let i = 0; i < mine.length; i++) {
@@ -96,16 +97,32 @@ describe('clock', () => {
           // one 100 µs tick later when it shares its value with earlier
           // events). The first event after the pause must carry its own
           // time: the gap is at least the wait measured.
+          // Published clock: what makes that read exact is the clock
+          // thread's mark, so the claim holds once a whole tick ran during
+          // the wait (the clock thread went to sleep at least twice). On a
+          // loaded machine it may not have run at all in 250 ms (seen at
+          // load >= 6): that pause says nothing, and is not checked.
+          // (Without the mark, every pause with ticks fails here.)
+          if (mode === 'published' && sleeps[k] !== null && sleeps[k]! < 2) return;
+          checked++;
           let w = i - 1;
           while (!(mine[w].fn === 'step' && mine[w].kind === 'return')) w--;
           const gap = mine[i].t - mine[w].t;
           expect(gap, `${mode}, thread ${thread}, pause ${k}: ${gap} ns for a ${waits[k]} ms wait`).toBeGreaterThanOrEqual(waits[k] * 1e6 - 150_000);
         });
       }
+      // Six pauses: at least one was checked (a clock thread that never
+      // ran a tick in 250 ms, six times, is broken, not late).
+      expect(checked).toBeGreaterThan(0);
       if (mode === 'published') {
-        // The parked time is not a step of the clock: no event read a time that old.
+        // The longest step is a bound, and may overstate (decisions.md 35):
+        // a tick that runs late counts the wait before its mark, so a
+        // threshold here would measure the scheduler (229-272 ms seen at
+        // load >= 6 for these 250 ms pauses). That the pause itself is not
+        // counted as a step is the Rust clock::tests' (*a wake stores the
+        // time now and counts how stale the last one was*), with no thread
+        // of the program competing for the core.
         expect(meta.clock_max_step_us).toBeGreaterThanOrEqual(1);
-        expect(meta.clock_max_step_us).toBeLessThan(100_000);
       }
     });
   }

@@ -211,6 +211,65 @@ describe('lifecycle API', () => {
     });
   }
 
+  // Decision 41: the batches dropped because their session ended are
+  // counted in metadata (events_dropped_after_stop: they reached their
+  // session while it finished; events_dropped_before_join: they reached no
+  // session that could still count them, counted by the next one to
+  // finish). The worker counts its step() calls: those in the two traces
+  // and those dropped account for all of them (each call is two events,
+  // call and return, and busy(), loop() and the message handlers add a
+  // few per 20 ms).
+  async function droppedAccountFor(env: Record<string, string>): Promise<{ dropped: number; missing: number }> {
+    const outDir = tempDir();
+    const r = await runNodeAsync(fixture('lifecycle-api', 'worker-restart.js'), { preload: 'none', outDir, env: { NODEREC_INDEX: INDEX, NODEREC_OUT_DIR: outDir, ...env } });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const { dir1, dir2, steps } = JSON.parse(r.stdout) as { dir1: string; dir2: string; steps: number };
+    expect(steps).toBeGreaterThan(0);
+    let recorded = 0;
+    let dropped = 0;
+    for (const d of [dir1, dir2]) {
+      const m = metadata(d);
+      expect(m.status).toBe('complete');
+      recorded += (await eventsAsync(d)).filter((e) => e.kind === 'call' && e.fn === 'step').length;
+      dropped += Number(m.events_dropped_after_stop ?? 0) + Number(m.events_dropped_before_join ?? 0);
+    }
+    const missing = steps - recorded;
+    expect(missing).toBeGreaterThanOrEqual(0);
+    expect(dropped).toBeGreaterThanOrEqual(2 * missing);
+    expect(dropped).toBeLessThanOrEqual(2 * missing + 400);
+    return { dropped, missing };
+  }
+
+  it('the events a worker recorded across stop() and start() that were dropped are counted in metadata', async () => {
+    // The batch handed over at the second pong was the first session's: dropped, and counted.
+    const { dropped, missing } = await droppedAccountFor({ GAP_MS: '5' });
+    expect(missing).toBeGreaterThan(0);
+    expect(dropped).toBeGreaterThan(0);
+  });
+
+  // Decision 41: a worker component's run (design-docs/runs.md,
+  // *Components*) is the thread's base run: nothing the thread records is
+  // outside it. Across an API stop() and start() the worker's events in the
+  // new trace are in its run too: the run begins again there.
+  const nrOf = (e: Event): { phase?: string; thread?: number } => (e.__noderec__ ?? {}) as { phase?: string; thread?: number };
+  it('a worker component across stop() and start(): its run begins again in the new trace and holds its events there', async () => {
+    const outDir = tempDir();
+    const r = await runNodeAsync(fixture('lifecycle-api', 'worker-restart.js'), { preload: 'none', outDir, env: { NODEREC_INDEX: INDEX, NODEREC_OUT_DIR: outDir, GAP_MS: '5', COMPONENT: '1' } });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const { dir1, dir2 } = JSON.parse(r.stdout) as { dir1: string; dir2: string };
+    for (const d of [dir1, dir2]) {
+      const evs = await eventsAsync(d);
+      const steps = evs.filter((e) => e.kind === 'call' && e.fn === 'step');
+      expect(steps.length, d).toBeGreaterThan(0);
+      expect([...new Set(steps.map((e) => e.run))], d).toEqual(['job-1/cruncher']);
+      const starts = evs.filter((e) => e.kind === 'run' && e.runId === 'job-1/cruncher' && nrOf(e).phase === 'start');
+      expect(starts, d).toHaveLength(1);
+      expect([starts[0].parentRunId, starts[0].component, nrOf(starts[0]).thread]).toEqual(['job-1', 'cruncher', steps[0].thread]);
+    }
+  });
+
   it('a stop() while a worker hands full buffers over is no recorder failure (4 runs: the race is hit in about 1 of 4)', async () => {
     for (let i = 0; i < 4; i++) {
       const outDir = tempDir();
@@ -221,6 +280,25 @@ describe('lifecycle API', () => {
       expect(traceDirs(outDir).sort()).toEqual([dir1, dir2].sort());
       for (const d of [dir1, dir2]) expect(metadata(d).status).toBe('complete');
     }
+    // Drops racing the stop are counted too.
+    await droppedAccountFor({ RACE: '1' });
+  });
+
+  // Decision 41: a worker instrumenting a module while the main thread's
+  // stop() finishes the session got `ERR_INTERNAL recording has finished`
+  // (registering the module's functions in a session whose writer was
+  // gone), which then failed the main thread's next session.
+  it('a worker loading modules while the main thread stops and starts again: the modules load and run, no recorder failure, every trace kept', async () => {
+    const outDir = tempDir();
+    const r = await runNodeAsync(fixture('lifecycle-api', 'worker-instrument.js'), { preload: 'none', outDir, env: { NODEREC_INDEX: INDEX, NODEREC_OUT_DIR: outDir, NODEREC_NO_CACHE: '1' } });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { sum: number; expected: number; sessions: number };
+    expect(out.sum).toBe(out.expected);
+    expect(out.sessions).toBeGreaterThan(1);
+    const dirs = traceDirs(outDir);
+    expect(dirs).toHaveLength(out.sessions);
+    for (const d of dirs) expect(metadata(d).status).toBe('complete');
   });
 
   it('under the preload a second start() is ERR_ALREADY_RECORDING', async () => {

@@ -346,10 +346,19 @@ pub fn hand_over(
     session: Option<u32>,
 ) -> Result<i32> {
     guard(env, "handOver", || {
+        // A worker's batch for a session that is not the running one: its
+        // session's metadata is written, so the next session to finish
+        // counts the events (metadata events_dropped_before_join).
+        let events = u64::from(count).min((words.len() / 3) as u64);
         let Some(s) = lifecycle::current() else {
-            return Ok(if session.is_some() { lifecycle::SESSION_ENDED } else { index });
+            if session.is_none() {
+                return Ok(index);
+            }
+            lifecycle::note_dropped_unclaimed(events);
+            return Ok(lifecycle::SESSION_ENDED);
         };
         if session.is_some_and(|id| id != s.id) {
+            lifecycle::note_dropped_unclaimed(events);
             return Ok(lifecycle::SESSION_ENDED);
         }
         faults::fail_point("panic").map_err(to_js)?;

@@ -93,6 +93,14 @@ static PUBLISHING: AtomicBool = AtomicBool::new(false);
 static SLEEPING: AtomicBool = AtomicBool::new(false);
 /// True once a [`wake`] read a mark since the publisher parked.
 static WOKEN: AtomicBool = AtomicBool::new(false);
+/// Bumped at each session's start, after its start time is set and before
+/// its marks: a [`wake`] that sees it unchanged across its read of the time
+/// and its store read the session whose marks come after its store.
+static GENERATION: AtomicU32 = AtomicU32::new(0);
+/// Tests: run once inside the next [`wake`], between its read of the time
+/// and its store (an injected interleaving).
+#[cfg(test)]
+static BEFORE_SWAP: Mutex<Option<fn()>> = Mutex::new(None);
 
 thread_local! {
     /// The slot the calling thread took last (its probes read that one).
@@ -137,11 +145,25 @@ pub fn wake() -> u32 {
     // `session_time_u32`): a mark of a later session is never paired with
     // an earlier session's start on a weakly ordered CPU.
     let _ = s.0.load(Ordering::SeqCst);
+    let gen = GENERATION.load(Ordering::SeqCst);
     let us = session_time_u32();
+    #[cfg(test)]
+    if let Some(f) = BEFORE_SWAP.lock().unwrap_or_else(PoisonError::into_inner).take() {
+        f();
+    }
     // Only this thread stores times here; the publisher only marks. The
     // swap says whether a mark was there (read it or not, the next tick
     // marks again).
     let was = s.0.swap(us, Ordering::SeqCst);
+    if GENERATION.load(Ordering::SeqCst) != gen {
+        // A session started between the read and the swap (a worker's read
+        // racing the main thread's API stop() and start(), decisions.md
+        // 41): `us` may be the ended session's, stored over the new
+        // session's mark. The slot is marked again and read anew.
+        s.0.store(PARKED, Ordering::SeqCst);
+        MY_EXACT.with(|c| c.set(PARKED));
+        return wake();
+    }
     let prev = MY_EXACT.with(|c| c.replace(us));
     if was == PARKED {
         // The tick that wrote the mark counted the time it marked over.
@@ -380,6 +402,7 @@ fn mark_all(us: u32) {
 /// A session's start: every slot marked, with no earlier time to bound
 /// (a previous session's times do not count), and the longest step reset.
 fn mark_new_session() {
+    GENERATION.fetch_add(1, Ordering::SeqCst);
     MAX_STEP.store(0, Ordering::Relaxed);
     for s in in_use() {
         s.1.store(PARKED, Ordering::SeqCst);
@@ -660,6 +683,41 @@ mod tests {
         let _ = probe(slot, false); // the next event: exact read, counts
         let max = MAX_STEP.load(Ordering::SeqCst);
         assert!(max >= stale, "events stamped a time {stale} µs old, clock_max_step_us {max}");
+    }
+
+    /// Decision 41: a wake racing a new session (a worker's `clockWake()`
+    /// while the main thread's API `stop()` and `start()` run) read the
+    /// ended session's time, then stored it over the new session's mark:
+    /// the thread's next events (up to its count or the next tick) carried
+    /// an old session's time. The new session is started here inside the
+    /// wake, between its read and its swap (`BEFORE_SWAP`).
+    #[test]
+    fn a_wake_racing_a_new_session_leaves_no_old_session_time_in_its_slot() {
+        let _serial = serial();
+        let slot = take_slot().expect("slot");
+        // Session 1 started with the process's clock (its times are the
+        // process's age, at least 2 ms); no publisher thread, so that no
+        // tick marks the slot behind the test's back.
+        let base = *BASE.get_or_init(Instant::now);
+        spin(Duration::from_millis(2));
+        set_start(base);
+        PUBLISHING.store(true, Ordering::SeqCst);
+        mark_new_session();
+        let old = wake();
+        assert!(old >= 2000, "session 1 time {old}");
+        // Session 2 starts in an hour: its times read 0 until then.
+        fn restart() {
+            set_start(Instant::now() + Duration::from_secs(3600));
+            mark_new_session();
+        }
+        *BEFORE_SWAP.lock().unwrap_or_else(PoisonError::into_inner) = Some(restart);
+        let t = wake();
+        let stored = CLOCK[slot].0.load(Ordering::SeqCst);
+        PUBLISHING.store(false, Ordering::SeqCst);
+        set_start(Instant::now());
+        assert!(BEFORE_SWAP.lock().unwrap_or_else(PoisonError::into_inner).is_none(), "the hook ran");
+        assert_eq!((t, stored), (0, 0), "an old session's time in the slot (session 1 was at {old} µs)");
+        assert_eq!(MAX_STEP.load(Ordering::SeqCst), 0, "a read across two sessions is no step");
     }
 
     #[test]

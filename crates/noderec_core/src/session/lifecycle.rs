@@ -78,6 +78,8 @@ pub struct FnDef {
 struct Registry {
     paths: HashMap<String, u32>,
     next_fn: u32,
+    /// The bases of the module tables defined in this trace.
+    defined: std::collections::HashSet<u32>,
 }
 
 /// Messages of clearing runs not yet sent to the writer (`Session::submit`).
@@ -99,6 +101,18 @@ pub const SESSION_ENDED: i32 = -2;
 
 /// The number of the next session of this process.
 static NEXT_SESSION: AtomicU32 = AtomicU32::new(1);
+
+/// Events of batches dropped when no session could count them any more
+/// (their session's metadata was written, or no session runs): the next
+/// session to finish counts them (`events_dropped_before_join`).
+static DROPPED_UNCLAIMED: AtomicU64 = AtomicU64::new(0);
+
+/// A worker's batch of `events` events was dropped because the session it
+/// joined is no longer the running one: counted by the next session to
+/// finish (decisions.md 41).
+pub fn note_dropped_unclaimed(events: u64) {
+    DROPPED_UNCLAIMED.fetch_add(events, Ordering::Relaxed);
+}
 
 /// A running session.
 pub struct Session {
@@ -232,7 +246,7 @@ pub fn start(opts: &StartOptions) -> Result<Arc<Session>> {
         outbox: Mutex::new(Outbox::default()),
         pools: Mutex::new(HashMap::new()),
         ticker: Mutex::new(Some(ticker)),
-        registry: Mutex::new(Registry { paths: HashMap::new(), next_fn: 1 }),
+        registry: Mutex::new(Registry { paths: HashMap::new(), next_fn: 1, defined: Default::default() }),
         meta: Mutex::new(meta),
         counters,
         files: AtomicU64::new(0),
@@ -272,20 +286,34 @@ pub fn function_path(id: u32) -> Option<String> {
 }
 
 impl Session {
-    fn send(&self, msg: Msg) -> Result<()> {
-        if self.send_unless_ended(msg)? || self.finished_natively.load(Ordering::SeqCst) {
-            return Ok(());
-        }
-        Err(Error::Internal { message: "recording has finished".into() })
-    }
-
     /// Sends `msg` to the writer; `false` (the message dropped) when the
     /// session has finished: a worker's batch racing the main thread's
     /// `stop()`, which is no failure.
     fn send_unless_ended(&self, msg: Msg) -> Result<bool> {
-        match lock(&self.writer).as_ref() {
+        let w = lock(&self.writer);
+        match w.as_ref() {
             Some(w) => w.send(msg).map(|()| true),
-            None => Ok(false),
+            None => {
+                drop(w);
+                self.note_dropped(msg.events());
+                Ok(false)
+            }
+        }
+    }
+
+    /// `events` events handed over after this session's writer was taken
+    /// were dropped: counted in its metadata while it is still being
+    /// finished (`events_dropped_after_stop`), else left for the next
+    /// session to count.
+    fn note_dropped(&self, events: u64) {
+        if events == 0 {
+            return;
+        }
+        let mut meta = lock(&self.meta);
+        if meta.status == status::RECORDING {
+            meta.events_dropped_after_stop += events;
+        } else {
+            note_dropped_unclaimed(events);
         }
     }
 
@@ -322,15 +350,16 @@ impl Session {
         }
     }
 
-    fn path_id(&self, reg: &mut Registry, abs: &str) -> Result<u32> {
+    /// The path's id in this trace (defined now if new); `None` when the
+    /// session has finished.
+    fn path_id(&self, reg: &mut Registry, abs: &str) -> Result<Option<u32>> {
         let rel = self.trace_path(abs);
         if let Some(&id) = reg.paths.get(&rel) {
-            return Ok(id);
+            return Ok(Some(id));
         }
         let id = reg.paths.len() as u32;
         reg.paths.insert(rel.clone(), id);
-        self.send(Msg::Path { id, path: rel })?;
-        Ok(id)
+        Ok(self.send_unless_ended(Msg::Path { id, path: rel })?.then_some(id))
     }
 
     /// Registers a module's function table; returns the base id
@@ -343,7 +372,16 @@ impl Session {
             all.modules.push((abs_path.to_string(), base, fns.to_vec()));
             base
         };
-        self.define_functions(abs_path, base, fns)?;
+        if !self.define_functions(abs_path, base, fns)? {
+            // This session finished while the module was instrumented (a
+            // worker racing the main thread's API stop()): the module loads
+            // all the same (its ids are the process's), and its functions
+            // are defined in the session running now, unless it replayed
+            // them at its start (decisions.md 41).
+            if let Some(now) = current().filter(|c| c.id != self.id) {
+                now.define_functions(abs_path, base, fns)?;
+            }
+        }
         self.files.fetch_add(1, Ordering::Relaxed);
         Ok(base)
     }
@@ -356,19 +394,29 @@ impl Session {
         Ok(())
     }
 
-    fn define_functions(&self, abs_path: &str, base: u32, fns: &[FnDef]) -> Result<()> {
+    /// Defines the module table at `base` in this trace, once (a session
+    /// replays every table loaded before it, and a table registered as a
+    /// session finishes is defined in the next one too). `false`: the
+    /// session has finished (nothing more is written to it).
+    fn define_functions(&self, abs_path: &str, base: u32, fns: &[FnDef]) -> Result<bool> {
         let mut reg = lock(&self.registry);
-        let path = self.path_id(&mut reg, abs_path)?;
+        if !reg.defined.insert(base) {
+            return Ok(true);
+        }
+        let Some(path) = self.path_id(&mut reg, abs_path)? else { return Ok(false) };
         reg.next_fn = reg.next_fn.max(base + fns.len() as u32);
         for (i, f) in fns.iter().enumerate() {
             let fpath = match &f.source {
                 Some(src) => {
                     let resolved = resolve_source(abs_path, src);
-                    self.path_id(&mut reg, &resolved)?
+                    match self.path_id(&mut reg, &resolved)? {
+                        Some(p) => p,
+                        None => return Ok(false),
+                    }
                 }
                 None => path,
             };
-            self.send(Msg::Func(FuncDef {
+            let sent = self.send_unless_ended(Msg::Func(FuncDef {
                 id: base + i as u32,
                 path: fpath,
                 name: f.name.clone(),
@@ -378,8 +426,11 @@ impl Session {
                 flags: f.flags,
                 params: f.params.clone(),
             }))?;
+            if !sent {
+                return Ok(false);
+            }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Names a JavaScript thread.
@@ -583,6 +634,8 @@ impl Session {
         };
         let max_step = lock(&self.ticker).take().map(|t| t.max_step_us());
         let mut meta = lock(&self.meta);
+        // Under the lock: a batch dropped from now on is counted by the next session.
+        meta.events_dropped_before_join += DROPPED_UNCLAIMED.swap(0, Ordering::Relaxed);
         if meta.clock == "published" {
             meta.clock_max_step_us = max_step;
         }

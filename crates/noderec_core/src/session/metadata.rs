@@ -86,6 +86,17 @@ pub struct Metadata {
     pub functions: u64,
     /// JavaScript threads that recorded.
     pub threads: u32,
+    /// Events a worker recorded for this session whose hand-over reached it
+    /// while it finished (a worker racing the main thread's API `stop()`):
+    /// dropped (design-docs/lifecycle.md, *Workers across stop and start*).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub events_dropped_after_stop: u64,
+    /// Events workers recorded before they joined this session (for an
+    /// earlier session of the process, or between two), handed over when no
+    /// session could count them any more: dropped, counted by the session
+    /// that finished next (this one).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub events_dropped_before_join: u64,
     /// Recording stopped at `max_events`.
     pub truncated: bool,
     /// A signal ended the process while the JavaScript main thread was busy:
@@ -98,6 +109,10 @@ pub struct Metadata {
     pub error: Option<serde_json::Value>,
     /// The filter chain and what it did.
     pub filter: Option<crate::filter::summary::FilterSummary>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Largest metadata.json the readers accept (argv and the filter chain are

@@ -74,6 +74,18 @@ pub enum Msg {
     Finish,
 }
 
+impl Msg {
+    /// The probe events this message carries (a batch, or batches of many).
+    pub fn events(&self) -> u64 {
+        match self {
+            Msg::Events { words, .. } => (words.len() / 3) as u64,
+            Msg::Lent { lease, .. } => (lease.words().len() / 3) as u64,
+            Msg::Many(msgs) => msgs.iter().map(Msg::events).sum(),
+            _ => 0,
+        }
+    }
+}
+
 /// Counters of a writer, readable while it runs.
 #[derive(Debug, Default)]
 pub struct WriterCounters {
