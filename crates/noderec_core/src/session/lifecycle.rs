@@ -109,7 +109,7 @@ static DROPPED_UNCLAIMED: AtomicU64 = AtomicU64::new(0);
 
 /// A worker's batch of `events` events was dropped because the session it
 /// joined is no longer the running one: counted by the next session to
-/// finish (decisions.md 41).
+/// finish (decisions.md 39).
 pub fn note_dropped_unclaimed(events: u64) {
     DROPPED_UNCLAIMED.fetch_add(events, Ordering::Relaxed);
 }
@@ -377,7 +377,7 @@ impl Session {
             // worker racing the main thread's API stop()): the module loads
             // all the same (its ids are the process's), and its functions
             // are defined in the session running now, unless it replayed
-            // them at its start (decisions.md 41).
+            // them at its start (decisions.md 39).
             if let Some(now) = current().filter(|c| c.id != self.id) {
                 now.define_functions(abs_path, base, fns)?;
             }
