@@ -33,9 +33,13 @@ if (process.argv.includes('filtered')) {
 // events so), unchanged, captured again and again; each capture checks
 // every element (Object.keys and one read per property) before writing a
 // reference to the array. References and trust on, as when recording.
+// `checks events`: the same with js-yaml 5's scalar events (11 keys, numbers
+// and a boolean), which its parser state holds.
 if (process.argv.includes('checks')) {
   enc.setRefs(true);
-  const events = Array.from({ length: 32 }, (_, i) => ({ type: 1, position: i, line: 2, tag: null, value: 'abc' + i }));
+  const events = process.argv.includes('events')
+    ? Array.from({ length: 32 }, (_, i) => ({ type: 4, valueStart: i * 10 + 1, valueEnd: i * 10 + 5, anchorStart: -1, anchorEnd: -1, tagStart: -1, tagEnd: -1, style: 1, chomping: 1, indent: -1, fast: true }))
+    : Array.from({ length: 32 }, (_, i) => ({ type: 1, position: i, line: 2, tag: null, value: 'abc' + i }));
   const run = (n) => {
     for (let i = 0; i < n; i++) {
       enc.writeValue(events);

@@ -990,7 +990,12 @@ const SEEN = new Memo(0, 0);
 /** Set by enc() for encObject's container encoders: the object was met before. */
 var seenFlag = false;
 
-/** Whether to check `m` now (see Memo.misses). */
+/** Whether to check `m` now (see Memo.misses). An array, map or set whose
+ *  size differs from its memo's is not checked and counts no miss: that
+ *  change costs nothing to find, and skipping the checks after it wrote
+ *  unchanged containers in full (js-yaml's `events`, grown by one, was
+ *  written in full at the next capture too, each event in it diffed:
+ *  107 k full encodings of 182 k in yaml.load; decisions.md 40). */
 function worthChecking(m: Memo): boolean {
   if (m.skip === 0) return true;
   m.skip--;
@@ -1221,21 +1226,70 @@ function readArray(a: unknown[], m: Memo): boolean {
   if (trustOn && m.trusted && trustedArray(a)) {
     encoderWork[3] += n;
     const vers = m.vers, mems = m.mems;
+    // checkedNow's tick, the same for every element: no container is
+    // pushed while an array is checked.
+    const since = level > 0 ? pushedAt[level - 1] : topTick;
+    const r = rdepth;
+    let out: unknown[] | null = null;
+    let idx: Int32Array | null = null;
+    // Properties the compiled checks below read (counted once, at the end).
+    let read = 0;
+    let same = true;
     for (let i = 0; i < n; i++) {
       const v = a[i];
       // undefined may be a hole now: the descriptor tells.
       if (v === undefined) {
-        if (!sameEntry(ObjectGetOwnPropertyDescriptor(a, i), vals[i], vers[i], mems[i])) return false;
+        if (!sameEntry(ObjectGetOwnPropertyDescriptor(a, i), vals[i], vers[i], mems[i])) {
+          same = false;
+          break;
+        }
       } else if (typeof v === 'object' && v === vals[i] && v !== null) {
         // An element object (js-yaml keeps its events so): its compiled
-        // check is called from here, without sameValue and samePlain.
+        // check is called from here, as sameKnown and runCheck would
+        // (without their calls and per-object bookkeeping).
         const cm = mems[i];
         if (cm === null || cm.ver !== vers[i] || findAncestor(v) !== 0) {
-          if (!sameValue(v, vals[i], vers[i], cm)) return false;
-        } else if (!sameKnown(v, cm)) return false;
-      } else if (!sameValue(v, vals[i], vers[i], mems[i])) return false;
+          if (!sameValue(v, vals[i], vers[i], cm)) {
+            same = false;
+            break;
+          }
+          continue;
+        }
+        // (found unchanged earlier in this value: checkedNow)
+        if (cm.chk >= since) continue;
+        const p = cm.kind === K_OBJECT ? cm.plan : null;
+        const check = p !== null ? p.check : null;
+        if (check !== null && cm.trusted === true && cm.klist === null) {
+          if (out === null) {
+            if (r === routs.length) {
+              routs[r] = [];
+              ridxs[r] = new Int32Array(PLAN_KEYS);
+            }
+            out = routs[r];
+            idx = ridxs[r];
+          }
+          const c = check(v, ObjectKeys, out, idx!, cm.vals, cm.proto);
+          if (c !== 0 && (c < 0 || !sameListed(out, idx!, c, cm, r))) {
+            same = false;
+            break;
+          }
+          cm.chk = tick;
+          read += cm.scan;
+        } else if (!sameKnown(v, cm)) {
+          same = false;
+          break;
+        }
+      } else if (!sameValue(v, vals[i], vers[i], mems[i])) {
+        same = false;
+        break;
+      }
     }
-    return true;
+    if (read !== 0) {
+      encoderWork[0] += read;
+      encoderWork[1] += read;
+      encoderWork[3] += read;
+    }
+    return same;
   }
   for (let i = 0; i < n; i++) {
     if (!sameEntry(ObjectGetOwnPropertyDescriptor(a, i), vals[i], m.vers[i], m.mems[i])) return false;
@@ -1261,6 +1315,12 @@ function runCheck(check: Check, o: object, m: Memo): boolean {
   const out = routs[r], idx = ridxs[r];
   const c = check(o, ObjectKeys, out, idx, m.vals, m.proto);
   if (c <= 0) return c === 0;
+  return sameListed(out, idx, c, m, r);
+}
+
+/** Compares the `c` values a compiled check of an object with memo `m`
+ *  listed (in routs[r], their indexes in ridxs[r]) with sameValue. */
+function sameListed(out: unknown[], idx: Int32Array, c: number, m: Memo, r: number): boolean {
   const vals = m.vals, vers = m.vers, mems = m.mems;
   rdepth = r + 1;
   for (let j = 0; j < c; j++) {
@@ -1509,9 +1569,13 @@ function putPatch(o: object, m: Memo): boolean {
   }
   const vals = m.vals, vers = m.vers, mems = m.mems, esp = m.esp, eh = m.eh, ered = m.ered;
   const acts = m.plan !== null ? m.plan.acts : null;
-  // gvals is shared with the checks of the entries' own contents: copied first.
-  for (let i = 0; mask >>> i !== 0; i++) if (((mask >>> i) & 1) !== 0) vals[i] = gvals[i];
-  for (let i = 0; maskHi >>> i !== 0; i++) if (((maskHi >>> i) & 1) !== 0) vals[MASK_BITS + i] = gvals[MASK_BITS + i];
+  // gvals is shared with the checks of the entries' own contents: copied
+  // first. Only the entries found changed or not checkable (dmask): an
+  // entry patched before and unchanged now holds its value in vals already,
+  // and a compiled diff puts no equal primitive in gvals.
+  const dm = dmask, dmHi = dmaskHi;
+  for (let i = 0; dm >>> i !== 0; i++) if (((dm >>> i) & 1) !== 0) vals[i] = gvals[i];
+  for (let i = 0; dmHi >>> i !== 0; i++) if (((dmHi >>> i) & 1) !== 0) vals[MASK_BITS + i] = gvals[MASK_BITS + i];
   const start = pos;
   const b0 = budget;
   const sOk = okAcc, sDeep = deepAcc, sH = hAcc, sC = circLow;
@@ -1868,15 +1932,21 @@ function compileReaders(ks: string[], n: number): [Gather, Check, Diff | null] |
   for (let i = 0; i < n; i++) {
     const q = JSONStringify(ks[i]);
     g += `out[${i}]=o[${q}];`;
-    const slow = `v!==vals[${i}]||v===0||typeof v==='object'&&v!==null`;
+    // An object is listed (sameValue checks what it holds); 0 and -0 are
+    // === but encode differently: compared by 1/v here. (The typeof tests
+    // first: a `v===0` met by values of other types compiles to a call of
+    // V8's generic StrictEqual, twice per key before.)
+    const slow = `v!==vals[${i}]||(typeof v==='object'?v!==null:typeof v==='number'&&v===0&&1/v!==1/vals[${i}])`;
     // The prototype is compared right after the first named load: V8
     // then knows the object's map there (an inline cache per shape) and
     // reads the prototype from it, where Object.getPrototypeOf called on
     // objects of many shapes is a call into the runtime.
     const load = `v=o[${q}];${i === 0 ? 'if(G(o)!==proto)return -1;' : ''}`;
     // (a plan of more keys than a diff reads has a check of its own)
+    // Only a listed value is put in out (putPatch copies the values of the
+    // entries the diff found changed, never those of an equal primitive).
     if (n > PATCH_MAX_KEYS) c += `${load}if(${slow}){out[${i}]=v;idx[c++]=${i}}`;
-    else df += `${load}out[${i}]=v;if(${slow})idx[c++]=${i};`;
+    else df += `${load}if(${slow}){out[${i}]=v;idx[c++]=${i}}`;
   }
   try {
     // Named for CPU profiles (noderec://plan-gather, -check, -diff). The
@@ -2043,7 +2113,9 @@ function encArray(a: unknown[], m: Memo | undefined): void {
   seenFlag = false;
   // Never given to a definer (or verified since): see definedArray.
   const fresh = m === undefined ? !definedArray(a) : m.trusted;
-  if (m !== undefined && refsOn && canRef(m) && worthChecking(m) && checked(m, sameArray(a, m))) {
+  // A length that differs is a change found without reading anything: no
+  // check, and no miss counted (see worthChecking).
+  if (m !== undefined && refsOn && canRef(m) && a.length === m.total && worthChecking(m) && checked(m, sameArray(a, m))) {
     putRef(m);
     return;
   }
@@ -2977,7 +3049,7 @@ function encMap(mp: object, m: Memo | undefined): void {
   if (cutContainer(mp, null, UNREAD)) return;
   const seen = seenFlag;
   seenFlag = false;
-  if (m !== undefined && refsOn && canRef(m) && worthChecking(m) && checked(m, sameMap(mp, m))) {
+  if (m !== undefined && refsOn && canRef(m) && MapPrototypeGetSize(mp) === m.total && worthChecking(m) && checked(m, sameMap(mp, m))) {
     putRef(m);
     return;
   }
@@ -3048,7 +3120,7 @@ function encSet(st: object, m: Memo | undefined): void {
   if (cutContainer(st, null, UNREAD)) return;
   const seen = seenFlag;
   seenFlag = false;
-  if (m !== undefined && refsOn && canRef(m) && worthChecking(m) && checked(m, sameSet(st, m))) {
+  if (m !== undefined && refsOn && canRef(m) && SetPrototypeGetSize(st) === m.total && worthChecking(m) && checked(m, sameSet(st, m))) {
     putRef(m);
     return;
   }

@@ -1632,6 +1632,103 @@ describe('references', () => {
     }
   });
 
+  it('an array of verified objects, checked element by element by their compiled checks from the array\'s own check: every change between captures is noticed, and an unchanged array is a reference again (check18)', () => {
+    expect(installDefiners(untrust)).toBe(true);
+    setTrust(true);
+    try {
+      let ran = 0;
+      class Other {}
+      // js-yaml's parser keeps its events so: 11 keys, primitives, appended
+      // to one array that every call's state holds.
+      const ev = (i: number): any => ({ type: 4, valueStart: i * 10, valueEnd: i * 10 + 5, anchorStart: -1, anchorEnd: -1, tagStart: -1, tagEnd: -1, style: 1, chomping: 0, indent: NaN, fast: true });
+      const changes: Array<(a: any[]) => void> = [
+        (a) => (a[3].valueEnd = 99),
+        (a) => (a[4].chomping = -0), // 0 and -0 are === but encode differently
+        (a) => (a[5].indent = 7),
+        (a) => (a[6].fast = 'yes'),
+        (a) => (a[7].extra = 1), // an added key
+        (a) => delete a[8].style, // a deleted key
+        (a) => Object.defineProperty(a[9], 'style', { get: () => ++ran, enumerable: true, configurable: true }),
+        (a) => Object.setPrototypeOf(a[10], Other.prototype),
+        (a) => Object.setPrototypeOf(a[11], null),
+        (a) => (a[12] = ev(77)), // an element replaced
+        (a) => (a[13].type = { nested: 1 }),
+        (a) => (a[13].type.nested = 2), // a change below an element
+        (a) => a.push(ev(99)), // grown
+        (a) => a.pop(),
+        (a) => (a[31] = undefined), // then a hole
+        (a) => delete a[31],
+      ];
+      // Memos, trust and compiled readers for the shape (more than 16 uses).
+      const warm: any[] = Array.from({ length: 40 }, (_, i) => ev(i));
+      for (let k = 0; k < 3; k++) for (const o of warm) both(o);
+      for (const top of [false, true]) {
+        const a = Array.from({ length: 32 }, (_, i) => ev(i));
+        // At the top, and one level down in a state object (the array is
+        // then checked by the state's diff: a patch of the state).
+        const state = { position: 0, events: a };
+        // (-0 told from 0)
+        const json = (v: unknown): string => JSON.stringify(v, (_k, x) => (Object.is(x, -0) ? '-0' : x));
+        // Both decodings, and whether the first encoding was short (a
+        // reference, or a patch of the state that holds one).
+        const capture = (): { full: any; short: boolean } => {
+          state.position++;
+          const v = top ? a : state;
+          const start = arena.pos;
+          writeValue(v);
+          const mid = arena.pos;
+          writeValueFull(v);
+          const r1 = new Reader(arena.buf, mid);
+          r1.pos = start;
+          const ref = r1.value();
+          const r2 = new Reader(arena.buf, arena.pos);
+          r2.pos = mid;
+          const full = r2.value();
+          expect(json(ref)).toBe(json(full));
+          return { full, short: (mid - start) * 4 < arena.pos - mid };
+        };
+        for (let i = 0; i < 4; i++) capture();
+        expect(capture().short).toBe(true);
+        for (const change of changes) {
+          const before = json(capture().full);
+          change(a);
+          // (the change is in what was written: it was noticed)
+          expect(json(capture().full), String(change)).not.toBe(before);
+          // Unchanged again: a reference, or a patch of the state.
+          capture();
+          expect(capture().short).toBe(true);
+        }
+      }
+      expect(ran).toBe(0);
+    } finally {
+      setTrust(false);
+    }
+  });
+
+  it('an array, map or set whose size changed is written in full without counting a miss: at the next capture, unchanged, it is a reference (check18)', () => {
+    const objs = Array.from({ length: 40 }, (_, i) => ({ a: i, b: 'x' }));
+    // (met twice: memos, so that a container holding them is referable)
+    for (let k = 0; k < 2; k++) for (const o of objs) writeValue(o);
+    const cases: Array<[unknown, () => void]> = [];
+    const a: unknown[] = objs.slice(0, 8);
+    cases.push([a, () => a.push(objs[a.length])]);
+    const m = new Map<unknown, unknown>(objs.slice(0, 8).map((o, i) => [i, o]));
+    cases.push([m, () => m.set(m.size, objs[m.size])]);
+    const st = new Set<unknown>(objs.slice(0, 8));
+    cases.push([st, () => st.add(objs[st.size])]);
+    for (const [c, grow] of cases) {
+      for (let i = 0; i < 4; i++) writeValue(c);
+      for (let round = 0; round < 5; round++) {
+        grow();
+        writeValue(c); // in full: it grew
+        const start = arena.pos;
+        writeValue(c);
+        // (counted as a miss, the check would have been skipped: in full)
+        expect(arena.buf[start]).toBe(0x19);
+      }
+    }
+  });
+
   it('a known object whose prototype becomes WeakRef.prototype or FinalizationRegistry.prototype is written opaque, at the top and where it would be cut', () => {
     for (const P of [WeakRef.prototype, FinalizationRegistry.prototype]) {
       const cls = P === WeakRef.prototype ? 'WeakRef' : 'FinalizationRegistry';
