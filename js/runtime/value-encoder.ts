@@ -16,7 +16,7 @@
 import * as util from 'util';
 import * as v8 from 'v8';
 
-import { envKeyAction, isEnvObject, isPairList, pairName, scrubString, secretsGeneration } from './secrets';
+import { envKeyAction, isEnvObject, isPairList, pairName, scrubNeed, scrubString, secretsGeneration } from './secrets';
 
 // ---------------------------------------------------------------------------
 // Captured built-ins (taken once at module load).
@@ -348,6 +348,43 @@ function putStr(s: string): void {
   pos = p;
 }
 
+/** A whole `str` value (tag, lengths, bytes) in one pass, the bytes of
+ *  putTag(T_STRING) + putStr(scrubbed(s)), for a string of at most
+ *  LONG_STRING characters, kept whole, all ASCII, that scrubString leaves
+ *  as it is (secrets.ts, scrubNeed: decided on its length and first
+ *  character, and on the characters seen while copying); false, with
+ *  nothing written, for any other. */
+function putShortStr(s: string): boolean {
+  const len = s.length;
+  if (len > LONG_STRING || len > stringBound) return false;
+  const need = scrubNeed(len, len > 0 ? s.charCodeAt(0) : 0);
+  if (need === 2) return false;
+  if (pos + len + 3 > buf.length) grow(len + 3);
+  const b = buf;
+  let p = pos;
+  // (one-byte varints: len <= LONG_STRING < 0x80)
+  b[p] = T_STRING;
+  b[p + 1] = len;
+  b[p + 2] = len;
+  p += 3;
+  if (need === 0) {
+    for (let i = 0; i < len; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return false;
+      b[p++] = c;
+    }
+  } else {
+    for (let i = 0; i < len; i++) {
+      const c = s.charCodeAt(i);
+      // '@', '=', newline: scrubString decides.
+      if (c >= 0x80 || c === 0x40 || c === 0x3d || c === 0x0a) return false;
+      b[p++] = c;
+    }
+  }
+  pos = p;
+  return true;
+}
+
 function putStrLong(s: string, len: number, keep: number): void {
   if (keep < len) {
     const hi = s.charCodeAt(keep - 1);
@@ -539,20 +576,32 @@ function scrubbed(s: string): string {
 }
 
 function enc(v: unknown): void {
+  // The common kinds first: `typeof v === '…'` compiles to a type check,
+  // where a switch on typeof makes the string (a builtin call per value).
+  if (typeof v === 'object') {
+    if (v === null) putTag(T_NULL);
+    else encObj(v);
+    return;
+  }
+  if (typeof v === 'string') {
+    if (putShortStr(v)) return;
+    putTag(T_STRING);
+    putStr(scrubbed(v));
+    return;
+  }
+  if (typeof v === 'number') {
+    putNumber(v);
+    return;
+  }
+  if (typeof v === 'boolean') {
+    putTag(v ? T_TRUE : T_FALSE);
+    return;
+  }
+  if (v === undefined) {
+    putTag(T_UNDEFINED);
+    return;
+  }
   switch (typeof v) {
-    case 'undefined':
-      putTag(T_UNDEFINED);
-      return;
-    case 'boolean':
-      putTag(v ? T_TRUE : T_FALSE);
-      return;
-    case 'number':
-      putNumber(v as number);
-      return;
-    case 'string':
-      putTag(T_STRING);
-      putStr(scrubbed(v as string));
-      return;
     case 'bigint':
       putTag(T_BIGINT);
       putStr(BigIntPrototypeToString(v, 10));
@@ -572,23 +621,21 @@ function enc(v: unknown): void {
       if (isProxy(v)) putTag(T_PROXY);
       else encFunction(v as AnyFn);
       return;
-    default: {
-      if (v === null) {
-        putTag(T_NULL);
-        return;
-      }
-      const m = MemoGet(memos, v as object);
-      encoderWork[6]++;
-      if (m !== undefined && m !== SEEN) encKnown(v as object, m);
-      // (a shape witness's map: a plain object of its plan's keys, see encWitnessed)
-      else if (m === undefined && witnessOn && lastWit !== null && haveSameMap!(v as object, lastWit.wit!)) encWitnessed(v as object, lastWit);
-      // (an object marked SEEN went through encObject: not a Proxy)
-      else if (m === undefined && isProxy(v)) putTag(T_PROXY);
-      else {
-        seenFlag = m === SEEN;
-        encObject(v as object);
-      }
-    }
+  }
+}
+
+/** An object (not null): met before (a memo), or for the first time. */
+function encObj(v: object): void {
+  const m = MemoGet(memos, v);
+  encoderWork[6]++;
+  if (m !== undefined && m !== SEEN) encKnown(v, m);
+  // (a shape witness's map: a plain object of its plan's keys, see encWitnessed)
+  else if (m === undefined && witnessOn && lastWit !== null && haveSameMap!(v, lastWit.wit!)) encWitnessed(v, lastWit);
+  // (an object marked SEEN went through encObject: not a Proxy)
+  else if (m === undefined && isProxy(v)) putTag(T_PROXY);
+  else {
+    seenFlag = m === SEEN;
+    encObject(v);
   }
 }
 
@@ -1632,8 +1679,12 @@ var trustOn = false;
 /** An accessor was defined on Array.prototype or Object.prototype: a hole
  *  read through them could run it, so arrays are no longer trusted. */
 var protoTaint = false;
-/** Per top-level value: 1 when Array.prototype's prototype is Object.prototype. */
+/** 1 when Array.prototype's prototype is Object.prototype (0: not read
+ *  yet): read again at each top-level value, or, while the wrapped
+ *  prototype setters report every change (protoWatch), when protoMoves
+ *  moved since (arrChainAt). */
 var arrChain = 0;
+var arrChainAt = -1;
 
 /** Turns trust on (the definers are wrapped) or off (tests). */
 export function setTrust(on: boolean): void {
@@ -2075,24 +2126,38 @@ function encArray(a: unknown[], m: Memo | undefined): void {
     // objects") holds no accessor: plain reads, but undefined may be a hole.
     if (trustOn && fresh && !pairs && trustedArray(a)) {
       encoderWork[3] += n;
+      // Small ints inline (the common element: tag and one or two bytes),
+      // written through locals (buf and pos are module variables, a load
+      // and a store each); anything else through enc (which may grow buf).
+      let b = buf;
+      let p = pos;
       for (let i = 0; i < n; i++) {
         const v = a[i];
-        if (typeof v === 'number') {
-          // Small ints inline (the common element): tag and one or two bytes.
-          if ((v | 0) === v && v < 8192 && v > -8192 && (v !== 0 || 1 / v > 0)) {
-            if (pos + 3 > buf.length) grow(3);
-            const z = (v << 1) ^ (v >> 31);
-            buf[pos++] = T_INT;
-            if (z < 0x80) buf[pos++] = z;
-            else {
-              buf[pos++] = (z & 0x7f) | 0x80;
-              buf[pos++] = z >>> 7;
-            }
-          } else putNumber(v);
-        } else if (v !== undefined) enc(v);
+        if (typeof v === 'number' && (v | 0) === v && v < 8192 && v > -8192 && (v !== 0 || 1 / v > 0)) {
+          if (p + 3 > b.length) {
+            pos = p;
+            grow(3);
+            b = buf;
+          }
+          const z = (v << 1) ^ (v >> 31);
+          b[p++] = T_INT;
+          if (z < 0x80) b[p++] = z;
+          else {
+            b[p] = (z & 0x7f) | 0x80;
+            b[p + 1] = z >>> 7;
+            p += 2;
+          }
+          continue;
+        }
+        pos = p;
+        if (typeof v === 'number') putNumber(v);
+        else if (v !== undefined) enc(v);
         else if (ObjectHasOwn(a, i)) putTag(T_UNDEFINED);
         else putTag(T_HOLE);
+        b = buf;
+        p = pos;
       }
+      pos = p;
       ancestors[--level] = undefined;
       verOut = 0;
       return;
@@ -3209,7 +3274,10 @@ function encTop(v: unknown): void {
   level = 0;
   topTick = ++tick;
   selfOk = false;
-  arrChain = 0;
+  if (!protoWatch || arrChainAt !== protoMoves) {
+    arrChain = 0;
+    arrChainAt = protoMoves;
+  }
   if (memoUsed > memoBudget) newGeneration();
   okAcc = true;
   deepAcc = false;
