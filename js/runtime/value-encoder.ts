@@ -1830,6 +1830,13 @@ class Plan {
   witBuilds = 0;
   witMiss = 0;
   witHits = 0;
+  /** Generated first-encoding writer (see compileWriter): null until the
+   *  plan's GEN_AFTER-th fresh object, and for good when its keys have
+   *  attr: actions or code generation is not allowed. */
+  write: Writer | null = null;
+  wuses = 0;
+  /** Bytes its keys and a primitive value each (at most 9) may take. */
+  wneed = 0;
   constructor(
     readonly keys: string[],
     attr: number,
@@ -2735,7 +2742,21 @@ function encFresh(o: object, p: Plan, cls: string, total: number): void {
       }
     }
   } else want = witnessOn && p.witBuilds < WIT_BUILDS && p.drops === 0 && ObjectGetPrototypeOf(o) === ObjectPrototype && witnessKeys(p);
-  for (let i = 0; i < total; i++) {
+  let from = 0;
+  if (!direct && !want) {
+    let wr = p.write;
+    if (wr === null && p.wuses < GEN_AFTER && genOk && ++p.wuses === GEN_AFTER) wr = p.write = compileWriter(p);
+    if (wr !== null) {
+      ensure(p.wneed);
+      wS.b = buf;
+      wS.q = pos;
+      from = wr(o, wS);
+      buf = wS.b;
+      pos = wS.q;
+      wS.b = NO_BYTES;
+    }
+  }
+  for (let i = from; i < total; i++) {
     const act = acts[i];
     if (act === 2) {
       filterCounts[7]++;
@@ -2803,6 +2824,52 @@ function encFresh(o: object, p: Plan, cls: string, total: number): void {
   if (direct || want) for (let i = 0; i < total; i++) wvals[i] = undefined;
   // (no memo: a container inside must not pass for this one)
   verOut = 0;
+}
+
+/** A plan's generated writer of a fresh object's keys and values (after
+ *  the head): for each key, one descriptor read by a constant name, the
+ *  key's bytes as constant stores, and a small int, null, true, false or
+ *  undefined written inline; any other value goes through `enc` (wEnc).
+ *  Starts at wS.q in wS.b and returns the index of the first key not
+ *  written (not an own data property: the caller writes it and the rest),
+ *  the key count when all are, with wS.q the position reached. */
+type Writer = (o: object, s: { b: Uint8Array; q: number }) => number;
+const NO_BYTES: Uint8Array = new U8(0);
+const wS: { b: Uint8Array; q: number } = { b: NO_BYTES, q: 0 };
+function wEnc(v: unknown, rest: number): void {
+  pos = wS.q;
+  enc(v);
+  ensure(rest);
+  wS.b = buf;
+  wS.q = pos;
+}
+
+function compileWriter(p: Plan): Writer | null {
+  const keys = p.keys, kb = p.kbytes, koff = p.koff, n = keys.length;
+  for (let i = 0; i < n; i++) if (p.acts[i] !== 0) return null;
+  let body = `'use strict';return function(o,S){let b=S.b,q=S.q,d,v,z;`;
+  let rest = 0;
+  for (let i = n - 1; i >= 0; i--) rest += koff[i + 1] - koff[i] + 9;
+  for (let i = 0; i < n; i++) {
+    const kl = koff[i + 1] - koff[i];
+    rest -= kl + 9;
+    let kw = '';
+    for (let j = 0; j < kl; j++) kw += `b[q+${j}]=${kb[koff[i] + j]};`;
+    const slow = `{S.q=q;E(v,${rest});b=S.b;q=S.q}`;
+    body +=
+      `d=G(o,${JSONStringify(keys[i])});if(d===undefined||('get' in d&&H(d,'get'))){S.q=q;return ${i}}v=d.value;${kw}q+=${kl};` +
+      `if(typeof v==='number'&&(v|0)===v&&(v!==0||1/v>0)){z=((v<<1)^(v>>31))>>>0;b[q]=4;if(z<128){b[q+1]=z;q+=2}else if(z<16384){b[q+1]=(z&127)|128;b[q+2]=z>>>7;q+=3}else${slow}}` +
+      `else if(v===null)b[q++]=1;else if(v===true)b[q++]=3;else if(v===false)b[q++]=2;else if(v===undefined)b[q++]=0;else${slow}`;
+  }
+  body += `S.q=q;return ${n}}\n//# sourceURL=noderec://plan-write`;
+  try {
+    const w = (new FunctionCtor('G', 'H', 'E', body) as (g: unknown, h: unknown, e: unknown) => Writer)(ObjectGetOwnPropertyDescriptor, ObjectHasOwn, wEnc);
+    p.wneed = koff[n] + 9 * n;
+    return w;
+  } catch {
+    genOk = false;
+    return null;
+  }
 }
 
 /** Makes (and keeps in the plan) the head of a complete encoding of class `cls`. */
