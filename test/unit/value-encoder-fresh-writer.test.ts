@@ -1,7 +1,7 @@
 // A plan's generated first-encoding writer (js/runtime/value-encoder.ts,
 // compileWriter; decisions.md 40) takes over the keys and values of fresh
-// objects of its key list from the plan's GEN_AFTER-th (16th) fresh object
-// on. The bytes must be those of the generic loop before it: the same
+// objects of its key list from the plan's WRITE_AFTER-th (4096th) fresh
+// object on. The bytes must be those of the generic loop before it: the same
 // contents, encoded as fresh objects before and after the writer exists —
 // values of every kind around the inline int path, strings, containers,
 // and accessors (the writer stops at one and the loop writes the rest) at
@@ -87,8 +87,8 @@ describe("a plan's generated first-encoding writer", () => {
           const contents = Array.from({ length: 15 }, (_, j) => j + 15 * variant);
           // Before the writer: the plan's first 15 fresh objects.
           const before = contents.map((j) => bytes(make(keys, j)));
-          // The writer is made at the 16th and used from then on (and warmed up).
-          for (let r = 0; r < 200; r++) bytes(make(keys, contents[r % 15]));
+          // The writer is made at the 4096th and used from then on (and warmed up).
+          for (let r = 0; r < 4400; r++) bytes(make(keys, contents[r % 15]));
           contents.forEach((j, x) => expect(bytes(make(keys, j)), `${n} keys, content ${j}`).toEqual(before[x]));
         }
       }
