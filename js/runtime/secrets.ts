@@ -217,6 +217,20 @@ export function setSecretsWindow(stringBound: number): void {
  * string that has one of them is matched against the detectors' regular
  * expressions. A string longer than that window is looked at (and, when a
  * secret is found, recorded) up to the window: the encoder keeps less. */
+/** What scrubString() may do to a string of `len` characters whose first
+ * character is `c0`, decided from its guards below (kept in step with
+ * them): 0 it returns the string as it is; 1 the same, when the string has
+ * no '@', '=' or newline; 2 it may change it. The encoder writes a short
+ * string in one pass without calling it when it can (value-encoder.ts,
+ * putShortStr). */
+export function scrubNeed(len: number, c0: number): number {
+  if (detect === 0 || len < 8) return 0;
+  // JWT (e), AWS key id (A), PEM ('-' or a newline), auth schemes (b, t, d, n in either case).
+  if (c0 === 0x65 || c0 === 0x41 || c0 === 0x2d) return 2;
+  const l = c0 | 0x20;
+  return l === 0x62 || l === 0x74 || l === 0x64 || l === 0x6e ? 2 : 1;
+}
+
 export function scrubString(s: string): string {
   if (detect === 0 || s.length < 8) return s;
   const w = s.length > window ? StringPrototypeSlice(s, 0, window) : s;

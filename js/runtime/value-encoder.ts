@@ -16,7 +16,7 @@
 import * as util from 'util';
 import * as v8 from 'v8';
 
-import { envKeyAction, isEnvObject, isPairList, pairName, scrubString, secretsGeneration } from './secrets';
+import { envKeyAction, isEnvObject, isPairList, pairName, scrubNeed, scrubString, secretsGeneration } from './secrets';
 
 // ---------------------------------------------------------------------------
 // Captured built-ins (taken once at module load).
@@ -348,6 +348,43 @@ function putStr(s: string): void {
   pos = p;
 }
 
+/** A whole `str` value (tag, lengths, bytes) in one pass, the bytes of
+ *  putTag(T_STRING) + putStr(scrubbed(s)), for a string of at most
+ *  LONG_STRING characters, kept whole, all ASCII, that scrubString leaves
+ *  as it is (secrets.ts, scrubNeed: decided on its length and first
+ *  character, and on the characters seen while copying); false, with
+ *  nothing written, for any other. */
+function putShortStr(s: string): boolean {
+  const len = s.length;
+  if (len > LONG_STRING || len > stringBound) return false;
+  const need = scrubNeed(len, len > 0 ? s.charCodeAt(0) : 0);
+  if (need === 2) return false;
+  if (pos + len + 3 > buf.length) grow(len + 3);
+  const b = buf;
+  let p = pos;
+  // (one-byte varints: len <= LONG_STRING < 0x80)
+  b[p] = T_STRING;
+  b[p + 1] = len;
+  b[p + 2] = len;
+  p += 3;
+  if (need === 0) {
+    for (let i = 0; i < len; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return false;
+      b[p++] = c;
+    }
+  } else {
+    for (let i = 0; i < len; i++) {
+      const c = s.charCodeAt(i);
+      // '@', '=', newline: scrubString decides.
+      if (c >= 0x80 || c === 0x40 || c === 0x3d || c === 0x0a) return false;
+      b[p++] = c;
+    }
+  }
+  pos = p;
+  return true;
+}
+
 function putStrLong(s: string, len: number, keep: number): void {
   if (keep < len) {
     const hi = s.charCodeAt(keep - 1);
@@ -539,20 +576,32 @@ function scrubbed(s: string): string {
 }
 
 function enc(v: unknown): void {
+  // The common kinds first: `typeof v === '…'` compiles to a type check,
+  // where a switch on typeof makes the string (a builtin call per value).
+  if (typeof v === 'object') {
+    if (v === null) putTag(T_NULL);
+    else encObj(v);
+    return;
+  }
+  if (typeof v === 'string') {
+    if (putShortStr(v)) return;
+    putTag(T_STRING);
+    putStr(scrubbed(v));
+    return;
+  }
+  if (typeof v === 'number') {
+    putNumber(v);
+    return;
+  }
+  if (typeof v === 'boolean') {
+    putTag(v ? T_TRUE : T_FALSE);
+    return;
+  }
+  if (v === undefined) {
+    putTag(T_UNDEFINED);
+    return;
+  }
   switch (typeof v) {
-    case 'undefined':
-      putTag(T_UNDEFINED);
-      return;
-    case 'boolean':
-      putTag(v ? T_TRUE : T_FALSE);
-      return;
-    case 'number':
-      putNumber(v as number);
-      return;
-    case 'string':
-      putTag(T_STRING);
-      putStr(scrubbed(v as string));
-      return;
     case 'bigint':
       putTag(T_BIGINT);
       putStr(BigIntPrototypeToString(v, 10));
@@ -572,23 +621,21 @@ function enc(v: unknown): void {
       if (isProxy(v)) putTag(T_PROXY);
       else encFunction(v as AnyFn);
       return;
-    default: {
-      if (v === null) {
-        putTag(T_NULL);
-        return;
-      }
-      const m = MemoGet(memos, v as object);
-      encoderWork[6]++;
-      if (m !== undefined && m !== SEEN) encKnown(v as object, m);
-      // (a shape witness's map: a plain object of its plan's keys, see encWitnessed)
-      else if (m === undefined && witnessOn && lastWit !== null && haveSameMap!(v as object, lastWit.wit!)) encWitnessed(v as object, lastWit);
-      // (an object marked SEEN went through encObject: not a Proxy)
-      else if (m === undefined && isProxy(v)) putTag(T_PROXY);
-      else {
-        seenFlag = m === SEEN;
-        encObject(v as object);
-      }
-    }
+  }
+}
+
+/** An object (not null): met before (a memo), or for the first time. */
+function encObj(v: object): void {
+  const m = MemoGet(memos, v);
+  encoderWork[6]++;
+  if (m !== undefined && m !== SEEN) encKnown(v, m);
+  // (a shape witness's map: a plain object of its plan's keys, see encWitnessed)
+  else if (m === undefined && witnessOn && lastWit !== null && haveSameMap!(v, lastWit.wit!)) encWitnessed(v, lastWit);
+  // (an object marked SEEN went through encObject: not a Proxy)
+  else if (m === undefined && isProxy(v)) putTag(T_PROXY);
+  else {
+    seenFlag = m === SEEN;
+    encObject(v);
   }
 }
 
@@ -1696,8 +1743,12 @@ var trustOn = false;
 /** An accessor was defined on Array.prototype or Object.prototype: a hole
  *  read through them could run it, so arrays are no longer trusted. */
 var protoTaint = false;
-/** Per top-level value: 1 when Array.prototype's prototype is Object.prototype. */
+/** 1 when Array.prototype's prototype is Object.prototype (0: not read
+ *  yet): read again at each top-level value, or, while the wrapped
+ *  prototype setters report every change (protoWatch), when protoMoves
+ *  moved since (arrChainAt). */
 var arrChain = 0;
+var arrChainAt = -1;
 
 /** Turns trust on (the definers are wrapped) or off (tests). */
 export function setTrust(on: boolean): void {
@@ -1843,6 +1894,13 @@ class Plan {
   witBuilds = 0;
   witMiss = 0;
   witHits = 0;
+  /** Generated first-encoding writer (see compileWriter): null until the
+   *  plan's WRITE_AFTER-th fresh object, and for good when its keys have
+   *  attr: actions or code generation is not allowed. */
+  write: Writer | null = null;
+  wuses = 0;
+  /** Bytes its keys and a primitive value each (at most 9) may take. */
+  wneed = 0;
   constructor(
     readonly keys: string[],
     attr: number,
@@ -2147,24 +2205,38 @@ function encArray(a: unknown[], m: Memo | undefined): void {
     // objects") holds no accessor: plain reads, but undefined may be a hole.
     if (trustOn && fresh && !pairs && trustedArray(a)) {
       encoderWork[3] += n;
+      // Small ints inline (the common element: tag and one or two bytes),
+      // written through locals (buf and pos are module variables, a load
+      // and a store each); anything else through enc (which may grow buf).
+      let b = buf;
+      let p = pos;
       for (let i = 0; i < n; i++) {
         const v = a[i];
-        if (typeof v === 'number') {
-          // Small ints inline (the common element): tag and one or two bytes.
-          if ((v | 0) === v && v < 8192 && v > -8192 && (v !== 0 || 1 / v > 0)) {
-            if (pos + 3 > buf.length) grow(3);
-            const z = (v << 1) ^ (v >> 31);
-            buf[pos++] = T_INT;
-            if (z < 0x80) buf[pos++] = z;
-            else {
-              buf[pos++] = (z & 0x7f) | 0x80;
-              buf[pos++] = z >>> 7;
-            }
-          } else putNumber(v);
-        } else if (v !== undefined) enc(v);
+        if (typeof v === 'number' && (v | 0) === v && v < 8192 && v > -8192 && (v !== 0 || 1 / v > 0)) {
+          if (p + 3 > b.length) {
+            pos = p;
+            grow(3);
+            b = buf;
+          }
+          const z = (v << 1) ^ (v >> 31);
+          b[p++] = T_INT;
+          if (z < 0x80) b[p++] = z;
+          else {
+            b[p] = (z & 0x7f) | 0x80;
+            b[p + 1] = z >>> 7;
+            p += 2;
+          }
+          continue;
+        }
+        pos = p;
+        if (typeof v === 'number') putNumber(v);
+        else if (v !== undefined) enc(v);
         else if (ObjectHasOwn(a, i)) putTag(T_UNDEFINED);
         else putTag(T_HOLE);
+        b = buf;
+        p = pos;
       }
+      pos = p;
       ancestors[--level] = undefined;
       verOut = 0;
       return;
@@ -2689,6 +2761,14 @@ function encWitnessed(o: object, p: Plan): void {
   encFresh(o, p, 'Object', total);
 }
 
+/** Fresh objects of a plan before its writer is made: it pays once V8
+ *  optimizes it (an interpreted writer is slower than the optimized
+ *  generic loop), and each one made is compile work: only for shapes whose
+ *  fresh objects keep coming (decisions.md 41: made at the 256th, the
+ *  object-heavy workload at scale 0.05 took 4.4 % more instructions; at
+ *  the 4096th, 0.7 %). */
+const WRITE_AFTER = 4096;
+
 /** An object written without a memo (met for the first time, or references
  *  off) whose keys all fit (`total` of them, plan `p`): the head and the
  *  keys are the plan's bytes, and each value is read with its descriptor
@@ -2742,7 +2822,21 @@ function encFresh(o: object, p: Plan, cls: string, total: number): void {
       }
     }
   } else want = witnessOn && p.witBuilds < WIT_BUILDS && p.drops === 0 && ObjectGetPrototypeOf(o) === ObjectPrototype && witnessKeys(p);
-  for (let i = 0; i < total; i++) {
+  let from = 0;
+  if (!direct && !want) {
+    let wr = p.write;
+    if (wr === null && p.wuses < WRITE_AFTER && genOk && ++p.wuses === WRITE_AFTER) wr = p.write = compileWriter(p);
+    if (wr !== null) {
+      ensure(p.wneed);
+      wS.b = buf;
+      wS.q = pos;
+      from = wr(o, wS);
+      buf = wS.b;
+      pos = wS.q;
+      wS.b = NO_BYTES;
+    }
+  }
+  for (let i = from; i < total; i++) {
     const act = acts[i];
     if (act === 2) {
       filterCounts[7]++;
@@ -2810,6 +2904,52 @@ function encFresh(o: object, p: Plan, cls: string, total: number): void {
   if (direct || want) for (let i = 0; i < total; i++) wvals[i] = undefined;
   // (no memo: a container inside must not pass for this one)
   verOut = 0;
+}
+
+/** A plan's generated writer of a fresh object's keys and values (after
+ *  the head): for each key, one descriptor read by a constant name, the
+ *  key's bytes as constant stores, and a small int, null, true, false or
+ *  undefined written inline; any other value goes through `enc` (wEnc).
+ *  Starts at wS.q in wS.b and returns the index of the first key not
+ *  written (not an own data property: the caller writes it and the rest),
+ *  the key count when all are, with wS.q the position reached. */
+type Writer = (o: object, s: { b: Uint8Array; q: number }) => number;
+const NO_BYTES: Uint8Array = new U8(0);
+const wS: { b: Uint8Array; q: number } = { b: NO_BYTES, q: 0 };
+function wEnc(v: unknown, rest: number): void {
+  pos = wS.q;
+  enc(v);
+  ensure(rest);
+  wS.b = buf;
+  wS.q = pos;
+}
+
+function compileWriter(p: Plan): Writer | null {
+  const keys = p.keys, kb = p.kbytes, koff = p.koff, n = keys.length;
+  for (let i = 0; i < n; i++) if (p.acts[i] !== 0) return null;
+  let body = `'use strict';return function(o,S){let b=S.b,q=S.q,d,v,z;`;
+  let rest = 0;
+  for (let i = n - 1; i >= 0; i--) rest += koff[i + 1] - koff[i] + 9;
+  for (let i = 0; i < n; i++) {
+    const kl = koff[i + 1] - koff[i];
+    rest -= kl + 9;
+    let kw = '';
+    for (let j = 0; j < kl; j++) kw += `b[q+${j}]=${kb[koff[i] + j]};`;
+    const slow = `{S.q=q;E(v,${rest});b=S.b;q=S.q}`;
+    body +=
+      `d=G(o,${JSONStringify(keys[i])});if(d===undefined||('get' in d&&H(d,'get'))){S.q=q;return ${i}}v=d.value;${kw}q+=${kl};` +
+      `if(typeof v==='number'&&(v|0)===v&&(v!==0||1/v>0)){z=((v<<1)^(v>>31))>>>0;b[q]=4;if(z<128){b[q+1]=z;q+=2}else if(z<16384){b[q+1]=(z&127)|128;b[q+2]=z>>>7;q+=3}else${slow}}` +
+      `else if(v===null)b[q++]=1;else if(v===true)b[q++]=3;else if(v===false)b[q++]=2;else if(v===undefined)b[q++]=0;else${slow}`;
+  }
+  body += `S.q=q;return ${n}}\n//# sourceURL=noderec://plan-write`;
+  try {
+    const w = (new FunctionCtor('G', 'H', 'E', body) as (g: unknown, h: unknown, e: unknown) => Writer)(ObjectGetOwnPropertyDescriptor, ObjectHasOwn, wEnc);
+    p.wneed = koff[n] + 9 * n;
+    return w;
+  } catch {
+    genOk = false;
+    return null;
+  }
 }
 
 /** Makes (and keeps in the plan) the head of a complete encoding of class `cls`. */
@@ -3281,7 +3421,10 @@ function encTop(v: unknown): void {
   level = 0;
   topTick = ++tick;
   selfOk = false;
-  arrChain = 0;
+  if (!protoWatch || arrChainAt !== protoMoves) {
+    arrChain = 0;
+    arrChainAt = protoMoves;
+  }
   if (memoUsed > memoBudget) newGeneration();
   okAcc = true;
   deepAcc = false;
