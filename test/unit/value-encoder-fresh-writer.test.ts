@@ -1,5 +1,5 @@
 // A plan's generated first-encoding writer (js/runtime/value-encoder.ts,
-// compileWriter; decisions.md 40) takes over the keys and values of fresh
+// compileWriter; decisions.md 41) takes over the keys and values of fresh
 // objects of its key list from the plan's WRITE_AFTER-th (4096th) fresh
 // object on. The bytes must be those of the generic loop before it: the same
 // contents, encoded as fresh objects before and after the writer exists —
