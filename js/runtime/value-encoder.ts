@@ -1744,11 +1744,12 @@ var trustOn = false;
  *  read through them could run it, so arrays are no longer trusted. */
 var protoTaint = false;
 /** 1 when Array.prototype's prototype is Object.prototype (0: not read
- *  yet): read again at each top-level value, or, while the wrapped
- *  prototype setters report every change (protoWatch), when protoMoves
- *  moved since (arrChainAt). */
+ *  yet): read again at each top-level value. Not kept while the wrapped
+ *  prototype setters report no move: Node's own setter (`util.inherits`),
+ *  another realm's and one captured before the recorder wrapped them move
+ *  it unreported, and a hole would then be read through an index getter
+ *  (decisions.md 41, *Review*). */
 var arrChain = 0;
-var arrChainAt = -1;
 
 /** Turns trust on (the definers are wrapped) or off (tests). */
 export function setTrust(on: boolean): void {
@@ -3421,10 +3422,7 @@ function encTop(v: unknown): void {
   level = 0;
   topTick = ++tick;
   selfOk = false;
-  if (!protoWatch || arrChainAt !== protoMoves) {
-    arrChain = 0;
-    arrChainAt = protoMoves;
-  }
+  arrChain = 0;
   if (memoUsed > memoBudget) newGeneration();
   okAcc = true;
   deepAcc = false;
