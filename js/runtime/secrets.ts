@@ -170,8 +170,9 @@ function whole(): string {
   return REDACTED;
 }
 
-/** Whether `w` starts with an auth scheme and a space (any case);
- * `c0` is its first character in lower case. */
+/** Whether `w` starts with an auth scheme and a white-space character (any
+ * case; any character of `\s`, as AUTH's `\s+`); `c0` is its first
+ * character in lower case. */
 function authPrefix(w: string, c0: number): boolean {
   switch (c0) {
     case 0x62: // b
@@ -187,14 +188,22 @@ function authPrefix(w: string, c0: number): boolean {
   }
 }
 
-/** ASCII case-insensitive `w.startsWith(p)` for a lower-case `p` ending in a space. */
+/** ASCII case-insensitive `w.startsWith(p)` for a lower-case `p` ending in
+ * a space, which matches any white-space character of `\s`. */
 function startsWithLower(w: string, p: string): boolean {
   if (w.length <= p.length) return false;
-  for (let i = 1; i < p.length; i++) {
-    const c = StringPrototypeCharCodeAt(w, i);
-    if ((i === p.length - 1 ? c : c | 0x20) !== StringPrototypeCharCodeAt(p, i)) return false;
+  const last = p.length - 1;
+  for (let i = 1; i < last; i++) {
+    if ((StringPrototypeCharCodeAt(w, i) | 0x20) !== StringPrototypeCharCodeAt(p, i)) return false;
   }
-  return true;
+  return isSpace(StringPrototypeCharCodeAt(w, last));
+}
+
+/** Whether `c` is a character of the regular expressions' `\s`. */
+function isSpace(c: number): boolean {
+  if (c === 0x20 || (c >= 0x09 && c <= 0x0d)) return true;
+  if (c < 0xa0) return false;
+  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
 }
 
 /** Characters looked at past the encoder's string bound: a secret that

@@ -29,6 +29,10 @@ describe('strings', () => {
     ],
     ['Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc', 'Bearer [redacted]'],
     ['basic YWRtaW46aHVudGVy', 'basic [redacted]'],
+    // Any white space after the scheme, as the detector's \s+ (review of decision 41).
+    ['Bearer\tYWRtaW46aHVudGVy', 'Bearer [redacted]'],
+    ['token\u00a0YWRtaW46aHVudGVy', 'token [redacted]'],
+    ['Negotiate\nYWRtaW46aHVudGVy', 'Negotiate [redacted]'],
     ['eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln', '[redacted]'],
     ['-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n', '[redacted]\n'],
     ['AKIAIOSFODNN7EXAMPLE', '[redacted]'],
