@@ -211,7 +211,7 @@ describe('lifecycle API', () => {
     });
   }
 
-  // Decision 41: the batches dropped because their session ended are
+  // Decision 39: the batches dropped because their session ended are
   // counted in metadata (events_dropped_after_stop: they reached their
   // session while it finished; events_dropped_before_join: they reached no
   // session that could still count them, counted by the next one to
@@ -248,7 +248,7 @@ describe('lifecycle API', () => {
     expect(dropped).toBeGreaterThan(0);
   });
 
-  // Decision 41: a worker component's run (design-docs/runs.md,
+  // Decision 39: a worker component's run (design-docs/runs.md,
   // *Components*) is the thread's base run: nothing the thread records is
   // outside it. Across an API stop() and start() the worker's events in the
   // new trace are in its run too: the run begins again there.
@@ -284,7 +284,7 @@ describe('lifecycle API', () => {
     await droppedAccountFor({ RACE: '1' });
   });
 
-  // Decision 41: a worker instrumenting a module while the main thread's
+  // Decision 39: a worker instrumenting a module while the main thread's
   // stop() finishes the session got `ERR_INTERNAL recording has finished`
   // (registering the module's functions in a session whose writer was
   // gone), which then failed the main thread's next session.

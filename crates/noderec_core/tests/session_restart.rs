@@ -1,5 +1,5 @@
 //! A session that finished while a worker still used it (the main thread's
-//! API stop() and start(), decisions.md 38 and 41): a module table
+//! API stop() and start(), decisions.md 38 and 39): a module table
 //! registered into it is defined in the session running now, and a batch
 //! handed to it is dropped and counted by the next session to finish. One
 //! test: sessions are process-wide.
