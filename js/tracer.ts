@@ -535,9 +535,9 @@ export function installHooks(): void {
   if (isMainThread) registerAfterOthers();
 }
 
-function connectThread(policy: Policy, name: string): void {
+function connectThread(policy: Policy, name: string, session?: number): void {
   const n = native();
-  if (!isMainThread) joined = n.sessionId() ?? undefined;
+  if (!isMainThread) joined = session;
   threadName = name;
   threadPrecise = policy.clock === 'precise';
   n.registerThread(threadId, name);
@@ -608,7 +608,11 @@ function growWorkers(percent: number): void {
 export function joinFromWorker(): boolean {
   // Node's module-hooks thread (module.register) also runs preloads; it has
   // no parentPort, unlike every user worker. It records nothing.
-  if (isMainThread || parentPort === null || native().currentDir() === null) return false;
+  if (isMainThread || parentPort === null) return false;
+  // Read once: the session this worker joins (none: no recording). Every
+  // hand-over names it, so a stop() racing this join is seen by the first.
+  const session = native().sessionId();
+  if (session === null) return false;
   let policy: Policy;
   try {
     policy = policyFromEnv();
@@ -626,7 +630,7 @@ export function joinFromWorker(): boolean {
     if (comp.settings.maxEvents !== undefined) policy = { ...policy, maxEvents: comp.settings.maxEvents };
   }
   try {
-    connectThread(policy, comp === null ? `worker ${threadId}` : `worker ${threadId} (${comp.id})`);
+    connectThread(policy, comp === null ? `worker ${threadId}` : `worker ${threadId} (${comp.id})`, session);
     if (comp !== null) beginComponentRun(componentRunId(comp), comp.id, comp.settings.parentRunId);
   } catch (e) {
     workerFailed(e, 'start');
