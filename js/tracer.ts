@@ -25,7 +25,7 @@ import { installDefiners, installDefinersIn, nativeTexts } from './runtime/defin
 import { installFunctionSource, installFunctionSourceIn } from './runtime/function-source';
 import { declareRuntime, declareRuntimeIn } from './runtime/global-binding';
 import * as probes from './runtime/probes';
-import { beginComponentRun, endComponentRun, heldOwnRun, heldRun, inComponentRun, rebeginComponentRun, setRunSettler, takeLead } from './runs';
+import { beginComponentRun, endComponentRun, heldOwnRun, heldRun, beginRunsAgain, hasRuns, setRunSettler, takeLead } from './runs';
 import { currentKeyAction, setAttrResolver, setBounds, setMemoBudget, setRefs, setShapeWitness, setThisDepth, setTrust, setValueBudget, untrust } from './runtime/value-encoder';
 import { configureSecrets, setSecretsWindow } from './runtime/secrets';
 
@@ -168,18 +168,20 @@ function rejoin(): void {
   // inside the probes' hand-over, whose buffer is emptied after it. At
   // once after the hand-over when this thread's code asked for it (a
   // message posted), else when the current JavaScript turn ends (a
-  // microtask: only in a component, whose run already installs async hooks).
-  if (!inComponentRun()) return;
+  // microtask: only in a thread that began a run, which already installs
+  // async hooks). The runs begun before it, its own run() ones too, are
+  // begun again (runs.ts, beginRunsAgain).
+  if (!hasRuns()) return;
   runToBegin = true;
   queueMicrotask(beginRunAgain);
 }
 
-/** The component run is to begin again in the session this worker joined (rejoin). */
+/** The runs are to begin again in the session this worker joined (rejoin). */
 let runToBegin = false;
 function beginRunAgain(): void {
   if (!runToBegin) return;
   runToBegin = false;
-  rebeginComponentRun();
+  beginRunsAgain();
 }
 
 const sink: probes.Sink = {

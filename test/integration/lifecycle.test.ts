@@ -270,6 +270,28 @@ describe('lifecycle API', () => {
     }
   });
 
+  // Review of decision 39: a run the worker began before the restart (its
+  // own run(), nested in the component's run) was unknown in the new trace:
+  // its events there were in no run.
+  it('a worker component across stop() and start(): a run it began before the stop holds its events in the new trace too, nested in the component run', async () => {
+    const outDir = tempDir();
+    const r = await runNodeAsync(fixture('lifecycle-api', 'worker-restart.js'), { preload: 'none', outDir, env: { NODEREC_INDEX: INDEX, NODEREC_OUT_DIR: outDir, GAP_MS: '5', COMPONENT: '1', USER_RUN: '1' } });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const { dir1, dir2 } = JSON.parse(r.stdout) as { dir1: string; dir2: string };
+    for (const d of [dir1, dir2]) {
+      const evs = await eventsAsync(d);
+      const steps = evs.filter((e) => e.kind === 'call' && e.fn === 'step');
+      expect(steps.length, d).toBeGreaterThan(0);
+      expect([...new Set(steps.map((e) => e.run))], d).toEqual(['user-run']);
+      const starts = evs.filter((e) => e.kind === 'run' && nrOf(e).phase === 'start');
+      expect(starts.map((e) => [e.runId, e.parentRunId]), d).toEqual([
+        ['job-1/cruncher', 'job-1'],
+        ['user-run', 'job-1/cruncher'],
+      ]);
+    }
+  });
+
   it('a stop() while a worker hands full buffers over is no recorder failure (4 runs: the race is hit in about 1 of 4)', async () => {
     for (let i = 0; i < 4; i++) {
       const outDir = tempDir();
