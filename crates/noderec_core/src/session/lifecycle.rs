@@ -403,6 +403,15 @@ impl Session {
     /// replays every table loaded before it, and a table registered as a
     /// session finishes is defined in the next one too). `false`: the
     /// session has finished (nothing more is written to it).
+    ///
+    /// Lock order: the registry's lock is held while definitions go to the
+    /// writer (`send_unless_ended`), which takes the writer's lock and, when
+    /// the session has finished, would take the metadata's lock to count what
+    /// it dropped — while `finish` holds the metadata's lock and then takes
+    /// the registry's (`functions`). No deadlock today: definitions carry no
+    /// events, so nothing is counted and the metadata's lock is never taken
+    /// here (`note_dropped` returns first for 0 events). Keep it so: never
+    /// send a message with events while holding the registry's lock.
     fn define_functions(&self, abs_path: &str, base: u32, fns: &[FnDef]) -> Result<bool> {
         let mut reg = lock(&self.registry);
         if !reg.defined.insert(base) {
