@@ -165,14 +165,16 @@ function rejoin(): void {
   probes.setPreciseClock(threadPrecise ? n.sessionNowUs() : null);
   usePair(-1);
   // A component's run begins again in the new trace. Not here: this runs
-  // inside the probes' hand-over, whose buffer is emptied after it. At
-  // once after the hand-over when this thread's code asked for it (a
-  // message posted), else when the current JavaScript turn ends (a
-  // microtask: only in a thread that began a run, which already installs
-  // async hooks). The runs begun before it, its own run() ones too, are
-  // begun again (runs.ts, beginRunsAgain).
+  // inside the probes' hand-over, whose buffer is emptied after it. Right
+  // after the probes empty it (their hook, at the end of this flush), else
+  // — the hook waits while an exception unwinds — after the hand-over of a
+  // message posted, or when the current JavaScript turn ends (a microtask:
+  // only in a thread that began a run, which already installs async hooks).
+  // The runs begun before it, its own run() ones too, are begun again
+  // (runs.ts, beginRunsAgain).
   if (!hasRuns()) return;
   runToBegin = true;
+  probes.setAfterFlush(beginRunAgain);
   queueMicrotask(beginRunAgain);
 }
 

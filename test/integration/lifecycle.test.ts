@@ -292,6 +292,24 @@ describe('lifecycle API', () => {
     }
   });
 
+  // Review of decision 39: a worker that learns of the restart from a full
+  // buffer (inside a probe) began its run again only when the JavaScript
+  // turn ended: a long synchronous loop's events in trace 2 were in no run.
+  it('a worker component in a long synchronous loop across stop() and start(): every step() call in the new trace is in its run', async () => {
+    const outDir = tempDir();
+    const r = await runNodeAsync(fixture('lifecycle-api', 'worker-restart.js'), { preload: 'none', outDir, env: { NODEREC_INDEX: INDEX, NODEREC_OUT_DIR: outDir, RACE: '1', LONG_MS: '2000', COMPONENT: '1' } });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const { dir2 } = JSON.parse(r.stdout) as { dir2: string };
+    const evs = await eventsAsync(dir2);
+    const steps = evs.filter((e) => e.kind === 'call' && e.fn === 'step');
+    // Recorded inside the long turn: phase 2 (the main thread records into trace 2).
+    expect(steps.filter((e) => (e.args as unknown[] | undefined)?.[1] === 2).length).toBeGreaterThan(0);
+    const runs = new Map<string, number>();
+    for (const e of steps) runs.set(String(e.run), (runs.get(String(e.run)) ?? 0) + 1);
+    expect(Object.fromEntries(runs)).toEqual({ 'job-1/cruncher': steps.length });
+  });
+
   it('a stop() while a worker hands full buffers over is no recorder failure (4 runs: the race is hit in about 1 of 4)', async () => {
     for (let i = 0; i < 4; i++) {
       const outDir = tempDir();
