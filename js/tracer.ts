@@ -358,6 +358,9 @@ export function start(options: StartOptions = {}): string | null {
   logger.debug('noderec::tracer', 'recording started', { dir, pid: process.pid, ppid: process.ppid, activation_path: policy.activationPath });
   try {
     connectThread(policy, 'main');
+    // A run current across the program's stop() and start() (and the runs
+    // it is nested in) begins again in the new trace, as in a worker.
+    if (hasRuns()) beginRunsAgain();
   } catch (e) {
     recorderFailed(e, 'start');
     return dir;

@@ -310,6 +310,38 @@ describe('lifecycle API', () => {
     expect(Object.fromEntries(runs)).toEqual({ 'job-1/cruncher': steps.length });
   });
 
+  // Found with the review of decision 39: the main thread's own run begun
+  // before its API stop() and start() was unknown in the new trace too.
+  it('the main thread across its own stop() and start(): the run current at start() holds its events in the new trace', async () => {
+    const script = path.join(tempDir(), 'main-run.js');
+    const lib = JSON.stringify(fixture('lifecycle-api', 'lib.js'));
+    fs.writeFileSync(
+      script,
+      `const nr = require(${JSON.stringify(INDEX)});
+const dir1 = nr.start({ program: 'main-one' });
+const { square } = require(${lib});
+let dir2;
+nr.run({ runId: 'main-run' }, () => {
+  for (let i = 0; i < 10; i++) square(i);
+  nr.stop();
+  dir2 = nr.start({ program: 'main-two' });
+  for (let i = 0; i < 10; i++) square(i);
+});
+nr.stop();
+console.log(JSON.stringify({ dir1, dir2 }));
+`,
+    );
+    const outDir = tempDir();
+    const r = await runNodeAsync(script, { preload: 'none', outDir, env: { NODEREC_OUT_DIR: outDir, NODEREC_NO_CACHE: '1' } });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const { dir1, dir2 } = JSON.parse(r.stdout) as { dir1: string; dir2: string };
+    for (const d of [dir1, dir2]) {
+      const calls = (await eventsAsync(d)).filter((e) => e.kind === 'call' && e.fn === 'square');
+      expect(calls.map((e) => e.run), d).toEqual(Array(10).fill('main-run'));
+    }
+  });
+
   it('a stop() while a worker hands full buffers over is no recorder failure (4 runs: the race is hit in about 1 of 4)', async () => {
     for (let i = 0; i < 4; i++) {
       const outDir = tempDir();
