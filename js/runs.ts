@@ -50,6 +50,10 @@ export interface Span {
 interface RunCtx {
   id: number;
   runId: string;
+  /** Its start value (the run-start mark's). */
+  meta: Record<string, unknown>;
+  /** The trace its start was last written in (`trace`). */
+  trace: number;
   /** The run it started in. */
   parent: RunCtx | null;
   /** Ended with clear 'current' or 'all': callbacks of its resources run
@@ -160,10 +164,29 @@ function runMark(type: number, id: number, extra: number, n: number, v: unknown)
   if (lead && pendingEvents() === n0) segLead = n0;
 }
 
+/** The trace this thread records into: a worker's goes up when it records
+ * into a new one (rejoin, design-docs/lifecycle.md *Workers across stop and
+ * start*). */
+let trace = 0;
+
+/** Writes the start of `r` (after those of the runs it is nested in) into
+ * this trace when it was begun in an earlier one, and its end when it has
+ * ended (`ending`: its end is written next): the runs a worker began
+ * before an API stop() and start() are known in the new trace, with the
+ * same start value and nesting. */
+function ensureBegun(r: RunCtx | null, ending = false): void {
+  if (r === null || r.trace === trace) return;
+  ensureBegun(r.parent);
+  r.trace = trace;
+  runMark(RUN_START, r.id, r.parent === null ? 0 : r.parent.id, 1, r.meta);
+  if (r.ended && !ending) runMark(RUN_END, r.id, -1, 0, undefined);
+}
+
 function switchTo(r: RunCtx | null): void {
   current = r;
   if (isRecording()) {
     boundary(r);
+    ensureBegun(r);
     runMark(RUN_SWITCH, r === null ? 0 : r.id, -1, 0, undefined);
   }
 }
@@ -252,6 +275,8 @@ export function run<T>(opts: RunOptions, fn: () => T): T {
   const ctx: RunCtx = {
     id: ++runSeq,
     runId: typeof o.runId === 'string' && o.runId !== '' ? o.runId : uuidv7(),
+    meta: {},
+    trace,
     parent,
     closed: false,
     tree: false,
@@ -269,7 +294,9 @@ export function run<T>(opts: RunOptions, fn: () => T): T {
   if (o.iteration !== undefined) meta.iteration = o.iteration;
   if (o.level !== undefined) meta.level = o.level;
   if (clear !== 'none') meta.clear = clear;
+  ctx.meta = meta;
   boundary(ctx);
+  ensureBegun(parent);
   runMark(RUN_START, ctx.id, parent === null ? 0 : parent.id, 1, meta);
   current = ctx;
   try {
@@ -286,6 +313,7 @@ export function run<T>(opts: RunOptions, fn: () => T): T {
         return;
       }
       boundary(to);
+      ensureBegun(ctx, true);
       runMark(RUN_END, ctx.id, -1, 0, undefined);
       if (to !== current) switchTo(to);
       // Its held events (and those of the runs nested in it it decides for) are written or dropped.
@@ -307,34 +335,36 @@ export function currentRunId(): string | null {
 export function beginComponentRun(runId: string, component: string, parentRunId: string | undefined): void {
   if (!isRecording() || base !== null) return;
   if (!hooked) install();
-  const ctx: RunCtx = { id: ++runSeq, runId, parent: null, closed: false, tree: false, held: false, under: null, mode: 'none', ended: false };
   const meta: Record<string, unknown> = { runId, component };
   if (parentRunId !== undefined) meta.parentRunId = parentRunId;
+  const ctx: RunCtx = { id: ++runSeq, runId, meta, trace, parent: null, closed: false, tree: false, held: false, under: null, mode: 'none', ended: false };
   boundary(null);
   runMark(RUN_START, ctx.id, 0, 1, meta);
   base = ctx;
-  baseMeta = meta;
   current = ctx;
 }
 
-/** Whether this thread is a component with its run begun. */
-export function inComponentRun(): boolean {
-  return base !== null;
+/** Whether this thread began a run (its own run() or a component's run). */
+export function hasRuns(): boolean {
+  return runSeq > 0;
 }
-
-/** The component run's start value (beginComponentRun). */
-let baseMeta: Record<string, unknown> = {};
 
 /** The thread now records into a new session (a worker across an API stop()
  * and start(), tracer.ts `rejoin`): the component's run begins again in the
  * new trace (same run, same start value), and the run current on the thread
- * stays current (design-docs/lifecycle.md, *Workers across stop and start*). */
-export function rebeginComponentRun(): void {
+ * stays current, begun again too with the runs it is nested in (a run begun
+ * in the earlier trace that shows up later, a callback of one of its
+ * resources, is begun again then: ensureBegun). Design-docs/lifecycle.md,
+ * *Workers across stop and start*. */
+export function beginRunsAgain(): void {
+  if (!isRecording()) return;
+  trace++;
   const b = base;
-  if (b === null || !isRecording()) return;
-  boundary(null);
-  runMark(RUN_START, b.id, 0, 1, baseMeta);
-  if (current !== b) switchTo(current);
+  if (b !== null) {
+    boundary(null);
+    ensureBegun(b);
+  }
+  if (current !== null && current !== b) switchTo(current);
 }
 
 /** Ends the component's run (the thread stops recording). */
@@ -344,6 +374,7 @@ export function endComponentRun(): void {
   base = null;
   if (isRecording()) {
     boundary(null);
+    ensureBegun(b, true);
     runMark(RUN_END, b.id, -1, 0, undefined);
   }
 }

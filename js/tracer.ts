@@ -25,7 +25,7 @@ import { installDefiners, installDefinersIn, nativeTexts } from './runtime/defin
 import { installFunctionSource, installFunctionSourceIn } from './runtime/function-source';
 import { declareRuntime, declareRuntimeIn } from './runtime/global-binding';
 import * as probes from './runtime/probes';
-import { beginComponentRun, endComponentRun, heldOwnRun, heldRun, inComponentRun, rebeginComponentRun, setRunSettler, takeLead } from './runs';
+import { beginComponentRun, endComponentRun, heldOwnRun, heldRun, beginRunsAgain, hasRuns, setRunSettler, takeLead } from './runs';
 import { currentKeyAction, setAttrResolver, setBounds, setMemoBudget, setRefs, setShapeWitness, setThisDepth, setTrust, setValueBudget, untrust } from './runtime/value-encoder';
 import { configureSecrets, setSecretsWindow } from './runtime/secrets';
 
@@ -165,21 +165,25 @@ function rejoin(): void {
   probes.setPreciseClock(threadPrecise ? n.sessionNowUs() : null);
   usePair(-1);
   // A component's run begins again in the new trace. Not here: this runs
-  // inside the probes' hand-over, whose buffer is emptied after it. At
-  // once after the hand-over when this thread's code asked for it (a
-  // message posted), else when the current JavaScript turn ends (a
-  // microtask: only in a component, whose run already installs async hooks).
-  if (!inComponentRun()) return;
+  // inside the probes' hand-over, whose buffer is emptied after it. Right
+  // after the probes empty it (their hook, at the end of this flush), else
+  // — the hook waits while an exception unwinds — after the hand-over of a
+  // message posted, or when the current JavaScript turn ends (a microtask:
+  // only in a thread that began a run, which already installs async hooks).
+  // The runs begun before it, its own run() ones too, are begun again
+  // (runs.ts, beginRunsAgain).
+  if (!hasRuns()) return;
   runToBegin = true;
+  probes.setAfterFlush(beginRunAgain);
   queueMicrotask(beginRunAgain);
 }
 
-/** The component run is to begin again in the session this worker joined (rejoin). */
+/** The runs are to begin again in the session this worker joined (rejoin). */
 let runToBegin = false;
 function beginRunAgain(): void {
   if (!runToBegin) return;
   runToBegin = false;
-  rebeginComponentRun();
+  beginRunsAgain();
 }
 
 const sink: probes.Sink = {
@@ -354,6 +358,9 @@ export function start(options: StartOptions = {}): string | null {
   logger.debug('noderec::tracer', 'recording started', { dir, pid: process.pid, ppid: process.ppid, activation_path: policy.activationPath });
   try {
     connectThread(policy, 'main');
+    // A run current across the program's stop() and start() (and the runs
+    // it is nested in) begins again in the new trace, as in a worker.
+    if (hasRuns()) beginRunsAgain();
   } catch (e) {
     recorderFailed(e, 'start');
     return dir;
@@ -535,9 +542,9 @@ export function installHooks(): void {
   if (isMainThread) registerAfterOthers();
 }
 
-function connectThread(policy: Policy, name: string): void {
+function connectThread(policy: Policy, name: string, session?: number): void {
   const n = native();
-  if (!isMainThread) joined = n.sessionId() ?? undefined;
+  if (!isMainThread) joined = session;
   threadName = name;
   threadPrecise = policy.clock === 'precise';
   n.registerThread(threadId, name);
@@ -608,7 +615,11 @@ function growWorkers(percent: number): void {
 export function joinFromWorker(): boolean {
   // Node's module-hooks thread (module.register) also runs preloads; it has
   // no parentPort, unlike every user worker. It records nothing.
-  if (isMainThread || parentPort === null || native().currentDir() === null) return false;
+  if (isMainThread || parentPort === null) return false;
+  // Read once: the session this worker joins (none: no recording). Every
+  // hand-over names it, so a stop() racing this join is seen by the first.
+  const session = native().sessionId();
+  if (session === null) return false;
   let policy: Policy;
   try {
     policy = policyFromEnv();
@@ -626,7 +637,7 @@ export function joinFromWorker(): boolean {
     if (comp.settings.maxEvents !== undefined) policy = { ...policy, maxEvents: comp.settings.maxEvents };
   }
   try {
-    connectThread(policy, comp === null ? `worker ${threadId}` : `worker ${threadId} (${comp.id})`);
+    connectThread(policy, comp === null ? `worker ${threadId}` : `worker ${threadId} (${comp.id})`, session);
     if (comp !== null) beginComponentRun(componentRunId(comp), comp.id, comp.settings.parentRunId);
   } catch (e) {
     workerFailed(e, 'start');

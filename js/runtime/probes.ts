@@ -258,6 +258,15 @@ export function pendingEvents(): number {
 }
 
 /** Hands the buffered events to the sink. */
+/** Called once right after a flush empties the buffer (tracer.ts `rejoin`:
+ * a worker's runs begin again at the front of the new trace's first batch);
+ * its marks go into the fresh buffer. Not while an unwind is under way
+ * (`runtime.d < hi`: a mark would unwind again): then at a later flush. */
+let afterFlush: (() => void) | null = null;
+export function setAfterFlush(fn: (() => void) | null): void {
+  afterFlush = fn;
+}
+
 export function flushEvents(): void {
   if (wp === 0 && A.pos === 0) return;
   const n = (wp / W) | 0;
@@ -285,6 +294,11 @@ export function flushEvents(): void {
   valuesOpen = false;
   // A value larger than the headroom may have grown the arena.
   arenaLimit = Math.min(ARENA_FLUSH, A.buf.length - ARENA_HEADROOM);
+  const h = afterFlush;
+  if (h !== null && runtime.d >= hi) {
+    afterFlush = null;
+    h();
+  }
 }
 
 /** Sizes of the buffers the probes write: event words (int32) and value

@@ -211,7 +211,7 @@ describe('lifecycle API', () => {
     });
   }
 
-  // Decision 41: the batches dropped because their session ended are
+  // Decision 39: the batches dropped because their session ended are
   // counted in metadata (events_dropped_after_stop: they reached their
   // session while it finished; events_dropped_before_join: they reached no
   // session that could still count them, counted by the next one to
@@ -248,7 +248,7 @@ describe('lifecycle API', () => {
     expect(dropped).toBeGreaterThan(0);
   });
 
-  // Decision 41: a worker component's run (design-docs/runs.md,
+  // Decision 39: a worker component's run (design-docs/runs.md,
   // *Components*) is the thread's base run: nothing the thread records is
   // outside it. Across an API stop() and start() the worker's events in the
   // new trace are in its run too: the run begins again there.
@@ -270,6 +270,78 @@ describe('lifecycle API', () => {
     }
   });
 
+  // Review of decision 39: a run the worker began before the restart (its
+  // own run(), nested in the component's run) was unknown in the new trace:
+  // its events there were in no run.
+  it('a worker component across stop() and start(): a run it began before the stop holds its events in the new trace too, nested in the component run', async () => {
+    const outDir = tempDir();
+    const r = await runNodeAsync(fixture('lifecycle-api', 'worker-restart.js'), { preload: 'none', outDir, env: { NODEREC_INDEX: INDEX, NODEREC_OUT_DIR: outDir, GAP_MS: '5', COMPONENT: '1', USER_RUN: '1' } });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const { dir1, dir2 } = JSON.parse(r.stdout) as { dir1: string; dir2: string };
+    for (const d of [dir1, dir2]) {
+      const evs = await eventsAsync(d);
+      const steps = evs.filter((e) => e.kind === 'call' && e.fn === 'step');
+      expect(steps.length, d).toBeGreaterThan(0);
+      expect([...new Set(steps.map((e) => e.run))], d).toEqual(['user-run']);
+      const starts = evs.filter((e) => e.kind === 'run' && nrOf(e).phase === 'start');
+      expect(starts.map((e) => [e.runId, e.parentRunId]), d).toEqual([
+        ['job-1/cruncher', 'job-1'],
+        ['user-run', 'job-1/cruncher'],
+      ]);
+    }
+  });
+
+  // Review of decision 39: a worker that learns of the restart from a full
+  // buffer (inside a probe) began its run again only when the JavaScript
+  // turn ended: a long synchronous loop's events in trace 2 were in no run.
+  it('a worker component in a long synchronous loop across stop() and start(): every step() call in the new trace is in its run', async () => {
+    const outDir = tempDir();
+    const r = await runNodeAsync(fixture('lifecycle-api', 'worker-restart.js'), { preload: 'none', outDir, env: { NODEREC_INDEX: INDEX, NODEREC_OUT_DIR: outDir, RACE: '1', LONG_MS: '2000', COMPONENT: '1' } });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const { dir2 } = JSON.parse(r.stdout) as { dir2: string };
+    const evs = await eventsAsync(dir2);
+    const steps = evs.filter((e) => e.kind === 'call' && e.fn === 'step');
+    // Recorded inside the long turn: phase 2 (the main thread records into trace 2).
+    expect(steps.filter((e) => (e.args as unknown[] | undefined)?.[1] === 2).length).toBeGreaterThan(0);
+    const runs = new Map<string, number>();
+    for (const e of steps) runs.set(String(e.run), (runs.get(String(e.run)) ?? 0) + 1);
+    expect(Object.fromEntries(runs)).toEqual({ 'job-1/cruncher': steps.length });
+  });
+
+  // Found with the review of decision 39: the main thread's own run begun
+  // before its API stop() and start() was unknown in the new trace too.
+  it('the main thread across its own stop() and start(): the run current at start() holds its events in the new trace', async () => {
+    const script = path.join(tempDir(), 'main-run.js');
+    const lib = JSON.stringify(fixture('lifecycle-api', 'lib.js'));
+    fs.writeFileSync(
+      script,
+      `const nr = require(${JSON.stringify(INDEX)});
+const dir1 = nr.start({ program: 'main-one' });
+const { square } = require(${lib});
+let dir2;
+nr.run({ runId: 'main-run' }, () => {
+  for (let i = 0; i < 10; i++) square(i);
+  nr.stop();
+  dir2 = nr.start({ program: 'main-two' });
+  for (let i = 0; i < 10; i++) square(i);
+});
+nr.stop();
+console.log(JSON.stringify({ dir1, dir2 }));
+`,
+    );
+    const outDir = tempDir();
+    const r = await runNodeAsync(script, { preload: 'none', outDir, env: { NODEREC_OUT_DIR: outDir, NODEREC_NO_CACHE: '1' } });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const { dir1, dir2 } = JSON.parse(r.stdout) as { dir1: string; dir2: string };
+    for (const d of [dir1, dir2]) {
+      const calls = (await eventsAsync(d)).filter((e) => e.kind === 'call' && e.fn === 'square');
+      expect(calls.map((e) => e.run), d).toEqual(Array(10).fill('main-run'));
+    }
+  });
+
   it('a stop() while a worker hands full buffers over is no recorder failure (4 runs: the race is hit in about 1 of 4)', async () => {
     for (let i = 0; i < 4; i++) {
       const outDir = tempDir();
@@ -284,7 +356,7 @@ describe('lifecycle API', () => {
     await droppedAccountFor({ RACE: '1' });
   });
 
-  // Decision 41: a worker instrumenting a module while the main thread's
+  // Decision 39: a worker instrumenting a module while the main thread's
   // stop() finishes the session got `ERR_INTERNAL recording has finished`
   // (registering the module's functions in a session whose writer was
   // gone), which then failed the main thread's next session.

@@ -158,7 +158,7 @@ pub fn wake() -> u32 {
     if GENERATION.load(Ordering::SeqCst) != gen {
         // A session started between the read and the swap (a worker's read
         // racing the main thread's API stop() and start(), decisions.md
-        // 41): `us` may be the ended session's, stored over the new
+        // 39): `us` may be the ended session's, stored over the new
         // session's mark. The slot is marked again and read anew.
         s.0.store(PARKED, Ordering::SeqCst);
         MY_EXACT.with(|c| c.set(PARKED));
@@ -685,7 +685,7 @@ mod tests {
         assert!(max >= stale, "events stamped a time {stale} µs old, clock_max_step_us {max}");
     }
 
-    /// Decision 41: a wake racing a new session (a worker's `clockWake()`
+    /// Decision 39: a wake racing a new session (a worker's `clockWake()`
     /// while the main thread's API `stop()` and `start()` run) read the
     /// ended session's time, then stored it over the new session's mark:
     /// the thread's next events (up to its count or the next tick) carried

@@ -144,6 +144,10 @@ pub struct Session {
     /// Finished by the signal thread while JavaScript still runs: late
     /// batches are dropped quietly (the process is about to end).
     finished_natively: std::sync::atomic::AtomicBool,
+    /// The writer was taken (finish): the outbox keeps nothing any more, a
+    /// batch for it is dropped and counted (set and read under the outbox's
+    /// lock).
+    closed: std::sync::atomic::AtomicBool,
     /// The loaded filter chain.
     pub filter: Option<Arc<crate::filter::Engine>>,
     /// The instrumentation cache directory; `None`: no cache.
@@ -252,6 +256,7 @@ pub fn start(opts: &StartOptions) -> Result<Arc<Session>> {
         files: AtomicU64::new(0),
         threads: AtomicU64::new(0),
         finished_natively: std::sync::atomic::AtomicBool::new(false),
+        closed: std::sync::atomic::AtomicBool::new(false),
         filter: Some(filter),
         cache_dir: if opts.no_cache {
             None
@@ -398,6 +403,15 @@ impl Session {
     /// replays every table loaded before it, and a table registered as a
     /// session finishes is defined in the next one too). `false`: the
     /// session has finished (nothing more is written to it).
+    ///
+    /// Lock order: the registry's lock is held while definitions go to the
+    /// writer (`send_unless_ended`), which takes the writer's lock and, when
+    /// the session has finished, would take the metadata's lock to count what
+    /// it dropped — while `finish` holds the metadata's lock and then takes
+    /// the registry's (`functions`). No deadlock today: definitions carry no
+    /// events, so nothing is counted and the metadata's lock is never taken
+    /// here (`note_dropped` returns first for 0 events). Keep it so: never
+    /// send a message with events while holding the registry's lock.
     fn define_functions(&self, abs_path: &str, base: u32, fns: &[FnDef]) -> Result<bool> {
         let mut reg = lock(&self.registry);
         if !reg.defined.insert(base) {
@@ -469,8 +483,16 @@ impl Session {
             drop(ob);
             return self.send_unless_ended(Msg::Events { thread, words, arena, hold, run, lead });
         }
-        ob.bytes += words.len() * 4 + arena.len();
-        ob.msgs.push(Msg::Events { thread, words, arena, hold, run, lead });
+        let bytes = words.len() * 4 + arena.len();
+        let msg = Msg::Events { thread, words, arena, hold, run, lead };
+        if self.closed.load(Ordering::SeqCst) {
+            // finish() took the writer: kept here, the batch would stay forever.
+            drop(ob);
+            self.note_dropped(msg.events());
+            return Ok(false);
+        }
+        ob.bytes += bytes;
+        ob.msgs.push(msg);
         self.send_outbox_unless_ended(ob, false)
     }
 
@@ -562,6 +584,9 @@ impl Session {
     /// written (`keep`) or dropped (design-docs/runs.md *Clear*).
     pub fn settle_runs(&self, thread: u32, runs: Vec<u32>, keep: bool) -> Result<()> {
         let mut ob = lock(&self.outbox);
+        if self.closed.load(Ordering::SeqCst) {
+            return Ok(());
+        }
         ob.msgs.push(Msg::Settle { thread, runs, keep });
         // A worker's runs settled as the session finishes are dropped with it.
         self.send_outbox_unless_ended(ob, false).map(|_| ())
@@ -625,9 +650,26 @@ impl Session {
     /// Finishes the writer and writes the final metadata. Idempotent: a second
     /// call returns the metadata written by the first.
     pub fn finish(&self, exit_code: Option<i32>, signal: Option<String>, final_status: &str) -> Result<Metadata> {
-        // What clearing runs handed over goes first (the writer then writes what is still held).
-        let held = self.send_held();
-        let writer = lock(&self.writer).take();
+        // What clearing runs handed over goes first (the writer then writes
+        // what is still held). The writer is taken under the outbox's lock,
+        // right after the outbox is sent: from then on the outbox keeps
+        // nothing (`closed`), a batch for it is dropped and counted, and the
+        // worker is told (SESSION_ENDED). Before the review of decision 39 a
+        // held batch reaching the outbox after the send stayed there.
+        let mut ob = lock(&self.outbox);
+        let msgs = std::mem::take(&mut ob.msgs);
+        ob.bytes = 0;
+        let mut w = lock(&self.writer);
+        let (held, lost) = match w.as_ref() {
+            Some(_) if msgs.is_empty() => (Ok(()), 0),
+            Some(wr) => (wr.send(Msg::Many(msgs)), 0),
+            None => (Ok(()), Msg::Many(msgs).events()),
+        };
+        let writer = w.take();
+        drop(w);
+        self.closed.store(true, Ordering::SeqCst);
+        drop(ob);
+        self.note_dropped(lost);
         let result = match writer {
             Some(w) => held.and(w.finish()),
             None => return Ok(lock(&self.meta).clone()),
