@@ -257,7 +257,6 @@ export function pendingEvents(): number {
   return (wp / W) | 0;
 }
 
-/** Hands the buffered events to the sink. */
 /** Called once right after a flush empties the buffer (tracer.ts `rejoin`:
  * a worker's runs begin again at the front of the new trace's first batch);
  * its marks go into the fresh buffer. Not while an unwind is under way
@@ -267,6 +266,7 @@ export function setAfterFlush(fn: (() => void) | null): void {
   afterFlush = fn;
 }
 
+/** Hands the buffered events to the sink. */
 export function flushEvents(): void {
   if (wp === 0 && A.pos === 0) return;
   const n = (wp / W) | 0;
