@@ -253,16 +253,24 @@ describe('lifecycle API', () => {
   // outside it. Across an API stop() and start() the worker's events in the
   // new trace are in its run too: the run begins again there.
   const nrOf = (e: Event): { phase?: string; thread?: number } => (e.__noderec__ ?? {}) as { phase?: string; thread?: number };
-  it('a worker component across stop() and start(): its run begins again in the new trace and holds its events there', async () => {
+  /** worker-restart.js run with `env`: each of its two traces, with its events and its step() calls (some). */
+  async function workerRestartTraces(env: Record<string, string>): Promise<{ d: string; evs: Event[]; steps: Event[] }[]> {
     const outDir = tempDir();
-    const r = await runNodeAsync(fixture('lifecycle-api', 'worker-restart.js'), { preload: 'none', outDir, env: { NODEREC_INDEX: INDEX, NODEREC_OUT_DIR: outDir, GAP_MS: '5', COMPONENT: '1' } });
+    const r = await runNodeAsync(fixture('lifecycle-api', 'worker-restart.js'), { preload: 'none', outDir, env: { NODEREC_INDEX: INDEX, NODEREC_OUT_DIR: outDir, ...env } });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const { dir1, dir2 } = JSON.parse(r.stdout) as { dir1: string; dir2: string };
+    const out: { d: string; evs: Event[]; steps: Event[] }[] = [];
     for (const d of [dir1, dir2]) {
       const evs = await eventsAsync(d);
       const steps = evs.filter((e) => e.kind === 'call' && e.fn === 'step');
       expect(steps.length, d).toBeGreaterThan(0);
+      out.push({ d, evs, steps });
+    }
+    return out;
+  }
+  it('a worker component across stop() and start(): its run begins again in the new trace and holds its events there', async () => {
+    for (const { d, evs, steps } of await workerRestartTraces({ GAP_MS: '5', COMPONENT: '1' })) {
       expect([...new Set(steps.map((e) => e.run))], d).toEqual(['job-1/cruncher']);
       const starts = evs.filter((e) => e.kind === 'run' && e.runId === 'job-1/cruncher' && nrOf(e).phase === 'start');
       expect(starts, d).toHaveLength(1);
@@ -274,15 +282,7 @@ describe('lifecycle API', () => {
   // own run(), nested in the component's run) was unknown in the new trace:
   // its events there were in no run.
   it('a worker component across stop() and start(): a run it began before the stop holds its events in the new trace too, nested in the component run', async () => {
-    const outDir = tempDir();
-    const r = await runNodeAsync(fixture('lifecycle-api', 'worker-restart.js'), { preload: 'none', outDir, env: { NODEREC_INDEX: INDEX, NODEREC_OUT_DIR: outDir, GAP_MS: '5', COMPONENT: '1', USER_RUN: '1' } });
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    const { dir1, dir2 } = JSON.parse(r.stdout) as { dir1: string; dir2: string };
-    for (const d of [dir1, dir2]) {
-      const evs = await eventsAsync(d);
-      const steps = evs.filter((e) => e.kind === 'call' && e.fn === 'step');
-      expect(steps.length, d).toBeGreaterThan(0);
+    for (const { d, evs, steps } of await workerRestartTraces({ GAP_MS: '5', COMPONENT: '1', USER_RUN: '1' })) {
       expect([...new Set(steps.map((e) => e.run))], d).toEqual(['user-run']);
       const starts = evs.filter((e) => e.kind === 'run' && nrOf(e).phase === 'start');
       expect(starts.map((e) => [e.runId, e.parentRunId]), d).toEqual([
