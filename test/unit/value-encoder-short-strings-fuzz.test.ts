@@ -1,0 +1,48 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { arena, resetArena, setBounds, writeValue } from '../../js/runtime/value-encoder';
+import { configureSecrets, resetSecrets, scrubString } from '../../js/runtime/secrets';
+
+const ALL = ['url-password', 'url-params', 'header-lines', 'auth-scheme', 'jwt', 'private-key', 'aws-key-id'];
+function varint(n: number): number[] { const o: number[] = []; while (n > 0x7f) { o.push((n & 0x7f) | 0x80); n >>>= 7; } o.push(n); return o; }
+function expected(s: string, bound: number): number[] {
+  const r = scrubString(s);
+  let keep = r.length < bound ? r.length : bound;
+  if (keep < r.length && keep > 0) { const hi = r.charCodeAt(keep - 1), lo = r.charCodeAt(keep); if (hi >= 0xd800 && hi <= 0xdbff && lo >= 0xdc00 && lo <= 0xdfff) keep--; }
+  const bytes = [...Buffer.from(r.slice(0, keep), 'utf8')];
+  return [0x06, ...varint(bytes.length), ...varint(r.length), ...bytes];
+}
+function encoded(v: unknown): number[] { resetArena(); writeValue(v); return [...arena.buf.subarray(0, arena.pos)]; }
+let seed = 12345;
+function rnd(n: number): number { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; }
+const PIECES = ['Bearer ', 'bearer\t', 'Basic ', 'bot ', 'Token ', 'digest ', 'Negotiate ', 'eyJ', '.eyJ', 'AKIA', 'ASIA', 'http://', 'a:b@', '://', '@', '=', '?', '&', ';', '\n', '\r\n', ':', ' ', '-----BEGIN ', 'PRIVATE KEY-----', '-', 'password', 'token', 'secret', 'x', 'A', 'Z', '0', '9', '_', '\u00e9', '\u0130', '\u212a', '\uff20', '\u2028', '\u0085'];
+function gen(): string {
+  let s = '';
+  const parts = 1 + rnd(6);
+  for (let i = 0; i < parts; i++) s += rnd(3) === 0 ? String.fromCharCode(32 + rnd(95)) : PIECES[rnd(PIECES.length)];
+  if (rnd(4) === 0) s = String.fromCharCode(rnd(128)) + s;
+  return s.slice(0, 1 + rnd(30));
+}
+afterEach(() => { resetSecrets(); setBounds(3, 32, 256); resetArena(); });
+describe('short strings fuzzed against scrubString (review of decision 41)', () => {
+  it('short path == scrubString, random detector subsets/bounds', () => {
+    let changed = 0, n = 0;
+    for (let round = 0; round < 400; round++) {
+      const sub = ALL.filter(() => rnd(2) === 0);
+      const mode = rnd(3);
+      configureSecrets({ strings: round % 7 === 0 ? ALL : sub }, (k) => (mode === 0 ? 1 : mode === 1 ? 0 : /pass|token|secret/i.test(k) ? 1 : 0));
+      const bound = [256, 30, 24, 12, 8, 7, 1, 0][rnd(8)];
+      setBounds(3, 32, bound);
+      for (let j = 0; j < 500; j++) {
+        const s = gen();
+        n++;
+        if (scrubString(s) !== s) changed++;
+        const e = expected(s, bound);
+        const a = encoded(s);
+        if (JSON.stringify(a) !== JSON.stringify(e)) expect(a, JSON.stringify([s, sub, mode, bound])).toEqual(e);
+        const ar = encoded([s, 1]);
+        expect(ar.slice(3, 3 + e.length), JSON.stringify(s)).toEqual(e);
+      }
+    }
+    expect(changed).toBeGreaterThan(100);
+  });
+});
