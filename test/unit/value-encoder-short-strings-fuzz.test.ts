@@ -13,8 +13,9 @@ function expected(s: string, bound: number): number[] {
 }
 function encoded(v: unknown): number[] { resetArena(); writeValue(v); return [...arena.buf.subarray(0, arena.pos)]; }
 let seed = 12345;
-function rnd(n: number): number { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; }
-const PIECES = ['Bearer ', 'bearer\t', 'Basic ', 'bot ', 'Token ', 'digest ', 'Negotiate ', 'eyJ', '.eyJ', 'AKIA', 'ASIA', 'http://', 'a:b@', '://', '@', '=', '?', '&', ';', '\n', '\r\n', ':', ' ', '-----BEGIN ', 'PRIVATE KEY-----', '-', 'password', 'token', 'secret', 'x', 'A', 'Z', '0', '9', '_', '\u00e9', '\u0130', '\u212a', '\uff20', '\u2028', '\u0085'];
+// (the high bits: the low bits of this generator repeat with short periods)
+function rnd(n: number): number { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return Math.floor((seed / 0x80000000) * n); }
+const PIECES = ['AKIAIOSFODNN7EXAMPLE', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln', 'Bearer ', 'bearer\t', 'Basic ', 'bot ', 'Token ', 'digest ', 'Negotiate ', 'eyJ', '.eyJ', 'AKIA', 'ASIA', 'http://', 'a:b@', '://', '@', '=', '?', '&', ';', '\n', '\r\n', ':', ' ', '-----BEGIN ', 'PRIVATE KEY-----', '-', 'password', 'token', 'secret', 'x', 'A', 'Z', '0', '9', '_', '\u00e9', '\u0130', '\u212a', '\uff20', '\u2028', '\u0085'];
 function gen(): string {
   let s = '';
   const parts = 1 + rnd(6);
