@@ -276,6 +276,8 @@ const INSTALL = `(function (untrust, texts, isError, thrown, moved, isProxy) {
     const w = {
       setPrototypeOf(o, p) {
         const mv = mayMove(o, p);
+        // A function's kind (async, generator) is read from its prototype.
+        if (typeof o === 'function') untrust(o);
         try {
           return builtin(this, o, p);
         } catch (e) {
@@ -294,6 +296,7 @@ const INSTALL = `(function (untrust, texts, isError, thrown, moved, isProxy) {
     {
       set __proto__(p) {
         const mv = mayMove(this, p);
+        if (typeof this === 'function') untrust(this);
         try {
           return protoSet(this, p);
         } catch (e) {

@@ -639,7 +639,13 @@ function encObj(v: object): void {
   }
 }
 
+/** The functions encoded since the memos were last dropped for one (untrust). */
+var fnSeen = new WeakSet<object>();
+const FnSeenHas = uncurry<boolean>(WeakSet.prototype.has);
+const FnSeenAdd = uncurry<WeakSet<object>>(WeakSet.prototype.add);
+
 function encFunction(fn: AnyFn): void {
+  FnSeenAdd(fnSeen, fn);
   putTag(T_FUNCTION);
   const nd = ObjectGetOwnPropertyDescriptor(fn, 'name');
   let name = '';
@@ -1759,6 +1765,17 @@ export function setTrust(on: boolean): void {
 
 /** Called by the definer wrappers with their target. */
 export function untrust(o: object): void {
+  if (typeof o === 'function') {
+    // A function's encoding (its name, its kind) is not checked: references
+    // hold the function's identity only. A function encoded before and given
+    // to a definer or a prototype setter since may encode differently now,
+    // so every memo is dropped (the next captures are full encodings).
+    if (FnSeenHas(fnSeen, o)) {
+      fnSeen = new WeakSet<object>();
+      epoch++;
+    }
+    return;
+  }
   const m = MemoGet(memos, o);
   if (m !== undefined && m !== SEEN) m.trusted = false;
   if (ArrayIsArray(o) && !isProxy(o)) {
