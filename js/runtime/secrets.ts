@@ -103,9 +103,17 @@ export function secretsGeneration(): number {
   return generation;
 }
 
+/** Called at every new generation: the value encoder drops its memos (an
+ * encoding made under other settings must not be referred back to). */
+let onNewGeneration: () => void = () => {};
+export function onSecretsChange(fn: () => void): void {
+  onNewGeneration = fn;
+}
+
 /** Installs the chain's settings and the encoder's key decision. */
 export function configureSecrets(cfg: SecretsConfig, decideKey: (key: string) => number): void {
   generation++;
+  onNewGeneration();
   detect = 0;
   for (const n of cfg.strings ?? []) detect |= DETECTORS[n] ?? 0;
   pairs = cfg.pairs === true;
@@ -117,6 +125,7 @@ export function configureSecrets(cfg: SecretsConfig, decideKey: (key: string) =>
 /** Turns everything off (tests, a stopped recorder). */
 export function resetSecrets(): void {
   generation++;
+  onNewGeneration();
   detect = 0;
   pairs = false;
   envAllow = null;
@@ -214,6 +223,7 @@ let window = 256 + MARGIN;
 /** The encoder's string bound (characters it keeps of a string). */
 export function setSecretsWindow(stringBound: number): void {
   generation++;
+  onNewGeneration();
   window = (stringBound > 0 ? stringBound : 0) + MARGIN;
 }
 

@@ -16,7 +16,7 @@
 import * as util from 'util';
 import * as v8 from 'v8';
 
-import { envKeyAction, isEnvObject, isPairList, pairName, scrubNeed, scrubString, secretsGeneration } from './secrets';
+import { envKeyAction, isEnvObject, isPairList, onSecretsChange, pairName, scrubNeed, scrubString, secretsGeneration } from './secrets';
 
 // ---------------------------------------------------------------------------
 // Captured built-ins (taken once at module load).
@@ -1166,6 +1166,11 @@ const MISSING_ID = {};
 const DROPPED_ID = {};
 
 /** References on (default) or off (`NODEREC_VALUE_REFS=0`). */
+// What the secrets settings answer is part of every encoding a memo refers to.
+onSecretsChange(() => {
+  epoch++;
+});
+
 export function setRefs(on: boolean): void {
   refsOn = on;
   epoch++;

@@ -65,6 +65,29 @@ describe('the scrub cache of long strings', () => {
     expect(encoded(url)).toContain('app:[redacted]@');
   });
 
+  it('a value recorded before the secrets settings changed is not referred back to', () => {
+    // Memos are dropped by configureSecrets itself, not only by the
+    // setBounds a session start calls before it.
+    configureSecrets({ strings: [] }, currentKeyAction);
+    const o = { url, n: 1 };
+    resetArena();
+    let at = arena.pos;
+    writeValue(o);
+    writeValue(o);
+    const kept = Buffer.from(arena.buf.subarray(at, arena.pos)).toString('latin1');
+    expect(kept).toContain('Pg-Pass-9f8e7d');
+    configureSecrets({ strings: ALL }, currentKeyAction);
+    at = arena.pos;
+    writeValue(o);
+    const now = Buffer.from(arena.buf.subarray(at, arena.pos)).toString('latin1');
+    expect(now).toContain('app:[redacted]@');
+    expect(now).not.toContain('Pg-Pass-9f8e7d');
+    resetSecrets();
+    at = arena.pos;
+    writeValue(o);
+    expect(Buffer.from(arena.buf.subarray(at, arena.pos)).toString('latin1')).toContain('Pg-Pass-9f8e7d');
+  });
+
   it('follows the window (a secret past it is not looked for)', () => {
     const late = `${'x'.repeat(3000)} postgres://app:Pg-Pass-9f8e7d@db/shop`;
     setBounds(3, 32, 8192);
