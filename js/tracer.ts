@@ -205,6 +205,13 @@ const sink: probes.Sink = {
   limitReached() {
     if (isMainThread) native().setTruncated();
   },
+  reentrantDropped(events) {
+    try {
+      native().droppedReentrant(events);
+    } catch {
+      // statistics only
+    }
+  },
   filterStats(redacted, dropped) {
     try {
       native().filterStats(redacted, dropped);

@@ -9,7 +9,7 @@
 // ran), the trace reads back, and the values equal those of the
 // descriptor-read encoding (NODEREC_VALUE_REFS=0 trusts nothing).
 import { describe, expect, it } from 'vitest';
-import { NODE22, fixture, metadata, onlyTrace, plainAndTwoRecordings } from '../helpers/run';
+import { NODE22, events, fixture, metadata, onlyTrace, plainAndTwoRecordings } from '../helpers/run';
 
 const MAIN = fixture('values-trust', 'realms.js');
 
@@ -48,4 +48,39 @@ describe("another realm's definers on this realm's trusted objects", () => {
       expect(text).toContain('"a":{"$":"accessor","get":false,"set":true}');
     });
   }
+});
+
+// The re-entry guard (decisions.md 42, Fix B): a getter the recorder could
+// not know of (here: a context whose definers are not wrapped, because its
+// options were a Proxy the recorder does not read) runs inside the encoder
+// and calls instrumented code. Its events are dropped and counted, the
+// outer value is written in full, and the trace is kept.
+describe('probes entered while a value is encoded', () => {
+  it('drops and counts the nested events; the trace reads back complete', () => {
+    const env = { FIXTURE_REALM: 'unwrapped' };
+    const { plain, on, a, b } = plainAndTwoRecordings(MAIN, undefined, env, { NODEREC_VALUE_REFS: '1' }, { NODEREC_VALUE_REFS: '0' });
+    expect(plain.code).toBe(0);
+    expect(on.stderr).toBe('');
+    expect(on.code).toBe(0);
+    const lines = on.stdout.trim().split('\n');
+    const ran = (JSON.parse(lines[lines.length - 1]) as { ran: number }).ran;
+    expect(lines.length).toBe(ran + 1);
+    // The getter did run inside the encoder (what is not covered) ...
+    expect(ran).toBeGreaterThan(0);
+    const dir = onlyTrace(on.outDir);
+    const meta = metadata(dir);
+    expect(meta.status).toBe('complete');
+    // ... and each run was a call and a return of `g` and of `helper`, dropped.
+    expect(meta.events_dropped_reentrant).toBe(ran * 4);
+    // Every capture is there, as many as without references.
+    expect(a.length).toBe(b.length);
+    expect(a.length).toBeGreaterThan(200);
+    expect(JSON.stringify(a)).toContain('GETTER RAN');
+    // What the getter wrote is recorded (after the encoding that ran it).
+    const out = events(dir)
+      .filter((e) => e.kind === 'output')
+      .map((e) => JSON.stringify(e))
+      .join('\n');
+    expect(out.split('getter ran').length - 1).toBe(ran);
+  });
 });
