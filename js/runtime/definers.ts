@@ -68,6 +68,7 @@ const INSTALL = `(function (untrust, texts, isError, thrown, moved, isProxy, vmx
   // it gets those call sites; else the text Node formats is edited.
   const FRAME = /^    at /;
   const OURS = /^    at (?:.* \\()?noderec:definers:\\d+:\\d+\\)?$/;
+  const CARET = /^ *\\^+ *$/;
   const isFrame = (l) => apply(test, FRAME, [l]);
   const notOurs = (l) => !apply(test, OURS, [l]);
   const oursSite = (c) => { try { return c.getFileName() === 'noderec:definers'; } catch { return false; } };
@@ -126,8 +127,11 @@ const INSTALL = `(function (untrust, texts, isError, thrown, moved, isProxy, vmx
           const frames = [];
           for (let j = 0; j < fixed.length && j < 16; j++) frames[j] = '    at ' + fixed[j];
           thrown(e, frames);
+          return;
         }
-        return;
+        // Formatted before it reached the wrapper (an error from code a vm
+        // context ran, which Node decorates with its source line on the
+        // way out): its text is edited as below.
       }
       const s = e.stack;
       if (typeof s !== 'string') return;
@@ -150,6 +154,11 @@ const INSTALL = `(function (untrust, texts, isError, thrown, moved, isProxy, vmx
       const kept = apply(slice, rest, [0, lim > above ? lim - above : 0]);
       const all = apply(concat, apply(slice, lines, [0, i]), [kept]);
       e.stack = apply(join, all, ['\\n']);
+      // An error Node decorated with the line of a vm context's code that
+      // threw it (\`file:line\`, the line, a caret, a blank line, then the
+      // stack) ends the process reported as it is, as without the wrapper:
+      // Node prints no other line for it.
+      if (lines.length > 3 && lines[3] === '' && apply(test, CARET, [lines[2]])) return;
       thrown(e, apply(filter, all, [isFrame]));
     } catch {
       // left as it was
@@ -385,7 +394,13 @@ const INSTALL = `(function (untrust, texts, isError, thrown, moved, isProxy, vmx
       }
       return r;
     };
-    dp(wCreateContext, 'prototype', { value: builtinCreate.prototype });
+    // (a function declaration in Node: a constructor with a prototype object)
+    const protoObj = builtinCreate.prototype;
+    dp(wCreateContext, 'prototype', { value: protoObj });
+    const ctorDesc = typeof protoObj === 'object' && protoObj !== null ? gopd(protoObj, 'constructor') : undefined;
+    if (ctorDesc !== undefined && ctorDesc.value === builtinCreate && ctorDesc.configurable === true) {
+      dp(protoObj, 'constructor', { value: wCreateContext, writable: ctorDesc.writable, enumerable: ctorDesc.enumerable, configurable: true });
+    }
     // An own data property's value along the prototype chain (undefined
     // when absent); BAD for an accessor or a Proxy on the way.
     const BAD = {};

@@ -9,7 +9,7 @@
 // ran), the trace reads back, and the values equal those of the
 // descriptor-read encoding (NODEREC_VALUE_REFS=0 trusts nothing).
 import { describe, expect, it } from 'vitest';
-import { NODE22, events, fixture, metadata, onlyTrace, plainAndTwoRecordings } from '../helpers/run';
+import { NODE22, events, fixture, metadata, onlyTrace, plainAndTwoRecordings, runNode } from '../helpers/run';
 
 const MAIN = fixture('values-trust', 'realms.js');
 
@@ -83,4 +83,47 @@ describe('probes entered while a value is encoded', () => {
       .join('\n');
     expect(out.split('getter ran').length - 1).toBe(ran);
   });
+});
+
+// The wrapped vm functions (vm.createContext, vm.Script.prototype.runInNewContext)
+// and a created context's definers look like Node's where a program can
+// look: name, length, text, attributes, constructor behaviour, what they
+// return, the errors thrown through them and their stacks, the uncaught
+// report of an error from a context's code. Known differences are checked
+// to be exactly what README's Known differences says.
+describe('the wrapped vm functions', () => {
+  const SEEN = fixture('values-trust', 'vm-seen.js');
+  const ours = /^ {4}at Script\.runInNewContext \(noderec:definers:\d+:\d+\)$/;
+  for (const node of [undefined, NODE22]) {
+    it(`look like Node's${node === undefined ? '' : ' (node 22)'}`, () => {
+      const plain = runNode(SEEN, { preload: 'none', node });
+      const rec = runNode(SEEN, { node });
+      expect(plain.code).toBe(0);
+      expect(rec.stderr).toBe('');
+      expect(rec.code).toBe(0);
+      const p = JSON.parse(plain.stdout) as { seen: unknown[]; differs: string[] };
+      const r = JSON.parse(rec.stdout) as { seen: unknown[]; differs: string[] };
+      expect(r.seen).toEqual(p.seen);
+      expect(JSON.stringify(p)).not.toContain('noderec');
+      // A stack captured while Script#runInNewContext runs the code (or
+      // formatted by the program's Error.prepareStackTrace before the error
+      // left the context) lists the wrapper: one frame more, one fewer at
+      // the bottom (Error.stackTraceLimit).
+      const [prepared, ...captured] = r.differs;
+      const [pPrepared, ...pCaptured] = p.differs;
+      expect(prepared.replace(/ \| runInNewContext@noderec:definers:\d+/, '')).toBe(pPrepared.split(' | ').slice(0, -1).join(' | '));
+      for (let i = 0; i < captured.length; i++) {
+        const lines = captured[i].split('\n');
+        expect(lines.filter((l) => ours.test(l))).toHaveLength(1);
+        expect(lines.filter((l) => !ours.test(l))).toEqual(pCaptured[i].split('\n').slice(0, -1));
+      }
+      expect(r.differs).toHaveLength(3);
+      // An error thrown by a context's code and not caught: Node's report.
+      const plainU = runNode(SEEN, { preload: 'none', node, env: { FIXTURE_UNCAUGHT: '1' } });
+      const recU = runNode(SEEN, { node, env: { FIXTURE_UNCAUGHT: '1' } });
+      expect(plainU.code).toBe(1);
+      expect(recU.code).toBe(1);
+      expect(recU.stderr).toBe(plainU.stderr);
+    });
+  }
 });
