@@ -23,6 +23,7 @@ describe("another realm's definers on this realm's trusted objects", () => {
     ['noStrings', undefined],
     ['microtask', undefined],
     ['compileFunction', undefined],
+    ['dontContextify', undefined],
     ['createContext', NODE22],
     ['runInNewContext', NODE22],
     ['scriptRunInNewContext', NODE22],
