@@ -532,9 +532,12 @@ export function installDefiners(untrust: (o: object) => void, prepare: ((context
 
 /** Wraps the definers and prototype setters of a vm context (once per
  * context: the caller declares the runtime there first, which happens once). */
+let installScript: vm.Script | null = null;
 export function installDefinersIn(context: vm.Context, untrust: (o: object) => void): boolean {
   try {
-    return ((vm.runInContext(INSTALL, context, { filename: FILENAME }) as Install)(untrust, nativeTexts, util.types.isNativeError, thrown, protoMoved, util.types.isProxy) & 1) !== 0;
+    // compiled once for all contexts (every context the program creates gets it)
+    if (installScript === null) installScript = new vm.Script(INSTALL, { filename: FILENAME });
+    return ((installScript.runInContext(context) as Install)(untrust, nativeTexts, util.types.isNativeError, thrown, protoMoved, util.types.isProxy) & 1) !== 0;
   } catch {
     return false;
   }
