@@ -107,8 +107,8 @@ function valuesStart(): void {
 
 // Events not recorded, by reason (counted per buffer, or per event only
 // while an activation window is set): max_events, recorder_error, stopped,
-// inactive.
-const dropped: Record<string, number> = { max_events: 0, recorder_error: 0, stopped: 0, inactive: 0 };
+// inactive; and reentrant (per event: `encoding` below), added at detach.
+const dropped: Record<string, number> = { max_events: 0, recorder_error: 0, stopped: 0, inactive: 0, reentrant: 0 };
 let dropReason = 'stopped';
 
 // Activation window (NODEREC_ACTIVATION_PATH): while `gated`, every event
@@ -180,6 +180,7 @@ export function detach(): void {
   }
   filterCounts.fill(0);
   if (reentrant > 0 && s !== null && s.reentrantDropped !== undefined) s.reentrantDropped(reentrant);
+  dropped.reentrant += reentrant;
   reentrant = 0;
   sink = null;
 }
@@ -206,7 +207,7 @@ function dropBuffered(): void {
 /** Events not recorded, by reason. */
 export function droppedEvents(): Record<string, number> {
   const pending = sink === null ? (wp / W) | 0 : 0;
-  return { ...dropped, [dropReason]: dropped[dropReason] + pending };
+  return { ...dropped, [dropReason]: dropped[dropReason] + pending, reentrant: dropped.reentrant + reentrant };
 }
 
 /** Sets up (or, with false, removes) the activation window. */
