@@ -205,6 +205,13 @@ const sink: probes.Sink = {
   limitReached() {
     if (isMainThread) native().setTruncated();
   },
+  reentrantDropped(events) {
+    try {
+      native().droppedReentrant(events);
+    } catch {
+      // statistics only
+    }
+  },
   filterStats(redacted, dropped) {
     try {
       native().filterStats(redacted, dropped);
@@ -221,9 +228,27 @@ const sink: probes.Sink = {
  * there belong to the context's realm. */
 export function exposeRuntime(context: vm.Context): void {
   if (!runtimeInstalled) return;
-  if (declareRuntimeIn(context, probes.runtime, probes.putValue)) {
+  if (declareRuntimeIn(context, probes.runtime, probes.putValue)) prepareContext(context);
+}
+
+/** The vm contexts whose definers and Function.prototype.toString are ours. */
+const preparedContexts = new WeakSet<object>();
+/** Wraps the definers and prototype setters of a vm context (so that an
+ * accessor its code defines on an object of this realm untrusts that
+ * object: design-docs/values.md, "Trusted objects") and gives it our
+ * Function.prototype.toString (the wrappers read as the builtins), once:
+ * a test runner's context (exposeRuntime) and every context the program
+ * creates (vm.createContext, vm.runInNewContext, Script#runInNewContext:
+ * js/runtime/definers.ts, decisions.md 42; the caller checked that it is
+ * a context). Never throws into the program. */
+function prepareContext(context: unknown): void {
+  try {
+    if (typeof context !== 'object' || context === null || preparedContexts.has(context)) return;
+    preparedContexts.add(context);
     if (definersWrapped) installDefinersIn(context, untrust);
     installFunctionSourceIn(context);
+  } catch {
+    // the context keeps its own builtins
   }
 }
 
@@ -263,7 +288,7 @@ function installRuntime(trust: boolean): void {
   // trust needs memos, which only references keep.
   if (trust) {
     definersWrapped = true;
-    setTrust(installDefiners(untrust));
+    setTrust(installDefiners(untrust, prepareContext));
   }
   installFunctionSource();
 }

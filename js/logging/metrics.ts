@@ -15,7 +15,7 @@ export interface Detach {
 export interface Metrics {
   /** Events written to the trace (running or last session). */
   eventsRecorded: number;
-  /** Events not recorded, by reason: max_events, recorder_error, stopped, inactive. */
+  /** Events not recorded, by reason: max_events, recorder_error, stopped, inactive, reentrant. */
   eventsDropped: Record<string, number>;
   /** Uncompressed event bytes. */
   bytesRaw: number;

@@ -763,6 +763,12 @@ export declare function currentDir(): string | null
 /** Takes every queued Rust log record, oldest first. */
 export declare function drainLogs(): Array<BindingLogRecord>
 
+/**
+ * Adds a thread's events not recorded because its probes were entered while
+ * a value was being encoded (metadata `events_dropped_reentrant`).
+ */
+export declare function droppedReentrant(events: number): void
+
 /** Options of an export (all optional). */
 export interface ExportOptions {
   /** Only this thread. */

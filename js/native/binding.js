@@ -841,6 +841,7 @@ module.exports.clockWake = nativeBinding.clockWake
 module.exports.createRunDir = nativeBinding.createRunDir
 module.exports.currentDir = nativeBinding.currentDir
 module.exports.drainLogs = nativeBinding.drainLogs
+module.exports.droppedReentrant = nativeBinding.droppedReentrant
 module.exports.exportProgress = nativeBinding.exportProgress
 module.exports.exportTrace = nativeBinding.exportTrace
 module.exports.exportTraceAsync = nativeBinding.exportTraceAsync

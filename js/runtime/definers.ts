@@ -33,7 +33,7 @@ import { protoMoved, setProtoWatch } from './value-encoder';
 /** Wrapper → the builtin text Function.prototype.toString gives for it. */
 export const nativeTexts = new WeakMap<object, string>();
 
-const INSTALL = `(function (untrust, texts, isError, thrown, moved, isProxy) {
+const INSTALL = `(function (untrust, texts, isError, thrown, moved, isProxy, vmx) {
   'use strict';
   const O = Object, R = Reflect, P = Object.prototype, E = Error;
   const gopd = O.getOwnPropertyDescriptor, dp = O.defineProperty, apply = R.apply;
@@ -68,6 +68,7 @@ const INSTALL = `(function (untrust, texts, isError, thrown, moved, isProxy) {
   // it gets those call sites; else the text Node formats is edited.
   const FRAME = /^    at /;
   const OURS = /^    at (?:.* \\()?noderec:definers:\\d+:\\d+\\)?$/;
+  const CARET = /^ *\\^+ *$/;
   const isFrame = (l) => apply(test, FRAME, [l]);
   const notOurs = (l) => !apply(test, OURS, [l]);
   const oursSite = (c) => { try { return c.getFileName() === 'noderec:definers'; } catch { return false; } };
@@ -126,8 +127,11 @@ const INSTALL = `(function (untrust, texts, isError, thrown, moved, isProxy) {
           const frames = [];
           for (let j = 0; j < fixed.length && j < 16; j++) frames[j] = '    at ' + fixed[j];
           thrown(e, frames);
+          return;
         }
-        return;
+        // Formatted before it reached the wrapper (an error from code a vm
+        // context ran, which Node decorates with its source line on the
+        // way out): its text is edited as below.
       }
       const s = e.stack;
       if (typeof s !== 'string') return;
@@ -150,6 +154,11 @@ const INSTALL = `(function (untrust, texts, isError, thrown, moved, isProxy) {
       const kept = apply(slice, rest, [0, lim > above ? lim - above : 0]);
       const all = apply(concat, apply(slice, lines, [0, i]), [kept]);
       e.stack = apply(join, all, ['\\n']);
+      // An error Node decorated with the line of a vm context's code that
+      // threw it (\`file:line\`, the line, a caret, a blank line, then the
+      // stack) ends the process reported as it is, as without the wrapper:
+      // Node prints no other line for it.
+      if (lines.length > 3 && lines[3] === '' && apply(test, CARET, [lines[2]])) return;
       thrown(e, apply(filter, all, [isFrame]));
     } catch {
       // left as it was
@@ -347,7 +356,117 @@ const INSTALL = `(function (untrust, texts, isError, thrown, moved, isProxy) {
   ok = replace(R, 'defineProperty', wReflectDefine) && ok;
   if (typeof defineGetter === 'function') ok = replace(P, '__defineGetter__', wDefineGetter) && ok;
   if (typeof defineSetter === 'function') ok = replace(P, '__defineSetter__', wDefineSetter) && ok;
-  return (ok ? 1 : 0) | (protoOk ? 2 : 0);
+  // The contexts the program creates (this realm only: vmx is given here).
+  // vm.createContext is wrapped: the context it made gets its definers
+  // wrapped (vmx.prepare) before the program holds it. vm.runInNewContext
+  // and Script.prototype.runInNewContext make theirs with Node's own
+  // createContext and run the code right away; the first reaches the
+  // second with the context made, and the second is wrapped: it prepares a
+  // context it is given, and makes the context first (with the original
+  // createContext and the options Node's getContextOptions would give) when
+  // given an object not yet one; options it cannot read without running a
+  // getter or a trap are left to Node, whose context then keeps its own
+  // definers (decisions.md 42).
+  let vmOk = 0;
+  if (vmx !== undefined && vmx !== null) {
+    try {
+      vmOk = wrapVm(vmx) ? 4 : 0;
+    } catch {
+      vmOk = 0;
+    }
+  }
+  function wrapVm(x) {
+    const exportsVm = x.exports, scriptProto = x.scriptProto, prepare = x.prepare, isContext = x.isContext, noContextify = x.noContextify;
+    const isArray = Array.isArray;
+    const builtinCreate = exportsVm.createContext;
+    const builtinRun = scriptProto.runInNewContext;
+    if (typeof builtinCreate !== 'function' || typeof builtinRun !== 'function') return false;
+    const isCtx = (o) => o !== noContextify && typeof o === 'object' && o !== null && isContext(o);
+    const wCreateContext = function createContext() {
+      let r;
+      try {
+        r = apply(builtinCreate, this, arguments);
+      } catch (e) {
+        hide(e, wCreateContext);
+        throw e;
+      }
+      try {
+        if (typeof r === 'object' && r !== null && isContext(r)) prepare(r);
+      } catch {
+        // left as Node made it
+      }
+      return r;
+    };
+    // (a function declaration in Node: a constructor with a prototype object)
+    const protoObj = builtinCreate.prototype;
+    dp(wCreateContext, 'prototype', { value: protoObj });
+    const ctorDesc = typeof protoObj === 'object' && protoObj !== null ? gopd(protoObj, 'constructor') : undefined;
+    if (ctorDesc !== undefined && ctorDesc.value === builtinCreate && ctorDesc.configurable === true) {
+      dp(protoObj, 'constructor', { value: wCreateContext, writable: ctorDesc.writable, enumerable: ctorDesc.enumerable, configurable: true });
+    }
+    // An own data property's value along the prototype chain (undefined
+    // when absent); BAD for an accessor or a Proxy on the way.
+    const BAD = {};
+    function dataGet(o, k) {
+      for (let i = 0; o !== null && i < 64; i++) {
+        if (isProxy(o)) return BAD;
+        const d = gopd(o, k);
+        if (d !== undefined) return 'value' in d ? d.value : BAD;
+        o = getProto(o);
+      }
+      return o === null ? undefined : BAD;
+    }
+    const isPlain = (o) => typeof o === 'object' && o !== null && !isArray(o);
+    // Node's getContextOptions(options) with createContext's checks, or null
+    // (left to Node: it throws, or reading would run program code).
+    function contextOptions(options) {
+      if (!options) return {};
+      if (typeof options !== 'object' || isProxy(options)) return null;
+      const name = dataGet(options, 'contextName');
+      const origin = dataGet(options, 'contextOrigin');
+      const gen = dataGet(options, 'contextCodeGeneration');
+      const mode = dataGet(options, 'microtaskMode');
+      if (name === BAD || origin === BAD || gen === BAD || mode === BAD) return null;
+      if ((name !== undefined && typeof name !== 'string') || (origin !== undefined && typeof origin !== 'string')) return null;
+      if (mode !== undefined && mode !== 'afterEvaluate') return null;
+      let codeGeneration;
+      if (gen !== undefined) {
+        if (!isPlain(gen) || isProxy(gen)) return null;
+        const strings = dataGet(gen, 'strings');
+        const wasm = dataGet(gen, 'wasm');
+        if ((strings !== undefined && typeof strings !== 'boolean') || (wasm !== undefined && typeof wasm !== 'boolean')) return null;
+        codeGeneration = { strings, wasm };
+      }
+      return { name, origin, codeGeneration, microtaskMode: mode };
+    }
+    const wRunInNewContext = {
+      runInNewContext(contextObject, options) {
+        let ctx = contextObject;
+        try {
+          if (isCtx(ctx)) prepare(ctx);
+          else {
+            const opts = contextOptions(options);
+            if (opts !== null) {
+              ctx = builtinCreate(ctx, opts);
+              prepare(ctx);
+            }
+          }
+        } catch {
+          ctx = contextObject;
+        }
+        try {
+          return apply(builtinRun, this, ctx === contextObject ? arguments : [ctx, options]);
+        } catch (e) {
+          hide(e, wRunInNewContext);
+          throw e;
+        }
+      },
+    }.runInNewContext;
+    let done = replace(exportsVm, 'createContext', wCreateContext);
+    done = replace(scriptProto, 'runInNewContext', wRunInNewContext) && done;
+    return done;
+  }
+  return (ok ? 1 : 0) | (protoOk ? 2 : 0) | vmOk;
 })`;
 
 /** The name of the wrappers' script in stack traces. */
@@ -363,7 +482,17 @@ type Install = (
   thrown: (e: object, frames: string[]) => void,
   moved: () => void,
   isProxy: (o: unknown) => boolean,
+  vmx?: VmHooks,
 ) => number;
+
+/** What the wrappers of this realm's vm functions are given. */
+interface VmHooks {
+  exports: typeof vm;
+  scriptProto: object;
+  isContext: (o: object) => boolean;
+  noContextify: unknown;
+  prepare: (context: unknown) => void;
+}
 
 /** Errors thrown through a wrapper → their frames as without the wrapper
  * (`    at f (file:3:10)`), for the report of an uncaught one
@@ -378,11 +507,23 @@ function thrown(e: object, frames: string[]): void {
  * leaves trust off). The value encoder is told whether the three prototype
  * setters are (setProtoWatch). */
 let installedHere: boolean | null = null;
-export function installDefiners(untrust: (o: object) => void): boolean {
+export function installDefiners(untrust: (o: object) => void, prepare: ((context: unknown) => void) | null = null): boolean {
   if (installedHere === null) {
     let r = 0;
+    const hooks: VmHooks | undefined =
+      prepare === null
+        ? undefined
+        : {
+            // the module's own exports (what require('vm') gives), not
+            // TypeScript's namespace copy of them
+            exports: require('node:vm') as typeof vm,
+            scriptProto: vm.Script.prototype,
+            isContext: vm.isContext,
+            noContextify: (vm as { constants?: { DONT_CONTEXTIFY?: unknown } }).constants?.DONT_CONTEXTIFY,
+            prepare,
+          };
     try {
-      r = (vm.runInThisContext(INSTALL, { filename: FILENAME }) as Install)(untrust, nativeTexts, util.types.isNativeError, thrown, protoMoved, util.types.isProxy);
+      r = (vm.runInThisContext(INSTALL, { filename: FILENAME }) as Install)(untrust, nativeTexts, util.types.isNativeError, thrown, protoMoved, util.types.isProxy, hooks);
     } catch {
       r = 0;
     }
@@ -394,9 +535,12 @@ export function installDefiners(untrust: (o: object) => void): boolean {
 
 /** Wraps the definers and prototype setters of a vm context (once per
  * context: the caller declares the runtime there first, which happens once). */
+let installScript: vm.Script | null = null;
 export function installDefinersIn(context: vm.Context, untrust: (o: object) => void): boolean {
   try {
-    return ((vm.runInContext(INSTALL, context, { filename: FILENAME }) as Install)(untrust, nativeTexts, util.types.isNativeError, thrown, protoMoved, util.types.isProxy) & 1) !== 0;
+    // compiled once for all contexts (every context the program creates gets it)
+    if (installScript === null) installScript = new vm.Script(INSTALL, { filename: FILENAME });
+    return ((installScript.runInContext(context) as Install)(untrust, nativeTexts, util.types.isNativeError, thrown, protoMoved, util.types.isProxy) & 1) !== 0;
   } catch {
     return false;
   }

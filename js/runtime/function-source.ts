@@ -79,6 +79,9 @@ export function installFunctionSource(): void {
 
 /** Replaces Function.prototype.toString in a vm context (once per context:
  * the caller declares the runtime there first, which happens once). */
+let installScript: vm.Script | null = null;
 export function installFunctionSourceIn(context: vm.Context): void {
-  (vm.runInContext(INSTALL, context, { filename: FILENAME }) as Install)(original, nativeTexts);
+  // compiled once for all contexts (every context the program creates gets it)
+  if (installScript === null) installScript = new vm.Script(INSTALL, { filename: FILENAME });
+  (installScript.runInContext(context) as Install)(original, nativeTexts);
 }

@@ -99,6 +99,13 @@ const undo: Undo[] = [];
 // ---- chunks ------------------------------------------------------------------
 
 function emit(stream: number, flags: number, upto: number): void {
+  // Written by code the value encoder ran (a getter it could not know of):
+  // the arena holds a value being written, so the bytes wait for the next
+  // boundary (decisions.md 42).
+  if (probes.encodingNow()) {
+    flag[0] = 1;
+    return;
+  }
   const p = pend[stream];
   if (p.buf[upto - 1] === 10) flags |= NEWLINE;
   probes.output(stream, flags, p.buf, 0, upto);

@@ -107,8 +107,8 @@ function valuesStart(): void {
 
 // Events not recorded, by reason (counted per buffer, or per event only
 // while an activation window is set): max_events, recorder_error, stopped,
-// inactive.
-const dropped: Record<string, number> = { max_events: 0, recorder_error: 0, stopped: 0, inactive: 0 };
+// inactive; and reentrant (per event: `encoding` below), added at detach.
+const dropped: Record<string, number> = { max_events: 0, recorder_error: 0, stopped: 0, inactive: 0, reentrant: 0 };
 let dropReason = 'stopped';
 
 // Activation window (NODEREC_ACTIVATION_PATH): while `gated`, every event
@@ -122,8 +122,18 @@ const OPEN = 1;
 const DONE = 2;
 var gated = false;
 /** Every probe takes the general path: the activation window or the precise
- * clock is on (the fast paths handle neither). */
+ * clock is on (the fast paths handle neither), or a value is being encoded
+ * (`encoding`). */
 var detour = false;
+/** A value is being encoded (encode()). The encoder may run code of the
+ * program it could not know of (a getter a realm whose definers are not
+ * wrapped defined, a native addon's accessor: design-docs/values.md,
+ * "Trusted objects"); a probe entered meanwhile would write its event into
+ * the middle of the value. Set with `detour`, so the fast paths test
+ * nothing more; the general paths record nothing then and count the events
+ * in `reentrant` (metadata `events_dropped_reentrant`, decisions.md 42). */
+var encoding = false;
+let reentrant = 0;
 let gateState = WAITING;
 let actLo = 0;
 let actHi = 0;
@@ -136,6 +146,8 @@ export interface Sink {
   limitReached(): void;
   /** Values redacted and dropped by filters ([arg, ret, this, attr] each), reported at detach. */
   filterStats?(redacted: number[], dropped: number[]): void;
+  /** Events not recorded because a probe was entered while a value was encoded, reported at detach. */
+  reentrantDropped?(events: number): void;
 }
 let sink: Sink | null = null;
 
@@ -167,6 +179,9 @@ export function detach(): void {
     s.filterStats([c[0], c[1], c[2], c[3]], [c[4], c[5], c[6], c[7]]);
   }
   filterCounts.fill(0);
+  if (reentrant > 0 && s !== null && s.reentrantDropped !== undefined) s.reentrantDropped(reentrant);
+  dropped.reentrant += reentrant;
+  reentrant = 0;
   sink = null;
 }
 
@@ -192,7 +207,7 @@ function dropBuffered(): void {
 /** Events not recorded, by reason. */
 export function droppedEvents(): Record<string, number> {
   const pending = sink === null ? (wp / W) | 0 : 0;
-  return { ...dropped, [dropReason]: dropped[dropReason] + pending };
+  return { ...dropped, [dropReason]: dropped[dropReason] + pending, reentrant: dropped.reentrant + reentrant };
 }
 
 /** Sets up (or, with false, removes) the activation window. */
@@ -266,9 +281,11 @@ export function setAfterFlush(fn: (() => void) | null): void {
   afterFlush = fn;
 }
 
-/** Hands the buffered events to the sink. */
+/** Hands the buffered events to the sink. Not while a value is being
+ * encoded (the encoder writes into the arena, which a hand-over replaces):
+ * the next flush takes them. */
 export function flushEvents(): void {
-  if (wp === 0 && A.pos === 0) return;
+  if ((wp === 0 && A.pos === 0) || encoding === true) return;
   const n = (wp / W) | 0;
   const s = sink;
   eventCount += n;
@@ -558,6 +575,30 @@ function at(p: number, v: unknown, id: number): number {
   return A.pos;
 }
 
+/** Encodes `v` into the arena (`shallow`: with the `this` depth bound)
+ * with the re-entry guard set (see `encoding`). The program's height is put
+ * back after it: code the encoder ran leaves `__nr$.d` at its own calls'
+ * unrecorded height. */
+function encode(v: unknown, shallow: boolean): void {
+  const d = runtime.d;
+  encoding = true;
+  detour = true;
+  try {
+    if (shallow) writeValueShallow(v);
+    else writeValue(v);
+  } finally {
+    encoding = false;
+    detour = gated || precise;
+    runtime.d = d;
+  }
+}
+
+/** A value is being encoded (js/runtime/io-capture.ts keeps output written
+ * meanwhile for the next boundary). */
+export function encodingNow(): boolean {
+  return encoding;
+}
+
 /** Appends one value: primitives inline, the rest through the encoder. */
 function val(v: unknown): void {
   if (typeof v === 'number') {
@@ -587,7 +628,7 @@ function val(v: unknown): void {
     // A string holding a secret goes through the encoder, which redacts it.
     if (scrubString(v) === v && asciiString(v)) return;
   }
-  writeValue(v);
+  encode(v, false);
 }
 
 /** Writes a short ASCII string; false (nothing written) if it is not ASCII. */
@@ -747,7 +788,7 @@ function catchEvent(i: number, e: unknown): void {
   if (capture) {
     if (attrOn) attrFor(fid[i]);
     valuesStart();
-    writeValue(e);
+    encode(e, false);
     evv(CATCH, stk[i]);
   } else ev(CATCH, stk[i]);
 }
@@ -826,6 +867,12 @@ function outOfLine(k: number): number {
 /** The general call probe: `n` arguments (x, y, z), or `xs` when n < 0;
  * `self` for methods. */
 function enter(id: number, n: number, method: boolean, self: unknown, x: unknown, y: unknown, z: unknown, xs: unknown[] | null): number {
+  // Called by code the encoder ran: not recorded, as a package's call is not
+  // (its exit probes find no activation).
+  if (encoding === true) {
+    reentrant++;
+    return SKIP_AT + hi;
+  }
   if (ioFlag[0] !== 0) ioBoundary();
   let d = runtime.d;
   if (d !== hi) d = sync(d);
@@ -840,7 +887,7 @@ function enter(id: number, n: number, method: boolean, self: unknown, x: unknown
     const count = n < 0 && xs !== null ? xs.length : n;
     if (method) {
       writeVarint(count * 2 + 1);
-      writeValueShallow(self);
+      encode(self, true);
     } else if (n >= 0) {
       argc(count * 2);
     } else {
@@ -1165,6 +1212,10 @@ const DROP = 2;
  * or a negated token) with `v`, plain, redacted or dropped (a mode above),
  * and pops it. */
 function leave(x: number, v: unknown, mode: number): unknown {
+  if (encoding === true) {
+    reentrant++;
+    return v;
+  }
   if (ioFlag[0] !== 0) ioBoundary();
   const i = own(x);
   if (i < 0) return v;
@@ -1247,6 +1298,7 @@ export function u(x: number): undefined {
  * generator closed or thrown into). */
 export function f(x: number): void {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  if (encoding === true) return;
   if (ioFlag[0] !== 0) ioBoundary();
   const i = own(x);
   if (i >= 0) unwindTo(i);
@@ -1269,6 +1321,10 @@ export function frt(_strings: unknown, x: number, v: unknown): unknown {
 // ---- suspensions ---------------------------------------------------------
 
 function suspend(x: number, site: number, kind: number): void {
+  if (encoding === true) {
+    reentrant++;
+    return;
+  }
   if (ioFlag[0] !== 0) ioBoundary();
   const i = own(x);
   if (i < 0) return;
@@ -1318,6 +1374,10 @@ export function rs(x: number): unknown {
   const v = __nr$v;
   __nr$v = undefined;
   if (x === -SKIP) return v;
+  if (encoding === true) {
+    reentrant++;
+    return v;
+  }
   if (ioFlag[0] !== 0) ioBoundary();
   const tok = -x;
   const id = suspended.get(tok);
@@ -1329,6 +1389,10 @@ export function rs(x: number): unknown {
 /** A `catch` clause in instrumented code received `e`. */
 export function k(x: number, e?: unknown): void {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  if (encoding === true) {
+    reentrant++;
+    return;
+  }
   if (ioFlag[0] !== 0) ioBoundary();
   const i = own(x);
   if (i >= 0) catchEvent(i, e);
@@ -1420,6 +1484,10 @@ export function kr(x: number, e: unknown): void {
   k(x, redactedMarker(e));
 }
 export function kx(x: number): void {
+  if (encoding === true) {
+    reentrant++;
+    return;
+  }
   if (ioFlag[0] !== 0) ioBoundary();
   const i = own(x);
   if (i >= 0) ev(CATCH, stk[i]);
@@ -1496,7 +1564,7 @@ export function uncaught(e: unknown): void {
   if (runtime.q !== -1) caught(runtime.d);
   unwindTo(0);
   valuesStart();
-  writeValue(e);
+  encode(e, false);
   evv((UNCAUGHT << 5) | CATCH, 0);
 }
 
@@ -1555,6 +1623,10 @@ export function output(stream: number, flags: number, bytes: Uint8Array, start: 
  * through the value encoder (its bounds and redaction apply). Like output,
  * it belongs to the top activation and does not change the stack. */
 export function mark(type: number, id: number, extra: number, n: number, v1: unknown, v2: unknown): void {
+  if (encoding === true) {
+    reentrant++;
+    return;
+  }
   if (ioFlag[0] !== 0) ioBoundary();
   // Activations left by an exception since the last probe end first, so the
   // mark lands in the activation that is really running.
@@ -1564,8 +1636,8 @@ export function mark(type: number, id: number, extra: number, n: number, v1: unk
   valuesStart();
   writeVarint(id);
   if (extra >= 0) writeVarint(extra);
-  if (n > 0) writeValue(v1);
-  if (n > 1) writeValue(v2);
+  if (n > 0) encode(v1, false);
+  if (n > 1) encode(v2, false);
   evv((type << 5) | MARK, hi > 0 ? stk[hi - 1] : 0);
 }
 

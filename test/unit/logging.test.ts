@@ -91,7 +91,7 @@ describe('metrics', () => {
     expect(Object.keys(s).sort()).toEqual(
       ['bytesRaw', 'bytesWritten', 'buffersFlushed', 'channelWaits', 'chunks', 'clockStepUs', 'detaches', 'eventsDropped', 'eventsRecorded', 'failures', 'flushLatencyUs', 'logsDropped', 'panics', 'valueWork', 'writerBusyMs'].sort(),
     );
-    expect(Object.keys(s.eventsDropped).sort()).toEqual(['inactive', 'max_events', 'recorder_error', 'stopped']);
+    expect(Object.keys(s.eventsDropped).sort()).toEqual(['inactive', 'max_events', 'recorder_error', 'reentrant', 'stopped']);
     expect(Object.keys(s.flushLatencyUs).sort()).toEqual(['count', 'p50', 'p99']);
     // Waits for the third call rather than for a fixed time: on a loaded
     // machine an 80 ms wait could see one call of a 10 ms interval.

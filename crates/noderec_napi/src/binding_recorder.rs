@@ -445,6 +445,17 @@ pub fn set_error(env: &Env, error: BindingRecorderError) -> Result<()> {
     })
 }
 
+/// Adds a thread's events not recorded because its probes were entered while
+/// a value was being encoded (metadata `events_dropped_reentrant`).
+#[napi]
+pub fn dropped_reentrant(events: f64) {
+    if let Some(s) = lifecycle::current() {
+        if events.is_finite() && events > 0.0 {
+            s.add_dropped_reentrant(events as u64);
+        }
+    }
+}
+
 /// Marks the trace as cut at the event limit.
 #[napi]
 pub fn set_truncated() {

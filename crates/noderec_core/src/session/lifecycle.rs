@@ -647,6 +647,12 @@ impl Session {
         lock(&self.meta).truncated = true;
     }
 
+    /// Adds a thread's events dropped for re-entry into the probes while a
+    /// value was being encoded (`events_dropped_reentrant`).
+    pub fn add_dropped_reentrant(&self, events: u64) {
+        lock(&self.meta).events_dropped_reentrant += events;
+    }
+
     /// Finishes the writer and writes the final metadata. Idempotent: a second
     /// call returns the metadata written by the first.
     pub fn finish(&self, exit_code: Option<i32>, signal: Option<String>, final_status: &str) -> Result<Metadata> {

@@ -97,6 +97,12 @@ pub struct Metadata {
     /// that finished next (this one).
     #[serde(skip_serializing_if = "is_zero")]
     pub events_dropped_before_join: u64,
+    /// Events a thread's probes did not record because they were entered
+    /// while a value was being encoded (code the value encoder ran: a getter
+    /// it could not know of, design-docs/values.md *Trusted objects*): the
+    /// value is written in full and the trace is kept (decisions.md 42).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub events_dropped_reentrant: u64,
     /// Recording stopped at `max_events`.
     pub truncated: bool,
     /// A signal ended the process while the JavaScript main thread was busy:
