@@ -1900,8 +1900,10 @@ class Plan {
    *  attr: actions or code generation is not allowed. */
   write: Writer | null = null;
   wuses = 0;
-  /** Bytes its keys and a primitive value each (at most 9) may take. */
+  /** Bytes its head, keys and a primitive value each (at most 9) may take. */
   wneed = 0;
+  /** The head the writer writes when asked (the plan's head when it was made). */
+  whead: Uint8Array | null = null;
   constructor(
     readonly keys: string[],
     attr: number,
@@ -2778,12 +2780,22 @@ function encFresh(o: object, p: Plan, cls: string, total: number): void {
   let head = p.head;
   if (head === null || p.hcls !== cls) head = planHead(p, cls, total - p.drops);
   const kb = p.kbytes, koff = p.koff, acts = p.acts, keys = p.keys;
-  const hl = head.length;
-  ensure(hl);
+  // The generated writer, when there is one, writes the head too (constant
+  // stores: this loop cost ~35 instructions a byte, its typed arrays'
+  // maps and bounds checked at each one; decisions.md 43).
+  let wr = p.write;
+  if (wr === null && p.wuses < WRITE_AFTER && genOk && ++p.wuses === WRITE_AFTER) wr = p.write = compileWriter(p, head);
+  const wh = wr !== null && !witnessOn && p.whead === head ? 1 : 0;
   let b = buf;
   let q = pos;
-  for (let j = 0; j < hl; j++) b[q++] = head[j];
-  pos = q;
+  if (wh === 0) {
+    const hl = head.length;
+    ensure(hl);
+    b = buf;
+    q = pos;
+    for (let j = 0; j < hl; j++) b[q++] = head[j];
+    pos = q;
+  }
   const n = total - p.drops;
   budget -= n;
   encoderWork[1] += n;
@@ -2825,13 +2837,11 @@ function encFresh(o: object, p: Plan, cls: string, total: number): void {
   } else want = witnessOn && p.witBuilds < WIT_BUILDS && p.drops === 0 && ObjectGetPrototypeOf(o) === ObjectPrototype && witnessKeys(p);
   let from = 0;
   if (!direct && !want) {
-    let wr = p.write;
-    if (wr === null && p.wuses < WRITE_AFTER && genOk && ++p.wuses === WRITE_AFTER) wr = p.write = compileWriter(p);
     if (wr !== null) {
       ensure(p.wneed);
       wS.b = buf;
       wS.q = pos;
-      from = wr(o, wS);
+      from = wr(o, wS, wh);
       buf = wS.b;
       pos = wS.q;
       wS.b = NO_BYTES;
@@ -2914,7 +2924,7 @@ function encFresh(o: object, p: Plan, cls: string, total: number): void {
  *  Starts at wS.q in wS.b and returns the index of the first key not
  *  written (not an own data property: the caller writes it and the rest),
  *  the key count when all are, with wS.q the position reached. */
-type Writer = (o: object, s: { b: Uint8Array; q: number }) => number;
+type Writer = (o: object, s: { b: Uint8Array; q: number }, h: number) => number;
 const NO_BYTES: Uint8Array = new U8(0);
 const wS: { b: Uint8Array; q: number } = { b: NO_BYTES, q: 0 };
 function wEnc(v: unknown, rest: number): void {
@@ -2925,10 +2935,13 @@ function wEnc(v: unknown, rest: number): void {
   wS.q = pos;
 }
 
-function compileWriter(p: Plan): Writer | null {
+function compileWriter(p: Plan, head: Uint8Array): Writer | null {
   const keys = p.keys, kb = p.kbytes, koff = p.koff, n = keys.length;
   for (let i = 0; i < n; i++) if (p.acts[i] !== 0) return null;
-  let body = `'use strict';return function(o,S){let b=S.b,q=S.q,d,v,z;`;
+  // With h = 1, the head (`head`, the plan's when the writer is made) first.
+  let hw = '';
+  for (let j = 0; j < head.length; j++) hw += `b[q+${j}]=${head[j]};`;
+  let body = `'use strict';return function(o,S,h){let b=S.b,q=S.q,d,v,z;if(h===1){${hw}q+=${head.length}}`;
   let rest = 0;
   for (let i = n - 1; i >= 0; i--) rest += koff[i + 1] - koff[i] + 9;
   for (let i = 0; i < n; i++) {
@@ -2945,7 +2958,8 @@ function compileWriter(p: Plan): Writer | null {
   body += `S.q=q;return ${n}}\n//# sourceURL=noderec://plan-write`;
   try {
     const w = (new FunctionCtor('G', 'H', 'E', body) as (g: unknown, h: unknown, e: unknown) => Writer)(ObjectGetOwnPropertyDescriptor, ObjectHasOwn, wEnc);
-    p.wneed = koff[n] + 9 * n;
+    p.wneed = head.length + koff[n] + 9 * n;
+    p.whead = head;
     return w;
   } catch {
     genOk = false;
