@@ -2917,10 +2917,11 @@ function encFresh(o: object, p: Plan, cls: string, total: number): void {
   verOut = 0;
 }
 
-/** A plan's generated writer of a fresh object's keys and values (after
- *  the head): for each key, one descriptor read by a constant name, the
- *  key's bytes as constant stores, and a small int, null, true, false or
- *  undefined written inline; any other value goes through `enc` (wEnc).
+/** A plan's generated writer of a fresh object's keys and values (and,
+ *  when asked, its head first): for each key, one descriptor read by a
+ *  constant name, the key's bytes as constant stores, and a small int, any
+ *  other number (its float64), null, true, false or undefined written
+ *  inline; any other value goes through `enc` (wEnc).
  *  Starts at wS.q in wS.b and returns the index of the first key not
  *  written (not an own data property: the caller writes it and the rest),
  *  the key count when all are, with wS.q the position reached. */
@@ -2953,11 +2954,19 @@ function compileWriter(p: Plan, head: Uint8Array): Writer | null {
     body +=
       `d=G(o,${JSONStringify(keys[i])});if(d===undefined||('get' in d&&H(d,'get'))){S.q=q;return ${i}}v=d.value;${kw}q+=${kl};` +
       `if(typeof v==='number'&&(v|0)===v&&(v!==0||1/v>0)){z=((v<<1)^(v>>31))>>>0;b[q]=4;if(z<128){b[q+1]=z;q+=2}else if(z<16384){b[q+1]=(z&127)|128;b[q+2]=z>>>7;q+=3}else${slow}}` +
+      // any other number: tag 5 and its float64 (putNumber's bytes)
+      `else if(typeof v==='number'){F[0]=v;b[q]=5;b[q+1]=Y[0];b[q+2]=Y[1];b[q+3]=Y[2];b[q+4]=Y[3];b[q+5]=Y[4];b[q+6]=Y[5];b[q+7]=Y[6];b[q+8]=Y[7];q+=9}` +
       `else if(v===null)b[q++]=1;else if(v===true)b[q++]=3;else if(v===false)b[q++]=2;else if(v===undefined)b[q++]=0;else${slow}`;
   }
   body += `S.q=q;return ${n}}\n//# sourceURL=noderec://plan-write`;
   try {
-    const w = (new FunctionCtor('G', 'H', 'E', body) as (g: unknown, h: unknown, e: unknown) => Writer)(ObjectGetOwnPropertyDescriptor, ObjectHasOwn, wEnc);
+    const w = (new FunctionCtor('G', 'H', 'E', 'F', 'Y', body) as (g: unknown, h: unknown, e: unknown, f: unknown, y: unknown) => Writer)(
+      ObjectGetOwnPropertyDescriptor,
+      ObjectHasOwn,
+      wEnc,
+      f64,
+      f64Bytes,
+    );
     p.wneed = head.length + koff[n] + 9 * n;
     p.whead = head;
     return w;
