@@ -871,19 +871,19 @@ function enter(id: number, n: number, method: boolean, self: unknown, x: unknown
   return d;
 }
 
-/** c1..c3 when an argument is a value fv() does not write (an object, a
- * function, a long or non-ASCII string, a string with a secret): the
- * arguments again, the others through fv() and that one through the
- * encoder, without enter()'s generic work (the caller's guard ruled out
- * each case it handles: another stack height, the io flag, package code,
- * a full stack, the gate, the precise clock). As in enter(), the values are
- * open while the encoder runs (valuesStart) and the arena limit is looked
- * at once the event is recorded: nothing is written twice. */
-function cv(id: number, d: number, n: number, x: unknown, y: unknown, z: unknown): number {
+/** c1..c3 and m1..m3 when an argument is a value fv() does not write (an
+ * object, a function, a long or non-ASCII string, a string with a secret):
+ * the `n` arguments again from `p0` (past the count byte and, for a method,
+ * the receiver, which the caller wrote), the others through fv() and that
+ * one through the encoder, without enter()'s generic work (the caller's
+ * guard ruled out each case it handles: another stack height, the io flag,
+ * package code, a full stack, the gate, the precise clock). As in enter(),
+ * the values are open while the encoder runs (valuesStart) and the arena
+ * limit is looked at once the event is recorded: nothing is written twice. */
+function cv(id: number, d: number, p0: number, n: number, x: unknown, y: unknown, z: unknown): number {
   if (attrOn) attrFor(id);
   valuesStart();
-  argc(n * 2);
-  let p = at(A.pos, x, id);
+  let p = at(p0, x, id);
   if (n > 1) p = at(p, y, id);
   if (n > 2) p = at(p, z, id);
   A.pos = p;
@@ -926,7 +926,7 @@ export function c1(id: number, x: unknown): number {
     let p = lastEnd;
     b[p++] = 2;
     p = fv(b, p, x, id);
-    if (p < 0) return cv(id, d, 1, x, undefined, undefined);
+    if (p < 0) return cv(id, d, lastEnd + 1, 1, x, undefined, undefined);
     if (p > arenaLimit) return enter(id, 1, false, undefined, x, undefined, undefined, null);
     A.pos = p;
     head |= F.HAS;
@@ -957,7 +957,7 @@ export function c2(id: number, x: unknown, y: unknown): number {
     b[p++] = 4;
     p = fv(b, p, x, id);
     if (p >= 0) p = fv(b, p, y, id);
-    if (p < 0) return cv(id, d, 2, x, y, undefined);
+    if (p < 0) return cv(id, d, lastEnd + 1, 2, x, y, undefined);
     if (p > arenaLimit) return enter(id, 2, false, undefined, x, y, undefined, null);
     A.pos = p;
     head |= F.HAS;
@@ -989,7 +989,7 @@ export function c3(id: number, x: unknown, y: unknown, z: unknown): number {
     p = fv(b, p, x, id);
     if (p >= 0) p = fv(b, p, y, id);
     if (p >= 0) p = fv(b, p, z, id);
-    if (p < 0) return cv(id, d, 3, x, y, z);
+    if (p < 0) return cv(id, d, lastEnd + 1, 3, x, y, z);
     if (p > arenaLimit) return enter(id, 3, false, undefined, x, y, z, null);
     A.pos = p;
     head |= F.HAS;
@@ -1053,8 +1053,11 @@ export function m1(id: number, self: unknown, x: unknown): number {
     let p = lastEnd;
     b[p++] = 3;
     p = thisFast(b, p, self);
-    if (p >= 0) p = fv(b, p, x, id);
-    if (p < 0 || p > arenaLimit) return enter(id, 1, true, self, x, undefined, undefined, null);
+    if (p < 0) return enter(id, 1, true, self, x, undefined, undefined, null);
+    const p0 = p;
+    p = fv(b, p, x, id);
+    if (p < 0) return cv(id, d, p0, 1, x, undefined, undefined);
+    if (p > arenaLimit) return enter(id, 1, true, self, x, undefined, undefined, null);
     A.pos = p;
     head |= F.HAS;
   }
@@ -1083,9 +1086,12 @@ export function m2(id: number, self: unknown, x: unknown, y: unknown): number {
     let p = lastEnd;
     b[p++] = 5;
     p = thisFast(b, p, self);
-    if (p >= 0) p = fv(b, p, x, id);
+    if (p < 0) return enter(id, 2, true, self, x, y, undefined, null);
+    const p0 = p;
+    p = fv(b, p, x, id);
     if (p >= 0) p = fv(b, p, y, id);
-    if (p < 0 || p > arenaLimit) return enter(id, 2, true, self, x, y, undefined, null);
+    if (p < 0) return cv(id, d, p0, 2, x, y, undefined);
+    if (p > arenaLimit) return enter(id, 2, true, self, x, y, undefined, null);
     A.pos = p;
     head |= F.HAS;
   }
@@ -1114,10 +1120,13 @@ export function m3(id: number, self: unknown, x: unknown, y: unknown, z: unknown
     let p = lastEnd;
     b[p++] = 7;
     p = thisFast(b, p, self);
-    if (p >= 0) p = fv(b, p, x, id);
+    if (p < 0) return enter(id, 3, true, self, x, y, z, null);
+    const p0 = p;
+    p = fv(b, p, x, id);
     if (p >= 0) p = fv(b, p, y, id);
     if (p >= 0) p = fv(b, p, z, id);
-    if (p < 0 || p > arenaLimit) return enter(id, 3, true, self, x, y, z, null);
+    if (p < 0) return cv(id, d, p0, 3, x, y, z);
+    if (p > arenaLimit) return enter(id, 3, true, self, x, y, z, null);
     A.pos = p;
     head |= F.HAS;
   }

@@ -71,7 +71,7 @@ describe('primitive values through the probes fast paths', () => {
     for (const [i, e] of of('without', 'return').entries()) expect(e.value, `return ${i}`).toBe('?page=7&x=1');
   });
 
-  it('an object argument or return is encoded with the attr: rules of the function it is passed to or returned from', () => {
+  it('an object argument or return is encoded with the attr: rules of the function it is passed to or returned from; a method object argument follows its receiver', () => {
     const n = 2000;
     const r = runNode(fixture('probe-primitives', 'attr-obj.js'), {
       args: [String(n)],
@@ -96,6 +96,13 @@ describe('primitive values through the probes fast paths', () => {
         expect(calls[i].args, `${fn} call ${i}`).toEqual([want(i), i]);
         expect(rets[i].value, `${fn} return ${i}`).toEqual(want(i));
       }
+    }
+    // A method (m2): the receiver, then the object and the int.
+    const puts = of('Box.put', 'call');
+    expect(puts).toHaveLength(n);
+    for (let i = 0; i < n; i++) {
+      expect(puts[i].this, `put ${i}`).toEqual({ $: 'truncated', class: 'Box' });
+      expect(puts[i].args, `put ${i}`).toEqual([{ $: 'object', class: 'Object', props: { page: i, x: 2 } }, i]);
     }
   });
 });
