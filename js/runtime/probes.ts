@@ -918,6 +918,32 @@ function enter(id: number, n: number, method: boolean, self: unknown, x: unknown
   return d;
 }
 
+/** c1..c3 and m1..m3 when an argument is a value fv() does not write (an
+ * object, a function, a long or non-ASCII string, a string with a secret):
+ * the `n` arguments again from `p0` (past the count byte and, for a method,
+ * the receiver, which the caller wrote), the others through fv() and that
+ * one through the encoder, without enter()'s generic work (the caller's
+ * guard ruled out each case it handles: another stack height, the io flag,
+ * package code, a full stack, the gate, the precise clock). As in enter(),
+ * the values are open while the encoder runs (valuesStart) and the arena
+ * limit is looked at once the event is recorded: nothing is written twice. */
+function cv(id: number, d: number, p0: number, n: number, x: unknown, y: unknown, z: unknown): number {
+  if (attrOn) attrFor(id);
+  valuesStart();
+  let p = at(p0, x, id);
+  if (n > 1) p = at(p, y, id);
+  if (n > 2) p = at(p, z, id);
+  A.pos = p;
+  const a = seq + 1;
+  callRecord((id << 5) | CALL | HAS, a);
+  seq = a;
+  stk[d] = a;
+  fid[d] = id;
+  runtime.d = hi = d + 1;
+  if (wp === WORDS || A.pos > arenaLimit) full();
+  return d;
+}
+
 export function c(id: number): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
@@ -947,7 +973,8 @@ export function c1(id: number, x: unknown): number {
     let p = lastEnd;
     b[p++] = 2;
     p = fv(b, p, x, id);
-    if (p < 0 || p > arenaLimit) return enter(id, 1, false, undefined, x, undefined, undefined, null);
+    if (p < 0) return cv(id, d, lastEnd + 1, 1, x, undefined, undefined);
+    if (p > arenaLimit) return enter(id, 1, false, undefined, x, undefined, undefined, null);
     A.pos = p;
     head |= F.HAS;
   }
@@ -977,7 +1004,8 @@ export function c2(id: number, x: unknown, y: unknown): number {
     b[p++] = 4;
     p = fv(b, p, x, id);
     if (p >= 0) p = fv(b, p, y, id);
-    if (p < 0 || p > arenaLimit) return enter(id, 2, false, undefined, x, y, undefined, null);
+    if (p < 0) return cv(id, d, lastEnd + 1, 2, x, y, undefined);
+    if (p > arenaLimit) return enter(id, 2, false, undefined, x, y, undefined, null);
     A.pos = p;
     head |= F.HAS;
   }
@@ -1008,7 +1036,8 @@ export function c3(id: number, x: unknown, y: unknown, z: unknown): number {
     p = fv(b, p, x, id);
     if (p >= 0) p = fv(b, p, y, id);
     if (p >= 0) p = fv(b, p, z, id);
-    if (p < 0 || p > arenaLimit) return enter(id, 3, false, undefined, x, y, z, null);
+    if (p < 0) return cv(id, d, lastEnd + 1, 3, x, y, z);
+    if (p > arenaLimit) return enter(id, 3, false, undefined, x, y, z, null);
     A.pos = p;
     head |= F.HAS;
   }
@@ -1071,8 +1100,11 @@ export function m1(id: number, self: unknown, x: unknown): number {
     let p = lastEnd;
     b[p++] = 3;
     p = thisFast(b, p, self);
-    if (p >= 0) p = fv(b, p, x, id);
-    if (p < 0 || p > arenaLimit) return enter(id, 1, true, self, x, undefined, undefined, null);
+    if (p < 0) return enter(id, 1, true, self, x, undefined, undefined, null);
+    const p0 = p;
+    p = fv(b, p, x, id);
+    if (p < 0) return cv(id, d, p0, 1, x, undefined, undefined);
+    if (p > arenaLimit) return enter(id, 1, true, self, x, undefined, undefined, null);
     A.pos = p;
     head |= F.HAS;
   }
@@ -1101,9 +1133,12 @@ export function m2(id: number, self: unknown, x: unknown, y: unknown): number {
     let p = lastEnd;
     b[p++] = 5;
     p = thisFast(b, p, self);
-    if (p >= 0) p = fv(b, p, x, id);
+    if (p < 0) return enter(id, 2, true, self, x, y, undefined, null);
+    const p0 = p;
+    p = fv(b, p, x, id);
     if (p >= 0) p = fv(b, p, y, id);
-    if (p < 0 || p > arenaLimit) return enter(id, 2, true, self, x, y, undefined, null);
+    if (p < 0) return cv(id, d, p0, 2, x, y, undefined);
+    if (p > arenaLimit) return enter(id, 2, true, self, x, y, undefined, null);
     A.pos = p;
     head |= F.HAS;
   }
@@ -1132,10 +1167,13 @@ export function m3(id: number, self: unknown, x: unknown, y: unknown, z: unknown
     let p = lastEnd;
     b[p++] = 7;
     p = thisFast(b, p, self);
-    if (p >= 0) p = fv(b, p, x, id);
+    if (p < 0) return enter(id, 3, true, self, x, y, z, null);
+    const p0 = p;
+    p = fv(b, p, x, id);
     if (p >= 0) p = fv(b, p, y, id);
     if (p >= 0) p = fv(b, p, z, id);
-    if (p < 0 || p > arenaLimit) return enter(id, 3, true, self, x, y, z, null);
+    if (p < 0) return cv(id, d, p0, 3, x, y, z);
+    if (p > arenaLimit) return enter(id, 3, true, self, x, y, z, null);
     A.pos = p;
     head |= F.HAS;
   }
@@ -1244,6 +1282,18 @@ function leave(x: number, v: unknown, mode: number): unknown {
   return v;
 }
 
+/** r() when the value is one fv() does not write: through the encoder,
+ * without leave()'s generic work (r's guard ruled out what it handles:
+ * another height, a token, the io flag, the gate, the precise clock). */
+function ro(x: number, v: unknown): unknown {
+  hi = runtime.d = x;
+  if (attrOn) attrFor(fid[x]);
+  valuesStart();
+  val(v);
+  evv(RETURN, stk[x]);
+  return v;
+}
+
 /** `return (__nr$v=e,__nr$.r($nr$a))`: records the return of the activation
  * `x` with the value in __nr$v, pops it, and returns that value. */
 export function r(x: number): unknown {
@@ -1256,7 +1306,8 @@ export function r(x: number): unknown {
     if (v === undefined) head = F.RETURN_UNDEFINED;
     else {
       const p = fv(A.buf, lastEnd, v, -1 - x);
-      if (p < 0 || p > arenaLimit) return leave(x, v, PLAIN);
+      if (p < 0) return ro(x, v);
+      if (p > arenaLimit) return leave(x, v, PLAIN);
       A.pos = p;
       head = F.RETURN | F.HAS;
     }

@@ -1922,8 +1922,10 @@ class Plan {
    *  attr: actions or code generation is not allowed. */
   write: Writer | null = null;
   wuses = 0;
-  /** Bytes its keys and a primitive value each (at most 9) may take. */
+  /** Bytes its head, keys and a primitive value each (at most 9) may take. */
   wneed = 0;
+  /** The head the writer writes when asked (the plan's head when it was made). */
+  whead: Uint8Array | null = null;
   constructor(
     readonly keys: string[],
     attr: number,
@@ -2800,12 +2802,22 @@ function encFresh(o: object, p: Plan, cls: string, total: number): void {
   let head = p.head;
   if (head === null || p.hcls !== cls) head = planHead(p, cls, total - p.drops);
   const kb = p.kbytes, koff = p.koff, acts = p.acts, keys = p.keys;
-  const hl = head.length;
-  ensure(hl);
+  // The generated writer, when there is one, writes the head too (constant
+  // stores: this loop cost ~35 instructions a byte, its typed arrays'
+  // maps and bounds checked at each one; decisions.md 43).
+  let wr = p.write;
+  if (wr === null && p.wuses < WRITE_AFTER && genOk && ++p.wuses === WRITE_AFTER) wr = p.write = compileWriter(p, head);
+  const wh = wr !== null && !witnessOn && p.whead === head ? 1 : 0;
   let b = buf;
   let q = pos;
-  for (let j = 0; j < hl; j++) b[q++] = head[j];
-  pos = q;
+  if (wh === 0) {
+    const hl = head.length;
+    ensure(hl);
+    b = buf;
+    q = pos;
+    for (let j = 0; j < hl; j++) b[q++] = head[j];
+    pos = q;
+  }
   const n = total - p.drops;
   budget -= n;
   encoderWork[1] += n;
@@ -2847,13 +2859,11 @@ function encFresh(o: object, p: Plan, cls: string, total: number): void {
   } else want = witnessOn && p.witBuilds < WIT_BUILDS && p.drops === 0 && ObjectGetPrototypeOf(o) === ObjectPrototype && witnessKeys(p);
   let from = 0;
   if (!direct && !want) {
-    let wr = p.write;
-    if (wr === null && p.wuses < WRITE_AFTER && genOk && ++p.wuses === WRITE_AFTER) wr = p.write = compileWriter(p);
     if (wr !== null) {
       ensure(p.wneed);
       wS.b = buf;
       wS.q = pos;
-      from = wr(o, wS);
+      from = wr(o, wS, wh);
       buf = wS.b;
       pos = wS.q;
       wS.b = NO_BYTES;
@@ -2929,14 +2939,15 @@ function encFresh(o: object, p: Plan, cls: string, total: number): void {
   verOut = 0;
 }
 
-/** A plan's generated writer of a fresh object's keys and values (after
- *  the head): for each key, one descriptor read by a constant name, the
- *  key's bytes as constant stores, and a small int, null, true, false or
- *  undefined written inline; any other value goes through `enc` (wEnc).
+/** A plan's generated writer of a fresh object's keys and values (and,
+ *  when asked, its head first): for each key, one descriptor read by a
+ *  constant name, the key's bytes as constant stores, and a small int, any
+ *  other number (its float64), null, true, false or undefined written
+ *  inline; any other value goes through `enc` (wEnc).
  *  Starts at wS.q in wS.b and returns the index of the first key not
  *  written (not an own data property: the caller writes it and the rest),
  *  the key count when all are, with wS.q the position reached. */
-type Writer = (o: object, s: { b: Uint8Array; q: number }) => number;
+type Writer = (o: object, s: { b: Uint8Array; q: number }, h: number) => number;
 const NO_BYTES: Uint8Array = new U8(0);
 const wS: { b: Uint8Array; q: number } = { b: NO_BYTES, q: 0 };
 function wEnc(v: unknown, rest: number): void {
@@ -2947,10 +2958,13 @@ function wEnc(v: unknown, rest: number): void {
   wS.q = pos;
 }
 
-function compileWriter(p: Plan): Writer | null {
+function compileWriter(p: Plan, head: Uint8Array): Writer | null {
   const keys = p.keys, kb = p.kbytes, koff = p.koff, n = keys.length;
   for (let i = 0; i < n; i++) if (p.acts[i] !== 0) return null;
-  let body = `'use strict';return function(o,S){let b=S.b,q=S.q,d,v,z;`;
+  // With h = 1, the head (`head`, the plan's when the writer is made) first.
+  let hw = '';
+  for (let j = 0; j < head.length; j++) hw += `b[q+${j}]=${head[j]};`;
+  let body = `'use strict';return function(o,S,h){let b=S.b,q=S.q,d,v,z;if(h===1){${hw}q+=${head.length}}`;
   let rest = 0;
   for (let i = n - 1; i >= 0; i--) rest += koff[i + 1] - koff[i] + 9;
   for (let i = 0; i < n; i++) {
@@ -2962,12 +2976,21 @@ function compileWriter(p: Plan): Writer | null {
     body +=
       `d=G(o,${JSONStringify(keys[i])});if(d===undefined||('get' in d&&H(d,'get'))){S.q=q;return ${i}}v=d.value;${kw}q+=${kl};` +
       `if(typeof v==='number'&&(v|0)===v&&(v!==0||1/v>0)){z=((v<<1)^(v>>31))>>>0;b[q]=4;if(z<128){b[q+1]=z;q+=2}else if(z<16384){b[q+1]=(z&127)|128;b[q+2]=z>>>7;q+=3}else${slow}}` +
+      // any other number: tag 5 and its float64 (putNumber's bytes)
+      `else if(typeof v==='number'){F[0]=v;b[q]=5;b[q+1]=Y[0];b[q+2]=Y[1];b[q+3]=Y[2];b[q+4]=Y[3];b[q+5]=Y[4];b[q+6]=Y[5];b[q+7]=Y[6];b[q+8]=Y[7];q+=9}` +
       `else if(v===null)b[q++]=1;else if(v===true)b[q++]=3;else if(v===false)b[q++]=2;else if(v===undefined)b[q++]=0;else${slow}`;
   }
   body += `S.q=q;return ${n}}\n//# sourceURL=noderec://plan-write`;
   try {
-    const w = (new FunctionCtor('G', 'H', 'E', body) as (g: unknown, h: unknown, e: unknown) => Writer)(ObjectGetOwnPropertyDescriptor, ObjectHasOwn, wEnc);
-    p.wneed = koff[n] + 9 * n;
+    const w = (new FunctionCtor('G', 'H', 'E', 'F', 'Y', body) as (g: unknown, h: unknown, e: unknown, f: unknown, y: unknown) => Writer)(
+      ObjectGetOwnPropertyDescriptor,
+      ObjectHasOwn,
+      wEnc,
+      f64,
+      f64Bytes,
+    );
+    p.wneed = head.length + koff[n] + 9 * n;
+    p.whead = head;
     return w;
   } catch {
     genOk = false;

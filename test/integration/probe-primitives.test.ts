@@ -70,4 +70,39 @@ describe('primitive values through the probes fast paths', () => {
     for (const [i, e] of of('without', 'call').entries()) expect(e.args, `call ${i}`).toEqual(['?page=7&x=1', i]);
     for (const [i, e] of of('without', 'return').entries()) expect(e.value, `return ${i}`).toBe('?page=7&x=1');
   });
+
+  it('an object argument or return is encoded with the attr: rules of the function it is passed to or returned from; a method object argument follows its receiver', () => {
+    const n = 2000;
+    const r = runNode(fixture('probe-primitives', 'attr-obj.js'), {
+      args: [String(n)],
+      env: { NODEREC_TRACE_FILTER: fixture('probe-primitives', 'attr.toml') },
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(`${2 * n}\n`);
+    const evs = events(onlyTrace(r.outDir));
+    const of = (fn: string, kind: string) => evs.filter((e) => e.fn === fn && e.kind === kind);
+    const redacted = { $: 'object', class: 'Object', props: { page: { $: 'redacted', type: 'number' }, x: 1 } };
+    const plain = (i: number) => ({ $: 'object', class: 'Object', props: { page: i, x: 1 } });
+    for (const [fn, want] of [
+      ['withObj', () => redacted],
+      ['withoutObj', plain],
+      ['other', plain],
+    ] as const) {
+      const calls = of(fn, 'call');
+      const rets = of(fn, 'return');
+      expect(calls).toHaveLength(n);
+      expect(rets).toHaveLength(n);
+      for (let i = 0; i < n; i++) {
+        expect(calls[i].args, `${fn} call ${i}`).toEqual([want(i), i]);
+        expect(rets[i].value, `${fn} return ${i}`).toEqual(want(i));
+      }
+    }
+    // A method (m2): the receiver, then the object and the int.
+    const puts = of('Box.put', 'call');
+    expect(puts).toHaveLength(n);
+    for (let i = 0; i < n; i++) {
+      expect(puts[i].this, `put ${i}`).toEqual({ $: 'truncated', class: 'Box' });
+      expect(puts[i].args, `put ${i}`).toEqual([{ $: 'object', class: 'Object', props: { page: i, x: 2 } }, i]);
+    }
+  });
 });

@@ -26,6 +26,7 @@ const VALUES: (() => unknown)[] = [
   () => 2 ** 40,
   () => -0,
   () => 1.5,
+  () => -1 / 3,
   () => NaN,
   () => -Infinity,
   () => '',
@@ -52,8 +53,8 @@ function bytes(v: unknown): number[] {
 }
 
 /** Content j of an object of `keys`: value (j + i) of VALUES at key i, and an accessor at key j % (keys + 1) for odd j (none when it is keys.length). */
-function make(keys: string[], j: number): object {
-  const o: Record<string, unknown> = {};
+function make(keys: string[], j: number, base: () => object = () => ({})): object {
+  const o = base() as Record<string, unknown>;
   for (let i = 0; i < keys.length; i++) o[keys[i]] = VALUES[(j + i * 7) % VALUES.length]();
   if (j % 2 === 1) {
     const at = ((j - 1) / 2) % (keys.length + 1);
@@ -92,6 +93,29 @@ describe("a plan's generated first-encoding writer", () => {
           contents.forEach((j, x) => expect(bytes(make(keys, j)), `${n} keys, content ${j}`).toEqual(before[x]));
         }
       }
+    });
+  }
+
+  // The writer writes the plan's head too (decisions.md 43): a class name
+  // and a null prototype in the head, and the object inside an array.
+  class Point {}
+  for (const [name, base] of [
+    ['a class instance', () => new Point()],
+    ['a null-prototype object', () => Object.create(null) as object],
+  ] as const) {
+    it(`writes the head and bytes of the generic loop for ${name}, at the top and inside an array`, () => {
+      setRefs(true);
+      setTrust(true);
+      setBounds(3, 32, 256);
+      const keys = ['x', 'y', 'label'];
+      const contents = Array.from({ length: 15 }, (_, j) => j);
+      const before = contents.map((j) => bytes(make(keys, j, base)));
+      const inside = contents.map((j) => bytes([make(keys, j, base)]));
+      for (let r = 0; r < 4400; r++) bytes(make(keys, contents[r % 15], base));
+      contents.forEach((j, x) => {
+        expect(bytes(make(keys, j, base)), `content ${j}`).toEqual(before[x]);
+        expect(bytes([make(keys, j, base)]), `content ${j} in an array`).toEqual(inside[x]);
+      });
     });
   }
 });
