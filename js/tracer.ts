@@ -3,6 +3,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as vm from 'node:vm';
+import * as vmRuntime from 'node:vm';
+import { types as utilTypes } from 'node:util';
 import { isMainThread, MessagePort, parentPort, threadId, workerData } from 'node:worker_threads';
 
 import { installBridges } from './bridges';
@@ -241,10 +243,33 @@ const preparedContexts = new WeakSet<object>();
  * creates (vm.createContext, vm.runInNewContext, Script#runInNewContext:
  * js/runtime/definers.ts, decisions.md 42; the caller checked that it is
  * a context). Never throws into the program. */
+/** The names the install scripts (definers.ts, function-source.ts) read as
+ * globals of the context. In a contextified sandbox a name the sandbox has
+ * (own or inherited, or any name of a Proxy sandbox) resolves to the
+ * sandbox's value, through its getters and traps: such a context is left
+ * unprepared (decisions.md 42, *Review*). */
+const ownDesc = Reflect.getOwnPropertyDescriptor;
+const protoOf = Reflect.getPrototypeOf;
+const INSTALL_GLOBALS = ['Object', 'Reflect', 'Error', 'Function', 'WeakMap', 'String', 'Array', 'RegExp'];
+function shadowsIntrinsics(context: object): boolean {
+  // The context realm's Object.prototype, reached without a global lookup.
+  const realmProto = vmRuntime.runInContext('({}).__proto__', context as vm.Context) as object;
+  let found = false;
+  let o: object | null = context;
+  for (let i = 0; o !== null && i < 64; i++) {
+    if (utilTypes.isProxy(o)) return true;
+    // a DONT_CONTEXTIFY global: no sandbox in front of it
+    if (o === realmProto) return false;
+    for (const k of INSTALL_GLOBALS) if (ownDesc(o, k) !== undefined) found = true;
+    o = protoOf(o);
+  }
+  return found || o !== null;
+}
 function prepareContext(context: unknown): void {
   try {
     if (typeof context !== 'object' || context === null || preparedContexts.has(context)) return;
     preparedContexts.add(context);
+    if (shadowsIntrinsics(context)) return;
     if (definersWrapped) installDefinersIn(context, untrust);
     installFunctionSourceIn(context);
   } catch {

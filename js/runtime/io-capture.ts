@@ -250,10 +250,22 @@ function onTimer(): void {
 
 /** The probes' boundary hook: emit what waits before the next event. */
 function boundary(): void {
+  // Nothing is written while a value is encoded (a getter the encoder ran
+  // wrote or read): the probes' next boundary after it emits it.
+  if (probes.encodingNow()) {
+    flag[0] = 1;
+    return;
+  }
   flag[0] = 0;
   if (pend[STDOUT].len > 0) emit(STDOUT, BOUNDARY, pend[STDOUT].len);
   if (pend[STDERR].len > 0) emit(STDERR, BOUNDARY, pend[STDERR].len);
   if (mirror) drainMirror();
+  // Input that came while a value was encoded, after the output that was
+  // pending then (as onInput orders it).
+  while (inputWaiting.length > 0) {
+    const w = inputWaiting.shift() as Uint8Array;
+    probes.output(STDIN, INPUT | (w[w.length - 1] === 10 ? NEWLINE : 0), w, 0, w.length);
+  }
 }
 
 function emitEncoded(b: Buffer | null | undefined): void {
@@ -283,6 +295,9 @@ function drainMirror(): void {
 }
 
 /** Input read from fd 0 by `process.stdin`. */
+/** Input pushed while a value was encoded (decisions.md 42, *Review*): it
+ * waits for the next boundary, which an event inside the value would break. */
+const inputWaiting: Uint8Array[] = [];
 function onInput(chunk: unknown, encoding: unknown): void {
   let b: Uint8Array;
   if (chunk instanceof Uint8Array) b = chunk;
@@ -290,6 +305,11 @@ function onInput(chunk: unknown, encoding: unknown): void {
     b = Buffer.from(chunk, typeof encoding === 'string' && Buffer.isEncoding(encoding) ? encoding : 'utf8');
   else return;
   if (b.length === 0) return;
+  if (probes.encodingNow()) {
+    inputWaiting.push(Uint8Array.prototype.slice.call(b));
+    flag[0] = 1;
+    return;
+  }
   // Output that came before keeps its place.
   if (flag[0] !== 0) boundary();
   probes.output(STDIN, INPUT | (b[b.length - 1] === 10 ? NEWLINE : 0), b, 0, b.length);

@@ -213,7 +213,7 @@ export function droppedEvents(): Record<string, number> {
 /** Sets up (or, with false, removes) the activation window. */
 export function setActivation(on: boolean): void {
   gated = on;
-  detour = gated || precise;
+  detour = gated || precise || encoding;
   gateState = WAITING;
   actLo = 0;
   actHi = 0;
@@ -439,7 +439,7 @@ export function setPreciseClock(sessionNowUs: number | null): void {
   precise = sessionNowUs !== null;
   if (sessionNowUs !== null && perfNow === noClock) perfNow = performance.now.bind(performance);
   if (sessionNowUs !== null) preciseOff = sessionNowUs - perfNow() * 1000;
-  detour = gated || precise;
+  detour = gated || precise || encoding;
 }
 
 /** Appends an event without values (of activation `tok`, for the gate). */

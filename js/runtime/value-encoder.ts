@@ -651,6 +651,10 @@ function encFunction(fn: AnyFn): void {
   let name = '';
   if (nd !== undefined && !isAccessorDescriptor(nd) && typeof nd.value === 'string') {
     name = nd.value;
+    // A writable name (a static class field `name`, or one a definer made
+    // writable) changes by plain assignment, which no wrapper sees: what
+    // holds this function is not referred back to.
+    if (nd.writable === true) okAcc = false;
   }
   putStr(name);
   let kind = FN_OTHER;
