@@ -235,6 +235,37 @@ export function exposeRuntime(context: vm.Context): void {
 
 /** The vm contexts whose definers and Function.prototype.toString are ours. */
 const preparedContexts = new WeakSet<object>();
+/** The names the install scripts (definers.ts, function-source.ts) read as
+ * globals of the context. In a contextified sandbox a name the sandbox has
+ * (own or inherited) resolves to the sandbox's value, through its getters:
+ * such a context is left unprepared (decisions.md 42, *Review*). */
+const INSTALL_GLOBALS = ['Object', 'Reflect', 'Error', 'Function', 'WeakMap', 'String', 'Array', 'RegExp'];
+const ownDesc = Reflect.getOwnPropertyDescriptor;
+const protoOf = Reflect.getPrototypeOf;
+/** For a Proxy sandbox (jest's environments use one) the names are looked
+ * up, through its traps, as before decision 42; the context is prepared
+ * only when they are the context's own builtins (reached here without a
+ * name): never the main realm's a second time. */
+const OWN_BUILTINS =
+  "typeof Reflect === 'object' && Object.prototype === ({}).__proto__ && Function.prototype === (function () {}).__proto__ && " +
+  "Array.prototype === [].__proto__ && String.prototype === ''.__proto__ && RegExp.prototype === /x/.__proto__ && " +
+  '(() => { try { null.x; } catch (e) { return Error.prototype === e.__proto__.__proto__; } return false; })()';
+function shadowsIntrinsics(context: object): boolean {
+  // The context realm's Object.prototype, reached without a global lookup.
+  const realmProto = vmRuntime.runInContext('({}).__proto__', context as vm.Context) as object;
+  let found = false;
+  let o: object | null = context;
+  for (let i = 0; o !== null && i < 64; i++) {
+    if (utilTypes.isProxy(o)) return vmRuntime.runInContext(OWN_BUILTINS, context as vm.Context) !== true;
+    // the realm's own chain: a DONT_CONTEXTIFY global (its own builtins
+    // are the ones named), no sandbox in front of it
+    if (o === realmProto) return false;
+    for (const k of INSTALL_GLOBALS) if (ownDesc(o, k) !== undefined) found = true;
+    o = protoOf(o);
+  }
+  return found || o !== null;
+}
+
 /** Wraps the definers and prototype setters of a vm context (so that an
  * accessor its code defines on an object of this realm untrusts that
  * object: design-docs/values.md, "Trusted objects") and gives it our
@@ -243,28 +274,6 @@ const preparedContexts = new WeakSet<object>();
  * creates (vm.createContext, vm.runInNewContext, Script#runInNewContext:
  * js/runtime/definers.ts, decisions.md 42; the caller checked that it is
  * a context). Never throws into the program. */
-/** The names the install scripts (definers.ts, function-source.ts) read as
- * globals of the context. In a contextified sandbox a name the sandbox has
- * (own or inherited, or any name of a Proxy sandbox) resolves to the
- * sandbox's value, through its getters and traps: such a context is left
- * unprepared (decisions.md 42, *Review*). */
-const ownDesc = Reflect.getOwnPropertyDescriptor;
-const protoOf = Reflect.getPrototypeOf;
-const INSTALL_GLOBALS = ['Object', 'Reflect', 'Error', 'Function', 'WeakMap', 'String', 'Array', 'RegExp'];
-function shadowsIntrinsics(context: object): boolean {
-  // The context realm's Object.prototype, reached without a global lookup.
-  const realmProto = vmRuntime.runInContext('({}).__proto__', context as vm.Context) as object;
-  let found = false;
-  let o: object | null = context;
-  for (let i = 0; o !== null && i < 64; i++) {
-    if (utilTypes.isProxy(o)) return true;
-    // a DONT_CONTEXTIFY global: no sandbox in front of it
-    if (o === realmProto) return false;
-    for (const k of INSTALL_GLOBALS) if (ownDesc(o, k) !== undefined) found = true;
-    o = protoOf(o);
-  }
-  return found || o !== null;
-}
 function prepareContext(context: unknown): void {
   try {
     if (typeof context !== 'object' || context === null || preparedContexts.has(context)) return;

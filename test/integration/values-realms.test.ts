@@ -144,8 +144,20 @@ describe('contexts whose sandbox shadows the builtins, and input during an encod
         const rec = runNode(fixture('values-trust', f), { node });
         expect(plain.code).toBe(0);
         expect(rec.code).toBe(plain.code);
-        expect(rec.stdout).toBe(plain.stdout);
         expect(rec.stderr).toBe(plain.stderr);
+        if (f === 'vm-sandbox-builtins.js') {
+          expect(rec.stdout).toBe(plain.stdout);
+          return;
+        }
+        // A Proxy sandbox (jest's environments use one) is prepared through
+        // its traps, as test runners' contexts were before decision 42: the
+        // trap log differs (README, Known differences); a getter named
+        // Object on a plain sandbox never runs.
+        const p = plain.stdout.split('\n');
+        const r = rec.stdout.split('\n');
+        expect(r[0].startsWith('after create')).toBe(true);
+        expect(r.slice(1)).toEqual(p.slice(1));
+        expect(r).toContain('getter runs 0');
       });
     }
   }
