@@ -172,6 +172,14 @@ export function attached(): boolean {
 
 /** Disconnects: the probes keep working but record nothing. */
 export function detach(): void {
+  // Code an encoding ran ended the session (process.exit(), the API's
+  // stop()): the buffered events cannot be handed over while their arena
+  // is being written (a hand-over may swap the buffers under the encoder);
+  // they are counted as dropped with the re-entrant ones.
+  if (encoding === true && wp > 0) {
+    reentrant += (wp / W) | 0;
+    wp = 0;
+  }
   flushEvents();
   const s = sink;
   if (s !== null && s.filterStats !== undefined) {
