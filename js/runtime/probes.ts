@@ -181,7 +181,14 @@ export function detach(): void {
     wp = 0;
   }
   flushEvents();
-  const s = sink;
+  reportCounts(sink);
+  sink = null;
+}
+
+/** Hands the filter statistics and the re-entrant count to `s` (at detach,
+ * and when the event limit drops the sink: the statistics of what was
+ * recorded up to it), and starts them again. */
+function reportCounts(s: Sink | null): void {
   if (s !== null && s.filterStats !== undefined) {
     const c = filterCounts;
     s.filterStats([c[0], c[1], c[2], c[3]], [c[4], c[5], c[6], c[7]]);
@@ -190,7 +197,6 @@ export function detach(): void {
   if (reentrant > 0 && s !== null && s.reentrantDropped !== undefined) s.reentrantDropped(reentrant);
   dropped.reentrant += reentrant;
   reentrant = 0;
-  sink = null;
 }
 
 /** Detaches after a recorder failure: what is buffered is dropped, values
@@ -305,6 +311,7 @@ export function flushEvents(): void {
       dropped.max_events += keep > 0 ? n - keep : n;
       if (keep > 0) s.submit(words, keep, A.buf, A.pos);
       s.limitReached();
+      reportCounts(s);
     } else {
       s.submit(words, n, A.buf, A.pos);
     }

@@ -178,3 +178,19 @@ describe('loading large filters', () => {
     expect(typeof loaded.fields.ms).toBe('number');
   });
 });
+
+// review43: the event limit dropped the sink before detach reported the
+// filter statistics, so a truncated trace said nothing was redacted.
+describe('filter statistics of a trace cut by NODEREC_MAX_EVENTS', () => {
+  it('count the redactions made up to the limit', () => {
+    const r = runNode(fixture('limit-stats', 'main.js'), { env: { NODEREC_MAX_EVENTS: '1000', NODEREC_TRACE_FILTER: fixture('limit-stats', 'filter.toml') } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('12497500\n');
+    const dir = onlyTrace(r.outDir);
+    const meta = metadata(dir);
+    expect(meta.truncated).toBe(true);
+    const recorded = events(dir).filter((e) => e.kind === 'call' && e.fn === 'redRet').length;
+    expect(recorded).toBeGreaterThan(0);
+    expect(meta.filter.stats.values_redacted.arg).toBeGreaterThanOrEqual(recorded);
+  });
+});
