@@ -798,14 +798,15 @@ function cutContainer(o: object, cls: string | null, proto: object | null): bool
     const p = proto !== UNREAD ? proto : (ObjectGetPrototypeOf(o) as object | null);
     putTag(T_TRUNCATED);
     putStr(cls !== null ? cls : className(p));
-    if (level >= depthBound) deepAcc = true;
-    // The class name written is a function of the prototype, which can
-    // change: the parent's memo keeps it (see truncMark). (Cut by the
-    // budget: the encodings around it end with none left, Memo.exact.)
-    if (level > 0) {
-      verOut = TRUNC_VER;
-      memOut = truncMark(p);
-    }
+    if (level >= depthBound) {
+      deepAcc = true;
+      // The class name written is a function of the prototype, which can
+      // change: the parent's memo keeps it (see truncMark).
+      if (level > 0) {
+        verOut = TRUNC_VER;
+        memOut = truncMark(p);
+      }
+    } else okAcc = false;
     return true;
   }
   openB = budget;
@@ -917,9 +918,6 @@ class Memo {
    *  when it opens a container after its last spent entry (an empty one, or
    *  a reference that needs one more: with nothing left there it is cut). */
   need = 0;
-  /** It ended with no budget left (so it may have been cut by the budget):
-   *  written the same only with exactly `need` (= spent) left (budget20). */
-  exact = false;
   red = 0;
   drp = 0;
   attr = 0;
@@ -1010,7 +1008,6 @@ function renewMemo(m: Memo, kind: number): void {
   m.deep = false;
   m.spent = 0;
   m.need = 0;
-  m.exact = false;
   m.red = 0;
   m.drp = 0;
   m.attr = 0;
@@ -1239,7 +1236,7 @@ function refAccount(m: Memo): void {
 
 /** The memo's encoding fits the current context. */
 function canRef(m: Memo): boolean {
-  if (!m.ok || m.epoch !== epoch || m.attr !== curAttr || budget < m.need || (m.exact && budget !== m.need)) return false;
+  if (!m.ok || m.epoch !== epoch || m.attr !== curAttr || budget < m.need) return false;
   const rem = depthBound - level;
   return m.deep ? rem === m.rem : rem >= m.height;
 }
@@ -1705,7 +1702,7 @@ function putPatch(o: object, m: Memo): boolean {
       vers[i] = verOut;
       mems[i] = verOut !== 0 ? memOut : null;
       esp[i] = bb - budget;
-      eh[i] = hAcc * 8 + (openB === budget ? 4 : 0) + (deepAcc ? 2 : 0) + (okAcc && circLow >= myLevel && !budgetDep(bb, v) ? 1 : 0);
+      eh[i] = hAcc * 8 + (openB === budget ? 4 : 0) + (deepAcc ? 2 : 0) + (okAcc && circLow >= myLevel ? 1 : 0);
       if (openB === -1) openB = ob;
       ered[i] = ((filterCounts[3] - r0) | 0) + ((filterCounts[7] - d0) | 0) * 16777216;
       if (circLow < cLow) cLow = circLow;
@@ -1734,8 +1731,7 @@ function putPatch(o: object, m: Memo): boolean {
   m.deep = deep;
   m.height = h + 1;
   m.spent = b0 - budget;
-  m.exact = budget === 0;
-  m.need = openB === budget && budget !== 0 ? m.spent + 1 : m.spent;
+  m.need = openB === budget ? m.spent + 1 : m.spent;
   // (the patched entries' counts are in filterCounts already)
   m.red = red | 0;
   m.drp = drp | 0;
@@ -1747,14 +1743,6 @@ function putPatch(o: object, m: Memo): boolean {
   hAcc = sH > m.height ? sH : m.height;
   circLow = sC < cLow ? sC : cLow;
   return true;
-}
-
-/** An entry encoded from `bb` budget left to what is left now, of value
- *  `v`, may have been cut by the budget (a container that spent the last
- *  of it, or met with none left): it reads the same only with the same
- *  budget left, which a patch does not promise, so it is always patched. */
-function budgetDep(bb: number, v: unknown): boolean {
-  return budget === 0 && (bb !== 0 || (typeof v === 'object' && v !== null));
 }
 
 /** A patch could not be finished (a budget cut a full encoding would not
@@ -2210,8 +2198,8 @@ function keptAsVerified(keys: string[], m: Memo, end: number): boolean {
 
 /** Records a fresh encoding in `m` and hands its facts to the enclosing
  *  container's accumulators (restored from the saved values). */
-function closeMemo(m: Memo, off: number, spent: number, myLevel: number): void {
-  m.ok = okAcc && circLow >= myLevel;
+function closeMemo(m: Memo, off: number, spent: number, myLevel: number, ok: boolean): void {
+  m.ok = ok && okAcc && circLow >= myLevel;
   m.epoch = epoch;
   m.off = off;
   m.ver = ++memoVer;
@@ -2220,10 +2208,7 @@ function closeMemo(m: Memo, off: number, spent: number, myLevel: number): void {
   m.deep = deepAcc;
   m.spent = spent;
   // (budget: what is left after the encoding)
-  // A cut by the budget (its own kept count, or a container inside) leaves
-  // none: the same budget left cuts the same entries the same way.
-  m.exact = budget === 0;
-  m.need = openB === budget && budget !== 0 ? spent + 1 : spent;
+  m.need = openB === budget ? spent + 1 : spent;
   m.attr = curAttr;
 }
 
@@ -2370,8 +2355,8 @@ function encArray(a: unknown[], m: Memo | undefined): void {
   m.scan = n;
   m.red = (filterCounts[3] - r0) | 0;
   m.drp = (filterCounts[7] - d0) | 0;
-  // (cut by the budget: Memo.exact)
-  closeMemo(m, off, b0 - budget, myLevel);
+  // Cut by the budget: a later context may have more of it.
+  closeMemo(m, off, b0 - budget, myLevel, n === len || n === itemsBound);
   verOut = m.ok ? m.ver : 0;
   memOut = m;
   okAcc = sOk && m.ok;
@@ -2624,7 +2609,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
     mems[i] = verOut !== 0 ? memOut : null;
     if (track) {
       esp[i] = bb - budget;
-      eh[i] = hAcc * 8 + (openB === budget ? 4 : 0) + (deepAcc ? 2 : 0) + (okAcc && circLow >= myLevel && !budgetDep(bb, vals[i]) ? 1 : 0);
+      eh[i] = hAcc * 8 + (openB === budget ? 4 : 0) + (deepAcc ? 2 : 0) + (okAcc && circLow >= myLevel ? 1 : 0);
       if (openB === -1) openB = ob;
       ered[i] = ((filterCounts[3] - rr) | 0) + ((filterCounts[7] - dd) | 0) * 16777216;
       okAcc = tOk && okAcc;
@@ -2665,7 +2650,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   m.scan = end;
   m.red = (filterCounts[3] - r0) | 0;
   m.drp = (filterCounts[7] - d0) | 0;
-  closeMemo(m, off, b0 - budget, myLevel);
+  closeMemo(m, off, b0 - budget, myLevel, n === total || n === itemsBound);
   verOut = m.ok ? m.ver : 0;
   memOut = m;
   okAcc = sOk && m.ok;
@@ -3394,7 +3379,7 @@ function closeSized(
   m.scan = n;
   m.red = (filterCounts[3] - r0) | 0;
   m.drp = (filterCounts[7] - d0) | 0;
-  closeMemo(m, off, b0 - budget, myLevel);
+  closeMemo(m, off, b0 - budget, myLevel, n === size || n === itemsBound);
   verOut = m.ok ? m.ver : 0;
   memOut = m;
   okAcc = sOk && m.ok;

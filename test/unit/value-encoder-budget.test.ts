@@ -2,7 +2,7 @@
 // reference or a patch must read back as exactly what a full encoding of the
 // same value, at the same place, gives.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { arena, encoderWork, resetArena, setBounds, setTrust, setValueBudget, untrust, writeValue, writeValueFull } from '../../js/runtime/value-encoder';
+import { arena, resetArena, setBounds, setTrust, setValueBudget, untrust, writeValue, writeValueFull } from '../../js/runtime/value-encoder';
 import { installDefiners } from '../../js/runtime/definers';
 import { Reader } from '../helpers/value-reader';
 
@@ -98,49 +98,39 @@ describe('references under the value budget', () => {
   });
 });
 
-describe('encodings cut by the budget (budget20, part 2)', () => {
-  /** both(), and the references written by the first encoding. */
-  function bothRefs(v: unknown): { ref: any; full: any; refs: number } {
-    const r0 = encoderWork[2];
-    const b = both(v);
-    return { ...b, refs: encoderWork[2] - r0 };
-  }
+// Part 2 of budget20 (decisions.md 45) made such encodings referable at the
+// same budget left and was measured, not taken: these tests stay for the
+// rule as it is (a cut encoding is written in full, and reads back so).
+describe('encodings cut by the budget, met again at the same and at other budgets left', () => {
   // A new filler array at each capture: never a reference itself.
   const fill = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
-  it('a map cut by the budget, met again unchanged with the same budget left, is a reference; with another budget left, written in full', () => {
+  it('a map cut by the budget, met again unchanged with the same and with another budget left', () => {
     setValueBudget(40);
     // 2 (outer) + 10 (filler) + 28 of the map's 40 entries: the rest cut.
     const mp = new Map<string, unknown>(Array.from({ length: 40 }, (_, i) => ['k' + i, i]));
     both([fill(10), mp]);
     both([fill(10), mp]);
-    let r = bothRefs([fill(10), mp]);
+    let r = both([fill(10), mp]);
     expect(r.full[1].entries).toHaveLength(28);
     expect(r.ref).toEqual(r.full);
-    expect(r.refs).toBe(1);
     // One entry more or less left: other entries kept, written in full.
     for (const f of [9, 11]) {
-      r = bothRefs([fill(f), mp]);
+      r = both([fill(f), mp]);
       expect(r.ref).toEqual(r.full);
-      expect(r.refs).toBe(0);
     }
-    // The last full encoding had 11 left: 10 gives a full encoding again,
-    // which the next capture refers to.
-    r = bothRefs([fill(10), mp]);
+    r = both([fill(10), mp]);
     expect(r.ref).toEqual(r.full);
-    expect(r.refs).toBe(0);
-    r = bothRefs([fill(10), mp]);
+    r = both([fill(10), mp]);
     expect(r.ref).toEqual(r.full);
-    expect(r.refs).toBe(1);
     // A changed kept value: written in full.
     mp.set('k3', 'x');
-    r = bothRefs([fill(10), mp]);
+    r = both([fill(10), mp]);
     expect(r.ref).toEqual(r.full);
     expect(r.full[1].entries[3][1]).toBe('x');
-    expect(r.refs).toBe(0);
   });
 
-  it('an object cut by the budget: a reference at the same budget left, and a kept entry cut by it whose prototype changed shows its new class', () => {
+  it('an object cut by the budget, and a kept entry cut by it whose prototype changed: its new class', () => {
     setValueBudget(40);
     class A {}
     class B {}
@@ -150,24 +140,20 @@ describe('encodings cut by the budget (budget20, part 2)', () => {
     for (let i = 0; i < 29; i++) o['p' + i] = i;
     // 2 + 13, then 25 of o's 30 keys: b is met with nothing left.
     for (let i = 0; i < 3; i++) both([fill(13), o]);
-    let r = bothRefs([fill(13), o]);
+    let r = both([fill(13), o]);
     expect(r.full[1].props.b).toEqual({ $: 'truncated', class: 'A' });
     expect(Object.keys(r.full[1].props)).toHaveLength(25);
     expect(r.ref).toEqual(r.full);
-    expect(r.refs).toBe(1);
     Object.setPrototypeOf(cutOne, B.prototype);
-    r = bothRefs([fill(13), o]);
+    r = both([fill(13), o]);
     expect(r.full[1].props.b).toEqual({ $: 'truncated', class: 'B' });
     expect(r.ref).toEqual(r.full);
-    // (a check that found a change skips the next one: see worthChecking)
     for (let i = 0; i < 3; i++) {
-      r = bothRefs([fill(13), o]);
+      r = both([fill(13), o]);
       expect(r.ref).toEqual(r.full);
     }
-    expect(r.refs).toBe(1);
-    r = bothRefs([fill(12), o]);
+    r = both([fill(12), o]);
     expect(r.ref).toEqual(r.full);
-    expect(r.refs).toBe(0);
   });
 });
 
