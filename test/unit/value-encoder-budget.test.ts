@@ -2,26 +2,11 @@
 // reference or a patch must read back as exactly what a full encoding of the
 // same value, at the same place, gives.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { arena, resetArena, setBounds, setTrust, setValueBudget, untrust, writeValue, writeValueFull } from '../../js/runtime/value-encoder';
+import { arena, resetArena, setBounds, setTrust, setValueBudget, untrust } from '../../js/runtime/value-encoder';
 import { installDefiners } from '../../js/runtime/definers';
-import { Reader } from '../helpers/value-reader';
+import { encodeBoth } from '../helpers/encode-both';
 
-/** Encodes `v` (references and patches allowed), then again in full;
- *  returns both decodings and whether the first was shorter. */
-function both(v: unknown): { ref: any; full: any; shorter: boolean } {
-  const start = arena.pos;
-  writeValue(v);
-  const mid = arena.pos;
-  writeValueFull(v);
-  const r1 = new Reader(arena.buf, mid);
-  r1.pos = start;
-  const ref = r1.value();
-  expect(r1.pos).toBe(mid);
-  const r2 = new Reader(arena.buf, arena.pos);
-  r2.pos = mid;
-  const full = r2.value();
-  return { ref, full, shorter: mid - start < arena.pos - mid };
-}
+const both = encodeBoth;
 
 beforeEach(() => {
   setBounds(3, 32, 256);
