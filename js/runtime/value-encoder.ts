@@ -203,6 +203,12 @@ var itemsBound = 32;
 // value may spend in all its containers together; 0 = no limit.
 var budgetBound = 1024;
 var budget = 1024;
+/** The budget left when a container was last opened (not cut), or when a
+ *  reference or unchanged patch entry that needs one entry more than it
+ *  spends (Memo.need) was last written. An encoding that ends with exactly
+ *  this much left opened a container after its last spent entry: met with
+ *  only what it spent left, that container would be cut (budget20). */
+var openB = -1;
 var stringBound = 256;
 
 // Ancestor stack of the containers currently being encoded.
@@ -807,6 +813,7 @@ function cutContainer(o: object, cls: string | null, proto: object | null): bool
     } else okAcc = false;
     return true;
   }
+  openB = budget;
   return false;
 }
 
@@ -911,6 +918,10 @@ class Memo {
   deep = false;
   /** Budget entries the encoding spent, and attr redactions/drops inside it. */
   spent = 0;
+  /** The budget left it needs to be written the same: `spent`, or one more
+   *  when it opens a container after its last spent entry (an empty one, or
+   *  a reference that needs one more: with nothing left there it is cut). */
+  need = 0;
   red = 0;
   drp = 0;
   attr = 0;
@@ -963,7 +974,8 @@ class Memo {
   vmask = 0;
   vmaskHi = 0;
   /** Per entry of that encoding (or of the patch that wrote it since):
-   *  budget spent; height * 4 + 2 if cut by depth inside + 1 if referable;
+   *  budget spent; height * 8 + 4 if it needs one more entry than it
+   *  spent (Memo.need) + 2 if cut by depth inside + 1 if referable;
    *  redactions + drops * 2^24 inside. Allocated when first used (a
    *  shared empty array until then: never written). */
   esp: number[] = NO_NUMS;
@@ -999,6 +1011,7 @@ function renewMemo(m: Memo, kind: number): void {
   m.height = 0;
   m.deep = false;
   m.spent = 0;
+  m.need = 0;
   m.red = 0;
   m.drp = 0;
   m.attr = 0;
@@ -1215,6 +1228,7 @@ function putRef(m: Memo): void {
  *  and contains what the encoding did) tells the enclosing container. */
 function refAccount(m: Memo): void {
   budget -= m.spent;
+  if (m.need !== m.spent) openB = budget;
   if (m.height > hAcc) hAcc = m.height;
   if (m.deep) deepAcc = true;
   filterCounts[3] += m.red;
@@ -1226,7 +1240,7 @@ function refAccount(m: Memo): void {
 
 /** The memo's encoding fits the current context. */
 function canRef(m: Memo): boolean {
-  if (!m.ok || m.epoch !== epoch || m.attr !== curAttr || budget < m.spent) return false;
+  if (!m.ok || m.epoch !== epoch || m.attr !== curAttr || budget < m.need) return false;
   const rem = depthBound - level;
   return m.deep ? rem === m.rem : rem >= m.height;
 }
@@ -1663,12 +1677,14 @@ function putPatch(o: object, m: Memo): boolean {
   for (let i = 0; i < n; i++) {
     if (!maskBit(mask, maskHi, i)) {
       // Unchanged: spends what it spent (enough budget left: not cut now).
-      if (budget < esp[i]) {
+      const more = (eh[i] & 4) !== 0;
+      if (budget < (more ? esp[i] + 1 : esp[i])) {
         ancestors[--level] = undefined;
         abortPatch(start, b0, sOk, sDeep, sH, sC);
         return false;
       }
       budget -= esp[i];
+      if (more) openB = budget;
     } else {
       putVarintChecked(i);
       const v = vals[i];
@@ -1680,6 +1696,8 @@ function putPatch(o: object, m: Memo): boolean {
       circLow = 1 << 30;
       verOut = 0;
       memOut = null;
+      const ob = openB;
+      openB = -1;
       // (an object cut by the items bound has no plan: its keys' actions)
       if (acts !== null ? acts[i] === 1 : curAttr !== 0 && keyAction(m.keys[i]) === 1) {
         filterCounts[3]++;
@@ -1688,7 +1706,8 @@ function putPatch(o: object, m: Memo): boolean {
       vers[i] = verOut;
       mems[i] = verOut !== 0 ? memOut : null;
       esp[i] = bb - budget;
-      eh[i] = hAcc * 4 + (deepAcc ? 2 : 0) + (okAcc && circLow >= myLevel ? 1 : 0);
+      eh[i] = hAcc * 8 + (openB === budget ? 4 : 0) + (deepAcc ? 2 : 0) + (okAcc && circLow >= myLevel ? 1 : 0);
+      if (openB === -1) openB = ob;
       ered[i] = ((filterCounts[3] - r0) | 0) + ((filterCounts[7] - d0) | 0) * 16777216;
       if (circLow < cLow) cLow = circLow;
     }
@@ -1699,7 +1718,7 @@ function putPatch(o: object, m: Memo): boolean {
       else vmHi |= 1 << (i - MASK_BITS);
     }
     if ((e & 2) !== 0) deep = true;
-    if (e >> 2 > h) h = e >> 2;
+    if (e >> 3 > h) h = e >> 3;
     const rd = ered[i];
     red += rd % 16777216;
     drp += MathFloor(rd / 16777216);
@@ -1716,6 +1735,7 @@ function putPatch(o: object, m: Memo): boolean {
   m.deep = deep;
   m.height = h + 1;
   m.spent = b0 - budget;
+  m.need = openB === budget ? m.spent + 1 : m.spent;
   // (the patched entries' counts are in filterCounts already)
   m.red = red | 0;
   m.drp = drp | 0;
@@ -1735,6 +1755,8 @@ function putPatch(o: object, m: Memo): boolean {
 function abortPatch(start: number, b0: number, sOk: boolean, sDeep: boolean, sH: number, sC: number): void {
   pos = start;
   budget = b0;
+  // (the object was opened with b0 left: encPlain writes it in full next)
+  openB = b0;
   epoch++;
   okAcc = sOk;
   deepAcc = sDeep;
@@ -2191,6 +2213,8 @@ function closeMemo(m: Memo, off: number, spent: number, myLevel: number, ok: boo
   m.height = hAcc + 1;
   m.deep = deepAcc;
   m.spent = spent;
+  // (budget: what is left after the encoding)
+  m.need = openB === budget ? spent + 1 : spent;
   m.attr = curAttr;
 }
 
@@ -2525,7 +2549,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   }
   const esp = m.esp, eh = m.eh, ered = m.ered;
   let dropped = false;
-  let tOk = true, tDeep = false, tH = 0, tC = 1 << 30, bb = 0, rr = 0, dd = 0;
+  let tOk = true, tDeep = false, tH = 0, tC = 1 << 30, bb = 0, rr = 0, dd = 0, ob = 0;
   if (trusted) encoderWork[3] += n;
   if (gathered) (full ? plan!.gather! : plan!.pgather!)(o, vals);
   for (let i = 0; i < end; i++) {
@@ -2557,6 +2581,8 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
       bb = budget;
       rr = filterCounts[3];
       dd = filterCounts[7];
+      ob = openB;
+      openB = -1;
     }
     if (trusted) {
       const v = gathered ? vals[i] : (o as Record<string, unknown>)[k];
@@ -2589,7 +2615,8 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
     mems[i] = verOut !== 0 ? memOut : null;
     if (track) {
       esp[i] = bb - budget;
-      eh[i] = hAcc * 4 + (deepAcc ? 2 : 0) + (okAcc && circLow >= myLevel ? 1 : 0);
+      eh[i] = hAcc * 8 + (openB === budget ? 4 : 0) + (deepAcc ? 2 : 0) + (okAcc && circLow >= myLevel ? 1 : 0);
+      if (openB === -1) openB = ob;
       ered[i] = ((filterCounts[3] - rr) | 0) + ((filterCounts[7] - dd) | 0) * 16777216;
       okAcc = tOk && okAcc;
       deepAcc = tDeep || deepAcc;
