@@ -5,8 +5,8 @@ import { expect } from 'vitest';
 import { arena, writeValue, writeValueFull } from '../../js/runtime/value-encoder';
 import { Reader } from './value-reader';
 
-/** Both decodings of `v`, and whether the first encoding was shorter. */
-export function encodeBoth(v: unknown): { ref: any; full: any; shorter: boolean } {
+/** Both decodings of `v`, whether the first encoding was shorter, and both lengths. */
+export function encodeBoth(v: unknown): { ref: any; full: any; shorter: boolean; refLen: number; fullLen: number } {
   const start = arena.pos;
   writeValue(v);
   const mid = arena.pos;
@@ -18,5 +18,5 @@ export function encodeBoth(v: unknown): { ref: any; full: any; shorter: boolean 
   const r2 = new Reader(arena.buf, arena.pos);
   r2.pos = mid;
   const full = r2.value();
-  return { ref, full, shorter: mid - start < arena.pos - mid };
+  return { ref, full, shorter: mid - start < arena.pos - mid, refLen: mid - start, fullLen: arena.pos - mid };
 }

@@ -24,6 +24,7 @@ import {
 } from '../../js/runtime/value-encoder';
 import { installDefiners } from '../../js/runtime/definers';
 import { configureSecrets, resetSecrets } from '../../js/runtime/secrets';
+import { encodeBoth } from '../helpers/encode-both';
 import { Reader } from '../helpers/value-reader';
 
 /** Encodes v after what the arena holds (references to it allowed) and decodes it. */
@@ -1486,18 +1487,9 @@ describe('references', () => {
         const capture = (): { full: any; short: boolean } => {
           state.position++;
           const v = top ? a : state;
-          const start = arena.pos;
-          writeValue(v);
-          const mid = arena.pos;
-          writeValueFull(v);
-          const r1 = new Reader(arena.buf, mid);
-          r1.pos = start;
-          const ref = r1.value();
-          const r2 = new Reader(arena.buf, arena.pos);
-          r2.pos = mid;
-          const full = r2.value();
+          const { ref, full, refLen, fullLen } = encodeBoth(v);
           expect(json(ref)).toBe(json(full));
-          return { full, short: (mid - start) * 4 < arena.pos - mid };
+          return { full, short: refLen * 4 < fullLen };
         };
         for (let i = 0; i < 4; i++) capture();
         expect(capture().short).toBe(true);
