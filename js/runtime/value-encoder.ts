@@ -203,6 +203,8 @@ var itemsBound = 32;
 // value may spend in all its containers together; 0 = no limit.
 var budgetBound = 1024;
 var budget = 1024;
+/** The budget of a value when there is no limit (NODEREC_VALUE_BUDGET=0). */
+const NO_BUDGET_LIMIT = 2 ** 52;
 /** The budget left when a container was last opened (not cut), or when a
  *  reference or unchanged patch entry that needs one entry more than it
  *  spends (Memo.need) was last written. An encoding that ends with exactly
@@ -3493,7 +3495,9 @@ function encTop(v: unknown): void {
   buf = arenaState.buf;
   pos = arenaState.pos;
   // A single container may always keep `itemsBound` entries.
-  budget = budgetBound > 0 ? (budgetBound > itemsBound ? budgetBound : itemsBound) : Infinity;
+  // No limit is a finite budget no value can spend (2^52: the differences
+  // the encoder takes of it stay exact, where Infinity - Infinity is NaN).
+  budget = budgetBound > 0 ? (budgetBound > itemsBound ? budgetBound : itemsBound) : NO_BUDGET_LIMIT;
   const start = pos;
   level = 0;
   topTick = ++tick;

@@ -100,6 +100,18 @@ describe('value references', () => {
     }
   });
 
+  it('with no value budget (NODEREC_VALUE_BUDGET=0), every exported value is the same as without references (review45)', { timeout: 240_000 }, async () => {
+    // "No limit" was an infinite budget: the budget a reference spends is a
+    // difference of it (NaN), and 5761 of 44025 events differed.
+    const env = { NODEREC_VALUE_BUDGET: '0' };
+    const [on, off] = await Promise.all([recordWith('1', env), recordWith('0', env)]);
+    expect(on.evs.length).toBe(off.evs.length);
+    const a = valuesOf(on.evs);
+    const b = valuesOf(off.evs);
+    for (let i = 0; i < a.length; i++) if (JSON.stringify(a[i]) !== JSON.stringify(b[i])) expect(a[i], `event ${i}`).toEqual(b[i]);
+    expect(on.work.refs).toBeGreaterThan(1000);
+  });
+
   it('the state passed to every call shows each change, in the call where it happened', async () => {
     const { evs } = await recordWith('1');
     const steps = evs.filter((e) => e.kind === 'return' && e.fn === 'step').map((e) => e.value as any);

@@ -86,6 +86,28 @@ describe('references under the value budget', () => {
 // Part 2 of budget20 (decisions.md 45) made such encodings referable at the
 // same budget left and was measured, not taken: these tests stay for the
 // rule as it is (a cut encoding is written in full, and reads back so).
+describe('no value budget (NODEREC_VALUE_BUDGET=0)', () => {
+  // review45: "no limit" was an infinite budget, and the budget a reference
+  // spends is computed as a difference (Infinity - Infinity = NaN): after
+  // the first reference every container was written empty, or the value as
+  // opaque.
+  it('a reference, then fresh containers: every value reads back as its full encoding', () => {
+    setValueBudget(0);
+    const p = { a: 1 };
+    for (let i = 0; i < 3; i++) expect(both([p]).ref).toEqual(both([p]).full);
+    const r = both([p, { b: 2 }, [3, 4], new Map([[5, { c: 6 }]])]);
+    expect(r.full[1].props.b).toBe(2);
+    expect(r.ref).toEqual(r.full);
+    // and a patch of a state object, then fresh containers after it
+    const state = { n: 0, list: [p], tail: { z: 1 } };
+    for (let i = 0; i < 20; i++) {
+      state.n = i;
+      const q = both([state, { i }, [i, i + 1]]);
+      expect(q.ref).toEqual(q.full);
+    }
+  });
+});
+
 describe('encodings cut by the budget, met again at the same and at other budgets left', () => {
   // A new filler array at each capture: never a reference itself.
   const fill = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
