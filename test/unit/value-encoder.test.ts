@@ -901,19 +901,8 @@ describe('references', () => {
   /** Encodes `v` (references allowed), then again in full; returns both
    * decodings and whether the first used a reference. */
   function both(v: unknown, shallow = false): { ref: any; full: any; usedRef: boolean; top: number } {
-    const start = arena.pos;
-    if (shallow) writeValueShallow(v);
-    else writeValue(v);
-    const mid = arena.pos;
-    writeValueFull(v, shallow);
-    const r1 = new Reader(arena.buf, mid);
-    r1.pos = start;
-    const ref = r1.value();
-    expect(r1.pos).toBe(mid);
-    const r2 = new Reader(arena.buf, arena.pos);
-    r2.pos = mid;
-    const full = r2.value();
-    const usedRef = arena.buf.subarray(start, mid).includes(0x19) && (mid - start) < (arena.pos - mid);
+    const { ref, full, refLen, fullLen, start } = encodeBoth(v, shallow);
+    const usedRef = arena.buf.subarray(start, start + refLen).includes(0x19) && refLen < fullLen;
     return { ref, full, usedRef, top: arena.buf[start] };
   }
 
