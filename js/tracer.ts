@@ -2,8 +2,7 @@
 // every way a process can end, and stop.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type * as vm from 'node:vm';
-import * as vmRuntime from 'node:vm';
+import * as vm from 'node:vm';
 import { types as utilTypes } from 'node:util';
 import { isMainThread, MessagePort, parentPort, threadId, workerData } from 'node:worker_threads';
 
@@ -252,11 +251,11 @@ const OWN_BUILTINS =
   '(() => { try { null.x; } catch (e) { return Error.prototype === e.__proto__.__proto__; } return false; })()';
 function shadowsIntrinsics(context: object): boolean {
   // The context realm's Object.prototype, reached without a global lookup.
-  const realmProto = vmRuntime.runInContext('({}).__proto__', context as vm.Context) as object;
+  const realmProto = vm.runInContext('({}).__proto__', context as vm.Context) as object;
   let found = false;
   let o: object | null = context;
   for (let i = 0; o !== null && i < 64; i++) {
-    if (utilTypes.isProxy(o)) return vmRuntime.runInContext(OWN_BUILTINS, context as vm.Context) !== true;
+    if (utilTypes.isProxy(o)) return vm.runInContext(OWN_BUILTINS, context as vm.Context) !== true;
     // the realm's own chain: a DONT_CONTEXTIFY global (its own builtins
     // are the ones named), no sandbox in front of it
     if (o === realmProto) return false;

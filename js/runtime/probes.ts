@@ -925,6 +925,12 @@ function enter(id: number, n: number, method: boolean, self: unknown, x: unknown
     }
     callRecord((id << 5) | CALL | HAS, a);
   } else callRecord((id << 5) | CALL, a);
+  return opened(d, id, a);
+}
+
+/** The activation of function `id` at height `d`, whose call event `a` was
+ * just recorded (enter, cv): pushed, and the buffers handed over when full. */
+function opened(d: number, id: number, a: number): number {
   seq = a;
   stk[d] = a;
   fid[d] = id;
@@ -951,12 +957,7 @@ function cv(id: number, d: number, p0: number, n: number, x: unknown, y: unknown
   A.pos = p;
   const a = seq + 1;
   callRecord((id << 5) | CALL | HAS, a);
-  seq = a;
-  stk[d] = a;
-  fid[d] = id;
-  runtime.d = hi = d + 1;
-  if (wp === WORDS || A.pos > arenaLimit) full();
-  return d;
+  return opened(d, id, a);
 }
 
 export function c(id: number): number {
