@@ -2483,16 +2483,25 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   let total = known;
   let n = 0;
   let end = 0;
+  // (the end of the last kept key: dropped keys after it were looked at
+  // only because the budget left more than n)
+  let kEnd = 0;
   if (filtered) {
     for (; end < keys.length && n < limit; end++) {
       if ((plan !== null ? plan.acts[end] : env ? objectKeyAction(o, keys[end]) : keyAction(keys[end])) === 2) total--;
-      else n++;
+      else {
+        n++;
+        kEnd = end + 1;
+      }
     }
   } else {
     n = known < limit ? known : limit;
     end = n;
   }
   budget -= n;
+  // With exactly n left the loop stops before them and `total` counts them:
+  // written the same only with one entry more (see Memo.need; ctx21).
+  if (end > kEnd && n < itemsBound) openB = budget;
   ensure(20);
   putVarint(total);
   putVarint(n);
@@ -3167,6 +3176,14 @@ export function currentKeyAction(k: string): number {
 function putRedacted(v: unknown): void {
   putTag(T_REDACTED);
   putStr(typeName(v));
+  // An object's type is the class name of its prototype, which can change:
+  // the parent's memo keeps the prototype's marker, as for a container cut
+  // by the depth bound (ctx21: identity alone let a reference keep the old
+  // name). (An array's and a Proxy's type never change.)
+  if (typeof v === 'object' && v !== null && level > 0 && !ArrayIsArray(v) && !isProxy(v)) {
+    verOut = TRUNC_VER;
+    memOut = truncMark(ObjectGetPrototypeOf(v) as object | null);
+  }
 }
 
 /** Writes the header of a map or set (tag, size, kept count), makes `o` the
