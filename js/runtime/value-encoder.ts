@@ -989,6 +989,9 @@ class Memo {
    *  definition: a parameter property is defined as undefined first, and the
    *  field then holds any value, never known to be a small integer.) */
   kind = 0;
+  /** The next memo of the same object, for another context (ctxMemo): the
+   *  WeakMap holds the first; each keeps its own encoding and version. */
+  alt: Memo | null = null;
   constructor(kind: number, n: number) {
     this.kind = kind;
     this.keys = kind === K_OBJECT ? new ArrayCtor(n) : NO_KEYS;
@@ -1034,6 +1037,7 @@ function renewMemo(m: Memo, kind: number): void {
   m.pmaskHi = 0;
   m.vmask = 0;
   m.vmaskHi = 0;
+  m.alt = null;
 }
 
 /** What a memo of a dropped generation holds of the program is let go
@@ -1043,6 +1047,7 @@ function clearMemo(m: Memo): void {
   m.plan = null;
   m.cplan = null;
   m.klist = null;
+  m.alt = null;
   const vals = m.vals, mems = m.mems;
   for (let i = 0; i < vals.length; i++) vals[i] = undefined;
   for (let i = 0; i < mems.length; i++) mems[i] = null;
@@ -1144,6 +1149,13 @@ function putSeen(o: object): void {
 
 /** A new memo of `kind` for `o`, expected to hold `n` entries. */
 function putMemo(o: object, kind: number, n: number): Memo {
+  const m = poolMemo(kind, n);
+  MemoSet(memos, o, m);
+  return m;
+}
+
+/** A memo of the current generation, new or from the pool. */
+function poolMemo(kind: number, n: number): Memo {
   let m: Memo;
   if (poolNext < pool.length) {
     m = pool[poolNext++];
@@ -1152,9 +1164,48 @@ function putMemo(o: object, kind: number, n: number): Memo {
     m = new Memo(kind, n);
     pool[poolNext++] = m;
   }
-  MemoSet(memos, o, m);
   memoUsed += MEMO_BYTES + (kind === K_OBJECT ? 4 : 3) * SLOT_BYTES * n;
   return m;
+}
+
+// One object, several contexts (ctx21, decisions.md 46). An encoding depends
+// on the context it is written in: the depth left, the budget left, the
+// attr: rule set. When the object's memo cannot be referred to here for one
+// of those, encoding it again into the same memo gave the memo a new version,
+// and every container that holds the object's earlier encoding (recorded
+// with the older version) then failed its check, although nothing changed:
+// js-yaml's schema holds its mapping type in full, and nodeTags holds the
+// same type where the budget cuts it, so the schema (and the state around
+// it) was written again at every capture. So an object keeps up to
+// CTX_MEMOS memos, one per context met, chained from the one in the WeakMap
+// (Memo.alt). Each memo is exactly what it was: the record of its own last
+// encoding, with its own version, checks and patches; a parent records the
+// memo it got (memOut). Nothing is assumed about one memo from another: the
+// only fact about the object itself that memos keep, trust (Memo.trusted),
+// is taken from every memo of the chain by untrust.
+const CTX_MEMOS = 4;
+
+/** The memo of `o` to use here when its first memo `m` cannot be referred
+ *  to: the first of the chain that can, else one whose version no container
+ *  holds (not referable, or of an older batch), else a new one while the
+ *  chain is short, else the last one (encoded again, as without a chain). */
+function ctxMemo(m: Memo): Memo {
+  let c: Memo | null = m.alt;
+  if (c === null && (!m.ok || m.epoch !== epoch)) return m;
+  let n = 1;
+  for (; c !== null; c = c.alt) {
+    n++;
+    if (canRef(c)) return c;
+  }
+  let last = m;
+  for (c = m; c !== null; c = c.alt) {
+    if (!c.ok || c.epoch !== epoch) return c;
+    last = c;
+  }
+  if (n >= CTX_MEMOS) return last;
+  const a = poolMemo(m.kind, m.kind === K_MAP ? 2 * m.scan : m.scan);
+  last.alt = a;
+  return a;
 }
 
 /** Whether array `a` (no memo) was given to a definer and not verified since. */
@@ -1810,7 +1861,7 @@ export function untrust(o: object): void {
     return;
   }
   const m = MemoGet(memos, o);
-  if (m !== undefined && m !== SEEN) m.trusted = false;
+  if (m !== undefined && m !== SEEN) for (let c: Memo | null = m; c !== null; c = c.alt) c.trusted = false;
   if (ArrayIsArray(o) && !isProxy(o)) {
     // An array is read with plain reads from its first encoding on unless
     // it was given to a definer (fresh arrays): this mark says it was, until
@@ -2224,6 +2275,7 @@ function encArray(a: unknown[], m: Memo | undefined): void {
   if (cutContainer(a, null, UNREAD)) return;
   const seen = seenFlag;
   seenFlag = false;
+  if (m !== undefined && refsOn && !canRef(m)) m = ctxMemo(m);
   // Never given to a definer (or verified since): see definedArray.
   const fresh = m === undefined ? !definedArray(a) : m.trusted;
   // A length that differs is a change found without reading anything: no
@@ -2408,6 +2460,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   const seen = seenFlag;
   seenFlag = false;
   if (m !== undefined && refsOn) {
+    if (!canRef(m)) m = ctxMemo(m);
     if (canPatch(m)) {
       // Found unchanged earlier in this value (see checkedNow): a reference.
       // (Never at depth 0: nothing of the value was checked yet.)
@@ -3285,6 +3338,7 @@ function encMap(mp: object, m: Memo | undefined): void {
   if (cutContainer(mp, null, UNREAD)) return;
   const seen = seenFlag;
   seenFlag = false;
+  if (m !== undefined && refsOn && !canRef(m)) m = ctxMemo(m);
   if (m !== undefined && refsOn && canRef(m) && MapPrototypeGetSize(mp) === m.total && worthChecking(m) && checked(m, sameMap(mp, m))) {
     putRef(m);
     return;
@@ -3356,6 +3410,7 @@ function encSet(st: object, m: Memo | undefined): void {
   if (cutContainer(st, null, UNREAD)) return;
   const seen = seenFlag;
   seenFlag = false;
+  if (m !== undefined && refsOn && !canRef(m)) m = ctxMemo(m);
   if (m !== undefined && refsOn && canRef(m) && SetPrototypeGetSize(st) === m.total && worthChecking(m) && checked(m, sameSet(st, m))) {
     putRef(m);
     return;

@@ -53,6 +53,163 @@ function captures(v: unknown, n: number): number {
   return refs() - r0;
 }
 
+describe('an object met at two depths', () => {
+  it('its holder is referred to while the object is also met one level higher', () => {
+    // T has a container below it: cut by the depth bound in S (depth left
+    // 1), written in full at the top of the value (depth left 2).
+    const T = { n: 1, o: { a: 1 } };
+    const S = { k: 'x', t: T };
+    // (a new outer array at each capture: S and T referred to, not it)
+    const v = () => [S, T];
+    captures(v(), 3);
+    for (let i = 0; i < 4; i++) {
+      const r0 = refs();
+      const r = both(v());
+      expect(json(r.ref)).toBe(json(r.full));
+      expect(r.full[0].props.t.props.o).toEqual({ $: 'truncated', class: 'Object' });
+      expect(r.full[1].props.o.props.a).toBe(1);
+      // S and T are both references.
+      expect(refs() - r0).toBe(2);
+    }
+  });
+
+  it('alternately, in values of their own (one context per value)', () => {
+    const T = { n: 1, o: { a: 1 } };
+    const S = { k: 'x', t: T };
+    for (let i = 0; i < 3; i++) {
+      captures([S], 1);
+      captures([T], 1);
+    }
+    for (let i = 0; i < 3; i++) {
+      expect(captures([S], 1)).toBe(1);
+      expect(captures([T], 1)).toBe(1);
+    }
+  });
+
+  it('exact after a change of the object, of a grandchild, of a grandchild prototype, and a grandchild replaced', () => {
+    // (watched: the wrapped setters report every prototype change)
+    for (const watch of [false, true]) {
+      if (watch) expect(installDefiners(untrust)).toBe(true);
+      else setProtoWatch(false);
+      const T: any = { n: 1, o: { a: 1 } };
+      const S = { k: 'x', t: T };
+      const v = [S, T];
+      const vs: unknown[] = [v, [S], [T], [[T]], v];
+      class K {}
+      const changes: Array<() => void> = [
+        () => T.n++,
+        () => T.o.a++,
+        () => Object.setPrototypeOf(T.o, K.prototype),
+        () => Object.setPrototypeOf(T.o, null),
+        () => (T.o = { a: 7 }),
+        () => (T.o = [1, 2]),
+        () => delete T.n,
+        () => (T.n = 0),
+        () => (T.o.b = { c: 1 }),
+      ];
+      for (const change of changes) {
+        for (const w of vs) captures(w, 2);
+        change();
+        for (const w of vs) captures(w, 2);
+      }
+    }
+  });
+});
+
+describe('an object met at three depths', () => {
+  it('each of its holders is referred to, values alternating', () => {
+    setBounds(4, 32, 256);
+    // T's height is 3: cut at depth left 1 and 2, in full at 3.
+    const T = { o: { p: { a: 1 } } };
+    const S1 = { t: T };
+    const S2 = { s: { t: T } };
+    const v = () => [S2, S1, T];
+    captures(v(), 3);
+    for (let i = 0; i < 3; i++) {
+      const r0 = refs();
+      const r = both(v());
+      expect(json(r.ref)).toBe(json(r.full));
+      expect(refs() - r0).toBe(3);
+    }
+    const vs = [[S2], [S1], [T], [S1, T], [S2, S1]];
+    for (let k = 0; k < 2; k++) for (const w of vs) captures(w, 1);
+    // (each kept array is one reference, after its check reached T in every context)
+    for (const w of vs) expect(captures(w, 1)).toBe(1);
+    // A change of the innermost object is seen in every context.
+    T.o.p.a = 2;
+    for (const w of vs) captures(w, 2);
+    (T.o as any).q = 1;
+    for (const w of vs) captures(w, 2);
+  });
+});
+
+describe('an object met with and without the value budget cutting it (js-yaml: the schema and nodeTags)', () => {
+  it('the holder that has it in full is referred to while the other place cuts it', () => {
+    // The value: {s: S, f: filler, m: M}: S holds T in full, M (a map, met
+    // after the filler spent the budget) holds T cut by the budget.
+    const T = { a: 1, b: 2, c: 3, d: 4, e: 5, f: 6 };
+    const S = { k: 'x', t: T };
+    const M = new Map([['k', T]]);
+    const filler = Array.from({ length: 8 }, (_, i) => i);
+    // 3 (the value) + 2 (S) + 6 (T) + 8 (filler) + 1 (M's entry) = 20; T
+    // in M gets 3 of its 6 keys (the items bound 8 lets the budget be 23).
+    setBounds(3, 8, 256);
+    setValueBudget(23);
+    const v = () => ({ s: S, f: filler, m: M });
+    for (let i = 0; i < 3; i++) captures(v(), 1);
+    for (let i = 0; i < 3; i++) {
+      const r0 = refs();
+      const r = both(v());
+      expect(json(r.ref)).toBe(json(r.full));
+      expect(r.full.props.m.entries[0][1].total).toBe(6);
+      expect(Object.keys(r.full.props.m.entries[0][1].props)).toHaveLength(3);
+      // S and the filler are references.
+      expect(refs() - r0).toBe(2);
+    }
+    // Exact after changes of T, seen both in S and in M.
+    (T as any).a = 9;
+    for (let i = 0; i < 2; i++) captures(v(), 1);
+    delete (T as any).f;
+    for (let i = 0; i < 2; i++) captures(v(), 1);
+    setValueBudget(40);
+    for (let i = 0; i < 2; i++) captures(v(), 1);
+    setValueBudget(19);
+    for (let i = 0; i < 2; i++) captures(v(), 1);
+    setValueBudget(23);
+    for (let i = 0; i < 2; i++) captures(v(), 1);
+  });
+});
+
+describe('an object met under two attr: rule sets', () => {
+  it('its holder under one rule set is referred to while the object is written under the other', () => {
+    setAttrResolver((set, key) => (set === 1 && key === 'secret' ? 1 : set === 1 && key === 'gone' ? 2 : 0));
+    registerAttr(1, [1, 0]);
+    const T = { secret: 's', gone: 'g', n: 1 };
+    const S = { t: T };
+    for (let i = 0; i < 3; i++) {
+      attrFor(2);
+      captures([S], 1);
+      attrFor(1);
+      captures([T], 1);
+    }
+    for (let i = 0; i < 3; i++) {
+      attrFor(2);
+      expect(captures([S], 1)).toBe(1);
+      attrFor(1);
+      const r = both([T]);
+      expect(r.full[0].props.secret.$).toBe('redacted');
+      expect(json(r.ref)).toBe(json(r.full));
+    }
+    T.n = 2;
+    for (let i = 0; i < 2; i++) {
+      attrFor(2);
+      captures([S], 1);
+      attrFor(1);
+      captures([T, S], 1);
+    }
+  });
+});
+
 describe('a redacted object (attr: rules) is written with the class name of its prototype', () => {
   it('in a reference and in a patch, after its prototype changed', () => {
     setAttrResolver((set, key) => (set === 1 && key === 'b' ? 1 : 0));
