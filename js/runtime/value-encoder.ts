@@ -804,15 +804,14 @@ function cutContainer(o: object, cls: string | null, proto: object | null): bool
     const p = proto !== UNREAD ? proto : (ObjectGetPrototypeOf(o) as object | null);
     putTag(T_TRUNCATED);
     putStr(cls !== null ? cls : className(p));
-    if (level >= depthBound) {
-      deepAcc = true;
-      // The class name written is a function of the prototype, which can
-      // change: the parent's memo keeps it (see truncMark).
-      if (level > 0) {
-        verOut = TRUNC_VER;
-        memOut = truncMark(p);
-      }
-    } else okAcc = false;
+    if (level >= depthBound) deepAcc = true;
+    // The class name written is a function of the prototype, which can
+    // change: the parent's memo keeps it (see truncMark). (Cut by the
+    // budget: the encodings around it end with none left, Memo.exact.)
+    if (level > 0) {
+      verOut = TRUNC_VER;
+      memOut = truncMark(p);
+    }
     return true;
   }
   openB = budget;
@@ -924,6 +923,9 @@ class Memo {
    *  when it opens a container after its last spent entry (an empty one, or
    *  a reference that needs one more: with nothing left there it is cut). */
   need = 0;
+  /** It ended with no budget left (so it may have been cut by the budget):
+   *  written the same only with exactly `need` (= spent) left (budget20). */
+  exact = false;
   red = 0;
   drp = 0;
   attr = 0;
@@ -1017,6 +1019,7 @@ function renewMemo(m: Memo, kind: number): void {
   m.deep = false;
   m.spent = 0;
   m.need = 0;
+  m.exact = false;
   m.red = 0;
   m.drp = 0;
   m.attr = 0;
@@ -1293,7 +1296,7 @@ function refAccount(m: Memo): void {
 
 /** The memo's encoding fits the current context. */
 function canRef(m: Memo): boolean {
-  if (!m.ok || m.epoch !== epoch || m.attr !== curAttr || budget < m.need) return false;
+  if (!m.ok || m.epoch !== epoch || m.attr !== curAttr || budget < m.need || (m.exact && budget !== m.need)) return false;
   const rem = depthBound - level;
   return m.deep ? rem === m.rem : rem >= m.height;
 }
@@ -1759,7 +1762,7 @@ function putPatch(o: object, m: Memo): boolean {
       vers[i] = verOut;
       mems[i] = verOut !== 0 ? memOut : null;
       esp[i] = bb - budget;
-      eh[i] = hAcc * 8 + (openB === budget ? 4 : 0) + (deepAcc ? 2 : 0) + (okAcc && circLow >= myLevel ? 1 : 0);
+      eh[i] = hAcc * 8 + (openB === budget ? 4 : 0) + (deepAcc ? 2 : 0) + (okAcc && circLow >= myLevel && !budgetDep(bb, v) ? 1 : 0);
       if (openB === -1) openB = ob;
       ered[i] = ((filterCounts[3] - r0) | 0) + ((filterCounts[7] - d0) | 0) * 16777216;
       if (circLow < cLow) cLow = circLow;
@@ -1788,7 +1791,8 @@ function putPatch(o: object, m: Memo): boolean {
   m.deep = deep;
   m.height = h + 1;
   m.spent = b0 - budget;
-  m.need = openB === budget ? m.spent + 1 : m.spent;
+  m.exact = budget === 0;
+  m.need = openB === budget && budget !== 0 ? m.spent + 1 : m.spent;
   // (the patched entries' counts are in filterCounts already)
   m.red = red | 0;
   m.drp = drp | 0;
@@ -1800,6 +1804,14 @@ function putPatch(o: object, m: Memo): boolean {
   hAcc = sH > m.height ? sH : m.height;
   circLow = sC < cLow ? sC : cLow;
   return true;
+}
+
+/** An entry encoded from `bb` budget left to what is left now, of value
+ *  `v`, may have been cut by the budget (a container that spent the last
+ *  of it, or met with none left): it reads the same only with the same
+ *  budget left, which a patch does not promise, so it is always patched. */
+function budgetDep(bb: number, v: unknown): boolean {
+  return budget === 0 && (bb !== 0 || (typeof v === 'object' && v !== null));
 }
 
 /** A patch could not be finished (a budget cut a full encoding would not
@@ -2257,8 +2269,8 @@ function keptAsVerified(keys: string[], m: Memo, end: number): boolean {
 
 /** Records a fresh encoding in `m` and hands its facts to the enclosing
  *  container's accumulators (restored from the saved values). */
-function closeMemo(m: Memo, off: number, spent: number, myLevel: number, ok: boolean): void {
-  m.ok = ok && okAcc && circLow >= myLevel;
+function closeMemo(m: Memo, off: number, spent: number, myLevel: number): void {
+  m.ok = okAcc && circLow >= myLevel;
   m.epoch = epoch;
   m.off = off;
   m.ver = ++memoVer;
@@ -2267,7 +2279,10 @@ function closeMemo(m: Memo, off: number, spent: number, myLevel: number, ok: boo
   m.deep = deepAcc;
   m.spent = spent;
   // (budget: what is left after the encoding)
-  m.need = openB === budget ? spent + 1 : spent;
+  // A cut by the budget (its own kept count, or a container inside) leaves
+  // none: the same budget left cuts the same entries the same way.
+  m.exact = budget === 0;
+  m.need = openB === budget && budget !== 0 ? spent + 1 : spent;
   m.attr = curAttr;
 }
 
@@ -2415,8 +2430,8 @@ function encArray(a: unknown[], m: Memo | undefined): void {
   m.scan = n;
   m.red = (filterCounts[3] - r0) | 0;
   m.drp = (filterCounts[7] - d0) | 0;
-  // Cut by the budget: a later context may have more of it.
-  closeMemo(m, off, b0 - budget, myLevel, n === len || n === itemsBound);
+  // (cut by the budget: Memo.exact)
+  closeMemo(m, off, b0 - budget, myLevel);
   verOut = m.ok ? m.ver : 0;
   memOut = m;
   okAcc = sOk && m.ok;
@@ -2679,7 +2694,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
     mems[i] = verOut !== 0 ? memOut : null;
     if (track) {
       esp[i] = bb - budget;
-      eh[i] = hAcc * 8 + (openB === budget ? 4 : 0) + (deepAcc ? 2 : 0) + (okAcc && circLow >= myLevel ? 1 : 0);
+      eh[i] = hAcc * 8 + (openB === budget ? 4 : 0) + (deepAcc ? 2 : 0) + (okAcc && circLow >= myLevel && !budgetDep(bb, vals[i]) ? 1 : 0);
       if (openB === -1) openB = ob;
       ered[i] = ((filterCounts[3] - rr) | 0) + ((filterCounts[7] - dd) | 0) * 16777216;
       okAcc = tOk && okAcc;
@@ -2720,7 +2735,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   m.scan = end;
   m.red = (filterCounts[3] - r0) | 0;
   m.drp = (filterCounts[7] - d0) | 0;
-  closeMemo(m, off, b0 - budget, myLevel, n === total || n === itemsBound);
+  closeMemo(m, off, b0 - budget, myLevel);
   verOut = m.ok ? m.ver : 0;
   memOut = m;
   okAcc = sOk && m.ok;
@@ -3480,7 +3495,7 @@ function closeSized(
   m.scan = n;
   m.red = (filterCounts[3] - r0) | 0;
   m.drp = (filterCounts[7] - d0) | 0;
-  closeMemo(m, off, b0 - budget, myLevel, n === size || n === itemsBound);
+  closeMemo(m, off, b0 - budget, myLevel);
   verOut = m.ok ? m.ver : 0;
   memOut = m;
   okAcc = sOk && m.ok;
