@@ -2409,7 +2409,8 @@ function encArray(a: unknown[], m: Memo | undefined): void {
       const v = d.value;
       vals[i] = v;
       // A value redacted by its name (the element before, also in vals):
-      // the same name and value give the same bytes.
+      // the same name and value give the same bytes (an object's type is
+      // its prototype's class name: putRedacted leaves its marker).
       if (!(pairs && (i & 1) === 1 && pairValue(a, i, v))) enc(v);
     }
     vers[i] = verOut;
@@ -2447,8 +2448,11 @@ function pairValue(a: unknown[], i: number, v: unknown): boolean {
   const act = name === null ? 0 : keyAction(name);
   if (act === 0) return false;
   filterCounts[act === 1 ? 3 : 7]++;
-  putTag(T_REDACTED);
-  putStr(act === 1 ? typeName(v) : '');
+  if (act === 1) putRedacted(v);
+  else {
+    putTag(T_REDACTED);
+    putStr('');
+  }
   return true;
 }
 

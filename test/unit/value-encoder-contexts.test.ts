@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   arena,
   attrFor,
+  currentKeyAction,
   encoderWork,
   registerAttr,
   resetArena,
@@ -19,6 +20,7 @@ import {
   untrust,
 } from '../../js/runtime/value-encoder';
 import { installDefiners } from '../../js/runtime/definers';
+import { configureSecrets, resetSecrets } from '../../js/runtime/secrets';
 import { encodeBoth } from '../helpers/encode-both';
 
 const both = encodeBoth;
@@ -241,6 +243,34 @@ describe('a redacted object (attr: rules) is written with the class name of its 
         o.n++;
         captures(v, 2);
       }
+    }
+  });
+});
+
+describe('a redacted value of a pair list (attr: rules) is written with the class name of its prototype', () => {
+  it('in a reference, after its prototype changed', () => {
+    configureSecrets({ pairs: true }, currentKeyAction);
+    setAttrResolver((set, key) => (set === 1 && key === 'Authorization' ? 1 : 0));
+    registerAttr(1, [1]);
+    attrFor(1);
+    try {
+      for (const watch of [false, true]) {
+        if (watch) expect(installDefiners(untrust)).toBe(true);
+        else setProtoWatch(false);
+        class A {}
+        const x: any = {};
+        const list = ['Host', 'h', 'Authorization', x];
+        for (let i = 0; i < 3; i++) captures([list], 1);
+        for (const p of [A.prototype, null, Object.prototype]) {
+          Object.setPrototypeOf(x, p);
+          const r = both([list]);
+          expect(r.full[0][3].type).toBe(p === null ? 'null' : p === A.prototype ? 'A' : 'Object');
+          expect(json(r.ref)).toBe(json(r.full));
+          captures([list], 2);
+        }
+      }
+    } finally {
+      resetSecrets();
     }
   });
 });
