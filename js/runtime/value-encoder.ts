@@ -804,15 +804,14 @@ function cutContainer(o: object, cls: string | null, proto: object | null): bool
     const p = proto !== UNREAD ? proto : (ObjectGetPrototypeOf(o) as object | null);
     putTag(T_TRUNCATED);
     putStr(cls !== null ? cls : className(p));
-    if (level >= depthBound) {
-      deepAcc = true;
-      // The class name written is a function of the prototype, which can
-      // change: the parent's memo keeps it (see truncMark).
-      if (level > 0) {
-        verOut = TRUNC_VER;
-        memOut = truncMark(p);
-      }
-    } else okAcc = false;
+    if (level >= depthBound) deepAcc = true;
+    // The class name written is a function of the prototype, which can
+    // change: the parent's memo keeps it (see truncMark). (Cut by the
+    // budget: the encodings around it end with none left, Memo.exact.)
+    if (level > 0) {
+      verOut = TRUNC_VER;
+      memOut = truncMark(p);
+    }
     return true;
   }
   openB = budget;
@@ -924,6 +923,9 @@ class Memo {
    *  when it opens a container after its last spent entry (an empty one, or
    *  a reference that needs one more: with nothing left there it is cut). */
   need = 0;
+  /** It ended with no budget left (so it may have been cut by the budget):
+   *  written the same only with exactly `need` (= spent) left (budget20). */
+  exact = false;
   red = 0;
   drp = 0;
   attr = 0;
@@ -989,6 +991,9 @@ class Memo {
    *  definition: a parameter property is defined as undefined first, and the
    *  field then holds any value, never known to be a small integer.) */
   kind = 0;
+  /** The next memo of the same object, for another context (ctxMemo): the
+   *  WeakMap holds the first; each keeps its own encoding and version. */
+  alt: Memo | null = null;
   constructor(kind: number, n: number) {
     this.kind = kind;
     this.keys = kind === K_OBJECT ? new ArrayCtor(n) : NO_KEYS;
@@ -1014,6 +1019,7 @@ function renewMemo(m: Memo, kind: number): void {
   m.deep = false;
   m.spent = 0;
   m.need = 0;
+  m.exact = false;
   m.red = 0;
   m.drp = 0;
   m.attr = 0;
@@ -1034,6 +1040,7 @@ function renewMemo(m: Memo, kind: number): void {
   m.pmaskHi = 0;
   m.vmask = 0;
   m.vmaskHi = 0;
+  m.alt = null;
 }
 
 /** What a memo of a dropped generation holds of the program is let go
@@ -1043,6 +1050,7 @@ function clearMemo(m: Memo): void {
   m.plan = null;
   m.cplan = null;
   m.klist = null;
+  m.alt = null;
   const vals = m.vals, mems = m.mems;
   for (let i = 0; i < vals.length; i++) vals[i] = undefined;
   for (let i = 0; i < mems.length; i++) mems[i] = null;
@@ -1144,6 +1152,13 @@ function putSeen(o: object): void {
 
 /** A new memo of `kind` for `o`, expected to hold `n` entries. */
 function putMemo(o: object, kind: number, n: number): Memo {
+  const m = poolMemo(kind, n);
+  MemoSet(memos, o, m);
+  return m;
+}
+
+/** A memo of the current generation, new or from the pool. */
+function poolMemo(kind: number, n: number): Memo {
   let m: Memo;
   if (poolNext < pool.length) {
     m = pool[poolNext++];
@@ -1152,9 +1167,48 @@ function putMemo(o: object, kind: number, n: number): Memo {
     m = new Memo(kind, n);
     pool[poolNext++] = m;
   }
-  MemoSet(memos, o, m);
   memoUsed += MEMO_BYTES + (kind === K_OBJECT ? 4 : 3) * SLOT_BYTES * n;
   return m;
+}
+
+// One object, several contexts (ctx21, decisions.md 46). An encoding depends
+// on the context it is written in: the depth left, the budget left, the
+// attr: rule set. When the object's memo cannot be referred to here for one
+// of those, encoding it again into the same memo gave the memo a new version,
+// and every container that holds the object's earlier encoding (recorded
+// with the older version) then failed its check, although nothing changed:
+// js-yaml's schema holds its mapping type in full, and nodeTags holds the
+// same type where the budget cuts it, so the schema (and the state around
+// it) was written again at every capture. So an object keeps up to
+// CTX_MEMOS memos, one per context met, chained from the one in the WeakMap
+// (Memo.alt). Each memo is exactly what it was: the record of its own last
+// encoding, with its own version, checks and patches; a parent records the
+// memo it got (memOut). Nothing is assumed about one memo from another: the
+// only fact about the object itself that memos keep, trust (Memo.trusted),
+// is taken from every memo of the chain by untrust.
+const CTX_MEMOS = 4;
+
+/** The memo of `o` to use here when its first memo `m` cannot be referred
+ *  to: the first of the chain that can, else one whose version no container
+ *  holds (not referable, or of an older batch), else a new one while the
+ *  chain is short, else the last one (encoded again, as without a chain). */
+function ctxMemo(m: Memo): Memo {
+  let c: Memo | null = m.alt;
+  if (c === null && (!m.ok || m.epoch !== epoch)) return m;
+  let n = 1;
+  for (; c !== null; c = c.alt) {
+    n++;
+    if (canRef(c)) return c;
+  }
+  let last = m;
+  for (c = m; c !== null; c = c.alt) {
+    if (!c.ok || c.epoch !== epoch) return c;
+    last = c;
+  }
+  if (n >= CTX_MEMOS) return last;
+  const a = poolMemo(m.kind, m.kind === K_MAP ? 2 * m.scan : m.scan);
+  last.alt = a;
+  return a;
 }
 
 /** Whether array `a` (no memo) was given to a definer and not verified since. */
@@ -1242,7 +1296,7 @@ function refAccount(m: Memo): void {
 
 /** The memo's encoding fits the current context. */
 function canRef(m: Memo): boolean {
-  if (!m.ok || m.epoch !== epoch || m.attr !== curAttr || budget < m.need) return false;
+  if (!m.ok || m.epoch !== epoch || m.attr !== curAttr || budget < m.need || (m.exact && budget !== m.need)) return false;
   const rem = depthBound - level;
   return m.deep ? rem === m.rem : rem >= m.height;
 }
@@ -1708,7 +1762,7 @@ function putPatch(o: object, m: Memo): boolean {
       vers[i] = verOut;
       mems[i] = verOut !== 0 ? memOut : null;
       esp[i] = bb - budget;
-      eh[i] = hAcc * 8 + (openB === budget ? 4 : 0) + (deepAcc ? 2 : 0) + (okAcc && circLow >= myLevel ? 1 : 0);
+      eh[i] = hAcc * 8 + (openB === budget ? 4 : 0) + (deepAcc ? 2 : 0) + (okAcc && circLow >= myLevel && !budgetDep(bb, v) ? 1 : 0);
       if (openB === -1) openB = ob;
       ered[i] = ((filterCounts[3] - r0) | 0) + ((filterCounts[7] - d0) | 0) * 16777216;
       if (circLow < cLow) cLow = circLow;
@@ -1737,7 +1791,8 @@ function putPatch(o: object, m: Memo): boolean {
   m.deep = deep;
   m.height = h + 1;
   m.spent = b0 - budget;
-  m.need = openB === budget ? m.spent + 1 : m.spent;
+  m.exact = budget === 0;
+  m.need = openB === budget && budget !== 0 ? m.spent + 1 : m.spent;
   // (the patched entries' counts are in filterCounts already)
   m.red = red | 0;
   m.drp = drp | 0;
@@ -1749,6 +1804,14 @@ function putPatch(o: object, m: Memo): boolean {
   hAcc = sH > m.height ? sH : m.height;
   circLow = sC < cLow ? sC : cLow;
   return true;
+}
+
+/** An entry encoded from `bb` budget left to what is left now, of value
+ *  `v`, may have been cut by the budget (a container that spent the last
+ *  of it, or met with none left): it reads the same only with the same
+ *  budget left, which a patch does not promise, so it is always patched. */
+function budgetDep(bb: number, v: unknown): boolean {
+  return budget === 0 && (bb !== 0 || (typeof v === 'object' && v !== null));
 }
 
 /** A patch could not be finished (a budget cut a full encoding would not
@@ -1810,7 +1873,7 @@ export function untrust(o: object): void {
     return;
   }
   const m = MemoGet(memos, o);
-  if (m !== undefined && m !== SEEN) m.trusted = false;
+  if (m !== undefined && m !== SEEN) for (let c: Memo | null = m; c !== null; c = c.alt) c.trusted = false;
   if (ArrayIsArray(o) && !isProxy(o)) {
     // An array is read with plain reads from its first encoding on unless
     // it was given to a definer (fresh arrays): this mark says it was, until
@@ -2206,8 +2269,8 @@ function keptAsVerified(keys: string[], m: Memo, end: number): boolean {
 
 /** Records a fresh encoding in `m` and hands its facts to the enclosing
  *  container's accumulators (restored from the saved values). */
-function closeMemo(m: Memo, off: number, spent: number, myLevel: number, ok: boolean): void {
-  m.ok = ok && okAcc && circLow >= myLevel;
+function closeMemo(m: Memo, off: number, spent: number, myLevel: number): void {
+  m.ok = okAcc && circLow >= myLevel;
   m.epoch = epoch;
   m.off = off;
   m.ver = ++memoVer;
@@ -2216,7 +2279,10 @@ function closeMemo(m: Memo, off: number, spent: number, myLevel: number, ok: boo
   m.deep = deepAcc;
   m.spent = spent;
   // (budget: what is left after the encoding)
-  m.need = openB === budget ? spent + 1 : spent;
+  // A cut by the budget (its own kept count, or a container inside) leaves
+  // none: the same budget left cuts the same entries the same way.
+  m.exact = budget === 0;
+  m.need = openB === budget && budget !== 0 ? spent + 1 : spent;
   m.attr = curAttr;
 }
 
@@ -2224,6 +2290,7 @@ function encArray(a: unknown[], m: Memo | undefined): void {
   if (cutContainer(a, null, UNREAD)) return;
   const seen = seenFlag;
   seenFlag = false;
+  if (m !== undefined && refsOn && !canRef(m)) m = ctxMemo(m);
   // Never given to a definer (or verified since): see definedArray.
   const fresh = m === undefined ? !definedArray(a) : m.trusted;
   // A length that differs is a change found without reading anything: no
@@ -2342,7 +2409,8 @@ function encArray(a: unknown[], m: Memo | undefined): void {
       const v = d.value;
       vals[i] = v;
       // A value redacted by its name (the element before, also in vals):
-      // the same name and value give the same bytes.
+      // the same name and value give the same bytes (an object's type is
+      // its prototype's class name: putRedacted leaves its marker).
       if (!(pairs && (i & 1) === 1 && pairValue(a, i, v))) enc(v);
     }
     vers[i] = verOut;
@@ -2363,8 +2431,8 @@ function encArray(a: unknown[], m: Memo | undefined): void {
   m.scan = n;
   m.red = (filterCounts[3] - r0) | 0;
   m.drp = (filterCounts[7] - d0) | 0;
-  // Cut by the budget: a later context may have more of it.
-  closeMemo(m, off, b0 - budget, myLevel, n === len || n === itemsBound);
+  // (cut by the budget: Memo.exact)
+  closeMemo(m, off, b0 - budget, myLevel);
   verOut = m.ok ? m.ver : 0;
   memOut = m;
   okAcc = sOk && m.ok;
@@ -2380,8 +2448,11 @@ function pairValue(a: unknown[], i: number, v: unknown): boolean {
   const act = name === null ? 0 : keyAction(name);
   if (act === 0) return false;
   filterCounts[act === 1 ? 3 : 7]++;
-  putTag(T_REDACTED);
-  putStr(act === 1 ? typeName(v) : '');
+  if (act === 1) putRedacted(v);
+  else {
+    putTag(T_REDACTED);
+    putStr('');
+  }
   return true;
 }
 
@@ -2408,6 +2479,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   const seen = seenFlag;
   seenFlag = false;
   if (m !== undefined && refsOn) {
+    if (!canRef(m)) m = ctxMemo(m);
     if (canPatch(m)) {
       // Found unchanged earlier in this value (see checkedNow): a reference.
       // (Never at depth 0: nothing of the value was checked yet.)
@@ -2483,16 +2555,25 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   let total = known;
   let n = 0;
   let end = 0;
+  // (the end of the last kept key: dropped keys after it were looked at
+  // only because the budget left more than n)
+  let kEnd = 0;
   if (filtered) {
     for (; end < keys.length && n < limit; end++) {
       if ((plan !== null ? plan.acts[end] : env ? objectKeyAction(o, keys[end]) : keyAction(keys[end])) === 2) total--;
-      else n++;
+      else {
+        n++;
+        kEnd = end + 1;
+      }
     }
   } else {
     n = known < limit ? known : limit;
     end = n;
   }
   budget -= n;
+  // With exactly n left the loop stops before them and `total` counts them:
+  // written the same only with one entry more (see Memo.need; ctx21).
+  if (end > kEnd && n < itemsBound) openB = budget;
   ensure(20);
   putVarint(total);
   putVarint(n);
@@ -2617,7 +2698,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
     mems[i] = verOut !== 0 ? memOut : null;
     if (track) {
       esp[i] = bb - budget;
-      eh[i] = hAcc * 8 + (openB === budget ? 4 : 0) + (deepAcc ? 2 : 0) + (okAcc && circLow >= myLevel ? 1 : 0);
+      eh[i] = hAcc * 8 + (openB === budget ? 4 : 0) + (deepAcc ? 2 : 0) + (okAcc && circLow >= myLevel && !budgetDep(bb, vals[i]) ? 1 : 0);
       if (openB === -1) openB = ob;
       ered[i] = ((filterCounts[3] - rr) | 0) + ((filterCounts[7] - dd) | 0) * 16777216;
       okAcc = tOk && okAcc;
@@ -2658,7 +2739,7 @@ function encPlain(o: object, cls: string, proto: object | null, m: Memo | undefi
   m.scan = end;
   m.red = (filterCounts[3] - r0) | 0;
   m.drp = (filterCounts[7] - d0) | 0;
-  closeMemo(m, off, b0 - budget, myLevel, n === total || n === itemsBound);
+  closeMemo(m, off, b0 - budget, myLevel);
   verOut = m.ok ? m.ver : 0;
   memOut = m;
   okAcc = sOk && m.ok;
@@ -3167,6 +3248,14 @@ export function currentKeyAction(k: string): number {
 function putRedacted(v: unknown): void {
   putTag(T_REDACTED);
   putStr(typeName(v));
+  // An object's type is the class name of its prototype, which can change:
+  // the parent's memo keeps the prototype's marker, as for a container cut
+  // by the depth bound (ctx21: identity alone let a reference keep the old
+  // name). (An array's and a Proxy's type never change.)
+  if (typeof v === 'object' && v !== null && level > 0 && !ArrayIsArray(v) && !isProxy(v)) {
+    verOut = TRUNC_VER;
+    memOut = truncMark(ObjectGetPrototypeOf(v) as object | null);
+  }
 }
 
 /** Writes the header of a map or set (tag, size, kept count), makes `o` the
@@ -3268,6 +3357,7 @@ function encMap(mp: object, m: Memo | undefined): void {
   if (cutContainer(mp, null, UNREAD)) return;
   const seen = seenFlag;
   seenFlag = false;
+  if (m !== undefined && refsOn && !canRef(m)) m = ctxMemo(m);
   if (m !== undefined && refsOn && canRef(m) && MapPrototypeGetSize(mp) === m.total && worthChecking(m) && checked(m, sameMap(mp, m))) {
     putRef(m);
     return;
@@ -3339,6 +3429,7 @@ function encSet(st: object, m: Memo | undefined): void {
   if (cutContainer(st, null, UNREAD)) return;
   const seen = seenFlag;
   seenFlag = false;
+  if (m !== undefined && refsOn && !canRef(m)) m = ctxMemo(m);
   if (m !== undefined && refsOn && canRef(m) && SetPrototypeGetSize(st) === m.total && worthChecking(m) && checked(m, sameSet(st, m))) {
     putRef(m);
     return;
@@ -3408,7 +3499,7 @@ function closeSized(
   m.scan = n;
   m.red = (filterCounts[3] - r0) | 0;
   m.drp = (filterCounts[7] - d0) | 0;
-  closeMemo(m, off, b0 - budget, myLevel, n === size || n === itemsBound);
+  closeMemo(m, off, b0 - budget, myLevel);
   verOut = m.ok ? m.ver : 0;
   memOut = m;
   okAcc = sOk && m.ok;

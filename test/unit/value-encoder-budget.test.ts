@@ -2,7 +2,7 @@
 // reference or a patch must read back as exactly what a full encoding of the
 // same value, at the same place, gives.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { arena, resetArena, setBounds, setTrust, setValueBudget, untrust } from '../../js/runtime/value-encoder';
+import { arena, encoderWork, resetArena, setBounds, setTrust, setValueBudget, untrust } from '../../js/runtime/value-encoder';
 import { installDefiners } from '../../js/runtime/definers';
 import { encodeBoth } from '../helpers/encode-both';
 
@@ -83,9 +83,6 @@ describe('references under the value budget', () => {
   });
 });
 
-// Part 2 of budget20 (decisions.md 45) made such encodings referable at the
-// same budget left and was measured, not taken: these tests stay for the
-// rule as it is (a cut encoding is written in full, and reads back so).
 describe('no value budget (NODEREC_VALUE_BUDGET=0)', () => {
   // review45: "no limit" was an infinite budget, and the budget a reference
   // spends is computed as a difference (Infinity - Infinity = NaN): after
@@ -108,9 +105,18 @@ describe('no value budget (NODEREC_VALUE_BUDGET=0)', () => {
   });
 });
 
+// Encodings cut by the budget are referable at exactly the budget left they
+// had at their start (budget20 part 2, taken with one memo per context:
+// ctx21, decisions.md 46).
 describe('encodings cut by the budget, met again at the same and at other budgets left', () => {
   // A new filler array at each capture: never a reference itself.
   const fill = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+  /** both(), and the references written by the first encoding. */
+  function bothRefs(v: unknown): { ref: any; full: any; refs: number } {
+    const r0 = encoderWork[2];
+    const b = both(v);
+    return { ...b, refs: encoderWork[2] - r0 };
+  }
 
   it('a map cut by the budget, met again unchanged with the same and with another budget left', () => {
     setValueBudget(40);
@@ -118,23 +124,29 @@ describe('encodings cut by the budget, met again at the same and at other budget
     const mp = new Map<string, unknown>(Array.from({ length: 40 }, (_, i) => ['k' + i, i]));
     both([fill(10), mp]);
     both([fill(10), mp]);
-    let r = both([fill(10), mp]);
+    let r = bothRefs([fill(10), mp]);
     expect(r.full[1].entries).toHaveLength(28);
     expect(r.ref).toEqual(r.full);
-    // One entry more or less left: other entries kept, written in full.
+    expect(r.refs).toBe(1);
+    // One entry more or less left: other entries kept, written in full (into
+    // memos of their own: one per context).
     for (const f of [9, 11]) {
-      r = both([fill(f), mp]);
+      r = bothRefs([fill(f), mp]);
       expect(r.ref).toEqual(r.full);
+      expect(r.refs).toBe(0);
     }
-    r = both([fill(10), mp]);
-    expect(r.ref).toEqual(r.full);
-    r = both([fill(10), mp]);
-    expect(r.ref).toEqual(r.full);
+    // Each budget left keeps its memo: all three referable now.
+    for (const f of [10, 9, 11, 10]) {
+      r = bothRefs([fill(f), mp]);
+      expect(r.ref).toEqual(r.full);
+      expect(r.refs).toBe(1);
+    }
     // A changed kept value: written in full.
     mp.set('k3', 'x');
-    r = both([fill(10), mp]);
+    r = bothRefs([fill(10), mp]);
     expect(r.ref).toEqual(r.full);
     expect(r.full[1].entries[3][1]).toBe('x');
+    expect(r.refs).toBe(0);
   });
 
   it('an object cut by the budget, and a kept entry cut by it whose prototype changed: its new class', () => {
@@ -147,20 +159,24 @@ describe('encodings cut by the budget, met again at the same and at other budget
     for (let i = 0; i < 29; i++) o['p' + i] = i;
     // 2 + 13, then 25 of o's 30 keys: b is met with nothing left.
     for (let i = 0; i < 3; i++) both([fill(13), o]);
-    let r = both([fill(13), o]);
+    let r = bothRefs([fill(13), o]);
     expect(r.full[1].props.b).toEqual({ $: 'truncated', class: 'A' });
     expect(Object.keys(r.full[1].props)).toHaveLength(25);
     expect(r.ref).toEqual(r.full);
+    expect(r.refs).toBe(1);
     Object.setPrototypeOf(cutOne, B.prototype);
-    r = both([fill(13), o]);
+    r = bothRefs([fill(13), o]);
     expect(r.full[1].props.b).toEqual({ $: 'truncated', class: 'B' });
     expect(r.ref).toEqual(r.full);
+    // (a check that found a change skips the next one: see worthChecking)
     for (let i = 0; i < 3; i++) {
-      r = both([fill(13), o]);
+      r = bothRefs([fill(13), o]);
       expect(r.ref).toEqual(r.full);
     }
-    r = both([fill(12), o]);
+    expect(r.refs).toBe(1);
+    r = bothRefs([fill(12), o]);
     expect(r.ref).toEqual(r.full);
+    expect(r.refs).toBe(0);
   });
 });
 
