@@ -404,9 +404,7 @@ impl Encoder {
     /// capacity, reserved once for the whole batch (a bound: the record's
     /// head, at most 25 bytes of varints per event, the value bytes, and 16
     /// bytes of slack), without a capacity check or a `memcpy` call per
-    /// event: short value spans (most events) are copied as 16 fixed bytes,
-    /// and heads and time steps below 2^21 (most events) are stored as one
-    /// 4-byte word each (`put_short_varint_at`).
+    /// event: short value spans (most events) are copied as 16 fixed bytes.
     fn encode_events(&mut self, thread: u32, words: &[i32], arena: &[u8]) -> Result<u64> {
         let count = words.len() / 3;
         if count == 0 {
@@ -429,19 +427,8 @@ impl Encoder {
         for ev in words.chunks_exact(3) {
             let head = ev[0] as u32;
             let t = unwrap_us(prev, ev[1] as u32);
-            let dt = t - prev;
-            // Nearly every head (function ids below 2^16) and time step
-            // (below 2 s) takes the short form.
-            if head < SHORT_VARINT {
-                put_short_varint_at(out, &mut n, head);
-            } else {
-                put_varint_at(out, &mut n, u64::from(head));
-            }
-            if dt < u64::from(SHORT_VARINT) {
-                put_short_varint_at(out, &mut n, dt as u32);
-            } else {
-                put_varint_at(out, &mut n, dt);
-            }
+            put_varint_at(out, &mut n, u64::from(head));
+            put_varint_at(out, &mut n, t - prev);
             prev = t;
             if head & HAS_VALUES != 0 {
                 // The probes say where the event's value bytes end; they are
@@ -536,26 +523,6 @@ fn put_varint_at(out: &mut [std::mem::MaybeUninit<u8>], n: &mut usize, mut v: u6
     }
     out[*n].write(v as u8);
     *n += 1;
-}
-
-/// Values below this take `put_short_varint_at`: at most three varint bytes.
-const SHORT_VARINT: u32 = 1 << 21;
-
-/// `put_varint_at` for `v < SHORT_VARINT`, without a loop or a branch: the
-/// three bytes are formed in one word and stored as four (the fourth, and
-/// those past the varint's length, are overwritten by what follows or cut by
-/// the final length, as the short value spans are). Needs four bytes of
-/// room at `*n`, which the batch's bound gives (25 bytes per event).
-#[inline(always)]
-fn put_short_varint_at(out: &mut [std::mem::MaybeUninit<u8>], n: &mut usize, v: u32) {
-    debug_assert!(v < SHORT_VARINT);
-    let more1 = u32::from(v >= 0x80);
-    let more2 = u32::from(v >= 0x4000);
-    let word = (v & 0x7f) | (more1 << 7) | (((v >> 7) & 0x7f) << 8) | (more2 << 15) | ((v >> 14) << 16);
-    for (d, b) in out[*n..*n + 4].iter_mut().zip(word.to_le_bytes()) {
-        d.write(b);
-    }
-    *n += (1 + more1 + more2) as usize;
 }
 
 /// Extends a 32-bit µs time to 64 bits, given the previous time of the
