@@ -8,6 +8,10 @@
 // `node bench/values.js memory` prints only the memory rows: peak RSS of
 // acorn parsing acorn-x5.js (bench/run.js's workload; its AST stays alive)
 // with every value recorded, minus plain, and with references or values off.
+// `node bench/values.js off` prints only the values-off rows (the object-heavy
+// workload plain and with NODEREC_CAPTURE_VALUES=0, at BENCH_VALUES_SCALE and,
+// unless BENCH_VALUES_FULL=0, at full size; BENCH_RUNS runs each, also at
+// full size), with each phase's ratio and the main thread's CPU.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -40,18 +44,20 @@ function run(args, extraEnv, recorded) {
 
 /** Alternating plain/recorded runs of the object-heavy workload. */
 function objects(configs, runs = RUNS, scaleEnv = {}) {
-  const res = { plain: { wall: [], cpu: [], own: [], phases: [] } };
-  for (const c of Object.keys(configs)) res[c] = { wall: [], cpu: [], own: [], phases: [], meta: null };
+  const res = { plain: { wall: [], cpu: [], main: [], own: [], phases: [] } };
+  for (const c of Object.keys(configs)) res[c] = { wall: [], cpu: [], main: [], own: [], phases: [], meta: null };
   for (let i = 0; i < runs; i++) {
     const p = run([W('objects.js')], scaleEnv, false);
     res.plain.wall.push(p.wallMs);
     res.plain.cpu.push(p.out.cpuMs);
+    res.plain.main.push(p.out.mainCpuMs);
     res.plain.own.push(p.out.ms);
     res.plain.phases.push(p.out.phases);
     for (const [c, e] of Object.entries(configs)) {
       const r = run([W('objects.js')], { ...scaleEnv, ...e }, true);
       res[c].wall.push(r.wallMs);
       res[c].cpu.push(r.out.cpuMs);
+      res[c].main.push(r.out.mainCpuMs);
       // The workload's own wall time, without the process's start and exit.
       res[c].own.push(r.out.ms);
       res[c].phases.push(r.out.phases);
@@ -63,7 +69,7 @@ function objects(configs, runs = RUNS, scaleEnv = {}) {
   for (const [c, v] of Object.entries(res)) {
     const phases = {};
     for (const k of Object.keys(v.phases[0])) phases[k] = median(v.phases.map((ph) => ph[k]));
-    out[c] = { wall: median(v.wall), cpu: median(v.cpu), own: median(v.own), phases, meta: v.meta, rss: v.rss };
+    out[c] = { wall: median(v.wall), cpu: median(v.cpu), main: median(v.main), own: median(v.own), phases, meta: v.meta, rss: v.rss };
   }
   return out;
 }
@@ -123,6 +129,7 @@ function main() {
   console.error(`node ${NODE} (${spawnSync(NODE, ['-v']).stdout.toString().trim()}), ${os.cpus().length} cpus: ${os.cpus()[0].model}, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   const rows = [];
   const row = (measure, value, target, ok) => rows.push([measure, value, target, ok === null ? '' : ok ? 'met' : 'MISSED']);
+  if (process.argv.includes('off')) return valuesOff(row, rows);
   const mem = acornMemory();
   const over = (c) => mem[c] - mem.plain;
   row('peak RSS recorded minus plain, acorn-x5.js, every value (NODEREC_VALUE_MEMO_KIB default)', `${fmt(over('refs'), 0)} MiB (plain ${fmt(mem.plain, 0)} MiB; without references +${fmt(over('norefs'), 0)}, values off +${fmt(over('novalues'), 0)})`, '<= 64 MiB', over('refs') <= 64);
@@ -184,6 +191,20 @@ function main() {
   const g2 = growth('qs', 10000);
   row('query-string parser, 10,000 parameters', `${fmt(g2.plain, 0)} ms plain, ${fmt(g2.rec, 0)} ms recorded (was 94 s)`, '', null);
 
+  printRows(rows);
+}
+
+/** `node bench/values.js off`: the values-off rows alone, at both sizes. */
+function valuesOff(row, rows) {
+  const sizes = [[SCALE, {}]];
+  if (process.env.BENCH_VALUES_FULL !== '0') sizes.push(['1', { BENCH_SCALE: '1' }]);
+  for (const [scale, scaleEnv] of sizes) {
+    const o = objects({ novalues: { NODEREC_CAPTURE_VALUES: '0' } }, RUNS, scaleEnv);
+    const x = (k) => o.novalues[k] / o.plain[k];
+    row(`object-heavy, values off, scale ${scale}, ${o.novalues.meta.events} events: own time / wall / CPU / main-thread CPU`, `${fmt(x('own'), 2)}x (${fmt(o.plain.own, 0)} -> ${fmt(o.novalues.own, 0)} ms) / ${fmt(x('wall'), 2)}x / ${fmt(x('cpu'), 2)}x / ${fmt(x('main'), 2)}x (${fmt(o.plain.main, 0)} -> ${fmt(o.novalues.main, 0)} ms)`, '<= 2x', x('own') <= 2);
+    const ph = Object.keys(o.plain.phases).map((k) => `${k} ${fmt(o.novalues.phases[k] / o.plain.phases[k], 2)}x (${fmt(o.plain.phases[k], 0)} -> ${fmt(o.novalues.phases[k], 0)} ms)`).join(', ');
+    row('  per phase: acorn.parse / yaml.dump / yaml.load', ph, '', null);
+  }
   printRows(rows);
 }
 

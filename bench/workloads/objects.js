@@ -27,15 +27,54 @@ const doc = {
 // be read per kind of code: a parser returning nodes, a serializer, a parser
 // passing one growing state object to every call.
 const now = () => process.hrtime.bigint();
+// BENCH_THREADS=1 (Linux): CPU ms per thread kind at each phase boundary
+// (/proc schedstat): the main thread, noderec's threads by name, and the
+// rest (V8's compiler and GC workers, Node's). Read between the phases.
+const threadCpu = () => {
+  const out = { main: 0, other: 0 };
+  for (const t of fs.readdirSync('/proc/self/task')) {
+    const ns = Number(fs.readFileSync(`/proc/self/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+    const comm = fs.readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim();
+    const k = t === String(process.pid) ? 'main' : comm.startsWith('noderec-') ? comm.slice(8) : 'other';
+    out[k] = (out[k] || 0) + ns / 1e6;
+  }
+  return out;
+};
+const threads = process.env.BENCH_THREADS === '1';
+const cpuMarks = [];
+const mark = () => {
+  if (threads) cpuMarks.push(threadCpu());
+};
+// BENCH_STOP=acorn|dump ends the work after that phase (the later phases
+// then take 0 ms), BENCH_STOP=start does none of it (the modules loaded,
+// the document built): cumulative runs give a count per phase under valgrind.
+const stop = process.env.BENCH_STOP || '';
+mark();
 const t0 = now();
-const ast = acorn.parse(src, { ecmaVersion: 'latest', sourceType: 'script' });
+const ast = stop === 'start' ? { body: [] } : acorn.parse(src, { ecmaVersion: 'latest', sourceType: 'script' });
 const t1 = now();
-const text = yaml.dump(doc);
+mark();
+const t1b = now();
+const text = stop === 'start' || stop === 'acorn' ? '' : yaml.dump(doc);
 const t2 = now();
-const back = yaml.load(text);
+mark();
+const t2b = now();
+const back = stop === 'start' || stop === 'acorn' || stop === 'dump' ? { items: [] } : yaml.load(text);
 const t3 = now();
-const ms = Number(t3 - t0) / 1e6;
-const phases = { acorn: Number(t1 - t0) / 1e6, dump: Number(t2 - t1) / 1e6, load: Number(t3 - t2) / 1e6 };
+mark();
+const phases = { acorn: Number(t1 - t0) / 1e6, dump: Number(t2 - t1b) / 1e6, load: Number(t3 - t2b) / 1e6 };
+const ms = phases.acorn + phases.dump + phases.load;
+// Per phase and thread kind, CPU ms (BENCH_THREADS=1).
+let phaseCpu = null;
+if (threads) {
+  phaseCpu = {};
+  ['acorn', 'dump', 'load'].forEach((k, i) => {
+    const a = cpuMarks[i];
+    const b = cpuMarks[i + 1];
+    phaseCpu[k] = {};
+    for (const n of Object.keys(b)) phaseCpu[k][n] = Math.round((b[n] - (a[n] || 0)) * 10) / 10;
+  });
+}
 const ru = process.resourceUsage();
 // CPU time of the main thread alone (Linux: /proc schedstat, ns on CPU), without
 // the recorder's writer and clock threads; null elsewhere.
@@ -45,4 +84,4 @@ try {
 } catch {
   // not Linux
 }
-process.stdout.write(JSON.stringify({ ms, phases, cpuMs: (ru.userCPUTime + ru.systemCPUTime) / 1000, mainCpuMs, statements: ast.body.length, items: back.items.length, maxRssKb: process.resourceUsage().maxRSS }) + '\n');
+process.stdout.write(JSON.stringify({ ms, phases, cpuMs: (ru.userCPUTime + ru.systemCPUTime) / 1000, mainCpuMs, phaseCpu, statements: ast.body.length, items: back.items.length, maxRssKb: process.resourceUsage().maxRSS }) + '\n');

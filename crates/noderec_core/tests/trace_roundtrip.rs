@@ -288,3 +288,43 @@ fn value_spans_of_every_length_read_back() {
         }
     }
 }
+
+/// Events without values, their heads and time steps at every varint
+/// length the writer meets (payloads up to 2^26, steps from 0 to 2^31 µs,
+/// the 32-bit time the probes write wrapping on the way; a step of 2^32 µs
+/// or more cannot be told from a shorter one), in batches of one to many
+/// events, read back exactly.
+#[test]
+fn heads_and_time_steps_of_every_length_read_back() {
+    let path = temp_file("varints");
+    let w = WriterHandle::spawn(std::fs::File::create(&path).expect("create"), &path, 0).expect("spawn writer");
+    w.send(Msg::Thread { id: 0, name: "main".into() }).expect("send");
+    let payloads: Vec<u32> = (0..27).flat_map(|b| [(1u32 << b) - 1, 1u32 << b]).filter(|&p| p < 1 << 26).collect();
+    let steps: Vec<u64> = (0..32).flat_map(|b| [(1u64 << b) - 1, 1u64 << b, (1u64 << b) + 1]).collect();
+    let kinds = [kind::CALL, kind::RETURN, kind::THROW, kind::AWAIT];
+    let mut want = Vec::new();
+    let mut t = 5u64;
+    let mut i = 0usize;
+    for size in [1usize, 2, 7, 200] {
+        let mut words = Vec::new();
+        for _ in 0..size {
+            let p = payloads[i % payloads.len()];
+            let k = kinds[i % kinds.len()];
+            t += steps[(i * 7) % steps.len()];
+            words.extend([head(k, p, false), t as u32 as i32, 0]);
+            want.push((k, p, t));
+            i += 1;
+        }
+        w.send(Msg::Events { thread: 0, words, arena: Vec::new(), hold: 0, run: 0, lead: 0 }).expect("send");
+    }
+    w.finish().expect("finish");
+    let tr = read_trace(&path).expect("read");
+    assert!(tr.damage.is_none());
+    let got: Vec<(u8, u32, u64)> = tr.events.iter().map(|e| (e.kind, e.payload, e.t_us)).collect();
+    assert_eq!(got.len(), want.len());
+    // Times are read back relative to the first event's.
+    let t0 = want[0].2 - got[0].2;
+    let want: Vec<(u8, u32, u64)> = want.iter().map(|&(k, p, t)| (k, p, t - t0)).collect();
+    assert_eq!(got, want);
+    std::fs::remove_file(&path).ok();
+}
