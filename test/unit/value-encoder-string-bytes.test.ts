@@ -145,6 +145,11 @@ describe('string and key bytes', () => {
           // Met again and again: the plan's key bytes, and past the
           // writer's threshold the generated writer's constant stores.
           for (let r = 0; r < 3; r++) expect(encoded({ [k]: 1 }), JSON.stringify(k)).toEqual(want);
+          // The same object again: its second encoding is written with a
+          // memo (putPlanKey).
+          const o = { [k]: 1 };
+          expect(encoded(o), JSON.stringify(k)).toEqual(want);
+          expect(encoded(o), JSON.stringify(k)).toEqual(want);
         }
       }
     });
