@@ -431,7 +431,8 @@ function putStrLong(s: string, len: number, keep: number): void {
   const w = varintSize(maxBytes);
   ensure(w + 10 + maxBytes);
   if (bufViewOf !== buf) {
-    bufView = BufferFrom(buf.buffer, buf.byteOffset, buf.length);
+    // (the captured getters: a program may replace the prototype's)
+    bufView = BufferFrom(TypedArrayGetBuffer(buf), TypedArrayGetByteOffset(buf), TypedArrayGetByteLength(buf));
     bufViewOf = buf;
   }
   const lenAt = pos;
@@ -2145,9 +2146,12 @@ function planFor(proto: object | null, keys: string[], total: number): Plan {
       const p = list[j];
       const pkeys = p.keys;
       if (pkeys.length !== total || p.attr !== curAttr || p.gen !== planGen) continue;
-      let i = 0;
-      while (i < total && pkeys[i] === keys[i]) i++;
-      if (i === total) {
+      // From the last key: the keys of objects of one prototype often
+      // begin alike (acorn's nodes: type, start, end), so a plan of other
+      // keys is told apart at the first comparison.
+      let i = total;
+      while (i > 0 && pkeys[i - 1] === keys[i - 1]) i--;
+      if (i === 0) {
         // Most recently used first.
         if (j > 0) {
           list[j] = list[0];
