@@ -344,52 +344,18 @@ function putStr(s: string): void {
   const start = pos;
   putVarint(keep);
   putVarint(len);
-  const p = putAscii(s, keep, pos, false);
-  if (p < 0) {
-    pos = start;
-    putStrSlow(s, len, keep);
-    return;
-  }
-  pos = p;
-}
-
-/** '@', '=' or a newline: scrubString decides about a string that has one. */
-function scrubChar(c: number): boolean {
-  return c === 0x40 || c === 0x3d || c === 0x0a;
-}
-
-/** Writes the first `n` (at most LONG_STRING) characters of `s` as bytes at
- *  `p` of `buf` (room ensured) and returns the end, or -1 when one of them
- *  is not ASCII or, with `scrub`, is a scrubChar (what was written past `p`
- *  is then garbage). The characters are read and checked 4 at a time: V8
- *  checks the string's representation at each read, and the loop's bounds
- *  and the stack at each iteration (bench/README.md *str21*: −10 to −16 %
- *  of a 13-character string's copy). Storing the 4 as one word through a
- *  DataView is dearer here: DataView.prototype.setInt32 called through its
- *  captured function is a builtin call (~120 instructions), and the method
- *  call that V8 inlines is one a program can replace. */
-function putAscii(s: string, n: number, p: number, scrub: boolean): number {
   const b = buf;
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const c0 = StringPrototypeCharCodeAt(s, i);
-    const c1 = StringPrototypeCharCodeAt(s, i + 1);
-    const c2 = StringPrototypeCharCodeAt(s, i + 2);
-    const c3 = StringPrototypeCharCodeAt(s, i + 3);
-    if ((c0 | c1 | c2 | c3) >= 0x80) return -1;
-    if (scrub && (scrubChar(c0) || scrubChar(c1) || scrubChar(c2) || scrubChar(c3))) return -1;
-    b[p] = c0;
-    b[p + 1] = c1;
-    b[p + 2] = c2;
-    b[p + 3] = c3;
-    p += 4;
-  }
-  for (; i < n; i++) {
+  let p = pos;
+  for (let i = 0; i < keep; i++) {
     const c = StringPrototypeCharCodeAt(s, i);
-    if (c >= 0x80 || (scrub && scrubChar(c))) return -1;
+    if (c >= 0x80) {
+      pos = start;
+      putStrSlow(s, len, keep);
+      return;
+    }
     b[p++] = c;
   }
-  return p;
+  pos = p;
 }
 
 /** A whole `str` value (tag, lengths, bytes) in one pass, the bytes of
@@ -404,14 +370,27 @@ function putShortStr(s: string): boolean {
   const need = scrubNeed(len, len > 0 ? StringPrototypeCharCodeAt(s, 0) : 0);
   if (need === 2) return false;
   if (pos + len + 3 > buf.length) grow(len + 3);
-  // '@', '=', newline (need 1): scrubString decides.
-  const p = putAscii(s, len, pos + 3, need !== 0);
-  if (p < 0) return false;
   const b = buf;
+  let p = pos;
   // (one-byte varints: len <= LONG_STRING < 0x80)
-  b[pos] = T_STRING;
-  b[pos + 1] = len;
-  b[pos + 2] = len;
+  b[p] = T_STRING;
+  b[p + 1] = len;
+  b[p + 2] = len;
+  p += 3;
+  if (need === 0) {
+    for (let i = 0; i < len; i++) {
+      const c = StringPrototypeCharCodeAt(s, i);
+      if (c >= 0x80) return false;
+      b[p++] = c;
+    }
+  } else {
+    for (let i = 0; i < len; i++) {
+      const c = StringPrototypeCharCodeAt(s, i);
+      // '@', '=', newline: scrubString decides.
+      if (c >= 0x80 || c === 0x40 || c === 0x3d || c === 0x0a) return false;
+      b[p++] = c;
+    }
+  }
   pos = p;
   return true;
 }
