@@ -89,6 +89,8 @@ const DatePrototypeGetTime = uncurry<number>(Date.prototype.getTime);
 const SymbolPrototypeGetDescription = getter<string | undefined>(Symbol.prototype, 'description');
 const BigIntPrototypeToString = uncurry<string>(BigInt.prototype.toString);
 const StringPrototypeSlice = uncurry<string>(String.prototype.slice);
+// (a program may replace String.prototype.charCodeAt: never called through `s.`)
+const StringPrototypeCharCodeAt = uncurry<number>(String.prototype.charCodeAt);
 
 const RegExpPrototypeGetSource = getter<string>(RegExp.prototype, 'source');
 // `RegExp.prototype.flags` reads `this.global` etc. through ordinary [[Get]]
@@ -345,7 +347,7 @@ function putStr(s: string): void {
   const b = buf;
   let p = pos;
   for (let i = 0; i < keep; i++) {
-    const c = s.charCodeAt(i);
+    const c = StringPrototypeCharCodeAt(s, i);
     if (c >= 0x80) {
       pos = start;
       putStrSlow(s, len, keep);
@@ -365,7 +367,7 @@ function putStr(s: string): void {
 function putShortStr(s: string): boolean {
   const len = s.length;
   if (len > LONG_STRING || len > stringBound) return false;
-  const need = scrubNeed(len, len > 0 ? s.charCodeAt(0) : 0);
+  const need = scrubNeed(len, len > 0 ? StringPrototypeCharCodeAt(s, 0) : 0);
   if (need === 2) return false;
   if (pos + len + 3 > buf.length) grow(len + 3);
   const b = buf;
@@ -377,13 +379,13 @@ function putShortStr(s: string): boolean {
   p += 3;
   if (need === 0) {
     for (let i = 0; i < len; i++) {
-      const c = s.charCodeAt(i);
+      const c = StringPrototypeCharCodeAt(s, i);
       if (c >= 0x80) return false;
       b[p++] = c;
     }
   } else {
     for (let i = 0; i < len; i++) {
-      const c = s.charCodeAt(i);
+      const c = StringPrototypeCharCodeAt(s, i);
       // '@', '=', newline: scrubString decides.
       if (c >= 0x80 || c === 0x40 || c === 0x3d || c === 0x0a) return false;
       b[p++] = c;
@@ -395,9 +397,9 @@ function putShortStr(s: string): boolean {
 
 function putStrLong(s: string, len: number, keep: number): void {
   if (keep < len) {
-    const hi = s.charCodeAt(keep - 1);
+    const hi = StringPrototypeCharCodeAt(s, keep - 1);
     if (hi >= 0xd800 && hi <= 0xdbff) {
-      const lo = s.charCodeAt(keep);
+      const lo = StringPrototypeCharCodeAt(s, keep);
       if (lo >= 0xdc00 && lo <= 0xdfff) keep--;
     }
   }
@@ -408,7 +410,8 @@ function putStrLong(s: string, len: number, keep: number): void {
   const w = varintSize(maxBytes);
   ensure(w + 10 + maxBytes);
   if (bufViewOf !== buf) {
-    bufView = BufferFrom(buf.buffer, buf.byteOffset, buf.length);
+    // (the captured getters: a program may replace the prototype's)
+    bufView = BufferFrom(TypedArrayGetBuffer(buf), TypedArrayGetByteOffset(buf), TypedArrayGetByteLength(buf));
     bufViewOf = buf;
   }
   const lenAt = pos;
@@ -427,9 +430,9 @@ function putStrLong(s: string, len: number, keep: number): void {
 
 function putStrSlow(s: string, len: number, keep: number): void {
   if (keep < len && keep > 0) {
-    const hi = s.charCodeAt(keep - 1);
+    const hi = StringPrototypeCharCodeAt(s, keep - 1);
     if (hi >= 0xd800 && hi <= 0xdbff) {
-      const lo = s.charCodeAt(keep);
+      const lo = StringPrototypeCharCodeAt(s, keep);
       if (lo >= 0xdc00 && lo <= 0xdfff) keep--;
     }
   }
@@ -2185,9 +2188,12 @@ function planFor(proto: object | null, keys: string[], total: number): Plan {
       const p = list[j];
       const pkeys = p.keys;
       if (pkeys.length !== total || p.attr !== curAttr || p.gen !== planGen) continue;
-      let i = 0;
-      while (i < total && pkeys[i] === keys[i]) i++;
-      if (i === total) {
+      // From the last key: the keys of objects of one prototype often
+      // begin alike (acorn's nodes: type, start, end), so a plan of other
+      // keys is told apart at the first comparison.
+      let i = total;
+      while (i > 0 && pkeys[i - 1] === keys[i - 1]) i--;
+      if (i === 0) {
         // Most recently used first.
         if (j > 0) {
           list[j] = list[0];
