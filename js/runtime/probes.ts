@@ -19,6 +19,20 @@
 import { arena, reserveArena, resetArena, rewindArena, thisFast, writeValue, writeValueShallow, writeVarint } from './value-encoder';
 import { attrFor, attrNone, attrOn, DROPPED, filterCounts, redactedMarker, registerAttr } from './value-encoder';
 import { scrubString } from './secrets';
+import { typedArrays } from './value-encoder';
+
+// The typed-array builtins and constructors as they were at start: a
+// program may replace %TypedArray%.prototype's `length` getter or methods
+// (a replaced getter ran at every fast probe, and recursed through the
+// probes: the recorder failed) or the global constructors.
+const TALen = typedArrays.len;
+const TASet = typedArrays.set;
+const TASub = typedArrays.sub;
+const TABuffer = typedArrays.buffer;
+const TAOffset = typedArrays.offset;
+const U8A = typedArrays.U8;
+const I32A = Int32Array;
+const F64A = Float64Array;
 
 
 const CALL = 1;
@@ -154,7 +168,7 @@ let sink: Sink | null = null;
 /** Connects the probes to a sink (the tracer) and the native clock. */
 export function attach(s: Sink, clockBuffer: ArrayBuffer | null, captureValues: boolean, limit: number, stringBound = 256): void {
   sink = s;
-  if (clockBuffer !== null) clock = new Int32Array(clockBuffer);
+  if (clockBuffer !== null) clock = new I32A(clockBuffer);
   // A boolean: the fast paths compare it with `=== true`.
   capture = Boolean(captureValues);
   maxEvents = limit > 0 ? limit : Infinity;
@@ -162,7 +176,7 @@ export function attach(s: Sink, clockBuffer: ArrayBuffer | null, captureValues: 
   dropReason = 'stopped';
   strMax = stringBound;
   reserveArena(ARENA_FLUSH + 2 * ARENA_HEADROOM);
-  arenaLimit = Math.min(ARENA_FLUSH, A.buf.length - ARENA_HEADROOM);
+  arenaLimit = Math.min(ARENA_FLUSH, TALen(A.buf) - ARENA_HEADROOM);
 }
 
 /** This thread's probes record into a sink (main thread or worker). */
@@ -193,7 +207,7 @@ function reportCounts(s: Sink | null): void {
     const c = filterCounts;
     s.filterStats([c[0], c[1], c[2], c[3]], [c[4], c[5], c[6], c[7]]);
   }
-  filterCounts.fill(0);
+  for (let i = 0; i < 8; i++) filterCounts[i] = 0;
   if (reentrant > 0 && s !== null && s.reentrantDropped !== undefined) s.reentrantDropped(reentrant);
   dropped.reentrant += reentrant;
   reentrant = 0;
@@ -325,7 +339,7 @@ export function flushEvents(): void {
   lastEnd = 0;
   valuesOpen = false;
   // A value larger than the headroom may have grown the arena.
-  arenaLimit = Math.min(ARENA_FLUSH, A.buf.length - ARENA_HEADROOM);
+  arenaLimit = Math.min(ARENA_FLUSH, TALen(A.buf) - ARENA_HEADROOM);
   const h = afterFlush;
   if (h !== null && runtime.d >= hi) {
     afterFlush = null;
@@ -344,7 +358,7 @@ export const BUFFER_ARENA = ARENA_FLUSH + 2 * ARENA_HEADROOM;
  * `submit` (the buffers it was given went to the writer; `flushEvents`
  * starts the new ones empty) or when nothing is buffered. */
 export function useBuffers(w: Int32Array<ArrayBuffer>, a: Uint8Array): void {
-  if (w.length < WORDS || a.length < BUFFER_ARENA) return;
+  if (TALen(w) < WORDS || TALen(a) < BUFFER_ARENA) return;
   words = w;
   A.buf = a;
 }
@@ -358,11 +372,11 @@ function full(): void {
 }
 
 function grow(): void {
-  const n = new Float64Array(stkCap * 2);
-  n.set(stk);
+  const n = new F64A(stkCap * 2);
+  TASet(n, stk);
   stk = n;
-  const f = new Int32Array(stkCap * 2);
-  f.set(fid);
+  const f = new I32A(stkCap * 2);
+  TASet(f, fid);
   fid = f;
   stkCap *= 2;
 }
@@ -963,7 +977,7 @@ function cv(id: number, d: number, p0: number, n: number, x: unknown, y: unknown
 export function c(id: number): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= lastFast || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 0, false, undefined, undefined, undefined, undefined, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= lastFast || d >= stkCap || detour === true || (id < pkgLen && pkg[id] === 1)) return enter(id, 0, false, undefined, undefined, undefined, undefined, null);
   const t = clock[0];
   if (t === -1) return enter(id, 0, false, undefined, undefined, undefined, undefined, null);
   const a = seq + 1;
@@ -982,7 +996,7 @@ export function c(id: number): number {
 export function c1(id: number, x: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= lastFast || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 1, false, undefined, x, undefined, undefined, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= lastFast || d >= stkCap || detour === true || (id < pkgLen && pkg[id] === 1)) return enter(id, 1, false, undefined, x, undefined, undefined, null);
   let head = (id << 5) | F.CALL;
   if (capture === true) {
     const b = A.buf;
@@ -1012,7 +1026,7 @@ export function c1(id: number, x: unknown): number {
 export function c2(id: number, x: unknown, y: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= lastFast || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 2, false, undefined, x, y, undefined, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= lastFast || d >= stkCap || detour === true || (id < pkgLen && pkg[id] === 1)) return enter(id, 2, false, undefined, x, y, undefined, null);
   let head = (id << 5) | F.CALL;
   if (capture === true) {
     const b = A.buf;
@@ -1043,7 +1057,7 @@ export function c2(id: number, x: unknown, y: unknown): number {
 export function c3(id: number, x: unknown, y: unknown, z: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= lastFast || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 3, false, undefined, x, y, z, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= lastFast || d >= stkCap || detour === true || (id < pkgLen && pkg[id] === 1)) return enter(id, 3, false, undefined, x, y, z, null);
   let head = (id << 5) | F.CALL;
   if (capture === true) {
     const b = A.buf;
@@ -1080,7 +1094,7 @@ export function cn(id: number, ...xs: unknown[]): number {
 export function m0(id: number, self: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= lastFast || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 0, true, self, undefined, undefined, undefined, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= lastFast || d >= stkCap || detour === true || (id < pkgLen && pkg[id] === 1)) return enter(id, 0, true, self, undefined, undefined, undefined, null);
   let head = (id << 5) | F.CALL;
   if (capture === true) {
     const b = A.buf;
@@ -1109,7 +1123,7 @@ export function m0(id: number, self: unknown): number {
 export function m1(id: number, self: unknown, x: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= lastFast || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 1, true, self, x, undefined, undefined, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= lastFast || d >= stkCap || detour === true || (id < pkgLen && pkg[id] === 1)) return enter(id, 1, true, self, x, undefined, undefined, null);
   let head = (id << 5) | F.CALL;
   if (capture === true) {
     const b = A.buf;
@@ -1142,7 +1156,7 @@ export function m1(id: number, self: unknown, x: unknown): number {
 export function m2(id: number, self: unknown, x: unknown, y: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= lastFast || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 2, true, self, x, y, undefined, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= lastFast || d >= stkCap || detour === true || (id < pkgLen && pkg[id] === 1)) return enter(id, 2, true, self, x, y, undefined, null);
   let head = (id << 5) | F.CALL;
   if (capture === true) {
     const b = A.buf;
@@ -1176,7 +1190,7 @@ export function m2(id: number, self: unknown, x: unknown, y: unknown): number {
 export function m3(id: number, self: unknown, x: unknown, y: unknown, z: unknown): number {
   if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
   const d = runtime.d;
-  if (d !== hi || ioFlag[0] !== 0 || wp >= lastFast || d >= stkCap || detour === true || (id < pkg.length && pkg[id] === 1)) return enter(id, 3, true, self, x, y, z, null);
+  if (d !== hi || ioFlag[0] !== 0 || wp >= lastFast || d >= stkCap || detour === true || (id < pkgLen && pkg[id] === 1)) return enter(id, 3, true, self, x, y, z, null);
   let head = (id << 5) | F.CALL;
   if (capture === true) {
     const b = A.buf;
@@ -1235,24 +1249,28 @@ const SKIP = 0x3fffffff;
 /** pkg[id] === 1: function `id` belongs to a package (node_modules) that
  * `--scope project` records only at its boundary. Empty under `all`. */
 var pkg = new Uint8Array(0);
+/** pkg's length (a typed array's length is a getter a program can replace). */
+var pkgLen = 0;
 
 /** Whether function `id` is package code. Guarded by the length: a read
  * past the end of a typed array gives undefined, and one such read makes
  * V8 compare with a generic (called) strict equality ever after. */
 function inPkg(id: number): boolean {
-  return id < pkg.length && pkg[id] === 1;
+  return id < pkgLen && pkg[id] === 1;
 }
 
 /** Prologue of a package file under `--scope project`: marks its `count`
  * functions from `base` as package code; returns `base`. */
 export function bp(base: number, count: number): number {
   const end = base + count;
-  if (end > pkg.length) {
-    const next = new Uint8Array(Math.max(end, pkg.length * 2, 1024));
-    next.set(pkg);
+  if (end > pkgLen) {
+    const cap = Math.max(end, pkgLen * 2, 1024);
+    const next = new U8A(cap);
+    TASet(next, pkg);
     pkg = next;
+    pkgLen = cap;
   }
-  pkg.fill(1, base, end);
+  for (let i = base; i < end; i++) pkg[i] = 1;
   return base;
 }
 
@@ -1664,11 +1682,12 @@ export function output(stream: number, flags: number, bytes: Uint8Array, start: 
   valuesStart();
   writeVarint(n);
   let p = arena.pos;
-  if (p + n > arena.buf.length) {
-    let cap = arena.buf.length * 2;
+  const len = TALen(arena.buf);
+  if (p + n > len) {
+    let cap = len * 2;
     while (cap < p + n) cap *= 2;
-    const nb = new Uint8Array(cap);
-    nb.set(arena.buf.subarray(0, p));
+    const nb = new U8A(cap);
+    TASet(nb, TASub(arena.buf, 0, p));
     arena.buf = nb;
   }
   if (n > 0) {
@@ -1676,7 +1695,9 @@ export function output(stream: number, flags: number, bytes: Uint8Array, start: 
       const b = arena.buf;
       for (let i = start; i < end; i++) b[p++] = bytes[i];
     } else {
-      arena.buf.set(bytes.subarray(start, end), p);
+      // A view made with the captured getters: `bytes` may be a Buffer,
+      // whose subarray would look up its constructor's species.
+      TASet(arena.buf, new U8A(TABuffer(bytes), TAOffset(bytes) + start, n), p);
       p += n;
     }
   }
@@ -1712,7 +1733,7 @@ export function mark(type: number, id: number, extra: number, n: number, v1: unk
  * return or other boundary run `hook` first (which emits pending chunks with
  * `output` and clears the flag). `null` removes it. */
 export function setIoHook(flag: Int32Array | null, hook: (() => void) | null): void {
-  ioFlag = flag ?? new Int32Array(1);
+  ioFlag = flag ?? new I32A(1);
   ioBoundary = hook ?? noop;
 }
 
@@ -1730,14 +1751,15 @@ export function reset(): void {
   lastEnd = 0;
   valuesOpen = false;
   seq = 0;
-  pkg = new Uint8Array(0);
+  pkg = new U8A(0);
+  pkgLen = 0;
   hi = 0;
   runtime.d = 0;
   runtime.q = -1;
   runtime.e = undefined;
   suspended = new Map<number, number>();
-  words = new Int32Array(WORDS);
-  stk = new Float64Array(4096);
-  fid = new Int32Array(4096);
+  words = new I32A(WORDS);
+  stk = new F64A(4096);
+  fid = new I32A(4096);
   stkCap = 4096;
 }

@@ -198,6 +198,11 @@ export { arenaState as arena };
 // exported entry point.
 var buf: Uint8Array = arenaState.buf;
 var pos = 0;
+/** buf's length, read once per buffer: `buf.length` is a getter of
+ *  %TypedArray%.prototype, which a program can replace (it would run inside
+ *  the encoder). A typed array's length never changes (the arena's buffers
+ *  are never resizable), so it is kept per buffer identity (loadArena). */
+var bufCap = TypedArrayGetLength(buf);
 
 var depthBound = 3;
 var itemsBound = 32;
@@ -257,8 +262,13 @@ export function setBounds(depth: number, items: number, stringLen: number): void
   depthBound = depth > 0 ? (depth < MAX_DEPTH ? depth | 0 : MAX_DEPTH) : 0;
   itemsBound = items > 0 ? items | 0 : 0;
   stringBound = stringLen > 0 ? stringLen | 0 : 0;
-  ancestors = new Array(depthBound + 1).fill(undefined);
-  pushedAt = new Array(depthBound + 1).fill(0);
+  // Filled by loops: Array.prototype.fill is the program's to replace.
+  ancestors = new Array(depthBound + 1);
+  pushedAt = new Array(depthBound + 1);
+  for (let i = 0; i <= depthBound; i++) {
+    ancestors[i] = undefined;
+    pushedAt[i] = 0;
+  }
   level = 0;
   epoch++;
   planGen++;
@@ -279,16 +289,27 @@ export function resetArena(): void {
 // ---------------------------------------------------------------------------
 
 function grow(need: number): void {
-  let cap = buf.length * 2;
+  let cap = bufCap * 2;
   if (cap < 1024) cap = 1024;
   while (cap < pos + need) cap *= 2;
   const nb = new U8(cap);
   TypedArraySet(nb, buf);
   buf = nb;
+  bufCap = cap;
+}
+
+/** Takes arenaState's buffer and position as the working copies. */
+function loadArena(): void {
+  const b = arenaState.buf;
+  if (b !== buf) {
+    buf = b;
+    bufCap = TypedArrayGetLength(b);
+  }
+  pos = arenaState.pos;
 }
 
 function ensure(need: number): void {
-  if (pos + need > buf.length) grow(need);
+  if (pos + need > bufCap) grow(need);
 }
 
 /** Writes an unsigned LEB128 varint; capacity must already be ensured. */
@@ -314,12 +335,12 @@ function varintSize(n: number): number {
 }
 
 function putTag(t: number): void {
-  if (pos >= buf.length) grow(1);
+  if (pos >= bufCap) grow(1);
   buf[pos++] = t;
 }
 
 function putVarintChecked(n: number): void {
-  if (pos + 10 > buf.length) grow(10);
+  if (pos + 10 > bufCap) grow(10);
   putVarint(n);
 }
 
@@ -369,7 +390,7 @@ function putShortStr(s: string): boolean {
   if (len > LONG_STRING || len > stringBound) return false;
   const need = scrubNeed(len, len > 0 ? StringPrototypeCharCodeAt(s, 0) : 0);
   if (need === 2) return false;
-  if (pos + len + 3 > buf.length) grow(len + 3);
+  if (pos + len + 3 > bufCap) grow(len + 3);
   const b = buf;
   let p = pos;
   // (one-byte varints: len <= LONG_STRING < 0x80)
@@ -1997,6 +2018,8 @@ class Plan {
    *  and kept count: every key not dropped kept), made at its first use. */
   hcls = '';
   head: Uint8Array | null = null;
+  /** head's length (a typed array's length is a getter a program can replace). */
+  hlen = 0;
   /** The attr: rule set and the string bound's generation it was made
    *  with (number fields from their definition, as Memo.kind). */
   readonly attr: number = 0;
@@ -2341,7 +2364,7 @@ function encArray(a: unknown[], m: Memo | undefined): void {
       for (let i = 0; i < n; i++) {
         const v = a[i];
         if (typeof v === 'number' && (v | 0) === v && v < 8192 && v > -8192 && (v !== 0 || 1 / v > 0)) {
-          if (p + 3 > b.length) {
+          if (p + 3 > bufCap) {
             pos = p;
             grow(3);
             b = buf;
@@ -2931,7 +2954,7 @@ function encFresh(o: object, p: Plan, cls: string, total: number): void {
   let b = buf;
   let q = pos;
   if (wh === 0) {
-    const hl = head.length;
+    const hl = p.hlen;
     ensure(hl);
     b = buf;
     q = pos;
@@ -2997,7 +3020,7 @@ function encFresh(o: object, p: Plan, cls: string, total: number): void {
     }
     const a = koff[i], e = koff[i + 1];
     // The key, and room for a primitive value (at most 9 bytes).
-    if (pos + e - a + 9 > buf.length) grow(e - a + 9);
+    if (pos + e - a + 9 > bufCap) grow(e - a + 9);
     b = buf;
     q = pos;
     for (let j = a; j < e; j++) b[q++] = kb[j];
@@ -3083,8 +3106,9 @@ function compileWriter(p: Plan, head: Uint8Array): Writer | null {
   for (let i = 0; i < n; i++) if (p.acts[i] !== 0) return null;
   // With h = 1, the head (`head`, the plan's when the writer is made) first.
   let hw = '';
-  for (let j = 0; j < head.length; j++) hw += `b[q+${j}]=${head[j]};`;
-  let body = `'use strict';return function(o,S,h){let b=S.b,q=S.q,d,v,z;if(h===1){${hw}q+=${head.length}}`;
+  const hl = p.hlen;
+  for (let j = 0; j < hl; j++) hw += `b[q+${j}]=${head[j]};`;
+  let body = `'use strict';return function(o,S,h){let b=S.b,q=S.q,d,v,z;if(h===1){${hw}q+=${hl}}`;
   let rest = 0;
   for (let i = n - 1; i >= 0; i--) rest += koff[i + 1] - koff[i] + 9;
   for (let i = 0; i < n; i++) {
@@ -3109,7 +3133,7 @@ function compileWriter(p: Plan, head: Uint8Array): Writer | null {
       f64,
       f64Bytes,
     );
-    p.wneed = head.length + koff[n] + 9 * n;
+    p.wneed = hl + koff[n] + 9 * n;
     p.whead = head;
     return w;
   } catch {
@@ -3127,6 +3151,7 @@ function planHead(p: Plan, cls: string, n: number): Uint8Array {
   putVarint(n);
   putVarint(n);
   const head = TypedArraySlice(buf, start, pos);
+  p.hlen = pos - start;
   pos = start;
   p.head = head;
   p.hcls = cls;
@@ -3180,6 +3205,8 @@ var curAttr = 0;
 /** True once a module registered attr rule sets: probes then select them. */
 export let attrOn = false;
 var fnAttr = new Int32Array(0);
+/** fnAttr's length (a typed array's length is a getter a program can replace). */
+var fnAttrLen = 0;
 var attrCache: Array<Map<string, number> | undefined> = [];
 var attrResolver: (set: number, key: string) => number = () => 0;
 
@@ -3195,14 +3222,15 @@ export function setAttrResolver(fn: (set: number, key: string) => number): void 
  * `set` for `count` functions, or one per function (an array). Returns `base`. */
 export function registerAttr(base: number, spec: number | number[], count = 0): number {
   const n = typeof spec === 'number' ? count : spec.length;
-  if (fnAttr.length < base + n) {
-    let cap = fnAttr.length === 0 ? 4096 : fnAttr.length;
+  if (fnAttrLen < base + n) {
+    let cap = fnAttrLen === 0 ? 4096 : fnAttrLen;
     while (cap < base + n) cap *= 2;
     const nb = new Int32Array(cap);
-    nb.set(fnAttr);
+    TypedArraySet(nb, fnAttr);
     fnAttr = nb;
+    fnAttrLen = cap;
   }
-  if (typeof spec === 'number') fnAttr.fill(spec, base, base + n);
+  if (typeof spec === 'number') for (let i = 0; i < n; i++) fnAttr[base + i] = spec;
   else for (let i = 0; i < n; i++) fnAttr[base + i] = spec[i];
   attrOn = true;
   return base;
@@ -3210,7 +3238,7 @@ export function registerAttr(base: number, spec: number | number[], count = 0): 
 
 /** Selects the attr rule set of function `id` (call probes). */
 export function attrFor(id: number): void {
-  curAttr = id < fnAttr.length ? fnAttr[id] : 0;
+  curAttr = id < fnAttrLen ? fnAttr[id] : 0;
 }
 
 /** Selects no attr rules (probes of functions without them). */
@@ -3589,8 +3617,7 @@ function encBytes(o: object, proto: object): void {
 // ---------------------------------------------------------------------------
 
 function encTop(v: unknown): void {
-  buf = arenaState.buf;
-  pos = arenaState.pos;
+  loadArena();
   // A single container may always keep `itemsBound` entries.
   // No limit is a finite budget no value can spend (2^52: the differences
   // the encoder takes of it stay exact, where Infinity - Infinity is NaN).
@@ -3623,8 +3650,7 @@ function encTop(v: unknown): void {
 
 /** Appends an unsigned LEB128 varint (n an integer in 0..2^53) to the arenaState. */
 export function writeVarint(n: number): void {
-  buf = arenaState.buf;
-  pos = arenaState.pos;
+  loadArena();
   putVarintChecked(n);
   arenaState.buf = buf;
   arenaState.pos = pos;
@@ -3672,9 +3698,12 @@ const NO_THIS = {};
 var thisObjs: unknown[] = new Array(THIS_SLOTS).fill(NO_THIS);
 var thisProtos: unknown[] = new Array(THIS_SLOTS).fill(undefined);
 var thisBytes: Uint8Array[] = new Array(THIS_SLOTS).fill(new U8(0));
+/** thisBytes[i]'s length (a typed array's length is a getter a program can replace). */
+var thisLens: number[] = new Array(THIS_SLOTS).fill(0);
 var thisNext = 0;
 var lastProto: unknown = undefined;
 var lastBytes: Uint8Array = new U8(0);
+var lastLen = 0;
 /** The effective `this` depth is 0 and references are on (see thisFast). */
 var thisCacheOn = true;
 // Receivers kept since the last hit, and receivers left to encode without
@@ -3707,9 +3736,8 @@ function thisHit(o: object): boolean {
   if (i === THIS_SLOTS || ObjectGetPrototypeOf(o) !== thisProtos[i]) return false;
   thisMisses = 0;
   const bytes = thisBytes[i];
-  const n = bytes.length;
-  buf = arenaState.buf;
-  pos = arenaState.pos;
+  const n = thisLens[i];
+  loadArena();
   ensure(n);
   const b = buf;
   let p = pos;
@@ -3732,7 +3760,7 @@ export function thisFast(b: Uint8Array, p: number, o: unknown): number {
   // A kept receiver is an object and not a Proxy: no trap.
   if (i === THIS_SLOTS || ObjectGetPrototypeOf(o) !== thisProtos[i]) return -1;
   const bytes = thisBytes[i];
-  const n = bytes.length;
+  const n = thisLens[i];
   if (n > 1024) return -1;
   thisMisses = 0;
   for (let j = 0; j < n; j++) b[p++] = bytes[j];
@@ -3751,18 +3779,17 @@ function thisFill(o: object, start: number): void {
   }
   // Not a Proxy (that is written `proxy`): no trap.
   const proto = ObjectGetPrototypeOf(o);
-  let bytes: Uint8Array;
-  if (proto === lastProto) bytes = lastBytes;
-  else {
-    bytes = TypedArraySlice(b, start, arenaState.pos);
+  if (proto !== lastProto) {
+    lastBytes = TypedArraySlice(b, start, arenaState.pos);
+    lastLen = arenaState.pos - start;
     lastProto = proto;
-    lastBytes = bytes;
   }
   const i = thisNext;
   thisNext = i + 1 === THIS_SLOTS ? 0 : i + 1;
   thisObjs[i] = o;
   thisProtos[i] = proto;
-  thisBytes[i] = bytes;
+  thisBytes[i] = lastBytes;
+  thisLens[i] = lastLen;
 }
 
 /** Like `writeValue` with the `this` depth bound (default 0: class name only). */
@@ -3792,11 +3819,23 @@ export function writeValueShallow(v: unknown): void {
 
 /** Makes the arena at least `bytes` long (the probes keep headroom in it). */
 export function reserveArena(bytes: number): void {
-  if (arenaState.buf.length < bytes) {
+  if (TypedArrayGetLength(arenaState.buf) < bytes) {
     const nb = new U8(bytes);
-    TypedArraySet(nb, arenaState.buf.subarray(0, arenaState.pos));
+    TypedArraySet(nb, TypedArraySubarray(arenaState.buf, 0, arenaState.pos));
     arenaState.buf = nb;
   }
 }
 
 export { encoderWork, filterCounts, DROPPED };
+
+/** The typed-array builtins as captured at start, for the probes: a typed
+ *  array's `length` is a getter of %TypedArray%.prototype, and `set`,
+ *  `subarray` its methods, which the program may replace. */
+export const typedArrays = {
+  len: TypedArrayGetLength,
+  set: TypedArraySet,
+  sub: TypedArraySubarray,
+  buffer: TypedArrayGetBuffer,
+  offset: TypedArrayGetByteOffset,
+  U8,
+};
