@@ -27,10 +27,17 @@ import { typedArrays } from './value-encoder';
 // probes: the recorder failed) or the global constructors.
 const TALen = typedArrays.len;
 const TASet = typedArrays.set;
-const TASub = typedArrays.sub;
-const TABuffer = typedArrays.buffer;
-const TAOffset = typedArrays.offset;
+const TAView = typedArrays.view;
 const U8A = typedArrays.U8;
+// (and String.prototype.charCodeAt: the short-string fast paths read each
+// character; a replaced one ran instrumented code inside a value)
+const CharCodeAt = typedArrays.charCodeAt;
+const MapCtor = typedArrays.Map;
+const MapGet = typedArrays.mapGet;
+const MapSet = typedArrays.mapSet;
+const MapDelete = typedArrays.mapDelete;
+const MapClear = typedArrays.mapClear;
+const MapSize = typedArrays.mapSize;
 const I32A = Int32Array;
 const F64A = Float64Array;
 
@@ -587,7 +594,7 @@ function fs(b: Uint8Array, p: number, v: string, id: number): number {
   b[p + 2] = n;
   let q = p + 3;
   for (let i = 0; i < n; i++) {
-    const c = v.charCodeAt(i);
+    const c = CharCodeAt(v, i);
     if (c >= 0x80) return -1;
     b[q++] = c;
   }
@@ -670,7 +677,7 @@ function asciiString(s: string): boolean {
   b[start + 2] = n;
   let p = start + 3;
   for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
+    const c = CharCodeAt(s, i);
     if (c >= 0x80) return false;
     b[p++] = c;
   }
@@ -838,9 +845,9 @@ function own(x: number): number {
     i = hi - 1;
     while (i >= 0 && stk[i] !== tok) i--;
     if (i < 0) {
-      const id = suspended.get(tok);
+      const id: number | undefined = MapGet(suspended, tok);
       if (id === undefined) return -1;
-      suspended.delete(tok);
+      MapDelete(suspended, tok);
       resumeEntry(tok, id);
       return hi - 1;
     }
@@ -1414,8 +1421,8 @@ function suspend(x: number, site: number, kind: number): void {
   const i = own(x);
   if (i < 0) return;
   const tok = stk[i];
-  if (suspended.size > 100000) suspended.clear();
-  suspended.set(tok, fid[i]);
+  if (MapSize(suspended) > 100000) MapClear(suspended);
+  MapSet(suspended, tok, fid[i]);
   ev((site << 5) | kind, tok);
   hi = runtime.d = i;
 }
@@ -1465,8 +1472,8 @@ export function rs(x: number): unknown {
   }
   if (ioFlag[0] !== 0) ioBoundary();
   const tok = -x;
-  const id = suspended.get(tok);
-  suspended.delete(tok);
+  const id: number | undefined = MapGet(suspended, tok);
+  MapDelete(suspended, tok);
   resumeEntry(tok, id ?? 0);
   return v;
 }
@@ -1687,7 +1694,7 @@ export function output(stream: number, flags: number, bytes: Uint8Array, start: 
     let cap = len * 2;
     while (cap < p + n) cap *= 2;
     const nb = new U8A(cap);
-    TASet(nb, TASub(arena.buf, 0, p));
+    TASet(nb, TAView(arena.buf, 0, p));
     arena.buf = nb;
   }
   if (n > 0) {
@@ -1697,7 +1704,7 @@ export function output(stream: number, flags: number, bytes: Uint8Array, start: 
     } else {
       // A view made with the captured getters: `bytes` may be a Buffer,
       // whose subarray would look up its constructor's species.
-      TASet(arena.buf, new U8A(TABuffer(bytes), TAOffset(bytes) + start, n), p);
+      TASet(arena.buf, TAView(bytes, start, end), p);
       p += n;
     }
   }
@@ -1757,7 +1764,7 @@ export function reset(): void {
   runtime.d = 0;
   runtime.q = -1;
   runtime.e = undefined;
-  suspended = new Map<number, number>();
+  suspended = new MapCtor<number, number>();
   words = new I32A(WORDS);
   stk = new F64A(4096);
   fid = new I32A(4096);

@@ -77,6 +77,13 @@ const isExternal = types.isExternal;
 
 const MapPrototypeEntries = uncurry<Iterator<[unknown, unknown]>>(Map.prototype.entries);
 const MapPrototypeGetSize = getter<number>(Map.prototype, 'size');
+// The encoder's own maps are used through these (a program may replace
+// Map.prototype's methods; review48).
+const MapCtor = Map;
+const MapGet = uncurry<any>(Map.prototype.get);
+const MapSetEntry = uncurry<unknown>(Map.prototype.set);
+const MapDelete = uncurry<boolean>(Map.prototype.delete);
+const MapClear = uncurry<void>(Map.prototype.clear);
 const MapIteratorNext = uncurry<IteratorResult<[unknown, unknown]>>(
   ObjectGetPrototypeOf(new Map().entries()).next,
 );
@@ -114,7 +121,6 @@ const TypedArrayGetByteOffset = getter<number>(TypedArrayPrototype, 'byteOffset'
 const TypedArrayGetByteLength = getter<number>(TypedArrayPrototype, 'byteLength');
 const TypedArrayGetLength = getter<number>(TypedArrayPrototype, 'length');
 const TypedArraySet = uncurry<void>(Uint8Array.prototype.set as AnyFn);
-const TypedArraySubarray = uncurry<Uint8Array>(Uint8Array.prototype.subarray as AnyFn);
 const TypedArrayCopyWithin = uncurry<Uint8Array>(Uint8Array.prototype.copyWithin as AnyFn);
 const DataViewGetBuffer = getter<ArrayBufferLike>(DataView.prototype, 'buffer');
 const DataViewGetByteOffset = getter<number>(DataView.prototype, 'byteOffset');
@@ -465,7 +471,7 @@ function putStrSlow(s: string, len: number, keep: number): void {
   const written = TextEncoderEncodeInto(
     textEncoder,
     part,
-    TypedArraySubarray(buf, dataAt, dataAt + maxBytes),
+    u8View(buf, dataAt, dataAt + maxBytes),
   ).written;
   putVarint(written);
   putVarint(len);
@@ -589,20 +595,20 @@ function scrubbed(s: string): string {
   }
   let m = scrubMaps[curAttr];
   if (m === undefined) {
-    m = new Map<string, string>();
+    m = new MapCtor<string, string>();
     scrubMaps[curAttr] = m;
   }
-  let r = m.get(s);
+  let r: string | undefined = MapGet(m, s);
   if (r === undefined) {
     r = scrubString(s);
     scrubChars += s.length;
     if (scrubChars > SCRUB_CHARS) {
       scrubMaps = [];
       scrubChars = s.length;
-      m = new Map<string, string>();
+      m = new MapCtor<string, string>();
       scrubMaps[curAttr] = m;
     }
-    m.set(s, r);
+    MapSetEntry(m, s, r);
   }
   return r;
 }
@@ -1119,8 +1125,25 @@ function checked(m: Memo, same: boolean): boolean {
 var memos = new WeakMap<object, Memo>();
 const MemoGet = uncurry<Memo | undefined>(WeakMap.prototype.get);
 const MemoSet = uncurry<unknown>(WeakMap.prototype.set);
-const ArrayPrototypeSlice = uncurry<string[]>(Array.prototype.slice);
-const TypedArraySlice = uncurry<Uint8Array>(Uint8Array.prototype.slice as AnyFn);
+// slice and subarray look up the constructor's Symbol.species (a getter the
+// program may define: review48); the encoder makes its views and copies
+// with the constructor captured at start instead.
+/** A view of bytes [a, e) of `b` (no species lookup). */
+function u8View(b: Uint8Array, a: number, e: number): Uint8Array {
+  return new U8(TypedArrayGetBuffer(b), TypedArrayGetByteOffset(b) + a, e - a);
+}
+/** A copy of bytes [a, e) of `b` (no species lookup). */
+function TypedArraySlice(b: Uint8Array, a: number, e: number): Uint8Array {
+  const r = new U8(e - a);
+  TypedArraySet(r, u8View(b, a, e));
+  return r;
+}
+/** A copy of elements [a, e) of the encoder's own array `xs`. */
+function ArrayPrototypeSlice(xs: string[], a: number, e: number): string[] {
+  const r: string[] = [];
+  for (let i = a; i < e; i++) r[i - a] = xs[i];
+  return r;
+}
 const ArrayPrototypeUnshift = uncurry<number>(Array.prototype.unshift);
 const ArrayPrototypePop = uncurry<unknown>(Array.prototype.pop);
 
@@ -3190,10 +3213,10 @@ export function typeName(v: unknown): string {
 /** The marker standing for `v` redacted. */
 export function redactedMarker(v: unknown): object {
   const t = typeName(v);
-  let m = redactedByType.get(t);
+  let m: Redacted | undefined = MapGet(redactedByType, t);
   if (m === undefined) {
     m = new Redacted(t);
-    if (redactedByType.size < 4096) redactedByType.set(t, m);
+    if (MapPrototypeGetSize(redactedByType) < 4096) MapSetEntry(redactedByType, t, m);
   }
   return m;
 }
@@ -3250,18 +3273,18 @@ function keyAction(k: string): number {
   if (curAttr === 0) return 0;
   let m = attrCache[curAttr];
   if (m === undefined) {
-    m = new Map<string, number>();
+    m = new MapCtor<string, number>();
     attrCache[curAttr] = m;
   }
-  let a = m.get(k);
+  let a: number | undefined = MapGet(m, k);
   if (a === undefined) {
     try {
       a = attrResolver(curAttr, k);
     } catch {
       a = 0;
     }
-    if (m.size > 50000) m.clear();
-    m.set(k, a);
+    if (MapPrototypeGetSize(m) > 50000) MapClear(m);
+    MapSetEntry(m, k, a);
   }
   return a;
 }
@@ -3821,7 +3844,7 @@ export function writeValueShallow(v: unknown): void {
 export function reserveArena(bytes: number): void {
   if (TypedArrayGetLength(arenaState.buf) < bytes) {
     const nb = new U8(bytes);
-    TypedArraySet(nb, TypedArraySubarray(arenaState.buf, 0, arenaState.pos));
+    TypedArraySet(nb, u8View(arenaState.buf, 0, arenaState.pos));
     arenaState.buf = nb;
   }
 }
@@ -3834,8 +3857,15 @@ export { encoderWork, filterCounts, DROPPED };
 export const typedArrays = {
   len: TypedArrayGetLength,
   set: TypedArraySet,
-  sub: TypedArraySubarray,
-  buffer: TypedArrayGetBuffer,
-  offset: TypedArrayGetByteOffset,
+  view: u8View,
   U8,
+  /** String.prototype.charCodeAt as captured at start. */
+  charCodeAt: StringPrototypeCharCodeAt,
+  /** Map and its methods as captured at start. */
+  Map: MapCtor,
+  mapGet: MapGet,
+  mapSet: MapSetEntry,
+  mapDelete: MapDelete,
+  mapClear: MapClear,
+  mapSize: MapPrototypeGetSize,
 };
