@@ -10,19 +10,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { arena, resetArena, setBounds, writeValue } from '../../js/runtime/value-encoder';
 import { configureSecrets, resetSecrets, scrubString } from '../../js/runtime/secrets';
+import { varint } from '../helpers/trace-file';
 
 const ALL = ['url-password', 'url-params', 'header-lines', 'auth-scheme', 'jwt', 'private-key', 'aws-key-id'];
 const SECRET_NAME = /passw(or)?d|secret|token|api[-_]?key/i;
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n > 0x7f) {
-    out.push((n & 0x7f) | 0x80);
-    n >>>= 7;
-  }
-  out.push(n);
-  return out;
-}
 
 /** The bytes of a `str` value (values.md), from scrubString's answer, cut at `bound` units (never half a pair). */
 function expected(s: string, bound: number): number[] {

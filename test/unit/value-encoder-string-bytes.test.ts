@@ -12,18 +12,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { arena, resetArena, setBounds, writeValue } from '../../js/runtime/value-encoder';
 import { resetSecrets, scrubString } from '../../js/runtime/secrets';
+import { varint } from '../helpers/trace-file';
 
 const T_STRING = 0x06;
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n > 0x7f) {
-    out.push((n & 0x7f) | 0x80);
-    n >>>= 7;
-  }
-  out.push(n);
-  return out;
-}
 
 /** A varint padded to `w` bytes (the long-string byte length, values.md). */
 function padded(n: number, w: number): number[] {
