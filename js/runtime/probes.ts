@@ -17,27 +17,16 @@
 // at every await/yield, so their probes carry the token (negated) and their
 // `finally` calls f().
 import { arena, reserveArena, resetArena, rewindArena, thisFast, writeValue, writeValueShallow, writeVarint } from './value-encoder';
-import { attrFor, attrNone, attrOn, DROPPED, filterCounts, redactedMarker, registerAttr } from './value-encoder';
+import { attrFor, attrNone, attrOn, builtins, DROPPED, filterCounts, redactedMarker, registerAttr } from './value-encoder';
 import { scrubString } from './secrets';
-import { typedArrays } from './value-encoder';
 
-// The typed-array builtins and constructors as they were at start: a
-// program may replace %TypedArray%.prototype's `length` getter or methods
-// (a replaced getter ran at every fast probe, and recursed through the
-// probes: the recorder failed) or the global constructors.
-const TALen = typedArrays.len;
-const TASet = typedArrays.set;
-const TAView = typedArrays.view;
-const U8A = typedArrays.U8;
-// (and String.prototype.charCodeAt: the short-string fast paths read each
-// character; a replaced one ran instrumented code inside a value)
-const CharCodeAt = typedArrays.charCodeAt;
-const MapCtor = typedArrays.Map;
-const MapGet = typedArrays.mapGet;
-const MapSet = typedArrays.mapSet;
-const MapDelete = typedArrays.mapDelete;
-const MapClear = typedArrays.mapClear;
-const MapSize = typedArrays.mapSize;
+// Built-ins as they were at start (decisions.md 49, 50): a program may
+// replace %TypedArray%.prototype's `length` getter or methods (a replaced
+// getter ran at every fast probe and recursed through the probes),
+// String.prototype.charCodeAt (read by the short-string fast paths), Map's
+// methods, or the global constructors.
+const { len: TALen, set: TASet, view: TAView, U8: U8A, charCodeAt: CharCodeAt } = builtins;
+const { Map: MapCtor, mapGet: MapGet, mapSet: MapSet, mapDelete: MapDelete, mapClear: MapClear, mapSize: MapSize } = builtins;
 const I32A = Int32Array;
 const F64A = Float64Array;
 

@@ -3851,10 +3851,10 @@ export function reserveArena(bytes: number): void {
 
 export { encoderWork, filterCounts, DROPPED };
 
-/** The typed-array builtins as captured at start, for the probes: a typed
- *  array's `length` is a getter of %TypedArray%.prototype, and `set`,
- *  `subarray` its methods, which the program may replace. */
-export const typedArrays = {
+/** Built-ins as captured at start, for the probes (a program may replace
+ *  them: a typed array's `length` is a getter of %TypedArray%.prototype;
+ *  decisions.md 49, 50). */
+export const builtins = {
   len: TypedArrayGetLength,
   set: TypedArraySet,
   view: u8View,
