@@ -36,7 +36,12 @@ describe('coverage tools on recorded code', () => {
   for (const node of NODES) {
     for (const kind of ['esm', 'cjs']) {
       for (const flags of [[], ['--enable-source-maps']]) {
-        it(`node --test --experimental-test-coverage ${flags.join(' ')} reports as without the recorder (${kind}, ${nodeName(node)})`, async () => {
+        // Still different (README, *Known differences*): Node >= 22 applies
+        // source maps to its report only with --enable-source-maps; on Node 20
+        // a CommonJS module is compiled apart from the source Node caches its
+        // map from (hooks/cjs.ts).
+        const known = (node !== NODE && flags.length === 0) || (node === NODE && kind === 'cjs');
+        (known ? it.fails : it)(`node --test --experimental-test-coverage ${flags.join(' ')} reports as without the recorder (${kind}, ${nodeName(node)})`, async () => {
           const dir = fixture('coverage-partial', kind);
           const run = (env: Record<string, string>) =>
             spawnAsync(node, ['--test', '--experimental-test-coverage', ...flags, 'lib.test.js'], { cwd: dir, env: cleanEnv(env) });
@@ -51,8 +56,8 @@ describe('coverage tools on recorded code', () => {
         });
       }
     }
-    it(`c8 reports a branch that never ran as without the recorder (cjs and esm, ${nodeName(node)})`, async () => {
-      for (const kind of ['esm', 'cjs']) {
+    for (const kind of ['esm', 'cjs']) {
+      (node === NODE && kind === 'cjs' ? it.fails : it)(`c8 reports a branch that never ran as without the recorder (${kind}, ${nodeName(node)})`, async () => {
         const dir = fixture('coverage-partial', kind);
         const c8 = (env: Record<string, string>) =>
           spawnAsync(node, [C8, '--reporter=text', `--temp-directory=${tempDir('noderec-c8-')}`, `--reports-dir=${tempDir('noderec-c8-')}`, node, '--test', 'lib.test.js'], { cwd: dir, env: cleanEnv(env) });
@@ -62,7 +67,7 @@ describe('coverage tools on recorded code', () => {
         const rec = await c8({ NODE_OPTIONS: `--require ${REGISTER}`, NODEREC_OUT_DIR: tempDir() });
         expect(rows(rec.stdout)).toEqual(rows(plain.stdout));
         expect(rec.code).toBe(0);
-      }
-    });
+      });
+    }
   }
 });
