@@ -10,13 +10,15 @@
 import * as vm from 'node:vm';
 
 import { native } from '../native';
+import { withCoverageMap } from './coverage-map';
 
 type Instrument = (source: string, path: string, isModule: boolean, cacheSalt: string) => string | null;
 
 /** Instruments a module; throws ERR_INSTRUMENT for a source the
  * instrumenter cannot parse, without reporting it. */
 export function instrumentModule(source: string, filename: string, isModule: boolean, salt: string): string | null {
-  return (native() as unknown as { instrumentForRunner: Instrument }).instrumentForRunner(source, filename, isModule, salt);
+  const out = (native() as unknown as { instrumentForRunner: Instrument }).instrumentForRunner(source, filename, isModule, salt);
+  return out === null ? null : withCoverageMap(out, filename);
 }
 
 /** True for the instrumenter's parse failure (and its "file too large"). */

@@ -138,15 +138,18 @@ export function noteUncaught(err: unknown, innermost: number): void {
   if (sourceMapsOn() && definerAt === null) return;
   pending = err;
   candidates = new Map();
+  // The stack names each file as Node does (an ES module by its URL, also
+  // a `.js` one); the innermost function's file, when the stack lacks it,
+  // by a guess from its extension.
+  stackScripts(err, candidates);
   if (innermost > 0) {
     try {
       const file = native().functionPath(innermost);
-      if (file !== null) candidates.set(file, file.endsWith('.mjs') ? pathToFileURL(file).href : file);
+      if (file !== null && !candidates.has(file)) candidates.set(file, file.endsWith('.mjs') ? pathToFileURL(file).href : file);
     } catch {
       // no file known
     }
   }
-  stackScripts(err, candidates);
   // After the program's own 'exit' listeners: Node emits 'exit' right before its report.
   process.once('exit', prepare);
 }
