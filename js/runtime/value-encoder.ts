@@ -1458,23 +1458,8 @@ function readArray(a: unknown[], m: Memo): boolean {
           // this one listed nothing for sameValue (a plan whose objects hold
           // objects would stop the run at each); the loop goes on where it
           // stopped.
-          if (c === 0 && i + 1 < n) {
-            const pl = p!;
-            const run = pl.run;
-            if (run !== null) {
-              const j = run(a, i + 1, n, vals, vers, mems, since, tick, ancestors, level, selfObj, pl, encoderWork);
-              // On trial: a reader whose runs stop at once costs a call per
-              // element more, and is given up.
-              if (pl.rcalls < RUN_TRIAL) {
-                pl.rgain += j - i - 1;
-                if (++pl.rcalls === RUN_TRIAL && pl.rgain < 2 * RUN_TRIAL) {
-                  pl.run = null;
-                  pl.rdead = true;
-                }
-              }
-              i = j - 1;
-            } else if (!pl.rdead && genOk && ++pl.rwant === RUN_AFTER) compileRun(pl);
-          }
+          const run = p!.run;
+          if (c === 0 && run !== null && i + 1 < n) i = run(a, i + 1, n, vals, vers, mems, since, tick, ancestors, level, selfObj, p!, encoderWork) - 1;
         } else if (!sameKnown(v, cm)) {
           same = false;
           break;
@@ -2045,13 +2030,6 @@ class Plan {
   /** Checks the elements of an array that follow one of this plan checked
    *  unchanged, while they are objects of this plan (see Run). */
   run: Run | null = null;
-  /** Element checks that could have used a run reader before it is made
-   *  (RUN_AFTER), its calls on trial and the elements they checked (a
-   *  reader whose runs stop at once is given up: `rdead`). */
-  rwant = 0;
-  rcalls = 0;
-  rgain = 0;
-  rdead = false;
   /** The same readers for the first `pn` keys only (objects of these keys
    *  cut by the items bound, trusted up to their kept keys: values.md,
    *  "Trusted objects"); the check and the diff compare the key count and
@@ -2170,11 +2148,6 @@ type Run = (
   work: Float64Array,
 ) => number;
 const GEN_AFTER = 16;
-/** A plan's run reader is made at the RUN_AFTER-th element check that
- *  could use it, and kept if its first RUN_TRIAL calls checked at least
- *  two elements each on average. */
-const RUN_AFTER = 256;
-const RUN_TRIAL = 256;
 /** samePlain's `proto` when the caller did not read it (a compiled check
  *  compares it itself). */
 const UNREAD = {} as object;
@@ -2193,14 +2166,16 @@ function compilePlan(p: Plan): void {
   p.gather = r[0];
   p.check = r[1];
   p.diff = r[2];
+  p.run = r[3];
 }
 
 /** The readers of the first `n` of the keys `ks` (all of them, or the kept
  *  prefix of a cut object), or null when code generation is not allowed. */
-function compileReaders(ks: string[], n: number): [Gather, Check, Diff | null] | null {
+function compileReaders(ks: string[], n: number): [Gather, Check, Diff | null, Run | null] | null {
   let g = '';
   let c = '';
   let df = '';
+  let rn = '';
   // The key list, compared with the plan's keys as constants: the checks
   // list the keys themselves (Object.keys: own keys only, so a deleted key
   // is never read and a prototype getter of that name cannot run). Only
@@ -2230,6 +2205,9 @@ function compileReaders(ks: string[], n: number): [Gather, Check, Diff | null] |
     // entries the diff found changed, never those of an equal primitive).
     if (n > PATCH_MAX_KEYS) c += `${load}if(${slow}){out[${i}]=v;idx[c++]=${i}}`;
     else df += `${load}if(${slow}){out[${i}]=v;idx[c++]=${i}}`;
+    // (the run reader: the memo's values in w, its prototype in cm; a value
+    // to list stops the run)
+    rn += `v=o[${q}];${i === 0 ? 'if(G(o)!==cm.proto)break;' : ''}if(${slow.replace(/vals\[/g, 'w[')})break;`;
   }
   try {
     // Named for CPU profiles (noderec://plan-gather, -check, -diff). The
@@ -2249,46 +2227,30 @@ function compileReaders(ks: string[], n: number): [Gather, Check, Diff | null] |
         ? (new FunctionCtor('G', `${head}let v,c=0;${df}${tail}\n//# sourceURL=noderec://plan-diff`) as (gp: typeof ObjectGetPrototypeOf) => Diff)(ObjectGetPrototypeOf)
         : null;
     const check = diff !== null ? diff : (new FunctionCtor('G', `${head}let v,c=0;${c}${tail}\n//# sourceURL=noderec://plan-check`) as (gp: typeof ObjectGetPrototypeOf) => Check)(ObjectGetPrototypeOf);
-    return [gather, check, diff];
+    // Only for all the keys (a memo's `plan`), at least one.
+    const run =
+      n === ks.length && n > 0
+        ? (
+            new FunctionCtor(
+              'G',
+              'K',
+              "'use strict';const g=G,k=K;return function(a,j,e,vals,vers,mems,since,tk,anc,lvl,self,P,work){const G=g;let o,cm,ks,v,w,q,c=0;" +
+                'for(;j<e;j++){o=a[j];' +
+                "if(typeof o!=='object'||o===null||o!==vals[j]||o===self)break;" +
+                'cm=mems[j];' +
+                'if(cm===null||cm.ver!==vers[j]||cm.plan!==P||cm.trusted!==true||cm.klist!==null)break;' +
+                'for(q=0;q<lvl;q++)if(anc[q]===o)break;' +
+                'if(q<lvl)break;' +
+                'if(cm.chk>=since)continue;' +
+                `ks=k(o);${kc})break;w=cm.vals;${rn}cm.chk=tk;c++}` +
+                `if(c!==0){c*=${n};work[0]+=c;work[1]+=c;work[3]+=c}return j}\n//# sourceURL=noderec://plan-run`,
+            ) as (gp: typeof ObjectGetPrototypeOf, ok: typeof ObjectKeys) => Run
+          )(ObjectGetPrototypeOf, ObjectKeys)
+        : null;
+    return [gather, check, diff, run];
   } catch {
     genOk = false;
     return null;
-  }
-}
-
-/** Makes plan `p`'s run reader (Run; its keys as in compileReaders). */
-function compileRun(p: Plan): void {
-  const ks = p.keys;
-  const n = ks.length;
-  if (n === 0) return;
-  let kc = `if(ks.length!==${n}`;
-  let rn = '';
-  for (let i = 0; i < n; i++) {
-    const q = JSONStringify(ks[i]);
-    kc += `||ks[${i}]!==${q}`;
-    // (as the check's test, the memo's values in w; a value to list stops
-    // the run, and so does another prototype)
-    rn += `v=o[${q}];${i === 0 ? 'if(G(o)!==cm.proto)break;' : ''}if(v!==w[${i}]||(typeof v==='object'?v!==null:typeof v==='number'&&v===0&&1/v!==1/w[${i}]))break;`;
-  }
-  try {
-    p.run = (
-      new FunctionCtor(
-        'G',
-        'K',
-        "'use strict';const g=G,k=K;return function(a,j,e,vals,vers,mems,since,tk,anc,lvl,self,P,work){const G=g;let o,cm,ks,v,w,q,c=0;" +
-          'for(;j<e;j++){o=a[j];' +
-          "if(typeof o!=='object'||o===null||o!==vals[j]||o===self)break;" +
-          'cm=mems[j];' +
-          'if(cm===null||cm.ver!==vers[j]||cm.plan!==P||cm.trusted!==true||cm.klist!==null)break;' +
-          'for(q=0;q<lvl;q++)if(anc[q]===o)break;' +
-          'if(q<lvl)break;' +
-          'if(cm.chk>=since)continue;' +
-          `ks=k(o);${kc})break;w=cm.vals;${rn}cm.chk=tk;c++}` +
-          `if(c!==0){c*=${n};work[0]+=c;work[1]+=c;work[3]+=c}return j}\n//# sourceURL=noderec://plan-run`,
-      ) as (gp: typeof ObjectGetPrototypeOf, ok: typeof ObjectKeys) => Run
-    )(ObjectGetPrototypeOf, ObjectKeys);
-  } catch {
-    p.rdead = true;
   }
 }
 
