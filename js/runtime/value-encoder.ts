@@ -1454,12 +1454,6 @@ function readArray(a: unknown[], m: Memo): boolean {
           }
           cm.chk = tick;
           read += cm.scan;
-          // The elements after it of the same plan, in one call (Run), when
-          // this one listed nothing for sameValue (a plan whose objects hold
-          // objects would stop the run at each); the loop goes on where it
-          // stopped.
-          const run = p!.run;
-          if (c === 0 && run !== null && i + 1 < n) i = run(a, i + 1, n, vals, vers, mems, since, tick, ancestors, level, selfObj, p!, encoderWork) - 1;
         } else if (!sameKnown(v, cm)) {
           same = false;
           break;
@@ -2027,9 +2021,6 @@ class Plan {
   /** Reads every key into `out` and returns the bits of the entries that
    *  differ from a memo's (patches). */
   diff: Diff | null = null;
-  /** Checks the elements of an array that follow one of this plan checked
-   *  unchanged, while they are objects of this plan (see Run). */
-  run: Run | null = null;
   /** The same readers for the first `pn` keys only (objects of these keys
    *  cut by the items bound, trusted up to their kept keys: values.md,
    *  "Trusted objects"); the check and the diff compare the key count and
@@ -2123,30 +2114,6 @@ type Check = (o: object, keys: Keys, out: unknown[], idx: Int32Array, vals: unkn
  *  its diff (one compilation, where two cost a third more of V8's compile
  *  work on the object-heavy workload). */
 type Diff = Check;
-/** Checks elements j.. (up to e) of array `a`, whose memo (`vals`, `vers`,
- *  `mems`) saw them, while each is the same object, not an ancestor (`anc`
- *  up to `lvl`, nor `self`), with a memo at that version, of plan `P`,
- *  trusted, found unchanged by the plan's check with nothing to list for
- *  sameValue (all primitives the same). Stamps each one checked with `tk`,
- *  counts its reads in `work`, and returns the index where it stopped: the
- *  caller's loop goes on there (readArray), so an element it stops at is
- *  checked the general way. One call for a run of elements of one shape
- *  (js-yaml's events) instead of one call each (diff22). */
-type Run = (
-  a: unknown[],
-  j: number,
-  e: number,
-  vals: unknown[],
-  vers: number[],
-  mems: (Memo | null)[],
-  since: number,
-  tk: number,
-  anc: unknown[],
-  lvl: number,
-  self: unknown,
-  P: Plan,
-  work: Float64Array,
-) => number;
 const GEN_AFTER = 16;
 /** samePlain's `proto` when the caller did not read it (a compiled check
  *  compares it itself). */
@@ -2166,16 +2133,14 @@ function compilePlan(p: Plan): void {
   p.gather = r[0];
   p.check = r[1];
   p.diff = r[2];
-  p.run = r[3];
 }
 
 /** The readers of the first `n` of the keys `ks` (all of them, or the kept
  *  prefix of a cut object), or null when code generation is not allowed. */
-function compileReaders(ks: string[], n: number): [Gather, Check, Diff | null, Run | null] | null {
+function compileReaders(ks: string[], n: number): [Gather, Check, Diff | null] | null {
   let g = '';
   let c = '';
   let df = '';
-  let rn = '';
   // The key list, compared with the plan's keys as constants: the checks
   // list the keys themselves (Object.keys: own keys only, so a deleted key
   // is never read and a prototype getter of that name cannot run). Only
@@ -2205,9 +2170,6 @@ function compileReaders(ks: string[], n: number): [Gather, Check, Diff | null, R
     // entries the diff found changed, never those of an equal primitive).
     if (n > PATCH_MAX_KEYS) c += `${load}if(${slow}){out[${i}]=v;idx[c++]=${i}}`;
     else df += `${load}if(${slow}){out[${i}]=v;idx[c++]=${i}}`;
-    // (the run reader: the memo's values in w, its prototype in cm; a value
-    // to list stops the run)
-    rn += `v=o[${q}];${i === 0 ? 'if(G(o)!==cm.proto)break;' : ''}if(${slow.replace(/vals\[/g, 'w[')})break;`;
   }
   try {
     // Named for CPU profiles (noderec://plan-gather, -check, -diff). The
@@ -2227,27 +2189,7 @@ function compileReaders(ks: string[], n: number): [Gather, Check, Diff | null, R
         ? (new FunctionCtor('G', `${head}let v,c=0;${df}${tail}\n//# sourceURL=noderec://plan-diff`) as (gp: typeof ObjectGetPrototypeOf) => Diff)(ObjectGetPrototypeOf)
         : null;
     const check = diff !== null ? diff : (new FunctionCtor('G', `${head}let v,c=0;${c}${tail}\n//# sourceURL=noderec://plan-check`) as (gp: typeof ObjectGetPrototypeOf) => Check)(ObjectGetPrototypeOf);
-    // Only for all the keys (a memo's `plan`), at least one.
-    const run =
-      n === ks.length && n > 0
-        ? (
-            new FunctionCtor(
-              'G',
-              'K',
-              "'use strict';const g=G,k=K;return function(a,j,e,vals,vers,mems,since,tk,anc,lvl,self,P,work){const G=g;let o,cm,ks,v,w,q,c=0;" +
-                'for(;j<e;j++){o=a[j];' +
-                "if(typeof o!=='object'||o===null||o!==vals[j]||o===self)break;" +
-                'cm=mems[j];' +
-                'if(cm===null||cm.ver!==vers[j]||cm.plan!==P||cm.trusted!==true||cm.klist!==null)break;' +
-                'for(q=0;q<lvl;q++)if(anc[q]===o)break;' +
-                'if(q<lvl)break;' +
-                'if(cm.chk>=since)continue;' +
-                `ks=k(o);${kc})break;w=cm.vals;${rn}cm.chk=tk;c++}` +
-                `if(c!==0){c*=${n};work[0]+=c;work[1]+=c;work[3]+=c}return j}\n//# sourceURL=noderec://plan-run`,
-            ) as (gp: typeof ObjectGetPrototypeOf, ok: typeof ObjectKeys) => Run
-          )(ObjectGetPrototypeOf, ObjectKeys)
-        : null;
-    return [gather, check, diff, run];
+    return [gather, check, diff];
   } catch {
     genOk = false;
     return null;
