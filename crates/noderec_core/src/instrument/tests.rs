@@ -365,7 +365,20 @@ fn bodies_that_cannot_become_blocks_get_no_probes() {
 fn params_are_flattened() {
     let out = run("function f({a, b: [c, d = 1]}, e = 2, ...rest) {}", ESM);
     assert_eq!(out.functions[1].params, ["a", "c", "d", "e", "rest"]);
-    assert!(out.code.contains("__nr$.cn(__nr$b+1,a,c,d,e,rest)"));
+    assert!(out.code.contains("__nr$.c5(__nr$b+1,a,c,d,e,rest)"));
+}
+
+#[test]
+fn call_probes_by_arity() {
+    // Up to six parameters a probe of that arity (no rest array), then `cn`; methods `mn` past three.
+    for (params, probe) in
+        [("a,b,c", "c3"), ("a,b,c,d", "c4"), ("a,b,c,d,e", "c5"), ("a,b,c,d,e,f", "c6"), ("a,b,c,d,e,f,g", "cn")]
+    {
+        let out = run(&format!("function h({params}) {{}}"), CJS);
+        assert!(out.code.contains(&format!("__nr$.{probe}(__nr$b+1,{params})")), "{}", out.code);
+    }
+    let out = run("class A { m(a,b,c,d) {} }", CJS);
+    assert!(out.code.contains("__nr$.mn(__nr$b+1,this,a,b,c,d)"), "{}", out.code);
 }
 
 // ---------------------------------------------------------------------------------------
