@@ -92,8 +92,12 @@ describe('--scope', () => {
 });
 
 describe('--scope project: a package catches what a callback of the project throws', () => {
-  it('records the throw when the package catches it, so later calls are not children of the callback', () => {
-    const r = runNode(fixture('scope-catch', 'app.js'));
+  // cblib-strict is cblib in strict mode: its functions that only the package
+  // calls by name (runLater, run, callFn, skipInner) get no probes at all
+  // (instrument/internal.rs); the events must be the same.
+  for (const lib of ['cblib', 'cblib-strict']) {
+  it(`records the throw when the package catches it, so later calls are not children of the callback (${lib})`, () => {
+    const r = runNode(fixture('scope-catch', 'app.js'), { env: { CBLIB: lib } });
     expect(r.stdout).toBe('caught boom 2\n');
     expect(r.code).toBe(0);
     const evs = events(onlyTrace(r.outDir)).filter((e) => e.kind !== 'output');
@@ -113,8 +117,8 @@ describe('--scope project: a package catches what a callback of the project thro
     ]);
   });
 
-  it('and when it leaves the project through a package frame with no catch first (mocha `this.skip()`)', () => {
-    const r = runNode(fixture('scope-catch', 'app2.js'));
+  it(`and when it leaves the project through a package frame with no catch first (mocha \`this.skip()\`) (${lib})`, () => {
+    const r = runNode(fixture('scope-catch', 'app2.js'), { env: { CBLIB: lib } });
     expect(r.stdout).toBe('caught skipped 2\n');
     expect(r.code).toBe(0);
     const evs = events(onlyTrace(r.outDir)).filter((e) => e.kind !== 'output');
@@ -132,6 +136,26 @@ describe('--scope project: a package catches what a callback of the project thro
       'return after 1',
       'return done 0',
     ]);
+  });
+  }
+
+  it("a strict package's functions that only the package calls by name get no probes; the others keep theirs; scope all instruments them all", () => {
+    for (const [scope, probed] of [['project', false], ['all', true]] as const) {
+      const cache = tempDir();
+      const r = runNode(fixture('scope-catch', 'app2.js'), { env: { CBLIB: 'cblib-strict', NODEREC_SCOPE: scope, NODEREC_CACHE_DIR: cache } });
+      expect(r.stdout).toBe('caught skipped 2\n');
+      const entries = (fs.readdirSync(cache, { recursive: true }) as string[])
+        .map((f) => path.join(cache, f))
+        .filter((f) => fs.statSync(f).isFile())
+        .map((f) => fs.readFileSync(f, 'utf8'))
+        .filter((t) => t.includes('skipInner'));
+      expect(entries, scope).toHaveLength(1);
+      const code = JSON.parse(entries[0]).code as string;
+      for (const fn of ['runLater(fn, done) {', 'skipInner() {', 'callFn(fn) {', 'run(fn, done) {']) {
+        expect(code.includes(`${fn};const $nr$a=`), `${scope} ${fn}`).toBe(probed);
+      }
+      for (const fn of ['later(fn, done) {', 'skip() {', 'later2(fn, done) {']) expect(code.includes(`${fn};const $nr$a=`), `${scope} ${fn}`).toBe(true);
+    }
   });
 });
 

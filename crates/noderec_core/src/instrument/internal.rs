@@ -1,0 +1,141 @@
+//! A package file's *internal* functions under `--scope project` (design-docs/probes.md,
+//! *Scope*): function declarations that only the file's own functions call, by name.
+//!
+//! A package function's call is recorded only when the innermost recorded activation is
+//! the project's own code. A function that is called only directly, by name, from the
+//! body of another function of its file (or the file's top level) is always called while
+//! that caller's probe has run: the innermost recorded activation is then a package
+//! function, or nothing, and the call is never recorded. Such a function gets no probes
+//! at all (it keeps its table entry), which records the same events.
+//!
+//! Conservative, by name over the whole file: a function declaration `function f() {}`
+//! (not async, not a generator) is internal when every reference to the name `f`
+//! anywhere in the file is the callee of a call `f(...)` outside any parameter list (a
+//! default value runs before its function's call probe). Any other use (passed,
+//! assigned, exported, `f.call`, `new f`, `typeof f`, a shadowing binding used as a
+//! value) makes every declaration of that name non-internal. Only strict code (an ES
+//! module, or a script whose directive prologue has `"use strict"`): a sloppy caller is
+//! reachable through `Function.prototype.caller` and `arguments.callee`. A direct `eval`
+//! or a `with` statement anywhere turns it off for the file. The caller
+//! (`Instrumenter::run`) also turns it off when another function of the file gets no
+//! probes (a filter rule, a body that cannot be wrapped, a loader's helper): such a
+//! function's call of `f` would have no probe in front of it.
+
+use std::collections::{HashMap, HashSet};
+
+use oxc_ast::ast::{
+    CallExpression, Declaration, ExportDeclaration, ExportDefaultDeclaration, ExportDefaultDeclarationKind,
+    ExportSpecifier, Expression, FormalParameters, Function, FunctionType, IdentifierReference, ModuleExportName,
+    Program, WithStatement,
+};
+use oxc_ast_visit::{walk, Visit};
+use oxc_syntax::scope::ScopeFlags;
+
+use super::ModuleKind;
+
+#[derive(Default)]
+struct Scan {
+    /// Candidate declarations: name -> their start offsets.
+    decls: HashMap<String, Vec<u32>>,
+    /// Names used other than as a direct callee.
+    escaped: HashSet<String>,
+    /// Depth of parameter lists being walked.
+    in_params: u32,
+    off: bool,
+}
+
+impl<'a> Visit<'a> for Scan {
+    fn visit_function(&mut self, it: &Function<'a>, flags: ScopeFlags) {
+        if let (FunctionType::FunctionDeclaration, Some(id), false, false) =
+            (it.r#type, &it.id, it.r#async, it.generator)
+        {
+            self.decls.entry(id.name.as_str().to_string()).or_default().push(it.span.start);
+        }
+        walk::walk_function(self, it, flags);
+    }
+
+    fn visit_formal_parameters(&mut self, it: &FormalParameters<'a>) {
+        self.in_params += 1;
+        walk::walk_formal_parameters(self, it);
+        self.in_params -= 1;
+    }
+
+    fn visit_call_expression(&mut self, it: &CallExpression<'a>) {
+        if let Expression::Identifier(id) = &it.callee {
+            if id.name == "eval" {
+                self.off = true;
+            }
+            if self.in_params == 0 {
+                // A direct call by name: not a use of the value.
+                if let Some(t) = &it.type_arguments {
+                    self.visit_ts_type_parameter_instantiation(t);
+                }
+                for a in &it.arguments {
+                    self.visit_argument(a);
+                }
+                return;
+            }
+        }
+        walk::walk_call_expression(self, it);
+    }
+
+    fn visit_identifier_reference(&mut self, it: &IdentifierReference<'a>) {
+        if it.name == "eval" {
+            self.off = true;
+        }
+        self.escaped.insert(it.name.as_str().to_string());
+    }
+
+    fn visit_export_declaration(&mut self, it: &ExportDeclaration<'a>) {
+        if let Declaration::FunctionDeclaration(f) = &it.declaration {
+            if let Some(id) = &f.id {
+                self.escaped.insert(id.name.as_str().to_string());
+            }
+        }
+        walk::walk_export_declaration(self, it);
+    }
+
+    fn visit_export_default_declaration(&mut self, it: &ExportDefaultDeclaration<'a>) {
+        if let ExportDefaultDeclarationKind::FunctionDeclaration(f) = &it.declaration {
+            if let Some(id) = &f.id {
+                self.escaped.insert(id.name.as_str().to_string());
+            }
+        }
+        walk::walk_export_default_declaration(self, it);
+    }
+
+    fn visit_export_specifier(&mut self, it: &ExportSpecifier<'a>) {
+        match &it.local {
+            ModuleExportName::IdentifierName(n) => self.escaped.insert(n.name.as_str().to_string()),
+            ModuleExportName::IdentifierReference(n) => self.escaped.insert(n.name.as_str().to_string()),
+            ModuleExportName::StringLiteral(n) => self.escaped.insert(n.value.as_str().to_string()),
+        };
+        walk::walk_export_specifier(self, it);
+    }
+
+    fn visit_with_statement(&mut self, it: &WithStatement<'a>) {
+        self.off = true;
+        walk::walk_with_statement(self, it);
+    }
+}
+
+/// The start offsets of the internal function declarations of `program` (see the module
+/// documentation); empty for sloppy code.
+pub(crate) fn internal_functions(program: &Program<'_>, kind: ModuleKind) -> HashSet<u32> {
+    let strict = kind == ModuleKind::Module || program.directives.iter().any(|d| d.directive == "use strict");
+    if !strict {
+        return HashSet::new();
+    }
+    let mut scan = Scan::default();
+    scan.visit_program(program);
+    if scan.off {
+        return HashSet::new();
+    }
+    let mut out = HashSet::new();
+    for (name, starts) in scan.decls {
+        if !scan.escaped.contains(&name) {
+            out.extend(starts);
+        }
+    }
+    out
+}
