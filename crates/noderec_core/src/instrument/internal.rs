@@ -13,9 +13,10 @@
 //! anywhere in the file is the callee of a call `f(...)` outside any parameter list (a
 //! default value runs before its function's call probe). Any other use (passed,
 //! assigned, exported, `f.call`, `new f`, `typeof f`, a shadowing binding used as a
-//! value) makes every declaration of that name non-internal. Only strict code (an ES
-//! module, or a script whose directive prologue has `"use strict"`): a sloppy caller is
-//! reachable through `Function.prototype.caller` and `arguments.callee`. A direct `eval`
+//! value) makes every declaration of that name non-internal. Only strict functions (in an
+//! ES module, a class, or under a `"use strict"` directive of the file or of an enclosing
+//! function, as in a UMD bundle's factory): a sloppy one is reachable through
+//! `Function.prototype.caller` and `arguments.callee`. A direct `eval`
 //! or a `with` statement anywhere turns it off for the file. The caller
 //! (`Instrumenter::run`) also turns it off when another function of the file gets no
 //! probes (a filter rule, a body that cannot be wrapped, a loader's helper): such a
@@ -24,9 +25,9 @@
 use std::collections::{HashMap, HashSet};
 
 use oxc_ast::ast::{
-    CallExpression, Declaration, ExportDeclaration, ExportDefaultDeclaration, ExportDefaultDeclarationKind,
-    ExportSpecifier, Expression, FormalParameters, Function, FunctionType, IdentifierReference, ModuleExportName,
-    Program, WithStatement,
+    ArrowFunctionExpression, CallExpression, Class, Declaration, ExportDeclaration, ExportDefaultDeclaration,
+    ExportDefaultDeclarationKind, ExportSpecifier, Expression, FormalParameters, Function, FunctionType,
+    IdentifierReference, ModuleExportName, Program, WithStatement,
 };
 use oxc_ast_visit::{walk, Visit};
 use oxc_syntax::scope::ScopeFlags;
@@ -39,6 +40,8 @@ struct Scan {
     decls: HashMap<String, Vec<u32>>,
     /// Names used other than as a direct callee.
     escaped: HashSet<String>,
+    /// Whether the code being walked is strict.
+    strict: bool,
     /// Depth of parameter lists being walked.
     in_params: u32,
     off: bool,
@@ -46,12 +49,30 @@ struct Scan {
 
 impl<'a> Visit<'a> for Scan {
     fn visit_function(&mut self, it: &Function<'a>, flags: ScopeFlags) {
-        if let (FunctionType::FunctionDeclaration, Some(id), false, false) =
-            (it.r#type, &it.id, it.r#async, it.generator)
+        let outer = self.strict;
+        self.strict |= it.body.as_ref().is_some_and(|b| b.directives.iter().any(|d| d.directive == "use strict"));
+        if let (FunctionType::FunctionDeclaration, Some(id), false, false, true) =
+            (it.r#type, &it.id, it.r#async, it.generator, self.strict)
         {
             self.decls.entry(id.name.as_str().to_string()).or_default().push(it.span.start);
         }
         walk::walk_function(self, it, flags);
+        self.strict = outer;
+    }
+
+    fn visit_arrow_function_expression(&mut self, it: &ArrowFunctionExpression<'a>) {
+        let outer = self.strict;
+        self.strict |=
+            it.body.as_function_body().is_some_and(|b| b.directives.iter().any(|d| d.directive == "use strict"));
+        walk::walk_arrow_function_expression(self, it);
+        self.strict = outer;
+    }
+
+    fn visit_class(&mut self, it: &Class<'a>) {
+        let outer = self.strict;
+        self.strict = true;
+        walk::walk_class(self, it);
+        self.strict = outer;
     }
 
     fn visit_formal_parameters(&mut self, it: &FormalParameters<'a>) {
@@ -120,13 +141,10 @@ impl<'a> Visit<'a> for Scan {
 }
 
 /// The start offsets of the internal function declarations of `program` (see the module
-/// documentation); empty for sloppy code.
+/// documentation); only strict ones.
 pub(crate) fn internal_functions(program: &Program<'_>, kind: ModuleKind) -> HashSet<u32> {
     let strict = kind == ModuleKind::Module || program.directives.iter().any(|d| d.directive == "use strict");
-    if !strict {
-        return HashSet::new();
-    }
-    let mut scan = Scan::default();
+    let mut scan = Scan { strict, ..Scan::default() };
     scan.visit_program(program);
     if scan.off {
         return HashSet::new();

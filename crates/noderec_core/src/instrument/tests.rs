@@ -883,6 +883,10 @@ fn boundary_functions_used_as_values_keep_their_probes() {
     // Sloppy code: a caller reaches it through `Function.prototype.caller`.
     let out = run_boundary("function inner() {}\ninner();", CJS, &RecordAll);
     assert!(probed(&out, 1), "{}", out.code);
+    // Strict inside a UMD factory (or a class), sloppy outside it.
+    let src = "function a() {}\n(function (f) { f() })(function () { 'use strict'; function b() {} b(); });\na();";
+    let out = run_boundary(src, CJS, &RecordAll);
+    assert!(probed(&out, 1) && probed(&out, 2) && probed(&out, 3) && !probed(&out, 4), "{}", out.code);
     // Exported from an ES module.
     for src in
         ["export function inner() {}", "function inner() {}\nexport { inner };", "export default function inner() {}"]
