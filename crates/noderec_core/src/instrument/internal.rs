@@ -13,10 +13,13 @@
 //! anywhere in the file is the callee of a call `f(...)` outside any parameter list (a
 //! default value runs before its function's call probe). Any other use (passed,
 //! assigned, exported, `f.call`, `new f`, `typeof f`, a shadowing binding used as a
-//! value) makes every declaration of that name non-internal. Only strict functions (in an
+//! value) makes every declaration of that name non-internal. A sloppy function (not in an
 //! ES module, a class, or under a `"use strict"` directive of the file or of an enclosing
-//! function, as in a UMD bundle's factory): a sloppy one is reachable through
-//! `Function.prototype.caller` and `arguments.callee`. A direct `eval`
+//! function) that reads `arguments` (or holds a function that does) keeps its probes:
+//! `arguments.callee` hands it out. What stays reachable: a sloppy function is the
+//! `caller` of the functions it calls, and `getFunction()` of its frame's call site in
+//! `Error.prepareStackTrace`; project code that calls a function it got that way is
+//! not recorded (README, *Known differences*). A direct `eval`
 //! or a `with` statement anywhere turns it off for the file. The caller
 //! (`Instrumenter::run`) also turns it off when another function of the file gets no
 //! probes (a filter rule, a body that cannot be wrapped, a loader's helper): such a
@@ -42,6 +45,10 @@ struct Scan {
     escaped: HashSet<String>,
     /// Whether the code being walked is strict.
     strict: bool,
+    /// The sloppy candidates being walked.
+    sloppy: Vec<u32>,
+    /// Sloppy candidates that read `arguments` (themselves or a nested function).
+    uses_arguments: HashSet<u32>,
     /// Depth of parameter lists being walked.
     in_params: u32,
     off: bool,
@@ -51,12 +58,20 @@ impl<'a> Visit<'a> for Scan {
     fn visit_function(&mut self, it: &Function<'a>, flags: ScopeFlags) {
         let outer = self.strict;
         self.strict |= it.body.as_ref().is_some_and(|b| b.directives.iter().any(|d| d.directive == "use strict"));
-        if let (FunctionType::FunctionDeclaration, Some(id), false, false, true) =
-            (it.r#type, &it.id, it.r#async, it.generator, self.strict)
+        let mut sloppy = false;
+        if let (FunctionType::FunctionDeclaration, Some(id), false, false) =
+            (it.r#type, &it.id, it.r#async, it.generator)
         {
             self.decls.entry(id.name.as_str().to_string()).or_default().push(it.span.start);
+            sloppy = !self.strict;
+        }
+        if sloppy {
+            self.sloppy.push(it.span.start);
         }
         walk::walk_function(self, it, flags);
+        if sloppy {
+            self.sloppy.pop();
+        }
         self.strict = outer;
     }
 
@@ -104,6 +119,10 @@ impl<'a> Visit<'a> for Scan {
         if it.name == "eval" {
             self.off = true;
         }
+        if it.name == "arguments" {
+            // `arguments.callee` is the sloppy function itself.
+            self.uses_arguments.extend(self.sloppy.iter().copied());
+        }
         self.escaped.insert(it.name.as_str().to_string());
     }
 
@@ -141,7 +160,7 @@ impl<'a> Visit<'a> for Scan {
 }
 
 /// The start offsets of the internal function declarations of `program` (see the module
-/// documentation); only strict ones.
+/// documentation).
 pub(crate) fn internal_functions(program: &Program<'_>, kind: ModuleKind) -> HashSet<u32> {
     let strict = kind == ModuleKind::Module || program.directives.iter().any(|d| d.directive == "use strict");
     let mut scan = Scan { strict, ..Scan::default() };
@@ -152,7 +171,7 @@ pub(crate) fn internal_functions(program: &Program<'_>, kind: ModuleKind) -> Has
     let mut out = HashSet::new();
     for (name, starts) in scan.decls {
         if !scan.escaped.contains(&name) {
-            out.extend(starts);
+            out.extend(starts.into_iter().filter(|s| !scan.uses_arguments.contains(s)));
         }
     }
     out

@@ -880,13 +880,20 @@ fn boundary_functions_used_as_values_keep_their_probes() {
         let out = run_boundary(&src, CJS, &RecordAll);
         assert!(probed(&out, 1), "{use_}: {}", out.code);
     }
-    // Sloppy code: a caller reaches it through `Function.prototype.caller`.
-    let out = run_boundary("function inner() {}\ninner();", CJS, &RecordAll);
-    assert!(probed(&out, 1), "{}", out.code);
-    // Strict inside a UMD factory (or a class), sloppy outside it.
-    let src = "function a() {}\n(function (f) { f() })(function () { 'use strict'; function b() {} b(); });\na();";
+    // Sloppy code that reads `arguments` (`arguments.callee` hands the function out),
+    // also from a nested function; one that does not is internal.
+    let src = "function a() { return arguments.callee }\nfunction b() { return () => arguments }\nfunction c() { function d() { return arguments } return d() }\na(); b(); c();";
     let out = run_boundary(src, CJS, &RecordAll);
-    assert!(probed(&out, 1) && probed(&out, 2) && probed(&out, 3) && !probed(&out, 4), "{}", out.code);
+    assert_eq!(
+        table(&out)[1..4],
+        [("a".into(), "function"), ("b".into(), "function"), ("<anonymous>".into(), "arrow")]
+    );
+    assert!(probed(&out, 1) && probed(&out, 2) && probed(&out, 4) && probed(&out, 5), "{}", out.code);
+    let out = run_boundary("function inner(x) { return x }\ninner(1);", CJS, &RecordAll);
+    assert!(!probed(&out, 1), "{}", out.code);
+    // `arguments` in strict code is harmless.
+    let out = run_boundary("'use strict';\nfunction inner() { return arguments.length }\ninner();", CJS, &RecordAll);
+    assert!(!probed(&out, 1), "{}", out.code);
     // Exported from an ES module.
     for src in
         ["export function inner() {}", "function inner() {}\nexport { inner };", "export default function inner() {}"]
