@@ -140,6 +140,17 @@ describe('--scope project: a package catches what a callback of the project thro
     });
   }
 
+  it('a package generator resumed by the project: the calls its body makes are recorded as calls from the project', () => {
+    const r = runNode(fixture('scope-catch', 'app3.js'));
+    expect(r.stdout).toBe('6\n');
+    expect(r.code).toBe(0);
+    const evs = events(onlyTrace(r.outDir)).filter((e) => e.kind !== 'output');
+    assertBalanced(evs);
+    const seq = evs.filter((e) => e.fn !== '<module>').map((e) => `${e.kind} ${e.fn} ${e.depth}`);
+    // `<module>` is at depth 0.
+    expect(seq).toEqual(['call consume 1', 'call make 2', 'return make 2', 'call double 2', 'return double 2', 'call double 2', 'return double 2', 'return consume 1']);
+  });
+
   it("a strict package's functions that only the package calls by name get no probes; the others keep theirs; scope all instruments them all (one cache for both)", () => {
     const cache = tempDir();
     const seen = new Set<string>();

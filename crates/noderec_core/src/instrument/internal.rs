@@ -11,7 +11,9 @@
 //! Conservative, by name over the whole file: a function declaration `function f() {}`
 //! (not async, not a generator) is internal when every reference to the name `f`
 //! anywhere in the file is the callee of a call `f(...)` outside any parameter list (a
-//! default value runs before its function's call probe). Any other use (passed,
+//! default value runs before its function's call probe) and outside the bodies of async
+//! functions, generators and an ES module's top level (a generator skipped at its call
+//! runs, once resumed by the project's `next()`, with the project's frame innermost). Any other use (passed,
 //! assigned, exported, `f.call`, `new f`, `typeof f`, a shadowing binding used as a
 //! value) makes every declaration of that name non-internal. A sloppy function (not in an
 //! ES module, a class, or under a `"use strict"` directive of the file or of an enclosing
@@ -49,6 +51,10 @@ struct Scan {
     sloppy: Vec<u32>,
     /// Sloppy candidates that read `arguments` (themselves or a nested function).
     uses_arguments: HashSet<u32>,
+    /// Whether the body being walked may run after a suspension (an async function, a
+    /// generator, an ES module's top level): a generator skipped at its call and resumed
+    /// by the project's `next()` runs with the project's frame innermost.
+    suspending: bool,
     /// Depth of parameter lists being walked.
     in_params: u32,
     off: bool,
@@ -68,7 +74,9 @@ impl<'a> Visit<'a> for Scan {
         if sloppy {
             self.sloppy.push(it.span.start);
         }
+        let outer_suspending = std::mem::replace(&mut self.suspending, it.r#async || it.generator);
         walk::walk_function(self, it, flags);
+        self.suspending = outer_suspending;
         if sloppy {
             self.sloppy.pop();
         }
@@ -79,7 +87,9 @@ impl<'a> Visit<'a> for Scan {
         let outer = self.strict;
         self.strict |=
             it.body.as_function_body().is_some_and(|b| b.directives.iter().any(|d| d.directive == "use strict"));
+        let outer_suspending = std::mem::replace(&mut self.suspending, it.r#async);
         walk::walk_arrow_function_expression(self, it);
+        self.suspending = outer_suspending;
         self.strict = outer;
     }
 
@@ -101,7 +111,7 @@ impl<'a> Visit<'a> for Scan {
             if id.name == "eval" {
                 self.off = true;
             }
-            if self.in_params == 0 {
+            if self.in_params == 0 && !self.suspending {
                 // A direct call by name: not a use of the value.
                 if let Some(t) = &it.type_arguments {
                     self.visit_ts_type_parameter_instantiation(t);
@@ -163,7 +173,7 @@ impl<'a> Visit<'a> for Scan {
 /// documentation).
 pub(crate) fn internal_functions(program: &Program<'_>, kind: ModuleKind) -> HashSet<u32> {
     let strict = kind == ModuleKind::Module || program.directives.iter().any(|d| d.directive == "use strict");
-    let mut scan = Scan { strict, ..Scan::default() };
+    let mut scan = Scan { strict, suspending: kind == ModuleKind::Module, ..Scan::default() };
     scan.visit_program(program);
     if scan.off {
         return HashSet::new();

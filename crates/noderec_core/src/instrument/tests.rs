@@ -849,7 +849,7 @@ fn boundary_internal_functions_get_no_probes() {
     assert!(probed(&all, 1) && probed(&all, 2), "{}", all.code);
     // An ES module is strict; nested declarations too; a function never called.
     let out = run_boundary(
-        "function a() { function b() {} b() }\nfunction c() {}\nexport const x = () => a();",
+        "function a() { function b() {} b() }\nfunction c() {}\nexport const x = () => a();\nfunction* g() { [].map(() => a()) }",
         ESM,
         &RecordAll,
     );
@@ -874,6 +874,9 @@ fn boundary_functions_used_as_values_keep_their_probes() {
         "function g(inner) { return inner }",
         "eval('1'); inner();",
         "with (o) { inner() }",
+        "module.exports = function* g() { inner() };",
+        "module.exports = async function a() { await 0; inner() };",
+        "module.exports = async () => { inner() };",
     ] {
         let strict = if use_.starts_with("with") { "" } else { "'use strict';\n" };
         let src = format!("{strict}function inner() {{}}\ninner();\n{use_}");
