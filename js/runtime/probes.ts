@@ -700,6 +700,9 @@ var runtime = {
   c1,
   c2,
   c3,
+  c4,
+  c5,
+  c6,
   cn,
   m0,
   m1,
@@ -1069,6 +1072,111 @@ export function c3(id: number, x: unknown, y: unknown, z: unknown): number {
   }
   const t = clock[0];
   if (t === -1) return enter(id, 3, false, undefined, x, y, z, null);
+  const a = seq + 1;
+  const i = wp;
+  words[i] = head;
+  words[i + 1] = t;
+  words[i + 2] = lastEnd = A.pos;
+  wp = i + F.W;
+  seq = a;
+  stk[d] = a;
+  fid[d] = id;
+  runtime.d = hi = d + 1;
+  return d;
+}
+
+/** A call with 4 arguments: as c3 (fixed parameters, so no rest array); a
+ * value fv() does not write goes to enter() with the arguments in an array. */
+export function c4(id: number, x: unknown, y: unknown, z: unknown, w: unknown): number {
+  if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  const d = runtime.d;
+  if (d !== hi || ioFlag[0] !== 0 || wp >= lastFast || d >= stkCap || detour === true || (id < pkgLen && pkg[id] === 1)) return enter(id, -1, false, undefined, undefined, undefined, undefined, [x, y, z, w]);
+  let head = (id << 5) | F.CALL;
+  if (capture === true) {
+    const b = A.buf;
+    let p = lastEnd;
+    b[p++] = 8;
+    p = fv(b, p, x, id);
+    if (p >= 0) p = fv(b, p, y, id);
+    if (p >= 0) p = fv(b, p, z, id);
+    if (p >= 0) p = fv(b, p, w, id);
+    if (p < 0 || p > arenaLimit) return enter(id, -1, false, undefined, undefined, undefined, undefined, [x, y, z, w]);
+    A.pos = p;
+    head |= F.HAS;
+  }
+  const t = clock[0];
+  if (t === -1) return enter(id, -1, false, undefined, undefined, undefined, undefined, [x, y, z, w]);
+  const a = seq + 1;
+  const i = wp;
+  words[i] = head;
+  words[i + 1] = t;
+  words[i + 2] = lastEnd = A.pos;
+  wp = i + F.W;
+  seq = a;
+  stk[d] = a;
+  fid[d] = id;
+  runtime.d = hi = d + 1;
+  return d;
+}
+
+/** A call with 5 arguments: as c3 (fixed parameters, so no rest array); a
+ * value fv() does not write goes to enter() with the arguments in an array. */
+export function c5(id: number, x: unknown, y: unknown, z: unknown, w: unknown, v5: unknown): number {
+  if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  const d = runtime.d;
+  if (d !== hi || ioFlag[0] !== 0 || wp >= lastFast || d >= stkCap || detour === true || (id < pkgLen && pkg[id] === 1)) return enter(id, -1, false, undefined, undefined, undefined, undefined, [x, y, z, w, v5]);
+  let head = (id << 5) | F.CALL;
+  if (capture === true) {
+    const b = A.buf;
+    let p = lastEnd;
+    b[p++] = 10;
+    p = fv(b, p, x, id);
+    if (p >= 0) p = fv(b, p, y, id);
+    if (p >= 0) p = fv(b, p, z, id);
+    if (p >= 0) p = fv(b, p, w, id);
+    if (p >= 0) p = fv(b, p, v5, id);
+    if (p < 0 || p > arenaLimit) return enter(id, -1, false, undefined, undefined, undefined, undefined, [x, y, z, w, v5]);
+    A.pos = p;
+    head |= F.HAS;
+  }
+  const t = clock[0];
+  if (t === -1) return enter(id, -1, false, undefined, undefined, undefined, undefined, [x, y, z, w, v5]);
+  const a = seq + 1;
+  const i = wp;
+  words[i] = head;
+  words[i + 1] = t;
+  words[i + 2] = lastEnd = A.pos;
+  wp = i + F.W;
+  seq = a;
+  stk[d] = a;
+  fid[d] = id;
+  runtime.d = hi = d + 1;
+  return d;
+}
+
+/** A call with 6 arguments: as c3 (fixed parameters, so no rest array); a
+ * value fv() does not write goes to enter() with the arguments in an array. */
+export function c6(id: number, x: unknown, y: unknown, z: unknown, w: unknown, v5: unknown, v6: unknown): number {
+  if (OUT_OF_LINE === true) outOfLine(0) + outOfLine(1) + outOfLine(2) + outOfLine(3) + outOfLine(4) + outOfLine(5) + outOfLine(6) + outOfLine(7) + outOfLine(8) + outOfLine(9) + outOfLine(10) + outOfLine(11) + outOfLine(12) + outOfLine(13) + outOfLine(14) + outOfLine(15) + outOfLine(16) + outOfLine(17) + outOfLine(18) + outOfLine(19) + outOfLine(20) + outOfLine(21) + outOfLine(22) + outOfLine(23) + outOfLine(24) + outOfLine(25) + outOfLine(26) + outOfLine(27) + outOfLine(28) + outOfLine(29) + outOfLine(30) + outOfLine(31) + outOfLine(32) + outOfLine(33) + outOfLine(34) + outOfLine(35) + outOfLine(36) + outOfLine(37) + outOfLine(38) + outOfLine(39);
+  const d = runtime.d;
+  if (d !== hi || ioFlag[0] !== 0 || wp >= lastFast || d >= stkCap || detour === true || (id < pkgLen && pkg[id] === 1)) return enter(id, -1, false, undefined, undefined, undefined, undefined, [x, y, z, w, v5, v6]);
+  let head = (id << 5) | F.CALL;
+  if (capture === true) {
+    const b = A.buf;
+    let p = lastEnd;
+    b[p++] = 12;
+    p = fv(b, p, x, id);
+    if (p >= 0) p = fv(b, p, y, id);
+    if (p >= 0) p = fv(b, p, z, id);
+    if (p >= 0) p = fv(b, p, w, id);
+    if (p >= 0) p = fv(b, p, v5, id);
+    if (p >= 0) p = fv(b, p, v6, id);
+    if (p < 0 || p > arenaLimit) return enter(id, -1, false, undefined, undefined, undefined, undefined, [x, y, z, w, v5, v6]);
+    A.pos = p;
+    head |= F.HAS;
+  }
+  const t = clock[0];
+  if (t === -1) return enter(id, -1, false, undefined, undefined, undefined, undefined, [x, y, z, w, v5, v6]);
   const a = seq + 1;
   const i = wp;
   words[i] = head;

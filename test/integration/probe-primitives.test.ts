@@ -53,6 +53,38 @@ describe('primitive values through the probes fast paths', () => {
     }
   });
 
+  it('four to seven parameters (c4, c5, c6, cn): arguments read back exactly, on the fast paths and through enter()', () => {
+    const rounds = 200;
+    const r = runNode(fixture('probe-primitives', 'wide.js'), { args: [String(rounds)] });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const vals: unknown[] = [0, -1, 8192, 2 ** 31, 0.5, -0, true, null, undefined, 'ab', 'caf\u00e9', 'x'.repeat(200), { k: 1 }, [1, 2], 10n];
+    const n = vals.length;
+    // -0 === 0 and the object/array are compared by identity: every shape counts.
+    expect(r.stdout).toBe(`${rounds * n * 4}\n`);
+    const evs = events(onlyTrace(r.outDir));
+    const of = (fn: string, kind: string) => evs.filter((e) => e.fn === fn && e.kind === kind);
+    for (const fn of ['four', 'five', 'six', 'seven']) {
+      expect(of(fn, 'call'), fn).toHaveLength(rounds * n);
+      expect(of(fn, 'return'), fn).toHaveLength(rounds * n);
+    }
+    const enc = (v: unknown) => (typeof v === 'object' && v !== null ? expect.anything() : json(v));
+    for (let round = 0; round < rounds; round++) {
+      for (let i = 0; i < n; i++) {
+        const j = round * n + i;
+        const v = enc(vals[i]);
+        const w = enc(vals[(i + 1) % n]);
+        const at = `round ${round} value ${String(vals[i])}`;
+        expect(of('four', 'call')[j].args, at).toEqual([w, v, w, v]);
+        expect(of('five', 'call')[j].args, at).toEqual([v, w, v, w, { $: 'undefined' }]);
+        expect(of('six', 'call')[j].args, at).toEqual([w, v, v, w, 7, v]);
+        expect(of('seven', 'call')[j].args, at).toEqual([v, v, v, w, w, w, v]);
+        expect(of('four', 'return')[j].value, at).toEqual(v);
+        expect(of('seven', 'return')[j].value, at).toEqual(v);
+      }
+    }
+  });
+
   it("a string's secrets scan uses the attr: rules of the function it is passed to or returned from", () => {
     const n = 2000;
     const r = runNode(fixture('probe-primitives', 'attr.js'), {

@@ -92,46 +92,84 @@ describe('--scope', () => {
 });
 
 describe('--scope project: a package catches what a callback of the project throws', () => {
-  it('records the throw when the package catches it, so later calls are not children of the callback', () => {
-    const r = runNode(fixture('scope-catch', 'app.js'));
-    expect(r.stdout).toBe('caught boom 2\n');
-    expect(r.code).toBe(0);
-    const evs = events(onlyTrace(r.outDir)).filter((e) => e.kind !== 'output');
-    assertBalanced(evs);
-    const seq = evs.filter((e) => e.path === 'app.js' && e.fn !== '<module>').map((e) => `${e.kind} ${e.fn} ${e.depth}`);
-    expect(seq).toEqual([
-      'call thrower 0',
-      'throw thrower 0',
-      'call done 0',
-      'call after 1',
-      'return after 1',
-      'return done 0',
-      'call tick 0',
-      'call after 1',
-      'return after 1',
-      'return tick 0',
-    ]);
-  });
+  // The package's functions that only it calls by name (runLater, run,
+  // callFn, skipInner) get no probes at all (instrument/internal.rs), in
+  // sloppy (cblib) and strict code (cblib-strict): the events must be the
+  // ones they were with the probes.
+  for (const lib of ['cblib', 'cblib-strict']) {
+    it(`records the throw when the package catches it, so later calls are not children of the callback (${lib})`, () => {
+      const r = runNode(fixture('scope-catch', 'app.js'), { env: { CBLIB: lib } });
+      expect(r.stdout).toBe('caught boom 2\n');
+      expect(r.code).toBe(0);
+      const evs = events(onlyTrace(r.outDir)).filter((e) => e.kind !== 'output');
+      assertBalanced(evs);
+      const seq = evs.filter((e) => e.path === 'app.js' && e.fn !== '<module>').map((e) => `${e.kind} ${e.fn} ${e.depth}`);
+      expect(seq).toEqual([
+        'call thrower 0',
+        'throw thrower 0',
+        'call done 0',
+        'call after 1',
+        'return after 1',
+        'return done 0',
+        'call tick 0',
+        'call after 1',
+        'return after 1',
+        'return tick 0',
+      ]);
+    });
 
-  it('and when it leaves the project through a package frame with no catch first (mocha `this.skip()`)', () => {
-    const r = runNode(fixture('scope-catch', 'app2.js'));
-    expect(r.stdout).toBe('caught skipped 2\n');
+    it(`and when it leaves the project through a package frame with no catch first (mocha \`this.skip()\`) (${lib})`, () => {
+      const r = runNode(fixture('scope-catch', 'app2.js'), { env: { CBLIB: lib } });
+      expect(r.stdout).toBe('caught skipped 2\n');
+      expect(r.code).toBe(0);
+      const evs = events(onlyTrace(r.outDir)).filter((e) => e.kind !== 'output');
+      assertBalanced(evs);
+      const seq = evs.filter((e) => e.fn !== '<module>').map((e) => `${e.kind} ${e.fn} ${e.depth}`);
+      expect(seq).toEqual([
+        'call later2 1',
+        'return later2 1',
+        'call test 0',
+        'call skip 1',
+        'throw skip 1',
+        'throw test 0',
+        'call done 0',
+        'call after 1',
+        'return after 1',
+        'return done 0',
+      ]);
+    });
+  }
+
+  it('a package generator resumed by the project: the calls its body makes are recorded as calls from the project', () => {
+    const r = runNode(fixture('scope-catch', 'app3.js'));
+    expect(r.stdout).toBe('6\n');
     expect(r.code).toBe(0);
     const evs = events(onlyTrace(r.outDir)).filter((e) => e.kind !== 'output');
     assertBalanced(evs);
     const seq = evs.filter((e) => e.fn !== '<module>').map((e) => `${e.kind} ${e.fn} ${e.depth}`);
-    expect(seq).toEqual([
-      'call later2 1',
-      'return later2 1',
-      'call test 0',
-      'call skip 1',
-      'throw skip 1',
-      'throw test 0',
-      'call done 0',
-      'call after 1',
-      'return after 1',
-      'return done 0',
-    ]);
+    // `<module>` is at depth 0.
+    expect(seq).toEqual(['call consume 1', 'call make 2', 'return make 2', 'call double 2', 'return double 2', 'call double 2', 'return double 2', 'return consume 1']);
+  });
+
+  it("a strict package's functions that only the package calls by name get no probes; the others keep theirs; scope all instruments them all (one cache for both)", () => {
+    const cache = tempDir();
+    const seen = new Set<string>();
+    for (const [scope, probed] of [['project', false], ['all', true]] as const) {
+      const r = runNode(fixture('scope-catch', 'app2.js'), { env: { CBLIB: 'cblib-strict', NODEREC_SCOPE: scope, NODEREC_CACHE_DIR: cache } });
+      expect(r.stdout).toBe('caught skipped 2\n');
+      // The package's entry this run added: the scopes do not share one.
+      const entries = (fs.readdirSync(cache, { recursive: true }) as string[])
+        .map((f) => path.join(cache, f))
+        .filter((f) => fs.statSync(f).isFile() && !seen.has(f))
+        .map((f) => (seen.add(f), fs.readFileSync(f, 'utf8')))
+        .filter((t) => t.includes('skipInner'));
+      expect(entries, scope).toHaveLength(1);
+      const code = JSON.parse(entries[0]).code as string;
+      for (const fn of ['runLater(fn, done) {', 'skipInner() {', 'callFn(fn) {', 'run(fn, done) {']) {
+        expect(code.includes(`${fn};const $nr$a=`), `${scope} ${fn}`).toBe(probed);
+      }
+      for (const fn of ['later(fn, done) {', 'skip() {', 'later2(fn, done) {']) expect(code.includes(`${fn};const $nr$a=`), `${scope} ${fn}`).toBe(true);
+    }
   });
 });
 

@@ -42,7 +42,7 @@ function find(x) {
 function known(x) { if (find(x) < 0) throw new Error('unknown activation ' + x); }
 const rt = {
   d: 0, q: -1, e: undefined,
-  c: call, c1: call, c2: call, c3: call, cn: call, m0: call, m1: call, m2: call, m3: call, mn: call,
+  c: call, c1: call, c2: call, c3: call, c4: call, c5: call, c6: call, cn: call, m0: call, m1: call, m2: call, m3: call, mn: call,
   t(d) { return -tok[d]; },
   r(x) { const v = __nr$v; __nr$v = undefined; returns++; const i = find(x); if (i < 0) throw new Error('unknown ' + x); closed += hi - i; hi = rt.d = i; return v; },
   u(x) { returns++; const i = find(x); if (i < 0) throw new Error('unknown ' + x); closed += hi - i; hi = rt.d = i; },

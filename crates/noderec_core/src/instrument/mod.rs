@@ -17,6 +17,7 @@
 
 mod completion;
 mod inference;
+mod internal;
 mod lines;
 mod names;
 mod original;
@@ -252,6 +253,18 @@ pub fn prologue_boundary(prologue: &str, count: u32) -> String {
 /// prologue. A syntax error gives [`Error::Instrument`] with `line:col: message`
 /// (1-based line and column) of the first error.
 pub fn instrument(source: &str, path: &str, kind: ModuleKind, decider: &dyn Decider) -> Result<Instrumented, Error> {
+    instrument_scoped(source, path, kind, decider, false)
+}
+
+/// [`instrument`] for a package file recorded only at its boundary (`--scope project`)
+/// when `boundary` is true: its internal functions get no probes (instrument/internal.rs).
+pub fn instrument_scoped(
+    source: &str,
+    path: &str,
+    kind: ModuleKind,
+    decider: &dyn Decider,
+    boundary: bool,
+) -> Result<Instrumented, Error> {
     if !decider.record_file(path) {
         return Ok(Instrumented { code: source.to_string(), prologue_at: 0, functions: Vec::new(), edits: Vec::new() });
     }
@@ -287,7 +300,8 @@ pub fn instrument(source: &str, path: &str, kind: ModuleKind, decider: &dyn Deci
             return Err(Error::Instrument { path: path.to_string(), message });
         }
     }
-    let (code, prologue_at, functions, edits) = visitor::Instrumenter::run(source, &parsed.program, kind, decider);
+    let (code, prologue_at, functions, edits) =
+        visitor::Instrumenter::run(source, &parsed.program, kind, decider, boundary);
     Ok(Instrumented { code, prologue_at, functions, edits })
 }
 

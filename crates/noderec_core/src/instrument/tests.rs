@@ -365,7 +365,20 @@ fn bodies_that_cannot_become_blocks_get_no_probes() {
 fn params_are_flattened() {
     let out = run("function f({a, b: [c, d = 1]}, e = 2, ...rest) {}", ESM);
     assert_eq!(out.functions[1].params, ["a", "c", "d", "e", "rest"]);
-    assert!(out.code.contains("__nr$.cn(__nr$b+1,a,c,d,e,rest)"));
+    assert!(out.code.contains("__nr$.c5(__nr$b+1,a,c,d,e,rest)"));
+}
+
+#[test]
+fn call_probes_by_arity() {
+    // Up to six parameters a probe of that arity (no rest array), then `cn`; methods `mn` past three.
+    for (params, probe) in
+        [("a,b,c", "c3"), ("a,b,c,d", "c4"), ("a,b,c,d,e", "c5"), ("a,b,c,d,e,f", "c6"), ("a,b,c,d,e,f,g", "cn")]
+    {
+        let out = run(&format!("function h({params}) {{}}"), CJS);
+        assert!(out.code.contains(&format!("__nr$.{probe}(__nr$b+1,{params})")), "{}", out.code);
+    }
+    let out = run("class A { m(a,b,c,d) {} }", CJS);
+    assert!(out.code.contains("__nr$.mn(__nr$b+1,this,a,b,c,d)"), "{}", out.code);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -806,4 +819,102 @@ fn functions_named_by_the_program_keep_the_names_v8_infers() {
         CJS,
         "async function g(c) {;const $nr$a=__nr$.t(__nr$.c1(__nr$b+1,c));try{ const f = ((__nr$).prototype=await ((__nr$).prototype=(c ? () => {const $nr$a=__nr$.c(__nr$b+3);try{return (__nr$v=1,__nr$.r($nr$a))}finally{__nr$.d=$nr$a}} : 0),__nr$.aw($nr$a,__nr$b+2)),__nr$.rs($nr$a)); return ((__nr$).prototype={ k: c || function () {;const $nr$a=__nr$.c(__nr$b+4);try{;__nr$.u($nr$a)}finally{__nr$.d=$nr$a}} },__nr$.r($nr$a)) }finally{__nr$.f($nr$a)}}\nclass A { h = __nr$.frt`${__nr$.m0(__nr$b+5,this)}${c ? () => {const $nr$a=__nr$.c(__nr$b+6);try{return (__nr$v=2,__nr$.r($nr$a))}finally{__nr$.d=$nr$a}} : 0}` };__nr$.u($nr$a)\n",
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Package files at their boundary (`--scope project`): internal functions get no probes
+
+#[track_caller]
+fn run_boundary(src: &str, kind: ModuleKind, decider: &dyn Decider) -> Instrumented {
+    let out = instrument_scoped(src, "pkg.js", kind, decider, true).expect("instrument");
+    assert_invariants(src, &out, kind);
+    out
+}
+
+/// Whether the function at table index `i` got its call probe.
+fn probed(out: &Instrumented, i: u32) -> bool {
+    out.code.contains(&format!("(__nr$b+{i}"))
+}
+
+#[test]
+fn boundary_internal_functions_get_no_probes() {
+    let src = "'use strict';\nfunction inner(x) { return x + 1 }\nfunction outer(a) { return inner(a) + inner(2) }\nmodule.exports = outer;";
+    let out = run_boundary(src, CJS, &RecordAll);
+    assert_eq!(table(&out)[1..], [("inner".into(), "function"), ("outer".into(), "function")]);
+    assert!(!probed(&out, 1), "{}", out.code);
+    assert!(probed(&out, 2), "{}", out.code);
+    assert!(out.code.contains("function inner(x) { return x + 1 }"), "{}", out.code);
+    // Not at the boundary: every function gets its probes.
+    let all = run(src, CJS);
+    assert!(probed(&all, 1) && probed(&all, 2), "{}", all.code);
+    // An ES module is strict; nested declarations too; a function never called.
+    let out = run_boundary(
+        "function a() { function b() {} b() }\nfunction c() {}\nexport const x = () => a();\nfunction* g() { [].map(() => a()) }",
+        ESM,
+        &RecordAll,
+    );
+    assert!(!probed(&out, 1) && !probed(&out, 2) && !probed(&out, 3), "{}", out.code);
+    assert!(probed(&out, 4), "{}", out.code);
+}
+
+#[test]
+fn boundary_functions_used_as_values_keep_their_probes() {
+    for use_ in [
+        "module.exports = inner;",
+        "module.exports = { inner };",
+        "setTimeout(inner);",
+        "inner.call(null);",
+        "new inner();",
+        "(inner)();",
+        "(0, inner)();",
+        "typeof inner;",
+        "inner`x`;",
+        "function outer(a = inner()) {}",
+        "function outer(a = () => inner()) {}",
+        "function g(inner) { return inner }",
+        "eval('1'); inner();",
+        "with (o) { inner() }",
+        "module.exports = function* g() { inner() };",
+        "module.exports = async function a() { await 0; inner() };",
+        "module.exports = async () => { inner() };",
+    ] {
+        let strict = if use_.starts_with("with") { "" } else { "'use strict';\n" };
+        let src = format!("{strict}function inner() {{}}\ninner();\n{use_}");
+        let out = run_boundary(&src, CJS, &RecordAll);
+        assert!(probed(&out, 1), "{use_}: {}", out.code);
+    }
+    // Sloppy code that reads `arguments` (`arguments.callee` hands the function out),
+    // also from a nested function; one that does not is internal.
+    let src = "function a() { return arguments.callee }\nfunction b() { return () => arguments }\nfunction c() { function d() { return arguments } return d() }\na(); b(); c();";
+    let out = run_boundary(src, CJS, &RecordAll);
+    assert_eq!(
+        table(&out)[1..4],
+        [("a".into(), "function"), ("b".into(), "function"), ("<anonymous>".into(), "arrow")]
+    );
+    assert!(probed(&out, 1) && probed(&out, 2) && probed(&out, 4) && probed(&out, 5), "{}", out.code);
+    let out = run_boundary("function inner(x) { return x }\ninner(1);", CJS, &RecordAll);
+    assert!(!probed(&out, 1), "{}", out.code);
+    // `arguments` in strict code is harmless.
+    let out = run_boundary("'use strict';\nfunction inner() { return arguments.length }\ninner();", CJS, &RecordAll);
+    assert!(!probed(&out, 1), "{}", out.code);
+    // Exported from an ES module.
+    for src in
+        ["export function inner() {}", "function inner() {}\nexport { inner };", "export default function inner() {}"]
+    {
+        let out = run_boundary(src, ESM, &RecordAll);
+        assert!(probed(&out, 1), "{src}: {}", out.code);
+    }
+    // Async functions and generators keep theirs.
+    let out = run_boundary("async function a() {}\nfunction* g() {}\na(); g();", ESM, &RecordAll);
+    assert!(probed(&out, 1) && probed(&out, 2), "{}", out.code);
+}
+
+#[test]
+fn boundary_internal_functions_keep_probes_when_another_function_has_none() {
+    // `skipped` gets no probes (a filter rule): its call of `inner` would have no probe in
+    // front of it, so the project could be the innermost recorded activation there.
+    let src = "'use strict';\nfunction inner() {}\nfunction skipped() { inner() }\nmodule.exports = skipped;";
+    let out = run_boundary(src, CJS, &Skip("skipped"));
+    assert!(probed(&out, 1), "{}", out.code);
+    assert!(!probed(&out, 2), "{}", out.code);
 }

@@ -9,12 +9,15 @@ use oxc_ast::ast::{
     FunctionBody, MethodDefinition, MethodDefinitionKind, ObjectProperty, Program, PropertyDefinition, PropertyKey,
     PropertyKind, ReturnStatement, Statement, StaticBlock, VariableDeclarator, YieldExpression,
 };
+use std::collections::HashSet;
+
 use oxc_ast_visit::{walk, Visit};
 use oxc_span::GetSpan;
 use oxc_syntax::scope::ScopeFlags;
 
 use super::completion;
 use super::inference::{self, Crossing};
+use super::internal;
 use super::lines::LineIndex;
 use super::names::{self, ANONYMOUS, MODULE};
 use super::reexport;
@@ -221,17 +224,46 @@ pub(crate) struct Instrumenter<'s, 'd> {
     /// Starts of the `await`/`yield` expressions whose value the program assigns, declares
     /// or puts in a property without a call between (`inference::flowing_suspensions`).
     flows: std::collections::HashSet<u32>,
+    /// Function declarations that get no probes (instrument/internal.rs).
+    internal: HashSet<u32>,
+    /// A function other than those got no probes.
+    other_unrecorded: bool,
 }
 
 impl<'s, 'd> Instrumenter<'s, 'd> {
     /// Walks `program` and returns the code, the prologue offset and the function table.
+    /// `boundary`: a package file recorded at its boundary (`--scope project`): its internal
+    /// functions get no probes (instrument/internal.rs), unless another of its functions
+    /// gets none either.
     pub(crate) fn run(
         source: &'s str,
         program: &Program<'_>,
         kind: ModuleKind,
         decider: &'d dyn Decider,
+        boundary: bool,
     ) -> (String, usize, Vec<FnInfo>, Vec<(u32, u32)>) {
+        let internal = if boundary { internal::internal_functions(program, kind) } else { HashSet::new() };
+        if internal.is_empty() {
+            return Self::run_once(source, program, kind, decider, internal).0;
+        }
+        match Self::run_once(source, program, kind, decider, internal) {
+            (_, true) => Self::run_once(source, program, kind, decider, HashSet::new()).0,
+            (out, false) => out,
+        }
+    }
+
+    /// One pass; the flag: a function other than the internal ones got no probes.
+    #[allow(clippy::type_complexity)]
+    fn run_once(
+        source: &'s str,
+        program: &Program<'_>,
+        kind: ModuleKind,
+        decider: &'d dyn Decider,
+        internal: HashSet<u32>,
+    ) -> ((String, usize, Vec<FnInfo>, Vec<(u32, u32)>), bool) {
         let mut this = Instrumenter {
+            internal,
+            other_unrecorded: false,
             source,
             lines: LineIndex::new(source),
             map: InputMap::from_source(source),
@@ -250,9 +282,9 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
         this.module_plan = decider.value_plan(&module);
         this.functions.push(module);
         this.visit_program(program);
-        let Instrumenter { out, functions, .. } = this;
+        let Instrumenter { out, functions, other_unrecorded, .. } = this;
         let (code, prologue_at, edits) = out.apply(source);
-        (code, prologue_at, functions, edits)
+        ((code, prologue_at, functions, edits), other_unrecorded)
     }
 
     /// Builds a table entry, its position mapped through the input source map if any.
@@ -300,6 +332,7 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
             }
         }
         let recorded = !generated && self.decider.record_function(&info);
+        self.other_unrecorded |= !recorded;
         let plan = if recorded { self.decider.value_plan(&info) } else { None };
         let index = self.functions.len() as u32;
         self.functions.push(info);
@@ -377,7 +410,9 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
         let params = param_names(&f.params);
         let info = self.info(name, kind, offset, params, f.r#async, f.generator);
         let (index, mut recorded, plan) = self.add_function_spanning(info, Some((offset, f.span.end)));
-        recorded &= f.body.as_ref().is_some_and(|b| !scopes::wrapping_breaks(&b.statements));
+        let wraps = f.body.as_ref().is_some_and(|b| !scopes::wrapping_breaks(&b.statements));
+        self.other_unrecorded |= recorded && !wraps;
+        recorded &= wraps && !self.internal.contains(&f.span.start);
         let suspends = f.body.as_ref().is_some_and(|b| suspension::suspends(b));
         let frame = Frame::new(index, recorded, f.r#async, f.generator).with_plan(plan.as_ref()).suspending(suspends);
         self.frames.push(frame);
@@ -546,6 +581,9 @@ fn write_call(t: &mut String, index: u32, call: CallKind, params: &[String], pla
         (CallKind::Plain, 1) => "c1",
         (CallKind::Plain, 2) => "c2",
         (CallKind::Plain, 3) => "c3",
+        (CallKind::Plain, 4) => "c4",
+        (CallKind::Plain, 5) => "c5",
+        (CallKind::Plain, 6) => "c6",
         (CallKind::Plain, _) => "cn",
         (CallKind::WithThis, 0) => "m0",
         (CallKind::WithThis, 1) => "m1",
@@ -639,7 +677,9 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
             None => it.body.as_function_body().is_some_and(|b| suspension::suspends(b)),
         };
         if let Some(body) = it.body.as_function_body() {
-            recorded &= !scopes::wrapping_breaks(&body.statements);
+            let wraps = !scopes::wrapping_breaks(&body.statements);
+            self.other_unrecorded |= recorded && !wraps;
+            recorded &= wraps;
         }
         let frame = Frame::new(index, recorded, it.r#async, false).with_plan(plan.as_ref()).suspending(suspends);
         self.frames.push(frame);
@@ -720,7 +760,9 @@ impl<'a> Visit<'a> for Instrumenter<'_, '_> {
             info.source = None;
         }
         let (index, mut recorded, plan) = self.add_function_spanning(info, Some((it.span.start, it.span.end)));
-        recorded &= !scopes::wrapping_breaks(&it.body);
+        let wraps = !scopes::wrapping_breaks(&it.body);
+        self.other_unrecorded |= recorded && !wraps;
+        recorded &= wraps;
         let frame = Frame::new(index, recorded, false, false).with_plan(plan.as_ref());
         if recorded {
             let brace = self.static_block_brace(it);

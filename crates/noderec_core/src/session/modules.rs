@@ -169,10 +169,12 @@ fn kind_name(k: instrument::FnKind) -> &'static str {
     k.as_str()
 }
 
-fn cache_key(source: &str, path: &str, kind: ModuleKind, salt: &str) -> String {
+fn cache_key(source: &str, path: &str, kind: ModuleKind, scope: &str, salt: &str) -> String {
     let mut h = Sha256::new();
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
     h.update([0, matches!(kind, ModuleKind::Module) as u8, 0]);
+    h.update(scope.as_bytes());
+    h.update([0]);
     h.update(salt.as_bytes());
     h.update([0]);
     h.update(path.as_bytes());
@@ -253,13 +255,16 @@ fn prepare(
         }
         return Ok(None);
     }
-    let key = cache_key(source, path, kind, salt);
+    // A package file at its boundary is instrumented without probes in its internal
+    // functions, so the key tells the scopes apart.
+    let boundary = boundary_only(session, path);
+    let key = cache_key(source, path, kind, if boundary { "b" } else { "" }, salt);
     let cache = session.cache();
     let cached: Option<CacheEntry> = cache.and_then(|d| cache_read(d, &key));
     let entry = match cached {
         Some(e) => e,
         None => {
-            let out = instrument::instrument(source, path, kind, decider)?;
+            let out = instrument::instrument_scoped(source, path, kind, decider, boundary)?;
             let e = CacheEntry {
                 prologue_at: out.prologue_at,
                 functions: out
