@@ -172,7 +172,15 @@ export function attach(s: Sink, clockBuffer: ArrayBuffer | null, captureValues: 
   dropReason = 'stopped';
   strMax = stringBound;
   reserveArena(ARENA_FLUSH + 2 * ARENA_HEADROOM);
-  arenaLimit = Math.min(ARENA_FLUSH, TALen(A.buf) - ARENA_HEADROOM);
+  arenaLimit = flushLimit();
+}
+
+/** Where a flush is due in the arena: ARENA_FLUSH, or less in a smaller
+ *  arena. (No Math.min: a program may replace it, and it would then run
+ *  inside the probes.) */
+function flushLimit(): number {
+  const room = TALen(A.buf) - ARENA_HEADROOM;
+  return room < ARENA_FLUSH ? room : ARENA_FLUSH;
 }
 
 /** This thread's probes record into a sink (main thread or worker). */
@@ -335,7 +343,7 @@ export function flushEvents(): void {
   lastEnd = 0;
   valuesOpen = false;
   // A value larger than the headroom may have grown the arena.
-  arenaLimit = Math.min(ARENA_FLUSH, TALen(A.buf) - ARENA_HEADROOM);
+  arenaLimit = flushLimit();
   const h = afterFlush;
   if (h !== null && runtime.d >= hi) {
     afterFlush = null;
@@ -1368,7 +1376,9 @@ function inPkg(id: number): boolean {
 export function bp(base: number, count: number): number {
   const end = base + count;
   if (end > pkgLen) {
-    const cap = Math.max(end, pkgLen * 2, 1024);
+    // (no Math.max: the program's replacement would run here)
+    const twice = pkgLen * 2 > 1024 ? pkgLen * 2 : 1024;
+    const cap = end > twice ? end : twice;
     const next = new U8A(cap);
     TASet(next, pkg);
     pkg = next;

@@ -12,6 +12,7 @@ const CASES: [string, string][] = [
   ['mapget.js', 'Map.prototype.get/set (long strings, a generator)'],
   ['species.js', 'Symbol.species of Array and the typed arrays (non-ASCII strings, new key sets)'],
   ['tasetsub.js', '%TypedArray%.prototype.set/subarray (100-byte writes to stdout)'],
+  ['mathminmax.js', 'Math.min/Math.max (the probes at every flush and when their package list grows)'],
 ];
 
 describe('replaced built-ins are not called by the recorder', () => {
