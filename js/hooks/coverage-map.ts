@@ -134,7 +134,9 @@ export function mappings(source: string, inserted: Record<string, Array<[number,
     }
     const c = source.charCodeAt(p);
     // V8's ranges start and end at tokens: a segment at each boundary.
-    const boundary = genCol === 0 || charClass(c) === 2 || charClass(c) !== charClass(source.charCodeAt(p - 1));
+    // (`${` in a template starts a token after text of the same class.)
+    const boundary =
+      genCol === 0 || charClass(c) === 2 || charClass(c) !== charClass(source.charCodeAt(p - 1)) || (c === 36 && source.charCodeAt(p + 1) === 123);
     if (boundary && (segs.length === 0 || prevGen !== genCol)) seg(genCol, oLine, oCol);
     beforeLine = origLine;
     beforeCol = c === 10 && p > 0 && source.charCodeAt(p - 1) === 13 ? origCol - 1 : origCol;

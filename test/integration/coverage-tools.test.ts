@@ -172,3 +172,28 @@ describe('coverage reports of recorded code, compared whole', () => {
     }
   }
 });
+
+describe('the coverage map', () => {
+  it('sends every token start and end of real files to its own place', async () => {
+    const check = fixture('coverage-map-check', 'check.js');
+    const files = [
+      path.join(ROOT, 'node_modules', 'acorn', 'dist', 'acorn.js'),
+      fixture('coverage-map-check', 'crlf.js'),
+      fixture('coverage-tail', 'cjs', 'lib.js'),
+      fixture('coverage-tail', 'esm', 'lib.js'),
+      fixture('coverage-breaks', 'cr', 'lib.js'),
+      fixture('coverage-breaks', 'ls', 'lib.js'),
+    ];
+    const r = await spawnAsync(NODE, [check, path.join(ROOT, 'js', 'dist'), path.join(ROOT, 'node_modules', 'acorn'), ...files], {
+      cwd: ROOT,
+      env: cleanEnv({ NODE_OPTIONS: `--require ${REGISTER}`, NODE_V8_COVERAGE: tempDir('noderec-v8-'), NODEREC_OUT_DIR: tempDir() }),
+    });
+    expect(r.stderr).toBe('');
+    const result = JSON.parse(r.stdout) as Record<string, { checked: number; wrong: string[] }>;
+    expect(Object.keys(result)).toHaveLength(files.length);
+    for (const [file, { checked, wrong }] of Object.entries(result)) {
+      expect(checked, file).toBeGreaterThan(50);
+      expect(wrong, file).toEqual([]);
+    }
+  });
+});
