@@ -60,58 +60,109 @@ function vlq(n: number): string {
   return s;
 }
 
-/** 0 word characters, 1 white space, 2 anything else (each its own token). */
+/** 0 word characters, 1 white space, 2 anything else (each its own token; line terminators too). */
 function charClass(c: number): number {
+  if (c === 0x2028 || c === 0x2029) return 2;
   if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 36 || c === 95 || c > 127) return 0;
   if (c === 32 || c === 9) return 1;
   return 2;
 }
 
 /** The `mappings` of a map from the instrumented code to `source`, given the
- * insertions per 0-based line as [generated column, length]. */
+ * insertions per 0-based line as [generated column, length] (lines numbered
+ * at every ECMAScript line terminator, as the native side does).
+ *
+ * Lines are numbered as the tools number them, not as JavaScript does: in
+ * the instrumented code at \n, U+2028 and U+2029 (Node's `lineLengths` of
+ * the code it ran, which both c8 and Node's report use), in the file at \n
+ * only (both split the file on it); a lone CR breaks neither. */
 export function mappings(source: string, inserted: Record<string, Array<[number, number]>>): string {
-  const lines = source.split(/\r\n|\r|\n|\u2028|\u2029/);
+  // The insertions as [offset in the source, length], in order.
+  const starts = [0];
+  const breaks = /\r\n|\r|\n|\u2028|\u2029/g;
+  for (let m = breaks.exec(source); m !== null; m = breaks.exec(source)) starts.push(m.index + m[0].length);
+  const ins: Array<[number, number]> = [];
+  for (let line = 0; line < starts.length; line++) {
+    let shift = 0;
+    for (const [gen, len] of inserted[String(line)] ?? []) {
+      ins.push([starts[line] + gen - shift, len]);
+      shift += len;
+    }
+  }
+  const n = source.length;
+  // After a final \n there is no line of the file for the tools: what the
+  // recorder appends there maps to where that \n (or \r\n) starts.
+  const endsWithBreak = n > 0 && source.charCodeAt(n - 1) === 10;
+  const out: string[] = [];
+  let segs: string[] = [];
+  let prevGen = 0;
   let prevOrigLine = 0;
   let prevOrigCol = 0;
-  const out: string[] = [];
-  for (let line = 0; line < lines.length; line++) {
-    const text = lines[line];
-    const ins = inserted[String(line)] ?? [];
-    let prevGen = 0;
-    const segs: string[] = [];
-    // The empty line after a final line break is no line of the file for
-    // the tools (what the recorder appends there maps to the end of the file).
-    const past = line > 0 && line === lines.length - 1 && text.length === 0;
-    const origLine = past ? line - 1 : line;
-    const seg = (gen: number, orig: number): void => {
-      const o = past ? lines[line - 1].length : orig;
-      segs.push(vlq(gen - prevGen) + 'A' + vlq(origLine - prevOrigLine) + vlq(o - prevOrigCol));
-      prevGen = gen;
-      prevOrigLine = origLine;
-      prevOrigCol = o;
-    };
-    let k = 0;
-    let shift = 0;
-    for (let col = 0; col <= text.length; col++) {
-      // Insertions before this original column.
-      while (k < ins.length && ins[k][0] - shift <= col) {
-        const [gen, len] = ins[k];
-        seg(gen, col);
-        shift += len;
-        k++;
-        if (col < text.length) seg(col + shift, col);
-      }
-      if (col === text.length) break;
-      const boundary = col === 0 || charClass(text.charCodeAt(col)) === 2 || charClass(text.charCodeAt(col)) !== charClass(text.charCodeAt(col - 1));
-      if (boundary && (segs.length === 0 || prevGen !== col + shift)) seg(col + shift, col);
+  const seg = (gen: number, origLine: number, origCol: number): void => {
+    segs.push(vlq(gen - prevGen) + 'A' + vlq(origLine - prevOrigLine) + vlq(origCol - prevOrigCol));
+    prevGen = gen;
+    prevOrigLine = origLine;
+    prevOrigCol = origCol;
+  };
+  let genCol = 0;
+  let origLine = 0;
+  let origCol = 0;
+  // The place of the character before (a line break: where it starts).
+  let beforeLine = 0;
+  let beforeCol = 0;
+  let k = 0;
+  for (let p = 0; p <= n; p++) {
+    const past = p === n && endsWithBreak;
+    const oLine = past ? beforeLine : origLine;
+    const oCol = past ? beforeCol : origCol;
+    while (k < ins.length && ins[k][0] <= p) {
+      // An insertion maps to the original character before it: both tools
+      // place a range's end by its last character (`end - 1`) and add one,
+      // so a range that ends in or after an insertion (the try/finally
+      // around a body, a return's wrapper) ends where the program's text
+      // ends, not one character on.
+      if (p === 0 || past) seg(genCol, oLine, oCol);
+      else seg(genCol, beforeLine, beforeCol);
+      genCol += ins[k][1];
+      k++;
+      seg(genCol, oLine, oCol);
     }
-    // The end of the line (a range ending there: c8 looks for a mapping at or after its end).
-    if (segs.length === 0 || prevGen !== text.length + shift) seg(text.length + shift, text.length);
-    out.push(segs.join(','));
+    if (p === n) {
+      // The end of the file (a range ending there: c8 looks for a mapping at or after its end).
+      if (segs.length === 0 || prevGen !== genCol) seg(genCol, oLine, oCol);
+      break;
+    }
+    const c = source.charCodeAt(p);
+    // V8's ranges start and end at tokens: a segment at each boundary.
+    // (`${` in a template starts a token after text of the same class.)
+    const boundary =
+      genCol === 0 || charClass(c) === 2 || charClass(c) !== charClass(source.charCodeAt(p - 1)) || (c === 36 && source.charCodeAt(p + 1) === 123);
+    if (boundary && (segs.length === 0 || prevGen !== genCol)) seg(genCol, oLine, oCol);
+    beforeLine = origLine;
+    beforeCol = c === 10 && p > 0 && source.charCodeAt(p - 1) === 13 ? origCol - 1 : origCol;
+    if (c === 10) {
+      origLine++;
+      origCol = 0;
+    } else {
+      origCol++;
+    }
+    if (c === 10 || c === 0x2028 || c === 0x2029) {
+      // One past the line break: Node's report (Node 24) looks a range that
+      // starts at the next line's first character up there (its lines' ends
+      // are inclusive); it belongs to the next line.
+      if (!(p + 1 === n && c === 10)) seg(genCol + 1, origLine, origCol);
+      out.push(segs.join(','));
+      segs = [];
+      prevGen = 0;
+      genCol = 0;
+    } else {
+      genCol++;
+    }
   }
+  out.push(segs.join(','));
   // The line of the map comment (the module's range ends there): the end of the file.
-  const last = lines.length > 1 && lines[lines.length - 1].length === 0 ? lines.length - 2 : lines.length - 1;
-  const end = lines[last].length;
-  out.push(`A${'A'}${vlq(last - prevOrigLine)}${vlq(end - prevOrigCol)},${vlq(END_OF_COMMENT)}AAA`);
+  const endLine = endsWithBreak ? beforeLine : origLine;
+  const endCol = endsWithBreak ? beforeCol : origCol;
+  out.push(`A${'A'}${vlq(endLine - prevOrigLine)}${vlq(endCol - prevOrigCol)},${vlq(END_OF_COMMENT)}AAA`);
   return out.join(';');
 }

