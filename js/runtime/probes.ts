@@ -1865,8 +1865,9 @@ export function reset(): void {
   lastEnd = 0;
   valuesOpen = false;
   seq = 0;
-  pkg = new U8A(0);
-  pkgLen = 0;
+  // pkg stays: which functions are package code is a property of the code
+  // loaded (marked once, by its file's prologue), and function ids last
+  // the process; a module keeps the scope it was loaded under.
   hi = 0;
   runtime.d = 0;
   runtime.q = -1;

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { assertBalanced, Event, events, fixture, NODE22, onlyTrace, runCli, runNode, tempDir } from '../helpers/run';
+import { assertBalanced, Event, events, fixture, NODE22, onlyTrace, ROOT, runCli, runNode, tempDir, traceDirs } from '../helpers/run';
 
 const APP = fixture('scope', 'app.js');
 const OUTPUT = 'total 15\nvalid true negative price: -1\nstock 6\n';
@@ -88,6 +88,24 @@ describe('--scope', () => {
     const dir = onlyTrace(r.outDir);
     expect(calls(events(dir))).toEqual(expect.arrayContaining(PROJECT));
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'metadata.json'), 'utf8')).root).toBe(path.dirname(APP));
+  });
+});
+
+describe('--scope project across the API stop() and start()', () => {
+  it('a package loaded in the first recording is recorded at its boundary in the second too (review52)', () => {
+    const outDir = tempDir();
+    const r = runNode(fixture('scope', 'restart.js'), {
+      preload: 'none',
+      outDir,
+      env: { NODEREC_INDEX: path.join(ROOT, 'js', 'dist', 'index.js'), NODEREC_OUT_DIR: outDir },
+    });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const dirs = traceDirs(outDir);
+    expect(dirs).toHaveLength(2);
+    const got = dirs.map((d) => calls(events(d)).filter((c) => c.includes('shoplib') && !c.endsWith('<module>')));
+    // Both recordings: the boundary functions the project called, none of the package's own internals.
+    for (const g of got) expect(g).toEqual(['node_modules/shoplib/index.js forEachItem', 'node_modules/shoplib/index.js priceOf']);
   });
 });
 
