@@ -17,17 +17,18 @@
 // (fs.writeSync(2, ...)) are not seen.
 import * as fs from 'node:fs';
 
-import {
-  ArrayPrototypeJoin,
-  BufferFrom,
-  DateNow,
-  JSONStringify,
-  isUint8Array,
-  ReflectApply,
-  StringPrototypeCharCodeAt,
-  TypedArrayPrototypeGetLength,
-  uncurry,
-} from '../runtime/primordials';
+import * as P from '../runtime/primordials';
+
+// Module-level consts (a load through the module object would cost more in the write path).
+const ArrayPrototypeJoin = P.ArrayPrototypeJoin;
+const BufferFrom = P.BufferFrom;
+const DateNow = P.DateNow;
+const JSONStringify = P.JSONStringify;
+const isUint8Array = P.isUint8Array;
+const ReflectApply = P.ReflectApply;
+const StringPrototypeCharCodeAt = P.StringPrototypeCharCodeAt;
+const TypedArrayPrototypeGetLength = P.TypedArrayPrototypeGetLength;
+const uncurry = P.uncurry;
 
 // Captured built-ins only (decision 54): records are written while the program runs.
 const DateCtor = Date;

@@ -24,30 +24,31 @@ import * as fs from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 
 import { native, Native } from '../native';
-import {
-  BufferAllocUnsafeSlow,
-  BufferFrom,
-  BufferIsEncoding,
-  BufferPrototypeReadUInt32LE,
-  BufferPrototypeUtf8Write,
-  BufferPrototypeWrite,
-  EventEmitterPrototypeOn,
-  EventEmitterPrototypePrependListener,
-  EventEmitterPrototypeRemoveListener,
-  ObjectDefineProperty,
-  ObjectGetOwnPropertyDescriptor,
-  ObjectPrototypeHasOwnProperty,
-  ReflectApply,
-  TypedArrayPrototypeCopyWithin,
-  TypedArrayPrototypeGetBuffer,
-  TypedArrayPrototypeGetLength,
-  TypedArrayPrototypeIndexOf,
-  TypedArrayPrototypeLastIndexOf,
-  TypedArrayPrototypeSet,
-  U8,
-  isUint8Array,
-} from './primordials';
+import * as P from './primordials';
 import * as probes from './probes';
+
+// Module-level consts (a load through the module object would cost more in the write path).
+const BufferAllocUnsafeSlow = P.BufferAllocUnsafeSlow;
+const BufferFrom = P.BufferFrom;
+const BufferIsEncoding = P.BufferIsEncoding;
+const BufferPrototypeReadUInt32LE = P.BufferPrototypeReadUInt32LE;
+const BufferPrototypeUtf8Write = P.BufferPrototypeUtf8Write;
+const BufferPrototypeWrite = P.BufferPrototypeWrite;
+const EventEmitterPrototypeOn = P.EventEmitterPrototypeOn;
+const EventEmitterPrototypePrependListener = P.EventEmitterPrototypePrependListener;
+const EventEmitterPrototypeRemoveListener = P.EventEmitterPrototypeRemoveListener;
+const ObjectDefineProperty = P.ObjectDefineProperty;
+const ObjectGetOwnPropertyDescriptor = P.ObjectGetOwnPropertyDescriptor;
+const ObjectPrototypeHasOwnProperty = P.ObjectPrototypeHasOwnProperty;
+const ReflectApply = P.ReflectApply;
+const TypedArrayPrototypeCopyWithin = P.TypedArrayPrototypeCopyWithin;
+const TypedArrayPrototypeGetBuffer = P.TypedArrayPrototypeGetBuffer;
+const TypedArrayPrototypeGetLength = P.TypedArrayPrototypeGetLength;
+const TypedArrayPrototypeIndexOf = P.TypedArrayPrototypeIndexOf;
+const TypedArrayPrototypeLastIndexOf = P.TypedArrayPrototypeLastIndexOf;
+const TypedArrayPrototypeSet = P.TypedArrayPrototypeSet;
+const U8 = P.U8;
+const isUint8Array = P.isUint8Array;
 
 export type IoMode = 'off' | 'proxies' | 'proxies+fd';
 export type IoStreamName = 'stdin' | 'stdout' | 'stderr';
