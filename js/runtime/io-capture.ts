@@ -49,6 +49,7 @@ const TypedArrayPrototypeLastIndexOf = P.TypedArrayPrototypeLastIndexOf;
 const TypedArrayPrototypeSet = P.TypedArrayPrototypeSet;
 const U8 = P.U8;
 const isUint8Array = P.isUint8Array;
+const ownApply = P.ownApply;
 
 export type IoMode = 'off' | 'proxies' | 'proxies+fd';
 export type IoStreamName = 'stdin' | 'stdout' | 'stderr';
@@ -404,19 +405,20 @@ function installWrite(s: NodeJS.WriteStream, stream: number): void {
   );
   if (isMainThread) {
     // A worker's stdout/stderr is piped into ours; the worker captured it.
-    const onPipe = (src: unknown): void => {
+    // (Listeners with their own `apply`: Node's emit calls `listener.apply`.)
+    const onPipe = ownApply((src: unknown): void => {
       const r = src as NodeJS.ReadableStream & { constructor?: { name?: string } };
       if (r?.constructor?.name !== 'ReadableWorkerStdio') return;
       EventEmitterPrototypePrependListener(r, 'data', markWorkerChunk);
-    };
+    });
     EventEmitterPrototypeOn(s, 'pipe', onPipe);
     undo[undo.length] = () => EventEmitterPrototypeRemoveListener(s, 'pipe', onPipe);
   }
 }
 
-function markWorkerChunk(chunk: unknown): void {
+const markWorkerChunk = ownApply(function markWorkerChunk(chunk: unknown): void {
   if (installed) workerChunk = chunk;
-}
+});
 
 function installStdin(s: NodeJS.ReadStream): void {
   wrapMethod(s as unknown as Record<string, unknown>, 'push', (orig) =>
