@@ -6,13 +6,13 @@
 // and the exit code must be those of the plain run (review50's reproductions).
 import { describe, expect, it } from 'vitest';
 
-import { fixture, runNodeAsync } from '../helpers/run';
+import { fixture, NODE22, runNodeAsync } from '../helpers/run';
 
 const F = (n: string): string => fixture('replaced-builtins-io', n);
 
-async function samePlainRecorded(f: string): Promise<void> {
-  const plain = await runNodeAsync(F(f), { preload: 'none' });
-  const rec = await runNodeAsync(F(f), { env: { NODEREC_SCOPE: 'all' } });
+async function samePlainRecorded(f: string, node?: string): Promise<void> {
+  const plain = await runNodeAsync(F(f), { preload: 'none', node });
+  const rec = await runNodeAsync(F(f), { env: { NODEREC_SCOPE: 'all' }, node });
   expect(rec.stdout).toBe(plain.stdout);
   expect(rec.stderr).toBe(plain.stderr);
   expect(rec.code).toBe(plain.code);
@@ -29,6 +29,14 @@ describe('replaced built-ins the recorder must not call', () => {
 
   it('fatal-report: split/startsWith/exec/stringify/findIndex at an uncaught exception', async () => {
     await samePlainRecorded('fatal.js');
+  }, 120_000);
+
+  // Node >= 22 prints the report through its own source-map path, which the
+  // recorder turns on at exit (decision 11); that code of Node's splits the
+  // source with a RegExp and so calls the program's RegExp.prototype.exec
+  // (decision 54, *Left*).
+  it.fails('fatal-report on Node 22: Node\'s source-map path calls the replaced exec', async () => {
+    await samePlainRecorded('fatal.js', NODE22);
   }, 120_000);
 
   it('stack-room: slice, WeakMap get/set, Object.create, Reflect.apply at new Worker() and resourceLimits', async () => {
