@@ -21,7 +21,7 @@ import { growStack, growWorkerStacks, showWorkerStack } from './stack-room';
 import type { BindingLinked, BindingLogRecord } from './native/binding';
 import { Policy, PolicyError, apiTraceFilter, envSetting, envSettingLenient, policyFromEnv, resolvePolicy } from './policy/env';
 import * as io from './runtime/io-capture';
-import { JSONParse, ownApply } from './runtime/primordials';
+import { EventEmitterPrototypeListenerCount, JSONParse, ownApply } from './runtime/primordials';
 import { noteUncaught } from './runtime/fatal-report';
 import { installDefiners, installDefinersIn, nativeTexts } from './runtime/definers';
 import { installFunctionSource, installFunctionSourceIn } from './runtime/function-source';
@@ -1045,13 +1045,19 @@ let signalsInstalled = false;
 
 let watchingRemovals = false;
 
+function isSignal(name: string): boolean {
+  for (let i = 0; i < SIGNALS.length; i++) if (SIGNALS[i] === name) return true;
+  return false;
+}
+
 function installSignals(): void {
   if (!watchingRemovals) {
     watchingRemovals = true;
     // Runs after Node's own 'removeListener' listener, which has just put
     // the default action back when the program removed its last listener.
     process.on('removeListener', ownApply((name: unknown) => {
-      if (signalsInstalled && typeof name === 'string' && (SIGNALS as readonly string[]).includes(name) && process.listenerCount(name) === 0) {
+      // (Whenever the program removes a listener: captured built-ins only, decision 54.)
+      if (signalsInstalled && typeof name === 'string' && isSignal(name) && EventEmitterPrototypeListenerCount(process, name) === 0) {
         native().signalsRecheck();
       }
     }));

@@ -43,6 +43,10 @@ describe('replaced built-ins the recorder must not call', () => {
     await samePlainRecorded('worker-new.js');
   }, 120_000);
 
+  it('tracer: the process removeListener listener (Array.prototype.includes, listenerCount)', async () => {
+    await samePlainRecorded('remove-listener.js');
+  }, 120_000);
+
   // probes.ts (Math.min at every flush) is the lead's, not this branch's.
   it.fails('probes: Math.min at every flush', async () => {
     await samePlainRecorded('mathmin.js');
