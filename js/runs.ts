@@ -8,10 +8,11 @@
 // run is not the current one. The reader replays the switches per thread.
 // A program that never calls run() installs nothing.
 import { createHook, executionAsyncResource } from 'node:async_hooks';
-import { randomFillSync } from 'node:crypto';
 
 import { attached as isRecording, flushEvents, mark, pendingEvents } from './runtime/probes';
-import { DateNow } from './runtime/primordials';
+import { DateNow, ReflectApply } from './runtime/primordials';
+
+const FunctionPrototypeBind = Function.prototype.bind;
 
 const RUN_START = 1;
 const RUN_END = 2;
@@ -432,13 +433,20 @@ const pool = new Uint8Array(POOL);
 let poolPos = POOL;
 // Called while the program runs (`noderec.run()` without an id): captured
 // built-ins only (decision 54).
-const randomFill = randomFillSync;
+// (node:crypto is not loaded at start: globalThis.crypto's getter, captured
+// now, gives Web Crypto at the first id.)
+const cryptoGetter = Object.getOwnPropertyDescriptor(globalThis, 'crypto')?.get;
+let randomFill: ((a: Uint8Array) => unknown) | null = null;
 const MathFloor = Math.floor;
 
 /** A UUID v7 (RFC 9562): 48 bits of Unix time in ms, the version, then 74
  * random bits (unique across processes and workers of one recording). */
 export function uuidv7(): string {
   if (poolPos + 10 > POOL) {
+    if (randomFill === null) {
+      const c = (cryptoGetter !== undefined ? ReflectApply(cryptoGetter, globalThis, []) : globalThis.crypto) as Crypto;
+      randomFill = FunctionPrototypeBind.call(c.getRandomValues, c) as (a: Uint8Array) => unknown;
+    }
     randomFill(pool);
     poolPos = 0;
   }

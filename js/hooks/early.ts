@@ -15,8 +15,11 @@
 // runs the same steps one after the other, as before.
 import * as mod from 'node:module';
 import * as vm from 'node:vm';
-import { ReflectApply } from '../runtime/primordials';
 import { withoutWarning } from './quiet-warning';
+
+/** Captured here (this file loads in Node's hooks thread, which loads nothing
+ * of the recorder beyond the loader: not ../runtime/primordials). */
+const ReflectApply = Reflect.apply;
 
 type Register = (specifier: unknown, parentURL?: unknown, options?: unknown) => void;
 

@@ -2,7 +2,10 @@
 // finer; this only keeps the recorder out of its own code.
 import * as path from 'node:path';
 
-import { reTest, StringPrototypeStartsWith } from '../runtime/primordials';
+// Captured at load (decision 54); here, not from ../runtime/primordials: this
+// file loads in Node's hooks thread, which loads nothing else of the recorder.
+const StringPrototypeStartsWith = Function.prototype.call.bind(String.prototype.startsWith) as (s: string, x: string) => boolean;
+const RegExpPrototypeExec = Function.prototype.call.bind(RegExp.prototype.exec) as (re: RegExp, s: string) => RegExpExecArray | null;
 
 /** JavaScript, and TypeScript as a loader (tsx, ts-node, Node's type
  * stripping) hands it over. */
@@ -20,5 +23,5 @@ export function instrumentable(filename: string): boolean {
     for (let i = 0; i < OWN_KEPT.length; i++) if (StringPrototypeStartsWith(filename, OWN_KEPT[i])) kept = true;
     if (!kept) return false;
   }
-  return reTest(SCRIPT, filename);
+  return RegExpPrototypeExec(SCRIPT, filename) !== null;
 }

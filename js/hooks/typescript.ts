@@ -14,7 +14,8 @@
 import * as fs from 'node:fs';
 import * as mod from 'node:module';
 import { withoutWarning } from './quiet-warning';
-import { StringPrototypeIncludes } from '../runtime/primordials';
+/** Captured at load (decision 54; this file may load in Node's hooks thread). */
+const StringPrototypeIncludes = Function.prototype.call.bind(String.prototype.includes) as (s: string, x: string) => boolean;
 
 const TS = /\.(?:[cm]?ts|tsx)$/;
 
