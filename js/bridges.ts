@@ -23,8 +23,12 @@
 import * as dc from 'node:diagnostics_channel';
 
 import { endSpan, startSpan, type Span } from './runs';
+import { ObjectGetOwnPropertyDescriptor, uncurry, WeakMapPrototypeDelete, WeakMapPrototypeGet, WeakMapPrototypeSet } from './runtime/primordials';
 
 let installed = false;
+
+// Per request, while the program runs: captured built-ins only (decision 54).
+const ObjectPrototypeToString = uncurry<string>(Object.prototype.toString);
 
 /** Open spans by response (a request's response object is its identity). */
 const open = new WeakMap<object, Span>();
@@ -33,7 +37,7 @@ function onRequestStart(message: unknown): void {
   try {
     const m = message as { request?: { method?: unknown; url?: unknown }; response?: object };
     if (m.response === undefined || m.request === undefined) return;
-    open.set(m.response, startSpan('http.server', { method: String(m.request.method), url: String(m.request.url) }));
+    WeakMapPrototypeSet(open, m.response, startSpan('http.server', { method: String(m.request.method), url: String(m.request.url) }));
   } catch {
     // A bridge never disturbs the program.
   }
@@ -43,9 +47,9 @@ function onResponseFinish(message: unknown): void {
   try {
     const m = message as { response?: { statusCode?: unknown } & object };
     if (m.response === undefined) return;
-    const s = open.get(m.response);
+    const s = WeakMapPrototypeGet(open, m.response) as Span | undefined;
     if (s === undefined) return;
-    open.delete(m.response);
+    WeakMapPrototypeDelete(open, m.response);
     const code = m.response.statusCode;
     endSpan(s, typeof code === 'number' && code >= 500, { statusCode: code });
   } catch {
@@ -66,14 +70,14 @@ interface ClientRequestLike {
 const client = new WeakMap<object, Span>();
 
 function startClient(req: ClientRequestLike, url: string): void {
-  client.set(req as object, startSpan('http.client', { method: String(req.method), url }));
+  WeakMapPrototypeSet(client, req as object, startSpan('http.client', { method: String(req.method), url }));
 }
 
 function endClient(req: object | undefined, error: boolean, attrs: Record<string, unknown>): void {
   if (req === undefined) return;
-  const s = client.get(req);
+  const s = WeakMapPrototypeGet(client, req) as Span | undefined;
   if (s === undefined) return;
-  client.delete(req);
+  WeakMapPrototypeDelete(client, req);
   endSpan(s, error, attrs);
 }
 
@@ -123,7 +127,7 @@ function onUndiciCreate(message: unknown): void {
 function onUndiciHeaders(message: unknown): void {
   try {
     const m = message as { request?: object; response?: { statusCode?: unknown } };
-    if (m.request !== undefined) undiciStatus.set(m.request, m.response?.statusCode);
+    if (m.request !== undefined) WeakMapPrototypeSet(undiciStatus, m.request, m.response?.statusCode);
   } catch {
     // A bridge never disturbs the program.
   }
@@ -133,8 +137,8 @@ function onUndiciTrailers(message: unknown): void {
   try {
     const req = (message as { request?: object }).request;
     if (req === undefined) return;
-    const code = undiciStatus.get(req);
-    undiciStatus.delete(req);
+    const code = WeakMapPrototypeGet(undiciStatus, req);
+    WeakMapPrototypeDelete(undiciStatus, req);
     endClient(req, typeof code === 'number' && code >= 400, { statusCode: code });
   } catch {
     // A bridge never disturbs the program.
@@ -146,14 +150,14 @@ const traced = new WeakMap<object, Span>();
 
 /** The value of an own data property, without running a getter (undefined if absent or an accessor). */
 function own(o: object, key: string): { value: unknown } | undefined {
-  const d = Object.getOwnPropertyDescriptor(o, key);
+  const d = ObjectGetOwnPropertyDescriptor(o, key);
   return d !== undefined && 'value' in d ? { value: d.value } : undefined;
 }
 
 function endTraced(ctx: object): void {
-  const s = traced.get(ctx);
+  const s = WeakMapPrototypeGet(traced, ctx) as Span | undefined;
   if (s === undefined) return;
-  traced.delete(ctx);
+  WeakMapPrototypeDelete(traced, ctx);
   const err = own(ctx, 'error');
   if (err === undefined) {
     endSpan(s, false, {});
@@ -161,7 +165,7 @@ function endTraced(ctx: object): void {
   }
   const e = err.value;
   let message: unknown = e;
-  if (typeof e === 'object' && e !== null) message = own(e, 'message')?.value ?? Object.prototype.toString.call(e);
+  if (typeof e === 'object' && e !== null) message = own(e, 'message')?.value ?? ObjectPrototypeToString(e);
   endSpan(s, true, { error: String(message) });
 }
 
@@ -171,7 +175,7 @@ function tracingHandlers(name: string): dc.TracingChannelSubscribers<object> {
     start(ctx: unknown): void {
       try {
         if (typeof ctx !== 'object' || ctx === null) return;
-        traced.set(ctx, startSpan(name, ctx as Record<string, unknown>));
+        WeakMapPrototypeSet(traced, ctx, startSpan(name, ctx as Record<string, unknown>));
       } catch {
         // A bridge never disturbs the program.
       }
@@ -239,6 +243,8 @@ export function installBridges(channels: readonly string[] = []): void {
 export function uninstallBridges(): void {
   if (!installed) return;
   installed = false;
-  for (const [name, fn] of SUBSCRIPTIONS) dc.unsubscribe(name, fn);
-  for (const [tc, h] of tracing.splice(0)) tc.unsubscribe(h);
+  // At stop, maybe while the program runs: no for-of, no splice (decision 54).
+  for (let i = 0; i < SUBSCRIPTIONS.length; i++) dc.unsubscribe(SUBSCRIPTIONS[i][0], SUBSCRIPTIONS[i][1]);
+  for (let i = 0; i < tracing.length; i++) tracing[i][0].unsubscribe(tracing[i][1]);
+  tracing.length = 0;
 }

@@ -10,6 +10,9 @@
 import { createHook, executionAsyncResource } from 'node:async_hooks';
 
 import { attached as isRecording, flushEvents, mark, pendingEvents } from './runtime/probes';
+import { DateNow, ReflectApply } from './runtime/primordials';
+
+const FunctionPrototypeBind = Function.prototype.bind;
 
 const RUN_START = 1;
 const RUN_END = 2;
@@ -424,22 +427,34 @@ export function log(event: string, data?: unknown): void {
 
 const hex: string[] = [];
 for (let i = 0; i < 256; i++) hex.push((i + 0x100).toString(16).slice(1));
-/** Random bytes, drawn 4 KiB at a time (one getRandomValues per 409 ids). */
-const pool = new Uint8Array(4096);
-let poolPos = pool.length;
+/** Random bytes, drawn 4 KiB at a time (one fill per 409 ids). */
+const POOL = 4096;
+const pool = new Uint8Array(POOL);
+let poolPos = POOL;
+// Called while the program runs (`noderec.run()` without an id): captured
+// built-ins only (decision 54).
+// (node:crypto is not loaded at start: globalThis.crypto's getter, captured
+// now, gives Web Crypto at the first id.)
+const cryptoGetter = Object.getOwnPropertyDescriptor(globalThis, 'crypto')?.get;
+let randomFill: ((a: Uint8Array) => unknown) | null = null;
+const MathFloor = Math.floor;
 
 /** A UUID v7 (RFC 9562): 48 bits of Unix time in ms, the version, then 74
  * random bits (unique across processes and workers of one recording). */
 export function uuidv7(): string {
-  if (poolPos + 10 > pool.length) {
-    globalThis.crypto.getRandomValues(pool);
+  if (poolPos + 10 > POOL) {
+    if (randomFill === null) {
+      const c = (cryptoGetter !== undefined ? ReflectApply(cryptoGetter, globalThis, []) : globalThis.crypto) as Crypto;
+      randomFill = FunctionPrototypeBind.call(c.getRandomValues, c) as (a: Uint8Array) => unknown;
+    }
+    randomFill(pool);
     poolPos = 0;
   }
   const r = pool;
   const p = poolPos;
   poolPos += 10;
-  const ms = Date.now();
-  const hi = Math.floor(ms / 0x1000000);
+  const ms = DateNow();
+  const hi = MathFloor(ms / 0x1000000);
   const lo = ms % 0x1000000;
   return (
     hex[(hi >>> 16) & 255] +

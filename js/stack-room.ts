@@ -9,6 +9,14 @@
 // the limit through `v8::Isolate::SetStackLimit`).
 import { logger } from './logging/logger';
 import { native } from './native';
+import {
+  ObjectCreate,
+  ObjectDefineProperty,
+  ReflectApply,
+  ReflectConstruct,
+  WeakMapPrototypeGet,
+  WeakMapPrototypeSet,
+} from './runtime/primordials';
 
 /** V8's default `--stack-size` on 64-bit platforms, KiB. */
 const V8_STACK_KIB = 984;
@@ -95,7 +103,9 @@ export function growWorkerStacks(joins: (options: Record<string, unknown>) => nu
     if (exportDesc === undefined || !('value' in exportDesc) || exportDesc.configurable !== true) return;
     if (limitsDesc === undefined || typeof limitsDesc.get !== 'function' || limitsDesc.configurable !== true) return;
     const getLimits = limitsDesc.get;
-    const construct = Reflect.construct;
+    // At `new Worker(...)` and `resourceLimits`, while the program runs:
+    // captured built-ins only (decision 54).
+    const construct = ReflectConstruct;
     const proxy = new Proxy(Worker, {
       construct(target: new (...args: unknown[]) => object, args: unknown[], newTarget: Function): object {
         let plan: ReturnType<typeof roomFor> = null;
@@ -107,7 +117,9 @@ export function growWorkerStacks(joins: (options: Record<string, unknown>) => nu
           plan = null;
         }
         if (plan === null) return construct(target, args, newTarget === proxy ? target : newTarget);
-        const given = args.slice();
+        // A copy by a loop (`slice` looks up the species constructor).
+        const given: unknown[] = [];
+        for (let i = 0; i < args.length; i++) given[i] = args[i];
         given[1] = plan.options;
         native().workerStackNote(plan.mb, plan.seen);
         // An error the constructor throws (bad options) goes through as it
@@ -116,14 +128,14 @@ export function growWorkerStacks(joins: (options: Record<string, unknown>) => nu
         // `new Worker(...)`: the object made as by the class itself (V8
         // names a receiver in stack frames by the new.target it was made with).
         const w = construct(target, given, newTarget === proxy ? target : newTarget);
-        seenOf.set(w, plan.seen);
+        WeakMapPrototypeSet(seenOf, w, plan.seen);
         return w;
       },
     });
     const limits = {
       get resourceLimits(): unknown {
-        const r = Reflect.apply(getLimits, this, []) as Record<string, unknown>;
-        const seen = seenOf.get(this as object);
+        const r = ReflectApply(getLimits, this, []) as Record<string, unknown>;
+        const seen = WeakMapPrototypeGet(seenOf, this as object) as number | undefined;
         if (seen !== undefined && r !== null && typeof r === 'object' && 'stackSizeMb' in r) r.stackSizeMb = seen;
         return r;
       },
@@ -156,10 +168,10 @@ function roomFor(options: unknown, joins: (options: Record<string, unknown>) => 
   const seen = seenStackMb(own === null ? undefined : own.stackSizeMb);
   const mb = roomyStackMb(seen, percent);
   if (mb === null) return null;
-  const resourceLimits = Object.create(own) as Record<string, unknown>;
-  Object.defineProperty(resourceLimits, 'stackSizeMb', { value: mb, writable: true, enumerable: true, configurable: true });
-  const given = Object.create(o) as object;
-  Object.defineProperty(given, 'resourceLimits', { value: resourceLimits, writable: true, enumerable: true, configurable: true });
+  const resourceLimits = ObjectCreate(own) as Record<string, unknown>;
+  ObjectDefineProperty(resourceLimits, 'stackSizeMb', { value: mb, writable: true, enumerable: true, configurable: true });
+  const given = ObjectCreate(o) as object;
+  ObjectDefineProperty(given, 'resourceLimits', { value: resourceLimits, writable: true, enumerable: true, configurable: true });
   return { options: given, mb, seen };
 }
 

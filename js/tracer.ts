@@ -21,6 +21,7 @@ import { growStack, growWorkerStacks, showWorkerStack } from './stack-room';
 import type { BindingLinked, BindingLogRecord } from './native/binding';
 import { Policy, PolicyError, apiTraceFilter, envSetting, envSettingLenient, policyFromEnv, resolvePolicy } from './policy/env';
 import * as io from './runtime/io-capture';
+import { EventEmitterPrototypeListenerCount, JSONParse, ownApply } from './runtime/primordials';
 import { noteUncaught } from './runtime/fatal-report';
 import { installDefiners, installDefinersIn, nativeTexts } from './runtime/definers';
 import { installFunctionSource, installFunctionSourceIn } from './runtime/function-source';
@@ -505,10 +506,12 @@ export function drainNativeLogs(): void {
   } catch {
     return;
   }
-  for (const r of recs) {
+  // At each tick: captured built-ins only (decision 54).
+  for (let i = 0; i < recs.length; i++) {
+    const r = recs[i];
     let fields: Record<string, unknown> = {};
     try {
-      fields = JSON.parse(r.fields) as Record<string, unknown>;
+      fields = JSONParse(r.fields) as Record<string, unknown>;
     } catch {
       fields = { raw: r.fields };
     }
@@ -706,11 +709,11 @@ export function joinFromWorker(): boolean {
   // Output written in a worker is captured there (its process.stdout posts
   // to the main thread, which does not capture it again). No fd mirror.
   io.installCapture(policy.captureIo === 'off' ? 'off' : 'proxies', (process.env.NODEREC_CAPTURE_IO ?? '') !== '');
-  process.on('exit', () => {
+  process.on('exit', ownApply(() => {
     io.stopCapture();
     endComponentRun();
     probes.detach();
-  });
+  }));
   flushBeforePosting();
   return true;
 }
@@ -1016,12 +1019,12 @@ function exitCodeOf(code: unknown): number {
 function installHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
-  process.on('uncaughtExceptionMonitor', (err) => {
+  process.on('uncaughtExceptionMonitor', ownApply((err) => {
     const innermost = probes.innermostFunction();
     if (isRecording()) probes.uncaught(err);
     noteUncaught(err, innermost);
-  });
-  process.on('exit', (code) => {
+  }));
+  process.on('exit', ownApply((code) => {
     exiting = true;
     // A signal that arrived and was not handled yet (e.g. sent to itself
     // by an ES module as its last act): the process ends by it.
@@ -1032,7 +1035,7 @@ function installHandlers(): void {
     flushWaiting();
     if (sig !== null) reraiseSignal();
     else releaseSignals();
-  });
+  }));
 }
 
 /** The signals noderec finalizes on. They are handled natively (no
@@ -1042,16 +1045,22 @@ let signalsInstalled = false;
 
 let watchingRemovals = false;
 
+function isSignal(name: string): boolean {
+  for (let i = 0; i < SIGNALS.length; i++) if (SIGNALS[i] === name) return true;
+  return false;
+}
+
 function installSignals(): void {
   if (!watchingRemovals) {
     watchingRemovals = true;
     // Runs after Node's own 'removeListener' listener, which has just put
     // the default action back when the program removed its last listener.
-    process.on('removeListener', (name: unknown) => {
-      if (signalsInstalled && typeof name === 'string' && (SIGNALS as readonly string[]).includes(name) && process.listenerCount(name) === 0) {
+    process.on('removeListener', ownApply((name: unknown) => {
+      // (Whenever the program removes a listener: captured built-ins only, decision 54.)
+      if (signalsInstalled && typeof name === 'string' && isSignal(name) && EventEmitterPrototypeListenerCount(process, name) === 0) {
         native().signalsRecheck();
       }
-    });
+    }));
   }
   const free = SIGNALS.filter((s) => process.listenerCount(s) === 0);
   try {

@@ -27,6 +27,7 @@ import { buildSalt } from '../native';
 import { spendDefaultLoaderWarning } from './early';
 import { usesNodeTest, watchNodeTest } from '../runners/node-test';
 import { instrumentable } from './scope';
+import { RegExpPrototypeExec, StringPrototypeIncludes, StringPrototypeSlice, StringPrototypeStartsWith } from '../runtime/primordials';
 import { asNodeCompileError, CJS_PARAMS, commonJsSyntaxError, detectedAsModule, instrumentModule, isParseFailure } from './syntax';
 import { alreadyInstrumented } from './typescript';
 
@@ -57,9 +58,18 @@ export function takeCompiled(): unknown {
 }
 
 function lastSourceMapComment(source: string): string {
-  if (!source.includes('sourceMappingURL')) return '';
-  const all = source.match(SOURCE_MAP_COMMENT);
-  return all === null ? '' : `\n${all[all.length - 1]}`;
+  // Per `require`: captured built-ins only (decision 54; `match` would look
+  // up the program's RegExp.prototype.exec).
+  if (!StringPrototypeIncludes(source, 'sourceMappingURL')) return '';
+  let last: string | null = null;
+  SOURCE_MAP_COMMENT.lastIndex = 0;
+  for (;;) {
+    const m = RegExpPrototypeExec(SOURCE_MAP_COMMENT, source);
+    if (m === null) break;
+    last = m[0];
+    if (m[0] === '') SOURCE_MAP_COMMENT.lastIndex++;
+  }
+  return last === null ? '' : `\n${last}`;
 }
 
 /** Installs the hook. `_behindInThreadHooks` (Node >= 22.15, installed once a
@@ -230,7 +240,7 @@ function nameForStackFrames(compile: unknown): void {
 
 /** `#!` is only allowed at position 0 of a script: keep the line, as a comment. */
 function stripHashbang(source: string): string {
-  return source.startsWith('#!') ? `//${source.slice(2)}` : source;
+  return StringPrototypeStartsWith(source, '#!') ? `//${StringPrototypeSlice(source, 2)}` : source;
 }
 
 /** Stops instrumenting new modules (the recorder detached). */

@@ -17,6 +17,10 @@ import * as mod from 'node:module';
 import * as vm from 'node:vm';
 import { withoutWarning } from './quiet-warning';
 
+/** Captured here (this file loads in Node's hooks thread, which loads nothing
+ * of the recorder beyond the loader: not ../runtime/primordials). */
+const ReflectApply = Reflect.apply;
+
 type Register = (specifier: unknown, parentURL?: unknown, options?: unknown) => void;
 
 /** A module with no hooks: what the early registration registers when
@@ -120,7 +124,7 @@ export function deferTicks(f: () => void): void {
   const outer = realNextTick;
   realNextTick = process.nextTick;
   process.nextTick = function collect(cb: (...a: unknown[]) => void, ...args: unknown[]): void {
-    deferred.push([cb, args]);
+    deferred[deferred.length] = [cb, args];
   } as typeof process.nextTick;
   try {
     f();
@@ -128,17 +132,24 @@ export function deferTicks(f: () => void): void {
     process.nextTick = realNextTick;
     realNextTick = outer;
   }
-  for (const [cb, args] of deferred) queueMicrotask(() => runWithoutWorkerEvent(cb, args));
+  // The microtasks run after the program's first code, which may have
+  // replaced built-ins: captured ones only there (decision 54).
+  for (let i = 0; i < deferred.length; i++) {
+    const d = deferred[i];
+    queueMicrotask(() => runWithoutWorkerEvent(d[0], d[1]));
+  }
 }
 
 function runWithoutWorkerEvent(cb: (...a: unknown[]) => void, args: unknown[]): void {
   const emit = process.emit;
   process.emit = function emitExceptWorker(this: NodeJS.Process, name: string | symbol, ...rest: unknown[]): boolean {
     if (name === 'worker') return false;
-    return (emit as (...a: unknown[]) => boolean).call(this, name, ...rest);
+    const a: unknown[] = [name];
+    for (let i = 0; i < rest.length; i++) a[i + 1] = rest[i];
+    return ReflectApply(emit, this, a) as boolean;
   } as typeof process.emit;
   try {
-    cb(...args);
+    ReflectApply(cb, undefined, args);
   } finally {
     process.emit = emit;
   }

@@ -14,6 +14,8 @@
 import * as fs from 'node:fs';
 import * as mod from 'node:module';
 import { withoutWarning } from './quiet-warning';
+/** Captured at load (decision 54; this file may load in Node's hooks thread). */
+const StringPrototypeIncludes = Function.prototype.call.bind(String.prototype.includes) as (s: string, x: string) => boolean;
 
 const TS = /\.(?:[cm]?ts|tsx)$/;
 
@@ -25,7 +27,7 @@ export function isTypeScript(filename: string): boolean {
 /** True when `source` was already instrumented (by another of our hooks
  * earlier in a loader chain): its prologue declares the table base. */
 export function alreadyInstrumented(source: string): boolean {
-  return source.includes('const __nr$b=');
+  return StringPrototypeIncludes(source, 'const __nr$b=');
 }
 
 /** True when `source` is the TypeScript file as it is on disk (no loader

@@ -17,6 +17,23 @@
 // (fs.writeSync(2, ...)) are not seen.
 import * as fs from 'node:fs';
 
+import * as P from '../runtime/primordials';
+
+// Module-level consts (a load through the module object would cost more in the write path).
+const ArrayPrototypeJoin = P.ArrayPrototypeJoin;
+const BufferFrom = P.BufferFrom;
+const DateNow = P.DateNow;
+const JSONStringify = P.JSONStringify;
+const isUint8Array = P.isUint8Array;
+const ReflectApply = P.ReflectApply;
+const StringPrototypeCharCodeAt = P.StringPrototypeCharCodeAt;
+const TypedArrayPrototypeGetLength = P.TypedArrayPrototypeGetLength;
+const uncurry = P.uncurry;
+
+// Captured built-ins only (decision 54): records are written while the program runs.
+const DateCtor = Date;
+const DatePrototypeToISOString = uncurry<string>(Date.prototype.toISOString);
+
 export type Level = 'error' | 'warn' | 'info' | 'debug' | 'trace';
 export const LEVELS: readonly Level[] = ['error', 'warn', 'info', 'debug', 'trace'];
 const RANK: Record<Level, number> = { error: 0, warn: 1, info: 2, debug: 3, trace: 4 };
@@ -91,7 +108,7 @@ export function setTap(t: ((line: string) => void) | null): void {
 /** Formats one record (no newline). */
 export function format(level: Level, target: string, message: string, fields: Record<string, unknown> = {}, code?: string, ts?: number): string {
   const rec: LogRecord = {
-    ts: new Date(ts ?? Date.now()).toISOString(),
+    ts: DatePrototypeToISOString(new DateCtor(ts ?? DateNow())),
     level,
     target,
     run_id: runId,
@@ -101,9 +118,9 @@ export function format(level: Level, target: string, message: string, fields: Re
     fields,
   };
   try {
-    return JSON.stringify(rec);
+    return JSONStringify(rec);
   } catch {
-    return JSON.stringify({ ...rec, fields: { unserializable: true } });
+    return JSONStringify({ ...rec, fields: { unserializable: true } });
   }
 }
 
@@ -139,7 +156,7 @@ export function writeLine(line: string): void {
 /** Writes to stderr now, or after the program's open stderr line ends. */
 export function writeStderr(text: string): void {
   if (lineOpen) {
-    if (waiting.length < 256) waiting.push(text);
+    if (waiting.length < 256) waiting[waiting.length] = text;
     return;
   }
   try {
@@ -172,12 +189,16 @@ function lastByteOf(chunk: unknown, encoding: unknown): number {
   if (typeof chunk === 'string') {
     if (chunk.length === 0) return -1;
     if (encoding === 'hex' || encoding === 'base64' || encoding === 'base64url') {
-      const b = Buffer.from(chunk, encoding);
-      return b.length > 0 ? b[b.length - 1] : -1;
+      const b = BufferFrom(chunk, encoding);
+      const n = TypedArrayPrototypeGetLength(b);
+      return n > 0 ? b[n - 1] : -1;
     }
-    return chunk.charCodeAt(chunk.length - 1);
+    return StringPrototypeCharCodeAt(chunk, chunk.length - 1);
   }
-  if (chunk instanceof Uint8Array) return chunk.length > 0 ? chunk[chunk.length - 1] : -1;
+  if (isUint8Array(chunk)) {
+    const n = TypedArrayPrototypeGetLength(chunk);
+    return n > 0 ? chunk[n - 1] : -1;
+  }
   return -1;
 }
 
@@ -191,13 +212,14 @@ export function observeStderr(): void {
   const s = process.stderr as unknown as { write: (...a: unknown[]) => unknown };
   const original = s.write;
   s.write = function write(this: unknown, ...args: unknown[]): unknown {
-    const r = original.apply(this, args);
+    // Captured built-ins only (decision 54): this runs at every write.
+    const r = ReflectApply(original, this, args);
     const b = lastByteOf(args[0], typeof args[1] === 'string' ? args[1] : undefined);
     if (b !== -1) {
       const wasOpen = lineOpen;
       lineOpen = b !== 10;
       if (wasOpen && !lineOpen && waiting.length > 0) {
-        const text = waiting.join('');
+        const text = ArrayPrototypeJoin(waiting, '');
         waiting = [];
         try {
           stderrWriter(text);

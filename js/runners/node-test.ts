@@ -37,6 +37,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { endSpan, startSpan, type Span } from '../runs';
+import { reTest, StringPrototypeIncludes } from '../runtime/primordials';
 
 interface NodeTest {
   name?: unknown;
@@ -54,7 +55,8 @@ let patched = false;
 
 /** True for the source of a module that loads node:test (`require`, `import`, `import()`). */
 export function usesNodeTest(source: string): boolean {
-  return source.includes('node:test') && /['"`]node:test['"`]/.test(source);
+  // Per `require` and import: captured built-ins only (decision 54).
+  return StringPrototypeIncludes(source, 'node:test') && reTest(/['"`]node:test['"`]/, source);
 }
 
 /** True in a child process of `node --test`, or its orchestrator. */

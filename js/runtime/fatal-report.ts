@@ -30,6 +30,55 @@ import * as util from 'node:util';
 import { native } from '../native';
 import type { BindingEditMap } from '../native/binding';
 import { definerErrors } from './definers';
+import {
+  ArrayIsArray,
+  ArrayPrototypeJoin,
+  BufferFrom,
+  BufferPrototypeToString,
+  JSONStringify,
+  MapPrototypeGet,
+  MapPrototypeHas,
+  MapPrototypeSet,
+  ObjectGetOwnPropertyDescriptor,
+  ObjectGetOwnPropertySymbols,
+  ObjectGetPrototypeOf,
+  ReflectApply,
+  RegExpPrototypeExec,
+  StringPrototypeEndsWith,
+  StringPrototypeSlice,
+  StringPrototypeSplit,
+  StringPrototypeStartsWith,
+  TypedArrayPrototypeGetLength,
+  WeakMapPrototypeGet,
+  EventEmitterPrototypeListenerCount,
+  EventEmitterPrototypeOn,
+  EventEmitterPrototypeRemoveListener,
+  ownApply,
+  reTest,
+  splitLines,
+} from './primordials';
+
+// Everything below runs while the program ends, after its code replaced
+// whatever built-ins it wanted: only captured built-ins are called
+// (./primordials, decision 54), no RegExp method but the captured `exec`,
+// no for-of or spread over arrays or maps of ours.
+const isNativeError = util.types.isNativeError;
+const SymbolPrototypeGetDescription = (ObjectGetOwnPropertyDescriptor(Symbol.prototype, 'description') as PropertyDescriptor).get as (this: symbol) => string | undefined;
+const isProxy = util.types.isProxy;
+const MapCtor = Map;
+const MapPrototypeEntries = (Map.prototype as { entries: () => unknown }).entries;
+const MapIteratorNext = ObjectGetPrototypeOf(new Map().entries()).next as () => IteratorResult<[string, string]>;
+/** The entries of a map of ours, in order. */
+function mapEntries(m: Map<string, string>): [string, string][] {
+  const out: [string, string][] = [];
+  const it = ReflectApply(MapPrototypeEntries, m, []);
+  for (;;) {
+    const r = ReflectApply(MapIteratorNext, it, []);
+    if (r.done === true) break;
+    out[out.length] = r.value;
+  }
+  return out;
+}
 
 /** The file's source and, per 0-based line, [generated UTF-16 column, UTF-16 length] of each insertion. */
 type Edits = BindingEditMap;
@@ -42,12 +91,12 @@ interface Injected {
   sourceLines: string[];
 }
 
-const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+const NODE_MAJOR = Number(StringPrototypeSplit(process.versions.node, '.')[0]);
 /** Captured at install: the program may replace it. */
 const evaluate = globalThis.eval;
 
 let pending: unknown = undefined;
-let candidates: Map<string, string> = new Map();
+let candidates: Map<string, string> = new MapCtor();
 /** Where a definer's error (js/runtime/definers.ts) was thrown, as the
  * program sees it: the first frame of its stack in a file. */
 let definerAt: { file: string; resource: string; line: number; col: number } | null = null;
@@ -55,11 +104,22 @@ let definerAt: { file: string; resource: string; line: number; col: number } | n
  * was, as the program sees it: the first frame of its stack that is not the
  * recorder's. */
 let recorderTopAt: { file: string; resource: string; line: number; col: number } | null = null;
-const injected = new Map<string, Injected>();
+const injected = new MapCtor<string, Injected>();
 let patched = false;
 
 function hasFlag(flag: string): boolean {
-  return process.execArgv.includes(flag) || (process.env.NODE_OPTIONS ?? '').split(/\s+/).includes(flag);
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) if (argv[i] === flag) return true;
+  // NODE_OPTIONS split at blanks (no RegExp: its methods are the program's).
+  const o = process.env.NODE_OPTIONS ?? '';
+  let from = 0;
+  for (let i = 0; i <= o.length; i++) {
+    if (i === o.length || o[i] === ' ' || o[i] === '\t' || o[i] === '\n' || o[i] === '\r' || o[i] === '\f' || o[i] === '\v') {
+      if (i > from && StringPrototypeSlice(o, from, i) === flag) return true;
+      from = i + 1;
+    }
+  }
+  return false;
 }
 
 /** Source maps on already (the program's choice): Node's machinery is the program's. */
@@ -70,17 +130,17 @@ function sourceMapsOn(): boolean {
 }
 
 /** V8's own getter of `stack` (Node >= 22; Node 20 has a data property). */
-const STACK_GETTER = Object.getOwnPropertyDescriptor(new Error(), 'stack')?.get;
+const STACK_GETTER = ObjectGetOwnPropertyDescriptor(new Error(), 'stack')?.get;
 
 /** The stack V8 captured for an error or an error-like object (a
  * DOMException, an object given to Error.captureStackTrace): its own `stack`
  * property, formatted now. Calls no code of the program (no proxy trap, no
  * getter but V8's). */
 function ownStack(err: unknown): string | undefined {
-  if (err === null || (typeof err !== 'object' && typeof err !== 'function') || util.types.isProxy(err)) return undefined;
+  if (err === null || (typeof err !== 'object' && typeof err !== 'function') || isProxy(err)) return undefined;
   let d: PropertyDescriptor | undefined;
   try {
-    d = Object.getOwnPropertyDescriptor(err, 'stack');
+    d = ObjectGetOwnPropertyDescriptor(err, 'stack');
   } catch {
     return undefined;
   }
@@ -88,7 +148,7 @@ function ownStack(err: unknown): string | undefined {
   if ('value' in d) return typeof d.value === 'string' ? d.value : undefined;
   if (d.get === undefined || d.get !== STACK_GETTER) return undefined;
   try {
-    const s: unknown = Reflect.apply(d.get, err, []);
+    const s: unknown = ReflectApply(d.get, err, []);
     return typeof s === 'string' ? s : undefined;
   } catch {
     return undefined;
@@ -99,10 +159,13 @@ function ownStack(err: unknown): string | undefined {
 function stackScripts(err: unknown, into: Map<string, string>): void {
   const stack = ownStack(err);
   if (stack === undefined) return;
-  for (const m of stack.matchAll(/(?:\(|at )((?:file:\/\/)?\/[^():\n]*):\d+:\d+\)?$/gm)) {
+  const re = /(?:\(|at )((?:file:\/\/)?\/[^():\n]*):\d+:\d+\)?$/gm;
+  for (;;) {
+    const m = RegExpPrototypeExec(re, stack);
+    if (m === null) break;
     const name = m[1];
-    const file = name.startsWith('file://') ? safePath(name) : name;
-    if (file !== null && !into.has(file)) into.set(file, name);
+    const file = StringPrototypeStartsWith(name, 'file://') ? safePath(name) : name;
+    if (file !== null && !MapPrototypeHas(into, file)) MapPrototypeSet(into, file, name);
   }
 }
 
@@ -118,7 +181,7 @@ function safePath(url: string): string | null {
  * Called from the uncaughtExceptionMonitor; arms the report when nothing
  * will handle the exception. */
 export function noteUncaught(err: unknown, innermost: number): void {
-  if (process.listenerCount('uncaughtException') > 0 || process.hasUncaughtExceptionCaptureCallback()) return;
+  if (EventEmitterPrototypeListenerCount(process, 'uncaughtException') > 0 || process.hasUncaughtExceptionCaptureCallback()) return;
   definerAt = null;
   if (err !== null && typeof err === 'object') {
     // An error that a wrapped definer rethrew: Node's report would show the
@@ -126,10 +189,11 @@ export function noteUncaught(err: unknown, innermost: number): void {
     // its stack having been formatted). It is reported here, at the first
     // frame of its stack in a file (also when the program turned source maps
     // on: a frame in a file of its own map names that file, read as it is).
-    for (const frame of definerErrors.get(err) ?? []) {
-      const m = /(?:\(|at )((?:file:\/\/)?\/[^():\n]*):(\d+):(\d+)\)?$/.exec(frame);
+    const frames = (WeakMapPrototypeGet(definerErrors, err) as string[] | undefined) ?? [];
+    for (let i = 0; i < frames.length; i++) {
+      const m = RegExpPrototypeExec(/(?:\(|at )((?:file:\/\/)?\/[^():\n]*):(\d+):(\d+)\)?$/, frames[i]);
       if (m === null) continue;
-      const file = m[1].startsWith('file://') ? safePath(m[1]) : m[1];
+      const file = StringPrototypeStartsWith(m[1], 'file://') ? safePath(m[1]) : m[1];
       if (file !== null) definerAt = { file, resource: m[1], line: Number(m[2]) - 1, col: Number(m[3]) - 1 };
       break;
     }
@@ -137,7 +201,7 @@ export function noteUncaught(err: unknown, innermost: number): void {
   recorderTopAt = definerAt === null && !sourceMapsOn() ? stripRecorderTop(err) : null;
   if (sourceMapsOn() && definerAt === null) return;
   pending = err;
-  candidates = new Map();
+  candidates = new MapCtor();
   // The stack names each file as Node does (an ES module by its URL, also
   // a `.js` one); the innermost function's file, when the stack lacks it,
   // by a guess from its extension.
@@ -145,23 +209,38 @@ export function noteUncaught(err: unknown, innermost: number): void {
   if (innermost > 0) {
     try {
       const file = native().functionPath(innermost);
-      if (file !== null && !candidates.has(file)) candidates.set(file, file.endsWith('.mjs') ? pathToFileURL(file).href : file);
+      if (file !== null && !MapPrototypeHas(candidates, file)) MapPrototypeSet(candidates, file, StringPrototypeEndsWith(file, '.mjs') ? pathToFileURL(file).href : file);
     } catch {
       // no file known
     }
   }
   // After the program's own 'exit' listeners: Node emits 'exit' right before its report.
-  process.once('exit', prepare);
+  // (`on` and a listener with its own `apply`: Node's `once` wrapper and
+  // emit would call Function.prototype.apply, the program's.)
+  if (!listening) {
+    listening = true;
+    EventEmitterPrototypeOn(process, 'exit', onExit);
+  }
 }
+
+let listening = false;
+const onExit = ownApply((): void => {
+  listening = false;
+  EventEmitterPrototypeRemoveListener(process, 'exit', onExit);
+  prepare();
+});
 
 /** Formats the stacks of `err` and of the errors it holds, while source maps are off. */
 function formatStacks(err: unknown, depth: number): void {
   if (depth > 8 || ownStack(err) === undefined) return;
   const e = err as { cause?: unknown; errors?: unknown };
-  const cause = Object.getOwnPropertyDescriptor(e, 'cause');
+  const cause = ObjectGetOwnPropertyDescriptor(e, 'cause');
   if (cause !== undefined && 'value' in cause) formatStacks(cause.value, depth + 1);
-  const errors = Object.getOwnPropertyDescriptor(e, 'errors');
-  if (errors !== undefined && Array.isArray(errors.value)) for (const x of errors.value) formatStacks(x, depth + 1);
+  const errors = ObjectGetOwnPropertyDescriptor(e, 'errors');
+  if (errors !== undefined && ArrayIsArray(errors.value)) {
+    const xs = errors.value as unknown[];
+    for (let i = 0; i < xs.length; i++) formatStacks(xs[i], depth + 1);
+  }
 }
 
 function prepare(): void {
@@ -182,14 +261,15 @@ function prepare(): void {
       return;
     }
     const found: [string, string, Edits][] = [];
-    for (const [file, resource] of candidates) {
-      const edits = native().fatalSourceInfo(file);
-      if (edits !== null) found.push([file, resource, edits]);
+    const cs = mapEntries(candidates);
+    for (let i = 0; i < cs.length; i++) {
+      const edits = native().fatalSourceInfo(cs[i][0]);
+      if (edits !== null) found[found.length] = [cs[i][0], cs[i][1], edits];
     }
     if (found.length === 0) return;
     formatStacks(err, 0);
     process.setSourceMapsEnabled(true);
-    for (const [file, resource, edits] of found) register(file, resource, edits);
+    for (let i = 0; i < found.length; i++) register(found[i][0], found[i][1], found[i][2]);
     patchFindEntry(err);
   } catch {
     // Node prints its own report.
@@ -199,8 +279,8 @@ function prepare(): void {
 function register(file: string, resource: string, edits: Edits): void {
   const url = pathToFileURL(file).href;
   const payload = { version: 3, sources: [url], sourcesContent: [edits.source], names: [], mappings: 'AAAA' };
-  injected.set(url, { edits, resource, sourceLines: edits.source.split(/\r\n|\r|\n|\u2028|\u2029/) });
-  const map = Buffer.from(JSON.stringify(payload)).toString('base64');
+  MapPrototypeSet(injected, url, { edits, resource, sourceLines: splitLines(edits.source) });
+  const map = BufferPrototypeToString(BufferFrom(JSONStringify(payload)), 'base64');
   evaluate(`//# sourceURL=${url}\n//# sourceMappingURL=data:application/json;base64,${map}`);
 }
 
@@ -210,11 +290,11 @@ function register(file: string, resource: string, edits: Edits): void {
  * before it on the line). */
 function reportDefinerError(err: unknown, at: { file: string; resource: string; line: number; col: number }, edits: Edits | undefined): void {
   const e: Edits = edits ?? { source: fs.readFileSync(at.file, 'utf8'), lines: {} };
-  const script: Injected = { edits: e, resource: at.resource, sourceLines: e.source.split(/\r\n|\r|\n|\u2028|\u2029/) };
+  const script: Injected = { edits: e, resource: at.resource, sourceLines: splitLines(e.source) };
   const text = script.sourceLines[at.line];
   if (text === undefined) return;
   let column = originalColumn(e, at.line, at.col);
-  const before = /\bthrow\s+$/.exec(text.slice(0, column));
+  const before = RegExpPrototypeExec(/\bthrow\s+$/, StringPrototypeSlice(text, 0, column));
   if (before !== null) column = before.index;
   reportAndExit(err, script, at.line, column);
 }
@@ -231,11 +311,17 @@ const FRAME_AT = /^\s+at (?:.*\()?((?:file:\/\/)?\/[^():\n]*|noderec:\/\/[^():\n
  * first frame left is returned, where the report puts the source line and
  * caret. Null (nothing changed) for any other error. */
 function stripRecorderTop(err: unknown): { file: string; resource: string; line: number; col: number } | null {
-  if (!util.types.isNativeError(err)) return null;
+  if (!isNativeError(err)) return null;
   const stack = ownStack(err);
   if (stack === undefined) return null;
-  const lines = stack.split('\n');
-  const first = lines.findIndex((l) => /^\s+at /.test(l));
+  const lines = StringPrototypeSplit(stack, '\n');
+  let first = -1;
+  for (let k = 0; k < lines.length; k++) {
+    if (reTest(/^\s+at /, lines[k])) {
+      first = k;
+      break;
+    }
+  }
   if (first < 0) return null;
   // The recorder's frames, and V8's builtins it called (a `get length` or
   // `join` the overflow happened in: `(<anonymous>)`, `(native)`), up to
@@ -243,18 +329,20 @@ function stripRecorderTop(err: unknown): { file: string; resource: string; line:
   let i = first;
   let last = -1;
   for (; i < lines.length; i++) {
-    if (BUILTIN_AT.test(lines[i])) continue;
-    const m = FRAME_AT.exec(lines[i]);
-    if (m === null || !(m[1].startsWith('noderec://') || (m[1].startsWith('file://') ? safePath(m[1]) ?? '' : m[1]).startsWith(RECORDER_DIR))) break;
+    if (reTest(BUILTIN_AT, lines[i])) continue;
+    const m = RegExpPrototypeExec(FRAME_AT, lines[i]);
+    if (m === null || !(StringPrototypeStartsWith(m[1], 'noderec://') || StringPrototypeStartsWith(StringPrototypeStartsWith(m[1], 'file://') ? safePath(m[1]) ?? '' : m[1], RECORDER_DIR))) break;
     last = i;
   }
   if (last < 0 || i === lines.length) return null;
-  const m = FRAME_AT.exec(lines[i]);
+  const m = RegExpPrototypeExec(FRAME_AT, lines[i]);
   if (m === null) return null;
-  const file = m[1].startsWith('file://') ? safePath(m[1]) : m[1];
+  const file = StringPrototypeStartsWith(m[1], 'file://') ? safePath(m[1]) : m[1];
   if (file === null) return null;
   try {
-    (err as Error).stack = [...lines.slice(0, first), ...lines.slice(last + 1)].join('\n');
+    const kept: string[] = [];
+    for (let k = 0; k < lines.length; k++) if (k < first || k > last) kept[kept.length] = lines[k];
+    (err as Error).stack = ArrayPrototypeJoin(kept, '\n');
   } catch {
     return null;
   }
@@ -267,13 +355,13 @@ function stripRecorderTop(err: unknown): { file: string; resource: string; line:
  * reports the overflow of a function's entry without the recorder). */
 function reportRecorderTop(err: unknown, at: { file: string; resource: string; line: number; col: number }, edits: Edits | undefined): void {
   const e: Edits = edits ?? { source: fs.readFileSync(at.file, 'utf8'), lines: {} };
-  const script: Injected = { edits: e, resource: at.resource, sourceLines: e.source.split(/\r\n|\r|\n|\u2028|\u2029/) };
+  const script: Injected = { edits: e, resource: at.resource, sourceLines: splitLines(e.source) };
   let line = at.line;
   let column = originalColumn(e, line, at.col);
   if (insideInsertion(e, line, at.col)) {
     while (line < script.sourceLines.length) {
       const text = script.sourceLines[line];
-      while (column < text.length && /\s/.test(text[column])) column++;
+      while (column < text.length && reTest(/\s/, text[column])) column++;
       if (column < text.length) break;
       line++;
       column = 0;
@@ -285,7 +373,8 @@ function reportRecorderTop(err: unknown, at: { file: string; resource: string; l
 
 /** Whether a column of the running code on `line` is inside an insertion. */
 function insideInsertion(edits: Edits, line: number, col: number): boolean {
-  for (const [at, len] of edits.lines[String(line)] ?? []) if (col >= at && col < at + len) return true;
+  const cuts = edits.lines[String(line)] ?? [];
+  for (let i = 0; i < cuts.length; i++) if (col >= cuts[i][0] && col < cuts[i][0] + cuts[i][1]) return true;
   return false;
 }
 
@@ -294,7 +383,9 @@ function originalColumn(edits: Edits, line: number, col: number): number {
   const cuts = edits.lines[String(line)];
   if (cuts === undefined) return col;
   let shift = 0;
-  for (const [at, len] of cuts) {
+  for (let i = 0; i < cuts.length; i++) {
+    const at = cuts[i][0];
+    const len = cuts[i][1];
     if (col < at) break;
     if (col < at + len) return at - shift;
     shift += len;
@@ -312,11 +403,11 @@ function patchFindEntry(err: unknown): void {
   const findEntry = SourceMap.prototype.findEntry;
   SourceMap.prototype.findEntry = function (this: { payload?: { sources?: string[] } }, line: number, col: number): unknown {
     const url = this.payload?.sources?.[0];
-    const ours = url === undefined ? undefined : injected.get(url);
-    if (ours === undefined) return findEntry.call(this, line, col);
+    const ours = url === undefined ? undefined : (MapPrototypeGet(injected, url) as Injected | undefined);
+    if (ours === undefined) return ReflectApply(findEntry, this, [line, col]);
     const column = originalColumn(ours.edits, line, col);
     // Node 22 prints a path where it printed the URL of an ES module.
-    if (NODE_MAJOR < 22 || ours.resource.startsWith('file:')) reportAndExit(err, ours, line, column);
+    if (NODE_MAJOR < 22 || StringPrototypeStartsWith(ours.resource, 'file:')) reportAndExit(err, ours, line, column);
     return { generatedLine: line, generatedColumn: col, originalSource: url, originalLine: line, originalColumn: column };
   };
 }
@@ -337,7 +428,7 @@ function reportAndExit(err: unknown, script: Injected, line: number, column: num
   if (text === undefined) return;
   const arrow = `${script.resource}:${line + 1}\n${text}\n${underline(text, column)}`;
   let out: string;
-  if (util.types.isNativeError(err)) {
+  if (isNativeError(err)) {
     let trace: string;
     try {
       trace = inspectLikeNode(err);
@@ -378,8 +469,8 @@ function inspectLikeNode(err: unknown): string {
  * the UTF-8 line before the column (a tab stays a tab), then `^`; no line
  * when the column is past the line's end. Ends with a newline. */
 function underline(text: string, column: number): string {
-  const bytes = Buffer.from(text, 'utf8');
-  if (column < 0 || column + 1 > bytes.length) return '';
+  const bytes = BufferFrom(text, 'utf8');
+  if (column < 0 || column + 1 > TypedArrayPrototypeGetLength(bytes)) return '';
   let s = '';
   for (let i = 0; i < column && i < 1020; i++) {
     if (bytes[i] === 0) break;
@@ -392,15 +483,16 @@ function underline(text: string, column: number): string {
 /** internal/util/colors shouldColorize. */
 function shouldColorize(stream: NodeJS.WriteStream): boolean {
   if (process.env.FORCE_COLOR !== undefined) {
-    return (tty.WriteStream.prototype.getColorDepth as () => number).call(undefined) > 2;
+    return ReflectApply(tty.WriteStream.prototype.getColorDepth as () => number, undefined, []) > 2;
   }
   return stream?.isTTY === true && (typeof stream.getColorDepth === 'function' ? stream.getColorDepth() > 2 : true);
 }
 
 /** Node's own errors that rewrite their stack before the report. */
 function enhancedBeforeInspector(err: object): boolean {
-  for (let o: object | null = err; o !== null; o = Object.getPrototypeOf(o) as object | null) {
-    for (const s of Object.getOwnPropertySymbols(o)) if (s.description === 'kEnhanceStackBeforeInspector') return true;
+  for (let o: object | null = err; o !== null; o = ObjectGetPrototypeOf(o) as object | null) {
+    const syms = ObjectGetOwnPropertySymbols(o);
+    for (let i = 0; i < syms.length; i++) if (ReflectApply(SymbolPrototypeGetDescription, syms[i], []) === 'kEnhanceStackBeforeInspector') return true;
   }
   return false;
 }

@@ -24,7 +24,32 @@ import * as fs from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 
 import { native, Native } from '../native';
+import * as P from './primordials';
 import * as probes from './probes';
+
+// Module-level consts (a load through the module object would cost more in the write path).
+const BufferAllocUnsafeSlow = P.BufferAllocUnsafeSlow;
+const BufferFrom = P.BufferFrom;
+const BufferIsEncoding = P.BufferIsEncoding;
+const BufferPrototypeReadUInt32LE = P.BufferPrototypeReadUInt32LE;
+const BufferPrototypeUtf8Write = P.BufferPrototypeUtf8Write;
+const BufferPrototypeWrite = P.BufferPrototypeWrite;
+const EventEmitterPrototypeOn = P.EventEmitterPrototypeOn;
+const EventEmitterPrototypePrependListener = P.EventEmitterPrototypePrependListener;
+const EventEmitterPrototypeRemoveListener = P.EventEmitterPrototypeRemoveListener;
+const ObjectDefineProperty = P.ObjectDefineProperty;
+const ObjectGetOwnPropertyDescriptor = P.ObjectGetOwnPropertyDescriptor;
+const ObjectPrototypeHasOwnProperty = P.ObjectPrototypeHasOwnProperty;
+const ReflectApply = P.ReflectApply;
+const TypedArrayPrototypeCopyWithin = P.TypedArrayPrototypeCopyWithin;
+const TypedArrayPrototypeGetBuffer = P.TypedArrayPrototypeGetBuffer;
+const TypedArrayPrototypeGetLength = P.TypedArrayPrototypeGetLength;
+const TypedArrayPrototypeIndexOf = P.TypedArrayPrototypeIndexOf;
+const TypedArrayPrototypeLastIndexOf = P.TypedArrayPrototypeLastIndexOf;
+const TypedArrayPrototypeSet = P.TypedArrayPrototypeSet;
+const U8 = P.U8;
+const isUint8Array = P.isUint8Array;
+const ownApply = P.ownApply;
 
 export type IoMode = 'off' | 'proxies' | 'proxies+fd';
 export type IoStreamName = 'stdin' | 'stdout' | 'stderr';
@@ -56,15 +81,40 @@ function nio(): Native {
   return native();
 }
 
+// Everything below that runs while the program runs calls only built-ins
+// captured at load (./primordials, decision 54): a program may replace
+// Function.prototype.apply, the typed-array `length` getter, Buffer's
+// methods, and its replacement would run (and print) inside a write.
+
 interface Pending {
   buf: Buffer;
+  /** `buf`'s length (kept: never read through the `length` getter). */
+  cap: number;
+  /** `buf`'s ArrayBuffer (`buf` starts at its offset 0: allocUnsafeSlow). */
+  ab: ArrayBuffer;
   len: number;
   /** Clock (µs) of the last write. */
   last: number;
 }
 
+/** A buffer of its own (not from the pool: its byteOffset is 0). */
+function setBuf(p: Pending, cap: number): void {
+  const nb = BufferAllocUnsafeSlow(cap);
+  if (p.len > 0) {
+    // Grown (cap > p.len) or shrunk to less than 4096 bytes (p.len < 4096).
+    const ob = p.buf;
+    if (cap >= p.cap) TypedArrayPrototypeSet(nb, ob);
+    else for (let i = 0; i < p.len; i++) nb[i] = ob[i];
+  }
+  p.buf = nb;
+  p.cap = cap;
+  p.ab = TypedArrayPrototypeGetBuffer(nb) as ArrayBuffer;
+}
+
 function newPending(): Pending {
-  return { buf: Buffer.allocUnsafeSlow(4096), len: 0, last: 0 };
+  const p: Pending = { buf: null as unknown as Buffer, cap: 0, ab: null as unknown as ArrayBuffer, len: 0, last: 0 };
+  setBuf(p, 4096);
+  return p;
 }
 
 const pend: Pending[] = [newPending(), newPending(), newPending()];
@@ -109,22 +159,16 @@ function emit(stream: number, flags: number, upto: number): void {
   const p = pend[stream];
   if (p.buf[upto - 1] === 10) flags |= NEWLINE;
   probes.output(stream, flags, p.buf, 0, upto);
-  if (upto < p.len) p.buf.copyWithin(0, upto, p.len);
+  if (upto < p.len) TypedArrayPrototypeCopyWithin(p.buf, 0, upto, p.len);
   p.len -= upto;
-  if (p.buf.length > 1 << 20 && p.len < 4096) {
-    const nb = Buffer.allocUnsafeSlow(4096);
-    p.buf.copy(nb, 0, 0, p.len);
-    p.buf = nb;
-  }
+  if (p.cap > 1 << 20 && p.len < 4096) setBuf(p, 4096);
 }
 
 function ensure(p: Pending, need: number): void {
-  if (need <= p.buf.length) return;
-  let cap = p.buf.length * 2;
+  if (need <= p.cap) return;
+  let cap = p.cap * 2;
   while (cap < need) cap *= 2;
-  const nb = Buffer.allocUnsafeSlow(cap);
-  p.buf.copy(nb, 0, 0, p.len);
-  p.buf = nb;
+  setBuf(p, cap);
 }
 
 /** Copies a write into the stream's pending chunk; returns the number of bytes, or -1. */
@@ -134,29 +178,32 @@ function append(p: Pending, chunk: unknown, encoding: unknown, s: unknown): numb
     let enc: string;
     if (typeof encoding === 'string') {
       enc = encoding;
-      if (enc !== 'utf8' && enc !== 'utf-8' && !Buffer.isEncoding(enc)) return -1;
+      if (enc !== 'utf8' && enc !== 'utf-8' && !BufferIsEncoding(enc)) return -1;
     } else {
       const ws = (s as { _writableState?: { defaultEncoding?: string } })._writableState;
       enc = ws !== undefined && typeof ws.defaultEncoding === 'string' ? ws.defaultEncoding : 'utf8';
       if (enc === 'buffer') enc = 'utf8';
     }
     if (chunk.length > MAX_CHUNK) {
-      const b = Buffer.from(chunk, enc as BufferEncoding);
-      ensure(p, start + b.length);
-      b.copy(p.buf, start);
-      return b.length;
+      const b = BufferFrom(chunk, enc as BufferEncoding);
+      const n = TypedArrayPrototypeGetLength(b);
+      ensure(p, start + n);
+      TypedArrayPrototypeSet(p.buf, b, start);
+      return n;
     }
     ensure(p, start + chunk.length * 3);
-    return p.buf.write(chunk, start, enc as BufferEncoding);
+    // utf8Write with all its arguments: Buffer#write reads `this.length`.
+    if (enc === 'utf8' || enc === 'utf-8') return BufferPrototypeUtf8Write(p.buf, chunk, start, p.cap - start);
+    return BufferPrototypeWrite(p.buf, chunk, start, p.cap - start, enc as BufferEncoding);
   }
-  if (chunk instanceof Uint8Array) {
-    const n = chunk.length;
+  if (isUint8Array(chunk)) {
+    const n = TypedArrayPrototypeGetLength(chunk);
     ensure(p, start + n);
     if (n < 64) {
       const b = p.buf;
       for (let i = 0; i < n; i++) b[start + i] = chunk[i];
     } else {
-      p.buf.set(chunk, start);
+      TypedArrayPrototypeSet(p.buf, chunk, start);
     }
     return n;
   }
@@ -184,7 +231,7 @@ function onWrite(stream: number, chunk: unknown, encoding: unknown, s: unknown):
   const end = start + n;
   p.len = end;
   p.last = t;
-  if (mirror) nio().ioExpect(stream, p.buf.subarray(start, end));
+  if (mirror) nio().ioExpect(stream, new U8(p.ab, start, n));
   // The last newline of this write ends a chunk (earlier bytes had none).
   const b = p.buf;
   let nl = -1;
@@ -196,7 +243,7 @@ function onWrite(stream: number, chunk: unknown, encoding: unknown, s: unknown):
       }
     }
   } else {
-    nl = b.lastIndexOf(10, end - 1);
+    nl = TypedArrayPrototypeLastIndexOf(b, 10, end - 1);
   }
   if (nl >= 0) emit(stream, 0, nl + 1);
   if (p.len >= MAX_CHUNK) emit(stream, FLUSH, p.len);
@@ -208,10 +255,10 @@ function onWrite(stream: number, chunk: unknown, encoding: unknown, s: unknown):
 
 function announce(stream: number, chunk: unknown, encoding: unknown): void {
   let b: Uint8Array | null = null;
-  if (chunk instanceof Uint8Array) b = chunk;
+  if (isUint8Array(chunk)) b = chunk;
   else if (typeof chunk === 'string')
-    b = Buffer.from(chunk, typeof encoding === 'string' && Buffer.isEncoding(encoding) ? encoding : 'utf8');
-  if (b !== null && b.length > 0) nio().ioExpect(stream, b);
+    b = BufferFrom(chunk, typeof encoding === 'string' && BufferIsEncoding(encoding) ? encoding : 'utf8');
+  if (b !== null && TypedArrayPrototypeGetLength(b) > 0) nio().ioExpect(stream, b);
 }
 
 function arm(): void {
@@ -262,9 +309,14 @@ function boundary(): void {
   if (mirror) drainMirror();
   // Input that came while a value was encoded, after the output that was
   // pending then (as onInput orders it).
-  while (inputWaiting.length > 0) {
-    const w = inputWaiting.shift() as Uint8Array;
-    probes.output(STDIN, INPUT | (w[w.length - 1] === 10 ? NEWLINE : 0), w, 0, w.length);
+  if (inputWaiting.length > 0) {
+    const ws = inputWaiting;
+    inputWaiting = [];
+    for (let i = 0; i < ws.length; i++) {
+      const w = ws[i];
+      const n = TypedArrayPrototypeGetLength(w);
+      probes.output(STDIN, INPUT | (w[n - 1] === 10 ? NEWLINE : 0), w, 0, n);
+    }
   }
 }
 
@@ -272,16 +324,17 @@ function emitEncoded(b: Buffer | null | undefined): void {
   // `ioMirrorStop().chunks` is absent (undefined), `ioDrain()` null, when there is nothing.
   if (b === null || b === undefined) return;
   let off = 0;
-  while (off + 5 <= b.length) {
+  const blen = TypedArrayPrototypeGetLength(b);
+  while (off + 5 <= blen) {
     const stream = b[off];
-    const n = b.readUInt32LE(off + 1);
+    const n = BufferPrototypeReadUInt32LE(b, off + 1);
     const s = off + 5;
     const e = s + n;
-    if (e > b.length) break;
+    if (e > blen) break;
     // One chunk per line, as for the proxies.
     let from = s;
     while (from < e) {
-      const nl = b.indexOf(10, from);
+      const nl = TypedArrayPrototypeIndexOf(b, 10, from);
       const to = nl < 0 || nl >= e ? e : nl + 1;
       probes.output(stream, MIRROR | (b[to - 1] === 10 ? NEWLINE : 0), b, from, to);
       from = to;
@@ -297,22 +350,26 @@ function drainMirror(): void {
 /** Input read from fd 0 by `process.stdin`. */
 /** Input pushed while a value was encoded (decisions.md 42, *Review*): it
  * waits for the next boundary, which an event inside the value would break. */
-const inputWaiting: Uint8Array[] = [];
+let inputWaiting: Uint8Array[] = [];
 function onInput(chunk: unknown, encoding: unknown): void {
   let b: Uint8Array;
-  if (chunk instanceof Uint8Array) b = chunk;
+  if (isUint8Array(chunk)) b = chunk;
   else if (typeof chunk === 'string')
-    b = Buffer.from(chunk, typeof encoding === 'string' && Buffer.isEncoding(encoding) ? encoding : 'utf8');
+    b = BufferFrom(chunk, typeof encoding === 'string' && BufferIsEncoding(encoding) ? encoding : 'utf8');
   else return;
-  if (b.length === 0) return;
+  const n = TypedArrayPrototypeGetLength(b);
+  if (n === 0) return;
   if (probes.encodingNow()) {
-    inputWaiting.push(Uint8Array.prototype.slice.call(b));
+    // A copy (`slice` would look up the species constructor).
+    const c = new U8(n);
+    TypedArrayPrototypeSet(c, b);
+    inputWaiting[inputWaiting.length] = c;
     flag[0] = 1;
     return;
   }
   // Output that came before keeps its place.
   if (flag[0] !== 0) boundary();
-  probes.output(STDIN, INPUT | (b[b.length - 1] === 10 ? NEWLINE : 0), b, 0, b.length);
+  probes.output(STDIN, INPUT | (b[n - 1] === 10 ? NEWLINE : 0), b, 0, n);
 }
 
 // ---- installation ---------------------------------------------------------
@@ -321,19 +378,19 @@ type AnyFn = (this: unknown, ...args: unknown[]) => unknown;
 
 /** Replaces `obj[key]` (a method) by `make(original)`; undone at uninstall. */
 function wrapMethod(obj: Record<string, unknown>, key: string, make: (orig: AnyFn) => AnyFn): void {
-  const own = Object.prototype.hasOwnProperty.call(obj, key);
+  const own = ObjectPrototypeHasOwnProperty(obj, key);
   const orig = obj[key];
   if (typeof orig !== 'function') return;
   const w = make(orig as AnyFn);
   // Same name and arity as the original (Writable.prototype.write is anonymous).
-  Object.defineProperty(w, 'name', { value: orig.name, configurable: true });
-  Object.defineProperty(w, 'length', { value: orig.length, configurable: true });
+  ObjectDefineProperty(w, 'name', { value: orig.name, configurable: true });
+  ObjectDefineProperty(w, 'length', { value: orig.length, configurable: true });
   obj[key] = w;
-  undo.push(() => {
+  undo[undo.length] = () => {
     if (obj[key] !== w) return; // wrapped again by the program: stays, passes through
     if (own) obj[key] = orig;
     else delete obj[key];
-  });
+  };
 }
 
 function installWrite(s: NodeJS.WriteStream, stream: number): void {
@@ -343,31 +400,32 @@ function installWrite(s: NodeJS.WriteStream, stream: number): void {
       if (enabled[stream]) onWrite(stream, chunk, encoding, s);
       void cb;
       // eslint-disable-next-line prefer-rest-params
-      return orig.apply(this, arguments as unknown as unknown[]);
+      return ReflectApply(orig, this, arguments);
     },
   );
   if (isMainThread) {
     // A worker's stdout/stderr is piped into ours; the worker captured it.
-    const onPipe = (src: unknown): void => {
+    // (Listeners with their own `apply`: Node's emit calls `listener.apply`.)
+    const onPipe = ownApply((src: unknown): void => {
       const r = src as NodeJS.ReadableStream & { constructor?: { name?: string } };
       if (r?.constructor?.name !== 'ReadableWorkerStdio') return;
-      r.prependListener('data', markWorkerChunk);
-    };
-    s.on('pipe', onPipe);
-    undo.push(() => s.removeListener('pipe', onPipe));
+      EventEmitterPrototypePrependListener(r, 'data', markWorkerChunk);
+    });
+    EventEmitterPrototypeOn(s, 'pipe', onPipe);
+    undo[undo.length] = () => EventEmitterPrototypeRemoveListener(s, 'pipe', onPipe);
   }
 }
 
-function markWorkerChunk(chunk: unknown): void {
+const markWorkerChunk = ownApply(function markWorkerChunk(chunk: unknown): void {
   if (installed) workerChunk = chunk;
-}
+});
 
 function installStdin(s: NodeJS.ReadStream): void {
   wrapMethod(s as unknown as Record<string, unknown>, 'push', (orig) =>
     function push(this: unknown, chunk: unknown, encoding?: unknown): unknown {
       if (enabled[STDIN] && chunk !== null && chunk !== undefined) onInput(chunk, encoding);
       // eslint-disable-next-line prefer-rest-params
-      return orig.apply(this, arguments as unknown as unknown[]);
+      return ReflectApply(orig, this, arguments);
     },
   );
 }
@@ -376,7 +434,7 @@ function installStdin(s: NodeJS.ReadStream): void {
  * are created lazily by Node; creating one early changes fd flags). */
 function onStream(name: IoStreamName, fn: (s: never) => void): void {
   const proc = process as unknown as Record<string, unknown>;
-  const d = Object.getOwnPropertyDescriptor(process, name);
+  const d = ObjectGetOwnPropertyDescriptor(process, name);
   if (d === undefined) return;
   if (typeof d.get !== 'function' || d.configurable !== true) {
     fn(proc[name] as never);
@@ -384,23 +442,23 @@ function onStream(name: IoStreamName, fn: (s: never) => void): void {
   }
   const get = d.get;
   let done = false;
-  Object.defineProperty(process, name, {
+  ObjectDefineProperty(process, name, {
     configurable: true,
     enumerable: d.enumerable,
     set: d.set,
     get(this: unknown) {
-      const s = get.call(this) as never;
+      const s = ReflectApply(get, this, []) as never;
       if (!done) {
         done = true;
-        Object.defineProperty(process, name, d);
+        ObjectDefineProperty(process, name, d);
         if (installed) fn(s);
       }
       return s;
     },
   });
-  undo.push(() => {
-    if (!done) Object.defineProperty(process, name, d);
-  });
+  undo[undo.length] = () => {
+    if (!done) ObjectDefineProperty(process, name, d);
+  };
 }
 
 function handleFd(s: unknown, fallback: number): number {
@@ -508,7 +566,10 @@ function uninstall(): void {
       lastError = e instanceof Error ? e.message : String(e);
     }
   }
-  while (undo.length > 0) undo.pop()!();
+  // Last installed, first undone (an index loop: Array.prototype.pop is the program's).
+  const u = undo;
+  for (let i = u.length - 1; i >= 0; i--) u[i]();
+  u.length = 0;
   probes.setIoHook(null, null);
   if (idleId !== null) {
     nio().ioIdleUnregister(idleId);
