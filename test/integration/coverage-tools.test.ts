@@ -173,6 +173,28 @@ describe('coverage reports of recorded code, compared whole', () => {
   }
 });
 
+// Several processes (review55): a file's functions get ids from where the
+// process's count stands when it loads, and the instrumented text must not
+// depend on it, or c8 cannot merge the processes' ranges of that file.
+describe('coverage of a file loaded by several processes', () => {
+  for (const node of NODES_20_24) {
+    it(`c8's JSON as without the recorder (coverage-multi/esm, ${name24(node)})`, async () => {
+      const dir = fixture('coverage-multi', 'esm');
+      const c8 = async (env: Record<string, string>) => {
+        const reports = tempDir('noderec-c8-');
+        const r = await spawnAsync(node, [C8, '--reporter=json', `--temp-directory=${tempDir('noderec-c8-')}`, `--reports-dir=${reports}`, node, '--test', 'a.test.js', 'b.test.js'], { cwd: dir, env: cleanEnv(env) });
+        return { code: r.code, lib: c8Lib(reports) };
+      };
+      const plain = await c8({});
+      expect(plain.code).toBe(0);
+      expect(plain.lib).not.toBeNull();
+      const rec = await c8({ NODE_OPTIONS: `--require ${REGISTER}`, NODEREC_OUT_DIR: tempDir() });
+      expect(rec.lib).toEqual(plain.lib);
+      expect(rec.code).toBe(0);
+    });
+  }
+});
+
 describe('the coverage map', () => {
   it('sends every token start and end of real files to its own place', async () => {
     const check = fixture('coverage-map-check', 'check.js');

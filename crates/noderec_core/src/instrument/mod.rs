@@ -218,8 +218,14 @@ pub struct RecordAll;
 impl Decider for RecordAll {}
 
 /// The text the caller inserts at [`Instrumented::prologue_at`], with the file's base id.
+///
+/// The base id is written in a field of 10 characters (any `u32`, padded with spaces):
+/// it depends on how many functions the process registered before, so without the
+/// padding the same file's instrumented text would differ in length from one process
+/// to another, and coverage tools that merge processes' ranges of a file by offset
+/// (c8) would merge ranges of different texts (review55).
 pub fn prologue(base: u32) -> String {
-    format!("const __nr$b={base},$nr$a=__nr$.t(__nr$.c(__nr$b));")
+    format!("const __nr$b={base:<10},$nr$a=__nr$.t(__nr$.c(__nr$b));")
 }
 
 /// The prologue of code instrumented in one process and run in another: the
@@ -232,7 +238,7 @@ pub fn prologue_registering(table: &str) -> String {
 /// The prologue with the file's `attr:` rule set ids registered before the module entry
 /// runs: `attr` is one id and the table length (`7,120`) or a JavaScript array of ids.
 pub fn prologue_with_attr(base: u32, attr: &str) -> String {
-    format!("const __nr$b=__nr$.fa({base},{attr}),$nr$a=__nr$.t(__nr$.c(__nr$b));")
+    format!("const __nr$b=__nr$.fa({base:<10},{attr}),$nr$a=__nr$.t(__nr$.c(__nr$b));")
 }
 
 /// A package file's prologue under `--scope project`: `prologue` (one of the above) with

@@ -304,7 +304,7 @@ fn directive_prologue_stays_first() {
         "'use strict';\nfunction f() { \"use strict\";;const $nr$a=__nr$.c(__nr$b+1);try{ return __nr$.u($nr$a) }finally{__nr$.d=$nr$a}};__nr$.u($nr$a)\n",
     );
     assert_eq!(out.prologue_at, "'use strict';".len());
-    assert!(with_prologue(&out).starts_with("'use strict';const __nr$b=7,$nr$a=__nr$.t(__nr$.c(__nr$b));\n"));
+    assert!(with_prologue(&out).starts_with("'use strict';const __nr$b=7         ,$nr$a=__nr$.t(__nr$.c(__nr$b));\n"));
     let out = run("\"use strict\"; // c\n'use asm';\nx()", CJS);
     assert_eq!(out.prologue_at, "\"use strict\"; // c\n'use asm';".len());
 }
