@@ -7,6 +7,19 @@
 // ERR_NATIVE_MISSING and programs run unrecorded.
 'use strict';
 const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+// `npx noderec` inside the clone: npm installs the clone into its npx cache
+// and runs this script again (npm_command=exec), which rebuilt everything
+// (about 18 s) before the first recording. Nothing to do once `npm ci` built it.
+const root = path.join(__dirname, '..');
+const built = () =>
+  fs.existsSync(path.join(root, 'js', 'dist', 'index.js')) &&
+  fs.existsSync(path.join(root, 'js', 'dist', 'viewer', 'ui.js')) &&
+  fs.existsSync(path.join(root, 'js', 'native')) &&
+  fs.readdirSync(path.join(root, 'js', 'native')).some((f) => f.endsWith('.node'));
+if (process.env.npm_command === 'exec' && built()) process.exit(0);
 
 function run(script) {
   const r = spawnSync('npm', ['run', '--silent', script], { stdio: 'inherit', shell: process.platform === 'win32' });
@@ -30,8 +43,6 @@ run('build:viewer');
 // The transparency corpus's vitest 4 project has its own dependencies (the
 // repository's own tests run on vitest 3): installed here, from its lockfile,
 // when the tests are part of this checkout.
-const fs = require('node:fs');
-const path = require('node:path');
 const vitest4 = path.join(__dirname, '..', 'test', 'corpus', 'vitest4');
 if (fs.existsSync(path.join(vitest4, 'package-lock.json')) && !fs.existsSync(path.join(vitest4, 'node_modules', 'vitest', 'package.json'))) {
   const env = {};
