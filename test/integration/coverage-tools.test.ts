@@ -116,6 +116,21 @@ function lcovLib(file: string): string | null {
   return rec === undefined ? null : rec.replace(/^\s*TN:.*\n/, '').trim();
 }
 
+/** c8's JSON entry of lib.js for `node --test <tests>` in `dir`, recorded, equals the plain one. */
+async function c8SameAsPlain(node: string, dir: string, tests: string[]): Promise<void> {
+  const c8 = async (env: Record<string, string>) => {
+    const reports = tempDir('noderec-c8-');
+    const r = await spawnAsync(node, [C8, '--reporter=json', `--temp-directory=${tempDir('noderec-c8-')}`, `--reports-dir=${reports}`, node, '--test', ...tests], { cwd: dir, env: cleanEnv(env) });
+    return { code: r.code, lib: c8Lib(reports) };
+  };
+  const plain = await c8({});
+  expect(plain.code).toBe(0);
+  expect(plain.lib).not.toBeNull();
+  const rec = await c8({ NODE_OPTIONS: `--require ${REGISTER}`, NODEREC_OUT_DIR: tempDir() });
+  expect(rec.lib).toEqual(plain.lib);
+  expect(rec.code).toBe(0);
+}
+
 describe('coverage reports of recorded code, compared whole', () => {
   const cases: Array<[string, string]> = [
     ['coverage-tail', 'esm'],
@@ -128,18 +143,7 @@ describe('coverage reports of recorded code, compared whole', () => {
       // Node 20 compiles CommonJS apart from the source it maps (decision 53).
       const cjs20 = node === NODE && kind === 'cjs';
       (cjs20 ? it.fails : it)(`c8's JSON as without the recorder (${fix}/${kind}, ${name24(node)})`, async () => {
-        const dir = fixture(fix, kind);
-        const c8 = async (env: Record<string, string>) => {
-          const reports = tempDir('noderec-c8-');
-          const r = await spawnAsync(node, [C8, '--reporter=json', `--temp-directory=${tempDir('noderec-c8-')}`, `--reports-dir=${reports}`, node, '--test', 'lib.test.js'], { cwd: dir, env: cleanEnv(env) });
-          return { code: r.code, lib: c8Lib(reports) };
-        };
-        const plain = await c8({});
-        expect(plain.code).toBe(0);
-        expect(plain.lib).not.toBeNull();
-        const rec = await c8({ NODE_OPTIONS: `--require ${REGISTER}`, NODEREC_OUT_DIR: tempDir() });
-        expect(rec.lib).toEqual(plain.lib);
-        expect(rec.code).toBe(0);
+        await c8SameAsPlain(node, fixture(fix, kind), ['lib.test.js']);
       });
       for (const flags of [[], ['--enable-source-maps']]) {
         // Node >= 22 maps its report only with --enable-source-maps (decision
@@ -179,18 +183,7 @@ describe('coverage reports of recorded code, compared whole', () => {
 describe('coverage of a file loaded by several processes', () => {
   for (const node of NODES_20_24) {
     it(`c8's JSON as without the recorder (coverage-multi/esm, ${name24(node)})`, async () => {
-      const dir = fixture('coverage-multi', 'esm');
-      const c8 = async (env: Record<string, string>) => {
-        const reports = tempDir('noderec-c8-');
-        const r = await spawnAsync(node, [C8, '--reporter=json', `--temp-directory=${tempDir('noderec-c8-')}`, `--reports-dir=${reports}`, node, '--test', 'a.test.js', 'b.test.js'], { cwd: dir, env: cleanEnv(env) });
-        return { code: r.code, lib: c8Lib(reports) };
-      };
-      const plain = await c8({});
-      expect(plain.code).toBe(0);
-      expect(plain.lib).not.toBeNull();
-      const rec = await c8({ NODE_OPTIONS: `--require ${REGISTER}`, NODEREC_OUT_DIR: tempDir() });
-      expect(rec.lib).toEqual(plain.lib);
-      expect(rec.code).toBe(0);
+      await c8SameAsPlain(node, fixture('coverage-multi', 'esm'), ['a.test.js', 'b.test.js']);
     });
   }
 });
