@@ -26,7 +26,7 @@ import * as util from 'node:util';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyFn = (...args: any[]) => any;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Uncurried<R> = (self: any, ...args: any[]) => R;
+export type Uncurried<R> = (self: any, ...args: any[]) => R;
 
 const FunctionPrototypeCall = Function.prototype.call;
 const FunctionPrototypeBind = Function.prototype.bind;
@@ -49,7 +49,8 @@ export const ObjectGetPrototypeOf = Object.getPrototypeOf;
 export const ObjectGetOwnPropertySymbols = Object.getOwnPropertySymbols;
 export const ObjectPrototypeHasOwnProperty = uncurry<boolean>(Object.prototype.hasOwnProperty);
 
-function getter<R>(proto: object, key: PropertyKey): Uncurried<R> {
+/** The getter `key` of `proto`, uncurried; throws when it is missing. */
+export function getter<R>(proto: object, key: PropertyKey): Uncurried<R> {
   const d = ObjectGetOwnPropertyDescriptor(proto, key);
   if (d === undefined || typeof d.get !== 'function') throw new Error(`noderec: missing built-in getter ${String(key)}`);
   return uncurry<R>(d.get);

@@ -16,6 +16,7 @@
 import * as util from 'util';
 import * as v8 from 'v8';
 
+import { getter, uncurry, type Uncurried } from './primordials';
 import { envKeyAction, isEnvObject, isPairList, onSecretsChange, pairName, scrubNeed, scrubString, secretsGeneration } from './secrets';
 
 // ---------------------------------------------------------------------------
@@ -23,16 +24,6 @@ import { envKeyAction, isEnvObject, isPairList, onSecretsChange, pairName, scrub
 // ---------------------------------------------------------------------------
 
 type AnyFn = (...args: any[]) => any;
-type Uncurried<R> = (self: unknown, ...args: any[]) => R;
-
-const FunctionPrototypeCall = Function.prototype.call;
-const FunctionPrototypeBind = Function.prototype.bind;
-
-/** `uncurry(Map.prototype.entries)(m)` === `Map.prototype.entries.call(m)`,
- *  immune to later changes of `Function.prototype.call`. */
-function uncurry<R>(fn: AnyFn): Uncurried<R> {
-  return FunctionPrototypeBind.call(FunctionPrototypeCall, fn) as Uncurried<R>;
-}
 
 const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
 const ObjectGetPrototypeOf = Object.getPrototypeOf;
@@ -43,14 +34,6 @@ const ArrayIsArray = Array.isArray;
 const ArrayPrototype = Array.prototype;
 const MathFloor = Math.floor;
 const U8 = Uint8Array;
-
-function getter<R>(proto: object, key: PropertyKey): Uncurried<R> {
-  const d = ObjectGetOwnPropertyDescriptor(proto, key);
-  if (d === undefined || typeof d.get !== 'function') {
-    throw new Error(`noderec value-encoder: missing built-in getter ${String(key)}`);
-  }
-  return uncurry<R>(d.get);
-}
 
 function optionalGetter<R>(proto: object, key: PropertyKey): Uncurried<R> | undefined {
   const d = ObjectGetOwnPropertyDescriptor(proto, key);
