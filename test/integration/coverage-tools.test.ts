@@ -188,6 +188,41 @@ describe('coverage of a file loaded by several processes', () => {
   }
 });
 
+// The end-of-body probe (review53 finding 3, minimist): V8 removes the
+// continuation range of a body's last statement (source-range-ast-visitor.cc,
+// MaybeRemoveLastContinuationRange); recorded, the end-of-body probe follows
+// that statement, so a last `if`/`try`/`switch` that returns for some calls
+// keeps a range counting the calls that reached the end. c8 drops it (it maps
+// to no text); Node's report counts it as a branch (README, *Known
+// differences*).
+describe('the end-of-body probe in coverage reports', () => {
+  for (const node of NODES_20_24) {
+    it(`c8's JSON as without the recorder (coverage-end/esm, ${name24(node)})`, async () => {
+      await c8SameAsPlain(node, fixture('coverage-end', 'esm'), ['lib.test.js']);
+    });
+  }
+  if (NODES_20_24.includes(NODE24)) {
+    it.fails(`node --test's lcov --enable-source-maps as without the recorder (coverage-end/esm, node 24)`, async () => {
+      const dir = fixture('coverage-end', 'esm');
+      const run = async (env: Record<string, string>) => {
+        const lcov = path.join(tempDir('noderec-lcov-'), 'lcov.info');
+        const r = await spawnAsync(
+          NODE24,
+          ['--test', '--experimental-test-coverage', '--test-coverage-exclude=**/*.test.js', '--enable-source-maps', '--test-reporter=lcov', `--test-reporter-destination=${lcov}`, 'lib.test.js'],
+          { cwd: dir, env: cleanEnv(env) },
+        );
+        return { code: r.code, lib: lcovLib(lcov) };
+      };
+      const plain = await run({});
+      expect(plain.code).toBe(0);
+      expect(plain.lib).toMatch(/^BRF:8$/m);
+      const rec = await run({ NODE_OPTIONS: `--require ${REGISTER}`, NODEREC_OUT_DIR: tempDir() });
+      expect(rec.lib).toEqual(plain.lib);
+      expect(rec.code).toBe(0);
+    });
+  }
+});
+
 /** The files of an instrumentation cache directory (`<key[..2]>/<key[2..]>`). */
 function cacheFiles(dir: string): string[] {
   return fs
