@@ -250,6 +250,17 @@ describe('the coverage map in the instrumentation cache', () => {
       expect(sources.filter((s) => s === 'lib.js')).toHaveLength(1);
       expect(sources).toContain('a.test.js');
     });
+    it(`a cached map that is not a map comment is built again, not run (${name24(node)})`, async () => {
+      const cache = tempDir('noderec-cache-');
+      const dir = fixture('coverage-multi', 'esm');
+      await c8SameAsPlain(node, dir, ['a.test.js'], { NODEREC_CACHE_DIR: cache });
+      const maps = cacheFiles(cache).filter((f) => fs.readFileSync(f, 'utf8').startsWith('\n//# sourceMappingURL=data:application/json'));
+      expect(maps.length).toBeGreaterThan(0);
+      // The text goes after the program's code: a line of code in it would run.
+      for (const f of maps) fs.appendFileSync(f, "\nthrow new Error('from the cache');");
+      await c8SameAsPlain(node, dir, ['a.test.js'], { NODEREC_CACHE_DIR: cache });
+      for (const f of maps) expect(fs.readFileSync(f, 'utf8')).not.toContain('from the cache');
+    });
   }
 });
 

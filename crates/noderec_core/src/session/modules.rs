@@ -166,8 +166,17 @@ pub fn cached_coverage_map(session: &Session, path: &str, salt: &str) -> Option<
     let f = dir.open_own_dir(&key[..2]).ok()?.open_file(&key[2..]).ok()?;
     let mut text = String::new();
     f.take(MAX_CACHE_ENTRY).read_to_string(&mut text).ok()?;
+    // The text goes after the program's code: only a map comment is taken (a
+    // cut or foreign file is built again).
+    let data = text.strip_prefix(COVERAGE_MAP_PREFIX)?;
+    if !data.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=') {
+        return None;
+    }
     Some(text)
 }
+
+/// How a coverage map comment starts (js/hooks/coverage-map.ts); base64 follows.
+const COVERAGE_MAP_PREFIX: &str = "\n//# sourceMappingURL=data:application/json;charset=utf-8;base64,";
 
 /// Keeps a file's coverage map in the session's cache (nothing without a cache, or when
 /// the file on disk is no longer the text that was instrumented).
