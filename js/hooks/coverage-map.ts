@@ -14,9 +14,10 @@
 // start and end at tokens), an insertion maps to the place where it was
 // inserted. The tools then count what they count without the recorder
 // (test/integration/coverage-tools.test.ts).
+import { statSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-import { native } from '../native';
+import { buildSalt, native } from '../native';
 
 const NO_MAP = '\n//# sourceMappingURL=data:,';
 
@@ -28,19 +29,58 @@ export function coverageCollected(): boolean {
 
 /** The instrumented code with a map to `filename` in place of the no-map
  * comment, when coverage is collected; `code` as it is otherwise (or when
- * the file on disk is not the source that was instrumented). */
+ * the file on disk is not the source that was instrumented).
+ *
+ * The map is kept in the instrumentation cache (decisions.md 58): a file's
+ * instrumented text, so its map, is the same in every process, and building
+ * it costs about 0.4 µs per character, paid again in every test process. */
 export function withCoverageMap(code: string, filename: string): string {
   if (!coverageCollected() || !code.endsWith(NO_MAP) || filename.startsWith('node:')) return code;
-  let info: { source: string; lines: Record<string, Array<[number, number]>> } | null;
-  try {
-    info = native().fatalSourceInfo(filename.startsWith('file:') ? fileURLToPath(filename) : filename);
-  } catch {
-    return code;
-  }
-  if (info === null) return code;
+  const b = native();
+  const file = filename.startsWith('file:') ? fileURLToPath(filename) : filename;
   const url = filename.startsWith('file:') ? filename : pathToFileURL(filename).href;
-  const map = { version: 3, sources: [url], names: [], mappings: mappings(info.source, info.lines) };
-  return `${code.slice(0, -NO_MAP.length)}\n//# sourceMappingURL=data:application/json;charset=utf-8;base64,${Buffer.from(JSON.stringify(map)).toString('base64')}`;
+  const salt = `${mapSalt()}\0${url}`;
+  let comment: string | null;
+  try {
+    comment = b.cachedCoverageMap(file, salt);
+  } catch {
+    comment = null;
+  }
+  if (comment === null) {
+    let info: { source: string; lines: Record<string, Array<[number, number]>> } | null;
+    try {
+      info = b.fatalSourceInfo(file);
+    } catch {
+      return code;
+    }
+    if (info === null) return code;
+    const map = { version: 3, sources: [url], names: [], mappings: mappings(info.source, info.lines) };
+    comment = `\n//# sourceMappingURL=data:application/json;charset=utf-8;base64,${Buffer.from(JSON.stringify(map)).toString('base64')}`;
+    try {
+      b.storeCoverageMap(file, salt, comment);
+    } catch {
+      // A map that cannot be kept is built again next time.
+    }
+  }
+  return code.slice(0, -NO_MAP.length) + comment;
+}
+
+let salt: string | undefined;
+
+/** The addon's build and this file's, in the key of a cached map: a map
+ * built by other code is not taken. */
+function mapSalt(): string {
+  if (salt === undefined) {
+    let own = '';
+    try {
+      const st = statSync(__filename);
+      own = `${st.size}-${st.mtimeMs}`;
+    } catch {
+      own = String(Date.now());
+    }
+    salt = `${buildSalt()}:${own}`;
+  }
+  return salt;
 }
 
 /** A column past the end of the map comment's line (its length is not known while the map is built). */

@@ -734,6 +734,13 @@ export interface BindingWire {
 }
 
 /**
+ * The coverage map text kept for an instrumented file of this process
+ * (`storeCoverageMap`), when the file on disk is still the text that was
+ * instrumented and the cache holds one for the same insertions and `salt`.
+ */
+export declare function cachedCoverageMap(path: string, salt: string): string | null
+
+/**
  * A fresh 4-byte ArrayBuffer over this thread's slot of the shared clock
  * (µs since the session started: the time of its last exact read, or the
  * mark; session/clock.rs).
@@ -1088,6 +1095,9 @@ export interface StackRoom {
 
 /** Starts recording; returns the trace directory. */
 export declare function start(opts: BindingStartOptions): string
+
+/** Keeps a coverage map's text for an instrumented file in the instrumentation cache. */
+export declare function storeCoverageMap(path: string, salt: string, text: string): void
 
 /** Takes the failure reported (from any thread) since the last call. */
 export declare function takeFailure(): BindingFailure | null

@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.TraceIndex = nativeBinding.TraceIndex
+module.exports.cachedCoverageMap = nativeBinding.cachedCoverageMap
 module.exports.clockBuffer = nativeBinding.clockBuffer
 module.exports.clockWake = nativeBinding.clockWake
 module.exports.createRunDir = nativeBinding.createRunDir
@@ -894,6 +895,7 @@ module.exports.signalsReraise = nativeBinding.signalsReraise
 module.exports.signalsUninstall = nativeBinding.signalsUninstall
 module.exports.stackGrow = nativeBinding.stackGrow
 module.exports.start = nativeBinding.start
+module.exports.storeCoverageMap = nativeBinding.storeCoverageMap
 module.exports.takeFailure = nativeBinding.takeFailure
 module.exports.traceRuns = nativeBinding.traceRuns
 module.exports.traceSummary = nativeBinding.traceSummary

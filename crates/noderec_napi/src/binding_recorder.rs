@@ -265,6 +265,27 @@ pub fn fatal_source_info(env: &Env, path: String) -> Result<Option<BindingEditMa
     })
 }
 
+/// The coverage map text kept for an instrumented file of this process
+/// (`storeCoverageMap`), when the file on disk is still the text that was
+/// instrumented and the cache holds one for the same insertions and `salt`.
+#[napi]
+pub fn cached_coverage_map(env: &Env, path: String, salt: String) -> Result<Option<String>> {
+    guard(env, "cachedCoverageMap", || {
+        Ok(lifecycle::current().and_then(|s| modules::cached_coverage_map(&s, &path, &salt)))
+    })
+}
+
+/// Keeps a coverage map's text for an instrumented file in the instrumentation cache.
+#[napi]
+pub fn store_coverage_map(env: &Env, path: String, salt: String, text: String) -> Result<()> {
+    guard(env, "storeCoverageMap", || {
+        if let Some(s) = lifecycle::current() {
+            modules::store_coverage_map(&s, &path, &salt, &text);
+        }
+        Ok(())
+    })
+}
+
 /// The file (absolute path) that defines function `id`, if it was loaded.
 #[napi]
 pub fn function_path(env: &Env, id: u32) -> Result<Option<String>> {

@@ -124,6 +124,69 @@ pub fn edit_map(path: &str) -> Option<EditMap> {
     Some(EditMap { source, lines })
 }
 
+/// The key of a file's coverage map in the instrumentation cache (js/hooks/coverage-map.ts):
+/// the map depends on the source and the insertions (the prologue's length with them) only,
+/// and on what the caller puts in `salt` (the URL the map names, the map builder's version).
+/// `None` unless `path` was instrumented in this process and the file on disk is still the
+/// text that was instrumented (the tools read that file: a map to other text would be wrong).
+fn coverage_map_key(path: &str, salt: &str) -> Option<String> {
+    let (sha, edits) = {
+        let all = EDITS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let f = all.as_ref()?.get(path)?;
+        (f.source_sha, f.edits.clone())
+    };
+    let bytes = std::fs::read(path).ok()?;
+    let mut h = Sha256::new();
+    h.update(&bytes);
+    if <[u8; 32]>::from(h.finalize()) != sha {
+        return None;
+    }
+    let mut h = Sha256::new();
+    h.update(b"coverage-map\0");
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    h.update([0]);
+    h.update(salt.as_bytes());
+    h.update([0]);
+    h.update(path.as_bytes());
+    h.update([0]);
+    h.update(sha);
+    for (at, len) in edits {
+        h.update(at.to_le_bytes());
+        h.update(len.to_le_bytes());
+    }
+    Some(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// A coverage map stored by [`store_coverage_map`] for this file as it is now (same
+/// source, same insertions, same `salt`), if the session has a cache.
+pub fn cached_coverage_map(session: &Session, path: &str, salt: &str) -> Option<String> {
+    use std::io::Read as _;
+    let dir = session.cache()?;
+    let key = coverage_map_key(path, salt)?;
+    let f = dir.open_own_dir(&key[..2]).ok()?.open_file(&key[2..]).ok()?;
+    let mut text = String::new();
+    f.take(MAX_CACHE_ENTRY).read_to_string(&mut text).ok()?;
+    // The text goes after the program's code: only a map comment is taken (a
+    // cut or foreign file is built again).
+    let data = text.strip_prefix(COVERAGE_MAP_PREFIX)?;
+    if !data.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=') {
+        return None;
+    }
+    Some(text)
+}
+
+/// How a coverage map comment starts (js/hooks/coverage-map.ts); base64 follows.
+const COVERAGE_MAP_PREFIX: &str = "\n//# sourceMappingURL=data:application/json;charset=utf-8;base64,";
+
+/// Keeps a file's coverage map in the session's cache (nothing without a cache, or when
+/// the file on disk is no longer the text that was instrumented).
+pub fn store_coverage_map(session: &Session, path: &str, salt: &str, text: &str) {
+    let Some(dir) = session.cache() else { return };
+    if let Some(key) = coverage_map_key(path, salt) {
+        cache_write(dir, &key, text.as_bytes());
+    }
+}
+
 /// Where instrumented modules are cached when the policy names no
 /// directory (`NODEREC_CACHE_DIR`, passed in as a start option):
 /// `$XDG_CACHE_HOME/noderec`, else `~/.cache/noderec`, else the temp dir.
