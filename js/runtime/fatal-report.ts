@@ -13,11 +13,14 @@
 //   `//# sourceURL` and an inline map: the way Node caches maps of eval'd
 //   code) whose source is the file as the program wrote it, with
 //   SourceMap#findEntry answering from the instrumenter's list of insertions;
-// - Node >= 22 then prints exactly what it prints without the recorder. Node
-//   20 formats that report with one more blank line; there, in the standard
-//   case (a native error, no --trace-uncaught and the like, no inspector),
-//   the report is printed here exactly as Node's C++ would, and the process
-//   exits as Node would (process.exitCode, else 1).
+// - in the standard case (a native error, no --trace-uncaught and the like,
+//   no inspector), when Node asks the map for the throw's position, the
+//   report is printed here exactly as Node's C++ prints it without the
+//   recorder, and the process exits as Node would (process.exitCode, else
+//   1): Node 20 would format the source-map report with one more blank
+//   line, Node 22 would name an ES module by its path, and Node >= 22's code
+//   after that question calls the program's RegExp.prototype.exec. Outside
+//   the standard case, Node prints its own report through the map.
 //
 // Anything unexpected leaves Node's own report (with the instrumented line).
 import * as fs from 'node:fs';
@@ -91,9 +94,29 @@ interface Injected {
   sourceLines: string[];
 }
 
-const NODE_MAJOR = Number(StringPrototypeSplit(process.versions.node, '.')[0]);
 /** Captured at install: the program may replace it. */
 const evaluate = globalThis.eval;
+const NODE_MAJOR = Number(StringPrototypeSplit(process.versions.node, '.')[0]);
+const ErrorCtor = Error;
+const ErrorCaptureStackTrace = Error.captureStackTrace;
+type CallSite = { getFunctionName(): string | null };
+/** V8's CallSite#getFunctionName, taken from a stack captured at install. */
+const CallSiteGetFunctionName = ((): ((this: CallSite) => string | null) | undefined => {
+  const d = ObjectGetOwnPropertyDescriptor(ErrorCtor, 'prepareStackTrace');
+  if (d !== undefined && !('value' in d && d.writable === true)) return undefined;
+  const holder: { stack?: unknown } = {};
+  try {
+    ErrorCtor.prepareStackTrace = (_e, cs) => cs;
+    ErrorCaptureStackTrace(holder);
+    const cs = holder.stack as CallSite[];
+    return ObjectGetPrototypeOf(cs[0]).getFunctionName as (this: CallSite) => string | null;
+  } catch {
+    return undefined;
+  } finally {
+    if (d === undefined) delete (ErrorCtor as { prepareStackTrace?: unknown }).prepareStackTrace;
+    else ErrorCtor.prepareStackTrace = d.value;
+  }
+})();
 
 let pending: unknown = undefined;
 let candidates: Map<string, string> = new MapCtor();
@@ -401,15 +424,49 @@ function patchFindEntry(err: unknown): void {
   if (SourceMap === undefined) return;
   patched = true;
   const findEntry = SourceMap.prototype.findEntry;
-  SourceMap.prototype.findEntry = function (this: { payload?: { sources?: string[] } }, line: number, col: number): unknown {
+  const patchedFindEntry = function (this: { payload?: { sources?: string[] } }, line: number, col: number): unknown {
     const url = this.payload?.sources?.[0];
     const ours = url === undefined ? undefined : (MapPrototypeGet(injected, url) as Injected | undefined);
     if (ours === undefined) return ReflectApply(findEntry, this, [line, col]);
     const column = originalColumn(ours.edits, line, col);
-    // Node 22 prints a path where it printed the URL of an ES module.
-    if (NODE_MAJOR < 22 || StringPrototypeStartsWith(ours.resource, 'file:')) reportAndExit(err, ours, line, column);
+    // The report's question (Node's getSourceMapErrorSource, not a stack
+    // some code formats meanwhile): printed here in the standard case on
+    // every Node (Node 20 adds a blank line, Node 22 prints a path where it
+    // printed the URL of an ES module, and after this findEntry Node's
+    // source-map code splits the file's text with a RegExp, which calls the
+    // program's RegExp.prototype.exec: decision 59). Outside the standard
+    // case, Node prints its report through that code.
+    const caller = callerOf(patchedFindEntry);
+    if (caller === 'getSourceMapErrorSource' || (caller === undefined && (NODE_MAJOR < 22 || StringPrototypeStartsWith(ours.resource, 'file:')))) {
+      reportAndExit(err, ours, line, column);
+    }
     return { generatedLine: line, generatedColumn: col, originalSource: url, originalLine: line, originalColumn: column };
   };
+  SourceMap.prototype.findEntry = patchedFindEntry;
+}
+
+/** The name of the function that called `fn` (running), from V8's call
+ * sites: no code of the program runs (the stack is not formatted, so
+ * Node's source-map code is not asked). Undefined when it cannot be told
+ * (the program made `Error.prepareStackTrace` an accessor, or replaced the
+ * global `Error`). */
+function callerOf(fn: (...a: never[]) => unknown): string | null | undefined {
+  if (CallSiteGetFunctionName === undefined || ObjectGetOwnPropertyDescriptor(globalThis, 'Error')?.value !== ErrorCtor) return undefined;
+  const d = ObjectGetOwnPropertyDescriptor(ErrorCtor, 'prepareStackTrace');
+  if (d !== undefined && !('value' in d && d.writable === true && d.configurable === true)) return undefined;
+  const holder: { stack?: unknown } = {};
+  try {
+    ErrorCtor.prepareStackTrace = (_e, cs) => cs;
+    ErrorCaptureStackTrace(holder, fn);
+    const cs = holder.stack;
+    if (!ArrayIsArray(cs) || cs.length === 0) return undefined;
+    return ReflectApply(CallSiteGetFunctionName, cs[0], []);
+  } catch {
+    return undefined;
+  } finally {
+    if (d === undefined) delete (ErrorCtor as { prepareStackTrace?: unknown }).prepareStackTrace;
+    else ErrorCtor.prepareStackTrace = d.value;
+  }
 }
 
 /** Prints the report as ReportFatalException does (node_errors.cc) and exits
