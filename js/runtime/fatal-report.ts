@@ -48,6 +48,7 @@ import {
   ReflectApply,
   RegExpPrototypeExec,
   StringPrototypeEndsWith,
+  StringPrototypeIncludes,
   StringPrototypeSlice,
   StringPrototypeSplit,
   StringPrototypeStartsWith,
@@ -122,7 +123,7 @@ let pending: unknown = undefined;
 let candidates: Map<string, string> = new MapCtor();
 /** Where a definer's error (js/runtime/definers.ts) was thrown, as the
  * program sees it: the first frame of its stack in a file. */
-let definerAt: { file: string; resource: string; line: number; col: number } | null = null;
+let definerAt: { file: string; resource: string; line: number; col: number; atFrame?: boolean } | null = null;
 /** Where an error raised inside the recorder (a stack overflow in a probe)
  * was, as the program sees it: the first frame of its stack that is not the
  * recorder's. */
@@ -221,6 +222,7 @@ export function noteUncaught(err: unknown, innermost: number): void {
       break;
     }
   }
+  if (definerAt === null) definerAt = decoratedAt(err);
   recorderTopAt = definerAt === null && !sourceMapsOn() ? stripRecorderTop(err) : null;
   if (sourceMapsOn() && definerAt === null) return;
   pending = err;
@@ -311,13 +313,13 @@ function register(file: string, resource: string, edits: Edits): void {
  * program's call of the definer, or the throw in a descriptor's getter: the
  * frame's column is that of the error's creation, moved to a \`throw\` just
  * before it on the line). */
-function reportDefinerError(err: unknown, at: { file: string; resource: string; line: number; col: number }, edits: Edits | undefined): void {
+function reportDefinerError(err: unknown, at: { file: string; resource: string; line: number; col: number; atFrame?: boolean }, edits: Edits | undefined): void {
   const e: Edits = edits ?? { source: fs.readFileSync(at.file, 'utf8'), lines: {} };
   const script: Injected = { edits: e, resource: at.resource, sourceLines: splitLines(e.source) };
   const text = script.sourceLines[at.line];
   if (text === undefined) return;
   let column = originalColumn(e, at.line, at.col);
-  const before = RegExpPrototypeExec(/\bthrow\s+$/, StringPrototypeSlice(text, 0, column));
+  const before = at.atFrame === true ? null : RegExpPrototypeExec(/\bthrow\s+$/, StringPrototypeSlice(text, 0, column));
   if (before !== null) column = before.index;
   reportAndExit(err, script, at.line, column);
 }
@@ -371,6 +373,36 @@ function stripRecorderTop(err: unknown): { file: string; resource: string; line:
   }
   return { file, resource: m[1], line: Number(m[2]) - 1, col: Number(m[3]) - 1 };
 }
+
+/** An error thrown by an ES module that left the module's evaluation for
+ * require() (require(esm): Node's ModuleJobSync, under the recorder's
+ * `_compile` on Node 20, hooks/cjs.ts): Node's EvaluateSync stored its
+ * source line then, from the running (instrumented) code, and its report
+ * prints that line. It is reported here instead, like a definer's error,
+ * at the first frame of its stack, when that is an ES module's. Null for
+ * any other error (or when the stack was cut before those frames). */
+function decoratedAt(err: unknown): { file: string; resource: string; line: number; col: number; atFrame: true } | null {
+  if (!isNativeError(err)) return null;
+  const stack = ownStack(err);
+  if (stack === undefined || !(StringPrototypeIncludes(stack, ESM_COMPILE_FRAME) || StringPrototypeIncludes(stack, RUN_SYNC_FRAME))) return null;
+  const lines = StringPrototypeSplit(stack, '\n');
+  for (let k = 0; k < lines.length; k++) {
+    const m = RegExpPrototypeExec(FRAME_AT, lines[k]);
+    if (m === null) continue;
+    const file = StringPrototypeStartsWith(m[1], 'file://') ? safePath(m[1]) : m[1];
+    // An ES module's frame (named by its URL): V8 placed the message at
+    // the error's own position.
+    if (file === null || StringPrototypeStartsWith(file, RECORDER_DIR) || !StringPrototypeStartsWith(m[1], 'file://')) return null;
+    // Where V8 placed the message Node stored: the error's own position
+    // (the exception left the module's evaluation, V8 took it from the stack).
+    return { file, resource: m[1], line: Number(m[2]) - 1, col: Number(m[3]) - 1, atFrame: true };
+  }
+  return null;
+}
+/** Node's evaluation of a module require() loads (Node 20 and 22). */
+const RUN_SYNC_FRAME = 'at ModuleJobSync.runSync (node:internal/modules/esm/module_job:';
+/** The recorder's `_compile` for require(esm) in a stack (hooks/cjs.ts). */
+const ESM_COMPILE_FRAME = `at Module._compile (${path.join(path.dirname(__dirname), 'hooks', 'cjs.js')}:`;
 
 /** Reports an error raised in the recorder at the program's frame `at`: a
  * position inside an insertion (the probe's call) is moved to what follows
