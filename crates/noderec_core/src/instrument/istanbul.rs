@@ -172,15 +172,16 @@ fn latest_tail(rest: &[Statement<'_>], name: &str) -> Option<u32> {
         return None;
     }
     let Expression::FunctionExpression(inner) = a.right.without_parentheses() else { return None };
-    let returns_actual = |s: &Statement<'_>| {
-        matches!(s, Statement::ReturnStatement(r) if r.argument.as_ref().is_some_and(|e| e.is_specific_id("actualCoverage")))
-    };
+    let returns_actual = |s: &Statement<'_>| matches!(s, Statement::ReturnStatement(r) if r.argument.as_ref().is_some_and(|e| e.is_specific_id("actualCoverage")));
     let simple_inner = inner.id.is_none()
         && !inner.r#async
         && !inner.generator
         && inner.params.items.is_empty()
         && inner.params.rest.is_none()
-        && inner.body.as_ref().is_some_and(|b| b.directives.is_empty() && matches!(b.statements.as_slice(), [s] if returns_actual(s)));
+        && inner
+            .body
+            .as_ref()
+            .is_some_and(|b| b.directives.is_empty() && matches!(b.statements.as_slice(), [s] if returns_actual(s)));
     if !simple_inner || !returns_actual(&rest[3]) {
         return None;
     }
@@ -272,7 +273,9 @@ fn is_data(e: &Expression<'_>) -> bool {
                     let ObjectPropertyKind::ObjectProperty(p) = p else { return false };
                     let plain_key = matches!(
                         p.key,
-                        PropertyKey::StaticIdentifier(_) | PropertyKey::StringLiteral(_) | PropertyKey::NumericLiteral(_)
+                        PropertyKey::StaticIdentifier(_)
+                            | PropertyKey::StringLiteral(_)
+                            | PropertyKey::NumericLiteral(_)
                     );
                     if p.computed || p.method || p.kind != PropertyKind::Init || !plain_key {
                         return false;
@@ -370,7 +373,8 @@ function lineTotal(line) {
         let variable = V6.replace("var global = new Function(\"return this\")();", "var global = this;");
         assert_eq!(found(&variable).0, vec!["cov_tywyf5vcl"]);
         // `const` (a fork's template), the block left out by a later transform.
-        let consts = V6.replace("  var ", "  const ").replace("{\n    // @ts-ignore\n", "").replace("    };\n  }\n", "    };\n");
+        let consts =
+            V6.replace("  var ", "  const ").replace("{\n    // @ts-ignore\n", "").replace("    };\n  }\n", "    };\n");
         assert_eq!(found(&consts), (vec!["cov_tywyf5vcl".to_string()], 1));
     }
 
