@@ -15,6 +15,7 @@ import { logger } from '../logging/logger';
 import { instrumentable } from './scope';
 import { commonJsSyntaxError, instrumentModule, isParseFailure } from './syntax';
 import { alreadyInstrumented, isTypeScript, rawTypeScript, stripTypes } from './typescript';
+import { StringPrototypeEndsWith, StringPrototypeStartsWith } from '../runtime/primordials';
 
 interface LoadResult {
   format?: string | null;
@@ -51,9 +52,10 @@ function inThreadLoad(onError: (e: unknown, filename: string) => void): LoadHook
   return {
     load(url: string, context: unknown, nextLoad: NextLoad): LoadResult {
       const result = nextLoad(url, context);
-      if (!active || !url.startsWith('file:')) return result;
+      // Captured built-ins: the program's replacements must not run here (decision 54).
+      if (!active || !StringPrototypeStartsWith(url, 'file:')) return result;
       // `require()` hands CommonJS over before its format is known (undefined).
-      const format = result.format ?? (url.endsWith('.mjs') ? 'module' : url.endsWith('.json') ? 'json' : 'commonjs');
+      const format = result.format ?? (StringPrototypeEndsWith(url, '.mjs') ? 'module' : StringPrototypeEndsWith(url, '.json') ? 'json' : 'commonjs');
       if (format !== 'module' && format !== 'commonjs' && format !== 'module-typescript' && format !== 'commonjs-typescript') return result;
       let filename: string;
       try {

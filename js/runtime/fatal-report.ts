@@ -13,11 +13,14 @@
 //   `//# sourceURL` and an inline map: the way Node caches maps of eval'd
 //   code) whose source is the file as the program wrote it, with
 //   SourceMap#findEntry answering from the instrumenter's list of insertions;
-// - Node >= 22 then prints exactly what it prints without the recorder. Node
-//   20 formats that report with one more blank line; there, in the standard
-//   case (a native error, no --trace-uncaught and the like, no inspector),
-//   the report is printed here exactly as Node's C++ would, and the process
-//   exits as Node would (process.exitCode, else 1).
+// - in the standard case (a native error, no --trace-uncaught and the like,
+//   no inspector), when Node asks the map for the throw's position, the
+//   report is printed here exactly as Node's C++ prints it without the
+//   recorder, and the process exits as Node would (process.exitCode, else
+//   1): Node 20 would format the source-map report with one more blank
+//   line, Node 22 would name an ES module by its path, and Node >= 22's code
+//   after that question calls the program's RegExp.prototype.exec. Outside
+//   the standard case, Node prints its own report through the map.
 //
 // Anything unexpected leaves Node's own report (with the instrumented line).
 import * as fs from 'node:fs';
@@ -45,6 +48,7 @@ import {
   ReflectApply,
   RegExpPrototypeExec,
   StringPrototypeEndsWith,
+  StringPrototypeIncludes,
   StringPrototypeSlice,
   StringPrototypeSplit,
   StringPrototypeStartsWith,
@@ -91,15 +95,35 @@ interface Injected {
   sourceLines: string[];
 }
 
-const NODE_MAJOR = Number(StringPrototypeSplit(process.versions.node, '.')[0]);
 /** Captured at install: the program may replace it. */
 const evaluate = globalThis.eval;
+const NODE_MAJOR = Number(StringPrototypeSplit(process.versions.node, '.')[0]);
+const ErrorCtor = Error;
+const ErrorCaptureStackTrace = Error.captureStackTrace;
+type CallSite = { getFunctionName(): string | null };
+/** V8's CallSite#getFunctionName, taken from a stack captured at install. */
+const CallSiteGetFunctionName = ((): ((this: CallSite) => string | null) | undefined => {
+  const d = ObjectGetOwnPropertyDescriptor(ErrorCtor, 'prepareStackTrace');
+  if (d !== undefined && !('value' in d && d.writable === true)) return undefined;
+  const holder: { stack?: unknown } = {};
+  try {
+    ErrorCtor.prepareStackTrace = (_e, cs) => cs;
+    ErrorCaptureStackTrace(holder);
+    const cs = holder.stack as CallSite[];
+    return ObjectGetPrototypeOf(cs[0]).getFunctionName as (this: CallSite) => string | null;
+  } catch {
+    return undefined;
+  } finally {
+    if (d === undefined) delete (ErrorCtor as { prepareStackTrace?: unknown }).prepareStackTrace;
+    else ErrorCtor.prepareStackTrace = d.value;
+  }
+})();
 
 let pending: unknown = undefined;
 let candidates: Map<string, string> = new MapCtor();
 /** Where a definer's error (js/runtime/definers.ts) was thrown, as the
  * program sees it: the first frame of its stack in a file. */
-let definerAt: { file: string; resource: string; line: number; col: number } | null = null;
+let definerAt: { file: string; resource: string; line: number; col: number; atFrame?: boolean } | null = null;
 /** Where an error raised inside the recorder (a stack overflow in a probe)
  * was, as the program sees it: the first frame of its stack that is not the
  * recorder's. */
@@ -198,6 +222,7 @@ export function noteUncaught(err: unknown, innermost: number): void {
       break;
     }
   }
+  if (definerAt === null) definerAt = decoratedAt(err);
   recorderTopAt = definerAt === null && !sourceMapsOn() ? stripRecorderTop(err) : null;
   if (sourceMapsOn() && definerAt === null) return;
   pending = err;
@@ -288,13 +313,13 @@ function register(file: string, resource: string, edits: Edits): void {
  * program's call of the definer, or the throw in a descriptor's getter: the
  * frame's column is that of the error's creation, moved to a \`throw\` just
  * before it on the line). */
-function reportDefinerError(err: unknown, at: { file: string; resource: string; line: number; col: number }, edits: Edits | undefined): void {
+function reportDefinerError(err: unknown, at: { file: string; resource: string; line: number; col: number; atFrame?: boolean }, edits: Edits | undefined): void {
   const e: Edits = edits ?? { source: fs.readFileSync(at.file, 'utf8'), lines: {} };
   const script: Injected = { edits: e, resource: at.resource, sourceLines: splitLines(e.source) };
   const text = script.sourceLines[at.line];
   if (text === undefined) return;
   let column = originalColumn(e, at.line, at.col);
-  const before = RegExpPrototypeExec(/\bthrow\s+$/, StringPrototypeSlice(text, 0, column));
+  const before = at.atFrame === true ? null : RegExpPrototypeExec(/\bthrow\s+$/, StringPrototypeSlice(text, 0, column));
   if (before !== null) column = before.index;
   reportAndExit(err, script, at.line, column);
 }
@@ -349,6 +374,36 @@ function stripRecorderTop(err: unknown): { file: string; resource: string; line:
   return { file, resource: m[1], line: Number(m[2]) - 1, col: Number(m[3]) - 1 };
 }
 
+/** An error thrown by an ES module that left the module's evaluation for
+ * require() (require(esm): Node's ModuleJobSync, under the recorder's
+ * `_compile` on Node 20, hooks/cjs.ts): Node's EvaluateSync stored its
+ * source line then, from the running (instrumented) code, and its report
+ * prints that line. It is reported here instead, like a definer's error,
+ * at the first frame of its stack, when that is an ES module's. Null for
+ * any other error (or when the stack was cut before those frames). */
+function decoratedAt(err: unknown): { file: string; resource: string; line: number; col: number; atFrame: true } | null {
+  if (!isNativeError(err)) return null;
+  const stack = ownStack(err);
+  if (stack === undefined || !(StringPrototypeIncludes(stack, ESM_COMPILE_FRAME) || StringPrototypeIncludes(stack, RUN_SYNC_FRAME))) return null;
+  const lines = StringPrototypeSplit(stack, '\n');
+  for (let k = 0; k < lines.length; k++) {
+    const m = RegExpPrototypeExec(FRAME_AT, lines[k]);
+    if (m === null) continue;
+    const file = StringPrototypeStartsWith(m[1], 'file://') ? safePath(m[1]) : m[1];
+    // An ES module's frame (named by its URL): V8 placed the message at
+    // the error's own position.
+    if (file === null || StringPrototypeStartsWith(file, RECORDER_DIR) || !StringPrototypeStartsWith(m[1], 'file://')) return null;
+    // Where V8 placed the message Node stored: the error's own position
+    // (the exception left the module's evaluation, V8 took it from the stack).
+    return { file, resource: m[1], line: Number(m[2]) - 1, col: Number(m[3]) - 1, atFrame: true };
+  }
+  return null;
+}
+/** Node's evaluation of a module require() loads (Node 20 and 22). */
+const RUN_SYNC_FRAME = 'at ModuleJobSync.runSync (node:internal/modules/esm/module_job:';
+/** The recorder's `_compile` for require(esm) in a stack (hooks/cjs.ts). */
+const ESM_COMPILE_FRAME = `at Module._compile (${path.join(path.dirname(__dirname), 'hooks', 'cjs.js')}:`;
+
 /** Reports an error raised in the recorder at the program's frame `at`: a
  * position inside an insertion (the probe's call) is moved to what follows
  * it in the source, past blanks (a function's first statement: where V8
@@ -401,15 +456,49 @@ function patchFindEntry(err: unknown): void {
   if (SourceMap === undefined) return;
   patched = true;
   const findEntry = SourceMap.prototype.findEntry;
-  SourceMap.prototype.findEntry = function (this: { payload?: { sources?: string[] } }, line: number, col: number): unknown {
+  const patchedFindEntry = function (this: { payload?: { sources?: string[] } }, line: number, col: number): unknown {
     const url = this.payload?.sources?.[0];
     const ours = url === undefined ? undefined : (MapPrototypeGet(injected, url) as Injected | undefined);
     if (ours === undefined) return ReflectApply(findEntry, this, [line, col]);
     const column = originalColumn(ours.edits, line, col);
-    // Node 22 prints a path where it printed the URL of an ES module.
-    if (NODE_MAJOR < 22 || StringPrototypeStartsWith(ours.resource, 'file:')) reportAndExit(err, ours, line, column);
+    // The report's question (Node's getSourceMapErrorSource, not a stack
+    // some code formats meanwhile): printed here in the standard case on
+    // every Node (Node 20 adds a blank line, Node 22 prints a path where it
+    // printed the URL of an ES module, and after this findEntry Node's
+    // source-map code splits the file's text with a RegExp, which calls the
+    // program's RegExp.prototype.exec: decision 59). Outside the standard
+    // case, Node prints its report through that code.
+    const caller = callerOf(patchedFindEntry);
+    if (caller === 'getSourceMapErrorSource' || (caller === undefined && (NODE_MAJOR < 22 || StringPrototypeStartsWith(ours.resource, 'file:')))) {
+      reportAndExit(err, ours, line, column);
+    }
     return { generatedLine: line, generatedColumn: col, originalSource: url, originalLine: line, originalColumn: column };
   };
+  SourceMap.prototype.findEntry = patchedFindEntry;
+}
+
+/** The name of the function that called `fn` (running), from V8's call
+ * sites: no code of the program runs (the stack is not formatted, so
+ * Node's source-map code is not asked). Undefined when it cannot be told
+ * (the program made `Error.prepareStackTrace` an accessor, or replaced the
+ * global `Error`). */
+function callerOf(fn: (...a: never[]) => unknown): string | null | undefined {
+  if (CallSiteGetFunctionName === undefined || ObjectGetOwnPropertyDescriptor(globalThis, 'Error')?.value !== ErrorCtor) return undefined;
+  const d = ObjectGetOwnPropertyDescriptor(ErrorCtor, 'prepareStackTrace');
+  if (d !== undefined && !('value' in d && d.writable === true && d.configurable === true)) return undefined;
+  const holder: { stack?: unknown } = {};
+  try {
+    ErrorCtor.prepareStackTrace = (_e, cs) => cs;
+    ErrorCaptureStackTrace(holder, fn);
+    const cs = holder.stack;
+    if (!ArrayIsArray(cs) || cs.length === 0) return undefined;
+    return ReflectApply(CallSiteGetFunctionName, cs[0], []);
+  } catch {
+    return undefined;
+  } finally {
+    if (d === undefined) delete (ErrorCtor as { prepareStackTrace?: unknown }).prepareStackTrace;
+    else ErrorCtor.prepareStackTrace = d.value;
+  }
 }
 
 /** Prints the report as ReportFatalException does (node_errors.cc) and exits

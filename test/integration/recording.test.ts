@@ -250,6 +250,37 @@ describe('modules', () => {
     }
   });
 
+  // Node 20 loads it without the module hooks: the recorder instruments it
+  // in `_compile` (decisions.md 59); on Node >= 22.15 the in-thread hooks do.
+  it('records an ES module that require() loads (require(esm)), on Node 20 and Node 22', async () => {
+    for (const node of [NODE, NODE22]) {
+      if (!fs.existsSync(node)) continue;
+      const r = await runNodeAsync(fixture('esm-cjs', 'require-esm.cjs'), { node });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe('double 10\n');
+      const evs = await eventsAsync(onlyTrace(r.outDir));
+      assertBalanced(evs);
+      expect(evs.some((e) => e.kind === 'call' && e.fn === 'double' && (e.args as number[])[0] === 5)).toBe(true);
+    }
+  });
+
+  // Node 20's EvaluateSync stores the source line of an error leaving the
+  // module's evaluation, from the running code: the report must still show
+  // the program's line (decisions.md 59). The stack has the recorder's
+  // `_compile` frame more (README, Known differences).
+  it('an uncaught error at the top level of a require(esm) module is reported at the program\'s line, on Node 20 and Node 22', async () => {
+    for (const node of [NODE, NODE22]) {
+      if (!fs.existsSync(node)) continue;
+      const f = fixture('esm-cjs', 'require-esm-throws.cjs');
+      const plain = await runNodeAsync(f, { node, preload: 'none' });
+      const r = await runNodeAsync(f, { node });
+      const head = (s: string): string => s.split('\n').slice(0, 5).join('\n');
+      expect(head(r.stderr)).toBe(head(plain.stderr));
+      expect(head(plain.stderr)).toContain("throw new TypeError('not ready');");
+      expect(r.code).toBe(plain.code);
+    }
+  });
+
   it('positions come from the original file when the source carries a source map', async () => {
     const r = await runNodeAsync(fixture('sourcemap', 'main.js'));
     expect(r.stdout).toBe('5\n');

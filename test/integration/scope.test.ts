@@ -191,3 +191,24 @@ describe('--scope project: a package catches what a callback of the project thro
   });
 });
 
+
+describe('--scope project: a package ES module that the project require()s (require(esm))', () => {
+  // Node 20 (20.19+) loads it without the module hooks; its call of another
+  // package's CommonJS function was recorded as a call from the project
+  // (yargs 18's string-width calling emoji-regex: decisions.md 59).
+  for (const [name, node] of [['Node 20', undefined], ['Node 22', NODE22]] as const) {
+    it(`only the project's call into the package is recorded, not the package's calls of another package (${name})`, () => {
+      const app = fixture('scope-require-esm', 'app.js');
+      const plain = runNode(app, { node, preload: 'none' });
+      const r = runNode(app, { node });
+      expect(r.stdout).toBe(plain.stdout);
+      expect(r.stderr).toBe(plain.stderr);
+      expect(r.code).toBe(0);
+      const evs = events(onlyTrace(r.outDir));
+      assertBalanced(evs);
+      const called = evs.filter((e) => e.kind === 'call').map((e) => `${e.path.replace(/^.*node_modules\//, '')} ${e.fn}`);
+      // Each package's module entry, as for any package the program loads.
+      expect(called.sort()).toEqual(['app.js <module>', 'app.js measure', 'emojilib/index.js <module>', 'widthlib/index.js <module>', 'widthlib/index.js width', 'widthlib/index.js width']);
+    });
+  }
+});

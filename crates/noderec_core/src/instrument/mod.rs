@@ -18,6 +18,7 @@
 mod completion;
 mod inference;
 mod internal;
+mod istanbul;
 mod lines;
 mod names;
 mod original;

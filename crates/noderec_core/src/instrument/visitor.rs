@@ -18,6 +18,7 @@ use oxc_syntax::scope::ScopeFlags;
 use super::completion;
 use super::inference::{self, Crossing};
 use super::internal;
+use super::istanbul;
 use super::lines::LineIndex;
 use super::names::{self, ANONYMOUS, MODULE};
 use super::reexport;
@@ -228,6 +229,9 @@ pub(crate) struct Instrumenter<'s, 'd> {
     internal: HashSet<u32>,
     /// A function other than those got no probes.
     other_unrecorded: bool,
+    /// Starts of the functions istanbul's counter function assigns to its name, which get
+    /// no probes either (instrument/istanbul.rs).
+    counters: HashSet<u32>,
 }
 
 impl<'s, 'd> Instrumenter<'s, 'd> {
@@ -264,6 +268,7 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
         let mut this = Instrumenter {
             internal,
             other_unrecorded: false,
+            counters: HashSet::new(),
             source,
             lines: LineIndex::new(source),
             map: InputMap::from_source(source),
@@ -412,7 +417,7 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
         let (index, mut recorded, plan) = self.add_function_spanning(info, Some((offset, f.span.end)));
         let wraps = f.body.as_ref().is_some_and(|b| !scopes::wrapping_breaks(&b.statements));
         self.other_unrecorded |= recorded && !wraps;
-        recorded &= wraps && !self.internal.contains(&f.span.start);
+        recorded &= wraps && !self.internal.contains(&f.span.start) && !self.coverage_counter(f);
         let suspends = f.body.as_ref().is_some_and(|b| suspension::suspends(b));
         let frame = Frame::new(index, recorded, f.r#async, f.generator).with_plan(plan.as_ref()).suspending(suspends);
         self.frames.push(frame);
@@ -424,6 +429,23 @@ impl<'s, 'd> Instrumenter<'s, 'd> {
             self.instrumented_body(body, frame, call, plan.as_ref());
         }
         self.frames.pop();
+    }
+
+    /// Whether `f` is istanbul's counter function or the one it puts in its place: the
+    /// coverage tool's code, not the program's (instrument/istanbul.rs). Neither calls a
+    /// function of the file, so leaving them without probes keeps internal functions
+    /// (instrument/internal.rs) as they are.
+    fn coverage_counter(&mut self, f: &Function<'_>) -> bool {
+        if self.counters.remove(&f.span.start) {
+            return true;
+        }
+        match istanbul::counter_function(f) {
+            Some(inner) => {
+                self.counters.extend(inner);
+                true
+            }
+            None => false,
+        }
     }
 
     fn instrumented_body(&mut self, body: &FunctionBody<'_>, frame: Frame, call: CallKind, plan: Option<&ValuePlan>) {
