@@ -10,6 +10,7 @@ export const REGISTER = path.join(ROOT, 'js', 'dist', 'register.js');
 export const CLI = path.join(ROOT, 'js', 'bin', 'noderec.js');
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 export const NODE22 = path.join(ROOT, 'node_modules', 'node22', 'bin', 'node');
+export const NODE24 = path.join(ROOT, 'node_modules', 'node24', 'bin', 'node');
 
 /** The machine's node (npm scripts put node_modules/.bin, which holds the
  * Node 22 of the `node22` devDependency, first on PATH). */
