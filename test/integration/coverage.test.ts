@@ -16,7 +16,8 @@ const C8 = path.join(ROOT, 'node_modules', 'c8', 'bin', 'c8.js');
 
 describe('coverage of recorded code', () => {
   for (const node of NODES) {
-    it(`c8 reports the same coverage plain and recorded: TypeScript through tsx, and CommonJS (${nodeName(node)})`, async () => {
+    // Two c8 runs of tsx: 54.5 s at load ~15 on 2 cores (vitest's default 60 s was the bound).
+    it(`c8 reports the same coverage plain and recorded: TypeScript through tsx, and CommonJS (${nodeName(node)})`, { timeout: 240_000 }, async () => {
       const dir = fixture('coverage');
       const c8 = (env: Record<string, string>): Promise<{ stdout: string; stderr: string; code: number | null }> =>
         spawnAsync(node, [C8, '--reporter=text', `--temp-directory=${tempDir('noderec-c8-')}`, `--reports-dir=${tempDir('noderec-c8-')}`, node, '--import', 'tsx', 'main.ts'], { cwd: dir, env: cleanEnv(env) });

@@ -38,7 +38,10 @@ describe('jest in its ES module mode', () => {
     const dir = path.join(ROOT, 'test', 'corpus', 'jest');
     const jest = path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js');
     const outDir = tempDir();
-    const r = await runCliAsync(['record', '--', NODE22, jest, '--runInBand'], { cwd: dir, env: { NODEREC_OUT_DIR: outDir, NODE_OPTIONS: '--experimental-vm-modules' } });
+    // A cache of its own: corpus.test.ts, in the other test worker, removes
+    // and fills this project's .jest-cache while it runs the same project.
+    const cache = tempDir();
+    const r = await runCliAsync(['record', '--', NODE22, jest, '--runInBand', '--cacheDirectory', cache], { cwd: dir, env: { NODEREC_OUT_DIR: outDir, NODE_OPTIONS: '--experimental-vm-modules' } });
     expect(r.code).toBe(1);
     const notes = r.stderr.split('\n').filter((l) => l.startsWith('noderec: jest: '));
     expect(notes).toEqual(['noderec: jest: its ES module mode (--experimental-vm-modules) is not integrated: test code jest loads as ES modules is not recorded']);
