@@ -75,12 +75,6 @@ const SetPrototypeGetSize = getter<number>(Set.prototype, 'size');
 const SetIteratorNext = uncurry<IteratorResult<unknown>>(
   ObjectGetPrototypeOf(new Set().values()).next,
 );
-// A check walks a map's or set's kept entries with the captured forEach:
-// V8 does not inline the captured iterators' `next` (a bound builtin), so
-// each entry cost a call, an `{ value, done }` and a `[key, value]`
-// (decisions.md 60).
-const MapForEach = uncurry<void>(Map.prototype.forEach);
-const SetForEach = uncurry<void>(Set.prototype.forEach);
 const DatePrototypeGetTime = uncurry<number>(Date.prototype.getTime);
 const SymbolPrototypeGetDescription = getter<string | undefined>(Symbol.prototype, 'description');
 const BigIntPrototypeToString = uncurry<string>(BigInt.prototype.toString);
@@ -3327,12 +3321,10 @@ function sameMap(mp: object, m: Memo): boolean {
 }
 
 function readMap(mp: object, m: Memo): boolean {
-  const size = MapPrototypeGetSize(mp);
-  if (size !== m.total) return false;
+  if (MapPrototypeGetSize(mp) !== m.total) return false;
   const n = m.scan;
-  encoderWork[1] += n;
-  if (size <= 2 * n) return walkSized(mp, m, n, true);
   const vals = m.vals, vers = m.vers, mems = m.mems;
+  encoderWork[1] += n;
   const it = MapPrototypeEntries(mp);
   for (let i = 0; i < n; i++) {
     const r = MapIteratorNext(it);
@@ -3351,63 +3343,16 @@ function sameSet(st: object, m: Memo): boolean {
 }
 
 function readSet(st: object, m: Memo): boolean {
-  const size = SetPrototypeGetSize(st);
-  if (size !== m.total) return false;
+  if (SetPrototypeGetSize(st) !== m.total) return false;
   const n = m.scan;
-  encoderWork[1] += n;
-  if (size <= 2 * n) return walkSized(st, m, n, false);
   const vals = m.vals, vers = m.vers, mems = m.mems;
+  encoderWork[1] += n;
   const it = SetPrototypeValues(st);
   for (let i = 0; i < n; i++) {
     const r = SetIteratorNext(it);
     if (r.done === true || !sameValue(r.value, vals[i], vers[i], mems[i])) return false;
   }
   return true;
-}
-
-// The state of the forEach walk of walkSized (module variables, so that
-// no closure is made per walk). A comparison can check a map or set below
-// it (a walk inside a walk): walkSized saves and restores the state around
-// its forEach.
-var wkMemo: Memo | null = null;
-var wkI = 0;
-var wkN = 0;
-var wkOk = true;
-
-/** Compares the first `n` entries of map or set `o` (whose size is its
- *  memo's, at most 2n) with memo `m` as readMap and readSet do, in the same
- *  order and stopping the comparisons at the first difference; the entries
- *  past the `n`th are visited and not read. */
-function walkSized(o: object, m: Memo, n: number, isMap: boolean): boolean {
-  const sm = wkMemo, si = wkI, sn = wkN, sok = wkOk;
-  wkMemo = m;
-  wkI = 0;
-  wkN = n;
-  wkOk = true;
-  if (isMap) MapForEach(o, mapEntrySame);
-  else SetForEach(o, setEntrySame);
-  const ok = wkOk && wkI >= n;
-  // (an exception abandons the whole value, so no finally)
-  wkMemo = sm;
-  wkI = si;
-  wkN = sn;
-  wkOk = sok;
-  return ok;
-}
-
-function mapEntrySame(v: unknown, k: unknown): void {
-  const i = wkI++;
-  if (i >= wkN || !wkOk) return;
-  const m = wkMemo!;
-  const vals = m.vals, vers = m.vers, mems = m.mems;
-  if (!sameValue(k, vals[2 * i], vers[2 * i], mems[2 * i]) || !sameValue(v, vals[2 * i + 1], vers[2 * i + 1], mems[2 * i + 1])) wkOk = false;
-}
-
-function setEntrySame(v: unknown): void {
-  const i = wkI++;
-  if (i >= wkN || !wkOk) return;
-  const m = wkMemo!;
-  if (!sameValue(v, m.vals[i], m.vers[i], m.mems[i])) wkOk = false;
 }
 
 /** Whether a map or set met before can be referred to, or gets a memo now

@@ -1636,9 +1636,9 @@ describe('references', () => {
   });
 
   it('maps and sets inside maps and sets, and past the kept entries: checked entry by entry (decisions.md 60)', () => {
-    // A map's or set's check walks its kept entries with the captured
-    // forEach when its size is at most twice the kept count, else with the
-    // iterator; a walk inside a walk (a map holding maps) keeps its own place.
+    // A map's or set's check walks its kept entries; a walk inside a walk
+    // (a map holding maps) must keep its own place (decisions.md 60 built
+    // one with forEach and measured it: not taken).
     const leaf = { v: 1 };
     const innerA = new Map<unknown, unknown>([['x', leaf], ['y', 2]]);
     const innerB = new Set<unknown>([leaf, 'q', innerA]);
