@@ -12,6 +12,7 @@ const CASES: [string, string][] = [
   ['mapget.js', 'Map.prototype.get/set (long strings, a generator)'],
   ['species.js', 'Symbol.species of Array and the typed arrays (non-ASCII strings, new key sets)'],
   ['tasetsub.js', '%TypedArray%.prototype.set/subarray (100-byte writes to stdout)'],
+  ['foreach.js', 'Map and Set forEach and their iterators\' next (a map and a set checked before each reference)'],
   ['mathminmax.js', 'Math.min/Math.max (the probes at every flush and when their package list grows)'],
 ];
 

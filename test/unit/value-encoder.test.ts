@@ -1635,6 +1635,63 @@ describe('references', () => {
     expect(r.ref).toEqual(r.full);
   });
 
+  it('maps and sets inside maps and sets, and past the kept entries: checked entry by entry (decisions.md 60)', () => {
+    // A map's or set's check walks its kept entries; a walk inside a walk
+    // (a map holding maps) must keep its own place (decisions.md 60 built
+    // one with forEach and measured it: not taken).
+    const leaf = { v: 1 };
+    const innerA = new Map<unknown, unknown>([['x', leaf], ['y', 2]]);
+    const innerB = new Set<unknown>([leaf, 'q', innerA]);
+    const outer = new Map<unknown, unknown>([['a', innerA], ['b', innerB], ['c', 1], [innerA, 'key']]);
+    const big = new Map<unknown, unknown>(Array.from({ length: 40 }, (_, i) => [i, i % 5 === 0 ? innerA : i]));
+    const huge = new Map<unknown, unknown>(Array.from({ length: 100 }, (_, i) => [i, i]));
+    const bigSet = new Set<unknown>(Array.from({ length: 40 }, (_, i) => (i === 3 ? innerB : i)));
+    const holder = { outer, big, huge, bigSet, n: 0 };
+    both(holder);
+    both(holder);
+    let r = both(holder);
+    expect(r.top).toBe(0x19); // the whole holder a reference
+    expect(r.ref).toEqual(r.full);
+    const steps: Array<() => void> = [
+      () => innerA.set('y', 3), // below outer, big and bigSet
+      () => outer.set('c', 2), // after an unchanged map below outer
+      () => (leaf.v = 2), // below every walk
+      () => innerB.delete('q'),
+      () => innerB.add('q'),
+      () => big.set(31, 'last kept'),
+      () => big.set(35, 'not kept'), // past the kept entries: the same value
+      () => huge.set(31, 'last kept'),
+      () => huge.set(99, 'not kept'),
+      () => bigSet.delete(31),
+      () => bigSet.add(31), // now last: past the kept values
+      () => bigSet.delete(0),
+      () => bigSet.add(0),
+      () => big.delete(0), // 39 entries
+      () => big.set(0, 0), // 40 again, 0 now last
+      () => outer.delete('a'),
+      () => outer.set('a', innerA),
+      () => {
+        // the size at twice the kept count, then one past it
+        for (let i = 40; i < 64; i++) big.set(i, i);
+      },
+      () => big.set(64, 64),
+      () => big.delete(64),
+      () => big.set(1, 'changed at 64'),
+    ];
+    for (const step of steps) {
+      step();
+      // Written again (in full or as a patch) after the change, then a
+      // reference once the checks find everything unchanged (a change seen
+      // several times in a row spaces the checks out: a few captures).
+      let captures = 0;
+      do {
+        r = both(holder);
+        expect(r.ref).toEqual(r.full);
+      } while (r.top !== 0x19 && ++captures < 12);
+      expect(r.top).toBe(0x19);
+    }
+  });
+
   it('a patch whose entries hold patches of their own', () => {
     const y: any = { next: null, a: 'y', b: 2, c: 3 };
     const x: any = { next: y, a: 1, b: 'x', c: 4 };
