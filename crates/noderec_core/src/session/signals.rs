@@ -331,56 +331,23 @@ fn own_tid() -> i32 {
 }
 
 /// What the answering thread did between two looks: how much of that time
-/// it had to answer, that is all of it but the time the process waited for
-/// a CPU.
+/// it had to answer.
 ///
-/// Where the kernel keeps scheduler statistics
-/// (`/proc/self/task/<tid>/schedstat`: time on a CPU, time waiting on a run
-/// queue), the time waited is read from them for every thread of the
-/// process but the native one, whatever the answering thread did between
-/// the looks: running, waiting for a CPU, or blocked. Blocked in a system
-/// call of its own, it is not answering, as a busy thread is not, and that
-/// time counts; but blocked on another thread of the process that waits for
-/// a CPU (V8's helpers at a garbage collection), it is starved as well, and
-/// that thread's wait is taken off. So time counts as had unless some thread
-/// of the process was waiting for a CPU in it; the CPU time the answering
-/// thread got always counts.
-///
-/// A wait still going on is not in the statistics until the thread runs
-/// again: a thread that is runnable and got no CPU since the last look has
-/// waited all that time (counted as waited now, and not again when the
-/// statistics show it). What a look cannot see of a wait that began after
-/// a thread last ran is counted as had, and taken off the next look once
-/// the statistics show it.
-///
-/// Without the statistics, the thread's state at the look decides for the
-/// whole time since the last one: runnable (`R`: running, or waiting for a
-/// CPU), only the CPU time it got counts; blocked, the whole time counts
-/// (so a look that finds it briefly blocked counts time it spent waiting
-/// for a CPU: decision 56). Where the thread cannot be seen (not Linux, no
-/// /proc), the whole time counts.
+/// Runnable at the look (`R`: running, or waiting for a CPU), only the CPU
+/// time it got counts. Blocked at the look (in a system call of its own: it
+/// is not answering, as a busy thread is not), the time passed counts less
+/// what it waited for a CPU in it, read from the kernel's scheduler
+/// statistics (`/proc/self/task/<tid>/schedstat`: those of a thread not
+/// waiting now hold all its waits); without them, the whole time counts
+/// (decision 30), so a look that finds it briefly blocked would count time
+/// it spent waiting for a CPU (decision 56). Where the thread cannot be seen
+/// (not Linux, no /proc), the whole time counts.
 struct Answerer {
     tid: i32,
     clock: i64,
     cpu: Option<u64>,
-    /// The native thread itself (not counted).
-    own: i32,
-    /// Every thread at the last look; `None` when the answering thread's
-    /// statistics cannot be read.
-    seen: Option<Vec<Seen>>,
-    /// Waits the statistics show that were counted as had.
-    behind: u64,
-}
-
-/// A thread at a look: its scheduler statistics, and its waits counted as
-/// waited before the statistics show them.
-#[derive(Clone, Copy)]
-struct Seen {
-    tid: i32,
-    cpu: u64,
-    delay: u64,
-    runnable: bool,
-    ahead: u64,
+    /// Its run-queue wait in the statistics at the last look.
+    delay: Option<u64>,
 }
 
 impl Answerer {
@@ -389,12 +356,10 @@ impl Answerer {
             tid: ANSWER_TID.load(Ordering::SeqCst),
             clock: ANSWER_CLOCK.load(Ordering::SeqCst),
             cpu: None,
-            own: own_tid(),
-            seen: None,
-            behind: 0,
+            delay: None,
         };
         a.cpu = a.cpu_ns();
-        a.seen = a.look();
+        a.delay = a.run_delay_ns();
         a
     }
 
@@ -402,23 +367,28 @@ impl Answerer {
         super::clock::cpu_clock_ns(self.clock)
     }
 
-    /// Every thread of the process (the native thread excepted), the
-    /// answering thread first; `None` when its statistics cannot be read.
-    fn look(&self) -> Option<Vec<Seen>> {
+    /// The thread's total wait on a run queue; `None` where the statistics
+    /// cannot be read, or are not kept (a kernel that prints zeros).
+    fn run_delay_ns(&self) -> Option<u64> {
         if self.tid == NO_THREAD {
             return None;
         }
-        let mut all = vec![seen(self.tid)?];
-        for entry in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
-            let Some(tid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
-            if tid == self.tid || tid == self.own {
-                continue;
-            }
-            if let Some(t) = seen(tid) {
-                all.push(t);
-            }
+        let stat = std::fs::read_to_string(format!("/proc/self/task/{}/schedstat", self.tid)).ok()?;
+        let mut f = stat.split_ascii_whitespace();
+        let on_cpu: u64 = f.next()?.parse().ok()?;
+        let delay = f.next()?.parse().ok()?;
+        (on_cpu != 0).then_some(delay)
+    }
+
+    /// Whether the thread is runnable (`R`); `None` when it cannot be read.
+    fn runnable(&self) -> Option<bool> {
+        if self.tid == NO_THREAD {
+            return None;
         }
-        Some(all)
+        let stat = std::fs::read(format!("/proc/self/task/{}/stat", self.tid)).ok()?;
+        // "tid (comm) S ...": the state follows the last ')'.
+        let at = stat.iter().rposition(|&b| b == b')')?;
+        stat.get(at + 2).map(|&c| c == b'R')
     }
 
     /// Of `wall` just passed, the time the thread had to answer.
@@ -429,55 +399,19 @@ impl Answerer {
             _ => None,
         };
         self.cpu = cpu;
-        if let (Some(before), Some(mut now)) = (self.seen.as_ref(), self.look()) {
-            let wall_ns = u64::try_from(wall.as_nanos()).unwrap_or(u64::MAX);
-            let mut waited = self.behind;
-            for t in &mut now {
-                // A thread seen for the first time began after the last look.
-                let last = before.iter().find(|b| b.tid == t.tid).copied();
-                let (cpu0, delay0, ahead0) = last.map_or((0, 0, 0), |b| (b.cpu, b.delay, b.ahead));
-                let shown = t.delay.saturating_sub(delay0);
-                // What was counted as waited already is not taken off again.
-                let settled = shown.min(ahead0);
-                t.ahead = ahead0 - settled;
-                waited = waited.saturating_add(shown - settled);
-                if t.runnable && t.cpu == cpu0 {
-                    // Runnable, and no CPU since the last look: waiting yet.
-                    t.ahead = t.ahead.saturating_add(wall_ns);
-                    waited = waited.saturating_add(wall_ns);
-                }
-            }
-            self.seen = Some(now);
-            let had = wall_ns.saturating_sub(waited);
-            // Threads waiting at once wait more than the time passed: carry
-            // at most one look's worth.
-            self.behind = waited.saturating_sub(wall_ns).min(wall_ns);
-            return Duration::from_nanos(had).max(ran.unwrap_or(Duration::ZERO).min(wall));
-        }
-        let runnable = self.tid != NO_THREAD && runnable(self.tid) == Some(true);
-        match ran {
-            Some(ran) if runnable => ran.min(wall),
+        let runnable = self.runnable();
+        let delay = self.run_delay_ns();
+        let waited = match (self.delay, delay) {
+            (Some(a), Some(b)) => Some(Duration::from_nanos(b.saturating_sub(a))),
+            _ => None,
+        };
+        self.delay = delay;
+        match (runnable, ran) {
+            (Some(true), Some(ran)) => ran.min(wall),
+            (Some(false), _) => wall.saturating_sub(waited.unwrap_or(Duration::ZERO)),
             _ => wall,
         }
     }
-}
-
-/// A thread's scheduler statistics and state; `None` when they cannot be
-/// read (not Linux, no /proc, a kernel without them, a thread that ended).
-fn seen(tid: i32) -> Option<Seen> {
-    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).ok()?;
-    let mut f = stat.split_ascii_whitespace();
-    let cpu = f.next()?.parse().ok()?;
-    let delay = f.next()?.parse().ok()?;
-    Some(Seen { tid, cpu, delay, runnable: runnable(tid)?, ahead: 0 })
-}
-
-/// Whether a thread is runnable (`R`); `None` when it cannot be read.
-fn runnable(tid: i32) -> Option<bool> {
-    let stat = std::fs::read(format!("/proc/self/task/{tid}/stat")).ok()?;
-    // "tid (comm) S ...": the state follows the last ')'.
-    let at = stat.iter().rposition(|&b| b == b')')?;
-    stat.get(at + 2).map(|&c| c == b'R')
 }
 
 /// Waits until someone claimed the pending signal, or the main thread had
