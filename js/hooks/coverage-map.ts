@@ -14,10 +14,26 @@
 // start and end at tokens), an insertion maps to the place where it was
 // inserted. The tools then count what they count without the recorder
 // (test/integration/coverage-tools.test.ts).
-import { statSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as fs from 'node:fs';
+import * as nodeUrl from 'node:url';
 
 import { buildSalt, native } from '../native';
+import {
+  ArrayPrototypeJoin,
+  BufferFrom,
+  BufferPrototypeToString,
+  JSONStringify,
+  RegExpPrototypeExec,
+  StringPrototypeCharCodeAt,
+  StringPrototypeEndsWith,
+  StringPrototypeSlice,
+  StringPrototypeStartsWith,
+} from '../runtime/primordials';
+
+// Taken at load: the program may replace them on the modules (decision 54).
+const statSync = fs.statSync;
+const fileURLToPath = nodeUrl.fileURLToPath;
+const pathToFileURL = nodeUrl.pathToFileURL;
 
 const NO_MAP = '\n//# sourceMappingURL=data:,';
 
@@ -35,16 +51,21 @@ export function coverageCollected(): boolean {
  * instrumented text, so its map, is the same in every process, and building
  * it costs about 0.4 µs per character, paid again in every test process. */
 export function withCoverageMap(code: string, filename: string): string {
-  if (!coverageCollected() || !code.endsWith(NO_MAP) || filename.startsWith('node:')) return code;
+  if (!coverageCollected() || !StringPrototypeEndsWith(code, NO_MAP) || StringPrototypeStartsWith(filename, 'node:')) return code;
   const b = native();
-  const file = filename.startsWith('file:') ? fileURLToPath(filename) : filename;
-  const url = filename.startsWith('file:') ? filename : pathToFileURL(filename).href;
-  const salt = `${mapSalt()}\0${url}`;
-  let comment: string | null;
-  try {
-    comment = b.cachedCoverageMap(file, salt);
-  } catch {
-    comment = null;
+  const isUrl = StringPrototypeStartsWith(filename, 'file:');
+  const file = isUrl ? fileURLToPath(filename) : filename;
+  const url = isUrl ? filename : pathToFileURL(filename).href;
+  const own = mapSalt();
+  // Without this file's own salt, the map is built and not kept.
+  const key = own === null ? null : `${own}\0${url}`;
+  let comment: string | null = null;
+  if (key !== null) {
+    try {
+      comment = b.cachedCoverageMap(file, key);
+    } catch {
+      comment = null;
+    }
   }
   if (comment === null) {
     let info: { source: string; lines: Record<string, Array<[number, number]>> } | null;
@@ -55,30 +76,32 @@ export function withCoverageMap(code: string, filename: string): string {
     }
     if (info === null) return code;
     const map = { version: 3, sources: [url], names: [], mappings: mappings(info.source, info.lines) };
-    comment = `\n//# sourceMappingURL=data:application/json;charset=utf-8;base64,${Buffer.from(JSON.stringify(map)).toString('base64')}`;
-    try {
-      b.storeCoverageMap(file, salt, comment);
-    } catch {
-      // A map that cannot be kept is built again next time.
+    comment = `\n//# sourceMappingURL=data:application/json;charset=utf-8;base64,${BufferPrototypeToString(BufferFrom(JSONStringify(map)), 'base64')}`;
+    if (key !== null) {
+      try {
+        b.storeCoverageMap(file, key, comment);
+      } catch {
+        // A map that cannot be kept is built again next time.
+      }
     }
   }
-  return code.slice(0, -NO_MAP.length) + comment;
+  return StringPrototypeSlice(code, 0, -NO_MAP.length) + comment;
 }
 
-let salt: string | undefined;
+let salt: string | null | undefined;
 
 /** The addon's build and this file's, in the key of a cached map: a map
- * built by other code is not taken. */
-function mapSalt(): string {
+ * built by other code is not taken. `null` when this file cannot be read:
+ * maps are then built and not kept (a salt new in each process would only
+ * fill the cache: review56). */
+function mapSalt(): string | null {
   if (salt === undefined) {
-    let own = '';
     try {
       const st = statSync(__filename);
-      own = `${st.size}-${st.mtimeMs}`;
+      salt = `${buildSalt()}:${st.size}-${st.mtimeMs}`;
     } catch {
-      own = String(Date.now());
+      salt = null;
     }
-    salt = `${buildSalt()}:${own}`;
   }
   return salt;
 }
@@ -120,26 +143,30 @@ export function mappings(source: string, inserted: Record<string, Array<[number,
   // The insertions as [offset in the source, length], in order.
   const starts = [0];
   const breaks = /\r\n|\r|\n|\u2028|\u2029/g;
-  for (let m = breaks.exec(source); m !== null; m = breaks.exec(source)) starts.push(m.index + m[0].length);
+  for (let m = RegExpPrototypeExec(breaks, source); m !== null; m = RegExpPrototypeExec(breaks, source)) starts[starts.length] = m.index + m[0].length;
   const ins: Array<[number, number]> = [];
   for (let line = 0; line < starts.length; line++) {
     let shift = 0;
-    for (const [gen, len] of inserted[String(line)] ?? []) {
-      ins.push([starts[line] + gen - shift, len]);
+    const at = inserted['' + line];
+    if (at === undefined) continue;
+    for (let i = 0; i < at.length; i++) {
+      const gen = at[i][0];
+      const len = at[i][1];
+      ins[ins.length] = [starts[line] + gen - shift, len];
       shift += len;
     }
   }
   const n = source.length;
   // After a final \n there is no line of the file for the tools: what the
   // recorder appends there maps to where that \n (or \r\n) starts.
-  const endsWithBreak = n > 0 && source.charCodeAt(n - 1) === 10;
+  const endsWithBreak = n > 0 && StringPrototypeCharCodeAt(source, n - 1) === 10;
   const out: string[] = [];
   let segs: string[] = [];
   let prevGen = 0;
   let prevOrigLine = 0;
   let prevOrigCol = 0;
   const seg = (gen: number, origLine: number, origCol: number): void => {
-    segs.push(vlq(gen - prevGen) + 'A' + vlq(origLine - prevOrigLine) + vlq(origCol - prevOrigCol));
+    segs[segs.length] = vlq(gen - prevGen) + 'A' + vlq(origLine - prevOrigLine) + vlq(origCol - prevOrigCol);
     prevGen = gen;
     prevOrigLine = origLine;
     prevOrigCol = origCol;
@@ -172,14 +199,17 @@ export function mappings(source: string, inserted: Record<string, Array<[number,
       if (segs.length === 0 || prevGen !== genCol) seg(genCol, oLine, oCol);
       break;
     }
-    const c = source.charCodeAt(p);
+    const c = StringPrototypeCharCodeAt(source, p);
     // V8's ranges start and end at tokens: a segment at each boundary.
     // (`${` in a template starts a token after text of the same class.)
     const boundary =
-      genCol === 0 || charClass(c) === 2 || charClass(c) !== charClass(source.charCodeAt(p - 1)) || (c === 36 && source.charCodeAt(p + 1) === 123);
+      genCol === 0 ||
+      charClass(c) === 2 ||
+      charClass(c) !== charClass(StringPrototypeCharCodeAt(source, p - 1)) ||
+      (c === 36 && StringPrototypeCharCodeAt(source, p + 1) === 123);
     if (boundary && (segs.length === 0 || prevGen !== genCol)) seg(genCol, oLine, oCol);
     beforeLine = origLine;
-    beforeCol = c === 10 && p > 0 && source.charCodeAt(p - 1) === 13 ? origCol - 1 : origCol;
+    beforeCol = c === 10 && p > 0 && StringPrototypeCharCodeAt(source, p - 1) === 13 ? origCol - 1 : origCol;
     if (c === 10) {
       origLine++;
       origCol = 0;
@@ -191,7 +221,7 @@ export function mappings(source: string, inserted: Record<string, Array<[number,
       // starts at the next line's first character up there (its lines' ends
       // are inclusive); it belongs to the next line.
       if (!(p + 1 === n && c === 10)) seg(genCol + 1, origLine, origCol);
-      out.push(segs.join(','));
+      out[out.length] = ArrayPrototypeJoin(segs, ',');
       segs = [];
       prevGen = 0;
       genCol = 0;
@@ -199,10 +229,10 @@ export function mappings(source: string, inserted: Record<string, Array<[number,
       genCol++;
     }
   }
-  out.push(segs.join(','));
+  out[out.length] = ArrayPrototypeJoin(segs, ',');
   // The line of the map comment (the module's range ends there): the end of the file.
   const endLine = endsWithBreak ? beforeLine : origLine;
   const endCol = endsWithBreak ? beforeCol : origCol;
-  out.push(`A${'A'}${vlq(endLine - prevOrigLine)}${vlq(endCol - prevOrigCol)},${vlq(END_OF_COMMENT)}AAA`);
-  return out.join(';');
+  out[out.length] = `A${'A'}${vlq(endLine - prevOrigLine)}${vlq(endCol - prevOrigCol)},${vlq(END_OF_COMMENT)}AAA`;
+  return ArrayPrototypeJoin(out, ';');
 }

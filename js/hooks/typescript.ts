@@ -13,6 +13,7 @@
 // - compiled, by a loader that ran before the hook: instrumented.
 import * as fs from 'node:fs';
 import * as mod from 'node:module';
+import { reTest } from '../runtime/primordials';
 import { withoutWarning } from './quiet-warning';
 /** Captured at load (decision 54; this file may load in Node's hooks thread). */
 const StringPrototypeIncludes = Function.prototype.call.bind(String.prototype.includes) as (s: string, x: string) => boolean;
@@ -21,7 +22,7 @@ const TS = /\.(?:[cm]?ts|tsx)$/;
 
 /** True for a file name with a TypeScript extension. */
 export function isTypeScript(filename: string): boolean {
-  return TS.test(filename);
+  return reTest(TS, filename);
 }
 
 /** True when `source` was already instrumented (by another of our hooks
