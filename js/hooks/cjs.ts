@@ -27,16 +27,7 @@ import { buildSalt } from '../native';
 import { spendDefaultLoaderWarning } from './early';
 import { usesNodeTest, watchNodeTest } from '../runners/node-test';
 import { instrumentable } from './scope';
-import {
-  MapPrototypeGet,
-  MapPrototypeSet,
-  ReflectApply,
-  RegExpPrototypeExec,
-  StringPrototypeEndsWith,
-  StringPrototypeIncludes,
-  StringPrototypeSlice,
-  StringPrototypeStartsWith,
-} from '../runtime/primordials';
+import { RegExpPrototypeExec, StringPrototypeIncludes, StringPrototypeSlice, StringPrototypeStartsWith } from '../runtime/primordials';
 import { asNodeCompileError, CJS_PARAMS, commonJsSyntaxError, detectedAsModule, instrumentModule, isParseFailure } from './syntax';
 import { alreadyInstrumented } from './typescript';
 
@@ -98,26 +89,6 @@ export function installCjsHook(onError: (e: unknown, filename: string) => void, 
   let pending: string | undefined;
   let pendingModule: object | undefined;
   const proto = M.prototype;
-  // Without in-thread hooks (Node 20, Node 22 before 22.15), an ES module
-  // that `require()` loads (require(esm)) goes through `_compile` with the
-  // format `module` and never reaches the module hooks: for such a module
-  // (`.mjs`, or `.js` in a `"type": "module"` scope) the getter returns a
-  // `_compile` that instruments the source first. Unrecorded, a package's
-  // ES module let its calls of another package's CommonJS functions be
-  // recorded as calls from the project (decisions.md 59).
-  const esmCompile = function _compile(this: unknown, content: unknown, filename: unknown, format: unknown): unknown {
-    let source = content;
-    if (format === 'module' && active && typeof content === 'string' && typeof filename === 'string' && instrumentable(filename) && !alreadyInstrumented(content)) {
-      try {
-        const out = instrumentModule(content, filename, true, buildSalt());
-        if (out !== null) source = out;
-      } catch (e) {
-        // Code the instrumenter cannot parse runs unrecorded (Node reports its syntax errors).
-        if (!isParseFailure(e)) onError(e, filename);
-      }
-    }
-    return ReflectApply(compile as (...a: unknown[]) => unknown, this, [source, filename, format]);
-  };
   Object.defineProperty(proto, '_compile', {
     configurable: true,
     enumerable: false,
@@ -125,7 +96,6 @@ export function installCjsHook(onError: (e: unknown, filename: string) => void, 
       const f = this?.filename;
       pending = typeof f === 'string' ? f : undefined;
       pendingModule = this;
-      if (!_behindInThreadHooks && active && pending !== undefined && isEsmFile(pending)) return esmCompile;
       return compile;
     },
     set(this: object, v: unknown) {
@@ -221,21 +191,6 @@ function detectsModule(module: object, filename: string): boolean {
   if (flags.includes('--no-experimental-detect-module')) return false;
   return packageType(path.dirname(filename)) === undefined;
 }
-
-/** Whether Node loads `filename` as an ES module by its name: `.mjs`, or
- * `.js` in a `"type": "module"` package scope (cached by directory). */
-function isEsmFile(filename: string): boolean {
-  if (StringPrototypeEndsWith(filename, '.mjs')) return true;
-  if (!StringPrototypeEndsWith(filename, '.js')) return false;
-  const dir = path.dirname(filename);
-  let type = MapPrototypeGet(scopeTypes, dir) as string | null | undefined;
-  if (type === undefined) {
-    type = packageType(dir) ?? null;
-    MapPrototypeSet(scopeTypes, dir, type);
-  }
-  return type === 'module';
-}
-const scopeTypes = new Map<string, string | null>();
 
 /** The "type" of the nearest package.json (Node's package scope). */
 function packageType(dir: string): string | undefined {
