@@ -27,7 +27,15 @@ import { buildSalt } from '../native';
 import { spendDefaultLoaderWarning } from './early';
 import { usesNodeTest, watchNodeTest } from '../runners/node-test';
 import { instrumentable } from './scope';
-import { RegExpPrototypeExec, StringPrototypeIncludes, StringPrototypeSlice, StringPrototypeStartsWith } from '../runtime/primordials';
+import {
+  JSONParse,
+  RegExpPrototypeExec,
+  StringPrototypeEndsWith,
+  StringPrototypeIncludes,
+  StringPrototypeSlice,
+  StringPrototypeSplit,
+  StringPrototypeStartsWith,
+} from '../runtime/primordials';
 import { asNodeCompileError, CJS_PARAMS, commonJsSyntaxError, detectedAsModule, instrumentModule, isParseFailure } from './syntax';
 import { alreadyInstrumented } from './typescript';
 
@@ -186,31 +194,39 @@ export function installCjsHook(onError: (e: unknown, filename: string) => void, 
  * Once Module.wrap is replaced, Node 20 no longer detects (its patched
  * path compiles the wrapper text as CommonJS), so the hook does. */
 function detectsModule(module: object, filename: string): boolean {
-  if (module !== process.mainModule || !filename.endsWith('.js')) return false;
-  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-  if (flags.includes('--no-experimental-detect-module')) return false;
+  if (!StringPrototypeEndsWith(filename, '.js')) return false;
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) if (argv[i] === '--no-experimental-detect-module') return false;
+  const options = StringPrototypeSplit(process.env.NODE_OPTIONS ?? '', /\s+/);
+  for (let i = 0; i < options.length; i++) if (options[i] === '--no-experimental-detect-module') return false;
   return packageType(path.dirname(filename)) === undefined;
 }
 
-/** The "type" of the nearest package.json (Node's package scope). */
+/** The "type" of the nearest package.json (Node's package scope), with the
+ * functions captured at the recorder's load: the program may replace
+ * `fs.readFileSync`, `JSON.parse`, `path.dirname` (decision 54, review59). */
 function packageType(dir: string): string | undefined {
-  for (let d = dir; ; d = path.dirname(d)) {
-    if (path.basename(d) === 'node_modules') return undefined;
+  for (let d = dir; ; d = pathDirname(d)) {
+    if (pathBasename(d) === 'node_modules') return undefined;
     let text: string;
     try {
-      text = fs.readFileSync(path.join(d, 'package.json'), 'utf8');
+      text = fsReadFileSync(pathJoin(d, 'package.json'), 'utf8');
     } catch {
-      if (path.dirname(d) === d) return undefined;
+      if (pathDirname(d) === d) return undefined;
       continue;
     }
     try {
-      const t = (JSON.parse(text) as { type?: unknown }).type;
+      const t = (JSONParse(text) as { type?: unknown }).type;
       return typeof t === 'string' ? t : undefined;
     } catch {
       return undefined;
     }
   }
 }
+const fsReadFileSync = fs.readFileSync;
+const pathDirname = path.dirname;
+const pathBasename = path.basename;
+const pathJoin = path.join;
 
 /** The entry point holds ES module syntax: it runs as Node runs it without
  * the recorder, through Node's `_compile` with the format `module`
