@@ -28,13 +28,12 @@ import { spendDefaultLoaderWarning } from './early';
 import { usesNodeTest, watchNodeTest } from '../runners/node-test';
 import { instrumentable } from './scope';
 import {
-  MapPrototypeGet,
-  MapPrototypeSet,
-  ReflectApply,
+  JSONParse,
   RegExpPrototypeExec,
   StringPrototypeEndsWith,
   StringPrototypeIncludes,
   StringPrototypeSlice,
+  StringPrototypeSplit,
   StringPrototypeStartsWith,
 } from '../runtime/primordials';
 import { asNodeCompileError, CJS_PARAMS, commonJsSyntaxError, detectedAsModule, instrumentModule, isParseFailure } from './syntax';
@@ -98,26 +97,6 @@ export function installCjsHook(onError: (e: unknown, filename: string) => void, 
   let pending: string | undefined;
   let pendingModule: object | undefined;
   const proto = M.prototype;
-  // Without in-thread hooks (Node 20, Node 22 before 22.15), an ES module
-  // that `require()` loads (require(esm)) goes through `_compile` with the
-  // format `module` and never reaches the module hooks: for such a module
-  // (`.mjs`, or `.js` in a `"type": "module"` scope) the getter returns a
-  // `_compile` that instruments the source first. Unrecorded, a package's
-  // ES module let its calls of another package's CommonJS functions be
-  // recorded as calls from the project (decisions.md 59).
-  const esmCompile = function _compile(this: unknown, content: unknown, filename: unknown, format: unknown): unknown {
-    let source = content;
-    if (format === 'module' && active && typeof content === 'string' && typeof filename === 'string' && instrumentable(filename) && !alreadyInstrumented(content)) {
-      try {
-        const out = instrumentModule(content, filename, true, buildSalt());
-        if (out !== null) source = out;
-      } catch (e) {
-        // Code the instrumenter cannot parse runs unrecorded (Node reports its syntax errors).
-        if (!isParseFailure(e)) onError(e, filename);
-      }
-    }
-    return ReflectApply(compile as (...a: unknown[]) => unknown, this, [source, filename, format]);
-  };
   Object.defineProperty(proto, '_compile', {
     configurable: true,
     enumerable: false,
@@ -125,7 +104,6 @@ export function installCjsHook(onError: (e: unknown, filename: string) => void, 
       const f = this?.filename;
       pending = typeof f === 'string' ? f : undefined;
       pendingModule = this;
-      if (!_behindInThreadHooks && active && pending !== undefined && isEsmFile(pending)) return esmCompile;
       return compile;
     },
     set(this: object, v: unknown) {
@@ -216,46 +194,39 @@ export function installCjsHook(onError: (e: unknown, filename: string) => void, 
  * Once Module.wrap is replaced, Node 20 no longer detects (its patched
  * path compiles the wrapper text as CommonJS), so the hook does. */
 function detectsModule(module: object, filename: string): boolean {
-  if (module !== process.mainModule || !filename.endsWith('.js')) return false;
-  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-  if (flags.includes('--no-experimental-detect-module')) return false;
+  if (!StringPrototypeEndsWith(filename, '.js')) return false;
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) if (argv[i] === '--no-experimental-detect-module') return false;
+  const options = StringPrototypeSplit(process.env.NODE_OPTIONS ?? '', /\s+/);
+  for (let i = 0; i < options.length; i++) if (options[i] === '--no-experimental-detect-module') return false;
   return packageType(path.dirname(filename)) === undefined;
 }
 
-/** Whether Node loads `filename` as an ES module by its name: `.mjs`, or
- * `.js` in a `"type": "module"` package scope (cached by directory). */
-function isEsmFile(filename: string): boolean {
-  if (StringPrototypeEndsWith(filename, '.mjs')) return true;
-  if (!StringPrototypeEndsWith(filename, '.js')) return false;
-  const dir = path.dirname(filename);
-  let type = MapPrototypeGet(scopeTypes, dir) as string | null | undefined;
-  if (type === undefined) {
-    type = packageType(dir) ?? null;
-    MapPrototypeSet(scopeTypes, dir, type);
-  }
-  return type === 'module';
-}
-const scopeTypes = new Map<string, string | null>();
-
-/** The "type" of the nearest package.json (Node's package scope). */
+/** The "type" of the nearest package.json (Node's package scope), with the
+ * functions captured at the recorder's load: the program may replace
+ * `fs.readFileSync`, `JSON.parse`, `path.dirname` (decision 54, review59). */
 function packageType(dir: string): string | undefined {
-  for (let d = dir; ; d = path.dirname(d)) {
-    if (path.basename(d) === 'node_modules') return undefined;
+  for (let d = dir; ; d = pathDirname(d)) {
+    if (pathBasename(d) === 'node_modules') return undefined;
     let text: string;
     try {
-      text = fs.readFileSync(path.join(d, 'package.json'), 'utf8');
+      text = fsReadFileSync(pathJoin(d, 'package.json'), 'utf8');
     } catch {
-      if (path.dirname(d) === d) return undefined;
+      if (pathDirname(d) === d) return undefined;
       continue;
     }
     try {
-      const t = (JSON.parse(text) as { type?: unknown }).type;
+      const t = (JSONParse(text) as { type?: unknown }).type;
       return typeof t === 'string' ? t : undefined;
     } catch {
       return undefined;
     }
   }
 }
+const fsReadFileSync = fs.readFileSync;
+const pathDirname = path.dirname;
+const pathBasename = path.basename;
+const pathJoin = path.join;
 
 /** The entry point holds ES module syntax: it runs as Node runs it without
  * the recorder, through Node's `_compile` with the format `module`

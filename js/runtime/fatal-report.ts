@@ -222,7 +222,7 @@ export function noteUncaught(err: unknown, innermost: number): void {
       break;
     }
   }
-  if (definerAt === null) definerAt = decoratedAt(err);
+  if (definerAt === null) definerAt = decoratedAt(err, innermost);
   recorderTopAt = definerAt === null && !sourceMapsOn() ? stripRecorderTop(err) : null;
   if (sourceMapsOn() && definerAt === null) return;
   pending = err;
@@ -381,7 +381,7 @@ function stripRecorderTop(err: unknown): { file: string; resource: string; line:
  * prints that line. It is reported here instead, like a definer's error,
  * at the first frame of its stack, when that is an ES module's. Null for
  * any other error (or when the stack was cut before those frames). */
-function decoratedAt(err: unknown): { file: string; resource: string; line: number; col: number; atFrame: true } | null {
+function decoratedAt(err: unknown, innermost: number): { file: string; resource: string; line: number; col: number; atFrame: true } | null {
   if (!isNativeError(err)) return null;
   const stack = ownStack(err);
   if (stack === undefined || !(StringPrototypeIncludes(stack, ESM_COMPILE_FRAME) || StringPrototypeIncludes(stack, RUN_SYNC_FRAME))) return null;
@@ -393,6 +393,18 @@ function decoratedAt(err: unknown): { file: string; resource: string; line: numb
     // An ES module's frame (named by its URL): V8 placed the message at
     // the error's own position.
     if (file === null || StringPrototypeStartsWith(file, RECORDER_DIR) || !StringPrototypeStartsWith(m[1], 'file://')) return null;
+    // Only when the error left from that module's code: an error created
+    // there but thrown later by another function (innermost, in another
+    // file) is reported by Node at the throw (review59).
+    if (innermost > 0) {
+      let at: string | null = null;
+      try {
+        at = native().functionPath(innermost);
+      } catch {
+        at = null;
+      }
+      if (at !== null && at !== file) return null;
+    }
     // Where V8 placed the message Node stored: the error's own position
     // (the exception left the module's evaluation, V8 took it from the stack).
     return { file, resource: m[1], line: Number(m[2]) - 1, col: Number(m[3]) - 1, atFrame: true };

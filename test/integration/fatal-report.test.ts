@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
-import { fixture, NODE, NODE22, onlyTrace, metadata, runNode } from '../helpers/run';
+import { fixture, NODE, NODE22, onlyTrace, metadata, runNode, runNodeAsync } from '../helpers/run';
 
 const NODES = [NODE, NODE22].filter((n) => fs.existsSync(n));
 
@@ -90,4 +90,21 @@ describe('an overflow of the stack inside a probe reports as without the recorde
       });
     }
   }
+});
+
+describe('an error of a require(esm) module', () => {
+  // decoratedAt (decisions.md 59, review59): an error created while a require(esm)
+  // module evaluated (its stack holds ModuleJobSync.runSync) but thrown
+  // later elsewhere is reported at its creation, not at the throw.
+  it('an error created during a require(esm) evaluation and thrown later is reported at the throw', async () => {
+    for (const node of [NODE, NODE22].filter((n) => fs.existsSync(n))) {
+      const plain = await runNodeAsync(fixture('require-esm-node20', 'saved-later.cjs'), { preload: 'none', node });
+      const rec = await runNodeAsync(fixture('require-esm-node20', 'saved-later.cjs'), { node });
+      const head = (s: string): string => s.split('\n').slice(0, 3).join('\n');
+      expect(head(plain.stderr)).toContain('throw globalThis.saved;');
+      expect(head(rec.stderr)).toBe(head(plain.stderr));
+      expect(rec.code).toBe(plain.code);
+    }
+  }, 120_000);
+
 });

@@ -180,3 +180,36 @@ describe('module loading leaves no trace in the program', () => {
     }
   }
 });
+
+const REQ_ESM = (n: string): string => fixture('require-esm-node20', n);
+
+async function samePlainRecorded(f: string, node: string): Promise<void> {
+  const plain = await runNodeAsync(REQ_ESM(f), { preload: 'none', node });
+  const rec = await runNodeAsync(REQ_ESM(f), { node });
+  expect(rec.stdout).toBe(plain.stdout);
+  expect(rec.stderr).toBe(plain.stderr);
+  expect(rec.code).toBe(plain.code);
+}
+
+describe('require() of ES modules and ES syntax on Node 20 (module hooks not involved)', () => {
+  // (decisions.md 59, review59) A package-type walk on Node 20 that every require() of a
+  // .js file in a new directory calls the program's fs.readFileSync (per
+  // ancestor directory), JSON.parse and path.dirname.
+  it('require() of .js files does not call the program\'s fs.readFileSync / JSON.parse / path.dirname (Node 20)', async () => {
+    await samePlainRecorded('fs-json.js', NODE);
+  }, 120_000);
+
+  // A recorder `_compile` for require(esm) (reverted, decisions.md 59): a stack captured at the top level of a
+  // require(esm) module has the recorder's `_compile` frame more and loses
+  // one at the bottom (documented in decisions.md 59 *Left*).
+  it('a stack captured at the top level of a require(esm) module is the plain one (Node 20)', async () => {
+    await samePlainRecorded('top-stack.cjs', NODE);
+  }, 120_000);
+
+  // Node 20.19+ detects module syntax in a
+  // required .js file of a package without "type"; the replaced Module.wrap
+  // compiled it as CommonJS: SyntaxError (decisions.md 59, review59).
+  it('require() of an ES-syntax .js without "type" works as plain (Node 20)', async () => {
+    await samePlainRecorded('detect.cjs', NODE);
+  }, 120_000);
+});

@@ -194,8 +194,9 @@ describe('--scope project: a package catches what a callback of the project thro
 
 describe('--scope project: a package ES module that the project require()s (require(esm))', () => {
   // Node 20 (20.19+) loads it without the module hooks; its call of another
-  // package's CommonJS function was recorded as a call from the project
-  // (yargs 18's string-width calling emoji-regex: decisions.md 59).
+  // package's CommonJS function is recorded as a call from the project
+  // (yargs 18's string-width calling emoji-regex: decisions.md 59, a
+  // documented gap on Node 20 only).
   for (const [name, node] of [['Node 20', undefined], ['Node 22', NODE22]] as const) {
     it(`only the project's call into the package is recorded, not the package's calls of another package (${name})`, () => {
       const app = fixture('scope-require-esm', 'app.js');
@@ -207,6 +208,14 @@ describe('--scope project: a package ES module that the project require()s (requ
       const evs = events(onlyTrace(r.outDir));
       assertBalanced(evs);
       const called = evs.filter((e) => e.kind === 'call').map((e) => `${e.path.replace(/^.*node_modules\//, '')} ${e.fn}`);
+      if (node === undefined) {
+        // Node 20: the require(esm) module runs unrecorded, its calls of
+        // emojilib's isWide are recorded as the project's (README, Known
+        // differences; decisions.md 59, review59: the \`_compile\` recording
+        // was reverted).
+        expect(called.sort()).toEqual(['app.js <module>', 'app.js measure', 'emojilib/index.js <module>', 'emojilib/index.js isWide', 'emojilib/index.js isWide', 'emojilib/index.js isWide', 'emojilib/index.js isWide', 'emojilib/index.js isWide']);
+        return;
+      }
       // Each package's module entry, as for any package the program loads.
       expect(called.sort()).toEqual(['app.js <module>', 'app.js measure', 'emojilib/index.js <module>', 'widthlib/index.js <module>', 'widthlib/index.js width', 'widthlib/index.js width']);
     });

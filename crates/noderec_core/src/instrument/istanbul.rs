@@ -30,8 +30,8 @@
 //! can hide in a function without probes.
 
 use oxc_ast::ast::{
-    ArrayExpressionElement, AssignmentTarget, BindingPattern, Expression, Function, FunctionType, ObjectPropertyKind,
-    PropertyKey, PropertyKind, Statement, UnaryOperator,
+    ArrayExpressionElement, AssignmentTarget, BinaryOperator, BindingPattern, Expression, Function, FunctionType,
+    LogicalOperator, ObjectPropertyKind, PropertyKey, PropertyKind, Statement, UnaryOperator,
 };
 
 /// When `f` is istanbul's counter function, `Some` with the start offset of the function
@@ -149,7 +149,7 @@ fn leading_declarations(names: &[(&str, Option<&Expression<'_>>)]) -> bool {
 /// of the inner function.
 fn latest_tail(rest: &[Statement<'_>], name: &str) -> Option<u32> {
     let Statement::IfStatement(i) = &rest[0] else { return None };
-    if i.alternate.is_some() || !simple_block(&i.consequent) {
+    if i.alternate.is_some() || !simple_block(&i.consequent) || !hash_condition(&i.test, false) {
         return None;
     }
     let Statement::VariableDeclaration(d) = &rest[1] else { return None };
@@ -192,7 +192,7 @@ fn latest_tail(rest: &[Statement<'_>], name: &str) -> Option<u32> {
 /// [coverageData.hash = hash;] return coverage[path] = coverageData;`
 fn older_tail(rest: &[Statement<'_>]) -> bool {
     let Statement::IfStatement(i) = &rest[0] else { return false };
-    if i.alternate.is_some() || !simple_block(&i.consequent) {
+    if i.alternate.is_some() || !simple_block(&i.consequent) || !hash_condition(&i.test, true) {
         return false;
     }
     if rest.len() == 3 {
@@ -236,6 +236,32 @@ fn simple_block(s: &Statement<'_>) -> bool {
 }
 
 /// `object[property]` with two identifiers.
+/// istanbul's condition: `!coverage[path] || coverage[path].hash !== hash` (5 and later),
+/// `coverage[path] && coverage[path].hash === hash` (`older`: 4 and before).
+fn hash_condition(e: &Expression<'_>, older: bool) -> bool {
+    let Expression::LogicalExpression(l) = e.without_parentheses() else { return false };
+    let (logical, equality) = if older {
+        (LogicalOperator::And, BinaryOperator::StrictEquality)
+    } else {
+        (LogicalOperator::Or, BinaryOperator::StrictInequality)
+    };
+    if l.operator != logical {
+        return false;
+    }
+    let first = if older {
+        is_member(&l.left, "coverage", "path")
+    } else {
+        matches!(l.left.without_parentheses(), Expression::UnaryExpression(u)
+            if u.operator == UnaryOperator::LogicalNot && is_member(&u.argument, "coverage", "path"))
+    };
+    first
+        && matches!(l.right.without_parentheses(), Expression::BinaryExpression(b)
+            if b.operator == equality
+                && b.right.is_specific_id("hash")
+                && matches!(b.left.without_parentheses(), Expression::StaticMemberExpression(m)
+                    if m.property.name == "hash" && is_member(&m.object, "coverage", "path")))
+}
+
 fn is_member(e: &Expression<'_>, object: &str, property: &str) -> bool {
     matches!(e.without_parentheses(), Expression::ComputedMemberExpression(m)
         if m.object.is_specific_id(object) && m.expression.is_specific_id(property))
@@ -408,6 +434,11 @@ function lineTotal(line) {
   return coverage[path] = coverageData;
 }();"#;
         assert_eq!(found(v1), (vec!["<fn>".to_string()], 0));
+        // Not istanbul's condition (review59).
+        let cond = v4.replace("coverage[path].hash === hash)", "log())");
+        assert_eq!(found(&cond).0, Vec::<String>::new());
+        let cond = v4.replace("coverage[path] && coverage", "coverage[path] || coverage");
+        assert_eq!(found(&cond).0, Vec::<String>::new());
     }
 
     #[test]
@@ -431,6 +462,13 @@ function lineTotal(line) {
         // Not istanbul's global.
         let global = V6.replace("new Function(\"return this\")()", "load()");
         assert_eq!(found(&global).0, Vec::<String>::new());
+        // Not istanbul's condition (review59): the `if` runs code of its own.
+        let cond = V6.replace("coverage[path].hash !== hash)", "log())");
+        assert_eq!(found(&cond).0, Vec::<String>::new());
+        let cond = V6.replace("coverage[path].hash !== hash)", "coverage[path].hash !== log())");
+        assert_eq!(found(&cond).0, Vec::<String>::new());
+        let cond = V6.replace("!coverage[path] ||", "!coverage[path] &&");
+        assert_eq!(found(&cond).0, Vec::<String>::new());
         // Upper case is not base 36 as istanbul writes it; a parameter.
         assert_eq!(found(&V6.replace("cov_tywyf5vcl", "cov_Tywyf5vcl")).0, Vec::<String>::new());
         assert_eq!(found(&V6.replace("function cov_tywyf5vcl()", "function cov_tywyf5vcl(a)")).0, Vec::<String>::new());
