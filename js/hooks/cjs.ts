@@ -33,7 +33,6 @@ import {
   StringPrototypeEndsWith,
   StringPrototypeIncludes,
   StringPrototypeSlice,
-  StringPrototypeSplit,
   StringPrototypeStartsWith,
 } from '../runtime/primordials';
 import { asNodeCompileError, CJS_PARAMS, commonJsSyntaxError, detectedAsModule, instrumentModule, isParseFailure } from './syntax';
@@ -197,9 +196,8 @@ function detectsModule(module: object, filename: string): boolean {
   if (!StringPrototypeEndsWith(filename, '.js')) return false;
   const argv = process.execArgv;
   for (let i = 0; i < argv.length; i++) if (argv[i] === '--no-experimental-detect-module') return false;
-  const options = StringPrototypeSplit(process.env.NODE_OPTIONS ?? '', /\s+/);
-  for (let i = 0; i < options.length; i++) if (options[i] === '--no-experimental-detect-module') return false;
-  return packageType(path.dirname(filename)) === undefined;
+  if (StringPrototypeIncludes(process.env.NODE_OPTIONS ?? '', '--no-experimental-detect-module')) return false;
+  return packageType(pathDirname(filename)) === undefined;
 }
 
 /** The "type" of the nearest package.json (Node's package scope), with the
