@@ -13,19 +13,16 @@
 // - compiled, by a loader that ran before the hook: instrumented.
 import * as fs from 'node:fs';
 import * as mod from 'node:module';
+import { reTest } from '../runtime/primordials';
 import { withoutWarning } from './quiet-warning';
 /** Captured at load (decision 54; this file may load in Node's hooks thread). */
 const StringPrototypeIncludes = Function.prototype.call.bind(String.prototype.includes) as (s: string, x: string) => boolean;
-
-// Taken here, not from runtime/primordials: this file is loaded on Node 20's
-// module-hooks thread, which loads nothing more of the recorder (startup.test.ts).
-const RegExpPrototypeExec = Function.prototype.call.bind(RegExp.prototype.exec) as (re: RegExp, s: string) => RegExpExecArray | null;
 
 const TS = /\.(?:[cm]?ts|tsx)$/;
 
 /** True for a file name with a TypeScript extension. */
 export function isTypeScript(filename: string): boolean {
-  return RegExpPrototypeExec(TS, filename) !== null;
+  return reTest(TS, filename);
 }
 
 /** True when `source` was already instrumented (by another of our hooks
